@@ -1,0 +1,1 @@
+"""The `boligmix` command line: thin Typer commands that call the library."""

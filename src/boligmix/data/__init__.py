@@ -1,0 +1,1 @@
+"""Register data: table schemas, dataset directories (Parquet + manifest), ingest and pseudonymisation."""

@@ -1,0 +1,142 @@
+"""Dataset directories: `<table>.parquet` files plus `manifest.json`.
+
+A dataset is written whole or not at all: tables go to a temporary sibling directory that
+is renamed into place only when every table and the manifest are written. An existing
+dataset at the target is replaced only after the new one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from boligmix.data.schema import REQUIRED_TABLES, SCHEMA_VERSION, TABLES
+from boligmix.errors import DatasetError
+
+MANIFEST_NAME = "manifest.json"
+
+
+class Manifest(BaseModel):
+    """What a dataset is: schema version, data vintage and how it was produced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    vintage: str = Field(description="Data vintage, e.g. 'synthetic-2024' or 'DST extract 2025-03'.")
+    source: str = Field(description="'synthetic' or 'ingest'.")
+    seed: int | None = Field(default=None, description="Generator seed (synthetic data).")
+    scale: str | None = Field(default=None, description="Generator scale (synthetic data).")
+    years: tuple[int, int] | None = Field(default=None, description="First and last register year.")
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    tables: dict[str, int] = Field(default_factory=dict, description="Row count per table.")
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
+def table_path(dataset_dir: str | os.PathLike[str], table: str) -> Path:
+    if table not in TABLES:
+        raise DatasetError(f"unknown table '{table}'; known tables: {', '.join(TABLES)}")
+    return Path(dataset_dir) / f"{table}.parquet"
+
+
+def read_manifest(dataset_dir: str | os.PathLike[str]) -> Manifest:
+    path = Path(dataset_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise DatasetError(f"{dataset_dir} is not a boligmix dataset: {MANIFEST_NAME} is missing")
+    manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    if manifest.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise DatasetError(
+            f"{dataset_dir} has schema version {manifest.schema_version}; this boligmix reads {SCHEMA_VERSION}"
+        )
+    return manifest
+
+
+def has_table(dataset_dir: str | os.PathLike[str], table: str) -> bool:
+    return table_path(dataset_dir, table).is_file()
+
+
+def scan_table(dataset_dir: str | os.PathLike[str], table: str) -> pl.LazyFrame:
+    """Lazily scan one table of a dataset (polars LazyFrame)."""
+    path = table_path(dataset_dir, table)
+    if not path.is_file():
+        raise DatasetError(f"{dataset_dir} has no table '{table}' ({path.name} is missing)")
+    return pl.scan_parquet(path)
+
+
+def read_table(dataset_dir: str | os.PathLike[str], table: str, columns: list[str] | None = None) -> pl.DataFrame:
+    """Read one table of a dataset into memory."""
+    frame = scan_table(dataset_dir, table)
+    return (frame.select(columns) if columns else frame).collect()
+
+
+def write_dataset(
+    dataset_dir: str | os.PathLike[str],
+    tables: Mapping[str, pl.DataFrame],
+    manifest: Manifest,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write tables and manifest atomically to `dataset_dir`.
+
+    Every required table must be present. Columns are written in schema order.
+    """
+    target = Path(dataset_dir)
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise DatasetError(f"cannot write dataset {target}: tables missing: {', '.join(missing)}")
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        raise DatasetError(f"cannot write dataset {target}: unknown tables: {', '.join(unknown)}")
+    if target.exists() and not overwrite:
+        raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        counts: dict[str, int] = {}
+        for name, frame in tables.items():
+            ordered = frame.select(list(TABLES[name].column_names))
+            ordered.write_parquet(staging / f"{name}.parquet", compression="zstd", statistics=True)
+            counts[name] = ordered.height
+        final_manifest = manifest.model_copy(update={"tables": counts})
+        (staging / MANIFEST_NAME).write_text(final_manifest.model_dump_json(indent=2), encoding="utf-8")
+        _replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Move `staging` to `target`; an old `target` is removed only after the move succeeded."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.replace(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+
+
+def write_json(path: str | os.PathLike[str], payload: object) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2, ensure_ascii=False, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1 @@
+"""Synthetic Denmark: a register-shaped dataset generator calibrated to published figures."""

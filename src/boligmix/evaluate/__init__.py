@@ -1,0 +1,1 @@
+"""Evaluation of programmes and letting tools: registries, surveys, panels, estimators."""

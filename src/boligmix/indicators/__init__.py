@@ -1,0 +1,1 @@
+"""Person-level register data -> area, department and municipality indicators per year."""

@@ -1,0 +1,1 @@
+"""Letting: waiting lists and letting tools as rules, the letting store and its audit trail."""

@@ -1,0 +1,1 @@
+"""Monitoring and early warning: indicator sets, scoring, forecasts, receiving areas."""

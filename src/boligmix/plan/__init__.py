@@ -1,0 +1,1 @@
+"""Development plans (the 40 % rule) and the rehousing optimiser."""

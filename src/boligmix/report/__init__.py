@@ -1,0 +1,1 @@
+"""Reports (HTML, Excel) and the disclosure control every published output passes through."""

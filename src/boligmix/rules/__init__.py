@@ -1,0 +1,1 @@
+"""Rule sets as versioned data files and the one small evaluator that reads them."""

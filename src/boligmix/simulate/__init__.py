@@ -1,0 +1,1 @@
+"""Household microsimulation of moves, vacancy chains and policy scenarios."""

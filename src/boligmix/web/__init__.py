@@ -1,0 +1,1 @@
+"""FastAPI app: the letting API and the dashboard."""
