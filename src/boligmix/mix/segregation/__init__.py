@@ -9,6 +9,7 @@
 - `units_csv`: the one-row-per-unit CSV format of `boligmix segregation`.
 """
 
+from boligmix.mix.segregation.decomposition import TheilDecomposition, theil_decomposition
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
 from boligmix.mix.segregation.registry import (
     INDICES,
@@ -19,6 +20,7 @@ from boligmix.mix.segregation.registry import (
     multigroup_indices,
     two_group_indices,
 )
+from boligmix.mix.segregation.inference import PermutationResult, permutation_test
 from boligmix.mix.segregation.table import segregation_table
 
 __all__ = [
@@ -28,8 +30,12 @@ __all__ = [
     "IndexResult",
     "IndexSpec",
     "IndexUndefinedError",
+    "PermutationResult",
     "SegregationSpecError",
+    "TheilDecomposition",
     "multigroup_indices",
+    "permutation_test",
     "segregation_table",
+    "theil_decomposition",
     "two_group_indices",
 ]
