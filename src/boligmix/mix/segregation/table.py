@@ -1,0 +1,191 @@
+"""Segregation indices for every slice of a tidy count table, vectorised across slices.
+
+A slice is one combination of the `by` columns, e.g. (year, population) with population one
+of stock, in-movers, out-movers. The counts of all slices are packed into one array
+(slices x units x groups, zero-padded: units of total 0 contribute nothing to any index),
+so every index is computed for all slices by a handful of numpy operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from boligmix.errors import DataValidationError
+from boligmix.mix.segregation._arrays import FloatArray
+from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
+from boligmix.mix.segregation.registry import IndexKind, IndexSpec, select_indices
+from boligmix.mix.segregation.validation import (
+    check_counts,
+    check_group_within_total,
+    check_groups_sum_to_total,
+)
+
+UndefinedPolicy = Literal["null", "error"]
+
+INDEX_COLUMN = "index"
+VALUE_COLUMN = "value"
+
+
+def index_kind(groups: Sequence[str], total: str | None) -> IndexKind:
+    """One group with a total -> two-group indices; several groups -> multigroup indices."""
+    if len(groups) == 0:
+        raise SegregationSpecError("name at least one group column")
+    if len(set(groups)) != len(groups):
+        raise SegregationSpecError(f"group columns repeat: {list(groups)}")
+    if len(groups) == 1:
+        if total is None:
+            raise SegregationSpecError(
+                f"one group ('{groups[0]}') needs a total column for the two-group indices; "
+                "give several groups for the multigroup indices"
+            )
+        return "two_group"
+    return "multigroup"
+
+
+def segregation_table(
+    counts: pl.DataFrame,
+    *,
+    unit: str,
+    groups: Sequence[str],
+    total: str | None = None,
+    by: Sequence[str] = (),
+    indices: Sequence[str] | None = None,
+    undefined: UndefinedPolicy = "null",
+    source: str | None = None,
+) -> pl.DataFrame:
+    """Segregation indices for every slice of `counts`, as tidy rows (by..., index, value).
+
+    `counts` has one row per (by..., unit) with integer counts in the `groups` columns and,
+    optionally, `total`. One group with `total` gives the two-group indices (group vs the
+    rest of the total); several groups give the multigroup indices (the groups must then
+    partition the population: `total`, if given, must equal their sum in every row).
+    `indices` picks indices by registry name (default: all of the kind, in registry order).
+
+    Rows are ordered by the `by` values, then by index. `value` is null where an index is
+    undefined for a slice (e.g. no in-movers of the group that year); `undefined="error"`
+    raises `IndexUndefinedError` instead. `source` names the data in error messages.
+    Bad counts (missing, negative, non-integer, group above total) raise `DataValidationError`
+    naming the 1-based row and the column.
+    """
+    kind = index_kind(groups, total)
+    specs = select_indices(kind, indices)
+    by = list(by)
+    value_columns = [*groups, *([total] if total is not None else [])]
+    _check_columns(counts, unit=unit, value_columns=value_columns, by=by, source=source)
+
+    values = _numeric_values(counts, value_columns, source)
+    check_counts(values, value_columns, source=source)
+    group_values = values[:, : len(groups)]
+    if total is not None:
+        total_values = values[:, -1]
+        if kind == "two_group":
+            check_group_within_total(group_values, total_values, groups, total, source=source)
+        else:
+            check_groups_sum_to_total(group_values, total_values, total, source=source)
+    _check_unique_units(counts, unit=unit, by=by, source=source)
+
+    keys, n_slices, slice_ids = _slice_ids(counts, by, source)
+    cube = pack_slices(values if kind == "two_group" else group_values, slice_ids, n_slices)
+    results = compute_cube(cube, kind, specs)  # (indices, slices)
+    if undefined == "error":
+        _raise_first_undefined(results, specs, keys)
+    return _tidy(keys, specs, results)
+
+
+def compute_cube(cube: FloatArray, kind: IndexKind, specs: Sequence[IndexSpec]) -> FloatArray:
+    """Index values (indices x slices) of a slices x units x columns array.
+
+    For two-group indices the columns are (group, total); for multigroup ones the groups.
+    """
+    if kind == "two_group":
+        return np.stack([spec.function(cube[..., 0], cube[..., 1]) for spec in specs])
+    return np.stack([spec.function(cube) for spec in specs])
+
+
+def pack_slices(values: FloatArray, slice_ids: np.ndarray, n_slices: int) -> FloatArray:
+    """Rows x columns values -> slices x units x columns, zero-padded to the largest slice."""
+    n_rows = len(slice_ids)
+    order = np.argsort(slice_ids, kind="stable")
+    sorted_ids = slice_ids[order]
+    starts = np.searchsorted(sorted_ids, np.arange(n_slices))
+    position = np.empty(n_rows, dtype=np.int64)
+    position[order] = np.arange(n_rows) - starts[sorted_ids]
+    width = int(position.max()) + 1 if n_rows else 0
+    cube = np.zeros((n_slices, width, values.shape[1]), dtype=np.float64)
+    cube[slice_ids, position] = values
+    return cube
+
+
+def _check_columns(counts: pl.DataFrame, *, unit: str, value_columns: list[str], by: list[str],
+                   source: str | None) -> None:
+    wanted = [unit, *value_columns, *by]
+    if len(set(wanted)) != len(wanted):
+        raise SegregationSpecError(
+            f"the unit, group, total and by columns must be distinct (got {wanted})")
+    missing = [name for name in wanted if name not in counts.columns]
+    if missing:
+        raise DataValidationError(
+            f"column(s) {', '.join(map(repr, missing))} not found; columns are {counts.columns}",
+            path=source, column=missing[0])
+
+
+def _numeric_values(counts: pl.DataFrame, columns: list[str], source: str | None) -> FloatArray:
+    for name in columns:
+        dtype = counts.schema[name]
+        if not (dtype.is_numeric() or dtype == pl.Null):
+            raise DataValidationError(f"counts must be numbers, the column has type {dtype}",
+                                      path=source, column=name)
+    if counts.height == 0:
+        return np.zeros((0, len(columns)))
+    return counts.select([pl.col(name).cast(pl.Float64) for name in columns]).to_numpy().astype(np.float64)
+
+
+def _check_unique_units(counts: pl.DataFrame, *, unit: str, by: list[str], source: str | None) -> None:
+    repeated = ~counts.select(pl.struct([*by, unit]).is_first_distinct()).to_series()
+    if repeated.any():
+        row = int(repeated.arg_true()[0])
+        raise DataValidationError(
+            f"unit appears more than once in the same slice ({', '.join([*by, unit])})",
+            path=source, row=row + 1, column=unit)
+
+
+def _slice_ids(counts: pl.DataFrame, by: list[str], source: str | None) -> tuple[pl.DataFrame, int, np.ndarray]:
+    """The distinct `by` keys (sorted; no columns when `by` is empty), their number and each row's slice."""
+    if not by:
+        return pl.DataFrame(), (1 if counts.height else 0), np.zeros(counts.height, dtype=np.int64)
+    for name in by:
+        nulls = counts[name].is_null()
+        if nulls.any():
+            raise DataValidationError("a slice key is missing", path=source,
+                                      row=int(nulls.arg_true()[0]) + 1, column=name)
+    keys = counts.select(by).unique().sort(by)
+    numbered = keys.with_row_index("_slice")
+    ids = (counts.select(by).with_row_index("_row").join(numbered, on=by, how="left")
+           .sort("_row")["_slice"].to_numpy().astype(np.int64))
+    return keys, keys.height, ids
+
+
+def _raise_first_undefined(results: FloatArray, specs: Sequence[IndexSpec], keys: pl.DataFrame) -> None:
+    undefined = np.isnan(results).T  # slices x indices
+    if undefined.any():
+        slice_pos, index_pos = np.argwhere(undefined)[0]
+        where = ", ".join(f"{k}={v}" for k, v in keys.row(int(slice_pos), named=True).items()) if keys.width else ""
+        raise IndexUndefinedError(
+            f"{specs[int(index_pos)].name} is undefined{' for ' + where if where else ''}: "
+            "zero denominator (no population, or the group absent or making up everybody)")
+
+
+def _tidy(keys: pl.DataFrame, specs: Sequence[IndexSpec], results: FloatArray) -> pl.DataFrame:
+    n_indices, n_slices = results.shape
+    names = pl.Series(INDEX_COLUMN, [spec.name for spec in specs] * n_slices, dtype=pl.String)
+    values = pl.Series(VALUE_COLUMN, results.T.ravel(), dtype=pl.Float64).fill_nan(None)
+    if not keys.width:
+        return pl.DataFrame([names, values])
+    return keys[np.repeat(np.arange(n_slices), n_indices)].with_columns(names, values)
+
+
+__all__ = ["compute_cube", "index_kind", "pack_slices", "segregation_table"]

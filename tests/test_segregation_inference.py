@@ -1,0 +1,94 @@
+"""Permutation inference and the Theil decomposition on small hand-checkable data."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from boligmix.mix.segregation import (
+    IndexUndefinedError,
+    SegregationSpecError,
+    permutation_test,
+    theil_decomposition,
+)
+
+
+def _random_allocation(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    total = rng.integers(10, 40, 60)
+    return rng.binomial(total, 0.3), total
+
+
+def test_same_seed_same_result_and_other_seed_differs():
+    group, total = _random_allocation(np.random.default_rng(1))
+    first = permutation_test("dissimilarity", group, total=total, rng=np.random.default_rng(42), n_permutations=99)
+    again = permutation_test("dissimilarity", group, total=total, rng=np.random.default_rng(42), n_permutations=99)
+    other = permutation_test("dissimilarity", group, total=total, rng=np.random.default_rng(43), n_permutations=99)
+    np.testing.assert_array_equal(first.null_distribution, again.null_distribution)
+    assert first.p_value == again.p_value
+    assert not np.array_equal(first.null_distribution, other.null_distribution)
+
+
+def test_full_segregation_is_significant_and_random_allocation_is_not():
+    rng = np.random.default_rng(3)
+    group, total = _random_allocation(rng)
+    random_case = permutation_test("dissimilarity", group, total=total, rng=rng, n_permutations=199)
+    assert random_case.p_value > 0.05
+    # the small-unit bias: random allocation already gives D well above 0
+    assert random_case.null_mean > 0.05
+    segregated = np.where(np.arange(60) < 20, total, 0)
+    result = permutation_test("dissimilarity", segregated, total=total, rng=rng, n_permutations=199)
+    assert result.statistic == pytest.approx(1.0)
+    assert result.p_value == pytest.approx(1 / 200)
+    assert result.n_permutations == 199
+
+
+def test_null_keeps_unit_sizes_and_group_totals():
+    counts = np.array([[5, 0, 1], [0, 7, 2], [3, 3, 3]])
+    result = permutation_test("multi_dissimilarity", counts, rng=np.random.default_rng(0), n_permutations=50,
+                              batch_size=7)
+    assert result.null_distribution.shape == (50,)
+    assert np.all((result.null_distribution >= 0) & (result.null_distribution <= 1))
+    less = permutation_test("multi_dissimilarity", counts, rng=np.random.default_rng(0), n_permutations=50,
+                            alternative="less")
+    assert less.p_value == pytest.approx(
+        (1 + np.count_nonzero(less.null_distribution <= less.statistic)) / 51)
+
+
+def test_permutation_errors():
+    with pytest.raises(SegregationSpecError, match="Generator"):
+        permutation_test("gini", np.array([1, 2]), total=np.array([3, 3]), rng=np.random.default_rng(0).random)
+    with pytest.raises(SegregationSpecError, match="unknown index"):
+        permutation_test("theil", np.array([[1, 2]]), rng=np.random.default_rng(0))
+    with pytest.raises(SegregationSpecError, match="total"):
+        permutation_test("gini", np.array([1, 2]), rng=np.random.default_rng(0))
+    with pytest.raises(IndexUndefinedError):
+        permutation_test("gini", np.array([0, 0]), total=np.array([3, 3]), rng=np.random.default_rng(0))
+
+
+def test_theil_decomposition_hand_example():
+    # Two municipalities, each with two areas. Groups (a, b).
+    # K1: areas (10, 0) and (0, 10) -> fully segregated inside, composition 50/50.
+    # K2: areas (5, 5) and (5, 5)   -> no segregation inside, composition 50/50.
+    # Both municipalities have the overall composition, so H_between = 0, and
+    # H = within = w_K1 * 1 + w_K2 * 0 with w_K1 = T_K1 E_K1 / (T E) = 20 ln2 / (40 ln2) = 1/2.
+    frame = pl.DataFrame({"area": [1, 2, 3, 4], "kommune": ["K1", "K1", "K2", "K2"],
+                          "a": [10, 0, 5, 5], "b": [0, 10, 5, 5]})
+    result = theil_decomposition(frame, unit="area", region="kommune", groups=["a", "b"])
+    total, between, within = result.summary.row(0)
+    assert (total, between, within) == pytest.approx((0.5, 0.0, 0.5), abs=1e-15)
+    regions = result.regions.sort("kommune")
+    assert regions["weight"].to_list() == pytest.approx([0.5, 0.5])
+    assert regions["h"].to_list() == pytest.approx([1.0, 0.0], abs=1e-15)
+    assert regions["population"].to_list() == [20, 20]
+
+
+def test_theil_decomposition_region_with_one_group_contributes_nothing():
+    frame = pl.DataFrame({"year": [1, 1, 1, 1], "area": [1, 2, 3, 4], "kommune": ["K1", "K1", "K2", "K2"],
+                          "a": [10, 4, 0, 0], "b": [0, 6, 3, 9]})
+    result = theil_decomposition(frame, unit="area", region="kommune", groups=["a", "b"], by=["year"])
+    k2 = result.regions.filter(pl.col("kommune") == "K2")
+    assert k2["h"].to_list() == [None]
+    assert k2["contribution"].to_list() == [0.0]
+    _, total, between, within = result.summary.row(0)
+    assert total == pytest.approx(between + within, abs=1e-15)
