@@ -103,16 +103,6 @@ class Category(_Strict):
     history: HistoryRule | None = None
     unless: UnlessRule | None = None
 
-    @model_validator(mode="after")
-    def _shape(self) -> "Category":
-        if (self.at_least is None) != (not self.of):
-            raise ValueError("'at_least' and 'of' go together")
-        if self.at_least is not None and self.at_least > len(self.of):
-            raise ValueError(f"'at_least: {self.at_least}' of only {len(self.of)} criteria can never hold")
-        if self.parent is None and not self.requires and self.at_least is None:
-            raise ValueError("a category needs a parent, required criteria or 'at_least'/'of'")
-        return self
-
 
 class Switch(_Strict):
     """A named open point with a default; `status` says whether the default is confirmed."""
@@ -249,6 +239,13 @@ def _cross_check(spec: RuleSetFile, source: str) -> dict[str, Condition]:
             raise fail(f"category id '{cat.id}' is used twice", cat.id, "id")
         if cat.output in seen_outputs:
             raise fail(f"two categories write the list '{cat.output}'", cat.id, "output")
+        if (cat.at_least is None) != (not cat.of):
+            raise fail("'at_least' and 'of' go together", cat.id, "at_least" if cat.at_least is None else "of")
+        if cat.at_least is not None and cat.at_least > len(cat.of):
+            raise fail(f"'at_least: {cat.at_least}' of only {len(cat.of)} criteria can never hold", cat.id,
+                       "at_least")
+        if cat.parent is None and not cat.requires and cat.at_least is None:
+            raise fail("a category needs a parent, required criteria or 'at_least'/'of'", cat.id, "parent")
         for key, ids in (("requires", cat.requires), ("of", cat.of)):
             for cid in ids:
                 if cid not in conditions:
