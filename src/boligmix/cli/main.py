@@ -16,6 +16,8 @@ from boligmix.cli._output import print_error
 from boligmix.errors import BoligmixError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "serve",
+    "letting_admin",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 
