@@ -11,11 +11,12 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError, ConfigurationError
 from boligmix.letting.store.auth import create_token
-from boligmix.letting.store.db import DEFAULT_DB_URL, Store
+from boligmix.letting.store.db import DEFAULT_DB_URL, Store, normalise_url
 from boligmix.letting.store.migrate import ensure_current, upgrade
 from boligmix.letting.store.models import ROLES, ApiToken
 
@@ -41,7 +42,8 @@ def init_db(db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: Jso
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
-    out.result({"db": Store(db).url.split("@")[-1], "schema_revision": revision},
+    shown = make_url(normalise_url(db)).render_as_string(hide_password=True)
+    out.result({"db": shown, "schema_revision": revision},
                f"letting database at schema revision {revision}")
 
 

@@ -6,7 +6,7 @@ an `Idempotency-Key` header: a retry with the same key returns the original stat
 Handlers are plain functions (run in the thread pool); each write is one database transaction.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
 
 import os
 from collections.abc import Callable

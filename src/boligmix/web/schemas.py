@@ -68,8 +68,7 @@ class OffersIn(_Body):
 
 
 class AcceptIn(_Body):
-    lease_start: date | None = Field(default=None, description="Default: the later of the vacancy's "
-                                     "available_from and today.")
+    lease_start: date | None = Field(default=None, description="Default: the vacancy's available_from.")
 
 
 class RefuseIn(_Body):

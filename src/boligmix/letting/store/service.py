@@ -420,7 +420,7 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     assert entry is not None
     if entry.status != "active":
         raise ConflictError(f"applicant entry {entry.entry_id} is {entry.status}; it cannot accept offer {offer_id}")
-    start = lease_start or max(v.available_from, date.today())
+    start = lease_start or v.available_from
     lease = Lease(vacancy_id=v.vacancy_id, offer_id=o.offer_id, entry_id=entry.entry_id, dwelling_id=v.dwelling_id,
                   applicant_id=entry.applicant_id, household_id=entry.household_id, lease_start=start,
                   channel=v.channel)
