@@ -27,8 +27,14 @@ demo: install
 	$(BIN)/boligmix demo --out $(DEMO_DIR) --seed $(SEED)
 
 ## make test: the whole suite (starts the services it needs on loopback)
+# PostgreSQL runs from .pg/ on 127.0.0.1 (scripts/test-postgres.sh) and is stopped afterwards,
+# also when the tests fail or are interrupted.
 test: install-test
+	@set -e; trap 'bash scripts/test-postgres.sh stop' EXIT; \
+	BOLIGMIX_TEST_PG_URL="$$(bash scripts/test-postgres.sh start)"; \
+	export BOLIGMIX_TEST_PG_URL; \
 	$(PY) -m pytest -n 2 -q
 
 clean:
+	bash scripts/test-postgres.sh destroy
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis

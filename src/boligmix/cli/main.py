@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "lists",
     "segregation",
+    "serve",
+    "letting_admin",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the test suite, on loopback only.
+#
+#   scripts/test-postgres.sh start   install PostgreSQL from apt if missing, create the cluster in .pg/
+#                                     if missing, start it on 127.0.0.1:$BOLIGMIX_PG_PORT (default 55432)
+#                                     and print the SQLAlchemy URL of the test database on stdout.
+#   scripts/test-postgres.sh stop    stop the server (a no-op when it is not running).
+#   scripts/test-postgres.sh url     print the URL (the cluster must exist).
+#   scripts/test-postgres.sh destroy stop the server and delete the cluster (.pg/ and its /tmp data).
+#
+# Idempotent: `start` on a running server only prints the URL. As root the cluster belongs to the
+# `postgres` OS user (PostgreSQL refuses to run as root). When that user cannot reach .pg/ (e.g. a
+# clone under /root), the data directory lives in /tmp and .pg/data is a symlink to it.
+# Everything but the URL goes to stderr.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.pg"
+PORT="${BOLIGMIX_PG_PORT:-55432}"
+DB_USER="boligmix"
+DB_NAME="boligmix_test"
+
+log() { echo "test-postgres: $*" >&2; }
+
+find_bindir() {
+    local dir
+    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+    if [[ -n "$dir" && -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then
+        echo "$dir"
+        return 0
+    fi
+    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+        dirname "$(command -v initdb)"
+        return 0
+    fi
+    return 1
+}
+
+ensure_installed() {
+    if BINDIR="$(find_bindir)"; then
+        return 0
+    fi
+    if [[ "$(id -u)" -ne 0 ]]; then
+        log "PostgreSQL (initdb, pg_ctl) is not installed; run as root or: apt-get install -y postgresql"
+        exit 1
+    fi
+    log "installing PostgreSQL from apt"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >&2
+    apt-get install -y -q postgresql >&2
+    BINDIR="$(find_bindir)" || { log "initdb/pg_ctl not found after installing postgresql"; exit 1; }
+}
+
+# Run a command as the cluster's owner: the postgres OS user when we are root, ourselves otherwise.
+as_owner() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        if command -v runuser >/dev/null 2>&1; then
+            runuser -u postgres -- "$@"
+        else
+            su -s /bin/sh postgres -c "$(printf '%q ' "$@")"
+        fi
+    else
+        "$@"
+    fi
+}
+
+data_dir() { echo "$STATE/data"; }
+
+owner_can_reach() {
+    # Can the owner create and use a directory inside .pg/?
+    [[ "$(id -u)" -ne 0 ]] && return 0
+    local probe="$STATE/.probe"
+    mkdir -p "$probe" && chown postgres "$probe"
+    if as_owner test -w "$probe" 2>/dev/null; then
+        rmdir "$probe"
+        return 0
+    fi
+    rmdir "$probe"
+    return 1
+}
+
+create_cluster() {
+    mkdir -p "$STATE"
+    local data
+    data="$(data_dir)"
+    if [[ -e "$data/PG_VERSION" ]]; then
+        return 0
+    fi
+    log "creating a cluster in $data"
+    rm -rf "$data"
+    if [[ "$(id -u)" -eq 0 ]]; then
+        chown postgres "$STATE"
+        if ! owner_can_reach; then
+            local real
+            real="$(mktemp -d /tmp/boligmix-pg-XXXXXX)"
+            chown postgres "$real"
+            ln -s "$real" "$data"
+            log "the postgres user cannot reach $STATE; the data directory is $real"
+        fi
+    fi
+    # A random password for this cluster; loopback connections need it (scram-sha-256).
+    if [[ ! -s "$STATE/password" ]]; then
+        (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/password")
+    fi
+    local pwfile="$STATE/pwfile"
+    cp "$STATE/password" "$pwfile"
+    if [[ "$(id -u)" -eq 0 ]]; then chown postgres "$pwfile"; fi
+    local target="$data"
+    [[ -L "$data" ]] && target="$(readlink "$data")"
+    as_owner "$BINDIR/initdb" -D "$target" -U "$DB_USER" --pwfile="$pwfile" --auth=scram-sha-256 \
+        -E UTF8 --no-locale >&2
+    rm -f "$pwfile"
+    cat >>"$data/postgresql.conf" <<EOF
+
+# boligmix test cluster: loopback only, no Unix socket, settings for a throwaway database.
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = ''
+max_connections = 200
+fsync = on
+synchronous_commit = on
+shared_buffers = 64MB
+EOF
+}
+
+is_running() {
+    [[ -e "$(data_dir)/PG_VERSION" ]] && as_owner "$BINDIR/pg_ctl" -D "$(data_dir)" status >/dev/null 2>&1
+}
+
+url() {
+    echo "postgresql+psycopg://$DB_USER:$(cat "$STATE/password")@127.0.0.1:$PORT/$DB_NAME"
+}
+
+start() {
+    ensure_installed
+    create_cluster
+    if ! is_running; then
+        local logfile="$STATE/server.log"
+        touch "$logfile"
+        if [[ "$(id -u)" -eq 0 ]]; then chown postgres "$logfile"; fi
+        log "starting PostgreSQL on 127.0.0.1:$PORT"
+        if ! as_owner "$BINDIR/pg_ctl" -D "$(data_dir)" -l "$logfile" -w -t 60 start >&2; then
+            log "the server did not start; the end of $logfile:"
+            tail -n 20 "$logfile" >&2
+            exit 1
+        fi
+    fi
+    local psql
+    psql="$BINDIR/psql"
+    [[ -x "$psql" ]] || psql="$(command -v psql)"
+    local exists
+    exists="$(PGPASSWORD="$(cat "$STATE/password")" "$psql" -h 127.0.0.1 -p "$PORT" -U "$DB_USER" \
+        -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")"
+    if [[ "$exists" != "1" ]]; then
+        PGPASSWORD="$(cat "$STATE/password")" "$psql" -h 127.0.0.1 -p "$PORT" -U "$DB_USER" \
+            -d postgres -qc "CREATE DATABASE $DB_NAME" >&2
+    fi
+    url
+}
+
+stop() {
+    BINDIR="$(find_bindir)" || return 0
+    if is_running; then
+        log "stopping PostgreSQL"
+        as_owner "$BINDIR/pg_ctl" -D "$(data_dir)" -m fast -w stop >&2
+    fi
+}
+
+destroy() {
+    stop
+    local data
+    data="$(data_dir)"
+    if [[ -L "$data" ]]; then
+        rm -rf "$(readlink "$data")"
+    fi
+    rm -rf "$STATE"
+}
+
+case "${1:-start}" in
+    start) start ;;
+    stop) stop ;;
+    url) url ;;
+    destroy) destroy ;;
+    *) echo "usage: $0 [start|stop|url|destroy]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,101 @@
+"""`boligmix letting init-db|add-token|revoke-token`: administer the letting store.
+
+The commands join the `letting` command group when another module (the engine's `cli/letting.py`)
+has created it; otherwise this module creates the group.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.letting.store.auth import create_token
+from boligmix.letting.store.db import DEFAULT_DB_URL, Store, normalise_url
+from boligmix.letting.store.migrate import ensure_current, upgrade
+from boligmix.letting.store.models import ROLES, ApiToken
+
+DbOption = Annotated[str, typer.Option("--db", help="Database URL (sqlite:///FILE or postgresql+psycopg://...) "
+                                                    "or a SQLite file path.")]
+
+
+def letting_group(app: typer.Typer) -> typer.Typer:
+    """The `letting` sub-app of `app`, created if no module has registered it yet."""
+    for group in app.registered_groups:
+        if group.name == "letting" and group.typer_instance is not None:
+            return group.typer_instance
+    sub = typer.Typer(help="Letting: waiting lists, letting tools, the letting store.", no_args_is_help=True)
+    app.add_typer(sub, name="letting")
+    return sub
+
+
+def init_db(db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: JsonOption = False) -> None:
+    """Create the letting database or upgrade it to the newest schema (Alembic migrations)."""
+    out = Output(quiet, json)
+    try:
+        revision = upgrade(db)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    shown = make_url(normalise_url(db)).render_as_string(hide_password=True)
+    out.result({"db": shown, "schema_revision": revision},
+               f"letting database at schema revision {revision}")
+
+
+def add_token(
+    name: Annotated[str, typer.Option("--name", help="A unique name for the token (shown in the audit trail).")],
+    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="Municipality codes (municipality) or organisation ids (housing_organisation); "
+                        "repeat or separate by commas. None for analysts.")] = None,
+    db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: JsonOption = False,
+) -> None:
+    """Create an API token; the secret is printed once and only its hash is stored."""
+    out = Output(quiet, json)
+    scopes = [part for item in (scope or []) for part in item.split(",")]
+    try:
+        store = Store(db, pool_size=1)
+        ensure_current(store.engine)
+        secret, row = store.transact(lambda s: create_token(s, name=name, role=role, scope=scopes))
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    out.result({"name": row.name, "role": row.role, "scope": row.scope, "token": secret},
+               f"token for {row.name} ({row.role}, scope {', '.join(row.scope) or '-'}):\n{secret}")
+    if not quiet:
+        out.info("Store it now: only its hash is kept.")
+
+
+def revoke_token(
+    name: Annotated[str, typer.Option("--name", help="Name of the token to revoke.")],
+    db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: JsonOption = False,
+) -> None:
+    """Revoke an API token (requests with it get 401 from then on)."""
+    out = Output(quiet, json)
+
+    def revoke(s) -> None:  # type: ignore[no-untyped-def]
+        row = s.scalar(select(ApiToken).where(ApiToken.name == name))
+        if row is None:
+            raise ConfigurationError(f"no token named '{name}'", field="--name")
+        row.revoked_at = datetime.now(timezone.utc)
+
+    try:
+        store = Store(db, pool_size=1)
+        ensure_current(store.engine)
+        store.transact(revoke)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    out.result({"name": name, "revoked": True}, f"token {name} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    group = letting_group(app)
+    group.command("init-db")(init_db)
+    group.command("add-token")(add_token)
+    group.command("revoke-token")(revoke_token)

@@ -1,0 +1,50 @@
+"""`boligmix serve`: run the letting API (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError
+
+
+def serve(
+    db: Annotated[str, typer.Option("--db", help="Database URL (sqlite:///FILE or postgresql+psycopg://...) "
+                                                 "or a SQLite file path.")] = "sqlite:///boligmix-letting.sqlite",
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    upgrade_db: Annotated[bool, typer.Option("--upgrade/--no-upgrade",
+                                             help="Migrate the database to the newest schema first.")] = True,
+    quiet: QuietOption = False, json: JsonOption = False,
+) -> None:
+    """Serve the letting API; OpenAPI spec at /openapi.json, docs at /docs."""
+    import uvicorn
+
+    from boligmix.letting.store.db import normalise_url
+    from boligmix.letting.store.migrate import upgrade
+    from boligmix.web.app import DB_ENV, create_app
+
+    out = Output(quiet, json)
+    try:
+        url = normalise_url(db)
+        if upgrade_db:
+            revision = upgrade(url)
+            out.info(f"letting database at schema revision {revision}")
+        log_level = "warning" if quiet or json else "info"
+        if workers == 1:
+            uvicorn.run(create_app(url), host=host, port=port, log_level=log_level, access_log=False)
+        else:
+            os.environ[DB_ENV] = url
+            uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
+                        workers=workers, log_level=log_level, access_log=False)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

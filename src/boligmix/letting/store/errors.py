@@ -1,0 +1,36 @@
+"""Errors of the letting store, all `BoligmixError`s (the API maps them to HTTP statuses)."""
+
+from __future__ import annotations
+
+from boligmix.errors import AuthorizationError, BoligmixError, ConflictError, LettingError
+
+
+class NotFoundError(LettingError):
+    """The vacancy, offer, dwelling or applicant asked for does not exist (or is not visible)."""
+
+
+class InvalidRequestError(LettingError):
+    """The request is well formed but asks for something the letting rules do not allow."""
+
+
+class IdempotencyMismatchError(ConflictError):
+    """An Idempotency-Key is reused with a different request."""
+
+
+class AuthenticationError(BoligmixError):
+    """No token, an unknown token or a revoked token."""
+
+
+class SchemaError(BoligmixError):
+    """The database is not at the schema version of this boligmix (run `boligmix letting init-db`)."""
+
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
+    "ConflictError",
+    "IdempotencyMismatchError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "SchemaError",
+]

@@ -1,0 +1,261 @@
+"""SQLAlchemy models of the letting store.
+
+Column names follow `boligmix.data.schema` where the concept exists there (dwelling_id,
+department_id, org_id, applicant_id, household_id, list_type, seniority_date, ...).
+
+Invariants the database itself enforces (the last line of defence behind the service's locks):
+* at most one open vacancy per dwelling (partial unique index `uq_vacancies_open_dwelling`);
+* at most one lease per vacancy and per offer (unique `leases.vacancy_id`, `leases.offer_id`);
+* at most one lease per waiting-list entry (unique `leases.entry_id`);
+* an applicant gets at most one offer per vacancy (unique `offers(vacancy_id, entry_id)`);
+* `decisions` is append-only (triggers created by the migration refuse UPDATE and DELETE);
+* an idempotency key is used once per token (primary key `(token_id, idem_key)`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+VACANCY_STATUSES = ("open", "let", "withdrawn")
+OFFER_STATUSES = ("open", "accepted", "refused", "expired", "withdrawn")
+"""As the engine's `OfferStatus`; `withdrawn`: the dwelling was let to someone else."""
+APPLICANT_STATUSES = ("active", "housed", "withdrawn")
+LIST_TYPES = ("external", "internal", "municipal_referral")
+"""Waiting lists of a housing organisation (external, internal = oprykning) and a municipality's
+referral list (kommunal anvisning, almenboligloven § 59); values of the engine's `ListType`."""
+CHANNELS = ("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "annoncering", "rehousing",
+            "other")
+"""How a vacancy is let; the names are those of `lettings.channel` in the data model."""
+DECISION_OUTCOMES = ("channel", "offered", "skipped", "rejected", "accepted", "refused", "expired",
+                     "withdrawn", "let", "passive")
+"""Values of the engine's `Outcome`."""
+ROLES = ("municipality", "housing_organisation", "analyst")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Department(Base):
+    """An almen boligafdeling; owned by one housing organisation."""
+
+    __tablename__ = "departments"
+
+    department_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64), index=True)
+    department_name: Mapped[str] = mapped_column(String(200))
+    municipality_code: Mapped[int] = mapped_column(Integer, index=True)
+    area_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    area_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Categories of the department's area on the list in force (udsat, parallelsamfund, ...)."""
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Dwelling(Base):
+    __tablename__ = "dwellings"
+
+    dwelling_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.department_id"), index=True)
+    almen_type: Mapped[str] = mapped_column(String(16), default="family")
+    rooms: Mapped[int] = mapped_column(Integer)
+    floor_area_m2: Mapped[float] = mapped_column(Float)
+    monthly_rent_dkk: Mapped[float] = mapped_column(Float)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        CheckConstraint("rooms >= 1", name="rooms_positive"),
+        CheckConstraint("monthly_rent_dkk >= 0", name="rent_nonnegative"),
+    )
+
+
+class Applicant(Base):
+    """One entry on one list: an organisation's waiting list or a municipality's referral list.
+
+    `list_owner` is the organisation id (waiting lists) or `kommune:<code>` (referral lists).
+    `household` holds the members as the engine's `Household` (JSON; see `store.convert`).
+    """
+
+    __tablename__ = "applicants"
+
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    applicant_id: Mapped[int] = mapped_column(BigInteger)
+    household_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    list_type: Mapped[str] = mapped_column(String(32))
+    list_owner: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    municipality_code: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    seniority_date: Mapped[date] = mapped_column(Date)
+    household_size: Mapped[int] = mapped_column(Integer)
+    min_rooms: Mapped[int] = mapped_column(Integer)
+    max_rent_dkk: Mapped[float | None] = mapped_column(Float, nullable=True)
+    household: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    current_department_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    priority_rights: Mapped[list[str]] = mapped_column(JSON, default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Applicant facts letting rules may use, as registered (a missing key is unknown)."""
+    refusal_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("applicant_id", "list_type", "list_owner"),
+        Index("ix_applicants_queue", "list_owner", "list_type", "status", "seniority_date", "entry_id"),
+        CheckConstraint(_in("list_type", LIST_TYPES), name="list_type"),
+        CheckConstraint(_in("status", APPLICANT_STATUSES), name="status"),
+        CheckConstraint("household_size >= 1 AND min_rooms >= 1", name="sizes_positive"),
+    )
+
+
+class Vacancy(Base):
+    __tablename__ = "vacancies"
+
+    vacancy_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwellings.dwelling_id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32), default="waiting_list")
+    available_from: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("uq_vacancies_open_dwelling", "dwelling_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        CheckConstraint(_in("status", VACANCY_STATUSES), name="status"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    )
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+
+    offer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vacancy_id: Mapped[int] = mapped_column(ForeignKey("vacancies.vacancy_id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("applicants.entry_id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    """Position of the applicant in the order that produced the offer (1 = first)."""
+    channel: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(200))
+    rule_version: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("vacancy_id", "entry_id"),
+        CheckConstraint(_in("status", OFFER_STATUSES), name="status"),
+    )
+
+
+class Lease(Base):
+    __tablename__ = "leases"
+
+    lease_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vacancy_id: Mapped[int] = mapped_column(ForeignKey("vacancies.vacancy_id"), unique=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.offer_id"), unique=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("applicants.entry_id"), unique=True)
+    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwellings.dwelling_id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(BigInteger)
+    household_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lease_start: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Decision(Base):
+    """One decision of the letting process, append-only: who, which dwelling, which rule, which facts."""
+
+    __tablename__ = "decisions"
+
+    decision_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))
+    vacancy_id: Mapped[int] = mapped_column(ForeignKey("vacancies.vacancy_id"), index=True)
+    dwelling_id: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    offer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    applicant_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    household_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    rule_version: Mapped[str] = mapped_column(String(50))
+    law: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    unknown_facts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    actor: Mapped[str] = mapped_column(String(100))
+    """Name of the API token (or CLI user) on whose request the decision was taken."""
+
+    __table_args__ = (CheckConstraint(_in("outcome", DECISION_OUTCOMES), name="outcome"),)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[list[str]] = mapped_column(JSON)
+    """Municipality codes (municipality), organisation ids (housing_organisation); empty for analysts."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+
+class IdempotencyRecord(Base):
+    """The stored response of a write made with an Idempotency-Key (committed with the write itself)."""
+
+    __tablename__ = "idempotency_keys"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.token_id"), primary_key=True)
+    idem_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(300))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceSetting(Base):
+    """Service-wide secrets and settings (e.g. the key of the analysts' pseudonyms)."""
+
+    __tablename__ = "service_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

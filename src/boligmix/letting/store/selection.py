@@ -1,0 +1,83 @@
+"""Who gets the next offers for a vacancy: the boundary between the store and the letting rules.
+
+`plan_round(vacancy, dwelling, department, candidates, count)` returns one decision per candidate
+considered (offered, skipped or rejected), each naming the rule and rule version that decided it
+and the facts it read. The store writes exactly these as offers and decision records.
+
+The ordering here is the plain waiting-list order: the internal list (oprykning) before the
+external list, then seniority (anciennitet), then registration order; an applicant is skipped
+when the dwelling does not meet the applicant's wishes (rooms, rent). Municipal referrals are
+taken in referral order. The letting tools of the engine (`boligmix.letting`) refine this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Vacancy
+
+RULE_ID = "boligmix.store.waiting_list_order"
+RULE_VERSION = "1"
+LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0}
+
+
+@dataclass(frozen=True)
+class CandidateDecision:
+    entry: Applicant
+    outcome: str  # offered | skipped | rejected
+    rule: str
+    rule_version: str
+    reason: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    rank: int | None = None
+    law: str | None = None
+    unknown_facts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    channel: str
+    decisions: tuple[CandidateDecision, ...]
+
+    @property
+    def offered(self) -> tuple[CandidateDecision, ...]:
+        return tuple(d for d in self.decisions if d.outcome == "offered")
+
+
+def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tuple[str, ...]]:
+    """The list owner and list types a vacancy's candidates come from."""
+    if vacancy.channel == "kommunal_anvisning":
+        return f"kommune:{department.municipality_code}", ("municipal_referral",)
+    return department.org_id, ("internal", "external")
+
+
+def queue_key(entry: Applicant) -> tuple[int, Any, int]:
+    return (LIST_ORDER.get(entry.list_type, 9), entry.seniority_date, entry.entry_id)
+
+
+def plan_round(vacancy: Vacancy, dwelling: Dwelling, department: Department,
+               candidates: Sequence[Applicant], count: int) -> RoundPlan:
+    """Decide the next `count` offers among `candidates` (active entries without an offer for it)."""
+    decisions: list[CandidateDecision] = []
+    offered = 0
+    for rank, entry in enumerate(sorted(candidates, key=queue_key), start=1):
+        if offered >= count:
+            break
+        facts = {"list_type": entry.list_type, "seniority_date": entry.seniority_date.isoformat(),
+                 "min_rooms": entry.min_rooms, "max_rent_dkk": entry.max_rent_dkk,
+                 "dwelling_rooms": dwelling.rooms, "dwelling_rent_dkk": dwelling.monthly_rent_dkk}
+        if dwelling.rooms < entry.min_rooms:
+            decisions.append(CandidateDecision(entry, "skipped", f"{RULE_ID}#rooms", RULE_VERSION,
+                                               "the dwelling has fewer rooms than the applicant wants",
+                                               facts, rank))
+        elif entry.max_rent_dkk is not None and dwelling.monthly_rent_dkk > entry.max_rent_dkk:
+            decisions.append(CandidateDecision(entry, "skipped", f"{RULE_ID}#rent", RULE_VERSION,
+                                               "the rent is above the applicant's maximum", facts, rank))
+        else:
+            offered += 1
+            decisions.append(CandidateDecision(entry, "offered", f"{RULE_ID}#order", RULE_VERSION,
+                                               "first in the list order among fitting applicants",
+                                               facts, rank))
+    return RoundPlan(vacancy.channel, tuple(decisions))

@@ -1,0 +1,494 @@
+"""The letting service: every read and write of the letting store, with authorisation.
+
+Functions take an open `Session` (one transaction, see `Store.transact`) and the calling
+`Principal`, check the principal's role and scope, and return JSON-ready dicts. Writes lock
+what they change, in one order (dwelling or vacancy first, then the applicant):
+
+* `register_vacancy` locks the dwelling row; the partial unique index allows one open vacancy
+  per dwelling.
+* `make_offers`, `accept_offer`, `refuse_offer` lock the vacancy row (`SELECT ... FOR UPDATE` on
+  PostgreSQL; on SQLite the whole write transaction is serialised by `BEGIN IMMEDIATE`), then
+  re-read the offer, so two clients accepting competing offers are served one after the other
+  and the second sees the vacancy let (409). `accept_offer` also locks the applicant's entry, so
+  an applicant is never housed twice. The unique `leases.vacancy_id` is the last line of defence.
+
+Every offer, skip, rejection, refusal, withdrawal and letting is appended to `decisions` in the
+same transaction as the change it records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from boligmix.errors import AuthorizationError, ConflictError
+from boligmix.letting.store.auth import Principal, Pseudonymiser
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.models import (
+    CHANNELS,
+    LIST_TYPES,
+    Applicant,
+    Decision,
+    Department,
+    Dwelling,
+    Lease,
+    Offer,
+    Vacancy,
+)
+from boligmix.letting.store.selection import RULE_VERSION, candidate_lists, plan_round, queue_key
+
+MAX_OFFERS_PER_ROUND = 50
+CANDIDATE_WINDOW = 500
+"""At most this many applicants (in list order) are considered in one round."""
+
+STORE_RULE = "boligmix.store"
+"""Rule id of decisions the store takes itself (accept, refuse, withdraw on letting)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Serialisation (person identifiers pseudonymised for analysts)
+
+
+def _ids(principal: Principal | None, pseudo: Pseudonymiser | None) -> Callable[[int | None], Any]:
+    if principal is not None and principal.pseudonymised:
+        assert pseudo is not None
+        return pseudo
+    return lambda v: v
+
+
+def department_json(d: Department) -> dict[str, Any]:
+    return {"department_id": d.department_id, "org_id": d.org_id, "department_name": d.department_name,
+            "municipality_code": d.municipality_code, "area_id": d.area_id,
+            "area_categories": list(d.area_categories or []), "facts": d.facts or {}}
+
+
+def dwelling_json(w: Dwelling) -> dict[str, Any]:
+    return {"dwelling_id": w.dwelling_id, "department_id": w.department_id, "almen_type": w.almen_type,
+            "rooms": w.rooms, "floor_area_m2": w.floor_area_m2, "monthly_rent_dkk": w.monthly_rent_dkk,
+            "facts": w.facts or {}}
+
+
+def applicant_json(a: Applicant, ident: Callable[[int | None], Any]) -> dict[str, Any]:
+    household = dict(a.household or {})
+    if "members" in household:
+        household["members"] = [{**m, "person_id": ident(m.get("person_id"))} for m in household["members"]]
+    return {"entry_id": a.entry_id, "applicant_id": ident(a.applicant_id), "household_id": ident(a.household_id),
+            "list_type": a.list_type, "org_id": a.org_id, "municipality_code": a.municipality_code,
+            "seniority_date": a.seniority_date.isoformat(), "household_size": a.household_size,
+            "min_rooms": a.min_rooms, "max_rent_dkk": a.max_rent_dkk, "household": household,
+            "current_department_id": a.current_department_id, "priority_rights": list(a.priority_rights or []),
+            "facts": a.facts or {}, "refusal_count": a.refusal_count, "status": a.status}
+
+
+def vacancy_json(v: Vacancy) -> dict[str, Any]:
+    return {"vacancy_id": v.vacancy_id, "dwelling_id": v.dwelling_id, "channel": v.channel,
+            "available_from": v.available_from.isoformat(), "status": v.status}
+
+
+def offer_json(o: Offer, entry: Applicant, ident: Callable[[int | None], Any]) -> dict[str, Any]:
+    return {"offer_id": o.offer_id, "vacancy_id": o.vacancy_id, "entry_id": o.entry_id,
+            "applicant_id": ident(entry.applicant_id), "household_id": ident(entry.household_id),
+            "rank": o.rank, "channel": o.channel, "rule": o.rule, "rule_version": o.rule_version,
+            "status": o.status}
+
+
+def lease_json(x: Lease, ident: Callable[[int | None], Any]) -> dict[str, Any]:
+    return {"lease_id": x.lease_id, "vacancy_id": x.vacancy_id, "offer_id": x.offer_id, "entry_id": x.entry_id,
+            "dwelling_id": x.dwelling_id, "applicant_id": ident(x.applicant_id),
+            "household_id": ident(x.household_id), "lease_start": x.lease_start.isoformat(),
+            "channel": x.channel}
+
+
+def decision_json(d: Decision, ident: Callable[[int | None], Any]) -> dict[str, Any]:
+    return {"decision_id": d.decision_id, "decided_at": d.created_at.isoformat(), "outcome": d.outcome,
+            "vacancy_id": d.vacancy_id, "dwelling_id": d.dwelling_id, "channel": d.channel,
+            "offer_id": d.offer_id, "entry_id": d.entry_id, "applicant_id": ident(d.applicant_id),
+            "household_id": ident(d.household_id), "rank": d.rank, "rule": d.rule,
+            "rule_version": d.rule_version, "law": d.law, "reason": d.reason, "facts": d.facts,
+            "unknown_facts": list(d.unknown_facts or []), "actor": d.actor}
+
+
+# ------------------------------------------------------------------------------------------------
+# Authorisation helpers
+
+
+def _can_read_department(p: Principal, d: Department) -> bool:
+    return p.role == "analyst" or p.owns_org(d.org_id) or p.covers_municipality(d.municipality_code)
+
+
+def _require_read(p: Principal, d: Department) -> None:
+    if not _can_read_department(p, d):
+        raise AuthorizationError(f"department {d.department_id} is outside the scope of token '{p.name}'")
+
+
+def _require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
+    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning."""
+    p.require_writer()
+    if v.channel == "kommunal_anvisning":
+        if p.covers_municipality(d.municipality_code):
+            return
+        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by kommunal anvisning of municipality "
+                                 f"{d.municipality_code}; token '{p.name}' cannot act on it")
+    if not p.owns_org(d.org_id):
+        raise AuthorizationError(f"vacancy {v.vacancy_id} belongs to organisation {d.org_id}, outside the "
+                                 f"scope of token '{p.name}'")
+
+
+def _department(s: Session, department_id: str) -> Department:
+    d = s.get(Department, department_id)
+    if d is None:
+        raise NotFoundError(f"department {department_id} does not exist")
+    return d
+
+
+def _dwelling(s: Session, dwelling_id: int, *, lock: bool = False) -> Dwelling:
+    stmt = select(Dwelling).where(Dwelling.dwelling_id == dwelling_id)
+    w = s.scalar(stmt.with_for_update() if lock else stmt)
+    if w is None:
+        raise NotFoundError(f"dwelling {dwelling_id} does not exist")
+    return w
+
+
+def _vacancy(s: Session, vacancy_id: int, *, lock: bool = False) -> Vacancy:
+    stmt = select(Vacancy).where(Vacancy.vacancy_id == vacancy_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    v = s.scalar(stmt)
+    if v is None:
+        raise NotFoundError(f"vacancy {vacancy_id} does not exist")
+    return v
+
+
+def _vacancy_context(s: Session, vacancy_id: int, *, lock: bool) -> tuple[Vacancy, Dwelling, Department]:
+    v = _vacancy(s, vacancy_id, lock=lock)
+    w = _dwelling(s, v.dwelling_id)
+    return v, w, _department(s, w.department_id)
+
+
+def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str,
+              facts: dict[str, Any], entry: Applicant | None = None, offer_id: int | None = None,
+              rank: int | None = None, rule_version: str = RULE_VERSION, law: str | None = None,
+              unknown_facts: tuple[str, ...] = ()) -> Decision:
+    d = Decision(outcome=outcome, vacancy_id=vacancy.vacancy_id, dwelling_id=vacancy.dwelling_id,
+                 channel=vacancy.channel, offer_id=offer_id,
+                 entry_id=entry.entry_id if entry else None,
+                 applicant_id=entry.applicant_id if entry else None,
+                 household_id=entry.household_id if entry else None, rank=rank, rule=rule,
+                 rule_version=rule_version, law=law, reason=reason, facts=facts,
+                 unknown_facts=list(unknown_facts), actor=p.name)
+    s.add(d)
+    return d
+
+
+# ------------------------------------------------------------------------------------------------
+# Departments and dwellings
+
+
+def register_department(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a department of one of the caller's organisations (an identical repeat returns it)."""
+    p.require_writer()
+    if not p.owns_org(body["org_id"]):
+        raise AuthorizationError(f"organisation {body['org_id']} is outside the scope of token '{p.name}'")
+    existing = s.get(Department, body["department_id"])
+    new = Department(department_id=body["department_id"], org_id=body["org_id"],
+                     department_name=body["department_name"], municipality_code=body["municipality_code"],
+                     area_id=body.get("area_id"), area_categories=sorted(body.get("area_categories") or []),
+                     facts=body.get("facts") or {})
+    if existing is not None:
+        if department_json(existing) != department_json(new):
+            raise ConflictError(f"department {new.department_id} exists with other data")
+        return department_json(existing)
+    s.add(new)
+    s.flush()
+    return department_json(new)
+
+
+def list_departments(s: Session, p: Principal) -> list[dict[str, Any]]:
+    rows = s.scalars(select(Department).order_by(Department.department_id))
+    return [department_json(d) for d in rows if _can_read_department(p, d)]
+
+
+def register_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    p.require_writer()
+    d = _department(s, body["department_id"])
+    if not p.owns_org(d.org_id):
+        raise AuthorizationError(f"department {d.department_id} belongs to organisation {d.org_id}, outside "
+                                 f"the scope of token '{p.name}'")
+    new = Dwelling(dwelling_id=body["dwelling_id"], department_id=d.department_id,
+                   almen_type=body.get("almen_type") or "family", rooms=body["rooms"],
+                   floor_area_m2=body["floor_area_m2"], monthly_rent_dkk=body["monthly_rent_dkk"],
+                   facts=body.get("facts") or {})
+    existing = s.get(Dwelling, new.dwelling_id)
+    if existing is not None:
+        if dwelling_json(existing) != dwelling_json(new):
+            raise ConflictError(f"dwelling {new.dwelling_id} exists with other data")
+        return dwelling_json(existing)
+    s.add(new)
+    s.flush()
+    return dwelling_json(new)
+
+
+def list_dwellings(s: Session, p: Principal, department_id: str) -> list[dict[str, Any]]:
+    _require_read(p, _department(s, department_id))
+    rows = s.scalars(select(Dwelling).where(Dwelling.department_id == department_id)
+                     .order_by(Dwelling.dwelling_id))
+    return [dwelling_json(w) for w in rows]
+
+
+# ------------------------------------------------------------------------------------------------
+# Applicants (waiting lists and referral lists)
+
+
+def create_applicant(s: Session, p: Principal, body: dict[str, Any],
+                     pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+    """Put an applicant on a list: organisations their waiting lists, municipalities their referrals."""
+    p.require_writer()
+    list_type = body["list_type"]
+    if list_type not in LIST_TYPES:
+        raise InvalidRequestError(f"list_type must be one of {', '.join(LIST_TYPES)}")
+    if list_type == "municipal_referral":
+        code = body.get("municipality_code")
+        if not p.covers_municipality(code):
+            raise AuthorizationError(f"referrals of municipality {code} are outside the scope of token "
+                                     f"'{p.name}'")
+        owner, org_id = f"kommune:{code}", body.get("org_id")
+    else:
+        org_id = body.get("org_id")
+        if not p.owns_org(org_id):
+            raise AuthorizationError(f"the waiting list of organisation {org_id} is outside the scope of "
+                                     f"token '{p.name}'")
+        owner, code = str(org_id), body.get("municipality_code")
+    household = body.get("household") or {}
+    size = body.get("household_size") or len(household.get("members") or []) or 1
+    entry = Applicant(applicant_id=body["applicant_id"], household_id=body.get("household_id"),
+                      list_type=list_type, list_owner=owner, org_id=org_id, municipality_code=code,
+                      seniority_date=body["seniority_date"], household_size=size,
+                      min_rooms=body.get("min_rooms") or 1, max_rent_dkk=body.get("max_rent_dkk"),
+                      household=household, current_department_id=body.get("current_department_id"),
+                      priority_rights=sorted(body.get("priority_rights") or []),
+                      facts=body.get("facts") or {}, refusal_count=0, status="active")
+    dup = s.scalar(select(Applicant.entry_id).where(Applicant.applicant_id == entry.applicant_id,
+                                                    Applicant.list_type == list_type,
+                                                    Applicant.list_owner == owner))
+    if dup is not None:
+        raise ConflictError(f"applicant {entry.applicant_id} is already on the {list_type} list of {owner} "
+                            f"(entry {dup})")
+    s.add(entry)
+    s.flush()
+    return applicant_json(entry, _ids(p, pseudo))
+
+
+def list_applicants(s: Session, p: Principal, *, org_id: str | None = None, municipality_code: int | None = None,
+                    list_type: str | None = None, status: str | None = "active", limit: int = 100,
+                    offset: int = 0, pseudo: Pseudonymiser | None = None) -> list[dict[str, Any]]:
+    """A list in queue order (internal before external, then seniority, then registration)."""
+    if (org_id is None) == (municipality_code is None):
+        raise InvalidRequestError("give exactly one of org_id (waiting lists) or municipality_code (referrals)")
+    if org_id is not None:
+        if not (p.role == "analyst" or p.owns_org(org_id)):
+            raise AuthorizationError(f"the waiting lists of organisation {org_id} are outside the scope of "
+                                     f"token '{p.name}'")
+        owner = org_id
+    else:
+        if not (p.role == "analyst" or p.covers_municipality(municipality_code)):
+            raise AuthorizationError(f"the referrals of municipality {municipality_code} are outside the "
+                                     f"scope of token '{p.name}'")
+        owner = f"kommune:{municipality_code}"
+    stmt = select(Applicant).where(Applicant.list_owner == owner)
+    if list_type is not None:
+        stmt = stmt.where(Applicant.list_type == list_type)
+    if status is not None:
+        stmt = stmt.where(Applicant.status == status)
+    rows = sorted(s.scalars(stmt), key=queue_key)[offset:offset + limit]
+    ident = _ids(p, pseudo)
+    return [applicant_json(a, ident) for a in rows]
+
+
+# ------------------------------------------------------------------------------------------------
+# Vacancies, offers, leases
+
+
+def register_vacancy(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Register that a dwelling becomes vacant; one open vacancy per dwelling (409 otherwise)."""
+    p.require_writer()
+    channel = body.get("channel") or "waiting_list"
+    if channel not in CHANNELS:
+        raise InvalidRequestError(f"channel must be one of {', '.join(CHANNELS)}")
+    w = _dwelling(s, body["dwelling_id"], lock=True)
+    d = _department(s, w.department_id)
+    if not p.owns_org(d.org_id):
+        raise AuthorizationError(f"dwelling {w.dwelling_id} belongs to organisation {d.org_id}, outside the "
+                                 f"scope of token '{p.name}'")
+    open_id = s.scalar(select(Vacancy.vacancy_id).where(Vacancy.dwelling_id == w.dwelling_id,
+                                                        Vacancy.status == "open"))
+    if open_id is not None:
+        raise ConflictError(f"dwelling {w.dwelling_id} already has the open vacancy {open_id}")
+    v = Vacancy(dwelling_id=w.dwelling_id, channel=channel, available_from=body["available_from"],
+                status="open")
+    s.add(v)
+    s.flush()
+    _decision(s, p, outcome="channel", vacancy=v, rule=f"{STORE_RULE}#channel",
+              reason=f"vacancy registered, to be let by {channel}",
+              facts={"channel": channel, "department_id": d.department_id, "org_id": d.org_id,
+                     "municipality_code": d.municipality_code,
+                     "area_categories": list(d.area_categories or [])})
+    return vacancy_json(v)
+
+
+def get_vacancy(s: Session, p: Principal, vacancy_id: int) -> dict[str, Any]:
+    v, _w, d = _vacancy_context(s, vacancy_id, lock=False)
+    _require_read(p, d)
+    return vacancy_json(v)
+
+
+def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> list[dict[str, Any]]:
+    stmt = (select(Vacancy, Department).join(Dwelling, Dwelling.dwelling_id == Vacancy.dwelling_id)
+            .join(Department, Department.department_id == Dwelling.department_id)
+            .order_by(Vacancy.vacancy_id))
+    if status is not None:
+        stmt = stmt.where(Vacancy.status == status)
+    return [vacancy_json(v) for v, d in s.execute(stmt) if _can_read_department(p, d)]
+
+
+def make_offers(s: Session, p: Principal, vacancy_id: int, count: int = 1,
+                pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+    """Offer the vacancy to the next `count` applicants by the rules; record every decision."""
+    if not 1 <= count <= MAX_OFFERS_PER_ROUND:
+        raise InvalidRequestError(f"count must be between 1 and {MAX_OFFERS_PER_ROUND}")
+    v, w, d = _vacancy_context(s, vacancy_id, lock=True)
+    _require_act_on_vacancy(p, v, d)
+    if v.status != "open":
+        raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
+    owner, list_types = candidate_lists(v, d)
+    offered_before = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
+    candidates = list(s.scalars(
+        select(Applicant)
+        .where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
+               Applicant.status == "active", Applicant.entry_id.not_in(offered_before))
+        .order_by(Applicant.seniority_date, Applicant.entry_id)
+        .limit(CANDIDATE_WINDOW)))
+    plan = plan_round(v, w, d, candidates, count)
+    ident = _ids(p, pseudo)
+    offers, decisions = [], []
+    for cd in plan.decisions:
+        offer_id = None
+        if cd.outcome == "offered":
+            o = Offer(vacancy_id=v.vacancy_id, entry_id=cd.entry.entry_id, rank=cd.rank or 0, channel=v.channel,
+                      rule=cd.rule, rule_version=cd.rule_version, status="open")
+            s.add(o)
+            s.flush()
+            offer_id = o.offer_id
+            offers.append(offer_json(o, cd.entry, ident))
+        decisions.append(_decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
+                                   facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
+                                   rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts))
+    s.flush()
+    return {"vacancy_id": v.vacancy_id, "channel": v.channel, "offers": offers,
+            "decisions": [decision_json(x, ident) for x in decisions],
+            "exhausted": len(offers) < count}
+
+
+def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling, Department]:
+    o = s.get(Offer, offer_id)
+    if o is None:
+        raise NotFoundError(f"offer {offer_id} does not exist")
+    v, w, d = _vacancy_context(s, o.vacancy_id, lock=True)
+    # Re-read the offer now that the vacancy is locked: another transaction may have changed it.
+    o = s.scalar(select(Offer).where(Offer.offer_id == offer_id).execution_options(populate_existing=True))
+    assert o is not None
+    return o, v, w, d
+
+
+def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | None = None,
+                 pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+    """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed."""
+    o, v, _w, d = _offer_context(s, offer_id)
+    _require_act_on_vacancy(p, v, d)
+    if v.status == "let":
+        lease_id = s.scalar(select(Lease.lease_id).where(Lease.vacancy_id == v.vacancy_id))
+        raise ConflictError(f"vacancy {v.vacancy_id} is already let (lease {lease_id})")
+    if v.status != "open":
+        raise ConflictError(f"vacancy {v.vacancy_id} is {v.status}")
+    if o.status != "open":
+        raise ConflictError(f"offer {offer_id} is {o.status}")
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    assert entry is not None
+    if entry.status != "active":
+        raise ConflictError(f"applicant entry {entry.entry_id} is {entry.status}; it cannot accept offer {offer_id}")
+    start = lease_start or v.available_from
+    lease = Lease(vacancy_id=v.vacancy_id, offer_id=o.offer_id, entry_id=entry.entry_id, dwelling_id=v.dwelling_id,
+                  applicant_id=entry.applicant_id, household_id=entry.household_id, lease_start=start,
+                  channel=v.channel)
+    s.add(lease)
+    o.status = "accepted"
+    v.status = "let"
+    entry.status = "housed"
+    s.flush()
+    _decision(s, p, outcome="let", vacancy=v, rule=f"{STORE_RULE}#accept", entry=entry, offer_id=o.offer_id,
+              rank=o.rank, reason="the applicant accepted the offer; lease created",
+              facts={"offer_id": o.offer_id, "lease_id": lease.lease_id, "lease_start": start.isoformat(),
+                     "offer_rule": o.rule, "offer_rule_version": o.rule_version})
+    others = list(s.scalars(select(Offer).where(Offer.vacancy_id == v.vacancy_id, Offer.status == "open",
+                                                Offer.offer_id != o.offer_id)))
+    for other in others:
+        other.status = "withdrawn"
+        other_entry = s.get(Applicant, other.entry_id)
+        _decision(s, p, outcome="withdrawn", vacancy=v, rule=f"{STORE_RULE}#withdraw", entry=other_entry,
+                  offer_id=other.offer_id, rank=other.rank,
+                  reason="the dwelling was let to another applicant",
+                  facts={"lease_id": lease.lease_id, "winning_offer_id": o.offer_id})
+    s.flush()
+    return lease_json(lease, _ids(p, pseudo))
+
+
+def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
+                 pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+    o, v, _w, d = _offer_context(s, offer_id)
+    _require_act_on_vacancy(p, v, d)
+    if o.status != "open":
+        raise ConflictError(f"offer {offer_id} is {o.status}")
+    o.status = "refused"
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update())
+    assert entry is not None
+    entry.refusal_count += 1
+    _decision(s, p, outcome="refused", vacancy=v, rule=f"{STORE_RULE}#refuse", entry=entry, offer_id=o.offer_id,
+              rank=o.rank, reason=reason or "the applicant refused the offer",
+              facts={"offer_id": o.offer_id, "refusal_count": entry.refusal_count})
+    s.flush()
+    return offer_json(o, entry, _ids(p, pseudo))
+
+
+def list_offers(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
+    _v, _w, d = _vacancy_context(s, vacancy_id, lock=False)
+    _require_read(p, d)
+    ident = _ids(p, pseudo)
+    rows = s.execute(select(Offer, Applicant).join(Applicant, Applicant.entry_id == Offer.entry_id)
+                     .where(Offer.vacancy_id == vacancy_id).order_by(Offer.offer_id))
+    return [offer_json(o, a, ident) for o, a in rows]
+
+
+def get_lease(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> dict | None:
+    _v, _w, d = _vacancy_context(s, vacancy_id, lock=False)
+    _require_read(p, d)
+    lease = s.scalar(select(Lease).where(Lease.vacancy_id == vacancy_id))
+    return None if lease is None else lease_json(lease, _ids(p, pseudo))
+
+
+def list_decisions(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
+    """The audit trail of a vacancy, in the order the decisions were taken."""
+    _v, _w, d = _vacancy_context(s, vacancy_id, lock=False)
+    _require_read(p, d)
+    ident = _ids(p, pseudo)
+    rows = s.scalars(select(Decision).where(Decision.vacancy_id == vacancy_id).order_by(Decision.decision_id))
+    return [decision_json(x, ident) for x in rows]
+
+
+def count_rows(s: Session) -> dict[str, int]:
+    """Row counts (for checks and benchmarks)."""
+    return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
+            for m in (Department, Dwelling, Applicant, Vacancy, Offer, Lease, Decision)}

@@ -1,0 +1,203 @@
+"""The letting API (FastAPI): vacancies, offers, leases, waiting lists and the audit trail.
+
+`create_app(db_url)` builds the app on a letting store; `boligmix serve` runs it with uvicorn.
+Every `/api` route except `/api/health` needs `Authorization: Bearer <token>`. Every POST accepts
+an `Idempotency-Key` header: a retry with the same key returns the original status and body.
+Handlers are plain functions (run in the thread pool); each write is one database transaction.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
+
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from boligmix import __version__
+from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationError, ConflictError, LettingError
+from boligmix.letting.store import service
+from boligmix.letting.store.auth import Principal, Pseudonymiser, authenticate
+from boligmix.letting.store.db import Store
+from boligmix.letting.store.errors import (
+    AuthenticationError,
+    IdempotencyMismatchError,
+    InvalidRequestError,
+    NotFoundError,
+    SchemaError,
+)
+from boligmix.letting.store.idempotency import run_idempotent
+from boligmix.letting.store.migrate import ensure_current, head_revision
+from boligmix.web.schemas import AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, OffersIn, RefuseIn, VacancyIn
+
+DB_ENV = "BOLIGMIX_LETTING_DB"
+"""Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
+
+_STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (AuthenticationError, 401),
+    (AuthorizationError, 403),
+    (NotFoundError, 404),
+    (IdempotencyMismatchError, 422),
+    (ConflictError, 409),
+    (InvalidRequestError, 422),
+    (ConfigurationError, 422),
+    (SchemaError, 503),
+    (LettingError, 422),
+    (BoligmixError, 400),
+)
+
+
+def status_of(exc: BaseException) -> int:
+    for cls, code in _STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 500
+
+
+def error_body(exc: BaseException) -> dict[str, str]:
+    return {"error": type(exc).__name__, "detail": str(exc)}
+
+
+IdemHeader = Annotated[str | None, Header(alias="Idempotency-Key",
+                                          description="Retry-safe writes: the same key returns the first "
+                                                      "result; the same key with another body is 422.")]
+
+
+def create_app(db_url: str, *, pool_size: int = 20) -> FastAPI:
+    """The API on the letting database at `db_url` (which must be at the current schema)."""
+    store = Store(db_url, pool_size=pool_size)
+    ensure_current(store.engine)
+    with store.read() as s:
+        pseudo = Pseudonymiser.load(s)
+
+    app = FastAPI(title="boligmix letting API", version=__version__,
+                  description="Vacancies, offers by the letting rules, leases and the append-only audit trail "
+                              "of decisions. Tokens: `boligmix letting add-token`.")
+    app.state.store = store
+
+    @app.exception_handler(BoligmixError)
+    def _boligmix_error(_request: Request, exc: BoligmixError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+        return JSONResponse(error_body(exc), status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(IntegrityError)
+    def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+        return JSONResponse({"error": "ConflictError",
+                             "detail": "the write conflicts with existing data (a constraint refused it)"},
+                            status_code=409)
+
+    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        with store.read() as s:
+            return authenticate(s, authorization)
+
+    Caller = Annotated[Principal, Depends(principal)]
+
+    def write(p: Principal, key: str | None, request: Request, body: BaseModel | None,
+              op: Callable[[Session], Any], status: int) -> JSONResponse:
+        raw = b"" if body is None else body.model_dump_json().encode()
+        result = run_idempotent(store, p, key, "POST", request.url.path, raw, lambda s: (status, op(s)),
+                                error_body)
+        headers = {"Idempotency-Replayed": "true"} if result.replayed else None
+        return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+    def read(op: Callable[[Session], Any]) -> Any:
+        with store.read() as s:
+            return op(s)
+
+    @app.get("/api/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "schema_revision": head_revision(), "database": store.dialect}
+
+    @app.get("/api/whoami", tags=["service"])
+    def whoami(p: Caller) -> dict[str, Any]:
+        return {"name": p.name, "role": p.role, "scope": sorted(p.scope)}
+
+    # ---------------------------------------------------------------- departments and dwellings
+    @app.post("/api/departments", status_code=201, tags=["stock"])
+    def post_department(body: DepartmentIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
+        return write(p, key, request, body, lambda s: service.register_department(s, p, body.model_dump()), 201)
+
+    @app.get("/api/departments", tags=["stock"])
+    def get_departments(p: Caller) -> Any:
+        return read(lambda s: service.list_departments(s, p))
+
+    @app.post("/api/dwellings", status_code=201, tags=["stock"])
+    def post_dwelling(body: DwellingIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
+        return write(p, key, request, body, lambda s: service.register_dwelling(s, p, body.model_dump()), 201)
+
+    @app.get("/api/departments/{department_id}/dwellings", tags=["stock"])
+    def get_dwellings(department_id: str, p: Caller) -> Any:
+        return read(lambda s: service.list_dwellings(s, p, department_id))
+
+    # ---------------------------------------------------------------- applicants
+    @app.post("/api/applicants", status_code=201, tags=["waiting lists"])
+    def post_applicant(body: ApplicantIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
+        return write(p, key, request, body,
+                     lambda s: service.create_applicant(s, p, body.model_dump(), pseudo), 201)
+
+    @app.get("/api/applicants", tags=["waiting lists"])
+    def get_applicants(p: Caller, org_id: str | None = None, municipality_code: int | None = None,
+                       list_type: str | None = None, status: str | None = "active",
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                       offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+        return read(lambda s: service.list_applicants(
+            s, p, org_id=org_id, municipality_code=municipality_code, list_type=list_type, status=status,
+            limit=limit, offset=offset, pseudo=pseudo))
+
+    # ---------------------------------------------------------------- vacancies, offers, leases
+    @app.post("/api/vacancies", status_code=201, tags=["letting"])
+    def post_vacancy(body: VacancyIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
+        return write(p, key, request, body, lambda s: service.register_vacancy(s, p, body.model_dump()), 201)
+
+    @app.get("/api/vacancies", tags=["letting"])
+    def get_vacancies(p: Caller, status: str | None = None) -> Any:
+        return read(lambda s: service.list_vacancies(s, p, status=status))
+
+    @app.get("/api/vacancies/{vacancy_id}", tags=["letting"])
+    def get_vacancy(vacancy_id: int, p: Caller) -> Any:
+        def op(s: Session) -> dict[str, Any]:
+            out = service.get_vacancy(s, p, vacancy_id)
+            out["offers"] = service.list_offers(s, p, vacancy_id, pseudo)
+            out["lease"] = service.get_lease(s, p, vacancy_id, pseudo)
+            return out
+        return read(op)
+
+    @app.post("/api/vacancies/{vacancy_id}/offers", status_code=201, tags=["letting"])
+    def post_offers(vacancy_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                    body: OffersIn | None = None) -> Any:
+        body = body or OffersIn()
+        return write(p, key, request, body,
+                     lambda s: service.make_offers(s, p, vacancy_id, body.count, pseudo), 201)
+
+    @app.post("/api/offers/{offer_id}/accept", status_code=201, tags=["letting"],
+              responses={409: {"description": "The vacancy is already let or the offer is closed."}})
+    def post_accept(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                    body: AcceptIn | None = None) -> Any:
+        body = body or AcceptIn()
+        return write(p, key, request, body,
+                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo), 201)
+
+    @app.post("/api/offers/{offer_id}/refuse", status_code=200, tags=["letting"])
+    def post_refuse(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                    body: RefuseIn | None = None) -> Any:
+        body = body or RefuseIn()
+        return write(p, key, request, body,
+                     lambda s: service.refuse_offer(s, p, offer_id, body.reason, pseudo), 200)
+
+    @app.get("/api/decisions", tags=["audit"])
+    def get_decisions(vacancy_id: int, p: Caller) -> Any:
+        return read(lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory for uvicorn workers: the database URL comes from `BOLIGMIX_LETTING_DB`."""
+    url = os.environ.get(DB_ENV)
+    if not url:
+        raise ConfigurationError(f"{DB_ENV} is not set")
+    return create_app(url)

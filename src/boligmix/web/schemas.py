@@ -1,0 +1,75 @@
+"""Request bodies of the letting API (Pydantic; they make the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from boligmix.letting.store.models import CHANNELS
+
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DepartmentIn(_Body):
+    department_id: str = Field(min_length=1, max_length=64)
+    org_id: str = Field(min_length=1, max_length=64)
+    department_name: str = Field(min_length=1, max_length=200)
+    municipality_code: int = Field(ge=101, le=999)
+    area_id: str | None = Field(default=None, max_length=64)
+    area_categories: list[Literal["udsat", "parallelsamfund", "omdannelse", "forebyggelse",
+                                  "kombineret_udlejning"]] = Field(default_factory=list)
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class DwellingIn(_Body):
+    dwelling_id: int = Field(ge=0, lt=2**63)
+    department_id: str = Field(min_length=1, max_length=64)
+    almen_type: Literal["family", "youth", "elderly"] = "family"
+    rooms: int = Field(ge=1, le=20)
+    floor_area_m2: float = Field(ge=5, le=1000)
+    monthly_rent_dkk: float = Field(ge=0)
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApplicantIn(_Body):
+    """A waiting-list entry (organisations: external/internal) or a referral (municipalities)."""
+
+    applicant_id: int = Field(ge=0, lt=2**63, description="Pseudonymous applicant (person) identifier.")
+    household_id: int | None = Field(default=None, ge=0, lt=2**63)
+    list_type: Literal["external", "internal", "municipal_referral"]
+    org_id: str | None = Field(default=None, max_length=64, description="Organisation of the waiting list.")
+    municipality_code: int | None = Field(default=None, ge=101, le=999,
+                                          description="Referring municipality (municipal_referral).")
+    seniority_date: date
+    household_size: int | None = Field(default=None, ge=1, le=20)
+    min_rooms: int = Field(default=1, ge=1, le=20)
+    max_rent_dkk: float | None = Field(default=None, ge=0)
+    household: dict[str, Any] = Field(default_factory=dict,
+                                      description="Members as the engine's Household: {members: [...]}.")
+    current_department_id: str | None = Field(default=None, max_length=64)
+    priority_rights: list[str] = Field(default_factory=list)
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class VacancyIn(_Body):
+    dwelling_id: int = Field(ge=0, lt=2**63)
+    available_from: date
+    channel: Channel = "waiting_list"  # type: ignore[valid-type]
+
+
+class OffersIn(_Body):
+    count: int = Field(default=1, ge=1, le=50, description="How many offers to make in this round.")
+
+
+class AcceptIn(_Body):
+    lease_start: date | None = Field(default=None, description="Default: the vacancy's available_from.")
+
+
+class RefuseIn(_Body):
+    reason: str | None = Field(default=None, max_length=500)

@@ -1,0 +1,129 @@
+"""The letting API over HTTP (in-process client): endpoints, auth, roles, idempotency, OpenAPI."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from boligmix.web.app import create_app
+
+from conftest import MUNI, ORG
+
+
+@pytest.fixture
+def client(db_url, store, tokens):
+    with TestClient(create_app(db_url, pool_size=4)) as c:
+        yield c
+
+
+def _h(tokens, who, key=None):
+    headers = {"Authorization": f"Bearer {tokens[who][0]}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return headers
+
+
+def _setup(client, tokens, n_applicants=3):
+    org = _h(tokens, "org")
+    r = client.post("/api/departments", headers=org, json={
+        "department_id": "ORG1-7", "org_id": ORG, "department_name": "Syvtallet", "municipality_code": MUNI,
+        "area_categories": ["udsat"]})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/dwellings", headers=org, json={
+        "dwelling_id": 9001, "department_id": "ORG1-7", "rooms": 3, "floor_area_m2": 75, "monthly_rent_dkk": 5500})
+    assert r.status_code == 201, r.text
+    for i in range(n_applicants):
+        r = client.post("/api/applicants", headers=org, json={
+            "applicant_id": 100 + i, "household_id": 200 + i, "list_type": "external", "org_id": ORG,
+            "seniority_date": f"2019-0{i + 1}-01", "min_rooms": 2})
+        assert r.status_code == 201, r.text
+    r = client.post("/api/vacancies", headers=org, json={"dwelling_id": 9001, "available_from": "2025-03-01"})
+    assert r.status_code == 201, r.text
+    return r.json()["vacancy_id"]
+
+
+def test_letting_flow_over_http(client, tokens):
+    org = _h(tokens, "org")
+    vid = _setup(client, tokens)
+    r = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"count": 2})
+    assert r.status_code == 201, r.text
+    offers = r.json()["offers"]
+    assert [o["applicant_id"] for o in offers] == [100, 101]
+    assert all(o["rule"] and o["rule_version"] for o in offers)
+    r = client.post(f"/api/offers/{offers[0]['offer_id']}/refuse", headers=org, json={"reason": "no"})
+    assert r.status_code == 200 and r.json()["status"] == "refused"
+    r = client.post(f"/api/offers/{offers[1]['offer_id']}/accept", headers=org)
+    assert r.status_code == 201 and r.json()["applicant_id"] == 101 and r.json()["lease_start"] == "2025-03-01"
+    r = client.post(f"/api/offers/{offers[1]['offer_id']}/accept", headers=org)
+    assert r.status_code == 409
+    r = client.get(f"/api/vacancies/{vid}", headers=org)
+    assert r.json()["status"] == "let" and r.json()["lease"]["applicant_id"] == 101
+    trail = client.get("/api/decisions", params={"vacancy_id": vid}, headers=org).json()
+    assert [d["outcome"] for d in trail] == ["channel", "offered", "offered", "refused", "let"]
+    assert all(d["actor"] == "org1" for d in trail)
+    listed = client.get("/api/applicants", params={"org_id": ORG}, headers=org).json()
+    assert [a["applicant_id"] for a in listed] == [100, 102]  # 101 is housed
+    assert client.get("/api/departments", headers=org).json()[0]["area_categories"] == ["udsat"]
+    assert [w["dwelling_id"] for w in client.get("/api/departments/ORG1-7/dwellings", headers=org).json()] == [9001]
+
+
+def test_tokens_and_scopes(client, tokens):
+    vid = _setup(client, tokens)
+    assert client.get("/api/vacancies").status_code == 401
+    r = client.get("/api/vacancies", headers={"Authorization": "Bearer bmx_not-a-token"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert client.get("/api/vacancies", headers={"Authorization": "Basic abc"}).status_code == 401
+    assert client.get("/api/whoami", headers=_h(tokens, "org2")).json()["scope"] == ["ORG2"]
+    assert client.get("/api/vacancies", headers=_h(tokens, "org2")).json() == []
+    assert client.post(f"/api/vacancies/{vid}/offers", headers=_h(tokens, "org2")).status_code == 403
+    assert client.post(f"/api/vacancies/{vid}/offers", headers=_h(tokens, "analyst")).status_code == 403
+    assert client.get("/api/decisions", params={"vacancy_id": vid}, headers=_h(tokens, "muni2")).status_code == 403
+    assert client.get("/api/decisions", params={"vacancy_id": vid}, headers=_h(tokens, "muni")).status_code == 200
+    r = client.post("/api/applicants", headers=_h(tokens, "org2"), json={
+        "applicant_id": 1, "list_type": "external", "org_id": ORG, "seniority_date": "2020-01-01"})
+    assert r.status_code == 403
+    assert client.get("/api/applicants", params={"org_id": ORG}, headers=_h(tokens, "muni")).status_code == 403
+    assert client.get("/api/vacancies/99999", headers=_h(tokens, "org")).status_code == 404
+    r = client.post("/api/vacancies", headers=_h(tokens, "org"), json={"dwelling_id": 9001,
+                                                                        "available_from": "not a date"})
+    assert r.status_code == 422
+
+
+def test_analyst_responses_are_pseudonymised(client, tokens):
+    vid = _setup(client, tokens)
+    client.post(f"/api/vacancies/{vid}/offers", headers=_h(tokens, "org"), json={"count": 3})
+    analyst = _h(tokens, "analyst")
+    trail = client.get("/api/decisions", params={"vacancy_id": vid}, headers=analyst).json()
+    ids = [d["applicant_id"] for d in trail if d["applicant_id"] is not None]
+    assert len(ids) == 3 and all(isinstance(i, str) and i.startswith("p_") for i in ids) and len(set(ids)) == 3
+    listed = client.get("/api/applicants", params={"org_id": ORG}, headers=analyst).json()
+    assert [a["applicant_id"] for a in listed] == ids
+    assert all(a["household_id"].startswith("p_") for a in listed)
+
+
+def test_idempotency_keys_over_http(client, tokens):
+    vid = _setup(client, tokens)
+    org = _h(tokens, "org", key="round-1")
+    first = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"count": 1})
+    again = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"count": 1})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotency-replayed"] == "true"
+    assert len(client.get(f"/api/vacancies/{vid}", headers=org).json()["offers"]) == 1
+    r = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"count": 2})
+    assert r.status_code == 422 and "different request" in r.json()["detail"]
+    offer_id = first.json()["offers"][0]["offer_id"]
+    a1 = client.post(f"/api/offers/{offer_id}/accept", headers=_h(tokens, "org", key="acc"))
+    a2 = client.post(f"/api/offers/{offer_id}/accept", headers=_h(tokens, "org", key="acc"))
+    assert a1.status_code == a2.status_code == 201 and a1.json() == a2.json()
+    a3 = client.post(f"/api/offers/{offer_id}/accept", headers=_h(tokens, "org", key="acc-2"))
+    assert a3.status_code == 409
+
+
+def test_openapi_lists_the_endpoints(client):
+    spec = client.get("/openapi.json").json()
+    for path, method in [("/api/vacancies", "post"), ("/api/vacancies/{vacancy_id}/offers", "post"),
+                         ("/api/offers/{offer_id}/accept", "post"), ("/api/offers/{offer_id}/refuse", "post"),
+                         ("/api/decisions", "get"), ("/api/applicants", "post"), ("/api/applicants", "get"),
+                         ("/api/departments", "post"), ("/api/dwellings", "post")]:
+        assert method in spec["paths"][path], path
+    assert client.get("/api/health").json()["status"] == "ok"
