@@ -93,12 +93,13 @@ def _hmac_ids(values: list[str], key: bytes, namespace: str) -> np.ndarray:
 
 
 def pseudonym_map(ids: pl.Series, key: bytes, *, namespace: str) -> pl.DataFrame:
-    """Columns `source` (text) and `pseudonym` (int64) for every distinct non-null id in `ids`.
+    """Columns `source` (text) and `pseudonym` (int64) for every distinct non-null id in `ids`,
+    in order of first appearance.
 
     Raises `PseudonymCollisionError` when two sources share a pseudonym.
     """
     check_key(key)
-    source = _as_text(ids).drop_nulls().unique().sort()
+    source = _as_text(ids).drop_nulls().unique(maintain_order=True)
     pseudonyms = _hmac_ids(source.to_list(), key, namespace)
     mapping = pl.DataFrame({"source": source, "pseudonym": pl.Series(pseudonyms, dtype=pl.Int64)})
     check_collisions(mapping, namespace=namespace)
@@ -107,6 +108,8 @@ def pseudonym_map(ids: pl.Series, key: bytes, *, namespace: str) -> pl.DataFrame
 
 def check_collisions(mapping: pl.DataFrame, *, namespace: str) -> None:
     """Raise if distinct `source` values share a `pseudonym`."""
+    if mapping.get_column("pseudonym").n_unique() == mapping.height:
+        return
     clashes = mapping.filter(pl.col("pseudonym").is_duplicated()).sort("pseudonym")
     if clashes.height:
         first = clashes.row(0, named=True)
