@@ -101,3 +101,30 @@ def test_load_key_from_file_or_environment_and_refuses_none_or_short(tmp_path):
         load_key(tmp_path / "absent", environ={})
     with pytest.raises(ConfigurationError):
         pseudonymise_tables({"persons": pl.DataFrame({"person_id": ["1"]})}, b"")
+
+
+@settings(max_examples=25, deadline=None)
+@given(key=st.binary(min_size=16, max_size=200),
+       ids=st.lists(st.text(min_size=0, max_size=12), min_size=1, max_size=10, unique=True))
+def test_both_hmac_implementations_match_the_oracle_for_any_key_and_text(key, ids):
+    """Keys longer than the 64-byte HMAC block are hashed first; ids are hashed as UTF-8."""
+    expected = [_oracle("household_id", i, key) for i in ids]
+    series = pl.Series(ids, dtype=pl.String)
+    assert ps._hmac_ids_python(series, key, "household_id").tolist() == expected
+    assert ps._hmac_ids_duckdb(series, key, "household_id").tolist() == expected
+
+
+def test_many_ids_take_the_duckdb_path_with_the_same_result(monkeypatch):
+    ids = pl.Series([f"{i:06d}-{i % 9973:04d}" for i in range(ps.DUCKDB_MIN_IDS + 10)])
+    fast = pseudonym_map(ids, KEY, namespace="person_id")
+    monkeypatch.setattr(ps, "DUCKDB_MIN_IDS", 10**9)
+    assert pseudonym_map(ids, KEY, namespace="person_id").equals(fast)
+    assert fast["pseudonym"][123] == _oracle("person_id", ids[123])
+
+
+def test_no_ids_give_an_empty_map():
+    assert pseudonym_map(pl.Series([None, None], dtype=pl.String), KEY, namespace="person_id").height == 0
+    out = pseudonymise_tables({"applicants": pl.DataFrame({"household_id": pl.Series([None], dtype=pl.String)})},
+                              KEY)
+    assert out["applicants"]["household_id"].dtype == pl.Int64
+    assert out["applicants"]["household_id"].to_list() == [None]

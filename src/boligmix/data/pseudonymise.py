@@ -10,9 +10,9 @@ import made with the same key. Source ids are text (e.g. CPR-like "010190-1234")
 integers are hashed as their decimal text, so 17 and "17" are the same id; "017" is another.
 
 Without the key the pseudonyms cannot be linked back to the source ids; keep the key apart from
-the data. Every distinct source id is hashed once (a loop over the unique values with the
-standard library's HMAC; polars joins map them back), and two different source ids that get one
-pseudonym raise `PseudonymCollisionError`.
+the data. Every distinct source id is hashed once (HMAC in DuckDB over the unique values;
+polars joins map them back), and two different source ids that get one pseudonym raise
+`PseudonymCollisionError`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 
@@ -38,6 +39,9 @@ MIN_KEY_BYTES = 16
 MODULUS = 2**63 - 1
 SEPARATOR = "\x1f"
 _SOURCE = "__boligmix_source_id__"
+_BLOCK = 64  # SHA-256 block size in bytes
+DUCKDB_MIN_IDS = 50_000
+"""From this many distinct ids on, HMACs are computed in DuckDB (vectorised) rather than a loop."""
 
 
 class PseudonymCollisionError(BoligmixError):
@@ -79,27 +83,57 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.digest(key, b"boligmix key fingerprint", "sha256").hex()[:16]
 
 
-def _hmac_ids(values: list[str], key: bytes, namespace: str) -> np.ndarray:
-    """Pseudonyms (int64 array) of text ids, in order."""
-    base = hmac.new(key, (namespace + SEPARATOR).encode("utf-8"), "sha256")
-    copy = base.copy
-    digests = bytearray()
-    for value in values:
+def _hmac_ids(values: pl.Series, key: bytes, namespace: str) -> np.ndarray:
+    """Pseudonyms (int64 array) of text ids, in order (DuckDB for many ids, else Python)."""
+    if len(values) >= DUCKDB_MIN_IDS:
+        return _hmac_ids_duckdb(values, key, namespace)
+    return _hmac_ids_python(values, key, namespace)
+
+
+def _hmac_ids_python(values: pl.Series, key: bytes, namespace: str) -> np.ndarray:
+    """The standard library's HMAC in a loop: the reference, and fastest for few ids."""
+    copy = hmac.new(key, (namespace + SEPARATOR).encode("utf-8"), "sha256").copy
+    heads = bytearray()
+    for value in values.to_list():
         mac = copy()
         mac.update(value.encode("utf-8"))
-        digests += mac.digest()[:8]
-    heads = np.frombuffer(bytes(digests), dtype=">u8").astype(np.uint64)
+        heads += mac.digest()[:8]
+    return _to_pseudonyms(np.frombuffer(bytes(heads), dtype=">u8").astype(np.uint64))
+
+
+def _to_pseudonyms(heads: np.ndarray) -> np.ndarray:
     return (heads % np.uint64(MODULUS) + np.uint64(1)).astype(np.int64)
 
 
+def _hmac_ids_duckdb(values: pl.Series, key: bytes, namespace: str) -> np.ndarray:
+    """HMAC-SHA256 (RFC 2104) computed in DuckDB, vectorised and multi-threaded:
+    H((K ^ opad) || H((K ^ ipad) || message)), K the key (hashed first if longer than the
+    64-byte block) padded with zeros. Tested against Python's `hmac` on random ids and keys;
+    about twice as fast as a Python loop over `hmac` (see docs/ingest.md).
+    """
+    block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
+    block = block.ljust(_BLOCK, b"\0")
+    inner = bytes(b ^ 0x36 for b in block) + (namespace + SEPARATOR).encode("utf-8")
+    outer = bytes(b ^ 0x5C for b in block)
+    with duckdb.connect() as con:
+        con.register("ids", pl.DataFrame({"v": values}).to_arrow())
+        result = con.execute(
+            "SELECT (('0x' || left(sha256($outer::BLOB || unhex(sha256($inner::BLOB || encode(v)))), 16))"
+            f"::UBIGINT % {MODULUS} + 1)::BIGINT AS p FROM ids",
+            {"outer": outer, "inner": inner},
+        ).fetchnumpy()["p"]
+    return np.asarray(result, dtype=np.int64)
+
+
 def pseudonym_map(ids: pl.Series, key: bytes, *, namespace: str) -> pl.DataFrame:
-    """Columns `source` (text) and `pseudonym` (int64) for every distinct non-null id in `ids`.
+    """Columns `source` (text) and `pseudonym` (int64) for every distinct non-null id in `ids`,
+    in order of first appearance.
 
     Raises `PseudonymCollisionError` when two sources share a pseudonym.
     """
     check_key(key)
-    source = _as_text(ids).drop_nulls().unique().sort()
-    pseudonyms = _hmac_ids(source.to_list(), key, namespace)
+    source = _as_text(ids).drop_nulls().unique(maintain_order=True)
+    pseudonyms = _hmac_ids(source, key, namespace)
     mapping = pl.DataFrame({"source": source, "pseudonym": pl.Series(pseudonyms, dtype=pl.Int64)})
     check_collisions(mapping, namespace=namespace)
     return mapping
@@ -107,6 +141,8 @@ def pseudonym_map(ids: pl.Series, key: bytes, *, namespace: str) -> pl.DataFrame
 
 def check_collisions(mapping: pl.DataFrame, *, namespace: str) -> None:
     """Raise if distinct `source` values share a `pseudonym`."""
+    if mapping.get_column("pseudonym").n_unique() == mapping.height:
+        return
     clashes = mapping.filter(pl.col("pseudonym").is_duplicated()).sort("pseudonym")
     if clashes.height:
         first = clashes.row(0, named=True)

@@ -110,28 +110,22 @@ def _show(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _parse_text(text: pl.Expr, dtype: DType) -> tuple[pl.Expr, pl.Expr]:
-    """Parse stripped text (null when blank) to `dtype`: (parsed value, value is unreadable)."""
-    present = text.is_not_null()
+def _parse_text(text: pl.Expr, dtype: DType) -> pl.Expr:
+    """Parse stripped text (null when blank) to `dtype`; an unreadable value becomes null."""
     if dtype == "string":
-        return text, pl.lit(False)
+        return text
     if dtype == "int64":
-        parsed = text.cast(pl.Int64, strict=False)
-        return parsed, present & parsed.is_null()
+        return text.cast(pl.Int64, strict=False)
     if dtype == "float64":
         number = text.cast(pl.Float64, strict=False)
-        parsed = pl.when(number.is_finite()).then(number)
-        return parsed, present & parsed.is_null()
+        return pl.when(number.is_finite()).then(number)
     if dtype == "bool":
         lower = text.str.to_lowercase()
-        parsed = (pl.when(lower.is_in(list(BOOL_TRUE))).then(True)
-                  .when(lower.is_in(list(BOOL_FALSE))).then(False)
-                  .otherwise(None))
-        return parsed, present & parsed.is_null()
+        return (pl.when(lower.is_in(list(BOOL_TRUE))).then(True)
+                .when(lower.is_in(list(BOOL_FALSE))).then(False)
+                .otherwise(None))
     if dtype == "date":
-        parsed = (pl.when(text.str.contains(DATE_PATTERN))
-                  .then(text.str.strptime(pl.Date, DATE_FORMAT, strict=False)))
-        return parsed, present & parsed.is_null()
+        return pl.when(text.str.contains(DATE_PATTERN)).then(text.str.strptime(pl.Date, DATE_FORMAT, strict=False))
     raise ValueError(f"unknown dtype {dtype}")  # pragma: no cover - schema dtypes are fixed
 
 
@@ -141,36 +135,33 @@ def _clean_text(expr: pl.Expr) -> pl.Expr:
     return pl.when(stripped != "").then(stripped)
 
 
-def _parse_column(name: str, raw_dtype: pl.DataType, target: DType | str) -> tuple[pl.Expr, pl.Expr]:
-    """(parsed value, value is unreadable) for column `name` of the raw frame.
+def _parse_column(name: str, raw_dtype: pl.DataType, target: DType | str) -> pl.Expr:
+    """Column `name` of the raw frame parsed to `target`; null where missing or unreadable.
 
     `target` is a schema dtype, or "id" for a source identifier (text or a whole number, kept
-    as text for pseudonymisation).
+    as text for pseudonymisation). A value is unreadable exactly when it is present (not
+    null, not blank) and its parsed value is null.
     """
     raw = pl.col(name)
     if isinstance(raw_dtype, (pl.Categorical, pl.Enum)):
         raw, raw_dtype = raw.cast(pl.String), pl.String()
     if target == "id":
         if raw_dtype == pl.String or raw_dtype.is_integer() or raw_dtype == pl.Null:
-            return _clean_text(raw.cast(pl.String)), pl.lit(False)
-        as_int, bad = _parse_column(name, raw_dtype, "int64")
-        return as_int.cast(pl.String), bad
+            return _clean_text(raw.cast(pl.String))
+        return _parse_column(name, raw_dtype, "int64").cast(pl.String)
     if raw_dtype == pl.String:
         return _parse_text(_clean_text(raw), target)  # type: ignore[arg-type]
     wanted = POLARS_DTYPES[target]
     if raw_dtype == pl.Null:
-        return raw.cast(wanted), pl.lit(False)
+        return raw.cast(wanted)
     if target == "string":
-        return _clean_text(raw.cast(pl.String)), pl.lit(False)
+        return _clean_text(raw.cast(pl.String))
     if raw_dtype == wanted:
-        if target == "float64":
-            return pl.when(raw.is_finite()).then(raw), raw.is_not_null() & ~raw.is_finite()
-        return raw, pl.lit(False)
+        return pl.when(raw.is_finite()).then(raw) if target == "float64" else raw
     # A typed file (Parquet) with another dtype: accept a value only if it converts without loss.
     parsed = raw.cast(wanted, strict=False)
-    lossy = parsed.cast(raw_dtype, strict=False).ne_missing(raw)
-    bad = raw.is_not_null() & (parsed.is_null() | lossy)
-    return pl.when(~bad).then(parsed), bad
+    lossless = parsed.cast(raw_dtype, strict=False).eq_missing(raw)
+    return pl.when(lossless).then(parsed)
 
 
 def source_id_columns(spec: TableSpec, id_columns: Collection[str]) -> tuple[str, ...]:
@@ -229,24 +220,24 @@ def parse_table(
         return None
     frame = raw.with_row_index(ROW, offset=1)
     ids = set(source_id_columns(spec, id_columns))
-    # One frame with, per column: the typed value (under its name), whether the raw value was
-    # unreadable ("bad:"), and the raw value as text for messages ("raw:").
+    # One frame with, per column: the typed value (under its name), the raw value as text for
+    # messages ("raw:") and whether the value is missing, i.e. null or blank ("missing:").
     exprs, checks = [], []
     for column in present:
         target = "id" if column.name in ids else column.dtype
-        parsed, unreadable = _parse_column(column.name, raw.schema[column.name], target)
-        exprs += [parsed.alias(column.name), unreadable.alias(f"bad:{column.name}"),
-                  pl.col(column.name).cast(pl.String).alias(f"raw:{column.name}")]
-        checks.append((column.name, pl.col(f"bad:{column.name}"),
-                       f"value {{value}} cannot be read; expected {EXPECTED_TEXT[target]}"))
+        as_text = pl.col(column.name).cast(pl.String)
+        exprs += [_parse_column(column.name, raw.schema[column.name], target).alias(column.name),
+                  as_text.alias(f"raw:{column.name}"),
+                  (as_text.is_null() | (as_text.str.strip_chars() == "")).alias(f"missing:{column.name}")]
     both = frame.select(ROW, *exprs)
     typed = both.select(ROW, *[c.name for c in present])
     for column in present:
-        value = pl.col(column.name)
+        value, missing = pl.col(column.name), pl.col(f"missing:{column.name}")
+        target = "id" if column.name in ids else column.dtype
+        checks.append((column.name, ~missing & value.is_null(),
+                       f"value {{value}} cannot be read; expected {EXPECTED_TEXT[target]}"))
         if not column.nullable:
-            raw_text = pl.col(f"raw:{column.name}")
-            checks.append((column.name, raw_text.is_null() | (raw_text.str.strip_chars() == ""),
-                           "missing value; this column may not be empty"))
+            checks.append((column.name, missing, "missing value; this column may not be empty"))
         if column.name not in ids:
             checks.extend((column.name, mask, text) for mask, text in _value_checks(column, value))
     _report(both, checks, path, errors)
@@ -278,9 +269,11 @@ def _check_primary_key(typed: pl.DataFrame, spec: TableSpec, path: str, errors: 
         return
     complete = pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
     key_expr = pl.struct(keys) if len(keys) > 1 else pl.col(keys[0])
-    duplicated = complete & key_expr.is_duplicated()
-    if not typed.select(duplicated.any()).item():
+    distinct, total = typed.select(key_expr.filter(complete).n_unique().alias("distinct"),
+                                   complete.sum().alias("total")).row(0)
+    if distinct == total:  # the cheap test; find the rows only when there are duplicates
         return
+    duplicated = complete & key_expr.is_duplicated()
     groups = (typed.filter(duplicated)
               .group_by(keys, maintain_order=True)
               .agg(pl.col(ROW).sort().alias("rows"))
