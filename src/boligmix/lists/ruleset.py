@@ -52,6 +52,8 @@ class Criterion(_Strict):
     label_da: str
     label_en: str
     field: str
+    average_years: int = Field(default=1, ge=1)
+    """The law measures the criterion as an average over this many years (1: point in time)."""
     op: Op
     threshold: float
     unit: str
