@@ -213,3 +213,15 @@ def test_cli_lists_errors(dataset, tmp_path):
     missing = runner.invoke(app, ["lists", "--data", str(tmp_path / "none"), "--year", "2024",
                                   "--out", str(tmp_path / "o")])
     assert missing.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+def test_forebyggelse_excluded_by_udsat_is_explained():
+    data = frame([{"pct_non_western": 40.0}])
+    result = classify(data)
+    table = criteria_table(data, result, 2023)
+    (s,) = area_summaries(result, 2023, None, table)
+    assert s["udsat"] is True and s["forebyggelse"] is False and s["excluded_by"] == {"forebyggelse": "udsat"}
+    assert "is not on that list because it is on 'udsat'" in explain_text(s, table)
+    result = classify(data, switches={"forebyggelse_excludes_udsat": False})
+    (s,) = area_summaries(result, 2023, None, criteria_table(data, result, 2023))
+    assert s["forebyggelse"] is True and s["excluded_by"] == {}

@@ -18,7 +18,7 @@ import polars as pl
 
 from boligmix.lists.classify import KEY, Classification, category_condition
 from boligmix.lists.ruleset import OUTPUT_FLAGS, Category, Criterion, RuleSet, load_ruleset
-from boligmix.rules.evaluator import evaluate_frame
+from boligmix.rules.evaluator import Truth, evaluate, evaluate_frame
 
 CRITERIA_COLUMNS: tuple[str, ...] = (
     "area_id", "year", "rules", "criterion", "label_da", "label_en", "field", "value", "op", "threshold",
@@ -176,9 +176,12 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
     result = classification.frame.filter(pl.col("year") == year)
     status = history_status(classification, history)
     met_lookup: dict[str, dict[str, bool | None]] = {}
+    facts_lookup: dict[str, dict[str, Any]] = {}
     if criteria is not None:
-        for row in criteria.filter(pl.col("year") == year).select("area_id", "criterion", "met").iter_rows():
+        for row in (criteria.filter(pl.col("year") == year).select("area_id", "criterion", "met", "field", "value")
+                    .iter_rows()):
             met_lookup.setdefault(row[0], {})[row[1]] = row[2]
+            facts_lookup.setdefault(row[0], {})[row[3]] = row[4]
     summaries = []
     for row in result.iter_rows(named=True):
         ruleset = load_ruleset(row["rules"])
@@ -204,6 +207,14 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
             if category is not None and row[flag]:
                 exits[flag] = _exit_year(ruleset, category if category.history is None else
                                          ruleset.category(category.parent), met, year)
+        excluded = {}
+        for category in ruleset.spec.categories:
+            unless = category.unless
+            if (unless is not None and unless.switch is not None and switches.get(unless.switch)
+                    and row[unless.output] and not row[category.output] and row["area_id"] in facts_lookup):
+                alone = category_condition(ruleset, category, {**switches, unless.switch: False})
+                if evaluate(alone, facts_lookup[row["area_id"]]) is Truth.TRUE:
+                    excluded[category.output] = unless.output
         summary = {
             "area_id": row["area_id"], "year": year, "rules": row["rules"],
             "criteria_met": row["criteria_met"], "criteria_unknown": row["criteria_unknown"],
@@ -214,6 +225,7 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
             "years_to_omdannelse": (max(n_years - run, 0) if row["parallelsamfund"] and not row["omdannelse"]
                                     else 0 if row["omdannelse"] else None) if n_years is not None else None,
             "earliest_exit_year": exits,
+            "excluded_by": excluded,
             "years_until_leave_omdannelse": (exits["omdannelse"] - year
                                              if row["omdannelse"] and exits.get("omdannelse") else None),
         }
@@ -245,6 +257,9 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame) -> str:
         if summary["parallelsamfund"] and not summary["omdannelse"]:
             lines.append(f"  becomes omdannelse/hårdt ghetto after {summary['years_to_omdannelse']} more "
                          "year(s) on the list")
+    for flag, other in summary.get("excluded_by", {}).items():
+        lines.append(f"  meets the '{flag}' criteria but is not on that list because it is on '{other}' "
+                     "(switch in the rule set)")
     for flag, exit_year in summary["earliest_exit_year"].items():
         if exit_year is not None:
             lines.append(f"  earliest list it is sure to be off '{flag}' if the criteria stop holding now: "
