@@ -56,9 +56,16 @@ def category_condition_data(ruleset: RuleSet, category: Category, switches: Mapp
     return parts[0] if len(parts) == 1 else {"all": parts}
 
 
+_CONDITION_CACHE: dict[tuple[str, str, str, tuple], Condition] = {}
+
+
 def category_condition(ruleset: RuleSet, category: Category, switches: Mapping[str, Any]) -> Condition:
-    return parse_condition(category_condition_data(ruleset, category, switches), source=ruleset.source,
-                           rule=category.id, fields=AREA_FIELDS)
+    """The parsed current-year condition of a category (cached per rule file, category and switches)."""
+    key = (ruleset.sha256, ruleset.source, category.id, tuple(sorted(switches.items())))
+    if key not in _CONDITION_CACHE:
+        _CONDITION_CACHE[key] = parse_condition(category_condition_data(ruleset, category, switches),
+                                                source=ruleset.source, rule=category.id, fields=AREA_FIELDS)
+    return _CONDITION_CACHE[key]
 
 
 def required_fields(ruleset: RuleSet) -> tuple[str, ...]:

@@ -174,7 +174,10 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
                    criteria: pl.DataFrame | None = None) -> list[dict[str, Any]]:
     """Per area on list year `year`: flags, list history, years to/until omdannelse, exit years."""
     result = classification.frame.filter(pl.col("year") == year)
-    status = history_status(classification, history)
+    status_by_area: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in history_status(classification, history).filter(
+            pl.col("year").is_between(year - 9, year)).to_dicts():
+        status_by_area.setdefault(r["area_id"], {})[r["year"]] = r
     met_lookup: dict[str, dict[str, bool | None]] = {}
     facts_lookup: dict[str, dict[str, Any]] = {}
     if criteria is not None:
@@ -183,16 +186,14 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
             met_lookup.setdefault(row[0], {})[row[1]] = row[2]
             facts_lookup.setdefault(row[0], {})[row[3]] = row[4]
     summaries = []
-    for row in result.iter_rows(named=True):
+    for row in result.to_dicts():
         ruleset = load_ruleset(row["rules"])
         switches = classification.provenance.get("switches", {}).get(row["rules"], {})
         omdannelse = ruleset.category_for_output("omdannelse")
         n_years = ruleset.history_years(omdannelse, {**{k: s.default for k, s in ruleset.spec.switches.items()},
                                                       **switches}) if omdannelse is not None else None
         span = n_years or 5
-        past = {r["year"]: r for r in status.filter((pl.col("area_id") == row["area_id"])
-                                                   & pl.col("year").is_between(year - span + 1, year))
-                .iter_rows(named=True)}
+        past = status_by_area.get(row["area_id"], {})
         hist = [{"year": y, "parallelsamfund": past[y]["parallelsamfund"] if y in past else False,
                  "source": past[y]["source"] if y in past else "none"} for y in range(year - span + 1, year + 1)]
         run = 0
@@ -233,16 +234,30 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
     return summaries
 
 
-def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame) -> str:
-    """A short human-readable explanation of one area in one list year."""
+def criteria_by_area(criteria: pl.DataFrame, year: int) -> dict[str, list[dict[str, Any]]]:
+    """The criteria rows of one list year grouped by area (input order kept)."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in criteria.filter(pl.col("year") == year).to_dicts():
+        grouped.setdefault(r["area_id"], []).append(r)
+    return grouped
+
+
+def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[str, Any]]) -> str:
+    """A short human-readable explanation of one area in one list year.
+
+    `criteria` is the criteria table, or this area's rows of it (see `criteria_by_area`)."""
     rs = load_ruleset(summary["rules"])
     on = [rs.category_for_output(f).label_da for f in OUTPUT_FLAGS  # type: ignore[union-attr]
           if summary[f] and rs.category_for_output(f) is not None]
     n_counted = len(rs.spec.counted_criteria)
     lines = [f"{summary['area_id']}, list year {summary['year']} (rules {summary['rules']}): "
              f"{', '.join(on) if on else 'on no list'}; {summary['criteria_met']} of {n_counted} criteria met."]
-    rows = criteria.filter((pl.col("area_id") == summary["area_id"]) & (pl.col("year") == summary["year"]))
-    for r in rows.iter_rows(named=True):
+    if isinstance(criteria, pl.DataFrame):
+        rows = criteria.filter((pl.col("area_id") == summary["area_id"])
+                               & (pl.col("year") == summary["year"])).to_dicts()
+    else:
+        rows = criteria
+    for r in rows:
         state = {True: "met", False: "not met", None: "unknown"}[r["met"]]
         value = "missing" if r["value"] is None else f"{r['value']:.2f}"
         margin = "" if r["margin"] is None else f" (margin {r['margin']:+.2f})"
@@ -267,4 +282,5 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CRITERIA_COLUMNS", "area_summaries", "criteria_table", "explain_text", "history_status"]
+__all__ = ["CRITERIA_COLUMNS", "area_summaries", "criteria_by_area", "criteria_table", "explain_text",
+           "history_status"]

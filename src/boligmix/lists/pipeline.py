@@ -31,7 +31,7 @@ import polars as pl
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
 from boligmix.lists.classify import Classification, classify
-from boligmix.lists.explain import area_summaries, criteria_table, explain_text
+from boligmix.lists.explain import area_summaries, criteria_by_area, criteria_table, explain_text
 from boligmix.lists.ruleset import BUILTIN_VERSIONS, OUTPUT_FLAGS, load_ruleset, version_for_year
 
 Progress = Callable[[str, float], None]
@@ -84,8 +84,9 @@ def lists_from_indicators(indicators: pl.DataFrame, year: int, *, rules: str = "
                               data_vintage=data_vintage)
     criteria = criteria_table(indicators, classification, year)
     summaries = area_summaries(classification, year, history, criteria)
+    grouped = criteria_by_area(criteria, year)
     for s in summaries:
-        s["explanation"] = explain_text(s, criteria)
+        s["explanation"] = explain_text(s, grouped.get(s["area_id"], []))
     provenance = {**classification.provenance, "list_year": year,
                   "years_computed": sorted(set(indicators.get_column("year").to_list()))}
     return ListsResult(year, indicators, classification, criteria, summaries, provenance)
