@@ -322,3 +322,13 @@ def test_lists_nest_and_worsening_a_value_never_removes_an_area(rows, version, f
             assert not b[flag] or a[flag], (flag, field, delta)
         # forebyggelse can turn into udsat, but the area stays on one of the two lists
         assert not (b["forebyggelse"] or b["udsat"]) or (a["forebyggelse"] or a["udsat"])
+
+
+def test_key_types_are_normalised_and_history_is_checked():
+    data = frame([{"year": 2025, **PS}]).with_columns(pl.col("year").cast(pl.Int32))
+    history = hist([(2021, 1), (2022, 1), (2023, 1), (2024, 1)]).with_columns(pl.col("year").cast(pl.Int16))
+    assert classify(data, history=history).frame.row(0, named=True)["omdannelse"] is True
+    with pytest.raises(DataValidationError):
+        classify(data, history=history.drop("parallelsamfund"))
+    with pytest.raises(DataValidationError):
+        classify(data.with_columns(pl.col("year").cast(pl.Float64)))
