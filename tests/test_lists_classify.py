@@ -332,3 +332,24 @@ def test_key_types_are_normalised_and_history_is_checked():
         classify(data, history=history.drop("parallelsamfund"))
     with pytest.raises(DataValidationError):
         classify(data.with_columns(pl.col("year").cast(pl.Float64)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(indicator_rows, min_size=6, max_size=6), st.lists(st.booleans(), min_size=4, max_size=4),
+       st.randoms(use_true_random=False))
+def test_row_order_and_history_keep_results_consistent(rows, published, rnd):
+    """Results do not depend on row order, and with any published history the lists stay nested."""
+    years = list(range(2019, 2025))  # 2018 rules for 2019-2020, 2021 rules after
+    data = frame([{"area_id": "A", "year": y, **r} for y, r in zip(years, rows)]
+                 + [{"area_id": "B", "year": y, **r} for y, r in zip(years, reversed(rows))])
+    history = pl.DataFrame({"area_id": ["A"] * 4, "year": [2015, 2016, 2017, 2018],
+                            "parallelsamfund": published})
+    base = classify(data, history=history).frame
+    order = list(range(data.height))
+    rnd.shuffle(order)
+    shuffled = classify(data[order], history=history).frame
+    assert shuffled.sort("area_id", "year").equals(base.sort("area_id", "year"))
+    for r in base.to_dicts():
+        assert not r["parallelsamfund"] or r["udsat"]
+        assert not r["omdannelse"] or r["parallelsamfund"]
+        assert not (r["forebyggelse"] and r["udsat"])
