@@ -144,4 +144,4 @@ def explain_command(
 def register(app: typer.Typer) -> None:
     app.command("classify")(classify_command)
     app.command("lists")(lists_command)
-    app.command("explain")(explain_command)
+    app.command("explain-lists")(explain_command)
