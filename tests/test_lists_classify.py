@@ -353,3 +353,26 @@ def test_row_order_and_history_keep_results_consistent(rows, published, rnd):
         assert not r["parallelsamfund"] or r["udsat"]
         assert not r["omdannelse"] or r["parallelsamfund"]
         assert not (r["forebyggelse"] and r["udsat"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.integers(2015, 2026), st.booleans(), min_size=1),
+       st.dictionaries(st.integers(2012, 2026), st.booleans()),
+       st.sampled_from([("2021", {}, 5), ("2018", {}, 5), ("2018", {"haardt_ghetto_years": 4}, 4)]))
+def test_history_window_matches_an_oracle(own, published, rules_case):
+    """own: years in the run (True = meets the parallelsamfund/ghetto criteria); published: the
+    history file. Oracle: each earlier year from the history if covered, else own, else off."""
+    version, switches, n = rules_case
+    rows = [{"area_id": "A", "year": y, **(PS if on else {})} for y, on in sorted(own.items())]
+    history = None
+    if published:
+        history = pl.DataFrame({"area_id": ["A"] * len(published), "year": list(published),
+                                "parallelsamfund": list(published.values())})
+    result = classify(frame(rows), rules=version, history=history, switches=switches).frame
+    got = dict(zip(result.get_column("year").to_list(), result.get_column("omdannelse").to_list()))
+
+    def status(y):
+        return published[y] if y in published else own.get(y, False)
+
+    for y, on in own.items():
+        assert got[y] is (on and all(status(p) for p in range(y - n + 1, y))), (y, own, published)
