@@ -146,3 +146,24 @@ def test_an_existing_out_file_is_left_alone_on_error(tmp_path):
     areas = write(tmp_path, "areas.csv", [HEADER, "A,2021,-1,60,45,,3.5,55,50"])
     assert run("--areas", areas, "--out", out).exit_code == 2
     assert out.read_text() == "old\n"
+
+
+def test_explain_command_on_areas_csv(tmp_path):
+    areas = write(tmp_path, "areas.csv", [HEADER, *GOOD])
+    history = write(tmp_path, "history.csv", ["area_id,year,parallelsamfund", "A,2017,1", "A,2018,1",
+                                               "A,2019,1"])
+    out = tmp_path / "explained"
+    result = run_cmd("explain-lists", "--areas", areas, "--history", history, "--year", 2021, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "A, list year 2021 (rules 2021): udsat boligområde, parallelsamfund, omdannelsesområde" in result.output
+    assert "2017: yes (published)" in result.output and "2020: yes (computed)" in result.output
+    areas_json = json.loads((out / "areas.json").read_text())
+    assert [a["area_id"] for a in areas_json] == ["A", "B", "C"]  # the areas of list year 2021
+    assert areas_json[2]["forebyggelse"] is True
+    bad = write(tmp_path, "bad.csv", [HEADER, "A,2021,1500,60,45,,3.5,55,500%"])
+    failed = run_cmd("explain-lists", "--areas", bad, "--year", 2021, "--out", tmp_path / "o2")
+    assert failed.exit_code == 2 and not (tmp_path / "o2").exists()
+
+
+def run_cmd(*args):
+    return CliRunner().invoke(app, [*map(str, args)])

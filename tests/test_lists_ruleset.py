@@ -113,3 +113,26 @@ def test_not_yaml_is_rejected():
     with pytest.raises(ConfigurationError) as info:
         parse_ruleset("version: [", "broken.yaml")
     assert info.value.source == "broken.yaml"
+
+
+@pytest.mark.parametrize("version, list_year", [("2010", 2011), ("2013", 2015), ("2018", 2019), ("2021", 2024)])
+def test_rule_files_agree_with_the_indicator_settings(version, list_year):
+    """The averaging periods and education choices stated in the rule files are the ones the
+    indicator computation (boligmix.indicators, rules/indicators/official.yaml) applies."""
+    from boligmix.indicators import settings_for_list_year
+
+    rs = load_ruleset(version)
+    settings = settings_for_list_year(list_year)
+    assert settings.rules_basis == version
+    for c in rs.spec.criteria:
+        expected = settings.window_years if c.field in ("pct_outside_work_edu", "pct_convicted",
+                                                        "conviction_ratio") else 1
+        assert c.average_years == expected, c.id
+    choices = rs.spec.data_choices
+    assert choices["averaging_years"].default == settings.window_years
+    if "education_unknown_counts_as_basic" in choices:
+        assert (settings.education_rule == "uoplyst_is_basic") is choices["education_unknown_counts_as_basic"].default
+    if "education_without_dk_record" in choices:
+        assert settings.education_rule == "dk_registered_only"
+        assert settings.unregistered_education == choices["education_without_dk_record"].default
+    assert settings.min_residents == rs.criterion("residents").threshold

@@ -66,5 +66,82 @@ def classify_command(
     output.result(payload, human)
 
 
+def lists_command(
+    data: Annotated[Path, typer.Option("--data", help="Dataset directory (person-level registers).")],
+    year: Annotated[int, typer.Option("--year", help="List year (list published 1 December).")],
+    out: Annotated[Path, typer.Option("--out", help="Result directory to write.")],
+    rules: RulesOption = "auto",
+    history: Annotated[Optional[Path], typer.Option(
+        "--history", help="HISTORY.csv: published list membership for earlier years.")] = None,
+    switch: SwitchOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Compute the official lists for a list year from person-level data, with explanations."""
+    from boligmix.lists.csvio import read_history_csv
+    from boligmix.lists.pipeline import compute_lists, write_lists
+
+    output = Output(quiet=quiet, json=json_)
+    try:
+        switches = parse_switches(switch)
+        past = read_history_csv(history) if history is not None else None
+        with output.progress("computing lists", total=100) as bar:
+            result = compute_lists(data, year, rules=rules, history=past, switches=switches, on_progress=bar)
+        write_lists(out, result, overwrite=force)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    on_list = {f: sum(1 for a in result.areas if a[f]) for f in
+               ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
+    payload = {"out": str(out), "year": year, "areas": len(result.areas), "on_list": on_list,
+               "rule_versions": sorted(result.provenance["rule_versions"]),
+               "years_computed": result.provenance["years_computed"],
+               "data_vintage": result.provenance.get("data_vintage")}
+    human = (f"wrote {out}: list year {year}, {len(result.areas)} areas; "
+             + ", ".join(f"{k} {v}" for k, v in on_list.items())
+             + f" (years computed {payload['years_computed']})")
+    output.result(payload, human)
+
+
+def explain_command(
+    areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
+    year: Annotated[int, typer.Option("--year", help="List year to explain.")],
+    out: Annotated[Path, typer.Option("--out", help="Result directory to write.")],
+    history: Annotated[Optional[Path], typer.Option(
+        "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")] = None,
+    rules: RulesOption = "auto",
+    switch: SwitchOption = None,
+    vintage: Annotated[Optional[str], typer.Option(
+        "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Explain one list year of AREAS.csv: criteria margins, what it takes to cross them, history, exits."""
+    from boligmix.lists.csvio import file_sha256, read_areas_csv, read_history_csv
+    from boligmix.lists.pipeline import lists_from_indicators, write_lists
+
+    output = Output(quiet=quiet, json=json_)
+    try:
+        switches = parse_switches(switch)
+        frame = read_areas_csv(areas, rules)
+        past = read_history_csv(history) if history is not None else None
+        data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
+        result = lists_from_indicators(frame, year, rules=rules, history=past, switches=switches,
+                                       data_vintage=data_vintage)
+        write_lists(out, result, overwrite=force)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    payload = {"out": str(out), "year": year, "areas": len(result.areas),
+               "on_list": {f: sum(1 for a in result.areas if a[f]) for f in
+                           ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}}
+    human = "\n\n".join(a["explanation"] for a in result.areas) + f"\n\nwrote {out}"
+    output.result(payload, human)
+
+
 def register(app: typer.Typer) -> None:
     app.command("classify")(classify_command)
+    app.command("lists")(lists_command)
+    app.command("explain-lists")(explain_command)

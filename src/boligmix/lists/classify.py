@@ -56,9 +56,16 @@ def category_condition_data(ruleset: RuleSet, category: Category, switches: Mapp
     return parts[0] if len(parts) == 1 else {"all": parts}
 
 
+_CONDITION_CACHE: dict[tuple[str, str, str, tuple], Condition] = {}
+
+
 def category_condition(ruleset: RuleSet, category: Category, switches: Mapping[str, Any]) -> Condition:
-    return parse_condition(category_condition_data(ruleset, category, switches), source=ruleset.source,
-                           rule=category.id, fields=AREA_FIELDS)
+    """The parsed current-year condition of a category (cached per rule file, category and switches)."""
+    key = (ruleset.sha256, ruleset.source, category.id, tuple(sorted(switches.items())))
+    if key not in _CONDITION_CACHE:
+        _CONDITION_CACHE[key] = parse_condition(category_condition_data(ruleset, category, switches),
+                                                source=ruleset.source, rule=category.id, fields=AREA_FIELDS)
+    return _CONDITION_CACHE[key]
 
 
 def required_fields(ruleset: RuleSet) -> tuple[str, ...]:
@@ -175,6 +182,14 @@ def classify(
     for col in KEY:
         if col not in areas.columns:
             raise DataValidationError("missing column", column=col)
+    if not areas.schema["year"].is_integer():
+        raise DataValidationError(f"must hold integer years, is {areas.schema['year']}", column="year")
+    areas = areas.with_columns(pl.col("area_id").cast(pl.String), pl.col("year").cast(pl.Int64))
+    if history is not None:
+        for col in (*KEY, "parallelsamfund"):
+            if col not in history.columns:
+                raise DataValidationError("history: missing column", column=col)
+        history = history.with_columns(pl.col("area_id").cast(pl.String), pl.col("year").cast(pl.Int64))
     frame = areas.with_row_index("_row")
     years = sorted(int(y) for y in frame.get_column("year").unique().to_list()) if frame.height else []
     by_year = _resolve_rulesets(rules, years)
@@ -183,7 +198,7 @@ def classify(
                                           ([load_ruleset(rules)] if isinstance(rules, str) and
                                            rules in BUILTIN_VERSIONS else []), overrides)
     year_version = pl.DataFrame({"year": years, "rules": [by_year[y].version for y in years]},
-                                schema={"year": frame.schema["year"], "rules": pl.String})
+                                schema={"year": pl.Int64, "rules": pl.String})
     frame = frame.join(year_version, on="year", how="left")
     _check_frame(areas, {v: required_fields(r) for v, r in used.items()})
 

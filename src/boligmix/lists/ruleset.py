@@ -52,6 +52,8 @@ class Criterion(_Strict):
     label_da: str
     label_en: str
     field: str
+    average_years: int = Field(default=1, ge=1)
+    """The law measures the criterion as an average over this many years (1: point in time)."""
     op: Op
     threshold: float
     unit: str
@@ -284,7 +286,7 @@ def _cross_check(spec: RuleSetFile, source: str) -> dict[str, Condition]:
 def parse_ruleset(text: str, source: str) -> RuleSet:
     """Parse and check a rule set from YAML text; `source` names it in errors."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"not valid YAML: {exc}", source=source) from exc
     if not isinstance(raw, Mapping):
