@@ -130,7 +130,7 @@ def test_theil_decomposition_adds_up(counts, n_regions, random):
     assert between == pytest.approx(float(multigroup.multi_information_theory(by_region)), abs=1e-12)
     assert total == pytest.approx(between + within, abs=1e-12)
     assert within == pytest.approx(result.regions["contribution"].sum(), abs=1e-12)
-    assert 0 <= between <= total + 1e-12
+    assert -1e-12 <= between <= total + 1e-12  # 1 - ratio may round an ulp below 0
 
 
 @SETTINGS

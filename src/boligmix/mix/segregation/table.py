@@ -16,6 +16,7 @@ import polars as pl
 
 from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import FloatArray
+from boligmix.mix.segregation._frames import check_columns, check_unique_units, number_slices, numeric_values
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
 from boligmix.mix.segregation.registry import IndexKind, IndexSpec, select_indices
 from boligmix.mix.segregation.validation import (
@@ -75,9 +76,9 @@ def segregation_table(
     specs = select_indices(kind, indices)
     by = list(by)
     value_columns = [*groups, *([total] if total is not None else [])]
-    _check_columns(counts, unit=unit, value_columns=value_columns, by=by, source=source)
+    check_columns(counts, unit=unit, value_columns=value_columns, by=by, source=source)
 
-    values = _numeric_values(counts, value_columns, source)
+    values = numeric_values(counts, value_columns, source)
     check_counts(values, value_columns, source=source)
     group_values = values[:, : len(groups)]
     if total is not None:
@@ -86,9 +87,9 @@ def segregation_table(
             check_group_within_total(group_values, total_values, groups, total, source=source)
         else:
             check_groups_sum_to_total(group_values, total_values, total, source=source)
-    _check_unique_units(counts, unit=unit, by=by, source=source)
+    check_unique_units(counts, unit=unit, by=by, source=source)
 
-    keys, n_slices, slice_ids = _slice_ids(counts, by, source)
+    keys, n_slices, slice_ids = number_slices(counts, by, source)
     cube = pack_slices(values if kind == "two_group" else group_values, slice_ids, n_slices)
     results = compute_cube(cube, kind, specs)  # (indices, slices)
     if undefined == "error":
@@ -118,55 +119,6 @@ def pack_slices(values: FloatArray, slice_ids: np.ndarray, n_slices: int) -> Flo
     cube = np.zeros((n_slices, width, values.shape[1]), dtype=np.float64)
     cube[slice_ids, position] = values
     return cube
-
-
-def _check_columns(counts: pl.DataFrame, *, unit: str, value_columns: list[str], by: list[str],
-                   source: str | None) -> None:
-    wanted = [unit, *value_columns, *by]
-    if len(set(wanted)) != len(wanted):
-        raise SegregationSpecError(
-            f"the unit, group, total and by columns must be distinct (got {wanted})")
-    missing = [name for name in wanted if name not in counts.columns]
-    if missing:
-        raise DataValidationError(
-            f"column(s) {', '.join(map(repr, missing))} not found; columns are {counts.columns}",
-            path=source, column=missing[0])
-
-
-def _numeric_values(counts: pl.DataFrame, columns: list[str], source: str | None) -> FloatArray:
-    for name in columns:
-        dtype = counts.schema[name]
-        if not (dtype.is_numeric() or dtype == pl.Null):
-            raise DataValidationError(f"counts must be numbers, the column has type {dtype}",
-                                      path=source, column=name)
-    if counts.height == 0:
-        return np.zeros((0, len(columns)))
-    return counts.select([pl.col(name).cast(pl.Float64) for name in columns]).to_numpy().astype(np.float64)
-
-
-def _check_unique_units(counts: pl.DataFrame, *, unit: str, by: list[str], source: str | None) -> None:
-    repeated = ~counts.select(pl.struct([*by, unit]).is_first_distinct()).to_series()
-    if repeated.any():
-        row = int(repeated.arg_true()[0])
-        raise DataValidationError(
-            f"unit appears more than once in the same slice ({', '.join([*by, unit])})",
-            path=source, row=row + 1, column=unit)
-
-
-def _slice_ids(counts: pl.DataFrame, by: list[str], source: str | None) -> tuple[pl.DataFrame, int, np.ndarray]:
-    """The distinct `by` keys (sorted; no columns when `by` is empty), their number and each row's slice."""
-    if not by:
-        return pl.DataFrame(), (1 if counts.height else 0), np.zeros(counts.height, dtype=np.int64)
-    for name in by:
-        nulls = counts[name].is_null()
-        if nulls.any():
-            raise DataValidationError("a slice key is missing", path=source,
-                                      row=int(nulls.arg_true()[0]) + 1, column=name)
-    keys = counts.select(by).unique().sort(by)
-    numbered = keys.with_row_index("_slice")
-    ids = (counts.select(by).with_row_index("_row").join(numbered, on=by, how="left")
-           .sort("_row")["_slice"].to_numpy().astype(np.int64))
-    return keys, keys.height, ids
 
 
 def _raise_first_undefined(results: FloatArray, specs: Sequence[IndexSpec], keys: pl.DataFrame) -> None:
