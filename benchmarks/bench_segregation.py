@@ -42,7 +42,8 @@ def make_counts(n_units: int, n_years: int, seed: int) -> pl.DataFrame:
 
 
 def run_boligmix(counts: pl.DataFrame) -> pl.DataFrame:
-    two = segregation_table(counts, unit="unit", groups=["indvandrer"], total="total", by=["year", "population"])
+    two = segregation_table(counts, unit="unit", groups=["indvandrer"], total="total",
+                            by=["year", "population"])
     multi = segregation_table(counts, unit="unit", groups=GROUPS, by=["year", "population"])
     return pl.concat([two, multi])
 

@@ -21,9 +21,11 @@ def _random_allocation(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
 
 def test_same_seed_same_result_and_other_seed_differs():
     group, total = _random_allocation(np.random.default_rng(1))
-    first = permutation_test("dissimilarity", group, total=total, rng=np.random.default_rng(42), n_permutations=99)
-    again = permutation_test("dissimilarity", group, total=total, rng=np.random.default_rng(42), n_permutations=99)
-    other = permutation_test("dissimilarity", group, total=total, rng=np.random.default_rng(43), n_permutations=99)
+    def run(seed: int):
+        return permutation_test("dissimilarity", group, total=total, rng=np.random.default_rng(seed),
+                                n_permutations=99)
+
+    first, again, other = run(42), run(42), run(43)
     np.testing.assert_array_equal(first.null_distribution, again.null_distribution)
     assert first.p_value == again.p_value
     assert not np.array_equal(first.null_distribution, other.null_distribution)
@@ -57,7 +59,8 @@ def test_null_keeps_unit_sizes_and_group_totals():
 
 def test_permutation_errors():
     with pytest.raises(SegregationSpecError, match="Generator"):
-        permutation_test("gini", np.array([1, 2]), total=np.array([3, 3]), rng=np.random.default_rng(0).random)
+        permutation_test("gini", np.array([1, 2]), total=np.array([3, 3]),
+                         rng=np.random.default_rng(0).random)
     with pytest.raises(SegregationSpecError, match="unknown index"):
         permutation_test("theil", np.array([[1, 2]]), rng=np.random.default_rng(0))
     with pytest.raises(SegregationSpecError, match="total"):

@@ -43,7 +43,8 @@ def check_unique_units(counts: pl.DataFrame, *, unit: str, by: list[str], source
             path=source, row=row + 1, column=unit)
 
 
-def number_slices(counts: pl.DataFrame, by: list[str], source: str | None) -> tuple[pl.DataFrame, int, np.ndarray]:
+def number_slices(counts: pl.DataFrame, by: list[str],
+                  source: str | None) -> tuple[pl.DataFrame, int, np.ndarray]:
     """The distinct `by` keys (sorted; no columns when `by` is empty), their number and each row's slice."""
     if not by:
         return pl.DataFrame(), (1 if counts.height else 0), np.zeros(counts.height, dtype=np.int64)

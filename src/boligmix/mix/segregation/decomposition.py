@@ -63,7 +63,8 @@ def theil_decomposition(
     definition, so `total == between + within` is a check, not an assumption.
     """
     if len(groups) < 2 or len(set(groups)) != len(groups):
-        raise SegregationSpecError(f"the decomposition needs at least two distinct groups (got {list(groups)})")
+        raise SegregationSpecError(
+            f"the decomposition needs at least two distinct groups (got {list(groups)})")
     by = list(by)
     check_columns(counts, unit=unit, value_columns=list(groups), by=[*by, region], source=source)
     values = numeric_values(counts, list(groups), source)
@@ -77,7 +78,8 @@ def theil_decomposition(
     region_keys = counts.select([*by, region]).unique().sort([*by, region]) if by else (
         counts.select(region).unique().sort(region))
     numbered = region_keys.with_row_index("_cell")
-    cell_ids = (counts.select([*by, region]).with_row_index("_row").join(numbered, on=[*by, region], how="left")
+    cell_ids = (counts.select([*by, region]).with_row_index("_row")
+                .join(numbered, on=[*by, region], how="left")
                 .sort("_row")["_cell"].to_numpy().astype(np.int64))
     n_cells = region_keys.height
     cell_slice = (number_slices(region_keys, by, source)[2] if by else np.zeros(n_cells, dtype=np.int64))
@@ -102,7 +104,8 @@ def theil_decomposition(
     weight = np.where(defined[cell_slice], safe_divide(cell_te, te[cell_slice]), np.nan)
     h_region = np.where(cell_te > 0, 1.0 - safe_divide(cell_unit_entropy, cell_te), np.nan)
     contribution = np.where(cell_te > 0, weight * h_region, np.where(defined[cell_slice], 0.0, np.nan))
-    within_h = np.where(defined, _sum_by(cell_slice, np.nan_to_num(contribution)[:, None], n_slices)[:, 0], np.nan)
+    within_sum = _sum_by(cell_slice, np.nan_to_num(contribution)[:, None], n_slices)[:, 0]
+    within_h = np.where(defined, within_sum, np.nan)
 
     def col(name: str, data: FloatArray) -> pl.Series:
         return pl.Series(name, data, dtype=pl.Float64).fill_nan(None)

@@ -48,7 +48,8 @@ _RF = "Reardon & Firebaugh (2002)"
 TWO_GROUP_INDICES: Mapping[str, IndexSpec] = {
     spec.name: spec
     for spec in (
-        IndexSpec("dissimilarity", "two_group", two_group.dissimilarity, "Dissim", f"Duncan & Duncan (1955); {_MD}"),
+        IndexSpec("dissimilarity", "two_group", two_group.dissimilarity, "Dissim",
+                  f"Duncan & Duncan (1955); {_MD}"),
         IndexSpec("gini", "two_group", two_group.gini, "Gini", _MD),
         IndexSpec("entropy", "two_group", two_group.entropy, "Entropy", f"Theil & Finizza (1971); {_MD}"),
         IndexSpec("isolation", "two_group", two_group.isolation, "Isolation", f"Bell (1954); {_MD}"),

@@ -14,7 +14,6 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import FloatArray
 from boligmix.mix.segregation._frames import check_columns, check_unique_units, number_slices, numeric_values
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
@@ -125,7 +124,8 @@ def _raise_first_undefined(results: FloatArray, specs: Sequence[IndexSpec], keys
     undefined = np.isnan(results).T  # slices x indices
     if undefined.any():
         slice_pos, index_pos = np.argwhere(undefined)[0]
-        where = ", ".join(f"{k}={v}" for k, v in keys.row(int(slice_pos), named=True).items()) if keys.width else ""
+        key = keys.row(int(slice_pos), named=True) if keys.width else {}
+        where = ", ".join(f"{k}={v}" for k, v in key.items())
         raise IndexUndefinedError(
             f"{specs[int(index_pos)].name} is undefined{' for ' + where if where else ''}: "
             "zero denominator (no population, or the group absent or making up everybody)")

@@ -38,7 +38,8 @@ class UnitCounts:
     total: FloatArray | None
 
 
-def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str], total: str | None = None) -> UnitCounts:
+def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
+                   total: str | None = None) -> UnitCounts:
     """Read and validate the count columns `groups` (and `total`) of a one-row-per-unit CSV.
 
     Errors (all `DataValidationError`, nothing is returned half-checked): a missing or empty

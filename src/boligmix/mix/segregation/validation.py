@@ -21,7 +21,8 @@ def check_counts(values: FloatArray, columns: Sequence[str], *, source: str | No
         (missing, "count is missing"),
         (~missing & ~np.isfinite(values), "count {} is not a finite number"),
         (values < 0, "count {} is negative; counts must be >= 0"),
-        (np.isfinite(values) & (values != np.floor(values)), "count {} is not a whole number; counts must be integers"),
+        (np.isfinite(values) & (values != np.floor(values)),
+         "count {} is not a whole number; counts must be integers"),
     )
     for mask, reason in checks:
         if mask.any():
