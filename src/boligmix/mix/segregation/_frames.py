@@ -11,7 +11,7 @@ from boligmix.mix.segregation.errors import SegregationSpecError
 
 
 def check_columns(counts: pl.DataFrame, *, unit: str, value_columns: list[str], by: list[str],
-                   source: str | None) -> None:
+                  source: str | None) -> None:
     wanted = [unit, *value_columns, *by]
     if len(set(wanted)) != len(wanted):
         raise SegregationSpecError(

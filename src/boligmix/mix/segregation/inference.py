@@ -29,15 +29,10 @@ import numpy.typing as npt
 import polars as pl
 
 from boligmix.mix.segregation._arrays import FloatArray, as_float
-from boligmix.mix.segregation._frames import check_columns, check_unique_units, number_slices, numeric_values
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
 from boligmix.mix.segregation.registry import INDICES, IndexSpec, select_indices
-from boligmix.mix.segregation.table import index_kind, pack_slices
-from boligmix.mix.segregation.validation import (
-    check_counts,
-    check_group_within_total,
-    check_groups_sum_to_total,
-)
+from boligmix.mix.segregation.table import index_kind, load_slices
+from boligmix.mix.segregation.validation import check_counts
 
 Alternative = Literal["greater", "less", "two-sided"]
 
@@ -135,24 +130,12 @@ def permutation_table(
     columns.
     """
     _check_options(rng, n_permutations, 250, alternative)
-    kind = index_kind(groups, total)
-    specs = select_indices(kind, indices)
-    by = list(by)
-    value_columns = [*groups, *([total] if total is not None else [])]
-    check_columns(counts, unit=unit, value_columns=value_columns, by=by, source=source)
-    values = numeric_values(counts, value_columns, source)
-    check_counts(values, value_columns, source=source)
-    group_values = values[:, : len(groups)]
-    if total is not None:
-        if kind == "two_group":
-            check_group_within_total(group_values, values[:, -1], groups, total, source=source)
-        else:
-            check_groups_sum_to_total(group_values, values[:, -1], total, source=source)
-    check_unique_units(counts, unit=unit, by=by, source=source)
-    partition = (np.column_stack([group_values[:, 0], values[:, -1] - group_values[:, 0]])
-                 if kind == "two_group" else group_values)
-    keys, n_slices, ids = number_slices(counts, by, source)
-    cube = pack_slices(partition, ids, n_slices)
+    specs = select_indices(index_kind(groups, total), indices)
+    slices = load_slices(counts, unit=unit, groups=groups, total=total, by=by, source=source)
+    keys, n_slices = slices.keys, slices.cube.shape[0]
+    cube = slices.cube
+    if slices.kind == "two_group":  # (group, total) -> (group, rest): a partition of each unit
+        cube = np.stack([cube[..., 0], cube[..., 1] - cube[..., 0]], axis=-1)
     rows: list[tuple[float | None, float | None, float | None]] = []
     for s in range(n_slices):
         table = cube[s][cube[s].sum(axis=1) > 0]  # empty units change no index

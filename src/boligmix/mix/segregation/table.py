@@ -9,6 +9,7 @@ so every index is computed for all slices by a handful of numpy operations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -71,12 +72,37 @@ def segregation_table(
     Bad counts (missing, negative, non-integer, group above total) raise `DataValidationError`
     naming the 1-based row and the column.
     """
+    if undefined not in ("null", "error"):
+        raise SegregationSpecError(f"undefined must be 'null' or 'error' (got {undefined!r})")
+    specs = select_indices(index_kind(groups, total), indices)
+    slices = load_slices(counts, unit=unit, groups=groups, total=total, by=by, source=source)
+    kind, keys, cube = slices.kind, slices.keys, slices.cube
+    results = compute_cube(cube, kind, specs)  # (indices, slices)
+    if undefined == "error":
+        _raise_first_undefined(results, specs, keys)
+    return _tidy(keys, specs, results)
+
+
+@dataclass(frozen=True)
+class Slices:
+    """Validated counts packed as slices x units x columns (zero-padded).
+
+    For two-group data the columns are (group, total); for multigroup data the groups.
+    `keys` holds the sorted `by` values, one row per slice (no columns when `by` is empty).
+    """
+
+    kind: IndexKind
+    keys: pl.DataFrame
+    cube: FloatArray
+
+
+def load_slices(counts: pl.DataFrame, *, unit: str, groups: Sequence[str], total: str | None,
+                by: Sequence[str], source: str | None) -> Slices:
+    """Check `counts` (columns, numbers, group <= total, unique units per slice) and pack it."""
     kind = index_kind(groups, total)
-    specs = select_indices(kind, indices)
     by = list(by)
     value_columns = [*groups, *([total] if total is not None else [])]
     check_columns(counts, unit=unit, value_columns=value_columns, by=by, source=source)
-
     values = numeric_values(counts, value_columns, source)
     check_counts(values, value_columns, source=source)
     group_values = values[:, : len(groups)]
@@ -87,13 +113,9 @@ def segregation_table(
         else:
             check_groups_sum_to_total(group_values, total_values, total, source=source)
     check_unique_units(counts, unit=unit, by=by, source=source)
-
     keys, n_slices, slice_ids = number_slices(counts, by, source)
     cube = pack_slices(values if kind == "two_group" else group_values, slice_ids, n_slices)
-    results = compute_cube(cube, kind, specs)  # (indices, slices)
-    if undefined == "error":
-        _raise_first_undefined(results, specs, keys)
-    return _tidy(keys, specs, results)
+    return Slices(kind=kind, keys=keys, cube=cube)
 
 
 def compute_cube(cube: FloatArray, kind: IndexKind, specs: Sequence[IndexSpec]) -> FloatArray:
@@ -140,4 +162,4 @@ def _tidy(keys: pl.DataFrame, specs: Sequence[IndexSpec], results: FloatArray) -
     return keys[np.repeat(np.arange(n_slices), n_indices)].with_columns(names, values)
 
 
-__all__ = ["compute_cube", "index_kind", "pack_slices", "segregation_table"]
+__all__ = ["Slices", "compute_cube", "index_kind", "load_slices", "pack_slices", "segregation_table"]
