@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import (
     FloatArray,
     as_float,
@@ -68,7 +69,7 @@ def prepare(counts: npt.ArrayLike) -> MultiGroupData:
     if c.ndim < 2:
         raise SegregationSpecError(f"counts must have shape (..., units, groups) (got {c.shape})")
     if np.any(c < 0):
-        raise SegregationSpecError("counts must be non-negative")
+        raise DataValidationError("counts must be non-negative")
     t = c.sum(axis=-1)
     T = t.sum(axis=-1)
     return MultiGroupData(c=c, t=t, p=safe_divide(c, t[..., None]), T=T,

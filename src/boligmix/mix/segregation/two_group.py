@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import (
     FloatArray,
     as_float,
@@ -69,9 +70,9 @@ def prepare(group: npt.ArrayLike, total: npt.ArrayLike) -> TwoGroupData:
     if x.shape != t.shape or x.ndim == 0:
         raise SegregationSpecError(f"group and total must have the same shape (got {x.shape} and {t.shape})")
     if np.any(x < 0) or np.any(t < 0):
-        raise SegregationSpecError("counts must be non-negative")
+        raise DataValidationError("counts must be non-negative")
     if np.any(x > t):
-        raise SegregationSpecError("a group count exceeds its unit's total")
+        raise DataValidationError("a group count exceeds its unit's total")
     X, T = x.sum(axis=-1), t.sum(axis=-1)
     return TwoGroupData(x=x, t=t, p=safe_divide(x, t), X=X, T=T, P=safe_divide(X, T))
 
