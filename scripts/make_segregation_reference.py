@@ -117,7 +117,7 @@ def main() -> None:
             entry["multigroup_without_absent"] = pysal_values(frame, present)["multigroup"]
         reference["datasets"][name] = entry  # type: ignore[index]
     (OUT_DIR / "reference.json").write_text(json.dumps(reference, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {OUT_DIR / 'reference.json'} (segregation {reference['versions']['segregation']})")  # type: ignore[index]
+    print(f"wrote {OUT_DIR / 'reference.json'} (segregation {version('segregation')})")
 
 
 if __name__ == "__main__":

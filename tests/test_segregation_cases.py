@@ -191,3 +191,15 @@ def test_empty_table_gives_no_rows():
     frame = pl.DataFrame({"year": [], "area": [], "x": [], "t": []},
                          schema={"year": pl.Int64, "area": pl.String, "x": pl.Int64, "t": pl.Int64})
     assert segregation_table(frame, unit="area", groups=["x"], total="t", by=["year"]).height == 0
+
+
+def test_table_accepts_any_integer_or_whole_float_dtype_and_rejects_text():
+    base = pl.DataFrame({"area": ["a", "b", "c"], "x": [10, 0, 5], "t": [15, 15, 10]})
+    expected = segregation_table(base, unit="area", groups=["x"], total="t")["value"].to_list()
+    for dtype in (pl.UInt16, pl.Int32, pl.Float64):
+        cast = base.with_columns(pl.col("x", "t").cast(dtype))
+        got = segregation_table(cast, unit="area", groups=["x"], total="t")["value"].to_list()
+        assert got == expected
+    with pytest.raises(DataValidationError, match="must be numbers") as info:
+        segregation_table(base.with_columns(pl.col("t").cast(pl.String)), unit="area", groups=["x"], total="t")
+    assert info.value.column == "t"

@@ -46,7 +46,8 @@ def test_two_group_indices_match_pysal(name):
     for group, expected in entry["two_group"].items():
         if _absent(frame, group):
             continue  # undefined here; see test_absent_group_is_undefined_not_zero
-        ours = {r.name: r.statistic for r in two_group_indices(frame[group].to_numpy(), frame["total"].to_numpy())}
+        results = two_group_indices(frame[group].to_numpy(), frame["total"].to_numpy())
+        ours = {r.name: r.statistic for r in results}
         assert list(ours) == list(expected)
         for index, value in expected.items():
             assert ours[index] == pytest.approx(value, abs=TOL, rel=0), (name, group, index)
@@ -116,7 +117,8 @@ def test_cli_output_matches_pysal(tmp_path, name):
     out = pl.read_csv(two)
     assert out.columns == ["index", "value"]
     assert out["index"].to_list() == list(TWO_GROUP_INDICES)
-    np.testing.assert_allclose(out["value"].to_numpy(), list(entry["two_group"]["g1"].values()), rtol=0, atol=TOL)
+    expected = list(entry["two_group"]["g1"].values())
+    np.testing.assert_allclose(out["value"].to_numpy(), expected, rtol=0, atol=TOL)
 
     multi = tmp_path / "multi.csv"
     result = runner.invoke(app, ["segregation", "--units", str(DATA / entry["file"]), "--groups",

@@ -14,10 +14,12 @@ from boligmix.mix.segregation.units_csv import read_units_csv, unit_indices, wri
 
 
 def segregation(
-    units: Annotated[Path, typer.Option("--units", help="CSV with one row per spatial unit and integer count columns.")],
+    units: Annotated[Path, typer.Option(
+        "--units", help="CSV with one row per spatial unit and integer count columns.")],
     groups: Annotated[str, typer.Option("--groups", help="Group count column(s), comma-separated.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the `index,value` CSV.")],
-    total: Annotated[str | None, typer.Option("--total", help="Total column (required with one group).")] = None,
+    total: Annotated[str | None, typer.Option(
+        "--total", help="Total column (required with one group).")] = None,
     quiet: QuietOption = False,
     json: JsonOption = False,
 ) -> None:

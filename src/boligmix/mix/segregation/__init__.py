@@ -5,7 +5,8 @@
 - `registry`: `INDICES` (name -> `IndexSpec`), `IndexResult` (.name, .statistic).
 - `table.segregation_table`: tidy (by..., index, value) rows for every slice of a count table.
 - `decomposition`: Theil's H split into between- and within-region parts.
-- `inference`: permutation tests with an injected `numpy.random.Generator`.
+- `inference`: permutation tests (one data set or every slice of a table) with an injected
+  `numpy.random.Generator`.
 - `units_csv`: the one-row-per-unit CSV format of `boligmix segregation`.
 """
 
@@ -20,7 +21,12 @@ from boligmix.mix.segregation.registry import (
     multigroup_indices,
     two_group_indices,
 )
-from boligmix.mix.segregation.inference import PermutationResult, permutation_test
+from boligmix.mix.segregation.inference import (
+    PermutationResult,
+    permutation_table,
+    permutation_test,
+    random_allocations,
+)
 from boligmix.mix.segregation.table import segregation_table
 
 __all__ = [
@@ -34,7 +40,9 @@ __all__ = [
     "SegregationSpecError",
     "TheilDecomposition",
     "multigroup_indices",
+    "permutation_table",
     "permutation_test",
+    "random_allocations",
     "segregation_table",
     "theil_decomposition",
     "two_group_indices",

@@ -29,14 +29,9 @@ import polars as pl
 
 from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import FloatArray, safe_divide
+from boligmix.mix.segregation._frames import check_columns, check_unique_units, number_slices, numeric_values
+from boligmix.mix.segregation.errors import SegregationSpecError
 from boligmix.mix.segregation.multigroup import group_entropy
-from boligmix.mix.segregation.table import (
-    _check_columns,
-    _check_unique_units,
-    _numeric_values,
-    _slice_ids,
-    index_kind,
-)
 from boligmix.mix.segregation.validation import check_counts
 
 
@@ -67,25 +62,27 @@ def theil_decomposition(
     (at least two groups; they partition the population). Every part is computed from its own
     definition, so `total == between + within` is a check, not an assumption.
     """
-    if index_kind(groups, None) != "multigroup":  # pragma: no cover - index_kind raises first
-        raise AssertionError
+    if len(groups) < 2 or len(set(groups)) != len(groups):
+        raise SegregationSpecError(
+            f"the decomposition needs at least two distinct groups (got {list(groups)})")
     by = list(by)
-    _check_columns(counts, unit=unit, value_columns=list(groups), by=[*by, region], source=source)
-    values = _numeric_values(counts, list(groups), source)
+    check_columns(counts, unit=unit, value_columns=list(groups), by=[*by, region], source=source)
+    values = numeric_values(counts, list(groups), source)
     check_counts(values, list(groups), source=source)
-    _check_unique_units(counts, unit=unit, by=by, source=source)
+    check_unique_units(counts, unit=unit, by=by, source=source)
     nulls = counts[region].is_null()
     if nulls.any():
         raise DataValidationError("region is missing", path=source, row=int(nulls.arg_true()[0]) + 1,
                                   column=region)
-    keys, n_slices, slice_ids = _slice_ids(counts, by, source)
+    keys, n_slices, slice_ids = number_slices(counts, by, source)
     region_keys = counts.select([*by, region]).unique().sort([*by, region]) if by else (
         counts.select(region).unique().sort(region))
     numbered = region_keys.with_row_index("_cell")
-    cell_ids = (counts.select([*by, region]).with_row_index("_row").join(numbered, on=[*by, region], how="left")
+    cell_ids = (counts.select([*by, region]).with_row_index("_row")
+                .join(numbered, on=[*by, region], how="left")
                 .sort("_row")["_cell"].to_numpy().astype(np.int64))
     n_cells = region_keys.height
-    cell_slice = (_slice_ids(region_keys, by, source)[2] if by else np.zeros(n_cells, dtype=np.int64))
+    cell_slice = (number_slices(region_keys, by, source)[2] if by else np.zeros(n_cells, dtype=np.int64))
 
     unit_total = values.sum(axis=1)
     unit_entropy = group_entropy(safe_divide(values, unit_total[:, None]))
@@ -107,7 +104,8 @@ def theil_decomposition(
     weight = np.where(defined[cell_slice], safe_divide(cell_te, te[cell_slice]), np.nan)
     h_region = np.where(cell_te > 0, 1.0 - safe_divide(cell_unit_entropy, cell_te), np.nan)
     contribution = np.where(cell_te > 0, weight * h_region, np.where(defined[cell_slice], 0.0, np.nan))
-    within_h = np.where(defined, _sum_by(cell_slice, np.nan_to_num(contribution)[:, None], n_slices)[:, 0], np.nan)
+    within_sum = _sum_by(cell_slice, np.nan_to_num(contribution)[:, None], n_slices)[:, 0]
+    within_h = np.where(defined, within_sum, np.nan)
 
     def col(name: str, data: FloatArray) -> pl.Series:
         return pl.Series(name, data, dtype=pl.Float64).fill_nan(None)

@@ -9,13 +9,15 @@ so every index is computed for all slices by a handful of numpy operations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from boligmix.errors import DataValidationError
+from boligmix.mix.segregation import multigroup, two_group
 from boligmix.mix.segregation._arrays import FloatArray
+from boligmix.mix.segregation._frames import check_columns, check_unique_units, number_slices, numeric_values
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
 from boligmix.mix.segregation.registry import IndexKind, IndexSpec, select_indices
 from boligmix.mix.segregation.validation import (
@@ -71,13 +73,38 @@ def segregation_table(
     Bad counts (missing, negative, non-integer, group above total) raise `DataValidationError`
     naming the 1-based row and the column.
     """
+    if undefined not in ("null", "error"):
+        raise SegregationSpecError(f"undefined must be 'null' or 'error' (got {undefined!r})")
+    specs = select_indices(index_kind(groups, total), indices)
+    slices = load_slices(counts, unit=unit, groups=groups, total=total, by=by, source=source)
+    kind, keys, cube = slices.kind, slices.keys, slices.cube
+    results = compute_cube(cube, kind, specs)  # (indices, slices)
+    if undefined == "error":
+        _raise_first_undefined(results, specs, keys)
+    return _tidy(keys, specs, results)
+
+
+@dataclass(frozen=True)
+class Slices:
+    """Validated counts packed as slices x units x columns (zero-padded).
+
+    For two-group data the columns are (group, total); for multigroup data the groups.
+    `keys` holds the sorted `by` values, one row per slice (no columns when `by` is empty).
+    """
+
+    kind: IndexKind
+    keys: pl.DataFrame
+    cube: FloatArray
+
+
+def load_slices(counts: pl.DataFrame, *, unit: str, groups: Sequence[str], total: str | None,
+                by: Sequence[str], source: str | None) -> Slices:
+    """Check `counts` (columns, numbers, group <= total, unique units per slice) and pack it."""
     kind = index_kind(groups, total)
-    specs = select_indices(kind, indices)
     by = list(by)
     value_columns = [*groups, *([total] if total is not None else [])]
-    _check_columns(counts, unit=unit, value_columns=value_columns, by=by, source=source)
-
-    values = _numeric_values(counts, value_columns, source)
+    check_columns(counts, unit=unit, value_columns=value_columns, by=by, source=source)
+    values = numeric_values(counts, value_columns, source)
     check_counts(values, value_columns, source=source)
     group_values = values[:, : len(groups)]
     if total is not None:
@@ -86,14 +113,10 @@ def segregation_table(
             check_group_within_total(group_values, total_values, groups, total, source=source)
         else:
             check_groups_sum_to_total(group_values, total_values, total, source=source)
-    _check_unique_units(counts, unit=unit, by=by, source=source)
-
-    keys, n_slices, slice_ids = _slice_ids(counts, by, source)
+    check_unique_units(counts, unit=unit, by=by, source=source)
+    keys, n_slices, slice_ids = number_slices(counts, by, source)
     cube = pack_slices(values if kind == "two_group" else group_values, slice_ids, n_slices)
-    results = compute_cube(cube, kind, specs)  # (indices, slices)
-    if undefined == "error":
-        _raise_first_undefined(results, specs, keys)
-    return _tidy(keys, specs, results)
+    return Slices(kind=kind, keys=keys, cube=cube)
 
 
 def compute_cube(cube: FloatArray, kind: IndexKind, specs: Sequence[IndexSpec]) -> FloatArray:
@@ -101,9 +124,9 @@ def compute_cube(cube: FloatArray, kind: IndexKind, specs: Sequence[IndexSpec]) 
 
     For two-group indices the columns are (group, total); for multigroup ones the groups.
     """
-    if kind == "two_group":
-        return np.stack([spec.function(cube[..., 0], cube[..., 1]) for spec in specs])
-    return np.stack([spec.function(cube) for spec in specs])
+    prepared = (two_group.prepare(cube[..., 0], cube[..., 1]) if kind == "two_group"
+                else multigroup.prepare(cube))
+    return np.stack([spec.kernel(prepared) for spec in specs])
 
 
 def pack_slices(values: FloatArray, slice_ids: np.ndarray, n_slices: int) -> FloatArray:
@@ -120,60 +143,12 @@ def pack_slices(values: FloatArray, slice_ids: np.ndarray, n_slices: int) -> Flo
     return cube
 
 
-def _check_columns(counts: pl.DataFrame, *, unit: str, value_columns: list[str], by: list[str],
-                   source: str | None) -> None:
-    wanted = [unit, *value_columns, *by]
-    if len(set(wanted)) != len(wanted):
-        raise SegregationSpecError(
-            f"the unit, group, total and by columns must be distinct (got {wanted})")
-    missing = [name for name in wanted if name not in counts.columns]
-    if missing:
-        raise DataValidationError(
-            f"column(s) {', '.join(map(repr, missing))} not found; columns are {counts.columns}",
-            path=source, column=missing[0])
-
-
-def _numeric_values(counts: pl.DataFrame, columns: list[str], source: str | None) -> FloatArray:
-    for name in columns:
-        dtype = counts.schema[name]
-        if not (dtype.is_numeric() or dtype == pl.Null):
-            raise DataValidationError(f"counts must be numbers, the column has type {dtype}",
-                                      path=source, column=name)
-    if counts.height == 0:
-        return np.zeros((0, len(columns)))
-    return counts.select([pl.col(name).cast(pl.Float64) for name in columns]).to_numpy().astype(np.float64)
-
-
-def _check_unique_units(counts: pl.DataFrame, *, unit: str, by: list[str], source: str | None) -> None:
-    repeated = ~counts.select(pl.struct([*by, unit]).is_first_distinct()).to_series()
-    if repeated.any():
-        row = int(repeated.arg_true()[0])
-        raise DataValidationError(
-            f"unit appears more than once in the same slice ({', '.join([*by, unit])})",
-            path=source, row=row + 1, column=unit)
-
-
-def _slice_ids(counts: pl.DataFrame, by: list[str], source: str | None) -> tuple[pl.DataFrame, int, np.ndarray]:
-    """The distinct `by` keys (sorted; no columns when `by` is empty), their number and each row's slice."""
-    if not by:
-        return pl.DataFrame(), (1 if counts.height else 0), np.zeros(counts.height, dtype=np.int64)
-    for name in by:
-        nulls = counts[name].is_null()
-        if nulls.any():
-            raise DataValidationError("a slice key is missing", path=source,
-                                      row=int(nulls.arg_true()[0]) + 1, column=name)
-    keys = counts.select(by).unique().sort(by)
-    numbered = keys.with_row_index("_slice")
-    ids = (counts.select(by).with_row_index("_row").join(numbered, on=by, how="left")
-           .sort("_row")["_slice"].to_numpy().astype(np.int64))
-    return keys, keys.height, ids
-
-
 def _raise_first_undefined(results: FloatArray, specs: Sequence[IndexSpec], keys: pl.DataFrame) -> None:
     undefined = np.isnan(results).T  # slices x indices
     if undefined.any():
         slice_pos, index_pos = np.argwhere(undefined)[0]
-        where = ", ".join(f"{k}={v}" for k, v in keys.row(int(slice_pos), named=True).items()) if keys.width else ""
+        key = keys.row(int(slice_pos), named=True) if keys.width else {}
+        where = ", ".join(f"{k}={v}" for k, v in key.items())
         raise IndexUndefinedError(
             f"{specs[int(index_pos)].name} is undefined{' for ' + where if where else ''}: "
             "zero denominator (no population, or the group absent or making up everybody)")
@@ -188,4 +163,4 @@ def _tidy(keys: pl.DataFrame, specs: Sequence[IndexSpec], results: FloatArray) -
     return keys[np.repeat(np.arange(n_slices), n_indices)].with_columns(names, values)
 
 
-__all__ = ["compute_cube", "index_kind", "pack_slices", "segregation_table"]
+__all__ = ["Slices", "compute_cube", "index_kind", "load_slices", "pack_slices", "segregation_table"]

@@ -38,7 +38,8 @@ class UnitCounts:
     total: FloatArray | None
 
 
-def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str], total: str | None = None) -> UnitCounts:
+def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
+                   total: str | None = None) -> UnitCounts:
     """Read and validate the count columns `groups` (and `total`) of a one-row-per-unit CSV.
 
     Errors (all `DataValidationError`, nothing is returned half-checked): a missing or empty
@@ -52,7 +53,10 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str], total: s
     frame = _read_text_columns(Path(path), source)
     missing = [name for name in columns if name not in frame.columns]
     if missing:
-        raise DataValidationError(f"column not found; the file has columns {frame.columns}",
+        hint = ""
+        if frame.width == 1 and ";" in frame.columns[0]:
+            hint = " (the file seems to use ';' as separator; write it with ',')"
+        raise DataValidationError(f"column not found; the file has columns {frame.columns}{hint}",
                                   path=source, column=missing[0])
     if frame.height == 0:
         raise DataValidationError("the file has a header but no data rows", path=source)

@@ -16,20 +16,19 @@ def check_counts(values: FloatArray, columns: Sequence[str], *, source: str | No
     `values` is a rows x columns float array (NaN marks a missing or unreadable cell); rows are
     reported 1-based, as a spreadsheet shows data rows.
     """
+    missing = np.isnan(values)
     checks = (
-        (~np.isfinite(values), "is missing or not a finite number"),
-        (values < 0, "is negative; counts must be >= 0"),
-        (values != np.floor(values), "is not a whole number; counts must be integers"),
+        (missing, "count is missing"),
+        (~missing & ~np.isfinite(values), "count {} is not a finite number"),
+        (values < 0, "count {} is negative; counts must be >= 0"),
+        (np.isfinite(values) & (values != np.floor(values)),
+         "count {} is not a whole number; counts must be integers"),
     )
-    for bad, reason in checks:
-        with np.errstate(invalid="ignore"):
-            mask = np.asarray(bad)
+    for mask, reason in checks:
         if mask.any():
             row, col = np.argwhere(mask)[0]
-            raise DataValidationError(
-                f"count {_show(values[row, col])} {reason}", path=source, row=int(row) + 1,
-                column=columns[col],
-            )
+            raise DataValidationError(reason.format(_show(values[row, col])), path=source, row=int(row) + 1,
+                                      column=columns[col])
 
 
 def check_group_within_total(groups: FloatArray, total: FloatArray, group_names: Sequence[str],
