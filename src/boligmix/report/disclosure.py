@@ -114,14 +114,17 @@ class GroupTotal:
     total_label: object
     by: tuple[str, ...] = ()
     remainder: bool = False
+    exclude: tuple[object, ...] = ()
+    """Labels of rows that are not part of the sum (e.g. categories outside the total)."""
 
     def __init__(self, count: str, label_column: str, total_label: object, by: Sequence[str] = (),
-                 remainder: bool = False) -> None:
+                 remainder: bool = False, exclude: Sequence[object] = ()) -> None:
         object.__setattr__(self, "count", count)
         object.__setattr__(self, "label_column", label_column)
         object.__setattr__(self, "total_label", total_label)
         object.__setattr__(self, "by", tuple(by))
         object.__setattr__(self, "remainder", remainder)
+        object.__setattr__(self, "exclude", tuple(exclude))
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,29 @@ class Share:
     `numerator`, if any). Ratios to a reference (e.g. to the municipality) name the same counts."""
 
     column: str
-    denominator: str
+    denominator: str | tuple[str, ...]
+    """The count (or counts, e.g. both stocks of a change) the value is computed over."""
     numerator: str | None = None
+
+    @property
+    def denominators(self) -> tuple[str, ...]:
+        return (self.denominator,) if isinstance(self.denominator, str) else tuple(self.denominator)
+
+
+@dataclass(frozen=True)
+class ValueSum:
+    """Non-count columns `parts` (e.g. shift-share contributions) add up to the column `total`.
+
+    When exactly one part is suppressed and the total is published, the part could be derived;
+    then the published part of smallest absolute value is suppressed too (reason `secondary`).
+    """
+
+    parts: tuple[str, ...]
+    total: str
+
+    def __init__(self, parts: Sequence[str], total: str) -> None:
+        object.__setattr__(self, "parts", tuple(parts))
+        object.__setattr__(self, "total", total)
 
 
 @dataclass(frozen=True)
@@ -179,6 +203,7 @@ def protect(
     counts: Sequence[str],
     shares: Sequence[Share] = (),
     totals: Sequence[Additive | GroupTotal] = (),
+    value_sums: Sequence[ValueSum] = (),
     policy: DisclosurePolicy | None = None,
     name: str = "table",
 ) -> ProtectedTable:
@@ -192,6 +217,13 @@ def protect(
     policy = policy or DisclosurePolicy.load()
     counts = tuple(dict.fromkeys(counts))
     _check_columns(frame, counts, shares, totals, name)
+    for vs in value_sums:
+        for c in (*vs.parts, vs.total):
+            if c not in frame.columns:
+                raise DataValidationError("column is missing", path=name, column=c)
+            if c in counts:
+                raise DataValidationError("a ValueSum column must not be a count column (use Additive)",
+                                          path=name, column=c)
     values = {c: _count_values(frame, c, name) for c in counts}
     reasons: dict[str, list[str | None]] = {c: [None] * frame.height for c in counts}
 
@@ -209,13 +241,16 @@ def protect(
 
     for spec in shares:
         col: list[str | None] = [None] * frame.height
-        den = values.get(spec.denominator)
         for i in range(frame.height):
-            if den[i] < policy.min_denominator or reasons[spec.denominator][i] is not None:
+            if any(values[d][i] < policy.min_denominator or reasons[d][i] is not None
+                   for d in spec.denominators):
                 col[i] = "denominator"
             elif spec.numerator is not None and reasons[spec.numerator][i] is not None:
                 col[i] = "numerator"
         reasons[spec.column] = col
+
+    for vs in value_sums:
+        _enforce_value_sum(vs, frame, reasons)
 
     published = frame.with_columns(
         pl.when(pl.Series([r is not None for r in rs])).then(None).otherwise(pl.col(c)).alias(c)
@@ -249,8 +284,8 @@ def _check_columns(frame: pl.DataFrame, counts: tuple[str, ...], shares: Sequenc
                                   path=name, column=SUPPRESSED_COLUMN)
     needed: list[str] = list(counts)
     for s in shares:
-        needed += [s.column, s.denominator] + ([s.numerator] if s.numerator else [])
-        for c in (s.denominator, s.numerator):
+        needed += [s.column, *s.denominators] + ([s.numerator] if s.numerator else [])
+        for c in (*s.denominators, s.numerator):
             if c is not None and c not in counts:
                 raise DataValidationError(f"share '{s.column}' refers to '{c}', which is not a count column",
                                           path=name, column=c)
@@ -300,7 +335,9 @@ def _equations(frame: pl.DataFrame, values: dict[str, list[float]],
                     raise DataValidationError(
                         f"expected exactly one total row '{t.total_label}' per group, found {len(total_rows)}",
                         path=name, row=(rows[0] + 1) if rows else None, column=t.label_column)
-                parts = tuple((t.count, r) for r, flag in zip(rows, is_total) if not flag)
+                labels = g.get_column(t.label_column).to_list()
+                parts = tuple((t.count, r) for r, flag, lbl in zip(rows, is_total, labels)
+                              if not flag and lbl not in t.exclude)
                 eqs.append(_Equation(parts, (t.count, total_rows[0]), t.remainder))
     for eq in eqs:
         part_sum = sum(values[c][r] for c, r in eq.parts)
@@ -347,3 +384,18 @@ def _enforce(eq: _Equation, values: dict[str, list[float]], reasons: dict[str, l
         else:
             return changed  # nothing left to hide (all cells are already suppressed)
         changed = True
+
+
+def _enforce_value_sum(vs: ValueSum, frame: pl.DataFrame, reasons: dict[str, list[str | None]]) -> None:
+    for c in (*vs.parts, vs.total):
+        reasons.setdefault(c, [None] * frame.height)
+    values = {c: frame.get_column(c).to_list() for c in vs.parts}
+    for i in range(frame.height):
+        hidden = [c for c in vs.parts if reasons[c][i] is not None]
+        if len(hidden) == 1 and reasons[vs.total][i] is None:
+            candidates = sorted((abs(values[c][i]) if values[c][i] is not None else 0.0, k, c)
+                                for k, c in enumerate(vs.parts) if reasons[c][i] is None)
+            if candidates:
+                reasons[candidates[0][2]][i] = "secondary"
+            else:
+                reasons[vs.total][i] = "total"
