@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -232,7 +233,7 @@ def protect(
             if policy.is_sensitive(v):
                 reasons[c][i] = "primary"
 
-    equations = _equations(frame, values, totals, name)
+    equations = _equations(frame, values, totals, name, policy)
     changed = True
     while changed:
         changed = False
@@ -307,47 +308,76 @@ def _count_values(frame: pl.DataFrame, column: str, name: str) -> list[float]:
     if not series.dtype.is_numeric():
         raise DataValidationError(f"count column has type {series.dtype}, expected a number",
                                   path=name, column=column)
-    out = series.to_list()
-    for i, v in enumerate(out):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            raise DataValidationError("count is missing (use 0 for none)", path=name, row=i + 1,
-                                      column=column)
-        if v < 0:
-            raise DataValidationError(f"count is negative ({v})", path=name, row=i + 1, column=column)
-    return out
+    bad_null = series.is_null() | (series.is_nan() if series.dtype.is_float() else pl.Series([False] * len(series)))
+    if bad_null.any():
+        raise DataValidationError("count is missing (use 0 for none)", path=name,
+                                  row=int(bad_null.arg_true()[0]) + 1, column=column)
+    negative = series < 0
+    if negative.any():
+        i = int(negative.arg_true()[0])
+        raise DataValidationError(f"count is negative ({series[i]})", path=name, row=i + 1, column=column)
+    return series.to_list()
 
 
 def _equations(frame: pl.DataFrame, values: dict[str, list[float]],
-               totals: Sequence[Additive | GroupTotal], name: str) -> list[_Equation]:
+               totals: Sequence[Additive | GroupTotal], name: str, policy: DisclosurePolicy) -> list[_Equation]:
+    """The equations that may need secondary suppression: those holding a sensitive cell (a part,
+    the total or the remainder). Raises when parts do not add up to their total."""
     eqs: list[_Equation] = []
     for t in totals:
         if isinstance(t, Additive):
-            for i in range(frame.height):
-                eqs.append(_Equation(tuple((c, i) for c in t.parts), (t.total, i), t.remainder))
-        else:
-            idx = frame.with_row_index("_row").select("_row", t.label_column, *t.by)
-            groups = idx.group_by(list(t.by), maintain_order=True) if t.by else [((), idx)]
-            for _, g in groups:
-                is_total = [lbl == t.total_label for lbl in g.get_column(t.label_column).to_list()]
-                rows = g.get_column("_row").to_list()
-                total_rows = [r for r, flag in zip(rows, is_total) if flag]
-                if len(total_rows) != 1:
-                    raise DataValidationError(
-                        f"expected exactly one total row '{t.total_label}' per group, found {len(total_rows)}",
-                        path=name, row=(rows[0] + 1) if rows else None, column=t.label_column)
-                labels = g.get_column(t.label_column).to_list()
-                parts = tuple((t.count, r) for r, flag, lbl in zip(rows, is_total, labels)
-                              if not flag and lbl not in t.exclude)
-                eqs.append(_Equation(parts, (t.count, total_rows[0]), t.remainder))
-    for eq in eqs:
-        part_sum = sum(values[c][r] for c, r in eq.parts)
-        total = values[eq.total[0]][eq.total[1]]
-        bad = part_sum > total + 1e-9 if eq.remainder else abs(part_sum - total) > 1e-9
-        if bad:
-            raise DataValidationError(
-                f"parts add up to {part_sum:g} but the total is {total:g}", path=name,
-                row=eq.total[1] + 1, column=eq.total[0])
+            arr = {c: np.asarray(values[c], dtype=float) for c in (*t.parts, t.total)}
+            part_sum = sum((arr[c] for c in t.parts), start=np.zeros(frame.height))
+            total = arr[t.total]
+            bad = part_sum > total + 1e-9 if t.remainder else np.abs(part_sum - total) > 1e-9
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataValidationError(f"parts add up to {part_sum[i]:g} but the total is {total[i]:g}",
+                                          path=name, row=i + 1, column=t.total)
+            sensitive = _sensitive_mask(total, policy)
+            for c in t.parts:
+                sensitive |= _sensitive_mask(arr[c], policy)
+            if t.remainder:
+                sensitive |= _sensitive_mask(total - part_sum, policy)
+            for i in np.flatnonzero(sensitive):
+                eqs.append(_Equation(tuple((c, int(i)) for c in t.parts), (t.total, int(i)), t.remainder))
+            continue
+        idx = frame.with_row_index("_row").select("_row", t.label_column, *t.by)
+        groups = idx.group_by(list(t.by), maintain_order=True) if t.by else [((), idx)]
+        for _, g in groups:
+            labels = g.get_column(t.label_column).to_list()
+            rows = g.get_column("_row").to_list()
+            total_rows = [r for r, lbl in zip(rows, labels) if lbl == t.total_label]
+            if len(total_rows) != 1:
+                raise DataValidationError(
+                    f"expected exactly one total row '{t.total_label}' per group, found {len(total_rows)}",
+                    path=name, row=(rows[0] + 1) if rows else None, column=t.label_column)
+            parts = tuple((t.count, r) for r, lbl in zip(rows, labels)
+                          if lbl != t.total_label and lbl not in t.exclude)
+            eq = _Equation(parts, (t.count, total_rows[0]), t.remainder)
+            part_sum = sum(values[c][r] for c, r in eq.parts)
+            total = values[t.count][total_rows[0]]
+            bad = part_sum > total + 1e-9 if t.remainder else abs(part_sum - total) > 1e-9
+            if bad:
+                raise DataValidationError(f"parts add up to {part_sum:g} but the total is {total:g}",
+                                          path=name, row=total_rows[0] + 1, column=t.count)
+            if _may_act(eq, values, policy):
+                eqs.append(eq)
     return eqs
+
+
+def _sensitive_mask(v: np.ndarray, policy: DisclosurePolicy) -> np.ndarray:
+    small = v < policy.min_count
+    return small & (v != 0) if policy.publish_zeros else small
+
+
+def _may_act(eq: _Equation, values: dict[str, list[float]], policy: DisclosurePolicy) -> bool:
+    """Only equations holding a sensitive cell (part, total or remainder) ever need more suppression."""
+    parts = [values[c][r] for c, r in eq.parts]
+    total = values[eq.total[0]][eq.total[1]]
+    if any(policy.is_sensitive(v) for v in parts) or policy.is_sensitive(total):
+        return True
+    return eq.remainder and policy.is_sensitive(total - sum(parts))
 
 
 def _enforce(eq: _Equation, values: dict[str, list[float]], reasons: dict[str, list[str | None]],
