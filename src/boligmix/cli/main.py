@@ -17,6 +17,7 @@ from boligmix.errors import BoligmixError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "mix",
+    "segregation",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 
