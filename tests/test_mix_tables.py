@@ -120,3 +120,11 @@ def test_bad_inputs_raise_clear_errors(data):
         check_listed(pl.DataFrame({"area_id": ["A1"], "year": [2010], "listed": ["yes"]}))
     with pytest.raises(DataValidationError, match="row 2"):
         check_listed(pl.DataFrame({"area_id": ["A1", "A1"], "year": [2010, 2010], "listed": [True, False]}))
+
+
+def test_segregation_indices_from_the_composition(area):
+    seg = area.tables["segregation"]
+    # 1 Jan 2011, non-Western: A1 1 of 6, A2 0 of 1 -> D = (|1/1 - 5/6| + |0/1 - 1/6|) / 2 = 1/6
+    row = _row(seg, factor="nonwestern", year=2011, group="stock", index="dissimilarity")
+    assert row["value"] == pytest.approx(1 / 6)
+    assert (row["n_units"], row["n_trait"], row["n_pop"]) == (2, 1, 7)

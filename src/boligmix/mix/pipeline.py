@@ -17,7 +17,7 @@ from boligmix.mix.factors import attach_factors, income_cutpoints
 from boligmix.mix.flows import classified_moves, flow_table, internal_almen_table, national_moves
 from boligmix.mix.population import MixData, check_years, load_mix_data, memberships
 from boligmix.mix.settings import MixSettings
-from boligmix.mix.summary import pooled_composition, pooled_decomposition
+from boligmix.mix.summary import pooled_composition, pooled_decomposition, segregation_by_factor
 from boligmix.mix.units import check_level, check_listed
 
 Progress = Callable[[str, float], None]
@@ -33,8 +33,8 @@ class MixResult:
     vintage: str
     seed: int | None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-    """composition, pooled, flows, internal_almen, national_moves, reference, decomposition,
-    pooled_decomposition, income_cutpoints"""
+    """composition, pooled, reference, segregation, flows, internal_almen, national_moves,
+    decomposition, pooled_decomposition, income_cutpoints"""
     listed_given: bool = False
 
 
@@ -66,6 +66,7 @@ def compute_mix(
     tables["composition"] = composition_table(rows, data, level, years, reference, listed)
     tables["pooled"] = pooled_composition(rows, data, level, years, listed)
     tables["reference"] = reference
+    tables["segregation"] = segregation_by_factor(tables["composition"])
     step("flows", 0.7)
     moves = classified_moves(rows, data, level, listed)
     tables["flows"] = flow_table(moves, level, years)

@@ -96,6 +96,10 @@ def protect_tables(result: MixResult, policy: DisclosurePolicy) -> dict[str, Pro
             shares=[Share("share_from", "n_from"), Share("share_to", "n_to"), Share("change", ("n_from", "n_to")),
                     *[Share(c, groups[c]) for c in COMPONENTS]],
             value_sums=[ValueSum(list(COMPONENTS), "change")])
+    out["segregation"] = protect(
+        t["segregation"], counts=["n_trait", "n_pop"], policy=policy, name="segregation",
+        totals=[Additive(["n_trait"], "n_pop", remainder=True)],
+        shares=[Share("value", "n_pop", "n_trait")])
     cut = t["income_cutpoints"]
     out["income_cutpoints"] = protect(cut, counts=["n_households"], policy=policy, name="income_cutpoints",
                                       shares=[Share(q, "n_households") for q in ("q25", "q50", "q75")])
@@ -153,6 +157,18 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
                                                       "In-movers and residents in listed and other areas"))
     sec.table(pooled, Text("Sammensætning, alle enheder under ét", "Composition, all units together"),
               name="pooled", formats=_share_formats(pooled.frame))
+    seg = tables["segregation"]
+    sec = report.section(Text("Segregering", "Segregation"), Text(
+        f"Hvor ujævnt gruppen med hvert forhold er fordelt på enhederne ({lvl.da}): dissimilaritetsindeks "
+        f"(andel der skulle flytte for en jævn fordeling) og isolationsindeks (gruppens andel i det typiske "
+        f"gruppemedlems enhed). Beregnet med boligmix.mix.segregation.",
+        f"How unevenly the group with each factor is spread over the units ({lvl.en}): the dissimilarity "
+        f"index (share that would have to move for an even spread) and the isolation index (the group's "
+        f"share in the typical member's unit). Computed with boligmix.mix.segregation."))
+    sec.figure(_segregation_figure(seg.frame), Text("Dissimilaritetsindeks for beboere 1. januar og tilflyttere",
+                                                    "Dissimilarity index for residents at 1 January and in-movers"))
+    sec.table(seg, Text("Segregeringsindeks pr. forhold, år og gruppe", "Segregation indices per factor, year and group"),
+              name="segregation", formats={"value": ".3f"})
     sec = report.section(Text(f"Sammensætning pr. {lvl.da}", f"Composition per {lvl.en}"), Text(
         "Forhold = andelen delt med samme andel for hele kommunens beboere (ratio_mun) eller for alle "
         "beboere i almene boliger i landet (ratio_almen) 1. januar samme år.",
@@ -262,6 +278,18 @@ def _listed_figure(frame: pl.DataFrame) -> go.Figure:
                     row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
     fig.update_layout(height=620, margin={"t": 60, "b": 40})
+    return fig
+
+
+def _segregation_figure(frame: pl.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    data = frame.filter(pl.col("index") == "dissimilarity")
+    for f in FACTORS:
+        for g in ("stock", "in"):
+            sub = data.filter((pl.col("factor") == f) & (pl.col("group") == g)).sort("year")
+            fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub["value"].to_list(), mode="lines+markers",
+                                     name=f"{FACTOR_TEXT[f].da}: {GROUP_TEXT[g].da}", line={"dash": _GROUP_STYLE[g]}))
+    fig.update_layout(height=420, yaxis_title="D", yaxis_range=[0, 1])
     return fig
 
 

@@ -76,3 +76,28 @@ def pooled_decomposition(rows: pl.DataFrame, data: MixData, level: str, years: l
     parts = [decompose(stock, year_from=y, year_to=y + 1, factor=f, death_dates=dd) for y in years for f in FACTORS]
     return (pl.concat(parts).rename({"unit_id": "pool"}).with_columns(pl.lit(level).alias("level"))
             .select("level", pl.exclude("level")).sort("factor", "year_from"))
+
+
+SEGREGATION_INDICES = ("dissimilarity", "isolation")
+
+
+def segregation_by_factor(composition: pl.DataFrame, indices: tuple[str, ...] = SEGREGATION_INDICES) -> pl.DataFrame:
+    """Two-group segregation indices (`boligmix.mix.segregation`) across the units of the level, per
+    factor, year and group (stock / in / out): e.g. the dissimilarity between non-Western residents and
+    the others. `n_trait` and `n_pop` are the totals over the units."""
+    from boligmix.mix.composition import COUNT_NAMES
+    from boligmix.mix.segregation import segregation_table
+
+    parts = []
+    for factor in FACTORS:
+        num, den = COUNT_NAMES[factor]
+        counts = composition.select("unit_id", "year", "group", num, den)
+        idx = segregation_table(counts, unit="unit_id", groups=[num], total=den, by=["year", "group"],
+                                indices=list(indices), source="composition")
+        totals = counts.group_by("year", "group").agg(pl.col(num).sum().alias("n_trait"),
+                                                      pl.col(den).sum().alias("n_pop"),
+                                                      pl.len().cast(pl.Int64).alias("n_units"))
+        parts.append(idx.join(totals, on=["year", "group"], how="left").with_columns(pl.lit(factor).alias("factor")))
+    group_order = pl.col("group").replace_strict({"stock": 0, "in": 1, "out": 2}, return_dtype=pl.Int8)
+    return (pl.concat(parts).select("factor", "year", "group", "index", "value", "n_units", "n_trait", "n_pop")
+            .sort(["factor", "index", "year", group_order]))
