@@ -22,7 +22,11 @@ def mix_command(
         "--years", help="Years, e.g. 2004-2024 or 2010,2012 (default: all the data allows).")] = None,
     level: Annotated[str, typer.Option("--level", help="area, department, municipality or organisation.")] = "area",
     listed: Annotated[Optional[Path], typer.Option(
-        "--listed", help="List membership (.csv/.parquet with area_id, year, listed).")] = None,
+        "--listed", help="List membership: .csv/.parquet with area_id, year, listed, or the lists "
+                         "module's lists.csv (listed = on any of --list-categories).")] = None,
+    list_categories: Annotated[str, typer.Option(
+        "--list-categories", help="With a lists.csv: which lists count, comma-separated.")] =
+        "udsat,parallelsamfund,omdannelse,forebyggelse",
     settings: Annotated[Optional[Path], typer.Option(
         "--settings", help="Factor definitions YAML (default: the packaged mix_settings.yaml).")] = None,
     min_count: Annotated[Optional[int], typer.Option(
@@ -42,7 +46,8 @@ def mix_command(
 
         policy = DisclosurePolicy.load(min_count=min_count)
         mix_settings = MixSettings.load(settings)
-        listed_frame = read_listed(str(listed)) if listed is not None else None
+        categories = tuple(c.strip() for c in list_categories.split(",") if c.strip())
+        listed_frame = read_listed(str(listed), categories) if listed is not None else None
         with output.progress("mix", total=100) as bar:
             dataset = load_mix_data(data)
             lo, hi = dataset.register_years

@@ -77,20 +77,45 @@ def check_listed(listed: pl.DataFrame | None, source: str = "listed") -> pl.Data
     return listed.select("area_id", pl.col("year").cast(pl.Int64), "listed")
 
 
-def read_listed(path: str) -> pl.DataFrame:
-    """Read a list-membership file (.csv or .parquet) with columns area_id, year, listed."""
+LIST_FLAGS = ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")
+"""Flag columns of the lists module's `lists.csv` (`boligmix lists`); 0/1, empty when undecided."""
+
+
+def listed_from_flags(frame: pl.DataFrame, categories: tuple[str, ...] = LIST_FLAGS,
+                      source: str = "lists") -> pl.DataFrame:
+    """`area_id, year, listed` from a lists-module frame: listed = on any of `categories` that year
+    (an undecided/empty flag counts as not on that list)."""
+    present = [c for c in categories if c in frame.columns]
+    if not present:
+        raise DataValidationError(f"has neither a 'listed' column nor any of the list flags {', '.join(categories)}",
+                                  path=source, column="listed")
+    flag = pl.any_horizontal([pl.col(c).cast(pl.Int64, strict=False).fill_null(0) == 1 for c in present])
+    return frame.select(pl.col("area_id").cast(pl.String), pl.col("year").cast(pl.Int64), flag.alias("listed"))
+
+
+def read_listed(path: str, categories: tuple[str, ...] = LIST_FLAGS) -> pl.DataFrame:
+    """Read list membership (.csv or .parquet): either `area_id, year, listed` or the lists module's
+    `lists.csv` (`area_id, year, udsat, parallelsamfund, omdannelse, forebyggelse`, 0/1), where an
+    area is listed in a year when it is on any of `categories`."""
     try:
         if path.endswith(".parquet"):
             frame = pl.read_parquet(path)
         else:
             frame = pl.read_csv(path, schema_overrides={"area_id": pl.String, "year": pl.Int64})
-            if frame.schema.get("listed") == pl.String:
-                frame = frame.with_columns(
-                    pl.col("listed").str.to_lowercase().replace_strict(
-                        {"true": True, "false": False, "1": True, "0": False}, default=None,
-                        return_dtype=pl.Boolean))
-            elif frame.schema.get("listed", pl.Null).is_integer():
-                frame = frame.with_columns(pl.col("listed").cast(pl.Boolean))
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise DataValidationError(f"cannot read list-membership file: {exc}", path=path) from exc
+    if "listed" not in frame.columns:
+        for col in ("area_id", "year"):
+            if col not in frame.columns:
+                raise DataValidationError("column is missing from the list-membership table", path=path, column=col)
+        frame = listed_from_flags(frame, categories, path)
+    elif frame.schema["listed"] == pl.String:
+        frame = frame.with_columns(pl.col("listed").str.to_lowercase().replace_strict(
+            {"true": True, "false": False, "1": True, "0": False}, default=None, return_dtype=pl.Boolean))
+        bad = frame.get_column("listed").is_null()
+        if bad.any():
+            raise DataValidationError("listed must be true/false/1/0", path=path, row=int(bad.arg_true()[0]) + 1,
+                                      column="listed")
+    elif frame.schema["listed"].is_integer():
+        frame = frame.with_columns(pl.col("listed").cast(pl.Boolean))
     return check_listed(frame, path)
