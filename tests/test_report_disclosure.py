@@ -172,3 +172,23 @@ def test_property_group_total_never_leaves_one_hidden_cell(cells, min_count):
         assert sum(v for v, h in zip(cells, hidden) if h) >= min_count
     published = [v for v in out.frame["n"].to_list() if v is not None]
     assert all(v >= min_count for v in published)
+
+
+def test_group_total_excludes_rows_outside_the_sum():
+    frame = pl.DataFrame({"cat": ["birth", "a", "b", "total"], "n": [2, 3, 40, 43]})
+    out = protect(frame, counts=["n"], totals=[GroupTotal("n", "cat", "total", exclude=["birth"])])
+    assert out.frame["n"].to_list() == [None, None, None, 43]  # a=3 needs a partner: b
+    assert out.reasons["n"] == ["primary", "primary", "secondary", None]
+
+
+def test_value_sum_keeps_two_parts_hidden():
+    from boligmix.report.disclosure import ValueSum
+
+    frame = pl.DataFrame({"n_a": [2, 50], "n_b": [50, 50], "n_c": [60, 60],
+                          "a": [0.1, 0.1], "b": [-0.02, 0.3], "c": [0.05, 0.01], "change": [0.13, 0.41]})
+    out = protect(frame, counts=["n_a", "n_b", "n_c"],
+                  shares=[Share("a", "n_a"), Share("b", "n_b"), Share("c", "n_c")],
+                  value_sums=[ValueSum(["a", "b", "c"], "change")])
+    assert out.frame.row(0, named=True)["a"] is None and out.frame.row(0, named=True)["b"] is None
+    assert out.reasons["b"][0] == "secondary" and out.frame.row(0, named=True)["c"] == 0.05
+    assert out.frame.row(1, named=True)["a"] == 0.1

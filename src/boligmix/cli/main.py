@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "synth",
     "ingest",
     "lists",
+    "mix",
     "segregation",
     "serve",
     "letting_admin",

@@ -10,6 +10,7 @@ from boligmix.report.disclosure import (
     GroupTotal,
     ProtectedTable,
     Share,
+    ValueSum,
     exempt,
     protect,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Section",
     "Share",
     "Text",
+    "ValueSum",
     "exempt",
     "protect",
     "render_html",

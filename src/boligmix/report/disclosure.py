@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -114,14 +115,17 @@ class GroupTotal:
     total_label: object
     by: tuple[str, ...] = ()
     remainder: bool = False
+    exclude: tuple[object, ...] = ()
+    """Labels of rows that are not part of the sum (e.g. categories outside the total)."""
 
     def __init__(self, count: str, label_column: str, total_label: object, by: Sequence[str] = (),
-                 remainder: bool = False) -> None:
+                 remainder: bool = False, exclude: Sequence[object] = ()) -> None:
         object.__setattr__(self, "count", count)
         object.__setattr__(self, "label_column", label_column)
         object.__setattr__(self, "total_label", total_label)
         object.__setattr__(self, "by", tuple(by))
         object.__setattr__(self, "remainder", remainder)
+        object.__setattr__(self, "exclude", tuple(exclude))
 
 
 @dataclass(frozen=True)
@@ -130,8 +134,29 @@ class Share:
     `numerator`, if any). Ratios to a reference (e.g. to the municipality) name the same counts."""
 
     column: str
-    denominator: str
+    denominator: str | tuple[str, ...]
+    """The count (or counts, e.g. both stocks of a change) the value is computed over."""
     numerator: str | None = None
+
+    @property
+    def denominators(self) -> tuple[str, ...]:
+        return (self.denominator,) if isinstance(self.denominator, str) else tuple(self.denominator)
+
+
+@dataclass(frozen=True)
+class ValueSum:
+    """Non-count columns `parts` (e.g. shift-share contributions) add up to the column `total`.
+
+    When exactly one part is suppressed and the total is published, the part could be derived;
+    then the published part of smallest absolute value is suppressed too (reason `secondary`).
+    """
+
+    parts: tuple[str, ...]
+    total: str
+
+    def __init__(self, parts: Sequence[str], total: str) -> None:
+        object.__setattr__(self, "parts", tuple(parts))
+        object.__setattr__(self, "total", total)
 
 
 @dataclass(frozen=True)
@@ -179,6 +204,7 @@ def protect(
     counts: Sequence[str],
     shares: Sequence[Share] = (),
     totals: Sequence[Additive | GroupTotal] = (),
+    value_sums: Sequence[ValueSum] = (),
     policy: DisclosurePolicy | None = None,
     name: str = "table",
 ) -> ProtectedTable:
@@ -192,6 +218,13 @@ def protect(
     policy = policy or DisclosurePolicy.load()
     counts = tuple(dict.fromkeys(counts))
     _check_columns(frame, counts, shares, totals, name)
+    for vs in value_sums:
+        for c in (*vs.parts, vs.total):
+            if c not in frame.columns:
+                raise DataValidationError("column is missing", path=name, column=c)
+            if c in counts:
+                raise DataValidationError("a ValueSum column must not be a count column (use Additive)",
+                                          path=name, column=c)
     values = {c: _count_values(frame, c, name) for c in counts}
     reasons: dict[str, list[str | None]] = {c: [None] * frame.height for c in counts}
 
@@ -200,7 +233,7 @@ def protect(
             if policy.is_sensitive(v):
                 reasons[c][i] = "primary"
 
-    equations = _equations(frame, values, totals, name)
+    equations = _equations(frame, values, totals, name, policy)
     changed = True
     while changed:
         changed = False
@@ -209,13 +242,16 @@ def protect(
 
     for spec in shares:
         col: list[str | None] = [None] * frame.height
-        den = values.get(spec.denominator)
         for i in range(frame.height):
-            if den[i] < policy.min_denominator or reasons[spec.denominator][i] is not None:
+            if any(values[d][i] < policy.min_denominator or reasons[d][i] is not None
+                   for d in spec.denominators):
                 col[i] = "denominator"
             elif spec.numerator is not None and reasons[spec.numerator][i] is not None:
                 col[i] = "numerator"
         reasons[spec.column] = col
+
+    for vs in value_sums:
+        _enforce_value_sum(vs, frame, reasons)
 
     published = frame.with_columns(
         pl.when(pl.Series([r is not None for r in rs])).then(None).otherwise(pl.col(c)).alias(c)
@@ -249,8 +285,8 @@ def _check_columns(frame: pl.DataFrame, counts: tuple[str, ...], shares: Sequenc
                                   path=name, column=SUPPRESSED_COLUMN)
     needed: list[str] = list(counts)
     for s in shares:
-        needed += [s.column, s.denominator] + ([s.numerator] if s.numerator else [])
-        for c in (s.denominator, s.numerator):
+        needed += [s.column, *s.denominators] + ([s.numerator] if s.numerator else [])
+        for c in (*s.denominators, s.numerator):
             if c is not None and c not in counts:
                 raise DataValidationError(f"share '{s.column}' refers to '{c}', which is not a count column",
                                           path=name, column=c)
@@ -272,45 +308,76 @@ def _count_values(frame: pl.DataFrame, column: str, name: str) -> list[float]:
     if not series.dtype.is_numeric():
         raise DataValidationError(f"count column has type {series.dtype}, expected a number",
                                   path=name, column=column)
-    out = series.to_list()
-    for i, v in enumerate(out):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            raise DataValidationError("count is missing (use 0 for none)", path=name, row=i + 1,
-                                      column=column)
-        if v < 0:
-            raise DataValidationError(f"count is negative ({v})", path=name, row=i + 1, column=column)
-    return out
+    bad_null = series.is_null() | (series.is_nan() if series.dtype.is_float() else pl.Series([False] * len(series)))
+    if bad_null.any():
+        raise DataValidationError("count is missing (use 0 for none)", path=name,
+                                  row=int(bad_null.arg_true()[0]) + 1, column=column)
+    negative = series < 0
+    if negative.any():
+        i = int(negative.arg_true()[0])
+        raise DataValidationError(f"count is negative ({series[i]})", path=name, row=i + 1, column=column)
+    return series.to_list()
 
 
 def _equations(frame: pl.DataFrame, values: dict[str, list[float]],
-               totals: Sequence[Additive | GroupTotal], name: str) -> list[_Equation]:
+               totals: Sequence[Additive | GroupTotal], name: str, policy: DisclosurePolicy) -> list[_Equation]:
+    """The equations that may need secondary suppression: those holding a sensitive cell (a part,
+    the total or the remainder). Raises when parts do not add up to their total."""
     eqs: list[_Equation] = []
     for t in totals:
         if isinstance(t, Additive):
-            for i in range(frame.height):
-                eqs.append(_Equation(tuple((c, i) for c in t.parts), (t.total, i), t.remainder))
-        else:
-            idx = frame.with_row_index("_row").select("_row", t.label_column, *t.by)
-            groups = idx.group_by(list(t.by), maintain_order=True) if t.by else [((), idx)]
-            for _, g in groups:
-                is_total = [lbl == t.total_label for lbl in g.get_column(t.label_column).to_list()]
-                rows = g.get_column("_row").to_list()
-                total_rows = [r for r, flag in zip(rows, is_total) if flag]
-                if len(total_rows) != 1:
-                    raise DataValidationError(
-                        f"expected exactly one total row '{t.total_label}' per group, found {len(total_rows)}",
-                        path=name, row=(rows[0] + 1) if rows else None, column=t.label_column)
-                parts = tuple((t.count, r) for r, flag in zip(rows, is_total) if not flag)
-                eqs.append(_Equation(parts, (t.count, total_rows[0]), t.remainder))
-    for eq in eqs:
-        part_sum = sum(values[c][r] for c, r in eq.parts)
-        total = values[eq.total[0]][eq.total[1]]
-        bad = part_sum > total + 1e-9 if eq.remainder else abs(part_sum - total) > 1e-9
-        if bad:
-            raise DataValidationError(
-                f"parts add up to {part_sum:g} but the total is {total:g}", path=name,
-                row=eq.total[1] + 1, column=eq.total[0])
+            arr = {c: np.asarray(values[c], dtype=float) for c in (*t.parts, t.total)}
+            part_sum = sum((arr[c] for c in t.parts), start=np.zeros(frame.height))
+            total = arr[t.total]
+            bad = part_sum > total + 1e-9 if t.remainder else np.abs(part_sum - total) > 1e-9
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataValidationError(f"parts add up to {part_sum[i]:g} but the total is {total[i]:g}",
+                                          path=name, row=i + 1, column=t.total)
+            sensitive = _sensitive_mask(total, policy)
+            for c in t.parts:
+                sensitive |= _sensitive_mask(arr[c], policy)
+            if t.remainder:
+                sensitive |= _sensitive_mask(total - part_sum, policy)
+            for i in np.flatnonzero(sensitive):
+                eqs.append(_Equation(tuple((c, int(i)) for c in t.parts), (t.total, int(i)), t.remainder))
+            continue
+        idx = frame.with_row_index("_row").select("_row", t.label_column, *t.by)
+        groups = idx.group_by(list(t.by), maintain_order=True) if t.by else [((), idx)]
+        for _, g in groups:
+            labels = g.get_column(t.label_column).to_list()
+            rows = g.get_column("_row").to_list()
+            total_rows = [r for r, lbl in zip(rows, labels) if lbl == t.total_label]
+            if len(total_rows) != 1:
+                raise DataValidationError(
+                    f"expected exactly one total row '{t.total_label}' per group, found {len(total_rows)}",
+                    path=name, row=(rows[0] + 1) if rows else None, column=t.label_column)
+            parts = tuple((t.count, r) for r, lbl in zip(rows, labels)
+                          if lbl != t.total_label and lbl not in t.exclude)
+            eq = _Equation(parts, (t.count, total_rows[0]), t.remainder)
+            part_sum = sum(values[c][r] for c, r in eq.parts)
+            total = values[t.count][total_rows[0]]
+            bad = part_sum > total + 1e-9 if t.remainder else abs(part_sum - total) > 1e-9
+            if bad:
+                raise DataValidationError(f"parts add up to {part_sum:g} but the total is {total:g}",
+                                          path=name, row=total_rows[0] + 1, column=t.count)
+            if _may_act(eq, values, policy):
+                eqs.append(eq)
     return eqs
+
+
+def _sensitive_mask(v: np.ndarray, policy: DisclosurePolicy) -> np.ndarray:
+    small = v < policy.min_count
+    return small & (v != 0) if policy.publish_zeros else small
+
+
+def _may_act(eq: _Equation, values: dict[str, list[float]], policy: DisclosurePolicy) -> bool:
+    """Only equations holding a sensitive cell (part, total or remainder) ever need more suppression."""
+    parts = [values[c][r] for c, r in eq.parts]
+    total = values[eq.total[0]][eq.total[1]]
+    if any(policy.is_sensitive(v) for v in parts) or policy.is_sensitive(total):
+        return True
+    return eq.remainder and policy.is_sensitive(total - sum(parts))
 
 
 def _enforce(eq: _Equation, values: dict[str, list[float]], reasons: dict[str, list[str | None]],
@@ -347,3 +414,18 @@ def _enforce(eq: _Equation, values: dict[str, list[float]], reasons: dict[str, l
         else:
             return changed  # nothing left to hide (all cells are already suppressed)
         changed = True
+
+
+def _enforce_value_sum(vs: ValueSum, frame: pl.DataFrame, reasons: dict[str, list[str | None]]) -> None:
+    for c in (*vs.parts, vs.total):
+        reasons.setdefault(c, [None] * frame.height)
+    values = {c: frame.get_column(c).to_list() for c in vs.parts}
+    for i in range(frame.height):
+        hidden = [c for c in vs.parts if reasons[c][i] is not None]
+        if len(hidden) == 1 and reasons[vs.total][i] is None:
+            candidates = sorted((abs(values[c][i]) if values[c][i] is not None else 0.0, k, c)
+                                for k, c in enumerate(vs.parts) if reasons[c][i] is None)
+            if candidates:
+                reasons[candidates[0][2]][i] = "secondary"
+            else:
+                reasons[vs.total][i] = "total"
