@@ -39,6 +39,8 @@ from boligmix.letting.facts import BASE_FACTS, MEMBER_BASE_FACTS
 from boligmix.letting.model import AREA_CATEGORIES, Channel, Dwelling, PolicyRef
 from boligmix.rules.evaluator import Condition, condition_fields, parse_condition
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 POLICY_DIR = Path(__file__).resolve().parent.parent / "rules" / "letting"
 """The packaged letting policies: `statutory/` (the law) and `local/` (example agreements)."""
 
@@ -474,7 +476,7 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"not valid YAML: {exc}", source=str(path)) from None
     except OSError as exc:
