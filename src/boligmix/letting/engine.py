@@ -507,10 +507,10 @@ class LettingEngine:
                     exemption_facts[f"dispensation:{rule.rule_id}"] = True
                     continue
                 if hit.truth is Truth.TRUE:
-                    return stop(Outcome.REJECTED, hit, f"rejected: {rule.spec.description or rule.spec.id}"
+                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}"
                                 + (f" ({rule.spec.law or policy.spec.law})" if (rule.spec.law or policy.spec.law) else ""))
                 if rule.spec.on_unknown == "reject":
-                    return stop(Outcome.REJECTED, hit, f"rejected: {rule.spec.description or rule.spec.id} cannot be "
+                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}: cannot be "
                                 f"ruled out and the rule rejects on unknown; unknown: {', '.join(hit.unknown)}")
                 return stop(Outcome.SKIPPED, hit, f"held: {rule.spec.description or rule.spec.id} cannot be decided; "
                             f"unknown: {', '.join(hit.unknown) or '?'}")
