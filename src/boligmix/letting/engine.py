@@ -412,13 +412,14 @@ class LettingEngine:
     # ------------------------------------------------------------------------------------------
     # Rules
 
-    def _facts_for(self, policy: Policy, applicant: Applicant, vacancy: Vacancy, on: date
+    def _facts_for(self, policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
                    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """(facts, derived details) for evaluating `policy`'s rules on `applicant`."""
         spec = policy.spec
-        rights = [n[len(PRIORITY_RIGHT_PREFIX):] for n in spec.input_facts if n.startswith(PRIORITY_RIGHT_PREFIX)]
-        refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
-        facts = base_facts(applicant, vacancy.dwelling, on, refusals, rights)
+        facts = dict(base)
+        for name in spec.input_facts:
+            if name.startswith(PRIORITY_RIGHT_PREFIX):
+                facts[name] = name[len(PRIORITY_RIGHT_PREFIX):] in applicant.priority_rights
         for name in spec.input_facts:
             if not name.startswith(PRIORITY_RIGHT_PREFIX) and name in applicant.facts:
                 facts[name] = applicant.facts[name]
@@ -442,8 +443,10 @@ class LettingEngine:
         return facts, details
 
     @staticmethod
-    def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any]) -> RuleHit:
-        truth = evaluate(rule.condition, facts, policy.spec.constants)
+    def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
+             truth: Truth | None = None) -> RuleHit:
+        if truth is None:
+            truth = evaluate(rule.condition, facts, policy.spec.constants)
         used: dict[str, Any] = {}
         unknown: list[str] = []
         for name in sorted(rule.fields):
@@ -458,7 +461,9 @@ class LettingEngine:
     def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                 on: date) -> Assessment:
         covering = [p for p in in_force if p.covers(channel)]
-        cache = {p.id: self._facts_for(p, applicant, vacancy, on) for p in covering}
+        refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
+        base = base_facts(applicant, vacancy.dwelling, on, refusals)
+        cache = {p.id: self._facts_for(p, applicant, base, on) for p in covering}
 
         def stop(outcome: Outcome, hit: RuleHit, reason: str, extra: Mapping[str, Any] | None = None) -> Assessment:
             facts = dict(hit.facts)
@@ -470,7 +475,10 @@ class LettingEngine:
         for policy in covering:
             facts, details = cache[policy.id]
             for rule in policy.active("eligibility"):
-                hit = self._hit(rule, policy, facts, details)
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.TRUE:
+                    continue
+                hit = self._hit(rule, policy, facts, details, truth)
                 if hit.truth is Truth.FALSE:
                     return stop(Outcome.SKIPPED, hit, f"not eligible: fails '{rule.spec.description or rule.spec.id}'")
                 if hit.truth is Truth.UNKNOWN:
@@ -486,9 +494,9 @@ class LettingEngine:
         for policy in covering:
             facts, details = cache[policy.id]
             for rule in policy.active("exemptions"):
-                hit = self._hit(rule, policy, facts, details)
-                if hit.truth is Truth.TRUE:
-                    exempt[policy.id] = hit
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.TRUE:
+                    exempt[policy.id] = self._hit(rule, policy, facts, details, truth)
                     exemption_facts[f"exempt:{rule.rule_id}"] = True
                     break
 
@@ -499,9 +507,10 @@ class LettingEngine:
             facts, details = cache[policy.id]
             dispensation = policy.spec.dispensation_fact
             for rule in policy.active("rejections"):
-                hit = self._hit(rule, policy, facts, details)
-                if hit.truth is Truth.FALSE:
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.FALSE:
                     continue
+                hit = self._hit(rule, policy, facts, details, truth)
                 if dispensation is not None and policy.switches.get("dispensation_allowed", False) \
                         and facts.get(dispensation) is True:
                     exemption_facts[f"dispensation:{rule.rule_id}"] = True

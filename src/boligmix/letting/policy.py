@@ -310,14 +310,11 @@ class CompiledRule:
     kind: str
     spec: RuleSpec
     condition: Condition
+    fields: frozenset[str] = frozenset()
 
     @property
     def rule_id(self) -> str:
         return f"{self.policy_id}#{self.spec.id}"
-
-    @property
-    def fields(self) -> frozenset[str]:
-        return condition_fields(self.condition)
 
 
 @dataclass(frozen=True)
@@ -345,10 +342,14 @@ class Policy:
     def switch(self, name: str) -> Any:
         return self.switches[name]
 
+    def __post_init__(self) -> None:
+        active = {kind: tuple(r for r in rules if r.spec.enabled_by is None or bool(self.switches[r.spec.enabled_by]))
+                  for kind, rules in self.rules.items()}
+        object.__setattr__(self, "_active", active)
+
     def active(self, kind: str) -> tuple[CompiledRule, ...]:
         """The rules of one kind whose switch (if any) is on."""
-        return tuple(r for r in self.rules.get(kind, ())
-                     if r.spec.enabled_by is None or bool(self.switches[r.spec.enabled_by]))
+        return self._active.get(kind, ())  # type: ignore[attr-defined]
 
     def covers(self, channel: Channel) -> bool:
         """Does this policy's rules apply to lettings through `channel`? (no channels: all)"""
@@ -465,7 +466,7 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
                                          rule=f"{spec.id}#{rule_spec.id}", field=f"{where}.rank")
             cond = parse_condition(rule_spec.condition, source=source, rule=f"{spec.id}#{rule_spec.id}",
                                    fields=fields, constants=set(spec.constants))
-            compiled.append(CompiledRule(spec.id, kind, rule_spec, cond))
+            compiled.append(CompiledRule(spec.id, kind, rule_spec, cond, condition_fields(cond)))
         rules[kind] = tuple(compiled)
     return Policy(spec, source, switches, rules, member_conditions)
 
