@@ -98,3 +98,13 @@ def test_cli_check_policy(tmp_path):
     result = runner.invoke(app, ["letting", "check-policy", str(bad)])
     assert result.exit_code == 2
     assert "include_everyone" in result.output and "bad.yaml" in result.output
+
+
+def test_integer_identifiers_from_a_store_export_are_read(tmp_path, log):
+    from boligmix.letting.decision_log import decision_to_record
+    record = decision_to_record(log[0])
+    record.update(decision_id=17, vacancy_id=3, offer_id=None, round_id=None)
+    path = tmp_path / "store.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (decision,) = read_decision_log(path)
+    assert (decision.decision_id, decision.vacancy_id) == ("17", "3")

@@ -105,3 +105,17 @@ def test_other_organisations_applicants_are_skipped_with_a_reason(engine):
     assert decision_for(r, 1).outcome == Outcome.SKIPPED and "ORG2" in decision_for(r, 1).reason
     with pytest.raises(LettingError, match="twice"):
         engine.next_offers(vacancy(dwelling(2)), [applicant(2), applicant(2)], None, NOW)
+
+
+def test_plan_offers_is_stateless_and_takes_the_callers_channel(policies):
+    from boligmix.letting.engine import plan_offers
+    apps = five()
+    first = plan_offers(policies, vacancy(dwelling(1)), apps, Channel.WAITING_LIST, NOW)
+    again = plan_offers(policies, vacancy(dwelling(1)), apps, Channel.WAITING_LIST, NOW)
+    assert [o.applicant_id for o in first.offers] == [o.applicant_id for o in again.offers] == [1, 2, 3]
+    refs = [applicant(9, list_type=ListType.MUNICIPAL_REFERRAL), applicant(8, list_type=ListType.MUNICIPAL_REFERRAL)]
+    referral = plan_offers(policies, vacancy(dwelling(2)), refs, Channel.KOMMUNAL_ANVISNING, NOW)
+    assert referral.channel == Channel.KOMMUNAL_ANVISNING and {o.applicant_id for o in referral.offers} == {8, 9}
+    passive = plan_offers(policies, vacancy(dwelling(3)), [applicant(1, passive=True), applicant(2)],
+                          Channel.WAITING_LIST, NOW)
+    assert [o.applicant_id for o in passive.offers] == [2]

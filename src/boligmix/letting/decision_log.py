@@ -3,7 +3,9 @@
 Columns are `DECISION_FIELDS`; `facts` is a JSON object (a JSON string column in Parquet),
 `unknown_facts` a list of field names, `decided_at` an ISO timestamp. Files are written
 atomically (temporary file, then rename). Reading validates every row and names the file,
-row (1-based) and column of the first problem.
+row (1-based) and column of the first problem. Identifier columns (`decision_id`,
+`vacancy_id`, `round_id`, `offer_id`) may be strings or integers, so an export of the letting
+store's decision table reads too.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def decision_from_record(record: Mapping[str, Any], *, path: str = "<record>", r
             raise _fail(f"expected {getattr(kind, '__name__', kind)}, got {value!r}", path, row, name)
         return value
 
+    def ident(name: str, nullable: bool = False) -> str | None:
+        """Identifiers may be strings or integers (the store numbers its rows)."""
+        value = need(name, (str, int), nullable)
+        return None if value is None else str(value)
+
     try:
         decided_at = datetime.fromisoformat(need("decided_at", str))
     except ValueError:
@@ -100,13 +107,13 @@ def decision_from_record(record: Mapping[str, Any], *, path: str = "<record>", r
     if not isinstance(unknown, (list, tuple)) or not all(isinstance(u, str) for u in unknown):
         raise _fail("unknown_facts must be a list of field names", path, row, "unknown_facts")
     return Decision(
-        decision_id=need("decision_id", str), sequence=need("sequence", int), decided_at=decided_at,
-        outcome=outcome, vacancy_id=need("vacancy_id", str), dwelling_id=need("dwelling_id", int),
-        unit=need("unit", str, True), channel=channel, round_id=need("round_id", str, True),
+        decision_id=ident("decision_id"), sequence=need("sequence", int), decided_at=decided_at,
+        outcome=outcome, vacancy_id=ident("vacancy_id"), dwelling_id=need("dwelling_id", int),
+        unit=need("unit", str, True), channel=channel, round_id=ident("round_id", True),
         applicant_id=need("applicant_id", int, True), household_id=need("household_id", int, True),
         rule_id=need("rule_id", str, True), rule_version=need("rule_version", str, True),
         law=need("law", str, True), reason=need("reason", str), facts=dict(facts),
-        unknown_facts=tuple(unknown), rank=need("rank", int, True), offer_id=need("offer_id", str, True))
+        unknown_facts=tuple(unknown), rank=need("rank", int, True), offer_id=ident("offer_id", True))
 
 
 def _suffix(path: Path) -> str:

@@ -669,4 +669,25 @@ class LettingEngine:
         return decision
 
 
-__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "LettingContext", "LettingEngine", "RuleHit"]
+def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Applicant], channel: Channel,
+                now: datetime, *, id_prefix: str = "") -> OfferRound:
+    """One offer round as a fresh engine makes it, for a caller that keeps its own state (the
+    letting store): the channel is given (the caller allocated it), `candidates` are the
+    applicants still in play (the caller drops those already offered the vacancy; passive
+    status and earlier refusals come from `Applicant.passive` / `refusal_count`). For a referral
+    channel the candidates are the municipality's referrals (or rehousing households); the
+    usual fallbacks (release to the waiting list, annoncering) then find no other candidates.
+    """
+    engine = LettingEngine(policies, id_prefix=id_prefix)
+    engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
+    context = LettingContext()
+    if channel == Channel.KOMMUNAL_ANVISNING:
+        context, candidates = LettingContext(referrals=candidates), ()
+    elif channel == Channel.REHOUSING:
+        context, candidates = LettingContext(rehousing=candidates), ()
+    elif channel == Channel.ANNONCERING:
+        context, candidates = LettingContext(advert_respondents=candidates), ()
+    return engine.next_offers(vacancy, candidates, context, now)
+
+
+__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "LettingContext", "LettingEngine", "RuleHit", "plan_offers"]
