@@ -119,3 +119,13 @@ def test_plan_offers_is_stateless_and_takes_the_callers_channel(policies):
     passive = plan_offers(policies, vacancy(dwelling(3)), [applicant(1, passive=True), applicant(2)],
                           Channel.WAITING_LIST, NOW)
     assert [o.applicant_id for o in passive.offers] == [2]
+
+
+def test_lettings_table_has_the_data_model_columns(engine):
+    from boligmix.data.schema import LETTINGS
+    from boligmix.letting.export import lettings_table
+    r = engine.next_offers(vacancy(dwelling(1)), five(), None, NOW)
+    engine.accept(r.offers[0].offer_id, NOW)
+    table = lettings_table(engine.lettings)
+    assert table.columns == list(LETTINGS.column_names)
+    assert table.row(0) == (1, 1, 100, date(2024, 7, 1), "waiting_list")

@@ -38,7 +38,6 @@ from boligmix.letting.model import (
     OfferStatus,
     OfferUpdate,
     Outcome,
-    PolicyRef,
     Vacancy,
 )
 from boligmix.letting.policy import CompiledRule, Policy, PolicySet

@@ -144,9 +144,6 @@ ON_UNKNOWN = {
 hold = skip the applicant this round, listing the unknown facts; exclude = not eligible;
 reject = rejected; no_priority / not_exempt = the applicant does not get the benefit."""
 
-WAITING_LIST_CHANNELS = (Channel.WAITING_LIST, Channel.INTERNAL, Channel.FLEKSIBEL)
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
