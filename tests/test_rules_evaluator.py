@@ -134,6 +134,18 @@ def test_ordering_comparison_on_a_string_fact_is_a_data_error():
         evaluate_frame(cond, pl.DataFrame({"x": ["12"]}))
 
 
+def test_frame_type_mismatch_is_a_data_error():
+    cond = parse({"in": {"field": "x", "values": [1, 2]}})
+    with pytest.raises(DataValidationError) as info:
+        evaluate_frame(cond, pl.DataFrame({"x": ["a", "b"]}))
+    assert info.value.column == "x"
+    cond = parse({"compare": {"field": "x", "op": "==", "value": "a"}})
+    with pytest.raises(DataValidationError):
+        evaluate_frame(cond, pl.DataFrame({"x": [1, 2]}))
+    with pytest.raises(DataValidationError):
+        evaluate(cond, {"x": 1})
+
+
 def test_frame_missing_column_is_unknown_and_nan_is_unknown():
     cond = parse({"any": [{"compare": {"field": "x", "op": ">", "value": 1}},
                           {"compare": {"field": "y", "op": ">", "value": 1}}]})

@@ -291,6 +291,9 @@ def _compare_values(left: Any, op: str, right: Any, field: str) -> bool:
     if op in ORDERING_OPS and not (numeric_left and numeric_right):
         raise DataValidationError(f"field '{field}' must be a number to compare with '{op}', got {left!r}",
                                   column=field)
+    if isinstance(left, str) != isinstance(right, str):
+        raise DataValidationError(f"field '{field}' holds {left!r}, which cannot be compared with {right!r}",
+                                  column=field)
     if op == ">":
         return left > right
     if op == ">=":
@@ -438,8 +441,13 @@ def evaluate_frame(cond: Condition, frame: pl.DataFrame,
     if frame.height == 0:
         return pl.Series("truth", [], dtype=pl.Boolean)
     name = "__boligmix_truth__"
-    return (frame.with_columns(to_expr(cond, frame, constants).cast(pl.Boolean).alias(name))
-            .get_column(name).alias("truth"))
+    try:
+        return (frame.with_columns(to_expr(cond, frame, constants).cast(pl.Boolean).alias(name))
+                .get_column(name).alias("truth"))
+    except pl.exceptions.PolarsError as exc:
+        fields = sorted(condition_fields(cond))
+        raise DataValidationError(f"cannot evaluate the condition on these columns ({exc.__class__.__name__}: "
+                                  f"{str(exc).splitlines()[0]})", column=",".join(fields)) from exc
 
 
 __all__ = [
