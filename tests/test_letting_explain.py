@@ -108,3 +108,18 @@ def test_integer_identifiers_from_a_store_export_are_read(tmp_path, log):
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     (decision,) = read_decision_log(path)
     assert (decision.decision_id, decision.vacancy_id) == ("17", "3")
+
+
+def test_cli_check_policy_with_explicit_bases(tmp_path):
+    local = tmp_path / "local.yaml"
+    local.write_text("id: t.k\nbase: dk.almenboligloven.51b\nversion: '1'\neffective_from: 2022-01-01\n"
+                     "enabled: true\nscope: {municipality_codes: [751], area_categories: [kombineret_udlejning]}\n",
+                     encoding="utf-8")
+    runner = CliRunner()
+    ok = runner.invoke(app, ["letting", "check-policy", str(local), "--with", str(POLICY_DIR / "statutory"), "--json"])
+    assert ok.exit_code == 0, ok.output
+    (row,) = json.loads(ok.stdout)["policies"]
+    assert row["id"] == "t.k" and row["enabled"] is True and row["switches"]["include_foertidspension"] is False
+    (tmp_path / "empty").mkdir()
+    no_base = runner.invoke(app, ["letting", "check-policy", str(local), "--with", str(tmp_path / "empty")])
+    assert no_base.exit_code == 2 and "base policy 'dk.almenboligloven.51b' not found" in no_base.output

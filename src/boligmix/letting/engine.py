@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from boligmix.errors import ConfigurationError, LettingError
+from boligmix.errors import ConfigurationError, DataValidationError, LettingError
 from boligmix.letting.facts import (
     PRIORITY_RIGHT_PREFIX,
     base_facts,
@@ -395,7 +395,11 @@ class LettingEngine:
                                                 facts={"list_type": applicant.list_type.value,
                                                        "org_id": applicant.org_id}))
                 continue
-            assessment = self._assess(vacancy, applicant, channel, in_force, on)
+            try:
+                assessment = self._assess(vacancy, applicant, channel, in_force, on)
+            except DataValidationError as exc:
+                raise DataValidationError(f"applicant {aid}, vacancy {vacancy.vacancy_id}: {exc.reason}",
+                                          path=exc.path, row=exc.row, column=exc.column) from exc
             if assessment.outcome is None:
                 ranked.append(assessment)
                 continue
