@@ -97,7 +97,8 @@ def test_cli_check_policy(tmp_path):
                    "scope: {municipality_codes: [101]}\nswitches: {include_everyone: true}\n", encoding="utf-8")
     result = runner.invoke(app, ["letting", "check-policy", str(bad)])
     assert result.exit_code == 2
-    assert "include_everyone" in result.output and "bad.yaml" in result.output
+    flat = "".join(result.output.split())  # Rich may wrap long error lines
+    assert "include_everyone" in flat and "bad.yaml" in flat
 
 
 def test_integer_identifiers_from_a_store_export_are_read(tmp_path, log):
@@ -122,4 +123,5 @@ def test_cli_check_policy_with_explicit_bases(tmp_path):
     assert row["id"] == "t.k" and row["enabled"] is True and row["switches"]["include_foertidspension"] is False
     (tmp_path / "empty").mkdir()
     no_base = runner.invoke(app, ["letting", "check-policy", str(local), "--with", str(tmp_path / "empty")])
-    assert no_base.exit_code == 2 and "base policy 'dk.almenboligloven.51b' not found" in no_base.output
+    assert no_base.exit_code == 2
+    assert "basepolicy'dk.almenboligloven.51b'notfound" in "".join(no_base.output.split())  # immune to wrapping
