@@ -56,3 +56,14 @@ def dwelling(dwelling_id: int = 1, *, rooms: int = 2, categories: tuple[str, ...
 def vacancy(d: Dwelling, vacancy_id: str | None = None, unit: str | None = None,
             available: date = date(2024, 7, 1)) -> Vacancy:
     return Vacancy(vacancy_id or f"V{d.dwelling_id}{'' if unit is None else '-' + unit}", d, available, unit)
+
+
+def decision_for(round_, applicant_id: int):
+    """The one decision of an offer round about `applicant_id`."""
+    found = [d for d in round_.decisions if d.applicant_id == applicant_id]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def months(benefit: str, first: date, last: date) -> tuple[str, date, date]:
+    return (benefit, first, last)

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lists",
     "mix",
     "segregation",
+    "letting",
     "serve",
     "letting_admin",
 )

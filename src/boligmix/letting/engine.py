@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from boligmix.errors import ConfigurationError, LettingError
+from boligmix.errors import ConfigurationError, DataValidationError, LettingError
 from boligmix.letting.facts import (
     PRIORITY_RIGHT_PREFIX,
     base_facts,
@@ -38,7 +38,6 @@ from boligmix.letting.model import (
     OfferStatus,
     OfferUpdate,
     Outcome,
-    PolicyRef,
     Vacancy,
 )
 from boligmix.letting.policy import CompiledRule, Policy, PolicySet
@@ -396,7 +395,11 @@ class LettingEngine:
                                                 facts={"list_type": applicant.list_type.value,
                                                        "org_id": applicant.org_id}))
                 continue
-            assessment = self._assess(vacancy, applicant, channel, in_force, on)
+            try:
+                assessment = self._assess(vacancy, applicant, channel, in_force, on)
+            except DataValidationError as exc:
+                raise DataValidationError(f"applicant {aid}, vacancy {vacancy.vacancy_id}: {exc.reason}",
+                                          path=exc.path, row=exc.row, column=exc.column) from exc
             if assessment.outcome is None:
                 ranked.append(assessment)
                 continue
@@ -412,13 +415,14 @@ class LettingEngine:
     # ------------------------------------------------------------------------------------------
     # Rules
 
-    def _facts_for(self, policy: Policy, applicant: Applicant, vacancy: Vacancy, on: date
+    def _facts_for(self, policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
                    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """(facts, derived details) for evaluating `policy`'s rules on `applicant`."""
         spec = policy.spec
-        rights = [n[len(PRIORITY_RIGHT_PREFIX):] for n in spec.input_facts if n.startswith(PRIORITY_RIGHT_PREFIX)]
-        refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
-        facts = base_facts(applicant, vacancy.dwelling, on, refusals, rights)
+        facts = dict(base)
+        for name in spec.input_facts:
+            if name.startswith(PRIORITY_RIGHT_PREFIX):
+                facts[name] = name[len(PRIORITY_RIGHT_PREFIX):] in applicant.priority_rights
         for name in spec.input_facts:
             if not name.startswith(PRIORITY_RIGHT_PREFIX) and name in applicant.facts:
                 facts[name] = applicant.facts[name]
@@ -442,8 +446,10 @@ class LettingEngine:
         return facts, details
 
     @staticmethod
-    def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any]) -> RuleHit:
-        truth = evaluate(rule.condition, facts, policy.spec.constants)
+    def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
+             truth: Truth | None = None) -> RuleHit:
+        if truth is None:
+            truth = evaluate(rule.condition, facts, policy.spec.constants)
         used: dict[str, Any] = {}
         unknown: list[str] = []
         for name in sorted(rule.fields):
@@ -458,7 +464,9 @@ class LettingEngine:
     def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                 on: date) -> Assessment:
         covering = [p for p in in_force if p.covers(channel)]
-        cache = {p.id: self._facts_for(p, applicant, vacancy, on) for p in covering}
+        refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
+        base = base_facts(applicant, vacancy.dwelling, on, refusals)
+        cache = {p.id: self._facts_for(p, applicant, base, on) for p in covering}
 
         def stop(outcome: Outcome, hit: RuleHit, reason: str, extra: Mapping[str, Any] | None = None) -> Assessment:
             facts = dict(hit.facts)
@@ -470,7 +478,10 @@ class LettingEngine:
         for policy in covering:
             facts, details = cache[policy.id]
             for rule in policy.active("eligibility"):
-                hit = self._hit(rule, policy, facts, details)
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.TRUE:
+                    continue
+                hit = self._hit(rule, policy, facts, details, truth)
                 if hit.truth is Truth.FALSE:
                     return stop(Outcome.SKIPPED, hit, f"not eligible: fails '{rule.spec.description or rule.spec.id}'")
                 if hit.truth is Truth.UNKNOWN:
@@ -486,9 +497,9 @@ class LettingEngine:
         for policy in covering:
             facts, details = cache[policy.id]
             for rule in policy.active("exemptions"):
-                hit = self._hit(rule, policy, facts, details)
-                if hit.truth is Truth.TRUE:
-                    exempt[policy.id] = hit
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.TRUE:
+                    exempt[policy.id] = self._hit(rule, policy, facts, details, truth)
                     exemption_facts[f"exempt:{rule.rule_id}"] = True
                     break
 
@@ -499,18 +510,19 @@ class LettingEngine:
             facts, details = cache[policy.id]
             dispensation = policy.spec.dispensation_fact
             for rule in policy.active("rejections"):
-                hit = self._hit(rule, policy, facts, details)
-                if hit.truth is Truth.FALSE:
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.FALSE:
                     continue
+                hit = self._hit(rule, policy, facts, details, truth)
                 if dispensation is not None and policy.switches.get("dispensation_allowed", False) \
                         and facts.get(dispensation) is True:
                     exemption_facts[f"dispensation:{rule.rule_id}"] = True
                     continue
                 if hit.truth is Truth.TRUE:
-                    return stop(Outcome.REJECTED, hit, f"rejected: {rule.spec.description or rule.spec.id}"
+                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}"
                                 + (f" ({rule.spec.law or policy.spec.law})" if (rule.spec.law or policy.spec.law) else ""))
                 if rule.spec.on_unknown == "reject":
-                    return stop(Outcome.REJECTED, hit, f"rejected: {rule.spec.description or rule.spec.id} cannot be "
+                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}: cannot be "
                                 f"ruled out and the rule rejects on unknown; unknown: {', '.join(hit.unknown)}")
                 return stop(Outcome.SKIPPED, hit, f"held: {rule.spec.description or rule.spec.id} cannot be decided; "
                             f"unknown: {', '.join(hit.unknown) or '?'}")
@@ -660,4 +672,25 @@ class LettingEngine:
         return decision
 
 
-__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "LettingContext", "LettingEngine", "RuleHit"]
+def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Applicant], channel: Channel,
+                now: datetime, *, id_prefix: str = "") -> OfferRound:
+    """One offer round as a fresh engine makes it, for a caller that keeps its own state (the
+    letting store): the channel is given (the caller allocated it), `candidates` are the
+    applicants still in play (the caller drops those already offered the vacancy; passive
+    status and earlier refusals come from `Applicant.passive` / `refusal_count`). For a referral
+    channel the candidates are the municipality's referrals (or rehousing households); the
+    usual fallbacks (release to the waiting list, annoncering) then find no other candidates.
+    """
+    engine = LettingEngine(policies, id_prefix=id_prefix)
+    engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
+    context = LettingContext()
+    if channel == Channel.KOMMUNAL_ANVISNING:
+        context, candidates = LettingContext(referrals=candidates), ()
+    elif channel == Channel.REHOUSING:
+        context, candidates = LettingContext(rehousing=candidates), ()
+    elif channel == Channel.ANNONCERING:
+        context, candidates = LettingContext(advert_respondents=candidates), ()
+    return engine.next_offers(vacancy, candidates, context, now)
+
+
+__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "LettingContext", "LettingEngine", "RuleHit", "plan_offers"]

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from boligmix.letting.model import (
     AREA_CATEGORIES,
@@ -75,9 +75,6 @@ MEMBER_BASE_FACTS: tuple[str, ...] = ("member.role", "member.age")
 """Member fact fields every `member_condition` may read."""
 
 PRIORITY_RIGHT_PREFIX = "priority_right."
-
-Who = Literal["applicant", "applicant_and_partner", "any_member"]
-
 
 def age_on(birth_date: date | None, on: date) -> int | None:
     """Age in whole years on `on`, None when the birth date is unknown."""

@@ -39,6 +39,8 @@ from boligmix.letting.facts import BASE_FACTS, MEMBER_BASE_FACTS
 from boligmix.letting.model import AREA_CATEGORIES, Channel, Dwelling, PolicyRef
 from boligmix.rules.evaluator import Condition, condition_fields, parse_condition
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 POLICY_DIR = Path(__file__).resolve().parent.parent / "rules" / "letting"
 """The packaged letting policies: `statutory/` (the law) and `local/` (example agreements)."""
 
@@ -141,9 +143,6 @@ ON_UNKNOWN = {
 """How each kind of rule may treat an UNKNOWN condition (there is no silent pass):
 hold = skip the applicant this round, listing the unknown facts; exclude = not eligible;
 reject = rejected; no_priority / not_exempt = the applicant does not get the benefit."""
-
-WAITING_LIST_CHANNELS = (Channel.WAITING_LIST, Channel.INTERNAL, Channel.FLEKSIBEL)
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -308,14 +307,11 @@ class CompiledRule:
     kind: str
     spec: RuleSpec
     condition: Condition
+    fields: frozenset[str] = frozenset()
 
     @property
     def rule_id(self) -> str:
         return f"{self.policy_id}#{self.spec.id}"
-
-    @property
-    def fields(self) -> frozenset[str]:
-        return condition_fields(self.condition)
 
 
 @dataclass(frozen=True)
@@ -343,10 +339,14 @@ class Policy:
     def switch(self, name: str) -> Any:
         return self.switches[name]
 
+    def __post_init__(self) -> None:
+        active = {kind: tuple(r for r in rules if r.spec.enabled_by is None or bool(self.switches[r.spec.enabled_by]))
+                  for kind, rules in self.rules.items()}
+        object.__setattr__(self, "_active", active)
+
     def active(self, kind: str) -> tuple[CompiledRule, ...]:
         """The rules of one kind whose switch (if any) is on."""
-        return tuple(r for r in self.rules.get(kind, ())
-                     if r.spec.enabled_by is None or bool(self.switches[r.spec.enabled_by]))
+        return self._active.get(kind, ())  # type: ignore[attr-defined]
 
     def covers(self, channel: Channel) -> bool:
         """Does this policy's rules apply to lettings through `channel`? (no channels: all)"""
@@ -463,7 +463,7 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
                                          rule=f"{spec.id}#{rule_spec.id}", field=f"{where}.rank")
             cond = parse_condition(rule_spec.condition, source=source, rule=f"{spec.id}#{rule_spec.id}",
                                    fields=fields, constants=set(spec.constants))
-            compiled.append(CompiledRule(spec.id, kind, rule_spec, cond))
+            compiled.append(CompiledRule(spec.id, kind, rule_spec, cond, condition_fields(cond)))
         rules[kind] = tuple(compiled)
     return Policy(spec, source, switches, rules, member_conditions)
 
@@ -474,7 +474,7 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 (safe loader)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"not valid YAML: {exc}", source=str(path)) from None
     except OSError as exc:
