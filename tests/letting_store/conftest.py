@@ -120,7 +120,7 @@ MUNI = 101
 
 
 def seed_stock(store: Store, org: Principal, *, dwellings: int = 3, department_id: str = "ORG1-01",
-               org_id: str = ORG, municipality_code: int = MUNI) -> list[int]:
+               org_id: str = ORG, municipality_code: int = MUNI, dwelling_base: int | None = None) -> list[int]:
     """One department with `dwellings` 3-room dwellings (rent 6000); returns their ids."""
     from boligmix.letting.store import service
 
@@ -128,7 +128,7 @@ def seed_stock(store: Store, org: Principal, *, dwellings: int = 3, department_i
         service.register_department(s, org, {"department_id": department_id, "org_id": org_id,
                                              "department_name": "Test", "municipality_code": municipality_code,
                                              "area_id": None, "area_categories": [], "facts": {}})
-        base = zlib.crc32(department_id.encode()) % 10_000 * 1000
+        base = zlib.crc32(department_id.encode()) % 10_000 * 1000 if dwelling_base is None else dwelling_base
         ids = []
         for i in range(dwellings):
             w = service.register_dwelling(s, org, {"dwelling_id": base + i, "department_id": department_id,
