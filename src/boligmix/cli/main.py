@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "letting",
     "serve",
     "letting_admin",
+    "demo",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

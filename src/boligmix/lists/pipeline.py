@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,3 +149,12 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
 
 
 __all__ = ["ListsResult", "compute_lists", "lists_from_indicators", "lookback_years", "write_lists"]
+
+
+def feasible_list_years(dataset_dir: str | os.PathLike[str], years: Sequence[int]) -> list[int]:
+    """The list years among `years` whose register years the dataset holds (by its manifest)."""
+    manifest = read_manifest(dataset_dir)
+    if manifest.years is None:
+        return sorted(set(years))
+    available = set(range(manifest.years[0], manifest.years[1] + 1))
+    return [y for y in sorted(set(years)) if _feasible(y, available)]
