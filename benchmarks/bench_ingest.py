@@ -71,7 +71,8 @@ def main() -> None:
         start = time.perf_counter()
         _hmac_ids_duckdb(mapping.get_column("source"), b"benchmark-key-0123456789", "person_id")
         duck_s = time.perf_counter() - start
-        print(f"HMAC only: python loop {python_s:.2f} s, duckdb {duck_s:.2f} s, ratio {python_s / duck_s:.2f}")
+        print(f"HMAC only: python loop {python_s:.2f} s, duckdb {duck_s:.2f} s, "
+              f"ratio {python_s / duck_s:.2f}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak_mb:,.0f} MB")
 

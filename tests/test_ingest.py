@@ -157,7 +157,8 @@ BAD_INPUTS = {
         ("labour.csv", 4, "person_id, year, attachment"), "rows 2 and 4 have the same key"),
     "dangling foreign key": (
         {"residences": replace_line("residences", 3, "020285-4321,H-3,D-9999,2010-03-01,,")},
-        ("residences.csv", 3, "dwelling_id"), "'D-9999' has no match in dwellings.dwelling_id (dwellings.csv)"),
+        ("residences.csv", 3, "dwelling_id"),
+        "'D-9999' has no match in dwellings.dwelling_id (dwellings.csv)"),
     "dangling person": (
         {"convictions": "person_id,year,law,count\n999999-9999,2022,straffeloven,1\n"},
         ("convictions.csv", 1, "person_id"), "no match in persons.person_id"),
@@ -192,9 +193,15 @@ def test_unknown_file_is_an_error_listing_the_expected_names(tmp_path):
     assert "persons.csv" in str(error) and "lettings.parquet" in str(error)
 
 
+def test_a_missing_source_directory_is_an_error(tmp_path):
+    with pytest.raises(DatasetError, match="is not a directory"):
+        ingest(tmp_path / "nowhere", tmp_path / "out", key=KEY, vintage="v")
+
+
 def test_the_same_table_twice_is_an_error(tmp_path):
     write_extract(tmp_path / "src")
-    pl.DataFrame({"region_code": [1084], "region_name": ["x"]}).write_parquet(tmp_path / "src/regions.parquet")
+    regions = pl.DataFrame({"region_code": [1084], "region_name": ["x"]})
+    regions.write_parquet(tmp_path / "src" / "regions.parquet")
     with pytest.raises(DataValidationError, match="given twice"):
         _ingest(tmp_path)
 
