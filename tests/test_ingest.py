@@ -159,6 +159,9 @@ BAD_INPUTS = {
         {"residences": replace_line("residences", 3, "020285-4321,H-3,D-9999,2010-03-01,,")},
         ("residences.csv", 3, "dwelling_id"),
         "'D-9999' has no match in dwellings.dwelling_id (dwellings.csv)"),
+    "residence of an unknown person": (
+        {"residences": replace_line("residences", 4, "999999-0000,H-3,D-1002,2012-07-15,,")},
+        ("residences.csv", 4, "person_id"), "'999999-0000' has no match in persons.person_id (persons.csv)"),
     "dangling person": (
         {"convictions": "person_id,year,law,count\n999999-9999,2022,straffeloven,1\n"},
         ("convictions.csv", 1, "person_id"), "no match in persons.person_id"),
