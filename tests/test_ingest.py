@@ -102,6 +102,24 @@ def test_semicolon_separated_csv_is_read(tmp_path):
     assert read_table(out, "regions")["region_code"].to_list() == [1084, 1085]
 
 
+def test_spreadsheet_style_csv_with_bom_crlf_and_semicolons_is_read(tmp_path):
+    src = write_extract(tmp_path / "src")
+    text = EXTRACT["municipalities"].replace(",", ";").replace("\n", "\r\n")
+    (src / "municipalities.csv").write_bytes("\ufeff".encode() + text.encode("utf-8"))
+    out = _ingest(tmp_path)
+    frame = read_table(out, "municipalities")
+    assert frame["municipality_name"].to_list() == ["København", "Frederiksberg"]
+    assert frame["region_code"].to_list() == [1084, 1084]
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    src = write_extract(tmp_path / "src")
+    (src / "areas.csv").write_bytes(EXTRACT["areas"].encode("latin-1"))
+    with pytest.raises(DataValidationError) as info:
+        _ingest(tmp_path)
+    assert info.value.path == "areas.csv" and "not UTF-8" in str(info.value)
+
+
 def _error(tmp_path: Path, changes: dict[str, str | None], extra_files: dict[str, str] | None = None
            ) -> DataValidationError:
     src = write_extract(tmp_path / "src", changes=changes)
