@@ -102,6 +102,24 @@ def test_semicolon_separated_csv_is_read(tmp_path):
     assert read_table(out, "regions")["region_code"].to_list() == [1084, 1085]
 
 
+def test_spreadsheet_style_csv_with_bom_crlf_and_semicolons_is_read(tmp_path):
+    src = write_extract(tmp_path / "src")
+    text = EXTRACT["municipalities"].replace(",", ";").replace("\n", "\r\n")
+    (src / "municipalities.csv").write_bytes("\ufeff".encode() + text.encode("utf-8"))
+    out = _ingest(tmp_path)
+    frame = read_table(out, "municipalities")
+    assert frame["municipality_name"].to_list() == ["København", "Frederiksberg"]
+    assert frame["region_code"].to_list() == [1084, 1084]
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    src = write_extract(tmp_path / "src")
+    (src / "areas.csv").write_bytes(EXTRACT["areas"].encode("latin-1"))
+    with pytest.raises(DataValidationError) as info:
+        _ingest(tmp_path)
+    assert info.value.path == "areas.csv" and "not UTF-8" in str(info.value)
+
+
 def _error(tmp_path: Path, changes: dict[str, str | None], extra_files: dict[str, str] | None = None
            ) -> DataValidationError:
     src = write_extract(tmp_path / "src", changes=changes)
@@ -157,7 +175,11 @@ BAD_INPUTS = {
         ("labour.csv", 4, "person_id, year, attachment"), "rows 2 and 4 have the same key"),
     "dangling foreign key": (
         {"residences": replace_line("residences", 3, "020285-4321,H-3,D-9999,2010-03-01,,")},
-        ("residences.csv", 3, "dwelling_id"), "'D-9999' has no match in dwellings.dwelling_id (dwellings.csv)"),
+        ("residences.csv", 3, "dwelling_id"),
+        "'D-9999' has no match in dwellings.dwelling_id (dwellings.csv)"),
+    "residence of an unknown person": (
+        {"residences": replace_line("residences", 4, "999999-0000,H-3,D-1002,2012-07-15,,")},
+        ("residences.csv", 4, "person_id"), "'999999-0000' has no match in persons.person_id (persons.csv)"),
     "dangling person": (
         {"convictions": "person_id,year,law,count\n999999-9999,2022,straffeloven,1\n"},
         ("convictions.csv", 1, "person_id"), "no match in persons.person_id"),
@@ -192,9 +214,15 @@ def test_unknown_file_is_an_error_listing_the_expected_names(tmp_path):
     assert "persons.csv" in str(error) and "lettings.parquet" in str(error)
 
 
+def test_a_missing_source_directory_is_an_error(tmp_path):
+    with pytest.raises(DatasetError, match="is not a directory"):
+        ingest(tmp_path / "nowhere", tmp_path / "out", key=KEY, vintage="v")
+
+
 def test_the_same_table_twice_is_an_error(tmp_path):
     write_extract(tmp_path / "src")
-    pl.DataFrame({"region_code": [1084], "region_name": ["x"]}).write_parquet(tmp_path / "src/regions.parquet")
+    regions = pl.DataFrame({"region_code": [1084], "region_name": ["x"]})
+    regions.write_parquet(tmp_path / "src" / "regions.parquet")
     with pytest.raises(DataValidationError, match="given twice"):
         _ingest(tmp_path)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -77,7 +78,7 @@ def test_same_source_id_same_pseudonym_in_every_table_and_kinds_are_separate():
 
 
 def test_a_collision_is_an_error(monkeypatch):
-    monkeypatch.setattr(ps, "_hmac_ids", lambda values, key, namespace: pl.Series([7] * len(values)).to_numpy())
+    monkeypatch.setattr(ps, "_hmac_ids", lambda values, key, namespace: np.full(len(values), 7, dtype=np.int64))
     with pytest.raises(PseudonymCollisionError, match="person_id: 2 source ids share pseudonyms"):
         pseudonym_map(pl.Series(["a", "b"]), KEY, namespace="person_id")
 
@@ -124,7 +125,7 @@ def test_many_ids_take_the_duckdb_path_with_the_same_result(monkeypatch):
 
 def test_no_ids_give_an_empty_map():
     assert pseudonym_map(pl.Series([None, None], dtype=pl.String), KEY, namespace="person_id").height == 0
-    out = pseudonymise_tables({"applicants": pl.DataFrame({"household_id": pl.Series([None], dtype=pl.String)})},
-                              KEY)
+    no_households = pl.DataFrame({"household_id": pl.Series([None], dtype=pl.String)})
+    out = pseudonymise_tables({"applicants": no_households}, KEY)
     assert out["applicants"]["household_id"].dtype == pl.Int64
     assert out["applicants"]["household_id"].to_list() == [None]

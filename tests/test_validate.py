@@ -76,7 +76,8 @@ def test_datetimes_at_midnight_are_dates_others_are_not():
 
 
 def test_id_columns_keep_source_text_and_accept_integers():
-    out = validate_table(_persons(person_id=[" 010190-1234", "2"]), PERSONS, path="p", id_columns=["person_id"])
+    out = validate_table(_persons(person_id=[" 010190-1234", "2"]), PERSONS, path="p",
+                         id_columns=["person_id"])
     assert out["person_id"].to_list() == ["010190-1234", "2"]
     out = validate_table(_persons(person_id=[10, 20]), PERSONS, path="p", id_columns=["person_id"])
     assert out["person_id"].to_list() == ["10", "20"]
@@ -98,7 +99,8 @@ def test_references_skip_nulls_and_tables_not_in_the_import():
         "dwelling_id": ["1", "2"], "municipality_code": ["101", "999"], "tenure": ["ejer", "ejer"],
         "department_id": [None, None], "area_id": [None, None], "almen_type": [None, None],
         "rooms": ["2", "3"], "floor_area_m2": ["50", "60"], "monthly_rent_dkk": [None, None]})
-    out = validate_tables({"dwellings": dwellings}, {"dwellings": "dwellings.csv"}, id_columns=["dwelling_id"])
+    out = validate_tables({"dwellings": dwellings}, {"dwellings": "dwellings.csv"},
+                          id_columns=["dwelling_id"])
     assert out["dwellings"].height == 2
     municipalities = pl.DataFrame({"municipality_code": ["101"], "municipality_name": ["Kbh"],
                                    "region_code": ["1084"]})

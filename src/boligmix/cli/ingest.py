@@ -19,7 +19,7 @@ def ingest_command(
     key_file: Annotated[Optional[Path], typer.Option(
         "--key-file", help=f"File holding the pseudonymisation key (else ${KEY_ENV}).")] = None,
     vintage: Annotated[Optional[str], typer.Option(
-        "--vintage", help="Data vintage recorded in the manifest (default: the source directory name).")] = None,
+        "--vintage", help="Data vintage for the manifest (default: the source directory name).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing dataset at --out.")] = False,
     quiet: QuietOption = False,
     json_output: JsonOption = False,

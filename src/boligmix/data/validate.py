@@ -125,7 +125,8 @@ def _parse_text(text: pl.Expr, dtype: DType) -> pl.Expr:
                 .when(lower.is_in(list(BOOL_FALSE))).then(False)
                 .otherwise(None))
     if dtype == "date":
-        return pl.when(text.str.contains(DATE_PATTERN)).then(text.str.strptime(pl.Date, DATE_FORMAT, strict=False))
+        iso = text.str.contains(DATE_PATTERN)
+        return pl.when(iso).then(text.str.strptime(pl.Date, DATE_FORMAT, strict=False))
     raise ValueError(f"unknown dtype {dtype}")  # pragma: no cover - schema dtypes are fixed
 
 
