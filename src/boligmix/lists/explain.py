@@ -259,8 +259,10 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[
         rows = criteria
     for r in rows:
         state = {True: "met", False: "not met", None: "unknown"}[r["met"]]
-        value = "missing" if r["value"] is None else f"{r['value']:.2f}"
-        margin = "" if r["margin"] is None else f" (margin {r['margin']:+.2f})"
+        # two decimals, more when the value lies within 0.005 of the threshold
+        digits = 2 if r["margin"] is None or abs(r["margin"]) >= 0.005 else 6
+        value = "missing" if r["value"] is None else f"{r['value']:.{digits}f}"
+        margin = "" if r["margin"] is None else f" (margin {r['margin']:+.{digits}f})"
         action = f"; to {'stop meeting' if r['met'] else 'meet'} it: {r['to_cross_text']}" \
             if r["to_cross_text"] else ""
         lines.append(f"  - {r['label_en']}: {value} {r['op']} {r['threshold']:g} {r['unit']} -> {state}"
