@@ -130,6 +130,17 @@ def test_bad_history_fails_and_writes_nothing(tmp_path, lines, fragments):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["areas.csv", "history.csv"]
 
 
+def test_semicolon_csv_gets_a_clear_message_and_bom_crlf_are_fine(tmp_path):
+    semi = write(tmp_path, "semi.csv", [HEADER.replace(",", ";"), GOOD[1].replace(",", ";")])
+    result = run("--areas", semi, "--out", tmp_path / "out.csv")
+    assert result.exit_code == 2 and "separated by commas" in " ".join(result.output.split())
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(("\ufeff" + HEADER + "\r\n" + GOOD[1] + "\r\n").encode("utf-8"))
+    result = run("--areas", bom, "--out", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.csv").read_text().splitlines()[1] == "A,2021,2021,3,1,1,0,0"
+
+
 def test_bad_rules_switch_and_missing_file(tmp_path):
     areas = write(tmp_path, "areas.csv", [HEADER, *GOOD])
     for args in (["--rules", "2019"], ["--switch", "nonsense=1"], ["--switch", "haardt_ghetto_years=3"],

@@ -56,6 +56,9 @@ def _read_strings(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
         raise DataValidationError(f"cannot read CSV: {exc}", path=str(path)) from exc
     frame = frame.rename({c: c.strip() for c in frame.columns})
+    if len(frame.columns) == 1 and ";" in frame.columns[0]:
+        raise DataValidationError("the header has no ',' but has ';': columns must be separated by commas "
+                                  "(and decimals written with a point)", path=str(path), column=frame.columns[0])
     return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns).with_columns(
         pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns)
 
