@@ -178,3 +178,31 @@ def test_explain_command_on_areas_csv(tmp_path):
 
 def run_cmd(*args):
     return CliRunner().invoke(app, [*map(str, args)])
+
+
+def test_a_rule_set_file_can_be_used_for_what_if_rules(tmp_path):
+    """A new or changed rule set is a data file: here 2021 with the outside-work threshold at 35 %."""
+    from importlib import resources
+
+    import yaml
+
+    data = yaml.safe_load(resources.files("boligmix.rules.lists").joinpath("2021.yaml").read_text("utf-8"))
+    data["version"] = "2021-whatif"
+    for c in data["criteria"]:
+        if c["id"] == "outside_work_edu":
+            c["threshold"] = 35
+    rules = tmp_path / "whatif.yaml"
+    rules.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    areas = write(tmp_path, "areas.csv", [HEADER, "C,2021,2000,60,36,,3.5,55,60"])
+    default = run("--areas", areas, "--out", tmp_path / "a.csv")
+    whatif = run("--areas", areas, "--rules", rules, "--out", tmp_path / "b.csv")
+    assert default.exit_code == 0 and whatif.exit_code == 0, whatif.output
+    assert (tmp_path / "a.csv").read_text().splitlines()[1] == "C,2021,2021,1,0,0,0,1"
+    assert (tmp_path / "b.csv").read_text().splitlines()[1] == "C,2021,2021-whatif,2,1,1,0,0"
+    meta = json.loads((tmp_path / "b.provenance.json").read_text())
+    assert meta["rule_versions"]["2021-whatif"]["file"] == str(rules)
+    explained = run_cmd("explain-lists", "--areas", areas, "--rules", rules, "--year", 2021, "--out", tmp_path / "e")
+    assert explained.exit_code == 0, explained.output
+    assert "36.00 > 35 pct -> met" in explained.output
+    bad = run("--areas", areas, "--rules", tmp_path / "missing.yaml", "--out", tmp_path / "c.csv")
+    assert bad.exit_code == 2 and "missing.yaml" in bad.output
