@@ -10,7 +10,8 @@ import typer
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError, ConfigurationError
 
-RulesOption = Annotated[str, typer.Option("--rules", help="auto (by list year), 2010, 2013, 2018 or 2021.")]
+RulesOption = Annotated[str, typer.Option(
+    "--rules", help="auto (by list year), 2010, 2013, 2018, 2021, or a rule-set .yaml file (applied to every row).")]
 SwitchOption = Annotated[Optional[list[str]], typer.Option(
     "--switch", help="Override a rule switch, NAME=VALUE (repeatable), e.g. haardt_ghetto_years=4.")]
 
