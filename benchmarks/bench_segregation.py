@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -66,9 +67,10 @@ def run_pysal(counts: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["year", "population", "index", "value"], orient="row")
 
 
-def best_of(repeats: int, fn, *args):
+def best_of(repeats: int, fn: Callable[..., pl.DataFrame],
+            *args: object) -> tuple[float, float, pl.DataFrame]:
     """Best wall-clock time over `repeats` runs, the CPU time (all threads) of that run, the result."""
-    best, best_cpu, result = float("inf"), float("inf"), None
+    best, best_cpu, result = float("inf"), float("inf"), pl.DataFrame()
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
         result = fn(*args)
@@ -103,7 +105,8 @@ def main() -> None:
     pysal_time, pysal_cpu, reference = best_of(args.pysal_repeats, run_pysal, counts)
     print(f"PySAL segregation {segregation.__version__}: {pysal_time:.3f} s wall, {pysal_cpu:.3f} s CPU "
           f"(best of {args.pysal_repeats})")
-    print(f"speed-up: {pysal_time / ours_time:.1f}x wall-clock (target >= 20x), {pysal_cpu / ours_cpu:.1f}x CPU")
+    print(f"speed-up: {pysal_time / ours_time:.1f}x wall-clock (target >= 20x), "
+          f"{pysal_cpu / ours_cpu:.1f}x CPU")
 
     joined = ours.join(reference, on=["year", "population", "index"], suffix="_pysal")
     assert joined.height == n_slices * 11, joined.height
