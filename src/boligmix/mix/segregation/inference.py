@@ -153,7 +153,8 @@ def permutation_table(
 
 
 def _test_many(specs: Sequence[IndexSpec], table: FloatArray, rng: np.random.Generator, n_permutations: int,
-               alternative: Alternative, batch_size: int, *, strict: bool = True) -> list:
+               alternative: Alternative, batch_size: int, *,
+               strict: bool = True) -> list[PermutationResult | None]:
     """Observed value and null distribution of each index, the draws shared by all of them."""
     observed = (_evaluate(specs, table[None, ...])[:, 0].tolist() if table.size
                 else [float("nan")] * len(specs))
