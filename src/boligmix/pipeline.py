@@ -203,9 +203,21 @@ def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) 
               Text("Indikatorer og lister", "Indicators and lists"), name="areas_latest",
               formats={c: ".1f" for c in ("pct_non_western", "pct_outside_work_edu", "pct_basic_education",
                                           "income_pct_of_region")} | {"conviction_ratio": ".2f"})
-    listed = [a for a in lists.areas if any(a.get(f) for f in OUTPUT_FLAGS)]
-    for area in listed[:12]:
-        sec.text(Text(f"{area['area_id']}: {area['explanation']}", f"{area['area_id']}: {area['explanation']}"))
+    _criteria_block(sec, lists, latest)
 
+
+def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> None:
+    """Criterion by criterion for the listed areas (or, when none is listed, those closest to a list)."""
+    chosen = latest.head(max_areas)["area_id"].to_list()
+    criteria = (lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
+                .select("area_id", "label_da", "value", "op", "threshold", "met", "margin", "to_cross_text")
+                .sort("area_id"))
+    sec.table(exempt(criteria, reason="area-level criterion values of the official lists; no person counts"),
+              Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
+                   "The criteria of the areas at the top of the table: value, threshold, margin and what it "
+                   "takes to cross"),
+              name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f"},
+              labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text": Text("Hvad skal der til",
+                                                                                         "What it takes")})
 
 __all__ = ["PipelineResult", "run_demo", "run_pipeline"]
