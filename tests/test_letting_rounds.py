@@ -129,3 +129,10 @@ def test_lettings_table_has_the_data_model_columns(engine):
     table = lettings_table(engine.lettings)
     assert table.columns == list(LETTINGS.column_names)
     assert table.row(0) == (1, 1, 100, date(2024, 7, 1), "waiting_list")
+
+
+def test_engine_explains_its_own_log(engine):
+    r = engine.next_offers(vacancy(dwelling(1)), five(), None, NOW)
+    engine.accept(r.offers[0].offer_id, NOW)
+    assert engine.explain(1, 1).got_dwelling
+    assert "withdrawn" in engine.explain(2, 1).verdict

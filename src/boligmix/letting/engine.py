@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boligmix.errors import ConfigurationError, DataValidationError, LettingError
 from boligmix.letting.facts import (
@@ -43,6 +43,9 @@ from boligmix.letting.model import (
 from boligmix.letting.policy import CompiledRule, Policy, PolicySet
 from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
+
+if TYPE_CHECKING:
+    from boligmix.letting.explain import Explanation
 
 CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_ANVISNING, Channel.FLEKSIBEL)
 """When several share channels are due for the same vacancy, the first of these takes it; the
@@ -290,6 +293,12 @@ class LettingEngine:
             decisions += more
             lettings += new
         return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
+
+    def explain(self, applicant_id: int, dwelling_id: int) -> "Explanation":
+        """Why did `applicant_id` (not) get `dwelling_id`? From this engine's decision log."""
+        from boligmix.letting.explain import explain_decisions
+
+        return explain_decisions(self.ledger.decisions, applicant_id, dwelling_id)
 
     def assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, now: datetime) -> Assessment:
         """How the policies in force on `now` see `applicant` for `vacancy` through `channel`
