@@ -377,3 +377,20 @@ def test_young_people_who_grew_up_in_the_area_get_priority(with_local):
     assert ranked[0].applicant_id == 3          # obligatory fleksibel criteria (rank 1) come first
     assert ranked[1].applicant_id == 1
     assert "k0101.unge-opvokset#grew_up_here" in ranked[1].facts["priorities_met"]
+
+
+def test_59_stk6_versions_items_5_to_7_only_from_the_2018_law(with_local):
+    from datetime import datetime
+    pension = clean_member(10, benefits=history(("foertidspension", date(2012, 1, 1), date(2024, 6, 1)),
+                                                known_from=date(2012, 1, 1)))
+    foreign = clean_member(20, eu_eea_ch_citizen=False)
+    ghetto = dwelling(1, municipality=183, categories=("udsat", "parallelsamfund"))
+    in_2015 = one_round(with_local, ghetto, [], LettingContext(referrals=[referral(1, members=(pension,)),
+                                                                         referral(2, members=(foreign,))]),
+                        now=datetime(2015, 3, 1))
+    assert decision_for(in_2015, 1).outcome == Outcome.OFFERED
+    barred = decision_for(in_2015, 2)
+    assert barred.outcome == Outcome.REJECTED and barred.rule_version == "2010-07-01.1"
+    in_2020 = one_round(with_local, ghetto, [], LettingContext(referrals=[referral(1, members=(pension,))]),
+                        now=datetime(2020, 3, 1))
+    assert decision_for(in_2020, 1).rule_id == "dk.almenboligloven.59.stk6#nr6"
