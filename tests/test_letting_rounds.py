@@ -136,3 +136,15 @@ def test_engine_explains_its_own_log(engine):
     engine.accept(r.offers[0].offer_id, NOW)
     assert engine.explain(1, 1).got_dwelling
     assert "withdrawn" in engine.explain(2, 1).verdict
+
+
+def test_a_failed_round_leaves_no_trace(engine):
+    good = five()
+    bad = applicant(9, facts={"household.employed_or_in_education": "yes"})
+    from boligmix.errors import DataValidationError
+    udsat = vacancy(dwelling(1, categories=("udsat",)))
+    with pytest.raises(DataValidationError):
+        engine.next_offers(udsat, [*good, bad], None, NOW)
+    assert engine.decisions == [] and engine.ledger.counters == {} and engine.ledger.vacancies == {}
+    r = engine.next_offers(udsat, good, None, NOW)
+    assert r.number == 1 and r.decisions[0].sequence == 1

@@ -160,6 +160,16 @@ class LettingEngine:
         known = ledger.vacancies.get(vacancy.vacancy_id)
         if known is not None and known != vacancy:
             raise LettingError(f"vacancy id {vacancy.vacancy_id} was used for a different vacancy")
+        checkpoint = ledger.checkpoint()
+        try:
+            return self._next_offers(vacancy, applicants, context, now)
+        except BaseException:
+            ledger.rollback(checkpoint)  # a failed round leaves no trace
+            raise
+
+    def _next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant], context: LettingContext,
+                     now: datetime) -> OfferRound:
+        ledger = self.ledger
         ledger.vacancies[vacancy.vacancy_id] = vacancy
         on = now.date()
         in_force = self.policies.in_force(vacancy.dwelling, on)
