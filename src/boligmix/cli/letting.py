@@ -116,4 +116,10 @@ def simulate_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the commands to the `letting` group, sharing it with other modules (the letting store
+    adds its admin commands to the same group, whichever module registers first)."""
+    for group in app.registered_groups:
+        if group.name == "letting" and group.typer_instance is not None:
+            group.typer_instance.registered_commands.extend(letting_app.registered_commands)
+            return
     app.add_typer(letting_app, name="letting")
