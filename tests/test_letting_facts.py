@@ -66,3 +66,13 @@ def test_wrongly_typed_input_fact_is_a_data_error_naming_the_applicant():
     with pytest.raises(DataValidationError, match="applicant 5") as info:
         engine.next_offers(vacancy(dwelling(1, categories=("udsat",))), [bad], None, NOW)
     assert info.value.column == "household.employed_or_in_education"
+
+
+def test_model_rejects_impossible_records():
+    from boligmix.letting.model import Dwelling
+    with pytest.raises(DataValidationError, match="exactly one member"):
+        applicant(1, members=(member(1, MemberRole.SPOUSE),))
+    with pytest.raises(DataValidationError, match="rooms"):
+        Dwelling(1, 101, "ORG1", "ORG1-1", 0)
+    with pytest.raises(DataValidationError, match="ghetto"):
+        Dwelling(1, 101, "ORG1", "ORG1-1", 2, "A1", frozenset({"ghetto"}))

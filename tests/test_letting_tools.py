@@ -341,7 +341,7 @@ def test_applicant_wishes(statutory):
 
 def test_annoncering_when_the_list_is_exhausted(with_local):
     respondent = applicant(9, date(2024, 6, 1), list_type=ListType.ADVERT_RESPONSE)
-    too_big = applicant(1, members=tuple(member(10 + i) for i in range(6)))
+    too_big = applicant(1, members=(member(10),) + tuple(member(11 + i, MemberRole.CHILD) for i in range(5)))
     r = one_round(with_local, dwelling(1, municipality=101, rooms=2), [too_big],
                   LettingContext(advert_respondents=[respondent]))
     assert r.channel == Channel.ANNONCERING and [o.applicant_id for o in r.offers] == [9]
