@@ -15,7 +15,7 @@ Base fact catalogue (always available to conditions):
 | `applicant.lives_in_department` | the household lives in the vacancy's department now |
 | `applicant.lives_in_organisation` | the household lives in a department of the vacancy's organisation |
 | `applicant.internal_transfer_within_department` | internal list and lives in the department |
-| `applicant.grew_up_in_dwelling_area` | input fact `grew_up_in_area_id` equals the dwelling's area |
+| `applicant.grew_up_in_dwelling_area` | `Applicant.facts['grew_up_in_area_id']` equals the dwelling's area (missing/None: unknown; False or '': grew up in no area) |
 | `applicant.wish_rooms_ok` / `applicant.wish_rent_ok` | the dwelling meets the applicant's wishes |
 | `applicant.refusals` | refusals so far |
 | `household.size`, `household.adults`, `household.children` | persons (adults: 18+ or role not child) |
@@ -102,7 +102,7 @@ def base_facts(applicant: Applicant, dwelling: Dwelling, on: date, refusals: int
             adults += 1
     lives_in_department = applicant.current_department_id == dwelling.department_id
     grew_up = applicant.facts.get("grew_up_in_area_id", None)
-    if "grew_up_in_area_id" not in applicant.facts:
+    if grew_up is None:                                   # missing or None: unknown
         grew_up_in_area: bool | None = None
     else:
         grew_up_in_area = bool(grew_up) and dwelling.area_id is not None and grew_up == dwelling.area_id
