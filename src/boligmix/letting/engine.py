@@ -485,7 +485,13 @@ class LettingEngine:
         covering = [p for p in in_force if p.covers(channel)]
         refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
         base = base_facts(applicant, vacancy.dwelling, on, refusals)
-        cache = {p.id: self._facts_for(p, applicant, base, on) for p in covering}
+        computed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+        def facts_of(policy: Policy) -> tuple[dict[str, Any], dict[str, Any]]:
+            """The policy's facts, computed when its first rule is evaluated."""
+            if policy.id not in computed:
+                computed[policy.id] = self._facts_for(policy, applicant, base, on)
+            return computed[policy.id]
 
         def stop(outcome: Outcome, hit: RuleHit, reason: str, extra: Mapping[str, Any] | None = None) -> Assessment:
             facts = dict(hit.facts)
@@ -495,7 +501,9 @@ class LettingEngine:
 
         # 1. eligibility: every condition must hold
         for policy in covering:
-            facts, details = cache[policy.id]
+            if not policy.active("eligibility"):
+                continue
+            facts, details = facts_of(policy)
             for rule in policy.active("eligibility"):
                 truth = evaluate(rule.condition, facts, policy.spec.constants)
                 if truth is Truth.TRUE:
@@ -514,7 +522,9 @@ class LettingEngine:
         exempt: dict[str, RuleHit] = {}
         exemption_facts: dict[str, Any] = {}
         for policy in covering:
-            facts, details = cache[policy.id]
+            if not policy.active("exemptions"):
+                continue
+            facts, details = facts_of(policy)
             for rule in policy.active("exemptions"):
                 truth = evaluate(rule.condition, facts, policy.spec.constants)
                 if truth is Truth.TRUE:
@@ -524,9 +534,9 @@ class LettingEngine:
 
         # 3. rejections
         for policy in covering:
-            if policy.id in exempt:
+            if policy.id in exempt or not policy.active("rejections"):
                 continue
-            facts, details = cache[policy.id]
+            facts, details = facts_of(policy)
             dispensation = policy.spec.dispensation_fact
             for rule in policy.active("rejections"):
                 truth = evaluate(rule.condition, facts, policy.spec.constants)
@@ -549,7 +559,9 @@ class LettingEngine:
         # 4. priorities (ranked by rank; exempt applicants count as meeting their policy's priorities)
         prios: list[tuple[int, str, RuleHit, Policy]] = []
         for policy in covering:
-            facts, details = cache[policy.id]
+            if not policy.active("priorities"):
+                continue
+            facts, details = facts_of(policy)
             for rule in policy.active("priorities"):
                 prios.append((rule.spec.rank or 0, rule.rule_id, self._hit(rule, policy, facts, details), policy))
         prios.sort(key=lambda t: (t[0], t[1]))
