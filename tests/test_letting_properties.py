@@ -1,6 +1,6 @@
 """Hypothesis: invariants of the letting engine over random applicants, dwellings and answers.
 
-- no dwelling (or delebolig room) is let twice;
+- no dwelling (or delebolig room) is let twice, and no applicant gets two dwellings;
 - every letting satisfies every rule in force for its channel when its round was made;
 - among equally ranked applicants (same priorities met), seniority decides the order;
 - nobody a rule rejected or skipped gets an offer in that round.
@@ -121,6 +121,8 @@ def test_letting_invariants(scenario):
     # no dwelling let twice: one LET decision per unit, and the ledger agrees
     let_units = [(d.dwelling_id, d.unit) for d in engine.decisions if d.outcome == Outcome.LET]
     assert len(let_units) == len(set(let_units)) == len(engine.lettings)
+    housed = [l.applicant_id for l in engine.lettings]
+    assert len(housed) == len(set(housed))                     # nobody is housed twice
 
     # every letting satisfies every rule in force (for its channel, when its round was made)
     for letting in engine.lettings:

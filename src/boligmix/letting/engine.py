@@ -407,6 +407,8 @@ class LettingEngine:
                 skip_reason = "already offered this vacancy in an earlier round"
             elif applicant.passive or aid in self.ledger.passive:
                 skip_reason = "passive on the waiting list after repeated refusals"
+            elif aid in self.ledger.housed:
+                skip_reason = f"already housed: let a dwelling by this engine (letting {self.ledger.housed[aid]})"
             if skip_reason is not None:
                 decisions.append(self._decision(now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id,
                                                 applicant=applicant, policy=waiting, rule_id=f"{waiting.id}#list",
@@ -617,17 +619,36 @@ class LettingEngine:
         return []
 
     def _resolve(self, round_id: str, now: datetime) -> tuple[list[Offer], list[Decision], list[Letting]]:
+        """Settle a round and every round a resulting letting touches (the winner's other offers
+        are withdrawn, which may clear the way for an acceptor elsewhere)."""
+        queue = [round_id]
+        changed: list[Offer] = []
+        decisions: list[Decision] = []
+        lettings: list[Letting] = []
+        while queue:
+            current = queue.pop(0)
+            more_changed, more_decisions, more_lettings, touched = self._resolve_one(current, now)
+            changed += more_changed
+            decisions += more_decisions
+            lettings += more_lettings
+            queue += [r for r in touched if r not in queue]
+        return changed, decisions, lettings
+
+    def _resolve_one(self, round_id: str, now: datetime
+                     ) -> tuple[list[Offer], list[Decision], list[Letting], list[str]]:
         offers = self.ledger.round_offers(round_id)
         vacancy = self.ledger.vacancies[self.ledger.rounds[round_id].vacancy_id]
         winner = None
+        if self.ledger.is_let(vacancy):
+            return [], [], [], []
         for offer in offers:
             if offer.status == OfferStatus.OPEN:
-                return [], [], []
+                return [], [], [], []
             if offer.status == OfferStatus.ACCEPTED:
                 winner = offer
                 break
         if winner is None:
-            return [], [], []
+            return [], [], [], []
         rules = self.ledger.round_rules[round_id]
         channel = winner.channel
         applicant_list = self.ledger.rounds[round_id]
@@ -655,7 +676,20 @@ class LettingEngine:
                         now, Outcome.WITHDRAWN, vacancy, withdrawn,
                         f"offer withdrawn: the dwelling was let to applicant {winner.applicant_id} "
                         f"(rank {winner.rank})"))
-        return changed, decisions, [letting]
+        self.ledger.housed[winner.applicant_id] = letting.letting_id
+        touched: list[str] = []
+        for offer in sorted(self.ledger.offers.values(), key=lambda o: o.offer_id):
+            if offer.applicant_id == winner.applicant_id and offer.vacancy_id != vacancy.vacancy_id \
+                    and offer.status in (OfferStatus.OPEN, OfferStatus.ACCEPTED):
+                withdrawn = self._set_status(offer, OfferStatus.WITHDRAWN)
+                changed.append(withdrawn)
+                decisions.append(self._offer_decision(
+                    now, Outcome.WITHDRAWN, self.ledger.vacancies[offer.vacancy_id], withdrawn,
+                    f"offer withdrawn: the applicant was let dwelling {vacancy.dwelling.dwelling_id} "
+                    f"(letting {letting.letting_id})"))
+                if offer.round_id not in touched:
+                    touched.append(offer.round_id)
+        return changed, decisions, [letting], touched
 
     def _letting_channel(self, winner: Offer, round_: OfferRound) -> Channel:
         if winner.channel != Channel.WAITING_LIST:

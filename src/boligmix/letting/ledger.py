@@ -49,6 +49,8 @@ class LettingLedger:
     base_refusals: dict[int, int] = field(default_factory=dict)
     """`Applicant.refusal_count` as last handed in (refusals before this engine)."""
     passive: set[int] = field(default_factory=set)
+    housed: dict[int, int] = field(default_factory=dict)
+    """Applicants let a dwelling by this engine -> letting id (they are skipped afterwards)."""
     counters: dict[tuple[str, str], ShareCounter] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
     next_sequence: int = 1
