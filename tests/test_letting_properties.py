@@ -121,6 +121,8 @@ def test_letting_invariants(scenario):
     # no dwelling let twice: one LET decision per unit, and the ledger agrees
     let_units = [(d.dwelling_id, d.unit) for d in engine.decisions if d.outcome == Outcome.LET]
     assert len(let_units) == len(set(let_units)) == len(engine.lettings)
+    # every decision names the rule and rule version that decided it
+    assert all(d.rule_id and d.rule_version for d in engine.decisions)
     housed = [l.applicant_id for l in engine.lettings]
     assert len(housed) == len(set(housed))                     # nobody is housed twice
 

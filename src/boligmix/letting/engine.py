@@ -364,8 +364,10 @@ class LettingEngine:
             return channel
         facts = {p.id: {"vacancies_seen": c.seen, "used": {k.value: v for k, v in c.used.items()}}
                  for p, c in counters}
+        waiting = self._waiting_list_policy(vacancy, in_force, now.date())
         decisions.append(self._decision(
-            now, Outcome.CHANNEL, vacancy, channel=Channel.WAITING_LIST, round_id=round_id,
+            now, Outcome.CHANNEL, vacancy, channel=Channel.WAITING_LIST, round_id=round_id, policy=waiting,
+            rule_id=f"{waiting.id}#default_channel",
             reason="no share channel is due; the waiting list applies", facts=facts))
         return Channel.WAITING_LIST
 
