@@ -10,7 +10,8 @@ import typer
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError
 
-letting_app = typer.Typer(help="Letting: explain decisions, check letting policies.", no_args_is_help=True)
+letting_app = typer.Typer(help="Letting: explain decisions, check letting policies, simulate a scenario.",
+                          no_args_is_help=True)
 
 
 @letting_app.command("explain")
