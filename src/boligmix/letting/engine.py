@@ -455,6 +455,7 @@ class LettingEngine:
                 value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
                                               months=derived.months or 0, who=derived.who,
                                               window_end=derived.window_end,
+                                              lookback_months=derived.lookback_months,
                                               min_cohabitation_years=derived.partner_min_cohabitation_years)
             elif derived.kind == "event_within_months":
                 value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
