@@ -125,3 +125,21 @@ def test_cli_check_policy_with_explicit_bases(tmp_path):
     no_base = runner.invoke(app, ["letting", "check-policy", str(local), "--with", str(tmp_path / "empty")])
     assert no_base.exit_code == 2
     assert "basepolicy'dk.almenboligloven.51b'notfound" in "".join(no_base.output.split())  # immune to wrapping
+
+
+def test_register_shares_an_existing_letting_group():
+    import typer
+
+    from boligmix.cli import letting as letting_cli
+    root = typer.Typer()
+    other = typer.Typer()
+
+    @other.command("init-db")
+    def init_db() -> None:  # stands in for another module's command in the same group
+        """Other module."""
+
+    root.add_typer(other, name="letting")
+    letting_cli.register(root)
+    assert [g.name for g in root.registered_groups] == ["letting"]
+    names = {c.name for c in other.registered_commands}
+    assert {"init-db", "explain", "check-policy", "simulate"} <= names

@@ -1,6 +1,6 @@
 """Hypothesis: invariants of the letting engine over random applicants, dwellings and answers.
 
-- no dwelling (or delebolig room) is let twice;
+- no dwelling (or delebolig room) is let twice, and no applicant gets two dwellings;
 - every letting satisfies every rule in force for its channel when its round was made;
 - among equally ranked applicants (same priorities met), seniority decides the order;
 - nobody a rule rejected or skipped gets an offer in that round.
@@ -121,6 +121,10 @@ def test_letting_invariants(scenario):
     # no dwelling let twice: one LET decision per unit, and the ledger agrees
     let_units = [(d.dwelling_id, d.unit) for d in engine.decisions if d.outcome == Outcome.LET]
     assert len(let_units) == len(set(let_units)) == len(engine.lettings)
+    # every decision names the rule and rule version that decided it
+    assert all(d.rule_id and d.rule_version for d in engine.decisions)
+    housed = [l.applicant_id for l in engine.lettings]
+    assert len(housed) == len(set(housed))                     # nobody is housed twice
 
     # every letting satisfies every rule in force (for its channel, when its round was made)
     for letting in engine.lettings:
@@ -144,3 +148,31 @@ def test_letting_invariants(scenario):
                    if d.outcome == Outcome.REJECTED or (d.outcome == Outcome.SKIPPED and d.rank is None)}
         assert not offered & stopped
         assert len(round_.offers) <= 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(anvisning=st.sampled_from([0.0, 0.25, 1 / 3, 0.5]), rehousing=st.sampled_from([0.0, 0.1, 1 / 3]),
+       fleksibel=st.sampled_from([0.0, 0.2, 0.5]), n=st.integers(1, 30))
+def test_vacancy_shares_are_never_exceeded_and_backlog_is_bounded(tmp_path_factory, anvisning, rehousing, fleksibel, n):
+    from boligmix.letting.model import Channel
+    from boligmix.letting.policy import POLICY_DIR, load_policies
+    if anvisning + rehousing > 1:
+        return
+    folder = tmp_path_factory.mktemp("shares")
+    (folder / "a.yaml").write_text(
+        f"id: t.anv\nbase: dk.almenboligloven.59\nversion: '1'\neffective_from: 2020-01-01\n"
+        f"scope: {{municipality_codes: [461], almen_types: [family]}}\n"
+        f"shares: {{kommunal_anvisning: {anvisning}, rehousing: {rehousing}}}\n", encoding="utf-8")
+    (folder / "f.yaml").write_text(
+        f"id: t.fl\ntool: fleksibel_udlejning\nslot: fl\nversion: '1'\neffective_from: 2020-01-01\n"
+        f"channels: [fleksibel]\nshares: {{fleksibel: {fleksibel}}}\n", encoding="utf-8")
+    engine = LettingEngine(load_policies([POLICY_DIR / "statutory", folder]))
+    for i in range(n):
+        engine.next_offers(vacancy(dwelling(i)), [], LettingContext(), NOW)
+    shares = {Channel.KOMMUNAL_ANVISNING: anvisning, Channel.REHOUSING: rehousing, Channel.FLEKSIBEL: fleksibel}
+    taken = {c: sum(1 for d in engine.decisions if d.outcome == Outcome.CHANNEL and d.rule_id
+                    and d.rule_id.endswith(f"#shares.{c.value}")) for c in shares}
+    deficits = {c: int(shares[c] * n + 1e-9) - taken[c] for c in shares}
+    assert all(d >= 0 for d in deficits.values()), deficits          # a share is never exceeded
+    if sum(shares.values()) <= 1:
+        assert sum(deficits.values()) <= len(shares), deficits        # the backlog stays bounded

@@ -129,3 +129,38 @@ def test_lettings_table_has_the_data_model_columns(engine):
     table = lettings_table(engine.lettings)
     assert table.columns == list(LETTINGS.column_names)
     assert table.row(0) == (1, 1, 100, date(2024, 7, 1), "waiting_list")
+
+
+def test_engine_explains_its_own_log(engine):
+    r = engine.next_offers(vacancy(dwelling(1)), five(), None, NOW)
+    engine.accept(r.offers[0].offer_id, NOW)
+    assert engine.explain(1, 1).got_dwelling
+    assert "withdrawn" in engine.explain(2, 1).verdict
+
+
+def test_a_failed_round_leaves_no_trace(engine):
+    good = five()
+    bad = applicant(9, facts={"household.employed_or_in_education": "yes"})
+    from boligmix.errors import DataValidationError
+    udsat = vacancy(dwelling(1, categories=("udsat",)))
+    with pytest.raises(DataValidationError):
+        engine.next_offers(udsat, [*good, bad], None, NOW)
+    assert engine.decisions == [] and engine.ledger.counters == {} and engine.ledger.vacancies == {}
+    r = engine.next_offers(udsat, good, None, NOW)
+    assert r.number == 1 and r.decisions[0].sequence == 1
+
+
+def test_a_housed_applicant_leaves_other_rounds(engine):
+    apps = five()
+    r1 = engine.next_offers(vacancy(dwelling(1)), apps, None, NOW)
+    r2 = engine.next_offers(vacancy(dwelling(2)), apps, None, NOW)
+    # applicant 2 accepts dwelling 2 but waits for applicant 1 there; applicant 1 takes dwelling 1
+    engine.accept(r2.offers[1].offer_id, NOW)
+    update = engine.accept(r1.offers[0].offer_id, NOW)
+    assert sorted(l.applicant_id for l in update.lettings) == [1, 2]
+    withdrawn = [d for d in update.decisions if d.outcome == Outcome.WITHDRAWN and d.vacancy_id == "V2"]
+    assert [d.applicant_id for d in withdrawn] == [1, 3]
+    assert "let dwelling 1" in withdrawn[0].reason
+    r3 = engine.next_offers(vacancy(dwelling(3)), apps, None, NOW)
+    assert [o.applicant_id for o in r3.offers] == [3, 4, 5]
+    assert "already housed" in decision_for(r3, 1).reason

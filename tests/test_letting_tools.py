@@ -341,7 +341,7 @@ def test_applicant_wishes(statutory):
 
 def test_annoncering_when_the_list_is_exhausted(with_local):
     respondent = applicant(9, date(2024, 6, 1), list_type=ListType.ADVERT_RESPONSE)
-    too_big = applicant(1, members=tuple(member(10 + i) for i in range(6)))
+    too_big = applicant(1, members=(member(10),) + tuple(member(11 + i, MemberRole.CHILD) for i in range(5)))
     r = one_round(with_local, dwelling(1, municipality=101, rooms=2), [too_big],
                   LettingContext(advert_respondents=[respondent]))
     assert r.channel == Channel.ANNONCERING and [o.applicant_id for o in r.offers] == [9]
@@ -377,3 +377,33 @@ def test_young_people_who_grew_up_in_the_area_get_priority(with_local):
     assert ranked[0].applicant_id == 3          # obligatory fleksibel criteria (rank 1) come first
     assert ranked[1].applicant_id == 1
     assert "k0101.unge-opvokset#grew_up_here" in ranked[1].facts["priorities_met"]
+
+
+def test_59_stk6_versions_items_5_to_7_only_from_the_2018_law(with_local):
+    from datetime import datetime
+    pension = clean_member(10, benefits=history(("foertidspension", date(2012, 1, 1), date(2024, 6, 1)),
+                                                known_from=date(2012, 1, 1)))
+    foreign = clean_member(20, eu_eea_ch_citizen=False)
+    ghetto = dwelling(1, municipality=183, categories=("udsat", "parallelsamfund"))
+    in_2015 = one_round(with_local, ghetto, [], LettingContext(referrals=[referral(1, members=(pension,)),
+                                                                         referral(2, members=(foreign,))]),
+                        now=datetime(2015, 3, 1))
+    assert decision_for(in_2015, 1).outcome == Outcome.OFFERED
+    barred = decision_for(in_2015, 2)
+    assert barred.outcome == Outcome.REJECTED and barred.rule_version == "2010-07-01.1"
+    in_2020 = one_round(with_local, ghetto, [], LettingContext(referrals=[referral(1, members=(pension,))]),
+                        now=datetime(2020, 3, 1))
+    assert decision_for(in_2020, 1).rule_id == "dk.almenboligloven.59.stk6#nr6"
+
+
+def test_unused_referral_hold_keeps_the_vacancy_with_the_municipality(tmp_path):
+    (tmp_path / "hold.yaml").write_text(
+        "id: t.hold\nbase: dk.almenboligloven.59\nversion: '1'\neffective_from: 2020-01-01\n"
+        "scope: {municipality_codes: [461], almen_types: [family]}\nshares: {kommunal_anvisning: 1.0}\n"
+        "switches: {unused_referral: hold}\n", encoding="utf-8")
+    engine = LettingEngine(load_policies([POLICY_DIR / "statutory", tmp_path]))
+    v = vacancy(dwelling(1))
+    first = engine.next_offers(v, [applicant(1)], LettingContext(), NOW)
+    assert first.channel == Channel.KOMMUNAL_ANVISNING and first.offers == ()
+    later = engine.next_offers(v, [applicant(1)], LettingContext(referrals=[referral(7)]), NOW)
+    assert later.number == 2 and [o.applicant_id for o in later.offers] == [7]

@@ -144,6 +144,9 @@ def write_decision_log(path: str | os.PathLike[str], decisions: Iterable[Decisio
                       "facts": pl.String, "unknown_facts": pl.List(pl.String), "rank": pl.Int64,
                       "offer_id": pl.String}
             pl.DataFrame(rows, schema=schema).write_parquet(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)        # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boligmix.errors import ConfigurationError, DataValidationError, LettingError
 from boligmix.letting.facts import (
@@ -43,6 +43,9 @@ from boligmix.letting.model import (
 from boligmix.letting.policy import CompiledRule, Policy, PolicySet
 from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
+
+if TYPE_CHECKING:
+    from boligmix.letting.explain import Explanation
 
 CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_ANVISNING, Channel.FLEKSIBEL)
 """When several share channels are due for the same vacancy, the first of these takes it; the
@@ -157,6 +160,16 @@ class LettingEngine:
         known = ledger.vacancies.get(vacancy.vacancy_id)
         if known is not None and known != vacancy:
             raise LettingError(f"vacancy id {vacancy.vacancy_id} was used for a different vacancy")
+        checkpoint = ledger.checkpoint()
+        try:
+            return self._next_offers(vacancy, applicants, context, now)
+        except BaseException:
+            ledger.rollback(checkpoint)  # a failed round leaves no trace
+            raise
+
+    def _next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant], context: LettingContext,
+                     now: datetime) -> OfferRound:
+        ledger = self.ledger
         ledger.vacancies[vacancy.vacancy_id] = vacancy
         on = now.date()
         in_force = self.policies.in_force(vacancy.dwelling, on)
@@ -291,6 +304,12 @@ class LettingEngine:
             lettings += new
         return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
 
+    def explain(self, applicant_id: int, dwelling_id: int) -> "Explanation":
+        """Why did `applicant_id` (not) get `dwelling_id`? From this engine's decision log."""
+        from boligmix.letting.explain import explain_decisions
+
+        return explain_decisions(self.ledger.decisions, applicant_id, dwelling_id)
+
     def assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, now: datetime) -> Assessment:
         """How the policies in force on `now` see `applicant` for `vacancy` through `channel`
         (no state is changed; used by checks and by `explain`)."""
@@ -345,8 +364,10 @@ class LettingEngine:
             return channel
         facts = {p.id: {"vacancies_seen": c.seen, "used": {k.value: v for k, v in c.used.items()}}
                  for p, c in counters}
+        waiting = self._waiting_list_policy(vacancy, in_force, now.date())
         decisions.append(self._decision(
-            now, Outcome.CHANNEL, vacancy, channel=Channel.WAITING_LIST, round_id=round_id,
+            now, Outcome.CHANNEL, vacancy, channel=Channel.WAITING_LIST, round_id=round_id, policy=waiting,
+            rule_id=f"{waiting.id}#default_channel",
             reason="no share channel is due; the waiting list applies", facts=facts))
         return Channel.WAITING_LIST
 
@@ -388,6 +409,8 @@ class LettingEngine:
                 skip_reason = "already offered this vacancy in an earlier round"
             elif applicant.passive or aid in self.ledger.passive:
                 skip_reason = "passive on the waiting list after repeated refusals"
+            elif aid in self.ledger.housed:
+                skip_reason = f"already housed: let a dwelling by this engine (letting {self.ledger.housed[aid]})"
             if skip_reason is not None:
                 decisions.append(self._decision(now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id,
                                                 applicant=applicant, policy=waiting, rule_id=f"{waiting.id}#list",
@@ -432,6 +455,7 @@ class LettingEngine:
                 value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
                                               months=derived.months or 0, who=derived.who,
                                               window_end=derived.window_end,
+                                              lookback_months=derived.lookback_months,
                                               min_cohabitation_years=derived.partner_min_cohabitation_years)
             elif derived.kind == "event_within_months":
                 value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
@@ -466,7 +490,13 @@ class LettingEngine:
         covering = [p for p in in_force if p.covers(channel)]
         refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
         base = base_facts(applicant, vacancy.dwelling, on, refusals)
-        cache = {p.id: self._facts_for(p, applicant, base, on) for p in covering}
+        computed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+        def facts_of(policy: Policy) -> tuple[dict[str, Any], dict[str, Any]]:
+            """The policy's facts, computed when its first rule is evaluated."""
+            if policy.id not in computed:
+                computed[policy.id] = self._facts_for(policy, applicant, base, on)
+            return computed[policy.id]
 
         def stop(outcome: Outcome, hit: RuleHit, reason: str, extra: Mapping[str, Any] | None = None) -> Assessment:
             facts = dict(hit.facts)
@@ -476,7 +506,9 @@ class LettingEngine:
 
         # 1. eligibility: every condition must hold
         for policy in covering:
-            facts, details = cache[policy.id]
+            if not policy.active("eligibility"):
+                continue
+            facts, details = facts_of(policy)
             for rule in policy.active("eligibility"):
                 truth = evaluate(rule.condition, facts, policy.spec.constants)
                 if truth is Truth.TRUE:
@@ -495,7 +527,9 @@ class LettingEngine:
         exempt: dict[str, RuleHit] = {}
         exemption_facts: dict[str, Any] = {}
         for policy in covering:
-            facts, details = cache[policy.id]
+            if not policy.active("exemptions"):
+                continue
+            facts, details = facts_of(policy)
             for rule in policy.active("exemptions"):
                 truth = evaluate(rule.condition, facts, policy.spec.constants)
                 if truth is Truth.TRUE:
@@ -505,9 +539,9 @@ class LettingEngine:
 
         # 3. rejections
         for policy in covering:
-            if policy.id in exempt:
+            if policy.id in exempt or not policy.active("rejections"):
                 continue
-            facts, details = cache[policy.id]
+            facts, details = facts_of(policy)
             dispensation = policy.spec.dispensation_fact
             for rule in policy.active("rejections"):
                 truth = evaluate(rule.condition, facts, policy.spec.constants)
@@ -530,7 +564,9 @@ class LettingEngine:
         # 4. priorities (ranked by rank; exempt applicants count as meeting their policy's priorities)
         prios: list[tuple[int, str, RuleHit, Policy]] = []
         for policy in covering:
-            facts, details = cache[policy.id]
+            if not policy.active("priorities"):
+                continue
+            facts, details = facts_of(policy)
             for rule in policy.active("priorities"):
                 prios.append((rule.spec.rank or 0, rule.rule_id, self._hit(rule, policy, facts, details), policy))
         prios.sort(key=lambda t: (t[0], t[1]))
@@ -586,17 +622,36 @@ class LettingEngine:
         return []
 
     def _resolve(self, round_id: str, now: datetime) -> tuple[list[Offer], list[Decision], list[Letting]]:
+        """Settle a round and every round a resulting letting touches (the winner's other offers
+        are withdrawn, which may clear the way for an acceptor elsewhere)."""
+        queue = [round_id]
+        changed: list[Offer] = []
+        decisions: list[Decision] = []
+        lettings: list[Letting] = []
+        while queue:
+            current = queue.pop(0)
+            more_changed, more_decisions, more_lettings, touched = self._resolve_one(current, now)
+            changed += more_changed
+            decisions += more_decisions
+            lettings += more_lettings
+            queue += [r for r in touched if r not in queue]
+        return changed, decisions, lettings
+
+    def _resolve_one(self, round_id: str, now: datetime
+                     ) -> tuple[list[Offer], list[Decision], list[Letting], list[str]]:
         offers = self.ledger.round_offers(round_id)
         vacancy = self.ledger.vacancies[self.ledger.rounds[round_id].vacancy_id]
         winner = None
+        if self.ledger.is_let(vacancy):
+            return [], [], [], []
         for offer in offers:
             if offer.status == OfferStatus.OPEN:
-                return [], [], []
+                return [], [], [], []
             if offer.status == OfferStatus.ACCEPTED:
                 winner = offer
                 break
         if winner is None:
-            return [], [], []
+            return [], [], [], []
         rules = self.ledger.round_rules[round_id]
         channel = winner.channel
         applicant_list = self.ledger.rounds[round_id]
@@ -624,7 +679,20 @@ class LettingEngine:
                         now, Outcome.WITHDRAWN, vacancy, withdrawn,
                         f"offer withdrawn: the dwelling was let to applicant {winner.applicant_id} "
                         f"(rank {winner.rank})"))
-        return changed, decisions, [letting]
+        self.ledger.housed[winner.applicant_id] = letting.letting_id
+        touched: list[str] = []
+        for offer in sorted(self.ledger.offers.values(), key=lambda o: o.offer_id):
+            if offer.applicant_id == winner.applicant_id and offer.vacancy_id != vacancy.vacancy_id \
+                    and offer.status in (OfferStatus.OPEN, OfferStatus.ACCEPTED):
+                withdrawn = self._set_status(offer, OfferStatus.WITHDRAWN)
+                changed.append(withdrawn)
+                decisions.append(self._offer_decision(
+                    now, Outcome.WITHDRAWN, self.ledger.vacancies[offer.vacancy_id], withdrawn,
+                    f"offer withdrawn: the applicant was let dwelling {vacancy.dwelling.dwelling_id} "
+                    f"(letting {letting.letting_id})"))
+                if offer.round_id not in touched:
+                    touched.append(offer.round_id)
+        return changed, decisions, [letting], touched
 
     def _letting_channel(self, winner: Offer, round_: OfferRound) -> Channel:
         if winner.channel != Channel.WAITING_LIST:

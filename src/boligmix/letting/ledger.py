@@ -49,10 +49,28 @@ class LettingLedger:
     base_refusals: dict[int, int] = field(default_factory=dict)
     """`Applicant.refusal_count` as last handed in (refusals before this engine)."""
     passive: set[int] = field(default_factory=set)
+    housed: dict[int, int] = field(default_factory=dict)
+    """Applicants let a dwelling by this engine -> letting id (they are skipped afterwards)."""
     counters: dict[tuple[str, str], ShareCounter] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
     next_sequence: int = 1
     next_letting_id: int = 1
+
+    def checkpoint(self) -> dict:
+        """What `rollback` needs to undo a failed offer round (everything a round changes
+        before its offers are made)."""
+        return {"decisions": len(self.decisions), "next_sequence": self.next_sequence,
+                "vacancies": dict(self.vacancies), "vacancy_channel": dict(self.vacancy_channel),
+                "counters": {k: ShareCounter(c.seen, dict(c.used)) for k, c in self.counters.items()},
+                "base_refusals": dict(self.base_refusals)}
+
+    def rollback(self, checkpoint: dict) -> None:
+        del self.decisions[checkpoint["decisions"]:]
+        self.next_sequence = checkpoint["next_sequence"]
+        self.vacancies = checkpoint["vacancies"]
+        self.vacancy_channel = checkpoint["vacancy_channel"]
+        self.counters = checkpoint["counters"]
+        self.base_refusals = checkpoint["base_refusals"]
 
     def is_let(self, vacancy: Vacancy) -> bool:
         return vacancy.unit_key in self.lettings

@@ -20,6 +20,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from boligmix.errors import DataValidationError
+
 
 class StrEnum(str, Enum):
     """A string enum whose values serialise as the plain string."""
@@ -194,6 +196,17 @@ class Applicant:
     refusal_count: int = 0
     passive: bool = False
 
+    def __post_init__(self) -> None:
+        heads = sum(1 for m in self.household.members if m.role == MemberRole.APPLICANT)
+        if heads != 1:
+            raise DataValidationError(f"applicant {self.applicant_id}: the household needs exactly one member with "
+                                      f"role 'applicant', has {heads}", column="members")
+        if not isinstance(self.list_type, ListType):
+            raise DataValidationError(f"applicant {self.applicant_id}: list_type must be a ListType, got "
+                                      f"{self.list_type!r}", column="list_type")
+        if self.min_rooms < 1:
+            raise DataValidationError(f"applicant {self.applicant_id}: min_rooms must be >= 1", column="min_rooms")
+
     @property
     def household_id(self) -> int | None:
         return self.household.household_id
@@ -228,6 +241,15 @@ class Dwelling:
     monthly_rent_dkk: float | None = None
     shared: bool = False
     facts: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.rooms < 1:
+            raise DataValidationError(f"dwelling {self.dwelling_id}: rooms must be >= 1, got {self.rooms}",
+                                      column="rooms")
+        unknown = set(self.area_categories) - set(AREA_CATEGORIES)
+        if unknown:
+            raise DataValidationError(f"dwelling {self.dwelling_id}: unknown area categories {sorted(unknown)}; "
+                                      f"known: {', '.join(AREA_CATEGORIES)}", column="area_categories")
 
 
 @dataclass(frozen=True)

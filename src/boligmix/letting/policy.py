@@ -200,6 +200,9 @@ class DerivedFactSpec(_Model):
     benefits: tuple[str, ...] | None = None
     months: int | None = Field(default=None, ge=1, le=120)
     window_end: Literal["previous_month", "current_month"] = "previous_month"
+    lookback_months: int | None = Field(default=None, ge=1, le=240)
+    """None: the run must be the `months` months just before the assessment (this model's reading,
+    UNCONFIRMED); N: any run of `months` within the last N months."""
     event: str | None = None
     condition: dict[str, Any] | None = None
     partner_min_cohabitation_years: float = Field(default=2.0, ge=0)
@@ -211,6 +214,8 @@ class DerivedFactSpec(_Model):
         for name in need:
             if getattr(self, name) is None:
                 raise ValueError(f"kind '{self.kind}' needs '{name}'")
+        if self.lookback_months is not None and self.months is not None and self.lookback_months < self.months:
+            raise ValueError("lookback_months must be at least months")
         for benefit in self.benefits or ():
             if benefit not in ATTACHMENT_TYPES:
                 raise ValueError(f"unknown benefit '{benefit}'; known: {', '.join(ATTACHMENT_TYPES)}")
