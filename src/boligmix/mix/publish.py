@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from boligmix.errors import ConfigurationError
 from boligmix.mix.composition import COUNT_NAMES, QUARTILES, SHARE_NAMES
 from boligmix.mix.decomposition import COMPONENTS
 from boligmix.mix.factors import FACTORS
@@ -330,8 +331,11 @@ def write_outputs(result: MixResult, out_dir: str | os.PathLike[str], *, policy:
     prov = provenance(result, dataset, policy, command)
     report = build_report(result, tables, prov)
     target = Path(out_dir)
-    target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".mix-", suffix=".tmp", dir=target))
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".mix-", suffix=".tmp", dir=target))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write to {target}: {exc}", field="out") from exc
     try:
         for name, table in tables.items():
             table.frame.write_parquet(staging / f"{name}.parquet")
