@@ -131,11 +131,21 @@ def stock_in_units(rows: pl.DataFrame, data: MixData, level: str) -> pl.DataFram
             .filter(pl.col("unit_id").is_not_null()))
 
 
-def decomposition_table(rows: pl.DataFrame, data: MixData, level: str, years: list[int]) -> pl.DataFrame:
-    """Year-on-year decompositions (1 Jan Y -> 1 Jan Y+1) for every year Y and factor."""
+def year_pairs(years: list[int]) -> list[tuple[int, int]]:
+    """Year-on-year pairs (Y, Y+1) for every year, plus (first year, last year + 1) when that spans
+    more than one year."""
+    pairs = [(y, y + 1) for y in years]
+    if years and years[-1] + 1 - years[0] > 1:
+        pairs.append((years[0], years[-1] + 1))
+    return pairs
+
+
+def decomposition_table(rows: pl.DataFrame, data: MixData, level: str, years: list[int],
+                        pairs: list[tuple[int, int]] | None = None) -> pl.DataFrame:
+    """Decompositions between the 1 January stocks of each pair of years (default `year_pairs`)."""
     stock = stock_in_units(rows, data, level)
     dd = deaths(data)
-    parts = [decompose(stock, year_from=y, year_to=y + 1, factor=f, death_dates=dd)
-             for y in years for f in FACTORS]
+    pairs = pairs if pairs is not None else year_pairs(years)
+    parts = [decompose(stock, year_from=a, year_to=b, factor=f, death_dates=dd) for a, b in pairs for f in FACTORS]
     return pl.concat(parts).with_columns(pl.lit(level).alias("level")).select(
-        "level", pl.exclude("level")).sort("unit_id", "factor", "year_from")
+        "level", pl.exclude("level")).sort("unit_id", "factor", "year_from", "year_to")

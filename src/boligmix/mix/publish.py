@@ -198,9 +198,9 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
     sec.table(tables["flows"], Text("Flytninger efter oprindelse/destination", "Moves by origin/destination"),
               name="flows")
     sec = report.section(Text("Dekomponering af ændringer", "Decomposition of changes"), Text(
-        "Ændringen i en andel fra 1. januar år Y til år Y+1 fordelt på: blivende beboeres egen ændring, "
+        "Ændringen i en andel fra 1. januar år Y til år Y+1 (og fra første til sidste år) fordelt på: blivende beboeres egen ændring, "
         "tilflyttere, fraflyttere og andre (fødte, døde, ind/ud af aldersgruppen). Bidragene summerer til ændringen.",
-        "The change in a share from 1 January of year Y to year Y+1 split into: stayers' own change, in-movers, "
+        "The change in a share from 1 January of year Y to year Y+1 (and from the first to the last year) split into: stayers' own change, in-movers, "
         "out-movers and others (births, deaths, ageing into/out of the age band). The contributions add up to "
         "the change."))
     sec.figure(_decomposition_figure(tables["pooled_decomposition"].frame),
@@ -309,7 +309,7 @@ def _decomposition_figure(frame: pl.DataFrame) -> go.Figure:
     fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].da for f in FACTORS])
     for k, f in enumerate(FACTORS):
         r, c = divmod(k, 2)
-        sub = frame.filter(pl.col("factor") == f).sort("year_from")
+        sub = frame.filter((pl.col("factor") == f) & (pl.col("year_to") == pl.col("year_from") + 1)).sort("year_from")
         x = [f"{a}-{b}" for a, b in zip(sub["year_from"].to_list(), sub["year_to"].to_list())]
         for comp in COMPONENTS:
             y = [None if v is None else 100 * v for v in sub[comp].to_list()]
