@@ -132,3 +132,20 @@ def test_segregation_indices_from_the_composition(area):
     row = _row(seg, factor="nonwestern", year=2011, group="stock", index="dissimilarity")
     assert row["value"] == pytest.approx(1 / 6)
     assert (row["n_units"], row["n_trait"], row["n_pop"]) == (2, 1, 7)
+
+
+def test_read_listed_accepts_both_formats(tmp_path):
+    from boligmix.mix.units import read_listed
+
+    simple = tmp_path / "simple.csv"
+    simple.write_text("area_id,year,listed\nA1,2010,true\nA2,2010,0\n")
+    assert read_listed(str(simple)).sort("area_id")["listed"].to_list() == [True, False]
+    lists_csv = tmp_path / "lists.csv"  # the lists module's format; an empty flag is undecided
+    lists_csv.write_text("area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse\n"
+                         "A1,2021,2021,2,1,0,0,0\nA2,2021,2021,1,0,0,0,1\nA3,2021,2021,,,,,\n")
+    assert read_listed(str(lists_csv)).sort("area_id")["listed"].to_list() == [True, True, False]
+    assert read_listed(str(lists_csv), ("udsat",)).sort("area_id")["listed"].to_list() == [True, False, False]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("area_id,year,listed\nA1,2010,maybe\n")
+    with pytest.raises(DataValidationError, match="row 1, column 'listed'"):
+        read_listed(str(bad))
