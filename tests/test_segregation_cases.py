@@ -191,3 +191,52 @@ def test_empty_table_gives_no_rows():
     frame = pl.DataFrame({"year": [], "area": [], "x": [], "t": []},
                          schema={"year": pl.Int64, "area": pl.String, "x": pl.Int64, "t": pl.Int64})
     assert segregation_table(frame, unit="area", groups=["x"], total="t", by=["year"]).height == 0
+
+
+def test_table_accepts_any_integer_or_whole_float_dtype_and_rejects_text():
+    base = pl.DataFrame({"area": ["a", "b", "c"], "x": [10, 0, 5], "t": [15, 15, 10]})
+    expected = segregation_table(base, unit="area", groups=["x"], total="t")["value"].to_list()
+    for dtype in (pl.UInt16, pl.Int32, pl.Float64):
+        cast = base.with_columns(pl.col("x", "t").cast(dtype))
+        got = segregation_table(cast, unit="area", groups=["x"], total="t")["value"].to_list()
+        assert got == expected
+    with pytest.raises(DataValidationError, match="must be numbers") as info:
+        segregation_table(base.with_columns(pl.col("t").cast(pl.String)), unit="area", groups=["x"],
+                          total="t")
+    assert info.value.column == "t"
+
+
+def _persons() -> pl.DataFrame:
+    return pl.DataFrame({
+        "year": [2020] * 6 + [2021] * 3,
+        "area": ["a", "a", "b", "b", "b", "c", "a", "b", "b"],
+        "origin": ["dansk", "indvandrer", "dansk", "dansk", "efterkommer", "dansk", "dansk", "indvandrer",
+                   "dansk"],
+    })
+
+
+def test_wide_counts_counts_persons_per_unit_and_group():
+    from boligmix.mix.segregation import wide_counts
+
+    wide = wide_counts(_persons(), unit="area", category="origin", by=["year"],
+                       categories=["dansk", "indvandrer", "efterkommer"])
+    assert wide.columns == ["year", "area", "dansk", "indvandrer", "efterkommer", "total"]
+    assert wide.rows() == [(2020, "a", 1, 1, 0, 2), (2020, "b", 2, 0, 1, 3), (2020, "c", 1, 0, 0, 1),
+                           (2021, "a", 1, 0, 0, 1), (2021, "b", 1, 1, 0, 2)]
+    weighted = wide_counts(_persons().with_columns(n=pl.lit(3)), unit="area", category="origin",
+                           by=["year"], count="n")
+    assert weighted.columns[2:] == ["dansk", "efterkommer", "indvandrer", "total"]  # sorted by default
+    assert weighted["total"].sum() == 27
+
+
+def test_wide_counts_errors():
+    from boligmix.mix.segregation import wide_counts
+
+    with pytest.raises(DataValidationError, match="'efterkommer' is not one of") as info:
+        wide_counts(_persons(), unit="area", category="origin", categories=["dansk", "indvandrer"],
+                    by=["year"])
+    assert (info.value.row, info.value.column) == (5, "origin")
+    with pytest.raises(DataValidationError, match="missing") as info:
+        no_area = pl.when(pl.col("area") == "c").then(None).otherwise(pl.col("area")).alias("area")
+        wide_counts(_persons().with_columns(no_area), unit="area", category="origin")
+    assert (info.value.row, info.value.column) == (6, "area")

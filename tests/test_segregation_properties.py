@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from boligmix.errors import DataValidationError
 from boligmix.mix.segregation import multigroup, segregation_table, theil_decomposition, two_group
 from boligmix.mix.segregation.registry import MULTIGROUP_INDICES, TWO_GROUP_INDICES
 
@@ -137,5 +138,7 @@ def test_theil_decomposition_adds_up(counts, n_regions, random):
 @given(unit_counts(min_groups=2, max_groups=2))
 def test_two_group_functions_reject_group_above_total(counts):
     group, total = counts[:, 0] + 1, counts[:, 0]
-    with pytest.raises(ValueError):
+    with pytest.raises(DataValidationError, match="exceeds"):
         two_group.dissimilarity(group, total)
+    with pytest.raises(DataValidationError, match="non-negative"):
+        multigroup.multi_gini(-counts - 1)

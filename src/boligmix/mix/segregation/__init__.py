@@ -7,9 +7,11 @@
 - `decomposition`: Theil's H split into between- and within-region parts.
 - `inference`: permutation tests (one data set or every slice of a table) with an injected
   `numpy.random.Generator`.
+- `counts.wide_counts`: one row per person -> one count column per group (+ total).
 - `units_csv`: the one-row-per-unit CSV format of `boligmix segregation`.
 """
 
+from boligmix.mix.segregation.counts import wide_counts
 from boligmix.mix.segregation.decomposition import TheilDecomposition, theil_decomposition
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
 from boligmix.mix.segregation.registry import (
@@ -46,4 +48,5 @@ __all__ = [
     "segregation_table",
     "theil_decomposition",
     "two_group_indices",
+    "wide_counts",
 ]

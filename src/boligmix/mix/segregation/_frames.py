@@ -35,7 +35,10 @@ def numeric_values(counts: pl.DataFrame, columns: list[str], source: str | None)
 
 
 def check_unique_units(counts: pl.DataFrame, *, unit: str, by: list[str], source: str | None) -> None:
-    repeated = ~counts.select(pl.struct([*by, unit]).is_first_distinct()).to_series()
+    keys = counts.select([*by, unit])
+    if not keys.is_duplicated().any():
+        return
+    repeated = ~keys.select(pl.struct(keys.columns).is_first_distinct()).to_series()
     if repeated.any():
         row = int(repeated.arg_true()[0])
         raise DataValidationError(

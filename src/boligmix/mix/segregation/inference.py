@@ -31,7 +31,7 @@ import polars as pl
 from boligmix.mix.segregation._arrays import FloatArray, as_float
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
 from boligmix.mix.segregation.registry import INDICES, IndexSpec, select_indices
-from boligmix.mix.segregation.table import index_kind, load_slices
+from boligmix.mix.segregation.table import compute_cube, index_kind, load_slices
 from boligmix.mix.segregation.validation import check_counts
 
 Alternative = Literal["greater", "less", "two-sided"]
@@ -155,7 +155,8 @@ def permutation_table(
 def _test_many(specs: Sequence[IndexSpec], table: FloatArray, rng: np.random.Generator, n_permutations: int,
                alternative: Alternative, batch_size: int, *, strict: bool = True) -> list:
     """Observed value and null distribution of each index, the draws shared by all of them."""
-    observed = [float(_evaluate(spec, table[None, ...])[0]) if table.size else float("nan") for spec in specs]
+    observed = (_evaluate(specs, table[None, ...])[:, 0].tolist() if table.size
+                else [float("nan")] * len(specs))
     undefined = [np.isnan(value) for value in observed]
     if strict and any(undefined):
         raise IndexUndefinedError(f"{specs[undefined.index(True)].name} is undefined for these data; "
@@ -165,9 +166,7 @@ def _test_many(specs: Sequence[IndexSpec], table: FloatArray, rng: np.random.Gen
     null = np.empty((len(specs), n_permutations), dtype=np.float64)
     for start in range(0, n_permutations, batch_size):
         stop = min(start + batch_size, n_permutations)
-        draws = random_allocations(table, stop - start, rng)
-        for j, spec in enumerate(specs):
-            null[j, start:stop] = _evaluate(spec, draws)
+        null[:, start:stop] = _evaluate(specs, random_allocations(table, stop - start, rng))
     return [
         None if undefined[j] else PermutationResult(
             spec.name, observed[j], null[j], _p_value(observed[j], null[j], alternative), alternative)
@@ -201,11 +200,11 @@ def _partition(spec: IndexSpec, counts: npt.ArrayLike, total: npt.ArrayLike | No
     return values
 
 
-def _evaluate(spec: IndexSpec, draws: FloatArray) -> FloatArray:
-    """The index of each draw (draws x units x groups)."""
-    if spec.kind == "two_group":
-        return spec.function(draws[..., 0], draws.sum(axis=-1))
-    return spec.function(draws)
+def _evaluate(specs: Sequence[IndexSpec], draws: FloatArray) -> FloatArray:
+    """Every index (rows) of every draw (columns); `draws` is draws x units x groups, a partition."""
+    if specs[0].kind == "two_group":  # (group, rest) -> (group, total)
+        draws = np.stack([draws[..., 0], draws.sum(axis=-1)], axis=-1)
+    return compute_cube(draws, specs[0].kind, specs)
 
 
 def _p_value(observed: float, null: FloatArray, alternative: Alternative) -> float:

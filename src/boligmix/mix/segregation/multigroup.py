@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import (
     FloatArray,
     as_float,
@@ -42,7 +43,7 @@ from boligmix.mix.segregation.errors import SegregationSpecError
 
 
 @dataclass(frozen=True)
-class _MultiGroup:
+class MultiGroupData:
     """The shared quantities of a multigroup computation."""
 
     c: FloatArray  # (..., U, K) counts
@@ -62,21 +63,26 @@ class _MultiGroup:
         return np.sum(self.P * (1.0 - self.P), axis=-1)
 
 
-def _prepare(counts: npt.ArrayLike) -> _MultiGroup:
+def prepare(counts: npt.ArrayLike) -> MultiGroupData:
+    """Check the counts and compute the quantities every multigroup index uses."""
     c = as_float(counts)
     if c.ndim < 2:
         raise SegregationSpecError(f"counts must have shape (..., units, groups) (got {c.shape})")
     if np.any(c < 0):
-        raise SegregationSpecError("counts must be non-negative")
+        raise DataValidationError("counts must be non-negative")
     t = c.sum(axis=-1)
     T = t.sum(axis=-1)
-    return _MultiGroup(c=c, t=t, p=safe_divide(c, t[..., None]), T=T,
+    return MultiGroupData(c=c, t=t, p=safe_divide(c, t[..., None]), T=T,
                        P=safe_divide(c.sum(axis=-2), T[..., None]))
 
 
 def multi_dissimilarity(counts: npt.ArrayLike) -> FloatArray:
     """Multigroup dissimilarity D = sum_i sum_k t_i |p_ik - P_k| / (2 T I), in [0, 1] (Sakoda 1981)."""
-    m = _prepare(counts)
+    return multi_dissimilarity_of(prepare(counts))
+
+
+def multi_dissimilarity_of(m: MultiGroupData) -> FloatArray:
+    """`multi_dissimilarity` of prepared data."""
     num = np.sum(m.t[..., None] * np.abs(m.p - m.P[..., None, :]), axis=(-2, -1))
     return undefined_where(safe_divide(num, 2.0 * m.T * m.simpson_interaction), m.degenerate)
 
@@ -86,7 +92,11 @@ def multi_gini(counts: npt.ArrayLike) -> FloatArray:
 
     (Reardon & Firebaugh 2002, eq. 11.)
     """
-    m = _prepare(counts)
+    return multi_gini_of(prepare(counts))
+
+
+def multi_gini_of(m: MultiGroupData) -> FloatArray:
+    """`multi_gini` of prepared data."""
     shares_by_group = np.moveaxis(m.p, -1, -2)  # (..., K, U)
     num = np.sum(pairwise_abs_sum(m.t[..., None, :], shares_by_group), axis=-1)
     return undefined_where(safe_divide(num, 2.0 * m.T**2 * m.simpson_interaction), m.degenerate)
@@ -103,7 +113,11 @@ def multi_information_theory(counts: npt.ArrayLike) -> FloatArray:
     Equivalently H = sum_i t_i (E - E_i) / (T E): the relative reduction in entropy from
     knowing the unit (Theil 1972; Reardon & Firebaugh 2002, eq. 15).
     """
-    m = _prepare(counts)
+    return multi_information_theory_of(prepare(counts))
+
+
+def multi_information_theory_of(m: MultiGroupData) -> FloatArray:
+    """`multi_information_theory` of prepared data."""
     ratio = safe_divide(m.p, m.P[..., None, :], fill=1.0)
     terms = m.t[..., None] * m.p * np.log(np.where(m.p > 0, ratio, 1.0))
     e_all = group_entropy(m.P)
@@ -115,16 +129,26 @@ def multi_normalized_exposure(counts: npt.ArrayLike) -> FloatArray:
 
     (James & Taeuber 1985; Reardon & Firebaugh 2002, eq. 13.)
     """
-    m = _prepare(counts)
+    return multi_normalized_exposure_of(prepare(counts))
+
+
+def multi_normalized_exposure_of(m: MultiGroupData) -> FloatArray:
+    """`multi_normalized_exposure` of prepared data."""
     one_minus = 1.0 - m.P[..., None, :]
     terms = safe_divide(m.t[..., None] * (m.p - m.P[..., None, :]) ** 2, one_minus)
     return undefined_where(safe_divide(np.sum(terms, axis=(-2, -1)), m.T), m.degenerate)
 
 
 __all__ = [
+    "MultiGroupData",
     "group_entropy",
     "multi_dissimilarity",
+    "multi_dissimilarity_of",
     "multi_gini",
+    "multi_gini_of",
     "multi_information_theory",
+    "multi_information_theory_of",
     "multi_normalized_exposure",
+    "multi_normalized_exposure_of",
+    "prepare",
 ]

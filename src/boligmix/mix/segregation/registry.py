@@ -22,11 +22,17 @@ IndexKind = Literal["two_group", "multigroup"]
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """One index: its name, kind, vectorised function, PySAL counterpart and reference."""
+    """One index: its name, kind, vectorised function, PySAL counterpart and reference.
+
+    `function` takes counts ((group, total) or the multigroup array); `kernel` takes the
+    prepared data (`two_group.prepare` / `multigroup.prepare`), so many indices of the same
+    data share one preparation.
+    """
 
     name: str
     kind: IndexKind
     function: Callable[..., FloatArray]
+    kernel: Callable[..., FloatArray]
     pysal_class: str
     reference: str
 
@@ -45,31 +51,37 @@ class IndexResult:
 _MD = "Massey & Denton (1988)"
 _RF = "Reardon & Firebaugh (2002)"
 
+
+def _two(name: str, pysal_class: str, reference: str) -> IndexSpec:
+    return IndexSpec(name, "two_group", getattr(two_group, name), getattr(two_group, f"{name}_of"),
+                     pysal_class, reference)
+
+
+def _multi(name: str, pysal_class: str, reference: str) -> IndexSpec:
+    return IndexSpec(name, "multigroup", getattr(multigroup, name), getattr(multigroup, f"{name}_of"),
+                     pysal_class, reference)
+
+
 TWO_GROUP_INDICES: Mapping[str, IndexSpec] = {
     spec.name: spec
     for spec in (
-        IndexSpec("dissimilarity", "two_group", two_group.dissimilarity, "Dissim",
-                  f"Duncan & Duncan (1955); {_MD}"),
-        IndexSpec("gini", "two_group", two_group.gini, "Gini", _MD),
-        IndexSpec("entropy", "two_group", two_group.entropy, "Entropy", f"Theil & Finizza (1971); {_MD}"),
-        IndexSpec("isolation", "two_group", two_group.isolation, "Isolation", f"Bell (1954); {_MD}"),
-        IndexSpec("interaction", "two_group", two_group.interaction, "Interaction", f"Bell (1954); {_MD}"),
-        IndexSpec("atkinson", "two_group", two_group.atkinson, "Atkinson(b=0.5)", f"Atkinson (1970); {_MD}"),
-        IndexSpec("correlation_ratio", "two_group", two_group.correlation_ratio, "CorrelationR",
-                  f"White (1986); {_MD}"),
+        _two("dissimilarity", "Dissim", f"Duncan & Duncan (1955); {_MD}"),
+        _two("gini", "Gini", _MD),
+        _two("entropy", "Entropy", f"Theil & Finizza (1971); {_MD}"),
+        _two("isolation", "Isolation", f"Bell (1954); {_MD}"),
+        _two("interaction", "Interaction", f"Bell (1954); {_MD}"),
+        _two("atkinson", "Atkinson(b=0.5)", f"Atkinson (1970); {_MD}"),
+        _two("correlation_ratio", "CorrelationR", f"White (1986); {_MD}"),
     )
 }
 
 MULTIGROUP_INDICES: Mapping[str, IndexSpec] = {
     spec.name: spec
     for spec in (
-        IndexSpec("multi_dissimilarity", "multigroup", multigroup.multi_dissimilarity, "MultiDissim",
-                  "Sakoda (1981)"),
-        IndexSpec("multi_gini", "multigroup", multigroup.multi_gini, "MultiGini", _RF),
-        IndexSpec("multi_information_theory", "multigroup", multigroup.multi_information_theory,
-                  "MultiInfoTheory", f"Theil (1972); {_RF}"),
-        IndexSpec("multi_normalized_exposure", "multigroup", multigroup.multi_normalized_exposure,
-                  "MultiNormExposure", f"James & Taeuber (1985); {_RF}"),
+        _multi("multi_dissimilarity", "MultiDissim", "Sakoda (1981)"),
+        _multi("multi_gini", "MultiGini", _RF),
+        _multi("multi_information_theory", "MultiInfoTheory", f"Theil (1972); {_RF}"),
+        _multi("multi_normalized_exposure", "MultiNormExposure", f"James & Taeuber (1985); {_RF}"),
     )
 }
 

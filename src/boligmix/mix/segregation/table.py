@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from boligmix.mix.segregation import multigroup, two_group
 from boligmix.mix.segregation._arrays import FloatArray
 from boligmix.mix.segregation._frames import check_columns, check_unique_units, number_slices, numeric_values
 from boligmix.mix.segregation.errors import IndexUndefinedError, SegregationSpecError
@@ -123,9 +124,9 @@ def compute_cube(cube: FloatArray, kind: IndexKind, specs: Sequence[IndexSpec]) 
 
     For two-group indices the columns are (group, total); for multigroup ones the groups.
     """
-    if kind == "two_group":
-        return np.stack([spec.function(cube[..., 0], cube[..., 1]) for spec in specs])
-    return np.stack([spec.function(cube) for spec in specs])
+    prepared = (two_group.prepare(cube[..., 0], cube[..., 1]) if kind == "two_group"
+                else multigroup.prepare(cube))
+    return np.stack([spec.kernel(prepared) for spec in specs])
 
 
 def pack_slices(values: FloatArray, slice_ids: np.ndarray, n_slices: int) -> FloatArray:

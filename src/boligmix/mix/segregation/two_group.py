@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import (
     FloatArray,
     as_float,
@@ -47,7 +48,7 @@ from boligmix.mix.segregation.errors import SegregationSpecError
 
 
 @dataclass(frozen=True)
-class _TwoGroup:
+class TwoGroupData:
     """The shared quantities of a two-group computation."""
 
     x: FloatArray  # (..., U) group counts
@@ -63,16 +64,17 @@ class _TwoGroup:
         return (self.T == 0) | (self.X == 0) | (self.X == self.T)
 
 
-def _prepare(group: npt.ArrayLike, total: npt.ArrayLike) -> _TwoGroup:
+def prepare(group: npt.ArrayLike, total: npt.ArrayLike) -> TwoGroupData:
+    """Check the counts and compute the quantities every two-group index uses."""
     x, t = as_float(group), as_float(total)
     if x.shape != t.shape or x.ndim == 0:
         raise SegregationSpecError(f"group and total must have the same shape (got {x.shape} and {t.shape})")
     if np.any(x < 0) or np.any(t < 0):
-        raise SegregationSpecError("counts must be non-negative")
+        raise DataValidationError("counts must be non-negative")
     if np.any(x > t):
-        raise SegregationSpecError("a group count exceeds its unit's total")
+        raise DataValidationError("a group count exceeds its unit's total")
     X, T = x.sum(axis=-1), t.sum(axis=-1)
-    return _TwoGroup(x=x, t=t, p=safe_divide(x, t), X=X, T=T, P=safe_divide(X, T))
+    return TwoGroupData(x=x, t=t, p=safe_divide(x, t), X=X, T=T, P=safe_divide(X, T))
 
 
 def dissimilarity(group: npt.ArrayLike, total: npt.ArrayLike) -> FloatArray:
@@ -81,7 +83,11 @@ def dissimilarity(group: npt.ArrayLike, total: npt.ArrayLike) -> FloatArray:
     The share of the group that would have to move to give every unit the overall
     composition (Duncan & Duncan 1955; Massey & Denton 1988, evenness).
     """
-    d = _prepare(group, total)
+    return dissimilarity_of(prepare(group, total))
+
+
+def dissimilarity_of(d: TwoGroupData) -> FloatArray:
+    """`dissimilarity` of prepared data."""
     num = np.sum(d.t * np.abs(d.p - d.P[..., None]), axis=-1)
     den = 2.0 * d.T * d.P * (1.0 - d.P)
     return undefined_where(safe_divide(num, den), d.share_degenerate)
@@ -92,7 +98,11 @@ def gini(group: npt.ArrayLike, total: npt.ArrayLike) -> FloatArray:
 
     Mean absolute difference of unit shares weighted by unit size (Massey & Denton 1988).
     """
-    d = _prepare(group, total)
+    return gini_of(prepare(group, total))
+
+
+def gini_of(d: TwoGroupData) -> FloatArray:
+    """`gini` of prepared data."""
     num = pairwise_abs_sum(d.t, d.p)
     den = 2.0 * d.T**2 * d.P * (1.0 - d.P)
     return undefined_where(safe_divide(num, den), d.share_degenerate)
@@ -109,7 +119,11 @@ def entropy(group: npt.ArrayLike, total: npt.ArrayLike) -> FloatArray:
     E is the binary entropy of the overall share P, E_i of unit share p_i
     (Theil & Finizza 1971; Massey & Denton 1988).
     """
-    d = _prepare(group, total)
+    return entropy_of(prepare(group, total))
+
+
+def entropy_of(d: TwoGroupData) -> FloatArray:
+    """`entropy` of prepared data."""
     e_all = _binary_entropy(d.P)
     num = np.sum(d.t * (e_all[..., None] - _binary_entropy(d.p)), axis=-1)
     return undefined_where(safe_divide(num, e_all * d.T), d.share_degenerate)
@@ -121,7 +135,11 @@ def isolation(group: npt.ArrayLike, total: npt.ArrayLike) -> FloatArray:
     The share of the group in the unit of the average group member (Bell 1954;
     Massey & Denton 1988, exposure). Undefined when X = 0.
     """
-    d = _prepare(group, total)
+    return isolation_of(prepare(group, total))
+
+
+def isolation_of(d: TwoGroupData) -> FloatArray:
+    """`isolation` of prepared data."""
     value = np.sum(safe_divide(d.x, d.X[..., None]) * d.p, axis=-1)
     return undefined_where(value, d.X == 0)
 
@@ -132,7 +150,11 @@ def interaction(group: npt.ArrayLike, total: npt.ArrayLike) -> FloatArray:
     Exposure of the group to the other group: the other group's share in the unit of the
     average group member (Bell 1954; Massey & Denton 1988). Undefined when X = 0.
     """
-    d = _prepare(group, total)
+    return interaction_of(prepare(group, total))
+
+
+def interaction_of(d: TwoGroupData) -> FloatArray:
+    """`interaction` of prepared data."""
     other_share = safe_divide(d.t - d.x, d.t)
     value = np.sum(safe_divide(d.x, d.X[..., None]) * other_share, axis=-1)
     return undefined_where(value, d.X == 0)
@@ -144,9 +166,13 @@ def atkinson(group: npt.ArrayLike, total: npt.ArrayLike, *, b: float = 0.5) -> F
     `b` in (0, 1) weights the tails: b = 0.5 weights both groups equally (Atkinson 1970;
     James & Taeuber 1985; Massey & Denton 1988, evenness).
     """
+    return atkinson_of(prepare(group, total), b=b)
+
+
+def atkinson_of(d: TwoGroupData, *, b: float = 0.5) -> FloatArray:
+    """`atkinson` of prepared data."""
     if not 0.0 < b < 1.0:
         raise SegregationSpecError(f"Atkinson's b must lie strictly between 0 and 1 (got {b})")
-    d = _prepare(group, total)
     inner = np.sum((1.0 - d.p) ** (1.0 - b) * d.p**b * d.t, axis=-1)
     ratio = np.abs(safe_divide(inner, d.P * d.T)) ** (1.0 / (1.0 - b))
     value = 1.0 - safe_divide(d.P, 1.0 - d.P) * ratio
@@ -158,18 +184,31 @@ def correlation_ratio(group: npt.ArrayLike, total: npt.ArrayLike) -> FloatArray:
 
     In [0, 1] (Bell 1954; White 1986; Massey & Denton 1988). Undefined when P = 0 or P = 1.
     """
-    d = _prepare(group, total)
+    return correlation_ratio_of(prepare(group, total))
+
+
+def correlation_ratio_of(d: TwoGroupData) -> FloatArray:
+    """`correlation_ratio` of prepared data."""
     xpx = np.sum(safe_divide(d.x, d.X[..., None]) * d.p, axis=-1)
     value = safe_divide(xpx - d.P, 1.0 - d.P)
     return undefined_where(value, d.share_degenerate)
 
 
 __all__ = [
+    "TwoGroupData",
     "atkinson",
+    "atkinson_of",
     "correlation_ratio",
+    "correlation_ratio_of",
     "dissimilarity",
+    "dissimilarity_of",
     "entropy",
+    "entropy_of",
     "gini",
+    "gini_of",
     "interaction",
+    "interaction_of",
     "isolation",
+    "isolation_of",
+    "prepare",
 ]
