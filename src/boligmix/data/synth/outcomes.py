@@ -123,7 +123,7 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
 
     # --- students ---------------------------------------------------------------------------
     base = np.select([age < 16, age < 18, age < 20, age < 25, age < 30, age < 35], [-9, 2.4, 0.9, -0.1, -1.4, -2.9], -5)
-    in_edu = (age >= 16) & (rng.random(n) < _sigmoid(base + 0.5 * z - 1.0 * refugee_recent))
+    in_edu = (age >= 16) & (age < 60) & (rng.random(n) < _sigmoid(base + 0.5 * z - 1.0 * refugee_recent))
     # --- retirement ---------------------------------------------------------------------------
     pension = age >= pension_age(year)
     efterloen = ~pension & (age >= 60) & (rng.random(n) < (0.35 if year < 2014 else 0.15))
@@ -157,7 +157,7 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     syge = employed_main & (rng.random(n) < 0.06)
     syge_fte = np.where(syge, rng.uniform(0.05, 0.3, n), 0.0)
     barsel = employed_main & inp.female & (age >= 24) & (age < 42) & (rng.random(n) < 0.09)
-    barsel_fte = np.where(barsel, rng.uniform(0.2, 0.8, n), 0.0)
+    barsel_fte = np.where(barsel, np.minimum(rng.uniform(0.2, 0.8, n), 1.0 - syge_fte), 0.0)
     emp_fte = np.where(employed_main, np.maximum(emp_fte - syge_fte - barsel_fte, 0.0), emp_fte)
     # --- income -----------------------------------------------------------------------------
     edu_bonus = np.array([0.0, 0.08, 0.12, 0.22, 0.3, 0.5, 0.0])[level]

@@ -64,9 +64,10 @@ class AreaProfiles:
         return criterion_values(self, year, self.shift_for(year))
 
 
-def criterion_values(p: AreaProfiles, year: int, shift: float) -> dict[str, np.ndarray]:
+def criterion_values(p: AreaProfiles, year: int, shift: float | np.ndarray) -> dict[str, np.ndarray]:
+    """Criterion values for a shift (a scalar, or a column of shifts giving one row per shift)."""
     d = p.base * (1.0 + shift) + p.trend * (year - BASE_YEAR)
-    nw = np.clip(p.nw_base + p.nw_trend * (year - BASE_YEAR), 0.01, 0.92)
+    nw = np.clip(p.nw_base + p.nw_trend * (year - BASE_YEAR), 0.01, 0.92) + np.zeros_like(d)
     return {
         "deprivation": d,
         "nonwestern": nw,
@@ -140,13 +141,10 @@ def design_profiles(rng: np.random.Generator, n: int, targets: Targets) -> AreaP
 def solve_shift(p: AreaProfiles, targets: Targets, scale_factor: float = 1.0) -> None:
     """Per list year, the shift whose main-list count is closest to the (scaled) target."""
     previous = 0.0
+    grid = SHIFT_GRID[:, None]
     for year, target in sorted(targets.lists.items()):
         goal = target.get(target.main_key) * scale_factor
-        best, best_err = previous, np.inf
-        for s in SHIFT_GRID:
-            count = classify(criterion_values(p, year, s), target.rules)[target.main_key].sum()
-            err = abs(count - goal) + 0.05 * abs(s - previous)
-            if err < best_err:
-                best, best_err = float(s), err
-        p.shift[year] = best
-        previous = best
+        counts = classify(criterion_values(p, year, grid), target.rules)[target.main_key].sum(axis=1)
+        err = np.abs(counts - goal) + 0.05 * np.abs(SHIFT_GRID - previous)
+        previous = float(SHIFT_GRID[int(np.argmin(err))])
+        p.shift[year] = previous

@@ -568,17 +568,20 @@ class Simulation:
         self.dw_free[dws] = m + 1
         self.h.dw[empty] = -1
 
-    def _random_day(self, m: int, n: int, not_before: np.ndarray, latest: int) -> np.ndarray:
-        """A random day of month m, moved forward to `not_before` and capped at `latest`."""
+    def _random_day(self, m: int, n: int, not_before: np.ndarray, latest: int, offset: int = 0) -> np.ndarray:
+        """A random day of month m (+ offset), moved forward to `not_before` and capped at `latest`.
+
+        Exits use offset 1: their day is a `move_out`, the day after the last day in Denmark.
+        """
         length = self.month_start[m + 1] - self.month_start[m]
-        d = self.month_start[m] + (self.rng.random(n) * length).astype(np.int32)
+        d = self.month_start[m] + offset + (self.rng.random(n) * length).astype(np.int32)
         return np.minimum(np.maximum(d, not_before), latest).astype(np.int32)
 
     def _deaths(self, persons: np.ndarray, m: int, year: int, loc_p: list, loc_d: list) -> None:
         persons = persons[self.p.present[persons]]
         if len(persons) == 0:
             return
-        day = self._random_day(m, len(persons), self.p.start[persons] + 1, self.month_start[m + 1])
+        day = self._random_day(m, len(persons), self.p.start[persons] + 1, self.month_start[m + 1], 1)
         self._exit(persons, day, REASON_DEATH, m, year, loc_p, loc_d)
 
     def _emigrate(self, hhs: np.ndarray, m: int, year: int, loc_p: list, loc_d: list) -> None:
@@ -590,7 +593,7 @@ class Simulation:
             return
         latest = np.zeros(self.h.n, np.int32)
         np.maximum.at(latest, self.p.hh[members], self.p.start[members])
-        hh_day = self._random_day(m, len(hhs), latest[hhs] + 1, self.month_start[m + 1])
+        hh_day = self._random_day(m, len(hhs), latest[hhs] + 1, self.month_start[m + 1], 1)
         day_of = np.zeros(self.h.n, np.int32)
         day_of[hhs] = hh_day
         self._exit(members, day_of[self.p.hh[members]], REASON_ABROAD, m, year, loc_p, loc_d)
