@@ -57,3 +57,11 @@ def test_mix_command_errors_exit_2(tmp_path):
     res = runner.invoke(app, ["mix", "--data", str(ds), "--out", str(tmp_path / "o"), "--level", "street"])
     assert res.exit_code == 2 and "level" in res.output
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_mix_command_unwritable_out_exits_2(tmp_path):
+    ds = build(tmp_path / "ds")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010", "--out", str(blocker / "sub")])
+    assert res.exit_code == 2 and "cannot write" in res.output

@@ -65,3 +65,20 @@ def test_synthetic_decomposition_adds_up_and_flows_cover_moves(result):
     joined = comp_in.join(totals, on=["unit_id", "year"], suffix="_flows")
     # every in-mover in the composition is a crossing move in the flows (flows count repeat moves too)
     assert (joined["n_flows"] >= joined["n"]).all() and joined.height > 0
+
+
+def test_decomposition_endpoints_equal_the_composition_shares(result):
+    """Stocks are computed one year at a time; the decomposition's end points must still be the
+    composition table's stock shares of the same years (a cross-check of the chunking)."""
+    comp = result.tables["composition"].filter(pl.col("group") == "stock")
+    dec = result.tables["decomposition"].drop_nulls("share_from")
+    names = {"low_edu": "share_low_edu", "employed": "share_employed", "nonwestern": "share_nonwestern",
+             "low_income": "share_low_income"}
+    checked = 0
+    for row in dec.iter_rows(named=True):
+        for year, col in ((row["year_from"], "share_from"), (row["year_to"], "share_to")):
+            match = comp.filter((pl.col("unit_id") == row["unit_id"]) & (pl.col("year") == year))
+            if match.height:
+                assert match[names[row["factor"]]][0] == pytest.approx(row[col], abs=1e-12)
+                checked += 1
+    assert checked > 50

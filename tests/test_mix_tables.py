@@ -83,11 +83,15 @@ def test_decomposition_adds_up_and_matches_hand_values(area):
     dec = area.tables["decomposition"].drop_nulls("change")
     total = sum(dec[c] for c in COMPONENTS)
     assert (total - dec["change"]).abs().max() < 1e-12
-    nw = _row(dec, unit_id="A1", factor="nonwestern", year_from=2010)
+    nw = _row(dec, unit_id="A1", factor="nonwestern", year_from=2010, year_to=2011)
     # 0/5 -> 1/6: p2 moved in (non-Western); p5 born; p9 left. Stayers' share 0 -> 0.
     assert nw["change"] == pytest.approx(1 / 6)
     assert nw["in_movers"] == pytest.approx(1 / 6) and nw["stayers"] == 0
     assert (nw["n_stayers"], nw["n_in_movers"], nw["n_other_entrants"], nw["n_out_movers"]) == (4, 1, 1, 1)
+    # the whole span 2010 -> 2012: 0/5 -> 2/7 (p2, p7 non-Western in-movers; p6 from Sweden is Western)
+    span = _row(dec, unit_id="A1", factor="nonwestern", year_from=2010, year_to=2012)
+    assert span["change"] == pytest.approx(2 / 7) and span["in_movers"] == pytest.approx(2 / 7)
+    assert (span["n_stayers"], span["n_in_movers"], span["n_other_entrants"], span["n_out_movers"]) == (3, 3, 1, 2)
 
 
 def test_pooled_listed_split(area):
@@ -128,3 +132,20 @@ def test_segregation_indices_from_the_composition(area):
     row = _row(seg, factor="nonwestern", year=2011, group="stock", index="dissimilarity")
     assert row["value"] == pytest.approx(1 / 6)
     assert (row["n_units"], row["n_trait"], row["n_pop"]) == (2, 1, 7)
+
+
+def test_read_listed_accepts_both_formats(tmp_path):
+    from boligmix.mix.units import read_listed
+
+    simple = tmp_path / "simple.csv"
+    simple.write_text("area_id,year,listed\nA1,2010,true\nA2,2010,0\n")
+    assert read_listed(str(simple)).sort("area_id")["listed"].to_list() == [True, False]
+    lists_csv = tmp_path / "lists.csv"  # the lists module's format; an empty flag is undecided
+    lists_csv.write_text("area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse\n"
+                         "A1,2021,2021,2,1,0,0,0\nA2,2021,2021,1,0,0,0,1\nA3,2021,2021,,,,,\n")
+    assert read_listed(str(lists_csv)).sort("area_id")["listed"].to_list() == [True, True, False]
+    assert read_listed(str(lists_csv), ("udsat",)).sort("area_id")["listed"].to_list() == [True, False, False]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("area_id,year,listed\nA1,2010,maybe\n")
+    with pytest.raises(DataValidationError, match="row 1, column 'listed'"):
+        read_listed(str(bad))

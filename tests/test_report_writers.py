@@ -93,3 +93,12 @@ def test_excel_has_one_sheet_per_table_and_provenance(tmp_path):
     prov = {r[0]: r[1] for r in book["provenance"].iter_rows(min_row=2, values_only=True)}
     assert prov["data_vintage"] == "synthetic-test" and prov["seed"] == "42"
     assert prov["disclosure.min_count"] == "5"
+
+
+def test_excel_sheet_names_are_valid_and_unique():
+    from boligmix.report.excel import sheet_names
+
+    names = sheet_names(["a/b", "x" * 40, "x" * 40, "Provenance", "a_b"])
+    assert names[0] == "a_b" and len(names[1]) == 31 and names[2].endswith("_2") and len(names[2]) == 31
+    assert names[3] == "Provenance_2" and names[4] == "a_b_2"
+    assert len({n.lower() for n in names}) == len(names)

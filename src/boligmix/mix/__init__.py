@@ -8,7 +8,8 @@ Segregation indices live in `boligmix.mix.segregation` (a separate module).
 """
 
 from boligmix.mix.pipeline import MixResult, compute_mix
-from boligmix.mix.publish import protect_tables, write_outputs
+from boligmix.mix.publish import add_mix_sections, build_report, protect_tables, write_outputs
 from boligmix.mix.settings import MixSettings
 
-__all__ = ["MixResult", "MixSettings", "compute_mix", "protect_tables", "write_outputs"]
+__all__ = ["MixResult", "MixSettings", "add_mix_sections", "build_report", "compute_mix", "protect_tables",
+           "write_outputs"]

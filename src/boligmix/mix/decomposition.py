@@ -124,18 +124,33 @@ def decompose(stock: pl.DataFrame, *, year_from: int, year_to: int, factor: str,
     ).sort("unit_id")
 
 
+STOCK_COLUMNS = ("unit_id", "year", "person_id", "birth_date", *sorted(set(FACTORS) | set(FACTOR_POPULATION.values())))
+
+
 def stock_in_units(rows: pl.DataFrame, data: MixData, level: str) -> pl.DataFrame:
-    """Stock rows (with factor columns) located in units of `level`."""
+    """Stock rows located in units of `level`, narrowed to what the decomposition needs."""
     du = dwelling_units(data, level).select("dwelling_id", "unit_id")
     return (rows.filter(pl.col("group") == "stock").join(du, on="dwelling_id", how="inner")
-            .filter(pl.col("unit_id").is_not_null()))
+            .filter(pl.col("unit_id").is_not_null()).select(STOCK_COLUMNS))
 
 
-def decomposition_table(rows: pl.DataFrame, data: MixData, level: str, years: list[int]) -> pl.DataFrame:
-    """Year-on-year decompositions (1 Jan Y -> 1 Jan Y+1) for every year Y and factor."""
-    stock = stock_in_units(rows, data, level)
+def year_pairs(years: list[int]) -> list[tuple[int, int]]:
+    """Year-on-year pairs (Y, Y+1) for every year, plus (first year, last year + 1) when that spans
+    more than one year."""
+    pairs = [(y, y + 1) for y in years]
+    if years and years[-1] + 1 - years[0] > 1:
+        pairs.append((years[0], years[-1] + 1))
+    return pairs
+
+
+def decomposition_table(unit_stock: pl.DataFrame, data: MixData, level: str, years: list[int],
+                        pairs: list[tuple[int, int]] | None = None) -> pl.DataFrame:
+    """Decompositions between the 1 January stocks of each pair of years (default `year_pairs`).
+
+    `unit_stock` is `stock_in_units(rows, data, level)` for (at least) the years of the pairs."""
     dd = deaths(data)
-    parts = [decompose(stock, year_from=y, year_to=y + 1, factor=f, death_dates=dd)
-             for y in years for f in FACTORS]
+    pairs = pairs if pairs is not None else year_pairs(years)
+    parts = [decompose(unit_stock, year_from=a, year_to=b, factor=f, death_dates=dd)
+             for a, b in pairs for f in FACTORS]
     return pl.concat(parts).with_columns(pl.lit(level).alias("level")).select(
-        "level", pl.exclude("level")).sort("unit_id", "factor", "year_from")
+        "level", pl.exclude("level")).sort("unit_id", "factor", "year_from", "year_to")

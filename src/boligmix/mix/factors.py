@@ -15,6 +15,8 @@ and, without `labour` rows, no employment.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from boligmix.errors import DataValidationError
@@ -44,9 +46,16 @@ def western_lookup(data: MixData, settings: MixSettings) -> pl.DataFrame:
     return data.countries.filter(pl.col("nomenclature_version") == wanted).select("country_code", "western")
 
 
-def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings) -> pl.DataFrame:
-    """Add age and the factor columns to membership rows."""
-    edu, emp, inc = settings.education, settings.employment, settings.income
+@dataclass(frozen=True)
+class FactorInputs:
+    """Person tables prepared once for `attach_factors` (origin group, register rows, employment)."""
+
+    persons: pl.DataFrame
+    person_years: pl.DataFrame
+    employment: pl.DataFrame
+
+
+def prepare_factor_inputs(data: MixData, settings: MixSettings) -> FactorInputs:
     western = western_lookup(data, settings)
     persons = data.persons.join(western, on="country_code", how="left")
     missing = persons.filter(pl.col("western").is_null() & (pl.col("origin") != "dansk"))
@@ -54,15 +63,25 @@ def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings) -> 
         code = missing.get_column("country_code")[0]
         raise DataValidationError(f"country code '{code}' of an immigrant/descendant is not in the countries table",
                                   path="persons.parquet", column="country_code")
-    out = rows.join(persons.select("person_id", "birth_date", "origin", "western"), on="person_id", how="left")
+    persons = persons.select(
+        "person_id", "birth_date",
+        (pl.col("origin").is_in(["indvandrer", "efterkommer"]) & ~pl.col("western").fill_null(True)).alias("nonwestern"))
+    return FactorInputs(persons, data.person_years.rename({"year": "ref_year"}),
+                        _employment(data, settings).rename({"year": "ref_year"}))
+
+
+def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
+                   inputs: FactorInputs | None = None) -> pl.DataFrame:
+    """Add age and the factor columns to membership rows (`inputs`: prepared once for many calls)."""
+    edu, emp, inc = settings.education, settings.employment, settings.income
+    inputs = inputs or prepare_factor_inputs(data, settings)
+    out = rows.join(inputs.persons, on="person_id", how="left")
     if out.get_column("birth_date").null_count():
         pid = out.filter(pl.col("birth_date").is_null()).get_column("person_id")[0]
         raise DataValidationError(f"person {pid} has a residence spell but no persons row",
                                   path="residences.parquet", column="person_id")
-    py = data.person_years.rename({"year": "ref_year"})
-    out = out.join(py, on=["person_id", "ref_year"], how="left")
-    out = out.join(_employment(data, settings).rename({"year": "ref_year"}), on=["person_id", "ref_year"],
-                   how="left")
+    out = out.join(inputs.person_years, on=["person_id", "ref_year"], how="left")
+    out = out.join(inputs.employment, on=["person_id", "ref_year"], how="left")
     age = _age(pl.col("birth_date"), pl.col("event_date"))
     known_edu = (pl.col("highest_education").is_not_null() & (pl.col("highest_education") != "uoplyst")
                  & pl.col("education_source").is_in(list(edu.counted_sources)))
@@ -74,13 +93,11 @@ def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings) -> 
          .otherwise(pl.lit(edu.unknown_as_low))).alias("low_edu"),
         age.is_between(emp.age_min, emp.age_max).alias("emp_pop"),
         pl.lit(True).alias("all_pop"),
-        (pl.col("origin").is_in(["indvandrer", "efterkommer"]) & ~pl.col("western").fill_null(True))
-        .alias("nonwestern"),
         pl.col("gross_income_dkk").fill_null(0.0).alias("gross_income_dkk"),
     )
     out = out.with_columns((pl.col("emp_pop") & pl.col("employed").fill_null(False)).alias("employed"))
     out = _attach_income_quartile(out, inc)
-    return out.drop("highest_education", "education_source", "western")
+    return out.drop("highest_education", "education_source", "gross_income_dkk")
 
 
 def _employment(data: MixData, settings: MixSettings) -> pl.DataFrame:
@@ -98,9 +115,42 @@ def _employment(data: MixData, settings: MixSettings) -> pl.DataFrame:
 
 
 def _attach_income_quartile(rows: pl.DataFrame, inc) -> pl.DataFrame:
-    """Household income per (household_id, ref_year) and its national quartile."""
-    members = rows.unique(subset=["household_id", "ref_year", "person_id"], keep="first")
-    scale_terms = members.group_by("household_id", "ref_year").agg(
+    """Household income per (household_id, ref_year) and its national quartile.
+
+    A household's members for reference year r are the persons in it in the stock at 1 January
+    r+1. Rows whose household is not in that stock (moved in and out again, emigrated, died) form
+    their household from the rows of the same group with the same household id. The national
+    distribution is that of the stock's households."""
+    stock = rows.filter(pl.col("group") == "stock")
+    stock_hh = _household_income(stock.unique(subset=["household_id", "ref_year", "person_id"]),
+                                 ["household_id", "ref_year"], inc)
+    cuts = stock_hh.group_by("ref_year").agg(
+        pl.col("hh_income_eq").quantile(q, interpolation="linear").alias(f"c{int(q * 100)}")
+        for q in (0.25, 0.5, 0.75)
+    )
+    keyed = rows.join(stock_hh.select("household_id", "ref_year", "hh_income_eq"), on=["household_id", "ref_year"],
+                      how="left")
+    loose = keyed.filter(pl.col("hh_income_eq").is_null() & (pl.col("group") != "stock"))
+    if loose.height:
+        own = _household_income(loose.drop("hh_income_eq").unique(subset=["group", "household_id", "ref_year",
+                                                                             "person_id"]),
+                                ["group", "household_id", "ref_year"], inc)
+        keyed = keyed.join(own.select("group", "household_id", "ref_year", pl.col("hh_income_eq").alias("_own")),
+                           on=["group", "household_id", "ref_year"], how="left").with_columns(
+            pl.col("hh_income_eq").fill_null(pl.col("_own"))).drop("_own")
+    out = keyed.join(cuts, on="ref_year", how="left").with_columns(
+        pl.when(pl.col("c25").is_null() | pl.col("hh_income_eq").is_null()).then(None)
+        .when(pl.col("hh_income_eq") <= pl.col("c25")).then(1)
+        .when(pl.col("hh_income_eq") <= pl.col("c50")).then(2)
+        .when(pl.col("hh_income_eq") <= pl.col("c75")).then(3)
+        .otherwise(4).cast(pl.Int8).alias("income_quartile"),
+    ).drop("c25", "c50", "c75")
+    return out.with_columns(pl.col("income_quartile").is_not_null().alias("inc_pop"),
+                            (pl.col("income_quartile") == 1).fill_null(False).alias("low_income"))
+
+
+def _household_income(members: pl.DataFrame, keys: list[str], inc) -> pl.DataFrame:
+    terms = members.group_by(keys).agg(
         pl.col("gross_income_dkk").sum().alias("hh_income"),
         (pl.col("age") >= inc.adult_age).sum().alias("n_adults"),
         (pl.col("age") < inc.adult_age).sum().alias("n_children"),
@@ -110,26 +160,7 @@ def _attach_income_quartile(rows: pl.DataFrame, inc) -> pl.DataFrame:
                  + inc.child_weight * (pl.col("n_children") - (pl.col("n_adults") == 0).cast(pl.Int64)))
     else:
         scale = pl.lit(1.0)
-    households = scale_terms.with_columns((pl.col("hh_income") / scale).alias("hh_income_eq"))
-    national = households.join(
-        rows.filter(pl.col("group") == "stock").select("household_id", "ref_year").unique(),
-        on=["household_id", "ref_year"], how="semi",
-    )
-    cuts = national.group_by("ref_year").agg(
-        pl.col("hh_income_eq").quantile(q, interpolation="linear").alias(f"c{int(q * 100)}")
-        for q in (0.25, 0.5, 0.75)
-    )
-    households = households.join(cuts, on="ref_year", how="left").with_columns(
-        pl.when(pl.col("c25").is_null()).then(None)
-        .when(pl.col("hh_income_eq") <= pl.col("c25")).then(1)
-        .when(pl.col("hh_income_eq") <= pl.col("c50")).then(2)
-        .when(pl.col("hh_income_eq") <= pl.col("c75")).then(3)
-        .otherwise(4).cast(pl.Int8).alias("income_quartile"),
-    )
-    out = rows.join(households.select("household_id", "ref_year", "hh_income_eq", "income_quartile"),
-                    on=["household_id", "ref_year"], how="left")
-    return out.with_columns(pl.col("income_quartile").is_not_null().alias("inc_pop"),
-                            (pl.col("income_quartile") == 1).fill_null(False).alias("low_income"))
+    return terms.with_columns((pl.col("hh_income") / scale).alias("hh_income_eq"))
 
 
 def income_cutpoints(rows_with_factors: pl.DataFrame) -> pl.DataFrame:

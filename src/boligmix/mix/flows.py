@@ -102,9 +102,10 @@ def internal_almen_table(moves: pl.DataFrame, level: str, years: list[int]) -> p
 def national_moves(rows: pl.DataFrame, data: MixData, years: list[int]) -> pl.DataFrame:
     """Per year, all moves between two dwellings in Denmark: how many end in an almen dwelling and
     how many of those come from an almen dwelling of another department (the SFI '40 %' figure).
-    Moves inside a department are left out, as in the SFI study."""
+    Moves inside a department (and new spells in the same dwelling) are left out, as in the SFI study."""
     d = data.dwellings.select("dwelling_id", "tenure", "department_id")
-    m = (rows.filter((pl.col("group") == "in") & (pl.col("other_kind") == "dwelling") & pl.col("year").is_in(years))
+    m = (rows.filter((pl.col("group") == "in") & (pl.col("other_kind") == "dwelling") & pl.col("year").is_in(years)
+                     & (pl.col("other_dwelling_id") != pl.col("dwelling_id")))
          .join(d, on="dwelling_id", how="inner")
          .join(d.rename({"dwelling_id": "other_dwelling_id", "tenure": "o_tenure", "department_id": "o_dep"}),
                on="other_dwelling_id", how="inner")

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from boligmix.mix.composition import composition_table, reference_shares
-from boligmix.mix.decomposition import decomposition_table
-from boligmix.mix.factors import attach_factors, income_cutpoints
+from boligmix.mix.decomposition import decomposition_table, stock_in_units
+from boligmix.mix.factors import attach_factors, income_cutpoints, prepare_factor_inputs
 from boligmix.mix.flows import classified_moves, flow_table, internal_almen_table, national_moves
-from boligmix.mix.population import MixData, check_years, load_mix_data, memberships
+from boligmix.mix.population import MixData, check_years, load_mix_data, memberships, spells_with_neighbours
 from boligmix.mix.settings import MixSettings
 from boligmix.mix.summary import pooled_composition, pooled_decomposition, segregation_by_factor
 from boligmix.mix.units import check_level, check_listed
@@ -56,25 +56,34 @@ def compute_mix(
     data = dataset if isinstance(dataset, MixData) else load_mix_data(dataset)
     years = sorted(set(int(y) for y in years))
     check_years(data, years)
-    step("residence spells", 0.15)
-    rows = memberships(data, years, settings.birth_grace_days)
-    step("factors", 0.3)
-    rows = attach_factors(rows, data, settings)
-    step("composition", 0.5)
-    reference = reference_shares(rows, data).filter(pl.col("year").is_in(years))
-    tables: dict[str, pl.DataFrame] = {}
-    tables["composition"] = composition_table(rows, data, level, years, reference, listed)
-    tables["pooled"] = pooled_composition(rows, data, level, years, listed)
-    tables["reference"] = reference
+    spells = spells_with_neighbours(data, settings.birth_grace_days)
+    inputs = prepare_factor_inputs(data, settings)
+    parts: dict[str, list[pl.DataFrame]] = {k: [] for k in (
+        "composition", "pooled", "reference", "flows", "internal_almen", "national_moves", "income_cutpoints",
+        "unit_stock")}
+    for k, year in enumerate(years):  # one year at a time: memory stays that of two stocks
+        step(f"year {year}", 0.05 + 0.8 * k / len(years))
+        rows = attach_factors(memberships(data, [year], settings.birth_grace_days, spells), data, settings, inputs)
+        reference = reference_shares(rows, data).filter(pl.col("year") == year)
+        parts["reference"].append(reference)
+        parts["composition"].append(composition_table(rows, data, level, [year], reference, listed))
+        parts["pooled"].append(pooled_composition(rows, data, level, [year], listed))
+        moves = classified_moves(rows, data, level, listed)
+        parts["flows"].append(flow_table(moves, level, [year]))
+        parts["internal_almen"].append(internal_almen_table(moves, level, [year]))
+        parts["national_moves"].append(national_moves(rows, data, [year]))
+        parts["income_cutpoints"].append(income_cutpoints(rows).filter(pl.col("ref_year") == year - 1))
+        unit_stock = stock_in_units(rows, data, level)
+        keep = [year, year + 1] if year == years[-1] else [year]
+        parts["unit_stock"].append(unit_stock.filter(pl.col("year").is_in(keep)))
+    tables = {k: pl.concat(v, how="vertical_relaxed") for k, v in parts.items() if k != "unit_stock"}
     tables["segregation"] = segregation_by_factor(tables["composition"])
-    step("flows", 0.7)
-    moves = classified_moves(rows, data, level, listed)
-    tables["flows"] = flow_table(moves, level, years)
-    tables["internal_almen"] = internal_almen_table(moves, level, years)
-    tables["national_moves"] = national_moves(rows, data, years)
-    step("decomposition", 0.85)
-    tables["decomposition"] = decomposition_table(rows, data, level, years)
-    tables["pooled_decomposition"] = pooled_decomposition(rows, data, level, years)
-    tables["income_cutpoints"] = income_cutpoints(rows).filter(pl.col("ref_year").is_in([y - 1 for y in years]))
+    step("decomposition", 0.9)
+    unit_stock = pl.concat(parts["unit_stock"], how="vertical_relaxed")
+    tables["decomposition"] = decomposition_table(unit_stock, data, level, years)
+    tables["pooled_decomposition"] = pooled_decomposition(unit_stock, data, level, years)
+    order = ("composition", "pooled", "reference", "segregation", "flows", "internal_almen", "national_moves",
+             "decomposition", "pooled_decomposition", "income_cutpoints")
     step("done", 1.0)
-    return MixResult(level, years, settings, data.vintage, data.seed, tables, listed is not None)
+    return MixResult(level, years, settings, data.vintage, data.seed, {k: tables[k] for k in order},
+                     listed is not None)

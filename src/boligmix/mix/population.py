@@ -95,7 +95,8 @@ def check_years(data: MixData, years: Sequence[int]) -> None:
             f"and the data covers {lo}-{hi} (use years {lo + 1}-{hi})")
 
 
-def memberships(data: MixData, years: Sequence[int], birth_grace_days: int) -> pl.DataFrame:
+def memberships(data: MixData, years: Sequence[int], birth_grace_days: int,
+                spells: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per person, year and group (stock / in / out) with the dwelling and the move's other end.
 
     The stock is also given at 1 January Y+1 for each year Y (the end of the year: needed for the
@@ -103,14 +104,15 @@ def memberships(data: MixData, years: Sequence[int], birth_grace_days: int) -> p
 
     Columns: year, group, person_id, household_id, dwelling_id, event_date, ref_year,
     other_dwelling_id (previous dwelling for in-movers, next for out-movers), other_kind
-    ('dwelling', 'abroad', 'birth', 'death', 'unknown'; null for the stock).
+    ('dwelling', 'abroad', 'birth', 'death', 'unknown'; null for the stock). `spells` is the result of
+    `spells_with_neighbours` when the caller computes it once for several calls.
     """
     years = sorted(set(int(y) for y in years))
     if not years:
         raise DatasetError("no years to analyse")
     y_min, y_max = years[0], years[-1]
     stock_years = sorted(set(years) | {y + 1 for y in years})
-    res = _spells_with_neighbours(data, birth_grace_days)
+    res = spells if spells is not None else spells_with_neighbours(data, birth_grace_days)
 
     first = pl.when((pl.col("move_in").dt.month() == 1) & (pl.col("move_in").dt.day() == 1)).then(
         pl.col("move_in").dt.year()).otherwise(pl.col("move_in").dt.year() + 1)
@@ -160,7 +162,8 @@ def memberships(data: MixData, years: Sequence[int], birth_grace_days: int) -> p
     return pl.concat([stock, moved_in, moved_out], how="vertical")
 
 
-def _spells_with_neighbours(data: MixData, birth_grace_days: int) -> pl.DataFrame:
+def spells_with_neighbours(data: MixData, birth_grace_days: int) -> pl.DataFrame:
+    """Residence spells with the kind of move that starts and ends them and the dwellings before/after."""
     res = data.residences.sort("person_id", "move_in")
     res = res.join(data.persons.select("person_id", "birth_date"), on="person_id", how="left")
     prev_end = pl.col("end_reason").shift(1).over("person_id")

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from boligmix.errors import ConfigurationError
 from boligmix.mix.composition import COUNT_NAMES, QUARTILES, SHARE_NAMES
 from boligmix.mix.decomposition import COMPONENTS
 from boligmix.mix.factors import FACTORS
@@ -141,7 +142,15 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
             f"on four factors (education, employment, non-Western origin, household income), per {lvl.en}. "
             f"The definitions are in the Definitions section and docs/mix.md."),
     )
-    _definitions_section(report, result)
+    return add_mix_sections(report, result, tables)
+
+
+def add_mix_sections(report: Report, result: MixResult, tables: dict[str, ProtectedTable], *,
+                     prefix: str = "") -> Report:
+    """Add the mix sections to `report` (e.g. a combined demo report); `prefix` is put before every
+    table name so names stay unique next to other modules' tables."""
+    lvl = LEVEL_TEXT[result.level]
+    _definitions_section(report, result, prefix)
     pooled = tables["pooled"]
     sec = report.section(Text("Sammensætning over tid", "Composition over time"), Text(
         f"Alle enheder på niveauet ({lvl.da}) taget under ét: beboere 1. januar sammenlignet med årets til- "
@@ -156,7 +165,7 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
         sec.figure(_listed_figure(pooled.frame), Text("Tilflyttere og beboere i områder på og uden for listen",
                                                       "In-movers and residents in listed and other areas"))
     sec.table(pooled, Text("Sammensætning, alle enheder under ét", "Composition, all units together"),
-              name="pooled", formats=_share_formats(pooled.frame))
+              name=f"{prefix}pooled", formats=_share_formats(pooled.frame))
     seg = tables["segregation"]
     sec = report.section(Text("Segregering", "Segregation"), Text(
         f"Hvor ujævnt gruppen med hvert forhold er fordelt på enhederne ({lvl.da}): dissimilaritetsindeks "
@@ -168,7 +177,7 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
     sec.figure(_segregation_figure(seg.frame), Text("Dissimilaritetsindeks for beboere 1. januar og tilflyttere",
                                                     "Dissimilarity index for residents at 1 January and in-movers"))
     sec.table(seg, Text("Segregeringsindeks pr. forhold, år og gruppe", "Segregation indices per factor, year and group"),
-              name="segregation", formats={"value": ".3f"})
+              name=f"{prefix}segregation", formats={"value": ".3f"})
     sec = report.section(Text(f"Sammensætning pr. {lvl.da}", f"Composition per {lvl.en}"), Text(
         "Forhold = andelen delt med samme andel for hele kommunens beboere (ratio_mun) eller for alle "
         "beboere i almene boliger i landet (ratio_almen) 1. januar samme år.",
@@ -176,10 +185,10 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
         "for all residents of almene dwellings in Denmark (ratio_almen) at 1 January of the same year."))
     sec.table(tables["composition"], Text(f"Sammensætning pr. {lvl.da}, år og gruppe",
                                           f"Composition per {lvl.en}, year and group"),
-              name="composition", formats=_share_formats(tables["composition"].frame))
+              name=f"{prefix}composition", formats=_share_formats(tables["composition"].frame))
     sec.table(tables["reference"], Text("Sammenligningsgrundlag: kommuner og alle almene boliger",
                                         "References: municipalities and all almene dwellings"),
-              name="reference", formats=_share_formats(tables["reference"].frame))
+              name=f"{prefix}reference", formats=_share_formats(tables["reference"].frame))
     sec = report.section(Text("Hvor kommer tilflytterne fra, hvor går fraflytterne hen?",
                               "Where in-movers come from and where out-movers go"), Text(
         "Flytningens anden ende: forrige bolig for tilflyttere, næste bolig for fraflyttere. Fødsler, dødsfald "
@@ -190,16 +199,16 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
                                                           "In-movers' origin per year (all units)"))
     sec.table(tables["national_moves"], Text("Flytninger ind i almene boliger fra en anden almen afdeling (hele landet)",
                                              "Moves into almene dwellings from another almen department (Denmark)"),
-              name="national_moves", formats={"share_of_almen_in_moves": ".1%"})
+              name=f"{prefix}national_moves", formats={"share_of_almen_in_moves": ".1%"})
     sec.table(tables["internal_almen"], Text("Andel af flytninger til/fra en anden almen afdeling",
                                              "Share of moves to/from another almen department"),
-              name="internal_almen", formats={"share_internal_almen": ".1%"})
+              name=f"{prefix}internal_almen", formats={"share_internal_almen": ".1%"})
     sec.table(tables["flows"], Text("Flytninger efter oprindelse/destination", "Moves by origin/destination"),
-              name="flows")
+              name=f"{prefix}flows")
     sec = report.section(Text("Dekomponering af ændringer", "Decomposition of changes"), Text(
-        "Ændringen i en andel fra 1. januar år Y til år Y+1 fordelt på: blivende beboeres egen ændring, "
+        "Ændringen i en andel fra 1. januar år Y til år Y+1 (og fra første til sidste år) fordelt på: blivende beboeres egen ændring, "
         "tilflyttere, fraflyttere og andre (fødte, døde, ind/ud af aldersgruppen). Bidragene summerer til ændringen.",
-        "The change in a share from 1 January of year Y to year Y+1 split into: stayers' own change, in-movers, "
+        "The change in a share from 1 January of year Y to year Y+1 (and from the first to the last year) split into: stayers' own change, in-movers, "
         "out-movers and others (births, deaths, ageing into/out of the age band). The contributions add up to "
         "the change."))
     sec.figure(_decomposition_figure(tables["pooled_decomposition"].frame),
@@ -207,16 +216,16 @@ def build_report(result: MixResult, tables: dict[str, ProtectedTable], prov: Pro
                     "Contributions to the change, all units together (percentage points)"))
     dec_formats = {c: "+.4f" for c in ("change", *COMPONENTS)} | {"share_from": ".1%", "share_to": ".1%"}
     sec.table(tables["pooled_decomposition"], Text("Dekomponering, alle enheder under ét", "Decomposition, all units"),
-              name="pooled_decomposition", formats=dec_formats)
+              name=f"{prefix}pooled_decomposition", formats=dec_formats)
     sec.table(tables["decomposition"], Text(f"Dekomponering pr. {lvl.da}", f"Decomposition per {lvl.en}"),
-              name="decomposition", formats=dec_formats)
+              name=f"{prefix}decomposition", formats=dec_formats)
     sec.table(tables["income_cutpoints"], Text("Landets kvartilgrænser for ækvivaleret husstandsindkomst (kr.)",
                                                "National quartile cut points of equivalised household income (DKK)"),
-              name="income_cutpoints", formats={q: ",.0f" for q in ("q25", "q50", "q75")})
+              name=f"{prefix}income_cutpoints", formats={q: ",.0f" for q in ("q25", "q50", "q75")})
     return report
 
 
-def _definitions_section(report: Report, result: MixResult) -> None:
+def _definitions_section(report: Report, result: MixResult, prefix: str = "") -> None:
     s = result.settings
     rows = [
         ("low_edu", f"{s.education.age_min}-{s.education.age_max}",
@@ -237,7 +246,7 @@ def _definitions_section(report: Report, result: MixResult) -> None:
         "the year they move in (as they enter the residents of the next 1 January). Births are not in-moves, "
         "deaths not out-moves."))
     sec.table(exempt(frame, reason="definitions, no person data"), Text("Definitioner", "Definitions"),
-              name="definitions")
+              name=f"{prefix}definitions")
 
 
 def _share_formats(frame: pl.DataFrame) -> dict[str, str]:
@@ -308,7 +317,7 @@ def _decomposition_figure(frame: pl.DataFrame) -> go.Figure:
     fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].da for f in FACTORS])
     for k, f in enumerate(FACTORS):
         r, c = divmod(k, 2)
-        sub = frame.filter(pl.col("factor") == f).sort("year_from")
+        sub = frame.filter((pl.col("factor") == f) & (pl.col("year_to") == pl.col("year_from") + 1)).sort("year_from")
         x = [f"{a}-{b}" for a, b in zip(sub["year_from"].to_list(), sub["year_to"].to_list())]
         for comp in COMPONENTS:
             y = [None if v is None else 100 * v for v in sub[comp].to_list()]
@@ -330,8 +339,11 @@ def write_outputs(result: MixResult, out_dir: str | os.PathLike[str], *, policy:
     prov = provenance(result, dataset, policy, command)
     report = build_report(result, tables, prov)
     target = Path(out_dir)
-    target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".mix-", suffix=".tmp", dir=target))
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".mix-", suffix=".tmp", dir=target))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write to {target}: {exc}", field="out") from exc
     try:
         for name, table in tables.items():
             table.frame.write_parquet(staging / f"{name}.parquet")

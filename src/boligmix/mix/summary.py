@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from boligmix.mix.composition import _counts, _with_shares, drop_internal
-from boligmix.mix.decomposition import decompose, deaths
+from boligmix.mix.decomposition import deaths, decompose, year_pairs
 from boligmix.mix.factors import FACTORS
 from boligmix.mix.population import MixData
 from boligmix.mix.units import dwelling_units
@@ -67,15 +67,17 @@ def pooled_composition(rows: pl.DataFrame, data: MixData, level: str, years: lis
         ["pool", "year", group_order])
 
 
-def pooled_decomposition(rows: pl.DataFrame, data: MixData, level: str, years: list[int]) -> pl.DataFrame:
-    """Year-on-year decomposition for all units of the level taken together."""
-    du = dwelling_units(data, level).select("dwelling_id", "unit_id")
-    stock = (rows.filter(pl.col("group") == "stock").join(du, on="dwelling_id", how="inner")
-             .filter(pl.col("unit_id").is_not_null()).with_columns(pl.lit(ALL).alias("unit_id")))
+def pooled_decomposition(unit_stock: pl.DataFrame, data: MixData, level: str, years: list[int]) -> pl.DataFrame:
+    """Decompositions (`year_pairs`: year on year and first -> last) for all units taken together.
+
+    `unit_stock` is `decomposition.stock_in_units(rows, data, level)`."""
+    stock = unit_stock.with_columns(pl.lit(ALL).alias("unit_id")).unique(subset=["unit_id", "year", "person_id"],
+                                                                          keep="first", maintain_order=True)
     dd = deaths(data)
-    parts = [decompose(stock, year_from=y, year_to=y + 1, factor=f, death_dates=dd) for y in years for f in FACTORS]
+    parts = [decompose(stock, year_from=a, year_to=b, factor=f, death_dates=dd)
+             for a, b in year_pairs(years) for f in FACTORS]
     return (pl.concat(parts).rename({"unit_id": "pool"}).with_columns(pl.lit(level).alias("level"))
-            .select("level", pl.exclude("level")).sort("factor", "year_from"))
+            .select("level", pl.exclude("level")).sort("factor", "year_from", "year_to"))
 
 
 SEGREGATION_INDICES = ("dissimilarity", "isolation")
