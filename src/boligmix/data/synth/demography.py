@@ -23,19 +23,19 @@ DANISH_RETURN_SHARE = 0.22
 
 TENURE_CHOICE = np.array([
     # almen privat andel ejer other   (destination), rows = origin tenure
-    [0.52, 0.20, 0.05, 0.18, 0.05],   # almen
+    [0.64, 0.15, 0.04, 0.13, 0.04],   # almen
     [0.25, 0.40, 0.09, 0.21, 0.05],   # privat_udlejning
     [0.12, 0.20, 0.28, 0.35, 0.05],   # andel
     [0.08, 0.14, 0.07, 0.66, 0.05],   # ejer
     [0.25, 0.30, 0.10, 0.25, 0.10],   # other
 ])
-LEAVER_TENURE = np.array([0.30, 0.45, 0.08, 0.10, 0.07])
+LEAVER_TENURE = np.array([0.36, 0.42, 0.07, 0.09, 0.06])
 IMMIGRANT_TENURE = np.array([0.25, 0.55, 0.03, 0.12, 0.05])
 REFUGEE_TENURE = np.array([0.62, 0.30, 0.01, 0.04, 0.03])
 TENURE_Z_TILT = np.array([-0.45, -0.1, 0.35, 0.7, 0.0])
 """Log-odds change per unit of socio-economic position z (better-off movers buy)."""
 
-BASE_MOVE_RATE = np.array([0.115, 0.19, 0.09, 0.055, 0.12])
+BASE_MOVE_RATE = np.array([0.15, 0.19, 0.09, 0.055, 0.12])
 """Yearly probability that a household moves, by tenure (before age and area effects)."""
 
 
@@ -60,14 +60,16 @@ def emigration(origin: np.ndarray, western: np.ndarray, years_in_dk: np.ndarray)
 
 
 def move_rate(tenure: np.ndarray, head_age: np.ndarray, z: np.ndarray,
-              deprivation: np.ndarray) -> np.ndarray:
+              deprivation: np.ndarray, nonwestern_in_area: np.ndarray) -> np.ndarray:
     """Annual probability that a household moves.
 
     `deprivation` is the area's deprivation index (0 outside areas): better-off households leave
     deprived areas more often, which makes out-movers more often employed than stayers.
+    Non-Western households in areas move less (they stay in the almen sector and the area).
     """
     age_factor = np.select([head_age < 30, head_age < 45, head_age < 65], [2.2, 1.1, 0.7], 0.5)
-    rate = BASE_MOVE_RATE[tenure] * age_factor * np.exp(0.45 * z * np.maximum(deprivation, 0.0))
+    rate = (BASE_MOVE_RATE[tenure] * age_factor * np.exp(0.45 * z * np.maximum(deprivation, 0.0))
+            * np.where(nonwestern_in_area, 0.7, 1.0))
     return np.minimum(rate, 0.8)
 
 
@@ -75,9 +77,16 @@ def leave_home_rate(age: np.ndarray) -> np.ndarray:
     return np.select([age < 18, age < 20, age < 31], [0.0, 0.14, 0.30], 0.0)
 
 
-def choose_tenure(rng: np.random.Generator, base: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Destination tenure for each mover: base probabilities (n x 5) tilted by z."""
+NONWESTERN_ALMEN_TILT = 1.6
+"""Extra log-odds of choosing almen housing for non-Western movers (they concentrate there)."""
+
+
+def choose_tenure(rng: np.random.Generator, base: np.ndarray, z: np.ndarray,
+                  nonwestern: np.ndarray | None = None) -> np.ndarray:
+    """Destination tenure for each mover: base probabilities (n x 5) tilted by z (and origin)."""
     logits = np.log(np.maximum(base, 1e-9)) + z[:, None] * TENURE_Z_TILT[None, :]
+    if nonwestern is not None:
+        logits[:, ALMEN] += NONWESTERN_ALMEN_TILT * nonwestern
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
     return (rng.random(len(z))[:, None] > cum).sum(axis=1).astype(np.int8)

@@ -83,6 +83,8 @@ def _run(scale_name: str, seed: int, years: tuple[int, int], sink: Sink,
     def year_end(year: int, persons: np.ndarray, dwellings: np.ndarray) -> None:
         assert sim is not None
         p = sim.p
+        order = np.argsort(persons, kind="stable")  # person ids grow with the index: rows come out sorted
+        persons, dwellings = persons[order], dwellings[order]
         age_days = (np.int64((np.datetime64(f"{year}-12-31") - np.datetime64("1970-01-01")).astype(int))
                     - p.birth[persons])
         values = geo.profiles.values(year + 1) if geo.profiles.n else {}

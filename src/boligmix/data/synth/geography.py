@@ -114,18 +114,24 @@ def _pick_areas(scale: Scale, profiles: AreaProfiles, area_muni: np.ndarray, tar
     if scale.area_picks == "in_municipalities":
         return np.flatnonzero(np.isin(area_muni, scale.municipality_codes))
     member = memberships(profiles, targets)
-    m21 = member[2021]
-    haardt, ghetto, udsat, fore = m21["haardt"], m21["ghetto"], m21["udsat"], m21["forebyggelse"]
+    recent = [member[y] for y in (2021, 2022, 2023, 2024) if y in member]
+
+    def years_in(key: str, exclude: str | None = None) -> np.ndarray:
+        return np.sum([m[key] & (~m[exclude] if exclude else True) for m in recent], axis=0)
+
     ever = np.zeros(profiles.n, bool)
     for m in member.values():
         for v in m.values():
             ever |= v
-    groups = [haardt, ghetto & ~haardt, udsat & ~ghetto, fore, ~ever]
+    # the area most firmly in each category over 2021-2024 (ties broken at random)
+    scores = [years_in("haardt"), years_in("ghetto", "haardt"), years_in("udsat", "ghetto"),
+              years_in("forebyggelse"), (~ever).astype(int) * len(recent)]
     chosen: list[int] = []
-    for g in groups:
-        cand = [i for i in np.flatnonzero(g) if i not in chosen]
-        if cand:
-            chosen.append(int(rng.choice(cand)))
+    for score in scores:
+        score = score.astype(float) + rng.random(profiles.n) * 0.5
+        score[chosen] = -1
+        if score.max() >= 1:
+            chosen.append(int(np.argmax(score)))
     return np.array(sorted(chosen))
 
 

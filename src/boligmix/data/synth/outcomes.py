@@ -223,9 +223,11 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
         lab_a.append(kind[sel] if att is None else np.full(len(sel), att))
         lab_f.append(np.round(np.minimum(fte[sel], 1.0), 4))
     lab_p_all = np.concatenate(lab_p)
+    lab_a_all = np.concatenate(lab_a)
+    lab_order = np.lexsort((lab_a_all, lab_p_all))
     return {
         "level": level, "source": source, "in_edu": in_edu, "income": income, "taxpayer": taxpayer,
-        "labour": (lab_p_all, np.concatenate(lab_a), np.concatenate(lab_f)),
+        "labour": (lab_p_all[lab_order], lab_a_all[lab_order], np.concatenate(lab_f)[lab_order]),
         "convictions": (conv_person, conv_law, conv_count),
         "national_convicted": national,
         "offsets": {"outside": delta_out, "crime": delta_c, "income_factor": factor},
@@ -253,11 +255,9 @@ def frames(inp: YearInput, out: dict, person_ids: np.ndarray) -> dict[str, pl.Da
         "person_id": pid[lp], "year": np.full(len(lp), year, np.int64),
         "attachment": labels(ATTACHMENT_TYPES, la), "fte": lf.astype(np.float64),
     }, schema={"person_id": pl.Int64, "year": pl.Int64, "attachment": pl.String, "fte": pl.Float64})
-    labour = labour.sort(["person_id", "attachment"])
     cp, cl, cc = out["convictions"]
     convictions = pl.DataFrame({
         "person_id": pid[cp], "year": np.full(len(cp), year, np.int64),
         "law": labels(CONVICTION_LAWS, cl), "count": cc.astype(np.int64),
     }, schema={"person_id": pl.Int64, "year": pl.Int64, "law": pl.String, "count": pl.Int64})
-    return {"person_years": person_years.sort("person_id"), "labour": labour,
-            "convictions": convictions.sort(["person_id", "law"])}
+    return {"person_years": person_years, "labour": labour, "convictions": convictions}

@@ -25,6 +25,8 @@ from boligmix.data.synth.scales import Scale
 
 EPOCH = date(1970, 1, 1)
 NO_REASON, REASON_ABROAD, REASON_DEATH = -1, 0, 1
+NW_WEIGHT_POWER = 2.5
+"""Sharpness of the preference of vacant area dwellings for non-Western movers (odds power)."""
 
 
 def day_number(year: int, month: int = 1, day: int = 1) -> int:
@@ -109,7 +111,7 @@ class Simulation:
             "start": (np.int32, 0), "child": (np.bool_, False), "arrival": (np.int16, 0),
             "last_dw": (np.int32, -1), "edu": (np.float32, 0.0),
         }, est)
-        self.h = Grow({"dw": (np.int32, -1), "head": (np.int32, -1)}, est // 2)
+        self.h = Grow({"dw": (np.int32, -1), "head": (np.int32, -1), "size": (np.int32, 0)}, est // 2)
         self.dw_hh = np.full(geo.n_dwellings, -1, np.int32)
         self.dw_free = np.zeros(geo.n_dwellings, np.int32)
         self.log = SpellLog()
@@ -123,6 +125,11 @@ class Simulation:
         self.muni_weight = pops / pops.sum()
         self.same_region = regions[:, None] == regions[None, :]
         self.area_nw_history: dict[int, np.ndarray] = {}
+        w = self.muni_weight[None, :] * np.where(self.same_region, 3.0, 1.0)
+        np.fill_diagonal(w, 0.0)
+        cdf = np.cumsum(w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12), axis=1)
+        cdf[:, -1] = 1.0
+        self._flat_cdf = (cdf + np.arange(len(cdf))[:, None]).ravel()
         self.stats: dict[str, float] = {"moves": 0, "moves_from_almen": 0, "almen_to_other_almen": 0,
                                         "moves_to_other_municipality": 0}
         ys = np.arange(self.first, self.last + 1)
@@ -155,14 +162,14 @@ class Simulation:
         return self.geo.profiles.values(year + 1)["nonwestern"]
 
     def _dest_municipality(self, origin_muni: np.ndarray, p_same: float) -> np.ndarray:
+        """Same municipality with probability p_same, else another one (by size, own region x3)."""
         n = len(origin_muni)
         n_muni = len(self.muni_codes)
         if n_muni == 1 or n == 0:
             return origin_muni.copy()
-        w = self.muni_weight[None, :] * np.where(self.same_region[origin_muni], 3.0, 1.0)
-        w[np.arange(n), origin_muni] = 0.0
-        cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
-        other = np.minimum((self.rng.random(n)[:, None] > cum).sum(axis=1), n_muni - 1)
+        u = self.rng.random(n)
+        other = np.searchsorted(self._flat_cdf, origin_muni + u * (1 - 1e-12), side="right") - origin_muni * n_muni
+        other = np.clip(other, 0, n_muni - 1)
         stay = self.rng.random(n) < p_same
         return np.where(stay, origin_muni, other).astype(np.int32)
 
@@ -176,7 +183,7 @@ class Simulation:
             target = self._area_nw_target(year)[area[in_area]]
             current = nw_current[area[in_area]]
             share[in_area] = np.clip(target + 3.0 * (target - current), 0.01, 0.97)
-        return (share / (1.0 - share)) ** 1.5
+        return (share / (1.0 - share)) ** NW_WEIGHT_POWER
 
     # ----------------------------------------------------------------- initial population
     def initial_population(self) -> None:
@@ -199,7 +206,7 @@ class Simulation:
         size = np.where(size == 5, 5 + rng.poisson(0.6, n), size)
         # non-Western households by dwelling (area targets; tenure base elsewhere)
         nw_share = self._nw_weight(occ, self._area_nw_target(y0 - 1) if geo.profiles.n else np.zeros(0), y0 - 1)
-        nw_share = nw_share ** (1 / 1.5)
+        nw_share = nw_share ** (1 / NW_WEIGHT_POWER)
         nw_share = nw_share / (1 + nw_share)
         nw = rng.random(n) < nw_share
         western_imm = ~nw & (rng.random(n) < 0.035)
@@ -284,6 +291,7 @@ class Simulation:
         hh_start = (day0 - since * 365.25).astype(np.int32)
         p.start[idx] = np.maximum(hh_start[owner], p.birth[idx])
         self.h.head[hh] = idx[is_head]
+        self.h.size[hh] = size
 
     def _dnk_mask(self) -> np.ndarray:
         return (np.arange(len(self.western)) == self._dnk()).astype(int)
@@ -333,7 +341,8 @@ class Simulation:
         area = self.geo.dw_area[dw]
         if self.geo.profiles.n:
             dep[area >= 0] = self._area_deprivation(year)[area[area >= 0]]
-        move = rng.random(len(hhs)) < dem.move_rate(self.geo.dw_tenure[dw], head_age, p.z[head], dep)
+        head_nw = (~self.western[p.country[head]]) & (p.origin[head] != dem.DANSK) & (area >= 0)
+        move = rng.random(len(hhs)) < dem.move_rate(self.geo.dw_tenure[dw], head_age, p.z[head], dep, head_nw)
         move_month = rng.integers(0, 12, len(hhs))
         emig = rng.random(len(hhs)) < dem.emigration(p.origin[head], self.western[p.country[head]],
                                                      year - p.arrival[head].astype(int))
@@ -364,12 +373,18 @@ class Simulation:
             self.locations[year] = (loc_p, loc_d)
 
     def _recompute_heads(self, alive: np.ndarray, day: int) -> None:
+        """Head = oldest member; also rebuilds the household -> members index for the year."""
         p, h = self.p, self.h
-        order = alive[np.lexsort((p.birth[alive], p.hh[alive]))]
+        key = (p.hh[alive].astype(np.int64) << 32) | (p.birth[alive].astype(np.int64) + (1 << 31))
+        order = alive[np.argsort(key, kind="stable")]
         hh_sorted = p.hh[order]
         first = np.ones(len(order), bool)
         first[1:] = hh_sorted[1:] != hh_sorted[:-1]
         h.head[hh_sorted[first]] = order[first]
+        self._csr_members = order
+        self._csr_hh = hh_sorted
+        self._csr_first_new = p.n
+        self._moved_this_year: list[np.ndarray] = []
 
     def _record_area_nw(self, alive: np.ndarray, year: int) -> None:
         n_areas = self.geo.profiles.n
@@ -434,10 +449,10 @@ class Simulation:
             np.broadcast_to(dem.LEAVER_TENURE, (n_lv, 5)),
             np.where(imm["refugee"][:, None], dem.REFUGEE_TENURE[None, :], dem.IMMIGRANT_TENURE[None, :]),
         ])
-        tenure = dem.choose_tenure(rng, base, z)
-        cell = dest_muni.astype(np.int64) * 5 + tenure
         nw_of = lambda idx: (~self.western[p.country[idx]]) & (p.origin[idx] != dem.DANSK)  # noqa: E731
         mover_nw = np.concatenate([nw_of(mv_head), nw_of(leavers), ~imm["western"] & ~imm["danish"]])
+        tenure = dem.choose_tenure(rng, base, z, mover_nw)
+        cell = dest_muni.astype(np.int64) * 5 + tenure
         avail = np.flatnonzero((self.dw_hh < 0) & (self.dw_free <= m) & (geo.dw_built_year <= year))
         nw_cur = self.area_nw_history.get(year, np.zeros(geo.profiles.n))
         mi, di = match(cell, z + rng.normal(0, 0.5, len(z)), mover_nw, self.dw_cell[avail],
@@ -451,7 +466,7 @@ class Simulation:
         self._move_households(movers[mi[sel]], dws[sel], day[sel], m)
         # leavers
         sel = (mi >= n_mv) & (mi < n_mv + n_lv)
-        self._move_leavers(leavers[mi[sel] - n_mv], dws[sel], day[sel])
+        self._move_leavers(leavers[mi[sel] - n_mv], dws[sel], day[sel], m)
         # immigrants
         sel = mi >= n_mv + n_lv
         self._arrive(imm, mi[sel] - n_mv - n_lv, dws[sel], day[sel], year)
@@ -466,10 +481,17 @@ class Simulation:
         return self.rng.choice(len(w), size=n, p=w / w.sum()).astype(np.int32)
 
     def _members(self, hh_set: np.ndarray) -> np.ndarray:
+        """Present members of the given households (year-start index + this year's newcomers)."""
+        hh_set = np.unique(hh_set)
+        lo = np.searchsorted(self._csr_hh, hh_set, side="left")
+        hi = np.searchsorted(self._csr_hh, hh_set, side="right")
+        counts = hi - lo
+        pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        cand = [self._csr_members[pos], np.arange(self._csr_first_new, self.p.n)] + self._moved_this_year
+        cand = np.unique(np.concatenate(cand)) if len(cand) > 2 else np.concatenate(cand)
         flag = np.zeros(self.h.n, bool)
         flag[hh_set] = True
-        cand = np.flatnonzero(self.p.present[: self.p.n])
-        return cand[flag[self.p.hh[cand]]]
+        return cand[self.p.present[cand] & flag[self.p.hh[cand]]]
 
     def _move_households(self, hhs: np.ndarray, dws: np.ndarray, day: np.ndarray, m: int) -> None:
         if len(hhs) == 0:
@@ -496,16 +518,21 @@ class Simulation:
         p.last_dw[members] = hh_new
         self._open_spells(members, hh_day)
 
-    def _move_leavers(self, persons: np.ndarray, dws: np.ndarray, day: np.ndarray) -> None:
+    def _move_leavers(self, persons: np.ndarray, dws: np.ndarray, day: np.ndarray, m: int) -> None:
         if len(persons) == 0:
             return
         p, h = self.p, self.h
         self._close_spells(persons, day, NO_REASON)
+        self._old_hh_of_leavers = p.hh[persons].copy()
         hh = self._new_household(len(persons))
         h.dw[hh] = dws
         h.head[hh] = persons
         self.dw_hh[dws] = hh
         p.hh[persons] = hh
+        self.h.size[hh] = 1
+        np.subtract.at(self.h.size, self._old_hh_of_leavers, 1)
+        self._free_empty(np.unique(self._old_hh_of_leavers), m)
+        self._moved_this_year.append(persons)
         p.child[persons] = False
         p.last_dw[persons] = dws
         self._open_spells(persons, day)
@@ -547,6 +574,7 @@ class Simulation:
         p.start[idx] = arrival_day
         p.edu[idx] = 0.8 * p.z[idx] + rng.normal(0, 0.6, total)
         h.head[hh] = idx[pos == 0]
+        h.size[hh] = size
 
     # ----------------------------------------------------------------- exits and births
     def _exit(self, persons: np.ndarray, day: np.ndarray, reason: int, m: int, year: int,
@@ -557,11 +585,12 @@ class Simulation:
         loc_p.append(persons)
         loc_d.append(p.last_dw[persons].astype(np.int64))
         # dwellings of households left without members become vacant next month
-        hhs = np.unique(p.hh[persons])
-        still = np.zeros(self.h.n, bool)
-        cand = np.flatnonzero(p.present[: p.n])
-        still[p.hh[cand]] = True
-        empty = hhs[~still[hhs]]
+        np.subtract.at(self.h.size, p.hh[persons], 1)
+        self._free_empty(np.unique(p.hh[persons]), m)
+
+    def _free_empty(self, hhs: np.ndarray, m: int) -> None:
+        """Dwellings of households left without members become vacant from the next month."""
+        empty = hhs[self.h.size[hhs] <= 0]
         dws = self.h.dw[empty]
         dws = dws[dws >= 0]
         self.dw_hh[dws] = -1
@@ -615,6 +644,7 @@ class Simulation:
         p.country[idx] = np.where(p.origin[idx] == dem.DANSK, self._dnk(), p.country[mothers])
         p.z[idx] = 0.5 * p.z[mothers] + rng.normal(0, 0.85, n)
         p.hh[idx] = p.hh[mothers]
+        np.add.at(self.h.size, p.hh[mothers], 1)
         p.child[idx] = True
         p.present[idx] = True
         p.last_dw[idx] = p.last_dw[mothers]
