@@ -8,7 +8,7 @@ columns are the classify CSV format (`CLASSIFY_COLUMNS`), then support columns f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import polars as pl
@@ -225,7 +225,7 @@ def _one_year(inputs: _Inputs, settings: IndicatorSettings, list_year: int,
 def compute_area_indicators(
     dataset_dir: str | os.PathLike[str],
     list_years: Sequence[int],
-    settings: IndicatorSettings | None = None,
+    settings: IndicatorSettings | Mapping[int, IndicatorSettings] | None = None,
     *,
     level: Level = "area",
     on_progress: Progress | None = None,
@@ -233,7 +233,8 @@ def compute_area_indicators(
     """Official-list indicators of every unit with residents, per list year.
 
     `settings=None` uses the shipped defaults in force for each list year
-    (`settings_for_list_year`); given settings apply to every list year. `level` is "area",
+    (`settings_for_list_year`); given settings apply to every list year; a mapping gives the
+    settings per list year. `level` is "area",
     "department" or "municipality"; the id column is `area_id`, `department_id` or
     `municipality_code`. The data vintage and seed of the dataset manifest are the columns
     `vintage` and `seed`. Raises DatasetError when a needed register year is not in the dataset.
@@ -245,7 +246,13 @@ def compute_area_indicators(
         raise ConfigurationError("no list years given", field="list_years")
     report = on_progress or (lambda _step, _fraction: None)
     manifest = read_manifest(dataset_dir)
-    plan = {y: settings or settings_for_list_year(y) for y in years}
+    if isinstance(settings, Mapping):
+        absent = [y for y in years if y not in settings]
+        if absent:
+            raise ConfigurationError(f"no settings given for list year(s) {absent}", field="settings")
+        plan = {y: settings[y] for y in years}
+    else:
+        plan = {y: settings or settings_for_list_year(y) for y in years}
     available = _available_years(dataset_dir, manifest.years)
     for y in years:
         _check_years(y, plan[y], available, str(dataset_dir))
