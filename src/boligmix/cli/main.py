@@ -16,6 +16,7 @@ from boligmix.cli._output import print_error
 from boligmix.errors import BoligmixError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "synth",
     "indicators",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
