@@ -74,3 +74,16 @@ def test_invariants(dataset):
     # Area residents add up to the residents of dwellings with an area_id.
     muni = compute_area_indicators(dataset, [2024], level="municipality")
     assert muni.get_column("residents").sum() >= frame.get_column("residents").sum()
+
+
+@pytest.mark.parametrize("level", ["area", "department"])
+def test_matches_pandas_oracle_on_small_synthetic(level):
+    from synth_data import small_dataset_dir
+
+    dataset = small_dataset_dir()
+    oracle = PandasIndicators(dataset, level)
+    for list_year in (2011, 2015, 2019, 2025):
+        settings = settings_for_list_year(list_year).model_copy(update={"country_nomenclature": "dst-2019"})
+        result = compute_area_indicators(dataset, [list_year], settings, level=level)
+        assert result.height >= 5
+        assert_same(result, oracle.compute(list_year, settings), UNIT[level])
