@@ -141,7 +141,7 @@ def _open_on(on: date) -> pl.Expr:
 
 
 def located_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwellings: pl.DataFrame,
-                   persons: pl.DataFrame) -> pl.DataFrame:
+                   persons: pl.DataFrame, *, with_household: bool = False) -> pl.DataFrame:
     """Residence spells open on any of `dates`, with the dwelling's unit and region and the person's facts.
 
     Checks, for each date, that nobody has two open spells, and that every dwelling and person
@@ -149,7 +149,8 @@ def located_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwell
     """
     path = str(table_path(dataset_dir, "residences"))
     open_any = pl.any_horizontal([_open_on(d) for d in dates])
-    spells = (scan_columns(dataset_dir, "residences", ["person_id", "dwelling_id", "move_in", "move_out"])
+    columns = ["person_id", "dwelling_id", "move_in", "move_out"] + (["household_id"] if with_household else [])
+    spells = (scan_columns(dataset_dir, "residences", columns)
               .with_row_index("_row").filter(open_any).collect())
     for d in dates:
         on_day = spells.filter(_open_on(d))
@@ -167,7 +168,9 @@ def located_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwell
 
 
 def resident_snapshot(located: pl.DataFrame, on: date) -> pl.DataFrame:
-    """Everyone resident on `on`: person_id, unit (null outside every unit), region_code, age, non_western."""
+    """Everyone resident on `on`: person_id, unit (null outside every unit), region_code, age, non_western
+    (and household_id when the spells carry it)."""
     age = (pl.lit(on.year, pl.Int32) - pl.col("birth_year")
            - (pl.col("birth_md") > on.month * 100 + on.day).cast(pl.Int32)).alias("age")
-    return located.filter(_open_on(on)).select("person_id", "unit", "region_code", age, "non_western")
+    extra = ["household_id"] if "household_id" in located.columns else []
+    return located.filter(_open_on(on)).select("person_id", "unit", "region_code", age, "non_western", *extra)
