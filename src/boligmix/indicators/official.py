@@ -37,6 +37,7 @@ SUPPORT_COLUMNS = ("n_non_western", "n_18_64", "fte_outside_18_64", "n_18plus", 
                    "region_mean_income", "municipality_code", "region_code", "meets_min_residents")
 PROVENANCE_COLUMNS = ("register_years", "rules_basis", "country_nomenclature", "vintage", "seed")
 
+PERSON_YEAR_COLUMNS = ("highest_education", "education_source", "in_education", "gross_income_dkk", "taxpayer")
 LABOUR_AGES = (18, 64)
 CONVICTION_MIN_AGE = 18
 EDUCATION_AGES = (30, 59)
@@ -60,6 +61,7 @@ class _Inputs:
         self.units = unit_table(dataset_dir, level)
         self.dwellings = dwelling_units(dataset_dir, level, self.units)
         self._located: dict[str, pl.DataFrame] = {}
+        self._person_years: dict[int, pl.DataFrame] = {}
         self._labour: dict[tuple[int, tuple[str, ...], bool], pl.DataFrame] = {}
         self._convicted: dict[tuple[int, tuple[str, ...]], pl.Series] = {}
 
@@ -70,8 +72,13 @@ class _Inputs:
         return resident_snapshot(self._located[nomenclature], on)
 
     def person_year(self, year: int, columns: list[str]) -> pl.DataFrame:
-        return sorted_by(scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *columns])
-                         .filter(pl.col("year") == year).select("person_id", *columns).collect(), "person_id")
+        """person_years of `year` (every column, read once per year), sorted by person_id."""
+        if year not in self._person_years:
+            self._person_years.clear()  # list years are processed in order; keep one year in memory
+            self._person_years[year] = sorted_by(
+                scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *PERSON_YEAR_COLUMNS])
+                .filter(pl.col("year") == year).drop("year").collect(), "person_id")
+        return self._person_years[year].select("person_id", *columns)
 
     def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> pl.DataFrame:
         """person_id -> summed FTE on outside attachments in `year` (capped at 1.0 when `cap`)."""

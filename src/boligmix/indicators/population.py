@@ -152,16 +152,17 @@ def located_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwell
     columns = ["person_id", "dwelling_id", "move_in", "move_out"] + (["household_id"] if with_household else [])
     spells = (scan_columns(dataset_dir, "residences", columns)
               .with_row_index("_row").filter(open_any).collect())
-    for d in dates:
-        on_day = spells.filter(_open_on(d))
-        if on_day.get_column("person_id").n_unique() != on_day.height:
-            _fail_on_rows(on_day.filter(pl.col("person_id").is_duplicated()),
-                          f"a person has two residence spells open on {d.isoformat()}", path, "move_in")
     # Sorted merge joins: several times cheaper than hash joins at national scale.
     located = sorted_by(spells, "dwelling_id").join(dwellings, on="dwelling_id", how="left")
     _fail_on_rows(located.filter(pl.col("region_code").is_null()), "dwelling_id is not in dwellings.parquet",
                   path, "dwelling_id")
-    people = sorted_by(located, "person_id").join(persons, on="person_id", how="left", maintain_order="left")
+    located = sorted_by(located, "person_id")
+    for d in dates:  # person_id is sorted, so these uniqueness counts take polars' sorted fast path
+        on_day = located.filter(_open_on(d))
+        if on_day.get_column("person_id").n_unique() != on_day.height:
+            _fail_on_rows(on_day.filter(pl.col("person_id").is_duplicated()),
+                          f"a person has two residence spells open on {d.isoformat()}", path, "move_in")
+    people = located.join(persons, on="person_id", how="left", maintain_order="left")
     _fail_on_rows(people.filter(pl.col("birth_year").is_null()), "person_id is not in persons.parquet",
                   path, "person_id")
     return sorted_by(people.drop("_row", "dwelling_id"), "person_id")
