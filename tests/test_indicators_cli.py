@@ -55,3 +55,23 @@ def test_settings_command(tmp_path):
     payload = json.loads(result.stdout)
     assert payload["education_rule"] == "uoplyst_is_basic"
     assert payload["register_years"].startswith("residents=2015-01-01; labour=2013-2014")
+
+
+def test_composition_command(dataset, tmp_path):
+    out = tmp_path / "comp.csv"
+    result = runner.invoke(app, ["indicators", "composition", str(dataset), "-y", "2024", "-o", str(out),
+                                 "-i", "share_children", "-i", "share_elderly", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["indicators"] == ["share_children", "share_elderly"]
+    frame = pl.read_csv(out)
+    a1 = frame.filter((pl.col("area_id") == "A1") & (pl.col("indicator") == "share_children"))
+    assert a1.get_column("value").item() == pytest.approx(100 / 11)
+    bad = runner.invoke(app, ["indicators", "composition", str(dataset), "-y", "2024", "-o", str(tmp_path / "b.csv"),
+                              "-i", "share_pets"])
+    assert bad.exit_code == 2 and "share_pets" in bad.output
+
+
+def test_list_command():
+    result = runner.invoke(app, ["indicators", "list", "--json"])
+    assert result.exit_code == 0
+    assert "share_single_parents" in json.loads(result.stdout)

@@ -89,3 +89,47 @@ def show_settings(
         raise typer.Exit(2) from exc
     payload = {**settings.model_dump(mode="json"), "register_years": settings.register_years_text(year)}
     output.result(payload)
+
+
+@indicators_app.command("composition")
+def composition(
+    dataset: Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")],
+    year: Annotated[list[int], typer.Option("--year", "-y", help="Year (repeatable): residents on 1 January.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    indicator: Annotated[list[str] | None, typer.Option(
+        "--indicator", "-i", help="Indicator name (repeatable; default: all, see --list).")] = None,
+    level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    quiet: QuietOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Compute general composition indicators (tidy: one row per unit, year and indicator)."""
+    from boligmix.indicators.composition import compute_composition
+
+    output = Output(quiet=quiet, json=json)
+    try:
+        if out.suffix not in (".csv", ".parquet"):
+            raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
+        if out.exists() and not force:
+            raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
+        with output.progress("composition", total=100) as bar:
+            frame = compute_composition(dataset, year, indicator or None, level=level,  # type: ignore[arg-type]
+                                        on_progress=bar)
+        _write_atomic(frame, out)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    payload = {"out": str(out), "rows": frame.height, "level": level, "years": sorted(set(year)),
+               "indicators": sorted(set(frame.get_column("indicator").to_list()))}
+    output.result(payload, human=f"wrote {frame.height} rows ({len(payload['indicators'])} indicators, {level}) to {out}")
+
+
+@indicators_app.command("list")
+def list_indicators(quiet: QuietOption = False, json: JsonOption = False) -> None:
+    """List the registered composition indicators."""
+    from boligmix.indicators.composition import INDICATORS
+
+    payload = {name: {"description": i.description, "population": i.population, "kind": i.kind}
+               for name, i in INDICATORS.items()}
+    Output(quiet=quiet, json=json).result(
+        payload, human="\n".join(f"{n:24} {i.description} (of {i.population})" for n, i in INDICATORS.items()))
