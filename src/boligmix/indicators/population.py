@@ -125,15 +125,17 @@ def persons_frame(dataset_dir: str | os.PathLike[str], nomenclature: str) -> pl.
     non_western_codes = countries.filter(~pl.col("western")).get_column("country_code").implode()
     persons = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"])
     foreign = pl.col("origin").is_in(_NON_WESTERN_ORIGINS)
-    bad = (persons.with_row_index("_row").filter(foreign & ~pl.col("country_code").is_in(known))
-           .select("_row").collect())
-    _fail_on_rows(bad, f"country_code of an immigrant/descendant is not in countries ({nomenclature})",
-                  str(table_path(dataset_dir, "persons")), "country_code")
     b = pl.col("birth_date")
-    return sorted_by(persons.select(
+    frame = persons.select(  # one pass over the file: the facts and the check
         "person_id", b.dt.year().cast(pl.Int32).alias("birth_year"),
         (b.dt.month().cast(pl.Int32) * 100 + b.dt.day().cast(pl.Int32)).alias("birth_md"),
-        (foreign & pl.col("country_code").is_in(non_western_codes)).alias("non_western")).collect(), "person_id")
+        (foreign & pl.col("country_code").is_in(non_western_codes)).alias("non_western"),
+        (foreign & ~pl.col("country_code").is_in(known)).alias("_unknown")).collect()
+    if frame.get_column("_unknown").any():
+        _fail_on_rows(frame.with_row_index("_row").filter("_unknown"),
+                      f"country_code of an immigrant/descendant is not in countries ({nomenclature})",
+                      str(table_path(dataset_dir, "persons")), "country_code")
+    return sorted_by(frame.drop("_unknown"), "person_id")
 
 
 def _open_on(on: date) -> pl.Expr:
