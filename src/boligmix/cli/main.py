@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "letting_admin",
     "demo",
+    "indicators",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 
