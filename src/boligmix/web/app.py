@@ -9,6 +9,8 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 # No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -33,6 +35,9 @@ from boligmix.letting.store.errors import (
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.web.schemas import AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, OffersIn, RefuseIn, VacancyIn
+
+TOKEN_CACHE_SECONDS = 5.0
+"""How long a server process trusts a token it has checked (a revoked token works that long at most)."""
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -90,9 +95,24 @@ def create_app(db_url: str, *, pool_size: int = 20) -> FastAPI:
                              "detail": "the write conflicts with existing data (a constraint refused it)"},
                             status_code=409)
 
+    cache: dict[str, tuple[float, Principal]] = {}
+    cache_lock = threading.Lock()
+
     def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        """The caller; valid tokens are remembered for `TOKEN_CACHE_SECONDS` (so revocation takes that long)."""
+        now = time.monotonic()
+        if authorization:
+            with cache_lock:
+                hit = cache.get(authorization)
+            if hit is not None and hit[0] > now:
+                return hit[1]
         with store.read() as s:
-            return authenticate(s, authorization)
+            p = authenticate(s, authorization)
+        with cache_lock:
+            if len(cache) > 10_000:
+                cache.clear()
+            cache[authorization or ""] = (now + TOKEN_CACHE_SECONDS, p)
+        return p
 
     Caller = Annotated[Principal, Depends(principal)]
 

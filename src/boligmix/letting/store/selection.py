@@ -58,11 +58,12 @@ def queue_key(entry: Applicant) -> tuple[int, Any, int]:
 
 
 def plan_round(vacancy: Vacancy, dwelling: Dwelling, department: Department,
-               candidates: Sequence[Applicant], count: int) -> RoundPlan:
-    """Decide the next `count` offers among `candidates` (active entries without an offer for it)."""
+               candidates: Sequence[Applicant], count: int, *, first_rank: int = 1) -> RoundPlan:
+    """Decide the next `count` offers among `candidates` (active entries without an open offer), in
+    list order; `first_rank` is the rank of the first candidate (when the list is read page by page)."""
     decisions: list[CandidateDecision] = []
     offered = 0
-    for rank, entry in enumerate(sorted(candidates, key=queue_key), start=1):
+    for rank, entry in enumerate(sorted(candidates, key=queue_key), start=first_rank):
         if offered >= count:
             break
         facts = {"list_type": entry.list_type, "seniority_date": entry.seniority_date.isoformat(),
