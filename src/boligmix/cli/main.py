@@ -16,8 +16,10 @@ from boligmix.cli._output import print_error
 from boligmix.errors import BoligmixError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "serve",
+    "lists",
+    "letting",
     "letting_admin",
+    "serve",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

@@ -1,0 +1,125 @@
+"""`boligmix letting ...`: explain letting decisions and check letting policy files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError
+
+letting_app = typer.Typer(help="Letting: explain decisions, check letting policies.", no_args_is_help=True)
+
+
+@letting_app.command("explain")
+def explain_command(
+    decisions: Annotated[Path, typer.Option("--decisions", help="Decision log (.jsonl or .parquet).")],
+    applicant: Annotated[int, typer.Option("--applicant", help="Applicant id.")],
+    dwelling: Annotated[int, typer.Option("--dwelling", help="Dwelling id.")],
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Why did applicant X (not) get dwelling Y? Read from a decision log."""
+    from boligmix.letting.decision_log import read_decision_log
+    from boligmix.letting.explain import explain_decisions
+
+    out = Output(quiet=quiet, json=json_)
+    try:
+        with out.progress("reading decisions"):
+            log = read_decision_log(decisions)
+        explanation = explain_decisions(log, applicant, dwelling)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    out.result(explanation.to_dict(), "\n".join(explanation.lines()))
+
+
+@letting_app.command("check-policy")
+def check_policy_command(
+    files: Annotated[list[Path], typer.Argument(help="Policy YAML files or directories to validate.")],
+    with_: Annotated[list[Path] | None, typer.Option(
+        "--with", help="Other policy files/directories the checked files may use as 'base' "
+                       "(default: the packaged statutory policies).")] = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Validate letting policy files: schema, switches, conditions, bases and overlapping scopes."""
+    from boligmix.letting.policy import POLICY_DIR, check_policy_files, policy_files
+
+    out = Output(quiet=quiet, json=json_)
+    try:
+        context = list(with_) if with_ else [POLICY_DIR / "statutory"]
+        checked = {p.resolve() for p in policy_files(files)}
+        context_files = [p for p in policy_files(context) if p.resolve() not in checked]
+        policy_set = check_policy_files(sorted(checked), context_files)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    rows = [
+        {"file": p.source, "id": p.id, "version": p.version, "tool": p.spec.tool, "slot": p.spec.slot_name,
+         "enabled": p.spec.enabled, "effective_from": p.spec.effective_from.isoformat(),
+         "effective_to": p.spec.effective_to.isoformat() if p.spec.effective_to else None,
+         "scope": p.spec.scope.model_dump(exclude_none=True), "switches": dict(p.switches)}
+        for p in policy_set.policies if Path(p.source).resolve() in checked
+    ]
+    human = "\n".join(f"ok  {r['id']}@{r['version']}  {r['tool']}  from {r['effective_from']}  {r['file']}"
+                      for r in rows)
+    out.result({"valid": True, "policies": rows}, human)
+
+
+@letting_app.command("simulate")
+def simulate_command(
+    out: Annotated[Path, typer.Option("--out", help="Decision log to write (.jsonl or .parquet).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (answers, applicants, vacancies).")] = 1,
+    applicants: Annotated[int, typer.Option("--applicants", min=1, help="Applicants on the lists.")] = 200,
+    vacancies: Annotated[int, typer.Option("--vacancies", min=1, help="Vacancies to let.")] = 40,
+    municipality: Annotated[int, typer.Option("--municipality", help="Municipality code of the dwellings "
+                                                                     "(101 uses the example agreements).")] = 101,
+    policies: Annotated[list[Path] | None, typer.Option(
+        "--policies", help="Policy files/directories (default: packaged statutory + local examples).")] = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Run a small synthetic letting scenario through the engine and write its decision log."""
+    import json
+
+    from boligmix.letting.decision_log import write_decision_log
+    from boligmix.letting.policy import load_default_policies, load_policies
+    from boligmix.letting.scenario import ScenarioSettings, run_scenario
+
+    output = Output(quiet=quiet, json=json_)
+    try:
+        policy_set = load_policies(policies) if policies else load_default_policies(include_local_examples=True)
+        settings = ScenarioSettings(applicants=applicants, vacancies=vacancies, municipality_code=municipality)
+        with output.progress("letting", total=100) as bar:
+            result = run_scenario(policy_set, seed, settings, on_progress=bar)
+        path = write_decision_log(out, result.engine.decisions)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    meta = {"decision_log": str(path), "vintage": "synthetic letting scenario (boligmix.letting.scenario)",
+            "seed": seed, "applicants": applicants, "vacancies": vacancies,
+            "municipality_code": municipality,
+            "policies": [{"id": p.id, "version": p.version, "file": p.source} for p in policy_set.policies],
+            **result.summary}
+    meta_path = path.with_name(path.name + ".meta.json")
+    tmp = meta_path.with_name(meta_path.name + ".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(meta_path)
+    human = "\n".join([f"wrote {path} ({result.summary['decisions']} decisions, seed {seed})",
+                        f"lettings: {result.summary['lettings']} {result.summary['lettings_by_channel']}",
+                        f"rejections: {result.summary['rejections_by_rule']}",
+                        f"held for unknown facts: {result.summary['held_for_unknown_facts']}"])
+    output.result(meta, human)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the `letting` group, sharing it with other modules (the letting store
+    adds its admin commands to the same group, whichever module registers first)."""
+    for group in app.registered_groups:
+        if group.name == "letting" and group.typer_instance is not None:
+            group.typer_instance.registered_commands.extend(letting_app.registered_commands)
+            return
+    app.add_typer(letting_app, name="letting")

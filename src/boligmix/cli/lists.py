@@ -1,0 +1,109 @@
+"""`boligmix classify` and `boligmix lists`: the official area lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError, ConfigurationError
+
+RulesOption = Annotated[str, typer.Option("--rules", help="auto (by list year), 2010, 2013, 2018 or 2021.")]
+SwitchOption = Annotated[Optional[list[str]], typer.Option(
+    "--switch", help="Override a rule switch, NAME=VALUE (repeatable), e.g. haardt_ghetto_years=4.")]
+
+
+def parse_switches(items: list[str] | None) -> dict[str, str]:
+    """`NAME=VALUE` strings to a mapping (values are checked against the rule set later)."""
+    switches: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigurationError(f"--switch expects NAME=VALUE, got '{item}'", field="switch")
+        switches[name.strip()] = value.strip()
+    return switches
+
+
+def classify_command(
+    areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
+    out: Annotated[Path, typer.Option("--out", help="OUT.csv to write (plus OUT.provenance.json).")],
+    history: Annotated[Optional[Path], typer.Option(
+        "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")] = None,
+    rules: RulesOption = "auto",
+    switch: SwitchOption = None,
+    vintage: Annotated[Optional[str], typer.Option(
+        "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Classify areas x list years under the official rules and write OUT.csv."""
+    from boligmix.lists.classify import classify
+    from boligmix.lists.csvio import file_sha256, provenance_path, read_areas_csv, read_history_csv, \
+        write_classification
+
+    output = Output(quiet=quiet, json=json_)
+    try:
+        switches = parse_switches(switch)
+        frame = read_areas_csv(areas, rules)
+        past = read_history_csv(history) if history is not None else None
+        data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
+        with output.progress("classifying", total=100) as bar:
+            result = classify(frame, rules=rules, history=past, switches=switches, data_vintage=data_vintage,
+                              on_progress=bar)
+        inputs = {"areas": areas, **({"history": history} if history is not None else {})}
+        write_classification(out, result, inputs)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    counts = {f: int(result.frame.get_column(f).sum()) for f in
+              ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
+    payload = {"out": str(out), "provenance": str(provenance_path(out)), "rows": result.frame.height,
+               "rule_versions": sorted(result.provenance["rule_versions"]), "on_list": counts}
+    human = (f"wrote {out} ({result.frame.height} rows, rules {', '.join(payload['rule_versions'])}); "
+             + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    output.result(payload, human)
+
+
+def lists_command(
+    data: Annotated[Path, typer.Option("--data", help="Dataset directory (person-level registers).")],
+    year: Annotated[int, typer.Option("--year", help="List year (list published 1 December).")],
+    out: Annotated[Path, typer.Option("--out", help="Result directory to write.")],
+    rules: RulesOption = "auto",
+    history: Annotated[Optional[Path], typer.Option(
+        "--history", help="HISTORY.csv: published list membership for earlier years.")] = None,
+    switch: SwitchOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Compute the official lists for a list year from person-level data, with explanations."""
+    from boligmix.lists.csvio import read_history_csv
+    from boligmix.lists.pipeline import compute_lists, write_lists
+
+    output = Output(quiet=quiet, json=json_)
+    try:
+        switches = parse_switches(switch)
+        past = read_history_csv(history) if history is not None else None
+        with output.progress("computing lists", total=100) as bar:
+            result = compute_lists(data, year, rules=rules, history=past, switches=switches, on_progress=bar)
+        write_lists(out, result, overwrite=force)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    on_list = {f: sum(1 for a in result.areas if a[f]) for f in
+               ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
+    payload = {"out": str(out), "year": year, "areas": len(result.areas), "on_list": on_list,
+               "rule_versions": sorted(result.provenance["rule_versions"]),
+               "years_computed": result.provenance["years_computed"],
+               "data_vintage": result.provenance.get("data_vintage")}
+    human = (f"wrote {out}: list year {year}, {len(result.areas)} areas; "
+             + ", ".join(f"{k} {v}" for k, v in on_list.items())
+             + f" (years computed {payload['years_computed']})")
+    output.result(payload, human)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("classify")(classify_command)
+    app.command("lists")(lists_command)

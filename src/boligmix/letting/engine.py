@@ -1,0 +1,763 @@
+"""The letting engine: which channel a vacancy goes to, who is offered it, who accepts, who
+gets it, with a Decision record for every applicant considered.
+
+    engine = LettingEngine(load_default_policies())
+    round_ = engine.next_offers(vacancy, applicants, LettingContext(referrals=...), now)
+    engine.accept(round_.offers[0].offer_id, now)      # -> OfferUpdate (letting when decided)
+    engine.refuse(offer_id, now); engine.expire(now)
+
+Pure domain: no I/O. The state lives in a `LettingLedger` the engine owns (pass one in to
+continue from stored state). See `docs/letting.md` for the rules of the game.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from boligmix.errors import ConfigurationError, DataValidationError, LettingError
+from boligmix.letting.facts import (
+    PRIORITY_RIGHT_PREFIX,
+    base_facts,
+    derive_benefit_months,
+    derive_event_within,
+    derive_member_condition,
+)
+from boligmix.letting.ledger import LettingLedger, RoundRules, ShareCounter
+from boligmix.letting.model import (
+    Applicant,
+    Channel,
+    Decision,
+    Letting,
+    ListType,
+    Offer,
+    OfferRound,
+    OfferStatus,
+    OfferUpdate,
+    Outcome,
+    Vacancy,
+)
+from boligmix.letting.policy import CompiledRule, Policy, PolicySet
+from boligmix.rules.evaluator import evaluate
+from boligmix.rules.truth import Truth
+
+if TYPE_CHECKING:
+    from boligmix.letting.explain import Explanation
+
+CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_ANVISNING, Channel.FLEKSIBEL)
+"""When several share channels are due for the same vacancy, the first of these takes it; the
+others stay due and take a later vacancy."""
+
+REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
+"""Channels where the municipality names the candidates; refusals there do not count towards
+passive status on the waiting list."""
+
+LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
+    Channel.WAITING_LIST: frozenset({ListType.EXTERNAL, ListType.INTERNAL}),
+    Channel.FLEKSIBEL: frozenset({ListType.EXTERNAL, ListType.INTERNAL}),
+    Channel.KOMMUNAL_ANVISNING: frozenset({ListType.MUNICIPAL_REFERRAL}),
+    Channel.REHOUSING: frozenset({ListType.REHOUSING}),
+    Channel.ANNONCERING: frozenset({ListType.ADVERT_RESPONSE}),
+}
+
+
+@dataclass(frozen=True)
+class LettingContext:
+    """Candidates that are not on the organisation's waiting lists, for one vacancy: the
+    municipality's referrals (in its order), rehousing households, advert responses."""
+
+    referrals: Sequence[Applicant] = ()
+    rehousing: Sequence[Applicant] = ()
+    advert_respondents: Sequence[Applicant] = ()
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One rule's verdict on one applicant, with the facts it read."""
+
+    rule: CompiledRule
+    policy: Policy
+    truth: Truth
+    facts: Mapping[str, Any]
+    unknown: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """How the rules in force see one applicant for one vacancy and channel.
+
+    `outcome` is None when the applicant may be ranked, else SKIPPED or REJECTED with `hit`
+    (the deciding rule) and `reason`. `priority_key` orders eligible applicants (smaller first).
+    """
+
+    applicant: Applicant
+    outcome: Outcome | None
+    reason: str
+    hit: RuleHit | None = None
+    policy: Policy | None = None
+    priorities_met: tuple[str, ...] = ()
+    priority_key: tuple[int, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    unknown: tuple[str, ...] = ()
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_json_safe(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
+        return value.value
+    return value
+
+
+class LettingEngine:
+    """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`."""
+
+    def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "") -> None:
+        self.policies = policies
+        self.ledger = ledger if ledger is not None else LettingLedger()
+        self.id_prefix = id_prefix
+
+    # ------------------------------------------------------------------------------------------
+    # Public API
+
+    @property
+    def decisions(self) -> list[Decision]:
+        """The decision log, oldest first."""
+        return self.ledger.decisions
+
+    @property
+    def lettings(self) -> list[Letting]:
+        return sorted(self.ledger.lettings.values(), key=lambda l: l.letting_id)
+
+    def next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant],
+                    context: LettingContext | None = None, now: datetime | None = None) -> OfferRound:
+        """Make the next offer round for `vacancy` from `applicants` (the organisation's waiting
+        lists) and `context` (referrals, rehousing, advert responses).
+
+        Raises LettingError if the vacancy is let already or still has open offers (call
+        `expire(now)` first when deadlines have passed).
+        """
+        if now is None:
+            raise LettingError("next_offers needs the current time 'now'")
+        context = context or LettingContext()
+        ledger = self.ledger
+        if ledger.is_let(vacancy):
+            raise LettingError(f"vacancy {vacancy.vacancy_id}: dwelling {vacancy.dwelling.dwelling_id} is already let")
+        pending = ledger.open_offers(vacancy.vacancy_id)
+        if pending:
+            raise LettingError(f"vacancy {vacancy.vacancy_id} still has {len(pending)} open offer(s) "
+                               f"(round {pending[0].round_id}); wait for answers or call expire()")
+        known = ledger.vacancies.get(vacancy.vacancy_id)
+        if known is not None and known != vacancy:
+            raise LettingError(f"vacancy id {vacancy.vacancy_id} was used for a different vacancy")
+        checkpoint = ledger.checkpoint()
+        try:
+            return self._next_offers(vacancy, applicants, context, now)
+        except BaseException:
+            ledger.rollback(checkpoint)  # a failed round leaves no trace
+            raise
+
+    def _next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant], context: LettingContext,
+                     now: datetime) -> OfferRound:
+        ledger = self.ledger
+        ledger.vacancies[vacancy.vacancy_id] = vacancy
+        on = now.date()
+        in_force = self.policies.in_force(vacancy.dwelling, on)
+        waiting = self._waiting_list_policy(vacancy, in_force, on)
+        number = len(ledger.vacancy_rounds.get(vacancy.vacancy_id, ())) + 1
+        round_id = f"{self.id_prefix}{vacancy.vacancy_id}/r{number}"
+        decisions: list[Decision] = []
+
+        channel = ledger.vacancy_channel.get(vacancy.vacancy_id)
+        if channel is None:
+            channel = self._allocate_channel(vacancy, in_force, now, round_id, decisions)
+            ledger.vacancy_channel[vacancy.vacancy_id] = channel
+
+        ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force, now, round_id)
+        decisions.extend(other_decisions)
+        if not ranked and channel in REFERRAL_CHANNELS:
+            anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
+            if anvisning is not None and anvisning.switch("unused_referral") == "release_to_waiting_list":
+                decisions.append(self._decision(
+                    now, Outcome.CHANNEL, vacancy, channel=Channel.WAITING_LIST, round_id=round_id,
+                    policy=anvisning, rule_id=f"{anvisning.id}#unused_referral",
+                    reason=f"no eligible {channel.value} candidate; released to the waiting list "
+                           f"(switch unused_referral=release_to_waiting_list)",
+                    facts={"candidates": len(context.referrals if channel == Channel.KOMMUNAL_ANVISNING
+                                              else context.rehousing)}))
+                channel = Channel.WAITING_LIST
+                ledger.vacancy_channel[vacancy.vacancy_id] = channel
+                ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force,
+                                                           now, round_id)
+                decisions.extend(other_decisions)
+        if not ranked and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
+            advert = next((p for p in in_force if p.spec.tool == "offentlig_annoncering"), None)
+            if advert is not None and advert.switch("trigger") == "list_exhausted":
+                decisions.append(self._decision(
+                    now, Outcome.CHANNEL, vacancy, channel=Channel.ANNONCERING, round_id=round_id,
+                    policy=advert, rule_id=f"{advert.id}#trigger",
+                    reason="the waiting list gave no eligible applicant; the dwelling is advertised",
+                    facts={"advert_respondents": len(context.advert_respondents)}))
+                channel = Channel.ANNONCERING
+                ledger.vacancy_channel[vacancy.vacancy_id] = channel
+                ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force,
+                                                           now, round_id)
+                decisions.extend(other_decisions)
+
+        assert waiting.spec.round is not None
+        size = waiting.spec.round.offers_per_round
+        deadline = now + timedelta(days=waiting.spec.round.answer_days)
+        offers: list[Offer] = []
+        for rank, assessment in enumerate(ranked, start=1):
+            applicant = assessment.applicant
+            facts = dict(assessment.facts)
+            facts.update({"seniority_date": applicant.seniority_date.isoformat(),
+                          "priorities_met": list(assessment.priorities_met),
+                          "priority_key": list(assessment.priority_key)})
+            if rank <= size:
+                offer = Offer(f"{round_id}/a{applicant.applicant_id}", round_id, vacancy.vacancy_id,
+                              vacancy.dwelling.dwelling_id, applicant.applicant_id, applicant.household_id,
+                              rank, channel, now, deadline)
+                offers.append(offer)
+                ledger.offers[offer.offer_id] = offer
+                ledger.offered.setdefault(vacancy.vacancy_id, set()).add(applicant.applicant_id)
+                decisions.append(self._decision(
+                    now, Outcome.OFFERED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
+                    policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank, offer_id=offer.offer_id,
+                    reason=f"offered: rank {rank} of {len(ranked)} eligible; answer by {deadline.isoformat()}",
+                    facts=facts, unknown=assessment.unknown))
+            else:
+                decisions.append(self._decision(
+                    now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
+                    policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank,
+                    reason=f"eligible but ranked {rank}; this round offers the first {size}",
+                    facts=facts, unknown=assessment.unknown))
+        refs = tuple(p.ref for p in in_force)
+        round_ = OfferRound(round_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, channel,
+                            number, now, tuple(offers), tuple(decisions), refs)
+        ledger.rounds[round_id] = round_
+        ledger.vacancy_rounds.setdefault(vacancy.vacancy_id, []).append(round_id)
+        ledger.round_rules[round_id] = RoundRules(
+            waiting.id, waiting.version, waiting.spec.law, waiting.spec.round.passive_after_refusals,
+            bool(waiting.switch("no_answer_counts_as_refusal")))
+        return round_
+
+    def accept(self, offer_id: str, now: datetime) -> OfferUpdate:
+        """The applicant accepts. The dwelling is let to the best-ranked acceptor once every
+        better-ranked offer of the round is refused or expired."""
+        offer = self._offer(offer_id)
+        if offer.status != OfferStatus.OPEN:
+            raise LettingError(f"offer {offer_id} is {offer.status.value}, not open")
+        if now > offer.deadline:
+            raise LettingError(f"offer {offer_id}: the answer deadline {offer.deadline.isoformat()} has passed")
+        vacancy = self.ledger.vacancies[offer.vacancy_id]
+        accepted = self._set_status(offer, OfferStatus.ACCEPTED)
+        decisions = [self._offer_decision(now, Outcome.ACCEPTED, vacancy, accepted,
+                                          f"accepted the offer (rank {offer.rank})")]
+        changed, more, lettings = self._resolve(offer.round_id, now)
+        return OfferUpdate((accepted, *changed), tuple(decisions + more), tuple(lettings))
+
+    def refuse(self, offer_id: str, now: datetime) -> OfferUpdate:
+        """The applicant refuses; may make them passive and may let the dwelling to a lower-ranked
+        acceptor."""
+        offer = self._offer(offer_id)
+        if offer.status != OfferStatus.OPEN:
+            raise LettingError(f"offer {offer_id} is {offer.status.value}, not open")
+        vacancy = self.ledger.vacancies[offer.vacancy_id]
+        refused = self._set_status(offer, OfferStatus.REFUSED)
+        decisions = [self._offer_decision(now, Outcome.REFUSED, vacancy, refused, "refused the offer")]
+        decisions += self._count_refusal(refused, vacancy, now)
+        changed, more, lettings = self._resolve(offer.round_id, now)
+        return OfferUpdate((refused, *changed), tuple(decisions + more), tuple(lettings))
+
+    def expire(self, now: datetime) -> OfferUpdate:
+        """End every open offer whose deadline is before `now` and settle the rounds affected."""
+        changed: list[Offer] = []
+        decisions: list[Decision] = []
+        lettings: list[Letting] = []
+        rounds: list[str] = []
+        for offer in sorted(self.ledger.offers.values(), key=lambda o: (o.round_id, o.rank)):
+            if offer.status == OfferStatus.OPEN and offer.deadline < now:
+                vacancy = self.ledger.vacancies[offer.vacancy_id]
+                expired = self._set_status(offer, OfferStatus.EXPIRED)
+                changed.append(expired)
+                decisions.append(self._offer_decision(now, Outcome.EXPIRED, vacancy, expired,
+                                                      f"no answer by {offer.deadline.isoformat()}"))
+                if self.ledger.round_rules[offer.round_id].no_answer_counts_as_refusal:
+                    decisions += self._count_refusal(expired, vacancy, now)
+                if offer.round_id not in rounds:
+                    rounds.append(offer.round_id)
+        for round_id in rounds:
+            more_offers, more, new = self._resolve(round_id, now)
+            changed += more_offers
+            decisions += more
+            lettings += new
+        return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
+
+    def explain(self, applicant_id: int, dwelling_id: int) -> "Explanation":
+        """Why did `applicant_id` (not) get `dwelling_id`? From this engine's decision log."""
+        from boligmix.letting.explain import explain_decisions
+
+        return explain_decisions(self.ledger.decisions, applicant_id, dwelling_id)
+
+    def assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, now: datetime) -> Assessment:
+        """How the policies in force on `now` see `applicant` for `vacancy` through `channel`
+        (no state is changed; used by checks and by `explain`)."""
+        in_force = self.policies.in_force(vacancy.dwelling, now.date())
+        return self._assess(vacancy, applicant, channel, in_force, now.date())
+
+    # ------------------------------------------------------------------------------------------
+    # Channel allocation
+
+    def _waiting_list_policy(self, vacancy: Vacancy, in_force: Sequence[Policy], on: date) -> Policy:
+        found = [p for p in in_force if p.spec.tool == "waiting_list"]
+        if not found:
+            raise ConfigurationError(f"no waiting_list policy is in force on {on.isoformat()} for dwelling "
+                                     f"{vacancy.dwelling.dwelling_id} (department {vacancy.dwelling.department_id})")
+        return found[0]
+
+    def _allocate_channel(self, vacancy: Vacancy, in_force: Sequence[Policy], now: datetime, round_id: str,
+                          decisions: list[Decision]) -> Channel:
+        """Share channels by quota: channel c with share s is due when it has taken fewer than
+        floor(s x vacancies seen) of its scope's vacancies; the first due channel in
+        CHANNEL_PRECEDENCE takes the vacancy, else it goes to the waiting list."""
+        dwelling = vacancy.dwelling
+        due: list[tuple[int, Channel, Policy, ShareCounter, dict[str, Any]]] = []
+        counters: list[tuple[Policy, ShareCounter]] = []
+        for policy in in_force:
+            if not policy.spec.shares:
+                continue
+            scope_key = {"municipality": str(dwelling.municipality_code), "organisation": dwelling.org_id,
+                         "department": dwelling.department_id}[policy.spec.count_per]
+            counter = self.ledger.counters.setdefault((policy.id, scope_key), ShareCounter())
+            counter.seen += 1
+            counters.append((policy, counter))
+            for channel, share in policy.spec.shares.items():
+                entitled = math.floor(share * counter.seen + 1e-9)
+                used = counter.used.get(channel, 0)
+                if used < entitled:
+                    facts = {"share": share, "vacancies_seen": counter.seen, "taken_before": used,
+                             "entitled": entitled, "count_per": policy.spec.count_per, "scope_key": scope_key}
+                    due.append((CHANNEL_PRECEDENCE.index(channel), channel, policy, counter, facts))
+        if due:
+            due.sort(key=lambda d: d[0])
+            _, channel, policy, counter, facts = due[0]
+            counter.used[channel] = counter.used.get(channel, 0) + 1
+            others = [d[1].value for d in due[1:]]
+            decisions.append(self._decision(
+                now, Outcome.CHANNEL, vacancy, channel=channel, round_id=round_id, policy=policy,
+                rule_id=f"{policy.id}#shares.{channel.value}",
+                reason=f"{channel.value} share {facts['share']:g}: vacancy {facts['vacancies_seen']} in "
+                       f"{facts['count_per']} {facts['scope_key']}, {facts['taken_before']} taken of "
+                       f"{facts['entitled']} due" + (f"; also due (later): {', '.join(others)}" if others else ""),
+                facts=facts))
+            return channel
+        facts = {p.id: {"vacancies_seen": c.seen, "used": {k.value: v for k, v in c.used.items()}}
+                 for p, c in counters}
+        waiting = self._waiting_list_policy(vacancy, in_force, now.date())
+        decisions.append(self._decision(
+            now, Outcome.CHANNEL, vacancy, channel=Channel.WAITING_LIST, round_id=round_id, policy=waiting,
+            rule_id=f"{waiting.id}#default_channel",
+            reason="no share channel is due; the waiting list applies", facts=facts))
+        return Channel.WAITING_LIST
+
+    # ------------------------------------------------------------------------------------------
+    # Candidates
+
+    def _pool(self, channel: Channel, applicants: Sequence[Applicant], context: LettingContext
+              ) -> Sequence[Applicant]:
+        if channel == Channel.KOMMUNAL_ANVISNING:
+            return context.referrals
+        if channel == Channel.REHOUSING:
+            return context.rehousing
+        if channel == Channel.ANNONCERING:
+            return context.advert_respondents
+        return applicants
+
+    def _candidates(self, vacancy: Vacancy, channel: Channel, applicants: Sequence[Applicant],
+                    context: LettingContext, in_force: Sequence[Policy], now: datetime, round_id: str
+                    ) -> tuple[list[Assessment], list[Decision]]:
+        on = now.date()
+        waiting = self._waiting_list_policy(vacancy, in_force, on)
+        allowed = LIST_TYPES_BY_CHANNEL[channel]
+        offered = self.ledger.offered.get(vacancy.vacancy_id, set())
+        ranked: list[Assessment] = []
+        decisions: list[Decision] = []
+        seen: set[int] = set()
+        for applicant in self._pool(channel, applicants, context):
+            aid = applicant.applicant_id
+            if aid in seen:
+                raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
+            seen.add(aid)
+            self.ledger.base_refusals[aid] = applicant.refusal_count
+            skip_reason = None
+            if applicant.list_type not in allowed:
+                skip_reason = f"list type {applicant.list_type.value} is not used by channel {channel.value}"
+            elif channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL) and applicant.org_id != vacancy.dwelling.org_id:
+                skip_reason = f"on the list of organisation {applicant.org_id}, not {vacancy.dwelling.org_id}"
+            elif aid in offered:
+                skip_reason = "already offered this vacancy in an earlier round"
+            elif applicant.passive or aid in self.ledger.passive:
+                skip_reason = "passive on the waiting list after repeated refusals"
+            elif aid in self.ledger.housed:
+                skip_reason = f"already housed: let a dwelling by this engine (letting {self.ledger.housed[aid]})"
+            if skip_reason is not None:
+                decisions.append(self._decision(now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id,
+                                                applicant=applicant, policy=waiting, rule_id=f"{waiting.id}#list",
+                                                reason=skip_reason,
+                                                facts={"list_type": applicant.list_type.value,
+                                                       "org_id": applicant.org_id}))
+                continue
+            try:
+                assessment = self._assess(vacancy, applicant, channel, in_force, on)
+            except DataValidationError as exc:
+                raise DataValidationError(f"applicant {aid}, vacancy {vacancy.vacancy_id}: {exc.reason}",
+                                          path=exc.path, row=exc.row, column=exc.column) from exc
+            if assessment.outcome is None:
+                ranked.append(assessment)
+                continue
+            hit = assessment.hit
+            decisions.append(self._decision(
+                now, assessment.outcome, vacancy, channel=channel, round_id=round_id, applicant=applicant,
+                policy=assessment.policy, rule_id=hit.rule.rule_id if hit else None,
+                law=(hit.rule.spec.law if hit and hit.rule.spec.law else None),
+                reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown))
+        ranked.sort(key=lambda a: (a.priority_key, a.applicant.seniority_date, a.applicant.applicant_id))
+        return ranked, decisions
+
+    # ------------------------------------------------------------------------------------------
+    # Rules
+
+    def _facts_for(self, policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(facts, derived details) for evaluating `policy`'s rules on `applicant`."""
+        spec = policy.spec
+        facts = dict(base)
+        for name in spec.input_facts:
+            if name.startswith(PRIORITY_RIGHT_PREFIX):
+                facts[name] = name[len(PRIORITY_RIGHT_PREFIX):] in applicant.priority_rights
+        for name in spec.input_facts:
+            if not name.startswith(PRIORITY_RIGHT_PREFIX) and name in applicant.facts:
+                facts[name] = applicant.facts[name]
+        details: dict[str, Any] = {}
+        for name, derived in spec.derived_facts.items():
+            if derived.kind == "benefit_months":
+                value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
+                                              months=derived.months or 0, who=derived.who,
+                                              window_end=derived.window_end,
+                                              min_cohabitation_years=derived.partner_min_cohabitation_years)
+            elif derived.kind == "event_within_months":
+                value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
+                                            who=derived.who,
+                                            min_cohabitation_years=derived.partner_min_cohabitation_years)
+            else:
+                value = derive_member_condition(applicant, on, condition=policy.member_conditions[name],
+                                                who=derived.who, constants=spec.constants,
+                                                min_cohabitation_years=derived.partner_min_cohabitation_years)
+            facts[name] = value.value
+            details[name] = value.detail
+        return facts, details
+
+    @staticmethod
+    def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
+             truth: Truth | None = None) -> RuleHit:
+        if truth is None:
+            truth = evaluate(rule.condition, facts, policy.spec.constants)
+        used: dict[str, Any] = {}
+        unknown: list[str] = []
+        for name in sorted(rule.fields):
+            value = facts.get(name)
+            used[name] = _json_safe(value)
+            if value is None:
+                unknown.append(name)
+            if name in details:
+                used[f"{name}.detail"] = _json_safe(details[name])
+        return RuleHit(rule, policy, truth, used, tuple(unknown))
+
+    def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
+                on: date) -> Assessment:
+        covering = [p for p in in_force if p.covers(channel)]
+        refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
+        base = base_facts(applicant, vacancy.dwelling, on, refusals)
+        computed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+        def facts_of(policy: Policy) -> tuple[dict[str, Any], dict[str, Any]]:
+            """The policy's facts, computed when its first rule is evaluated."""
+            if policy.id not in computed:
+                computed[policy.id] = self._facts_for(policy, applicant, base, on)
+            return computed[policy.id]
+
+        def stop(outcome: Outcome, hit: RuleHit, reason: str, extra: Mapping[str, Any] | None = None) -> Assessment:
+            facts = dict(hit.facts)
+            if extra:
+                facts.update(extra)
+            return Assessment(applicant, outcome, reason, hit, hit.policy, facts=facts, unknown=hit.unknown)
+
+        # 1. eligibility: every condition must hold
+        for policy in covering:
+            if not policy.active("eligibility"):
+                continue
+            facts, details = facts_of(policy)
+            for rule in policy.active("eligibility"):
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.TRUE:
+                    continue
+                hit = self._hit(rule, policy, facts, details, truth)
+                if hit.truth is Truth.FALSE:
+                    return stop(Outcome.SKIPPED, hit, f"not eligible: fails '{rule.spec.description or rule.spec.id}'")
+                if hit.truth is Truth.UNKNOWN:
+                    how = rule.spec.on_unknown
+                    return stop(Outcome.SKIPPED, hit,
+                                f"{'held' if how == 'hold' else 'not eligible'}: "
+                                f"'{rule.spec.description or rule.spec.id}' cannot be decided; unknown: "
+                                f"{', '.join(hit.unknown) or '?'}")
+
+        # 2. exemptions per policy
+        exempt: dict[str, RuleHit] = {}
+        exemption_facts: dict[str, Any] = {}
+        for policy in covering:
+            if not policy.active("exemptions"):
+                continue
+            facts, details = facts_of(policy)
+            for rule in policy.active("exemptions"):
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.TRUE:
+                    exempt[policy.id] = self._hit(rule, policy, facts, details, truth)
+                    exemption_facts[f"exempt:{rule.rule_id}"] = True
+                    break
+
+        # 3. rejections
+        for policy in covering:
+            if policy.id in exempt or not policy.active("rejections"):
+                continue
+            facts, details = facts_of(policy)
+            dispensation = policy.spec.dispensation_fact
+            for rule in policy.active("rejections"):
+                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                if truth is Truth.FALSE:
+                    continue
+                hit = self._hit(rule, policy, facts, details, truth)
+                if dispensation is not None and policy.switches.get("dispensation_allowed", False) \
+                        and facts.get(dispensation) is True:
+                    exemption_facts[f"dispensation:{rule.rule_id}"] = True
+                    continue
+                if hit.truth is Truth.TRUE:
+                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}"
+                                + (f" ({rule.spec.law or policy.spec.law})" if (rule.spec.law or policy.spec.law) else ""))
+                if rule.spec.on_unknown == "reject":
+                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}: cannot be "
+                                f"ruled out and the rule rejects on unknown; unknown: {', '.join(hit.unknown)}")
+                return stop(Outcome.SKIPPED, hit, f"held: {rule.spec.description or rule.spec.id} cannot be decided; "
+                            f"unknown: {', '.join(hit.unknown) or '?'}")
+
+        # 4. priorities (ranked by rank; exempt applicants count as meeting their policy's priorities)
+        prios: list[tuple[int, str, RuleHit, Policy]] = []
+        for policy in covering:
+            if not policy.active("priorities"):
+                continue
+            facts, details = facts_of(policy)
+            for rule in policy.active("priorities"):
+                prios.append((rule.spec.rank or 0, rule.rule_id, self._hit(rule, policy, facts, details), policy))
+        prios.sort(key=lambda t: (t[0], t[1]))
+        key: list[int] = []
+        met: list[str] = []
+        used: dict[str, Any] = dict(exemption_facts)
+        unknown: list[str] = []
+        for _, rule_id, hit, policy in prios:
+            meets = hit.truth is Truth.TRUE or policy.id in exempt
+            key.append(0 if meets else 1)
+            if meets:
+                met.append(rule_id)
+            used.update(hit.facts)
+            unknown += [u for u in hit.unknown if u not in unknown]
+            if not meets and policy.spec.tool == "fleksibel_udlejning" and policy.switch("mode") == "exclusive":
+                return Assessment(applicant, Outcome.SKIPPED,
+                                  f"does not meet the fleksibel criteria ({hit.rule.spec.description or hit.rule.spec.id})"
+                                  f" and the criteria are exclusive (switch mode=exclusive)"
+                                  + (f"; unknown: {', '.join(hit.unknown)}" if hit.unknown else ""),
+                                  hit, policy, facts=dict(hit.facts), unknown=hit.unknown)
+        return Assessment(applicant, None, "eligible", None, None, tuple(met), tuple(key), used, tuple(unknown))
+
+    # ------------------------------------------------------------------------------------------
+    # Offers and lettings
+
+    def _offer(self, offer_id: str) -> Offer:
+        try:
+            return self.ledger.offers[offer_id]
+        except KeyError:
+            raise LettingError(f"unknown offer {offer_id}") from None
+
+    def _set_status(self, offer: Offer, status: OfferStatus) -> Offer:
+        updated = replace(offer, status=status)
+        self.ledger.offers[offer.offer_id] = updated
+        return updated
+
+    def _count_refusal(self, offer: Offer, vacancy: Vacancy, now: datetime) -> list[Decision]:
+        if offer.channel in REFERRAL_CHANNELS:
+            return []
+        rules = self.ledger.round_rules[offer.round_id]
+        aid = offer.applicant_id
+        self.ledger.refusals[aid] = self.ledger.refusals.get(aid, 0) + 1
+        base = self.ledger.base_refusals.get(aid, 0)
+        total = base + self.ledger.refusals[aid]
+        if total >= rules.passive_after_refusals and aid not in self.ledger.passive:
+            self.ledger.passive.add(aid)
+            return [self._decision(now, Outcome.PASSIVE, vacancy, channel=offer.channel, round_id=offer.round_id,
+                                   applicant_id=aid, household_id=offer.household_id,
+                                   rule_id=f"{rules.policy_id}#passive_after_refusals", rule_version=rules.version,
+                                   law=rules.law, offer_id=offer.offer_id,
+                                   reason=f"set passive after {total} refusals (limit {rules.passive_after_refusals})",
+                                   facts={"refusals": total, "passive_after_refusals": rules.passive_after_refusals})]
+        return []
+
+    def _resolve(self, round_id: str, now: datetime) -> tuple[list[Offer], list[Decision], list[Letting]]:
+        """Settle a round and every round a resulting letting touches (the winner's other offers
+        are withdrawn, which may clear the way for an acceptor elsewhere)."""
+        queue = [round_id]
+        changed: list[Offer] = []
+        decisions: list[Decision] = []
+        lettings: list[Letting] = []
+        while queue:
+            current = queue.pop(0)
+            more_changed, more_decisions, more_lettings, touched = self._resolve_one(current, now)
+            changed += more_changed
+            decisions += more_decisions
+            lettings += more_lettings
+            queue += [r for r in touched if r not in queue]
+        return changed, decisions, lettings
+
+    def _resolve_one(self, round_id: str, now: datetime
+                     ) -> tuple[list[Offer], list[Decision], list[Letting], list[str]]:
+        offers = self.ledger.round_offers(round_id)
+        vacancy = self.ledger.vacancies[self.ledger.rounds[round_id].vacancy_id]
+        winner = None
+        if self.ledger.is_let(vacancy):
+            return [], [], [], []
+        for offer in offers:
+            if offer.status == OfferStatus.OPEN:
+                return [], [], [], []
+            if offer.status == OfferStatus.ACCEPTED:
+                winner = offer
+                break
+        if winner is None:
+            return [], [], [], []
+        rules = self.ledger.round_rules[round_id]
+        channel = winner.channel
+        applicant_list = self.ledger.rounds[round_id]
+        won = self._set_status(winner, OfferStatus.WON)
+        letting = Letting(self.ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit,
+                          winner.applicant_id, winner.household_id, self._letting_channel(winner, applicant_list),
+                          max(vacancy.available_from, now.date()), now, round_id)
+        self.ledger.record_letting(letting)
+        self.ledger.next_letting_id += 1
+        changed = [won]
+        decisions = [self._decision(now, Outcome.LET, vacancy, channel=channel, round_id=round_id,
+                                    applicant_id=winner.applicant_id, household_id=winner.household_id,
+                                    rule_id=f"{rules.policy_id}#ranking", rule_version=rules.version, law=rules.law,
+                                    rank=winner.rank, offer_id=winner.offer_id,
+                                    reason=f"let: best-ranked acceptor (rank {winner.rank}); every better-ranked "
+                                           f"offer was refused or expired",
+                                    facts={"letting_id": letting.letting_id, "lease_start": letting.lease_start.isoformat(),
+                                           "letting_channel": letting.channel.value})]
+        for rid in self.ledger.vacancy_rounds[vacancy.vacancy_id]:
+            for offer in self.ledger.round_offers(rid):
+                if offer.status in (OfferStatus.OPEN, OfferStatus.ACCEPTED):
+                    withdrawn = self._set_status(offer, OfferStatus.WITHDRAWN)
+                    changed.append(withdrawn)
+                    decisions.append(self._offer_decision(
+                        now, Outcome.WITHDRAWN, vacancy, withdrawn,
+                        f"offer withdrawn: the dwelling was let to applicant {winner.applicant_id} "
+                        f"(rank {winner.rank})"))
+        self.ledger.housed[winner.applicant_id] = letting.letting_id
+        touched: list[str] = []
+        for offer in sorted(self.ledger.offers.values(), key=lambda o: o.offer_id):
+            if offer.applicant_id == winner.applicant_id and offer.vacancy_id != vacancy.vacancy_id \
+                    and offer.status in (OfferStatus.OPEN, OfferStatus.ACCEPTED):
+                withdrawn = self._set_status(offer, OfferStatus.WITHDRAWN)
+                changed.append(withdrawn)
+                decisions.append(self._offer_decision(
+                    now, Outcome.WITHDRAWN, self.ledger.vacancies[offer.vacancy_id], withdrawn,
+                    f"offer withdrawn: the applicant was let dwelling {vacancy.dwelling.dwelling_id} "
+                    f"(letting {letting.letting_id})"))
+                if offer.round_id not in touched:
+                    touched.append(offer.round_id)
+        return changed, decisions, [letting], touched
+
+    def _letting_channel(self, winner: Offer, round_: OfferRound) -> Channel:
+        if winner.channel != Channel.WAITING_LIST:
+            return winner.channel
+        for d in round_.decisions:
+            if d.applicant_id == winner.applicant_id and d.outcome == Outcome.OFFERED:
+                if d.facts.get("list_type") == ListType.INTERNAL.value:
+                    return Channel.INTERNAL
+        return Channel.WAITING_LIST
+
+    # ------------------------------------------------------------------------------------------
+    # Decision records
+
+    def _offer_decision(self, now: datetime, outcome: Outcome, vacancy: Vacancy, offer: Offer, reason: str
+                        ) -> Decision:
+        rules = self.ledger.round_rules[offer.round_id]
+        return self._decision(now, outcome, vacancy, channel=offer.channel, round_id=offer.round_id,
+                              applicant_id=offer.applicant_id, household_id=offer.household_id,
+                              rule_id=f"{rules.policy_id}#offer_round", rule_version=rules.version, law=rules.law,
+                              rank=offer.rank, offer_id=offer.offer_id, reason=reason,
+                              facts={"deadline": offer.deadline.isoformat(), "rank": offer.rank})
+
+    def _decision(self, now: datetime, outcome: Outcome, vacancy: Vacancy, *, channel: Channel | None,
+                  round_id: str | None, reason: str, applicant: Applicant | None = None,
+                  applicant_id: int | None = None, household_id: int | None = None, policy: Policy | None = None,
+                  rule_id: str | None = None, rule_version: str | None = None, law: str | None = None,
+                  facts: Mapping[str, Any] | None = None, unknown: Sequence[str] = (), rank: int | None = None,
+                  offer_id: str | None = None) -> Decision:
+        if applicant is not None:
+            applicant_id, household_id = applicant.applicant_id, applicant.household_id
+            facts = {"list_type": applicant.list_type.value, **(facts or {})}
+        if policy is not None:
+            rule_id = rule_id or policy.id
+            rule_version = rule_version or policy.version
+            law = law or policy.spec.law
+        seq = self.ledger.next_sequence
+        self.ledger.next_sequence += 1
+        decision = Decision(
+            decision_id=f"{self.id_prefix}d{seq}", sequence=seq, decided_at=now, outcome=outcome,
+            vacancy_id=vacancy.vacancy_id, dwelling_id=vacancy.dwelling.dwelling_id, unit=vacancy.unit,
+            channel=channel, round_id=round_id, applicant_id=applicant_id, household_id=household_id,
+            rule_id=rule_id, rule_version=rule_version, law=law, reason=reason,
+            facts=_json_safe(dict(facts or {})), unknown_facts=tuple(unknown), rank=rank, offer_id=offer_id)
+        self.ledger.decisions.append(decision)
+        return decision
+
+
+def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Applicant], channel: Channel,
+                now: datetime, *, id_prefix: str = "") -> OfferRound:
+    """One offer round as a fresh engine makes it, for a caller that keeps its own state (the
+    letting store): the channel is given (the caller allocated it), `candidates` are the
+    applicants still in play (the caller drops those already offered the vacancy; passive
+    status and earlier refusals come from `Applicant.passive` / `refusal_count`). For a referral
+    channel the candidates are the municipality's referrals (or rehousing households); the
+    usual fallbacks (release to the waiting list, annoncering) then find no other candidates.
+    """
+    engine = LettingEngine(policies, id_prefix=id_prefix)
+    engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
+    context = LettingContext()
+    if channel == Channel.KOMMUNAL_ANVISNING:
+        context, candidates = LettingContext(referrals=candidates), ()
+    elif channel == Channel.REHOUSING:
+        context, candidates = LettingContext(rehousing=candidates), ()
+    elif channel == Channel.ANNONCERING:
+        context, candidates = LettingContext(advert_respondents=candidates), ()
+    return engine.next_offers(vacancy, candidates, context, now)
+
+
+__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "LettingContext", "LettingEngine", "RuleHit", "plan_offers"]

@@ -1,0 +1,255 @@
+"""Vectorised classification of areas x list years under the 2010/2013/2018/2021 rule sets.
+
+Each category of a rule set is compiled into one evaluator condition (parent category, required
+criteria, `at_least N of` criteria, and the exclusion when its switch is on) and evaluated with
+`evaluate_frame` on all rows of that version at once. Categories that need list history
+(hårdt ghettoområde, omdannelsesområde) then look at the history list in each of the N most
+recent list years Y-N+1..Y: year Y is this run's result; each earlier year is taken from the
+published history when it covers (area, year), else from this run's own result for that year,
+else the area counts as not on the list.
+
+Results are three-valued: a flag is null when missing indicators leave it undecided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import polars as pl
+
+from boligmix.errors import ConfigurationError, DataValidationError
+from boligmix.lists.ruleset import (
+    AREA_FIELDS,
+    BUILTIN_VERSIONS,
+    OUTPUT_FLAGS,
+    Category,
+    RuleSet,
+    load_ruleset,
+    version_for_year,
+)
+from boligmix.rules.evaluator import Condition, condition_fields, evaluate_frame, parse_condition
+
+KEY = ("area_id", "year")
+
+
+def category_condition_data(ruleset: RuleSet, category: Category, switches: Mapping[str, Any]) -> dict:
+    """The evaluator condition (as data) for a category's current-year test.
+
+    For a category with a history requirement this is the current-year part only (its parent
+    and required criteria); the history window is applied by `classify`.
+    """
+    parts: list[dict] = []
+    if category.parent is not None:
+        parts.append(category_condition_data(ruleset, ruleset.category(category.parent), switches))
+    parts.extend(ruleset.criterion(cid).condition_data() for cid in category.requires)
+    if category.at_least is not None:
+        parts.append({"at_least": category.at_least,
+                      "of": [ruleset.criterion(cid).condition_data() for cid in category.of]})
+    unless = category.unless
+    if unless is not None and (unless.switch is None or bool(switches[unless.switch])):
+        excluded = ruleset.category_for_output(unless.output)
+        assert excluded is not None  # checked on load
+        parts.append({"not": category_condition_data(ruleset, excluded, switches)})
+    return parts[0] if len(parts) == 1 else {"all": parts}
+
+
+_CONDITION_CACHE: dict[tuple[str, str, str, tuple], Condition] = {}
+
+
+def category_condition(ruleset: RuleSet, category: Category, switches: Mapping[str, Any]) -> Condition:
+    """The parsed current-year condition of a category (cached per rule file, category and switches)."""
+    key = (ruleset.sha256, ruleset.source, category.id, tuple(sorted(switches.items())))
+    if key not in _CONDITION_CACHE:
+        _CONDITION_CACHE[key] = parse_condition(category_condition_data(ruleset, category, switches),
+                                                source=ruleset.source, rule=category.id, fields=AREA_FIELDS)
+    return _CONDITION_CACHE[key]
+
+
+def required_fields(ruleset: RuleSet) -> tuple[str, ...]:
+    """The indicator fields a rule set reads, in AREAS.csv column order."""
+    used = frozenset().union(*(condition_fields(c) for c in ruleset.conditions.values()))
+    return tuple(f for f in AREA_FIELDS if f in used)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Per (area, year): rule version, criteria met, and the four list flags (null = undecided).
+
+    `frame` columns: area_id, year, rules, criteria_met, criteria_unknown, udsat,
+    parallelsamfund, omdannelse, forebyggelse. `provenance` records rule versions (with file
+    hashes), switches in effect, data vintage and history source.
+    """
+
+    frame: pl.DataFrame
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def as_flags(self) -> pl.DataFrame:
+        """The OUT.csv shape: flags as 0/1 integers (requires every flag to be decided)."""
+        undecided = self.frame.filter(pl.any_horizontal([pl.col(f).is_null() for f in OUTPUT_FLAGS]))
+        if undecided.height:
+            row = undecided.row(0, named=True)
+            raise DataValidationError(
+                f"area {row['area_id']} year {row['year']}: a list flag is undecided because indicators "
+                "are missing", column=next(f for f in OUTPUT_FLAGS if row[f] is None))
+        return self.frame.select(
+            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS])
+
+
+def _resolve_rulesets(rules: str | RuleSet, years: list[int]) -> dict[int, RuleSet]:
+    if isinstance(rules, RuleSet):
+        return {y: rules for y in years}
+    if rules == "auto":
+        return {y: load_ruleset(version_for_year(y)) for y in years}
+    if rules not in BUILTIN_VERSIONS:
+        raise ConfigurationError(f"unknown rule version '{rules}'; use auto or one of "
+                                 f"{', '.join(BUILTIN_VERSIONS)}", field="rules")
+    ruleset = load_ruleset(rules)
+    return {y: ruleset for y in years}
+
+
+def _switches_per_ruleset(rulesets: list[RuleSet], overrides: Mapping[str, Any]) -> dict[str, dict]:
+    unknown = [n for n in overrides if not any(n in r.spec.switches for r in rulesets)]
+    if unknown:
+        known = sorted({n for r in rulesets for n in r.spec.switches})
+        raise ConfigurationError(f"no rule set used here has the switch '{unknown[0]}'; switches: "
+                                 f"{', '.join(known) or 'none'}", field=unknown[0])
+    return {r.version: r.switch_values({k: v for k, v in overrides.items() if k in r.spec.switches})
+            for r in rulesets}
+
+
+def _check_frame(areas: pl.DataFrame, needed: dict[str, tuple[str, ...]]) -> None:
+    for col in KEY:
+        if col not in areas.columns:
+            raise DataValidationError("missing column", column=col)
+    for version, fields in needed.items():
+        for f in fields:
+            if f not in areas.columns:
+                raise DataValidationError(f"missing column (rules {version} need it)", column=f)
+            if not areas.schema[f].is_numeric() and areas.schema[f] != pl.Null:
+                raise DataValidationError(f"must be numeric, is {areas.schema[f]}", column=f)
+    repeated = ~areas.select(pl.struct(KEY).is_first_distinct()).to_series()
+    if repeated.any():
+        row = int(repeated.arg_true()[0]) + 1
+        raise DataValidationError("duplicate (area_id, year)", row=row, column="area_id,year")
+
+
+def _history_status(results: pl.DataFrame, output: str, history: pl.DataFrame | None) -> pl.DataFrame:
+    """(area_id, year, on_list): published history where it covers, else this run's result."""
+    own = results.select(*KEY, pl.col(output).alias("on_list"))
+    if history is None or output not in history.columns:
+        return own
+    published = history.select(*KEY, pl.col(output).cast(pl.Boolean).alias("on_list"))
+    own_only = own.join(published.select(KEY), on=list(KEY), how="anti")
+    return pl.concat([published, own_only], how="vertical")
+
+
+def _window(targets: pl.DataFrame, status: pl.DataFrame, years: int) -> pl.DataFrame:
+    """Kleene AND of the status in years Y-1..Y-years+1 for each target (area_id, year)."""
+    if years <= 1:
+        return targets.select(*KEY, pl.lit(True).alias("window"))
+    offsets = pl.DataFrame({"offset": list(range(1, years))}, schema={"offset": pl.Int64})
+    lookups = (targets.select(KEY).join(offsets, how="cross")
+               .with_columns((pl.col("year") - pl.col("offset")).alias("prev_year"))
+               .join(status.rename({"year": "prev_year"}).with_columns(pl.lit(True).alias("covered")),
+                     on=["area_id", "prev_year"], how="left")
+               .with_columns(pl.when(pl.col("covered").is_null()).then(pl.lit(False))
+                             .otherwise(pl.col("on_list")).alias("on_list")))
+    return lookups.group_by(KEY).agg(
+        pl.when((pl.col("on_list") == False).any()).then(pl.lit(False))  # noqa: E712
+        .when(pl.col("on_list").is_null().any()).then(pl.lit(None, dtype=pl.Boolean))
+        .otherwise(pl.lit(True)).alias("window"))
+
+
+def classify(
+    areas: pl.DataFrame,
+    *,
+    rules: str | RuleSet = "auto",
+    history: pl.DataFrame | None = None,
+    switches: Mapping[str, Any] | None = None,
+    data_vintage: str | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
+) -> Classification:
+    """Classify every (area_id, year) row of `areas` (AREAS.csv columns).
+
+    `rules` is 'auto' (by list year), a version ('2010', '2013', '2018', '2021') or a loaded
+    `RuleSet`. `history` holds published list membership (area_id, year, parallelsamfund 0/1).
+    `switches` overrides named switches of the rule sets used.
+    """
+    overrides = dict(switches or {})
+    for col in KEY:
+        if col not in areas.columns:
+            raise DataValidationError("missing column", column=col)
+    frame = areas.with_row_index("_row")
+    years = sorted(int(y) for y in frame.get_column("year").unique().to_list()) if frame.height else []
+    by_year = _resolve_rulesets(rules, years)
+    used = {r.version: r for r in by_year.values()}
+    switch_values = _switches_per_ruleset(list(used.values()) or
+                                          ([load_ruleset(rules)] if isinstance(rules, str) and
+                                           rules in BUILTIN_VERSIONS else []), overrides)
+    year_version = pl.DataFrame({"year": years, "rules": [by_year[y].version for y in years]},
+                                schema={"year": frame.schema["year"], "rules": pl.String})
+    frame = frame.join(year_version, on="year", how="left")
+    _check_frame(areas, {v: required_fields(r) for v, r in used.items()})
+
+    parts: list[pl.DataFrame] = []
+    history_jobs: list[tuple[RuleSet, Category]] = []
+    for i, (version, ruleset) in enumerate(sorted(used.items())):
+        if on_progress:
+            on_progress(f"rules {version}", i / max(len(used), 1))
+        sub = frame.filter(pl.col("rules") == version)
+        sw = switch_values[version]
+        counted = [evaluate_frame(ruleset.conditions[c], sub) for c in ruleset.spec.counted_criteria]
+        cols: dict[str, pl.Series] = {}
+        met = pl.DataFrame({f"c{i}": s for i, s in enumerate(counted)})
+        cols["criteria_met"] = met.select(
+            pl.sum_horizontal([pl.col(c).fill_null(False).cast(pl.Int32) for c in met.columns])).to_series()
+        cols["criteria_unknown"] = met.select(
+            pl.sum_horizontal([pl.col(c).is_null().cast(pl.Int32) for c in met.columns])).to_series()
+        for cat in ruleset.spec.categories:
+            cols[cat.output] = evaluate_frame(category_condition(ruleset, cat, sw), sub)
+            if cat.history is not None:
+                history_jobs.append((ruleset, cat))
+        for flag in OUTPUT_FLAGS:
+            cols.setdefault(flag, pl.Series([False] * sub.height, dtype=pl.Boolean))
+        parts.append(sub.select("_row", *KEY, "rules").with_columns(
+            *[s.alias(name) for name, s in cols.items()]))
+    columns = ["_row", *KEY, "rules", "criteria_met", "criteria_unknown", *OUTPUT_FLAGS]
+    if parts:
+        result = pl.concat([p.select(columns) for p in parts], how="vertical")
+    else:
+        result = pl.DataFrame(schema={"_row": pl.UInt32, "area_id": frame.schema["area_id"],
+                                      "year": frame.schema["year"], "rules": pl.String,
+                                      "criteria_met": pl.Int32, "criteria_unknown": pl.Int32,
+                                      **{f: pl.Boolean for f in OUTPUT_FLAGS}})
+
+    # Phase B: history windows (the history list itself never depends on history; checked on load).
+    for ruleset, cat in history_jobs:
+        assert cat.history is not None
+        n_years = ruleset.history_years(cat, switch_values[ruleset.version])
+        status = _history_status(result, cat.history.output, history)
+        targets = result.filter(pl.col("rules") == ruleset.version)
+        window = _window(targets, status, n_years)
+        updated = (targets.join(window, on=list(KEY), how="left")
+                   .with_columns((pl.col(cat.output) & pl.col("window")).alias(cat.output))
+                   .select("_row", cat.output))
+        result = result.update(updated, on="_row", include_nulls=True)
+    result = result.sort("_row").drop("_row")
+    if on_progress:
+        on_progress("done", 1.0)
+    provenance = {
+        "rule_versions": {v: {"file": r.source, "sha256": r.sha256, "name": r.spec.name}
+                          for v, r in sorted(used.items())},
+        "rules_requested": rules.version if isinstance(rules, RuleSet) else rules,
+        "switches": switch_values,
+        "data_vintage": data_vintage,
+        "history": "supplied" if history is not None else "none (earlier years from this run only)",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return Classification(frame=result, provenance=provenance)
+
+
+__all__ = ["Classification", "category_condition", "category_condition_data", "classify",
+           "required_fields"]

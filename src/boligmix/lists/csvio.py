@@ -1,0 +1,220 @@
+"""AREAS.csv and HISTORY.csv in, OUT.csv (plus a provenance sidecar) out, with strict checks.
+
+AREAS.csv: `area_id,year,residents,pct_non_western,pct_outside_work_edu,pct_convicted,
+conviction_ratio,pct_basic_education,income_pct_of_region`, one row per area and list year.
+A column the row's rule version reads must be present and filled; a column it does not read
+may be empty or absent. Any bad value is a `DataValidationError` naming file, row and column.
+
+HISTORY.csv: `area_id,year,parallelsamfund` (0/1: on the ghetto/parallelsamfund list that year).
+
+OUT.csv: `area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse`.
+It is written atomically, together with `<OUT stem>.provenance.json` (rule versions and file
+hashes, switches, data vintage, input file hashes); on any error nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from boligmix.errors import ConfigurationError, DataValidationError
+from boligmix.lists.classify import Classification, required_fields
+from boligmix.lists.ruleset import AREA_FIELDS, BUILTIN_VERSIONS, OUTPUT_FLAGS, load_ruleset, version_for_year
+
+AREAS_COLUMNS: tuple[str, ...] = ("area_id", "year", *AREA_FIELDS)
+HISTORY_COLUMNS: tuple[str, ...] = ("area_id", "year", "parallelsamfund")
+OUT_COLUMNS: tuple[str, ...] = ("area_id", "year", "rules", "criteria_met", *OUTPUT_FLAGS)
+
+PERCENT_FIELDS = frozenset({"pct_non_western", "pct_outside_work_edu", "pct_convicted", "pct_basic_education"})
+"""Shares in percent: must lie in 0-100."""
+COUNT_FIELDS = frozenset({"residents"})
+"""Counts: non-negative integers."""
+# conviction_ratio and income_pct_of_region are ratios to a reference (national / regional
+# average): non-negative, but they may exceed 100 (an area richer than its region).
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_strings(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise DataValidationError("file not found", path=str(path))
+    try:
+        frame = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
+        raise DataValidationError(f"cannot read CSV: {exc}", path=str(path)) from exc
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns).with_columns(
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns)
+
+
+class _FirstError:
+    """Keeps the error at the smallest row (ties: the earlier check)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.best = str(path), None
+
+    def add(self, mask: pl.Series, column: str, message: str) -> None:
+        hits = mask.fill_null(False).arg_true()
+        if len(hits):
+            row = int(hits[0]) + 1
+            if self.best is None or row < self.best[0]:
+                self.best = (row, column, message)
+
+    def raise_if_any(self) -> None:
+        if self.best is not None:
+            row, column, message = self.best
+            raise DataValidationError(message, path=self.path, row=row, column=column)
+
+
+def _parse_year(frame: pl.DataFrame, path: Path) -> pl.Series:
+    text = frame.get_column("year")
+    year = text.cast(pl.Int64, strict=False)
+    errors = _FirstError(path)
+    errors.add(text.is_null(), "year", "empty value")
+    errors.add(text.is_not_null() & year.is_null(), "year", "not an integer year")
+    errors.raise_if_any()
+    return year
+
+
+def _versions(year: pl.Series, rules: str, path: Path) -> pl.Series:
+    if rules != "auto":
+        if rules not in BUILTIN_VERSIONS:
+            raise ConfigurationError(f"unknown rule version '{rules}'; use auto or one of "
+                                     f"{', '.join(BUILTIN_VERSIONS)}", field="rules")
+        return pl.Series("rules", [rules] * len(year), dtype=pl.String)
+    mapping: dict[int, str] = {}
+    for i, y in enumerate(year.to_list()):
+        if y not in mapping:
+            try:
+                mapping[y] = version_for_year(y)
+            except ConfigurationError as exc:
+                raise DataValidationError(f"{exc}", path=str(path), row=i + 1, column="year") from exc
+    return year.replace_strict(mapping, return_dtype=pl.String).alias("rules")
+
+
+def read_areas_csv(path: str | os.PathLike[str], rules: str = "auto") -> pl.DataFrame:
+    """Read and check AREAS.csv for the given rules ('auto' or a version).
+
+    Returns the typed frame (area_id str, year int, residents int, other fields float; a column
+    no row needs and that is absent comes back all null).
+    """
+    path = Path(path)
+    raw = _read_strings(path)
+    for col in ("area_id", "year"):
+        if col not in raw.columns:
+            raise DataValidationError("missing column", path=str(path), column=col)
+    year = _parse_year(raw, path)
+    versions = _versions(year, rules, path)
+    needed_by: dict[str, set[str]] = {f: set() for f in AREA_FIELDS}
+    for version in versions.unique().to_list():
+        for f in required_fields(load_ruleset(version)):
+            needed_by[f].add(version)
+    for f in AREA_FIELDS:
+        if needed_by[f] and f not in raw.columns:
+            raise DataValidationError(f"missing column (rules {', '.join(sorted(needed_by[f]))} need it)",
+                                      path=str(path), column=f)
+
+    errors = _FirstError(path)
+    errors.add(raw.get_column("area_id").is_null(), "area_id", "empty area_id")
+    typed: dict[str, pl.Series] = {"area_id": raw.get_column("area_id"), "year": year}
+    for f in AREA_FIELDS:
+        if f not in raw.columns:
+            typed[f] = pl.Series(f, [None] * raw.height, dtype=pl.Int64 if f in COUNT_FIELDS else pl.Float64)
+            continue
+        text = raw.get_column(f)
+        number = text.cast(pl.Float64, strict=False)
+        present = text.is_not_null()
+        needed = versions.is_in(sorted(needed_by[f])) if needed_by[f] else pl.Series([False] * raw.height)
+        errors.add(needed & ~present, f, "empty value; rules " + "/".join(sorted(needed_by[f])) + " need it")
+        errors.add(present & (number.is_null() | ~number.is_finite().fill_null(False)), f,
+                   "not a number")
+        ok = present & number.is_not_null() & number.is_finite().fill_null(False)
+        if f in PERCENT_FIELDS:
+            errors.add(ok & ((number < 0) | (number > 100)), f, "percentage outside 0-100")
+        elif f in COUNT_FIELDS:
+            errors.add(ok & (number < 0), f, "negative count")
+            errors.add(ok & (number >= 0) & (number != number.floor()), f, "count is not a whole number")
+        else:
+            errors.add(ok & (number < 0), f, "negative value")
+        typed[f] = number.cast(pl.Int64, strict=False) if f in COUNT_FIELDS else number
+    frame = pl.DataFrame(typed)
+    errors.add(~frame.select(pl.struct("area_id", "year").is_first_distinct()).to_series(), "area_id,year",
+               "duplicate (area_id, year)")
+    errors.raise_if_any()
+    return frame
+
+
+def read_history_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """Read and check HISTORY.csv: area_id, year, parallelsamfund (0/1)."""
+    path = Path(path)
+    raw = _read_strings(path)
+    for col in HISTORY_COLUMNS:
+        if col not in raw.columns:
+            raise DataValidationError("missing column", path=str(path), column=col)
+    year = _parse_year(raw, path)
+    errors = _FirstError(path)
+    errors.add(raw.get_column("area_id").is_null(), "area_id", "empty area_id")
+    flag = raw.get_column("parallelsamfund")
+    errors.add(~flag.is_in(["0", "1"]).fill_null(False), "parallelsamfund", "must be 0 or 1")
+    frame = pl.DataFrame({"area_id": raw.get_column("area_id"), "year": year,
+                          "parallelsamfund": flag == "1"})
+    errors.add(~frame.select(pl.struct("area_id", "year").is_first_distinct()).to_series(), "area_id,year",
+               "duplicate (area_id, year)")
+    errors.raise_if_any()
+    return frame
+
+
+def _atomic_write(path: Path, write: Any) -> Path:
+    """Write to a temporary sibling with `write(tmp_path)`; return the temporary path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def provenance_path(out: str | os.PathLike[str]) -> Path:
+    out = Path(out)
+    return out.with_name(f"{out.stem}.provenance.json")
+
+
+def write_classification(out: str | os.PathLike[str], result: Classification,
+                         inputs: Mapping[str, str | os.PathLike[str]] | None = None) -> Path:
+    """Write OUT.csv (flags 0/1) and its provenance sidecar, both or neither."""
+    out = Path(out)
+    flags = result.as_flags().select(OUT_COLUMNS)
+    provenance = dict(result.provenance)
+    provenance["inputs"] = {name: {"path": str(p), "sha256": file_sha256(p)} for name, p in (inputs or {}).items()}
+    provenance["columns"] = list(OUT_COLUMNS)
+    tmp_csv = _atomic_write(out, lambda p: flags.write_csv(p))
+    try:
+        meta = provenance_path(out)
+        tmp_meta = _atomic_write(meta, lambda p: p.write_text(
+            json.dumps(provenance, indent=2, ensure_ascii=False, default=str), encoding="utf-8"))
+    except BaseException:
+        tmp_csv.unlink(missing_ok=True)
+        raise
+    os.replace(tmp_meta, meta)
+    os.replace(tmp_csv, out)
+    return out
+
+
+__all__ = ["AREAS_COLUMNS", "HISTORY_COLUMNS", "OUT_COLUMNS", "provenance_path", "read_areas_csv",
+           "read_history_csv", "write_classification"]

@@ -1,0 +1,286 @@
+"""Explanations of a classification: every criterion's value, threshold, margin and what it would
+take to cross it; the area's list history; and the earliest year it could leave each list.
+
+"What it would take" is given in the criterion's own unit (percentage points, times the national
+average) and, when the person-level support counts of `boligmix.indicators` are present
+(`n_18_64`, `n_30_59`, `n_18plus`, `national_conviction_pct`, `region_mean_income`, ...), in
+persons, full-time equivalents or DKK. For a window-averaged criterion these counts are the
+window averages, so the person figures are the change needed in the averaged quantities.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from boligmix.lists.classify import KEY, Classification, category_condition
+from boligmix.lists.ruleset import OUTPUT_FLAGS, Category, Criterion, RuleSet, load_ruleset
+from boligmix.rules.evaluator import Truth, evaluate, evaluate_frame
+
+CRITERIA_COLUMNS: tuple[str, ...] = (
+    "area_id", "year", "rules", "criterion", "label_da", "label_en", "field", "value", "op", "threshold",
+    "unit", "average_years", "counted", "met", "margin", "direction", "qualifier", "to_cross",
+    "to_cross_unit", "to_cross_text",
+)
+"""One row per area, list year and criterion of the version used."""
+
+
+# Unit text when the value has to go down / up, in persons, FTE or DKK.
+_PERSON_UNITS: dict[str, tuple[str, str]] = {
+    "residents": ("fewer residents", "more residents"),
+    "pct_non_western": ("fewer residents of non-Western origin (replaced by others, total unchanged)",
+                        "more residents of non-Western origin (replacing others, total unchanged)"),
+    "pct_outside_work_edu": ("FTE of residents aged 18-64 moving into work or education",
+                             "additional FTE of residents aged 18-64 outside work and education"),
+    "pct_convicted": ("fewer convicted residents aged 18+", "more convicted residents aged 18+"),
+    "conviction_ratio": ("fewer convicted residents aged 18+", "more convicted residents aged 18+"),
+    "pct_basic_education": ("fewer residents aged 30-59 with only basic schooling",
+                            "more residents aged 30-59 with only basic schooling"),
+    "income_pct_of_region": ("DKK lower average gross income per taxpayer aged 15-64 (excl. students)",
+                             "DKK higher average gross income per taxpayer aged 15-64 (excl. students)"),
+}
+
+# Persons (or DKK) per one unit of the criterion's value, and the support columns that needs.
+_PER_UNIT: dict[str, tuple[pl.Expr, tuple[str, ...]]] = {
+    "residents": (pl.lit(1.0), ("residents",)),
+    "pct_non_western": (pl.col("residents") / 100, ("residents",)),
+    "pct_outside_work_edu": (pl.col("n_18_64") / 100, ("n_18_64",)),
+    "pct_convicted": (pl.col("n_18plus") / 100, ("n_18plus",)),
+    "conviction_ratio": (pl.col("national_conviction_pct") * pl.col("n_18plus") / 100,
+                         ("national_conviction_pct", "n_18plus")),
+    "pct_basic_education": (pl.col("n_30_59") / 100, ("n_30_59",)),
+    "income_pct_of_region": (pl.col("region_mean_income") / 100, ("region_mean_income",)),
+}
+_SUPPORT_FIELDS = ("n_18_64", "n_18plus", "national_conviction_pct", "n_30_59", "region_mean_income")
+
+_UNIT_NAMES = {"pct": "percentage points", "pct of regional average": "percentage points of the regional average",
+               "times national average": "times the national average", "persons": "residents"}
+
+
+def _criterion_rows(frame: pl.DataFrame, ruleset: RuleSet, criterion: Criterion) -> pl.DataFrame:
+    present = criterion.field in frame.columns
+    value = pl.col(criterion.field).cast(pl.Float64).fill_nan(None) if present else pl.lit(None, pl.Float64)
+    t = float(criterion.threshold)
+    met = evaluate_frame(ruleset.conditions[criterion.id], frame)
+    # A criterion "value > T" or "value >= T" that holds must go down to stop holding; one that
+    # does not hold must go up to hold; "value < T" the other way round.
+    goes_down = met if criterion.op != "<" else ~met
+    # Is reaching the threshold exactly enough ("at least") or must it pass it ("more than")?
+    target_inclusive = pl.when(pl.col("met")).then(pl.lit(criterion.op in (">", "<"))).otherwise(
+        pl.lit(criterion.op == ">="))
+    per_unit, support = _PER_UNIT[criterion.field]
+    # The person translation needs the indicators' support counts (support fields other than
+    # `residents` only come from boligmix.indicators, never from AREAS.csv).
+    person = present and all(c in frame.columns for c in support) and (
+        criterion.field == "residents" or any(c in frame.columns for c in _SUPPORT_FIELDS))
+    if person:
+        down, up = _PERSON_UNITS[criterion.field]
+        amount = (value - t).abs() * per_unit
+    else:
+        name = _UNIT_NAMES.get(criterion.unit, criterion.unit)
+        down, up = f"{name} lower", f"{name} higher"
+        amount = (value - t).abs()
+    out = frame.select(*KEY, "rules").with_columns(
+        pl.lit(criterion.id).alias("criterion"), pl.lit(criterion.label_da).alias("label_da"),
+        pl.lit(criterion.label_en).alias("label_en"), pl.lit(criterion.field).alias("field"),
+        frame.select(value.alias("value")).to_series(),
+        pl.lit(criterion.op).alias("op"), pl.lit(t).alias("threshold"), pl.lit(criterion.unit).alias("unit"),
+        pl.lit(criterion.average_years).alias("average_years"),
+        pl.lit(criterion.id in ruleset.spec.counted_criteria).alias("counted"),
+        met.alias("met"), goes_down.alias("_down"),
+        frame.select(amount.alias("to_cross")).to_series(),
+    ).with_columns(
+        (pl.col("value") - pl.col("threshold")).alias("margin"),
+        pl.when(pl.col("met")).then(pl.lit("to_stop_meeting")).when(~pl.col("met")).then(pl.lit("to_meet"))
+        .alias("direction"),
+        pl.when(pl.col("met").is_not_null()).then(
+            pl.when(target_inclusive).then(pl.lit("at least")).otherwise(pl.lit("more than"))).alias("qualifier"),
+        pl.when(pl.col("_down")).then(pl.lit(down)).when(~pl.col("_down")).then(pl.lit(up)).alias("to_cross_unit"),
+    )
+    texts = [_text(q, a, u) for q, a, u in
+             zip(out.get_column("qualifier"), out.get_column("to_cross"), out.get_column("to_cross_unit"))]
+    return out.with_columns(pl.Series("to_cross_text", texts, dtype=pl.String)).select(CRITERIA_COLUMNS)
+
+
+def _text(qualifier: str | None, amount: float | None, unit: str | None) -> str | None:
+    if amount is None or unit is None or qualifier is None or math.isnan(amount):
+        return None
+    if "FTE" in unit:
+        return f"{qualifier} {amount:.1f} {unit}"
+    if unit.startswith("DKK"):
+        return f"{qualifier} {amount:,.0f} {unit}"
+    if unit.startswith(("fewer", "more")):
+        whole = math.ceil(amount - 1e-9) if qualifier == "at least" else math.floor(amount + 1e-9) + 1
+        return f"at least {max(whole, 0)} {unit}"  # whole persons: "more than 2.3" is "at least 3"
+    return f"{qualifier} {amount:.2f} {unit}"
+
+
+def criteria_table(indicators: pl.DataFrame, classification: Classification,
+                   year: int | None = None) -> pl.DataFrame:
+    """Every criterion of the version used, per area and list year (`year` keeps just that one)."""
+    rules = classification.frame.select(*KEY, "rules")
+    frame = indicators.join(rules, on=list(KEY), how="inner")
+    if year is not None:
+        frame = frame.filter(pl.col("year") == year)
+    parts = []
+    for version in sorted(frame.get_column("rules").unique().to_list()):
+        ruleset = load_ruleset(version)
+        sub = frame.filter(pl.col("rules") == version)
+        parts.extend(_criterion_rows(sub, ruleset, c) for c in ruleset.spec.criteria)
+    if not parts:
+        return pl.DataFrame(schema={c: pl.String for c in CRITERIA_COLUMNS})
+    return pl.concat(parts, how="vertical_relaxed").sort("area_id", "year", maintain_order=True)
+
+
+# ------------------------------------------------------------------------------ history and exits
+
+def history_status(classification: Classification, history: pl.DataFrame | None) -> pl.DataFrame:
+    """(area_id, year, parallelsamfund, source): published where the history covers, else computed."""
+    own = classification.frame.select(*KEY, "parallelsamfund").with_columns(pl.lit("computed").alias("source"))
+    if history is None:
+        return own
+    published = history.select(*KEY, pl.col("parallelsamfund").cast(pl.Boolean)).with_columns(
+        pl.lit("published").alias("source"))
+    return pl.concat([published, own.join(published.select(KEY), on=list(KEY), how="anti")])
+
+
+def _exit_year(ruleset: RuleSet, category: Category, met: Mapping[str, bool | None], year: int) -> int | None:
+    """Earliest list year by which the area is sure to be off `category` if every criterion it
+    now meets stops holding in register data not yet used: a point-in-time criterion clears in
+    the next list (year + 1), an N-year average only once its whole window is new (year + N)."""
+    def clear(cid: str) -> int | None:
+        if cid == "residents" or not met.get(cid):
+            return None  # not met now (or a gate that is not an indicator): nothing to clear
+        return year + ruleset.criterion(cid).average_years
+
+    options: list[int] = []
+    if category.parent is not None:
+        parent = _exit_year(ruleset, ruleset.category(category.parent), met, year)
+        if parent is not None:
+            options.append(parent)
+    options.extend(y for y in (clear(cid) for cid in category.requires) if y is not None)
+    if category.at_least is not None:
+        clears = sorted(y for y in (clear(cid) for cid in category.of) if y is not None)
+        need = len(clears) - category.at_least + 1
+        if need >= 1 and len(clears) >= need:
+            options.append(clears[need - 1])
+    return min(options) if options else None
+
+
+def area_summaries(classification: Classification, year: int, history: pl.DataFrame | None = None,
+                   criteria: pl.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Per area on list year `year`: flags, list history, years to/until omdannelse, exit years."""
+    result = classification.frame.filter(pl.col("year") == year)
+    status_by_area: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in history_status(classification, history).filter(
+            pl.col("year").is_between(year - 9, year)).to_dicts():
+        status_by_area.setdefault(r["area_id"], {})[r["year"]] = r
+    met_lookup: dict[str, dict[str, bool | None]] = {}
+    facts_lookup: dict[str, dict[str, Any]] = {}
+    if criteria is not None:
+        for row in (criteria.filter(pl.col("year") == year).select("area_id", "criterion", "met", "field", "value")
+                    .iter_rows()):
+            met_lookup.setdefault(row[0], {})[row[1]] = row[2]
+            facts_lookup.setdefault(row[0], {})[row[3]] = row[4]
+    summaries = []
+    for row in result.to_dicts():
+        ruleset = load_ruleset(row["rules"])
+        switches = classification.provenance.get("switches", {}).get(row["rules"], {})
+        omdannelse = ruleset.category_for_output("omdannelse")
+        n_years = ruleset.history_years(omdannelse, {**{k: s.default for k, s in ruleset.spec.switches.items()},
+                                                      **switches}) if omdannelse is not None else None
+        span = n_years or 5
+        past = status_by_area.get(row["area_id"], {})
+        hist = [{"year": y, "parallelsamfund": past[y]["parallelsamfund"] if y in past else False,
+                 "source": past[y]["source"] if y in past else "none"} for y in range(year - span + 1, year + 1)]
+        run = 0
+        for entry in reversed(hist):
+            if entry["parallelsamfund"] is not True:
+                break
+            run += 1
+        met = met_lookup.get(row["area_id"], {})
+        exits = {}
+        for flag in OUTPUT_FLAGS:
+            category = ruleset.category_for_output(flag)
+            if category is not None and row[flag]:
+                exits[flag] = _exit_year(ruleset, category if category.history is None else
+                                         ruleset.category(category.parent), met, year)
+        excluded = {}
+        for category in ruleset.spec.categories:
+            unless = category.unless
+            if (unless is not None and unless.switch is not None and switches.get(unless.switch)
+                    and row[unless.output] and not row[category.output] and row["area_id"] in facts_lookup):
+                alone = category_condition(ruleset, category, {**switches, unless.switch: False})
+                if evaluate(alone, facts_lookup[row["area_id"]]) is Truth.TRUE:
+                    excluded[category.output] = unless.output
+        summary = {
+            "area_id": row["area_id"], "year": year, "rules": row["rules"],
+            "criteria_met": row["criteria_met"], "criteria_unknown": row["criteria_unknown"],
+            **{flag: row[flag] for flag in OUTPUT_FLAGS},
+            "history": hist,
+            "consecutive_parallelsamfund_years": run if n_years is not None else None,
+            "omdannelse_years_required": n_years,
+            "years_to_omdannelse": (max(n_years - run, 0) if row["parallelsamfund"] and not row["omdannelse"]
+                                    else 0 if row["omdannelse"] else None) if n_years is not None else None,
+            "earliest_exit_year": exits,
+            "excluded_by": excluded,
+            "years_until_leave_omdannelse": (exits["omdannelse"] - year
+                                             if row["omdannelse"] and exits.get("omdannelse") else None),
+        }
+        summaries.append(summary)
+    return summaries
+
+
+def criteria_by_area(criteria: pl.DataFrame, year: int) -> dict[str, list[dict[str, Any]]]:
+    """The criteria rows of one list year grouped by area (input order kept)."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in criteria.filter(pl.col("year") == year).to_dicts():
+        grouped.setdefault(r["area_id"], []).append(r)
+    return grouped
+
+
+def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[str, Any]]) -> str:
+    """A short human-readable explanation of one area in one list year.
+
+    `criteria` is the criteria table, or this area's rows of it (see `criteria_by_area`)."""
+    rs = load_ruleset(summary["rules"])
+    on = [rs.category_for_output(f).label_da for f in OUTPUT_FLAGS  # type: ignore[union-attr]
+          if summary[f] and rs.category_for_output(f) is not None]
+    n_counted = len(rs.spec.counted_criteria)
+    lines = [f"{summary['area_id']}, list year {summary['year']} (rules {summary['rules']}): "
+             f"{', '.join(on) if on else 'on no list'}; {summary['criteria_met']} of {n_counted} criteria met."]
+    if isinstance(criteria, pl.DataFrame):
+        rows = criteria.filter((pl.col("area_id") == summary["area_id"])
+                               & (pl.col("year") == summary["year"])).to_dicts()
+    else:
+        rows = criteria
+    for r in rows:
+        state = {True: "met", False: "not met", None: "unknown"}[r["met"]]
+        value = "missing" if r["value"] is None else f"{r['value']:.2f}"
+        margin = "" if r["margin"] is None else f" (margin {r['margin']:+.2f})"
+        action = f"; to {'stop meeting' if r['met'] else 'meet'} it: {r['to_cross_text']}" \
+            if r["to_cross_text"] else ""
+        lines.append(f"  - {r['label_en']}: {value} {r['op']} {r['threshold']:g} {r['unit']} -> {state}"
+                     f"{margin}{action}")
+    if summary.get("omdannelse_years_required"):
+        lines.append(f"  list history (parallelsamfund/ghetto): " + ", ".join(
+            f"{h['year']}: {'yes' if h['parallelsamfund'] else 'no' if h['parallelsamfund'] is False else '?'}"
+            f" ({h['source']})" for h in summary["history"]))
+        if summary["parallelsamfund"] and not summary["omdannelse"]:
+            lines.append(f"  becomes omdannelse/hårdt ghetto after {summary['years_to_omdannelse']} more "
+                         "year(s) on the list")
+    for flag, other in summary.get("excluded_by", {}).items():
+        lines.append(f"  meets the '{flag}' criteria but is not on that list because it is on '{other}' "
+                     "(switch in the rule set)")
+    for flag, exit_year in summary["earliest_exit_year"].items():
+        if exit_year is not None:
+            lines.append(f"  earliest list it is sure to be off '{flag}' if the criteria stop holding now: "
+                         f"{exit_year}")
+    return "\n".join(lines)
+
+
+__all__ = ["CRITERIA_COLUMNS", "area_summaries", "criteria_by_area", "criteria_table", "explain_text",
+           "history_status"]

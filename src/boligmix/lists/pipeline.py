@@ -1,0 +1,151 @@
+"""Lists from person-level data: indicators (boligmix.indicators) -> classification -> explanations.
+
+`compute_lists(dataset, year)` computes the indicators for the list year and the earlier list
+years the history rules look back over (as far as the dataset's register years reach), classifies
+them, and explains the list year. `write_lists(out_dir, result)` writes the result directory
+atomically:
+
+    lists.csv        every computed list year: area_id,year,rules,criteria_met,udsat,parallelsamfund,
+                     omdannelse,forebyggelse (0/1, empty when missing indicators leave it undecided)
+    criteria.csv     the list year: per area and criterion value, threshold, met, margin, what it
+                     would take to cross it (see boligmix.lists.explain.CRITERIA_COLUMNS)
+    indicators.csv   the indicator frame used (all computed years)
+    areas.json       the list year: per area flags, list history, years to/until omdannelse,
+                     earliest exit year per list, and a text explanation
+    provenance.json  rule versions and hashes, switches, indicator settings, data vintage and seed
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from boligmix.data.io import read_manifest
+from boligmix.errors import ConfigurationError, DatasetError
+from boligmix.lists.classify import Classification, classify
+from boligmix.lists.explain import area_summaries, criteria_by_area, criteria_table, explain_text
+from boligmix.lists.ruleset import BUILTIN_VERSIONS, OUTPUT_FLAGS, load_ruleset, version_for_year
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class ListsResult:
+    year: int
+    indicators: pl.DataFrame
+    classification: Classification
+    criteria: pl.DataFrame
+    areas: list[dict[str, Any]]
+    provenance: dict[str, Any]
+
+
+def lookback_years(year: int, rules: str = "auto") -> int:
+    """How many list years (incl. `year`) the history rules of `year`'s version can look at."""
+    ruleset = load_ruleset(version_for_year(year) if rules == "auto" else rules)
+    spans = [1]
+    for cat in ruleset.spec.categories:
+        if cat.history is not None:
+            if cat.history.years is not None:
+                spans.append(cat.history.years)
+            else:
+                switch = ruleset.spec.switches[cat.history.years_switch]  # type: ignore[index]
+                spans.append(max(int(v) for v in (switch.allowed or (switch.default,))))
+    return max(spans)
+
+
+def _feasible(year: int, available: set[int]) -> bool:
+    from boligmix.indicators import settings_for_list_year
+
+    try:
+        settings = settings_for_list_year(year)
+    except ConfigurationError:
+        return False
+    needed = {*settings.window(year), settings.education_year(year), settings.income_year(year)}
+    return needed <= available
+
+
+def lists_from_indicators(indicators: pl.DataFrame, year: int, *, rules: str = "auto",
+                          history: pl.DataFrame | None = None, switches: Mapping[str, Any] | None = None,
+                          data_vintage: str | None = None) -> ListsResult:
+    """Classify an indicator frame (AREAS columns, optionally support counts) and explain `year`."""
+    if rules != "auto" and rules not in BUILTIN_VERSIONS:
+        raise ConfigurationError(f"unknown rule version '{rules}'", field="rules")
+    if indicators.filter(pl.col("year") == year).height == 0:
+        raise DatasetError(f"no areas with residents in list year {year}")
+    classification = classify(indicators, rules=rules, history=history, switches=switches,
+                              data_vintage=data_vintage)
+    criteria = criteria_table(indicators, classification, year)
+    summaries = area_summaries(classification, year, history, criteria)
+    grouped = criteria_by_area(criteria, year)
+    for s in summaries:
+        s["explanation"] = explain_text(s, grouped.get(s["area_id"], []))
+    provenance = {**classification.provenance, "list_year": year,
+                  "years_computed": sorted(set(indicators.get_column("year").to_list()))}
+    return ListsResult(year, indicators, classification, criteria, summaries, provenance)
+
+
+def compute_lists(dataset_dir: str | os.PathLike[str], year: int, *, rules: str = "auto",
+                  history: pl.DataFrame | None = None, switches: Mapping[str, Any] | None = None,
+                  on_progress: Progress | None = None) -> ListsResult:
+    """Indicators from a dataset for `year` and the earlier years its history rules need, then lists."""
+    from boligmix.indicators import compute_area_indicators
+
+    manifest = read_manifest(dataset_dir)
+    span = lookback_years(year, rules)
+    if manifest.years is not None:
+        available = set(range(manifest.years[0], manifest.years[1] + 1))
+        years = [y for y in range(year - span + 1, year + 1) if y == year or _feasible(y, available)]
+    else:
+        years = [year]
+    indicators = compute_area_indicators(dataset_dir, years, on_progress=on_progress)
+    result = lists_from_indicators(indicators, year, rules=rules, history=history, switches=switches,
+                                   data_vintage=manifest.vintage)
+    settings = {}
+    for column in ("register_years", "rules_basis", "country_nomenclature"):
+        if column in indicators.columns:
+            settings[column] = dict(indicators.group_by("year").agg(pl.col(column).first()).sort("year").iter_rows())
+    result.provenance.update({"dataset": str(dataset_dir), "data_vintage": manifest.vintage,
+                              "seed": manifest.seed, "schema_version": manifest.schema_version,
+                              "indicator_settings": settings})
+    return result
+
+
+def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwrite: bool = False) -> Path:
+    """Write the result directory atomically (staged, then renamed into place)."""
+    target = Path(out_dir)
+    if target.exists() and not overwrite:
+        raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        flags = result.classification.frame.select(
+            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS])
+        flags.write_csv(staging / "lists.csv")
+        result.criteria.write_csv(staging / "criteria.csv")
+        result.indicators.write_csv(staging / "indicators.csv")
+        (staging / "areas.json").write_text(json.dumps(result.areas, indent=2, ensure_ascii=False, default=str),
+                                            encoding="utf-8")
+        (staging / "provenance.json").write_text(
+            json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+__all__ = ["ListsResult", "compute_lists", "lists_from_indicators", "lookback_years", "write_lists"]

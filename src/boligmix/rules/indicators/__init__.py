@@ -1,0 +1,1 @@
+"""Indicator settings per rule version (YAML data files read by `boligmix.indicators.settings`)."""

@@ -1,0 +1,148 @@
+"""`boligmix classify`: the exact command format, provenance, and every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from boligmix.cli.main import app
+
+HEADER = ("area_id,year,residents,pct_non_western,pct_outside_work_edu,pct_convicted,conviction_ratio,"
+          "pct_basic_education,income_pct_of_region")
+GOOD = [
+    "A,2020,1500,60,45,3.1,3.5,55,50",
+    "A,2021,1500,60,45,,3.5,55,50",
+    "B,2021,999,60,45,,3.5,55,50",
+    "C,2021,2000,35,35,,2.5,55,60",
+    "D,2015,1000,51,41,2.8,,50,56",
+]
+
+
+def write(tmp_path, name, lines):
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(*args):
+    return CliRunner().invoke(app, ["classify", *map(str, args)])
+
+
+def test_classify_writes_out_csv_and_provenance(tmp_path):
+    areas = write(tmp_path, "areas.csv", [HEADER, *GOOD])
+    history = write(tmp_path, "history.csv", ["area_id,year,parallelsamfund", "A,2017,1", "A,2018,1",
+                                               "A,2019,1"])
+    out = tmp_path / "out.csv"
+    result = run("--areas", areas, "--history", history, "--rules", "auto", "--out", out)
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines == [
+        "area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse",
+        "A,2020,2018,3,1,1,0,0",  # 2016 neither in history nor in the run -> not hårdt
+        "A,2021,2021,3,1,1,1,0",  # 2017-2019 history, 2020 own result, 2021 now
+        "B,2021,2021,3,0,0,0,0",  # 999 residents
+        "C,2021,2021,0,0,0,0,1",
+        "D,2015,2013,3,0,1,0,0",  # 2013 rules: nw, outside, convicted -> 3 of 5
+    ]
+    meta = json.loads((tmp_path / "out.provenance.json").read_text())
+    assert set(meta["rule_versions"]) == {"2013", "2018", "2021"}
+    assert meta["switches"]["2021"] == {"forebyggelse_excludes_udsat": True}
+    assert meta["data_vintage"].startswith("areas.csv sha256:")
+    assert set(meta["inputs"]) == {"areas", "history"}
+
+
+def test_fixed_rules_switches_and_json(tmp_path):
+    areas = write(tmp_path, "areas.csv", [HEADER, "C,2021,2000,40,45,,3.5,55,60"])
+    out = tmp_path / "o.csv"
+    result = run("--areas", areas, "--rules", "2021", "--out", out, "--switch",
+                 "forebyggelse_excludes_udsat=false", "--json", "--vintage", "test-vintage")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["on_list"] == {"udsat": 1, "parallelsamfund": 0, "omdannelse": 0, "forebyggelse": 1}
+    assert json.loads((tmp_path / "o.provenance.json").read_text())["data_vintage"] == "test-vintage"
+    quiet = run("--areas", areas, "--out", tmp_path / "q.csv", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+
+
+BAD_AREAS = [
+    # (description, header, rows, rules, expected fragments of the message)
+    ("missing column", HEADER.replace(",conviction_ratio", ""), ["A,2021,1500,60,45,,55,50"], "auto",
+     ["column 'conviction_ratio'", "missing column"]),
+    ("missing column for 2013", HEADER.replace(",pct_convicted", ""), ["A,2021,1500,60,45,3.5,55,50"],
+     "2013", ["column 'pct_convicted'"]),
+    ("not a number", HEADER, [GOOD[0], "A,2021,1500,sixty,45,,3.5,55,50"], "auto",
+     ["row 2", "column 'pct_non_western'", "not a number"]),
+    ("decimal comma", HEADER, ["A,2021,1500,60,\"45,5\",,3.5,55,50"], "auto",
+     ["row 1", "column 'pct_outside_work_edu'", "not a number"]),
+    ("nan", HEADER, ["A,2021,1500,nan,45,,3.5,55,50"], "auto", ["row 1", "pct_non_western"]),
+    ("percentage above 100", HEADER, [GOOD[0], GOOD[1], "B,2021,1500,60,100.5,,3.5,55,50"], "auto",
+     ["row 3", "column 'pct_outside_work_edu'", "0-100"]),
+    ("negative percentage", HEADER, ["A,2021,1500,60,45,,3.5,-1,50"], "auto",
+     ["row 1", "pct_basic_education", "0-100"]),
+    ("negative count", HEADER, [GOOD[0], "B,2021,-5,60,45,,3.5,55,50"], "auto",
+     ["row 2", "column 'residents'", "negative count"]),
+    ("fractional count", HEADER, ["B,2021,1000.5,60,45,,3.5,55,50"], "auto", ["row 1", "residents"]),
+    ("negative ratio", HEADER, ["B,2021,1000,60,45,,-3.5,55,50"], "auto", ["row 1", "conviction_ratio"]),
+    ("duplicate", HEADER, [GOOD[0], GOOD[1], GOOD[2], "A,2021,1,1,1,,1,1,1"], "auto",
+     ["row 4", "area_id,year", "duplicate"]),
+    ("empty needed value", HEADER, [GOOD[0], "A,2021,1500,60,,,3.5,55,50"], "auto",
+     ["row 2", "column 'pct_outside_work_edu'", "empty"]),
+    ("empty pct_convicted under 2013 rules", HEADER, ["A,2021,1500,60,45,,3.5,55,50"], "2013",
+     ["row 1", "pct_convicted"]),
+    ("bad year", HEADER, ["A,20x1,1500,60,45,,3.5,55,50"], "auto", ["row 1", "column 'year'"]),
+    ("year before the first list", HEADER, [GOOD[0], "A,2009,1500,60,45,3,3.5,55,50"], "auto",
+     ["row 2", "column 'year'", "2009"]),
+    ("empty area", HEADER, [",2021,1500,60,45,,3.5,55,50"], "auto", ["row 1", "area_id"]),
+]
+
+
+@pytest.mark.parametrize("label, header, rows, rules, fragments", BAD_AREAS, ids=[b[0] for b in BAD_AREAS])
+def test_bad_areas_fail_naming_row_and_column_and_write_nothing(tmp_path, label, header, rows, rules,
+                                                                fragments):
+    areas = write(tmp_path, "areas.csv", [header, *rows])
+    out = tmp_path / "out.csv"
+    result = run("--areas", areas, "--rules", rules, "--out", out)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "areas.csv" in message
+    for fragment in fragments:
+        assert fragment in message, (label, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["areas.csv"]
+
+
+@pytest.mark.parametrize("lines, fragments", [
+    (["area_id,year,parallelsamfund", "A,2019,2"], ["row 1", "parallelsamfund", "0 or 1"]),
+    (["area_id,year,parallelsamfund", "A,2019,1", "A,2019,0"], ["row 2", "duplicate"]),
+    (["area_id,year", "A,2019"], ["missing column", "parallelsamfund"]),
+    (["area_id,year,parallelsamfund", "A,last,1"], ["row 1", "year"]),
+])
+def test_bad_history_fails_and_writes_nothing(tmp_path, lines, fragments):
+    areas = write(tmp_path, "areas.csv", [HEADER, *GOOD])
+    history = write(tmp_path, "history.csv", lines)
+    result = run("--areas", areas, "--history", history, "--out", tmp_path / "out.csv")
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "history.csv" in message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["areas.csv", "history.csv"]
+
+
+def test_bad_rules_switch_and_missing_file(tmp_path):
+    areas = write(tmp_path, "areas.csv", [HEADER, *GOOD])
+    for args in (["--rules", "2019"], ["--switch", "nonsense=1"], ["--switch", "haardt_ghetto_years=3"],
+                 ["--switch", "novalue"]):
+        result = run("--areas", areas, "--out", tmp_path / "out.csv", *args)
+        assert result.exit_code == 2, (args, result.output)
+    result = run("--areas", tmp_path / "nope.csv", "--out", tmp_path / "out.csv")
+    assert result.exit_code == 2 and "not found" in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_existing_out_file_is_left_alone_on_error(tmp_path):
+    out = write(tmp_path, "out.csv", ["old"])
+    areas = write(tmp_path, "areas.csv", [HEADER, "A,2021,-1,60,45,,3.5,55,50"])
+    assert run("--areas", areas, "--out", out).exit_code == 2
+    assert out.read_text() == "old\n"
