@@ -136,7 +136,7 @@ def main() -> None:
 
     server = Server(url)
     server_cmd_workers = args.workers
-    server.extra_args = ["--workers", str(server_cmd_workers)]
+    server.extra_args = ["--workers", str(server_cmd_workers), "--rules", "store-order"]
     server.start()
     try:
         def accept(http: httpx.Client, offer_id: int) -> int:

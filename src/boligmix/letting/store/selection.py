@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from boligmix.letting.store.models import Applicant, Department, Dwelling, Vacancy
 
@@ -25,7 +26,7 @@ LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0}
 
 @dataclass(frozen=True)
 class CandidateDecision:
-    entry: Applicant
+    entry: Applicant | None  # None for decisions about the vacancy itself (e.g. its channel)
     outcome: str  # offered | skipped | rejected
     rule: str
     rule_version: str
@@ -43,7 +44,26 @@ class RoundPlan:
 
     @property
     def offered(self) -> tuple[CandidateDecision, ...]:
-        return tuple(d for d in self.decisions if d.outcome == "offered")
+        return tuple(d for d in self.decisions if d.outcome == "offered" and d.entry is not None)
+
+
+class OfferRules(Protocol):
+    """What the store asks of letting rules: one round of offers among the given candidates."""
+
+    name: str
+
+    def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
+             candidates: Sequence[Applicant], count: int | None, now: datetime) -> RoundPlan: ...
+
+
+class StoreOrderRules:
+    """The plain list order (see the module docstring); `count` offers per round (default 1)."""
+
+    name = "store-order"
+
+    def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
+             candidates: Sequence[Applicant], count: int | None, now: datetime) -> RoundPlan:
+        return plan_round(vacancy, dwelling, department, candidates, count or 1)
 
 
 def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tuple[str, ...]]:

@@ -19,7 +19,7 @@ same transaction as the change it records.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
+from boligmix.letting.store.engine_rules import household_from_json
 from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
 from boligmix.letting.store.models import (
     CHANNELS,
@@ -41,15 +42,15 @@ from boligmix.letting.store.models import (
 )
 from boligmix.letting.store.selection import (
     RULE_VERSION,
-    CandidateDecision,
+    OfferRules,
+    StoreOrderRules,
     candidate_lists,
-    plan_round,
     queue_key,
 )
 
 MAX_OFFERS_PER_ROUND = 50
-CANDIDATE_PAGE = 100
-"""Applicants are read (and locked) in pages of this size until the round has its offers."""
+CANDIDATE_LIMIT = 5000
+"""At most this many applicants (in list order) are candidates in one round."""
 
 STORE_RULE = "boligmix.store"
 """Rule id of decisions the store takes itself (accept, refuse, withdraw on letting)."""
@@ -266,6 +267,7 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
                                      f"token '{p.name}'")
         owner, code = str(org_id), body.get("municipality_code")
     household = body.get("household") or {}
+    household_from_json(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
     size = body.get("household_size") or len(household.get("members") or []) or 1
     entry = Applicant(applicant_id=body["applicant_id"], household_id=body.get("household_id"),
                       list_type=list_type, list_owner=owner, org_id=org_id, municipality_code=code,
@@ -357,10 +359,9 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
     return [vacancy_json(v) for v, d in s.execute(stmt) if _can_read_department(p, d)]
 
 
-def _candidate_page(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *,
-                    offset: int) -> list[Applicant]:
-    """The next page of candidates in list order: active entries of the lists, without an offer for
-    this vacancy and without an open offer elsewhere (one open offer per applicant at a time)."""
+def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
+    """Candidates in list order: active entries of the lists, without an offer for this vacancy and
+    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`."""
     offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
     open_elsewhere = select(Offer.entry_id).where(Offer.status == "open")
     list_rank = case((Applicant.list_type == "internal", 0), else_=1)
@@ -369,7 +370,7 @@ def _candidate_page(s: Session, v: Vacancy, owner: str, list_types: tuple[str, .
                    Applicant.status == "active", Applicant.entry_id.not_in(offered_here),
                    Applicant.entry_id.not_in(open_elsewhere))
             .order_by(list_rank, Applicant.seniority_date, Applicant.entry_id)
-            .offset(offset).limit(CANDIDATE_PAGE))
+            .limit(CANDIDATE_LIMIT))
     return list(s.scalars(stmt))
 
 
@@ -390,39 +391,35 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     return locked - busy
 
 
-def make_offers(s: Session, p: Principal, vacancy_id: int, count: int = 1,
-                pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
-    """Offer the vacancy to the next `count` applicants by the rules; record every decision."""
-    if not 1 <= count <= MAX_OFFERS_PER_ROUND:
+def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1,
+                pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Offer the vacancy to the next applicants by `rules` (default: the plain list order with
+    `count` offers); record every decision of the round."""
+    if count is not None and not 1 <= count <= MAX_OFFERS_PER_ROUND:
         raise InvalidRequestError(f"count must be between 1 and {MAX_OFFERS_PER_ROUND}")
+    rules = rules or StoreOrderRules()
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     v, w, d = _vacancy_context(s, vacancy_id, lock=True)
     _require_act_on_vacancy(p, v, d)
     if v.status != "open":
         raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
     owner, list_types = candidate_lists(v, d)
-    decided: list[CandidateDecision] = []
-    offered, seen = 0, 0
+    candidates = _candidates(s, v, owner, list_types)
     passed_over: set[int] = set()
-    while offered < count:
-        page = _candidate_page(s, v, owner, list_types, offset=seen)
-        if not page:
+    while True:
+        plan = rules.plan(v, w, d, [e for e in candidates if e.entry_id not in passed_over], count, now)
+        chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
+        lost = set(chosen) - _lock_offerable(s, chosen)
+        if not lost:
             break
-        while True:
-            free = [e for e in page if e.entry_id not in passed_over]
-            plan = plan_round(v, w, d, free, count - offered, first_rank=seen + 1)
-            chosen = [cd.entry.entry_id for cd in plan.offered]
-            lost = set(chosen) - _lock_offerable(s, chosen)
-            if not lost:
-                break
-            passed_over |= lost  # being offered elsewhere right now: not a decision about them
-        decided += plan.decisions
-        offered += len(plan.offered)
-        seen += len(page)
+        passed_over |= lost  # being offered elsewhere right now: not a decision about them
+    decided = list(plan.decisions)
     ident = _ids(p, pseudo)
     offers, decisions = [], []
     for cd in decided:
         offer_id = None
-        if cd.outcome == "offered":
+        if cd.outcome == "offered" and cd.entry is not None:
             o = Offer(vacancy_id=v.vacancy_id, entry_id=cd.entry.entry_id, rank=cd.rank or 0, channel=v.channel,
                       rule=cd.rule, rule_version=cd.rule_version, status="open")
             s.add(o)
@@ -433,9 +430,8 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int = 1,
                                    facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
                                    rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts))
     s.flush()
-    return {"vacancy_id": v.vacancy_id, "channel": v.channel, "offers": offers,
-            "decisions": [decision_json(x, ident) for x in decisions],
-            "exhausted": len(offers) < count}
+    return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
+            "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
 
 
 def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling, Department]:
