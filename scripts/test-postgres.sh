@@ -55,9 +55,9 @@ ensure_installed() {
 as_owner() {
     if [[ "$(id -u)" -eq 0 ]]; then
         if command -v runuser >/dev/null 2>&1; then
-            runuser -u postgres -- "$@"
+            (cd / && runuser -u postgres -- "$@")
         else
-            su -s /bin/sh postgres -c "$(printf '%q ' "$@")"
+            (cd / && su -s /bin/sh postgres -c "$(printf '%q ' "$@")")
         fi
     else
         "$@"
@@ -65,6 +65,21 @@ as_owner() {
 }
 
 data_dir() { echo "$STATE/data"; }
+
+# The data directory as the owner reaches it (the symlink target when .pg/data is a symlink).
+pg_data() {
+    local data
+    data="$(data_dir)"
+    if [[ -L "$data" ]]; then readlink "$data"; else echo "$data"; fi
+}
+
+# Where the owner keeps the server log and the initdb password file: .pg/ itself, or the /tmp
+# directory holding the data directory when the owner cannot reach .pg/.
+run_dir() {
+    local data
+    data="$(data_dir)"
+    if [[ -L "$data" ]]; then dirname "$(readlink "$data")"; else echo "$STATE"; fi
+}
 
 owner_can_reach() {
     # Can the owner create and use a directory inside .pg/?
@@ -94,15 +109,16 @@ create_cluster() {
             local real
             real="$(mktemp -d /tmp/boligmix-pg-XXXXXX)"
             chown postgres "$real"
-            ln -s "$real" "$data"
-            log "the postgres user cannot reach $STATE; the data directory is $real"
+            ln -s "$real/data" "$data"
+            log "the postgres user cannot reach $STATE; the data directory is $real/data"
         fi
     fi
     # A random password for this cluster; loopback connections need it (scram-sha-256).
     if [[ ! -s "$STATE/password" ]]; then
         (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/password")
     fi
-    local pwfile="$STATE/pwfile"
+    local pwfile
+    pwfile="$(run_dir)/pwfile"
     cp "$STATE/password" "$pwfile"
     if [[ "$(id -u)" -eq 0 ]]; then chown postgres "$pwfile"; fi
     local target="$data"
@@ -124,7 +140,7 @@ EOF
 }
 
 is_running() {
-    [[ -e "$(data_dir)/PG_VERSION" ]] && as_owner "$BINDIR/pg_ctl" -D "$(data_dir)" status >/dev/null 2>&1
+    [[ -e "$(data_dir)/PG_VERSION" ]] && as_owner "$BINDIR/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1
 }
 
 url() {
@@ -135,11 +151,12 @@ start() {
     ensure_installed
     create_cluster
     if ! is_running; then
-        local logfile="$STATE/server.log"
+        local logfile
+        logfile="$(run_dir)/server.log"
         touch "$logfile"
         if [[ "$(id -u)" -eq 0 ]]; then chown postgres "$logfile"; fi
         log "starting PostgreSQL on 127.0.0.1:$PORT"
-        if ! as_owner "$BINDIR/pg_ctl" -D "$(data_dir)" -l "$logfile" -w -t 60 start >&2; then
+        if ! as_owner "$BINDIR/pg_ctl" -D "$(pg_data)" -l "$logfile" -w -t 60 start >&2; then
             log "the server did not start; the end of $logfile:"
             tail -n 20 "$logfile" >&2
             exit 1
@@ -162,7 +179,7 @@ stop() {
     BINDIR="$(find_bindir)" || return 0
     if is_running; then
         log "stopping PostgreSQL"
-        as_owner "$BINDIR/pg_ctl" -D "$(data_dir)" -m fast -w stop >&2
+        as_owner "$BINDIR/pg_ctl" -D "$(pg_data)" -m fast -w stop >&2
     fi
 }
 
@@ -171,7 +188,7 @@ destroy() {
     local data
     data="$(data_dir)"
     if [[ -L "$data" ]]; then
-        rm -rf "$(readlink "$data")"
+        rm -rf "$(dirname "$(readlink "$data")")"
     fi
     rm -rf "$STATE"
 }

@@ -28,13 +28,14 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
+        self.extra_args: list[str] = []
 
     def start(self, timeout: float = 60.0) -> "Server":
         env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "boligmix.cli.main", "serve", "--db", self.db_url, "--host", "127.0.0.1",
-             "--port", str(self.port), "--quiet"], env=env, stdout=log, stderr=log)
+             "--port", str(self.port), "--quiet", *self.extra_args], env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from boligmix.letting.store.selection import StoreOrderRules
 from boligmix.web.app import create_app
 
 from conftest import MUNI, ORG
@@ -12,7 +13,7 @@ from conftest import MUNI, ORG
 
 @pytest.fixture
 def client(db_url, store, tokens):
-    with TestClient(create_app(db_url, pool_size=4)) as c:
+    with TestClient(create_app(db_url, pool_size=4, rules=StoreOrderRules())) as c:
         yield c
 
 
@@ -127,3 +128,54 @@ def test_openapi_lists_the_endpoints(client):
                          ("/api/departments", "post"), ("/api/dwellings", "post")]:
         assert method in spec["paths"][path], path
     assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_offers_by_the_letting_engine(db_url, store, tokens):
+    """Default rules: the engine's policies. In an omdannelsesområde, § 51 c rejects a household where
+    applicant and spouse received kontanthjælp; the rest are ranked and offered by the waiting list."""
+    org = _h(tokens, "org")
+    with TestClient(create_app(db_url, pool_size=4)) as client:
+        assert client.get("/api/health").json()["rules"] == "engine"
+        r = client.post("/api/departments", headers=org, json={
+            "department_id": "ORG1-9", "org_id": ORG, "department_name": "Omdannelse", "municipality_code": MUNI,
+            "area_id": "A9", "area_categories": ["udsat", "parallelsamfund", "omdannelse"]})
+        assert r.status_code == 201, r.text
+        assert client.post("/api/dwellings", headers=org, json={
+            "dwelling_id": 9901, "department_id": "ORG1-9", "rooms": 2, "floor_area_m2": 60,
+            "monthly_rent_dkk": 5000}).status_code == 201
+
+        def household(pid, benefit):
+            spells = [{"benefit": benefit, "first_month": "2023-01-01", "last_month": "2024-06-01"}] if benefit else []
+            hist = {"known_from": "2020-01-01", "known_to": "2024-06-01", "spells": spells}
+            return {"members": [
+                {"person_id": pid, "role": "applicant", "birth_date": "1985-01-01", "benefits": hist,
+                 "facts": {"eu_eea_ch_citizen": True}},
+                {"person_id": pid + 1, "role": "spouse", "birth_date": "1986-01-01", "benefits": hist,
+                 "facts": {"eu_eea_ch_citizen": True}}]}
+
+        for i, benefit in enumerate(["kontanthjaelp", None, None]):
+            r = client.post("/api/applicants", headers=org, json={
+                "applicant_id": 300 + i, "household_id": 400 + i, "list_type": "external", "org_id": ORG,
+                "seniority_date": f"2015-0{i + 1}-01", "household": household(1000 + 10 * i, benefit)})
+            assert r.status_code == 201, r.text
+        bad = client.post("/api/applicants", headers=org, json={
+            "applicant_id": 399, "list_type": "external", "org_id": ORG, "seniority_date": "2015-01-01",
+            "household": {"members": [{"person_id": 1, "role": "boss"}]}})
+        assert bad.status_code == 422 and "members[0].role" in bad.json()["detail"]
+        vid = client.post("/api/vacancies", headers=org,
+                          json={"dwelling_id": 9901, "available_from": "2024-07-01"}).json()["vacancy_id"]
+        r = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"as_of": "2024-06-15T10:00:00"})
+        assert r.status_code == 201, r.text
+        out = r.json()
+        assert out["rules"] == "engine"
+        by_applicant = {d["applicant_id"]: d for d in out["decisions"] if d["applicant_id"] is not None}
+        assert set(by_applicant) == {300, 301, 302}
+        assert by_applicant[300]["outcome"] == "rejected"
+        assert by_applicant[300]["rule"].startswith("dk.almenboligloven.51c")
+        assert "51 c" in by_applicant[300]["law"]
+        assert [o["applicant_id"] for o in out["offers"]] and 300 not in [o["applicant_id"] for o in out["offers"]]
+        assert all(o["rule"].startswith("dk.") and o["rule_version"] for o in out["offers"])
+        trail = client.get("/api/decisions", params={"vacancy_id": vid}, headers=org).json()
+        assert len(trail) == 1 + len(out["decisions"])  # the channel decision, then the round as returned
+        accepted = client.post(f"/api/offers/{out['offers'][0]['offer_id']}/accept", headers=org)
+        assert accepted.status_code == 201

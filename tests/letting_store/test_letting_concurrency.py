@@ -88,7 +88,9 @@ def test_server_killed_during_a_stream_of_lettings(db_url, store, tokens, tmp_pa
     n = 20
     dwellings = seed_stock(store, org, dwellings=n)
     seed_applicants(store, org, n)
-    server = Server(db_url, log_path=tmp_path / "server.log").start()
+    server = Server(db_url, log_path=tmp_path / "server.log")
+    server.extra_args = ["--rules", "store-order"]
+    server.start()
     done = []
     stop = threading.Event()
     headers = {"Authorization": f"Bearer {secret}"}

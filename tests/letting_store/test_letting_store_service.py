@@ -13,7 +13,7 @@ from boligmix.letting.store import service
 from boligmix.letting.store.auth import Pseudonymiser
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.errors import IdempotencyMismatchError
-from boligmix.letting.store.models import Lease, Vacancy
+from boligmix.letting.store.models import Lease, Offer, Vacancy
 
 from conftest import MUNI, seed_applicants, seed_stock
 
@@ -69,16 +69,24 @@ def test_accept_creates_one_lease_and_withdraws_the_other_offers(store, tokens):
                         offers[2]["offer_id"]: "withdrawn"}
 
 
-def test_an_applicant_is_housed_once(store, tokens):
+def test_one_open_offer_per_applicant_and_housed_once(store, tokens):
     _, org = tokens["org"]
     dw1, dw2 = seed_stock(store, org, dwellings=2)
-    seed_applicants(store, org, 1)
+    [entry] = seed_applicants(store, org, 1)
     v1, v2 = _vacancy(store, org, dw1), _vacancy(store, org, dw2)
     o1 = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"]))["offers"][0]
-    o2 = store.transact(lambda s: service.make_offers(s, org, v2["vacancy_id"]))["offers"][0]
+    # While the offer for v1 is open, the applicant is not offered v2.
+    assert store.transact(lambda s: service.make_offers(s, org, v2["vacancy_id"]))["offers"] == []
+    # Even if a second offer existed (written past the rules), accepting both houses the applicant once.
+    def second_offer(s):
+        s.add(Offer(vacancy_id=v2["vacancy_id"], entry_id=entry, rank=1, channel="waiting_list", rule="test",
+                    rule_version="0", status="open"))
+        s.flush()
+        return s.scalar(select(Offer.offer_id).where(Offer.vacancy_id == v2["vacancy_id"]))
+    o2 = store.transact(second_offer)
     store.transact(lambda s: service.accept_offer(s, org, o1["offer_id"]))
     with pytest.raises(ConflictError, match="housed"):
-        store.transact(lambda s: service.accept_offer(s, org, o2["offer_id"]))
+        store.transact(lambda s: service.accept_offer(s, org, o2))
 
 
 def test_refusal_is_recorded_and_counted(store, tokens):

@@ -17,6 +17,9 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    rules: Annotated[str, typer.Option("--rules", help="Offer rules: 'engine' (the letting engine's "
+                                                       "default policies) or 'store-order' (plain list order).")]
+    = "engine",
     upgrade_db: Annotated[bool, typer.Option("--upgrade/--no-upgrade",
                                              help="Migrate the database to the newest schema first.")] = True,
     quiet: QuietOption = False, json: JsonOption = False,
@@ -26,7 +29,7 @@ def serve(
 
     from boligmix.letting.store.db import normalise_url
     from boligmix.letting.store.migrate import upgrade
-    from boligmix.web.app import DB_ENV, create_app
+    from boligmix.web.app import DB_ENV, RULES_ENV, create_app, make_rules
 
     out = Output(quiet, json)
     try:
@@ -35,10 +38,12 @@ def serve(
             revision = upgrade(url)
             out.info(f"letting database at schema revision {revision}")
         log_level = "warning" if quiet or json else "info"
+        offer_rules = make_rules(rules)
         if workers == 1:
-            uvicorn.run(create_app(url), host=host, port=port, log_level=log_level, access_log=False)
+            uvicorn.run(create_app(url, rules=offer_rules), host=host, port=port, log_level=log_level, access_log=False)
         else:
             os.environ[DB_ENV] = url
+            os.environ[RULES_ENV] = rules
             uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
                         workers=workers, log_level=log_level, access_log=False)
     except BoligmixError as exc:

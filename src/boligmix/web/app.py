@@ -9,6 +9,8 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 # No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -23,6 +25,7 @@ from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationErro
 from boligmix.letting.store import service
 from boligmix.letting.store.auth import Principal, Pseudonymiser, authenticate
 from boligmix.letting.store.db import Store
+from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.errors import (
     AuthenticationError,
     IdempotencyMismatchError,
@@ -32,7 +35,11 @@ from boligmix.letting.store.errors import (
 )
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
+from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.schemas import AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, OffersIn, RefuseIn, VacancyIn
+
+TOKEN_CACHE_SECONDS = 5.0
+"""How long a server process trusts a token it has checked (a revoked token works that long at most)."""
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -67,8 +74,24 @@ IdemHeader = Annotated[str | None, Header(alias="Idempotency-Key",
                                                       "result; the same key with another body is 422.")]
 
 
-def create_app(db_url: str, *, pool_size: int = 20) -> FastAPI:
-    """The API on the letting database at `db_url` (which must be at the current schema)."""
+RULES_ENV = "BOLIGMIX_LETTING_RULES"
+
+
+def make_rules(name: str) -> OfferRules:
+    """`engine` (the letting engine's default policies) or `store-order` (plain list order)."""
+    if name == "engine":
+        return EngineRules()
+    if name == "store-order":
+        return StoreOrderRules()
+    raise ConfigurationError(f"unknown rules '{name}'; use engine or store-order", field="--rules")
+
+
+def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = None) -> FastAPI:
+    """The API on the letting database at `db_url` (which must be at the current schema).
+
+    `rules` make the offer rounds: default the letting engine with its default policies.
+    """
+    rules = rules or EngineRules()
     store = Store(db_url, pool_size=pool_size)
     ensure_current(store.engine)
     with store.read() as s:
@@ -90,9 +113,24 @@ def create_app(db_url: str, *, pool_size: int = 20) -> FastAPI:
                              "detail": "the write conflicts with existing data (a constraint refused it)"},
                             status_code=409)
 
+    cache: dict[str, tuple[float, Principal]] = {}
+    cache_lock = threading.Lock()
+
     def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        """The caller; valid tokens are remembered for `TOKEN_CACHE_SECONDS` (so revocation takes that long)."""
+        now = time.monotonic()
+        if authorization:
+            with cache_lock:
+                hit = cache.get(authorization)
+            if hit is not None and hit[0] > now:
+                return hit[1]
         with store.read() as s:
-            return authenticate(s, authorization)
+            p = authenticate(s, authorization)
+        with cache_lock:
+            if len(cache) > 10_000:
+                cache.clear()
+            cache[authorization or ""] = (now + TOKEN_CACHE_SECONDS, p)
+        return p
 
     Caller = Annotated[Principal, Depends(principal)]
 
@@ -110,7 +148,8 @@ def create_app(db_url: str, *, pool_size: int = 20) -> FastAPI:
 
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:
-        return {"status": "ok", "schema_revision": head_revision(), "database": store.dialect}
+        return {"status": "ok", "schema_revision": head_revision(), "database": store.dialect,
+                "rules": rules.name}
 
     @app.get("/api/whoami", tags=["service"])
     def whoami(p: Caller) -> dict[str, Any]:
@@ -171,7 +210,8 @@ def create_app(db_url: str, *, pool_size: int = 20) -> FastAPI:
                     body: OffersIn | None = None) -> Any:
         body = body or OffersIn()
         return write(p, key, request, body,
-                     lambda s: service.make_offers(s, p, vacancy_id, body.count, pseudo), 201)
+                     lambda s: service.make_offers(s, p, vacancy_id, body.count, pseudo, rules=rules,
+                                                   now=body.as_of), 201)
 
     @app.post("/api/offers/{offer_id}/accept", status_code=201, tags=["letting"],
               responses={409: {"description": "The vacancy is already let or the offer is closed."}})
@@ -200,4 +240,4 @@ def create_app_from_env() -> FastAPI:
     url = os.environ.get(DB_ENV)
     if not url:
         raise ConfigurationError(f"{DB_ENV} is not set")
-    return create_app(url)
+    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine")))

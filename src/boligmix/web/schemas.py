@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,7 +64,11 @@ class VacancyIn(_Body):
 
 
 class OffersIn(_Body):
-    count: int = Field(default=1, ge=1, le=50, description="How many offers to make in this round.")
+    count: int | None = Field(default=None, ge=1, le=50, description=(
+        "Offers in this round with the store-order rules (default 1); with the engine rules the "
+        "waiting-list policy's offers_per_round decides."))
+    as_of: datetime | None = Field(default=None, description=(
+        "Assessment time for the rules (benefit windows, policies in force); default now (UTC)."))
 
 
 class AcceptIn(_Body):

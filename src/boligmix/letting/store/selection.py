@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from boligmix.letting.store.models import Applicant, Department, Dwelling, Vacancy
 
@@ -25,7 +26,7 @@ LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0}
 
 @dataclass(frozen=True)
 class CandidateDecision:
-    entry: Applicant
+    entry: Applicant | None  # None for decisions about the vacancy itself (e.g. its channel)
     outcome: str  # offered | skipped | rejected
     rule: str
     rule_version: str
@@ -43,7 +44,26 @@ class RoundPlan:
 
     @property
     def offered(self) -> tuple[CandidateDecision, ...]:
-        return tuple(d for d in self.decisions if d.outcome == "offered")
+        return tuple(d for d in self.decisions if d.outcome == "offered" and d.entry is not None)
+
+
+class OfferRules(Protocol):
+    """What the store asks of letting rules: one round of offers among the given candidates."""
+
+    name: str
+
+    def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
+             candidates: Sequence[Applicant], count: int | None, now: datetime) -> RoundPlan: ...
+
+
+class StoreOrderRules:
+    """The plain list order (see the module docstring); `count` offers per round (default 1)."""
+
+    name = "store-order"
+
+    def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
+             candidates: Sequence[Applicant], count: int | None, now: datetime) -> RoundPlan:
+        return plan_round(vacancy, dwelling, department, candidates, count or 1)
 
 
 def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tuple[str, ...]]:
@@ -58,11 +78,12 @@ def queue_key(entry: Applicant) -> tuple[int, Any, int]:
 
 
 def plan_round(vacancy: Vacancy, dwelling: Dwelling, department: Department,
-               candidates: Sequence[Applicant], count: int) -> RoundPlan:
-    """Decide the next `count` offers among `candidates` (active entries without an offer for it)."""
+               candidates: Sequence[Applicant], count: int, *, first_rank: int = 1) -> RoundPlan:
+    """Decide the next `count` offers among `candidates` (active entries without an open offer), in
+    list order; `first_rank` is the rank of the first candidate (when the list is read page by page)."""
     decisions: list[CandidateDecision] = []
     offered = 0
-    for rank, entry in enumerate(sorted(candidates, key=queue_key), start=1):
+    for rank, entry in enumerate(sorted(candidates, key=queue_key), start=first_rank):
         if offered >= count:
             break
         facts = {"list_type": entry.list_type, "seniority_date": entry.seniority_date.isoformat(),

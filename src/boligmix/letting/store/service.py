@@ -19,14 +19,15 @@ same transaction as the change it records.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
+from boligmix.letting.store.engine_rules import household_from_json
 from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
 from boligmix.letting.store.models import (
     CHANNELS,
@@ -39,11 +40,17 @@ from boligmix.letting.store.models import (
     Offer,
     Vacancy,
 )
-from boligmix.letting.store.selection import RULE_VERSION, candidate_lists, plan_round, queue_key
+from boligmix.letting.store.selection import (
+    RULE_VERSION,
+    OfferRules,
+    StoreOrderRules,
+    candidate_lists,
+    queue_key,
+)
 
 MAX_OFFERS_PER_ROUND = 50
-CANDIDATE_WINDOW = 500
-"""At most this many applicants (in list order) are considered in one round."""
+CANDIDATE_LIMIT = 5000
+"""At most this many applicants (in list order) are candidates in one round."""
 
 STORE_RULE = "boligmix.store"
 """Rule id of decisions the store takes itself (accept, refuse, withdraw on letting)."""
@@ -153,20 +160,17 @@ def _dwelling(s: Session, dwelling_id: int, *, lock: bool = False) -> Dwelling:
     return w
 
 
-def _vacancy(s: Session, vacancy_id: int, *, lock: bool = False) -> Vacancy:
-    stmt = select(Vacancy).where(Vacancy.vacancy_id == vacancy_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    v = s.scalar(stmt)
-    if v is None:
-        raise NotFoundError(f"vacancy {vacancy_id} does not exist")
-    return v
-
-
 def _vacancy_context(s: Session, vacancy_id: int, *, lock: bool) -> tuple[Vacancy, Dwelling, Department]:
-    v = _vacancy(s, vacancy_id, lock=lock)
-    w = _dwelling(s, v.dwelling_id)
-    return v, w, _department(s, w.department_id)
+    """The vacancy with its dwelling and department, in one query; `lock` locks the vacancy row."""
+    stmt = (select(Vacancy, Dwelling, Department).join(Dwelling, Dwelling.dwelling_id == Vacancy.dwelling_id)
+            .join(Department, Department.department_id == Dwelling.department_id)
+            .where(Vacancy.vacancy_id == vacancy_id))
+    if lock:
+        stmt = stmt.with_for_update(of=Vacancy).execution_options(populate_existing=True)
+    row = s.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFoundError(f"vacancy {vacancy_id} does not exist")
+    return row[0], row[1], row[2]
 
 
 def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str,
@@ -263,6 +267,7 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
                                      f"token '{p.name}'")
         owner, code = str(org_id), body.get("municipality_code")
     household = body.get("household") or {}
+    household_from_json(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
     size = body.get("household_size") or len(household.get("members") or []) or 1
     entry = Applicant(applicant_id=body["applicant_id"], household_id=body.get("household_id"),
                       list_type=list_type, list_owner=owner, org_id=org_id, municipality_code=code,
@@ -354,29 +359,67 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
     return [vacancy_json(v) for v, d in s.execute(stmt) if _can_read_department(p, d)]
 
 
-def make_offers(s: Session, p: Principal, vacancy_id: int, count: int = 1,
-                pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
-    """Offer the vacancy to the next `count` applicants by the rules; record every decision."""
-    if not 1 <= count <= MAX_OFFERS_PER_ROUND:
+def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
+    """Candidates in list order: active entries of the lists, without an offer for this vacancy and
+    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`."""
+    offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
+    open_elsewhere = select(Offer.entry_id).where(Offer.status == "open")
+    list_rank = case((Applicant.list_type == "internal", 0), else_=1)
+    stmt = (select(Applicant)
+            .where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
+                   Applicant.status == "active", Applicant.entry_id.not_in(offered_here),
+                   Applicant.entry_id.not_in(open_elsewhere))
+            .order_by(list_rank, Applicant.seniority_date, Applicant.entry_id)
+            .limit(CANDIDATE_LIMIT))
+    return list(s.scalars(stmt))
+
+
+def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
+    """Lock the entries about to get an offer; return those still free to get one.
+
+    `FOR UPDATE SKIP LOCKED` passes over an entry a concurrent transaction is offering (or letting)
+    right now; after the lock, an entry that meanwhile got an open offer or a lease is dropped. So
+    one applicant never holds two open offers, even with concurrent rounds (on SQLite the write
+    transactions are serialised and the check is exact anyway).
+    """
+    if not entry_ids:
+        return set()
+    locked = set(s.scalars(select(Applicant.entry_id).where(Applicant.entry_id.in_(entry_ids),
+                                                            Applicant.status == "active")
+                           .with_for_update(skip_locked=True)))
+    busy = set(s.scalars(select(Offer.entry_id).where(Offer.entry_id.in_(locked), Offer.status == "open")))
+    return locked - busy
+
+
+def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1,
+                pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Offer the vacancy to the next applicants by `rules` (default: the plain list order with
+    `count` offers); record every decision of the round."""
+    if count is not None and not 1 <= count <= MAX_OFFERS_PER_ROUND:
         raise InvalidRequestError(f"count must be between 1 and {MAX_OFFERS_PER_ROUND}")
+    rules = rules or StoreOrderRules()
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     v, w, d = _vacancy_context(s, vacancy_id, lock=True)
     _require_act_on_vacancy(p, v, d)
     if v.status != "open":
         raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
     owner, list_types = candidate_lists(v, d)
-    offered_before = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
-    candidates = list(s.scalars(
-        select(Applicant)
-        .where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
-               Applicant.status == "active", Applicant.entry_id.not_in(offered_before))
-        .order_by(Applicant.seniority_date, Applicant.entry_id)
-        .limit(CANDIDATE_WINDOW)))
-    plan = plan_round(v, w, d, candidates, count)
+    candidates = _candidates(s, v, owner, list_types)
+    passed_over: set[int] = set()
+    while True:
+        plan = rules.plan(v, w, d, [e for e in candidates if e.entry_id not in passed_over], count, now)
+        chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
+        lost = set(chosen) - _lock_offerable(s, chosen)
+        if not lost:
+            break
+        passed_over |= lost  # being offered elsewhere right now: not a decision about them
+    decided = list(plan.decisions)
     ident = _ids(p, pseudo)
     offers, decisions = [], []
-    for cd in plan.decisions:
+    for cd in decided:
         offer_id = None
-        if cd.outcome == "offered":
+        if cd.outcome == "offered" and cd.entry is not None:
             o = Offer(vacancy_id=v.vacancy_id, entry_id=cd.entry.entry_id, rank=cd.rank or 0, channel=v.channel,
                       rule=cd.rule, rule_version=cd.rule_version, status="open")
             s.add(o)
@@ -387,16 +430,21 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int = 1,
                                    facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
                                    rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts))
     s.flush()
-    return {"vacancy_id": v.vacancy_id, "channel": v.channel, "offers": offers,
-            "decisions": [decision_json(x, ident) for x in decisions],
-            "exhausted": len(offers) < count}
+    return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
+            "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
 
 
 def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling, Department]:
-    o = s.get(Offer, offer_id)
-    if o is None:
+    row = s.execute(
+        select(Vacancy, Dwelling, Department)
+        .join(Offer, Offer.vacancy_id == Vacancy.vacancy_id)
+        .join(Dwelling, Dwelling.dwelling_id == Vacancy.dwelling_id)
+        .join(Department, Department.department_id == Dwelling.department_id)
+        .where(Offer.offer_id == offer_id)
+        .with_for_update(of=Vacancy).execution_options(populate_existing=True)).one_or_none()
+    if row is None:
         raise NotFoundError(f"offer {offer_id} does not exist")
-    v, w, d = _vacancy_context(s, o.vacancy_id, lock=True)
+    v, w, d = row[0], row[1], row[2]
     # Re-read the offer now that the vacancy is locked: another transaction may have changed it.
     o = s.scalar(select(Offer).where(Offer.offer_id == offer_id).execution_options(populate_existing=True))
     assert o is not None

@@ -1,0 +1,131 @@
+"""The letting engine's rules for the store: store rows -> engine model -> one stateless offer round.
+
+`EngineRules(policies).plan(...)` converts the vacancy, dwelling, department and candidate
+entries to `boligmix.letting.model` objects, calls `boligmix.letting.engine.plan_offers` with the
+vacancy's channel, and maps the round's offers and decisions back to store entries. The number of
+offers is the waiting-list policy's `offers_per_round`.
+
+An applicant's household is stored as JSON (`applicants.household`):
+
+    {"members": [{"person_id": 1, "role": "applicant", "birth_date": "1985-03-01",
+                  "cohabiting_since": null,
+                  "benefits": {"known_from": "2020-01-01", "known_to": "2024-06-01",
+                               "spells": [{"benefit": "kontanthjaelp", "first_month": "2023-01-01",
+                                           "last_month": "2024-05-01"}]},
+                  "facts": {"eu_eea_ch_citizen": true}}]}
+
+Missing members mean one applicant member whose facts are all unknown (the engine treats unknown
+facts as UNKNOWN, never as a pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from boligmix.letting import model as m
+from boligmix.letting.store.errors import InvalidRequestError
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Vacancy
+from boligmix.letting.store.selection import CandidateDecision, RoundPlan
+
+
+def _date(value: Any, where: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidRequestError(f"household: {where} must be an ISO date (YYYY-MM-DD), got {value!r}") from exc
+
+
+def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id: int | None) -> m.Household:
+    """The engine's `Household` from the stored JSON; `InvalidRequestError` names the bad field."""
+    members_data = data.get("members") or []
+    if not isinstance(members_data, list):
+        raise InvalidRequestError("household: members must be a list")
+    members = []
+    for i, md in enumerate(members_data):
+        where = f"members[{i}]"
+        if not isinstance(md, Mapping) or "person_id" not in md or "role" not in md:
+            raise InvalidRequestError(f"household: {where} needs person_id and role")
+        try:
+            role = m.MemberRole(md["role"])
+        except ValueError as exc:
+            raise InvalidRequestError(f"household: {where}.role must be one of "
+                                      f"{', '.join(r.value for r in m.MemberRole)}") from exc
+        benefits = None
+        if md.get("benefits") is not None:
+            b = md["benefits"]
+            spells = tuple(
+                m.BenefitSpell(str(s["benefit"]), _date(s["first_month"], f"{where}.benefits.spells[{j}].first_month"),
+                               _date(s["last_month"], f"{where}.benefits.spells[{j}].last_month"))
+                for j, s in enumerate(b.get("spells") or []))
+            benefits = m.BenefitHistory(_date(b["known_from"], f"{where}.benefits.known_from"),
+                                        _date(b["known_to"], f"{where}.benefits.known_to"), spells)
+        members.append(m.HouseholdMember(int(md["person_id"]), role, _date(md.get("birth_date"), f"{where}.birth_date"),
+                                         _date(md.get("cohabiting_since"), f"{where}.cohabiting_since"), benefits,
+                                         dict(md.get("facts") or {})))
+    if not members:
+        members = [m.HouseholdMember(applicant_id, m.MemberRole.APPLICANT)]
+    if sum(x.role == m.MemberRole.APPLICANT for x in members) != 1:
+        raise InvalidRequestError("household: exactly one member must have the role 'applicant'")
+    return m.Household(household_id, tuple(members))
+
+
+def engine_applicant(entry: Applicant) -> m.Applicant:
+    return m.Applicant(
+        applicant_id=entry.applicant_id, org_id=entry.org_id or "", list_type=m.ListType(entry.list_type),
+        seniority_date=entry.seniority_date,
+        household=household_from_json(entry.household or {}, entry.applicant_id, entry.household_id),
+        min_rooms=entry.min_rooms, max_rent_dkk=entry.max_rent_dkk,
+        current_department_id=entry.current_department_id,
+        current_org_id=(entry.facts or {}).get("current_org_id"),
+        priority_rights=frozenset(entry.priority_rights or []), facts=dict(entry.facts or {}),
+        refusal_count=entry.refusal_count, passive=False)
+
+
+def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
+    dwelling = m.Dwelling(
+        dwelling_id=w.dwelling_id, municipality_code=d.municipality_code, org_id=d.org_id,
+        department_id=d.department_id, rooms=w.rooms, area_id=d.area_id,
+        area_categories=frozenset(d.area_categories or []), almen_type=w.almen_type,
+        floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk, facts=dict(w.facts or {}))
+    return m.Vacancy(str(v.vacancy_id), dwelling, v.available_from)
+
+
+class EngineRules:
+    """Offer rounds by the letting engine's policies (`boligmix.letting.policy`)."""
+
+    name = "engine"
+
+    def __init__(self, policies: Any | None = None) -> None:
+        if policies is None:
+            from boligmix.letting.policy import load_default_policies
+            policies = load_default_policies(include_local_examples=False)
+        self.policies = policies
+
+    def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department, candidates: Sequence[Applicant],
+             count: int | None, now: datetime) -> RoundPlan:
+        from boligmix.letting.engine import plan_offers
+
+        # The engine knows an applicant by applicant_id: keep one entry per applicant (internal first).
+        by_applicant: dict[int, Applicant] = {}
+        for entry in candidates:
+            by_applicant.setdefault(entry.applicant_id, entry)
+        round_ = plan_offers(self.policies, engine_vacancy(vacancy, dwelling, department),
+                             [engine_applicant(e) for e in by_applicant.values()], m.Channel(vacancy.channel), now)
+        offered = {o.applicant_id for o in round_.offers}
+        out = []
+        for dec in round_.decisions:
+            entry = by_applicant.get(dec.applicant_id) if dec.applicant_id is not None else None
+            outcome = str(dec.outcome)
+            if outcome == "offered" and dec.applicant_id not in offered:  # pragma: no cover - engine invariant
+                outcome = "skipped"
+            out.append(CandidateDecision(
+                entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
+                reason=dec.reason, facts=dict(dec.facts), rank=dec.rank, law=dec.law,
+                unknown_facts=tuple(dec.unknown_facts)))
+        return RoundPlan(vacancy.channel, tuple(out))
