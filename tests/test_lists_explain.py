@@ -142,7 +142,7 @@ def test_history_summary_sources_run_and_years_to_omdannelse():
         (2022, True, "computed"), (2023, True, "computed")]
     assert s["consecutive_parallelsamfund_years"] == 3
     assert s["omdannelse"] is False and s["years_to_omdannelse"] == 2
-    text = explain_text(s, criteria_table(data, result, 2023))
+    text = explain_text(s, criteria_table(data, result, 2023), lang="en")
     assert "2020: no (none)" in text and "after 2 more year(s)" in text
     # filling the gap makes it an omdannelsesområde, leaving when parallelsamfund ends
     history = history.vstack(pl.DataFrame({"area_id": ["A"], "year": [2020], "parallelsamfund": [True]}))
@@ -221,7 +221,7 @@ def test_forebyggelse_excluded_by_udsat_is_explained():
     table = criteria_table(data, result, 2023)
     (s,) = area_summaries(result, 2023, None, table)
     assert s["udsat"] is True and s["forebyggelse"] is False and s["excluded_by"] == {"forebyggelse": "udsat"}
-    assert "is not on that list because it is on 'udsat'" in explain_text(s, table)
+    assert "is not on that list because it is on 'udsat'" in explain_text(s, table, lang="en")
     result = classify(data, switches={"forebyggelse_excludes_udsat": False})
     (s,) = area_summaries(result, 2023, None, criteria_table(data, result, 2023))
     assert s["forebyggelse"] is True and s["excluded_by"] == {}
@@ -232,4 +232,4 @@ def test_values_next_to_the_threshold_are_printed_with_more_digits():
     result = classify(data)
     table = criteria_table(data, result, 2023)
     (s,) = area_summaries(result, 2023, None, table)
-    assert "2.999900 >= 3 times national average -> not met (margin -0.000100)" in explain_text(s, table)
+    assert "2.999900 >= 3 times national average -> not met (margin -0.000100)" in explain_text(s, table, lang="en")

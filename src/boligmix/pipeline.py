@@ -210,14 +210,14 @@ def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> No
     """Criterion by criterion for the listed areas (or, when none is listed, those closest to a list)."""
     chosen = latest.head(max_areas)["area_id"].to_list()
     criteria = (lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
-                .select("area_id", "label_da", "value", "op", "threshold", "met", "margin", "to_cross_text")
+                .select("area_id", "label_da", "value", "op", "threshold", "met", "margin", "to_cross_text_da")
                 .sort("area_id"))
     sec.table(exempt(criteria, reason="area-level criterion values of the official lists; no person counts"),
               Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
                    "The criteria of the areas at the top of the table: value, threshold, margin and what it "
                    "takes to cross"),
               name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f"},
-              labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text": Text("Hvad skal der til",
+              labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text_da": Text("Hvad skal der til",
                                                                                          "What it takes")})
 
 __all__ = ["PipelineResult", "run_demo", "run_pipeline"]

@@ -18,30 +18,20 @@ import polars as pl
 
 from boligmix.lists.classify import KEY, Classification, category_condition
 from boligmix.lists.ruleset import OUTPUT_FLAGS, Category, Criterion, RuleSet, load_ruleset
+from boligmix.lists.texts import (
+    CHANGE_UNITS, LANGS, LOWER_HIGHER, UNIT_CHANGE_NAMES, VALUE_UNITS, WORDS, Lang, change_text, fmt_number,
+    fmt_signed, fmt_threshold,
+)
 from boligmix.rules.evaluator import Truth, evaluate, evaluate_frame
 
 CRITERIA_COLUMNS: tuple[str, ...] = (
     "area_id", "year", "rules", "criterion", "label_da", "label_en", "field", "value", "op", "threshold",
     "unit", "average_years", "counted", "met", "margin", "direction", "qualifier", "to_cross",
-    "to_cross_unit", "to_cross_text",
+    "to_cross_unit", "to_cross_text_da", "to_cross_text_en", "to_cross_text",
 )
-"""One row per area, list year and criterion of the version used."""
+"""One row per area, list year and criterion of the version used. `to_cross_text` is the English
+text (`to_cross_text_en`), kept for existing readers; `to_cross_unit` is English."""
 
-
-# Unit text when the value has to go down / up, in persons, FTE or DKK.
-_PERSON_UNITS: dict[str, tuple[str, str]] = {
-    "residents": ("fewer residents", "more residents"),
-    "pct_non_western": ("fewer residents of non-Western origin (replaced by others, total unchanged)",
-                        "more residents of non-Western origin (replacing others, total unchanged)"),
-    "pct_outside_work_edu": ("FTE of residents aged 18-64 moving into work or education",
-                             "additional FTE of residents aged 18-64 outside work and education"),
-    "pct_convicted": ("fewer convicted residents aged 18+", "more convicted residents aged 18+"),
-    "conviction_ratio": ("fewer convicted residents aged 18+", "more convicted residents aged 18+"),
-    "pct_basic_education": ("fewer residents aged 30-59 with only basic schooling",
-                            "more residents aged 30-59 with only basic schooling"),
-    "income_pct_of_region": ("DKK lower average gross income per taxpayer aged 15-64 (excl. students)",
-                             "DKK higher average gross income per taxpayer aged 15-64 (excl. students)"),
-}
 
 # Persons (or DKK) per one unit of the criterion's value, and the support columns that needs.
 _PER_UNIT: dict[str, tuple[pl.Expr, tuple[str, ...]]] = {
@@ -56,8 +46,24 @@ _PER_UNIT: dict[str, tuple[pl.Expr, tuple[str, ...]]] = {
 }
 _SUPPORT_FIELDS = ("n_18_64", "n_18plus", "national_conviction_pct", "n_30_59", "region_mean_income")
 
-_UNIT_NAMES = {"pct": "percentage points", "pct of regional average": "percentage points of the regional average",
-               "times national average": "times the national average", "persons": "residents"}
+
+def uses_person_units(frame: pl.DataFrame, field: str) -> bool:
+    """Can the distance to a threshold on `field` be given in persons/FTE/DKK for this frame?
+
+    It needs the indicators' support counts (support fields other than `residents` only come from
+    boligmix.indicators, never from AREAS.csv)."""
+    _, support = _PER_UNIT[field]
+    return field in frame.columns and all(c in frame.columns for c in support) and (
+        field == "residents" or any(c in frame.columns for c in _SUPPORT_FIELDS))
+
+
+def change_units(criterion: Criterion, person: bool, lang: Lang) -> tuple[str, str, str]:
+    """(kind, text when the value goes down, text when it goes up) for `criterion` in `lang`."""
+    if person:
+        return CHANGE_UNITS[lang][criterion.field]
+    name = UNIT_CHANGE_NAMES[lang].get(criterion.unit, criterion.unit)
+    lower, higher = LOWER_HIGHER[lang]
+    return "unit", f"{name} {lower}", f"{name} {higher}"
 
 
 def _criterion_rows(frame: pl.DataFrame, ruleset: RuleSet, criterion: Criterion) -> pl.DataFrame:
@@ -71,18 +77,10 @@ def _criterion_rows(frame: pl.DataFrame, ruleset: RuleSet, criterion: Criterion)
     # Is reaching the threshold exactly enough ("at least") or must it pass it ("more than")?
     target_inclusive = pl.when(pl.col("met")).then(pl.lit(criterion.op in (">", "<"))).otherwise(
         pl.lit(criterion.op == ">="))
-    per_unit, support = _PER_UNIT[criterion.field]
-    # The person translation needs the indicators' support counts (support fields other than
-    # `residents` only come from boligmix.indicators, never from AREAS.csv).
-    person = present and all(c in frame.columns for c in support) and (
-        criterion.field == "residents" or any(c in frame.columns for c in _SUPPORT_FIELDS))
-    if person:
-        down, up = _PERSON_UNITS[criterion.field]
-        amount = (value - t).abs() * per_unit
-    else:
-        name = _UNIT_NAMES.get(criterion.unit, criterion.unit)
-        down, up = f"{name} lower", f"{name} higher"
-        amount = (value - t).abs()
+    per_unit, _ = _PER_UNIT[criterion.field]
+    person = uses_person_units(frame, criterion.field)
+    amount = (value - t).abs() * per_unit if person else (value - t).abs()
+    kind, down, up = change_units(criterion, person, "en")
     out = frame.select(*KEY, "rules").with_columns(
         pl.lit(criterion.id).alias("criterion"), pl.lit(criterion.label_da).alias("label_da"),
         pl.lit(criterion.label_en).alias("label_en"), pl.lit(criterion.field).alias("field"),
@@ -100,22 +98,17 @@ def _criterion_rows(frame: pl.DataFrame, ruleset: RuleSet, criterion: Criterion)
             pl.when(target_inclusive).then(pl.lit("at least")).otherwise(pl.lit("more than"))).alias("qualifier"),
         pl.when(pl.col("_down")).then(pl.lit(down)).when(~pl.col("_down")).then(pl.lit(up)).alias("to_cross_unit"),
     )
-    texts = [_text(q, a, u) for q, a, u in
-             zip(out.get_column("qualifier"), out.get_column("to_cross"), out.get_column("to_cross_unit"))]
-    return out.with_columns(pl.Series("to_cross_text", texts, dtype=pl.String)).select(CRITERIA_COLUMNS)
-
-
-def _text(qualifier: str | None, amount: float | None, unit: str | None) -> str | None:
-    if amount is None or unit is None or qualifier is None or math.isnan(amount):
-        return None
-    if "FTE" in unit:
-        return f"{qualifier} {amount:.1f} {unit}"
-    if unit.startswith("DKK"):
-        return f"{qualifier} {amount:,.0f} {unit}"
-    if unit.startswith(("fewer", "more")):
-        whole = math.ceil(amount - 1e-9) if qualifier == "at least" else math.floor(amount + 1e-9) + 1
-        return f"at least {max(whole, 0)} {unit}"  # whole persons: "more than 2.3" is "at least 3"
-    return f"{qualifier} {amount:.2f} {unit}"
+    texts: dict[str, list[str | None]] = {}
+    for lang in LANGS:
+        _, down_l, up_l = change_units(criterion, person, lang)
+        texts[lang] = [change_text(q, a, kind, None if d is None else down_l if d else up_l, lang)
+                       for q, a, d in zip(out.get_column("qualifier"), out.get_column("to_cross"),
+                                          out.get_column("_down"))]
+    return out.with_columns(
+        pl.Series("to_cross_text_da", texts["da"], dtype=pl.String),
+        pl.Series("to_cross_text_en", texts["en"], dtype=pl.String),
+        pl.Series("to_cross_text", texts["en"], dtype=pl.String),
+    ).select(CRITERIA_COLUMNS)
 
 
 def criteria_table(indicators: pl.DataFrame, classification: Classification,
@@ -242,47 +235,57 @@ def criteria_by_area(criteria: pl.DataFrame, year: int) -> dict[str, list[dict[s
     return grouped
 
 
+def _label(ruleset: RuleSet, flag: str) -> str:
+    category = ruleset.category_for_output(flag)
+    return category.label_da if category is not None else flag
+
+
 def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[str, Any]],
-                 ruleset: RuleSet | None = None) -> str:
-    """A short human-readable explanation of one area in one list year.
+                 ruleset: RuleSet | None = None, lang: Lang = "da") -> str:
+    """A short human-readable explanation of one area in one list year, in Danish (`lang="da"`,
+    decimal comma) or English (`"en"`). Danish legal terms stay Danish in both.
 
     `criteria` is the criteria table, or this area's rows of it (see `criteria_by_area`);
     `ruleset` the rule set used (default: the built-in one of `summary['rules']`)."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+    w = WORDS[lang]
     rs = ruleset or load_ruleset(summary["rules"])
-    on = [rs.category_for_output(f).label_da for f in OUTPUT_FLAGS  # type: ignore[union-attr]
-          if summary[f] and rs.category_for_output(f) is not None]
-    n_counted = len(rs.spec.counted_criteria)
-    lines = [f"{summary['area_id']}, list year {summary['year']} (rules {summary['rules']}): "
-             f"{', '.join(on) if on else 'on no list'}; {summary['criteria_met']} of {n_counted} criteria met."]
+    on = [_label(rs, f) for f in OUTPUT_FLAGS if summary[f] and rs.category_for_output(f) is not None]
+    lines = [w["head"].format(area=summary["area_id"], year=summary["year"], rules=summary["rules"],
+                              lists=", ".join(on) if on else w["no_list"], met=summary["criteria_met"],
+                              n=len(rs.spec.counted_criteria))]
     if isinstance(criteria, pl.DataFrame):
         rows = criteria.filter((pl.col("area_id") == summary["area_id"])
                                & (pl.col("year") == summary["year"])).to_dicts()
     else:
         rows = criteria
     for r in rows:
-        state = {True: "met", False: "not met", None: "unknown"}[r["met"]]
+        state = {True: w["met"], False: w["not_met"], None: w["unknown"]}[r["met"]]
         # two decimals, more when the value lies within 0.005 of the threshold
         digits = 2 if r["margin"] is None or abs(r["margin"]) >= 0.005 else 6
-        value = "missing" if r["value"] is None else f"{r['value']:.{digits}f}"
-        margin = "" if r["margin"] is None else f" (margin {r['margin']:+.{digits}f})"
-        action = f"; to {'stop meeting' if r['met'] else 'meet'} it: {r['to_cross_text']}" \
-            if r["to_cross_text"] else ""
-        lines.append(f"  - {r['label_en']}: {value} {r['op']} {r['threshold']:g} {r['unit']} -> {state}"
+        value = w["missing"] if r["value"] is None else fmt_number(r["value"], digits, lang, thousands=lang == "da")
+        margin = "" if r["margin"] is None else f" ({w['margin']} {fmt_signed(r['margin'], digits, lang)})"
+        cross = r.get(f"to_cross_text_{lang}") or (r.get("to_cross_text") if lang == "en" else None)
+        action = f"; {w['to_stop'] if r['met'] else w['to_meet']}: {cross}" if cross else ""
+        unit = VALUE_UNITS[lang].get(r["unit"], r["unit"])
+        label = r["label_da"] if lang == "da" else r["label_en"]
+        lines.append(f"  - {label}: {value} {r['op']} {fmt_threshold(r['threshold'], lang)} {unit} -> {state}"
                      f"{margin}{action}")
     if summary.get("omdannelse_years_required"):
-        lines.append(f"  list history (parallelsamfund/ghetto): " + ", ".join(
-            f"{h['year']}: {'yes' if h['parallelsamfund'] else 'no' if h['parallelsamfund'] is False else '?'}"
-            f" ({h['source']})" for h in summary["history"]))
+        lines.append(f"  {w['history']}: " + ", ".join(
+            f"{h['year']}: {w['yes'] if h['parallelsamfund'] else w['no'] if h['parallelsamfund'] is False else '?'}"
+            f" ({w[h['source']]})" for h in summary["history"]))
         if summary["parallelsamfund"] and not summary["omdannelse"]:
-            lines.append(f"  becomes omdannelse/hårdt ghetto after {summary['years_to_omdannelse']} more "
-                         "year(s) on the list")
+            lines.append("  " + w["becomes"].format(label=_label(rs, "omdannelse"), n=summary["years_to_omdannelse"]))
     for flag, other in summary.get("excluded_by", {}).items():
-        lines.append(f"  meets the '{flag}' criteria but is not on that list because it is on '{other}' "
-                     "(switch in the rule set)")
+        if lang == "en":
+            lines.append("  " + w["excluded"].format(flag=flag, other=other))
+        else:
+            lines.append("  " + w["excluded"].format(flag=_label(rs, flag), other=_label(rs, other)))
     for flag, exit_year in summary["earliest_exit_year"].items():
         if exit_year is not None:
-            lines.append(f"  earliest list it is sure to be off '{flag}' if the criteria stop holding now: "
-                         f"{exit_year}")
+            lines.append("  " + w["exit"].format(flag=flag if lang == "en" else _label(rs, flag), year=exit_year))
     return "\n".join(lines)
 
 

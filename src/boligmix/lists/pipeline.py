@@ -89,7 +89,10 @@ def lists_from_indicators(indicators: pl.DataFrame, year: int, *, rules: str | R
     summaries = area_summaries(classification, year, history, criteria)
     grouped = criteria_by_area(criteria, year)
     for s in summaries:
-        s["explanation"] = explain_text(s, grouped.get(s["area_id"], []), classification.ruleset(s["rules"]))
+        rows, ruleset = grouped.get(s["area_id"], []), classification.ruleset(s["rules"])
+        s["explanation_da"] = explain_text(s, rows, ruleset, lang="da")
+        s["explanation_en"] = explain_text(s, rows, ruleset, lang="en")
+        s["explanation"] = s["explanation_en"]  # the English text under its old name, for existing readers
     provenance = {**classification.provenance, "list_year": year,
                   "years_computed": sorted(set(indicators.get_column("year").to_list()))}
     return ListsResult(year, indicators, classification, criteria, summaries, provenance)

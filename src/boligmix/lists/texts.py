@@ -1,0 +1,155 @@
+"""The words of the list explanations in Danish (first) and English, and number formatting.
+
+Danish text uses decimal comma and thousands dot (1.234,5); English decimal point and thousands
+comma (1,234.5). Danish legal terms (udsat boligområde, parallelsamfund, omdannelsesområde, ...)
+stay Danish in both languages; they come from the rule files' `label_da`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+Lang = Literal["da", "en"]
+LANGS: tuple[Lang, ...] = ("da", "en")
+
+
+def fmt_number(value: float, digits: int, lang: Lang, *, thousands: bool = True) -> str:
+    """`value` with `digits` decimals; Danish: 1.234,50, English: 1,234.50 (no separator if not `thousands`)."""
+    text = f"{value:,.{digits}f}" if thousands else f"{value:.{digits}f}"
+    if lang == "da":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def fmt_threshold(value: float, lang: Lang) -> str:
+    """A threshold as written in the law: 1.000, 2,7, 55 (Danish) / 1000, 2.7, 55 (English, as before)."""
+    if lang == "en":
+        return f"{value:g}"
+    if float(value).is_integer():
+        return fmt_number(value, 0, "da")
+    return f"{value:g}".replace(".", ",")
+
+
+def fmt_signed(value: float, digits: int, lang: Lang) -> str:
+    return ("+" if value >= 0 else "-") + fmt_number(abs(value), digits, lang, thousands=lang == "da")
+
+
+# What has to change, per criterion field: (kind, text when the value must go down, when it must go up).
+# kind: "fte" (one decimal), "dkk" (whole kroner), "persons" (whole persons).
+CHANGE_UNITS: dict[Lang, dict[str, tuple[str, str, str]]] = {
+    "en": {
+        "residents": ("persons", "fewer residents", "more residents"),
+        "pct_non_western": ("persons", "fewer residents of non-Western origin (replaced by others, total unchanged)",
+                            "more residents of non-Western origin (replacing others, total unchanged)"),
+        "pct_outside_work_edu": ("fte", "FTE of residents aged 18-64 moving into work or education",
+                                 "additional FTE of residents aged 18-64 outside work and education"),
+        "pct_convicted": ("persons", "fewer convicted residents aged 18+", "more convicted residents aged 18+"),
+        "conviction_ratio": ("persons", "fewer convicted residents aged 18+", "more convicted residents aged 18+"),
+        "pct_basic_education": ("persons", "fewer residents aged 30-59 with only basic schooling",
+                                "more residents aged 30-59 with only basic schooling"),
+        "income_pct_of_region": ("dkk", "DKK lower average gross income per taxpayer aged 15-64 (excl. students)",
+                                 "DKK higher average gross income per taxpayer aged 15-64 (excl. students)"),
+    },
+    "da": {
+        "residents": ("persons", "færre beboere", "flere beboere"),
+        "pct_non_western": ("persons", "færre beboere fra ikkevestlige lande (erstattet af andre, samme antal "
+                                       "beboere)",
+                            "flere beboere fra ikkevestlige lande (i stedet for andre, samme antal beboere)"),
+        "pct_outside_work_edu": ("fte", "fuldtidspersoner blandt beboerne på 18-64 år, der kommer i arbejde "
+                                        "eller uddannelse",
+                                 "flere fuldtidspersoner blandt beboerne på 18-64 år uden tilknytning til "
+                                 "arbejdsmarkedet eller uddannelse"),
+        "pct_convicted": ("persons", "færre dømte beboere på 18 år og derover",
+                          "flere dømte beboere på 18 år og derover"),
+        "conviction_ratio": ("persons", "færre dømte beboere på 18 år og derover",
+                             "flere dømte beboere på 18 år og derover"),
+        "pct_basic_education": ("persons", "færre beboere på 30-59 år, der alene har en grundskoleuddannelse",
+                                "flere beboere på 30-59 år, der alene har en grundskoleuddannelse"),
+        "income_pct_of_region": ("dkk", "kr. lavere gennemsnitlig bruttoindkomst pr. skattepligtig på 15-64 år "
+                                        "(ekskl. uddannelsessøgende)",
+                                 "kr. højere gennemsnitlig bruttoindkomst pr. skattepligtig på 15-64 år "
+                                 "(ekskl. uddannelsessøgende)"),
+    },
+}
+
+# The criterion's own unit, for the distance without support counts (amount + name + lower/higher).
+UNIT_CHANGE_NAMES: dict[Lang, dict[str, str]] = {
+    "en": {"pct": "percentage points", "pct of regional average": "percentage points of the regional average",
+           "times national average": "times the national average", "persons": "residents"},
+    "da": {"pct": "procentpoint", "pct of regional average": "procentpoint af regionsgennemsnittet",
+           "times national average": "gange landsgennemsnittet", "persons": "beboere"},
+}
+LOWER_HIGHER: dict[Lang, tuple[str, str]] = {"en": ("lower", "higher"), "da": ("lavere", "højere")}
+
+# The unit after a value ("61,20 > 60 pct.").
+VALUE_UNITS: dict[Lang, dict[str, str]] = {
+    "en": {},  # the rule file's unit as it is
+    "da": {"pct": "pct.", "pct of regional average": "pct. af regionsgennemsnittet",
+           "times national average": "gange landsgennemsnittet", "persons": "beboere"},
+}
+
+QUALIFIERS: dict[Lang, dict[str, str]] = {"en": {"at least": "at least", "more than": "more than"},
+                                          "da": {"at least": "mindst", "more than": "mere end"}}
+
+
+def change_text(qualifier: str | None, amount: float | None, kind: str, unit: str | None, lang: Lang) -> str | None:
+    """'at least 40.0 FTE ...' / 'mindst 40,0 fuldtidspersoner ...' (None when anything is missing).
+
+    kind: fte, dkk, persons (whole persons: 'more than 2.3' is 'at least 3'), or unit (two decimals)."""
+    if amount is None or unit is None or qualifier is None or math.isnan(amount):
+        return None
+    q = QUALIFIERS[lang]
+    if kind == "fte":
+        return f"{q[qualifier]} {fmt_number(amount, 1, lang)} {unit}"
+    if kind == "dkk":
+        return f"{q[qualifier]} {fmt_number(amount, 0, lang)} {unit}"
+    if kind == "persons":
+        whole = math.ceil(amount - 1e-9) if qualifier == "at least" else math.floor(amount + 1e-9) + 1
+        return f"{q['at least']} {fmt_number(max(whole, 0), 0, lang)} {unit}"
+    return f"{q[qualifier]} {fmt_number(amount, 2, lang, thousands=lang == 'da')} {unit}"
+
+
+# Sentences of the text explanation.
+WORDS: dict[Lang, dict[str, str]] = {
+    "en": {
+        "head": "{area}, list year {year} (rules {rules}): {lists}; {met} of {n} criteria met.",
+        "no_list": "on no list", "met": "met", "not_met": "not met", "unknown": "unknown", "missing": "missing",
+        "margin": "margin", "to_stop": "to stop meeting it", "to_meet": "to meet it",
+        "history": "list history (parallelsamfund/ghetto)", "yes": "yes", "no": "no",
+        "published": "published", "computed": "computed", "none": "none",
+        "becomes": "becomes {label} after {n} more year(s) on the list",
+        "excluded": "meets the '{flag}' criteria but is not on that list because it is on '{other}' "
+                    "(switch in the rule set)",
+        "exit": "earliest list it is sure to be off '{flag}' if the criteria stop holding now: {year}",
+        "leave": "to leave {label}: {changes}",
+        "leave_and": "; and ",
+        "leave_or_parent": "(by leaving {label})",
+        "leave_year": "earliest list year it can be off {label}: {year}",
+        "reenter": "after leaving, it can be {label} again no earlier than {year} ({n} new years in a row "
+                   "as {parent})",
+        "cannot_leave": "to leave {label}: no change of one criterion value is known to be enough "
+                        "(missing values)",
+    },
+    "da": {
+        "head": "{area}, listeår {year} (regler {rules}): {lists}; {met} af {n} kriterier opfyldt.",
+        "no_list": "ikke på nogen liste", "met": "opfyldt", "not_met": "ikke opfyldt", "unknown": "ukendt",
+        "missing": "mangler", "margin": "afstand", "to_stop": "for at det ikke længere er opfyldt",
+        "to_meet": "for at det bliver opfyldt",
+        "history": "listehistorik (parallelsamfund/ghettoområde)", "yes": "ja", "no": "nej",
+        "published": "offentliggjort", "computed": "beregnet", "none": "ingen oplysning",
+        "becomes": "bliver {label} efter yderligere {n} år på listen",
+        "excluded": "opfylder kriterierne for {flag}, men er ikke på den liste, fordi området er {other} "
+                    "(omskifter i regelsættet)",
+        "exit": "tidligste listeår, hvor området med sikkerhed er ude som {flag}, hvis kriterierne holder op "
+                "med at være opfyldt nu: {year}",
+        "leave": "for at komme af listen som {label}: {changes}",
+        "leave_and": "; og ",
+        "leave_or_parent": "(ved at komme af listen som {label})",
+        "leave_year": "tidligste listeår, hvor området kan være ude som {label}: {year}",
+        "reenter": "efter at være kommet af listen kan området tidligst blive {label} igen i {year} "
+                   "({n} nye år i træk som {parent})",
+        "cannot_leave": "for at komme af listen som {label}: det vides ikke, hvilke ændringer der er nok "
+                        "(manglende værdier)",
+    },
+}
