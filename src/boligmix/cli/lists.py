@@ -27,6 +27,27 @@ def parse_switches(items: list[str] | None) -> dict[str, str]:
     return switches
 
 
+def parse_years(year: int | None, years: str | None) -> list[int]:
+    """`--year Y` or `--years A-B` / `--years A,B,C` (exactly one of them) to a list of list years."""
+    if (year is None) == (years is None):
+        raise ConfigurationError("give either --year Y or --years FIRST-LAST", field="years")
+    if year is not None:
+        return [year]
+    out: set[int] = set()
+    for part in (years or "").split(","):
+        first, sep, last = part.strip().partition("-")
+        try:
+            a = int(first)
+            b = int(last) if sep else a
+        except ValueError:
+            raise ConfigurationError(f"--years expects FIRST-LAST or comma-separated years, got '{years}'",
+                                     field="years") from None
+        if b < a:
+            raise ConfigurationError(f"--years range {part.strip()} ends before it starts", field="years")
+        out.update(range(a, b + 1))
+    return sorted(out)
+
+
 def classify_command(
     areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
     out: Annotated[Path, typer.Option("--out", help="OUT.csv to write (plus OUT.provenance.json).")],
@@ -69,8 +90,10 @@ def classify_command(
 
 def lists_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset directory (person-level registers).")],
-    year: Annotated[int, typer.Option("--year", help="List year (list published 1 December).")],
     out: Annotated[Path, typer.Option("--out", help="Result directory to write.")],
+    year: Annotated[Optional[int], typer.Option("--year", help="List year (list published 1 December).")] = None,
+    years: Annotated[Optional[str], typer.Option(
+        "--years", help="Several list years in one indicator pass: FIRST-LAST (e.g. 2018-2024) or A,B,C.")] = None,
     rules: RulesOption = "auto",
     history: Annotated[Optional[Path], typer.Option(
         "--history", help="HISTORY.csv: published list membership for earlier years.")] = None,
@@ -86,20 +109,26 @@ def lists_command(
     output = Output(quiet=quiet, json=json_)
     try:
         switches = parse_switches(switch)
+        wanted = parse_years(year, years)
         past = read_history_csv(history) if history is not None else None
         with output.progress("computing lists", total=100) as bar:
-            result = compute_lists(data, year, rules=rules, history=past, switches=switches, on_progress=bar)
+            result = compute_lists(data, wanted, rules=rules, history=past, switches=switches, on_progress=bar)
         write_lists(out, result, overwrite=force)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
-    on_list = {f: sum(1 for a in result.areas if a[f]) for f in
-               ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
-    payload = {"out": str(out), "year": year, "areas": len(result.areas), "on_list": on_list,
+    flags = ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")
+    latest = [a for a in result.areas if a["year"] == result.year]
+    on_list = {f: sum(1 for a in latest if a[f]) for f in flags}
+    per_year = {y: {f: sum(1 for a in result.areas if a["year"] == y and a[f]) for f in flags}
+                for y in result.years}
+    payload = {"out": str(out), "year": result.year, "years": list(result.years), "areas": len(latest),
+               "on_list": on_list, "on_list_by_year": per_year,
                "rule_versions": sorted(result.provenance["rule_versions"]),
                "years_computed": result.provenance["years_computed"],
                "data_vintage": result.provenance.get("data_vintage")}
-    human = (f"wrote {out}: list year {year}, {len(result.areas)} areas; "
+    span = f"{result.years[0]}-{result.years[-1]}" if len(result.years) > 1 else str(result.year)
+    human = (f"wrote {out}: list year {span}, {len(latest)} areas in {result.year}; "
              + ", ".join(f"{k} {v}" for k, v in on_list.items())
              + f" (years computed {payload['years_computed']})")
     output.result(payload, human)

@@ -39,12 +39,24 @@ Progress = Callable[[str, float], None]
 
 @dataclass(frozen=True)
 class ListsResult:
+    """`year` is the newest explained list year, `years` all explained list years (ascending);
+    `criteria` and `areas` cover `years`, `classification` every computed year."""
+
     year: int
     indicators: pl.DataFrame
     classification: Classification
     criteria: pl.DataFrame
     areas: list[dict[str, Any]]
     provenance: dict[str, Any]
+    years: tuple[int, ...] = ()
+
+
+def list_years_arg(years: int | Sequence[int]) -> list[int]:
+    """One list year or several, as a sorted list without repeats (at least one)."""
+    out = sorted({int(years)} if isinstance(years, int) else {int(y) for y in years})
+    if not out:
+        raise ConfigurationError("no list years given", field="years")
+    return out
 
 
 def lookback_years(year: int, rules: str | RuleSet = "auto") -> int:
@@ -74,46 +86,66 @@ def _feasible(year: int, available: set[int]) -> bool:
     return needed <= available
 
 
-def lists_from_indicators(indicators: pl.DataFrame, year: int, *, rules: str | RuleSet = "auto",
+def lists_from_indicators(indicators: pl.DataFrame, year: int | Sequence[int], *, rules: str | RuleSet = "auto",
                           history: pl.DataFrame | None = None, switches: Mapping[str, Any] | None = None,
                           data_vintage: str | None = None) -> ListsResult:
-    """Classify an indicator frame (AREAS columns, optionally support counts) and explain `year`.
+    """Classify an indicator frame (AREAS columns, optionally support counts) and explain the list
+    year(s) `year` (one year or several: one classification, criteria and areas for each).
 
     `rules`: 'auto', a built-in version, the path of a rule-set YAML file, or a RuleSet."""
     rules = resolve_rules(rules)
-    if indicators.filter(pl.col("year") == year).height == 0:
-        raise DatasetError(f"no areas with residents in list year {year}")
+    years = list_years_arg(year)
+    present = set(indicators.get_column("year").unique().to_list())
+    absent = [y for y in years if y not in present]
+    if absent:
+        raise DatasetError(f"no areas with residents in list year {', '.join(map(str, absent))}")
     classification = classify(indicators, rules=rules, history=history, switches=switches,
                               data_vintage=data_vintage)
-    criteria = criteria_table(indicators, classification, year)
-    summaries = area_summaries(classification, year, history, criteria)
-    grouped = criteria_by_area(criteria, year)
-    for s in summaries:
-        rows, ruleset = grouped.get(s["area_id"], []), classification.ruleset(s["rules"])
-        s["explanation_da"] = explain_text(s, rows, ruleset, lang="da")
-        s["explanation_en"] = explain_text(s, rows, ruleset, lang="en")
-        s["explanation"] = s["explanation_en"]  # the English text under its old name, for existing readers
-    provenance = {**classification.provenance, "list_year": year,
-                  "years_computed": sorted(set(indicators.get_column("year").to_list()))}
-    return ListsResult(year, indicators, classification, criteria, summaries, provenance)
+    criteria = criteria_table(indicators, classification)
+    if len(years) == 1:
+        criteria = criteria.filter(pl.col("year") == years[0])
+    else:
+        criteria = criteria.filter(pl.col("year").is_in(years))
+    summaries = []
+    for y in years:
+        grouped = criteria_by_area(criteria, y)
+        for s in area_summaries(classification, y, history, criteria):
+            rows, ruleset = grouped.get(s["area_id"], []), classification.ruleset(s["rules"])
+            s["explanation_da"] = explain_text(s, rows, ruleset, lang="da")
+            s["explanation_en"] = explain_text(s, rows, ruleset, lang="en")
+            s["explanation"] = s["explanation_en"]  # the English text under its old name, for existing readers
+            summaries.append(s)
+    provenance = {**classification.provenance, "list_year": years[-1], "list_years": years,
+                  "years_computed": sorted(present)}
+    return ListsResult(years[-1], indicators, classification, criteria, summaries, provenance, tuple(years))
 
 
-def compute_lists(dataset_dir: str | os.PathLike[str], year: int, *, rules: str | RuleSet = "auto",
+def indicator_years(list_years: Sequence[int], available: set[int] | None, rules: str | RuleSet = "auto") -> list[int]:
+    """The list years to compute indicators for: the requested ones, plus the earlier years each
+    one's history rules look back over whose register years are `available` (None: unknown)."""
+    wanted = set(list_years)
+    if available is not None:
+        for y in list_years:
+            wanted |= {b for b in range(y - lookback_years(y, rules) + 1, y) if _feasible(b, available)}
+    return sorted(wanted)
+
+
+def compute_lists(dataset_dir: str | os.PathLike[str], year: int | Sequence[int], *, rules: str | RuleSet = "auto",
                   history: pl.DataFrame | None = None, switches: Mapping[str, Any] | None = None,
                   on_progress: Progress | None = None) -> ListsResult:
-    """Indicators from a dataset for `year` and the earlier years its history rules need, then lists."""
+    """Lists from a dataset for one list year or several (e.g. `range(2018, 2025)`).
+
+    The indicators of all the requested years and of the earlier years their history rules need
+    are computed in one `compute_area_indicators` pass, then classified once."""
     from boligmix.indicators import compute_area_indicators
 
     manifest = read_manifest(dataset_dir)
     rules = resolve_rules(rules)
-    span = lookback_years(year, rules)
-    if manifest.years is not None:
-        available = set(range(manifest.years[0], manifest.years[1] + 1))
-        years = [y for y in range(year - span + 1, year + 1) if y == year or _feasible(y, available)]
-    else:
-        years = [year]
-    indicators = compute_area_indicators(dataset_dir, years, on_progress=on_progress)
-    result = lists_from_indicators(indicators, year, rules=rules, history=history, switches=switches,
+    years = list_years_arg(year)
+    available = set(range(manifest.years[0], manifest.years[1] + 1)) if manifest.years is not None else None
+    indicators = compute_area_indicators(dataset_dir, indicator_years(years, available, rules),
+                                         on_progress=on_progress)
+    result = lists_from_indicators(indicators, years, rules=rules, history=history, switches=switches,
                                    data_vintage=manifest.vintage)
     settings = {}
     for column in ("register_years", "rules_basis", "country_nomenclature"):
@@ -155,7 +187,8 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
     return target
 
 
-__all__ = ["ListsResult", "compute_lists", "lists_from_indicators", "lookback_years", "write_lists"]
+__all__ = ["ListsResult", "compute_lists", "feasible_list_years", "indicator_years", "list_years_arg",
+           "lists_from_indicators", "lookback_years", "write_lists"]
 
 
 def feasible_list_years(dataset_dir: str | os.PathLike[str], years: Sequence[int]) -> list[int]:
