@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from boligmix.lists.classify import KEY, Classification, category_condition
+from boligmix.lists.leave import leave_plan
 from boligmix.lists.ruleset import OUTPUT_FLAGS, Category, Criterion, RuleSet, load_ruleset
 from boligmix.lists.texts import (
     CHANGE_UNITS, LANGS, LOWER_HIGHER, UNIT_CHANGE_NAMES, VALUE_UNITS, WORDS, Lang, change_text, fmt_number,
@@ -173,11 +174,12 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
         status_by_area.setdefault(r["area_id"], {})[r["year"]] = r
     met_lookup: dict[str, dict[str, bool | None]] = {}
     facts_lookup: dict[str, dict[str, Any]] = {}
+    rows_lookup: dict[str, dict[str, dict[str, Any]]] = {}
     if criteria is not None:
-        for row in (criteria.filter(pl.col("year") == year).select("area_id", "criterion", "met", "field", "value")
-                    .iter_rows()):
-            met_lookup.setdefault(row[0], {})[row[1]] = row[2]
-            facts_lookup.setdefault(row[0], {})[row[3]] = row[4]
+        for r in criteria.filter(pl.col("year") == year).iter_rows(named=True):
+            met_lookup.setdefault(r["area_id"], {})[r["criterion"]] = r["met"]
+            facts_lookup.setdefault(r["area_id"], {})[r["field"]] = r["value"]
+            rows_lookup.setdefault(r["area_id"], {})[r["criterion"]] = r
     summaries = []
     for row in result.to_dicts():
         ruleset = classification.ruleset(row["rules"])
@@ -209,6 +211,8 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
                 alone = category_condition(ruleset, category, {**switches, unless.switch: False})
                 if evaluate(alone, facts_lookup[row["area_id"]]) is Truth.TRUE:
                     excluded[category.output] = unless.output
+        to_leave = ({flag: leave_plan(ruleset, flag, rows_lookup[row["area_id"]], year, n_years)
+                     for flag in OUTPUT_FLAGS if row[flag]} if row["area_id"] in rows_lookup else {})
         summary = {
             "area_id": row["area_id"], "year": year, "rules": row["rules"],
             "criteria_met": row["criteria_met"], "criteria_unknown": row["criteria_unknown"],
@@ -222,6 +226,7 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
             "excluded_by": excluded,
             "years_until_leave_omdannelse": (exits["omdannelse"] - year
                                              if row["omdannelse"] and exits.get("omdannelse") else None),
+            "to_leave": to_leave,
         }
         summaries.append(summary)
     return summaries
@@ -286,6 +291,9 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[
     for flag, exit_year in summary["earliest_exit_year"].items():
         if exit_year is not None:
             lines.append("  " + w["exit"].format(flag=flag if lang == "en" else _label(rs, flag), year=exit_year))
+    for flag, plan in summary.get("to_leave", {}).items():
+        lines.append("  " + (plan[f"text_{lang}"] if plan is not None
+                             else w["cannot_leave"].format(label=_label(rs, flag))))
     return "\n".join(lines)
 
 

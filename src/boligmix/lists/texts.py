@@ -122,14 +122,11 @@ WORDS: dict[Lang, dict[str, str]] = {
         "excluded": "meets the '{flag}' criteria but is not on that list because it is on '{other}' "
                     "(switch in the rule set)",
         "exit": "earliest list it is sure to be off '{flag}' if the criteria stop holding now: {year}",
-        "leave": "to leave {label}: {changes}",
+        "leave": "to leave {label}: {changes} (off the list from list year {year} if the changes show in the "
+                 "next register year)",
         "leave_and": "; and ",
-        "leave_or_parent": "(by leaving {label})",
-        "leave_year": "earliest list year it can be off {label}: {year}",
-        "reenter": "after leaving, it can be {label} again no earlier than {year} ({n} new years in a row "
-                   "as {parent})",
-        "cannot_leave": "to leave {label}: no change of one criterion value is known to be enough "
-                        "(missing values)",
+        "reenter": "it can be {label} again no earlier than {year} ({n} new years in a row as {parent})",
+        "cannot_leave": "to leave {label}: not known which changes are enough (missing values)",
     },
     "da": {
         "head": "{area}, listeår {year} (regler {rules}): {lists}; {met} af {n} kriterier opfyldt.",
@@ -143,12 +140,10 @@ WORDS: dict[Lang, dict[str, str]] = {
                     "(omskifter i regelsættet)",
         "exit": "tidligste listeår, hvor området med sikkerhed er ude som {flag}, hvis kriterierne holder op "
                 "med at være opfyldt nu: {year}",
-        "leave": "for at komme af listen som {label}: {changes}",
+        "leave": "for at komme af listen som {label}: {changes} (ude fra listeår {year}, hvis ændringerne "
+                 "ses i næste registerår)",
         "leave_and": "; og ",
-        "leave_or_parent": "(ved at komme af listen som {label})",
-        "leave_year": "tidligste listeår, hvor området kan være ude som {label}: {year}",
-        "reenter": "efter at være kommet af listen kan området tidligst blive {label} igen i {year} "
-                   "({n} nye år i træk som {parent})",
+        "reenter": "området kan tidligst blive {label} igen i {year} ({n} nye år i træk som {parent})",
         "cannot_leave": "for at komme af listen som {label}: det vides ikke, hvilke ændringer der er nok "
                         "(manglende værdier)",
     },
