@@ -164,10 +164,15 @@ def test_explain_command_on_areas_csv(tmp_path):
     history = write(tmp_path, "history.csv", ["area_id,year,parallelsamfund", "A,2017,1", "A,2018,1",
                                                "A,2019,1"])
     out = tmp_path / "explained"
-    result = run_cmd("explain-lists", "--areas", areas, "--history", history, "--year", 2021, "--out", out)
+    result = run_cmd("explain-lists", "--areas", areas, "--history", history, "--year", 2021, "--out", out,
+                     "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "A, list year 2021 (rules 2021): udsat boligområde, parallelsamfund, omdannelsesområde" in result.output
     assert "2017: yes (published)" in result.output and "2020: yes (computed)" in result.output
+    danish = run_cmd("explain-lists", "--areas", areas, "--history", history, "--year", 2021, "--out", out, "--force")
+    assert danish.exit_code == 0, danish.output
+    assert "A, listeår 2021 (regler 2021): udsat boligområde, parallelsamfund, omdannelsesområde" in danish.output
+    assert "2017: ja (offentliggjort)" in danish.output and "2020: ja (beregnet)" in danish.output
     areas_json = json.loads((out / "areas.json").read_text())
     assert [a["area_id"] for a in areas_json] == ["A", "B", "C"]  # the areas of list year 2021
     assert areas_json[2]["forebyggelse"] is True
@@ -203,6 +208,6 @@ def test_a_rule_set_file_can_be_used_for_what_if_rules(tmp_path):
     assert meta["rule_versions"]["2021-whatif"]["file"] == str(rules)
     explained = run_cmd("explain-lists", "--areas", areas, "--rules", rules, "--year", 2021, "--out", tmp_path / "e")
     assert explained.exit_code == 0, explained.output
-    assert "36.00 > 35 pct -> met" in explained.output
+    assert "36,00 > 35 pct. -> opfyldt" in explained.output
     bad = run("--areas", areas, "--rules", tmp_path / "missing.yaml", "--out", tmp_path / "c.csv")
     assert bad.exit_code == 2 and "missing.yaml" in bad.output

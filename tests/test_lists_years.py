@@ -89,3 +89,42 @@ def test_cli_years_errors(dataset, tmp_path):
     assert both.exit_code == 2 and "--year" in both.output and not (tmp_path / "o").exists()
     beyond = runner.invoke(app, ["lists", "--data", str(dataset), "--years", "2016-2024", "--out", str(tmp_path / "o")])
     assert beyond.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+def low_threshold_rules(path):
+    """A what-if rule file (the 2021 rules with low thresholds) so the small random areas get listed."""
+    import yaml
+
+
+    from importlib import resources
+
+    spec = yaml.safe_load(resources.files("boligmix.rules.lists").joinpath("2021.yaml").read_text(encoding="utf-8"))
+    spec["version"] = "2021-lowered"
+    lowered = {"residents": 10, "outside_work_edu": 10, "basic_education": 50, "non_western": 10, "convicted": 1}
+    for c in spec["criteria"]:
+        c["threshold"] = lowered.get(c["id"], c["threshold"])
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_cli_text_format_prints_the_listed_areas(dataset, tmp_path, lang):
+    rules = low_threshold_rules(tmp_path / "rules.yaml")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["lists", "--data", str(dataset), "--year", "2024", "--out", str(out),
+                                      "--rules", str(rules), "--lang", lang], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    areas = [a for a in json.loads((out / "areas.json").read_text()) if a["udsat"]]
+    assert areas, "the lowered thresholds should list some areas"
+    text = result.output
+    assert ("Områder på listerne 2024" if lang == "da" else "Areas on the lists 2024") in text
+    for a in areas:
+        assert a["area_id"] in text
+    assert "udsat boligområde" in text
+    assert ("af 4" if lang == "da" else "of 4") in text
+    brief = CliRunner().invoke(app, ["lists", "--data", str(dataset), "--year", "2024", "--out", str(out),
+                                     "--force", "--rules", str(rules), "--format", "brief"])
+    assert brief.exit_code == 0 and brief.output.startswith("wrote ")
+    bad = CliRunner().invoke(app, ["lists", "--data", str(dataset), "--year", "2024", "--out", str(tmp_path / "x"),
+                                   "--lang", "de"])
+    assert bad.exit_code == 2 and not (tmp_path / "x").exists()

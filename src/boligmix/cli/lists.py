@@ -99,6 +99,10 @@ def lists_command(
         "--history", help="HISTORY.csv: published list membership for earlier years.")] = None,
     switch: SwitchOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    format_: Annotated[str, typer.Option(
+        "--format", help="text: a table of the listed areas of the newest list year (default); "
+                         "brief: only the one-line result.")] = "text",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the table: da (default) or en.")] = "da",
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -108,6 +112,10 @@ def lists_command(
 
     output = Output(quiet=quiet, json=json_)
     try:
+        if format_ not in ("text", "brief"):
+            raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
+        if lang not in ("da", "en"):
+            raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
         switches = parse_switches(switch)
         wanted = parse_years(year, years)
         past = read_history_csv(history) if history is not None else None
@@ -131,7 +139,32 @@ def lists_command(
     human = (f"wrote {out}: list year {span}, {len(latest)} areas in {result.year}; "
              + ", ".join(f"{k} {v}" for k, v in on_list.items())
              + f" (years computed {payload['years_computed']})")
+    if format_ == "text" and not (quiet or json_):
+        rulesets = {v: result.classification.ruleset(v) for v in {a["rules"] for a in result.areas}}
+        print_listed_table(result.areas, result.year, lang, rulesets)
     output.result(payload, human)
+
+
+def print_listed_table(areas: list[dict], year: int, lang: str, rulesets: dict | None = None) -> None:
+    """The compact summary of the listed areas of `year` as a Rich table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from boligmix.lists.summary import HEADERS, listed_summary
+
+    words = HEADERS[lang]  # type: ignore[index]
+    rows = listed_summary(areas, year, lang, rulesets)  # type: ignore[arg-type]
+    console = Console(highlight=False)
+    if not rows:
+        console.print(words["none"].format(year=year))
+        return
+    table = Table(title=words["title"].format(year=year), show_lines=True)
+    for key in ("area_id", "lists", "criteria", "leave_year", "to_leave"):
+        table.add_column(words[key], overflow="fold")
+    for r in rows:
+        table.add_row(str(r["area_id"]), r["lists"], r["criteria"],
+                      "" if r["leave_year"] is None else str(r["leave_year"]), r["to_leave"])
+    console.print(table)
 
 
 def explain_command(
@@ -145,6 +178,8 @@ def explain_command(
     vintage: Annotated[Optional[str], typer.Option(
         "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the printed explanations: da (default) or en.")]
+    = "da",
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -154,6 +189,8 @@ def explain_command(
 
     output = Output(quiet=quiet, json=json_)
     try:
+        if lang not in ("da", "en"):
+            raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
         switches = parse_switches(switch)
         frame = read_areas_csv(areas, rules)
         past = read_history_csv(history) if history is not None else None
@@ -167,7 +204,7 @@ def explain_command(
     payload = {"out": str(out), "year": year, "areas": len(result.areas),
                "on_list": {f: sum(1 for a in result.areas if a[f]) for f in
                            ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}}
-    human = "\n\n".join(a["explanation"] for a in result.areas) + f"\n\nwrote {out}"
+    human = "\n\n".join(a[f"explanation_{lang}"] for a in result.areas) + f"\n\nwrote {out}"
     output.result(payload, human)
 
 
