@@ -11,7 +11,7 @@ window averages, so the person figures are the change needed in the averaged qua
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -113,12 +113,15 @@ def _criterion_rows(frame: pl.DataFrame, ruleset: RuleSet, criterion: Criterion)
 
 
 def criteria_table(indicators: pl.DataFrame, classification: Classification,
-                   year: int | None = None) -> pl.DataFrame:
-    """Every criterion of the version used, per area and list year (`year` keeps just that one)."""
+                   year: int | Sequence[int] | None = None) -> pl.DataFrame:
+    """Every criterion of the version used, per area and list year (`year`: keep just that year
+    or those years)."""
     rules = classification.frame.select(*KEY, "rules")
     frame = indicators.join(rules, on=list(KEY), how="inner")
-    if year is not None:
+    if isinstance(year, int):
         frame = frame.filter(pl.col("year") == year)
+    elif year is not None:
+        frame = frame.filter(pl.col("year").is_in(list(year)))
     parts = []
     for version in sorted(frame.get_column("rules").unique().to_list()):
         ruleset = classification.ruleset(version)

@@ -82,9 +82,10 @@ def leave_plan(ruleset: RuleSet, flag: str, rows: Mapping[str, Row], year: int,
     options = _options(ruleset, category, rows)
     if not options:
         return None
-    ranked = sorted(set(options), key=lambda o: (round(sum(_cost(rows[c]) for c in o), 12), len(o),
-                                                 _leave_year(ruleset, o, year),
-                                                 [ruleset.spec.criteria.index(ruleset.criterion(c)) for c in o]))
+    order = {c.id: i for i, c in enumerate(ruleset.spec.criteria)}
+    cost = {cid: _cost(rows[cid]) for option in options for cid in option}
+    ranked = sorted(set(options), key=lambda o: (round(sum(cost[c] for c in o), 12), len(o),
+                                                 _leave_year(ruleset, o, year), [order[c] for c in o]))
     best = ranked[0]
     leave_year = _leave_year(ruleset, best, year)
     reenter = leave_year + history_years if category.history is not None and history_years else None
@@ -93,9 +94,9 @@ def leave_plan(ruleset: RuleSet, flag: str, rows: Mapping[str, Row], year: int,
                 "text_da": rows[cid].get("to_cross_text_da"), "text_en": rows[cid].get("to_cross_text_en")}
                for cid in best]
     plan: dict[str, Any] = {
-        "criteria": list(best), "changes": changes, "cost": sum(_cost(rows[c]) for c in best),
+        "criteria": list(best), "changes": changes, "cost": sum(cost[c] for c in best),
         "leave_year": leave_year, "reenter_year": reenter,
-        "options": [{"criteria": list(o), "cost": sum(_cost(rows[c]) for c in o),
+        "options": [{"criteria": list(o), "cost": sum(cost[c] for c in o),
                      "leave_year": _leave_year(ruleset, o, year)} for o in ranked],
     }
     for lang in LANGS:

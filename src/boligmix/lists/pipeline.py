@@ -101,11 +101,7 @@ def lists_from_indicators(indicators: pl.DataFrame, year: int | Sequence[int], *
         raise DatasetError(f"no areas with residents in list year {', '.join(map(str, absent))}")
     classification = classify(indicators, rules=rules, history=history, switches=switches,
                               data_vintage=data_vintage)
-    criteria = criteria_table(indicators, classification)
-    if len(years) == 1:
-        criteria = criteria.filter(pl.col("year") == years[0])
-    else:
-        criteria = criteria.filter(pl.col("year").is_in(years))
+    criteria = criteria_table(indicators, classification, years[0] if len(years) == 1 else years)
     summaries = []
     for y in years:
         grouped = criteria_by_area(criteria, y)

@@ -8,6 +8,7 @@ stay Danish in both languages; they come from the rule files' `label_da`.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Literal
 
 Lang = Literal["da", "en"]
@@ -22,6 +23,7 @@ def fmt_number(value: float, digits: int, lang: Lang, *, thousands: bool = True)
     return text
 
 
+@lru_cache(maxsize=256)
 def fmt_threshold(value: float, lang: Lang) -> str:
     """A threshold as written in the law: 1.000, 2,7, 55 (Danish) / 1000, 2.7, 55 (English, as before)."""
     if lang == "en":
