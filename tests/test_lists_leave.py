@@ -130,3 +130,17 @@ def test_applying_a_plan_takes_the_area_off_and_options_are_minimal(v):
     for i, (flag, _, off) in enumerate(cases):
         value = flags.filter(pl.col("area_id") == f"case{i}").get_column(flag).item()
         assert (value is False) if off else (value is not False), (flag, cases[i])
+
+
+def test_2013_ghetto_three_of_five():
+    s, _ = summary([{"year": 2015, "pct_convicted": 3.1}], year=2015)
+    assert s["rules"] == "2013" and s["parallelsamfund"] is True and s["criteria_met"] == 5
+    plan = s["to_leave"]["parallelsamfund"]
+    # 5 of 5 met, fewer than 3 may hold: 3 must go. Costs: non-Western 10/50, outside 5/40,
+    # convicted 0.4/2.7, basic (> 50 % in 2013) 5/50, income 5/55 -> basic + income + outside
+    assert sorted(plan["criteria"]) == ["basic_education", "low_income", "outside_work_edu"]
+    assert plan["cost"] == pytest.approx(5 / 50 + 5 / 55 + 5 / 40)
+    assert len(plan["options"]) == 10  # C(5, 3)
+    assert plan["text_da"].startswith("for at komme af listen som ghettoområde: ")
+    # outside work and convictions are 2-year averages in 2013: off from 2017
+    assert plan["leave_year"] == 2017
