@@ -10,7 +10,6 @@ window averages, so the person figures are the change needed in the averaged qua
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
