@@ -144,3 +144,21 @@ def test_2013_ghetto_three_of_five():
     assert plan["text_da"].startswith("for at komme af listen som ghettoområde: ")
     # outside work and convictions are 2-year averages in 2013: off from 2017
     assert plan["leave_year"] == 2017
+
+
+def test_listed_summary_rows():
+    from boligmix.lists.summary import listed_summary
+
+    s, _ = summary([{"pct_non_western": 40.0, "pct_outside_work_edu": 35.0, "conviction_ratio": 2.5,
+                     "income_pct_of_region": 60.0}])
+    (row,) = listed_summary([s], 2023)
+    # udsat criteria: 0 of 4; the forebyggelse criteria behind the list: 3 of 4
+    assert s["criteria_met"] == 0 and row["criteria"] == "3 af 4"
+    assert row["lists"] == "forebyggelsesområde" and row["leave_year"] == 2025
+    # 35 -> 30 % of 800 persons 18-64 = 40 FTE; 60 -> 65 % of 400.000 kr. = 20.000 kr.
+    assert row["to_leave"].startswith("mindst 40,0 fuldtidspersoner") and "mindst 20.000 kr. højere" in row["to_leave"]
+    s, _ = summary([{"year": y} for y in range(2019, 2024)])
+    (row,) = listed_summary([s], 2023, "en")
+    assert row["lists"] == "udsat boligområde, parallelsamfund, omdannelsesområde" and row["criteria"] == "3 of 4"
+    assert row["to_leave"].startswith("at least 150 fewer residents of non-Western origin")
+    assert listed_summary([s], 2022) == []

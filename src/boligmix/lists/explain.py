@@ -166,6 +166,22 @@ def _exit_year(ruleset: RuleSet, category: Category, met: Mapping[str, bool | No
     return min(options) if options else None
 
 
+def _counting_category(ruleset: RuleSet, flag: str) -> Category | None:
+    """The category whose "at least N of M" decides list `flag` (itself, its parent, or the list
+    its history rule is about: udsat for parallelsamfund and omdannelse)."""
+    category = ruleset.category_for_output(flag)
+    seen = set()
+    while category is not None and category.at_least is None and category.id not in seen:
+        seen.add(category.id)
+        if category.parent is not None:
+            category = ruleset.category(category.parent)
+        elif category.history is not None:
+            category = ruleset.category_for_output(category.history.output)
+        else:
+            return None
+    return category
+
+
 def area_summaries(classification: Classification, year: int, history: pl.DataFrame | None = None,
                    criteria: pl.DataFrame | None = None) -> list[dict[str, Any]]:
     """Per area on list year `year`: flags, list history, years to/until omdannelse, exit years."""
@@ -213,6 +229,12 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
                 alone = category_condition(ruleset, category, {**switches, unless.switch: False})
                 if evaluate(alone, facts_lookup[row["area_id"]]) is Truth.TRUE:
                     excluded[category.output] = unless.output
+        counts = {}
+        for flag in OUTPUT_FLAGS:
+            counted = _counting_category(ruleset, flag)
+            if counted is not None and row["area_id"] in met_lookup:
+                counts[flag] = {"met": sum(met_lookup[row["area_id"]].get(c) is True for c in counted.of),
+                                "of": len(counted.of), "at_least": counted.at_least}
         to_leave = ({flag: leave_plan(ruleset, flag, rows_lookup[row["area_id"]], year, n_years)
                      for flag in OUTPUT_FLAGS if row[flag]} if row["area_id"] in rows_lookup else {})
         summary = {
@@ -229,6 +251,7 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
             "years_until_leave_omdannelse": (exits["omdannelse"] - year
                                              if row["omdannelse"] and exits.get("omdannelse") else None),
             "to_leave": to_leave,
+            "criteria_met_by_list": counts,
         }
         summaries.append(summary)
     return summaries

@@ -1,6 +1,7 @@
 """A compact per-area summary of the listed areas of one list year (for the terminal and reports).
 
-One row per area on at least one list: the lists (Danish legal names), criteria met, and for the
+One row per area on at least one list: the lists (Danish legal names), the criteria met of the
+"N of M" behind its highest list (the forebyggelse criteria for a forebyggelsesområde), and for the
 highest list it is on (omdannelse > parallelsamfund > udsat > forebyggelse) the earliest list year
 it can be off it and what it takes (see `boligmix.lists.leave`).
 """
@@ -46,9 +47,17 @@ def listed_summary(areas: Sequence[Mapping[str, Any]], year: int, lang: Lang = "
         plan = (a.get("to_leave") or {}).get(on[0])
         changes = "; ".join(c[f"text_{lang}"] or c["criterion"] for c in plan["changes"]) if plan else words["unknown"]
         rows.append({"area_id": a["area_id"], "year": year, "lists": ", ".join(labels),
-                     "criteria": f"{a['criteria_met']} {words['of']} {len(ruleset.spec.counted_criteria)}",
+                     "criteria": _criteria_count(a, on[0], ruleset, words["of"]),
                      "leave_year": plan["leave_year"] if plan else None, "to_leave": changes})
     return rows
+
+
+def _criteria_count(area: Mapping[str, Any], flag: str, ruleset: RuleSet, of: str) -> str:
+    """'3 af 4': the criteria met of the "N of M" that decides the area's highest list."""
+    count = (area.get("criteria_met_by_list") or {}).get(flag)
+    if count is None:
+        return f"{area['criteria_met']} {of} {len(ruleset.spec.counted_criteria)}"
+    return f"{count['met']} {of} {count['of']}"
 
 
 __all__ = ["HEADERS", "HIGHEST_FIRST", "listed_summary"]
