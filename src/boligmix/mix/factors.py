@@ -51,8 +51,16 @@ class FactorInputs:
     """Person tables prepared once for `attach_factors` (origin group, register rows, employment)."""
 
     persons: pl.DataFrame
-    person_years: pl.DataFrame
-    employment: pl.DataFrame
+    person_years: dict[int, pl.DataFrame]
+    """By reference year, so one year's rows are joined without hashing every year."""
+    employment: dict[int, pl.DataFrame]
+    empty: dict[str, pl.DataFrame]
+    """An empty frame with the columns of each table, for years without rows."""
+
+    def for_years(self, name: str, years: list[int]) -> pl.DataFrame:
+        parts = getattr(self, name)
+        frames = [parts[y] for y in years if y in parts]
+        return pl.concat(frames) if frames else self.empty[name]
 
 
 def prepare_factor_inputs(data: MixData, settings: MixSettings) -> FactorInputs:
@@ -66,8 +74,14 @@ def prepare_factor_inputs(data: MixData, settings: MixSettings) -> FactorInputs:
     persons = persons.select(
         "person_id", "birth_date",
         (pl.col("origin").is_in(["indvandrer", "efterkommer"]) & ~pl.col("western").fill_null(True)).alias("nonwestern"))
-    return FactorInputs(persons, data.person_years.rename({"year": "ref_year"}),
-                        _employment(data, settings).rename({"year": "ref_year"}))
+    def by_year(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+        return {int(k[0]): v for k, v in frame.partition_by("ref_year", as_dict=True).items()}
+
+    employment = _employment(data, settings).rename({"year": "ref_year"})
+    person_years = data.person_years.rename({"year": "ref_year"}).select(
+        "person_id", "ref_year", "highest_education", "education_source", "gross_income_dkk")
+    return FactorInputs(persons, by_year(person_years), by_year(employment),
+                        {"person_years": person_years.clear(), "employment": employment.clear()})
 
 
 def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
@@ -80,8 +94,11 @@ def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
         pid = out.filter(pl.col("birth_date").is_null()).get_column("person_id")[0]
         raise DataValidationError(f"person {pid} has a residence spell but no persons row",
                                   path="residences.parquet", column="person_id")
-    out = out.join(inputs.person_years, on=["person_id", "ref_year"], how="left")
-    out = out.join(inputs.employment, on=["person_id", "ref_year"], how="left")
+    ref_years = out.get_column("ref_year").unique().to_list()
+    py = inputs.for_years("person_years", ref_years)
+    emp_rows = inputs.for_years("employment", ref_years)
+    out = out.join(py, on=["person_id", "ref_year"], how="left")
+    out = out.join(emp_rows, on=["person_id", "ref_year"], how="left")
     age = _age(pl.col("birth_date"), pl.col("event_date"))
     known_edu = (pl.col("highest_education").is_not_null() & (pl.col("highest_education") != "uoplyst")
                  & pl.col("education_source").is_in(list(edu.counted_sources)))
