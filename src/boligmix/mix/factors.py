@@ -118,17 +118,19 @@ def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
 
 
 def _employment(data: MixData, settings: MixSettings) -> pl.DataFrame:
+    """person_id, year, employed (only person-years with some employment; others are not employed)."""
     emp = settings.employment
     lab = data.labour
-    per = lab.group_by("person_id", "year").agg(
-        pl.col("fte").filter(pl.col("attachment") == "employment").sum().alias("emp_fte"),
-        pl.col("fte").filter(pl.col("attachment") != "employment").max().fill_null(0.0).alias("other_max"),
+    is_emp = pl.col("attachment") == "employment"
+    if emp.rule == "fte_threshold":  # (person, year, attachment) is the key: one employment row at most
+        return lab.filter(is_emp & (pl.col("fte") >= emp.min_fte) & (pl.col("fte") > 0)).select(
+            "person_id", "year", pl.lit(True).alias("employed"))
+    employed_keys = lab.filter(is_emp & (pl.col("fte") > 0)).select("person_id", "year")
+    per = lab.join(employed_keys, on=["person_id", "year"], how="semi").group_by("person_id", "year").agg(
+        pl.when(is_emp).then(pl.col("fte")).otherwise(0.0).sum().alias("emp_fte"),
+        pl.when(is_emp).then(0.0).otherwise(pl.col("fte")).max().alias("other_max"),
     )
-    if emp.rule == "fte_threshold":
-        flag = (pl.col("emp_fte") >= emp.min_fte) & (pl.col("emp_fte") > 0)
-    else:
-        flag = (pl.col("emp_fte") > 0) & (pl.col("emp_fte") >= pl.col("other_max"))
-    return per.select("person_id", "year", flag.alias("employed"))
+    return per.filter(pl.col("emp_fte") >= pl.col("other_max")).select("person_id", "year", pl.lit(True).alias("employed"))
 
 
 def _attach_income_quartile(rows: pl.DataFrame, inc) -> pl.DataFrame:
