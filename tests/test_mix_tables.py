@@ -164,3 +164,12 @@ def test_employment_rules_by_hand(data):
     assert sorted(threshold["person_id"].to_list()) == [3]
     main = _employment(d, MixSettings.load().with_changes(employment={"rule": "main_attachment"}))
     assert sorted(main["person_id"].to_list()) == [2, 3]
+
+
+def test_spell_of_unknown_person_names_file_row_and_column(data):
+    from dataclasses import replace
+
+    extra = data.residences.head(1).with_columns(pl.lit(999, dtype=pl.Int64).alias("person_id"))
+    bad = replace(data, residences=pl.concat([data.residences, extra]))
+    with pytest.raises(DataValidationError, match=rf"residences.parquet, row {bad.residences.height}, column 'person_id'"):
+        compute_mix(bad, [2010])

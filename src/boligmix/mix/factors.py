@@ -92,8 +92,9 @@ def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
     out = rows.join(inputs.persons, on="person_id", how="left")
     if out.get_column("birth_date").null_count():
         pid = out.filter(pl.col("birth_date").is_null()).get_column("person_id")[0]
+        row = data.residences.with_row_index("_row").filter(pl.col("person_id") == pid).get_column("_row")[0]
         raise DataValidationError(f"person {pid} has a residence spell but no persons row",
-                                  path="residences.parquet", column="person_id")
+                                  path="residences.parquet", row=int(row) + 1, column="person_id")
     ref_years = out.get_column("ref_year").unique().to_list()
     py = inputs.for_years("person_years", ref_years)
     emp_rows = inputs.for_years("employment", ref_years)
