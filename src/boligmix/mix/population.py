@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import polars as pl
 
@@ -205,7 +204,3 @@ def years_range(spec: str) -> list[int]:
     if not out:
         raise ConfigurationError(f"cannot read years {spec!r}: no year given", field="years")
     return sorted(out)
-
-
-def jan1(year: int) -> date:
-    return date(year, 1, 1)

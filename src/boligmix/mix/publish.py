@@ -206,11 +206,12 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
     sec.table(tables["flows"], Text("Flytninger efter oprindelse/destination", "Moves by origin/destination"),
               name=f"{prefix}flows")
     sec = report.section(Text("Dekomponering af ændringer", "Decomposition of changes"), Text(
-        "Ændringen i en andel fra 1. januar år Y til år Y+1 (og fra første til sidste år) fordelt på: blivende beboeres egen ændring, "
-        "tilflyttere, fraflyttere og andre (fødte, døde, ind/ud af aldersgruppen). Bidragene summerer til ændringen.",
-        "The change in a share from 1 January of year Y to year Y+1 (and from the first to the last year) split into: stayers' own change, in-movers, "
-        "out-movers and others (births, deaths, ageing into/out of the age band). The contributions add up to "
-        "the change."))
+        "Ændringen i en andel fra 1. januar år Y til år Y+1 (og fra første til sidste år) fordelt på: "
+        "blivende beboeres egen ændring, tilflyttere, fraflyttere og andre (fødte, døde, ind/ud af "
+        "aldersgruppen). Bidragene summerer til ændringen.",
+        "The change in a share from 1 January of year Y to year Y+1 (and from the first to the last year) "
+        "split into: stayers' own change, in-movers, out-movers and others (births, deaths, ageing into/out "
+        "of the age band). The contributions add up to the change."))
     sec.figure(_decomposition_figure(tables["pooled_decomposition"].frame),
                Text("Bidrag til ændringen, alle enheder under ét (procentpoint)",
                     "Contributions to the change, all units together (percentage points)"))
