@@ -109,8 +109,36 @@ def education(inp: YearInput, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return level.astype(np.int8), source.astype(np.int8)
 
 
-def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.DataFrame | dict]:
-    """person_years, labour and convictions rows of one year, plus the calibration offsets used."""
+def _subset(inp: YearInput, sel: np.ndarray) -> YearInput:
+    fields = ("person", "age", "female", "origin", "western", "arrival", "z", "edu_score", "area", "region")
+    return YearInput(year=inp.year, targets=inp.targets, **{f: getattr(inp, f)[sel] for f in fields})
+
+
+def generate_year(inp: YearInput, rng: np.random.Generator) -> dict:
+    """Outcome arrays of one year (rows as in `inp`), plus the calibration offsets used.
+
+    Children under 15 get education only (no labour, income, taxpayer status or convictions);
+    everything else is computed for persons aged 15+.
+    """
+    n = len(inp.person)
+    level, source = education(inp, rng)
+    sel = np.flatnonzero(inp.age >= 15)
+    out = _outcomes_15_plus(_subset(inp, sel), level[sel], rng)
+    in_edu = np.zeros(n, bool)
+    in_edu[sel] = out["in_edu"]
+    income = np.zeros(n)
+    income[sel] = out["income"]
+    taxpayer = np.zeros(n, bool)
+    taxpayer[sel] = out["taxpayer"]
+    lab_p, lab_a, lab_f = out["labour"]
+    conv_p, conv_l, conv_c = out["convictions"]
+    return {"level": level, "source": source, "in_edu": in_edu, "income": income, "taxpayer": taxpayer,
+            "labour": (sel[lab_p], lab_a, lab_f), "convictions": (sel[conv_p], conv_l, conv_c),
+            "national_convicted": out["national_convicted"], "offsets": out["offsets"]}
+
+
+def _outcomes_15_plus(inp: YearInput, level: np.ndarray, rng: np.random.Generator) -> dict:
+    """Students, labour attachment, income and convictions of persons aged 15+."""
     n = len(inp.person)
     year, age, z = inp.year, inp.age, inp.z
     n_areas = len(inp.targets["outside"])
@@ -119,7 +147,6 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     nw_imm = nw & (inp.origin == dem.INDVANDRER)
     years_in = np.where(inp.arrival > 0, year - inp.arrival, 99)
     refugee_recent = nw_imm & (years_in <= 3)
-    level, source = education(inp, rng)
 
     # --- students ---------------------------------------------------------------------------
     base = np.select([age < 16, age < 18, age < 20, age < 25, age < 30, age < 35], [-9, 2.4, 0.9, -0.1, -1.4, -2.9], -5)
@@ -136,7 +163,8 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     delta_out = _solve_offsets(eta, at_risk.astype(float), group, inp.targets["outside"], OUTSIDE_FTE_MEAN, n_areas)
     eta = eta + np.where(inp.area >= 0, delta_out[np.maximum(inp.area, 0)], 0.0)
     outside = at_risk & (age >= 18) & (rng.random(n) < _sigmoid(eta))
-    outside_fte = np.where(outside, rng.uniform(0.6, 1.0, n), 0.0)
+    outside_fte = np.zeros(n)
+    outside_fte[outside] = rng.uniform(0.6, 1.0, int(outside.sum()))
     r = rng.random(n)
     kind = np.full(n, ATT["kontanthjaelp"])
     kind = np.where(r < 0.25, ATT["dagpenge"], kind)
@@ -171,7 +199,6 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     bene += pension * BENEFIT_DKK["folkepension"] * (1 + 0.4 * np.maximum(z + 0.3, 0))
     bene += efterloen * BENEFIT_DKK["efterloen"]
     income = income + bene * infl
-    income = np.where(age < 15, rng.uniform(0, 5000, n) * (rng.random(n) < 0.2), income)
     taxpayer = (age >= 15) & (rng.random(n) > np.where(inp.arrival == year, 0.35, 0.015))
     eligible = taxpayer & (age >= 15) & (age < 65) & ~in_edu
     # area income relative to region: scale the area's eligible incomes to the profile ratio
@@ -226,7 +253,7 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     lab_a_all = np.concatenate(lab_a)
     lab_order = np.lexsort((lab_a_all, lab_p_all))
     return {
-        "level": level, "source": source, "in_edu": in_edu, "income": income, "taxpayer": taxpayer,
+        "in_edu": in_edu, "income": income, "taxpayer": taxpayer,
         "labour": (lab_p_all[lab_order], lab_a_all[lab_order], np.concatenate(lab_f)[lab_order]),
         "convictions": (conv_person, conv_law, conv_count),
         "national_convicted": national,
