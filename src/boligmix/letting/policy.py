@@ -85,6 +85,12 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
         "stk7_includes_kontanthjaelp_uddannelseshjaelp": SwitchSpec(
             False, bool, "Whether the § 59, stk. 7 bar in forebyggelsesområder also covers 6 months of "
                          "kontanthjælp/uddannelseshjælp (rules-spec 6.1, 10.6).", unconfirmed=True),
+        "barred_referral": SwitchSpec(
+            "redirect", ("redirect", "reject"),
+            "redirect: a barred referral is also recorded as redirected and offered the municipality's "
+            "next referral dwelling (before new referrals) until housed (§ 59, stk. 6: the municipality "
+            "must refer elsewhere); reject: only the rejection is recorded. The order among referrals "
+            "is this model's choice.", unconfirmed=True),
     },
     "fleksibel_udlejning": {
         "mode": SwitchSpec(
@@ -105,6 +111,17 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
         "include_unemployment_sickness": SwitchSpec(
             False, bool, "Optional § 51 b group: 6 consecutive months of arbejdsløshedsdagpenge, "
                          "sygedagpenge or ressourceforløbsydelse."),
+        "offer_elsewhere_for_prior_registrants": SwitchSpec(
+            True, bool, "Applicants registered before the scheme was introduced who are rejected by it "
+                        "are entitled to an offer of the organisation's dwellings outside the area (BL)."),
+        "scheme_introduced_on": SwitchSpec(
+            "", str, "ISO date the scheme was introduced in the area; empty: the policy's effective_from. "
+                     "Whether 'before the scheme' means before the decision, its announcement or its "
+                     "start is not stated.", unconfirmed=True),
+        "entitlement_ends": SwitchSpec(
+            "on_offer", ("on_offer", "on_letting"),
+            "The entitlement is used up by one offer outside the area (on_offer) or only by a letting "
+            "(on_letting).", unconfirmed=True),
     },
     "omdannelse_afvisning": {
         "dispensation_allowed": SwitchSpec(
@@ -417,6 +434,13 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
         if spec.shares.get(Channel.KOMMUNAL_ANVISNING, 0.0) > cap + 1e-9:
             raise ConfigurationError(f"anvisning share exceeds the max_agreed_share switch ({cap})",
                                      source=source, rule=spec.id, field="shares.kommunal_anvisning")
+    if spec.tool == "kombineret_udlejning" and switches["scheme_introduced_on"]:
+        try:
+            date.fromisoformat(str(switches["scheme_introduced_on"]))
+        except ValueError:
+            raise ConfigurationError(f"switch 'scheme_introduced_on' must be an ISO date (YYYY-MM-DD), got "
+                                     f"{switches['scheme_introduced_on']!r}", source=source, rule=spec.id,
+                                     field="switches.scheme_introduced_on") from None
     if spec.tool == "fleksibel_udlejning":
         cap = float(switches["max_voluntary_share"])
         share = spec.shares.get(Channel.FLEKSIBEL, 0.0)
