@@ -45,6 +45,7 @@ from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
 
 if TYPE_CHECKING:
+    from boligmix.letting.exchange import TransferAssessment, TransferRequest
     from boligmix.letting.explain import Explanation
 
 CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_ANVISNING, Channel.FLEKSIBEL)
@@ -325,6 +326,14 @@ class LettingEngine:
             decisions += more
             lettings += new
         return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
+
+    def assess_transfer(self, request: "TransferRequest", now: datetime) -> "TransferAssessment":
+        """Exchange (bytte) or sub-letting (fremleje) into a listed area: does the incoming
+        household meet the obligatory fleksibel criteria? One Decision (`approved`, `rejected`
+        or `skipped` = held) in this engine's log; see `boligmix.letting.exchange`."""
+        from boligmix.letting.exchange import assess_transfer
+
+        return assess_transfer(self, request, now)
 
     def explain(self, applicant_id: int, dwelling_id: int) -> "Explanation":
         """Why did `applicant_id` (not) get `dwelling_id`? From this engine's decision log."""

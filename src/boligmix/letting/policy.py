@@ -65,6 +65,7 @@ TOOLS: tuple[str, ...] = (
     "offentlig_annoncering",
     "delebolig",
     "priority",
+    "bytte_fremleje",
 )
 
 TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
@@ -135,6 +136,17 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     },
     "delebolig": {},
     "priority": {},
+    "bytte_fremleje": {
+        "criteria_slot": SwitchSpec(
+            "fleksibel_obligatorisk", str,
+            "The slot of the fleksibel_udlejning policy whose criteria (all its priority rules) the incoming "
+            "household must meet."),
+        "on_unknown": SwitchSpec(
+            "hold", ("hold", "reject"),
+            "A criterion that cannot be decided holds the request (hold) or rejects it (reject)."),
+        "covers_bytte": SwitchSpec(True, bool, "Exchanges (bytte) into the area are covered."),
+        "covers_fremleje": SwitchSpec(True, bool, "Sub-letting (fremleje) into the area is covered."),
+    },
 }
 """Every switch a tool knows, with its default. Unknown switch names are configuration errors."""
 
@@ -148,6 +160,7 @@ TOOL_EFFECTS: dict[str, frozenset[str]] = {
     "offentlig_annoncering": frozenset({"eligibility"}),
     "delebolig": frozenset({"eligibility"}),
     "priority": frozenset({"priorities", "exemptions"}),
+    "bytte_fremleje": frozenset(),
 }
 """Which sections a tool may fill; anything else in the file is a configuration error."""
 
