@@ -186,3 +186,28 @@ def test_synthetic_applicants_run_through_the_engine(synthetic):
     considered = {d.applicant_id for d in r.decisions if d.applicant_id is not None}
     assert considered == {a.applicant_id for a in apps}
     assert len(r.offers) == 3
+
+
+def test_simulate_cli_takes_the_waiting_list_from_a_dataset(synthetic, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from boligmix.cli.main import app
+
+    runner = CliRunner()
+    args = ["letting", "simulate", "--out", str(tmp_path / "log.jsonl"), "--dataset", str(synthetic),
+            "--on", "2024-01-15", "--applicants", "40", "--vacancies", "6", "--json", "--quiet"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    meta = json.loads((tmp_path / "log.jsonl.meta.json").read_text(encoding="utf-8"))
+    assert meta["waiting_list"] == 40 and meta["reference_date"] == "2024-01-15" and meta["dataset_seed"] == 1
+    assert meta["register_options"]["placement"] == "end_of_year"
+    log = (tmp_path / "log.jsonl").read_text(encoding="utf-8")
+    assert runner.invoke(app, args).exit_code == 0
+    assert (tmp_path / "log.jsonl").read_text(encoding="utf-8") == log       # same seed, same log
+    bad = runner.invoke(app, ["letting", "simulate", "--out", str(tmp_path / "x.jsonl"), "--on", "2024-01-15"])
+    assert bad.exit_code == 2
+    missing = runner.invoke(app, ["letting", "simulate", "--out", str(tmp_path / "y.jsonl"),
+                                  "--dataset", str(tmp_path / "nope")])
+    assert missing.exit_code == 2

@@ -296,4 +296,22 @@ def _sampled_rows(path: str, residences: pl.DataFrame, on: date, sample: int, rn
     return rows
 
 
-__all__ = ["RegisterOptions", "applicants_from_dataset", "benefit_history", "covered_years", "fte_months"]
+def scenario_waiting_list(dataset_dir: str | os.PathLike[str], on: date, *, sample: int, rng: np.random.Generator,
+                          options: RegisterOptions = RegisterOptions()) -> tuple[list[Applicant], str]:
+    """A waiting list from register data for the letting scenario, and the organisation whose
+    dwellings the scenario should let: the `applicants` table's rows and its organisation
+    with the most applicants (ties: the smallest id), or, without the table, `sample` drawn
+    households on the list of organisation "ORG1"."""
+    if has_table(str(dataset_dir), "applicants"):
+        applicants = applicants_from_dataset(dataset_dir, on, options=options)
+        if not applicants:
+            raise DatasetError(f"{dataset_dir}: the applicants table is empty")
+        counts: dict[str, int] = defaultdict(int)
+        for a in applicants:
+            counts[a.org_id] += 1
+        org = min(counts, key=lambda o: (-counts[o], o))
+        return applicants, org
+    return applicants_from_dataset(dataset_dir, on, options=options, sample=sample, rng=rng, org_ids=["ORG1"]), "ORG1"
+
+
+__all__ = ["RegisterOptions", "applicants_from_dataset", "scenario_waiting_list", "benefit_history", "covered_years", "fte_months"]
