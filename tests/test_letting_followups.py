@@ -178,3 +178,12 @@ def test_redirect_switch_reject_only(tmp_path):
                            LettingContext(referrals=[clean_referral(1, eu_eea_ch_citizen=False)]), NOW)
     assert decision_for(r, 1).outcome == Outcome.REJECTED and follow_ups_for(r, 1) == []
     assert engine.redirected_referrals() == []
+
+
+def test_explanation_names_the_rejection_and_its_follow_up(with_local):
+    engine = LettingEngine(with_local)
+    engine.next_offers(vacancy(dwelling(1, categories=SCHEME, municipality=101)), [on_benefits(1, date(2021, 6, 1))],
+                       None, NOW)
+    text = engine.explain(1, 1).verdict
+    assert text.startswith("Applicant 1 was rejected by rule k0101.kombineret#listed_benefits")
+    assert "Then entitled by rule k0101.kombineret#offer_elsewhere" in text
