@@ -211,3 +211,23 @@ def test_simulate_cli_takes_the_waiting_list_from_a_dataset(synthetic, tmp_path)
     missing = runner.invoke(app, ["letting", "simulate", "--out", str(tmp_path / "y.jsonl"),
                                   "--dataset", str(tmp_path / "nope")])
     assert missing.exit_code == 2
+
+
+def test_bad_applicant_rows_name_file_row_and_column(handmade):
+    from boligmix.errors import DataValidationError
+
+    table = pl.read_parquet(handmade / "applicants.parquet")
+    table.with_columns(pl.Series("list_type", ["external", "waiting"])).write_parquet(handmade / "applicants.parquet")
+    with pytest.raises(DataValidationError) as err:
+        applicants_from_dataset(handmade, date(2024, 1, 15))
+    assert err.value.row == 2 and err.value.column == "list_type" and err.value.path.endswith("applicants.parquet")
+    table.with_columns(pl.Series("min_rooms", [0, 1])).write_parquet(handmade / "applicants.parquet")
+    with pytest.raises(DataValidationError) as err:
+        applicants_from_dataset(handmade, date(2024, 1, 15))
+    assert err.value.row == 1 and err.value.column == "min_rooms"
+    # rows are reported as they stand in the file, not in id order
+    table.reverse().with_columns(pl.Series("list_type", ["external", "bad"])).write_parquet(
+        handmade / "applicants.parquet")
+    with pytest.raises(DataValidationError) as err:
+        applicants_from_dataset(handmade, date(2024, 1, 15))
+    assert err.value.row == 2 and "applicant 7" in str(err.value)

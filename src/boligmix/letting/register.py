@@ -217,7 +217,8 @@ def applicants_from_dataset(dataset_dir: str | os.PathLike[str], on: date, *,
         if sample is not None or rng is not None or org_ids is not None:
             raise DatasetError(f"{path}: the dataset has an applicants table; sample, rng and org_ids apply "
                                f"only without one")
-        table = read_table(path, "applicants").sort(["applicant_id", "org_id", "list_type"])
+        table = read_table(path, "applicants").with_row_index("_row", offset=1).sort(
+            ["applicant_id", "org_id", "list_type"])
         rows = table.to_dicts()
     else:
         if sample is None or rng is None:
@@ -247,7 +248,8 @@ def applicants_from_dataset(dataset_dir: str | os.PathLike[str], on: date, *,
     dept_of = dict(dwellings.filter(pl.col("department_id").is_not_null()).iter_rows())
     org_of = dict(departments.iter_rows())
     out: list[Applicant] = []
-    for row_no, r in enumerate(rows, start=1):
+    for index, r in enumerate(rows, start=1):
+        row_no = int(r.get("_row") or index)
         aid = int(r["applicant_id"])
         hh = r.get("household_id")
         people = households.get(int(hh), []) if hh is not None else []
@@ -262,15 +264,25 @@ def applicants_from_dataset(dataset_dir: str | os.PathLike[str], on: date, *,
         employed = _employed_or_in_education(household.members, work, span is not None and bool(people), options)
         if employed is not None:
             facts["household.employed_or_in_education"] = employed
+        column = "list_type"
         try:
+            list_type = ListType(r["list_type"])
+            column = "min_rooms"
+            min_rooms = int(r["min_rooms"])
+            column = "seniority_date"
+            if not isinstance(r["seniority_date"], date):
+                raise ValueError(f"seniority_date must be a date, got {r['seniority_date']!r}")
+            column = None
             out.append(Applicant(
-                applicant_id=aid, org_id=str(r["org_id"]), list_type=ListType(r["list_type"]),
-                seniority_date=r["seniority_date"], household=household, min_rooms=int(r["min_rooms"]),
+                applicant_id=aid, org_id=str(r["org_id"]), list_type=list_type,
+                seniority_date=r["seniority_date"], household=household, min_rooms=min_rooms,
                 max_rent_dkk=r.get("max_rent_dkk"), current_department_id=dept,
                 current_org_id=org_of.get(dept) if dept else None, facts=facts))
-        except (DataValidationError, ValueError) as exc:
-            raise DataValidationError(str(exc), path=os.path.join(path, "applicants.parquet"), row=row_no,
-                                      column=getattr(exc, "column", None)) from exc
+        except (DataValidationError, ValueError, TypeError) as exc:
+            column = getattr(exc, "column", None) or column
+            raise DataValidationError(f"applicant {aid}: {getattr(exc, 'reason', exc)}",
+                                      path=os.path.join(path, "applicants.parquet"), row=row_no,
+                                      column=column) from exc
     return out
 
 
