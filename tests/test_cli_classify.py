@@ -130,6 +130,17 @@ def test_bad_history_fails_and_writes_nothing(tmp_path, lines, fragments):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["areas.csv", "history.csv"]
 
 
+def test_semicolon_csv_gets_a_clear_message_and_bom_crlf_are_fine(tmp_path):
+    semi = write(tmp_path, "semi.csv", [HEADER.replace(",", ";"), GOOD[1].replace(",", ";")])
+    result = run("--areas", semi, "--out", tmp_path / "out.csv")
+    assert result.exit_code == 2 and "separated by commas" in " ".join(result.output.split())
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(("\ufeff" + HEADER + "\r\n" + GOOD[1] + "\r\n").encode("utf-8"))
+    result = run("--areas", bom, "--out", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.csv").read_text().splitlines()[1] == "A,2021,2021,3,1,1,0,0"
+
+
 def test_bad_rules_switch_and_missing_file(tmp_path):
     areas = write(tmp_path, "areas.csv", [HEADER, *GOOD])
     for args in (["--rules", "2019"], ["--switch", "nonsense=1"], ["--switch", "haardt_ghetto_years=3"],
@@ -146,3 +157,52 @@ def test_an_existing_out_file_is_left_alone_on_error(tmp_path):
     areas = write(tmp_path, "areas.csv", [HEADER, "A,2021,-1,60,45,,3.5,55,50"])
     assert run("--areas", areas, "--out", out).exit_code == 2
     assert out.read_text() == "old\n"
+
+
+def test_explain_command_on_areas_csv(tmp_path):
+    areas = write(tmp_path, "areas.csv", [HEADER, *GOOD])
+    history = write(tmp_path, "history.csv", ["area_id,year,parallelsamfund", "A,2017,1", "A,2018,1",
+                                               "A,2019,1"])
+    out = tmp_path / "explained"
+    result = run_cmd("explain-lists", "--areas", areas, "--history", history, "--year", 2021, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "A, list year 2021 (rules 2021): udsat boligområde, parallelsamfund, omdannelsesområde" in result.output
+    assert "2017: yes (published)" in result.output and "2020: yes (computed)" in result.output
+    areas_json = json.loads((out / "areas.json").read_text())
+    assert [a["area_id"] for a in areas_json] == ["A", "B", "C"]  # the areas of list year 2021
+    assert areas_json[2]["forebyggelse"] is True
+    bad = write(tmp_path, "bad.csv", [HEADER, "A,2021,1500,60,45,,3.5,55,500%"])
+    failed = run_cmd("explain-lists", "--areas", bad, "--year", 2021, "--out", tmp_path / "o2")
+    assert failed.exit_code == 2 and not (tmp_path / "o2").exists()
+
+
+def run_cmd(*args):
+    return CliRunner().invoke(app, [*map(str, args)])
+
+
+def test_a_rule_set_file_can_be_used_for_what_if_rules(tmp_path):
+    """A new or changed rule set is a data file: here 2021 with the outside-work threshold at 35 %."""
+    from importlib import resources
+
+    import yaml
+
+    data = yaml.safe_load(resources.files("boligmix.rules.lists").joinpath("2021.yaml").read_text("utf-8"))
+    data["version"] = "2021-whatif"
+    for c in data["criteria"]:
+        if c["id"] == "outside_work_edu":
+            c["threshold"] = 35
+    rules = tmp_path / "whatif.yaml"
+    rules.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    areas = write(tmp_path, "areas.csv", [HEADER, "C,2021,2000,60,36,,3.5,55,60"])
+    default = run("--areas", areas, "--out", tmp_path / "a.csv")
+    whatif = run("--areas", areas, "--rules", rules, "--out", tmp_path / "b.csv")
+    assert default.exit_code == 0 and whatif.exit_code == 0, whatif.output
+    assert (tmp_path / "a.csv").read_text().splitlines()[1] == "C,2021,2021,1,0,0,0,1"
+    assert (tmp_path / "b.csv").read_text().splitlines()[1] == "C,2021,2021-whatif,2,1,1,0,0"
+    meta = json.loads((tmp_path / "b.provenance.json").read_text())
+    assert meta["rule_versions"]["2021-whatif"]["file"] == str(rules)
+    explained = run_cmd("explain-lists", "--areas", areas, "--rules", rules, "--year", 2021, "--out", tmp_path / "e")
+    assert explained.exit_code == 0, explained.output
+    assert "36.00 > 35 pct -> met" in explained.output
+    bad = run("--areas", areas, "--rules", tmp_path / "missing.yaml", "--out", tmp_path / "c.csv")
+    assert bad.exit_code == 2 and "missing.yaml" in bad.output

@@ -260,3 +260,11 @@ def test_several_list_years_and_progress(dataset):
     assert frame.height == 3
     assert steps[0] == 0.0 and steps[-1] == 1.0
     assert all(not math.isnan(v) for v in frame.get_column("pct_outside_work_edu").to_list())
+
+
+def test_settings_per_list_year_mapping(dataset):
+    mapping = {2024: settings_for_list_year(2015)}
+    a1 = compute_area_indicators(dataset, [2024], mapping).row(0, named=True)
+    assert a1["rules_basis"] == "2013" and a1["n_basic_30_59"] == 2
+    with pytest.raises(ConfigurationError, match="2025"):
+        compute_area_indicators(dataset, [2024, 2025], mapping)

@@ -76,3 +76,18 @@ def test_model_rejects_impossible_records():
         Dwelling(1, 101, "ORG1", "ORG1-1", 0)
     with pytest.raises(DataValidationError, match="ghetto"):
         Dwelling(1, 101, "ORG1", "ORG1-1", 2, "A1", frozenset({"ghetto"}))
+
+
+def test_lookback_reading_of_consecutive_months():
+    on = date(2024, 6, 15)
+    old_run = applicant(1, benefits=history(("kontanthjaelp", date(2023, 1, 1), date(2023, 6, 1))))
+    recent = derive_benefit_months(old_run, on, benefits=KH, months=6, who="applicant")
+    assert recent.value is False
+    anywhere = derive_benefit_months(old_run, on, benefits=KH, months=6, who="applicant", lookback_months=24)
+    assert anywhere.value is True and anywhere.detail["applicant"]["longest_run_received"] == 6
+    partly_known = applicant(2, benefits=history(("kontanthjaelp", date(2023, 10, 1), date(2024, 1, 1)),
+                                                 known_from=date(2023, 10, 1)))
+    # Oct-Jan received, Feb-May known without: a 6-month run would need the unknown months before October
+    assert derive_benefit_months(partly_known, on, benefits=KH, months=6, who="applicant",
+                                 lookback_months=12).value is None
+    assert derive_benefit_months(partly_known, on, benefits=KH, months=6, who="applicant").value is False

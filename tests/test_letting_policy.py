@@ -64,6 +64,8 @@ def test_good_policy_loads(tmp_path):
     ({"derived_facts": {"x": {"kind": "benefit_months", "months": 6, "benefits": ["lottery_win"]}}},
      "derived_facts.x", "unknown benefit"),
     ({"scope": {"area_categories": ["ghetto"]}}, "scope.area_categories", "unknown area category"),
+    ({"derived_facts": {"x": {"kind": "benefit_months", "months": 6, "lookback_months": 3,
+                              "benefits": ["kontanthjaelp"]}}}, "derived_facts.x", "lookback_months"),
 ])
 def test_bad_configuration_names_file_rule_and_field(tmp_path, change, field, message):
     path = write(tmp_path, with_change(**change))

@@ -394,3 +394,16 @@ def test_59_stk6_versions_items_5_to_7_only_from_the_2018_law(with_local):
     in_2020 = one_round(with_local, ghetto, [], LettingContext(referrals=[referral(1, members=(pension,))]),
                         now=datetime(2020, 3, 1))
     assert decision_for(in_2020, 1).rule_id == "dk.almenboligloven.59.stk6#nr6"
+
+
+def test_unused_referral_hold_keeps_the_vacancy_with_the_municipality(tmp_path):
+    (tmp_path / "hold.yaml").write_text(
+        "id: t.hold\nbase: dk.almenboligloven.59\nversion: '1'\neffective_from: 2020-01-01\n"
+        "scope: {municipality_codes: [461], almen_types: [family]}\nshares: {kommunal_anvisning: 1.0}\n"
+        "switches: {unused_referral: hold}\n", encoding="utf-8")
+    engine = LettingEngine(load_policies([POLICY_DIR / "statutory", tmp_path]))
+    v = vacancy(dwelling(1))
+    first = engine.next_offers(v, [applicant(1)], LettingContext(), NOW)
+    assert first.channel == Channel.KOMMUNAL_ANVISNING and first.offers == ()
+    later = engine.next_offers(v, [applicant(1)], LettingContext(referrals=[referral(7)]), NOW)
+    assert later.number == 2 and [o.applicant_id for o in later.offers] == [7]

@@ -322,3 +322,57 @@ def test_lists_nest_and_worsening_a_value_never_removes_an_area(rows, version, f
             assert not b[flag] or a[flag], (flag, field, delta)
         # forebyggelse can turn into udsat, but the area stays on one of the two lists
         assert not (b["forebyggelse"] or b["udsat"]) or (a["forebyggelse"] or a["udsat"])
+
+
+def test_key_types_are_normalised_and_history_is_checked():
+    data = frame([{"year": 2025, **PS}]).with_columns(pl.col("year").cast(pl.Int32))
+    history = hist([(2021, 1), (2022, 1), (2023, 1), (2024, 1)]).with_columns(pl.col("year").cast(pl.Int16))
+    assert classify(data, history=history).frame.row(0, named=True)["omdannelse"] is True
+    with pytest.raises(DataValidationError):
+        classify(data, history=history.drop("parallelsamfund"))
+    with pytest.raises(DataValidationError):
+        classify(data.with_columns(pl.col("year").cast(pl.Float64)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(indicator_rows, min_size=6, max_size=6), st.lists(st.booleans(), min_size=4, max_size=4),
+       st.randoms(use_true_random=False))
+def test_row_order_and_history_keep_results_consistent(rows, published, rnd):
+    """Results do not depend on row order, and with any published history the lists stay nested."""
+    years = list(range(2019, 2025))  # 2018 rules for 2019-2020, 2021 rules after
+    data = frame([{"area_id": "A", "year": y, **r} for y, r in zip(years, rows)]
+                 + [{"area_id": "B", "year": y, **r} for y, r in zip(years, reversed(rows))])
+    history = pl.DataFrame({"area_id": ["A"] * 4, "year": [2015, 2016, 2017, 2018],
+                            "parallelsamfund": published})
+    base = classify(data, history=history).frame
+    order = list(range(data.height))
+    rnd.shuffle(order)
+    shuffled = classify(data[order], history=history).frame
+    assert shuffled.sort("area_id", "year").equals(base.sort("area_id", "year"))
+    for r in base.to_dicts():
+        assert not r["parallelsamfund"] or r["udsat"]
+        assert not r["omdannelse"] or r["parallelsamfund"]
+        assert not (r["forebyggelse"] and r["udsat"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.integers(2015, 2026), st.booleans(), min_size=1),
+       st.dictionaries(st.integers(2012, 2026), st.booleans()),
+       st.sampled_from([("2021", {}, 5), ("2018", {}, 5), ("2018", {"haardt_ghetto_years": 4}, 4)]))
+def test_history_window_matches_an_oracle(own, published, rules_case):
+    """own: years in the run (True = meets the parallelsamfund/ghetto criteria); published: the
+    history file. Oracle: each earlier year from the history if covered, else own, else off."""
+    version, switches, n = rules_case
+    rows = [{"area_id": "A", "year": y, **(PS if on else {})} for y, on in sorted(own.items())]
+    history = None
+    if published:
+        history = pl.DataFrame({"area_id": ["A"] * len(published), "year": list(published),
+                                "parallelsamfund": list(published.values())})
+    result = classify(frame(rows), rules=version, history=history, switches=switches).frame
+    got = dict(zip(result.get_column("year").to_list(), result.get_column("omdannelse").to_list()))
+
+    def status(y):
+        return published[y] if y in published else own.get(y, False)
+
+    for y, on in own.items():
+        assert got[y] is (on and all(status(p) for p in range(y - n + 1, y))), (y, own, published)

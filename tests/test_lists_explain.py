@@ -225,3 +225,11 @@ def test_forebyggelse_excluded_by_udsat_is_explained():
     result = classify(data, switches={"forebyggelse_excludes_udsat": False})
     (s,) = area_summaries(result, 2023, None, criteria_table(data, result, 2023))
     assert s["forebyggelse"] is True and s["excluded_by"] == {}
+
+
+def test_values_next_to_the_threshold_are_printed_with_more_digits():
+    data = frame([{"conviction_ratio": 2.9999}])
+    result = classify(data)
+    table = criteria_table(data, result, 2023)
+    (s,) = area_summaries(result, 2023, None, table)
+    assert "2.999900 >= 3 times national average -> not met (margin -0.000100)" in explain_text(s, table)

@@ -67,7 +67,11 @@ PERSON_YEARS_2023 = {
     22: ("grundskole", "dk_registered", False, 10_000.0, True),
 }
 
+HOUSEHOLDS = {2: 502, 3: 502, 4: 502, 15: 504, 21: 504, 22: 504}
+"""Shared households (composition tests); everyone else lives alone in household 1000 + person."""
+
 LABOUR = [  # (person, year, attachment, fte)
+    (5, 2023, "employment", 1.0), (7, 2023, "employment", 0.5),
     (3, 2022, "kontanthjaelp", 0.25), (3, 2022, "employment", 0.75),
     (4, 2022, "foertidspension", 1.0),
     (6, 2022, "dagpenge", 0.5),
@@ -146,7 +150,7 @@ def tables() -> dict[str, pl.DataFrame]:
         "convictions": pl.DataFrame(CONVICTIONS, schema={"person_id": pl.Int64, "year": pl.Int64, "law": pl.String,
                                                          "count": pl.Int64}, orient="row"),
         "residences": pl.DataFrame(
-            [(pid, 1000 + pid, dw, mi, mo, er) for pid, dw, mi, mo, er in spells],
+            [(pid, HOUSEHOLDS.get(pid, 1000 + pid), dw, mi, mo, er) for pid, dw, mi, mo, er in spells],
             schema={"person_id": pl.Int64, "household_id": pl.Int64, "dwelling_id": pl.Int64, "move_in": pl.Date,
                     "move_out": pl.Date, "end_reason": pl.String}, orient="row"),
     }

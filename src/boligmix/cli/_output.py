@@ -80,4 +80,4 @@ class ProgressHandle:
 
 
 def print_error(exc: BaseException) -> None:
-    _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)

@@ -10,7 +10,8 @@ import typer
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError, ConfigurationError
 
-RulesOption = Annotated[str, typer.Option("--rules", help="auto (by list year), 2010, 2013, 2018 or 2021.")]
+RulesOption = Annotated[str, typer.Option(
+    "--rules", help="auto (by list year), 2010, 2013, 2018, 2021, or a rule-set .yaml file (applied to every row).")]
 SwitchOption = Annotated[Optional[list[str]], typer.Option(
     "--switch", help="Override a rule switch, NAME=VALUE (repeatable), e.g. haardt_ghetto_years=4.")]
 
@@ -104,6 +105,44 @@ def lists_command(
     output.result(payload, human)
 
 
+def explain_command(
+    areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
+    year: Annotated[int, typer.Option("--year", help="List year to explain.")],
+    out: Annotated[Path, typer.Option("--out", help="Result directory to write.")],
+    history: Annotated[Optional[Path], typer.Option(
+        "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")] = None,
+    rules: RulesOption = "auto",
+    switch: SwitchOption = None,
+    vintage: Annotated[Optional[str], typer.Option(
+        "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Explain one list year of AREAS.csv: criteria margins, what it takes to cross them, history, exits."""
+    from boligmix.lists.csvio import file_sha256, read_areas_csv, read_history_csv
+    from boligmix.lists.pipeline import lists_from_indicators, write_lists
+
+    output = Output(quiet=quiet, json=json_)
+    try:
+        switches = parse_switches(switch)
+        frame = read_areas_csv(areas, rules)
+        past = read_history_csv(history) if history is not None else None
+        data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
+        result = lists_from_indicators(frame, year, rules=rules, history=past, switches=switches,
+                                       data_vintage=data_vintage)
+        write_lists(out, result, overwrite=force)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    payload = {"out": str(out), "year": year, "areas": len(result.areas),
+               "on_list": {f: sum(1 for a in result.areas if a[f]) for f in
+                           ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}}
+    human = "\n\n".join(a["explanation"] for a in result.areas) + f"\n\nwrote {out}"
+    output.result(payload, human)
+
+
 def register(app: typer.Typer) -> None:
     app.command("classify")(classify_command)
     app.command("lists")(lists_command)
+    app.command("explain-lists")(explain_command)

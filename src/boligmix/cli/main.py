@@ -16,10 +16,16 @@ from boligmix.cli._output import print_error
 from boligmix.errors import BoligmixError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "synth",
+    "ingest",
     "lists",
+    "mix",
+    "segregation",
     "letting",
-    "letting_admin",
     "serve",
+    "letting_admin",
+    "demo",
+    "indicators",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

@@ -140,3 +140,82 @@ def write_json(path: str | os.PathLike[str], payload: object) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class DatasetWriter:
+    """Write a dataset table by table and chunk by chunk, atomically, without holding it in memory.
+
+    Use as a context manager::
+
+        with DatasetWriter(path, manifest, overwrite=False) as writer:
+            writer.write("persons", frame)          # appends row groups; call again to add more
+            ...
+
+    Chunks go to a staging directory next to the target through `pyarrow.parquet.ParquetWriter`
+    (zstd, statistics); columns are put in schema order and every chunk of a table must have the
+    first chunk's types. On a clean exit every required table must have been written; the
+    manifest (with row counts) is added and the staging directory renamed into place, replacing
+    an existing dataset only if `overwrite`. On an exception nothing is left behind.
+    """
+
+    def __init__(self, dataset_dir: str | os.PathLike[str], manifest: Manifest, *, overwrite: bool = False,
+                 row_group_size: int = 1_000_000) -> None:
+        self.target = Path(dataset_dir)
+        self.manifest = manifest
+        self.overwrite = overwrite
+        self.row_group_size = row_group_size
+        self._staging: Path | None = None
+        self._writers: dict[str, object] = {}
+        self._schemas: dict[str, object] = {}
+        self.counts: dict[str, int] = {}
+
+    def __enter__(self) -> "DatasetWriter":
+        if self.target.exists() and not self.overwrite:
+            raise DatasetError(f"{self.target} exists; pass overwrite=True (CLI: --force) to replace it")
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent))
+        return self
+
+    def write(self, table: str, frame: pl.DataFrame) -> None:
+        """Append `frame` to `table` (creating the file on the first call)."""
+        import pyarrow.parquet as pq
+
+        if self._staging is None:
+            raise DatasetError("DatasetWriter.write called outside its 'with' block")
+        if table not in TABLES:
+            raise DatasetError(f"cannot write dataset {self.target}: unknown table '{table}'")
+        missing = [c for c in TABLES[table].column_names if c not in frame.columns]
+        if missing:
+            raise DatasetError(f"cannot write table {table} of {self.target}: columns missing: {', '.join(missing)}")
+        arrow = frame.select(list(TABLES[table].column_names)).to_arrow()
+        if table not in self._writers:
+            self._schemas[table] = arrow.schema
+            self._writers[table] = pq.ParquetWriter(self._staging / f"{table}.parquet", arrow.schema,
+                                                    compression="zstd", write_statistics=True)
+        elif arrow.schema != self._schemas[table]:
+            try:
+                arrow = arrow.cast(self._schemas[table])
+            except Exception as exc:  # pyarrow raises several types here
+                raise DatasetError(f"chunk of table {table} does not match its first chunk's types: {exc}") from exc
+        if arrow.num_rows:
+            self._writers[table].write_table(arrow, row_group_size=self.row_group_size)
+        self.counts[table] = self.counts.get(table, 0) + arrow.num_rows
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        staging = self._staging
+        assert staging is not None
+        try:
+            for writer in self._writers.values():
+                writer.close()
+            if exc_type is None:
+                missing = [t for t in REQUIRED_TABLES if t not in self._writers]
+                if missing:
+                    raise DatasetError(f"cannot write dataset {self.target}: tables missing: {', '.join(missing)}")
+                final_manifest = self.manifest.model_copy(update={"tables": dict(self.counts)})
+                (staging / MANIFEST_NAME).write_text(final_manifest.model_dump_json(indent=2), encoding="utf-8")
+                _replace_dir(staging, self.target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if exc_type is not None:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -8,7 +8,7 @@ columns are the classify CSV format (`CLASSIFY_COLUMNS`), then support columns f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import polars as pl
@@ -20,10 +20,12 @@ from boligmix.indicators.population import (
     Level,
     choose_nomenclature,
     dwelling_units,
+    located_spells,
     persons_frame,
     resident_snapshot,
     scan_columns,
-    unit_regions,
+    sorted_by,
+    unit_table,
 )
 from boligmix.indicators.settings import IndicatorSettings, settings_for_list_year
 
@@ -35,6 +37,7 @@ SUPPORT_COLUMNS = ("n_non_western", "n_18_64", "fte_outside_18_64", "n_18plus", 
                    "region_mean_income", "municipality_code", "region_code", "meets_min_residents")
 PROVENANCE_COLUMNS = ("register_years", "rules_basis", "country_nomenclature", "vintage", "seed")
 
+PERSON_YEAR_COLUMNS = ("highest_education", "education_source", "in_education", "gross_income_dkk", "taxpayer")
 LABOUR_AGES = (18, 64)
 CONVICTION_MIN_AGE = 18
 EDUCATION_AGES = (30, 59)
@@ -50,28 +53,32 @@ def output_columns(level: Level = "area") -> list[str]:
 
 
 class _Inputs:
-    """Tables read once per call and the resident snapshots, cached by date."""
+    """Tables read once per call; resident snapshots are filters of one located-spells frame."""
 
-    def __init__(self, dataset_dir: str | os.PathLike[str], level: Level) -> None:
+    def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date]) -> None:
         self.dataset_dir = dataset_dir
-        self.dwellings = dwelling_units(dataset_dir, level)
-        self._persons: dict[str, pl.DataFrame] = {}
-        self._snapshots: dict[tuple[date, str], pl.DataFrame] = {}
+        self.dates = sorted(set(dates))
+        self.units = unit_table(dataset_dir, level)
+        self.dwellings = dwelling_units(dataset_dir, level, self.units)
+        self._located: dict[str, pl.DataFrame] = {}
+        self._person_years: dict[int, pl.DataFrame] = {}
         self._labour: dict[tuple[int, tuple[str, ...], bool], pl.DataFrame] = {}
-        self._convicted: dict[tuple[int, tuple[str, ...]], pl.DataFrame] = {}
+        self._convicted: dict[tuple[int, tuple[str, ...]], pl.Series] = {}
 
     def snapshot(self, on: date, nomenclature: str) -> pl.DataFrame:
-        key = (on, nomenclature)
-        if key not in self._snapshots:
-            if nomenclature not in self._persons:
-                self._persons[nomenclature] = persons_frame(self.dataset_dir, nomenclature)
-            self._snapshots[key] = resident_snapshot(self.dataset_dir, on, self.dwellings,
-                                                     self._persons[nomenclature])
-        return self._snapshots[key]
+        if nomenclature not in self._located:
+            persons = persons_frame(self.dataset_dir, nomenclature)
+            self._located[nomenclature] = located_spells(self.dataset_dir, self.dates, self.dwellings, persons)
+        return resident_snapshot(self._located[nomenclature], on)
 
     def person_year(self, year: int, columns: list[str]) -> pl.DataFrame:
-        return (scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *columns])
-                .filter(pl.col("year") == year).select("person_id", *columns).collect())
+        """person_years of `year` (every column, read once per year), sorted by person_id."""
+        if year not in self._person_years:
+            self._person_years.clear()  # list years are processed in order; keep one year in memory
+            self._person_years[year] = sorted_by(
+                scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *PERSON_YEAR_COLUMNS])
+                .filter(pl.col("year") == year).drop("year").collect(), "person_id")
+        return self._person_years[year].select("person_id", *columns)
 
     def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> pl.DataFrame:
         """person_id -> summed FTE on outside attachments in `year` (capped at 1.0 when `cap`)."""
@@ -82,17 +89,17 @@ class _Inputs:
                 scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
                 .filter((pl.col("year") == year) & pl.col("attachment").is_in(attachments))
                 .group_by("person_id").agg((fte.clip(upper_bound=1.0) if cap else fte).alias("fte"))
-                .collect())
+                .sort("person_id").collect())
         return self._labour[key]
 
-    def convicted(self, year: int, laws: tuple[str, ...]) -> pl.DataFrame:
-        """Distinct persons with at least one conviction under `laws` in `year`."""
+    def convicted(self, year: int, laws: tuple[str, ...]) -> pl.Series:
+        """Distinct persons with at least one conviction under `laws` in `year` (an imploded Series)."""
         key = (year, laws)
         if key not in self._convicted:
             self._convicted[key] = (
                 scan_columns(self.dataset_dir, "convictions", ["person_id", "year", "law", "count"])
                 .filter((pl.col("year") == year) & pl.col("law").is_in(laws) & (pl.col("count") >= 1))
-                .select("person_id").unique().with_columns(pl.lit(True).alias("convicted")).collect())
+                .select(pl.col("person_id").unique().implode()).collect().to_series())
         return self._convicted[key]
 
 
@@ -124,9 +131,9 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     lo, hi = LABOUR_AGES
     for register_year in settings.window(list_year):
         snap = inputs.snapshot(settings.window_population_date(register_year), nomenclature)
+        convicted = inputs.convicted(register_year, settings.conviction_laws)
         adults = (snap.filter(pl.col("age") >= CONVICTION_MIN_AGE)
-                  .join(inputs.convicted(register_year, settings.conviction_laws), on="person_id", how="left")
-                  .with_columns(pl.col("convicted").fill_null(False)))
+                  .with_columns(pl.col("person_id").is_in(convicted).alias("convicted")))
         national.append((adults.height, int(adults.get_column("convicted").sum())))
         crime = (adults.filter(pl.col("unit").is_not_null()).group_by("unit")
                  .agg(pl.len().alias("n18"), pl.col("convicted").sum().alias("nconv")))
@@ -196,18 +203,13 @@ def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int
             region)
 
 
-def _one_year(inputs: _Inputs, units: pl.DataFrame, settings: IndicatorSettings, list_year: int,
+def _one_year(inputs: _Inputs, settings: IndicatorSettings, list_year: int,
               nomenclature: str) -> pl.DataFrame:
     point, region = _point_measures(inputs, settings, list_year, nomenclature)
     window, national_pct = _window_measures(inputs, settings, list_year, nomenclature)
-    frame = (point.join(units, on="unit", how="left")
+    frame = (point.join(inputs.units, on="unit", how="left")
              .join(window, on="unit", how="left")
              .join(region, on="region_code", how="left"))
-    missing = frame.filter(pl.col("region_code").is_null())
-    if missing.height:
-        raise DatasetError(f"unit {missing.get_column('unit')[0]!r} has residents in dwellings.parquet but is "
-                           "not in its unit table (areas/departments/municipalities)")
-
     def pct(num: str, den: str) -> pl.Expr:
         return pl.when(pl.col(den) > 0).then(100 * pl.col(num) / pl.col(den))
 
@@ -230,7 +232,7 @@ def _one_year(inputs: _Inputs, units: pl.DataFrame, settings: IndicatorSettings,
 def compute_area_indicators(
     dataset_dir: str | os.PathLike[str],
     list_years: Sequence[int],
-    settings: IndicatorSettings | None = None,
+    settings: IndicatorSettings | Mapping[int, IndicatorSettings] | None = None,
     *,
     level: Level = "area",
     on_progress: Progress | None = None,
@@ -238,7 +240,8 @@ def compute_area_indicators(
     """Official-list indicators of every unit with residents, per list year.
 
     `settings=None` uses the shipped defaults in force for each list year
-    (`settings_for_list_year`); given settings apply to every list year. `level` is "area",
+    (`settings_for_list_year`); given settings apply to every list year; a mapping gives the
+    settings per list year. `level` is "area",
     "department" or "municipality"; the id column is `area_id`, `department_id` or
     `municipality_code`. The data vintage and seed of the dataset manifest are the columns
     `vintage` and `seed`. Raises DatasetError when a needed register year is not in the dataset.
@@ -250,18 +253,25 @@ def compute_area_indicators(
         raise ConfigurationError("no list years given", field="list_years")
     report = on_progress or (lambda _step, _fraction: None)
     manifest = read_manifest(dataset_dir)
-    plan = {y: settings or settings_for_list_year(y) for y in years}
+    if isinstance(settings, Mapping):
+        absent = [y for y in years if y not in settings]
+        if absent:
+            raise ConfigurationError(f"no settings given for list year(s) {absent}", field="settings")
+        plan = {y: settings[y] for y in years}
+    else:
+        plan = {y: settings or settings_for_list_year(y) for y in years}
     available = _available_years(dataset_dir, manifest.years)
     for y in years:
         _check_years(y, plan[y], available, str(dataset_dir))
     report("reading dwellings and units", 0.0)
-    inputs = _Inputs(dataset_dir, level)
-    units = unit_regions(dataset_dir, level)
+    dates = [d for y in years for d in (plan[y].resident_date(y),
+                                        *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
+    inputs = _Inputs(dataset_dir, level, dates)
     frames = []
     for i, y in enumerate(years):
         report(f"list year {y}", i / len(years))
         nomenclature = choose_nomenclature(dataset_dir, plan[y].country_nomenclature, y)
-        frames.append(_one_year(inputs, units, plan[y], y, nomenclature))
+        frames.append(_one_year(inputs, plan[y], y, nomenclature))
     report("done", 1.0)
     id_column = UNIT_COLUMN[level]
     merged = pl.concat(frames, how="vertical_relaxed")
@@ -273,5 +283,5 @@ def compute_area_indicators(
         pl.col("n_18_64", "fte_outside_18_64", "n_18plus", "n_convicted_18plus", "mean_income",
                "region_mean_income", "pct_non_western", "pct_outside_work_edu", "pct_convicted",
                "conviction_ratio", "pct_basic_education", "income_pct_of_region").cast(pl.Float64),
-    ).rename({"unit": id_column})
+    ).drop("unit").rename({"id": id_column})
     return result.select(output_columns(level)).sort("year", id_column)

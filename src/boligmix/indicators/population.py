@@ -37,11 +37,11 @@ def scan_columns(dataset_dir: str | os.PathLike[str], table: str, columns: list[
     return frame.select(columns)
 
 
-def age_on(reference: date, birth: str = "birth_date") -> pl.Expr:
-    """Completed years of age on `reference` (a person born on the reference day has had the birthday)."""
-    b = pl.col(birth)
-    not_yet = (b.dt.month().cast(pl.Int32) * 100 + b.dt.day().cast(pl.Int32)) > (reference.month * 100 + reference.day)
-    return (pl.lit(reference.year, pl.Int32) - b.dt.year().cast(pl.Int32) - not_yet.cast(pl.Int32)).alias("age")
+def sorted_by(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """`frame` sorted by `key` and flagged so, so polars joins on `key` take the fast merge path."""
+    if frame.get_column(key).is_sorted():
+        return frame.with_columns(pl.col(key).set_sorted())
+    return frame.sort(key)
 
 
 def _fail_on_rows(frame: pl.DataFrame, message: str, path: str, column: str) -> None:
@@ -52,32 +52,42 @@ def _fail_on_rows(frame: pl.DataFrame, message: str, path: str, column: str) -> 
                                   column=column)
 
 
-def dwelling_units(dataset_dir: str | os.PathLike[str], level: Level) -> pl.DataFrame:
-    """dwelling_id -> unit id of `level` (null if none) and the region of the dwelling's municipality."""
+def dwelling_units(dataset_dir: str | os.PathLike[str], level: Level, units: pl.DataFrame) -> pl.DataFrame:
+    """dwelling_id -> `unit` (row number in `units`, null if none) and the region of its municipality."""
     unit = UNIT_COLUMN[level]
     cols = ["dwelling_id", "municipality_code"] + ([] if unit == "municipality_code" else [unit])
     dwellings = scan_columns(dataset_dir, "dwellings", cols).with_row_index("_row")
+    if unit == "municipality_code":
+        dwellings = dwellings.with_columns(pl.col("municipality_code").alias("_unit_id"))
+    else:
+        dwellings = dwellings.rename({unit: "_unit_id"})
     municipalities = scan_columns(dataset_dir, "municipalities", ["municipality_code", "region_code"])
-    joined = dwellings.join(municipalities, on="municipality_code", how="left").collect()
-    _fail_on_rows(joined.filter(pl.col("region_code").is_null()),
-                  "municipality_code is not in municipalities.parquet",
-                  str(table_path(dataset_dir, "dwellings")), "municipality_code")
-    return joined.select("dwelling_id", pl.col(unit).alias("unit"), "region_code")
+    index = units.lazy().select(pl.col("id").alias("_unit_id"), pl.col("unit"))
+    joined = (dwellings.join(municipalities, on="municipality_code", how="left")
+              .join(index, on="_unit_id", how="left").collect())
+    path = str(table_path(dataset_dir, "dwellings"))
+    _fail_on_rows(joined.filter(pl.col("region_code").is_null()), "municipality_code is not in municipalities.parquet",
+                  path, "municipality_code")
+    _fail_on_rows(joined.filter(pl.col("_unit_id").is_not_null() & pl.col("unit").is_null()),
+                  f"{unit} is not in its table", path, unit)
+    return sorted_by(joined.select("dwelling_id", "unit", "region_code"), "dwelling_id")
 
 
-def unit_regions(dataset_dir: str | os.PathLike[str], level: Level) -> pl.DataFrame:
-    """unit -> municipality_code and region_code, from the unit's own table (areas, departments)."""
+def unit_table(dataset_dir: str | os.PathLike[str], level: Level) -> pl.DataFrame:
+    """Every unit of `level`: `unit` (row number), `id`, municipality_code and region_code."""
     municipalities = scan_columns(dataset_dir, "municipalities", ["municipality_code", "region_code"])
     if level == "municipality":
-        return municipalities.select(pl.col("municipality_code").alias("unit"), "municipality_code",
-                                     "region_code").collect()
-    table = "areas" if level == "area" else "departments"
-    units = scan_columns(dataset_dir, table, [UNIT_COLUMN[level], "municipality_code"]).with_row_index("_row")
-    joined = units.join(municipalities, on="municipality_code", how="left").collect()
-    _fail_on_rows(joined.filter(pl.col("region_code").is_null()),
-                  "municipality_code is not in municipalities.parquet",
-                  str(table_path(dataset_dir, table)), "municipality_code")
-    return joined.select(pl.col(UNIT_COLUMN[level]).alias("unit"), "municipality_code", "region_code")
+        units = municipalities.select(pl.col("municipality_code").alias("id"), "municipality_code",
+                                      "region_code").collect()
+    else:
+        table = "areas" if level == "area" else "departments"
+        raw = scan_columns(dataset_dir, table, [UNIT_COLUMN[level], "municipality_code"]).with_row_index("_row")
+        joined = raw.join(municipalities, on="municipality_code", how="left").collect()
+        _fail_on_rows(joined.filter(pl.col("region_code").is_null()),
+                      "municipality_code is not in municipalities.parquet",
+                      str(table_path(dataset_dir, table)), "municipality_code")
+        units = joined.select(pl.col(UNIT_COLUMN[level]).alias("id"), "municipality_code", "region_code")
+    return units.with_row_index("unit")
 
 
 def choose_nomenclature(dataset_dir: str | os.PathLike[str], wanted: str | None, list_year: int) -> str:
@@ -105,34 +115,65 @@ def choose_nomenclature(dataset_dir: str | os.PathLike[str], wanted: str | None,
 
 
 def persons_frame(dataset_dir: str | os.PathLike[str], nomenclature: str) -> pl.DataFrame:
-    """person_id, birth_date and `non_western` (immigrant or descendant from a non-western country)."""
-    persons = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"])
+    """person_id, birth year, birth month*100+day and `non_western` under `nomenclature`.
+
+    non_western: immigrant or descendant whose country is not western in the nomenclature.
+    """
     countries = (scan_columns(dataset_dir, "countries", ["country_code", "western", "nomenclature_version"])
-                 .filter(pl.col("nomenclature_version") == nomenclature).select("country_code", "western"))
-    joined = persons.with_row_index("_row").join(countries, on="country_code", how="left").collect()
+                 .filter(pl.col("nomenclature_version") == nomenclature).collect())
+    known = countries.get_column("country_code").implode()
+    non_western_codes = countries.filter(~pl.col("western")).get_column("country_code").implode()
+    persons = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"])
     foreign = pl.col("origin").is_in(_NON_WESTERN_ORIGINS)
-    _fail_on_rows(joined.filter(foreign & pl.col("western").is_null()),
-                  f"country_code of an immigrant/descendant is not in countries ({nomenclature})",
-                  str(table_path(dataset_dir, "persons")), "country_code")
-    return joined.select("person_id", "birth_date",
-                         (foreign & ~pl.col("western").fill_null(True)).alias("non_western"))
+    b = pl.col("birth_date")
+    frame = persons.select(  # one pass over the file: the facts and the check
+        "person_id", b.dt.year().cast(pl.Int32).alias("birth_year"),
+        (b.dt.month().cast(pl.Int32) * 100 + b.dt.day().cast(pl.Int32)).alias("birth_md"),
+        (foreign & pl.col("country_code").is_in(non_western_codes)).alias("non_western"),
+        (foreign & ~pl.col("country_code").is_in(known)).alias("_unknown")).collect()
+    if frame.get_column("_unknown").any():
+        _fail_on_rows(frame.with_row_index("_row").filter("_unknown"),
+                      f"country_code of an immigrant/descendant is not in countries ({nomenclature})",
+                      str(table_path(dataset_dir, "persons")), "country_code")
+    return sorted_by(frame.drop("_unknown"), "person_id")
 
 
-def resident_snapshot(dataset_dir: str | os.PathLike[str], on: date, dwellings: pl.DataFrame,
-                      persons: pl.DataFrame) -> pl.DataFrame:
-    """Everyone resident on `on`: person_id, unit (null outside every unit), region_code, age, non_western."""
+def _open_on(on: date) -> pl.Expr:
+    return (pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on))
+
+
+def located_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwellings: pl.DataFrame,
+                   persons: pl.DataFrame, *, with_household: bool = False) -> pl.DataFrame:
+    """Residence spells open on any of `dates`, with the dwelling's unit and region and the person's facts.
+
+    Checks, for each date, that nobody has two open spells, and that every dwelling and person
+    is known; errors name the residences.parquet row.
+    """
     path = str(table_path(dataset_dir, "residences"))
-    spells = (scan_columns(dataset_dir, "residences", ["person_id", "dwelling_id", "move_in", "move_out"])
-              .with_row_index("_row")
-              .filter((pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on)))
-              .select("_row", "person_id", "dwelling_id")
-              .collect())
-    _fail_on_rows(spells.filter(pl.col("person_id").is_duplicated()),
-                  f"a person has two residence spells open on {on.isoformat()}", path, "move_in")
-    located = spells.join(dwellings, on="dwelling_id", how="left")
-    _fail_on_rows(located.filter(pl.col("region_code").is_null()),
-                  "dwelling_id is not in dwellings.parquet", path, "dwelling_id")
-    people = located.join(persons, on="person_id", how="left")
-    _fail_on_rows(people.filter(pl.col("birth_date").is_null()),
-                  "person_id is not in persons.parquet", path, "person_id")
-    return people.select("person_id", "unit", "region_code", age_on(on), "non_western")
+    open_any = pl.any_horizontal([_open_on(d) for d in dates])
+    columns = ["person_id", "dwelling_id", "move_in", "move_out"] + (["household_id"] if with_household else [])
+    spells = (scan_columns(dataset_dir, "residences", columns)
+              .with_row_index("_row").filter(open_any).collect())
+    # Sorted merge joins: several times cheaper than hash joins at national scale.
+    located = sorted_by(spells, "dwelling_id").join(dwellings, on="dwelling_id", how="left")
+    _fail_on_rows(located.filter(pl.col("region_code").is_null()), "dwelling_id is not in dwellings.parquet",
+                  path, "dwelling_id")
+    located = sorted_by(located, "person_id")
+    for d in dates:  # person_id is sorted, so these uniqueness counts take polars' sorted fast path
+        on_day = located.filter(_open_on(d))
+        if on_day.get_column("person_id").n_unique() != on_day.height:
+            _fail_on_rows(on_day.filter(pl.col("person_id").is_duplicated()),
+                          f"a person has two residence spells open on {d.isoformat()}", path, "move_in")
+    people = located.join(persons, on="person_id", how="left", maintain_order="left")
+    _fail_on_rows(people.filter(pl.col("birth_year").is_null()), "person_id is not in persons.parquet",
+                  path, "person_id")
+    return sorted_by(people.drop("_row", "dwelling_id"), "person_id")
+
+
+def resident_snapshot(located: pl.DataFrame, on: date) -> pl.DataFrame:
+    """Everyone resident on `on`: person_id, unit (null outside every unit), region_code, age, non_western
+    (and household_id when the spells carry it)."""
+    age = (pl.lit(on.year, pl.Int32) - pl.col("birth_year")
+           - (pl.col("birth_md") > on.month * 100 + on.day).cast(pl.Int32)).alias("age")
+    extra = ["household_id"] if "household_id" in located.columns else []
+    return located.filter(_open_on(on)).select("person_id", "unit", "region_code", age, "non_western", *extra)

@@ -183,34 +183,37 @@ def benefit_window(on: date, months: int, window_end: str) -> list[int]:
     return list(range(end - months + 1, end + 1))
 
 
-def member_received_in_window(member: HouseholdMember, benefits: frozenset[str], window: list[int]
-                              ) -> tuple[bool | None, dict[str, Any]]:
-    """Did the member receive one of `benefits` in every month of `window`?
+def member_received_in_window(member: HouseholdMember, benefits: frozenset[str], window: list[int],
+                              run: int | None = None) -> tuple[bool | None, dict[str, Any]]:
+    """Did the member receive one of `benefits` in `run` consecutive months within `window`
+    (default: in every month of the window)?
 
-    False as soon as one covered month has none of them; True when every month has one;
-    None (unknown) when no covered month breaks the run but some months are not covered.
+    Each month is received, not received (a covered month without them) or not covered.
+    True when some stretch of `run` months is all received; False when every stretch contains
+    a month not received; None (unknown) otherwise, i.e. only uncovered months stand between
+    the data and a qualifying stretch.
     """
+    run = len(window) if run is None else run
     history = member.benefits
     if history is None:
         return None, {"history": "unknown"}
     received = history.months_with(benefits)
-    missing_months = 0
-    uncovered = 0
-    for month in window:
-        if month in received:
-            continue
-        if history.covers(month):
-            missing_months += 1
-        else:
-            uncovered += 1
-    months_received = sum(1 for m in window if m in received)
-    detail = {"months_in_window": len(window), "months_received": months_received,
-              "months_without": missing_months, "months_not_covered": uncovered}
-    if missing_months:
-        return False, detail
-    if uncovered:
+    states = ["R" if m in received else ("N" if history.covers(m) else "U") for m in window]
+    best = longest = possible = 0
+    current_possible = 0
+    for state in states:
+        longest = longest + 1 if state == "R" else 0
+        best = max(best, longest)
+        current_possible = current_possible + 1 if state != "N" else 0
+        possible = max(possible, current_possible)
+    detail = {"months_in_window": len(window), "run_needed": run, "longest_run_received": best,
+              "months_received": states.count("R"), "months_without": states.count("N"),
+              "months_not_covered": states.count("U")}
+    if best >= run:
+        return True, detail
+    if possible >= run:
         return None, detail
-    return True, detail
+    return False, detail
 
 
 def event_within(member: HouseholdMember, event: str, months: int, on: date) -> tuple[bool | None, Any]:
@@ -291,11 +294,14 @@ def aggregate(applicant: Applicant, who: str, on: date, min_cohabitation_years: 
 
 
 def derive_benefit_months(applicant: Applicant, on: date, *, benefits: frozenset[str], months: int,
-                          who: str, window_end: str = "previous_month",
+                          who: str, window_end: str = "previous_month", lookback_months: int | None = None,
                           min_cohabitation_years: float = 2.0) -> DerivedValue:
-    window = benefit_window(on, months, window_end)
+    """`months` consecutive calendar months with one of `benefits`: by default the `months`
+    months just before the assessment month; with `lookback_months` any such run within that
+    many months (the other reading of "i en sammenhængende periode på 6 måneder")."""
+    window = benefit_window(on, max(months, lookback_months or months), window_end)
     return aggregate(applicant, who, on, min_cohabitation_years,
-                     lambda m: member_received_in_window(m, benefits, window))
+                     lambda m: member_received_in_window(m, benefits, window, months))
 
 
 def derive_event_within(applicant: Applicant, on: date, *, event: str, months: int, who: str,

@@ -28,6 +28,7 @@ from boligmix.lists.ruleset import (
     Category,
     RuleSet,
     load_ruleset,
+    resolve_rules,
     version_for_year,
 )
 from boligmix.rules.evaluator import Condition, condition_fields, evaluate_frame, parse_condition
@@ -85,6 +86,11 @@ class Classification:
 
     frame: pl.DataFrame
     provenance: dict[str, Any] = field(default_factory=dict)
+    rulesets: dict[str, RuleSet] = field(default_factory=dict)
+    """The rule sets used, by the version written in the `rules` column."""
+
+    def ruleset(self, version: str) -> RuleSet:
+        return self.rulesets[version] if version in self.rulesets else load_ruleset(version)
 
     def as_flags(self) -> pl.DataFrame:
         """The OUT.csv shape: flags as 0/1 integers (requires every flag to be decided)."""
@@ -99,6 +105,7 @@ class Classification:
 
 
 def _resolve_rulesets(rules: str | RuleSet, years: list[int]) -> dict[int, RuleSet]:
+    rules = resolve_rules(rules)
     if isinstance(rules, RuleSet):
         return {y: rules for y in years}
     if rules == "auto":
@@ -179,9 +186,18 @@ def classify(
     `switches` overrides named switches of the rule sets used.
     """
     overrides = dict(switches or {})
+    rules = resolve_rules(rules)
     for col in KEY:
         if col not in areas.columns:
             raise DataValidationError("missing column", column=col)
+    if not areas.schema["year"].is_integer():
+        raise DataValidationError(f"must hold integer years, is {areas.schema['year']}", column="year")
+    areas = areas.with_columns(pl.col("area_id").cast(pl.String), pl.col("year").cast(pl.Int64))
+    if history is not None:
+        for col in (*KEY, "parallelsamfund"):
+            if col not in history.columns:
+                raise DataValidationError("history: missing column", column=col)
+        history = history.with_columns(pl.col("area_id").cast(pl.String), pl.col("year").cast(pl.Int64))
     frame = areas.with_row_index("_row")
     years = sorted(int(y) for y in frame.get_column("year").unique().to_list()) if frame.height else []
     by_year = _resolve_rulesets(rules, years)
@@ -190,7 +206,7 @@ def classify(
                                           ([load_ruleset(rules)] if isinstance(rules, str) and
                                            rules in BUILTIN_VERSIONS else []), overrides)
     year_version = pl.DataFrame({"year": years, "rules": [by_year[y].version for y in years]},
-                                schema={"year": frame.schema["year"], "rules": pl.String})
+                                schema={"year": pl.Int64, "rules": pl.String})
     frame = frame.join(year_version, on="year", how="left")
     _check_frame(areas, {v: required_fields(r) for v, r in used.items()})
 
@@ -248,7 +264,7 @@ def classify(
         "history": "supplied" if history is not None else "none (earlier years from this run only)",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return Classification(frame=result, provenance=provenance)
+    return Classification(frame=result, provenance=provenance, rulesets=dict(used))
 
 
 __all__ = ["Classification", "category_condition", "category_condition_data", "classify",

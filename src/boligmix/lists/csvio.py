@@ -26,7 +26,15 @@ import polars as pl
 
 from boligmix.errors import ConfigurationError, DataValidationError
 from boligmix.lists.classify import Classification, required_fields
-from boligmix.lists.ruleset import AREA_FIELDS, BUILTIN_VERSIONS, OUTPUT_FLAGS, load_ruleset, version_for_year
+from boligmix.lists.ruleset import (
+    AREA_FIELDS,
+    BUILTIN_VERSIONS,
+    OUTPUT_FLAGS,
+    RuleSet,
+    load_ruleset,
+    resolve_rules,
+    version_for_year,
+)
 
 AREAS_COLUMNS: tuple[str, ...] = ("area_id", "year", *AREA_FIELDS)
 HISTORY_COLUMNS: tuple[str, ...] = ("area_id", "year", "parallelsamfund")
@@ -56,6 +64,9 @@ def _read_strings(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
         raise DataValidationError(f"cannot read CSV: {exc}", path=str(path)) from exc
     frame = frame.rename({c: c.strip() for c in frame.columns})
+    if len(frame.columns) == 1 and ";" in frame.columns[0]:
+        raise DataValidationError("the header has no ',' but has ';': columns must be separated by commas "
+                                  "(and decimals written with a point)", path=str(path), column=frame.columns[0])
     return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns).with_columns(
         pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns)
 
@@ -89,7 +100,9 @@ def _parse_year(frame: pl.DataFrame, path: Path) -> pl.Series:
     return year
 
 
-def _versions(year: pl.Series, rules: str, path: Path) -> pl.Series:
+def _versions(year: pl.Series, rules: str | RuleSet, path: Path) -> pl.Series:
+    if isinstance(rules, RuleSet):
+        return pl.Series("rules", [rules.version] * len(year), dtype=pl.String)
     if rules != "auto":
         if rules not in BUILTIN_VERSIONS:
             raise ConfigurationError(f"unknown rule version '{rules}'; use auto or one of "
@@ -105,13 +118,14 @@ def _versions(year: pl.Series, rules: str, path: Path) -> pl.Series:
     return year.replace_strict(mapping, return_dtype=pl.String).alias("rules")
 
 
-def read_areas_csv(path: str | os.PathLike[str], rules: str = "auto") -> pl.DataFrame:
-    """Read and check AREAS.csv for the given rules ('auto' or a version).
+def read_areas_csv(path: str | os.PathLike[str], rules: str | RuleSet = "auto") -> pl.DataFrame:
+    """Read and check AREAS.csv for the given rules ('auto', a version, a rule-set file or RuleSet).
 
     Returns the typed frame (area_id str, year int, residents int, other fields float; a column
     no row needs and that is absent comes back all null).
     """
     path = Path(path)
+    rules = resolve_rules(rules)
     raw = _read_strings(path)
     for col in ("area_id", "year"):
         if col not in raw.columns:
@@ -120,7 +134,8 @@ def read_areas_csv(path: str | os.PathLike[str], rules: str = "auto") -> pl.Data
     versions = _versions(year, rules, path)
     needed_by: dict[str, set[str]] = {f: set() for f in AREA_FIELDS}
     for version in versions.unique().to_list():
-        for f in required_fields(load_ruleset(version)):
+        ruleset = rules if isinstance(rules, RuleSet) else load_ruleset(version)
+        for f in required_fields(ruleset):
             needed_by[f].add(version)
     for f in AREA_FIELDS:
         if needed_by[f] and f not in raw.columns:

@@ -127,7 +127,7 @@ def criteria_table(indicators: pl.DataFrame, classification: Classification,
         frame = frame.filter(pl.col("year") == year)
     parts = []
     for version in sorted(frame.get_column("rules").unique().to_list()):
-        ruleset = load_ruleset(version)
+        ruleset = classification.ruleset(version)
         sub = frame.filter(pl.col("rules") == version)
         parts.extend(_criterion_rows(sub, ruleset, c) for c in ruleset.spec.criteria)
     if not parts:
@@ -187,7 +187,7 @@ def area_summaries(classification: Classification, year: int, history: pl.DataFr
             facts_lookup.setdefault(row[0], {})[row[3]] = row[4]
     summaries = []
     for row in result.to_dicts():
-        ruleset = load_ruleset(row["rules"])
+        ruleset = classification.ruleset(row["rules"])
         switches = classification.provenance.get("switches", {}).get(row["rules"], {})
         omdannelse = ruleset.category_for_output("omdannelse")
         n_years = ruleset.history_years(omdannelse, {**{k: s.default for k, s in ruleset.spec.switches.items()},
@@ -242,11 +242,13 @@ def criteria_by_area(criteria: pl.DataFrame, year: int) -> dict[str, list[dict[s
     return grouped
 
 
-def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[str, Any]]) -> str:
+def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[str, Any]],
+                 ruleset: RuleSet | None = None) -> str:
     """A short human-readable explanation of one area in one list year.
 
-    `criteria` is the criteria table, or this area's rows of it (see `criteria_by_area`)."""
-    rs = load_ruleset(summary["rules"])
+    `criteria` is the criteria table, or this area's rows of it (see `criteria_by_area`);
+    `ruleset` the rule set used (default: the built-in one of `summary['rules']`)."""
+    rs = ruleset or load_ruleset(summary["rules"])
     on = [rs.category_for_output(f).label_da for f in OUTPUT_FLAGS  # type: ignore[union-attr]
           if summary[f] and rs.category_for_output(f) is not None]
     n_counted = len(rs.spec.counted_criteria)
@@ -259,8 +261,10 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[
         rows = criteria
     for r in rows:
         state = {True: "met", False: "not met", None: "unknown"}[r["met"]]
-        value = "missing" if r["value"] is None else f"{r['value']:.2f}"
-        margin = "" if r["margin"] is None else f" (margin {r['margin']:+.2f})"
+        # two decimals, more when the value lies within 0.005 of the threshold
+        digits = 2 if r["margin"] is None or abs(r["margin"]) >= 0.005 else 6
+        value = "missing" if r["value"] is None else f"{r['value']:.{digits}f}"
+        margin = "" if r["margin"] is None else f" (margin {r['margin']:+.{digits}f})"
         action = f"; to {'stop meeting' if r['met'] else 'meet'} it: {r['to_cross_text']}" \
             if r["to_cross_text"] else ""
         lines.append(f"  - {r['label_en']}: {value} {r['op']} {r['threshold']:g} {r['unit']} -> {state}"

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
 from boligmix.lists.classify import Classification, classify
 from boligmix.lists.explain import area_summaries, criteria_by_area, criteria_table, explain_text
-from boligmix.lists.ruleset import BUILTIN_VERSIONS, OUTPUT_FLAGS, load_ruleset, version_for_year
+from boligmix.lists.ruleset import OUTPUT_FLAGS, RuleSet, load_ruleset, resolve_rules, version_for_year
 
 Progress = Callable[[str, float], None]
 
@@ -47,9 +47,11 @@ class ListsResult:
     provenance: dict[str, Any]
 
 
-def lookback_years(year: int, rules: str = "auto") -> int:
+def lookback_years(year: int, rules: str | RuleSet = "auto") -> int:
     """How many list years (incl. `year`) the history rules of `year`'s version can look at."""
-    ruleset = load_ruleset(version_for_year(year) if rules == "auto" else rules)
+    rules = resolve_rules(rules)
+    ruleset = rules if isinstance(rules, RuleSet) else load_ruleset(
+        version_for_year(year) if rules == "auto" else rules)
     spans = [1]
     for cat in ruleset.spec.categories:
         if cat.history is not None:
@@ -72,12 +74,13 @@ def _feasible(year: int, available: set[int]) -> bool:
     return needed <= available
 
 
-def lists_from_indicators(indicators: pl.DataFrame, year: int, *, rules: str = "auto",
+def lists_from_indicators(indicators: pl.DataFrame, year: int, *, rules: str | RuleSet = "auto",
                           history: pl.DataFrame | None = None, switches: Mapping[str, Any] | None = None,
                           data_vintage: str | None = None) -> ListsResult:
-    """Classify an indicator frame (AREAS columns, optionally support counts) and explain `year`."""
-    if rules != "auto" and rules not in BUILTIN_VERSIONS:
-        raise ConfigurationError(f"unknown rule version '{rules}'", field="rules")
+    """Classify an indicator frame (AREAS columns, optionally support counts) and explain `year`.
+
+    `rules`: 'auto', a built-in version, the path of a rule-set YAML file, or a RuleSet."""
+    rules = resolve_rules(rules)
     if indicators.filter(pl.col("year") == year).height == 0:
         raise DatasetError(f"no areas with residents in list year {year}")
     classification = classify(indicators, rules=rules, history=history, switches=switches,
@@ -86,19 +89,20 @@ def lists_from_indicators(indicators: pl.DataFrame, year: int, *, rules: str = "
     summaries = area_summaries(classification, year, history, criteria)
     grouped = criteria_by_area(criteria, year)
     for s in summaries:
-        s["explanation"] = explain_text(s, grouped.get(s["area_id"], []))
+        s["explanation"] = explain_text(s, grouped.get(s["area_id"], []), classification.ruleset(s["rules"]))
     provenance = {**classification.provenance, "list_year": year,
                   "years_computed": sorted(set(indicators.get_column("year").to_list()))}
     return ListsResult(year, indicators, classification, criteria, summaries, provenance)
 
 
-def compute_lists(dataset_dir: str | os.PathLike[str], year: int, *, rules: str = "auto",
+def compute_lists(dataset_dir: str | os.PathLike[str], year: int, *, rules: str | RuleSet = "auto",
                   history: pl.DataFrame | None = None, switches: Mapping[str, Any] | None = None,
                   on_progress: Progress | None = None) -> ListsResult:
     """Indicators from a dataset for `year` and the earlier years its history rules need, then lists."""
     from boligmix.indicators import compute_area_indicators
 
     manifest = read_manifest(dataset_dir)
+    rules = resolve_rules(rules)
     span = lookback_years(year, rules)
     if manifest.years is not None:
         available = set(range(manifest.years[0], manifest.years[1] + 1))
@@ -149,3 +153,12 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
 
 
 __all__ = ["ListsResult", "compute_lists", "lists_from_indicators", "lookback_years", "write_lists"]
+
+
+def feasible_list_years(dataset_dir: str | os.PathLike[str], years: Sequence[int]) -> list[int]:
+    """The list years among `years` whose register years the dataset holds (by its manifest)."""
+    manifest = read_manifest(dataset_dir)
+    if manifest.years is None:
+        return sorted(set(years))
+    available = set(range(manifest.years[0], manifest.years[1] + 1))
+    return [y for y in sorted(set(years)) if _feasible(y, available)]

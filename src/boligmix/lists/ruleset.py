@@ -324,6 +324,16 @@ def load_ruleset(version: str) -> RuleSet:
     return ruleset
 
 
+def resolve_rules(rules: "str | RuleSet") -> "str | RuleSet":
+    """'auto', a built-in version, a loaded RuleSet, or the path of a rule-set YAML file (loaded)."""
+    if isinstance(rules, RuleSet) or rules == "auto" or rules in BUILTIN_VERSIONS:
+        return rules
+    if str(rules).endswith((".yaml", ".yml")):
+        return load_ruleset_file(rules)
+    raise ConfigurationError(f"unknown rules '{rules}': use auto, one of {', '.join(BUILTIN_VERSIONS)} "
+                             "or the path of a rule-set .yaml file", field="rules")
+
+
 def version_for_year(year: int) -> str:
     """The built-in rule version in force for a list year (`--rules auto`)."""
     for version in BUILTIN_VERSIONS:
@@ -345,5 +355,6 @@ __all__ = [
     "load_ruleset",
     "load_ruleset_file",
     "parse_ruleset",
+    "resolve_rules",
     "version_for_year",
 ]

@@ -1,0 +1,135 @@
+"""`boligmix indicators ...`: official-list indicators from a dataset, and the settings in force."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError, ConfigurationError
+
+indicators_app = typer.Typer(help="Area, department and municipality indicators from register data.",
+                             no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(indicators_app, name="indicators")
+
+
+def _write_atomic(frame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        if out.suffix == ".parquet":
+            frame.write_parquet(tmp)
+        else:
+            frame.write_csv(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@indicators_app.command("compute")
+def compute(
+    dataset: Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")],
+    year: Annotated[list[int], typer.Option("--year", "-y", help="List year (repeatable).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
+    settings_file: Annotated[Path | None, typer.Option(
+        help="YAML file of indicator settings per rule version (default: the shipped one).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    quiet: QuietOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Compute the official-list indicators per unit and list year and write them to a file."""
+    from boligmix.indicators import compute_area_indicators, settings_for_list_year
+
+    output = Output(quiet=quiet, json=json)
+    try:
+        if out.suffix not in (".csv", ".parquet"):
+            raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
+        if out.exists() and not force:
+            raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
+        settings = ({y: settings_for_list_year(y, settings_file) for y in year} if settings_file else None)
+        with output.progress("indicators", total=100) as bar:
+            frame = compute_area_indicators(dataset, year, settings, level=level,  # type: ignore[arg-type]
+                                            on_progress=bar)
+        _write_atomic(frame, out)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    payload = {"out": str(out), "rows": frame.height, "level": level, "years": sorted(set(year)),
+               "columns": frame.columns, "vintage": frame.get_column("vintage")[0] if frame.height else None,
+               "rules_basis": sorted(set(frame.get_column("rules_basis").to_list()))}
+    output.result(payload, human=f"wrote {frame.height} rows ({level}, years {', '.join(map(str, sorted(set(year))))}) "
+                              f"to {out}")
+
+
+@indicators_app.command("settings")
+def show_settings(
+    year: Annotated[int, typer.Option("--year", "-y", help="List year.")],
+    settings_file: Annotated[Path | None, typer.Option(help="YAML settings file (default: the shipped one).")] = None,
+    quiet: QuietOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Show the indicator settings in force for a list year and the register years they read."""
+    from boligmix.indicators import settings_for_list_year
+
+    output = Output(quiet=quiet, json=json)
+    try:
+        settings = settings_for_list_year(year, settings_file)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    payload = {**settings.model_dump(mode="json"), "register_years": settings.register_years_text(year)}
+    output.result(payload)
+
+
+@indicators_app.command("composition")
+def composition(
+    dataset: Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")],
+    year: Annotated[list[int], typer.Option("--year", "-y", help="Year (repeatable): residents on 1 January.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    indicator: Annotated[list[str] | None, typer.Option(
+        "--indicator", "-i", help="Indicator name (repeatable; default: all, see --list).")] = None,
+    level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    quiet: QuietOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Compute general composition indicators (tidy: one row per unit, year and indicator)."""
+    from boligmix.indicators.composition import compute_composition
+
+    output = Output(quiet=quiet, json=json)
+    try:
+        if out.suffix not in (".csv", ".parquet"):
+            raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
+        if out.exists() and not force:
+            raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
+        with output.progress("composition", total=100) as bar:
+            frame = compute_composition(dataset, year, indicator or None, level=level,  # type: ignore[arg-type]
+                                        on_progress=bar)
+        _write_atomic(frame, out)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    payload = {"out": str(out), "rows": frame.height, "level": level, "years": sorted(set(year)),
+               "indicators": sorted(set(frame.get_column("indicator").to_list()))}
+    output.result(payload, human=f"wrote {frame.height} rows ({len(payload['indicators'])} indicators, {level}) to {out}")
+
+
+@indicators_app.command("list")
+def list_indicators(quiet: QuietOption = False, json: JsonOption = False) -> None:
+    """List the registered composition indicators."""
+    from boligmix.indicators.composition import INDICATORS
+
+    payload = {name: {"description": i.description, "population": i.population, "kind": i.kind}
+               for name, i in INDICATORS.items()}
+    Output(quiet=quiet, json=json).result(
+        payload, human="\n".join(f"{n:24} {i.description} (of {i.population})" for n, i in INDICATORS.items()))

@@ -1,0 +1,66 @@
+"""`boligmix mix`: composition of residents, in- and out-movers, flows and decomposition, with a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mix")(mix_command)
+
+
+def mix_command(
+    data: Annotated[Path, typer.Option("--data", help="Dataset directory (Parquet tables + manifest.json).")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (tables, report.html, report.xlsx).")],
+    years: Annotated[Optional[str], typer.Option(
+        "--years", help="Years, e.g. 2004-2024 or 2010,2012 (default: all the data allows).")] = None,
+    level: Annotated[str, typer.Option("--level", help="area, department, municipality or organisation.")] = "area",
+    listed: Annotated[Optional[Path], typer.Option(
+        "--listed", help="List membership: .csv/.parquet with area_id, year, listed, or the lists "
+                         "module's lists.csv (listed = on any of --list-categories).")] = None,
+    list_categories: Annotated[str, typer.Option(
+        "--list-categories", help="With a lists.csv: which lists count, comma-separated.")] =
+        "udsat,parallelsamfund,omdannelse,forebyggelse",
+    settings: Annotated[Optional[Path], typer.Option(
+        "--settings", help="Factor definitions YAML (default: the packaged mix_settings.yaml).")] = None,
+    min_count: Annotated[Optional[int], typer.Option(
+        "--min-count", help="Disclosure threshold (default: the policy's, 5).")] = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Social mix per area/department/municipality/organisation and year, with an HTML/Excel report."""
+    output = Output(quiet=quiet, json=json_out)
+    try:
+        from boligmix.mix.pipeline import compute_mix
+        from boligmix.mix.population import load_mix_data, years_range
+        from boligmix.mix.publish import write_outputs
+        from boligmix.mix.settings import MixSettings
+        from boligmix.mix.units import read_listed
+        from boligmix.report import DisclosurePolicy
+
+        policy = DisclosurePolicy.load(min_count=min_count)
+        mix_settings = MixSettings.load(settings)
+        categories = tuple(c.strip() for c in list_categories.split(",") if c.strip())
+        listed_frame = read_listed(str(listed), categories) if listed is not None else None
+        with output.progress("mix", total=100) as bar:
+            dataset = load_mix_data(data)
+            lo, hi = dataset.register_years
+            year_list = years_range(years) if years else list(range(lo + 1, hi + 1))
+            result = compute_mix(dataset, year_list, level=level, settings=mix_settings, listed=listed_frame,
+                                 on_progress=bar)
+            bar.update(description="writing report")
+            files = write_outputs(result, out, policy=policy, dataset=str(data),
+                                  command=f"boligmix mix --level {level} --years {year_list[0]}-{year_list[-1]}")
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    payload = {"level": level, "years": [year_list[0], year_list[-1]], "out": str(out),
+               "report": files["report_html"], "files": files,
+               "rows": {name: t.height for name, t in result.tables.items()}}
+    output.result(payload, human=f"mix: {level}, {year_list[0]}-{year_list[-1]} -> {files['report_html']}")

@@ -1,0 +1,60 @@
+"""`boligmix synth`: generate a synthetic Denmark dataset."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError, ConfigurationError
+
+_YEARS = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
+
+
+def parse_years(text: str) -> tuple[int, int]:
+    """'2004-2024' -> (2004, 2024); anything else is a ConfigurationError."""
+    match = _YEARS.match(text)
+    if not match:
+        raise ConfigurationError(f"--years must look like 2004-2024, got '{text}'", field="years")
+    first, last = int(match.group(1)), int(match.group(2))
+    if first > last:
+        raise ConfigurationError(f"--years {text}: the first year is after the last", field="years")
+    return first, last
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("synth")
+    def synth(
+        out: Annotated[Path, typer.Option("--out", help="Dataset directory to write.")],
+        scale: Annotated[str, typer.Option("--scale", help="small | municipality | national")] = "small",
+        seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 1,
+        years: Annotated[str, typer.Option("--years", help="First-last register year, e.g. 2004-2024.")] = "2004-2024",
+        force: Annotated[bool, typer.Option("--force", help="Replace an existing dataset at --out.")] = False,
+        quiet: QuietOption = False,
+        json: JsonOption = False,
+    ) -> None:
+        """Generate a synthetic Denmark (register-shaped tables + manifest) into --out."""
+        from boligmix.data.io import read_manifest
+        from boligmix.data.synth import write_synthetic
+
+        output = Output(quiet=quiet, json=json)
+        try:
+            first_last = parse_years(years)
+            started = time.perf_counter()
+            with output.progress(f"synth {scale}", total=100) as bar:
+                path = write_synthetic(out, scale=scale, seed=seed, years=first_last, overwrite=force,
+                                       on_progress=bar)
+            manifest = read_manifest(path)
+        except BoligmixError as exc:
+            print_error(exc)
+            raise typer.Exit(2) from None
+        elapsed = time.perf_counter() - started
+        payload = {"path": str(path), "scale": scale, "seed": seed, "years": list(first_last),
+                   "vintage": manifest.vintage, "seconds": round(elapsed, 1), "tables": manifest.tables}
+        human = (f"wrote {path} ({scale}, seed {seed}, {first_last[0]}-{first_last[1]}) in {elapsed:.1f} s: "
+                 f"{manifest.tables.get('persons', 0):,} persons, {manifest.tables.get('person_years', 0):,} person-years")
+        output.result(payload, human)

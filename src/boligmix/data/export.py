@@ -1,0 +1,43 @@
+"""Export a dataset's tables to CSV files that `boligmix ingest` reads back.
+
+This writes person-level microdata (pseudonymous ids included): it is for moving data between
+systems and for round-trip tests, not for publication (published outputs go through
+`boligmix.report.disclosure`). Dates are written YYYY-MM-DD, booleans true/false, floats with
+'.' and enough digits to read back the same value, nulls as empty fields.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from boligmix.data.io import has_table, read_manifest, read_table
+from boligmix.data.schema import TABLES
+from boligmix.errors import DatasetError
+
+
+def export_csv(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+               overwrite: bool = False) -> list[Path]:
+    """Write `<table>.csv` to `out_dir` for every table of the dataset; return the files.
+
+    The directory is written whole or not at all (temporary sibling directory, then rename).
+    """
+    read_manifest(dataset_dir)
+    target = Path(out_dir)
+    if target.exists() and not overwrite:
+        raise DatasetError(f"{target} exists; pass overwrite=True to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        names = [name for name in TABLES if has_table(dataset_dir, name)]
+        for name in names:
+            read_table(dataset_dir, name).write_csv(staging / f"{name}.csv", date_format="%Y-%m-%d")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [target / f"{name}.csv" for name in names]

@@ -1,0 +1,208 @@
+"""Measured figures of a generated dataset, for calibration tests, the benchmark and the docs.
+
+These are simple, self-contained measurements on the generated tables (residents on 1 January,
+moves, and a profile-level approximation of the list criteria). They check the generator; the
+official indicator computation is `boligmix.indicators` and the rules are `boligmix.lists`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from boligmix.data.synth.profiles import classify
+
+OUTSIDE_TYPES = ("kontanthjaelp", "uddannelseshjaelp", "selvforsoergelse_hjemrejse", "overgangsydelse",
+                 "foertidspension", "dagpenge", "ressourceforloebsydelse", "ledighedsydelse")
+
+
+def residents_on(residences: pl.DataFrame, day: date) -> pl.DataFrame:
+    """Residence spells covering `day` (one row per resident person)."""
+    return residences.filter((pl.col("move_in") <= day) & (pl.col("move_out").is_null() | (pl.col("move_out") > day)))
+
+
+def _nonwestern_persons(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    western = tables["countries"].select("country_code", "western").unique("country_code")
+    return (tables["persons"].join(western, on="country_code", how="left")
+            .with_columns(((pl.col("origin") != "dansk") & ~pl.col("western")).alias("nonwestern"))
+            .select("person_id", "birth_date", "nonwestern"))
+
+
+def population_by_year(tables: dict[str, pl.DataFrame], years: range) -> pl.DataFrame:
+    """Residents on 1 January and the year's births, arrivals, deaths and emigrations."""
+    res = tables["residences"]
+    persons = tables["persons"].select("person_id", "birth_date")
+    first = res.group_by("person_id").agg(pl.col("move_in").min().alias("entry")).join(persons, on="person_id")
+    last = (res.sort("move_in").group_by("person_id").agg(pl.col("move_out").last(), pl.col("end_reason").last()))
+    rows = []
+    for y in years:
+        t0, t1 = date(y, 1, 1), date(y + 1, 1, 1)
+        entries = first.filter((pl.col("entry") > t0) & (pl.col("entry") <= t1))
+        born = entries.filter(pl.col("entry") == pl.col("birth_date")).height
+        exits = last.filter((pl.col("move_out") > t0) & (pl.col("move_out") <= t1))
+        rows.append({
+            "year": y,
+            "residents_1jan": residents_on(res, t0).height,
+            "residents_next_1jan": residents_on(res, t1).height,
+            "births": born, "immigrants": entries.height - born,
+            "deaths": exits.filter(pl.col("end_reason") == "death").height,
+            "emigrants": exits.filter(pl.col("end_reason") == "abroad").height,
+        })
+    return pl.DataFrame(rows)
+
+
+def moves(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Person moves between dwellings: consecutive spells of a person in different dwellings."""
+    dw = tables["dwellings"].select("dwelling_id", "tenure", "department_id", "area_id", "municipality_code")
+    res = tables["residences"].sort(["person_id", "move_in"])
+    nxt = res.with_columns(
+        pl.col("dwelling_id").shift(-1).over("person_id").alias("to_dwelling"),
+        pl.col("move_in").shift(-1).over("person_id").alias("to_move_in"),
+    ).filter(pl.col("to_dwelling").is_not_null() & (pl.col("to_dwelling") != pl.col("dwelling_id")))
+    nxt = nxt.join(dw, on="dwelling_id", how="left").join(
+        dw.rename({c: f"to_{c}" for c in dw.columns if c != "dwelling_id"}).rename({"dwelling_id": "to_dwelling"}),
+        on="to_dwelling", how="left")
+    return nxt.select("person_id", "household_id", pl.col("move_out").alias("date"), "tenure", "department_id",
+                      "area_id", "municipality_code", "to_tenure", "to_department_id", "to_area_id",
+                      "to_municipality_code")
+
+
+def move_figures(tables: dict[str, pl.DataFrame]) -> dict[str, float]:
+    mv = moves(tables)
+    from_almen = mv.filter(pl.col("tenure") == "almen")
+    other_dept = from_almen.filter((pl.col("to_tenure") == "almen")
+                                   & (pl.col("to_department_id") != pl.col("department_id")))
+    exits = tables["residences"].filter(pl.col("end_reason").is_not_null())
+    almen_dw = tables["dwellings"].filter(pl.col("tenure") == "almen").select("dwelling_id")
+    almen_exits = exits.join(almen_dw, on="dwelling_id").height
+    return {
+        "person_moves": float(mv.height),
+        "almen_to_other_almen_share": other_dept.height / max(from_almen.height, 1),
+        "almen_to_other_almen_share_incl_exits": other_dept.height / max(from_almen.height + almen_exits, 1),
+        "other_municipality_share": mv.filter(pl.col("municipality_code") != pl.col("to_municipality_code")).height
+        / max(mv.height, 1),
+    }
+
+
+def area_profiles(tables: dict[str, pl.DataFrame], list_year: int) -> pl.DataFrame:
+    """Approximate list criteria per area for a list year (residents on 1 January of the year).
+
+    Window measures average register years Y-2 and Y-1 with the population at the end of each year;
+    education and income read year Y-1. Education counts only Danish-registered levels above
+    grundskole as more than basic.
+    """
+    dw = tables["dwellings"].select("dwelling_id", "area_id")
+    areas = tables["areas"].select("area_id", "municipality_code").join(
+        tables["municipalities"].select("municipality_code", "region_code"), on="municipality_code")
+    people = _nonwestern_persons(tables)
+    labour = tables["labour"]
+    py = tables["person_years"]
+    conv = tables["convictions"].select("person_id", "year").unique()
+
+    def at(day: date) -> pl.DataFrame:
+        r = residents_on(tables["residences"], day).select("person_id", "dwelling_id").join(dw, on="dwelling_id")
+        return r.join(people, on="person_id").with_columns(
+            ((pl.lit(day) - pl.col("birth_date")).dt.total_days() / 365.25).alias("age"))
+
+    now = at(date(list_year, 1, 1))
+    base = now.filter(pl.col("area_id").is_not_null()).group_by("area_id").agg(
+        pl.len().alias("residents"), pl.col("nonwestern").mean().alias("nonwestern"))
+    window = []
+    for t in (list_year - 2, list_year - 1):
+        pop = at(date(t + 1, 1, 1))
+        out = (labour.filter((pl.col("year") == t) & pl.col("attachment").is_in(OUTSIDE_TYPES))
+               .group_by("person_id").agg(pl.col("fte").sum().clip(0, 1).alias("outside")))
+        adults = pop.filter(pl.col("age") >= 18).join(conv.filter(pl.col("year") == t), on="person_id", how="left",
+                                                      coalesce=True)
+        adults = pop.filter(pl.col("age") >= 18).join(
+            conv.filter(pl.col("year") == t).with_columns(pl.lit(True).alias("convicted")).select("person_id", "convicted"),
+            on="person_id", how="left").with_columns(pl.col("convicted").fill_null(False))
+        national = adults["convicted"].mean()
+        w1 = pop.filter((pl.col("age") >= 18) & (pl.col("age") < 65) & pl.col("area_id").is_not_null()).join(
+            out, on="person_id", how="left").group_by("area_id").agg(pl.col("outside").fill_null(0).mean())
+        w2 = adults.filter(pl.col("area_id").is_not_null()).group_by("area_id").agg(
+            (pl.col("convicted").mean() / national).alias("crime_mult"))
+        window.append(w1.join(w2, on="area_id", how="full", coalesce=True))
+    win = pl.concat(window).group_by("area_id").agg(pl.col("outside").mean(), pl.col("crime_mult").mean())
+    pyy = py.filter(pl.col("year") == list_year - 1)
+    edu = now.filter((pl.col("age") >= 30) & (pl.col("age") < 60) & pl.col("area_id").is_not_null()).join(
+        pyy, on="person_id", how="left").with_columns(
+        (pl.col("education_source").fill_null("none") != "dk_registered")
+        | pl.col("highest_education").is_in(["grundskole", "uoplyst"]).fill_null(True)).group_by("area_id").agg(
+        pl.col("education_source").mean().alias("low_edu"))
+    inc = now.join(pyy, on="person_id").filter(
+        (pl.col("age") >= 15) & (pl.col("age") < 65) & pl.col("taxpayer") & ~pl.col("in_education"))
+    inc = inc.join(areas.select("area_id", "region_code"), on="area_id", how="left")
+    muni_region = tables["dwellings"].select("dwelling_id", "municipality_code").join(
+        tables["municipalities"].select("municipality_code", "region_code"), on="municipality_code")
+    everyone = now.join(pyy, on="person_id").filter(
+        (pl.col("age") >= 15) & (pl.col("age") < 65) & pl.col("taxpayer") & ~pl.col("in_education")).join(
+        muni_region, on="dwelling_id")
+    region_mean = everyone.group_by("region_code").agg(pl.col("gross_income_dkk").mean().alias("region_income"))
+    area_inc = inc.filter(pl.col("area_id").is_not_null()).group_by("area_id", "region_code").agg(
+        pl.col("gross_income_dkk").mean().alias("income")).join(region_mean, on="region_code").select(
+        "area_id", (pl.col("income") / pl.col("region_income")).alias("income_ratio"))
+    return (base.join(win, on="area_id", how="left").join(edu, on="area_id", how="left")
+            .join(area_inc, on="area_id", how="left").sort("area_id"))
+
+
+def list_counts(profile: pl.DataFrame, rules: str, min_residents: int = 1000) -> dict[str, int]:
+    """Profile-level list membership counts from measured area criteria (see `profiles.classify`)."""
+    big = profile.filter(pl.col("residents") >= min_residents).fill_null(0.0)
+    values = {k: big[k].to_numpy() for k in ("nonwestern", "outside", "crime_mult", "low_edu", "income_ratio")}
+    return {k: int(v.sum()) for k, v in classify(values, rules).items()}
+
+
+def mover_differences(tables: dict[str, pl.DataFrame], year: int, area_ids: list[str] | None = None) -> dict[str, float]:
+    """Employment and outside-work shares (18-64) of in-movers, out-movers and stayers of areas in `year`."""
+    dw = tables["dwellings"].select("dwelling_id", "area_id")
+    res = tables["residences"].join(dw, on="dwelling_id")
+    if area_ids is not None:
+        res = res.with_columns(pl.when(pl.col("area_id").is_in(area_ids)).then(pl.col("area_id")).otherwise(None))
+    t0, t1 = date(year, 1, 1), date(year + 1, 1, 1)
+    start = residents_on(res, t0).select("person_id", pl.col("area_id").alias("a0"))
+    end = residents_on(res, t1).select("person_id", pl.col("area_id").alias("a1"))
+    both = start.join(end, on="person_id", how="full", coalesce=True)
+    persons = tables["persons"].select("person_id", "birth_date")
+    both = both.join(persons, on="person_id").with_columns(
+        ((pl.lit(t0) - pl.col("birth_date")).dt.total_days() / 365.25).alias("age")).filter(
+        (pl.col("age") >= 18) & (pl.col("age") < 64))
+    lab = tables["labour"].filter(pl.col("year") == year)
+    emp = lab.filter(pl.col("attachment") == "employment").group_by("person_id").agg(pl.col("fte").sum().alias("emp"))
+    out = lab.filter(pl.col("attachment").is_in(OUTSIDE_TYPES)).group_by("person_id").agg(
+        pl.col("fte").sum().alias("out"))
+    both = both.join(emp, on="person_id", how="left").join(out, on="person_id", how="left").fill_null(0.0)
+    groups = {
+        "stayers": both.filter(pl.col("a0").is_not_null() & (pl.col("a0") == pl.col("a1"))),
+        "in_movers": both.filter(pl.col("a1").is_not_null() & (pl.col("a0").is_null() | (pl.col("a0") != pl.col("a1")))),
+        "out_movers": both.filter(pl.col("a0").is_not_null() & (pl.col("a1").is_null() | (pl.col("a0") != pl.col("a1")))),
+    }
+    result: dict[str, float] = {}
+    for name, g in groups.items():
+        result[f"{name}_n"] = float(g.height)
+        result[f"{name}_employed"] = float((g["emp"] >= 0.5).mean()) if g.height else float("nan")
+        result[f"{name}_outside"] = float(g["out"].mean()) if g.height else float("nan")
+    return result
+
+
+def headline(tables: dict[str, pl.DataFrame], last_year: int) -> dict[str, float]:
+    """Key figures on 1 January of the last year."""
+    day = date(last_year, 1, 1)
+    res = residents_on(tables["residences"], day)
+    dw = tables["dwellings"].select("dwelling_id", "tenure", "area_id")
+    r = res.join(dw, on="dwelling_id").join(_nonwestern_persons(tables), on="person_id")
+    area_sizes = r.filter(pl.col("area_id").is_not_null()).group_by("area_id").len()
+    return {
+        "residents": float(r.height),
+        "almen_residents": float(r.filter(pl.col("tenure") == "almen").height),
+        "almen_share": float((r["tenure"] == "almen").mean()),
+        "nonwestern_share": float(r["nonwestern"].mean()),
+        "areas_1000_plus": float(area_sizes.filter(pl.col("len") >= 1000).height),
+        "area_nonwestern_share": float(r.filter(pl.col("area_id").is_not_null())["nonwestern"].mean()),
+    }
+
+
+def np_nan_to_none(x: float) -> float | None:
+    return None if x is None or np.isnan(x) else x

@@ -1,0 +1,124 @@
+"""The unit-count CSV of `boligmix segregation`: one row per spatial unit, integer count columns.
+
+Reading validates every used cell and names file, 1-based data row (header not counted) and
+column on the first bad one. The index file written is `index,value`, atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from boligmix.errors import DataValidationError
+from boligmix.mix.segregation._arrays import FloatArray
+from boligmix.mix.segregation.registry import IndexResult, multigroup_indices, two_group_indices
+from boligmix.mix.segregation.table import index_kind
+from boligmix.mix.segregation.validation import (
+    check_counts,
+    check_group_within_total,
+    check_groups_sum_to_total,
+)
+
+
+@dataclass(frozen=True)
+class UnitCounts:
+    """Validated counts of one CSV: `groups` is units x groups, `total` per unit (or None)."""
+
+    source: str
+    group_names: tuple[str, ...]
+    total_name: str | None
+    groups: FloatArray
+    total: FloatArray | None
+
+
+def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
+                   total: str | None = None) -> UnitCounts:
+    """Read and validate the count columns `groups` (and `total`) of a one-row-per-unit CSV.
+
+    Errors (all `DataValidationError`, nothing is returned half-checked): a missing or empty
+    file, no data rows, an unknown column, an empty cell, text that is not a number, a count
+    that is negative or not a whole number (`12.0` is accepted as 12), a group above its
+    total, and, with several groups and a total, a total that is not the groups' sum.
+    """
+    source = str(path)
+    kind = index_kind(groups, total)
+    columns = [*groups, *([total] if total is not None else [])]
+    frame = _read_text_columns(Path(path), source)
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        hint = ""
+        if frame.width == 1 and ";" in frame.columns[0]:
+            hint = " (the file seems to use ';' as separator; write it with ',')"
+        raise DataValidationError(f"column not found; the file has columns {frame.columns}{hint}",
+                                  path=source, column=missing[0])
+    if frame.height == 0:
+        raise DataValidationError("the file has a header but no data rows", path=source)
+    values = _parse_counts(frame, columns, source)
+    check_counts(values, columns, source=source)
+    group_values = values[:, : len(groups)]
+    total_values = values[:, -1] if total is not None else None
+    if total is not None and total_values is not None:
+        if kind == "two_group":
+            check_group_within_total(group_values, total_values, groups, total, source=source)
+        else:
+            check_groups_sum_to_total(group_values, total_values, total, source=source)
+    return UnitCounts(source, tuple(groups), total, group_values, total_values)
+
+
+def unit_indices(counts: UnitCounts) -> list[IndexResult]:
+    """The two-group indices (one group and a total) or the multigroup indices (several groups)."""
+    if len(counts.group_names) == 1 and counts.total is not None:
+        return two_group_indices(counts.groups[:, 0], counts.total)
+    return multigroup_indices(counts.groups)
+
+
+def write_index_csv(path: str | os.PathLike[str], results: Sequence[IndexResult]) -> None:
+    """Write `index,value` rows atomically (full float precision)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["index", "value"])
+            for result in results:
+                writer.writerow([result.name, repr(result.statistic)])
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_text_columns(path: Path, source: str) -> pl.DataFrame:
+    if not path.is_file():
+        raise DataValidationError("file not found", path=source)
+    if path.stat().st_size == 0 or not path.read_text(encoding="utf-8", errors="replace").strip():
+        raise DataValidationError("the file is empty (expected a header and one row per unit)", path=source)
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataValidationError(f"cannot read as CSV: {exc}", path=source) from exc
+
+
+def _parse_counts(frame: pl.DataFrame, columns: Sequence[str], source: str) -> FloatArray:
+    """Text cells -> floats; the first empty or non-numeric cell (row-major) is an error."""
+    text = frame.select([pl.col(name).str.strip_chars() for name in columns])
+    parsed = text.select([pl.col(name).cast(pl.Float64, strict=False) for name in columns])
+    bad = (parsed.select([pl.col(name).is_null() for name in columns]).to_numpy())
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        cell = text[int(row), int(col)]
+        reason = "empty cell; counts must be whole numbers >= 0" if not cell else (
+            f"'{cell}' is not a number; counts must be whole numbers >= 0")
+        raise DataValidationError(reason, path=source, row=int(row) + 1, column=columns[int(col)])
+    return parsed.to_numpy().astype(np.float64)
+
+
+__all__ = ["UnitCounts", "read_units_csv", "unit_indices", "write_index_csv"]

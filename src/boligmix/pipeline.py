@@ -1,0 +1,223 @@
+"""The main pipeline behind `make demo`: data -> official lists -> social mix -> report.
+
+`run_pipeline(out_dir, dataset=...)` runs on any dataset directory (synthetic or ingested);
+`run_demo(out_dir, seed=...)` first generates a synthetic Denmark into `out_dir/data`.
+The outputs:
+
+    out_dir/data/            the dataset (demo only)
+    out_dir/lists/           the newest list year explained (see boligmix.lists.pipeline)
+    out_dir/lists-history.csv  every list year computed: area_id, year, rules, flags
+    out_dir/mix/             composition and flows tables + their own report
+    out_dir/report.html      the overview report (Danish, English toggle), report.xlsx beside it
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+
+from boligmix.data.io import read_manifest, read_table
+from boligmix.lists.pipeline import feasible_list_years, lists_from_indicators, write_lists
+from boligmix.lists.ruleset import OUTPUT_FLAGS
+from boligmix.report import DisclosurePolicy
+from boligmix.report.disclosure import exempt, protect
+from boligmix.report.document import Report, Text
+from boligmix.report.excel import write_excel
+from boligmix.report.html import write_html
+from boligmix.report.provenance import Provenance
+
+Progress = Callable[[str, float], None]
+
+LIST_LABELS = {
+    "udsat": Text("Udsatte boligområder", "Udsat areas"),
+    "parallelsamfund": Text("Parallelsamfund / ghettoområder", "Parallelsamfund / ghetto areas"),
+    "omdannelse": Text("Omdannelsesområder / hårde ghettoområder", "Omdannelse / hard ghetto areas"),
+    "forebyggelse": Text("Forebyggelsesområder", "Forebyggelse areas"),
+}
+
+
+@dataclass
+class PipelineResult:
+    """Where the pipeline wrote its outputs, and the headline figures."""
+
+    out_dir: Path
+    report_html: Path
+    report_xlsx: Path
+    list_years: list[int]
+    list_counts: pl.DataFrame
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def _noop(_step: str, _fraction: float) -> None:
+    return None
+
+
+def run_demo(out_dir: str | os.PathLike[str], *, seed: int, scale: str = "municipality",
+             years: tuple[int, int] = (2004, 2024), on_progress: Progress | None = None) -> PipelineResult:
+    """Generate a synthetic Denmark into `out_dir/data` (reused when seed and scale match), then run."""
+    from boligmix.data.synth import write_synthetic
+
+    step = on_progress or _noop
+    data_dir = Path(out_dir) / "data"
+    if not _dataset_matches(data_dir, seed=seed, scale=scale, years=years):
+        step("generating synthetic data", 0.0)
+        write_synthetic(data_dir, scale=scale, seed=seed, years=years, overwrite=True,
+                        on_progress=lambda s, f: step(f"synth: {s}", 0.4 * f))
+    return run_pipeline(out_dir, dataset=data_dir, on_progress=lambda s, f: step(s, 0.4 + 0.6 * f))
+
+
+def _dataset_matches(data_dir: Path, *, seed: int, scale: str, years: tuple[int, int]) -> bool:
+    if not (data_dir / "manifest.json").is_file():
+        return False
+    manifest = read_manifest(data_dir)
+    return (manifest.source == "synthetic" and manifest.seed == seed and manifest.scale == scale
+            and tuple(manifest.years or ()) == tuple(years))
+
+
+def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[str],
+                 list_years: Sequence[int] | None = None, on_progress: Progress | None = None) -> PipelineResult:
+    """Lists for every list year the data allows, the social mix, and the overview report."""
+    from boligmix.indicators import compute_area_indicators
+    from boligmix.mix.pipeline import compute_mix
+    from boligmix.mix.publish import write_outputs
+
+    step = on_progress or _noop
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(dataset)
+    wanted = list(list_years) if list_years is not None else list(range(2010, 2100))
+    years = feasible_list_years(dataset, wanted)
+    if manifest.years is not None:  # list years whose residents (1 January) lie inside the data
+        years = [y for y in years if y <= manifest.years[1]]
+    if not years:
+        from boligmix.errors import DatasetError
+        raise DatasetError(f"{dataset}: its register years allow no list year among {wanted[0]}-{wanted[-1]}")
+
+    step("indicators", 0.0)
+    indicators = compute_area_indicators(dataset, years, on_progress=lambda s, f: step(f"indicators: {s}",
+                                                                                       0.4 * f))
+    step("lists", 0.4)
+    lists = lists_from_indicators(indicators, years[-1], data_vintage=manifest.vintage)
+    lists.provenance.update({"dataset": str(dataset), "data_vintage": manifest.vintage, "seed": manifest.seed})
+    write_lists(out / "lists", lists, overwrite=True)
+    history = lists.classification.frame.select(
+        "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS]
+    ).sort("year", "area_id")
+    history.write_csv(out / "lists-history.csv")
+    counts = history.group_by("year").agg(pl.col(f).sum().cast(pl.Int64) for f in OUTPUT_FLAGS).sort("year")
+
+    step("social mix", 0.5)
+    listed = history.select("area_id", "year",
+                            pl.any_horizontal([pl.col(f) == 1 for f in OUTPUT_FLAGS]).alias("listed"))
+    mix_years = [y for y in years if manifest.years is None or manifest.years[0] < y <= manifest.years[1]]
+    mix = compute_mix(dataset, mix_years, level="area", listed=listed,
+                      on_progress=lambda s, f: step(f"mix: {s}", 0.5 + 0.35 * f))
+    mix_files = write_outputs(mix, out / "mix", dataset=str(dataset), command="boligmix demo (mix)")
+
+    step("report", 0.9)
+    report = _overview_report(dataset, manifest, lists, history, counts, indicators, years)
+    html = write_html(report, out / "report.html")
+    xlsx = write_excel(report, out / "report.xlsx")
+    step("done", 1.0)
+    return PipelineResult(out, html, xlsx, years, counts,
+                          files={"lists": str(out / "lists"), "lists_history": str(out / "lists-history.csv"),
+                                 "mix_report": mix_files["report_html"]})
+
+
+def _overview_report(dataset, manifest, lists, history: pl.DataFrame, counts: pl.DataFrame,
+                     indicators: pl.DataFrame, years: list[int]) -> Report:
+    rule_versions = {f"list {y}": str(v) for y, v in
+                     history.group_by("year").agg(pl.col("rules").first()).sort("year").iter_rows()}
+    prov = Provenance(data_vintage=manifest.vintage, seed=manifest.seed, rule_versions=rule_versions,
+                      command="boligmix demo", dataset=str(dataset),
+                      settings={"list_years": f"{years[0]}-{years[-1]}", "scale": manifest.scale or ""})
+    report = Report(
+        Text("boligmix: boligområder, lister og socialt mix", "boligmix: housing areas, lists and social mix"),
+        provenance=prov,
+        intro=Text(
+            f"Rapporten er beregnet fra datasættet {manifest.vintage} ({manifest.source}"
+            f"{', seed ' + str(manifest.seed) if manifest.seed is not None else ''}). "
+            "Listerne følger reglerne for hvert listeår (2010, 2013, 2018, 2021).",
+            f"This report is computed from the dataset {manifest.vintage} ({manifest.source}"
+            f"{', seed ' + str(manifest.seed) if manifest.seed is not None else ''}). "
+            "The lists follow the rules of each list year (2010, 2013, 2018, 2021)."),
+    )
+    _data_section(report, dataset, manifest)
+    _lists_section(report, counts, years)
+    _latest_section(report, lists, indicators, years[-1])
+    report.section(Text("Socialt mix", "Social mix"), Text(
+        "Sammensætningen af beboere, tilflyttere og fraflyttere samt flytninger mellem afdelinger findes i "
+        "rapporten mix/report.html.",
+        "The composition of residents, in-movers and out-movers and moves between departments are in the "
+        "report mix/report.html."))
+    return report
+
+
+def _data_section(report: Report, dataset, manifest) -> None:
+    tables = pl.DataFrame({"table": list(manifest.tables), "rows": list(manifest.tables.values())})
+    areas = read_table(dataset, "areas", ["area_id"]).height
+    municipalities = read_table(dataset, "municipalities", ["municipality_code"]).height
+    sec = report.section(Text("Data", "Data"), Text(
+        f"{municipalities} kommuner, {areas} boligområder; registerår "
+        f"{manifest.years[0] if manifest.years else '?'}-{manifest.years[1] if manifest.years else '?'}.",
+        f"{municipalities} municipalities, {areas} housing areas; register years "
+        f"{manifest.years[0] if manifest.years else '?'}-{manifest.years[1] if manifest.years else '?'}."))
+    sec.table(exempt(tables, reason="row counts of whole register tables, not statistics of small groups"),
+              Text("Tabeller i datasættet", "Tables in the dataset"), name="dataset_tables")
+
+
+def _lists_section(report: Report, counts: pl.DataFrame, years: list[int]) -> None:
+    sec = report.section(Text("Officielle lister pr. 1. december", "Official lists per 1 December"), Text(
+        "Antal områder på hver liste. Før 2018 fandtes kun ghettolisten (vist som parallelsamfund).",
+        "Number of areas on each list. Before 2018 only the ghetto list existed (shown as parallelsamfund)."))
+    fig = go.Figure()
+    for flag in OUTPUT_FLAGS:
+        fig.add_trace(go.Scatter(x=counts["year"].to_list(), y=counts[flag].to_list(), mode="lines+markers",
+                                 name=LIST_LABELS[flag].da))
+    fig.update_layout(xaxis_title="Listeår", yaxis_title="Antal områder", height=380,
+                      margin=dict(l=40, r=20, t=30, b=40))
+    sec.figure(fig, Text("Antal områder på listerne", "Number of areas on the lists"))
+    sec.table(exempt(counts, reason="counts of housing areas (public lists), not of persons"),
+              Text("Antal områder pr. liste og år", "Areas per list and year"), name="list_counts",
+              labels={f: LIST_LABELS[f] for f in OUTPUT_FLAGS})
+
+
+def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) -> None:
+    flags = lists.classification.frame.filter(pl.col("year") == year)
+    latest = (indicators.filter(pl.col("year") == year)
+              .select("area_id", "residents", "pct_non_western", "pct_outside_work_edu", "conviction_ratio",
+                      "pct_basic_education", "income_pct_of_region")
+              .join(flags.select("area_id", "criteria_met", *OUTPUT_FLAGS), on="area_id", how="left")
+              .sort(["parallelsamfund", "udsat", "criteria_met"], descending=True, nulls_last=True))
+    sec = report.section(Text(f"Områderne i listeåret {year}", f"The areas in list year {year}"), Text(
+        "Værdier, antal opfyldte kriterier og listestatus. Forklaringer pr. kriterium med afstand til "
+        "tærsklen findes i lists/criteria.csv og lists/areas.json.",
+        "Values, number of criteria met and list status. Per-criterion explanations with the distance to "
+        "each threshold are in lists/criteria.csv and lists/areas.json."))
+    sec.table(protect(latest, counts=["residents"], name="areas_latest"),
+              Text("Indikatorer og lister", "Indicators and lists"), name="areas_latest",
+              formats={c: ".1f" for c in ("pct_non_western", "pct_outside_work_edu", "pct_basic_education",
+                                          "income_pct_of_region")} | {"conviction_ratio": ".2f"})
+    _criteria_block(sec, lists, latest)
+
+
+def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> None:
+    """Criterion by criterion for the listed areas (or, when none is listed, those closest to a list)."""
+    chosen = latest.head(max_areas)["area_id"].to_list()
+    criteria = (lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
+                .select("area_id", "label_da", "value", "op", "threshold", "met", "margin", "to_cross_text")
+                .sort("area_id"))
+    sec.table(exempt(criteria, reason="area-level criterion values of the official lists; no person counts"),
+              Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
+                   "The criteria of the areas at the top of the table: value, threshold, margin and what it "
+                   "takes to cross"),
+              name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f"},
+              labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text": Text("Hvad skal der til",
+                                                                                         "What it takes")})
+
+__all__ = ["PipelineResult", "run_demo", "run_pipeline"]

@@ -1,0 +1,143 @@
+"""The content of a report, independent of its format: bilingual texts, sections, tables, figures.
+
+Build a `Report`, add sections with text, protected tables and plotly figures, then hand it to
+`boligmix.report.html.write_html` and/or `boligmix.report.excel.write_excel`.
+
+    report = Report(Text("Socialt mix", "Social mix"), provenance=prov)
+    sec = report.section(Text("Sammensætning", "Composition"), Text("Andele ...", "Shares ..."))
+    sec.table(protect(frame, counts=["n"]), Text("Beboere", "Residents"), name="composition")
+    sec.figure(fig, Text("Udvikling", "Trend"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from boligmix.errors import ConfigurationError
+from boligmix.report.disclosure import ProtectedTable
+from boligmix.report.provenance import Provenance
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text in Danish (shown first) and English."""
+
+    da: str
+    en: str
+
+    @classmethod
+    def of(cls, value: "TextLike") -> "Text":
+        if isinstance(value, Text):
+            return value
+        if isinstance(value, Mapping):
+            return cls(str(value["da"]), str(value["en"]))
+        return cls(str(value), str(value))
+
+
+TextLike = Union[Text, str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    table: ProtectedTable
+    caption: Text
+    name: str
+    """Short name: the Excel sheet name and the HTML anchor."""
+    labels: dict[str, Text]
+    formats: dict[str, str]
+    """Column -> Python format spec for numbers, e.g. '.1%' or ',.0f'."""
+    max_rows: int | None
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    figure: Any
+    """A plotly `Figure`."""
+    caption: Text
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    text: Text
+
+
+Block = Union[TextBlock, TableBlock, FigureBlock]
+
+
+@dataclass
+class Section:
+    title: Text
+    blocks: list[Block] = field(default_factory=list)
+    _report: "Report | None" = field(default=None, repr=False)
+
+    def text(self, text: TextLike) -> "Section":
+        self.blocks.append(TextBlock(Text.of(text)))
+        return self
+
+    def table(self, table: ProtectedTable, caption: TextLike, *, name: str | None = None,
+              labels: Mapping[str, TextLike] | None = None, formats: Mapping[str, str] | None = None,
+              max_rows: int | None = 200) -> "Section":
+        """Add a protected table; `max_rows` limits the HTML rows (Excel gets all rows)."""
+        if not isinstance(table, ProtectedTable):
+            raise ConfigurationError(
+                "reports accept only tables that passed boligmix.report.disclosure.protect (or exempt)")
+        name = name or f"table_{sum(isinstance(b, TableBlock) for b in self._all_blocks()) + 1}"
+        if any(isinstance(b, TableBlock) and b.name == name for b in self._all_blocks()):
+            raise ConfigurationError(f"two tables are named '{name}'", field="name")
+        self.blocks.append(TableBlock(table, Text.of(caption), name,
+                                      {k: Text.of(v) for k, v in (labels or {}).items()},
+                                      dict(formats or {}), max_rows))
+        return self
+
+    def figure(self, figure: Any, caption: TextLike) -> "Section":
+        if not hasattr(figure, "to_html"):
+            raise ConfigurationError("figure must be a plotly Figure")
+        self.blocks.append(FigureBlock(figure, Text.of(caption)))
+        return self
+
+    def _all_blocks(self) -> list[Block]:
+        if self._report is None:
+            return list(self.blocks)
+        return [b for s in self._report.sections for b in s.blocks]
+
+
+@dataclass
+class Report:
+    title: Text
+    provenance: Provenance
+    intro: Text | None = None
+    sections: list[Section] = field(default_factory=list)
+
+    def __init__(self, title: TextLike, *, provenance: Provenance, intro: TextLike | None = None) -> None:
+        self.title = Text.of(title)
+        self.provenance = provenance
+        self.intro = Text.of(intro) if intro is not None else None
+        self.sections = []
+
+    def section(self, title: TextLike, text: TextLike | None = None) -> Section:
+        sec = Section(Text.of(title), _report=self)
+        if text is not None:
+            sec.text(text)
+        self.sections.append(sec)
+        return sec
+
+    def tables(self) -> list[TableBlock]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, TableBlock)]
+
+    def figures(self) -> list[FigureBlock]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]
+
+
+def format_cell(value: Any, fmt: str | None) -> str:
+    """Format one published value for display ('' for a plain missing value)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return format(value, fmt or ",.3f")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format(value, fmt or "d")
+    return str(value)

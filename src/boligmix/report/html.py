@@ -1,0 +1,137 @@
+"""Write a `Report` as one self-contained, offline HTML file (plotly JS inlined once).
+
+Texts are bilingual: Danish is shown first and a button toggles English. Every text and table
+cell is HTML-escaped by the Jinja2 template (autoescape); figures are rendered by plotly with
+`include_plotlyjs=False` and the plotly library is inlined once in the page head, only when the
+report has figures. The footer records the provenance (rule versions, data vintage, seed,
+boligmix version, creation time) and the disclosure policy.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from boligmix.report._files import write_text_atomic
+from boligmix.report.disclosure import SUPPRESSED_COLUMN
+from boligmix.report.document import FigureBlock, Report, TableBlock, Text, TextBlock, format_cell
+
+_TEMPLATE = "report.html.j2"
+_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def _template() -> jinja2.Template:
+    return _env.from_string(resources.files("boligmix.report").joinpath(_TEMPLATE).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    cls: str
+    title: str = ""
+
+
+def render_html(report: Report) -> str:
+    """The report as an HTML string."""
+    blocks_by_section = []
+    fig_no = 0
+    for section in report.sections:
+        rendered: list[dict[str, Any]] = []
+        for block in section.blocks:
+            if isinstance(block, TextBlock):
+                rendered.append({"kind": "text", "text": block.text})
+            elif isinstance(block, TableBlock):
+                rendered.append(_table_context(block))
+            elif isinstance(block, FigureBlock):
+                fig_no += 1
+                html = block.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{fig_no}",
+                                            default_height="460px",
+                                            config={"displaylogo": False, "responsive": True})
+                rendered.append({"kind": "figure", "html": html, "caption": block.caption})
+        blocks_by_section.append({"title": section.title, "blocks": rendered})
+    plotly_js = _plotly_js() if fig_no else ""
+    policy_versions = {b.table.policy.version for b in report.tables()}
+    prov = report.provenance
+    rows = prov.rows()
+    if policy_versions:
+        rows.append(("rule_version.disclosure_policy", ", ".join(sorted(policy_versions))))
+    return _template().render(
+        title=report.title,
+        intro=report.intro,
+        sections=blocks_by_section,
+        plotly_js=plotly_js,
+        provenance=prov,
+        provenance_rows=rows,
+        provenance_title=Text("Oprindelse", "Provenance"),
+        disclosure_text=_disclosure_text(report),
+    )
+
+
+def write_html(report: Report, path: str | os.PathLike[str]) -> Path:
+    """Write the report to `path` atomically and return the path."""
+    return write_text_atomic(path, render_html(report))
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _table_context(block: TableBlock) -> dict[str, Any]:
+    table = block.table
+    frame = table.frame
+    columns = [c for c in frame.columns if c != SUPPRESSED_COLUMN]
+    marker = table.policy.marker
+    numeric = {c for c in columns if frame.schema[c].is_numeric()}
+    rows = []
+    limit = frame.height if block.max_rows is None else min(block.max_rows, frame.height)
+    data = frame.select(columns).head(limit).rows()
+    for i, values in enumerate(data):
+        cells = []
+        for col, value in zip(columns, values):
+            if table.is_suppressed(col, i):
+                reason = table.reasons[col][i]
+                cells.append(_Cell(marker, "sup", f"suppressed ({reason})"))
+            else:
+                cells.append(_Cell(format_cell(value, block.formats.get(col)), "num" if col in numeric else ""))
+        rows.append(cells)
+    truncated = None
+    if limit < frame.height:
+        truncated = Text(f"Viser de første {limit} af {frame.height} rækker; alle rækker findes i Excel/CSV.",
+                         f"Showing the first {limit} of {frame.height} rows; all rows are in the Excel/CSV files.")
+    n_sup = table.n_suppressed
+    return {
+        "kind": "table",
+        "name": block.name,
+        "caption": block.caption,
+        "columns": [block.labels.get(c, Text(c, c)) for c in columns],
+        "rows": rows,
+        "truncated": truncated,
+        "n_suppressed": n_sup,
+        "suppression_note": Text(
+            f"{marker} = diskretioneret ({n_sup} celler i tabellen).",
+            f"{marker} = suppressed for confidentiality ({n_sup} cells in the table)."),
+    }
+
+
+def _disclosure_text(report: Report) -> Text:
+    tables = report.tables()
+    if not tables:
+        return Text("Rapporten indeholder ingen tabeller.", "The report holds no tables.")
+    p = tables[0].table.policy
+    zeros_da = "" if p.publish_zeros else " (også nuller)"
+    zeros_en = "" if p.publish_zeros else " (zeros too)"
+    return Text(
+        f"Diskretionering (politik {p.version}): antal under {p.min_count}{zeros_da} undertrykkes, "
+        f"andele med nævner under {p.min_denominator} undertrykkes, og yderligere celler undertrykkes, "
+        f"så de undertrykte ikke kan beregnes fra totaler. Undertrykte celler vises som {p.marker}.",
+        f"Disclosure control (policy {p.version}): counts below {p.min_count}{zeros_en} are suppressed, "
+        f"shares with a denominator below {p.min_denominator} are suppressed, and further cells are "
+        f"suppressed so that suppressed cells cannot be derived from totals. Suppressed cells show {p.marker}.",
+    )

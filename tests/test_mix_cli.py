@@ -1,0 +1,67 @@
+"""`boligmix mix` end to end on the hand-built dataset: files, report, disclosure, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+from typer.testing import CliRunner
+
+from boligmix.cli.main import app
+from mix_support.tiny_dataset import build
+
+runner = CliRunner()
+
+
+def test_mix_command_writes_tables_and_report(tmp_path):
+    ds = build(tmp_path / "ds")
+    listed = tmp_path / "listed.csv"
+    pl.DataFrame({"area_id": ["A2"], "year": [2011], "listed": [True]}).write_csv(listed)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010-2011", "--out", str(out),
+                              "--listed", str(listed), "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["years"] == [2010, 2011] and payload["level"] == "area"
+    for name in ("composition", "flows", "decomposition", "pooled", "national_moves"):
+        assert (out / f"{name}.parquet").is_file() and (out / f"{name}.csv").is_file()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count('class="report-section"') == 6 and 'id="fig-1"' in html
+    assert "tiny-test" in html and "mix-2026.1" in html
+    # every published count in the composition file is at least the threshold
+    comp = pl.read_parquet(out / "composition.parquet")
+    for col in [c for c in comp.columns if c == "n" or c.startswith("n_")]:
+        assert comp[col].drop_nulls().is_empty() or comp[col].drop_nulls().min() >= 5
+    body = html.split('id="table-composition"')[1].split("</table>")[0]
+    nums = [int(c) for c in re.findall(r'<td class="num">(\d+)</td>', body)]
+    assert all(n >= 5 or n in (2010, 2011, 101, 147) for n in nums)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["provenance"]["seed"] == 7 and prov["provenance"]["settings"]["listed_areas_given"] is True
+    assert (out / "report.xlsx").is_file()
+
+
+def test_mix_command_threshold_switch_publishes_more(tmp_path):
+    ds = build(tmp_path / "ds")
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010", "--out", str(tmp_path / "o"),
+                              "--min-count", "1", "--quiet"])
+    assert res.exit_code == 0, res.output
+    comp = pl.read_parquet(tmp_path / "o" / "composition.parquet")
+    assert comp.filter((pl.col("unit_id") == "A1") & (pl.col("group") == "stock"))["n"].to_list() == [5]
+
+
+def test_mix_command_errors_exit_2(tmp_path):
+    res = runner.invoke(app, ["mix", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    ds = build(tmp_path / "ds")
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--out", str(tmp_path / "o"), "--level", "street"])
+    assert res.exit_code == 2 and "level" in res.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_mix_command_unwritable_out_exits_2(tmp_path):
+    ds = build(tmp_path / "ds")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010", "--out", str(blocker / "sub")])
+    assert res.exit_code == 2 and "cannot write" in res.output

@@ -1,0 +1,58 @@
+"""The main pipeline (`boligmix demo` / `boligmix run`) end to end on the small synthetic scale."""
+
+import json
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from boligmix.cli.main import app
+from boligmix.data.synth import write_synthetic
+from boligmix.lists.ruleset import OUTPUT_FLAGS
+from boligmix.pipeline import run_pipeline
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipeline") / "data"
+    write_synthetic(path, scale="small", seed=11, years=(2012, 2024))
+    return path
+
+
+def test_pipeline_writes_lists_mix_and_report(small_dataset, tmp_path):
+    result = run_pipeline(tmp_path / "out", dataset=small_dataset)
+    assert result.list_years[0] == 2014 or result.list_years[0] > 2012  # first year with a full window
+    assert result.list_years[-1] == 2024
+    history = pl.read_csv(tmp_path / "out" / "lists-history.csv")
+    assert set(history["year"].unique()) == set(result.list_years)
+    # the counts in the report are the counts of the history file
+    for flag in OUTPUT_FLAGS:
+        expected = history.group_by("year").agg(pl.col(flag).sum()).sort("year")[flag].to_list()
+        assert result.list_counts.sort("year")[flag].to_list() == expected
+    # nesting holds in every computed year
+    assert history.filter((pl.col("parallelsamfund") == 1) & (pl.col("udsat") == 0) & (pl.col("year") >= 2018)).is_empty()
+    assert history.filter((pl.col("omdannelse") == 1) & (pl.col("parallelsamfund") == 0)).is_empty()
+    html = result.report_html.read_text(encoding="utf-8")
+    assert "Officielle lister" in html and "Official lists" in html
+    assert "plotly" in html.lower()
+    assert "synthetic-v1" in html  # provenance footer: data vintage
+    assert (tmp_path / "out" / "mix" / "report.html").is_file()
+    assert result.report_xlsx.stat().st_size > 0
+    provenance = json.loads((tmp_path / "out" / "lists" / "provenance.json").read_text())
+    assert provenance["seed"] == 11
+
+
+def test_run_command_json_and_bad_years(small_dataset, tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["run", "--data", str(small_dataset), "--out", str(tmp_path / "o"),
+                             "--years", "2022-2024", "--json"])
+    assert ok.exit_code == 0, ok.output
+    payload = json.loads(ok.stdout)
+    assert payload["list_years"] == [2022, 2024]
+    assert set(payload["latest_list_counts"]) == set(OUTPUT_FLAGS)
+    bad = runner.invoke(app, ["run", "--data", str(small_dataset), "--out", str(tmp_path / "b"),
+                              "--years", "2024-2020"])
+    assert bad.exit_code != 0
+    missing = runner.invoke(app, ["run", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "c")])
+    assert missing.exit_code == 2
+    assert "manifest.json" in missing.output
