@@ -14,6 +14,7 @@ from boligmix.letting.model import (
     HouseholdMember,
     ListType,
     MemberRole,
+    Outcome,
     Vacancy,
 )
 
@@ -58,9 +59,18 @@ def vacancy(d: Dwelling, vacancy_id: str | None = None, unit: str | None = None,
     return Vacancy(vacancy_id or f"V{d.dwelling_id}{'' if unit is None else '-' + unit}", d, available, unit)
 
 
+FOLLOW_UPS = (Outcome.ENTITLED, Outcome.REDIRECTED)
+
+
+def follow_ups_for(round_, applicant_id: int):
+    """The follow-up records (entitled, redirected) of a round about `applicant_id`."""
+    return [d for d in round_.decisions if d.applicant_id == applicant_id and d.outcome in FOLLOW_UPS]
+
+
 def decision_for(round_, applicant_id: int):
-    """The one decision of an offer round about `applicant_id`."""
-    found = [d for d in round_.decisions if d.applicant_id == applicant_id]
+    """The one decision of an offer round about `applicant_id` (follow-up records of a rejection,
+    `entitled` and `redirected`, are left out: see `follow_ups_for`)."""
+    found = [d for d in round_.decisions if d.applicant_id == applicant_id and d.outcome not in FOLLOW_UPS]
     assert len(found) == 1, found
     return found[0]
 

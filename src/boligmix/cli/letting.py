@@ -80,28 +80,58 @@ def simulate_command(
                                                                      "(101 uses the example agreements).")] = 101,
     policies: Annotated[list[Path] | None, typer.Option(
         "--policies", help="Policy files/directories (default: packaged statutory + local examples).")] = None,
+    dataset: Annotated[Path | None, typer.Option(
+        "--dataset", help="Dataset directory: take the waiting list from its registers (applicants table, "
+                          "else --applicants sampled households).")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Reference date for --dataset (YYYY-MM-DD); the "
+                                                        "scenario starts then.")] = None,
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
     """Run a small synthetic letting scenario through the engine and write its decision log."""
     import json
+    from datetime import date
+
+    import numpy as np
 
     from boligmix.letting.decision_log import write_decision_log
     from boligmix.letting.policy import load_default_policies, load_policies
     from boligmix.letting.scenario import ScenarioSettings, run_scenario
 
     output = Output(quiet=quiet, json=json_)
+    register_meta: dict = {}
     try:
         policy_set = load_policies(policies) if policies else load_default_policies(include_local_examples=True)
         settings = ScenarioSettings(applicants=applicants, vacancies=vacancies, municipality_code=municipality)
+        waiting = None
+        if dataset is not None:
+            from dataclasses import asdict, replace
+
+            from boligmix.data.io import read_manifest
+            from boligmix.letting.register import RegisterOptions, scenario_waiting_list
+
+            try:
+                reference = date.fromisoformat(on) if on else settings.start
+            except ValueError:
+                raise typer.BadParameter(f"--on must be a date YYYY-MM-DD, got {on!r}") from None
+            manifest = read_manifest(dataset)
+            waiting, org = scenario_waiting_list(dataset, reference, sample=applicants,
+                                                 rng=np.random.default_rng([seed, 1]))
+            settings = replace(settings, org_id=org, start=reference)
+            register_meta = {"dataset": str(dataset), "dataset_vintage": manifest.vintage,
+                             "dataset_seed": manifest.seed, "reference_date": reference.isoformat(),
+                             "register_options": asdict(RegisterOptions()), "waiting_list": len(waiting),
+                             "org_id": org}
+        elif on is not None:
+            raise typer.BadParameter("--on needs --dataset")
         with output.progress("letting", total=100) as bar:
-            result = run_scenario(policy_set, seed, settings, on_progress=bar)
+            result = run_scenario(policy_set, seed, settings, on_progress=bar, applicants=waiting)
         path = write_decision_log(out, result.engine.decisions)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from None
     meta = {"decision_log": str(path), "vintage": "synthetic letting scenario (boligmix.letting.scenario)",
-            "seed": seed, "applicants": applicants, "vacancies": vacancies,
+            "seed": seed, "applicants": applicants, "vacancies": vacancies, **register_meta,
             "municipality_code": municipality,
             "policies": [{"id": p.id, "version": p.version, "file": p.source} for p in policy_set.policies],
             **result.summary}

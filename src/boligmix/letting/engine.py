@@ -26,7 +26,7 @@ from boligmix.letting.facts import (
     derive_event_within,
     derive_member_condition,
 )
-from boligmix.letting.ledger import LettingLedger, RoundRules, ShareCounter
+from boligmix.letting.ledger import Entitlement, LettingLedger, RedirectedReferral, RoundRules, ShareCounter
 from boligmix.letting.model import (
     Applicant,
     Channel,
@@ -45,6 +45,7 @@ from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
 
 if TYPE_CHECKING:
+    from boligmix.letting.exchange import TransferAssessment, TransferRequest
     from boligmix.letting.explain import Explanation
 
 CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_ANVISNING, Channel.FLEKSIBEL)
@@ -54,6 +55,12 @@ others stay due and take a later vacancy."""
 REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
 """Channels where the municipality names the candidates; refusals there do not count towards
 passive status on the waiting list."""
+
+ENTITLEMENT_RIGHT = "kombineret_udlejning_tilbud"
+"""The priority right (`Applicant.priority_rights`) that carries a § 51 b entitlement to an offer
+outside the kombineret udlejning area; read by the waiting-list policy's priority rule."""
+
+SCHEME_CATEGORY = "kombineret_udlejning"
 
 LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
     Channel.WAITING_LIST: frozenset({ListType.EXTERNAL, ListType.INTERNAL}),
@@ -122,10 +129,14 @@ def _json_safe(value: Any) -> Any:
 class LettingEngine:
     """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`."""
 
-    def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "") -> None:
+    def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "",
+                 follow_ups: bool = True) -> None:
+        """`follow_ups` records the consequences of some rejections: § 51 b entitlements
+        (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`)."""
         self.policies = policies
         self.ledger = ledger if ledger is not None else LettingLedger()
         self.id_prefix = id_prefix
+        self.follow_ups = follow_ups
 
     # ------------------------------------------------------------------------------------------
     # Public API
@@ -138,6 +149,17 @@ class LettingEngine:
     @property
     def lettings(self) -> list[Letting]:
         return sorted(self.ledger.lettings.values(), key=lambda l: l.letting_id)
+
+    def entitlements(self, *, open_only: bool = True) -> list[Entitlement]:
+        """§ 51 b entitlements to an offer elsewhere (by default those not used up)."""
+        return [e for e in self.ledger.entitlements.values()
+                if not open_only or (e.fulfilled_by is None and e.applicant_id not in self.ledger.housed)]
+
+    def redirected_referrals(self, municipality_code: int | None = None) -> list[RedirectedReferral]:
+        """§ 59 stk. 6 referrals barred from a restricted area and not housed yet."""
+        return [r for r in self.ledger.redirected.values()
+                if r.applicant.applicant_id not in self.ledger.housed
+                and (municipality_code is None or r.municipality_code == municipality_code)]
 
     def next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant],
                     context: LettingContext | None = None, now: datetime | None = None) -> OfferRound:
@@ -231,6 +253,7 @@ class LettingEngine:
                 offers.append(offer)
                 ledger.offers[offer.offer_id] = offer
                 ledger.offered.setdefault(vacancy.vacancy_id, set()).add(applicant.applicant_id)
+                self._use_entitlement(applicant.applicant_id, vacancy, channel, offer.offer_id)
                 decisions.append(self._decision(
                     now, Outcome.OFFERED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank, offer_id=offer.offer_id,
@@ -304,6 +327,14 @@ class LettingEngine:
             lettings += new
         return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
 
+    def assess_transfer(self, request: "TransferRequest", now: datetime) -> "TransferAssessment":
+        """Exchange (bytte) or sub-letting (fremleje) into a listed area: does the incoming
+        household meet the obligatory fleksibel criteria? One Decision (`approved`, `rejected`
+        or `skipped` = held) in this engine's log; see `boligmix.letting.exchange`."""
+        from boligmix.letting.exchange import assess_transfer
+
+        return assess_transfer(self, request, now)
+
     def explain(self, applicant_id: int, dwelling_id: int) -> "Explanation":
         """Why did `applicant_id` (not) get `dwelling_id`? From this engine's decision log."""
         from boligmix.letting.explain import explain_decisions
@@ -314,7 +345,70 @@ class LettingEngine:
         """How the policies in force on `now` see `applicant` for `vacancy` through `channel`
         (no state is changed; used by checks and by `explain`)."""
         in_force = self.policies.in_force(vacancy.dwelling, now.date())
-        return self._assess(vacancy, applicant, channel, in_force, now.date())
+        return self._assess(vacancy, self._with_entitlement(applicant, vacancy), channel, in_force, now.date())
+
+    # ------------------------------------------------------------------------------------------
+    # Follow-ups of rejections: § 51 b entitlements, § 59 stk. 6 redirected referrals
+
+    def _with_entitlement(self, applicant: Applicant, vacancy: Vacancy) -> Applicant:
+        """The applicant with the § 51 b priority right when it holds an open entitlement for
+        the dwelling's organisation (the waiting-list rule checks the dwelling is outside the area)."""
+        ent = self.ledger.entitlements.get(applicant.applicant_id)
+        if ent is None or ent.fulfilled_by is not None or ent.org_id != vacancy.dwelling.org_id \
+                or ENTITLEMENT_RIGHT in applicant.priority_rights:
+            return applicant
+        return replace(applicant, priority_rights=applicant.priority_rights | {ENTITLEMENT_RIGHT})
+
+    def _use_entitlement(self, applicant_id: int, vacancy: Vacancy, channel: Channel, offer_id: str) -> None:
+        ent = self.ledger.entitlements.get(applicant_id)
+        if ent is None or ent.fulfilled_by is not None or ent.ends != "on_offer":
+            return
+        dwelling = vacancy.dwelling
+        if dwelling.org_id == ent.org_id and SCHEME_CATEGORY not in dwelling.area_categories \
+                and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
+            self.ledger.entitlements[applicant_id] = replace(ent, fulfilled_by=offer_id)
+
+    def _after_rejection(self, vacancy: Vacancy, channel: Channel, applicant: Applicant, assessment: Assessment,
+                         now: datetime, round_id: str) -> list[Decision]:
+        policy = assessment.policy
+        hit = assessment.hit
+        if policy is None or hit is None:
+            return []
+        aid = applicant.applicant_id
+        dwelling = vacancy.dwelling
+        if policy.spec.tool == "kombineret_udlejning" and policy.switch("offer_elsewhere_for_prior_registrants") \
+                and applicant.list_type in (ListType.EXTERNAL, ListType.INTERNAL) and aid not in self.ledger.entitlements:
+            introduced_on = policy.switch("scheme_introduced_on") or policy.spec.effective_from.isoformat()
+            if applicant.seniority_date < date.fromisoformat(introduced_on):
+                decision = self._decision(
+                    now, Outcome.ENTITLED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
+                    policy=policy, rule_id=f"{policy.id}#offer_elsewhere",
+                    reason=f"registered on {applicant.seniority_date.isoformat()}, before kombineret udlejning was "
+                           f"introduced ({introduced_on}), and rejected by {hit.rule.rule_id}: entitled to an offer "
+                           f"of organisation {dwelling.org_id}'s dwellings outside the area",
+                    facts={"registered_on": applicant.seniority_date, "scheme_introduced_on": introduced_on,
+                           "rejected_by": hit.rule.rule_id, "org_id": dwelling.org_id, "area_id": dwelling.area_id,
+                           "entitlement_ends": policy.switch("entitlement_ends")})
+                self.ledger.entitlements[aid] = Entitlement(
+                    aid, dwelling.org_id, dwelling.area_id, policy.id, policy.version, decision.decision_id,
+                    str(policy.switch("entitlement_ends")))
+                return [decision]
+        if policy.spec.tool == "anvisning_restriction" and channel == Channel.KOMMUNAL_ANVISNING \
+                and policy.switch("barred_referral") == "redirect" and aid not in self.ledger.redirected:
+            categories = sorted(dwelling.area_categories)
+            decision = self._decision(
+                now, Outcome.REDIRECTED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
+                policy=policy, rule_id=f"{policy.id}#redirect",
+                reason=f"barred by {hit.rule.rule_id} from a dwelling in a {'/'.join(categories)} area; the "
+                       f"municipality must refer the household elsewhere: kept for the next referral dwelling "
+                       f"in municipality {dwelling.municipality_code}",
+                facts={**hit.facts, "bar": hit.rule.rule_id, "area_categories": categories,
+                       "municipality_code": dwelling.municipality_code}, unknown=hit.unknown)
+            self.ledger.redirected[aid] = RedirectedReferral(
+                applicant, dwelling.municipality_code, vacancy.vacancy_id, hit.rule.rule_id, policy.version,
+                decision.decision_id)
+            return [decision]
+        return []
 
     # ------------------------------------------------------------------------------------------
     # Channel allocation
@@ -374,10 +468,13 @@ class LettingEngine:
     # ------------------------------------------------------------------------------------------
     # Candidates
 
-    def _pool(self, channel: Channel, applicants: Sequence[Applicant], context: LettingContext
-              ) -> Sequence[Applicant]:
+    def _pool(self, channel: Channel, applicants: Sequence[Applicant], context: LettingContext,
+              municipality_code: int) -> Sequence[Applicant]:
         if channel == Channel.KOMMUNAL_ANVISNING:
-            return context.referrals
+            listed = {a.applicant_id for a in context.referrals}
+            carried = [r.applicant for r in self.redirected_referrals(municipality_code)
+                       if r.applicant.applicant_id not in listed]
+            return [*carried, *context.referrals]
         if channel == Channel.REHOUSING:
             return context.rehousing
         if channel == Channel.ANNONCERING:
@@ -394,7 +491,7 @@ class LettingEngine:
         ranked: list[Assessment] = []
         decisions: list[Decision] = []
         seen: set[int] = set()
-        for applicant in self._pool(channel, applicants, context):
+        for applicant in self._pool(channel, applicants, context, vacancy.dwelling.municipality_code):
             aid = applicant.applicant_id
             if aid in seen:
                 raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
@@ -418,6 +515,7 @@ class LettingEngine:
                                                 facts={"list_type": applicant.list_type.value,
                                                        "org_id": applicant.org_id}))
                 continue
+            applicant = self._with_entitlement(applicant, vacancy)
             try:
                 assessment = self._assess(vacancy, applicant, channel, in_force, on)
             except DataValidationError as exc:
@@ -432,6 +530,8 @@ class LettingEngine:
                 policy=assessment.policy, rule_id=hit.rule.rule_id if hit else None,
                 law=(hit.rule.spec.law if hit and hit.rule.spec.law else None),
                 reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown))
+            if assessment.outcome == Outcome.REJECTED and self.follow_ups:
+                decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
         ranked.sort(key=lambda a: (a.priority_key, a.applicant.seniority_date, a.applicant.applicant_id))
         return ranked, decisions
 
@@ -741,15 +841,18 @@ class LettingEngine:
 
 
 def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Applicant], channel: Channel,
-                now: datetime, *, id_prefix: str = "") -> OfferRound:
+                now: datetime, *, id_prefix: str = "", follow_ups: bool = False) -> OfferRound:
     """One offer round as a fresh engine makes it, for a caller that keeps its own state (the
     letting store): the channel is given (the caller allocated it), `candidates` are the
     applicants still in play (the caller drops those already offered the vacancy; passive
     status and earlier refusals come from `Applicant.passive` / `refusal_count`). For a referral
     channel the candidates are the municipality's referrals (or rehousing households); the
     usual fallbacks (release to the waiting list, annoncering) then find no other candidates.
+    `follow_ups=True` adds the `entitled`/`redirected` records of rejections (off by default: a
+    caller must accept those outcomes); the caller keeps entitlements itself and passes them as
+    the `kombineret_udlejning_tilbud` priority right.
     """
-    engine = LettingEngine(policies, id_prefix=id_prefix)
+    engine = LettingEngine(policies, id_prefix=id_prefix, follow_ups=follow_ups)
     engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
     context = LettingContext()
     if channel == Channel.KOMMUNAL_ANVISNING:
@@ -761,4 +864,4 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
     return engine.next_offers(vacancy, candidates, context, now)
 
 
-__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "LettingContext", "LettingEngine", "RuleHit", "plan_offers"]
+__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "ENTITLEMENT_RIGHT", "LettingContext", "LettingEngine", "RuleHit", "plan_offers"]

@@ -42,8 +42,13 @@ class Explanation:
                 "steps": [decision_to_record(d) for d in self.steps]}
 
 
+FOLLOW_UPS = (Outcome.ENTITLED, Outcome.REDIRECTED)
+"""Records that follow a rejection (§ 51 b entitlement, § 59 stk. 6 redirect): they explain its
+consequence, not the applicant's outcome for the dwelling."""
+
+
 def _facts_text(d: Decision) -> str:
-    if d.outcome not in (Outcome.REJECTED, Outcome.SKIPPED, Outcome.CHANNEL, Outcome.PASSIVE):
+    if d.outcome not in (Outcome.REJECTED, Outcome.SKIPPED, Outcome.CHANNEL, Outcome.PASSIVE, *FOLLOW_UPS):
         return ""
     shown = {k: v for k, v in d.facts.items() if not k.endswith(".detail") and k != "list_type"}
     text = "; facts: " + ", ".join(f"{k}={v}" for k, v in shown.items()) if shown else ""
@@ -80,7 +85,8 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
         verdict = (f"Applicant {applicant_id} was never considered for dwelling {dwelling_id}: they were not "
                    f"among the candidates of its offer rounds" + (f"; {route}" if route else "") + ".")
     else:
-        last = mine[-1]
+        main = [d for d in mine if d.outcome not in FOLLOW_UPS] or mine
+        last = main[-1]
         decisive = {
             Outcome.REJECTED: "was rejected",
             Outcome.SKIPPED: "was not offered the dwelling",
@@ -90,11 +96,14 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
             Outcome.OFFERED: "has an open offer",
             Outcome.ACCEPTED: "accepted and waits for better-ranked applicants to answer",
             Outcome.PASSIVE: "was set passive",
+            Outcome.APPROVED: "was approved",
         }.get(last.outcome, last.outcome.value)
         verdict = f"Applicant {applicant_id} {decisive}{_rule(last)}: {last.reason}"
         if last.unknown_facts:
             verdict += f" (unknown facts: {', '.join(last.unknown_facts)})"
         verdict += "."
+        for follow in (d for d in mine if d.outcome in FOLLOW_UPS and d.sequence > last.sequence):
+            verdict += f" Then {follow.outcome.value}{_rule(follow)}: {follow.reason}."
     if lets and not got:
         d = lets[-1]
         verdict += f" The dwelling was let to applicant {d.applicant_id} (rank {d.rank}, {d.channel.value if d.channel else '?'})."

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from boligmix.errors import LettingError
-from boligmix.letting.model import Channel, Decision, Letting, Offer, OfferRound, Vacancy
+from boligmix.letting.model import Applicant, Channel, Decision, Letting, Offer, OfferRound, Vacancy
 
 
 @dataclass
@@ -30,6 +30,37 @@ class RoundRules:
     law: str | None
     passive_after_refusals: int
     no_answer_counts_as_refusal: bool
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """§ 51 b: an applicant registered before kombineret udlejning was introduced and rejected
+    by it is entitled to an offer of one of the organisation's dwellings outside the scheme's
+    area (`Outcome.ENTITLED` decision `decision_id`). `ends` is the switch value at grant
+    time (`on_offer` or `on_letting`); `fulfilled_by` the offer id that used it up."""
+
+    applicant_id: int
+    org_id: str
+    area_id: str | None
+    policy_id: str
+    policy_version: str
+    decision_id: str
+    ends: str
+    fulfilled_by: str | None = None
+
+
+@dataclass(frozen=True)
+class RedirectedReferral:
+    """§ 59 stk. 6: a municipal referral barred from a dwelling in an udsat (or forebyggelse)
+    area, kept so the municipality's referral is offered a dwelling elsewhere in the
+    municipality (`Outcome.REDIRECTED` decision `decision_id`, the bar `rule_id`)."""
+
+    applicant: Applicant
+    municipality_code: int
+    vacancy_id: str
+    rule_id: str
+    rule_version: str
+    decision_id: str
 
 
 @dataclass
@@ -53,6 +84,10 @@ class LettingLedger:
     """Applicants let a dwelling by this engine -> letting id (they are skipped afterwards)."""
     counters: dict[tuple[str, str], ShareCounter] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
+    entitlements: dict[int, Entitlement] = field(default_factory=dict)
+    """§ 51 b entitlements to an offer elsewhere, per applicant."""
+    redirected: dict[int, RedirectedReferral] = field(default_factory=dict)
+    """§ 59 stk. 6 referrals barred from a restricted area and not yet housed, per applicant."""
     next_sequence: int = 1
     next_letting_id: int = 1
 
@@ -62,7 +97,8 @@ class LettingLedger:
         return {"decisions": len(self.decisions), "next_sequence": self.next_sequence,
                 "vacancies": dict(self.vacancies), "vacancy_channel": dict(self.vacancy_channel),
                 "counters": {k: ShareCounter(c.seen, dict(c.used)) for k, c in self.counters.items()},
-                "base_refusals": dict(self.base_refusals)}
+                "base_refusals": dict(self.base_refusals), "entitlements": dict(self.entitlements),
+                "redirected": dict(self.redirected)}
 
     def rollback(self, checkpoint: dict) -> None:
         del self.decisions[checkpoint["decisions"]:]
@@ -71,6 +107,8 @@ class LettingLedger:
         self.vacancy_channel = checkpoint["vacancy_channel"]
         self.counters = checkpoint["counters"]
         self.base_refusals = checkpoint["base_refusals"]
+        self.entitlements = checkpoint["entitlements"]
+        self.redirected = checkpoint["redirected"]
 
     def is_let(self, vacancy: Vacancy) -> bool:
         return vacancy.unit_key in self.lettings
@@ -92,4 +130,4 @@ class LettingLedger:
         return sorted((self.offers[o.offer_id] for o in self.rounds[round_id].offers), key=lambda o: o.rank)
 
 
-__all__ = ["LettingLedger", "RoundRules", "ShareCounter"]
+__all__ = ["Entitlement", "LettingLedger", "RedirectedReferral", "RoundRules", "ShareCounter"]

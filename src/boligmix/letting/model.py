@@ -70,6 +70,9 @@ class Outcome(StrEnum):
     WITHDRAWN = "withdrawn"      # an open offer ended because the dwelling was let to someone else
     LET = "let"                  # the dwelling (unit) was let to the applicant
     PASSIVE = "passive"          # the applicant was set passive after repeated refusals
+    ENTITLED = "entitled"        # § 51 b: rejected prior registrant entitled to an offer elsewhere
+    REDIRECTED = "redirected"    # § 59 stk. 6: barred referral kept for a dwelling outside the area
+    APPROVED = "approved"        # an exchange/sub-letting request meets the requirements
 
 
 class OfferStatus(StrEnum):

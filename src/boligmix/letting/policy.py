@@ -65,6 +65,7 @@ TOOLS: tuple[str, ...] = (
     "offentlig_annoncering",
     "delebolig",
     "priority",
+    "bytte_fremleje",
 )
 
 TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
@@ -85,6 +86,12 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
         "stk7_includes_kontanthjaelp_uddannelseshjaelp": SwitchSpec(
             False, bool, "Whether the § 59, stk. 7 bar in forebyggelsesområder also covers 6 months of "
                          "kontanthjælp/uddannelseshjælp (rules-spec 6.1, 10.6).", unconfirmed=True),
+        "barred_referral": SwitchSpec(
+            "redirect", ("redirect", "reject"),
+            "redirect: a barred referral is also recorded as redirected and offered the municipality's "
+            "next referral dwelling (before new referrals) until housed (§ 59, stk. 6: the municipality "
+            "must refer elsewhere); reject: only the rejection is recorded. The order among referrals "
+            "is this model's choice.", unconfirmed=True),
     },
     "fleksibel_udlejning": {
         "mode": SwitchSpec(
@@ -105,6 +112,17 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
         "include_unemployment_sickness": SwitchSpec(
             False, bool, "Optional § 51 b group: 6 consecutive months of arbejdsløshedsdagpenge, "
                          "sygedagpenge or ressourceforløbsydelse."),
+        "offer_elsewhere_for_prior_registrants": SwitchSpec(
+            True, bool, "Applicants registered before the scheme was introduced who are rejected by it "
+                        "are entitled to an offer of the organisation's dwellings outside the area (BL)."),
+        "scheme_introduced_on": SwitchSpec(
+            "", str, "ISO date the scheme was introduced in the area; empty: the policy's effective_from. "
+                     "Whether 'before the scheme' means before the decision, its announcement or its "
+                     "start is not stated.", unconfirmed=True),
+        "entitlement_ends": SwitchSpec(
+            "on_offer", ("on_offer", "on_letting"),
+            "The entitlement is used up by one offer outside the area (on_offer) or only by a letting "
+            "(on_letting).", unconfirmed=True),
     },
     "omdannelse_afvisning": {
         "dispensation_allowed": SwitchSpec(
@@ -118,6 +136,17 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     },
     "delebolig": {},
     "priority": {},
+    "bytte_fremleje": {
+        "criteria_slot": SwitchSpec(
+            "fleksibel_obligatorisk", str,
+            "The slot of the fleksibel_udlejning policy whose criteria (all its priority rules) the incoming "
+            "household must meet."),
+        "on_unknown": SwitchSpec(
+            "hold", ("hold", "reject"),
+            "A criterion that cannot be decided holds the request (hold) or rejects it (reject)."),
+        "covers_bytte": SwitchSpec(True, bool, "Exchanges (bytte) into the area are covered."),
+        "covers_fremleje": SwitchSpec(True, bool, "Sub-letting (fremleje) into the area is covered."),
+    },
 }
 """Every switch a tool knows, with its default. Unknown switch names are configuration errors."""
 
@@ -131,6 +160,7 @@ TOOL_EFFECTS: dict[str, frozenset[str]] = {
     "offentlig_annoncering": frozenset({"eligibility"}),
     "delebolig": frozenset({"eligibility"}),
     "priority": frozenset({"priorities", "exemptions"}),
+    "bytte_fremleje": frozenset(),
 }
 """Which sections a tool may fill; anything else in the file is a configuration error."""
 
@@ -417,6 +447,13 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
         if spec.shares.get(Channel.KOMMUNAL_ANVISNING, 0.0) > cap + 1e-9:
             raise ConfigurationError(f"anvisning share exceeds the max_agreed_share switch ({cap})",
                                      source=source, rule=spec.id, field="shares.kommunal_anvisning")
+    if spec.tool == "kombineret_udlejning" and switches["scheme_introduced_on"]:
+        try:
+            date.fromisoformat(str(switches["scheme_introduced_on"]))
+        except ValueError:
+            raise ConfigurationError(f"switch 'scheme_introduced_on' must be an ISO date (YYYY-MM-DD), got "
+                                     f"{switches['scheme_introduced_on']!r}", source=source, rule=spec.id,
+                                     field="switches.scheme_introduced_on") from None
     if spec.tool == "fleksibel_udlejning":
         cap = float(switches["max_voluntary_share"])
         share = spec.shares.get(Channel.FLEKSIBEL, 0.0)

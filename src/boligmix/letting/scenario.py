@@ -9,7 +9,7 @@ policies -> the same decision log.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,6 +47,8 @@ class ScenarioSettings:
     applicants: int = 200
     vacancies: int = 40
     municipality_code: int = 101
+    org_id: str = "ORG1"
+    """Organisation owning the scenario's dwellings (applicants of other organisations are skipped)."""
     start: date = date(2024, 1, 8)
     days_between_vacancies: int = 3
     answer_probabilities: tuple[float, float, float] = (0.45, 0.35, 0.20)
@@ -132,19 +134,26 @@ def make_applicants(rng: np.random.Generator, settings: ScenarioSettings) -> lis
 def make_vacancy(rng: np.random.Generator, j: int, settings: ScenarioSettings, on: date) -> Vacancy:
     department, area, categories = DEPARTMENTS[int(rng.integers(0, len(DEPARTMENTS)))]
     rooms = int(rng.choice([1, 2, 2, 3, 3, 4, 5]))
-    dwelling = Dwelling(1000 + j, settings.municipality_code, "ORG1", department, rooms, area, categories,
+    dwelling = Dwelling(1000 + j, settings.municipality_code, settings.org_id, department, rooms, area, categories,
                         "family", 25.0 * rooms + 20, float(2500 + 1700 * rooms))
     return Vacancy(f"V{j}", dwelling, on + timedelta(days=30))
 
 
 def run_scenario(policies: PolicySet, seed: int, settings: ScenarioSettings | None = None,
-                 on_progress: Callable[[str, float], None] | None = None) -> ScenarioResult:
-    """Let `settings.vacancies` vacancies one after another with seeded random answers."""
+                 on_progress: Callable[[str, float], None] | None = None,
+                 applicants: Sequence[Applicant] | None = None) -> ScenarioResult:
+    """Let `settings.vacancies` vacancies one after another with seeded random answers.
+
+    `applicants` replaces the random waiting list (e.g. built from register data by
+    `boligmix.letting.register.applicants_from_dataset`); referrals and advert respondents stay
+    random."""
     settings = settings or ScenarioSettings()
     rng = np.random.default_rng(seed)
     engine = LettingEngine(policies)
-    applicants = make_applicants(rng, settings)
-    next_id = 10 * settings.applicants + 1
+    if applicants is None:
+        applicants = make_applicants(rng, settings)
+    applicants = list(applicants)
+    next_id = max([10 * settings.applicants, *(a.applicant_id for a in applicants)]) + 1
     open_vacancies: list[Vacancy] = []
     now = datetime.combine(settings.start, datetime.min.time()).replace(hour=9)
     p_accept, p_refuse, _ = settings.answer_probabilities
