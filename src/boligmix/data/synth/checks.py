@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import polars as pl
 
 from boligmix.data.synth.profiles import classify
@@ -114,8 +113,6 @@ def area_profiles(tables: dict[str, pl.DataFrame], list_year: int) -> pl.DataFra
         pop = at(date(t + 1, 1, 1))
         out = (labour.filter((pl.col("year") == t) & pl.col("attachment").is_in(OUTSIDE_TYPES))
                .group_by("person_id").agg(pl.col("fte").sum().clip(0, 1).alias("outside")))
-        adults = pop.filter(pl.col("age") >= 18).join(conv.filter(pl.col("year") == t), on="person_id", how="left",
-                                                      coalesce=True)
         adults = pop.filter(pl.col("age") >= 18).join(
             conv.filter(pl.col("year") == t).with_columns(pl.lit(True).alias("convicted")).select("person_id", "convicted"),
             on="person_id", how="left").with_columns(pl.col("convicted").fill_null(False))
@@ -202,7 +199,3 @@ def headline(tables: dict[str, pl.DataFrame], last_year: int) -> dict[str, float
         "areas_1000_plus": float(area_sizes.filter(pl.col("len") >= 1000).height),
         "area_nonwestern_share": float(r.filter(pl.col("area_id").is_not_null())["nonwestern"].mean()),
     }
-
-
-def np_nan_to_none(x: float) -> float | None:
-    return None if x is None or np.isnan(x) else x

@@ -41,7 +41,7 @@ BASE_MOVE_RATE = np.array([0.15, 0.19, 0.09, 0.055, 0.12])
 
 def mortality(age: np.ndarray, female: np.ndarray, year: int) -> np.ndarray:
     """Annual probability of death (Gompertz, slow improvement over time)."""
-    q = np.exp(-9.9 + 0.0885 * age) * np.where(female, 0.82, 1.22) * 0.99 ** (year - 2004)
+    q = np.exp(-9.65 + 0.0885 * age) * np.where(female, 0.82, 1.22) * 0.99 ** (year - 2004)
     q = np.where(age < 1, 0.004, q)
     return np.minimum(q, 0.6)
 

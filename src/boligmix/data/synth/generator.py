@@ -12,7 +12,7 @@ import polars as pl
 from boligmix.data.io import DatasetWriter, Manifest
 from boligmix.data.schema import REQUIRED_TABLES, SEXES, ORIGINS, TABLES
 from boligmix.data.synth.columns import dates, labels
-from boligmix.data.synth.geography import Geography, build_geography, load_countries
+from boligmix.data.synth.geography import build_geography, load_countries
 from boligmix.data.synth.outcomes import YearInput, frames, generate_year
 from boligmix.data.synth.scales import get_scale
 from boligmix.data.synth.simulation import Simulation
@@ -160,4 +160,4 @@ def write_synthetic(out_dir: str | os.PathLike[str], *, scale: str, seed: int, y
     return Path(out_dir)
 
 
-__all__ = ["VINTAGE", "Geography", "generate", "write_synthetic"]
+__all__ = ["VINTAGE", "check_years", "generate", "write_synthetic"]

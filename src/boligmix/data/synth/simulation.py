@@ -26,6 +26,8 @@ from boligmix.data.synth.scales import Scale
 EPOCH = date(1970, 1, 1)
 NO_REASON, REASON_ABROAD, REASON_DEATH = -1, 0, 1
 NW_WEIGHT_POWER = 2.5
+IMMIGRANT_RETRY = 0.9
+"""Probability that an immigrant household without a dwelling this month tries again next month."""
 """Sharpness of the preference of vacant area dwellings for non-Western movers (odds power)."""
 
 
@@ -471,7 +473,8 @@ class Simulation:
         sel = mi >= n_mv + n_lv
         self._arrive(imm, mi[sel] - n_mv - n_lv, dws[sel], day[sel], year)
         # the unmatched try again next month with some probability
-        keep = ~matched & (rng.random(len(z)) < 0.6)
+        retry = np.concatenate([np.full(n_mv + n_lv, 0.6), np.full(n_im, IMMIGRANT_RETRY)])
+        keep = ~matched & (rng.random(len(z)) < retry)
         imm_keep = keep[n_mv + n_lv:]
         pending_imm = {k: v[imm_keep] for k, v in imm.items()}
         return movers[keep[:n_mv]], leavers[keep[n_mv:n_mv + n_lv]], pending_imm
