@@ -4,9 +4,9 @@ Plain script (not collected by pytest):
     PYTHONPATH=src python benchmarks/bench_letting_register.py [--dataset DIR] [--sample 1000] [--seed 1]
 
 Without --dataset it writes the small synthetic Denmark (seed 1) to a temporary directory
-first (not timed) and warms up with 10 households (not reported). Prints wall and CPU time for 100 and for --sample sampled households, per
-applicant, and the ratio of the two per-applicant CPU times (fixed cost of reading the tables
-versus per-household cost).
+first (not timed) and warms up with 10 households (not reported). Prints wall and CPU time
+for 100 and for --sample sampled households, per applicant, and the ratio of the two
+per-applicant CPU times (fixed cost of reading the tables versus per-household cost).
 """
 
 from __future__ import annotations
