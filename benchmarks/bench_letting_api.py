@@ -39,6 +39,30 @@ from boligmix.letting.store.models import Lease  # noqa: E402
 from server import Server  # noqa: E402
 
 TARGET = 500.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(match) -> float:  # type: ignore[no-untyped-def]
+    """User + system CPU seconds of the processes `match(pid, ppid, comm)` selects (from /proc)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        if match(int(entry.name), int(fields[1]), comm):
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def stack_cpu(server_pid: int) -> tuple[float, float, float]:
+    """CPU seconds so far of the server (and its workers), PostgreSQL, and this client process."""
+    return (cpu_seconds(lambda pid, ppid, comm: pid == server_pid or ppid == server_pid),
+            cpu_seconds(lambda pid, ppid, comm: comm.startswith("postgres")), time.process_time())
 
 
 def fresh_database(admin_url: str, name: str) -> str:
@@ -141,7 +165,9 @@ def main() -> None:
     try:
         def accept(http: httpx.Client, offer_id: int) -> int:
             return http.post(f"/api/offers/{offer_id}/accept").status_code
+        cpu0 = stack_cpu(server.proc.pid)
         elapsed, statuses = run_clients(args.clients, server.base_url, secret, offer_ids, accept)
+        cpu1 = stack_cpu(server.proc.pid)
         wins, losses = statuses.count(201), statuses.count(409)
         with store.read() as s:
             leases = s.scalar(select(func.count()).select_from(Lease))
@@ -153,6 +179,11 @@ def main() -> None:
               f"other {len(statuses) - wins - losses}")
         print(f"  lettings/s: {rate:.0f} (target {TARGET:.0f}, ratio {rate / TARGET:.2f}); "
               f"requests/s: {len(statuses) / elapsed:.0f}")
+        used = [b - a for a, b in zip(cpu0, cpu1)]
+        cpu_per_letting = sum(used) / max(wins, 1)
+        print(f"  CPU: server {used[0]:.1f} s, PostgreSQL {used[1]:.1f} s, client {used[2]:.1f} s; "
+              f"{1000 * cpu_per_letting:.1f} ms per letting; "
+              f"projected on 2 idle cores: {2 / cpu_per_letting:.0f} lettings/s (an estimate, not a measurement)")
         print(f"  check: leases in the database {leases} == vacancies {args.vacancies}: "
               f"{leases == args.vacancies}; vacancies let twice: {doubles}")
         ok = leases == args.vacancies == wins and doubles == 0 and losses == args.vacancies

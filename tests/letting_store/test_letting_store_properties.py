@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from boligmix.letting.store import service
 from boligmix.letting.store.idempotency import run_idempotent
-from boligmix.letting.store.models import Applicant, Decision, Dwelling, Lease, Offer, Vacancy
+from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
 
 from conftest import seed_applicants, seed_stock
 

@@ -57,9 +57,13 @@ class OfferRules(Protocol):
 
 
 class StoreOrderRules:
-    """The plain list order (see the module docstring); `count` offers per round (default 1)."""
+    """The plain list order (see the module docstring); `count` offers per round (default 1).
+
+    Ranks are positions among the candidates considered in the page."""
 
     name = "store-order"
+    page_size = 50
+    """The list is read in pages of this size until the round has its offers."""
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
              candidates: Sequence[Applicant], count: int | None, now: datetime) -> RoundPlan:

@@ -42,6 +42,7 @@ from boligmix.letting.store.models import (
 )
 from boligmix.letting.store.selection import (
     RULE_VERSION,
+    CandidateDecision,
     OfferRules,
     StoreOrderRules,
     candidate_lists,
@@ -359,7 +360,8 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
     return [vacancy_json(v) for v, d in s.execute(stmt) if _can_read_department(p, d)]
 
 
-def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
+def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
+                limit: int = 5000) -> list[Applicant]:
     """Candidates in list order: active entries of the lists, without an offer for this vacancy and
     without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`."""
     offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
@@ -370,7 +372,7 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...])
                    Applicant.status == "active", Applicant.entry_id.not_in(offered_here),
                    Applicant.entry_id.not_in(open_elsewhere))
             .order_by(list_rank, Applicant.seniority_date, Applicant.entry_id)
-            .limit(CANDIDATE_LIMIT))
+            .offset(offset).limit(min(limit, CANDIDATE_LIMIT)))
     return list(s.scalars(stmt))
 
 
@@ -405,16 +407,29 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     if v.status != "open":
         raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
     owner, list_types = candidate_lists(v, d)
-    candidates = _candidates(s, v, owner, list_types)
+    # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
+    # reads the list page by page until the round has its offers.
+    page_size = getattr(rules, "page_size", None) or CANDIDATE_LIMIT
+    remaining = count
+    decided: list[CandidateDecision] = []
     passed_over: set[int] = set()
+    offset = 0
     while True:
-        plan = rules.plan(v, w, d, [e for e in candidates if e.entry_id not in passed_over], count, now)
-        chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
-        lost = set(chosen) - _lock_offerable(s, chosen)
-        if not lost:
+        page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
+        while True:
+            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now)
+            chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
+            lost = set(chosen) - _lock_offerable(s, chosen)
+            if not lost:
+                break
+            passed_over |= lost  # being offered elsewhere right now: not a decision about them
+        decided += plan.decisions
+        offset += len(page)
+        if page_size >= CANDIDATE_LIMIT or len(page) < page_size:
             break
-        passed_over |= lost  # being offered elsewhere right now: not a decision about them
-    decided = list(plan.decisions)
+        remaining = (remaining or 1) - len(plan.offered)
+        if remaining <= 0:
+            break
     ident = _ids(p, pseudo)
     offers, decisions = [], []
     for cd in decided:
