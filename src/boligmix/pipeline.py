@@ -40,6 +40,17 @@ LIST_LABELS = {
     "forebyggelse": Text("Forebyggelsesområder", "Forebyggelse areas"),
 }
 
+INDICATOR_LABELS = {
+    "area_id": Text("Område", "Area"),
+    "residents": Text("Beboere", "Residents"),
+    "pct_non_western": Text("Ikke-vestlige, %", "Non-Western, %"),
+    "pct_outside_work_edu": Text("Uden for arbejde/uddannelse, %", "Outside work/education, %"),
+    "conviction_ratio": Text("Dømte ift. landsgns.", "Convicted vs national"),
+    "pct_basic_education": Text("Kun grundskole, %", "Basic education only, %"),
+    "income_pct_of_region": Text("Indkomst, % af region", "Income, % of region"),
+    "criteria_met": Text("Kriterier opfyldt", "Criteria met"),
+}
+
 
 @dataclass
 class PipelineResult:
@@ -201,6 +212,7 @@ def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) 
         "each threshold are in lists/criteria.csv and lists/areas.json."))
     sec.table(protect(latest, counts=["residents"], name="areas_latest"),
               Text("Indikatorer og lister", "Indicators and lists"), name="areas_latest",
+              labels=INDICATOR_LABELS | {f: LIST_LABELS[f] for f in OUTPUT_FLAGS},
               formats={c: ".1f" for c in ("pct_non_western", "pct_outside_work_edu", "pct_basic_education",
                                           "income_pct_of_region")} | {"conviction_ratio": ".2f"})
     _criteria_block(sec, lists, latest)
