@@ -36,7 +36,7 @@ from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
 from boligmix.letting.store.migrate import upgrade  # noqa: E402
 from boligmix.letting.store.models import Lease  # noqa: E402
-from server import Server  # noqa: E402
+from letting_server import Server  # noqa: E402
 
 TARGET = 500.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
