@@ -187,3 +187,63 @@ def test_explanation_names_the_rejection_and_its_follow_up(with_local):
     text = engine.explain(1, 1).verdict
     assert text.startswith("Applicant 1 was rejected by rule k0101.kombineret#listed_benefits")
     assert "Then entitled by rule k0101.kombineret#offer_elsewhere" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (Hypothesis)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_POLICIES = load_default_policies(include_local_examples=True)
+_INTRODUCED = date(2022, 1, 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(-900, 900), st.booleans(), st.booleans()), min_size=1, max_size=8))
+def test_property_entitled_exactly_when_rejected_prior_registrant_and_ranked_first_outside(people):
+    apps = []
+    for i, (days, on_kh, unknown) in enumerate(people, start=1):
+        seniority = _INTRODUCED + __import__("datetime").timedelta(days=days)
+        benefits = None if unknown else history(KH_6) if on_kh else history()
+        apps.append(applicant(i, seniority, members=(member(i * 10, benefits=benefits),)))
+    engine = LettingEngine(_POLICIES)
+    inside = engine.next_offers(vacancy(dwelling(1, categories=SCHEME, municipality=101)), apps, None, NOW)
+    rejected = {d.applicant_id for d in inside.decisions
+                if d.outcome == Outcome.REJECTED and d.rule_id.startswith("k0101.kombineret#")}
+    entitled = {d.applicant_id for d in inside.decisions if d.outcome == Outcome.ENTITLED}
+    assert entitled == {a.applicant_id for a in apps if a.applicant_id in rejected and a.seniority_date < _INTRODUCED}
+    assert rejected == {a.applicant_id for a, (_, on_kh, unknown) in zip(apps, people) if on_kh and not unknown}
+    outside = engine.next_offers(vacancy(dwelling(2, municipality=101)), apps, None, NOW)
+    ranks = {d.applicant_id: d.rank for d in outside.decisions if d.rank is not None
+             and d.outcome in (Outcome.OFFERED, Outcome.SKIPPED)}
+    ranked_entitled = [r for a, r in ranks.items() if a in entitled]
+    ranked_other = [r for a, r in ranks.items() if a not in entitled]
+    if ranked_entitled and ranked_other:
+        assert max(ranked_entitled) < min(ranked_other)
+    assert {a for a in entitled if ranks.get(a) is not None} == entitled   # eligible outside: all ranked
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=2, max_size=10))
+def test_property_barred_referrals_are_redirected_once_and_reach_the_next_unrestricted_round(plan):
+    engine = LettingEngine(_POLICIES)          # municipality 183: every vacancy is referred
+    pending: set[int] = set()
+    for j, (udsat, barred) in enumerate(plan, start=1):
+        ref = clean_referral(100 + j, eu_eea_ch_citizen=not barred)
+        r = engine.next_offers(vacancy(dwelling(j, municipality=183, categories=("udsat",) if udsat else ())), [],
+                               LettingContext(referrals=[ref]), NOW)
+        considered = {d.applicant_id for d in r.decisions if d.applicant_id is not None}
+        redirected = {d.applicant_id for d in r.decisions if d.outcome == Outcome.REDIRECTED}
+        if not udsat:
+            assert pending <= considered           # carried forward to an unrestricted dwelling
+            assert redirected == set()
+        else:
+            assert redirected == ({ref.applicant_id} if barred else set())
+        pending |= redirected
+        if r.offers:                               # the best-ranked referral accepts
+            update = engine.accept(r.offers[0].offer_id, NOW)
+            pending -= {l.applicant_id for l in update.lettings}
+        assert {x.applicant.applicant_id for x in engine.redirected_referrals(183)} == pending
+    redirects = [d.applicant_id for d in engine.decisions if d.outcome == Outcome.REDIRECTED]
+    assert len(redirects) == len(set(redirects))

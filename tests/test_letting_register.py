@@ -206,6 +206,16 @@ def test_simulate_cli_takes_the_waiting_list_from_a_dataset(synthetic, tmp_path)
     log = (tmp_path / "log.jsonl").read_text(encoding="utf-8")
     assert runner.invoke(app, args).exit_code == 0
     assert (tmp_path / "log.jsonl").read_text(encoding="utf-8") == log       # same seed, same log
+    # in June the registers do not cover the last 6 months: continue_december holds fewer applicants
+    held = {}
+    for current in ("unknown", "continue_december"):
+        june = [a if a != "2024-01-15" else "2024-06-15" for a in args] + ["--current-year", current]
+        result = runner.invoke(app, june)
+        assert result.exit_code == 0, result.output
+        meta = json.loads((tmp_path / "log.jsonl.meta.json").read_text(encoding="utf-8"))
+        assert meta["register_options"]["current_year"] == current
+        held[current] = meta["held_for_unknown_facts"]
+    assert held["continue_december"] < held["unknown"]
     bad = runner.invoke(app, ["letting", "simulate", "--out", str(tmp_path / "x.jsonl"), "--on", "2024-01-15"])
     assert bad.exit_code == 2
     missing = runner.invoke(app, ["letting", "simulate", "--out", str(tmp_path / "y.jsonl"),

@@ -149,3 +149,27 @@ def test_read_listed_accepts_both_formats(tmp_path):
     bad.write_text("area_id,year,listed\nA1,2010,maybe\n")
     with pytest.raises(DataValidationError, match="row 1, column 'listed'"):
         read_listed(str(bad))
+
+
+def test_employment_rules_by_hand(data):
+    from dataclasses import replace
+
+    from boligmix.mix.factors import _employment
+
+    labour = pl.DataFrame({"person_id": [1, 1, 2, 2, 3], "year": [2010] * 5,
+                           "attachment": ["employment", "kontanthjaelp", "employment", "dagpenge", "employment"],
+                           "fte": [0.4, 0.6, 0.4, 0.3, 0.6]})
+    d = replace(data, labour=labour)
+    threshold = _employment(d, MixSettings.load())
+    assert sorted(threshold["person_id"].to_list()) == [3]
+    main = _employment(d, MixSettings.load().with_changes(employment={"rule": "main_attachment"}))
+    assert sorted(main["person_id"].to_list()) == [2, 3]
+
+
+def test_spell_of_unknown_person_names_file_row_and_column(data):
+    from dataclasses import replace
+
+    extra = data.residences.head(1).with_columns(pl.lit(999, dtype=pl.Int64).alias("person_id"))
+    bad = replace(data, residences=pl.concat([data.residences, extra]))
+    with pytest.raises(DataValidationError, match=rf"residences.parquet, row {bad.residences.height}, column 'person_id'"):
+        compute_mix(bad, [2010])

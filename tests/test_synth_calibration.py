@@ -46,7 +46,7 @@ def test_national_profile_design_matches_published_counts(seed):
         assert abs(counts[year]["haardt"] - target.haardt) <= 6, (year, counts[year])
         assert counts[year]["haardt"] <= counts[year]["ghetto"] <= counts[year]["udsat"]
     for year in (2021, 2022, 2023, 2024):
-        assert 30 <= counts[year]["forebyggelse"] <= 90, (year, counts[year])
+        assert abs(counts[year]["forebyggelse"] - TARGETS.lists[year].forebyggelse) <= 18, (year, counts[year])
 
 
 def test_population_size_growth_and_origin(tables):

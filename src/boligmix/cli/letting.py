@@ -85,6 +85,9 @@ def simulate_command(
                           "else --applicants sampled households).")] = None,
     on: Annotated[str | None, typer.Option("--on", help="Reference date for --dataset (YYYY-MM-DD); the "
                                                         "scenario starts then.")] = None,
+    current_year: Annotated[str, typer.Option(
+        "--current-year", help="Benefit months of the reference year: 'unknown' (default) or "
+                               "'continue_december' (December's benefits continue; UNCONFIRMED).")] = "unknown",
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -114,13 +117,16 @@ def simulate_command(
                 reference = date.fromisoformat(on) if on else settings.start
             except ValueError:
                 raise typer.BadParameter(f"--on must be a date YYYY-MM-DD, got {on!r}") from None
+            if current_year not in ("unknown", "continue_december"):
+                raise typer.BadParameter(f"--current-year must be unknown or continue_december, got {current_year!r}")
+            register_options = RegisterOptions(current_year=current_year)  # type: ignore[arg-type]
             manifest = read_manifest(dataset)
             waiting, org = scenario_waiting_list(dataset, reference, sample=applicants,
-                                                 rng=np.random.default_rng([seed, 1]))
+                                                 rng=np.random.default_rng([seed, 1]), options=register_options)
             settings = replace(settings, org_id=org, start=reference)
             register_meta = {"dataset": str(dataset), "dataset_vintage": manifest.vintage,
                              "dataset_seed": manifest.seed, "reference_date": reference.isoformat(),
-                             "register_options": asdict(RegisterOptions()), "waiting_list": len(waiting),
+                             "register_options": asdict(register_options), "waiting_list": len(waiting),
                              "org_id": org}
         elif on is not None:
             raise typer.BadParameter("--on needs --dataset")

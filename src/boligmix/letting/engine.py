@@ -864,4 +864,5 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
     return engine.next_offers(vacancy, candidates, context, now)
 
 
-__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "ENTITLEMENT_RIGHT", "LettingContext", "LettingEngine", "RuleHit", "plan_offers"]
+__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "ENTITLEMENT_RIGHT", "LettingContext", "LettingEngine", "RuleHit",
+           "plan_offers"]

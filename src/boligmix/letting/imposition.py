@@ -143,7 +143,8 @@ def assess_imposition(agreement: Policy, dwelling_counts: Mapping[str, int], mun
     if not others:
         reason = "the agreement already covers every organisation"
     elif above:
-        reason = f"the agreement covers {covered_n} of {total} family dwellings ({share:.1%} {cmp} {rules.threshold:.0%})"
+        reason = (f"the agreement covers {covered_n} of {total} family dwellings "
+                  f"({share:.1%} {cmp} {rules.threshold:.0%})")
     elif permission:
         reason = (f"the agreement covers {covered_n} of {total} family dwellings ({share:.1%}), below "
                   f"{rules.threshold:.0%}, but the minister allowed it (switch minister_permission)")

@@ -293,7 +293,9 @@ def _sampled_rows(path: str, residences: pl.DataFrame, on: date, sample: int, rn
     living = _residents_on(residences, on).group_by("household_id").agg(pl.len().alias("size")).sort("household_id")
     if living.height == 0:
         raise DatasetError(f"{path}: no household lives in a dwelling on {on.isoformat()}")
-    orgs = sorted(org_ids) if org_ids is not None else sorted(read_table(path, "housing_organisations")["org_id"].to_list())
+    if org_ids is None:
+        org_ids = read_table(path, "housing_organisations")["org_id"].to_list()
+    orgs = sorted(org_ids)
     if not orgs:
         raise DatasetError(f"{path}: no housing organisation to put sampled applicants on")
     picks = np.sort(rng.choice(living.height, size=min(sample, living.height), replace=False))
@@ -326,4 +328,5 @@ def scenario_waiting_list(dataset_dir: str | os.PathLike[str], on: date, *, samp
     return applicants_from_dataset(dataset_dir, on, options=options, sample=sample, rng=rng, org_ids=["ORG1"]), "ORG1"
 
 
-__all__ = ["RegisterOptions", "applicants_from_dataset", "scenario_waiting_list", "benefit_history", "covered_years", "fte_months"]
+__all__ = ["RegisterOptions", "applicants_from_dataset", "benefit_history", "covered_years", "fte_months",
+           "scenario_waiting_list"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from boligmix.mix.factors import FACTOR_POPULATION, FACTORS
+from boligmix.mix.factors import FACTORS
 from boligmix.mix.population import MixData
 from boligmix.mix.units import dwelling_units, unit_names
 

@@ -51,8 +51,16 @@ class FactorInputs:
     """Person tables prepared once for `attach_factors` (origin group, register rows, employment)."""
 
     persons: pl.DataFrame
-    person_years: pl.DataFrame
-    employment: pl.DataFrame
+    person_years: dict[int, pl.DataFrame]
+    """By reference year, so one year's rows are joined without hashing every year."""
+    employment: dict[int, pl.DataFrame]
+    empty: dict[str, pl.DataFrame]
+    """An empty frame with the columns of each table, for years without rows."""
+
+    def for_years(self, name: str, years: list[int]) -> pl.DataFrame:
+        parts = getattr(self, name)
+        frames = [parts[y] for y in years if y in parts]
+        return pl.concat(frames) if frames else self.empty[name]
 
 
 def prepare_factor_inputs(data: MixData, settings: MixSettings) -> FactorInputs:
@@ -66,8 +74,14 @@ def prepare_factor_inputs(data: MixData, settings: MixSettings) -> FactorInputs:
     persons = persons.select(
         "person_id", "birth_date",
         (pl.col("origin").is_in(["indvandrer", "efterkommer"]) & ~pl.col("western").fill_null(True)).alias("nonwestern"))
-    return FactorInputs(persons, data.person_years.rename({"year": "ref_year"}),
-                        _employment(data, settings).rename({"year": "ref_year"}))
+    def by_year(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+        return {int(k[0]): v for k, v in frame.partition_by("ref_year", as_dict=True).items()}
+
+    employment = _employment(data, settings).rename({"year": "ref_year"})
+    person_years = data.person_years.rename({"year": "ref_year"}).select(
+        "person_id", "ref_year", "highest_education", "education_source", "gross_income_dkk")
+    return FactorInputs(persons, by_year(person_years), by_year(employment),
+                        {"person_years": person_years.clear(), "employment": employment.clear()})
 
 
 def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
@@ -78,10 +92,14 @@ def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
     out = rows.join(inputs.persons, on="person_id", how="left")
     if out.get_column("birth_date").null_count():
         pid = out.filter(pl.col("birth_date").is_null()).get_column("person_id")[0]
+        row = data.residences.with_row_index("_row").filter(pl.col("person_id") == pid).get_column("_row")[0]
         raise DataValidationError(f"person {pid} has a residence spell but no persons row",
-                                  path="residences.parquet", column="person_id")
-    out = out.join(inputs.person_years, on=["person_id", "ref_year"], how="left")
-    out = out.join(inputs.employment, on=["person_id", "ref_year"], how="left")
+                                  path="residences.parquet", row=int(row) + 1, column="person_id")
+    ref_years = out.get_column("ref_year").unique().to_list()
+    py = inputs.for_years("person_years", ref_years)
+    emp_rows = inputs.for_years("employment", ref_years)
+    out = out.join(py, on=["person_id", "ref_year"], how="left")
+    out = out.join(emp_rows, on=["person_id", "ref_year"], how="left")
     age = _age(pl.col("birth_date"), pl.col("event_date"))
     known_edu = (pl.col("highest_education").is_not_null() & (pl.col("highest_education") != "uoplyst")
                  & pl.col("education_source").is_in(list(edu.counted_sources)))
@@ -101,17 +119,19 @@ def attach_factors(rows: pl.DataFrame, data: MixData, settings: MixSettings,
 
 
 def _employment(data: MixData, settings: MixSettings) -> pl.DataFrame:
+    """person_id, year, employed (only person-years with some employment; others are not employed)."""
     emp = settings.employment
     lab = data.labour
-    per = lab.group_by("person_id", "year").agg(
-        pl.col("fte").filter(pl.col("attachment") == "employment").sum().alias("emp_fte"),
-        pl.col("fte").filter(pl.col("attachment") != "employment").max().fill_null(0.0).alias("other_max"),
+    is_emp = pl.col("attachment") == "employment"
+    if emp.rule == "fte_threshold":  # (person, year, attachment) is the key: one employment row at most
+        return lab.filter(is_emp & (pl.col("fte") >= emp.min_fte) & (pl.col("fte") > 0)).select(
+            "person_id", "year", pl.lit(True).alias("employed"))
+    employed_keys = lab.filter(is_emp & (pl.col("fte") > 0)).select("person_id", "year")
+    per = lab.join(employed_keys, on=["person_id", "year"], how="semi").group_by("person_id", "year").agg(
+        pl.when(is_emp).then(pl.col("fte")).otherwise(0.0).sum().alias("emp_fte"),
+        pl.when(is_emp).then(0.0).otherwise(pl.col("fte")).max().alias("other_max"),
     )
-    if emp.rule == "fte_threshold":
-        flag = (pl.col("emp_fte") >= emp.min_fte) & (pl.col("emp_fte") > 0)
-    else:
-        flag = (pl.col("emp_fte") > 0) & (pl.col("emp_fte") >= pl.col("other_max"))
-    return per.select("person_id", "year", flag.alias("employed"))
+    return per.filter(pl.col("emp_fte") >= pl.col("other_max")).select("person_id", "year", pl.lit(True).alias("employed"))
 
 
 def _attach_income_quartile(rows: pl.DataFrame, inc) -> pl.DataFrame:

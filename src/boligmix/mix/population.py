@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import polars as pl
 
@@ -165,10 +164,12 @@ def memberships(data: MixData, years: Sequence[int], birth_grace_days: int,
 def spells_with_neighbours(data: MixData, birth_grace_days: int) -> pl.DataFrame:
     """Residence spells with the kind of move that starts and ends them and the dwellings before/after."""
     res = data.residences.sort("person_id", "move_in")
-    res = res.join(data.persons.select("person_id", "birth_date"), on="person_id", how="left")
-    prev_end = pl.col("end_reason").shift(1).over("person_id")
-    prev_dw = pl.col("dwelling_id").shift(1).over("person_id")
-    next_dw = pl.col("dwelling_id").shift(-1).over("person_id")
+    res = res.join(data.persons.select("person_id", "birth_date"), on="person_id", how="left", maintain_order="left")
+    same_prev = pl.col("person_id").shift(1) == pl.col("person_id")  # sorted: a shift stays within a person
+    same_next = pl.col("person_id").shift(-1) == pl.col("person_id")
+    prev_end = pl.when(same_prev).then(pl.col("end_reason").shift(1))
+    prev_dw = pl.when(same_prev).then(pl.col("dwelling_id").shift(1))
+    next_dw = pl.when(same_next).then(pl.col("dwelling_id").shift(-1))
     born_here = (pl.col("move_in") - pl.col("birth_date")).dt.total_days() <= birth_grace_days
     return res.with_columns(
         pl.when(prev_dw.is_null() & born_here).then(pl.lit("birth"))
@@ -203,7 +204,3 @@ def years_range(spec: str) -> list[int]:
     if not out:
         raise ConfigurationError(f"cannot read years {spec!r}: no year given", field="years")
     return sorted(out)
-
-
-def jan1(year: int) -> date:
-    return date(year, 1, 1)

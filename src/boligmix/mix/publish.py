@@ -183,6 +183,11 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
         "beboere i almene boliger i landet (ratio_almen) 1. januar samme år.",
         "Ratio = the share divided by the same share for all residents of the municipality (ratio_mun) or "
         "for all residents of almene dwellings in Denmark (ratio_almen) at 1 January of the same year."))
+    units = tables["composition"].frame.get_column("unit_id").unique()
+    if 1 < units.len() <= MAX_UNITS_IN_FIGURE:
+        sec.figure(_units_figure(tables["composition"].frame),
+                   Text(f"Beboere 1. januar pr. {lvl.da} (undertrykte værdier vises ikke)",
+                        f"Residents at 1 January per {lvl.en} (suppressed values are not shown)"))
     sec.table(tables["composition"], Text(f"Sammensætning pr. {lvl.da}, år og gruppe",
                                           f"Composition per {lvl.en}, year and group"),
               name=f"{prefix}composition", formats=_share_formats(tables["composition"].frame))
@@ -206,11 +211,12 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
     sec.table(tables["flows"], Text("Flytninger efter oprindelse/destination", "Moves by origin/destination"),
               name=f"{prefix}flows")
     sec = report.section(Text("Dekomponering af ændringer", "Decomposition of changes"), Text(
-        "Ændringen i en andel fra 1. januar år Y til år Y+1 (og fra første til sidste år) fordelt på: blivende beboeres egen ændring, "
-        "tilflyttere, fraflyttere og andre (fødte, døde, ind/ud af aldersgruppen). Bidragene summerer til ændringen.",
-        "The change in a share from 1 January of year Y to year Y+1 (and from the first to the last year) split into: stayers' own change, in-movers, "
-        "out-movers and others (births, deaths, ageing into/out of the age band). The contributions add up to "
-        "the change."))
+        "Ændringen i en andel fra 1. januar år Y til år Y+1 (og fra første til sidste år) fordelt på: "
+        "blivende beboeres egen ændring, tilflyttere, fraflyttere og andre (fødte, døde, ind/ud af "
+        "aldersgruppen). Bidragene summerer til ændringen.",
+        "The change in a share from 1 January of year Y to year Y+1 (and from the first to the last year) "
+        "split into: stayers' own change, in-movers, out-movers and others (births, deaths, ageing into/out "
+        "of the age band). The contributions add up to the change."))
     sec.figure(_decomposition_figure(tables["pooled_decomposition"].frame),
                Text("Bidrag til ændringen, alle enheder under ét (procentpoint)",
                     "Contributions to the change, all units together (percentage points)"))
@@ -269,6 +275,25 @@ def _composition_figure(frame: pl.DataFrame, pool: str) -> go.Figure:
                                      line={"dash": _GROUP_STYLE[g]}), row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
     fig.update_layout(height=620, margin={"t": 60, "b": 40})
+    return fig
+
+
+MAX_UNITS_IN_FIGURE = 40
+"""Above this many units the per-unit figure is left out (the table and files have them all)."""
+
+
+def _units_figure(frame: pl.DataFrame) -> go.Figure:
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].da for f in FACTORS])
+    stock = frame.filter(pl.col("group") == "stock").sort("unit_id", "year")
+    for k, f in enumerate(FACTORS):
+        r, c = divmod(k, 2)
+        for unit, sub in stock.group_by("unit_id", maintain_order=True):
+            name = sub.get_column("unit_name")[0] or unit[0]
+            fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub[SHARE_NAMES[f]].to_list(), mode="lines",
+                                     name=str(name), legendgroup=str(unit[0]), showlegend=k == 0),
+                          row=r + 1, col=c + 1)
+        fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
+    fig.update_layout(height=680, margin={"t": 60, "b": 40})
     return fig
 
 

@@ -25,7 +25,6 @@ separate municipality table) are not protected against each other (see docs/disc
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources

@@ -45,6 +45,8 @@ PERSONS_PER_DWELLING = 2.12
 AREA_PERSONS_PER_DWELLING = 2.15
 INITIAL_VACANCY = 0.03
 YEARLY_CONSTRUCTION = 0.009
+URBAN_DEPRIVATION_PULL = 2.0
+"""Log-weight per unit of deprivation that pulls an area towards an urban municipality."""
 AREA_POPULATION_SHARE = 0.08
 """Share of a municipality's real population assumed to live in its areas (replaced by the areas)."""
 
@@ -153,7 +155,11 @@ def build_geography(scale: Scale, years: tuple[int, int], targets: Targets,
     profiles = design_profiles(rng, n_nat, targets)
     weights = np.array([m.population * m.almen_share ** 1.5 for m in all_munis])
     all_codes = np.array([m.code for m in all_munis])
-    area_muni_nat = rng.choice(all_codes, size=n_nat, p=weights / weights.sum())
+    # the most deprived areas lie mostly in the big cities and the Copenhagen suburbs
+    urban = np.array([m.population > 150_000 or (m.region == 1084 and m.code < 200) for m in all_munis])
+    w = weights[None, :] * np.exp(URBAN_DEPRIVATION_PULL * profiles.base[:, None] * urban[None, :])
+    cdf = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+    area_muni_nat = all_codes[np.minimum((rng.random(n_nat)[:, None] > cdf).sum(axis=1), len(all_codes) - 1)]
     size_nat = np.minimum(1040 + rng.lognormal(np.log(900), 0.8, n_nat), 6500).round()
     picks = _pick_areas(scale, profiles, area_muni_nat, targets, rng)
     profiles = profiles.subset(picks)

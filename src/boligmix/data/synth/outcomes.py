@@ -89,12 +89,10 @@ def education(inp: YearInput, rng: np.random.Generator) -> tuple[np.ndarray, np.
     """Highest completed education level and its source (codes into EDUCATION_LEVELS / SOURCES)."""
     n = len(inp.person)
     s = inp.edu_score
-    final = np.select([s < -0.9, s < -0.1, s < 0.35, s < 0.5, s < 1.1],
-                      [EDU["grundskole"], EDU["erhvervsfaglig"], EDU["gymnasial"], EDU["kort_videregaaende"],
-                       EDU["mellemlang_videregaaende"]], EDU["lang_videregaaende"])
-    done_age = np.select([final == EDU["grundskole"], final <= EDU["erhvervsfaglig"],
-                          final == EDU["kort_videregaaende"], final == EDU["mellemlang_videregaaende"]],
-                         [16, 21, 23, 25], 27)
+    final = np.array([EDU["grundskole"], EDU["erhvervsfaglig"], EDU["gymnasial"], EDU["kort_videregaaende"],
+                      EDU["mellemlang_videregaaende"], EDU["lang_videregaaende"]])[
+        np.searchsorted([-0.9, -0.1, 0.35, 0.5, 1.1], s, "right")]
+    done_age = np.array([16, 21, 21, 23, 25, 27, 16])[final]  # by level code
     level = np.where(inp.age >= done_age, final, np.where(inp.age >= 16, EDU["grundskole"], EDU["uoplyst"]))
     level = np.where((inp.age >= 19) & (final >= EDU["kort_videregaaende"]) & (inp.age < done_age), EDU["gymnasial"], level)
     source = np.where(level == EDU["uoplyst"], 3, 0)
@@ -109,8 +107,36 @@ def education(inp: YearInput, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return level.astype(np.int8), source.astype(np.int8)
 
 
-def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.DataFrame | dict]:
-    """person_years, labour and convictions rows of one year, plus the calibration offsets used."""
+def _subset(inp: YearInput, sel: np.ndarray) -> YearInput:
+    fields = ("person", "age", "female", "origin", "western", "arrival", "z", "edu_score", "area", "region")
+    return YearInput(year=inp.year, targets=inp.targets, **{f: getattr(inp, f)[sel] for f in fields})
+
+
+def generate_year(inp: YearInput, rng: np.random.Generator) -> dict:
+    """Outcome arrays of one year (rows as in `inp`), plus the calibration offsets used.
+
+    Children under 15 get education only (no labour, income, taxpayer status or convictions);
+    everything else is computed for persons aged 15+.
+    """
+    n = len(inp.person)
+    level, source = education(inp, rng)
+    sel = np.flatnonzero(inp.age >= 15)
+    out = _outcomes_15_plus(_subset(inp, sel), level[sel], rng)
+    in_edu = np.zeros(n, bool)
+    in_edu[sel] = out["in_edu"]
+    income = np.zeros(n)
+    income[sel] = out["income"]
+    taxpayer = np.zeros(n, bool)
+    taxpayer[sel] = out["taxpayer"]
+    lab_p, lab_a, lab_f = out["labour"]
+    conv_p, conv_l, conv_c = out["convictions"]
+    return {"level": level, "source": source, "in_edu": in_edu, "income": income, "taxpayer": taxpayer,
+            "labour": (sel[lab_p], lab_a, lab_f), "convictions": (sel[conv_p], conv_l, conv_c),
+            "national_convicted": out["national_convicted"], "offsets": out["offsets"]}
+
+
+def _outcomes_15_plus(inp: YearInput, level: np.ndarray, rng: np.random.Generator) -> dict:
+    """Students, labour attachment, income and convictions of persons aged 15+."""
     n = len(inp.person)
     year, age, z = inp.year, inp.age, inp.z
     n_areas = len(inp.targets["outside"])
@@ -119,10 +145,9 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     nw_imm = nw & (inp.origin == dem.INDVANDRER)
     years_in = np.where(inp.arrival > 0, year - inp.arrival, 99)
     refugee_recent = nw_imm & (years_in <= 3)
-    level, source = education(inp, rng)
 
     # --- students ---------------------------------------------------------------------------
-    base = np.select([age < 16, age < 18, age < 20, age < 25, age < 30, age < 35], [-9, 2.4, 0.9, -0.1, -1.4, -2.9], -5)
+    base = np.array([-9, 2.4, 0.9, -0.1, -1.4, -2.9, -5.0])[np.searchsorted([16, 18, 20, 25, 30, 35], age, "right")]
     in_edu = (age >= 16) & (age < 60) & (rng.random(n) < _sigmoid(base + 0.5 * z - 1.0 * refugee_recent))
     # --- retirement ---------------------------------------------------------------------------
     pension = age >= pension_age(year)
@@ -136,15 +161,19 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     delta_out = _solve_offsets(eta, at_risk.astype(float), group, inp.targets["outside"], OUTSIDE_FTE_MEAN, n_areas)
     eta = eta + np.where(inp.area >= 0, delta_out[np.maximum(inp.area, 0)], 0.0)
     outside = at_risk & (age >= 18) & (rng.random(n) < _sigmoid(eta))
-    outside_fte = np.where(outside, rng.uniform(0.6, 1.0, n), 0.0)
-    r = rng.random(n)
+    outside_fte = np.zeros(n)
+    outside_fte[outside] = rng.uniform(0.6, 1.0, int(outside.sum()))
     kind = np.full(n, ATT["kontanthjaelp"])
-    kind = np.where(r < 0.25, ATT["dagpenge"], kind)
-    kind = np.where((r >= 0.25) & (r < 0.33) & (year >= 2013), ATT["ressourceforloebsydelse"], kind)
-    kind = np.where((r >= 0.33) & (r < 0.37), ATT["ledighedsydelse"], kind)
-    kind = np.where((age >= 40) & (r > 0.55), ATT["foertidspension"], kind)
-    kind = np.where((age < 30) & (year >= 2014) & (r > 0.4), ATT["uddannelseshjaelp"], kind)
-    kind = np.where(refugee_recent, ATT["overgangsydelse"] if year < 2019 else ATT["selvforsoergelse_hjemrejse"], kind)
+    oi = np.flatnonzero(outside)
+    r, a_o = rng.random(len(oi)), age[oi]
+    k = np.full(len(oi), ATT["kontanthjaelp"])
+    k = np.where(r < 0.25, ATT["dagpenge"], k)
+    k = np.where((r >= 0.25) & (r < 0.33) & (year >= 2013), ATT["ressourceforloebsydelse"], k)
+    k = np.where((r >= 0.33) & (r < 0.37), ATT["ledighedsydelse"], k)
+    k = np.where((a_o >= 40) & (r > 0.55), ATT["foertidspension"], k)
+    k = np.where((a_o < 30) & (year >= 2014) & (r > 0.4), ATT["uddannelseshjaelp"], k)
+    k = np.where(refugee_recent[oi], ATT["overgangsydelse"] if year < 2019 else ATT["selvforsoergelse_hjemrejse"], k)
+    kind[oi] = k
     # --- employment and other attachments -------------------------------------------------------
     fleks = working_age & ~in_edu & ~outside & (age >= 30) & (rng.random(n) < 0.02)
     employed_main = working_age & ~in_edu & ~outside & ~fleks & (rng.random(n) < _sigmoid(2.6 + 0.8 * z))
@@ -162,8 +191,10 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     # --- income -----------------------------------------------------------------------------
     edu_bonus = np.array([0.0, 0.08, 0.12, 0.22, 0.3, 0.5, 0.0])[level]
     age_curve = -0.0009 * (np.clip(age, 18, 67) - 50) ** 2
-    wage = np.exp(12.95 + 0.22 * z + edu_bonus + age_curve + rng.normal(0, 0.25, n)) * infl
-    income = emp_fte * wage + np.where(fleks, BENEFIT_DKK["fleksjob"], 0.0) * infl
+    wi = np.flatnonzero(emp_fte > 0)
+    income = np.where(fleks, BENEFIT_DKK["fleksjob"], 0.0) * infl
+    income[wi] += emp_fte[wi] * np.exp(12.95 + 0.22 * z[wi] + edu_bonus[wi] + age_curve[wi]
+                                       + rng.normal(0, 0.25, len(wi))) * infl
     bene = np.zeros(n)
     bene += outside_fte * np.array([BENEFIT_DKK.get(a, 100_000) for a in ATTACHMENT_TYPES])[kind]
     bene += edu_fte * BENEFIT_DKK["education"] * (age >= 18)
@@ -171,14 +202,14 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     bene += pension * BENEFIT_DKK["folkepension"] * (1 + 0.4 * np.maximum(z + 0.3, 0))
     bene += efterloen * BENEFIT_DKK["efterloen"]
     income = income + bene * infl
-    income = np.where(age < 15, rng.uniform(0, 5000, n) * (rng.random(n) < 0.2), income)
     taxpayer = (age >= 15) & (rng.random(n) > np.where(inp.arrival == year, 0.35, 0.015))
     eligible = taxpayer & (age >= 15) & (age < 65) & ~in_edu
     # area income relative to region: scale the area's eligible incomes to the profile ratio
     factor = np.ones(n_areas)
+    reg_idx = inp.region - 1081  # DST region codes 1081-1085
+    reg_codes = np.arange(1081, 1086)
     for _ in range(2):
         inc_now = income * np.where((inp.area >= 0) & eligible, factor[np.maximum(inp.area, 0)], 1.0)
-        reg_codes, reg_idx = np.unique(inp.region, return_inverse=True)
         reg_mean = (np.bincount(reg_idx, weights=inc_now * eligible, minlength=len(reg_codes))
                     / np.maximum(np.bincount(reg_idx, weights=eligible, minlength=len(reg_codes)), 1))
         in_a = (inp.area >= 0) & eligible
@@ -191,7 +222,7 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     income = np.round(income, 0)
     # --- convictions (calibrated to a multiple of the national share, 18+) ----------------------
     male = ~inp.female
-    eta_c = (-5.6 + 1.3 * male + np.select([age < 15, age < 18, age < 30, age < 45], [-20, 0.3, 0.7, 0.0], -1.0)
+    eta_c = (-5.6 + 1.3 * male + np.array([-20, 0.3, 0.7, 0.0, -1.0])[np.searchsorted([15, 18, 30, 45], age, "right")]
              - 0.55 * z)
     adult = age >= 18
     non_area = adult & (inp.area < 0)
@@ -226,7 +257,7 @@ def generate_year(inp: YearInput, rng: np.random.Generator) -> dict[str, pl.Data
     lab_a_all = np.concatenate(lab_a)
     lab_order = np.lexsort((lab_a_all, lab_p_all))
     return {
-        "level": level, "source": source, "in_edu": in_edu, "income": income, "taxpayer": taxpayer,
+        "in_edu": in_edu, "income": income, "taxpayer": taxpayer,
         "labour": (lab_p_all[lab_order], lab_a_all[lab_order], np.concatenate(lab_f)[lab_order]),
         "convictions": (conv_person, conv_law, conv_count),
         "national_convicted": national,

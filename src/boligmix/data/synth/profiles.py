@@ -1,6 +1,6 @@
 """Area deprivation profiles: what each synthetic boligområde should look like, year by year.
 
-Every area has a latent deprivation index D(Y) = base * (1 + shift(Y)) + trend * (Y - 2004) and a
+Every area has a latent deprivation index D(Y) = base + shift(Y) * max(base - PIVOT, 0) + trend * (Y - 2004) and a
 non-Western share W(Y). The criterion values of the official lists are fixed functions of D
 plus an area-specific deviation per criterion, so areas differ in *which* criteria they meet.
 `shift(Y)` is common to all areas and solved per list year so that the profile-level count of
@@ -24,7 +24,9 @@ NATIONAL_CONVICTED_RATE = 0.0075
 """Design value of the national share of persons 18+ convicted in a year (rules-spec 1.4 implies ~0.725 %)."""
 
 BASE_YEAR = 2004
-SHIFT_GRID = np.round(np.linspace(-1.0, 1.0, 401), 4)
+PIVOT = 0.6
+"""Areas less deprived than this do not share the common yearly shift (the lists shrank from the top)."""
+SHIFT_GRID = np.round(np.linspace(-2.0, 1.0, 601), 4)
 
 
 @dataclass
@@ -57,7 +59,7 @@ class AreaProfiles:
         return self.shift[min(max(year, years[0]), years[-1])]
 
     def deprivation(self, year: int) -> np.ndarray:
-        return self.base * (1.0 + self.shift_for(year)) + self.trend * (year - BASE_YEAR)
+        return self.base + self.shift_for(year) * np.maximum(self.base - PIVOT, 0.0) + self.trend * (year - BASE_YEAR)
 
     def values(self, year: int) -> dict[str, np.ndarray]:
         """Criterion values the areas should show for list year `year`."""
@@ -66,7 +68,7 @@ class AreaProfiles:
 
 def criterion_values(p: AreaProfiles, year: int, shift: float | np.ndarray) -> dict[str, np.ndarray]:
     """Criterion values for a shift (a scalar, or a column of shifts giving one row per shift)."""
-    d = p.base * (1.0 + shift) + p.trend * (year - BASE_YEAR)
+    d = p.base + shift * np.maximum(p.base - PIVOT, 0.0) + p.trend * (year - BASE_YEAR)
     nw = np.clip(p.nw_base + p.nw_trend * (year - BASE_YEAR), 0.01, 0.92) + np.zeros_like(d)
     return {
         "deprivation": d,
@@ -130,8 +132,8 @@ def design_profiles(rng: np.random.Generator, n: int, targets: Targets) -> AreaP
     nw_trend = np.clip(0.005 + rng.normal(0.0, 0.003, n), -0.004, 0.02)
     profiles = AreaProfiles(
         base=base, trend=trend,
-        dev_outside=rng.normal(0.0, 0.05, n), dev_crime=rng.normal(0.0, 0.6, n),
-        dev_edu=rng.normal(0.0, 0.05, n), dev_income=rng.normal(0.0, 0.05, n),
+        dev_outside=rng.normal(0.0, 0.03, n), dev_crime=rng.normal(0.0, 0.3, n),
+        dev_edu=rng.normal(0.0, 0.03, n), dev_income=rng.normal(0.0, 0.03, n),
         nw_base=nw_base, nw_trend=nw_trend, shift={},
     )
     solve_shift(profiles, targets, scale_factor=n / targets.value("population", "areas_1000_plus"))
