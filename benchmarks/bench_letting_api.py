@@ -9,6 +9,7 @@ free loopback port. Phase 1: every vacancy has two competing offers; the clients
 random order, so half of the accepts must win (201) and half must lose (409). Phase 2 (full cycle):
 each letting is three requests (register vacancy, make an offer, accept). Both phases check the
 database afterwards: exactly one lease per vacancy (zero double lettings) and every accept answered.
+Phase 0 measures the HTTP stack alone (an authenticated GET without database work) as a ceiling.
 Target: at least 500 lettings/s on 2 cores.
 """
 
@@ -36,7 +37,7 @@ from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
 from boligmix.letting.store.migrate import upgrade  # noqa: E402
 from boligmix.letting.store.models import Lease  # noqa: E402
-from server import Server  # noqa: E402
+from letting_server import Server  # noqa: E402
 
 TARGET = 500.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -163,6 +164,12 @@ def main() -> None:
     server.extra_args = ["--workers", str(server_cmd_workers), "--rules", "store-order"]
     server.start()
     try:
+        def whoami(http: httpx.Client, _i: int) -> int:
+            return http.get("/api/whoami").status_code
+        elapsed0, statuses0 = run_clients(args.clients, server.base_url, secret, list(range(1600)), whoami)
+        print(f"phase 0, HTTP stack alone (GET /api/whoami, no database work): "
+              f"{len(statuses0) / elapsed0:.0f} requests/s")
+
         def accept(http: httpx.Client, offer_id: int) -> int:
             return http.post(f"/api/offers/{offer_id}/accept").status_code
         cpu0 = stack_cpu(server.proc.pid)

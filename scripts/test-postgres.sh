@@ -156,7 +156,7 @@ start() {
         touch "$logfile"
         if [[ "$(id -u)" -eq 0 ]]; then chown postgres "$logfile"; fi
         log "starting PostgreSQL on 127.0.0.1:$PORT"
-        if ! as_owner "$BINDIR/pg_ctl" -D "$(pg_data)" -l "$logfile" -w -t 60 start >&2; then
+        if ! as_owner "$BINDIR/pg_ctl" -D "$(pg_data)" -l "$logfile" -o "-p $PORT" -w -t 60 start >&2; then
             log "the server did not start; the end of $logfile:"
             tail -n 20 "$logfile" >&2
             exit 1

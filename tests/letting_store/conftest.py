@@ -10,19 +10,18 @@ import itertools
 import os
 import shutil
 import uuid
-import zlib
-from collections.abc import Callable, Iterator
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from boligmix.letting.store.auth import Principal, create_token
+from boligmix.letting.store.auth import Principal
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.migrate import upgrade
+
+from store_support import MUNI, ORG, add_token
 
 PG_ENV = "BOLIGMIX_TEST_PG_URL"
 _counter = itertools.count()
@@ -108,52 +107,6 @@ def store(db_url: str) -> Iterator[Store]:
     s.dispose()
 
 
-def add_token(store: Store, name: str, role: str, scope: list[str]) -> tuple[str, Principal]:
-    def op(s: Any) -> tuple[str, Principal]:
-        secret, row = create_token(s, name=name, role=role, scope=scope)
-        return secret, Principal(row.token_id, row.name, row.role, frozenset(row.scope))
-    return store.transact(op)
-
-
-ORG = "ORG1"
-MUNI = 101
-
-
-def seed_stock(store: Store, org: Principal, *, dwellings: int = 3, department_id: str = "ORG1-01",
-               org_id: str = ORG, municipality_code: int = MUNI, dwelling_base: int | None = None) -> list[int]:
-    """One department with `dwellings` 3-room dwellings (rent 6000); returns their ids."""
-    from boligmix.letting.store import service
-
-    def op(s: Any) -> list[int]:
-        service.register_department(s, org, {"department_id": department_id, "org_id": org_id,
-                                             "department_name": "Test", "municipality_code": municipality_code,
-                                             "area_id": None, "area_categories": [], "facts": {}})
-        base = zlib.crc32(department_id.encode()) % 10_000 * 1000 if dwelling_base is None else dwelling_base
-        ids = []
-        for i in range(dwellings):
-            w = service.register_dwelling(s, org, {"dwelling_id": base + i, "department_id": department_id,
-                                                   "rooms": 3, "floor_area_m2": 80.0,
-                                                   "monthly_rent_dkk": 6000.0})
-            ids.append(w["dwelling_id"])
-        return ids
-    return store.transact(op)
-
-
-def seed_applicants(store: Store, org: Principal, n: int, *, org_id: str = ORG, start_id: int = 1000,
-                    list_type: str = "external", **overrides: Any) -> list[int]:
-    from boligmix.letting.store import service
-
-    def op(s: Any) -> list[int]:
-        out = []
-        for i in range(n):
-            body = {"applicant_id": start_id + i, "household_id": 50_000 + start_id + i, "list_type": list_type,
-                    "org_id": org_id, "seniority_date": date(2010, 1, 1 + i % 28), "min_rooms": 1,
-                    "max_rent_dkk": None, **overrides}
-            out.append(service.create_applicant(s, org, body)["entry_id"])
-        return out
-    return store.transact(op)
-
-
 @pytest.fixture
 def tokens(store: Store) -> dict[str, tuple[str, Principal]]:
     return {
@@ -165,4 +118,3 @@ def tokens(store: Store) -> dict[str, tuple[str, Principal]]:
     }
 
 
-SeedFn = Callable[..., Any]

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from boligmix.letting.store.selection import StoreOrderRules
 from boligmix.web.app import create_app
 
-from conftest import MUNI, ORG
+from store_support import MUNI, ORG
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from boligmix.letting.store import service
 from boligmix.letting.store.models import Decision, Lease, Offer, Vacancy
 
-from conftest import seed_applicants, seed_stock
-from server import Server
+from store_support import seed_applicants, seed_stock
+from letting_server import Server
 
 pytestmark = pytest.mark.slow
 

@@ -109,3 +109,23 @@ def test_cli_init_db_and_add_token(tmp_path):
                                  "--role", "analyst"])
     assert uninit.exit_code == 2 and "init-db" in uninit.output
     assert runner.invoke(app, ["letting", "revoke-token", "--db", db, "--name", "org"]).exit_code == 0
+
+
+def test_serve_upgrades_an_empty_database_and_refuses_an_outdated_one(tmp_path):
+    import subprocess
+    import sys
+
+    import httpx
+
+    from letting_server import SRC, Server
+
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}
+    stale = subprocess.run([sys.executable, "-m", "boligmix.cli.main", "serve", "--db", str(tmp_path / "old.sqlite"),
+                            "--no-upgrade", "--port", "1"], capture_output=True, text=True, env=env, timeout=120)
+    assert stale.returncode == 2 and "init-db" in stale.stderr
+    server = Server(f"sqlite:///{tmp_path / 'new.sqlite'}").start()
+    try:
+        health = httpx.get(server.base_url + "/api/health").json()
+    finally:
+        server.stop()
+    assert health["schema_revision"] == head_revision() and health["database"] == "sqlite"

@@ -15,7 +15,7 @@ from boligmix.letting.store import service
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
 
-from conftest import seed_applicants, seed_stock
+from store_support import seed_applicants, seed_stock
 
 _world = itertools.count()
 

@@ -14,8 +14,8 @@ An applicant's household is stored as JSON (`applicants.household`):
                                            "last_month": "2024-05-01"}]},
                   "facts": {"eu_eea_ch_citizen": true}}]}
 
-Missing members mean one applicant member whose facts are all unknown (the engine treats unknown
-facts as UNKNOWN, never as a pass).
+Missing members mean the applicant plus `household_size - 1` other members, all facts unknown
+(the engine treats unknown facts as UNKNOWN, never as a pass).
 """
 
 from __future__ import annotations
@@ -41,8 +41,12 @@ def _date(value: Any, where: str) -> date | None:
         raise InvalidRequestError(f"household: {where} must be an ISO date (YYYY-MM-DD), got {value!r}") from exc
 
 
-def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id: int | None) -> m.Household:
-    """The engine's `Household` from the stored JSON; `InvalidRequestError` names the bad field."""
+def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id: int | None,
+                        size: int = 1) -> m.Household:
+    """The engine's `Household` from the stored JSON; `InvalidRequestError` names the bad field.
+
+    Without members, the household is the applicant plus `size - 1` members of role `other`
+    (placeholder person ids -1, -2, ...), all facts unknown."""
     members_data = data.get("members") or []
     if not isinstance(members_data, list):
         raise InvalidRequestError("household: members must be a list")
@@ -70,6 +74,7 @@ def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id
                                          dict(md.get("facts") or {})))
     if not members:
         members = [m.HouseholdMember(applicant_id, m.MemberRole.APPLICANT)]
+        members += [m.HouseholdMember(-i, m.MemberRole.OTHER) for i in range(1, max(size, 1))]
     if sum(x.role == m.MemberRole.APPLICANT for x in members) != 1:
         raise InvalidRequestError("household: exactly one member must have the role 'applicant'")
     return m.Household(household_id, tuple(members))
@@ -79,7 +84,8 @@ def engine_applicant(entry: Applicant) -> m.Applicant:
     return m.Applicant(
         applicant_id=entry.applicant_id, org_id=entry.org_id or "", list_type=m.ListType(entry.list_type),
         seniority_date=entry.seniority_date,
-        household=household_from_json(entry.household or {}, entry.applicant_id, entry.household_id),
+        household=household_from_json(entry.household or {}, entry.applicant_id, entry.household_id,
+                                      entry.household_size),
         min_rooms=entry.min_rooms, max_rent_dkk=entry.max_rent_dkk,
         current_department_id=entry.current_department_id,
         current_org_id=(entry.facts or {}).get("current_org_id"),
