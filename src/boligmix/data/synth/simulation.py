@@ -177,7 +177,7 @@ class Simulation:
 
     def _nw_weight(self, dws: np.ndarray, nw_current: np.ndarray, year: int) -> np.ndarray:
         """Weight for drawing a vacant dwelling for a non-Western household."""
-        base_share = np.array([0.10, 0.09, 0.04, 0.025, 0.06])[self.geo.dw_tenure[dws]]
+        base_share = np.array([0.06, 0.05, 0.02, 0.012, 0.035])[self.geo.dw_tenure[dws]]
         area = self.geo.dw_area[dws]
         share = base_share.copy()
         in_area = area >= 0
