@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
+from boligmix.indicators.person_index import Persons, Spells, index_dwellings, lookup, read_persons, read_spells
 from boligmix.indicators.population import (
     UNIT_COLUMN,
     Level,
     choose_nomenclature,
     dwelling_units,
-    located_spells,
-    persons_frame,
-    resident_snapshot,
     scan_columns,
-    sorted_by,
     unit_table,
 )
 from boligmix.indicators.settings import IndicatorSettings, settings_for_list_year
@@ -46,6 +45,17 @@ INCOME_AGES = (15, 64)
 Progress = Callable[[str, float], None]
 
 
+@dataclass
+class _Snapshot:
+    """Everyone resident on a date: person index, unit (-1 outside every unit), region index, age, non-western."""
+
+    person: np.ndarray
+    unit: np.ndarray
+    region: np.ndarray
+    age: np.ndarray
+    non_western: np.ndarray
+
+
 def output_columns(level: Level = "area") -> list[str]:
     """Every output column in order; the id column depends on the level."""
     support = [c for c in SUPPORT_COLUMNS if not (level == "municipality" and c == "municipality_code")]
@@ -53,53 +63,97 @@ def output_columns(level: Level = "area") -> list[str]:
 
 
 class _Inputs:
-    """Tables read once per call; resident snapshots are filters of one located-spells frame."""
+    """Tables read once per call, as person-indexed arrays (`boligmix.indicators.person_index`)."""
 
     def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date]) -> None:
         self.dataset_dir = dataset_dir
         self.dates = sorted(set(dates))
         self.units = unit_table(dataset_dir, level)
-        self.dwellings = dwelling_units(dataset_dir, level, self.units)
-        self._located: dict[str, pl.DataFrame] = {}
-        self._person_years: dict[int, pl.DataFrame] = {}
-        self._labour: dict[tuple[int, tuple[str, ...], bool], pl.DataFrame] = {}
-        self._convicted: dict[tuple[int, tuple[str, ...]], pl.Series] = {}
+        located = dwelling_units(dataset_dir, level, self.units)
+        self.regions = sorted(located.get_column("region_code").unique().to_list())
+        self.dwellings = index_dwellings(located, self.regions)
+        self._persons: dict[str, Persons] = {}
+        self._spells: Spells | None = None
+        self._person_years: dict[int, dict[str, np.ndarray]] = {}
+        self._labour: dict[tuple[int, tuple[str, ...], bool], np.ndarray] = {}
+        self._convicted: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
 
-    def snapshot(self, on: date, nomenclature: str) -> pl.DataFrame:
-        if nomenclature not in self._located:
-            persons = persons_frame(self.dataset_dir, nomenclature)
-            self._located[nomenclature] = located_spells(self.dataset_dir, self.dates, self.dwellings, persons)
-        return resident_snapshot(self._located[nomenclature], on)
+    def persons(self, nomenclature: str) -> Persons:
+        if nomenclature not in self._persons:
+            self._persons.clear()  # keep one nomenclature's persons in memory
+            self._persons[nomenclature] = read_persons(self.dataset_dir, nomenclature)
+        return self._persons[nomenclature]
 
-    def person_year(self, year: int, columns: list[str]) -> pl.DataFrame:
-        """person_years of `year` (every column, read once per year), sorted by person_id."""
+    def snapshot(self, on: date, nomenclature: str) -> _Snapshot:
+        persons = self.persons(nomenclature)
+        if self._spells is None:  # the person index does not depend on the nomenclature
+            self._spells = read_spells(self.dataset_dir, self.dates, self.dwellings, persons)
+        spells = self._spells
+        rows = np.flatnonzero(spells.open_on(on))
+        person = spells.person[rows]
+        return _Snapshot(person, spells.unit[rows], spells.region[rows], persons.age(person, on),
+                         persons.non_western[person])
+
+    @property
+    def n_persons(self) -> int:
+        return next(iter(self._persons.values())).ids.size
+
+    def _person_index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        persons = next(iter(self._persons.values()))
+        return lookup(persons.ids, ids)
+
+    def person_year(self, year: int) -> dict[str, np.ndarray]:
+        """person_years facts of `year` as arrays over the person index (persons without a row: `has_row` False)."""
         if year not in self._person_years:
             self._person_years.clear()  # list years are processed in order; keep one year in memory
-            self._person_years[year] = sorted_by(
-                scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *PERSON_YEAR_COLUMNS])
-                .filter(pl.col("year") == year).drop("year").collect(), "person_id")
-        return self._person_years[year].select("person_id", *columns)
+            level, source = pl.col("highest_education"), pl.col("education_source")
+            frame = (scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *PERSON_YEAR_COLUMNS])
+                     .filter(pl.col("year") == year)
+                     .select("person_id",
+                             level.is_null().alias("level_null"), (level == "grundskole").fill_null(False).alias("grund"),
+                             (level == "uoplyst").fill_null(False).alias("uoplyst"),
+                             (source == "dk_registered").fill_null(False).alias("dk"),
+                             (pl.col("taxpayer") & ~pl.col("in_education")).fill_null(False).alias("earner"),
+                             pl.col("gross_income_dkk").is_not_null().alias("income_valid"),
+                             pl.col("gross_income_dkk").fill_null(0.0).alias("income")).collect())
+            idx, found = self._person_index(frame.get_column("person_id").to_numpy())
+            idx = idx[found]
+            n = self.n_persons
+            facts: dict[str, np.ndarray] = {"has_row": np.zeros(n, dtype=bool)}
+            facts["has_row"][idx] = True
+            for name, default in (("level_null", True), ("grund", False), ("uoplyst", False), ("dk", False),
+                                  ("earner", False), ("income_valid", False), ("income", 0.0)):
+                values = frame.get_column(name).to_numpy()[found]
+                array = np.full(n, default, dtype=values.dtype)
+                array[idx] = values
+                facts[name] = array
+            self._person_years[year] = facts
+        return self._person_years[year]
 
-    def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> pl.DataFrame:
-        """person_id -> summed FTE on outside attachments in `year` (capped at 1.0 when `cap`)."""
+    def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> np.ndarray:
+        """Per person index: summed FTE on outside attachments in `year` (capped at 1.0 when `cap`)."""
         key = (year, attachments, cap)
         if key not in self._labour:
-            fte = pl.col("fte").sum()
-            self._labour[key] = (
-                scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
-                .filter((pl.col("year") == year) & pl.col("attachment").is_in(attachments))
-                .group_by("person_id").agg((fte.clip(upper_bound=1.0) if cap else fte).alias("fte"))
-                .sort("person_id").collect())
+            frame = (scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
+                     .filter((pl.col("year") == year) & pl.col("attachment").is_in(attachments))
+                     .select("person_id", pl.col("fte").fill_null(0.0)).collect())
+            idx, found = self._person_index(frame.get_column("person_id").to_numpy())
+            fte = np.bincount(idx[found], weights=frame.get_column("fte").to_numpy()[found],
+                              minlength=self.n_persons)
+            self._labour[key] = np.minimum(fte, 1.0) if cap else fte
         return self._labour[key]
 
-    def convicted(self, year: int, laws: tuple[str, ...]) -> pl.Series:
-        """Distinct persons with at least one conviction under `laws` in `year` (an imploded Series)."""
+    def convicted(self, year: int, laws: tuple[str, ...]) -> np.ndarray:
+        """Per person index: at least one conviction under `laws` in `year`."""
         key = (year, laws)
         if key not in self._convicted:
-            self._convicted[key] = (
-                scan_columns(self.dataset_dir, "convictions", ["person_id", "year", "law", "count"])
-                .filter((pl.col("year") == year) & pl.col("law").is_in(laws) & (pl.col("count") >= 1))
-                .select(pl.col("person_id").unique().implode()).collect().to_series())
+            ids = (scan_columns(self.dataset_dir, "convictions", ["person_id", "year", "law", "count"])
+                   .filter((pl.col("year") == year) & pl.col("law").is_in(laws) & (pl.col("count") >= 1))
+                   .select("person_id").collect().get_column("person_id").to_numpy())
+            idx, found = self._person_index(ids)
+            flags = np.zeros(self.n_persons, dtype=bool)
+            flags[idx[found]] = True
+            self._convicted[key] = flags
         return self._convicted[key]
 
 
@@ -129,20 +183,25 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     yearly: list[pl.DataFrame] = []
     national: list[tuple[int, int]] = []
     lo, hi = LABOUR_AGES
+    n_units = inputs.units.height
     for register_year in settings.window(list_year):
         snap = inputs.snapshot(settings.window_population_date(register_year), nomenclature)
-        convicted = inputs.convicted(register_year, settings.conviction_laws)
-        adults = (snap.filter(pl.col("age") >= CONVICTION_MIN_AGE)
-                  .with_columns(pl.col("person_id").is_in(convicted).alias("convicted")))
-        national.append((adults.height, int(adults.get_column("convicted").sum())))
-        crime = (adults.filter(pl.col("unit").is_not_null()).group_by("unit")
-                 .agg(pl.len().alias("n18"), pl.col("convicted").sum().alias("nconv")))
-        work = (snap.filter(pl.col("unit").is_not_null() & pl.col("age").is_between(lo, hi))
-                .join(inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one),
-                      on="person_id", how="left")
-                .group_by("unit").agg(pl.len().alias("n1864"), pl.col("fte").fill_null(0.0).sum().alias("fte")))
-        yearly.append(crime.join(work, on="unit", how="full", coalesce=True)
-                      .with_columns(pl.lit(register_year).alias("register_year")))
+        convicted = inputs.convicted(register_year, settings.conviction_laws)[snap.person]
+        adults = snap.age >= CONVICTION_MIN_AGE
+        national.append((int(adults.sum()), int((adults & convicted).sum())))
+        in_unit = snap.unit >= 0
+        adult_units = snap.unit[adults & in_unit]
+        n18 = np.bincount(adult_units, minlength=n_units)
+        nconv = np.bincount(snap.unit[adults & in_unit & convicted], minlength=n_units)
+        working = in_unit & (snap.age >= lo) & (snap.age <= hi)
+        fte_person = inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one)
+        n1864 = np.bincount(snap.unit[working], minlength=n_units)
+        fte = np.bincount(snap.unit[working], weights=fte_person[snap.person[working]], minlength=n_units)
+        present = np.flatnonzero((n18 > 0) | (n1864 > 0))
+        yearly.append(pl.DataFrame({
+            "unit": pl.Series(present, dtype=pl.UInt32), "n18": n18[present], "nconv": nconv[present],
+            "n1864": n1864[present], "fte": fte[present].astype(np.float64),
+            "register_year": pl.Series([register_year] * present.size, dtype=pl.Int32)}))
     frame = pl.concat(yearly).with_columns(pl.col("n18", "nconv", "n1864").fill_null(0).cast(pl.Float64),
                                            pl.col("fte").fill_null(0.0))
     k = float(settings.window_years)
@@ -163,44 +222,57 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     return measures, national_pct
 
 
-def _basic_education(settings: IndicatorSettings) -> tuple[pl.Expr, pl.Expr]:
-    """(counted in the denominator, counted as basic) for a person 30-59."""
-    level, source = pl.col("highest_education"), pl.col("education_source")
+def _basic_education(settings: IndicatorSettings, facts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per person index: (counted in the denominator, counted as basic) for a person 30-59."""
+    level_null, grund, uoplyst = facts["level_null"], facts["grund"], facts["uoplyst"]
+    everyone = np.ones(level_null.size, dtype=bool)
     if settings.education_rule == "uoplyst_is_basic":
         # No person_years row = education unknown = uoplyst.
-        return pl.lit(True), level.is_null() | level.is_in(["grundskole", "uoplyst"])
-    registered = (source == "dk_registered") & (level != "uoplyst")
-    registered = registered.fill_null(False)
+        return everyone, level_null | grund | uoplyst
+    registered = facts["dk"] & ~level_null & ~uoplyst
     if settings.unregistered_education == "basic":
-        return pl.lit(True), ~registered | (level == "grundskole")
-    return registered, registered & (level == "grundskole")
+        return everyone, ~registered | grund
+    return registered, registered & grund
 
 
 def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int,
                     nomenclature: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per unit: residents, non-western, education and income measures on the residents' date."""
     snap = inputs.snapshot(settings.resident_date(list_year), nomenclature)
-    in_units = snap.filter(pl.col("unit").is_not_null())
-    base = in_units.group_by("unit").agg(pl.len().alias("residents"),
-                                         pl.col("non_western").sum().alias("n_non_western"))
-    included, basic = _basic_education(settings)
-    edu = (in_units.filter(pl.col("age").is_between(*EDUCATION_AGES))
-           .join(inputs.person_year(settings.education_year(list_year), ["highest_education", "education_source"]),
-                 on="person_id", how="left")
-           .with_columns(included.alias("inc"), basic.alias("basic"))
-           .filter("inc")
-           .group_by("unit").agg(pl.len().alias("n_30_59"), pl.col("basic").sum().alias("n_basic_30_59")))
-    earners = (snap.filter(pl.col("age").is_between(*INCOME_AGES))
-               .join(inputs.person_year(settings.income_year(list_year),
-                                        ["gross_income_dkk", "taxpayer", "in_education"]),
-                     on="person_id", how="inner")
-               .filter(pl.col("taxpayer") & ~pl.col("in_education")))
-    region = earners.group_by("region_code").agg(pl.col("gross_income_dkk").mean().alias("region_mean_income"))
-    income = (earners.filter(pl.col("unit").is_not_null()).group_by("unit")
-              .agg(pl.len().alias("n_income_group"), pl.col("gross_income_dkk").mean().alias("mean_income")))
-    return (base.join(edu, on="unit", how="left").join(income, on="unit", how="left")
-            .with_columns(pl.col("n_30_59", "n_basic_30_59", "n_income_group").fill_null(0)),
-            region)
+    n_units = inputs.units.height
+    in_unit = snap.unit >= 0
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(snap.unit[mask], minlength=n_units)
+
+    residents = count(in_unit)
+    n_non_western = count(in_unit & snap.non_western)
+    included, basic = _basic_education(settings, inputs.person_year(settings.education_year(list_year)))
+    edu = in_unit & (snap.age >= EDUCATION_AGES[0]) & (snap.age <= EDUCATION_AGES[1]) & included[snap.person]
+    n_30_59, n_basic = count(edu), count(edu & basic[snap.person])
+    facts = inputs.person_year(settings.income_year(list_year))
+    earners = ((snap.age >= INCOME_AGES[0]) & (snap.age <= INCOME_AGES[1])
+               & facts["has_row"][snap.person] & facts["earner"][snap.person])
+    valid = earners & facts["income_valid"][snap.person]
+    income = facts["income"][snap.person]
+    n_income = count(in_unit & earners)
+    n_valid = count(in_unit & valid)
+    income_sum = np.bincount(snap.unit[in_unit & valid], weights=income[in_unit & valid], minlength=n_units)
+    present = np.flatnonzero(residents > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_income = np.where(n_valid > 0, income_sum / n_valid, np.nan)[present]
+    point = pl.DataFrame({
+        "unit": pl.Series(present, dtype=pl.UInt32), "residents": residents[present],
+        "n_non_western": n_non_western[present], "n_30_59": n_30_59[present], "n_basic_30_59": n_basic[present],
+        "n_income_group": n_income[present],
+        "mean_income": pl.Series(mean_income, dtype=pl.Float64, nan_to_null=True)})
+    n_regions = len(inputs.regions)
+    region_n = np.bincount(snap.region[valid], minlength=n_regions)
+    region_sum = np.bincount(snap.region[valid], weights=income[valid], minlength=n_regions)
+    has = np.flatnonzero(region_n > 0)
+    region = pl.DataFrame({"region_code": pl.Series([inputs.regions[i] for i in has], dtype=pl.Int64),
+                           "region_mean_income": region_sum[has] / region_n[has]})
+    return point, region
 
 
 def _one_year(inputs: _Inputs, settings: IndicatorSettings, list_year: int,

@@ -1,0 +1,166 @@
+"""Person-indexed arrays for the official indicators: joins replaced by integer index lookups.
+
+Every person gets a dense index (their row in `persons` sorted by person_id); residence spells,
+person_years, labour and convictions are mapped to that index once with a binary search on the
+sorted ids (`numpy.searchsorted`, fast when the looked-up ids are themselves sorted, as they are
+in register tables keyed by person). A dwelling's unit and region are looked up the same way.
+Per-unit counts and sums are `numpy.bincount` over the unit index. Semantics are those of
+`boligmix.indicators.population` (docs/indicators.md); the same data errors are raised.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from boligmix.data.io import table_path
+from boligmix.errors import DataValidationError
+from boligmix.indicators.population import scan_columns
+
+_EPOCH = date(1970, 1, 1)
+_NO_MOVE_OUT = np.iinfo(np.int32).max
+_NON_WESTERN_ORIGINS = ("indvandrer", "efterkommer")
+
+
+def _days(d: date) -> int:
+    return (d - _EPOCH).days
+
+
+def _fail(rows: np.ndarray, message: str, path: str, column: str) -> None:
+    """Raise a DataValidationError naming the first offending 0-based row in `rows` (1-based) when any."""
+    if rows.size:
+        raise DataValidationError(f"{message} ({rows.size} row(s); first shown)", path=path,
+                                  row=int(rows.min()) + 1, column=column)
+
+
+def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of each of `ids` in `sorted_ids`, found mask); the index is 0 where not found."""
+    if sorted_ids.size == 0:
+        return np.zeros(ids.size, dtype=np.int64), np.zeros(ids.size, dtype=bool)
+    idx = np.searchsorted(sorted_ids, ids)
+    idx[idx == sorted_ids.size] = 0
+    return idx, sorted_ids[idx] == ids
+
+
+def _sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(`ids` sorted, the sort order or None when already sorted)."""
+    if ids.size < 2 or bool(np.all(ids[1:] >= ids[:-1])):
+        return ids, None
+    order = np.argsort(ids, kind="stable")
+    return ids[order], order
+
+
+@dataclass
+class Persons:
+    """Sorted person ids and per-person facts (arrays aligned with `ids`)."""
+
+    ids: np.ndarray
+    birth_year: np.ndarray
+    birth_md: np.ndarray
+    non_western: np.ndarray
+
+    def age(self, idx: np.ndarray, on: date) -> np.ndarray:
+        """Completed years on `on` of the persons at `idx`."""
+        later = self.birth_md[idx] > on.month * 100 + on.day
+        return on.year - self.birth_year[idx] - later.astype(np.int32)
+
+
+def read_persons(dataset_dir: str | os.PathLike[str], nomenclature: str) -> Persons:
+    """Persons sorted by id with birth year, month*100+day and the non-western flag under `nomenclature`.
+
+    Raises DataValidationError for an immigrant/descendant whose country is not in the nomenclature.
+    """
+    countries = (scan_columns(dataset_dir, "countries", ["country_code", "western", "nomenclature_version"])
+                 .filter(pl.col("nomenclature_version") == nomenclature).collect())
+    known = countries.get_column("country_code").implode()
+    non_western_codes = countries.filter(~pl.col("western")).get_column("country_code").implode()
+    foreign = pl.col("origin").is_in(_NON_WESTERN_ORIGINS)
+    b = pl.col("birth_date")
+    frame = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"]).select(
+        "person_id", b.dt.year().cast(pl.Int32).alias("birth_year"),
+        (b.dt.month().cast(pl.Int32) * 100 + b.dt.day().cast(pl.Int32)).alias("birth_md"),
+        (foreign & pl.col("country_code").is_in(non_western_codes)).fill_null(False).alias("non_western"),
+        (foreign & ~pl.col("country_code").is_in(known)).fill_null(False).alias("_unknown")).collect()
+    unknown = frame.get_column("_unknown").to_numpy()
+    _fail(np.flatnonzero(unknown), f"country_code of an immigrant/descendant is not in countries ({nomenclature})",
+          str(table_path(dataset_dir, "persons")), "country_code")
+    ids, order = _sorted_ids(frame.get_column("person_id").to_numpy())
+    columns = [frame.get_column(c).to_numpy() for c in ("birth_year", "birth_md", "non_western")]
+    if order is not None:
+        columns = [c[order] for c in columns]
+    return Persons(ids, *columns)
+
+
+@dataclass
+class Dwellings:
+    """Sorted dwelling ids with the unit (row in the unit table, -1 for none) and region index."""
+
+    ids: np.ndarray
+    unit: np.ndarray
+    region: np.ndarray
+
+
+def index_dwellings(located: pl.DataFrame, regions: list) -> Dwellings:
+    """From `dwelling_units` output (dwelling_id, unit, region_code): arrays with region as an index into `regions`."""
+    ids, order = _sorted_ids(located.get_column("dwelling_id").to_numpy())
+    unit = located.get_column("unit").fill_null(-1).cast(pl.Int64).to_numpy()
+    region_lookup = {code: i for i, code in enumerate(regions)}
+    region = (located.get_column("region_code")
+              .replace_strict(region_lookup, return_dtype=pl.Int64).to_numpy())
+    if order is not None:
+        unit, region = unit[order], region[order]
+    return Dwellings(ids, unit, region)
+
+
+@dataclass
+class Spells:
+    """Residence spells open on any needed date: person index, unit, region index, move in/out in days."""
+
+    person: np.ndarray
+    unit: np.ndarray
+    region: np.ndarray
+    move_in: np.ndarray
+    move_out: np.ndarray
+
+    def open_on(self, on: date) -> np.ndarray:
+        day = _days(on)
+        return (self.move_in <= day) & (self.move_out > day)
+
+
+def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwellings: Dwellings,
+                persons: Persons) -> Spells:
+    """Spells open on any of `dates`, mapped to person and dwelling; checked like `located_spells`."""
+    path = str(table_path(dataset_dir, "residences"))
+
+    def open_expr(on: date) -> pl.Expr:
+        return (pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on))
+
+    frame = (scan_columns(dataset_dir, "residences", ["person_id", "dwelling_id", "move_in", "move_out"])
+             .with_row_index("_row").filter(pl.any_horizontal([open_expr(d) for d in dates]))
+             .select("_row", "person_id", "dwelling_id", pl.col("move_in").cast(pl.Int32),
+                     pl.col("move_out").cast(pl.Int32).fill_null(_NO_MOVE_OUT)).collect())
+    rows = frame.get_column("_row").to_numpy()
+    d_idx, d_found = lookup(dwellings.ids, frame.get_column("dwelling_id").to_numpy())
+    _fail(rows[~d_found], "dwelling_id is not in dwellings.parquet", path, "dwelling_id")
+    move_in, move_out = frame.get_column("move_in").to_numpy(), frame.get_column("move_out").to_numpy()
+    p_ids = frame.get_column("person_id").to_numpy()
+    spells = Spells(np.empty(0, np.int64), dwellings.unit[d_idx], dwellings.region[d_idx], move_in, move_out)
+    for d in dates:
+        open_rows = np.flatnonzero(spells.open_on(d))
+        ids = p_ids[open_rows]
+        if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # not strictly increasing: check
+            ids_sorted, order = _sorted_ids(ids)
+            dup = ids_sorted[1:] == ids_sorted[:-1]
+            if dup.any():
+                bad = np.isin(ids, ids_sorted[1:][dup])
+                _fail(rows[open_rows[bad]], f"a person has two residence spells open on {d.isoformat()}",
+                      path, "move_in")
+    p_idx, p_found = lookup(persons.ids, p_ids)
+    _fail(rows[~p_found], "person_id is not in persons.parquet", path, "person_id")
+    spells.person = p_idx
+    return spells
+
