@@ -17,12 +17,11 @@ import polars as pl
 
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
-from boligmix.indicators.person_index import Persons, Spells, index_dwellings, lookup, read_persons, read_spells
+from boligmix.indicators.person_index import Persons, Spells, lookup, read_dwellings, read_persons, read_spells
 from boligmix.indicators.population import (
     UNIT_COLUMN,
     Level,
     choose_nomenclature,
-    dwelling_units,
     scan_columns,
     unit_table,
 )
@@ -69,9 +68,9 @@ class _Inputs:
         self.dataset_dir = dataset_dir
         self.dates = sorted(set(dates))
         self.units = unit_table(dataset_dir, level)
-        located = dwelling_units(dataset_dir, level, self.units)
-        self.regions = sorted(located.get_column("region_code").unique().to_list())
-        self.dwellings = index_dwellings(located, self.regions)
+        self.regions = sorted(scan_columns(dataset_dir, "municipalities", ["region_code"]).unique().collect()
+                              .get_column("region_code").to_list())
+        self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions)
         self._persons: dict[str, Persons] = {}
         self._spells: Spells | None = None
         self._person_years: dict[int, dict[str, np.ndarray]] = {}

@@ -19,7 +19,7 @@ import polars as pl
 
 from boligmix.data.io import table_path
 from boligmix.errors import DataValidationError
-from boligmix.indicators.population import scan_columns
+from boligmix.indicators.population import UNIT_COLUMN, Level, scan_columns
 
 _EPOCH = date(1970, 1, 1)
 _NO_MOVE_OUT = np.iinfo(np.int32).max
@@ -104,13 +104,31 @@ class Dwellings:
     region: np.ndarray
 
 
-def index_dwellings(located: pl.DataFrame, regions: list) -> Dwellings:
-    """From `dwelling_units` output (dwelling_id, unit, region_code): arrays with region as an index into `regions`."""
-    ids, order = _sorted_ids(located.get_column("dwelling_id").to_numpy())
-    unit = located.get_column("unit").fill_null(-1).cast(pl.Int64).to_numpy()
-    region_lookup = {code: i for i, code in enumerate(regions)}
-    region = (located.get_column("region_code")
-              .replace_strict(region_lookup, return_dtype=pl.Int64).to_numpy())
+def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.DataFrame,
+                   regions: list[int]) -> Dwellings:
+    """Dwellings sorted by id with their unit (row of `units`, from `unit_table`) and region index in `regions`.
+
+    Raises DataValidationError (dwellings row) for a municipality not in `municipalities` or a unit
+    id not in its table.
+    """
+    unit_column = UNIT_COLUMN[level]
+    columns = ["dwelling_id", "municipality_code"] + ([] if level == "municipality" else [unit_column])
+    frame = scan_columns(dataset_dir, "dwellings", columns).collect()
+    path = str(table_path(dataset_dir, "dwellings"))
+    municipalities = (scan_columns(dataset_dir, "municipalities", ["municipality_code", "region_code"])
+                      .collect().sort("municipality_code"))
+    muni_ids = municipalities.get_column("municipality_code").to_numpy()
+    muni_region = np.searchsorted(np.asarray(regions), municipalities.get_column("region_code").to_numpy())
+    muni_idx, known = lookup(muni_ids, frame.get_column("municipality_code").fill_null(-1).to_numpy())
+    _fail(np.flatnonzero(~known), "municipality_code is not in municipalities.parquet", path, "municipality_code")
+    region = muni_region[muni_idx]
+    unit_ids = units.get_column("id")
+    unit_numbers = units.get_column("unit").cast(pl.Int64)
+    source = pl.col("municipality_code" if level == "municipality" else unit_column)
+    unit = frame.select(pl.when(source.is_null()).then(pl.lit(-1, pl.Int64)).otherwise(
+        source.replace_strict(unit_ids, unit_numbers, default=-2, return_dtype=pl.Int64))).to_series().to_numpy()
+    _fail(np.flatnonzero(unit == -2), f"{unit_column} is not in its table", path, unit_column)
+    ids, order = _sorted_ids(frame.get_column("dwelling_id").to_numpy())
     if order is not None:
         unit, region = unit[order], region[order]
     return Dwellings(ids, unit, region)
@@ -139,13 +157,21 @@ def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwelling
     def open_expr(on: date) -> pl.Expr:
         return (pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on))
 
-    frame = (scan_columns(dataset_dir, "residences", ["person_id", "dwelling_id", "move_in", "move_out"])
-             .with_row_index("_row").filter(pl.any_horizontal([open_expr(d) for d in dates]))
-             .select("_row", "person_id", "dwelling_id", pl.col("move_in").cast(pl.Int32),
+    open_any = pl.any_horizontal([open_expr(d) for d in dates])
+    columns = ["person_id", "dwelling_id", "move_in", "move_out"]
+    frame = (scan_columns(dataset_dir, "residences", columns).filter(open_any)
+             .select("person_id", "dwelling_id", pl.col("move_in").cast(pl.Int32),
                      pl.col("move_out").cast(pl.Int32).fill_null(_NO_MOVE_OUT)).collect())
-    rows = frame.get_column("_row").to_numpy()
+
+    def fail(bad: np.ndarray, message: str, column: str) -> None:
+        """Error naming the first file row among the kept spells flagged in `bad` (row numbers found only then)."""
+        if bad.any():
+            rows = (scan_columns(dataset_dir, "residences", columns).with_row_index("_row").filter(open_any)
+                    .select("_row").collect().get_column("_row").to_numpy())
+            _fail(rows[bad], message, path, column)
+
     d_idx, d_found = lookup(dwellings.ids, frame.get_column("dwelling_id").to_numpy())
-    _fail(rows[~d_found], "dwelling_id is not in dwellings.parquet", path, "dwelling_id")
+    fail(~d_found, "dwelling_id is not in dwellings.parquet", "dwelling_id")
     move_in, move_out = frame.get_column("move_in").to_numpy(), frame.get_column("move_out").to_numpy()
     p_ids = frame.get_column("person_id").to_numpy()
     spells = Spells(np.empty(0, np.int64), dwellings.unit[d_idx], dwellings.region[d_idx], move_in, move_out)
@@ -153,14 +179,14 @@ def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwelling
         open_rows = np.flatnonzero(spells.open_on(d))
         ids = p_ids[open_rows]
         if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # not strictly increasing: check
-            ids_sorted, order = _sorted_ids(ids)
+            ids_sorted, _ = _sorted_ids(ids)
             dup = ids_sorted[1:] == ids_sorted[:-1]
             if dup.any():
-                bad = np.isin(ids, ids_sorted[1:][dup])
-                _fail(rows[open_rows[bad]], f"a person has two residence spells open on {d.isoformat()}",
-                      path, "move_in")
+                bad = np.zeros(p_ids.size, dtype=bool)
+                bad[open_rows[np.isin(ids, ids_sorted[1:][dup])]] = True
+                fail(bad, f"a person has two residence spells open on {d.isoformat()}", "move_in")
     p_idx, p_found = lookup(persons.ids, p_ids)
-    _fail(rows[~p_found], "person_id is not in persons.parquet", path, "person_id")
+    fail(~p_found, "person_id is not in persons.parquet", "person_id")
     spells.person = p_idx
     return spells
 
