@@ -43,6 +43,9 @@ INCOME_AGES = (15, 64)
 
 Progress = Callable[[str, float], None]
 
+# Bits of the per-person person_years flags (`_Inputs.person_year`).
+PY_HAS_ROW, PY_LEVEL_NULL, PY_GRUND, PY_UOPLYST, PY_DK, PY_EARNER, PY_INCOME = (1, 2, 4, 8, 16, 32, 64)
+
 
 @dataclass
 class _Snapshot:
@@ -73,6 +76,7 @@ class _Inputs:
         self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions)
         self._persons: dict[str, Persons] = {}
         self._spells: Spells | None = None
+        self._snapshots: dict[tuple[date, str], _Snapshot] = {}
         self._person_years: dict[int, dict[str, np.ndarray]] = {}
         self._labour: dict[tuple[int, tuple[str, ...], bool], np.ndarray] = {}
         self._convicted: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
@@ -84,14 +88,20 @@ class _Inputs:
         return self._persons[nomenclature]
 
     def snapshot(self, on: date, nomenclature: str) -> _Snapshot:
-        persons = self.persons(nomenclature)
-        if self._spells is None:  # the person index does not depend on the nomenclature
-            self._spells = read_spells(self.dataset_dir, self.dates, self.dwellings, persons)
-        spells = self._spells
-        rows = np.flatnonzero(spells.open_on(on))
-        person = spells.person[rows]
-        return _Snapshot(person, spells.unit[rows], spells.region[rows], persons.age(person, on),
-                         persons.non_western[person])
+        """Residents on `on` (cached: the list's residents are also the last window year's population)."""
+        key = (on, nomenclature)
+        if key not in self._snapshots:
+            persons = self.persons(nomenclature)
+            if self._spells is None:  # the person index does not depend on the nomenclature
+                self._spells = read_spells(self.dataset_dir, self.dates, self.dwellings, persons)
+            spells = self._spells
+            rows = np.flatnonzero(spells.open_on(on))
+            person = spells.person[rows]
+            if len(self._snapshots) >= 2:
+                self._snapshots.pop(next(iter(self._snapshots)))
+            self._snapshots[key] = _Snapshot(person, spells.unit[rows], spells.region[rows],
+                                             persons.age(person, on), persons.non_western[person])
+        return self._snapshots[key]
 
     @property
     def n_persons(self) -> int:
@@ -102,31 +112,30 @@ class _Inputs:
         return lookup(persons.ids, ids)
 
     def person_year(self, year: int) -> dict[str, np.ndarray]:
-        """person_years facts of `year` as arrays over the person index (persons without a row: `has_row` False)."""
+        """person_years facts of `year` over the person index: `flags` (bits `PY_*`) and `income` (0 if none)."""
         if year not in self._person_years:
             self._person_years.clear()  # list years are processed in order; keep one year in memory
             level, source = pl.col("highest_education"), pl.col("education_source")
+
+            def bit(expr: pl.Expr, value: int) -> pl.Expr:
+                return pl.when(expr.fill_null(False)).then(pl.lit(value, pl.UInt8)).otherwise(pl.lit(0, pl.UInt8))
+
             frame = (scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *PERSON_YEAR_COLUMNS])
                      .filter(pl.col("year") == year)
                      .select("person_id",
-                             level.is_null().alias("level_null"), (level == "grundskole").fill_null(False).alias("grund"),
-                             (level == "uoplyst").fill_null(False).alias("uoplyst"),
-                             (source == "dk_registered").fill_null(False).alias("dk"),
-                             (pl.col("taxpayer") & ~pl.col("in_education")).fill_null(False).alias("earner"),
-                             pl.col("gross_income_dkk").is_not_null().alias("income_valid"),
+                             (bit(pl.lit(True), PY_HAS_ROW) | bit(level.is_null(), PY_LEVEL_NULL)
+                              | bit(level == "grundskole", PY_GRUND) | bit(level == "uoplyst", PY_UOPLYST)
+                              | bit(source == "dk_registered", PY_DK)
+                              | bit(pl.col("taxpayer") & ~pl.col("in_education"), PY_EARNER)
+                              | bit(pl.col("gross_income_dkk").is_not_null(), PY_INCOME)).alias("flags"),
                              pl.col("gross_income_dkk").fill_null(0.0).alias("income")).collect())
             idx, found = self._person_index(frame.get_column("person_id").to_numpy())
             idx = idx[found]
-            n = self.n_persons
-            facts: dict[str, np.ndarray] = {"has_row": np.zeros(n, dtype=bool)}
-            facts["has_row"][idx] = True
-            for name, default in (("level_null", True), ("grund", False), ("uoplyst", False), ("dk", False),
-                                  ("earner", False), ("income_valid", False), ("income", 0.0)):
-                values = frame.get_column(name).to_numpy()[found]
-                array = np.full(n, default, dtype=values.dtype)
-                array[idx] = values
-                facts[name] = array
-            self._person_years[year] = facts
+            flags = np.full(self.n_persons, PY_LEVEL_NULL, dtype=np.uint8)  # no row: education unknown
+            flags[idx] = frame.get_column("flags").to_numpy()[found]
+            income = np.zeros(self.n_persons, dtype=np.float64)
+            income[idx] = frame.get_column("income").to_numpy()[found]
+            self._person_years[year] = {"flags": flags, "income": income}
         return self._person_years[year]
 
     def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> np.ndarray:
@@ -221,14 +230,14 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     return measures, national_pct
 
 
-def _basic_education(settings: IndicatorSettings, facts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per person index: (counted in the denominator, counted as basic) for a person 30-59."""
-    level_null, grund, uoplyst = facts["level_null"], facts["grund"], facts["uoplyst"]
-    everyone = np.ones(level_null.size, dtype=bool)
+def _basic_education(settings: IndicatorSettings, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(counted in the denominator, counted as basic) for persons 30-59 with person_years `flags`."""
+    level_null, grund, uoplyst = (flags & PY_LEVEL_NULL) > 0, (flags & PY_GRUND) > 0, (flags & PY_UOPLYST) > 0
+    everyone = np.ones(flags.size, dtype=bool)
     if settings.education_rule == "uoplyst_is_basic":
         # No person_years row = education unknown = uoplyst.
         return everyone, level_null | grund | uoplyst
-    registered = facts["dk"] & ~level_null & ~uoplyst
+    registered = ((flags & PY_DK) > 0) & ~level_null & ~uoplyst
     if settings.unregistered_education == "basic":
         return everyone, ~registered | grund
     return registered, registered & grund
@@ -246,17 +255,26 @@ def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int
 
     residents = count(in_unit)
     n_non_western = count(in_unit & snap.non_western)
-    included, basic = _basic_education(settings, inputs.person_year(settings.education_year(list_year)))
-    edu = in_unit & (snap.age >= EDUCATION_AGES[0]) & (snap.age <= EDUCATION_AGES[1]) & included[snap.person]
-    n_30_59, n_basic = count(edu), count(edu & basic[snap.person])
+    edu = in_unit & (snap.age >= EDUCATION_AGES[0]) & (snap.age <= EDUCATION_AGES[1])
+    edu_rows = np.flatnonzero(edu)
+    included, basic = _basic_education(
+        settings, inputs.person_year(settings.education_year(list_year))["flags"][snap.person[edu_rows]])
+    edu_units = snap.unit[edu_rows]
+    n_30_59 = np.bincount(edu_units[included], minlength=n_units)
+    n_basic = np.bincount(edu_units[included & basic], minlength=n_units)
     facts = inputs.person_year(settings.income_year(list_year))
+    flags = facts["flags"][snap.person]
+    earner_bits = PY_HAS_ROW | PY_EARNER
     earners = ((snap.age >= INCOME_AGES[0]) & (snap.age <= INCOME_AGES[1])
-               & facts["has_row"][snap.person] & facts["earner"][snap.person])
-    valid = earners & facts["income_valid"][snap.person]
-    income = facts["income"][snap.person]
+               & ((flags & earner_bits) == earner_bits))
+    valid = earners & ((flags & PY_INCOME) > 0)
     n_income = count(in_unit & earners)
-    n_valid = count(in_unit & valid)
-    income_sum = np.bincount(snap.unit[in_unit & valid], weights=income[in_unit & valid], minlength=n_units)
+    valid_rows = np.flatnonzero(valid)
+    income = facts["income"][snap.person[valid_rows]]
+    valid_units = snap.unit[valid_rows]
+    in_unit_valid = valid_units >= 0
+    n_valid = np.bincount(valid_units[in_unit_valid], minlength=n_units)
+    income_sum = np.bincount(valid_units[in_unit_valid], weights=income[in_unit_valid], minlength=n_units)
     present = np.flatnonzero(residents > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_income = np.where(n_valid > 0, income_sum / n_valid, np.nan)[present]
@@ -266,8 +284,9 @@ def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int
         "n_income_group": n_income[present],
         "mean_income": pl.Series(mean_income, dtype=pl.Float64, nan_to_null=True)})
     n_regions = len(inputs.regions)
-    region_n = np.bincount(snap.region[valid], minlength=n_regions)
-    region_sum = np.bincount(snap.region[valid], weights=income[valid], minlength=n_regions)
+    valid_regions = snap.region[valid_rows]
+    region_n = np.bincount(valid_regions, minlength=n_regions)
+    region_sum = np.bincount(valid_regions, weights=income, minlength=n_regions)
     has = np.flatnonzero(region_n > 0)
     region = pl.DataFrame({"region_code": pl.Series([inputs.regions[i] for i in has], dtype=pl.Int64),
                            "region_mean_income": region_sum[has] / region_n[has]})

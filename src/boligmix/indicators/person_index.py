@@ -37,10 +37,24 @@ def _fail(rows: np.ndarray, message: str, path: str, column: str) -> None:
                                   row=int(rows.min()) + 1, column=column)
 
 
+def _is_sorted(ids: np.ndarray) -> bool:
+    return ids.size < 2 or bool(np.all(ids[1:] >= ids[:-1]))
+
+
 def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(index of each of `ids` in `sorted_ids`, found mask); the index is 0 where not found."""
+    """(index of each of `ids` in `sorted_ids` (unique, ascending), found mask); the index is 0 where not found.
+
+    When `ids` are sorted too this is a polars sorted merge join (linear); otherwise a binary search.
+    """
     if sorted_ids.size == 0:
         return np.zeros(ids.size, dtype=np.int64), np.zeros(ids.size, dtype=bool)
+    if _is_sorted(ids):
+        left = pl.DataFrame({"k": ids}).with_columns(pl.col("k").set_sorted())
+        right = pl.DataFrame({"k": sorted_ids, "i": np.arange(sorted_ids.size, dtype=np.int64)}).with_columns(
+            pl.col("k").set_sorted())
+        idx = left.join(right, on="k", how="left", maintain_order="left").get_column("i")
+        if idx.len() == ids.size:  # else duplicate ids in sorted_ids: fall back to the binary search
+            return idx.fill_null(0).to_numpy(), idx.is_not_null().to_numpy()
     idx = np.searchsorted(sorted_ids, ids)
     idx[idx == sorted_ids.size] = 0
     return idx, sorted_ids[idx] == ids
@@ -48,7 +62,7 @@ def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(`ids` sorted, the sort order or None when already sorted)."""
-    if ids.size < 2 or bool(np.all(ids[1:] >= ids[:-1])):
+    if _is_sorted(ids):
         return ids, None
     order = np.argsort(ids, kind="stable")
     return ids[order], order
