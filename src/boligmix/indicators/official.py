@@ -130,11 +130,13 @@ class _Inputs:
                               | bit(pl.col("gross_income_dkk").is_not_null(), PY_INCOME)).alias("flags"),
                              pl.col("gross_income_dkk").fill_null(0.0).alias("income")).collect())
             idx, found = self._person_index(frame.get_column("person_id").to_numpy())
-            idx = idx[found]
+            row_flags, row_income = frame.get_column("flags").to_numpy(), frame.get_column("income").to_numpy()
+            if not found.all():  # rows of persons not in persons.parquet are never residents
+                idx, row_flags, row_income = idx[found], row_flags[found], row_income[found]
             flags = np.full(self.n_persons, PY_LEVEL_NULL, dtype=np.uint8)  # no row: education unknown
-            flags[idx] = frame.get_column("flags").to_numpy()[found]
+            flags[idx] = row_flags
             income = np.zeros(self.n_persons, dtype=np.float64)
-            income[idx] = frame.get_column("income").to_numpy()[found]
+            income[idx] = row_income
             self._person_years[year] = {"flags": flags, "income": income}
         return self._person_years[year]
 

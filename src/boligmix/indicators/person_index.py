@@ -41,20 +41,40 @@ def _is_sorted(ids: np.ndarray) -> bool:
     return ids.size < 2 or bool(np.all(ids[1:] >= ids[:-1]))
 
 
+def _merge_lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Polars sorted merge join of ascending `ids` on `sorted_ids`; None if `sorted_ids` has duplicates."""
+    left = pl.DataFrame({"k": ids}).with_columns(pl.col("k").set_sorted())
+    right = pl.DataFrame({"k": sorted_ids, "i": np.arange(sorted_ids.size, dtype=np.int64)}).with_columns(
+        pl.col("k").set_sorted())
+    idx = left.join(right, on="k", how="left", maintain_order="left").get_column("i")
+    if idx.len() != ids.size:
+        return None
+    if idx.null_count() == 0:
+        return idx.to_numpy(), np.ones(ids.size, dtype=bool)
+    return idx.fill_null(0).to_numpy(), idx.is_not_null().to_numpy()
+
+
 def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(index of each of `ids` in `sorted_ids` (unique, ascending), found mask); the index is 0 where not found.
 
-    When `ids` are sorted too this is a polars sorted merge join (linear); otherwise a binary search.
+    A polars sorted merge join (linear); unsorted `ids` are sorted first (cheaper than a binary
+    search of each at millions of rows). Duplicate `sorted_ids` fall back to a binary search.
     """
     if sorted_ids.size == 0:
         return np.zeros(ids.size, dtype=np.int64), np.zeros(ids.size, dtype=bool)
-    if _is_sorted(ids):
-        left = pl.DataFrame({"k": ids}).with_columns(pl.col("k").set_sorted())
-        right = pl.DataFrame({"k": sorted_ids, "i": np.arange(sorted_ids.size, dtype=np.int64)}).with_columns(
-            pl.col("k").set_sorted())
-        idx = left.join(right, on="k", how="left", maintain_order="left").get_column("i")
-        if idx.len() == ids.size:  # else duplicate ids in sorted_ids: fall back to the binary search
-            return idx.fill_null(0).to_numpy(), idx.is_not_null().to_numpy()
+    if sorted_ids.size <= 4096:  # a small table stays in cache: binary search
+        pass
+    elif _is_sorted(ids):
+        merged = _merge_lookup(sorted_ids, ids)
+        if merged is not None:
+            return merged
+    elif ids.size > 100_000:
+        order = np.argsort(ids, kind="stable")
+        merged = _merge_lookup(sorted_ids, ids[order])
+        if merged is not None:
+            idx, found = np.empty(ids.size, dtype=np.int64), np.empty(ids.size, dtype=bool)
+            idx[order], found[order] = merged
+            return idx, found
     idx = np.searchsorted(sorted_ids, ids)
     idx[idx == sorted_ids.size] = 0
     return idx, sorted_ids[idx] == ids
