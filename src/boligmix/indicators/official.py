@@ -17,7 +17,15 @@ import polars as pl
 
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
-from boligmix.indicators.person_index import Persons, Spells, lookup, read_dwellings, read_persons, read_spells
+from boligmix.indicators.person_index import (
+    Persons,
+    Spells,
+    birth_cutoff,
+    lookup,
+    read_dwellings,
+    read_persons,
+    read_spells,
+)
 from boligmix.indicators.population import (
     UNIT_COLUMN,
     Level,
@@ -49,13 +57,21 @@ PY_HAS_ROW, PY_LEVEL_NULL, PY_GRUND, PY_UOPLYST, PY_DK, PY_EARNER, PY_INCOME = (
 
 @dataclass
 class _Snapshot:
-    """Everyone resident on a date: person index, unit (-1 outside every unit), region index, age, non-western."""
+    """Everyone resident on a date: person index, unit (-1 outside every unit), region index, birth date, non-western."""
 
     person: np.ndarray
     unit: np.ndarray
     region: np.ndarray
-    age: np.ndarray
+    born: np.ndarray
     non_western: np.ndarray
+    on: date
+
+    def aged(self, lo: int, hi: int | None = None) -> np.ndarray:
+        """Residents aged `lo` or more (and at most `hi`) in completed years on the snapshot date."""
+        mask = self.born <= birth_cutoff(self.on, lo)
+        if hi is not None:
+            mask &= self.born > birth_cutoff(self.on, hi + 1)
+        return mask
 
 
 def output_columns(level: Level = "area") -> list[str]:
@@ -67,9 +83,11 @@ def output_columns(level: Level = "area") -> list[str]:
 class _Inputs:
     """Tables read once per call, as person-indexed arrays (`boligmix.indicators.person_index`)."""
 
-    def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date]) -> None:
+    def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date],
+                 labour_years: set[int]) -> None:
         self.dataset_dir = dataset_dir
         self.dates = sorted(set(dates))
+        self.labour_years = labour_years
         self.units = unit_table(dataset_dir, level)
         self.regions = sorted(scan_columns(dataset_dir, "municipalities", ["region_code"]).unique().collect()
                               .get_column("region_code").to_list())
@@ -79,6 +97,7 @@ class _Inputs:
         self._snapshots: dict[tuple[date, str], _Snapshot] = {}
         self._person_years: dict[int, dict[str, np.ndarray]] = {}
         self._labour: dict[tuple[int, tuple[str, ...], bool], np.ndarray] = {}
+        self._labour_rows: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._convicted: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
 
     def persons(self, nomenclature: str) -> Persons:
@@ -100,7 +119,7 @@ class _Inputs:
             if len(self._snapshots) >= 2:
                 self._snapshots.pop(next(iter(self._snapshots)))
             self._snapshots[key] = _Snapshot(person, spells.unit[rows], spells.region[rows],
-                                             persons.age(person, on), persons.non_western[person])
+                                             persons.born[person], persons.non_western[person], on)
         return self._snapshots[key]
 
     @property
@@ -141,16 +160,27 @@ class _Inputs:
         return self._person_years[year]
 
     def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> np.ndarray:
-        """Per person index: summed FTE on outside attachments in `year` (capped at 1.0 when `cap`)."""
+        """Per person index: summed FTE on outside attachments in `year` (capped at 1.0 when `cap`).
+
+        The labour rows of every window year are read in one scan per attachment set.
+        """
         key = (year, attachments, cap)
         if key not in self._labour:
-            frame = (scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
-                     .filter((pl.col("year") == year) & pl.col("attachment").is_in(attachments))
-                     .select("person_id", pl.col("fte").fill_null(0.0)).collect())
-            idx, found = self._person_index(frame.get_column("person_id").to_numpy())
-            fte = np.bincount(idx[found], weights=frame.get_column("fte").to_numpy()[found],
-                              minlength=self.n_persons)
-            self._labour[key] = np.minimum(fte, 1.0) if cap else fte
+            if attachments not in self._labour_rows:
+                frame = (scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
+                         .filter(pl.col("year").is_in(sorted(self.labour_years))
+                                 & pl.col("attachment").is_in(attachments))
+                         .select("person_id", "year", pl.col("fte").fill_null(0.0)).collect())
+                idx, found = self._person_index(frame.get_column("person_id").to_numpy())
+                rows_year = frame.get_column("year").to_numpy()
+                self._labour_rows = {attachments: (idx[found], rows_year[found],
+                                                   frame.get_column("fte").to_numpy()[found])}
+            idx, rows_year, fte = self._labour_rows[attachments]
+            in_year = rows_year == year
+            total = np.bincount(idx[in_year], weights=fte[in_year], minlength=self.n_persons)
+            if len(self._labour) >= 2:
+                self._labour.pop(next(iter(self._labour)))
+            self._labour[key] = np.minimum(total, 1.0) if cap else total
         return self._labour[key]
 
     def convicted(self, year: int, laws: tuple[str, ...]) -> np.ndarray:
@@ -197,13 +227,13 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     for register_year in settings.window(list_year):
         snap = inputs.snapshot(settings.window_population_date(register_year), nomenclature)
         convicted = inputs.convicted(register_year, settings.conviction_laws)[snap.person]
-        adults = snap.age >= CONVICTION_MIN_AGE
+        adults = snap.aged(CONVICTION_MIN_AGE)
         national.append((int(adults.sum()), int((adults & convicted).sum())))
         in_unit = snap.unit >= 0
         adult_units = snap.unit[adults & in_unit]
         n18 = np.bincount(adult_units, minlength=n_units)
         nconv = np.bincount(snap.unit[adults & in_unit & convicted], minlength=n_units)
-        working = in_unit & (snap.age >= lo) & (snap.age <= hi)
+        working = in_unit & snap.aged(lo, hi)
         fte_person = inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one)
         n1864 = np.bincount(snap.unit[working], minlength=n_units)
         fte = np.bincount(snap.unit[working], weights=fte_person[snap.person[working]], minlength=n_units)
@@ -257,7 +287,7 @@ def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int
 
     residents = count(in_unit)
     n_non_western = count(in_unit & snap.non_western)
-    edu = in_unit & (snap.age >= EDUCATION_AGES[0]) & (snap.age <= EDUCATION_AGES[1])
+    edu = in_unit & snap.aged(*EDUCATION_AGES)
     edu_rows = np.flatnonzero(edu)
     included, basic = _basic_education(
         settings, inputs.person_year(settings.education_year(list_year))["flags"][snap.person[edu_rows]])
@@ -267,8 +297,7 @@ def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int
     facts = inputs.person_year(settings.income_year(list_year))
     flags = facts["flags"][snap.person]
     earner_bits = PY_HAS_ROW | PY_EARNER
-    earners = ((snap.age >= INCOME_AGES[0]) & (snap.age <= INCOME_AGES[1])
-               & ((flags & earner_bits) == earner_bits))
+    earners = snap.aged(*INCOME_AGES) & ((flags & earner_bits) == earner_bits)
     valid = earners & ((flags & PY_INCOME) > 0)
     n_income = count(in_unit & earners)
     valid_rows = np.flatnonzero(valid)
@@ -358,7 +387,7 @@ def compute_area_indicators(
     report("reading dwellings and units", 0.0)
     dates = [d for y in years for d in (plan[y].resident_date(y),
                                         *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
-    inputs = _Inputs(dataset_dir, level, dates)
+    inputs = _Inputs(dataset_dir, level, dates, {t for y in years for t in plan[y].window(y)})
     frames = []
     for i, y in enumerate(years):
         report(f"list year {y}", i / len(years))

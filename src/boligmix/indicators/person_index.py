@@ -88,42 +88,53 @@ def _sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return ids[order], order
 
 
+def birth_cutoff(on: date, years: int) -> int:
+    """The latest birth date (days since 1970-01-01) of a person at least `years` old (completed) on `on`.
+
+    Born on or before `on` minus `years` years; for 29 February in a non-leap year, 28 February
+    (the same rule as comparing (month, day) of birth with (month, day) of `on`).
+    """
+    year = on.year - years
+    try:
+        cutoff = on.replace(year=year)
+    except ValueError:  # 29 February
+        cutoff = date(year, 2, 28)
+    return _days(cutoff)
+
+
 @dataclass
 class Persons:
-    """Sorted person ids and per-person facts (arrays aligned with `ids`)."""
+    """Sorted person ids and per-person facts (arrays aligned with `ids`): birth date in days, non-western."""
 
     ids: np.ndarray
-    birth_year: np.ndarray
-    birth_md: np.ndarray
+    born: np.ndarray
     non_western: np.ndarray
-
-    def age(self, idx: np.ndarray, on: date) -> np.ndarray:
-        """Completed years on `on` of the persons at `idx`."""
-        later = self.birth_md[idx] > on.month * 100 + on.day
-        return on.year - self.birth_year[idx] - later.astype(np.int32)
 
 
 def read_persons(dataset_dir: str | os.PathLike[str], nomenclature: str) -> Persons:
-    """Persons sorted by id with birth year, month*100+day and the non-western flag under `nomenclature`.
+    """Persons sorted by id with birth date (days since 1970-01-01) and the non-western flag under `nomenclature`.
 
-    Raises DataValidationError for an immigrant/descendant whose country is not in the nomenclature.
+    Raises DataValidationError for an immigrant/descendant whose country is not in the nomenclature
+    or a missing birth date.
     """
     countries = (scan_columns(dataset_dir, "countries", ["country_code", "western", "nomenclature_version"])
                  .filter(pl.col("nomenclature_version") == nomenclature).collect())
     known = countries.get_column("country_code").implode()
     non_western_codes = countries.filter(~pl.col("western")).get_column("country_code").implode()
     foreign = pl.col("origin").is_in(_NON_WESTERN_ORIGINS)
-    b = pl.col("birth_date")
     frame = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"]).select(
-        "person_id", b.dt.year().cast(pl.Int32).alias("birth_year"),
-        (b.dt.month().cast(pl.Int32) * 100 + b.dt.day().cast(pl.Int32)).alias("birth_md"),
+        "person_id", pl.col("birth_date").cast(pl.Int32).alias("born"),
         (foreign & pl.col("country_code").is_in(non_western_codes)).fill_null(False).alias("non_western"),
         (foreign & ~pl.col("country_code").is_in(known)).fill_null(False).alias("_unknown")).collect()
+    path = str(table_path(dataset_dir, "persons"))
+    if frame.get_column("born").null_count():
+        _fail(np.flatnonzero(frame.get_column("born").is_null().to_numpy()), "birth_date is missing", path,
+              "birth_date")
     unknown = frame.get_column("_unknown").to_numpy()
     _fail(np.flatnonzero(unknown), f"country_code of an immigrant/descendant is not in countries ({nomenclature})",
-          str(table_path(dataset_dir, "persons")), "country_code")
+          path, "country_code")
     ids, order = _sorted_ids(frame.get_column("person_id").to_numpy())
-    columns = [frame.get_column(c).to_numpy() for c in ("birth_year", "birth_md", "non_western")]
+    columns = [frame.get_column(c).to_numpy() for c in ("born", "non_western")]
     if order is not None:
         columns = [c[order] for c in columns]
     return Persons(ids, *columns)
