@@ -21,7 +21,6 @@ from boligmix.indicators.person_index import (
     Persons,
     Spells,
     birth_cutoff,
-    lookup,
     read_dwellings,
     read_persons,
     read_spells,
@@ -127,8 +126,7 @@ class _Inputs:
         return next(iter(self._persons.values())).ids.size
 
     def _person_index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        persons = next(iter(self._persons.values()))
-        return lookup(persons.ids, ids)
+        return next(iter(self._persons.values())).index(ids)
 
     def person_year(self, year: int) -> dict[str, np.ndarray]:
         """person_years facts of `year` over the person index: `flags` (bits `PY_*`) and `income` (0 if none)."""
@@ -226,13 +224,14 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     n_units = inputs.units.height
     for register_year in settings.window(list_year):
         snap = inputs.snapshot(settings.window_population_date(register_year), nomenclature)
-        convicted = inputs.convicted(register_year, settings.conviction_laws)[snap.person]
-        adults = snap.aged(CONVICTION_MIN_AGE)
-        national.append((int(adults.sum()), int((adults & convicted).sum())))
+        adult_rows = np.flatnonzero(snap.aged(CONVICTION_MIN_AGE))
+        convicted = inputs.convicted(register_year, settings.conviction_laws)[snap.person[adult_rows]]
+        national.append((int(adult_rows.size), int(convicted.sum())))
         in_unit = snap.unit >= 0
-        adult_units = snap.unit[adults & in_unit]
-        n18 = np.bincount(adult_units, minlength=n_units)
-        nconv = np.bincount(snap.unit[adults & in_unit & convicted], minlength=n_units)
+        adult_units = snap.unit[adult_rows]
+        adult_in_unit = adult_units >= 0
+        n18 = np.bincount(adult_units[adult_in_unit], minlength=n_units)
+        nconv = np.bincount(adult_units[adult_in_unit & convicted], minlength=n_units)
         working = in_unit & snap.aged(lo, hi)
         fte_person = inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one)
         n1864 = np.bincount(snap.unit[working], minlength=n_units)
@@ -295,12 +294,14 @@ def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int
     n_30_59 = np.bincount(edu_units[included], minlength=n_units)
     n_basic = np.bincount(edu_units[included & basic], minlength=n_units)
     facts = inputs.person_year(settings.income_year(list_year))
-    flags = facts["flags"][snap.person]
+    aged_rows = np.flatnonzero(snap.aged(*INCOME_AGES))
+    flags = facts["flags"][snap.person[aged_rows]]
     earner_bits = PY_HAS_ROW | PY_EARNER
-    earners = snap.aged(*INCOME_AGES) & ((flags & earner_bits) == earner_bits)
-    valid = earners & ((flags & PY_INCOME) > 0)
-    n_income = count(in_unit & earners)
-    valid_rows = np.flatnonzero(valid)
+    earner = (flags & earner_bits) == earner_bits
+    earner_rows = aged_rows[earner]
+    valid_rows = aged_rows[earner & ((flags & PY_INCOME) > 0)]
+    earner_units = snap.unit[earner_rows]
+    n_income = np.bincount(earner_units[earner_units >= 0], minlength=n_units)
     income = facts["income"][snap.person[valid_rows]]
     valid_units = snap.unit[valid_rows]
     in_unit_valid = valid_units >= 0

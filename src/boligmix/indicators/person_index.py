@@ -41,11 +41,17 @@ def _is_sorted(ids: np.ndarray) -> bool:
     return ids.size < 2 or bool(np.all(ids[1:] >= ids[:-1]))
 
 
-def _merge_lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def id_frame(sorted_ids: np.ndarray) -> pl.DataFrame:
+    """`k` (the ids, flagged sorted) and `i` (their index): the right side of `lookup`'s merge join."""
+    return pl.DataFrame({"k": sorted_ids, "i": np.arange(sorted_ids.size, dtype=np.int64)}).with_columns(
+        pl.col("k").set_sorted())
+
+
+def _merge_lookup(sorted_ids: np.ndarray, ids: np.ndarray,
+                  right: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
     """Polars sorted merge join of ascending `ids` on `sorted_ids`; None if `sorted_ids` has duplicates."""
     left = pl.DataFrame({"k": ids}).with_columns(pl.col("k").set_sorted())
-    right = pl.DataFrame({"k": sorted_ids, "i": np.arange(sorted_ids.size, dtype=np.int64)}).with_columns(
-        pl.col("k").set_sorted())
+    right = id_frame(sorted_ids) if right is None else right
     idx = left.join(right, on="k", how="left", maintain_order="left").get_column("i")
     if idx.len() != ids.size:
         return None
@@ -54,7 +60,8 @@ def _merge_lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, 
     return idx.fill_null(0).to_numpy(), idx.is_not_null().to_numpy()
 
 
-def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lookup(sorted_ids: np.ndarray, ids: np.ndarray,
+           right: pl.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(index of each of `ids` in `sorted_ids` (unique, ascending), found mask); the index is 0 where not found.
 
     A polars sorted merge join (linear); unsorted `ids` are sorted first (cheaper than a binary
@@ -65,12 +72,12 @@ def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndar
     if sorted_ids.size <= 4096:  # a small table stays in cache: binary search
         pass
     elif _is_sorted(ids):
-        merged = _merge_lookup(sorted_ids, ids)
+        merged = _merge_lookup(sorted_ids, ids, right)
         if merged is not None:
             return merged
     elif ids.size > 100_000:
         order = np.argsort(ids, kind="stable")
-        merged = _merge_lookup(sorted_ids, ids[order])
+        merged = _merge_lookup(sorted_ids, ids[order], right)
         if merged is not None:
             idx, found = np.empty(ids.size, dtype=np.int64), np.empty(ids.size, dtype=bool)
             idx[order], found[order] = merged
@@ -109,6 +116,13 @@ class Persons:
     ids: np.ndarray
     born: np.ndarray
     non_western: np.ndarray
+    _id_frame: pl.DataFrame | None = None
+
+    def index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(person index of each of `ids`, found mask), see `lookup`."""
+        if self._id_frame is None and self.ids.size > 4096:
+            self._id_frame = id_frame(self.ids)
+        return lookup(self.ids, ids, self._id_frame)
 
 
 def read_persons(dataset_dir: str | os.PathLike[str], nomenclature: str) -> Persons:
@@ -230,7 +244,7 @@ def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwelling
                 bad = np.zeros(p_ids.size, dtype=bool)
                 bad[open_rows[np.isin(ids, ids_sorted[1:][dup])]] = True
                 fail(bad, f"a person has two residence spells open on {d.isoformat()}", "move_in")
-    p_idx, p_found = lookup(persons.ids, p_ids)
+    p_idx, p_found = persons.index(p_ids)
     fail(~p_found, "person_id is not in persons.parquet", "person_id")
     spells.person = p_idx
     return spells
