@@ -56,7 +56,8 @@ PY_HAS_ROW, PY_LEVEL_NULL, PY_GRUND, PY_UOPLYST, PY_DK, PY_EARNER, PY_INCOME = (
 
 @dataclass
 class _Snapshot:
-    """Everyone resident on a date: person index, unit (-1 outside every unit), region index, birth date, non-western."""
+    """Everyone resident on a date: person index, unit (-1 outside every unit), region index,
+    birth date (days since 1970-01-01), non-western."""
 
     person: np.ndarray
     unit: np.ndarray

@@ -1,9 +1,10 @@
 """Person-indexed arrays for the official indicators: joins replaced by integer index lookups.
 
 Every person gets a dense index (their row in `persons` sorted by person_id); residence spells,
-person_years, labour and convictions are mapped to that index once with a binary search on the
-sorted ids (`numpy.searchsorted`, fast when the looked-up ids are themselves sorted, as they are
-in register tables keyed by person). A dwelling's unit and region are looked up the same way.
+person_years, labour and convictions are mapped to that index once (`lookup`: a polars sorted
+merge join, as register tables keyed by person are sorted; unsorted ids, such as the dwellings of
+spells, are sorted first; small tables use a binary search). A dwelling's unit and region are
+looked up the same way.
 Per-unit counts and sums are `numpy.bincount` over the unit index. Semantics are those of
 `boligmix.indicators.population` (docs/indicators.md); the same data errors are raised.
 """
