@@ -58,8 +58,9 @@ def run_one(impl: str, dataset: Path, list_year: int, out: Path) -> None:
         frame = PandasIndicators(dataset, "area").compute(list_year, settings)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         frame.to_parquet(out)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_gib": peak_kib / 1024**2, "rows": len(frame)}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # user/system split of the whole child process
+    print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_gib": usage.ru_maxrss / 1024**2,
+                      "rows": len(frame), "user": usage.ru_utime, "sys": usage.ru_stime}))
 
 
 def _child(impl: str, dataset: Path, list_year: int, out: Path) -> dict:
@@ -131,12 +132,14 @@ def main() -> None:
         fast = _child("polars", dataset, list_year, polars_out)
         print(f"load average (1 min) before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"polars/boligmix : {fast['seconds']:8.2f} s wall {fast['cpu_seconds']:8.2f} s CPU  "
-              f"peak {fast['peak_gib']:.2f} GiB  ({fast['rows']} areas)")
+              f"peak {fast['peak_gib']:.2f} GiB  ({fast['rows']} areas; process user {fast['user']:.2f} s, "
+              f"system {fast['sys']:.2f} s)")
         if args.skip_pandas:
             return
         slow = _child("pandas", dataset, list_year, pandas_out)
         print(f"pandas reference: {slow['seconds']:8.2f} s wall {slow['cpu_seconds']:8.2f} s CPU  "
-              f"peak {slow['peak_gib']:.2f} GiB  ({slow['rows']} areas)")
+              f"peak {slow['peak_gib']:.2f} GiB  ({slow['rows']} areas; process user {slow['user']:.2f} s, "
+              f"system {slow['sys']:.2f} s)")
         print(f"speed ratio     : {slow['seconds'] / fast['seconds']:8.1f} x wall "
               f"{slow['cpu_seconds'] / fast['cpu_seconds']:8.1f} x CPU")
         print(f"load average (1 min) after the runs: {os.getloadavg()[0]:.1f}")

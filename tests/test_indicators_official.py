@@ -268,3 +268,27 @@ def test_settings_per_list_year_mapping(dataset):
     assert a1["rules_basis"] == "2013" and a1["n_basic_30_59"] == 2
     with pytest.raises(ConfigurationError, match="2025"):
         compute_area_indicators(dataset, [2024, 2025], mapping)
+
+
+@pytest.mark.parametrize(("column", "message"), [("dwelling_id", "not in dwellings"),
+                                                 ("person_id", "not in persons")])
+def test_unknown_dwelling_or_person_of_a_spell_names_the_row(tmp_path, column, message):
+    res = hand_built.tables()["residences"]
+    bad = res.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit(987_654_321, pl.Int64))
+                           .otherwise(pl.col(column)).alias(column))
+    ds = hand_built.write(tmp_path / "ds", {"residences": bad})
+    with pytest.raises(DataValidationError, match=message) as info:
+        compute_area_indicators(ds, [2024])
+    assert (info.value.row, info.value.column) == (3, column)
+    assert info.value.path.endswith("residences.parquet")
+
+
+def test_unknown_area_of_a_dwelling_names_the_row(tmp_path):
+    dwellings = hand_built.tables()["dwellings"]
+    first_in_area = int(dwellings.with_row_index().filter(pl.col("area_id").is_not_null()).get_column("index")[0])
+    bad = dwellings.with_columns(pl.when(pl.int_range(pl.len()) == first_in_area).then(pl.lit("NOWHERE"))
+                                 .otherwise(pl.col("area_id")).alias("area_id"))
+    ds = hand_built.write(tmp_path / "ds", {"dwellings": bad})
+    with pytest.raises(DataValidationError, match="not in its table") as info:
+        compute_area_indicators(ds, [2024])
+    assert (info.value.row, info.value.column) == (first_in_area + 1, "area_id")

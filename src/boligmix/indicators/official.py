@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
+from boligmix.indicators.person_index import (
+    Persons,
+    Spells,
+    birth_cutoff,
+    read_dwellings,
+    read_persons,
+    read_spells,
+)
 from boligmix.indicators.population import (
     UNIT_COLUMN,
     Level,
     choose_nomenclature,
-    dwelling_units,
-    located_spells,
-    persons_frame,
-    resident_snapshot,
     scan_columns,
-    sorted_by,
     unit_table,
 )
 from boligmix.indicators.settings import IndicatorSettings, settings_for_list_year
@@ -45,6 +50,29 @@ INCOME_AGES = (15, 64)
 
 Progress = Callable[[str, float], None]
 
+# Bits of the per-person person_years flags (`_Inputs.person_year`).
+PY_HAS_ROW, PY_LEVEL_NULL, PY_GRUND, PY_UOPLYST, PY_DK, PY_EARNER, PY_INCOME = (1, 2, 4, 8, 16, 32, 64)
+
+
+@dataclass
+class _Snapshot:
+    """Everyone resident on a date: person index, unit (-1 outside every unit), region index,
+    birth date (days since 1970-01-01), non-western."""
+
+    person: np.ndarray
+    unit: np.ndarray
+    region: np.ndarray
+    born: np.ndarray
+    non_western: np.ndarray
+    on: date
+
+    def aged(self, lo: int, hi: int | None = None) -> np.ndarray:
+        """Residents aged `lo` or more (and at most `hi`) in completed years on the snapshot date."""
+        mask = self.born <= birth_cutoff(self.on, lo)
+        if hi is not None:
+            mask &= self.born > birth_cutoff(self.on, hi + 1)
+        return mask
+
 
 def output_columns(level: Level = "area") -> list[str]:
     """Every output column in order; the id column depends on the level."""
@@ -53,53 +81,118 @@ def output_columns(level: Level = "area") -> list[str]:
 
 
 class _Inputs:
-    """Tables read once per call; resident snapshots are filters of one located-spells frame."""
+    """Tables read once per call, as person-indexed arrays (`boligmix.indicators.person_index`)."""
 
-    def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date]) -> None:
+    def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date],
+                 labour_years: set[int]) -> None:
         self.dataset_dir = dataset_dir
         self.dates = sorted(set(dates))
+        self.labour_years = labour_years
         self.units = unit_table(dataset_dir, level)
-        self.dwellings = dwelling_units(dataset_dir, level, self.units)
-        self._located: dict[str, pl.DataFrame] = {}
-        self._person_years: dict[int, pl.DataFrame] = {}
-        self._labour: dict[tuple[int, tuple[str, ...], bool], pl.DataFrame] = {}
-        self._convicted: dict[tuple[int, tuple[str, ...]], pl.Series] = {}
+        self.regions = sorted(scan_columns(dataset_dir, "municipalities", ["region_code"]).unique().collect()
+                              .get_column("region_code").to_list())
+        self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions)
+        self._persons: dict[str, Persons] = {}
+        self._spells: Spells | None = None
+        self._snapshots: dict[tuple[date, str], _Snapshot] = {}
+        self._person_years: dict[int, dict[str, np.ndarray]] = {}
+        self._labour: dict[tuple[int, tuple[str, ...], bool], np.ndarray] = {}
+        self._labour_rows: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._convicted: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
 
-    def snapshot(self, on: date, nomenclature: str) -> pl.DataFrame:
-        if nomenclature not in self._located:
-            persons = persons_frame(self.dataset_dir, nomenclature)
-            self._located[nomenclature] = located_spells(self.dataset_dir, self.dates, self.dwellings, persons)
-        return resident_snapshot(self._located[nomenclature], on)
+    def persons(self, nomenclature: str) -> Persons:
+        if nomenclature not in self._persons:
+            self._persons.clear()  # keep one nomenclature's persons in memory
+            self._persons[nomenclature] = read_persons(self.dataset_dir, nomenclature)
+        return self._persons[nomenclature]
 
-    def person_year(self, year: int, columns: list[str]) -> pl.DataFrame:
-        """person_years of `year` (every column, read once per year), sorted by person_id."""
+    def snapshot(self, on: date, nomenclature: str) -> _Snapshot:
+        """Residents on `on` (cached: the list's residents are also the last window year's population)."""
+        key = (on, nomenclature)
+        if key not in self._snapshots:
+            persons = self.persons(nomenclature)
+            if self._spells is None:  # the person index does not depend on the nomenclature
+                self._spells = read_spells(self.dataset_dir, self.dates, self.dwellings, persons)
+            spells = self._spells
+            rows = np.flatnonzero(spells.open_on(on))
+            person = spells.person[rows]
+            if len(self._snapshots) >= 2:
+                self._snapshots.pop(next(iter(self._snapshots)))
+            self._snapshots[key] = _Snapshot(person, spells.unit[rows], spells.region[rows],
+                                             persons.born[person], persons.non_western[person], on)
+        return self._snapshots[key]
+
+    @property
+    def n_persons(self) -> int:
+        return next(iter(self._persons.values())).ids.size
+
+    def _person_index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return next(iter(self._persons.values())).index(ids)
+
+    def person_year(self, year: int) -> dict[str, np.ndarray]:
+        """person_years facts of `year` over the person index: `flags` (bits `PY_*`) and `income` (0 if none)."""
         if year not in self._person_years:
             self._person_years.clear()  # list years are processed in order; keep one year in memory
-            self._person_years[year] = sorted_by(
-                scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *PERSON_YEAR_COLUMNS])
-                .filter(pl.col("year") == year).drop("year").collect(), "person_id")
-        return self._person_years[year].select("person_id", *columns)
+            level, source = pl.col("highest_education"), pl.col("education_source")
 
-    def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> pl.DataFrame:
-        """person_id -> summed FTE on outside attachments in `year` (capped at 1.0 when `cap`)."""
+            def bit(expr: pl.Expr, value: int) -> pl.Expr:
+                return pl.when(expr.fill_null(False)).then(pl.lit(value, pl.UInt8)).otherwise(pl.lit(0, pl.UInt8))
+
+            frame = (scan_columns(self.dataset_dir, "person_years", ["person_id", "year", *PERSON_YEAR_COLUMNS])
+                     .filter(pl.col("year") == year)
+                     .select("person_id",
+                             (bit(pl.lit(True), PY_HAS_ROW) | bit(level.is_null(), PY_LEVEL_NULL)
+                              | bit(level == "grundskole", PY_GRUND) | bit(level == "uoplyst", PY_UOPLYST)
+                              | bit(source == "dk_registered", PY_DK)
+                              | bit(pl.col("taxpayer") & ~pl.col("in_education"), PY_EARNER)
+                              | bit(pl.col("gross_income_dkk").is_not_null(), PY_INCOME)).alias("flags"),
+                             pl.col("gross_income_dkk").fill_null(0.0).alias("income")).collect())
+            idx, found = self._person_index(frame.get_column("person_id").to_numpy())
+            row_flags, row_income = frame.get_column("flags").to_numpy(), frame.get_column("income").to_numpy()
+            if not found.all():  # rows of persons not in persons.parquet are never residents
+                idx, row_flags, row_income = idx[found], row_flags[found], row_income[found]
+            flags = np.full(self.n_persons, PY_LEVEL_NULL, dtype=np.uint8)  # no row: education unknown
+            flags[idx] = row_flags
+            income = np.zeros(self.n_persons, dtype=np.float64)
+            income[idx] = row_income
+            self._person_years[year] = {"flags": flags, "income": income}
+        return self._person_years[year]
+
+    def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> np.ndarray:
+        """Per person index: summed FTE on outside attachments in `year` (capped at 1.0 when `cap`).
+
+        The labour rows of every window year are read in one scan per attachment set.
+        """
         key = (year, attachments, cap)
         if key not in self._labour:
-            fte = pl.col("fte").sum()
-            self._labour[key] = (
-                scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
-                .filter((pl.col("year") == year) & pl.col("attachment").is_in(attachments))
-                .group_by("person_id").agg((fte.clip(upper_bound=1.0) if cap else fte).alias("fte"))
-                .sort("person_id").collect())
+            if attachments not in self._labour_rows:
+                frame = (scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
+                         .filter(pl.col("year").is_in(sorted(self.labour_years))
+                                 & pl.col("attachment").is_in(attachments))
+                         .select("person_id", "year", pl.col("fte").fill_null(0.0)).collect())
+                idx, found = self._person_index(frame.get_column("person_id").to_numpy())
+                rows_year = frame.get_column("year").to_numpy()
+                self._labour_rows = {attachments: (idx[found], rows_year[found],
+                                                   frame.get_column("fte").to_numpy()[found])}
+            idx, rows_year, fte = self._labour_rows[attachments]
+            in_year = rows_year == year
+            total = np.bincount(idx[in_year], weights=fte[in_year], minlength=self.n_persons)
+            if len(self._labour) >= 2:
+                self._labour.pop(next(iter(self._labour)))
+            self._labour[key] = np.minimum(total, 1.0) if cap else total
         return self._labour[key]
 
-    def convicted(self, year: int, laws: tuple[str, ...]) -> pl.Series:
-        """Distinct persons with at least one conviction under `laws` in `year` (an imploded Series)."""
+    def convicted(self, year: int, laws: tuple[str, ...]) -> np.ndarray:
+        """Per person index: at least one conviction under `laws` in `year`."""
         key = (year, laws)
         if key not in self._convicted:
-            self._convicted[key] = (
-                scan_columns(self.dataset_dir, "convictions", ["person_id", "year", "law", "count"])
-                .filter((pl.col("year") == year) & pl.col("law").is_in(laws) & (pl.col("count") >= 1))
-                .select(pl.col("person_id").unique().implode()).collect().to_series())
+            ids = (scan_columns(self.dataset_dir, "convictions", ["person_id", "year", "law", "count"])
+                   .filter((pl.col("year") == year) & pl.col("law").is_in(laws) & (pl.col("count") >= 1))
+                   .select("person_id").collect().get_column("person_id").to_numpy())
+            idx, found = self._person_index(ids)
+            flags = np.zeros(self.n_persons, dtype=bool)
+            flags[idx[found]] = True
+            self._convicted[key] = flags
         return self._convicted[key]
 
 
@@ -129,20 +222,26 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     yearly: list[pl.DataFrame] = []
     national: list[tuple[int, int]] = []
     lo, hi = LABOUR_AGES
+    n_units = inputs.units.height
     for register_year in settings.window(list_year):
         snap = inputs.snapshot(settings.window_population_date(register_year), nomenclature)
-        convicted = inputs.convicted(register_year, settings.conviction_laws)
-        adults = (snap.filter(pl.col("age") >= CONVICTION_MIN_AGE)
-                  .with_columns(pl.col("person_id").is_in(convicted).alias("convicted")))
-        national.append((adults.height, int(adults.get_column("convicted").sum())))
-        crime = (adults.filter(pl.col("unit").is_not_null()).group_by("unit")
-                 .agg(pl.len().alias("n18"), pl.col("convicted").sum().alias("nconv")))
-        work = (snap.filter(pl.col("unit").is_not_null() & pl.col("age").is_between(lo, hi))
-                .join(inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one),
-                      on="person_id", how="left")
-                .group_by("unit").agg(pl.len().alias("n1864"), pl.col("fte").fill_null(0.0).sum().alias("fte")))
-        yearly.append(crime.join(work, on="unit", how="full", coalesce=True)
-                      .with_columns(pl.lit(register_year).alias("register_year")))
+        adult_rows = np.flatnonzero(snap.aged(CONVICTION_MIN_AGE))
+        convicted = inputs.convicted(register_year, settings.conviction_laws)[snap.person[adult_rows]]
+        national.append((int(adult_rows.size), int(convicted.sum())))
+        in_unit = snap.unit >= 0
+        adult_units = snap.unit[adult_rows]
+        adult_in_unit = adult_units >= 0
+        n18 = np.bincount(adult_units[adult_in_unit], minlength=n_units)
+        nconv = np.bincount(adult_units[adult_in_unit & convicted], minlength=n_units)
+        working = in_unit & snap.aged(lo, hi)
+        fte_person = inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one)
+        n1864 = np.bincount(snap.unit[working], minlength=n_units)
+        fte = np.bincount(snap.unit[working], weights=fte_person[snap.person[working]], minlength=n_units)
+        present = np.flatnonzero((n18 > 0) | (n1864 > 0))
+        yearly.append(pl.DataFrame({
+            "unit": pl.Series(present, dtype=pl.UInt32), "n18": n18[present], "nconv": nconv[present],
+            "n1864": n1864[present], "fte": fte[present].astype(np.float64),
+            "register_year": pl.Series([register_year] * present.size, dtype=pl.Int32)}))
     frame = pl.concat(yearly).with_columns(pl.col("n18", "nconv", "n1864").fill_null(0).cast(pl.Float64),
                                            pl.col("fte").fill_null(0.0))
     k = float(settings.window_years)
@@ -163,44 +262,68 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     return measures, national_pct
 
 
-def _basic_education(settings: IndicatorSettings) -> tuple[pl.Expr, pl.Expr]:
-    """(counted in the denominator, counted as basic) for a person 30-59."""
-    level, source = pl.col("highest_education"), pl.col("education_source")
+def _basic_education(settings: IndicatorSettings, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(counted in the denominator, counted as basic) for persons 30-59 with person_years `flags`."""
+    level_null, grund, uoplyst = (flags & PY_LEVEL_NULL) > 0, (flags & PY_GRUND) > 0, (flags & PY_UOPLYST) > 0
+    everyone = np.ones(flags.size, dtype=bool)
     if settings.education_rule == "uoplyst_is_basic":
         # No person_years row = education unknown = uoplyst.
-        return pl.lit(True), level.is_null() | level.is_in(["grundskole", "uoplyst"])
-    registered = (source == "dk_registered") & (level != "uoplyst")
-    registered = registered.fill_null(False)
+        return everyone, level_null | grund | uoplyst
+    registered = ((flags & PY_DK) > 0) & ~level_null & ~uoplyst
     if settings.unregistered_education == "basic":
-        return pl.lit(True), ~registered | (level == "grundskole")
-    return registered, registered & (level == "grundskole")
+        return everyone, ~registered | grund
+    return registered, registered & grund
 
 
 def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int,
                     nomenclature: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per unit: residents, non-western, education and income measures on the residents' date."""
     snap = inputs.snapshot(settings.resident_date(list_year), nomenclature)
-    in_units = snap.filter(pl.col("unit").is_not_null())
-    base = in_units.group_by("unit").agg(pl.len().alias("residents"),
-                                         pl.col("non_western").sum().alias("n_non_western"))
-    included, basic = _basic_education(settings)
-    edu = (in_units.filter(pl.col("age").is_between(*EDUCATION_AGES))
-           .join(inputs.person_year(settings.education_year(list_year), ["highest_education", "education_source"]),
-                 on="person_id", how="left")
-           .with_columns(included.alias("inc"), basic.alias("basic"))
-           .filter("inc")
-           .group_by("unit").agg(pl.len().alias("n_30_59"), pl.col("basic").sum().alias("n_basic_30_59")))
-    earners = (snap.filter(pl.col("age").is_between(*INCOME_AGES))
-               .join(inputs.person_year(settings.income_year(list_year),
-                                        ["gross_income_dkk", "taxpayer", "in_education"]),
-                     on="person_id", how="inner")
-               .filter(pl.col("taxpayer") & ~pl.col("in_education")))
-    region = earners.group_by("region_code").agg(pl.col("gross_income_dkk").mean().alias("region_mean_income"))
-    income = (earners.filter(pl.col("unit").is_not_null()).group_by("unit")
-              .agg(pl.len().alias("n_income_group"), pl.col("gross_income_dkk").mean().alias("mean_income")))
-    return (base.join(edu, on="unit", how="left").join(income, on="unit", how="left")
-            .with_columns(pl.col("n_30_59", "n_basic_30_59", "n_income_group").fill_null(0)),
-            region)
+    n_units = inputs.units.height
+    in_unit = snap.unit >= 0
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(snap.unit[mask], minlength=n_units)
+
+    residents = count(in_unit)
+    n_non_western = count(in_unit & snap.non_western)
+    edu = in_unit & snap.aged(*EDUCATION_AGES)
+    edu_rows = np.flatnonzero(edu)
+    included, basic = _basic_education(
+        settings, inputs.person_year(settings.education_year(list_year))["flags"][snap.person[edu_rows]])
+    edu_units = snap.unit[edu_rows]
+    n_30_59 = np.bincount(edu_units[included], minlength=n_units)
+    n_basic = np.bincount(edu_units[included & basic], minlength=n_units)
+    facts = inputs.person_year(settings.income_year(list_year))
+    aged_rows = np.flatnonzero(snap.aged(*INCOME_AGES))
+    flags = facts["flags"][snap.person[aged_rows]]
+    earner_bits = PY_HAS_ROW | PY_EARNER
+    earner = (flags & earner_bits) == earner_bits
+    earner_rows = aged_rows[earner]
+    valid_rows = aged_rows[earner & ((flags & PY_INCOME) > 0)]
+    earner_units = snap.unit[earner_rows]
+    n_income = np.bincount(earner_units[earner_units >= 0], minlength=n_units)
+    income = facts["income"][snap.person[valid_rows]]
+    valid_units = snap.unit[valid_rows]
+    in_unit_valid = valid_units >= 0
+    n_valid = np.bincount(valid_units[in_unit_valid], minlength=n_units)
+    income_sum = np.bincount(valid_units[in_unit_valid], weights=income[in_unit_valid], minlength=n_units)
+    present = np.flatnonzero(residents > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_income = np.where(n_valid > 0, income_sum / n_valid, np.nan)[present]
+    point = pl.DataFrame({
+        "unit": pl.Series(present, dtype=pl.UInt32), "residents": residents[present],
+        "n_non_western": n_non_western[present], "n_30_59": n_30_59[present], "n_basic_30_59": n_basic[present],
+        "n_income_group": n_income[present],
+        "mean_income": pl.Series(mean_income, dtype=pl.Float64, nan_to_null=True)})
+    n_regions = len(inputs.regions)
+    valid_regions = snap.region[valid_rows]
+    region_n = np.bincount(valid_regions, minlength=n_regions)
+    region_sum = np.bincount(valid_regions, weights=income, minlength=n_regions)
+    has = np.flatnonzero(region_n > 0)
+    region = pl.DataFrame({"region_code": pl.Series([inputs.regions[i] for i in has], dtype=pl.Int64),
+                           "region_mean_income": region_sum[has] / region_n[has]})
+    return point, region
 
 
 def _one_year(inputs: _Inputs, settings: IndicatorSettings, list_year: int,
@@ -266,7 +389,7 @@ def compute_area_indicators(
     report("reading dwellings and units", 0.0)
     dates = [d for y in years for d in (plan[y].resident_date(y),
                                         *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
-    inputs = _Inputs(dataset_dir, level, dates)
+    inputs = _Inputs(dataset_dir, level, dates, {t for y in years for t in plan[y].window(y)})
     frames = []
     for i, y in enumerate(years):
         report(f"list year {y}", i / len(years))
