@@ -228,6 +228,10 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         return write(p, key, request, body,
                      lambda s: service.refuse_offer(s, p, offer_id, body.reason, pseudo), 200)
 
+    @app.get("/api/entitlements", tags=["letting"])
+    def get_entitlements(org_id: str, p: Caller) -> Any:
+        return read(lambda s: service.list_entitlements(s, p, org_id, pseudo))
+
     @app.get("/api/decisions", tags=["audit"])
     def get_decisions(vacancy_id: int, p: Caller) -> Any:
         return read(lambda s: service.list_decisions(s, p, vacancy_id, pseudo))

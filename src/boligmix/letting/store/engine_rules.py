@@ -25,8 +25,9 @@ from datetime import date, datetime
 from typing import Any
 
 from boligmix.letting import model as m
+from boligmix.letting.ledger import Entitlement as LedgerEntitlement
 from boligmix.letting.store.errors import InvalidRequestError
-from boligmix.letting.store.models import Applicant, Department, Dwelling, Vacancy
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, Vacancy
 from boligmix.letting.store.selection import CandidateDecision, RoundPlan
 
 
@@ -114,15 +115,40 @@ class EngineRules:
         self.policies = policies
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department, candidates: Sequence[Applicant],
-             count: int | None, now: datetime) -> RoundPlan:
-        from boligmix.letting.engine import plan_offers
+             count: int | None, now: datetime, entitlements: Sequence[Entitlement] = ()) -> RoundPlan:
+        """One round with the engine's follow-ups (§ 51 b `entitled`, § 59 stk. 6 `redirected`).
+
+        The stored § 51 b entitlements go into the engine's ledger, so the engine gives their
+        holders the `kombineret_udlejning_tilbud` priority right for dwellings of the organisation
+        outside the area, does not grant them twice, and marks the ones an offer uses up."""
+        from boligmix.letting.engine import LettingContext, LettingEngine
+        from boligmix.letting.ledger import LettingLedger
 
         # The engine knows an applicant by applicant_id: keep one entry per applicant (internal first).
         by_applicant: dict[int, Applicant] = {}
         for entry in candidates:
             by_applicant.setdefault(entry.applicant_id, entry)
-        round_ = plan_offers(self.policies, engine_vacancy(vacancy, dwelling, department),
-                             [engine_applicant(e) for e in by_applicant.values()], m.Channel(vacancy.channel), now)
+        ledger = LettingLedger()
+        for ent in entitlements:
+            ledger.entitlements[ent.applicant_id] = LedgerEntitlement(
+                ent.applicant_id, ent.org_id, ent.area_id, ent.policy_id, ent.policy_version,
+                f"store:{ent.decision_id}", ent.ends,
+                None if ent.fulfilled_by_offer_id is None else f"store:{ent.fulfilled_by_offer_id}")
+        engine = LettingEngine(self.policies, ledger, follow_ups=True)
+        channel = m.Channel(vacancy.channel)
+        ev = engine_vacancy(vacancy, dwelling, department)
+        engine.ledger.vacancy_channel[ev.vacancy_id] = channel
+        applicants = [engine_applicant(e) for e in by_applicant.values()]
+        context = LettingContext()  # as `boligmix.letting.engine.plan_offers`
+        if channel == m.Channel.KOMMUNAL_ANVISNING:
+            context, applicants = LettingContext(referrals=applicants), []
+        elif channel == m.Channel.REHOUSING:
+            context, applicants = LettingContext(rehousing=applicants), []
+        elif channel == m.Channel.ANNONCERING:
+            context, applicants = LettingContext(advert_respondents=applicants), []
+        round_ = engine.next_offers(ev, applicants, context, now)
+        fulfilled = tuple(sorted(aid for aid, e in ledger.entitlements.items()
+                                 if e.fulfilled_by is not None and not e.fulfilled_by.startswith("store:")))
         offered = {o.applicant_id for o in round_.offers}
         out = []
         for dec in round_.decisions:
@@ -134,4 +160,4 @@ class EngineRules:
                 entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
                 reason=dec.reason, facts=dict(dec.facts), rank=dec.rank, law=dec.law,
                 unknown_facts=tuple(dec.unknown_facts)))
-        return RoundPlan(vacancy.channel, tuple(out))
+        return RoundPlan(vacancy.channel, tuple(out), fulfilled)

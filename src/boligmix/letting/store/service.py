@@ -36,6 +36,7 @@ from boligmix.letting.store.models import (
     Decision,
     Department,
     Dwelling,
+    Entitlement,
     Lease,
     Offer,
     Vacancy,
@@ -413,17 +414,21 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     remaining = count
     decided: list[CandidateDecision] = []
     passed_over: set[int] = set()
+    fulfilled: set[int] = set()
     offset = 0
     while True:
         page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
+        held = _entitlements(s, d.org_id, {e.applicant_id for e in page})
         while True:
-            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now)
+            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now,
+                              entitlements=held)
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
             lost = set(chosen) - _lock_offerable(s, chosen)
             if not lost:
                 break
             passed_over |= lost  # being offered elsewhere right now: not a decision about them
         decided += plan.decisions
+        fulfilled.update(plan.fulfilled_entitlements)
         offset += len(page)
         if page_size >= CANDIDATE_LIMIT or len(page) < page_size:
             break
@@ -441,12 +446,54 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             s.flush()
             offer_id = o.offer_id
             offers.append(offer_json(o, cd.entry, ident))
-        decisions.append(_decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
-                                   facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
-                                   rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts))
+            if cd.entry.applicant_id in fulfilled:
+                _fulfil_entitlement(s, d.org_id, cd.entry.applicant_id, o.offer_id)
+        dec = _decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
+                        facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
+                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts)
+        decisions.append(dec)
+        if cd.outcome == "entitled" and cd.entry is not None:
+            s.flush()
+            _grant_entitlement(s, cd, dec)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
+
+
+def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Entitlement]:
+    """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
+    if not applicant_ids:
+        return []
+    return list(s.scalars(select(Entitlement).where(Entitlement.org_id == org_id,
+                                                    Entitlement.applicant_id.in_(applicant_ids))))
+
+
+def _grant_entitlement(s: Session, cd: CandidateDecision, decision: Decision) -> None:
+    """Keep the § 51 b entitlement the engine's `entitled` decision granted."""
+    assert cd.entry is not None
+    facts = cd.facts
+    policy_id = cd.rule.split("#", 1)[0]
+    s.add(Entitlement(applicant_id=cd.entry.applicant_id, org_id=str(facts["org_id"]), area_id=facts.get("area_id"),
+                      entry_id=cd.entry.entry_id, decision_id=decision.decision_id, policy_id=policy_id,
+                      policy_version=cd.rule_version, ends=str(facts.get("entitlement_ends") or "on_offer")))
+
+
+def _fulfil_entitlement(s: Session, org_id: str, applicant_id: int, offer_id: int) -> None:
+    ent = s.scalar(select(Entitlement).where(Entitlement.org_id == org_id, Entitlement.applicant_id == applicant_id))
+    if ent is not None and ent.fulfilled_by_offer_id is None:
+        ent.fulfilled_by_offer_id = offer_id
+
+
+def list_entitlements(s: Session, p: Principal, org_id: str, pseudo: Pseudonymiser | None = None) -> list[dict]:
+    """§ 51 b entitlements with an organisation (open and used up)."""
+    if not (p.role == "analyst" or p.owns_org(org_id)):
+        raise AuthorizationError(f"organisation {org_id} is outside the scope of token '{p.name}'")
+    ident = _ids(p, pseudo)
+    rows = s.scalars(select(Entitlement).where(Entitlement.org_id == org_id).order_by(Entitlement.entitlement_id))
+    return [{"entitlement_id": e.entitlement_id, "applicant_id": ident(e.applicant_id), "org_id": e.org_id,
+             "area_id": e.area_id, "entry_id": e.entry_id, "decision_id": e.decision_id, "policy_id": e.policy_id,
+             "policy_version": e.policy_version, "ends": e.ends, "fulfilled_by_offer_id": e.fulfilled_by_offer_id,
+             "open": e.fulfilled_by_offer_id is None} for e in rows]
 
 
 def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling, Department]:

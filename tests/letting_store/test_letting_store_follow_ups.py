@@ -1,0 +1,117 @@
+"""The engine's follow-up records in the store: § 51 b entitlements are kept and given back as the
+`kombineret_udlejning_tilbud` priority right in later rounds (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from boligmix.letting.model import Outcome
+from boligmix.letting.policy import load_default_policies
+from boligmix.letting.store import service
+from boligmix.letting.store.engine_rules import EngineRules
+from boligmix.letting.store.models import DECISION_OUTCOMES, Decision, Entitlement
+
+from store_support import MUNI, ORG
+
+NOW = datetime(2024, 6, 15, 10, 0)
+
+
+@pytest.fixture(scope="module")
+def rules() -> EngineRules:
+    # The packaged example k0101.kombineret switches § 51 b on in municipality 101.
+    return EngineRules(load_default_policies(include_local_examples=True))
+
+
+def _household(pid: int, benefit: str | None) -> dict:
+    spells = [{"benefit": benefit, "first_month": "2023-01-01", "last_month": "2024-05-01"}] if benefit else []
+    hist = {"known_from": "2020-01-01", "known_to": "2024-06-01", "spells": spells}
+    return {"members": [
+        {"person_id": pid, "role": "applicant", "birth_date": "1985-01-01", "benefits": hist,
+         "facts": {"eu_eea_ch_citizen": True}},
+        {"person_id": pid + 1, "role": "spouse", "birth_date": "1986-01-01", "cohabiting_since": "2010-01-01",
+         "benefits": hist, "facts": {"eu_eea_ch_citizen": True}}]}
+
+
+def _seed(store, org):
+    def op(s):
+        for dep, cats in [("ORG1-KU", ["kombineret_udlejning"]), ("ORG1-OUT", [])]:
+            service.register_department(s, org, {"department_id": dep, "org_id": ORG, "department_name": dep,
+                                                 "municipality_code": MUNI, "area_id": f"A-{dep}",
+                                                 "area_categories": cats, "facts": {}})
+        for dwelling_id, dep in [(1, "ORG1-KU"), (2, "ORG1-KU"), (3, "ORG1-OUT")]:
+            service.register_dwelling(s, org, {"dwelling_id": dwelling_id, "department_id": dep, "rooms": 2,
+                                               "floor_area_m2": 60.0, "monthly_rent_dkk": 5000.0})
+        # 500: registered 2015 (before the scheme, 2022), both on kontanthjælp -> rejected and entitled.
+        # 501: older seniority, no benefits: first in plain list order.
+        for aid, seniority, benefit in [(500, date(2015, 1, 1), "kontanthjaelp"), (501, date(2012, 1, 1), None)]:
+            service.create_applicant(s, org, {"applicant_id": aid, "household_id": aid + 1000,
+                                              "list_type": "external", "org_id": ORG, "seniority_date": seniority,
+                                              "household": _household(aid * 10, benefit)})
+    store.transact(op)
+
+
+def _round(store, org, rules, dwelling_id):
+    vid = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dwelling_id, "available_from": date(2024, 7, 1)}))["vacancy_id"]
+    return store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
+
+
+def test_outcomes_cover_the_engine():
+    assert set(DECISION_OUTCOMES) == {o.value for o in Outcome}
+
+
+def test_entitlement_is_kept_and_gives_priority_outside_the_area(store, tokens, rules):
+    _, org = tokens["org"]
+    _seed(store, org)
+
+    first = _round(store, org, rules, 1)  # a dwelling in the kombineret udlejning area
+    by = {(d["applicant_id"], d["outcome"]): d for d in first["decisions"]}
+    assert by[(500, "rejected")]["rule"] == "k0101.kombineret#listed_benefits"
+    assert "51 b" in by[(500, "rejected")]["law"]
+    entitled = by[(500, "entitled")]
+    assert entitled["rule"].endswith("#offer_elsewhere") and entitled["facts"]["org_id"] == ORG
+    assert [o["applicant_id"] for o in first["offers"]] == [501]
+
+    ents = store.transact(lambda s: service.list_entitlements(s, org, ORG))
+    assert len(ents) == 1 and ents[0]["applicant_id"] == 500 and ents[0]["open"]
+    assert ents[0]["decision_id"] == entitled["decision_id"] and ents[0]["ends"] == "on_offer"
+
+    # A second dwelling in the area: rejected again, but not entitled a second time.
+    second = _round(store, org, rules, 2)
+    outcomes_500 = [d["outcome"] for d in second["decisions"] if d["applicant_id"] == 500]
+    assert "rejected" in outcomes_500 and "entitled" not in outcomes_500
+    assert len(store.transact(lambda s: service.list_entitlements(s, org, ORG))) == 1
+
+    # Outside the area: 501 holds an open offer (one at a time), so refuse it to put 501 back in play.
+    store.transact(lambda s: service.refuse_offer(s, org, first["offers"][0]["offer_id"]))
+    outside = _round(store, org, rules, 3)
+    ranked = [d for d in outside["decisions"] if d["outcome"] == "offered"]
+    assert ranked[0]["applicant_id"] == 500  # priority right despite 501's older seniority
+    assert ranked[0]["facts"]["priority_right.kombineret_udlejning_tilbud"] is True
+    assert "dk.venteliste#kombineret_udlejning_tilbud" in ranked[0]["facts"]["priorities_met"]
+    [ent] = store.transact(lambda s: service.list_entitlements(s, org, ORG))
+    offer_500 = next(o for o in outside["offers"] if o["applicant_id"] == 500)
+    assert ent["fulfilled_by_offer_id"] == offer_500["offer_id"] and not ent["open"]
+
+
+def test_database_holds_one_entitlement_per_applicant_and_organisation(store, tokens, rules):
+    _, org = tokens["org"]
+    _seed(store, org)
+    _round(store, org, rules, 1)
+
+    def duplicate(s):
+        ent = s.scalar(select(Entitlement))
+        dec = s.scalar(select(Decision.decision_id).where(Decision.outcome == "let"))  # none: use another id
+        other = s.scalar(select(Decision.decision_id).where(Decision.decision_id != ent.decision_id))
+        s.add(Entitlement(applicant_id=ent.applicant_id, org_id=ent.org_id, entry_id=ent.entry_id,
+                          decision_id=dec or other, policy_id="x", policy_version="1", ends="on_offer"))
+        s.flush()
+
+    with pytest.raises(IntegrityError):
+        store.transact(duplicate)
+    with pytest.raises(DBAPIError):  # still append-only after migration 0002 recreated the table on SQLite
+        store.transact(lambda s: s.execute(text("UPDATE decisions SET outcome = 'approved'")))
