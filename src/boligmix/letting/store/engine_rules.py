@@ -21,6 +21,7 @@ Missing members mean the applicant plus `household_size - 1` other members, all 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -103,6 +104,18 @@ def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
     return m.Vacancy(str(v.vacancy_id), dwelling, v.available_from)
 
 
+@dataclass
+class ShareState:
+    """One share counter as the store keeps it (see `models.ShareCounter`)."""
+
+    policy_id: str
+    policy_version: str
+    count_per: str
+    scope_key: str
+    seen: int = 0
+    used: dict[str, int] = field(default_factory=dict)
+
+
 class EngineRules:
     """Offer rounds by the letting engine's policies (`boligmix.letting.policy`)."""
 
@@ -113,6 +126,43 @@ class EngineRules:
             from boligmix.letting.policy import load_default_policies
             policies = load_default_policies(include_local_examples=False)
         self.policies = policies
+
+    def share_scopes(self, dwelling: Dwelling, department: Department, now: datetime) -> list[ShareState]:
+        """The share counters the engine reads for a vacancy of this dwelling (empty, to be filled
+        from the store): one per share policy in force, in the scope it counts per."""
+        md = engine_vacancy(Vacancy(vacancy_id=0, available_from=now.date()), dwelling, department).dwelling
+        out = []
+        for policy in self.policies.in_force(md, now.date()):
+            if policy.spec.shares:
+                key = {"municipality": str(md.municipality_code), "organisation": md.org_id,
+                       "department": md.department_id}[policy.spec.count_per]
+                out.append(ShareState(policy.id, policy.version, policy.spec.count_per, key))
+        return out
+
+    def allocate_channel(self, dwelling: Dwelling, department: Department, available_from: date,
+                         counters: Sequence[ShareState], now: datetime) -> tuple[str, CandidateDecision]:
+        """The vacancy's channel by the engine's share rules from the stored `counters` (updated in
+        place: `seen` + 1, `used` + 1 for a share channel that took the vacancy) and the engine's
+        `channel` decision."""
+        from boligmix.letting.engine import LettingEngine
+        from boligmix.letting.ledger import LettingLedger, ShareCounter
+
+        ledger = LettingLedger()
+        for c in counters:
+            ledger.counters[(c.policy_id, c.scope_key)] = ShareCounter(
+                c.seen, {m.Channel(k): v for k, v in c.used.items()})
+        engine = LettingEngine(self.policies, ledger)
+        ev = engine_vacancy(Vacancy(vacancy_id=0, available_from=available_from), dwelling, department)
+        decisions: list[m.Decision] = []
+        channel = engine._allocate_channel(ev, self.policies.in_force(ev.dwelling, now.date()), now, "new",
+                                           decisions)
+        for c in counters:
+            state = ledger.counters[(c.policy_id, c.scope_key)]
+            c.seen, c.used = state.seen, {k.value: v for k, v in state.used.items()}
+        [dec] = decisions
+        return channel.value, CandidateDecision(
+            entry=None, outcome=str(dec.outcome), rule=dec.rule_id or "dk.unknown",
+            rule_version=dec.rule_version or "", reason=dec.reason, facts=dict(dec.facts), law=dec.law)
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department, candidates: Sequence[Applicant],
              count: int | None, now: datetime, entitlements: Sequence[Entitlement] = ()) -> RoundPlan:

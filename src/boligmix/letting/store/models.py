@@ -249,6 +249,25 @@ class Entitlement(Base):
     )
 
 
+class ShareCounter(Base):
+    """The channel-share state of one share policy in one scope, as the engine's ledger keeps it:
+    vacancies seen and how many each share channel took (`used`: channel -> count). Key: the
+    policy id (one policy file is one version for one period) and the scope the policy counts
+    per (`count_per`: municipality code, organisation id or department id). `POST /api/vacancies`
+    locks the row while it allocates the channel."""
+
+    __tablename__ = "share_counters"
+
+    policy_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    count_per: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[str] = mapped_column(String(50))
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (CheckConstraint("seen >= 0", name="seen_nonnegative"),)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -39,6 +39,7 @@ from boligmix.letting.store.models import (
     Entitlement,
     Lease,
     Offer,
+    ShareCounter,
     Vacancy,
 )
 from boligmix.letting.store.selection import (
@@ -319,10 +320,21 @@ def list_applicants(s: Session, p: Principal, *, org_id: str | None = None, muni
 # Vacancies, offers, leases
 
 
-def register_vacancy(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    """Register that a dwelling becomes vacant; one open vacancy per dwelling (409 otherwise)."""
+def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: OfferRules | None = None,
+                     now: datetime | None = None) -> dict[str, Any]:
+    """Register that a dwelling becomes vacant; one open vacancy per dwelling (409 otherwise).
+
+    With rules that allocate channels (the engine) the channel is assigned by the share rules in
+    force (kommunal anvisning 1/4 or the agreed share, rehousing, fleksibel) from the stored share
+    counters, which are locked for the allocation; a request naming a channel is refused. Without
+    such rules (store order) the request's channel is used (default `waiting_list`)."""
     p.require_writer()
-    channel = body.get("channel") or "waiting_list"
+    allocate = getattr(rules, "allocate_channel", None)
+    channel = body.get("channel")
+    if allocate is not None and channel is not None:
+        raise InvalidRequestError(f"the channel is assigned by the letting rules ({rules.name}); leave 'channel' "
+                                  f"out (got {channel!r})")
+    channel = channel or "waiting_list"
     if channel not in CHANNELS:
         raise InvalidRequestError(f"channel must be one of {', '.join(CHANNELS)}")
     w = _dwelling(s, body["dwelling_id"], lock=True)
@@ -334,16 +346,63 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any]) -> dict[str
                                                         Vacancy.status == "open"))
     if open_id is not None:
         raise ConflictError(f"dwelling {w.dwelling_id} already has the open vacancy {open_id}")
+    allocated = None
+    if allocate is not None:
+        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        assert rules is not None
+        states = rules.share_scopes(w, d, now)  # type: ignore[attr-defined]
+        rows = _lock_share_counters(s, states)
+        channel, allocated = allocate(w, d, body["available_from"], states, now)
+        for state, row in zip(states, rows):
+            row.seen, row.used, row.policy_version = state.seen, dict(state.used), state.policy_version
     v = Vacancy(dwelling_id=w.dwelling_id, channel=channel, available_from=body["available_from"],
                 status="open")
     s.add(v)
     s.flush()
-    _decision(s, p, outcome="channel", vacancy=v, rule=f"{STORE_RULE}#channel",
-              reason=f"vacancy registered, to be let by {channel}",
-              facts={"channel": channel, "department_id": d.department_id, "org_id": d.org_id,
-                     "municipality_code": d.municipality_code,
-                     "area_categories": list(d.area_categories or [])})
+    if allocated is not None:
+        _decision(s, p, outcome=allocated.outcome, vacancy=v, rule=allocated.rule, reason=allocated.reason,
+                  facts=allocated.facts, rule_version=allocated.rule_version, law=allocated.law)
+    else:
+        _decision(s, p, outcome="channel", vacancy=v, rule=f"{STORE_RULE}#channel",
+                  reason=f"vacancy registered, to be let by {channel}",
+                  facts={"channel": channel, "department_id": d.department_id, "org_id": d.org_id,
+                         "municipality_code": d.municipality_code,
+                         "area_categories": list(d.area_categories or [])})
     return vacancy_json(v)
+
+
+def _lock_share_counters(s: Session, states: list[Any]) -> list[ShareCounter]:
+    """The share counter rows of `states`, created when missing and locked (`FOR UPDATE`) in key
+    order, so concurrent registrations in one scope count one after the other."""
+    if not states:
+        return []
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for st in sorted(states, key=lambda x: (x.policy_id, x.scope_key)):
+        s.execute(insert(ShareCounter).values(policy_id=st.policy_id, scope_key=st.scope_key, count_per=st.count_per,
+                                              policy_version=st.policy_version, seen=0, used={})
+                  .on_conflict_do_nothing(index_elements=["policy_id", "scope_key"]))
+    rows = {(r.policy_id, r.scope_key): r for r in s.scalars(
+        select(ShareCounter).where(tuple_(ShareCounter.policy_id, ShareCounter.scope_key).in_(
+            [(st.policy_id, st.scope_key) for st in states]))
+        .order_by(ShareCounter.policy_id, ShareCounter.scope_key)
+        .with_for_update().execution_options(populate_existing=True))}
+    out = []
+    for st in states:
+        row = rows[(st.policy_id, st.scope_key)]
+        st.seen, st.used = row.seen, dict(row.used or {})
+        out.append(row)
+    return out
+
+
+def share_counters(s: Session, p: Principal) -> list[dict[str, Any]]:
+    """The stored share counters (analysts and housing organisations / municipalities see all)."""
+    return [{"policy_id": r.policy_id, "policy_version": r.policy_version, "count_per": r.count_per,
+             "scope_key": r.scope_key, "seen": r.seen, "used": r.used}
+            for r in s.scalars(select(ShareCounter).order_by(ShareCounter.policy_id, ShareCounter.scope_key))]
 
 
 def get_vacancy(s: Session, p: Principal, vacancy_id: int) -> dict[str, Any]:
