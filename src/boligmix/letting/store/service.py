@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -41,6 +41,7 @@ from boligmix.letting.store.models import (
     Offer,
     ShareCounter,
     Vacancy,
+    utcnow,
 )
 from boligmix.letting.store.selection import (
     RULE_VERSION,
@@ -574,45 +575,74 @@ def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling,
 
 def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | None = None,
                  pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
-    """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed."""
-    o, v, _w, d = _offer_context(s, offer_id)
-    _require_act_on_vacancy(p, v, d)
-    if v.status == "let":
-        lease_id = s.scalar(select(Lease.lease_id).where(Lease.vacancy_id == v.vacancy_id))
-        raise ConflictError(f"vacancy {v.vacancy_id} is already let (lease {lease_id})")
-    if v.status != "open":
-        raise ConflictError(f"vacancy {v.vacancy_id} is {v.status}")
+    """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed.
+
+    The hot path of the service, in SQLAlchemy Core (no ORM objects): lock the vacancy, re-read the
+    offer and lock the applicant's entry, then the lease (INSERT … RETURNING), the status changes,
+    the withdrawal of the other open offers (UPDATE … RETURNING) and all decisions in one INSERT."""
+    conn = s.connection()
+    vt, ot, at, wt, dt, lt = (Vacancy.__table__, Offer.__table__, Applicant.__table__, Dwelling.__table__,
+                              Department.__table__, Lease.__table__)
+    ctx = conn.execute(
+        select(vt.c.vacancy_id, vt.c.dwelling_id, vt.c.channel, vt.c.available_from, vt.c.status,
+               dt.c.org_id, dt.c.municipality_code)
+        .select_from(ot.join(vt, vt.c.vacancy_id == ot.c.vacancy_id)
+                     .join(wt, wt.c.dwelling_id == vt.c.dwelling_id)
+                     .join(dt, dt.c.department_id == wt.c.department_id))
+        .where(ot.c.offer_id == offer_id).with_for_update(of=vt)).one_or_none()
+    if ctx is None:
+        raise NotFoundError(f"offer {offer_id} does not exist")
+    _require_act_on_vacancy(p, ctx, ctx)  # type: ignore[arg-type]
+    if ctx.status == "let":
+        lease_id = conn.scalar(select(lt.c.lease_id).where(lt.c.vacancy_id == ctx.vacancy_id))
+        raise ConflictError(f"vacancy {ctx.vacancy_id} is already let (lease {lease_id})")
+    if ctx.status != "open":
+        raise ConflictError(f"vacancy {ctx.vacancy_id} is {ctx.status}")
+    # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
+    o = conn.execute(
+        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, at.c.applicant_id,
+               at.c.household_id, at.c.status.label("entry_status"))
+        .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
+        .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
         raise ConflictError(f"offer {offer_id} is {o.status}")
-    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update()
-                     .execution_options(populate_existing=True))
-    assert entry is not None
-    if entry.status != "active":
-        raise ConflictError(f"applicant entry {entry.entry_id} is {entry.status}; it cannot accept offer {offer_id}")
-    start = lease_start or v.available_from
-    lease = Lease(vacancy_id=v.vacancy_id, offer_id=o.offer_id, entry_id=entry.entry_id, dwelling_id=v.dwelling_id,
-                  applicant_id=entry.applicant_id, household_id=entry.household_id, lease_start=start,
-                  channel=v.channel)
-    s.add(lease)
-    o.status = "accepted"
-    v.status = "let"
-    entry.status = "housed"
-    s.flush()
-    _decision(s, p, outcome="let", vacancy=v, rule=f"{STORE_RULE}#accept", entry=entry, offer_id=o.offer_id,
-              rank=o.rank, reason="the applicant accepted the offer; lease created",
-              facts={"offer_id": o.offer_id, "lease_id": lease.lease_id, "lease_start": start.isoformat(),
-                     "offer_rule": o.rule, "offer_rule_version": o.rule_version})
-    others = list(s.scalars(select(Offer).where(Offer.vacancy_id == v.vacancy_id, Offer.status == "open",
-                                                Offer.offer_id != o.offer_id)))
-    for other in others:
-        other.status = "withdrawn"
-        other_entry = s.get(Applicant, other.entry_id)
-        _decision(s, p, outcome="withdrawn", vacancy=v, rule=f"{STORE_RULE}#withdraw", entry=other_entry,
-                  offer_id=other.offer_id, rank=other.rank,
-                  reason="the dwelling was let to another applicant",
-                  facts={"lease_id": lease.lease_id, "winning_offer_id": o.offer_id})
-    s.flush()
-    return lease_json(lease, _ids(p, pseudo))
+    if o.entry_status != "active":
+        raise ConflictError(f"applicant entry {o.entry_id} is {o.entry_status}; it cannot accept offer {offer_id}")
+    start = lease_start or ctx.available_from
+    lease = {"vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
+             "dwelling_id": ctx.dwelling_id, "applicant_id": o.applicant_id, "household_id": o.household_id,
+             "lease_start": start, "channel": ctx.channel}
+    lease_id = conn.execute(insert(lt).values(**lease).returning(lt.c.lease_id)).scalar_one()
+    conn.execute(update(ot).where(ot.c.offer_id == offer_id).values(status="accepted"))
+    conn.execute(update(vt).where(vt.c.vacancy_id == ctx.vacancy_id).values(status="let"))
+    conn.execute(update(at).where(at.c.entry_id == o.entry_id).values(status="housed"))
+    withdrawn = conn.execute(
+        update(ot).where(ot.c.vacancy_id == ctx.vacancy_id, ot.c.status == "open", ot.c.offer_id != offer_id)
+        .values(status="withdrawn").returning(ot.c.offer_id, ot.c.entry_id, ot.c.rank)).all()
+    people = {}
+    if withdrawn:
+        people = {r.entry_id: r for r in conn.execute(
+            select(at.c.entry_id, at.c.applicant_id, at.c.household_id)
+            .where(at.c.entry_id.in_([w.entry_id for w in withdrawn])))}
+    base = {"vacancy_id": ctx.vacancy_id, "dwelling_id": ctx.dwelling_id, "channel": ctx.channel,
+            "rule_version": RULE_VERSION, "law": None, "unknown_facts": [], "actor": p.name}
+    rows = [{**base, "outcome": "let", "rule": f"{STORE_RULE}#accept", "offer_id": offer_id, "entry_id": o.entry_id,
+             "applicant_id": o.applicant_id, "household_id": o.household_id, "rank": o.rank,
+             "reason": "the applicant accepted the offer; lease created",
+             "facts": {"offer_id": offer_id, "lease_id": lease_id, "lease_start": start.isoformat(),
+                       "offer_rule": o.rule, "offer_rule_version": o.rule_version}}]
+    for w in sorted(withdrawn, key=lambda r: r.offer_id):
+        who = people[w.entry_id]
+        rows.append({**base, "outcome": "withdrawn", "rule": f"{STORE_RULE}#withdraw", "offer_id": w.offer_id,
+                     "entry_id": w.entry_id, "applicant_id": who.applicant_id, "household_id": who.household_id,
+                     "rank": w.rank, "reason": "the dwelling was let to another applicant",
+                     "facts": {"lease_id": lease_id, "winning_offer_id": offer_id}})
+    now = utcnow()
+    conn.execute(insert(Decision.__table__), [{**r, "created_at": now} for r in rows])
+    ident = _ids(p, pseudo)
+    return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
+            "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
+            "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
