@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, tuple_, update
+from sqlalchemy import case, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -609,6 +609,19 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     if o.entry_status != "active":
         raise ConflictError(f"applicant entry {o.entry_id} is {o.entry_status}; it cannot accept offer {offer_id}")
     start = lease_start or ctx.available_from
+    if conn.dialect.name == "postgresql":
+        lease_id = _accept_writes_postgres(conn, p, ctx, o, offer_id, start)
+    else:
+        lease_id = _accept_writes(conn, p, ctx, o, offer_id, start)
+    ident = _ids(p, pseudo)
+    return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
+            "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
+            "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+
+
+def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
+    """The writes of an acceptance, portable (SQLite): lease, status changes, withdrawals, decisions."""
+    vt, ot, at, lt = Vacancy.__table__, Offer.__table__, Applicant.__table__, Lease.__table__
     lease = {"vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
              "dwelling_id": ctx.dwelling_id, "applicant_id": o.applicant_id, "household_id": o.household_id,
              "lease_start": start, "channel": ctx.channel}
@@ -638,11 +651,55 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
                      "rank": w.rank, "reason": "the dwelling was let to another applicant",
                      "facts": {"lease_id": lease_id, "winning_offer_id": offer_id}})
     now = utcnow()
-    conn.execute(insert(Decision.__table__), [{**r, "created_at": now} for r in rows])
-    ident = _ids(p, pseudo)
-    return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
-            "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
-            "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+    conn.execute(insert(Decision.__table__).values([{**r, "created_at": now} for r in rows]))
+    return lease_id
+
+
+_ACCEPT_SQL = text("""
+WITH l AS (
+    INSERT INTO leases (vacancy_id, offer_id, entry_id, dwelling_id, applicant_id, household_id, lease_start,
+                        channel, created_at)
+    VALUES (:vid, :oid, :eid, :dwid, :aid, :hid, :start, :channel, :now) RETURNING lease_id),
+acc AS (UPDATE offers SET status = 'accepted' WHERE offer_id = :oid),
+vac AS (UPDATE vacancies SET status = 'let' WHERE vacancy_id = :vid),
+ent AS (UPDATE applicants SET status = 'housed' WHERE entry_id = :eid),
+w AS (UPDATE offers SET status = 'withdrawn'
+      WHERE vacancy_id = :vid AND status = 'open' AND offer_id <> :oid RETURNING offer_id, entry_id, rank),
+dec AS (
+    INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, channel, offer_id, entry_id,
+                           applicant_id, household_id, rank, rule, rule_version, law, reason, facts,
+                           unknown_facts, actor)
+    SELECT :now, x.outcome, :vid, :dwid, :channel, x.offer_id, x.entry_id, x.applicant_id, x.household_id,
+           x.rank, x.rule, :rule_version, NULL, x.reason, x.facts, CAST('[]' AS json), :actor
+    FROM (
+        SELECT 0 AS ord, CAST('let' AS varchar) AS outcome, CAST(:oid AS integer) AS offer_id,
+               CAST(:eid AS integer) AS entry_id, CAST(:aid AS bigint) AS applicant_id,
+               CAST(:hid AS bigint) AS household_id, CAST(:rank AS integer) AS rank,
+               CAST(:rule_let AS varchar) AS rule, CAST(:reason_let AS text) AS reason,
+               json_build_object('offer_id', CAST(:oid AS integer), 'lease_id', l.lease_id,
+                                 'lease_start', CAST(:start_iso AS text), 'offer_rule', CAST(:orule AS text),
+                                 'offer_rule_version', CAST(:orv AS text)) AS facts
+        FROM l
+        UNION ALL
+        SELECT 1, 'withdrawn', w.offer_id, w.entry_id, ap.applicant_id, ap.household_id, w.rank,
+               CAST(:rule_wd AS varchar), CAST(:reason_wd AS text),
+               json_build_object('lease_id', l.lease_id, 'winning_offer_id', CAST(:oid AS integer))
+        FROM w JOIN applicants ap ON ap.entry_id = w.entry_id CROSS JOIN l
+    ) x ORDER BY x.ord, x.offer_id
+    RETURNING decision_id)
+SELECT (SELECT lease_id FROM l) AS lease_id, (SELECT count(*) FROM dec) AS decisions
+""")
+
+
+def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
+    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL."""
+    row = conn.execute(_ACCEPT_SQL, {
+        "vid": ctx.vacancy_id, "oid": offer_id, "eid": o.entry_id, "dwid": ctx.dwelling_id, "aid": o.applicant_id,
+        "hid": o.household_id, "start": start, "start_iso": start.isoformat(), "channel": ctx.channel,
+        "now": utcnow(), "rank": o.rank, "orule": o.rule, "orv": o.rule_version, "rule_version": RULE_VERSION,
+        "actor": p.name, "rule_let": f"{STORE_RULE}#accept", "reason_let": "the applicant accepted the offer; lease created",
+        "rule_wd": f"{STORE_RULE}#withdraw", "reason_wd": "the dwelling was let to another applicant"}).one()
+    return int(row.lease_id)
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
