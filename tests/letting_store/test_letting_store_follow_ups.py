@@ -115,3 +115,43 @@ def test_database_holds_one_entitlement_per_applicant_and_organisation(store, to
         store.transact(duplicate)
     with pytest.raises(DBAPIError):  # still append-only after migration 0002 recreated the table on SQLite
         store.transact(lambda s: s.execute(text("UPDATE decisions SET outcome = 'approved'")))
+
+
+def test_passive_after_repeated_refusals(store, tokens):
+    """The waiting-list policy's passive_after_refusals (3 in the packaged policy): the third refusal
+    sets the entry passive (decision `passive` with the policy's rule); a passive entry gets no offers.
+    Store-order rules know no such policy and only count."""
+    from store_support import seed_applicants, seed_stock
+
+    _, org = tokens["org"]
+    rules = EngineRules()
+    dws = seed_stock(store, org, dwellings=5)
+    [first, second] = seed_applicants(store, org, 2, household_size=3)
+    outcomes = []
+    for dw in dws[:3]:
+        vid = store.transact(lambda s, dw=dw: service.register_vacancy(
+            s, org, {"dwelling_id": dw, "available_from": date(2025, 4, 1)}, rules=rules, now=NOW))["vacancy_id"]
+        made = store.transact(lambda s, vid=vid: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
+        mine = [o for o in made["offers"] if o["entry_id"] == first]
+        assert mine, made["decisions"]
+        store.transact(lambda s, o=mine[0]: service.refuse_offer(s, org, o["offer_id"], rules=rules, now=NOW))
+        for o in made["offers"]:
+            if o["entry_id"] != first:
+                store.transact(lambda s, o=o: service.refuse_offer(s, org, o["offer_id"]))  # store order: count only
+        trail = store.transact(lambda s, vid=vid: service.list_decisions(s, org, vid))
+        outcomes.append([d["outcome"] for d in trail if d["entry_id"] == first])
+    assert [o.count("passive") for o in outcomes] == [0, 0, 1]
+    with store.read() as s:
+        passive = s.scalar(select(Decision).where(Decision.outcome == "passive"))
+        assert passive.rule == "dk.venteliste#passive_after_refusals" and passive.facts == {
+            "refusals": 3, "passive_after_refusals": 3}
+    listed = {a["entry_id"]: a for a in store.transact(lambda s: service.list_applicants(s, org, org_id=ORG))}
+    assert listed[first]["passive_since"] is not None and listed[second]["passive_since"] is None
+    assert listed[second]["refusal_count"] == 3  # refused without engine rules: counted, not passive
+    fourth = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dws[3], "available_from": date(2025, 4, 1)}, rules=rules, now=NOW))
+    assert fourth["channel"] == "kommunal_anvisning"  # the 1/4 rule takes every 4th vacancy
+    vid = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dws[4], "available_from": date(2025, 4, 1)}, rules=rules, now=NOW))["vacancy_id"]
+    made = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
+    assert [o["entry_id"] for o in made["offers"]] == [second]  # the passive entry is no candidate

@@ -226,7 +226,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                     body: RefuseIn | None = None) -> Any:
         body = body or RefuseIn()
         return write(p, key, request, body,
-                     lambda s: service.refuse_offer(s, p, offer_id, body.reason, pseudo), 200)
+                     lambda s: service.refuse_offer(s, p, offer_id, body.reason, pseudo, rules=rules), 200)
 
     @app.get("/api/entitlements", tags=["letting"])
     def get_entitlements(org_id: str, p: Caller) -> Any:

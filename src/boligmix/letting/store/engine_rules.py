@@ -92,7 +92,7 @@ def engine_applicant(entry: Applicant) -> m.Applicant:
         current_department_id=entry.current_department_id,
         current_org_id=(entry.facts or {}).get("current_org_id"),
         priority_rights=frozenset(entry.priority_rights or []), facts=dict(entry.facts or {}),
-        refusal_count=entry.refusal_count, passive=False)
+        refusal_count=entry.refusal_count, passive=entry.passive_since is not None)
 
 
 def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
@@ -126,6 +126,17 @@ class EngineRules:
             from boligmix.letting.policy import load_default_policies
             policies = load_default_policies(include_local_examples=False)
         self.policies = policies
+
+    def passive_rule(self, offer_rule: str, rule_version: str) -> tuple[str, str, str | None, int] | None:
+        """(policy id, version, law, passive_after_refusals) of the waiting-list policy that made an
+        offer (named by the offer's rule id `policy#rule` and version); None for other offers."""
+        try:
+            policy = self.policies.get(offer_rule.split("#", 1)[0], rule_version)
+        except KeyError:  # an offer made by rules this server does not load (e.g. store order)
+            return None
+        if policy.spec.tool != "waiting_list" or policy.spec.round is None:
+            return None
+        return policy.id, policy.version, policy.spec.law, policy.spec.round.passive_after_refusals
 
     def share_scopes(self, dwelling: Dwelling, department: Department, now: datetime) -> list[ShareState]:
         """The share counters the engine reads for a vacancy of this dwelling (empty, to be filled

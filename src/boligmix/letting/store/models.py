@@ -130,6 +130,9 @@ class Applicant(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Applicant facts letting rules may use, as registered (a missing key is unknown)."""
     refusal_count: Mapped[int] = mapped_column(Integer, default=0)
+    passive_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Set passive after repeated refusals (the waiting-list policy's `passive_after_refusals`);
+    a passive entry gets no offers. Since migration 0004."""
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

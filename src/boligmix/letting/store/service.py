@@ -92,7 +92,8 @@ def applicant_json(a: Applicant, ident: Callable[[int | None], Any]) -> dict[str
             "seniority_date": a.seniority_date.isoformat(), "household_size": a.household_size,
             "min_rooms": a.min_rooms, "max_rent_dkk": a.max_rent_dkk, "household": household,
             "current_department_id": a.current_department_id, "priority_rights": list(a.priority_rights or []),
-            "facts": a.facts or {}, "refusal_count": a.refusal_count, "status": a.status}
+            "facts": a.facts or {}, "refusal_count": a.refusal_count, "status": a.status,
+            "passive_since": a.passive_since.isoformat() if a.passive_since else None}
 
 
 def vacancy_json(v: Vacancy) -> dict[str, Any]:
@@ -430,7 +431,8 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     list_rank = case((Applicant.list_type == "internal", 0), else_=1)
     stmt = (select(Applicant)
             .where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
-                   Applicant.status == "active", Applicant.entry_id.not_in(offered_here),
+                   Applicant.status == "active", Applicant.passive_since.is_(None),
+                   Applicant.entry_id.not_in(offered_here),
                    Applicant.entry_id.not_in(open_elsewhere))
             .order_by(list_rank, Applicant.seniority_date, Applicant.entry_id)
             .offset(offset).limit(min(limit, CANDIDATE_LIMIT)))
@@ -703,7 +705,11 @@ def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id:
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
-                 pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Refuse an open offer; counts the refusal. With rules that know the waiting-list policy that
+    made the offer (the engine), the entry is set passive (`passive` decision) when its refusals
+    reach the policy's `passive_after_refusals` (not for referral channels, as the engine)."""
     o, v, _w, d = _offer_context(s, offer_id)
     _require_act_on_vacancy(p, v, d)
     if o.status != "open":
@@ -715,6 +721,16 @@ def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = N
     _decision(s, p, outcome="refused", vacancy=v, rule=f"{STORE_RULE}#refuse", entry=entry, offer_id=o.offer_id,
               rank=o.rank, reason=reason or "the applicant refused the offer",
               facts={"offer_id": o.offer_id, "refusal_count": entry.refusal_count})
+    passive_rule = getattr(rules, "passive_rule", None)
+    found = passive_rule(o.rule, o.rule_version) if passive_rule is not None else None
+    if found is not None and o.channel not in ("kommunal_anvisning", "rehousing") and entry.passive_since is None:
+        policy_id, version, law, limit = found
+        if entry.refusal_count >= limit:
+            entry.passive_since = now or datetime.now(timezone.utc)
+            _decision(s, p, outcome="passive", vacancy=v, rule=f"{policy_id}#passive_after_refusals", entry=entry,
+                      offer_id=o.offer_id, rank=o.rank, rule_version=version, law=law,
+                      reason=f"set passive after {entry.refusal_count} refusals (limit {limit})",
+                      facts={"refusals": entry.refusal_count, "passive_after_refusals": limit})
     s.flush()
     return offer_json(o, entry, _ids(p, pseudo))
 
