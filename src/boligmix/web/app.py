@@ -190,7 +190,8 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     # ---------------------------------------------------------------- vacancies, offers, leases
     @app.post("/api/vacancies", status_code=201, tags=["letting"])
     def post_vacancy(body: VacancyIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
-        return write(p, key, request, body, lambda s: service.register_vacancy(s, p, body.model_dump(), rules=rules), 201)
+        return write(p, key, request, body,
+                     lambda s: service.register_vacancy(s, p, body.model_dump(), rules=rules), 201)
 
     @app.get("/api/vacancies", tags=["letting"])
     def get_vacancies(p: Caller, status: str | None = None) -> Any:

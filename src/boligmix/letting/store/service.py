@@ -400,13 +400,6 @@ def _lock_share_counters(s: Session, states: list[Any]) -> list[ShareCounter]:
     return out
 
 
-def share_counters(s: Session, p: Principal) -> list[dict[str, Any]]:
-    """The stored share counters (analysts and housing organisations / municipalities see all)."""
-    return [{"policy_id": r.policy_id, "policy_version": r.policy_version, "count_per": r.count_per,
-             "scope_key": r.scope_key, "seen": r.seen, "used": r.used}
-            for r in s.scalars(select(ShareCounter).order_by(ShareCounter.policy_id, ShareCounter.scope_key))]
-
-
 def get_vacancy(s: Session, p: Principal, vacancy_id: int) -> dict[str, Any]:
     v, _w, d = _vacancy_context(s, vacancy_id, lock=False)
     _require_read(p, d)
@@ -699,7 +692,8 @@ def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id:
         "vid": ctx.vacancy_id, "oid": offer_id, "eid": o.entry_id, "dwid": ctx.dwelling_id, "aid": o.applicant_id,
         "hid": o.household_id, "start": start, "start_iso": start.isoformat(), "channel": ctx.channel,
         "now": utcnow(), "rank": o.rank, "orule": o.rule, "orv": o.rule_version, "rule_version": RULE_VERSION,
-        "actor": p.name, "rule_let": f"{STORE_RULE}#accept", "reason_let": "the applicant accepted the offer; lease created",
+        "actor": p.name, "rule_let": f"{STORE_RULE}#accept",
+        "reason_let": "the applicant accepted the offer; lease created",
         "rule_wd": f"{STORE_RULE}#withdraw", "reason_wd": "the dwelling was let to another applicant"}).one()
     return int(row.lease_id)
 
