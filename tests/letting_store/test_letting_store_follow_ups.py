@@ -155,3 +155,40 @@ def test_passive_after_repeated_refusals(store, tokens):
         s, org, {"dwelling_id": dws[4], "available_from": date(2025, 4, 1)}, rules=rules, now=NOW))["vacancy_id"]
     made = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
     assert [o["entry_id"] for o in made["offers"]] == [second]  # the passive entry is no candidate
+
+
+def test_offer_deadlines_expire_and_count_as_refusals(store, tokens):
+    """Engine offers carry the policy's answer deadline (answer_days, 7 in dk.venteliste); expiring
+    after it ends the offer with an `expired` decision and, as no_answer_counts_as_refusal is on by
+    default, counts a refusal. Before the deadline nothing expires."""
+    from datetime import timedelta
+
+    from store_support import seed_applicants, seed_stock
+
+    _, org = tokens["org"]
+    rules = EngineRules()
+    [dw, dw2] = seed_stock(store, org, dwellings=2)
+    seed_applicants(store, org, 3, household_size=3)
+    vid = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dw, "available_from": date(2025, 4, 1)}, rules=rules, now=NOW))["vacancy_id"]
+    made = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
+    assert made["offers"]
+    deadline = datetime.fromisoformat(made["offers"][0]["deadline"])
+    assert deadline.replace(tzinfo=None) == NOW + timedelta(days=7)
+    early = store.transact(lambda s: service.expire_offers(s, org, vid, NOW + timedelta(days=6), rules=rules))
+    assert early == []
+    late = store.transact(lambda s: service.expire_offers(s, org, vid, NOW + timedelta(days=8), rules=rules))
+    assert sorted(o["offer_id"] for o in late) == sorted(o["offer_id"] for o in made["offers"])
+    assert {o["status"] for o in late} == {"expired"}
+    trail = store.transact(lambda s: service.list_decisions(s, org, vid))
+    expired = [d for d in trail if d["outcome"] == "expired"]
+    assert len(expired) == len(made["offers"]) and all(d["facts"]["counts_as_refusal"] for d in expired)
+    refusals = {a["entry_id"]: a["refusal_count"]
+                for a in store.transact(lambda s: service.list_applicants(s, org, org_id=ORG))}
+    assert sorted(refusals[o["entry_id"]] for o in made["offers"]) == [1] * len(made["offers"])
+    # store-order offers have no deadline and never expire
+    vid2 = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dw2, "available_from": date(2025, 4, 1)}))["vacancy_id"]
+    plain = store.transact(lambda s: service.make_offers(s, org, vid2, 1))["offers"]
+    assert len(plain) == 1 and plain[0]["deadline"] is None
+    assert store.transact(lambda s: service.expire_offers(s, org, vid2, NOW + timedelta(days=999), rules=rules)) == []

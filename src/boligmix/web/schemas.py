@@ -64,6 +64,11 @@ class VacancyIn(_Body):
     """Only with `--rules store-order`; the engine assigns the channel by its share rules."""
 
 
+class ExpireIn(_Body):
+    as_of: datetime | None = Field(default=None, description=(
+        "Offers whose answer deadline is before this time expire; default now (UTC)."))
+
+
 class OffersIn(_Body):
     count: int | None = Field(default=None, ge=1, le=50, description=(
         "Offers in this round with the store-order rules (default 1); with the engine rules the "

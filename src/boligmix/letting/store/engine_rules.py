@@ -104,6 +104,18 @@ def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
     return m.Vacancy(str(v.vacancy_id), dwelling, v.available_from)
 
 
+@dataclass(frozen=True)
+class RoundSettings:
+    """What the store needs of the waiting-list policy that made an offer."""
+
+    policy_id: str
+    version: str
+    law: str | None
+    passive_after_refusals: int
+    answer_days: int
+    no_answer_counts_as_refusal: bool
+
+
 @dataclass
 class ShareState:
     """One share counter as the store keeps it (see `models.ShareCounter`)."""
@@ -127,16 +139,18 @@ class EngineRules:
             policies = load_default_policies(include_local_examples=False)
         self.policies = policies
 
-    def passive_rule(self, offer_rule: str, rule_version: str) -> tuple[str, str, str | None, int] | None:
-        """(policy id, version, law, passive_after_refusals) of the waiting-list policy that made an
-        offer (named by the offer's rule id `policy#rule` and version); None for other offers."""
+    def round_rules(self, offer_rule: str, rule_version: str) -> RoundSettings | None:
+        """The round settings of the waiting-list policy that made an offer (named by the offer's
+        rule id `policy#rule` and version); None for offers made by other rules."""
         try:
             policy = self.policies.get(offer_rule.split("#", 1)[0], rule_version)
         except KeyError:  # an offer made by rules this server does not load (e.g. store order)
             return None
         if policy.spec.tool != "waiting_list" or policy.spec.round is None:
             return None
-        return policy.id, policy.version, policy.spec.law, policy.spec.round.passive_after_refusals
+        r = policy.spec.round
+        return RoundSettings(policy.id, policy.version, policy.spec.law, r.passive_after_refusals, r.answer_days,
+                             bool(policy.switch("no_answer_counts_as_refusal")))
 
     def share_scopes(self, dwelling: Dwelling, department: Department, now: datetime) -> list[ShareState]:
         """The share counters the engine reads for a vacancy of this dwelling (empty, to be filled

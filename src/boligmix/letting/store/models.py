@@ -176,6 +176,8 @@ class Offer(Base):
     rule_version: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Answer deadline (round time + the policy's `answer_days`); none for rules without one. Since 0005."""
 
     __table_args__ = (
         UniqueConstraint("vacancy_id", "entry_id"),

@@ -19,7 +19,7 @@ same transaction as the change it records.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, text, tuple_, update
@@ -105,7 +105,7 @@ def offer_json(o: Offer, entry: Applicant, ident: Callable[[int | None], Any]) -
     return {"offer_id": o.offer_id, "vacancy_id": o.vacancy_id, "entry_id": o.entry_id,
             "applicant_id": ident(entry.applicant_id), "household_id": ident(entry.household_id),
             "rank": o.rank, "channel": o.channel, "rule": o.rule, "rule_version": o.rule_version,
-            "status": o.status}
+            "status": o.status, "deadline": o.deadline.isoformat() if o.deadline else None}
 
 
 def lease_json(x: Lease, ident: Callable[[int | None], Any]) -> dict[str, Any]:
@@ -491,12 +491,18 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         if remaining <= 0:
             break
     ident = _ids(p, pseudo)
+    round_rules = getattr(rules, "round_rules", None)
     offers, decisions = [], []
     for cd in decided:
         offer_id = None
         if cd.outcome == "offered" and cd.entry is not None:
+            settings = round_rules(cd.rule, cd.rule_version) if round_rules is not None else None
+            deadline = None
+            if settings is not None:  # `now` is naive UTC for the engine; the column keeps UTC with zone
+                deadline = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) + timedelta(
+                    days=settings.answer_days)
             o = Offer(vacancy_id=v.vacancy_id, entry_id=cd.entry.entry_id, rank=cd.rank or 0, channel=v.channel,
-                      rule=cd.rule, rule_version=cd.rule_version, status="open")
+                      rule=cd.rule, rule_version=cd.rule_version, status="open", deadline=deadline)
             s.add(o)
             s.flush()
             offer_id = o.offer_id
@@ -715,18 +721,64 @@ def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = N
     _decision(s, p, outcome="refused", vacancy=v, rule=f"{STORE_RULE}#refuse", entry=entry, offer_id=o.offer_id,
               rank=o.rank, reason=reason or "the applicant refused the offer",
               facts={"offer_id": o.offer_id, "refusal_count": entry.refusal_count})
-    passive_rule = getattr(rules, "passive_rule", None)
-    found = passive_rule(o.rule, o.rule_version) if passive_rule is not None else None
-    if found is not None and o.channel not in ("kommunal_anvisning", "rehousing") and entry.passive_since is None:
-        policy_id, version, law, limit = found
-        if entry.refusal_count >= limit:
-            entry.passive_since = now or datetime.now(timezone.utc)
-            _decision(s, p, outcome="passive", vacancy=v, rule=f"{policy_id}#passive_after_refusals", entry=entry,
-                      offer_id=o.offer_id, rank=o.rank, rule_version=version, law=law,
-                      reason=f"set passive after {entry.refusal_count} refusals (limit {limit})",
-                      facts={"refusals": entry.refusal_count, "passive_after_refusals": limit})
+    _maybe_passive(s, p, v, o, entry, rules, now)
     s.flush()
     return offer_json(o, entry, _ids(p, pseudo))
+
+
+def _maybe_passive(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applicant, rules: OfferRules | None,
+                   now: datetime | None) -> None:
+    """Set the entry passive when its refusals reach the offer's policy's `passive_after_refusals`
+    (not for referral channels, as the engine)."""
+    round_rules = getattr(rules, "round_rules", None)
+    settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
+    if settings is None or o.channel in ("kommunal_anvisning", "rehousing") or entry.passive_since is not None:
+        return
+    if entry.refusal_count >= settings.passive_after_refusals:
+        entry.passive_since = now or datetime.now(timezone.utc)
+        _decision(s, p, outcome="passive", vacancy=v, rule=f"{settings.policy_id}#passive_after_refusals",
+                  entry=entry, offer_id=o.offer_id, rank=o.rank, rule_version=settings.version, law=settings.law,
+                  reason=f"set passive after {entry.refusal_count} refusals "
+                         f"(limit {settings.passive_after_refusals})",
+                  facts={"refusals": entry.refusal_count,
+                         "passive_after_refusals": settings.passive_after_refusals})
+
+
+def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | None = None,
+                  pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None) -> list[dict[str, Any]]:
+    """End the vacancy's open offers whose answer deadline is before `as_of` (default now): status
+    `expired`, an `expired` decision, and, when the policy's `no_answer_counts_as_refusal` is on,
+    a counted refusal (which may set the entry passive). Returns the expired offers."""
+    now = as_of or datetime.now(timezone.utc)
+    v, _w, d = _vacancy_context(s, vacancy_id, lock=True)
+    _require_act_on_vacancy(p, v, d)
+    cutoff = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+    rows = s.execute(select(Offer, Applicant).join(Applicant, Applicant.entry_id == Offer.entry_id)
+                     .where(Offer.vacancy_id == vacancy_id, Offer.status == "open", Offer.deadline.is_not(None))
+                     .order_by(Offer.offer_id).with_for_update(of=Applicant)
+                     .execution_options(populate_existing=True)).all()
+    ident = _ids(p, pseudo)
+    out = []
+    round_rules = getattr(rules, "round_rules", None)
+    for o, entry in rows:
+        deadline = o.deadline if o.deadline.tzinfo is not None else o.deadline.replace(tzinfo=timezone.utc)
+        if deadline >= cutoff:
+            continue
+        o.status = "expired"
+        settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
+        counts = settings is not None and settings.no_answer_counts_as_refusal \
+            and o.channel not in ("kommunal_anvisning", "rehousing")
+        if counts:
+            entry.refusal_count += 1
+        _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
+                  rank=o.rank, reason=f"no answer by {deadline.isoformat()}",
+                  facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": cutoff.isoformat(),
+                         "counts_as_refusal": counts, "refusal_count": entry.refusal_count})
+        if counts:
+            _maybe_passive(s, p, v, o, entry, rules, now)
+        out.append(offer_json(o, entry, ident))
+    s.flush()
+    return out
 
 
 def list_offers(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
