@@ -129,3 +129,36 @@ def test_serve_upgrades_an_empty_database_and_refuses_an_outdated_one(tmp_path):
     finally:
         server.stop()
     assert health["schema_revision"] == head_revision() and health["database"] == "sqlite"
+
+
+def test_migration_0002_keeps_the_trail_and_its_triggers(empty_url):
+    """Upgrading a 0001 database with decisions keeps the rows; the trail stays append-only and
+    now accepts the engine's follow-up outcomes."""
+    upgrade(empty_url, "0001")
+    engine = make_engine(empty_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO departments (department_id, org_id, department_name, municipality_code, "
+                              "area_categories, facts) VALUES ('D', 'O', 'd', 101, '[]', '{}')"))
+            conn.execute(text("INSERT INTO dwellings (dwelling_id, department_id, almen_type, rooms, floor_area_m2, "
+                              "monthly_rent_dkk, facts) VALUES (1, 'D', 'family', 2, 50, 4000, '{}')"))
+            conn.execute(text("INSERT INTO vacancies (vacancy_id, dwelling_id, channel, available_from, status, "
+                              "created_at) VALUES (1, 1, 'waiting_list', '2025-01-01', 'open', CURRENT_TIMESTAMP)"))
+            insert = text("INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, rule, rule_version, "
+                          "reason, facts, unknown_facts, actor) VALUES (CURRENT_TIMESTAMP, :o, 1, 1, 'r', '1', 'x', "
+                          "'{}', '[]', 'a')")
+            conn.execute(insert, {"o": "channel"})
+        with pytest.raises(Exception), engine.begin() as conn:
+            conn.execute(insert, {"o": "entitled"})
+        upgrade(empty_url)
+        with engine.begin() as conn:
+            conn.execute(insert, {"o": "entitled"})
+            assert [r[0] for r in conn.execute(text("SELECT outcome FROM decisions ORDER BY decision_id"))] == \
+                ["channel", "entitled"]
+        with pytest.raises(Exception), engine.begin() as conn:
+            conn.execute(text("DELETE FROM decisions"))
+        with pytest.raises(Exception), engine.begin() as conn:
+            conn.execute(text("UPDATE decisions SET reason = 'y'"))
+    finally:
+        engine.dispose()
+    assert _diff(empty_url) == []

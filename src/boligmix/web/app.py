@@ -36,7 +36,8 @@ from boligmix.letting.store.errors import (
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
-from boligmix.web.schemas import AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, OffersIn, RefuseIn, VacancyIn
+from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn, RefuseIn,
+                                  VacancyIn)
 
 TOKEN_CACHE_SECONDS = 5.0
 """How long a server process trusts a token it has checked (a revoked token works that long at most)."""
@@ -190,7 +191,8 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     # ---------------------------------------------------------------- vacancies, offers, leases
     @app.post("/api/vacancies", status_code=201, tags=["letting"])
     def post_vacancy(body: VacancyIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
-        return write(p, key, request, body, lambda s: service.register_vacancy(s, p, body.model_dump()), 201)
+        return write(p, key, request, body,
+                     lambda s: service.register_vacancy(s, p, body.model_dump(), rules=rules), 201)
 
     @app.get("/api/vacancies", tags=["letting"])
     def get_vacancies(p: Caller, status: str | None = None) -> Any:
@@ -226,7 +228,18 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                     body: RefuseIn | None = None) -> Any:
         body = body or RefuseIn()
         return write(p, key, request, body,
-                     lambda s: service.refuse_offer(s, p, offer_id, body.reason, pseudo), 200)
+                     lambda s: service.refuse_offer(s, p, offer_id, body.reason, pseudo, rules=rules), 200)
+
+    @app.post("/api/vacancies/{vacancy_id}/expire", status_code=200, tags=["letting"])
+    def post_expire(vacancy_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                    body: ExpireIn | None = None) -> Any:
+        body = body or ExpireIn()
+        return write(p, key, request, body,
+                     lambda s: service.expire_offers(s, p, vacancy_id, body.as_of, pseudo, rules=rules), 200)
+
+    @app.get("/api/entitlements", tags=["letting"])
+    def get_entitlements(org_id: str, p: Caller) -> Any:
+        return read(lambda s: service.list_entitlements(s, p, org_id, pseudo))
 
     @app.get("/api/decisions", tags=["audit"])
     def get_decisions(vacancy_id: int, p: Caller) -> Any:

@@ -60,7 +60,13 @@ class ApplicantIn(_Body):
 class VacancyIn(_Body):
     dwelling_id: int = Field(ge=0, lt=2**63)
     available_from: date
-    channel: Channel = "waiting_list"  # type: ignore[valid-type]
+    channel: Channel | None = None  # type: ignore[valid-type]
+    """Only with `--rules store-order`; the engine assigns the channel by its share rules."""
+
+
+class ExpireIn(_Body):
+    as_of: datetime | None = Field(default=None, description=(
+        "Offers whose answer deadline is before this time expire; default now (UTC)."))
 
 
 class OffersIn(_Body):

@@ -21,12 +21,14 @@ Missing members mean the applicant plus `household_size - 1` other members, all 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from boligmix.letting import model as m
+from boligmix.letting.ledger import Entitlement as LedgerEntitlement
 from boligmix.letting.store.errors import InvalidRequestError
-from boligmix.letting.store.models import Applicant, Department, Dwelling, Vacancy
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, Vacancy
 from boligmix.letting.store.selection import CandidateDecision, RoundPlan
 
 
@@ -90,7 +92,7 @@ def engine_applicant(entry: Applicant) -> m.Applicant:
         current_department_id=entry.current_department_id,
         current_org_id=(entry.facts or {}).get("current_org_id"),
         priority_rights=frozenset(entry.priority_rights or []), facts=dict(entry.facts or {}),
-        refusal_count=entry.refusal_count, passive=False)
+        refusal_count=entry.refusal_count, passive=entry.passive_since is not None)
 
 
 def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
@@ -100,6 +102,30 @@ def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
         area_categories=frozenset(d.area_categories or []), almen_type=w.almen_type,
         floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk, facts=dict(w.facts or {}))
     return m.Vacancy(str(v.vacancy_id), dwelling, v.available_from)
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    """What the store needs of the waiting-list policy that made an offer."""
+
+    policy_id: str
+    version: str
+    law: str | None
+    passive_after_refusals: int
+    answer_days: int
+    no_answer_counts_as_refusal: bool
+
+
+@dataclass
+class ShareState:
+    """One share counter as the store keeps it (see `models.ShareCounter`)."""
+
+    policy_id: str
+    policy_version: str
+    count_per: str
+    scope_key: str
+    seen: int = 0
+    used: dict[str, int] = field(default_factory=dict)
 
 
 class EngineRules:
@@ -113,16 +139,91 @@ class EngineRules:
             policies = load_default_policies(include_local_examples=False)
         self.policies = policies
 
+    def round_rules(self, offer_rule: str, rule_version: str) -> RoundSettings | None:
+        """The round settings of the waiting-list policy that made an offer (named by the offer's
+        rule id `policy#rule` and version); None for offers made by other rules."""
+        try:
+            policy = self.policies.get(offer_rule.split("#", 1)[0], rule_version)
+        except KeyError:  # an offer made by rules this server does not load (e.g. store order)
+            return None
+        if policy.spec.tool != "waiting_list" or policy.spec.round is None:
+            return None
+        r = policy.spec.round
+        return RoundSettings(policy.id, policy.version, policy.spec.law, r.passive_after_refusals, r.answer_days,
+                             bool(policy.switch("no_answer_counts_as_refusal")))
+
+    def share_scopes(self, dwelling: Dwelling, department: Department, now: datetime) -> list[ShareState]:
+        """The share counters the engine reads for a vacancy of this dwelling (empty, to be filled
+        from the store): one per share policy in force, in the scope it counts per."""
+        md = engine_vacancy(Vacancy(vacancy_id=0, available_from=now.date()), dwelling, department).dwelling
+        out = []
+        for policy in self.policies.in_force(md, now.date()):
+            if policy.spec.shares:
+                key = {"municipality": str(md.municipality_code), "organisation": md.org_id,
+                       "department": md.department_id}[policy.spec.count_per]
+                out.append(ShareState(policy.id, policy.version, policy.spec.count_per, key))
+        return out
+
+    def allocate_channel(self, dwelling: Dwelling, department: Department, available_from: date,
+                         counters: Sequence[ShareState], now: datetime) -> tuple[str, CandidateDecision]:
+        """The vacancy's channel by the engine's share rules from the stored `counters` (updated in
+        place: `seen` + 1, `used` + 1 for a share channel that took the vacancy) and the engine's
+        `channel` decision."""
+        from boligmix.letting.engine import LettingEngine
+        from boligmix.letting.ledger import LettingLedger, ShareCounter
+
+        ledger = LettingLedger()
+        for c in counters:
+            ledger.counters[(c.policy_id, c.scope_key)] = ShareCounter(
+                c.seen, {m.Channel(k): v for k, v in c.used.items()})
+        engine = LettingEngine(self.policies, ledger)
+        ev = engine_vacancy(Vacancy(vacancy_id=0, available_from=available_from), dwelling, department)
+        decisions: list[m.Decision] = []
+        channel = engine._allocate_channel(ev, self.policies.in_force(ev.dwelling, now.date()), now, "new",
+                                           decisions)
+        for c in counters:
+            state = ledger.counters[(c.policy_id, c.scope_key)]
+            c.seen, c.used = state.seen, {k.value: v for k, v in state.used.items()}
+        [dec] = decisions
+        return channel.value, CandidateDecision(
+            entry=None, outcome=str(dec.outcome), rule=dec.rule_id or "dk.unknown",
+            rule_version=dec.rule_version or "", reason=dec.reason, facts=dict(dec.facts), law=dec.law)
+
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department, candidates: Sequence[Applicant],
-             count: int | None, now: datetime) -> RoundPlan:
-        from boligmix.letting.engine import plan_offers
+             count: int | None, now: datetime, entitlements: Sequence[Entitlement] = ()) -> RoundPlan:
+        """One round with the engine's follow-ups (§ 51 b `entitled`, § 59 stk. 6 `redirected`).
+
+        The stored § 51 b entitlements go into the engine's ledger, so the engine gives their
+        holders the `kombineret_udlejning_tilbud` priority right for dwellings of the organisation
+        outside the area, does not grant them twice, and marks the ones an offer uses up."""
+        from boligmix.letting.engine import LettingContext, LettingEngine
+        from boligmix.letting.ledger import LettingLedger
 
         # The engine knows an applicant by applicant_id: keep one entry per applicant (internal first).
         by_applicant: dict[int, Applicant] = {}
         for entry in candidates:
             by_applicant.setdefault(entry.applicant_id, entry)
-        round_ = plan_offers(self.policies, engine_vacancy(vacancy, dwelling, department),
-                             [engine_applicant(e) for e in by_applicant.values()], m.Channel(vacancy.channel), now)
+        ledger = LettingLedger()
+        for ent in entitlements:
+            ledger.entitlements[ent.applicant_id] = LedgerEntitlement(
+                ent.applicant_id, ent.org_id, ent.area_id, ent.policy_id, ent.policy_version,
+                f"store:{ent.decision_id}", ent.ends,
+                None if ent.fulfilled_by_offer_id is None else f"store:{ent.fulfilled_by_offer_id}")
+        engine = LettingEngine(self.policies, ledger, follow_ups=True)
+        channel = m.Channel(vacancy.channel)
+        ev = engine_vacancy(vacancy, dwelling, department)
+        engine.ledger.vacancy_channel[ev.vacancy_id] = channel
+        applicants = [engine_applicant(e) for e in by_applicant.values()]
+        context = LettingContext()  # as `boligmix.letting.engine.plan_offers`
+        if channel == m.Channel.KOMMUNAL_ANVISNING:
+            context, applicants = LettingContext(referrals=applicants), []
+        elif channel == m.Channel.REHOUSING:
+            context, applicants = LettingContext(rehousing=applicants), []
+        elif channel == m.Channel.ANNONCERING:
+            context, applicants = LettingContext(advert_respondents=applicants), []
+        round_ = engine.next_offers(ev, applicants, context, now)
+        fulfilled = tuple(sorted(aid for aid, e in ledger.entitlements.items()
+                                 if e.fulfilled_by is not None and not e.fulfilled_by.startswith("store:")))
         offered = {o.applicant_id for o in round_.offers}
         out = []
         for dec in round_.decisions:
@@ -134,4 +235,4 @@ class EngineRules:
                 entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
                 reason=dec.reason, facts=dict(dec.facts), rank=dec.rank, law=dec.law,
                 unknown_facts=tuple(dec.unknown_facts)))
-        return RoundPlan(vacancy.channel, tuple(out))
+        return RoundPlan(vacancy.channel, tuple(out), fulfilled)

@@ -54,8 +54,9 @@ CHANNELS = ("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "anno
             "other")
 """How a vacancy is let; the names are those of `lettings.channel` in the data model."""
 DECISION_OUTCOMES = ("channel", "offered", "skipped", "rejected", "accepted", "refused", "expired",
-                     "withdrawn", "let", "passive")
-"""Values of the engine's `Outcome`."""
+                     "withdrawn", "let", "passive", "entitled", "redirected", "approved")
+"""Values of the engine's `Outcome` (the last three since migration 0002)."""
+ENTITLEMENT_ENDS = ("on_offer", "on_letting")
 ROLES = ("municipality", "housing_organisation", "analyst")
 
 
@@ -129,6 +130,9 @@ class Applicant(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Applicant facts letting rules may use, as registered (a missing key is unknown)."""
     refusal_count: Mapped[int] = mapped_column(Integer, default=0)
+    passive_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Set passive after repeated refusals (the waiting-list policy's `passive_after_refusals`);
+    a passive entry gets no offers. Since migration 0004."""
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -172,6 +176,8 @@ class Offer(Base):
     rule_version: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Answer deadline (round time + the policy's `answer_days`); none for rules without one. Since 0005."""
 
     __table_args__ = (
         UniqueConstraint("vacancy_id", "entry_id"),
@@ -220,6 +226,51 @@ class Decision(Base):
     """Name of the API token (or CLI user) on whose request the decision was taken."""
 
     __table_args__ = (CheckConstraint(_in("outcome", DECISION_OUTCOMES), name="outcome"),)
+
+
+class Entitlement(Base):
+    """§ 51 b: an applicant registered before kombineret udlejning was introduced and rejected by
+    it is entitled to an offer of the organisation's dwellings outside the area. Granted by the
+    engine's `entitled` decision `decision_id`; `fulfilled_by_offer_id` is the offer that used it up
+    (`ends = on_offer`). One per applicant and organisation (as the engine's ledger)."""
+
+    __tablename__ = "entitlements"
+
+    entitlement_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    applicant_id: Mapped[int] = mapped_column(BigInteger)
+    org_id: Mapped[str] = mapped_column(String(64))
+    area_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("applicants.entry_id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.decision_id"), unique=True)
+    policy_id: Mapped[str] = mapped_column(String(200))
+    policy_version: Mapped[str] = mapped_column(String(50))
+    ends: Mapped[str] = mapped_column(String(16))
+    fulfilled_by_offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.offer_id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("applicant_id", "org_id"),
+        CheckConstraint(_in("ends", ENTITLEMENT_ENDS), name="ends"),
+    )
+
+
+class ShareCounter(Base):
+    """The channel-share state of one share policy in one scope, as the engine's ledger keeps it:
+    vacancies seen and how many each share channel took (`used`: channel -> count). Key: the
+    policy id (one policy file is one version for one period) and the scope the policy counts
+    per (`count_per`: municipality code, organisation id or department id). `POST /api/vacancies`
+    locks the row while it allocates the channel."""
+
+    __tablename__ = "share_counters"
+
+    policy_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    count_per: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[str] = mapped_column(String(50))
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (CheckConstraint("seen >= 0", name="seen_nonnegative"),)
 
 
 class ApiToken(Base):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from boligmix.letting.store.models import Applicant, Department, Dwelling, Vacancy
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, Vacancy
 
 RULE_ID = "boligmix.store.waiting_list_order"
 RULE_VERSION = "1"
@@ -41,6 +41,8 @@ class CandidateDecision:
 class RoundPlan:
     channel: str
     decisions: tuple[CandidateDecision, ...]
+    fulfilled_entitlements: tuple[int, ...] = ()
+    """Applicant ids whose § 51 b entitlement (`ends = on_offer`) this round's offer used up."""
 
     @property
     def offered(self) -> tuple[CandidateDecision, ...]:
@@ -53,7 +55,9 @@ class OfferRules(Protocol):
     name: str
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
-             candidates: Sequence[Applicant], count: int | None, now: datetime) -> RoundPlan: ...
+             candidates: Sequence[Applicant], count: int | None, now: datetime,
+             entitlements: Sequence[Entitlement] = ()) -> RoundPlan: ...
+    """`entitlements`: the candidates' § 51 b entitlements with the dwelling's organisation."""
 
 
 class StoreOrderRules:
@@ -66,7 +70,8 @@ class StoreOrderRules:
     """The list is read in pages of this size until the round has its offers."""
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
-             candidates: Sequence[Applicant], count: int | None, now: datetime) -> RoundPlan:
+             candidates: Sequence[Applicant], count: int | None, now: datetime,
+             entitlements: Sequence[Entitlement] = ()) -> RoundPlan:
         return plan_round(vacancy, dwelling, department, candidates, count or 1)
 
 

@@ -19,10 +19,10 @@ same transaction as the change it records.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -36,9 +36,12 @@ from boligmix.letting.store.models import (
     Decision,
     Department,
     Dwelling,
+    Entitlement,
     Lease,
     Offer,
+    ShareCounter,
     Vacancy,
+    utcnow,
 )
 from boligmix.letting.store.selection import (
     RULE_VERSION,
@@ -89,7 +92,8 @@ def applicant_json(a: Applicant, ident: Callable[[int | None], Any]) -> dict[str
             "seniority_date": a.seniority_date.isoformat(), "household_size": a.household_size,
             "min_rooms": a.min_rooms, "max_rent_dkk": a.max_rent_dkk, "household": household,
             "current_department_id": a.current_department_id, "priority_rights": list(a.priority_rights or []),
-            "facts": a.facts or {}, "refusal_count": a.refusal_count, "status": a.status}
+            "facts": a.facts or {}, "refusal_count": a.refusal_count, "status": a.status,
+            "passive_since": a.passive_since.isoformat() if a.passive_since else None}
 
 
 def vacancy_json(v: Vacancy) -> dict[str, Any]:
@@ -101,7 +105,7 @@ def offer_json(o: Offer, entry: Applicant, ident: Callable[[int | None], Any]) -
     return {"offer_id": o.offer_id, "vacancy_id": o.vacancy_id, "entry_id": o.entry_id,
             "applicant_id": ident(entry.applicant_id), "household_id": ident(entry.household_id),
             "rank": o.rank, "channel": o.channel, "rule": o.rule, "rule_version": o.rule_version,
-            "status": o.status}
+            "status": o.status, "deadline": o.deadline.isoformat() if o.deadline else None}
 
 
 def lease_json(x: Lease, ident: Callable[[int | None], Any]) -> dict[str, Any]:
@@ -318,10 +322,21 @@ def list_applicants(s: Session, p: Principal, *, org_id: str | None = None, muni
 # Vacancies, offers, leases
 
 
-def register_vacancy(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    """Register that a dwelling becomes vacant; one open vacancy per dwelling (409 otherwise)."""
+def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: OfferRules | None = None,
+                     now: datetime | None = None) -> dict[str, Any]:
+    """Register that a dwelling becomes vacant; one open vacancy per dwelling (409 otherwise).
+
+    With rules that allocate channels (the engine) the channel is assigned by the share rules in
+    force (kommunal anvisning 1/4 or the agreed share, rehousing, fleksibel) from the stored share
+    counters, which are locked for the allocation; a request naming a channel is refused. Without
+    such rules (store order) the request's channel is used (default `waiting_list`)."""
     p.require_writer()
-    channel = body.get("channel") or "waiting_list"
+    allocate = getattr(rules, "allocate_channel", None)
+    channel = body.get("channel")
+    if allocate is not None and channel is not None:
+        raise InvalidRequestError(f"the channel is assigned by the letting rules ({rules.name}); leave 'channel' "
+                                  f"out (got {channel!r})")
+    channel = channel or "waiting_list"
     if channel not in CHANNELS:
         raise InvalidRequestError(f"channel must be one of {', '.join(CHANNELS)}")
     w = _dwelling(s, body["dwelling_id"], lock=True)
@@ -333,16 +348,56 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any]) -> dict[str
                                                         Vacancy.status == "open"))
     if open_id is not None:
         raise ConflictError(f"dwelling {w.dwelling_id} already has the open vacancy {open_id}")
+    allocated = None
+    if allocate is not None:
+        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        assert rules is not None
+        states = rules.share_scopes(w, d, now)  # type: ignore[attr-defined]
+        rows = _lock_share_counters(s, states)
+        channel, allocated = allocate(w, d, body["available_from"], states, now)
+        for state, row in zip(states, rows):
+            row.seen, row.used, row.policy_version = state.seen, dict(state.used), state.policy_version
     v = Vacancy(dwelling_id=w.dwelling_id, channel=channel, available_from=body["available_from"],
                 status="open")
     s.add(v)
     s.flush()
-    _decision(s, p, outcome="channel", vacancy=v, rule=f"{STORE_RULE}#channel",
-              reason=f"vacancy registered, to be let by {channel}",
-              facts={"channel": channel, "department_id": d.department_id, "org_id": d.org_id,
-                     "municipality_code": d.municipality_code,
-                     "area_categories": list(d.area_categories or [])})
+    if allocated is not None:
+        _decision(s, p, outcome=allocated.outcome, vacancy=v, rule=allocated.rule, reason=allocated.reason,
+                  facts=allocated.facts, rule_version=allocated.rule_version, law=allocated.law)
+    else:
+        _decision(s, p, outcome="channel", vacancy=v, rule=f"{STORE_RULE}#channel",
+                  reason=f"vacancy registered, to be let by {channel}",
+                  facts={"channel": channel, "department_id": d.department_id, "org_id": d.org_id,
+                         "municipality_code": d.municipality_code,
+                         "area_categories": list(d.area_categories or [])})
     return vacancy_json(v)
+
+
+def _lock_share_counters(s: Session, states: list[Any]) -> list[ShareCounter]:
+    """The share counter rows of `states`, created when missing and locked (`FOR UPDATE`) in key
+    order, so concurrent registrations in one scope count one after the other."""
+    if not states:
+        return []
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for st in sorted(states, key=lambda x: (x.policy_id, x.scope_key)):
+        s.execute(insert(ShareCounter).values(policy_id=st.policy_id, scope_key=st.scope_key, count_per=st.count_per,
+                                              policy_version=st.policy_version, seen=0, used={})
+                  .on_conflict_do_nothing(index_elements=["policy_id", "scope_key"]))
+    rows = {(r.policy_id, r.scope_key): r for r in s.scalars(
+        select(ShareCounter).where(tuple_(ShareCounter.policy_id, ShareCounter.scope_key).in_(
+            [(st.policy_id, st.scope_key) for st in states]))
+        .order_by(ShareCounter.policy_id, ShareCounter.scope_key)
+        .with_for_update().execution_options(populate_existing=True))}
+    out = []
+    for st in states:
+        row = rows[(st.policy_id, st.scope_key)]
+        st.seen, st.used = row.seen, dict(row.used or {})
+        out.append(row)
+    return out
 
 
 def get_vacancy(s: Session, p: Principal, vacancy_id: int) -> dict[str, Any]:
@@ -369,7 +424,8 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     list_rank = case((Applicant.list_type == "internal", 0), else_=1)
     stmt = (select(Applicant)
             .where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
-                   Applicant.status == "active", Applicant.entry_id.not_in(offered_here),
+                   Applicant.status == "active", Applicant.passive_since.is_(None),
+                   Applicant.entry_id.not_in(offered_here),
                    Applicant.entry_id.not_in(open_elsewhere))
             .order_by(list_rank, Applicant.seniority_date, Applicant.entry_id)
             .offset(offset).limit(min(limit, CANDIDATE_LIMIT)))
@@ -413,17 +469,21 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     remaining = count
     decided: list[CandidateDecision] = []
     passed_over: set[int] = set()
+    fulfilled: set[int] = set()
     offset = 0
     while True:
         page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
+        held = _entitlements(s, d.org_id, {e.applicant_id for e in page})
         while True:
-            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now)
+            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now,
+                              entitlements=held)
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
             lost = set(chosen) - _lock_offerable(s, chosen)
             if not lost:
                 break
             passed_over |= lost  # being offered elsewhere right now: not a decision about them
         decided += plan.decisions
+        fulfilled.update(plan.fulfilled_entitlements)
         offset += len(page)
         if page_size >= CANDIDATE_LIMIT or len(page) < page_size:
             break
@@ -431,22 +491,70 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         if remaining <= 0:
             break
     ident = _ids(p, pseudo)
+    round_rules = getattr(rules, "round_rules", None)
     offers, decisions = [], []
     for cd in decided:
         offer_id = None
         if cd.outcome == "offered" and cd.entry is not None:
+            settings = round_rules(cd.rule, cd.rule_version) if round_rules is not None else None
+            deadline = None
+            if settings is not None:  # `now` is naive UTC for the engine; the column keeps UTC with zone
+                deadline = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) + timedelta(
+                    days=settings.answer_days)
             o = Offer(vacancy_id=v.vacancy_id, entry_id=cd.entry.entry_id, rank=cd.rank or 0, channel=v.channel,
-                      rule=cd.rule, rule_version=cd.rule_version, status="open")
+                      rule=cd.rule, rule_version=cd.rule_version, status="open", deadline=deadline)
             s.add(o)
             s.flush()
             offer_id = o.offer_id
             offers.append(offer_json(o, cd.entry, ident))
-        decisions.append(_decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
-                                   facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
-                                   rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts))
+            if cd.entry.applicant_id in fulfilled:
+                _fulfil_entitlement(s, d.org_id, cd.entry.applicant_id, o.offer_id)
+        dec = _decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
+                        facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
+                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts)
+        decisions.append(dec)
+        if cd.outcome == "entitled" and cd.entry is not None:
+            s.flush()
+            _grant_entitlement(s, cd, dec)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
+
+
+def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Entitlement]:
+    """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
+    if not applicant_ids:
+        return []
+    return list(s.scalars(select(Entitlement).where(Entitlement.org_id == org_id,
+                                                    Entitlement.applicant_id.in_(applicant_ids))))
+
+
+def _grant_entitlement(s: Session, cd: CandidateDecision, decision: Decision) -> None:
+    """Keep the § 51 b entitlement the engine's `entitled` decision granted."""
+    assert cd.entry is not None
+    facts = cd.facts
+    policy_id = cd.rule.split("#", 1)[0]
+    s.add(Entitlement(applicant_id=cd.entry.applicant_id, org_id=str(facts["org_id"]), area_id=facts.get("area_id"),
+                      entry_id=cd.entry.entry_id, decision_id=decision.decision_id, policy_id=policy_id,
+                      policy_version=cd.rule_version, ends=str(facts.get("entitlement_ends") or "on_offer")))
+
+
+def _fulfil_entitlement(s: Session, org_id: str, applicant_id: int, offer_id: int) -> None:
+    ent = s.scalar(select(Entitlement).where(Entitlement.org_id == org_id, Entitlement.applicant_id == applicant_id))
+    if ent is not None and ent.fulfilled_by_offer_id is None:
+        ent.fulfilled_by_offer_id = offer_id
+
+
+def list_entitlements(s: Session, p: Principal, org_id: str, pseudo: Pseudonymiser | None = None) -> list[dict]:
+    """§ 51 b entitlements with an organisation (open and used up)."""
+    if not (p.role == "analyst" or p.owns_org(org_id)):
+        raise AuthorizationError(f"organisation {org_id} is outside the scope of token '{p.name}'")
+    ident = _ids(p, pseudo)
+    rows = s.scalars(select(Entitlement).where(Entitlement.org_id == org_id).order_by(Entitlement.entitlement_id))
+    return [{"entitlement_id": e.entitlement_id, "applicant_id": ident(e.applicant_id), "org_id": e.org_id,
+             "area_id": e.area_id, "entry_id": e.entry_id, "decision_id": e.decision_id, "policy_id": e.policy_id,
+             "policy_version": e.policy_version, "ends": e.ends, "fulfilled_by_offer_id": e.fulfilled_by_offer_id,
+             "open": e.fulfilled_by_offer_id is None} for e in rows]
 
 
 def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling, Department]:
@@ -468,49 +576,140 @@ def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling,
 
 def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | None = None,
                  pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
-    """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed."""
-    o, v, _w, d = _offer_context(s, offer_id)
-    _require_act_on_vacancy(p, v, d)
-    if v.status == "let":
-        lease_id = s.scalar(select(Lease.lease_id).where(Lease.vacancy_id == v.vacancy_id))
-        raise ConflictError(f"vacancy {v.vacancy_id} is already let (lease {lease_id})")
-    if v.status != "open":
-        raise ConflictError(f"vacancy {v.vacancy_id} is {v.status}")
+    """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed.
+
+    The hot path of the service, in SQLAlchemy Core (no ORM objects): lock the vacancy, re-read the
+    offer and lock the applicant's entry, then the lease (INSERT … RETURNING), the status changes,
+    the withdrawal of the other open offers (UPDATE … RETURNING) and all decisions in one INSERT."""
+    conn = s.connection()
+    vt, ot, at, wt, dt, lt = (Vacancy.__table__, Offer.__table__, Applicant.__table__, Dwelling.__table__,
+                              Department.__table__, Lease.__table__)
+    ctx = conn.execute(
+        select(vt.c.vacancy_id, vt.c.dwelling_id, vt.c.channel, vt.c.available_from, vt.c.status,
+               dt.c.org_id, dt.c.municipality_code)
+        .select_from(ot.join(vt, vt.c.vacancy_id == ot.c.vacancy_id)
+                     .join(wt, wt.c.dwelling_id == vt.c.dwelling_id)
+                     .join(dt, dt.c.department_id == wt.c.department_id))
+        .where(ot.c.offer_id == offer_id).with_for_update(of=vt)).one_or_none()
+    if ctx is None:
+        raise NotFoundError(f"offer {offer_id} does not exist")
+    _require_act_on_vacancy(p, ctx, ctx)  # type: ignore[arg-type]
+    if ctx.status == "let":
+        lease_id = conn.scalar(select(lt.c.lease_id).where(lt.c.vacancy_id == ctx.vacancy_id))
+        raise ConflictError(f"vacancy {ctx.vacancy_id} is already let (lease {lease_id})")
+    if ctx.status != "open":
+        raise ConflictError(f"vacancy {ctx.vacancy_id} is {ctx.status}")
+    # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
+    o = conn.execute(
+        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, at.c.applicant_id,
+               at.c.household_id, at.c.status.label("entry_status"))
+        .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
+        .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
         raise ConflictError(f"offer {offer_id} is {o.status}")
-    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update()
-                     .execution_options(populate_existing=True))
-    assert entry is not None
-    if entry.status != "active":
-        raise ConflictError(f"applicant entry {entry.entry_id} is {entry.status}; it cannot accept offer {offer_id}")
-    start = lease_start or v.available_from
-    lease = Lease(vacancy_id=v.vacancy_id, offer_id=o.offer_id, entry_id=entry.entry_id, dwelling_id=v.dwelling_id,
-                  applicant_id=entry.applicant_id, household_id=entry.household_id, lease_start=start,
-                  channel=v.channel)
-    s.add(lease)
-    o.status = "accepted"
-    v.status = "let"
-    entry.status = "housed"
-    s.flush()
-    _decision(s, p, outcome="let", vacancy=v, rule=f"{STORE_RULE}#accept", entry=entry, offer_id=o.offer_id,
-              rank=o.rank, reason="the applicant accepted the offer; lease created",
-              facts={"offer_id": o.offer_id, "lease_id": lease.lease_id, "lease_start": start.isoformat(),
-                     "offer_rule": o.rule, "offer_rule_version": o.rule_version})
-    others = list(s.scalars(select(Offer).where(Offer.vacancy_id == v.vacancy_id, Offer.status == "open",
-                                                Offer.offer_id != o.offer_id)))
-    for other in others:
-        other.status = "withdrawn"
-        other_entry = s.get(Applicant, other.entry_id)
-        _decision(s, p, outcome="withdrawn", vacancy=v, rule=f"{STORE_RULE}#withdraw", entry=other_entry,
-                  offer_id=other.offer_id, rank=other.rank,
-                  reason="the dwelling was let to another applicant",
-                  facts={"lease_id": lease.lease_id, "winning_offer_id": o.offer_id})
-    s.flush()
-    return lease_json(lease, _ids(p, pseudo))
+    if o.entry_status != "active":
+        raise ConflictError(f"applicant entry {o.entry_id} is {o.entry_status}; it cannot accept offer {offer_id}")
+    start = lease_start or ctx.available_from
+    if conn.dialect.name == "postgresql":
+        lease_id = _accept_writes_postgres(conn, p, ctx, o, offer_id, start)
+    else:
+        lease_id = _accept_writes(conn, p, ctx, o, offer_id, start)
+    ident = _ids(p, pseudo)
+    return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
+            "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
+            "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+
+
+def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
+    """The writes of an acceptance, portable (SQLite): lease, status changes, withdrawals, decisions."""
+    vt, ot, at, lt = Vacancy.__table__, Offer.__table__, Applicant.__table__, Lease.__table__
+    lease = {"vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
+             "dwelling_id": ctx.dwelling_id, "applicant_id": o.applicant_id, "household_id": o.household_id,
+             "lease_start": start, "channel": ctx.channel}
+    lease_id = conn.execute(insert(lt).values(**lease).returning(lt.c.lease_id)).scalar_one()
+    conn.execute(update(ot).where(ot.c.offer_id == offer_id).values(status="accepted"))
+    conn.execute(update(vt).where(vt.c.vacancy_id == ctx.vacancy_id).values(status="let"))
+    conn.execute(update(at).where(at.c.entry_id == o.entry_id).values(status="housed"))
+    withdrawn = conn.execute(
+        update(ot).where(ot.c.vacancy_id == ctx.vacancy_id, ot.c.status == "open", ot.c.offer_id != offer_id)
+        .values(status="withdrawn").returning(ot.c.offer_id, ot.c.entry_id, ot.c.rank)).all()
+    people = {}
+    if withdrawn:
+        people = {r.entry_id: r for r in conn.execute(
+            select(at.c.entry_id, at.c.applicant_id, at.c.household_id)
+            .where(at.c.entry_id.in_([w.entry_id for w in withdrawn])))}
+    base = {"vacancy_id": ctx.vacancy_id, "dwelling_id": ctx.dwelling_id, "channel": ctx.channel,
+            "rule_version": RULE_VERSION, "law": None, "unknown_facts": [], "actor": p.name}
+    rows = [{**base, "outcome": "let", "rule": f"{STORE_RULE}#accept", "offer_id": offer_id, "entry_id": o.entry_id,
+             "applicant_id": o.applicant_id, "household_id": o.household_id, "rank": o.rank,
+             "reason": "the applicant accepted the offer; lease created",
+             "facts": {"offer_id": offer_id, "lease_id": lease_id, "lease_start": start.isoformat(),
+                       "offer_rule": o.rule, "offer_rule_version": o.rule_version}}]
+    for w in sorted(withdrawn, key=lambda r: r.offer_id):
+        who = people[w.entry_id]
+        rows.append({**base, "outcome": "withdrawn", "rule": f"{STORE_RULE}#withdraw", "offer_id": w.offer_id,
+                     "entry_id": w.entry_id, "applicant_id": who.applicant_id, "household_id": who.household_id,
+                     "rank": w.rank, "reason": "the dwelling was let to another applicant",
+                     "facts": {"lease_id": lease_id, "winning_offer_id": offer_id}})
+    now = utcnow()
+    conn.execute(insert(Decision.__table__).values([{**r, "created_at": now} for r in rows]))
+    return lease_id
+
+
+_ACCEPT_SQL = text("""
+WITH l AS (
+    INSERT INTO leases (vacancy_id, offer_id, entry_id, dwelling_id, applicant_id, household_id, lease_start,
+                        channel, created_at)
+    VALUES (:vid, :oid, :eid, :dwid, :aid, :hid, :start, :channel, :now) RETURNING lease_id),
+acc AS (UPDATE offers SET status = 'accepted' WHERE offer_id = :oid),
+vac AS (UPDATE vacancies SET status = 'let' WHERE vacancy_id = :vid),
+ent AS (UPDATE applicants SET status = 'housed' WHERE entry_id = :eid),
+w AS (UPDATE offers SET status = 'withdrawn'
+      WHERE vacancy_id = :vid AND status = 'open' AND offer_id <> :oid RETURNING offer_id, entry_id, rank),
+dec AS (
+    INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, channel, offer_id, entry_id,
+                           applicant_id, household_id, rank, rule, rule_version, law, reason, facts,
+                           unknown_facts, actor)
+    SELECT :now, x.outcome, :vid, :dwid, :channel, x.offer_id, x.entry_id, x.applicant_id, x.household_id,
+           x.rank, x.rule, :rule_version, NULL, x.reason, x.facts, CAST('[]' AS json), :actor
+    FROM (
+        SELECT 0 AS ord, CAST('let' AS varchar) AS outcome, CAST(:oid AS integer) AS offer_id,
+               CAST(:eid AS integer) AS entry_id, CAST(:aid AS bigint) AS applicant_id,
+               CAST(:hid AS bigint) AS household_id, CAST(:rank AS integer) AS rank,
+               CAST(:rule_let AS varchar) AS rule, CAST(:reason_let AS text) AS reason,
+               json_build_object('offer_id', CAST(:oid AS integer), 'lease_id', l.lease_id,
+                                 'lease_start', CAST(:start_iso AS text), 'offer_rule', CAST(:orule AS text),
+                                 'offer_rule_version', CAST(:orv AS text)) AS facts
+        FROM l
+        UNION ALL
+        SELECT 1, 'withdrawn', w.offer_id, w.entry_id, ap.applicant_id, ap.household_id, w.rank,
+               CAST(:rule_wd AS varchar), CAST(:reason_wd AS text),
+               json_build_object('lease_id', l.lease_id, 'winning_offer_id', CAST(:oid AS integer))
+        FROM w JOIN applicants ap ON ap.entry_id = w.entry_id CROSS JOIN l
+    ) x ORDER BY x.ord, x.offer_id
+    RETURNING decision_id)
+SELECT (SELECT lease_id FROM l) AS lease_id, (SELECT count(*) FROM dec) AS decisions
+""")
+
+
+def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
+    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL."""
+    row = conn.execute(_ACCEPT_SQL, {
+        "vid": ctx.vacancy_id, "oid": offer_id, "eid": o.entry_id, "dwid": ctx.dwelling_id, "aid": o.applicant_id,
+        "hid": o.household_id, "start": start, "start_iso": start.isoformat(), "channel": ctx.channel,
+        "now": utcnow(), "rank": o.rank, "orule": o.rule, "orv": o.rule_version, "rule_version": RULE_VERSION,
+        "actor": p.name, "rule_let": f"{STORE_RULE}#accept",
+        "reason_let": "the applicant accepted the offer; lease created",
+        "rule_wd": f"{STORE_RULE}#withdraw", "reason_wd": "the dwelling was let to another applicant"}).one()
+    return int(row.lease_id)
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
-                 pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Refuse an open offer; counts the refusal. With rules that know the waiting-list policy that
+    made the offer (the engine), the entry is set passive (`passive` decision) when its refusals
+    reach the policy's `passive_after_refusals` (not for referral channels, as the engine)."""
     o, v, _w, d = _offer_context(s, offer_id)
     _require_act_on_vacancy(p, v, d)
     if o.status != "open":
@@ -522,8 +721,64 @@ def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = N
     _decision(s, p, outcome="refused", vacancy=v, rule=f"{STORE_RULE}#refuse", entry=entry, offer_id=o.offer_id,
               rank=o.rank, reason=reason or "the applicant refused the offer",
               facts={"offer_id": o.offer_id, "refusal_count": entry.refusal_count})
+    _maybe_passive(s, p, v, o, entry, rules, now)
     s.flush()
     return offer_json(o, entry, _ids(p, pseudo))
+
+
+def _maybe_passive(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applicant, rules: OfferRules | None,
+                   now: datetime | None) -> None:
+    """Set the entry passive when its refusals reach the offer's policy's `passive_after_refusals`
+    (not for referral channels, as the engine)."""
+    round_rules = getattr(rules, "round_rules", None)
+    settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
+    if settings is None or o.channel in ("kommunal_anvisning", "rehousing") or entry.passive_since is not None:
+        return
+    if entry.refusal_count >= settings.passive_after_refusals:
+        entry.passive_since = now or datetime.now(timezone.utc)
+        _decision(s, p, outcome="passive", vacancy=v, rule=f"{settings.policy_id}#passive_after_refusals",
+                  entry=entry, offer_id=o.offer_id, rank=o.rank, rule_version=settings.version, law=settings.law,
+                  reason=f"set passive after {entry.refusal_count} refusals "
+                         f"(limit {settings.passive_after_refusals})",
+                  facts={"refusals": entry.refusal_count,
+                         "passive_after_refusals": settings.passive_after_refusals})
+
+
+def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | None = None,
+                  pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None) -> list[dict[str, Any]]:
+    """End the vacancy's open offers whose answer deadline is before `as_of` (default now): status
+    `expired`, an `expired` decision, and, when the policy's `no_answer_counts_as_refusal` is on,
+    a counted refusal (which may set the entry passive). Returns the expired offers."""
+    now = as_of or datetime.now(timezone.utc)
+    v, _w, d = _vacancy_context(s, vacancy_id, lock=True)
+    _require_act_on_vacancy(p, v, d)
+    cutoff = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+    rows = s.execute(select(Offer, Applicant).join(Applicant, Applicant.entry_id == Offer.entry_id)
+                     .where(Offer.vacancy_id == vacancy_id, Offer.status == "open", Offer.deadline.is_not(None))
+                     .order_by(Offer.offer_id).with_for_update(of=Applicant)
+                     .execution_options(populate_existing=True)).all()
+    ident = _ids(p, pseudo)
+    out = []
+    round_rules = getattr(rules, "round_rules", None)
+    for o, entry in rows:
+        deadline = o.deadline if o.deadline.tzinfo is not None else o.deadline.replace(tzinfo=timezone.utc)
+        if deadline >= cutoff:
+            continue
+        o.status = "expired"
+        settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
+        counts = settings is not None and settings.no_answer_counts_as_refusal \
+            and o.channel not in ("kommunal_anvisning", "rehousing")
+        if counts:
+            entry.refusal_count += 1
+        _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
+                  rank=o.rank, reason=f"no answer by {deadline.isoformat()}",
+                  facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": cutoff.isoformat(),
+                         "counts_as_refusal": counts, "refusal_count": entry.refusal_count})
+        if counts:
+            _maybe_passive(s, p, v, o, entry, rules, now)
+        out.append(offer_json(o, entry, ident))
+    s.flush()
+    return out
 
 
 def list_offers(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:

@@ -1,0 +1,110 @@
+"""Vacancy channels by the engine's share rules, from share counters kept in the store.
+
+32 concurrent `POST /api/vacancies` to a `boligmix serve` process: the kommunal anvisning share
+(1/4, almenboligloven § 59, stk. 1) comes out exactly, and every registration saw its own count.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import date, datetime
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from boligmix.letting.policy import load_default_policies
+from boligmix.letting.store import service
+from boligmix.letting.store.engine_rules import EngineRules
+from boligmix.letting.store.errors import InvalidRequestError
+from boligmix.letting.store.models import Decision, ShareCounter, Vacancy
+
+from letting_server import Server
+from store_support import ORG, seed_stock
+
+NOW = datetime(2025, 3, 1, 9, 0)
+
+
+@pytest.fixture(scope="module")
+def rules() -> EngineRules:
+    return EngineRules(load_default_policies(include_local_examples=False))  # as `boligmix serve`
+
+
+@pytest.fixture(scope="module")
+def local_rules() -> EngineRules:
+    return EngineRules(load_default_policies(include_local_examples=True))
+
+
+def _register(store, org, rules, dwelling_id, **body):
+    return store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dwelling_id, "available_from": date(2025, 4, 1), **body}, rules=rules, now=NOW))
+
+
+def test_quarter_rule_in_sequence_and_agreed_share(store, tokens, rules, local_rules):
+    _, org = tokens["org"]
+    dws = seed_stock(store, org, dwellings=8)
+    channels = [_register(store, org, rules, dw)["channel"] for dw in dws]
+    # floor(n/4) of n vacancies due to the municipality: the 4th and 8th.
+    assert channels == ["waiting_list"] * 3 + ["kommunal_anvisning"] + ["waiting_list"] * 3 + ["kommunal_anvisning"]
+    with store.read() as s:
+        [row] = s.scalars(select(ShareCounter)).all()
+        assert (row.policy_id, row.count_per, row.scope_key, row.seen, row.used) == \
+            ("dk.almenboligloven.59", "organisation", ORG, 8, {"kommunal_anvisning": 2})
+        dec = s.scalars(select(Decision).where(Decision.outcome == "channel")
+                        .order_by(Decision.decision_id)).all()[3]
+        assert dec.rule == "dk.almenboligloven.59#shares.kommunal_anvisning" and "§ 59" in dec.law
+        assert dec.facts["vacancies_seen"] == 4 and dec.facts["share"] == 0.25
+
+    # Ishøj (183) agreed on 100 % kommunal anvisning: a separate policy and counter.
+    ish = seed_stock(store, org, dwellings=2, department_id="ORG1-183", municipality_code=183)
+    assert [_register(store, org, local_rules, dw)["channel"] for dw in ish] == ["kommunal_anvisning"] * 2
+    with store.read() as s:
+        rows = {r.policy_id: (r.seen, r.used) for r in s.scalars(select(ShareCounter))}
+    assert rows["k0183.anvisning"] == (2, {"kommunal_anvisning": 2})
+    assert rows["dk.almenboligloven.59"] == (8, {"kommunal_anvisning": 2})
+
+    with pytest.raises(InvalidRequestError, match="assigned by the letting rules"):
+        _register(store, org, rules, ish[0], channel="waiting_list")
+
+
+@pytest.mark.slow
+def test_32_concurrent_registrations_keep_the_share_exact(db_url, store, tokens, tmp_path):
+    secret, org = tokens["org"]
+    n = 32
+    dws = seed_stock(store, org, dwellings=n)
+    server = Server(db_url, log_path=tmp_path / "server.log")
+    server.extra_args = ["--workers", "2"]
+    server.start()
+    barrier = threading.Barrier(n)
+    results: dict[int, httpx.Response] = {}
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=server.base_url, timeout=60) as http:
+            barrier.wait()
+            results[i] = http.post("/api/vacancies", headers={"Authorization": f"Bearer {secret}"},
+                                   json={"dwelling_id": dws[i], "available_from": "2025-04-01"})
+
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        server.stop()
+    assert sorted(r.status_code for r in results.values()) == [201] * n, \
+        [r.text for r in results.values() if r.status_code != 201]
+    assert Counter(r.json()["channel"] for r in results.values()) == {"kommunal_anvisning": 8, "waiting_list": 24}
+    with store.read() as s:
+        [row] = s.scalars(select(ShareCounter)).all()
+        assert (row.seen, row.used) == (n, {"kommunal_anvisning": 8})
+        assert Counter(s.scalars(select(Vacancy.channel))) == {"kommunal_anvisning": 8, "waiting_list": 24}
+        seen = []
+        for d in s.scalars(select(Decision).where(Decision.outcome == "channel")):
+            if d.channel == "kommunal_anvisning":
+                seen.append(d.facts["vacancies_seen"])
+                assert d.facts["vacancies_seen"] % 4 == 0  # taken exactly when due
+            else:
+                seen.append(d.facts["dk.almenboligloven.59"]["vacancies_seen"])
+        assert sorted(seen) == list(range(1, n + 1))  # each registration saw its own count
