@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 DEMO_DIR ?= demo-output
-SEED   ?= 20241201
+SEED   ?= 1
 
 .PHONY: demo test install install-test clean
 

@@ -40,7 +40,7 @@ def _report(output: Output, result) -> None:
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Output directory (data, lists, mix, report).")] = Path(
         "demo-output"),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 20241201,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 1,
     scale: Annotated[str, typer.Option("--scale", help="small, municipality or national.")] = "municipality",
     years: Annotated[str, typer.Option("--years", help="Register years of the synthetic data.")] = "2004-2024",
     quiet: QuietOption = False,
