@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from boligmix.data.schema import EDUCATION_LEVELS, EDUCATION_SOURCES
 from boligmix.errors import ConfigurationError
+from boligmix.rules.files import read_yaml
 
 _FILE = "mix_settings.yaml"
 
@@ -73,19 +72,7 @@ class MixSettings(_Strict):
     @classmethod
     def load(cls, path: str | Path | None = None) -> "MixSettings":
         """Read the settings file (default: the packaged `mix_settings.yaml`)."""
-        if path is None:
-            text = resources.files("boligmix.mix").joinpath(_FILE).read_text(encoding="utf-8")
-            source = f"boligmix/mix/{_FILE}"
-        else:
-            source = str(path)
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigurationError(f"cannot read mix settings: {exc}", source=source) from exc
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(f"not valid YAML: {exc}", source=source) from exc
+        raw, source = read_yaml(path, package="boligmix.mix", filename=_FILE, what="mix settings")
         return cls.from_dict(raw, source=source)
 
     @classmethod

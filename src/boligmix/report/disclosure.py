@@ -27,15 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from boligmix.errors import ConfigurationError, DataValidationError
+from boligmix.rules.files import read_yaml
 
 SUPPRESSED_COLUMN = "suppressed"
 """Name of the marker column `protect` adds: `column:reason` entries, comma-separated."""
@@ -57,19 +56,7 @@ class DisclosurePolicy(BaseModel):
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: object) -> "DisclosurePolicy":
         """Read the policy from `path` (default: the packaged policy), then apply `overrides`."""
-        if path is None:
-            text = resources.files("boligmix.report").joinpath(_POLICY_FILE).read_text(encoding="utf-8")
-            source = f"boligmix/report/{_POLICY_FILE}"
-        else:
-            source = str(path)
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigurationError(f"cannot read disclosure policy: {exc}", source=source) from exc
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(f"not valid YAML: {exc}", source=source) from exc
+        raw, source = read_yaml(path, package="boligmix.report", filename=_POLICY_FILE, what="disclosure policy")
         if not isinstance(raw, dict):
             raise ConfigurationError("expected a mapping of policy settings", source=source)
         raw.update({k: v for k, v in overrides.items() if v is not None})
