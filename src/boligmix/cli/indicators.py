@@ -16,6 +16,14 @@ indicators_app = typer.Typer(help="Area, department and municipality indicators 
                              no_args_is_help=True)
 
 
+
+def _check_output_file(out: Path, force: bool) -> None:
+    """The output must be .csv or .parquet and may replace an existing file only with --force."""
+    if out.suffix not in (".csv", ".parquet"):
+        raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
+    if out.exists() and not force:
+        raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
+
 def register(app: typer.Typer) -> None:
     app.add_typer(indicators_app, name="indicators")
 
@@ -52,10 +60,7 @@ def compute(
 
     output = Output(quiet=quiet, json=json)
     try:
-        if out.suffix not in (".csv", ".parquet"):
-            raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
-        if out.exists() and not force:
-            raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
+        _check_output_file(out, force)
         settings = ({y: settings_for_list_year(y, settings_file) for y in year} if settings_file else None)
         with output.progress("indicators", total=100) as bar:
             frame = compute_area_indicators(dataset, year, settings, level=level,  # type: ignore[arg-type]
@@ -108,10 +113,7 @@ def composition(
 
     output = Output(quiet=quiet, json=json)
     try:
-        if out.suffix not in (".csv", ".parquet"):
-            raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
-        if out.exists() and not force:
-            raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
+        _check_output_file(out, force)
         with output.progress("composition", total=100) as bar:
             frame = compute_composition(dataset, year, indicator or None, level=level,  # type: ignore[arg-type]
                                         on_progress=bar)

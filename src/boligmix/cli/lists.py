@@ -114,8 +114,7 @@ def lists_command(
     try:
         if format_ not in ("text", "brief"):
             raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
-        if lang not in ("da", "en"):
-            raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
+        _check_lang(lang)
         switches = parse_switches(switch)
         wanted = parse_years(year, years)
         past = read_history_csv(history) if history is not None else None
@@ -189,8 +188,7 @@ def explain_command(
 
     output = Output(quiet=quiet, json=json_)
     try:
-        if lang not in ("da", "en"):
-            raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
+        _check_lang(lang)
         switches = parse_switches(switch)
         frame = read_areas_csv(areas, rules)
         past = read_history_csv(history) if history is not None else None
@@ -207,6 +205,11 @@ def explain_command(
     human = "\n\n".join(a[f"explanation_{lang}"] for a in result.areas) + f"\n\nwrote {out}"
     output.result(payload, human)
 
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in ("da", "en"):
+        raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
 
 def register(app: typer.Typer) -> None:
     app.command("classify")(classify_command)
