@@ -27,7 +27,8 @@ def test_mix_command_writes_tables_and_report(tmp_path):
     for name in ("composition", "flows", "decomposition", "pooled", "national_moves"):
         assert (out / f"{name}.parquet").is_file() and (out / f"{name}.csv").is_file()
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert html.count('class="report-section"') == 6 and 'id="fig-1"' in html
+    assert html.count('class="report-section"') == 6 and 'id="fig-1-da"' in html and 'id="fig-1-en"' in html
+    assert "Ikke-vestlig oprindelse" in html and "Non-Western origin" in html
     assert "tiny-test" in html and "mix-2026.1" in html
     # every published count in the composition file is at least the threshold
     comp = pl.read_parquet(out / "composition.parquet")

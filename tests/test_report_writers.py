@@ -102,3 +102,27 @@ def test_excel_sheet_names_are_valid_and_unique():
     assert names[0] == "a_b" and len(names[1]) == 31 and names[2].endswith("_2") and len(names[2]) == 31
     assert names[3] == "Provenance_2" and names[4] == "a_b_2"
     assert len({n.lower() for n in names}) == len(names)
+
+
+def test_bilingual_figure_renders_one_plot_per_language_behind_the_toggle():
+    report = Report("x", provenance=Provenance(data_vintage="v"))
+    figures = {lang: go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name=name))
+               for lang, name in (("da", "Tilflyttere"), ("en", "In-movers"))}
+    report.section("s").figure(figures, Text("Udvikling", "Trend"))
+    html = render_html(report)
+    da = html.split('<div class="i18n-da" lang="da">')[1].split('<div class="i18n-en"')[0]
+    en = html.split('<div class="i18n-en" lang="en">')[1].split("</figure>")[0]
+    assert 'id="fig-1-da"' in da and "Tilflyttere" in da and "In-movers" not in da
+    assert 'id="fig-1-en"' in en and "In-movers" in en and "Tilflyttere" not in en
+    # a figure without words is rendered once, outside the language switch
+    report.section("t").figure(go.Figure(go.Bar(x=[1], y=[1])), "bars")
+    html = render_html(report)
+    assert 'id="fig-2"' in html and 'id="fig-2-da"' not in html
+
+
+def test_bilingual_figure_needs_both_languages_and_plotly_figures():
+    sec = Report("x", provenance=Provenance(data_vintage="v")).section("s")
+    with pytest.raises(ConfigurationError, match="languages"):
+        sec.figure({"da": go.Figure()}, "c")
+    with pytest.raises(ConfigurationError, match=r"figure \(en\)"):
+        sec.figure({"da": go.Figure(), "en": "not a figure"}, "c")

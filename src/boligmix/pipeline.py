@@ -186,13 +186,18 @@ def _lists_section(report: Report, counts: pl.DataFrame, years: list[int]) -> No
     sec = report.section(Text("Officielle lister pr. 1. december", "Official lists per 1 December"), Text(
         "Antal områder på hver liste. Før 2018 fandtes kun ghettolisten (vist som parallelsamfund).",
         "Number of areas on each list. Before 2018 only the ghetto list existed (shown as parallelsamfund)."))
-    fig = go.Figure()
-    for flag in OUTPUT_FLAGS:
-        fig.add_trace(go.Scatter(x=counts["year"].to_list(), y=counts[flag].to_list(), mode="lines+markers",
-                                 name=LIST_LABELS[flag].da))
-    fig.update_layout(xaxis_title="Listeår", yaxis_title="Antal områder", height=380,
-                      margin=dict(l=40, r=20, t=30, b=40))
-    sec.figure(fig, Text("Antal områder på listerne", "Number of areas on the lists"))
+    figures = {}
+    for lang in ("da", "en"):
+        fig = go.Figure()
+        for flag in OUTPUT_FLAGS:
+            label = LIST_LABELS[flag]
+            fig.add_trace(go.Scatter(x=counts["year"].to_list(), y=counts[flag].to_list(), mode="lines+markers",
+                                     name=label.da if lang == "da" else label.en))
+        fig.update_layout(xaxis_title="Listeår" if lang == "da" else "List year",
+                          yaxis_title="Antal områder" if lang == "da" else "Number of areas", height=380,
+                          margin=dict(l=40, r=20, t=30, b=40))
+        figures[lang] = fig
+    sec.figure(figures, Text("Antal områder på listerne", "Number of areas on the lists"))
     sec.table(exempt(counts, reason="counts of housing areas (public lists), not of persons"),
               Text("Antal områder pr. liste og år", "Areas per list and year"), name="list_counts",
               labels={f: LIST_LABELS[f] for f in OUTPUT_FLAGS})

@@ -7,6 +7,7 @@ Build a `Report`, add sections with text, protected tables and plotly figures, t
     sec = report.section(Text("Sammensætning", "Composition"), Text("Andele ...", "Shares ..."))
     sec.table(protect(frame, counts=["n"]), Text("Beboere", "Residents"), name="composition")
     sec.figure(fig, Text("Udvikling", "Trend"))
+    sec.figure({"da": fig_da, "en": fig_en}, Text("Udvikling", "Trend"))  # labels in each language
 """
 
 from __future__ import annotations
@@ -51,11 +52,23 @@ class TableBlock:
     max_rows: int | None
 
 
+LANGUAGES = ("da", "en")
+
+
 @dataclass(frozen=True)
 class FigureBlock:
-    figure: Any
-    """A plotly `Figure`."""
+    figures: Mapping[str, Any]
+    """A plotly `Figure` per language ('da', 'en'); the same object for both when it has no text."""
     caption: Text
+
+    @property
+    def figure(self) -> Any:
+        """The Danish figure (the report's first language)."""
+        return self.figures["da"]
+
+    @property
+    def bilingual(self) -> bool:
+        return self.figures["da"] is not self.figures["en"]
 
 
 @dataclass(frozen=True)
@@ -92,9 +105,16 @@ class Section:
         return self
 
     def figure(self, figure: Any, caption: TextLike) -> "Section":
-        if not hasattr(figure, "to_html"):
-            raise ConfigurationError("figure must be a plotly Figure")
-        self.blocks.append(FigureBlock(figure, Text.of(caption)))
+        """Add a plotly figure: one `Figure` for both languages, or `{"da": fig, "en": fig}` when its
+        titles, axis labels or legend are worded per language (the HTML toggle switches them)."""
+        figures = dict(figure) if isinstance(figure, Mapping) else {lang: figure for lang in LANGUAGES}
+        if set(figures) != set(LANGUAGES):
+            raise ConfigurationError(f"a bilingual figure needs exactly the languages {LANGUAGES}, got "
+                                     f"{sorted(figures)}", field="figure")
+        for lang, fig in figures.items():
+            if not hasattr(fig, "to_html"):
+                raise ConfigurationError(f"figure ({lang}) must be a plotly Figure", field="figure")
+        self.blocks.append(FigureBlock(figures, Text.of(caption)))
         return self
 
     def _all_blocks(self) -> list[Block]:

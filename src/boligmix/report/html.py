@@ -19,7 +19,7 @@ import jinja2
 
 from boligmix.report._files import write_text_atomic
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
-from boligmix.report.document import FigureBlock, Report, TableBlock, Text, TextBlock, format_cell
+from boligmix.report.document import LANGUAGES, FigureBlock, Report, TableBlock, Text, TextBlock, format_cell
 
 _TEMPLATE = "report.html.j2"
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -49,9 +49,9 @@ def render_html(report: Report) -> str:
                 rendered.append(_table_context(block))
             elif isinstance(block, FigureBlock):
                 fig_no += 1
-                html = block.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{fig_no}",
-                                            default_height="460px",
-                                            config={"displaylogo": False, "responsive": True})
+                langs = LANGUAGES if block.bilingual else (None,)
+                html = {lang: _figure_html(block.figures[lang or "da"],
+                                           f"fig-{fig_no}" + (f"-{lang}" if lang else "")) for lang in langs}
                 rendered.append({"kind": "figure", "html": html, "caption": block.caption})
         blocks_by_section.append({"title": section.title, "blocks": rendered})
     plotly_js = _plotly_js() if fig_no else ""
@@ -75,6 +75,11 @@ def render_html(report: Report) -> str:
 def write_html(report: Report, path: str | os.PathLike[str]) -> Path:
     """Write the report to `path` atomically and return the path."""
     return write_text_atomic(path, render_html(report))
+
+
+def _figure_html(figure: Any, div_id: str) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, default_height="460px",
+                          config={"displaylogo": False, "responsive": True})
 
 
 def _plotly_js() -> str:
