@@ -126,3 +126,25 @@ def test_bilingual_figure_needs_both_languages_and_plotly_figures():
         sec.figure({"da": go.Figure()}, "c")
     with pytest.raises(ConfigurationError, match=r"figure \(en\)"):
         sec.figure({"da": go.Figure(), "en": "not a figure"}, "c")
+
+
+def test_bilingual_table_cells_and_yes_no_follow_the_language_toggle():
+    frame = pl.DataFrame({"label_da": ["Mindst 1.000 beboere"], "label_en": ["At least 1,000 residents"],
+                          "met": [True]})
+    report = Report("x", provenance=Provenance(data_vintage="v"))
+    report.section("s").table(exempt(frame, reason="test"), "c", name="t", bilingual={"label_da": "label_en"})
+    body = render_html(report).split('id="table-t"')[1].split("</table>")[0]
+    assert body.count("<th>") == 2  # the English twin is not a column of its own
+    assert '<span class="i18n-da" lang="da">Mindst 1.000 beboere</span>' in body
+    assert '<span class="i18n-en" lang="en">At least 1,000 residents</span>' in body
+    assert '<span class="i18n-da" lang="da">ja</span><span class="i18n-en" lang="en">yes</span>' in body
+    with pytest.raises(ConfigurationError, match="bilingual"):
+        report.section("u").table(exempt(frame, reason="test"), "c", name="u", bilingual={"label_da": "nope"})
+
+
+def test_year_axis_has_whole_year_ticks():
+    from boligmix.report.axes import year_axis
+
+    fig = year_axis(go.Figure(go.Scatter(x=[2020, 2024], y=[1, 2])), [2020, 2024])
+    assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
+    assert year_axis(go.Figure(), range(2004, 2025)).layout.xaxis.dtick == 2

@@ -25,6 +25,7 @@ from boligmix.data.io import read_manifest, read_table
 from boligmix.lists.pipeline import feasible_list_years, lists_from_indicators, write_lists
 from boligmix.lists.ruleset import OUTPUT_FLAGS
 from boligmix.report import DisclosurePolicy
+from boligmix.report.axes import year_axis
 from boligmix.report.disclosure import exempt, protect
 from boligmix.report.document import Report, Text
 from boligmix.report.excel import write_excel
@@ -196,7 +197,7 @@ def _lists_section(report: Report, counts: pl.DataFrame, years: list[int]) -> No
         fig.update_layout(xaxis_title="Listeår" if lang == "da" else "List year",
                           yaxis_title="Antal områder" if lang == "da" else "Number of areas", height=380,
                           margin=dict(l=40, r=20, t=30, b=40))
-        figures[lang] = fig
+        figures[lang] = year_axis(fig, counts["year"].to_list())
     sec.figure(figures, Text("Antal områder på listerne", "Number of areas on the lists"))
     sec.table(exempt(counts, reason="counts of housing areas (public lists), not of persons"),
               Text("Antal områder pr. liste og år", "Areas per list and year"), name="list_counts",
@@ -227,7 +228,8 @@ def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> No
     """Criterion by criterion for the listed areas (or, when none is listed, those closest to a list)."""
     chosen = latest.head(max_areas)["area_id"].to_list()
     criteria = (lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
-                .select("area_id", "label_da", "value", "op", "threshold", "met", "margin", "to_cross_text_da")
+                .select("area_id", "label_da", "label_en", "value", "op", "threshold", "met", "margin",
+                        "to_cross_text_da", "to_cross_text_en")
                 .sort("area_id"))
     sec.table(exempt(criteria, reason="area-level criterion values of the official lists; no person counts"),
               Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
@@ -235,6 +237,7 @@ def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> No
                    "takes to cross"),
               name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f"},
               labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text_da": Text("Hvad skal der til",
-                                                                                         "What it takes")})
+                                                                                         "What it takes")},
+              bilingual={"label_da": "label_en", "to_cross_text_da": "to_cross_text_en"})
 
 __all__ = ["PipelineResult", "run_demo", "run_pipeline"]

@@ -38,6 +38,7 @@ from boligmix.report import (
     write_excel,
     write_html,
 )
+from boligmix.report.axes import year_axis
 
 FACTOR_TEXT = {
     "low_edu": Text("Kun grundskole", "Only primary education"),
@@ -290,6 +291,7 @@ def _composition_figure(frame: pl.DataFrame, pool: str, lang: str) -> go.Figure:
                                      line={"dash": _GROUP_STYLE[g]}), row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
     fig.update_layout(height=620, margin={"t": 60, "b": 40})
+    year_axis(fig, data.get_column("year").to_list())
     return fig
 
 
@@ -309,6 +311,7 @@ def _units_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
                           row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
     fig.update_layout(height=680, margin={"t": 60, "b": 40})
+    year_axis(fig, stock.get_column("year").to_list())
     return fig
 
 
@@ -327,6 +330,7 @@ def _listed_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
                     row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
     fig.update_layout(height=620, margin={"t": 60, "b": 40})
+    year_axis(fig, frame.get_column("year").to_list())
     return fig
 
 
@@ -340,6 +344,7 @@ def _segregation_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
                                      name=f"{_t(FACTOR_TEXT[f], lang)}: {_t(GROUP_TEXT[g], lang)}", line={"dash": _GROUP_STYLE[g]}))
     fig.update_layout(height=420, yaxis_title=_t(Text("Dissimilaritetsindeks (D)", "Dissimilarity index (D)"), lang),
                       yaxis_range=[0, 1])
+    year_axis(fig, data.get_column("year").to_list())
     return fig
 
 
@@ -352,6 +357,7 @@ def _flows_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
         fig.add_trace(go.Bar(x=sub["year"].to_list(), y=sub["n"].to_list(), name=cat))
     fig.update_layout(barmode="stack", height=420, yaxis_title=_t(
         Text("Antal (kun publicerede celler)", "n (published cells only)"), lang))
+    year_axis(fig, agg.get_column("year").to_list())
     return fig
 
 

@@ -50,6 +50,9 @@ class TableBlock:
     formats: dict[str, str]
     """Column -> Python format spec for numbers, e.g. '.1%' or ',.0f'."""
     max_rows: int | None
+    bilingual: dict[str, str] = field(default_factory=dict)
+    """Danish text column -> its English twin: HTML shows one column switched by the language toggle
+    (the English column is not shown on its own); Excel keeps both."""
 
 
 LANGUAGES = ("da", "en")
@@ -91,17 +94,22 @@ class Section:
 
     def table(self, table: ProtectedTable, caption: TextLike, *, name: str | None = None,
               labels: Mapping[str, TextLike] | None = None, formats: Mapping[str, str] | None = None,
-              max_rows: int | None = 200) -> "Section":
-        """Add a protected table; `max_rows` limits the HTML rows (Excel gets all rows)."""
+              max_rows: int | None = 200, bilingual: Mapping[str, str] | None = None) -> "Section":
+        """Add a protected table; `max_rows` limits the HTML rows (Excel gets all rows). `bilingual`
+        maps a Danish text column to its English twin (e.g. {"label_da": "label_en"})."""
         if not isinstance(table, ProtectedTable):
             raise ConfigurationError(
                 "reports accept only tables that passed boligmix.report.disclosure.protect (or exempt)")
         name = name or f"table_{sum(isinstance(b, TableBlock) for b in self._all_blocks()) + 1}"
         if any(isinstance(b, TableBlock) and b.name == name for b in self._all_blocks()):
             raise ConfigurationError(f"two tables are named '{name}'", field="name")
+        bilingual = dict(bilingual or {})
+        missing = sorted({c for pair in bilingual.items() for c in pair} - set(table.frame.columns))
+        if missing:
+            raise ConfigurationError(f"bilingual columns not in table '{name}': {missing}", field="bilingual")
         self.blocks.append(TableBlock(table, Text.of(caption), name,
                                       {k: Text.of(v) for k, v in (labels or {}).items()},
-                                      dict(formats or {}), max_rows))
+                                      dict(formats or {}), max_rows, bilingual))
         return self
 
     def figure(self, figure: Any, caption: TextLike) -> "Section":

@@ -31,9 +31,13 @@ def _template() -> jinja2.Template:
 
 @dataclass(frozen=True)
 class _Cell:
-    text: str
+    text: str | Text
+    """Plain text, or a `Text` when the cell is worded per language."""
     cls: str
     title: str = ""
+
+
+_YES_NO = {True: Text("ja", "yes"), False: Text("nej", "no")}
 
 
 def render_html(report: Report) -> str:
@@ -91,18 +95,24 @@ def _plotly_js() -> str:
 def _table_context(block: TableBlock) -> dict[str, Any]:
     table = block.table
     frame = table.frame
-    columns = [c for c in frame.columns if c != SUPPRESSED_COLUMN]
+    twins = set(block.bilingual.values())
+    columns = [c for c in frame.columns if c != SUPPRESSED_COLUMN and c not in twins]
     marker = table.policy.marker
     numeric = {c for c in columns if frame.schema[c].is_numeric()}
     rows = []
     limit = frame.height if block.max_rows is None else min(block.max_rows, frame.height)
     data = frame.select(columns).head(limit).rows()
+    english = {da: frame.get_column(en).head(limit).to_list() for da, en in block.bilingual.items()}
     for i, values in enumerate(data):
         cells = []
         for col, value in zip(columns, values):
-            if table.is_suppressed(col, i):
-                reason = table.reasons[col][i]
+            reason = _suppression_reason(block, col, i)
+            if reason is not None:
                 cells.append(_Cell(marker, "sup", f"suppressed ({reason})"))
+            elif col in english:
+                cells.append(_Cell(Text(format_cell(value, None), format_cell(english[col][i], None)), ""))
+            elif isinstance(value, bool):
+                cells.append(_Cell(_YES_NO[value], ""))
             else:
                 cells.append(_Cell(format_cell(value, block.formats.get(col)), "num" if col in numeric else ""))
         rows.append(cells)
@@ -123,6 +133,14 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
             f"{marker} = diskretioneret ({n_sup} celler i tabellen).",
             f"{marker} = suppressed for confidentiality ({n_sup} cells in the table)."),
     }
+
+
+def _suppression_reason(block: TableBlock, column: str, row: int) -> str | None:
+    """Why the cell is suppressed (a bilingual cell is suppressed when either language's value is)."""
+    for col in (column, block.bilingual.get(column)):
+        if col is not None and block.table.is_suppressed(col, row):
+            return block.table.reasons[col][row]
+    return None
 
 
 def _disclosure_text(report: Report) -> Text:
