@@ -1,8 +1,15 @@
-"""Start `boligmix serve` as a real process on a free loopback port (for the HTTP tests)."""
+"""Start `boligmix serve` as a real process on a free loopback port (for the HTTP tests).
+
+The server runs in a session of its own so that `stop`/`kill` end it with its uvicorn workers
+(`--workers N` spawns children that would otherwise outlive a killed parent); a server still running
+when the test process exits is ended too.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +42,9 @@ class Server:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "boligmix.cli.main", "serve", "--db", self.db_url, "--host", "127.0.0.1",
-             "--port", str(self.port), "--quiet", *self.extra_args], env=env, stdout=log, stderr=log)
+             "--port", str(self.port), "--quiet", *self.extra_args], env=env, stdout=log, stderr=log,
+            start_new_session=True)
+        atexit.register(self._end_group, signal.SIGKILL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -51,14 +60,24 @@ class Server:
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, open transactions are lost."""
         assert self.proc is not None
-        self.proc.kill()
+        self._end_group(signal.SIGKILL)
         self.proc.wait(timeout=30)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            self._end_group(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._end_group(signal.SIGKILL)
                 self.proc.wait(timeout=15)
+        self._end_group(signal.SIGKILL)  # workers left behind by the parent
+
+    def _end_group(self, sig: int) -> None:
+        """Send `sig` to the server's whole process group (its session), if any of it is left."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
