@@ -13,7 +13,9 @@ from boligmix.data.io import DatasetWriter, Manifest
 from boligmix.data.schema import REQUIRED_TABLES, SEXES, ORIGINS, TABLES
 from boligmix.data.synth.columns import dates, labels
 from boligmix.data.synth.geography import build_geography, load_countries
+from boligmix.data.synth.memory import heap_allocations
 from boligmix.data.synth.outcomes import YearInput, frames, generate_year
+from boligmix.data.synth.pipeline import BackgroundSink
 from boligmix.data.synth.scales import get_scale
 from boligmix.data.synth.simulation import Simulation
 from boligmix.data.synth.targets import load_targets
@@ -23,6 +25,7 @@ VINTAGE = "synthetic-v1"
 ProgressCallback = Callable[[str, float], None]
 Sink = Callable[[str, pl.DataFrame], None]
 
+_NONE = np.zeros(0)
 _PERSON_MULT = np.int64(0x5DEECE66D)
 _HOUSEHOLD_MULT = np.int64(0x2545F491)
 
@@ -57,13 +60,32 @@ def _country_weights(countries: pl.DataFrame) -> dict:
 
 def _run(scale_name: str, seed: int, years: tuple[int, int], sink: Sink,
          on_progress: ProgressCallback | None) -> dict[str, float]:
-    """Generate every table and hand each (possibly in yearly chunks) to `sink`; returns key figures."""
+    """Generate every table and hand each (possibly in yearly chunks) to `sink`; returns key figures.
+
+    `sink` is called from one worker thread (`pipeline.BackgroundSink`), in submission order,
+    while the simulation goes on; everything is handed over before this returns.
+    """
     first, last = check_years(years)
     scale = get_scale(scale_name)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}", field="seed")
+    with heap_allocations():
+        background = BackgroundSink(sink)
+        try:
+            figures = _generate(scale, int(seed), (first, last), background, on_progress)
+        except BaseException:
+            background.abandon()
+            raise
+        background.close()
+    return figures
+
+
+def _generate(scale, seed: int, years: tuple[int, int], background: BackgroundSink,
+              on_progress: ProgressCallback | None) -> dict[str, float]:
+    first, last = years
+    sink = background.write
     progress = on_progress or (lambda step, fraction: None)
-    root = np.random.default_rng(int(seed))
+    root = np.random.default_rng(seed)
     geo_rng, sim_rng, out_rng = root.spawn(3)
     targets = load_targets()
     progress("geography", 0.0)
@@ -96,8 +118,12 @@ def _run(scale_name: str, seed: int, years: tuple[int, int], sink: Sink,
             targets={k: values.get(k, np.zeros(0)) for k in ("outside", "crime_mult", "income_ratio")},
         )
         out = generate_year(inp, out_rng)
-        for name, frame in frames(inp, out, person_id(np.arange(p.n))).items():
-            sink(name, frame)
+        # the writer thread needs only the year, the persons and their outcomes (not the inputs)
+        written = YearInput(year=year, person=persons, age=_NONE, female=_NONE, origin=_NONE, western=_NONE,
+                            arrival=_NONE, z=_NONE, edu_score=_NONE, area=_NONE, region=_NONE, targets={})
+        del inp
+        n_now = p.n
+        background.submit(lambda: frames(written, out, person_id(np.arange(n_now))))
         figures[f"national_convicted_{year}"] = float(out["national_convicted"])
 
     sim = Simulation(geo, scale, (first, last), western, _country_weights(countries), sim_rng,
