@@ -25,7 +25,6 @@ VINTAGE = "synthetic-v1"
 ProgressCallback = Callable[[str, float], None]
 Sink = Callable[[str, pl.DataFrame], None]
 
-_NONE = np.zeros(0)
 _PERSON_MULT = np.int64(0x5DEECE66D)
 _HOUSEHOLD_MULT = np.int64(0x2545F491)
 
@@ -117,14 +116,15 @@ def _generate(scale, seed: int, years: tuple[int, int], background: BackgroundSi
             area=geo.dw_area[dwellings].astype(np.int64), region=dw_region[dwellings],
             targets={k: values.get(k, np.zeros(0)) for k in ("outside", "crime_mult", "income_ratio")},
         )
-        out = generate_year(inp, out_rng)
-        # the writer thread needs only the year, the persons and their outcomes (not the inputs)
-        written = YearInput(year=year, person=persons, age=_NONE, female=_NONE, origin=_NONE, western=_NONE,
-                            arrival=_NONE, z=_NONE, edu_score=_NONE, area=_NONE, region=_NONE, targets={})
-        del inp
         n_now = p.n
-        background.submit(lambda: frames(written, out, person_id(np.arange(n_now))))
-        figures[f"national_convicted_{year}"] = float(out["national_convicted"])
+
+        def outcomes_and_frames() -> dict[str, pl.DataFrame]:
+            # runs in the writer thread, one year after the other: out_rng is used in year order
+            out = generate_year(inp, out_rng)
+            figures[f"national_convicted_{year}"] = float(out["national_convicted"])
+            return frames(inp, out, person_id(np.arange(n_now)))
+
+        background.submit(outcomes_and_frames)
 
     sim = Simulation(geo, scale, (first, last), western, _country_weights(countries), sim_rng,
                      on_progress=lambda s, f: progress(s, 0.05 + 0.85 * f), on_year_end=year_end)
