@@ -22,6 +22,8 @@ from boligmix.data.synth.targets import load_targets
 from boligmix.errors import ConfigurationError
 
 VINTAGE = "synthetic-v1"
+IN_MEMORY_REFUSED = ("national",)
+"""Scales that `generate` refuses (too large for memory); `write_synthetic` streams them."""
 ProgressCallback = Callable[[str, float], None]
 Sink = Callable[[str, pl.DataFrame], None]
 
@@ -165,9 +167,16 @@ def generate(scale: str, seed: int, years: tuple[int, int] = (2004, 2024),
              on_progress: ProgressCallback | None = None) -> dict[str, pl.DataFrame]:
     """Generate a synthetic Denmark in memory: every required table of `boligmix.data.schema`.
 
-    Meant for the `small` and `municipality` scales; the national scale holds ~250 million
-    yearly rows and should be streamed to disk with `write_synthetic`.
+    Only for the `small` and `municipality` scales. The national scale (about 7.8 million
+    persons and 230 million yearly rows for 2004-2024) does not fit in 8 GiB of memory as
+    tables: it is a `ConfigurationError` here; stream it to disk with `write_synthetic` and read
+    the tables back lazily (`boligmix.data.io.scan_table`).
     """
+    if get_scale(scale).name in IN_MEMORY_REFUSED:
+        raise ConfigurationError(
+            f"generate() holds every table in memory, which needs more than 8 GiB at the {scale} scale; "
+            f"use write_synthetic(out_dir, scale={scale!r}, ...) (CLI: boligmix synth --scale {scale} --out DIR), "
+            "which streams the tables to disk", field="scale")
     chunks: dict[str, list[pl.DataFrame]] = {}
     _run(scale, seed, years, lambda name, frame: chunks.setdefault(name, []).append(frame), on_progress)
     return {name: pl.concat(chunks[name], how="vertical") if len(chunks[name]) > 1 else chunks[name][0]
