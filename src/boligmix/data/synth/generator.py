@@ -70,14 +70,13 @@ def _run(scale_name: str, seed: int, years: tuple[int, int], sink: Sink,
     scale = get_scale(scale_name)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}", field="seed")
-    with heap_allocations():
-        background = BackgroundSink(sink)
-        try:
-            figures = _generate(scale, int(seed), (first, last), background, on_progress)
-        except BaseException:
-            background.abandon()
-            raise
-        background.close()
+    background = BackgroundSink(sink)
+    try:
+        figures = _generate(scale, int(seed), (first, last), background, on_progress)
+    except BaseException:
+        background.abandon()
+        raise
+    background.close()
     return figures
 
 
@@ -130,7 +129,8 @@ def _generate(scale, seed: int, years: tuple[int, int], background: BackgroundSi
 
     sim = Simulation(geo, scale, (first, last), western, _country_weights(countries), sim_rng,
                      on_progress=lambda s, f: progress(s, 0.05 + 0.85 * f), on_year_end=year_end)
-    result = sim.run()
+    with heap_allocations():  # the yearly loop reuses its large buffers; released before the final tables
+        result = sim.run()
     progress("writing persons and residences", 0.92)
     p = result.persons
     n = p.n
