@@ -91,9 +91,10 @@ def main() -> None:
         print(f"generation wall time  {wall:8.1f} s   target {target_s:6.0f} s   ratio {wall / target_s:5.2f}")
         print(f"generation CPU time   {cpu:8.1f} s   (the machine may be shared: CPU time is the stable figure)")
         usage1, load1 = resource.getrusage(resource.RUSAGE_SELF), os.getloadavg()
-        print(f"  user {usage1.ru_utime - usage0.ru_utime:.1f} s, system {usage1.ru_stime - usage0.ru_stime:.1f} s, "
-              f"{usage1.ru_minflt - usage0.ru_minflt:,} minor page faults; load average (1 min) "
-              f"{load0[0]:.2f} before, {load1[0]:.2f} after; CPU / wall {cpu / wall:.2f}")
+        user, system = usage1.ru_utime - usage0.ru_utime, usage1.ru_stime - usage0.ru_stime
+        print(f"  user {user:.1f} s, system {system:.1f} s, {usage1.ru_minflt - usage0.ru_minflt:,} minor "
+              f"page faults; load average (1 min) {load0[0]:.2f} before, {load1[0]:.2f} after; "
+              f"CPU / wall {cpu / wall:.2f}")
         print(f"peak resident memory  {peak_gib:8.2f} GiB target {MEMORY_TARGET_GIB:6.1f} GiB ratio "
               f"{peak_gib / MEMORY_TARGET_GIB:5.2f}")
         manifest = read_manifest(out)

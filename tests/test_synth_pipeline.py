@@ -11,6 +11,11 @@ from boligmix.data.synth.memory import heap_allocations, release_free_memory
 from boligmix.data.synth.pipeline import BackgroundSink
 
 
+def slow_job(i: int) -> dict[str, pl.DataFrame]:
+    time.sleep(0.002 * (30 - i) / 30)  # later jobs are quicker than earlier ones: the order must still hold
+    return {"a": pl.DataFrame({"x": range(i)}), "b": pl.DataFrame({"x": range(2 * i)})}
+
+
 def test_frames_reach_the_sink_in_submission_order():
     seen: list[tuple[str, int]] = []
     sink = BackgroundSink(lambda name, frame: seen.append((name, frame.height)), depth=1)
@@ -18,9 +23,7 @@ def test_frames_reach_the_sink_in_submission_order():
         if i % 3 == 0:
             sink.write("direct", pl.DataFrame({"x": range(i)}))
         else:
-            # later jobs are quicker than earlier ones: the order must still hold
-            sink.submit(lambda i=i: (time.sleep(0.002 * (30 - i) / 30), {"a": pl.DataFrame({"x": range(i)}),
-                                                                           "b": pl.DataFrame({"x": range(2 * i)})})[1])
+            sink.submit(lambda i=i: slow_job(i))
     sink.close()
     expected = []
     for i in range(1, 30):
