@@ -210,8 +210,12 @@ def measured_values(p: AreaProfiles, year: int, rules: str, shift: float | np.nd
     (replicates, n) draws, with `shift` of shape (grid, 1, 1))."""
     here = p.shift_for(year) if shift is None else shift
     low = p.low_shift_for(year) if low_shift is None else low_shift
-    parts = [criterion_values(p, t, here if (t == year or t not in p.shift) else p.shift[t],
-                              low if (t == year or t not in p.shift) else p.low_shift_for(t))
+
+    def solved(t: int) -> bool:  # earlier years as the simulation will see them (clamped to the first)
+        return t != year and bool(p.shift) and (t in p.shift or t < min(p.shift))
+
+    parts = [criterion_values(p, t, p.shift_for(t) if solved(t) else here,
+                              low if t == year else p.low_shift_for(t))
              for t in window_years(year, rules)]
     now = parts[-1]
     r = realisation
