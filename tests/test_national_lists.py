@@ -23,7 +23,10 @@ large forebyggelse list (±19 of 62) tells "of the published order" from a broke
 which puts counts off by a factor (the uncalibrated design gave 2010-2017 ghetto counts of
 42-56 against 22-33, and forebyggelse 79 against 62).
 
-Marked `slow` and `national`; run alone with `pytest -m national`. Cost: one national
+Marked `slow` and `national`. The generation runs only when asked for: with `-m national`
+(e.g. `pytest -m national`), or BOLIGMIX_RUN_NATIONAL=1, or BOLIGMIX_NATIONAL_DATA set; otherwise
+the national tests are skipped with that reason (so a plain `pytest` does not start a
+multi-minute generation; whether `make test` asks for it is the lead's choice). Cost: one national
 generation (about 7 CPU-minutes with the current generator, 4-5 GiB) plus the lists (about
 50 CPU-seconds, 2 GiB); with BOLIGMIX_NATIONAL_DATA only the lists.
 """
@@ -49,6 +52,7 @@ LIST_YEARS = range(2018, 2025)
 ABS_TOLERANCE = 4
 REL_TOLERANCE = 0.30
 ENV = "BOLIGMIX_NATIONAL_DATA"
+RUN_ENV = "BOLIGMIX_RUN_NATIONAL"
 TARGETS = load_targets()
 
 
@@ -69,8 +73,11 @@ def reusable_problem(path: Path) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def national_dataset(tmp_path_factory) -> Path:
+def national_dataset(tmp_path_factory, request) -> Path:
     given = os.environ.get(ENV)
+    asked = "national" in (request.config.option.markexpr or "") or os.environ.get(RUN_ENV) == "1"
+    if not given and not asked:
+        pytest.skip(f"national generation not requested: run with -m national, {RUN_ENV}=1 or {ENV}=DIR")
     if given:
         path = Path(given)
         problem = reusable_problem(path)
