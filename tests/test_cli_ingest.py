@@ -71,3 +71,22 @@ def test_ingest_existing_output_needs_force(tmp_path):
     again = _run(args, env)
     assert again.exit_code == 2 and "--force" in again.output
     assert _run([*args, "--force"], env).exit_code == 0
+
+
+def test_ingest_out_inside_or_equal_to_source_is_refused_before_writing(tmp_path):
+    src = tmp_path / "src"
+    write_extract(src)
+    before = sorted(p.name for p in src.iterdir())
+    for out in (src, src / "ds", src / "a" / "b"):
+        result = _run(["ingest", str(src), "--out", str(out), "--force"], env={KEY_ENV: KEY_TEXT})
+        assert result.exit_code == 2, result.output
+        assert "source directory" in result.output and str(src) in result.output
+    assert sorted(p.name for p in src.iterdir()) == before  # nothing written into the extract
+    assert not (src / "a").exists()
+    # an --out that contains the extract would delete it when replaced
+    result = _run(["ingest", str(src), "--out", str(tmp_path), "--force"], env={KEY_ENV: KEY_TEXT})
+    assert result.exit_code == 2 and "contains the source directory" in result.output
+    assert sorted(p.name for p in src.iterdir()) == before
+    # a sibling directory is fine
+    ok = _run(["ingest", str(src), "--out", str(tmp_path / "ds")], env={KEY_ENV: KEY_TEXT})
+    assert ok.exit_code == 0, ok.output

@@ -188,3 +188,8 @@ def test_progress_is_reported_and_ends_complete():
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert np.all(np.diff(fractions) >= 0)
+
+
+def test_in_memory_national_scale_is_refused_and_points_to_the_streaming_writer():
+    with pytest.raises(ConfigurationError, match="write_synthetic"):
+        generate("national", 1, years=(2004, 2004))

@@ -18,6 +18,7 @@ from boligmix.errors import BoligmixError
 COMMAND_MODULES: tuple[str, ...] = (
     "synth",
     "ingest",
+    "export",
     "lists",
     "mix",
     "segregation",

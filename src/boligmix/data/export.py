@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from boligmix.data.io import has_table, read_manifest, read_table
@@ -19,24 +20,35 @@ from boligmix.errors import DatasetError
 
 
 def export_csv(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-               overwrite: bool = False) -> list[Path]:
+               overwrite: bool = False,
+               on_progress: Callable[[str, float], None] | None = None) -> list[Path]:
     """Write `<table>.csv` to `out_dir` for every table of the dataset; return the files.
 
     The directory is written whole or not at all (temporary sibling directory, then rename).
+    `out_dir` may not be the dataset directory, lie inside it or contain it (replacing it would
+    delete the dataset). `on_progress(step, fraction)` is called before each table.
     """
     read_manifest(dataset_dir)
     target = Path(out_dir)
+    source = Path(dataset_dir).resolve()
+    resolved = target.resolve()
+    if resolved == source or source in resolved.parents or resolved in source.parents:
+        raise DatasetError(f"cannot export {dataset_dir} to {target}: the CSV directory may not be the "
+                           "dataset directory, lie inside it or contain it")
     if target.exists() and not overwrite:
-        raise DatasetError(f"{target} exists; pass overwrite=True to replace it")
+        raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
+    report = on_progress or (lambda step, fraction: None)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         names = [name for name in TABLES if has_table(dataset_dir, name)]
-        for name in names:
+        for i, name in enumerate(names):
+            report(f"export {name}", i / len(names))
             read_table(dataset_dir, name).write_csv(staging / f"{name}.csv", date_format="%Y-%m-%d")
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
+        report("done", 1.0)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -120,6 +120,19 @@ def _years(tables: dict[str, pl.DataFrame]) -> tuple[int, int] | None:
     return (int(min(lows)), int(max(highs))) if lows else None
 
 
+def check_out_dir(src_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> None:
+    """Refuse an output directory that is the source directory, lies inside it or contains it."""
+    src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
+    if out == src:
+        raise DatasetError(f"--out {out_dir} is the source directory {src_dir}; write the dataset elsewhere")
+    if src in out.parents:
+        raise DatasetError(f"--out {out_dir} lies inside the source directory {src_dir} (its files would be "
+                           "read as extract tables); write the dataset elsewhere")
+    if out in src.parents:
+        raise DatasetError(f"--out {out_dir} contains the source directory {src_dir} (replacing it would "
+                           "delete the extract); write the dataset elsewhere")
+
+
 def ingest(
     src_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -134,11 +147,14 @@ def ingest(
 
     Raises `DataValidationError` (for many problems `DataValidationErrors`, listing up to
     `max_errors`) naming file, row and column; `DatasetError` if `out_dir` exists and
-    `overwrite` is false. Nothing is written unless every check passes.
+    `overwrite` is false, or if `out_dir` is `src_dir`, lies inside it or contains it (the
+    dataset would mix with the extract's files, or replacing it would delete the extract).
+    Nothing is written unless every check passes.
     """
     report = on_progress or (lambda step, fraction: None)
     check_key(key)
     target = Path(out_dir)
+    check_out_dir(src_dir, target)
     if target.exists() and not overwrite:
         raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
     files = find_table_files(src_dir)
@@ -171,5 +187,5 @@ def ingest(
     return read_manifest(target)
 
 
-__all__ = ["DataValidationErrors", "SUFFIXES", "expected_file_names", "find_table_files", "ingest",
-           "read_table_file"]
+__all__ = ["DataValidationErrors", "SUFFIXES", "check_out_dir", "expected_file_names", "find_table_files",
+           "ingest", "read_table_file"]

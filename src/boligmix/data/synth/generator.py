@@ -13,13 +13,17 @@ from boligmix.data.io import DatasetWriter, Manifest
 from boligmix.data.schema import REQUIRED_TABLES, SEXES, ORIGINS, TABLES
 from boligmix.data.synth.columns import dates, labels
 from boligmix.data.synth.geography import build_geography, load_countries
+from boligmix.data.synth.memory import heap_allocations, release_free_memory
 from boligmix.data.synth.outcomes import YearInput, frames, generate_year
+from boligmix.data.synth.pipeline import BackgroundSink
 from boligmix.data.synth.scales import get_scale
 from boligmix.data.synth.simulation import Simulation
 from boligmix.data.synth.targets import load_targets
 from boligmix.errors import ConfigurationError
 
 VINTAGE = "synthetic-v1"
+IN_MEMORY_REFUSED = ("national",)
+"""Scales that `generate` refuses (too large for memory); `write_synthetic` streams them."""
 ProgressCallback = Callable[[str, float], None]
 Sink = Callable[[str, pl.DataFrame], None]
 
@@ -57,13 +61,32 @@ def _country_weights(countries: pl.DataFrame) -> dict:
 
 def _run(scale_name: str, seed: int, years: tuple[int, int], sink: Sink,
          on_progress: ProgressCallback | None) -> dict[str, float]:
-    """Generate every table and hand each (possibly in yearly chunks) to `sink`; returns key figures."""
+    """Generate every table and hand each (possibly in yearly chunks) to `sink`; returns key figures.
+
+    `sink` is called from one worker thread (`pipeline.BackgroundSink`), in submission order,
+    while the simulation goes on; everything is handed over before this returns.
+    """
     first, last = check_years(years)
     scale = get_scale(scale_name)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}", field="seed")
+    with heap_allocations():  # large numpy buffers are reused, not mmapped and page-faulted afresh
+        background = BackgroundSink(sink)
+        try:
+            figures = _generate(scale, int(seed), (first, last), background, on_progress)
+        except BaseException:
+            background.abandon()
+            raise
+        background.close()
+    return figures
+
+
+def _generate(scale, seed: int, years: tuple[int, int], background: BackgroundSink,
+              on_progress: ProgressCallback | None) -> dict[str, float]:
+    first, last = years
+    sink = background.write
     progress = on_progress or (lambda step, fraction: None)
-    root = np.random.default_rng(int(seed))
+    root = np.random.default_rng(seed)
     geo_rng, sim_rng, out_rng = root.spawn(3)
     targets = load_targets()
     progress("geography", 0.0)
@@ -95,14 +118,20 @@ def _run(scale_name: str, seed: int, years: tuple[int, int], sink: Sink,
             area=geo.dw_area[dwellings].astype(np.int64), region=dw_region[dwellings],
             targets={k: values.get(k, np.zeros(0)) for k in ("outside", "crime_mult", "income_ratio")},
         )
-        out = generate_year(inp, out_rng)
-        for name, frame in frames(inp, out, person_id(np.arange(p.n))).items():
-            sink(name, frame)
-        figures[f"national_convicted_{year}"] = float(out["national_convicted"])
+        n_now = p.n
+
+        def outcomes_and_frames() -> dict[str, pl.DataFrame]:
+            # runs in the writer thread, one year after the other: out_rng is used in year order
+            out = generate_year(inp, out_rng)
+            figures[f"national_convicted_{year}"] = float(out["national_convicted"])
+            return frames(inp, out, person_id(np.arange(n_now)))
+
+        background.submit(outcomes_and_frames)
 
     sim = Simulation(geo, scale, (first, last), western, _country_weights(countries), sim_rng,
                      on_progress=lambda s, f: progress(s, 0.05 + 0.85 * f), on_year_end=year_end)
     result = sim.run()
+    release_free_memory()  # the final tables are built by polars, which has its own allocator
     progress("writing persons and residences", 0.92)
     p = result.persons
     n = p.n
@@ -139,9 +168,16 @@ def generate(scale: str, seed: int, years: tuple[int, int] = (2004, 2024),
              on_progress: ProgressCallback | None = None) -> dict[str, pl.DataFrame]:
     """Generate a synthetic Denmark in memory: every required table of `boligmix.data.schema`.
 
-    Meant for the `small` and `municipality` scales; the national scale holds ~250 million
-    yearly rows and should be streamed to disk with `write_synthetic`.
+    Only for the `small` and `municipality` scales. The national scale (about 7.8 million
+    persons and 230 million yearly rows for 2004-2024) does not fit in 8 GiB of memory as
+    tables: it is a `ConfigurationError` here; stream it to disk with `write_synthetic` and read
+    the tables back lazily (`boligmix.data.io.scan_table`).
     """
+    if get_scale(scale).name in IN_MEMORY_REFUSED:
+        raise ConfigurationError(
+            f"generate() holds every table in memory, which needs more than 8 GiB at the {scale} scale; "
+            f"use write_synthetic(out_dir, scale={scale!r}, ...) (CLI: boligmix synth --scale {scale} --out DIR), "
+            "which streams the tables to disk", field="scale")
     chunks: dict[str, list[pl.DataFrame]] = {}
     _run(scale, seed, years, lambda name, frame: chunks.setdefault(name, []).append(frame), on_progress)
     return {name: pl.concat(chunks[name], how="vertical") if len(chunks[name]) > 1 else chunks[name][0]

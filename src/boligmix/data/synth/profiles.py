@@ -1,20 +1,27 @@
 """Area deprivation profiles: what each synthetic boligområde should look like, year by year.
 
-Every area has a latent deprivation index D(Y) = base + shift(Y) * max(base - PIVOT, 0) + trend * (Y - 2004) and a
-non-Western share W(Y). The criterion values of the official lists are fixed functions of D
+Every area has a latent deprivation index D(Y) = base + shift(Y) * max(base - PIVOT, 0)
++ low_shift(Y) * middle_band(base) + trend * (Y - 2004) and a non-Western share W(Y). The criterion values of the official lists are fixed functions of D
 plus an area-specific deviation per criterion, so areas differ in *which* criteria they meet.
 `shift(Y)` is common to all areas and solved per list year so that the profile-level count of
 the year's main list (ghetto before 2018, udsat from 2018) is as close as possible to the
-published count in `targets.yaml`.
+published count in `targets.yaml`; from 2021 `low_shift(Y)`, which moves the whole middle band
+of areas, is solved with it so that the forebyggelse count is matched as well.
 
-The simulation then realises these profiles in person-level data (see `outcomes.py`); the
-classification here is a compact profile-level check used only for design and calibration, not
-the official rules implementation (`boligmix.lists`).
+The simulation then realises these profiles in person-level data (see `outcomes.py`): the
+outside-work, conviction and income criteria exactly (area offsets), the non-Western share and the
+basic-education share only approximately (they emerge from who moves where). `measured_values`
+is an emulator of what the official indicators will show for a profile: the averaging windows of
+the rules, and the realisation of the non-Western and education shares measured on a national run
+(`REALISATION`, with the area-level noise as persistent standard-normal draws). The shift is solved
+against the emulator's expected counts over `NOISE_REPLICATES` noise draws. The classification here
+is a compact profile-level check used only for design and calibration, not the official rules
+implementation (`boligmix.lists`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,23 +32,92 @@ NATIONAL_CONVICTED_RATE = 0.0075
 
 BASE_YEAR = 2004
 PIVOT = 0.6
+POLICY_YEAR = 2018
 """Areas less deprived than this do not share the common yearly shift (the lists shrank from the top)."""
 SHIFT_GRID = np.round(np.linspace(-2.0, 1.0, 601), 4)
+LOW_SHIFT_GRID = np.round(np.linspace(-0.5, 0.5, 201), 4)
+NOISE_REPLICATES = 24
+"""Draws of the realisation noise the expected profile-level counts average over."""
+
+
+@dataclass(frozen=True)
+class Realisation:
+    """How the person-level simulation realises a profile, measured on a national run.
+
+    Fitted by least squares over areas x list years on the national dataset of seed 1 written
+    with the design of the previous iteration (official
+    indicators from `boligmix.indicators`, see docs/synthetic-data.md "Calibration method").
+    `nw`: measured non-Western share = nw[0] + nw[1] * designed share + nw[2] * base
+    + nw[3] * (Y - 2004) + nw[4] * the designed post-2018 decline (`Design.nw_policy`; only part of
+    it is realised, movers take time), plus a persistent area deviation of sd
+    nw_sd[0] + nw_sd[1] * (Y - 2004). `edu_*`: measured basic-
+    education share (the 2013-2017 measure counting uoplyst, and the 2018+ Danish-registered-only
+    measure) = c . (1, base, trend * (Y - 2004), shift part of D, designed NW, measured NW) plus a
+    persistent area deviation of sd edu_sd. `convicted_rate`: the measured national share of
+    persons 18+ convicted in a year (the fixed 2.7 % threshold of the 2010 and 2013 rules is
+    compared with multiple x this rate).
+    """
+
+    nw: tuple[float, ...] = (0.0189, 1.0084, -0.0241, 0.0019, 0.2996)
+    nw_sd: tuple[float, float] = (0.0298, 0.0017)
+    edu_2013: tuple[float, ...] = (0.2367, 0.4290, 0.0547, 0.1184, -1.0934, 0.9707)
+    edu_2013_sd: float = 0.0556
+    edu_2018: tuple[float, ...] = (0.2950, 0.2541, 0.0260, 0.1621, -0.7445, 1.0067)
+    edu_2018_sd: float = 0.0413
+    convicted_rate: float = 0.0099
+    crime_sd: float = 0.155
+    """Sampling noise of the conviction multiple: sd = crime_sd * sqrt(multiple), new each list year."""
+    outside_sd: float = 0.006
+    """Sampling noise of the outside-work share, new each list year."""
+
+
+REALISATION = Realisation()
+
+
+@dataclass(frozen=True)
+class Design:
+    """Global parameters of the area design (`design_profiles`), chosen with `tune_design`-style
+    searches against the emulator's expected counts (docs/synthetic-data.md)."""
+
+    base_min: float = 0.05
+    base_scale: float = 1.2
+    base_power: float = 1.2
+    """base = base_min + base_scale * u ** base_power, u uniform: the spread of areas in deprivation."""
+    nw_intercept: float = 0.30
+    nw_slope: float = 0.15
+    nw_sd: float = 0.10
+    """Designed non-Western share in 2004: nw_intercept + nw_slope * base + N(0, nw_sd)."""
+    trend_sd: float = 0.012
+    nw_policy: float = 0.045
+    """From list year POLICY_YEAR + 1 on, the designed non-Western share of an area falls by
+    nw_policy * max(base - PIVOT, 0) a year (udviklingsplaner: rehousing, sales, new private
+    dwellings in the most deprived areas after the 2018 parallelsamfund package)."""
+
+
+DESIGN = Design()
 
 
 @dataclass
 class AreaProfiles:
-    """Profile parameters of n areas and the solved yearly shift."""
+    """Profile parameters of n areas, the solved yearly shift and the realisation noise draws."""
 
     base: np.ndarray
     trend: np.ndarray
     dev_outside: np.ndarray
     dev_crime: np.ndarray
-    dev_edu: np.ndarray
     dev_income: np.ndarray
     nw_base: np.ndarray
     nw_trend: np.ndarray
     shift: dict[int, float]
+    low_shift: dict[int, float] = field(default_factory=dict)
+    """Per list year (2021 on) the shift of the middle band solved against the forebyggelse count."""
+    noise_nw: np.ndarray | None = None
+    """(replicates, n) standard-normal draws of the non-Western realisation deviation."""
+    noise_edu: np.ndarray | None = None
+    nw_policy: float = 0.0
+    """See `Design.nw_policy`."""
+    noise_year: dict[int, np.ndarray] | None = None
+    """Per list year (2, replicates, n) draws of the conviction and outside-work sampling noise."""
 
     @property
     def n(self) -> int:
@@ -49,8 +125,20 @@ class AreaProfiles:
 
     def subset(self, index: np.ndarray) -> "AreaProfiles":
         """Profiles of the selected areas (the shift stays the national one)."""
-        fields = ("base", "trend", "dev_outside", "dev_crime", "dev_edu", "dev_income", "nw_base", "nw_trend")
-        return AreaProfiles(**{f: getattr(self, f)[index] for f in fields}, shift=dict(self.shift))
+        fields = ("base", "trend", "dev_outside", "dev_crime", "dev_income", "nw_base", "nw_trend")
+        noise = {k: (None if getattr(self, k) is None else getattr(self, k)[:, index])
+                 for k in ("noise_nw", "noise_edu")}
+        noise_year = None if self.noise_year is None else {y: v[:, :, index] for y, v in self.noise_year.items()}
+        return AreaProfiles(**{f: getattr(self, f)[index] for f in fields}, shift=dict(self.shift),
+                            low_shift=dict(self.low_shift), nw_policy=self.nw_policy, noise_year=noise_year, **noise)
+
+    def noise(self, year: int) -> dict[str, np.ndarray | float]:
+        """The realisation noise draws of list year `year` for `measured_values` (zero if none)."""
+        if self.noise_nw is None or self.noise_year is None or self.noise_edu is None:
+            return {}
+        crime, outside = self.noise_year[year]
+        return {"noise_nw": self.noise_nw, "noise_edu": self.noise_edu, "noise_crime": crime,
+                "noise_outside": outside}
 
     def shift_for(self, year: int) -> float:
         years = sorted(self.shift)
@@ -58,38 +146,108 @@ class AreaProfiles:
             return 0.0
         return self.shift[min(max(year, years[0]), years[-1])]
 
+    def low_shift_for(self, year: int) -> float:
+        """The middle-band shift of `year`: 0 before the first solved year, the last one after."""
+        years = sorted(self.low_shift)
+        if not years or year < years[0]:
+            return 0.0
+        return self.low_shift[min(year, years[-1])]
+
     def deprivation(self, year: int) -> np.ndarray:
-        return self.base + self.shift_for(year) * np.maximum(self.base - PIVOT, 0.0) + self.trend * (year - BASE_YEAR)
+        return criterion_values(self, year, self.shift_for(year), self.low_shift_for(year))["deprivation"]
 
     def values(self, year: int) -> dict[str, np.ndarray]:
         """Criterion values the areas should show for list year `year`."""
-        return criterion_values(self, year, self.shift_for(year))
+        return criterion_values(self, year, self.shift_for(year), self.low_shift_for(year))
 
 
-def criterion_values(p: AreaProfiles, year: int, shift: float | np.ndarray) -> dict[str, np.ndarray]:
-    """Criterion values for a shift (a scalar, or a column of shifts giving one row per shift)."""
-    d = p.base + shift * np.maximum(p.base - PIVOT, 0.0) + p.trend * (year - BASE_YEAR)
-    nw = np.clip(p.nw_base + p.nw_trend * (year - BASE_YEAR), 0.01, 0.92) + np.zeros_like(d)
+def middle_band(base: np.ndarray) -> np.ndarray:
+    """Weight of the middle-band shift: a tent rising to PIVOT at base = PIVOT and back to 0 at
+    2 * PIVOT, so the forebyggelse band moves while the most deprived (udsat) areas barely do."""
+    return np.clip(np.minimum(base, 2 * PIVOT - base), 0.0, None)
+
+
+def criterion_values(p: AreaProfiles, year: int, shift: float | np.ndarray,
+                     low_shift: float | np.ndarray = 0.0) -> dict[str, np.ndarray]:
+    """Designed criterion values for shifts (scalars, or arrays broadcasting against the areas)."""
+    shift_part = shift * np.maximum(p.base - PIVOT, 0.0) + low_shift * middle_band(p.base)
+    d = p.base + shift_part + p.trend * (year - BASE_YEAR)
+    policy = nw_decline(p, year)
+    nw = np.clip(p.nw_base + p.nw_trend * (year - BASE_YEAR) - policy, 0.01, 0.92) + np.zeros_like(d)
     return {
         "deprivation": d,
+        "shift_part": shift_part + np.zeros_like(d),
         "nonwestern": nw,
         "outside": np.clip(0.12 + 0.27 * d + p.dev_outside, 0.03, 0.80),
         "crime_mult": np.clip(0.90 + 2.00 * d + p.dev_crime, 0.20, 12.0),
-        "low_edu": np.clip(0.22 + 0.30 * d + 0.30 * nw + p.dev_edu, 0.05, 0.95),
         "income_ratio": np.clip(0.95 - 0.35 * d + p.dev_income, 0.25, 1.5),
     }
 
 
-def classify(values: dict[str, np.ndarray], rules: str) -> dict[str, np.ndarray]:
-    """Profile-level list membership (boolean per area) under one rule version."""
+def nw_decline(p: AreaProfiles, year: int) -> np.ndarray:
+    """The designed fall of the non-Western share after POLICY_YEAR (see `Design.nw_policy`)."""
+    return p.nw_policy * np.maximum(p.base - PIVOT, 0.0) * max(year - POLICY_YEAR, 0)
+
+
+def window_years(year: int, rules: str) -> range:
+    """Designed list years whose profiles feed the averaged criteria of list year `year`.
+
+    Register year t realises the profile of list year t + 1; the 2010 rules average 4 register
+    years, later rules 2 (rules-spec 2-5)."""
+    width = 4 if rules == "2010" else 2
+    return range(year - width + 1, year + 1)
+
+
+def measured_values(p: AreaProfiles, year: int, rules: str, shift: float | np.ndarray | None = None,
+                    low_shift: float | np.ndarray | None = None,
+                    noise_nw: np.ndarray | float = 0.0, noise_edu: np.ndarray | float = 0.0,
+                    noise_crime: np.ndarray | float = 0.0, noise_outside: np.ndarray | float = 0.0,
+                    realisation: Realisation = REALISATION) -> dict[str, np.ndarray]:
+    """What the official indicators are expected to show for list year `year` (emulator).
+
+    `shift` and `low_shift` are this year's shifts (default: the solved ones); earlier window years
+    use their solved shifts, or this year's where none is solved yet. Noise arrays broadcast against the areas (e.g.
+    (replicates, n) draws, with `shift` of shape (grid, 1, 1))."""
+    here = p.shift_for(year) if shift is None else shift
+    low = p.low_shift_for(year) if low_shift is None else low_shift
+
+    def solved(t: int) -> bool:  # earlier years as the simulation will see them (clamped to the first)
+        return t != year and bool(p.shift) and (t in p.shift or t < min(p.shift))
+
+    parts = [criterion_values(p, t, p.shift_for(t) if solved(t) else here,
+                              low if t == year else p.low_shift_for(t))
+             for t in window_years(year, rules)]
+    now = parts[-1]
+    r = realisation
+    nw_sd = r.nw_sd[0] + r.nw_sd[1] * (year - BASE_YEAR)
+    nw = np.clip(r.nw[0] + r.nw[1] * now["nonwestern"] + r.nw[2] * p.base + r.nw[3] * (year - BASE_YEAR)
+                 + r.nw[4] * nw_decline(p, year) + nw_sd * noise_nw, 0.0, 1.0)
+    coef, sd = (r.edu_2013, r.edu_2013_sd) if rules in ("2010", "2013") else (r.edu_2018, r.edu_2018_sd)
+    edu = (coef[0] + coef[1] * p.base + coef[2] * p.trend * (year - BASE_YEAR) + coef[3] * now["shift_part"]
+           + coef[4] * now["nonwestern"] + coef[5] * nw + sd * noise_edu)
+    crime = sum(v["crime_mult"] for v in parts) / len(parts)
+    return {
+        "nonwestern": nw,
+        "outside": sum(v["outside"] for v in parts) / len(parts) + r.outside_sd * noise_outside,
+        "crime_mult": crime + r.crime_sd * np.sqrt(crime) * noise_crime,
+        "low_edu": np.clip(edu, 0.0, 1.0),
+        "income_ratio": now["income_ratio"],
+    }
+
+
+def classify(values: dict[str, np.ndarray], rules: str,
+             convicted_rate: float = REALISATION.convicted_rate) -> dict[str, np.ndarray]:
+    """Profile-level list membership (boolean per area) under one rule version.
+
+    `low_edu` is the education measure of the rule version (2013: uoplyst counted as basic)."""
     nw, out, crime = values["nonwestern"], values["outside"], values["crime_mult"]
     edu, inc = values["low_edu"], values["income_ratio"]
     if rules == "2010":
-        met = (nw > 0.5).astype(int) + (out > 0.4) + (crime * NATIONAL_CONVICTED_RATE > 0.027)
+        met = (nw > 0.5).astype(int) + (out > 0.4) + (crime * convicted_rate > 0.027)
         return {"ghetto": met >= 2}
     if rules == "2013":
-        met = ((nw > 0.5).astype(int) + (out > 0.4) + (crime * NATIONAL_CONVICTED_RATE > 0.027)
-               + (edu - 0.02 > 0.5) + (inc < 0.55))
+        met = ((nw > 0.5).astype(int) + (out > 0.4) + (crime * convicted_rate > 0.027)
+               + (edu > 0.5) + (inc < 0.55))
         return {"ghetto": met >= 3}
     udsat = ((out > 0.4).astype(int) + (crime >= 3) + (edu > 0.6) + (inc < 0.55)) >= 2
     result = {"udsat": udsat, "ghetto": udsat & (nw > 0.5)}
@@ -99,16 +257,17 @@ def classify(values: dict[str, np.ndarray], rules: str) -> dict[str, np.ndarray]
     return result
 
 
-def memberships(p: AreaProfiles, targets: Targets) -> dict[int, dict[str, np.ndarray]]:
-    """Profile-level list membership per list year (boolean per area), incl. hårde/omdannelse.
+def memberships(p: AreaProfiles, targets: Targets, noise: bool = False) -> dict[int, dict[str, np.ndarray]]:
+    """Profile-level list membership per list year, incl. hårde/omdannelse, from `measured_values`.
 
-    Hårde (2018-2020, transitional 5 years) and omdannelse (2021 on, 5 years) require ghetto /
-    parallelsamfund status in each of the latest 5 list years.
+    Without `noise` one boolean per area (realisation deviations at zero); with it one row per
+    noise replicate, shape (replicates, n). Hårde (2018-2020, transitional 5 years) and omdannelse
+    (2021 on, 5 years) require ghetto / parallelsamfund status in each of the latest 5 list years.
     """
     history: dict[int, np.ndarray] = {}
     result: dict[int, dict[str, np.ndarray]] = {}
     for year, target in sorted(targets.lists.items()):
-        member = classify(p.values(year), target.rules)
+        member = classify(measured_values(p, year, target.rules, **(p.noise(year) if noise else {})), target.rules)
         history[year] = member["ghetto"]
         if year >= 2018:
             past = [history.get(y) for y in range(year - 4, year + 1)]
@@ -118,35 +277,54 @@ def memberships(p: AreaProfiles, targets: Targets) -> dict[int, dict[str, np.nda
     return result
 
 
-def count_lists(p: AreaProfiles, targets: Targets) -> dict[int, dict[str, int]]:
-    """Profile-level counts per list year."""
-    return {y: {k: int(v.sum()) for k, v in m.items()} for y, m in memberships(p, targets).items()}
+def count_lists(p: AreaProfiles, targets: Targets) -> dict[int, dict[str, float]]:
+    """Profile-level expected counts per list year (mean over the noise replicates)."""
+    members = memberships(p, targets, noise=True)
+    return {y: {k: float(np.mean(np.sum(v, axis=-1))) for k, v in m.items()} for y, m in members.items()}
 
 
-def design_profiles(rng: np.random.Generator, n: int, targets: Targets) -> AreaProfiles:
+def design_profiles(rng: np.random.Generator, n: int, targets: Targets, design: Design = DESIGN) -> AreaProfiles:
     """Draw n area profiles and solve the yearly shift against the published main-list counts."""
     u = rng.random(n)
-    base = 0.05 + 1.2 * u**0.9
-    trend = rng.normal(0.0, 0.012, n)
-    nw_base = np.clip(0.25 + 0.2 * base + rng.normal(0.0, 0.12, n), 0.01, 0.85)
+    base = design.base_min + design.base_scale * u**design.base_power
+    trend = rng.normal(0.0, design.trend_sd, n)
+    nw_base = np.clip(design.nw_intercept + design.nw_slope * base + rng.normal(0.0, design.nw_sd, n), 0.01, 0.85)
     nw_trend = np.clip(0.005 + rng.normal(0.0, 0.003, n), -0.004, 0.02)
     profiles = AreaProfiles(
         base=base, trend=trend,
         dev_outside=rng.normal(0.0, 0.03, n), dev_crime=rng.normal(0.0, 0.3, n),
-        dev_edu=rng.normal(0.0, 0.03, n), dev_income=rng.normal(0.0, 0.03, n),
-        nw_base=nw_base, nw_trend=nw_trend, shift={},
+        dev_income=rng.normal(0.0, 0.03, n),
+        nw_base=nw_base, nw_trend=nw_trend, shift={}, nw_policy=design.nw_policy,
+        noise_nw=rng.standard_normal((NOISE_REPLICATES, n)), noise_edu=rng.standard_normal((NOISE_REPLICATES, n)),
+        noise_year={y: rng.standard_normal((2, NOISE_REPLICATES, n)) for y in sorted(targets.lists)},
     )
     solve_shift(profiles, targets, scale_factor=n / targets.value("population", "areas_1000_plus"))
     return profiles
 
 
+def _best(p: AreaProfiles, year: int, rules: str, key: str, goal: float, grid: np.ndarray, previous: float,
+          **fixed: float) -> float:
+    """The grid value (of the shift not in `fixed`) whose expected `key` count is closest to `goal`."""
+    free = "low_shift" if "shift" in fixed else "shift"
+    values = measured_values(p, year, rules, **fixed, **{free: grid[:, None, None]}, **p.noise(year))
+    counts = np.atleast_2d(classify(values, rules)[key].sum(axis=-1)).mean(axis=-1)
+    err = np.abs(counts - goal) + 0.05 * np.abs(grid - previous)
+    return float(grid[int(np.argmin(err))])
+
+
 def solve_shift(p: AreaProfiles, targets: Targets, scale_factor: float = 1.0) -> None:
-    """Per list year, the shift whose main-list count is closest to the (scaled) target."""
-    previous = 0.0
-    grid = SHIFT_GRID[:, None]
+    """Per list year, the shift whose expected main-list count is closest to the (scaled) target;
+    where a forebyggelse count is published, the middle-band shift is solved with it (alternately,
+    three rounds)."""
+    previous, previous_low = 0.0, 0.0
     for year, target in sorted(targets.lists.items()):
         goal = target.get(target.main_key) * scale_factor
-        counts = classify(criterion_values(p, year, grid), target.rules)[target.main_key].sum(axis=1)
-        err = np.abs(counts - goal) + 0.05 * np.abs(SHIFT_GRID - previous)
-        previous = float(SHIFT_GRID[int(np.argmin(err))])
-        p.shift[year] = previous
+        low = 0.0
+        shift = _best(p, year, target.rules, target.main_key, goal, SHIFT_GRID, previous, low_shift=low)
+        if target.forebyggelse is not None:
+            for _ in range(3):
+                low = _best(p, year, target.rules, "forebyggelse", target.forebyggelse * scale_factor,
+                            LOW_SHIFT_GRID, previous_low, shift=shift)
+                shift = _best(p, year, target.rules, target.main_key, goal, SHIFT_GRID, previous, low_shift=low)
+            p.low_shift[year] = previous_low = low
+        p.shift[year] = previous = shift

@@ -490,11 +490,13 @@ class Simulation:
         hi = np.searchsorted(self._csr_hh, hh_set, side="right")
         counts = hi - lo
         pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        cand = [self._csr_members[pos], np.arange(self._csr_first_new, self.p.n)] + self._moved_this_year
-        cand = np.unique(np.concatenate(cand)) if len(cand) > 2 else np.concatenate(cand)
         flag = np.zeros(self.h.n, bool)
         flag[hh_set] = True
-        return cand[self.p.present[cand] & flag[self.p.hh[cand]]]
+        present, hh = self.p.present, self.p.hh
+        # filter each candidate list first, then deduplicate only the (few) members found
+        parts = [self._csr_members[pos], np.arange(self._csr_first_new, self.p.n)] + self._moved_this_year
+        found = [part[present[part] & flag[hh[part]]] for part in parts]
+        return np.unique(np.concatenate(found)) if len(parts) > 2 else np.concatenate(found)
 
     def _move_households(self, hhs: np.ndarray, dws: np.ndarray, day: np.ndarray, m: int) -> None:
         if len(hhs) == 0:
