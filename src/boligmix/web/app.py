@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from boligmix import __version__
 from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationError, ConflictError, LettingError
-from boligmix.letting.store import service
+from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.auth import Principal, Pseudonymiser, authenticate
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
@@ -36,8 +36,8 @@ from boligmix.letting.store.errors import (
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
-from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn, RefuseIn,
-                                  VacancyIn)
+from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn,
+                                  ReactivateIn, RefuseIn, VacancyIn)
 
 TOKEN_CACHE_SECONDS = 5.0
 """How long a server process trusts a token it has checked (a revoked token works that long at most)."""
@@ -187,6 +187,24 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         return read(lambda s: service.list_applicants(
             s, p, org_id=org_id, municipality_code=municipality_code, list_type=list_type, status=status,
             limit=limit, offset=offset, pseudo=pseudo))
+
+    @app.post("/api/applicants/{entry_id}/reactivate", status_code=200, tags=["waiting lists"],
+              responses={409: {"description": "The entry is not passive, or no longer active (housed, withdrawn)."}})
+    def post_reactivate(entry_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                        body: ReactivateIn | None = None) -> Any:
+        """Make a passive entry active again (the applicant asked); refusals and seniority as the
+        waiting-list policy that set it passive says (`reactivation_resets_refusals`,
+        `reactivation_keeps_seniority`). A `reactivated` decision goes into the trail."""
+        body = body or ReactivateIn()
+        return write(p, key, request, body,
+                     lambda s: follow_ups.reactivate_applicant(s, p, entry_id, pseudo, rules=rules, now=body.as_of),
+                     200)
+
+    @app.get("/api/redirected-referrals", tags=["waiting lists"])
+    def get_redirected_referrals(municipality_code: int, p: Caller) -> Any:
+        """§ 59 stk. 6/7 referrals barred from a dwelling in a restricted area and kept for the
+        municipality's next referral dwelling (open while the referral entry is active)."""
+        return read(lambda s: follow_ups.list_redirected_referrals(s, p, municipality_code, pseudo))
 
     # ---------------------------------------------------------------- vacancies, offers, leases
     @app.post("/api/vacancies", status_code=201, tags=["letting"])

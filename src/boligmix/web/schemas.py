@@ -83,3 +83,8 @@ class AcceptIn(_Body):
 
 class RefuseIn(_Body):
     reason: str | None = Field(default=None, max_length=500)
+
+
+class ReactivateIn(_Body):
+    as_of: datetime | None = Field(default=None, description=(
+        "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC)."))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, Vacancy
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, RedirectedReferral, Vacancy
 
 RULE_ID = "boligmix.store.waiting_list_order"
 RULE_VERSION = "1"
@@ -56,8 +56,11 @@ class OfferRules(Protocol):
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
              candidates: Sequence[Applicant], count: int | None, now: datetime,
-             entitlements: Sequence[Entitlement] = ()) -> RoundPlan: ...
-    """`entitlements`: the candidates' § 51 b entitlements with the dwelling's organisation."""
+             entitlements: Sequence[Entitlement] = (),
+             redirects: Sequence[RedirectedReferral] = ()) -> RoundPlan: ...
+    """`entitlements`: the candidates' § 51 b entitlements with the dwelling's organisation;
+    `redirects`: the open § 59 stk. 6 redirected referrals among the candidates (only passed to
+    rules with `carries_redirects = True`)."""
 
 
 class StoreOrderRules:
@@ -71,7 +74,8 @@ class StoreOrderRules:
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
              candidates: Sequence[Applicant], count: int | None, now: datetime,
-             entitlements: Sequence[Entitlement] = ()) -> RoundPlan:
+             entitlements: Sequence[Entitlement] = (),
+             redirects: Sequence[RedirectedReferral] = ()) -> RoundPlan:
         return plan_round(vacancy, dwelling, department, candidates, count or 1)
 
 

@@ -29,6 +29,7 @@ from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
 from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
 from boligmix.letting.store.models import (
     CHANNELS,
     LIST_TYPES,
@@ -473,10 +474,14 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     offset = 0
     while True:
         page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
-        held = _entitlements(s, d.org_id, {e.applicant_id for e in page})
+        pool, extra = page, {}
+        if getattr(rules, "carries_redirects", False) and v.channel == "kommunal_anvisning":
+            redirects, missing = open_redirects(s, v, d.municipality_code, page)  # § 59 stk. 6 follow-ups
+            pool, extra = [*page, *missing], {"redirects": redirects}
+        held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
         while True:
-            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now,
-                              entitlements=held)
+            plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                              entitlements=held, **extra)
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
             lost = set(chosen) - _lock_offerable(s, chosen)
             if not lost:
@@ -516,6 +521,8 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         if cd.outcome == "entitled" and cd.entry is not None:
             s.flush()
             _grant_entitlement(s, cd, dec)
+        elif cd.outcome == "redirected" and cd.entry is not None:
+            keep_redirect(s, cd, dec, v, d.municipality_code)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
