@@ -1,0 +1,199 @@
+"""§ 59 stk. 6 redirected referrals in the letting store, hand-written (rules-spec 6.1): the
+municipality may not refer a household with a non-EU/EEA member (nr. 4) to a dwelling in an udsat
+area, and must refer it elsewhere. The store keeps the engine's redirect and the referral ranks
+first at the municipality's next referral dwelling outside the area (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from boligmix.cli.main import app
+from boligmix.letting.policy import load_default_policies
+from boligmix.letting.store import follow_ups, service
+from boligmix.letting.store.engine_rules import EngineRules
+from boligmix.letting.store.models import Decision, RedirectedReferral
+
+from store_support import add_token
+
+NOW = datetime(2024, 6, 15, 10, 0)
+ISHOEJ = 183  # the packaged example k0183.anvisning: 100 % kommunal anvisning
+
+
+@pytest.fixture(scope="module")
+def rules() -> EngineRules:
+    return EngineRules(load_default_policies(include_local_examples=True))
+
+
+def _member(pid: int, eu: bool) -> dict:
+    return {"person_id": pid, "role": "applicant", "birth_date": "1985-01-01",
+            "benefits": {"known_from": "2020-01-01", "known_to": "2024-06-01", "spells": []},
+            "facts": {"eu_eea_ch_citizen": eu, "enrolled_student": False, "released_after_sentence_on": False,
+                      "lease_terminated_for_breach_on": False,
+                      "released_from_youth_institution_after_sentence": False}}
+
+
+def _world(store, org):
+    """ORG1 in Ishøj: two dwellings in an udsat department, two outside; two referrals."""
+    _, kommune = add_token(store, "ishoej", "municipality", [str(ISHOEJ)])
+
+    def op(s):
+        for dep, cats in [("ISH-UDSAT", ["udsat"]), ("ISH-OUT", [])]:
+            service.register_department(s, org, {"department_id": dep, "org_id": "ORG1", "department_name": dep,
+                                                 "municipality_code": ISHOEJ, "area_id": f"A-{dep}",
+                                                 "area_categories": cats, "facts": {}})
+        for dwelling_id, dep in [(11, "ISH-UDSAT"), (12, "ISH-UDSAT"), (21, "ISH-OUT"), (22, "ISH-OUT")]:
+            service.register_dwelling(s, org, {"dwelling_id": dwelling_id, "department_id": dep, "rooms": 2,
+                                               "floor_area_m2": 60.0, "monthly_rent_dkk": 5000.0})
+        entries = {}
+        # 700: not an EU/EEA citizen, referred in 2023; 701: referred long before (older seniority).
+        for aid, seniority, eu in [(700, date(2023, 1, 1), False), (701, date(2010, 1, 1), True)]:
+            entries[aid] = service.create_applicant(s, kommune, {
+                "applicant_id": aid, "household_id": aid + 1000, "list_type": "municipal_referral",
+                "municipality_code": ISHOEJ, "seniority_date": seniority,
+                "household": {"members": [_member(aid * 10, eu)]}})["entry_id"]
+        return entries
+    return kommune, store.transact(op)
+
+
+def _vacancy(store, org, rules, dwelling_id):
+    return store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dwelling_id, "available_from": date(2024, 7, 1)}, rules=rules, now=NOW))
+
+
+def test_barred_referral_is_kept_and_ranks_first_outside_the_area(store, tokens, rules, db_url):
+    _, org = tokens["org"]
+    kommune, entries = _world(store, org)
+
+    v1 = _vacancy(store, org, rules, 11)
+    assert v1["channel"] == "kommunal_anvisning"
+    first = store.transact(lambda s: service.make_offers(s, kommune, v1["vacancy_id"], None, rules=rules, now=NOW))
+    by = {(d["applicant_id"], d["outcome"]): d for d in first["decisions"]}
+    assert by[(700, "rejected")]["rule"] == "dk.almenboligloven.59.stk6#nr4"
+    redirect = by[(700, "redirected")]
+    assert redirect["rule"] == "dk.almenboligloven.59.stk6#redirect" and redirect["facts"]["bar"].endswith("#nr4")
+    assert [o["applicant_id"] for o in first["offers"]] == [701]          # 701 may live in the udsat area
+    [kept] = store.transact(lambda s: follow_ups.list_redirected_referrals(s, kommune, ISHOEJ))
+    assert kept["entry_id"] == entries[700] and kept["open"] and kept["decision_id"] == redirect["decision_id"]
+    assert kept["from_vacancy_id"] == v1["vacancy_id"] and kept["bar_rule"] == "dk.almenboligloven.59.stk6#nr4"
+    store.transact(lambda s: service.refuse_offer(s, kommune, first["offers"][0]["offer_id"], rules=rules, now=NOW))
+
+    # Another udsat dwelling: rejected again, not redirected a second time.
+    v2 = _vacancy(store, org, rules, 12)
+    second = store.transact(lambda s: service.make_offers(s, kommune, v2["vacancy_id"], None, rules=rules, now=NOW))
+    outcomes_700 = [d["outcome"] for d in second["decisions"] if d["applicant_id"] == 700]
+    assert outcomes_700 == ["rejected"]
+    store.transact(lambda s: service.refuse_offer(s, kommune, second["offers"][0]["offer_id"], rules=rules, now=NOW))
+    assert len(store.transact(lambda s: follow_ups.list_redirected_referrals(s, kommune, ISHOEJ))) == 1
+
+    # Outside the area: 700 ranks before 701, whose seniority is 13 years older.
+    v3 = _vacancy(store, org, rules, 21)
+    outside = store.transact(lambda s: service.make_offers(s, kommune, v3["vacancy_id"], None, rules=rules, now=NOW))
+    assert [o["applicant_id"] for o in outside["offers"]] == [700, 701]
+    offered = next(d for d in outside["decisions"] if d["applicant_id"] == 700 and d["outcome"] == "offered")
+    assert offered["rank"] == 1
+    assert "dk.almenboligloven.59.redirect#redirected_referral" in offered["facts"]["priorities_met"]
+    assert offered["facts"]["redirect_decision"] == f"store:{redirect['decision_id']}"
+    assert offered["facts"]["redirected_from_vacancy"] == str(v1["vacancy_id"])
+    lease = store.transact(lambda s: service.accept_offer(s, kommune, outside["offers"][0]["offer_id"]))
+    assert lease["applicant_id"] == 700 and lease["dwelling_id"] == 21
+    [done] = store.transact(lambda s: follow_ups.list_redirected_referrals(s, kommune, ISHOEJ))
+    assert not done["open"] and done["entry_status"] == "housed"
+
+    # The next referral dwelling: the housed referral is no candidate any more.
+    v4 = _vacancy(store, org, rules, 22)
+    last = store.transact(lambda s: service.make_offers(s, kommune, v4["vacancy_id"], None, rules=rules, now=NOW))
+    assert [o["applicant_id"] for o in last["offers"]] == [701]
+    assert 700 not in {d["applicant_id"] for d in last["decisions"]}
+
+    # `letting explain --db` answers from the store's trail, for the barred and the let dwelling.
+    runner = CliRunner()
+    res = runner.invoke(app, ["letting", "explain", "--db", db_url, "--applicant", "700", "--dwelling", "11"])
+    assert res.exit_code == 0, res.output
+    assert "rejected by rule dk.almenboligloven.59.stk6#nr4" in res.output
+    assert "Then redirected by rule dk.almenboligloven.59.stk6#redirect" in res.output
+    res = runner.invoke(app, ["letting", "explain", "--db", db_url, "--applicant", "700", "--dwelling", "21",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+    verdict = json.loads(res.output)["verdict"]
+    assert verdict.startswith("Applicant 700 got dwelling 21") and "redirected referral" in verdict
+    assert f"decision store:{redirect['decision_id']}" in verdict
+
+
+def test_redirect_scope_and_one_row_per_entry(store, tokens, rules):
+    _, org = tokens["org"]
+    kommune, entries = _world(store, org)
+    v1 = _vacancy(store, org, rules, 11)
+    store.transact(lambda s: service.make_offers(s, kommune, v1["vacancy_id"], None, rules=rules, now=NOW))
+    from boligmix.errors import AuthorizationError
+
+    with pytest.raises(AuthorizationError):
+        store.transact(lambda s: follow_ups.list_redirected_referrals(s, tokens["muni"][1], ISHOEJ))
+    with pytest.raises(AuthorizationError):
+        store.transact(lambda s: follow_ups.list_redirected_referrals(s, org, ISHOEJ))
+    [seen] = store.transact(lambda s: follow_ups.list_redirected_referrals(
+        s, tokens["analyst"][1], ISHOEJ, _pseudo(store)))
+    assert str(seen["applicant_id"]).startswith("p_")
+
+    def duplicate(s):
+        row = s.scalar(select(RedirectedReferral))
+        other = s.scalar(select(Decision.decision_id).where(Decision.decision_id != row.decision_id))
+        s.add(RedirectedReferral(entry_id=row.entry_id, applicant_id=row.applicant_id, municipality_code=ISHOEJ,
+                                 from_vacancy_id=row.from_vacancy_id, decision_id=other, bar_rule="x",
+                                 policy_id="x", policy_version="1"))
+        s.flush()
+
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        store.transact(duplicate)
+
+
+def _pseudo(store):
+    from boligmix.letting.store.auth import Pseudonymiser
+
+    with store.read() as s:
+        return Pseudonymiser.load(s)
+
+
+def test_explain_needs_one_source(tmp_path):
+    res = CliRunner().invoke(app, ["letting", "explain", "--applicant", "1", "--dwelling", "1"])
+    assert res.exit_code == 2 and "--decisions" in res.output
+
+
+def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_path):
+    """Upgrading a SQLite store with § 51 b entitlements (which refer to decisions) from 0005 recreates
+    the decisions table: rows and references survive and the trail stays append-only."""
+    from sqlalchemy.exc import DBAPIError
+
+    from boligmix.letting.store.db import Store
+    from boligmix.letting.store.migrate import upgrade
+
+    import test_letting_store_follow_ups as f
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    assert upgrade(url, "0005") == "0005"
+    store = Store(url, pool_size=1)
+    _, org = add_token(store, "org1", "housing_organisation", ["ORG1"])
+    f._seed(store, org)
+    f._round(store, org, EngineRules(load_default_policies(include_local_examples=True)), 1)
+    with store.read() as s:
+        before = s.execute(text("SELECT decision_id, outcome, rule FROM decisions ORDER BY decision_id")).all()
+        ents = s.execute(text("SELECT decision_id FROM entitlements")).all()
+    store.dispose()
+    assert ents and upgrade(url) == "0006"
+    store = Store(url, pool_size=1)
+    try:
+        with store.read() as s:
+            assert s.execute(text("SELECT decision_id, outcome, rule FROM decisions ORDER BY decision_id")).all() \
+                == before
+            assert s.execute(text("SELECT decision_id FROM entitlements")).all() == ents
+            assert s.execute(text("PRAGMA foreign_key_check")).all() == []
+        with pytest.raises(DBAPIError):
+            store.transact(lambda s: s.execute(text("DELETE FROM decisions")))
+    finally:
+        store.dispose()
