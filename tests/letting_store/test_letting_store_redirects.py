@@ -197,3 +197,33 @@ def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_pa
             store.transact(lambda s: s.execute(text("DELETE FROM decisions")))
     finally:
         store.dispose()
+
+
+def test_referral_vacancy_without_an_eligible_referral_is_released_to_the_waiting_list(store, tokens, rules):
+    """Only the barred referral for an udsat dwelling: the engine releases the vacancy to the waiting
+    list (switch unused_referral = release_to_waiting_list); the store follows, so the organisation
+    lets it from its list, and the redirect is kept for the municipality's next referral dwelling."""
+    from boligmix.errors import AuthorizationError
+
+    _, org = tokens["org"]
+    kommune, entries = _world(store, org)
+    store.transact(lambda s: service.create_applicant(s, org, {
+        "applicant_id": 900, "household_id": 1900, "list_type": "external", "org_id": "ORG1",
+        "seniority_date": date(2015, 1, 1), "household": {"members": [_member(9000, True)]}}))
+    # 701 holds an open offer elsewhere, so 700 is the only candidate for the udsat dwelling.
+    v0 = _vacancy(store, org, rules, 21)
+    first = store.transact(lambda s: service.make_offers(s, kommune, v0["vacancy_id"], None, rules=rules, now=NOW))
+    assert {o["applicant_id"] for o in first["offers"]} == {700, 701}
+    offer_700 = next(o for o in first["offers"] if o["applicant_id"] == 700)
+    store.transact(lambda s: service.refuse_offer(s, kommune, offer_700["offer_id"], rules=rules, now=NOW))
+    v1 = _vacancy(store, org, rules, 11)
+    made = store.transact(lambda s: service.make_offers(s, kommune, v1["vacancy_id"], None, rules=rules, now=NOW))
+    assert made["offers"] == [] and made["channel"] == "waiting_list"
+    release = [d for d in made["decisions"] if d["outcome"] == "channel"]
+    assert [d["rule"] for d in release] == ["k0183.anvisning#unused_referral"]
+    assert [d["outcome"] for d in made["decisions"] if d["applicant_id"] == 700] == ["rejected", "redirected"]
+    assert store.transact(lambda s: service.get_vacancy(s, org, v1["vacancy_id"]))["channel"] == "waiting_list"
+    with pytest.raises(AuthorizationError):  # the municipality's turn is over
+        store.transact(lambda s: service.make_offers(s, kommune, v1["vacancy_id"], None, rules=rules, now=NOW))
+    listed = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"], None, rules=rules, now=NOW))
+    assert [o["applicant_id"] for o in listed["offers"]] == [900]

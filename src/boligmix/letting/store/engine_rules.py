@@ -246,4 +246,4 @@ class EngineRules:
                 entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
                 reason=dec.reason, facts=dict(dec.facts), rank=dec.rank, law=dec.law,
                 unknown_facts=tuple(dec.unknown_facts)))
-        return RoundPlan(vacancy.channel, tuple(out), fulfilled)
+        return RoundPlan(round_.channel.value, tuple(out), fulfilled)  # the engine may release a referral vacancy
