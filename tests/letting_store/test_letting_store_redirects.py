@@ -227,3 +227,26 @@ def test_referral_vacancy_without_an_eligible_referral_is_released_to_the_waitin
         store.transact(lambda s: service.make_offers(s, kommune, v1["vacancy_id"], None, rules=rules, now=NOW))
     listed = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"], None, rules=rules, now=NOW))
     assert [o["applicant_id"] for o in listed["offers"]] == [900]
+
+
+def test_serve_takes_local_policies_and_refuses_bad_ones(tmp_path):
+    """`boligmix serve --policies DIR`: the municipality's agreements (e.g. Ishøj's 100 % anvisning)
+    on top of the statutory policies; a bad file stops the server before it serves (exit 2, file,
+    rule and field named)."""
+    from boligmix.errors import ConfigurationError
+    from boligmix.letting.policy import POLICY_DIR
+    from boligmix.web.app import make_rules
+
+    local = make_rules("engine", [str(POLICY_DIR / "local")])
+    assert local.policies.get("k0183.anvisning").spec.shares["kommunal_anvisning"] == 1.0
+    with pytest.raises(KeyError):
+        make_rules("engine").policies.get("k0183.anvisning")
+    with pytest.raises(ConfigurationError, match="--rules engine"):
+        make_rules("store-order", [str(POLICY_DIR / "local")])
+    (tmp_path / "bad.yaml").write_text("id: k1.wl\nbase: dk.venteliste\nversion: '1'\neffective_from: 2010-01-01\n"
+                                       "scope: {municipality_codes: [461]}\nswitches: {reactivation_keeps_seniority: maybe}\n",
+                                       encoding="utf-8")
+    res = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "s.sqlite"), "--policies", str(tmp_path),
+                                   "--port", "1"])
+    assert res.exit_code == 2
+    assert "bad.yaml" in res.output and "switches.reactivation_keeps_seniority" in res.output

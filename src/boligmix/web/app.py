@@ -76,13 +76,23 @@ IdemHeader = Annotated[str | None, Header(alias="Idempotency-Key",
 
 
 RULES_ENV = "BOLIGMIX_LETTING_RULES"
+POLICIES_ENV = "BOLIGMIX_LETTING_POLICIES"
+"""Local policy files/directories for the engine rules (`os.pathsep`-separated), read by uvicorn workers."""
 
 
-def make_rules(name: str) -> OfferRules:
-    """`engine` (the letting engine's default policies) or `store-order` (plain list order)."""
+def make_rules(name: str, policies: "list[str] | None" = None) -> OfferRules:
+    """`engine` (the letting engine's statutory policies, plus the local `policies` files or
+    directories: municipality, organisation or department agreements) or `store-order` (plain list
+    order). A bad policy file raises ConfigurationError naming the file, rule and field."""
     if name == "engine":
+        if policies:
+            from boligmix.letting.policy import POLICY_DIR, load_policies
+
+            return EngineRules(load_policies([POLICY_DIR / "statutory", *policies]))
         return EngineRules()
     if name == "store-order":
+        if policies:
+            raise ConfigurationError("--policies needs --rules engine", field="--policies")
         return StoreOrderRules()
     raise ConfigurationError(f"unknown rules '{name}'; use engine or store-order", field="--rules")
 
@@ -271,4 +281,5 @@ def create_app_from_env() -> FastAPI:
     url = os.environ.get(DB_ENV)
     if not url:
         raise ConfigurationError(f"{DB_ENV} is not set")
-    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine")))
+    local = [p for p in os.environ.get(POLICIES_ENV, "").split(os.pathsep) if p]
+    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine"), local))
