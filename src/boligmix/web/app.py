@@ -9,8 +9,6 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 # No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
 
 import os
-import threading
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -23,7 +21,7 @@ from sqlalchemy.orm import Session
 from boligmix import __version__
 from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationError, ConflictError, LettingError
 from boligmix.letting.store import service
-from boligmix.letting.store.auth import Principal, Pseudonymiser, authenticate
+from boligmix.letting.store.auth import Principal, Pseudonymiser, TokenIdentities, require_active
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.errors import (
@@ -38,9 +36,6 @@ from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn, RefuseIn,
                                   VacancyIn)
-
-TOKEN_CACHE_SECONDS = 5.0
-"""How long a server process trusts a token it has checked (a revoked token works that long at most)."""
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -114,24 +109,16 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                              "detail": "the write conflicts with existing data (a constraint refused it)"},
                             status_code=409)
 
-    cache: dict[str, tuple[float, Principal]] = {}
-    cache_lock = threading.Lock()
+    identities = TokenIdentities()
 
     def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        """The caller; valid tokens are remembered for `TOKEN_CACHE_SECONDS` (so revocation takes that long)."""
-        now = time.monotonic()
-        if authorization:
-            with cache_lock:
-                hit = cache.get(authorization)
-            if hit is not None and hit[0] > now:
-                return hit[1]
+        """The caller's identity (cached: it never changes); whether the token is still valid is
+        checked in the request's own transaction (`require_active`), so a revocation acts at once."""
+        hit = identities.get(authorization)
+        if hit is not None:
+            return hit
         with store.read() as s:
-            p = authenticate(s, authorization)
-        with cache_lock:
-            if len(cache) > 10_000:
-                cache.clear()
-            cache[authorization or ""] = (now + TOKEN_CACHE_SECONDS, p)
-        return p
+            return identities.resolve(s, authorization)
 
     Caller = Annotated[Principal, Depends(principal)]
 
@@ -143,8 +130,9 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         headers = {"Idempotency-Replayed": "true"} if result.replayed else None
         return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
-    def read(op: Callable[[Session], Any]) -> Any:
+    def read(p: Principal, op: Callable[[Session], Any]) -> Any:
         with store.read() as s:
+            require_active(s, p)
             return op(s)
 
     @app.get("/api/health", tags=["service"])
@@ -154,6 +142,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/whoami", tags=["service"])
     def whoami(p: Caller) -> dict[str, Any]:
+        read(p, lambda s: None)
         return {"name": p.name, "role": p.role, "scope": sorted(p.scope)}
 
     # ---------------------------------------------------------------- departments and dwellings
@@ -163,7 +152,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/departments", tags=["stock"])
     def get_departments(p: Caller) -> Any:
-        return read(lambda s: service.list_departments(s, p))
+        return read(p, lambda s: service.list_departments(s, p))
 
     @app.post("/api/dwellings", status_code=201, tags=["stock"])
     def post_dwelling(body: DwellingIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
@@ -171,7 +160,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/departments/{department_id}/dwellings", tags=["stock"])
     def get_dwellings(department_id: str, p: Caller) -> Any:
-        return read(lambda s: service.list_dwellings(s, p, department_id))
+        return read(p, lambda s: service.list_dwellings(s, p, department_id))
 
     # ---------------------------------------------------------------- applicants
     @app.post("/api/applicants", status_code=201, tags=["waiting lists"])
@@ -184,7 +173,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                        list_type: str | None = None, status: str | None = "active",
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                        offset: Annotated[int, Query(ge=0)] = 0) -> Any:
-        return read(lambda s: service.list_applicants(
+        return read(p, lambda s: service.list_applicants(
             s, p, org_id=org_id, municipality_code=municipality_code, list_type=list_type, status=status,
             limit=limit, offset=offset, pseudo=pseudo))
 
@@ -196,7 +185,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/vacancies", tags=["letting"])
     def get_vacancies(p: Caller, status: str | None = None) -> Any:
-        return read(lambda s: service.list_vacancies(s, p, status=status))
+        return read(p, lambda s: service.list_vacancies(s, p, status=status))
 
     @app.get("/api/vacancies/{vacancy_id}", tags=["letting"])
     def get_vacancy(vacancy_id: int, p: Caller) -> Any:
@@ -205,7 +194,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
             out["offers"] = service.list_offers(s, p, vacancy_id, pseudo)
             out["lease"] = service.get_lease(s, p, vacancy_id, pseudo)
             return out
-        return read(op)
+        return read(p, op)
 
     @app.post("/api/vacancies/{vacancy_id}/offers", status_code=201, tags=["letting"])
     def post_offers(vacancy_id: int, p: Caller, request: Request, key: IdemHeader = None,
@@ -221,7 +210,8 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                     body: AcceptIn | None = None) -> Any:
         body = body or AcceptIn()
         return write(p, key, request, body,
-                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo), 201)
+                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo,
+                                                          rules=rules), 201)
 
     @app.post("/api/offers/{offer_id}/refuse", status_code=200, tags=["letting"])
     def post_refuse(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,
@@ -239,11 +229,11 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/entitlements", tags=["letting"])
     def get_entitlements(org_id: str, p: Caller) -> Any:
-        return read(lambda s: service.list_entitlements(s, p, org_id, pseudo))
+        return read(p, lambda s: service.list_entitlements(s, p, org_id, pseudo))
 
     @app.get("/api/decisions", tags=["audit"])
     def get_decisions(vacancy_id: int, p: Caller) -> Any:
-        return read(lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
+        return read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
 
     return app
 

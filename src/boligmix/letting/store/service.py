@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
-from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, OfferExpiredError
 from boligmix.letting.store.models import (
     CHANNELS,
     LIST_TYPES,
@@ -575,8 +575,13 @@ def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling,
 
 
 def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | None = None,
-                 pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
     """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed.
+
+    An offer whose answer deadline is before `now` (default the current time) is not accepted: it
+    expires as with `expire_offers` (decision `expired` with `at_accept`, a counted refusal when the
+    policy says so) and `OfferExpiredError` (409) is raised; its transaction is committed.
 
     The hot path of the service, in SQLAlchemy Core (no ORM objects): lock the vacancy, re-read the
     offer and lock the applicant's entry, then the lease (INSERT … RETURNING), the status changes,
@@ -601,14 +606,18 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
         raise ConflictError(f"vacancy {ctx.vacancy_id} is {ctx.status}")
     # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
     o = conn.execute(
-        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, at.c.applicant_id,
-               at.c.household_id, at.c.status.label("entry_status"))
+        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, ot.c.deadline,
+               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"))
         .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
         .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
         raise ConflictError(f"offer {offer_id} is {o.status}")
     if o.entry_status != "active":
         raise ConflictError(f"applicant entry {o.entry_id} is {o.entry_status}; it cannot accept offer {offer_id}")
+    if o.deadline is not None:
+        as_of = _as_utc(now or datetime.now(timezone.utc))
+        if _as_utc(o.deadline) < as_of:
+            _expire_at_accept(s, p, offer_id, rules, as_of)
     start = lease_start or ctx.available_from
     if conn.dialect.name == "postgresql":
         lease_id = _accept_writes_postgres(conn, p, ctx, o, offer_id, start)
@@ -618,6 +627,19 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
             "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
             "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+
+
+def _expire_at_accept(s: Session, p: Principal, offer_id: int, rules: OfferRules | None, as_of: datetime) -> None:
+    """The offer's deadline has passed: expire it (recorded, committed) and refuse the acceptance."""
+    o, v, _w, _d = _offer_context(s, offer_id)  # the vacancy is locked already
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    assert entry is not None and o.deadline is not None
+    counted = _expire_offer(s, p, v, o, entry, rules, as_of, at_accept=True)
+    s.flush()
+    raise OfferExpiredError(
+        f"offer {offer_id} expired at its answer deadline {_as_utc(o.deadline).isoformat()}; the acceptance "
+        f"at {as_of.isoformat()} is refused" + (" and counted as a refusal" if counted else ""))
 
 
 def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
@@ -761,24 +783,43 @@ def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | N
     out = []
     round_rules = getattr(rules, "round_rules", None)
     for o, entry in rows:
-        deadline = o.deadline if o.deadline.tzinfo is not None else o.deadline.replace(tzinfo=timezone.utc)
-        if deadline >= cutoff:
+        if _as_utc(o.deadline) >= cutoff:
             continue
-        o.status = "expired"
-        settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
-        counts = settings is not None and settings.no_answer_counts_as_refusal \
-            and o.channel not in ("kommunal_anvisning", "rehousing")
-        if counts:
-            entry.refusal_count += 1
-        _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
-                  rank=o.rank, reason=f"no answer by {deadline.isoformat()}",
-                  facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": cutoff.isoformat(),
-                         "counts_as_refusal": counts, "refusal_count": entry.refusal_count})
-        if counts:
-            _maybe_passive(s, p, v, o, entry, rules, now)
+        _expire_offer(s, p, v, o, entry, rules, cutoff)
         out.append(offer_json(o, entry, ident))
     s.flush()
     return out
+
+
+def _as_utc(t: datetime) -> datetime:
+    """A stored or given time as an aware UTC time (naive times are UTC)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _expire_offer(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applicant, rules: OfferRules | None,
+                  as_of: datetime, *, at_accept: bool = False) -> bool:
+    """End an open offer whose deadline has passed: status `expired`, an `expired` decision, and when
+    the offer's policy switch `no_answer_counts_as_refusal` is on (not for referral channels) a
+    counted refusal that may set the entry passive. Returns whether the refusal was counted."""
+    assert o.deadline is not None
+    deadline = _as_utc(o.deadline)
+    o.status = "expired"
+    round_rules = getattr(rules, "round_rules", None)
+    settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
+    counts = bool(settings is not None and settings.no_answer_counts_as_refusal
+                  and o.channel not in ("kommunal_anvisning", "rehousing"))
+    if counts:
+        entry.refusal_count += 1
+    reason = f"no answer by {deadline.isoformat()}"
+    if at_accept:
+        reason += f"; the acceptance at {as_of.isoformat()} came after the deadline and is refused"
+    _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
+              rank=o.rank, reason=reason,
+              facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": as_of.isoformat(),
+                     "counts_as_refusal": counts, "refusal_count": entry.refusal_count, "at_accept": at_accept})
+    if counts:
+        _maybe_passive(s, p, v, o, entry, rules, as_of)
+    return counts
 
 
 def list_offers(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
