@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ from boligmix.letting.store.errors import (
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
+from boligmix.web.fast_path import FastPath, FastPathStats
 from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn, RefuseIn,
                                   VacancyIn)
 
@@ -82,10 +84,18 @@ def make_rules(name: str) -> OfferRules:
     raise ConfigurationError(f"unknown rules '{name}'; use engine or store-order", field="--rules")
 
 
-def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = None) -> FastAPI:
+FAST_PATH_ENV = "BOLIGMIX_LETTING_FAST_PATH"
+"""`0` turns the PostgreSQL fast path off (`create_app_from_env`; for comparisons)."""
+
+
+def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = None, fast_path: bool = True,
+               fast_pool_size: int = 8) -> FastAPI:
     """The API on the letting database at `db_url` (which must be at the current schema).
 
     `rules` make the offer rounds: default the letting engine with its default policies.
+    `fast_path` (PostgreSQL only): accept and whoami are answered by `boligmix.web.fast_path` on the
+    event loop with its own pool of `fast_pool_size` async connections; other requests and every
+    unusual case go through the full app.
     """
     rules = rules or EngineRules()
     store = Store(db_url, pool_size=pool_size)
@@ -97,6 +107,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                   description="Vacancies, offers by the letting rules, leases and the append-only audit trail "
                               "of decisions. Tokens: `boligmix letting add-token`.")
     app.state.store = store
+    app.state.fast_path_stats = None
 
     @app.exception_handler(BoligmixError)
     def _boligmix_error(_request: Request, exc: BoligmixError) -> JSONResponse:
@@ -235,6 +246,11 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     def get_decisions(vacancy_id: int, p: Caller) -> Any:
         return read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
 
+    if fast_path and store.dialect == "postgresql":
+        conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        app.state.fast_path_stats = FastPathStats()
+        app.add_middleware(FastPath, conninfo=conninfo, identities=identities, pool_size=fast_pool_size,
+                           stats=app.state.fast_path_stats)
     return app
 
 
@@ -243,4 +259,5 @@ def create_app_from_env() -> FastAPI:
     url = os.environ.get(DB_ENV)
     if not url:
         raise ConfigurationError(f"{DB_ENV} is not set")
-    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine")))
+    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine")),
+                      fast_path=os.environ.get(FAST_PATH_ENV, "1") != "0")

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, tuple_, update
+from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
+from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
 from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, OfferExpiredError
@@ -678,52 +679,14 @@ def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, sta
     return lease_id
 
 
-_ACCEPT_SQL = text("""
-WITH l AS (
-    INSERT INTO leases (vacancy_id, offer_id, entry_id, dwelling_id, applicant_id, household_id, lease_start,
-                        channel, created_at)
-    VALUES (:vid, :oid, :eid, :dwid, :aid, :hid, :start, :channel, :now) RETURNING lease_id),
-acc AS (UPDATE offers SET status = 'accepted' WHERE offer_id = :oid),
-vac AS (UPDATE vacancies SET status = 'let' WHERE vacancy_id = :vid),
-ent AS (UPDATE applicants SET status = 'housed' WHERE entry_id = :eid),
-w AS (UPDATE offers SET status = 'withdrawn'
-      WHERE vacancy_id = :vid AND status = 'open' AND offer_id <> :oid RETURNING offer_id, entry_id, rank),
-dec AS (
-    INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, channel, offer_id, entry_id,
-                           applicant_id, household_id, rank, rule, rule_version, law, reason, facts,
-                           unknown_facts, actor)
-    SELECT :now, x.outcome, :vid, :dwid, :channel, x.offer_id, x.entry_id, x.applicant_id, x.household_id,
-           x.rank, x.rule, :rule_version, NULL, x.reason, x.facts, CAST('[]' AS json), :actor
-    FROM (
-        SELECT 0 AS ord, CAST('let' AS varchar) AS outcome, CAST(:oid AS integer) AS offer_id,
-               CAST(:eid AS integer) AS entry_id, CAST(:aid AS bigint) AS applicant_id,
-               CAST(:hid AS bigint) AS household_id, CAST(:rank AS integer) AS rank,
-               CAST(:rule_let AS varchar) AS rule, CAST(:reason_let AS text) AS reason,
-               json_build_object('offer_id', CAST(:oid AS integer), 'lease_id', l.lease_id,
-                                 'lease_start', CAST(:start_iso AS text), 'offer_rule', CAST(:orule AS text),
-                                 'offer_rule_version', CAST(:orv AS text)) AS facts
-        FROM l
-        UNION ALL
-        SELECT 1, 'withdrawn', w.offer_id, w.entry_id, ap.applicant_id, ap.household_id, w.rank,
-               CAST(:rule_wd AS varchar), CAST(:reason_wd AS text),
-               json_build_object('lease_id', l.lease_id, 'winning_offer_id', CAST(:oid AS integer))
-        FROM w JOIN applicants ap ON ap.entry_id = w.entry_id CROSS JOIN l
-    ) x ORDER BY x.ord, x.offer_id
-    RETURNING decision_id)
-SELECT (SELECT lease_id FROM l) AS lease_id, (SELECT count(*) FROM dec) AS decisions
-""")
-
-
 def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
-    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL."""
-    row = conn.execute(_ACCEPT_SQL, {
-        "vid": ctx.vacancy_id, "oid": offer_id, "eid": o.entry_id, "dwid": ctx.dwelling_id, "aid": o.applicant_id,
-        "hid": o.household_id, "start": start, "start_iso": start.isoformat(), "channel": ctx.channel,
-        "now": utcnow(), "rank": o.rank, "orule": o.rule, "orv": o.rule_version, "rule_version": RULE_VERSION,
-        "actor": p.name, "rule_let": f"{STORE_RULE}#accept",
-        "reason_let": "the applicant accepted the offer; lease created",
-        "rule_wd": f"{STORE_RULE}#withdraw", "reason_wd": "the dwelling was let to another applicant"}).one()
-    return int(row.lease_id)
+    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL; the SQL is
+    shared with the API's fast path (`accept_sql`)."""
+    params = accept_sql.accept_params(p.name, offer_id, ctx.vacancy_id, ctx.dwelling_id, ctx.channel, o.entry_id,
+                                      o.applicant_id, o.household_id, o.rank, o.rule, o.rule_version, start,
+                                      utcnow())
+    row = conn.exec_driver_sql(accept_sql.ACCEPT_SQL, params).one()
+    return int(row[0])
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
