@@ -125,7 +125,7 @@ def test_housed_or_referral_entries(store, tokens):
     vid = store.transact(lambda s: service.register_vacancy(
         s, org, {"dwelling_id": dw, "available_from": date(2025, 4, 1)}, rules=rules, now=NOW))["vacancy_id"]
     [offer] = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))["offers"]
-    store.transact(lambda s: service.accept_offer(s, org, offer["offer_id"]))
+    store.transact(lambda s: service.accept_offer(s, org, offer["offer_id"], now=NOW))
     with pytest.raises(ConflictError, match="housed"):
         store.transact(lambda s: follow_ups.reactivate_applicant(s, org, entry, rules=rules))
     _, muni = tokens["muni"]
@@ -187,7 +187,7 @@ def test_property_reactivation_never_lets_twice(store, tokens, ops):
             elif kind in ("accept", "refuse") and offers:
                 oid = offers[k % len(offers)]
                 if kind == "accept":
-                    store.transact(lambda s: service.accept_offer(s, org, oid))
+                    store.transact(lambda s: service.accept_offer(s, org, oid, rules=_RULES, now=now))
                 else:
                     store.transact(lambda s: service.refuse_offer(s, org, oid, rules=_RULES, now=now))
             elif kind == "reactivate":

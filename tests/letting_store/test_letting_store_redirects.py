@@ -5,9 +5,12 @@ first at the municipality's next referral dwelling outside the area (SQLite and 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import itertools
+from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -98,7 +101,7 @@ def test_barred_referral_is_kept_and_ranks_first_outside_the_area(store, tokens,
     assert "dk.almenboligloven.59.redirect#redirected_referral" in offered["facts"]["priorities_met"]
     assert offered["facts"]["redirect_decision"] == f"store:{redirect['decision_id']}"
     assert offered["facts"]["redirected_from_vacancy"] == str(v1["vacancy_id"])
-    lease = store.transact(lambda s: service.accept_offer(s, kommune, outside["offers"][0]["offer_id"]))
+    lease = store.transact(lambda s: service.accept_offer(s, kommune, outside["offers"][0]["offer_id"], now=NOW))
     assert lease["applicant_id"] == 700 and lease["dwelling_id"] == 21
     [done] = store.transact(lambda s: follow_ups.list_redirected_referrals(s, kommune, ISHOEJ))
     assert not done["open"] and done["entry_status"] == "housed"
@@ -250,3 +253,73 @@ def test_serve_takes_local_policies_and_refuses_bad_ones(tmp_path):
                                    "--port", "1"])
     assert res.exit_code == 2
     assert "bad.yaml" in res.output and "switches.reactivation_keeps_seniority" in res.output
+
+
+_worlds = itertools.count()
+PLAN = st.lists(st.tuples(st.booleans(),          # the dwelling is in an udsat area
+                          st.booleans(),          # the new referral is barred (§ 59 stk. 6 nr. 4)
+                          st.integers(0, 3)),     # which offer is accepted (3: none)
+                min_size=1, max_size=8)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=PLAN)
+def test_property_barred_referrals_are_never_let_in_the_udsat_area(store, tokens, rules, plan):
+    """Random Ishøj referral vacancies in and outside an udsat area with barred and clean referrals:
+    no barred referral is let in the udsat area, each is redirected at most once (one row, one
+    decision), and an open redirect that is offered is offered first."""
+    _, org = tokens["org"]
+    world = next(_worlds)
+    _, kommune = add_token(store, f"ishoej{world}", "municipality", [str(ISHOEJ)])
+    base = 100_000 * (world + 1)
+
+    def setup(s):
+        for dep, cats in [(f"U{world}", ["udsat"]), (f"O{world}", [])]:
+            service.register_department(s, org, {"department_id": dep, "org_id": "ORG1", "department_name": dep,
+                                                 "municipality_code": ISHOEJ, "area_id": dep,
+                                                 "area_categories": cats, "facts": {}})
+    store.transact(setup)
+    barred: set[int] = set()
+    udsat_dwellings: set[int] = set()
+    for j, (udsat, is_barred, pick) in enumerate(plan):
+        aid = dwelling_id = base + j
+        if is_barred:
+            barred.add(aid)
+        if udsat:
+            udsat_dwellings.add(dwelling_id)
+
+        def step(s, aid=aid, dwelling_id=dwelling_id, udsat=udsat, is_barred=is_barred, j=j):
+            service.register_dwelling(s, org, {"dwelling_id": dwelling_id, "department_id": f"{'U' if udsat else 'O'}"
+                                               f"{world}", "rooms": 2, "floor_area_m2": 60.0,
+                                               "monthly_rent_dkk": 5000.0})
+            service.create_applicant(s, kommune, {
+                "applicant_id": aid, "list_type": "municipal_referral", "municipality_code": ISHOEJ,
+                "seniority_date": date(2010, 1, 1) + timedelta(days=j * 37 % 400),
+                "household": {"members": [_member(aid, not is_barred)]}})
+        store.transact(step)
+        pending = {r["applicant_id"] for r in store.transact(
+            lambda s: follow_ups.list_redirected_referrals(s, kommune, ISHOEJ)) if r["open"]}
+        v = _vacancy(store, org, rules, dwelling_id)
+        assert v["channel"] == "kommunal_anvisning"          # Ishøj: 100 % anvisning
+        made = store.transact(lambda s: service.make_offers(s, kommune, v["vacancy_id"], None, rules=rules, now=NOW))
+        offers = made["offers"]
+        if not udsat and pending & {o["applicant_id"] for o in offers}:
+            assert offers[0]["applicant_id"] in pending      # redirected referrals rank first
+        for k, o in enumerate(offers):  # the others refuse, then the picked one accepts
+            if k != pick:
+                store.transact(lambda s, o=o: service.refuse_offer(s, kommune, o["offer_id"], rules=rules, now=NOW))
+        if pick < len(offers):
+            store.transact(lambda s: service.accept_offer(s, kommune, offers[pick]["offer_id"], now=NOW))
+    in_world = (base, base + 100)
+    with store.read() as s:
+        leases = s.execute(text("SELECT applicant_id, dwelling_id FROM leases")).all()
+        rows = s.scalars(select(RedirectedReferral.applicant_id).where(
+            RedirectedReferral.applicant_id.between(*in_world))).all()
+        redirected = s.scalars(select(Decision.applicant_id).where(
+            Decision.outcome == "redirected", Decision.applicant_id.between(*in_world))).all()
+    for applicant_id, dwelling_id in leases:
+        if applicant_id in barred:
+            assert dwelling_id not in udsat_dwellings
+    assert len(redirected) == len(set(redirected)) == len(rows) and set(rows) == set(redirected)
+    assert set(redirected) <= barred
+    event(f"redirects={bool(redirected)} barred let={bool(barred & {a for a, _ in leases})}")

@@ -22,13 +22,14 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, tuple_, update
+from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
+from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
-from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, OfferExpiredError
 from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
 from boligmix.letting.store.models import (
     CHANNELS,
@@ -584,8 +585,13 @@ def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling,
 
 
 def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | None = None,
-                 pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
     """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed.
+
+    An offer whose answer deadline is before `now` (default the current time) is not accepted: it
+    expires as with `expire_offers` (decision `expired` with `at_accept`, a counted refusal when the
+    policy says so) and `OfferExpiredError` (409) is raised; its transaction is committed.
 
     The hot path of the service, in SQLAlchemy Core (no ORM objects): lock the vacancy, re-read the
     offer and lock the applicant's entry, then the lease (INSERT … RETURNING), the status changes,
@@ -610,14 +616,18 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
         raise ConflictError(f"vacancy {ctx.vacancy_id} is {ctx.status}")
     # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
     o = conn.execute(
-        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, at.c.applicant_id,
-               at.c.household_id, at.c.status.label("entry_status"))
+        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, ot.c.deadline,
+               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"))
         .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
         .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
         raise ConflictError(f"offer {offer_id} is {o.status}")
     if o.entry_status != "active":
         raise ConflictError(f"applicant entry {o.entry_id} is {o.entry_status}; it cannot accept offer {offer_id}")
+    if o.deadline is not None:
+        as_of = _as_utc(now or datetime.now(timezone.utc))
+        if _as_utc(o.deadline) < as_of:
+            _expire_at_accept(s, p, offer_id, rules, as_of)
     start = lease_start or ctx.available_from
     if conn.dialect.name == "postgresql":
         lease_id = _accept_writes_postgres(conn, p, ctx, o, offer_id, start)
@@ -627,6 +637,19 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
             "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
             "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+
+
+def _expire_at_accept(s: Session, p: Principal, offer_id: int, rules: OfferRules | None, as_of: datetime) -> None:
+    """The offer's deadline has passed: expire it (recorded, committed) and refuse the acceptance."""
+    o, v, _w, _d = _offer_context(s, offer_id)  # the vacancy is locked already
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    assert entry is not None and o.deadline is not None
+    counted = _expire_offer(s, p, v, o, entry, rules, as_of, at_accept=True)
+    s.flush()
+    raise OfferExpiredError(
+        f"offer {offer_id} expired at its answer deadline {_as_utc(o.deadline).isoformat()}; the acceptance "
+        f"at {as_of.isoformat()} is refused" + (" and counted as a refusal" if counted else ""))
 
 
 def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
@@ -665,52 +688,14 @@ def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, sta
     return lease_id
 
 
-_ACCEPT_SQL = text("""
-WITH l AS (
-    INSERT INTO leases (vacancy_id, offer_id, entry_id, dwelling_id, applicant_id, household_id, lease_start,
-                        channel, created_at)
-    VALUES (:vid, :oid, :eid, :dwid, :aid, :hid, :start, :channel, :now) RETURNING lease_id),
-acc AS (UPDATE offers SET status = 'accepted' WHERE offer_id = :oid),
-vac AS (UPDATE vacancies SET status = 'let' WHERE vacancy_id = :vid),
-ent AS (UPDATE applicants SET status = 'housed' WHERE entry_id = :eid),
-w AS (UPDATE offers SET status = 'withdrawn'
-      WHERE vacancy_id = :vid AND status = 'open' AND offer_id <> :oid RETURNING offer_id, entry_id, rank),
-dec AS (
-    INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, channel, offer_id, entry_id,
-                           applicant_id, household_id, rank, rule, rule_version, law, reason, facts,
-                           unknown_facts, actor)
-    SELECT :now, x.outcome, :vid, :dwid, :channel, x.offer_id, x.entry_id, x.applicant_id, x.household_id,
-           x.rank, x.rule, :rule_version, NULL, x.reason, x.facts, CAST('[]' AS json), :actor
-    FROM (
-        SELECT 0 AS ord, CAST('let' AS varchar) AS outcome, CAST(:oid AS integer) AS offer_id,
-               CAST(:eid AS integer) AS entry_id, CAST(:aid AS bigint) AS applicant_id,
-               CAST(:hid AS bigint) AS household_id, CAST(:rank AS integer) AS rank,
-               CAST(:rule_let AS varchar) AS rule, CAST(:reason_let AS text) AS reason,
-               json_build_object('offer_id', CAST(:oid AS integer), 'lease_id', l.lease_id,
-                                 'lease_start', CAST(:start_iso AS text), 'offer_rule', CAST(:orule AS text),
-                                 'offer_rule_version', CAST(:orv AS text)) AS facts
-        FROM l
-        UNION ALL
-        SELECT 1, 'withdrawn', w.offer_id, w.entry_id, ap.applicant_id, ap.household_id, w.rank,
-               CAST(:rule_wd AS varchar), CAST(:reason_wd AS text),
-               json_build_object('lease_id', l.lease_id, 'winning_offer_id', CAST(:oid AS integer))
-        FROM w JOIN applicants ap ON ap.entry_id = w.entry_id CROSS JOIN l
-    ) x ORDER BY x.ord, x.offer_id
-    RETURNING decision_id)
-SELECT (SELECT lease_id FROM l) AS lease_id, (SELECT count(*) FROM dec) AS decisions
-""")
-
-
 def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
-    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL."""
-    row = conn.execute(_ACCEPT_SQL, {
-        "vid": ctx.vacancy_id, "oid": offer_id, "eid": o.entry_id, "dwid": ctx.dwelling_id, "aid": o.applicant_id,
-        "hid": o.household_id, "start": start, "start_iso": start.isoformat(), "channel": ctx.channel,
-        "now": utcnow(), "rank": o.rank, "orule": o.rule, "orv": o.rule_version, "rule_version": RULE_VERSION,
-        "actor": p.name, "rule_let": f"{STORE_RULE}#accept",
-        "reason_let": "the applicant accepted the offer; lease created",
-        "rule_wd": f"{STORE_RULE}#withdraw", "reason_wd": "the dwelling was let to another applicant"}).one()
-    return int(row.lease_id)
+    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL; the SQL is
+    shared with the API's fast path (`accept_sql`)."""
+    params = accept_sql.accept_params(p.name, offer_id, ctx.vacancy_id, ctx.dwelling_id, ctx.channel, o.entry_id,
+                                      o.applicant_id, o.household_id, o.rank, o.rule, o.rule_version, start,
+                                      utcnow())
+    row = conn.exec_driver_sql(accept_sql.ACCEPT_SQL, params).one()
+    return int(row[0])
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
@@ -770,24 +755,43 @@ def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | N
     out = []
     round_rules = getattr(rules, "round_rules", None)
     for o, entry in rows:
-        deadline = o.deadline if o.deadline.tzinfo is not None else o.deadline.replace(tzinfo=timezone.utc)
-        if deadline >= cutoff:
+        if _as_utc(o.deadline) >= cutoff:
             continue
-        o.status = "expired"
-        settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
-        counts = settings is not None and settings.no_answer_counts_as_refusal \
-            and o.channel not in ("kommunal_anvisning", "rehousing")
-        if counts:
-            entry.refusal_count += 1
-        _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
-                  rank=o.rank, reason=f"no answer by {deadline.isoformat()}",
-                  facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": cutoff.isoformat(),
-                         "counts_as_refusal": counts, "refusal_count": entry.refusal_count})
-        if counts:
-            _maybe_passive(s, p, v, o, entry, rules, now)
+        _expire_offer(s, p, v, o, entry, rules, cutoff)
         out.append(offer_json(o, entry, ident))
     s.flush()
     return out
+
+
+def _as_utc(t: datetime) -> datetime:
+    """A stored or given time as an aware UTC time (naive times are UTC)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _expire_offer(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applicant, rules: OfferRules | None,
+                  as_of: datetime, *, at_accept: bool = False) -> bool:
+    """End an open offer whose deadline has passed: status `expired`, an `expired` decision, and when
+    the offer's policy switch `no_answer_counts_as_refusal` is on (not for referral channels) a
+    counted refusal that may set the entry passive. Returns whether the refusal was counted."""
+    assert o.deadline is not None
+    deadline = _as_utc(o.deadline)
+    o.status = "expired"
+    round_rules = getattr(rules, "round_rules", None)
+    settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
+    counts = bool(settings is not None and settings.no_answer_counts_as_refusal
+                  and o.channel not in ("kommunal_anvisning", "rehousing"))
+    if counts:
+        entry.refusal_count += 1
+    reason = f"no answer by {deadline.isoformat()}"
+    if at_accept:
+        reason += f"; the acceptance at {as_of.isoformat()} came after the deadline and is refused"
+    _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
+              rank=o.rank, reason=reason,
+              facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": as_of.isoformat(),
+                     "counts_as_refusal": counts, "refusal_count": entry.refusal_count, "at_accept": at_accept})
+    if counts:
+        _maybe_passive(s, p, v, o, entry, rules, as_of)
+    return counts
 
 
 def list_offers(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
