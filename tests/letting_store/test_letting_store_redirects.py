@@ -246,9 +246,9 @@ def test_serve_takes_local_policies_and_refuses_bad_ones(tmp_path):
         make_rules("engine").policies.get("k0183.anvisning")
     with pytest.raises(ConfigurationError, match="--rules engine"):
         make_rules("store-order", [str(POLICY_DIR / "local")])
-    (tmp_path / "bad.yaml").write_text("id: k1.wl\nbase: dk.venteliste\nversion: '1'\neffective_from: 2010-01-01\n"
-                                       "scope: {municipality_codes: [461]}\nswitches: {reactivation_keeps_seniority: maybe}\n",
-                                       encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        "id: k1.wl\nbase: dk.venteliste\nversion: '1'\neffective_from: 2010-01-01\n"
+        "scope: {municipality_codes: [461]}\nswitches: {reactivation_keeps_seniority: maybe}\n", encoding="utf-8")
     res = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "s.sqlite"), "--policies", str(tmp_path),
                                    "--port", "1"])
     assert res.exit_code == 2
