@@ -169,32 +169,36 @@ def test_explain_needs_one_source(tmp_path):
 
 
 def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_path):
-    """Upgrading a SQLite store with § 51 b entitlements (which refer to decisions) from 0005 recreates
-    the decisions table: rows and references survive and the trail stays append-only."""
+    """Upgrading a SQLite store with § 51 b entitlements and offers (which refer to decisions and
+    applicants) from 0005 recreates both tables (0006, 0007): rows and references survive and the
+    trail stays append-only."""
     from sqlalchemy.exc import DBAPIError
 
     from boligmix.letting.store.db import Store
-    from boligmix.letting.store.migrate import upgrade
+    from boligmix.letting.store.migrate import head_revision, upgrade
 
     import test_letting_store_follow_ups as f
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    assert upgrade(url, "0005") == "0005"
+    assert upgrade(url, "0005") == "0005"  # then to the head: 0006 recreates decisions, 0007 applicants
     store = Store(url, pool_size=1)
     _, org = add_token(store, "org1", "housing_organisation", ["ORG1"])
     f._seed(store, org)
     f._round(store, org, EngineRules(load_default_policies(include_local_examples=True)), 1)
     with store.read() as s:
         before = s.execute(text("SELECT decision_id, outcome, rule FROM decisions ORDER BY decision_id")).all()
+        entries = s.execute(text("SELECT entry_id, applicant_id, list_type FROM applicants ORDER BY entry_id")).all()
         ents = s.execute(text("SELECT decision_id FROM entitlements")).all()
     store.dispose()
-    assert ents and upgrade(url) == "0006"
+    assert ents and upgrade(url) == head_revision()
     store = Store(url, pool_size=1)
     try:
         with store.read() as s:
             assert s.execute(text("SELECT decision_id, outcome, rule FROM decisions ORDER BY decision_id")).all() \
                 == before
             assert s.execute(text("SELECT decision_id FROM entitlements")).all() == ents
+            assert s.execute(text("SELECT entry_id, applicant_id, list_type FROM applicants ORDER BY entry_id")
+                             ).all() == entries
             assert s.execute(text("PRAGMA foreign_key_check")).all() == []
         with pytest.raises(DBAPIError):
             store.transact(lambda s: s.execute(text("DELETE FROM decisions")))

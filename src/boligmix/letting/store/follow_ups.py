@@ -24,7 +24,7 @@ from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.errors import NotFoundError
 from boligmix.letting.store.models import Applicant, Decision, Offer, RedirectedReferral, Vacancy
-from boligmix.letting.store.selection import CandidateDecision, OfferRules
+from boligmix.letting.store.selection import MUNICIPAL_LISTS, CandidateDecision, OfferRules
 
 STORE_RULE = "boligmix.store"
 
@@ -121,7 +121,7 @@ def reactivate_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudo
                      .execution_options(populate_existing=True))
     if entry is None:
         raise NotFoundError(f"applicant entry {entry_id} does not exist")
-    if entry.list_type == "municipal_referral":
+    if entry.list_type in MUNICIPAL_LISTS:
         if not p.covers_municipality(entry.municipality_code):
             raise AuthorizationError(f"referrals of municipality {entry.municipality_code} are outside the scope "
                                      f"of token '{p.name}'")

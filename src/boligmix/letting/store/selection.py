@@ -21,7 +21,11 @@ from boligmix.letting.store.models import Applicant, Department, Dwelling, Entit
 
 RULE_ID = "boligmix.store.waiting_list_order"
 RULE_VERSION = "1"
-LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0}
+LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0, "rehousing": 0}
+MUNICIPAL_LISTS = {"municipal_referral": "kommunal_anvisning", "rehousing": "rehousing"}
+"""The municipality's lists (owner `kommune:<code>`) and the vacancy channel each one serves."""
+MUNICIPAL_CHANNELS = frozenset(MUNICIPAL_LISTS.values())
+"""Channels whose candidates the municipality names (and whose vacancies it acts on)."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,9 @@ class StoreOrderRules:
 
 def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tuple[str, ...]]:
     """The list owner and list types a vacancy's candidates come from."""
-    if vacancy.channel == "kommunal_anvisning":
-        return f"kommune:{department.municipality_code}", ("municipal_referral",)
+    for list_type, channel in MUNICIPAL_LISTS.items():
+        if vacancy.channel == channel:
+            return f"kommune:{department.municipality_code}", (list_type,)
     return department.org_id, ("internal", "external")
 
 

@@ -46,6 +46,8 @@ from boligmix.letting.store.models import (
     utcnow,
 )
 from boligmix.letting.store.selection import (
+    MUNICIPAL_CHANNELS,
+    MUNICIPAL_LISTS,
     RULE_VERSION,
     CandidateDecision,
     OfferRules,
@@ -140,12 +142,13 @@ def _require_read(p: Principal, d: Department) -> None:
 
 
 def _require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
-    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning."""
+    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning
+    (their referrals) or rehousing (their rehousing households)."""
     p.require_writer()
-    if v.channel == "kommunal_anvisning":
+    if v.channel in MUNICIPAL_CHANNELS:
         if p.covers_municipality(d.municipality_code):
             return
-        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by kommunal anvisning of municipality "
+        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by {v.channel} of municipality "
                                  f"{d.municipality_code}; token '{p.name}' cannot act on it")
     if not p.owns_org(d.org_id):
         raise AuthorizationError(f"vacancy {v.vacancy_id} belongs to organisation {d.org_id}, outside the "
@@ -261,10 +264,10 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
     list_type = body["list_type"]
     if list_type not in LIST_TYPES:
         raise InvalidRequestError(f"list_type must be one of {', '.join(LIST_TYPES)}")
-    if list_type == "municipal_referral":
+    if list_type in MUNICIPAL_LISTS:
         code = body.get("municipality_code")
         if not p.covers_municipality(code):
-            raise AuthorizationError(f"referrals of municipality {code} are outside the scope of token "
+            raise AuthorizationError(f"the {list_type} list of municipality {code} is outside the scope of token "
                                      f"'{p.name}'")
         owner, org_id = f"kommune:{code}", body.get("org_id")
     else:
