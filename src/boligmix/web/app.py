@@ -36,8 +36,8 @@ from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.fast_path import FastPath, FastPathStats
-from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn,
-                                  ReactivateIn, RefuseIn, VacancyIn)
+from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
+                                  OffersIn, ReactivateIn, RefuseIn, VacancyIn)
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -209,6 +209,15 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         return write(p, key, request, body,
                      lambda s: follow_ups.reactivate_applicant(s, p, entry_id, pseudo, rules=rules, now=body.as_of),
                      200)
+
+    @app.patch("/api/applicants/{entry_id}", status_code=200, tags=["waiting lists"],
+               responses={409: {"description": "The entry is no longer active (housed, withdrawn)."}})
+    def patch_applicant(entry_id: int, body: ApplicantUpdateIn, p: Caller, request: Request,
+                        key: IdemHeader = None) -> Any:
+        """Replace facts, household or wishes of an active entry (the list owner), e.g. a fact a rule
+        held the applicant for; the next offer round assesses the new data."""
+        return write(p, key, request, body, lambda s: follow_ups.update_applicant(
+            s, p, entry_id, body.model_dump(exclude_none=True), pseudo), 200)
 
     @app.get("/api/redirected-referrals", tags=["waiting lists"])
     def get_redirected_referrals(municipality_code: int, p: Caller) -> Any:

@@ -88,3 +88,16 @@ class RefuseIn(_Body):
 class ReactivateIn(_Body):
     as_of: datetime | None = Field(default=None, description=(
         "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC)."))
+
+
+class ApplicantUpdateIn(_Body):
+    """Fields of an entry to replace (omitted: unchanged)."""
+
+    household_size: int | None = Field(default=None, ge=1, le=20)
+    min_rooms: int | None = Field(default=None, ge=1, le=20)
+    max_rent_dkk: float | None = Field(default=None, ge=0)
+    household: dict[str, Any] | None = Field(default=None, description="Members as at registration.")
+    current_department_id: str | None = Field(default=None, max_length=64)
+    priority_rights: list[str] | None = None
+    facts: dict[str, Any] | None = Field(default=None, description=(
+        "Applicant facts (replaces the stored map), e.g. a dispensation the municipality granted."))

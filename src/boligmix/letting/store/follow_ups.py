@@ -156,3 +156,48 @@ def reactivate_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudo
                      "seniority_date": entry.seniority_date.isoformat()})
     s.flush()
     return applicant_json(entry, _ids(p, pseudo))
+
+
+# ------------------------------------------------------------------------------------------------
+# Updating an entry's facts (e.g. a fact a rule held the applicant for, a § 51 c dispensation)
+
+UPDATABLE = ("household", "household_size", "facts", "priority_rights", "min_rooms", "max_rent_dkk",
+             "current_department_id")
+"""Entry fields a list owner may replace; list, seniority and status change only through the
+letting process (offers, passive status, reactivation)."""
+
+
+def update_applicant(s: Session, p: Principal, entry_id: int, body: dict[str, Any],
+                     pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+    """Replace the given fields of an active entry (the list owner: organisations their waiting
+    lists, municipalities their referral and rehousing lists). A fact a rule held the applicant for
+    (unknown) can so be supplied; the next round assesses the new facts, and every decision keeps
+    the facts it read. Household JSON is validated as at registration (422 naming the field)."""
+    from boligmix.letting.store.engine_rules import household_from_json
+    from boligmix.letting.store.service import _ids, applicant_json
+
+    p.require_writer()
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    if entry is None:
+        raise NotFoundError(f"applicant entry {entry_id} does not exist")
+    if entry.list_type in MUNICIPAL_LISTS:
+        if not p.covers_municipality(entry.municipality_code):
+            raise AuthorizationError(f"the {entry.list_type} list of municipality {entry.municipality_code} is "
+                                     f"outside the scope of token '{p.name}'")
+    elif not p.owns_org(entry.org_id):
+        raise AuthorizationError(f"the waiting list of organisation {entry.org_id} is outside the scope of token "
+                                 f"'{p.name}'")
+    if entry.status != "active":
+        raise ConflictError(f"applicant entry {entry_id} is {entry.status}; only an active entry can be updated")
+    changes = {k: v for k, v in body.items() if k in UPDATABLE and v is not None}
+    if "household" in changes:
+        household_from_json(changes["household"], entry.applicant_id, entry.household_id)
+        if "household_size" not in changes and changes["household"].get("members"):
+            changes["household_size"] = len(changes["household"]["members"])
+    if "priority_rights" in changes:
+        changes["priority_rights"] = sorted(changes["priority_rights"])
+    for name, value in changes.items():
+        setattr(entry, name, value)
+    s.flush()
+    return applicant_json(entry, _ids(p, pseudo))
