@@ -42,7 +42,7 @@ class ApplicantIn(_Body):
 
     applicant_id: int = Field(ge=0, lt=2**63, description="Pseudonymous applicant (person) identifier.")
     household_id: int | None = Field(default=None, ge=0, lt=2**63)
-    list_type: Literal["external", "internal", "municipal_referral", "rehousing"]
+    list_type: Literal["external", "internal", "municipal_referral", "rehousing", "advert_response"]
     org_id: str | None = Field(default=None, max_length=64, description="Organisation of the waiting list.")
     municipality_code: int | None = Field(default=None, ge=101, le=999,
                                           description="Referring municipality (municipal_referral, rehousing).")

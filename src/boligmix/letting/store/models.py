@@ -47,11 +47,12 @@ VACANCY_STATUSES = ("open", "let", "withdrawn")
 OFFER_STATUSES = ("open", "accepted", "refused", "expired", "withdrawn")
 """As the engine's `OfferStatus`; `withdrawn`: the dwelling was let to someone else."""
 APPLICANT_STATUSES = ("active", "housed", "withdrawn")
-LIST_TYPES = ("external", "internal", "municipal_referral", "rehousing")
+LIST_TYPES = ("external", "internal", "municipal_referral", "rehousing", "advert_response")
 """Waiting lists of a housing organisation (external, internal = oprykning) and a municipality's
 referral list (kommunal anvisning, almenboligloven § 59) and rehousing list (households whose
-dwelling must be vacated, § 59 stk. 1: up to every 3rd vacancy; since migration 0007); values of
-the engine's `ListType`."""
+dwelling must be vacated, § 59 stk. 1: up to every 3rd vacancy; since migration 0007), and an
+organisation's respondents to a public advertisement (`advert_response`, § 60 a; since 0008);
+values of the engine's `ListType`."""
 CHANNELS = ("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "annoncering", "rehousing",
             "other")
 """How a vacancy is let; the names are those of `lettings.channel` in the data model."""

@@ -21,7 +21,7 @@ from boligmix.letting.store.models import Applicant, Department, Dwelling, Entit
 
 RULE_ID = "boligmix.store.waiting_list_order"
 RULE_VERSION = "1"
-LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0, "rehousing": 0}
+LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0, "rehousing": 0, "advert_response": 2}
 MUNICIPAL_LISTS = {"municipal_referral": "kommunal_anvisning", "rehousing": "rehousing"}
 """The municipality's lists (owner `kommune:<code>`) and the vacancy channel each one serves."""
 MUNICIPAL_CHANNELS = frozenset(MUNICIPAL_LISTS.values())
@@ -88,6 +88,8 @@ def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tupl
     for list_type, channel in MUNICIPAL_LISTS.items():
         if vacancy.channel == channel:
             return f"kommune:{department.municipality_code}", (list_type,)
+    if vacancy.channel == "annoncering":
+        return department.org_id, ("advert_response",)
     return department.org_id, ("internal", "external")
 
 

@@ -529,6 +529,8 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             keep_redirect(s, cd, dec, v, d.municipality_code)
     if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
         v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
+    elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
+        v.channel = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
