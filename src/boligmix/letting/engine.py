@@ -331,7 +331,8 @@ class LettingEngine:
                           "priorities_met": list(assessment.priorities_met),
                           "priority_key": list(assessment.priority_key)})
             redirect = ledger.redirected.get(applicant.applicant_id)
-            if redirect is not None and channel == Channel.KOMMUNAL_ANVISNING:
+            if redirect is not None and channel == Channel.KOMMUNAL_ANVISNING \
+                    and redirect.municipality_code == vacancy.dwelling.municipality_code:
                 facts.update({"redirect_decision": redirect.decision_id,
                               "redirected_from_vacancy": redirect.vacancy_id, "redirect_bar": redirect.rule_id})
             if rank <= size:
