@@ -49,3 +49,26 @@ def test_statutory_default_does_not_advertise(store, tokens):
         s, org, {"dwelling_id": dw, "available_from": date(2024, 7, 1)}, rules=rules, now=NOW))["vacancy_id"]
     made = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
     assert made["offers"] == [] and made["channel"] == "waiting_list" and made["exhausted"]
+
+
+def test_delebolig_room_goes_to_a_single_person(store, tokens):
+    """A delebolig is registered room by room (`facts.shared = true`); municipality 101's example
+    (seed 000) lets a room to one person only, and the size rule's under-use limit does not apply."""
+    rules = EngineRules(load_default_policies(include_local_examples=True))
+    _, org = tokens["org"]
+    seed_stock(store, org, dwellings=0, department_id="ORG1-DELE")
+
+    def rooms(s):
+        for room in (1, 2):
+            service.register_dwelling(s, org, {"dwelling_id": 8800 + room, "department_id": "ORG1-DELE", "rooms": 1,
+                                               "floor_area_m2": 18.0, "monthly_rent_dkk": 2500.0,
+                                               "facts": {"shared": True, "delebolig": 8800}})
+    store.transact(rooms)
+    couple = seed_applicants(store, org, 1, start_id=10, household_size=2)[0]
+    single = seed_applicants(store, org, 1, start_id=20, household_size=1)[0]
+    vid = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": 8801, "available_from": date(2024, 7, 1)}, rules=rules, now=NOW))["vacancy_id"]
+    made = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
+    assert [o["entry_id"] for o in made["offers"]] == [single]
+    [skip] = [d for d in made["decisions"] if d["entry_id"] == couple]
+    assert skip["outcome"] == "skipped" and skip["rule"] == "k0101.delebolig#single_person"
