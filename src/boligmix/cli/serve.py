@@ -20,6 +20,9 @@ def serve(
     rules: Annotated[str, typer.Option("--rules", help="Offer rules: 'engine' (the letting engine's "
                                                        "default policies) or 'store-order' (plain list order).")]
     = "engine",
+    policies: Annotated[list[str] | None, typer.Option(
+        "--policies", help="Local letting policy files or directories (agreements of municipalities, "
+                           "organisations, departments) on top of the statutory ones; repeatable.")] = None,
     upgrade_db: Annotated[bool, typer.Option("--upgrade/--no-upgrade",
                                              help="Migrate the database to the newest schema first.")] = True,
     fast_path: Annotated[bool, typer.Option("--fast-path/--no-fast-path",
@@ -33,7 +36,7 @@ def serve(
 
     from boligmix.letting.store.db import normalise_url
     from boligmix.letting.store.migrate import upgrade
-    from boligmix.web.app import DB_ENV, FAST_PATH_ENV, RULES_ENV, create_app, make_rules
+    from boligmix.web.app import DB_ENV, FAST_PATH_ENV, POLICIES_ENV, RULES_ENV, create_app, make_rules
 
     out = Output(quiet, json)
     try:
@@ -42,13 +45,14 @@ def serve(
             revision = upgrade(url)
             out.info(f"letting database at schema revision {revision}")
         log_level = "warning" if quiet or json else "info"
-        offer_rules = make_rules(rules)
+        offer_rules = make_rules(rules, policies)  # a bad policy file stops here, before serving
         if workers == 1:
             uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path), host=host, port=port,
                         log_level=log_level, access_log=False)
         else:
             os.environ[DB_ENV] = url
             os.environ[RULES_ENV] = rules
+            os.environ[POLICIES_ENV] = os.pathsep.join(str(p) for p in policies or [])
             os.environ[FAST_PATH_ENV] = "1" if fast_path else "0"
             uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
                         workers=workers, log_level=log_level, access_log=False)

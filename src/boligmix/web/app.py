@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from boligmix import __version__
 from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationError, ConflictError, LettingError
-from boligmix.letting.store import service
+from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.auth import Principal, Pseudonymiser, TokenIdentities, require_active
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
@@ -36,8 +36,8 @@ from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.fast_path import FastPath, FastPathStats
-from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn, RefuseIn,
-                                  VacancyIn)
+from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
+                                  OffersIn, ReactivateIn, RefuseIn, VacancyIn)
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -73,13 +73,23 @@ IdemHeader = Annotated[str | None, Header(alias="Idempotency-Key",
 
 
 RULES_ENV = "BOLIGMIX_LETTING_RULES"
+POLICIES_ENV = "BOLIGMIX_LETTING_POLICIES"
+"""Local policy files/directories for the engine rules (`os.pathsep`-separated), read by uvicorn workers."""
 
 
-def make_rules(name: str) -> OfferRules:
-    """`engine` (the letting engine's default policies) or `store-order` (plain list order)."""
+def make_rules(name: str, policies: "list[str] | None" = None) -> OfferRules:
+    """`engine` (the letting engine's statutory policies, plus the local `policies` files or
+    directories: municipality, organisation or department agreements) or `store-order` (plain list
+    order). A bad policy file raises ConfigurationError naming the file, rule and field."""
     if name == "engine":
+        if policies:
+            from boligmix.letting.policy import POLICY_DIR, load_policies
+
+            return EngineRules(load_policies([POLICY_DIR / "statutory", *policies]))
         return EngineRules()
     if name == "store-order":
+        if policies:
+            raise ConfigurationError("--policies needs --rules engine", field="--policies")
         return StoreOrderRules()
     raise ConfigurationError(f"unknown rules '{name}'; use engine or store-order", field="--rules")
 
@@ -188,6 +198,33 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
             s, p, org_id=org_id, municipality_code=municipality_code, list_type=list_type, status=status,
             limit=limit, offset=offset, pseudo=pseudo))
 
+    @app.post("/api/applicants/{entry_id}/reactivate", status_code=200, tags=["waiting lists"],
+              responses={409: {"description": "The entry is not passive, or no longer active (housed, withdrawn)."}})
+    def post_reactivate(entry_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                        body: ReactivateIn | None = None) -> Any:
+        """Make a passive entry active again (the applicant asked); refusals and seniority as the
+        waiting-list policy that set it passive says (`reactivation_resets_refusals`,
+        `reactivation_keeps_seniority`). A `reactivated` decision goes into the trail."""
+        body = body or ReactivateIn()
+        return write(p, key, request, body,
+                     lambda s: follow_ups.reactivate_applicant(s, p, entry_id, pseudo, rules=rules, now=body.as_of),
+                     200)
+
+    @app.patch("/api/applicants/{entry_id}", status_code=200, tags=["waiting lists"],
+               responses={409: {"description": "The entry is no longer active (housed, withdrawn)."}})
+    def patch_applicant(entry_id: int, body: ApplicantUpdateIn, p: Caller, request: Request,
+                        key: IdemHeader = None) -> Any:
+        """Replace facts, household or wishes of an active entry (the list owner), e.g. a fact a rule
+        held the applicant for; the next offer round assesses the new data."""
+        return write(p, key, request, body, lambda s: follow_ups.update_applicant(
+            s, p, entry_id, body.model_dump(exclude_none=True), pseudo), 200)
+
+    @app.get("/api/redirected-referrals", tags=["waiting lists"])
+    def get_redirected_referrals(municipality_code: int, p: Caller) -> Any:
+        """§ 59 stk. 6/7 referrals barred from a dwelling in a restricted area and kept for the
+        municipality's next referral dwelling (open while the referral entry is active)."""
+        return read(p, lambda s: follow_ups.list_redirected_referrals(s, p, municipality_code, pseudo))
+
     # ---------------------------------------------------------------- vacancies, offers, leases
     @app.post("/api/vacancies", status_code=201, tags=["letting"])
     def post_vacancy(body: VacancyIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
@@ -259,5 +296,6 @@ def create_app_from_env() -> FastAPI:
     url = os.environ.get(DB_ENV)
     if not url:
         raise ConfigurationError(f"{DB_ENV} is not set")
-    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine")),
+    local = [p for p in os.environ.get(POLICIES_ENV, "").split(os.pathsep) if p]
+    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine"), local),
                       fast_path=os.environ.get(FAST_PATH_ENV, "1") != "0")

@@ -30,6 +30,7 @@ from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
 from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, OfferExpiredError
+from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
 from boligmix.letting.store.models import (
     CHANNELS,
     LIST_TYPES,
@@ -45,6 +46,8 @@ from boligmix.letting.store.models import (
     utcnow,
 )
 from boligmix.letting.store.selection import (
+    MUNICIPAL_CHANNELS,
+    MUNICIPAL_LISTS,
     RULE_VERSION,
     CandidateDecision,
     OfferRules,
@@ -139,12 +142,13 @@ def _require_read(p: Principal, d: Department) -> None:
 
 
 def _require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
-    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning."""
+    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning
+    (their referrals) or rehousing (their rehousing households)."""
     p.require_writer()
-    if v.channel == "kommunal_anvisning":
+    if v.channel in MUNICIPAL_CHANNELS:
         if p.covers_municipality(d.municipality_code):
             return
-        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by kommunal anvisning of municipality "
+        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by {v.channel} of municipality "
                                  f"{d.municipality_code}; token '{p.name}' cannot act on it")
     if not p.owns_org(d.org_id):
         raise AuthorizationError(f"vacancy {v.vacancy_id} belongs to organisation {d.org_id}, outside the "
@@ -260,10 +264,10 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
     list_type = body["list_type"]
     if list_type not in LIST_TYPES:
         raise InvalidRequestError(f"list_type must be one of {', '.join(LIST_TYPES)}")
-    if list_type == "municipal_referral":
+    if list_type in MUNICIPAL_LISTS:
         code = body.get("municipality_code")
         if not p.covers_municipality(code):
-            raise AuthorizationError(f"referrals of municipality {code} are outside the scope of token "
+            raise AuthorizationError(f"the {list_type} list of municipality {code} is outside the scope of token "
                                      f"'{p.name}'")
         owner, org_id = f"kommune:{code}", body.get("org_id")
     else:
@@ -478,10 +482,14 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     offset = 0
     while True:
         page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
-        held = _entitlements(s, d.org_id, {e.applicant_id for e in page})
+        pool, extra = page, {}
+        if getattr(rules, "carries_redirects", False) and v.channel == "kommunal_anvisning":
+            redirects, missing = open_redirects(s, v, d.municipality_code, page)  # § 59 stk. 6 follow-ups
+            pool, extra = [*page, *missing], {"redirects": redirects}
+        held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
         while True:
-            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now,
-                              entitlements=held)
+            plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                              entitlements=held, **extra)
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
             lost = set(chosen) - _lock_offerable(s, chosen)
             if not lost:
@@ -521,6 +529,12 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         if cd.outcome == "entitled" and cd.entry is not None:
             s.flush()
             _grant_entitlement(s, cd, dec)
+        elif cd.outcome == "redirected" and cd.entry is not None:
+            keep_redirect(s, cd, dec, v, d.municipality_code)
+    if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
+        v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
+    elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
+        v.channel = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
