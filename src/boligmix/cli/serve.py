@@ -11,6 +11,11 @@ from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+"""How long uvicorn waits for a worker's health answer before killing it (its default, 5 s, kills
+workers that are still importing the app on a heavily loaded machine, again and again)."""
+
+
 def serve(
     db: Annotated[str, typer.Option("--db", help="Database URL (sqlite:///FILE or postgresql+psycopg://...) "
                                                  "or a SQLite file path.")] = "sqlite:///boligmix-letting.sqlite",
@@ -55,7 +60,8 @@ def serve(
             os.environ[POLICIES_ENV] = os.pathsep.join(str(p) for p in policies or [])
             os.environ[FAST_PATH_ENV] = "1" if fast_path else "0"
             uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
-                        workers=workers, log_level=log_level, access_log=False)
+                        workers=workers, log_level=log_level, access_log=False,
+                        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
