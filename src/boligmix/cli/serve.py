@@ -12,9 +12,8 @@ from boligmix.errors import BoligmixError
 
 
 WORKER_HEALTHCHECK_SECONDS = 60
-"""How long uvicorn's supervisor waits for a worker process to answer its health check (default 5 s):
-on a loaded machine a freshly spawned worker can take longer than 5 s to answer, and uvicorn then
-kills and respawns it over and over, so the server never starts."""
+"""How long uvicorn waits for a worker's health answer before killing it (its default, 5 s, kills
+workers that are still importing the app on a heavily loaded machine, again and again)."""
 
 
 def serve(

@@ -7,7 +7,9 @@ Driver SQL (psycopg, `%(name)s` parameters), so the same text runs through SQLAl
 1. `LOCK_SQL` locks the vacancy (`FOR UPDATE OF v`) and reads its department for the scope check;
    it also reads whether the token is still valid and the request's stored idempotency record.
 2. `REREAD_SQL`, a new statement after the lock (so it sees the latest commit), re-reads the offer
-   and locks the applicant's entry (`FOR UPDATE OF a`): the locking order vacancy -> applicant.
+   and locks the applicant's entry (`FOR UPDATE OF a`): the locking order vacancy -> applicant. It
+   also draws the lease id from the lease sequence, so the answer is known before the writes and
+   the writes, the idempotency record and COMMIT can go in one round trip (pipeline).
 3. `ACCEPT_SQL` writes everything in one statement: the lease, the offer, vacancy and entry status,
    the withdrawal of the other open offers and all the decisions (`let` and `withdrawn`).
 """
@@ -25,7 +27,8 @@ LOCK_SQL = """
 SELECT v.vacancy_id, v.dwelling_id, v.channel, v.available_from, v.status, d.org_id, d.municipality_code,
        (SELECT t.revoked_at IS NULL FROM api_tokens t WHERE t.token_id = %(tid)s) AS token_ok,
        (SELECT k.request_sha256 FROM idempotency_keys k WHERE k.token_id = %(tid)s AND k.idem_key = %(key)s)
-           AS stored_request
+           AS stored_request,
+       (SELECT x.lease_id FROM leases x WHERE x.vacancy_id = v.vacancy_id) AS lease_id
 FROM offers o
 JOIN vacancies v ON v.vacancy_id = o.vacancy_id
 JOIN dwellings w ON w.dwelling_id = v.dwelling_id
@@ -34,11 +37,13 @@ WHERE o.offer_id = %(oid)s
 FOR UPDATE OF v
 """
 """Columns: vacancy_id, dwelling_id, channel, available_from, status, org_id, municipality_code,
-token_ok (None: unknown token), stored_request (the SHA-256 of a stored request with this key)."""
+token_ok (None: unknown token), stored_request (the SHA-256 of a stored request with this key),
+lease_id (the vacancy's lease; None also when the lease was committed while this statement waited
+for the lock: the subquery reads the statement's snapshot, so `LEASE_OF_VACANCY_SQL` asks again)."""
 
 REREAD_SQL = """
 SELECT o.status, o.rank, o.rule, o.rule_version, o.entry_id, o.deadline, a.applicant_id, a.household_id,
-       a.status AS entry_status
+       a.status AS entry_status, nextval(pg_get_serial_sequence('leases', 'lease_id')) AS new_lease_id
 FROM offers o JOIN applicants a ON a.entry_id = o.entry_id
 WHERE o.offer_id = %(oid)s
 FOR UPDATE OF a
@@ -48,9 +53,9 @@ LEASE_OF_VACANCY_SQL = "SELECT lease_id FROM leases WHERE vacancy_id = %(vid)s"
 
 ACCEPT_SQL = """
 WITH l AS (
-    INSERT INTO leases (vacancy_id, offer_id, entry_id, dwelling_id, applicant_id, household_id, lease_start,
-                        channel, created_at)
-    VALUES (%(vid)s, %(oid)s, %(eid)s, %(dwid)s, %(aid)s, %(hid)s, %(start)s, %(channel)s, %(now)s)
+    INSERT INTO leases (lease_id, vacancy_id, offer_id, entry_id, dwelling_id, applicant_id, household_id,
+                        lease_start, channel, created_at)
+    VALUES (%(lease_id)s, %(vid)s, %(oid)s, %(eid)s, %(dwid)s, %(aid)s, %(hid)s, %(start)s, %(channel)s, %(now)s)
     RETURNING lease_id),
 acc AS (UPDATE offers SET status = 'accepted' WHERE offer_id = %(oid)s),
 vac AS (UPDATE vacancies SET status = 'let' WHERE vacancy_id = %(vid)s),
@@ -91,11 +96,11 @@ VALUES (%(tid)s, %(key)s, %(method)s, %(path)s, %(sha)s, %(status)s, CAST(%(resp
 """The stored answer of a request with an Idempotency-Key (`response`: the JSON text)."""
 
 
-def accept_params(actor: str, offer_id: int, vacancy_id: int, dwelling_id: int, channel: str, entry_id: int,
+def accept_params(actor: str, lease_id: int, offer_id: int, vacancy_id: int, dwelling_id: int, channel: str, entry_id: int,
                   applicant_id: int, household_id: int | None, rank: int, offer_rule: str,
                   offer_rule_version: str, start: date, now: datetime) -> dict[str, Any]:
     """The parameters of `ACCEPT_SQL`."""
-    return {"vid": vacancy_id, "oid": offer_id, "eid": entry_id, "dwid": dwelling_id, "aid": applicant_id,
+    return {"lease_id": lease_id, "vid": vacancy_id, "oid": offer_id, "eid": entry_id, "dwid": dwelling_id, "aid": applicant_id,
             "hid": household_id, "start": start, "start_iso": start.isoformat(), "channel": channel, "now": now,
             "rank": rank, "orule": offer_rule, "orv": offer_rule_version, "rule_version": RULE_VERSION,
             "actor": actor, "rule_let": f"{STORE_RULE}#accept",

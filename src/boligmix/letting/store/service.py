@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, tuple_, update
+from sqlalchemy import case, func, insert, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -449,8 +449,12 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     """
     if not entry_ids:
         return set()
+    # Entries seen with an open offer are not locked at all (a lock held until this round commits
+    # would make an acceptance of that offer wait for the round); the check after the lock, with a
+    # new snapshot, catches the offers committed meanwhile.
+    has_open_offer = select(Offer.offer_id).where(Offer.entry_id == Applicant.entry_id, Offer.status == "open")
     locked = set(s.scalars(select(Applicant.entry_id).where(Applicant.entry_id.in_(entry_ids),
-                                                            Applicant.status == "active")
+                                                            Applicant.status == "active", ~has_open_offer.exists())
                            .with_for_update(skip_locked=True)))
     busy = set(s.scalars(select(Offer.entry_id).where(Offer.entry_id.in_(locked), Offer.status == "open")))
     return locked - busy
@@ -625,7 +629,9 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
     o = conn.execute(
         select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, ot.c.deadline,
-               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"))
+               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"),
+               (func.nextval(func.pg_get_serial_sequence("leases", "lease_id")) if conn.dialect.name == "postgresql"
+                else literal(None)).label("new_lease_id"))
         .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
         .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
@@ -699,7 +705,7 @@ def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, sta
 def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
     """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL; the SQL is
     shared with the API's fast path (`accept_sql`)."""
-    params = accept_sql.accept_params(p.name, offer_id, ctx.vacancy_id, ctx.dwelling_id, ctx.channel, o.entry_id,
+    params = accept_sql.accept_params(p.name, o.new_lease_id, offer_id, ctx.vacancy_id, ctx.dwelling_id, ctx.channel, o.entry_id,
                                       o.applicant_id, o.household_id, o.rank, o.rule, o.rule_version, start,
                                       utcnow())
     row = conn.exec_driver_sql(accept_sql.ACCEPT_SQL, params).one()
