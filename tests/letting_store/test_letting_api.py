@@ -177,5 +177,9 @@ def test_offers_by_the_letting_engine(db_url, store, tokens):
         assert all(o["rule"].startswith("dk.") and o["rule_version"] for o in out["offers"])
         trail = client.get("/api/decisions", params={"vacancy_id": vid}, headers=org).json()
         assert len(trail) == 1 + len(out["decisions"])  # the channel decision, then the round as returned
+        # The round was assessed as of 2024-06-15, so its answer deadline (7 days) has long passed:
+        # the acceptance is refused and the offer expires (recorded in the trail).
         accepted = client.post(f"/api/offers/{out['offers'][0]['offer_id']}/accept", headers=org)
-        assert accepted.status_code == 201
+        assert accepted.status_code == 409 and accepted.json()["error"] == "OfferExpiredError", accepted.text
+        trail = client.get("/api/decisions", params={"vacancy_id": vid}, headers=org).json()
+        assert trail[-1]["outcome"] == "expired" and trail[-1]["facts"]["at_accept"] is True

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.errors import BoligmixError, ConfigurationError
 
 letting_app = typer.Typer(help="Letting: explain decisions, check letting policies, simulate a scenario.",
                           no_args_is_help=True)
@@ -16,21 +16,40 @@ letting_app = typer.Typer(help="Letting: explain decisions, check letting polici
 
 @letting_app.command("explain")
 def explain_command(
-    decisions: Annotated[Path, typer.Option("--decisions", help="Decision log (.jsonl or .parquet).")],
     applicant: Annotated[int, typer.Option("--applicant", help="Applicant id.")],
     dwelling: Annotated[int, typer.Option("--dwelling", help="Dwelling id.")],
+    decisions: Annotated[Path | None, typer.Option("--decisions", help="Decision log (.jsonl or .parquet).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Or the letting store's database (URL or SQLite file): "
+                                                       "its audit trail.")] = None,
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
-    """Why did applicant X (not) get dwelling Y? Read from a decision log."""
+    """Why did applicant X (not) get dwelling Y? Read from a decision log or the letting store."""
     from boligmix.letting.decision_log import read_decision_log
     from boligmix.letting.explain import explain_decisions
 
     out = Output(quiet=quiet, json=json_)
     try:
-        with out.progress("reading decisions"):
-            log = read_decision_log(decisions)
-        explanation = explain_decisions(log, applicant, dwelling)
+        if (decisions is None) == (db is None):
+            raise ConfigurationError("give exactly one of --decisions (a decision log) or --db (the letting store)",
+                                     field="--decisions/--db")
+        if db is not None:
+            from boligmix.letting.store.db import Store
+            from boligmix.letting.store.explain import explain_from_store
+            from boligmix.letting.store.migrate import ensure_current
+
+            store = Store(db, pool_size=1)
+            try:
+                ensure_current(store.engine)
+                with out.progress("reading decisions"):
+                    explanation = explain_from_store(store, applicant, dwelling)
+            finally:
+                store.dispose()
+        else:
+            assert decisions is not None
+            with out.progress("reading decisions"):
+                log = read_decision_log(decisions)
+            explanation = explain_decisions(log, applicant, dwelling)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from None

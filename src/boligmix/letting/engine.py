@@ -26,7 +26,14 @@ from boligmix.letting.facts import (
     derive_event_within,
     derive_member_condition,
 )
-from boligmix.letting.ledger import Entitlement, LettingLedger, RedirectedReferral, RoundRules, ShareCounter
+from boligmix.letting.ledger import (
+    Entitlement,
+    LettingLedger,
+    Reactivation,
+    RedirectedReferral,
+    RoundRules,
+    ShareCounter,
+)
 from boligmix.letting.model import (
     Applicant,
     Channel,
@@ -62,6 +69,11 @@ outside the kombineret udlejning area; read by the waiting-list policy's priorit
 
 SCHEME_CATEGORY = "kombineret_udlejning"
 
+REDIRECT_RIGHT = "redirected_referral"
+"""The priority right (`Applicant.priority_rights`) of a § 59 stk. 6/7 referral the engine recorded
+as redirected, at the municipality's later referral dwellings; read by the policy
+`dk.almenboligloven.59.redirect` (`statutory/anvisning_redirect.yaml`), which ranks it first."""
+
 LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
     Channel.WAITING_LIST: frozenset({ListType.EXTERNAL, ListType.INTERNAL}),
     Channel.FLEKSIBEL: frozenset({ListType.EXTERNAL, ListType.INTERNAL}),
@@ -79,6 +91,15 @@ class LettingContext:
     referrals: Sequence[Applicant] = ()
     rehousing: Sequence[Applicant] = ()
     advert_respondents: Sequence[Applicant] = ()
+
+
+@dataclass(frozen=True)
+class ChannelAllocation:
+    """The channel a vacancy goes to by the share rules, and the `channel` Decision recording why
+    (rule `<policy>#shares.<channel>` with the share and counts, or `<waiting list>#default_channel`)."""
+
+    channel: Channel
+    decision: Decision
 
 
 @dataclass(frozen=True)
@@ -160,6 +181,69 @@ class LettingEngine:
         return [r for r in self.ledger.redirected.values()
                 if r.applicant.applicant_id not in self.ledger.housed
                 and (municipality_code is None or r.municipality_code == municipality_code)]
+
+    def allocate_channel(self, vacancy: Vacancy, now: datetime) -> ChannelAllocation:
+        """Which channel `vacancy` goes to by the share policies in force on `now` (kommunal
+        anvisning 1/4 or the agreed share, rehousing up to 1/3, fleksibel): counts the vacancy in
+        the ledger's share counters (`ledger.counters`, one per share policy and the scope it
+        counts per), records the `channel` Decision and remembers the channel for the vacancy.
+
+        A channel with share s is due when it has taken fewer than floor(s x vacancies seen) of its
+        scope's vacancies; the first due channel in `CHANNEL_PRECEDENCE` takes the vacancy,
+        otherwise the waiting list does. `next_offers` calls this for a vacancy's first round; a
+        store that keeps its own counters fills `ledger.counters` first and reads them back after.
+        Raises LettingError when the vacancy already has a channel; on error the ledger is unchanged.
+        """
+        if vacancy.vacancy_id in self.ledger.vacancy_channel:
+            raise LettingError(f"vacancy {vacancy.vacancy_id} already has the channel "
+                               f"{self.ledger.vacancy_channel[vacancy.vacancy_id].value}")
+        checkpoint = self.ledger.checkpoint()
+        try:
+            decisions: list[Decision] = []
+            channel = self._allocate_channel(vacancy, self.policies.in_force(vacancy.dwelling, now.date()), now,
+                                             f"{self.id_prefix}{vacancy.vacancy_id}/channel", decisions)
+        except BaseException:
+            self.ledger.rollback(checkpoint)
+            raise
+        self.ledger.vacancy_channel[vacancy.vacancy_id] = channel
+        return ChannelAllocation(channel, decisions[0])
+
+    def reactivate(self, applicant_id: int, now: datetime) -> Decision:
+        """The applicant asks to be active on the waiting list again after this engine set them
+        passive (`Outcome.PASSIVE`). (An applicant handed in with `Applicant.passive` is the
+        caller's to reactivate: hand it in with `passive=False`.)
+
+        The waiting-list policy that set the applicant passive decides, with its switches
+        `reactivation_resets_refusals` (default true: refusals count from zero again) and
+        `reactivation_keeps_seniority` (default true, UNCONFIRMED: false = the seniority date
+        becomes the reactivation date). Records a `reactivated` Decision on the vacancy where the
+        applicant was set passive. Raises LettingError when the applicant is not passive here.
+        """
+        passive = next((d for d in reversed(self.ledger.decisions)
+                        if d.applicant_id == applicant_id and d.outcome == Outcome.PASSIVE), None)
+        if passive is None or applicant_id not in self.ledger.passive:
+            raise LettingError(f"applicant {applicant_id} was not set passive by this engine; nothing to reactivate")
+        assert passive.rule_id is not None and passive.rule_version is not None
+        policy = self.policies.get(passive.rule_id.split("#", 1)[0], passive.rule_version)
+        resets = bool(policy.switch("reactivation_resets_refusals"))
+        keeps = bool(policy.switch("reactivation_keeps_seniority"))
+        before = self._refusals(applicant_id, self.ledger.base_refusals.get(applicant_id, 0))
+        offset = self.ledger.reactivations[applicant_id].refusal_offset if applicant_id in self.ledger.reactivations \
+            else 0
+        self.ledger.passive.discard(applicant_id)
+        self.ledger.reactivations[applicant_id] = Reactivation(
+            now, None if keeps else now.date(), offset + before if resets else offset)
+        vacancy = self.ledger.vacancies[passive.vacancy_id]
+        return self._decision(
+            now, Outcome.REACTIVATED, vacancy, channel=passive.channel, round_id=passive.round_id,
+            applicant_id=applicant_id, household_id=passive.household_id,
+            rule_id=f"{policy.id}#reactivation", rule_version=policy.version, law=policy.spec.law,
+            reason="active on the waiting list again at the applicant's request"
+                   + ("; refusals count from zero" if resets else f"; {before} refusals still count")
+                   + ("; seniority kept" if keeps else f"; seniority from {now.date().isoformat()}"),
+            facts={"passive_decision": passive.decision_id, "refusals_before": before,
+                   "reactivation_resets_refusals": resets, "reactivation_keeps_seniority": keeps,
+                   "seniority_date": None if keeps else now.date().isoformat()})
 
     def next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant],
                     context: LettingContext | None = None, now: datetime | None = None) -> OfferRound:
@@ -246,6 +330,11 @@ class LettingEngine:
             facts.update({"seniority_date": applicant.seniority_date.isoformat(),
                           "priorities_met": list(assessment.priorities_met),
                           "priority_key": list(assessment.priority_key)})
+            redirect = ledger.redirected.get(applicant.applicant_id)
+            if redirect is not None and channel == Channel.KOMMUNAL_ANVISNING \
+                    and redirect.municipality_code == vacancy.dwelling.municipality_code:
+                facts.update({"redirect_decision": redirect.decision_id,
+                              "redirected_from_vacancy": redirect.vacancy_id, "redirect_bar": redirect.rule_id})
             if rank <= size:
                 offer = Offer(f"{round_id}/a{applicant.applicant_id}", round_id, vacancy.vacancy_id,
                               vacancy.dwelling.dwelling_id, applicant.applicant_id, applicant.household_id,
@@ -345,7 +434,25 @@ class LettingEngine:
         """How the policies in force on `now` see `applicant` for `vacancy` through `channel`
         (no state is changed; used by checks and by `explain`)."""
         in_force = self.policies.in_force(vacancy.dwelling, now.date())
-        return self._assess(vacancy, self._with_entitlement(applicant, vacancy), channel, in_force, now.date())
+        applicant = self._with_redirect(self._with_entitlement(applicant, vacancy), vacancy, channel)
+        return self._assess(vacancy, applicant, channel, in_force, now.date())
+
+    def _refusals(self, applicant_id: int, base: int) -> int:
+        """Refusals that count towards passive status: `base` (handed in) + this engine's, less
+        those a reactivation reset."""
+        reactivation = self.ledger.reactivations.get(applicant_id)
+        offset = reactivation.refusal_offset if reactivation is not None else 0
+        return base + self.ledger.refusals.get(applicant_id, 0) - offset
+
+    def _with_redirect(self, applicant: Applicant, vacancy: Vacancy, channel: Channel) -> Applicant:
+        """The referral with the `redirected_referral` priority right when the engine recorded it as
+        redirected (§ 59 stk. 6/7) in the dwelling's municipality (referral channel only)."""
+        redirect = self.ledger.redirected.get(applicant.applicant_id)
+        if channel != Channel.KOMMUNAL_ANVISNING or redirect is None \
+                or redirect.municipality_code != vacancy.dwelling.municipality_code \
+                or REDIRECT_RIGHT in applicant.priority_rights:
+            return applicant
+        return replace(applicant, priority_rights=applicant.priority_rights | {REDIRECT_RIGHT})
 
     # ------------------------------------------------------------------------------------------
     # Follow-ups of rejections: § 51 b entitlements, § 59 stk. 6 redirected referrals
@@ -504,7 +611,7 @@ class LettingEngine:
                 skip_reason = f"on the list of organisation {applicant.org_id}, not {vacancy.dwelling.org_id}"
             elif aid in offered:
                 skip_reason = "already offered this vacancy in an earlier round"
-            elif applicant.passive or aid in self.ledger.passive:
+            elif aid in self.ledger.passive or (applicant.passive and aid not in self.ledger.reactivations):
                 skip_reason = "passive on the waiting list after repeated refusals"
             elif aid in self.ledger.housed:
                 skip_reason = f"already housed: let a dwelling by this engine (letting {self.ledger.housed[aid]})"
@@ -515,7 +622,10 @@ class LettingEngine:
                                                 facts={"list_type": applicant.list_type.value,
                                                        "org_id": applicant.org_id}))
                 continue
-            applicant = self._with_entitlement(applicant, vacancy)
+            applicant = self._with_redirect(self._with_entitlement(applicant, vacancy), vacancy, channel)
+            reactivation = self.ledger.reactivations.get(aid)
+            if reactivation is not None and reactivation.seniority_date is not None:
+                applicant = replace(applicant, seniority_date=reactivation.seniority_date)
             try:
                 assessment = self._assess(vacancy, applicant, channel, in_force, on)
             except DataValidationError as exc:
@@ -588,7 +698,7 @@ class LettingEngine:
     def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                 on: date) -> Assessment:
         covering = [p for p in in_force if p.covers(channel)]
-        refusals = applicant.refusal_count + self.ledger.refusals.get(applicant.applicant_id, 0)
+        refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
         base = base_facts(applicant, vacancy.dwelling, on, refusals)
         computed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
@@ -709,8 +819,7 @@ class LettingEngine:
         rules = self.ledger.round_rules[offer.round_id]
         aid = offer.applicant_id
         self.ledger.refusals[aid] = self.ledger.refusals.get(aid, 0) + 1
-        base = self.ledger.base_refusals.get(aid, 0)
-        total = base + self.ledger.refusals[aid]
+        total = self._refusals(aid, self.ledger.base_refusals.get(aid, 0))
         if total >= rules.passive_after_refusals and aid not in self.ledger.passive:
             self.ledger.passive.add(aid)
             return [self._decision(now, Outcome.PASSIVE, vacancy, channel=offer.channel, round_id=offer.round_id,
@@ -864,5 +973,5 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
     return engine.next_offers(vacancy, candidates, context, now)
 
 
-__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "ENTITLEMENT_RIGHT", "LettingContext", "LettingEngine", "RuleHit",
-           "plan_offers"]
+__all__ = ["Assessment", "CHANNEL_PRECEDENCE", "ChannelAllocation", "ENTITLEMENT_RIGHT", "LettingContext",
+           "LettingEngine", "REDIRECT_RIGHT", "RuleHit", "plan_offers"]

@@ -97,6 +97,7 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
             Outcome.ACCEPTED: "accepted and waits for better-ranked applicants to answer",
             Outcome.PASSIVE: "was set passive",
             Outcome.APPROVED: "was approved",
+            Outcome.REACTIVATED: "was made active again",
         }.get(last.outcome, last.outcome.value)
         verdict = f"Applicant {applicant_id} {decisive}{_rule(last)}: {last.reason}"
         if last.unknown_facts:
@@ -104,6 +105,14 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
         verdict += "."
         for follow in (d for d in mine if d.outcome in FOLLOW_UPS and d.sequence > last.sequence):
             verdict += f" Then {follow.outcome.value}{_rule(follow)}: {follow.reason}."
+    redirect = next((d for d in mine if d.outcome in (Outcome.OFFERED, Outcome.LET)
+                     and d.facts.get("redirect_decision") is not None), None)
+    if redirect is not None:
+        ranked_by = [r for r in redirect.facts.get("priorities_met") or () if str(r).endswith("#redirected_referral")]
+        verdict += (f" The offer came as a redirected referral (§ 59, stk. 6/7): barred by "
+                    f"{redirect.facts.get('redirect_bar')} at vacancy {redirect.facts.get('redirected_from_vacancy')} "
+                    f"(decision {redirect.facts.get('redirect_decision')})"
+                    + (f", ranked first by rule {ranked_by[0]}" if ranked_by else "") + ".")
     if lets and not got:
         d = lets[-1]
         verdict += f" The dwelling was let to applicant {d.applicant_id} (rank {d.rank}, {d.channel.value if d.channel else '?'})."

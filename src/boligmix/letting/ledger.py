@@ -8,6 +8,7 @@ invariant lives here: a dwelling (or delebolig room) is let at most once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from boligmix.errors import LettingError
 from boligmix.letting.model import Applicant, Channel, Decision, Letting, Offer, OfferRound, Vacancy
@@ -63,6 +64,16 @@ class RedirectedReferral:
     decision_id: str
 
 
+@dataclass(frozen=True)
+class Reactivation:
+    """An applicant made active again after passive status (`Outcome.REACTIVATED`): when, the
+    seniority date from then on (None: kept) and the refusals no longer counted (`refusal_offset`)."""
+
+    at: datetime
+    seniority_date: date | None
+    refusal_offset: int
+
+
 @dataclass
 class LettingLedger:
     """Mutable state of one letting engine."""
@@ -80,6 +91,8 @@ class LettingLedger:
     base_refusals: dict[int, int] = field(default_factory=dict)
     """`Applicant.refusal_count` as last handed in (refusals before this engine)."""
     passive: set[int] = field(default_factory=set)
+    reactivations: dict[int, Reactivation] = field(default_factory=dict)
+    """Applicants made active again after passive status (the last reactivation), per applicant."""
     housed: dict[int, int] = field(default_factory=dict)
     """Applicants let a dwelling by this engine -> letting id (they are skipped afterwards)."""
     counters: dict[tuple[str, str], ShareCounter] = field(default_factory=dict)
@@ -130,4 +143,4 @@ class LettingLedger:
         return sorted((self.offers[o.offer_id] for o in self.rounds[round_id].offers), key=lambda o: o.rank)
 
 
-__all__ = ["Entitlement", "LettingLedger", "RedirectedReferral", "RoundRules", "ShareCounter"]
+__all__ = ["Entitlement", "LettingLedger", "Reactivation", "RedirectedReferral", "RoundRules", "ShareCounter"]

@@ -73,6 +73,7 @@ class Outcome(StrEnum):
     ENTITLED = "entitled"        # § 51 b: rejected prior registrant entitled to an offer elsewhere
     REDIRECTED = "redirected"    # § 59 stk. 6: barred referral kept for a dwelling outside the area
     APPROVED = "approved"        # an exchange/sub-letting request meets the requirements
+    REACTIVATED = "reactivated"  # a passive applicant is active on the waiting list again (on request)
 
 
 class OfferStatus(StrEnum):

@@ -72,6 +72,13 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     "waiting_list": {
         "no_answer_counts_as_refusal": SwitchSpec(
             True, bool, "An offer that expires unanswered counts as a refusal (passive status)."),
+        "reactivation_keeps_seniority": SwitchSpec(
+            True, bool, "A passive applicant made active again on request keeps the original seniority date "
+                        "(false: seniority counts from the reactivation date). The sources read do not say "
+                        "(rules-spec 6 has no rule on passive lists).", unconfirmed=True),
+        "reactivation_resets_refusals": SwitchSpec(
+            True, bool, "Refusals before a reactivation no longer count towards passive_after_refusals "
+                        "(false: the next refusal makes the applicant passive again)."),
     },
     "kommunal_anvisning": {
         "unused_referral": SwitchSpec(

@@ -9,21 +9,20 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 # No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
 
 import os
-import threading
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from boligmix import __version__
 from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationError, ConflictError, LettingError
-from boligmix.letting.store import service
-from boligmix.letting.store.auth import Principal, Pseudonymiser, authenticate
+from boligmix.letting.store import follow_ups, service
+from boligmix.letting.store.auth import Principal, Pseudonymiser, TokenIdentities, require_active
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.errors import (
@@ -36,11 +35,9 @@ from boligmix.letting.store.errors import (
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
-from boligmix.web.schemas import (AcceptIn, ApplicantIn, DepartmentIn, DwellingIn, ExpireIn, OffersIn, RefuseIn,
-                                  VacancyIn)
-
-TOKEN_CACHE_SECONDS = 5.0
-"""How long a server process trusts a token it has checked (a revoked token works that long at most)."""
+from boligmix.web.fast_path import FastPath, FastPathStats
+from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
+                                  OffersIn, ReactivateIn, RefuseIn, VacancyIn)
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -76,21 +73,39 @@ IdemHeader = Annotated[str | None, Header(alias="Idempotency-Key",
 
 
 RULES_ENV = "BOLIGMIX_LETTING_RULES"
+POLICIES_ENV = "BOLIGMIX_LETTING_POLICIES"
+"""Local policy files/directories for the engine rules (`os.pathsep`-separated), read by uvicorn workers."""
 
 
-def make_rules(name: str) -> OfferRules:
-    """`engine` (the letting engine's default policies) or `store-order` (plain list order)."""
+def make_rules(name: str, policies: "list[str] | None" = None) -> OfferRules:
+    """`engine` (the letting engine's statutory policies, plus the local `policies` files or
+    directories: municipality, organisation or department agreements) or `store-order` (plain list
+    order). A bad policy file raises ConfigurationError naming the file, rule and field."""
     if name == "engine":
+        if policies:
+            from boligmix.letting.policy import POLICY_DIR, load_policies
+
+            return EngineRules(load_policies([POLICY_DIR / "statutory", *policies]))
         return EngineRules()
     if name == "store-order":
+        if policies:
+            raise ConfigurationError("--policies needs --rules engine", field="--policies")
         return StoreOrderRules()
     raise ConfigurationError(f"unknown rules '{name}'; use engine or store-order", field="--rules")
 
 
-def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = None) -> FastAPI:
+FAST_PATH_ENV = "BOLIGMIX_LETTING_FAST_PATH"
+"""`0` turns the PostgreSQL fast path off (`create_app_from_env`; for comparisons)."""
+
+
+def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = None, fast_path: bool = True,
+               fast_pool_size: int = 8) -> FastAPI:
     """The API on the letting database at `db_url` (which must be at the current schema).
 
     `rules` make the offer rounds: default the letting engine with its default policies.
+    `fast_path` (PostgreSQL only): accept and whoami are answered by `boligmix.web.fast_path` on the
+    event loop with its own pool of `fast_pool_size` async connections; other requests and every
+    unusual case go through the full app.
     """
     rules = rules or EngineRules()
     store = Store(db_url, pool_size=pool_size)
@@ -102,6 +117,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                   description="Vacancies, offers by the letting rules, leases and the append-only audit trail "
                               "of decisions. Tokens: `boligmix letting add-token`.")
     app.state.store = store
+    app.state.fast_path_stats = None
 
     @app.exception_handler(BoligmixError)
     def _boligmix_error(_request: Request, exc: BoligmixError) -> JSONResponse:
@@ -114,24 +130,16 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                              "detail": "the write conflicts with existing data (a constraint refused it)"},
                             status_code=409)
 
-    cache: dict[str, tuple[float, Principal]] = {}
-    cache_lock = threading.Lock()
+    identities = TokenIdentities()
 
     def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        """The caller; valid tokens are remembered for `TOKEN_CACHE_SECONDS` (so revocation takes that long)."""
-        now = time.monotonic()
-        if authorization:
-            with cache_lock:
-                hit = cache.get(authorization)
-            if hit is not None and hit[0] > now:
-                return hit[1]
+        """The caller's identity (cached: it never changes); whether the token is still valid is
+        checked in the request's own transaction (`require_active`), so a revocation acts at once."""
+        hit = identities.get(authorization)
+        if hit is not None:
+            return hit
         with store.read() as s:
-            p = authenticate(s, authorization)
-        with cache_lock:
-            if len(cache) > 10_000:
-                cache.clear()
-            cache[authorization or ""] = (now + TOKEN_CACHE_SECONDS, p)
-        return p
+            return identities.resolve(s, authorization)
 
     Caller = Annotated[Principal, Depends(principal)]
 
@@ -143,8 +151,9 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         headers = {"Idempotency-Replayed": "true"} if result.replayed else None
         return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
-    def read(op: Callable[[Session], Any]) -> Any:
+    def read(p: Principal, op: Callable[[Session], Any]) -> Any:
         with store.read() as s:
+            require_active(s, p)
             return op(s)
 
     @app.get("/api/health", tags=["service"])
@@ -154,6 +163,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/whoami", tags=["service"])
     def whoami(p: Caller) -> dict[str, Any]:
+        read(p, lambda s: None)
         return {"name": p.name, "role": p.role, "scope": sorted(p.scope)}
 
     # ---------------------------------------------------------------- departments and dwellings
@@ -163,7 +173,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/departments", tags=["stock"])
     def get_departments(p: Caller) -> Any:
-        return read(lambda s: service.list_departments(s, p))
+        return read(p, lambda s: service.list_departments(s, p))
 
     @app.post("/api/dwellings", status_code=201, tags=["stock"])
     def post_dwelling(body: DwellingIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
@@ -171,7 +181,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/departments/{department_id}/dwellings", tags=["stock"])
     def get_dwellings(department_id: str, p: Caller) -> Any:
-        return read(lambda s: service.list_dwellings(s, p, department_id))
+        return read(p, lambda s: service.list_dwellings(s, p, department_id))
 
     # ---------------------------------------------------------------- applicants
     @app.post("/api/applicants", status_code=201, tags=["waiting lists"])
@@ -184,9 +194,36 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                        list_type: str | None = None, status: str | None = "active",
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                        offset: Annotated[int, Query(ge=0)] = 0) -> Any:
-        return read(lambda s: service.list_applicants(
+        return read(p, lambda s: service.list_applicants(
             s, p, org_id=org_id, municipality_code=municipality_code, list_type=list_type, status=status,
             limit=limit, offset=offset, pseudo=pseudo))
+
+    @app.post("/api/applicants/{entry_id}/reactivate", status_code=200, tags=["waiting lists"],
+              responses={409: {"description": "The entry is not passive, or no longer active (housed, withdrawn)."}})
+    def post_reactivate(entry_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                        body: ReactivateIn | None = None) -> Any:
+        """Make a passive entry active again (the applicant asked); refusals and seniority as the
+        waiting-list policy that set it passive says (`reactivation_resets_refusals`,
+        `reactivation_keeps_seniority`). A `reactivated` decision goes into the trail."""
+        body = body or ReactivateIn()
+        return write(p, key, request, body,
+                     lambda s: follow_ups.reactivate_applicant(s, p, entry_id, pseudo, rules=rules, now=body.as_of),
+                     200)
+
+    @app.patch("/api/applicants/{entry_id}", status_code=200, tags=["waiting lists"],
+               responses={409: {"description": "The entry is no longer active (housed, withdrawn)."}})
+    def patch_applicant(entry_id: int, body: ApplicantUpdateIn, p: Caller, request: Request,
+                        key: IdemHeader = None) -> Any:
+        """Replace facts, household or wishes of an active entry (the list owner), e.g. a fact a rule
+        held the applicant for; the next offer round assesses the new data."""
+        return write(p, key, request, body, lambda s: follow_ups.update_applicant(
+            s, p, entry_id, body.model_dump(exclude_none=True), pseudo), 200)
+
+    @app.get("/api/redirected-referrals", tags=["waiting lists"])
+    def get_redirected_referrals(municipality_code: int, p: Caller) -> Any:
+        """§ 59 stk. 6/7 referrals barred from a dwelling in a restricted area and kept for the
+        municipality's next referral dwelling (open while the referral entry is active)."""
+        return read(p, lambda s: follow_ups.list_redirected_referrals(s, p, municipality_code, pseudo))
 
     # ---------------------------------------------------------------- vacancies, offers, leases
     @app.post("/api/vacancies", status_code=201, tags=["letting"])
@@ -196,7 +233,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/vacancies", tags=["letting"])
     def get_vacancies(p: Caller, status: str | None = None) -> Any:
-        return read(lambda s: service.list_vacancies(s, p, status=status))
+        return read(p, lambda s: service.list_vacancies(s, p, status=status))
 
     @app.get("/api/vacancies/{vacancy_id}", tags=["letting"])
     def get_vacancy(vacancy_id: int, p: Caller) -> Any:
@@ -205,7 +242,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
             out["offers"] = service.list_offers(s, p, vacancy_id, pseudo)
             out["lease"] = service.get_lease(s, p, vacancy_id, pseudo)
             return out
-        return read(op)
+        return read(p, op)
 
     @app.post("/api/vacancies/{vacancy_id}/offers", status_code=201, tags=["letting"])
     def post_offers(vacancy_id: int, p: Caller, request: Request, key: IdemHeader = None,
@@ -221,7 +258,8 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                     body: AcceptIn | None = None) -> Any:
         body = body or AcceptIn()
         return write(p, key, request, body,
-                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo), 201)
+                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo,
+                                                          rules=rules), 201)
 
     @app.post("/api/offers/{offer_id}/refuse", status_code=200, tags=["letting"])
     def post_refuse(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,
@@ -239,12 +277,17 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/entitlements", tags=["letting"])
     def get_entitlements(org_id: str, p: Caller) -> Any:
-        return read(lambda s: service.list_entitlements(s, p, org_id, pseudo))
+        return read(p, lambda s: service.list_entitlements(s, p, org_id, pseudo))
 
     @app.get("/api/decisions", tags=["audit"])
     def get_decisions(vacancy_id: int, p: Caller) -> Any:
-        return read(lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
+        return read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
 
+    if fast_path and store.dialect == "postgresql":
+        conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        app.state.fast_path_stats = FastPathStats()
+        app.add_middleware(FastPath, conninfo=conninfo, identities=identities, pool_size=fast_pool_size,
+                           stats=app.state.fast_path_stats)
     return app
 
 
@@ -253,4 +296,6 @@ def create_app_from_env() -> FastAPI:
     url = os.environ.get(DB_ENV)
     if not url:
         raise ConfigurationError(f"{DB_ENV} is not set")
-    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine")))
+    local = [p for p in os.environ.get(POLICIES_ENV, "").split(os.pathsep) if p]
+    return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine"), local),
+                      fast_path=os.environ.get(FAST_PATH_ENV, "1") != "0")

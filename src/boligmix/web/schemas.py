@@ -42,10 +42,10 @@ class ApplicantIn(_Body):
 
     applicant_id: int = Field(ge=0, lt=2**63, description="Pseudonymous applicant (person) identifier.")
     household_id: int | None = Field(default=None, ge=0, lt=2**63)
-    list_type: Literal["external", "internal", "municipal_referral"]
+    list_type: Literal["external", "internal", "municipal_referral", "rehousing", "advert_response"]
     org_id: str | None = Field(default=None, max_length=64, description="Organisation of the waiting list.")
     municipality_code: int | None = Field(default=None, ge=101, le=999,
-                                          description="Referring municipality (municipal_referral).")
+                                          description="Referring municipality (municipal_referral, rehousing).")
     seniority_date: date
     household_size: int | None = Field(default=None, ge=1, le=20)
     min_rooms: int = Field(default=1, ge=1, le=20)
@@ -83,3 +83,21 @@ class AcceptIn(_Body):
 
 class RefuseIn(_Body):
     reason: str | None = Field(default=None, max_length=500)
+
+
+class ReactivateIn(_Body):
+    as_of: datetime | None = Field(default=None, description=(
+        "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC)."))
+
+
+class ApplicantUpdateIn(_Body):
+    """Fields of an entry to replace (omitted: unchanged)."""
+
+    household_size: int | None = Field(default=None, ge=1, le=20)
+    min_rooms: int | None = Field(default=None, ge=1, le=20)
+    max_rent_dkk: float | None = Field(default=None, ge=0)
+    household: dict[str, Any] | None = Field(default=None, description="Members as at registration.")
+    current_department_id: str | None = Field(default=None, max_length=64)
+    priority_rights: list[str] | None = None
+    facts: dict[str, Any] | None = Field(default=None, description=(
+        "Applicant facts (replaces the stored map), e.g. a dispensation the municipality granted."))

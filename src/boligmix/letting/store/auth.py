@@ -106,6 +106,46 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     return Principal(row.token_id, row.name, row.role, frozenset(row.scope))
 
 
+ACTIVE_TOKEN_SQL = "SELECT revoked_at IS NULL FROM api_tokens WHERE token_id = %(token_id)s"
+"""Is the token still valid (PostgreSQL driver SQL; `require_active` runs the portable version)."""
+
+
+def require_active(session: Session, principal: Principal) -> None:
+    """Refuse a token revoked since its identity was cached (`AuthenticationError`).
+
+    Run it as the first statement of the request's own transaction: a revocation committed before
+    the request's transaction began takes effect at once, in every worker process."""
+    revoked = session.execute(select(ApiToken.revoked_at).where(ApiToken.token_id == principal.token_id)).first()
+    if revoked is None or revoked[0] is not None:
+        raise AuthenticationError("unknown or revoked token")
+
+
+class TokenIdentities:
+    """The identities (id, name, role, scope) of tokens seen by this process, by the SHA-256 of
+    the Authorization header's token. A token's identity never changes (revocation only sets
+    `revoked_at`), so this cache needs no expiry; validity is checked on every request with
+    `require_active` (or in the request's first statement)."""
+
+    MAX_SIZE = 10_000
+
+    def __init__(self) -> None:
+        self._by_header: dict[str, Principal] = {}
+
+    def get(self, authorization: str | None) -> Principal | None:
+        return self._by_header.get(authorization) if authorization else None
+
+    def resolve(self, session: Session, authorization: str | None) -> Principal:
+        """The principal of the header, from the cache or the database (which also checks revocation)."""
+        hit = self.get(authorization)
+        if hit is not None:
+            return hit
+        p = authenticate(session, authorization)
+        if len(self._by_header) >= self.MAX_SIZE:
+            self._by_header.clear()
+        self._by_header[authorization or ""] = p
+        return p
+
+
 class Pseudonymiser:
     """Keyed pseudonyms of person identifiers for analysts (HMAC-SHA256 of the id, 16 hex digits).
 

@@ -115,9 +115,19 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction, committed when the block ends without an exception."""
-        with self._write_sessions() as session, session.begin():
-            yield session
+        """One write transaction, committed when the block ends without an exception or with an
+        exception marked `keeps_writes` (a refusal that records what it decided, e.g. an expired offer)."""
+        with self._write_sessions() as session:
+            session.begin()
+            try:
+                yield session
+            except BaseException as exc:
+                if getattr(exc, "keeps_writes", False):
+                    session.commit()
+                else:
+                    session.rollback()
+                raise
+            session.commit()
 
     def transact(self, fn: Callable[[Session], T], *, retries: int = 8) -> T:
         """Run `fn(session)` in one write transaction; retry it on deadlocks and serialisation failures."""

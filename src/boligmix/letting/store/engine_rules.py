@@ -28,7 +28,7 @@ from typing import Any
 from boligmix.letting import model as m
 from boligmix.letting.ledger import Entitlement as LedgerEntitlement
 from boligmix.letting.store.errors import InvalidRequestError
-from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, Vacancy
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, RedirectedReferral, Vacancy
 from boligmix.letting.store.selection import CandidateDecision, RoundPlan
 
 
@@ -96,11 +96,15 @@ def engine_applicant(entry: Applicant) -> m.Applicant:
 
 
 def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
+    """The engine's vacancy. A delebolig is registered room by room (one dwelling row per room,
+    `facts.shared = true`), so the engine's `dwelling.shared` rules (size rule exemption,
+    delebolig eligibility) apply to it."""
     dwelling = m.Dwelling(
         dwelling_id=w.dwelling_id, municipality_code=d.municipality_code, org_id=d.org_id,
         department_id=d.department_id, rooms=w.rooms, area_id=d.area_id,
         area_categories=frozenset(d.area_categories or []), almen_type=w.almen_type,
-        floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk, facts=dict(w.facts or {}))
+        floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk,
+        shared=(w.facts or {}).get("shared") is True, facts=dict(w.facts or {}))
     return m.Vacancy(str(v.vacancy_id), dwelling, v.available_from)
 
 
@@ -132,6 +136,8 @@ class EngineRules:
     """Offer rounds by the letting engine's policies (`boligmix.letting.policy`)."""
 
     name = "engine"
+    carries_redirects = True
+    """The store hands the open § 59 stk. 6 redirected referrals to `plan` (see `store.follow_ups`)."""
 
     def __init__(self, policies: Any | None = None) -> None:
         if policies is None:
@@ -178,26 +184,29 @@ class EngineRules:
                 c.seen, {m.Channel(k): v for k, v in c.used.items()})
         engine = LettingEngine(self.policies, ledger)
         ev = engine_vacancy(Vacancy(vacancy_id=0, available_from=available_from), dwelling, department)
-        decisions: list[m.Decision] = []
-        channel = engine._allocate_channel(ev, self.policies.in_force(ev.dwelling, now.date()), now, "new",
-                                           decisions)
+        allocation = engine.allocate_channel(ev, now)
         for c in counters:
             state = ledger.counters[(c.policy_id, c.scope_key)]
             c.seen, c.used = state.seen, {k.value: v for k, v in state.used.items()}
-        [dec] = decisions
+        channel, dec = allocation.channel, allocation.decision
         return channel.value, CandidateDecision(
             entry=None, outcome=str(dec.outcome), rule=dec.rule_id or "dk.unknown",
             rule_version=dec.rule_version or "", reason=dec.reason, facts=dict(dec.facts), law=dec.law)
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department, candidates: Sequence[Applicant],
-             count: int | None, now: datetime, entitlements: Sequence[Entitlement] = ()) -> RoundPlan:
+             count: int | None, now: datetime, entitlements: Sequence[Entitlement] = (),
+             redirects: Sequence[RedirectedReferral] = ()) -> RoundPlan:
         """One round with the engine's follow-ups (§ 51 b `entitled`, § 59 stk. 6 `redirected`).
 
         The stored § 51 b entitlements go into the engine's ledger, so the engine gives their
         holders the `kombineret_udlejning_tilbud` priority right for dwellings of the organisation
-        outside the area, does not grant them twice, and marks the ones an offer uses up."""
+        outside the area, does not grant them twice, and marks the ones an offer uses up. The
+        stored redirected referrals (of candidates) go in too: the engine gives them the
+        `redirected_referral` priority right at referral dwellings of the municipality and does
+        not redirect them a second time."""
         from boligmix.letting.engine import LettingContext, LettingEngine
         from boligmix.letting.ledger import LettingLedger
+        from boligmix.letting.ledger import RedirectedReferral as LedgerRedirect
 
         # The engine knows an applicant by applicant_id: keep one entry per applicant (internal first).
         by_applicant: dict[int, Applicant] = {}
@@ -209,6 +218,12 @@ class EngineRules:
                 ent.applicant_id, ent.org_id, ent.area_id, ent.policy_id, ent.policy_version,
                 f"store:{ent.decision_id}", ent.ends,
                 None if ent.fulfilled_by_offer_id is None else f"store:{ent.fulfilled_by_offer_id}")
+        for red in redirects:
+            entry = by_applicant.get(red.applicant_id)
+            if entry is not None and entry.entry_id == red.entry_id:  # only candidates (else the engine adds them)
+                ledger.redirected[red.applicant_id] = LedgerRedirect(
+                    engine_applicant(entry), red.municipality_code, str(red.from_vacancy_id), red.bar_rule,
+                    red.policy_version, f"store:{red.decision_id}")
         engine = LettingEngine(self.policies, ledger, follow_ups=True)
         channel = m.Channel(vacancy.channel)
         ev = engine_vacancy(vacancy, dwelling, department)
@@ -234,5 +249,5 @@ class EngineRules:
             out.append(CandidateDecision(
                 entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
                 reason=dec.reason, facts=dict(dec.facts), rank=dec.rank, law=dec.law,
-                unknown_facts=tuple(dec.unknown_facts)))
-        return RoundPlan(vacancy.channel, tuple(out), fulfilled)
+                unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
+        return RoundPlan(round_.channel.value, tuple(out), fulfilled)  # the engine may release a referral vacancy

@@ -17,6 +17,15 @@ class IdempotencyMismatchError(ConflictError):
     """An Idempotency-Key is reused with a different request."""
 
 
+class OfferExpiredError(ConflictError):
+    """An offer is accepted after its answer deadline: refused (409), and the expiry is recorded.
+
+    `keeps_writes`: the transaction that raises it is committed (the offer's status `expired`, the
+    `expired` decision and a counted refusal), not rolled back."""
+
+    keeps_writes = True
+
+
 class AuthenticationError(BoligmixError):
     """No token, an unknown token or a revoked token."""
 
@@ -32,5 +41,6 @@ __all__ = [
     "IdempotencyMismatchError",
     "InvalidRequestError",
     "NotFoundError",
+    "OfferExpiredError",
     "SchemaError",
 ]

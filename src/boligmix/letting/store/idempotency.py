@@ -7,7 +7,10 @@ with one key: the second one's insert of the key fails on the primary key, its t
 (including its write) is rolled back, and it returns the first one's stored result.
 
 The same key with a different method, path or body is refused (`IdempotencyMismatchError`).
-Conflicts (409) are stored too, so a retry sees the same answer as the first attempt.
+Conflicts (409) are stored too, so a retry sees the same answer as the first attempt. A refusal
+that keeps its writes (`keeps_writes`, e.g. an offer accepted after its deadline, which expires) is
+stored with them in the same transaction. Each transaction first checks that the token is not
+revoked (`require_active`), so a revoked token gets neither a write nor a replay.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from boligmix.errors import ConflictError
-from boligmix.letting.store.auth import Principal
+from boligmix.letting.store.auth import Principal, require_active
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.errors import IdempotencyMismatchError
 from boligmix.letting.store.models import IdempotencyRecord
@@ -60,11 +63,23 @@ def _lookup(s: Session, principal: Principal, key: str, method: str, path: str,
 
 def run_idempotent(store: Store, principal: Principal, key: str | None, method: str, path: str, body: bytes,
                    operation: Callable[[Session], tuple[int, Any]],
-                   conflict_body: Callable[[ConflictError], Any]) -> StoredResult:
-    """Run `operation(session) -> (status, json)` once per key; without a key, just run it."""
+                   conflict_body: Callable[[ConflictError], Any], *, check_token: bool = True) -> StoredResult:
+    """Run `operation(session) -> (status, json)` once per key; without a key, just run it.
+
+    `check_token`: the transaction begins with `require_active` (a revoked token is refused at once)."""
+    def run(s: Session, checked: bool = False) -> tuple[int, Any]:
+        if check_token and not checked:
+            require_active(s, principal)
+        try:
+            return operation(s)
+        except ConflictError as exc:
+            if not getattr(exc, "keeps_writes", False):
+                raise
+            return 409, conflict_body(exc)  # a refusal that keeps its writes: committed with its answer
+
     if key is None:
         def plain(s: Session) -> StoredResult:
-            status, result = operation(s)
+            status, result = run(s)
             return StoredResult(status, result, False)
         return store.transact(plain)
     if not key or len(key) > MAX_KEY_LENGTH:
@@ -77,15 +92,19 @@ def run_idempotent(store: Store, principal: Principal, key: str | None, method: 
         s.flush()
 
     def attempt(s: Session) -> StoredResult:
+        if check_token:
+            require_active(s, principal)  # before a replay too: a revoked token gets no stored answers
         stored = _lookup(s, principal, key, method, path, fingerprint)
         if stored is not None:
             return stored
-        status, result = operation(s)
+        status, result = run(s, checked=True)
         record(s, status, result)
         return StoredResult(status, result, False)
 
     def store_conflict(exc: ConflictError) -> StoredResult:
         def write(s: Session) -> StoredResult:
+            if check_token:
+                require_active(s, principal)
             stored = _lookup(s, principal, key, method, path, fingerprint)
             if stored is not None:
                 return stored

@@ -47,15 +47,19 @@ VACANCY_STATUSES = ("open", "let", "withdrawn")
 OFFER_STATUSES = ("open", "accepted", "refused", "expired", "withdrawn")
 """As the engine's `OfferStatus`; `withdrawn`: the dwelling was let to someone else."""
 APPLICANT_STATUSES = ("active", "housed", "withdrawn")
-LIST_TYPES = ("external", "internal", "municipal_referral")
+LIST_TYPES = ("external", "internal", "municipal_referral", "rehousing", "advert_response")
 """Waiting lists of a housing organisation (external, internal = oprykning) and a municipality's
-referral list (kommunal anvisning, almenboligloven § 59); values of the engine's `ListType`."""
+referral list (kommunal anvisning, almenboligloven § 59) and rehousing list (households whose
+dwelling must be vacated, § 59 stk. 1: up to every 3rd vacancy; since migration 0007), and an
+organisation's respondents to a public advertisement (`advert_response`, § 60 a; since 0008);
+values of the engine's `ListType`."""
 CHANNELS = ("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "annoncering", "rehousing",
             "other")
 """How a vacancy is let; the names are those of `lettings.channel` in the data model."""
 DECISION_OUTCOMES = ("channel", "offered", "skipped", "rejected", "accepted", "refused", "expired",
-                     "withdrawn", "let", "passive", "entitled", "redirected", "approved")
-"""Values of the engine's `Outcome` (the last three since migration 0002)."""
+                     "withdrawn", "let", "passive", "entitled", "redirected", "approved", "reactivated")
+"""Values of the engine's `Outcome` (entitled, redirected, approved since migration 0002; reactivated
+since 0006)."""
 ENTITLEMENT_ENDS = ("on_offer", "on_letting")
 ROLES = ("municipality", "housing_organisation", "analyst")
 
@@ -252,6 +256,27 @@ class Entitlement(Base):
         UniqueConstraint("applicant_id", "org_id"),
         CheckConstraint(_in("ends", ENTITLEMENT_ENDS), name="ends"),
     )
+
+
+class RedirectedReferral(Base):
+    """§ 59 stk. 6/7: a municipal referral barred from a referral dwelling in a restricted area
+    (udsat, forebyggelse), kept for the municipality's next referral dwelling (the engine's
+    `redirected` decision `decision_id` at vacancy `from_vacancy_id`, the bar `bar_rule`). Open
+    while the referral entry is active; it gives the entry the `redirected_referral` priority
+    right in the municipality's later referral rounds. One per referral entry. Since 0006."""
+
+    __tablename__ = "redirected_referrals"
+
+    redirect_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("applicants.entry_id"), unique=True)
+    applicant_id: Mapped[int] = mapped_column(BigInteger)
+    municipality_code: Mapped[int] = mapped_column(Integer, index=True)
+    from_vacancy_id: Mapped[int] = mapped_column(ForeignKey("vacancies.vacancy_id"))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.decision_id"), unique=True)
+    bar_rule: Mapped[str] = mapped_column(String(200))
+    policy_id: Mapped[str] = mapped_column(String(200))
+    policy_version: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ShareCounter(Base):

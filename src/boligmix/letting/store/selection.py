@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, Vacancy
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, RedirectedReferral, Vacancy
 
 RULE_ID = "boligmix.store.waiting_list_order"
 RULE_VERSION = "1"
-LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0}
+LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0, "rehousing": 0, "advert_response": 2}
+MUNICIPAL_LISTS = {"municipal_referral": "kommunal_anvisning", "rehousing": "rehousing"}
+"""The municipality's lists (owner `kommune:<code>`) and the vacancy channel each one serves."""
+MUNICIPAL_CHANNELS = frozenset(MUNICIPAL_LISTS.values())
+"""Channels whose candidates the municipality names (and whose vacancies it acts on)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class CandidateDecision:
     rank: int | None = None
     law: str | None = None
     unknown_facts: tuple[str, ...] = ()
+    channel: str | None = None
+    """The channel the decision was taken in, when not the vacancy's (e.g. a release to the waiting list)."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,11 @@ class OfferRules(Protocol):
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
              candidates: Sequence[Applicant], count: int | None, now: datetime,
-             entitlements: Sequence[Entitlement] = ()) -> RoundPlan: ...
-    """`entitlements`: the candidates' § 51 b entitlements with the dwelling's organisation."""
+             entitlements: Sequence[Entitlement] = (),
+             redirects: Sequence[RedirectedReferral] = ()) -> RoundPlan: ...
+    """`entitlements`: the candidates' § 51 b entitlements with the dwelling's organisation;
+    `redirects`: the open § 59 stk. 6 redirected referrals among the candidates (only passed to
+    rules with `carries_redirects = True`)."""
 
 
 class StoreOrderRules:
@@ -71,14 +80,18 @@ class StoreOrderRules:
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
              candidates: Sequence[Applicant], count: int | None, now: datetime,
-             entitlements: Sequence[Entitlement] = ()) -> RoundPlan:
+             entitlements: Sequence[Entitlement] = (),
+             redirects: Sequence[RedirectedReferral] = ()) -> RoundPlan:
         return plan_round(vacancy, dwelling, department, candidates, count or 1)
 
 
 def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tuple[str, ...]]:
     """The list owner and list types a vacancy's candidates come from."""
-    if vacancy.channel == "kommunal_anvisning":
-        return f"kommune:{department.municipality_code}", ("municipal_referral",)
+    for list_type, channel in MUNICIPAL_LISTS.items():
+        if vacancy.channel == channel:
+            return f"kommune:{department.municipality_code}", (list_type,)
+    if vacancy.channel == "annoncering":
+        return department.org_id, ("advert_response",)
     return department.org_id, ("internal", "external")
 
 

@@ -22,13 +22,15 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, tuple_, update
+from sqlalchemy import case, func, insert, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
+from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
-from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, OfferExpiredError
+from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
 from boligmix.letting.store.models import (
     CHANNELS,
     LIST_TYPES,
@@ -44,6 +46,8 @@ from boligmix.letting.store.models import (
     utcnow,
 )
 from boligmix.letting.store.selection import (
+    MUNICIPAL_CHANNELS,
+    MUNICIPAL_LISTS,
     RULE_VERSION,
     CandidateDecision,
     OfferRules,
@@ -138,12 +142,13 @@ def _require_read(p: Principal, d: Department) -> None:
 
 
 def _require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
-    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning."""
+    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning
+    (their referrals) or rehousing (their rehousing households)."""
     p.require_writer()
-    if v.channel == "kommunal_anvisning":
+    if v.channel in MUNICIPAL_CHANNELS:
         if p.covers_municipality(d.municipality_code):
             return
-        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by kommunal anvisning of municipality "
+        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by {v.channel} of municipality "
                                  f"{d.municipality_code}; token '{p.name}' cannot act on it")
     if not p.owns_org(d.org_id):
         raise AuthorizationError(f"vacancy {v.vacancy_id} belongs to organisation {d.org_id}, outside the "
@@ -181,9 +186,11 @@ def _vacancy_context(s: Session, vacancy_id: int, *, lock: bool) -> tuple[Vacanc
 def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str,
               facts: dict[str, Any], entry: Applicant | None = None, offer_id: int | None = None,
               rank: int | None = None, rule_version: str = RULE_VERSION, law: str | None = None,
-              unknown_facts: tuple[str, ...] = ()) -> Decision:
+              unknown_facts: tuple[str, ...] = (), channel: str | None = None) -> Decision:
+    """Append a decision; `channel` defaults to the vacancy's (an engine decision names its own,
+    e.g. the waiting list a referral vacancy is released to)."""
     d = Decision(outcome=outcome, vacancy_id=vacancy.vacancy_id, dwelling_id=vacancy.dwelling_id,
-                 channel=vacancy.channel, offer_id=offer_id,
+                 channel=channel or vacancy.channel, offer_id=offer_id,
                  entry_id=entry.entry_id if entry else None,
                  applicant_id=entry.applicant_id if entry else None,
                  household_id=entry.household_id if entry else None, rank=rank, rule=rule,
@@ -259,10 +266,10 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
     list_type = body["list_type"]
     if list_type not in LIST_TYPES:
         raise InvalidRequestError(f"list_type must be one of {', '.join(LIST_TYPES)}")
-    if list_type == "municipal_referral":
+    if list_type in MUNICIPAL_LISTS:
         code = body.get("municipality_code")
         if not p.covers_municipality(code):
-            raise AuthorizationError(f"referrals of municipality {code} are outside the scope of token "
+            raise AuthorizationError(f"the {list_type} list of municipality {code} is outside the scope of token "
                                      f"'{p.name}'")
         owner, org_id = f"kommune:{code}", body.get("org_id")
     else:
@@ -442,8 +449,12 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     """
     if not entry_ids:
         return set()
+    # Entries seen with an open offer are not locked at all (a lock held until this round commits
+    # would make an acceptance of that offer wait for the round); the check after the lock, with a
+    # new snapshot, catches the offers committed meanwhile.
+    has_open_offer = select(Offer.offer_id).where(Offer.entry_id == Applicant.entry_id, Offer.status == "open")
     locked = set(s.scalars(select(Applicant.entry_id).where(Applicant.entry_id.in_(entry_ids),
-                                                            Applicant.status == "active")
+                                                            Applicant.status == "active", ~has_open_offer.exists())
                            .with_for_update(skip_locked=True)))
     busy = set(s.scalars(select(Offer.entry_id).where(Offer.entry_id.in_(locked), Offer.status == "open")))
     return locked - busy
@@ -473,10 +484,14 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     offset = 0
     while True:
         page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
-        held = _entitlements(s, d.org_id, {e.applicant_id for e in page})
+        pool, extra = page, {}
+        if getattr(rules, "carries_redirects", False) and v.channel == "kommunal_anvisning":
+            redirects, missing = open_redirects(s, v, d.municipality_code, page)  # § 59 stk. 6 follow-ups
+            pool, extra = [*page, *missing], {"redirects": redirects}
+        held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
         while True:
-            plan = rules.plan(v, w, d, [e for e in page if e.entry_id not in passed_over], remaining, now,
-                              entitlements=held)
+            plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                              entitlements=held, **extra)
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
             lost = set(chosen) - _lock_offerable(s, chosen)
             if not lost:
@@ -511,11 +526,18 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
                 _fulfil_entitlement(s, d.org_id, cd.entry.applicant_id, o.offer_id)
         dec = _decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
                         facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
-                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts)
+                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts,
+                        channel=cd.channel)
         decisions.append(dec)
         if cd.outcome == "entitled" and cd.entry is not None:
             s.flush()
             _grant_entitlement(s, cd, dec)
+        elif cd.outcome == "redirected" and cd.entry is not None:
+            keep_redirect(s, cd, dec, v, d.municipality_code)
+    if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
+        v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
+    elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
+        v.channel = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
@@ -575,8 +597,13 @@ def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling,
 
 
 def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | None = None,
-                 pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
     """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed.
+
+    An offer whose answer deadline is before `now` (default the current time) is not accepted: it
+    expires as with `expire_offers` (decision `expired` with `at_accept`, a counted refusal when the
+    policy says so) and `OfferExpiredError` (409) is raised; its transaction is committed.
 
     The hot path of the service, in SQLAlchemy Core (no ORM objects): lock the vacancy, re-read the
     offer and lock the applicant's entry, then the lease (INSERT … RETURNING), the status changes,
@@ -601,14 +628,20 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
         raise ConflictError(f"vacancy {ctx.vacancy_id} is {ctx.status}")
     # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
     o = conn.execute(
-        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, at.c.applicant_id,
-               at.c.household_id, at.c.status.label("entry_status"))
+        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, ot.c.deadline,
+               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"),
+               (func.nextval(func.pg_get_serial_sequence("leases", "lease_id")) if conn.dialect.name == "postgresql"
+                else literal(None)).label("new_lease_id"))
         .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
         .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
         raise ConflictError(f"offer {offer_id} is {o.status}")
     if o.entry_status != "active":
         raise ConflictError(f"applicant entry {o.entry_id} is {o.entry_status}; it cannot accept offer {offer_id}")
+    if o.deadline is not None:
+        as_of = _as_utc(now or datetime.now(timezone.utc))
+        if _as_utc(o.deadline) < as_of:
+            _expire_at_accept(s, p, offer_id, rules, as_of)
     start = lease_start or ctx.available_from
     if conn.dialect.name == "postgresql":
         lease_id = _accept_writes_postgres(conn, p, ctx, o, offer_id, start)
@@ -618,6 +651,19 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
             "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
             "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+
+
+def _expire_at_accept(s: Session, p: Principal, offer_id: int, rules: OfferRules | None, as_of: datetime) -> None:
+    """The offer's deadline has passed: expire it (recorded, committed) and refuse the acceptance."""
+    o, v, _w, _d = _offer_context(s, offer_id)  # the vacancy is locked already
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    assert entry is not None and o.deadline is not None
+    counted = _expire_offer(s, p, v, o, entry, rules, as_of, at_accept=True)
+    s.flush()
+    raise OfferExpiredError(
+        f"offer {offer_id} expired at its answer deadline {_as_utc(o.deadline).isoformat()}; the acceptance "
+        f"at {as_of.isoformat()} is refused" + (" and counted as a refusal" if counted else ""))
 
 
 def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
@@ -656,52 +702,14 @@ def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, sta
     return lease_id
 
 
-_ACCEPT_SQL = text("""
-WITH l AS (
-    INSERT INTO leases (vacancy_id, offer_id, entry_id, dwelling_id, applicant_id, household_id, lease_start,
-                        channel, created_at)
-    VALUES (:vid, :oid, :eid, :dwid, :aid, :hid, :start, :channel, :now) RETURNING lease_id),
-acc AS (UPDATE offers SET status = 'accepted' WHERE offer_id = :oid),
-vac AS (UPDATE vacancies SET status = 'let' WHERE vacancy_id = :vid),
-ent AS (UPDATE applicants SET status = 'housed' WHERE entry_id = :eid),
-w AS (UPDATE offers SET status = 'withdrawn'
-      WHERE vacancy_id = :vid AND status = 'open' AND offer_id <> :oid RETURNING offer_id, entry_id, rank),
-dec AS (
-    INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, channel, offer_id, entry_id,
-                           applicant_id, household_id, rank, rule, rule_version, law, reason, facts,
-                           unknown_facts, actor)
-    SELECT :now, x.outcome, :vid, :dwid, :channel, x.offer_id, x.entry_id, x.applicant_id, x.household_id,
-           x.rank, x.rule, :rule_version, NULL, x.reason, x.facts, CAST('[]' AS json), :actor
-    FROM (
-        SELECT 0 AS ord, CAST('let' AS varchar) AS outcome, CAST(:oid AS integer) AS offer_id,
-               CAST(:eid AS integer) AS entry_id, CAST(:aid AS bigint) AS applicant_id,
-               CAST(:hid AS bigint) AS household_id, CAST(:rank AS integer) AS rank,
-               CAST(:rule_let AS varchar) AS rule, CAST(:reason_let AS text) AS reason,
-               json_build_object('offer_id', CAST(:oid AS integer), 'lease_id', l.lease_id,
-                                 'lease_start', CAST(:start_iso AS text), 'offer_rule', CAST(:orule AS text),
-                                 'offer_rule_version', CAST(:orv AS text)) AS facts
-        FROM l
-        UNION ALL
-        SELECT 1, 'withdrawn', w.offer_id, w.entry_id, ap.applicant_id, ap.household_id, w.rank,
-               CAST(:rule_wd AS varchar), CAST(:reason_wd AS text),
-               json_build_object('lease_id', l.lease_id, 'winning_offer_id', CAST(:oid AS integer))
-        FROM w JOIN applicants ap ON ap.entry_id = w.entry_id CROSS JOIN l
-    ) x ORDER BY x.ord, x.offer_id
-    RETURNING decision_id)
-SELECT (SELECT lease_id FROM l) AS lease_id, (SELECT count(*) FROM dec) AS decisions
-""")
-
-
 def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
-    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL."""
-    row = conn.execute(_ACCEPT_SQL, {
-        "vid": ctx.vacancy_id, "oid": offer_id, "eid": o.entry_id, "dwid": ctx.dwelling_id, "aid": o.applicant_id,
-        "hid": o.household_id, "start": start, "start_iso": start.isoformat(), "channel": ctx.channel,
-        "now": utcnow(), "rank": o.rank, "orule": o.rule, "orv": o.rule_version, "rule_version": RULE_VERSION,
-        "actor": p.name, "rule_let": f"{STORE_RULE}#accept",
-        "reason_let": "the applicant accepted the offer; lease created",
-        "rule_wd": f"{STORE_RULE}#withdraw", "reason_wd": "the dwelling was let to another applicant"}).one()
-    return int(row.lease_id)
+    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL; the SQL is
+    shared with the API's fast path (`accept_sql`)."""
+    params = accept_sql.accept_params(p.name, o.new_lease_id, offer_id, ctx.vacancy_id, ctx.dwelling_id, ctx.channel, o.entry_id,
+                                      o.applicant_id, o.household_id, o.rank, o.rule, o.rule_version, start,
+                                      utcnow())
+    row = conn.exec_driver_sql(accept_sql.ACCEPT_SQL, params).one()
+    return int(row[0])
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
@@ -761,24 +769,43 @@ def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | N
     out = []
     round_rules = getattr(rules, "round_rules", None)
     for o, entry in rows:
-        deadline = o.deadline if o.deadline.tzinfo is not None else o.deadline.replace(tzinfo=timezone.utc)
-        if deadline >= cutoff:
+        if _as_utc(o.deadline) >= cutoff:
             continue
-        o.status = "expired"
-        settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
-        counts = settings is not None and settings.no_answer_counts_as_refusal \
-            and o.channel not in ("kommunal_anvisning", "rehousing")
-        if counts:
-            entry.refusal_count += 1
-        _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
-                  rank=o.rank, reason=f"no answer by {deadline.isoformat()}",
-                  facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": cutoff.isoformat(),
-                         "counts_as_refusal": counts, "refusal_count": entry.refusal_count})
-        if counts:
-            _maybe_passive(s, p, v, o, entry, rules, now)
+        _expire_offer(s, p, v, o, entry, rules, cutoff)
         out.append(offer_json(o, entry, ident))
     s.flush()
     return out
+
+
+def _as_utc(t: datetime) -> datetime:
+    """A stored or given time as an aware UTC time (naive times are UTC)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _expire_offer(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applicant, rules: OfferRules | None,
+                  as_of: datetime, *, at_accept: bool = False) -> bool:
+    """End an open offer whose deadline has passed: status `expired`, an `expired` decision, and when
+    the offer's policy switch `no_answer_counts_as_refusal` is on (not for referral channels) a
+    counted refusal that may set the entry passive. Returns whether the refusal was counted."""
+    assert o.deadline is not None
+    deadline = _as_utc(o.deadline)
+    o.status = "expired"
+    round_rules = getattr(rules, "round_rules", None)
+    settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
+    counts = bool(settings is not None and settings.no_answer_counts_as_refusal
+                  and o.channel not in ("kommunal_anvisning", "rehousing"))
+    if counts:
+        entry.refusal_count += 1
+    reason = f"no answer by {deadline.isoformat()}"
+    if at_accept:
+        reason += f"; the acceptance at {as_of.isoformat()} came after the deadline and is refused"
+    _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
+              rank=o.rank, reason=reason,
+              facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": as_of.isoformat(),
+                     "counts_as_refusal": counts, "refusal_count": entry.refusal_count, "at_accept": at_accept})
+    if counts:
+        _maybe_passive(s, p, v, o, entry, rules, as_of)
+    return counts
 
 
 def list_offers(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:

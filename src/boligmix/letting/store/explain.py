@@ -1,0 +1,39 @@
+"""The letting store's audit trail as the engine's `Decision` records, so `explain_decisions`
+answers "why did applicant X (not) get dwelling Y?" from the store as from a decision log
+(`boligmix letting explain --db URL`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from boligmix.letting import model as m
+from boligmix.letting.explain import Explanation, explain_decisions
+from boligmix.letting.store.db import Store
+from boligmix.letting.store.models import Decision
+
+
+def engine_decision(d: Decision) -> m.Decision:
+    """One stored decision as the engine's record (ids as strings; the store has no rounds or units)."""
+    return m.Decision(
+        decision_id=str(d.decision_id), sequence=d.decision_id, decided_at=d.created_at,
+        outcome=m.Outcome(d.outcome), vacancy_id=str(d.vacancy_id), dwelling_id=d.dwelling_id, unit=None,
+        channel=m.Channel(d.channel) if d.channel else None, round_id=None, applicant_id=d.applicant_id,
+        household_id=d.household_id, rule_id=d.rule, rule_version=d.rule_version, law=d.law, reason=d.reason,
+        facts=dict(d.facts or {}), unknown_facts=tuple(d.unknown_facts or ()), rank=d.rank,
+        offer_id=None if d.offer_id is None else str(d.offer_id))
+
+
+def store_decisions(store: Store, dwelling_id: int) -> list[m.Decision]:
+    """The stored decisions about `dwelling_id`, oldest first."""
+    with store.read() as s:
+        rows = s.scalars(select(Decision).where(Decision.dwelling_id == dwelling_id)
+                         .order_by(Decision.decision_id)).all()
+        return [engine_decision(d) for d in rows]
+
+
+def explain_from_store(store: Store, applicant_id: int, dwelling_id: int) -> Explanation:
+    """`explain_decisions` over the store's trail for one applicant and dwelling."""
+    return explain_decisions(store_decisions(store, dwelling_id), applicant_id, dwelling_id)
+
+
+__all__ = ["engine_decision", "explain_from_store", "store_decisions"]

@@ -1,0 +1,59 @@
+"""A small pool of async psycopg connections for one server process (one event loop).
+
+Connections are opened on demand up to `size` and kept open; callers beyond that wait for one to
+be released. A connection that failed or is left inside a transaction is closed, not reused.
+Connections are in autocommit mode: callers issue `BEGIN` and `COMMIT` themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+
+class AsyncPool:
+    def __init__(self, conninfo: str, size: int) -> None:
+        self.conninfo, self.size = conninfo, size
+        self._idle: list[psycopg.AsyncConnection] = []
+        self._open = 0
+        self._waiters: deque[asyncio.Future[psycopg.AsyncConnection | None]] = deque()
+
+    async def acquire(self) -> psycopg.AsyncConnection:
+        while True:
+            if self._idle:
+                return self._idle.pop()
+            if self._open < self.size:
+                self._open += 1
+                try:
+                    return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                except BaseException:
+                    self._open -= 1
+                    raise
+            waiter: asyncio.Future[psycopg.AsyncConnection | None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            conn = await waiter
+            if conn is not None:
+                return conn  # else a connection was closed: a slot is free, try again
+
+    def release(self, conn: psycopg.AsyncConnection, *, broken: bool = False) -> None:
+        if broken or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+            self._open -= 1
+            if not conn.closed:
+                asyncio.get_running_loop().create_task(conn.close())
+            conn = None  # type: ignore[assignment]
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        if conn is not None:
+            self._idle.append(conn)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self._open -= 1
+            await conn.close()

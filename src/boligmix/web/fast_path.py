@@ -1,0 +1,308 @@
+"""A lean ASGI front for the hottest requests of the letting API on PostgreSQL.
+
+`POST /api/offers/{id}/accept` and `GET /api/whoami` are answered here, on the event loop with an
+async psycopg connection (no thread hop, no FastAPI routing or validation layers), doing the same
+work as the full app: the token is checked in the request's transaction, the scope check is the
+service's, the acceptance runs the service's SQL (`accept_sql`) under the same locks, and the
+answer is stored with its Idempotency-Key in the same transaction.
+
+The fast path handles the common cases only: a winning acceptance (201) and the conflicts that
+write nothing but the stored answer (409: the vacancy is let or closed, the offer is closed, the
+applicant is not active). Everything else is handed to the full app with the request unchanged,
+after rolling back whatever the fast path began: a token not yet seen by this process, an unknown
+or revoked token, a scope refusal, an unknown offer, a body other than `{"lease_start": date|null}`,
+a replayed or mismatched Idempotency-Key, an offer past its deadline (the full app expires it), any
+database error (a lost idempotency race, a deadlock: the full app retries). So every answer is the
+full app's answer; the fast path only spends less CPU on the frequent ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import date, datetime, timezone
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import psycopg
+
+from boligmix.errors import AuthorizationError
+from boligmix.letting.store import accept_sql
+from boligmix.letting.store.auth import ACTIVE_TOKEN_SQL, Principal, TokenIdentities
+from boligmix.letting.store.idempotency import MAX_KEY_LENGTH, request_fingerprint
+from boligmix.letting.store.models import utcnow
+from boligmix.letting.store.service import _require_act_on_vacancy
+from boligmix.web.aiopool import AsyncPool
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ACCEPT_PATH = re.compile(r"/api/offers/([0-9]{1,18})/accept")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class _Delegate(Exception):
+    """Let the full app answer this request."""
+
+
+class _Vacancy(NamedTuple):
+    vacancy_id: int
+    dwelling_id: int
+    channel: str
+    available_from: date
+    status: str
+    org_id: str
+    municipality_code: int
+    token_ok: bool | None
+    stored_request: str | None
+    lease_id: int | None
+
+
+def _json(body: Any) -> bytes:
+    """As Starlette's JSONResponse renders it."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+def _lease_start(raw: bytes) -> date | None:
+    """The `lease_start` of an accept body (`AcceptIn`), or `_Delegate` for anything unusual."""
+    if not raw.strip():
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise _Delegate from None
+    if not isinstance(body, dict) or set(body) - {"lease_start"}:
+        raise _Delegate
+    value = body.get("lease_start")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise _Delegate
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _Delegate from None
+
+
+def _canonical_accept_body(start: date | None) -> bytes:
+    """The request body as the full app fingerprints it (`AcceptIn(...).model_dump_json()`)."""
+    return b'{"lease_start":' + (b"null" if start is None else f'"{start.isoformat()}"'.encode()) + b"}"
+
+
+@dataclass
+class FastPathStats:
+    """How many requests the fast path answered and how many it handed to the full app."""
+
+    answered: int = 0
+    delegated: int = 0
+
+
+class FastPath:
+    """ASGI middleware: answers the hot requests itself, hands the others to `app`."""
+
+    def __init__(self, app: ASGIApp, *, conninfo: str, identities: TokenIdentities, pool_size: int = 8,
+                 stats: FastPathStats | None = None) -> None:
+        self.app = app
+        self.identities = identities
+        self.pool = AsyncPool(conninfo, pool_size)
+        self.stats = stats or FastPathStats()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            async def receive_and_close() -> Message:
+                message = await receive()
+                if message["type"] == "lifespan.shutdown":
+                    await self.pool.close()
+                return message
+            await self.app(scope, receive_and_close, send)
+            return
+        if scope["type"] == "http":
+            method, path = scope["method"], scope["path"]
+            if method == "POST" and path.startswith("/api/offers/"):
+                m = ACCEPT_PATH.fullmatch(path)
+                if m is not None:
+                    await self._accept(scope, receive, send, int(m.group(1)))
+                    return
+            elif method == "GET" and path == "/api/whoami":
+                await self._whoami(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    # ---------------------------------------------------------------- plumbing
+    @staticmethod
+    def _headers(scope: Scope) -> dict[bytes, bytes]:
+        out: dict[bytes, bytes] = {}
+        for k, v in scope["headers"]:
+            out.setdefault(k, v)
+        return out
+
+    @staticmethod
+    async def _body(receive: Receive) -> bytes:
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _delegate(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
+        self.stats.delegated += 1
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        await self.app(scope, replay, send)
+
+    async def _respond(self, send: Send, status: int, payload: bytes) -> None:
+        self.stats.answered += 1
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _principal(self, headers: dict[bytes, bytes]) -> Principal:
+        auth = headers.get(b"authorization")
+        p = self.identities.get(auth.decode("latin-1")) if auth is not None else None
+        if p is None:
+            raise _Delegate  # the full app authenticates (and caches the identity)
+        return p
+
+    # ---------------------------------------------------------------- GET /api/whoami
+    async def _whoami(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            p = self._principal(self._headers(scope))
+            conn = await self.pool.acquire()
+            try:
+                row = await (await conn.execute(ACTIVE_TOKEN_SQL, {"token_id": p.token_id})).fetchone()
+            except psycopg.Error:
+                self.pool.release(conn, broken=True)
+                raise _Delegate from None
+            self.pool.release(conn)
+            if row is None or row[0] is not True:
+                raise _Delegate
+        except _Delegate:
+            self.stats.delegated += 1
+            await self.app(scope, receive, send)
+            return
+        await self._respond(send, 200, _json({"name": p.name, "role": p.role, "scope": sorted(p.scope)}))
+
+    # ---------------------------------------------------------------- POST /api/offers/{id}/accept
+    async def _accept(self, scope: Scope, receive: Receive, send: Send, offer_id: int) -> None:
+        body = await self._body(receive)
+        try:
+            headers = self._headers(scope)
+            p = self._principal(headers)
+            ctype = headers.get(b"content-type", b"application/json")
+            if body.strip() and not ctype.startswith(b"application/json"):
+                raise _Delegate
+            start = _lease_start(body)
+            raw_key = headers.get(b"idempotency-key")
+            key = raw_key.decode("latin-1") if raw_key is not None else None
+            if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+                raise _Delegate
+            status, payload = await self._accept_in_db(p, offer_id, start, key, scope["path"])
+        except _Delegate:
+            await self._delegate(scope, receive, send, body)
+            return
+        await self._respond(send, status, payload)
+
+    async def _accept_in_db(self, p: Principal, offer_id: int, start: date | None, key: str | None,
+                            path: str) -> tuple[int, bytes]:
+        """One transaction in pipeline mode: BEGIN goes with the lock, and the writes, the idempotency
+        record and COMMIT go together; 3 round trips for a letting, 2 for a conflict."""
+        conn = await self.pool.acquire()
+        clean = False
+        try:
+            async with conn.pipeline() as pipe:
+                await conn.execute("BEGIN")
+                try:
+                    status, payload = await self._accept_tx(conn, p, offer_id, start, key, path)
+                except _Delegate:
+                    await conn.execute("ROLLBACK")
+                    await pipe.sync()
+                    clean = True
+                    raise
+                await conn.execute("COMMIT")
+                await pipe.sync()  # the answer goes out only after the commit succeeded
+            clean = True
+            return status, payload
+        except psycopg.Error:
+            raise _Delegate from None  # the full app redoes the request (and retries deadlocks)
+        finally:
+            self.pool.release(conn, broken=not clean)
+
+    async def _accept_tx(self, conn: psycopg.AsyncConnection, p: Principal, offer_id: int, start: date | None,
+                         key: str | None, path: str) -> tuple[int, bytes]:
+        """The statements of an acceptance (without BEGIN and COMMIT); `_Delegate` for unusual cases."""
+        row = await (await conn.execute(accept_sql.LOCK_SQL, {"tid": p.token_id, "key": key, "oid": offer_id})
+                     ).fetchone()
+        if row is None:
+            raise _Delegate  # unknown offer: 404 by the full app
+        v = _Vacancy(*row)
+        if v.token_ok is not True or v.stored_request is not None:
+            raise _Delegate  # revoked or unknown token (401), or a replay / reuse of the key
+        try:
+            _require_act_on_vacancy(p, v, v)  # type: ignore[arg-type]
+        except AuthorizationError:
+            raise _Delegate from None
+        if v.status != "open":
+            detail = f"vacancy {v.vacancy_id} is {v.status}"
+            if v.status == "let":
+                lease_id = v.lease_id
+                if lease_id is None:  # let while the lock was awaited: read it with a new snapshot
+                    lease = await (await conn.execute(accept_sql.LEASE_OF_VACANCY_SQL, {"vid": v.vacancy_id})
+                                   ).fetchone()
+                    lease_id = lease[0] if lease else None
+                detail = f"vacancy {v.vacancy_id} is already let (lease {lease_id})"
+            return await self._conflict(conn, p, key, path, start, detail)
+        o = await (await conn.execute(accept_sql.REREAD_SQL, {"oid": offer_id})).fetchone()
+        (o_status, rank, rule, rule_version, entry_id, deadline, applicant_id, household_id, entry_status,
+         lease_id) = o
+        if o_status != "open":
+            return await self._conflict(conn, p, key, path, start, f"offer {offer_id} is {o_status}")
+        if entry_status != "active":
+            return await self._conflict(conn, p, key, path, start,
+                                        f"applicant entry {entry_id} is {entry_status}; it cannot accept offer "
+                                        f"{offer_id}")
+        if deadline is not None and deadline < datetime.now(timezone.utc):
+            raise _Delegate  # past the answer deadline: the full app expires the offer (409, recorded)
+        lease_start = start or v.available_from
+        now = utcnow()
+        params = accept_sql.accept_params(p.name, lease_id, offer_id, v.vacancy_id, v.dwelling_id, v.channel,
+                                          entry_id, applicant_id, household_id, rank, rule, rule_version,
+                                          lease_start, now)
+        await conn.execute(accept_sql.ACCEPT_SQL, params)  # queued: its errors surface at the sync
+        payload = _json({"lease_id": lease_id, "vacancy_id": v.vacancy_id, "offer_id": offer_id,
+                         "entry_id": entry_id, "dwelling_id": v.dwelling_id, "applicant_id": applicant_id,
+                         "household_id": household_id, "lease_start": lease_start.isoformat(),
+                         "channel": v.channel})
+        await self._remember(conn, p, key, path, start, 201, payload, now)
+        return 201, payload
+
+    async def _conflict(self, conn: psycopg.AsyncConnection, p: Principal, key: str | None, path: str,
+                        start: date | None, detail: str) -> tuple[int, bytes]:
+        payload = _json({"error": "ConflictError", "detail": detail})
+        await self._remember(conn, p, key, path, start, 409, payload, utcnow())
+        return 409, payload
+
+    @staticmethod
+    async def _remember(conn: psycopg.AsyncConnection, p: Principal, key: str | None, path: str,
+                        start: date | None, status: int, payload: bytes, now: datetime) -> None:
+        """Store the answer with the request's Idempotency-Key, in the request's transaction."""
+        if key is None:
+            return
+        await conn.execute(accept_sql.IDEMPOTENCY_INSERT_SQL, {
+            "tid": p.token_id, "key": key, "method": "POST", "path": path,
+            "sha": request_fingerprint("POST", path, _canonical_accept_body(start)), "status": status,
+            "response": payload.decode(), "now": now})
