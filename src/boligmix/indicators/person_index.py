@@ -203,29 +203,33 @@ def read_persons(dataset_dir: str | os.PathLike[str], nomenclature: str) -> Pers
     """Persons sorted by id with birth date (days since 1970-01-01) and the non-western flag under `nomenclature`.
 
     Raises DataValidationError for an immigrant/descendant whose country is not in the nomenclature
-    or a missing birth date.
+    or a missing birth date. The country is read only for immigrants and descendants (one filtered
+    scan with the file row), which is cheaper than evaluating it for everyone.
     """
     countries = (scan_columns(dataset_dir, "countries", ["country_code", "western", "nomenclature_version"])
                  .filter(pl.col("nomenclature_version") == nomenclature).collect())
     known = countries.get_column("country_code").implode()
     non_western_codes = countries.filter(~pl.col("western")).get_column("country_code").implode()
-    foreign = pl.col("origin").is_in(_NON_WESTERN_ORIGINS)
-    frame = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"]).select(
-        "person_id", pl.col("birth_date").cast(pl.Int32).alias("born"),
-        (foreign & pl.col("country_code").is_in(non_western_codes)).fill_null(False).alias("non_western"),
-        (foreign & ~pl.col("country_code").is_in(known)).fill_null(False).alias("_unknown")).collect()
+    scan = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"])
+    frame = scan.select("person_id", pl.col("birth_date").cast(pl.Int32).alias("born")).collect()
+    foreign = (scan.select("origin", "country_code").with_row_index("_row")
+               .filter(pl.col("origin").is_in(_NON_WESTERN_ORIGINS))
+               .select("_row", pl.col("country_code").is_in(non_western_codes).fill_null(False).alias("non_western"),
+                       (~pl.col("country_code").is_in(known)).fill_null(False).alias("_unknown")).collect())
     path = str(table_path(dataset_dir, "persons"))
     if frame.get_column("born").null_count():
         _fail(np.flatnonzero(frame.get_column("born").is_null().to_numpy()), "birth_date is missing", path,
               "birth_date")
-    if frame.get_column("_unknown").any():
-        _fail(np.flatnonzero(frame.get_column("_unknown").to_numpy()),
+    if foreign.get_column("_unknown").any():
+        _fail(foreign.filter("_unknown").get_column("_row").to_numpy(),
               f"country_code of an immigrant/descendant is not in countries ({nomenclature})", path, "country_code")
+    non_western = np.zeros(frame.height, dtype=bool)
+    non_western[foreign.get_column("_row").to_numpy()] = foreign.get_column("non_western").to_numpy()
     ids, order = _sorted_ids(frame.get_column("person_id").to_numpy())
-    columns = [frame.get_column(c).to_numpy() for c in ("born", "non_western")]
+    born = frame.get_column("born").to_numpy()
     if order is not None:
-        columns = [c[order] for c in columns]
-    return Persons(ids, *columns)
+        born, non_western = born[order], non_western[order]
+    return Persons(ids, born, non_western)
 
 
 @dataclass
@@ -258,9 +262,16 @@ def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.
     region = muni_region.astype(np.int8 if len(regions) < 127 else np.int16)[muni_idx]
     unit_ids = units.get_column("id")
     unit_numbers = units.get_column("unit").cast(pl.Int32)
-    source = pl.col("municipality_code" if level == "municipality" else unit_column)
-    unit = frame.select(pl.when(source.is_null()).then(pl.lit(-1, pl.Int32)).otherwise(
-        source.replace_strict(unit_ids, unit_numbers, default=-2, return_dtype=pl.Int32))).to_series().to_numpy()
+    if level == "municipality":  # the unit of each municipality, then of each dwelling
+        unit = (pl.Series(muni_ids).replace_strict(unit_ids, unit_numbers, default=-2, return_dtype=pl.Int32)
+                .to_numpy()[muni_idx])
+    else:  # only the dwellings with a unit id (few) go through the unit lookup
+        with_unit = (frame.select(pl.col(unit_column)).with_row_index("_row")
+                     .filter(pl.col(unit_column).is_not_null())
+                     .select("_row", pl.col(unit_column).replace_strict(unit_ids, unit_numbers, default=-2,
+                                                                        return_dtype=pl.Int32)))
+        unit = np.full(frame.height, -1, dtype=np.int32)
+        unit[with_unit.get_column("_row").to_numpy()] = with_unit.get_column(unit_column).to_numpy()
     _fail(np.flatnonzero(unit == -2), f"{unit_column} is not in its table", path, unit_column)
     ids, order = _sorted_ids(frame.get_column("dwelling_id").to_numpy())
     if order is not None:
