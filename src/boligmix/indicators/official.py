@@ -20,7 +20,6 @@ from boligmix.indicators.person_index import (
     CHUNK,
     Persons,
     Residents,
-    Spells,
     birth_cutoff,
     read_dwellings,
     read_persons,
@@ -74,8 +73,7 @@ class _Inputs:
                               .get_column("region_code").to_list())
         self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions)
         self._persons: dict[str, Persons] = {}
-        self._spells: Spells | None = None
-        self._residents: dict[date, Residents] = {}
+        self._residents: dict[date, Residents] | None = None
         self._person_years: dict[int, dict[str, np.ndarray]] = {}
         self._labour_rows: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._slot: np.ndarray | None = None
@@ -88,14 +86,10 @@ class _Inputs:
         return self._persons[nomenclature]
 
     def residents(self, on: date, nomenclature: str) -> Residents:
-        """Who lives where on `on` (cached: the list's residents are also the last window year's population)."""
-        if on not in self._residents:
-            persons = self.persons(nomenclature)
-            if self._spells is None:  # the person index does not depend on the nomenclature
-                self._spells = read_spells(self.dataset_dir, self.dates, self.dwellings, persons)
-            if len(self._residents) >= 2:
-                self._residents.pop(next(iter(self._residents)))
-            self._residents[on] = self._spells.residents(on, persons.ids.size)
+        """Who lives where on `on` (one of the dates given; all are found in one pass over the spells)."""
+        if self._residents is None:  # the person index does not depend on the nomenclature
+            _spells, self._residents = read_spells(self.dataset_dir, self.dates, self.dwellings,
+                                                   self.persons(nomenclature))
         return self._residents[on]
 
     @property
@@ -279,9 +273,13 @@ def _region_income(res: Residents, persons: Persons, facts: dict[str, np.ndarray
     for s in range(0, persons.born.size, CHUNK):
         part = slice(s, s + CHUNK)
         born, region = persons.born[part], res.region[part]
-        valid = (region >= 0) & (born <= young) & (born > old) & ((facts["flags"][part] & bits) == bits)
-        region_n += np.bincount(region[valid], minlength=n_regions)
-        region_sum += np.bincount(region[valid], weights=facts["income"][part][valid], minlength=n_regions)
+        valid = region >= 0
+        valid &= born <= young
+        valid &= born > old
+        valid &= (facts["flags"][part] & bits) == bits
+        valid_region = region[valid]
+        region_n += np.bincount(valid_region, minlength=n_regions)
+        region_sum += np.bincount(valid_region, weights=facts["income"][part][valid], minlength=n_regions)
     return region_n, region_sum
 
 

@@ -146,14 +146,6 @@ def _sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return ids[order], order
 
 
-def gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """`values[index]` for a large int32 `index`, chunked (numpy casts each index chunk to intp)."""
-    out = np.empty(index.size, dtype=values.dtype)
-    for s in range(0, index.size, CHUNK):
-        np.take(values, index[s:s + CHUNK], out=out[s:s + CHUNK])
-    return out
-
-
 def birth_cutoff(on: date, years: int) -> int:
     """The latest birth date (days since 1970-01-01) of a person at least `years` old (completed) on `on`.
 
@@ -306,37 +298,38 @@ class Spells:
         day = _days(on)
         return (self.move_in[start:stop] <= day) & (self.move_out[start:stop] > day)
 
-    def residents(self, on: date, n_persons: int) -> Residents:
-        """Who lives where on `on` (each person has at most one open spell: checked by `read_spells`)."""
-        region = np.full(n_persons, -1, dtype=self.region.dtype)
-        members, member_unit = [self.person[:0]], [self.unit[:0]]
+    def residents(self, dates: list[date], n_persons: int) -> tuple[dict[date, Residents], set[date]]:
+        """Who lives where on each of `dates`, in one chunked pass; and the dates on which the person
+        index of the open spells is not strictly increasing (someone may have two open spells there:
+        `read_spells` checks them by id)."""
+        regions = {d: np.full(n_persons, -1, dtype=self.region.dtype) for d in dates}
+        members: dict[date, list[np.ndarray]] = {d: [self.person[:0]] for d in dates}
+        member_units: dict[date, list[np.ndarray]] = {d: [self.unit[:0]] for d in dates}
+        last = dict.fromkeys(dates, -1)
+        unordered: set[date] = set()
         for s in range(0, self.person.size, CHUNK):
-            open_now = self.open_on(on, s, s + CHUNK)
-            person = self.person[s:s + CHUNK][open_now]
-            region[person] = self.region[s:s + CHUNK][open_now]
-            unit = self.unit[s:s + CHUNK][open_now]
+            person, unit, region = self.person[s:s + CHUNK], self.unit[s:s + CHUNK], self.region[s:s + CHUNK]
             in_unit = unit >= 0
-            members.append(person[in_unit])
-            member_unit.append(unit[in_unit])
-        return Residents(on, region, np.concatenate(members), np.concatenate(member_unit))
-
-
-def _strictly_increasing_on(values: np.ndarray, spells: Spells, on: date) -> bool:
-    """Whether `values` (per spell) of the spells open on `on` are strictly increasing."""
-    last = None
-    for s in range(0, values.size, CHUNK):
-        open_values = values[s:s + CHUNK][spells.open_on(on, s, s + CHUNK)]
-        if open_values.size == 0:
-            continue
-        if (last is not None and open_values[0] <= last) or not bool(np.all(open_values[1:] > open_values[:-1])):
-            return False
-        last = open_values[-1]
-    return True
+            for d in dates:
+                open_now = self.open_on(d, s, s + CHUNK)
+                open_person = person[open_now]
+                if open_person.size:
+                    if open_person[0] <= last[d] or not bool(np.all(open_person[1:] > open_person[:-1])):
+                        unordered.add(d)
+                    last[d] = int(open_person[-1])
+                regions[d][open_person] = region[open_now]
+                open_now &= in_unit
+                members[d].append(person[open_now])
+                member_units[d].append(unit[open_now])
+        residents = {d: Residents(d, regions[d], np.concatenate(members[d]), np.concatenate(member_units[d]))
+                     for d in dates}
+        return residents, unordered
 
 
 def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwellings: Dwellings,
-                persons: Persons) -> Spells:
-    """Spells open on any of `dates`, mapped to person and dwelling; checked like `located_spells`."""
+                persons: Persons) -> tuple[Spells, dict[date, Residents]]:
+    """Spells open on any of `dates`, mapped to person and dwelling, and who lives where on each date;
+    checked like `located_spells`."""
     path = str(table_path(dataset_dir, "residences"))
 
     def open_expr(on: date) -> pl.Expr:
@@ -376,11 +369,12 @@ def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwelling
     p_idx, p_found = persons.index_column(frame.get_column("person_id"))
     spells = Spells(p_idx, unit, region, frame.get_column("move_in").to_numpy(),
                     frame.get_column("move_out").to_numpy())
+    residents, unordered = spells.residents(dates, persons.ids.size)
     all_found = bool(p_found.all())
     for d in dates:
         # Spells are sorted by person in register extracts: a strictly increasing person index
         # on the date proves that nobody has two open spells (unknown persons: check the ids).
-        if all_found and _strictly_increasing_on(p_idx, spells, d):
+        if all_found and d not in unordered:
             continue
         p_ids = frame.get_column("person_id").fill_null(0).to_numpy()
         open_rows = np.flatnonzero(spells.open_on(d))
@@ -393,4 +387,4 @@ def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwelling
                 bad[open_rows[np.isin(ids, ids_sorted[1:][dup])]] = True
                 fail(bad, f"a person has two residence spells open on {d.isoformat()}", "move_in")
     fail(~p_found, "person_id is not in persons.parquet", "person_id")
-    return spells
+    return spells, residents
