@@ -12,7 +12,9 @@ parallelsamfund list in every earlier year; both implementations read it with
 `read_history_csv` inside the timed part.
 
 The reference is `tests/indicators_support/pandas_oracle.py` (read the Parquet tables with
-pandas, merge and group by), computing the same indicator years; its indicators then go through
+pandas, merge and group by; when the dataset holds more register years than needed it reads
+only the needed ones of person_years, labour and convictions, with a `filters` argument, as
+boligmix does), computing the same indicator years; its indicators then go through
 the same `lists_from_indicators` step. Each implementation runs in its own subprocess (so each
 peak memory is its own; polars limited to 2 threads); the benchmark checks that the indicators
 are equal (integers exactly, floats to 1e-9) and the lists identical, and prints the times
@@ -68,6 +70,18 @@ def _indicator_years(dataset: Path, list_year: int) -> list[int]:
     return indicator_years([list_year], available)
 
 
+def _register_years(dataset: Path, settings: dict) -> list[int] | None:
+    """The register years the indicator years read, when the dataset holds others too (else None:
+    the pandas reference reads whole tables, as before)."""
+    from boligmix.data.io import read_manifest
+
+    needed = sorted({t for y, s in settings.items()
+                     for t in (*s.window(y), s.education_year(y), s.income_year(y))})
+    years = read_manifest(dataset).years
+    held = set(range(years[0], years[1] + 1)) if years is not None else None
+    return needed if held is None or held - set(needed) else None
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -94,7 +108,7 @@ def run_one(impl: str, dataset: Path, list_year: int, history: Path | None, out:
 
         from indicators_support.pandas_oracle import PandasIndicators
 
-        reference = PandasIndicators(dataset, "area")
+        reference = PandasIndicators(dataset, "area", _register_years(dataset, settings))
         indicators = pl.from_pandas(pd.concat([reference.compute(y, settings[y]) for y in years]))
     seconds, cpu = time.perf_counter() - start, _cpu() - cpu_start
     result = lists_from_indicators(indicators, list_year, history=read_history_csv(history) if history else None,
