@@ -16,8 +16,9 @@ import pandas as pd
 UNIT = {"area": "area_id", "department": "department_id", "municipality": "municipality_code"}
 
 
-def _read(dataset: Path, table: str, columns: list[str]) -> pd.DataFrame:
-    return pd.read_parquet(dataset / f"{table}.parquet", columns=columns)
+def _read(dataset: Path, table: str, columns: list[str], years: list[int] | None = None) -> pd.DataFrame:
+    filters = None if years is None else [("year", "in", years)]
+    return pd.read_parquet(dataset / f"{table}.parquet", columns=columns, filters=filters)
 
 
 def _age(birth: pd.Series, on: date) -> pd.Series:
@@ -26,9 +27,12 @@ def _age(birth: pd.Series, on: date) -> pd.Series:
 
 
 class PandasIndicators:
-    """Loads the tables once; `compute(list_year, settings)` returns one row per unit."""
+    """Loads the tables once; `compute(list_year, settings)` returns one row per unit.
 
-    def __init__(self, dataset_dir, level: str = "area") -> None:
+    `years`: read only these register years of person_years, labour and convictions (all when None).
+    """
+
+    def __init__(self, dataset_dir, level: str = "area", years: list[int] | None = None) -> None:
         ds = Path(dataset_dir)
         self.level = level
         unit = UNIT[level]
@@ -53,9 +57,9 @@ class PandasIndicators:
         self.residences = res
         self.person_years = _read(ds, "person_years", ["person_id", "year", "highest_education",
                                                        "education_source", "in_education", "gross_income_dkk",
-                                                       "taxpayer"])
-        self.labour = _read(ds, "labour", ["person_id", "year", "attachment", "fte"])
-        self.convictions = _read(ds, "convictions", ["person_id", "year", "law", "count"])
+                                                       "taxpayer"], years)
+        self.labour = _read(ds, "labour", ["person_id", "year", "attachment", "fte"], years)
+        self.convictions = _read(ds, "convictions", ["person_id", "year", "law", "count"], years)
 
     def residents(self, on: date, nomenclature: str) -> pd.DataFrame:
         day = pd.Timestamp(on)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -18,8 +17,9 @@ import polars as pl
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
 from boligmix.indicators.person_index import (
+    CHUNK,
     Persons,
-    Spells,
+    Residents,
     birth_cutoff,
     read_dwellings,
     read_persons,
@@ -54,26 +54,6 @@ Progress = Callable[[str, float], None]
 PY_HAS_ROW, PY_LEVEL_NULL, PY_GRUND, PY_UOPLYST, PY_DK, PY_EARNER, PY_INCOME = (1, 2, 4, 8, 16, 32, 64)
 
 
-@dataclass
-class _Snapshot:
-    """Everyone resident on a date: person index, unit (-1 outside every unit), region index,
-    birth date (days since 1970-01-01), non-western."""
-
-    person: np.ndarray
-    unit: np.ndarray
-    region: np.ndarray
-    born: np.ndarray
-    non_western: np.ndarray
-    on: date
-
-    def aged(self, lo: int, hi: int | None = None) -> np.ndarray:
-        """Residents aged `lo` or more (and at most `hi`) in completed years on the snapshot date."""
-        mask = self.born <= birth_cutoff(self.on, lo)
-        if hi is not None:
-            mask &= self.born > birth_cutoff(self.on, hi + 1)
-        return mask
-
-
 def output_columns(level: Level = "area") -> list[str]:
     """Every output column in order; the id column depends on the level."""
     support = [c for c in SUPPORT_COLUMNS if not (level == "municipality" and c == "municipality_code")]
@@ -93,11 +73,10 @@ class _Inputs:
                               .get_column("region_code").to_list())
         self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions)
         self._persons: dict[str, Persons] = {}
-        self._spells: Spells | None = None
-        self._snapshots: dict[tuple[date, str], _Snapshot] = {}
+        self._residents: dict[date, Residents] | None = None
         self._person_years: dict[int, dict[str, np.ndarray]] = {}
-        self._labour: dict[tuple[int, tuple[str, ...], bool], np.ndarray] = {}
         self._labour_rows: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._slot: np.ndarray | None = None
         self._convicted: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
 
     def persons(self, nomenclature: str) -> Persons:
@@ -106,33 +85,26 @@ class _Inputs:
             self._persons[nomenclature] = read_persons(self.dataset_dir, nomenclature)
         return self._persons[nomenclature]
 
-    def snapshot(self, on: date, nomenclature: str) -> _Snapshot:
-        """Residents on `on` (cached: the list's residents are also the last window year's population)."""
-        key = (on, nomenclature)
-        if key not in self._snapshots:
-            persons = self.persons(nomenclature)
-            if self._spells is None:  # the person index does not depend on the nomenclature
-                self._spells = read_spells(self.dataset_dir, self.dates, self.dwellings, persons)
-            spells = self._spells
-            rows = np.flatnonzero(spells.open_on(on))
-            person = spells.person[rows]
-            if len(self._snapshots) >= 2:
-                self._snapshots.pop(next(iter(self._snapshots)))
-            self._snapshots[key] = _Snapshot(person, spells.unit[rows], spells.region[rows],
-                                             persons.born[person], persons.non_western[person], on)
-        return self._snapshots[key]
+    def residents(self, on: date, nomenclature: str) -> Residents:
+        """Who lives where on `on` (one of the dates given; all are found in one pass over the spells)."""
+        if self._residents is None:  # the person index does not depend on the nomenclature
+            _spells, self._residents = read_spells(self.dataset_dir, self.dates, self.dwellings,
+                                                   self.persons(nomenclature))
+        return self._residents[on]
 
     @property
     def n_persons(self) -> int:
         return next(iter(self._persons.values())).ids.size
 
-    def _person_index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return next(iter(self._persons.values())).index(ids)
+    def _index(self, series: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        return next(iter(self._persons.values())).index_column(series)
 
     def person_year(self, year: int) -> dict[str, np.ndarray]:
-        """person_years facts of `year` over the person index: `flags` (bits `PY_*`) and `income` (0 if none)."""
+        """person_years facts of `year` over the person index: `flags` (bits `PY_*`) and `income` (0 if none).
+
+        One year is kept; its arrays are reused (overwritten) for the next year asked for.
+        """
         if year not in self._person_years:
-            self._person_years.clear()  # list years are processed in order; keep one year in memory
             level, source = pl.col("highest_education"), pl.col("education_source")
 
             def bit(expr: pl.Expr, value: int) -> pl.Expr:
@@ -147,51 +119,62 @@ class _Inputs:
                               | bit(pl.col("taxpayer") & ~pl.col("in_education"), PY_EARNER)
                               | bit(pl.col("gross_income_dkk").is_not_null(), PY_INCOME)).alias("flags"),
                              pl.col("gross_income_dkk").fill_null(0.0).alias("income")).collect())
-            idx, found = self._person_index(frame.get_column("person_id").to_numpy())
-            row_flags, row_income = frame.get_column("flags").to_numpy(), frame.get_column("income").to_numpy()
-            if not found.all():  # rows of persons not in persons.parquet are never residents
-                idx, row_flags, row_income = idx[found], row_flags[found], row_income[found]
-            flags = np.full(self.n_persons, PY_LEVEL_NULL, dtype=np.uint8)  # no row: education unknown
-            flags[idx] = row_flags
-            income = np.zeros(self.n_persons, dtype=np.float64)
-            income[idx] = row_income
+            if self._person_years:
+                facts = self._person_years.pop(next(iter(self._person_years)))
+                flags, income = facts["flags"], facts["income"]
+            else:
+                flags = np.empty(self.n_persons, dtype=np.uint8)
+                income = np.empty(self.n_persons, dtype=np.float64)
+            flags.fill(PY_LEVEL_NULL)  # no row: education unknown
+            income.fill(0.0)
+            for part in frame.iter_slices(CHUNK):
+                idx, found = self._index(part.get_column("person_id"))
+                row_flags, row_income = part.get_column("flags").to_numpy(), part.get_column("income").to_numpy()
+                if not found.all():  # rows of persons not in persons.parquet are never residents
+                    idx, row_flags, row_income = idx[found], row_flags[found], row_income[found]
+                flags[idx] = row_flags
+                income[idx] = row_income
             self._person_years[year] = {"flags": flags, "income": income}
         return self._person_years[year]
 
-    def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool) -> np.ndarray:
-        """Per person index: summed FTE on outside attachments in `year` (capped at 1.0 when `cap`).
+    def outside_fte(self, year: int, attachments: tuple[str, ...], cap: bool, members: np.ndarray) -> np.ndarray:
+        """Summed FTE on outside attachments in `year` (capped at 1.0 when `cap`) of each of `members`
+        (distinct person indexes).
 
         The labour rows of every window year are read in one scan per attachment set.
         """
-        key = (year, attachments, cap)
-        if key not in self._labour:
-            if attachments not in self._labour_rows:
-                frame = (scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
-                         .filter(pl.col("year").is_in(sorted(self.labour_years))
-                                 & pl.col("attachment").is_in(attachments))
-                         .select("person_id", "year", pl.col("fte").fill_null(0.0)).collect())
-                idx, found = self._person_index(frame.get_column("person_id").to_numpy())
-                rows_year = frame.get_column("year").to_numpy()
-                self._labour_rows = {attachments: (idx[found], rows_year[found],
-                                                   frame.get_column("fte").to_numpy()[found])}
-            idx, rows_year, fte = self._labour_rows[attachments]
-            in_year = rows_year == year
-            total = np.bincount(idx[in_year], weights=fte[in_year], minlength=self.n_persons)
-            if len(self._labour) >= 2:
-                self._labour.pop(next(iter(self._labour)))
-            self._labour[key] = np.minimum(total, 1.0) if cap else total
-        return self._labour[key]
+        if attachments not in self._labour_rows:
+            frame = (scan_columns(self.dataset_dir, "labour", ["person_id", "year", "attachment", "fte"])
+                     .filter(pl.col("year").is_in(sorted(self.labour_years))
+                             & pl.col("attachment").is_in(attachments))
+                     .select("person_id", pl.col("year").cast(pl.Int32), pl.col("fte").fill_null(0.0)).collect())
+            idx, found = self._index(frame.get_column("person_id"))
+            self._labour_rows = {attachments: (idx[found], frame.get_column("year").to_numpy()[found],
+                                               frame.get_column("fte").to_numpy()[found])}
+        idx, rows_year, fte = self._labour_rows[attachments]
+        in_year = rows_year == year
+        if self._slot is None:
+            self._slot = np.full(self.n_persons, -1, dtype=np.int32)
+        slot = self._slot  # person index -> position in members, -1 for everyone else
+        slot[members] = np.arange(members.size, dtype=np.int32)
+        position = slot[idx[in_year]]
+        slot[members] = -1
+        counted = position >= 0
+        total = np.bincount(position[counted], weights=fte[in_year][counted], minlength=members.size)
+        return np.minimum(total, 1.0) if cap else total
 
     def convicted(self, year: int, laws: tuple[str, ...]) -> np.ndarray:
         """Per person index: at least one conviction under `laws` in `year`."""
         key = (year, laws)
         if key not in self._convicted:
-            ids = (scan_columns(self.dataset_dir, "convictions", ["person_id", "year", "law", "count"])
-                   .filter((pl.col("year") == year) & pl.col("law").is_in(laws) & (pl.col("count") >= 1))
-                   .select("person_id").collect().get_column("person_id").to_numpy())
-            idx, found = self._person_index(ids)
+            frame = (scan_columns(self.dataset_dir, "convictions", ["person_id", "year", "law", "count"])
+                     .filter((pl.col("year") == year) & pl.col("law").is_in(laws) & (pl.col("count") >= 1))
+                     .select("person_id").collect())
+            idx, found = self._index(frame.get_column("person_id"))
             flags = np.zeros(self.n_persons, dtype=bool)
             flags[idx[found]] = True
+            if len(self._convicted) >= 2:
+                self._convicted.pop(next(iter(self._convicted)))
             self._convicted[key] = flags
         return self._convicted[key]
 
@@ -223,20 +206,24 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
     national: list[tuple[int, int]] = []
     lo, hi = LABOUR_AGES
     n_units = inputs.units.height
+    persons = inputs.persons(nomenclature)
     for register_year in settings.window(list_year):
-        snap = inputs.snapshot(settings.window_population_date(register_year), nomenclature)
-        adult_rows = np.flatnonzero(snap.aged(CONVICTION_MIN_AGE))
-        convicted = inputs.convicted(register_year, settings.conviction_laws)[snap.person[adult_rows]]
-        national.append((int(adult_rows.size), int(convicted.sum())))
-        in_unit = snap.unit >= 0
-        adult_units = snap.unit[adult_rows]
-        adult_in_unit = adult_units >= 0
-        n18 = np.bincount(adult_units[adult_in_unit], minlength=n_units)
-        nconv = np.bincount(adult_units[adult_in_unit & convicted], minlength=n_units)
-        working = in_unit & snap.aged(lo, hi)
-        fte_person = inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one)
-        n1864 = np.bincount(snap.unit[working], minlength=n_units)
-        fte = np.bincount(snap.unit[working], weights=fte_person[snap.person[working]], minlength=n_units)
+        on = settings.window_population_date(register_year)
+        res = inputs.residents(on, nomenclature)
+        adult_cut, old_cut = birth_cutoff(on, CONVICTION_MIN_AGE), birth_cutoff(on, hi + 1)
+        convicted = inputs.convicted(register_year, settings.conviction_laws)
+        adults = (res.region >= 0) & (persons.born <= adult_cut)  # everyone resident, in or outside units
+        national.append((int(np.count_nonzero(adults)), int(np.count_nonzero(adults & convicted))))
+        members, units = res.members, res.member_unit
+        born = persons.born[members]
+        member_adult = born <= adult_cut
+        n18 = np.bincount(units[member_adult], minlength=n_units)
+        nconv = np.bincount(units[member_adult & convicted[members]], minlength=n_units)
+        working = (born <= birth_cutoff(on, lo)) & (born > old_cut)
+        fte_person = inputs.outside_fte(register_year, settings.outside_attachments, settings.cap_fte_at_one,
+                                        members[working])
+        n1864 = np.bincount(units[working], minlength=n_units)
+        fte = np.bincount(units[working], weights=fte_person, minlength=n_units)
         present = np.flatnonzero((n18 > 0) | (n1864 > 0))
         yearly.append(pl.DataFrame({
             "unit": pl.Series(present, dtype=pl.UInt32), "n18": n18[present], "nconv": nconv[present],
@@ -275,39 +262,60 @@ def _basic_education(settings: IndicatorSettings, flags: np.ndarray) -> tuple[np
     return registered, registered & grund
 
 
+def _region_income(res: Residents, persons: Persons, facts: dict[str, np.ndarray], on: date,
+                   n_regions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per region: the number of residents (in or outside units) in the income group with an income,
+    and the sum of their incomes; in chunks over the person index."""
+    young, old = birth_cutoff(on, INCOME_AGES[0]), birth_cutoff(on, INCOME_AGES[1] + 1)
+    bits = PY_HAS_ROW | PY_EARNER | PY_INCOME
+    region_n = np.zeros(n_regions, dtype=np.int64)
+    region_sum = np.zeros(n_regions, dtype=np.float64)
+    for s in range(0, persons.born.size, CHUNK):
+        part = slice(s, s + CHUNK)
+        born, region = persons.born[part], res.region[part]
+        valid = region >= 0
+        valid &= born <= young
+        valid &= born > old
+        valid &= (facts["flags"][part] & bits) == bits
+        valid_region = region[valid]
+        region_n += np.bincount(valid_region, minlength=n_regions)
+        region_sum += np.bincount(valid_region, weights=facts["income"][part][valid], minlength=n_regions)
+    return region_n, region_sum
+
+
 def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int,
                     nomenclature: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per unit: residents, non-western, education and income measures on the residents' date."""
-    snap = inputs.snapshot(settings.resident_date(list_year), nomenclature)
+    on = settings.resident_date(list_year)
+    res = inputs.residents(on, nomenclature)
+    persons = inputs.persons(nomenclature)
     n_units = inputs.units.height
-    in_unit = snap.unit >= 0
+    members, units = res.members, res.member_unit
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(snap.unit[mask], minlength=n_units)
+        return np.bincount(units[mask], minlength=n_units)
 
-    residents = count(in_unit)
-    n_non_western = count(in_unit & snap.non_western)
-    edu = in_unit & snap.aged(*EDUCATION_AGES)
-    edu_rows = np.flatnonzero(edu)
+    residents = np.bincount(units, minlength=n_units)
+    n_non_western = count(persons.non_western[members])
+    born = persons.born[members]
+
+    def aged(born: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        return (born <= birth_cutoff(on, lo)) & (born > birth_cutoff(on, hi + 1))
+
+    edu = aged(born, *EDUCATION_AGES)
     included, basic = _basic_education(
-        settings, inputs.person_year(settings.education_year(list_year))["flags"][snap.person[edu_rows]])
-    edu_units = snap.unit[edu_rows]
+        settings, inputs.person_year(settings.education_year(list_year))["flags"][members[edu]])
+    edu_units = units[edu]
     n_30_59 = np.bincount(edu_units[included], minlength=n_units)
     n_basic = np.bincount(edu_units[included & basic], minlength=n_units)
     facts = inputs.person_year(settings.income_year(list_year))
-    aged_rows = np.flatnonzero(snap.aged(*INCOME_AGES))
-    flags = facts["flags"][snap.person[aged_rows]]
     earner_bits = PY_HAS_ROW | PY_EARNER
-    earner = (flags & earner_bits) == earner_bits
-    earner_rows = aged_rows[earner]
-    valid_rows = aged_rows[earner & ((flags & PY_INCOME) > 0)]
-    earner_units = snap.unit[earner_rows]
-    n_income = np.bincount(earner_units[earner_units >= 0], minlength=n_units)
-    income = facts["income"][snap.person[valid_rows]]
-    valid_units = snap.unit[valid_rows]
-    in_unit_valid = valid_units >= 0
-    n_valid = np.bincount(valid_units[in_unit_valid], minlength=n_units)
-    income_sum = np.bincount(valid_units[in_unit_valid], weights=income[in_unit_valid], minlength=n_units)
+    member_flags = facts["flags"][members]
+    earner = aged(born, *INCOME_AGES) & ((member_flags & earner_bits) == earner_bits)
+    valid = earner & ((member_flags & PY_INCOME) > 0)
+    n_income = count(earner)
+    n_valid = count(valid)
+    income_sum = np.bincount(units[valid], weights=facts["income"][members[valid]], minlength=n_units)
     present = np.flatnonzero(residents > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_income = np.where(n_valid > 0, income_sum / n_valid, np.nan)[present]
@@ -316,10 +324,7 @@ def _point_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: int
         "n_non_western": n_non_western[present], "n_30_59": n_30_59[present], "n_basic_30_59": n_basic[present],
         "n_income_group": n_income[present],
         "mean_income": pl.Series(mean_income, dtype=pl.Float64, nan_to_null=True)})
-    n_regions = len(inputs.regions)
-    valid_regions = snap.region[valid_rows]
-    region_n = np.bincount(valid_regions, minlength=n_regions)
-    region_sum = np.bincount(valid_regions, weights=income, minlength=n_regions)
+    region_n, region_sum = _region_income(res, persons, facts, on, len(inputs.regions))
     has = np.flatnonzero(region_n > 0)
     region = pl.DataFrame({"region_code": pl.Series([inputs.regions[i] for i in has], dtype=pl.Int64),
                            "region_mean_income": region_sum[has] / region_n[has]})

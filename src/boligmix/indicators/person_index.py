@@ -1,17 +1,20 @@
 """Person-indexed arrays for the official indicators: joins replaced by integer index lookups.
 
 Every person gets a dense index (their row in `persons` sorted by person_id); residence spells,
-person_years, labour and convictions are mapped to that index once (`lookup`: a polars sorted
-merge join, as register tables keyed by person are sorted; unsorted ids, such as the dwellings of
-spells, are sorted first; small tables use a binary search). A dwelling's unit and region are
-looked up the same way.
-Per-unit counts and sums are `numpy.bincount` over the unit index. Semantics are those of
-`boligmix.indicators.population` (docs/indicators.md); the same data errors are raised.
+person_years, labour and convictions are mapped to that index once with `IdIndex`, a bucket
+table over the sorted ids (a direct-address lookup: no sort of the looked-up ids, no hash join).
+A dwelling's unit and region are looked up the same way. Large arrays are processed in chunks
+of `CHUNK` rows, so that temporaries stay small and are reused instead of being freshly
+page-faulted, and index arrays are int32.
+Where everyone lives on a date is a pair of arrays over the person index (`Residents`).
+Semantics are those of `boligmix.indicators.population` (docs/indicators.md); the same data
+errors are raised.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,9 +25,12 @@ from boligmix.data.io import table_path
 from boligmix.errors import DataValidationError
 from boligmix.indicators.population import UNIT_COLUMN, Level, scan_columns
 
+CHUNK = 1 << 18
+"""Rows per chunk of the chunked array passes (2 MiB of int64)."""
 _EPOCH = date(1970, 1, 1)
 _NO_MOVE_OUT = np.iinfo(np.int32).max
 _NON_WESTERN_ORIGINS = ("indvandrer", "efterkommer")
+_SMALL_TABLE = 4096
 
 
 def _days(d: date) -> int:
@@ -39,53 +45,97 @@ def _fail(rows: np.ndarray, message: str, path: str, column: str) -> None:
 
 
 def _is_sorted(ids: np.ndarray) -> bool:
-    return ids.size < 2 or bool(np.all(ids[1:] >= ids[:-1]))
+    last = ids.size - 1
+    return all(bool(np.all(ids[s + 1:min(s + CHUNK, last) + 1] >= ids[s:min(s + CHUNK, last)]))
+               for s in range(0, max(last, 0), CHUNK))
 
 
-def id_frame(sorted_ids: np.ndarray) -> pl.DataFrame:
-    """`k` (the ids, flagged sorted) and `i` (their index): the right side of `lookup`'s merge join."""
-    return pl.DataFrame({"k": sorted_ids, "i": np.arange(sorted_ids.size, dtype=np.int64)}).with_columns(
-        pl.col("k").set_sorted())
+def column_chunks(series: pl.Series, null_as: int) -> Iterator[np.ndarray]:
+    """The integer `series` as numpy arrays, one per polars chunk (no concatenated copy); nulls as `null_as`."""
+    for chunk in series.get_chunks():
+        if chunk.null_count():
+            chunk = chunk.fill_null(null_as)
+        yield chunk.to_numpy()
 
 
-def _merge_lookup(sorted_ids: np.ndarray, ids: np.ndarray,
-                  right: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
-    """Polars sorted merge join of ascending `ids` on `sorted_ids`; None if `sorted_ids` has duplicates."""
-    left = pl.DataFrame({"k": ids}).with_columns(pl.col("k").set_sorted())
-    right = id_frame(sorted_ids) if right is None else right
-    idx = left.join(right, on="k", how="left", maintain_order="left").get_column("i")
-    if idx.len() != ids.size:
-        return None
-    if idx.null_count() == 0:
-        return idx.to_numpy(), np.ones(ids.size, dtype=bool)
-    return idx.fill_null(0).to_numpy(), idx.is_not_null().to_numpy()
+class IdIndex:
+    """Ascending ids (repeats allowed) with a bucket table for direct-address lookups.
 
-
-def lookup(sorted_ids: np.ndarray, ids: np.ndarray,
-           right: pl.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(index of each of `ids` in `sorted_ids` (unique, ascending), found mask); the index is 0 where not found.
-
-    A polars sorted merge join (linear); unsorted `ids` are sorted first (cheaper than a binary
-    search of each at millions of rows). Duplicate `sorted_ids` fall back to a binary search.
+    Bucket b holds the ids in [lo + b * 2**shift, lo + (b + 1) * 2**shift), with 2**shift at most
+    the mean gap between ids (at most one id per bucket when they are evenly spread). A lookup
+    computes the bucket of each looked-up id and compares it with the bucket's first id; ids not
+    found go on to the bucket's next ids (as many vectorised probes as the fullest bucket holds).
+    Linear in the number of ids; a table of widely spread ids (span beyond 2**62) or a small
+    one uses a binary search instead.
     """
-    if sorted_ids.size == 0:
-        return np.zeros(ids.size, dtype=np.int64), np.zeros(ids.size, dtype=bool)
-    if sorted_ids.size <= 4096:  # a small table stays in cache: binary search
-        pass
-    elif _is_sorted(ids):
-        merged = _merge_lookup(sorted_ids, ids, right)
-        if merged is not None:
-            return merged
-    elif ids.size > 100_000:
-        order = np.argsort(ids, kind="stable")
-        merged = _merge_lookup(sorted_ids, ids[order], right)
-        if merged is not None:
-            idx, found = np.empty(ids.size, dtype=np.int64), np.empty(ids.size, dtype=bool)
-            idx[order], found[order] = merged
-            return idx, found
-    idx = np.searchsorted(sorted_ids, ids)
-    idx[idx == sorted_ids.size] = 0
-    return idx, sorted_ids[idx] == ids
+
+    def __init__(self, sorted_ids: np.ndarray) -> None:
+        self.ids = np.ascontiguousarray(sorted_ids, dtype=np.int64)
+        n = self.ids.size
+        self._bucketed = n > _SMALL_TABLE and int(self.ids[-1]) - int(self.ids[0]) < 2**62 and n < 2**31
+        if not self._bucketed:
+            return
+        self.lo = int(self.ids[0])
+        self.span = int(self.ids[-1]) - self.lo
+        self.shift = max((self.span // n).bit_length() - 1, 0)  # 2**shift <= span / n: at most 2n + 1 buckets
+        n_buckets = (self.span >> self.shift) + 1
+        starts = np.full(n_buckets + 1, n, dtype=np.int32)  # first position of each bucket's ids (n: none)
+        previous = -1
+        for s in range(0, n, CHUNK):
+            bucket = (self.ids[s:s + CHUNK] - self.lo) >> self.shift
+            new = np.empty(bucket.size, dtype=bool)
+            new[0] = bucket[0] != previous
+            np.not_equal(bucket[1:], bucket[:-1], out=new[1:])
+            first = np.flatnonzero(new)
+            starts[bucket[first]] = first + s
+            previous = bucket[-1]
+        reverse = starts[::-1]
+        np.minimum.accumulate(reverse, out=reverse)  # an empty bucket starts where the next one does
+        self.starts = starts
+        self.max_per_bucket = int(np.diff(starts).max())
+
+    def index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(int32 position of the first equal id for each of `ids`, found mask); 0 where not found."""
+        idx = np.zeros(ids.size, dtype=np.int32)
+        found = np.zeros(ids.size, dtype=bool)
+        for s in range(0, ids.size, CHUNK):
+            self._chunk(ids[s:s + CHUNK], idx[s:s + CHUNK], found[s:s + CHUNK])
+        return idx, found
+
+    def _chunk(self, ids: np.ndarray, idx: np.ndarray, found: np.ndarray) -> None:
+        table = self.ids
+        if not self._bucketed:
+            if table.size:
+                pos = np.searchsorted(table, ids)
+                pos[pos == table.size] = 0
+                np.equal(table[pos], ids, out=found)
+                idx[found] = pos[found]
+            return
+        offset = ids.astype(np.int64) - self.lo
+        inside = offset.view(np.uint64) <= np.uint64(self.span)  # negative offsets wrap to large
+        np.right_shift(offset, self.shift, out=offset)
+        np.multiply(offset, inside, out=offset)  # outside the table's range: bucket 0 (then not equal)
+        first = self.starts[offset]
+        np.minimum(first, table.size - 1, out=first)
+        # An id of a later bucket (empty bucket, or past the bucket's end) is larger: not equal.
+        np.equal(table[first], ids, out=found)
+        if self.max_per_bucket > 1:
+            pending = np.flatnonzero(~found)
+            candidate = first[pending]
+            for _ in range(self.max_per_bucket - 1):
+                if not pending.size:
+                    break
+                candidate = np.minimum(candidate + 1, table.size - 1)
+                hit = table[candidate] == ids[pending]
+                first[pending[hit]] = candidate[hit]
+                found[pending[hit]] = True
+                pending, candidate = pending[~hit], candidate[~hit]
+        np.multiply(first, found, out=idx)
+
+
+def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of each of `ids` in `sorted_ids` (ascending), found mask); the index is 0 where not found."""
+    return IdIndex(sorted_ids).index(ids)
 
 
 def _sorted_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -117,42 +167,61 @@ class Persons:
     ids: np.ndarray
     born: np.ndarray
     non_western: np.ndarray
-    _id_frame: pl.DataFrame | None = None
+    _index: IdIndex | None = None
 
     def index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(person index of each of `ids`, found mask), see `lookup`."""
-        if self._id_frame is None and self.ids.size > 4096:
-            self._id_frame = id_frame(self.ids)
-        return lookup(self.ids, ids, self._id_frame)
+        """(int32 person index of each of `ids`, found mask), see `IdIndex`."""
+        if self._index is None:
+            self._index = IdIndex(self.ids)
+        return self._index.index(ids)
+
+    def index_column(self, series: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """`index` of an integer polars column, chunk by chunk (nulls are not found)."""
+        if self._index is None:
+            self._index = IdIndex(self.ids)
+        idx = np.zeros(series.len(), dtype=np.int32)
+        found = np.zeros(series.len(), dtype=bool)
+        start = 0
+        for values in column_chunks(series, null_as=int(self.ids[0]) - 1 if self.ids.size else 0):
+            end = start + values.size
+            idx[start:end], found[start:end] = self._index.index(values)
+            start = end
+        if series.null_count():
+            found &= series.is_not_null().to_numpy()
+        return idx, found
 
 
 def read_persons(dataset_dir: str | os.PathLike[str], nomenclature: str) -> Persons:
     """Persons sorted by id with birth date (days since 1970-01-01) and the non-western flag under `nomenclature`.
 
     Raises DataValidationError for an immigrant/descendant whose country is not in the nomenclature
-    or a missing birth date.
+    or a missing birth date. The country is read only for immigrants and descendants (one filtered
+    scan with the file row), which is cheaper than evaluating it for everyone.
     """
     countries = (scan_columns(dataset_dir, "countries", ["country_code", "western", "nomenclature_version"])
                  .filter(pl.col("nomenclature_version") == nomenclature).collect())
     known = countries.get_column("country_code").implode()
     non_western_codes = countries.filter(~pl.col("western")).get_column("country_code").implode()
-    foreign = pl.col("origin").is_in(_NON_WESTERN_ORIGINS)
-    frame = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"]).select(
-        "person_id", pl.col("birth_date").cast(pl.Int32).alias("born"),
-        (foreign & pl.col("country_code").is_in(non_western_codes)).fill_null(False).alias("non_western"),
-        (foreign & ~pl.col("country_code").is_in(known)).fill_null(False).alias("_unknown")).collect()
+    scan = scan_columns(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"])
+    frame = scan.select("person_id", pl.col("birth_date").cast(pl.Int32).alias("born")).collect()
+    foreign = (scan.select("origin", "country_code").with_row_index("_row")
+               .filter(pl.col("origin").is_in(_NON_WESTERN_ORIGINS))
+               .select("_row", pl.col("country_code").is_in(non_western_codes).fill_null(False).alias("non_western"),
+                       (~pl.col("country_code").is_in(known)).fill_null(False).alias("_unknown")).collect())
     path = str(table_path(dataset_dir, "persons"))
     if frame.get_column("born").null_count():
         _fail(np.flatnonzero(frame.get_column("born").is_null().to_numpy()), "birth_date is missing", path,
               "birth_date")
-    unknown = frame.get_column("_unknown").to_numpy()
-    _fail(np.flatnonzero(unknown), f"country_code of an immigrant/descendant is not in countries ({nomenclature})",
-          path, "country_code")
+    if foreign.get_column("_unknown").any():
+        _fail(foreign.filter("_unknown").get_column("_row").to_numpy(),
+              f"country_code of an immigrant/descendant is not in countries ({nomenclature})", path, "country_code")
+    non_western = np.zeros(frame.height, dtype=bool)
+    non_western[foreign.get_column("_row").to_numpy()] = foreign.get_column("non_western").to_numpy()
     ids, order = _sorted_ids(frame.get_column("person_id").to_numpy())
-    columns = [frame.get_column(c).to_numpy() for c in ("born", "non_western")]
+    born = frame.get_column("born").to_numpy()
     if order is not None:
-        columns = [c[order] for c in columns]
-    return Persons(ids, *columns)
+        born, non_western = born[order], non_western[order]
+    return Persons(ids, born, non_western)
 
 
 @dataclass
@@ -166,7 +235,8 @@ class Dwellings:
 
 def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.DataFrame,
                    regions: list[int]) -> Dwellings:
-    """Dwellings sorted by id with their unit (row of `units`, from `unit_table`) and region index in `regions`.
+    """Dwellings sorted by id with their unit (int32 row of `units`, from `unit_table`) and region
+    index in `regions` (int8, or int16 for 127 regions or more).
 
     Raises DataValidationError (dwellings row) for a municipality not in `municipalities` or a unit
     id not in its table.
@@ -181,12 +251,19 @@ def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.
     muni_region = np.searchsorted(np.asarray(regions), municipalities.get_column("region_code").to_numpy())
     muni_idx, known = lookup(muni_ids, frame.get_column("municipality_code").fill_null(-1).to_numpy())
     _fail(np.flatnonzero(~known), "municipality_code is not in municipalities.parquet", path, "municipality_code")
-    region = muni_region[muni_idx]
+    region = muni_region.astype(np.int8 if len(regions) < 127 else np.int16)[muni_idx]
     unit_ids = units.get_column("id")
-    unit_numbers = units.get_column("unit").cast(pl.Int64)
-    source = pl.col("municipality_code" if level == "municipality" else unit_column)
-    unit = frame.select(pl.when(source.is_null()).then(pl.lit(-1, pl.Int64)).otherwise(
-        source.replace_strict(unit_ids, unit_numbers, default=-2, return_dtype=pl.Int64))).to_series().to_numpy()
+    unit_numbers = units.get_column("unit").cast(pl.Int32)
+    if level == "municipality":  # the unit of each municipality, then of each dwelling
+        unit = (pl.Series(muni_ids).replace_strict(unit_ids, unit_numbers, default=-2, return_dtype=pl.Int32)
+                .to_numpy()[muni_idx])
+    else:  # only the dwellings with a unit id (few) go through the unit lookup
+        with_unit = (frame.select(pl.col(unit_column)).with_row_index("_row")
+                     .filter(pl.col(unit_column).is_not_null())
+                     .select("_row", pl.col(unit_column).replace_strict(unit_ids, unit_numbers, default=-2,
+                                                                        return_dtype=pl.Int32)))
+        unit = np.full(frame.height, -1, dtype=np.int32)
+        unit[with_unit.get_column("_row").to_numpy()] = with_unit.get_column(unit_column).to_numpy()
     _fail(np.flatnonzero(unit == -2), f"{unit_column} is not in its table", path, unit_column)
     ids, order = _sorted_ids(frame.get_column("dwelling_id").to_numpy())
     if order is not None:
@@ -195,8 +272,20 @@ def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.
 
 
 @dataclass
+class Residents:
+    """Where everyone lives on a date: `region` over the person index (region index; -1 when not
+    resident); `members` are the person indexes living in a unit and `member_unit` their units."""
+
+    on: date
+    region: np.ndarray
+    members: np.ndarray
+    member_unit: np.ndarray
+
+
+@dataclass
 class Spells:
-    """Residence spells open on any needed date: person index, unit, region index, move in/out in days."""
+    """Residence spells open on any needed date: int32 person index, int32 unit, region index (int8
+    or int16), move in/out in days (int32)."""
 
     person: np.ndarray
     unit: np.ndarray
@@ -204,14 +293,43 @@ class Spells:
     move_in: np.ndarray
     move_out: np.ndarray
 
-    def open_on(self, on: date) -> np.ndarray:
+    def open_on(self, on: date, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Open on `on`, for the spells start:stop."""
         day = _days(on)
-        return (self.move_in <= day) & (self.move_out > day)
+        return (self.move_in[start:stop] <= day) & (self.move_out[start:stop] > day)
+
+    def residents(self, dates: list[date], n_persons: int) -> tuple[dict[date, Residents], set[date]]:
+        """Who lives where on each of `dates`, in one chunked pass; and the dates on which the person
+        index of the open spells is not strictly increasing (someone may have two open spells there:
+        `read_spells` checks them by id)."""
+        regions = {d: np.full(n_persons, -1, dtype=self.region.dtype) for d in dates}
+        members: dict[date, list[np.ndarray]] = {d: [self.person[:0]] for d in dates}
+        member_units: dict[date, list[np.ndarray]] = {d: [self.unit[:0]] for d in dates}
+        last = dict.fromkeys(dates, -1)
+        unordered: set[date] = set()
+        for s in range(0, self.person.size, CHUNK):
+            person, unit, region = self.person[s:s + CHUNK], self.unit[s:s + CHUNK], self.region[s:s + CHUNK]
+            in_unit = unit >= 0
+            for d in dates:
+                open_now = self.open_on(d, s, s + CHUNK)
+                open_person = person[open_now]
+                if open_person.size:
+                    if open_person[0] <= last[d] or not bool(np.all(open_person[1:] > open_person[:-1])):
+                        unordered.add(d)
+                    last[d] = int(open_person[-1])
+                regions[d][open_person] = region[open_now]
+                open_now &= in_unit
+                members[d].append(person[open_now])
+                member_units[d].append(unit[open_now])
+        residents = {d: Residents(d, regions[d], np.concatenate(members[d]), np.concatenate(member_units[d]))
+                     for d in dates}
+        return residents, unordered
 
 
 def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwellings: Dwellings,
-                persons: Persons) -> Spells:
-    """Spells open on any of `dates`, mapped to person and dwelling; checked like `located_spells`."""
+                persons: Persons) -> tuple[Spells, dict[date, Residents]]:
+    """Spells open on any of `dates`, mapped to person and dwelling, and who lives where on each date;
+    checked like `located_spells`."""
     path = str(table_path(dataset_dir, "residences"))
 
     def open_expr(on: date) -> pl.Expr:
@@ -230,23 +348,43 @@ def read_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwelling
                     .select("_row").collect().get_column("_row").to_numpy())
             _fail(rows[bad], message, path, column)
 
-    d_idx, d_found = lookup(dwellings.ids, frame.get_column("dwelling_id").to_numpy())
+    n = frame.height
+    dwelling_index = IdIndex(dwellings.ids)
+    unit = np.empty(n, dtype=np.int32)
+    region = np.empty(n, dtype=dwellings.region.dtype)
+    d_found = np.empty(n, dtype=bool)
+    start = 0
+    dwelling_ids = frame.get_column("dwelling_id")
+    for values in column_chunks(dwelling_ids, null_as=int(dwellings.ids[0]) - 1 if dwellings.ids.size else 0):
+        for s in range(0, values.size, CHUNK):
+            part = values[s:s + CHUNK]
+            at = slice(start, start + part.size)
+            idx, d_found[at] = dwelling_index.index(part)
+            unit[at] = dwellings.unit[idx]
+            region[at] = dwellings.region[idx]
+            start += part.size
+    if dwelling_ids.null_count():
+        d_found &= dwelling_ids.is_not_null().to_numpy()
     fail(~d_found, "dwelling_id is not in dwellings.parquet", "dwelling_id")
-    move_in, move_out = frame.get_column("move_in").to_numpy(), frame.get_column("move_out").to_numpy()
-    p_ids = frame.get_column("person_id").to_numpy()
-    spells = Spells(np.empty(0, np.int64), dwellings.unit[d_idx], dwellings.region[d_idx], move_in, move_out)
+    p_idx, p_found = persons.index_column(frame.get_column("person_id"))
+    spells = Spells(p_idx, unit, region, frame.get_column("move_in").to_numpy(),
+                    frame.get_column("move_out").to_numpy())
+    residents, unordered = spells.residents(dates, persons.ids.size)
+    all_found = bool(p_found.all())
     for d in dates:
+        # Spells are sorted by person in register extracts: a strictly increasing person index
+        # on the date proves that nobody has two open spells (unknown persons: check the ids).
+        if all_found and d not in unordered:
+            continue
+        p_ids = frame.get_column("person_id").fill_null(0).to_numpy()
         open_rows = np.flatnonzero(spells.open_on(d))
         ids = p_ids[open_rows]
-        if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # not strictly increasing: check
+        if ids.size > 1 and not bool(np.all(ids[1:] > ids[:-1])):
             ids_sorted, _ = _sorted_ids(ids)
             dup = ids_sorted[1:] == ids_sorted[:-1]
             if dup.any():
                 bad = np.zeros(p_ids.size, dtype=bool)
                 bad[open_rows[np.isin(ids, ids_sorted[1:][dup])]] = True
                 fail(bad, f"a person has two residence spells open on {d.isoformat()}", "move_in")
-    p_idx, p_found = persons.index(p_ids)
     fail(~p_found, "person_id is not in persons.parquet", "person_id")
-    spells.person = p_idx
-    return spells
-
+    return spells, residents

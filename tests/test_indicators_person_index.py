@@ -1,0 +1,60 @@
+"""`IdIndex` (the bucket-table id lookup of the official indicators) against a binary-search oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from boligmix.indicators import person_index
+from boligmix.indicators.person_index import IdIndex
+
+
+def _oracle(table: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First position of each id in the sorted `table` (0 when absent) and the found mask."""
+    pos = np.searchsorted(table, ids, side="left")
+    pos[pos == table.size] = 0
+    found = table[pos] == ids if table.size else np.zeros(ids.size, dtype=bool)
+    return np.where(found, pos, 0), found
+
+
+def _check(table: np.ndarray, ids: np.ndarray) -> None:
+    idx, found = IdIndex(table).index(ids)
+    want_idx, want_found = _oracle(table, ids)
+    assert found.tolist() == want_found.tolist()
+    assert idx.tolist() == want_idx.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 20_000), spread=st.sampled_from([1, 3, 1_000, 25_214_903_917, 2**40, 2**61]),
+       offset=st.integers(-(2**40), 2**40), repeats=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_index_matches_binary_search(n, spread, offset, repeats, seed):
+    rng = np.random.default_rng(seed)
+    width = min(spread * max(n, 1), 2**62)
+    table = np.sort(offset + rng.integers(0, width, n, dtype=np.int64))
+    if not repeats:
+        table = np.unique(table)
+    present = rng.choice(table, size=min(table.size, 5_000)) if table.size else np.zeros(0, dtype=np.int64)
+    absent = offset + rng.integers(-min(spread * 3, 2**60), width + min(spread * 3, 2**60), 2_000, dtype=np.int64)
+    ids = rng.permutation(np.concatenate([present, absent]))
+    _check(table, ids)
+    _check(table, np.sort(ids))
+
+
+def test_evenly_spread_ids_take_one_probe_and_chunks_join_up(monkeypatch):
+    monkeypatch.setattr(person_index, "CHUNK", 1000)  # many chunks, in the build and in the lookup
+    table = 1_000_000_000_000 + 25_214_903_917 * np.arange(50_000, dtype=np.int64)
+    index = IdIndex(table)
+    assert index.max_per_bucket == 1
+    ids = np.concatenate([table[::-7], table[:5] + 1, [table[0] - 1, table[-1] + 1, -5]])
+    _check(table, ids)
+
+
+def test_ids_spread_over_the_whole_int64_range_fall_back_to_a_binary_search():
+    table = np.array(sorted({-(2**63) + 5, -3, 0, 7, 2**62, 2**63 - 1} | set(range(10_000))), dtype=np.int64)
+    _check(table, np.array([-(2**63) + 5, 2**63 - 1, 4, -4, 10_000, 9_999], dtype=np.int64))
+
+
+def test_an_empty_table_finds_nothing():
+    idx, found = IdIndex(np.zeros(0, dtype=np.int64)).index(np.array([1, 2], dtype=np.int64))
+    assert idx.tolist() == [0, 0] and found.tolist() == [False, False]
