@@ -15,6 +15,7 @@ next to the published counts; see docs/synthetic-data.md.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -81,6 +82,7 @@ def main() -> None:
     else:
         out = args.out or Path(tempfile.mkdtemp(prefix="bench-synth-")) / args.scale
         wall0, cpu0 = time.perf_counter(), time.process_time()
+        usage0, load0 = resource.getrusage(resource.RUSAGE_SELF), os.getloadavg()
         write_synthetic(out, scale=args.scale, seed=args.seed, years=(2004, 2024), overwrite=True)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -88,6 +90,11 @@ def main() -> None:
         print(f"scale {args.scale}, seed {args.seed}: {out}")
         print(f"generation wall time  {wall:8.1f} s   target {target_s:6.0f} s   ratio {wall / target_s:5.2f}")
         print(f"generation CPU time   {cpu:8.1f} s   (the machine may be shared: CPU time is the stable figure)")
+        usage1, load1 = resource.getrusage(resource.RUSAGE_SELF), os.getloadavg()
+        user, system = usage1.ru_utime - usage0.ru_utime, usage1.ru_stime - usage0.ru_stime
+        print(f"  user {user:.1f} s, system {system:.1f} s, {usage1.ru_minflt - usage0.ru_minflt:,} minor "
+              f"page faults; load average (1 min) {load0[0]:.2f} before, {load1[0]:.2f} after; "
+              f"CPU / wall {cpu / wall:.2f}")
         print(f"peak resident memory  {peak_gib:8.2f} GiB target {MEMORY_TARGET_GIB:6.1f} GiB ratio "
               f"{peak_gib / MEMORY_TARGET_GIB:5.2f}")
         manifest = read_manifest(out)

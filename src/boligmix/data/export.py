@@ -20,7 +20,8 @@ from boligmix.errors import DatasetError
 
 
 def export_csv(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-               overwrite: bool = False, on_progress: Callable[[str, float], None] | None = None) -> list[Path]:
+               overwrite: bool = False,
+               on_progress: Callable[[str, float], None] | None = None) -> list[Path]:
     """Write `<table>.csv` to `out_dir` for every table of the dataset; return the files.
 
     The directory is written whole or not at all (temporary sibling directory, then rename).
@@ -32,8 +33,8 @@ def export_csv(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
     source = Path(dataset_dir).resolve()
     resolved = target.resolve()
     if resolved == source or source in resolved.parents or resolved in source.parents:
-        raise DatasetError(f"cannot export {dataset_dir} to {target}: the CSV directory may not be the dataset "
-                           "directory, lie inside it or contain it")
+        raise DatasetError(f"cannot export {dataset_dir} to {target}: the CSV directory may not be the "
+                           "dataset directory, lie inside it or contain it")
     if target.exists() and not overwrite:
         raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
     report = on_progress or (lambda step, fraction: None)

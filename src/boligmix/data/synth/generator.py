@@ -13,7 +13,7 @@ from boligmix.data.io import DatasetWriter, Manifest
 from boligmix.data.schema import REQUIRED_TABLES, SEXES, ORIGINS, TABLES
 from boligmix.data.synth.columns import dates, labels
 from boligmix.data.synth.geography import build_geography, load_countries
-from boligmix.data.synth.memory import heap_allocations
+from boligmix.data.synth.memory import heap_allocations, release_free_memory
 from boligmix.data.synth.outcomes import YearInput, frames, generate_year
 from boligmix.data.synth.pipeline import BackgroundSink
 from boligmix.data.synth.scales import get_scale
@@ -70,7 +70,7 @@ def _run(scale_name: str, seed: int, years: tuple[int, int], sink: Sink,
     scale = get_scale(scale_name)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}", field="seed")
-    with heap_allocations():
+    with heap_allocations():  # large numpy buffers are reused, not mmapped and page-faulted afresh
         background = BackgroundSink(sink)
         try:
             figures = _generate(scale, int(seed), (first, last), background, on_progress)
@@ -131,6 +131,7 @@ def _generate(scale, seed: int, years: tuple[int, int], background: BackgroundSi
     sim = Simulation(geo, scale, (first, last), western, _country_weights(countries), sim_rng,
                      on_progress=lambda s, f: progress(s, 0.05 + 0.85 * f), on_year_end=year_end)
     result = sim.run()
+    release_free_memory()  # the final tables are built by polars, which has its own allocator
     progress("writing persons and residences", 0.92)
     p = result.persons
     n = p.n

@@ -7,7 +7,10 @@ the kernel a page fault and a page zeroing per 4 KiB page (or a huge-page compac
 numpy asks for transparent huge pages): measured at 24.8 million page faults and 226 s of
 system CPU time for one national run. Inside `heap_allocations()` such buffers come from the
 heap instead and freed memory is kept for reuse (mmap and trim thresholds raised), so the pages
-are faulted once. On exit the glibc default thresholds are restored and the kept memory is
+are faulted once. Threads started inside the block share the main heap (one arena; a thread
+arena could not hold these buffers and would mmap them). `release_free_memory()` hands the
+kept free memory back early (before a phase that allocates through another allocator, such as
+polars). On exit the glibc default thresholds are restored and the kept memory is
 returned to the system (`malloc_trim`). On other C libraries this does nothing.
 """
 
@@ -19,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -2, -3, -8
 GLIBC_DEFAULT_THRESHOLD = 128 * 1024
 GLIBC_DEFAULT_TOP_PAD = 128 * 1024
 HEAP_MMAP_THRESHOLD = 1 << 30
@@ -48,11 +51,20 @@ def heap_allocations() -> Iterator[bool]:
         return
     active = bool(libc.mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD)
                   and libc.mallopt(M_TRIM_THRESHOLD, HEAP_MMAP_THRESHOLD * 2 - 1)
-                  and libc.mallopt(M_TOP_PAD, HEAP_TOP_PAD))
+                  and libc.mallopt(M_TOP_PAD, HEAP_TOP_PAD)
+                  and libc.mallopt(M_ARENA_MAX, 1))
     try:
         yield active
     finally:
         libc.mallopt(M_MMAP_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
         libc.mallopt(M_TRIM_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
         libc.mallopt(M_TOP_PAD, GLIBC_DEFAULT_TOP_PAD)
+        libc.mallopt(M_ARENA_MAX, 0)  # 0: glibc's default number of arenas
+        libc.malloc_trim(0)
+
+
+def release_free_memory() -> None:
+    """Return the heap's free memory to the system now (glibc `malloc_trim`; elsewhere nothing)."""
+    libc = _glibc()
+    if libc is not None:
         libc.malloc_trim(0)

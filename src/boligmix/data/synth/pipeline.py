@@ -1,11 +1,13 @@
-"""A one-thread pipeline that builds and writes table chunks while the simulation goes on.
+"""A two-thread pipeline that computes and writes table chunks while the simulation goes on.
 
-The simulation (numpy, GIL released in its large operations) and the Parquet writer (pyarrow
-encodes and compresses with the GIL released) then use both cores. There is exactly one worker
-thread and a FIFO queue, so chunks reach the sink in the order they were submitted and the
-output is byte-for-byte the same as writing them inline. The queue is bounded, so at most
-`depth` chunks wait in memory; an error in the worker is raised in the submitting thread at the
-next `submit` or at `close`.
+Stage 1 (thread `boligmix-synth-compute`) runs each submitted job (for a register year: the
+yearly outcomes and their frames); stage 2 (thread `boligmix-synth-writer`) hands the frames to
+the sink (Parquet encoding and compression). With the simulation in the calling thread, three
+sequential parts of the work overlap on the available cores (numpy, polars and pyarrow release
+the GIL in their large operations). Each stage is one thread with a FIFO queue, so jobs run and
+frames reach the sink exactly in submission order: the output is byte-for-byte the same as
+running everything inline. The queues are bounded (`depth` items each), which bounds memory; an
+error in either thread is raised in the submitting thread at the next `submit` or at `close`.
 """
 
 from __future__ import annotations
@@ -23,28 +25,41 @@ _STOP = object()
 
 
 class BackgroundSink:
-    """Run `job()` (which returns table -> frame) and hand its frames to `sink`, in a worker thread."""
+    """Run `job()` (returns table -> frame) in one thread and hand its frames to `sink` in another."""
 
     def __init__(self, sink: Sink, depth: int = 1) -> None:
         self._sink = sink
-        self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+        self._jobs: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+        self._frames: queue.Queue = queue.Queue(maxsize=max(depth, 1))
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="boligmix-synth-writer", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._compute, name="boligmix-synth-compute", daemon=True),
+                         threading.Thread(target=self._write, name="boligmix-synth-writer", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
-    def _work(self) -> None:
+    def _compute(self) -> None:
         while True:
-            job = self._queue.get()
+            job = self._jobs.get()
+            if job is _STOP:
+                self._frames.put(_STOP)
+                return
             try:
-                if job is _STOP:
-                    return
                 if self._error is None:
-                    for name, frame in job().items():
+                    self._frames.put(job())
+            except BaseException as exc:  # handed to the submitting thread
+                self._error = exc
+
+    def _write(self) -> None:
+        while True:
+            frames = self._frames.get()
+            if frames is _STOP:
+                return
+            try:
+                if self._error is None:
+                    for name, frame in frames.items():
                         self._sink(name, frame)
             except BaseException as exc:  # handed to the submitting thread
                 self._error = exc
-            finally:
-                self._queue.task_done()
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -54,28 +69,25 @@ class BackgroundSink:
     def submit(self, job: Job) -> None:
         """Queue `job` (blocks while `depth` jobs are waiting)."""
         self._raise()
-        self._queue.put(job)
+        self._jobs.put(job)
 
     def write(self, name: str, frame: pl.DataFrame) -> None:
         """Queue one ready frame (keeps its place in the order of everything submitted)."""
         self.submit(lambda: {name: frame})
 
     def close(self) -> None:
-        """Wait until everything queued is written; raise the worker's error if it had one."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join()
+        """Wait until everything queued is written; raise a worker's error if there was one."""
+        if self._threads[0].is_alive():
+            self._jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join()
         self._raise()
 
     def abandon(self) -> None:
-        """Stop after the current job, dropping what waits (used when the producer failed)."""
+        """Skip whatever waits and stop both threads (used when the producer failed)."""
         self._error = self._error or RuntimeError("abandoned")
-        while True:
-            try:
-                self._queue.get_nowait()
-                self._queue.task_done()
-            except queue.Empty:
-                break
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join()
+        if self._threads[0].is_alive():
+            self._jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+        self._error = None
