@@ -29,6 +29,7 @@ def test_exhausted_list_advertises_and_respondents_get_offers(store, tokens):
     first = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
     assert first["offers"] == [] and first["channel"] == "annoncering"
     assert [d["rule"] for d in first["decisions"] if d["outcome"] == "channel"] == ["k0101.annoncering#trigger"]
+    assert [d["channel"] for d in first["decisions"] if d["outcome"] == "channel"] == ["annoncering"]
     assert [d["outcome"] for d in first["decisions"] if d["entry_id"] == too_big] == ["skipped"]
     assert respondent not in {d["entry_id"] for d in first["decisions"]}    # not a waiting-list candidate
     second = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))

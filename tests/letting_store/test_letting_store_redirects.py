@@ -228,6 +228,8 @@ def test_referral_vacancy_without_an_eligible_referral_is_released_to_the_waitin
     assert made["offers"] == [] and made["channel"] == "waiting_list"
     release = [d for d in made["decisions"] if d["outcome"] == "channel"]
     assert [d["rule"] for d in release] == ["k0183.anvisning#unused_referral"]
+    assert [d["channel"] for d in release] == ["waiting_list"]             # the channel it was released to
+    assert {d["channel"] for d in made["decisions"] if d["applicant_id"] == 700} == {"kommunal_anvisning"}
     assert [d["outcome"] for d in made["decisions"] if d["applicant_id"] == 700] == ["rejected", "redirected"]
     assert store.transact(lambda s: service.get_vacancy(s, org, v1["vacancy_id"]))["channel"] == "waiting_list"
     with pytest.raises(AuthorizationError):  # the municipality's turn is over

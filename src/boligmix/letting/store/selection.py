@@ -39,6 +39,8 @@ class CandidateDecision:
     rank: int | None = None
     law: str | None = None
     unknown_facts: tuple[str, ...] = ()
+    channel: str | None = None
+    """The channel the decision was taken in, when not the vacancy's (e.g. a release to the waiting list)."""
 
 
 @dataclass(frozen=True)

@@ -186,9 +186,11 @@ def _vacancy_context(s: Session, vacancy_id: int, *, lock: bool) -> tuple[Vacanc
 def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str,
               facts: dict[str, Any], entry: Applicant | None = None, offer_id: int | None = None,
               rank: int | None = None, rule_version: str = RULE_VERSION, law: str | None = None,
-              unknown_facts: tuple[str, ...] = ()) -> Decision:
+              unknown_facts: tuple[str, ...] = (), channel: str | None = None) -> Decision:
+    """Append a decision; `channel` defaults to the vacancy's (an engine decision names its own,
+    e.g. the waiting list a referral vacancy is released to)."""
     d = Decision(outcome=outcome, vacancy_id=vacancy.vacancy_id, dwelling_id=vacancy.dwelling_id,
-                 channel=vacancy.channel, offer_id=offer_id,
+                 channel=channel or vacancy.channel, offer_id=offer_id,
                  entry_id=entry.entry_id if entry else None,
                  applicant_id=entry.applicant_id if entry else None,
                  household_id=entry.household_id if entry else None, rank=rank, rule=rule,
@@ -524,7 +526,8 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
                 _fulfil_entitlement(s, d.org_id, cd.entry.applicant_id, o.offer_id)
         dec = _decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
                         facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
-                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts)
+                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts,
+                        channel=cd.channel)
         decisions.append(dec)
         if cd.outcome == "entitled" and cd.entry is not None:
             s.flush()
