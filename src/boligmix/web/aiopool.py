@@ -20,6 +20,7 @@ class AsyncPool:
         self._idle: list[psycopg.AsyncConnection] = []
         self._open = 0
         self._waiters: deque[asyncio.Future[psycopg.AsyncConnection | None]] = deque()
+        self._closing: set[asyncio.Task[None]] = set()  # references, so the close tasks are not collected
 
     async def acquire(self) -> psycopg.AsyncConnection:
         while True:
@@ -42,7 +43,9 @@ class AsyncPool:
         if broken or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
             self._open -= 1
             if not conn.closed:
-                asyncio.get_running_loop().create_task(conn.close())
+                task = asyncio.get_running_loop().create_task(conn.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
             conn = None  # type: ignore[assignment]
         while self._waiters:
             waiter = self._waiters.popleft()
