@@ -28,12 +28,15 @@ demo: install
 
 ## make test: the whole suite (starts the services it needs on loopback)
 # PostgreSQL runs from .pg/ on 127.0.0.1 (scripts/test-postgres.sh) and is stopped afterwards,
-# also when the tests fail or are interrupted.
+# also when the tests fail or are interrupted. The national-scale list check
+# (tests/test_national_lists.py, about 3 minutes and 7 GB) runs on one worker beside the rest;
+# `make test NATIONAL=0` leaves it out.
+NATIONAL ?= 1
 test: install-test
 	@set -e; trap 'bash scripts/test-postgres.sh stop' EXIT; \
 	BOLIGMIX_TEST_PG_URL="$$(bash scripts/test-postgres.sh start)"; \
 	export BOLIGMIX_TEST_PG_URL; \
-	$(PY) -m pytest -n 2 -q
+	BOLIGMIX_RUN_NATIONAL=$(NATIONAL) $(PY) -m pytest -n 2 -q --durations=5
 
 clean:
 	bash scripts/test-postgres.sh destroy
