@@ -24,7 +24,7 @@ from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.errors import NotFoundError
 from boligmix.letting.store.models import Applicant, Decision, Offer, RedirectedReferral, Vacancy
-from boligmix.letting.store.selection import MUNICIPAL_LISTS, CandidateDecision, OfferRules
+from boligmix.letting.store.selection import CandidateDecision, OfferRules
 
 STORE_RULE = "boligmix.store"
 
@@ -110,26 +110,28 @@ def _reactivation_switches(rules: OfferRules | None, passive: Decision) -> tuple
             bool(defaults["reactivation_keeps_seniority"].default))
 
 
-def reactivate_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudonymiser | None = None, *,
-                         rules: OfferRules | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Make a passive entry active again (the applicant asked). Organisations for their waiting
-    lists, municipalities for their referral lists. 409 when the entry is not passive or not active."""
-    from boligmix.letting.store.service import _decision, _ids, applicant_json
+def _owned_active_entry(s: Session, p: Principal, entry_id: int, action: str) -> Applicant:
+    """The active entry `entry_id`, locked, when `p` owns its list (404, 403 or 409 otherwise)."""
+    from boligmix.letting.store.service import require_list_owner
 
     p.require_writer()
     entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
                      .execution_options(populate_existing=True))
     if entry is None:
         raise NotFoundError(f"applicant entry {entry_id} does not exist")
-    if entry.list_type in MUNICIPAL_LISTS:
-        if not p.covers_municipality(entry.municipality_code):
-            raise AuthorizationError(f"referrals of municipality {entry.municipality_code} are outside the scope "
-                                     f"of token '{p.name}'")
-    elif not p.owns_org(entry.org_id):
-        raise AuthorizationError(f"the waiting list of organisation {entry.org_id} is outside the scope of token "
-                                 f"'{p.name}'")
+    require_list_owner(p, entry.list_type, entry.municipality_code, entry.org_id)
     if entry.status != "active":
-        raise ConflictError(f"applicant entry {entry_id} is {entry.status}; only an active entry can be reactivated")
+        raise ConflictError(f"applicant entry {entry_id} is {entry.status}; only an active entry can be {action}")
+    return entry
+
+
+def reactivate_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudonymiser | None = None, *,
+                         rules: OfferRules | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Make a passive entry active again (the applicant asked). Organisations for their waiting
+    lists, municipalities for their referral lists. 409 when the entry is not passive or not active."""
+    from boligmix.letting.store.service import _decision, _ids, applicant_json
+
+    entry = _owned_active_entry(s, p, entry_id, "reactivated")
     if entry.passive_since is None:
         raise ConflictError(f"applicant entry {entry_id} is not passive")
     passive = s.scalar(select(Decision).where(Decision.entry_id == entry_id, Decision.outcome == "passive")
@@ -176,20 +178,7 @@ def update_applicant(s: Session, p: Principal, entry_id: int, body: dict[str, An
     from boligmix.letting.store.engine_rules import household_from_json
     from boligmix.letting.store.service import _ids, applicant_json
 
-    p.require_writer()
-    entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
-                     .execution_options(populate_existing=True))
-    if entry is None:
-        raise NotFoundError(f"applicant entry {entry_id} does not exist")
-    if entry.list_type in MUNICIPAL_LISTS:
-        if not p.covers_municipality(entry.municipality_code):
-            raise AuthorizationError(f"the {entry.list_type} list of municipality {entry.municipality_code} is "
-                                     f"outside the scope of token '{p.name}'")
-    elif not p.owns_org(entry.org_id):
-        raise AuthorizationError(f"the waiting list of organisation {entry.org_id} is outside the scope of token "
-                                 f"'{p.name}'")
-    if entry.status != "active":
-        raise ConflictError(f"applicant entry {entry_id} is {entry.status}; only an active entry can be updated")
+    entry = _owned_active_entry(s, p, entry_id, "updated")
     changes = {k: v for k, v in body.items() if k in UPDATABLE and v is not None}
     if "household" in changes:
         household_from_json(changes["household"], entry.applicant_id, entry.household_id)

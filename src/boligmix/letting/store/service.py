@@ -259,6 +259,18 @@ def list_dwellings(s: Session, p: Principal, department_id: str) -> list[dict[st
 # Applicants (waiting lists and referral lists)
 
 
+def require_list_owner(p: Principal, list_type: str, municipality_code: int | None, org_id: str | None) -> None:
+    """Only a list's owner writes to it: municipalities their referral and rehousing lists,
+    organisations their waiting lists (AuthorizationError otherwise)."""
+    if list_type in MUNICIPAL_LISTS:
+        if not p.covers_municipality(municipality_code):
+            raise AuthorizationError(f"the {list_type} list of municipality {municipality_code} is outside the "
+                                     f"scope of token '{p.name}'")
+    elif not p.owns_org(org_id):
+        raise AuthorizationError(f"the waiting list of organisation {org_id} is outside the scope of token "
+                                 f"'{p.name}'")
+
+
 def create_applicant(s: Session, p: Principal, body: dict[str, Any],
                      pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
     """Put an applicant on a list: organisations their waiting lists, municipalities their referrals."""
@@ -266,18 +278,9 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
     list_type = body["list_type"]
     if list_type not in LIST_TYPES:
         raise InvalidRequestError(f"list_type must be one of {', '.join(LIST_TYPES)}")
-    if list_type in MUNICIPAL_LISTS:
-        code = body.get("municipality_code")
-        if not p.covers_municipality(code):
-            raise AuthorizationError(f"the {list_type} list of municipality {code} is outside the scope of token "
-                                     f"'{p.name}'")
-        owner, org_id = f"kommune:{code}", body.get("org_id")
-    else:
-        org_id = body.get("org_id")
-        if not p.owns_org(org_id):
-            raise AuthorizationError(f"the waiting list of organisation {org_id} is outside the scope of "
-                                     f"token '{p.name}'")
-        owner, code = str(org_id), body.get("municipality_code")
+    code, org_id = body.get("municipality_code"), body.get("org_id")
+    require_list_owner(p, list_type, code, org_id)
+    owner = f"kommune:{code}" if list_type in MUNICIPAL_LISTS else str(org_id)
     household = body.get("household") or {}
     household_from_json(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
     size = body.get("household_size") or len(household.get("members") or []) or 1
