@@ -13,7 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,21 @@ import httpx
 import boligmix
 
 SRC = str(Path(boligmix.__file__).resolve().parents[1])
+
+
+def run_at_once(n: int, client: Callable[[int], None], timeout: float = 120.0) -> None:
+    """Run `client(0)` .. `client(n - 1)` on n threads released together by a barrier."""
+    barrier = threading.Barrier(n)
+
+    def start_together(i: int) -> None:
+        barrier.wait()
+        client(i)
+
+    threads = [threading.Thread(target=start_together, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
 
 
 def free_port() -> int:

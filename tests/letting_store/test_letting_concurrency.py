@@ -21,7 +21,7 @@ from boligmix.letting.store import service
 from boligmix.letting.store.models import Decision, Lease, Offer, Vacancy
 
 from store_support import seed_applicants, seed_stock
-from letting_server import Server
+from letting_server import Server, run_at_once
 
 pytestmark = pytest.mark.slow
 
@@ -44,23 +44,17 @@ def test_32_clients_accepting_competing_offers(db_url, store, tokens, tmp_path):
 
     server = Server(db_url, log_path=tmp_path / "server.log").start()
     results: dict[int, list[tuple[int, dict]]] = {}
-    barrier = threading.Barrier(N_CLIENTS)
 
     def client(i: int) -> None:
         vacancy_id, offer_id = offers[i]
         headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": f"accept-{offer_id}"}
         with httpx.Client(base_url=server.base_url, timeout=60) as http:
-            barrier.wait()
             first = http.post(f"/api/offers/{offer_id}/accept", headers=headers)
             retry = http.post(f"/api/offers/{offer_id}/accept", headers=headers)  # a retried request
             results[i] = [(first.status_code, first.json()), (retry.status_code, retry.json())]
 
     try:
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(N_CLIENTS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        run_at_once(N_CLIENTS, client)
     finally:
         server.stop()
     assert len(results) == N_CLIENTS

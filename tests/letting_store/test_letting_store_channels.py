@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date, datetime
 
@@ -20,7 +19,7 @@ from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Decision, ShareCounter, Vacancy
 
-from letting_server import Server
+from letting_server import Server, run_at_once
 from store_support import ORG, seed_stock
 
 NOW = datetime(2025, 3, 1, 9, 0)
@@ -76,21 +75,15 @@ def test_32_concurrent_registrations_keep_the_share_exact(db_url, store, tokens,
     server = Server(db_url, log_path=tmp_path / "server.log")
     server.extra_args = ["--workers", "2"]
     server.start()
-    barrier = threading.Barrier(n)
     results: dict[int, httpx.Response] = {}
 
     def client(i: int) -> None:
         with httpx.Client(base_url=server.base_url, timeout=60) as http:
-            barrier.wait()
             results[i] = http.post("/api/vacancies", headers={"Authorization": f"Bearer {secret}"},
                                    json={"dwelling_id": dws[i], "available_from": "2025-04-01"})
 
     try:
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        run_at_once(n, client)
     finally:
         server.stop()
     assert sorted(r.status_code for r in results.values()) == [201] * n, \
