@@ -27,7 +27,7 @@ from boligmix.lists.ruleset import OUTPUT_FLAGS
 from boligmix.report import DisclosurePolicy
 from boligmix.report.axes import year_axis
 from boligmix.report.disclosure import exempt, protect
-from boligmix.report.document import Report, Text
+from boligmix.report.document import Report, Text, per_language
 from boligmix.report.excel import write_excel
 from boligmix.report.html import write_html
 from boligmix.report.provenance import Provenance
@@ -187,21 +187,22 @@ def _lists_section(report: Report, counts: pl.DataFrame, years: list[int]) -> No
     sec = report.section(Text("Officielle lister pr. 1. december", "Official lists per 1 December"), Text(
         "Antal områder på hver liste. Før 2018 fandtes kun ghettolisten (vist som parallelsamfund).",
         "Number of areas on each list. Before 2018 only the ghetto list existed (shown as parallelsamfund)."))
-    figures = {}
-    for lang in ("da", "en"):
-        fig = go.Figure()
-        for flag in OUTPUT_FLAGS:
-            label = LIST_LABELS[flag]
-            fig.add_trace(go.Scatter(x=counts["year"].to_list(), y=counts[flag].to_list(), mode="lines+markers",
-                                     name=label.da if lang == "da" else label.en))
-        fig.update_layout(xaxis_title="Listeår" if lang == "da" else "List year",
-                          yaxis_title="Antal områder" if lang == "da" else "Number of areas", height=380,
-                          margin=dict(l=40, r=20, t=30, b=40))
-        figures[lang] = year_axis(fig, counts["year"].to_list())
-    sec.figure(figures, Text("Antal områder på listerne", "Number of areas on the lists"))
+    sec.figure(per_language(_list_counts_figure, counts),
+               Text("Antal områder på listerne", "Number of areas on the lists"))
     sec.table(exempt(counts, reason="counts of housing areas (public lists), not of persons"),
               Text("Antal områder pr. liste og år", "Areas per list and year"), name="list_counts",
               labels={f: LIST_LABELS[f] for f in OUTPUT_FLAGS})
+
+
+def _list_counts_figure(counts: pl.DataFrame, lang: str) -> go.Figure:
+    fig = go.Figure()
+    for flag in OUTPUT_FLAGS:
+        fig.add_trace(go.Scatter(x=counts["year"].to_list(), y=counts[flag].to_list(), mode="lines+markers",
+                                 name=LIST_LABELS[flag].pick(lang)))
+    fig.update_layout(xaxis_title=Text("Listeår", "List year").pick(lang),
+                      yaxis_title=Text("Antal områder", "Number of areas").pick(lang), height=380,
+                      margin=dict(l=40, r=20, t=30, b=40))
+    return year_axis(fig, counts["year"].to_list())
 
 
 def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) -> None:

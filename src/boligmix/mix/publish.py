@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -39,6 +38,7 @@ from boligmix.report import (
     write_html,
 )
 from boligmix.report.axes import year_axis
+from boligmix.report.document import per_language
 
 FACTOR_TEXT = {
     "low_edu": Text("Kun grundskole", "Only primary education"),
@@ -159,12 +159,12 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
         f"og fraflyttere. Flytninger mellem to enheder på niveauet tæller ikke.",
         f"All units of the level ({lvl.en}) taken together: residents at 1 January compared with the year's "
         f"in- and out-movers. Moves between two units of the level do not count."))
-    sec.figure(_bilingual(_composition_figure, pooled.frame, "all"),
+    sec.figure(per_language(_composition_figure, pooled.frame, "all"),
                Text("Andele for beboere, tilflyttere og fraflyttere", "Shares for residents, in-movers and out-movers"))
     if result.listed_given and "listed" in pooled.frame.get_column("pool").to_list():
         sec.text(Text("Områder på listen (det givne år) sammenlignet med de øvrige.",
                       "Areas on the list (in the given year) compared with the others."))
-        sec.figure(_bilingual(_listed_figure, pooled.frame), Text("Tilflyttere og beboere i områder på og uden for listen",
+        sec.figure(per_language(_listed_figure, pooled.frame), Text("Tilflyttere og beboere i områder på og uden for listen",
                                                       "In-movers and residents in listed and other areas"))
     sec.table(pooled, Text("Sammensætning, alle enheder under ét", "Composition, all units together"),
               name=f"{prefix}pooled", formats=_share_formats(pooled.frame))
@@ -176,7 +176,7 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
         f"How unevenly the group with each factor is spread over the units ({lvl.en}): the dissimilarity "
         f"index (share that would have to move for an even spread) and the isolation index (the group's "
         f"share in the typical member's unit). Computed with boligmix.mix.segregation."))
-    sec.figure(_bilingual(_segregation_figure, seg.frame), Text("Dissimilaritetsindeks for beboere 1. januar og tilflyttere",
+    sec.figure(per_language(_segregation_figure, seg.frame), Text("Dissimilaritetsindeks for beboere 1. januar og tilflyttere",
                                                     "Dissimilarity index for residents at 1 January and in-movers"))
     sec.table(seg, Text("Segregeringsindeks pr. forhold, år og gruppe", "Segregation indices per factor, year and group"),
               name=f"{prefix}segregation", formats={"value": ".3f"})
@@ -187,7 +187,7 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
         "for all residents of almene dwellings in Denmark (ratio_almen) at 1 January of the same year."))
     units = tables["composition"].frame.get_column("unit_id").unique()
     if 1 < units.len() <= MAX_UNITS_IN_FIGURE:
-        sec.figure(_bilingual(_units_figure, tables["composition"].frame),
+        sec.figure(per_language(_units_figure, tables["composition"].frame),
                    Text(f"Beboere 1. januar pr. {lvl.da} (undertrykte værdier vises ikke)",
                         f"Residents at 1 January per {lvl.en} (suppressed values are not shown)"))
     sec.table(tables["composition"], Text(f"Sammensætning pr. {lvl.da}, år og gruppe",
@@ -202,7 +202,7 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
         "og flytninger inden for enheden vises, men tæller ikke med i total.",
         "The move's other end: the previous dwelling for in-movers, the next for out-movers. Births, deaths "
         "and moves inside the unit are shown but not counted in the total."))
-    sec.figure(_bilingual(_flows_figure, tables["flows"].frame), Text("Tilflytternes oprindelse pr. år (alle enheder)",
+    sec.figure(per_language(_flows_figure, tables["flows"].frame), Text("Tilflytternes oprindelse pr. år (alle enheder)",
                                                           "In-movers' origin per year (all units)"))
     sec.table(tables["national_moves"], Text("Flytninger ind i almene boliger fra en anden almen afdeling (hele landet)",
                                              "Moves into almene dwellings from another almen department (Denmark)"),
@@ -219,7 +219,7 @@ def add_mix_sections(report: Report, result: MixResult, tables: dict[str, Protec
         "The change in a share from 1 January of year Y to year Y+1 (and from the first to the last year) "
         "split into: stayers' own change, in-movers, out-movers and others (births, deaths, ageing into/out "
         "of the age band). The contributions add up to the change."))
-    sec.figure(_bilingual(_decomposition_figure, tables["pooled_decomposition"].frame),
+    sec.figure(per_language(_decomposition_figure, tables["pooled_decomposition"].frame),
                Text("Bidrag til ændringen, alle enheder under ét (procentpoint)",
                     "Contributions to the change, all units together (percentage points)"))
     dec_formats = {c: "+.4f" for c in ("change", *COMPONENTS)} | {"share_from": ".1%", "share_to": ".1%"}
@@ -270,24 +270,16 @@ COMPONENT_TEXT = {"stayers": Text("blivende", "stayers"), "in_movers": Text("til
                   "other_leavers": Text("andre afgange", "other leavers")}
 
 
-def _t(text: Text, lang: str) -> str:
-    return text.da if lang == "da" else text.en
-
-
-def _bilingual(build: Callable[..., go.Figure], *args: object) -> dict[str, go.Figure]:
-    """The figure built once per report language (titles, legends and axes worded in each)."""
-    return {lang: build(*args, lang=lang) for lang in ("da", "en")}
-
 
 def _composition_figure(frame: pl.DataFrame, pool: str, lang: str) -> go.Figure:
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[_t(FACTOR_TEXT[f], lang) for f in FACTORS])
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].pick(lang) for f in FACTORS])
     data = frame.filter(pl.col("pool") == pool)
     for k, f in enumerate(FACTORS):
         r, c = divmod(k, 2)
         for g in ("stock", "in", "out"):
             sub = data.filter(pl.col("group") == g).sort("year")
             fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub[SHARE_NAMES[f]].to_list(), mode="lines+markers",
-                                     name=_t(GROUP_TEXT[g], lang), legendgroup=g, showlegend=k == 0,
+                                     name=GROUP_TEXT[g].pick(lang), legendgroup=g, showlegend=k == 0,
                                      line={"dash": _GROUP_STYLE[g]}), row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
     fig.update_layout(height=620, margin={"t": 60, "b": 40})
@@ -300,7 +292,7 @@ MAX_UNITS_IN_FIGURE = 40
 
 
 def _units_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[_t(FACTOR_TEXT[f], lang) for f in FACTORS])
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].pick(lang) for f in FACTORS])
     stock = frame.filter(pl.col("group") == "stock").sort("unit_id", "year")
     for k, f in enumerate(FACTORS):
         r, c = divmod(k, 2)
@@ -316,7 +308,7 @@ def _units_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
 
 
 def _listed_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[_t(FACTOR_TEXT[f], lang) for f in FACTORS])
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].pick(lang) for f in FACTORS])
     for k, f in enumerate(FACTORS):
         r, c = divmod(k, 2)
         for pool in ("listed", "not_listed"):
@@ -324,7 +316,7 @@ def _listed_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
                 sub = frame.filter((pl.col("pool") == pool) & (pl.col("group") == g)).sort("year")
                 fig.add_trace(go.Scatter(
                     x=sub["year"].to_list(), y=sub[SHARE_NAMES[f]].to_list(), mode="lines+markers",
-                    name=f"{_t(POOL_TEXT[pool], lang)}: {_t(GROUP_TEXT[g], lang)}",
+                    name=f"{POOL_TEXT[pool].pick(lang)}: {GROUP_TEXT[g].pick(lang)}",
                     legendgroup=f"{pool}{g}", showlegend=k == 0,
                     line={"dash": _GROUP_STYLE[g], "color": "#c0392b" if pool == "listed" else "#2471a3"}),
                     row=r + 1, col=c + 1)
@@ -341,8 +333,8 @@ def _segregation_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
         for g in ("stock", "in"):
             sub = data.filter((pl.col("factor") == f) & (pl.col("group") == g)).sort("year")
             fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub["value"].to_list(), mode="lines+markers",
-                                     name=f"{_t(FACTOR_TEXT[f], lang)}: {_t(GROUP_TEXT[g], lang)}", line={"dash": _GROUP_STYLE[g]}))
-    fig.update_layout(height=420, yaxis_title=_t(Text("Dissimilaritetsindeks (D)", "Dissimilarity index (D)"), lang),
+                                     name=f"{FACTOR_TEXT[f].pick(lang)}: {GROUP_TEXT[g].pick(lang)}", line={"dash": _GROUP_STYLE[g]}))
+    fig.update_layout(height=420, yaxis_title=Text("Dissimilaritetsindeks (D)", "Dissimilarity index (D)").pick(lang),
                       yaxis_range=[0, 1])
     year_axis(fig, data.get_column("year").to_list())
     return fig
@@ -355,24 +347,24 @@ def _flows_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
     for cat in agg.get_column("category").unique(maintain_order=True).to_list():
         sub = agg.filter(pl.col("category") == cat)
         fig.add_trace(go.Bar(x=sub["year"].to_list(), y=sub["n"].to_list(), name=cat))
-    fig.update_layout(barmode="stack", height=420, yaxis_title=_t(
-        Text("Antal (kun publicerede celler)", "n (published cells only)"), lang))
+    fig.update_layout(barmode="stack", height=420,
+                      yaxis_title=Text("Antal (kun publicerede celler)", "n (published cells only)").pick(lang))
     year_axis(fig, agg.get_column("year").to_list())
     return fig
 
 
 def _decomposition_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[_t(FACTOR_TEXT[f], lang) for f in FACTORS])
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].pick(lang) for f in FACTORS])
     for k, f in enumerate(FACTORS):
         r, c = divmod(k, 2)
         sub = frame.filter((pl.col("factor") == f) & (pl.col("year_to") == pl.col("year_from") + 1)).sort("year_from")
         x = [f"{a}-{b}" for a, b in zip(sub["year_from"].to_list(), sub["year_to"].to_list())]
         for comp in COMPONENTS:
             y = [None if v is None else 100 * v for v in sub[comp].to_list()]
-            fig.add_trace(go.Bar(x=x, y=y, name=_t(COMPONENT_TEXT[comp], lang), legendgroup=comp, showlegend=k == 0), row=r + 1, col=c + 1)
+            fig.add_trace(go.Bar(x=x, y=y, name=COMPONENT_TEXT[comp].pick(lang), legendgroup=comp, showlegend=k == 0), row=r + 1, col=c + 1)
         fig.add_trace(go.Scatter(x=x, y=[None if v is None else 100 * v for v in sub["change"].to_list()],
                                  mode="markers", marker={"symbol": "diamond", "color": "black"},
-                                 name=_t(Text("ændring", "change"), lang),
+                                 name=Text("ændring", "change").pick(lang),
                                  legendgroup="change", showlegend=k == 0), row=r + 1, col=c + 1)
     fig.update_layout(barmode="relative", height=620, margin={"t": 60, "b": 40})
     return fig

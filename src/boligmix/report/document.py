@@ -12,7 +12,7 @@ Build a `Report`, add sections with text, protected tables and plotly figures, t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -37,6 +37,11 @@ class Text:
         return cls(str(value), str(value))
 
 
+    def pick(self, lang: str) -> str:
+        """The text in `lang` ('da' or 'en')."""
+        return self.da if lang == "da" else self.en
+
+
 TextLike = Union[Text, str, Mapping[str, str]]
 
 
@@ -56,6 +61,11 @@ class TableBlock:
 
 
 LANGUAGES = ("da", "en")
+
+
+def per_language(build: Callable[..., Any], *args: Any) -> dict[str, Any]:
+    """`build(*args, lang=...)` once per report language, e.g. a figure worded in each (for `Section.figure`)."""
+    return {lang: build(*args, lang=lang) for lang in LANGUAGES}
 
 
 @dataclass(frozen=True)
