@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from boligmix.data.io import has_table, read_manifest, read_table
+from boligmix.data.io import check_out_dir, has_table, read_manifest, read_table
 from boligmix.data.schema import TABLES
 from boligmix.errors import DatasetError
 
@@ -30,11 +30,7 @@ def export_csv(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
     """
     read_manifest(dataset_dir)
     target = Path(out_dir)
-    source = Path(dataset_dir).resolve()
-    resolved = target.resolve()
-    if resolved == source or source in resolved.parents or resolved in source.parents:
-        raise DatasetError(f"cannot export {dataset_dir} to {target}: the CSV directory may not be the "
-                           "dataset directory, lie inside it or contain it")
+    check_out_dir(dataset_dir, target, source="dataset directory")
     if target.exists() and not overwrite:
         raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
     report = on_progress or (lambda step, fraction: None)

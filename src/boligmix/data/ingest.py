@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from boligmix.data.io import Manifest, read_manifest, write_dataset
+from boligmix.data.io import Manifest, check_out_dir, read_manifest, write_dataset
 from boligmix.data.pseudonymise import ID_COLUMNS, check_key, key_fingerprint, pseudonymise_tables
 from boligmix.data.schema import REQUIRED_TABLES, TABLES
 from boligmix.data.validate import DEFAULT_MAX_ERRORS, DataValidationErrors, validate_tables
@@ -120,19 +120,6 @@ def _years(tables: dict[str, pl.DataFrame]) -> tuple[int, int] | None:
     return (int(min(lows)), int(max(highs))) if lows else None
 
 
-def check_out_dir(src_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> None:
-    """Refuse an output directory that is the source directory, lies inside it or contains it."""
-    src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
-    if out == src:
-        raise DatasetError(f"--out {out_dir} is the source directory {src_dir}; write the dataset elsewhere")
-    if src in out.parents:
-        raise DatasetError(f"--out {out_dir} lies inside the source directory {src_dir} (its files would be "
-                           "read as extract tables); write the dataset elsewhere")
-    if out in src.parents:
-        raise DatasetError(f"--out {out_dir} contains the source directory {src_dir} (replacing it would "
-                           "delete the extract); write the dataset elsewhere")
-
-
 def ingest(
     src_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -187,5 +174,5 @@ def ingest(
     return read_manifest(target)
 
 
-__all__ = ["DataValidationErrors", "SUFFIXES", "check_out_dir", "expected_file_names", "find_table_files",
+__all__ = ["DataValidationErrors", "SUFFIXES", "expected_file_names", "find_table_files",
            "ingest", "read_table_file"]

@@ -76,6 +76,21 @@ def read_table(dataset_dir: str | os.PathLike[str], table: str, columns: list[st
     return (frame.select(columns) if columns else frame).collect()
 
 
+def check_out_dir(src_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+                  source: str = "source directory") -> None:
+    """Refuse an output directory that is `src_dir`, lies inside it or contains it (`source` names
+    what `src_dir` is in the message), before anything is written."""
+    src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
+    if out == src:
+        raise DatasetError(f"--out {out_dir} is the {source} {src_dir}; write the output elsewhere")
+    if src in out.parents:
+        raise DatasetError(f"--out {out_dir} lies inside the {source} {src_dir} (its files would be read as "
+                           "part of it); write the output elsewhere")
+    if out in src.parents:
+        raise DatasetError(f"--out {out_dir} contains the {source} {src_dir} (replacing it would delete it); "
+                           "write the output elsewhere")
+
+
 def write_dataset(
     dataset_dir: str | os.PathLike[str],
     tables: Mapping[str, pl.DataFrame],
