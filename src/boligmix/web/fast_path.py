@@ -32,7 +32,7 @@ from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import ACTIVE_TOKEN_SQL, Principal, TokenIdentities
 from boligmix.letting.store.idempotency import MAX_KEY_LENGTH, request_fingerprint
 from boligmix.letting.store.models import utcnow
-from boligmix.letting.store.service import _require_act_on_vacancy
+from boligmix.letting.store.service import require_act_on_vacancy
 from boligmix.web.aiopool import AsyncPool
 
 Scope = MutableMapping[str, Any]
@@ -253,7 +253,7 @@ class FastPath:
         if v.token_ok is not True or v.stored_request is not None:
             raise _Delegate  # revoked or unknown token (401), or a replay / reuse of the key
         try:
-            _require_act_on_vacancy(p, v, v)  # type: ignore[arg-type]
+            require_act_on_vacancy(p, v, v)  # type: ignore[arg-type]
         except AuthorizationError:
             raise _Delegate from None
         if v.status != "open":

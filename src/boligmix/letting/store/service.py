@@ -141,7 +141,7 @@ def _require_read(p: Principal, d: Department) -> None:
         raise AuthorizationError(f"department {d.department_id} is outside the scope of token '{p.name}'")
 
 
-def _require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
+def require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
     """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning
     (their referrals) or rehousing (their rehousing households)."""
     p.require_writer()
@@ -473,7 +473,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     rules = rules or StoreOrderRules()
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     v, w, d = _vacancy_context(s, vacancy_id, lock=True)
-    _require_act_on_vacancy(p, v, d)
+    require_act_on_vacancy(p, v, d)
     if v.status != "open":
         raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
     owner, list_types = candidate_lists(v, d)
@@ -623,7 +623,7 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
         .where(ot.c.offer_id == offer_id).with_for_update(of=vt)).one_or_none()
     if ctx is None:
         raise NotFoundError(f"offer {offer_id} does not exist")
-    _require_act_on_vacancy(p, ctx, ctx)  # type: ignore[arg-type]
+    require_act_on_vacancy(p, ctx, ctx)  # type: ignore[arg-type]
     if ctx.status == "let":
         lease_id = conn.scalar(select(lt.c.lease_id).where(lt.c.vacancy_id == ctx.vacancy_id))
         raise ConflictError(f"vacancy {ctx.vacancy_id} is already let (lease {lease_id})")
@@ -722,7 +722,7 @@ def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = N
     made the offer (the engine), the entry is set passive (`passive` decision) when its refusals
     reach the policy's `passive_after_refusals` (not for referral channels, as the engine)."""
     o, v, _w, d = _offer_context(s, offer_id)
-    _require_act_on_vacancy(p, v, d)
+    require_act_on_vacancy(p, v, d)
     if o.status != "open":
         raise ConflictError(f"offer {offer_id} is {o.status}")
     o.status = "refused"
@@ -762,7 +762,7 @@ def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | N
     a counted refusal (which may set the entry passive). Returns the expired offers."""
     now = as_of or datetime.now(timezone.utc)
     v, _w, d = _vacancy_context(s, vacancy_id, lock=True)
-    _require_act_on_vacancy(p, v, d)
+    require_act_on_vacancy(p, v, d)
     cutoff = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
     rows = s.execute(select(Offer, Applicant).join(Applicant, Applicant.entry_id == Offer.entry_id)
                      .where(Offer.vacancy_id == vacancy_id, Offer.status == "open", Offer.deadline.is_not(None))
