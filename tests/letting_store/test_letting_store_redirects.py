@@ -179,12 +179,28 @@ def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_pa
 
     import test_letting_store_follow_ups as f
 
+    from sqlalchemy import inspect
+
+    from boligmix.letting.store.models import Base
+
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     assert upgrade(url, "0005") == "0005"  # then to the head: 0006 recreates decisions, 0007 applicants
     store = Store(url, pool_size=1)
+    # The rows are written through today's models, which insert the columns later migrations add:
+    # add those for the seeding and drop them again before the upgrade (the 0005 schema then).
+    insp = inspect(store.engine)
+    later = [(t.name, c) for t in Base.metadata.sorted_tables if insp.has_table(t.name)
+             for c in t.columns if c.name not in {x["name"] for x in insp.get_columns(t.name)}]
+    with store.engine.begin() as conn:
+        for table, column in later:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column.name} "
+                              f"{column.type.compile(dialect=store.engine.dialect)}"))
     _, org = add_token(store, "org1", "housing_organisation", ["ORG1"])
     f._seed(store, org)
     f._round(store, org, EngineRules(load_default_policies(include_local_examples=True)), 1)
+    with store.engine.begin() as conn:
+        for table, column in later:
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column.name}"))
     with store.read() as s:
         before = s.execute(text("SELECT decision_id, outcome, rule FROM decisions ORDER BY decision_id")).all()
         entries = s.execute(text("SELECT entry_id, applicant_id, list_type FROM applicants ORDER BY entry_id")).all()

@@ -5,6 +5,7 @@ gets it, with a Decision record for every applicant considered.
     round_ = engine.next_offers(vacancy, applicants, LettingContext(referrals=...), now)
     engine.accept(round_.offers[0].offer_id, now)      # -> OfferUpdate (letting when decided)
     engine.refuse(offer_id, now); engine.expire(now)
+    engine.withdraw(applicant_id, now)                  # the applicant leaves the list
 
 Pure domain: no I/O. The state lives in a `LettingLedger` the engine owns (pass one in to
 continue from stored state). See `docs/letting.md` for the rules of the game.
@@ -244,6 +245,48 @@ class LettingEngine:
             facts={"passive_decision": passive.decision_id, "refusals_before": before,
                    "reactivation_resets_refusals": resets, "reactivation_keeps_seniority": keeps,
                    "seniority_date": None if keeps else now.date().isoformat()})
+
+    def withdraw(self, applicant_id: int, now: datetime, reason: str | None = None) -> OfferUpdate:
+        """The applicant withdraws the application and leaves the list(s) (rules-spec 6: waiting
+        lists). Their open (and accepted, not yet let) offers are withdrawn with a `withdrawn`
+        Decision each (rule `<round policy>#withdrawal`), and the rounds concerned are settled again,
+        so a lower-ranked acceptor may now get the dwelling. Later rounds skip the applicant with a
+        recorded reason. Idempotent: a second withdrawal changes nothing and returns an empty update.
+        Raises LettingError when the applicant was housed by this engine (nothing to withdraw from).
+        """
+        if applicant_id in self.ledger.housed:
+            raise LettingError(f"applicant {applicant_id} was let a dwelling (letting "
+                               f"{self.ledger.housed[applicant_id]}); there is no application to withdraw")
+        if applicant_id in self.ledger.withdrawn:
+            return OfferUpdate((), ())
+        self.ledger.withdrawn[applicant_id] = now
+        why = reason or "the applicant withdrew the application"
+        changed: list[Offer] = []
+        decisions: list[Decision] = []
+        rounds: list[str] = []
+        for offer in sorted(self.ledger.offers.values(), key=lambda o: o.offer_id):
+            if offer.applicant_id != applicant_id or offer.status not in (OfferStatus.OPEN, OfferStatus.ACCEPTED):
+                continue
+            withdrawn = self._set_status(offer, OfferStatus.WITHDRAWN)
+            changed.append(withdrawn)
+            rules = self.ledger.round_rules[offer.round_id]
+            decisions.append(self._decision(
+                now, Outcome.WITHDRAWN, self.ledger.vacancies[offer.vacancy_id], channel=offer.channel,
+                round_id=offer.round_id, applicant_id=applicant_id, household_id=offer.household_id,
+                rule_id=f"{rules.policy_id}#withdrawal", rule_version=rules.version, law=rules.law,
+                rank=offer.rank, offer_id=offer.offer_id,
+                reason=f"offer withdrawn: {why} (left the list on {now.date().isoformat()})",
+                facts={"withdrawn_by_applicant": True, "withdrawn_at": now, "offer_status_before": offer.status,
+                       "rank": offer.rank}))
+            if offer.round_id not in rounds:
+                rounds.append(offer.round_id)
+        lettings: list[Letting] = []
+        for round_id in rounds:
+            more_offers, more, new = self._resolve(round_id, now)
+            changed += more_offers
+            decisions += more
+            lettings += new
+        return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
 
     def next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant],
                     context: LettingContext | None = None, now: datetime | None = None) -> OfferRound:
@@ -613,6 +656,9 @@ class LettingEngine:
                 skip_reason = "already offered this vacancy in an earlier round"
             elif aid in self.ledger.passive or (applicant.passive and aid not in self.ledger.reactivations):
                 skip_reason = "passive on the waiting list after repeated refusals"
+            elif aid in self.ledger.withdrawn:
+                skip_reason = (f"withdrew the application on {self.ledger.withdrawn[aid].date().isoformat()} "
+                               f"(left the list)")
             elif aid in self.ledger.housed:
                 skip_reason = f"already housed: let a dwelling by this engine (letting {self.ledger.housed[aid]})"
             if skip_reason is not None:

@@ -95,6 +95,8 @@ class LettingLedger:
     """Applicants made active again after passive status (the last reactivation), per applicant."""
     housed: dict[int, int] = field(default_factory=dict)
     """Applicants let a dwelling by this engine -> letting id (they are skipped afterwards)."""
+    withdrawn: dict[int, datetime] = field(default_factory=dict)
+    """Applicants who withdrew their application (left the list) -> when; skipped afterwards."""
     counters: dict[tuple[str, str], ShareCounter] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
     entitlements: dict[int, Entitlement] = field(default_factory=dict)

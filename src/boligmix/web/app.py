@@ -37,7 +37,7 @@ from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.fast_path import FastPath, FastPathStats
 from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
-                                  OffersIn, ReactivateIn, RefuseIn, VacancyIn)
+                                  OffersIn, ReactivateIn, RefuseIn, VacancyIn, WithdrawIn)
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -209,6 +209,17 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         return write(p, key, request, body,
                      lambda s: follow_ups.reactivate_applicant(s, p, entry_id, pseudo, rules=rules, now=body.as_of),
                      200)
+
+    @app.post("/api/applicants/{entry_id}/withdraw", status_code=200, tags=["waiting lists"],
+              responses={409: {"description": "The entry was housed (there is no application to withdraw)."}})
+    def post_withdraw(entry_id: int, p: Caller, request: Request, key: IdemHeader = None,
+                      body: WithdrawIn | None = None) -> Any:
+        """The applicant withdraws the application and leaves the list (the list owner acts): the
+        entry becomes `withdrawn`, its open offers are withdrawn with a `withdrawn` decision each.
+        Repeating it returns the withdrawn entry unchanged."""
+        body = body or WithdrawIn()
+        return write(p, key, request, body, lambda s: follow_ups.withdraw_applicant(
+            s, p, entry_id, pseudo, reason=body.reason, now=body.as_of), 200)
 
     @app.patch("/api/applicants/{entry_id}", status_code=200, tags=["waiting lists"],
                responses={409: {"description": "The entry is no longer active (housed, withdrawn)."}})

@@ -90,6 +90,11 @@ class ReactivateIn(_Body):
         "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC)."))
 
 
+class WithdrawIn(_Body):
+    reason: str | None = Field(default=None, max_length=500, description="Why (recorded in the trail).")
+    as_of: datetime | None = Field(default=None, description="Time of the withdrawal; default now (UTC).")
+
+
 class ApplicantUpdateIn(_Body):
     """Fields of an entry to replace (omitted: unchanged)."""
 

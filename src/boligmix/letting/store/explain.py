@@ -4,12 +4,14 @@ answers "why did applicant X (not) get dwelling Y?" from the store as from a dec
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 
 from boligmix.letting import model as m
 from boligmix.letting.explain import Explanation, explain_decisions
 from boligmix.letting.store.db import Store
-from boligmix.letting.store.models import Decision
+from boligmix.letting.store.models import Applicant, Decision
 
 
 def engine_decision(d: Decision) -> m.Decision:
@@ -32,8 +34,18 @@ def store_decisions(store: Store, dwelling_id: int) -> list[m.Decision]:
 
 
 def explain_from_store(store: Store, applicant_id: int, dwelling_id: int) -> Explanation:
-    """`explain_decisions` over the store's trail for one applicant and dwelling."""
-    return explain_decisions(store_decisions(store, dwelling_id), applicant_id, dwelling_id)
+    """`explain_decisions` over the store's trail for one applicant and dwelling; when the
+    applicant withdrew an application (left a list), the verdict says so, with the date."""
+    explanation = explain_decisions(store_decisions(store, dwelling_id), applicant_id, dwelling_id)
+    with store.read() as s:
+        left = s.execute(select(Applicant.list_type, Applicant.list_owner, Applicant.withdrawn_at)
+                         .where(Applicant.applicant_id == applicant_id, Applicant.status == "withdrawn")
+                         .order_by(Applicant.entry_id)).all()
+    if not left:
+        return explanation
+    note = " ".join(f"The applicant withdrew the application on the {t} list of {owner} on "
+                    f"{at.date().isoformat() if at else 'an unrecorded date'} (left the list)." for t, owner, at in left)
+    return replace(explanation, verdict=f"{explanation.verdict} {note}")
 
 
 __all__ = ["engine_decision", "explain_from_store", "store_decisions"]

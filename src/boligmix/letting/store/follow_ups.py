@@ -190,3 +190,62 @@ def update_applicant(s: Session, p: Principal, entry_id: int, body: dict[str, An
         setattr(entry, name, value)
     s.flush()
     return applicant_json(entry, _ids(p, pseudo))
+
+
+# ------------------------------------------------------------------------------------------------
+# Withdrawing an application (the applicant leaves the list)
+
+
+def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudonymiser | None = None, *,
+                       reason: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The applicant withdraws the application: the entry leaves its list (status `withdrawn`,
+    `withdrawn_at`), and each of its open offers is withdrawn with a `withdrawn` decision (rule
+    `boligmix.store#withdraw_application`) in that vacancy's trail. The list owner acts
+    (organisations their waiting lists, municipalities their referral and rehousing lists).
+
+    Idempotent: an entry already withdrawn is returned unchanged; a housed entry is 409.
+    Locks in the service's order: the vacancies of the entry's open offers first (by id), then the
+    entry, then the offers are read again, so an acceptance running at the same time either
+    houses the applicant first (then 409 here) or finds its offer withdrawn (409 there)."""
+    from boligmix.letting.store.service import _decision, _ids, applicant_json, require_list_owner
+
+    p.require_writer()
+    entry = s.get(Applicant, entry_id)
+    if entry is None:
+        raise NotFoundError(f"applicant entry {entry_id} does not exist")
+    require_list_owner(p, entry.list_type, entry.municipality_code, entry.org_id)
+    vacancy_ids = sorted(set(s.scalars(select(Offer.vacancy_id).where(Offer.entry_id == entry_id,
+                                                                      Offer.status == "open"))))
+    vacancies = {v.vacancy_id: v for v in s.scalars(
+        select(Vacancy).where(Vacancy.vacancy_id.in_(vacancy_ids)).order_by(Vacancy.vacancy_id)
+        .with_for_update().execution_options(populate_existing=True))} if vacancy_ids else {}
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    assert entry is not None
+    if entry.status == "withdrawn":
+        done = s.scalars(select(Decision.offer_id).where(
+            Decision.entry_id == entry_id, Decision.rule == f"{STORE_RULE}#withdraw_application")
+            .order_by(Decision.offer_id)).all()
+        return {**applicant_json(entry, _ids(p, pseudo)), "withdrawn_offers": list(done)}
+    if entry.status != "active":
+        raise ConflictError(f"applicant entry {entry_id} is {entry.status}; there is no application to withdraw")
+    now = now or datetime.now(timezone.utc)
+    now = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+    why = reason or "the applicant withdrew the application"
+    # An offer made after the first read (its vacancy is not locked here) is withdrawn too: the
+    # entry is locked, so an acceptance of it waits and then finds the entry withdrawn (409).
+    offers = s.scalars(select(Offer).where(Offer.entry_id == entry_id, Offer.status == "open")
+                       .order_by(Offer.offer_id).execution_options(populate_existing=True)).all()
+    for o in offers:
+        o.status = "withdrawn"
+        vacancy = vacancies.get(o.vacancy_id) or s.get(Vacancy, o.vacancy_id)
+        assert vacancy is not None
+        _decision(s, p, outcome="withdrawn", vacancy=vacancy, rule=f"{STORE_RULE}#withdraw_application",
+                  entry=entry, offer_id=o.offer_id, rank=o.rank,
+                  reason=f"offer withdrawn: {why} (left the {entry.list_type} list on {now.date().isoformat()})",
+                  facts={"offer_id": o.offer_id, "withdrawn_by_applicant": True, "withdrawn_at": now.isoformat(),
+                         "offer_rule": o.rule, "offer_rule_version": o.rule_version})
+    entry.status = "withdrawn"
+    entry.withdrawn_at = now
+    s.flush()
+    return {**applicant_json(entry, _ids(p, pseudo)), "withdrawn_offers": [o.offer_id for o in offers]}

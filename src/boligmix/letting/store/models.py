@@ -139,6 +139,8 @@ class Applicant(Base):
     a passive entry gets no offers. Since migration 0004."""
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the applicant withdrew the application (status `withdrawn`: left the list). Since 0009."""
 
     __table_args__ = (
         UniqueConstraint("applicant_id", "list_type", "list_owner"),

@@ -97,7 +97,8 @@ def applicant_json(a: Applicant, ident: Callable[[int | None], Any]) -> dict[str
             "min_rooms": a.min_rooms, "max_rent_dkk": a.max_rent_dkk, "household": household,
             "current_department_id": a.current_department_id, "priority_rights": list(a.priority_rights or []),
             "facts": a.facts or {}, "refusal_count": a.refusal_count, "status": a.status,
-            "passive_since": a.passive_since.isoformat() if a.passive_since else None}
+            "passive_since": a.passive_since.isoformat() if a.passive_since else None,
+            "withdrawn_at": _as_utc(a.withdrawn_at).isoformat() if a.withdrawn_at else None}
 
 
 def vacancy_json(v: Vacancy) -> dict[str, Any]:
