@@ -84,6 +84,15 @@ LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
 }
 
 
+def referral_order_key(applicant: Applicant, channel: Channel) -> tuple[int, int]:
+    """The municipality's own order first in a referral channel (§ 59: it alone decides who is
+    referred): referrals it ordered (`Applicant.referral_order`, smaller first) before those it did
+    not; then the policies' priorities and seniority. No effect in other channels."""
+    if channel not in REFERRAL_CHANNELS or applicant.referral_order is None:
+        return (1, 0) if channel in REFERRAL_CHANNELS else (0, 0)
+    return (0, applicant.referral_order)
+
+
 @dataclass(frozen=True)
 class LettingContext:
     """Candidates that are not on the organisation's waiting lists, for one vacancy: the
@@ -373,6 +382,8 @@ class LettingEngine:
             facts.update({"seniority_date": applicant.seniority_date.isoformat(),
                           "priorities_met": list(assessment.priorities_met),
                           "priority_key": list(assessment.priority_key)})
+            if channel in REFERRAL_CHANNELS:
+                facts["referral_order"] = applicant.referral_order
             redirect = ledger.redirected.get(applicant.applicant_id)
             if redirect is not None and channel == Channel.KOMMUNAL_ANVISNING \
                     and redirect.municipality_code == vacancy.dwelling.municipality_code:
@@ -688,7 +699,8 @@ class LettingEngine:
                 reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown))
             if assessment.outcome == Outcome.REJECTED and self.follow_ups:
                 decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
-        ranked.sort(key=lambda a: (a.priority_key, a.applicant.seniority_date, a.applicant.applicant_id))
+        ranked.sort(key=lambda a: (*referral_order_key(a.applicant, channel), a.priority_key,
+                                   a.applicant.seniority_date, a.applicant.applicant_id))
         return ranked, decisions
 
     # ------------------------------------------------------------------------------------------
@@ -1020,4 +1032,4 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
 
 
 __all__ = ["Assessment", "CHANNEL_PRECEDENCE", "ChannelAllocation", "ENTITLEMENT_RIGHT", "LettingContext",
-           "LettingEngine", "REDIRECT_RIGHT", "RuleHit", "plan_offers"]
+           "LettingEngine", "REDIRECT_RIGHT", "RuleHit", "plan_offers", "referral_order_key"]

@@ -184,6 +184,9 @@ class Applicant:
     `priority_right.<name>` (closed world: a right not listed is not held). `facts` holds
     applicant-level input facts that policies declare (missing key = unknown).
     `refusal_count` and `passive` are the state before this engine instance saw the applicant.
+    `referral_order` is the municipality's own order among its referrals and rehousing households
+    (§ 59: the municipality alone decides who is referred): smaller first, None = not ordered
+    (after the ordered ones); the engine ranks referral channels by it before anything else.
     """
 
     applicant_id: int
@@ -199,6 +202,7 @@ class Applicant:
     facts: Mapping[str, Any] = field(default_factory=dict)
     refusal_count: int = 0
     passive: bool = False
+    referral_order: int | None = None
 
     def __post_init__(self) -> None:
         heads = sum(1 for m in self.household.members if m.role == MemberRole.APPLICANT)

@@ -37,7 +37,8 @@ from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.fast_path import FastPath, FastPathStats
 from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
-                                  OffersIn, ReactivateIn, RefuseIn, VacancyIn, WithdrawIn)
+                                  OffersIn, ReactivateIn, ReferralOrderIn, RefuseIn, VacancyIn,
+                                  WithdrawIn)
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -220,6 +221,16 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         body = body or WithdrawIn()
         return write(p, key, request, body, lambda s: follow_ups.withdraw_applicant(
             s, p, entry_id, pseudo, reason=body.reason, now=body.as_of), 200)
+
+    @app.post("/api/applicants/{entry_id}/referral-order", status_code=200, tags=["waiting lists"],
+              responses={409: {"description": "The entry is no longer active."},
+                         422: {"description": "Not a municipal referral or rehousing entry."}})
+    def post_referral_order(entry_id: int, body: ReferralOrderIn, p: Caller, request: Request,
+                            key: IdemHeader = None) -> Any:
+        """§ 59: the municipality alone decides who is referred. Set (or clear with null) its order
+        of a referral or rehousing household (smaller first); the next referral rounds follow it."""
+        return write(p, key, request, body, lambda s: follow_ups.set_referral_order(
+            s, p, entry_id, body.referral_order, pseudo), 200)
 
     @app.patch("/api/applicants/{entry_id}", status_code=200, tags=["waiting lists"],
                responses={409: {"description": "The entry is no longer active (housed, withdrawn)."}})

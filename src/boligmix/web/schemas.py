@@ -55,6 +55,13 @@ class ApplicantIn(_Body):
     current_department_id: str | None = Field(default=None, max_length=64)
     priority_rights: list[str] = Field(default_factory=list)
     facts: dict[str, Any] = Field(default_factory=dict)
+    referral_order: int | None = Field(default=None, ge=0, lt=2**31, description=(
+        "Municipal lists only: the municipality's own order (smaller first; unordered entries after)."))
+
+
+class ReferralOrderIn(_Body):
+    referral_order: int | None = Field(ge=0, lt=2**31, description=(
+        "The municipality's order of this referral (smaller first); null clears it."))
 
 
 class VacancyIn(_Body):

@@ -92,7 +92,8 @@ def engine_applicant(entry: Applicant) -> m.Applicant:
         current_department_id=entry.current_department_id,
         current_org_id=(entry.facts or {}).get("current_org_id"),
         priority_rights=frozenset(entry.priority_rights or []), facts=dict(entry.facts or {}),
-        refusal_count=entry.refusal_count, passive=entry.passive_since is not None)
+        refusal_count=entry.refusal_count, passive=entry.passive_since is not None,
+        referral_order=entry.referral_order)
 
 
 def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
-from boligmix.letting.store.errors import NotFoundError
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
 from boligmix.letting.store.models import Applicant, Decision, Offer, RedirectedReferral, Vacancy
 from boligmix.letting.store.selection import CandidateDecision, OfferRules
 
@@ -249,3 +249,26 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
     entry.withdrawn_at = now
     s.flush()
     return {**applicant_json(entry, _ids(p, pseudo)), "withdrawn_offers": [o.offer_id for o in offers]}
+
+
+# ------------------------------------------------------------------------------------------------
+# The municipality's own order of its referrals (§ 59: it alone decides who is referred)
+
+
+def set_referral_order(s: Session, p: Principal, entry_id: int, referral_order: int | None,
+                       pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+    """Set (or clear, None) the municipality's order of an active entry on its referral or rehousing
+    list; the engine offers the municipality's referral dwellings in this order (smaller first,
+    unordered entries after the ordered ones) and records it in the decisions' facts
+    (`referral_order`). Only the municipality that owns the list (403 otherwise, also for
+    organisations); 422 for an organisation's waiting list; 409 when the entry is not active."""
+    from boligmix.letting.store.selection import MUNICIPAL_LISTS
+    from boligmix.letting.store.service import _ids, applicant_json
+
+    entry = _owned_active_entry(s, p, entry_id, "ordered")
+    if entry.list_type not in MUNICIPAL_LISTS or p.role != "municipality":
+        raise InvalidRequestError(f"applicant entry {entry_id} is on the {entry.list_type} list; only a "
+                                  f"municipality orders its referral and rehousing lists")
+    entry.referral_order = referral_order
+    s.flush()
+    return applicant_json(entry, _ids(p, pseudo))

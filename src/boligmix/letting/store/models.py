@@ -141,6 +141,9 @@ class Applicant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """When the applicant withdrew the application (status `withdrawn`: left the list). Since 0009."""
+    referral_order: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The municipality's own order of its referral and rehousing entries (§ 59: it alone decides
+    who is referred): smaller first, NULL after the ordered ones. Only on municipal lists. Since 0010."""
 
     __table_args__ = (
         UniqueConstraint("applicant_id", "list_type", "list_owner"),

@@ -7,7 +7,7 @@ and the facts it read. The store writes exactly these as offers and decision rec
 The ordering here is the plain waiting-list order: the internal list (oprykning) before the
 external list, then seniority (anciennitet), then registration order; an applicant is skipped
 when the dwelling does not meet the applicant's wishes (rooms, rent). Municipal referrals are
-taken in referral order. The letting tools of the engine (`boligmix.letting`) refine this.
+taken in the municipality's order (`referral_order`), then in referral order. The letting tools of the engine (`boligmix.letting`) refine this.
 """
 
 from __future__ import annotations
@@ -95,8 +95,11 @@ def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tupl
     return department.org_id, ("internal", "external")
 
 
-def queue_key(entry: Applicant) -> tuple[int, Any, int]:
-    return (LIST_ORDER.get(entry.list_type, 9), entry.seniority_date, entry.entry_id)
+def queue_key(entry: Applicant) -> tuple[int, int, int, Any, int]:
+    """List order: internal before external; on a municipality's lists its own `referral_order`
+    first (NULL after the ordered entries); then seniority and registration."""
+    order = getattr(entry, "referral_order", None)
+    return (LIST_ORDER.get(entry.list_type, 9), order is None, order or 0, entry.seniority_date, entry.entry_id)
 
 
 def plan_round(vacancy: Vacancy, dwelling: Dwelling, department: Department,

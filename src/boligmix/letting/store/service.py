@@ -98,7 +98,8 @@ def applicant_json(a: Applicant, ident: Callable[[int | None], Any]) -> dict[str
             "current_department_id": a.current_department_id, "priority_rights": list(a.priority_rights or []),
             "facts": a.facts or {}, "refusal_count": a.refusal_count, "status": a.status,
             "passive_since": a.passive_since.isoformat() if a.passive_since else None,
-            "withdrawn_at": _as_utc(a.withdrawn_at).isoformat() if a.withdrawn_at else None}
+            "withdrawn_at": _as_utc(a.withdrawn_at).isoformat() if a.withdrawn_at else None,
+            "referral_order": a.referral_order}
 
 
 def vacancy_json(v: Vacancy) -> dict[str, Any]:
@@ -282,6 +283,10 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
     code, org_id = body.get("municipality_code"), body.get("org_id")
     require_list_owner(p, list_type, code, org_id)
     owner = f"kommune:{code}" if list_type in MUNICIPAL_LISTS else str(org_id)
+    referral_order = body.get("referral_order")
+    if referral_order is not None and list_type not in MUNICIPAL_LISTS:
+        raise InvalidRequestError(f"referral_order is the municipality's order of its referral and rehousing "
+                                  f"lists; the {list_type} list is ordered by the letting rules")
     household = body.get("household") or {}
     household_from_json(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
     size = body.get("household_size") or len(household.get("members") or []) or 1
@@ -291,7 +296,8 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
                       min_rooms=body.get("min_rooms") or 1, max_rent_dkk=body.get("max_rent_dkk"),
                       household=household, current_department_id=body.get("current_department_id"),
                       priority_rights=sorted(body.get("priority_rights") or []),
-                      facts=body.get("facts") or {}, refusal_count=0, status="active")
+                      facts=body.get("facts") or {}, refusal_count=0, status="active",
+                      referral_order=referral_order)
     dup = s.scalar(select(Applicant.entry_id).where(Applicant.applicant_id == entry.applicant_id,
                                                     Applicant.list_type == list_type,
                                                     Applicant.list_owner == owner))
@@ -428,7 +434,8 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
 
 def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
                 limit: int = 5000) -> list[Applicant]:
-    """Candidates in list order: active entries of the lists, without an offer for this vacancy and
+    """Candidates in list order (the municipality's `referral_order` first on its lists): active
+    entries of the lists, without an offer for this vacancy and
     without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`."""
     offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
     open_elsewhere = select(Offer.entry_id).where(Offer.status == "open")
@@ -438,7 +445,8 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
                    Applicant.status == "active", Applicant.passive_since.is_(None),
                    Applicant.entry_id.not_in(offered_here),
                    Applicant.entry_id.not_in(open_elsewhere))
-            .order_by(list_rank, Applicant.seniority_date, Applicant.entry_id)
+            .order_by(list_rank, case((Applicant.referral_order.is_(None), 1), else_=0), Applicant.referral_order,
+                      Applicant.seniority_date, Applicant.entry_id)
             .offset(offset).limit(min(limit, CANDIDATE_LIMIT)))
     return list(s.scalars(stmt))
 
