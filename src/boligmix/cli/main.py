@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "letting",
     "serve",
     "letting_admin",
+    "letting_reports",
     "demo",
     "indicators",
 )

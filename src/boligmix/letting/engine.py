@@ -819,6 +819,8 @@ class LettingEngine:
                 if dispensation is not None and policy.switches.get("dispensation_allowed", False) \
                         and facts.get(dispensation) is True:
                     exemption_facts[f"dispensation:{rule.rule_id}"] = True
+                    exemption_facts[f"dispensation_version:{rule.rule_id}"] = policy.version
+                    exemption_facts[f"{dispensation}_grounds"] = applicant.facts.get(f"{dispensation}_grounds")
                     continue
                 if hit.truth is Truth.TRUE:
                     return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}"

@@ -10,6 +10,7 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 
 import os
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from boligmix import __version__
 from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationError, ConflictError, LettingError
-from boligmix.letting.store import follow_ups, service
+from boligmix.letting.store import follow_ups, reports, service
 from boligmix.letting.store.auth import Principal, Pseudonymiser, TokenIdentities, require_active
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
@@ -300,6 +301,21 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     @app.get("/api/entitlements", tags=["letting"])
     def get_entitlements(org_id: str, p: Caller) -> Any:
         return read(p, lambda s: service.list_entitlements(s, p, org_id, pseudo))
+
+    @app.get("/api/reports/dispensations", tags=["reports"])
+    def get_dispensation_report(p: Caller, municipality_code: int | None = None, period_end: date | None = None,
+                                period_start: date | None = None, level: str = "department") -> Any:
+        """§ 51 c dispensations used in the reporting period (default: the year up to the latest
+        1 July), by ground. Municipalities: their own, exact; analysts: all, small counts suppressed."""
+        return read(p, lambda s: reports.dispensation_report(
+            s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start, level=level))
+
+    @app.get("/api/reports/rejections-51b", tags=["reports"])
+    def get_rejection_report(p: Caller, municipality_code: int | None = None, period_end: date | None = None,
+                             period_start: date | None = None) -> Any:
+        """§ 51 b (kombineret udlejning) rejections in the period per area and department."""
+        return read(p, lambda s: reports.rejection_report(
+            s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start))
 
     @app.get("/api/decisions", tags=["audit"])
     def get_decisions(vacancy_id: int, p: Caller) -> Any:
