@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
 from boligmix.letting.policy import load_default_policies
 from boligmix.letting.store import service
 from boligmix.letting.store.engine_rules import EngineRules
@@ -73,3 +75,46 @@ def test_delebolig_room_goes_to_a_single_person(store, tokens):
     assert [o["entry_id"] for o in made["offers"]] == [single]
     [skip] = [d for d in made["decisions"] if d["entry_id"] == couple]
     assert skip["outcome"] == "skipped" and skip["rule"] == "k0101.delebolig#single_person"
+
+
+def _busy_rules(tmp_path, mode: str | None) -> EngineRules:
+    from boligmix.letting.policy import POLICY_DIR, load_policies
+
+    switch = f"switches: {{busy_applicants: {mode}}}\n" if mode else ""
+    (tmp_path / "a.yaml").write_text(
+        "id: t.annoncering\nbase: dk.almenboligloven.60a\nversion: '1'\neffective_from: 2020-01-01\nenabled: true\n"
+        "scope: {municipality_codes: [101]}\n" + switch, encoding="utf-8")
+    return EngineRules(load_policies([POLICY_DIR / "statutory", tmp_path]))
+
+
+@pytest.mark.parametrize("mode", [None, "ignore"])
+def test_a_busy_applicant_holds_the_advert_unless_switched_off(store, tokens, tmp_path, mode):
+    """The only fitting applicant holds an open offer for dwelling 1 when dwelling 2's round runs.
+    Default (busy_applicants = wait): dwelling 2 is not advertised and goes to that applicant once
+    they refused dwelling 1; `ignore`: dwelling 2 is advertised to the respondent at once."""
+    rules = _busy_rules(tmp_path, mode)
+    _, org = tokens["org"]
+    dw1, dw2 = seed_stock(store, org, dwellings=2)
+    [applicant] = seed_applicants(store, org, 1, household_size=2)
+    respondent = store.transact(lambda s: service.create_applicant(s, org, {
+        "applicant_id": 42, "list_type": "advert_response", "org_id": ORG, "seniority_date": date(2024, 6, 10),
+        "household_size": 2}))["entry_id"]
+    v1, v2 = (store.transact(lambda s, dw=dw: service.register_vacancy(
+        s, org, {"dwelling_id": dw, "available_from": date(2024, 7, 1)}, rules=rules, now=NOW))["vacancy_id"]
+        for dw in (dw1, dw2))
+    first = store.transact(lambda s: service.make_offers(s, org, v1, None, rules=rules, now=NOW))
+    assert [o["entry_id"] for o in first["offers"]] == [applicant]
+    second = store.transact(lambda s: service.make_offers(s, org, v2, None, rules=rules, now=NOW))
+    channels = [(d["rule"], d["channel"]) for d in second["decisions"] if d["outcome"] == "channel"]
+    if mode == "ignore":
+        assert second["channel"] == "annoncering" and channels == [("t.annoncering#trigger", "annoncering")]
+        again = store.transact(lambda s: service.make_offers(s, org, v2, None, rules=rules, now=NOW))
+        assert [o["entry_id"] for o in again["offers"]] == [respondent]
+        return
+    assert second["offers"] == [] and second["channel"] == "waiting_list"
+    assert channels == [("t.annoncering#busy_applicants", "waiting_list")]
+    [held] = [d for d in second["decisions"] if d["rule"] == "t.annoncering#busy_applicants"]
+    assert held["facts"]["busy_eligible"] == 1 and held["facts"]["busy_applicants"] == "wait"
+    store.transact(lambda s: service.refuse_offer(s, org, first["offers"][0]["offer_id"], rules=rules, now=NOW))
+    third = store.transact(lambda s: service.make_offers(s, org, v2, None, rules=rules, now=NOW))
+    assert [o["entry_id"] for o in third["offers"]] == [applicant] and third["channel"] == "waiting_list"

@@ -101,6 +101,9 @@ class LettingContext:
     referrals: Sequence[Applicant] = ()
     rehousing: Sequence[Applicant] = ()
     advert_respondents: Sequence[Applicant] = ()
+    busy: Sequence[Applicant] = ()
+    """Waiting-list applicants the caller held back from this round because they hold an open offer
+    elsewhere; read only by the offentlig annoncering trigger (switch `busy_applicants`)."""
 
 
 @dataclass(frozen=True)
@@ -360,12 +363,23 @@ class LettingEngine:
                 decisions.extend(other_decisions)
         if not ranked and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
             advert = next((p for p in in_force if p.spec.tool == "offentlig_annoncering"), None)
-            if advert is not None and advert.switch("trigger") == "list_exhausted":
+            busy_mode = advert.switch("busy_applicants") if advert is not None else None
+            busy = self._eligible_busy(vacancy, channel, context.busy, in_force, on) if busy_mode == "wait" else 0
+            if advert is not None and advert.switch("trigger") == "list_exhausted" and busy:
+                decisions.append(self._decision(
+                    now, Outcome.CHANNEL, vacancy, channel=channel, round_id=round_id, policy=advert,
+                    rule_id=f"{advert.id}#busy_applicants",
+                    reason=f"not advertised: {busy} eligible applicant(s) on the waiting list hold an open offer "
+                           f"elsewhere and may still take this dwelling (switch busy_applicants=wait)",
+                    facts={"busy_applicants": busy_mode, "busy_considered": len(context.busy),
+                           "busy_eligible": busy}))
+            elif advert is not None and advert.switch("trigger") == "list_exhausted":
                 decisions.append(self._decision(
                     now, Outcome.CHANNEL, vacancy, channel=Channel.ANNONCERING, round_id=round_id,
                     policy=advert, rule_id=f"{advert.id}#trigger",
                     reason="the waiting list gave no eligible applicant; the dwelling is advertised",
-                    facts={"advert_respondents": len(context.advert_respondents)}))
+                    facts={"advert_respondents": len(context.advert_respondents), "busy_applicants": busy_mode,
+                           "busy_considered": len(context.busy), "busy_eligible": busy}))
                 channel = Channel.ANNONCERING
                 ledger.vacancy_channel[vacancy.vacancy_id] = channel
                 ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force,
@@ -417,6 +431,24 @@ class LettingEngine:
             waiting.id, waiting.version, waiting.spec.law, waiting.spec.round.passive_after_refusals,
             bool(waiting.switch("no_answer_counts_as_refusal")))
         return round_
+
+    def _eligible_busy(self, vacancy: Vacancy, channel: Channel, busy: Sequence[Applicant],
+                       in_force: Sequence[Policy], on: date) -> int:
+        """How many of the held-back `busy` applicants the rules would rank for this vacancy (on its
+        organisation's lists, not passive, withdrawn or housed, not offered it before, eligible)."""
+        allowed = LIST_TYPES_BY_CHANNEL[channel]
+        offered = self.ledger.offered.get(vacancy.vacancy_id, set())
+        count = 0
+        for applicant in busy:
+            aid = applicant.applicant_id
+            if applicant.list_type not in allowed or applicant.org_id != vacancy.dwelling.org_id or aid in offered \
+                    or applicant.passive or aid in self.ledger.passive or aid in self.ledger.withdrawn \
+                    or aid in self.ledger.housed:
+                continue
+            applicant = self._with_entitlement(applicant, vacancy)
+            if self._assess(vacancy, applicant, channel, in_force, on).outcome is None:
+                count += 1
+        return count
 
     def accept(self, offer_id: str, now: datetime) -> OfferUpdate:
         """The applicant accepts. The dwelling is let to the best-ranked acceptor once every

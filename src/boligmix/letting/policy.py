@@ -140,6 +140,14 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
             "list_exhausted", ("list_exhausted",),
             "When advertising is used: after the waiting list gave no offer. The § 60 a conditions "
             "were not readable (rules-spec 6.5).", unconfirmed=True),
+        "busy_applicants": SwitchSpec(
+            "wait", ("wait", "ignore"),
+            "Waiting-list applicants who would be eligible but hold an open offer elsewhere (a caller "
+            "such as the letting store gives one open offer at a time): wait = they still count, the "
+            "list is not exhausted and the dwelling is not advertised while any of them may yet take it "
+            "(their seniority is kept); ignore = only applicants free to take an offer now count, so a "
+            "list that is merely busy is advertised. The § 60 a conditions were not readable "
+            "(rules-spec 6.5).", unconfirmed=True),
     },
     "delebolig": {},
     "priority": {},

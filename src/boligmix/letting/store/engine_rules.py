@@ -139,6 +139,9 @@ class EngineRules:
     name = "engine"
     carries_redirects = True
     """The store hands the open § 59 stk. 6 redirected referrals to `plan` (see `store.follow_ups`)."""
+    weighs_busy = True
+    """When a waiting-list round would advertise the vacancy, the store plans it again with the entries
+    it held back as busy (open offer elsewhere), for the annoncering switch `busy_applicants`."""
 
     def __init__(self, policies: Any | None = None) -> None:
         if policies is None:
@@ -196,8 +199,11 @@ class EngineRules:
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department, candidates: Sequence[Applicant],
              count: int | None, now: datetime, entitlements: Sequence[Entitlement] = (),
-             redirects: Sequence[RedirectedReferral] = ()) -> RoundPlan:
+             redirects: Sequence[RedirectedReferral] = (), busy: Sequence[Applicant] = ()) -> RoundPlan:
         """One round with the engine's follow-ups (§ 51 b `entitled`, § 59 stk. 6 `redirected`).
+
+        `busy`: waiting-list entries held back because they hold an open offer elsewhere; the
+        engine's offentlig annoncering trigger counts the eligible ones (switch `busy_applicants`).
 
         The stored § 51 b entitlements go into the engine's ledger, so the engine gives their
         holders the `kombineret_udlejning_tilbud` priority right for dwellings of the organisation
@@ -230,7 +236,7 @@ class EngineRules:
         ev = engine_vacancy(vacancy, dwelling, department)
         engine.ledger.vacancy_channel[ev.vacancy_id] = channel
         applicants = [engine_applicant(e) for e in by_applicant.values()]
-        context = LettingContext()  # as `boligmix.letting.engine.plan_offers`
+        context = LettingContext(busy=[engine_applicant(e) for e in busy])  # as `engine.plan_offers`
         if channel == m.Channel.KOMMUNAL_ANVISNING:
             context, applicants = LettingContext(referrals=applicants), []
         elif channel == m.Channel.REHOUSING:

@@ -451,6 +451,18 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     return list(s.scalars(stmt))
 
 
+def _busy_candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
+    """Entries `_candidates` held back because they hold an open offer elsewhere (active, not
+    passive, not offered this vacancy); at most `CANDIDATE_LIMIT`, in list order."""
+    offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
+    open_elsewhere = select(Offer.entry_id).where(Offer.status == "open", Offer.vacancy_id != v.vacancy_id)
+    return list(s.scalars(
+        select(Applicant).where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
+                                Applicant.status == "active", Applicant.passive_since.is_(None),
+                                Applicant.entry_id.not_in(offered_here), Applicant.entry_id.in_(open_elsewhere))
+        .order_by(Applicant.seniority_date, Applicant.entry_id).limit(CANDIDATE_LIMIT)))
+
+
 def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     """Lock the entries about to get an offer; return those still free to get one.
 
@@ -517,6 +529,14 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         remaining = (remaining or 1) - len(plan.offered)
         if remaining <= 0:
             break
+    if plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel") and not plan.offered \
+            and getattr(rules, "weighs_busy", False):
+        busy = [*_busy_candidates(s, v, owner, list_types), *(e for e in pool if e.entry_id in passed_over)]
+        if busy:  # would the held-back applicants still count? (annoncering switch busy_applicants)
+            plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                              entitlements=held, busy=busy, **extra)
+            decided = list(plan.decisions)
+            fulfilled = set(plan.fulfilled_entitlements)
     ident = _ids(p, pseudo)
     round_rules = getattr(rules, "round_rules", None)
     offers, decisions = [], []
