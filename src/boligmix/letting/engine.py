@@ -71,8 +71,9 @@ outside the kombineret udlejning area; read by the waiting-list policy's priorit
 SCHEME_CATEGORY = "kombineret_udlejning"
 
 REDIRECT_RIGHT = "redirected_referral"
-"""The priority right (`Applicant.priority_rights`) of a § 59 stk. 6/7 referral the engine recorded
-as redirected, at the municipality's later referral dwellings; read by the policy
+"""The priority right (`Applicant.priority_rights`) of a § 59 stk. 6/7 referral (or rehousing
+household) the engine recorded as redirected, at the municipality's later dwellings of the same
+channel; read by the policy
 `dk.almenboligloven.59.redirect` (`statutory/anvisning_redirect.yaml`), which ranks it first."""
 
 LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
@@ -399,7 +400,7 @@ class LettingEngine:
             if channel in REFERRAL_CHANNELS:
                 facts["referral_order"] = applicant.referral_order
             redirect = ledger.redirected.get(applicant.applicant_id)
-            if redirect is not None and channel == Channel.KOMMUNAL_ANVISNING \
+            if redirect is not None and channel in REFERRAL_CHANNELS \
                     and redirect.municipality_code == vacancy.dwelling.municipality_code:
                 facts.update({"redirect_decision": redirect.decision_id,
                               "redirected_from_vacancy": redirect.vacancy_id, "redirect_bar": redirect.rule_id})
@@ -531,10 +532,11 @@ class LettingEngine:
         return base + self.ledger.refusals.get(applicant_id, 0) - offset
 
     def _with_redirect(self, applicant: Applicant, vacancy: Vacancy, channel: Channel) -> Applicant:
-        """The referral with the `redirected_referral` priority right when the engine recorded it as
-        redirected (§ 59 stk. 6/7) in the dwelling's municipality (referral channel only)."""
+        """The referral (or rehousing household) with the `redirected_referral` priority right when
+        the engine recorded it as redirected (§ 59 stk. 6/7) in the dwelling's municipality
+        (referral channels only)."""
         redirect = self.ledger.redirected.get(applicant.applicant_id)
-        if channel != Channel.KOMMUNAL_ANVISNING or redirect is None \
+        if channel not in REFERRAL_CHANNELS or redirect is None \
                 or redirect.municipality_code != vacancy.dwelling.municipality_code \
                 or REDIRECT_RIGHT in applicant.priority_rights:
             return applicant
@@ -586,17 +588,19 @@ class LettingEngine:
                     aid, dwelling.org_id, dwelling.area_id, policy.id, policy.version, decision.decision_id,
                     str(policy.switch("entitlement_ends")))
                 return [decision]
-        if policy.spec.tool == "anvisning_restriction" and channel == Channel.KOMMUNAL_ANVISNING \
+        if policy.spec.tool == "anvisning_restriction" and channel in REFERRAL_CHANNELS \
                 and policy.switch("barred_referral") == "redirect" and aid not in self.ledger.redirected:
             categories = sorted(dwelling.area_categories)
             decision = self._decision(
                 now, Outcome.REDIRECTED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                 policy=policy, rule_id=f"{policy.id}#redirect",
                 reason=f"barred by {hit.rule.rule_id} from a dwelling in a {'/'.join(categories)} area; the "
-                       f"municipality must refer the household elsewhere: kept for the next referral dwelling "
+                       f"municipality must refer the household elsewhere: kept for the next "
+                       f"{'referral' if channel == Channel.KOMMUNAL_ANVISNING else 'rehousing'} dwelling "
                        f"in municipality {dwelling.municipality_code}",
                 facts={**hit.facts, "bar": hit.rule.rule_id, "area_categories": categories,
-                       "municipality_code": dwelling.municipality_code}, unknown=hit.unknown)
+                       "municipality_code": dwelling.municipality_code, "redirect_channel": channel.value},
+                unknown=hit.unknown)
             self.ledger.redirected[aid] = RedirectedReferral(
                 applicant, dwelling.municipality_code, vacancy.vacancy_id, hit.rule.rule_id, policy.version,
                 decision.decision_id)
@@ -663,13 +667,13 @@ class LettingEngine:
 
     def _pool(self, channel: Channel, applicants: Sequence[Applicant], context: LettingContext,
               municipality_code: int) -> Sequence[Applicant]:
-        if channel == Channel.KOMMUNAL_ANVISNING:
-            listed = {a.applicant_id for a in context.referrals}
+        if channel in REFERRAL_CHANNELS:  # § 59 stk. 6/7: redirected households come back in their own channel
+            named = context.referrals if channel == Channel.KOMMUNAL_ANVISNING else context.rehousing
+            listed = {a.applicant_id for a in named}
             carried = [r.applicant for r in self.redirected_referrals(municipality_code)
-                       if r.applicant.applicant_id not in listed]
-            return [*carried, *context.referrals]
-        if channel == Channel.REHOUSING:
-            return context.rehousing
+                       if r.applicant.applicant_id not in listed
+                       and r.applicant.list_type in LIST_TYPES_BY_CHANNEL[channel]]
+            return [*carried, *named]
         if channel == Channel.ANNONCERING:
             return context.advert_respondents
         return applicants

@@ -1,6 +1,7 @@
 """§ 59 stk. 6/7 redirected referrals and the reactivation of passive entries, in the letting store.
 
-* Redirected referrals: when the engine rejects a municipality's referral by a § 59 stk. 6/7 bar
+* Redirected referrals: when the engine rejects a municipality's referral (or rehousing household,
+  in the rehousing channel) by a § 59 stk. 6/7 bar
   (a dwelling in an udsat area or forebyggelsesområde) it records a `redirected` decision; the
   store keeps it in `redirected_referrals` (`keep_redirect`). In the municipality's later referral
   rounds `open_redirects` hands the open ones (entry still active) to the engine, which gives them
@@ -47,16 +48,19 @@ def keep_redirect(s: Session, cd: CandidateDecision, decision: Decision, vacancy
     ).on_conflict_do_nothing(index_elements=["entry_id"]))
 
 
-def open_redirects(s: Session, vacancy: Vacancy, municipality_code: int, page: list[Applicant]
+def open_redirects(s: Session, vacancy: Vacancy, municipality_code: int, page: list[Applicant],
+                   list_types: tuple[str, ...] = ("municipal_referral",)
                    ) -> tuple[list[RedirectedReferral], list[Applicant]]:
-    """The municipality's open redirected referrals that may be offered `vacancy` now (entry active,
-    not passive, not offered this vacancy, no open offer elsewhere), and those of their entries
-    that are not in `page` already (a long referral list is read up to a limit)."""
+    """The municipality's open redirected entries of `list_types` (its referrals, or its rehousing
+    households for a rehousing vacancy) that may be offered `vacancy` now (entry active, not
+    passive, not offered this vacancy, no open offer elsewhere), and those of their entries that
+    are not in `page` already (a long referral list is read up to a limit)."""
     offered_here = select(Offer.entry_id).where(Offer.vacancy_id == vacancy.vacancy_id)
     open_elsewhere = select(Offer.entry_id).where(Offer.status == "open")
     rows = s.execute(
         select(RedirectedReferral, Applicant).join(Applicant, Applicant.entry_id == RedirectedReferral.entry_id)
         .where(RedirectedReferral.municipality_code == municipality_code, Applicant.status == "active",
+               Applicant.list_type.in_(list_types),
                Applicant.passive_since.is_(None), Applicant.entry_id.not_in(offered_here),
                Applicant.entry_id.not_in(open_elsewhere))
         .order_by(RedirectedReferral.redirect_id)).all()

@@ -509,8 +509,8 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     while True:
         page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
         pool, extra = page, {}
-        if getattr(rules, "carries_redirects", False) and v.channel == "kommunal_anvisning":
-            redirects, missing = open_redirects(s, v, d.municipality_code, page)  # § 59 stk. 6 follow-ups
+        if getattr(rules, "carries_redirects", False) and v.channel in MUNICIPAL_CHANNELS:
+            redirects, missing = open_redirects(s, v, d.municipality_code, page, list_types)  # § 59 stk. 6
             pool, extra = [*page, *missing], {"redirects": redirects}
         held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
         while True:
