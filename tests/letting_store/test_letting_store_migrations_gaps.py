@@ -1,4 +1,4 @@
-"""Migrations 0009 (withdrawn_at), 0010 (referral_order) and later, applied to a 0008 database that holds rows: the rows
+"""Migrations 0009 (withdrawn_at), 0010 (referral_order), 0011 (shared dwellings) and later, applied to a 0008 database that holds rows: the rows
 survive with the new columns empty (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def test_upgrade_from_0008_keeps_applicants_and_dwellings(empty_url):
         with engine.connect() as conn:
             row = conn.execute(text("SELECT applicant_id, status, withdrawn_at, referral_order FROM applicants")).one()
             assert tuple(row) == (5, "active", None, None)
-            assert conn.execute(text("SELECT rooms FROM dwellings")).scalar_one() == 2
+            assert tuple(conn.execute(text("SELECT rooms, shared_dwelling_id FROM dwellings")).one()) == (2, None)
+            assert conn.execute(text("SELECT COUNT(*) FROM shared_dwellings")).scalar_one() == 0
     finally:
         engine.dispose()

@@ -38,8 +38,8 @@ from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.fast_path import FastPath, FastPathStats
 from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
-                                  OffersIn, ReactivateIn, ReferralOrderIn, RefuseIn, VacancyIn,
-                                  WithdrawIn)
+                                  OffersIn, ReactivateIn, ReferralOrderIn, RefuseIn, SharedDwellingIn,
+                                  VacancyIn, WithdrawIn)
 
 DB_ENV = "BOLIGMIX_LETTING_DB"
 """Environment variable with the database URL, read by `create_app_from_env` (uvicorn workers)."""
@@ -180,6 +180,17 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     @app.post("/api/dwellings", status_code=201, tags=["stock"])
     def post_dwelling(body: DwellingIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
         return write(p, key, request, body, lambda s: service.register_dwelling(s, p, body.model_dump()), 201)
+
+    @app.post("/api/shared-dwellings", status_code=201, tags=["stock"])
+    def post_shared_dwelling(body: SharedDwellingIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
+        """Register a delebolig (let room by room, one person per room); then register its rooms with
+        `POST /api/dwellings` and `shared_dwelling_id`."""
+        return write(p, key, request, body,
+                     lambda s: service.register_shared_dwelling(s, p, body.model_dump()), 201)
+
+    @app.get("/api/shared-dwellings/{shared_dwelling_id}", tags=["stock"])
+    def get_shared_dwelling(shared_dwelling_id: int, p: Caller) -> Any:
+        return read(p, lambda s: service.get_shared_dwelling(s, p, shared_dwelling_id))
 
     @app.get("/api/departments/{department_id}/dwellings", tags=["stock"])
     def get_dwellings(department_id: str, p: Caller) -> Any:

@@ -35,6 +35,18 @@ class DwellingIn(_Body):
     floor_area_m2: float = Field(ge=5, le=1000)
     monthly_rent_dkk: float = Field(ge=0)
     facts: dict[str, Any] = Field(default_factory=dict)
+    shared_dwelling_id: int | None = Field(default=None, ge=0, lt=2**63, description=(
+        "A room of this delebolig (POST /api/shared-dwellings first): rooms = 1, same department."))
+
+
+class SharedDwellingIn(_Body):
+    """A delebolig: a larger dwelling let room by room, one person per room."""
+
+    shared_dwelling_id: int = Field(ge=0, lt=2**63)
+    department_id: str = Field(min_length=1, max_length=64)
+    rooms: int = Field(ge=1, le=30, description="Letting rooms (one person each).")
+    floor_area_m2: float | None = Field(default=None, ge=5, le=2000)
+    facts: dict[str, Any] = Field(default_factory=dict)
 
 
 class ApplicantIn(_Body):

@@ -97,15 +97,18 @@ def engine_applicant(entry: Applicant) -> m.Applicant:
 
 
 def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
-    """The engine's vacancy. A delebolig is registered room by room (one dwelling row per room,
-    `facts.shared = true`), so the engine's `dwelling.shared` rules (size rule exemption,
-    delebolig eligibility) apply to it."""
+    """The engine's vacancy. A delebolig is let room by room: a room is a dwelling row with
+    `shared_dwelling_id` (a `shared_dwellings` unit, since migration 0011) or, as before,
+    `facts.shared = true`; the engine's `dwelling.shared` rules (size rule exemption, delebolig
+    policy: one person per room) apply to it."""
     dwelling = m.Dwelling(
         dwelling_id=w.dwelling_id, municipality_code=d.municipality_code, org_id=d.org_id,
         department_id=d.department_id, rooms=w.rooms, area_id=d.area_id,
         area_categories=frozenset(d.area_categories or []), almen_type=w.almen_type,
         floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk,
-        shared=(w.facts or {}).get("shared") is True, facts=dict(w.facts or {}))
+        shared=(w.facts or {}).get("shared") is True or getattr(w, "shared_dwelling_id", None) is not None,
+        facts={**(w.facts or {}), **({"shared_dwelling_id": w.shared_dwelling_id}
+                                     if getattr(w, "shared_dwelling_id", None) is not None else {})})
     return m.Vacancy(str(v.vacancy_id), dwelling, v.available_from)
 
 

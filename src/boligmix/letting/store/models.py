@@ -91,6 +91,26 @@ class Department(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class SharedDwelling(Base):
+    """A delebolig: a larger dwelling let room by room (seed 000). Its rooms are `dwellings` rows
+    with `shared_dwelling_id` set, one letting room each (`rooms = 1`), at most `rooms` of them, in
+    the same department. The engine sees a room as `dwelling.shared` (the delebolig policy lets it to
+    one person; the size rule's under-use limit does not apply). Since migration 0011."""
+
+    __tablename__ = "shared_dwellings"
+
+    shared_dwelling_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.department_id"), index=True)
+    rooms: Mapped[int] = mapped_column(Integer)
+    """Letting rooms (one person each)."""
+    floor_area_m2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Facts of the whole dwelling (as registered; the rules read the room's dwelling facts)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (CheckConstraint("rooms >= 1", name="rooms_positive"),)
+
+
 class Dwelling(Base):
     __tablename__ = "dwellings"
 
@@ -101,6 +121,9 @@ class Dwelling(Base):
     floor_area_m2: Mapped[float] = mapped_column(Float)
     monthly_rent_dkk: Mapped[float] = mapped_column(Float)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shared_dwelling_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shared_dwellings.shared_dwelling_id"), nullable=True, index=True)
+    """The delebolig this row is a room of (None: an ordinary dwelling). Since migration 0011."""
 
     __table_args__ = (
         CheckConstraint("rooms >= 1", name="rooms_positive"),

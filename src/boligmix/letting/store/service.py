@@ -41,6 +41,7 @@ from boligmix.letting.store.models import (
     Entitlement,
     Lease,
     Offer,
+    SharedDwelling,
     ShareCounter,
     Vacancy,
     utcnow,
@@ -84,7 +85,13 @@ def department_json(d: Department) -> dict[str, Any]:
 def dwelling_json(w: Dwelling) -> dict[str, Any]:
     return {"dwelling_id": w.dwelling_id, "department_id": w.department_id, "almen_type": w.almen_type,
             "rooms": w.rooms, "floor_area_m2": w.floor_area_m2, "monthly_rent_dkk": w.monthly_rent_dkk,
-            "facts": w.facts or {}}
+            "facts": w.facts or {}, "shared_dwelling_id": w.shared_dwelling_id}
+
+
+def shared_dwelling_json(x: SharedDwelling, rooms: list[Dwelling]) -> dict[str, Any]:
+    return {"shared_dwelling_id": x.shared_dwelling_id, "department_id": x.department_id, "rooms": x.rooms,
+            "floor_area_m2": x.floor_area_m2, "facts": x.facts or {},
+            "room_dwelling_ids": [w.dwelling_id for w in sorted(rooms, key=lambda w: w.dwelling_id)]}
 
 
 def applicant_json(a: Applicant, ident: Callable[[int | None], Any]) -> dict[str, Any]:
@@ -231,23 +238,74 @@ def list_departments(s: Session, p: Principal) -> list[dict[str, Any]]:
 
 
 def register_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Register a dwelling of one of the caller's departments; with `shared_dwelling_id` a room of
+    that delebolig (same department, `rooms = 1`, at most the delebolig's number of rooms: 422
+    otherwise; the delebolig row is locked, so concurrent rooms are counted one after the other)."""
     p.require_writer()
     d = _department(s, body["department_id"])
     if not p.owns_org(d.org_id):
         raise AuthorizationError(f"department {d.department_id} belongs to organisation {d.org_id}, outside "
                                  f"the scope of token '{p.name}'")
+    shared_id = body.get("shared_dwelling_id")
     new = Dwelling(dwelling_id=body["dwelling_id"], department_id=d.department_id,
                    almen_type=body.get("almen_type") or "family", rooms=body["rooms"],
                    floor_area_m2=body["floor_area_m2"], monthly_rent_dkk=body["monthly_rent_dkk"],
-                   facts=body.get("facts") or {})
+                   facts=body.get("facts") or {}, shared_dwelling_id=shared_id)
     existing = s.get(Dwelling, new.dwelling_id)
     if existing is not None:
         if dwelling_json(existing) != dwelling_json(new):
             raise ConflictError(f"dwelling {new.dwelling_id} exists with other data")
         return dwelling_json(existing)
+    if shared_id is not None:
+        _check_room(s, d, new, shared_id)
     s.add(new)
     s.flush()
     return dwelling_json(new)
+
+
+def _check_room(s: Session, d: Department, room: Dwelling, shared_id: int) -> None:
+    shared = s.scalar(select(SharedDwelling).where(SharedDwelling.shared_dwelling_id == shared_id)
+                      .with_for_update())
+    if shared is None:
+        raise NotFoundError(f"shared dwelling (delebolig) {shared_id} does not exist")
+    where = f"dwelling {room.dwelling_id}: a room of delebolig {shared_id}"
+    if shared.department_id != d.department_id:
+        raise InvalidRequestError(f"{where} must be in its department {shared.department_id}, not {d.department_id}")
+    if room.rooms != 1:
+        raise InvalidRequestError(f"{where} is one letting room (rooms = 1, one person), got rooms = {room.rooms}")
+    taken = s.scalar(select(func.count()).select_from(Dwelling).where(Dwelling.shared_dwelling_id == shared_id)) or 0
+    if taken >= shared.rooms:
+        raise InvalidRequestError(f"{where}: the delebolig has {shared.rooms} room(s), all registered already")
+
+
+def register_shared_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Register a delebolig (a dwelling let room by room) of one of the caller's departments; its
+    rooms are then registered as dwellings with `shared_dwelling_id` (an identical repeat returns it)."""
+    p.require_writer()
+    d = _department(s, body["department_id"])
+    if not p.owns_org(d.org_id):
+        raise AuthorizationError(f"department {d.department_id} belongs to organisation {d.org_id}, outside "
+                                 f"the scope of token '{p.name}'")
+    new = SharedDwelling(shared_dwelling_id=body["shared_dwelling_id"], department_id=d.department_id,
+                         rooms=body["rooms"], floor_area_m2=body.get("floor_area_m2"), facts=body.get("facts") or {})
+    existing = s.get(SharedDwelling, new.shared_dwelling_id)
+    if existing is not None:
+        rooms = list(s.scalars(select(Dwelling).where(Dwelling.shared_dwelling_id == existing.shared_dwelling_id)))
+        if shared_dwelling_json(existing, []) != shared_dwelling_json(new, []):
+            raise ConflictError(f"shared dwelling {new.shared_dwelling_id} exists with other data")
+        return shared_dwelling_json(existing, rooms)
+    s.add(new)
+    s.flush()
+    return shared_dwelling_json(new, [])
+
+
+def get_shared_dwelling(s: Session, p: Principal, shared_dwelling_id: int) -> dict[str, Any]:
+    shared = s.get(SharedDwelling, shared_dwelling_id)
+    if shared is None:
+        raise NotFoundError(f"shared dwelling (delebolig) {shared_dwelling_id} does not exist")
+    _require_read(p, _department(s, shared.department_id))
+    rooms = list(s.scalars(select(Dwelling).where(Dwelling.shared_dwelling_id == shared_dwelling_id)))
+    return shared_dwelling_json(shared, rooms)
 
 
 def list_dwellings(s: Session, p: Principal, department_id: str) -> list[dict[str, Any]]:
