@@ -192,3 +192,29 @@ def test_offer_deadlines_expire_and_count_as_refusals(store, tokens):
     plain = store.transact(lambda s: service.make_offers(s, org, vid2, 1))["offers"]
     assert len(plain) == 1 and plain[0]["deadline"] is None
     assert store.transact(lambda s: service.expire_offers(s, org, vid2, NOW + timedelta(days=999), rules=rules)) == []
+
+
+@pytest.mark.parametrize("ending", ["withdrawn", "housed"])
+def test_entitlement_closes_when_the_entry_leaves_the_list(store, tokens, rules, ending):
+    """§ 51 b (rules-spec 6.3): a prior registrant rejected by kombineret udlejning is entitled to an
+    offer elsewhere; the organisation sees the entitlement open while the applicant is still on the
+    list, and closed once they withdrew or were housed (whatever `entitlement_ends` says)."""
+    from boligmix.letting.store import follow_ups
+
+    _, org = tokens["org"]
+    _seed(store, org)
+    _round(store, org, rules, 1)
+    [ent] = store.transact(lambda s: service.list_entitlements(s, org, ORG))
+    assert ent["open"] and ent["entry_status"] == "active"
+    if ending == "withdrawn":
+        store.transact(lambda s: follow_ups.withdraw_applicant(s, org, ent["entry_id"], now=NOW))
+    else:  # housed through another organisation channel: accept an offer made by the store order
+        from boligmix.letting.store.selection import StoreOrderRules
+
+        vid = store.transact(lambda s: service.register_vacancy(
+            s, org, {"dwelling_id": 2, "available_from": date(2024, 7, 1), "channel": "waiting_list"}))["vacancy_id"]
+        made = store.transact(lambda s: service.make_offers(s, org, vid, 2, rules=StoreOrderRules(), now=NOW))
+        offer = next(o for o in made["offers"] if o["entry_id"] == ent["entry_id"])
+        store.transact(lambda s: service.accept_offer(s, org, offer["offer_id"], now=NOW))
+    [after] = store.transact(lambda s: service.list_entitlements(s, org, ORG))
+    assert after["entry_status"] == ending and not after["open"] and after["fulfilled_by_offer_id"] is None

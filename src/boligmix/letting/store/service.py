@@ -658,15 +658,19 @@ def _fulfil_entitlement(s: Session, org_id: str, applicant_id: int, offer_id: in
 
 
 def list_entitlements(s: Session, p: Principal, org_id: str, pseudo: Pseudonymiser | None = None) -> list[dict]:
-    """§ 51 b entitlements with an organisation (open and used up)."""
+    """§ 51 b entitlements with an organisation (open and used up). An entitlement is `open` while
+    no offer used it up and the entry it was granted on is still active on the list: a housed
+    applicant (also with `ends = on_letting`) or one who withdrew the application holds none."""
     if not (p.role == "analyst" or p.owns_org(org_id)):
         raise AuthorizationError(f"organisation {org_id} is outside the scope of token '{p.name}'")
     ident = _ids(p, pseudo)
-    rows = s.scalars(select(Entitlement).where(Entitlement.org_id == org_id).order_by(Entitlement.entitlement_id))
+    rows = s.execute(select(Entitlement, Applicant.status).join(Applicant, Applicant.entry_id == Entitlement.entry_id)
+                     .where(Entitlement.org_id == org_id).order_by(Entitlement.entitlement_id)).all()
     return [{"entitlement_id": e.entitlement_id, "applicant_id": ident(e.applicant_id), "org_id": e.org_id,
              "area_id": e.area_id, "entry_id": e.entry_id, "decision_id": e.decision_id, "policy_id": e.policy_id,
              "policy_version": e.policy_version, "ends": e.ends, "fulfilled_by_offer_id": e.fulfilled_by_offer_id,
-             "open": e.fulfilled_by_offer_id is None} for e in rows]
+             "entry_status": status, "open": e.fulfilled_by_offer_id is None and status == "active"}
+            for e, status in rows]
 
 
 def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling, Department]:
