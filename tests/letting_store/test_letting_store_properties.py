@@ -1,5 +1,6 @@
-"""Hypothesis: under random interleavings of register/offer/accept/refuse and retries, no dwelling is
-let twice, no applicant housed twice, retries return their first result, and the audit trail matches."""
+"""Hypothesis: under random interleavings of register/offer/accept/refuse/withdraw and retries, no
+dwelling is let twice, no applicant housed twice, a withdrawn applicant holds no lease and no open
+offer, retries return their first result, and the audit trail matches."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from boligmix.letting.store import service
+from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
 
@@ -25,6 +26,7 @@ OPS = st.lists(
         st.tuples(st.just("offers"), st.integers(0, 3), st.integers(1, 3)),
         st.tuples(st.just("accept"), st.integers(0, 7)),
         st.tuples(st.just("refuse"), st.integers(0, 7)),
+        st.tuples(st.just("withdraw"), st.integers(0, 2)),
         st.tuples(st.just("retry"), st.integers(0, 20)),
     ),
     min_size=1, max_size=25,
@@ -38,7 +40,7 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
     world = next(_world)
     dept = f"ORG1-P{world}"
     dwellings = seed_stock(store, org, dwellings=2, department_id=dept, dwelling_base=10 * (world + 1))
-    seed_applicants(store, org, 3, start_id=1_000_000 * (world + 1))
+    entries = seed_applicants(store, org, 3, start_id=1_000_000 * (world + 1))
     vacancies: list[int] = []
     offers: list[int] = []
     history: list[tuple[str, str, bytes, object, object]] = []  # key, path, body, op, first result
@@ -74,6 +76,12 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
 
             def op(s, oid=oid, fn=fn):
                 return fn(s, org, oid)
+        elif kind == "withdraw":
+            entry = entries[action[1]]
+            path, body = f"/api/applicants/{entry}/withdraw", b""
+
+            def op(s, entry=entry):
+                return follow_ups.withdraw_applicant(s, org, entry)
         else:
             if not history:
                 continue
@@ -95,6 +103,7 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
         os_ = s.scalars(select(Offer)).all()
         decisions = s.scalars(select(Decision)).all()
         housed = s.scalars(select(Applicant.entry_id).where(Applicant.status == "housed")).all()
+        gone = set(s.scalars(select(Applicant.entry_id).where(Applicant.status == "withdrawn")).all())
         s.expunge_all()  # keep the loaded values after the read session ends
     # One lease per vacancy; a dwelling never has two open vacancies; let vacancies are those with a lease.
     assert len({x.vacancy_id for x in leases}) == len(leases)
@@ -106,6 +115,9 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
     assert {o.offer_id for o in os_ if o.status == "accepted"} == {x.offer_id for x in leases}
     assert {(o.vacancy_id, o.entry_id) for o in os_ if o.status == "accepted"} == {
         (x.vacancy_id, x.entry_id) for x in leases}
+    # A withdrawn entry holds no lease and no open offer.
+    assert not gone & {x.entry_id for x in leases}
+    assert not gone & {o.entry_id for o in os_ if o.status == "open"}
     outcomes = Counter(d.outcome for d in decisions)
     assert outcomes["let"] == len(leases)
     assert outcomes["offered"] == len(os_)
