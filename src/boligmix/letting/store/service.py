@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert, literal, select, tuple_, update
+from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -608,10 +608,14 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     expires as with `expire_offers` (decision `expired` with `at_accept`, a counted refusal when the
     policy says so) and `OfferExpiredError` (409) is raised; its transaction is committed.
 
-    The hot path of the service, in SQLAlchemy Core (no ORM objects): lock the vacancy, re-read the
-    offer and lock the applicant's entry, then the lease (INSERT … RETURNING), the status changes,
-    the withdrawal of the other open offers (UPDATE … RETURNING) and all decisions in one INSERT."""
+    On PostgreSQL the acceptance is one call of the database function `boligmix_accept_offer`
+    (`accept_sql`), the same the API's fast path calls. Elsewhere (SQLite) it runs in SQLAlchemy Core
+    (no ORM objects): lock the vacancy, re-read the offer and lock the applicant's entry, then the
+    lease (INSERT … RETURNING), the status changes, the withdrawal of the other open offers
+    (UPDATE … RETURNING) and all decisions in one INSERT."""
     conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        return _accept_postgres(s, p, offer_id, lease_start, pseudo, rules, now)
     vt, ot, at, wt, dt, lt = (Vacancy.__table__, Offer.__table__, Applicant.__table__, Dwelling.__table__,
                               Department.__table__, Lease.__table__)
     ctx = conn.execute(
@@ -632,9 +636,7 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
     o = conn.execute(
         select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, ot.c.deadline,
-               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"),
-               (func.nextval(func.pg_get_serial_sequence("leases", "lease_id")) if conn.dialect.name == "postgresql"
-                else literal(None)).label("new_lease_id"))
+               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"))
         .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
         .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
@@ -646,14 +648,43 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
         if _as_utc(o.deadline) < as_of:
             _expire_at_accept(s, p, offer_id, rules, as_of)
     start = lease_start or ctx.available_from
-    if conn.dialect.name == "postgresql":
-        lease_id = _accept_writes_postgres(conn, p, ctx, o, offer_id, start)
-    else:
-        lease_id = _accept_writes(conn, p, ctx, o, offer_id, start)
+    lease_id = _accept_writes(conn, p, ctx, o, offer_id, start)
     ident = _ids(p, pseudo)
     return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
             "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
             "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+
+
+class _Scope(NamedTuple):
+    """What `require_act_on_vacancy` reads of a vacancy and its department."""
+
+    vacancy_id: int
+    channel: str
+    org_id: str
+    municipality_code: int
+
+
+def _accept_postgres(s: Session, p: Principal, offer_id: int, lease_start: date | None,
+                     pseudo: Pseudonymiser | None, rules: OfferRules | None, now: datetime | None) -> dict[str, Any]:
+    """`accept_offer` on PostgreSQL: one call of `boligmix_accept_offer`; its outcomes as the
+    service's answers and errors (the token and the Idempotency-Key are the caller's business)."""
+    as_of = _as_utc(now or datetime.now(timezone.utc))
+    outcome, _status, body = s.connection().exec_driver_sql(
+        accept_sql.CALL_SQL, accept_sql.call_params(p, offer_id, lease_start, as_of, utcnow())).one()
+    if outcome == "done":
+        ident = _ids(p, pseudo)
+        return {**body, "applicant_id": ident(body["applicant_id"]), "household_id": ident(body["household_id"])}
+    if outcome == "conflict":
+        raise ConflictError(body["detail"])
+    if outcome == "not_found":
+        raise NotFoundError(f"offer {offer_id} does not exist")
+    if outcome == "forbidden":
+        scope = _Scope(**body)
+        require_act_on_vacancy(p, scope, scope)  # type: ignore[arg-type]
+        raise AuthorizationError(f"vacancy {scope.vacancy_id}: token '{p.name}' cannot act on it")  # pragma: no cover
+    if outcome == "expired":
+        _expire_at_accept(s, p, offer_id, rules, as_of)  # the vacancy and the entry are locked already
+    raise RuntimeError(f"boligmix_accept_offer answered {outcome!r}")  # pragma: no cover
 
 
 def _expire_at_accept(s: Session, p: Principal, offer_id: int, rules: OfferRules | None, as_of: datetime) -> None:
@@ -703,16 +734,6 @@ def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, sta
     now = utcnow()
     conn.execute(insert(Decision.__table__).values([{**r, "created_at": now} for r in rows]))
     return lease_id
-
-
-def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
-    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL; the SQL is
-    shared with the API's fast path (`accept_sql`)."""
-    params = accept_sql.accept_params(p.name, o.new_lease_id, offer_id, ctx.vacancy_id, ctx.dwelling_id, ctx.channel, o.entry_id,
-                                      o.applicant_id, o.household_id, o.rank, o.rule, o.rule_version, start,
-                                      utcnow())
-    row = conn.exec_driver_sql(accept_sql.ACCEPT_SQL, params).one()
-    return int(row[0])
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
