@@ -31,7 +31,6 @@ import psycopg
 from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import ACTIVE_TOKEN_SQL, Principal, TokenIdentities
 from boligmix.letting.store.idempotency import MAX_KEY_LENGTH, request_fingerprint
-from boligmix.letting.store.models import utcnow
 from boligmix.web.aiopool import AsyncPool
 
 Scope = MutableMapping[str, Any]
@@ -209,10 +208,9 @@ class FastPath:
         acceptance (the service's own implementation on PostgreSQL, see `accept_sql`), and its
         transaction is committed before the result arrives, so the answer goes out only after the
         commit succeeded."""
-        now = utcnow()
         sha = request_fingerprint("POST", path, _canonical_accept_body(start)) if key is not None else None
-        params = accept_sql.call_params(p, offer_id, start, now, now, token_id=p.token_id, key=key, path=path,
-                                        request_sha256=sha)
+        params = accept_sql.call_params(p, offer_id, start, token_id=p.token_id, key=key, path=path,
+                                        request_sha256=sha)  # the time: the transaction's
         conn = await self.pool.acquire()
         try:
             row = await (await conn.execute(accept_sql.CALL_SQL, params)).fetchone()

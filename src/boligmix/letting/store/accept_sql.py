@@ -33,25 +33,33 @@ from boligmix.letting.store.selection import MUNICIPAL_CHANNELS, RULE_VERSION
 
 STORE_RULE = "boligmix.store"
 
-CALL_SQL = """
-SELECT r_outcome, r_status, r_body FROM boligmix_accept_offer(
-    %(oid)s::integer, %(start)s::date, %(as_of)s::timestamptz, %(now)s::timestamptz, %(role)s::text, %(scope)s::text[],
-    %(municipal)s::text[], %(actor)s::text, %(tid)s::integer, %(key)s::text, %(path)s::text, %(sha)s::text,
-    %(rule_version)s::text, %(rule_let)s::text, %(reason_let)s::text, %(rule_wd)s::text, %(reason_wd)s::text)
-"""
-
-_MUNICIPAL = sorted(MUNICIPAL_CHANNELS)
 _TEXTS = {"rule_version": RULE_VERSION, "rule_let": f"{STORE_RULE}#accept",
           "reason_let": "the applicant accepted the offer; lease created",
           "rule_wd": f"{STORE_RULE}#withdraw", "reason_wd": "the dwelling was let to another applicant"}
 
 
-def call_params(p: Principal, offer_id: int, lease_start: date | None, as_of: datetime, now: datetime, *,
+def _literal(value: str) -> str:
+    """A constant of this module as an SQL string literal (standard_conforming_strings)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+CALL_SQL = """
+SELECT r_outcome, r_status, r_body FROM boligmix_accept_offer(
+    %(oid)s::integer, %(start)s::date, %(as_of)s::timestamptz, %(now)s::timestamptz, %(role)s::text,
+    %(scope)s::text[], ARRAY[{municipal}]::text[], %(actor)s::text, %(tid)s::integer, %(key)s::text,
+    %(path)s::text, %(sha)s::text, {rule_version}, {rule_let}, {reason_let}, {rule_wd}, {reason_wd})
+""".format(municipal=", ".join(_literal(c) for c in sorted(MUNICIPAL_CHANNELS)),
+           **{k: _literal(v) + "::text" for k, v in _TEXTS.items()})
+"""The call; the module's constants (rule ids and texts, the municipal channels) are literals in the
+text, so a call binds only the request's parameters."""
+
+
+def call_params(p: Principal, offer_id: int, lease_start: date | None, as_of: datetime | None = None,
+                now: datetime | None = None, *,
                 token_id: int | None = None, key: str | None = None, path: str | None = None,
                 request_sha256: str | None = None) -> dict[str, Any]:
-    """The parameters of `CALL_SQL`: an offer whose deadline is before `as_of` is not accepted; `now`
-    is the time written. `token_id` (check the token, look the key up) and `key` with
+    """The parameters of `CALL_SQL`: an offer whose deadline is before `as_of` (default `now`) is not
+    accepted; `now` is the time written (default the transaction's time). `token_id` (check the token, look the key up) and `key` with
     `path` and `request_sha256` (store the answer) are for callers that do not do that themselves."""
     return {"oid": offer_id, "start": lease_start, "as_of": as_of, "now": now, "role": p.role, "scope": sorted(p.scope),
-            "municipal": _MUNICIPAL, "actor": p.name, "tid": token_id, "key": key, "path": path,
-            "sha": request_sha256, **_TEXTS}
+            "actor": p.name, "tid": token_id, "key": key, "path": path, "sha": request_sha256}

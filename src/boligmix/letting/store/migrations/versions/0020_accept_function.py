@@ -25,7 +25,7 @@ depends_on = None
 # and, with nothing written: unauthenticated (unknown or revoked token), replay (the key has a
 # stored answer), not_found (no such offer), forbidden (`body`: what the scope check needs),
 # expired (the offer's answer deadline is before `p_as_of`; the caller expires it). `p_now` is the
-# time written (created_at).
+# time written (created_at); null: the transaction's time. `p_as_of` null: `p_now`.
 ACCEPT_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION boligmix_accept_offer(
     p_offer_id integer, p_lease_start date, p_as_of timestamptz, p_now timestamptz,
@@ -36,6 +36,7 @@ CREATE OR REPLACE FUNCTION boligmix_accept_offer(
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
     v record;
+    v_locked record;
     o record;
     v_lease_id integer;
     v_start date;
@@ -43,6 +44,8 @@ DECLARE
 BEGIN
     r_status := NULL;
     r_body := NULL;
+    p_now := coalesce(p_now, now());
+    p_as_of := coalesce(p_as_of, p_now);
     IF p_token_id IS NOT NULL THEN
         SELECT t.revoked_at IS NULL INTO v_ok FROM api_tokens t WHERE t.token_id = p_token_id;
         IF v_ok IS NOT TRUE THEN
@@ -56,19 +59,31 @@ BEGIN
         END IF;
     END IF;
 
-    -- The vacancy lock: competing acceptances of one vacancy are served one after the other.
+    -- First without a lock: a vacancy seen let (with its lease, committed together) stays let, so
+    -- the losers of a race are answered without locking (or writing) anything.
     SELECT vc.vacancy_id, vc.dwelling_id, vc.channel, vc.available_from, vc.status, d.org_id,
-           d.municipality_code
+           d.municipality_code, x.lease_id
       INTO v
       FROM offers ofr
       JOIN vacancies vc ON vc.vacancy_id = ofr.vacancy_id
       JOIN dwellings w ON w.dwelling_id = vc.dwelling_id
       JOIN departments d ON d.department_id = w.department_id
-     WHERE ofr.offer_id = p_offer_id
-       FOR UPDATE OF vc;
+      LEFT JOIN leases x ON x.vacancy_id = vc.vacancy_id
+     WHERE ofr.offer_id = p_offer_id;
     IF NOT FOUND THEN
         r_outcome := 'not_found';
         RETURN;
+    END IF;
+    IF v.status <> 'let' THEN
+        -- The vacancy lock: competing acceptances of one vacancy are served one after the other.
+        -- A new statement after the wait sees the latest commit (READ COMMITTED); an offer round may
+        -- have changed the channel meanwhile (a release), so the scope check reads it here.
+        SELECT vc.status, vc.channel, vc.available_from INTO v_locked
+          FROM vacancies vc WHERE vc.vacancy_id = v.vacancy_id FOR UPDATE;
+        v.status := v_locked.status;
+        v.channel := v_locked.channel;
+        v.available_from := v_locked.available_from;
+        v.lease_id := NULL;
     END IF;
     IF v.channel = ANY (p_municipal_channels) THEN
         v_ok := p_role = 'municipality' AND v.municipality_code::text = ANY (p_scope);
@@ -83,8 +98,12 @@ BEGIN
     END IF;
 
     IF v.status = 'let' THEN
-        -- A new statement, a new snapshot: it sees the lease committed while the lock was awaited.
-        SELECT x.lease_id INTO v_lease_id FROM leases x WHERE x.vacancy_id = v.vacancy_id;
+        IF v.lease_id IS NULL THEN
+            -- Let while the lock was awaited: a new statement, a new snapshot, sees the lease.
+            SELECT x.lease_id INTO v_lease_id FROM leases x WHERE x.vacancy_id = v.vacancy_id;
+        ELSE
+            v_lease_id := v.lease_id;
+        END IF;
         r_outcome := 'conflict';
         r_body := json_build_object('error', 'ConflictError', 'detail',
                                   format('vacancy %s is already let (lease %s)', v.vacancy_id,
