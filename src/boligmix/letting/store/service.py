@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert, select, tuple_, update
+from sqlalchemy import func, insert, literal, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -428,17 +428,29 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
 def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
                 limit: int = 5000) -> list[Applicant]:
     """Candidates in list order: active entries of the lists, without an offer for this vacancy and
-    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`."""
-    offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
-    open_elsewhere = select(Offer.entry_id).where(Offer.status == "open")
-    list_rank = case((Applicant.list_type == "internal", 0), else_=1)
-    stmt = (select(Applicant)
-            .where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
-                   Applicant.status == "active", Applicant.passive_since.is_(None),
-                   Applicant.entry_id.not_in(offered_here),
-                   Applicant.entry_id.not_in(open_elsewhere))
-            .order_by(list_rank, Applicant.seniority_date, Applicant.entry_id)
-            .offset(offset).limit(min(limit, CANDIDATE_LIMIT)))
+    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`.
+
+    One branch per list type, each read in the order of the queue index (list owner, list type,
+    status, seniority, entry) and cut at `offset + limit`, so the database reads the head of each
+    list instead of sorting the whole list every round; the branches are merged in list order
+    (internal before the others)."""
+    limit = min(limit, CANDIDATE_LIMIT)
+    offer = Offer.__table__
+    offered_here = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id,
+                                                   offer.c.vacancy_id == v.vacancy_id)
+    open_elsewhere = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id, offer.c.status == "open")
+    branches = []
+    for list_type in list_types:
+        head = (select(Applicant.entry_id, Applicant.seniority_date,
+                       literal(0 if list_type == "internal" else 1).label("list_rank"))
+                .where(Applicant.list_owner == owner, Applicant.list_type == list_type,
+                       Applicant.status == "active", Applicant.passive_since.is_(None),
+                       ~offered_here.exists(), ~open_elsewhere.exists())
+                .order_by(Applicant.seniority_date, Applicant.entry_id).limit(offset + limit).subquery())
+        branches.append(select(head))
+    heads = union_all(*branches).subquery()
+    stmt = (select(Applicant).join(heads, heads.c.entry_id == Applicant.entry_id)
+            .order_by(heads.c.list_rank, heads.c.seniority_date, heads.c.entry_id).offset(offset).limit(limit))
     return list(s.scalars(stmt))
 
 
@@ -459,6 +471,8 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     locked = set(s.scalars(select(Applicant.entry_id).where(Applicant.entry_id.in_(entry_ids),
                                                             Applicant.status == "active", ~has_open_offer.exists())
                            .with_for_update(skip_locked=True)))
+    if not locked:
+        return locked
     busy = set(s.scalars(select(Offer.entry_id).where(Offer.entry_id.in_(locked), Offer.status == "open")))
     return locked - busy
 
