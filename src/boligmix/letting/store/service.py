@@ -449,9 +449,13 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
                 .order_by(Applicant.seniority_date, Applicant.entry_id).limit(offset + limit).subquery())
         branches.append(select(head))
     heads = union_all(*branches).subquery()
-    stmt = (select(Applicant).join(heads, heads.c.entry_id == Applicant.entry_id)
-            .order_by(heads.c.list_rank, heads.c.seniority_date, heads.c.entry_id).offset(offset).limit(limit))
-    return list(s.scalars(stmt))
+    ids = list(s.scalars(select(heads.c.entry_id).order_by(heads.c.list_rank, heads.c.seniority_date,
+                                                            heads.c.entry_id).offset(offset).limit(limit)))
+    if not ids:
+        return []
+    # then the entries by primary key (a join could make the planner scan the whole table)
+    by_id = {a.entry_id: a for a in s.scalars(select(Applicant).where(Applicant.entry_id.in_(ids)))}
+    return [by_id[i] for i in ids]
 
 
 def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
@@ -467,13 +471,16 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     # Entries seen with an open offer are not locked at all (a lock held until this round commits
     # would make an acceptance of that offer wait for the round); the check after the lock, with a
     # new snapshot, catches the offers committed meanwhile.
-    has_open_offer = select(Offer.offer_id).where(Offer.entry_id == Applicant.entry_id, Offer.status == "open")
-    locked = set(s.scalars(select(Applicant.entry_id).where(Applicant.entry_id.in_(entry_ids),
-                                                            Applicant.status == "active", ~has_open_offer.exists())
-                           .with_for_update(skip_locked=True)))
+    # Core statements on the session's connection (no ORM layer): this runs again after every lost race.
+    at, ot = Applicant.__table__, Offer.__table__
+    conn = s.connection()
+    has_open_offer = select(ot.c.offer_id).where(ot.c.entry_id == at.c.entry_id, ot.c.status == "open")
+    locked = set(conn.scalars(select(at.c.entry_id).where(at.c.entry_id.in_(entry_ids), at.c.status == "active",
+                                                          ~has_open_offer.exists())
+                              .with_for_update(skip_locked=True)))
     if not locked:
         return locked
-    busy = set(s.scalars(select(Offer.entry_id).where(Offer.entry_id.in_(locked), Offer.status == "open")))
+    busy = set(conn.scalars(select(ot.c.entry_id).where(ot.c.entry_id.in_(locked), ot.c.status == "open")))
     return locked - busy
 
 
