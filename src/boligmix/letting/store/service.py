@@ -471,9 +471,16 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     # Entries seen with an open offer are not locked at all (a lock held until this round commits
     # would make an acceptance of that offer wait for the round); the check after the lock, with a
     # new snapshot, catches the offers committed meanwhile.
-    # Core statements on the session's connection (no ORM layer): this runs again after every lost race.
-    at, ot = Applicant.__table__, Offer.__table__
     conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        # Driver SQL with an array parameter: no statement to build and compile again for every
+        # lost race (with concurrent rounds on one list this runs about once per concurrent round).
+        locked = {r[0] for r in conn.exec_driver_sql(_LOCK_OFFERABLE_SQL, {"ids": list(entry_ids)})}
+        if not locked:
+            return locked
+        busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": list(locked)})}
+        return locked - busy
+    at, ot = Applicant.__table__, Offer.__table__
     has_open_offer = select(ot.c.offer_id).where(ot.c.entry_id == at.c.entry_id, ot.c.status == "open")
     locked = set(conn.scalars(select(at.c.entry_id).where(at.c.entry_id.in_(entry_ids), at.c.status == "active",
                                                           ~has_open_offer.exists())
@@ -482,6 +489,15 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
         return locked
     busy = set(conn.scalars(select(ot.c.entry_id).where(ot.c.entry_id.in_(locked), ot.c.status == "open")))
     return locked - busy
+
+
+_LOCK_OFFERABLE_SQL = """
+SELECT a.entry_id FROM applicants a
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.entry_id = a.entry_id AND o.status = 'open')
+FOR UPDATE OF a SKIP LOCKED
+"""
+_BUSY_SQL = "SELECT entry_id FROM offers WHERE entry_id = ANY(%(ids)s::integer[]) AND status = 'open'"
 
 
 def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1,
