@@ -2,14 +2,15 @@
 
 `POST /api/offers/{id}/accept` and `GET /api/whoami` are answered here, on the event loop with an
 async psycopg connection (no thread hop, no FastAPI routing or validation layers), doing the same
-work as the full app: the token is checked in the request's transaction, the scope check is the
-service's, the acceptance runs the service's SQL (`accept_sql`) under the same locks, and the
-answer is stored with its Idempotency-Key in the same transaction.
+work as the full app: the acceptance is one call of the database function `boligmix_accept_offer`
+(`accept_sql`), the same the service calls on PostgreSQL, which checks the token and the scope in
+the request's transaction, takes the same locks, and stores the answer with its Idempotency-Key in
+the same transaction: one round trip per request.
 
 The fast path handles the common cases only: a winning acceptance (201) and the conflicts that
 write nothing but the stored answer (409: the vacancy is let or closed, the offer is closed, the
-applicant is not active). Everything else is handed to the full app with the request unchanged,
-after rolling back whatever the fast path began: a token not yet seen by this process, an unknown
+applicant is not active). Everything else is handed to the full app with the request unchanged
+(the function writes nothing in those cases): a token not yet seen by this process, an unknown
 or revoked token, a scope refusal, an unknown offer, a body other than `{"lease_start": date|null}`,
 a replayed or mismatched Idempotency-Key, an offer past its deadline (the full app expires it), any
 database error (a lost idempotency race, a deadlock: the full app retries). So every answer is the
@@ -21,18 +22,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import date, datetime, timezone
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from datetime import date
+from typing import Any
 
 import psycopg
 
-from boligmix.errors import AuthorizationError
 from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import ACTIVE_TOKEN_SQL, Principal, TokenIdentities
 from boligmix.letting.store.idempotency import MAX_KEY_LENGTH, request_fingerprint
-from boligmix.letting.store.models import utcnow
-from boligmix.letting.store.service import require_act_on_vacancy
 from boligmix.web.aiopool import AsyncPool
 
 Scope = MutableMapping[str, Any]
@@ -47,19 +45,6 @@ ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 class _Delegate(Exception):
     """Let the full app answer this request."""
-
-
-class _Vacancy(NamedTuple):
-    vacancy_id: int
-    dwelling_id: int
-    channel: str
-    available_from: date
-    status: str
-    org_id: str
-    municipality_code: int
-    token_ok: bool | None
-    stored_request: str | None
-    lease_id: int | None
 
 
 def _json(body: Any) -> bytes:
@@ -219,90 +204,22 @@ class FastPath:
 
     async def _accept_in_db(self, p: Principal, offer_id: int, start: date | None, key: str | None,
                             path: str) -> tuple[int, bytes]:
-        """One transaction in pipeline mode: BEGIN goes with the lock, and the writes, the idempotency
-        record and COMMIT go together; 3 round trips for a letting, 2 for a conflict."""
+        """One statement in autocommit, so one round trip: `boligmix_accept_offer` does the whole
+        acceptance (the service's own implementation on PostgreSQL, see `accept_sql`), and its
+        transaction is committed before the result arrives, so the answer goes out only after the
+        commit succeeded."""
+        sha = request_fingerprint("POST", path, _canonical_accept_body(start)) if key is not None else None
+        params = accept_sql.call_params(p, offer_id, start, token_id=p.token_id, key=key, path=path,
+                                        request_sha256=sha)  # the time: the transaction's
         conn = await self.pool.acquire()
-        clean = False
         try:
-            async with conn.pipeline() as pipe:
-                await conn.execute("BEGIN")
-                try:
-                    status, payload = await self._accept_tx(conn, p, offer_id, start, key, path)
-                except _Delegate:
-                    await conn.execute("ROLLBACK")
-                    await pipe.sync()
-                    clean = True
-                    raise
-                await conn.execute("COMMIT")
-                await pipe.sync()  # the answer goes out only after the commit succeeded
-            clean = True
-            return status, payload
+            row = await (await conn.execute(accept_sql.CALL_SQL, params)).fetchone()
         except psycopg.Error:
+            self.pool.release(conn, broken=True)
             raise _Delegate from None  # the full app redoes the request (and retries deadlocks)
-        finally:
-            self.pool.release(conn, broken=not clean)
-
-    async def _accept_tx(self, conn: psycopg.AsyncConnection, p: Principal, offer_id: int, start: date | None,
-                         key: str | None, path: str) -> tuple[int, bytes]:
-        """The statements of an acceptance (without BEGIN and COMMIT); `_Delegate` for unusual cases."""
-        row = await (await conn.execute(accept_sql.LOCK_SQL, {"tid": p.token_id, "key": key, "oid": offer_id})
-                     ).fetchone()
-        if row is None:
-            raise _Delegate  # unknown offer: 404 by the full app
-        v = _Vacancy(*row)
-        if v.token_ok is not True or v.stored_request is not None:
-            raise _Delegate  # revoked or unknown token (401), or a replay / reuse of the key
-        try:
-            require_act_on_vacancy(p, v, v)  # type: ignore[arg-type]
-        except AuthorizationError:
-            raise _Delegate from None
-        if v.status != "open":
-            detail = f"vacancy {v.vacancy_id} is {v.status}"
-            if v.status == "let":
-                lease_id = v.lease_id
-                if lease_id is None:  # let while the lock was awaited: read it with a new snapshot
-                    lease = await (await conn.execute(accept_sql.LEASE_OF_VACANCY_SQL, {"vid": v.vacancy_id})
-                                   ).fetchone()
-                    lease_id = lease[0] if lease else None
-                detail = f"vacancy {v.vacancy_id} is already let (lease {lease_id})"
-            return await self._conflict(conn, p, key, path, start, detail)
-        o = await (await conn.execute(accept_sql.REREAD_SQL, {"oid": offer_id})).fetchone()
-        (o_status, rank, rule, rule_version, entry_id, deadline, applicant_id, household_id, entry_status,
-         lease_id) = o
-        if o_status != "open":
-            return await self._conflict(conn, p, key, path, start, f"offer {offer_id} is {o_status}")
-        if entry_status != "active":
-            return await self._conflict(conn, p, key, path, start,
-                                        f"applicant entry {entry_id} is {entry_status}; it cannot accept offer "
-                                        f"{offer_id}")
-        if deadline is not None and deadline < datetime.now(timezone.utc):
-            raise _Delegate  # past the answer deadline: the full app expires the offer (409, recorded)
-        lease_start = start or v.available_from
-        now = utcnow()
-        params = accept_sql.accept_params(p.name, lease_id, offer_id, v.vacancy_id, v.dwelling_id, v.channel,
-                                          entry_id, applicant_id, household_id, rank, rule, rule_version,
-                                          lease_start, now)
-        await conn.execute(accept_sql.ACCEPT_SQL, params)  # queued: its errors surface at the sync
-        payload = _json({"lease_id": lease_id, "vacancy_id": v.vacancy_id, "offer_id": offer_id,
-                         "entry_id": entry_id, "dwelling_id": v.dwelling_id, "applicant_id": applicant_id,
-                         "household_id": household_id, "lease_start": lease_start.isoformat(),
-                         "channel": v.channel})
-        await self._remember(conn, p, key, path, start, 201, payload, now)
-        return 201, payload
-
-    async def _conflict(self, conn: psycopg.AsyncConnection, p: Principal, key: str | None, path: str,
-                        start: date | None, detail: str) -> tuple[int, bytes]:
-        payload = _json({"error": "ConflictError", "detail": detail})
-        await self._remember(conn, p, key, path, start, 409, payload, utcnow())
-        return 409, payload
-
-    @staticmethod
-    async def _remember(conn: psycopg.AsyncConnection, p: Principal, key: str | None, path: str,
-                        start: date | None, status: int, payload: bytes, now: datetime) -> None:
-        """Store the answer with the request's Idempotency-Key, in the request's transaction."""
-        if key is None:
-            return
-        await conn.execute(accept_sql.IDEMPOTENCY_INSERT_SQL, {
-            "tid": p.token_id, "key": key, "method": "POST", "path": path,
-            "sha": request_fingerprint("POST", path, _canonical_accept_body(start)), "status": status,
-            "response": payload.decode(), "now": now})
+        self.pool.release(conn)
+        assert row is not None
+        outcome, status, body = row
+        if outcome != "done" and outcome != "conflict":
+            raise _Delegate  # unknown or revoked token, a replayed key, no such offer, out of scope, expired
+        return status, _json(body)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert, literal, select, tuple_, update
+from sqlalchemy import case, func, insert, literal, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -492,21 +492,46 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
 
 def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
                 limit: int = 5000) -> list[Applicant]:
-    """Candidates in list order (the municipality's `referral_order` first on its lists): active
-    entries of the lists, without an offer for this vacancy and
-    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`."""
-    offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
-    open_elsewhere = select(Offer.entry_id).where(Offer.status == "open")
-    list_rank = case((Applicant.list_type == "internal", 0), else_=1)
-    stmt = (select(Applicant)
-            .where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
-                   Applicant.status == "active", Applicant.passive_since.is_(None),
-                   Applicant.entry_id.not_in(offered_here),
-                   Applicant.entry_id.not_in(open_elsewhere))
-            .order_by(list_rank, case((Applicant.referral_order.is_(None), 1), else_=0), Applicant.referral_order,
-                      Applicant.seniority_date, Applicant.entry_id)
-            .offset(offset).limit(min(limit, CANDIDATE_LIMIT)))
-    return list(s.scalars(stmt))
+    """Candidates in list order: active entries of the lists, without an offer for this vacancy and
+    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`.
+
+    One branch per list type, each read in list order and cut at `offset + limit`: on the
+    municipality's lists its `referral_order` first (unordered entries after the ordered ones),
+    then seniority and entry, which on the other lists is the order of the queue index (list owner,
+    list type, status, seniority, entry), so the database reads the head of each list instead of
+    sorting the whole list every round; the branches are merged in list order (internal before the
+    others)."""
+    limit = min(limit, CANDIDATE_LIMIT)
+    offer = Offer.__table__
+    offered_here = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id,
+                                                   offer.c.vacancy_id == v.vacancy_id)
+    open_elsewhere = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id, offer.c.status == "open")
+    branches = []
+    for list_type in list_types:
+        if list_type in MUNICIPAL_LISTS:
+            unordered = case((Applicant.referral_order.is_(None), 1), else_=0)
+            order_key = Applicant.referral_order
+        else:  # only the municipality orders its lists (create_applicant refuses referral_order elsewhere)
+            unordered, order_key = literal(1), literal(None)
+        head = (select(Applicant.entry_id, Applicant.seniority_date,
+                       literal(0 if list_type == "internal" else 1).label("list_rank"),
+                       unordered.label("unordered"), order_key.label("referral_order"))
+                .where(Applicant.list_owner == owner, Applicant.list_type == list_type,
+                       Applicant.status == "active", Applicant.passive_since.is_(None),
+                       ~offered_here.exists(), ~open_elsewhere.exists())
+                .order_by(*((unordered, order_key) if list_type in MUNICIPAL_LISTS else ()),
+                          Applicant.seniority_date, Applicant.entry_id)
+                .limit(offset + limit).subquery())
+        branches.append(select(head))
+    heads = union_all(*branches).subquery()
+    ids = list(s.scalars(select(heads.c.entry_id)
+                         .order_by(heads.c.list_rank, heads.c.unordered, heads.c.referral_order,
+                                   heads.c.seniority_date, heads.c.entry_id).offset(offset).limit(limit)))
+    if not ids:
+        return []
+    # then the entries by primary key (a join could make the planner scan the whole table)
+    by_id = {a.entry_id: a for a in s.scalars(select(Applicant).where(Applicant.entry_id.in_(ids)))}
+    return [by_id[i] for i in ids]
 
 
 def _busy_candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
@@ -534,12 +559,33 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     # Entries seen with an open offer are not locked at all (a lock held until this round commits
     # would make an acceptance of that offer wait for the round); the check after the lock, with a
     # new snapshot, catches the offers committed meanwhile.
-    has_open_offer = select(Offer.offer_id).where(Offer.entry_id == Applicant.entry_id, Offer.status == "open")
-    locked = set(s.scalars(select(Applicant.entry_id).where(Applicant.entry_id.in_(entry_ids),
-                                                            Applicant.status == "active", ~has_open_offer.exists())
-                           .with_for_update(skip_locked=True)))
-    busy = set(s.scalars(select(Offer.entry_id).where(Offer.entry_id.in_(locked), Offer.status == "open")))
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        # Driver SQL with an array parameter: no statement to build and compile again for every
+        # lost race (with concurrent rounds on one list this runs about once per concurrent round).
+        locked = {r[0] for r in conn.exec_driver_sql(_LOCK_OFFERABLE_SQL, {"ids": list(entry_ids)})}
+        if not locked:
+            return locked
+        busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": list(locked)})}
+        return locked - busy
+    at, ot = Applicant.__table__, Offer.__table__
+    has_open_offer = select(ot.c.offer_id).where(ot.c.entry_id == at.c.entry_id, ot.c.status == "open")
+    locked = set(conn.scalars(select(at.c.entry_id).where(at.c.entry_id.in_(entry_ids), at.c.status == "active",
+                                                          ~has_open_offer.exists())
+                              .with_for_update(skip_locked=True)))
+    if not locked:
+        return locked
+    busy = set(conn.scalars(select(ot.c.entry_id).where(ot.c.entry_id.in_(locked), ot.c.status == "open")))
     return locked - busy
+
+
+_LOCK_OFFERABLE_SQL = """
+SELECT a.entry_id FROM applicants a
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.entry_id = a.entry_id AND o.status = 'open')
+FOR UPDATE OF a SKIP LOCKED
+"""
+_BUSY_SQL = "SELECT entry_id FROM offers WHERE entry_id = ANY(%(ids)s::integer[]) AND status = 'open'"
 
 
 def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1,
@@ -699,10 +745,14 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     expires as with `expire_offers` (decision `expired` with `at_accept`, a counted refusal when the
     policy says so) and `OfferExpiredError` (409) is raised; its transaction is committed.
 
-    The hot path of the service, in SQLAlchemy Core (no ORM objects): lock the vacancy, re-read the
-    offer and lock the applicant's entry, then the lease (INSERT … RETURNING), the status changes,
-    the withdrawal of the other open offers (UPDATE … RETURNING) and all decisions in one INSERT."""
+    On PostgreSQL the acceptance is one call of the database function `boligmix_accept_offer`
+    (`accept_sql`), the same the API's fast path calls. Elsewhere (SQLite) it runs in SQLAlchemy Core
+    (no ORM objects): lock the vacancy, re-read the offer and lock the applicant's entry, then the
+    lease (INSERT … RETURNING), the status changes, the withdrawal of the other open offers
+    (UPDATE … RETURNING) and all decisions in one INSERT."""
     conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        return _accept_postgres(s, p, offer_id, lease_start, pseudo, rules, now)
     vt, ot, at, wt, dt, lt = (Vacancy.__table__, Offer.__table__, Applicant.__table__, Dwelling.__table__,
                               Department.__table__, Lease.__table__)
     ctx = conn.execute(
@@ -723,9 +773,7 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
     o = conn.execute(
         select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, ot.c.deadline,
-               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"),
-               (func.nextval(func.pg_get_serial_sequence("leases", "lease_id")) if conn.dialect.name == "postgresql"
-                else literal(None)).label("new_lease_id"))
+               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"))
         .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
         .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
     if o.status != "open":
@@ -737,14 +785,43 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
         if _as_utc(o.deadline) < as_of:
             _expire_at_accept(s, p, offer_id, rules, as_of)
     start = lease_start or ctx.available_from
-    if conn.dialect.name == "postgresql":
-        lease_id = _accept_writes_postgres(conn, p, ctx, o, offer_id, start)
-    else:
-        lease_id = _accept_writes(conn, p, ctx, o, offer_id, start)
+    lease_id = _accept_writes(conn, p, ctx, o, offer_id, start)
     ident = _ids(p, pseudo)
     return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
             "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
             "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
+
+
+class _Scope(NamedTuple):
+    """What `require_act_on_vacancy` reads of a vacancy and its department."""
+
+    vacancy_id: int
+    channel: str
+    org_id: str
+    municipality_code: int
+
+
+def _accept_postgres(s: Session, p: Principal, offer_id: int, lease_start: date | None,
+                     pseudo: Pseudonymiser | None, rules: OfferRules | None, now: datetime | None) -> dict[str, Any]:
+    """`accept_offer` on PostgreSQL: one call of `boligmix_accept_offer`; its outcomes as the
+    service's answers and errors (the token and the Idempotency-Key are the caller's business)."""
+    as_of = _as_utc(now or datetime.now(timezone.utc))
+    outcome, _status, body = s.connection().exec_driver_sql(
+        accept_sql.CALL_SQL, accept_sql.call_params(p, offer_id, lease_start, as_of, utcnow())).one()
+    if outcome == "done":
+        ident = _ids(p, pseudo)
+        return {**body, "applicant_id": ident(body["applicant_id"]), "household_id": ident(body["household_id"])}
+    if outcome == "conflict":
+        raise ConflictError(body["detail"])
+    if outcome == "not_found":
+        raise NotFoundError(f"offer {offer_id} does not exist")
+    if outcome == "forbidden":
+        scope = _Scope(**body)
+        require_act_on_vacancy(p, scope, scope)  # type: ignore[arg-type]
+        raise AuthorizationError(f"vacancy {scope.vacancy_id}: token '{p.name}' cannot act on it")  # pragma: no cover
+    if outcome == "expired":
+        _expire_at_accept(s, p, offer_id, rules, as_of)  # the vacancy and the entry are locked already
+    raise RuntimeError(f"boligmix_accept_offer answered {outcome!r}")  # pragma: no cover
 
 
 def _expire_at_accept(s: Session, p: Principal, offer_id: int, rules: OfferRules | None, as_of: datetime) -> None:
@@ -794,16 +871,6 @@ def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, sta
     now = utcnow()
     conn.execute(insert(Decision.__table__).values([{**r, "created_at": now} for r in rows]))
     return lease_id
-
-
-def _accept_writes_postgres(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
-    """The same writes as `_accept_writes` in one statement (one round trip) on PostgreSQL; the SQL is
-    shared with the API's fast path (`accept_sql`)."""
-    params = accept_sql.accept_params(p.name, o.new_lease_id, offer_id, ctx.vacancy_id, ctx.dwelling_id, ctx.channel, o.entry_id,
-                                      o.applicant_id, o.household_id, o.rank, o.rule, o.rule_version, start,
-                                      utcnow())
-    row = conn.exec_driver_sql(accept_sql.ACCEPT_SQL, params).one()
-    return int(row[0])
 
 
 def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
