@@ -270,3 +270,24 @@ def test_household_json_for_the_engine():
                        ({"members": "x"}, "must be a list")]:
         with pytest.raises(InvalidRequestError, match=field.replace("[", r"\[").replace("]", r"\]")):
             household_from_json(bad, 1, None)
+
+
+def test_concurrent_rounds_pass_over_locked_entries_and_lock_only_their_offers(store, tokens):
+    """Three rounds open at once on one list (PostgreSQL): each offers the first entry no other
+    round holds, in list order, with no decision about the entries passed over; a round locks only
+    the entries it offers (the deeper plan it locks from leaves the others free)."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite serialises write transactions")
+    _, org = tokens["org"]
+    dwellings = seed_stock(store, org, dwellings=3)
+    entries = seed_applicants(store, org, 4)  # seniority in entry order
+    vacancies = [_vacancy(store, org, dw)["vacancy_id"] for dw in dwellings]
+    with store.write() as a:
+        first = service.make_offers(a, org, vacancies[0])
+        with store.write() as b:
+            second = service.make_offers(b, org, vacancies[1])
+            third = store.transact(lambda s: service.make_offers(s, org, vacancies[2]))
+    assert [r["offers"][0]["entry_id"] for r in (first, second, third)] == entries[:3]
+    assert [d["entry_id"] for d in second["decisions"]] == [entries[1]]
+    assert [d["entry_id"] for d in third["decisions"]] == [entries[2]]
+    assert second["offers"][0]["rank"] == third["offers"][0]["rank"] == 1

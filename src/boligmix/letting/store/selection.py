@@ -77,6 +77,9 @@ class StoreOrderRules:
     name = "store-order"
     page_size = 50
     """The list is read in pages of this size until the round has its offers."""
+    lock_ahead = 16
+    """The store plans this many offers beyond the round's and locks the first free ones in list
+    order with one statement (the plan over fewer candidates is the same plan's head)."""
 
     def plan(self, vacancy: Vacancy, dwelling: Dwelling, department: Department,
              candidates: Sequence[Applicant], count: int | None, now: datetime,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert, literal, select, tuple_, union_all, update
+from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -502,36 +502,67 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     sorting the whole list every round; the branches are merged in list order (internal before the
     others)."""
     limit = min(limit, CANDIDATE_LIMIT)
-    offer = Offer.__table__
-    offered_here = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id,
-                                                   offer.c.vacancy_id == v.vacancy_id)
-    open_elsewhere = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id, offer.c.status == "open")
-    branches = []
-    for list_type in list_types:
-        if list_type in MUNICIPAL_LISTS:
-            unordered = case((Applicant.referral_order.is_(None), 1), else_=0)
-            order_key = Applicant.referral_order
-        else:  # only the municipality orders its lists (create_applicant refuses referral_order elsewhere)
-            unordered, order_key = literal(1), literal(None)
-        head = (select(Applicant.entry_id, Applicant.seniority_date,
-                       literal(0 if list_type == "internal" else 1).label("list_rank"),
-                       unordered.label("unordered"), order_key.label("referral_order"))
-                .where(Applicant.list_owner == owner, Applicant.list_type == list_type,
-                       Applicant.status == "active", Applicant.passive_since.is_(None),
-                       ~offered_here.exists(), ~open_elsewhere.exists())
-                .order_by(*((unordered, order_key) if list_type in MUNICIPAL_LISTS else ()),
-                          Applicant.seniority_date, Applicant.entry_id)
-                .limit(offset + limit).subquery())
-        branches.append(select(head))
-    heads = union_all(*branches).subquery()
-    ids = list(s.scalars(select(heads.c.entry_id)
-                         .order_by(heads.c.list_rank, heads.c.unordered, heads.c.referral_order,
-                                   heads.c.seniority_date, heads.c.entry_id).offset(offset).limit(limit)))
+    params = {"owner": owner, "vacancy_id": v.vacancy_id, "head": offset + limit, "offset": offset, "limit": limit}
+    conn = s.connection()
+    stmt, sql = _candidate_ids_statement(list_types, conn.dialect)
+    if sql is not None:  # driver SQL compiled once per list types: nothing to build again every round
+        ids = [r[0] for r in conn.exec_driver_sql(sql, params)]
+    else:
+        ids = list(s.scalars(stmt, params))
     if not ids:
         return []
     # then the entries by primary key (a join could make the planner scan the whole table)
-    by_id = {a.entry_id: a for a in s.scalars(select(Applicant).where(Applicant.entry_id.in_(ids)))}
+    by_id = {a.entry_id: a for a in s.scalars(_ENTRIES_BY_ID, {"ids": ids})}
     return [by_id[i] for i in ids]
+
+
+_ENTRIES_BY_ID = select(Applicant).where(Applicant.entry_id.in_(bindparam("ids", expanding=True)))
+_CANDIDATE_IDS: dict[tuple[tuple[str, ...], str], tuple[Any, str | None]] = {}
+
+
+def _candidate_ids_statement(list_types: tuple[str, ...], dialect: Any) -> tuple[Any, str | None]:
+    """The statement of `_candidates`' entry ids for these list types (parameters owner, vacancy_id,
+    head = offset + limit, offset, limit), built once; on PostgreSQL also its driver SQL."""
+    key = (tuple(list_types), dialect.name)
+    if key in _CANDIDATE_IDS:
+        return _CANDIDATE_IDS[key]
+    offer = Offer.__table__
+    offered_here = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id,
+                                                   offer.c.vacancy_id == bindparam("vacancy_id"))
+    open_elsewhere = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id,
+                                                     offer.c.status == literal_column("'open'"))
+    branches = []
+    for list_type in list_types:
+        if list_type in MUNICIPAL_LISTS:
+            unordered = case((Applicant.referral_order.is_(None), literal_column("1")), else_=literal_column("0"))
+            order_key = Applicant.referral_order
+        else:  # only the municipality orders its lists (create_applicant refuses referral_order elsewhere)
+            unordered, order_key = literal_column("1"), null()
+        head = (select(Applicant.entry_id, Applicant.seniority_date,
+                       literal_column("0" if list_type == "internal" else "1").label("list_rank"),
+                       unordered.label("unordered"), order_key.label("referral_order"))
+                .where(Applicant.list_owner == bindparam("owner"),
+                       Applicant.list_type == literal_column(f"'{_sql_word(list_type)}'"),
+                       Applicant.status == literal_column("'active'"), Applicant.passive_since.is_(None),
+                       ~offered_here.exists(), ~open_elsewhere.exists())
+                .order_by(*((unordered, order_key) if list_type in MUNICIPAL_LISTS else ()),
+                          Applicant.seniority_date, Applicant.entry_id)
+                .limit(bindparam("head")).subquery())
+        branches.append(select(head))
+    heads = union_all(*branches).subquery()
+    stmt = (select(heads.c.entry_id)
+            .order_by(heads.c.list_rank, heads.c.unordered, heads.c.referral_order, heads.c.seniority_date,
+                      heads.c.entry_id).offset(bindparam("offset")).limit(bindparam("limit")))
+    sql = str(stmt.compile(dialect=dialect)) if dialect.name == "postgresql" else None
+    _CANDIDATE_IDS[key] = (stmt, sql)
+    return stmt, sql
+
+
+def _sql_word(word: str) -> str:
+    """A list type as a SQL literal's text (list types are fixed words of the schema)."""
+    if not word.replace("_", "").isalnum():
+        raise InvalidRequestError(f"unknown list type {word!r}")
+    return word
 
 
 def _busy_candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
@@ -579,6 +610,34 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
     return locked - busy
 
 
+def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]:
+    """Lock the first `n` entries of `entry_ids` (in that order) still free to get an offer, passing
+    over those a concurrent transaction holds; return them in order (fewer when fewer are free).
+
+    One statement for what `_lock_offerable` would find one lost race at a time: PostgreSQL locks
+    the rows in the given order with `SKIP LOCKED` and stops after `n`; the check after the lock
+    (a new snapshot) drops an entry that meanwhile got an open offer. Other entries stay unlocked."""
+    if not entry_ids or n <= 0:
+        return []
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL, {"ids": list(entry_ids), "n": n})]
+        if not locked:
+            return locked
+        busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
+        return [i for i in locked if i not in busy]
+    free = _lock_offerable(s, entry_ids)  # SQLite serialises write transactions: nothing to pass over
+    return [i for i in entry_ids if i in free][:n]
+
+
+_LOCK_FIRST_OFFERABLE_SQL = """
+SELECT a.entry_id FROM applicants a
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.entry_id = a.entry_id AND o.status = 'open')
+ORDER BY array_position(%(ids)s::integer[], a.entry_id)
+LIMIT %(n)s
+FOR UPDATE OF a SKIP LOCKED
+"""
 _LOCK_OFFERABLE_SQL = """
 SELECT a.entry_id FROM applicants a
 WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'
@@ -605,6 +664,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
     # reads the list page by page until the round has its offers.
     page_size = getattr(rules, "page_size", None) or CANDIDATE_LIMIT
+    lock_ahead = getattr(rules, "lock_ahead", 0) or 0
     remaining = count
     decided: list[CandidateDecision] = []
     passed_over: set[int] = set()
@@ -617,11 +677,21 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             redirects, missing = open_redirects(s, v, d.municipality_code, page, list_types)  # § 59 stk. 6
             pool, extra = [*page, *missing], {"redirects": redirects}
         held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
+        got: set[int] = set()
+        if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
+            wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
+                              (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
+            order = [cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
+            locked = _lock_first_offerable(s, order, remaining or 1)
+            got = set(locked)
+            tried = order[:order.index(locked[-1]) + 1] if locked else order
+            passed_over |= set(tried) - got  # locked by a concurrent round, or offered meanwhile
         while True:
             plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
                               entitlements=held, **extra)
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
-            lost = set(chosen) - _lock_offerable(s, chosen)
+            rest = [i for i in chosen if i not in got]
+            lost = set(rest) - _lock_offerable(s, rest)
             if not lost:
                 break
             passed_over |= lost  # being offered elsewhere right now: not a decision about them
