@@ -75,7 +75,7 @@ class StoreOrderRules:
     Ranks are positions among the candidates considered in the page."""
 
     name = "store-order"
-    page_size = 50
+    page_size = 32
     """The list is read in pages of this size until the round has its offers."""
     lock_ahead = 16
     """The store plans this many offers beyond the round's and locks the first free ones in list

@@ -753,8 +753,11 @@ def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Enti
     """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
     if not applicant_ids:
         return []
-    return list(s.scalars(select(Entitlement).where(Entitlement.org_id == org_id,
-                                                    Entitlement.applicant_id.in_(applicant_ids))))
+    return list(s.scalars(_ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
+
+
+_ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
+                                          Entitlement.applicant_id.in_(bindparam("ids", expanding=True)))
 
 
 def _grant_entitlement(s: Session, cd: CandidateDecision, decision: Decision) -> None:
