@@ -100,6 +100,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     dbs.drop(url)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated letting database (for the migration tests): SQLite file or PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    dbs: PgDatabases = request.getfixturevalue("pg_databases")
+    url = dbs.new(migrated=False)
+    yield url
+    dbs.drop(url)
+
+
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
     s = Store(db_url, pool_size=5)

@@ -15,17 +15,6 @@ from boligmix.letting.store.migrate import MIGRATIONS_DIR, alembic_config, ensur
 from boligmix.letting.store.models import Base
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
-        return
-    dbs = request.getfixturevalue("pg_databases")
-    url = dbs.new(migrated=False)
-    yield url
-    dbs.drop(url)
-
-
 def _diff(url: str) -> list:
     engine = make_engine(url, pool_size=1)
     try:

@@ -3,22 +3,10 @@ survive with the new columns empty (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from boligmix.letting.store.db import make_engine
 from boligmix.letting.store.migrate import upgrade
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
-        return
-    dbs = request.getfixturevalue("pg_databases")
-    url = dbs.new(migrated=False)
-    yield url
-    dbs.drop(url)
 
 
 def test_upgrade_from_0008_keeps_applicants_and_dwellings(empty_url):

@@ -293,13 +293,8 @@ class LettingEngine:
                        "rank": offer.rank}))
             if offer.round_id not in rounds:
                 rounds.append(offer.round_id)
-        lettings: list[Letting] = []
-        for round_id in rounds:
-            more_offers, more, new = self._resolve(round_id, now)
-            changed += more_offers
-            decisions += more
-            lettings += new
-        return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
+        more_offers, more, lettings = self._resolve_rounds(rounds, now)
+        return OfferUpdate(tuple(changed + more_offers), tuple(decisions + more), tuple(lettings))
 
     def next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant],
                     context: LettingContext | None = None, now: datetime | None = None) -> OfferRound:
@@ -483,7 +478,6 @@ class LettingEngine:
         """End every open offer whose deadline is before `now` and settle the rounds affected."""
         changed: list[Offer] = []
         decisions: list[Decision] = []
-        lettings: list[Letting] = []
         rounds: list[str] = []
         for offer in sorted(self.ledger.offers.values(), key=lambda o: (o.round_id, o.rank)):
             if offer.status == OfferStatus.OPEN and offer.deadline < now:
@@ -496,12 +490,8 @@ class LettingEngine:
                     decisions += self._count_refusal(expired, vacancy, now)
                 if offer.round_id not in rounds:
                     rounds.append(offer.round_id)
-        for round_id in rounds:
-            more_offers, more, new = self._resolve(round_id, now)
-            changed += more_offers
-            decisions += more
-            lettings += new
-        return OfferUpdate(tuple(changed), tuple(decisions), tuple(lettings))
+        more_offers, more, lettings = self._resolve_rounds(rounds, now)
+        return OfferUpdate(tuple(changed + more_offers), tuple(decisions + more), tuple(lettings))
 
     def assess_transfer(self, request: "TransferRequest", now: datetime) -> "TransferAssessment":
         """Exchange (bytte) or sub-letting (fremleje) into a listed area: does the incoming
@@ -925,6 +915,19 @@ class LettingEngine:
                                    reason=f"set passive after {total} refusals (limit {rules.passive_after_refusals})",
                                    facts={"refusals": total, "passive_after_refusals": rules.passive_after_refusals})]
         return []
+
+    def _resolve_rounds(self, round_ids: Sequence[str], now: datetime
+                        ) -> tuple[list[Offer], list[Decision], list[Letting]]:
+        """`_resolve` each of `round_ids` in turn (the rounds a withdrawal or expiry touched)."""
+        changed: list[Offer] = []
+        decisions: list[Decision] = []
+        lettings: list[Letting] = []
+        for round_id in round_ids:
+            more_changed, more_decisions, more_lettings = self._resolve(round_id, now)
+            changed += more_changed
+            decisions += more_decisions
+            lettings += more_lettings
+        return changed, decisions, lettings
 
     def _resolve(self, round_id: str, now: datetime) -> tuple[list[Offer], list[Decision], list[Letting]]:
         """Settle a round and every round a resulting letting touches (the winner's other offers
