@@ -156,6 +156,18 @@ class FastPath:
                                 (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
+    async def _fetch_one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """One statement on a pooled connection in autocommit; any database error is `_Delegate`
+        (the full app redoes the request, and retries deadlocks) and drops the connection."""
+        conn = await self.pool.acquire()
+        try:
+            row = await (await conn.execute(sql, params)).fetchone()
+        except psycopg.Error:
+            self.pool.release(conn, broken=True)
+            raise _Delegate from None
+        self.pool.release(conn)
+        return row
+
     def _principal(self, headers: dict[bytes, bytes]) -> Principal:
         auth = headers.get(b"authorization")
         p = self.identities.get(auth.decode("latin-1")) if auth is not None else None
@@ -167,13 +179,7 @@ class FastPath:
     async def _whoami(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             p = self._principal(self._headers(scope))
-            conn = await self.pool.acquire()
-            try:
-                row = await (await conn.execute(ACTIVE_TOKEN_SQL, {"token_id": p.token_id})).fetchone()
-            except psycopg.Error:
-                self.pool.release(conn, broken=True)
-                raise _Delegate from None
-            self.pool.release(conn)
+            row = await self._fetch_one(ACTIVE_TOKEN_SQL, {"token_id": p.token_id})
             if row is None or row[0] is not True:
                 raise _Delegate
         except _Delegate:
@@ -211,13 +217,7 @@ class FastPath:
         sha = request_fingerprint("POST", path, _canonical_accept_body(start)) if key is not None else None
         params = accept_sql.call_params(p, offer_id, start, token_id=p.token_id, key=key, path=path,
                                         request_sha256=sha)  # the time: the transaction's
-        conn = await self.pool.acquire()
-        try:
-            row = await (await conn.execute(accept_sql.CALL_SQL, params)).fetchone()
-        except psycopg.Error:
-            self.pool.release(conn, broken=True)
-            raise _Delegate from None  # the full app redoes the request (and retries deadlocks)
-        self.pool.release(conn)
+        row = await self._fetch_one(accept_sql.CALL_SQL, params)
         assert row is not None
         outcome, status, body = row
         if outcome != "done" and outcome != "conflict":
