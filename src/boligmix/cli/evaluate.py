@@ -1,0 +1,56 @@
+"""`boligmix evaluate`: programme registry, panels, surveys and effect estimates (difference in differences)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.errors import BoligmixError
+
+evaluate_app = typer.Typer(help="Evaluation: programmes, panels, surveys and effect estimates.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(evaluate_app, name="evaluate")
+
+
+@evaluate_app.command("did")
+def did_command(
+    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit column, e.g. area_id.")],
+    time: Annotated[str, typer.Option("--time", help="Year column.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="Outcome column (numeric).")],
+    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never treated).")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    estimator: Annotated[str, typer.Option("--estimator", help="twfe, event, sunab or did2s.")] = "twfe",
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Cluster column (default: the unit).")] = None,
+    window: Annotated[Optional[str], typer.Option(
+        "--window", help="Relative years -K..L kept as own terms; outside them binned into the end terms.")] = None,
+    controls: Annotated[Optional[str], typer.Option(
+        "--controls", help="sunab: never (default) or notyet (last-treated cohort as control).")] = None,
+    bootstrap: Annotated[int, typer.Option(
+        "--bootstrap", help="twfe: wild cluster bootstrap repetitions for the ATT p-value (0: none).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 1,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Difference-in-differences estimates, pre-trend test, event-study plot and report."""
+    output = Output(quiet=quiet, json=json_out)
+    try:
+        from boligmix.evaluate.did_run import run_did
+
+        files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
+                                out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
+                                bootstrap=bootstrap, seed=seed)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    att = result.estimates[result.estimates["term"] == "ATT"]
+    headline = (f"ATT {att['estimate'].iloc[0]:.4g} (SE {att['std_error'].iloc[0]:.3g})" if not att.empty
+                else f"{len(result.estimates)} event terms")
+    output.result({"estimator": estimator, "out": str(out), "files": files, "n_obs": result.n_obs,
+                   "pretrend_p": result.pretrend["p_value"]},
+                  human=f"evaluate did ({estimator}): {headline} -> {files['report']}")
