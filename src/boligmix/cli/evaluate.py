@@ -54,3 +54,66 @@ def did_command(
     output.result({"estimator": estimator, "out": str(out), "files": files, "n_obs": result.n_obs,
                    "pretrend_p": result.pretrend["p_value"]},
                   human=f"evaluate did ({estimator}): {headline} -> {files['report']}")
+
+
+@evaluate_app.command("panel")
+def panel_command(
+    data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
+    years: Annotated[str, typer.Option("--years", help="Years A-B, e.g. 2010-2024.")],
+    out: Annotated[Path, typer.Option("--out", help="Output panel file PANEL.parquet.")],
+    level: Annotated[str, typer.Option("--level", help="area or department.")] = "area",
+    registry: Annotated[Optional[Path], typer.Option("--registry", help="Programme registry (.csv/.xlsx).")] = None,
+    activities: Annotated[Optional[Path], typer.Option("--activities", help="Activities CSV of the registry.")] = None,
+    policies: Annotated[Optional[list[Path]], typer.Option(
+        "--policies", help="Letting policy files or directories (first year of a letting tool).")] = None,
+    stayers: Annotated[bool, typer.Option("--stayers/--no-stayers",
+                                          help="Also write PANEL.stayers.parquet (base-year residents).")] = True,
+    stayer_base_year: Annotated[Optional[int], typer.Option(
+        "--stayer-base-year", help="Base year of the stayer cohort (default: the first year).")] = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """The unit x year panel of list indicators, mix measures and treatment first years (+ stayer panel)."""
+    output = Output(quiet=quiet, json=json_out)
+    try:
+        from boligmix.evaluate.panel_run import run_panel
+
+        files, result = run_panel(data=data, years=years, out=out, level=level, registry=registry,
+                                  activities=activities, policies=policies or [], stayers=stayers,
+                                  stayer_base_year=stayer_base_year)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    output.result({"out": str(out), "files": files, "rows": result.panel.height, "notes": result.notes},
+                  human=f"evaluate panel: {result.panel.height} rows ({level}, {years}) -> {out}")
+
+
+@evaluate_app.command("programmes")
+def programmes_command(
+    data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
+    registry: Annotated[Path, typer.Option("--registry", help="Programme registry (.csv or .xlsx).")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    activities: Annotated[Optional[Path], typer.Option("--activities", help="Activities CSV (programme_id,activity).")] = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Funding and coverage tables of the registry and how the covered departments' indicators moved."""
+    output = Output(quiet=quiet, json=json_out)
+    try:
+        from boligmix.data.io import check_out_dir, read_table
+        from boligmix.evaluate.programmes import programme_tables, write_programme_outputs
+        from boligmix.evaluate.registry import read_registry
+
+        for src, what in ((data, "dataset"), (registry, "registry file"), (activities, "activities file")):
+            if src is not None:
+                check_out_dir(src, out, source=what)
+        deps = set(read_table(data, "departments", ["department_id"])["department_id"].to_list())
+        reg = read_registry(registry, activities=activities, departments=deps)
+        tables = programme_tables(data, reg)
+        files = write_programme_outputs(tables, out, registry_file=str(registry), dataset=str(data),
+                                        rules_version=reg.rules.version)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    output.result({"out": str(out), "files": files, "programmes": tables.funding.height},
+                  human=f"evaluate programmes: {tables.funding.height} programmes -> {files['report']}")

@@ -1,0 +1,56 @@
+"""`evaluate panel` end to end: checks, panel, stayer panel, atomic writes with a provenance sidecar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from boligmix.data.io import check_out_dir, read_table
+from boligmix.errors import ConfigurationError
+from boligmix.evaluate.panel import PanelResult, build_panel
+from boligmix.report._files import write_text_atomic, write_with
+
+
+def parse_years(text: str) -> list[int]:
+    try:
+        a, b = (int(p) for p in text.replace(" ", "").split("-"))
+    except ValueError:
+        raise ConfigurationError(f"years {text!r} are not of the form A-B, e.g. 2010-2024", field="years") from None
+    if a > b:
+        raise ConfigurationError(f"years {text!r}: the first year is after the last", field="years")
+    return list(range(a, b + 1))
+
+
+def run_panel(*, data: Path, years: str, out: Path, level: str = "area", registry: Path | None = None,
+              activities: Path | None = None, policies: list[Path] = (), stayers: bool = True,
+              stayer_base_year: int | None = None) -> tuple[dict[str, str], PanelResult]:
+    year_list = parse_years(years)
+    check_out_dir(data, out, source="dataset")
+    for src in [p for p in (registry, activities, *policies) if p is not None]:
+        check_out_dir(src, out, source="input file")
+    if out.suffix.lower() != ".parquet":
+        raise ConfigurationError(f"--out {out} must end in .parquet", field="out")
+    reg = None
+    if registry is not None:
+        from boligmix.evaluate.registry import read_registry
+
+        deps = set(read_table(data, "departments", ["department_id"])["department_id"].to_list())
+        reg = read_registry(registry, activities=activities, departments=deps)
+    result = build_panel(data, year_list, level=level, registry=reg, policies=policies)
+    stayer_frame = None
+    if stayers:
+        from boligmix.evaluate.stayers import stayer_panel
+
+        stayer_frame = stayer_panel(data, year_list, level=level, base_year=stayer_base_year)
+    files = {"panel": str(write_with(out, lambda tmp: result.panel.write_parquet(tmp)))}
+    if stayer_frame is not None:
+        path = out.with_name(out.stem + ".stayers.parquet")
+        files["stayers"] = str(write_with(path, lambda tmp: stayer_frame.write_parquet(tmp)))
+    prov = {"data_vintage": result.vintage, "seed": result.seed, "dataset": str(data), "level": level,
+            "years": [year_list[0], year_list[-1]], "registry": str(registry) if registry else None,
+            "registry_rules": reg.rules.version if reg else None, "policies": [str(p) for p in policies],
+            "stayer_base_year": stayer_base_year or year_list[0] if stayers else None, "notes": result.notes,
+            "command": "boligmix evaluate panel"}
+    side = out.with_suffix(".provenance.json")
+    files["provenance"] = str(write_text_atomic(side, json.dumps(prov, indent=2, default=str)))
+    return files, result

@@ -1,0 +1,54 @@
+"""The stayer panel: residents of each unit at 1 January of a base year, followed wherever they live.
+
+Comparing a unit's indicators over time mixes two things: the residents changing, and different people
+living there. Following the base-year residents (the "stayers" cohort) separates them. One row per
+person and year: the base unit, whether the person still lives in it (`in_base_unit`), in any almen
+dwelling (`in_almen`), and the person-level factors of the mix analysis (`employed`, `low_edu`,
+`nonwestern`, `low_income`, with their population flags `emp_pop`, `edu_pop`, `inc_pop`) from
+`mix.factors.attach_factors` - the same definitions as the mix measures. Years in which a person lives
+in no dwelling in the data (abroad, dead) have no row. Person ids are the dataset's pseudonyms.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import polars as pl
+
+from boligmix.errors import ConfigurationError
+from boligmix.evaluate.panel import unit_column
+
+FACTOR_COLUMNS = ("emp_pop", "employed", "edu_pop", "low_edu", "nonwestern", "inc_pop", "low_income")
+
+
+def stayer_panel(dataset: str | os.PathLike[str], years: Sequence[int], *, level: str = "area",
+                 base_year: int | None = None) -> pl.DataFrame:
+    """Person x year rows for the residents of every unit at 1 January `base_year` (default: first year)."""
+    from boligmix.mix.factors import attach_factors, prepare_factor_inputs
+    from boligmix.mix.population import load_mix_data, memberships, spells_with_neighbours
+    from boligmix.mix.settings import MixSettings
+
+    years = sorted(set(int(y) for y in years))
+    base = years[0] if base_year is None else int(base_year)
+    if base not in years:
+        raise ConfigurationError(f"base year {base} is not among the panel years {years[0]}-{years[-1]}",
+                                 field="base_year")
+    uid = unit_column(level)
+    data = load_mix_data(dataset)
+    settings = MixSettings.load()
+    spells = spells_with_neighbours(data, settings.birth_grace_days)
+    stock = memberships(data, years, settings.birth_grace_days, spells).filter(
+        (pl.col("group") == "stock") & pl.col("year").is_in(years))
+    dwell = data.dwellings.select("dwelling_id", pl.col(uid).alias("_unit"), (pl.col("tenure") == "almen").alias("in_almen"))
+    stock = stock.join(dwell, on="dwelling_id", how="left")
+    cohort = stock.filter((pl.col("year") == base) & pl.col("_unit").is_not_null()).select(
+        "person_id", pl.col("_unit").alias(f"base_{uid}")).unique(subset="person_id", keep="first")
+    followed = stock.join(cohort, on="person_id", how="inner")
+    factors = attach_factors(followed, data, settings, prepare_factor_inputs(data, settings))
+    cols = list(FACTOR_COLUMNS)
+    return factors.select(
+        "person_id", f"base_{uid}", pl.lit(base, pl.Int64).alias("base_year"), "year",
+        (pl.col("_unit") == pl.col(f"base_{uid}")).fill_null(False).alias("in_base_unit"),
+        pl.col("in_almen").fill_null(False), *cols,
+    ).sort("person_id", "year")
