@@ -42,7 +42,7 @@ class RegistryRules(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "RegistryRules":
-        raw, source = read_yaml(path, package="boligmix.evaluate", filename="registry_rules.yaml",
+        raw, source = read_yaml(path, package="boligmix.rules.evaluate", filename="registry_rules.yaml",
                                 what="registry rules")
         try:
             return cls.model_validate(raw)

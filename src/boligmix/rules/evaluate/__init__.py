@@ -1,0 +1,1 @@
+"""Versioned evaluation settings: programme-registry checks and the tryghed/trivsel survey index."""
