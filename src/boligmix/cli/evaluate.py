@@ -172,3 +172,56 @@ def synth_survey_command(
         print_error(exc if isinstance(exc, BoligmixError) else BoligmixError(str(exc)))
         raise typer.Exit(2) from None
     output.result({"out": str(out), "rows": frame.height}, human=f"synth-survey: {frame.height} answers -> {out}")
+
+
+@evaluate_app.command("twins")
+def twins_command(
+    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit column.")],
+    time: Annotated[str, typer.Option("--time", help="Year column.")],
+    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never).")],
+    features: Annotated[str, typer.Option("--features", help="Comma-separated indicator columns to match on.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    k: Annotated[int, typer.Option("--k", help="Twins per treated unit.")] = 3,
+    pre_years: Annotated[int, typer.Option("--pre-years", help="Pre-treatment years averaged.")] = 3,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Nearest-neighbour twin units on pre-treatment indicators."""
+    output = Output(quiet=quiet, json=json_out)
+    try:
+        from boligmix.evaluate.comparison_run import run_twins
+
+        files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
+                          features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
+                          pre_years=pre_years)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    output.result({"out": str(out), "files": files}, human=f"evaluate twins -> {files['twins']}")
+
+
+@evaluate_app.command("synthcontrol")
+def synthcontrol_command(
+    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit column.")],
+    time: Annotated[str, typer.Option("--time", help="Year column.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
+    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never).")],
+    treated_unit: Annotated[str, typer.Option("--treated-unit", help="The one treated unit to study.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Synthetic control for one treated unit (never-treated donors) with placebo-in-space inference."""
+    output = Output(quiet=quiet, json=json_out)
+    try:
+        from boligmix.evaluate.comparison_run import run_synthcontrol
+
+        files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
+                                        treated_from=treated_from, treated_unit=treated_unit, out=out)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from None
+    output.result({"out": str(out), "files": files, "att": sc.att, "placebo_p_value": p},
+                  human=f"evaluate synthcontrol: mean gap {sc.att:.4g}, placebo p {p:.3f} -> {files['report']}")
