@@ -114,3 +114,16 @@ def test_panel_refuses_out_inside_dataset(dataset):
     result = CliRunner().invoke(app, ["evaluate", "panel", "--data", str(dataset), "--years", "2012-2013",
                                       "--out", str(Path(dataset) / "p.parquet")])
     assert result.exit_code == 2 and not (Path(dataset) / "p.parquet").exists()
+
+
+def test_stayer_shares_in_panel_use_mix_counting(built, dataset):
+    from boligmix.mix.pipeline import compute_mix
+
+    panel = pl.read_parquet(built)
+    first = panel.filter(pl.col("year") == YEARS[0])
+    # in the base year the cohort is the stock: its shares are the mix stock shares
+    assert first["stayers_in_base_unit"].to_list() == [1.0] * first.height
+    for c in ("share_employed", "share_low_edu", "share_low_income"):
+        assert first[f"stayers_{c}"].to_list() == pytest.approx(first[f"mix_stock_{c}"].to_list(), rel=1e-12)
+    later = panel.filter(pl.col("year") == YEARS[1])
+    assert (later["stayers_in_base_unit"] < 1).all()

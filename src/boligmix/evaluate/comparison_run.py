@@ -9,7 +9,7 @@ import polars as pl
 from boligmix.data.io import check_out_dir
 from boligmix.errors import DataValidationError
 from boligmix.evaluate.comparison import placebo_in_space, synthetic_control, twins
-from boligmix.evaluate.panel_input import PanelColumns, _numeric, check_panel, read_panel
+from boligmix.evaluate.panel_input import PanelColumns, numeric_column, check_panel, read_panel
 from boligmix.report import DisclosurePolicy, Provenance, Report, Text, exempt, write_html
 from boligmix.report._files import write_text_atomic
 
@@ -25,7 +25,7 @@ def run_twins(*, panel: Path, unit: str, time: str, treated_from: str, features:
     for f in features:
         if f not in raw.columns:
             raise DataValidationError("column is missing", path=str(panel), column=f)
-        full[f] = _numeric(raw, f, str(panel), integer=False)
+        full[f] = numeric_column(raw, f, str(panel), integer=False)
     result = twins(full, features, k=k, pre_years=pre_years)
     out.mkdir(parents=True, exist_ok=True)
     files = {"twins": str(write_text_atomic(out / "twins.csv", result.write_csv()))}

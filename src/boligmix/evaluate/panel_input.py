@@ -58,9 +58,9 @@ def check_panel(frame: pl.DataFrame, cols: PanelColumns, *, source: str = "panel
                                       path=source, column=c)
     if frame.height == 0:
         raise DataValidationError("the panel has no rows", path=source)
-    time = _numeric(frame, cols.time, source, integer=True)
-    y = _numeric(frame, cols.outcome, source, integer=False)
-    g = _numeric(frame, cols.treated_from, source, integer=True)
+    time = numeric_column(frame, cols.time, source, integer=True)
+    y = numeric_column(frame, cols.outcome, source, integer=False)
+    g = numeric_column(frame, cols.treated_from, source, integer=True)
     lo, hi = int(np.nanmin(time)), int(np.nanmax(time))
     if np.isnan(time).any():
         row = int(np.flatnonzero(np.isnan(time))[0]) + 1
@@ -95,7 +95,7 @@ def check_panel(frame: pl.DataFrame, cols: PanelColumns, *, source: str = "panel
     return out
 
 
-def _numeric(frame: pl.DataFrame, column: str, source: str, *, integer: bool) -> np.ndarray:
+def numeric_column(frame: pl.DataFrame, column: str, source: str, *, integer: bool) -> np.ndarray:
     s = frame[column]
     if s.dtype == pl.String:
         text = s.str.strip_chars()

@@ -41,7 +41,11 @@ def run_panel(*, data: Path, years: str, out: Path, level: str = "area", registr
     if stayers:
         from boligmix.evaluate.stayers import stayer_panel
 
+        from boligmix.evaluate.stayers import stayer_shares
+
         stayer_frame = stayer_panel(data, year_list, level=level, base_year=stayer_base_year)
+        uid = "area_id" if level == "area" else "department_id"
+        result.panel = result.panel.join(stayer_shares(stayer_frame, level), on=[uid, "year"], how="left")
     files = {"panel": str(write_with(out, lambda tmp: result.panel.write_parquet(tmp)))}
     if stayer_frame is not None:
         path = out.with_name(out.stem + ".stayers.parquet")
