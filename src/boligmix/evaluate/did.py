@@ -8,8 +8,9 @@ Estimators (all cluster-robust CRV1 by the cluster column, fixed effects demeane
 * `sunab`: Sun and Abraham's interaction-weighted estimator: the same regression saturated in
   cohort x relative time (control cohort: never treated, or with `controls="notyet"` the last-treated
   cohort, sample cut before it is treated), aggregated per relative time with cohort shares.
-* `did2s`: Gardner's two-stage estimator (pyfixest's `did2s`, GMM standard errors): unit and time
-  effects from untreated observations, then the residuals on event dummies (and on `treated` for ATT).
+* `did2s`: Gardner's two-stage estimator (pyfixest's two stages and GMM covariance, first stage solved
+  to convergence): unit and time effects from untreated observations, then the residuals on event
+  dummies (and on `treated` for ATT).
 
 `sunab` and `did2s` also give `ATT`, the average over treated post-treatment unit-years.
 Confidence intervals use the t distribution with G-1 degrees of freedom (G clusters), as pyfixest does.
@@ -234,29 +235,45 @@ def _weights(size: int, positions: np.ndarray, counts: pd.Series) -> np.ndarray:
 
 
 def _did2s(data, options, notes):
-    import pyfixest as pf
-
     data, rels = _event_dummies(data)
     data = data.assign(_treated_now=data["_treated"].astype(bool))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ev = pf.did2s(data, yname="_y", first_stage="~ 0 | _unit + _time",
-                      second_stage="~ " + " + ".join(_col(k) for k in rels),
-                      treatment="_treated_now", cluster="_cl")
-        att = pf.did2s(data, yname="_y", first_stage="~ 0 | _unit + _time", second_stage="~ _treated",
-                       treatment="_treated_now", cluster="_cl")
-    kept = [str(c) for c in ev._coefnames]
+    ev_beta, ev_vcov, ev_fit = _did2s_fit(data, [_col(k) for k in rels])
+    if ev_fit._N < len(data):
+        notes.append(f"{len(data) - ev_fit._N} unit-year(s) in years without any untreated observation were "
+                     "left out (their year effect cannot be estimated)")
+        data = data[data["_time"].isin(ev_fit._data["_time"].unique())]
+    att_beta, att_vcov, att_fit = _did2s_fit(data, ["_treated"])
+    kept = [str(c) for c in ev_fit._coefnames]
     ks = [k for k in rels if _col(k) in kept]
     idx = [kept.index(_col(k)) for k in ks]
-    vcov = np.asarray(ev._vcov)[np.ix_(idx, idx)]
+    vcov = ev_vcov[np.ix_(idx, idx)]
     counts = data.groupby("_relb").size()
-    table = pd.DataFrame({"term": [term_name(k) for k in ks], "rel_time": ks,
-                          "estimate": np.asarray(ev._beta_hat)[idx], "std_error": np.sqrt(np.diag(vcov)),
-                          "n_obs": [int(counts.get(k, 0)) for k in ks]})
-    att_row = pd.DataFrame({"term": ["ATT"], "rel_time": [np.nan], "estimate": [float(att._beta_hat[0])],
-                            "std_error": [float(np.sqrt(att._vcov[0, 0]))],
-                            "n_obs": [int(data["_treated"].sum())]})
-    return pd.concat([table, att_row], ignore_index=True), vcov, att
+    table = pd.DataFrame({"term": [term_name(k) for k in ks], "rel_time": ks, "estimate": ev_beta[idx],
+                          "std_error": np.sqrt(np.diag(vcov)), "n_obs": [int(counts.get(k, 0)) for k in ks]})
+    att_row = pd.DataFrame({"term": ["ATT"], "rel_time": [np.nan], "estimate": [float(att_beta[0])],
+                            "std_error": [float(np.sqrt(att_vcov[0, 0]))], "n_obs": [int(data["_treated"].sum())]})
+    return pd.concat([table, att_row], ignore_index=True), vcov, att_fit
+
+
+def _did2s_fit(data: pd.DataFrame, regressors: list[str]):
+    """Gardner's two stages with pyfixest, as `pyfixest.did2s` but with the first stage solved to
+    convergence (its fixed effects are recovered with lsqr at 1e-6 there, leaving estimates ~1e-4 off);
+    the GMM covariance is pyfixest's `_did2s_vcov`."""
+    import pyfixest as pf
+    from pyfixest.did.did2s import _did2s_vcov
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit1 = pf.feols("_y ~ 0 | _unit + _time", data=data[~data["_treated_now"]], vcov="iid", demeaner=demeaner())
+        fit1.fixef(atol=1e-14, btol=1e-14)
+        first_u = data["_y"].to_numpy() - np.asarray(fit1.predict(newdata=data), dtype=float)
+        ok = np.isfinite(first_u)  # a year (or unit) without any untreated observation cannot be imputed
+        stage2, first_u = data[ok].assign(_y_hat=first_u[ok]).reset_index(drop=True), first_u[ok]
+        fit2 = pf.feols("_y_hat ~ " + " + ".join(regressors), data=stage2, vcov="iid", drop_intercept=True)
+        vcov, _ = _did2s_vcov(data=stage2, yname="_y", first_stage="~0|_unit+_time",
+                              second_stage="~" + "+".join(str(c) for c in fit2._coefnames), treatment="_treated_now",
+                              first_u=first_u.copy(), second_u=np.asarray(fit2.resid()).copy(), cluster="_cl")
+    return np.asarray(fit2._beta_hat), np.asarray(vcov), fit2
 
 
 def _drop_without_untreated_years(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
