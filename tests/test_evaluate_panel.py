@@ -127,3 +127,25 @@ def test_stayer_shares_in_panel_use_mix_counting(built, dataset):
         assert first[f"stayers_{c}"].to_list() == pytest.approx(first[f"mix_stock_{c}"].to_list(), rel=1e-12)
     later = panel.filter(pl.col("year") == YEARS[1])
     assert (later["stayers_in_base_unit"] < 1).all()
+
+
+def test_department_level_panel(dataset, tmp_path):
+    from boligmix.evaluate.panel import build_panel
+    from boligmix.evaluate.registry import read_registry
+    from boligmix.indicators import compute_area_indicators
+
+    reg_file = tmp_path / "reg.csv"
+    reg_file.write_text("programme_id,name,kind,start,end,budget_dkk,lbf_dkk,local_dkk,departments\n"
+                        "HP1,Plan,helhedsplan,2013,2016,400,300,100,BO46101-003\n", encoding="utf-8")
+    reg = read_registry(reg_file)
+    panel = build_panel(dataset, [2012, 2013], level="department", registry=reg).panel
+    deps = pl.read_parquet(dataset / "departments.parquet")
+    assert panel.height == 2 * deps.height and panel.select("department_id", "year").is_unique().all()
+    first = dict(panel.group_by("department_id").agg(pl.col("first_programme").first()).iter_rows())
+    assert first["BO46101-003"] == 2013 and first["BO46101-004"] is None
+    ind = compute_area_indicators(dataset, [2013], level="department")
+    j = panel.join(ind, on=["department_id", "year"], suffix="_ref")
+    assert j.height == ind.height and (j["pct_non_western"] == j["pct_non_western_ref"]).all()
+    # departments outside any area still get their area's list flags only when they have one
+    on = panel.filter(pl.col("department_id").is_in(deps.filter(pl.col("area_id").is_null())["department_id"].to_list()))
+    assert on["on_udsat"].null_count() == on.height

@@ -67,9 +67,9 @@ def build_panel(dataset: str | os.PathLike[str], years: Sequence[int], *, level:
     uid = unit_column(level)
     deps = read_table(dataset, "departments", ["department_id", "org_id", "municipality_code", "area_id"])
     names = (read_table(dataset, "areas", ["area_id", "area_name"]).rename({"area_name": "unit_name"})
-             if level == "area" else deps.select("department_id", pl.col("department_id").alias("_x")).join(
-                 read_table(dataset, "departments", ["department_id", "department_name"]), on="department_id")
-             .select("department_id", pl.col("department_name").alias("unit_name")))
+             if level == "area" else
+             read_table(dataset, "departments", ["department_id", "department_name"]).rename(
+                 {"department_name": "unit_name"}))
     grid = names.join(pl.DataFrame({"year": years}, schema={"year": pl.Int64}), how="cross").sort(uid, "year")
     notes: list[str] = []
 
