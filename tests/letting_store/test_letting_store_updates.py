@@ -43,7 +43,7 @@ def test_a_held_applicant_is_offered_once_the_fact_is_known(client, tokens):
     first = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"as_of": "2024-06-15T10:00:00"}).json()
     [held] = [d for d in first["decisions"] if d["entry_id"] == entry]
     assert first["offers"] == [] and held["outcome"] == "skipped"
-    assert held["rule"].startswith("dk.almenboligloven.51c#") and "listed_benefits_6m" in held["unknown_facts"]
+    assert held["rule"].startswith("dk.almenboligloven.51c#") and "listed_benefits_now" in held["unknown_facts"]
 
     history = {"known_from": "2020-01-01", "known_to": "2024-06-01", "spells": []}
     body = {"household": {"members": [{**MEMBER, "benefits": history}]}, "facts": {"note": "checked"}}
@@ -62,7 +62,7 @@ def test_a_held_applicant_is_offered_once_the_fact_is_known(client, tokens):
     second = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"as_of": "2024-06-15T10:00:00"}).json()
     assert [o["entry_id"] for o in second["offers"]] == [entry]
     offered = next(d for d in second["decisions"] if d["entry_id"] == entry)
-    assert offered["outcome"] == "offered" and "listed_benefits_6m" not in offered["unknown_facts"]
+    assert offered["outcome"] == "offered" and "listed_benefits_now" not in offered["unknown_facts"]
     # the first round's record still shows what was unknown then
     trail = client.get(f"/api/decisions?vacancy_id={vid}", headers=org).json()
     assert [d["outcome"] for d in trail if d["entry_id"] == entry] == ["skipped", "offered"]

@@ -23,6 +23,7 @@ from boligmix.errors import ConfigurationError, DataValidationError, LettingErro
 from boligmix.letting.facts import (
     PRIORITY_RIGHT_PREFIX,
     base_facts,
+    derive_benefit_groups,
     derive_benefit_months,
     derive_event_within,
     derive_member_condition,
@@ -48,7 +49,7 @@ from boligmix.letting.model import (
     Outcome,
     Vacancy,
 )
-from boligmix.letting.policy import CompiledRule, Policy, PolicySet
+from boligmix.letting.policy import TOOL_SWITCHES, CompiledRule, Policy, PolicySet
 from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
 
@@ -535,22 +536,42 @@ class LettingEngine:
     # ------------------------------------------------------------------------------------------
     # Follow-ups of rejections: § 51 b entitlements, § 59 stk. 6 redirected referrals
 
+    def _offer_by(self, ent: Entitlement) -> str:
+        """Who makes the offer of a § 51 b entitlement: recorded at grant time, else the switch of
+        the policy that granted it (the law's default when that version is no longer loaded)."""
+        if ent.offer_by is not None:
+            return ent.offer_by
+        try:
+            return str(self.policies.get(ent.policy_id, ent.policy_version).switch("offer_elsewhere_by"))
+        except KeyError:
+            return str(TOOL_SWITCHES["kombineret_udlejning"]["offer_elsewhere_by"].default)
+
     def _with_entitlement(self, applicant: Applicant, vacancy: Vacancy) -> Applicant:
-        """The applicant with the § 51 b priority right when it holds an open entitlement for
-        the dwelling's organisation (the waiting-list rule checks the dwelling is outside the area)."""
+        """The applicant with the § 51 b priority right when it holds an open entitlement the
+        organisation fulfils (`offer_elsewhere_by: organisation`) for the dwelling's organisation
+        (the waiting-list rule checks the dwelling is outside the area). An entitlement the
+        municipality fulfils gives no waiting-list priority: the municipality refers the household."""
         ent = self.ledger.entitlements.get(applicant.applicant_id)
         if ent is None or ent.fulfilled_by is not None or ent.org_id != vacancy.dwelling.org_id \
-                or ENTITLEMENT_RIGHT in applicant.priority_rights:
+                or ENTITLEMENT_RIGHT in applicant.priority_rights or self._offer_by(ent) != "organisation":
             return applicant
         return replace(applicant, priority_rights=applicant.priority_rights | {ENTITLEMENT_RIGHT})
 
     def _use_entitlement(self, applicant_id: int, vacancy: Vacancy, channel: Channel, offer_id: str) -> None:
+        """An offer outside the scheme's area uses an `on_offer` entitlement up: through the
+        waiting list or fleksibel at the organisation's dwellings (offer by the organisation), or
+        through the municipality's referral (offer by the municipality, in its municipality)."""
         ent = self.ledger.entitlements.get(applicant_id)
         if ent is None or ent.fulfilled_by is not None or ent.ends != "on_offer":
             return
         dwelling = vacancy.dwelling
-        if dwelling.org_id == ent.org_id and SCHEME_CATEGORY not in dwelling.area_categories \
-                and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
+        if SCHEME_CATEGORY in dwelling.area_categories:
+            return
+        if self._offer_by(ent) == "organisation":
+            used = dwelling.org_id == ent.org_id and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL)
+        else:
+            used = channel == Channel.KOMMUNAL_ANVISNING and ent.municipality_code in (None, dwelling.municipality_code)
+        if used:
             self.ledger.entitlements[applicant_id] = replace(ent, fulfilled_by=offer_id)
 
     def _after_rejection(self, vacancy: Vacancy, channel: Channel, applicant: Applicant, assessment: Assessment,
@@ -565,18 +586,22 @@ class LettingEngine:
                 and applicant.list_type in (ListType.EXTERNAL, ListType.INTERNAL) and aid not in self.ledger.entitlements:
             introduced_on = policy.switch("scheme_introduced_on") or policy.spec.effective_from.isoformat()
             if applicant.seniority_date < date.fromisoformat(introduced_on):
+                by = str(policy.switch("offer_elsewhere_by"))
+                offer = (f"a dwelling in another area from municipality {dwelling.municipality_code} (its referral)"
+                         if by == "municipality" else f"organisation {dwelling.org_id}'s dwellings outside the area")
                 decision = self._decision(
                     now, Outcome.ENTITLED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=policy, rule_id=f"{policy.id}#offer_elsewhere",
                     reason=f"registered on {applicant.seniority_date.isoformat()}, before kombineret udlejning was "
                            f"introduced ({introduced_on}), and rejected by {hit.rule.rule_id}: entitled to an offer "
-                           f"of organisation {dwelling.org_id}'s dwellings outside the area",
+                           f"of {offer}",
                     facts={"registered_on": applicant.seniority_date, "scheme_introduced_on": introduced_on,
                            "rejected_by": hit.rule.rule_id, "org_id": dwelling.org_id, "area_id": dwelling.area_id,
-                           "entitlement_ends": policy.switch("entitlement_ends")})
+                           "entitlement_ends": policy.switch("entitlement_ends"), "offer_elsewhere_by": by,
+                           "municipality_code": dwelling.municipality_code})
                 self.ledger.entitlements[aid] = Entitlement(
                     aid, dwelling.org_id, dwelling.area_id, policy.id, policy.version, decision.decision_id,
-                    str(policy.switch("entitlement_ends")))
+                    str(policy.switch("entitlement_ends")), None, by, dwelling.municipality_code)
                 return [decision]
         if policy.spec.tool == "anvisning_restriction" and channel in REFERRAL_CHANNELS \
                 and policy.switch("barred_referral") == "redirect" and aid not in self.ledger.redirected:
@@ -745,16 +770,21 @@ class LettingEngine:
                 facts[name] = applicant.facts[name]
         details: dict[str, Any] = {}
         for name, derived in spec.derived_facts.items():
-            if derived.kind == "benefit_months":
+            if derived.kind == "benefit_months" and derived.groups is not None:
+                value = derive_benefit_groups(applicant, on, groups=policy.benefit_groups(name), who=derived.who,
+                                              window_end=policy.window_end(name), lookback_months=derived.lookback_months,
+                                              min_cohabitation_years=derived.partner_min_cohabitation_years)
+            elif derived.kind == "benefit_months":
                 value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
                                               months=derived.months or 0, who=derived.who,
-                                              window_end=derived.window_end,
+                                              window_end=policy.window_end(name),
                                               lookback_months=derived.lookback_months,
                                               min_cohabitation_years=derived.partner_min_cohabitation_years)
             elif derived.kind == "event_within_months":
                 value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
                                             who=derived.who,
-                                            min_cohabitation_years=derived.partner_min_cohabitation_years)
+                                            min_cohabitation_years=derived.partner_min_cohabitation_years,
+                                            where=policy.member_filters.get(name), constants=spec.constants)
             else:
                 value = derive_member_condition(applicant, on, condition=policy.member_conditions[name],
                                                 who=derived.who, constants=spec.constants,
