@@ -243,3 +243,81 @@ def test_51b_prior_registrant_is_offered_elsewhere_by_the_municipality(with_loca
     assert [o.applicant_id for o in referred.offers] == [1]
     assert engine.entitlements() == []
     assert engine.ledger.entitlements[1].fulfilled_by == referred.offers[0].offer_id
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Offentlig annoncering: lots among qualifying respondents (BEK 977/2024 § 38), seeded and
+#    replayable; letting outside an exhausted list is § 51, stk. 5
+
+
+def advert_policies(tmp_path, extra: str = ""):
+    return local(tmp_path, "a.yaml", "id: t.annoncering\nbase: dk.almenboligloven.60a\nversion: '1'\n"
+                 "effective_from: 2020-01-01\nenabled: true\nscope: {municipality_codes: [461]}\n" + extra)
+
+
+def advert_round(policies, respondents, rng=None, categories=()):
+    too_big = applicant(1, date(2010, 1, 1), min_rooms=4)      # the waiting list is exhausted
+    engine = LettingEngine(policies, lottery_rng=rng)
+    return engine.next_offers(vacancy(dwelling(1, rooms=2, categories=categories)), [too_big],
+                              LettingContext(advert_respondents=respondents), NOW)
+
+
+def respondents(n=6, **kw):
+    # responded in id order: 101 first
+    return [applicant(100 + i, date(2024, 6, 1 + i), list_type=ListType.ADVERT_RESPONSE, **kw) for i in range(1, n + 1)]
+
+
+def sha_order(seed: str, ids):
+    """The documented draw, computed independently: order by sha256("<seed>:<id>")."""
+    import hashlib
+    return sorted(ids, key=lambda i: hashlib.sha256(f"{seed}:{i}".encode()).hexdigest())
+
+
+def test_lots_are_drawn_among_respondents_with_the_injected_seed(tmp_path):
+    import random
+
+    people = respondents()
+    ids = [a.applicant_id for a in people]
+    r = advert_round(advert_policies(tmp_path), people, rng=random.Random(7))
+    seed = str(random.Random(7).getrandbits(62))
+    expected = sha_order(seed, ids)
+    assert expected != ids                                   # not the order of response
+    ranked = sorted((d for d in r.decisions if d.rank), key=lambda d: d.rank)
+    assert [d.applicant_id for d in ranked] == expected
+    assert [o.applicant_id for o in r.offers] == expected[:3]
+    assert {d.facts["lottery_seed"] for d in ranked} == {seed}
+    assert all(d.facts["lottery_law"] == "bek. nr. 977 af 21/08/2024 § 38" for d in ranked)
+    channel = next(d for d in r.decisions if d.outcome == Outcome.CHANNEL and d.channel == Channel.ANNONCERING)
+    assert "§ 51, stk. 5" in channel.law and "§ 60 a" in channel.law
+
+
+def test_the_draw_replays_from_the_audit_trail(tmp_path):
+    import random
+    from dataclasses import replace
+
+    from boligmix.letting.lottery import replay_lottery
+
+    r = advert_round(advert_policies(tmp_path), respondents(), rng=random.Random(11))
+    assert replay_lottery(r.decisions, r.round_id) == []
+    again = advert_round(advert_policies(tmp_path), respondents(), rng=random.Random(11))
+    assert [o.applicant_id for o in again.offers] == [o.applicant_id for o in r.offers]
+    first = next(d for d in r.decisions if d.rank == 1)
+    forged = [replace(d, rank=2) if d is first else replace(d, rank=1) if d.rank == 2 else d for d in r.decisions]
+    assert replay_lottery(forged, r.round_id)                # swapped ranks are found
+    # without a generator the seed is derived from the round id (reproducible, recorded)
+    derived = advert_round(advert_policies(tmp_path), respondents())
+    assert next(d for d in derived.decisions if d.rank == 1).facts["lottery_seed"] == "derived:V1/r1"
+    assert replay_lottery(derived.decisions, derived.round_id) == []
+
+
+def test_priorities_come_before_lots_and_first_come_is_a_switch(tmp_path):
+    import random
+
+    people = respondents(4, facts={"household.employed_or_in_education": False})
+    worker = applicant(120, date(2024, 6, 30), list_type=ListType.ADVERT_RESPONSE,
+                       facts={"household.employed_or_in_education": True})
+    r = advert_round(advert_policies(tmp_path), [*people, worker], rng=random.Random(3), categories=("udsat",))
+    assert r.offers[0].applicant_id == 120           # obligatory fleksibel criteria (they cover annoncering)
+    first_come = advert_round(advert_policies(tmp_path, "switches: {selection: first_come}\n"), respondents())
+    assert [o.applicant_id for o in first_come.offers] == [101, 102, 103]
+    assert all("lottery_seed" not in d.facts for d in first_come.decisions)

@@ -28,6 +28,7 @@ from boligmix.letting.facts import (
     derive_event_within,
     derive_member_condition,
 )
+from boligmix.letting.lottery import LOTTERY_LAW, draw_seed, lot, lottery_order
 from boligmix.letting.ledger import (
     Entitlement,
     LettingLedger,
@@ -166,13 +167,17 @@ class LettingEngine:
     """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`."""
 
     def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "",
-                 follow_ups: bool = True) -> None:
+                 follow_ups: bool = True, lottery_rng: Any | None = None) -> None:
         """`follow_ups` records the consequences of some rejections: § 51 b entitlements
-        (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`)."""
+        (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`).
+        `lottery_rng` (a seeded `random.Random` or numpy `Generator`) gives the seeds of the lots
+        drawn among advert respondents (`boligmix.letting.lottery`); None: seeds derived from the
+        round id."""
         self.policies = policies
         self.ledger = ledger if ledger is not None else LettingLedger()
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
+        self.lottery_rng = lottery_rng
 
     # ------------------------------------------------------------------------------------------
     # Public API
@@ -373,8 +378,9 @@ class LettingEngine:
             elif advert is not None and advert.switch("trigger") == "list_exhausted":
                 decisions.append(self._decision(
                     now, Outcome.CHANNEL, vacancy, channel=Channel.ANNONCERING, round_id=round_id,
-                    policy=advert, rule_id=f"{advert.id}#trigger",
-                    reason="the waiting list gave no eligible applicant; the dwelling is advertised",
+                    policy=advert, rule_id=f"{advert.id}#trigger", law=f"{advert.spec.law}; almenboligloven § 51, stk. 5",
+                    reason="the waiting list gave no eligible applicant (letting outside the list, § 51, stk. 5); "
+                           "the dwelling is advertised under the § 60 a agreement",
                     facts={"advert_respondents": len(context.advert_respondents), "busy_applicants": busy_mode,
                            "busy_considered": len(context.busy), "busy_eligible": busy}))
                 channel = Channel.ANNONCERING
@@ -383,6 +389,9 @@ class LettingEngine:
                                                            now, round_id)
                 decisions.extend(other_decisions)
 
+        lottery_seed = None
+        if channel == Channel.ANNONCERING and ranked:
+            ranked, lottery_seed = self._draw_lots(ranked, in_force, round_id)
         assert waiting.spec.round is not None
         size = waiting.spec.round.offers_per_round
         deadline = now + timedelta(days=waiting.spec.round.answer_days)
@@ -395,6 +404,9 @@ class LettingEngine:
                           "priority_key": list(assessment.priority_key)})
             if channel in REFERRAL_CHANNELS:
                 facts["referral_order"] = applicant.referral_order
+            if lottery_seed is not None:
+                facts.update({"lottery_seed": lottery_seed, "lottery_lot": lot(lottery_seed, applicant.applicant_id),
+                              "lottery_position": rank, "lottery_law": LOTTERY_LAW})
             redirect = ledger.redirected.get(applicant.applicant_id)
             if redirect is not None and channel in REFERRAL_CHANNELS \
                     and redirect.municipality_code == vacancy.dwelling.municipality_code:
@@ -428,6 +440,19 @@ class LettingEngine:
             waiting.id, waiting.version, waiting.spec.law, waiting.spec.round.passive_after_refusals,
             bool(waiting.switch("no_answer_counts_as_refusal")))
         return round_
+
+    def _draw_lots(self, ranked: list[Assessment], in_force: Sequence[Policy], round_id: str
+                   ) -> tuple[list[Assessment], str | None]:
+        """Advert respondents in lottery order (switch `selection` of the advertising policy,
+        default lottery; BEK 977/2024 § 38): priorities first, then the lots of one seeded draw."""
+        advert = next((p for p in in_force if p.spec.tool == "offentlig_annoncering"), None)
+        selection = advert.switch("selection") if advert is not None else \
+            TOOL_SWITCHES["offentlig_annoncering"]["selection"].default
+        if selection != "lottery":
+            return ranked, None
+        seed = draw_seed(self.lottery_rng, round_id)
+        order = lottery_order([(a.priority_key, a.applicant.applicant_id) for a in ranked], seed)
+        return [ranked[i] for i in order], seed
 
     def _eligible_busy(self, vacancy: Vacancy, channel: Channel, busy: Sequence[Applicant],
                        in_force: Sequence[Policy], on: date) -> int:

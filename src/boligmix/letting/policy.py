@@ -148,6 +148,13 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
             "the month before (previous_month, for register data that lag by a month)."),
     },
     "offentlig_annoncering": {
+        "selection": SwitchSpec(
+            "lottery", ("lottery", "first_come"),
+            "How qualifying advert respondents are chosen: lots drawn by the organisation (BEK 977/2024 § 38, "
+            "rules-spec 6.6; seeded and recorded, see boligmix.letting.lottery) or, as before version "
+            "2010-01-01.2, in order of response (first_come; not the law). Whether executive orders before "
+            "2024 also required lots was not read (UNCONFIRMED): the lottery applies to every period here.",
+            unconfirmed=True),
         "trigger": SwitchSpec(
             "list_exhausted", ("list_exhausted",),
             "When advertising is used: after the waiting list gave no offer. The § 60 a conditions "
