@@ -321,3 +321,75 @@ def test_priorities_come_before_lots_and_first_come_is_a_switch(tmp_path):
     first_come = advert_round(advert_policies(tmp_path, "switches: {selection: first_come}\n"), respondents())
     assert [o.applicant_id for o in first_come.offers] == [101, 102, 103]
     assert all("lottery_seed" not in d.facts for d in first_come.decisions)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. § 60 b: reviewed within 4 years; lapses only when the agreement ends or covers <= 50 %
+
+
+AGREEMENT = """id: k0461.fleks
+tool: fleksibel_udlejning
+slot: fleksibel_frivillig
+version: "2023-01-01.1"
+law: almenboligloven § 60, stk. 1
+effective_from: 2023-01-01
+%s
+scope: {municipality_codes: [461], org_ids: [A, B]}
+channels: [fleksibel]
+shares: {fleksibel: 1.0}
+input_facts: {applicant.in_education: enrolled}
+priorities:
+  - {id: criteria, rank: 5, on_unknown: no_priority,
+     condition: {compare: {field: applicant.in_education, op: "==", value: true}}}
+"""
+
+
+def imposition_case(tmp_path, end: str = ""):
+    from boligmix.letting.imposition import assess_imposition, impose
+
+    policies = local(tmp_path, "agreement.yaml", AGREEMENT % end)
+    agreement = policies.get("k0461.fleks")
+    verdict = assess_imposition(agreement, {"A": 300, "B": 210, "C": 490}, 461, date(2024, 3, 1))
+    return policies, agreement, impose(agreement, verdict)
+
+
+def channel_for_c(policies, when):
+    c_dwelling = dwelling(1, org_id="C", department_id="C-1")
+    student = applicant(1, org_id="C", facts={"applicant.in_education": True})
+    return LettingEngine(policies).next_offers(vacancy(c_dwelling), [student], None, when).channel
+
+
+def test_60b_imposition_does_not_lapse_at_the_review_date(tmp_path):
+    from boligmix.letting.imposition import with_imposition
+
+    policies, _, imposed = imposition_case(tmp_path)
+    assert imposed.spec.effective_to is None
+    combined = with_imposition(policies, imposed)
+    assert channel_for_c(combined, datetime(2028, 2, 29, 10)) == Channel.FLEKSIBEL
+    assert channel_for_c(combined, datetime(2028, 3, 1, 10)) == Channel.FLEKSIBEL     # review date
+    assert channel_for_c(combined, datetime(2031, 1, 1, 10)) == Channel.FLEKSIBEL
+
+
+@pytest.mark.parametrize("counts, lapsed", [
+    ({"A": 300, "B": 201, "C": 499}, False),     # 501/1000 > 50 %
+    ({"A": 300, "B": 200, "C": 500}, True),      # exactly 50 %: no longer more than half
+    ({"A": 300, "B": 210, "C": 1000}, True),     # C built more dwellings: 510/1510
+])
+def test_60b_recheck_when_the_counts_change(tmp_path, counts, lapsed):
+    from boligmix.letting.imposition import review_imposition, with_imposition
+
+    policies, agreement, imposed = imposition_case(tmp_path)
+    review = review_imposition(agreement, imposed, counts, 461, date(2026, 5, 1))
+    assert review.lapsed is lapsed
+    combined = with_imposition(policies, review.policy)
+    assert channel_for_c(combined, datetime(2026, 4, 30, 10)) == Channel.FLEKSIBEL
+    assert channel_for_c(combined, datetime(2026, 5, 1, 10)) == (Channel.WAITING_LIST if lapsed else Channel.FLEKSIBEL)
+
+
+def test_60b_imposition_ends_with_the_joint_agreement(tmp_path):
+    from boligmix.letting.imposition import review_imposition
+
+    _, agreement, imposed = imposition_case(tmp_path, "effective_to: 2026-01-01")
+    assert imposed.spec.effective_to == date(2026, 1, 1)
+    review = review_imposition(agreement, imposed, {"A": 300, "B": 210, "C": 490}, 461, date(2026, 2, 1))
+    assert review.lapsed and "ended on 2026-01-01" in review.reason
