@@ -393,3 +393,38 @@ def test_60b_imposition_ends_with_the_joint_agreement(tmp_path):
     assert imposed.spec.effective_to == date(2026, 1, 1)
     review = review_imposition(agreement, imposed, {"A": 300, "B": 210, "C": 490}, 461, date(2026, 2, 1))
     assert review.lapsed and "ended on 2026-01-01" in review.reason
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. Udslusningsboliger (§ 63): the municipality's channel, outside obligatory fleksibel udlejning
+
+
+def udslusningsbolig(categories=("udsat",)):
+    from dataclasses import replace
+    return replace(dwelling(1, rooms=2, categories=categories), udslusningsbolig=True)
+
+
+def test_udslusningsbolig_goes_to_the_municipality_outside_fleksibel_criteria(statutory):
+    idle = applicant(1, date(2010, 1, 1), list_type=ListType.MUNICIPAL_REFERRAL, members=(clean(10),),
+                     facts={"household.employed_or_in_education": False})
+    worker = applicant(2, date(2020, 1, 1), list_type=ListType.MUNICIPAL_REFERRAL, members=(clean(20),),
+                       facts={"household.employed_or_in_education": True})
+    waiting = applicant(3, date(2000, 1, 1), facts={"household.employed_or_in_education": True})
+    r = LettingEngine(statutory).next_offers(vacancy(udslusningsbolig()), [waiting],
+                                             LettingContext(referrals=[worker, idle]), NOW)
+    assert r.channel == Channel.UDSLUSNING
+    channel = next(d for d in r.decisions if d.outcome == Outcome.CHANNEL)
+    assert channel.rule_id == "dk.almenboligloven.63#udslusningsbolig" and channel.law == "almenboligloven § 63"
+    # ranked by seniority alone: the obligatory fleksibel criteria (§ 60, stk. 4) do not apply
+    assert [o.applicant_id for o in r.offers] == [1, 2]
+    assert all("fleksibel" not in str(d.facts.get("priorities_met")) for d in r.decisions if d.rank)
+    assert all(d.applicant_id != 3 for d in r.decisions)     # the waiting list has no part in it
+    # the same dwelling as an ordinary referral dwelling in the udsat area: criteria first
+    plain = LettingEngine(statutory).next_offers(vacancy(dwelling(1, rooms=2, categories=("udsat",))),
+                                                 [waiting, applicant(4, date(2001, 1, 1))], None, NOW)
+    assert plain.channel == Channel.WAITING_LIST and plain.offers[0].applicant_id == 3
+
+
+def test_unused_udslusningsbolig_stays_with_the_municipality(statutory):
+    r = LettingEngine(statutory).next_offers(vacancy(udslusningsbolig(())), [applicant(3)], LettingContext(), NOW)
+    assert r.channel == Channel.UDSLUSNING and r.offers == ()

@@ -308,7 +308,7 @@ LETTINGS = TableSpec(
         _c("lease_start", "date", "First day of the lease."),
         _c("channel", "string", "How the dwelling was let.",
            allowed=("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "annoncering",
-                    "rehousing", "other")),
+                    "rehousing", "other", "udslusning")),
     ),
     ("letting_id",),
     optional=True,

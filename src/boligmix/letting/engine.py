@@ -62,9 +62,13 @@ CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_A
 """When several share channels are due for the same vacancy, the first of these takes it; the
 others stay due and take a later vacancy."""
 
-REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
+REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Channel.UDSLUSNING})
 """Channels where the municipality names the candidates; refusals there do not count towards
 passive status on the waiting list."""
+
+RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
+"""Referral channels whose unused vacancy goes to the waiting list (switch `unused_referral`); an
+udslusningsbolig stays with the municipality, which pays the rent meanwhile (§ 63, stk. 4)."""
 
 ENTITLEMENT_RIGHT = "kombineret_udlejning_tilbud"
 """The priority right (`Applicant.priority_rights`) that carries a § 51 b entitlement to an offer
@@ -84,6 +88,7 @@ LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
     Channel.KOMMUNAL_ANVISNING: frozenset({ListType.MUNICIPAL_REFERRAL}),
     Channel.REHOUSING: frozenset({ListType.REHOUSING}),
     Channel.ANNONCERING: frozenset({ListType.ADVERT_RESPONSE}),
+    Channel.UDSLUSNING: frozenset({ListType.MUNICIPAL_REFERRAL}),
 }
 
 
@@ -348,7 +353,7 @@ class LettingEngine:
 
         ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force, now, round_id)
         decisions.extend(other_decisions)
-        if not ranked and channel in REFERRAL_CHANNELS:
+        if not ranked and channel in RELEASABLE_CHANNELS:
             anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
             if anvisning is not None and anvisning.switch("unused_referral") == "release_to_waiting_list":
                 decisions.append(self._decision(
@@ -663,6 +668,14 @@ class LettingEngine:
         floor(s x vacancies seen) of its scope's vacancies; the first due channel in
         CHANNEL_PRECEDENCE takes the vacancy, else it goes to the waiting list."""
         dwelling = vacancy.dwelling
+        udslusning = next((p for p in in_force if p.spec.tool == "udslusning"), None)
+        if dwelling.udslusningsbolig and udslusning is not None:
+            decisions.append(self._decision(
+                now, Outcome.CHANNEL, vacancy, channel=Channel.UDSLUSNING, round_id=round_id, policy=udslusning,
+                rule_id=f"{udslusning.id}#udslusningsbolig",
+                reason="an udslusningsbolig at the municipality's disposal: let to its referrals (outside the share "
+                       "counts and obligatory fleksibel udlejning)", facts={"udslusningsbolig": True}))
+            return Channel.UDSLUSNING
         due: list[tuple[int, Channel, Policy, ShareCounter, dict[str, Any]]] = []
         counters: list[tuple[Policy, ShareCounter]] = []
         for policy in in_force:
@@ -707,6 +720,8 @@ class LettingEngine:
 
     def _pool(self, channel: Channel, applicants: Sequence[Applicant], context: LettingContext,
               municipality_code: int) -> Sequence[Applicant]:
+        if channel == Channel.UDSLUSNING:
+            return context.referrals
         if channel in REFERRAL_CHANNELS:  # § 59 stk. 6/7: redirected households come back in their own channel
             named = context.referrals if channel == Channel.KOMMUNAL_ANVISNING else context.rehousing
             listed = {a.applicant_id for a in named}

@@ -66,6 +66,7 @@ TOOLS: tuple[str, ...] = (
     "delebolig",
     "priority",
     "bytte_fremleje",
+    "udslusning",
 )
 
 TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
@@ -170,6 +171,7 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     },
     "delebolig": {},
     "priority": {},
+    "udslusning": {},
     "bytte_fremleje": {
         "criteria_slot": SwitchSpec(
             "fleksibel_obligatorisk", str,
@@ -195,6 +197,7 @@ TOOL_EFFECTS: dict[str, frozenset[str]] = {
     "delebolig": frozenset({"eligibility"}),
     "priority": frozenset({"priorities", "exemptions"}),
     "bytte_fremleje": frozenset(),
+    "udslusning": frozenset(),
 }
 """Which sections a tool may fill; anything else in the file is a configuration error."""
 
