@@ -236,6 +236,11 @@ def event_within(member: HouseholdMember, event: str, months: int, on: date) -> 
     value = member.facts[event]
     if value is False or value is None:
         return (None if value is None else False), value
+    if isinstance(value, str):  # JSON (a stored household, a cases file): an ISO date
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return None, value
     if not isinstance(value, date):
         return None, value
     return (months_before(on, months) <= value <= on), value.isoformat()
