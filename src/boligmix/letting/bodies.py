@@ -13,12 +13,15 @@ rules (never a pass); an event date fact is a date or `false` for "never".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from boligmix.data.schema import ATTACHMENT_TYPES
+from boligmix.errors import BoligmixError, DataValidationError
+from boligmix.letting import model as m
 from boligmix.letting.model import AREA_CATEGORIES, MemberRole
 
 Benefit = Literal[ATTACHMENT_TYPES]  # type: ignore[valid-type]
@@ -161,5 +164,101 @@ class ApplicantIn(_Body):
         return household.stored()
 
 
+# ----------------------------------------------------------------------------------------------
+# Bodies (or store rows, which have the same fields) -> the engine's model
+
+
+def _date(value: Any, where: str, error: type[BoligmixError]) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise _error(error, f"household: {where} must be an ISO date (YYYY-MM-DD), got {value!r}", where) from None
+
+
+def _error(error: type[BoligmixError], message: str, where: str) -> BoligmixError:
+    if issubclass(error, DataValidationError):
+        return error(message, column=f"household.{where}")
+    return error(message)
+
+
+def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id: int | None, size: int = 1, *,
+                        error: type[BoligmixError] = DataValidationError) -> m.Household:
+    """The engine's `Household` from the household JSON (`HouseholdIn.stored()`, or a household the
+    store kept before the typed schema: read leniently); `error` names the bad field.
+
+    Without members, the household is the applicant plus `size - 1` members of role `other`
+    (placeholder person ids -1, -2, ...), all facts unknown."""
+    members_data = data.get("members") or []
+    if not isinstance(members_data, list):
+        raise _error(error, "household: members must be a list", "members")
+    members = []
+    for i, md in enumerate(members_data):
+        where = f"members[{i}]"
+        if not isinstance(md, Mapping) or "person_id" not in md or "role" not in md:
+            raise _error(error, f"household: {where} needs person_id and role", where)
+        try:
+            role = m.MemberRole(md["role"])
+        except ValueError:
+            raise _error(error, f"household: {where}.role must be one of "
+                                f"{', '.join(r.value for r in m.MemberRole)}", f"{where}.role") from None
+        benefits = None
+        if md.get("benefits") is not None:
+            b = md["benefits"]
+            spells = tuple(
+                m.BenefitSpell(str(sp["benefit"]),
+                               _date(sp["first_month"], f"{where}.benefits.spells[{j}].first_month", error),
+                               _date(sp["last_month"], f"{where}.benefits.spells[{j}].last_month", error))
+                for j, sp in enumerate(b.get("spells") or []))
+            benefits = m.BenefitHistory(_date(b["known_from"], f"{where}.benefits.known_from", error),
+                                        _date(b["known_to"], f"{where}.benefits.known_to", error), spells)
+        members.append(m.HouseholdMember(int(md["person_id"]), role,
+                                         _date(md.get("birth_date"), f"{where}.birth_date", error),
+                                         _date(md.get("cohabiting_since"), f"{where}.cohabiting_since", error),
+                                         benefits, dict(md.get("facts") or {})))
+    if not members:
+        members = [m.HouseholdMember(applicant_id, m.MemberRole.APPLICANT)]
+        members += [m.HouseholdMember(-i, m.MemberRole.OTHER) for i in range(1, max(size, 1))]
+    if sum(x.role == m.MemberRole.APPLICANT for x in members) != 1:
+        raise _error(error, "household: exactly one member must have the role 'applicant'", "members")
+    return m.Household(household_id, tuple(members))
+
+
+def engine_dwelling(w: Any, d: Any) -> m.Dwelling:
+    """The engine's dwelling from a dwelling and its department (`DwellingIn`/`DepartmentIn` or the
+    store's rows). A delebolig room is a dwelling with `shared_dwelling_id` or `facts.shared = true`."""
+    facts = dict(w.facts or {})
+    shared_id = getattr(w, "shared_dwelling_id", None)
+    return m.Dwelling(
+        dwelling_id=w.dwelling_id, municipality_code=d.municipality_code, org_id=d.org_id,
+        department_id=d.department_id, rooms=w.rooms, area_id=d.area_id,
+        area_categories=frozenset(d.area_categories or []), almen_type=w.almen_type,
+        floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk,
+        shared=facts.get("shared") is True or shared_id is not None,
+        facts={**facts, **({"shared_dwelling_id": shared_id} if shared_id is not None else {})})
+
+
+def engine_applicant(entry: Any, *, error: type[BoligmixError] = DataValidationError) -> m.Applicant:
+    """The engine's applicant from an `ApplicantIn` or a store row (same fields; a row also has
+    `refusal_count` and `passive_since`)."""
+    household = entry.household
+    data = household.stored() if isinstance(household, HouseholdIn) else (household or {})
+    size = entry.household_size or len(data.get("members") or []) or 1
+    facts = dict(entry.facts or {})
+    return m.Applicant(
+        applicant_id=entry.applicant_id, org_id=entry.org_id or "", list_type=m.ListType(entry.list_type),
+        seniority_date=entry.seniority_date,
+        household=household_from_json(data, entry.applicant_id, entry.household_id, size, error=error),
+        min_rooms=entry.min_rooms, max_rent_dkk=entry.max_rent_dkk,
+        current_department_id=entry.current_department_id, current_org_id=facts.get("current_org_id"),
+        priority_rights=frozenset(entry.priority_rights or []), facts=facts,
+        refusal_count=getattr(entry, "refusal_count", 0) or 0,
+        passive=getattr(entry, "passive_since", None) is not None,
+        referral_order=entry.referral_order)
+
+
 __all__ = ["ApplicantIn", "BenefitHistoryIn", "BenefitSpellIn", "DepartmentIn", "DwellingIn", "HouseholdIn",
-           "HouseholdMemberIn", "MemberFactsIn"]
+           "HouseholdMemberIn", "MemberFactsIn", "engine_applicant", "engine_dwelling", "household_from_json"]
