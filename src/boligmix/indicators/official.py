@@ -66,14 +66,14 @@ class _Inputs:
     """Tables read once per call, as person-indexed arrays (`boligmix.indicators.person_index`)."""
 
     def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date],
-                 labour_years: set[int]) -> None:
+                 labour_years: set[int], delineation: str = "parcels") -> None:
         self.dataset_dir = dataset_dir
         self.dates = sorted(set(dates))
         self.labour_years = labour_years
         self.units = unit_table(dataset_dir, level)
         self.regions = sorted(scan_columns(dataset_dir, "municipalities", ["region_code"]).unique().collect()
                               .get_column("region_code").to_list())
-        self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions)
+        self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions, delineation)
         self._persons: dict[str, Persons] = {}
         self._residents: dict[date, Residents] | None = None
         self._person_years: dict[int, dict[str, np.ndarray]] = {}
@@ -439,15 +439,23 @@ def compute_area_indicators(
     available = _available_years(dataset_dir, manifest.years)
     for y in years:
         _check_years(y, plan[y], available, str(dataset_dir))
-    report("reading dwellings and units", 0.0)
-    dates = [d for y in years for d in (plan[y].resident_date(y),
-                                        *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
-    inputs = _Inputs(dataset_dir, level, dates, {t for y in years for t in plan[y].window(y)})
+    # One pass over the registers per area delineation (rules-spec 1.2: the 2010/2013 lists counted
+    # almene departments, the 2018+ lists the parcels with all their dwellings).
+    groups: dict[str, list[int]] = {}
+    for y in years:
+        groups.setdefault(plan[y].area_delineation if level == "area" else "parcels", []).append(y)
     frames = []
-    for i, y in enumerate(years):
-        report(f"list year {y}", i / len(years))
-        nomenclature = choose_nomenclature(dataset_dir, plan[y].country_nomenclature, y)
-        frames.append(_one_year(inputs, plan[y], y, nomenclature))
+    done = 0
+    for delineation, group in groups.items():
+        report("reading dwellings and units", done / len(years))
+        dates = [d for y in group for d in (plan[y].resident_date(y),
+                                            *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
+        inputs = _Inputs(dataset_dir, level, dates, {t for y in group for t in plan[y].window(y)}, delineation)
+        for y in group:
+            report(f"list year {y}", done / len(years))
+            nomenclature = choose_nomenclature(dataset_dir, plan[y].country_nomenclature, y)
+            frames.append(_one_year(inputs, plan[y], y, nomenclature))
+            done += 1
     report("done", 1.0)
     id_column = UNIT_COLUMN[level]
     merged = pl.concat(frames, how="vertical_relaxed")
