@@ -428,3 +428,10 @@ def test_udslusningsbolig_goes_to_the_municipality_outside_fleksibel_criteria(st
 def test_unused_udslusningsbolig_stays_with_the_municipality(statutory):
     r = LettingEngine(statutory).next_offers(vacancy(udslusningsbolig(())), [applicant(3)], LettingContext(), NOW)
     assert r.channel == Channel.UDSLUSNING and r.offers == ()
+
+
+def test_stateless_round_for_an_udslusningsbolig(statutory):
+    from boligmix.letting.engine import plan_offers
+
+    r = plan_offers(statutory, vacancy(udslusningsbolig()), [referral(1, clean(10))], Channel.UDSLUSNING, NOW)
+    assert r.channel == Channel.UDSLUSNING and [o.applicant_id for o in r.offers] == [1]

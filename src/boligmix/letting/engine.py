@@ -1133,7 +1133,7 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
     engine = LettingEngine(policies, id_prefix=id_prefix, follow_ups=follow_ups)
     engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
     context = LettingContext()
-    if channel == Channel.KOMMUNAL_ANVISNING:
+    if channel in (Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING):
         context, candidates = LettingContext(referrals=candidates), ()
     elif channel == Channel.REHOUSING:
         context, candidates = LettingContext(rehousing=candidates), ()
