@@ -435,3 +435,29 @@ def test_stateless_round_for_an_udslusningsbolig(statutory):
 
     r = plan_offers(statutory, vacancy(udslusningsbolig()), [referral(1, clean(10))], Channel.UDSLUSNING, NOW)
     assert r.channel == Channel.UDSLUSNING and [o.applicant_id for o in r.offers] == [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The new policy-file features are checked when the files are loaded
+
+
+@pytest.mark.parametrize("derived, field", [
+    ("{kind: benefit_months, who: applicant, groups: [{benefits: [kontanthjaelp], months: 6, enabled_by: nope}]}",
+     "groups[0].enabled_by"),
+    ("{kind: benefit_months, who: applicant, months: 1, benefits: [kontanthjaelp], window_end_switch: nope}",
+     "window_end_switch"),
+    ("{kind: benefit_months, who: applicant, groups: [{benefits: [salary], months: 6}]}", "derived_facts"),
+    ("{kind: member_condition, who: any_member, condition: {compare: {field: member.age, op: '<', value: 18}}, "
+     "where: {compare: {field: member.age, op: '<', value: 18}}}", "derived_facts"),
+])
+def test_bad_derived_facts_are_configuration_errors(tmp_path, derived, field):
+    from boligmix.errors import ConfigurationError
+
+    (tmp_path / "p.yaml").write_text(
+        "id: t.bad\ntool: omdannelse_afvisning\nversion: '1'\neffective_from: 2020-01-01\n"
+        f"derived_facts:\n  x: {derived}\n"
+        "rejections:\n  - {id: r, condition: {compare: {field: x, op: '==', value: true}}, on_unknown: hold}\n",
+        encoding="utf-8")
+    with pytest.raises(ConfigurationError) as err:
+        load_policies([tmp_path])
+    assert field in str(err.value)
