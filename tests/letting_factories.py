@@ -77,3 +77,23 @@ def decision_for(round_, applicant_id: int):
 
 def months(benefit: str, first: date, last: date) -> tuple[str, date, date]:
     return (benefit, first, last)
+
+
+def organisation_offer_policies():
+    """The statutory and example local policies, with municipality 101's kombineret udlejning
+    making the offer elsewhere through the organisation (switch offer_elsewhere_by: organisation;
+    the default, the municipality, is tested in test_letting_law.py)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from boligmix.letting.policy import POLICY_DIR, load_policies
+
+    folder = Path(tempfile.mkdtemp(prefix="local_org_offer_"))
+    for f in (POLICY_DIR / "local").glob("*.yaml"):
+        shutil.copy(f, folder / f.name)
+    k = folder / "k0101_kombineret.yaml"
+    k.write_text(k.read_text(encoding="utf-8").replace(
+        "switches:\n", "switches:\n  offer_elsewhere_by: organisation\n"), encoding="utf-8")
+    assert "offer_elsewhere_by: organisation" in k.read_text(encoding="utf-8")
+    return load_policies([POLICY_DIR / "statutory", folder])

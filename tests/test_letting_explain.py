@@ -23,7 +23,7 @@ def log():
     """Dwelling 7 in an omdannelsesområde: applicant 1 rejected (§ 51 c), 2 refuses, 3 gets it;
     applicant 4 never applied; applicant 5 ranked beyond the round."""
     engine = LettingEngine(load_default_policies())
-    kh = history(("kontanthjaelp", date(2023, 6, 1), date(2024, 5, 1)))
+    kh = history(("kontanthjaelp", date(2023, 6, 1), date(2024, 6, 1)))  # receives it in June 2024
     apps = [applicant(1, date(2010, 1, 1), benefits=kh), applicant(2, date(2012, 1, 1)),
             applicant(3, date(2013, 1, 1)), applicant(6, date(2014, 1, 1)), applicant(5, date(2016, 1, 1))]
     r = engine.next_offers(vacancy(dwelling(7, categories=OMDANNELSE)), apps, None, NOW)
@@ -35,10 +35,10 @@ def log():
 def test_explain_rejection_names_rule_version_law_and_facts(log):
     e = explain_decisions(log, 1, 7)
     assert not e.got_dwelling and e.let_to == (3,)
-    assert "rejected by rule dk.almenboligloven.51c#listed_benefits (version 2019-07-01.1, § 51 c)" in e.verdict
+    assert "rejected by rule dk.almenboligloven.51c#listed_benefits (version 2019-07-01.2, § 51 c)" in e.verdict
     assert "let to applicant 3" in e.verdict
     text = "\n".join(e.lines())
-    assert "listed_benefits_6m=True" in text
+    assert "listed_benefits_now=True" in text
 
 
 def test_explain_winner_refuser_bystander(log):

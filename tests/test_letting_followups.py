@@ -11,7 +11,17 @@ Municipality 101's example agreement introduces kombineret udlejning on 2022-01-
 from datetime import date
 
 import pytest
-from letting_factories import NOW, applicant, decision_for, dwelling, follow_ups_for, history, member, vacancy
+from letting_factories import (
+    NOW,
+    applicant,
+    decision_for,
+    dwelling,
+    follow_ups_for,
+    history,
+    member,
+    organisation_offer_policies,
+    vacancy,
+)
 
 from boligmix.errors import ConfigurationError
 from boligmix.letting.decision_log import read_decision_log, write_decision_log
@@ -25,7 +35,7 @@ SCHEME = ("kombineret_udlejning",)
 
 @pytest.fixture(scope="module")
 def with_local():
-    return load_default_policies(include_local_examples=True)
+    return organisation_offer_policies()
 
 
 def on_benefits(aid: int, seniority: date):
@@ -86,7 +96,7 @@ def test_entitlement_switches(tmp_path):
     (tmp_path / "k.yaml").write_text(
         "id: local.komb\nbase: dk.almenboligloven.51b\nversion: '1'\neffective_from: 2015-01-01\nenabled: true\n"
         "scope: {municipality_codes: [461], area_categories: [kombineret_udlejning]}\n"
-        "switches: {scheme_introduced_on: '2019-03-01', entitlement_ends: on_letting}\n", encoding="utf-8")
+        "switches: {scheme_introduced_on: '2019-03-01', entitlement_ends: on_letting, offer_elsewhere_by: organisation}\n", encoding="utf-8")
     policies = load_policies([POLICY_DIR / "statutory", tmp_path])
     engine = LettingEngine(policies)
     r = engine.next_offers(vacancy(dwelling(1, categories=SCHEME)),
@@ -167,7 +177,7 @@ def test_barred_referral_is_redirected_and_offered_the_next_referral_dwelling(wi
 
 def test_redirect_switch_reject_only(tmp_path):
     (tmp_path / "r.yaml").write_text(
-        "id: local.stk6\nbase: dk.almenboligloven.59.stk6@2018-12-01.1\nversion: '1'\neffective_from: 2019-01-01\n"
+        "id: local.stk6\nbase: dk.almenboligloven.59.stk6@2018-12-01.2\nversion: '1'\neffective_from: 2019-01-01\n"
         "scope: {municipality_codes: [461], area_categories: [udsat]}\nswitches: {barred_referral: reject}\n",
         encoding="utf-8")
     (tmp_path / "a.yaml").write_text(
@@ -195,7 +205,7 @@ def test_explanation_names_the_rejection_and_its_follow_up(with_local):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_POLICIES = load_default_policies(include_local_examples=True)
+_POLICIES = organisation_offer_policies()
 _INTRODUCED = date(2022, 1, 1)
 
 

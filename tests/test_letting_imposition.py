@@ -67,13 +67,13 @@ def test_exactly_half_is_not_enough_unless_switched(tmp_path):
         impose(agreement, v)
 
 
-def test_imposed_policy_applies_to_the_others_until_review(tmp_path):
+def test_imposed_policy_applies_to_the_others_and_outlives_the_review(tmp_path):
     policies, agreement = load(tmp_path, "A, B")
     v = assess_imposition(agreement, COUNTS, 461, date(2024, 3, 1))
     imposed = impose(agreement, v)
     assert imposed.id == "k0461.fleks.60b" and imposed.version == "2024-03-01.1"
     assert imposed.spec.scope.org_ids == ("C",) and imposed.spec.scope.municipality_codes == (461,)
-    assert (imposed.spec.effective_from, imposed.spec.effective_to) == (date(2024, 3, 1), date(2028, 3, 1))
+    assert (imposed.spec.effective_from, imposed.spec.effective_to) == (date(2024, 3, 1), None)
     combined = with_imposition(policies, imposed)
     c_dwelling = dwelling(1, org_id="C", department_id="C-1")
     student = applicant(1, org_id="C", facts={"applicant.in_education": True})
@@ -83,7 +83,7 @@ def test_imposed_policy_applies_to_the_others_until_review(tmp_path):
     assert during.channel == Channel.FLEKSIBEL
     assert any(p.policy_id == "k0461.fleks.60b" for p in during.policies)
     after = LettingEngine(combined).next_offers(vacancy(c_dwelling), [student], None, datetime(2028, 3, 1))
-    assert after.channel == Channel.WAITING_LIST
+    assert after.channel == Channel.FLEKSIBEL         # reviewed by then, not lapsed (§ 60 b, rules-spec 6.6)
 
 
 def test_bad_input(tmp_path):

@@ -126,11 +126,28 @@ def test_partner_under_two_years_does_not_count_so_applicant_alone_is_rejected_b
     from letting_factories import dwelling, vacancy
 
     a7, _ = applicants_from_dataset(handmade, date(2024, 1, 15))
-    engine = LettingEngine(load_default_policies())
-    r = engine.next_offers(vacancy(dwelling(1, rooms=3, categories=("udsat", "parallelsamfund", "omdannelse"))),
-                           [a7], None, __import__("datetime").datetime(2024, 1, 15, 10))
+    omdannelse = vacancy(dwelling(1, rooms=3, categories=("udsat", "parallelsamfund", "omdannelse")))
+    now = __import__("datetime").datetime(2024, 1, 15, 10)
+    # § 51 c asks whether they receive the benefits now (January 2024), which the registers do not
+    # cover yet: held by default; the receipt_month switch reads December 2023 instead.
+    held = LettingEngine(load_default_policies()).next_offers(omdannelse, [a7], None, now)
+    assert [x for x in held.decisions if x.applicant_id == 7][0].unknown_facts == ("listed_benefits_now",)
+    r = LettingEngine(lagging_register_policies(handmade.parent)).next_offers(omdannelse, [a7], None, now)
     d = [x for x in r.decisions if x.applicant_id == 7][0]
-    assert d.outcome == Outcome.REJECTED and d.rule_id == "dk.almenboligloven.51c#listed_benefits"
+    assert d.outcome == Outcome.REJECTED and d.rule_id == "t.51c-register#listed_benefits"
+
+
+def lagging_register_policies(tmp_dir):
+    """The statutory policies with § 51 c reading the month before the assessment (register data)."""
+    from boligmix.letting.policy import POLICY_DIR, load_policies
+
+    folder = tmp_dir / "lagging_policies"
+    folder.mkdir(exist_ok=True)
+    (folder / "51c.yaml").write_text(
+        "id: t.51c-register\nbase: dk.almenboligloven.51c\nversion: '1'\neffective_from: 2019-07-01\n"
+        "scope: {municipality_codes: [461], area_categories: [omdannelse]}\n"
+        "switches: {receipt_month: previous_month}\n", encoding="utf-8")
+    return load_policies([POLICY_DIR / "statutory", folder])
 
 
 def test_sampling_arguments_only_without_an_applicants_table(handmade):
@@ -180,7 +197,7 @@ def test_synthetic_applicants_run_through_the_engine(synthetic):
     on = date(2024, 1, 15)
     apps = applicants_from_dataset(synthetic, on, sample=80, rng=np.random.default_rng(2), org_ids=["ORG1"])
     assert {a.org_id for a in apps} == {"ORG1"}
-    engine = LettingEngine(load_default_policies())
+    engine = LettingEngine(lagging_register_policies(synthetic.parent))
     r = engine.next_offers(vacancy(dwelling(1, rooms=3, categories=("udsat", "parallelsamfund", "omdannelse"))),
                            apps, None, __import__("datetime").datetime(2024, 1, 15, 10))
     considered = {d.applicant_id for d in r.decisions if d.applicant_id is not None}

@@ -15,6 +15,7 @@ from boligmix.letting.policy import POLICY_DIR, load_default_policies, load_poli
 OMDANNELSE = ("udsat", "parallelsamfund", "omdannelse")
 KH_6 = ("kontanthjaelp", date(2023, 12, 1), date(2024, 5, 1))
 KH_5 = ("kontanthjaelp", date(2024, 1, 1), date(2024, 5, 1))
+KH_NOW = ("kontanthjaelp", date(2024, 6, 1), date(2024, 6, 1))   # June 2024 only: receives it now
 
 
 @pytest.fixture(scope="module")
@@ -32,54 +33,49 @@ def one_round(policies, d, applicants, context=None, now=NOW):
 
 
 # ---------------------------------------------------------------------------------------------
-# § 51 c: mandatory rejection in omdannelsesområder
+# § 51 c: mandatory rejection in omdannelsesområder (version 2019-07-01.2: currently receives)
 
 
-def test_51c_six_consecutive_months_of_kontanthjaelp_rejected_in_omdannelse_only(statutory):
-    a = applicant(1, benefits=history(KH_6))
+def test_51c_current_kontanthjaelp_rejected_in_omdannelse_only(statutory):
+    a = applicant(1, benefits=history(KH_NOW))
     inside = decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [a]), 1)
     assert inside.outcome == Outcome.REJECTED
     assert inside.rule_id == "dk.almenboligloven.51c#listed_benefits"
-    assert inside.rule_version == "2019-07-01.1"
-    assert inside.facts["listed_benefits_6m"] is True
+    assert inside.rule_version == "2019-07-01.2"
+    assert inside.facts["listed_benefits_now"] is True
     elsewhere = decision_for(one_round(statutory, dwelling(2, categories=("udsat",)), [a]), 1)
     assert elsewhere.outcome == Outcome.OFFERED
 
 
-def test_51c_five_months_not_rejected(statutory):
-    a = applicant(1, benefits=history(KH_5))
+def test_51c_benefits_that_ended_before_the_assessment_month_are_not_current(statutory):
+    a = applicant(1, benefits=history(KH_6))      # Dec 2023 - May 2024, none in June (covered)
     assert decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [a]), 1).outcome == Outcome.OFFERED
 
 
-def test_51c_six_months_not_consecutive_not_rejected(statutory):
-    gap = history(("kontanthjaelp", date(2023, 11, 1), date(2024, 1, 1)),
-                  ("kontanthjaelp", date(2024, 3, 1), date(2024, 5, 1)))  # Feb 2024 without
-    d = decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [applicant(1, benefits=gap)]), 1)
-    assert d.outcome == Outcome.OFFERED
-
-
-def test_51c_benefits_may_change_within_the_list(statutory):
-    mixed = history(("kontanthjaelp", date(2023, 12, 1), date(2024, 2, 1)),
-                    ("uddannelseshjaelp", date(2024, 3, 1), date(2024, 5, 1)))
-    d = decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [applicant(1, benefits=mixed)]), 1)
+def test_51c_any_listed_benefit_counts(statutory):
+    now = history(("uddannelseshjaelp", date(2024, 6, 1), date(2024, 6, 1)))
+    d = decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [applicant(1, benefits=now)]), 1)
     assert d.outcome == Outcome.REJECTED
+    dp = history(("dagpenge", date(2024, 6, 1), date(2024, 6, 1)))  # not a § 51 c benefit
+    assert decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [applicant(2, benefits=dp)]),
+                        2).outcome == Outcome.OFFERED
 
 
 def test_51c_spouse_must_also_be_on_benefits(statutory):
     d = dwelling(1, categories=OMDANNELSE)
-    head = member(10, benefits=history(KH_6))
+    head = member(10, benefits=history(KH_NOW))
     working_spouse = member(11, MemberRole.SPOUSE, benefits=history(("dagpenge", date(2024, 1, 1), date(2024, 2, 1))))
-    both = member(11, MemberRole.SPOUSE, benefits=history(KH_6))
+    both = member(11, MemberRole.SPOUSE, benefits=history(KH_NOW))
     assert decision_for(one_round(statutory, d, [applicant(1, members=(head, working_spouse))]), 1).outcome \
         == Outcome.OFFERED
     rejected = decision_for(one_round(statutory, d, [applicant(1, members=(head, both))]), 1)
     assert rejected.outcome == Outcome.REJECTED
-    assert rejected.facts["listed_benefits_6m.detail"]["partner_counts"] is True
+    assert rejected.facts["listed_benefits_now.detail"]["partner_counts"] is True
 
 
 def test_51c_short_cohabitation_does_not_count_as_partner(statutory):
     d = dwelling(1, categories=OMDANNELSE)
-    head = member(10, benefits=history(KH_6))
+    head = member(10, benefits=history(KH_NOW))
     new_partner = member(11, MemberRole.COHABITANT, benefits=history(), cohabiting_since=date(2023, 1, 1))
     old_partner = member(11, MemberRole.COHABITANT, benefits=history(), cohabiting_since=date(2020, 1, 1))
     assert decision_for(one_round(statutory, d, [applicant(1, members=(head, new_partner))]), 1).outcome \
@@ -92,23 +88,19 @@ def test_51c_unknown_benefit_history_is_held_not_passed(statutory):
     a = applicant(1, members=(member(10, benefits=None),))
     d = decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [a]), 1)
     assert d.outcome == Outcome.SKIPPED
-    assert d.unknown_facts == ("listed_benefits_6m",)
+    assert d.unknown_facts == ("listed_benefits_now",)
     assert "held" in d.reason
-    short = applicant(2, benefits=history(("kontanthjaelp", date(2024, 3, 1), date(2024, 5, 1)),
-                                         known_from=date(2024, 3, 1)))  # only 3 of 6 months known
-    d2 = decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [short]), 2)
-    assert d2.outcome == Outcome.SKIPPED and d2.unknown_facts == ("listed_benefits_6m",)
-    known_gap = applicant(3, benefits=history(KH_5, known_from=date(2023, 12, 1)))  # Dec known, no benefit
-    assert decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [known_gap]), 3).outcome \
-        == Outcome.OFFERED
+    lagging = applicant(2, benefits=history(KH_6, known_to=date(2024, 5, 1)))  # June not known yet
+    d2 = decision_for(one_round(statutory, dwelling(1, categories=OMDANNELSE), [lagging]), 2)
+    assert d2.outcome == Outcome.SKIPPED and d2.unknown_facts == ("listed_benefits_now",)
 
 
 def test_51c_residents_of_the_department_and_dispensation_are_not_rejected(statutory):
     d = dwelling(1, categories=OMDANNELSE)
-    resident = applicant(1, benefits=history(KH_6), list_type=ListType.INTERNAL, current_department_id="ORG1-1",
+    resident = applicant(1, benefits=history(KH_NOW), list_type=ListType.INTERNAL, current_department_id="ORG1-1",
                          current_org_id="ORG1")
     assert decision_for(one_round(statutory, d, [resident]), 1).outcome == Outcome.OFFERED
-    dispensed = applicant(2, benefits=history(KH_6), facts={"dispensation_51c": True})
+    dispensed = applicant(2, benefits=history(KH_NOW), facts={"dispensation_51c": True})
     offered = decision_for(one_round(statutory, d, [dispensed]), 2)
     assert offered.outcome == Outcome.OFFERED
     assert offered.facts["dispensation:dk.almenboligloven.51c#listed_benefits"] is True
@@ -116,7 +108,7 @@ def test_51c_residents_of_the_department_and_dispensation_are_not_rejected(statu
 
 def test_51c_not_in_force_before_july_2019(statutory):
     from datetime import datetime
-    a = applicant(1, benefits=history(("kontanthjaelp", date(2018, 6, 1), date(2019, 6, 1)),
+    a = applicant(1, benefits=history(("kontanthjaelp", date(2018, 6, 1), date(2019, 7, 1)),
                                       known_from=date(2018, 1, 1), known_to=date(2019, 7, 1)))
     before = one_round(statutory, dwelling(1, categories=OMDANNELSE), [a], now=datetime(2019, 6, 15))
     after = one_round(statutory, dwelling(1, categories=OMDANNELSE), [a], now=datetime(2019, 7, 15))
@@ -143,7 +135,8 @@ def test_51b_optional_foertidspension_group_by_switch(with_local):
     pension = history(("foertidspension", date(2022, 1, 1), date(2024, 6, 1)))
     a = applicant(1, benefits=pension)
     d = decision_for(one_round(with_local, dwelling(1, categories=("kombineret_udlejning",), municipality=101), [a]), 1)
-    assert d.outcome == Outcome.REJECTED and d.rule_id == "k0101.kombineret#foertidspension"
+    assert d.outcome == Outcome.REJECTED and d.rule_id == "k0101.kombineret#listed_benefits"
+    assert d.facts["covered_benefits"] is True
     # dagpenge group is not switched on in the example agreement
     dp = applicant(2, benefits=history(("dagpenge", date(2023, 1, 1), date(2024, 5, 1))))
     assert decision_for(one_round(with_local, dwelling(1, categories=("kombineret_udlejning",), municipality=101),
@@ -189,7 +182,7 @@ def test_59_stk6_bars_referrals_to_udsat_areas_only(with_local):
     pension = history(("foertidspension", date(2020, 1, 1), date(2024, 6, 1)))
     person = referral(1, members=(member(10, benefits=pension, eu_eea_ch_citizen=True, enrolled_student=False,
                                          released_after_sentence_on=False, lease_terminated_for_breach_on=False,
-                                         released_from_youth_institution_after_sentence=False),))
+                                         released_from_youth_institution_on=False),))
     udsat = decision_for(one_round(with_local, dwelling(1, municipality=183, categories=("udsat",)), [],
                                    LettingContext(referrals=[person])), 1)
     assert udsat.outcome == Outcome.REJECTED and udsat.rule_id == "dk.almenboligloven.59.stk6#nr6"
@@ -201,7 +194,7 @@ def test_59_stk6_bars_referrals_to_udsat_areas_only(with_local):
 
 def clean_member(pid: int, role=MemberRole.APPLICANT, **over):
     facts = dict(eu_eea_ch_citizen=True, enrolled_student=False, released_after_sentence_on=False,
-                 lease_terminated_for_breach_on=False, released_from_youth_institution_after_sentence=False)
+                 lease_terminated_for_breach_on=False, released_from_youth_institution_on=False)
     facts.update(over)
     benefits = facts.pop("benefits", history())
     return member(pid, role, benefits=benefits, **facts)
@@ -229,7 +222,7 @@ def test_59_stk6_items(with_local, facts, outcome, rule):
 
 def test_59_stk6_bar_by_any_household_member(with_local):
     child = clean_member(12, MemberRole.CHILD, birth=date(2008, 1, 1),
-                         released_from_youth_institution_after_sentence=True)
+                         released_from_youth_institution_on=date(2024, 3, 1))
     person = referral(1, members=(clean_member(10), child))
     d = decision_for(one_round(with_local, dwelling(1, rooms=2, municipality=183, categories=("udsat",)), [],
                                LettingContext(referrals=[person])), 1)
@@ -390,7 +383,7 @@ def test_59_stk6_versions_items_5_to_7_only_from_the_2018_law(with_local):
                         now=datetime(2015, 3, 1))
     assert decision_for(in_2015, 1).outcome == Outcome.OFFERED
     barred = decision_for(in_2015, 2)
-    assert barred.outcome == Outcome.REJECTED and barred.rule_version == "2010-07-01.1"
+    assert barred.outcome == Outcome.REJECTED and barred.rule_version == "2011-01-01.1"
     in_2020 = one_round(with_local, ghetto, [], LettingContext(referrals=[referral(1, members=(pension,))]),
                         now=datetime(2020, 3, 1))
     assert decision_for(in_2020, 1).rule_id == "dk.almenboligloven.59.stk6#nr6"

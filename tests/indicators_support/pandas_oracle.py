@@ -41,6 +41,15 @@ class PandasIndicators:
         dwellings["unit"] = dwellings[unit]
         self.dwellings = dwellings[["dwelling_id", "unit", "municipality_code"]].merge(
             municipalities, on="municipality_code")[["dwelling_id", "unit", "region_code"]]
+        # The 2010/2013 area units: almene dwellings grouped by their department's area.
+        self.dwellings_by_department = self.dwellings
+        if level == "area":
+            by_dep = _read(ds, "dwellings", ["dwelling_id", "municipality_code", "tenure", "department_id"]).merge(
+                _read(ds, "departments", ["department_id", "area_id"]), on="department_id", how="left")
+            by_dep["unit"] = by_dep["area_id"].where(by_dep["tenure"] == "almen")
+            self.dwellings_by_department = by_dep[["dwelling_id", "unit", "municipality_code"]].merge(
+                municipalities, on="municipality_code")[["dwelling_id", "unit", "region_code"]]
+        self.delineation = "parcels"
         if level == "municipality":
             units = municipalities.assign(unit=municipalities["municipality_code"])
         else:
@@ -65,7 +74,8 @@ class PandasIndicators:
         day = pd.Timestamp(on)
         res = self.residences
         open_spells = res[(res["move_in"] <= day) & (res["move_out"].isna() | (res["move_out"] > day))]
-        people = open_spells.merge(self.dwellings, on="dwelling_id").merge(self.persons, on="person_id")
+        dwellings = self.dwellings_by_department if self.delineation == "almene_departments" else self.dwellings
+        people = open_spells.merge(dwellings, on="dwelling_id").merge(self.persons, on="person_id")
         countries = self.countries[self.countries["nomenclature_version"] == nomenclature]
         people = people.merge(countries[["country_code", "western"]], on="country_code", how="left")
         people["non_western"] = people["origin"].isin(["indvandrer", "efterkommer"]) & (people["western"] == False)  # noqa: E712
@@ -74,6 +84,7 @@ class PandasIndicators:
 
     def compute(self, list_year: int, settings) -> pd.DataFrame:
         nomenclature = settings.country_nomenclature
+        self.delineation = settings.area_delineation
         now = self.residents(settings.resident_date(list_year), nomenclature)
         in_units = now[now["unit"].notna()]
         out = in_units.groupby("unit").agg(residents=("person_id", "size"), n_non_western=("non_western", "sum"))

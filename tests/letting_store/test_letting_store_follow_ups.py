@@ -10,7 +10,6 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from boligmix.letting.model import Outcome
-from boligmix.letting.policy import load_default_policies
 from boligmix.letting.store import service
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.models import DECISION_OUTCOMES, Decision, Entitlement
@@ -22,8 +21,21 @@ NOW = datetime(2024, 6, 15, 10, 0)
 
 @pytest.fixture(scope="module")
 def rules() -> EngineRules:
-    # The packaged example k0101.kombineret switches § 51 b on in municipality 101.
-    return EngineRules(load_default_policies(include_local_examples=True))
+    # The packaged example k0101.kombineret switches § 51 b on in municipality 101; here the
+    # organisation makes the offer elsewhere (switch offer_elsewhere_by; default: the municipality).
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from boligmix.letting.policy import POLICY_DIR, load_policies
+
+    folder = Path(tempfile.mkdtemp(prefix="local_org_offer_"))
+    for f in (POLICY_DIR / "local").glob("*.yaml"):
+        shutil.copy(f, folder / f.name)
+    k = folder / "k0101_kombineret.yaml"
+    k.write_text(k.read_text(encoding="utf-8").replace(
+        "switches:\n", "switches:\n  offer_elsewhere_by: organisation\n"), encoding="utf-8")
+    return EngineRules(load_policies([POLICY_DIR / "statutory", folder]))
 
 
 def _household(pid: int, benefit: str | None) -> dict:

@@ -32,7 +32,7 @@ END = reports.default_period_end(TODAY).replace(year=reports.default_period_end(
 
 
 def _household(pid: int, benefit: str | None) -> dict:
-    spells = [{"benefit": benefit, "first_month": "2023-01-01", "last_month": "2024-05-01"}] if benefit else []
+    spells = [{"benefit": benefit, "first_month": "2023-01-01", "last_month": "2024-06-01"}] if benefit else []  # receives it now
     hist = {"known_from": "2020-01-01", "known_to": "2024-06-01", "spells": spells}
     return {"members": [
         {"person_id": pid, "role": "applicant", "birth_date": "1985-01-01", "benefits": hist},
@@ -88,7 +88,7 @@ def test_dispensation_report_counts_dispensed_offers_and_lettings_by_ground(stor
     assert (row["applicants"], row["offers"], row["lettings"]) == (2, 2, 1)
     assert row["grounds.imminent_work_or_education"] == 1 and row["grounds.not_stated"] == 1
     assert row["grounds.imminent_pension"] == 0 and row["grounds.unrecognised"] == 0
-    assert report["rules"] == [{"rule": "dk.almenboligloven.51c#listed_benefits", "rule_version": "2019-07-01.1"}]
+    assert report["rules"] == [{"rule": "dk.almenboligloven.51c#listed_benefits", "rule_version": "2019-07-01.2"}]
     assert report["period_start"] == END.replace(year=END.year - 1).isoformat()
     by_muni = store.transact(lambda s: reports.dispensation_report(s, muni, municipality_code=MUNI, period_end=END,
                                                                    level="municipality"))

@@ -43,7 +43,7 @@ def test_a_held_applicant_is_offered_once_the_fact_is_known(client, tokens):
     first = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"as_of": "2024-06-15T10:00:00"}).json()
     [held] = [d for d in first["decisions"] if d["entry_id"] == entry]
     assert first["offers"] == [] and held["outcome"] == "skipped"
-    assert held["rule"].startswith("dk.almenboligloven.51c#") and "listed_benefits_6m" in held["unknown_facts"]
+    assert held["rule"].startswith("dk.almenboligloven.51c#") and "listed_benefits_now" in held["unknown_facts"]
 
     history = {"known_from": "2020-01-01", "known_to": "2024-06-01", "spells": []}
     body = {"household": {"members": [{**MEMBER, "benefits": history}]}, "facts": {"note": "checked"}}
@@ -51,7 +51,7 @@ def test_a_held_applicant_is_offered_once_the_fact_is_known(client, tokens):
     assert client.patch(f"/api/applicants/{entry}", headers=_h(tokens, "analyst"), json=body).status_code == 403
     bad = {"household": {"members": [{**MEMBER, "role": "partner"}]}}
     r = client.patch(f"/api/applicants/{entry}", headers=org, json=bad)
-    assert r.status_code == 422 and "role" in r.json()["detail"]
+    assert r.status_code == 422 and "role" in str(r.json()["detail"])
     assert client.patch(f"/api/applicants/{entry}", headers=org, json={"seniority_date": "2000-01-01"}
                         ).status_code == 422                     # seniority is not the owner's to change
     r = client.patch(f"/api/applicants/{entry}", headers={**org, "Idempotency-Key": "u1"}, json=body)
@@ -62,7 +62,7 @@ def test_a_held_applicant_is_offered_once_the_fact_is_known(client, tokens):
     second = client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"as_of": "2024-06-15T10:00:00"}).json()
     assert [o["entry_id"] for o in second["offers"]] == [entry]
     offered = next(d for d in second["decisions"] if d["entry_id"] == entry)
-    assert offered["outcome"] == "offered" and "listed_benefits_6m" not in offered["unknown_facts"]
+    assert offered["outcome"] == "offered" and "listed_benefits_now" not in offered["unknown_facts"]
     # the first round's record still shows what was unknown then
     trail = client.get(f"/api/decisions?vacancy_id={vid}", headers=org).json()
     assert [d["outcome"] for d in trail if d["entry_id"] == entry] == ["skipped", "offered"]

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "letting_admin",
     "letting_reports",
+    "letting_assess",
     "demo",
     "indicators",
     "evaluate",

@@ -57,8 +57,14 @@ ATTACHMENT_TYPES = (
     "efterloen",
     "folkepension",
     "other",
+    "ressourceforloebsydelse_jobafklaring",
 )
-"""Yearly labour-market attachment, in full-time equivalents per type (rules-spec 1.4)."""
+"""Yearly labour-market attachment, in full-time equivalents per type (rules-spec 1.4).
+
+`ressourceforloebsydelse` is the benefit during a ressourceforløb; the same benefit paid during a
+jobafklaringsforløb is `ressourceforloebsydelse_jobafklaring` (appended last so existing type
+codes keep their position): only the latter counts for almenboligloven § 51 b and § 59, stk. 6,
+nr. 7 (rules-spec 6.6). The area-list indicators count both alike."""
 
 CONVICTION_LAWS = ("straffeloven", "vaabenloven", "euforiserende_stoffer")
 TENURES = ("almen", "privat_udlejning", "andel", "ejer", "other")
@@ -302,7 +308,7 @@ LETTINGS = TableSpec(
         _c("lease_start", "date", "First day of the lease."),
         _c("channel", "string", "How the dwelling was let.",
            allowed=("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "annoncering",
-                    "rehousing", "other")),
+                    "rehousing", "other", "udslusning")),
     ),
     ("letting_id",),
     optional=True,

@@ -7,9 +7,11 @@ columns are the classify CSV format (`CLASSIFY_COLUMNS`), then support columns f
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from fractions import Fraction
 
 import numpy as np
 import polars as pl
@@ -64,14 +66,14 @@ class _Inputs:
     """Tables read once per call, as person-indexed arrays (`boligmix.indicators.person_index`)."""
 
     def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date],
-                 labour_years: set[int]) -> None:
+                 labour_years: set[int], delineation: str = "parcels") -> None:
         self.dataset_dir = dataset_dir
         self.dates = sorted(set(dates))
         self.labour_years = labour_years
         self.units = unit_table(dataset_dir, level)
         self.regions = sorted(scan_columns(dataset_dir, "municipalities", ["region_code"]).unique().collect()
                               .get_column("region_code").to_list())
-        self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions)
+        self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions, delineation)
         self._persons: dict[str, Persons] = {}
         self._residents: dict[date, Residents] | None = None
         self._person_years: dict[int, dict[str, np.ndarray]] = {}
@@ -246,7 +248,53 @@ def _window_measures(inputs: _Inputs, settings: IndicatorSettings, list_year: in
         pct_outside.alias("pct_outside_work_edu"), pct_convicted.alias("pct_convicted"),
         (pl.col("n1864").sum() / k).alias("n_18_64"), (pl.col("fte").sum() / k).alias("fte_outside_18_64"),
         (pl.col("n18").sum() / k).alias("n_18plus"), (pl.col("nconv").sum() / k).alias("n_convicted_18plus"))
-    return measures, national_pct
+    ratios = _exact_conviction_ratios(frame, national, settings.window_average)
+    return measures.join(ratios, on="unit", how="left"), national_pct
+
+
+def _window_share(counts: Sequence[tuple[int, int]], average: str) -> Fraction | None:
+    """The window share of (population, count) pairs as an exact fraction: the mean of the yearly
+    shares over the years with population (`mean_of_shares`) or the pooled ratio; None without
+    population."""
+    years = [(n, c) for n, c in counts if n > 0]
+    if not years:
+        return None
+    if average == "mean_of_shares":
+        return sum((Fraction(c, n) for n, c in years), Fraction(0)) / len(years)
+    return Fraction(sum(c for _, c in years), sum(n for n, _ in years))
+
+
+def floor_to_float(value: Fraction) -> float:
+    """The largest double <= `value`: with it, `float >= t` decides `value >= t` exactly for every
+    threshold t that is itself a double (e.g. 2 and 3: "udgør mindst tre gange")."""
+    out = float(value)  # int / int: correctly rounded
+    if Fraction(out) > value:
+        out = math.nextafter(out, -math.inf)
+    return out
+
+
+def exact_conviction_ratio(unit: Sequence[tuple[int, int]], national: Sequence[tuple[int, int]],
+                           average: str) -> float | None:
+    """conviction_ratio from the counts: the unit's window share over the national window share,
+    computed as exact fractions of the (adults, convicted) counts per window year and rounded
+    down to a double (`floor_to_float`), so an area at exactly N times the national average meets
+    "mindst N gange" (in floating point 1/100 against 10/3000 gave 2.9999999999999996). None when
+    the unit has no adults or the national share is 0."""
+    share, reference = _window_share(unit, average), _window_share(national, average)
+    if share is None or not reference:
+        return None
+    return floor_to_float(share / reference)
+
+
+def _exact_conviction_ratios(frame: pl.DataFrame, national: list[tuple[int, int]], average: str) -> pl.DataFrame:
+    """Per unit: `conviction_ratio` by `exact_conviction_ratio` from the yearly counts in `frame`."""
+    by_unit: dict[int, list[tuple[int, int]]] = {}
+    for unit, n18, nconv in frame.select("unit", "n18", "nconv").iter_rows():
+        by_unit.setdefault(int(unit), []).append((int(n18), int(nconv)))
+    units = sorted(by_unit)
+    return pl.DataFrame({"unit": pl.Series(units, dtype=pl.UInt32),
+                         "conviction_ratio": pl.Series([exact_conviction_ratio(by_unit[u], national, average)
+                                                        for u in units], dtype=pl.Float64)})
 
 
 def _basic_education(settings: IndicatorSettings, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -349,7 +397,7 @@ def _one_year(inputs: _Inputs, settings: IndicatorSettings, list_year: int,
         pl.when(pl.col("region_mean_income") != 0)
         .then(100 * pl.col("mean_income") / pl.col("region_mean_income")).alias("income_pct_of_region"),
         national.alias("national_conviction_pct"),
-        pl.when(national > 0).then(pl.col("pct_convicted") / national).alias("conviction_ratio"),
+        pl.when(national > 0).then(pl.col("conviction_ratio")).alias("conviction_ratio"),
         (pl.col("residents") >= settings.min_residents).alias("meets_min_residents"),
         pl.lit(settings.register_years_text(list_year)).alias("register_years"),
         pl.lit(settings.rules_basis).alias("rules_basis"),
@@ -391,15 +439,23 @@ def compute_area_indicators(
     available = _available_years(dataset_dir, manifest.years)
     for y in years:
         _check_years(y, plan[y], available, str(dataset_dir))
-    report("reading dwellings and units", 0.0)
-    dates = [d for y in years for d in (plan[y].resident_date(y),
-                                        *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
-    inputs = _Inputs(dataset_dir, level, dates, {t for y in years for t in plan[y].window(y)})
+    # One pass over the registers per area delineation (rules-spec 1.2: the 2010/2013 lists counted
+    # almene departments, the 2018+ lists the parcels with all their dwellings).
+    groups: dict[str, list[int]] = {}
+    for y in years:
+        groups.setdefault(plan[y].area_delineation if level == "area" else "parcels", []).append(y)
     frames = []
-    for i, y in enumerate(years):
-        report(f"list year {y}", i / len(years))
-        nomenclature = choose_nomenclature(dataset_dir, plan[y].country_nomenclature, y)
-        frames.append(_one_year(inputs, plan[y], y, nomenclature))
+    done = 0
+    for delineation, group in groups.items():
+        report("reading dwellings and units", done / len(years))
+        dates = [d for y in group for d in (plan[y].resident_date(y),
+                                            *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
+        inputs = _Inputs(dataset_dir, level, dates, {t for y in group for t in plan[y].window(y)}, delineation)
+        for y in group:
+            report(f"list year {y}", done / len(years))
+            nomenclature = choose_nomenclature(dataset_dir, plan[y].country_nomenclature, y)
+            frames.append(_one_year(inputs, plan[y], y, nomenclature))
+            done += 1
     report("done", 1.0)
     id_column = UNIT_COLUMN[level]
     merged = pl.concat(frames, how="vertical_relaxed")

@@ -234,16 +234,30 @@ class Dwellings:
 
 
 def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.DataFrame,
-                   regions: list[int]) -> Dwellings:
+                   regions: list[int], delineation: str = "parcels") -> Dwellings:
     """Dwellings sorted by id with their unit (int32 row of `units`, from `unit_table`) and region
     index in `regions` (int8, or int16 for 127 regions or more).
+
+    At level "area", `delineation` says which dwellings an area holds: "parcels" (every dwelling
+    whose `dwellings.area_id` is the area) or "almene_departments" (the almene dwellings whose
+    department's `departments.area_id` is the area: the 2010 and 2013 units, rules-spec 1.2).
 
     Raises DataValidationError (dwellings row) for a municipality not in `municipalities` or a unit
     id not in its table.
     """
     unit_column = UNIT_COLUMN[level]
     columns = ["dwelling_id", "municipality_code"] + ([] if level == "municipality" else [unit_column])
-    frame = scan_columns(dataset_dir, "dwellings", columns).collect()
+    if level == "area" and delineation == "almene_departments":
+        departments = scan_columns(dataset_dir, "departments", ["department_id", "area_id"])
+        frame = (scan_columns(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "department_id"])
+                 .join(departments, on="department_id", how="left")
+                 .select("dwelling_id", "municipality_code",
+                         pl.when(pl.col("tenure") == "almen").then(pl.col("area_id")).alias("area_id"))
+                 .collect())
+    elif level == "area" and delineation != "parcels":
+        raise ValueError(f"unknown area delineation {delineation!r}")
+    else:
+        frame = scan_columns(dataset_dir, "dwellings", columns).collect()
     path = str(table_path(dataset_dir, "dwellings"))
     municipalities = (scan_columns(dataset_dir, "municipalities", ["municipality_code", "region_code"])
                       .collect().sort("municipality_code"))

@@ -97,6 +97,12 @@ class IndicatorSettings(BaseModel):
         None,
         description="countries.nomenclature_version used for western/non-western. None: the "
         "latest version in the dataset whose label ends in a year not after the list year.")
+    area_delineation: Literal["almene_departments", "parcels"] = Field(
+        "parcels",
+        description="What an area's residents are (rules-spec 1.2, 6.6): 'almene_departments' (the 2010 and "
+        "2013 lists: residents of almene dwellings whose department lies in the area, departments.area_id) or "
+        "'parcels' (from 2018: everyone living on the area's parcels, non-almene dwellings included, "
+        "dwellings.area_id). Used at level 'area' only; departments and municipalities are their own units.")
     min_residents: int = Field(
         1000, ge=0,
         description="Residents threshold of an area ('mindst 1.000 beboere', residents >= it); "

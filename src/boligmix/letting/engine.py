@@ -23,10 +23,12 @@ from boligmix.errors import ConfigurationError, DataValidationError, LettingErro
 from boligmix.letting.facts import (
     PRIORITY_RIGHT_PREFIX,
     base_facts,
+    derive_benefit_groups,
     derive_benefit_months,
     derive_event_within,
     derive_member_condition,
 )
+from boligmix.letting.lottery import LOTTERY_LAW, draw_seed, lot, lottery_order
 from boligmix.letting.ledger import (
     Entitlement,
     LettingLedger,
@@ -48,7 +50,7 @@ from boligmix.letting.model import (
     Outcome,
     Vacancy,
 )
-from boligmix.letting.policy import CompiledRule, Policy, PolicySet
+from boligmix.letting.policy import TOOL_SWITCHES, CompiledRule, Policy, PolicySet
 from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
 
@@ -60,9 +62,13 @@ CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_A
 """When several share channels are due for the same vacancy, the first of these takes it; the
 others stay due and take a later vacancy."""
 
-REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
+REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Channel.UDSLUSNING})
 """Channels where the municipality names the candidates; refusals there do not count towards
 passive status on the waiting list."""
+
+RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
+"""Referral channels whose unused vacancy goes to the waiting list (switch `unused_referral`); an
+udslusningsbolig stays with the municipality, which pays the rent meanwhile (§ 63, stk. 4)."""
 
 ENTITLEMENT_RIGHT = "kombineret_udlejning_tilbud"
 """The priority right (`Applicant.priority_rights`) that carries a § 51 b entitlement to an offer
@@ -82,6 +88,7 @@ LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
     Channel.KOMMUNAL_ANVISNING: frozenset({ListType.MUNICIPAL_REFERRAL}),
     Channel.REHOUSING: frozenset({ListType.REHOUSING}),
     Channel.ANNONCERING: frozenset({ListType.ADVERT_RESPONSE}),
+    Channel.UDSLUSNING: frozenset({ListType.MUNICIPAL_REFERRAL}),
 }
 
 
@@ -165,13 +172,17 @@ class LettingEngine:
     """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`."""
 
     def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "",
-                 follow_ups: bool = True) -> None:
+                 follow_ups: bool = True, lottery_rng: Any | None = None) -> None:
         """`follow_ups` records the consequences of some rejections: § 51 b entitlements
-        (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`)."""
+        (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`).
+        `lottery_rng` (a seeded `random.Random` or numpy `Generator`) gives the seeds of the lots
+        drawn among advert respondents (`boligmix.letting.lottery`); None: seeds derived from the
+        round id."""
         self.policies = policies
         self.ledger = ledger if ledger is not None else LettingLedger()
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
+        self.lottery_rng = lottery_rng
 
     # ------------------------------------------------------------------------------------------
     # Public API
@@ -342,7 +353,7 @@ class LettingEngine:
 
         ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force, now, round_id)
         decisions.extend(other_decisions)
-        if not ranked and channel in REFERRAL_CHANNELS:
+        if not ranked and channel in RELEASABLE_CHANNELS:
             anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
             if anvisning is not None and anvisning.switch("unused_referral") == "release_to_waiting_list":
                 decisions.append(self._decision(
@@ -372,8 +383,9 @@ class LettingEngine:
             elif advert is not None and advert.switch("trigger") == "list_exhausted":
                 decisions.append(self._decision(
                     now, Outcome.CHANNEL, vacancy, channel=Channel.ANNONCERING, round_id=round_id,
-                    policy=advert, rule_id=f"{advert.id}#trigger",
-                    reason="the waiting list gave no eligible applicant; the dwelling is advertised",
+                    policy=advert, rule_id=f"{advert.id}#trigger", law=f"{advert.spec.law}; almenboligloven § 51, stk. 5",
+                    reason="the waiting list gave no eligible applicant (letting outside the list, § 51, stk. 5); "
+                           "the dwelling is advertised under the § 60 a agreement",
                     facts={"advert_respondents": len(context.advert_respondents), "busy_applicants": busy_mode,
                            "busy_considered": len(context.busy), "busy_eligible": busy}))
                 channel = Channel.ANNONCERING
@@ -382,6 +394,9 @@ class LettingEngine:
                                                            now, round_id)
                 decisions.extend(other_decisions)
 
+        lottery_seed = None
+        if channel == Channel.ANNONCERING and ranked:
+            ranked, lottery_seed = self._draw_lots(ranked, in_force, round_id)
         assert waiting.spec.round is not None
         size = waiting.spec.round.offers_per_round
         deadline = now + timedelta(days=waiting.spec.round.answer_days)
@@ -394,6 +409,9 @@ class LettingEngine:
                           "priority_key": list(assessment.priority_key)})
             if channel in REFERRAL_CHANNELS:
                 facts["referral_order"] = applicant.referral_order
+            if lottery_seed is not None:
+                facts.update({"lottery_seed": lottery_seed, "lottery_lot": lot(lottery_seed, applicant.applicant_id),
+                              "lottery_position": rank, "lottery_law": LOTTERY_LAW})
             redirect = ledger.redirected.get(applicant.applicant_id)
             if redirect is not None and channel in REFERRAL_CHANNELS \
                     and redirect.municipality_code == vacancy.dwelling.municipality_code:
@@ -427,6 +445,19 @@ class LettingEngine:
             waiting.id, waiting.version, waiting.spec.law, waiting.spec.round.passive_after_refusals,
             bool(waiting.switch("no_answer_counts_as_refusal")))
         return round_
+
+    def _draw_lots(self, ranked: list[Assessment], in_force: Sequence[Policy], round_id: str
+                   ) -> tuple[list[Assessment], str | None]:
+        """Advert respondents in lottery order (switch `selection` of the advertising policy,
+        default lottery; BEK 977/2024 § 38): priorities first, then the lots of one seeded draw."""
+        advert = next((p for p in in_force if p.spec.tool == "offentlig_annoncering"), None)
+        selection = advert.switch("selection") if advert is not None else \
+            TOOL_SWITCHES["offentlig_annoncering"]["selection"].default
+        if selection != "lottery":
+            return ranked, None
+        seed = draw_seed(self.lottery_rng, round_id)
+        order = lottery_order([(a.priority_key, a.applicant.applicant_id) for a in ranked], seed)
+        return [ranked[i] for i in order], seed
 
     def _eligible_busy(self, vacancy: Vacancy, channel: Channel, busy: Sequence[Applicant],
                        in_force: Sequence[Policy], on: date) -> int:
@@ -535,22 +566,42 @@ class LettingEngine:
     # ------------------------------------------------------------------------------------------
     # Follow-ups of rejections: § 51 b entitlements, § 59 stk. 6 redirected referrals
 
+    def _offer_by(self, ent: Entitlement) -> str:
+        """Who makes the offer of a § 51 b entitlement: recorded at grant time, else the switch of
+        the policy that granted it (the law's default when that version is no longer loaded)."""
+        if ent.offer_by is not None:
+            return ent.offer_by
+        try:
+            return str(self.policies.get(ent.policy_id, ent.policy_version).switch("offer_elsewhere_by"))
+        except KeyError:
+            return str(TOOL_SWITCHES["kombineret_udlejning"]["offer_elsewhere_by"].default)
+
     def _with_entitlement(self, applicant: Applicant, vacancy: Vacancy) -> Applicant:
-        """The applicant with the § 51 b priority right when it holds an open entitlement for
-        the dwelling's organisation (the waiting-list rule checks the dwelling is outside the area)."""
+        """The applicant with the § 51 b priority right when it holds an open entitlement the
+        organisation fulfils (`offer_elsewhere_by: organisation`) for the dwelling's organisation
+        (the waiting-list rule checks the dwelling is outside the area). An entitlement the
+        municipality fulfils gives no waiting-list priority: the municipality refers the household."""
         ent = self.ledger.entitlements.get(applicant.applicant_id)
         if ent is None or ent.fulfilled_by is not None or ent.org_id != vacancy.dwelling.org_id \
-                or ENTITLEMENT_RIGHT in applicant.priority_rights:
+                or ENTITLEMENT_RIGHT in applicant.priority_rights or self._offer_by(ent) != "organisation":
             return applicant
         return replace(applicant, priority_rights=applicant.priority_rights | {ENTITLEMENT_RIGHT})
 
     def _use_entitlement(self, applicant_id: int, vacancy: Vacancy, channel: Channel, offer_id: str) -> None:
+        """An offer outside the scheme's area uses an `on_offer` entitlement up: through the
+        waiting list or fleksibel at the organisation's dwellings (offer by the organisation), or
+        through the municipality's referral (offer by the municipality, in its municipality)."""
         ent = self.ledger.entitlements.get(applicant_id)
         if ent is None or ent.fulfilled_by is not None or ent.ends != "on_offer":
             return
         dwelling = vacancy.dwelling
-        if dwelling.org_id == ent.org_id and SCHEME_CATEGORY not in dwelling.area_categories \
-                and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
+        if SCHEME_CATEGORY in dwelling.area_categories:
+            return
+        if self._offer_by(ent) == "organisation":
+            used = dwelling.org_id == ent.org_id and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL)
+        else:
+            used = channel == Channel.KOMMUNAL_ANVISNING and ent.municipality_code in (None, dwelling.municipality_code)
+        if used:
             self.ledger.entitlements[applicant_id] = replace(ent, fulfilled_by=offer_id)
 
     def _after_rejection(self, vacancy: Vacancy, channel: Channel, applicant: Applicant, assessment: Assessment,
@@ -565,18 +616,22 @@ class LettingEngine:
                 and applicant.list_type in (ListType.EXTERNAL, ListType.INTERNAL) and aid not in self.ledger.entitlements:
             introduced_on = policy.switch("scheme_introduced_on") or policy.spec.effective_from.isoformat()
             if applicant.seniority_date < date.fromisoformat(introduced_on):
+                by = str(policy.switch("offer_elsewhere_by"))
+                offer = (f"a dwelling in another area from municipality {dwelling.municipality_code} (its referral)"
+                         if by == "municipality" else f"organisation {dwelling.org_id}'s dwellings outside the area")
                 decision = self._decision(
                     now, Outcome.ENTITLED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=policy, rule_id=f"{policy.id}#offer_elsewhere",
                     reason=f"registered on {applicant.seniority_date.isoformat()}, before kombineret udlejning was "
                            f"introduced ({introduced_on}), and rejected by {hit.rule.rule_id}: entitled to an offer "
-                           f"of organisation {dwelling.org_id}'s dwellings outside the area",
+                           f"of {offer}",
                     facts={"registered_on": applicant.seniority_date, "scheme_introduced_on": introduced_on,
                            "rejected_by": hit.rule.rule_id, "org_id": dwelling.org_id, "area_id": dwelling.area_id,
-                           "entitlement_ends": policy.switch("entitlement_ends")})
+                           "entitlement_ends": policy.switch("entitlement_ends"), "offer_elsewhere_by": by,
+                           "municipality_code": dwelling.municipality_code})
                 self.ledger.entitlements[aid] = Entitlement(
                     aid, dwelling.org_id, dwelling.area_id, policy.id, policy.version, decision.decision_id,
-                    str(policy.switch("entitlement_ends")))
+                    str(policy.switch("entitlement_ends")), None, by, dwelling.municipality_code)
                 return [decision]
         if policy.spec.tool == "anvisning_restriction" and channel in REFERRAL_CHANNELS \
                 and policy.switch("barred_referral") == "redirect" and aid not in self.ledger.redirected:
@@ -613,6 +668,14 @@ class LettingEngine:
         floor(s x vacancies seen) of its scope's vacancies; the first due channel in
         CHANNEL_PRECEDENCE takes the vacancy, else it goes to the waiting list."""
         dwelling = vacancy.dwelling
+        udslusning = next((p for p in in_force if p.spec.tool == "udslusning"), None)
+        if dwelling.udslusningsbolig and udslusning is not None:
+            decisions.append(self._decision(
+                now, Outcome.CHANNEL, vacancy, channel=Channel.UDSLUSNING, round_id=round_id, policy=udslusning,
+                rule_id=f"{udslusning.id}#udslusningsbolig",
+                reason="an udslusningsbolig at the municipality's disposal: let to its referrals (outside the share "
+                       "counts and obligatory fleksibel udlejning)", facts={"udslusningsbolig": True}))
+            return Channel.UDSLUSNING
         due: list[tuple[int, Channel, Policy, ShareCounter, dict[str, Any]]] = []
         counters: list[tuple[Policy, ShareCounter]] = []
         for policy in in_force:
@@ -657,6 +720,8 @@ class LettingEngine:
 
     def _pool(self, channel: Channel, applicants: Sequence[Applicant], context: LettingContext,
               municipality_code: int) -> Sequence[Applicant]:
+        if channel == Channel.UDSLUSNING:
+            return context.referrals
         if channel in REFERRAL_CHANNELS:  # § 59 stk. 6/7: redirected households come back in their own channel
             named = context.referrals if channel == Channel.KOMMUNAL_ANVISNING else context.rehousing
             listed = {a.applicant_id for a in named}
@@ -745,16 +810,21 @@ class LettingEngine:
                 facts[name] = applicant.facts[name]
         details: dict[str, Any] = {}
         for name, derived in spec.derived_facts.items():
-            if derived.kind == "benefit_months":
+            if derived.kind == "benefit_months" and derived.groups is not None:
+                value = derive_benefit_groups(applicant, on, groups=policy.benefit_groups(name), who=derived.who,
+                                              window_end=policy.window_end(name), lookback_months=derived.lookback_months,
+                                              min_cohabitation_years=derived.partner_min_cohabitation_years)
+            elif derived.kind == "benefit_months":
                 value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
                                               months=derived.months or 0, who=derived.who,
-                                              window_end=derived.window_end,
+                                              window_end=policy.window_end(name),
                                               lookback_months=derived.lookback_months,
                                               min_cohabitation_years=derived.partner_min_cohabitation_years)
             elif derived.kind == "event_within_months":
                 value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
                                             who=derived.who,
-                                            min_cohabitation_years=derived.partner_min_cohabitation_years)
+                                            min_cohabitation_years=derived.partner_min_cohabitation_years,
+                                            where=policy.member_filters.get(name), constants=spec.constants)
             else:
                 value = derive_member_condition(applicant, on, condition=policy.member_conditions[name],
                                                 who=derived.who, constants=spec.constants,
@@ -1063,7 +1133,7 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
     engine = LettingEngine(policies, id_prefix=id_prefix, follow_ups=follow_ups)
     engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
     context = LettingContext()
-    if channel == Channel.KOMMUNAL_ANVISNING:
+    if channel in (Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING):
         context, candidates = LettingContext(referrals=candidates), ()
     elif channel == Channel.REHOUSING:
         context, candidates = LettingContext(rehousing=candidates), ()

@@ -31,7 +31,7 @@ Member facts (for `member_condition`): `member.role`, `member.age` plus the poli
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -216,14 +216,31 @@ def member_received_in_window(member: HouseholdMember, benefits: frozenset[str],
     return False, detail
 
 
+LEGACY_EVENT_FACTS: dict[str, str] = {
+    "released_from_youth_institution_on": "released_from_youth_institution_after_sentence",
+}
+"""Event facts (dates) that replaced an older yes/no member fact: when only the old fact is
+stored, `False` still means never (FALSE) and `True` lacks the date the window needs (UNKNOWN).
+Stored households written before § 59, stk. 6, nr. 2 got its 6-month window keep working."""
+
+
 def event_within(member: HouseholdMember, event: str, months: int, on: date) -> tuple[bool | None, Any]:
     """Did the member's event fact (a date, or False for never) happen within `months` months
-    before `on`? Missing fact: unknown."""
+    before `on`? Missing fact: unknown (see `LEGACY_EVENT_FACTS` for older yes/no facts)."""
     if event not in member.facts:
+        legacy = LEGACY_EVENT_FACTS.get(event)
+        if legacy is not None and legacy in member.facts:
+            old = member.facts[legacy]
+            return (False if old is False else None), {legacy: old}
         return None, None
     value = member.facts[event]
     if value is False or value is None:
         return (None if value is None else False), value
+    if isinstance(value, str):  # JSON (a stored household, a cases file): an ISO date
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return None, value
     if not isinstance(value, date):
         return None, value
     return (months_before(on, months) <= value <= on), value.isoformat()
@@ -304,10 +321,40 @@ def derive_benefit_months(applicant: Applicant, on: date, *, benefits: frozenset
                      lambda m: member_received_in_window(m, benefits, window, months))
 
 
+def derive_benefit_groups(applicant: Applicant, on: date, *, groups: Sequence[tuple[frozenset[str], int]],
+                          who: str, window_end: str = "previous_month", lookback_months: int | None = None,
+                          min_cohabitation_years: float = 2.0) -> DerivedValue:
+    """Each member `who` names meets ANY of `groups` ((benefits, months) pairs, e.g. 6 months of
+    kontanthjælp or currently førtidspension), three-valued; with `applicant_and_partner` the
+    applicant and the partner may meet different groups (§ 51 b: "each receive" one of them)."""
+    windows = [(benefits, months, benefit_window(on, max(months, lookback_months or months), window_end))
+               for benefits, months in groups]
+
+    def per_member(member: HouseholdMember) -> tuple[bool | None, Any]:
+        values, detail = [], []
+        for benefits, months, window in windows:
+            value, d = member_received_in_window(member, benefits, window, months)
+            values.append(value)
+            detail.append({"benefits": sorted(benefits), "met": value, **d})
+        return _or(values), {"groups": detail}
+
+    return aggregate(applicant, who, on, min_cohabitation_years, per_member)
+
+
 def derive_event_within(applicant: Applicant, on: date, *, event: str, months: int, who: str,
-                        min_cohabitation_years: float = 2.0) -> DerivedValue:
-    return aggregate(applicant, who, on, min_cohabitation_years,
-                     lambda m: event_within(m, event, months, on))
+                        min_cohabitation_years: float = 2.0, where: Condition | None = None,
+                        constants: Mapping[str, Any] | None = None) -> DerivedValue:
+    """The event within `months` months for the members `who` names; `where` (a member
+    condition, e.g. under 18) limits which members count: a member counts when `where` AND the
+    event hold (three-valued)."""
+    def per_member(member: HouseholdMember) -> tuple[bool | None, Any]:
+        value, detail = event_within(member, event, months, on)
+        if where is None:
+            return value, detail
+        applies = evaluate(where, member_facts(member, on), constants or {}).to_bool()
+        return _and([applies, value]), {"event": detail, "member_condition": applies}
+
+    return aggregate(applicant, who, on, min_cohabitation_years, per_member)
 
 
 def derive_member_condition(applicant: Applicant, on: date, *, condition: Condition, who: str,
@@ -328,6 +375,8 @@ __all__ = [
     "age_on",
     "base_facts",
     "benefit_window",
+    "LEGACY_EVENT_FACTS",
+    "derive_benefit_groups",
     "derive_benefit_months",
     "derive_event_within",
     "derive_member_condition",

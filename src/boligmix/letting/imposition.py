@@ -3,7 +3,8 @@
 If a municipality's joint agreement on kommunal anvisning (§ 59, stk. 2), fleksibel udlejning
 (§ 60, stk. 1) or annoncering (§ 60 a, stk. 1) covers more than 50 % of its almene family
 dwellings, it may impose the same on the other organisations; the imposition is reviewed
-within 4 years (rules-spec 6.2). The thresholds are data (`rules/letting/imposition/60b.yaml`).
+within 4 years and lapses only when the agreement ends or no longer covers more than 50 %
+(rules-spec 6.6: `review_imposition` re-checks it whenever the counts change). The thresholds are data (`rules/letting/imposition/60b.yaml`).
 
     counts = family_dwelling_counts(dataset_dir, 101)             # or a hand-made {org_id: n}
     verdict = assess_imposition(agreement, counts, 101, date(2024, 1, 1))
@@ -36,8 +37,9 @@ class ImpositionSwitches(BaseModel):
 
     minister_permission: bool = False
     """The minister allowed imposition below the threshold (§ 60 b)."""
-    imposed_until_review: bool = True
-    """The imposed policy ends at the review date (UNCONFIRMED: review may also prolong it)."""
+    imposed_until_review: bool = False
+    """The imposed policy ends at the review date (version 1's reading; the law: it is reviewed
+    then and lapses only when the agreement ends or no longer covers more than 50 %)."""
 
 
 class ImpositionRules(BaseModel):
@@ -159,7 +161,9 @@ def assess_imposition(agreement: Policy, dwelling_counts: Mapping[str, int], mun
 
 def impose(agreement: Policy, assessment: ImpositionAssessment, rules: ImpositionRules | None = None) -> Policy:
     """The agreement as a policy for the other organisations of the municipality, from the
-    decision date (to the review date with `imposed_until_review`)."""
+    decision date until the agreement ends (`review_imposition` ends it earlier when the
+    agreement no longer covers more than the threshold; with `imposed_until_review` it ends at
+    the review date)."""
     rules = rules or load_imposition_rules()
     if not assessment.allowed:
         raise ConfigurationError(f"§ 60 b imposition is not allowed: {assessment.reason}", source=agreement.source,
@@ -177,12 +181,58 @@ def impose(agreement: Policy, assessment: ImpositionAssessment, rules: Impositio
         law=f"{agreement.spec.law or agreement.spec.tool}; {assessment.law}",
         notes=(f"Imposed by municipality {assessment.municipality_code} on {assessment.decided_on.isoformat()} "
                f"under {rules.id} v{rules.version}: {assessment.reason}. Review by "
-               f"{assessment.review_by.isoformat()}."),
+               f"{assessment.review_by.isoformat()}; in force until the agreement ends or no longer covers "
+               f"more than {rules.threshold:.0%}."),
         effective_from=start, effective_to=end,
         scope={**raw["scope"], "municipality_codes": (assessment.municipality_code,),
                "org_ids": assessment.other_orgs},
     )
     return compile_policy(raw, f"{agreement.source} (imposed under {rules.id})")
+
+
+@dataclass(frozen=True)
+class ImpositionReview:
+    """The re-check of an imposed policy on `on` (counts changed, or the review date): does the
+    joint agreement still cover more than the threshold, and has it not ended? `policy` is the
+    imposed policy as it stands afterwards (ending on `on` when it `lapsed`)."""
+
+    on: date
+    lapsed: bool
+    reason: str
+    assessment: ImpositionAssessment | None
+    policy: Policy
+
+
+def review_imposition(agreement: Policy, imposed: Policy, dwelling_counts: Mapping[str, int], municipality_code: int,
+                      on: date, rules: ImpositionRules | None = None) -> ImpositionReview:
+    """Re-check an imposition on `on` with the current dwelling counts (§ 60 b: it lapses only
+    when the joint agreement ends or no longer covers more than 50 %; a review alone does not end
+    it). A lapsed imposition's policy ends on `on` (same id and version: replace the old one)."""
+    rules = rules or load_imposition_rules()
+    if imposed.id != f"{agreement.id}.60b":
+        raise ConfigurationError(f"policy {imposed.id} was not imposed from agreement {agreement.id}",
+                                 source=imposed.source, rule=imposed.id)
+    end = agreement.spec.effective_to
+    if end is not None and end <= on:
+        return ImpositionReview(on, True, f"the joint agreement ended on {end.isoformat()}", None,
+                                _ending(imposed, min(end, on)))
+    verdict = assess_imposition(agreement, dwelling_counts, municipality_code, on, rules)
+    above = verdict.share > rules.threshold if rules.threshold_strict else verdict.share >= rules.threshold
+    if above or rules.switches.minister_permission:
+        return ImpositionReview(on, False, f"still in force: {verdict.reason}", verdict, imposed)
+    return ImpositionReview(on, True, f"lapses: {verdict.reason}", verdict, _ending(imposed, on))
+
+
+def _ending(imposed: Policy, on: date) -> Policy:
+    if imposed.spec.effective_to is not None and imposed.spec.effective_to <= on:
+        return imposed
+    if on <= imposed.spec.effective_from:
+        raise ConfigurationError(f"the imposition starts on {imposed.spec.effective_from.isoformat()}, "
+                                 f"not before {on.isoformat()}", source=imposed.source, rule=imposed.id)
+    raw: dict[str, Any] = imposed.spec.model_dump(mode="python", exclude={"base"})
+    raw["effective_to"] = on
+    raw["notes"] = f"{imposed.spec.notes} Lapsed on {on.isoformat()}."
+    return compile_policy(raw, imposed.source)
 
 
 def with_imposition(policies: PolicySet, imposed: Policy) -> PolicySet:
@@ -207,5 +257,5 @@ def family_dwelling_counts(dataset_dir: str | os.PathLike[str], municipality_cod
     return {str(o): int(n) for o, n in grouped.iter_rows()}
 
 
-__all__ = ["ImpositionAssessment", "ImpositionRules", "RULES_PATH", "assess_imposition", "family_dwelling_counts",
-           "impose", "load_imposition_rules", "with_imposition"]
+__all__ = ["ImpositionAssessment", "ImpositionReview", "ImpositionRules", "RULES_PATH", "assess_imposition",
+           "family_dwelling_counts", "impose", "load_imposition_rules", "review_imposition", "with_imposition"]

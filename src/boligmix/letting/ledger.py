@@ -36,9 +36,12 @@ class RoundRules:
 @dataclass(frozen=True)
 class Entitlement:
     """§ 51 b: an applicant registered before kombineret udlejning was introduced and rejected
-    by it is entitled to an offer of one of the organisation's dwellings outside the scheme's
-    area (`Outcome.ENTITLED` decision `decision_id`). `ends` is the switch value at grant
-    time (`on_offer` or `on_letting`); `fulfilled_by` the offer id that used it up."""
+    by it is entitled to an offer of a dwelling outside the scheme's area (`Outcome.ENTITLED`
+    decision `decision_id`). `ends` is the switch value at grant time (`on_offer` or
+    `on_letting`); `fulfilled_by` the offer id that used it up. `offer_by` (switch
+    `offer_elsewhere_by`): `municipality` (the municipality offers it, through its referrals in
+    `municipality_code`; None = any) or `organisation` (priority at the organisation's dwellings);
+    None = read the switch of policy `policy_id@policy_version` (a store's stored entitlement)."""
 
     applicant_id: int
     org_id: str
@@ -48,6 +51,8 @@ class Entitlement:
     decision_id: str
     ends: str
     fulfilled_by: str | None = None
+    offer_by: str | None = None
+    municipality_code: int | None = None
 
 
 @dataclass(frozen=True)

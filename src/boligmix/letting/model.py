@@ -55,6 +55,9 @@ class Channel(StrEnum):
     ANNONCERING = "annoncering"
     REHOUSING = "rehousing"
     OTHER = "other"
+    UDSLUSNING = "udslusning"
+    """An udslusningsbolig (almenboligloven § 63): put at the municipality's disposal by
+    agreement and let to the municipality's referrals; outside obligatory fleksibel udlejning."""
 
 
 class Outcome(StrEnum):
@@ -234,7 +237,9 @@ class Dwelling:
     """An almen dwelling as the letting engine sees it (`dwellings` table plus list status).
 
     `area_categories` are the categories of the dwelling's area on the list in force when it
-    is let (empty: on no list). `shared` marks a delebolig let room by room.
+    is let (empty: on no list). `shared` marks a delebolig let room by room. `udslusningsbolig`
+    marks a dwelling an agreement put at the municipality's disposal as an udslusningsbolig
+    (almenboligloven § 63): it is let through the channel `udslusning`.
     """
 
     dwelling_id: int
@@ -249,6 +254,7 @@ class Dwelling:
     monthly_rent_dkk: float | None = None
     shared: bool = False
     facts: Mapping[str, Any] = field(default_factory=dict)
+    udslusningsbolig: bool = False
 
     def __post_init__(self) -> None:
         if self.rooms < 1:

@@ -66,6 +66,7 @@ TOOLS: tuple[str, ...] = (
     "delebolig",
     "priority",
     "bytte_fremleje",
+    "udslusning",
 )
 
 TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
@@ -121,7 +122,13 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
                          "sygedagpenge or ressourceforløbsydelse."),
         "offer_elsewhere_for_prior_registrants": SwitchSpec(
             True, bool, "Applicants registered before the scheme was introduced who are rejected by it "
-                        "are entitled to an offer of the organisation's dwellings outside the area (BL)."),
+                        "are entitled to an offer of a dwelling outside the area (BL)."),
+        "offer_elsewhere_by": SwitchSpec(
+            "municipality", ("municipality", "organisation"),
+            "Who makes that offer: the municipality (BL, rules-spec 6.6: the entitled applicant is offered a "
+            "dwelling in another area through the municipality's referrals, which it orders itself) or, as "
+            "before version 2010-01-01.2 of § 51 b, the organisation (priority at its dwellings outside the "
+            "area through the waiting list)."),
         "scheme_introduced_on": SwitchSpec(
             "", str, "ISO date the scheme was introduced in the area; empty: the policy's effective_from. "
                      "Whether 'before the scheme' means before the decision, its announcement or its "
@@ -134,8 +141,21 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     "omdannelse_afvisning": {
         "dispensation_allowed": SwitchSpec(
             True, bool, "The municipality may grant dispensation in very special cases (bek. § 37)."),
+        "receipt_month": SwitchSpec(
+            "current_month", ("current_month", "previous_month"),
+            "Which month of the monthly benefit history shows that applicant and partner 'currently receive' "
+            "(§ 51 c, 'modtager') the benefits: the assessment month (current_month, the law's reading; "
+            "a history that does not cover it is UNKNOWN and held until the municipality has checked) or "
+            "the month before (previous_month, for register data that lag by a month)."),
     },
     "offentlig_annoncering": {
+        "selection": SwitchSpec(
+            "lottery", ("lottery", "first_come"),
+            "How qualifying advert respondents are chosen: lots drawn by the organisation (BEK 977/2024 § 38, "
+            "rules-spec 6.6; seeded and recorded, see boligmix.letting.lottery) or, as before version "
+            "2010-01-01.2, in order of response (first_come; not the law). Whether executive orders before "
+            "2024 also required lots was not read (UNCONFIRMED): the lottery applies to every period here.",
+            unconfirmed=True),
         "trigger": SwitchSpec(
             "list_exhausted", ("list_exhausted",),
             "When advertising is used: after the waiting list gave no offer. The § 60 a conditions "
@@ -151,6 +171,7 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     },
     "delebolig": {},
     "priority": {},
+    "udslusning": {},
     "bytte_fremleje": {
         "criteria_slot": SwitchSpec(
             "fleksibel_obligatorisk", str,
@@ -176,6 +197,7 @@ TOOL_EFFECTS: dict[str, frozenset[str]] = {
     "delebolig": frozenset({"eligibility"}),
     "priority": frozenset({"priorities", "exemptions"}),
     "bytte_fremleje": frozenset(),
+    "udslusning": frozenset(),
 }
 """Which sections a tool may fill; anything else in the file is a configuration error."""
 
@@ -237,6 +259,23 @@ class Scope(_Model):
         return True
 
 
+class BenefitGroupSpec(_Model):
+    """One alternative of a `benefit_months` fact with `groups`: `months` consecutive months of
+    one of `benefits`; `enabled_by` names a switch of the policy that turns the group on."""
+
+    benefits: tuple[str, ...] = Field(min_length=1)
+    months: int = Field(ge=1, le=120)
+    enabled_by: str | None = None
+
+    @field_validator("benefits")
+    @classmethod
+    def _known_benefits(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for benefit in value:
+            if benefit not in ATTACHMENT_TYPES:
+                raise ValueError(f"unknown benefit '{benefit}'; known: {', '.join(ATTACHMENT_TYPES)}")
+        return value
+
+
 class DerivedFactSpec(_Model):
     """A fact computed from the household (see `boligmix.letting.facts`)."""
 
@@ -244,7 +283,14 @@ class DerivedFactSpec(_Model):
     who: Literal["applicant", "applicant_and_partner", "any_member"] = "applicant"
     benefits: tuple[str, ...] | None = None
     months: int | None = Field(default=None, ge=1, le=120)
+    groups: tuple[BenefitGroupSpec, ...] | None = None
+    """benefit_months only, instead of benefits/months: a member meets the fact when it meets any
+    enabled group (§ 51 b: applicant and partner may each receive a different listed benefit)."""
+    where: dict[str, Any] | None = None
+    """event_within_months only: a member condition limiting the members that count (e.g. under 18)."""
     window_end: Literal["previous_month", "current_month"] = "previous_month"
+    window_end_switch: str | None = None
+    """A switch of the policy whose value (previous_month / current_month) replaces `window_end`."""
     lookback_months: int | None = Field(default=None, ge=1, le=240)
     """None: the run must be the `months` months just before the assessment (this model's reading,
     UNCONFIRMED); N: any run of `months` within the last N months."""
@@ -254,8 +300,13 @@ class DerivedFactSpec(_Model):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "DerivedFactSpec":
-        need = {"benefit_months": ("benefits", "months"), "event_within_months": ("event", "months"),
-                "member_condition": ("condition",)}[self.kind]
+        need = {"benefit_months": ("benefits", "months") if self.groups is None else (),
+                "event_within_months": ("event", "months"), "member_condition": ("condition",)}[self.kind]
+        if self.groups is not None and (self.kind != "benefit_months" or self.benefits is not None
+                                        or self.months is not None):
+            raise ValueError("'groups' belongs to kind benefit_months, instead of 'benefits' and 'months'")
+        if self.where is not None and self.kind != "event_within_months":
+            raise ValueError("'where' belongs to kind event_within_months")
         for name in need:
             if getattr(self, name) is None:
                 raise ValueError(f"kind '{self.kind}' needs '{name}'")
@@ -373,6 +424,19 @@ class Policy:
     switches: Mapping[str, Any]
     rules: Mapping[str, tuple[CompiledRule, ...]]
     member_conditions: Mapping[str, Condition] = field(default_factory=dict)
+    member_filters: Mapping[str, Condition] = field(default_factory=dict)
+    """Parsed `where` conditions of event_within_months facts, by fact name."""
+
+    def window_end(self, name: str) -> str:
+        """The benefit window end of derived fact `name` (its switch when it names one)."""
+        spec = self.spec.derived_facts[name]
+        return str(self.switches[spec.window_end_switch]) if spec.window_end_switch else spec.window_end
+
+    def benefit_groups(self, name: str) -> tuple[tuple[frozenset[str], int], ...]:
+        """The enabled (benefits, months) groups of the benefit_months fact `name` with `groups`."""
+        spec = self.spec.derived_facts[name]
+        return tuple((frozenset(g.benefits), g.months) for g in spec.groups or ()
+                     if g.enabled_by is None or bool(self.switches[g.enabled_by]))
 
     @property
     def id(self) -> str:
@@ -486,6 +550,7 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
                                  source=source, rule=spec.id, field="dispensation_fact")
     member_fields = set(MEMBER_BASE_FACTS) | set(spec.member_input_facts)
     member_conditions: dict[str, Condition] = {}
+    member_filters: dict[str, Condition] = {}
     for name, derived in spec.derived_facts.items():
         where = f"derived_facts.{name}"
         if derived.kind == "member_condition":
@@ -495,6 +560,19 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
         if derived.kind == "event_within_months" and derived.event not in spec.member_input_facts:
             raise ConfigurationError(f"event '{derived.event}' must be declared in member_input_facts",
                                      source=source, rule=spec.id, field=f"{where}.event")
+        if derived.where is not None:
+            member_filters[name] = parse_condition(derived.where, source=source, rule=f"{spec.id}#{name}",
+                                                   fields=member_fields, constants=set(spec.constants))
+        if derived.window_end_switch is not None:
+            allowed = declared.get(derived.window_end_switch)
+            if allowed is None or set(getattr(allowed, "allowed", ())) - {"previous_month", "current_month"}:
+                raise ConfigurationError(f"window_end_switch names no previous_month/current_month switch: "
+                                         f"'{derived.window_end_switch}'", source=source, rule=spec.id,
+                                         field=f"{where}.window_end_switch")
+        for i, group in enumerate(derived.groups or ()):
+            if group.enabled_by is not None and group.enabled_by not in switches:
+                raise ConfigurationError(f"enabled_by names unknown switch '{group.enabled_by}'", source=source,
+                                         rule=spec.id, field=f"{where}.groups[{i}].enabled_by")
 
     rules: dict[str, tuple[CompiledRule, ...]] = {}
     for kind in ("eligibility", "rejections", "priorities", "exemptions"):
@@ -522,7 +600,7 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
                                    fields=fields, constants=set(spec.constants))
             compiled.append(CompiledRule(spec.id, kind, rule_spec, cond, condition_fields(cond)))
         rules[kind] = tuple(compiled)
-    return Policy(spec, source, switches, rules, member_conditions)
+    return Policy(spec, source, switches, rules, member_conditions, member_filters)
 
 
 # ----------------------------------------------------------------------------------------------

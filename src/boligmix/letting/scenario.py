@@ -94,7 +94,7 @@ def _person(rng: np.random.Generator, pid: int, role: MemberRole, start: date, a
         facts = {"eu_eea_ch_citizen": bool(rng.random() < 0.9), "enrolled_student": bool(rng.random() < 0.1),
                  "released_after_sentence_on": False if rng.random() < 0.97 else _month(start, 2),
                  "lease_terminated_for_breach_on": False,
-                 "released_from_youth_institution_after_sentence": False}
+                 "released_from_youth_institution_on": False}
     return HouseholdMember(pid, role, birth, None, benefits, facts)
 
 

@@ -1,12 +1,15 @@
-"""Request bodies of the letting API (Pydantic; they make the OpenAPI spec)."""
+"""Request bodies of the letting API (Pydantic; they make the OpenAPI spec). The registration bodies
+of departments, dwellings and applicants (with the typed household) live in `boligmix.letting.bodies`,
+shared with `boligmix letting assess`."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from boligmix.letting.bodies import ApplicantIn, DepartmentIn, DwellingIn, HouseholdIn
 from boligmix.letting.store.models import CHANNELS
 
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
@@ -14,29 +17,6 @@ Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class DepartmentIn(_Body):
-    department_id: str = Field(min_length=1, max_length=64)
-    org_id: str = Field(min_length=1, max_length=64)
-    department_name: str = Field(min_length=1, max_length=200)
-    municipality_code: int = Field(ge=101, le=999)
-    area_id: str | None = Field(default=None, max_length=64)
-    area_categories: list[Literal["udsat", "parallelsamfund", "omdannelse", "forebyggelse",
-                                  "kombineret_udlejning"]] = Field(default_factory=list)
-    facts: dict[str, Any] = Field(default_factory=dict)
-
-
-class DwellingIn(_Body):
-    dwelling_id: int = Field(ge=0, lt=2**63)
-    department_id: str = Field(min_length=1, max_length=64)
-    almen_type: Literal["family", "youth", "elderly"] = "family"
-    rooms: int = Field(ge=1, le=20)
-    floor_area_m2: float = Field(ge=5, le=1000)
-    monthly_rent_dkk: float = Field(ge=0)
-    facts: dict[str, Any] = Field(default_factory=dict)
-    shared_dwelling_id: int | None = Field(default=None, ge=0, lt=2**63, description=(
-        "A room of this delebolig (POST /api/shared-dwellings first): rooms = 1, same department."))
 
 
 class SharedDwellingIn(_Body):
@@ -47,28 +27,6 @@ class SharedDwellingIn(_Body):
     rooms: int = Field(ge=1, le=30, description="Letting rooms (one person each).")
     floor_area_m2: float | None = Field(default=None, ge=5, le=2000)
     facts: dict[str, Any] = Field(default_factory=dict)
-
-
-class ApplicantIn(_Body):
-    """A waiting-list entry (organisations: external/internal) or a referral (municipalities)."""
-
-    applicant_id: int = Field(ge=0, lt=2**63, description="Pseudonymous applicant (person) identifier.")
-    household_id: int | None = Field(default=None, ge=0, lt=2**63)
-    list_type: Literal["external", "internal", "municipal_referral", "rehousing", "advert_response"]
-    org_id: str | None = Field(default=None, max_length=64, description="Organisation of the waiting list.")
-    municipality_code: int | None = Field(default=None, ge=101, le=999,
-                                          description="Referring municipality (municipal_referral, rehousing).")
-    seniority_date: date
-    household_size: int | None = Field(default=None, ge=1, le=20)
-    min_rooms: int = Field(default=1, ge=1, le=20)
-    max_rent_dkk: float | None = Field(default=None, ge=0)
-    household: dict[str, Any] = Field(default_factory=dict,
-                                      description="Members as the engine's Household: {members: [...]}.")
-    current_department_id: str | None = Field(default=None, max_length=64)
-    priority_rights: list[str] = Field(default_factory=list)
-    facts: dict[str, Any] = Field(default_factory=dict)
-    referral_order: int | None = Field(default=None, ge=0, lt=2**31, description=(
-        "Municipal lists only: the municipality's own order (smaller first; unordered entries after)."))
 
 
 class ReferralOrderIn(_Body):
@@ -120,8 +78,16 @@ class ApplicantUpdateIn(_Body):
     household_size: int | None = Field(default=None, ge=1, le=20)
     min_rooms: int | None = Field(default=None, ge=1, le=20)
     max_rent_dkk: float | None = Field(default=None, ge=0)
-    household: dict[str, Any] | None = Field(default=None, description="Members as at registration.")
+    household: HouseholdIn | None = Field(default=None, description="Members as at registration.")
     current_department_id: str | None = Field(default=None, max_length=64)
     priority_rights: list[str] | None = None
     facts: dict[str, Any] | None = Field(default=None, description=(
         "Applicant facts (replaces the stored map), e.g. a dispensation the municipality granted."))
+
+    @field_serializer("household")
+    def _household_json(self, household: HouseholdIn | None) -> dict[str, Any] | None:
+        return None if household is None else household.stored()
+
+
+__all__ = ["AcceptIn", "ApplicantIn", "ApplicantUpdateIn", "DepartmentIn", "DwellingIn", "ExpireIn", "HouseholdIn",
+           "OffersIn", "ReactivateIn", "ReferralOrderIn", "RefuseIn", "SharedDwellingIn", "VacancyIn", "WithdrawIn"]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from boligmix.letting import bodies
 from boligmix.letting import model as m
 from boligmix.letting.ledger import Entitlement as LedgerEntitlement
 from boligmix.letting.store.errors import InvalidRequestError
@@ -32,68 +33,15 @@ from boligmix.letting.store.models import Applicant, Department, Dwelling, Entit
 from boligmix.letting.store.selection import CandidateDecision, RoundPlan
 
 
-def _date(value: Any, where: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidRequestError(f"household: {where} must be an ISO date (YYYY-MM-DD), got {value!r}") from exc
-
-
 def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id: int | None,
                         size: int = 1) -> m.Household:
-    """The engine's `Household` from the stored JSON; `InvalidRequestError` names the bad field.
-
-    Without members, the household is the applicant plus `size - 1` members of role `other`
-    (placeholder person ids -1, -2, ...), all facts unknown."""
-    members_data = data.get("members") or []
-    if not isinstance(members_data, list):
-        raise InvalidRequestError("household: members must be a list")
-    members = []
-    for i, md in enumerate(members_data):
-        where = f"members[{i}]"
-        if not isinstance(md, Mapping) or "person_id" not in md or "role" not in md:
-            raise InvalidRequestError(f"household: {where} needs person_id and role")
-        try:
-            role = m.MemberRole(md["role"])
-        except ValueError as exc:
-            raise InvalidRequestError(f"household: {where}.role must be one of "
-                                      f"{', '.join(r.value for r in m.MemberRole)}") from exc
-        benefits = None
-        if md.get("benefits") is not None:
-            b = md["benefits"]
-            spells = tuple(
-                m.BenefitSpell(str(s["benefit"]), _date(s["first_month"], f"{where}.benefits.spells[{j}].first_month"),
-                               _date(s["last_month"], f"{where}.benefits.spells[{j}].last_month"))
-                for j, s in enumerate(b.get("spells") or []))
-            benefits = m.BenefitHistory(_date(b["known_from"], f"{where}.benefits.known_from"),
-                                        _date(b["known_to"], f"{where}.benefits.known_to"), spells)
-        members.append(m.HouseholdMember(int(md["person_id"]), role, _date(md.get("birth_date"), f"{where}.birth_date"),
-                                         _date(md.get("cohabiting_since"), f"{where}.cohabiting_since"), benefits,
-                                         dict(md.get("facts") or {})))
-    if not members:
-        members = [m.HouseholdMember(applicant_id, m.MemberRole.APPLICANT)]
-        members += [m.HouseholdMember(-i, m.MemberRole.OTHER) for i in range(1, max(size, 1))]
-    if sum(x.role == m.MemberRole.APPLICANT for x in members) != 1:
-        raise InvalidRequestError("household: exactly one member must have the role 'applicant'")
-    return m.Household(household_id, tuple(members))
+    """The engine's `Household` from the stored JSON (`boligmix.letting.bodies.household_from_json`);
+    `InvalidRequestError` names the bad field."""
+    return bodies.household_from_json(data, applicant_id, household_id, size, error=InvalidRequestError)
 
 
 def engine_applicant(entry: Applicant) -> m.Applicant:
-    return m.Applicant(
-        applicant_id=entry.applicant_id, org_id=entry.org_id or "", list_type=m.ListType(entry.list_type),
-        seniority_date=entry.seniority_date,
-        household=household_from_json(entry.household or {}, entry.applicant_id, entry.household_id,
-                                      entry.household_size),
-        min_rooms=entry.min_rooms, max_rent_dkk=entry.max_rent_dkk,
-        current_department_id=entry.current_department_id,
-        current_org_id=(entry.facts or {}).get("current_org_id"),
-        priority_rights=frozenset(entry.priority_rights or []), facts=dict(entry.facts or {}),
-        refusal_count=entry.refusal_count, passive=entry.passive_since is not None,
-        referral_order=entry.referral_order)
+    return bodies.engine_applicant(entry, error=InvalidRequestError)
 
 
 def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
@@ -101,15 +49,7 @@ def engine_vacancy(v: Vacancy, w: Dwelling, d: Department) -> m.Vacancy:
     `shared_dwelling_id` (a `shared_dwellings` unit, since migration 0011) or, as before,
     `facts.shared = true`; the engine's `dwelling.shared` rules (size rule exemption, delebolig
     policy: one person per room) apply to it."""
-    dwelling = m.Dwelling(
-        dwelling_id=w.dwelling_id, municipality_code=d.municipality_code, org_id=d.org_id,
-        department_id=d.department_id, rooms=w.rooms, area_id=d.area_id,
-        area_categories=frozenset(d.area_categories or []), almen_type=w.almen_type,
-        floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk,
-        shared=(w.facts or {}).get("shared") is True or getattr(w, "shared_dwelling_id", None) is not None,
-        facts={**(w.facts or {}), **({"shared_dwelling_id": w.shared_dwelling_id}
-                                     if getattr(w, "shared_dwelling_id", None) is not None else {})})
-    return m.Vacancy(str(v.vacancy_id), dwelling, v.available_from)
+    return m.Vacancy(str(v.vacancy_id), bodies.engine_dwelling(w, d), v.available_from)
 
 
 @dataclass(frozen=True)
