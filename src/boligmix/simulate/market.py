@@ -1,0 +1,269 @@
+"""Moves and letting in the loop: who wants to move, which dwellings fall vacant, who gets them.
+
+Each year: households decide to move by the estimated hazards (tenure, head age, size, the
+area's non-western share); young adults leave home; immigrant households arrive. Each seeker
+wants an almen dwelling or another tenure (estimated destination shares). Month by month every
+vacant dwelling is let: an almen dwelling through `LettingEngine` under the policies in force
+(channels, shares, bars, priorities and ranking exactly as the engine decides them), another
+dwelling to a random seeker of its municipality. A household that moves frees its old dwelling,
+which is let later in the same month (vacancy chains). Seekers not housed by the year's end stay
+where they are (immigrants do not arrive).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+import polars as pl
+
+from boligmix.letting.engine import LettingContext, LettingEngine
+from boligmix.letting.ledger import LettingLedger
+from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacancy
+from boligmix.letting.policy import PolicySet
+from boligmix.simulate import rng
+from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
+from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
+from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
+
+MOVE_DAY, LEAVE_DAY, IMMIGRATION_DAY = 1, 8, 12
+WINDOW = 25
+"""Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
+WINDOWS = 3
+
+
+@dataclass
+class MarketResult:
+    lettings: list[dict] = field(default_factory=list)
+    moved_households: int = 0
+    flows: list[tuple[str | None, str | None, int]] = field(default_factory=list)
+    """(area moved from, area moved to, persons) of every move (None: outside any area or from abroad)."""
+    unhoused: dict[str, int] = field(default_factory=dict)
+
+
+def area_shares(pop: Population) -> dict[str, float]:
+    """Share of non-western residents per area (for the move hazards' area band)."""
+    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
+    frame = pl.DataFrame({"area": area.astype(str), "has": area != None, "nw": pop.nonwestern})  # noqa: E711
+    return dict(frame.filter(pl.col("has")).group_by("area").agg(pl.col("nw").mean()).iter_rows())
+
+
+def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int]) -> Seekers:
+    """Movers, home leavers and immigrants of `year` (not yet housed)."""
+    dw = pop.dwellings
+    hh, head, size = heads(pop)
+    pos = dw.position(pop.dwelling[head])
+    shares = area_shares(pop)
+    area = dw.area[pos]
+    share = np.array([shares.get(a, 0.0) if a is not None else 0.0 for a in area])
+    age = pop.age_on(day(year))
+    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
+                   area_band(share, area != None)]  # noqa: E711
+    u = rng.uniform(seed, rep, hh, year, rng.MOVE)
+    moving = (u < p) | np.isin(hh, list(rehousing))
+    from_almen = (dw.tenure[pos] == ALMEN).astype(int)
+    nw = pop.nonwestern[head].astype(int)
+    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
+    month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
+    seekers = Seekers()
+    for i in np.flatnonzero(moving):
+        kind = "rehousing" if int(hh[i]) in rehousing else "mover"
+        seekers.add(int(hh[i]), kind, int(month[i]) if kind == "mover" else 1,
+                    bool(wants[i]) or kind == "rehousing", int(dw.municipality[pos[i]]), int(dw.ids[pos[i]]),
+                    pop.pid[pop.household == hh[i]], None)
+    # leaving home: non-head persons 18-29
+    is_head = np.zeros(pop.size, dtype=bool)
+    is_head[head] = True
+    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~np.isin(pop.household, hh[moving]))
+    leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
+        band(age[young], LEAVE_BANDS)]]
+    lpos = dw.position(pop.dwelling[leave])
+    lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
+        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
+    lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
+    new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
+    for j, i in enumerate(leave):
+        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(dw.municipality[lpos[j]]), None,
+                    pop.pid[[i]], None)
+    # immigrants: clones of recent immigrant households
+    pool = rates.immigrant_pool
+    if pool.height and rates.immigrant_households > 0:
+        n = int(rates.immigrant_households // 1) + int(
+            rng.uniform(seed, rep, 0, year, rng.IMMIGRANT_COUNT)[0] < rates.immigrant_households % 1)
+        households = pool["household"].unique().sort().to_numpy()
+        slots = np.arange(n, dtype=np.int64)
+        picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
+        munis = np.unique(dw.municipality[dw.active])
+        chosen_muni = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
+        imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
+        iwants = rng.uniform(seed, rep, slots, year, rng.DESTINATION) < rates.destination_almen[0, 1]
+        hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
+        for k in range(n):
+            members = pool.filter(pl.col("household") == picks[k]).sort("age", descending=True)
+            arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
+            ids = rng.new_ids(seed, rep, hh_ids[k] + np.arange(members.height), year, rng.NEW_ID, base=PERSON_BASE)
+            seekers.add(int(hh_ids[k]), "immigrant", int(imonth[k]), bool(iwants[k]), int(chosen_muni[k]), None, ids,
+                        {"birth": arrive - (members["age"].to_numpy() * 365.25 + 180).astype(np.int64),
+                         "female": members["female"].to_numpy(),
+                         "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
+                         "country": members["country_code"].to_numpy().astype(object),
+                         "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive})
+    return seekers
+
+
+class Market:
+    """Lets every vacancy of one simulated year, month by month."""
+
+    def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
+                 seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int]) -> None:
+        self.pop, self.policies, self.factory = pop, policies, factory
+        self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
+        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
+        self.demolish = demolish
+        almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
+        factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
+                              {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
+        self.vacancies: dict[int, Vacancy] = {}
+        self.result = MarketResult()
+
+    def letting_dwelling(self, pos: int) -> Dwelling:
+        dw = self.pop.dwellings
+        d = int(dw.ids[pos])
+        area = dw.area[pos]
+        rent = float(dw.rent[pos])
+        return Dwelling(d, int(dw.municipality[pos]), dw.org[pos], dw.department[pos], int(dw.rooms[pos]),
+                        area, self.categories.get(area, frozenset()) if area else frozenset(),
+                        dw.almen_type[pos] or "family", float(dw.floor_area[pos]), None if np.isnan(rent) else rent)
+
+    def run(self, seekers: Seekers) -> MarketResult:
+        dw = self.pop.dwellings
+        for month in range(1, 13):
+            now = datetime(self.year, month, 1, 9)
+            queue = sorted(int(p) for p in np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
+                                                          & (dw.vacant_from <= month)))
+            seen: set[int] = set()
+            while queue:
+                pos = queue.pop(0)
+                if pos in seen or dw.household[pos] != NO_HOUSEHOLD:
+                    continue
+                seen.add(pos)
+                winner, record = (self._let_almen(pos, seekers, month, now) if dw.tenure[pos] == ALMEN
+                                  else self._let_other(pos, seekers, month))
+                if winner is None:
+                    continue
+                freed = self._move_in(winner, pos, seekers, month)
+                if record is not None:
+                    self.result.lettings.append(record)
+                if freed is not None and dw.active[freed]:
+                    queue.append(freed)        # vacancy chain: let later in the same month
+        for kind in ("mover", "leaver", "immigrant", "rehousing"):
+            self.result.unhoused[kind] = int(sum(1 for s in seekers.active(12) if seekers.kind[s] == kind))
+        return self.result
+
+    # ------------------------------------------------------------------------------------------
+
+    def _let_other(self, pos: int, seekers: Seekers, month: int) -> tuple[int | None, None]:
+        dw = self.pop.dwellings
+        muni = int(dw.municipality[pos])
+        cands = [s for s in seekers.active(month) if not seekers.wants_almen[s] and seekers.municipality[s] == muni
+                 and seekers.dwelling[s] != int(dw.ids[pos])]
+        if not cands:
+            return None, None
+        keys = rng.uniform(self.seed, self.rep, np.array(cands, dtype=np.int64) ^ int(dw.ids[pos]), self.year,
+                           rng.MARKET_ORDER * 100 + month)
+        return cands[int(np.argmin(keys))], None
+
+    def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
+        dw = self.pop.dwellings
+        dwelling = self.letting_dwelling(pos)
+        vacancy = self.vacancies.get(pos)
+        if vacancy is None:
+            vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{len(self.result.lettings)}", dwelling,
+                              date(self.year, month, 1))
+            self.vacancies[pos] = vacancy
+        pool = [s for s in seekers.active(month) if seekers.wants_almen[s] and seekers.municipality[s] == dwelling.municipality_code
+                and seekers.dwelling[s] != dwelling.dwelling_id]
+        fits = self.factory.plausible(pool, dwelling, seekers, now.date(), self.policies)
+        fits.sort(key=lambda s: (self.factory.seniority(s, seekers), s))
+        referral_pool = sorted((s for s in pool if self.factory.urgent(s, seekers) and seekers.kind[s] != "rehousing"),
+                               key=lambda s: (rng.uniform(self.seed, self.rep, s, self.year, rng.REFERRAL_ORDER)[0], s))
+        rehousing = [s for s in pool if seekers.kind[s] == "rehousing"]
+        context = LettingContext(
+            referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
+                       for k, s in enumerate(referral_pool[:WINDOW])],
+            rehousing=[self.factory.applicant(s, seekers, dwelling, now.date(), "rehousing", k)
+                       for k, s in enumerate(rehousing[:WINDOW])])
+        for w in range(WINDOWS):
+            window = fits[w * WINDOW:(w + 1) * WINDOW]
+            if w and not window:
+                break
+            applicants = [self.factory.applicant(s, seekers, dwelling, now.date(), None) for s in window]
+            round_ = self.engine.next_offers(vacancy, applicants, context if w == 0 else LettingContext(), now)
+            if round_.offers:
+                offer = round_.offers[0]
+                update = self.engine.accept(offer.offer_id, now)
+                letting = update.lettings[0]
+                del self.vacancies[pos]
+                return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
+        return None, None
+
+    def _record(self, round_, letting, winner: int, seekers: Seekers, dwelling: Dwelling, now: datetime) -> dict:
+        decisions = [d for r in self.engine.ledger.vacancy_rounds[round_.vacancy_id]
+                     for d in self.engine.ledger.rounds[r].decisions]
+        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_.channel),
+                            None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
+        rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
+        profile = self.factory.profile(winner, seekers, now.date())
+        return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
+                "department_id": dwelling.department_id, "channel": letting.channel.value,
+                "channel_rule": channel_rule, "ranking_rule": f"{round_.policies[0].policy_id}" if round_.policies else None,
+                "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
+                "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
+                **profile}
+
+    def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
+        """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
+        pop, dw = self.pop, self.pop.dwellings
+        kind = seekers.kind[s]
+        freed = None
+        from_area = None
+        on = day(self.year, month, {"mover": MOVE_DAY, "rehousing": MOVE_DAY, "leaver": LEAVE_DAY}.get(kind, IMMIGRATION_DAY))
+        if kind == "immigrant":
+            m = seekers.new_members[s]
+            ids = seekers.members[s]
+            arrive = max(on, int(m["arrive"]))
+            pop.add(pid=ids, birth=m["birth"], female=m["female"], origin=m["origin"], country=m["country"],
+                    nonwestern=m["nonwestern"], household=np.full(ids.size, s), dwelling=np.full(ids.size, dw.ids[pos]),
+                    spell_start=np.full(ids.size, arrive))
+            pop.persons_frame = pl.concat([pop.persons_frame, person_rows(ids, m["birth"], m["female"], m["origin"],
+                                                                          m["country"])])
+            pop.events["immigrants"] = pop.events.get("immigrants", 0) + ids.size
+        else:
+            idx = np.flatnonzero(np.isin(pop.pid, seekers.members[s])) if kind == "leaver" else \
+                np.flatnonzero(pop.household == s)
+            from_area = dw.area[dw.index[int(pop.dwelling[idx[0]])]]
+            if kind != "leaver":
+                old = dw.index[int(pop.dwelling[idx[0]])]
+                dw.household[old] = NO_HOUSEHOLD
+                dw.vacant_from[old] = month
+                freed = old
+                if old in self.demolish:         # emptied for demolition: never let again
+                    dw.active[old] = False
+                    self.demolish.discard(old)
+                    pop.events["demolished"] = pop.events.get("demolished", 0) + 1
+            pop.close_spells(idx, on, None)
+            pop.household[idx] = s
+            pop.dwelling[idx] = dw.ids[pos]
+            pop.spell_start[idx] = on
+        dw.household[pos] = s
+        self.result.flows.append((from_area, dw.area[pos], int(seekers.members[s].size if kind in ("leaver", "immigrant")
+                                                                else np.count_nonzero(pop.household == s))))
+        seekers.housed(s)
+        self.result.moved_households += 1
+        return freed
+
+
+__all__ = ["Market", "MarketResult", "area_shares", "draw_seekers"]
