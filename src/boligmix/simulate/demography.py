@@ -16,12 +16,17 @@ from boligmix.simulate import rng
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import (
     BIRTH_BANDS,
+    CONVICTION_BANDS,
+    area_bands,
+    HISTORY_YEARS,
     DEATH_BANDS,
     HEAD_BANDS,
     STATUS_BANDS,
     STATUSES,
     Rates,
     band,
+    outside_band,
+    outside_history,
     statuses,
 )
 
@@ -121,9 +126,10 @@ def person_rows(ids, born, female, origin, country) -> pl.DataFrame:
 
 
 class Donors:
-    """Register rows of the last data year, by (status, age band, non-western), to copy from."""
+    """Register rows of the last data year to copy from, by (status, age band, non-western, the
+    area outside band of the donor's area on 1 January after it); coarser cells when one is empty."""
 
-    def __init__(self, pop: Population, year: int) -> None:
+    def __init__(self, pop: Population, year: int, outside: np.ndarray) -> None:
         labour, py = pop.labour[year], pop.person_years[year]
         st = statuses(labour).select("person_id", "status")
         people = py.select("person_id").join(st, on="person_id", how="left").with_columns(pl.col("status").fill_null(0))
@@ -133,29 +139,46 @@ class Donors:
         people = people.with_columns(age.alias("age"),
                                      ((pl.col("origin") != "dansk") & ~pl.col("country_code").is_in(
                                          sorted(pop.western_countries))).alias("nw"))
-        people = people.with_columns(pl.Series("band", band(people["age"].to_numpy(), STATUS_BANDS)))
-        self.cells: dict[tuple[int, int, int], np.ndarray] = {}
-        self.fallback: dict[tuple[int, int], np.ndarray] = {}
-        for (s, b, nw), part in people.sort("person_id").group_by(["status", "band", "nw"], maintain_order=True):
-            self.cells[(int(s), int(b), int(nw))] = part["person_id"].to_numpy()
-        for (s, b), part in people.sort("person_id").group_by(["status", "band"], maintain_order=True):
-            self.fallback[(int(s), int(b))] = part["person_id"].to_numpy()
-        self.any_band = {int(s): part["person_id"].to_numpy()
-                         for (s,), part in people.sort("person_id").group_by(["status"], maintain_order=True)}
+        ab = pl.DataFrame({"person_id": pop.pid, "ab": area_outside_bands(pop, year + 1, outside,
+                                                                          _status_of(pop, labour))})
+        people = people.join(ab, on="person_id", how="left").with_columns(pl.col("ab").fill_null(0))
+        people = people.with_columns(pl.Series("band", band(people["age"].to_numpy(), STATUS_BANDS))).sort("person_id")
+        self.levels: list[dict[tuple, np.ndarray]] = []
+        for keys in (["status", "band", "nw", "ab"], ["status", "band", "nw"], ["status", "band"], ["status"]):
+            self.levels.append({tuple(int(k) for k in key): part["person_id"].to_numpy()
+                                for key, part in people.group_by(keys, maintain_order=True)})
         self.labour = labour
         self.person_years = py
 
-    def pick(self, status: np.ndarray, bands: np.ndarray, nw: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def pick(self, status: np.ndarray, bands: np.ndarray, nw: np.ndarray, ab: np.ndarray, u: np.ndarray) -> np.ndarray:
         out = np.zeros(status.size, dtype=np.int64)
         for i in range(status.size):
-            key = (int(status[i]), int(bands[i]), int(nw[i]))
-            pool = self.cells.get(key)
+            key = (int(status[i]), int(bands[i]), int(nw[i]), int(ab[i]))
+            pool = None
+            for depth, level in zip((4, 3, 2, 1), self.levels):
+                pool = level.get(key[:depth])
+                if pool is not None:
+                    break
             if pool is None:
-                pool = self.fallback.get(key[:2])
-            if pool is None:
-                pool = self.any_band.get(key[0], self.any_band.get(0))
+                pool = self.levels[3][(0,)]
             out[i] = pool[min(int(u[i] * pool.size), pool.size - 1)]
         return out
+
+
+def _status_of(pop: Population, labour: pl.DataFrame) -> np.ndarray:
+    return pl.DataFrame({"person_id": pop.pid}).join(statuses(labour), on="person_id", how="left")[
+        "status"].fill_null(0).to_numpy()
+
+
+def area_outside_bands(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """Per resident: the outside band of the area they live in (share of 18-64s mainly outside)."""
+    age = pop.age_on(day(on_year))
+    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
+    has_area = area != None  # noqa: E711
+    working = has_area & (age >= 18) & (age <= 64)
+    shares = dict(pl.DataFrame({"a": area[working].astype(str), "o": outside[status][working]}).group_by("a").agg(
+        pl.col("o").mean()).iter_rows())
+    return outside_band(np.array([shares.get(a, 0.0) if a is not None else 0.0 for a in area]), has_area)
 
 
 def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
@@ -163,18 +186,28 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
     prev_status = statuses(prev_labour).select("person_id", "status")
     frame = pl.DataFrame({"person_id": pop.pid}).join(prev_status, on="person_id", how="left")
+    for back in range(2, HISTORY_YEARS + 1):
+        frame = frame.join(statuses(pop.labour[year - back]).select("person_id", pl.col("status").alias(f"h{back}")),
+                           on="person_id", how="left")
     has_py = pl.DataFrame({"person_id": pop.pid}).join(prev_py.select("person_id", pl.lit(True).alias("has")),
                                                        on="person_id", how="left")["has"].fill_null(False).to_numpy()
     s0 = frame["status"].fill_null(0).to_numpy()
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
     nw = pop.nonwestern.astype(int)
-    cum = rates.status[bands, nw, s0]
+    hist = outside_history([s0, *(frame[f"h{b}"].fill_null(0).to_numpy() for b in range(2, HISTORY_YEARS + 1))],
+                           rates.outside_statuses)
+    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
+    has_area = area != None  # noqa: E711
+    ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0)
+    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < rates.outside[bands, hist, ab]).astype(int)
+    cum = rates.status[bands, nw, s0, goes_outside]
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
     s1 = np.minimum((cum < u[:, None]).sum(axis=1), len(STATUSES) - 1)
     keep = (s1 == s0) & has_py
     switch = ~keep
-    donor = donors.pick(s1[switch], bands[switch], nw[switch], rng.uniform(seed, rep, pop.pid[switch], year, rng.DONOR))
+    donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
+                        rng.uniform(seed, rep, pop.pid[switch], year, rng.DONOR))
     mapping = pl.DataFrame({"donor": donor, "person_id": pop.pid[switch]})
     kept = pl.DataFrame({"person_id": pop.pid[keep]})
     labour = pl.concat([
@@ -192,10 +225,15 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                              how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
     pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
     pop.person_years[year] = person_years.sort("person_id")
-    before = pl.DataFrame({"person_id": pop.pid}).join(
+    convicted_before = pl.DataFrame({"person_id": pop.pid}).join(
         pop.convictions[year - 1].select("person_id").unique().with_columns(pl.lit(True).alias("c")),
         on="person_id", how="left")["c"].fill_null(False).to_numpy()
-    p = rates.conviction[bands, pop.female.astype(int), before.astype(int)]
+    adult = has_area & (age >= 18)
+    conv_share = dict(pl.DataFrame({"a": area[adult].astype(str), "c": convicted_before[adult]}).group_by("a").agg(
+        pl.col("c").mean()).iter_rows())
+    cab = area_bands(np.array([conv_share.get(a, 0.0) if a is not None else 0.0 for a in area]), has_area,
+                     CONVICTION_BANDS)
+    p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
     hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
     pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
                                           "law": ["straffeloven"] * int(hit.sum()),

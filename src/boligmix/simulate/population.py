@@ -114,7 +114,7 @@ class Population:
         return int(self.pid.size)
 
     @classmethod
-    def from_dataset(cls, dataset_dir: str | os.PathLike[str], start: int, keep_years: int = 3) -> "Population":
+    def from_dataset(cls, dataset_dir: str | os.PathLike[str], start: int, keep_years: int = 6) -> "Population":
         manifest = read_manifest(dataset_dir)
         if manifest.years is not None and not manifest.years[0] + keep_years <= start <= manifest.years[1] + 1:
             raise DatasetError(f"{dataset_dir}: start year {start} needs register years {start - keep_years}-"

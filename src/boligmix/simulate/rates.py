@@ -12,8 +12,12 @@ to the run's `rates/` directory by `Rates.write`):
     leave_home.csv       non-head person 18-29: age band                -> probability of forming a household
     move.csv             household: tenure x head age band x size band x area band -> probability of moving
     destination.csv      moving household: from almen x non-western     -> probability the new dwelling is almen
-    status.csv           person: age band x non-western x status_t      -> status_t+1 distribution
-    conviction.csv       person 15+: age band x sex x convicted_t-1     -> probability of a conviction
+    outside.csv          person: age band x years mainly outside of the last six x area outside band
+                         -> probability of being mainly outside next year (outside: the indicator settings'
+                         outside attachments; the area band is the area's share of 18-64s mainly outside)
+    status.csv           person: age band x non-western x status_t x outside next -> status_t+1 distribution
+    conviction.csv       person 15+: age band x sex x convicted_t-1 x area conviction band -> probability of a
+                         conviction (area band: the area's share of persons 18+ convicted last year)
     immigration.csv      immigrant households per year (mean) and persons per household
 """
 
@@ -32,6 +36,9 @@ from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
 
 PRIOR_WEIGHT = 20.0
+HISTORY_YEARS = 6
+"""Years of labour history whose count of 'mainly outside' years predicts next year's (a proxy for a
+person's persistent propensity)."""
 STATUSES: tuple[str, ...] = ("none", *ATTACHMENT_TYPES)
 DEATH_BANDS = np.arange(0, 100, 5)                     # 0-4 ... 95+
 BIRTH_BANDS = np.array([15, 20, 25, 30, 35, 40, 45])    # 15-19 ... 45-49
@@ -39,12 +46,24 @@ HEAD_BANDS = np.array([0, 30, 50, 67])                  # <30, 30-49, 50-66, 67+
 LEAVE_BANDS = np.array([18, 20, 22, 25])                # 18-19, 20-21, 22-24, 25-29
 STATUS_BANDS = np.array([0, 15, 18, 25, 30, 40, 50, 60, 65, 70])
 SIZE_BANDS = np.array([1, 2, 3])                        # 1, 2, 3+
-AREA_BANDS = np.array([0.0, 0.3, 0.5])                  # share non-western of the area: <30 %, 30-50 %, 50 %+ (band 0: no area)
+OUTSIDE_BANDS = np.array([0.0, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65])  # area share of 18-64 mainly outside (status area band)
+AREA_BANDS = np.array([0.0, 0.3, 0.5])
+CONVICTION_BANDS = np.array([0.0, 0.01, 0.02, 0.03, 0.045])  # area share of persons 18+ convicted last year                  # share non-western of the area: <30 %, 30-50 %, 50 %+ (band 0: no area)
 
 
 def band(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Index of the band each value falls in (values below the first edge: band 0)."""
     return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 1).astype(np.int64)
+
+
+def area_bands(share: np.ndarray, has_area: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """0: no area; 1..: the band of an area share."""
+    return np.where(has_area, band(np.nan_to_num(np.asarray(share, dtype=float)), edges) + 1, 0)
+
+
+def outside_band(share: np.ndarray, has_area: np.ndarray) -> np.ndarray:
+    """0: no area; 1..5: the area's share of 18-64-year-olds mainly on an outside attachment last year."""
+    return np.where(has_area, band(np.nan_to_num(share), OUTSIDE_BANDS) + 1, 0)
 
 
 def area_band(share: np.ndarray, has_area: np.ndarray) -> np.ndarray:
@@ -67,8 +86,10 @@ class Rates:
     leave_home: np.ndarray       # [band]
     move: np.ndarray             # [tenure, head band, size band, area band]
     destination_almen: np.ndarray  # [from almen, nonwestern]
-    status: np.ndarray           # [age band, nonwestern, status_t, status_t+1] cumulative probabilities
-    conviction: np.ndarray       # [age band, female, convicted before]
+    outside: np.ndarray          # [age band, outside years of the last HISTORY_YEARS, area outside band]
+    status: np.ndarray           # [age band, nonwestern, status_t, outside next, status_t+1] cumulative
+    outside_statuses: np.ndarray  # bool per status: an outside attachment
+    conviction: np.ndarray       # [age band, female, convicted before, area conviction band]
     immigrant_households: float
     immigrant_pool: pl.DataFrame  # members of recent immigrant households: household, age at arrival, sex, origin, country
 
@@ -94,11 +115,13 @@ class Rates:
         frame(self.destination_almen, ["from_almen", "nonwestern"], "probability_almen").write_csv(
             out / "destination.csv")
         probs = np.diff(self.status, axis=-1, prepend=0.0)
-        frame(probs, ["age_band", "nonwestern", "status_from", "status_to"], "probability").with_columns(
+        frame(self.outside, ["age_band", "outside_years_before", "area_outside_band"], "probability").write_csv(
+            out / "outside.csv")
+        frame(probs, ["age_band", "nonwestern", "status_from", "outside_next", "status_to"], "probability").with_columns(
             pl.col("status_from").map_elements(lambda i: STATUSES[i], return_dtype=pl.String),
             pl.col("status_to").map_elements(lambda i: STATUSES[i], return_dtype=pl.String),
         ).filter(pl.col("probability") > 0).write_csv(out / "status.csv")
-        frame(self.conviction, ["age_band", "female", "convicted_before"], "probability").write_csv(
+        frame(self.conviction, ["age_band", "female", "convicted_before", "area_band"], "probability").write_csv(
             out / "conviction.csv")
         pl.DataFrame({"estimation_first_year": [self.years[0]], "estimation_last_year": [self.years[1]],
                       "immigrant_households_per_year": [self.immigrant_households],
@@ -120,15 +143,26 @@ def statuses(labour: pl.DataFrame) -> pl.DataFrame:
                     .alias("status")))
 
 
-def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int = 5) -> Rates:
+def outside_history(history: list[np.ndarray], outside: np.ndarray) -> np.ndarray:
+    """In how many of the years before (statuses given per year) the main status was an outside one."""
+    return sum(outside[s].astype(np.int64) for s in history)
+
+
+def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int = 5,
+                   outside_attachments: tuple[str, ...] | None = None) -> Rates:
     """Estimate every rate from the `years` year pairs (t, t+1) ending at 1 January `start`."""
+    if outside_attachments is None:
+        from boligmix.indicators import settings_for_list_year
+
+        outside_attachments = settings_for_list_year(start).outside_attachments
+    outside = np.array([s in outside_attachments for s in STATUSES], dtype=bool)
     first = start - years
     residences = read_table(dataset_dir, "residences")
     persons = read_table(dataset_dir, "persons")
     countries = read_table(dataset_dir, "countries")
     western = set(countries.filter(pl.col("western"))["country_code"].to_list())
     dwellings = read_table(dataset_dir, "dwellings", ["dwelling_id", "tenure", "area_id"])
-    labour = read_table(dataset_dir, "labour").filter(pl.col("year").is_between(first - 1, start - 1))
+    labour = read_table(dataset_dir, "labour").filter(pl.col("year").is_between(first - HISTORY_YEARS, start - 1))
     convictions = read_table(dataset_dir, "convictions").filter(pl.col("year").is_between(first - 1, start - 1))
     if residences.filter(pl.col("move_in") >= date(first, 1, 1)).height == 0:
         raise DatasetError(f"{dataset_dir}: no residence history in {first}-{start - 1} to estimate rates from")
@@ -148,7 +182,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     move_ev = np.zeros(move_shape); move_n = np.zeros(move_shape)
     dest_ev = np.zeros((2, 2)); dest_n = np.zeros((2, 2))
     trans = np.zeros((len(STATUS_BANDS), 2, len(STATUSES), len(STATUSES)))
-    conv_ev = np.zeros((len(STATUS_BANDS), 2, 2)); conv_n = np.zeros_like(conv_ev)
+    out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
+    conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
     first_spell = residences.group_by("person_id").agg(pl.col("move_in").min().alias("first_in"))
@@ -211,9 +246,11 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         np.add.at(birth_ev, (wb, wnw), per_woman["births"].fill_null(0).to_numpy())
         np.add.at(birth_n, (wb, wnw), 1)
         # labour status transitions and convictions of persons resident on both dates
-        both = now.filter(pl.col("dw_next").is_not_null()).select("person_id", "age", "nonwestern", "female")
+        both = now.filter(pl.col("dw_next").is_not_null()).join(area_nw, on="area_id", how="left").select(
+            "person_id", "age", "nonwestern", "female", "area_id", "area_nw")
         pair = (both.join(status.filter(pl.col("year") == t - 1).select("person_id", pl.col("status").alias("s0")),
                           on="person_id", how="left")
+
                 .join(status.filter(pl.col("year") == t).select("person_id", pl.col("status").alias("s1")),
                       on="person_id", how="left")
                 .join(convicted.filter(pl.col("year") == t - 1).select("person_id", pl.col("convicted").alias("c0")),
@@ -222,10 +259,28 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                       on="person_id", how="left"))
         sbnd = band(pair["age"].to_numpy() + 1, STATUS_BANDS)
         pnw = pair["nonwestern"].to_numpy().astype(int)
-        np.add.at(trans, (sbnd, pnw, pair["s0"].fill_null(0).to_numpy(), pair["s1"].fill_null(0).to_numpy()), 1)
+        s0 = pair["s0"].fill_null(0).to_numpy()
+        for back in range(2, HISTORY_YEARS + 1):
+            pair = pair.join(status.filter(pl.col("year") == t - back).select(
+                "person_id", pl.col("status").alias(f"h{back}")), on="person_id", how="left")
+        hist = outside_history([s0, *(pair[f"h{b}"].fill_null(0).to_numpy() for b in range(2, HISTORY_YEARS + 1))],
+                               outside)
+        pair = pair.with_columns(pl.Series("out0", outside[s0]))
+        area_out = pair.filter(pl.col("area_id").is_not_null() & pl.col("age").is_between(18, 64)).group_by(
+            "area_id").agg(pl.col("out0").mean().alias("area_out"))
+        pair = pair.join(area_out, on="area_id", how="left")
+        pab = outside_band(pair["area_out"].fill_null(0.0).to_numpy(), pair["area_id"].is_not_null().to_numpy())
+        s1 = pair["s1"].fill_null(0).to_numpy()
+        np.add.at(trans, (sbnd, pnw, s0, s1), 1)
+        np.add.at(out_ev, (sbnd, hist, pab), outside[s1]); np.add.at(out_n, (sbnd, hist, pab), 1)
         c0 = pair["c0"].fill_null(False).to_numpy().astype(int)
-        np.add.at(conv_ev, (sbnd, pair["female"].to_numpy().astype(int), c0), pair["c1"].fill_null(False).to_numpy())
-        np.add.at(conv_n, (sbnd, pair["female"].to_numpy().astype(int), c0), 1)
+        area_conv = pair.filter(pl.col("area_id").is_not_null() & (pl.col("age") >= 18)).group_by("area_id").agg(
+            pl.col("c0").fill_null(False).mean().alias("area_conv"))
+        cab = area_bands(pair.join(area_conv, on="area_id", how="left")["area_conv"].to_numpy(),
+                         pair["area_id"].is_not_null().to_numpy(), CONVICTION_BANDS)
+        key = (sbnd, pair["female"].to_numpy().astype(int), c0, cab)
+        np.add.at(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
+        np.add.at(conv_n, key, 1)
         # immigrant households: everyone's first spell starts in t and they were born before t
         arrivals = (residences.join(first_spell, on="person_id")
                     .filter((pl.col("move_in") == pl.col("first_in")) & (pl.col("move_in").dt.year() == t))
@@ -246,15 +301,29 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     parent = move_ev.sum(axis=(2, 3), keepdims=True) / np.maximum(move_n.sum(axis=(2, 3), keepdims=True), 1)
     move = _shrunk(move_ev, move_n, np.broadcast_to(parent, move_shape))
     dest = _shrunk(dest_ev, dest_n, dest_ev.sum(axis=1, keepdims=True) / np.maximum(dest_n.sum(axis=1, keepdims=True), 1))
-    pooled = trans.sum(axis=1, keepdims=True)                     # both origin groups
-    counts = trans + PRIOR_WEIGHT * pooled / np.maximum(pooled.sum(axis=-1, keepdims=True), 1)
-    stay = np.eye(len(STATUSES))[None, None]                      # a status never seen stays as it is
-    total = counts.sum(axis=-1, keepdims=True)
-    probs = np.where(total > 0, counts / np.maximum(total, 1e-12), stay)
-    conv = _shrunk(conv_ev, conv_n, conv_ev.sum(axis=1, keepdims=True) / np.maximum(conv_n.sum(axis=1, keepdims=True), 1))
+    # parent: the same history and area band over every age band 18-69 (the area effect is kept)
+    adult = (STATUS_BANDS >= 18) & (STATUS_BANDS < 70)
+    out_parent = (out_ev[adult].sum(axis=0, keepdims=True) + PRIOR_WEIGHT * out_ev.sum() / max(out_n.sum(), 1)) / (
+        out_n[adult].sum(axis=0, keepdims=True) + PRIOR_WEIGHT)
+    outside_p = _shrunk(out_ev, out_n, np.broadcast_to(out_parent, out_ev.shape))
+    probs = np.zeros((*trans.shape[:3], 2, len(STATUSES)))
+    for flag in (0, 1):                                           # the status given outside next (or not)
+        part = np.where(outside[None, None, None, :] == bool(flag), trans, 0.0)
+        pooled = part.sum(axis=(1, 2), keepdims=True)             # both origin groups, every status before
+        counts = part + PRIOR_WEIGHT * pooled / np.maximum(pooled.sum(axis=-1, keepdims=True), 1)
+        total = counts.sum(axis=-1, keepdims=True)
+        fallback = np.where(outside == bool(flag), 1.0, 0.0) / max(int((outside == bool(flag)).sum()), 1)
+        probs[:, :, :, flag, :] = np.where(total > 0, counts / np.maximum(total, 1e-12), fallback)
+    conv_parent = (conv_ev.sum(axis=(0, 1), keepdims=True) + PRIOR_WEIGHT * conv_ev.sum(axis=(1, 3), keepdims=True)
+                   / np.maximum(conv_n.sum(axis=(1, 3), keepdims=True), 1)) / (conv_n.sum(axis=(0, 1), keepdims=True)
+                                                                                + PRIOR_WEIGHT)
+    conv_age = conv_ev.sum(axis=(1, 3), keepdims=True) / np.maximum(conv_n.sum(axis=(1, 3), keepdims=True), 1)
+    conv_all = conv_ev.sum(axis=(0, 1, 3), keepdims=True) / np.maximum(conv_n.sum(axis=(0, 1, 3), keepdims=True), 1)
+    # parent: the area band's rate scaled by the age band's relative rate (age and area multiply)
+    conv = _shrunk(conv_ev, conv_n, np.minimum(conv_parent * conv_age / np.maximum(conv_all, 1e-12), 1.0))
     pool = pl.concat(immigrant_frames) if immigrant_frames else pl.DataFrame()
-    return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(probs, axis=-1), conv,
+    return Rates((first, start - 1), death, birth, emigration, leave, move, dest, outside_p, np.cumsum(probs, axis=-1), outside, conv,
                  float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool)
 
 
-__all__ = ["Rates", "STATUSES", "area_band", "band", "estimate_rates", "statuses"]
+__all__ = ["Rates", "STATUSES", "area_band", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]

@@ -113,7 +113,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
     demolished_by_area: Counter = Counter()
     rows: list[dict[str, Any]] = []
     lettings: list[dict[str, Any]] = []
-    donors = Donors(pop, shared.start - 1)
+    donors = Donors(pop, shared.start - 1, shared.rates.outside_statuses)
     with tempfile.TemporaryDirectory(prefix=f"boligmix-sim-r{replication}-", dir=work_dir) as tmp:
         working = WorkingDataset(shared.dataset_dir, Path(tmp) / "data", shared.start)
         lists_in_force = base_categories

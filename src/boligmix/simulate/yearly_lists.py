@@ -59,8 +59,8 @@ class WorkingDataset:
             shutil.copyfile(self.source / f"{table}.parquet", root / f"{table}.parquet")
 
     def write(self, pop: Population, last_year: int) -> None:
-        """Write the registers through `last_year` (earliest year kept: start-3)."""
-        first = self.start - 3
+        """Write the registers through `last_year` (earliest year kept: start-2, the first window year)."""
+        first = self.start - 2
         pop.persons_frame.write_parquet(self.root / "persons.parquet")
         spells = pop.residences().filter(pl.col("move_out").is_null() | (pl.col("move_out") > date(self.start, 1, 1)))
         spells.write_parquet(self.root / "residences.parquet")
