@@ -118,11 +118,16 @@ class Market:
     """Lets every vacancy of one simulated year, month by month."""
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
-                 seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int]) -> None:
+                 seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
+                 check_rules: bool = False) -> None:
+        """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
+        force and raise SimulationError unless it is eligible (used by the tests)."""
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
         self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
         self.demolish = demolish
+        self.check_rules = check_rules
+        self.checked = 0
         almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
         factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
                               {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
@@ -204,11 +209,25 @@ class Market:
             round_ = self.engine.next_offers(vacancy, applicants, context if w == 0 else LettingContext(), now)
             if round_.offers:
                 offer = round_.offers[0]
+                if self.check_rules:
+                    self._check(vacancy, offer, [*applicants, *context.referrals, *context.rehousing], now)
                 update = self.engine.accept(offer.offer_id, now)
                 letting = update.lettings[0]
                 del self.vacancies[pos]
                 return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
         return None, None
+
+    def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
+        from boligmix.errors import SimulationError
+
+        applicant = next(a for a in candidates if a.applicant_id == offer.applicant_id
+                         and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
+                         (a.list_type.value in ("municipal_referral", "rehousing")))
+        assessment = self.engine.assess(vacancy, applicant, offer.channel, now)
+        if assessment.outcome is not None:
+            raise SimulationError(f"letting of dwelling {vacancy.dwelling.dwelling_id} to {applicant.applicant_id} "
+                                  f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
+        self.checked += 1
 
     def _record(self, round_, letting, winner: int, seekers: Seekers, dwelling: Dwelling, now: datetime) -> dict:
         decisions = [d for r in self.engine.ledger.vacancy_rounds[round_.vacancy_id]
@@ -254,10 +273,11 @@ class Market:
                     dw.active[old] = False
                     self.demolish.discard(old)
                     pop.events["demolished"] = pop.events.get("demolished", 0) + 1
-            pop.close_spells(idx, on, None)
+            early = idx[pop.spell_start[idx] < on]  # a child born after the move date is born in the new dwelling
+            pop.close_spells(early, on, None)
+            pop.spell_start[early] = on
             pop.household[idx] = s
             pop.dwelling[idx] = dw.ids[pos]
-            pop.spell_start[idx] = on
         dw.household[pos] = s
         self.result.flows.append((from_area, dw.area[pos], int(seekers.members[s].size if kind in ("leaver", "immigrant")
                                                                 else np.count_nonzero(pop.household == s))))

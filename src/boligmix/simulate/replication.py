@@ -97,9 +97,11 @@ def apply_action(pop: Population, action: Action, categories: dict[str, frozense
             dw.almen_type[chosen] = "youth" if action.action == "convert_youth" else "elderly"
 
 
-def run_replication(shared: Shared, replication: int, scenario: Scenario, work_dir: str | None = None
-                    ) -> dict[str, Any]:
-    """Simulate one replication; returns {'areas': DataFrame, 'lettings': DataFrame, 'events': dict}."""
+def run_replication(shared: Shared, replication: int, scenario: Scenario, work_dir: str | None = None, *,
+                    keep_working: Path | None = None, check_rules: bool = False) -> dict[str, Any]:
+    """Simulate one replication; returns {'areas': DataFrame, 'lettings': DataFrame, 'events': dict,
+    'checked_lettings': int}. `keep_working` copies the simulated registers (a dataset directory)
+    there; `check_rules` re-assesses every letting's winner under the rules in force."""
     pop = Population.from_dataset(shared.dataset_dir, shared.start)
     policies = scenario.policies()
     seed = shared.seed
@@ -113,6 +115,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
     demolished_by_area: Counter = Counter()
     rows: list[dict[str, Any]] = []
     lettings: list[dict[str, Any]] = []
+    checked = 0
     donors = Donors(pop, shared.start - 1, shared.rates.outside_statuses)
     with tempfile.TemporaryDirectory(prefix=f"boligmix-sim-r{replication}-", dir=work_dir) as tmp:
         working = WorkingDataset(shared.dataset_dir, Path(tmp) / "data", shared.start)
@@ -131,7 +134,8 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             outside = settings_for_list_year(year + 1).outside_attachments
             factory = ApplicantFactory(pop, year, seed, replication, outside)
             ledger = LettingLedger(counters=ledger.counters)
-            market = Market(pop, policies, factory, categories, seed, replication, year, ledger, demolish)
+            market = Market(pop, policies, factory, categories, seed, replication, year, ledger, demolish,
+                            check_rules=check_rules)
             result = market.run(seekers)
             rehousing = {h: 1 for h in rehousing if seekers.kind.get(h) == "rehousing" and h in seekers._open}
             for record in result.lettings:
@@ -144,8 +148,14 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             classified = lists_from_indicators(history, year + 1, data_vintage=shared.vintage).classification.frame
             lists_in_force = categories_of(classified, year + 1)
             rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, result.flows))
+            checked += market.checked
+        if keep_working is not None:
+            import shutil
+
+            shutil.copytree(working.root, keep_working)
     areas = pl.DataFrame(rows, schema=_AREA_SCHEMA).sort("year", "area_id")
-    return {"areas": areas, "lettings": _lettings_frame(lettings), "events": dict(pop.events)}
+    return {"areas": areas, "lettings": _lettings_frame(lettings), "events": dict(pop.events),
+            "checked_lettings": checked}
 
 
 def _with_scenario_categories(lists: dict[str, frozenset[str]], scenario: Scenario) -> dict[str, frozenset[str]]:
