@@ -150,9 +150,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, result.flows))
             checked += market.checked
         if keep_working is not None:
-            import shutil
-
-            shutil.copytree(working.root, keep_working)
+            working.write_full(pop, shared.start + shared.years - 1, Path(keep_working))
     areas = pl.DataFrame(rows, schema=_AREA_SCHEMA).sort("year", "area_id")
     return {"areas": areas, "lettings": _lettings_frame(lettings), "events": dict(pop.events),
             "checked_lettings": checked}

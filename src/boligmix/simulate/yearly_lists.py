@@ -73,6 +73,28 @@ class WorkingDataset:
                             notes={"simulated_from": str(self.source)})
         (self.root / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
 
+    def write_full(self, pop: Population, last_year: int, target: Path) -> None:
+        """The input's history with the simulated years appended, as a complete dataset directory
+        (what `boligmix lists` would read had the simulated years been observed)."""
+        from boligmix.data.io import read_table
+
+        target.mkdir(parents=True)
+        for table in STATIC_TABLES:
+            shutil.copyfile(self.source / f"{table}.parquet", target / f"{table}.parquet")
+        pop.persons_frame.write_parquet(target / "persons.parquet")
+        pop.residences().write_parquet(target / "residences.parquet")
+        pop.dwellings.to_frame().write_parquet(target / "dwellings.parquet")
+        kept = min(min(pop.labour), self.start - 2)
+        for name, table in (("person_years", pop.person_years), ("labour", pop.labour), ("convictions", pop.convictions)):
+            older = read_table(self.source, name).filter(pl.col("year") < kept)
+            newer = [table[y] for y in sorted(table) if kept <= y <= last_year]
+            pl.concat([older, *newer], how="vertical_relaxed").write_parquet(target / f"{name}.parquet")
+        years = self.manifest.years
+        manifest = Manifest(vintage=f"{self.manifest.vintage} (simulated)", source="synthetic", seed=self.manifest.seed,
+                            scale=self.manifest.scale, years=(years[0] if years else kept, last_year),
+                            notes={"simulated_from": str(self.source)})
+        (target / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+
     def indicators(self, list_year: int) -> pl.DataFrame:
         return compute_area_indicators(self.root, [list_year])
 
