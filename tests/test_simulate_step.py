@@ -29,6 +29,7 @@ def start_population() -> Population:
 
 
 def _spells(pop: Population) -> pl.DataFrame:
+    pop.flush_spells()
     return pl.concat(pop.closed_spells[1:], how="vertical_relaxed") if len(pop.closed_spells) > 1 else \
         pl.DataFrame(schema=pop.closed_spells[0].schema)
 

@@ -108,6 +108,7 @@ class Population:
     convictions: dict[int, pl.DataFrame]    # year -> convictions rows
     western_countries: frozenset[str] = frozenset()
     events: dict[str, int] = field(default_factory=dict)
+    _pending: list = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -194,10 +195,19 @@ class Population:
         if idx.size == 0:
             return
         end = np.broadcast_to(np.asarray(on_day, dtype=np.int64), idx.shape)
+        self._pending.append((self.pid[idx], self.household[idx], self.dwelling[idx], self.spell_start[idx],
+                              np.array(end), reason))
+
+    def flush_spells(self) -> None:
+        """Turn the spells closed since the last flush into one frame of `closed_spells`."""
+        if not self._pending:
+            return
+        cols = [np.concatenate([p[i] for p in self._pending]) for i in range(5)]
+        reasons = [p[5] for p in self._pending for _ in range(p[0].size)]
         self.closed_spells.append(pl.DataFrame({
-            "person_id": self.pid[idx], "household_id": self.household[idx], "dwelling_id": self.dwelling[idx],
-            "move_in": _dates(self.spell_start[idx]), "move_out": _dates(end),
-            "end_reason": pl.Series([reason] * idx.size, dtype=pl.String)}))
+            "person_id": cols[0], "household_id": cols[1], "dwelling_id": cols[2], "move_in": _dates(cols[3]),
+            "move_out": _dates(cols[4]), "end_reason": pl.Series(reasons, dtype=pl.String)}))
+        self._pending = []
 
     def remove(self, idx: np.ndarray) -> None:
         keep = np.ones(self.size, dtype=bool)
@@ -222,6 +232,7 @@ class Population:
             "end_reason": pl.Series([None] * self.size, dtype=pl.String)})
 
     def residences(self) -> pl.DataFrame:
+        self.flush_spells()
         cols = ["person_id", "household_id", "dwelling_id", "move_in", "move_out", "end_reason"]
         return pl.concat([f.select(cols) for f in [*self.closed_spells, self.open_spells()]], how="vertical_relaxed")
 
