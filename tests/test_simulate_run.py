@@ -34,6 +34,7 @@ def test_simulated_lists_are_the_lists_code_on_the_simulated_registers(tmp_path)
     assert (areas["family_share"] > 0).all() and (areas["family_share"] <= 1).all()
 
 
+@pytest.mark.slow
 def test_a_replication_is_the_same_whatever_else_runs():
     sh = shared()
     scenario = load_scenario("baseline")
@@ -79,3 +80,26 @@ def test_dask_replications_equal_in_process_ones(tmp_path):
     a = pl.read_parquet(local / "areas.parquet")
     b = pl.read_parquet(dask / "areas.parquet").filter(pl.col("replication") < 2)
     assert a.equals(b)
+
+
+def test_compare_report_passes_disclosure_control(tmp_path):
+    from boligmix.simulate.compare import differences, write_compare_report
+
+    data = small_dataset_dir()
+    a = run_simulation(data, "baseline", tmp_path / "a", start=START, years=1, replications=1, seed=4)
+    b = tmp_path / "b"
+    b.mkdir()
+    areas = pl.read_parquet(a / "areas.parquet")
+    # B: the same run with one area's outside share 5 points higher and a tiny area of 3 residents
+    changed = areas.with_columns(pl.col("pct_outside_work_edu") + 5.0)
+    changed.write_parquet(b / "areas.parquet")
+    (b / "manifest.json").write_text((a / "manifest.json").read_text())
+    table = differences(areas, changed)
+    assert table["pct_outside_work_edu_diff"].to_list() == pytest.approx([5.0] * table.height)
+    tiny = areas.with_columns(pl.when(pl.col("area_id") == areas["area_id"][0]).then(3).otherwise(
+        pl.col("residents")).alias("residents"))
+    tiny.write_parquet(a / "areas.parquet")
+    html = write_compare_report(a, b, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Forskelle pr. område og år" in html and "Oprindelse" in html
+    with pytest.raises(Exception, match="inside"):
+        write_compare_report(a, b, a / "report.html")
