@@ -68,8 +68,11 @@ def backcast(dataset_dir: str | os.PathLike[str], start: int, years: int, *, rep
 
 
 def in_mover_outside_share(lettings: pl.DataFrame, areas: Sequence[str]) -> pl.DataFrame:
-    """replication, share: outside FTE per in-moving person 18-64 over the lettings in `areas`."""
-    return (lettings.filter(pl.col("area_id").is_in(list(areas)))
+    """replication, share: outside FTE per in-moving person 18-64 over the lettings in `areas` to
+    households that come from outside them (in-movers, as `areas.parquet` counts them: moves within
+    the area are not moves in)."""
+    return (lettings.filter(pl.col("area_id").is_in(list(areas))
+                            & (pl.col("from_area_id").is_null() | ~pl.col("from_area_id").is_in(list(areas))))
             .group_by("replication").agg((pl.col("outside_fte_18_64").sum() / pl.col("adults_18_64").sum())
                                          .alias("share"), pl.len().alias("lettings"))
             .sort("replication"))

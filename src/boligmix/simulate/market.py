@@ -236,6 +236,12 @@ class Market:
                             None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
         rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
         profile = self.factory.profile(winner, seekers, now.date())
+        current = seekers.dwelling[winner]
+        if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
+            i = np.flatnonzero(self.pop.pid == seekers.members[winner][0])
+            current = int(self.pop.dwelling[i[0]]) if i.size else None
+        profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
+            else None
         return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
                 "department_id": dwelling.department_id, "channel": letting.channel.value,
                 "channel_rule": channel_rule, "ranking_rule": f"{round_.policies[0].policy_id}" if round_.policies else None,

@@ -199,7 +199,7 @@ LETTING_SCHEMA = {"replication": pl.Int64, "date": pl.Date, "dwelling_id": pl.In
                   "ranking_rule": pl.String, "rejected": pl.Int64, "rejected_rules": pl.String,
                   "household_id": pl.Int64, "seeker_kind": pl.String, "persons": pl.Int64, "head_age": pl.Int64,
                   "head_non_western": pl.Boolean, "adults_18_64": pl.Int64, "outside_fte_18_64": pl.Float64,
-                  "from_almen": pl.Boolean}
+                  "from_almen": pl.Boolean, "from_area_id": pl.String}
 
 
 def _lettings_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
