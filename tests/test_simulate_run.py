@@ -83,7 +83,7 @@ def test_dask_replications_equal_in_process_ones(tmp_path):
 
 
 def test_compare_report_passes_disclosure_control(tmp_path):
-    from boligmix.simulate.compare import differences, write_compare_report
+    from boligmix.simulate.compare import differences, protected_differences, write_compare_report
 
     data = small_dataset_dir()
     a = run_simulation(data, "baseline", tmp_path / "a", start=START, years=1, replications=1, seed=4)
@@ -99,6 +99,13 @@ def test_compare_report_passes_disclosure_control(tmp_path):
     tiny = areas.with_columns(pl.when(pl.col("area_id") == areas["area_id"][0]).then(3).otherwise(
         pl.col("residents")).alias("residents"))
     tiny.write_parquet(a / "areas.parquet")
+    protected, shown = protected_differences(differences(tiny, changed), {})
+    row = shown["area_id"].to_list().index(areas["area_id"][0])
+    assert protected.is_suppressed("residents_a", row) and protected.is_suppressed("pct_outside_work_edu_diff", row)
+    assert protected.frame["pct_outside_work_edu_diff"][row] is None
+    other = 1 - row if shown.height > 1 else None
+    if other is not None:
+        assert not protected.is_suppressed("pct_outside_work_edu_diff", other)
     html = write_compare_report(a, b, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Forskelle pr. område og år" in html and "Oprindelse" in html
     with pytest.raises(Exception, match="inside"):

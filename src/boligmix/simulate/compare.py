@@ -79,6 +79,18 @@ def _figure(table: pl.DataFrame, lang: str):
     return fig
 
 
+def protected_differences(table: pl.DataFrame, names: dict[str, str]):
+    """The differences table with area names, through disclosure control: (ProtectedTable, shown frame)."""
+    table = table.with_columns(pl.col("area_id").replace_strict(names, default=pl.col("area_id")).alias("area_name"))
+    shown = table.select("year", "area_id", "area_name", "replications", "residents_a", "residents_b", "in_movers_a",
+                         "in_movers_b", *[c for m in MEASURES for c in (f"{m}_diff", f"{m}_p05", f"{m}_p95")],
+                         *[f"{f}_{s}" for f in LISTS for s in ("a", "b")])
+    shares = [Share(c, ("residents_a", "residents_b")) for m in MEASURES for c in (f"{m}_diff", f"{m}_p05", f"{m}_p95")]
+    shares += [Share(f"{f}_{s}", ("residents_a", "residents_b")) for f in LISTS for s in ("a", "b")]
+    return protect(shown, counts=["residents_a", "residents_b", "in_movers_a", "in_movers_b"], shares=shares,
+                   name="simulate compare"), shown
+
+
 def write_compare_report(run_a: str | os.PathLike[str], run_b: str | os.PathLike[str], out: str | os.PathLike[str],
                          *, lang: str = "da") -> Path:
     run_a, run_b, out = Path(run_a), Path(run_b), Path(out)
@@ -92,14 +104,7 @@ def write_compare_report(run_a: str | os.PathLike[str], run_b: str | os.PathLike
     dataset = Path(man_a.get("dataset", ""))
     if (dataset / "areas.parquet").is_file():
         names = dict(pl.read_parquet(dataset / "areas.parquet", columns=["area_id", "area_name"]).iter_rows())
-    table = table.with_columns(pl.col("area_id").replace_strict(names, default=pl.col("area_id")).alias("area_name"))
-    shown = table.select("year", "area_id", "area_name", "replications", "residents_a", "residents_b", "in_movers_a",
-                         "in_movers_b", *[c for m in MEASURES for c in (f"{m}_diff", f"{m}_p05", f"{m}_p95")],
-                         *[f"{f}_{s}" for f in LISTS for s in ("a", "b")])
-    shares = [Share(c, ("residents_a", "residents_b")) for m in MEASURES for c in (f"{m}_diff", f"{m}_p05", f"{m}_p95")]
-    shares += [Share(f"{f}_{s}", ("residents_a", "residents_b")) for f in LISTS for s in ("a", "b")]
-    protected = protect(shown, counts=["residents_a", "residents_b", "in_movers_a", "in_movers_b"], shares=shares,
-                        name="simulate compare")
+    protected, shown = protected_differences(table, names)
     national = (pl.concat([a.with_columns(pl.lit("A").alias("run")), b.with_columns(pl.lit("B").alias("run"))],
                           how="vertical_relaxed")
                 .group_by("run", "replication", "year").agg(*[pl.col(f).sum().alias(f) for f in LISTS])
@@ -136,4 +141,4 @@ def write_compare_report(run_a: str | os.PathLike[str], run_b: str | os.PathLike
     return write_html(report, out)
 
 
-__all__ = ["differences", "write_compare_report"]
+__all__ = ["differences", "protected_differences", "write_compare_report"]
