@@ -44,3 +44,21 @@ def test_a_bad_scenario_names_file_and_key(tmp_path, body, key):
 def test_unknown_scenario_name_lists_the_packaged_ones():
     with pytest.raises(ConfigurationError, match="baseline"):
         load_scenario("no_such_scenario")
+
+
+def test_cli_reports_a_bad_scenario_with_exit_code_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: boligmix-scenario/1\nname: x\nactions:\n  - {offset: 0, action: explode}\n")
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    result = subprocess.run([sys.executable, "-m", "boligmix.cli.main", "simulate", "--data", str(tmp_path / "data"),
+                             "--scenario", str(bad), "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": src}, timeout=120)
+    assert result.returncode == 2, result.stderr
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "bad.yaml" in output and "actions.0" in output and "Traceback" not in output
+    assert not (tmp_path / "run").exists()

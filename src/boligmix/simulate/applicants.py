@@ -52,6 +52,8 @@ class Seekers:
         self.dwelling: dict[int, int | None] = {}
         self.members: dict[int, np.ndarray] = {}
         self.new_members: dict[int, dict[str, Any] | None] = {}
+        self.area_band: dict[int, int] = {}
+        """The area band (no area, non-western share < 30 %, 30-50 %, 50 %+) an almen seeker applies in."""
         self._open: list[int] = []
 
     def add(self, sid: int, kind: str, month: int, wants_almen: bool, municipality: int, dwelling: int | None,

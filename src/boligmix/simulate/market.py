@@ -111,6 +111,21 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                          "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
                          "country": members["country_code"].to_numpy().astype(object),
                          "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive})
+    # almen seekers apply in one area band, drawn by the estimated destination shares
+    nw_of = {}
+    for sid in seekers.kind:
+        new = seekers.new_members[sid]
+        if new is not None:
+            nw_of[sid] = bool(new["nonwestern"][0])
+        else:
+            members = np.flatnonzero(np.isin(pop.pid, seekers.members[sid]))
+            nw_of[sid] = bool(pop.nonwestern[members[np.argmin(pop.birth[members])]]) if members.size else False
+    ids = np.array(sorted(seekers.kind), dtype=np.int64)
+    if ids.size:
+        u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
+        for sid, draw in zip(ids.tolist(), u):
+            cum = rates.destination_area[int(nw_of[sid])]
+            seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
     return seekers
 
 
@@ -132,6 +147,10 @@ class Market:
         factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
                               {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
         self.vacancies: dict[int, Vacancy] = {}
+        shares = area_shares(pop)
+        dw = pop.dwellings
+        self.band = np.array([area_band(np.array([shares.get(a, 0.0)]), np.array([True]))[0] if a is not None else 0
+                              for a in dw.area], dtype=np.int64)
         self.result = MarketResult()
 
     def letting_dwelling(self, pos: int) -> Dwelling:
@@ -189,8 +208,11 @@ class Market:
             vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{len(self.result.lettings)}", dwelling,
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
+        any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
+        band_here = int(self.band[pos]) if pos < self.band.size else 0
         pool = [s for s in seekers.active(month) if seekers.wants_almen[s] and seekers.municipality[s] == dwelling.municipality_code
-                and seekers.dwelling[s] != dwelling.dwelling_id]
+                and seekers.dwelling[s] != dwelling.dwelling_id
+                and (any_band or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band_here) == band_here)]
         fits = self.factory.plausible(pool, dwelling, seekers, now.date(), self.policies)
         fits.sort(key=lambda s: (self.factory.seniority(s, seekers), s))
         referral_pool = sorted((s for s in pool if self.factory.urgent(s, seekers) and seekers.kind[s] != "rehousing"),

@@ -12,6 +12,8 @@ to the run's `rates/` directory by `Rates.write`):
     leave_home.csv       non-head person 18-29: age band                -> probability of forming a household
     move.csv             household: tenure x head age band x size band x area band -> probability of moving
     destination.csv      moving household: from almen x non-western     -> probability the new dwelling is almen
+    destination_area.csv household moving into almen: non-western      -> area band of the new dwelling
+                         (no area, the area's non-western share < 30 %, 30-50 %, 50 % and more)
     outside.csv          person: age band x years mainly outside of the last six x area outside band
                          -> probability of being mainly outside next year (outside: the indicator settings'
                          outside attachments; the area band is the area's share of 18-64s mainly outside)
@@ -86,6 +88,7 @@ class Rates:
     leave_home: np.ndarray       # [band]
     move: np.ndarray             # [tenure, head band, size band, area band]
     destination_almen: np.ndarray  # [from almen, nonwestern]
+    destination_area: np.ndarray   # [nonwestern, area band] cumulative, households moving into almen
     outside: np.ndarray          # [age band, outside years of the last HISTORY_YEARS, area outside band]
     status: np.ndarray           # [age band, nonwestern, status_t, outside next, status_t+1] cumulative
     outside_statuses: np.ndarray  # bool per status: an outside attachment
@@ -112,6 +115,8 @@ class Rates:
         frame(self.move, ["tenure", "head_age_band", "size_band", "area_band"], "probability").with_columns(
             pl.col("tenure").map_elements(lambda i: TENURES[i], return_dtype=pl.String)
         ).write_csv(out / "move.csv")
+        frame(np.diff(self.destination_area, axis=-1, prepend=0.0), ["nonwestern", "area_band"], "probability"
+              ).write_csv(out / "destination_area.csv")
         frame(self.destination_almen, ["from_almen", "nonwestern"], "probability_almen").write_csv(
             out / "destination.csv")
         probs = np.diff(self.status, axis=-1, prepend=0.0)
@@ -181,6 +186,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     move_shape = (len(TENURES), len(HEAD_BANDS), len(SIZE_BANDS), len(AREA_BANDS) + 1)
     move_ev = np.zeros(move_shape); move_n = np.zeros(move_shape)
     dest_ev = np.zeros((2, 2)); dest_n = np.zeros((2, 2))
+    dest_area = np.zeros((2, len(AREA_BANDS) + 1))
     trans = np.zeros((len(STATUS_BANDS), 2, len(STATUSES), len(STATUSES)))
     out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
     conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
@@ -226,6 +232,10 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         to_almen = (dest["t_next"] == tenure_code["almen"]).fill_null(False).to_numpy()
         np.add.at(dest_ev, (from_almen, dest["head_nw"].to_numpy().astype(int)), to_almen)
         np.add.at(dest_n, (from_almen, dest["head_nw"].to_numpy().astype(int)), 1)
+        into = dest.filter(pl.Series(to_almen)).join(area_nw.rename({"area_id": "a_next", "area_nw": "nw_next"}),
+                                                     on="a_next", how="left")
+        np.add.at(dest_area, (into["head_nw"].to_numpy().astype(int),
+                              area_band(into["nw_next"].fill_null(0.0).to_numpy(), into["a_next"].is_not_null().to_numpy())), 1)
         # leaving home: a non-head 18-29 still resident, in another household next year
         heads = set(now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True)
                     .agg(pl.col("person_id").first())["person_id"].to_list())
@@ -300,6 +310,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     leave = _shrunk(leave_ev, leave_n, np.full(leave_ev.shape, leave_ev.sum() / max(leave_n.sum(), 1)))
     parent = move_ev.sum(axis=(2, 3), keepdims=True) / np.maximum(move_n.sum(axis=(2, 3), keepdims=True), 1)
     move = _shrunk(move_ev, move_n, np.broadcast_to(parent, move_shape))
+    area_pref = (dest_area + 1.0) / (dest_area + 1.0).sum(axis=1, keepdims=True)
     dest = _shrunk(dest_ev, dest_n, dest_ev.sum(axis=1, keepdims=True) / np.maximum(dest_n.sum(axis=1, keepdims=True), 1))
     # parent: the same history and area band over every age band 18-69 (the area effect is kept)
     adult = (STATUS_BANDS >= 18) & (STATUS_BANDS < 70)
@@ -322,7 +333,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     # parent: the area band's rate scaled by the age band's relative rate (age and area multiply)
     conv = _shrunk(conv_ev, conv_n, np.minimum(conv_parent * conv_age / np.maximum(conv_all, 1e-12), 1.0))
     pool = pl.concat(immigrant_frames) if immigrant_frames else pl.DataFrame()
-    return Rates((first, start - 1), death, birth, emigration, leave, move, dest, outside_p, np.cumsum(probs, axis=-1), outside, conv,
+    return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(area_pref, axis=1), outside_p, np.cumsum(probs, axis=-1), outside, conv,
                  float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool)
 
 
