@@ -22,7 +22,7 @@ def test_rejecting_benefit_recipients_lowers_the_in_movers_outside_share(tmp_pat
                     "overrides:\n  dk.almenboligloven.51b: {enabled: true}\n", encoding="utf-8")
     baseline, policy = load_scenario("baseline"), load_scenario(path)
     shared = prepare(data, baseline, START, 1, 3)
-    reps = list(range(6))
+    reps = list(range(12))
     a = pl.concat([r["lettings"] for r in run_replications(shared, baseline, reps)])
     b = pl.concat([r["lettings"] for r in run_replications(shared, policy, reps)])
     assert b.filter(pl.col("rejected_rules").str.contains("dk.almenboligloven.51b#")).height > 0
