@@ -124,9 +124,9 @@ class _Mesa:
 def _vectorised_year(pop, rates, seed: int, year: int) -> dict[str, int]:
     from boligmix.simulate import rng
     from boligmix.simulate.demography import heads
-    from boligmix.simulate.market import area_shares
+    from boligmix.simulate.market import household_area_band
     from boligmix.simulate.population import day
-    from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, SIZE_BANDS, area_band, band
+    from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, SIZE_BANDS, band
 
     age = pop.age_on(day(year))
     dies = rng.uniform(seed, 0, pop.pid, year, rng.DEATH) < rates.death[band(age, DEATH_BANDS), pop.female.astype(int)]
@@ -136,11 +136,8 @@ def _vectorised_year(pop, rates, seed: int, year: int) -> dict[str, int]:
     hh, head, size = heads(pop)
     hb = band(age[head], HEAD_BANDS)
     emig = rng.uniform(seed, 0, hh, year, rng.EMIGRATION) < rates.emigration[pop.nonwestern[head].astype(int), hb]
-    shares = area_shares(pop)
     pos = pop.dwellings.position(pop.dwelling[head])
-    area = pop.dwellings.area[pos]
-    share = np.array([shares.get(a, 0.0) if a is not None else 0.0 for a in area])
-    pm = rates.move[pop.dwellings.tenure[pos], hb, band(size, SIZE_BANDS), area_band(share, area != None)]  # noqa: E711
+    pm = rates.move[pop.dwellings.tenure[pos], hb, band(size, SIZE_BANDS), household_area_band(pop, pos)]
     moves = ~emig & (rng.uniform(seed, 0, hh, year, rng.MOVE) < pm)
     return {"deaths": int(dies.sum()), "births": int(born.sum()), "emigrated": int(emig.sum()), "movers": int(moves.sum())}
 

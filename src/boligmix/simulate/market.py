@@ -46,9 +46,28 @@ class MarketResult:
 
 def area_shares(pop: Population) -> dict[str, float]:
     """Share of non-western residents per area (for the move hazards' area band)."""
-    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
-    frame = pl.DataFrame({"area": area.astype(str), "has": area != None, "nw": pop.nonwestern})  # noqa: E711
-    return dict(frame.filter(pl.col("has")).group_by("area").agg(pl.col("nw").mean()).iter_rows())
+    share, names = area_share_array(pop)
+    return {a: float(share[i]) for i, a in enumerate(names) if not np.isnan(share[i])}
+
+
+def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
+    """(per area code: share of non-western residents, NaN without residents; the area ids)."""
+    codes, names = pop.dwellings.area_codes()
+    person_code = codes[pop.dwellings.position(pop.dwelling)]
+    inside = person_code >= 0
+    n = np.bincount(person_code[inside], minlength=len(names))
+    nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, nw / np.maximum(n, 1), np.nan), names
+
+
+def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
+    """The move hazards' area band of the dwellings at `pos` (0: no area)."""
+    share, _ = area_share_array(pop)
+    codes, _ = pop.dwellings.area_codes()
+    code = codes[pos]
+    value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]), 0.0)
+    return area_band(value, code >= 0)
 
 
 def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int]) -> Seekers:
@@ -56,12 +75,8 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     dw = pop.dwellings
     hh, head, size = heads(pop)
     pos = dw.position(pop.dwelling[head])
-    shares = area_shares(pop)
-    area = dw.area[pos]
-    share = np.array([shares.get(a, 0.0) if a is not None else 0.0 for a in area])
     age = pop.age_on(day(year))
-    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
-                   area_band(share, area != None)]  # noqa: E711
+    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
     moving = (u < p) | np.isin(hh, list(rehousing))
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
@@ -147,10 +162,7 @@ class Market:
         factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
                               {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
         self.vacancies: dict[int, Vacancy] = {}
-        shares = area_shares(pop)
-        dw = pop.dwellings
-        self.band = np.array([area_band(np.array([shares.get(a, 0.0)]), np.array([True]))[0] if a is not None else 0
-                              for a in dw.area], dtype=np.int64)
+        self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
         self.result = MarketResult()
 
     def letting_dwelling(self, pos: int) -> Dwelling:
@@ -314,4 +326,4 @@ class Market:
         return freed
 
 
-__all__ = ["Market", "MarketResult", "area_shares", "draw_seekers"]
+__all__ = ["Market", "MarketResult", "area_share_array", "area_shares", "draw_seekers", "household_area_band"]

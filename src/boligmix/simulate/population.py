@@ -83,7 +83,22 @@ class Dwellings:
         self.index.update({int(d): start + i for i, d in enumerate(ids)})
 
     def position(self, dwelling_ids: np.ndarray) -> np.ndarray:
-        return np.fromiter((self.index[int(d)] for d in dwelling_ids), dtype=np.int64, count=len(dwelling_ids))
+        """Row positions of dwelling ids (vectorised: a sorted copy of the ids, rebuilt when dwellings are added)."""
+        if getattr(self, "_sorted_n", -1) != self.ids.size:
+            self._order = np.argsort(self.ids, kind="stable")
+            self._sorted = self.ids[self._order]
+            self._sorted_n = self.ids.size
+        found = np.searchsorted(self._sorted, np.asarray(dwelling_ids, dtype=np.int64))
+        return self._order[np.minimum(found, self._sorted.size - 1)]
+
+    def area_codes(self) -> tuple[np.ndarray, list[str]]:
+        """(per dwelling: index into the area list or -1, the sorted area ids)."""
+        if getattr(self, "_codes_n", -1) != self.ids.size:
+            names = sorted({a for a in self.area if a is not None})
+            lookup = {a: i for i, a in enumerate(names)}
+            self._codes = np.array([lookup[a] if a is not None else -1 for a in self.area], dtype=np.int64)
+            self._names, self._codes_n = names, self.ids.size
+        return self._codes, self._names
 
 
 @dataclass
