@@ -30,7 +30,7 @@ import polars as pl
 from boligmix import __version__
 from boligmix.data.io import check_out_dir, read_manifest
 from boligmix.errors import DatasetError, SimulationError
-from boligmix.simulate.rates import estimate_rates
+from boligmix.simulate.rates import HISTORY_YEARS, estimate_rates
 from boligmix.simulate.replication import AREA_COLUMNS, LETTING_SCHEMA, Shared, run_replication
 from boligmix.simulate.scenario import Scenario, load_scenario
 from boligmix.simulate.yearly_lists import history_indicators
@@ -52,10 +52,10 @@ def prepare(dataset_dir: str | os.PathLike[str], scenario: Scenario, start: int 
     if manifest.years is None:
         raise DatasetError(f"{dataset_dir}: the manifest gives no register years; pass --start")
     start = manifest.years[1] + 1 if start is None else start
-    if not manifest.years[0] + 5 <= start <= manifest.years[1] + 1:
+    if not manifest.years[0] + HISTORY_YEARS <= start <= manifest.years[1] + 1:
         raise SimulationError(f"--start {start}: the dataset covers {manifest.years[0]}-{manifest.years[1]}; the "
-                              f"start must lie in {manifest.years[0] + 5}-{manifest.years[1] + 1} (5 years of "
-                              f"history estimate the rates)")
+                              f"start must lie in {manifest.years[0] + HISTORY_YEARS}-{manifest.years[1] + 1} "
+                              f"({HISTORY_YEARS} years of history estimate the rates)")
     if years < 1:
         raise SimulationError("--years must be at least 1")
     rates = estimate_rates(dataset_dir, start)
