@@ -55,6 +55,7 @@ class Seekers:
         self.area_band: dict[int, int] = {}
         """The area band (no area, non-western share < 30 %, 30-50 %, 50 %+) an almen seeker applies in."""
         self._open: list[int] = []
+        self._by_group: dict[tuple[int, bool], list[int]] = {}
 
     def add(self, sid: int, kind: str, month: int, wants_almen: bool, municipality: int, dwelling: int | None,
             members: np.ndarray, new_members: dict[str, Any] | None) -> None:
@@ -64,12 +65,19 @@ class Seekers:
         self.municipality[sid], self.dwelling[sid] = municipality, dwelling
         self.members[sid], self.new_members[sid] = np.asarray(members, dtype=np.int64), new_members
         self._open.append(sid)
+        self._by_group.setdefault((municipality, wants_almen), []).append(sid)
 
     def active(self, month: int) -> list[int]:
         return [s for s in self._open if self.month[s] <= month]
 
+    def active_in(self, month: int, municipality: int, wants_almen: bool) -> list[int]:
+        """Open seekers of one municipality wanting almen (or not) who have decided by `month`, in
+        the order they were added."""
+        return [s for s in self._by_group.get((municipality, wants_almen), ()) if self.month[s] <= month]
+
     def housed(self, sid: int) -> None:
         self._open.remove(sid)
+        self._by_group[(self.municipality[sid], self.wants_almen[sid])].remove(sid)
 
     def __len__(self) -> int:
         return len(self.kind)

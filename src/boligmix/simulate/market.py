@@ -204,8 +204,7 @@ class Market:
     def _let_other(self, pos: int, seekers: Seekers, month: int) -> tuple[int | None, None]:
         dw = self.pop.dwellings
         muni = int(dw.municipality[pos])
-        cands = [s for s in seekers.active(month) if not seekers.wants_almen[s] and seekers.municipality[s] == muni
-                 and seekers.dwelling[s] != int(dw.ids[pos])]
+        cands = [s for s in seekers.active_in(month, muni, False) if seekers.dwelling[s] != int(dw.ids[pos])]
         if not cands:
             return None, None
         keys = rng.uniform(self.seed, self.rep, np.array(cands, dtype=np.int64) ^ int(dw.ids[pos]), self.year,
@@ -222,8 +221,8 @@ class Market:
             self.vacancies[pos] = vacancy
         any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
         band_here = int(self.band[pos]) if pos < self.band.size else 0
-        pool = [s for s in seekers.active(month) if seekers.wants_almen[s] and seekers.municipality[s] == dwelling.municipality_code
-                and seekers.dwelling[s] != dwelling.dwelling_id
+        pool = [s for s in seekers.active_in(month, dwelling.municipality_code, True)
+                if seekers.dwelling[s] != dwelling.dwelling_id
                 and (any_band or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band_here) == band_here)]
         fits = self.factory.plausible(pool, dwelling, seekers, now.date(), self.policies)
         fits.sort(key=lambda s: (self.factory.seniority(s, seekers), s))
