@@ -10,7 +10,6 @@ the last one), and the person facts the statutory bars read.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,7 +30,7 @@ from boligmix.letting.model import (
 from boligmix.letting.policy import PolicySet
 from boligmix.letting.register import RegisterOptions, benefit_history
 from boligmix.simulate import rng
-from boligmix.simulate.population import Population, day, to_date
+from boligmix.simulate.population import Population, to_date
 
 EU_EEA_CH = frozenset(
     "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE "

@@ -12,7 +12,6 @@ where they are (immigrants do not arrive).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
