@@ -76,6 +76,7 @@ def _figure(table: pl.DataFrame, lang: str):
                                                                         else " — difference B - A"),
                       xaxis_title="Listeår" if lang == "da" else "List year",
                       yaxis_title="Procentpoint" if lang == "da" else "Percentage points", separators=",." if lang == "da" else ".,")
+    fig.update_xaxes(dtick=1, tickformat="d")
     return fig
 
 
@@ -89,6 +90,42 @@ def protected_differences(table: pl.DataFrame, names: dict[str, str]):
     shares += [Share(f"{f}_{s}", ("residents_a", "residents_b")) for f in LISTS for s in ("a", "b")]
     return protect(shown, counts=["residents_a", "residents_b", "in_movers_a", "in_movers_b"], shares=shares,
                    name="simulate compare"), shown
+
+
+def _ring(wkt: str) -> tuple[list[float], list[float]] | None:
+    """The outer ring of a simple WKT polygon (EPSG:25832), or None."""
+    text = wkt.strip()
+    if not text.upper().startswith("POLYGON"):
+        return None
+    body = text[text.index("(") :].strip("() ")
+    ring = body.split("),")[0].strip("() ")
+    points = [p.split() for p in ring.split(",")]
+    return [float(p[0]) for p in points], [float(p[1]) for p in points]
+
+
+def _map(protected_frame: pl.DataFrame, polygons: dict[str, str], year: int, lang: str):
+    """Areas coloured by the difference in the outside share in `year` (suppressed: grey)."""
+    import plotly.graph_objects as go
+    from plotly.colors import sample_colorscale
+
+    rows = protected_frame.filter(pl.col("year") == year)
+    values = [v for v in rows["pct_outside_work_edu_diff"].to_list() if v is not None]
+    span = max([abs(v) for v in values] + [1e-9])
+    fig = go.Figure()
+    for row in rows.iter_rows(named=True):
+        ring = _ring(polygons.get(row["area_id"]) or "")
+        if ring is None:
+            continue
+        value = row["pct_outside_work_edu_diff"]
+        colour = "#bbbbbb" if value is None else sample_colorscale("RdBu_r", [(value / span + 1) / 2])[0]
+        shown = "·" if value is None else f"{value:+.1f}".replace(".", "," if lang == "da" else ".")
+        fig.add_trace(go.Scatter(x=ring[0], y=ring[1], fill="toself", fillcolor=colour, mode="lines",
+                                 line={"color": "#333333", "width": 1}, name=row["area_name"],
+                                 hoverinfo="text", text=f"{row['area_name']}: {shown}"))
+    fig.update_layout(title=(f"Forskel i andel uden for arbejde og uddannelse, {year} (procentpoint)" if lang == "da"
+                             else f"Difference in the share outside work and education, {year} (percentage points)"),
+                      showlegend=False, xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
+    return fig
 
 
 def write_compare_report(run_a: str | os.PathLike[str], run_b: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -129,14 +166,33 @@ def write_compare_report(run_a: str | os.PathLike[str], run_b: str | os.PathLike
               Text("Antal områder på hver liste (gennemsnit over replikationer)", "Areas on each list (mean over "
                    "replications)"), name="national", formats={f: ",.1f" for f in LISTS},
               labels={f: t for f, t in LISTS.items()})
+    polygons = {}
+    if (dataset / "areas.parquet").is_file():
+        polygons = dict(pl.read_parquet(dataset / "areas.parquet", columns=["area_id", "polygon_wkt"]).drop_nulls()
+                        .iter_rows())
+    if polygons:
+        last = int(table["year"].max())
+        sec = report.section(Text("Kort", "Map"))
+        sec.figure(per_language(_map, protected.frame, polygons, last),
+                   Text("Rød: højere andel uden for arbejde og uddannelse i B end i A; grå: ikke vist "
+                        "(diskretionskontrol).", "Red: a higher share outside work and education in B than in A; "
+                        "grey: not shown (disclosure control)."))
     sec = report.section(Text("Områder", "Areas"))
     sec.figure(per_language(_figure, table), Text("Andel uden for arbejde og uddannelse: forskel med interval",
                                                   "Share outside work and education: difference with interval"))
     sec.table(protected, Text("Forskelle pr. område og år", "Differences per area and year"), name="areas",
               formats={c: ",.2f" for c in shown.columns if c.endswith(("_diff", "_p05", "_p95", "_a", "_b"))
                        and not c.startswith(("residents", "in_movers"))},
-              labels={"area_name": Text("Område", "Area"), "year": Text("År", "Year"),
-                      **{f"{m}_diff": t for m, t in MEASURES.items()}})
+              labels={"area_name": Text("Område", "Area"), "year": Text("År", "Year"), "area_id": Text("Id", "Id"),
+                      "replications": Text("Replikationer", "Replications"),
+                      "residents_a": Text("Beboere A", "Residents A"), "residents_b": Text("Beboere B", "Residents B"),
+                      "in_movers_a": Text("Tilflyttere A", "In-movers A"),
+                      "in_movers_b": Text("Tilflyttere B", "In-movers B"),
+                      **{f"{m}_diff": Text(f"{t.da}: B - A", f"{t.en}: B - A") for m, t in MEASURES.items()},
+                      **{f"{m}_p05": Text("5 %", "5 %") for m in MEASURES},
+                      **{f"{m}_p95": Text("95 %", "95 %") for m in MEASURES},
+                      **{f"{f}_{r}": Text(f"{t.da} ({r.upper()})", f"{t.en} ({r.upper()})")
+                         for f, t in LISTS.items() for r in ("a", "b")}})
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_html(report, out)
 
