@@ -110,3 +110,17 @@ def test_compare_report_passes_disclosure_control(tmp_path):
     assert "Forskelle pr. område og år" in html and "Oprindelse" in html
     with pytest.raises(Exception, match="inside"):
         write_compare_report(a, b, a / "report.html")
+
+
+@pytest.mark.slow
+def test_an_existing_scheduler_gives_the_same_replications():
+    from dask.distributed import LocalCluster
+
+    sh = shared()
+    scenario = load_scenario("baseline")
+    local = run_replications(sh, scenario, [0, 1])
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        remote = run_replications(sh, scenario, [1, 0], scheduler=cluster.scheduler_address)
+    assert [r["areas"]["replication"][0] for r in remote] == [0, 1]
+    for a, b in zip(local, remote):
+        assert a["areas"].equals(b["areas"]) and a["lettings"].equals(b["lettings"])
