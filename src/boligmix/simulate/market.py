@@ -39,6 +39,8 @@ class MarketResult:
     lettings: list[dict] = field(default_factory=list)
     moved_households: int = 0
     flows: list[tuple[str | None, str | None, int]] = field(default_factory=list)
+    waiting_immigrants: list = field(default_factory=list)
+    """Immigrant households not housed this year (they try again next year)."""
     """(area moved from, area moved to, persons) of every move (None: outside any area or from abroad)."""
     unhoused: dict[str, int] = field(default_factory=dict)
 
@@ -69,8 +71,10 @@ def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
     return area_band(value, code >= 0)
 
 
-def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int]) -> Seekers:
-    """Movers, home leavers and immigrants of `year` (not yet housed)."""
+def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int],
+                 waiting_immigrants: list[tuple[int, np.ndarray, dict]] = ()) -> Seekers:
+    """Movers, home leavers and immigrants of `year` (not yet housed); `waiting_immigrants` are
+    immigrant households of earlier years that found no dwelling and try again from January."""
     dw = pop.dwellings
     hh, head, size = heads(pop)
     pos = dw.position(pop.dwelling[head])
@@ -102,6 +106,13 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     for j, i in enumerate(leave):
         seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(dw.municipality[lpos[j]]), None,
                     pop.pid[[i]], None)
+    for sid, ids, members in waiting_immigrants:
+        if year - members["first_year"] > 1:     # an immigrant household waits one year at most
+            continue
+        muni = members["municipality"]
+        seekers.add(sid, "immigrant", 1, members["wants_almen"], muni, None, ids,
+                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY),
+                     "birth": members["birth"]})
     # immigrants: clones of recent immigrant households
     pool = rates.immigrant_pool
     if pool.height and rates.immigrant_households > 0:
@@ -124,7 +135,8 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                          "female": members["female"].to_numpy(),
                          "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
                          "country": members["country_code"].to_numpy().astype(object),
-                         "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive})
+                         "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
+                         "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year})
     # almen seekers apply in one area band, drawn by the estimated destination shares
     nw_of = {}
     for sid in seekers.kind:
@@ -196,6 +208,8 @@ class Market:
                     queue.append(freed)        # vacancy chain: let later in the same month
         for kind in ("mover", "leaver", "immigrant", "rehousing"):
             self.result.unhoused[kind] = int(sum(1 for s in seekers.active(12) if seekers.kind[s] == kind))
+        self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in seekers.active(12)
+                                          if seekers.kind[s] == "immigrant"]
         return self.result
 
     # ------------------------------------------------------------------------------------------

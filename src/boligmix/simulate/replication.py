@@ -116,6 +116,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
     rows: list[dict[str, Any]] = []
     lettings: list[dict[str, Any]] = []
     checked = 0
+    waiting_immigrants: list = []
     donors = Donors(pop, shared.start - 1, shared.rates.outside_statuses)
     with tempfile.TemporaryDirectory(prefix=f"boligmix-sim-r{replication}-", dir=work_dir) as tmp:
         working = WorkingDataset(shared.dataset_dir, Path(tmp) / "data", shared.start)
@@ -130,7 +131,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             emigration(pop, shared.rates, seed, replication, year)
             births(pop, shared.rates, seed, replication, year)
             rehousing = {h: 1 for h in rehousing if np.any(pop.household == h)}
-            seekers = draw_seekers(pop, shared.rates, seed, replication, year, rehousing)
+            seekers = draw_seekers(pop, shared.rates, seed, replication, year, rehousing, waiting_immigrants)
             outside = settings_for_list_year(year + 1).outside_attachments
             factory = ApplicantFactory(pop, year, seed, replication, outside)
             ledger = LettingLedger(counters=ledger.counters)
@@ -138,6 +139,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
                             check_rules=check_rules)
             result = market.run(seekers)
             rehousing = {h: 1 for h in rehousing if seekers.kind.get(h) == "rehousing" and h in seekers._open}
+            waiting_immigrants = result.waiting_immigrants
             for record in result.lettings:
                 lettings.append({"replication": replication, **record})
             outcomes(pop, shared.rates, donors, seed, replication, year)
