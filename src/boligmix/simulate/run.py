@@ -30,6 +30,7 @@ import polars as pl
 from boligmix import __version__
 from boligmix.data.io import check_out_dir, read_manifest
 from boligmix.errors import DatasetError, SimulationError
+from boligmix.lists.ruleset import version_for_year
 from boligmix.simulate.rates import HISTORY_YEARS, estimate_rates
 from boligmix.simulate.replication import AREA_COLUMNS, LETTING_SCHEMA, Shared, run_replication
 from boligmix.simulate.scenario import Scenario, load_scenario
@@ -173,6 +174,7 @@ def run_simulation(dataset_dir: str | os.PathLike[str], scenario: str | Path, ou
             "policies": sorted(f"{p.id}@{p.version}" for p in loaded.policies().policies),
             "seed": seed, "replications": replications, "start": shared.start, "years": years,
             "list_years": [shared.start + 1, shared.start + years],
+            "list_rules": {str(y): version_for_year(y) for y in range(shared.start + 1, shared.start + years + 1)},
             "dataset": str(dataset_dir), "data_vintage": manifest.vintage, "data_seed": manifest.seed,
             "rates_estimated_from": list(shared.rates.years), "events_all_replications": events,
             "rng": "SplitMix64 keyed by (seed, replication, id, year, event)",
