@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "indicators",
     "evaluate",
+    "simulate",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

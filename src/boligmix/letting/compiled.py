@@ -1,0 +1,153 @@
+"""Letting policies evaluated over a table of candidates at once (the engine's decision rule, vectorised).
+
+`decide(policies, vacancy, channel, applicants, on)` returns one row per applicant with what
+`LettingEngine.assess` would say about it for that vacancy and channel: `outcome` (null: may be
+ranked; `skipped`; `rejected`), the deciding `rule_id`, the `priority_key` and the priorities met.
+The facts are computed per applicant by the engine's own fact code (base facts, declared input facts,
+priority rights, derived facts: `LettingEngine._facts_for`), once per applicant and policy; every
+rule's condition is then evaluated for all applicants at once with the one evaluator's polars form
+(`boligmix.rules.evaluator.evaluate_frame`), and the engine's precedence is applied column-wise:
+
+1. eligibility (per policy covering the channel, rules in order): the first rule not TRUE skips;
+2. exemptions: a policy whose exemption rule is TRUE has its rejections and priorities waived
+   (priorities then count as met);
+3. rejections: the first rule not FALSE decides unless a dispensation applies: TRUE rejects,
+   UNKNOWN rejects when the rule says `on_unknown: reject`, else holds (skipped);
+4. priorities (all policies, by rank then rule id) form the priority key; an exclusive fleksibel
+   policy skips applicants who do not meet its criteria.
+
+Pure: no ledger, no entitlements or redirects (pass them as `Applicant.priority_rights`, as a store
+does). Use it where many candidates are assessed for one vacancy (a simulation, a letting store);
+`tests/test_letting_compiled.py` checks it against `LettingEngine.assess` rule by rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from boligmix.letting.engine import LettingEngine
+from boligmix.letting.facts import base_facts
+from boligmix.letting.model import Applicant, Channel, Outcome, Vacancy
+from boligmix.letting.policy import Policy, PolicySet
+from boligmix.rules.evaluator import evaluate_frame
+
+SKIPPED, REJECTED = Outcome.SKIPPED.value, Outcome.REJECTED.value
+
+
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Facts as a frame: one column per fact; a column mixing types becomes a string column of the
+    non-null values only where they agree, so mixed columns are kept as Python objects."""
+    names = sorted({k for r in rows for k in r})
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        kinds = {type(v) for v in values if v is not None}
+        if kinds <= {int, float} and kinds != {int, float}:
+            columns[name] = pl.Series(name, values)
+        elif kinds == {int, float}:
+            columns[name] = pl.Series(name, [None if v is None else float(v) for v in values], dtype=pl.Float64)
+        elif len(kinds) <= 1:
+            columns[name] = pl.Series(name, values, dtype=pl.Boolean if kinds == {bool} else None)
+        else:
+            columns[name] = pl.Series(name, values, dtype=pl.Object)
+    return pl.DataFrame(columns, height=len(rows)) if columns else pl.DataFrame(height=len(rows))
+
+
+def _truth(policy: Policy, rule, facts: pl.DataFrame) -> list[bool | None]:
+    return evaluate_frame(rule.condition, facts, policy.spec.constants).to_list()
+
+
+def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: Sequence[Applicant],
+           on: date) -> pl.DataFrame:
+    """The engine's assessment of every applicant for `vacancy` through `channel` on `on`:
+    columns applicant_id, outcome (null / 'skipped' / 'rejected'), rule_id, priority_key, priorities_met."""
+    n = len(applicants)
+    in_force = policies.in_force(vacancy.dwelling, on)
+    covering = [p for p in in_force if p.covers(channel)]
+    facts_engine = LettingEngine(policies)
+    base = [base_facts(a, vacancy.dwelling, on, a.refusal_count) for a in applicants]
+    frames: dict[str, pl.DataFrame] = {}
+
+    def facts(policy: Policy) -> pl.DataFrame:
+        if policy.id not in frames:
+            frames[policy.id] = _frame([facts_engine._facts_for(policy, a, b, on)[0]
+                                        for a, b in zip(applicants, base)])
+        return frames[policy.id]
+
+    outcome: list[str | None] = [None] * n
+    rule_of: list[str | None] = [None] * n
+
+    def open_rows() -> list[int]:
+        return [i for i in range(n) if outcome[i] is None]
+
+    # 1. eligibility
+    for policy in covering:
+        for rule in policy.active("eligibility"):
+            if not open_rows():
+                break
+            truth = _truth(policy, rule, facts(policy))
+            for i in open_rows():
+                if truth[i] is not True:
+                    outcome[i], rule_of[i] = SKIPPED, rule.rule_id
+    # 2. exemptions
+    exempt: dict[str, list[bool]] = {}
+    for policy in covering:
+        rules = policy.active("exemptions")
+        if not rules:
+            continue
+        flags = [False] * n
+        for rule in rules:
+            truth = _truth(policy, rule, facts(policy))
+            flags = [f or t is True for f, t in zip(flags, truth)]
+        exempt[policy.id] = flags
+    # 3. rejections
+    for policy in covering:
+        rules = policy.active("rejections")
+        if not rules:
+            continue
+        frame = facts(policy)
+        dispensation = policy.spec.dispensation_fact
+        dispensed = [False] * n
+        if dispensation is not None and policy.switches.get("dispensation_allowed", False) \
+                and dispensation in frame.columns:
+            dispensed = [v is True for v in frame.get_column(dispensation).to_list()]
+        waived = exempt.get(policy.id, [False] * n)
+        for rule in rules:
+            truth = _truth(policy, rule, frame)
+            for i in open_rows():
+                if waived[i] or truth[i] is False or dispensed[i]:
+                    continue
+                if truth[i] is True or rule.spec.on_unknown == "reject":
+                    outcome[i] = REJECTED
+                else:
+                    outcome[i] = SKIPPED
+                rule_of[i] = rule.rule_id
+    # 4. priorities
+    prios = sorted(((rule.spec.rank or 0, rule.rule_id, rule, policy) for policy in covering
+                    for rule in policy.active("priorities")), key=lambda t: (t[0], t[1]))
+    keys: list[list[int]] = [[] for _ in range(n)]
+    met: list[list[str]] = [[] for _ in range(n)]
+    for _, rule_id, rule, policy in prios:
+        truth = _truth(policy, rule, facts(policy))
+        waived = exempt.get(policy.id, [False] * n)
+        exclusive = policy.spec.tool == "fleksibel_udlejning" and policy.switch("mode") == "exclusive"
+        for i in open_rows():
+            meets = truth[i] is True or waived[i]
+            keys[i].append(0 if meets else 1)
+            if meets:
+                met[i].append(rule_id)
+            elif exclusive:
+                outcome[i], rule_of[i] = SKIPPED, rule_id
+    return pl.DataFrame({
+        "applicant_id": [a.applicant_id for a in applicants], "outcome": pl.Series(outcome, dtype=pl.String),
+        "rule_id": pl.Series(rule_of, dtype=pl.String),
+        "priority_key": pl.Series([k if o is None else [] for k, o in zip(keys, outcome)], dtype=pl.List(pl.Int64)),
+        "priorities_met": pl.Series([m if o is None else [] for m, o in zip(met, outcome)], dtype=pl.List(pl.String)),
+    })
+
+
+__all__ = ["decide"]

@@ -1,0 +1,253 @@
+"""Seekers of one simulated year and the letting engine's `Applicant`s built from them.
+
+A seeker is a household that wants another dwelling (a mover), a young adult leaving home, an
+immigrant household, or a household to be rehoused. Its engine applicant is built from the
+simulated registers exactly as `boligmix.letting.register` builds applicants from data: roles
+(oldest adult applies, the adult nearest in age within 15 years is the partner), month-by-month
+benefit histories from the yearly labour rows (`benefit_history`, the current year continuing
+the last one), and the person facts the statutory bars read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from boligmix.letting.facts import age_on
+from boligmix.letting.model import (
+    Applicant,
+    BenefitHistory,
+    BenefitSpell,
+    Dwelling,
+    Household,
+    HouseholdMember,
+    ListType,
+    MemberRole,
+)
+from boligmix.letting.policy import PolicySet
+from boligmix.letting.register import RegisterOptions, benefit_history
+from boligmix.simulate import rng
+from boligmix.simulate.population import Population, to_date
+
+EU_EEA_CH = frozenset(
+    "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE "
+    "ISL LIE NOR CHE".split())
+"""Citizens of these countries are not barred by § 59, stk. 6, nr. 4 (country of origin stands in for
+citizenship, which the data model does not hold)."""
+OPTIONS = RegisterOptions(current_year="continue_december")
+
+
+class Seekers:
+    """Seekers by id (household id; a new household id for leavers and immigrants)."""
+
+    def __init__(self) -> None:
+        self.kind: dict[int, str] = {}
+        self.month: dict[int, int] = {}
+        self.wants_almen: dict[int, bool] = {}
+        self.municipality: dict[int, int] = {}
+        self.dwelling: dict[int, int | None] = {}
+        self.members: dict[int, np.ndarray] = {}
+        self.new_members: dict[int, dict[str, Any] | None] = {}
+        self.area_band: dict[int, int] = {}
+        """The area band (no area, non-western share < 30 %, 30-50 %, 50 %+) an almen seeker applies in."""
+        self._open: list[int] = []
+        self._by_group: dict[tuple[int, bool], list[int]] = {}
+
+    def add(self, sid: int, kind: str, month: int, wants_almen: bool, municipality: int, dwelling: int | None,
+            members: np.ndarray, new_members: dict[str, Any] | None) -> None:
+        if sid in self.kind:
+            return
+        self.kind[sid], self.month[sid], self.wants_almen[sid] = kind, month, wants_almen
+        self.municipality[sid], self.dwelling[sid] = municipality, dwelling
+        self.members[sid], self.new_members[sid] = np.asarray(members, dtype=np.int64), new_members
+        self._open.append(sid)
+        self._by_group.setdefault((municipality, wants_almen), []).append(sid)
+
+    def active(self, month: int) -> list[int]:
+        return [s for s in self._open if self.month[s] <= month]
+
+    def active_in(self, month: int, municipality: int, wants_almen: bool) -> list[int]:
+        """Open seekers of one municipality wanting almen (or not) who have decided by `month`, in
+        the order they were added."""
+        return [s for s in self._by_group.get((municipality, wants_almen), ()) if self.month[s] <= month]
+
+    def housed(self, sid: int) -> None:
+        self._open.remove(sid)
+        self._by_group[(self.municipality[sid], self.wants_almen[sid])].remove(sid)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+class ApplicantFactory:
+    """Engine applicants and household profiles for the seekers of one year."""
+
+    def __init__(self, pop: Population, year: int, seed: int, rep: int, outside: tuple[str, ...]) -> None:
+        self.pop, self.year, self.seed, self.rep = pop, year, seed, rep
+        self.outside = frozenset(outside)
+        first, last = year - 3, year - 1
+        self.span = (first, last)
+        labour = pl.concat([pop.labour[y] for y in range(first, last + 1) if y in pop.labour])
+        self.rows: dict[int, list[tuple[int, str, float]]] = {}
+        for pid, y, att, fte in labour.select("person_id", "year", "attachment", "fte").iter_rows():
+            self.rows.setdefault(int(pid), []).append((int(y), str(att), float(fte)))
+        py = pop.person_years.get(last, pl.DataFrame({"person_id": [], "in_education": []}))
+        self.in_education = dict(py.select("person_id", "in_education").iter_rows())
+        convicted = pop.convictions.get(last)
+        self.convicted = set(convicted["person_id"].to_list()) if convicted is not None else set()
+        self.index = {int(p): i for i, p in enumerate(pop.pid)}
+        self._households: dict[int, Household] = {}
+        self._facts: dict[int, dict[str, Any]] = {}
+        self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
+        self._department: dict[int, str] = {}
+        self._org: dict[int, str] = {}
+
+    # -- per person ---------------------------------------------------------------------------
+
+    def _person(self, sid: int, seekers: Seekers) -> list[tuple[int, int, bool, str]]:
+        """(person id, birth day, female, country) of the seeker's members."""
+        if sid in self._people:
+            return self._people[sid]
+        self._people[sid] = self._read_people(sid, seekers)
+        return self._people[sid]
+
+    def _read_people(self, sid: int, seekers: Seekers) -> list[tuple[int, int, bool, str]]:
+        new = seekers.new_members[sid]
+        ids = seekers.members[sid]
+        if new is not None:
+            return [(int(p), int(b), bool(f), str(c)) for p, b, f, c in zip(ids, new["birth"], new["female"], new["country"])]
+        if seekers.kind[sid] != "leaver":
+            ids = self.pop.pid[self.pop.household == sid]
+        out = []
+        for p in ids:
+            i = self.index.get(int(p))
+            if i is None:                        # born during the year after the index was built
+                i = int(np.flatnonzero(self.pop.pid == p)[0])
+            out.append((int(p), int(self.pop.birth[i]), bool(self.pop.female[i]), str(self.pop.country[i])))
+        return out
+
+    def _history(self, pid: int, on: date, immigrant: bool) -> BenefitHistory:
+        first, last = self.span
+        if immigrant:
+            return BenefitHistory(date(first, 1, 1), date(on.year, on.month, 1), ())
+        history = benefit_history(self.rows.get(pid, ()), first, last, on, OPTIONS)
+        month = date(on.year, on.month, 1)
+        spells = tuple(BenefitSpell(s.benefit, s.first_month, month) if s.last_month >= history.known_to else s
+                       for s in history.spells)
+        return BenefitHistory(history.known_from, month, spells)
+
+    def last_fte(self, pid: int, kinds: frozenset[str] | None = None) -> float:
+        return sum(f for y, a, f in self.rows.get(pid, ()) if y == self.span[1] and (kinds is None or a in kinds))
+
+    # -- per seeker ---------------------------------------------------------------------------
+
+    def household(self, sid: int, seekers: Seekers, on: date) -> Household:
+        if sid in self._households:
+            return self._households[sid]
+        people = self._person(sid, seekers)
+        immigrant = seekers.kind[sid] == "immigrant"
+        births = {p: to_date(b) for p, b, _, _ in people}
+        adults = sorted((p for p in people if (age_on(births[p[0]], on) or 0) >= 18), key=lambda p: (p[1], p[0]))
+        if not adults:
+            adults = sorted(people, key=lambda p: (p[1], p[0]))[:1]
+        head = adults[0]
+        partners = [p for p in adults[1:] if abs(p[1] - head[1]) / 365.25 <= OPTIONS.partner_max_age_gap_years]
+        partner = min(partners, key=lambda p: (abs(p[1] - head[1]), p[0])) if partners else None
+        members = []
+        for p in sorted(people, key=lambda p: (p is not head, p is not partner, p[0])):
+            pid = p[0]
+            if p is head:
+                role = MemberRole.APPLICANT
+            elif p is partner:
+                role = MemberRole.SPOUSE
+            elif (age_on(births[pid], on) or 0) < 18:
+                role = MemberRole.CHILD
+            else:
+                role = MemberRole.OTHER
+            released = date(self.span[1], 7, 1) if pid in self.convicted else False
+            facts = {"eu_eea_ch_citizen": p[3] in EU_EEA_CH, "enrolled_student": bool(self.in_education.get(pid, False)),
+                     "released_after_sentence_on": released, "lease_terminated_for_breach_on": False,
+                     "released_from_youth_institution_after_sentence": False}
+            members.append(HouseholdMember(pid, role, births[pid], None, self._history(pid, on, immigrant), facts))
+        household = Household(sid, tuple(members))
+        adults_ids = [m.person_id for m in household.members if m.role in (MemberRole.APPLICANT, MemberRole.SPOUSE)]
+        work = frozenset({"employment", "education"})
+        self._facts[sid] = {
+            "household.employed_or_in_education": any(
+                self.last_fte(p, work) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
+            "applicant.weekly_work_hours": int(round(37 * self.last_fte(head[0], frozenset({"employment"})))),
+            "applicant.in_education": bool(self.in_education.get(head[0], False)),
+            "applicant.commuter_to_municipality": False,
+        }
+        self._households[sid] = household
+        return household
+
+    def seniority(self, sid: int, seekers: Seekers) -> date:
+        """Waiting-list seniority: up to 10 years before 1 January (fixed per seeker across years);
+        immigrants and home leavers sign up on arrival/decision."""
+        if seekers.kind[sid] in ("immigrant", "leaver"):
+            return date(self.year, seekers.month[sid], 1) - timedelta(days=1)
+        days = int(rng.integers(self.seed, self.rep, sid, 0, rng.SENIORITY, 3650)[0])
+        return date(self.year, 1, 1) - timedelta(days=days + 1)
+
+    def urgent(self, sid: int, seekers: Seekers) -> bool:
+        """The municipality refers households with an adult mainly on an 'outside' benefit last year."""
+        people = self._person(sid, seekers)
+        return any(self.last_fte(p, self.outside) >= 0.5 for p, _, _, _ in people)
+
+    def plausible(self, pool: list[int], dwelling: Dwelling, seekers: Seekers, on: date, policies: PolicySet) -> list[int]:
+        """Seekers the waiting-list policy's size constants could allow (the engine decides)."""
+        waiting = next((p for p in policies.in_force(dwelling, on) if p.spec.tool == "waiting_list"), None)
+        constants = waiting.spec.constants if waiting is not None else {}
+        per_room, over = constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
+        out = []
+        for s in pool:
+            size = len(self._person(s, seekers))
+            if per_room is not None and size > per_room * dwelling.rooms:
+                continue
+            if over is not None and dwelling.rooms - size > over:
+                continue
+            out.append(s)
+        return out
+
+    def applicant(self, sid: int, seekers: Seekers, dwelling: Dwelling, on: date, list_type: str | None,
+                  order: int | None = None) -> Applicant:
+        household = self.household(sid, seekers, on)
+        current = seekers.dwelling[sid]
+        current_department = self._department.get(current) if current is not None else None
+        current_org = self._org.get(current) if current is not None else None
+        if list_type is None:
+            list_type = "internal" if current_org == dwelling.org_id else "external"
+        seniority = self.seniority(sid, seekers)
+        return Applicant(sid, dwelling.org_id, ListType(list_type), seniority, household,
+                         min_rooms=max(1, (household.size + 1) // 2), current_department_id=current_department,
+                         current_org_id=current_org, facts=self._facts[sid],
+                         referral_order=order if list_type in ("municipal_referral", "rehousing") else None)
+
+    def set_dwellings(self, department: dict[int, str], org: dict[int, str]) -> None:
+        self._department, self._org = department, org
+
+    def profile(self, sid: int, seekers: Seekers, on: date) -> dict[str, Any]:
+        """Household characteristics of a letting's household (for lettings.parquet)."""
+        people = self._person(sid, seekers)
+        ages = [age_on(to_date(b), on) or 0 for _, b, _, _ in people]
+        working = [p for (p, _, _, _), a in zip(people, ages) if 18 <= a <= 64]
+        head = max(range(len(people)), key=lambda i: ages[i])
+        return {"persons": len(people), "head_age": ages[head],
+                "head_non_western": bool(self._nonwestern(people[head][0], seekers, sid)),
+                "adults_18_64": len(working),
+                "outside_fte_18_64": float(sum(min(self.last_fte(p, self.outside), 1.0) for p in working)),
+                "from_almen": seekers.dwelling[sid] is not None and seekers.dwelling[sid] in self._org}
+
+    def _nonwestern(self, pid: int, seekers: Seekers, sid: int) -> bool:
+        new = seekers.new_members[sid]
+        if new is not None:
+            return bool(new["nonwestern"][list(seekers.members[sid]).index(pid)])
+        i = self.index.get(pid)
+        return bool(self.pop.nonwestern[i]) if i is not None else False
+
+
+__all__ = ["ApplicantFactory", "EU_EEA_CH", "Seekers"]

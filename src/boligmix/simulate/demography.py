@@ -1,0 +1,243 @@
+"""One simulated year of demography and register outcomes, vectorised over persons.
+
+Deaths, births and household emigration are drawn per person/household with the keyed random
+streams (`boligmix.simulate.rng`); labour status moves by the estimated transition matrix, and a
+person whose status changes takes the register rows (labour, person_years) of a donor of the new
+status, age band and origin group from the last data year (hot deck); a person whose status stays
+keeps last year's rows. Convictions are drawn by the estimated rates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from boligmix.simulate import rng
+from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
+from boligmix.simulate.rates import (
+    BIRTH_BANDS,
+    CONVICTION_BANDS,
+    area_bands,
+    HISTORY_YEARS,
+    DEATH_BANDS,
+    HEAD_BANDS,
+    STATUS_BANDS,
+    STATUSES,
+    Rates,
+    band,
+    outside_band,
+    outside_history,
+    statuses,
+)
+
+PERSON_BASE = 5_000_000_000_000_000
+HOUSEHOLD_BASE = 6_000_000_000_000_000
+DEATH_DAY, EMIGRATION_DAY, BIRTH_DAY = 20, 25, 15
+
+
+def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(household ids, index of each household's head = oldest member, member count)."""
+    order = np.lexsort((pop.pid, pop.birth, pop.household))
+    hh_sorted = pop.household[order]
+    starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, hh_sorted.size])
+    return hh_sorted[starts], order[starts], sizes
+
+
+def _months(seed: int, rep: int, ids: np.ndarray, year: int, event: int) -> np.ndarray:
+    return rng.integers(seed, rep, ids, year, event * 100 + rng.EVENT_MONTH, 12) + 1
+
+
+def vacate(pop: Population, households: np.ndarray, months: np.ndarray | int = 1) -> None:
+    """Mark the dwellings of households that no longer live anywhere as vacant from `months`."""
+    occ = pop.dwellings.household
+    households = np.asarray(households)
+    where = np.flatnonzero(np.isin(occ, households))
+    month = np.broadcast_to(np.asarray(months), households.shape)
+    by_household = dict(zip(households.tolist(), month.tolist()))
+    pop.dwellings.vacant_from[where] = [by_household[int(h)] for h in occ[where]]
+    occ[where] = NO_HOUSEHOLD
+
+
+def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
+    age = pop.age_on(day(year))
+    q = rates.death[band(age, DEATH_BANDS), pop.female.astype(int)]
+    dies = np.flatnonzero(rng.uniform(seed, rep, pop.pid, year, rng.DEATH) < q)
+    month = _months(seed, rep, pop.pid[dies], year, rng.DEATH)
+    days = np.array([day(year, int(m), DEATH_DAY) for m in month], dtype=np.int64)
+    pop.close_spells(dies, days, "death")
+    gone = pop.household[dies]
+    last_month = dict(zip(gone.tolist(), month.tolist()))
+    pop.remove(dies)
+    emptied = np.setdiff1d(gone, pop.household)
+    vacate(pop, emptied, np.array([last_month[int(h)] for h in emptied], dtype=np.int64))
+    pop.events["deaths"] = pop.events.get("deaths", 0) + dies.size
+    return dies.size
+
+
+def emigration(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
+    hh, head, _ = heads(pop)
+    age = pop.age_on(day(year))[head]
+    p = rates.emigration[pop.nonwestern[head].astype(int), band(age, HEAD_BANDS)]
+    leaving = hh[rng.uniform(seed, rep, hh, year, rng.EMIGRATION) < p]
+    idx = np.flatnonzero(np.isin(pop.household, leaving))
+    month = _months(seed, rep, pop.household[idx], year, rng.EMIGRATION)
+    days = np.array([day(year, int(m), EMIGRATION_DAY) for m in month], dtype=np.int64)
+    pop.close_spells(idx, days, "abroad")
+    pop.remove(idx)
+    vacate(pop, leaving, _months(seed, rep, leaving, year, rng.EMIGRATION))
+    pop.events["emigrants"] = pop.events.get("emigrants", 0) + idx.size
+    return idx.size
+
+
+def births(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
+    age = pop.age_on(day(year))
+    women = np.flatnonzero(pop.female & (age >= 15) & (age <= 49))
+    p = rates.birth[band(age[women], BIRTH_BANDS), pop.nonwestern[women].astype(int)]
+    mothers = women[rng.uniform(seed, rep, pop.pid[women], year, rng.BIRTH) < np.minimum(p, 1.0)]
+    if mothers.size == 0:
+        return 0
+    month = _months(seed, rep, pop.pid[mothers], year, rng.BIRTH)
+    born = np.array([day(year, int(m), BIRTH_DAY) for m in month], dtype=np.int64)
+    ids = rng.new_ids(seed, rep, pop.pid[mothers], year, rng.NEW_ID, base=PERSON_BASE)
+    female = rng.uniform(seed, rep, ids, year, rng.BIRTH_SEX) < 0.487
+    origin = np.where(pop.origin[mothers] == ORIGIN_CODES["dansk"], ORIGIN_CODES["dansk"], ORIGIN_CODES["efterkommer"])
+    country = np.where(origin == ORIGIN_CODES["dansk"], "DNK", pop.country[mothers]).astype(object)
+    pop.add(pid=ids, birth=born, female=female, origin=origin, country=country,
+            nonwestern=pop.nonwestern[mothers], household=pop.household[mothers],
+            dwelling=pop.dwelling[mothers], spell_start=born)
+    pop.persons_frame = pl.concat([pop.persons_frame, person_rows(ids, born, female, origin, country)])
+    pop.events["births"] = pop.events.get("births", 0) + ids.size
+    return ids.size
+
+
+def person_rows(ids, born, female, origin, country) -> pl.DataFrame:
+    from boligmix.data.schema import ORIGINS
+
+    return pl.DataFrame({
+        "person_id": np.asarray(ids, dtype=np.int64),
+        "birth_date": pl.Series(np.asarray(born, dtype=np.int64).astype("datetime64[D]")).cast(pl.Date),
+        "sex": ["F" if f else "M" for f in female], "origin": [ORIGINS[int(o)] for o in origin],
+        "country_code": [str(c) for c in country]})
+
+
+# ----------------------------------------------------------------------------------------------
+# Register outcomes
+
+
+class Donors:
+    """Register rows of the last data year to copy from, by (status, age band, non-western, the
+    area outside band of the donor's area on 1 January after it); coarser cells when one is empty."""
+
+    def __init__(self, pop: Population, year: int, outside: np.ndarray) -> None:
+        labour, py = pop.labour[year], pop.person_years[year]
+        st = statuses(labour).select("person_id", "status")
+        people = py.select("person_id").join(st, on="person_id", how="left").with_columns(pl.col("status").fill_null(0))
+        info = pop.persons_frame.select("person_id", "birth_date", "origin", "country_code")
+        people = people.join(info, on="person_id")
+        age = ((pl.date(year + 1, 1, 1) - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64)
+        people = people.with_columns(age.alias("age"),
+                                     ((pl.col("origin") != "dansk") & ~pl.col("country_code").is_in(
+                                         sorted(pop.western_countries))).alias("nw"))
+        ab = pl.DataFrame({"person_id": pop.pid, "ab": area_outside_bands(pop, year + 1, outside,
+                                                                          _status_of(pop, labour))})
+        people = people.join(ab, on="person_id", how="left").with_columns(pl.col("ab").fill_null(0))
+        people = people.with_columns(pl.Series("band", band(people["age"].to_numpy(), STATUS_BANDS))).sort("person_id")
+        self.levels: list[dict[tuple, np.ndarray]] = []
+        for keys in (["status", "band", "nw", "ab"], ["status", "band", "nw"], ["status", "band"], ["status"]):
+            self.levels.append({tuple(int(k) for k in key): part["person_id"].to_numpy()
+                                for key, part in people.group_by(keys, maintain_order=True)})
+        self.labour = labour
+        self.person_years = py
+
+    def pick(self, status: np.ndarray, bands: np.ndarray, nw: np.ndarray, ab: np.ndarray, u: np.ndarray) -> np.ndarray:
+        out = np.zeros(status.size, dtype=np.int64)
+        for i in range(status.size):
+            key = (int(status[i]), int(bands[i]), int(nw[i]), int(ab[i]))
+            pool = None
+            for depth, level in zip((4, 3, 2, 1), self.levels):
+                pool = level.get(key[:depth])
+                if pool is not None:
+                    break
+            if pool is None:
+                pool = self.levels[3][(0,)]
+            out[i] = pool[min(int(u[i] * pool.size), pool.size - 1)]
+        return out
+
+
+def _status_of(pop: Population, labour: pl.DataFrame) -> np.ndarray:
+    return pl.DataFrame({"person_id": pop.pid}).join(statuses(labour), on="person_id", how="left")[
+        "status"].fill_null(0).to_numpy()
+
+
+def area_outside_bands(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """Per resident: the outside band of the area they live in (share of 18-64s mainly outside)."""
+    age = pop.age_on(day(on_year))
+    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
+    has_area = area != None  # noqa: E711
+    working = has_area & (age >= 18) & (age <= 64)
+    shares = dict(pl.DataFrame({"a": area[working].astype(str), "o": outside[status][working]}).group_by("a").agg(
+        pl.col("o").mean()).iter_rows())
+    return outside_band(np.array([shares.get(a, 0.0) if a is not None else 0.0 for a in area]), has_area)
+
+
+def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
+    """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
+    prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
+    prev_status = statuses(prev_labour).select("person_id", "status")
+    frame = pl.DataFrame({"person_id": pop.pid}).join(prev_status, on="person_id", how="left")
+    for back in range(2, HISTORY_YEARS + 1):
+        frame = frame.join(statuses(pop.labour[year - back]).select("person_id", pl.col("status").alias(f"h{back}")),
+                           on="person_id", how="left")
+    has_py = pl.DataFrame({"person_id": pop.pid}).join(prev_py.select("person_id", pl.lit(True).alias("has")),
+                                                       on="person_id", how="left")["has"].fill_null(False).to_numpy()
+    s0 = frame["status"].fill_null(0).to_numpy()
+    age = pop.age_on(day(year + 1))
+    bands = band(age, STATUS_BANDS)
+    nw = pop.nonwestern.astype(int)
+    hist = outside_history([s0, *(frame[f"h{b}"].fill_null(0).to_numpy() for b in range(2, HISTORY_YEARS + 1))],
+                           rates.outside_statuses)
+    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
+    has_area = area != None  # noqa: E711
+    ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0)
+    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < rates.outside[bands, hist, ab]).astype(int)
+    cum = rates.status[bands, nw, s0, goes_outside]
+    u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
+    s1 = np.minimum((cum < u[:, None]).sum(axis=1), len(STATUSES) - 1)
+    keep = (s1 == s0) & has_py
+    switch = ~keep
+    donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
+                        rng.uniform(seed, rep, pop.pid[switch], year, rng.DONOR))
+    mapping = pl.DataFrame({"donor": donor, "person_id": pop.pid[switch]})
+    kept = pl.DataFrame({"person_id": pop.pid[keep]})
+    labour = pl.concat([
+        prev_labour.join(kept, on="person_id", how="semi"),
+        donors.labour.rename({"person_id": "donor"}).join(mapping, on="donor").drop("donor").select(prev_labour.columns),
+    ], how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
+    own_edu = prev_py.select("person_id", "highest_education", "education_source")
+    donor_py = donors.person_years.rename({"person_id": "donor"}).join(mapping, on="donor").drop("donor")
+    donor_py = (donor_py.join(own_edu.rename({"highest_education": "own_level", "education_source": "own_source"}),
+                              on="person_id", how="left")
+                .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
+                              pl.coalesce("own_source", "education_source").alias("education_source"))
+                .drop("own_level", "own_source"))
+    person_years = pl.concat([prev_py.join(kept, on="person_id", how="semi"), donor_py.select(prev_py.columns)],
+                             how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
+    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
+    pop.person_years[year] = person_years.sort("person_id")
+    convicted_before = pl.DataFrame({"person_id": pop.pid}).join(
+        pop.convictions[year - 1].select("person_id").unique().with_columns(pl.lit(True).alias("c")),
+        on="person_id", how="left")["c"].fill_null(False).to_numpy()
+    adult = has_area & (age >= 18)
+    conv_share = dict(pl.DataFrame({"a": area[adult].astype(str), "c": convicted_before[adult]}).group_by("a").agg(
+        pl.col("c").mean()).iter_rows())
+    cab = area_bands(np.array([conv_share.get(a, 0.0) if a is not None else 0.0 for a in area]), has_area,
+                     CONVICTION_BANDS)
+    p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
+    hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
+    pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
+                                          "law": ["straffeloven"] * int(hit.sum()),
+                                          "count": np.ones(int(hit.sum()), dtype=np.int64)})
+
+
+__all__ = ["Donors", "births", "deaths", "emigration", "heads", "outcomes", "person_rows", "vacate"]

@@ -1,0 +1,341 @@
+"""Moves and letting in the loop: who wants to move, which dwellings fall vacant, who gets them.
+
+Each year: households decide to move by the estimated hazards (tenure, head age, size, the
+area's non-western share); young adults leave home; immigrant households arrive. Each seeker
+wants an almen dwelling or another tenure (estimated destination shares). Month by month every
+vacant dwelling is let: an almen dwelling through `LettingEngine` under the policies in force
+(channels, shares, bars, priorities and ranking exactly as the engine decides them), another
+dwelling to a random seeker of its municipality. A household that moves frees its old dwelling,
+which is let later in the same month (vacancy chains). Seekers not housed by the year's end stay
+where they are (immigrants do not arrive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+import polars as pl
+
+from boligmix.letting.engine import LettingContext, LettingEngine
+from boligmix.letting.ledger import LettingLedger
+from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacancy
+from boligmix.letting.policy import PolicySet
+from boligmix.simulate import rng
+from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
+from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
+from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
+
+MOVE_DAY, LEAVE_DAY, IMMIGRATION_DAY = 1, 8, 12
+WINDOW = 25
+"""Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
+WINDOWS = 3
+
+
+@dataclass
+class MarketResult:
+    lettings: list[dict] = field(default_factory=list)
+    moved_households: int = 0
+    flows: list[tuple[str | None, str | None, int]] = field(default_factory=list)
+    waiting_immigrants: list = field(default_factory=list)
+    """Immigrant households not housed this year (they try again next year)."""
+    """(area moved from, area moved to, persons) of every move (None: outside any area or from abroad)."""
+    unhoused: dict[str, int] = field(default_factory=dict)
+
+
+def area_shares(pop: Population) -> dict[str, float]:
+    """Share of non-western residents per area (for the move hazards' area band)."""
+    share, names = area_share_array(pop)
+    return {a: float(share[i]) for i, a in enumerate(names) if not np.isnan(share[i])}
+
+
+def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
+    """(per area code: share of non-western residents, NaN without residents; the area ids)."""
+    codes, names = pop.dwellings.area_codes()
+    person_code = codes[pop.dwellings.position(pop.dwelling)]
+    inside = person_code >= 0
+    n = np.bincount(person_code[inside], minlength=len(names))
+    nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, nw / np.maximum(n, 1), np.nan), names
+
+
+def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
+    """The move hazards' area band of the dwellings at `pos` (0: no area)."""
+    share, _ = area_share_array(pop)
+    codes, _ = pop.dwellings.area_codes()
+    code = codes[pos]
+    value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]), 0.0)
+    return area_band(value, code >= 0)
+
+
+def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int],
+                 waiting_immigrants: list[tuple[int, np.ndarray, dict]] = ()) -> Seekers:
+    """Movers, home leavers and immigrants of `year` (not yet housed); `waiting_immigrants` are
+    immigrant households of earlier years that found no dwelling and try again from January."""
+    dw = pop.dwellings
+    hh, head, size = heads(pop)
+    pos = dw.position(pop.dwelling[head])
+    age = pop.age_on(day(year))
+    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
+    u = rng.uniform(seed, rep, hh, year, rng.MOVE)
+    moving = (u < p) | np.isin(hh, list(rehousing))
+    from_almen = (dw.tenure[pos] == ALMEN).astype(int)
+    nw = pop.nonwestern[head].astype(int)
+    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
+    month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
+    seekers = Seekers()
+    for i in np.flatnonzero(moving):
+        kind = "rehousing" if int(hh[i]) in rehousing else "mover"
+        seekers.add(int(hh[i]), kind, int(month[i]) if kind == "mover" else 1,
+                    bool(wants[i]) or kind == "rehousing", int(dw.municipality[pos[i]]), int(dw.ids[pos[i]]),
+                    pop.pid[pop.household == hh[i]], None)
+    # leaving home: non-head persons 18-29
+    is_head = np.zeros(pop.size, dtype=bool)
+    is_head[head] = True
+    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~np.isin(pop.household, hh[moving]))
+    leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
+        band(age[young], LEAVE_BANDS)]]
+    lpos = dw.position(pop.dwelling[leave])
+    lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
+        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
+    lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
+    new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
+    for j, i in enumerate(leave):
+        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(dw.municipality[lpos[j]]), None,
+                    pop.pid[[i]], None)
+    for sid, ids, members in waiting_immigrants:
+        if year - members["first_year"] > 1:     # an immigrant household waits one year at most
+            continue
+        muni = members["municipality"]
+        seekers.add(sid, "immigrant", 1, members["wants_almen"], muni, None, ids,
+                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY),
+                     "birth": members["birth"]})
+    # immigrants: clones of recent immigrant households
+    pool = rates.immigrant_pool
+    if pool.height and rates.immigrant_households > 0:
+        n = int(rates.immigrant_households // 1) + int(
+            rng.uniform(seed, rep, 0, year, rng.IMMIGRANT_COUNT)[0] < rates.immigrant_households % 1)
+        households = pool["household"].unique().sort().to_numpy()
+        slots = np.arange(n, dtype=np.int64)
+        picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
+        munis = np.unique(dw.municipality[dw.active])
+        chosen_muni = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
+        imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
+        iwants = rng.uniform(seed, rep, slots, year, rng.DESTINATION) < rates.destination_almen[0, 1]
+        hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
+        for k in range(n):
+            members = pool.filter(pl.col("household") == picks[k]).sort("age", descending=True)
+            arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
+            ids = rng.new_ids(seed, rep, hh_ids[k] + np.arange(members.height), year, rng.NEW_ID, base=PERSON_BASE)
+            seekers.add(int(hh_ids[k]), "immigrant", int(imonth[k]), bool(iwants[k]), int(chosen_muni[k]), None, ids,
+                        {"birth": arrive - (members["age"].to_numpy() * 365.25 + 180).astype(np.int64),
+                         "female": members["female"].to_numpy(),
+                         "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
+                         "country": members["country_code"].to_numpy().astype(object),
+                         "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
+                         "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year})
+    # almen seekers apply in one area band, drawn by the estimated destination shares
+    nw_of = {}
+    for sid in seekers.kind:
+        new = seekers.new_members[sid]
+        if new is not None:
+            nw_of[sid] = bool(new["nonwestern"][0])
+        else:
+            members = np.flatnonzero(np.isin(pop.pid, seekers.members[sid]))
+            nw_of[sid] = bool(pop.nonwestern[members[np.argmin(pop.birth[members])]]) if members.size else False
+    ids = np.array(sorted(seekers.kind), dtype=np.int64)
+    if ids.size:
+        u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
+        for sid, draw in zip(ids.tolist(), u):
+            cum = rates.destination_area[int(nw_of[sid])]
+            seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
+    return seekers
+
+
+class Market:
+    """Lets every vacancy of one simulated year, month by month."""
+
+    def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
+                 seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
+                 check_rules: bool = False) -> None:
+        """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
+        force and raise SimulationError unless it is eligible (used by the tests)."""
+        self.pop, self.policies, self.factory = pop, policies, factory
+        self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
+        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
+        self.demolish = demolish
+        self.check_rules = check_rules
+        self.checked = 0
+        almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
+        factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
+                              {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
+        self.vacancies: dict[int, Vacancy] = {}
+        self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
+        self.result = MarketResult()
+
+    def letting_dwelling(self, pos: int) -> Dwelling:
+        dw = self.pop.dwellings
+        d = int(dw.ids[pos])
+        area = dw.area[pos]
+        rent = float(dw.rent[pos])
+        return Dwelling(d, int(dw.municipality[pos]), dw.org[pos], dw.department[pos], int(dw.rooms[pos]),
+                        area, self.categories.get(area, frozenset()) if area else frozenset(),
+                        dw.almen_type[pos] or "family", float(dw.floor_area[pos]), None if np.isnan(rent) else rent)
+
+    def run(self, seekers: Seekers) -> MarketResult:
+        dw = self.pop.dwellings
+        for month in range(1, 13):
+            now = datetime(self.year, month, 1, 9)
+            queue = sorted(int(p) for p in np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
+                                                          & (dw.vacant_from <= month)))
+            seen: set[int] = set()
+            while queue:
+                pos = queue.pop(0)
+                if pos in seen or dw.household[pos] != NO_HOUSEHOLD:
+                    continue
+                seen.add(pos)
+                winner, record = (self._let_almen(pos, seekers, month, now) if dw.tenure[pos] == ALMEN
+                                  else self._let_other(pos, seekers, month))
+                if winner is None:
+                    continue
+                freed = self._move_in(winner, pos, seekers, month)
+                if record is not None:
+                    self.result.lettings.append(record)
+                if freed is not None and dw.active[freed]:
+                    queue.append(freed)        # vacancy chain: let later in the same month
+        for kind in ("mover", "leaver", "immigrant", "rehousing"):
+            self.result.unhoused[kind] = int(sum(1 for s in seekers.active(12) if seekers.kind[s] == kind))
+        self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in seekers.active(12)
+                                          if seekers.kind[s] == "immigrant"]
+        return self.result
+
+    # ------------------------------------------------------------------------------------------
+
+    def _let_other(self, pos: int, seekers: Seekers, month: int) -> tuple[int | None, None]:
+        dw = self.pop.dwellings
+        muni = int(dw.municipality[pos])
+        cands = [s for s in seekers.active_in(month, muni, False) if seekers.dwelling[s] != int(dw.ids[pos])]
+        if not cands:
+            return None, None
+        keys = rng.uniform(self.seed, self.rep, np.array(cands, dtype=np.int64) ^ int(dw.ids[pos]), self.year,
+                           rng.MARKET_ORDER * 100 + month)
+        return cands[int(np.argmin(keys))], None
+
+    def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
+        dw = self.pop.dwellings
+        dwelling = self.letting_dwelling(pos)
+        vacancy = self.vacancies.get(pos)
+        if vacancy is None:
+            vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{len(self.result.lettings)}", dwelling,
+                              date(self.year, month, 1))
+            self.vacancies[pos] = vacancy
+        any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
+        band_here = int(self.band[pos]) if pos < self.band.size else 0
+        pool = [s for s in seekers.active_in(month, dwelling.municipality_code, True)
+                if seekers.dwelling[s] != dwelling.dwelling_id
+                and (any_band or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band_here) == band_here)]
+        fits = self.factory.plausible(pool, dwelling, seekers, now.date(), self.policies)
+        fits.sort(key=lambda s: (self.factory.seniority(s, seekers), s))
+        referral_pool = sorted((s for s in pool if self.factory.urgent(s, seekers) and seekers.kind[s] != "rehousing"),
+                               key=lambda s: (rng.uniform(self.seed, self.rep, s, self.year, rng.REFERRAL_ORDER)[0], s))
+        rehousing = [s for s in pool if seekers.kind[s] == "rehousing"]
+        context = LettingContext(
+            referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
+                       for k, s in enumerate(referral_pool[:WINDOW])],
+            rehousing=[self.factory.applicant(s, seekers, dwelling, now.date(), "rehousing", k)
+                       for k, s in enumerate(rehousing[:WINDOW])])
+        for w in range(WINDOWS):
+            window = fits[w * WINDOW:(w + 1) * WINDOW]
+            if w and not window:
+                break
+            applicants = [self.factory.applicant(s, seekers, dwelling, now.date(), None) for s in window]
+            round_ = self.engine.next_offers(vacancy, applicants, context if w == 0 else LettingContext(), now)
+            if round_.offers:
+                offer = round_.offers[0]
+                if self.check_rules:
+                    self._check(vacancy, offer, [*applicants, *context.referrals, *context.rehousing], now)
+                update = self.engine.accept(offer.offer_id, now)
+                letting = update.lettings[0]
+                del self.vacancies[pos]
+                return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
+        return None, None
+
+    def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
+        from boligmix.errors import SimulationError
+
+        applicant = next(a for a in candidates if a.applicant_id == offer.applicant_id
+                         and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
+                         (a.list_type.value in ("municipal_referral", "rehousing")))
+        assessment = self.engine.assess(vacancy, applicant, offer.channel, now)
+        if assessment.outcome is not None:
+            raise SimulationError(f"letting of dwelling {vacancy.dwelling.dwelling_id} to {applicant.applicant_id} "
+                                  f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
+        self.checked += 1
+
+    def _record(self, round_, letting, winner: int, seekers: Seekers, dwelling: Dwelling, now: datetime) -> dict:
+        decisions = [d for r in self.engine.ledger.vacancy_rounds[round_.vacancy_id]
+                     for d in self.engine.ledger.rounds[r].decisions]
+        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_.channel),
+                            None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
+        rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
+        profile = self.factory.profile(winner, seekers, now.date())
+        current = seekers.dwelling[winner]
+        if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
+            i = np.flatnonzero(self.pop.pid == seekers.members[winner][0])
+            current = int(self.pop.dwelling[i[0]]) if i.size else None
+        profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
+            else None
+        return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
+                "department_id": dwelling.department_id, "channel": letting.channel.value,
+                "channel_rule": channel_rule, "ranking_rule": f"{round_.policies[0].policy_id}" if round_.policies else None,
+                "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
+                "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
+                **profile}
+
+    def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
+        """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
+        pop, dw = self.pop, self.pop.dwellings
+        kind = seekers.kind[s]
+        freed = None
+        from_area = None
+        on = day(self.year, month, {"mover": MOVE_DAY, "rehousing": MOVE_DAY, "leaver": LEAVE_DAY}.get(kind, IMMIGRATION_DAY))
+        if kind == "immigrant":
+            m = seekers.new_members[s]
+            ids = seekers.members[s]
+            arrive = max(on, int(m["arrive"]))
+            pop.add(pid=ids, birth=m["birth"], female=m["female"], origin=m["origin"], country=m["country"],
+                    nonwestern=m["nonwestern"], household=np.full(ids.size, s), dwelling=np.full(ids.size, dw.ids[pos]),
+                    spell_start=np.full(ids.size, arrive))
+            pop.persons_frame = pl.concat([pop.persons_frame, person_rows(ids, m["birth"], m["female"], m["origin"],
+                                                                          m["country"])])
+            pop.events["immigrants"] = pop.events.get("immigrants", 0) + ids.size
+        else:
+            idx = np.flatnonzero(np.isin(pop.pid, seekers.members[s])) if kind == "leaver" else \
+                np.flatnonzero(pop.household == s)
+            from_area = dw.area[dw.index[int(pop.dwelling[idx[0]])]]
+            if kind != "leaver":
+                old = dw.index[int(pop.dwelling[idx[0]])]
+                dw.household[old] = NO_HOUSEHOLD
+                dw.vacant_from[old] = month
+                freed = old
+                if old in self.demolish:         # emptied for demolition: never let again
+                    dw.active[old] = False
+                    self.demolish.discard(old)
+                    pop.events["demolished"] = pop.events.get("demolished", 0) + 1
+            early = idx[pop.spell_start[idx] < on]  # a child born after the move date is born in the new dwelling
+            pop.close_spells(early, on, None)
+            pop.spell_start[early] = on
+            pop.household[idx] = s
+            pop.dwelling[idx] = dw.ids[pos]
+        dw.household[pos] = s
+        self.result.flows.append((from_area, dw.area[pos], int(seekers.members[s].size if kind in ("leaver", "immigrant")
+                                                                else np.count_nonzero(pop.household == s))))
+        seekers.housed(s)
+        self.result.moved_households += 1
+        return freed
+
+
+__all__ = ["Market", "MarketResult", "area_share_array", "area_shares", "draw_seekers", "household_area_band"]

@@ -1,0 +1,274 @@
+"""The simulation's state: persons, households and dwellings on a date, plus the registers the
+simulation writes (residence spells, person_years, labour, convictions of simulated years).
+
+`Population.from_dataset(dir, start)` reads a dataset of the data model (synthetic or real) on
+1 January of `start`: who lives where in which household, and each person's register facts of
+the last complete years (`start-3 .. start-1`). Persons are columns of numpy arrays; a
+household is the set of persons sharing a `household_id`; a dwelling holds at most one household.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from boligmix.data.io import read_manifest, read_table
+from boligmix.data.schema import ORIGINS, TENURES
+from boligmix.errors import DatasetError
+
+EPOCH = date(1970, 1, 1)
+NO_HOUSEHOLD = np.int64(0)
+ORIGIN_CODES = {o: i for i, o in enumerate(ORIGINS)}
+
+
+def day(year: int, month: int = 1, dom: int = 1) -> int:
+    return (date(year, month, dom) - EPOCH).days
+
+
+def to_date(days: int) -> date:
+    return date.fromordinal(EPOCH.toordinal() + int(days))
+
+
+@dataclass
+class Dwellings:
+    """Every dwelling; `household` is the occupying household id (0: vacant)."""
+
+    frame: pl.DataFrame                 # the dwellings table of the data, plus org_id
+    ids: np.ndarray
+    tenure: np.ndarray                  # index into TENURES
+    almen_type: np.ndarray              # object: 'family'/'youth'/'elderly'/None
+    area: np.ndarray                    # object area id or None
+    municipality: np.ndarray
+    rooms: np.ndarray
+    household: np.ndarray
+    active: np.ndarray                  # False once demolished
+    vacant_from: np.ndarray             # month (1-12) of the current year from which a vacant dwelling is free
+    department: np.ndarray              # object department id or None
+    org: np.ndarray                     # object organisation id or None
+    floor_area: np.ndarray
+    rent: np.ndarray                    # NaN: none
+    index: dict[int, int] = field(default_factory=dict)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The dwellings table as it stands (tenure and type changes, new dwellings; demolished
+        dwellings stay in the table without residents)."""
+        return pl.DataFrame({
+            "dwelling_id": self.ids, "municipality_code": self.municipality,
+            "tenure": [TENURES[int(t)] for t in self.tenure], "department_id": list(self.department),
+            "area_id": list(self.area), "almen_type": list(self.almen_type), "rooms": self.rooms,
+            "floor_area_m2": self.floor_area, "monthly_rent_dkk": self.rent},
+            schema_overrides={"department_id": pl.String, "area_id": pl.String, "almen_type": pl.String})
+
+    def append(self, ids: np.ndarray, municipality: int, tenure: int, area: str | None, rooms: int,
+               floor_area: float, rent: float | None) -> None:
+        n = ids.size
+        start = self.ids.size
+        self.ids = np.concatenate([self.ids, ids])
+        self.municipality = np.concatenate([self.municipality, np.full(n, municipality)])
+        self.tenure = np.concatenate([self.tenure, np.full(n, tenure, dtype=np.int8)])
+        self.almen_type = np.concatenate([self.almen_type, np.array([None] * n, dtype=object)])
+        self.area = np.concatenate([self.area, np.array([area] * n, dtype=object)])
+        self.department = np.concatenate([self.department, np.array([None] * n, dtype=object)])
+        self.org = np.concatenate([self.org, np.array([None] * n, dtype=object)])
+        self.rooms = np.concatenate([self.rooms, np.full(n, rooms)])
+        self.floor_area = np.concatenate([self.floor_area, np.full(n, floor_area)])
+        self.rent = np.concatenate([self.rent, np.full(n, np.nan if rent is None else rent)])
+        self.household = np.concatenate([self.household, np.zeros(n, dtype=np.int64)])
+        self.active = np.concatenate([self.active, np.ones(n, dtype=bool)])
+        self.vacant_from = np.concatenate([self.vacant_from, np.ones(n, dtype=np.int64)])
+        self.index.update({int(d): start + i for i, d in enumerate(ids)})
+
+    def position(self, dwelling_ids: np.ndarray) -> np.ndarray:
+        """Row positions of dwelling ids (vectorised: a sorted copy of the ids, rebuilt when dwellings are added)."""
+        if getattr(self, "_sorted_n", -1) != self.ids.size:
+            self._order = np.argsort(self.ids, kind="stable")
+            self._sorted = self.ids[self._order]
+            self._sorted_n = self.ids.size
+        found = np.searchsorted(self._sorted, np.asarray(dwelling_ids, dtype=np.int64))
+        return self._order[np.minimum(found, self._sorted.size - 1)]
+
+    def area_codes(self) -> tuple[np.ndarray, list[str]]:
+        """(per dwelling: index into the area list or -1, the sorted area ids)."""
+        if getattr(self, "_codes_n", -1) != self.ids.size:
+            names = sorted({a for a in self.area if a is not None})
+            lookup = {a: i for i, a in enumerate(names)}
+            self._codes = np.array([lookup[a] if a is not None else -1 for a in self.area], dtype=np.int64)
+            self._names, self._codes_n = names, self.ids.size
+        return self._codes, self._names
+
+
+@dataclass
+class Population:
+    """Residents (persons who live in a dwelling) and everything needed to continue their registers."""
+
+    start: int
+    pid: np.ndarray
+    birth: np.ndarray                   # day number
+    female: np.ndarray
+    origin: np.ndarray                  # index into ORIGINS
+    country: np.ndarray                 # object
+    nonwestern: np.ndarray
+    household: np.ndarray
+    dwelling: np.ndarray
+    spell_start: np.ndarray             # day the open residence spell began
+    dwellings: Dwellings
+    persons_frame: pl.DataFrame         # persons table (all persons ever, grows with births/immigrants)
+    closed_spells: list[pl.DataFrame]   # residence spells closed (from data and simulated)
+    person_years: dict[int, pl.DataFrame]   # year -> person_years rows (last data years + simulated)
+    labour: dict[int, pl.DataFrame]         # year -> labour rows
+    convictions: dict[int, pl.DataFrame]    # year -> convictions rows
+    western_countries: frozenset[str] = frozenset()
+    events: dict[str, int] = field(default_factory=dict)
+    _pending: list = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return int(self.pid.size)
+
+    @classmethod
+    def from_dataset(cls, dataset_dir: str | os.PathLike[str], start: int, keep_years: int = 6) -> "Population":
+        manifest = read_manifest(dataset_dir)
+        if manifest.years is not None and not manifest.years[0] + keep_years <= start <= manifest.years[1] + 1:
+            raise DatasetError(f"{dataset_dir}: start year {start} needs register years {start - keep_years}-"
+                               f"{start - 1}; the dataset covers {manifest.years[0]}-{manifest.years[1]}")
+        on = date(start, 1, 1)
+        residences = read_table(dataset_dir, "residences")
+        open_now = residences.filter((pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on)))
+        closed = residences.filter(pl.col("move_out").is_not_null() & (pl.col("move_out") <= on))
+        # spells that begin after the start are dropped: the simulation replaces them
+        persons = read_table(dataset_dir, "persons")
+        countries = read_table(dataset_dir, "countries")
+        western = frozenset(countries.filter(pl.col("western"))["country_code"].to_list())
+        people = open_now.join(persons, on="person_id", how="left").sort("person_id")
+        if people["birth_date"].null_count():
+            raise DatasetError(f"{dataset_dir}: residents without a persons row")
+        dw = read_table(dataset_dir, "dwellings").join(
+            read_table(dataset_dir, "departments", ["department_id", "org_id"]), on="department_id", how="left"
+        ).sort("dwelling_id")
+        dwellings = _dwellings(dw)
+        pos = dwellings.position(people["dwelling_id"].to_numpy())
+        dwellings.household[pos] = people["household_id"].to_numpy()
+        origin = np.array([ORIGINS.index(o) for o in people["origin"].to_list()], dtype=np.int8)
+        country = people["country_code"].to_numpy().astype(object)
+        nonwestern = np.array([o != "dansk" and c not in western for o, c in
+                               zip(people["origin"].to_list(), country)], dtype=bool)
+        years = range(start - keep_years, start)
+        py = read_table(dataset_dir, "person_years").filter(pl.col("year").is_in(list(years)))
+        lab = read_table(dataset_dir, "labour").filter(pl.col("year").is_in(list(years)))
+        conv = read_table(dataset_dir, "convictions").filter(pl.col("year").is_in(list(years)))
+        pop = cls(
+            start=start,
+            pid=people["person_id"].to_numpy(),
+            birth=np.array([(d - EPOCH).days for d in people["birth_date"].to_list()], dtype=np.int64),
+            female=(people["sex"] == "F").to_numpy(),
+            origin=origin.astype(np.int8),
+            country=country,
+            nonwestern=nonwestern,
+            household=people["household_id"].to_numpy(),
+            dwelling=people["dwelling_id"].to_numpy(),
+            spell_start=np.array([(d - EPOCH).days for d in people["move_in"].to_list()], dtype=np.int64),
+            dwellings=dwellings,
+            persons_frame=persons,
+            closed_spells=[closed],
+            person_years={y: py.filter(pl.col("year") == y) for y in years},
+            labour={y: lab.filter(pl.col("year") == y) for y in years},
+            convictions={y: conv.filter(pl.col("year") == y) for y in years},
+            western_countries=western,
+        )
+        pop.check()
+        return pop
+
+    # -- invariants ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """No person twice; members of one household share one dwelling; a dwelling's occupant is
+        the household living there, and no household occupies two dwellings."""
+        if np.unique(self.pid).size != self.pid.size:
+            raise AssertionError("a person is resident twice")
+        hh, first = np.unique(self.household, return_index=True)
+        inverse = np.searchsorted(hh, self.household)
+        if not np.array_equal(self.dwelling, self.dwelling[first][inverse]):
+            raise AssertionError("members of one household live in different dwellings")
+        occ = self.dwellings.household
+        occupied = occ != NO_HOUSEHOLD
+        if np.unique(occ[occupied]).size != int(occupied.sum()):
+            raise AssertionError("a household occupies two dwellings")
+        where = self.dwellings.position(self.dwelling[first])
+        if not np.array_equal(occ[where], hh):
+            raise AssertionError("a dwelling's occupant is not the household living there")
+        if int(occupied.sum()) != hh.size:
+            raise AssertionError("a dwelling is marked occupied by a household that lives elsewhere")
+
+    # -- changing the resident set ------------------------------------------------------------
+
+    def close_spells(self, idx: np.ndarray, on_day: np.ndarray | int, reason: str | None) -> None:
+        """End the open spells of persons `idx` on `on_day` (the day after their last day)."""
+        if idx.size == 0:
+            return
+        end = np.broadcast_to(np.asarray(on_day, dtype=np.int64), idx.shape)
+        self._pending.append((self.pid[idx], self.household[idx], self.dwelling[idx], self.spell_start[idx],
+                              np.array(end), reason))
+
+    def flush_spells(self) -> None:
+        """Turn the spells closed since the last flush into one frame of `closed_spells`."""
+        if not self._pending:
+            return
+        cols = [np.concatenate([p[i] for p in self._pending]) for i in range(5)]
+        reasons = [p[5] for p in self._pending for _ in range(p[0].size)]
+        self.closed_spells.append(pl.DataFrame({
+            "person_id": cols[0], "household_id": cols[1], "dwelling_id": cols[2], "move_in": _dates(cols[3]),
+            "move_out": _dates(cols[4]), "end_reason": pl.Series(reasons, dtype=pl.String)}))
+        self._pending = []
+
+    def remove(self, idx: np.ndarray) -> None:
+        keep = np.ones(self.size, dtype=bool)
+        keep[idx] = False
+        for name in ("pid", "birth", "female", "origin", "country", "nonwestern", "household", "dwelling",
+                     "spell_start"):
+            setattr(self, name, getattr(self, name)[keep])
+
+    def add(self, **columns: np.ndarray) -> None:
+        for name in ("pid", "birth", "female", "origin", "country", "nonwestern", "household", "dwelling",
+                     "spell_start"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.asarray(columns[name]).astype(
+                getattr(self, name).dtype)]))
+
+    def age_on(self, on_day: int) -> np.ndarray:
+        return ((on_day - self.birth) // 365.25).astype(np.int64)
+
+    def open_spells(self) -> pl.DataFrame:
+        return pl.DataFrame({
+            "person_id": self.pid, "household_id": self.household, "dwelling_id": self.dwelling,
+            "move_in": _dates(self.spell_start), "move_out": pl.Series([None] * self.size, dtype=pl.Date),
+            "end_reason": pl.Series([None] * self.size, dtype=pl.String)})
+
+    def residences(self) -> pl.DataFrame:
+        self.flush_spells()
+        cols = ["person_id", "household_id", "dwelling_id", "move_in", "move_out", "end_reason"]
+        return pl.concat([f.select(cols) for f in [*self.closed_spells, self.open_spells()]], how="vertical_relaxed")
+
+
+def _dates(days: np.ndarray) -> pl.Series:
+    return pl.Series(np.asarray(days, dtype=np.int64).astype("datetime64[D]")).cast(pl.Date)
+
+
+def _dwellings(dw: pl.DataFrame) -> Dwellings:
+    ids = dw["dwelling_id"].to_numpy()
+    tenure = np.array([TENURES.index(t) for t in dw["tenure"].to_list()], dtype=np.int8)
+    return Dwellings(
+        frame=dw, ids=ids, tenure=tenure, almen_type=np.array(dw["almen_type"].to_list(), dtype=object),
+        area=np.array(dw["area_id"].to_list(), dtype=object), municipality=dw["municipality_code"].to_numpy(),
+        rooms=dw["rooms"].to_numpy(), household=np.zeros(ids.size, dtype=np.int64),
+        active=np.ones(ids.size, dtype=bool), vacant_from=np.ones(ids.size, dtype=np.int64),
+        department=np.array(dw["department_id"].to_list(), dtype=object), org=np.array(dw["org_id"].to_list(), dtype=object),
+        floor_area=dw["floor_area_m2"].to_numpy().astype(float),
+        rent=dw["monthly_rent_dkk"].fill_null(float("nan")).to_numpy().astype(float), index={int(d): i for i, d in enumerate(ids)})
+
+
+ALMEN = TENURES.index("almen")
+
+__all__ = ["ALMEN", "Dwellings", "EPOCH", "NO_HOUSEHOLD", "ORIGIN_CODES", "Population", "day", "to_date"]

@@ -1,0 +1,340 @@
+"""Rates estimated from a dataset's own history, for the years before the simulation starts.
+
+For every pair of consecutive 1 January populations (t, t+1) of the estimation years the
+residents, their households and dwellings are compared; each rate is events / persons (or
+households) at risk within a segment, shrunk towards its coarser parent segment with
+`PRIOR_WEIGHT` pseudo-observations so that thin segments borrow strength. Tables (all written
+to the run's `rates/` directory by `Rates.write`):
+
+    death.csv            person: age band x sex                         -> probability in the year
+    birth.csv            woman 15-49: age band x non-western            -> births per woman
+    emigration.csv       household: head non-western x head age band    -> probability
+    leave_home.csv       non-head person 18-29: age band                -> probability of forming a household
+    move.csv             household: tenure x head age band x size band x area band -> probability of moving
+    destination.csv      moving household: from almen x non-western     -> probability the new dwelling is almen
+    destination_area.csv household moving into almen: non-western      -> area band of the new dwelling
+                         (no area, the area's non-western share < 30 %, 30-50 %, 50 % and more)
+    outside.csv          person: age band x years mainly outside of the last six x area outside band
+                         -> probability of being mainly outside next year (outside: the indicator settings'
+                         outside attachments; the area band is the area's share of 18-64s mainly outside)
+    status.csv           person: age band x non-western x status_t x outside next -> status_t+1 distribution
+    conviction.csv       person 15+: age band x sex x convicted_t-1 x area conviction band -> probability of a
+                         conviction (area band: the area's share of persons 18+ convicted last year)
+    immigration.csv      immigrant households per year (mean) and persons per household
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from boligmix.data.io import read_table
+from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
+from boligmix.errors import DatasetError
+
+PRIOR_WEIGHT = 20.0
+HISTORY_YEARS = 6
+"""Years of labour history whose count of 'mainly outside' years predicts next year's (a proxy for a
+person's persistent propensity)."""
+STATUSES: tuple[str, ...] = ("none", *ATTACHMENT_TYPES)
+DEATH_BANDS = np.arange(0, 100, 5)                     # 0-4 ... 95+
+BIRTH_BANDS = np.array([15, 20, 25, 30, 35, 40, 45])    # 15-19 ... 45-49
+HEAD_BANDS = np.array([0, 30, 50, 67])                  # <30, 30-49, 50-66, 67+
+LEAVE_BANDS = np.array([18, 20, 22, 25])                # 18-19, 20-21, 22-24, 25-29
+STATUS_BANDS = np.array([0, 15, 18, 25, 30, 40, 50, 60, 65, 70])
+SIZE_BANDS = np.array([1, 2, 3])                        # 1, 2, 3+
+OUTSIDE_BANDS = np.array([0.0, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65])  # area share of 18-64 mainly outside (status area band)
+AREA_BANDS = np.array([0.0, 0.3, 0.5])
+CONVICTION_BANDS = np.array([0.0, 0.01, 0.02, 0.03, 0.045])  # area share of persons 18+ convicted last year                  # share non-western of the area: <30 %, 30-50 %, 50 %+ (band 0: no area)
+
+
+def band(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Index of the band each value falls in (values below the first edge: band 0)."""
+    return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 1).astype(np.int64)
+
+
+def area_bands(share: np.ndarray, has_area: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """0: no area; 1..: the band of an area share."""
+    return np.where(has_area, band(np.nan_to_num(np.asarray(share, dtype=float)), edges) + 1, 0)
+
+
+def outside_band(share: np.ndarray, has_area: np.ndarray) -> np.ndarray:
+    """0: no area; 1..5: the area's share of 18-64-year-olds mainly on an outside attachment last year."""
+    return np.where(has_area, band(np.nan_to_num(share), OUTSIDE_BANDS) + 1, 0)
+
+
+def area_band(share: np.ndarray, has_area: np.ndarray) -> np.ndarray:
+    """0: no area; 1..3: the area's non-western share below 30 %, 30-50 %, 50 % and more."""
+    return np.where(has_area, band(np.nan_to_num(share), AREA_BANDS) + 1, 0)
+
+
+def _shrunk(events: np.ndarray, exposure: np.ndarray, parent_rate: np.ndarray) -> np.ndarray:
+    return (events + PRIOR_WEIGHT * parent_rate) / (exposure + PRIOR_WEIGHT)
+
+
+@dataclass
+class Rates:
+    """Estimated rate tables as dense arrays indexed by segment codes (see the module docstring)."""
+
+    years: tuple[int, int]
+    death: np.ndarray            # [age band, female]
+    birth: np.ndarray            # [age band, nonwestern]
+    emigration: np.ndarray       # [nonwestern, head band]
+    leave_home: np.ndarray       # [band]
+    move: np.ndarray             # [tenure, head band, size band, area band]
+    destination_almen: np.ndarray  # [from almen, nonwestern]
+    destination_area: np.ndarray   # [nonwestern, area band] cumulative, households moving into almen
+    outside: np.ndarray          # [age band, outside years of the last HISTORY_YEARS, area outside band]
+    status: np.ndarray           # [age band, nonwestern, status_t, outside next, status_t+1] cumulative
+    outside_statuses: np.ndarray  # bool per status: an outside attachment
+    conviction: np.ndarray       # [age band, female, convicted before, area conviction band]
+    immigrant_households: float
+    immigrant_pool: pl.DataFrame  # members of recent immigrant households: household, age at arrival, sex, origin, country
+
+    def write(self, out_dir: str | os.PathLike[str]) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+
+        def frame(array: np.ndarray, names: list[str], value: str) -> pl.DataFrame:
+            grid = np.indices(array.shape).reshape(len(array.shape), -1)
+            return pl.DataFrame({**{n: grid[i] for i, n in enumerate(names)}, value: array.reshape(-1)})
+
+        frame(self.death, ["age_band_from", "female"], "probability").with_columns(
+            pl.col("age_band_from").map_elements(lambda i: int(DEATH_BANDS[i]), return_dtype=pl.Int64)
+        ).write_csv(out / "death.csv")
+        frame(self.birth, ["age_band", "nonwestern"], "births_per_woman").with_columns(
+            pl.col("age_band").map_elements(lambda i: int(BIRTH_BANDS[i]), return_dtype=pl.Int64)
+        ).write_csv(out / "birth.csv")
+        frame(self.emigration, ["nonwestern", "head_age_band"], "probability").write_csv(out / "emigration.csv")
+        frame(self.leave_home, ["age_band"], "probability").write_csv(out / "leave_home.csv")
+        frame(self.move, ["tenure", "head_age_band", "size_band", "area_band"], "probability").with_columns(
+            pl.col("tenure").map_elements(lambda i: TENURES[i], return_dtype=pl.String)
+        ).write_csv(out / "move.csv")
+        frame(np.diff(self.destination_area, axis=-1, prepend=0.0), ["nonwestern", "area_band"], "probability"
+              ).write_csv(out / "destination_area.csv")
+        frame(self.destination_almen, ["from_almen", "nonwestern"], "probability_almen").write_csv(
+            out / "destination.csv")
+        probs = np.diff(self.status, axis=-1, prepend=0.0)
+        frame(self.outside, ["age_band", "outside_years_before", "area_outside_band"], "probability").write_csv(
+            out / "outside.csv")
+        frame(probs, ["age_band", "nonwestern", "status_from", "outside_next", "status_to"], "probability").with_columns(
+            pl.col("status_from").map_elements(lambda i: STATUSES[i], return_dtype=pl.String),
+            pl.col("status_to").map_elements(lambda i: STATUSES[i], return_dtype=pl.String),
+        ).filter(pl.col("probability") > 0).write_csv(out / "status.csv")
+        frame(self.conviction, ["age_band", "female", "convicted_before", "area_band"], "probability").write_csv(
+            out / "conviction.csv")
+        pl.DataFrame({"estimation_first_year": [self.years[0]], "estimation_last_year": [self.years[1]],
+                      "immigrant_households_per_year": [self.immigrant_households],
+                      "persons_per_immigrant_household": [self.immigrant_pool.height / max(
+                          1, self.immigrant_pool["household"].n_unique())]}).write_csv(out / "immigration.csv")
+
+
+def _residents(residences: pl.DataFrame, on: date) -> pl.DataFrame:
+    return residences.filter((pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on))
+                             ).select("person_id", "household_id", "dwelling_id")
+
+
+def statuses(labour: pl.DataFrame) -> pl.DataFrame:
+    """person_id, year, status (index into STATUSES): the attachment with the largest FTE."""
+    code = {a: i for i, a in enumerate(STATUSES)}
+    return (labour.sort(["person_id", "year", "fte", "attachment"], descending=[False, False, True, False])
+            .group_by(["person_id", "year"], maintain_order=True).first()
+            .select("person_id", "year", pl.col("attachment").replace_strict(code, return_dtype=pl.Int64)
+                    .alias("status")))
+
+
+def outside_history(history: list[np.ndarray], outside: np.ndarray) -> np.ndarray:
+    """In how many of the years before (statuses given per year) the main status was an outside one."""
+    return sum(outside[s].astype(np.int64) for s in history)
+
+
+def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int = 5,
+                   outside_attachments: tuple[str, ...] | None = None) -> Rates:
+    """Estimate every rate from the `years` year pairs (t, t+1) ending at 1 January `start`."""
+    if outside_attachments is None:
+        from boligmix.indicators import settings_for_list_year
+
+        outside_attachments = settings_for_list_year(start).outside_attachments
+    outside = np.array([s in outside_attachments for s in STATUSES], dtype=bool)
+    first = start - years
+    residences = read_table(dataset_dir, "residences")
+    persons = read_table(dataset_dir, "persons")
+    countries = read_table(dataset_dir, "countries")
+    western = set(countries.filter(pl.col("western"))["country_code"].to_list())
+    dwellings = read_table(dataset_dir, "dwellings", ["dwelling_id", "tenure", "area_id"])
+    labour = read_table(dataset_dir, "labour").filter(pl.col("year").is_between(first - HISTORY_YEARS, start - 1))
+    convictions = read_table(dataset_dir, "convictions").filter(pl.col("year").is_between(first - 1, start - 1))
+    if residences.filter(pl.col("move_in") >= date(first, 1, 1)).height == 0:
+        raise DatasetError(f"{dataset_dir}: no residence history in {first}-{start - 1} to estimate rates from")
+    persons = persons.with_columns(
+        (~pl.col("country_code").is_in(sorted(western)) & (pl.col("origin") != "dansk")).alias("nonwestern"),
+        (pl.col("sex") == "F").alias("female"))
+    tenure_code = {t: i for i, t in enumerate(TENURES)}
+    dwellings = dwellings.with_columns(pl.col("tenure").replace_strict(tenure_code, return_dtype=pl.Int64))
+    status = statuses(labour)
+    convicted = convictions.select("person_id", "year").unique().with_columns(pl.lit(True).alias("convicted"))
+
+    death_ev = np.zeros((len(DEATH_BANDS), 2)); death_n = np.zeros_like(death_ev)
+    birth_ev = np.zeros((len(BIRTH_BANDS), 2)); birth_n = np.zeros_like(birth_ev)
+    emig_ev = np.zeros((2, len(HEAD_BANDS))); emig_n = np.zeros_like(emig_ev)
+    leave_ev = np.zeros(len(LEAVE_BANDS)); leave_n = np.zeros_like(leave_ev)
+    move_shape = (len(TENURES), len(HEAD_BANDS), len(SIZE_BANDS), len(AREA_BANDS) + 1)
+    move_ev = np.zeros(move_shape); move_n = np.zeros(move_shape)
+    dest_ev = np.zeros((2, 2)); dest_n = np.zeros((2, 2))
+    dest_area = np.zeros((2, len(AREA_BANDS) + 1))
+    trans = np.zeros((len(STATUS_BANDS), 2, len(STATUSES), len(STATUSES)))
+    out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
+    conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
+    immigrant_frames: list[pl.DataFrame] = []
+    immigrant_counts: list[int] = []
+    first_spell = residences.group_by("person_id").agg(pl.col("move_in").min().alias("first_in"))
+    ended = residences.filter(pl.col("end_reason").is_not_null()).select(
+        "person_id", pl.col("move_out").dt.year().alias("end_year"), "end_reason")
+
+    for t in range(first, start):
+        on, nxt = date(t, 1, 1), date(t + 1, 1, 1)
+        now = _residents(residences, on).join(persons, on="person_id").join(dwellings, on="dwelling_id", how="left")
+        age = ((on - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64)
+        now = now.with_columns(age.alias("age"))
+        later = _residents(residences, nxt).rename({"household_id": "hh_next", "dwelling_id": "dw_next"})
+        now = (now.join(later, on="person_id", how="left")
+               .join(ended.filter(pl.col("end_year") == t).drop("end_year"), on="person_id", how="left"))
+        a = now["age"].to_numpy(); fem = now["female"].to_numpy().astype(int); nw = now["nonwestern"].to_numpy().astype(int)
+        died = (now["end_reason"] == "death").fill_null(False).to_numpy()
+        np.add.at(death_ev, (band(a, DEATH_BANDS), fem), died)
+        np.add.at(death_n, (band(a, DEATH_BANDS), fem), 1)
+        # households: head = oldest member
+        hh = now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True).agg(
+            pl.col("age").first().alias("head_age"), pl.col("nonwestern").first().alias("head_nw"),
+            pl.col("dwelling_id").first(), pl.col("tenure").first(), pl.col("area_id").first(),
+            pl.len().alias("size"), pl.col("dw_next").first().alias("head_next"),
+            pl.col("end_reason").first().alias("head_end"))
+        area_nw = now.filter(pl.col("area_id").is_not_null()).group_by("area_id").agg(
+            pl.col("nonwestern").mean().alias("area_nw"))
+        hh = hh.join(area_nw, on="area_id", how="left")
+        hb = band(hh["head_age"].to_numpy(), HEAD_BANDS); hnw = hh["head_nw"].to_numpy().astype(int)
+        emigrated = (hh["head_end"] == "abroad").fill_null(False).to_numpy()
+        np.add.at(emig_ev, (hnw, hb), emigrated); np.add.at(emig_n, (hnw, hb), 1)
+        stays = hh["head_next"].is_not_null().to_numpy()
+        moved = stays & (hh["head_next"].fill_null(-1).to_numpy() != hh["dwelling_id"].to_numpy())
+        ten = hh["tenure"].fill_null(tenure_code["other"]).to_numpy()
+        sb = band(hh["size"].to_numpy(), SIZE_BANDS)
+        ab = area_band(hh["area_nw"].fill_null(0.0).to_numpy(), hh["area_id"].is_not_null().to_numpy())
+        np.add.at(move_ev, (ten, hb, sb, ab), moved); np.add.at(move_n, (ten, hb, sb, ab), stays)
+        dest = hh.filter(pl.Series(moved)).join(dwellings.rename({"dwelling_id": "head_next", "tenure": "t_next",
+                                                                  "area_id": "a_next"}), on="head_next", how="left")
+        from_almen = (dest["tenure"] == tenure_code["almen"]).to_numpy().astype(int)
+        to_almen = (dest["t_next"] == tenure_code["almen"]).fill_null(False).to_numpy()
+        np.add.at(dest_ev, (from_almen, dest["head_nw"].to_numpy().astype(int)), to_almen)
+        np.add.at(dest_n, (from_almen, dest["head_nw"].to_numpy().astype(int)), 1)
+        into = dest.filter(pl.Series(to_almen)).join(area_nw.rename({"area_id": "a_next", "area_nw": "nw_next"}),
+                                                     on="a_next", how="left")
+        np.add.at(dest_area, (into["head_nw"].to_numpy().astype(int),
+                              area_band(into["nw_next"].fill_null(0.0).to_numpy(), into["a_next"].is_not_null().to_numpy())), 1)
+        # leaving home: a non-head 18-29 still resident, in another household next year
+        heads = set(now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True)
+                    .agg(pl.col("person_id").first())["person_id"].to_list())
+        young = now.filter(pl.col("age").is_between(18, 29) & ~pl.col("person_id").is_in(list(heads))
+                           & pl.col("hh_next").is_not_null())
+        left = (young["hh_next"] != young["household_id"]).to_numpy()
+        lb = band(young["age"].to_numpy(), LEAVE_BANDS)
+        np.add.at(leave_ev, lb, left); np.add.at(leave_n, lb, 1)
+        # births: children born in t attributed to the household's youngest woman 15-49 on 1 January t
+        born = persons.filter(pl.col("birth_date").dt.year() == t).join(
+            residences.sort("move_in").group_by("person_id", maintain_order=True).first().select(
+                "person_id", "household_id"), on="person_id")
+        women = now.filter(pl.col("female") & pl.col("age").is_between(15, 49))
+        mothers = women.sort(["household_id", "age"]).group_by("household_id", maintain_order=True).first()
+        births = born.group_by("household_id").len().join(mothers.select("household_id", "person_id"), on="household_id")
+        per_woman = women.join(births.select("person_id", pl.col("len").alias("births")), on="person_id", how="left")
+        wb = band(per_woman["age"].to_numpy(), BIRTH_BANDS); wnw = per_woman["nonwestern"].to_numpy().astype(int)
+        np.add.at(birth_ev, (wb, wnw), per_woman["births"].fill_null(0).to_numpy())
+        np.add.at(birth_n, (wb, wnw), 1)
+        # labour status transitions and convictions of persons resident on both dates
+        both = now.filter(pl.col("dw_next").is_not_null()).join(area_nw, on="area_id", how="left").select(
+            "person_id", "age", "nonwestern", "female", "area_id", "area_nw")
+        pair = (both.join(status.filter(pl.col("year") == t - 1).select("person_id", pl.col("status").alias("s0")),
+                          on="person_id", how="left")
+
+                .join(status.filter(pl.col("year") == t).select("person_id", pl.col("status").alias("s1")),
+                      on="person_id", how="left")
+                .join(convicted.filter(pl.col("year") == t - 1).select("person_id", pl.col("convicted").alias("c0")),
+                      on="person_id", how="left")
+                .join(convicted.filter(pl.col("year") == t).select("person_id", pl.col("convicted").alias("c1")),
+                      on="person_id", how="left"))
+        sbnd = band(pair["age"].to_numpy() + 1, STATUS_BANDS)
+        pnw = pair["nonwestern"].to_numpy().astype(int)
+        s0 = pair["s0"].fill_null(0).to_numpy()
+        for back in range(2, HISTORY_YEARS + 1):
+            pair = pair.join(status.filter(pl.col("year") == t - back).select(
+                "person_id", pl.col("status").alias(f"h{back}")), on="person_id", how="left")
+        hist = outside_history([s0, *(pair[f"h{b}"].fill_null(0).to_numpy() for b in range(2, HISTORY_YEARS + 1))],
+                               outside)
+        pair = pair.with_columns(pl.Series("out0", outside[s0]))
+        area_out = pair.filter(pl.col("area_id").is_not_null() & pl.col("age").is_between(18, 64)).group_by(
+            "area_id").agg(pl.col("out0").mean().alias("area_out"))
+        pair = pair.join(area_out, on="area_id", how="left")
+        pab = outside_band(pair["area_out"].fill_null(0.0).to_numpy(), pair["area_id"].is_not_null().to_numpy())
+        s1 = pair["s1"].fill_null(0).to_numpy()
+        np.add.at(trans, (sbnd, pnw, s0, s1), 1)
+        np.add.at(out_ev, (sbnd, hist, pab), outside[s1]); np.add.at(out_n, (sbnd, hist, pab), 1)
+        c0 = pair["c0"].fill_null(False).to_numpy().astype(int)
+        area_conv = pair.filter(pl.col("area_id").is_not_null() & (pl.col("age") >= 18)).group_by("area_id").agg(
+            pl.col("c0").fill_null(False).mean().alias("area_conv"))
+        cab = area_bands(pair.join(area_conv, on="area_id", how="left")["area_conv"].to_numpy(),
+                         pair["area_id"].is_not_null().to_numpy(), CONVICTION_BANDS)
+        key = (sbnd, pair["female"].to_numpy().astype(int), c0, cab)
+        np.add.at(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
+        np.add.at(conv_n, key, 1)
+        # immigrant households: everyone's first spell starts in t and they were born before t
+        arrivals = (residences.join(first_spell, on="person_id")
+                    .filter((pl.col("move_in") == pl.col("first_in")) & (pl.col("move_in").dt.year() == t))
+                    .join(persons, on="person_id").filter(pl.col("birth_date") < date(t, 1, 1)))
+        newborn_households = set(born["household_id"].to_list())
+        arrivals = arrivals.filter(~pl.col("household_id").is_in(list(newborn_households)))
+        arrivals = arrivals.filter(~pl.col("household_id").is_in(now["household_id"].unique().to_list()))
+        immigrant_counts.append(arrivals["household_id"].n_unique())
+        immigrant_frames.append(arrivals.select(
+            pl.col("household_id").alias("household"),
+            ((pl.col("move_in") - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64).alias("age"),
+            "female", "origin", "country_code", "nonwestern"))
+
+    death = _shrunk(death_ev, death_n, death_ev.sum(axis=1, keepdims=True) / np.maximum(death_n.sum(axis=1, keepdims=True), 1))
+    birth = _shrunk(birth_ev, birth_n, birth_ev.sum(axis=1, keepdims=True) / np.maximum(birth_n.sum(axis=1, keepdims=True), 1))
+    emigration = _shrunk(emig_ev, emig_n, emig_ev.sum(axis=0, keepdims=True) / np.maximum(emig_n.sum(axis=0, keepdims=True), 1))
+    leave = _shrunk(leave_ev, leave_n, np.full(leave_ev.shape, leave_ev.sum() / max(leave_n.sum(), 1)))
+    parent = move_ev.sum(axis=(2, 3), keepdims=True) / np.maximum(move_n.sum(axis=(2, 3), keepdims=True), 1)
+    move = _shrunk(move_ev, move_n, np.broadcast_to(parent, move_shape))
+    area_pref = (dest_area + 1.0) / (dest_area + 1.0).sum(axis=1, keepdims=True)
+    dest = _shrunk(dest_ev, dest_n, dest_ev.sum(axis=1, keepdims=True) / np.maximum(dest_n.sum(axis=1, keepdims=True), 1))
+    # parent: the same history and area band over every age band 18-69 (the area effect is kept)
+    adult = (STATUS_BANDS >= 18) & (STATUS_BANDS < 70)
+    out_parent = (out_ev[adult].sum(axis=0, keepdims=True) + PRIOR_WEIGHT * out_ev.sum() / max(out_n.sum(), 1)) / (
+        out_n[adult].sum(axis=0, keepdims=True) + PRIOR_WEIGHT)
+    outside_p = _shrunk(out_ev, out_n, np.broadcast_to(out_parent, out_ev.shape))
+    probs = np.zeros((*trans.shape[:3], 2, len(STATUSES)))
+    for flag in (0, 1):                                           # the status given outside next (or not)
+        part = np.where(outside[None, None, None, :] == bool(flag), trans, 0.0)
+        pooled = part.sum(axis=(1, 2), keepdims=True)             # both origin groups, every status before
+        counts = part + PRIOR_WEIGHT * pooled / np.maximum(pooled.sum(axis=-1, keepdims=True), 1)
+        total = counts.sum(axis=-1, keepdims=True)
+        fallback = np.where(outside == bool(flag), 1.0, 0.0) / max(int((outside == bool(flag)).sum()), 1)
+        probs[:, :, :, flag, :] = np.where(total > 0, counts / np.maximum(total, 1e-12), fallback)
+    conv_parent = (conv_ev.sum(axis=(0, 1), keepdims=True) + PRIOR_WEIGHT * conv_ev.sum(axis=(1, 3), keepdims=True)
+                   / np.maximum(conv_n.sum(axis=(1, 3), keepdims=True), 1)) / (conv_n.sum(axis=(0, 1), keepdims=True)
+                                                                                + PRIOR_WEIGHT)
+    conv_age = conv_ev.sum(axis=(1, 3), keepdims=True) / np.maximum(conv_n.sum(axis=(1, 3), keepdims=True), 1)
+    conv_all = conv_ev.sum(axis=(0, 1, 3), keepdims=True) / np.maximum(conv_n.sum(axis=(0, 1, 3), keepdims=True), 1)
+    # parent: the area band's rate scaled by the age band's relative rate (age and area multiply)
+    conv = _shrunk(conv_ev, conv_n, np.minimum(conv_parent * conv_age / np.maximum(conv_all, 1e-12), 1.0))
+    pool = pl.concat(immigrant_frames) if immigrant_frames else pl.DataFrame()
+    return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(area_pref, axis=1), outside_p, np.cumsum(probs, axis=-1), outside, conv,
+                 float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool)
+
+
+__all__ = ["Rates", "STATUSES", "area_band", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]

@@ -1,0 +1,211 @@
+"""One Monte Carlo replication: the yearly loop from the start state to the last simulated year.
+
+Per year t: scenario actions of t; deaths, emigration, births; seekers (movers, home leavers,
+immigrants, households to rehouse) and the housing market with letting in the loop; register
+outcomes of t; then the lists of list year t+1 from the simulated registers, whose categories the
+letting policies read in year t+1. Returns the `areas` rows and the lettings of the replication.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from boligmix.indicators import settings_for_list_year
+from boligmix.letting.ledger import LettingLedger
+from boligmix.lists.pipeline import lists_from_indicators
+from boligmix.simulate import rng
+from boligmix.simulate.applicants import ApplicantFactory
+from boligmix.simulate.demography import HOUSEHOLD_BASE, Donors, births, deaths, emigration, outcomes
+from boligmix.simulate.market import Market, draw_seekers
+from boligmix.simulate.population import ALMEN, Population
+from boligmix.simulate.rates import Rates
+from boligmix.simulate.scenario import Action, Scenario
+from boligmix.simulate.yearly_lists import (
+    INDICATOR_COLUMNS,
+    WorkingDataset,
+    categories_of,
+    family_share,
+    households_by_area,
+)
+
+AREA_COLUMNS = ("replication", "year", "area_id", "residents", "households", *INDICATOR_COLUMNS[1:], "udsat",
+                "parallelsamfund", "omdannelse", "forebyggelse", "family_share", "in_movers", "out_movers")
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Inputs every replication reads (estimated or computed once per run)."""
+
+    dataset_dir: str
+    start: int
+    years: int
+    seed: int
+    rates: Rates
+    history: pl.DataFrame          # indicators of the data's list years
+    vintage: str | None
+    scenario_path: str
+
+
+def _select_areas(selection, categories: dict[str, frozenset[str]]) -> list[str]:
+    if selection.areas is not None:
+        return list(selection.areas)
+    return sorted(a for a, c in categories.items() if selection.from_list in c)
+
+
+def apply_action(pop: Population, action: Action, categories: dict[str, frozenset[str]], seed: int, rep: int,
+                 year: int, demolish: set[int], rehousing: dict[int, int], demolished_by_area: Counter) -> None:
+    """One physical action of the scenario in `year`."""
+    dw = pop.dwellings
+    for area in _select_areas(action.areas, categories):
+        if action.action == "build":
+            ids = rng.new_ids(seed, rep, np.arange(action.count, dtype=np.int64) + hash(area) % 100_000 * 1000, year,
+                              rng.NEW_ID, base=HOUSEHOLD_BASE + 10**17)
+            muni = int(dw.municipality[np.flatnonzero(dw.area == area)[0]])
+            from boligmix.data.schema import TENURES
+            dw.append(ids, muni, TENURES.index(action.tenure), area, action.rooms, action.floor_area_m2, None)
+            pop.events["built"] = pop.events.get("built", 0) + ids.size
+            continue
+        family = np.flatnonzero((dw.area == area) & (dw.tenure == ALMEN) & (dw.almen_type == "family") & dw.active
+                                & ~np.isin(np.arange(dw.ids.size), list(demolish)))
+        if family.size == 0:
+            continue
+        n = action.count if action.count is not None else int(round(action.share * family.size))
+        keys = rng.uniform(seed, 0, dw.ids[family], year, rng.ACTION_PICK)  # the same dwellings in every replication
+        chosen = family[np.argsort(keys, kind="stable")[:min(n, family.size)]]
+        if action.action == "demolish":
+            demolished_by_area[area] += chosen.size
+            for pos in chosen:
+                if dw.household[pos] == 0:
+                    dw.active[pos] = False
+                    pop.events["demolished"] = pop.events.get("demolished", 0) + 1
+                else:
+                    demolish.add(int(pos))
+                    rehousing[int(dw.household[pos])] = 1
+        elif action.action == "sell":
+            dw.tenure[chosen] = 1                      # privat_udlejning, tenants stay
+            dw.almen_type[chosen] = None
+            dw.department[chosen] = None
+            dw.org[chosen] = None
+        else:
+            dw.almen_type[chosen] = "youth" if action.action == "convert_youth" else "elderly"
+
+
+def run_replication(shared: Shared, replication: int, scenario: Scenario, work_dir: str | None = None, *,
+                    keep_working: Path | None = None, check_rules: bool = False) -> dict[str, Any]:
+    """Simulate one replication; returns {'areas': DataFrame, 'lettings': DataFrame, 'events': dict,
+    'checked_lettings': int}. `keep_working` copies the simulated registers (a dataset directory)
+    there; `check_rules` re-assesses every letting's winner under the rules in force."""
+    pop = Population.from_dataset(shared.dataset_dir, shared.start)
+    policies = scenario.policies()
+    seed = shared.seed
+    base_categories = categories_of(
+        lists_from_indicators(shared.history, shared.start, data_vintage=shared.vintage).classification.frame,
+        shared.start)
+    history = shared.history
+    ledger = LettingLedger()
+    demolish: set[int] = set()
+    rehousing: dict[int, int] = {}
+    demolished_by_area: Counter = Counter()
+    rows: list[dict[str, Any]] = []
+    lettings: list[dict[str, Any]] = []
+    checked = 0
+    waiting_immigrants: list = []
+    donors = Donors(pop, shared.start - 1, shared.rates.outside_statuses)
+    with tempfile.TemporaryDirectory(prefix=f"boligmix-sim-r{replication}-", dir=work_dir) as tmp:
+        working = WorkingDataset(shared.dataset_dir, Path(tmp) / "data", shared.start)
+        lists_in_force = base_categories
+        for year in range(shared.start, shared.start + shared.years):
+            categories = _with_scenario_categories(lists_in_force, scenario)
+            for action in scenario.spec.actions:
+                if action.in_year(shared.start) == year:
+                    apply_action(pop, action, categories, seed, replication, year, demolish, rehousing,
+                                 demolished_by_area)
+            deaths(pop, shared.rates, seed, replication, year)
+            emigration(pop, shared.rates, seed, replication, year)
+            births(pop, shared.rates, seed, replication, year)
+            rehousing = {h: 1 for h in rehousing if np.any(pop.household == h)}
+            seekers = draw_seekers(pop, shared.rates, seed, replication, year, rehousing, waiting_immigrants)
+            outside = settings_for_list_year(year + 1).outside_attachments
+            factory = ApplicantFactory(pop, year, seed, replication, outside)
+            ledger = LettingLedger(counters=ledger.counters)
+            market = Market(pop, policies, factory, categories, seed, replication, year, ledger, demolish,
+                            check_rules=check_rules)
+            result = market.run(seekers)
+            rehousing = {h: 1 for h in rehousing if seekers.kind.get(h) == "rehousing" and h in seekers._open}
+            waiting_immigrants = result.waiting_immigrants
+            for record in result.lettings:
+                lettings.append({"replication": replication, **record})
+            outcomes(pop, shared.rates, donors, seed, replication, year)
+            pop.check()
+            working.write(pop, year)
+            new = working.indicators(year + 1)
+            history = pl.concat([history.filter(pl.col("year") != year + 1), new], how="vertical_relaxed")
+            classified = lists_from_indicators(history, year + 1, data_vintage=shared.vintage).classification.frame
+            lists_in_force = categories_of(classified, year + 1)
+            rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, result.flows))
+            checked += market.checked
+        if keep_working is not None:
+            working.write_full(pop, shared.start + shared.years - 1, Path(keep_working))
+    areas = pl.DataFrame(rows, schema=_AREA_SCHEMA).sort("year", "area_id")
+    return {"areas": areas, "lettings": _lettings_frame(lettings), "events": dict(pop.events),
+            "checked_lettings": checked}
+
+
+def _with_scenario_categories(lists: dict[str, frozenset[str]], scenario: Scenario) -> dict[str, frozenset[str]]:
+    out = dict(lists)
+    for name, selection in scenario.spec.area_categories.items():
+        for area in _select_areas(selection, lists):
+            out[area] = out.get(area, frozenset()) | {name}
+    return out
+
+
+_AREA_SCHEMA = {"replication": pl.Int64, "year": pl.Int64, "area_id": pl.String, "residents": pl.Int64,
+                "households": pl.Int64, **{c: pl.Float64 for c in INDICATOR_COLUMNS[1:]},
+                "udsat": pl.Boolean, "parallelsamfund": pl.Boolean, "omdannelse": pl.Boolean,
+                "forebyggelse": pl.Boolean, "family_share": pl.Float64, "in_movers": pl.Int64, "out_movers": pl.Int64}
+
+
+def _area_rows(replication: int, year: int, indicators: pl.DataFrame, classified: pl.DataFrame, pop: Population,
+               demolished: Counter, flows: list[tuple[str | None, str | None, int]]) -> list[dict[str, Any]]:
+    flags = {r["area_id"]: r for r in classified.filter(pl.col("year") == year).iter_rows(named=True)}
+    shares = family_share(pop, demolished)
+    households = households_by_area(pop)
+    moved_in: Counter = Counter()
+    moved_out: Counter = Counter()
+    for src, dst, n in flows:
+        if src != dst:
+            if dst is not None:
+                moved_in[dst] += n
+            if src is not None:
+                moved_out[src] += n
+    out = []
+    for r in indicators.iter_rows(named=True):
+        a = r["area_id"]
+        f = flags.get(a, {})
+        out.append({"replication": replication, "year": year, "area_id": a, "residents": r["residents"],
+                    "households": households.get(a, 0), **{c: r[c] for c in INDICATOR_COLUMNS[1:]},
+                    **{k: f.get(k) for k in ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")},
+                    "family_share": shares.get(a), "in_movers": moved_in.get(a, 0), "out_movers": moved_out.get(a, 0)})
+    return out
+
+
+LETTING_SCHEMA = {"replication": pl.Int64, "date": pl.Date, "dwelling_id": pl.Int64, "area_id": pl.String,
+                  "department_id": pl.String, "channel": pl.String, "channel_rule": pl.String,
+                  "ranking_rule": pl.String, "rejected": pl.Int64, "rejected_rules": pl.String,
+                  "household_id": pl.Int64, "seeker_kind": pl.String, "persons": pl.Int64, "head_age": pl.Int64,
+                  "head_non_western": pl.Boolean, "adults_18_64": pl.Int64, "outside_fte_18_64": pl.Float64,
+                  "from_almen": pl.Boolean, "from_area_id": pl.String}
+
+
+def _lettings_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=LETTING_SCHEMA)
+
+
+__all__ = ["AREA_COLUMNS", "LETTING_SCHEMA", "Shared", "apply_action", "run_replication"]
