@@ -53,11 +53,11 @@ def test_accept_creates_one_lease_and_withdraws_the_other_offers(store, tokens):
     seed_applicants(store, org, 3)
     v = _vacancy(store, org, dw)
     offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3))["offers"]
-    lease = store.transact(lambda s: service.accept_offer(s, org, offers[1]["offer_id"], date(2025, 2, 1)))
-    assert lease["dwelling_id"] == dw and lease["entry_id"] == offers[1]["entry_id"]
+    lease = store.transact(lambda s: service.accept_offer(s, org, offers[0]["offer_id"], date(2025, 2, 1)))
+    assert lease["dwelling_id"] == dw and lease["entry_id"] == offers[0]["entry_id"]
     assert lease["lease_start"] == "2025-02-01"
     with pytest.raises(ConflictError, match="already let"):
-        store.transact(lambda s: service.accept_offer(s, org, offers[0]["offer_id"]))
+        store.transact(lambda s: service.accept_offer(s, org, offers[1]["offer_id"]))
     with pytest.raises(ConflictError):
         store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 1))
     trail = store.transact(lambda s: service.list_decisions(s, org, v["vacancy_id"]))
@@ -66,17 +66,17 @@ def test_accept_creates_one_lease_and_withdraws_the_other_offers(store, tokens):
     # The same trail on SQLite (portable writes) and PostgreSQL (one statement).
     let, w1, w2 = trail[4:]
     assert (let["offer_id"], let["entry_id"], let["rank"], let["actor"]) == \
-        (offers[1]["offer_id"], offers[1]["entry_id"], offers[1]["rank"], "org1")
+        (offers[0]["offer_id"], offers[0]["entry_id"], offers[0]["rank"], "org1")
     assert let["rule"] == "boligmix.store#accept" and let["facts"] == {
-        "offer_id": offers[1]["offer_id"], "lease_id": lease["lease_id"], "lease_start": "2025-02-01",
-        "offer_rule": offers[1]["rule"], "offer_rule_version": offers[1]["rule_version"]}
+        "offer_id": offers[0]["offer_id"], "lease_id": lease["lease_id"], "lease_start": "2025-02-01",
+        "offer_rule": offers[0]["rule"], "offer_rule_version": offers[0]["rule_version"]}
     assert [(w["offer_id"], w["entry_id"], w["applicant_id"], w["rule"]) for w in (w1, w2)] == [
-        (o["offer_id"], o["entry_id"], o["applicant_id"], "boligmix.store#withdraw") for o in (offers[0], offers[2])]
-    assert w1["facts"] == {"lease_id": lease["lease_id"], "winning_offer_id": offers[1]["offer_id"]}
+        (o["offer_id"], o["entry_id"], o["applicant_id"], "boligmix.store#withdraw") for o in (offers[1], offers[2])]
+    assert w1["facts"] == {"lease_id": lease["lease_id"], "winning_offer_id": offers[0]["offer_id"]}
     assert w1["unknown_facts"] == [] and w1["law"] is None and w1["household_id"] is not None
     statuses = {o["offer_id"]: o["status"] for o in
                 store.transact(lambda s: service.list_offers(s, org, v["vacancy_id"]))}
-    assert statuses == {offers[0]["offer_id"]: "withdrawn", offers[1]["offer_id"]: "accepted",
+    assert statuses == {offers[1]["offer_id"]: "withdrawn", offers[0]["offer_id"]: "accepted",
                         offers[2]["offer_id"]: "withdrawn"}
 
 
@@ -88,16 +88,15 @@ def test_one_open_offer_per_applicant_and_housed_once(store, tokens):
     o1 = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"]))["offers"][0]
     # While the offer for v1 is open, the applicant is not offered v2.
     assert store.transact(lambda s: service.make_offers(s, org, v2["vacancy_id"]))["offers"] == []
-    # Even if a second offer existed (written past the rules), accepting both houses the applicant once.
-    def second_offer(s):
-        s.add(Offer(vacancy_id=v2["vacancy_id"], entry_id=entry, rank=1, channel="waiting_list", rule="test",
-                    rule_version="0", status="open"))
-        s.flush()
-        return s.scalar(select(Offer.offer_id).where(Offer.vacancy_id == v2["vacancy_id"]))
-    o2 = store.transact(second_offer)
+    # A second open offer written past the rules is refused by the database (one per household).
+    with pytest.raises(IntegrityError, match="(?i)unique"):
+        with store.write() as s:
+            s.add(Offer(vacancy_id=v2["vacancy_id"], entry_id=entry, applicant_id=1000, household_id=51_000,
+                        rank=1, channel="waiting_list", rule="test", rule_version="0", status="open"))
+            s.flush()
     store.transact(lambda s: service.accept_offer(s, org, o1["offer_id"]))
-    with pytest.raises(ConflictError, match="housed"):
-        store.transact(lambda s: service.accept_offer(s, org, o2))
+    with pytest.raises(ConflictError, match="already let"):
+        store.transact(lambda s: service.accept_offer(s, org, o1["offer_id"]))
 
 
 def test_refusal_is_recorded_and_counted(store, tokens):

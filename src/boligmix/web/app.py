@@ -146,10 +146,13 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     Caller = Annotated[Principal, Depends(principal)]
 
     def write(p: Principal, key: str | None, request: Request, body: BaseModel | None,
-              op: Callable[[Session], Any], status: int) -> JSONResponse:
+              op: Callable[[Session], Any], status: int | Callable[[Any], int]) -> JSONResponse:
         raw = b"" if body is None else body.model_dump_json().encode()
-        result = run_idempotent(store, p, key, "POST", request.url.path, raw, lambda s: (status, op(s)),
-                                error_body)
+
+        def run(s: Session) -> tuple[int, Any]:
+            out = op(s)
+            return (status(out) if callable(status) else status), out
+        result = run_idempotent(store, p, key, "POST", request.url.path, raw, run, error_body)
         headers = {"Idempotency-Replayed": "true"} if result.replayed else None
         return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
@@ -287,13 +290,18 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                                                    now=body.as_of), 201)
 
     @app.post("/api/offers/{offer_id}/accept", status_code=201, tags=["letting"],
-              responses={409: {"description": "The vacancy is already let or the offer is closed."}})
+              responses={202: {"description": "Accepted provisionally: a better-ranked offer of the vacancy is "
+                                              "still open; the best-ranked acceptor within the answer period gets "
+                                              "the dwelling (`waiting_for` lists the better-ranked offers)."},
+                         409: {"description": "The vacancy is already let or the offer is closed."}})
     def post_accept(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,
                     body: AcceptIn | None = None) -> Any:
+        """Accept an offer: 201 with the lease when no better-ranked offer of the vacancy is open, else
+        202 (provisional; the letting follows when the better-ranked offers are refused or expire)."""
         body = body or AcceptIn()
         return write(p, key, request, body,
-                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo,
-                                                          rules=rules), 201)
+                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo, rules=rules),
+                     lambda out: 201 if out.get("lease_id") is not None else 202)
 
     @app.post("/api/offers/{offer_id}/refuse", status_code=200, tags=["letting"])
     def post_refuse(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,

@@ -4,8 +4,9 @@
 `fn(session)` in one transaction and commits it, retrying on transient conflicts:
 
 * PostgreSQL (multi-user): READ COMMITTED plus row locks (`SELECT ... FOR UPDATE`) taken by the
-  service on the vacancy and the applicant before it changes them; deadlocks and serialisation
-  failures are retried.
+  service on the vacancy and the applicant before it changes them; deadlocks, serialisation
+  failures and a household taken by a concurrent transaction (the unique indexes of one dwelling
+  per household, `models.HOUSEHOLD_INDEXES`) are retried.
 * SQLite (embedded default): every write transaction starts with `BEGIN IMMEDIATE`, so writes are
   serialised across threads and processes; WAL journal with `synchronous=FULL`, so a committed
   transaction survives a crash of the process.
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from boligmix.errors import ConfigurationError
+from boligmix.letting.store.models import HOUSEHOLD_INDEXES
 
 T = TypeVar("T")
 
@@ -85,6 +87,8 @@ def _is_transient(exc: BaseException) -> bool:
         code = getattr(exc.orig, "sqlstate", None)
         if code in _TRANSIENT_PG_CODES:
             return True
+        if code == "23505" and getattr(getattr(exc.orig, "diag", None), "constraint_name", None) in HOUSEHOLD_INDEXES:
+            return True  # a concurrent round of another list took the household first: the retry skips it
         if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
             return True
     return False

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store.auth import Principal, Pseudonymiser
-from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, StoreInvariantError
 from boligmix.letting.store.models import Applicant, Decision, Offer, RedirectedReferral, Vacancy
 from boligmix.letting.store.selection import CandidateDecision, OfferRules
 
@@ -34,7 +34,8 @@ def keep_redirect(s: Session, cd: CandidateDecision, decision: Decision, vacancy
                   municipality_code: int) -> None:
     """Keep the redirected referral the engine's `redirected` decision recorded (one per entry:
     a concurrent round that redirected the same entry first keeps its row)."""
-    assert cd.entry is not None
+    if cd.entry is None:
+        raise StoreInvariantError(f"a redirected decision ({cd.rule}) without an applicant entry")
     if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -151,7 +152,8 @@ def reactivate_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudo
     if not keeps:
         entry.seniority_date = now.date()
     vacancy = s.get(Vacancy, passive.vacancy_id)
-    assert vacancy is not None
+    if vacancy is None:
+        raise StoreInvariantError(f"passive decision {passive.decision_id} names no vacancy")
     _decision(s, p, outcome="reactivated", vacancy=vacancy, rule=rule, entry=entry, rule_version=version, law=law,
               reason="active on the waiting list again at the applicant's request"
                      + ("; refusals count from zero" if resets else f"; {before} refusals still count")
@@ -219,13 +221,14 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
         raise NotFoundError(f"applicant entry {entry_id} does not exist")
     require_list_owner(p, entry.list_type, entry.municipality_code, entry.org_id)
     vacancy_ids = sorted(set(s.scalars(select(Offer.vacancy_id).where(Offer.entry_id == entry_id,
-                                                                      Offer.status == "open"))))
+                                                                      Offer.status.in_(("open", "accepted"))))))
     vacancies = {v.vacancy_id: v for v in s.scalars(
         select(Vacancy).where(Vacancy.vacancy_id.in_(vacancy_ids)).order_by(Vacancy.vacancy_id)
         .with_for_update().execution_options(populate_existing=True))} if vacancy_ids else {}
     entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
                      .execution_options(populate_existing=True))
-    assert entry is not None
+    if entry is None:
+        raise StoreInvariantError(f"applicant entry {entry_id} vanished while it was locked")
     if entry.status == "withdrawn":
         done = s.scalars(select(Decision.offer_id).where(
             Decision.entry_id == entry_id, Decision.rule == f"{STORE_RULE}#withdraw_application")
@@ -238,12 +241,13 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
     why = reason or "the applicant withdrew the application"
     # An offer made after the first read (its vacancy is not locked here) is withdrawn too: the
     # entry is locked, so an acceptance of it waits and then finds the entry withdrawn (409).
-    offers = s.scalars(select(Offer).where(Offer.entry_id == entry_id, Offer.status == "open")
+    offers = s.scalars(select(Offer).where(Offer.entry_id == entry_id, Offer.status.in_(("open", "accepted")))
                        .order_by(Offer.offer_id).execution_options(populate_existing=True)).all()
     for o in offers:
         o.status = "withdrawn"
         vacancy = vacancies.get(o.vacancy_id) or s.get(Vacancy, o.vacancy_id)
-        assert vacancy is not None
+        if vacancy is None:
+            raise StoreInvariantError(f"offer {o.offer_id} names no vacancy")
         _decision(s, p, outcome="withdrawn", vacancy=vacancy, rule=f"{STORE_RULE}#withdraw_application",
                   entry=entry, offer_id=o.offer_id, rank=o.rank,
                   reason=f"offer withdrawn: {why} (left the {entry.list_type} list on {now.date().isoformat()})",
@@ -251,6 +255,11 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
                          "offer_rule": o.rule, "offer_rule_version": o.rule_version})
     entry.status = "withdrawn"
     entry.withdrawn_at = now
+    s.flush()
+    from boligmix.letting.store.answers import settle_vacancy
+
+    for vacancy_id in sorted({o.vacancy_id for o in offers}):  # a provisional acceptor below may now get it
+        settle_vacancy(s, p, vacancy_id, f"applicant entry {entry_id} withdrew the application")
     s.flush()
     return {**applicant_json(entry, _ids(p, pseudo)), "withdrawn_offers": [o.offer_id for o in offers]}
 
