@@ -91,15 +91,19 @@ def test_tokens_and_scopes(client, tokens):
 
 
 def test_analyst_responses_are_pseudonymised(client, tokens):
+    """Analysts see pseudonymised ids only, and no row-level applicant or decision data (403)."""
     vid = _setup(client, tokens)
     client.post(f"/api/vacancies/{vid}/offers", headers=_h(tokens, "org"), json={"count": 3})
     analyst = _h(tokens, "analyst")
-    trail = client.get("/api/decisions", params={"vacancy_id": vid}, headers=analyst).json()
-    ids = [d["applicant_id"] for d in trail if d["applicant_id"] is not None]
+    offers = client.get(f"/api/vacancies/{vid}", headers=analyst).json()["offers"]
+    ids = [o["applicant_id"] for o in offers]
     assert len(ids) == 3 and all(isinstance(i, str) and i.startswith("p_") for i in ids) and len(set(ids)) == 3
-    listed = client.get("/api/applicants", params={"org_id": ORG}, headers=analyst).json()
-    assert [a["applicant_id"] for a in listed] == ids
-    assert all(a["household_id"].startswith("p_") for a in listed)
+    assert all(o["household_id"].startswith("p_") for o in offers)
+    for path, params in (("/api/decisions", {"vacancy_id": vid}), ("/api/applicants", {"org_id": ORG}),
+                         ("/api/entitlements", {"org_id": ORG}),
+                         ("/api/redirected-referrals", {"municipality_code": MUNI})):
+        r = client.get(path, params=params, headers=analyst)
+        assert r.status_code == 403 and r.json()["error"] == "AuthorizationError", path
 
 
 def test_idempotency_keys_over_http(client, tokens):

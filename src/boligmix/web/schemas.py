@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PastDatetime, model_validator
 
 from boligmix.letting.store.models import CHANNELS
 
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 
+AsOf = Annotated[PastDatetime, Field(gt=datetime(1900, 1, 1, tzinfo=timezone.utc))] | None
+"""A client-given time that decides rights (deadlines, expiries, seniority): never in the future of
+the server's clock (422), default the server's time. Times ahead would let a client expire offers
+early and count them as refusals."""
+
+
+def _no_nul(value: Any, where: str = "body") -> None:
+    """PostgreSQL stores no NUL character in text or JSON: refuse it in any string of a body (422)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{where}: a NUL character is not allowed")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k, where)
+            _no_nul(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _no_nul(v, f"{where}[{i}]")
+
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
+
+
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+"""A calendar date the letting rules can compute with (1900-2199)."""
 
 
 class DepartmentIn(_Body):
@@ -58,7 +87,7 @@ class ApplicantIn(_Body):
     org_id: str | None = Field(default=None, max_length=64, description="Organisation of the waiting list.")
     municipality_code: int | None = Field(default=None, ge=101, le=999,
                                           description="Referring municipality (municipal_referral, rehousing).")
-    seniority_date: date
+    seniority_date: Day
     household_size: int | None = Field(default=None, ge=1, le=20)
     min_rooms: int = Field(default=1, ge=1, le=20)
     max_rent_dkk: float | None = Field(default=None, ge=0)
@@ -78,26 +107,27 @@ class ReferralOrderIn(_Body):
 
 class VacancyIn(_Body):
     dwelling_id: int = Field(ge=0, lt=2**63)
-    available_from: date
+    available_from: Day
     channel: Channel | None = None  # type: ignore[valid-type]
     """Only with `--rules store-order`; the engine assigns the channel by its share rules."""
 
 
 class ExpireIn(_Body):
-    as_of: datetime | None = Field(default=None, description=(
-        "Offers whose answer deadline is before this time expire; default now (UTC)."))
+    as_of: AsOf = Field(default=None, description=(
+        "Offers whose answer deadline is before this time expire; default now (UTC); not in the future."))
 
 
 class OffersIn(_Body):
     count: int | None = Field(default=None, ge=1, le=50, description=(
         "Offers in this round with the store-order rules (default 1); with the engine rules the "
         "waiting-list policy's offers_per_round decides."))
-    as_of: datetime | None = Field(default=None, description=(
-        "Assessment time for the rules (benefit windows, policies in force); default now (UTC)."))
+    as_of: AsOf = Field(default=None, description=(
+        "Assessment time for the rules (benefit windows, policies in force, the answer deadline); "
+        "default now (UTC); not in the future."))
 
 
 class AcceptIn(_Body):
-    lease_start: date | None = Field(default=None, description="Default: the vacancy's available_from.")
+    lease_start: Day | None = Field(default=None, description="Default: the vacancy's available_from.")
 
 
 class RefuseIn(_Body):
@@ -105,13 +135,14 @@ class RefuseIn(_Body):
 
 
 class ReactivateIn(_Body):
-    as_of: datetime | None = Field(default=None, description=(
-        "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC)."))
+    as_of: AsOf = Field(default=None, description=(
+        "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC); "
+        "not in the future."))
 
 
 class WithdrawIn(_Body):
     reason: str | None = Field(default=None, max_length=500, description="Why (recorded in the trail).")
-    as_of: datetime | None = Field(default=None, description="Time of the withdrawal; default now (UTC).")
+    as_of: AsOf = Field(default=None, description="Time of the withdrawal; default now (UTC); not in the future.")
 
 
 class ApplicantUpdateIn(_Body):

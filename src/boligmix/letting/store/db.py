@@ -73,13 +73,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                               pool_size=pool_size, max_overflow=2 * pool_size)
+                               pool_size=pool_size, max_overflow=2 * pool_size, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     # No pre-ping (it costs a round trip per checkout); connections are recycled after 10 minutes and
     # a transaction that fails on a dropped connection is retried by the client with its idempotency key.
+    # hide_parameters: error messages (and so logs) never carry a statement's parameters (person data).
     return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=600,
-                         isolation_level="READ COMMITTED")
+                         isolation_level="READ COMMITTED", hide_parameters=True)
 
 
 def _is_transient(exc: BaseException) -> bool:

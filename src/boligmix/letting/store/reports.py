@@ -28,6 +28,7 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError
+from boligmix.letting.store.access import require_report
 from boligmix.letting.store.auth import Principal
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Decision, Department, Dwelling
@@ -64,14 +65,9 @@ def _period(period_end: date | None, period_start: date | None) -> tuple[date, d
 
 
 def _scope(p: Principal, municipality_code: int | None) -> None:
-    if p.role == "analyst":
-        return
-    if p.role != "municipality":
-        raise AuthorizationError(f"reports are for municipalities and analysts; token '{p.name}' is {p.role}")
-    if municipality_code is None:
+    if p.role == "municipality" and municipality_code is None:
         raise InvalidRequestError("a municipality names the municipality_code it reports for")
-    if not p.covers_municipality(municipality_code):
-        raise AuthorizationError(f"municipality {municipality_code} is outside the scope of token '{p.name}'")
+    require_report(p, municipality_code)
 
 
 def _key(level: str, d: Department) -> tuple[Any, ...]:

@@ -26,6 +26,16 @@ from sqlalchemy import bindparam, case, func, insert, literal_column, null, sele
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
+from boligmix.letting.store.access import (
+    can_read_department,
+    municipal_facts,
+    require_act_on_vacancy,
+    require_list_owner,
+    require_org,
+    require_read_department,
+    require_read_list,
+    require_row_level,
+)
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
 from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, StoreInvariantError
@@ -57,8 +67,10 @@ from boligmix.letting.store.selection import (
 )
 
 MAX_OFFERS_PER_ROUND = 50
-CANDIDATE_LIMIT = 5000
-"""At most this many applicants (in list order) are candidates in one round."""
+WHOLE_LIST = 2**31 - 1
+"""The page size of rules that rank the whole list (the engine): every eligible applicant is a
+candidate, however long the list (until issue 11 the list was cut at 5,000 by seniority, so a
+fortrinsret holder behind 5,000 more senior applicants was never considered)."""
 
 STORE_RULE = "boligmix.store"
 """Rule id of decisions the store takes itself (accept, refuse, withdraw on letting)."""
@@ -141,27 +153,8 @@ def decision_json(d: Decision, ident: Callable[[int | None], Any]) -> dict[str, 
 # Authorisation helpers
 
 
-def _can_read_department(p: Principal, d: Department) -> bool:
-    return p.role == "analyst" or p.owns_org(d.org_id) or p.covers_municipality(d.municipality_code)
-
-
-def _require_read(p: Principal, d: Department) -> None:
-    if not _can_read_department(p, d):
-        raise AuthorizationError(f"department {d.department_id} is outside the scope of token '{p.name}'")
-
-
-def require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
-    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning
-    (their referrals) or rehousing (their rehousing households)."""
-    p.require_writer()
-    if v.channel in MUNICIPAL_CHANNELS:
-        if p.covers_municipality(d.municipality_code):
-            return
-        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by {v.channel} of municipality "
-                                 f"{d.municipality_code}; token '{p.name}' cannot act on it")
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"vacancy {v.vacancy_id} belongs to organisation {d.org_id}, outside the "
-                                 f"scope of token '{p.name}'")
+_can_read_department = can_read_department
+_require_read = require_read_department
 
 
 def _department(s: Session, department_id: str) -> Department:
@@ -215,9 +208,7 @@ def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule:
 
 def register_department(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """Create a department of one of the caller's organisations (an identical repeat returns it)."""
-    p.require_writer()
-    if not p.owns_org(body["org_id"]):
-        raise AuthorizationError(f"organisation {body['org_id']} is outside the scope of token '{p.name}'")
+    require_org(p, body["org_id"], f"department {body['department_id']}")
     existing = s.get(Department, body["department_id"])
     new = Department(department_id=body["department_id"], org_id=body["org_id"],
                      department_name=body["department_name"], municipality_code=body["municipality_code"],
@@ -243,9 +234,7 @@ def register_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> dict[st
     otherwise; the delebolig row is locked, so concurrent rooms are counted one after the other)."""
     p.require_writer()
     d = _department(s, body["department_id"])
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"department {d.department_id} belongs to organisation {d.org_id}, outside "
-                                 f"the scope of token '{p.name}'")
+    require_org(p, d.org_id, f"department {d.department_id}")
     shared_id = body.get("shared_dwelling_id")
     new = Dwelling(dwelling_id=body["dwelling_id"], department_id=d.department_id,
                    almen_type=body.get("almen_type") or "family", rooms=body["rooms"],
@@ -283,9 +272,7 @@ def register_shared_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> 
     rooms are then registered as dwellings with `shared_dwelling_id` (an identical repeat returns it)."""
     p.require_writer()
     d = _department(s, body["department_id"])
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"department {d.department_id} belongs to organisation {d.org_id}, outside "
-                                 f"the scope of token '{p.name}'")
+    require_org(p, d.org_id, f"department {d.department_id}")
     new = SharedDwelling(shared_dwelling_id=body["shared_dwelling_id"], department_id=d.department_id,
                          rooms=body["rooms"], floor_area_m2=body.get("floor_area_m2"), facts=body.get("facts") or {})
     existing = s.get(SharedDwelling, new.shared_dwelling_id)
@@ -319,34 +306,44 @@ def list_dwellings(s: Session, p: Principal, department_id: str) -> list[dict[st
 # Applicants (waiting lists and referral lists)
 
 
-def require_list_owner(p: Principal, list_type: str, municipality_code: int | None, org_id: str | None) -> None:
-    """Only a list's owner writes to it: municipalities their referral and rehousing lists,
-    organisations their waiting lists (AuthorizationError otherwise)."""
-    if list_type in MUNICIPAL_LISTS:
-        if not p.covers_municipality(municipality_code):
-            raise AuthorizationError(f"the {list_type} list of municipality {municipality_code} is outside the "
-                                     f"scope of token '{p.name}'")
-    elif not p.owns_org(org_id):
-        raise AuthorizationError(f"the waiting list of organisation {org_id} is outside the scope of token "
-                                 f"'{p.name}'")
+def check_household(data: Any, applicant_id: int, household_id: int | None) -> None:
+    """Refuse a household the engine cannot read (422 naming the field): missing or wrongly typed
+    fields are an `InvalidRequestError`, never a server error."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError("household must be an object {members: [...]}")
+    try:
+        household_from_json(data, applicant_id, household_id)
+    except InvalidRequestError:
+        raise
+    except KeyError as exc:
+        raise InvalidRequestError(f"household: a member's benefits or spell lacks the field {exc}") from None
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise InvalidRequestError(f"household: a member has a field of the wrong type ({type(exc).__name__}); "
+                                  f"see the household format in docs/letting-service.md") from None
 
 
 def create_applicant(s: Session, p: Principal, body: dict[str, Any],
-                     pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
-    """Put an applicant on a list: organisations their waiting lists, municipalities their referrals."""
+                     pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None) -> dict[str, Any]:
+    """Put an applicant on a list: organisations their waiting lists, municipalities their referrals.
+    An organisation cannot register the facts only the municipality sets (a § 51 c dispensation: 403)."""
     p.require_writer()
     list_type = body["list_type"]
     if list_type not in LIST_TYPES:
         raise InvalidRequestError(f"list_type must be one of {', '.join(LIST_TYPES)}")
     code, org_id = body.get("municipality_code"), body.get("org_id")
     require_list_owner(p, list_type, code, org_id)
+    if list_type not in MUNICIPAL_LISTS:
+        reserved = sorted(municipal_facts(getattr(rules, "policies", None)) & set(body.get("facts") or {}))
+        if reserved:
+            raise AuthorizationError(f"{', '.join(reserved)}: only the municipality grants a dispensation "
+                                     f"(almenboligloven § 51 c, stk. 3; bek. § 37); token '{p.name}' is {p.role}")
     owner = f"kommune:{code}" if list_type in MUNICIPAL_LISTS else str(org_id)
     referral_order = body.get("referral_order")
     if referral_order is not None and list_type not in MUNICIPAL_LISTS:
         raise InvalidRequestError(f"referral_order is the municipality's order of its referral and rehousing "
                                   f"lists; the {list_type} list is ordered by the letting rules")
     household = body.get("household") or {}
-    household_from_json(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
+    check_household(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
     size = body.get("household_size") or len(household.get("members") or []) or 1
     entry = Applicant(applicant_id=body["applicant_id"], household_id=body.get("household_id"),
                       list_type=list_type, list_owner=owner, org_id=org_id, municipality_code=code,
@@ -373,16 +370,8 @@ def list_applicants(s: Session, p: Principal, *, org_id: str | None = None, muni
     """A list in queue order (internal before external, then seniority, then registration)."""
     if (org_id is None) == (municipality_code is None):
         raise InvalidRequestError("give exactly one of org_id (waiting lists) or municipality_code (referrals)")
-    if org_id is not None:
-        if not (p.role == "analyst" or p.owns_org(org_id)):
-            raise AuthorizationError(f"the waiting lists of organisation {org_id} are outside the scope of "
-                                     f"token '{p.name}'")
-        owner = org_id
-    else:
-        if not (p.role == "analyst" or p.covers_municipality(municipality_code)):
-            raise AuthorizationError(f"the referrals of municipality {municipality_code} are outside the "
-                                     f"scope of token '{p.name}'")
-        owner = f"kommune:{municipality_code}"
+    require_read_list(p, org_id, municipality_code)
+    owner = org_id if org_id is not None else f"kommune:{municipality_code}"
     stmt = select(Applicant).where(Applicant.list_owner == owner)
     if list_type is not None:
         stmt = stmt.where(Applicant.list_type == list_type)
@@ -416,9 +405,7 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
         raise InvalidRequestError(f"channel must be one of {', '.join(CHANNELS)}")
     w = _dwelling(s, body["dwelling_id"], lock=True)
     d = _department(s, w.department_id)
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"dwelling {w.dwelling_id} belongs to organisation {d.org_id}, outside the "
-                                 f"scope of token '{p.name}'")
+    require_org(p, d.org_id, f"dwelling {w.dwelling_id}")
     open_id = s.scalar(select(Vacancy.vacancy_id).where(Vacancy.dwelling_id == w.dwelling_id,
                                                         Vacancy.status == "open"))
     if open_id is not None:
@@ -490,9 +477,10 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
 
 
 def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
-                limit: int = 5000) -> list[Applicant]:
+                limit: int = WHOLE_LIST) -> list[Applicant]:
     """Candidates in list order: active entries of the lists, without an offer for this vacancy and
-    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`.
+    whose household holds no open or accepted offer (one household, one dwelling); `limit` of them
+    from `offset` (`WHOLE_LIST`: all).
 
     One branch per list type, each read in list order and cut at `offset + limit`: on the
     municipality's lists its `referral_order` first (unordered entries after the ordered ones),
@@ -500,8 +488,8 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     list type, status, seniority, entry), so the database reads the head of each list instead of
     sorting the whole list every round; the branches are merged in list order (internal before the
     others)."""
-    limit = min(limit, CANDIDATE_LIMIT)
-    params = {"owner": owner, "vacancy_id": v.vacancy_id, "head": offset + limit, "offset": offset, "limit": limit}
+    params = {"owner": owner, "vacancy_id": v.vacancy_id, "head": min(offset + limit, WHOLE_LIST), "offset": offset,
+              "limit": limit}
     conn = s.connection()
     stmt, sql = _candidate_ids_statement(list_types, conn.dialect)
     if sql is not None:  # driver SQL compiled once per list types: nothing to build again every round
@@ -570,7 +558,7 @@ def _sql_word(word: str) -> str:
 
 def _busy_candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
     """Entries `_candidates` held back because they hold an open offer elsewhere (active, not
-    passive, not offered this vacancy); at most `CANDIDATE_LIMIT`, in list order."""
+    passive, not offered this vacancy), in list order."""
     offered_here = select(Offer.applicant_id).where(Offer.vacancy_id == v.vacancy_id)
     open_elsewhere = select(Offer.applicant_id).where(Offer.status == "open", Offer.vacancy_id != v.vacancy_id)
     return list(s.scalars(
@@ -578,7 +566,7 @@ def _busy_candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, 
                                 Applicant.status == "active", Applicant.passive_since.is_(None),
                                 Applicant.applicant_id.not_in(offered_here),
                                 Applicant.applicant_id.in_(open_elsewhere))
-        .order_by(Applicant.seniority_date, Applicant.entry_id).limit(CANDIDATE_LIMIT)))
+        .order_by(Applicant.seniority_date, Applicant.entry_id)))
 
 
 def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
@@ -674,7 +662,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     owner, list_types = candidate_lists(v, d)
     # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
     # reads the list page by page until the round has its offers.
-    page_size = getattr(rules, "page_size", None) or CANDIDATE_LIMIT
+    page_size = getattr(rules, "page_size", None) or WHOLE_LIST
     lock_ahead = getattr(rules, "lock_ahead", 0) or 0
     remaining = count
     decided: list[CandidateDecision] = []
@@ -712,7 +700,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         decided += plan.decisions
         fulfilled.update(plan.fulfilled_entitlements)
         offset += len(page)
-        if page_size >= CANDIDATE_LIMIT or len(page) < page_size:
+        if page_size >= WHOLE_LIST or len(page) < page_size:
             break
         remaining = (remaining or 1) - len(plan.offered)
         if remaining <= 0:
@@ -821,8 +809,7 @@ def list_entitlements(s: Session, p: Principal, org_id: str, pseudo: Pseudonymis
     """§ 51 b entitlements with an organisation (open and used up). An entitlement is `open` while
     no offer used it up and the entry it was granted on is still active on the list: a housed
     applicant (also with `ends = on_letting`) or one who withdrew the application holds none."""
-    if not (p.role == "analyst" or p.owns_org(org_id)):
-        raise AuthorizationError(f"organisation {org_id} is outside the scope of token '{p.name}'")
+    require_read_list(p, org_id, None)
     ident = _ids(p, pseudo)
     rows = s.execute(select(Entitlement, Applicant.status).join(Applicant, Applicant.entry_id == Entitlement.entry_id)
                      .where(Entitlement.org_id == org_id).order_by(Entitlement.entitlement_id)).all()
@@ -873,7 +860,9 @@ def get_lease(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser |
 
 
 def list_decisions(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
-    """The audit trail of a vacancy, in the order the decisions were taken."""
+    """The audit trail of a vacancy, in the order the decisions were taken (not for analysts: its
+    facts are row-level person data)."""
+    require_row_level(p, f"the decision trail of vacancy {vacancy_id}")
     _v, _w, d = _vacancy_context(s, vacancy_id, lock=False)
     _require_read(p, d)
     ident = _ids(p, pseudo)
