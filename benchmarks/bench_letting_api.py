@@ -38,12 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "letting_store"))
 
 from boligmix.letting.store import service  # noqa: E402
+from boligmix.letting.store.selection import StoreOrderRules  # noqa: E402
 from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
 from boligmix.letting.store.migrate import upgrade  # noqa: E402
 from boligmix.letting.store.models import Lease  # noqa: E402
 from letting_server import Server  # noqa: E402
 
+STORE_ORDER = StoreOrderRules()
 TARGET = 500.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -128,7 +130,7 @@ def seed(store: Store, n_vacancies: int, n_spare_dwellings: int) -> tuple[str, l
             out = []
             for dw in range(start + 1, min(start + 200, n_vacancies) + 1):
                 v = service.register_vacancy(s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)})
-                out += [o["offer_id"] for o in service.make_offers(s, org, v["vacancy_id"], 2)["offers"]]
+                out += [o["offer_id"] for o in service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER)["offers"]]
             return out
         offer_ids += store.transact(offers)
     spare = list(range(n_vacancies + 1, n_dwellings + 1))

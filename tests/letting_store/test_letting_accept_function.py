@@ -18,7 +18,7 @@ from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.errors import NotFoundError
 from boligmix.letting.store.idempotency import request_fingerprint
 
-from store_support import MUNI, seed_applicants, seed_stock
+from store_support import STORE_ORDER, MUNI, seed_applicants, seed_stock
 
 pytestmark = pytest.mark.postgres
 
@@ -51,7 +51,7 @@ def _counts(store):
 def _round(store, org, dwelling_id, count=2, channel="waiting_list", who=None):
     v = store.transact(lambda s: service.register_vacancy(
         s, org, {"dwelling_id": dwelling_id, "available_from": date(2025, 1, 1), "channel": channel}))
-    made = store.transact(lambda s: service.make_offers(s, who or org, v["vacancy_id"], count))
+    made = store.transact(lambda s: service.make_offers(s, who or org, v["vacancy_id"], count, rules=STORE_ORDER))
     return v["vacancy_id"], [o["offer_id"] for o in made["offers"]]
 
 

@@ -23,7 +23,7 @@ from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vac
 from boligmix.letting.store.selection import StoreOrderRules
 from boligmix.web.app import create_app
 
-from store_support import MUNI, ORG, add_token, seed_applicants, seed_stock
+from store_support import STORE_ORDER, MUNI, ORG, add_token, seed_applicants, seed_stock
 
 WHO = ("org", "org2", "muni", "muni2", "analyst", "revoked", "none")
 ALL = frozenset(WHO) - {"revoked", "none"}
@@ -92,10 +92,10 @@ def _world(url: str) -> tuple[dict[str, str], dict[str, int]]:
             service.register_shared_dwelling(s, org, {"shared_dwelling_id": 5, "department_id": "ORG1-01",
                                                       "rooms": 2})
             v = service.register_vacancy(s, org, {"dwelling_id": dws[0], "available_from": date(2025, 1, 1)})
-            offers = service.make_offers(s, org, v["vacancy_id"], 2)["offers"]
+            offers = service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER)["offers"]
             rv = service.register_vacancy(s, org, {"dwelling_id": dws[1], "available_from": date(2025, 1, 1),
                                                    "channel": "kommunal_anvisning"})
-            roffers = service.make_offers(s, muni, rv["vacancy_id"], 1)["offers"]
+            roffers = service.make_offers(s, muni, rv["vacancy_id"], 1, rules=STORE_ORDER)["offers"]
             return v["vacancy_id"], offers[0]["offer_id"], rv["vacancy_id"], roffers[0]["offer_id"]
         vacancy, offer, referral_vacancy, referral_offer = store.transact(op)
         from boligmix.letting.store.models import ApiToken, utcnow

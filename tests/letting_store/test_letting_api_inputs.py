@@ -120,3 +120,27 @@ def test_openapi_documents_the_error_answers_and_docs_are_offline(client):
     html = client.get("/docs").text
     assert "/docs-static/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
     assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_database_errors_carry_no_person_data(store, tokens, caplog):
+    """SQL parameters (person ids, reasons, facts) appear neither in the error nor in the log (before:
+    database errors logged the statement's parameters, up to 80 KB)."""
+    import logging
+
+    from sqlalchemy.exc import IntegrityError
+
+    from boligmix.letting.store.models import Offer
+    from boligmix.web.errors import log_db_error
+
+    _, org = tokens["org"]
+    with pytest.raises(IntegrityError) as info:
+        with store.write() as s:
+            s.add(Offer(vacancy_id=424242, entry_id=313131, applicant_id=987654321, household_id=55555,
+                        rank=1, channel="waiting_list", rule="secret reason", rule_version="0", status="open"))
+            s.flush()
+    with caplog.at_level(logging.ERROR, logger="boligmix.web"):
+        log_db_error(info.value)
+    assert "secret reason" not in str(info.value) and "hidden due to hide_parameters" in str(info.value)
+    # (PostgreSQL's own message may name a key's value; the log takes the class, SQLSTATE and constraint only)
+    assert "987654321" not in caplog.text and "313131" not in caplog.text and "secret reason" not in caplog.text
+    assert "IntegrityError" in caplog.text

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from boligmix.letting.store import service
 from boligmix.letting.store.models import Decision, Lease, Offer, Vacancy
 
-from store_support import seed_applicants, seed_stock
+from store_support import STORE_ORDER, seed_applicants, seed_stock
 from letting_server import Server, run_at_once
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def test_32_clients_accepting_competing_offers(db_url, store, tokens, tmp_path):
     for dw in dwellings:
         def op(s, dw=dw):
             v = service.register_vacancy(s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)})
-            made = service.make_offers(s, org, v["vacancy_id"], per_vacancy)
+            made = service.make_offers(s, org, v["vacancy_id"], per_vacancy, rules=STORE_ORDER)
             return [(v["vacancy_id"], o["offer_id"]) for o in made["offers"]]
         offers += store.transact(op)
     assert len(offers) == N_CLIENTS

@@ -20,7 +20,7 @@ from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.models import Applicant, Lease, Offer
 
-from store_support import seed_applicants, seed_stock
+from store_support import STORE_ORDER, seed_applicants, seed_stock
 
 
 def _vacancy(store, org, dwelling_id):
@@ -35,7 +35,7 @@ def _on_three_lists(store, org, org2, applicant_id, **kw):
             *seed_applicants(store, org2, 1, start_id=applicant_id, org_id="ORG2", **kw)]
 
 
-@pytest.mark.parametrize("rules", [None, EngineRules()], ids=["store-order", "engine"])
+@pytest.mark.parametrize("rules", [STORE_ORDER, EngineRules()], ids=["store-order", "engine"])
 def test_a_household_on_several_lists_holds_one_offer_and_gets_one_lease(store, tokens, rules):
     _, org = tokens["org"]
     _, org2 = tokens["org2"]
@@ -67,7 +67,7 @@ def test_the_database_refuses_a_second_offer_or_lease_of_a_household(store, toke
     dw1, dw2 = seed_stock(store, org, dwellings=2)
     internal, external, elsewhere = _on_three_lists(store, org, org2, 7)
     v1, v2 = _vacancy(store, org, dw1), _vacancy(store, org, dw2)
-    o1 = store.transact(lambda s: service.make_offers(s, org, v1, 1))["offers"][0]
+    o1 = store.transact(lambda s: service.make_offers(s, org, v1, 1, rules=STORE_ORDER))["offers"][0]
     assert o1["entry_id"] == internal
 
     class offer:  # one write transaction, not retried (store.transact retries household races)
@@ -106,8 +106,8 @@ def test_accepting_a_stale_second_offer_of_a_household_is_impossible(store, toke
     dw1, dw2 = seed_stock(store, org, dwellings=2)
     _on_three_lists(store, org, org2, 7, seniority_date=date(2000, 1, 1))
     v1, v2 = _vacancy(store, org, dw1), _vacancy(store, org, dw2)
-    o1 = store.transact(lambda s: service.make_offers(s, org, v1, 1))["offers"][0]
-    assert store.transact(lambda s: service.make_offers(s, org, v2, 1))["offers"] == []
+    o1 = store.transact(lambda s: service.make_offers(s, org, v1, 1, rules=STORE_ORDER))["offers"][0]
+    assert store.transact(lambda s: service.make_offers(s, org, v2, 1, rules=STORE_ORDER))["offers"] == []
     store.transact(lambda s: service.accept_offer(s, org, o1["offer_id"]))
     with pytest.raises(ConflictError):
         store.transact(lambda s: service.accept_offer(s, org, o1["offer_id"]))
@@ -158,7 +158,7 @@ def test_one_dwelling_per_household_under_random_interleavings(store, tokens, op
         try:
             if kind == "offers":
                 who, vid = vacancies[action[1]]
-                made = store.transact(lambda s: service.make_offers(s, who, vid, action[2]))
+                made = store.transact(lambda s: service.make_offers(s, who, vid, action[2], rules=STORE_ORDER))
                 offers += [(who, o["offer_id"]) for o in made["offers"]]
             elif kind in ("accept", "refuse") and offers:
                 who, oid = offers[action[1] % len(offers)]
@@ -207,7 +207,7 @@ def test_concurrent_rounds_of_two_organisations_offer_a_household_once(pg_databa
             def run(who, vid):
                 barrier.wait()
                 got[vid] = [o["applicant_id"] for o in store.transact(
-                    lambda s: service.make_offers(s, who, vid, 1))["offers"]]
+                    lambda s: service.make_offers(s, who, vid, 1, rules=STORE_ORDER))["offers"]]
             threads = [threading.Thread(target=run, args=a) for a in ((org, v1), (org2, v2))]
             for t in threads:
                 t.start()

@@ -17,7 +17,7 @@ from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
 
-from store_support import seed_applicants, seed_stock
+from store_support import STORE_ORDER, seed_applicants, seed_stock
 
 _world = itertools.count()
 
@@ -67,7 +67,7 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
             path, body = f"/api/vacancies/{vid}/offers", str(count).encode()
 
             def op(s, vid=vid, count=count):
-                return service.make_offers(s, org, vid, count)
+                return service.make_offers(s, org, vid, count, rules=STORE_ORDER)
         elif kind in ("accept", "refuse"):
             if not offers:
                 continue

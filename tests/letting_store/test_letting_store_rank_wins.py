@@ -13,12 +13,13 @@ from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.errors import SettledElsewhereError
 
-from store_support import seed_applicants, seed_stock
+from store_support import STORE_ORDER, seed_applicants, seed_stock
 
 NOW = datetime(2024, 6, 15, 10, 0)
 
 
 def _three_offers(store, org, rules=None, *, n=3, now=None):
+    rules = rules or STORE_ORDER
     [dw] = seed_stock(store, org, dwellings=1)
     entries = seed_applicants(store, org, n, household_size=3)
     vid = store.transact(lambda s: service.register_vacancy(

@@ -15,7 +15,7 @@ from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.errors import IdempotencyMismatchError
 from boligmix.letting.store.models import Lease, Offer, Vacancy
 
-from store_support import MUNI, seed_applicants, seed_stock
+from store_support import STORE_ORDER, MUNI, seed_applicants, seed_stock
 
 
 def _vacancy(store, org, dwelling_id, channel="waiting_list"):
@@ -34,7 +34,7 @@ def test_offers_follow_list_order_and_skip_unfit_applicants(store, tokens):
     e_internal = seed_applicants(store, org, 1, start_id=5, seniority_date=date(2020, 1, 1),
                                  list_type="internal")[0]
     v = _vacancy(store, org, dw)
-    out = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3))
+    out = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3, rules=STORE_ORDER))
     assert [o["entry_id"] for o in out["offers"]] == [e_internal, e_early, e_late]
     assert [(d["entry_id"], d["outcome"]) for d in out["decisions"]] == [
         (e_internal, "offered"), (e_big, "skipped"), (e_rent, "skipped"), (e_early, "offered"),
@@ -43,7 +43,7 @@ def test_offers_follow_list_order_and_skip_unfit_applicants(store, tokens):
     assert skip_rules[e_big].endswith("#rooms") and skip_rules[e_rent].endswith("#rent")
     assert all(d["rule_version"] and d["facts"]["dwelling_rooms"] == 3 for d in out["decisions"])
     # A second round does not offer the same applicants again; the list is then exhausted.
-    again = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2))
+    again = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER))
     assert again["offers"] == [] and again["exhausted"]
 
 
@@ -52,14 +52,14 @@ def test_accept_creates_one_lease_and_withdraws_the_other_offers(store, tokens):
     [dw, *_] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 3)
     v = _vacancy(store, org, dw)
-    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3))["offers"]
+    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3, rules=STORE_ORDER))["offers"]
     lease = store.transact(lambda s: service.accept_offer(s, org, offers[0]["offer_id"], date(2025, 2, 1)))
     assert lease["dwelling_id"] == dw and lease["entry_id"] == offers[0]["entry_id"]
     assert lease["lease_start"] == "2025-02-01"
     with pytest.raises(ConflictError, match="already let"):
         store.transact(lambda s: service.accept_offer(s, org, offers[1]["offer_id"]))
     with pytest.raises(ConflictError):
-        store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 1))
+        store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 1, rules=STORE_ORDER))
     trail = store.transact(lambda s: service.list_decisions(s, org, v["vacancy_id"]))
     assert [d["outcome"] for d in trail] == ["channel", "offered", "offered", "offered", "let", "withdrawn",
                                              "withdrawn"]
@@ -85,9 +85,9 @@ def test_one_open_offer_per_applicant_and_housed_once(store, tokens):
     dw1, dw2 = seed_stock(store, org, dwellings=2)
     [entry] = seed_applicants(store, org, 1)
     v1, v2 = _vacancy(store, org, dw1), _vacancy(store, org, dw2)
-    o1 = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"]))["offers"][0]
+    o1 = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     # While the offer for v1 is open, the applicant is not offered v2.
-    assert store.transact(lambda s: service.make_offers(s, org, v2["vacancy_id"]))["offers"] == []
+    assert store.transact(lambda s: service.make_offers(s, org, v2["vacancy_id"], rules=STORE_ORDER))["offers"] == []
     # A second open offer written past the rules is refused by the database (one per household).
     with pytest.raises(IntegrityError, match="(?i)unique"):
         with store.write() as s:
@@ -104,12 +104,12 @@ def test_refusal_is_recorded_and_counted(store, tokens):
     [dw] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 2)
     v = _vacancy(store, org, dw)
-    o = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"]))["offers"][0]
+    o = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     refused = store.transact(lambda s: service.refuse_offer(s, org, o["offer_id"], "too far from work"))
     assert refused["status"] == "refused"
     with pytest.raises(ConflictError, match="refused"):
         store.transact(lambda s: service.accept_offer(s, org, o["offer_id"]))
-    nxt = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"]))["offers"][0]
+    nxt = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     assert nxt["entry_id"] != o["entry_id"]
     trail = store.transact(lambda s: service.list_decisions(s, org, v["vacancy_id"]))
     refusal = [d for d in trail if d["outcome"] == "refused"][0]
@@ -130,7 +130,7 @@ def test_database_constraints_refuse_a_second_lease_and_audit_edits(store, token
     [dw] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 2)
     v = _vacancy(store, org, dw)
-    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2))["offers"]
+    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER))["offers"]
     lease = store.transact(lambda s: service.accept_offer(s, org, offers[0]["offer_id"]))
 
     def second_lease(s):
@@ -165,11 +165,11 @@ def test_scopes_of_roles(store, tokens):
         seed_applicants(store, org2, 1, org_id="ORG1")
     v = _vacancy(store, org, dw)
     with pytest.raises(AuthorizationError):
-        store.transact(lambda s: service.make_offers(s, org2, v["vacancy_id"]))
+        store.transact(lambda s: service.make_offers(s, org2, v["vacancy_id"], rules=STORE_ORDER))
     with pytest.raises(AuthorizationError):
-        store.transact(lambda s: service.make_offers(s, analyst, v["vacancy_id"]))
+        store.transact(lambda s: service.make_offers(s, analyst, v["vacancy_id"], rules=STORE_ORDER))
     with pytest.raises(AuthorizationError):  # a waiting-list vacancy is the organisation's to let
-        store.transact(lambda s: service.make_offers(s, muni, v["vacancy_id"]))
+        store.transact(lambda s: service.make_offers(s, muni, v["vacancy_id"], rules=STORE_ORDER))
     # The municipality reads what lies in its municipality, another municipality does not.
     assert store.transact(lambda s: service.get_vacancy(s, muni, v["vacancy_id"]))["status"] == "open"
     with pytest.raises(AuthorizationError):
@@ -184,8 +184,8 @@ def test_scopes_of_roles(store, tokens):
             "applicant_id": 779, "list_type": "municipal_referral", "municipality_code": MUNI,
             "seniority_date": date(2024, 5, 1)}))
     with pytest.raises(AuthorizationError):
-        store.transact(lambda s: service.make_offers(s, org, vk["vacancy_id"]))
-    offer = store.transact(lambda s: service.make_offers(s, muni, vk["vacancy_id"]))["offers"][0]
+        store.transact(lambda s: service.make_offers(s, org, vk["vacancy_id"], rules=STORE_ORDER))
+    offer = store.transact(lambda s: service.make_offers(s, muni, vk["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     assert offer["applicant_id"] == 777 and offer["channel"] == "kommunal_anvisning"
     lease = store.transact(lambda s: service.accept_offer(s, muni, offer["offer_id"]))
     assert lease["channel"] == "kommunal_anvisning"
@@ -197,7 +197,7 @@ def test_analysts_see_keyed_pseudonyms(store, tokens):
     [dw] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 1, start_id=4242)
     v = _vacancy(store, org, dw)
-    store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"]))
+    store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], rules=STORE_ORDER))
     with store.read() as s:
         pseudo = Pseudonymiser.load(s)
         plain = service.list_offers(s, org, v["vacancy_id"], pseudo)
@@ -218,7 +218,7 @@ def test_idempotent_writes(store, tokens):
     [dw, dw2] = seed_stock(store, org, dwellings=2)
     seed_applicants(store, org, 2)
     v = _vacancy(store, org, dw)
-    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2))["offers"]
+    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER))["offers"]
     calls = []
 
     def accept(offer_id):
@@ -284,11 +284,25 @@ def test_concurrent_rounds_pass_over_locked_entries_and_lock_only_their_offers(s
     entries = seed_applicants(store, org, 4)  # seniority in entry order
     vacancies = [_vacancy(store, org, dw)["vacancy_id"] for dw in dwellings]
     with store.write() as a:
-        first = service.make_offers(a, org, vacancies[0])
+        first = service.make_offers(a, org, vacancies[0], rules=STORE_ORDER)
         with store.write() as b:
-            second = service.make_offers(b, org, vacancies[1])
-            third = store.transact(lambda s: service.make_offers(s, org, vacancies[2]))
+            second = service.make_offers(b, org, vacancies[1], rules=STORE_ORDER)
+            third = store.transact(lambda s: service.make_offers(s, org, vacancies[2], rules=STORE_ORDER))
     assert [r["offers"][0]["entry_id"] for r in (first, second, third)] == entries[:3]
     assert [d["entry_id"] for d in second["decisions"]] == [entries[1]]
     assert [d["entry_id"] for d in third["decisions"]] == [entries[2]]
     assert second["offers"][0]["rank"] == third["offers"][0]["rank"] == 1
+
+
+def test_offer_rounds_default_to_the_statutory_rules(store, tokens):
+    """Without rules named, a round is made by the statutory engine rules (waiting-list policy, answer
+    deadline); the plain list order only when `StoreOrderRules` is given by name."""
+    _, org = tokens["org"]
+    dw1, dw2 = seed_stock(store, org, dwellings=2)
+    seed_applicants(store, org, 4, household_size=3)
+    default = store.transact(lambda s: service.make_offers(s, org, _vacancy(store, org, dw1)["vacancy_id"]))
+    assert default["rules"] == "engine" and default["offers"]
+    assert all(o["rule"].startswith("dk.venteliste#") and o["deadline"] for o in default["offers"])
+    named = store.transact(lambda s: service.make_offers(s, org, _vacancy(store, org, dw2)["vacancy_id"],
+                                                         rules=STORE_ORDER))
+    assert named["rules"] == "store-order" and named["offers"][0]["deadline"] is None

@@ -46,6 +46,7 @@ from boligmix.letting.store.service import (
     _ids,
     _offer_context,
     _vacancy_context,
+    default_offer_rules,
     offer_json,
     require_act_on_vacancy,
 )
@@ -66,6 +67,7 @@ def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | No
     expires as with `expire_offers` and `OfferExpiredError` (409) is raised; its transaction is
     committed."""
     as_of = _as_utc(now or datetime.now(timezone.utc))
+    rules = rules or default_offer_rules()
     conn = s.connection()
     if conn.dialect.name == "postgresql":
         return _accept_postgres(s, p, offer_id, lease_start, pseudo, rules, as_of)
@@ -331,6 +333,7 @@ def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = N
     """Refuse an open offer; counts the refusal. With rules that know the waiting-list policy that
     made the offer (the engine), the entry is set passive (`passive` decision) when its refusals
     reach the policy's `passive_after_refusals` (not for referral channels, as the engine)."""
+    rules = rules or default_offer_rules()
     o, v, _w, d = _offer_context(s, offer_id)
     require_act_on_vacancy(p, v, d)
     if o.status != "open":
@@ -373,6 +376,7 @@ def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | N
     """End the vacancy's open offers whose answer deadline is before `as_of` (default now): status
     `expired`, an `expired` decision, and, when the policy's `no_answer_counts_as_refusal` is on,
     a counted refusal (which may set the entry passive). Returns the expired offers."""
+    rules = rules or default_offer_rules()
     now = as_of or datetime.now(timezone.utc)
     v, _w, d = _vacancy_context(s, vacancy_id, lock=True)
     require_act_on_vacancy(p, v, d)

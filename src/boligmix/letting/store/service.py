@@ -61,7 +61,6 @@ from boligmix.letting.store.selection import (
     RULE_VERSION,
     CandidateDecision,
     OfferRules,
-    StoreOrderRules,
     candidate_lists,
     queue_key,
 )
@@ -649,11 +648,12 @@ a household taken by a transaction not yet committed is caught by the unique ind
 def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1,
                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
                 now: datetime | None = None) -> dict[str, Any]:
-    """Offer the vacancy to the next applicants by `rules` (default: the plain list order with
-    `count` offers); record every decision of the round."""
+    """Offer the vacancy to the next applicants by `rules` (default: the statutory engine rules,
+    `default_offer_rules`; the plain list order with `count` offers only when `StoreOrderRules` is
+    given by name); record every decision of the round."""
     if count is not None and not 1 <= count <= MAX_OFFERS_PER_ROUND:
         raise InvalidRequestError(f"count must be between 1 and {MAX_OFFERS_PER_ROUND}")
-    rules = rules or StoreOrderRules()
+    rules = rules or default_offer_rules()
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     v, w, d = _vacancy_context(s, vacancy_id, lock=True)
     require_act_on_vacancy(p, v, d)
@@ -760,6 +760,19 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
+
+
+_DEFAULT_RULES: list[OfferRules] = []
+
+
+def default_offer_rules() -> OfferRules:
+    """The statutory engine rules (the packaged statutory policies), loaded once per process: the
+    store's rules for offer rounds and answers unless a caller names others."""
+    if not _DEFAULT_RULES:
+        from boligmix.letting.store.engine_rules import EngineRules
+
+        _DEFAULT_RULES.append(EngineRules())
+    return _DEFAULT_RULES[0]
 
 
 def _one_entry_per_household(entries: list[Applicant], persons: set[int], households: set[int]) -> list[Applicant]:
