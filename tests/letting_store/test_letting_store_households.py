@@ -217,3 +217,41 @@ def test_concurrent_rounds_of_two_organisations_offer_a_household_once(pg_databa
             assert [a for offered in got.values() for a in offered].count(person) == 1, got
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_concurrent_engine_rounds_lock_ahead_and_offer_disjoint_households(pg_databases):
+    """Statutory rounds of one organisation at the same moment: each locks the first free
+    households of the engine's whole ranking (no re-planning per lost race); the rounds' offers are
+    disjoint, each round offers as many as the policy's round size, and every decision trail is
+    consistent with its offers."""
+    from boligmix.letting.store.db import Store
+    from store_support import add_token
+
+    url = pg_databases.new()
+    store = Store(url, pool_size=6)
+    try:
+        _, org = add_token(store, "o1", "housing_organisation", ["ORG1"])
+        dws = seed_stock(store, org, dwellings=4, department_id="E1", dwelling_base=70)
+        seed_applicants(store, org, 30, household_size=3)
+        rules = EngineRules()
+        vids = [_vacancy(store, org, dw) for dw in dws]
+        barrier = threading.Barrier(len(vids))
+        made: dict[int, dict] = {}
+
+        def run(vid):
+            barrier.wait()
+            made[vid] = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules))
+        threads = [threading.Thread(target=run, args=(v,)) for v in vids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        offered = [o["applicant_id"] for r in made.values() for o in r["offers"]]
+        assert len(offered) == len(set(offered)) and len({len(r["offers"]) for r in made.values()}) == 1
+        assert len(made[vids[0]]["offers"]) >= 1
+        for r in made.values():
+            ids = {o["offer_id"] for o in r["offers"]}
+            assert {d["offer_id"] for d in r["decisions"] if d["outcome"] == "offered"} == ids
+    finally:
+        store.dispose()

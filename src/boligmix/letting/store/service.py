@@ -680,17 +680,24 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         pool = _one_entry_per_household(pool, seen_persons, seen_households)
         held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
         got: set[int] = set()
+        reuse = None
         if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
             wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
                               (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
-            order = [cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
-            locked = _lock_first_offerable(s, order, remaining or 1)
+            ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
+            order = ranking(wide) if ranking is not None else [
+                cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
+            locked = _lock_first_offerable(s, order, len(wide.offered) if ranking is not None else remaining or 1)
             got = set(locked)
             tried = order[:order.index(locked[-1]) + 1] if locked else order
-            passed_over |= set(tried) - got  # locked by a concurrent round, or offered meanwhile
+            lost_head = set(tried) - got
+            passed_over |= lost_head  # locked by a concurrent round, or offered meanwhile
+            if not lost_head and {cd.entry.entry_id for cd in wide.offered if cd.entry is not None} <= got:
+                reuse = wide  # nobody passed over: the wide plan is this round's (no second planning)
         while True:
-            plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
-                              entitlements=held, **extra)
+            plan = reuse or rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                                       entitlements=held, **extra)
+            reuse = None
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
             rest = [i for i in chosen if i not in got]
             lost = set(rest) - _lock_offerable(s, rest)
