@@ -149,28 +149,36 @@ def test_every_route_has_an_access_rule_and_a_matrix_row(world_template):
     assert covered == routes
 
 
-@pytest.mark.parametrize("method,path,body,allowed", CASES, ids=[f"{m} {p}" for m, p, _b, _a in CASES])
-def test_route_role_scope_matrix(world_template, tmp_path, method, path, body, allowed):
+@pytest.fixture(scope="module")
+def shared_world(world_template, tmp_path_factory):
+    """One world for the whole matrix: a denied request changes nothing, and an allowed one is only
+    checked not to be refused for access, so the order of the rows does not matter."""
     template, secrets, ids = world_template
-    db = tmp_path / "w.sqlite"
+    db = tmp_path_factory.mktemp("matrix") / "w.sqlite"
     shutil.copy(template, db)
     url = f"sqlite:///{db}"
+    with TestClient(create_app(url, rules=StoreOrderRules())) as client:
+        yield client, url, secrets, ids
+
+
+@pytest.mark.parametrize("method,path,body,allowed", CASES, ids=[f"{m} {p}" for m, p, _b, _a in CASES])
+def test_route_role_scope_matrix(shared_world, method, path, body, allowed):
+    client, url, secrets, ids = shared_world
     target = _fill(path, ids)
     payload = _fill(body, ids)
-    with TestClient(create_app(url, rules=StoreOrderRules())) as client:
-        # the denied first (they must change nothing), the allowed after
-        for who in sorted(WHO, key=lambda w: w in allowed):
-            headers = {} if who == "none" else {"Authorization": f"Bearer {secrets[who]}"}
-            before = _counts(url)
-            r = client.request(method, target, headers=headers, json=payload)
-            if who in allowed:
-                assert r.status_code not in (401, 403), (who, r.status_code, r.text)
-                assert r.status_code < 500, (who, r.status_code, r.text)
-            else:
-                expected = 401 if who in ("revoked", "none") else 403
-                assert r.status_code == expected, (who, r.status_code, r.text)
-                assert set(r.json()) == {"error", "detail"}
-                assert _counts(url) == before, who
+    # the denied first (they must change nothing), the allowed after
+    for who in sorted(WHO, key=lambda w: w in allowed):
+        headers = {} if who == "none" else {"Authorization": f"Bearer {secrets[who]}"}
+        before = _counts(url)
+        r = client.request(method, target, headers=headers, json=payload)
+        if who in allowed:
+            assert r.status_code not in (401, 403), (who, r.status_code, r.text)
+            assert r.status_code < 500, (who, r.status_code, r.text)
+        else:
+            expected = 401 if who in ("revoked", "none") else 403
+            assert r.status_code == expected, (who, r.status_code, r.text)
+            assert set(r.json()) == {"error", "detail"}
+            assert _counts(url) == before, who
 
 
 DISPENSATION = {"dispensation_51c": True, "dispensation_51c_grounds": "imminent_pension"}
