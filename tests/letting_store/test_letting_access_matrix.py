@@ -68,6 +68,8 @@ CASES: list[tuple[str, str, dict | None, frozenset[str]]] = [
      frozenset({"muni", "analyst"})),
     ("GET", f"/api/reports/rejections-51b?municipality_code={MUNI}&period_end=2025-07-01", None,
      frozenset({"muni", "analyst"})),
+    ("GET", f"/api/reports/decisions?municipality_code={MUNI}&period_end=2099-07-01", None,
+     frozenset({"muni", "analyst"})),
     ("GET", "/api/decisions?vacancy_id={vacancy}", None, frozenset({"org", "muni"})),
 ]
 

@@ -104,6 +104,17 @@ def test_analyst_responses_are_pseudonymised(client, tokens):
                          ("/api/redirected-referrals", {"municipality_code": MUNI})):
         r = client.get(path, params=params, headers=analyst)
         assert r.status_code == 403 and r.json()["error"] == "AuthorizationError", path
+    # the trail in aggregate instead, through disclosure control (3 offers: below the minimum count)
+    period = {"period_start": "2000-01-01", "period_end": "2199-01-01"}
+    report = client.get("/api/reports/decisions", params=period, headers=analyst).json()
+    assert report["suppression"] == "disclosure policy" and report["rows"]
+    offered = [r for r in report["rows"] if r["outcome"] == "offered"]
+    assert len(offered) == 1 and offered[0]["decisions"] is None and offered[0]["applicants"] is None
+    assert all(set(r) <= {"municipality_code", "org_id", "channel", "outcome", "rule", "rule_version", "decisions",
+                          "applicants", "suppressed"} for r in report["rows"])  # no person id, no facts
+    muni = client.get("/api/reports/decisions", params={"municipality_code": MUNI, **period},
+                      headers=_h(tokens, "muni")).json()
+    assert [r["decisions"] for r in muni["rows"] if r["outcome"] == "offered"] == [3]  # exact for the municipality
 
 
 def test_idempotency_keys_over_http(client, tokens):

@@ -385,6 +385,14 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         return read(p, lambda s: reports.rejection_report(
             s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start))
 
+    @app.get("/api/reports/decisions", tags=["reports"])
+    def get_decision_report(p: Caller, municipality_code: MunicipalityCode | None = None,
+                            period_end: QueryDay | None = None, period_start: QueryDay | None = None) -> Any:
+        """The letting decisions of the period in aggregate (per municipality, organisation, channel,
+        outcome and rule). Municipalities: their own, exact; analysts: all, small counts suppressed."""
+        return read(p, lambda s: reports.decision_report(
+            s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start))
+
     @app.get("/api/decisions", tags=["audit"])
     def get_decisions(vacancy_id: QueryId32, p: Caller) -> Any:
         return read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))

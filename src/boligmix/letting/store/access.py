@@ -68,6 +68,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/entitlements"): frozenset({ORG}),
     ("GET", "/api/reports/dispensations"): frozenset({MUNI, ANALYST}),
     ("GET", "/api/reports/rejections-51b"): frozenset({MUNI, ANALYST}),
+    ("GET", "/api/reports/decisions"): frozenset({MUNI, ANALYST}),
     ("GET", "/api/decisions"): WRITERS,
 }
 """(method, route path) -> the roles that may call it (empty: public). Row-level person data
