@@ -15,7 +15,7 @@ whose facts hold birth dates, benefit spells and release dates).
 
 Applicant facts the municipality alone sets (`municipal_facts`): the dispensation facts of the
 letting policies (`dispensation_fact`, e.g. § 51 c `dispensation_51c`, and the facts named after it,
-`dispensation_51c_grounds`): "kommunalbestyrelsen kan dispensere" (almenboligloven § 51 c, stk. 3;
+`dispensation_51c_grounds`): the municipality (kommunalbestyrelsen) alone may dispense (almenboligloven § 51 c;
 bek. om udlejning af almene boliger § 37). An organisation that sends them gets 403; a municipality
 sets them (and only them) on the waiting-list entries of organisations with a department in its
 municipalities.
@@ -210,7 +210,7 @@ def check_fact_changes(s: Session, p: Principal, entry: Any, new_facts: Mapping[
         changed = sorted(k for k in reserved if k in new_facts and new_facts[k] != stored.get(k))
         if changed:
             raise AuthorizationError(f"{', '.join(changed)}: only the municipality grants a dispensation "
-                                     f"(almenboligloven § 51 c, stk. 3; bek. § 37); token '{p.name}' is {p.role}")
+                                     f"(almenboligloven § 51 c; bek. om udlejning af almene boliger § 37); token '{p.name}' is {p.role}")
         return {**{k: v for k, v in new_facts.items() if k not in reserved},
                 **{k: stored[k] for k in reserved if k in stored}}
     if owner:

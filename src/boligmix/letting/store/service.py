@@ -335,7 +335,7 @@ def create_applicant(s: Session, p: Principal, body: dict[str, Any],
         reserved = sorted(municipal_facts(getattr(rules, "policies", None)) & set(body.get("facts") or {}))
         if reserved:
             raise AuthorizationError(f"{', '.join(reserved)}: only the municipality grants a dispensation "
-                                     f"(almenboligloven § 51 c, stk. 3; bek. § 37); token '{p.name}' is {p.role}")
+                                     f"(almenboligloven § 51 c; bek. om udlejning af almene boliger § 37); token '{p.name}' is {p.role}")
     owner = f"kommune:{code}" if list_type in MUNICIPAL_LISTS else str(org_id)
     referral_order = body.get("referral_order")
     if referral_order is not None and list_type not in MUNICIPAL_LISTS:
