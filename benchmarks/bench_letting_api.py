@@ -6,7 +6,9 @@
 The admin URL defaults to $BOLIGMIX_TEST_PG_URL (`scripts/test-postgres.sh start` prints it); the
 benchmark creates and drops its own database `boligmix_bench`. A `boligmix serve` process runs on a
 free loopback port. Phase 1: every vacancy has two competing offers; the clients accept all offers in
-random order, so half of the accepts must win (201) and half must lose (409). Phase 2 (full cycle):
+random order. The best-ranked acceptor wins: the rank-1 acceptance is the letting (201); a rank-2
+acceptance before it waits (202, provisional) and one after it loses (409); every lease must be the
+rank-1 offer's. Phase 2 (full cycle):
 each letting is three requests (register vacancy, make an offer, accept). Both phases check the
 database afterwards: exactly one lease per vacancy (zero double lettings) and every accept answered.
 Phase 0 measures the HTTP stack with the token check (an authenticated GET, one indexed read) as a ceiling.
@@ -25,7 +27,7 @@ import json
 import random
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "letting_store"))
 
 from boligmix.letting.store import service  # noqa: E402
+from boligmix.letting.store.selection import StoreOrderRules  # noqa: E402
 from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
 from boligmix.letting.store.migrate import upgrade  # noqa: E402
 from boligmix.letting.store.models import Lease  # noqa: E402
 from letting_server import Server  # noqa: E402
 
+STORE_ORDER = StoreOrderRules()
+SECRETS: dict[str, str] = {}
 TARGET = 500.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -101,12 +106,18 @@ def fresh_database(admin_url: str, name: str) -> str:
     return url
 
 
-def seed(store: Store, n_vacancies: int, n_spare_dwellings: int) -> tuple[str, list[int], list[int]]:
+def seed(store: Store, n_vacancies: int, n_spare_dwellings: int,
+         n_applicants: int | None = None) -> tuple[str, list[int], list[int]]:
     def op(s):  # type: ignore[no-untyped-def]
         secret, row = create_token(s, name="bench", role="housing_organisation", scope=["ORG"])
         return secret, Principal(row.token_id, row.name, row.role, frozenset(row.scope))
     secret, org = store.transact(op)
     n_dwellings = n_vacancies + n_spare_dwellings
+
+    def muni_op(s):  # type: ignore[no-untyped-def]
+        muni_secret, row = create_token(s, name="bench-kommune", role="municipality", scope=["101"])
+        return muni_secret, Principal(row.token_id, row.name, row.role, frozenset(row.scope))
+    SECRETS["municipality"], muni = store.transact(muni_op)
 
     def stock(s):  # type: ignore[no-untyped-def]
         service.register_department(s, org, {"department_id": "D1", "org_id": "ORG", "department_name": "Bench",
@@ -114,11 +125,20 @@ def seed(store: Store, n_vacancies: int, n_spare_dwellings: int) -> tuple[str, l
         for i in range(n_dwellings):
             service.register_dwelling(s, org, {"dwelling_id": i + 1, "department_id": "D1", "rooms": 3,
                                                "floor_area_m2": 70.0, "monthly_rent_dkk": 6000.0})
-        for i in range(2 * n_vacancies + n_spare_dwellings):
+        for i in range(n_applicants or 2 * n_vacancies + n_spare_dwellings):
+            # three persons: the statutory size rule lets them a 3-room dwelling
             service.create_applicant(s, org, {"applicant_id": 10_000 + i, "household_id": 20_000 + i,
-                                              "list_type": "external", "org_id": "ORG",
-                                              "seniority_date": date(2000, 1, 1)})
+                                              "list_type": "external", "org_id": "ORG", "household_size": 3,
+                                              "seniority_date": date(2000, 1, 1) + timedelta(days=i % 3000)})
     store.transact(stock)
+
+    def referrals(s):  # type: ignore[no-untyped-def]
+        # the municipality's referral list: the statutory 1/4 of the family vacancies is its (§ 59)
+        for i in range(max((n_applicants or 2 * n_vacancies + n_spare_dwellings) // 4, 1)):
+            service.create_applicant(s, muni, {"applicant_id": 500_000 + i, "household_id": 600_000 + i,
+                                               "list_type": "municipal_referral", "municipality_code": 101,
+                                               "household_size": 3, "seniority_date": date(2010, 1, 1)})
+    store.transact(referrals)
 
     offer_ids: list[int] = []
     for start in range(0, n_vacancies, 200):
@@ -126,7 +146,7 @@ def seed(store: Store, n_vacancies: int, n_spare_dwellings: int) -> tuple[str, l
             out = []
             for dw in range(start + 1, min(start + 200, n_vacancies) + 1):
                 v = service.register_vacancy(s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)})
-                out += [o["offer_id"] for o in service.make_offers(s, org, v["vacancy_id"], 2)["offers"]]
+                out += [o["offer_id"] for o in service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER)["offers"]]
             return out
         offer_ids += store.transact(offers)
     spare = list(range(n_vacancies + 1, n_dwellings + 1))
@@ -146,13 +166,16 @@ class Http:
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
-    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        assert self.reader is not None and self.writer is not None
+    async def request(self, method: str, path: str, body: Any = None, secret: str | None = None) -> tuple[int, Any]:
+        if self.reader is None or self.writer is None:
+            raise RuntimeError("open() the connection first")
+        auth = self.auth if secret is None else (f"Authorization: Bearer {secret}\r\n"
+                                                 f"Host: {self.host}:{self.port}\r\n").encode()
         payload = b"" if body is None else json.dumps(body).encode()
         head = f"{method} {path} HTTP/1.1\r\nContent-Length: {len(payload)}\r\n".encode()
         if body is not None:
             head += b"Content-Type: application/json\r\n"
-        self.writer.write(head + self.auth + b"\r\n" + payload)
+        self.writer.write(head + auth + b"\r\n" + payload)
         raw = await self.reader.readuntil(b"\r\n\r\n")
         status = int(raw[9:12])
         length = 0
@@ -209,13 +232,17 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-fast-path", action="store_true", help="serve every request by the full app")
+    ap.add_argument("--rules", default="engine", choices=["engine", "store-order"],
+                    help="the server's offer rules (default: the statutory engine rules)")
+    ap.add_argument("--applicants", type=int, default=None,
+                    help="waiting-list applicants (default: 2 per seeded vacancy + one per full cycle)")
     args = ap.parse_args()
     if not args.db:
         sys.exit("give --db or set BOLIGMIX_TEST_PG_URL (scripts/test-postgres.sh start prints it)")
     url = fresh_database(args.db, "boligmix_bench")
     store = Store(url)
     t0 = time.perf_counter()
-    secret, offer_ids, spare = seed(store, args.vacancies, args.full_cycle)
+    secret, offer_ids, spare = seed(store, args.vacancies, args.full_cycle, args.applicants)
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(text("VACUUM ANALYZE"))  # the bulk seed's maintenance now, not by autovacuum during the phases
     print(f"seeded {args.vacancies} vacancies with 2 offers each and {len(spare)} spare dwellings "
@@ -224,10 +251,10 @@ def main() -> None:
 
     pg_pid = postmaster_pid(store)
     server = Server(url)
-    server.extra_args = ["--workers", str(args.workers), "--rules", "store-order"]
+    server.extra_args = ["--workers", str(args.workers), "--rules", args.rules]
     if args.no_fast_path:
         server.extra_args.append("--no-fast-path")
-    print(f"server: boligmix serve --workers {args.workers} --rules store-order"
+    print(f"server: boligmix serve --workers {args.workers} --rules {args.rules}"
           f"{' --no-fast-path' if args.no_fast_path else ''}; {args.clients} clients; "
           f"load average before: {load_average()}")
     server.start()
@@ -246,29 +273,35 @@ def main() -> None:
         cpu0 = stack_cpu(server.proc.pid, pg_pid)
         elapsed, statuses = run_clients(args.clients, server.base_url, secret, offer_ids, accept)
         cpu1 = stack_cpu(server.proc.pid, pg_pid)
-        wins, losses = statuses.count(201), statuses.count(409)
+        wins, losses, waits = statuses.count(201), statuses.count(409), statuses.count(202)
         with store.read() as s:
             leases = s.scalar(select(func.count()).select_from(Lease))
             doubles = s.scalar(text("SELECT count(*) FROM (SELECT vacancy_id FROM leases GROUP BY vacancy_id "
                                     "HAVING count(*) > 1) d"))
+            not_best = s.scalar(text("SELECT count(*) FROM leases x WHERE EXISTS (SELECT 1 FROM offers o "
+                                     "WHERE o.vacancy_id = x.vacancy_id AND o.offer_id < x.offer_id)"))
         rate = wins / elapsed
         print(f"phase 1, competing accepts: {len(statuses)} requests in {elapsed:.2f} s with {args.clients} clients, "
-              f"{args.workers} server workers: {wins} lettings (201), {losses} refused (409), "
-              f"other {len(statuses) - wins - losses}")
+              f"{args.workers} server workers: {wins} lettings (201), {waits} provisional (202), {losses} refused "
+              f"(409), other {len(statuses) - wins - losses - waits}")
         print(f"  lettings/s: {rate:.0f} (target {TARGET:.0f}, ratio {rate / TARGET:.2f}); "
               f"requests/s: {len(statuses) / elapsed:.0f}")
         print("  " + cpu_line(cpu0, cpu1, wins, len(statuses)))
         print(f"  check: leases in the database {leases} == vacancies {args.vacancies}: "
-              f"{leases == args.vacancies}; vacancies let twice: {doubles}")
-        ok = leases == args.vacancies == wins and doubles == 0 and losses == args.vacancies
+              f"{leases == args.vacancies}; vacancies let twice: {doubles}; leases not to the best-ranked "
+              f"acceptor: {not_best}")
+        ok = (leases == args.vacancies == wins and doubles == 0 and losses + waits == args.vacancies
+              and not_best == 0)
 
         async def cycle(http: Http, dwelling_id: int) -> int:
             _, v = await http.request("POST", "/api/vacancies",
                                       {"dwelling_id": dwelling_id, "available_from": "2025-06-01"})
-            _, o = await http.request("POST", f"/api/vacancies/{v['vacancy_id']}/offers", {"count": 1})
+            # a referral vacancy (the statutory 1/4) is the municipality's to offer and let
+            who = SECRETS["municipality"] if v.get("channel") in ("kommunal_anvisning", "rehousing") else None
+            _, o = await http.request("POST", f"/api/vacancies/{v['vacancy_id']}/offers", {"count": 1}, who)
             if not o.get("offers"):
                 return -1  # no applicant free to get an offer (not expected: counted as a failure)
-            return (await http.request("POST", f"/api/offers/{o['offers'][0]['offer_id']}/accept"))[0]
+            return (await http.request("POST", f"/api/offers/{o['offers'][0]['offer_id']}/accept", None, who))[0]
         cpu2 = stack_cpu(server.proc.pid, pg_pid)
         elapsed2, statuses2 = run_clients(args.clients, server.base_url, secret, spare, cycle)
         cpu3 = stack_cpu(server.proc.pid, pg_pid)

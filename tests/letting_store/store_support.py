@@ -8,6 +8,7 @@ from typing import Any
 
 from boligmix.letting.store.auth import Principal, create_token
 from boligmix.letting.store.db import Store
+from boligmix.letting.store.selection import StoreOrderRules
 
 
 def add_token(store: Store, name: str, role: str, scope: list[str]) -> tuple[str, Principal]:
@@ -18,6 +19,8 @@ def add_token(store: Store, name: str, role: str, scope: list[str]) -> tuple[str
 
 
 ORG = "ORG1"
+STORE_ORDER = StoreOrderRules()
+"""The plain list order, named (the store's offer rounds default to the statutory engine rules)."""
 MUNI = 101
 
 

@@ -17,7 +17,7 @@ from boligmix.letting.store.errors import OfferExpiredError
 from boligmix.letting.store.selection import StoreOrderRules
 from boligmix.web.app import create_app
 
-from store_support import ORG, seed_applicants, seed_stock
+from store_support import STORE_ORDER, ORG, seed_applicants, seed_stock
 
 NOW = datetime(2024, 6, 15, 10, 0)
 
@@ -112,7 +112,7 @@ def test_revocation_acts_at_once_in_every_app_instance(db_url, store, tokens):
     seed_applicants(store, org, 2)
     vid = store.transact(lambda s: service.register_vacancy(
         s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}))["vacancy_id"]
-    offers = store.transact(lambda s: service.make_offers(s, org, vid, 2))["offers"]
+    offers = store.transact(lambda s: service.make_offers(s, org, vid, 2, rules=STORE_ORDER))["offers"]
     apps = [create_app(db_url, pool_size=2, rules=StoreOrderRules()) for _ in range(2)]
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
         for c in (a, b):
@@ -146,7 +146,7 @@ def test_fast_path_answers_as_the_full_app(db_url, store, tokens):
     for dw in dws:
         vid = store.transact(lambda s: service.register_vacancy(
             s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}))["vacancy_id"]
-        offers.append(store.transact(lambda s: service.make_offers(s, org, vid, 2))["offers"])
+        offers.append(store.transact(lambda s: service.make_offers(s, org, vid, 2, rules=STORE_ORDER))["offers"])
     fast_app = create_app(url, pool_size=2, rules=StoreOrderRules())
     full_app = create_app(url, pool_size=2, rules=StoreOrderRules(), fast_path=False)
     assert full_app.state.fast_path_stats is None

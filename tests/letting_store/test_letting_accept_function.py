@@ -18,7 +18,7 @@ from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.errors import NotFoundError
 from boligmix.letting.store.idempotency import request_fingerprint
 
-from store_support import MUNI, seed_applicants, seed_stock
+from store_support import STORE_ORDER, MUNI, seed_applicants, seed_stock
 
 pytestmark = pytest.mark.postgres
 
@@ -51,16 +51,21 @@ def _counts(store):
 def _round(store, org, dwelling_id, count=2, channel="waiting_list", who=None):
     v = store.transact(lambda s: service.register_vacancy(
         s, org, {"dwelling_id": dwelling_id, "available_from": date(2025, 1, 1), "channel": channel}))
-    made = store.transact(lambda s: service.make_offers(s, who or org, v["vacancy_id"], count))
+    made = store.transact(lambda s: service.make_offers(s, who or org, v["vacancy_id"], count, rules=STORE_ORDER))
     return v["vacancy_id"], [o["offer_id"] for o in made["offers"]]
 
 
 def test_win_then_lost_race_with_stored_answers(store, tokens):
+    """Rank 2 accepts first: provisional (202, stored); rank 1 then wins (201) and rank 2's offer is
+    withdrawn; a later acceptance is a 409 that writes nothing but its stored answer."""
     _, org = tokens["org"]
     [dw] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 2)
     vid, (first, second) = _round(store, org, dw)
-    outcome, status, body = _call(store, org, second, key="k-win", lease_start=date(2025, 2, 1))
+    outcome, status, body = _call(store, org, second, key="k-wait", lease_start=date(2025, 3, 1))
+    assert (outcome, status) == ("provisional", 202)
+    assert body["lease_id"] is None and body["status"] == "accepted" and body["waiting_for"] == [first]
+    outcome, status, body = _call(store, org, first, key="k-win", lease_start=date(2025, 2, 1))
     assert (outcome, status) == ("done", 201)
     with store.read() as s:
         lease = dict(s.execute(text("SELECT * FROM leases")).mappings().one())
@@ -69,27 +74,29 @@ def test_win_then_lost_race_with_stored_answers(store, tokens):
                                "ORDER BY decision_id"), {"v": vid}).all()
         stored = s.execute(text("SELECT status_code, response, request_sha256 FROM idempotency_keys "
                                 "WHERE idem_key = 'k-win'")).one()
-    assert body == {"lease_id": lease["lease_id"], "vacancy_id": vid, "offer_id": second,
+        waited = s.execute(text("SELECT status_code FROM idempotency_keys WHERE idem_key = 'k-wait'")).scalar()
+    assert body == {"lease_id": lease["lease_id"], "vacancy_id": vid, "offer_id": first,
                     "entry_id": lease["entry_id"], "dwelling_id": dw, "applicant_id": lease["applicant_id"],
                     "household_id": lease["household_id"], "lease_start": "2025-02-01", "channel": "waiting_list"}
-    assert offers == {first: "withdrawn", second: "accepted"}
-    assert [(t.outcome, t.offer_id, t.rule) for t in trail[-2:]] == [
-        ("let", second, "boligmix.store#accept"), ("withdrawn", first, "boligmix.store#withdraw")]
+    assert offers == {first: "accepted", second: "withdrawn"} and waited == 202
+    assert [(t.outcome, t.offer_id, t.rule) for t in trail[-3:]] == [
+        ("accepted", second, "boligmix.store#accept_provisional"), ("let", first, "boligmix.store#accept"),
+        ("withdrawn", second, "boligmix.store#withdraw")]
     assert trail[-2].facts["lease_start"] == "2025-02-01" and trail[-1].facts == {
-        "lease_id": lease["lease_id"], "winning_offer_id": second}
+        "lease_id": lease["lease_id"], "winning_offer_id": first}
     assert stored.status_code == 201 and stored.response == body
-    assert stored.request_sha256 == request_fingerprint("POST", f"/api/offers/{second}/accept",
+    assert stored.request_sha256 == request_fingerprint("POST", f"/api/offers/{first}/accept",
                                                         b'{"lease_start":null}')
     # the loser: 409, nothing written but its stored answer
     before = _counts(store)
-    outcome, status, body = _call(store, org, first, key="k-lose")
+    outcome, status, body = _call(store, org, second, key="k-lose")
     assert (outcome, status) == ("conflict", 409)
     assert body == {"error": "ConflictError",
                     "detail": f"vacancy {vid} is already let (lease {lease['lease_id']})"}
     assert _counts(store) == {**before, "idempotency_keys": before["idempotency_keys"] + 1}
     # the service raises the same conflict
     with pytest.raises(ConflictError, match=rf"vacancy {vid} is already let \(lease {lease['lease_id']}\)"):
-        store.transact(lambda s: service.accept_offer(s, org, first))
+        store.transact(lambda s: service.accept_offer(s, org, second))
 
 
 def test_closed_offer_inactive_entry_and_closed_vacancy_are_conflicts(store, tokens):

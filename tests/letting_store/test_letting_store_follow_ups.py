@@ -14,7 +14,7 @@ from boligmix.letting.store import service
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.models import DECISION_OUTCOMES, Decision, Entitlement
 
-from store_support import MUNI, ORG
+from store_support import STORE_ORDER, MUNI, ORG
 
 NOW = datetime(2024, 6, 15, 10, 0)
 
@@ -149,7 +149,7 @@ def test_passive_after_repeated_refusals(store, tokens):
         store.transact(lambda s, o=mine[0]: service.refuse_offer(s, org, o["offer_id"], rules=rules, now=NOW))
         for o in made["offers"]:
             if o["entry_id"] != first:
-                store.transact(lambda s, o=o: service.refuse_offer(s, org, o["offer_id"]))  # store order: count only
+                store.transact(lambda s, o=o: service.refuse_offer(s, org, o["offer_id"], rules=STORE_ORDER))  # count only
         trail = store.transact(lambda s, vid=vid: service.list_decisions(s, org, vid))
         outcomes.append([d["outcome"] for d in trail if d["entry_id"] == first])
     assert [o.count("passive") for o in outcomes] == [0, 0, 1]
@@ -201,7 +201,7 @@ def test_offer_deadlines_expire_and_count_as_refusals(store, tokens):
     # store-order offers have no deadline and never expire
     vid2 = store.transact(lambda s: service.register_vacancy(
         s, org, {"dwelling_id": dw2, "available_from": date(2025, 4, 1)}))["vacancy_id"]
-    plain = store.transact(lambda s: service.make_offers(s, org, vid2, 1))["offers"]
+    plain = store.transact(lambda s: service.make_offers(s, org, vid2, 1, rules=STORE_ORDER))["offers"]
     assert len(plain) == 1 and plain[0]["deadline"] is None
     assert store.transact(lambda s: service.expire_offers(s, org, vid2, NOW + timedelta(days=999), rules=rules)) == []
 

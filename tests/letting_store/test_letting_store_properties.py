@@ -1,6 +1,7 @@
 """Hypothesis: under random interleavings of register/offer/accept/refuse/withdraw and retries, no
-dwelling is let twice, no applicant housed twice, a withdrawn applicant holds no lease and no open
-offer, retries return their first result, and the audit trail matches."""
+dwelling is let twice, no applicant housed twice, the best-ranked acceptor wins, a withdrawn
+applicant holds no lease and no open offer, retries return their first result, and the audit trail
+matches."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
 
-from store_support import seed_applicants, seed_stock
+from store_support import STORE_ORDER, seed_applicants, seed_stock
 
 _world = itertools.count()
 
@@ -66,7 +67,7 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
             path, body = f"/api/vacancies/{vid}/offers", str(count).encode()
 
             def op(s, vid=vid, count=count):
-                return service.make_offers(s, org, vid, count)
+                return service.make_offers(s, org, vid, count, rules=STORE_ORDER)
         elif kind in ("accept", "refuse"):
             if not offers:
                 continue
@@ -111,15 +112,28 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
     assert {v.vacancy_id for v in vs if v.status == "let"} == {x.vacancy_id for x in leases}
     # One lease per applicant entry, and exactly the housed entries have one.
     assert len({x.entry_id for x in leases}) == len(leases) and set(housed) == {x.entry_id for x in leases}
-    # Offers and leases agree; every offer, letting, refusal and withdrawal is in the audit trail.
-    assert {o.offer_id for o in os_ if o.status == "accepted"} == {x.offer_id for x in leases}
-    assert {(o.vacancy_id, o.entry_id) for o in os_ if o.status == "accepted"} == {
-        (x.vacancy_id, x.entry_id) for x in leases}
+    # Offers and leases agree: every lease has its accepted offer; an accepted offer without a lease
+    # (a provisional acceptance) waits on an open vacancy for a better-ranked open offer.
+    leased = {x.offer_id for x in leases}
+    assert leased <= {o.offer_id for o in os_ if o.status == "accepted"}
+    assert {(x.vacancy_id, x.entry_id) for x in leases} == {
+        (o.vacancy_id, o.entry_id) for o in os_ if o.offer_id in leased}
+    status_of = {v.vacancy_id: v.status for v in vs}
+    for o in os_:
+        if o.status == "accepted" and o.offer_id not in leased:
+            assert status_of[o.vacancy_id] == "open"
+            assert any(b.vacancy_id == o.vacancy_id and b.offer_id < o.offer_id and b.status == "open" for b in os_)
+    # The best-ranked acceptor won: no better-ranked offer of a let vacancy was withdrawn in its favour.
+    let_to = {d.vacancy_id: d.offer_id for d in decisions if d.outcome == "let"}
+    for d in decisions:
+        if d.outcome == "withdrawn" and d.rule.endswith("#withdraw") and d.vacancy_id in let_to:
+            assert d.offer_id > let_to[d.vacancy_id]
     # A withdrawn entry holds no lease and no open offer.
     assert not gone & {x.entry_id for x in leases}
     assert not gone & {o.entry_id for o in os_ if o.status == "open"}
     outcomes = Counter(d.outcome for d in decisions)
     assert outcomes["let"] == len(leases)
+    assert outcomes["accepted"] >= sum(o.status == "accepted" and o.offer_id not in leased for o in os_)
     assert outcomes["offered"] == len(os_)
     assert outcomes["refused"] == sum(o.status == "refused" for o in os_)
     assert outcomes["withdrawn"] == sum(o.status == "withdrawn" for o in os_)

@@ -22,7 +22,7 @@ from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
 from boligmix.web.app import create_app
 
-from store_support import ORG, seed_applicants, seed_stock
+from store_support import STORE_ORDER, ORG, seed_applicants, seed_stock
 
 NOW = datetime(2024, 6, 15, 10, 0)
 
@@ -38,7 +38,7 @@ def _make_passive(store, org, rules, *, department_id="ORG1-01"):
         made = store.transact(lambda s, vid=vid: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
         for o in made["offers"]:
             store.transact(lambda s, o=o: service.refuse_offer(
-                s, org, o["offer_id"], rules=rules if o["entry_id"] == first else None, now=NOW))
+                s, org, o["offer_id"], rules=rules if o["entry_id"] == first else STORE_ORDER, now=NOW))
     return first, second, dws[3:]
 
 

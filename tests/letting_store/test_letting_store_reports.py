@@ -40,9 +40,18 @@ def _household(pid: int, benefit: str | None) -> dict:
          "benefits": hist}]}
 
 
-def _seed_51c(store, org) -> dict[int, int]:
+def _seed_51c(store, org, muni=None) -> dict[int, int]:
     """Department ORG1-OD in an omdannelsesområde; 300 and 301 dispensed (301 without grounds),
-    302 not (rejected), 303 without benefits. Returns applicant id -> entry id."""
+    302 not (rejected), 303 without benefits; the municipality (`muni`) sets the dispensation facts
+    (bek. § 37: it alone grants them). Returns applicant id -> entry id."""
+    from boligmix.letting.store import follow_ups
+
+    if muni is None:
+        from store_support import add_token
+
+        muni = add_token(store, "kommune-51c", "municipality", [str(MUNI)])[1]
+    dispensations = {}
+
     def op(s):
         service.register_department(s, org, {"department_id": "ORG1-OD", "org_id": ORG, "department_name": "OD",
                                              "municipality_code": MUNI, "area_id": "A-OD",
@@ -59,9 +68,14 @@ def _seed_51c(store, org) -> dict[int, int]:
             out[aid] = service.create_applicant(s, org, {
                 "applicant_id": aid, "household_id": aid + 1000, "list_type": "external", "org_id": ORG,
                 "seniority_date": date(2010, 1, 1) + timedelta(days=aid), "household": _household(aid * 10, benefit),
-                "facts": {"applicant.lives_in_department": False, **facts}})["entry_id"]
+                "facts": {"applicant.lives_in_department": False}})["entry_id"]
+            dispensations[out[aid]] = facts
         return out
-    return store.transact(op)
+    out = store.transact(op)
+    for entry_id, facts in dispensations.items():
+        if facts:
+            store.transact(lambda s: follow_ups.update_applicant(s, muni, entry_id, {"facts": facts}))
+    return out
 
 
 def _let_71(store, org, rules):

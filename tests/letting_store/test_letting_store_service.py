@@ -15,7 +15,7 @@ from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.errors import IdempotencyMismatchError
 from boligmix.letting.store.models import Lease, Offer, Vacancy
 
-from store_support import MUNI, seed_applicants, seed_stock
+from store_support import STORE_ORDER, MUNI, seed_applicants, seed_stock
 
 
 def _vacancy(store, org, dwelling_id, channel="waiting_list"):
@@ -34,7 +34,7 @@ def test_offers_follow_list_order_and_skip_unfit_applicants(store, tokens):
     e_internal = seed_applicants(store, org, 1, start_id=5, seniority_date=date(2020, 1, 1),
                                  list_type="internal")[0]
     v = _vacancy(store, org, dw)
-    out = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3))
+    out = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3, rules=STORE_ORDER))
     assert [o["entry_id"] for o in out["offers"]] == [e_internal, e_early, e_late]
     assert [(d["entry_id"], d["outcome"]) for d in out["decisions"]] == [
         (e_internal, "offered"), (e_big, "skipped"), (e_rent, "skipped"), (e_early, "offered"),
@@ -43,7 +43,7 @@ def test_offers_follow_list_order_and_skip_unfit_applicants(store, tokens):
     assert skip_rules[e_big].endswith("#rooms") and skip_rules[e_rent].endswith("#rent")
     assert all(d["rule_version"] and d["facts"]["dwelling_rooms"] == 3 for d in out["decisions"])
     # A second round does not offer the same applicants again; the list is then exhausted.
-    again = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2))
+    again = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER))
     assert again["offers"] == [] and again["exhausted"]
 
 
@@ -52,31 +52,31 @@ def test_accept_creates_one_lease_and_withdraws_the_other_offers(store, tokens):
     [dw, *_] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 3)
     v = _vacancy(store, org, dw)
-    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3))["offers"]
-    lease = store.transact(lambda s: service.accept_offer(s, org, offers[1]["offer_id"], date(2025, 2, 1)))
-    assert lease["dwelling_id"] == dw and lease["entry_id"] == offers[1]["entry_id"]
+    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 3, rules=STORE_ORDER))["offers"]
+    lease = store.transact(lambda s: service.accept_offer(s, org, offers[0]["offer_id"], date(2025, 2, 1)))
+    assert lease["dwelling_id"] == dw and lease["entry_id"] == offers[0]["entry_id"]
     assert lease["lease_start"] == "2025-02-01"
     with pytest.raises(ConflictError, match="already let"):
-        store.transact(lambda s: service.accept_offer(s, org, offers[0]["offer_id"]))
+        store.transact(lambda s: service.accept_offer(s, org, offers[1]["offer_id"]))
     with pytest.raises(ConflictError):
-        store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 1))
+        store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 1, rules=STORE_ORDER))
     trail = store.transact(lambda s: service.list_decisions(s, org, v["vacancy_id"]))
     assert [d["outcome"] for d in trail] == ["channel", "offered", "offered", "offered", "let", "withdrawn",
                                              "withdrawn"]
     # The same trail on SQLite (portable writes) and PostgreSQL (one statement).
     let, w1, w2 = trail[4:]
     assert (let["offer_id"], let["entry_id"], let["rank"], let["actor"]) == \
-        (offers[1]["offer_id"], offers[1]["entry_id"], offers[1]["rank"], "org1")
+        (offers[0]["offer_id"], offers[0]["entry_id"], offers[0]["rank"], "org1")
     assert let["rule"] == "boligmix.store#accept" and let["facts"] == {
-        "offer_id": offers[1]["offer_id"], "lease_id": lease["lease_id"], "lease_start": "2025-02-01",
-        "offer_rule": offers[1]["rule"], "offer_rule_version": offers[1]["rule_version"]}
+        "offer_id": offers[0]["offer_id"], "lease_id": lease["lease_id"], "lease_start": "2025-02-01",
+        "offer_rule": offers[0]["rule"], "offer_rule_version": offers[0]["rule_version"]}
     assert [(w["offer_id"], w["entry_id"], w["applicant_id"], w["rule"]) for w in (w1, w2)] == [
-        (o["offer_id"], o["entry_id"], o["applicant_id"], "boligmix.store#withdraw") for o in (offers[0], offers[2])]
-    assert w1["facts"] == {"lease_id": lease["lease_id"], "winning_offer_id": offers[1]["offer_id"]}
+        (o["offer_id"], o["entry_id"], o["applicant_id"], "boligmix.store#withdraw") for o in (offers[1], offers[2])]
+    assert w1["facts"] == {"lease_id": lease["lease_id"], "winning_offer_id": offers[0]["offer_id"]}
     assert w1["unknown_facts"] == [] and w1["law"] is None and w1["household_id"] is not None
     statuses = {o["offer_id"]: o["status"] for o in
                 store.transact(lambda s: service.list_offers(s, org, v["vacancy_id"]))}
-    assert statuses == {offers[0]["offer_id"]: "withdrawn", offers[1]["offer_id"]: "accepted",
+    assert statuses == {offers[1]["offer_id"]: "withdrawn", offers[0]["offer_id"]: "accepted",
                         offers[2]["offer_id"]: "withdrawn"}
 
 
@@ -85,19 +85,18 @@ def test_one_open_offer_per_applicant_and_housed_once(store, tokens):
     dw1, dw2 = seed_stock(store, org, dwellings=2)
     [entry] = seed_applicants(store, org, 1)
     v1, v2 = _vacancy(store, org, dw1), _vacancy(store, org, dw2)
-    o1 = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"]))["offers"][0]
+    o1 = store.transact(lambda s: service.make_offers(s, org, v1["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     # While the offer for v1 is open, the applicant is not offered v2.
-    assert store.transact(lambda s: service.make_offers(s, org, v2["vacancy_id"]))["offers"] == []
-    # Even if a second offer existed (written past the rules), accepting both houses the applicant once.
-    def second_offer(s):
-        s.add(Offer(vacancy_id=v2["vacancy_id"], entry_id=entry, rank=1, channel="waiting_list", rule="test",
-                    rule_version="0", status="open"))
-        s.flush()
-        return s.scalar(select(Offer.offer_id).where(Offer.vacancy_id == v2["vacancy_id"]))
-    o2 = store.transact(second_offer)
+    assert store.transact(lambda s: service.make_offers(s, org, v2["vacancy_id"], rules=STORE_ORDER))["offers"] == []
+    # A second open offer written past the rules is refused by the database (one per household).
+    with pytest.raises(IntegrityError, match="(?i)unique"):
+        with store.write() as s:
+            s.add(Offer(vacancy_id=v2["vacancy_id"], entry_id=entry, applicant_id=1000, household_id=51_000,
+                        rank=1, channel="waiting_list", rule="test", rule_version="0", status="open"))
+            s.flush()
     store.transact(lambda s: service.accept_offer(s, org, o1["offer_id"]))
-    with pytest.raises(ConflictError, match="housed"):
-        store.transact(lambda s: service.accept_offer(s, org, o2))
+    with pytest.raises(ConflictError, match="already let"):
+        store.transact(lambda s: service.accept_offer(s, org, o1["offer_id"]))
 
 
 def test_refusal_is_recorded_and_counted(store, tokens):
@@ -105,12 +104,12 @@ def test_refusal_is_recorded_and_counted(store, tokens):
     [dw] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 2)
     v = _vacancy(store, org, dw)
-    o = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"]))["offers"][0]
+    o = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     refused = store.transact(lambda s: service.refuse_offer(s, org, o["offer_id"], "too far from work"))
     assert refused["status"] == "refused"
     with pytest.raises(ConflictError, match="refused"):
         store.transact(lambda s: service.accept_offer(s, org, o["offer_id"]))
-    nxt = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"]))["offers"][0]
+    nxt = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     assert nxt["entry_id"] != o["entry_id"]
     trail = store.transact(lambda s: service.list_decisions(s, org, v["vacancy_id"]))
     refusal = [d for d in trail if d["outcome"] == "refused"][0]
@@ -131,7 +130,7 @@ def test_database_constraints_refuse_a_second_lease_and_audit_edits(store, token
     [dw] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 2)
     v = _vacancy(store, org, dw)
-    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2))["offers"]
+    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER))["offers"]
     lease = store.transact(lambda s: service.accept_offer(s, org, offers[0]["offer_id"]))
 
     def second_lease(s):
@@ -166,11 +165,11 @@ def test_scopes_of_roles(store, tokens):
         seed_applicants(store, org2, 1, org_id="ORG1")
     v = _vacancy(store, org, dw)
     with pytest.raises(AuthorizationError):
-        store.transact(lambda s: service.make_offers(s, org2, v["vacancy_id"]))
+        store.transact(lambda s: service.make_offers(s, org2, v["vacancy_id"], rules=STORE_ORDER))
     with pytest.raises(AuthorizationError):
-        store.transact(lambda s: service.make_offers(s, analyst, v["vacancy_id"]))
+        store.transact(lambda s: service.make_offers(s, analyst, v["vacancy_id"], rules=STORE_ORDER))
     with pytest.raises(AuthorizationError):  # a waiting-list vacancy is the organisation's to let
-        store.transact(lambda s: service.make_offers(s, muni, v["vacancy_id"]))
+        store.transact(lambda s: service.make_offers(s, muni, v["vacancy_id"], rules=STORE_ORDER))
     # The municipality reads what lies in its municipality, another municipality does not.
     assert store.transact(lambda s: service.get_vacancy(s, muni, v["vacancy_id"]))["status"] == "open"
     with pytest.raises(AuthorizationError):
@@ -185,8 +184,8 @@ def test_scopes_of_roles(store, tokens):
             "applicant_id": 779, "list_type": "municipal_referral", "municipality_code": MUNI,
             "seniority_date": date(2024, 5, 1)}))
     with pytest.raises(AuthorizationError):
-        store.transact(lambda s: service.make_offers(s, org, vk["vacancy_id"]))
-    offer = store.transact(lambda s: service.make_offers(s, muni, vk["vacancy_id"]))["offers"][0]
+        store.transact(lambda s: service.make_offers(s, org, vk["vacancy_id"], rules=STORE_ORDER))
+    offer = store.transact(lambda s: service.make_offers(s, muni, vk["vacancy_id"], rules=STORE_ORDER))["offers"][0]
     assert offer["applicant_id"] == 777 and offer["channel"] == "kommunal_anvisning"
     lease = store.transact(lambda s: service.accept_offer(s, muni, offer["offer_id"]))
     assert lease["channel"] == "kommunal_anvisning"
@@ -198,17 +197,19 @@ def test_analysts_see_keyed_pseudonyms(store, tokens):
     [dw] = seed_stock(store, org, dwellings=1)
     seed_applicants(store, org, 1, start_id=4242)
     v = _vacancy(store, org, dw)
-    store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"]))
+    store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], rules=STORE_ORDER))
     with store.read() as s:
         pseudo = Pseudonymiser.load(s)
-        plain = service.list_decisions(s, org, v["vacancy_id"], pseudo)
-        masked = service.list_decisions(s, analyst, v["vacancy_id"], pseudo)
-        listed = service.list_applicants(s, analyst, org_id="ORG1", pseudo=pseudo)
-    assert plain[1]["applicant_id"] == 4242
-    assert masked[1]["applicant_id"] == pseudo(4242) and str(masked[1]["applicant_id"]).startswith("p_")
-    assert masked[1]["household_id"] == pseudo(50_000 + 4242) != masked[1]["applicant_id"]
-    assert listed[0]["applicant_id"] == pseudo(4242)
-    assert "4242" not in repr(masked) and "4242" not in repr(listed)
+        plain = service.list_offers(s, org, v["vacancy_id"], pseudo)
+        masked = service.list_offers(s, analyst, v["vacancy_id"], pseudo)
+        with pytest.raises(AuthorizationError, match="row-level"):
+            service.list_decisions(s, analyst, v["vacancy_id"], pseudo)
+        with pytest.raises(AuthorizationError, match="row-level"):
+            service.list_applicants(s, analyst, org_id="ORG1", pseudo=pseudo)
+    assert plain[0]["applicant_id"] == 4242
+    assert masked[0]["applicant_id"] == pseudo(4242) and str(masked[0]["applicant_id"]).startswith("p_")
+    assert masked[0]["household_id"] == pseudo(50_000 + 4242) != masked[0]["applicant_id"]
+    assert "4242" not in repr(masked)
     assert Pseudonymiser(b"another key")(4242) != pseudo(4242)
 
 
@@ -217,7 +218,7 @@ def test_idempotent_writes(store, tokens):
     [dw, dw2] = seed_stock(store, org, dwellings=2)
     seed_applicants(store, org, 2)
     v = _vacancy(store, org, dw)
-    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2))["offers"]
+    offers = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], 2, rules=STORE_ORDER))["offers"]
     calls = []
 
     def accept(offer_id):
@@ -283,11 +284,25 @@ def test_concurrent_rounds_pass_over_locked_entries_and_lock_only_their_offers(s
     entries = seed_applicants(store, org, 4)  # seniority in entry order
     vacancies = [_vacancy(store, org, dw)["vacancy_id"] for dw in dwellings]
     with store.write() as a:
-        first = service.make_offers(a, org, vacancies[0])
+        first = service.make_offers(a, org, vacancies[0], rules=STORE_ORDER)
         with store.write() as b:
-            second = service.make_offers(b, org, vacancies[1])
-            third = store.transact(lambda s: service.make_offers(s, org, vacancies[2]))
+            second = service.make_offers(b, org, vacancies[1], rules=STORE_ORDER)
+            third = store.transact(lambda s: service.make_offers(s, org, vacancies[2], rules=STORE_ORDER))
     assert [r["offers"][0]["entry_id"] for r in (first, second, third)] == entries[:3]
     assert [d["entry_id"] for d in second["decisions"]] == [entries[1]]
     assert [d["entry_id"] for d in third["decisions"]] == [entries[2]]
     assert second["offers"][0]["rank"] == third["offers"][0]["rank"] == 1
+
+
+def test_offer_rounds_default_to_the_statutory_rules(store, tokens):
+    """Without rules named, a round is made by the statutory engine rules (waiting-list policy, answer
+    deadline); the plain list order only when `StoreOrderRules` is given by name."""
+    _, org = tokens["org"]
+    dw1, dw2 = seed_stock(store, org, dwellings=2)
+    seed_applicants(store, org, 4, household_size=3)
+    default = store.transact(lambda s: service.make_offers(s, org, _vacancy(store, org, dw1)["vacancy_id"]))
+    assert default["rules"] == "engine" and default["offers"]
+    assert all(o["rule"].startswith("dk.venteliste#") and o["deadline"] for o in default["offers"])
+    named = store.transact(lambda s: service.make_offers(s, org, _vacancy(store, org, dw2)["vacancy_id"],
+                                                         rules=STORE_ORDER))
+    assert named["rules"] == "store-order" and named["offers"][0]["deadline"] is None

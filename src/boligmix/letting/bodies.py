@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
@@ -31,8 +31,34 @@ EventDate = date | Literal[False] | None
 """The date of the latest such event, `false` for never, null/absent for unknown."""
 
 
+def _no_nul(value: Any, where: str = "body") -> None:
+    """PostgreSQL stores no NUL character in text or JSON: refuse it in any string of a body (422)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{where}: a NUL character is not allowed")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k, where)
+            _no_nul(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _no_nul(v, f"{where}[{i}]")
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields, NUL characters and Infinity/NaN are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
+
+
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+"""A calendar date the letting rules can compute with (1900-2199)."""
 
 
 class BenefitSpellIn(_Body):
@@ -146,7 +172,7 @@ class ApplicantIn(_Body):
     org_id: str | None = Field(default=None, max_length=64, description="Organisation of the waiting list.")
     municipality_code: int | None = Field(default=None, ge=101, le=999,
                                           description="Referring municipality (municipal_referral, rehousing).")
-    seniority_date: date
+    seniority_date: Day
     household_size: int | None = Field(default=None, ge=1, le=20)
     min_rooms: int = Field(default=1, ge=1, le=20)
     max_rent_dkk: float | None = Field(default=None, ge=0)

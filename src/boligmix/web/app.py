@@ -13,16 +13,17 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from boligmix import __version__
 from boligmix.errors import AuthorizationError, BoligmixError, ConfigurationError, ConflictError, LettingError
-from boligmix.letting.store import follow_ups, reports, service
+from boligmix.letting.store import access, follow_ups, reports, service
 from boligmix.letting.store.auth import Principal, Pseudonymiser, TokenIdentities, require_active
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
@@ -37,6 +38,7 @@ from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.fast_path import FastPath, FastPathStats
+from boligmix.web.errors import ERROR_RESPONSES, StoreUnavailableError, describe_validation_error, log_db_error
 from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
                                   OffersIn, ReactivateIn, ReferralOrderIn, RefuseIn, SharedDwellingIn,
                                   VacancyIn, WithdrawIn)
@@ -53,6 +55,7 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (InvalidRequestError, 422),
     (ConfigurationError, 422),
     (SchemaError, 503),
+    (StoreUnavailableError, 503),
     (LettingError, 422),
     (BoligmixError, 400),
 )
@@ -68,6 +71,13 @@ def status_of(exc: BaseException) -> int:
 def error_body(exc: BaseException) -> dict[str, str]:
     return {"error": type(exc).__name__, "detail": str(exc)}
 
+
+Id32 = Annotated[int, Path(ge=0, le=2**31 - 1, description="A row id (32-bit).")]
+Id64 = Annotated[int, Path(ge=0, le=2**63 - 1, description="A dwelling id (64-bit).")]
+QueryId32 = Annotated[int, Query(ge=0, le=2**31 - 1)]
+MunicipalityCode = Annotated[int, Query(ge=101, le=999, description="A municipality code (101-999).")]
+QueryDay = Annotated[date, Query(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+ShortText = Annotated[str, Query(max_length=64)]
 
 IdemHeader = Annotated[str | None, Header(alias="Idempotency-Key",
                                           description="Retry-safe writes: the same key returns the first "
@@ -115,41 +125,80 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     with store.read() as s:
         pseudo = Pseudonymiser.load(s)
 
-    app = FastAPI(title="boligmix letting API", version=__version__,
-                  description="Vacancies, offers by the letting rules, leases and the append-only audit trail "
-                              "of decisions. Tokens: `boligmix letting add-token`.")
-    app.state.store = store
-    app.state.fast_path_stats = None
-
-    @app.exception_handler(BoligmixError)
-    def _boligmix_error(_request: Request, exc: BoligmixError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-        return JSONResponse(error_body(exc), status_code=status_of(exc), headers=headers)
-
-    @app.exception_handler(IntegrityError)
-    def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
-        return JSONResponse({"error": "ConflictError",
-                             "detail": "the write conflicts with existing data (a constraint refused it)"},
-                            status_code=409)
-
     identities = TokenIdentities()
 
     def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        """The caller's identity (cached: it never changes); whether the token is still valid is
-        checked in the request's own transaction (`require_active`), so a revocation acts at once."""
+        """The caller's identity (cached by the token's hash: it never changes); whether the token is
+        still valid is checked in the request's own transaction (`require_active`), so a revocation
+        acts at once."""
         hit = identities.get(authorization)
         if hit is not None:
             return hit
         with store.read() as s:
             return identities.resolve(s, authorization)
 
+    def guard(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+        """Every route's access check (`access.ROUTES`), before its handler and its body are used."""
+        path = getattr(request.scope.get("route"), "path", request.url.path)
+        if "\x00" in request.url.path or "%00" in request.url.query:
+            raise InvalidRequestError("a NUL character is not allowed in the path or query")
+        roles = access.route_roles(request.method, path)
+        if roles is None:
+            raise AuthorizationError(f"{request.method} {path} has no access rule; refused")
+        if roles:
+            access.require_route(principal(authorization), request.method, path)
+
+    app = FastAPI(title="boligmix letting API", version=__version__, dependencies=[Depends(guard)],
+                  responses=ERROR_RESPONSES, docs_url=None, redoc_url=None,
+                  description="Vacancies, offers by the letting rules, leases and the append-only audit trail "
+                              "of decisions. Tokens: `boligmix letting add-token`.")
+    app.state.store = store
+    app.state.fast_path_stats = None
+    app.state.identities = identities
+
+    @app.exception_handler(BoligmixError)
+    def _boligmix_error(_request: Request, exc: BoligmixError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+        return JSONResponse(error_body(exc), status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "ValidationError", "detail": describe_validation_error(exc)}, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log_db_error(exc)
+        return JSONResponse({"error": "ConflictError",
+                             "detail": "the write conflicts with existing data (a constraint refused it)"},
+                            status_code=409)
+
+    @app.exception_handler(DBAPIError)
+    def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        log_db_error(exc)
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return JSONResponse({"error": "StoreUnavailableError",
+                                 "detail": "the letting database cannot be reached; retry later"},
+                                status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse({"error": "InvalidRequestError",
+                             "detail": "the database refused a value of the request (out of range or malformed)"},
+                            status_code=422)
+
+    @app.exception_handler(Exception)
+    def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log_db_error(exc)
+        return JSONResponse({"error": "InternalError", "detail": "an unexpected error; it is logged (no person data)"},
+                            status_code=500)
+
     Caller = Annotated[Principal, Depends(principal)]
 
     def write(p: Principal, key: str | None, request: Request, body: BaseModel | None,
-              op: Callable[[Session], Any], status: int) -> JSONResponse:
+              op: Callable[[Session], Any], status: int | Callable[[Any], int]) -> JSONResponse:
         raw = b"" if body is None else body.model_dump_json().encode()
-        result = run_idempotent(store, p, key, "POST", request.url.path, raw, lambda s: (status, op(s)),
-                                error_body)
+
+        def run(s: Session) -> tuple[int, Any]:
+            out = op(s)
+            return (status(out) if callable(status) else status), out
+        result = run_idempotent(store, p, key, "POST", request.url.path, raw, run, error_body)
         headers = {"Idempotency-Replayed": "true"} if result.replayed else None
         return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
@@ -157,6 +206,8 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         with store.read() as s:
             require_active(s, p)
             return op(s)
+
+    _serve_docs_offline(app)
 
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:
@@ -189,31 +240,31 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                      lambda s: service.register_shared_dwelling(s, p, body.model_dump()), 201)
 
     @app.get("/api/shared-dwellings/{shared_dwelling_id}", tags=["stock"])
-    def get_shared_dwelling(shared_dwelling_id: int, p: Caller) -> Any:
+    def get_shared_dwelling(shared_dwelling_id: Id64, p: Caller) -> Any:
         return read(p, lambda s: service.get_shared_dwelling(s, p, shared_dwelling_id))
 
     @app.get("/api/departments/{department_id}/dwellings", tags=["stock"])
-    def get_dwellings(department_id: str, p: Caller) -> Any:
+    def get_dwellings(department_id: Annotated[str, Path(max_length=64)], p: Caller) -> Any:
         return read(p, lambda s: service.list_dwellings(s, p, department_id))
 
     # ---------------------------------------------------------------- applicants
     @app.post("/api/applicants", status_code=201, tags=["waiting lists"])
     def post_applicant(body: ApplicantIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
         return write(p, key, request, body,
-                     lambda s: service.create_applicant(s, p, body.model_dump(), pseudo), 201)
+                     lambda s: service.create_applicant(s, p, body.model_dump(), pseudo, rules=rules), 201)
 
     @app.get("/api/applicants", tags=["waiting lists"])
-    def get_applicants(p: Caller, org_id: str | None = None, municipality_code: int | None = None,
-                       list_type: str | None = None, status: str | None = "active",
+    def get_applicants(p: Caller, org_id: ShortText | None = None, municipality_code: MunicipalityCode | None = None,
+                       list_type: ShortText | None = None, status: ShortText | None = "active",
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+                       offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> Any:
         return read(p, lambda s: service.list_applicants(
             s, p, org_id=org_id, municipality_code=municipality_code, list_type=list_type, status=status,
             limit=limit, offset=offset, pseudo=pseudo))
 
     @app.post("/api/applicants/{entry_id}/reactivate", status_code=200, tags=["waiting lists"],
               responses={409: {"description": "The entry is not passive, or no longer active (housed, withdrawn)."}})
-    def post_reactivate(entry_id: int, p: Caller, request: Request, key: IdemHeader = None,
+    def post_reactivate(entry_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
                         body: ReactivateIn | None = None) -> Any:
         """Make a passive entry active again (the applicant asked); refusals and seniority as the
         waiting-list policy that set it passive says (`reactivation_resets_refusals`,
@@ -225,7 +276,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.post("/api/applicants/{entry_id}/withdraw", status_code=200, tags=["waiting lists"],
               responses={409: {"description": "The entry was housed (there is no application to withdraw)."}})
-    def post_withdraw(entry_id: int, p: Caller, request: Request, key: IdemHeader = None,
+    def post_withdraw(entry_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
                       body: WithdrawIn | None = None) -> Any:
         """The applicant withdraws the application and leaves the list (the list owner acts): the
         entry becomes `withdrawn`, its open offers are withdrawn with a `withdrawn` decision each.
@@ -237,7 +288,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     @app.post("/api/applicants/{entry_id}/referral-order", status_code=200, tags=["waiting lists"],
               responses={409: {"description": "The entry is no longer active."},
                          422: {"description": "Not a municipal referral or rehousing entry."}})
-    def post_referral_order(entry_id: int, body: ReferralOrderIn, p: Caller, request: Request,
+    def post_referral_order(entry_id: Id32, body: ReferralOrderIn, p: Caller, request: Request,
                             key: IdemHeader = None) -> Any:
         """§ 59: the municipality alone decides who is referred. Set (or clear with null) its order
         of a referral or rehousing household (smaller first); the next referral rounds follow it."""
@@ -246,15 +297,15 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.patch("/api/applicants/{entry_id}", status_code=200, tags=["waiting lists"],
                responses={409: {"description": "The entry is no longer active (housed, withdrawn)."}})
-    def patch_applicant(entry_id: int, body: ApplicantUpdateIn, p: Caller, request: Request,
+    def patch_applicant(entry_id: Id32, body: ApplicantUpdateIn, p: Caller, request: Request,
                         key: IdemHeader = None) -> Any:
         """Replace facts, household or wishes of an active entry (the list owner), e.g. a fact a rule
         held the applicant for; the next offer round assesses the new data."""
         return write(p, key, request, body, lambda s: follow_ups.update_applicant(
-            s, p, entry_id, body.model_dump(exclude_none=True), pseudo), 200)
+            s, p, entry_id, body.model_dump(exclude_none=True), pseudo, rules=rules), 200)
 
     @app.get("/api/redirected-referrals", tags=["waiting lists"])
-    def get_redirected_referrals(municipality_code: int, p: Caller) -> Any:
+    def get_redirected_referrals(municipality_code: MunicipalityCode, p: Caller) -> Any:
         """§ 59 stk. 6/7 referrals barred from a dwelling in a restricted area and kept for the
         municipality's next referral dwelling (open while the referral entry is active)."""
         return read(p, lambda s: follow_ups.list_redirected_referrals(s, p, municipality_code, pseudo))
@@ -266,11 +317,11 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                      lambda s: service.register_vacancy(s, p, body.model_dump(), rules=rules), 201)
 
     @app.get("/api/vacancies", tags=["letting"])
-    def get_vacancies(p: Caller, status: str | None = None) -> Any:
+    def get_vacancies(p: Caller, status: ShortText | None = None) -> Any:
         return read(p, lambda s: service.list_vacancies(s, p, status=status))
 
     @app.get("/api/vacancies/{vacancy_id}", tags=["letting"])
-    def get_vacancy(vacancy_id: int, p: Caller) -> Any:
+    def get_vacancy(vacancy_id: Id32, p: Caller) -> Any:
         def op(s: Session) -> dict[str, Any]:
             out = service.get_vacancy(s, p, vacancy_id)
             out["offers"] = service.list_offers(s, p, vacancy_id, pseudo)
@@ -279,7 +330,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         return read(p, op)
 
     @app.post("/api/vacancies/{vacancy_id}/offers", status_code=201, tags=["letting"])
-    def post_offers(vacancy_id: int, p: Caller, request: Request, key: IdemHeader = None,
+    def post_offers(vacancy_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
                     body: OffersIn | None = None) -> Any:
         body = body or OffersIn()
         return write(p, key, request, body,
@@ -287,49 +338,63 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                                                    now=body.as_of), 201)
 
     @app.post("/api/offers/{offer_id}/accept", status_code=201, tags=["letting"],
-              responses={409: {"description": "The vacancy is already let or the offer is closed."}})
-    def post_accept(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,
+              responses={202: {"description": "Accepted provisionally: a better-ranked offer of the vacancy is "
+                                              "still open; the best-ranked acceptor within the answer period gets "
+                                              "the dwelling (`waiting_for` lists the better-ranked offers)."},
+                         409: {"description": "The vacancy is already let or the offer is closed."}})
+    def post_accept(offer_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
                     body: AcceptIn | None = None) -> Any:
+        """Accept an offer: 201 with the lease when no better-ranked offer of the vacancy is open, else
+        202 (provisional; the letting follows when the better-ranked offers are refused or expire)."""
         body = body or AcceptIn()
         return write(p, key, request, body,
-                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo,
-                                                          rules=rules), 201)
+                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo, rules=rules),
+                     lambda out: 201 if out.get("lease_id") is not None else 202)
 
     @app.post("/api/offers/{offer_id}/refuse", status_code=200, tags=["letting"])
-    def post_refuse(offer_id: int, p: Caller, request: Request, key: IdemHeader = None,
+    def post_refuse(offer_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
                     body: RefuseIn | None = None) -> Any:
         body = body or RefuseIn()
         return write(p, key, request, body,
                      lambda s: service.refuse_offer(s, p, offer_id, body.reason, pseudo, rules=rules), 200)
 
     @app.post("/api/vacancies/{vacancy_id}/expire", status_code=200, tags=["letting"])
-    def post_expire(vacancy_id: int, p: Caller, request: Request, key: IdemHeader = None,
+    def post_expire(vacancy_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
                     body: ExpireIn | None = None) -> Any:
         body = body or ExpireIn()
         return write(p, key, request, body,
                      lambda s: service.expire_offers(s, p, vacancy_id, body.as_of, pseudo, rules=rules), 200)
 
     @app.get("/api/entitlements", tags=["letting"])
-    def get_entitlements(org_id: str, p: Caller) -> Any:
+    def get_entitlements(org_id: ShortText, p: Caller) -> Any:
         return read(p, lambda s: service.list_entitlements(s, p, org_id, pseudo))
 
     @app.get("/api/reports/dispensations", tags=["reports"])
-    def get_dispensation_report(p: Caller, municipality_code: int | None = None, period_end: date | None = None,
-                                period_start: date | None = None, level: str = "department") -> Any:
+    def get_dispensation_report(p: Caller, municipality_code: MunicipalityCode | None = None,
+                                period_end: QueryDay | None = None, period_start: QueryDay | None = None,
+                                level: ShortText = "department") -> Any:
         """§ 51 c dispensations used in the reporting period (default: the year up to the latest
         1 July), by ground. Municipalities: their own, exact; analysts: all, small counts suppressed."""
         return read(p, lambda s: reports.dispensation_report(
             s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start, level=level))
 
     @app.get("/api/reports/rejections-51b", tags=["reports"])
-    def get_rejection_report(p: Caller, municipality_code: int | None = None, period_end: date | None = None,
-                             period_start: date | None = None) -> Any:
+    def get_rejection_report(p: Caller, municipality_code: MunicipalityCode | None = None,
+                             period_end: QueryDay | None = None, period_start: QueryDay | None = None) -> Any:
         """§ 51 b (kombineret udlejning) rejections in the period per area and department."""
         return read(p, lambda s: reports.rejection_report(
             s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start))
 
+    @app.get("/api/reports/decisions", tags=["reports"])
+    def get_decision_report(p: Caller, municipality_code: MunicipalityCode | None = None,
+                            period_end: QueryDay | None = None, period_start: QueryDay | None = None) -> Any:
+        """The letting decisions of the period in aggregate (per municipality, organisation, channel,
+        outcome and rule). Municipalities: their own, exact; analysts: all, small counts suppressed."""
+        return read(p, lambda s: reports.decision_report(
+            s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start))
+
     @app.get("/api/decisions", tags=["audit"])
-    def get_decisions(vacancy_id: int, p: Caller) -> Any:
+    def get_decisions(vacancy_id: QueryId32, p: Caller) -> Any:
         return read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
 
     if fast_path and store.dialect == "postgresql":
@@ -338,6 +403,26 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         app.add_middleware(FastPath, conninfo=conninfo, identities=identities, pool_size=fast_pool_size,
                            stats=app.state.fast_path_stats)
     return app
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """`/docs`: Swagger UI from the assets bundled with the package `fastapi-offline` (no CDN)."""
+    from pathlib import Path as FilePath
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    static = FilePath(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="boligmix letting API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon.png")
 
 
 def create_app_from_env() -> FastAPI:

@@ -7,7 +7,8 @@ work as the full app: the acceptance is one call of the database function `bolig
 the request's transaction, takes the same locks, and stores the answer with its Idempotency-Key in
 the same transaction: one round trip per request.
 
-The fast path handles the common cases only: a winning acceptance (201) and the conflicts that
+The fast path handles the common cases only: a winning acceptance (201), a provisional one (202:
+a better-ranked offer is still open) and the conflicts that
 write nothing but the stored answer (409: the vacancy is let or closed, the offer is closed, the
 applicant is not active). Everything else is handed to the full app with the request unchanged
 (the function writes nothing in those cases): a token not yet seen by this process, an unknown
@@ -218,8 +219,9 @@ class FastPath:
         params = accept_sql.call_params(p, offer_id, start, token_id=p.token_id, key=key, path=path,
                                         request_sha256=sha)  # the time: the transaction's
         row = await self._fetch_one(accept_sql.CALL_SQL, params)
-        assert row is not None
+        if row is None:
+            raise _Delegate  # the function always answers one row; the full app reports anything else
         outcome, status, body = row
-        if outcome != "done" and outcome != "conflict":
-            raise _Delegate  # unknown or revoked token, a replayed key, no such offer, out of scope, expired
+        if outcome not in ("done", "conflict", "provisional"):
+            raise _Delegate  # unknown or revoked token, a replayed key, no such offer, out of scope, expired, stale
         return status, _json(body)

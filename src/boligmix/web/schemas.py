@@ -4,19 +4,20 @@ shared with `boligmix letting assess`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, Field, PastDatetime, field_serializer
 
-from boligmix.letting.bodies import ApplicantIn, DepartmentIn, DwellingIn, HouseholdIn
+from boligmix.letting.bodies import ApplicantIn, Day, DepartmentIn, DwellingIn, HouseholdIn, _Body
 from boligmix.letting.store.models import CHANNELS
 
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+AsOf = Annotated[PastDatetime, Field(gt=datetime(1900, 1, 1, tzinfo=timezone.utc))] | None
+"""A client-given time that decides rights (deadlines, expiries, seniority): never in the future of
+the server's clock (422), default the server's time. Times ahead would let a client expire offers
+early and count them as refusals."""
 
 
 class SharedDwellingIn(_Body):
@@ -36,26 +37,27 @@ class ReferralOrderIn(_Body):
 
 class VacancyIn(_Body):
     dwelling_id: int = Field(ge=0, lt=2**63)
-    available_from: date
+    available_from: Day
     channel: Channel | None = None  # type: ignore[valid-type]
     """Only with `--rules store-order`; the engine assigns the channel by its share rules."""
 
 
 class ExpireIn(_Body):
-    as_of: datetime | None = Field(default=None, description=(
-        "Offers whose answer deadline is before this time expire; default now (UTC)."))
+    as_of: AsOf = Field(default=None, description=(
+        "Offers whose answer deadline is before this time expire; default now (UTC); not in the future."))
 
 
 class OffersIn(_Body):
     count: int | None = Field(default=None, ge=1, le=50, description=(
         "Offers in this round with the store-order rules (default 1); with the engine rules the "
         "waiting-list policy's offers_per_round decides."))
-    as_of: datetime | None = Field(default=None, description=(
-        "Assessment time for the rules (benefit windows, policies in force); default now (UTC)."))
+    as_of: AsOf = Field(default=None, description=(
+        "Assessment time for the rules (benefit windows, policies in force, the answer deadline); "
+        "default now (UTC); not in the future."))
 
 
 class AcceptIn(_Body):
-    lease_start: date | None = Field(default=None, description="Default: the vacancy's available_from.")
+    lease_start: Day | None = Field(default=None, description="Default: the vacancy's available_from.")
 
 
 class RefuseIn(_Body):
@@ -63,13 +65,14 @@ class RefuseIn(_Body):
 
 
 class ReactivateIn(_Body):
-    as_of: datetime | None = Field(default=None, description=(
-        "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC)."))
+    as_of: AsOf = Field(default=None, description=(
+        "Time of the reactivation (a new seniority date when the policy does not keep it); default now (UTC); "
+        "not in the future."))
 
 
 class WithdrawIn(_Body):
     reason: str | None = Field(default=None, max_length=500, description="Why (recorded in the trail).")
-    as_of: datetime | None = Field(default=None, description="Time of the withdrawal; default now (UTC).")
+    as_of: AsOf = Field(default=None, description="Time of the withdrawal; default now (UTC); not in the future.")
 
 
 class ApplicantUpdateIn(_Body):

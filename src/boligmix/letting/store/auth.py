@@ -120,19 +120,29 @@ def require_active(session: Session, principal: Principal) -> None:
         raise AuthenticationError("unknown or revoked token")
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (None when malformed or missing)."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 class TokenIdentities:
     """The identities (id, name, role, scope) of tokens seen by this process, by the SHA-256 of
-    the Authorization header's token. A token's identity never changes (revocation only sets
-    `revoked_at`), so this cache needs no expiry; validity is checked on every request with
-    `require_active` (or in the request's first statement)."""
+    the token (the process keeps no token itself). A token's identity never changes (revocation
+    only sets `revoked_at`), so this cache needs no expiry; validity is checked on every request
+    with `require_active` (or in the request's first statement)."""
 
     MAX_SIZE = 10_000
 
     def __init__(self) -> None:
-        self._by_header: dict[str, Principal] = {}
+        self._by_hash: dict[str, Principal] = {}
 
     def get(self, authorization: str | None) -> Principal | None:
-        return self._by_header.get(authorization) if authorization else None
+        token = bearer_token(authorization)
+        return self._by_hash.get(hash_token(token)) if token is not None else None
 
     def resolve(self, session: Session, authorization: str | None) -> Principal:
         """The principal of the header, from the cache or the database (which also checks revocation)."""
@@ -140,10 +150,16 @@ class TokenIdentities:
         if hit is not None:
             return hit
         p = authenticate(session, authorization)
-        if len(self._by_header) >= self.MAX_SIZE:
-            self._by_header.clear()
-        self._by_header[authorization or ""] = p
+        if len(self._by_hash) >= self.MAX_SIZE:
+            self._by_hash.clear()
+        token = bearer_token(authorization)
+        if token is not None:
+            self._by_hash[hash_token(token)] = p
         return p
+
+    def keys(self) -> frozenset[str]:
+        """What the cache holds as keys (token hashes; for checks)."""
+        return frozenset(self._by_hash)
 
 
 class Pseudonymiser:

@@ -4,8 +4,9 @@
 `fn(session)` in one transaction and commits it, retrying on transient conflicts:
 
 * PostgreSQL (multi-user): READ COMMITTED plus row locks (`SELECT ... FOR UPDATE`) taken by the
-  service on the vacancy and the applicant before it changes them; deadlocks and serialisation
-  failures are retried.
+  service on the vacancy and the applicant before it changes them; deadlocks, serialisation
+  failures and a household taken by a concurrent transaction (the unique indexes of one dwelling
+  per household, `models.HOUSEHOLD_INDEXES`) are retried.
 * SQLite (embedded default): every write transaction starts with `BEGIN IMMEDIATE`, so writes are
   serialised across threads and processes; WAL journal with `synchronous=FULL`, so a committed
   transaction survives a crash of the process.
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from boligmix.errors import ConfigurationError
+from boligmix.letting.store.models import HOUSEHOLD_INDEXES
 
 T = TypeVar("T")
 
@@ -71,13 +73,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                               pool_size=pool_size, max_overflow=2 * pool_size)
+                               pool_size=pool_size, max_overflow=2 * pool_size, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     # No pre-ping (it costs a round trip per checkout); connections are recycled after 10 minutes and
     # a transaction that fails on a dropped connection is retried by the client with its idempotency key.
+    # hide_parameters: error messages (and so logs) never carry a statement's parameters (person data).
     return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=600,
-                         isolation_level="READ COMMITTED")
+                         isolation_level="READ COMMITTED", hide_parameters=True)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -85,6 +88,8 @@ def _is_transient(exc: BaseException) -> bool:
         code = getattr(exc.orig, "sqlstate", None)
         if code in _TRANSIENT_PG_CODES:
             return True
+        if code == "23505" and getattr(getattr(exc.orig, "diag", None), "constraint_name", None) in HOUSEHOLD_INDEXES:
+            return True  # a concurrent round of another list took the household first: the retry skips it
         if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
             return True
     return False

@@ -86,6 +86,18 @@ class EngineRules:
     """When a waiting-list round would advertise the vacancy, the store plans it again with the entries
     it held back as busy (open offer elsewhere), for the annoncering switch `busy_applicants`."""
 
+    lock_ahead = 1
+    """The store locks the first free candidates of the engine's whole ranking at once (`ranking`)
+    instead of re-planning the round after every race lost to a concurrent round."""
+
+    @staticmethod
+    def ranking(plan: RoundPlan) -> list[int]:
+        """The entry ids of a plan's eligible candidates in rank order (offered and ranked below)."""
+        ranked = [cd for cd in plan.decisions
+                  if cd.entry is not None and cd.rank is not None and cd.outcome in ("offered", "skipped")
+                  and cd.rule.endswith("#ranking")]
+        return [cd.entry.entry_id for cd in sorted(ranked, key=lambda cd: cd.rank or 0)]  # type: ignore[union-attr]
+
     def __init__(self, policies: Any | None = None) -> None:
         if policies is None:
             from boligmix.letting.policy import load_default_policies

@@ -26,6 +26,19 @@ class OfferExpiredError(ConflictError):
     keeps_writes = True
 
 
+class SettledElsewhereError(ConflictError):
+    """An acceptance found the vacancy's better-ranked offers past their deadline; expiring them let
+    the dwelling to a better-ranked provisional acceptor (409). `keeps_writes`: the expiries and the
+    letting are committed."""
+
+    keeps_writes = True
+
+
+class StoreInvariantError(BoligmixError):
+    """A state the store's rules and constraints should make impossible (a bug, answered as 500 JSON);
+    a real check where an `assert` would vanish under `python -O`."""
+
+
 class AuthenticationError(BoligmixError):
     """No token, an unknown token or a revoked token."""
 
@@ -43,4 +56,6 @@ __all__ = [
     "NotFoundError",
     "OfferExpiredError",
     "SchemaError",
+    "SettledElsewhereError",
+    "StoreInvariantError",
 ]

@@ -22,10 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
+from boligmix.letting.store.access import check_fact_changes, municipal_facts, require_list_owner, require_read_list
 from boligmix.letting.store.auth import Principal, Pseudonymiser
-from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, StoreInvariantError
 from boligmix.letting.store.models import Applicant, Decision, Offer, RedirectedReferral, Vacancy
-from boligmix.letting.store.selection import CandidateDecision, OfferRules
+from boligmix.letting.store.selection import MUNICIPAL_LISTS, CandidateDecision, OfferRules
 
 STORE_RULE = "boligmix.store"
 
@@ -34,7 +35,8 @@ def keep_redirect(s: Session, cd: CandidateDecision, decision: Decision, vacancy
                   municipality_code: int) -> None:
     """Keep the redirected referral the engine's `redirected` decision recorded (one per entry:
     a concurrent round that redirected the same entry first keeps its row)."""
-    assert cd.entry is not None
+    if cd.entry is None:
+        raise StoreInvariantError(f"a redirected decision ({cd.rule}) without an applicant entry")
     if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -79,9 +81,7 @@ def redirect_json(r: RedirectedReferral, entry: Applicant, ident: Any) -> dict[s
 def list_redirected_referrals(s: Session, p: Principal, municipality_code: int,
                               pseudo: Pseudonymiser | None = None) -> list[dict[str, Any]]:
     """The municipality's redirected referrals (open: the entry is still active; else housed or withdrawn)."""
-    if not (p.role == "analyst" or p.covers_municipality(municipality_code)):
-        raise AuthorizationError(f"the referrals of municipality {municipality_code} are outside the scope of "
-                                 f"token '{p.name}'")
+    require_read_list(p, None, municipality_code)
     ident = pseudo if p.pseudonymised and pseudo is not None else (lambda v: v)
     rows = s.execute(select(RedirectedReferral, Applicant)
                      .join(Applicant, Applicant.entry_id == RedirectedReferral.entry_id)
@@ -116,9 +116,6 @@ def _reactivation_switches(rules: OfferRules | None, passive: Decision) -> tuple
 
 def _owned_active_entry(s: Session, p: Principal, entry_id: int, action: str) -> Applicant:
     """The active entry `entry_id`, locked, when `p` owns its list (404, 403 or 409 otherwise)."""
-    from boligmix.letting.store.service import require_list_owner
-
-    p.require_writer()
     entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
                      .execution_options(populate_existing=True))
     if entry is None:
@@ -151,7 +148,8 @@ def reactivate_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudo
     if not keeps:
         entry.seniority_date = now.date()
     vacancy = s.get(Vacancy, passive.vacancy_id)
-    assert vacancy is not None
+    if vacancy is None:
+        raise StoreInvariantError(f"passive decision {passive.decision_id} names no vacancy")
     _decision(s, p, outcome="reactivated", vacancy=vacancy, rule=rule, entry=entry, rule_version=version, law=law,
               reason="active on the waiting list again at the applicant's request"
                      + ("; refusals count from zero" if resets else f"; {before} refusals still count")
@@ -174,18 +172,39 @@ letting process (offers, passive status, reactivation)."""
 
 
 def update_applicant(s: Session, p: Principal, entry_id: int, body: dict[str, Any],
-                     pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
+                     pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None) -> dict[str, Any]:
     """Replace the given fields of an active entry (the list owner: organisations their waiting
     lists, municipalities their referral and rehousing lists). A fact a rule held the applicant for
     (unknown) can so be supplied; the next round assesses the new facts, and every decision keeps
-    the facts it read. Household JSON is validated as at registration (422 naming the field)."""
-    from boligmix.letting.store.engine_rules import household_from_json
-    from boligmix.letting.store.service import _ids, applicant_json
+    the facts it read. Household JSON is validated as at registration (422 naming the field).
 
-    entry = _owned_active_entry(s, p, entry_id, "updated")
+    The facts only the municipality sets (`access.municipal_facts`: a § 51 c dispensation and its
+    grounds) are the municipality's: an organisation cannot set or change them (403; its facts map
+    keeps them), and a municipality sets them, and nothing else, on the waiting-list entries of
+    organisations with a department in its municipalities."""
+    from boligmix.letting.store.service import _ids, applicant_json, check_household
+
+    p.require_writer()
+    entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    if entry is None:
+        raise NotFoundError(f"applicant entry {entry_id} does not exist")
     changes = {k: v for k, v in body.items() if k in UPDATABLE and v is not None}
+    reserved = municipal_facts(getattr(rules, "policies", None))
+    try:
+        require_list_owner(p, entry.list_type, entry.municipality_code, entry.org_id)
+        owner = True
+    except AuthorizationError:
+        if set(changes) != {"facts"} or p.role != "municipality" or entry.list_type in MUNICIPAL_LISTS:
+            raise
+        owner = False
+    if entry.status != "active":
+        raise ConflictError(f"applicant entry {entry_id} is {entry.status}; only an active entry can be updated")
+    facts = check_fact_changes(s, p, entry, changes.get("facts"), reserved, owner=owner)
+    if facts is not None:
+        changes["facts"] = facts
     if "household" in changes:
-        household_from_json(changes["household"], entry.applicant_id, entry.household_id)
+        check_household(changes["household"], entry.applicant_id, entry.household_id)
         if "household_size" not in changes and changes["household"].get("members"):
             changes["household_size"] = len(changes["household"]["members"])
     if "priority_rights" in changes:
@@ -211,7 +230,7 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
     Locks in the service's order: the vacancies of the entry's open offers first (by id), then the
     entry, then the offers are read again, so an acceptance running at the same time either
     houses the applicant first (then 409 here) or finds its offer withdrawn (409 there)."""
-    from boligmix.letting.store.service import _decision, _ids, applicant_json, require_list_owner
+    from boligmix.letting.store.service import _decision, _ids, applicant_json
 
     p.require_writer()
     entry = s.get(Applicant, entry_id)
@@ -219,13 +238,14 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
         raise NotFoundError(f"applicant entry {entry_id} does not exist")
     require_list_owner(p, entry.list_type, entry.municipality_code, entry.org_id)
     vacancy_ids = sorted(set(s.scalars(select(Offer.vacancy_id).where(Offer.entry_id == entry_id,
-                                                                      Offer.status == "open"))))
+                                                                      Offer.status.in_(("open", "accepted"))))))
     vacancies = {v.vacancy_id: v for v in s.scalars(
         select(Vacancy).where(Vacancy.vacancy_id.in_(vacancy_ids)).order_by(Vacancy.vacancy_id)
         .with_for_update().execution_options(populate_existing=True))} if vacancy_ids else {}
     entry = s.scalar(select(Applicant).where(Applicant.entry_id == entry_id).with_for_update()
                      .execution_options(populate_existing=True))
-    assert entry is not None
+    if entry is None:
+        raise StoreInvariantError(f"applicant entry {entry_id} vanished while it was locked")
     if entry.status == "withdrawn":
         done = s.scalars(select(Decision.offer_id).where(
             Decision.entry_id == entry_id, Decision.rule == f"{STORE_RULE}#withdraw_application")
@@ -238,12 +258,13 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
     why = reason or "the applicant withdrew the application"
     # An offer made after the first read (its vacancy is not locked here) is withdrawn too: the
     # entry is locked, so an acceptance of it waits and then finds the entry withdrawn (409).
-    offers = s.scalars(select(Offer).where(Offer.entry_id == entry_id, Offer.status == "open")
+    offers = s.scalars(select(Offer).where(Offer.entry_id == entry_id, Offer.status.in_(("open", "accepted")))
                        .order_by(Offer.offer_id).execution_options(populate_existing=True)).all()
     for o in offers:
         o.status = "withdrawn"
         vacancy = vacancies.get(o.vacancy_id) or s.get(Vacancy, o.vacancy_id)
-        assert vacancy is not None
+        if vacancy is None:
+            raise StoreInvariantError(f"offer {o.offer_id} names no vacancy")
         _decision(s, p, outcome="withdrawn", vacancy=vacancy, rule=f"{STORE_RULE}#withdraw_application",
                   entry=entry, offer_id=o.offer_id, rank=o.rank,
                   reason=f"offer withdrawn: {why} (left the {entry.list_type} list on {now.date().isoformat()})",
@@ -251,6 +272,11 @@ def withdraw_applicant(s: Session, p: Principal, entry_id: int, pseudo: Pseudony
                          "offer_rule": o.rule, "offer_rule_version": o.rule_version})
     entry.status = "withdrawn"
     entry.withdrawn_at = now
+    s.flush()
+    from boligmix.letting.store.answers import settle_vacancy
+
+    for vacancy_id in sorted({o.vacancy_id for o in offers}):  # a provisional acceptor below may now get it
+        settle_vacancy(s, p, vacancy_id, f"applicant entry {entry_id} withdrew the application")
     s.flush()
     return {**applicant_json(entry, _ids(p, pseudo)), "withdrawn_offers": [o.offer_id for o in offers]}
 

@@ -7,6 +7,12 @@ Invariants the database itself enforces (the last line of defence behind the ser
 * at most one open vacancy per dwelling (partial unique index `uq_vacancies_open_dwelling`);
 * at most one lease per vacancy and per offer (unique `leases.vacancy_id`, `leases.offer_id`);
 * at most one lease per waiting-list entry (unique `leases.entry_id`);
+* one household, one dwelling (since migration 0013): at most one `open` or `accepted` offer per
+  applicant (pseudonymous person id) and per household id, across all its list entries and
+  organisations (partial unique indexes `uq_offers_household_person`, `uq_offers_household`), and
+  at most one lease per applicant and per household (`uq_leases_household_person`,
+  `uq_leases_household`); the offer's and lease's person and household ids equal the entry's
+  (composite foreign keys to `applicants`);
 * an applicant gets at most one offer per vacancy (unique `offers(vacancy_id, entry_id)`);
 * `decisions` is append-only (triggers created by the migration refuse UPDATE and DELETE);
 * an idempotency key is used once per token (primary key `(token_id, idem_key)`).
@@ -25,6 +31,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -62,6 +69,12 @@ DECISION_OUTCOMES = ("channel", "offered", "skipped", "rejected", "accepted", "r
 since 0006)."""
 ENTITLEMENT_ENDS = ("on_offer", "on_letting")
 ROLES = ("municipality", "housing_organisation", "analyst")
+HOLDS_HOUSEHOLD = "status IN ('open', 'accepted')"
+"""Offers that hold their household (one per household): open, or accepted (provisionally or let)."""
+HOUSEHOLD_INDEXES = frozenset({"uq_offers_household_person", "uq_offers_household", "uq_leases_household_person",
+                               "uq_leases_household"})
+"""The unique indexes of one dwelling per household (a concurrent round of another list may take the
+household first: the store retries the transaction, and the retry no longer sees the household)."""
 
 
 def utcnow() -> datetime:
@@ -170,6 +183,8 @@ class Applicant(Base):
 
     __table_args__ = (
         UniqueConstraint("applicant_id", "list_type", "list_owner"),
+        Index("uq_applicants_entry_person", "entry_id", "applicant_id", unique=True),
+        Index("uq_applicants_entry_household", "entry_id", "household_id", unique=True),
         Index("ix_applicants_queue", "list_owner", "list_type", "status", "seniority_date", "entry_id"),
         CheckConstraint(_in("list_type", LIST_TYPES), name="list_type"),
         CheckConstraint(_in("status", APPLICANT_STATUSES), name="status"),
@@ -210,10 +225,28 @@ class Offer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """Answer deadline (round time + the policy's `answer_days`); none for rules without one. Since 0005."""
+    applicant_id: Mapped[int] = mapped_column(BigInteger)
+    """The entry's applicant (pseudonymous person id) and household: one open or accepted offer per
+    household across all its entries (partial unique indexes). Since 0013."""
+    household_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lease_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """The lease start asked for with the acceptance (null: the vacancy's available_from). Since 0013."""
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the applicant accepted: an `accepted` offer without a lease waits for the better-ranked
+    offers of its vacancy to be answered (the best-ranked acceptor wins). Since 0013."""
 
     __table_args__ = (
         UniqueConstraint("vacancy_id", "entry_id"),
         CheckConstraint(_in("status", OFFER_STATUSES), name="status"),
+        ForeignKeyConstraint(["entry_id", "applicant_id"], ["applicants.entry_id", "applicants.applicant_id"],
+                             name="fk_offers_entry_person_applicants"),
+        ForeignKeyConstraint(["entry_id", "household_id"], ["applicants.entry_id", "applicants.household_id"],
+                             name="fk_offers_entry_household_applicants"),
+        Index("uq_offers_household_person", "applicant_id", unique=True,
+              sqlite_where=text(HOLDS_HOUSEHOLD), postgresql_where=text(HOLDS_HOUSEHOLD)),
+        Index("uq_offers_household", "household_id", unique=True,
+              sqlite_where=text(f"{HOLDS_HOUSEHOLD} AND household_id IS NOT NULL"),
+              postgresql_where=text(f"{HOLDS_HOUSEHOLD} AND household_id IS NOT NULL")),
     )
 
 
@@ -230,6 +263,16 @@ class Lease(Base):
     lease_start: Mapped[date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["entry_id", "applicant_id"], ["applicants.entry_id", "applicants.applicant_id"],
+                             name="fk_leases_entry_person_applicants"),
+        ForeignKeyConstraint(["entry_id", "household_id"], ["applicants.entry_id", "applicants.household_id"],
+                             name="fk_leases_entry_household_applicants"),
+        Index("uq_leases_household_person", "applicant_id", unique=True),
+        Index("uq_leases_household", "household_id", unique=True,
+              sqlite_where=text("household_id IS NOT NULL"), postgresql_where=text("household_id IS NOT NULL")),
+    )
 
 
 class Decision(Base):

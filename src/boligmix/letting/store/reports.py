@@ -28,6 +28,7 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError
+from boligmix.letting.store.access import require_report
 from boligmix.letting.store.auth import Principal
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Decision, Department, Dwelling
@@ -64,14 +65,9 @@ def _period(period_end: date | None, period_start: date | None) -> tuple[date, d
 
 
 def _scope(p: Principal, municipality_code: int | None) -> None:
-    if p.role == "analyst":
-        return
-    if p.role != "municipality":
-        raise AuthorizationError(f"reports are for municipalities and analysts; token '{p.name}' is {p.role}")
-    if municipality_code is None:
+    if p.role == "municipality" and municipality_code is None:
         raise InvalidRequestError("a municipality names the municipality_code it reports for")
-    if not p.covers_municipality(municipality_code):
-        raise AuthorizationError(f"municipality {municipality_code} is outside the scope of token '{p.name}'")
+    require_report(p, municipality_code)
 
 
 def _key(level: str, d: Department) -> tuple[Any, ...]:
@@ -205,4 +201,37 @@ def rejection_report(s: Session, p: Principal, *, municipality_code: int | None 
             "rules": [{"rule": r, "rule_version": v} for r, v in sorted(rules)], "rows": shown, **disclosure}
 
 
-__all__ = ["DISPENSATION_GROUNDS", "default_period_end", "dispensation_report", "rejection_report"]
+def decision_report(s: Session, p: Principal, *, municipality_code: int | None = None,
+                    period_end: date | None = None, period_start: date | None = None) -> dict[str, Any]:
+    """The letting decisions of the period in aggregate: per municipality, organisation, channel,
+    outcome and rule, the decisions and the distinct applicants they concern. What the analyst
+    role sees of the trail (through disclosure control; the row-level trail is not for analysts)."""
+    _scope(p, municipality_code)
+    start, end = _period(period_end, period_start)
+    t0 = datetime.combine(start, time.min, tzinfo=timezone.utc)
+    t1 = datetime.combine(end, time.min, tzinfo=timezone.utc)
+    stmt = (select(Department.municipality_code, Department.org_id, Decision.channel, Decision.outcome,
+                   Decision.rule, Decision.rule_version, Decision.applicant_id)
+            .join(Dwelling, Dwelling.dwelling_id == Decision.dwelling_id)
+            .join(Department, Department.department_id == Dwelling.department_id)
+            .where(Decision.created_at >= t0, Decision.created_at < t1))
+    if municipality_code is not None:
+        stmt = stmt.where(Department.municipality_code == municipality_code)
+    count: dict[tuple, int] = defaultdict(int)
+    people: dict[tuple, set[int]] = defaultdict(set)
+    for code, org, channel, outcome, rule, version, applicant in s.execute(stmt):
+        key = (code, org, channel or "", outcome, rule, version)
+        count[key] += 1
+        if applicant is not None:
+            people[key].add(applicant)
+    rows = [{"municipality_code": k[0], "org_id": k[1], "channel": k[2], "outcome": k[3], "rule": k[4],
+             "rule_version": k[5], "decisions": count[k], "applicants": len(people[k])}
+            for k in sorted(count, key=str)]
+    shown, disclosure = _publish(p, rows, ["decisions", "applicants"], None, None, "letting_decisions")
+    return {"report": "letting_decisions", "period_start": start.isoformat(),
+            "period_end_exclusive": end.isoformat(), "municipality_code": municipality_code, "rows": shown,
+            **disclosure}
+
+
+__all__ = ["DISPENSATION_GROUNDS", "decision_report", "default_period_end", "dispensation_report",
+           "rejection_report"]

@@ -20,16 +20,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
-from boligmix.letting.store import accept_sql
+from boligmix.letting.store.access import (
+    can_read_department,
+    municipal_facts,
+    require_act_on_vacancy,
+    require_list_owner,
+    require_org,
+    require_read_department,
+    require_read_list,
+    require_row_level,
+)
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.engine_rules import household_from_json
-from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, OfferExpiredError
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError, StoreInvariantError
 from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
 from boligmix.letting.store.models import (
     CHANNELS,
@@ -52,14 +61,15 @@ from boligmix.letting.store.selection import (
     RULE_VERSION,
     CandidateDecision,
     OfferRules,
-    StoreOrderRules,
     candidate_lists,
     queue_key,
 )
 
 MAX_OFFERS_PER_ROUND = 50
-CANDIDATE_LIMIT = 5000
-"""At most this many applicants (in list order) are candidates in one round."""
+WHOLE_LIST = 2**31 - 1
+"""The page size of rules that rank the whole list (the engine): every eligible applicant is a
+candidate, however long the list (until issue 11 the list was cut at 5,000 by seniority, so a
+fortrinsret holder behind 5,000 more senior applicants was never considered)."""
 
 STORE_RULE = "boligmix.store"
 """Rule id of decisions the store takes itself (accept, refuse, withdraw on letting)."""
@@ -71,7 +81,8 @@ STORE_RULE = "boligmix.store"
 
 def _ids(principal: Principal | None, pseudo: Pseudonymiser | None) -> Callable[[int | None], Any]:
     if principal is not None and principal.pseudonymised:
-        assert pseudo is not None
+        if pseudo is None:
+            raise StoreInvariantError(f"token '{principal.name}' sees pseudonyms only, and none were given")
         return pseudo
     return lambda v: v
 
@@ -141,27 +152,8 @@ def decision_json(d: Decision, ident: Callable[[int | None], Any]) -> dict[str, 
 # Authorisation helpers
 
 
-def _can_read_department(p: Principal, d: Department) -> bool:
-    return p.role == "analyst" or p.owns_org(d.org_id) or p.covers_municipality(d.municipality_code)
-
-
-def _require_read(p: Principal, d: Department) -> None:
-    if not _can_read_department(p, d):
-        raise AuthorizationError(f"department {d.department_id} is outside the scope of token '{p.name}'")
-
-
-def require_act_on_vacancy(p: Principal, v: Vacancy, d: Department) -> None:
-    """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning
-    (their referrals) or rehousing (their rehousing households)."""
-    p.require_writer()
-    if v.channel in MUNICIPAL_CHANNELS:
-        if p.covers_municipality(d.municipality_code):
-            return
-        raise AuthorizationError(f"vacancy {v.vacancy_id} is let by {v.channel} of municipality "
-                                 f"{d.municipality_code}; token '{p.name}' cannot act on it")
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"vacancy {v.vacancy_id} belongs to organisation {d.org_id}, outside the "
-                                 f"scope of token '{p.name}'")
+_can_read_department = can_read_department
+_require_read = require_read_department
 
 
 def _department(s: Session, department_id: str) -> Department:
@@ -215,9 +207,7 @@ def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule:
 
 def register_department(s: Session, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """Create a department of one of the caller's organisations (an identical repeat returns it)."""
-    p.require_writer()
-    if not p.owns_org(body["org_id"]):
-        raise AuthorizationError(f"organisation {body['org_id']} is outside the scope of token '{p.name}'")
+    require_org(p, body["org_id"], f"department {body['department_id']}")
     existing = s.get(Department, body["department_id"])
     new = Department(department_id=body["department_id"], org_id=body["org_id"],
                      department_name=body["department_name"], municipality_code=body["municipality_code"],
@@ -243,9 +233,7 @@ def register_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> dict[st
     otherwise; the delebolig row is locked, so concurrent rooms are counted one after the other)."""
     p.require_writer()
     d = _department(s, body["department_id"])
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"department {d.department_id} belongs to organisation {d.org_id}, outside "
-                                 f"the scope of token '{p.name}'")
+    require_org(p, d.org_id, f"department {d.department_id}")
     shared_id = body.get("shared_dwelling_id")
     new = Dwelling(dwelling_id=body["dwelling_id"], department_id=d.department_id,
                    almen_type=body.get("almen_type") or "family", rooms=body["rooms"],
@@ -283,9 +271,7 @@ def register_shared_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> 
     rooms are then registered as dwellings with `shared_dwelling_id` (an identical repeat returns it)."""
     p.require_writer()
     d = _department(s, body["department_id"])
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"department {d.department_id} belongs to organisation {d.org_id}, outside "
-                                 f"the scope of token '{p.name}'")
+    require_org(p, d.org_id, f"department {d.department_id}")
     new = SharedDwelling(shared_dwelling_id=body["shared_dwelling_id"], department_id=d.department_id,
                          rooms=body["rooms"], floor_area_m2=body.get("floor_area_m2"), facts=body.get("facts") or {})
     existing = s.get(SharedDwelling, new.shared_dwelling_id)
@@ -319,34 +305,44 @@ def list_dwellings(s: Session, p: Principal, department_id: str) -> list[dict[st
 # Applicants (waiting lists and referral lists)
 
 
-def require_list_owner(p: Principal, list_type: str, municipality_code: int | None, org_id: str | None) -> None:
-    """Only a list's owner writes to it: municipalities their referral and rehousing lists,
-    organisations their waiting lists (AuthorizationError otherwise)."""
-    if list_type in MUNICIPAL_LISTS:
-        if not p.covers_municipality(municipality_code):
-            raise AuthorizationError(f"the {list_type} list of municipality {municipality_code} is outside the "
-                                     f"scope of token '{p.name}'")
-    elif not p.owns_org(org_id):
-        raise AuthorizationError(f"the waiting list of organisation {org_id} is outside the scope of token "
-                                 f"'{p.name}'")
+def check_household(data: Any, applicant_id: int, household_id: int | None) -> None:
+    """Refuse a household the engine cannot read (422 naming the field): missing or wrongly typed
+    fields are an `InvalidRequestError`, never a server error."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError("household must be an object {members: [...]}")
+    try:
+        household_from_json(data, applicant_id, household_id)
+    except InvalidRequestError:
+        raise
+    except KeyError as exc:
+        raise InvalidRequestError(f"household: a member's benefits or spell lacks the field {exc}") from None
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise InvalidRequestError(f"household: a member has a field of the wrong type ({type(exc).__name__}); "
+                                  f"see the household format in docs/letting-service.md") from None
 
 
 def create_applicant(s: Session, p: Principal, body: dict[str, Any],
-                     pseudo: Pseudonymiser | None = None) -> dict[str, Any]:
-    """Put an applicant on a list: organisations their waiting lists, municipalities their referrals."""
+                     pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None) -> dict[str, Any]:
+    """Put an applicant on a list: organisations their waiting lists, municipalities their referrals.
+    An organisation cannot register the facts only the municipality sets (a § 51 c dispensation: 403)."""
     p.require_writer()
     list_type = body["list_type"]
     if list_type not in LIST_TYPES:
         raise InvalidRequestError(f"list_type must be one of {', '.join(LIST_TYPES)}")
     code, org_id = body.get("municipality_code"), body.get("org_id")
     require_list_owner(p, list_type, code, org_id)
+    if list_type not in MUNICIPAL_LISTS:
+        reserved = sorted(municipal_facts(getattr(rules, "policies", None)) & set(body.get("facts") or {}))
+        if reserved:
+            raise AuthorizationError(f"{', '.join(reserved)}: only the municipality grants a dispensation "
+                                     f"(almenboligloven § 51 c; bek. om udlejning af almene boliger § 37); token '{p.name}' is {p.role}")
     owner = f"kommune:{code}" if list_type in MUNICIPAL_LISTS else str(org_id)
     referral_order = body.get("referral_order")
     if referral_order is not None and list_type not in MUNICIPAL_LISTS:
         raise InvalidRequestError(f"referral_order is the municipality's order of its referral and rehousing "
                                   f"lists; the {list_type} list is ordered by the letting rules")
     household = body.get("household") or {}
-    household_from_json(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
+    check_household(household, body["applicant_id"], body.get("household_id"))  # refuse bad data now
     size = body.get("household_size") or len(household.get("members") or []) or 1
     entry = Applicant(applicant_id=body["applicant_id"], household_id=body.get("household_id"),
                       list_type=list_type, list_owner=owner, org_id=org_id, municipality_code=code,
@@ -373,16 +369,8 @@ def list_applicants(s: Session, p: Principal, *, org_id: str | None = None, muni
     """A list in queue order (internal before external, then seniority, then registration)."""
     if (org_id is None) == (municipality_code is None):
         raise InvalidRequestError("give exactly one of org_id (waiting lists) or municipality_code (referrals)")
-    if org_id is not None:
-        if not (p.role == "analyst" or p.owns_org(org_id)):
-            raise AuthorizationError(f"the waiting lists of organisation {org_id} are outside the scope of "
-                                     f"token '{p.name}'")
-        owner = org_id
-    else:
-        if not (p.role == "analyst" or p.covers_municipality(municipality_code)):
-            raise AuthorizationError(f"the referrals of municipality {municipality_code} are outside the "
-                                     f"scope of token '{p.name}'")
-        owner = f"kommune:{municipality_code}"
+    require_read_list(p, org_id, municipality_code)
+    owner = org_id if org_id is not None else f"kommune:{municipality_code}"
     stmt = select(Applicant).where(Applicant.list_owner == owner)
     if list_type is not None:
         stmt = stmt.where(Applicant.list_type == list_type)
@@ -416,9 +404,7 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
         raise InvalidRequestError(f"channel must be one of {', '.join(CHANNELS)}")
     w = _dwelling(s, body["dwelling_id"], lock=True)
     d = _department(s, w.department_id)
-    if not p.owns_org(d.org_id):
-        raise AuthorizationError(f"dwelling {w.dwelling_id} belongs to organisation {d.org_id}, outside the "
-                                 f"scope of token '{p.name}'")
+    require_org(p, d.org_id, f"dwelling {w.dwelling_id}")
     open_id = s.scalar(select(Vacancy.vacancy_id).where(Vacancy.dwelling_id == w.dwelling_id,
                                                         Vacancy.status == "open"))
     if open_id is not None:
@@ -426,7 +412,6 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
     allocated = None
     if allocate is not None:
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
-        assert rules is not None
         states = rules.share_scopes(w, d, now)  # type: ignore[attr-defined]
         rows = _lock_share_counters(s, states)
         channel, allocated = allocate(w, d, body["available_from"], states, now)
@@ -491,9 +476,10 @@ def list_vacancies(s: Session, p: Principal, *, status: str | None = None) -> li
 
 
 def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
-                limit: int = 5000) -> list[Applicant]:
+                limit: int = WHOLE_LIST) -> list[Applicant]:
     """Candidates in list order: active entries of the lists, without an offer for this vacancy and
-    without an open offer elsewhere (one open offer per applicant at a time); at most `CANDIDATE_LIMIT`.
+    whose household holds no open or accepted offer (one household, one dwelling); `limit` of them
+    from `offset` (`WHOLE_LIST`: all).
 
     One branch per list type, each read in list order and cut at `offset + limit`: on the
     municipality's lists its `referral_order` first (unordered entries after the ordered ones),
@@ -501,8 +487,8 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     list type, status, seniority, entry), so the database reads the head of each list instead of
     sorting the whole list every round; the branches are merged in list order (internal before the
     others)."""
-    limit = min(limit, CANDIDATE_LIMIT)
-    params = {"owner": owner, "vacancy_id": v.vacancy_id, "head": offset + limit, "offset": offset, "limit": limit}
+    params = {"owner": owner, "vacancy_id": v.vacancy_id, "head": min(offset + limit, WHOLE_LIST), "offset": offset,
+              "limit": limit}
     conn = s.connection()
     stmt, sql = _candidate_ids_statement(list_types, conn.dialect)
     if sql is not None:  # driver SQL compiled once per list types: nothing to build again every round
@@ -527,10 +513,14 @@ def _candidate_ids_statement(list_types: tuple[str, ...], dialect: Any) -> tuple
     if key in _CANDIDATE_IDS:
         return _CANDIDATE_IDS[key]
     offer = Offer.__table__
-    offered_here = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id,
+    # The household counts, not the entry: offered this vacancy on any of its entries, or holding an
+    # open or accepted offer anywhere (one household, one dwelling; an accepted offer with a lease
+    # holds it for good), by the person id or by the household id.
+    offered_here = select(offer.c.offer_id).where(offer.c.applicant_id == Applicant.applicant_id,
                                                    offer.c.vacancy_id == bindparam("vacancy_id"))
-    open_elsewhere = select(offer.c.offer_id).where(offer.c.entry_id == Applicant.entry_id,
-                                                     offer.c.status == literal_column("'open'"))
+    holds = offer.c.status.in_([literal_column("'open'"), literal_column("'accepted'")])
+    person_held = select(offer.c.offer_id).where(offer.c.applicant_id == Applicant.applicant_id, holds)
+    household_held = select(offer.c.offer_id).where(offer.c.household_id == Applicant.household_id, holds)
     branches = []
     for list_type in list_types:
         if list_type in MUNICIPAL_LISTS:
@@ -544,7 +534,7 @@ def _candidate_ids_statement(list_types: tuple[str, ...], dialect: Any) -> tuple
                 .where(Applicant.list_owner == bindparam("owner"),
                        Applicant.list_type == literal_column(f"'{_sql_word(list_type)}'"),
                        Applicant.status == literal_column("'active'"), Applicant.passive_since.is_(None),
-                       ~offered_here.exists(), ~open_elsewhere.exists())
+                       ~offered_here.exists(), ~person_held.exists(), ~household_held.exists())
                 .order_by(*((unordered, order_key) if list_type in MUNICIPAL_LISTS else ()),
                           Applicant.seniority_date, Applicant.entry_id)
                 .limit(bindparam("head")).subquery())
@@ -567,14 +557,15 @@ def _sql_word(word: str) -> str:
 
 def _busy_candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
     """Entries `_candidates` held back because they hold an open offer elsewhere (active, not
-    passive, not offered this vacancy); at most `CANDIDATE_LIMIT`, in list order."""
-    offered_here = select(Offer.entry_id).where(Offer.vacancy_id == v.vacancy_id)
-    open_elsewhere = select(Offer.entry_id).where(Offer.status == "open", Offer.vacancy_id != v.vacancy_id)
+    passive, not offered this vacancy), in list order."""
+    offered_here = select(Offer.applicant_id).where(Offer.vacancy_id == v.vacancy_id)
+    open_elsewhere = select(Offer.applicant_id).where(Offer.status == "open", Offer.vacancy_id != v.vacancy_id)
     return list(s.scalars(
         select(Applicant).where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
                                 Applicant.status == "active", Applicant.passive_since.is_(None),
-                                Applicant.entry_id.not_in(offered_here), Applicant.entry_id.in_(open_elsewhere))
-        .order_by(Applicant.seniority_date, Applicant.entry_id).limit(CANDIDATE_LIMIT)))
+                                Applicant.applicant_id.not_in(offered_here),
+                                Applicant.applicant_id.in_(open_elsewhere))
+        .order_by(Applicant.seniority_date, Applicant.entry_id)))
 
 
 def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
@@ -600,14 +591,13 @@ def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
         busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": list(locked)})}
         return locked - busy
     at, ot = Applicant.__table__, Offer.__table__
-    has_open_offer = select(ot.c.offer_id).where(ot.c.entry_id == at.c.entry_id, ot.c.status == "open")
+    holds = ot.c.status.in_(("open", "accepted"))
+    held = select(ot.c.offer_id).where(holds, (ot.c.applicant_id == at.c.applicant_id)
+                                       | ((ot.c.household_id == at.c.household_id) & at.c.household_id.is_not(None)))
     locked = set(conn.scalars(select(at.c.entry_id).where(at.c.entry_id.in_(entry_ids), at.c.status == "active",
-                                                          ~has_open_offer.exists())
+                                                          ~held.exists())
                               .with_for_update(skip_locked=True)))
-    if not locked:
-        return locked
-    busy = set(conn.scalars(select(ot.c.entry_id).where(ot.c.entry_id.in_(locked), ot.c.status == "open")))
-    return locked - busy
+    return locked  # SQLite serialises write transactions: what it read is what holds
 
 
 def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]:
@@ -630,31 +620,40 @@ def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]
     return [i for i in entry_ids if i in free][:n]
 
 
+_HOUSEHOLD_FREE = """
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = a.applicant_id AND o.status IN ('open', 'accepted'))
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.household_id = a.household_id AND o.status IN ('open', 'accepted'))"""
 _LOCK_FIRST_OFFERABLE_SQL = """
 SELECT a.entry_id FROM applicants a
-WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'
-  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.entry_id = a.entry_id AND o.status = 'open')
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'""" + _HOUSEHOLD_FREE + """
 ORDER BY array_position(%(ids)s::integer[], a.entry_id)
 LIMIT %(n)s
 FOR UPDATE OF a SKIP LOCKED
 """
 _LOCK_OFFERABLE_SQL = """
 SELECT a.entry_id FROM applicants a
-WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'
-  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.entry_id = a.entry_id AND o.status = 'open')
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'""" + _HOUSEHOLD_FREE + """
 FOR UPDATE OF a SKIP LOCKED
 """
-_BUSY_SQL = "SELECT entry_id FROM offers WHERE entry_id = ANY(%(ids)s::integer[]) AND status = 'open'"
+_BUSY_SQL = """
+SELECT a.entry_id FROM applicants a
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND (
+  EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = a.applicant_id AND o.status IN ('open', 'accepted'))
+  OR EXISTS (SELECT 1 FROM offers o WHERE o.household_id = a.household_id AND o.status IN ('open', 'accepted')))
+"""
+"""Entries whose household got an open or accepted offer meanwhile (a new snapshot after the lock);
+a household taken by a transaction not yet committed is caught by the unique indexes (retried)."""
 
 
 def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1,
                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
                 now: datetime | None = None) -> dict[str, Any]:
-    """Offer the vacancy to the next applicants by `rules` (default: the plain list order with
-    `count` offers); record every decision of the round."""
+    """Offer the vacancy to the next applicants by `rules` (default: the statutory engine rules,
+    `default_offer_rules`; the plain list order with `count` offers only when `StoreOrderRules` is
+    given by name); record every decision of the round."""
     if count is not None and not 1 <= count <= MAX_OFFERS_PER_ROUND:
         raise InvalidRequestError(f"count must be between 1 and {MAX_OFFERS_PER_ROUND}")
-    rules = rules or StoreOrderRules()
+    rules = rules or default_offer_rules()
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     v, w, d = _vacancy_context(s, vacancy_id, lock=True)
     require_act_on_vacancy(p, v, d)
@@ -663,12 +662,14 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     owner, list_types = candidate_lists(v, d)
     # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
     # reads the list page by page until the round has its offers.
-    page_size = getattr(rules, "page_size", None) or CANDIDATE_LIMIT
+    page_size = getattr(rules, "page_size", None) or WHOLE_LIST
     lock_ahead = getattr(rules, "lock_ahead", 0) or 0
     remaining = count
     decided: list[CandidateDecision] = []
     passed_over: set[int] = set()
     fulfilled: set[int] = set()
+    seen_persons: set[int] = set()
+    seen_households: set[int] = set()
     offset = 0
     while True:
         page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
@@ -676,19 +677,27 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         if getattr(rules, "carries_redirects", False) and v.channel in MUNICIPAL_CHANNELS:
             redirects, missing = open_redirects(s, v, d.municipality_code, page, list_types)  # § 59 stk. 6
             pool, extra = [*page, *missing], {"redirects": redirects}
+        pool = _one_entry_per_household(pool, seen_persons, seen_households)
         held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
         got: set[int] = set()
+        reuse = None
         if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
             wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
                               (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
-            order = [cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
-            locked = _lock_first_offerable(s, order, remaining or 1)
+            ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
+            order = ranking(wide) if ranking is not None else [
+                cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
+            locked = _lock_first_offerable(s, order, len(wide.offered) if ranking is not None else remaining or 1)
             got = set(locked)
             tried = order[:order.index(locked[-1]) + 1] if locked else order
-            passed_over |= set(tried) - got  # locked by a concurrent round, or offered meanwhile
+            lost_head = set(tried) - got
+            passed_over |= lost_head  # locked by a concurrent round, or offered meanwhile
+            if not lost_head and {cd.entry.entry_id for cd in wide.offered if cd.entry is not None} <= got:
+                reuse = wide  # nobody passed over: the wide plan is this round's (no second planning)
         while True:
-            plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
-                              entitlements=held, **extra)
+            plan = reuse or rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                                       entitlements=held, **extra)
+            reuse = None
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
             rest = [i for i in chosen if i not in got]
             lost = set(rest) - _lock_offerable(s, rest)
@@ -698,7 +707,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         decided += plan.decisions
         fulfilled.update(plan.fulfilled_entitlements)
         offset += len(page)
-        if page_size >= CANDIDATE_LIMIT or len(page) < page_size:
+        if page_size >= WHOLE_LIST or len(page) < page_size:
             break
         remaining = (remaining or 1) - len(plan.offered)
         if remaining <= 0:
@@ -714,18 +723,29 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     ident = _ids(p, pseudo)
     round_rules = getattr(rules, "round_rules", None)
     offers, decisions = [], []
-    for cd in decided:
+    # The offers are written in rank order, so offer ids order a vacancy's offers by rank (the
+    # best-ranked acceptor wins, see `answers`); a later round ranks below every earlier offer.
+    made: dict[int, Offer] = {}
+    for i, cd in sorted(((i, cd) for i, cd in enumerate(decided) if cd.outcome == "offered" and cd.entry is not None),
+                        key=lambda x: (x[1].rank if x[1].rank is not None else x[0], x[0])):
+        entry = cd.entry
+        if entry is None:
+            continue
+        settings = round_rules(cd.rule, cd.rule_version) if round_rules is not None else None
+        deadline = None
+        if settings is not None:  # `now` is naive UTC for the engine; the column keeps UTC with zone
+            deadline = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) + timedelta(
+                days=settings.answer_days)
+        o = Offer(vacancy_id=v.vacancy_id, entry_id=entry.entry_id, applicant_id=entry.applicant_id,
+                  household_id=entry.household_id, rank=cd.rank or 0, channel=v.channel,
+                  rule=cd.rule, rule_version=cd.rule_version, status="open", deadline=deadline)
+        s.add(o)
+        s.flush()  # one at a time: the ids follow the rank order
+        made[i] = o
+    for i, cd in enumerate(decided):
         offer_id = None
-        if cd.outcome == "offered" and cd.entry is not None:
-            settings = round_rules(cd.rule, cd.rule_version) if round_rules is not None else None
-            deadline = None
-            if settings is not None:  # `now` is naive UTC for the engine; the column keeps UTC with zone
-                deadline = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) + timedelta(
-                    days=settings.answer_days)
-            o = Offer(vacancy_id=v.vacancy_id, entry_id=cd.entry.entry_id, rank=cd.rank or 0, channel=v.channel,
-                      rule=cd.rule, rule_version=cd.rule_version, status="open", deadline=deadline)
-            s.add(o)
-            s.flush()
+        if i in made and cd.entry is not None:
+            o = made[i]
             offer_id = o.offer_id
             offers.append(offer_json(o, cd.entry, ident))
             if cd.entry.applicant_id in fulfilled:
@@ -749,6 +769,34 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
 
 
+_DEFAULT_RULES: list[OfferRules] = []
+
+
+def default_offer_rules() -> OfferRules:
+    """The statutory engine rules (the packaged statutory policies), loaded once per process: the
+    store's rules for offer rounds and answers unless a caller names others."""
+    if not _DEFAULT_RULES:
+        from boligmix.letting.store.engine_rules import EngineRules
+
+        _DEFAULT_RULES.append(EngineRules())
+    return _DEFAULT_RULES[0]
+
+
+def _one_entry_per_household(entries: list[Applicant], persons: set[int], households: set[int]) -> list[Applicant]:
+    """The first entry (in list order) of each household: a household on several lists (internal
+    and external, or by two members' entries with one household id) is one candidate of a round.
+    `persons` and `households` are those seen in the round's earlier pages (updated)."""
+    out = []
+    for e in entries:
+        if e.applicant_id in persons or (e.household_id is not None and e.household_id in households):
+            continue
+        persons.add(e.applicant_id)
+        if e.household_id is not None:
+            households.add(e.household_id)
+        out.append(e)
+    return out
+
+
 def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Entitlement]:
     """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
     if not applicant_ids:
@@ -762,7 +810,8 @@ _ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_i
 
 def _grant_entitlement(s: Session, cd: CandidateDecision, decision: Decision) -> None:
     """Keep the § 51 b entitlement the engine's `entitled` decision granted."""
-    assert cd.entry is not None
+    if cd.entry is None:
+        raise StoreInvariantError(f"an entitled decision ({cd.rule}) without an applicant entry")
     facts = cd.facts
     policy_id = cd.rule.split("#", 1)[0]
     s.add(Entitlement(applicant_id=cd.entry.applicant_id, org_id=str(facts["org_id"]), area_id=facts.get("area_id"),
@@ -780,8 +829,7 @@ def list_entitlements(s: Session, p: Principal, org_id: str, pseudo: Pseudonymis
     """§ 51 b entitlements with an organisation (open and used up). An entitlement is `open` while
     no offer used it up and the entry it was granted on is still active on the list: a housed
     applicant (also with `ends = on_letting`) or one who withdrew the application holds none."""
-    if not (p.role == "analyst" or p.owns_org(org_id)):
-        raise AuthorizationError(f"organisation {org_id} is outside the scope of token '{p.name}'")
+    require_read_list(p, org_id, None)
     ident = _ids(p, pseudo)
     rows = s.execute(select(Entitlement, Applicant.status).join(Applicant, Applicant.entry_id == Entitlement.entry_id)
                      .where(Entitlement.org_id == org_id).order_by(Entitlement.entitlement_id)).all()
@@ -805,241 +853,14 @@ def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling,
     v, w, d = row[0], row[1], row[2]
     # Re-read the offer now that the vacancy is locked: another transaction may have changed it.
     o = s.scalar(select(Offer).where(Offer.offer_id == offer_id).execution_options(populate_existing=True))
-    assert o is not None
+    if o is None:
+        raise StoreInvariantError(f"offer {offer_id} vanished while its vacancy was locked")
     return o, v, w, d
-
-
-def accept_offer(s: Session, p: Principal, offer_id: int, lease_start: date | None = None,
-                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
-    """Accept an open offer: the lease, or `ConflictError` when the vacancy is let or the offer closed.
-
-    An offer whose answer deadline is before `now` (default the current time) is not accepted: it
-    expires as with `expire_offers` (decision `expired` with `at_accept`, a counted refusal when the
-    policy says so) and `OfferExpiredError` (409) is raised; its transaction is committed.
-
-    On PostgreSQL the acceptance is one call of the database function `boligmix_accept_offer`
-    (`accept_sql`), the same the API's fast path calls. Elsewhere (SQLite) it runs in SQLAlchemy Core
-    (no ORM objects): lock the vacancy, re-read the offer and lock the applicant's entry, then the
-    lease (INSERT … RETURNING), the status changes, the withdrawal of the other open offers
-    (UPDATE … RETURNING) and all decisions in one INSERT."""
-    conn = s.connection()
-    if conn.dialect.name == "postgresql":
-        return _accept_postgres(s, p, offer_id, lease_start, pseudo, rules, now)
-    vt, ot, at, wt, dt, lt = (Vacancy.__table__, Offer.__table__, Applicant.__table__, Dwelling.__table__,
-                              Department.__table__, Lease.__table__)
-    ctx = conn.execute(
-        select(vt.c.vacancy_id, vt.c.dwelling_id, vt.c.channel, vt.c.available_from, vt.c.status,
-               dt.c.org_id, dt.c.municipality_code)
-        .select_from(ot.join(vt, vt.c.vacancy_id == ot.c.vacancy_id)
-                     .join(wt, wt.c.dwelling_id == vt.c.dwelling_id)
-                     .join(dt, dt.c.department_id == wt.c.department_id))
-        .where(ot.c.offer_id == offer_id).with_for_update(of=vt)).one_or_none()
-    if ctx is None:
-        raise NotFoundError(f"offer {offer_id} does not exist")
-    require_act_on_vacancy(p, ctx, ctx)  # type: ignore[arg-type]
-    if ctx.status == "let":
-        lease_id = conn.scalar(select(lt.c.lease_id).where(lt.c.vacancy_id == ctx.vacancy_id))
-        raise ConflictError(f"vacancy {ctx.vacancy_id} is already let (lease {lease_id})")
-    if ctx.status != "open":
-        raise ConflictError(f"vacancy {ctx.vacancy_id} is {ctx.status}")
-    # Re-read the offer now that the vacancy is locked (a new statement sees the latest commit).
-    o = conn.execute(
-        select(ot.c.status, ot.c.rank, ot.c.rule, ot.c.rule_version, ot.c.entry_id, ot.c.deadline,
-               at.c.applicant_id, at.c.household_id, at.c.status.label("entry_status"))
-        .select_from(ot.join(at, at.c.entry_id == ot.c.entry_id))
-        .where(ot.c.offer_id == offer_id).with_for_update(of=at)).one()
-    if o.status != "open":
-        raise ConflictError(f"offer {offer_id} is {o.status}")
-    if o.entry_status != "active":
-        raise ConflictError(f"applicant entry {o.entry_id} is {o.entry_status}; it cannot accept offer {offer_id}")
-    if o.deadline is not None:
-        as_of = _as_utc(now or datetime.now(timezone.utc))
-        if _as_utc(o.deadline) < as_of:
-            _expire_at_accept(s, p, offer_id, rules, as_of)
-    start = lease_start or ctx.available_from
-    lease_id = _accept_writes(conn, p, ctx, o, offer_id, start)
-    ident = _ids(p, pseudo)
-    return {"lease_id": lease_id, "vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
-            "dwelling_id": ctx.dwelling_id, "applicant_id": ident(o.applicant_id),
-            "household_id": ident(o.household_id), "lease_start": start.isoformat(), "channel": ctx.channel}
-
-
-class _Scope(NamedTuple):
-    """What `require_act_on_vacancy` reads of a vacancy and its department."""
-
-    vacancy_id: int
-    channel: str
-    org_id: str
-    municipality_code: int
-
-
-def _accept_postgres(s: Session, p: Principal, offer_id: int, lease_start: date | None,
-                     pseudo: Pseudonymiser | None, rules: OfferRules | None, now: datetime | None) -> dict[str, Any]:
-    """`accept_offer` on PostgreSQL: one call of `boligmix_accept_offer`; its outcomes as the
-    service's answers and errors (the token and the Idempotency-Key are the caller's business)."""
-    as_of = _as_utc(now or datetime.now(timezone.utc))
-    outcome, _status, body = s.connection().exec_driver_sql(
-        accept_sql.CALL_SQL, accept_sql.call_params(p, offer_id, lease_start, as_of, utcnow())).one()
-    if outcome == "done":
-        ident = _ids(p, pseudo)
-        return {**body, "applicant_id": ident(body["applicant_id"]), "household_id": ident(body["household_id"])}
-    if outcome == "conflict":
-        raise ConflictError(body["detail"])
-    if outcome == "not_found":
-        raise NotFoundError(f"offer {offer_id} does not exist")
-    if outcome == "forbidden":
-        scope = _Scope(**body)
-        require_act_on_vacancy(p, scope, scope)  # type: ignore[arg-type]
-        raise AuthorizationError(f"vacancy {scope.vacancy_id}: token '{p.name}' cannot act on it")  # pragma: no cover
-    if outcome == "expired":
-        _expire_at_accept(s, p, offer_id, rules, as_of)  # the vacancy and the entry are locked already
-    raise RuntimeError(f"boligmix_accept_offer answered {outcome!r}")  # pragma: no cover
-
-
-def _expire_at_accept(s: Session, p: Principal, offer_id: int, rules: OfferRules | None, as_of: datetime) -> None:
-    """The offer's deadline has passed: expire it (recorded, committed) and refuse the acceptance."""
-    o, v, _w, _d = _offer_context(s, offer_id)  # the vacancy is locked already
-    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update()
-                     .execution_options(populate_existing=True))
-    assert entry is not None and o.deadline is not None
-    counted = _expire_offer(s, p, v, o, entry, rules, as_of, at_accept=True)
-    s.flush()
-    raise OfferExpiredError(
-        f"offer {offer_id} expired at its answer deadline {_as_utc(o.deadline).isoformat()}; the acceptance "
-        f"at {as_of.isoformat()} is refused" + (" and counted as a refusal" if counted else ""))
-
-
-def _accept_writes(conn: Any, p: Principal, ctx: Any, o: Any, offer_id: int, start: date) -> int:
-    """The writes of an acceptance, portable (SQLite): lease, status changes, withdrawals, decisions."""
-    vt, ot, at, lt = Vacancy.__table__, Offer.__table__, Applicant.__table__, Lease.__table__
-    lease = {"vacancy_id": ctx.vacancy_id, "offer_id": offer_id, "entry_id": o.entry_id,
-             "dwelling_id": ctx.dwelling_id, "applicant_id": o.applicant_id, "household_id": o.household_id,
-             "lease_start": start, "channel": ctx.channel}
-    lease_id = conn.execute(insert(lt).values(**lease).returning(lt.c.lease_id)).scalar_one()
-    conn.execute(update(ot).where(ot.c.offer_id == offer_id).values(status="accepted"))
-    conn.execute(update(vt).where(vt.c.vacancy_id == ctx.vacancy_id).values(status="let"))
-    conn.execute(update(at).where(at.c.entry_id == o.entry_id).values(status="housed"))
-    withdrawn = conn.execute(
-        update(ot).where(ot.c.vacancy_id == ctx.vacancy_id, ot.c.status == "open", ot.c.offer_id != offer_id)
-        .values(status="withdrawn").returning(ot.c.offer_id, ot.c.entry_id, ot.c.rank)).all()
-    people = {}
-    if withdrawn:
-        people = {r.entry_id: r for r in conn.execute(
-            select(at.c.entry_id, at.c.applicant_id, at.c.household_id)
-            .where(at.c.entry_id.in_([w.entry_id for w in withdrawn])))}
-    base = {"vacancy_id": ctx.vacancy_id, "dwelling_id": ctx.dwelling_id, "channel": ctx.channel,
-            "rule_version": RULE_VERSION, "law": None, "unknown_facts": [], "actor": p.name}
-    rows = [{**base, "outcome": "let", "rule": f"{STORE_RULE}#accept", "offer_id": offer_id, "entry_id": o.entry_id,
-             "applicant_id": o.applicant_id, "household_id": o.household_id, "rank": o.rank,
-             "reason": "the applicant accepted the offer; lease created",
-             "facts": {"offer_id": offer_id, "lease_id": lease_id, "lease_start": start.isoformat(),
-                       "offer_rule": o.rule, "offer_rule_version": o.rule_version}}]
-    for w in sorted(withdrawn, key=lambda r: r.offer_id):
-        who = people[w.entry_id]
-        rows.append({**base, "outcome": "withdrawn", "rule": f"{STORE_RULE}#withdraw", "offer_id": w.offer_id,
-                     "entry_id": w.entry_id, "applicant_id": who.applicant_id, "household_id": who.household_id,
-                     "rank": w.rank, "reason": "the dwelling was let to another applicant",
-                     "facts": {"lease_id": lease_id, "winning_offer_id": offer_id}})
-    now = utcnow()
-    conn.execute(insert(Decision.__table__).values([{**r, "created_at": now} for r in rows]))
-    return lease_id
-
-
-def refuse_offer(s: Session, p: Principal, offer_id: int, reason: str | None = None,
-                 pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
-    """Refuse an open offer; counts the refusal. With rules that know the waiting-list policy that
-    made the offer (the engine), the entry is set passive (`passive` decision) when its refusals
-    reach the policy's `passive_after_refusals` (not for referral channels, as the engine)."""
-    o, v, _w, d = _offer_context(s, offer_id)
-    require_act_on_vacancy(p, v, d)
-    if o.status != "open":
-        raise ConflictError(f"offer {offer_id} is {o.status}")
-    o.status = "refused"
-    entry = s.scalar(select(Applicant).where(Applicant.entry_id == o.entry_id).with_for_update())
-    assert entry is not None
-    entry.refusal_count += 1
-    _decision(s, p, outcome="refused", vacancy=v, rule=f"{STORE_RULE}#refuse", entry=entry, offer_id=o.offer_id,
-              rank=o.rank, reason=reason or "the applicant refused the offer",
-              facts={"offer_id": o.offer_id, "refusal_count": entry.refusal_count})
-    _maybe_passive(s, p, v, o, entry, rules, now)
-    s.flush()
-    return offer_json(o, entry, _ids(p, pseudo))
-
-
-def _maybe_passive(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applicant, rules: OfferRules | None,
-                   now: datetime | None) -> None:
-    """Set the entry passive when its refusals reach the offer's policy's `passive_after_refusals`
-    (not for referral channels, as the engine)."""
-    round_rules = getattr(rules, "round_rules", None)
-    settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
-    if settings is None or o.channel in ("kommunal_anvisning", "rehousing") or entry.passive_since is not None:
-        return
-    if entry.refusal_count >= settings.passive_after_refusals:
-        entry.passive_since = now or datetime.now(timezone.utc)
-        _decision(s, p, outcome="passive", vacancy=v, rule=f"{settings.policy_id}#passive_after_refusals",
-                  entry=entry, offer_id=o.offer_id, rank=o.rank, rule_version=settings.version, law=settings.law,
-                  reason=f"set passive after {entry.refusal_count} refusals "
-                         f"(limit {settings.passive_after_refusals})",
-                  facts={"refusals": entry.refusal_count,
-                         "passive_after_refusals": settings.passive_after_refusals})
-
-
-def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | None = None,
-                  pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None) -> list[dict[str, Any]]:
-    """End the vacancy's open offers whose answer deadline is before `as_of` (default now): status
-    `expired`, an `expired` decision, and, when the policy's `no_answer_counts_as_refusal` is on,
-    a counted refusal (which may set the entry passive). Returns the expired offers."""
-    now = as_of or datetime.now(timezone.utc)
-    v, _w, d = _vacancy_context(s, vacancy_id, lock=True)
-    require_act_on_vacancy(p, v, d)
-    cutoff = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
-    rows = s.execute(select(Offer, Applicant).join(Applicant, Applicant.entry_id == Offer.entry_id)
-                     .where(Offer.vacancy_id == vacancy_id, Offer.status == "open", Offer.deadline.is_not(None))
-                     .order_by(Offer.offer_id).with_for_update(of=Applicant)
-                     .execution_options(populate_existing=True)).all()
-    ident = _ids(p, pseudo)
-    out = []
-    round_rules = getattr(rules, "round_rules", None)
-    for o, entry in rows:
-        if _as_utc(o.deadline) >= cutoff:
-            continue
-        _expire_offer(s, p, v, o, entry, rules, cutoff)
-        out.append(offer_json(o, entry, ident))
-    s.flush()
-    return out
 
 
 def _as_utc(t: datetime) -> datetime:
     """A stored or given time as an aware UTC time (naive times are UTC)."""
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
-
-
-def _expire_offer(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applicant, rules: OfferRules | None,
-                  as_of: datetime, *, at_accept: bool = False) -> bool:
-    """End an open offer whose deadline has passed: status `expired`, an `expired` decision, and when
-    the offer's policy switch `no_answer_counts_as_refusal` is on (not for referral channels) a
-    counted refusal that may set the entry passive. Returns whether the refusal was counted."""
-    assert o.deadline is not None
-    deadline = _as_utc(o.deadline)
-    o.status = "expired"
-    round_rules = getattr(rules, "round_rules", None)
-    settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
-    counts = bool(settings is not None and settings.no_answer_counts_as_refusal
-                  and o.channel not in ("kommunal_anvisning", "rehousing"))
-    if counts:
-        entry.refusal_count += 1
-    reason = f"no answer by {deadline.isoformat()}"
-    if at_accept:
-        reason += f"; the acceptance at {as_of.isoformat()} came after the deadline and is refused"
-    _decision(s, p, outcome="expired", vacancy=v, rule=f"{STORE_RULE}#expire", entry=entry, offer_id=o.offer_id,
-              rank=o.rank, reason=reason,
-              facts={"offer_id": o.offer_id, "deadline": deadline.isoformat(), "as_of": as_of.isoformat(),
-                     "counts_as_refusal": counts, "refusal_count": entry.refusal_count, "at_accept": at_accept})
-    if counts:
-        _maybe_passive(s, p, v, o, entry, rules, as_of)
-    return counts
 
 
 def list_offers(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
@@ -1059,7 +880,9 @@ def get_lease(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser |
 
 
 def list_decisions(s: Session, p: Principal, vacancy_id: int, pseudo: Pseudonymiser | None = None) -> list[dict]:
-    """The audit trail of a vacancy, in the order the decisions were taken."""
+    """The audit trail of a vacancy, in the order the decisions were taken (not for analysts: its
+    facts are row-level person data)."""
+    require_row_level(p, f"the decision trail of vacancy {vacancy_id}")
     _v, _w, d = _vacancy_context(s, vacancy_id, lock=False)
     _require_read(p, d)
     ident = _ids(p, pseudo)
@@ -1071,3 +894,14 @@ def count_rows(s: Session) -> dict[str, int]:
     """Row counts (for checks and benchmarks)."""
     return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
             for m in (Department, Dwelling, Applicant, Vacancy, Offer, Lease, Decision)}
+
+
+# The answers to offers (accept, refuse, expire) live in `answers`; re-exported here.
+from boligmix.letting.store.answers import (  # noqa: E402  (it imports this module's helpers)
+    accept_offer,
+    expire_offers,
+    refuse_offer,
+    settle_vacancy,
+)
+
+__all__ = ["accept_offer", "expire_offers", "refuse_offer", "settle_vacancy"]
