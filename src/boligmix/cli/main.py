@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "letting_reports",
     "demo",
     "indicators",
+    "plan",
+    "rehouse",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 
