@@ -64,3 +64,53 @@ def brute_lowest(state, actions, by: int, **relax) -> Fraction | None:
                          requires=relax.get("use_requires", True))]
     values = [v for v in values if v is not None]
     return min(values) if values else None
+
+
+def suitable(hh: dict, dw: dict, max_rent_share: float = 0.4) -> bool:
+    """The suitability conditions written out directly (the oracle for the joins of rehouse_model)."""
+    return (hh["municipality_code"] == dw["municipality_code"]
+            and (hh["scope_area"] is None or hh["scope_area"] == dw["area_id"])
+            and dw["rooms"] in (hh["persons"] + 1, hh["rooms_before"])
+            and dw["monthly_rent_dkk"] <= max_rent_share * hh["monthly_income_dkk"]
+            and dw["available_from"] <= hh["move_by"])
+
+
+def brute_rehouse(households: list[dict], dwellings: list[dict], wishes: dict[tuple[str, str], int],
+                  caps: dict[str, int], unwished: int = 10, unplaced: int = 1000) -> int:
+    """The least total cost over every assignment (tiny cases only)."""
+    options = []
+    for hh in households:
+        opts = [(None, unplaced)]
+        for j, dw in enumerate(dwellings):
+            if suitable(hh, dw):
+                rank = wishes.get((hh["household_id"], dw["area_id"]))
+                opts.append((j, unwished if rank is None else rank - 1))
+        options.append(opts)
+    best = [None]
+
+    def walk(i: int, used: set, load: dict, cost: int) -> None:
+        if best[0] is not None and cost >= best[0]:
+            return
+        if i == len(households):
+            best[0] = cost
+            return
+        for j, c in options[i]:
+            if j is None:
+                walk(i + 1, used, load, cost + c)
+                continue
+            if j in used:
+                continue
+            area = dwellings[j]["area_id"]
+            ow = households[i]["outside_work"]
+            if ow and area in caps and load.get(area, 0) >= caps[area]:
+                continue
+            used.add(j)
+            if ow:
+                load[area] = load.get(area, 0) + 1
+            walk(i + 1, used, load, cost + c)
+            used.discard(j)
+            if ow:
+                load[area] -= 1
+
+    walk(0, set(), {}, 0)
+    return best[0]

@@ -145,13 +145,13 @@ class TextTable:
             return tuple(p.strip() for p in text.split(";") if p.strip())
         return self._typed(column, parse, "';'-separated ids", optional=True, default=())
 
-    def check_refs(self, column: str, values: Iterable[object], known: set, what: str) -> None:
-        """Every non-null value (or every item of a tuple value) must be in `known`."""
+    def check_refs(self, column: str, values: Iterable[object], known: set, what: str, note: str = "") -> None:
+        """Every non-null value (or every item of a tuple value) must be in `known`; `note` explains where."""
         for i, value in enumerate(values):
             items = value if isinstance(value, tuple) else (value,)
             for item in items:
                 if item is not None and item not in known:
-                    self.fail(i, column, f"unknown {what} '{item}'")
+                    self.fail(i, column, f"unknown {what} '{item}'" + (f" ({note})" if note else ""))
                     break
 
 

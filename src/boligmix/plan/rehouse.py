@@ -87,10 +87,13 @@ def _priority(households: pl.DataFrame) -> np.ndarray:
 def _assignment(problem: RehousingProblem, edges: pl.DataFrame, edge_of: np.ndarray) -> pl.DataFrame:
     placed = edge_of >= 0
     idx = np.where(placed, edge_of, 0)
-    d = edges.get_column("d").to_numpy()[idx]
-    dwelling = problem.vacancies.get_column("dwelling_id").to_numpy()[d]
-    area = edges.get_column("area_id").to_numpy()[idx]
-    rank = edges.get_column("rank").to_numpy()[idx]
+    if edges.height == 0:
+        dwelling = area = rank = np.full(len(edge_of), None, dtype=object)
+    else:
+        d = edges.get_column("d").to_numpy()[idx]
+        dwelling = problem.vacancies.get_column("dwelling_id").to_numpy()[d]
+        area = edges.get_column("area_id").to_numpy()[idx]
+        rank = edges.get_column("rank").to_numpy()[idx]
     return pl.DataFrame({
         "household_id": problem.households.get_column("household_id"),
         "dwelling_id": pl.Series([x if p else None for x, p in zip(dwelling, placed)], dtype=pl.String),

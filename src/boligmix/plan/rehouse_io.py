@@ -52,8 +52,8 @@ def read_vacancies(path: str | os.PathLike[str]) -> pl.DataFrame:
 def read_wishes(path: str | os.PathLike[str], households: set[str], areas: set[str]) -> pl.DataFrame:
     t = read_text_table(path, W_COLUMNS)
     ids, ranks, wished = t.ids("household_id"), t.counts("rank", minimum=1), t.ids("area_id")
-    t.check_refs("household_id", ids, households, "household_id (not in the households file)")
-    t.check_refs("area_id", wished, areas, "area_id (no vacancy and no cap there)")
+    t.check_refs("household_id", ids, households, "household_id", "not in the households file")
+    t.check_refs("area_id", wished, areas, "area_id", "no vacancy and no cap there")
     seen_rank: dict[tuple, int] = {}
     seen_area: dict[tuple, int] = {}
     for i, (hh, r, a) in enumerate(zip(ids, ranks, wished)):

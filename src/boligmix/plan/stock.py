@@ -49,7 +49,7 @@ def read_extras(path: str | os.PathLike[str], known_areas: set[str]) -> dict[str
     t = read_text_table(path, EXTRAS_COLUMNS)
     ids = t.ids("area_id", unique=True)
     demolished, commercial = t.counts("demolished_since_2010"), t.amounts("commercial_m2")
-    t.check_refs("area_id", ids, known_areas, "area (not in the dataset's areas table)")
+    t.check_refs("area_id", ids, known_areas, "area", "not in the dataset's areas table")
     t.raise_if_any()
     return {a: (d, c) for a, d, c in zip(ids, demolished, commercial)}
 
