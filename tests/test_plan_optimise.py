@@ -188,3 +188,19 @@ def test_cli_refuses_out_containing_input(tmp_path):
     res = _run(["plan", "optimise", "--options", str(options), "--area-state", str(state), "--out", str(tmp_path)])
     assert res.exit_code == 2 and "contains the input" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["options.csv", "state.csv"]
+
+
+def test_cli_area_row_and_households(tmp_path):
+    state = ("area_id,year,family_dwellings,all_dwellings,demolished_since_2010,commercial_m2,share\n"
+             "Y,2024,10,10,0,0,1.0\nX,2024,800,1000,0,0,0.8\n")
+    options, state_path = _files(tmp_path, state=state)
+    out = tmp_path / "out"
+    res = _run(["plan", "optimise", "--options", str(options), "--area-state", str(state_path), "--out", str(out)])
+    assert res.exit_code == 2 and "name the area with --area" in " ".join(res.output.split())
+    res = _run(["plan", "optimise", "--options", str(options), "--area-state", str(state_path), "--out", str(out),
+                "--area", "X", "--minimise", "households"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["households"] == 140 and summary["objective"] == 140 and summary["cost_dkk"] == 100e6
+    # STATE's year 2024 -> the timeline starts on 1 January 2025
+    assert (out / "timeline.csv").read_text().splitlines()[1].startswith("2025,800,1000.0,0.8")

@@ -132,3 +132,17 @@ def test_rehouse_caps_cli_covers_small_areas(tmp_path):
     assert prov["thresholds"]["forebyggelse"]["threshold"] == 30.0 and prov["list_rules"]["version"] == "2021"
     res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--out", str(data / "C.csv")])
     assert res.exit_code == 2 and not (data / "C.csv").exists()
+
+
+def test_stable_mode_files(tmp_path):
+    h, v, w, c = _files(tmp_path)
+    out = tmp_path / "out"
+    res = _run(["rehouse", "--households", h, "--vacancies", v, "--wishes", w, "--caps", c, "--out", str(out),
+                "--mode", "stable"])
+    assert res.exit_code == 0, res.output
+    # deferred acceptance ignores the cap: h3 (earliest move_by) first, then h1, h2 all in A
+    a = pl.read_csv(out / "assignment.csv")
+    assert a.get_column("area_id").to_list() == ["A", "A", "A"] and a.get_column("wish_rank").to_list() == [1, 1, 1]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "STABLE" and summary["areas_over_cap"] == 1
+    assert summary["comparison"]["optimal"]["objective"] == 1
