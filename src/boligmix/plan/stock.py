@@ -55,23 +55,32 @@ def read_extras(path: str | os.PathLike[str], known_areas: set[str]) -> dict[str
 
 
 def read_list_flags(path: str | os.PathLike[str], year: int) -> pl.DataFrame:
-    """LISTS.csv of `boligmix lists` (area_id, year and 0/1 list flags): the rows of `year`."""
+    """LISTS.csv of `boligmix lists` (area_id, year and 0/1 list flags): the rows up to `year`."""
     flags = ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")
     t = read_text_table(path, ("area_id", "year"), optional=flags)
     ids, years = t.ids("area_id"), t.counts("year")
     values = {f: t.flags(f) for f in flags if t.has(f)}
     t.raise_if_any()
     frame = pl.DataFrame({"area_id": ids, "year": years, **values})
-    return frame.filter(pl.col("year") == year)
+    return frame.filter(pl.col("year") <= year)
 
 
-def listed_areas(lists: pl.DataFrame, wanted: tuple[str, ...]) -> dict[str, list[str]]:
-    """area_id -> the lists among `wanted` it is on."""
+def listed_areas(lists: pl.DataFrame, year: int, formula: ShareFormula) -> dict[str, list[str]]:
+    """area_id -> why it is reported: the plan lists it is on in `year`, and `under plan since Y` when it
+    was on the plan-duty list (omdannelse) in an earlier list year from the first plan year on."""
+    spec = formula.rules.spec
     out: dict[str, list[str]] = {}
-    for row in lists.iter_rows(named=True):
-        on = [f for f in wanted if row.get(f)]
+    for row in lists.filter(pl.col("year") == year).iter_rows(named=True):
+        on = [f for f in spec.plan_lists if row.get(f)]
         if on:
             out[str(row["area_id"])] = on
+    if spec.plan_duty_list in lists.columns:
+        earlier = (lists.filter((pl.col("year") >= spec.plan_duty_first_list_year) & (pl.col("year") < year)
+                                & pl.col(spec.plan_duty_list).fill_null(False))
+                   .group_by("area_id").agg(pl.col("year").min()))
+        for area, first in earlier.iter_rows():
+            if str(area) not in out:
+                out[str(area)] = [f"under plan since {first} ({spec.plan_duty_list})"]
     return out
 
 
