@@ -131,3 +131,23 @@ def test_plan_share_bad_extras_and_out_inside_data(tmp_path):
     res = _run(["plan", "share", "--data", str(data), "--year", "2024", "--out", str(data / "x.csv"), "--all-areas"])
     assert res.exit_code == 2 and "lies inside the input --data" in res.output
     assert not (data / "x.csv").exists()
+
+
+def test_rule_files_are_checked(tmp_path):
+    from boligmix.errors import ConfigurationError
+    from boligmix.plan.rules import load_rehousing_rules, load_share_rules
+
+    from importlib import resources
+
+    text = resources.files("boligmix.rules.plan").joinpath("share_2018.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "share.yaml"
+    bad.write_text(text.replace("target_share: 0.40", "target_share: 1.40"), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="target_share"):
+        load_share_rules(str(bad))
+    bad.write_text(text + "\nunknown_key: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="unknown_key"):
+        load_share_rules(str(bad))
+    with pytest.raises(ConfigurationError, match="no switch 'rent_rul'"):
+        load_rehousing_rules().switch_values({"rent_rul": "false"})
+    with pytest.raises(ConfigurationError, match="takes a bool"):
+        ShareFormula.load({"count_commercial": "maybe"})
