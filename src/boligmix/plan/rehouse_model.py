@@ -16,8 +16,11 @@ from typing import Any
 
 import polars as pl
 
+from boligmix.errors import ConfigurationError
 from boligmix.plan.rules import RuleFile, load_rehousing_rules
 
+MAX_CROSS_PAIRS = 20_000_000
+"""Refuse a household x vacancy cross product larger than this (no join key left to prune it)."""
 CONDITIONS = ("same_municipality", "within_scope_area", "size_rule", "rent_rule", "available_by_move_date")
 
 
@@ -90,6 +93,10 @@ def _candidates(h: pl.DataFrame, v: pl.DataFrame, suit: Suitability) -> pl.DataF
         keys_r.append("v_mun")
     if keys_l:
         return left.join(right, left_on=keys_l, right_on=keys_r, how="inner")
+    if left.height * right.height > MAX_CROSS_PAIRS:
+        raise ConfigurationError(
+            f"with both size_rule and same_municipality off every household is paired with every vacancy "
+            f"({left.height:,} x {right.height:,}); keep one of them on or split the problem", field="switch")
     return left.join(right, how="cross")
 
 
