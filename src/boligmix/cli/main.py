@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "indicators",
     "evaluate",
     "simulate",
+    "plan",
+    "rehouse",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

@@ -1,0 +1,185 @@
+"""The output directory of `boligmix rehouse`: assignment.csv, unplaced.csv, areas.csv, summary.json and
+report.html (Danish first; optimal and stable side by side; every table through `protect`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from boligmix.plan.output import csv_writer, json_writer, write_files
+from boligmix.plan.plan_report import input_vintage
+from boligmix.plan.rehouse import RehousingResult
+from boligmix.report import Additive, DisclosurePolicy, GroupTotal, Provenance, Report, Share, protect, write_html
+
+REASON_KINDS = {"caps": ("loft over husstande uden for arbejde", "caps on households outside work"),
+                "taken": ("alle egnede boliger gik til andre", "every suitable dwelling went to others"),
+                "no": ("ingen egnet bolig", "no suitable dwelling")}
+
+
+def summary(result: RehousingResult, mode: str, prov: Provenance) -> dict[str, Any]:
+    chosen = result.modes[mode].figures()
+    return {**chosen, "seconds_suitability": round(result.seconds_edges, 3), "suitable_pairs": result.edges.height,
+            "switches": result.suitability.switches(),
+            "costs": result.suitability.rules.spec.costs.model_dump(),
+            "comparison": {m: r.figures() for m, r in result.modes.items()}, "provenance": prov.model_dump()}
+
+
+def _outcome_table(result: RehousingResult) -> pl.DataFrame:
+    labels = [("1", "1. ønske", "1st wish"), ("2", "2. ønske", "2nd wish"), ("3", "3. ønske", "3rd wish"),
+              ("4", "4. ønske", "4th wish"), ("5+", "5. ønske og senere", "5th wish or later"),
+              ("unwished", "område uden ønske", "area not wished"), ("unplaced", "ikke placeret", "not placed"),
+              ("total", "husstande i alt", "households")]
+    rows = {key: {"outcome_da": da, "outcome_en": en} for key, da, en in labels}
+    for mode, r in result.modes.items():
+        a = r.assignment
+        rank = a.get_column("wish_rank")
+        placed = a.get_column("dwelling_id").is_not_null()
+        counts = {"1": int((rank == 1).sum()), "2": int((rank == 2).sum()), "3": int((rank == 3).sum()),
+                  "4": int((rank == 4).sum()), "5+": int((rank >= 5).sum()),
+                  "unwished": int((placed & rank.is_null()).sum()), "unplaced": int((~placed).sum()),
+                  "total": a.height}
+        for key in rows:
+            rows[key][mode] = counts[key]
+    return pl.DataFrame(list(rows.values()))
+
+
+def _areas_table(result: RehousingResult) -> pl.DataFrame:
+    base = None
+    for mode, r in result.modes.items():
+        cols = ["area_id", "received", "received_outside_work"]
+        if "pct_outside_work_after" in r.areas.columns:
+            cols.append("pct_outside_work_after")
+        part = r.areas.select(cols).rename({c: f"{c}_{mode}" for c in cols if c != "area_id"})
+        if base is None:
+            keep = [c for c in ("area_id", "area_name", "vacancies", "max_outside_work", "adults_18_64",
+                                "pct_outside_work_before") if c in r.areas.columns]
+            base = r.areas.select(keep).join(part, on="area_id", how="left")
+        else:
+            base = base.join(part, on="area_id", how="left")
+    assert base is not None
+    if "adults_18_64" in base.columns:
+        base = base.with_columns(pl.col("adults_18_64").round(0).cast(pl.Int64))
+    return base
+
+
+def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: DisclosurePolicy) -> Report:
+    figures = {m: r.figures() for m, r in result.modes.items()}
+    chosen = figures[mode]
+    def pct(x: float | None, lang: str) -> str:
+        if x is None:
+            return "–"
+        text = f"{100 * x:.1f} %"
+        return text.replace(".", ",") if lang == "da" else text
+    gap = chosen.get("gap")
+    report = Report({"da": "Genhusning", "en": "Rehousing"}, provenance=prov, intro={
+        "da": (f"{chosen['households']} husstande skal genhuses; {chosen['placed']} placeres ({mode}), "
+               f"{pct(chosen['first_wish_share'], 'da')} i deres 1. ønske. Status {chosen['status']}"
+               + (f", afstand til nedre grænse {pct(gap, 'da')}." if gap is not None else ".")),
+        "en": (f"{chosen['households']} households to rehouse; {chosen['placed']} placed ({mode}), "
+               f"{pct(chosen['first_wish_share'], 'en')} in their first wish. Status {chosen['status']}"
+               + (f", gap to the lower bound {pct(gap, 'en')}." if gap is not None else "."))})
+    sec = report.section({"da": "Optimal med lofter og stabil uden lofter", "en": "Optimal with caps and stable without"},
+                         {"da": "Optimal: mindste samlede omkostning med lofter over husstande uden for arbejde pr. "
+                                "modtageområde. Stabil: udskudt accept på ønskerne (tidligste fraflytning først) uden "
+                                "lofter. Forskellen viser, hvad lofterne koster i ønsker, og hvad de forhindrer af "
+                                "koncentration.",
+                          "en": "Optimal: least total cost with caps on households outside work per receiving area. "
+                                "Stable: deferred acceptance on the wishes (earliest move first) without caps. The "
+                                "difference shows what the caps cost in wishes and what concentration they prevent."})
+    modes = list(result.modes)
+    outcome = _outcome_table(result)
+    sec.table(protect(outcome, counts=modes, policy=policy, name="outcome",
+                      totals=[GroupTotal(m, "outcome_en", "households") for m in modes]),
+              {"da": "Husstande efter udfald", "en": "Households by outcome"}, name="outcome",
+              labels={"outcome_da": {"da": "Udfald", "en": "Outcome"}, "optimal": "Optimal", "stable": {"da": "Stabil", "en": "Stable"}},
+              bilingual={"outcome_da": "outcome_en"})
+    areas = _areas_table(result)
+    counts = [c for c in areas.columns if c.startswith("received")]
+    shares = []
+    if "adults_18_64" in areas.columns:
+        counts.append("adults_18_64")
+        shares = [Share(c, "adults_18_64") for c in areas.columns if c.startswith("pct_outside_work")]
+    totals = [Additive([f"received_outside_work_{m}"], f"received_{m}", remainder=True) for m in modes]
+    protected = protect(areas, counts=counts, shares=shares, totals=totals, policy=policy, name="areas")
+    sec2 = report.section({"da": "Modtageområder", "en": "Receiving areas"},
+                          {"da": "Husstande modtaget i alt og uden for arbejde, loftet, og andelen af 18-64-årige uden for "
+                                 "arbejde og uddannelse før og efter (antager "
+                                 f"{result.suitability.rules.spec.caps.adults_per_household.default:g} voksen pr. husstand).",
+                           "en": "Households received in all and outside work, the cap, and the share of residents 18-64 "
+                                 "outside work and education before and after (assuming "
+                                 f"{result.suitability.rules.spec.caps.adults_per_household.default:g} adult per household)."})
+    labels = {"area_id": {"da": "Område", "en": "Area"}, "area_name": {"da": "Navn", "en": "Name"},
+              "vacancies": {"da": "Ledige boliger", "en": "Vacancies"}, "max_outside_work": {"da": "Loft", "en": "Cap"},
+              "adults_18_64": {"da": "18-64-årige", "en": "Residents 18-64"},
+              "pct_outside_work_before": {"da": "% uden for arbejde før", "en": "% outside work before"}}
+    for m, (da, en) in {"optimal": ("optimal", "optimal"), "stable": ("stabil", "stable")}.items():
+        labels[f"received_{m}"] = {"da": f"Modtaget ({da})", "en": f"Received ({en})"}
+        labels[f"received_outside_work_{m}"] = {"da": f"Uden for arbejde ({da})", "en": f"Outside work ({en})"}
+        labels[f"pct_outside_work_after_{m}"] = {"da": f"% efter ({da})", "en": f"% after ({en})"}
+    sec2.table(protected, {"da": "Modtageområder før og efter", "en": "Receiving areas before and after"}, name="areas",
+               labels=labels, formats={c: ".1f" for c in areas.columns if c.startswith("pct")})
+    _figure(sec2, protected.frame, modes)
+    reasons = []
+    for m, r in result.modes.items():
+        kinds = r.unplaced.get_column("reason").str.split(":").list.first().str.split(" ").list.first().to_list()
+        for key in REASON_KINDS:
+            reasons.append((m, key, sum(1 for k in kinds if k == key)))
+    reason_frame = pl.DataFrame({
+        "reason_da": [REASON_KINDS[k][0] for k in REASON_KINDS],
+        "reason_en": [REASON_KINDS[k][1] for k in REASON_KINDS],
+        **{m: [c for mm, _, c in reasons if mm == m] for m in modes}})
+    sec3 = report.section({"da": "Ikke placerede", "en": "Not placed"},
+                          {"da": "Hvorfor husstande ikke fik en bolig (unplaced.csv har grunden for hver husstand).",
+                           "en": "Why households got no dwelling (unplaced.csv has each household's reason)."})
+    sec3.table(protect(reason_frame, counts=modes, policy=policy, name="unplaced"),
+               {"da": "Grunde", "en": "Reasons"}, name="unplaced", bilingual={"reason_da": "reason_en"},
+               labels={"reason_da": {"da": "Grund", "en": "Reason"}, "optimal": "Optimal", "stable": {"da": "Stabil", "en": "Stable"}})
+    return report
+
+
+def _figure(section, frame: pl.DataFrame, modes: list[str]) -> None:
+    """Households outside work received per area by mode, against the cap (suppressed cells are not drawn)."""
+    import plotly.graph_objects as go
+
+    if frame.height == 0:
+        return
+    top = frame.sort("max_outside_work", nulls_last=True).head(40)
+    figs = {}
+    for lang in ("da", "en"):
+        fig = go.Figure()
+        names = {"optimal": "optimal", "stable": "stabil" if lang == "da" else "stable"}
+        for m in modes:
+            fig.add_trace(go.Bar(x=top.get_column("area_id").to_list(),
+                                 y=top.get_column(f"received_outside_work_{m}").to_list(), name=names[m]))
+        fig.add_trace(go.Scatter(x=top.get_column("area_id").to_list(), y=top.get_column("max_outside_work").to_list(),
+                                 mode="markers", name="loft" if lang == "da" else "cap", marker={"symbol": "line-ew-open",
+                                                                                                  "size": 18}))
+        fig.update_layout(barmode="group", separators=",." if lang == "da" else ".,",
+                          yaxis_title="Husstande uden for arbejde" if lang == "da" else "Households outside work")
+        figs[lang] = fig
+    section.figure(figs, {"da": "Husstande uden for arbejde pr. modtageområde (de 40 med lavest loft)",
+                          "en": "Households outside work per receiving area (the 40 with the lowest cap)"})
+
+
+def write_rehousing(out: str | os.PathLike[str], result: RehousingResult, mode: str,
+                    inputs: Mapping[str, str | os.PathLike[str]], time_limit: float) -> dict[str, str]:
+    """Write every output file together (or none)."""
+    policy = DisclosurePolicy.load()
+    rules = result.suitability.rules
+    prov = Provenance(data_vintage=input_vintage(inputs), command="boligmix rehouse",
+                      rule_versions={"rehousing_rules": rules.version, "disclosure_policy": policy.version},
+                      settings={"mode": mode, "time_limit": time_limit,
+                                **{f"switch.{k}": v for k, v in result.suitability.switches().items()}},
+                      dataset=", ".join(str(p) for p in inputs.values()))
+    chosen = result.modes[mode]
+    report = build_report(result, mode, prov, policy)
+    return write_files(out, {"assignment.csv": csv_writer(chosen.assignment), "unplaced.csv": csv_writer(chosen.unplaced),
+                             "areas.csv": csv_writer(chosen.areas),
+                             "summary.json": json_writer(summary(result, mode, prov)),
+                             "report.html": lambda p: write_html(report, p)})
+
+
+__all__ = ["build_report", "summary", "write_rehousing"]

@@ -1,0 +1,147 @@
+"""`boligmix rehouse` and `boligmix rehouse caps`: files, input checks, and caps from the list thresholds."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from boligmix.cli.main import app
+from boligmix.lists.ruleset import load_ruleset
+from boligmix.plan.caps import cap_for, caps_from_indicators, list_thresholds
+from indicators_support import hand_built
+
+H = ("household_id,persons,rooms_before,monthly_income_dkk,outside_work,municipality_code,scope_area,move_by\n"
+     "h1,2,3,20000,1,101,,2026-06-01\nh2,1,2,20000,1,101,,2026-06-01\nh3,3,4,30000,0,101,,2026-03-01\n")
+V = ("dwelling_id,area_id,municipality_code,rooms,monthly_rent_dkk,available_from\n"
+     "d1,A,101,3,6000,2026-01-01\nd2,A,101,2,6000,2026-01-01\nd3,B,101,2,6000,2026-01-01\nd4,A,101,4,7000,2026-01-01\n")
+W = "household_id,rank,area_id\nh1,1,A\nh2,1,A\nh2,2,B\nh3,1,A\n"
+C = "area_id,max_outside_work,area_name,adults_18_64,pct_outside_work_edu\nA,1,Alfa,100,20\nB,5,Beta,50,10\n"
+
+
+def _files(tmp, h=H, v=V, w=W, c=C):
+    for name, text in (("H.csv", h), ("V.csv", v), ("W.csv", w), ("C.csv", c)):
+        (tmp / name).write_text(text, encoding="utf-8")
+    return [str(tmp / n) for n in ("H.csv", "V.csv", "W.csv", "C.csv")]
+
+
+def _run(args):
+    return CliRunner().invoke(app, args, catch_exceptions=False)
+
+
+def test_rehouse_writes_everything(tmp_path):
+    h, v, w, c = _files(tmp_path)
+    out = tmp_path / "out"
+    res = _run(["rehouse", "--households", h, "--vacancies", v, "--wishes", w, "--caps", c, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    # Cap A = 1 household outside work: h1 (3 rooms) or h2 (2 rooms) gets A, the other B (h2: 2nd wish) -> the optimum
+    # places h1 in d1 (A, wish 1), h2 in d3 (B, wish 2), h3 in d4 (A, wish 1): cost 0 + 1 + 0.
+    a = pl.read_csv(out / "assignment.csv")
+    assert a.rows() == [("h1", "d1", "A", 1), ("h2", "d3", "B", 2), ("h3", "d4", "A", 1)]
+    assert pl.read_csv(out / "unplaced.csv").height == 0
+    areas = pl.read_csv(out / "areas.csv")
+    row = areas.filter(pl.col("area_id") == "A").row(0, named=True)
+    assert (row["received"], row["received_outside_work"], row["max_outside_work"]) == (2, 1, 1)
+    # before 20 % of 100 adults; after (20 + 1) / (100 + 2) with one adult per household
+    assert row["pct_outside_work_after"] == pytest.approx(100 * 21 / 102)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective"] == 1 and summary["status"] == "OPTIMAL" and summary["gap"] == 0
+    assert summary["first_wish_share"] == pytest.approx(2 / 3)
+    # without caps (stable): h1 and h2 both get their first wish A; A receives 2 outside work > cap 1
+    stable = summary["comparison"]["stable"]
+    assert stable["first_wish"] == 3 and stable["areas_over_cap"] == 1
+    html = (out / "report.html").read_text()
+    assert "Genhusning" in html and "Stabil" in html
+
+
+@pytest.mark.parametrize("which, text, where", [
+    ("h", H.replace("h2,1,2", "h2,-1,2"), "H.csv, row 2, column 'persons'"),
+    ("h", H.replace("h3,3", "h1,3"), "H.csv, row 3, column 'household_id': duplicate id 'h1'"),
+    ("v", V.replace(",rooms,", ",room,"), "V.csv, column 'rooms': missing column"),
+    ("w", W.replace("h3,1,A", "hx,1,A"), "W.csv, row 4, column 'household_id': unknown household_id 'hx'"),
+    ("w", W.replace("h2,2,B", "h2,1,B"), "W.csv, row 3, column 'rank': household 'h2' has rank 1 twice"),
+    ("c", C.replace("B,5", "B,-5"), "C.csv, row 2, column 'max_outside_work': negative count"),
+    ("h", H.replace("2026-03-01", "1/3/2026"), "H.csv, row 3, column 'move_by': not a date"),
+])
+def test_bad_input_names_file_row_column_and_writes_nothing(tmp_path, which, text, where):
+    files = _files(tmp_path, **{which: text})
+    out = tmp_path / "out"
+    res = _run(["rehouse", "--households", files[0], "--vacancies", files[1], "--wishes", files[2], "--caps", files[3],
+                "--out", str(out)])
+    assert res.exit_code == 2 and where in " ".join(res.output.split()), res.output
+    assert not out.exists()
+
+
+def test_rehouse_refuses_out_holding_inputs(tmp_path):
+    files = _files(tmp_path)
+    res = _run(["rehouse", "--households", files[0], "--vacancies", files[1], "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "contains the input --households" in res.output
+
+
+# --------------------------------------------------------------------------------------------- caps
+
+RULES_2021 = load_ruleset("2021")
+
+
+def test_thresholds_come_from_the_list_rules():
+    thresholds = list_thresholds(RULES_2021, ("forebyggelse", "udsat"), "pct_outside_work_edu")
+    assert thresholds == {"forebyggelse": (RULES_2021.criterion("f_outside_work_edu").threshold, ">"),
+                          "udsat": (RULES_2021.criterion("outside_work_edu").threshold, ">")}
+
+
+def test_caps_hand_computed():
+    frame = pl.DataFrame({"area_id": ["big", "small", "over", "empty"], "residents": [3000, 400, 2000, 0],
+                          "n_18_64": [1000.0, 200.0, 800.0, None], "pct_outside_work_edu": [25.0, 10.0, 29.0, None],
+                          "municipality_code": [101] * 4})
+    caps = caps_from_indicators(frame, RULES_2021, 2.0)
+    # forebyggelse 30 % - 2 pp = 28 %: big k <= 1000 * 3 / 72 = 41.7 -> 41; small 200 * 18 / 72 = 50; over: 0
+    assert caps.get_column("max_outside_work").to_list() == [41, 0, 0, 50]
+    assert caps.get_column("area_id").to_list() == ["big", "empty", "over", "small"]
+    assert caps.filter(pl.col("area_id") == "small").get_column("binding_list").item() == "forebyggelse"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0, 60), st.integers(1, 5000), st.floats(0, 10), st.sampled_from([1.0, 1.5, 2.0]))
+def test_cap_keeps_share_below_limit_and_one_more_exceeds(p, n, margin, adults):
+    limit = 30.0 - margin
+    k = cap_for(p, float(n), 30.0, ">", margin, adults)
+    share = lambda households: 100 * (p * n / 100 + households * adults) / (n + households * adults)
+    if p <= limit:
+        assert share(k) <= limit + 1e-7
+        assert share(k + 1) > limit - 1e-7
+    else:
+        assert k == 0
+
+
+def test_rehouse_caps_cli_covers_small_areas(tmp_path):
+    data = hand_built.write(tmp_path / "data")
+    out = tmp_path / "C.csv"
+    res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--margin", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    caps = pl.read_csv(out)
+    assert caps.columns[:2] == ["area_id", "max_outside_work"]
+    assert set(caps.get_column("area_id").to_list()) == {"A1", "A2", "A3"}  # all below 1,000 residents
+    for r in caps.iter_rows(named=True):
+        assert r["max_outside_work"] == cap_for(r["pct_outside_work_edu"], r["adults_18_64"], 30.0, ">", 1.0, 1.0)
+    prov = json.loads((tmp_path / "C.provenance.json").read_text())
+    assert prov["thresholds"]["forebyggelse"]["threshold"] == 30.0 and prov["list_rules"]["version"] == "2021"
+    res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--out", str(data / "C.csv")])
+    assert res.exit_code == 2 and not (data / "C.csv").exists()
+
+
+def test_stable_mode_files(tmp_path):
+    h, v, w, c = _files(tmp_path)
+    out = tmp_path / "out"
+    res = _run(["rehouse", "--households", h, "--vacancies", v, "--wishes", w, "--caps", c, "--out", str(out),
+                "--mode", "stable"])
+    assert res.exit_code == 0, res.output
+    # deferred acceptance ignores the cap: h3 (earliest move_by) first, then h1, h2 all in A
+    a = pl.read_csv(out / "assignment.csv")
+    assert a.get_column("area_id").to_list() == ["A", "A", "A"] and a.get_column("wish_rank").to_list() == [1, 1, 1]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "STABLE" and summary["areas_over_cap"] == 1
+    assert summary["comparison"]["optimal"]["objective"] == 1
