@@ -1,0 +1,43 @@
+"""The dashboard: maps, list tables, area and municipality pages, downloads (Danish, `?lang=en`).
+
+    data = load_dashboard("data/synth", results=["out/results"])   # computed once, kept in memory
+    app = create_dashboard_app(data)             # the dashboard alone
+    mount_dashboard(letting_app, data)           # or beside the letting API (which stays under /api)
+
+See docs/dashboard.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from boligmix import __version__
+from boligmix.web.dashboard.data import DashboardData, load_dashboard
+from boligmix.web.dashboard.routes import Page, build_router
+from boligmix.web.dashboard.i18n import word
+
+
+def mount_dashboard(app: FastAPI, data: DashboardData) -> FastAPI:
+    """Add the dashboard's routes at `/` of `app`; unknown non-API paths get a friendly 404 page."""
+    app.include_router(build_router(data))
+    app.state.dashboard = data
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api") or exc.status_code != 404:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        page = Page(data, request)
+        return page.not_found(word("not_found", page.lang))
+
+    return app
+
+
+def create_dashboard_app(data: DashboardData) -> FastAPI:
+    """A FastAPI app serving only the dashboard."""
+    app = FastAPI(title="boligmix dashboard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    return mount_dashboard(app, data)
+
+
+__all__ = ["DashboardData", "HTMLResponse", "create_dashboard_app", "load_dashboard", "mount_dashboard"]
