@@ -212,7 +212,9 @@ def _mix(dataset, manifest, years: list[int], flags: pl.DataFrame, mix_years: in
     result = compute_mix(dataset, chosen, level="area", listed=listed, on_progress=step)
     composition = protect_tables(result, policy)["composition"]
     out: dict[str, list[Row]] = {}
-    for r in rows_of(composition.frame.sort("unit_id", "year", "group")):
+    order = {"stock": 0, "in": 1, "out": 2}
+    frame = composition.frame.with_columns(pl.col("group").replace_strict(order, default=9).alias("_g"))
+    for r in rows_of(frame.sort("unit_id", "year", "_g").drop("_g")):
         out.setdefault(r.values["unit_id"], []).append(r)
     return out, chosen
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from boligmix.web.dashboard.data import STATUS_ORDER, DashboardData, Row
-from boligmix.web.dashboard.i18n import FACTOR_TEXT, GROUP_TEXT, INDICATOR_TEXT, STATUS_STYLE, STATUS_TEXT, pick, word
+from boligmix.web.dashboard.i18n import (FACTOR_TEXT, GROUP_TEXT, INDICATOR_TEXT, STATUS_LINE, STATUS_TEXT, UNIT_TEXT,
+                                         pick, word)
 
 Figure = dict[str, Any]
 
@@ -22,16 +23,17 @@ _LINE_COLOURS = ("#1b4f72", "#b03a2e", "#196f3d", "#6c3483")  # dark: contrast >
 
 
 def _layout(lang: str, *, title: str, y_title: str, height: int = 300, percent: bool = False,
-            years: Sequence[int] = ()) -> dict[str, Any]:
+            years: Sequence[int] = (), x_title: str | None = None, legend: bool = True) -> dict[str, Any]:
     span = (max(years) - min(years)) if years else 0
     return {
         "title": {"text": title, "font": {"size": 14}},
         "separators": ",." if lang == "da" else ".,",
-        "height": height, "margin": {"l": 56, "r": 16, "t": 40, "b": 40},
-        "xaxis": {"title": {"text": word("year", lang)}, "tickformat": "d", "dtick": max(1, -(-span // 10))},
+        "height": height, "margin": {"l": 56, "r": 16, "t": 40, "b": 90 if legend else 40},
+        "xaxis": {"title": {"text": x_title or ""}, "tickformat": "d", "dtick": max(1, -(-span // 10))},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero",
                   **({"ticksuffix": " %" if lang == "da" else "%"} if percent else {})},
-        "legend": {"orientation": "h", "y": -0.25},
+        "showlegend": legend,
+        "legend": {"orientation": "h", "y": -0.18, "yanchor": "top"},
         "font": {"family": "system-ui, sans-serif", "color": "#1a1a1a"},
     }
 
@@ -45,9 +47,10 @@ def list_counts(data: DashboardData, lang: str, areas: Sequence[str] | None = No
               for y in data.years]
         traces.append({"type": "scatter", "mode": "lines+markers", "x": data.years, "y": ys,
                        "name": pick(STATUS_TEXT[status], lang),
-                       "line": {"dash": _DASHES[k], "color": STATUS_STYLE[status][0] if k < 2 else _LINE_COLOURS[k]},
+                       "line": {"dash": _DASHES[k], "color": STATUS_LINE[status]},
                        "marker": {"symbol": _SYMBOLS[k], "size": 8}})
-    layout = _layout(lang, title=word("counts_title", lang), y_title=word("n_areas", lang), years=data.years)
+    layout = _layout(lang, title=word("counts_title", lang), y_title=word("n_areas", lang), years=data.years,
+                     x_title=word("year", lang), height=380)
     if max((max(t["y"], default=0) for t in traces), default=0) < 10:
         layout["yaxis"]["dtick"] = 1
     return {"data": traces, "layout": layout}
@@ -72,8 +75,8 @@ def indicator_trends(rows: Sequence[Row], criteria: dict[int, list[Row]], lang: 
             traces.append({"type": "scatter", "mode": "lines", "x": years, "y": thresholds,
                            "name": word("threshold", lang), "line": {"dash": "dash", "color": "#444"},
                            "connectgaps": False})
-        figures.append({"data": traces, "layout": _layout(lang, title=pick(text, lang), y_title=pick(text, lang),
-                                                          height=280, years=years),
+        figures.append({"data": traces, "layout": _layout(lang, title=pick(text, lang), y_title=pick(UNIT_TEXT[field], lang),
+                                                          height=260, years=years, legend=False),
                         "label": pick(text, lang)})
     return figures
 
@@ -91,7 +94,7 @@ def mix_trends(rows: Sequence[Row], lang: str) -> list[Figure]:
                            "line": {"dash": _DASHES[k], "color": _LINE_COLOURS[k]},
                            "marker": {"symbol": _SYMBOLS[k], "size": 8}, "connectgaps": False})
         years = sorted({r.get("year") for r in rows})
-        figures.append({"data": traces, "layout": _layout(lang, title=pick(text, lang), y_title="%", height=300,
+        figures.append({"data": traces, "layout": _layout(lang, title=pick(text, lang), y_title="", height=330,
                                                           percent=True, years=years),
                         "label": pick(text, lang)})
     return figures

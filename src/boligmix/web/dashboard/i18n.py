@@ -30,6 +30,9 @@ STATUS_STYLE: dict[str, tuple[str, str | None]] = {
     "nodata": ("#e0e0e0", None),
 }
 
+STATUS_LINE = {"omdannelse": "#b2182b", "parallelsamfund": "#d6604d", "udsat": "#8c510a", "forebyggelse": "#2166ac"}
+"""Line colours of the lists in plots: the map fill's hue, dark enough for lines on white."""
+
 WORDS: dict[str, tuple[str, str]] = {
     "site": ("boligmix — almene boligområder", "boligmix — social housing areas"),
     "overview": ("Oversigt", "Overview"),
@@ -39,6 +42,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "area": ("Boligområde", "Housing area"),
     "areas": ("Boligområder", "Housing areas"),
     "year": ("Listeår", "List year"),
+    "calendar_year": ("År", "Year"),
     "show": ("Vis", "Show"),
     "status": ("Status", "Status"),
     "legend": ("Signaturforklaring", "Legend"),
@@ -116,12 +120,17 @@ FACTOR_TEXT = {"share_low_edu": ("Kun grundskole", "Only primary education"),
                "share_low_income": ("Laveste indkomstkvartil", "Lowest income quartile")}
 INDICATOR_TEXT = {
     "residents": ("Beboere", "Residents"),
-    "pct_non_western": ("Indvandrere og efterkommere fra ikke-vestlige lande, %", "Non-Western origin, %"),
-    "pct_outside_work_edu": ("Uden for arbejde eller uddannelse (18-64 år), %", "Outside work or education (18-64), %"),
-    "pct_convicted": ("Dømte (18+), %", "Convicted (18+), %"),
-    "conviction_ratio": ("Dømte ift. landsgennemsnittet", "Convicted vs. the national average"),
-    "pct_basic_education": ("Kun grundskole (30-59 år), %", "Basic education only (30-59), %"),
-    "income_pct_of_region": ("Indkomst, % af regionens gennemsnit", "Income, % of the regional average"),
+    "pct_non_western": ("Ikke-vestlig oprindelse", "Non-Western origin"),
+    "pct_outside_work_edu": ("Uden for arbejde/uddannelse (18-64 år)", "Outside work/education (18-64)"),
+    "pct_convicted": ("Dømte (18 år+)", "Convicted (18+)"),
+    "conviction_ratio": ("Dømte ift. landsgennemsnittet", "Convicted vs. national average"),
+    "pct_basic_education": ("Kun grundskole (30-59 år)", "Basic education only (30-59)"),
+    "income_pct_of_region": ("Indkomst ift. regionen", "Income vs. the region"),
+}
+UNIT_TEXT = {
+    "residents": ("antal", "number"), "pct_non_western": ("%", "%"), "pct_outside_work_edu": ("%", "%"),
+    "pct_convicted": ("%", "%"), "conviction_ratio": ("gange landsgns.", "times national avg."),
+    "pct_basic_education": ("%", "%"), "income_pct_of_region": ("% af regionens gns.", "% of regional avg."),
 }
 INDICATOR_DIGITS = {"residents": 0, "conviction_ratio": 2}
 

@@ -6,6 +6,7 @@ of `DashboardData` (nothing unprotected is formatted here).
 
 from __future__ import annotations
 
+from boligmix.lists.summary import listed_summary
 from boligmix.lists.texts import fmt_signed, fmt_threshold
 from boligmix.report.list_report import CriterionLine, ListedArea, ListReport
 from boligmix.report.svgmap import Shape, svg_map
@@ -34,6 +35,16 @@ def _criterion(row: Row) -> CriterionLine:
                          met, margin, cross)
 
 
+def _to_leave(summary: dict, year: int) -> str | None:
+    """What it takes to leave the highest list, and from which list year (boligmix.lists.summary)."""
+    rows = listed_summary([summary], year, LANG)
+    if not rows:
+        return None
+    r = rows[0]
+    when = f" Tidligst ude af listen i listeår {r['leave_year']}." if r["leave_year"] is not None else ""
+    return f"For at komme af listen: {r['to_leave']}.{when}"
+
+
 def list_report(data: DashboardData, year: int) -> ListReport:
     """The report of list year `year` (one of `data.years`)."""
     marker = data.policy.marker
@@ -55,7 +66,7 @@ def list_report(data: DashboardData, year: int) -> ListReport:
         ind = next((r for r in data.indicators.get(a, []) if r.get("year") == year), None)
         residents = marker if ind is None or ind.hidden("residents") else num(ind.get("residents"), LANG)
         criteria = [_criterion(r) for r in data.criteria.get((a, year), []) if r.get("field") != "residents"]
-        explanation = summary.get("explanation_da") if summary and data.explanation_ok.get((a, year)) else None
+        explanation = _to_leave(summary, year) if summary and data.explanation_ok.get((a, year)) else None
         met = "–" if summary is None else str(summary.get("criteria_met"))
         areas.append(ListedArea(a, area.name, data.municipalities.get(area.municipality_code, ""),
                                 _lists_label(summary, status), met, residents, svg, criteria, explanation,
@@ -64,7 +75,7 @@ def list_report(data: DashboardData, year: int) -> ListReport:
     note = (f"Diskretionering (politik {p.version}): antal under {p.min_count} undertrykkes, andele med nævner "
             f"under {p.min_denominator} undertrykkes, og yderligere celler undertrykkes, så de undertrykte ikke kan "
             f"beregnes. Undertrykte værdier vises som {marker}.")
-    prov = [(k, v) for k, v in data.provenance.rows() if k != "command"]
+    prov = [(k, v) for k, v in data.provenance.rows() if k not in ("command", "setting.mix_years")]
     prov.insert(0, ("command", "boligmix report lists"))
     return ListReport(year, f"Listerne over almene boligområder {year}", counts, areas, prov, note)
 
