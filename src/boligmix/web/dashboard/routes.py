@@ -90,6 +90,7 @@ class Page:
         html = _env.get_template(template).render(
             lang=self.lang, w=lambda k, **kw: word(k, self.lang, **kw), num=lambda v, digits=1: num(v, self.lang, digits),
             pct=lambda v: pct(v, self.lang), pick=lambda pair: pick(pair, self.lang), url=self.url,
+            cell=lambda v, c: module_cell(v, c, self.lang),
             toggle_url=self.toggle_url(), provenance=d.provenance.rows(), version=__version__,
             min_count=d.policy.min_count, marker=d.policy.marker, path=self.request.url.path, **context)
         return HTMLResponse(html, status_code=status_code)
@@ -115,6 +116,17 @@ class Page:
         return svg_map(shapes, status_styles(self.lang), width=width, height=height, id_prefix="m",
                        title=word("map_title", self.lang, year=year), description=word("map_desc", self.lang, year=year),
                        highlight=highlight)
+
+
+def module_cell(value: Any, column: str, lang: str) -> str:
+    """A module table's cell: numbers in the language's format, years, codes and ids as they are."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) and (column == "year" or column.endswith(("_year", "_code", "_id"))):
+        return str(value)
+    return num(value, lang, 0 if isinstance(value, int) else 2)
 
 
 def _figure_json(fig: dict[str, Any]) -> str:
