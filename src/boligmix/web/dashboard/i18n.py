@@ -74,6 +74,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "unknown": ("ukendt", "unknown"),
     "history": ("Listehistorik", "List history"),
     "explanation": ("Forklaring", "Explanation"),
+    "explanation_full": ("Hele forklaringen, kriterium for kriterium", "The full explanation, criterion by criterion"),
     "explanation_hidden": ("Forklaringen vises ikke, fordi nogle værdier er diskretioneret.",
                            "The explanation is not shown because some values are suppressed."),
     "trends": ("Udvikling over årene", "Trends over the years"),

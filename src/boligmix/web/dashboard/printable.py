@@ -35,14 +35,18 @@ def _criterion(row: Row) -> CriterionLine:
                          met, margin, cross)
 
 
-def _to_leave(summary: dict, year: int) -> str | None:
-    """What it takes to leave the highest list, and from which list year (boligmix.lists.summary)."""
-    rows = listed_summary([summary], year, LANG)
+def to_leave_text(summary: dict, year: int, lang: str = LANG) -> str | None:
+    """What it takes to leave the highest list, and from which list year (boligmix.lists.summary);
+    None when the area is on no list."""
+    rows = listed_summary([summary], year, lang)  # type: ignore[arg-type]
     if not rows:
         return None
     r = rows[0]
-    when = f" Tidligst ude af listen i listeår {r['leave_year']}." if r["leave_year"] is not None else ""
-    return f"For at komme af listen: {r['to_leave']}.{when}"
+    if lang == "da":
+        when = f" Tidligst ude af listen i listeår {r['leave_year']}." if r["leave_year"] is not None else ""
+        return f"For at komme af listen: {r['to_leave']}.{when}"
+    when = f" Off the list from list year {r['leave_year']} at the earliest." if r["leave_year"] is not None else ""
+    return f"To leave the list: {r['to_leave']}.{when}"
 
 
 def list_report(data: DashboardData, year: int) -> ListReport:
@@ -66,7 +70,7 @@ def list_report(data: DashboardData, year: int) -> ListReport:
         ind = next((r for r in data.indicators.get(a, []) if r.get("year") == year), None)
         residents = marker if ind is None or ind.hidden("residents") else num(ind.get("residents"), LANG)
         criteria = [_criterion(r) for r in data.criteria.get((a, year), []) if r.get("field") != "residents"]
-        explanation = _to_leave(summary, year) if summary and data.explanation_ok.get((a, year)) else None
+        explanation = to_leave_text(summary, year) if summary and data.explanation_ok.get((a, year)) else None
         met = "–" if summary is None else str(summary.get("criteria_met"))
         areas.append(ListedArea(a, area.name, data.municipalities.get(area.municipality_code, ""),
                                 _lists_label(summary, status), met, residents, svg, criteria, explanation,
@@ -80,4 +84,4 @@ def list_report(data: DashboardData, year: int) -> ListReport:
     return ListReport(year, f"Listerne over almene boligområder {year}", counts, areas, prov, note)
 
 
-__all__ = ["list_report"]
+__all__ = ["list_report", "to_leave_text"]

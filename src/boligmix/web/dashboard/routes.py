@@ -34,6 +34,7 @@ from boligmix.web.dashboard.i18n import (
     status_styles, word,
 )
 from boligmix.web.dashboard.modules import MODULES
+from boligmix.web.dashboard.printable import to_leave_text
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("boligmix.web.dashboard", "templates"), autoescape=True,
                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -133,7 +134,13 @@ def _figure_json(fig: dict[str, Any]) -> str:
     return json.dumps({"data": fig["data"], "layout": fig["layout"]}, separators=(",", ":")).replace("</", "<\\/")
 
 
+TEMPLATES = ("overview.html.j2", "lists.html.j2", "area.html.j2", "municipalities.html.j2", "municipality.html.j2",
+             "not_found.html.j2")
+
+
 def build_router(data: DashboardData) -> APIRouter:
+    for name in TEMPLATES:  # compile once now, not on the first request
+        _env.get_template(name)
     router = APIRouter(include_in_schema=False)
 
     @router.get("/", response_class=HTMLResponse)
@@ -215,16 +222,17 @@ def build_router(data: DashboardData) -> APIRouter:
         rows = data.indicators.get(area_id, [])
         criteria_by_year = {y: data.criteria.get((area_id, y), []) for y in data.years}
         summary = data.summaries.get((area_id, year))
-        explanation = None
+        explanation = to_leave = None
         if summary is not None and data.explanation_ok.get((area_id, year), False):
             explanation = summary.get(f"explanation_{page.lang}")
+            to_leave = to_leave_text(summary, year, page.lang)
         history = [(y, data.area_status(area_id, y)) for y in data.years]
         mix = data.mix.get(area_id, [])
         neighbours = [a.area_id for a in data.areas_in(area.municipality_code)]
         return page.render(
             "area.html.j2", area=area, year=year, years=data.years, status=data.area_status(area_id, year),
             status_text=STATUS_TEXT, muni_name=data.municipalities.get(area.municipality_code, ""),
-            criteria=criteria_by_year.get(year, []), digits=INDICATOR_DIGITS, explanation=explanation,
+            criteria=criteria_by_year.get(year, []), digits=INDICATOR_DIGITS, explanation=explanation, to_leave=to_leave,
             has_summary=summary is not None, history=history, indicator_rows=rows, indicators=INDICATOR_TEXT,
             trend_figs=[(f["label"], _figure_json(f)) for f in figures.indicator_trends(rows, criteria_by_year, page.lang)],
             mix=mix, mix_figs=[(f["label"], _figure_json(f)) for f in figures.mix_trends(mix, page.lang)] if mix else [],
