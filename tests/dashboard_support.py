@@ -29,6 +29,14 @@ def dataset_dir() -> Path:
     return write_synthetic(root / "small", scale="small", seed=SEED, years=YEARS)
 
 
+@lru_cache(maxsize=1)
+def default_dashboard():
+    """The dashboard data of `dataset_dir()` under the default disclosure policy (one per process)."""
+    from boligmix.web.dashboard import load_dashboard
+
+    return load_dashboard(dataset_dir(), mix_years=MIX_YEARS)
+
+
 def protected_module_results(root: Path, area_id: str, municipality_code: int, policy) -> Path:
     """A results directory as a module would publish it: `monitor/warnings.csv` passed `protect`
     (one small count among them), and `plan/raw.csv` that did not (it must be refused)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_support import ARTIFACTS, MIX_YEARS, dataset_dir, serving
+from dashboard_support import ARTIFACTS, default_dashboard, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -26,9 +26,7 @@ import playwright.sync_api as playwright_api  # noqa: E402  (the test extra inst
 
 @pytest.fixture(scope="module")
 def dashboard():
-    from boligmix.web.dashboard import load_dashboard
-
-    return load_dashboard(dataset_dir(), mix_years=MIX_YEARS)
+    return default_dashboard()
 
 
 @pytest.fixture(scope="module")

@@ -128,9 +128,11 @@ def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int]
     manifest = read_manifest(dataset)
     last = manifest.years[1] if manifest.years else 2100
     wanted = list(list_years) if list_years is not None else list(range(2010, last + 1))
-    years = [y for y in feasible_list_years(dataset, wanted) if y <= last]
+    years = [y for y in feasible_list_years(dataset, wanted) if y <= last] if wanted else []
     if not years:
-        raise DatasetError(f"{dataset}: its register years allow no list year among {wanted[0]}-{wanted[-1]}")
+        asked = f"{min(wanted)}-{max(wanted)}" if wanted else "(none)"
+        raise DatasetError(f"{dataset}: its register years allow no list year among {asked} "
+                           "(official lists start in 2010)")
     step("lists", 0.0)
     lists = compute_lists(dataset, years, on_progress=lambda s, f: step(f"lists: {s}", 0.5 * f))
 
