@@ -9,6 +9,8 @@ See docs/dashboard.md.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +25,15 @@ def mount_dashboard(app: FastAPI, data: DashboardData) -> FastAPI:
     """Add the dashboard's routes at `/` of `app`; unknown non-API paths get a friendly 404 page."""
     app.include_router(build_router(data))
     app.state.dashboard = data
+
+    @app.middleware("http")
+    async def _server_timing(request: Request, call_next):
+        """`Server-Timing: app;dur=<ms>` on every dashboard response (the benchmark reads it)."""
+        start = time.perf_counter()
+        response = await call_next(request)
+        if not request.url.path.startswith("/api"):
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.1f}"
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
