@@ -246,3 +246,22 @@ def test_serve_refuses_several_workers_with_data():
 
     r = CliRunner().invoke(app, ["serve", "--data", str(dataset_dir()), "--workers", "2"])
     assert r.exit_code == 2 and "--workers" in r.output
+
+
+def test_mix_read_from_a_published_mix_directory(tmp_path):
+    from boligmix.errors import DatasetError
+    from boligmix.mix.pipeline import compute_mix
+    from boligmix.mix.publish import write_outputs
+    from boligmix.web.dashboard.data import read_published_mix
+
+    write_outputs(compute_mix(dataset_dir(), [2024], level="area"), tmp_path / "mix")
+    rows, years = read_published_mix(tmp_path / "mix")
+    assert years == [2024] and set(rows) <= set(default_dashboard().areas)
+    computed = {(r.get("year"), r.get("group")): r.get("n") for r in default_dashboard().mix[sorted(rows)[0]]}
+    for r in rows[sorted(rows)[0]]:  # the same published numbers as computing it at startup
+        assert computed[(r.get("year"), r.get("group"))] == r.get("n")
+    (tmp_path / "raw").mkdir()
+    raw = pl.read_parquet(tmp_path / "mix" / "composition.parquet").drop("suppressed")
+    raw.write_parquet(tmp_path / "raw" / "composition.parquet")
+    with pytest.raises(DatasetError, match="disclosure control"):
+        read_published_mix(tmp_path / "raw")

@@ -32,6 +32,9 @@ def serve(
     mix_years: Annotated[int, typer.Option(
         "--mix-years", min=0, help="Dashboard: compute the social mix for this many of the newest years (0: none).")]
     = 6,
+    mix_dir: Annotated[Optional[Path], typer.Option(
+        "--mix-dir", help="Dashboard: read the social mix from a `boligmix mix --level area` output directory "
+                          "instead of computing it (large data).")] = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
@@ -64,7 +67,8 @@ def serve(
             if workers != 1:
                 raise ConfigurationError("--data serves the dashboard from one process; use --workers 1",
                                          field="--workers")
-            app = _dashboard_app(out, data, db, results or [], mix_years, upgrade_db, rules, policies, fast_path)
+            app = _dashboard_app(out, data, db, results or [], mix_years, mix_dir, upgrade_db, rules, policies,
+                                 fast_path)
             out.info(f"dashboard on http://{host}:{port}/ (English: http://{host}:{port}/?lang=en)")
             uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
             return
@@ -89,8 +93,8 @@ def serve(
         raise typer.Exit(2) from exc
 
 
-def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int, upgrade_db: bool,
-                   rules: str, policies: list[str] | None, fast_path: bool):
+def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int,
+                   mix_dir: Path | None, upgrade_db: bool, rules: str, policies: list[str] | None, fast_path: bool):
     """The dashboard (computed once now) alone, or mounted beside the letting API when --db is given."""
     from boligmix.letting.store.db import normalise_url
     from boligmix.letting.store.migrate import upgrade
@@ -98,7 +102,7 @@ def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], 
     from boligmix.web.dashboard import create_dashboard_app, load_dashboard, mount_dashboard
 
     with out.progress("computing the dashboard", total=100) as bar:
-        dashboard = load_dashboard(data, mix_years=mix_years, results=results, on_progress=bar)
+        dashboard = load_dashboard(data, mix_years=mix_years, results=results, mix_dir=mix_dir, on_progress=bar)
     if db is None:
         return create_dashboard_app(dashboard)
     url = normalise_url(db)

@@ -114,12 +114,13 @@ def status_of(flags: dict[str, Any]) -> str:
 def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int] | None = None,
                    mix_years: int | Sequence[int] | None = DEFAULT_MIX_YEARS,
                    results: Sequence[str | os.PathLike[str]] = (), policy: DisclosurePolicy | None = None,
-                   on_progress: Progress | None = None) -> DashboardData:
+                   mix_dir: str | os.PathLike[str] | None = None, on_progress: Progress | None = None) -> DashboardData:
     """Compute and protect everything the dashboard shows for `dataset`.
 
     `list_years`: default every list year the data allows. `mix_years`: a number (that many of the
-    newest years), explicit years, or None/0 for no mix. `results`: module result directories
-    (see `boligmix.web.dashboard.modules`)."""
+    newest years), explicit years, or None/0 for no mix. `mix_dir`: instead, read the published
+    composition of a `boligmix mix --level area` output directory (for data too large to compute the
+    mix at startup). `results`: module result directories (see `boligmix.web.dashboard.modules`)."""
     from boligmix.lists.pipeline import compute_lists, feasible_list_years
     from boligmix.lists.publish import PUBLISHED_INDICATORS, protect_criteria, protect_indicators
 
@@ -180,8 +181,11 @@ def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int]
                   for m in list_table.get_column(SUPPRESSED_COLUMN)]
 
     step("social mix", 0.6)
-    mix_rows, chosen_mix = _mix(dataset, manifest, years, flags, mix_years, policy,
-                                lambda s, f: step(f"mix: {s}", 0.6 + 0.35 * f))
+    if mix_dir is not None:
+        mix_rows, chosen_mix = read_published_mix(mix_dir)
+    else:
+        mix_rows, chosen_mix = _mix(dataset, manifest, years, flags, mix_years, policy,
+                                    lambda s, f: step(f"mix: {s}", 0.6 + 0.35 * f))
     modules = load_module_results(results)
     rule_versions = {f"list {y}": str(v) for y, v in
                      flags.group_by("year").agg(pl.col("rules").first()).sort("year").iter_rows()}
@@ -194,6 +198,30 @@ def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int]
     return DashboardData(Path(dataset), prov, policy, areas, munis, years, status, ind_rows, crit_rows, summaries,
                          explanation_ok, list_table.drop(SUPPRESSED_COLUMN), suppressed, mix_rows, chosen_mix,
                          modules)
+
+
+def read_published_mix(mix_dir: str | os.PathLike[str]) -> tuple[dict[str, list[Row]], list[int]]:
+    """The area composition written by `boligmix mix --level area` (already protected: it has the
+    `suppressed` column; anything else is refused)."""
+    path = Path(mix_dir) / "composition.parquet"
+    if not path.is_file():
+        raise DatasetError(f"{path} is missing: give the output directory of `boligmix mix --level area`")
+    frame = pl.read_parquet(path)
+    if SUPPRESSED_COLUMN not in frame.columns:
+        raise DatasetError(f"{path} has no '{SUPPRESSED_COLUMN}' column: it did not pass disclosure control")
+    levels = set(frame.get_column("level").unique().to_list()) if "level" in frame.columns else set()
+    if levels != {"area"}:
+        raise DatasetError(f"{path} is at level {sorted(levels)}; the dashboard needs --level area")
+    return _index_mix(frame), sorted(set(frame.get_column("year").to_list()))
+
+
+def _index_mix(frame: pl.DataFrame) -> dict[str, list[Row]]:
+    order = {"stock": 0, "in": 1, "out": 2}
+    frame = frame.with_columns(pl.col("group").replace_strict(order, default=9).alias("_g"))
+    out: dict[str, list[Row]] = {}
+    for r in rows_of(frame.sort("unit_id", "year", "_g").drop("_g")):
+        out.setdefault(r.values["unit_id"], []).append(r)
+    return out
 
 
 def _mix(dataset, manifest, years: list[int], flags: pl.DataFrame, mix_years: int | Sequence[int] | None,
