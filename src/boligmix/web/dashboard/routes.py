@@ -30,8 +30,8 @@ from boligmix.web.dashboard import figures
 from boligmix.web.dashboard.data import STATUSES, DashboardData
 from boligmix.web.dashboard.downloads import csv_text
 from boligmix.web.dashboard.i18n import (
-    FACTOR_TEXT, GROUP_TEXT, INDICATOR_DIGITS, INDICATOR_TEXT, MODULE_TEXT, STATUS_TEXT, lang_of, num, pct, pick,
-    status_styles, word,
+    FACTOR_TEXT, GROUP_TEXT, INDICATOR_DIGITS, INDICATOR_TEXT, MODULE_TEXT, STATUS_TEXT, UNIT_TEXT, lang_of, num, pct,
+    pick, status_styles, word,
 )
 from boligmix.web.dashboard.modules import MODULES
 from boligmix.web.dashboard.printable import to_leave_text
@@ -189,7 +189,7 @@ def build_router(data: DashboardData) -> APIRouter:
         rows = _list_rows(page, year, status, muni)
         return page.render("lists.html.j2", year=year, years=data.years, rows=rows, status=status, muni=muni,
                            statuses=STATUSES, status_text=STATUS_TEXT, munis=data.municipalities,
-                           indicators=INDICATOR_TEXT, digits=INDICATOR_DIGITS,
+                           indicators=INDICATOR_TEXT, digits=INDICATOR_DIGITS, units=UNIT_TEXT,
                            csv_url=page.url("/lists.csv", year=year, status=status, municipality=muni),
                            pdf_url=page.url("/lists.pdf", year=year))
 
@@ -234,6 +234,7 @@ def build_router(data: DashboardData) -> APIRouter:
             status_text=STATUS_TEXT, muni_name=data.municipalities.get(area.municipality_code, ""),
             criteria=criteria_by_year.get(year, []), digits=INDICATOR_DIGITS, explanation=explanation, to_leave=to_leave,
             has_summary=summary is not None, history=history, indicator_rows=rows, indicators=INDICATOR_TEXT,
+            units=UNIT_TEXT,
             trend_figs=[(f["label"], _figure_json(f)) for f in figures.indicator_trends(rows, criteria_by_year, page.lang)],
             mix=mix, mix_figs=[(f["label"], _figure_json(f)) for f in figures.mix_trends(mix, page.lang)] if mix else [],
             factors=FACTOR_TEXT, groups=GROUP_TEXT, modules=data.modules.for_area(area_id), module_names=MODULES,
