@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boligmix import __version__
@@ -51,4 +51,4 @@ def create_dashboard_app(data: DashboardData) -> FastAPI:
     return mount_dashboard(app, data)
 
 
-__all__ = ["DashboardData", "HTMLResponse", "create_dashboard_app", "load_dashboard", "mount_dashboard"]
+__all__ = ["DashboardData", "create_dashboard_app", "load_dashboard", "mount_dashboard"]

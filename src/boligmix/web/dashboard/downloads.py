@@ -12,8 +12,6 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from boligmix.lists.texts import fmt_number
-
 
 def _cell(value: Any, lang: str) -> str:
     if value is None:
@@ -42,4 +40,4 @@ def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]], lang: str) -
     return ("\ufeff" if lang == "da" else "") + buf.getvalue()
 
 
-__all__ = ["csv_text", "fmt_number"]
+__all__ = ["csv_text"]

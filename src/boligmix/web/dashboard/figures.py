@@ -28,12 +28,12 @@ def _layout(lang: str, *, title: str, y_title: str, height: int = 300, percent: 
     return {
         "title": {"text": title, "font": {"size": 14}},
         "separators": ",." if lang == "da" else ".,",
-        "height": height, "margin": {"l": 56, "r": 16, "t": 40, "b": 90 if legend else 40},
+        "height": height, "margin": {"l": 56, "r": 16, "t": 40, "b": (110 if x_title else 90) if legend else 40},
         "xaxis": {"title": {"text": x_title or ""}, "tickformat": "d", "dtick": max(1, -(-span // 10))},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero",
                   **({"ticksuffix": " %" if lang == "da" else "%"} if percent else {})},
         "showlegend": legend,
-        "legend": {"orientation": "h", "y": -0.18, "yanchor": "top"},
+        "legend": {"orientation": "h", "y": -0.3 if x_title else -0.18, "yanchor": "top"},
         "font": {"family": "system-ui, sans-serif", "color": "#1a1a1a"},
     }
 
