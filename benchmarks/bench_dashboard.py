@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = NATIONAL if (NATIONAL / ".ready").exists() else Path("/work/data/municipality-seed1")
     parser.add_argument("--data", type=Path, default=default)
-    parser.add_argument("--mix-years", type=int, default=6)
+    parser.add_argument("--mix-years", type=int, default=None, help="default: as `boligmix serve` (auto)")
     parser.add_argument("--max-areas", type=int, default=0, help="time at most this many area pages (0: all)")
     args = parser.parse_args()
 
@@ -47,7 +47,7 @@ def main() -> None:
 
     print(f"dataset {args.data}; load average at start {os.getloadavg()[0]:.1f}")
     wall, cpu = time.perf_counter(), _cpu()
-    data = load_dashboard(args.data, mix_years=args.mix_years)
+    data = load_dashboard(args.data, mix_years="auto" if args.mix_years is None else args.mix_years)
     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     print(f"startup: {len(data.areas)} areas, list years {data.years[0]}-{data.years[-1]}, mix years "

@@ -265,3 +265,14 @@ def test_mix_read_from_a_published_mix_directory(tmp_path):
     raw.write_parquet(tmp_path / "raw" / "composition.parquet")
     with pytest.raises(DatasetError, match="disclosure control"):
         read_published_mix(tmp_path / "raw")
+
+
+def test_large_data_gets_no_startup_mix_but_a_note(monkeypatch):
+    import boligmix.web.dashboard.data as dashboard_data
+    from boligmix.web.dashboard import create_dashboard_app
+
+    monkeypatch.setattr(dashboard_data, "MAX_PERSONS_FOR_MIX", 10)  # the test data "is national"
+    data = dashboard_data.load_dashboard(dataset_dir(), list_years=[2023, 2024])
+    assert data.mix == {} and data.mix_years == [] and data.notes == ["mix_too_large"]
+    html = TestClient(create_dashboard_app(data)).get(f"/areas/{sorted(data.areas)[0]}").text
+    assert "--mix-dir" in html and 'id="mix-table"' not in html

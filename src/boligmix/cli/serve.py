@@ -29,9 +29,10 @@ def serve(
     results: Annotated[Optional[list[str]], typer.Option(
         "--results", help="Module result directories for the dashboard (monitor/, simulate/, plan/, "
                           "evaluate/ inside, or MODULE=DIR); repeatable.")] = None,
-    mix_years: Annotated[int, typer.Option(
-        "--mix-years", min=0, help="Dashboard: compute the social mix for this many of the newest years (0: none).")]
-    = 6,
+    mix_years: Annotated[Optional[int], typer.Option(
+        "--mix-years", min=0, help="Dashboard: compute the social mix for this many of the newest years (0: none; "
+                                   "default 6 for datasets up to a million persons, else none: use --mix-dir).")]
+    = None,
     mix_dir: Annotated[Optional[Path], typer.Option(
         "--mix-dir", help="Dashboard: read the social mix from a `boligmix mix --level area` output directory "
                           "instead of computing it (large data).")] = None,
@@ -93,7 +94,7 @@ def serve(
         raise typer.Exit(2) from exc
 
 
-def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int,
+def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int | None,
                    mix_dir: Path | None, upgrade_db: bool, rules: str, policies: list[str] | None, fast_path: bool):
     """The dashboard (computed once now) alone, or mounted beside the letting API when --db is given."""
     from boligmix.letting.store.db import normalise_url
@@ -102,7 +103,8 @@ def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], 
     from boligmix.web.dashboard import create_dashboard_app, load_dashboard, mount_dashboard
 
     with out.progress("computing the dashboard", total=100) as bar:
-        dashboard = load_dashboard(data, mix_years=mix_years, results=results, mix_dir=mix_dir, on_progress=bar)
+        dashboard = load_dashboard(data, mix_years="auto" if mix_years is None else mix_years, results=results,
+                                   mix_dir=mix_dir, on_progress=bar)
     if db is None:
         return create_dashboard_app(dashboard)
     url = normalise_url(db)

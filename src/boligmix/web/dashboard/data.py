@@ -34,6 +34,10 @@ STATUSES = (*STATUS_ORDER, "none", "undecided", "nodata")
 
 DEFAULT_MIX_YEARS = 6
 """The social mix is computed for this many of the newest years (`--mix-years` changes it)."""
+MAX_PERSONS_FOR_MIX = 1_000_000
+"""By default the mix is computed at startup only for datasets up to this many persons (the
+municipality scale needs 1.7 GiB; the national one would need many times that): larger data
+reads a published `boligmix mix` output (`mix_dir`) or asks for `mix_years` explicitly."""
 
 
 @dataclass(frozen=True)
@@ -112,13 +116,14 @@ def status_of(flags: dict[str, Any]) -> str:
 
 
 def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int] | None = None,
-                   mix_years: int | Sequence[int] | None = DEFAULT_MIX_YEARS,
+                   mix_years: int | Sequence[int] | None | str = "auto",
                    results: Sequence[str | os.PathLike[str]] = (), policy: DisclosurePolicy | None = None,
                    mix_dir: str | os.PathLike[str] | None = None, on_progress: Progress | None = None) -> DashboardData:
     """Compute and protect everything the dashboard shows for `dataset`.
 
     `list_years`: default every list year the data allows. `mix_years`: a number (that many of the
-    newest years), explicit years, or None/0 for no mix. `mix_dir`: instead, read the published
+    newest years), explicit years, None/0 for no mix, or 'auto' (DEFAULT_MIX_YEARS when the dataset
+    has at most MAX_PERSONS_FOR_MIX persons, else none, with a note on the pages). `mix_dir`: instead, read the published
     composition of a `boligmix mix --level area` output directory (for data too large to compute the
     mix at startup). `results`: module result directories (see `boligmix.web.dashboard.modules`)."""
     from boligmix.lists.pipeline import compute_lists, feasible_list_years
@@ -181,6 +186,12 @@ def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int]
                   for m in list_table.get_column(SUPPRESSED_COLUMN)]
 
     step("social mix", 0.6)
+    notes: list[str] = []
+    if mix_years == "auto":
+        persons = manifest.tables.get("persons", 0)
+        mix_years = DEFAULT_MIX_YEARS if persons <= MAX_PERSONS_FOR_MIX else 0
+        if not mix_years and mix_dir is None:
+            notes.append("mix_too_large")
     if mix_dir is not None:
         mix_rows, chosen_mix = read_published_mix(mix_dir)
     else:
@@ -197,7 +208,7 @@ def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int]
     step("done", 1.0)
     return DashboardData(Path(dataset), prov, policy, areas, munis, years, status, ind_rows, crit_rows, summaries,
                          explanation_ok, list_table.drop(SUPPRESSED_COLUMN), suppressed, mix_rows, chosen_mix,
-                         modules)
+                         modules, notes)
 
 
 def read_published_mix(mix_dir: str | os.PathLike[str]) -> tuple[dict[str, list[Row]], list[int]]:
@@ -232,7 +243,7 @@ def _mix(dataset, manifest, years: list[int], flags: pl.DataFrame, mix_years: in
 
     first = manifest.years[0] if manifest.years else None
     possible = [y for y in range(years[0], years[-1] + 1) if first is None or y > first]
-    if not mix_years:
+    if not mix_years or isinstance(mix_years, str):
         return {}, []
     chosen = possible[-int(mix_years):] if isinstance(mix_years, int) else sorted(set(mix_years) & set(possible))
     if not chosen:

@@ -81,6 +81,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "trend_note": ("Stiplet linje: grænsen i de regler, der gælder for listeåret.",
                    "Dashed line: the threshold of the rules that apply in the list year."),
     "mix": ("Socialt mix: beboere, tilflyttere og fraflyttere", "Social mix: residents, in-movers and out-movers"),
+    "mix_too_large": ("det sociale mix beregnes ikke ved opstart for så store data; start med --mix-dir og et "
+                      "resultat af `boligmix mix --level area`.",
+                      "the social mix is not computed at startup for data this large; start with --mix-dir and an "
+                      "output of `boligmix mix --level area`."),
     "mix_none": ("Ingen data om socialt mix for området.", "No social-mix data for the area."),
     "group": ("Gruppe", "Group"),
     "persons": ("Personer", "Persons"),

@@ -237,7 +237,7 @@ def build_router(data: DashboardData) -> APIRouter:
             units=UNIT_TEXT,
             trend_figs=[(f["label"], _figure_json(f)) for f in figures.indicator_trends(rows, criteria_by_year, page.lang)],
             mix=mix, mix_figs=[(f["label"], _figure_json(f)) for f in figures.mix_trends(mix, page.lang)] if mix else [],
-            factors=FACTOR_TEXT, groups=GROUP_TEXT, modules=data.modules.for_area(area_id), module_names=MODULES,
+            factors=FACTOR_TEXT, groups=GROUP_TEXT, notes=data.notes, modules=data.modules.for_area(area_id), module_names=MODULES,
             module_text=MODULE_TEXT, map_svg=page.map(year, neighbours, highlight=area_id, width=420, height=300),
             legend=page.legend(), csv_url=page.url(f"/areas/{area_id}/criteria.csv", year=year))
 
