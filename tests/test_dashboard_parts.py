@@ -276,3 +276,16 @@ def test_large_data_gets_no_startup_mix_but_a_note(monkeypatch):
     assert data.mix == {} and data.mix_years == [] and data.notes == ["mix_too_large"]
     html = TestClient(create_dashboard_app(data)).get(f"/areas/{sorted(data.areas)[0]}").text
     assert "--mix-dir" in html and 'id="mix-table"' not in html
+
+
+def test_every_html_report_shows_provenance_on_its_first_screen():
+    from boligmix.report import Provenance, Report, render_html
+
+    prov = Provenance(data_vintage="vintage-x", seed=42, rule_versions={"lists": "2021", "mix_settings": "m1"})
+    report = Report("Titel", provenance=prov)
+    report.section("Afsnit", "Tekst")
+    html = render_html(report)
+    first = html[:html.index('id="section-1"')]  # before the first section
+    line = re.search(r'<p class="note" id="provenance-summary">(.*?)</p>', first).group(1)
+    for part in ("boligmix " + prov.boligmix_version, "data vintage-x", "seed 42", "lists: 2021", "mix_settings: m1"):
+        assert part in line, part
