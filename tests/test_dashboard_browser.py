@@ -165,3 +165,45 @@ def test_municipality_page(page, base_url, dashboard):
     assert page.locator("html").get_attribute("lang") == "en"
     page.wait_for_selector("#fig-muni-counts .main-svg")
     _shot(page, "06-municipality-en")
+
+
+CONTRAST_JS = """
+() => {
+  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : [...m, 1]; }
+  function lum(c) {
+    const v = c.slice(0, 3).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function background(el) {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c[3] > 0.5) { return c; }
+    }
+    return [255, 255, 255, 1];
+  }
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.closest("svg") || !el.getClientRects().length) { continue; }
+    const fg = lum(rgb(getComputedStyle(el).color)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) { bad.push(el.tagName + " '" + el.textContent.trim().slice(0, 30) + "' " + ratio.toFixed(2)); }
+  }
+  return bad;
+}
+"""
+
+
+@pytest.mark.parametrize("path", ["/", "/lists", "/municipalities"])
+def test_contrast_labels_and_landmarks(page, base_url, dashboard, path):
+    page.goto(base_url + path)
+    assert page.evaluate(CONTRAST_JS) == []  # text contrast at least 4.5:1 (WCAG AA)
+    unlabelled = page.evaluate("[...document.querySelectorAll('select, input:not([type=hidden])')]"
+                               ".filter(e => !e.labels || e.labels.length === 0).length")
+    assert unlabelled == 0
+    assert page.locator("main#main").count() == 1 and page.locator("a.skip").count() == 1
+    area = sorted(dashboard.areas)[0]
+    page.goto(f"{base_url}/areas/{area}")
+    assert page.evaluate(CONTRAST_JS) == []
+    assert all(page.locator(".bm-figure").nth(i).get_attribute("aria-label")
+               for i in range(page.locator(".bm-figure").count()))
