@@ -289,3 +289,24 @@ def test_every_html_report_shows_provenance_on_its_first_screen():
     line = re.search(r'<p class="note" id="provenance-summary">(.*?)</p>', first).group(1)
     for part in ("boligmix " + prov.boligmix_version, "data vintage-x", "seed 42", "lists: 2021", "mix_settings: m1"):
         assert part in line, part
+
+
+def test_report_map_figure_and_list_status():
+    from boligmix.report.liststatus import status_of
+    from boligmix.report.mapfigure import area_map_figure
+
+    assert status_of({"udsat": True, "parallelsamfund": True, "omdannelse": False, "forebyggelse": False}) \
+        == "parallelsamfund"
+    assert status_of({"udsat": False, "parallelsamfund": None, "omdannelse": False, "forebyggelse": False}) \
+        == "undecided"
+    assert status_of({"udsat": False, "parallelsamfund": False, "omdannelse": False, "forebyggelse": False}) == "none"
+    square = parse_wkt("POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))")
+    other = parse_wkt("POLYGON((20 0, 30 0, 30 10, 20 10, 20 0))")
+    fig = area_map_figure([Shape("A", "Area A", square, "udsat"), Shape("B", "Area B", other, "udsat"),
+                           Shape("C", "Area C", square, "none"), Shape("D", "no outline", [], "omdannelse")],
+                          {"udsat": "Udsat boligområde", "none": "Ikke på en liste"})
+    assert [t.name for t in fig.data] == ["Udsat boligområde", "Ikke på en liste"]  # no trace for D
+    udsat = fig.data[0]
+    assert list(udsat.x) == [0, 10, 10, 0, 0, None, 20, 30, 30, 20, 20, None]
+    assert udsat.fillpattern.shape == "." and fig.data[1].fillpattern.shape is None  # a pattern, not colour alone
+    assert "Area B" in udsat.text

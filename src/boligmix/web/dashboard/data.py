@@ -22,15 +22,16 @@ from boligmix.data.io import read_manifest, read_table
 from boligmix.errors import DatasetError
 from boligmix.lists.ruleset import OUTPUT_FLAGS
 from boligmix.report.disclosure import SUPPRESSED_COLUMN, DisclosurePolicy, ProtectedTable
+from boligmix.report.liststatus import LIST_STATUSES, status_of
 from boligmix.report.provenance import Provenance
 from boligmix.report.svgmap import Polygon, parse_wkt
 from boligmix.web.dashboard.modules import ModuleResults, load_module_results
 
 Progress = Callable[[str, float], None]
 
-STATUS_ORDER = ("omdannelse", "parallelsamfund", "udsat", "forebyggelse")
+STATUS_ORDER = LIST_STATUSES[:4]
 """The highest list an area is on decides its status on the map (then none/undecided/nodata)."""
-STATUSES = (*STATUS_ORDER, "none", "undecided", "nodata")
+STATUSES = LIST_STATUSES
 
 DEFAULT_MIX_YEARS = 6
 """The social mix is computed for this many of the newest years (`--mix-years` changes it)."""
@@ -105,14 +106,6 @@ class DashboardData:
     def areas_in(self, municipality_code: int) -> list[Area]:
         return sorted((a for a in self.areas.values() if a.municipality_code == municipality_code),
                       key=lambda a: a.area_id)
-
-
-def status_of(flags: dict[str, Any]) -> str:
-    """The highest list among the flags; 'undecided' when none is true and some is unknown."""
-    for flag in STATUS_ORDER:
-        if flags.get(flag) is True:
-            return flag
-    return "undecided" if any(flags.get(f) is None for f in STATUS_ORDER) else "none"
 
 
 def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int] | None = None,

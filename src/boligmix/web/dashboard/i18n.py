@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from boligmix.lists.texts import fmt_number
+from boligmix.report.liststatus import LIST_STATUS_STYLE
 from boligmix.report.svgmap import Style
 
 LANGS = ("da", "en")
@@ -19,16 +20,7 @@ STATUS_TEXT: dict[str, tuple[str, str]] = {
     "nodata": ("Ingen data", "No data"),
 }
 
-STATUS_STYLE: dict[str, tuple[str, str | None]] = {
-    # colour-blind safe fills (ColorBrewer RdBu) plus a pattern each: the map never relies on colour alone
-    "omdannelse": ("#b2182b", "crosshatch"),
-    "parallelsamfund": ("#ef8a62", "hatch"),
-    "udsat": ("#fddbc7", "dots"),
-    "forebyggelse": ("#92c5de", "vertical"),
-    "none": ("#ffffff", None),
-    "undecided": ("#bababa", "horizontal"),
-    "nodata": ("#e0e0e0", None),
-}
+STATUS_STYLE = LIST_STATUS_STYLE
 
 STATUS_LINE = {"omdannelse": "#b2182b", "parallelsamfund": "#d6604d", "udsat": "#8c510a", "forebyggelse": "#2166ac"}
 """Line colours of the lists in plots: the map fill's hue, dark enough for lines on white."""
