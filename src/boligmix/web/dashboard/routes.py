@@ -160,17 +160,20 @@ def build_router(data: DashboardData) -> APIRouter:
                            without_map=without, munis=data.municipalities,
                            fig=_figure_json(figures.list_counts(data, page.lang)))
 
+    by_year: dict[int, list[tuple[dict, frozenset]]] = {}
+    for row, hidden in zip(data.list_table.iter_rows(named=True), data.list_suppressed):
+        by_year.setdefault(row["year"], []).append((row, hidden))
+
     def _list_rows(page: Page, year: int, status: str | None, muni: int | None) -> list[tuple[dict, frozenset]]:
-        table = data.list_table
         out = []
-        for i, row in enumerate(table.iter_rows(named=True)):
-            if row["year"] != year or (muni is not None and row["municipality_code"] != muni):
+        for row, hidden in by_year.get(year, []):
+            if muni is not None and row["municipality_code"] != muni:
                 continue
             if status == "listed" and row["status"] not in figures.STATUS_ORDER:
                 continue
             if status and status != "listed" and row["status"] != status:
                 continue
-            out.append((row, data.list_suppressed[i]))
+            out.append((row, hidden))
         return out
 
     def _filters(request: Request) -> tuple[str | None, int | None]:
