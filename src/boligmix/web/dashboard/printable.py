@@ -14,6 +14,10 @@ from boligmix.web.dashboard.data import STATUS_ORDER, DashboardData, Row
 from boligmix.web.dashboard.i18n import INDICATOR_DIGITS, STATUS_TEXT, num, status_styles
 
 LANG = "da"
+SHORT_STATUS = {"omdannelse": "Omdannelse / hårdt ghetto", "parallelsamfund": "Parallelsamfund / ghetto",
+                "udsat": "Udsat", "forebyggelse": "Forebyggelse", "none": "Ikke på en liste",
+                "undecided": "Uafklaret", "nodata": "Ingen data"}
+"""Short status names for the compact list history of the printed pages."""
 
 
 def _lists_label(summary: dict | None, status: str) -> str:
@@ -74,7 +78,7 @@ def list_report(data: DashboardData, year: int) -> ListReport:
         met = "–" if summary is None else str(summary.get("criteria_met"))
         areas.append(ListedArea(a, area.name, data.municipalities.get(area.municipality_code, ""),
                                 _lists_label(summary, status), met, residents, svg, criteria, explanation,
-                                [(y, STATUS_TEXT[data.area_status(a, y)][0]) for y in data.years if y <= year]))
+                                [(y, SHORT_STATUS[data.area_status(a, y)]) for y in data.years if y <= year]))
     p = data.policy
     note = (f"Diskretionering (politik {p.version}): antal under {p.min_count} undertrykkes, andele med nævner "
             f"under {p.min_denominator} undertrykkes, og yderligere celler undertrykkes, så de undertrykte ikke kan "
