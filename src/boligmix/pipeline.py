@@ -162,6 +162,7 @@ def _overview_report(dataset, manifest, lists, history: pl.DataFrame, counts: pl
     _data_section(report, dataset, manifest)
     _lists_section(report, counts, years)
     _latest_section(report, lists, indicators, years[-1])
+    _map_section(report, dataset, lists, years[-1])
     report.section(Text("Socialt mix", "Social mix"), Text(
         "Sammensætningen af beboere, tilflyttere og fraflyttere samt flytninger mellem afdelinger findes i "
         "rapporten mix/report.html.",
@@ -223,6 +224,29 @@ def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) 
               formats={c: ".1f" for c in ("pct_non_western", "pct_outside_work_edu", "pct_basic_education",
                                           "income_pct_of_region")} | {"conviction_ratio": ".2f"})
     _criteria_block(sec, lists, latest)
+
+
+def _map_section(report: Report, dataset, lists, year: int) -> None:
+    """A map of the areas coloured and patterned by their highest list in `year` (area statuses are public)."""
+    from boligmix.report.liststatus import status_of
+    from boligmix.report.mapfigure import area_map_figure
+    from boligmix.report.svgmap import Shape, parse_wkt
+
+    flags = {r["area_id"]: r for r in lists.classification.frame.filter(pl.col("year") == year).iter_rows(named=True)}
+    areas = read_table(dataset, "areas", ["area_id", "area_name", "polygon_wkt"])
+    shapes = [Shape(a, f"{n} ({a})", parse_wkt(w, where=f"areas.polygon_wkt ({a})"),
+                    status_of(flags[a]) if a in flags else "nodata") for a, n, w in areas.iter_rows()]
+    if not any(s.polygons for s in shapes):
+        return
+    words = {"none": Text("Ikke på en liste", "Not on a list"), "undecided": Text("Uafklaret", "Undecided"),
+             "nodata": Text("Ingen data", "No data")} | LIST_LABELS
+    sec = report.section(Text(f"Kort over områderne {year}", f"Map of the areas {year}"), Text(
+        "Farve og mønster viser den højeste liste, området er på; små områder kan være svære at se — "
+        "dashboardet (boligmix serve) har kort pr. kommune.",
+        "Colour and pattern show the highest list the area is on; small areas may be hard to see — the "
+        "dashboard (boligmix serve) has maps per municipality."))
+    sec.figure({lang: area_map_figure(shapes, {k: t.pick(lang) for k, t in words.items()}) for lang in ("da", "en")},
+               Text(f"Områderne efter listestatus {year}", f"The areas by list status {year}"))
 
 
 def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> None:

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "simulate",
     "plan",
     "rehouse",
+    "report",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

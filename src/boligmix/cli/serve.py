@@ -1,14 +1,15 @@
-"""`boligmix serve`: run the letting API (FastAPI on uvicorn)."""
+"""`boligmix serve`: run the letting API and/or the dashboard (FastAPI on uvicorn)."""
 
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.errors import BoligmixError, ConfigurationError
 
 
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -16,9 +17,25 @@ WORKER_HEALTHCHECK_SECONDS = 60
 workers that are still importing the app on a heavily loaded machine, again and again)."""
 
 
+DEFAULT_DB = "sqlite:///boligmix-letting.sqlite"
+
+
 def serve(
-    db: Annotated[str, typer.Option("--db", help="Database URL (sqlite:///FILE or postgresql+psycopg://...) "
-                                                 "or a SQLite file path.")] = "sqlite:///boligmix-letting.sqlite",
+    db: Annotated[Optional[str], typer.Option(
+        "--db", help="Letting database URL (sqlite:///FILE or postgresql+psycopg://...) or a SQLite file path; "
+                     f"default {DEFAULT_DB} (with --data: no letting API unless given).")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="Dataset directory: serve the dashboard at / (lists, maps, area pages).")] = None,
+    results: Annotated[Optional[list[str]], typer.Option(
+        "--results", help="Module result directories for the dashboard (monitor/, simulate/, plan/, "
+                          "evaluate/ inside, or MODULE=DIR); repeatable.")] = None,
+    mix_years: Annotated[Optional[int], typer.Option(
+        "--mix-years", min=0, help="Dashboard: compute the social mix for this many of the newest years (0: none; "
+                                   "default 6 for datasets up to a million persons, else none: use --mix-dir).")]
+    = None,
+    mix_dir: Annotated[Optional[Path], typer.Option(
+        "--mix-dir", help="Dashboard: read the social mix from a `boligmix mix --level area` output directory "
+                          "instead of computing it (large data).")] = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
@@ -36,7 +53,8 @@ def serve(
     = True,
     quiet: QuietOption = False, json: JsonOption = False,
 ) -> None:
-    """Serve the letting API; OpenAPI spec at /openapi.json, docs at /docs."""
+    """Serve the letting API (under /api; OpenAPI spec at /openapi.json, docs at /docs) and, with --data,
+    the dashboard at / (Danish; ?lang=en)."""
     import uvicorn
 
     from boligmix.letting.store.db import normalise_url
@@ -45,11 +63,20 @@ def serve(
 
     out = Output(quiet, json)
     try:
-        url = normalise_url(db)
+        log_level = "warning" if quiet or json else "info"
+        if data is not None:
+            if workers != 1:
+                raise ConfigurationError("--data serves the dashboard from one process; use --workers 1",
+                                         field="--workers")
+            app = _dashboard_app(out, data, db, results or [], mix_years, mix_dir, upgrade_db, rules, policies,
+                                 fast_path)
+            out.info(f"dashboard on http://{host}:{port}/ (English: http://{host}:{port}/?lang=en)")
+            uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+            return
+        url = normalise_url(db or DEFAULT_DB)
         if upgrade_db:
             revision = upgrade(url)
             out.info(f"letting database at schema revision {revision}")
-        log_level = "warning" if quiet or json else "info"
         offer_rules = make_rules(rules, policies)  # a bad policy file stops here, before serving
         if workers == 1:
             uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path), host=host, port=port,
@@ -65,6 +92,25 @@ def serve(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
+
+
+def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int | None,
+                   mix_dir: Path | None, upgrade_db: bool, rules: str, policies: list[str] | None, fast_path: bool):
+    """The dashboard (computed once now) alone, or mounted beside the letting API when --db is given."""
+    from boligmix.letting.store.db import normalise_url
+    from boligmix.letting.store.migrate import upgrade
+    from boligmix.web.app import create_app, make_rules
+    from boligmix.web.dashboard import create_dashboard_app, load_dashboard, mount_dashboard
+
+    with out.progress("computing the dashboard", total=100) as bar:
+        dashboard = load_dashboard(data, mix_years="auto" if mix_years is None else mix_years, results=results,
+                                   mix_dir=mix_dir, on_progress=bar)
+    if db is None:
+        return create_dashboard_app(dashboard)
+    url = normalise_url(db)
+    if upgrade_db:
+        out.info(f"letting database at schema revision {upgrade(url)}")
+    return mount_dashboard(create_app(url, rules=make_rules(rules, policies), fast_path=fast_path), dashboard)
 
 
 def register(app: typer.Typer) -> None:
