@@ -1,0 +1,56 @@
+"""Forecast of next year's lists: no peeking after 1 January Y, and a backtest that beats persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from monitor_support.cut import cut_dataset
+from synth_data import small_dataset_dir
+
+from boligmix.monitor.forecast import LISTS, fit, forecast, residual_pool
+from boligmix.monitor.history import load_history
+
+
+def test_the_forecast_reads_nothing_after_1_january(tmp_path) -> None:
+    year = 2019
+    full = forecast(load_history(small_dataset_dir(), year), draws=50, seed=3)
+    cut = cut_dataset(small_dataset_dir(), tmp_path / "cut", year)
+    short = forecast(load_history(cut, year), draws=50, seed=3)
+    assert full.forecast.height == 4 * full.lists.filter(pl.col("year") == year).height
+    assert full.forecast.equals(short.forecast)
+    assert full.backtest.equals(short.backtest)
+    # and the cut really removed something the full data holds
+    assert load_history(small_dataset_dir(), year + 2).list_years[-1] == year + 2
+
+
+def test_forecast_shape_and_range() -> None:
+    result = forecast(load_history(small_dataset_dir(), 2024), draws=40, seed=1)
+    f = result.forecast
+    assert f.columns == ["area_id", "year", "list", "probability"]
+    assert set(f.get_column("year").to_list()) == {2025}
+    assert set(f.get_column("list").to_list()) == set(LISTS)
+    assert f.get_column("probability").is_between(0.0, 1.0).all()
+    areas_2024 = result.lists.filter(pl.col("year") == 2024).get_column("area_id").sort().to_list()
+    assert f.get_column("area_id").unique().sort().to_list() == areas_2024
+
+
+def test_backtest_beats_persistence_on_the_data_history() -> None:
+    result = forecast(load_history(small_dataset_dir(), 2024), draws=200, seed=0)
+    b = result.backtest
+    brier = b.select(((pl.col("probability") - pl.col("observed")) ** 2).mean()).item()
+    persistence = b.select(((pl.col("persistence") - pl.col("observed")) ** 2).mean()).item()
+    assert b.height > 100
+    assert brier < persistence
+
+
+def test_fit_recovers_drift_and_trend_by_hand() -> None:
+    # next = prev + 1 + 0.5 * (prev - prev2) exactly, on a spread of trends: drift 1, trend ~0.5
+    # (shrunk by the ridge weight SHRINK * var(d) / (n var(d) + ...)), errors ~0.
+    d = np.linspace(-4, 4, 200)
+    frame = pl.DataFrame({"x_prev": 50.0 + d, "x_prev2": 50.0, "x_next": 50.0 + d + 1 + 0.5 * d, "x_scale": 1.0})
+    model = fit(frame, ["x"])["x"]
+    assert model.drift == pytest.approx(1.0, abs=1e-9)
+    assert model.trend == pytest.approx(0.5 * 200 / 204, rel=1e-6)
+    pool = residual_pool(frame, {"x": model}, ["x"])
+    assert pool.shape == (200, 1)
