@@ -370,7 +370,8 @@ def compute_area_indicators(
     `settings=None` uses the shipped defaults in force for each list year
     (`settings_for_list_year`); given settings apply to every list year; a mapping gives the
     settings per list year. `level` is "area",
-    "department" or "municipality"; the id column is `area_id`, `department_id` or
+    "department", "municipality" or "organisation" (the almene dwellings of the housing
+    organisation); the id column is `area_id`, `department_id`, `org_id` or
     `municipality_code`. The data vintage and seed of the dataset manifest are the columns
     `vintage` and `seed`. Raises DatasetError when a needed register year is not in the dataset.
     """
