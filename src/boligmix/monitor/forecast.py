@@ -33,14 +33,11 @@ from boligmix.lists.classify import classify, required_fields
 from boligmix.lists.ruleset import OUTPUT_FLAGS, RuleSet, load_ruleset, version_for_year
 from boligmix.monitor.history import IndicatorHistory
 from boligmix.monitor.scoring import classify_years
+from boligmix.monitor.support import DENOMINATOR
 
 LISTS: tuple[str, ...] = OUTPUT_FLAGS
 FORECAST_COLUMNS = ("area_id", "year", "list", "probability")
 SEP = "\x1f"
-DENOMINATOR = {"pct_non_western": "residents", "pct_outside_work_edu": "n_18_64", "pct_convicted": "n_18plus",
-               "conviction_ratio": "n_18plus", "pct_basic_education": "n_30_59",
-               "income_pct_of_region": "n_income_group", "residents": "residents"}
-"""The population each indicator field is measured on (support columns of boligmix.indicators)."""
 BOUNDS = {"residents": (0.0, None), "pct_non_western": (0.0, 100.0), "pct_outside_work_edu": (0.0, 100.0),
           "pct_convicted": (0.0, 100.0), "pct_basic_education": (0.0, 100.0), "conviction_ratio": (0.0, None),
           "income_pct_of_region": (0.0, None)}
