@@ -1,0 +1,43 @@
+"""Receiving areas: arrivals from a listed area push a small area over a threshold (constructed data)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from monitor_support.receiving import build, lists
+
+from boligmix.indicators import compute_area_indicators
+from boligmix.monitor.waterbed import receiving_warnings
+
+
+def _run(path, listed: bool, level: str = "area"):
+    column = {"area": "area_id", "department": "department_id"}[level]
+    now = compute_area_indicators(path, [2024], level=level).rename({column: "unit_id"})
+    return receiving_warnings(path, 2024, lists(listed), now, level=level, margin=0.1)
+
+
+@pytest.mark.parametrize("level, unit", [("area", "R"), ("department", "DR")])
+def test_arrivals_from_a_listed_area_fire_the_warning(tmp_path, level, unit) -> None:
+    path = build(tmp_path / "d", arrivals_outside=True)
+    counts, warnings = _run(path, listed=True, level=level)
+    assert counts.filter(pl.col("unit_id") == unit).select("n_households", "n_persons", "n_households_listed").row(0) \
+        == (5, 5, 5)
+    assert warnings.height == 1
+    w = warnings.row(0, named=True)
+    assert (w["unit_id"], w["list"], w["criterion"]) == (unit, "forebyggelse", "f_outside_work_edu")
+    assert w["value"] == pytest.approx(100 * 5 / 15)  # over 30 %
+    assert w["value_without"] == pytest.approx(0.0)
+    assert w["value_arrivals"] == pytest.approx(100.0)
+
+
+def test_employed_arrivals_do_not_fire(tmp_path) -> None:
+    path = build(tmp_path / "d", arrivals_outside=False)
+    counts, warnings = _run(path, listed=True)
+    assert counts.filter(pl.col("unit_id") == "R").get_column("n_households").item() == 5
+    assert warnings.height == 0
+
+
+def test_arrivals_from_an_area_not_listed_are_not_counted(tmp_path) -> None:
+    path = build(tmp_path / "d", arrivals_outside=True)
+    counts, warnings = _run(path, listed=False)
+    assert counts.height == 0 and warnings.height == 0
