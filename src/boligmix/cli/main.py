@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "letting_reports",
     "demo",
     "indicators",
+    "monitor",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 
