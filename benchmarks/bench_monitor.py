@@ -75,6 +75,14 @@ def main() -> None:
           f"{pooled['reduction']:.1%}")
     with pl.Config(tbl_rows=10):
         print(s)
+    from boligmix.lists.ruleset import version_for_year
+
+    b = result.forecast.backtest
+    same = [y for y in b["year"].unique().to_list() if version_for_year(y) == version_for_year(y - 1)]
+    steady = summary(b.filter(pl.col("year").is_in(same))).filter(pl.col("list") == "all").row(0, named=True)
+    print(f"without the years whose rules change (only {sorted(same)}): Brier forecast "
+          f"{steady['brier_forecast']:.4f}, persistence {steady['brier_persistence']:.4f}, reduction "
+          f"{steady['reduction']:.1%}")
 
 
 if __name__ == "__main__":

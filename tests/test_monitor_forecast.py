@@ -31,6 +31,10 @@ def test_forecast_shape_and_range() -> None:
     assert set(f.get_column("year").to_list()) == {2025}
     assert set(f.get_column("list").to_list()) == set(LISTS)
     assert f.get_column("probability").is_between(0.0, 1.0).all()
+    # the lists are nested in every draw, so are the probabilities
+    wide = f.pivot(on="list", index="area_id", values="probability")
+    assert (wide["parallelsamfund"] <= wide["udsat"] + 1e-12).all()
+    assert (wide["omdannelse"] <= wide["parallelsamfund"] + 1e-12).all()
     areas_2024 = result.lists.filter(pl.col("year") == 2024).get_column("area_id").sort().to_list()
     assert f.get_column("area_id").unique().sort().to_list() == areas_2024
 

@@ -51,9 +51,10 @@ def arrivals(dataset_dir: str | os.PathLike[str], year: int, lists: pl.DataFrame
     from_listed, rehoused."""
     cut = date(year, 1, 1)
     start = date(year - window_years, 1, 1)
-    spells = (scan_table(dataset_dir, "residences").select("person_id", "household_id", "dwelling_id", "move_in",
-                                                          "move_out")
-              .filter(pl.col("move_in") <= cut).sort("person_id", "move_in").collect())
+    scan = (scan_table(dataset_dir, "residences").select("person_id", "household_id", "dwelling_id", "move_in",
+                                                        "move_out").filter(pl.col("move_in") <= cut))
+    movers = scan.filter(pl.col("move_in") > start).select("person_id").unique()
+    spells = scan.join(movers, on="person_id", how="semi").sort("person_id", "move_in").collect()
     spells = spells.with_columns(
         pl.when(pl.col("person_id").shift(1) == pl.col("person_id")).then(pl.col("dwelling_id").shift(1))
         .alias("prev_dwelling"))
