@@ -51,6 +51,11 @@ def warning_messages(frame: pl.DataFrame, result: "MonitorResult", lang: str) ->
                         f"(grænse {threshold}){trend}") if lang == "da" else
                        (f"Approaching the {listname} threshold: {label}: {_num(r['value'], lang)} {unit_text} "
                         f"(threshold {threshold}){trend}"))
+        elif r["indicator"] is None:
+            out.append("Tilflyttere fra listede områder/genhusning flytter enheden tæt på eller over en grænse "
+                       "(færre end mindstetallet for offentliggørelse: kriteriet vises ikke)" if lang == "da" else
+                       "Arrivals from listed areas/rehousing move the unit close to or over a threshold (fewer than "
+                       "the publication minimum: the criterion is not shown)")
         else:
             households = MARKER if r["n_households"] is None else fmt_number(r["n_households"], 0, lang)  # type: ignore[arg-type]
             persons = MARKER if r["n_persons"] is None else fmt_number(r["n_persons"], 0, lang)  # type: ignore[arg-type]

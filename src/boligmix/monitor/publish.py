@@ -76,17 +76,31 @@ def protect_warnings(result: MonitorResult, policy: DisclosurePolicy, lang: str)
         .alias("_kind"), pl.lit(None, pl.Float64).alias("margin"))
     if w.height == 0:
         return pl.DataFrame(schema={c: pl.String for c in WARNING_COLUMNS}), {}
-    receiving = w.get_column("kind") == "receiving_area"
-    w = w.with_columns(pl.when(receiving).then(pl.col("n_households")).otherwise(pl.lit(None)).alias("n_households"),
-                       pl.when(receiving).then(pl.col("n_persons")).otherwise(pl.lit(None)).alias("n_persons"))
-    protected, summary = _protect_rows(w.with_columns(pl.col("n_households").cast(pl.Float64),
-                                                      pl.col("n_persons").cast(pl.Float64)), policy, "warnings.csv",
-                                       extra_counts=("n_households", "n_persons"))
+    receiving = w.filter(pl.col("kind") == "receiving_area").with_columns(
+        pl.col("n_households").cast(pl.Float64), pl.col("n_persons").cast(pl.Float64))
+    others = w.filter(pl.col("kind") != "receiving_area").with_columns(
+        pl.lit(None, pl.Float64).alias("n_households"), pl.lit(None, pl.Float64).alias("n_persons"))
+    summary: dict[str, int] = {}
+    parts = []
+    for frame, counts in ((receiving, ("n_households", "n_persons")), (others, ())):
+        if frame.height:
+            part, part_summary = _protect_rows(frame, policy, "warnings.csv", extra_counts=counts)
+            parts.append(part)
+            for reason, n in part_summary.items():
+                summary[reason] = summary.get(reason, 0) + n
+    protected = pl.concat(parts, how="diagonal_relaxed").sort("unit_id", "kind", "indicator")
     # values without / of the arrivals reveal the arrivals' counts: published only with the value itself
     protected = protected.with_columns(
         *[pl.when(pl.col("value").is_null() | pl.col("n_persons").is_null()).then(None).otherwise(pl.col(c)).alias(c)
-          for c in ("value_without", "value_arrivals")],
-        *[pl.when(pl.col("kind") == "receiving_area").then(pl.col(c)).alias(c) for c in ("n_households", "n_persons")])
+          for c in ("value_without", "value_arrivals")])
+    # a warning caused by fewer arrivals than the policy's minimum would tell which trait they have:
+    # it is published without the criterion and the values, once per unit
+    small = (pl.col("kind") == "receiving_area") & pl.col("n_persons").is_null()
+    protected = protected.with_columns(
+        *[pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("indicator", "list", "value", "threshold", "value_without", "value_arrivals")])
+    protected = pl.concat([protected.filter(~small), protected.filter(small).unique(["unit_id"], keep="first")],
+                          how="vertical_relaxed").sort("unit_id", "kind", "indicator", nulls_last=True)
     messages = warning_messages(protected, result, lang)
     out = protected.with_columns(pl.Series("message", messages, dtype=pl.String), pl.lit(result.settings.level)
                                  .alias("level"))
