@@ -58,3 +58,14 @@ def test_fit_recovers_drift_and_trend_by_hand() -> None:
     assert model.trend == pytest.approx(0.5 * 200 / 204, rel=1e-6)
     pool = residual_pool(frame, {"x": model}, ["x"])
     assert pool.shape == (200, 1)
+
+
+def test_the_lists_the_forecast_stands_on_are_those_of_boligmix_lists() -> None:
+    from boligmix.lists.pipeline import compute_lists
+
+    history = load_history(small_dataset_dir(), 2024)
+    from boligmix.monitor.forecast import official_lists
+
+    ours = official_lists(history).sort("area_id", "year")
+    theirs = compute_lists(small_dataset_dir(), list(history.list_years)).classification.frame.sort("area_id", "year")
+    assert ours.select("area_id", "year", *LISTS).equals(theirs.select("area_id", "year", *LISTS))

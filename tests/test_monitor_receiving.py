@@ -41,3 +41,26 @@ def test_arrivals_from_an_area_not_listed_are_not_counted(tmp_path) -> None:
     path = build(tmp_path / "d", arrivals_outside=True)
     counts, warnings = _run(path, listed=False)
     assert counts.height == 0 and warnings.height == 0
+
+
+def test_published_warning_of_few_arrivals_hides_the_criterion(tmp_path) -> None:
+    # 5 arrivals are publishable (the policy's minimum is 5); with a minimum of 6 they are not, and the
+    # warning keeps only its kind (the criterion would tell what the few arrivals have in common).
+    from types import SimpleNamespace
+
+    from boligmix.monitor.publish import protect_warnings
+    from boligmix.report import DisclosurePolicy
+
+    path = build(tmp_path / "d", arrivals_outside=True)
+    _, warnings = _run(path, listed=True)
+    wide = warnings.select("unit_id", pl.lit("receiving_area").alias("kind"), pl.col("criterion").alias("indicator"),
+                           "list", "value", "threshold", "value_without", "value_arrivals", "n_households",
+                           "n_persons", "_den", "_num", "op", pl.lit(None, pl.Float64).alias("slope"))
+    result = SimpleNamespace(warnings=wide, year=2024, settings=SimpleNamespace(level="area"))
+    shown, _ = protect_warnings(result, DisclosurePolicy.load(), "en")  # type: ignore[arg-type]
+    assert shown.get_column("indicator").to_list() == ["f_outside_work_edu"]
+    assert "5 households, 5 persons" in shown.get_column("message").item()
+    hidden, _ = protect_warnings(result, DisclosurePolicy.load(min_count=6), "en")  # type: ignore[arg-type]
+    assert hidden.get_column("indicator").to_list() == [None]
+    assert hidden.get_column("value").to_list() == [None]
+    assert "not shown" in hidden.get_column("message").item()
