@@ -144,3 +144,39 @@ def test_unknown_set_and_bad_yaml(tmp_path) -> None:
         parse_set(CUSTOM.replace("kind: points", "kind: legal\ndrop_fields: [pct_x]").replace(
             "reference: national\n", "").split("indicators:")[0], "y.yaml")
     assert info.value.field == "drop_fields"
+
+
+def _random_frame(data, n: int, year: int) -> pl.DataFrame:
+    from hypothesis import strategies as st
+
+    floats = st.floats(0, 100, allow_nan=False)
+    return pl.DataFrame({
+        "unit_id": [f"U{i}" for i in range(n)], "year": [year] * n,
+        "residents": data.draw(st.lists(st.integers(0, 3000), min_size=n, max_size=n)),
+        "pct_non_western": data.draw(st.lists(floats, min_size=n, max_size=n)),
+        "pct_outside_work_edu": data.draw(st.lists(floats, min_size=n, max_size=n)),
+        "pct_convicted": data.draw(st.lists(st.floats(0, 10), min_size=n, max_size=n)),
+        "conviction_ratio": data.draw(st.lists(st.floats(0, 6), min_size=n, max_size=n)),
+        "pct_basic_education": data.draw(st.lists(floats, min_size=n, max_size=n)),
+        "income_pct_of_region": data.draw(st.lists(st.floats(20, 150), min_size=n, max_size=n))})
+
+
+def test_no_ethnicity_categories_never_depend_on_the_non_western_share() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.data(), st.sampled_from([2012, 2015, 2019, 2023]))
+    def check(data, year) -> None:
+        frame = _random_frame(data, 6, year)
+        other = frame.with_columns(pl.Series("pct_non_western", data.draw(
+            st.lists(st.floats(0, 100), min_size=6, max_size=6))))
+        iset = load_set("legal-no-ethnicity")
+        a, cats_a = legal_categories(frame, iset)
+        _, cats_b = legal_categories(other, iset)
+        assert cats_a.equals(cats_b)
+        # udsat never used ethnicity: the same as under the statutory set
+        legal, _ = legal_categories(frame, load_set("legal"))
+        assert a.frame.get_column("udsat").equals(legal.frame.get_column("udsat"))
+
+    check()
