@@ -13,7 +13,8 @@ from boligmix.monitor.waterbed import receiving_warnings
 def _run(path, listed: bool, level: str = "area"):
     column = {"area": "area_id", "department": "department_id"}[level]
     now = compute_area_indicators(path, [2024], level=level).rename({column: "unit_id"})
-    return receiving_warnings(path, 2024, lists(listed), now, level=level, margin=0.1)
+    counts, warnings, _group = receiving_warnings(path, 2024, lists(listed), now, level=level, margin=0.1)
+    return counts, warnings
 
 
 @pytest.mark.parametrize("level, unit", [("area", "R"), ("department", "DR")])
@@ -28,6 +29,19 @@ def test_arrivals_from_a_listed_area_fire_the_warning(tmp_path, level, unit) -> 
     assert w["value"] == pytest.approx(100 * 5 / 15)  # over 30 %
     assert w["value_without"] == pytest.approx(0.0)
     assert w["value_arrivals"] == pytest.approx(100.0)
+
+
+def test_arrival_rows_give_counts_and_composition(tmp_path) -> None:
+    from boligmix.monitor.waterbed import arrival_rows
+
+    path = build(tmp_path / "d", arrivals_outside=True)
+    now = compute_area_indicators(path, [2024]).rename({"area_id": "unit_id"})
+    counts, _, group = receiving_warnings(path, 2024, lists(True), now)
+    rows = {r["indicator"]: r["value"] for r in arrival_rows(counts, group).iter_rows(named=True)}
+    assert rows["arrivals.households"] == 5 and rows["arrivals.persons"] == 5
+    assert rows["arrivals.households_rehoused"] == 0
+    assert rows["arrivals.pct_outside_work_edu"] == pytest.approx(100.0)
+    assert rows["arrivals.pct_basic_education"] == pytest.approx(0.0)
 
 
 def test_employed_arrivals_do_not_fire(tmp_path) -> None:

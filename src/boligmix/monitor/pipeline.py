@@ -26,7 +26,8 @@ from boligmix.monitor.forecast import ForecastResult, forecast
 from boligmix.monitor.history import load_history
 from boligmix.monitor.sets import IndicatorSet, load_set
 from boligmix.monitor.status import LEVELS, Status, compute_status, unit_indicators
-from boligmix.monitor.waterbed import receiving_warnings, state, watched_criteria
+from boligmix.monitor.status import STATUS_COLUMNS
+from boligmix.monitor.waterbed import arrival_rows, receiving_warnings, state, watched_criteria
 
 Progress = Callable[[str, float], None]
 WARNING_COLUMNS = ("unit_id", "level", "kind", "indicator", "value", "threshold", "message")
@@ -85,6 +86,19 @@ def _approaching(legal: Status, legal_set: IndicatorSet, year: int, margin: floa
     return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
 
 
+def _with_arrivals(status: Status, rows: pl.DataFrame, year: int, level: str, set_id: str) -> Status:
+    """Status plus the arrivals' rows of year Y (with the unit's category of Y)."""
+    if rows.height == 0:
+        return status
+    cats = status.categories.filter(pl.col("year") == year).select("unit_id", "category")
+    extra = rows.join(cats, on="unit_id", how="left").with_columns(
+        pl.lit(level).alias("level"), pl.lit(year, pl.Int64).alias("year"), pl.lit(set_id).alias("set"),
+        *[pl.lit(None, pl.Float64).alias(c) for c in ("threshold", "margin", "points")])
+    merged = pl.concat([status.rows, extra.select(*STATUS_COLUMNS, "_den", "_num", "_kind")], how="vertical_relaxed")
+    return Status(merged.sort("unit_id", "year", "indicator"), status.categories, status.indicators, status.names,
+                  status.years)
+
+
 def run_monitor(dataset_dir: str | os.PathLike[str], year: int, settings: MonitorSettings | None = None, *,
                 on_progress: Progress | None = None) -> MonitorResult:
     s = settings or MonitorSettings()
@@ -105,8 +119,9 @@ def run_monitor(dataset_dir: str | os.PathLike[str], year: int, settings: Monito
     report("receiving areas", 0.95)
     now = unit_indicators(dataset_dir, [year], s.level, history) if s.level == "area" else \
         status.indicators.filter(pl.col("year") == year)
-    arrivals, receiving = receiving_warnings(dataset_dir, year, result.lists, now, level=s.level,
-                                             window_years=s.window_years, margin=s.margin)
+    arrivals, receiving, group = receiving_warnings(dataset_dir, year, result.lists, now, level=s.level,
+                                                    window_years=s.window_years, margin=s.margin)
+    status = _with_arrivals(status, arrival_rows(arrivals, group), year, s.level, iset.id)
     parts = [_approaching(legal, legal_set, year, s.margin)]
     if receiving.height:
         parts.append(receiving.select("unit_id", pl.lit("receiving_area").alias("kind"),

@@ -96,6 +96,28 @@ def arrival_counts(persons: pl.DataFrame) -> pl.DataFrame:
     ).sort("unit_id")
 
 
+ARRIVAL_FIELDS = ("pct_outside_work_edu", "conviction_ratio", "pct_basic_education", "income_pct_of_region",
+                  "pct_non_western")
+
+
+def arrival_rows(counts: pl.DataFrame, group: pl.DataFrame) -> pl.DataFrame:
+    """Status rows of the arrivals per unit: `arrivals.households`, `.households_listed`,
+    `.households_rehoused`, `.persons` (counts) and `arrivals.<field>` (their own composition, as the
+    official indicators measure it). Columns unit_id, indicator, value, _den, _num, _kind."""
+    parts = [counts.select("unit_id", pl.lit(f"arrivals.{c.removeprefix('n_')}").alias("indicator"),
+                           pl.col(c).cast(pl.Float64).alias("value"), pl.col(c).cast(pl.Float64).alias("_den"),
+                           pl.lit(None, pl.Float64).alias("_num"), pl.lit("count").alias("_kind"))
+             for c in ("n_households", "n_households_listed", "n_households_rehoused", "n_persons")]
+    if group.height:
+        for f in ARRIVAL_FIELDS:
+            parts.append(group.select(
+                "unit_id", pl.lit(f"arrivals.{f}").alias("indicator"), pl.col(f).cast(pl.Float64).alias("value"),
+                pl.col(DENOMINATOR[f]).cast(pl.Float64).alias("_den"),
+                (pl.col(NUMERATOR[f]).cast(pl.Float64) if f in NUMERATOR else pl.lit(None, pl.Float64)).alias("_num"),
+                pl.lit("share").alias("_kind")))
+    return pl.concat(parts, how="vertical_relaxed").sort("unit_id", "indicator")
+
+
 def watched_criteria(ruleset: RuleSet) -> list[tuple[str, str]]:
     """(list, criterion id) of the udsat and forebyggelse categories (not the residents gate)."""
     out = []
@@ -118,8 +140,9 @@ def state(value: pl.Expr, op: str, threshold: float, margin: float) -> pl.Expr:
 
 def receiving_warnings(dataset_dir: str | os.PathLike[str], year: int, lists: pl.DataFrame, with_all: pl.DataFrame,
                        *, level: str = "area", window_years: int = 3, margin: float = 0.1,
-                       origin_lists: tuple[str, ...] = ORIGIN_LISTS) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(arrival counts per unit, warning rows).
+                       origin_lists: tuple[str, ...] = ORIGIN_LISTS) -> tuple[pl.DataFrame, pl.DataFrame,
+                                                                              pl.DataFrame]:
+    """(arrival counts per unit, warning rows, the arrivals' own indicators per unit).
 
     `with_all` are the unit indicators of list year Y (unit_id, ...). Warning rows: unit_id, list,
     criterion, field, op, threshold, value (with the arrivals), value_without, value_arrivals,
@@ -131,7 +154,7 @@ def receiving_warnings(dataset_dir: str | os.PathLike[str], year: int, lists: pl
               "value_arrivals": pl.Float64, "n_households": pl.Int64, "n_persons": pl.Int64, "_den": pl.Float64,
               "_num": pl.Float64}
     if persons.height == 0:
-        return counts, pl.DataFrame(schema=schema)
+        return counts, pl.DataFrame(schema=schema), pl.DataFrame(schema={"unit_id": pl.String})
     split = compute_area_indicators(dataset_dir, [year], level=level,  # type: ignore[arg-type]
                                     person_group=persons.get_column("person_id").unique().to_numpy())
     split = split.rename({UNIT_COLUMN[level]: "unit_id"}).with_columns(pl.col("unit_id").cast(pl.String))
@@ -160,8 +183,8 @@ def receiving_warnings(dataset_dir: str | os.PathLike[str], year: int, lists: pl
                                   pl.lit(float(c.threshold)).alias("threshold"), "value", "value_without",
                                   "value_arrivals", "n_households", "n_persons", "_den", "_num"))
     warnings = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=schema)
-    return counts, warnings.sort("unit_id", "list", "criterion")
+    return counts, warnings.sort("unit_id", "list", "criterion"), group
 
 
-__all__ = ["ARRIVAL_COLUMNS", "ORIGIN_LISTS", "WATCHED_LISTS", "arrival_counts", "arrivals", "receiving_warnings",
+__all__ = ["ARRIVAL_COLUMNS", "ARRIVAL_FIELDS", "arrival_rows", "ORIGIN_LISTS", "WATCHED_LISTS", "arrival_counts", "arrivals", "receiving_warnings",
            "state", "watched_criteria"]
