@@ -102,6 +102,24 @@ def build_report(result: MonitorResult, status: pl.DataFrame, warnings: pl.DataF
         "a high probability of being listed."))
     sec.table(exempt(warnings, reason="built from protected values (warnings.csv passed disclosure control)"),
               Text("Varsler", "Warnings"), name="warnings", formats={"value": ",.2f", "threshold": ",.2f"})
+    arrivals = status.filter(pl.col("indicator").str.starts_with("arrivals.") & (pl.col("year") == y))
+    if arrivals.height:
+        wide = (arrivals.with_columns(pl.col("indicator").str.strip_prefix("arrivals."))
+                .pivot(on="indicator", index="unit_id", values="value")
+                .filter(pl.col("households").is_not_null()).join(names.select("unit_id", "unit_name"),
+                                                                  on="unit_id", how="left"))
+        sec = report.section(Text("Modtageområder", "Receiving areas"), Text(
+            f"Husstande, der flyttede ind i de {result.settings.window_years} år før 1. januar {y} fra et område på "
+            "listen over udsatte boligområder (eller parallelsamfund/omdannelse) eller ved genhusning, og som bor der "
+            "1. januar, og deres sammensætning målt som listernes kriterier. Kun enheder med mindst 5 husstande.",
+            f"Households that moved in during the {result.settings.window_years} years before 1 January {y} from an "
+            "area on the udsat (or parallelsamfund/omdannelse) list or through rehousing and live there on 1 January, "
+            "and their composition measured as the list criteria. Only units with at least 5 households."))
+        sec.table(exempt(wide.select("unit_id", "unit_name", *[c for c in wide.columns
+                                                               if c not in ("unit_id", "unit_name")]),
+                         reason="built from protected status rows"),
+                  Text("Tilflyttere fra listede områder", "Arrivals from listed areas"), name="arrivals",
+                  formats={c: ",.1f" for c in wide.columns if c.startswith(("pct_", "income", "conviction"))})
     top = forecast.sort("probability", descending=True).head(40)
     sec = report.section(Text(f"Prognose for listerne 1. december {y + 1}", f"Forecast of the lists of 1 December {y + 1}"),
                          Text("Områderne med de største sandsynligheder (alle i forecast.csv).",
