@@ -6,7 +6,8 @@ pushed through the official classification.
 1. For a target list year t every indicator field the rules of t read is projected from its
    values in t-1 and t-2, measured as t measures them (`boligmix.monitor.history`):
    `x̂_t = x_{t-1} + a + b (x_{t-1} - x_{t-2})` (drift `a` and damped trend `b` per field, least
-   squares over the earlier target years, `b` shrunk towards 0 and kept in [-0.5, 1]).
+   squares over the earlier target years, `b` shrunk towards 0 and kept in [-0.5, 1]; no trend
+   term where t-2 is not measured as t measures it, i.e. right after a settings change).
 2. The errors of that projection over the earlier target years, standardised by the size of the
    population the field is measured on (x sqrt(denominator) for shares and ratios, / residents for
    the number of residents), form the error distribution. Whole error vectors of one area-year are
@@ -207,7 +208,7 @@ def forecast(history: IndicatorHistory, *, draws: int = 200, seed: int = 0, min_
     report = on_progress or (lambda _s, _f: None)
     lists = official_lists(history)
     y = history.year
-    targets = [t for t in range(history.list_years[0], y + 2)]
+    targets = [t for t in range(history.list_years[0] + 1, y + 2)]
     fields = _fields([_ruleset(t) for t in targets])
     frames = {t: f for t in targets if (f := target_frame(history, t, fields)) is not None}
     rng = np.random.default_rng(seed)

@@ -69,8 +69,8 @@ class IndicatorHistory:
 
 def load_history(dataset_dir: str | os.PathLike[str], year: int, *, first_target: int | None = None,
                  on_progress: Progress | None = None) -> IndicatorHistory:
-    """Area indicators of every feasible list year <= `year`, plus the re-measured years before
-    each settings change among the target years (first_target..year+1)."""
+    """Area indicators of every feasible list year <= `year`, plus the year before each settings
+    change among the target years (first_target, default the second list year, .. year+1)."""
     manifest = read_manifest(dataset_dir)
     lists = [y for y in feasible_list_years(dataset_dir, range(FIRST_LIST_YEAR, year + 1)) if y <= year]
     if year not in lists:
@@ -84,11 +84,11 @@ def load_history(dataset_dir: str | os.PathLike[str], year: int, *, first_target
     for y in lists:
         frames[(y, settings_key(settings_for_list_year(y)))] = _unit_frame(native.filter(pl.col("year") == y))
     needed: list[tuple[int, IndicatorSettings]] = []
-    for t in range(first_target or lists[0], year + 2):
+    for t in range(first_target or lists[0] + 1, year + 2):
         s_t = _settings(t)
         if s_t is None:
             continue
-        for y in (t - 1, t - 2):
+        for y in (t - 1,):
             key = (y, settings_key(s_t))
             if key not in frames and key not in {(n, settings_key(s)) for n, s in needed} \
                     and _feasible(y, s_t, available):
