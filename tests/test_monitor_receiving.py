@@ -78,3 +78,13 @@ def test_published_warning_of_few_arrivals_hides_the_criterion(tmp_path) -> None
     assert hidden.get_column("indicator").to_list() == [None]
     assert hidden.get_column("value").to_list() == [None]
     assert "not shown" in hidden.get_column("message").item()
+
+
+def test_rehousing_counts_where_the_data_records_it(tmp_path) -> None:
+    # L is not listed, but the five households were rehoused into R (lettings channel 'rehousing'):
+    # they count as arrivals and fire the same warning.
+    path = build(tmp_path / "d", arrivals_outside=True, rehousing=True)
+    counts, warnings = _run(path, listed=False)
+    row = counts.filter(pl.col("unit_id") == "R").row(0, named=True)
+    assert (row["n_households"], row["n_households_listed"], row["n_households_rehoused"]) == (5, 0, 5)
+    assert warnings.get_column("criterion").to_list() == ["f_outside_work_edu"]

@@ -25,7 +25,9 @@ NATIVES = list(range(1, 11))
 MOVERS = list(range(11, 16))
 
 
-def build(out: Path, *, arrivals_outside: bool) -> Path:
+def build(out: Path, *, arrivals_outside: bool, rehousing: bool = False) -> Path:
+    """`rehousing=True` adds a lettings table: the movers' households were let their dwelling in R
+    through the `rehousing` channel on the move date."""
     persons = NATIVES + MOVERS
     spells = [(p, 1000 + p, p, date(2010, 1, 1), None) for p in NATIVES]
     for k, p in enumerate(MOVERS):
@@ -67,6 +69,11 @@ def build(out: Path, *, arrivals_outside: bool) -> Path:
                                                    "dwelling_id": pl.Int64, "move_in": pl.Date, "move_out": pl.Date},
                                    orient="row").with_columns(pl.lit(None, pl.String).alias("end_reason")),
     }
+    if rehousing:
+        tables["lettings"] = pl.DataFrame({
+            "letting_id": list(range(1, 6)), "dwelling_id": [1 + k for k in range(5)],
+            "household_id": [2000 + p for p in MOVERS], "lease_start": [date(2022, 3, 1)] * 5,
+            "channel": ["rehousing"] * 5})
     return write_dataset(out, tables, Manifest(vintage="receiving-test", source="synthetic", seed=0,
                                                years=(2020, 2023)))
 
