@@ -68,3 +68,21 @@ def test_published_status_suppresses_small_units() -> None:
     # D1: published, except where the count is small (12 convicted is fine; 0 ... none here)
     assert big.filter(pl.col("indicator") == "outside_work_edu").get_column("value").item() == pytest.approx(42.0)
     assert summary.get("primary", 0) > 0
+
+
+def test_points_national_reference_is_the_weighted_mean_of_the_municipalities() -> None:
+    from boligmix.monitor.status import points_values
+
+    municipal = _frame().with_columns(pl.Series("unit_id", ["101", "751"]),
+                                      pl.Series("pct_outside_work_edu", [20.0, 40.0]),
+                                      pl.Series("n_18_64", [100.0, 300.0]))
+    aarhus = load_set("aarhus")
+    iset = type(aarhus)(aarhus.spec.model_copy(update={"reference": "national"}), aarhus.source, aarhus.sha256,
+                        aarhus.step_conditions, aarhus.category_conditions)
+    values = points_values(_frame(), municipal, None, iset, "department", [2024])
+    row = values.filter((pl.col("unit_id") == "D1") & (pl.col("indicator") == "arbejdsmarked")).row(0, named=True)
+    assert row["reference"] == pytest.approx((20 * 100 + 40 * 300) / 400)
+    # at municipality level the reference is the country whatever the set says
+    at_mun = points_values(municipal, municipal, None, aarhus, "municipality", [2024])
+    refs = at_mun.filter(pl.col("indicator") == "arbejdsmarked").get_column("reference").to_list()
+    assert refs == pytest.approx([35.0, 35.0])
