@@ -86,3 +86,14 @@ def test_points_national_reference_is_the_weighted_mean_of_the_municipalities() 
     at_mun = points_values(municipal, municipal, None, aarhus, "municipality", [2024])
     refs = at_mun.filter(pl.col("indicator") == "arbejdsmarked").get_column("reference").to_list()
     assert refs == pytest.approx([35.0, 35.0])
+
+
+def test_published_category_of_a_tiny_unit_is_suppressed() -> None:
+    from types import SimpleNamespace
+
+    from boligmix.monitor.publish import protect_status
+
+    status = legal_status(_frame(), load_set("legal"), "department", [2024])
+    published, _ = protect_status(SimpleNamespace(status=status), DisclosurePolicy.load())  # type: ignore[arg-type]
+    cats = published.group_by("unit_id").agg(pl.col("category").drop_nulls().unique())
+    assert dict(cats.iter_rows()) == {"D1": ["udsat_below_min_residents"], "D2": []}

@@ -66,7 +66,13 @@ def _protect_rows(frame: pl.DataFrame, policy: DisclosurePolicy, name: str,
 
 
 def protect_status(result: MonitorResult, policy: DisclosurePolicy) -> tuple[pl.DataFrame, dict[str, int]]:
+    """status.csv under disclosure control; the category of a unit with fewer residents than the
+    policy's minimum count is suppressed too (it tells which criteria its few residents meet)."""
     frame, summary = _protect_rows(result.status.rows, policy, "status.csv")
+    residents = result.status.indicators.select("unit_id", "year", pl.col("residents").alias("_res"))
+    frame = frame.join(residents, on=["unit_id", "year"], how="left").with_columns(
+        pl.when(pl.col("_res").fill_null(0) < policy.min_count).then(None).otherwise(pl.col("category"))
+        .alias("category"))
     return frame.select(STATUS_COLUMNS), summary
 
 
