@@ -188,11 +188,11 @@ def points_status(frame: pl.DataFrame, municipal: pl.DataFrame, extra: pl.DataFr
     body = rows.select("unit_id", "year", "indicator", "value", pl.col("reference").alias("threshold"),
                        (pl.col("value") - pl.col("reference")).alias("margin"), pl.col("points").cast(pl.Float64),
                        "category", "_den", "_num", "_kind")
-    total = totals.select("unit_id", "year", pl.lit("points_total").alias("indicator"),
-                          pl.col("points").alias("value"), pl.lit(None, pl.Float64).alias("threshold"),
-                          pl.lit(None, pl.Float64).alias("margin"), "points", "category",
-                          pl.lit(None, pl.Float64).alias("_den"), pl.lit(None, pl.Float64).alias("_num"),
-                          pl.lit("points").alias("_kind"))
+    residents = frame.select("unit_id", "year", pl.col("residents").cast(pl.Float64).alias("_den"))
+    total = totals.join(residents, on=["unit_id", "year"], how="left").select(
+        "unit_id", "year", pl.lit("points_total").alias("indicator"), pl.col("points").alias("value"),
+        pl.lit(None, pl.Float64).alias("threshold"), pl.lit(None, pl.Float64).alias("margin"), "points", "category",
+        "_den", pl.lit(None, pl.Float64).alias("_num"), pl.lit("points").alias("_kind"))
     out = pl.concat([body, total], how="vertical_relaxed").with_columns(
         pl.lit(level).alias("level"), pl.lit(iset.id).alias("set"))
     return Status(out.select(*STATUS_COLUMNS, "_den", "_num", "_kind").sort("unit_id", "year", "indicator"),
