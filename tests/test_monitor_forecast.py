@@ -69,3 +69,19 @@ def test_the_lists_the_forecast_stands_on_are_those_of_boligmix_lists() -> None:
     ours = official_lists(history).sort("area_id", "year")
     theirs = compute_lists(small_dataset_dir(), list(history.list_years)).classification.frame.sort("area_id", "year")
     assert ours.select("area_id", "year", *LISTS).equals(theirs.select("area_id", "year", *LISTS))
+
+
+def test_status_categories_equal_the_official_lists_in_every_status_year() -> None:
+    from boligmix.monitor.forecast import official_lists
+    from boligmix.monitor.scoring import LIST_ORDER
+    from boligmix.monitor.sets import load_set
+    from boligmix.monitor.status import compute_status
+
+    history = load_history(small_dataset_dir(), 2024)
+    status = compute_status(small_dataset_dir(), 2024, load_set("legal"), history=history, status_years=5)
+    lists = official_lists(history).rename({"area_id": "unit_id"})
+    joined = status.categories.join(lists, on=["unit_id", "year"], how="inner")
+    assert joined.height == status.categories.height == 5 * 5
+    for row in joined.iter_rows(named=True):
+        expected = next((f for f in LIST_ORDER if row[f]), "none")
+        assert row["category"] == expected or (expected == "none" and row["category"].endswith("_below_min_residents"))

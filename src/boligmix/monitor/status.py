@@ -207,7 +207,7 @@ def compute_status(dataset_dir: str | os.PathLike[str], year: int, iset: Indicat
     available = history.list_years if history is not None else (year,)
     years = [y for y in available if y > year - status_years]
     if iset.kind == "legal":
-        needed = [y for y in available if y > year - status_years - HISTORY_SPAN]
+        needed = [y for y in available if y > year - status_years - (HISTORY_SPAN - 1)]
         report(f"status: {level} indicators", 0.0)
         frame = unit_indicators(dataset_dir, needed, level, history)
         status = legal_status(frame, iset, level, years)
