@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "plan",
     "rehouse",
     "report",
+    "monitor",
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 

@@ -66,7 +66,8 @@ class _Inputs:
     """Tables read once per call, as person-indexed arrays (`boligmix.indicators.person_index`)."""
 
     def __init__(self, dataset_dir: str | os.PathLike[str], level: Level, dates: list[date],
-                 labour_years: set[int], delineation: str = "parcels") -> None:
+                 labour_years: set[int], delineation: str = "parcels",
+                 person_group: np.ndarray | None = None) -> None:
         self.dataset_dir = dataset_dir
         self.dates = sorted(set(dates))
         self.labour_years = labour_years
@@ -74,6 +75,11 @@ class _Inputs:
         self.regions = sorted(scan_columns(dataset_dir, "municipalities", ["region_code"]).unique().collect()
                               .get_column("region_code").to_list())
         self.dwellings = read_dwellings(dataset_dir, level, self.units, self.regions, delineation)
+        self.person_group = person_group
+        if person_group is not None:  # unit u -> 2u (persons outside the group) and 2u + 1 (in it)
+            self.units = (pl.concat([self.units.with_columns(pl.lit(g).alias("in_group"),
+                                                             (pl.col("unit") * 2 + int(g)).alias("unit"))
+                                     for g in (False, True)]).sort("unit"))
         self._persons: dict[str, Persons] = {}
         self._residents: dict[date, Residents] | None = None
         self._person_years: dict[int, dict[str, np.ndarray]] = {}
@@ -92,6 +98,13 @@ class _Inputs:
         if self._residents is None:  # the person index does not depend on the nomenclature
             _spells, self._residents = read_spells(self.dataset_dir, self.dates, self.dwellings,
                                                    self.persons(nomenclature))
+            if self.person_group is not None:
+                persons = self.persons(nomenclature)
+                idx, found = persons.index(np.asarray(self.person_group, dtype=np.int64))
+                member = np.zeros(persons.ids.size, dtype=np.int32)
+                member[idx[found]] = 1
+                for r in self._residents.values():
+                    r.member_unit = r.member_unit * 2 + member[r.members]
         return self._residents[on]
 
     @property
@@ -412,15 +425,22 @@ def compute_area_indicators(
     *,
     level: Level = "area",
     on_progress: Progress | None = None,
+    person_group: Sequence[int] | np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Official-list indicators of every unit with residents, per list year.
 
     `settings=None` uses the shipped defaults in force for each list year
     (`settings_for_list_year`); given settings apply to every list year; a mapping gives the
     settings per list year. `level` is "area",
-    "department" or "municipality"; the id column is `area_id`, `department_id` or
+    "department", "municipality" or "organisation" (the almene dwellings of the housing
+    organisation); the id column is `area_id`, `department_id`, `org_id` or
     `municipality_code`. The data vintage and seed of the dataset manifest are the columns
     `vintage` and `seed`. Raises DatasetError when a needed register year is not in the dataset.
+
+    `person_group` (person ids) splits every unit in two by person: the output then has a column
+    `in_group` and up to two rows per unit and year, one over the unit's residents in the group and
+    one over the others (national and regional references stay those of everyone), e.g. to see a
+    unit with and without the households that moved in from listed areas (boligmix.monitor).
     """
     if level not in UNIT_COLUMN:
         raise ConfigurationError(f"unknown level '{level}'; use one of {', '.join(UNIT_COLUMN)}", field="level")
@@ -450,7 +470,8 @@ def compute_area_indicators(
         report("reading dwellings and units", done / len(years))
         dates = [d for y in group for d in (plan[y].resident_date(y),
                                             *(plan[y].window_population_date(t) for t in plan[y].window(y)))]
-        inputs = _Inputs(dataset_dir, level, dates, {t for y in group for t in plan[y].window(y)}, delineation)
+        inputs = _Inputs(dataset_dir, level, dates, {t for y in group for t in plan[y].window(y)}, delineation,
+                         None if person_group is None else np.asarray(person_group, dtype=np.int64))
         for y in group:
             report(f"list year {y}", done / len(years))
             nomenclature = choose_nomenclature(dataset_dir, plan[y].country_nomenclature, y)
@@ -468,4 +489,6 @@ def compute_area_indicators(
                "region_mean_income", "pct_non_western", "pct_outside_work_edu", "pct_convicted",
                "conviction_ratio", "pct_basic_education", "income_pct_of_region").cast(pl.Float64),
     ).drop("unit").rename({"id": id_column})
+    if person_group is not None:
+        return result.select(*output_columns(level), "in_group").sort("year", id_column, "in_group")
     return result.select(output_columns(level)).sort("year", id_column)

@@ -23,7 +23,7 @@ import polars as pl
 
 from boligmix.data.io import table_path
 from boligmix.errors import DataValidationError
-from boligmix.indicators.population import UNIT_COLUMN, Level, scan_columns
+from boligmix.indicators.population import UNIT_COLUMN, Level, dwelling_column, scan_columns
 
 CHUNK = 1 << 18
 """Rows per chunk of the chunked array passes (2 MiB of int64)."""
@@ -246,7 +246,6 @@ def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.
     id not in its table.
     """
     unit_column = UNIT_COLUMN[level]
-    columns = ["dwelling_id", "municipality_code"] + ([] if level == "municipality" else [unit_column])
     if level == "area" and delineation == "almene_departments":
         departments = scan_columns(dataset_dir, "departments", ["department_id", "area_id"])
         frame = (scan_columns(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "department_id"])
@@ -256,8 +255,10 @@ def read_dwellings(dataset_dir: str | os.PathLike[str], level: Level, units: pl.
                  .collect())
     elif level == "area" and delineation != "parcels":
         raise ValueError(f"unknown area delineation {delineation!r}")
+    elif level == "municipality":
+        frame = scan_columns(dataset_dir, "dwellings", ["dwelling_id", "municipality_code"]).collect()
     else:
-        frame = scan_columns(dataset_dir, "dwellings", columns).collect()
+        frame = dwelling_column(dataset_dir, level).collect()
     path = str(table_path(dataset_dir, "dwellings"))
     municipalities = (scan_columns(dataset_dir, "municipalities", ["municipality_code", "region_code"])
                       .collect().sort("municipality_code"))

@@ -18,10 +18,20 @@ import polars as pl
 from boligmix.data.io import scan_table, table_path
 from boligmix.errors import ConfigurationError, DataValidationError
 
-Level = Literal["area", "department", "municipality"]
+Level = Literal["area", "department", "municipality", "organisation"]
 UNIT_COLUMN: dict[str, str] = {"area": "area_id", "department": "department_id",
-                               "municipality": "municipality_code"}
-"""The id column of each unit level (in `dwellings` and in the output)."""
+                               "municipality": "municipality_code", "organisation": "org_id"}
+"""The id column of each unit level (in the output; in `dwellings` except `org_id`, which is the
+organisation of the dwelling's department: the almene dwellings of the housing organisation)."""
+
+
+def dwelling_column(dataset_dir: str | os.PathLike[str], level: Level) -> pl.LazyFrame:
+    """dwelling_id, municipality_code and the dwelling's unit id column of `level` (not for municipality)."""
+    if level != "organisation":
+        return scan_columns(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", UNIT_COLUMN[level]])
+    departments = scan_columns(dataset_dir, "departments", ["department_id", "org_id"])
+    return (scan_columns(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "department_id"])
+            .join(departments, on="department_id", how="left", maintain_order="left").drop("department_id"))
 
 _NON_WESTERN_ORIGINS = ("indvandrer", "efterkommer")
 
@@ -55,8 +65,11 @@ def _fail_on_rows(frame: pl.DataFrame, message: str, path: str, column: str) -> 
 def dwelling_units(dataset_dir: str | os.PathLike[str], level: Level, units: pl.DataFrame) -> pl.DataFrame:
     """dwelling_id -> `unit` (row number in `units`, null if none) and the region of its municipality."""
     unit = UNIT_COLUMN[level]
-    cols = ["dwelling_id", "municipality_code"] + ([] if unit == "municipality_code" else [unit])
-    dwellings = scan_columns(dataset_dir, "dwellings", cols).with_row_index("_row")
+    if unit == "municipality_code":
+        dwellings = scan_columns(dataset_dir, "dwellings", ["dwelling_id", "municipality_code"])
+    else:
+        dwellings = dwelling_column(dataset_dir, level)
+    dwellings = dwellings.with_row_index("_row")
     if unit == "municipality_code":
         dwellings = dwellings.with_columns(pl.col("municipality_code").alias("_unit_id"))
     else:
@@ -80,7 +93,7 @@ def unit_table(dataset_dir: str | os.PathLike[str], level: Level) -> pl.DataFram
         units = municipalities.select(pl.col("municipality_code").alias("id"), "municipality_code",
                                       "region_code").collect()
     else:
-        table = "areas" if level == "area" else "departments"
+        table = {"area": "areas", "department": "departments", "organisation": "housing_organisations"}[level]
         raw = scan_columns(dataset_dir, table, [UNIT_COLUMN[level], "municipality_code"]).with_row_index("_row")
         joined = raw.join(municipalities, on="municipality_code", how="left").collect()
         _fail_on_rows(joined.filter(pl.col("region_code").is_null()),

@@ -47,6 +47,12 @@ _PER_UNIT: dict[str, tuple[pl.Expr, tuple[str, ...]]] = {
 _SUPPORT_FIELDS = ("n_18_64", "n_18plus", "national_conviction_pct", "n_30_59", "region_mean_income")
 
 
+def person_scale(field: str) -> tuple[pl.Expr, tuple[str, ...]]:
+    """Persons (FTE, DKK) per one unit of `field`'s value and the support columns that needs: the
+    scale of `to_cross` (for the monitor's margins in persons)."""
+    return _PER_UNIT[field]
+
+
 def uses_person_units(frame: pl.DataFrame, field: str) -> bool:
     """Can the distance to a threshold on `field` be given in persons/FTE/DKK for this frame?
 
@@ -322,5 +328,5 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[
     return "\n".join(lines)
 
 
-__all__ = ["CRITERIA_COLUMNS", "area_summaries", "criteria_by_area", "criteria_table", "explain_text",
+__all__ = ["CRITERIA_COLUMNS", "area_summaries", "person_scale", "criteria_by_area", "criteria_table", "explain_text",
            "history_status"]

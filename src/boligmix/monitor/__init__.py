@@ -1,1 +1,2 @@
-"""Monitoring and early warning: indicator sets, scoring, forecasts, receiving areas."""
+"""Monitoring and early warning: indicator sets, status and trend per unit, forecasts of next
+year's lists with a backtest, and the receiving-area (waterbed) watch."""
