@@ -100,8 +100,9 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
 
     step = on_progress or _noop
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_outputs(out, Path(dataset))
     manifest = read_manifest(dataset)
+    out.mkdir(parents=True, exist_ok=True)
     wanted = list(list_years) if list_years is not None else list(range(2010, 2100))
     years = feasible_list_years(dataset, wanted)
     if manifest.years is not None:  # list years whose residents (1 January) lie inside the data
@@ -139,6 +140,17 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
     return PipelineResult(out, html, xlsx, years, counts,
                           files={"lists": str(out / "lists"), "lists_history": str(out / "lists-history.csv"),
                                  "mix_report": mix_files["report_html"]})
+
+
+def _check_outputs(out: Path, dataset: Path) -> None:
+    """The output directory may hold the dataset (as the demo's `data/` does) but no file or folder
+    the pipeline writes may be, contain or lie inside it, and the output may not lie inside it."""
+    from boligmix.data.io import check_out_dir
+
+    if out.resolve() == dataset.resolve() or dataset.resolve() in out.resolve().parents:
+        check_out_dir(dataset, out, source="dataset directory")
+    for name in ("lists", "mix", "lists-history.csv", "report.html", "report.xlsx"):
+        check_out_dir(dataset, out / name, source="dataset directory")
 
 
 def _overview_report(dataset, manifest, lists, history: pl.DataFrame, counts: pl.DataFrame,

@@ -60,7 +60,10 @@ def compute(
 
     output = Output(quiet=quiet, json=json)
     try:
+        from boligmix.data.io import check_out_paths
+
         _check_output_file(out, force)
+        check_out_paths(out, {"dataset directory": dataset, "--settings-file": settings_file})
         settings = ({y: settings_for_list_year(y, settings_file) for y in year} if settings_file else None)
         with output.progress("indicators", total=100) as bar:
             frame = compute_area_indicators(dataset, year, settings, level=level,  # type: ignore[arg-type]
@@ -113,7 +116,10 @@ def composition(
 
     output = Output(quiet=quiet, json=json)
     try:
+        from boligmix.data.io import check_out_paths
+
         _check_output_file(out, force)
+        check_out_paths(out, {"dataset directory": dataset})
         with output.progress("composition", total=100) as bar:
             frame = compute_composition(dataset, year, indicator or None, level=level,  # type: ignore[arg-type]
                                         on_progress=bar)

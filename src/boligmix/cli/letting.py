@@ -123,6 +123,10 @@ def simulate_command(
     output = Output(quiet=quiet, json=json_)
     register_meta: dict = {}
     try:
+        from boligmix.data.io import check_out_paths
+
+        check_out_paths(out, {"--dataset directory": dataset,
+                              **{f"--policies {p}": p for p in (policies or [])}})
         policy_set = load_policies(policies) if policies else load_default_policies(include_local_examples=True)
         settings = ScenarioSettings(applicants=applicants, vacancies=vacancies, municipality_code=municipality)
         waiting = None

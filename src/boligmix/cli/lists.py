@@ -61,6 +61,7 @@ def classify_command(
     json_: JsonOption = False,
 ) -> None:
     """Classify areas x list years under the official rules and write OUT.csv."""
+    from boligmix.data.io import check_out_paths
     from boligmix.lists.classify import classify
     from boligmix.lists.csvio import file_sha256, provenance_path, read_areas_csv, read_history_csv, \
         write_classification
@@ -68,6 +69,9 @@ def classify_command(
     output = Output(quiet=quiet, json=json_)
     try:
         switches = parse_switches(switch)
+        inputs = {"--areas file": areas, "--history file": history}
+        check_out_paths(out, inputs)
+        check_out_paths(provenance_path(out), inputs)
         frame = read_areas_csv(areas, rules)
         past = read_history_csv(history) if history is not None else None
         data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
@@ -107,6 +111,7 @@ def lists_command(
     json_: JsonOption = False,
 ) -> None:
     """Compute the official lists for a list year from person-level data, with explanations."""
+    from boligmix.data.io import check_out_paths
     from boligmix.lists.csvio import read_history_csv
     from boligmix.lists.pipeline import compute_lists, write_lists
 
@@ -117,6 +122,7 @@ def lists_command(
         _check_lang(lang)
         switches = parse_switches(switch)
         wanted = parse_years(year, years)
+        check_out_paths(out, {"dataset directory": data, "--history file": history})
         past = read_history_csv(history) if history is not None else None
         with output.progress("computing lists", total=100) as bar:
             result = compute_lists(data, wanted, rules=rules, history=past, switches=switches, on_progress=bar)
@@ -183,6 +189,7 @@ def explain_command(
     json_: JsonOption = False,
 ) -> None:
     """Explain one list year of AREAS.csv: criteria margins, what it takes to cross them, history, exits."""
+    from boligmix.data.io import check_out_paths
     from boligmix.lists.csvio import file_sha256, read_areas_csv, read_history_csv
     from boligmix.lists.pipeline import lists_from_indicators, write_lists
 
@@ -190,6 +197,7 @@ def explain_command(
     try:
         _check_lang(lang)
         switches = parse_switches(switch)
+        check_out_paths(out, {"--areas file": areas, "--history file": history})
         frame = read_areas_csv(areas, rules)
         past = read_history_csv(history) if history is not None else None
         data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"

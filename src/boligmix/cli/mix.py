@@ -31,12 +31,15 @@ def mix_command(
         "--settings", help="Factor definitions YAML (default: the packaged mix_settings.yaml).")] = None,
     min_count: Annotated[Optional[int], typer.Option(
         "--min-count", help="Disclosure threshold (default: the policy's, 5).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into an existing, non-empty output directory "
+                                                          "(replacing the files of an earlier run).")] = False,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Social mix per area/department/municipality/organisation and year, with an HTML/Excel report."""
     output = Output(quiet=quiet, json=json_out)
     try:
+        from boligmix.data.io import check_new_dir, check_out_paths
         from boligmix.mix.pipeline import compute_mix
         from boligmix.mix.population import load_mix_data, years_range
         from boligmix.mix.publish import write_outputs
@@ -44,6 +47,8 @@ def mix_command(
         from boligmix.mix.units import read_listed
         from boligmix.report import DisclosurePolicy
 
+        check_out_paths(out, {"dataset directory": data, "--listed file": listed, "--settings file": settings})
+        check_new_dir(out, overwrite=force)
         policy = DisclosurePolicy.load(min_count=min_count)
         mix_settings = MixSettings.load(settings)
         categories = tuple(c.strip() for c in list_categories.split(",") if c.strip())

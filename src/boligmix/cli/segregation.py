@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.data.io import check_out_dir
 from boligmix.errors import BoligmixError
 from boligmix.mix.segregation.errors import SegregationSpecError
 from boligmix.mix.segregation.units_csv import read_units_csv, unit_indices, write_index_csv
@@ -34,6 +35,7 @@ def segregation(
         names = [name.strip() for name in groups.split(",") if name.strip()]
         if not names:
             raise SegregationSpecError("--groups names no column")
+        check_out_dir(units, out, source="--units file")
         counts = read_units_csv(units, names, total)
         results = unit_indices(counts)
         write_index_csv(out, results)

@@ -78,17 +78,42 @@ def read_table(dataset_dir: str | os.PathLike[str], table: str, columns: list[st
 
 def check_out_dir(src_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                   source: str = "source directory") -> None:
-    """Refuse an output directory that is `src_dir`, lies inside it or contains it (`source` names
-    what `src_dir` is in the message), before anything is written."""
+    """Refuse an output path (directory or file) that is the input `src_dir` (a directory or a file),
+    lies inside it or contains it (`source` names what `src_dir` is in the message), before anything
+    is written. Symbolic links are resolved and hard links to the same file are caught."""
     src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
-    if out == src:
-        raise DatasetError(f"--out {out_dir} is the {source} {src_dir}; write the output elsewhere")
+    same = out == src
+    if not same and out.exists() and src.exists():
+        try:
+            same = os.path.samefile(out, src)
+        except OSError:
+            same = False
+    if same:
+        raise DatasetError(f"--out {out_dir} is the {source} {src_dir}; writing there would replace it; "
+                           "write the output elsewhere")
     if src in out.parents:
         raise DatasetError(f"--out {out_dir} lies inside the {source} {src_dir} (its files would be read as "
                            "part of it); write the output elsewhere")
     if out in src.parents:
         raise DatasetError(f"--out {out_dir} contains the {source} {src_dir} (replacing it would delete it); "
                            "write the output elsewhere")
+
+
+def check_out_paths(out: str | os.PathLike[str],
+                    inputs: Mapping[str, str | os.PathLike[str] | None]) -> None:
+    """`check_out_dir` for every input of a command: `inputs` maps what an input is ("dataset
+    directory", "--areas file", ...) to its path (None: not given)."""
+    for source, path in inputs.items():
+        if path is not None:
+            check_out_dir(path, out, source=source)
+
+
+def check_new_dir(out_dir: str | os.PathLike[str], *, overwrite: bool) -> None:
+    """Refuse to write into an existing non-empty directory (or over a file) unless `overwrite`."""
+    target = Path(out_dir)
+    if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+        raise DatasetError(f"{target} exists and is not empty; pass --force to replace its files "
+                           "or choose a new directory")
 
 
 def write_dataset(
