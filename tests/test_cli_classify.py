@@ -130,10 +130,10 @@ def test_bad_history_fails_and_writes_nothing(tmp_path, lines, fragments):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["areas.csv", "history.csv"]
 
 
-def test_semicolon_csv_gets_a_clear_message_and_bom_crlf_are_fine(tmp_path):
+def test_semicolon_csv_with_a_decimal_point_gets_a_clear_message_and_bom_crlf_are_fine(tmp_path):
     semi = write(tmp_path, "semi.csv", [HEADER.replace(",", ";"), GOOD[1].replace(",", ";")])
-    result = run("--areas", semi, "--out", tmp_path / "out.csv")
-    assert result.exit_code == 2 and "separated by commas" in " ".join(result.output.split())
+    result = run("--areas", semi, "--out", tmp_path / "out.csv")  # '3.5' in a ';' file: ambiguous
+    assert result.exit_code == 2 and "decimals are written with a comma" in " ".join(result.output.split())
     bom = tmp_path / "bom.csv"
     bom.write_bytes(("\ufeff" + HEADER + "\r\n" + GOOD[1] + "\r\n").encode("utf-8"))
     result = run("--areas", bom, "--out", tmp_path / "out.csv")

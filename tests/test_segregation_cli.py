@@ -65,7 +65,7 @@ def test_units_with_total_zero_are_ignored(tmp_path):
         ("", ["--groups", "a", "--total", "t"], "empty"),
         ("unit,a,t\n", ["--groups", "a", "--total", "t"], "no data rows"),
         ("unit,a,t\n1,3,5\n", ["--groups", "zz", "--total", "t"], "column 'zz'"),
-        ("unit;a;t\n1;3;5\n", ["--groups", "a", "--total", "t"], "seems to use ';'"),
+        ("unit;a;t\n1;3.5;5\n", ["--groups", "a", "--total", "t"], "decimals are written with a comma"),
         ("unit,a,t\n1,3,5\n", ["--groups", "a"], "needs a total"),
         ("unit,a,t\n1,3,5\n", ["--groups", " , "], "names no column"),
         ("unit,a,t\n1,0,5\n2,0,5\n", ["--groups", "a", "--total", "t"], "undefined"),

@@ -28,6 +28,7 @@ from boligmix.report import DisclosurePolicy
 from boligmix.report.axes import year_axis
 from boligmix.report.disclosure import exempt, protect
 from boligmix.report.document import Report, Text, per_language
+from boligmix.report._files import write_with
 from boligmix.report.excel import write_excel
 from boligmix.report.html import write_html
 from boligmix.report.provenance import Provenance
@@ -121,7 +122,7 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
     history = lists.classification.frame.select(
         "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS]
     ).sort("year", "area_id")
-    history.write_csv(out / "lists-history.csv")
+    write_with(out / "lists-history.csv", history.write_csv)
     counts = history.group_by("year").agg(pl.col(f).sum().cast(pl.Int64) for f in OUTPUT_FLAGS).sort("year")
 
     step("social mix", 0.5)

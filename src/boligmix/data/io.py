@@ -50,7 +50,14 @@ def read_manifest(dataset_dir: str | os.PathLike[str]) -> Manifest:
     path = Path(dataset_dir) / MANIFEST_NAME
     if not path.is_file():
         raise DatasetError(f"{dataset_dir} is not a boligmix dataset: {MANIFEST_NAME} is missing")
-    manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        manifest = Manifest.model_validate_json(path.read_bytes())
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = str(exc).splitlines()[1:3]
+        raise DatasetError(f"{path} is not a valid boligmix manifest ({'; '.join(s.strip() for s in first)}); "
+                           "regenerate the dataset (boligmix synth / ingest) or restore the file") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror}") from None
     if manifest.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
         raise DatasetError(
             f"{dataset_dir} has schema version {manifest.schema_version}; this boligmix reads {SCHEMA_VERSION}"
@@ -67,7 +74,18 @@ def scan_table(dataset_dir: str | os.PathLike[str], table: str) -> pl.LazyFrame:
     path = table_path(dataset_dir, table)
     if not path.is_file():
         raise DatasetError(f"{dataset_dir} has no table '{table}' ({path.name} is missing)")
+    check_parquet(path)
     return pl.scan_parquet(path)
+
+
+def check_parquet(path: str | os.PathLike[str]) -> None:
+    """Refuse a file whose Parquet footer cannot be read (truncated, damaged, not Parquet), naming it."""
+    try:
+        pl.read_parquet_schema(path)
+    except Exception as exc:  # polars raises several types (ComputeError, OSError, ...) for a broken file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetError(f"{path} is not a readable Parquet file (truncated or damaged? {reason}); "
+                           "regenerate the dataset (boligmix synth / ingest) or restore the file") from None
 
 
 def read_table(dataset_dir: str | os.PathLike[str], table: str, columns: list[str] | None = None) -> pl.DataFrame:

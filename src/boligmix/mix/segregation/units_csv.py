@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from boligmix.data.csvtext import Dialect, parse_numbers, read_text_csv
 from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import FloatArray
 from boligmix.mix.segregation.registry import IndexResult, multigroup_indices, two_group_indices
@@ -50,7 +51,7 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
     source = str(path)
     kind = index_kind(groups, total)
     columns = [*groups, *([total] if total is not None else [])]
-    frame = _read_text_columns(Path(path), source)
+    frame, dialect = _read_text_columns(Path(path), source)
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         hint = ""
@@ -60,7 +61,7 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
                                   path=source, column=missing[0])
     if frame.height == 0:
         raise DataValidationError("the file has a header but no data rows", path=source)
-    values = _parse_counts(frame, columns, source)
+    values = _parse_counts(frame, columns, source, dialect)
     check_counts(values, columns, source=source)
     group_values = values[:, : len(groups)]
     total_values = values[:, -1] if total is not None else None
@@ -96,21 +97,15 @@ def write_index_csv(path: str | os.PathLike[str], results: Sequence[IndexResult]
         raise
 
 
-def _read_text_columns(path: Path, source: str) -> pl.DataFrame:
-    if not path.is_file():
-        raise DataValidationError("file not found", path=source)
-    if path.stat().st_size == 0 or not path.read_text(encoding="utf-8", errors="replace").strip():
-        raise DataValidationError("the file is empty (expected a header and one row per unit)", path=source)
-    try:
-        return pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataValidationError(f"cannot read as CSV: {exc}", path=source) from exc
+def _read_text_columns(path: Path, source: str) -> tuple[pl.DataFrame, Dialect]:
+    return read_text_csv(path, what="the unit-count file")
 
 
-def _parse_counts(frame: pl.DataFrame, columns: Sequence[str], source: str) -> FloatArray:
+def _parse_counts(frame: pl.DataFrame, columns: Sequence[str], source: str, dialect: Dialect) -> FloatArray:
     """Text cells -> floats; the first empty or non-numeric cell (row-major) is an error."""
-    text = frame.select([pl.col(name).str.strip_chars() for name in columns])
-    parsed = text.select([pl.col(name).cast(pl.Float64, strict=False) for name in columns])
+    text = frame.select([pl.col(name) for name in columns])
+    parsed = pl.DataFrame([parse_numbers(text.get_column(name), dialect, source=source, column=name)
+                           for name in columns])
     bad = (parsed.select([pl.col(name).is_null() for name in columns]).to_numpy())
     if bad.any():
         row, col = np.argwhere(bad)[0]
