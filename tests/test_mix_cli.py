@@ -66,3 +66,15 @@ def test_mix_command_unwritable_out_exits_2(tmp_path):
     blocker.write_text("not a directory")
     res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010", "--out", str(blocker / "sub")])
     assert res.exit_code == 2 and "cannot write" in res.output
+
+
+def test_listed_file_missing_mix_years_is_an_explicit_warning(tmp_path):
+    ds = build(tmp_path / "ds")
+    listed = tmp_path / "listed.csv"
+    pl.DataFrame({"area_id": ["A2"], "year": [2011], "listed": [True]}).write_csv(listed)
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010-2011", "--out", str(tmp_path / "o"),
+                              "--listed", str(listed), "--quiet"])
+    assert res.exit_code == 0 and "no rows for year(s) 2010" in " ".join(res.stderr.split())
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2011", "--out", str(tmp_path / "p"),
+                              "--listed", str(listed), "--quiet"])
+    assert res.exit_code == 0 and "warning" not in res.stderr

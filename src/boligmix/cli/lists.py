@@ -83,6 +83,7 @@ def classify_command(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
+    _warn(result.history_warning())
     counts = {f: int(result.frame.get_column(f).sum()) for f in
               ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
     payload = {"out": str(out), "provenance": str(provenance_path(out)), "rows": result.frame.height,
@@ -130,6 +131,7 @@ def lists_command(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
+    _warn(result.classification.history_warning())
     flags = ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")
     latest = [a for a in result.areas if a["year"] == result.year]
     on_list = {f: sum(1 for a in latest if a[f]) for f in flags}
@@ -207,12 +209,19 @@ def explain_command(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
+    _warn(result.classification.history_warning())
     payload = {"out": str(out), "year": year, "areas": len(result.areas),
                "on_list": {f: sum(1 for a in result.areas if a[f]) for f in
                            ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}}
     human = "\n\n".join(a[f"explanation_{lang}"] for a in result.areas) + f"\n\nwrote {out}"
     output.result(payload, human)
 
+
+
+def _warn(message: str | None) -> None:
+    """A warning on stderr (also with --quiet/--json: it concerns the result's meaning)."""
+    if message:
+        typer.echo(message, err=True)
 
 
 def _check_lang(lang: str) -> None:

@@ -57,6 +57,15 @@ def mix_command(
             dataset = load_mix_data(data)
             lo, hi = dataset.register_years
             year_list = years_range(years) if years else list(range(lo + 1, hi + 1))
+            if listed_frame is not None:
+                covered = set(listed_frame.get_column("year").to_list())
+                absent = [y for y in year_list if y not in covered]
+                if absent:
+                    typer.echo(
+                        f"warning: {listed} has no rows for year(s) {', '.join(map(str, absent))} of --years "
+                        f"{year_list[0]}-{year_list[-1]} (it covers {', '.join(map(str, sorted(covered)))}): every "
+                        "area counts as not listed in those years. Give --years inside the covered years or a "
+                        "file with every year if that is not what you mean.", err=True)
             result = compute_mix(dataset, year_list, level=level, settings=mix_settings, listed=listed_frame,
                                  on_progress=bar)
             bar.update(description="writing report")

@@ -7,7 +7,10 @@ may be empty or absent. Any bad value is a `DataValidationError` naming file, ro
 
 HISTORY.csv: `area_id,year,parallelsamfund` (0/1: on the ghetto/parallelsamfund list that year).
 
-OUT.csv: `area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse`.
+OUT.csv: `area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse,history_missing`.
+`history_missing` lists the look-back years a history rule (omdannelse, hårdt ghettoområde) needed
+that are neither in AREAS.csv nor in HISTORY.csv (comma-separated; empty when none): those years
+count as "not on the list", so a 0 there may only mean "not enough years given".
 It is written atomically, together with `<OUT stem>.provenance.json` (rule versions and file
 hashes, switches, data vintage, input file hashes); on any error nothing is written.
 """
@@ -39,7 +42,7 @@ from boligmix.lists.ruleset import (
 
 AREAS_COLUMNS: tuple[str, ...] = ("area_id", "year", *AREA_FIELDS)
 HISTORY_COLUMNS: tuple[str, ...] = ("area_id", "year", "parallelsamfund")
-OUT_COLUMNS: tuple[str, ...] = ("area_id", "year", "rules", "criteria_met", *OUTPUT_FLAGS)
+OUT_COLUMNS: tuple[str, ...] = ("area_id", "year", "rules", "criteria_met", *OUTPUT_FLAGS, "history_missing")
 
 PERCENT_FIELDS = frozenset({"pct_non_western", "pct_outside_work_edu", "pct_convicted", "pct_basic_education"})
 """Shares in percent: must lie in 0-100."""

@@ -6,7 +6,8 @@ them, and explains the list year. `write_lists(out_dir, result)` writes the resu
 atomically:
 
     lists.csv        every computed list year: area_id,year,rules,criteria_met,udsat,parallelsamfund,
-                     omdannelse,forebyggelse (0/1, empty when missing indicators leave it undecided)
+                     omdannelse,forebyggelse (0/1, empty when missing indicators leave it undecided),
+                     history_missing (look-back years neither computed nor in --history)
     criteria.csv     the list year: per area and criterion value, threshold, met, margin, what it
                      would take to cross it (see boligmix.lists.explain.CRITERIA_COLUMNS)
     indicators.csv   the indicator frame used (all computed years)
@@ -30,7 +31,7 @@ import polars as pl
 
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
-from boligmix.lists.classify import Classification, classify
+from boligmix.lists.classify import Classification, classify, history_missing_text
 from boligmix.lists.explain import area_summaries, criteria_by_area, criteria_table, explain_text
 from boligmix.lists.ruleset import OUTPUT_FLAGS, RuleSet, load_ruleset, resolve_rules, version_for_year
 
@@ -162,7 +163,8 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         flags = result.classification.frame.select(
-            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS])
+            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS],
+            history_missing_text())
         flags.write_csv(staging / "lists.csv")
         result.criteria.write_csv(staging / "criteria.csv")
         result.indicators.write_csv(staging / "indicators.csv")

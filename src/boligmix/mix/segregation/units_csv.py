@@ -44,7 +44,8 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
     """Read and validate the count columns `groups` (and `total`) of a one-row-per-unit CSV.
 
     Errors (all `DataValidationError`, nothing is returned half-checked): a missing or empty
-    file, no data rows, an unknown column, an empty cell, text that is not a number, a count
+    file, no data rows, a single unit, a unit id (the first column, when it is not a count
+    column) that repeats, an unknown column, an empty cell, text that is not a number, a count
     that is negative or not a whole number (`12.0` is accepted as 12), a group above its
     total, and, with several groups and a total, a total that is not the groups' sum.
     """
@@ -70,7 +71,26 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
             check_group_within_total(group_values, total_values, groups, total, source=source)
         else:
             check_groups_sum_to_total(group_values, total_values, total, source=source)
+    _check_units(frame, columns, source)
     return UnitCounts(source, tuple(groups), total, group_values, total_values)
+
+
+def _check_units(frame: pl.DataFrame, columns: Sequence[str], source: str) -> None:
+    """At least two units (every index of one unit is 0 by definition), and each unit once: the id
+    column (the first column, when it is not a count column) may not repeat."""
+    if frame.height < 2:
+        raise DataValidationError("the file has one unit; segregation compares units, so it needs at least two "
+                                  "(with one, every index is 0 by definition)", path=source)
+    id_column = frame.columns[0]
+    if id_column in columns:
+        return
+    ids = frame.get_column(id_column)
+    repeated = ids.is_not_null() & ids.is_duplicated()
+    if repeated.any():
+        rows = [int(i) + 1 for i in repeated.arg_true()]
+        raise DataValidationError(f"unit '{ids[rows[0] - 1]}' appears more than once (rows {', '.join(map(str, rows[:5]))}); "
+                                  "each unit must be one row: add its counts together first", path=source,
+                                  row=rows[1], column=id_column)
 
 
 def unit_indices(counts: UnitCounts) -> list[IndexResult]:
