@@ -8,10 +8,7 @@ from typing import Annotated
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.data.io import check_out_dir
 from boligmix.errors import BoligmixError
-from boligmix.mix.segregation.errors import SegregationSpecError
-from boligmix.mix.segregation.units_csv import read_units_csv, unit_indices, write_index_csv
 
 
 def segregation(
@@ -30,6 +27,10 @@ def segregation(
     (b=0.5), correlation_ratio. Several groups (the total is their sum): multi_dissimilarity,
     multi_gini, multi_information_theory, multi_normalized_exposure.
     """
+    from boligmix.data.io import check_out_dir
+    from boligmix.mix.segregation.errors import SegregationSpecError
+    from boligmix.mix.segregation.units_csv import read_units_csv, unit_indices, write_index_csv
+
     output = Output(quiet=quiet, json=json)
     try:
         names = [name.strip() for name in groups.split(",") if name.strip()]
