@@ -208,6 +208,6 @@ def test_a_rule_set_file_can_be_used_for_what_if_rules(tmp_path):
     assert meta["rule_versions"]["2021-whatif"]["file"] == str(rules)
     explained = run_cmd("explain-lists", "--areas", areas, "--rules", rules, "--year", 2021, "--out", tmp_path / "e")
     assert explained.exit_code == 0, explained.output
-    assert "36,00 > 35 pct. -> opfyldt" in explained.output
+    assert "36,0 % (grænse: over 35 %) — opfyldt" in explained.output
     bad = run("--areas", areas, "--rules", tmp_path / "missing.yaml", "--out", tmp_path / "c.csv")
     assert bad.exit_code == 2 and "missing.yaml" in bad.output

@@ -161,7 +161,7 @@ def test_lists_from_indicators_and_atomic_write(tmp_path):
     lists = pl.read_csv(out / "lists.csv")
     assert lists.get_column("udsat").to_list() == [1, 0]
     areas = json.loads((out / "areas.json").read_text())
-    assert areas[1]["area_id"] == "B" and "900.00 >= 1000" in areas[1]["explanation"]
+    assert areas[1]["area_id"] == "B" and "900 residents (limit: at least 1,000 residents) — not met" in areas[1]["explanation"]
     with pytest.raises(DatasetError):
         write_lists(tmp_path / "res", result)
     write_lists(tmp_path / "res", result, overwrite=True)
@@ -232,4 +232,5 @@ def test_values_next_to_the_threshold_are_printed_with_more_digits():
     result = classify(data)
     table = criteria_table(data, result, 2023)
     (s,) = area_summaries(result, 2023, None, table)
-    assert "2.999900 >= 3 times national average -> not met (margin -0.000100)" in explain_text(s, table, lang="en")
+    text = explain_text(s, table, lang="en")
+    assert "2.9999 times the national average (limit: at least 3 times the national average) — not met" in text

@@ -80,6 +80,18 @@ def test_report_without_figures_has_no_plotly():
     assert "Plotly" not in render_html(report).split("<body")[0]
 
 
+def test_excel_number_formats_and_yes_no(tmp_path):
+    from boligmix.report.excel import excel_number_format
+
+    assert [excel_number_format(f) for f in (".1%", ",.0f", ".2f", ",d", "", "x")] == [
+        "0.0%", "#,##0", "0.00", "#,##0", None, None]
+    report = Report(Text("t", "t"), provenance=Provenance(data_vintage="v", seed=1, command="pytest"))
+    report.section(Text("s", "s")).table(
+        exempt(pl.DataFrame({"listed": [True, False]}), reason="flags, no counts"), "Flags", name="flags")
+    book = openpyxl.load_workbook(write_excel(report, tmp_path / "f.xlsx"))
+    assert [r[0] for r in book["flags"].iter_rows(min_row=5, values_only=True)] == ["Ja", "Nej"]
+
+
 def test_excel_has_one_sheet_per_table_and_provenance(tmp_path):
     path = write_excel(_report(), tmp_path / "report.xlsx")
     book = openpyxl.load_workbook(path)
@@ -87,9 +99,14 @@ def test_excel_has_one_sheet_per_table_and_provenance(tmp_path):
     sheet = book["composition"]
     rows = list(sheet.iter_rows(min_row=5, values_only=True))
     assert rows[0][:3] == ("<script>alert(1)</script>", 120, 30)
-    assert rows[2][1] == "·" and rows[2][2] == "·"
+    assert rows[2][1] is None and rows[2][2] is None  # suppressed: empty (grey), explained in the note
+    assert sheet.cell(row=5 + 2, column=2).fill.fgColor.rgb.endswith("E0E0E0")
+    assert "diskretioneret" in sheet["A3"].value
     numeric = [v for r in rows for v in r[1:3] if isinstance(v, (int, float))]
     assert min(numeric) >= 5
+    assert sheet["B4"].value == "Antal" and sheet.auto_filter.ref.startswith("A4")
+    assert sheet.cell(row=5, column=4).number_format == "0.0%" and sheet.cell(row=5, column=2).number_format == "#,##0"
+    assert sheet.column_dimensions["A"].width > 20
     prov = {r[0]: r[1] for r in book["provenance"].iter_rows(min_row=2, values_only=True)}
     assert prov["data_vintage"] == "synthetic-test" and prov["seed"] == "42"
     assert prov["disclosure.min_count"] == "5"
