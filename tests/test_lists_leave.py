@@ -40,8 +40,9 @@ def test_udsat_cheapest_two_of_three_and_parallelsamfund_by_the_non_western_shar
     assert udsat["leave_year"] == 2025 and udsat["reenter_year"] is None
     assert [c["to_cross"] for c in udsat["changes"]] == [pytest.approx(40.0), pytest.approx(20_000.0)]
     assert udsat["text_da"] == (
-        "for at komme af listen som udsat boligområde: mindst 40,0 fuldtidspersoner blandt beboerne på 18-64 år, "
-        "der kommer i arbejde eller uddannelse; og mindst 20.000 kr. højere gennemsnitlig bruttoindkomst pr. "
+        "for at komme af listen som udsat boligområde: andel uden for arbejde og uddannelse: mindst 40,0 "
+        "fuldtidspersoner blandt beboerne på 18-64 år, der kommer i arbejde eller uddannelse; og indkomst ift. "
+        "regionen: mindst 20.000 kr. højere gennemsnitlig bruttoindkomst pr. "
         "skattepligtig på 15-64 år (ekskl. uddannelsessøgende) (ude fra listeår 2025, hvis ændringerne ses i "
         "næste registerår)")
     # parallelsamfund: leaving udsat (0.2159) or the non-Western share 60 -> 50 (10/50 = 0.2): the latter,
@@ -51,7 +52,7 @@ def test_udsat_cheapest_two_of_three_and_parallelsamfund_by_the_non_western_shar
     assert ps["changes"][0]["text_da"] == "mindst 150 færre beboere fra ikkevestlige lande (erstattet af andre, " \
                                           "samme antal beboere)"
     assert len(ps["options"]) == 4
-    assert "to leave parallelsamfund: at least 150 fewer residents of non-Western origin" in \
+    assert "to leave parallelsamfund: non-Western share: at least 150 fewer residents of non-Western origin" in \
         explain_text(s, table, lang="en")
 
 

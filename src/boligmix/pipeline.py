@@ -50,7 +50,15 @@ INDICATOR_LABELS = {
     "conviction_ratio": Text("Dømte ift. landsgns.", "Convicted vs national"),
     "pct_basic_education": Text("Kun grundskole, %", "Basic education only, %"),
     "income_pct_of_region": Text("Indkomst, % af region", "Income, % of region"),
-    "criteria_met": Text("Kriterier opfyldt", "Criteria met"),
+    "criteria_met": Text("Kriterier for udsat opfyldt", "Udsat criteria met"),
+    "n_non_western": Text("Antal ikke-vestlige", "Non-Western residents"),
+    "n_18_64": Text("Beboere 18-64 år", "Residents 18-64"),
+    "fte_outside_18_64": Text("Fuldtidspersoner uden for arbejde/uddannelse", "FTE outside work/education"),
+    "n_18plus": Text("Beboere 18+ år", "Residents 18+"),
+    "n_convicted_18plus": Text("Dømte 18+ år", "Convicted 18+"),
+    "n_30_59": Text("Beboere 30-59 år", "Residents 30-59"),
+    "n_basic_30_59": Text("Kun grundskole 30-59 år", "Basic education only 30-59"),
+    "n_income_group": Text("Skattepligtige 15-64 år", "Taxpayers 15-64"),
 }
 
 
@@ -219,39 +227,52 @@ def _list_counts_figure(counts: pl.DataFrame, lang: str) -> go.Figure:
 
 
 def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) -> None:
+    from boligmix.indicators.publish import FIELD_COUNTS, protect_indicators
+
     flags = lists.classification.frame.filter(pl.col("year") == year)
+    shown = ("residents", "pct_non_western", "pct_outside_work_edu", "conviction_ratio", "pct_basic_education",
+             "income_pct_of_region")
+    support = sorted({c for f in shown for c in FIELD_COUNTS[f] if c is not None and c != "residents"}
+                     & set(indicators.columns))
     latest = (indicators.filter(pl.col("year") == year)
-              .select("area_id", "residents", "pct_non_western", "pct_outside_work_edu", "conviction_ratio",
-                      "pct_basic_education", "income_pct_of_region")
+              .select("area_id", *shown, *support)
               .join(flags.select("area_id", "criteria_met", *OUTPUT_FLAGS), on="area_id", how="left")
               .sort(["parallelsamfund", "udsat", "criteria_met"], descending=True, nulls_last=True))
     sec = report.section(Text(f"Områderne i listeåret {year}", f"The areas in list year {year}"), Text(
-        "Værdier, antal opfyldte kriterier og listestatus. Forklaringer pr. kriterium med afstand til "
-        "tærsklen findes i lists/criteria.csv og lists/areas.json.",
-        "Values, number of criteria met and list status. Per-criterion explanations with the distance to "
-        "each threshold are in lists/criteria.csv and lists/areas.json."))
-    sec.table(protect(latest, counts=["residents"], name="areas_latest"),
+        "Værdier, antal opfyldte kriterier for udsat boligområde og listestatus; de antal, værdierne er "
+        "beregnet af, står til højre. Forklaringer pr. kriterium med afstand til grænsen findes i "
+        "lists/criteria.csv og lists/areas.json.",
+        "Values, number of udsat criteria met and list status; the counts the values are computed from are "
+        "on the right. Per-criterion explanations with the distance to each limit are in lists/criteria.csv "
+        "and lists/areas.json."))
+    sec.table(protect_indicators(latest, name="areas_latest"),
               Text("Indikatorer og lister", "Indicators and lists"), name="areas_latest",
               labels=INDICATOR_LABELS | {f: LIST_LABELS[f] for f in OUTPUT_FLAGS},
               formats={c: ".1f" for c in ("pct_non_western", "pct_outside_work_edu", "pct_basic_education",
-                                          "income_pct_of_region")} | {"conviction_ratio": ".2f"})
+                                          "income_pct_of_region")} | {"conviction_ratio": ".2f"}
+              | {c: ",.0f" for c in ("residents", *support)})
     _criteria_block(sec, lists, latest)
 
 
 def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> None:
     """Criterion by criterion for the listed areas (or, when none is listed, those closest to a list)."""
+    from boligmix.lists.publish import protect_criteria
+
     chosen = latest.head(max_areas)["area_id"].to_list()
     criteria = (lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
-                .select("area_id", "label_da", "label_en", "value", "op", "threshold", "met", "margin",
-                        "to_cross_text_da", "to_cross_text_en")
+                .select("area_id", "year", "field", "label_da", "label_en", "value", "op", "threshold", "met",
+                        "margin", "to_cross_text_da", "to_cross_text_en")
                 .sort("area_id"))
-    sec.table(exempt(criteria, reason="area-level criterion values of the official lists; no person counts"),
+    table = protect_criteria(criteria, lists.indicators)
+    sec.table(table,
               Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
                    "The criteria of the areas at the top of the table: value, threshold, margin and what it "
                    "takes to cross"),
-              name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f"},
+              name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f",
+                                               "count": ",.0f", "base": ",.0f"},
               labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text_da": Text("Hvad skal der til",
-                                                                                         "What it takes")},
+                                                                                         "What it takes"),
+                      "count": Text("Antal", "Count"), "base": Text("Af i alt", "Out of")},
               bilingual={"label_da": "label_en", "to_cross_text_da": "to_cross_text_en"})
 
 __all__ = ["PipelineResult", "run_demo", "run_pipeline"]

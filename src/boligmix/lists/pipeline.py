@@ -9,10 +9,16 @@ atomically:
                      omdannelse,forebyggelse (0/1, empty when missing indicators leave it undecided),
                      history_missing (look-back years neither computed nor in --history)
     criteria.csv     the list year: per area and criterion value, threshold, met, margin, what it
-                     would take to cross it (see boligmix.lists.explain.CRITERIA_COLUMNS)
+                     would take to cross it (see boligmix.lists.explain.CRITERIA_COLUMNS), and the
+                     counts behind the value (`count`, `base`)
     indicators.csv   the indicator frame used (all computed years)
     areas.json       the list year: per area flags, list history, years to/until omdannelse,
                      earliest exit year per list, and a text explanation
+
+Every file is publishable: criteria.csv and indicators.csv pass disclosure control
+(`boligmix.report.disclosure`; suppressed cells are empty and the `suppressed` column says why),
+and the explanations in areas.json are written from the protected criteria. The flags themselves
+are computed from the exact values.
     provenance.json  rule versions and hashes, switches, indicator settings, data vintage and seed
 """
 
@@ -31,7 +37,9 @@ import polars as pl
 
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
+from boligmix.indicators.publish import protect_indicators
 from boligmix.lists.classify import Classification, classify, history_missing_text
+from boligmix.lists.publish import protect_criteria
 from boligmix.lists.explain import area_summaries, criteria_by_area, criteria_table, explain_text
 from boligmix.lists.ruleset import OUTPUT_FLAGS, RuleSet, load_ruleset, resolve_rules, version_for_year
 
@@ -103,10 +111,11 @@ def lists_from_indicators(indicators: pl.DataFrame, year: int | Sequence[int], *
     classification = classify(indicators, rules=rules, history=history, switches=switches,
                               data_vintage=data_vintage)
     criteria = criteria_table(indicators, classification, years[0] if len(years) == 1 else years)
+    published = protect_criteria(criteria, indicators).frame  # explanations show only publishable values
     summaries = []
     for y in years:
-        grouped = criteria_by_area(criteria, y)
-        for s in area_summaries(classification, y, history, criteria):
+        grouped = criteria_by_area(published, y)
+        for s in area_summaries(classification, y, history, published):
             rows, ruleset = grouped.get(s["area_id"], []), classification.ruleset(s["rules"])
             s["explanation_da"] = explain_text(s, rows, ruleset, lang="da")
             s["explanation_en"] = explain_text(s, rows, ruleset, lang="en")
@@ -166,8 +175,8 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
             "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS],
             history_missing_text())
         flags.write_csv(staging / "lists.csv")
-        result.criteria.write_csv(staging / "criteria.csv")
-        result.indicators.write_csv(staging / "indicators.csv")
+        protect_criteria(result.criteria, result.indicators).frame.write_csv(staging / "criteria.csv")
+        protect_indicators(result.indicators).frame.write_csv(staging / "indicators.csv")
         (staging / "areas.json").write_text(json.dumps(result.areas, indent=2, ensure_ascii=False, default=str),
                                             encoding="utf-8")
         (staging / "provenance.json").write_text(

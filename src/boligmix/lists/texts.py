@@ -121,6 +121,21 @@ def value_with_limit(value: float | None, op: str, threshold: float, unit: str, 
     return f"{shown} ({words['limit']}: {limit})"
 
 
+# Short names of the criteria's fields, to name the criterion in "to leave the list" lines.
+FIELD_NAMES: dict[Lang, dict[str, str]] = {
+    "da": {"residents": "beboertal", "pct_non_western": "andel ikkevestlige",
+           "pct_outside_work_edu": "andel uden for arbejde og uddannelse", "pct_convicted": "andel dømte",
+           "conviction_ratio": "dømte ift. landsgennemsnittet", "pct_basic_education": "andel med kun grundskole",
+           "income_pct_of_region": "indkomst ift. regionen"},
+    "en": {"residents": "residents", "pct_non_western": "non-Western share",
+           "pct_outside_work_edu": "share outside work and education", "pct_convicted": "share convicted",
+           "conviction_ratio": "convictions vs national average", "pct_basic_education": "share with basic schooling only",
+           "income_pct_of_region": "income vs region"},
+}
+SUPPRESSED_TEXT: dict[Lang, str] = {"da": "værdien er diskretioneret (for få personer)",
+                                    "en": "the value is suppressed (too few persons)"}
+
+
 QUALIFIERS: dict[Lang, dict[str, str]] = {"en": {"at least": "at least", "more than": "more than"},
                                           "da": {"at least": "mindst", "more than": "mere end"}}
 
