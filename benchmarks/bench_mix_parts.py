@@ -2,7 +2,7 @@
 decomposition and the Excel writer.
 
     PYTHONPATH=src python benchmarks/bench_mix_parts.py [DATASET_DIR] [--years 2010-2024]
-    PYTHONPATH=src python benchmarks/bench_mix_parts.py --excel-only
+    PYTHONPATH=src python benchmarks/bench_mix_parts.py --excel-only [--excel-rows 5000]
 
 * decomposition: `decomposition_table` + `pooled_decomposition` on the unit stocks of DATASET_DIR
   (built as `compute_mix` builds them), against `_reference_loop`: the former algorithm, one
@@ -82,7 +82,7 @@ def _time(fn) -> float:
     return time.perf_counter() - t0
 
 
-def bench_excel(rows: int = 20_000, seed: int = 1) -> None:
+def bench_excel(rows: int = 5_000, seed: int = 1) -> None:
     from boligmix.report import Share, protect
     from boligmix.report.document import Report, Text
     from boligmix.report.excel import write_excel
@@ -112,9 +112,10 @@ if __name__ == "__main__":
     ap.add_argument("dataset", nargs="?")
     ap.add_argument("--years", default="2010-2024")
     ap.add_argument("--excel-only", action="store_true")
+    ap.add_argument("--excel-rows", type=int, default=5_000, help="N: the Excel writer runs at N and 4N rows")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}")
-    bench_excel()
+    bench_excel(args.excel_rows)
     if args.dataset and not args.excel_only:
         first, last = (int(y) for y in args.years.split("-"))
         bench_decomposition(args.dataset, list(range(first, last + 1)))
