@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from boligmix.data.io import read_manifest, read_table
-from boligmix.lists.pipeline import feasible_list_years, lists_from_indicators, write_lists
+from boligmix.lists.pipeline import dataset_area_names, feasible_list_years, lists_from_indicators, write_lists
 from boligmix.lists.ruleset import OUTPUT_FLAGS
 from boligmix.report import DisclosurePolicy
 from boligmix.report.axes import year_axis
@@ -43,7 +43,9 @@ LIST_LABELS = {
 }
 
 INDICATOR_LABELS = {
-    "area_id": Text("Område", "Area"),
+    "area_id": Text("Område-id", "Area id"),
+    "area_name": Text("Område", "Area"),
+    "municipality": Text("Kommune", "Municipality"),
     "residents": Text("Beboere", "Residents"),
     "pct_non_western": Text("Ikke-vestlige, %", "Non-Western, %"),
     "pct_outside_work_edu": Text("Uden for arbejde/uddannelse, %", "Outside work/education, %"),
@@ -123,6 +125,7 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
     step("indicators", 0.0)
     indicators = compute_area_indicators(dataset, years, on_progress=lambda s, f: step(f"indicators: {s}",
                                                                                        0.4 * f))
+    indicators = indicators.join(dataset_area_names(dataset), on="area_id", how="left", maintain_order="left")
     step("lists", 0.4)
     lists = lists_from_indicators(indicators, years[-1], data_vintage=manifest.vintage)
     lists.provenance.update({"dataset": str(dataset), "data_vintage": manifest.vintage, "seed": manifest.seed})
@@ -235,7 +238,8 @@ def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) 
     support = sorted({c for f in shown for c in FIELD_COUNTS[f] if c is not None and c != "residents"}
                      & set(indicators.columns))
     latest = (indicators.filter(pl.col("year") == year)
-              .select("area_id", *shown, *support)
+              .select("area_id", *[c for c in ("area_name", "municipality") if c in indicators.columns],
+                      *shown, *support)
               .join(flags.select("area_id", "criteria_met", *OUTPUT_FLAGS), on="area_id", how="left")
               .sort(["parallelsamfund", "udsat", "criteria_met"], descending=True, nulls_last=True))
     sec = report.section(Text(f"Områderne i listeåret {year}", f"The areas in list year {year}"), Text(

@@ -168,8 +168,11 @@ def print_listed_table(areas: list[dict], year: int, lang: str, rulesets: dict |
     table = Table(title=words["title"].format(year=year), show_lines=True)
     for key in ("area_id", "lists", "criteria", "leave_year", "to_leave"):
         table.add_column(words[key], overflow="fold")
+    names = {a["area_id"]: ", ".join(str(v) for v in (a.get("area_name"), a.get("municipality")) if v)
+             for a in areas if a["year"] == year}
     for r in rows:
-        table.add_row(str(r["area_id"]), r["lists"], r["criteria"],
+        name = names.get(r["area_id"])
+        table.add_row(f"{r['area_id']}\n{name}" if name else str(r["area_id"]), r["lists"], r["criteria"],
                       "" if r["leave_year"] is None else str(r["leave_year"]), r["to_leave"])
     console.print(table)
 

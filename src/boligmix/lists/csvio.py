@@ -1,7 +1,8 @@
 """AREAS.csv and HISTORY.csv in, OUT.csv (plus a provenance sidecar) out, with strict checks.
 
 AREAS.csv: `area_id,year,residents,pct_non_western,pct_outside_work_edu,pct_convicted,
-conviction_ratio,pct_basic_education,income_pct_of_region`, one row per area and list year.
+conviction_ratio,pct_basic_education,income_pct_of_region`, one row per area and list year;
+optional `area_name` and `municipality` are written beside `area_id` by `explain-lists`.
 A column the row's rule version reads must be present and filled; a column it does not read
 may be empty or absent. Any bad value is a `DataValidationError` naming file, row and column.
 
@@ -164,6 +165,9 @@ def read_areas_csv(path: str | os.PathLike[str], rules: str | RuleSet = "auto") 
         else:
             errors.add(ok & (number < 0), f, "negative value")
         typed[f] = number.cast(pl.Int64, strict=False) if f in COUNT_FIELDS else number
+    for name in ("area_name", "municipality"):  # optional: written beside area_id in the outputs
+        if name in raw.columns:
+            typed[name] = raw.get_column(name)
     frame = pl.DataFrame(typed)
     errors.add(~frame.select(pl.struct("area_id", "year").is_first_distinct()).to_series(), "area_id,year",
                "duplicate (area_id, year)")

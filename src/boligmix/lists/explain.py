@@ -292,7 +292,9 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[
     w = WORDS[lang]
     rs = ruleset or load_ruleset(summary["rules"])
     on = [_label(rs, f) for f in OUTPUT_FLAGS if summary[f] and rs.category_for_output(f) is not None]
-    lines = [w["head"].format(area=summary["area_id"], year=summary["year"], rules=summary["rules"],
+    name = ", ".join(str(v) for v in (summary.get("area_name"), summary.get("municipality")) if v)
+    area = f"{summary['area_id']} {name}" if name else summary["area_id"]
+    lines = [w["head"].format(area=area, year=summary["year"], rules=summary["rules"],
                               lists=", ".join(on) if on else w["no_list"], met=summary["criteria_met"],
                               n=len(rs.spec.counted_criteria), counted=counted_list_label(rs))]
     if isinstance(criteria, pl.DataFrame):
