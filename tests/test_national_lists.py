@@ -40,7 +40,7 @@ import pytest
 
 from boligmix.data.io import read_manifest
 from boligmix.data.synth import write_synthetic
-from boligmix.data.synth.checks import official_list_counts
+from boligmix.lists.counts import official_list_counts
 from boligmix.data.synth.generator import VINTAGE
 from boligmix.data.synth.targets import load_targets
 
