@@ -54,13 +54,13 @@ def test_html_has_sections_figures_escaping_and_provenance(tmp_path):
     for key in ("data_vintage", "synthetic-test", "seed", "42", "boligmix_version", "created_at",
                 "rule_version.disclosure_policy", "rule_version.mix_settings"):
         assert key in html
-    assert "25.0%" in html
+    assert '<span class="i18n-da" lang="da">25,0 %</span><span class="i18n-en" lang="en">25.0%</span>' in html
 
 
 def test_html_publishes_no_count_below_threshold():
     html = render_html(_report())
     body = html.split('id="table-composition"')[1].split("</table>")[0]
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", body)
+    cells = re.findall(r'<td[^>]*>(?:<span class="i18n-da" lang="da">)?([^<]*)', body)
     numbers = [int(c) for c in cells if c.strip().isdigit()]
     assert numbers and min(numbers) >= 5
     assert body.count('class="sup"') == 5  # Lille's n and k, Bjørnehøj's k, two shares

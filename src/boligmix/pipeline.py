@@ -213,7 +213,7 @@ def _lists_section(report: Report, counts: pl.DataFrame, years: list[int]) -> No
         "Number of areas on each list. Before 2018 only the ghetto list existed (shown as parallelsamfund)."))
     sec.figure(per_language(_list_counts_figure, counts),
                Text("Antal områder på listerne", "Number of areas on the lists"))
-    sec.table(exempt(counts, reason="counts of housing areas (public lists), not of persons"),
+    sec.table(exempt(counts.sort("year", descending=True), reason="counts of housing areas (public lists), not of persons"),
               Text("Antal områder pr. liste og år", "Areas per list and year"), name="list_counts",
               labels={f: LIST_LABELS[f] for f in OUTPUT_FLAGS})
 
@@ -262,11 +262,23 @@ def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> No
     """Criterion by criterion for the listed areas (or, when none is listed, those closest to a list)."""
     from boligmix.lists.publish import protect_criteria
 
+    from boligmix.lists.explain import criterion_lists
+    from boligmix.lists.texts import FIELD_NAMES
+
     chosen = latest.head(max_areas)["area_id"].to_list()
-    criteria = (lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
-                .select("area_id", "year", "field", "label_da", "label_en", "value", "op", "threshold", "met",
-                        "margin", "to_cross_text_da", "to_cross_text_en")
-                .sort("area_id"))
+    raw = lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
+    list_of = {(v, cid): label for v in raw.get_column("rules").unique().to_list()
+               for cid, label in criterion_lists(lists.classification.ruleset(v)).items()}
+    order = {a: i for i, a in enumerate(chosen)}
+    criteria = (raw.with_columns(
+        pl.struct("rules", "criterion").map_elements(lambda r: list_of.get((r["rules"], r["criterion"]), ""),
+                                                     return_dtype=pl.String).alias("list"),
+        pl.col("field").replace_strict(FIELD_NAMES["da"], default=pl.col("field")).alias("criterion_da"),
+        pl.col("field").replace_strict(FIELD_NAMES["en"], default=pl.col("field")).alias("criterion_en"),
+        pl.col("area_id").replace_strict(order, return_dtype=pl.Int64).alias("_order"))
+        .sort("_order", "list", maintain_order=True)
+        .select("area_id", "year", "field", "list", "criterion_da", "criterion_en", "value", "op", "threshold",
+                "met", "margin", "to_cross_text_da", "to_cross_text_en"))
     table = protect_criteria(criteria, lists.indicators)
     sec.table(table,
               Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
@@ -274,9 +286,13 @@ def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> No
                    "takes to cross"),
               name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f",
                                                "count": ",.0f", "base": ",.0f"},
-              labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text_da": Text("Hvad skal der til",
-                                                                                         "What it takes"),
+              labels={"list": Text("Liste", "List"), "criterion_da": Text("Kriterium", "Criterion"),
+                      "to_cross_text_da": Text("Hvad skal der til", "What it takes"),
+                      "value": Text("Værdi", "Value"), "op": Text("Sammenligning", "Comparison"),
+                      "threshold": Text("Grænse", "Limit"), "met": Text("Opfyldt", "Met"),
+                      "margin": Text("Afstand", "Margin"), "area_id": INDICATOR_LABELS["area_id"],
+                      "year": Text("Listeår", "List year"), "field": Text("Felt", "Field"),
                       "count": Text("Antal", "Count"), "base": Text("Af i alt", "Out of")},
-              bilingual={"label_da": "label_en", "to_cross_text_da": "to_cross_text_en"})
+              bilingual={"criterion_da": "criterion_en", "to_cross_text_da": "to_cross_text_en"})
 
 __all__ = ["PipelineResult", "run_demo", "run_pipeline"]

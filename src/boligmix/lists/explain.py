@@ -265,6 +265,17 @@ def criteria_by_area(criteria: pl.DataFrame, year: int) -> dict[str, list[dict[s
     return grouped
 
 
+def criterion_lists(ruleset: RuleSet) -> dict[str, str]:
+    """Criterion id -> the list (category label) whose test names it first: the udsat criteria go
+    with udsat boligområde, the lower ones with forebyggelsesområde (the 1,000-residents floor with
+    the first list)."""
+    out: dict[str, str] = {}
+    for category in ruleset.spec.categories:
+        for cid in (*category.requires, *(category.of or ())):
+            out.setdefault(cid, category.label_da)
+    return out
+
+
 def counted_list_label(ruleset: RuleSet) -> str:
     """The list whose criteria `criteria_met` counts: the category that needs `at_least` N of the
     counted criteria (udsat boligområde; ghettoområde before 2021)."""

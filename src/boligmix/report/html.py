@@ -40,6 +40,12 @@ class _Cell:
 _YES_NO = {True: Text("ja", "yes"), False: Text("nej", "no")}
 
 
+def danish_number(text: str) -> str:
+    """'1,437.5' -> '1.437,5', '33.3%' -> '33,3 %': the Danish view of a formatted number."""
+    swapped = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return swapped[:-1] + " %" if swapped.endswith("%") else swapped
+
+
 def render_html(report: Report) -> str:
     """The report as an HTML string."""
     blocks_by_section = []
@@ -113,6 +119,9 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
                 cells.append(_Cell(Text(format_cell(value, None), format_cell(english[col][i], None)), ""))
             elif isinstance(value, bool):
                 cells.append(_Cell(_YES_NO[value], ""))
+            elif col in numeric and value is not None:
+                text = format_cell(value, block.formats.get(col))
+                cells.append(_Cell(Text(danish_number(text), text), "num"))
             else:
                 cells.append(_Cell(format_cell(value, block.formats.get(col)), "num" if col in numeric else ""))
         rows.append(cells)
@@ -130,7 +139,7 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
         "truncated": truncated,
         "n_suppressed": n_sup,
         "suppression_note": Text(
-            f"{marker} = diskretioneret ({n_sup} celler i tabellen).",
+            f"{marker} = diskretioneret ({danish_number(f'{n_sup:,}')} celler i tabellen).",
             f"{marker} = suppressed for confidentiality ({n_sup} cells in the table)."),
     }
 
