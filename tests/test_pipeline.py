@@ -62,3 +62,12 @@ def test_run_command_json_and_bad_years(small_dataset, tmp_path):
     missing = runner.invoke(app, ["run", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "c")])
     assert missing.exit_code == 2
     assert "manifest.json" in missing.output
+
+
+def test_main_report_links_the_mix_report_and_mix_figures_read_well(small_dataset, tmp_path):
+    result = run_pipeline(tmp_path / "out", dataset=small_dataset, list_years=[2023, 2024])
+    html = result.report_html.read_text(encoding="utf-8")
+    assert '<a href="mix/report.html">' in html and (tmp_path / "out" / "mix" / "report.html").is_file()
+    mix = (tmp_path / "out" / "mix" / "report.html").read_text(encoding="utf-8")
+    assert "fra privat udlejning" in mix or "fra en anden kommune" in mix  # Danish flow labels
+    assert '"updatemenus"' in mix  # one selectable area instead of every area's line at once

@@ -183,6 +183,8 @@ def _overview_report(dataset, manifest, lists, history: pl.DataFrame, counts: pl
             f"{', seed ' + str(manifest.seed) if manifest.seed is not None else ''}). "
             "The lists follow the rules of each list year (2010, 2013, 2018, 2021)."),
     )
+    report.link(Text("Socialt mix: beboere, tilflyttere og fraflyttere (mix/report.html)",
+                     "Social mix: residents, in-movers and out-movers (mix/report.html)"), "mix/report.html")
     _data_section(report, dataset, manifest)
     _lists_section(report, counts, years)
     _latest_section(report, lists, indicators, years[-1])

@@ -147,12 +147,19 @@ class Report:
     provenance: Provenance
     intro: Text | None = None
     sections: list[Section] = field(default_factory=list)
+    links: list[tuple[Text, str]] = field(default_factory=list)
+    """Related reports: (link text, relative path), shown at the top of the HTML report."""
 
     def __init__(self, title: TextLike, *, provenance: Provenance, intro: TextLike | None = None) -> None:
         self.title = Text.of(title)
         self.provenance = provenance
         self.intro = Text.of(intro) if intro is not None else None
         self.sections = []
+        self.links = []
+
+    def link(self, text: TextLike, href: str) -> None:
+        """Add a link to a related report (a relative path, e.g. 'mix/report.html')."""
+        self.links.append((Text.of(text), href))
 
     def section(self, title: TextLike, text: TextLike | None = None) -> Section:
         sec = Section(Text.of(title), _report=self)

@@ -73,6 +73,7 @@ def render_html(report: Report) -> str:
     return _template().render(
         title=report.title,
         intro=report.intro,
+        links=report.links,
         sections=blocks_by_section,
         plotly_js=plotly_js,
         provenance=prov,
