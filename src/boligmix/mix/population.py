@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from boligmix.data.io import read_manifest, read_table
+from boligmix.data.residence import january_years
 from boligmix.errors import ConfigurationError, DatasetError
 
 GROUPS = ("stock", "in", "out")
@@ -113,11 +114,7 @@ def memberships(data: MixData, years: Sequence[int], birth_grace_days: int,
     stock_years = sorted(set(years) | {y + 1 for y in years})
     res = spells if spells is not None else spells_with_neighbours(data, birth_grace_days)
 
-    first = pl.when((pl.col("move_in").dt.month() == 1) & (pl.col("move_in").dt.day() == 1)).then(
-        pl.col("move_in").dt.year()).otherwise(pl.col("move_in").dt.year() + 1)
-    last = pl.when(pl.col("move_out").is_null()).then(pl.lit(y_max + 1)).when(
-        (pl.col("move_out").dt.month() == 1) & (pl.col("move_out").dt.day() == 1)).then(
-        pl.col("move_out").dt.year() - 1).otherwise(pl.col("move_out").dt.year())
+    first, last = january_years(y_max + 1)  # the one definition of "resident on 1 January"
     stock = (
         res.with_columns(first.clip(lower_bound=y_min).alias("_a"), last.clip(upper_bound=y_max + 1).alias("_b"))
         .filter(pl.col("_a") <= pl.col("_b"))

@@ -13,6 +13,8 @@ from datetime import date
 
 import polars as pl
 
+from boligmix.data.residence import resident_on
+
 from boligmix.data.synth.profiles import classify
 
 OUTSIDE_TYPES = ("kontanthjaelp", "uddannelseshjaelp", "selvforsoergelse_hjemrejse", "overgangsydelse",
@@ -21,7 +23,7 @@ OUTSIDE_TYPES = ("kontanthjaelp", "uddannelseshjaelp", "selvforsoergelse_hjemrej
 
 def residents_on(residences: pl.DataFrame, day: date) -> pl.DataFrame:
     """Residence spells covering `day` (one row per resident person)."""
-    return residences.filter((pl.col("move_in") <= day) & (pl.col("move_out").is_null() | (pl.col("move_out") > day)))
+    return residences.filter(resident_on(day))
 
 
 def _nonwestern_persons(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
