@@ -36,7 +36,10 @@ def test_mix_command_writes_tables_and_report(tmp_path):
         assert comp[col].drop_nulls().is_empty() or comp[col].drop_nulls().min() >= 5
     body = html.split('id="table-composition"')[1].split("</table>")[0]
     headers = re.findall(r'<th><span class="i18n-da" lang="da">([^<]*)</span>', body.split("</thead>")[0])
-    counts = [j for j, h in enumerate(headers) if h == "n" or h.startswith("n_")]
+    from boligmix.report.labels import DEFAULT_LABELS
+
+    count_headers = {t.da for c, t in DEFAULT_LABELS.items() if c == "n" or c.startswith("n_")}
+    counts = [j for j, h in enumerate(headers) if h in count_headers]
     assert len(counts) >= 5
     rows = [re.findall(r'<td[^>]*>(?:<span class="i18n-da" lang="da">)?([^<]*)', row)
             for row in body.split("</thead>")[1].split("<tr")[1:]]

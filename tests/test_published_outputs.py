@@ -23,10 +23,12 @@ from boligmix.cli.main import app
 from boligmix.data.synth import write_synthetic
 from boligmix.pipeline import INDICATOR_LABELS, run_pipeline
 from boligmix.report import DisclosurePolicy
+from boligmix.report.labels import DEFAULT_LABELS
 
 COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+)$")
 NOT_PERSONS = {"n_units"}  # counts of units, not of persons
-EXCEL_COUNT_HEADERS = {t.da for c, t in INDICATOR_LABELS.items() if COUNT.match(c)} | {"Antal", "Af i alt"}
+EXCEL_COUNT_HEADERS = ({t.da for c, t in {**DEFAULT_LABELS, **INDICATOR_LABELS}.items() if COUNT.match(c)}
+                       | {"Antal", "Af i alt"})
 LIMIT = DisclosurePolicy.load().min_count
 
 

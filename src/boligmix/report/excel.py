@@ -19,6 +19,7 @@ import xlsxwriter
 from boligmix.report._files import write_with
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
 from boligmix.report.document import Report, TableBlock
+from boligmix.report.labels import column_label
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -94,7 +95,7 @@ def _write_table(book, sheet, block: TableBlock, bold, sup, cache: dict[str, obj
                           f"{n_suppressed} celler; se arket provenance og kolonnen {SUPPRESSED_COLUMN}. "
                           f"Grey empty cells are suppressed for confidentiality.")
     header_row = 3
-    headers = [block.labels[c].da if c in block.labels else c for c in columns]
+    headers = [column_label(block.labels, c).da for c in columns]
     for j, text in enumerate(headers):
         sheet.write(header_row, j, text, bold)
     if n_suppressed:

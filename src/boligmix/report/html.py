@@ -20,6 +20,7 @@ import jinja2
 from boligmix.report._files import write_text_atomic
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
 from boligmix.report.document import LANGUAGES, FigureBlock, Report, TableBlock, Text, TextBlock, format_cell
+from boligmix.report.labels import column_label
 
 _TEMPLATE = "report.html.j2"
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -135,7 +136,7 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
         "kind": "table",
         "name": block.name,
         "caption": block.caption,
-        "columns": [block.labels.get(c, Text(c, c)) for c in columns],
+        "columns": [column_label(block.labels, c) for c in columns],
         "rows": rows,
         "truncated": truncated,
         "n_suppressed": n_sup,
