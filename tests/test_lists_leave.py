@@ -153,12 +153,14 @@ def test_listed_summary_rows():
                      "income_pct_of_region": 60.0}])
     (row,) = listed_summary([s], 2023)
     # udsat criteria: 0 of 4; the forebyggelse criteria behind the list: 3 of 4
-    assert s["criteria_met"] == 0 and row["criteria"] == "3 af 4"
+    assert s["criteria_met"] == 0 and row["criteria"] == "3 af 4 (forebyggelsesområde)"
     assert row["lists"] == "forebyggelsesområde" and row["leave_year"] == 2025
     # 35 -> 30 % of 800 persons 18-64 = 40 FTE; 60 -> 65 % of 400.000 kr. = 20.000 kr.
-    assert row["to_leave"].startswith("mindst 40,0 fuldtidspersoner") and "mindst 20.000 kr. højere" in row["to_leave"]
+    assert row["to_leave"].startswith("andel uden for arbejde og uddannelse: mindst 40,0 fuldtidspersoner")
+    assert "indkomst ift. regionen: mindst 20.000 kr. højere" in row["to_leave"]
     s, _ = summary([{"year": y} for y in range(2019, 2024)])
     (row,) = listed_summary([s], 2023, "en")
-    assert row["lists"] == "udsat boligområde, parallelsamfund, omdannelsesområde" and row["criteria"] == "3 of 4"
-    assert row["to_leave"].startswith("at least 150 fewer residents of non-Western origin")
+    assert row["lists"] == "udsat boligområde, parallelsamfund, omdannelsesområde"
+    assert row["criteria"] == "3 of 4 (udsat boligområde)"  # omdannelse rests on udsat's 2 of 4
+    assert row["to_leave"].startswith("non-Western share: at least 150 fewer residents of non-Western origin")
     assert listed_summary([s], 2022) == []
