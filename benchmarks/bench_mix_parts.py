@@ -2,6 +2,7 @@
 decomposition and the Excel writer.
 
     PYTHONPATH=src python benchmarks/bench_mix_parts.py [DATASET_DIR] [--years 2010-2024]
+        [--old-decomposition OLD/decomposition.py]
     PYTHONPATH=src python benchmarks/bench_mix_parts.py --excel-only [--excel-rows 5000]
 
 * decomposition: `decomposition_table` + `pooled_decomposition` on the unit stocks of DATASET_DIR
@@ -44,7 +45,17 @@ def _reference_loop(unit_stock: pl.DataFrame, data, years: list[int]) -> pl.Data
     return pl.concat(parts).sort("unit_id", "factor", "year_from", "year_to")
 
 
-def bench_decomposition(dataset: str, years: list[int], level: str = "area") -> None:
+def _load_old(path: str):
+    """`decomposition.py` of another version (e.g. `git show 70e9d41:src/boligmix/mix/decomposition.py`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("old_decomposition", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def bench_decomposition(dataset: str, years: list[int], level: str = "area", old_file: str | None = None) -> None:
     from boligmix.mix.decomposition import decomposition_table, stock_in_units
     from boligmix.mix.factors import attach_factors, prepare_factor_inputs
     from boligmix.mix.population import load_mix_data, memberships, spells_with_neighbours
@@ -73,6 +84,11 @@ def bench_decomposition(dataset: str, years: list[int], level: str = "area") -> 
     print(f"one decompose per (year pair, factor): {old.height:,} rows, {_since(t)}")
     same = new.drop("level").equals(old)
     print(f"ratio per-call loop / decomposition_table: {t_old / t_new:.1f}x; results identical: {same}")
+    if old_file:
+        previous = _load_old(old_file)
+        t = _clock()
+        before = previous.decomposition_table(unit_stock, data, level, years)
+        print(f"decomposition_table of {old_file}: {_since(t)}; results identical: {before.equals(new)}")
 
 
 def _time(fn) -> float:
@@ -111,10 +127,11 @@ if __name__ == "__main__":
     ap.add_argument("dataset", nargs="?")
     ap.add_argument("--years", default="2010-2024")
     ap.add_argument("--excel-only", action="store_true")
+    ap.add_argument("--old-decomposition", help="decomposition.py of an earlier version to compare with")
     ap.add_argument("--excel-rows", type=int, default=5_000, help="N: the Excel writer runs at N and 4N rows")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}")
     bench_excel(args.excel_rows)
     if args.dataset and not args.excel_only:
         first, last = (int(y) for y in args.years.split("-"))
-        bench_decomposition(args.dataset, list(range(first, last + 1)))
+        bench_decomposition(args.dataset, list(range(first, last + 1)), old_file=args.old_decomposition)
