@@ -165,3 +165,15 @@ def test_year_axis_has_whole_year_ticks():
     fig = year_axis(go.Figure(go.Scatter(x=[2020, 2024], y=[1, 2])), [2020, 2024])
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
     assert year_axis(go.Figure(), range(2004, 2025)).layout.xaxis.dtick == 2
+
+
+def test_tables_show_the_newest_year_first_with_their_own_suppression(tmp_path):
+    frame = pl.DataFrame({"year": [2010, 2012, 2011], "n": [50, 3, 70]})
+    report = Report(Text("t", "t"), provenance=Provenance(data_vintage="v", seed=1, command="pytest"))
+    report.section(Text("s", "s")).table(protect(frame, counts=["n"]), Text("c", "c"), name="years")
+    book = openpyxl.load_workbook(write_excel(report, tmp_path / "y.xlsx"))
+    rows = [r[:2] for r in book["years"].iter_rows(min_row=5, values_only=True)]
+    assert rows == [(2012, None), (2011, 70), (2010, 50)]  # 2012's 3 is suppressed, in its own row
+    html = render_html(report)
+    body = html.split('id="table-years"')[1]
+    assert body.index(">2012<") < body.index(">2011<") < body.index(">2010<")

@@ -175,6 +175,16 @@ class Report:
         return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]
 
 
+def display_order(frame: Any) -> list[int]:
+    """Row indices in the order a report shows them: newest year first (by `year`, or `year_to` then
+    `year_from`), the table's own order otherwise and within a year."""
+    for keys in (("year",), ("year_to", "year_from")):
+        if all(k in frame.columns for k in keys):
+            years = list(zip(*(frame.get_column(k).to_list() for k in keys)))
+            return sorted(range(frame.height), key=lambda i: tuple(-(y or 0) for y in years[i]))
+    return list(range(frame.height))
+
+
 def format_cell(value: Any, fmt: str | None) -> str:
     """Format one published value for display ('' for a plain missing value)."""
     if value is None:

@@ -18,7 +18,7 @@ import xlsxwriter
 
 from boligmix.report._files import write_with
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
-from boligmix.report.document import Report, TableBlock
+from boligmix.report.document import Report, TableBlock, display_order
 from boligmix.report.labels import column_label
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -103,8 +103,10 @@ def _write_table(book, sheet, block: TableBlock, bold, sup, cache: dict[str, obj
     formats = [_cell_format(book, cache, block.formats.get(c), frame.schema[c]) for c in columns]
     widths = [min(max(len(h), 6), 40) for h in headers]
     markers = frame.get_column(SUPPRESSED_COLUMN).to_list() if n_suppressed else None
-    for i, values in enumerate(frame.select(columns).iter_rows()):
-        r = header_row + 1 + i
+    all_rows = frame.select(columns).rows()
+    for k, i in enumerate(display_order(frame)):  # newest year first
+        values = all_rows[i]
+        r = header_row + 1 + k
         for j, (col, value) in enumerate(zip(columns, values)):
             if table.is_suppressed(col, i):
                 sheet.write_blank(r, j, None, sup)

@@ -19,7 +19,16 @@ import jinja2
 
 from boligmix.report._files import write_text_atomic
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
-from boligmix.report.document import LANGUAGES, FigureBlock, Report, TableBlock, Text, TextBlock, format_cell
+from boligmix.report.document import (
+    LANGUAGES,
+    FigureBlock,
+    Report,
+    TableBlock,
+    Text,
+    TextBlock,
+    display_order,
+    format_cell,
+)
 from boligmix.report.labels import column_label
 
 _TEMPLATE = "report.html.j2"
@@ -109,9 +118,11 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
     numeric = {c for c in columns if frame.schema[c].is_numeric()}
     rows = []
     limit = frame.height if block.max_rows is None else min(block.max_rows, frame.height)
-    data = frame.select(columns).head(limit).rows()
-    english = {da: frame.get_column(en).head(limit).to_list() for da, en in block.bilingual.items()}
-    for i, values in enumerate(data):
+    order = display_order(frame)[:limit]  # newest year first
+    all_rows = frame.select(columns).rows()
+    data = [(i, all_rows[i]) for i in order]
+    english = {da: frame.get_column(en).to_list() for da, en in block.bilingual.items()}
+    for i, values in data:
         cells = []
         for col, value in zip(columns, values):
             reason = _suppression_reason(block, col, i)
