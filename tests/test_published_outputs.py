@@ -31,12 +31,14 @@ EXCEL_COUNT_HEADERS = ({t.da for c, t in {**DEFAULT_LABELS, **INDICATOR_LABELS}.
                        | {"Antal", "Af i alt"})
 LIMIT = DisclosurePolicy.load().min_count
 
+pytestmark = pytest.mark.slow  # about 15 s on an idle 2-core machine (synthetic data, pipeline, 5 commands)
+
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("published")
-    data = write_synthetic(root / "data", scale="small", seed=11, years=(2014, 2024))
-    run_pipeline(root / "demo", dataset=data, list_years=[2022, 2023, 2024])
+    data = write_synthetic(root / "data", scale="small", seed=11, years=(2018, 2024))
+    run_pipeline(root / "demo", dataset=data, list_years=[2023, 2024])
     runner = CliRunner()
     for args in (["lists", "--data", data, "--years", "2023-2024", "--out", root / "lists"],
                  ["indicators", "compute", data, "-y", 2024, "--level", "department", "-o", root / "ind.csv"],
@@ -71,6 +73,8 @@ def _check_json(value, where: str) -> int:
     checked = 0
     if isinstance(value, dict):
         for key, item in value.items():
+            if key == "suppressed":  # numbers of suppressed cells by reason (e.g. "numerator": 3), not persons
+                continue
             if COUNT.match(str(key)) and isinstance(item, (int, float)) and not isinstance(item, bool):
                 assert item >= LIMIT, (where, key, item)
                 checked += 1
@@ -115,8 +119,8 @@ def test_no_published_file_shows_a_count_below_the_limit(outputs):
 
 def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
     internal = pl.read_csv(outputs / "comp-internal.csv")
-    assert (internal.get_column("numerator") < LIMIT).sum() >= 5
+    assert (internal.get_column("numerator") < LIMIT).sum() >= 3
     published = pl.read_csv(outputs / "comp.csv", infer_schema_length=None)
-    assert published.get_column("suppressed").drop_nulls().len() >= 5
+    assert published.get_column("suppressed").drop_nulls().len() >= 3
     criteria = pl.read_csv(outputs / "lists" / "criteria.csv", infer_schema_length=None)
     assert {"count", "base", "suppressed"} <= set(criteria.columns)
