@@ -41,7 +41,7 @@ def mix_command(
     try:
         from boligmix.data.io import check_new_dir, check_out_paths
         from boligmix.mix.pipeline import compute_mix
-        from boligmix.mix.population import load_mix_data, years_range
+        from boligmix.mix.population import load_mix_data, register_years, years_range
         from boligmix.mix.publish import write_outputs
         from boligmix.mix.settings import MixSettings
         from boligmix.mix.units import read_listed
@@ -54,9 +54,9 @@ def mix_command(
         categories = tuple(c.strip() for c in list_categories.split(",") if c.strip())
         listed_frame = read_listed(str(listed), categories) if listed is not None else None
         with output.progress("mix", total=100) as bar:
-            dataset = load_mix_data(data)
-            lo, hi = dataset.register_years
+            lo, hi = register_years(data)
             year_list = years_range(years) if years else list(range(lo + 1, hi + 1))
+            dataset = load_mix_data(data, year_list)
             if listed_frame is not None:
                 covered = set(listed_frame.get_column("year").to_list())
                 absent = [y for y in year_list if y not in covered]
