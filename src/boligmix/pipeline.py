@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -282,6 +282,7 @@ def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> No
         .select("area_id", "year", "field", "list", "criterion_da", "criterion_en", "value", "op", "threshold",
                 "met", "margin", "to_cross_text_da", "to_cross_text_en"))
     table = protect_criteria(criteria, lists.indicators)
+    table = replace(table, frame=table.frame.drop("field"))  # used to find each value's counts; not shown
     sec.table(table,
               Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
                    "The criteria of the areas at the top of the table: value, threshold, margin and what it "
