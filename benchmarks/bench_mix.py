@@ -1,6 +1,10 @@
 """Benchmark: `compute_mix` + protection/report on a dataset, and `protect` on a large random table.
 
     PYTHONPATH=src python benchmarks/bench_mix.py [DATASET_DIR] [--years 2010-2020] [--level area]
+    PYTHONPATH=src flock /work/bench.lock python benchmarks/bench_mix.py --national [--years 2022-2023]
+
+`--national` runs on the shared national dataset (NATIONAL_DIR) once its `.ready` marker exists
+(5.9 M persons; 2 years: about 2 minutes and 14 GB; run it under the machine's benchmark lock).
 
 Prints wall times and the ratio to the targets below (ratio < 1 = within target).
 """
@@ -17,6 +21,8 @@ import polars as pl
 
 from boligmix.report import Additive, Share, protect
 
+NATIONAL_DIR = "/work/data/national-seed1"
+"""The shared national synthetic dataset (seed 1, 2004-2024) on the project's machines."""
 TARGET_PROTECT_100K_S = 10.0
 """protect() on 100,000 rows x 6 counts with 2 equations and 2 shares."""
 TARGET_MIX_S = 120.0
@@ -61,7 +67,14 @@ if __name__ == "__main__":
     ap.add_argument("dataset", nargs="?")
     ap.add_argument("--years", default="2010-2019")
     ap.add_argument("--level", default="area")
+    ap.add_argument("--national", action="store_true", help=f"use {NATIONAL_DIR} (when {NATIONAL_DIR}/.ready exists)")
     args = ap.parse_args()
+    if args.national:
+        from pathlib import Path
+
+        if not (Path(NATIONAL_DIR) / ".ready").exists():
+            raise SystemExit(f"{NATIONAL_DIR}/.ready does not exist: the national dataset is not there yet")
+        args.dataset = NATIONAL_DIR
     bench_protect()
     if args.dataset:
         bench_mix(args.dataset, args.years, args.level)

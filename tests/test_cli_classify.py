@@ -39,12 +39,12 @@ def test_classify_writes_out_csv_and_provenance(tmp_path):
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert lines == [
-        "area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse",
-        "A,2020,2018,3,1,1,0,0",  # 2016 neither in history nor in the run -> not hårdt
-        "A,2021,2021,3,1,1,1,0",  # 2017-2019 history, 2020 own result, 2021 now
-        "B,2021,2021,3,0,0,0,0",  # 999 residents
-        "C,2021,2021,0,0,0,0,1",
-        "D,2015,2013,3,0,1,0,0",  # 2013 rules: nw, outside, convicted -> 3 of 5
+        "area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse,history_missing",
+        "A,2020,2018,3,1,1,0,0,2016",  # 2016 neither in history nor in the run -> not hårdt
+        "A,2021,2021,3,1,1,1,0,",  # 2017-2019 history, 2020 own result, 2021 now
+        "B,2021,2021,3,0,0,0,0,",  # 999 residents
+        "C,2021,2021,0,0,0,0,1,",
+        "D,2015,2013,3,0,1,0,0,",  # 2013 rules: nw, outside, convicted -> 3 of 5
     ]
     meta = json.loads((tmp_path / "out.provenance.json").read_text())
     assert set(meta["rule_versions"]) == {"2013", "2018", "2021"}
@@ -130,15 +130,15 @@ def test_bad_history_fails_and_writes_nothing(tmp_path, lines, fragments):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["areas.csv", "history.csv"]
 
 
-def test_semicolon_csv_gets_a_clear_message_and_bom_crlf_are_fine(tmp_path):
+def test_semicolon_csv_with_a_decimal_point_gets_a_clear_message_and_bom_crlf_are_fine(tmp_path):
     semi = write(tmp_path, "semi.csv", [HEADER.replace(",", ";"), GOOD[1].replace(",", ";")])
-    result = run("--areas", semi, "--out", tmp_path / "out.csv")
-    assert result.exit_code == 2 and "separated by commas" in " ".join(result.output.split())
+    result = run("--areas", semi, "--out", tmp_path / "out.csv")  # '3.5' in a ';' file: ambiguous
+    assert result.exit_code == 2 and "decimals are written with a comma" in " ".join(result.output.split())
     bom = tmp_path / "bom.csv"
     bom.write_bytes(("\ufeff" + HEADER + "\r\n" + GOOD[1] + "\r\n").encode("utf-8"))
     result = run("--areas", bom, "--out", tmp_path / "out.csv")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out.csv").read_text().splitlines()[1] == "A,2021,2021,3,1,1,0,0"
+    assert (tmp_path / "out.csv").read_text().splitlines()[1] == 'A,2021,2021,3,1,1,0,0,"2017,2018,2019,2020"'
 
 
 def test_bad_rules_switch_and_missing_file(tmp_path):
@@ -202,12 +202,12 @@ def test_a_rule_set_file_can_be_used_for_what_if_rules(tmp_path):
     default = run("--areas", areas, "--out", tmp_path / "a.csv")
     whatif = run("--areas", areas, "--rules", rules, "--out", tmp_path / "b.csv")
     assert default.exit_code == 0 and whatif.exit_code == 0, whatif.output
-    assert (tmp_path / "a.csv").read_text().splitlines()[1] == "C,2021,2021,1,0,0,0,1"
-    assert (tmp_path / "b.csv").read_text().splitlines()[1] == "C,2021,2021-whatif,2,1,1,0,0"
+    assert (tmp_path / "a.csv").read_text().splitlines()[1] == "C,2021,2021,1,0,0,0,1,"
+    assert (tmp_path / "b.csv").read_text().splitlines()[1] == 'C,2021,2021-whatif,2,1,1,0,0,"2017,2018,2019,2020"'
     meta = json.loads((tmp_path / "b.provenance.json").read_text())
     assert meta["rule_versions"]["2021-whatif"]["file"] == str(rules)
     explained = run_cmd("explain-lists", "--areas", areas, "--rules", rules, "--year", 2021, "--out", tmp_path / "e")
     assert explained.exit_code == 0, explained.output
-    assert "36,00 > 35 pct. -> opfyldt" in explained.output
+    assert "36,0 % (grænse: over 35 %) — opfyldt" in explained.output
     bad = run("--areas", areas, "--rules", tmp_path / "missing.yaml", "--out", tmp_path / "c.csv")
     assert bad.exit_code == 2 and "missing.yaml" in bad.output

@@ -63,9 +63,22 @@ def test_composition_command(dataset, tmp_path):
                                  "-i", "share_children", "-i", "share_elderly", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["indicators"] == ["share_children", "share_elderly"]
-    frame = pl.read_csv(out)
+    frame = pl.read_csv(out, infer_schema_length=None)
+    a1 = frame.filter((pl.col("area_id") == "A1") & (pl.col("indicator") == "share_children"))
+    # 1 child of 11 residents: published, the count and the share built on it are suppressed
+    assert a1.select("numerator", "value").row(0) == (None, None) and a1.get_column("denominator").item() == 11
+    assert a1.get_column("suppressed").item() == "numerator:primary,value:numerator"
+    internal = tmp_path / "comp-internal.csv"
+    result = runner.invoke(app, ["indicators", "composition", str(dataset), "-y", "2024", "-o", str(internal),
+                                 "-i", "share_children", "--internal"])
+    assert result.exit_code == 0, result.output
+    frame = pl.read_csv(internal)
+    assert frame.columns[0] == "INTERNAL_not_for_publication" and "INTERNAL" in frame.item(0, 0)
     a1 = frame.filter((pl.col("area_id") == "A1") & (pl.col("indicator") == "share_children"))
     assert a1.get_column("value").item() == pytest.approx(100 / 11)
+    misnamed = runner.invoke(app, ["indicators", "composition", str(dataset), "-y", "2024", "-o",
+                                   str(tmp_path / "c.csv"), "--internal"])
+    assert misnamed.exit_code == 2 and "intern" in misnamed.output and not (tmp_path / "c.csv").exists()
     bad = runner.invoke(app, ["indicators", "composition", str(dataset), "-y", "2024", "-o", str(tmp_path / "b.csv"),
                               "-i", "share_pets"])
     assert bad.exit_code == 2 and "share_pets" in bad.output

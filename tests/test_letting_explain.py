@@ -1,6 +1,7 @@
 """Decision log files and `boligmix letting explain` / `check-policy`."""
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -81,6 +82,17 @@ def test_cli_explain(tmp_path, log):
     assert as_json.exit_code == 0
     payload = json.loads(as_json.stdout)
     assert payload["got_dwelling"] is True and payload["steps"][-1]["outcome"] == "let"
+    danish = runner.invoke(app, ["letting", "explain", "--decisions", str(path), "--applicant", "3", "--dwelling", "7"])
+    assert danish.exit_code == 0 and danish.stdout.startswith("Ansøger 3 fik bolig 7")
+    rejected = runner.invoke(app, ["letting", "explain", "--decisions", str(path), "--applicant", "1", "--dwelling", "7"])
+    text = rejected.stdout
+    assert "Ansøger 1 blev afvist (regel dk.almenboligloven.51c#listed_benefits" in text and "begrundelse:" in text
+    # Danish labels only: no internal field names such as listed_benefits_6m or applicant.age
+    assert not re.search(r"\b[a-z_]+\.[a-z_]+=|listed_benefits_6m|\w+=\w+", text.split("(regel")[0] + "".join(
+        line.split("begrundelse:")[0] for line in text.splitlines()))
+    english = runner.invoke(app, ["letting", "explain", "--decisions", str(path), "--applicant", "1", "--dwelling",
+                                  "7", "--lang", "en"])
+    assert "facts:" in english.stdout and "Applicant 1" in english.stdout
     missing = runner.invoke(app, ["letting", "explain", "--decisions", str(tmp_path / "no.jsonl"),
                                   "--applicant", "1", "--dwelling", "7"])
     assert missing.exit_code == 2

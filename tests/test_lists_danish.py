@@ -62,16 +62,17 @@ def test_danish_explanation_uses_legal_terms_and_decimal_comma():
     (s,) = area_summaries(result, 2023, None, table)
     da = explain_text(s, table)  # Danish is the default
     assert da.startswith("A, listeår 2023 (regler 2021): udsat boligområde, parallelsamfund, omdannelsesområde; "
-                         "3 af 4 kriterier opfyldt.")
-    assert "Mindst 1.000 beboere: 1.500,00 >= 1.000 beboere -> opfyldt (afstand +500,00)" in da
-    assert "45,00 > 40 pct. -> opfyldt (afstand +5,00); for at det ikke længere er opfyldt: mindst 40,0 " \
+                         "3 af 4 kriterier for udsat boligområde opfyldt.")
+    assert "Mindst 1.000 beboere: 1.500 beboere (grænse: mindst 1.000 beboere) — opfyldt" in da
+    assert "45,0 % (grænse: over 40 %) — opfyldt; for at det ikke længere er opfyldt: mindst 40,0 " \
            "fuldtidspersoner" in da
-    assert "55,00 > 60 pct. -> ikke opfyldt (afstand -5,00); for at det bliver opfyldt: mindst 26 flere beboere" in da
+    assert "55,0 % (grænse: over 60 %) — ikke opfyldt; for at det bliver opfyldt: mindst 26 flere beboere" in da
+    assert "-> " not in da and ",00 " not in da  # no arrow that reads as a false inequality, counts without decimals
     assert "listehistorik (parallelsamfund/ghettoområde): 2019: ja (beregnet)" in da
     assert "tidligste listeår, hvor området med sikkerhed er ude som omdannelsesområde" in da
     en = explain_text(s, table, lang="en")
     assert en.startswith("A, list year 2023 (rules 2021): udsat boligområde, parallelsamfund, omdannelsesområde")
-    assert "1500.00 >= 1000 persons -> met (margin +500.00)" in en
+    assert "1,500 residents (limit: at least 1,000 residents) — met" in en
     with pytest.raises(ValueError):
         explain_text(s, table, lang="de")  # type: ignore[arg-type]
 

@@ -124,7 +124,7 @@ def test_cli_text_format_prints_the_listed_areas(dataset, tmp_path, lang):
     assert ("af 4" if lang == "da" else "of 4") in text
     brief = CliRunner().invoke(app, ["lists", "--data", str(dataset), "--year", "2024", "--out", str(out),
                                      "--force", "--rules", str(rules), "--format", "brief"])
-    assert brief.exit_code == 0 and brief.output.startswith("wrote ")
+    assert brief.exit_code == 0 and brief.stdout.startswith("wrote ")
     bad = CliRunner().invoke(app, ["lists", "--data", str(dataset), "--year", "2024", "--out", str(tmp_path / "x"),
                                    "--lang", "de"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()

@@ -35,8 +35,19 @@ def test_mix_command_writes_tables_and_report(tmp_path):
     for col in [c for c in comp.columns if c == "n" or c.startswith("n_")]:
         assert comp[col].drop_nulls().is_empty() or comp[col].drop_nulls().min() >= 5
     body = html.split('id="table-composition"')[1].split("</table>")[0]
-    nums = [int(c) for c in re.findall(r'<td class="num">(\d+)</td>', body)]
-    assert all(n >= 5 or n in (2010, 2011, 101, 147) for n in nums)
+    headers = re.findall(r'<th><span class="i18n-da" lang="da">([^<]*)</span>', body.split("</thead>")[0])
+    from boligmix.report.labels import DEFAULT_LABELS
+
+    count_headers = {t.da for c, t in DEFAULT_LABELS.items() if c == "n" or c.startswith("n_")}
+    counts = [j for j, h in enumerate(headers) if h in count_headers]
+    assert len(counts) >= 5
+    rows = [re.findall(r'<td[^>]*>(?:<span class="i18n-da" lang="da">)?([^<]*)', row)
+            for row in body.split("</thead>")[1].split("<tr")[1:]]
+    cells = [row[j] for row in rows for j in counts]
+    assert rows and all(len(row) == len(headers) for row in rows)
+    shown = [int(c.replace(".", "").replace(",", "")) for c in cells if re.fullmatch(r"[\d.,]+", c)]
+    assert shown and min(shown) >= 5  # every count shown in the count columns is at least the limit
+    assert len(shown) < len(cells)  # and some are suppressed: the tiny dataset has small groups
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["provenance"]["seed"] == 7 and prov["provenance"]["settings"]["listed_areas_given"] is True
     assert (out / "report.xlsx").is_file()
@@ -66,3 +77,15 @@ def test_mix_command_unwritable_out_exits_2(tmp_path):
     blocker.write_text("not a directory")
     res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010", "--out", str(blocker / "sub")])
     assert res.exit_code == 2 and "cannot write" in res.output
+
+
+def test_listed_file_missing_mix_years_is_an_explicit_warning(tmp_path):
+    ds = build(tmp_path / "ds")
+    listed = tmp_path / "listed.csv"
+    pl.DataFrame({"area_id": ["A2"], "year": [2011], "listed": [True]}).write_csv(listed)
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2010-2011", "--out", str(tmp_path / "o"),
+                              "--listed", str(listed), "--quiet"])
+    assert res.exit_code == 0 and "no rows for year(s) 2010" in " ".join(res.stderr.split())
+    res = runner.invoke(app, ["mix", "--data", str(ds), "--years", "2011", "--out", str(tmp_path / "p"),
+                              "--listed", str(listed), "--quiet"])
+    assert res.exit_code == 0 and "warning" not in res.stderr

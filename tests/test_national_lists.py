@@ -36,19 +36,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from boligmix.data.io import read_manifest
 from boligmix.data.synth import write_synthetic
-from boligmix.data.synth.checks import official_list_counts
 from boligmix.data.synth.generator import VINTAGE
 from boligmix.data.synth.targets import load_targets
+from boligmix.lists.counts import official_list_counts
 
 pytestmark = [pytest.mark.slow, pytest.mark.national]
 
 SEED = 1
 REGISTER_YEARS = (2004, 2024)
 LIST_YEARS = range(2018, 2025)
+GHETTO_YEARS = range(2010, 2018)
+"""The ghetto lists of the 2010 and 2013 rules, checked from person-level data like the later ones."""
 ABS_TOLERANCE = 4
 REL_TOLERANCE = 0.30
 ENV = "BOLIGMIX_NATIONAL_DATA"
@@ -90,7 +93,75 @@ def national_dataset(tmp_path_factory, request) -> Path:
 
 @pytest.fixture(scope="module")
 def counts(national_dataset) -> dict[int, dict[str, int]]:
-    return official_list_counts(national_dataset, LIST_YEARS)
+    # two runs: 2018-2024 exactly as before (their history from the dataset's own earlier list years),
+    # and the ghetto lists of the 2010 and 2013 rules
+    return {**official_list_counts(national_dataset, GHETTO_YEARS), **official_list_counts(national_dataset, LIST_YEARS)}
+
+
+@pytest.mark.parametrize("year", GHETTO_YEARS)
+def test_ghetto_counts_2010_2017_from_person_level_data(counts, year):
+    published = TARGETS.lists[year].get("ghetto")
+    generated = counts[year]
+    assert set(generated) == {"ghetto"}  # no udsat/forebyggelse lists before 2018
+    assert abs(generated["ghetto"] - published) <= tolerance(published), (year, generated, published)
+
+
+@pytest.fixture(scope="module")
+def tables(national_dataset) -> dict:
+    from boligmix.data.io import read_table
+
+    return {name: read_table(national_dataset, name) for name in
+            ("persons", "residences", "dwellings", "countries")}
+
+
+@pytest.fixture(scope="module")
+def figures(tables) -> dict[str, float]:
+    """The generator's population and mobility figures, measured on the dataset."""
+    from boligmix.data.synth import checks
+
+    pop = checks.population_by_year(tables, range(2004, 2024))
+    h04, h24 = checks.headline(tables, 2004), checks.headline(tables, 2024)
+    moves = checks.moves(tables)
+    per_year = moves.filter(pl.col("date").dt.year().is_between(2005, 2023)).group_by(
+        pl.col("date").dt.year().alias("year")).len()
+    residents = {r["year"]: r["residents_1jan"] for r in pop.iter_rows(named=True)}
+    return {
+        "persons_2004": h04["residents"], "persons_2024": h24["residents"],
+        "almen_residents_2024": h24["almen_residents"],
+        "births_per_year": float(pop["births"].mean()), "deaths_per_year": float(pop["deaths"].mean()),
+        "yearly_move_rate": float(sum(n for _, n in per_year.iter_rows())
+                                  / sum(residents[y] for y, _ in per_year.iter_rows())),
+        "almen_to_other_almen_share": checks.move_figures(tables)["almen_to_other_almen_share"],
+    }
+
+
+TARGET_TOLERANCE = {
+    "persons_2004": ("population", 0.03, "relative"), "persons_2024": ("population", 0.03, "relative"),
+    "almen_residents_2024": ("population", 0.15, "relative"),
+    "births_per_year": ("population", 0.15, "relative"), "deaths_per_year": ("population", 0.15, "relative"),
+    "yearly_move_rate": ("mobility", 0.03, "absolute"), "almen_to_other_almen_share": ("mobility", 0.10, "absolute"),
+}
+"""targets.yaml figure -> (section, tolerance, kind): persons within 3 %, almen residents, births and
+deaths a year (mean 2004-2023) within 15 %, the yearly move rate within 3 percentage points and the
+share of almen moves to another almen department within 10 points (as the small-scale test)."""
+
+
+MISSED = {
+    "births_per_year": "the generator gives 77,283 births a year (mean 2004-2023) against 62,000 (DST FOD): +25 %",
+    "yearly_move_rate": "the generator gives 4.6 % of residents moving dwelling a year (2005-2023) against about "
+                        "12 % (DST): its household move rates are not realised",
+}
+"""Targets the national dataset of seed 1 misses (measured 6 Dec 2026 with BOLIGMIX_NATIONAL_DATA): strict
+expected failures, so the test fails as soon as the generator meets them and the mark must go."""
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=MISSED[n]))
+                                  if n in MISSED else n for n in sorted(TARGET_TOLERANCE)])
+def test_population_and_mobility_targets(figures, name):
+    section, tolerance, kind = TARGET_TOLERANCE[name]
+    target = TARGETS.value(section, name)
+    off = abs(figures[name] / target - 1) if kind == "relative" else abs(figures[name] - target)
+    assert off <= tolerance, (name, figures[name], target)
 
 
 def test_the_targets_are_the_published_counts():

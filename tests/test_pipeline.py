@@ -21,14 +21,20 @@ def small_dataset(tmp_path_factory):
 
 def test_pipeline_writes_lists_mix_and_report(small_dataset, tmp_path):
     result = run_pipeline(tmp_path / "out", dataset=small_dataset)
-    assert result.list_years[0] == 2014 or result.list_years[0] > 2012  # first year with a full window
-    assert result.list_years[-1] == 2024
+    # register years 2012-2024: list year 2013 (2013 rules) averages 2011-2012 and 2011 is missing;
+    # 2014 averages 2012-2013, so it is the first list year
+    assert result.list_years == list(range(2014, 2025))
     history = pl.read_csv(tmp_path / "out" / "lists-history.csv")
     assert set(history["year"].unique()) == set(result.list_years)
-    # the counts in the report are the counts of the history file
+    # the report's counts agree with an independent run of `boligmix lists` on the same data
+    independent = CliRunner().invoke(app, ["lists", "--data", str(small_dataset), "--years", "2014-2024",
+                                           "--out", str(tmp_path / "lists"), "--json", "--quiet"])
+    assert independent.exit_code == 0, independent.output
+    by_year = json.loads(independent.stdout)["on_list_by_year"]
     for flag in OUTPUT_FLAGS:
-        expected = history.group_by("year").agg(pl.col(flag).sum()).sort("year")[flag].to_list()
-        assert result.list_counts.sort("year")[flag].to_list() == expected
+        expected = [by_year[str(y)][flag] for y in result.list_years]
+        assert result.list_counts.sort("year")[flag].to_list() == expected, flag
+    assert sum(by_year[str(y)]["udsat"] + by_year[str(y)]["parallelsamfund"] for y in result.list_years) > 0
     # nesting holds in every computed year
     assert history.filter((pl.col("parallelsamfund") == 1) & (pl.col("udsat") == 0) & (pl.col("year") >= 2018)).is_empty()
     assert history.filter((pl.col("omdannelse") == 1) & (pl.col("parallelsamfund") == 0)).is_empty()
@@ -56,3 +62,12 @@ def test_run_command_json_and_bad_years(small_dataset, tmp_path):
     missing = runner.invoke(app, ["run", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "c")])
     assert missing.exit_code == 2
     assert "manifest.json" in missing.output
+
+
+def test_main_report_links_the_mix_report_and_mix_figures_read_well(small_dataset, tmp_path):
+    result = run_pipeline(tmp_path / "out", dataset=small_dataset, list_years=[2023, 2024])
+    html = result.report_html.read_text(encoding="utf-8")
+    assert '<a href="mix/report.html">' in html and (tmp_path / "out" / "mix" / "report.html").is_file()
+    mix = (tmp_path / "out" / "mix" / "report.html").read_text(encoding="utf-8")
+    assert "fra privat udlejning" in mix or "fra en anden kommune" in mix  # Danish flow labels
+    assert '"updatemenus"' in mix  # one selectable area instead of every area's line at once

@@ -54,13 +54,13 @@ def test_html_has_sections_figures_escaping_and_provenance(tmp_path):
     for key in ("data_vintage", "synthetic-test", "seed", "42", "boligmix_version", "created_at",
                 "rule_version.disclosure_policy", "rule_version.mix_settings"):
         assert key in html
-    assert "25.0%" in html
+    assert '<span class="i18n-da" lang="da">25,0 %</span><span class="i18n-en" lang="en">25.0%</span>' in html
 
 
 def test_html_publishes_no_count_below_threshold():
     html = render_html(_report())
     body = html.split('id="table-composition"')[1].split("</table>")[0]
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", body)
+    cells = re.findall(r'<td[^>]*>(?:<span class="i18n-da" lang="da">)?([^<]*)', body)
     numbers = [int(c) for c in cells if c.strip().isdigit()]
     assert numbers and min(numbers) >= 5
     assert body.count('class="sup"') == 5  # Lille's n and k, Bjørnehøj's k, two shares
@@ -80,6 +80,18 @@ def test_report_without_figures_has_no_plotly():
     assert "Plotly" not in render_html(report).split("<body")[0]
 
 
+def test_excel_number_formats_and_yes_no(tmp_path):
+    from boligmix.report.excel import excel_number_format
+
+    assert [excel_number_format(f) for f in (".1%", ",.0f", ".2f", ",d", "", "x")] == [
+        "0.0%", "#,##0", "0.00", "#,##0", None, None]
+    report = Report(Text("t", "t"), provenance=Provenance(data_vintage="v", seed=1, command="pytest"))
+    report.section(Text("s", "s")).table(
+        exempt(pl.DataFrame({"listed": [True, False]}), reason="flags, no counts"), "Flags", name="flags")
+    book = openpyxl.load_workbook(write_excel(report, tmp_path / "f.xlsx"))
+    assert [r[0] for r in book["flags"].iter_rows(min_row=5, values_only=True)] == ["Ja", "Nej"]
+
+
 def test_excel_has_one_sheet_per_table_and_provenance(tmp_path):
     path = write_excel(_report(), tmp_path / "report.xlsx")
     book = openpyxl.load_workbook(path)
@@ -87,9 +99,14 @@ def test_excel_has_one_sheet_per_table_and_provenance(tmp_path):
     sheet = book["composition"]
     rows = list(sheet.iter_rows(min_row=5, values_only=True))
     assert rows[0][:3] == ("<script>alert(1)</script>", 120, 30)
-    assert rows[2][1] == "·" and rows[2][2] == "·"
+    assert rows[2][1] is None and rows[2][2] is None  # suppressed: empty (grey), explained in the note
+    assert sheet.cell(row=5 + 2, column=2).fill.fgColor.rgb.endswith("E0E0E0")
+    assert "diskretioneret" in sheet["A3"].value
     numeric = [v for r in rows for v in r[1:3] if isinstance(v, (int, float))]
     assert min(numeric) >= 5
+    assert sheet["B4"].value == "Antal" and sheet.auto_filter.ref.startswith("A4")
+    assert sheet.cell(row=5, column=4).number_format == "0.0%" and sheet.cell(row=5, column=2).number_format == "#,##0"
+    assert sheet.column_dimensions["A"].width > 20
     prov = {r[0]: r[1] for r in book["provenance"].iter_rows(min_row=2, values_only=True)}
     assert prov["data_vintage"] == "synthetic-test" and prov["seed"] == "42"
     assert prov["disclosure.min_count"] == "5"
@@ -148,3 +165,15 @@ def test_year_axis_has_whole_year_ticks():
     fig = year_axis(go.Figure(go.Scatter(x=[2020, 2024], y=[1, 2])), [2020, 2024])
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
     assert year_axis(go.Figure(), range(2004, 2025)).layout.xaxis.dtick == 2
+
+
+def test_tables_show_the_newest_year_first_with_their_own_suppression(tmp_path):
+    frame = pl.DataFrame({"year": [2010, 2012, 2011], "n": [50, 3, 70]})
+    report = Report(Text("t", "t"), provenance=Provenance(data_vintage="v", seed=1, command="pytest"))
+    report.section(Text("s", "s")).table(protect(frame, counts=["n"]), Text("c", "c"), name="years")
+    book = openpyxl.load_workbook(write_excel(report, tmp_path / "y.xlsx"))
+    rows = [r[:2] for r in book["years"].iter_rows(min_row=5, values_only=True)]
+    assert rows == [(2012, None), (2011, 70), (2010, 50)]  # 2012's 3 is suppressed, in its own row
+    html = render_html(report)
+    body = html.split('id="table-years"')[1]
+    assert body.index(">2012<") < body.index(">2011<") < body.index(">2010<")

@@ -65,7 +65,7 @@ def test_units_with_total_zero_are_ignored(tmp_path):
         ("", ["--groups", "a", "--total", "t"], "empty"),
         ("unit,a,t\n", ["--groups", "a", "--total", "t"], "no data rows"),
         ("unit,a,t\n1,3,5\n", ["--groups", "zz", "--total", "t"], "column 'zz'"),
-        ("unit;a;t\n1;3;5\n", ["--groups", "a", "--total", "t"], "seems to use ';'"),
+        ("unit;a;t\n1;3.5;5\n", ["--groups", "a", "--total", "t"], "decimals are written with a comma"),
         ("unit,a,t\n1,3,5\n", ["--groups", "a"], "needs a total"),
         ("unit,a,t\n1,3,5\n", ["--groups", " , "], "names no column"),
         ("unit,a,t\n1,0,5\n2,0,5\n", ["--groups", "a", "--total", "t"], "undefined"),
@@ -82,3 +82,20 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path, text, args, exp
 def test_error_names_the_file(tmp_path):
     code, output, _ = _run(tmp_path, "unit,a,t\n1,-3,5\n", "--groups", "a", "--total", "t")
     assert code == 2 and "units.csv" in output
+
+
+def test_one_unit_and_repeated_unit_ids_are_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from boligmix.cli.main import app
+
+    one = tmp_path / "one.csv"
+    one.write_text("unit,a,t\nu1,3,5\n")
+    twice = tmp_path / "twice.csv"
+    twice.write_text("unit,a,t\nu1,3,5\nu2,1,5\nu1,2,5\n")
+    for path, words in ((one, "needs at least two"), (twice, "row 3, column 'unit': unit 'u1' appears more than once")):
+        out = tmp_path / f"{path.stem}-out.csv"
+        result = CliRunner().invoke(app, ["segregation", "--units", str(path), "--groups", "a", "--total", "t",
+                                          "--out", str(out)])
+        assert result.exit_code == 2 and words in " ".join(result.output.split()), result.output
+        assert not out.exists()

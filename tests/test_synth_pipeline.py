@@ -61,9 +61,17 @@ def test_abandon_stops_without_writing_what_waits():
     assert len(seen) < 5 and seen == [f"t{i}" for i in range(len(seen))]
 
 
-def test_heap_allocations_is_a_scoped_setting():
+def test_heap_allocations_is_a_scoped_setting(monkeypatch):
+    import platform
+
+    from boligmix.data.synth import memory
+
+    on_glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
     with heap_allocations() as active:
-        assert isinstance(active, bool)
+        assert active is on_glibc  # every mallopt call took effect where glibc is there
         release_free_memory()
-    with heap_allocations():  # can be entered again after exit
-        pass
+    with heap_allocations() as again:  # can be entered again after exit
+        assert again is on_glibc
+    monkeypatch.setattr(memory, "_glibc", lambda: None)  # elsewhere: a no-op that says so
+    with heap_allocations() as active:
+        assert active is False

@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import plotly.graph_objects as go
 import polars as pl
 
 from boligmix.data.io import read_manifest, read_table
-from boligmix.lists.pipeline import feasible_list_years, lists_from_indicators, write_lists
+from boligmix.lists.pipeline import dataset_area_names, feasible_list_years, lists_from_indicators, write_lists
 from boligmix.lists.ruleset import OUTPUT_FLAGS
 from boligmix.report import DisclosurePolicy
 from boligmix.report.axes import year_axis
 from boligmix.report.disclosure import exempt, protect
 from boligmix.report.document import Report, Text, per_language
+from boligmix.report._files import write_with
 from boligmix.report.excel import write_excel
 from boligmix.report.html import write_html
 from boligmix.report.provenance import Provenance
@@ -42,14 +43,24 @@ LIST_LABELS = {
 }
 
 INDICATOR_LABELS = {
-    "area_id": Text("Område", "Area"),
+    "area_id": Text("Område-id", "Area id"),
+    "area_name": Text("Område", "Area"),
+    "municipality": Text("Kommune", "Municipality"),
     "residents": Text("Beboere", "Residents"),
     "pct_non_western": Text("Ikke-vestlige, %", "Non-Western, %"),
     "pct_outside_work_edu": Text("Uden for arbejde/uddannelse, %", "Outside work/education, %"),
     "conviction_ratio": Text("Dømte ift. landsgns.", "Convicted vs national"),
     "pct_basic_education": Text("Kun grundskole, %", "Basic education only, %"),
     "income_pct_of_region": Text("Indkomst, % af region", "Income, % of region"),
-    "criteria_met": Text("Kriterier opfyldt", "Criteria met"),
+    "criteria_met": Text("Kriterier for udsat opfyldt", "Udsat criteria met"),
+    "n_non_western": Text("Antal ikke-vestlige", "Non-Western residents"),
+    "n_18_64": Text("Beboere 18-64 år", "Residents 18-64"),
+    "fte_outside_18_64": Text("Fuldtidspersoner uden for arbejde/uddannelse", "FTE outside work/education"),
+    "n_18plus": Text("Beboere 18+ år", "Residents 18+"),
+    "n_convicted_18plus": Text("Dømte 18+ år", "Convicted 18+"),
+    "n_30_59": Text("Beboere 30-59 år", "Residents 30-59"),
+    "n_basic_30_59": Text("Kun grundskole 30-59 år", "Basic education only 30-59"),
+    "n_income_group": Text("Skattepligtige 15-64 år", "Taxpayers 15-64"),
 }
 
 
@@ -100,8 +111,9 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
 
     step = on_progress or _noop
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_outputs(out, Path(dataset))
     manifest = read_manifest(dataset)
+    out.mkdir(parents=True, exist_ok=True)
     wanted = list(list_years) if list_years is not None else list(range(2010, 2100))
     years = feasible_list_years(dataset, wanted)
     if manifest.years is not None:  # list years whose residents (1 January) lie inside the data
@@ -113,6 +125,7 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
     step("indicators", 0.0)
     indicators = compute_area_indicators(dataset, years, on_progress=lambda s, f: step(f"indicators: {s}",
                                                                                        0.4 * f))
+    indicators = indicators.join(dataset_area_names(dataset), on="area_id", how="left", maintain_order="left")
     step("lists", 0.4)
     lists = lists_from_indicators(indicators, years[-1], data_vintage=manifest.vintage)
     lists.provenance.update({"dataset": str(dataset), "data_vintage": manifest.vintage, "seed": manifest.seed})
@@ -120,7 +133,7 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
     history = lists.classification.frame.select(
         "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS]
     ).sort("year", "area_id")
-    history.write_csv(out / "lists-history.csv")
+    write_with(out / "lists-history.csv", history.write_csv)
     counts = history.group_by("year").agg(pl.col(f).sum().cast(pl.Int64) for f in OUTPUT_FLAGS).sort("year")
 
     step("social mix", 0.5)
@@ -141,6 +154,17 @@ def run_pipeline(out_dir: str | os.PathLike[str], *, dataset: str | os.PathLike[
                                  "mix_report": mix_files["report_html"]})
 
 
+def _check_outputs(out: Path, dataset: Path) -> None:
+    """The output directory may hold the dataset (as the demo's `data/` does) but no file or folder
+    the pipeline writes may be, contain or lie inside it, and the output may not lie inside it."""
+    from boligmix.data.io import check_out_dir
+
+    if out.resolve() == dataset.resolve() or dataset.resolve() in out.resolve().parents:
+        check_out_dir(dataset, out, source="dataset directory")
+    for name in ("lists", "mix", "lists-history.csv", "report.html", "report.xlsx"):
+        check_out_dir(dataset, out / name, source="dataset directory")
+
+
 def _overview_report(dataset, manifest, lists, history: pl.DataFrame, counts: pl.DataFrame,
                      indicators: pl.DataFrame, years: list[int]) -> Report:
     rule_versions = {f"list {y}": str(v) for y, v in
@@ -159,6 +183,8 @@ def _overview_report(dataset, manifest, lists, history: pl.DataFrame, counts: pl
             f"{', seed ' + str(manifest.seed) if manifest.seed is not None else ''}). "
             "The lists follow the rules of each list year (2010, 2013, 2018, 2021)."),
     )
+    report.link(Text("Socialt mix: beboere, tilflyttere og fraflyttere (mix/report.html)",
+                     "Social mix: residents, in-movers and out-movers (mix/report.html)"), "mix/report.html")
     _data_section(report, dataset, manifest)
     _lists_section(report, counts, years)
     _latest_section(report, lists, indicators, years[-1])
@@ -190,7 +216,7 @@ def _lists_section(report: Report, counts: pl.DataFrame, years: list[int]) -> No
         "Number of areas on each list. Before 2018 only the ghetto list existed (shown as parallelsamfund)."))
     sec.figure(per_language(_list_counts_figure, counts),
                Text("Antal områder på listerne", "Number of areas on the lists"))
-    sec.table(exempt(counts, reason="counts of housing areas (public lists), not of persons"),
+    sec.table(exempt(counts.sort("year", descending=True), reason="counts of housing areas (public lists), not of persons"),
               Text("Antal områder pr. liste og år", "Areas per list and year"), name="list_counts",
               labels={f: LIST_LABELS[f] for f in OUTPUT_FLAGS})
 
@@ -207,22 +233,31 @@ def _list_counts_figure(counts: pl.DataFrame, lang: str) -> go.Figure:
 
 
 def _latest_section(report: Report, lists, indicators: pl.DataFrame, year: int) -> None:
+    from boligmix.indicators.publish import FIELD_COUNTS, protect_indicators
+
     flags = lists.classification.frame.filter(pl.col("year") == year)
+    shown = ("residents", "pct_non_western", "pct_outside_work_edu", "conviction_ratio", "pct_basic_education",
+             "income_pct_of_region")
+    support = sorted({c for f in shown for c in FIELD_COUNTS[f] if c is not None and c != "residents"}
+                     & set(indicators.columns))
     latest = (indicators.filter(pl.col("year") == year)
-              .select("area_id", "residents", "pct_non_western", "pct_outside_work_edu", "conviction_ratio",
-                      "pct_basic_education", "income_pct_of_region")
+              .select("area_id", *[c for c in ("area_name", "municipality") if c in indicators.columns],
+                      *shown, *support)
               .join(flags.select("area_id", "criteria_met", *OUTPUT_FLAGS), on="area_id", how="left")
               .sort(["parallelsamfund", "udsat", "criteria_met"], descending=True, nulls_last=True))
     sec = report.section(Text(f"Områderne i listeåret {year}", f"The areas in list year {year}"), Text(
-        "Værdier, antal opfyldte kriterier og listestatus. Forklaringer pr. kriterium med afstand til "
-        "tærsklen findes i lists/criteria.csv og lists/areas.json.",
-        "Values, number of criteria met and list status. Per-criterion explanations with the distance to "
-        "each threshold are in lists/criteria.csv and lists/areas.json."))
-    sec.table(protect(latest, counts=["residents"], name="areas_latest"),
+        "Værdier, antal opfyldte kriterier for udsat boligområde og listestatus; de antal, værdierne er "
+        "beregnet af, står til højre. Forklaringer pr. kriterium med afstand til grænsen findes i "
+        "lists/criteria.csv og lists/areas.json.",
+        "Values, number of udsat criteria met and list status; the counts the values are computed from are "
+        "on the right. Per-criterion explanations with the distance to each limit are in lists/criteria.csv "
+        "and lists/areas.json."))
+    sec.table(protect_indicators(latest, name="areas_latest"),
               Text("Indikatorer og lister", "Indicators and lists"), name="areas_latest",
               labels=INDICATOR_LABELS | {f: LIST_LABELS[f] for f in OUTPUT_FLAGS},
               formats={c: ".1f" for c in ("pct_non_western", "pct_outside_work_edu", "pct_basic_education",
-                                          "income_pct_of_region")} | {"conviction_ratio": ".2f"})
+                                          "income_pct_of_region")} | {"conviction_ratio": ".2f"}
+              | {c: ",.0f" for c in ("residents", *support)})
     _criteria_block(sec, lists, latest)
 
 
@@ -251,18 +286,40 @@ def _map_section(report: Report, dataset, lists, year: int) -> None:
 
 def _criteria_block(sec, lists, latest: pl.DataFrame, max_areas: int = 10) -> None:
     """Criterion by criterion for the listed areas (or, when none is listed, those closest to a list)."""
+    from boligmix.lists.publish import protect_criteria
+
+    from boligmix.lists.explain import criterion_lists
+    from boligmix.lists.texts import FIELD_NAMES
+
     chosen = latest.head(max_areas)["area_id"].to_list()
-    criteria = (lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
-                .select("area_id", "label_da", "label_en", "value", "op", "threshold", "met", "margin",
-                        "to_cross_text_da", "to_cross_text_en")
-                .sort("area_id"))
-    sec.table(exempt(criteria, reason="area-level criterion values of the official lists; no person counts"),
+    raw = lists.criteria.filter(pl.col("area_id").is_in(chosen) & (pl.col("criterion") != "residents"))
+    list_of = {(v, cid): label for v in raw.get_column("rules").unique().to_list()
+               for cid, label in criterion_lists(lists.classification.ruleset(v)).items()}
+    order = {a: i for i, a in enumerate(chosen)}
+    criteria = (raw.with_columns(
+        pl.struct("rules", "criterion").map_elements(lambda r: list_of.get((r["rules"], r["criterion"]), ""),
+                                                     return_dtype=pl.String).alias("list"),
+        pl.col("field").replace_strict(FIELD_NAMES["da"], default=pl.col("field")).alias("criterion_da"),
+        pl.col("field").replace_strict(FIELD_NAMES["en"], default=pl.col("field")).alias("criterion_en"),
+        pl.col("area_id").replace_strict(order, return_dtype=pl.Int64).alias("_order"))
+        .sort("_order", "list", maintain_order=True)
+        .select("area_id", "year", "field", "list", "criterion_da", "criterion_en", "value", "op", "threshold",
+                "met", "margin", "to_cross_text_da", "to_cross_text_en"))
+    table = protect_criteria(criteria, lists.indicators)
+    table = replace(table, frame=table.frame.drop("field"))  # used to find each value's counts; not shown
+    sec.table(table,
               Text("Kriterierne for områderne øverst i tabellen: værdi, tærskel, afstand og hvad der skal til",
                    "The criteria of the areas at the top of the table: value, threshold, margin and what it "
                    "takes to cross"),
-              name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f"},
-              labels={"label_da": Text("Kriterium", "Criterion"), "to_cross_text_da": Text("Hvad skal der til",
-                                                                                         "What it takes")},
-              bilingual={"label_da": "label_en", "to_cross_text_da": "to_cross_text_en"})
+              name="criteria_latest", formats={"value": ".2f", "threshold": ".2f", "margin": "+.2f",
+                                               "count": ",.0f", "base": ",.0f"},
+              labels={"list": Text("Liste", "List"), "criterion_da": Text("Kriterium", "Criterion"),
+                      "to_cross_text_da": Text("Hvad skal der til", "What it takes"),
+                      "value": Text("Værdi", "Value"), "op": Text("Sammenligning", "Comparison"),
+                      "threshold": Text("Grænse", "Limit"), "met": Text("Opfyldt", "Met"),
+                      "margin": Text("Afstand", "Margin"), "area_id": INDICATOR_LABELS["area_id"],
+                      "year": Text("Listeår", "List year"), "field": Text("Felt", "Field"),
+                      "count": Text("Antal", "Count"), "base": Text("Af i alt", "Out of")},
+              bilingual={"criterion_da": "criterion_en", "to_cross_text_da": "to_cross_text_en"})
 
 __all__ = ["PipelineResult", "run_demo", "run_pipeline"]

@@ -133,11 +133,12 @@ def test_revocation_acts_at_once_in_every_app_instance(db_url, store, tokens):
     assert store.transact(lambda s: service.get_lease(s, org, vid)) is None
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # the fast path is for PostgreSQL only
 def test_fast_path_answers_as_the_full_app(db_url, store, tokens):
     """PostgreSQL: the fast path answers accepts (201 and 409) with the full app's bodies and
     stores idempotency records the full app replays (same fingerprint), and hands other cases over."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the fast path is for PostgreSQL only")
+    assert db_url.startswith("postgresql")
     url = db_url
     _, org = tokens["org"]
     dws = seed_stock(store, org, dwellings=2)

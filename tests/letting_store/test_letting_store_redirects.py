@@ -114,7 +114,8 @@ def test_barred_referral_is_kept_and_ranks_first_outside_the_area(store, tokens,
 
     # `letting explain --db` answers from the store's trail, for the barred and the let dwelling.
     runner = CliRunner()
-    res = runner.invoke(app, ["letting", "explain", "--db", db_url, "--applicant", "700", "--dwelling", "11"])
+    res = runner.invoke(app, ["letting", "explain", "--db", db_url, "--applicant", "700", "--dwelling", "11",
+                              "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert "rejected by rule dk.almenboligloven.59.stk6#nr4" in res.output
     assert "Then redirected by rule dk.almenboligloven.59.stk6#redirect" in res.output

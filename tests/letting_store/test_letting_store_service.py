@@ -273,12 +273,13 @@ def test_household_json_for_the_engine():
             household_from_json(bad, 1, None)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite serialises write transactions
 def test_concurrent_rounds_pass_over_locked_entries_and_lock_only_their_offers(store, tokens):
     """Three rounds open at once on one list (PostgreSQL): each offers the first entry no other
     round holds, in list order, with no decision about the entries passed over; a round locks only
     the entries it offers (the deeper plan it locks from leaves the others free)."""
-    if store.dialect != "postgresql":
-        pytest.skip("SQLite serialises write transactions")
+    assert store.dialect == "postgresql"
     _, org = tokens["org"]
     dwellings = seed_stock(store, org, dwellings=3)
     entries = seed_applicants(store, org, 4)  # seniority in entry order

@@ -7,17 +7,26 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")]
 
-_stderr = Console(stderr=True)
+
+
+@lru_cache(maxsize=1)
+def _stderr() -> "Console":
+    """The stderr console, created on first use (rich is imported only when something is printed)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @dataclass
@@ -29,7 +38,7 @@ class Output:
 
     @property
     def show_progress(self) -> bool:
-        return not (self.quiet or self.json) and _stderr.is_terminal
+        return not (self.quiet or self.json) and _stderr().is_terminal
 
     def result(self, payload: dict[str, Any], human: str | None = None) -> None:
         """Print the command's result: JSON with --json, the human text otherwise, nothing with --quiet."""
@@ -40,7 +49,7 @@ class Output:
 
     def info(self, message: str) -> None:
         if not (self.quiet or self.json):
-            _stderr.print(message)
+            _stderr().print(message)
 
     @contextmanager
     def progress(self, description: str, total: float | None = None) -> Iterator["ProgressHandle"]:
@@ -48,9 +57,11 @@ class Output:
         if not self.show_progress:
             yield ProgressHandle(None, None)
             return
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
         bar = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-            console=_stderr, transient=False,
+            console=_stderr(), transient=False,
         )
         with bar:
             task = bar.add_task(description, total=total)
@@ -80,4 +91,6 @@ class ProgressHandle:
 
 
 def print_error(exc: BaseException) -> None:
-    _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    _stderr().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)

@@ -17,12 +17,22 @@ indicators_app = typer.Typer(help="Area, department and municipality indicators 
 
 
 
-def _check_output_file(out: Path, force: bool) -> None:
-    """The output must be .csv or .parquet and may replace an existing file only with --force."""
+def _check_output_file(out: Path, force: bool, internal: bool = False) -> None:
+    """The output must be .csv or .parquet and may replace an existing file only with --force; an
+    internal (unprotected) file must say so in its name."""
     if out.suffix not in (".csv", ".parquet"):
         raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
     if out.exists() and not force:
         raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
+    if internal and "intern" not in out.name.lower():
+        raise ConfigurationError(f"--internal writes unprotected person counts: name the file so that it says so "
+                                 f"(e.g. {out.stem}-internal{out.suffix})", field="--out")
+
+
+InternalOption = Annotated[bool, typer.Option(
+    "--internal", help="Write exact counts without disclosure control (internal use only: the file name must "
+                       "contain 'intern' and its first column says so). Default: small counts and the values "
+                       "built on them are suppressed, as for publication.")]
 
 def register(app: typer.Typer) -> None:
     app.add_typer(indicators_app, name="indicators")
@@ -52,20 +62,25 @@ def compute(
     settings_file: Annotated[Path | None, typer.Option(
         help="YAML file of indicator settings per rule version (default: the shipped one).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    internal: InternalOption = False,
     quiet: QuietOption = False,
     json: JsonOption = False,
 ) -> None:
     """Compute the official-list indicators per unit and list year and write them to a file."""
     from boligmix.indicators import compute_area_indicators, settings_for_list_year
+    from boligmix.indicators.publish import internal_frame, protect_indicators
 
     output = Output(quiet=quiet, json=json)
     try:
-        _check_output_file(out, force)
+        from boligmix.data.io import check_out_paths
+
+        _check_output_file(out, force, internal)
+        check_out_paths(out, {"dataset directory": dataset, "--settings-file": settings_file})
         settings = ({y: settings_for_list_year(y, settings_file) for y in year} if settings_file else None)
         with output.progress("indicators", total=100) as bar:
             frame = compute_area_indicators(dataset, year, settings, level=level,  # type: ignore[arg-type]
                                             on_progress=bar)
-        _write_atomic(frame, out)
+        _write_atomic(internal_frame(frame) if internal else protect_indicators(frame).frame, out)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
@@ -105,19 +120,24 @@ def composition(
         "--indicator", "-i", help="Indicator name (repeatable; default: all, see --list).")] = None,
     level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    internal: InternalOption = False,
     quiet: QuietOption = False,
     json: JsonOption = False,
 ) -> None:
     """Compute general composition indicators (tidy: one row per unit, year and indicator)."""
     from boligmix.indicators.composition import compute_composition
+    from boligmix.indicators.publish import internal_frame, protect_composition
 
     output = Output(quiet=quiet, json=json)
     try:
-        _check_output_file(out, force)
+        from boligmix.data.io import check_out_paths
+
+        _check_output_file(out, force, internal)
+        check_out_paths(out, {"dataset directory": dataset})
         with output.progress("composition", total=100) as bar:
             frame = compute_composition(dataset, year, indicator or None, level=level,  # type: ignore[arg-type]
                                         on_progress=bar)
-        _write_atomic(frame, out)
+        _write_atomic(internal_frame(frame) if internal else protect_composition(frame).frame, out)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc

@@ -8,16 +8,17 @@ from typing import Annotated, Optional
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.data.ingest import ingest
-from boligmix.data.pseudonymise import KEY_ENV, load_key
 from boligmix.errors import BoligmixError
+
+KEY_ENV_NAME = "BOLIGMIX_PSEUDONYM_KEY"
+"""`boligmix.data.pseudonymise.KEY_ENV`, spelled out so that the help needs no import (a test keeps them equal)."""
 
 
 def ingest_command(
     src: Annotated[Path, typer.Argument(help="Directory with <table>.csv or <table>.parquet files.")],
     out: Annotated[Path, typer.Option("--out", help="Dataset directory to write.")],
     key_file: Annotated[Optional[Path], typer.Option(
-        "--key-file", help=f"File holding the pseudonymisation key (else ${KEY_ENV}).")] = None,
+        "--key-file", help=f"File holding the pseudonymisation key (else ${KEY_ENV_NAME}).")] = None,
     vintage: Annotated[Optional[str], typer.Option(
         "--vintage", help="Data vintage for the manifest (default: the source directory name).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing dataset at --out.")] = False,
@@ -25,6 +26,9 @@ def ingest_command(
     json_output: JsonOption = False,
 ) -> None:
     """Validate, pseudonymise and import a register extract; errors name file, row and column."""
+    from boligmix.data.ingest import ingest
+    from boligmix.data.pseudonymise import load_key
+
     output = Output(quiet=quiet, json=json_output)
     try:
         key = load_key(key_file)

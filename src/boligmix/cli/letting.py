@@ -21,6 +21,7 @@ def explain_command(
     decisions: Annotated[Path | None, typer.Option("--decisions", help="Decision log (.jsonl or .parquet).")] = None,
     db: Annotated[str | None, typer.Option("--db", help="Or the letting store's database (URL or SQLite file): "
                                                        "its audit trail.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the answer: da (default) or en.")] = "da",
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -30,6 +31,8 @@ def explain_command(
 
     out = Output(quiet=quiet, json=json_)
     try:
+        if lang not in ("da", "en"):
+            raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="--lang")
         if (decisions is None) == (db is None):
             raise ConfigurationError("give exactly one of --decisions (a decision log) or --db (the letting store)",
                                      field="--decisions/--db")
@@ -53,7 +56,7 @@ def explain_command(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from None
-    out.result(explanation.to_dict(), "\n".join(explanation.lines()))
+    out.result(explanation.to_dict(), "\n".join(explanation.lines(lang)))
 
 
 @letting_app.command("check-policy")
@@ -123,6 +126,10 @@ def simulate_command(
     output = Output(quiet=quiet, json=json_)
     register_meta: dict = {}
     try:
+        from boligmix.data.io import check_out_paths
+
+        check_out_paths(out, {"--dataset directory": dataset,
+                              **{f"--policies {p}": p for p in (policies or [])}})
         policy_set = load_policies(policies) if policies else load_default_policies(include_local_examples=True)
         settings = ScenarioSettings(applicants=applicants, vacancies=vacancies, municipality_code=municipality)
         waiting = None

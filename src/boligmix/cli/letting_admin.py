@@ -10,18 +10,25 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError, ConfigurationError
-from boligmix.letting.store.auth import create_token
-from boligmix.letting.store.db import DEFAULT_DB_URL, Store, normalise_url
-from boligmix.letting.store.migrate import ensure_current, upgrade
-from boligmix.letting.store.models import ROLES, ApiToken
 
-DbOption = Annotated[str, typer.Option("--db", help="Database URL (sqlite:///FILE or postgresql+psycopg://...) "
-                                                    "or a SQLite file path.")]
+DEFAULT_DB_TEXT = "sqlite:///boligmix-letting.sqlite"
+"""`boligmix.letting.store.db.DEFAULT_DB_URL` for the help text (no SQLAlchemy import; a test keeps them equal)."""
+ROLE_NAMES = ("municipality", "housing_organisation", "analyst")
+"""`boligmix.letting.store.models.ROLES` for the help text (a test keeps them equal)."""
+
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help=f"Database URL (sqlite:///FILE or postgresql+psycopg://...) or a SQLite file path "
+                 f"[default: {DEFAULT_DB_TEXT}].", show_default=False)]
+
+
+def resolve_db(db: str | None) -> str:
+    """The --db value, or the store's default database."""
+    from boligmix.letting.store.db import DEFAULT_DB_URL
+
+    return db or DEFAULT_DB_URL
 
 
 def letting_group(app: typer.Typer) -> typer.Typer:
@@ -34,9 +41,15 @@ def letting_group(app: typer.Typer) -> typer.Typer:
     return sub
 
 
-def init_db(db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: JsonOption = False) -> None:
+def init_db(db: DbOption = None, quiet: QuietOption = False, json: JsonOption = False) -> None:
     """Create the letting database or upgrade it to the newest schema (Alembic migrations)."""
+    from sqlalchemy.engine import make_url
+
+    from boligmix.letting.store.db import normalise_url
+    from boligmix.letting.store.migrate import upgrade
+
     out = Output(quiet, json)
+    db = resolve_db(db)
     try:
         revision = upgrade(db)
     except BoligmixError as exc:
@@ -49,14 +62,19 @@ def init_db(db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: Jso
 
 def add_token(
     name: Annotated[str, typer.Option("--name", help="A unique name for the token (shown in the audit trail).")],
-    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLE_NAMES)}.")],
     scope: Annotated[list[str] | None, typer.Option(
         "--scope", help="Municipality codes (municipality) or organisation ids (housing_organisation); "
                         "repeat or separate by commas. None for analysts.")] = None,
-    db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: JsonOption = False,
+    db: DbOption = None, quiet: QuietOption = False, json: JsonOption = False,
 ) -> None:
     """Create an API token; the secret is printed once and only its hash is stored."""
+    from boligmix.letting.store.auth import create_token
+    from boligmix.letting.store.db import Store
+    from boligmix.letting.store.migrate import ensure_current
+
     out = Output(quiet, json)
+    db = resolve_db(db)
     scopes = [part for item in (scope or []) for part in item.split(",")]
     try:
         store = Store(db, pool_size=1)
@@ -73,10 +91,17 @@ def add_token(
 
 def revoke_token(
     name: Annotated[str, typer.Option("--name", help="Name of the token to revoke.")],
-    db: DbOption = DEFAULT_DB_URL, quiet: QuietOption = False, json: JsonOption = False,
+    db: DbOption = None, quiet: QuietOption = False, json: JsonOption = False,
 ) -> None:
     """Revoke an API token (requests with it get 401 from then on)."""
+    from sqlalchemy import select
+
+    from boligmix.letting.store.db import Store
+    from boligmix.letting.store.migrate import ensure_current
+    from boligmix.letting.store.models import ApiToken
+
     out = Output(quiet, json)
+    db = resolve_db(db)
 
     def revoke(s) -> None:  # type: ignore[no-untyped-def]
         row = s.scalar(select(ApiToken).where(ApiToken.name == name))

@@ -7,15 +7,16 @@ covers every municipality as an analyst sees it (small counts suppressed by the 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.cli.letting_admin import DbOption, letting_group
+from boligmix.cli.letting_admin import DbOption, letting_group, resolve_db
 from boligmix.errors import BoligmixError
-from boligmix.letting.store.auth import Principal
-from boligmix.letting.store.db import DEFAULT_DB_URL
+
+if TYPE_CHECKING:
+    from boligmix.letting.store.auth import Principal
 
 MunicipalityOption = Annotated[int | None, typer.Option(
     "--municipality", help="The reporting municipality (exact counts); omit for all municipalities, suppressed.")]
@@ -25,7 +26,9 @@ PeriodStartOption = Annotated[str | None, typer.Option(
     "--period-start", help="First day of the period (ISO date); default one year before the end.")]
 
 
-def _principal(municipality: int | None) -> Principal:
+def _principal(municipality: int | None) -> "Principal":
+    from boligmix.letting.store.auth import Principal
+
     if municipality is None:
         return Principal(0, "cli", "analyst", frozenset())
     return Principal(0, "cli", "municipality", frozenset({str(municipality)}))
@@ -46,7 +49,7 @@ def _run(db: str, out: Output, what: str, build: Any) -> dict[str, Any]:
     from boligmix.letting.store.db import Store
     from boligmix.letting.store.migrate import ensure_current
 
-    store = Store(db, pool_size=1)
+    store = Store(resolve_db(db), pool_size=1)
     try:
         ensure_current(store.engine)
         with out.progress(what), store.read() as s:
@@ -67,7 +70,7 @@ def _text(report: dict[str, Any], columns: list[str]) -> str:
 
 
 def report_dispensations(
-    db: DbOption = DEFAULT_DB_URL, municipality: MunicipalityOption = None, period_end: PeriodEndOption = None,
+    db: DbOption = None, municipality: MunicipalityOption = None, period_end: PeriodEndOption = None,
     period_start: PeriodStartOption = None,
     level: Annotated[str, typer.Option("--level", help="municipality, organisation or department.")] = "department",
     quiet: QuietOption = False, json: JsonOption = False,
@@ -90,7 +93,7 @@ def report_dispensations(
 
 
 def report_rejections(
-    db: DbOption = DEFAULT_DB_URL, municipality: MunicipalityOption = None, period_end: PeriodEndOption = None,
+    db: DbOption = None, municipality: MunicipalityOption = None, period_end: PeriodEndOption = None,
     period_start: PeriodStartOption = None, quiet: QuietOption = False, json: JsonOption = False,
 ) -> None:
     """§ 51 b (kombineret udlejning) rejections in the period, per area and department."""

@@ -61,6 +61,7 @@ def classify_command(
     json_: JsonOption = False,
 ) -> None:
     """Classify areas x list years under the official rules and write OUT.csv."""
+    from boligmix.data.io import check_out_paths
     from boligmix.lists.classify import classify
     from boligmix.lists.csvio import file_sha256, provenance_path, read_areas_csv, read_history_csv, \
         write_classification
@@ -68,6 +69,9 @@ def classify_command(
     output = Output(quiet=quiet, json=json_)
     try:
         switches = parse_switches(switch)
+        inputs = {"--areas file": areas, "--history file": history}
+        check_out_paths(out, inputs)
+        check_out_paths(provenance_path(out), inputs)
         frame = read_areas_csv(areas, rules)
         past = read_history_csv(history) if history is not None else None
         data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
@@ -79,6 +83,7 @@ def classify_command(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
+    _warn(result.history_warning())
     counts = {f: int(result.frame.get_column(f).sum()) for f in
               ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
     payload = {"out": str(out), "provenance": str(provenance_path(out)), "rows": result.frame.height,
@@ -107,6 +112,7 @@ def lists_command(
     json_: JsonOption = False,
 ) -> None:
     """Compute the official lists for a list year from person-level data, with explanations."""
+    from boligmix.data.io import check_out_paths
     from boligmix.lists.csvio import read_history_csv
     from boligmix.lists.pipeline import compute_lists, write_lists
 
@@ -117,6 +123,7 @@ def lists_command(
         _check_lang(lang)
         switches = parse_switches(switch)
         wanted = parse_years(year, years)
+        check_out_paths(out, {"dataset directory": data, "--history file": history})
         past = read_history_csv(history) if history is not None else None
         with output.progress("computing lists", total=100) as bar:
             result = compute_lists(data, wanted, rules=rules, history=past, switches=switches, on_progress=bar)
@@ -124,6 +131,7 @@ def lists_command(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
+    _warn(result.classification.history_warning())
     flags = ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")
     latest = [a for a in result.areas if a["year"] == result.year]
     on_list = {f: sum(1 for a in latest if a[f]) for f in flags}
@@ -160,8 +168,11 @@ def print_listed_table(areas: list[dict], year: int, lang: str, rulesets: dict |
     table = Table(title=words["title"].format(year=year), show_lines=True)
     for key in ("area_id", "lists", "criteria", "leave_year", "to_leave"):
         table.add_column(words[key], overflow="fold")
+    names = {a["area_id"]: ", ".join(str(v) for v in (a.get("area_name"), a.get("municipality")) if v)
+             for a in areas if a["year"] == year}
     for r in rows:
-        table.add_row(str(r["area_id"]), r["lists"], r["criteria"],
+        name = names.get(r["area_id"])
+        table.add_row(f"{r['area_id']}\n{name}" if name else str(r["area_id"]), r["lists"], r["criteria"],
                       "" if r["leave_year"] is None else str(r["leave_year"]), r["to_leave"])
     console.print(table)
 
@@ -183,6 +194,7 @@ def explain_command(
     json_: JsonOption = False,
 ) -> None:
     """Explain one list year of AREAS.csv: criteria margins, what it takes to cross them, history, exits."""
+    from boligmix.data.io import check_out_paths
     from boligmix.lists.csvio import file_sha256, read_areas_csv, read_history_csv
     from boligmix.lists.pipeline import lists_from_indicators, write_lists
 
@@ -190,6 +202,7 @@ def explain_command(
     try:
         _check_lang(lang)
         switches = parse_switches(switch)
+        check_out_paths(out, {"--areas file": areas, "--history file": history})
         frame = read_areas_csv(areas, rules)
         past = read_history_csv(history) if history is not None else None
         data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
@@ -199,12 +212,19 @@ def explain_command(
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
+    _warn(result.classification.history_warning())
     payload = {"out": str(out), "year": year, "areas": len(result.areas),
                "on_list": {f: sum(1 for a in result.areas if a[f]) for f in
                            ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}}
     human = "\n\n".join(a[f"explanation_{lang}"] for a in result.areas) + f"\n\nwrote {out}"
     output.result(payload, human)
 
+
+
+def _warn(message: str | None) -> None:
+    """A warning on stderr (also with --quiet/--json: it concerns the result's meaning)."""
+    if message:
+        typer.echo(message, err=True)
 
 
 def _check_lang(lang: str) -> None:

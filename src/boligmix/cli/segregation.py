@@ -9,8 +9,6 @@ import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError
-from boligmix.mix.segregation.errors import SegregationSpecError
-from boligmix.mix.segregation.units_csv import read_units_csv, unit_indices, write_index_csv
 
 
 def segregation(
@@ -29,11 +27,16 @@ def segregation(
     (b=0.5), correlation_ratio. Several groups (the total is their sum): multi_dissimilarity,
     multi_gini, multi_information_theory, multi_normalized_exposure.
     """
+    from boligmix.data.io import check_out_dir
+    from boligmix.mix.segregation.errors import SegregationSpecError
+    from boligmix.mix.segregation.units_csv import read_units_csv, unit_indices, write_index_csv
+
     output = Output(quiet=quiet, json=json)
     try:
         names = [name.strip() for name in groups.split(",") if name.strip()]
         if not names:
             raise SegregationSpecError("--groups names no column")
+        check_out_dir(units, out, source="--units file")
         counts = read_units_csv(units, names, total)
         results = unit_indices(counts)
         write_index_csv(out, results)

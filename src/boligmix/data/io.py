@@ -50,7 +50,14 @@ def read_manifest(dataset_dir: str | os.PathLike[str]) -> Manifest:
     path = Path(dataset_dir) / MANIFEST_NAME
     if not path.is_file():
         raise DatasetError(f"{dataset_dir} is not a boligmix dataset: {MANIFEST_NAME} is missing")
-    manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        manifest = Manifest.model_validate_json(path.read_bytes())
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = str(exc).splitlines()[1:3]
+        raise DatasetError(f"{path} is not a valid boligmix manifest ({'; '.join(s.strip() for s in first)}); "
+                           "regenerate the dataset (boligmix synth / ingest) or restore the file") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror}") from None
     if manifest.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
         raise DatasetError(
             f"{dataset_dir} has schema version {manifest.schema_version}; this boligmix reads {SCHEMA_VERSION}"
@@ -67,7 +74,18 @@ def scan_table(dataset_dir: str | os.PathLike[str], table: str) -> pl.LazyFrame:
     path = table_path(dataset_dir, table)
     if not path.is_file():
         raise DatasetError(f"{dataset_dir} has no table '{table}' ({path.name} is missing)")
+    check_parquet(path)
     return pl.scan_parquet(path)
+
+
+def check_parquet(path: str | os.PathLike[str]) -> None:
+    """Refuse a file whose Parquet footer cannot be read (truncated, damaged, not Parquet), naming it."""
+    try:
+        pl.read_parquet_schema(path)
+    except Exception as exc:  # polars raises several types (ComputeError, OSError, ...) for a broken file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetError(f"{path} is not a readable Parquet file (truncated or damaged? {reason}); "
+                           "regenerate the dataset (boligmix synth / ingest) or restore the file") from None
 
 
 def read_table(dataset_dir: str | os.PathLike[str], table: str, columns: list[str] | None = None) -> pl.DataFrame:
@@ -78,17 +96,42 @@ def read_table(dataset_dir: str | os.PathLike[str], table: str, columns: list[st
 
 def check_out_dir(src_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                   source: str = "source directory") -> None:
-    """Refuse an output directory that is `src_dir`, lies inside it or contains it (`source` names
-    what `src_dir` is in the message), before anything is written."""
+    """Refuse an output path (directory or file) that is the input `src_dir` (a directory or a file),
+    lies inside it or contains it (`source` names what `src_dir` is in the message), before anything
+    is written. Symbolic links are resolved and hard links to the same file are caught."""
     src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
-    if out == src:
-        raise DatasetError(f"--out {out_dir} is the {source} {src_dir}; write the output elsewhere")
+    same = out == src
+    if not same and out.exists() and src.exists():
+        try:
+            same = os.path.samefile(out, src)
+        except OSError:
+            same = False
+    if same:
+        raise DatasetError(f"--out {out_dir} is the {source} {src_dir}; writing there would replace it; "
+                           "write the output elsewhere")
     if src in out.parents:
         raise DatasetError(f"--out {out_dir} lies inside the {source} {src_dir} (its files would be read as "
                            "part of it); write the output elsewhere")
     if out in src.parents:
         raise DatasetError(f"--out {out_dir} contains the {source} {src_dir} (replacing it would delete it); "
                            "write the output elsewhere")
+
+
+def check_out_paths(out: str | os.PathLike[str],
+                    inputs: Mapping[str, str | os.PathLike[str] | None]) -> None:
+    """`check_out_dir` for every input of a command: `inputs` maps what an input is ("dataset
+    directory", "--areas file", ...) to its path (None: not given)."""
+    for source, path in inputs.items():
+        if path is not None:
+            check_out_dir(path, out, source=source)
+
+
+def check_new_dir(out_dir: str | os.PathLike[str], *, overwrite: bool) -> None:
+    """Refuse to write into an existing non-empty directory (or over a file) unless `overwrite`."""
+    target = Path(out_dir)
+    if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+        raise DatasetError(f"{target} exists and is not empty; pass --force to replace its files "
+                           "or choose a new directory")
 
 
 def write_dataset(

@@ -16,6 +16,7 @@ from typing import Literal
 import polars as pl
 
 from boligmix.data.io import scan_table, table_path
+from boligmix.data.residence import resident_on
 from boligmix.errors import ConfigurationError, DataValidationError
 
 Level = Literal["area", "department", "municipality", "organisation"]
@@ -152,7 +153,7 @@ def persons_frame(dataset_dir: str | os.PathLike[str], nomenclature: str) -> pl.
 
 
 def _open_on(on: date) -> pl.Expr:
-    return (pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on))
+    return resident_on(on)
 
 
 def located_spells(dataset_dir: str | os.PathLike[str], dates: list[date], dwellings: pl.DataFrame,

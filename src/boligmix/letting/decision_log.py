@@ -162,15 +162,21 @@ def read_decision_log(path: str | os.PathLike[str]) -> list[Decision]:
         raise DataValidationError("decision log not found", path=str(source))
     out: list[Decision] = []
     if suffix == ".jsonl":
-        with open(source, encoding="utf-8") as fh:
-            for row, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataValidationError(f"not valid JSON: {exc.msg}", path=str(source), row=row) from None
-                out.append(decision_from_record(record, path=str(source), row=row))
+        try:
+            lines = source.read_bytes().decode("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise DataValidationError(f"not UTF-8 text ({exc.reason} at byte {exc.start}): not a decision log",
+                                      path=str(source)) from None
+        for row, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataValidationError(f"not valid JSON: {exc.msg}", path=str(source), row=row) from None
+            out.append(decision_from_record(record, path=str(source), row=row))
+        if not out:
+            raise DataValidationError("the decision log is empty (no decisions)", path=str(source))
     else:
         try:
             frame = pl.read_parquet(source)

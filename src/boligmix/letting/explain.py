@@ -1,7 +1,10 @@
 """Answer "why did applicant X (not) get dwelling Y?" from a decision log.
 
 The answer is built only from Decision records (from the engine, a log file or the store),
-so it explains what actually happened with the rule versions then in force.
+so it explains what actually happened with the rule versions then in force. It is written in
+Danish (`lang="da"`, the default of `boligmix letting explain`) or English; the Danish text names
+facts by their Danish labels and leaves out internal field names (all facts are in `--json`).
+The rule's own reason text is quoted as the rule file words it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ class Explanation:
     let_to: tuple[int, ...]
     steps: tuple[Decision, ...]
 
-    def lines(self) -> list[str]:
-        """Human-readable lines: the verdict, then one line per record."""
+    verdict_da: str = ""
+
+    def lines(self, lang: str = "en") -> list[str]:
+        """Human-readable lines: the verdict, then one line per record (`lang` 'da' or 'en')."""
+        if lang == "da":
+            return [self.verdict_da or self.verdict, *(_step_da(d) for d in self.steps)]
         out = [self.verdict]
         for d in self.steps:
             who = "vacancy" if d.applicant_id is None else f"applicant {d.applicant_id}"
@@ -38,6 +45,7 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         return {"applicant_id": self.applicant_id, "dwelling_id": self.dwelling_id, "verdict": self.verdict,
+                "verdict_da": self.verdict_da,
                 "got_dwelling": self.got_dwelling, "let_to": list(self.let_to),
                 "steps": [decision_to_record(d) for d in self.steps]}
 
@@ -116,7 +124,97 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
     if lets and not got:
         d = lets[-1]
         verdict += f" The dwelling was let to applicant {d.applicant_id} (rank {d.rank}, {d.channel.value if d.channel else '?'})."
-    return Explanation(applicant_id, dwelling_id, verdict, got, let_to, steps)
+    return Explanation(applicant_id, dwelling_id, verdict, got, let_to, steps,
+                       _verdict_da(applicant_id, dwelling_id, for_dwelling, mine, lets, channels, got))
+
+
+OUTCOME_DA = {
+    Outcome.CHANNEL: "blev tildelt en udlejningsvej", Outcome.OFFERED: "fik tilbud",
+    Outcome.SKIPPED: "fik ikke tilbud", Outcome.REJECTED: "blev afvist", Outcome.ACCEPTED: "sagde ja til tilbuddet",
+    Outcome.REFUSED: "sagde nej til tilbuddet", Outcome.EXPIRED: "svarede ikke i tide",
+    Outcome.WITHDRAWN: "fik tilbuddet trukket tilbage (boligen blev udlejet til en anden)",
+    Outcome.LET: "fik boligen", Outcome.PASSIVE: "blev sat passiv", Outcome.ENTITLED: "fik ret til et andet tilbud",
+    Outcome.REDIRECTED: "blev henvist til en bolig uden for området", Outcome.APPROVED: "blev godkendt",
+    Outcome.REACTIVATED: "blev aktiv på ventelisten igen",
+}
+"""The Danish words of each outcome (the applicant ... )."""
+
+FACT_LABELS_DA = {
+    "listed_benefits_6m": "offentlig forsørgelse i 6 sammenhængende måneder (§ 51 b)",
+    "foertidspension": "førtidspension",
+    "applicant.age": "alder", "applicant.in_education": "under uddannelse",
+    "applicant.permanent_job": "fast arbejde", "applicant.weekly_work_hours": "arbejdstimer pr. uge",
+    "applicant.commuter_to_municipality": "pendler til kommunen",
+    "applicant.lives_in_department": "bor i afdelingen", "applicant.lives_in_organisation": "bor i boligorganisationen",
+    "applicant.wish_rent_ok": "huslejen passer til ønsket", "applicant.wish_rooms_ok": "antal rum passer til ønsket",
+    "household.employed_or_in_education": "husstanden er i arbejde eller uddannelse",
+    "household.rooms_minus_persons": "rum minus personer",
+    "dwelling.in_kombineret_udlejning": "boligen er omfattet af kombineret udlejning",
+    "dwelling.shared": "delebolig", "seniority_date": "anciennitet fra", "rank": "placering",
+    "deadline": "svarfrist", "lease_start": "lejestart",
+}
+"""Danish labels of the facts a decision can rest on; facts without a label are not shown in Danish."""
+
+
+def _value_da(value: Any) -> str:
+    if value is True:
+        return "ja"
+    if value is False:
+        return "nej"
+    if value is None:
+        return "ukendt"
+    if isinstance(value, float):
+        return f"{value:,.1f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return str(value)
+
+
+def _rule_da(d: Decision) -> str:
+    if d.rule_id is None:
+        return ""
+    law = f", {d.law}" if d.law else ""
+    return f" (regel {d.rule_id}, version {d.rule_version}{law})"
+
+
+def _facts_da(d: Decision) -> str:
+    if d.outcome not in (Outcome.REJECTED, Outcome.SKIPPED, Outcome.CHANNEL, Outcome.PASSIVE, *FOLLOW_UPS):
+        return ""
+    shown = [f"{FACT_LABELS_DA[k]}: {_value_da(v)}" for k, v in d.facts.items() if k in FACT_LABELS_DA]
+    text = "; oplysninger: " + ", ".join(shown) if shown else ""
+    if d.unknown_facts:
+        unknown = [FACT_LABELS_DA.get(k, "andre oplysninger") for k in d.unknown_facts]
+        text += "; ukendt: " + ", ".join(dict.fromkeys(unknown))
+    return text
+
+
+def _step_da(d: Decision) -> str:
+    who = "ledigheden" if d.applicant_id is None else f"ansøger {d.applicant_id}"
+    when = d.decided_at.strftime("%d.%m.%Y %H:%M")
+    return (f"  {when} {d.vacancy_id}: {who} {OUTCOME_DA.get(d.outcome, d.outcome.value)}{_rule_da(d)} — "
+            f"begrundelse: {d.reason}{_facts_da(d)}")
+
+
+def _verdict_da(applicant_id: int, dwelling_id: int, for_dwelling: list[Decision], mine: list[Decision],
+                lets: list[Decision], channels: list[Decision], got: bool) -> str:
+    if not for_dwelling:
+        return f"Der er ingen afgørelser for bolig {dwelling_id}."
+    if got:
+        d = next(d for d in lets if d.applicant_id == applicant_id)
+        return (f"Ansøger {applicant_id} fik bolig {dwelling_id} (ledighed {d.vacancy_id}, "
+                f"{d.decided_at.strftime('%d.%m.%Y')}){_rule_da(d)}: {d.reason}.")
+    if not mine:
+        text = (f"Ansøger {applicant_id} kom aldrig i betragtning til bolig {dwelling_id}: ansøgeren var ikke "
+                "blandt kandidaterne i boligens tilbudsrunder")
+    else:
+        main = [d for d in mine if d.outcome not in FOLLOW_UPS] or mine
+        last = main[-1]
+        text = (f"Ansøger {applicant_id} {OUTCOME_DA.get(last.outcome, last.outcome.value)}{_rule_da(last)} — "
+                f"begrundelse: {last.reason}{_facts_da(last)}")
+        for follow in (d for d in mine if d.outcome in FOLLOW_UPS and d.sequence > last.sequence):
+            text += f". Derefter: {OUTCOME_DA.get(follow.outcome, follow.outcome.value)}{_rule_da(follow)}"
+    if lets:
+        d = lets[-1]
+        text += f". Boligen blev udlejet til ansøger {d.applicant_id} (placering {d.rank})"
+    return text + "."
 
 
 __all__ = ["Explanation", "explain_decisions"]

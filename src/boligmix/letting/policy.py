@@ -614,6 +614,9 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigurationError(f"not valid YAML: {exc}", source=str(path)) from None
     except OSError as exc:
         raise ConfigurationError(f"cannot read: {exc}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the policy file "
+                                 "as UTF-8", source=str(path)) from None
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -80,8 +80,12 @@ class Classification:
     """Per (area, year): rule version, criteria met, and the four list flags (null = undecided).
 
     `frame` columns: area_id, year, rules, criteria_met, criteria_unknown, udsat,
-    parallelsamfund, omdannelse, forebyggelse. `provenance` records rule versions (with file
-    hashes), switches in effect, data vintage and history source.
+    parallelsamfund, omdannelse, forebyggelse, history_missing (the look-back years of a history
+    rule that neither the published history nor this run covers, counted as "not on the list";
+    filled only where this year's test holds or is undecided, i.e. where the missing years decide).
+    `provenance` records rule versions (with file hashes), switches in effect, data vintage,
+    history source and `history_incomplete`: the rows whose history list decision rests on
+    missing years (the current-year test holds, some look-back years are missing).
     """
 
     frame: pl.DataFrame
@@ -101,7 +105,40 @@ class Classification:
                 f"area {row['area_id']} year {row['year']}: a list flag is undecided because indicators "
                 "are missing", column=next(f for f in OUTPUT_FLAGS if row[f] is None))
         return self.frame.select(
-            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS])
+            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS],
+            history_missing_text())
+
+    def history_warning(self) -> str | None:
+        """Warnings about the history input, one paragraph each, or None: --history areas that are
+        not in the input, and areas whose history-list result (omdannelse, hårdt ghettoområde) was
+        decided with look-back years missing from the input."""
+        texts = []
+        unknown = self.provenance.get("history_unknown_areas") or []
+        if unknown:
+            texts.append(f"warning: --history names {len(unknown)} area(s) that are not in the input, and they "
+                         f"are ignored: {', '.join(unknown[:20])}{' ...' if len(unknown) > 20 else ''} "
+                         "(check the area ids: same spelling, leading zeros)")
+        rows = self.provenance.get("history_incomplete") or []
+        if rows:
+            texts.append(self._incomplete_text(rows))
+        return "\n".join(texts) or None
+
+    @staticmethod
+    def _incomplete_text(rows: list[dict[str, Any]]) -> str:
+        shown = "; ".join(f"{r['area_id']} {r['year']} ({r['list']}: {', '.join(map(str, r['missing_years']))} "
+                          "missing)" for r in rows[:10])
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        return (f"warning: {len(rows)} area-year(s) meet this year's test of a list that needs earlier years, "
+                f"but those years are neither in the input nor in --history, so they count as 'not on the "
+                f"list': {shown}{more}. Add the earlier years (or --history) to decide them; see the "
+                "history_missing column.")
+
+
+def history_missing_text() -> pl.Expr:
+    """`history_missing` as text for CSV files: the missing years comma-separated, empty when none."""
+    return (pl.when(pl.col("history_missing").list.len() > 0)
+            .then(pl.col("history_missing").cast(pl.List(pl.String)).list.join(","))
+            .otherwise(pl.lit(None, dtype=pl.String)).alias("history_missing"))
 
 
 def _resolve_rulesets(rules: str | RuleSet, years: list[int]) -> dict[int, RuleSet]:
@@ -154,9 +191,11 @@ def _history_status(results: pl.DataFrame, output: str, history: pl.DataFrame | 
 
 
 def _window(targets: pl.DataFrame, status: pl.DataFrame, years: int) -> pl.DataFrame:
-    """Kleene AND of the status in years Y-1..Y-years+1 for each target (area_id, year)."""
+    """Kleene AND of the status in years Y-1..Y-years+1 for each target (area_id, year), and the
+    look-back years neither the published history nor this run covers (`missing`, a sorted list)."""
     if years <= 1:
-        return targets.select(*KEY, pl.lit(True).alias("window"))
+        return targets.select(*KEY, pl.lit(True).alias("window"),
+                              pl.lit([], dtype=pl.List(pl.Int64)).alias("missing"))
     offsets = pl.DataFrame({"offset": list(range(1, years))}, schema={"offset": pl.Int64})
     lookups = (targets.select(KEY).join(offsets, how="cross")
                .with_columns((pl.col("year") - pl.col("offset")).alias("prev_year"))
@@ -167,7 +206,8 @@ def _window(targets: pl.DataFrame, status: pl.DataFrame, years: int) -> pl.DataF
     return lookups.group_by(KEY).agg(
         pl.when((pl.col("on_list") == False).any()).then(pl.lit(False))  # noqa: E712
         .when(pl.col("on_list").is_null().any()).then(pl.lit(None, dtype=pl.Boolean))
-        .otherwise(pl.lit(True)).alias("window"))
+        .otherwise(pl.lit(True)).alias("window"),
+        pl.col("prev_year").filter(pl.col("covered").is_null()).sort().alias("missing"))
 
 
 def classify(
@@ -242,15 +282,24 @@ def classify(
                                       **{f: pl.Boolean for f in OUTPUT_FLAGS}})
 
     # Phase B: history windows (the history list itself never depends on history; checked on load).
+    result = result.with_columns(pl.lit([], dtype=pl.List(pl.Int64)).alias("history_missing"))
+    incomplete: list[dict[str, Any]] = []
     for ruleset, cat in history_jobs:
         assert cat.history is not None
         n_years = ruleset.history_years(cat, switch_values[ruleset.version])
         status = _history_status(result, cat.history.output, history)
         targets = result.filter(pl.col("rules") == ruleset.version)
         window = _window(targets, status, n_years)
-        updated = (targets.join(window, on=list(KEY), how="left")
-                   .with_columns((pl.col(cat.output) & pl.col("window")).alias(cat.output))
-                   .select("_row", cat.output))
+        joined = targets.join(window, on=list(KEY), how="left")
+        incomplete += [{"area_id": r["area_id"], "year": r["year"], "list": cat.output,
+                        "missing_years": r["missing"]}
+                       for r in joined.filter(pl.col(cat.output).fill_null(True)
+                                              & (pl.col("missing").list.len() > 0)).iter_rows(named=True)]
+        updated = (joined.with_columns((pl.col(cat.output) & pl.col("window")).alias(cat.output),
+                                       pl.when(pl.col(cat.output).fill_null(True))
+                                       .then(pl.concat_list("history_missing", "missing").list.unique().list.sort())
+                                       .otherwise(pl.col("history_missing")).alias("history_missing"))
+                   .select("_row", cat.output, "history_missing"))
         result = result.update(updated, on="_row", include_nulls=True)
     result = result.sort("_row").drop("_row")
     if on_progress:
@@ -262,6 +311,9 @@ def classify(
         "switches": switch_values,
         "data_vintage": data_vintage,
         "history": "supplied" if history is not None else "none (earlier years from this run only)",
+        "history_incomplete": incomplete,
+        "history_unknown_areas": [] if history is None else sorted(
+            set(history.get_column("area_id").to_list()) - set(areas.get_column("area_id").to_list())),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return Classification(frame=result, provenance=provenance, rulesets=dict(used))

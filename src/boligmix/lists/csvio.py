@@ -1,13 +1,17 @@
 """AREAS.csv and HISTORY.csv in, OUT.csv (plus a provenance sidecar) out, with strict checks.
 
 AREAS.csv: `area_id,year,residents,pct_non_western,pct_outside_work_edu,pct_convicted,
-conviction_ratio,pct_basic_education,income_pct_of_region`, one row per area and list year.
+conviction_ratio,pct_basic_education,income_pct_of_region`, one row per area and list year;
+optional `area_name` and `municipality` are written beside `area_id` by `explain-lists`.
 A column the row's rule version reads must be present and filled; a column it does not read
 may be empty or absent. Any bad value is a `DataValidationError` naming file, row and column.
 
 HISTORY.csv: `area_id,year,parallelsamfund` (0/1: on the ghetto/parallelsamfund list that year).
 
-OUT.csv: `area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse`.
+OUT.csv: `area_id,year,rules,criteria_met,udsat,parallelsamfund,omdannelse,forebyggelse,history_missing`.
+`history_missing` lists the look-back years a history rule (omdannelse, hårdt ghettoområde) needed
+that are neither in AREAS.csv nor in HISTORY.csv (comma-separated; empty when none): those years
+count as "not on the list", so a 0 there may only mean "not enough years given".
 It is written atomically, together with `<OUT stem>.provenance.json` (rule versions and file
 hashes, switches, data vintage, input file hashes); on any error nothing is written.
 """
@@ -24,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from boligmix.data.csvtext import Dialect, parse_numbers, read_text_csv
 from boligmix.errors import ConfigurationError, DataValidationError
 from boligmix.lists.classify import Classification, required_fields
 from boligmix.lists.ruleset import (
@@ -38,7 +43,7 @@ from boligmix.lists.ruleset import (
 
 AREAS_COLUMNS: tuple[str, ...] = ("area_id", "year", *AREA_FIELDS)
 HISTORY_COLUMNS: tuple[str, ...] = ("area_id", "year", "parallelsamfund")
-OUT_COLUMNS: tuple[str, ...] = ("area_id", "year", "rules", "criteria_met", *OUTPUT_FLAGS)
+OUT_COLUMNS: tuple[str, ...] = ("area_id", "year", "rules", "criteria_met", *OUTPUT_FLAGS, "history_missing")
 
 PERCENT_FIELDS = frozenset({"pct_non_western", "pct_outside_work_edu", "pct_convicted", "pct_basic_education"})
 """Shares in percent: must lie in 0-100."""
@@ -56,19 +61,12 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _read_strings(path: Path) -> pl.DataFrame:
-    if not path.is_file():
-        raise DataValidationError("file not found", path=str(path))
-    try:
-        frame = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
-    except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
-        raise DataValidationError(f"cannot read CSV: {exc}", path=str(path)) from exc
-    frame = frame.rename({c: c.strip() for c in frame.columns})
-    if len(frame.columns) == 1 and ";" in frame.columns[0]:
-        raise DataValidationError("the header has no ',' but has ';': columns must be separated by commas "
-                                  "(and decimals written with a point)", path=str(path), column=frame.columns[0])
-    return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns).with_columns(
-        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns)
+def _read_strings(path: Path, what: str) -> tuple[pl.DataFrame, Dialect]:
+    """The file as text columns (dialect detected: `,` or Danish Excel's `;` with decimal commas)."""
+    frame, dialect = read_text_csv(path, what=what)
+    if frame.height == 0:
+        raise DataValidationError(f"{what} has a header but no data rows", path=str(path))
+    return frame, dialect
 
 
 class _FirstError:
@@ -126,7 +124,7 @@ def read_areas_csv(path: str | os.PathLike[str], rules: str | RuleSet = "auto") 
     """
     path = Path(path)
     rules = resolve_rules(rules)
-    raw = _read_strings(path)
+    raw, dialect = _read_strings(path, "AREAS.csv")
     for col in ("area_id", "year"):
         if col not in raw.columns:
             raise DataValidationError("missing column", path=str(path), column=col)
@@ -150,7 +148,7 @@ def read_areas_csv(path: str | os.PathLike[str], rules: str | RuleSet = "auto") 
             typed[f] = pl.Series(f, [None] * raw.height, dtype=pl.Int64 if f in COUNT_FIELDS else pl.Float64)
             continue
         text = raw.get_column(f)
-        number = text.cast(pl.Float64, strict=False)
+        number = parse_numbers(text, dialect, source=str(path), column=f)
         present = text.is_not_null()
         needed = versions.is_in(sorted(needed_by[f])) if needed_by[f] else pl.Series([False] * raw.height)
         errors.add(needed & ~present, f, "empty value; rules " + "/".join(sorted(needed_by[f])) + " need it")
@@ -161,10 +159,15 @@ def read_areas_csv(path: str | os.PathLike[str], rules: str | RuleSet = "auto") 
             errors.add(ok & ((number < 0) | (number > 100)), f, "percentage outside 0-100")
         elif f in COUNT_FIELDS:
             errors.add(ok & (number < 0), f, "negative count")
-            errors.add(ok & (number >= 0) & (number != number.floor()), f, "count is not a whole number")
+            errors.add(ok & (number >= 0) & (number != number.floor()), f, "count is not a whole number"
+                       + ("" if dialect.decimal_comma else " (in a ','-separated file '.' is the decimal point: "
+                          "write 1500, not 1.500)"))
         else:
             errors.add(ok & (number < 0), f, "negative value")
         typed[f] = number.cast(pl.Int64, strict=False) if f in COUNT_FIELDS else number
+    for name in ("area_name", "municipality"):  # optional: written beside area_id in the outputs
+        if name in raw.columns:
+            typed[name] = raw.get_column(name)
     frame = pl.DataFrame(typed)
     errors.add(~frame.select(pl.struct("area_id", "year").is_first_distinct()).to_series(), "area_id,year",
                "duplicate (area_id, year)")
@@ -175,7 +178,7 @@ def read_areas_csv(path: str | os.PathLike[str], rules: str | RuleSet = "auto") 
 def read_history_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
     """Read and check HISTORY.csv: area_id, year, parallelsamfund (0/1)."""
     path = Path(path)
-    raw = _read_strings(path)
+    raw, _ = _read_strings(path, "HISTORY.csv")
     for col in HISTORY_COLUMNS:
         if col not in raw.columns:
             raise DataValidationError("missing column", path=str(path), column=col)

@@ -20,7 +20,7 @@ from boligmix.lists.leave import leave_plan
 from boligmix.lists.ruleset import OUTPUT_FLAGS, Category, Criterion, RuleSet, load_ruleset
 from boligmix.lists.texts import (
     CHANGE_UNITS, LANGS, LOWER_HIGHER, UNIT_CHANGE_NAMES, VALUE_UNITS, WORDS, Lang, change_text, fmt_number,
-    fmt_signed, fmt_threshold,
+    fmt_signed, fmt_threshold, value_with_limit,
 )
 from boligmix.rules.evaluator import Truth, evaluate, evaluate_frame
 
@@ -271,6 +271,27 @@ def criteria_by_area(criteria: pl.DataFrame, year: int) -> dict[str, list[dict[s
     return grouped
 
 
+def criterion_lists(ruleset: RuleSet) -> dict[str, str]:
+    """Criterion id -> the list (category label) whose test names it first: the udsat criteria go
+    with udsat boligområde, the lower ones with forebyggelsesområde (the 1,000-residents floor with
+    the first list)."""
+    out: dict[str, str] = {}
+    for category in ruleset.spec.categories:
+        for cid in (*category.requires, *(category.of or ())):
+            out.setdefault(cid, category.label_da)
+    return out
+
+
+def counted_list_label(ruleset: RuleSet) -> str:
+    """The list whose criteria `criteria_met` counts: the category that needs `at_least` N of the
+    counted criteria (udsat boligområde; ghettoområde before 2021)."""
+    counted = set(ruleset.spec.counted_criteria)
+    for category in ruleset.spec.categories:
+        if category.at_least is not None and set(category.of) == counted:
+            return category.label_da
+    return ", ".join(ruleset.spec.counted_criteria)
+
+
 def _label(ruleset: RuleSet, flag: str) -> str:
     category = ruleset.category_for_output(flag)
     return category.label_da if category is not None else flag
@@ -288,9 +309,11 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[
     w = WORDS[lang]
     rs = ruleset or load_ruleset(summary["rules"])
     on = [_label(rs, f) for f in OUTPUT_FLAGS if summary[f] and rs.category_for_output(f) is not None]
-    lines = [w["head"].format(area=summary["area_id"], year=summary["year"], rules=summary["rules"],
+    name = ", ".join(str(v) for v in (summary.get("area_name"), summary.get("municipality")) if v)
+    area = f"{summary['area_id']} {name}" if name else summary["area_id"]
+    lines = [w["head"].format(area=area, year=summary["year"], rules=summary["rules"],
                               lists=", ".join(on) if on else w["no_list"], met=summary["criteria_met"],
-                              n=len(rs.spec.counted_criteria))]
+                              n=len(rs.spec.counted_criteria), counted=counted_list_label(rs))]
     if isinstance(criteria, pl.DataFrame):
         rows = criteria.filter((pl.col("area_id") == summary["area_id"])
                                & (pl.col("year") == summary["year"])).to_dicts()
@@ -298,16 +321,11 @@ def explain_text(summary: Mapping[str, Any], criteria: pl.DataFrame | list[dict[
         rows = criteria
     for r in rows:
         state = {True: w["met"], False: w["not_met"], None: w["unknown"]}[r["met"]]
-        # two decimals, more when the value lies within 0.005 of the threshold
-        digits = 2 if r["margin"] is None or abs(r["margin"]) >= 0.005 else 6
-        value = w["missing"] if r["value"] is None else fmt_number(r["value"], digits, lang, thousands=lang == "da")
-        margin = "" if r["margin"] is None else f" ({w['margin']} {fmt_signed(r['margin'], digits, lang)})"
+        shown = value_with_limit(r["value"], r["op"], r["threshold"], r["unit"], lang, w["missing"])
         cross = r.get(f"to_cross_text_{lang}") or (r.get("to_cross_text") if lang == "en" else None)
         action = f"; {w['to_stop'] if r['met'] else w['to_meet']}: {cross}" if cross else ""
-        unit = VALUE_UNITS[lang].get(r["unit"], r["unit"])
         label = r["label_da"] if lang == "da" else r["label_en"]
-        lines.append(f"  - {label}: {value} {r['op']} {fmt_threshold(r['threshold'], lang)} {unit} -> {state}"
-                     f"{margin}{action}")
+        lines.append(f"  - {label}: {shown} \u2014 {state}{action}")
     if summary.get("omdannelse_years_required"):
         lines.append(f"  {w['history']}: " + ", ".join(
             f"{h['year']}: {w['yes'] if h['parallelsamfund'] else w['no'] if h['parallelsamfund'] is False else '?'}"

@@ -23,12 +23,14 @@ N new years in a row on the parallelsamfund list).
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from itertools import combinations
 from typing import Any
 
 from boligmix.lists.ruleset import Category, RuleSet
-from boligmix.lists.texts import LANGS, WORDS
+from boligmix.lists.texts import FIELD_NAMES, LANGS, SUPPRESSED_TEXT, WORDS
 
 Row = Mapping[str, Any]
 
@@ -37,6 +39,9 @@ NOT_A_LEVER = frozenset({"residents"})
 
 
 def _cost(row: Row) -> float:
+    """Relative distance to the threshold; unknown (a suppressed value) ranks last."""
+    if row.get("margin") is None:
+        return math.inf
     threshold = abs(float(row["threshold"])) or 1.0
     return abs(float(row["margin"])) / threshold
 
@@ -101,7 +106,8 @@ def leave_plan(ruleset: RuleSet, flag: str, rows: Mapping[str, Row], year: int,
     }
     for lang in LANGS:
         w = WORDS[lang]
-        parts = [c[f"text_{lang}"] or c["criterion"] for c in changes]
+        parts = [f"{FIELD_NAMES[lang].get(c['field'] or '', c['criterion'])}: "
+                 f"{c[f'text_{lang}'] or SUPPRESSED_TEXT[lang]}" for c in changes]
         text = w["leave"].format(label=category.label_da, changes=w["leave_and"].join(parts), year=leave_year)
         if reenter is not None:
             history_source = ruleset.category_for_output(category.history.output)  # type: ignore[union-attr]

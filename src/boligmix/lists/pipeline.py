@@ -6,12 +6,19 @@ them, and explains the list year. `write_lists(out_dir, result)` writes the resu
 atomically:
 
     lists.csv        every computed list year: area_id,year,rules,criteria_met,udsat,parallelsamfund,
-                     omdannelse,forebyggelse (0/1, empty when missing indicators leave it undecided)
+                     omdannelse,forebyggelse (0/1, empty when missing indicators leave it undecided),
+                     history_missing (look-back years neither computed nor in --history)
     criteria.csv     the list year: per area and criterion value, threshold, met, margin, what it
-                     would take to cross it (see boligmix.lists.explain.CRITERIA_COLUMNS)
+                     would take to cross it (see boligmix.lists.explain.CRITERIA_COLUMNS), and the
+                     counts behind the value (`count`, `base`)
     indicators.csv   the indicator frame used (all computed years)
     areas.json       the list year: per area flags, list history, years to/until omdannelse,
                      earliest exit year per list, and a text explanation
+
+Every file is publishable: criteria.csv and indicators.csv pass disclosure control
+(`boligmix.report.disclosure`; suppressed cells are empty and the `suppressed` column says why),
+and the explanations in areas.json are written from the protected criteria. The flags themselves
+are computed from the exact values.
     provenance.json  rule versions and hashes, switches, indicator settings, data vintage and seed
 """
 
@@ -30,7 +37,9 @@ import polars as pl
 
 from boligmix.data.io import read_manifest
 from boligmix.errors import ConfigurationError, DatasetError
-from boligmix.lists.classify import Classification, classify
+from boligmix.indicators.publish import protect_indicators
+from boligmix.lists.classify import Classification, classify, history_missing_text
+from boligmix.lists.publish import protect_criteria
 from boligmix.lists.explain import area_summaries, criteria_by_area, criteria_table, explain_text
 from boligmix.lists.ruleset import OUTPUT_FLAGS, RuleSet, load_ruleset, resolve_rules, version_for_year
 
@@ -102,10 +111,13 @@ def lists_from_indicators(indicators: pl.DataFrame, year: int | Sequence[int], *
     classification = classify(indicators, rules=rules, history=history, switches=switches,
                               data_vintage=data_vintage)
     criteria = criteria_table(indicators, classification, years[0] if len(years) == 1 else years)
+    published = protect_criteria(criteria, indicators).frame  # explanations show only publishable values
     summaries = []
+    names = area_names(indicators)
     for y in years:
-        grouped = criteria_by_area(criteria, y)
-        for s in area_summaries(classification, y, history, criteria):
+        grouped = criteria_by_area(published, y)
+        for s in area_summaries(classification, y, history, published):
+            s["area_name"], s["municipality"] = names.get(s["area_id"], (None, None))
             rows, ruleset = grouped.get(s["area_id"], []), classification.ruleset(s["rules"])
             s["explanation_da"] = explain_text(s, rows, ruleset, lang="da")
             s["explanation_en"] = explain_text(s, rows, ruleset, lang="en")
@@ -114,6 +126,41 @@ def lists_from_indicators(indicators: pl.DataFrame, year: int | Sequence[int], *
     provenance = {**classification.provenance, "list_year": years[-1], "list_years": years,
                   "years_computed": sorted(present)}
     return ListsResult(years[-1], indicators, classification, criteria, summaries, provenance, tuple(years))
+
+
+NAME_COLUMNS = ("area_name", "municipality")
+"""Written beside `area_id` in every lists output when the input has them (datasets always do;
+AREAS.csv may)."""
+
+
+def area_names(frame: pl.DataFrame) -> dict[str, tuple[str | None, str | None]]:
+    """area_id -> (area name, municipality name) from the columns of `frame` that hold them."""
+    if not any(c in frame.columns for c in NAME_COLUMNS):
+        return {}
+    cols = [pl.col(c) if c in frame.columns else pl.lit(None, dtype=pl.String).alias(c) for c in NAME_COLUMNS]
+    return {r[0]: (r[1], r[2]) for r in frame.select("area_id", *cols).unique("area_id").iter_rows()}
+
+
+def with_names(frame: pl.DataFrame, names: dict[str, tuple[str | None, str | None]]) -> pl.DataFrame:
+    """`frame` with area_name and municipality right after area_id (unchanged when no names are known)."""
+    if not names or "area_id" not in frame.columns:
+        return frame
+    lookup = pl.DataFrame({"area_id": list(names), "area_name": [v[0] for v in names.values()],
+                           "municipality": [v[1] for v in names.values()]},
+                          schema={"area_id": pl.String, "area_name": pl.String, "municipality": pl.String})
+    rest = [c for c in frame.columns if c not in ("area_id", *NAME_COLUMNS)]
+    return frame.drop([c for c in NAME_COLUMNS if c in frame.columns]).join(
+        lookup, on="area_id", how="left", maintain_order="left").select("area_id", *NAME_COLUMNS, *rest)
+
+
+def dataset_area_names(dataset_dir: str | os.PathLike[str]) -> pl.DataFrame:
+    """area_id, area_name, municipality (name) from a dataset's areas and municipalities tables."""
+    from boligmix.data.io import read_table
+
+    areas = read_table(dataset_dir, "areas", ["area_id", "area_name", "municipality_code"])
+    municipalities = read_table(dataset_dir, "municipalities", ["municipality_code", "municipality_name"])
+    return (areas.join(municipalities, on="municipality_code", how="left")
+            .select("area_id", "area_name", pl.col("municipality_name").alias("municipality")))
 
 
 def indicator_years(list_years: Sequence[int], available: set[int] | None, rules: str | RuleSet = "auto") -> list[int]:
@@ -141,6 +188,7 @@ def compute_lists(dataset_dir: str | os.PathLike[str], year: int | Sequence[int]
     available = set(range(manifest.years[0], manifest.years[1] + 1)) if manifest.years is not None else None
     indicators = compute_area_indicators(dataset_dir, indicator_years(years, available, rules),
                                          on_progress=on_progress)
+    indicators = indicators.join(dataset_area_names(dataset_dir), on="area_id", how="left", maintain_order="left")
     result = lists_from_indicators(indicators, years, rules=rules, history=history, switches=switches,
                                    data_vintage=manifest.vintage)
     settings = {}
@@ -162,10 +210,13 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         flags = result.classification.frame.select(
-            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS])
-        flags.write_csv(staging / "lists.csv")
-        result.criteria.write_csv(staging / "criteria.csv")
-        result.indicators.write_csv(staging / "indicators.csv")
+            "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS],
+            history_missing_text())
+        names = area_names(result.indicators)
+        with_names(flags, names).write_csv(staging / "lists.csv")
+        with_names(protect_criteria(result.criteria, result.indicators).frame, names).write_csv(
+            staging / "criteria.csv")
+        with_names(protect_indicators(result.indicators).frame, names).write_csv(staging / "indicators.csv")
         (staging / "areas.json").write_text(json.dumps(result.areas, indent=2, ensure_ascii=False, default=str),
                                             encoding="utf-8")
         (staging / "provenance.json").write_text(

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from boligmix.lists.ruleset import RuleSet, load_ruleset
-from boligmix.lists.texts import LANGS, Lang
+from boligmix.lists.texts import FIELD_NAMES, LANGS, SUPPRESSED_TEXT, Lang
 
 HIGHEST_FIRST: tuple[str, ...] = ("omdannelse", "parallelsamfund", "udsat", "forebyggelse")
 
@@ -45,7 +45,9 @@ def listed_summary(areas: Sequence[Mapping[str, Any]], year: int, lang: Lang = "
         labels = [ruleset.category_for_output(f).label_da for f in reversed(on)  # type: ignore[union-attr]
                   if ruleset.category_for_output(f) is not None]
         plan = (a.get("to_leave") or {}).get(on[0])
-        changes = "; ".join(c[f"text_{lang}"] or c["criterion"] for c in plan["changes"]) if plan else words["unknown"]
+        changes = "; ".join(f"{FIELD_NAMES[lang].get(c.get('field') or '', c['criterion'])}: "
+                            f"{c[f'text_{lang}'] or SUPPRESSED_TEXT[lang]}" for c in plan["changes"]) \
+            if plan else words["unknown"]
         rows.append({"area_id": a["area_id"], "year": year, "lists": ", ".join(labels),
                      "criteria": _criteria_count(a, on[0], ruleset, words["of"]),
                      "leave_year": plan["leave_year"] if plan else None, "to_leave": changes})
@@ -53,11 +55,18 @@ def listed_summary(areas: Sequence[Mapping[str, Any]], year: int, lang: Lang = "
 
 
 def _criteria_count(area: Mapping[str, Any], flag: str, ruleset: RuleSet, of: str) -> str:
-    """'3 af 4': the criteria met of the "N of M" that decides the area's highest list."""
+    """'3 af 4 (udsat boligområde)': the criteria met of the "N of M" that decides the area's
+    highest list, and the list those criteria belong to."""
     count = (area.get("criteria_met_by_list") or {}).get(flag)
     if count is None:
-        return f"{area['criteria_met']} {of} {len(ruleset.spec.counted_criteria)}"
-    return f"{count['met']} {of} {count['of']}"
+        from boligmix.lists.explain import counted_list_label
+
+        return f"{area['criteria_met']} {of} {len(ruleset.spec.counted_criteria)} ({counted_list_label(ruleset)})"
+    category = ruleset.category_for_output(flag)
+    while category is not None and category.at_least is None and category.parent is not None:
+        category = ruleset.category(category.parent)  # the list whose "N of M" it is (udsat for omdannelse)
+    label = category.label_da if category is not None else flag
+    return f"{count['met']} {of} {count['of']} ({label})"
 
 
 __all__ = ["HEADERS", "HIGHEST_FIRST", "listed_summary"]

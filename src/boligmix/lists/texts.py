@@ -91,6 +91,51 @@ VALUE_UNITS: dict[Lang, dict[str, str]] = {
            "times national average": "gange landsgennemsnittet", "persons": "beboere"},
 }
 
+# The comparison of a criterion, as a limit: "33,0 % (grænse: over 40 %)".
+LIMIT_WORDS: dict[Lang, dict[str, str]] = {
+    "da": {">": "over", ">=": "mindst", "<": "under", "<=": "højst", "limit": "grænse"},
+    "en": {">": "above", ">=": "at least", "<": "below", "<=": "at most", "limit": "limit"},
+}
+# Units shown after a value and its limit ("33,0 %", "2,93 gange landsgennemsnittet", "1.297 beboere").
+SHOWN_UNITS: dict[Lang, dict[str, tuple[str, int]]] = {
+    "da": {"pct": ("%", 1), "pct of regional average": ("% af regionsgennemsnittet", 1),
+           "times national average": ("gange landsgennemsnittet", 2), "persons": ("beboere", 0)},
+    "en": {"pct": ("%", 1), "pct of regional average": ("% of the regional average", 1),
+           "times national average": ("times the national average", 2), "persons": ("residents", 0)},
+}
+
+
+def value_with_limit(value: float | None, op: str, threshold: float, unit: str, lang: Lang,
+                     missing: str) -> str:
+    """'33,0 % (grænse: over 40 %)', '1.297 beboere (grænse: mindst 1.000 beboere)'. More decimals are
+    shown when the rounded value would equal the threshold (so the comparison never reads false)."""
+    name, digits = SHOWN_UNITS[lang].get(unit, (unit, 2))
+    words = LIMIT_WORDS[lang]
+    limit = f"{words[op]} {fmt_threshold(threshold, lang) if lang == 'da' else f'{threshold:,g}'} {name}"
+    if value is None or math.isnan(value):
+        shown = missing
+    else:
+        while digits < 6 and round(value, digits) == threshold and value != threshold:
+            digits += 1
+        shown = f"{fmt_number(value, digits, lang)} {name}"
+    return f"{shown} ({words['limit']}: {limit})"
+
+
+# Short names of the criteria's fields, to name the criterion in "to leave the list" lines.
+FIELD_NAMES: dict[Lang, dict[str, str]] = {
+    "da": {"residents": "beboertal", "pct_non_western": "andel ikkevestlige",
+           "pct_outside_work_edu": "andel uden for arbejde og uddannelse", "pct_convicted": "andel dømte",
+           "conviction_ratio": "dømte ift. landsgennemsnittet", "pct_basic_education": "andel med kun grundskole",
+           "income_pct_of_region": "indkomst ift. regionen"},
+    "en": {"residents": "residents", "pct_non_western": "non-Western share",
+           "pct_outside_work_edu": "share outside work and education", "pct_convicted": "share convicted",
+           "conviction_ratio": "convictions vs national average", "pct_basic_education": "share with basic schooling only",
+           "income_pct_of_region": "income vs region"},
+}
+SUPPRESSED_TEXT: dict[Lang, str] = {"da": "værdien er diskretioneret (for få personer)",
+                                    "en": "the value is suppressed (too few persons)"}
+
+
 QUALIFIERS: dict[Lang, dict[str, str]] = {"en": {"at least": "at least", "more than": "more than"},
                                           "da": {"at least": "mindst", "more than": "mere end"}}
 
@@ -115,7 +160,7 @@ def change_text(qualifier: str | None, amount: float | None, kind: str, unit: st
 # Sentences of the text explanation.
 WORDS: dict[Lang, dict[str, str]] = {
     "en": {
-        "head": "{area}, list year {year} (rules {rules}): {lists}; {met} of {n} criteria met.",
+        "head": "{area}, list year {year} (rules {rules}): {lists}; {met} of {n} criteria of {counted} met.",
         "no_list": "on no list", "met": "met", "not_met": "not met", "unknown": "unknown", "missing": "missing",
         "margin": "margin", "to_stop": "to stop meeting it", "to_meet": "to meet it",
         "history": "list history (parallelsamfund/ghetto)", "yes": "yes", "no": "no",
@@ -131,7 +176,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "cannot_leave": "to leave {label}: not known which changes are enough (missing values)",
     },
     "da": {
-        "head": "{area}, listeår {year} (regler {rules}): {lists}; {met} af {n} kriterier opfyldt.",
+        "head": "{area}, listeår {year} (regler {rules}): {lists}; {met} af {n} kriterier for {counted} opfyldt.",
         "no_list": "ikke på nogen liste", "met": "opfyldt", "not_met": "ikke opfyldt", "unknown": "ukendt",
         "missing": "mangler", "margin": "afstand", "to_stop": "for at det ikke længere er opfyldt",
         "to_meet": "for at det bliver opfyldt",

@@ -53,24 +53,52 @@ def decompose(stock: pl.DataFrame, *, year_from: int, year_to: int, factor: str,
     """
     if factor not in FACTORS:
         raise ValueError(f"unknown factor {factor}")
-    if year_to <= year_from:
-        raise ValueError("year_to must be after year_from")
-    pop = FACTOR_POPULATION[factor]
+    return decompose_pairs(stock, [(year_from, year_to)], factors=(factor,), death_dates=death_dates)
 
-    def at(year: int, tag: str) -> pl.DataFrame:
-        return (stock.filter(pl.col("year") == year)
-                .unique(subset=["unit_id", "person_id"], keep="first")
-                .select("unit_id", "person_id", "birth_date",
-                        pl.lit(True).alias(f"in{tag}"), pl.col(pop).alias(f"pop{tag}"),
-                        (pl.col(factor) & pl.col(pop)).cast(pl.Int64).alias(f"x{tag}")))
 
-    a, b = at(year_from, "1"), at(year_to, "2")
+def _wide(stock: pl.DataFrame, factors: tuple[str, ...], tag: str) -> pl.DataFrame:
+    """One row per (unit, person) of a stock: birth date and, per factor, population flag and trait."""
+    pops = sorted({FACTOR_POPULATION[f] for f in factors})
+    return stock.unique(subset=["unit_id", "person_id"], keep="first").select(
+        "unit_id", "person_id", pl.col("birth_date").alias(f"birth{tag}"), pl.lit(True).alias(f"in{tag}"),
+        *[pl.col(p).alias(f"{p}{tag}") for p in pops],
+        *[(pl.col(f) & pl.col(FACTOR_POPULATION[f])).cast(pl.Int64).alias(f"x_{f}{tag}") for f in factors])
+
+
+def decompose_pairs(stock: pl.DataFrame, pairs: list[tuple[int, int]], *, factors: tuple[str, ...] = FACTORS,
+                    death_dates: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`decompose` for every factor and year pair at once: the stock is split by year once, and each
+    pair is one join and one group-by over all factors (not one filter of the whole stock and one
+    join per pair and factor)."""
+    for a, b in pairs:
+        if b <= a:
+            raise ValueError("year_to must be after year_from")
+    by_year = stock.partition_by("year", as_dict=True, include_key=False)
+    empty = stock.head(0).drop("year")
+    wides: dict[tuple[int, str], pl.DataFrame] = {}
+
+    def wide(year: int, tag: str) -> pl.DataFrame:
+        if (year, tag) not in wides:
+            wides[(year, tag)] = _wide(by_year.get((year,), empty), factors, tag)
+        return wides[(year, tag)]
+
+    dd = death_dates if death_dates is not None and death_dates.height else None
+    parts = [_pair(wide(a, "1"), wide(b, "2"), a, b, factors, dd) for a, b in pairs]
+    return pl.concat(parts).sort("unit_id", "factor", "year_from", "year_to")
+
+
+_GROUPS = ("K", "IN", "OE", "OUT", "OL")
+
+
+def _pair(a: pl.DataFrame, b: pl.DataFrame, year_from: int, year_to: int, factors: tuple[str, ...],
+          death_dates: pl.DataFrame | None) -> pl.DataFrame:
+    pops = sorted({FACTOR_POPULATION[f] for f in factors})
     j = a.join(b, on=["unit_id", "person_id"], how="full", coalesce=True).with_columns(
-        pl.col("birth_date").fill_null(pl.col("birth_date_right")))
-    for c in ("in1", "pop1", "in2", "pop2"):
-        j = j.with_columns(pl.col(c).fill_null(False))
-    j = j.with_columns(pl.col("x1").fill_null(0), pl.col("x2").fill_null(0))
-    if death_dates is not None and death_dates.height:
+        pl.col("birth1").fill_null(pl.col("birth2")).alias("birth_date"),
+        pl.col("in1").fill_null(False), pl.col("in2").fill_null(False),
+        *[pl.col(f"{p}{t}").fill_null(False) for p in pops for t in ("1", "2")],
+        *[pl.col(f"x_{f}{t}").fill_null(0) for f in factors for t in ("1", "2")])
+    if death_dates is not None:
         j = j.join(death_dates, on="person_id", how="left")
     else:
         j = j.with_columns(pl.lit(None, dtype=pl.Date).alias("death_date"))
@@ -78,22 +106,30 @@ def decompose(stock: pl.DataFrame, *, year_from: int, year_to: int, factor: str,
     born_since = pl.col("birth_date") > pl.lit(d1)
     died_since = (pl.col("death_date") <= pl.lit(d2)).fill_null(False)
     both = pl.col("in1") & pl.col("in2")
-    group = (
-        pl.when(both & pl.col("pop1") & pl.col("pop2")).then(pl.lit("K"))
-        .when(both & pl.col("pop2")).then(pl.lit("OE"))
-        .when(both & pl.col("pop1")).then(pl.lit("OL"))
-        .when(pl.col("in2") & pl.col("pop2")).then(pl.when(born_since).then(pl.lit("OE")).otherwise(pl.lit("IN")))
-        .when(pl.col("in1") & pl.col("pop1")).then(pl.when(died_since).then(pl.lit("OL")).otherwise(pl.lit("OUT")))
-        .otherwise(None)
-    )
-    j = j.with_columns(group.alias("g")).filter(pl.col("g").is_not_null())
-    agg = j.group_by("unit_id").agg(
-        *[(pl.col("g") == g).sum().cast(pl.Int64).alias(f"N_{g}") for g in ("K", "IN", "OE", "OUT", "OL")],
-        pl.col("x1").filter(pl.col("g") == "K").sum().alias("X_K1"),
-        pl.col("x2").filter(pl.col("g") == "K").sum().alias("X_K2"),
-        *[pl.col("x2").filter(pl.col("g") == g).sum().alias(f"X_{g}") for g in ("IN", "OE")],
-        *[pl.col("x1").filter(pl.col("g") == g).sum().alias(f"X_{g}") for g in ("OUT", "OL")],
-    ).with_columns(pl.col(r"^X_.*$").fill_null(0).cast(pl.Float64))
+
+    def group(pop: str) -> pl.Expr:
+        p1, p2 = pl.col(f"{pop}1"), pl.col(f"{pop}2")
+        return (pl.when(both & p1 & p2).then(pl.lit("K"))
+                .when(both & p2).then(pl.lit("OE"))
+                .when(both & p1).then(pl.lit("OL"))
+                .when(pl.col("in2") & p2).then(pl.when(born_since).then(pl.lit("OE")).otherwise(pl.lit("IN")))
+                .when(pl.col("in1") & p1).then(pl.when(died_since).then(pl.lit("OL")).otherwise(pl.lit("OUT")))
+                .otherwise(None).alias(f"g_{pop}"))
+
+    j = j.with_columns(group(p) for p in pops)
+    aggs = []
+    for f in factors:
+        g = pl.col(f"g_{FACTOR_POPULATION[f]}")
+        x1, x2 = pl.col(f"x_{f}1"), pl.col(f"x_{f}2")
+        aggs += [(g == k).sum().cast(pl.Int64).alias(f"{f}|N_{k}") for k in _GROUPS]
+        aggs += [x1.filter(g == "K").sum().alias(f"{f}|X_K1"), x2.filter(g == "K").sum().alias(f"{f}|X_K2"),
+                 *[x2.filter(g == k).sum().alias(f"{f}|X_{k}") for k in ("IN", "OE")],
+                 *[x1.filter(g == k).sum().alias(f"{f}|X_{k}") for k in ("OUT", "OL")]]
+    wide = j.group_by("unit_id").agg(aggs)
+    names = [f"N_{k}" for k in _GROUPS] + ["X_K1", "X_K2", "X_IN", "X_OE", "X_OUT", "X_OL"]
+    agg = pl.concat([wide.select("unit_id", pl.lit(f).alias("factor"), *[pl.col(f"{f}|{n}").alias(n) for n in names])
+                     .filter(pl.sum_horizontal([pl.col(f"N_{k}") for k in _GROUPS]) > 0) for f in factors])
+    agg = agg.with_columns(pl.col(r"^X_.*$").fill_null(0).cast(pl.Float64))
     n1 = pl.col("N_K") + pl.col("N_OUT") + pl.col("N_OL")
     n2 = pl.col("N_K") + pl.col("N_IN") + pl.col("N_OE")
     sk1 = pl.when(pl.col("N_K") > 0).then(pl.col("X_K1") / pl.col("N_K")).otherwise(0.0)
@@ -116,12 +152,13 @@ def decompose(stock: pl.DataFrame, *, year_from: int, year_to: int, factor: str,
         defined(-(pl.col("X_OL") - pl.col("N_OL") * sk1) / n1).alias("other_leavers"),
     )
     return out.select(
-        "unit_id", pl.lit(factor).alias("factor"), pl.lit(year_from, dtype=pl.Int64).alias("year_from"),
-        pl.lit(year_to, dtype=pl.Int64).alias("year_to"), "n_from", "n_to", "share_from", "share_to", "change", *COMPONENTS,
+        "unit_id", "factor", pl.lit(year_from, dtype=pl.Int64).alias("year_from"),
+        pl.lit(year_to, dtype=pl.Int64).alias("year_to"), "n_from", "n_to", "share_from", "share_to", "change",
+        *COMPONENTS,
         pl.col("N_K").alias("n_stayers"), pl.col("N_IN").alias("n_in_movers"),
         pl.col("N_OUT").alias("n_out_movers"), pl.col("N_OE").alias("n_other_entrants"),
         pl.col("N_OL").alias("n_other_leavers"),
-    ).sort("unit_id")
+    )
 
 
 STOCK_COLUMNS = ("unit_id", "year", "person_id", "birth_date", *sorted(set(FACTORS) | set(FACTOR_POPULATION.values())))
@@ -148,9 +185,6 @@ def decomposition_table(unit_stock: pl.DataFrame, data: MixData, level: str, yea
     """Decompositions between the 1 January stocks of each pair of years (default `year_pairs`).
 
     `unit_stock` is `stock_in_units(rows, data, level)` for (at least) the years of the pairs."""
-    dd = deaths(data)
     pairs = pairs if pairs is not None else year_pairs(years)
-    parts = [decompose(unit_stock, year_from=a, year_to=b, factor=f, death_dates=dd)
-             for a, b in pairs for f in FACTORS]
-    return pl.concat(parts).with_columns(pl.lit(level).alias("level")).select(
-        "level", pl.exclude("level")).sort("unit_id", "factor", "year_from", "year_to")
+    table = decompose_pairs(unit_stock, pairs, death_dates=deaths(data))
+    return table.with_columns(pl.lit(level).alias("level")).select("level", pl.exclude("level"))

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from boligmix.data.io import read_manifest, read_table
+from boligmix.data.io import read_manifest, read_table, scan_table
+from boligmix.data.residence import january_years
 from boligmix.errors import ConfigurationError, DatasetError
 
 GROUPS = ("stock", "in", "out")
@@ -55,24 +56,36 @@ class MixData:
     """First and last year with person_years rows."""
 
 
-def load_mix_data(dataset_dir: str | os.PathLike[str]) -> MixData:
-    """Read the tables the mix analysis needs from a dataset directory."""
+def register_years(dataset_dir: str | os.PathLike[str]) -> tuple[int, int]:
+    """First and last year with person_years rows (a lazy scan of the year column)."""
+    lo, hi = scan_table(dataset_dir, "person_years").select(
+        pl.col("year").min().alias("lo"), pl.col("year").max().alias("hi")).collect().row(0)
+    if lo is None:
+        raise DatasetError(f"{dataset_dir}: person_years is empty")
+    return int(lo), int(hi)
+
+
+def load_mix_data(dataset_dir: str | os.PathLike[str], years: Sequence[int] | None = None) -> MixData:
+    """Read the tables the mix analysis needs from a dataset directory.
+
+    With `years` (the years to analyse) only the register years they read (Y-1 and Y, with a year's
+    margin) of the yearly tables person_years and labour are loaded, so a few years of the national
+    scale fit in memory; without, all of them."""
     manifest = read_manifest(dataset_dir)
+    lo, hi = register_years(dataset_dir)
+    wanted = pl.lit(True) if not years else pl.col("year").is_between(min(years) - 2, max(years) + 1)
     departments = read_table(dataset_dir, "departments")
     dwellings = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure",
                                                       "department_id", "area_id"])
     dwellings = dwellings.join(departments.select("department_id", "org_id"), on="department_id", how="left")
-    person_years = read_table(dataset_dir, "person_years", ["person_id", "year", "highest_education",
-                                                            "education_source", "gross_income_dkk"])
-    if person_years.height == 0:
-        raise DatasetError(f"{dataset_dir}: person_years is empty")
-    years = person_years.select(pl.col("year").min().alias("lo"), pl.col("year").max().alias("hi")).row(0)
+    person_years = scan_table(dataset_dir, "person_years").select(
+        "person_id", "year", "highest_education", "education_source", "gross_income_dkk").filter(wanted).collect()
     return MixData(
         dwellings=dwellings,
         residences=read_table(dataset_dir, "residences"),
         persons=read_table(dataset_dir, "persons", ["person_id", "birth_date", "origin", "country_code"]),
         person_years=person_years,
-        labour=read_table(dataset_dir, "labour"),
+        labour=scan_table(dataset_dir, "labour").filter(wanted).collect(),
         countries=read_table(dataset_dir, "countries"),
         areas=read_table(dataset_dir, "areas", ["area_id", "area_name", "municipality_code"]),
         departments=departments,
@@ -80,7 +93,7 @@ def load_mix_data(dataset_dir: str | os.PathLike[str]) -> MixData:
         municipalities=read_table(dataset_dir, "municipalities", ["municipality_code", "municipality_name"]),
         vintage=manifest.vintage,
         seed=manifest.seed,
-        register_years=(int(years[0]), int(years[1])),
+        register_years=(lo, hi),
     )
 
 
@@ -113,11 +126,7 @@ def memberships(data: MixData, years: Sequence[int], birth_grace_days: int,
     stock_years = sorted(set(years) | {y + 1 for y in years})
     res = spells if spells is not None else spells_with_neighbours(data, birth_grace_days)
 
-    first = pl.when((pl.col("move_in").dt.month() == 1) & (pl.col("move_in").dt.day() == 1)).then(
-        pl.col("move_in").dt.year()).otherwise(pl.col("move_in").dt.year() + 1)
-    last = pl.when(pl.col("move_out").is_null()).then(pl.lit(y_max + 1)).when(
-        (pl.col("move_out").dt.month() == 1) & (pl.col("move_out").dt.day() == 1)).then(
-        pl.col("move_out").dt.year() - 1).otherwise(pl.col("move_out").dt.year())
+    first, last = january_years(y_max + 1)  # the one definition of "resident on 1 January"
     stock = (
         res.with_columns(first.clip(lower_bound=y_min).alias("_a"), last.clip(upper_bound=y_max + 1).alias("_b"))
         .filter(pl.col("_a") <= pl.col("_b"))

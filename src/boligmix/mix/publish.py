@@ -263,6 +263,22 @@ def _share_formats(frame: pl.DataFrame) -> dict[str, str]:
 
 
 _GROUP_STYLE = {"stock": "solid", "in": "dash", "out": "dot"}
+GROUP_COLOUR = {"stock": "#2471a3", "in": "#27ae60", "out": "#c0392b"}
+"""One colour per group (residents, in-movers, out-movers) in every panel and figure."""
+FACTOR_COLOUR = {"low_edu": "#8e44ad", "employed": "#2471a3", "nonwestern": "#d35400", "low_income": "#16a085"}
+COMPONENT_COLOUR = {"stayers": "#7f8c8d", "in_movers": "#27ae60", "out_movers": "#c0392b",
+                    "other_entrants": "#f1c40f", "other_leavers": "#8e44ad"}
+FLOW_TEXT = {
+    "abroad": Text("fra udlandet", "from abroad"), "unknown": Text("ukendt", "unknown"),
+    "listed_area": Text("fra et listeområde", "from a listed area"),
+    "other_municipality": Text("fra en anden kommune", "from another municipality"),
+    "other_almen": Text("fra en anden almen bolig", "from another almen dwelling"),
+    "private_rental": Text("fra privat udlejning", "from private rental"),
+    "cooperative": Text("fra andelsbolig", "from a cooperative dwelling"),
+    "owner_occupied": Text("fra ejerbolig", "from owner-occupied housing"),
+    "other_tenure": Text("fra anden boligform", "from another tenure"),
+}
+"""Danish and English labels of the flow categories shown in the flows figure."""
 POOL_TEXT = {"listed": Text("på listen", "listed"), "not_listed": Text("ikke på listen", "not listed")}
 COMPONENT_TEXT = {"stayers": Text("blivende", "stayers"), "in_movers": Text("tilflyttere", "in-movers"),
                   "out_movers": Text("fraflyttere", "out-movers"),
@@ -280,29 +296,43 @@ def _composition_figure(frame: pl.DataFrame, pool: str, lang: str) -> go.Figure:
             sub = data.filter(pl.col("group") == g).sort("year")
             fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub[SHARE_NAMES[f]].to_list(), mode="lines+markers",
                                      name=GROUP_TEXT[g].pick(lang), legendgroup=g, showlegend=k == 0,
-                                     line={"dash": _GROUP_STYLE[g]}), row=r + 1, col=c + 1)
+                                     line={"dash": _GROUP_STYLE[g], "color": GROUP_COLOUR[g]}),
+                          row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
     fig.update_layout(height=620, margin={"t": 60, "b": 40})
     year_axis(fig, data.get_column("year").to_list())
     return fig
 
 
-MAX_UNITS_IN_FIGURE = 40
-"""Above this many units the per-unit figure is left out (the table and files have them all)."""
+MAX_UNITS_IN_FIGURE = 200
+"""Above this many units the per-unit figure (one unit at a time, chosen in a drop-down) is left out
+(the table and files have them all)."""
 
 
 def _units_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
+    """Residents' shares per unit: one unit at a time, chosen in a drop-down (26 lines at once are
+    unreadable); the same colour per factor in every panel."""
     fig = make_subplots(rows=2, cols=2, subplot_titles=[FACTOR_TEXT[f].pick(lang) for f in FACTORS])
     stock = frame.filter(pl.col("group") == "stock").sort("unit_id", "year")
-    for k, f in enumerate(FACTORS):
+    units = list(stock.group_by("unit_id", maintain_order=True))
+    names = []
+    for i, (unit, sub) in enumerate(units):
+        names.append(str(sub.get_column("unit_name")[0] or unit[0]))
+        for k, f in enumerate(FACTORS):
+            r, c = divmod(k, 2)
+            fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub[SHARE_NAMES[f]].to_list(), mode="lines+markers",
+                                     name=names[-1], showlegend=False, visible=i == 0,
+                                     line={"color": FACTOR_COLOUR[f]}), row=r + 1, col=c + 1)
+    for k in range(len(FACTORS)):
         r, c = divmod(k, 2)
-        for unit, sub in stock.group_by("unit_id", maintain_order=True):
-            name = sub.get_column("unit_name")[0] or unit[0]
-            fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub[SHARE_NAMES[f]].to_list(), mode="lines",
-                                     name=str(name), legendgroup=str(unit[0]), showlegend=k == 0),
-                          row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1)
-    fig.update_layout(height=680, margin={"t": 60, "b": 40})
+    per = len(FACTORS)
+    buttons = [{"label": name, "method": "update",
+                "args": [{"visible": [j // per == i for j in range(per * len(units))]},
+                         {"title": {"text": name}}]} for i, name in enumerate(names)]
+    fig.update_layout(height=680, margin={"t": 90, "b": 40}, title={"text": names[0] if names else ""},
+                      updatemenus=[{"buttons": buttons, "direction": "down", "x": 0, "xanchor": "left", "y": 1.18,
+                                    "yanchor": "top", "showactive": True}] if len(names) > 1 else [])
     year_axis(fig, stock.get_column("year").to_list())
     return fig
 
@@ -333,7 +363,8 @@ def _segregation_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
         for g in ("stock", "in"):
             sub = data.filter((pl.col("factor") == f) & (pl.col("group") == g)).sort("year")
             fig.add_trace(go.Scatter(x=sub["year"].to_list(), y=sub["value"].to_list(), mode="lines+markers",
-                                     name=f"{FACTOR_TEXT[f].pick(lang)}: {GROUP_TEXT[g].pick(lang)}", line={"dash": _GROUP_STYLE[g]}))
+                                     name=f"{FACTOR_TEXT[f].pick(lang)}: {GROUP_TEXT[g].pick(lang)}",
+                                     line={"dash": _GROUP_STYLE[g], "color": FACTOR_COLOUR[f]}))
     fig.update_layout(height=420, yaxis_title=Text("Dissimilaritetsindeks (D)", "Dissimilarity index (D)").pick(lang),
                       yaxis_range=[0, 1])
     year_axis(fig, data.get_column("year").to_list())
@@ -346,7 +377,8 @@ def _flows_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
     fig = go.Figure()
     for cat in agg.get_column("category").unique(maintain_order=True).to_list():
         sub = agg.filter(pl.col("category") == cat)
-        fig.add_trace(go.Bar(x=sub["year"].to_list(), y=sub["n"].to_list(), name=cat))
+        fig.add_trace(go.Bar(x=sub["year"].to_list(), y=sub["n"].to_list(),
+                             name=FLOW_TEXT[cat].pick(lang) if cat in FLOW_TEXT else cat))
     fig.update_layout(barmode="stack", height=420,
                       yaxis_title=Text("Antal (kun publicerede celler)", "n (published cells only)").pick(lang))
     year_axis(fig, agg.get_column("year").to_list())
@@ -361,7 +393,8 @@ def _decomposition_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
         x = [f"{a}-{b}" for a, b in zip(sub["year_from"].to_list(), sub["year_to"].to_list())]
         for comp in COMPONENTS:
             y = [None if v is None else 100 * v for v in sub[comp].to_list()]
-            fig.add_trace(go.Bar(x=x, y=y, name=COMPONENT_TEXT[comp].pick(lang), legendgroup=comp, showlegend=k == 0), row=r + 1, col=c + 1)
+            fig.add_trace(go.Bar(x=x, y=y, name=COMPONENT_TEXT[comp].pick(lang), legendgroup=comp, showlegend=k == 0,
+                                 marker_color=COMPONENT_COLOUR[comp]), row=r + 1, col=c + 1)
         fig.add_trace(go.Scatter(x=x, y=[None if v is None else 100 * v for v in sub["change"].to_list()],
                                  mode="markers", marker={"symbol": "diamond", "color": "black"},
                                  name=Text("ændring", "change").pick(lang),

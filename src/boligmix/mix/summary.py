@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from boligmix.mix.composition import _counts, _with_shares, drop_internal
-from boligmix.mix.decomposition import deaths, decompose, year_pairs
+from boligmix.mix.decomposition import deaths, decompose_pairs, year_pairs
 from boligmix.mix.factors import FACTORS
 from boligmix.mix.population import MixData
 from boligmix.mix.units import dwelling_units
@@ -73,10 +73,7 @@ def pooled_decomposition(unit_stock: pl.DataFrame, data: MixData, level: str, ye
     `unit_stock` is `decomposition.stock_in_units(rows, data, level)`."""
     stock = unit_stock.with_columns(pl.lit(ALL).alias("unit_id")).unique(subset=["unit_id", "year", "person_id"],
                                                                           keep="first", maintain_order=True)
-    dd = deaths(data)
-    parts = [decompose(stock, year_from=a, year_to=b, factor=f, death_dates=dd)
-             for a, b in year_pairs(years) for f in FACTORS]
-    return (pl.concat(parts).rename({"unit_id": "pool"}).with_columns(pl.lit(level).alias("level"))
+    return (decompose_pairs(stock, year_pairs(years), death_dates=deaths(data)).rename({"unit_id": "pool"}).with_columns(pl.lit(level).alias("level"))
             .select("level", pl.exclude("level")).sort("factor", "year_from", "year_to"))
 
 

@@ -93,6 +93,25 @@ def listed_from_flags(frame: pl.DataFrame, categories: tuple[str, ...] = LIST_FL
     return frame.select(pl.col("area_id").cast(pl.String), pl.col("year").cast(pl.Int64), flag.alias("listed"))
 
 
+def _typed_listed_csv(path: str) -> pl.DataFrame:
+    """A list-membership CSV (any dialect `read_text_csv` reads): year and 0/1 flags as integers."""
+    from boligmix.data.csvtext import read_text_csv
+
+    text, _ = read_text_csv(path, what="the list-membership file")
+    if text.height == 0:
+        raise DataValidationError("the list-membership file has a header but no data rows", path=path)
+    frame = text
+    for col in [c for c in text.columns if c not in ("area_id", "listed")]:
+        number = text.get_column(col).cast(pl.Int64, strict=False)
+        bad = number.is_null() & text.get_column(col).is_not_null()
+        if bad.any() and col in ("year", *LIST_FLAGS):
+            raise DataValidationError(f"'{text.get_column(col)[int(bad.arg_true()[0])]}' is not a whole number",
+                                      path=path, row=int(bad.arg_true()[0]) + 1, column=col)
+        if not bad.any():
+            frame = frame.with_columns(number.alias(col))
+    return frame
+
+
 def read_listed(path: str, categories: tuple[str, ...] = LIST_FLAGS) -> pl.DataFrame:
     """Read list membership (.csv or .parquet): either `area_id, year, listed` or the lists module's
     `lists.csv` (`area_id, year, udsat, parallelsamfund, omdannelse, forebyggelse`, 0/1), where an
@@ -101,7 +120,7 @@ def read_listed(path: str, categories: tuple[str, ...] = LIST_FLAGS) -> pl.DataF
         if path.endswith(".parquet"):
             frame = pl.read_parquet(path)
         else:
-            frame = pl.read_csv(path, schema_overrides={"area_id": pl.String, "year": pl.Int64})
+            frame = _typed_listed_csv(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise DataValidationError(f"cannot read list-membership file: {exc}", path=path) from exc
     if "listed" not in frame.columns:

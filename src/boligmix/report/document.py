@@ -147,12 +147,19 @@ class Report:
     provenance: Provenance
     intro: Text | None = None
     sections: list[Section] = field(default_factory=list)
+    links: list[tuple[Text, str]] = field(default_factory=list)
+    """Related reports: (link text, relative path), shown at the top of the HTML report."""
 
     def __init__(self, title: TextLike, *, provenance: Provenance, intro: TextLike | None = None) -> None:
         self.title = Text.of(title)
         self.provenance = provenance
         self.intro = Text.of(intro) if intro is not None else None
         self.sections = []
+        self.links = []
+
+    def link(self, text: TextLike, href: str) -> None:
+        """Add a link to a related report (a relative path, e.g. 'mix/report.html')."""
+        self.links.append((Text.of(text), href))
 
     def section(self, title: TextLike, text: TextLike | None = None) -> Section:
         sec = Section(Text.of(title), _report=self)
@@ -166,6 +173,16 @@ class Report:
 
     def figures(self) -> list[FigureBlock]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]
+
+
+def display_order(frame: Any) -> list[int]:
+    """Row indices in the order a report shows them: newest year first (by `year`, or `year_to` then
+    `year_from`), the table's own order otherwise and within a year."""
+    for keys in (("year",), ("year_to", "year_from")):
+        if all(k in frame.columns for k in keys):
+            years = list(zip(*(frame.get_column(k).to_list() for k in keys)))
+            return sorted(range(frame.height), key=lambda i: tuple(-(y or 0) for y in years[i]))
+    return list(range(frame.height))
 
 
 def format_cell(value: Any, fmt: str | None) -> str:

@@ -19,7 +19,17 @@ import jinja2
 
 from boligmix.report._files import write_text_atomic
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
-from boligmix.report.document import LANGUAGES, FigureBlock, Report, TableBlock, Text, TextBlock, format_cell
+from boligmix.report.document import (
+    LANGUAGES,
+    FigureBlock,
+    Report,
+    TableBlock,
+    Text,
+    TextBlock,
+    display_order,
+    format_cell,
+)
+from boligmix.report.labels import column_label
 
 _TEMPLATE = "report.html.j2"
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -38,6 +48,12 @@ class _Cell:
 
 
 _YES_NO = {True: Text("ja", "yes"), False: Text("nej", "no")}
+
+
+def danish_number(text: str) -> str:
+    """'1,437.5' -> '1.437,5', '33.3%' -> '33,3 %': the Danish view of a formatted number."""
+    swapped = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return swapped[:-1] + " %" if swapped.endswith("%") else swapped
 
 
 def render_html(report: Report) -> str:
@@ -67,6 +83,7 @@ def render_html(report: Report) -> str:
     return _template().render(
         title=report.title,
         intro=report.intro,
+        links=report.links,
         sections=blocks_by_section,
         plotly_js=plotly_js,
         provenance=prov,
@@ -101,9 +118,11 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
     numeric = {c for c in columns if frame.schema[c].is_numeric()}
     rows = []
     limit = frame.height if block.max_rows is None else min(block.max_rows, frame.height)
-    data = frame.select(columns).head(limit).rows()
-    english = {da: frame.get_column(en).head(limit).to_list() for da, en in block.bilingual.items()}
-    for i, values in enumerate(data):
+    order = display_order(frame)[:limit]  # newest year first
+    all_rows = frame.select(columns).rows()
+    data = [(i, all_rows[i]) for i in order]
+    english = {da: frame.get_column(en).to_list() for da, en in block.bilingual.items()}
+    for i, values in data:
         cells = []
         for col, value in zip(columns, values):
             reason = _suppression_reason(block, col, i)
@@ -113,6 +132,9 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
                 cells.append(_Cell(Text(format_cell(value, None), format_cell(english[col][i], None)), ""))
             elif isinstance(value, bool):
                 cells.append(_Cell(_YES_NO[value], ""))
+            elif col in numeric and value is not None:
+                text = format_cell(value, block.formats.get(col))
+                cells.append(_Cell(Text(danish_number(text), text), "num"))
             else:
                 cells.append(_Cell(format_cell(value, block.formats.get(col)), "num" if col in numeric else ""))
         rows.append(cells)
@@ -125,12 +147,12 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
         "kind": "table",
         "name": block.name,
         "caption": block.caption,
-        "columns": [block.labels.get(c, Text(c, c)) for c in columns],
+        "columns": [column_label(block.labels, c) for c in columns],
         "rows": rows,
         "truncated": truncated,
         "n_suppressed": n_sup,
         "suppression_note": Text(
-            f"{marker} = diskretioneret ({n_sup} celler i tabellen).",
+            f"{marker} = diskretioneret ({danish_number(f'{n_sup:,}')} celler i tabellen).",
             f"{marker} = suppressed for confidentiality ({n_sup} cells in the table)."),
     }
 

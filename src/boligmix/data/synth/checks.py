@@ -2,16 +2,18 @@
 
 These are simple, self-contained measurements on the generated tables (residents on 1 January,
 moves, and a profile-level approximation of the list criteria). They check the generator; the
-official indicator computation is `boligmix.indicators` and the rules are `boligmix.lists`.
+official indicator computation is `boligmix.indicators` and the rules are `boligmix.lists` (list
+counts of a generated dataset by the official pipeline: `boligmix.lists.counts`; `data/` imports
+nothing from the domain packages).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
+
+from boligmix.data.residence import resident_on
 
 from boligmix.data.synth.profiles import classify
 
@@ -21,7 +23,7 @@ OUTSIDE_TYPES = ("kontanthjaelp", "uddannelseshjaelp", "selvforsoergelse_hjemrej
 
 def residents_on(residences: pl.DataFrame, day: date) -> pl.DataFrame:
     """Residence spells covering `day` (one row per resident person)."""
-    return residences.filter((pl.col("move_in") <= day) & (pl.col("move_out").is_null() | (pl.col("move_out") > day)))
+    return residences.filter(resident_on(day))
 
 
 def _nonwestern_persons(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -201,26 +203,3 @@ def headline(tables: dict[str, pl.DataFrame], last_year: int) -> dict[str, float
         "areas_1000_plus": float(area_sizes.filter(pl.col("len") >= 1000).height),
         "area_nonwestern_share": float(r.filter(pl.col("area_id").is_not_null())["nonwestern"].mean()),
     }
-
-
-LIST_FLAGS = {"udsat": "udsat", "ghetto": "parallelsamfund", "haardt": "omdannelse", "forebyggelse": "forebyggelse"}
-"""targets.yaml list keys -> the official pipeline's output flags (ghetto/hårde before 2021)."""
-
-
-def official_list_counts(dataset_dir: str | os.PathLike[str], years: Sequence[int]) -> dict[int, dict[str, int]]:
-    """List counts per list year computed from a dataset's person-level data with the official
-    pipeline (`boligmix.lists.compute_lists`: indicators, rules, history), keyed like targets.yaml.
-
-    Categories that do not exist under a year's rules (forebyggelse before 2021, udsat before
-    2018) are left out."""
-    from boligmix.lists.pipeline import compute_lists
-    from boligmix.lists.ruleset import load_ruleset
-
-    frame = compute_lists(dataset_dir, list(years)).classification.frame
-    counts: dict[int, dict[str, int]] = {}
-    for year in years:
-        rows = frame.filter(pl.col("year") == year)
-        ruleset = load_ruleset(rows["rules"][0])
-        counts[year] = {key: int(rows[flag].cast(pl.Int64).sum()) for key, flag in LIST_FLAGS.items()
-                        if ruleset.category_for_output(flag) is not None}
-    return counts

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from boligmix.data.csvtext import Dialect, parse_numbers, read_text_csv
 from boligmix.errors import DataValidationError
 from boligmix.mix.segregation._arrays import FloatArray
 from boligmix.mix.segregation.registry import IndexResult, multigroup_indices, two_group_indices
@@ -43,14 +44,15 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
     """Read and validate the count columns `groups` (and `total`) of a one-row-per-unit CSV.
 
     Errors (all `DataValidationError`, nothing is returned half-checked): a missing or empty
-    file, no data rows, an unknown column, an empty cell, text that is not a number, a count
+    file, no data rows, a single unit, a unit id (the first column, when it is not a count
+    column) that repeats, an unknown column, an empty cell, text that is not a number, a count
     that is negative or not a whole number (`12.0` is accepted as 12), a group above its
     total, and, with several groups and a total, a total that is not the groups' sum.
     """
     source = str(path)
     kind = index_kind(groups, total)
     columns = [*groups, *([total] if total is not None else [])]
-    frame = _read_text_columns(Path(path), source)
+    frame, dialect = _read_text_columns(Path(path), source)
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         hint = ""
@@ -60,7 +62,7 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
                                   path=source, column=missing[0])
     if frame.height == 0:
         raise DataValidationError("the file has a header but no data rows", path=source)
-    values = _parse_counts(frame, columns, source)
+    values = _parse_counts(frame, columns, source, dialect)
     check_counts(values, columns, source=source)
     group_values = values[:, : len(groups)]
     total_values = values[:, -1] if total is not None else None
@@ -69,7 +71,26 @@ def read_units_csv(path: str | os.PathLike[str], groups: Sequence[str],
             check_group_within_total(group_values, total_values, groups, total, source=source)
         else:
             check_groups_sum_to_total(group_values, total_values, total, source=source)
+    _check_units(frame, columns, source)
     return UnitCounts(source, tuple(groups), total, group_values, total_values)
+
+
+def _check_units(frame: pl.DataFrame, columns: Sequence[str], source: str) -> None:
+    """At least two units (every index of one unit is 0 by definition), and each unit once: the id
+    column (the first column, when it is not a count column) may not repeat."""
+    if frame.height < 2:
+        raise DataValidationError("the file has one unit; segregation compares units, so it needs at least two "
+                                  "(with one, every index is 0 by definition)", path=source)
+    id_column = frame.columns[0]
+    if id_column in columns:
+        return
+    ids = frame.get_column(id_column)
+    repeated = ids.is_not_null() & ids.is_duplicated()
+    if repeated.any():
+        rows = [int(i) + 1 for i in repeated.arg_true()]
+        raise DataValidationError(f"unit '{ids[rows[0] - 1]}' appears more than once (rows {', '.join(map(str, rows[:5]))}); "
+                                  "each unit must be one row: add its counts together first", path=source,
+                                  row=rows[1], column=id_column)
 
 
 def unit_indices(counts: UnitCounts) -> list[IndexResult]:
@@ -96,21 +117,15 @@ def write_index_csv(path: str | os.PathLike[str], results: Sequence[IndexResult]
         raise
 
 
-def _read_text_columns(path: Path, source: str) -> pl.DataFrame:
-    if not path.is_file():
-        raise DataValidationError("file not found", path=source)
-    if path.stat().st_size == 0 or not path.read_text(encoding="utf-8", errors="replace").strip():
-        raise DataValidationError("the file is empty (expected a header and one row per unit)", path=source)
-    try:
-        return pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataValidationError(f"cannot read as CSV: {exc}", path=source) from exc
+def _read_text_columns(path: Path, source: str) -> tuple[pl.DataFrame, Dialect]:
+    return read_text_csv(path, what="the unit-count file")
 
 
-def _parse_counts(frame: pl.DataFrame, columns: Sequence[str], source: str) -> FloatArray:
+def _parse_counts(frame: pl.DataFrame, columns: Sequence[str], source: str, dialect: Dialect) -> FloatArray:
     """Text cells -> floats; the first empty or non-numeric cell (row-major) is an error."""
-    text = frame.select([pl.col(name).str.strip_chars() for name in columns])
-    parsed = text.select([pl.col(name).cast(pl.Float64, strict=False) for name in columns])
+    text = frame.select([pl.col(name) for name in columns])
+    parsed = pl.DataFrame([parse_numbers(text.get_column(name), dialect, source=source, column=name)
+                           for name in columns])
     bad = (parsed.select([pl.col(name).is_null() for name in columns]).to_numpy())
     if bad.any():
         row, col = np.argwhere(bad)[0]

@@ -1,0 +1,126 @@
+"""The README's promise: nothing boligmix publishes shows a person count below the disclosure limit.
+
+Runs the demo pipeline and every command that writes statistics on small synthetic data (many
+small groups: departments, convicted residents, children) and walks every file they write: CSV,
+Parquet, JSON and the Excel workbooks. A person-count column (residents, n, n_*, numerator,
+denominator, count, base, fte_*) may hold nothing below `min_count` (zeros included, as the policy
+does not publish zeros). The only files exempt are the ones that say they are internal: the
+dataset itself (`data/`) and files whose name contains "intern".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from boligmix.cli.main import app
+from boligmix.data.synth import write_synthetic
+from boligmix.pipeline import INDICATOR_LABELS, run_pipeline
+from boligmix.report import DisclosurePolicy
+from boligmix.report.labels import DEFAULT_LABELS
+
+COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+)$")
+NOT_PERSONS = {"n_units"}  # counts of units, not of persons
+EXCEL_COUNT_HEADERS = ({t.da for c, t in {**DEFAULT_LABELS, **INDICATOR_LABELS}.items() if COUNT.match(c)}
+                       | {"Antal", "Af i alt"})
+LIMIT = DisclosurePolicy.load().min_count
+
+pytestmark = pytest.mark.slow  # about 15 s on an idle 2-core machine (synthetic data, pipeline, 5 commands)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("published")
+    data = write_synthetic(root / "data", scale="small", seed=11, years=(2018, 2024))
+    run_pipeline(root / "demo", dataset=data, list_years=[2023, 2024])
+    runner = CliRunner()
+    for args in (["lists", "--data", data, "--years", "2023-2024", "--out", root / "lists"],
+                 ["indicators", "compute", data, "-y", 2024, "--level", "department", "-o", root / "ind.csv"],
+                 ["indicators", "composition", data, "-y", 2024, "--level", "department", "-o", root / "comp.csv"],
+                 ["indicators", "composition", data, "-y", 2024, "--level", "department", "-o", root / "comp-internal.csv",
+                  "--internal"],
+                 ["mix", "--data", data, "--years", "2022-2023", "--level", "department", "--out", root / "mix"]):
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, (args, result.output)
+    return root
+
+
+def _published(root: Path) -> list[Path]:
+    return [p for p in sorted(root.rglob("*")) if p.is_file() and "data" not in p.relative_to(root).parts[:1]
+            and "intern" not in p.name.lower()]
+
+
+def _small(values: list) -> list:
+    return [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v < LIMIT]
+
+
+def _check_frame(frame: pl.DataFrame, where: str) -> int:
+    checked = 0
+    for column in frame.columns:
+        if COUNT.match(column) and column not in NOT_PERSONS and frame.schema[column].is_numeric():
+            assert _small(frame.get_column(column).to_list()) == [], (where, column)
+            checked += 1
+    return checked
+
+
+def _check_json(value, where: str) -> int:
+    checked = 0
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "suppressed":  # numbers of suppressed cells by reason (e.g. "numerator": 3), not persons
+                continue
+            if COUNT.match(str(key)) and isinstance(item, (int, float)) and not isinstance(item, bool):
+                assert item >= LIMIT, (where, key, item)
+                checked += 1
+            checked += _check_json(item, where)
+    elif isinstance(value, list):
+        checked += sum(_check_json(item, where) for item in value)
+    return checked
+
+
+def _check_xlsx(path: Path) -> int:
+    checked = 0
+    book = openpyxl.load_workbook(path, read_only=True)
+    for sheet in book.worksheets:
+        if sheet.title == "provenance":
+            continue
+        rows = list(sheet.iter_rows(min_row=4, values_only=True))
+        if not rows:
+            continue
+        for j, header in enumerate(rows[0]):
+            if header is not None and (COUNT.match(str(header)) or header in EXCEL_COUNT_HEADERS):
+                assert _small([r[j] for r in rows[1:] if j < len(r)]) == [], (path.name, sheet.title, header)
+                checked += 1
+    return checked
+
+
+def test_no_published_file_shows_a_count_below_the_limit(outputs):
+    files = _published(outputs)
+    kinds = {p.suffix for p in files}
+    assert {".csv", ".parquet", ".json", ".xlsx", ".html"} <= kinds
+    checked = 0
+    for path in files:
+        if path.suffix == ".csv":
+            checked += _check_frame(pl.read_csv(path, infer_schema_length=None), str(path))
+        elif path.suffix == ".parquet":
+            checked += _check_frame(pl.read_parquet(path), str(path))
+        elif path.suffix == ".json":
+            checked += _check_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+        elif path.suffix == ".xlsx":
+            checked += _check_xlsx(path)
+    assert checked > 50  # the walk really looked at count columns
+
+
+def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
+    internal = pl.read_csv(outputs / "comp-internal.csv")
+    assert (internal.get_column("numerator") < LIMIT).sum() >= 3
+    published = pl.read_csv(outputs / "comp.csv", infer_schema_length=None)
+    assert published.get_column("suppressed").drop_nulls().len() >= 3
+    criteria = pl.read_csv(outputs / "lists" / "criteria.csv", infer_schema_length=None)
+    assert {"count", "base", "suppressed"} <= set(criteria.columns)
