@@ -91,3 +91,37 @@ def test_lookback_reading_of_consecutive_months():
     assert derive_benefit_months(partly_known, on, benefits=KH, months=6, who="applicant",
                                  lookback_months=12).value is None
     assert derive_benefit_months(partly_known, on, benefits=KH, months=6, who="applicant").value is False
+
+
+def test_policy_facts_is_the_engines_public_fact_function():
+    """`boligmix.letting.engine.policy_facts`: the facts of one policy for one applicant, by hand.
+    § 51 c on 15 June 2024: applicant and partner (cohabiting since 2015) both on kontanthjælp in June
+    -> listed_benefits_now true; the declared input fact dispensation_51c is copied, an undeclared
+    fact is not. The engine's old private name stays a thin alias; callers use the public one."""
+    import inspect
+    from datetime import date
+
+    import boligmix.letting.compiled as compiled
+    import boligmix.letting.engine as engine_module
+    import boligmix.letting.exchange as exchange
+    from boligmix.letting.engine import LettingEngine, policy_facts
+    from boligmix.letting.facts import base_facts
+    from boligmix.letting.model import MemberRole
+    from boligmix.letting.policy import load_default_policies
+    from letting_factories import applicant, dwelling, history, member
+
+    kh = history(("kontanthjaelp", date(2024, 6, 1), date(2024, 6, 1)), known_to=date(2024, 6, 1))
+    a = applicant(1, members=(member(10, benefits=kh),
+                              member(11, MemberRole.SPOUSE, benefits=kh, cohabiting_since=date(2015, 1, 1))),
+                  facts={"dispensation_51c": False, "not_declared": 1})
+    policies = load_default_policies()
+    policy = policies.get("dk.almenboligloven.51c")
+    on = date(2024, 6, 15)
+    base = base_facts(a, dwelling(1, categories=("omdannelse",)), on, 0)
+    facts, details = policy_facts(policy, a, base, on)
+    assert facts["listed_benefits_now"] is True and facts["dispensation_51c"] is False
+    assert "not_declared" not in facts and "listed_benefits_now" in details
+    assert LettingEngine(policies)._facts_for(policy, a, base, on) == (facts, details)
+    assert policy_facts.__doc__ and "policy_facts" in engine_module.__all__
+    for module in (compiled, exchange):
+        assert "_facts_for" not in inspect.getsource(module)

@@ -177,7 +177,7 @@ def test_barred_referral_is_redirected_and_offered_the_next_referral_dwelling(wi
 
 def test_redirect_switch_reject_only(tmp_path):
     (tmp_path / "r.yaml").write_text(
-        "id: local.stk6\nbase: dk.almenboligloven.59.stk6@2018-12-01.2\nversion: '1'\neffective_from: 2019-01-01\n"
+        "id: local.stk6\nbase: dk.almenboligloven.59.stk6@2018-12-01.3\nversion: '1'\neffective_from: 2019-01-01\n"
         "scope: {municipality_codes: [461], area_categories: [udsat]}\nswitches: {barred_referral: reject}\n",
         encoding="utf-8")
     (tmp_path / "a.yaml").write_text(

@@ -109,7 +109,7 @@ def test_59_stk6_nr2_six_month_window(with_local, released, child_birth, outcome
             LettingContext(referrals=[referral(1, clean(10), child)]))
     assert d.outcome == outcome
     if outcome == Outcome.REJECTED:
-        assert d.rule_id == "dk.almenboligloven.59.stk6#nr2" and d.rule_version == "2018-12-01.2"
+        assert d.rule_id == "dk.almenboligloven.59.stk6#nr2" and d.rule_version == "2018-12-01.3"
         assert d.law == "§ 59, stk. 6, nr. 2"
 
 
@@ -461,3 +461,50 @@ def test_bad_derived_facts_are_configuration_errors(tmp_path, derived, field):
     with pytest.raises(ConfigurationError) as err:
         load_policies([tmp_path])
     assert field in str(err.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# § 59, stk. 6, nr. 6 "modtager førtidspension": the assessment month, as § 51 c (switch receipt_month)
+
+PENSION = "foertidspension"
+
+
+def _nr6(policies, spells, known_to=date(2024, 6, 1)):
+    head = clean(10, benefits=history(*spells, known_to=known_to))
+    return one(policies, dwelling(1, rooms=2, municipality=183, categories=("udsat",)), (),
+               LettingContext(referrals=[referral(1, head)]))
+
+
+@pytest.mark.parametrize("spells, known_to, outcome", [
+    # received until May, none in June (the assessment month): not receiving now
+    ([(PENSION, date(2020, 1, 1), date(2024, 5, 1))], date(2024, 6, 1), Outcome.OFFERED),
+    # granted from June: receives now
+    ([(PENSION, date(2024, 6, 1), date(2024, 6, 1))], date(2024, 6, 1), Outcome.REJECTED),
+    # ongoing, but the history ends in May: June unknown, held until the municipality has checked
+    ([(PENSION, date(2020, 1, 1), date(2024, 5, 1))], date(2024, 5, 1), Outcome.SKIPPED),
+    ([], date(2024, 6, 1), Outcome.OFFERED),
+])
+def test_59_stk6_nr6_reads_the_assessment_month(with_local, spells, known_to, outcome):
+    d = _nr6(with_local, spells, known_to)
+    assert d.outcome == outcome
+    if outcome == Outcome.REJECTED:
+        assert (d.rule_id, d.rule_version, d.law) == ("dk.almenboligloven.59.stk6#nr6", "2018-12-01.3",
+                                                      "§ 59, stk. 6, nr. 6")
+    if outcome == Outcome.SKIPPED:
+        assert d.unknown_facts == ("nr6_foertidspension",)
+
+
+def test_59_stk6_nr6_and_51c_follow_one_switch(tmp_path):
+    """receipt_month previous_month (register data that lag) reads May for both rules."""
+    (tmp_path / "k0183.yaml").write_text((POLICY_DIR / "local" / "k0183_anvisning.yaml").read_text("utf-8"), "utf-8")
+    policies = local(tmp_path, "lag.yaml",
+                     "id: t.59.6\nbase: dk.almenboligloven.59.stk6@2018-12-01.3\nversion: '1'\neffective_from: 2018-12-01\n"
+                     "scope: {municipality_codes: [183], area_categories: [udsat]}\n"
+                     "switches: {receipt_month: previous_month}\n")
+    may_only = [(PENSION, date(2020, 1, 1), date(2024, 5, 1))]
+    assert _nr6(policies, may_only).rule_id == "t.59.6#nr6"
+    assert _nr6(policies, [(PENSION, date(2024, 6, 1), date(2024, 6, 1))]).outcome == Outcome.OFFERED
+    assert _nr6(policies, may_only, known_to=date(2024, 5, 1)).outcome == Outcome.REJECTED
+    from boligmix.letting.policy import RECEIPT_MONTH, TOOL_SWITCHES
+    assert TOOL_SWITCHES["anvisning_restriction"]["receipt_month"] is RECEIPT_MONTH
+    assert TOOL_SWITCHES["omdannelse_afvisning"]["receipt_month"] is RECEIPT_MONTH

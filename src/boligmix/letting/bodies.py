@@ -161,6 +161,10 @@ class DwellingIn(_Body):
     facts: dict[str, Any] = Field(default_factory=dict)
     shared_dwelling_id: int | None = Field(default=None, ge=0, lt=2**63, description=(
         "A room of this delebolig (POST /api/shared-dwellings first): rooms = 1, same department."))
+    udslusningsbolig: bool = Field(default=False, description=(
+        "An udslusningsbolig (almenboligloven § 63): put at the municipality's disposal by agreement; its "
+        "vacancies go to the channel udslusning (the municipality's referrals, outside obligatory fleksibel "
+        "udlejning)."))
 
 
 class ApplicantIn(_Body):
@@ -255,7 +259,8 @@ def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id
 
 def engine_dwelling(w: Any, d: Any) -> m.Dwelling:
     """The engine's dwelling from a dwelling and its department (`DwellingIn`/`DepartmentIn` or the
-    store's rows). A delebolig room is a dwelling with `shared_dwelling_id` or `facts.shared = true`."""
+    store's rows). A delebolig room is a dwelling with `shared_dwelling_id` or `facts.shared = true`;
+    `udslusningsbolig` marks an udslusningsbolig (§ 63)."""
     facts = dict(w.facts or {})
     shared_id = getattr(w, "shared_dwelling_id", None)
     return m.Dwelling(
@@ -264,6 +269,7 @@ def engine_dwelling(w: Any, d: Any) -> m.Dwelling:
         area_categories=frozenset(d.area_categories or []), almen_type=w.almen_type,
         floor_area_m2=w.floor_area_m2, monthly_rent_dkk=w.monthly_rent_dkk,
         shared=facts.get("shared") is True or shared_id is not None,
+        udslusningsbolig=bool(getattr(w, "udslusningsbolig", False)),
         facts={**facts, **({"shared_dwelling_id": shared_id} if shared_id is not None else {})})
 
 

@@ -4,7 +4,7 @@
 `LettingEngine.assess` would say about it for that vacancy and channel: `outcome` (null: may be
 ranked; `skipped`; `rejected`), the deciding `rule_id`, the `priority_key` and the priorities met.
 The facts are computed per applicant by the engine's own fact code (base facts, declared input facts,
-priority rights, derived facts: `LettingEngine._facts_for`), once per applicant and policy; every
+priority rights, derived facts: `boligmix.letting.engine.policy_facts`), once per applicant and policy; every
 rule's condition is then evaluated for all applicants at once with the one evaluator's polars form
 (`boligmix.rules.evaluator.evaluate_frame`), and the engine's precedence is applied column-wise:
 
@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from boligmix.letting.engine import LettingEngine
+from boligmix.letting.engine import policy_facts
 from boligmix.letting.facts import base_facts
 from boligmix.letting.model import Applicant, Channel, Outcome, Vacancy
 from boligmix.letting.policy import Policy, PolicySet
@@ -68,13 +68,12 @@ def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: 
     n = len(applicants)
     in_force = policies.in_force(vacancy.dwelling, on)
     covering = [p for p in in_force if p.covers(channel)]
-    facts_engine = LettingEngine(policies)
     base = [base_facts(a, vacancy.dwelling, on, a.refusal_count) for a in applicants]
     frames: dict[str, pl.DataFrame] = {}
 
     def facts(policy: Policy) -> pl.DataFrame:
         if policy.id not in frames:
-            frames[policy.id] = _frame([facts_engine._facts_for(policy, a, b, on)[0]
+            frames[policy.id] = _frame([policy_facts(policy, a, b, on)[0]
                                         for a, b in zip(applicants, base)])
         return frames[policy.id]
 

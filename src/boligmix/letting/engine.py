@@ -799,39 +799,8 @@ class LettingEngine:
 
     def _facts_for(self, policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
                    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(facts, derived details) for evaluating `policy`'s rules on `applicant`."""
-        spec = policy.spec
-        facts = dict(base)
-        for name in spec.input_facts:
-            if name.startswith(PRIORITY_RIGHT_PREFIX):
-                facts[name] = name[len(PRIORITY_RIGHT_PREFIX):] in applicant.priority_rights
-        for name in spec.input_facts:
-            if not name.startswith(PRIORITY_RIGHT_PREFIX) and name in applicant.facts:
-                facts[name] = applicant.facts[name]
-        details: dict[str, Any] = {}
-        for name, derived in spec.derived_facts.items():
-            if derived.kind == "benefit_months" and derived.groups is not None:
-                value = derive_benefit_groups(applicant, on, groups=policy.benefit_groups(name), who=derived.who,
-                                              window_end=policy.window_end(name), lookback_months=derived.lookback_months,
-                                              min_cohabitation_years=derived.partner_min_cohabitation_years)
-            elif derived.kind == "benefit_months":
-                value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
-                                              months=derived.months or 0, who=derived.who,
-                                              window_end=policy.window_end(name),
-                                              lookback_months=derived.lookback_months,
-                                              min_cohabitation_years=derived.partner_min_cohabitation_years)
-            elif derived.kind == "event_within_months":
-                value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
-                                            who=derived.who,
-                                            min_cohabitation_years=derived.partner_min_cohabitation_years,
-                                            where=policy.member_filters.get(name), constants=spec.constants)
-            else:
-                value = derive_member_condition(applicant, on, condition=policy.member_conditions[name],
-                                                who=derived.who, constants=spec.constants,
-                                                min_cohabitation_years=derived.partner_min_cohabitation_years)
-            facts[name] = value.value
-            details[name] = value.detail
-        return facts, details
+        """Deprecated alias of the module function `policy_facts` (kept for callers of old)."""
+        return policy_facts(policy, applicant, base, on)
 
     @staticmethod
     def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
@@ -859,7 +828,7 @@ class LettingEngine:
         def facts_of(policy: Policy) -> tuple[dict[str, Any], dict[str, Any]]:
             """The policy's facts, computed when its first rule is evaluated."""
             if policy.id not in computed:
-                computed[policy.id] = self._facts_for(policy, applicant, base, on)
+                computed[policy.id] = policy_facts(policy, applicant, base, on)
             return computed[policy.id]
 
         def stop(outcome: Outcome, hit: RuleHit, reason: str, extra: Mapping[str, Any] | None = None) -> Assessment:
@@ -1118,6 +1087,52 @@ class LettingEngine:
         return decision
 
 
+def policy_facts(policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The facts the engine evaluates `policy`'s rules on for `applicant` on `on`, and their details.
+
+    `base` is `boligmix.letting.facts.base_facts(applicant, dwelling, on, refusals)`. Added to it: the
+    policy's declared input facts the applicant has (`Applicant.facts`; a missing one stays unknown),
+    its priority-right facts (`priority_right.<name>`: whether the applicant holds the right) and its
+    derived facts (benefit months and groups, events within a window, member conditions; the
+    policy's switches such as `receipt_month` choose the benefit window). Returns `(facts, details)`:
+    `details` holds, per derived fact, what it was derived from (recorded with the decisions).
+    The one definition used by `LettingEngine.assess`, `boligmix.letting.compiled.decide` and
+    `boligmix.letting.exchange`; pure (no ledger)."""
+    spec = policy.spec
+    facts = dict(base)
+    for name in spec.input_facts:
+        if name.startswith(PRIORITY_RIGHT_PREFIX):
+            facts[name] = name[len(PRIORITY_RIGHT_PREFIX):] in applicant.priority_rights
+    for name in spec.input_facts:
+        if not name.startswith(PRIORITY_RIGHT_PREFIX) and name in applicant.facts:
+            facts[name] = applicant.facts[name]
+    details: dict[str, Any] = {}
+    for name, derived in spec.derived_facts.items():
+        if derived.kind == "benefit_months" and derived.groups is not None:
+            value = derive_benefit_groups(applicant, on, groups=policy.benefit_groups(name), who=derived.who,
+                                          window_end=policy.window_end(name), lookback_months=derived.lookback_months,
+                                          min_cohabitation_years=derived.partner_min_cohabitation_years)
+        elif derived.kind == "benefit_months":
+            value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
+                                          months=derived.months or 0, who=derived.who,
+                                          window_end=policy.window_end(name),
+                                          lookback_months=derived.lookback_months,
+                                          min_cohabitation_years=derived.partner_min_cohabitation_years)
+        elif derived.kind == "event_within_months":
+            value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
+                                        who=derived.who,
+                                        min_cohabitation_years=derived.partner_min_cohabitation_years,
+                                        where=policy.member_filters.get(name), constants=spec.constants)
+        else:
+            value = derive_member_condition(applicant, on, condition=policy.member_conditions[name],
+                                            who=derived.who, constants=spec.constants,
+                                            min_cohabitation_years=derived.partner_min_cohabitation_years)
+        facts[name] = value.value
+        details[name] = value.detail
+    return facts, details
+
+
 def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Applicant], channel: Channel,
                 now: datetime, *, id_prefix: str = "", follow_ups: bool = False) -> OfferRound:
     """One offer round as a fresh engine makes it, for a caller that keeps its own state (the
@@ -1143,4 +1158,4 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
 
 
 __all__ = ["Assessment", "CHANNEL_PRECEDENCE", "ChannelAllocation", "ENTITLEMENT_RIGHT", "LettingContext",
-           "LettingEngine", "REDIRECT_RIGHT", "RuleHit", "plan_offers", "referral_order_key"]
+           "LettingEngine", "REDIRECT_RIGHT", "RuleHit", "plan_offers", "policy_facts", "referral_order_key"]

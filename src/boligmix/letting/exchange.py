@@ -84,7 +84,9 @@ def assess_transfer(engine: "LettingEngine", request: TransferRequest, now: date
                                  f"force for dwelling {dwelling.dwelling_id} on {on.isoformat()}",
                                  source=rule.source, rule=rule.id, field="switches.criteria_slot")
     base = base_facts(request.incoming, dwelling, on, 0)
-    facts, details = engine._facts_for(criteria, request.incoming, base, on)
+    from boligmix.letting.engine import policy_facts
+
+    facts, details = policy_facts(criteria, request.incoming, base, on)
     used: dict = {"criteria_policy": criteria.id, "criteria_version": criteria.version}
     undecided = None
     for crit in criteria.active("priorities"):

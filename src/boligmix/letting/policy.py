@@ -69,6 +69,14 @@ TOOLS: tuple[str, ...] = (
     "udslusning",
 )
 
+RECEIPT_MONTH = SwitchSpec(
+    "current_month", ("current_month", "previous_month"),
+    "Which month of the monthly benefit history shows that a person 'currently receives' ('modtager') a "
+    "benefit (§ 51 c; § 59, stk. 6, nr. 6 førtidspension): the assessment month (current_month, the law's "
+    "reading; a history that does not cover it is UNKNOWN and held until the municipality has checked) or "
+    "the month before (previous_month, for register data that lag by a month).")
+"""One switch for every 'currently receives' condition, so the rules read it the same way."""
+
 TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     "waiting_list": {
         "no_answer_counts_as_refusal": SwitchSpec(
@@ -100,6 +108,7 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
             "next referral dwelling (before new referrals) until housed (§ 59, stk. 6: the municipality "
             "must refer elsewhere); reject: only the rejection is recorded. The order among referrals "
             "is this model's choice.", unconfirmed=True),
+        "receipt_month": RECEIPT_MONTH,
     },
     "fleksibel_udlejning": {
         "mode": SwitchSpec(
@@ -141,12 +150,7 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
     "omdannelse_afvisning": {
         "dispensation_allowed": SwitchSpec(
             True, bool, "The municipality may grant dispensation in very special cases (bek. § 37)."),
-        "receipt_month": SwitchSpec(
-            "current_month", ("current_month", "previous_month"),
-            "Which month of the monthly benefit history shows that applicant and partner 'currently receive' "
-            "(§ 51 c, 'modtager') the benefits: the assessment month (current_month, the law's reading; "
-            "a history that does not cover it is UNKNOWN and held until the municipality has checked) or "
-            "the month before (previous_month, for register data that lag by a month)."),
+        "receipt_month": RECEIPT_MONTH,
     },
     "offentlig_annoncering": {
         "selection": SwitchSpec(

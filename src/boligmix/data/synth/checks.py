@@ -18,7 +18,8 @@ from boligmix.data.residence import resident_on
 from boligmix.data.synth.profiles import classify
 
 OUTSIDE_TYPES = ("kontanthjaelp", "uddannelseshjaelp", "selvforsoergelse_hjemrejse", "overgangsydelse",
-                 "foertidspension", "dagpenge", "ressourceforloebsydelse", "ledighedsydelse")
+                 "foertidspension", "dagpenge", "ressourceforloebsydelse", "ressourceforloebsydelse_jobafklaring",
+                 "ledighedsydelse")
 
 
 def residents_on(residences: pl.DataFrame, day: date) -> pl.DataFrame:

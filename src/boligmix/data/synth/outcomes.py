@@ -30,8 +30,17 @@ BENEFIT_DKK = {  # yearly amount for 1.0 FTE in 2004 prices (order of magnitude)
     "selvforsoergelse_hjemrejse": 105_000, "overgangsydelse": 105_000, "foertidspension": 215_000,
     "dagpenge": 205_000, "sygedagpenge": 200_000, "ressourceforloebsydelse": 150_000,
     "fleksjob": 270_000, "ledighedsydelse": 180_000, "barselsdagpenge": 200_000, "efterloen": 190_000,
-    "folkepension": 175_000, "other": 100_000,
+    "folkepension": 175_000, "other": 100_000, "ressourceforloebsydelse_jobafklaring": 150_000,
 }
+JOBAFKLARING_FROM = 2015
+"""First year with ressourceforløbsydelse under jobafklaringsforløb (the sygedagpenge reform of 2014
+introduced the forløb in the second half of 2014; the first whole year is used here)."""
+JOBAFKLARING_SHARE = 0.35
+"""Share of the ressourceforløbsydelse spells from JOBAFKLARING_FROM that are paid under a
+jobafklaringsforløb (`ressourceforloebsydelse_jobafklaring`, the only kind almenboligloven § 51 b and
+§ 59, stk. 6, nr. 7 count); the rest are ressourceforløb. An order of magnitude (about a third of
+the recipients in the years read), not a calibrated figure: UNCONFIRMED. The split reuses the draw
+that chose ressourceforløbsydelse, so every other output of a seed is unchanged."""
 
 
 @dataclass
@@ -169,6 +178,8 @@ def _outcomes_15_plus(inp: YearInput, level: np.ndarray, rng: np.random.Generato
     k = np.full(len(oi), ATT["kontanthjaelp"])
     k = np.where(r < 0.25, ATT["dagpenge"], k)
     k = np.where((r >= 0.25) & (r < 0.33) & (year >= 2013), ATT["ressourceforloebsydelse"], k)
+    jobafklaring = (r >= 0.25) & (r < 0.25 + 0.08 * JOBAFKLARING_SHARE) & (year >= JOBAFKLARING_FROM)
+    k = np.where(jobafklaring, ATT["ressourceforloebsydelse_jobafklaring"], k)
     k = np.where((r >= 0.33) & (r < 0.37), ATT["ledighedsydelse"], k)
     k = np.where((a_o >= 40) & (r > 0.55), ATT["foertidspension"], k)
     k = np.where((a_o < 30) & (year >= 2014) & (r > 0.4), ATT["uddannelseshjaelp"], k)

@@ -111,7 +111,7 @@ def require_org(p: Principal, org_id: str | None, what: str) -> None:
 
 def require_act_on_vacancy(p: Principal, v: Vacancy | Any, d: Department | Any) -> None:
     """Organisations let their own vacancies; municipalities the ones let by kommunal anvisning
-    (their referrals) or rehousing (their rehousing households)."""
+    or udslusning (their referrals; § 59, § 63) or rehousing (their rehousing households)."""
     p.require_writer()
     if v.channel in MUNICIPAL_CHANNELS:
         if p.covers_municipality(d.municipality_code):

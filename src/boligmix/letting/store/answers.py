@@ -359,7 +359,7 @@ def _maybe_passive(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applic
     (not for referral channels, as the engine)."""
     round_rules = getattr(rules, "round_rules", None)
     settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
-    if settings is None or o.channel in ("kommunal_anvisning", "rehousing") or entry.passive_since is not None:
+    if settings is None or o.channel in MUNICIPAL_CHANNELS or entry.passive_since is not None:
         return
     if entry.refusal_count >= settings.passive_after_refusals:
         entry.passive_since = now or datetime.now(timezone.utc)
@@ -412,7 +412,7 @@ def _expire_offer(s: Session, p: Principal, v: Vacancy, o: Offer, entry: Applica
     round_rules = getattr(rules, "round_rules", None)
     settings = round_rules(o.rule, o.rule_version) if round_rules is not None else None
     counts = bool(settings is not None and settings.no_answer_counts_as_refusal
-                  and o.channel not in ("kommunal_anvisning", "rehousing"))
+                  and o.channel not in MUNICIPAL_CHANNELS)
     if counts:
         entry.refusal_count += 1
     reason = f"no answer by {deadline.isoformat()}"

@@ -192,7 +192,7 @@ class EngineRules:
         engine.ledger.vacancy_channel[ev.vacancy_id] = channel
         applicants = [engine_applicant(e) for e in by_applicant.values()]
         context = LettingContext(busy=[engine_applicant(e) for e in busy])  # as `engine.plan_offers`
-        if channel == m.Channel.KOMMUNAL_ANVISNING:
+        if channel in (m.Channel.KOMMUNAL_ANVISNING, m.Channel.UDSLUSNING):
             context, applicants = LettingContext(referrals=applicants), []
         elif channel == m.Channel.REHOUSING:
             context, applicants = LettingContext(rehousing=applicants), []

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -61,8 +63,10 @@ dwelling must be vacated, § 59 stk. 1: up to every 3rd vacancy; since migration
 organisation's respondents to a public advertisement (`advert_response`, § 60 a; since 0008);
 values of the engine's `ListType`."""
 CHANNELS = ("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "annoncering", "rehousing",
-            "other")
-"""How a vacancy is let; the names are those of `lettings.channel` in the data model."""
+            "other", "udslusning")
+"""How a vacancy is let; the names are those of `lettings.channel` in the data model. `udslusning`
+(since migration 0015): an udslusningsbolig (almenboligloven § 63) let to the municipality's
+referrals, outside the share counts and obligatory fleksibel udlejning."""
 DECISION_OUTCOMES = ("channel", "offered", "skipped", "rejected", "accepted", "refused", "expired",
                      "withdrawn", "let", "passive", "entitled", "redirected", "approved", "reactivated")
 """Values of the engine's `Outcome` (entitled, redirected, approved since migration 0002; reactivated
@@ -137,6 +141,9 @@ class Dwelling(Base):
     shared_dwelling_id: Mapped[int | None] = mapped_column(
         ForeignKey("shared_dwellings.shared_dwelling_id"), nullable=True, index=True)
     """The delebolig this row is a room of (None: an ordinary dwelling). Since migration 0011."""
+    udslusningsbolig: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Put at the municipality's disposal as an udslusningsbolig by agreement (almenboligloven § 63):
+    its vacancies go to the channel `udslusning` (the municipality's referrals). Since migration 0015."""
 
     __table_args__ = (
         CheckConstraint("rooms >= 1", name="rooms_positive"),

@@ -23,9 +23,13 @@ RULE_ID = "boligmix.store.waiting_list_order"
 RULE_VERSION = "1"
 LIST_ORDER = {"internal": 0, "external": 1, "municipal_referral": 0, "rehousing": 0, "advert_response": 2}
 MUNICIPAL_LISTS = {"municipal_referral": "kommunal_anvisning", "rehousing": "rehousing"}
-"""The municipality's lists (owner `kommune:<code>`) and the vacancy channel each one serves."""
-MUNICIPAL_CHANNELS = frozenset(MUNICIPAL_LISTS.values())
-"""Channels whose candidates the municipality names (and whose vacancies it acts on)."""
+"""The municipality's lists (owner `kommune:<code>`) and the share channel each one serves."""
+MUNICIPAL_CHANNEL_LISTS = {**{c: lt for lt, c in MUNICIPAL_LISTS.items()}, "udslusning": "municipal_referral"}
+"""Channel -> the municipality's list its candidates come from: an udslusningsbolig (almenboligloven
+§ 63, since migration 0015) goes to the municipality's referrals, as kommunal anvisning."""
+MUNICIPAL_CHANNELS = frozenset(MUNICIPAL_CHANNEL_LISTS)
+"""Channels whose candidates the municipality names (and whose vacancies it acts on); the engine's
+`REFERRAL_CHANNELS`. Refusals there do not count towards passive status on the waiting list."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,8 @@ class StoreOrderRules:
 
 def candidate_lists(vacancy: Vacancy, department: Department) -> tuple[str, tuple[str, ...]]:
     """The list owner and list types a vacancy's candidates come from."""
-    for list_type, channel in MUNICIPAL_LISTS.items():
-        if vacancy.channel == channel:
-            return f"kommune:{department.municipality_code}", (list_type,)
+    if vacancy.channel in MUNICIPAL_CHANNEL_LISTS:
+        return f"kommune:{department.municipality_code}", (MUNICIPAL_CHANNEL_LISTS[vacancy.channel],)
     if vacancy.channel == "annoncering":
         return department.org_id, ("advert_response",)
     return department.org_id, ("internal", "external")

@@ -96,7 +96,8 @@ def department_json(d: Department) -> dict[str, Any]:
 def dwelling_json(w: Dwelling) -> dict[str, Any]:
     return {"dwelling_id": w.dwelling_id, "department_id": w.department_id, "almen_type": w.almen_type,
             "rooms": w.rooms, "floor_area_m2": w.floor_area_m2, "monthly_rent_dkk": w.monthly_rent_dkk,
-            "facts": w.facts or {}, "shared_dwelling_id": w.shared_dwelling_id}
+            "facts": w.facts or {}, "shared_dwelling_id": w.shared_dwelling_id,
+            "udslusningsbolig": bool(w.udslusningsbolig)}
 
 
 def shared_dwelling_json(x: SharedDwelling, rooms: list[Dwelling]) -> dict[str, Any]:
@@ -238,7 +239,8 @@ def register_dwelling(s: Session, p: Principal, body: dict[str, Any]) -> dict[st
     new = Dwelling(dwelling_id=body["dwelling_id"], department_id=d.department_id,
                    almen_type=body.get("almen_type") or "family", rooms=body["rooms"],
                    floor_area_m2=body["floor_area_m2"], monthly_rent_dkk=body["monthly_rent_dkk"],
-                   facts=body.get("facts") or {}, shared_dwelling_id=shared_id)
+                   facts=body.get("facts") or {}, shared_dwelling_id=shared_id,
+                   udslusningsbolig=bool(body.get("udslusningsbolig")))
     existing = s.get(Dwelling, new.dwelling_id)
     if existing is not None:
         if dwelling_json(existing) != dwelling_json(new):
