@@ -103,7 +103,9 @@ def build_letting_router(page_factory, store: Any, identities: Any, policy: Disc
                 departments = department_overview(s, p, policy)
                 decisions = analyst_decisions(s, p)
         except AuthenticationError:
-            return page.render("letting.html.j2", status_code=401, who=None, error="unauthenticated",
+            # no credentials at all: the sign-in form (200, it shows nothing); a bad or revoked token: 401
+            given = request.headers.get("authorization") or request.cookies.get(COOKIE)
+            return page.render("letting.html.j2", status_code=401 if given else 200, who=None, error="unauthenticated",
                                departments=[], decisions=[], statuses=VACANCY_STATUSES)
         except AuthorizationError:
             return page.render("letting.html.j2", status_code=403, who=None, error="forbidden",

@@ -174,7 +174,21 @@ def simulated_areas(frame: pl.DataFrame, policy: DisclosurePolicy) -> list[Row]:
     shares = [Share(f"{c}_{s}", ("residents_mean", "residents_p05"))
               for c in SIM_INDICATORS if c in frame.columns for s in ("mean", "p05", "p95")] \
         if "residents" in frame.columns else []
-    return rows_of(protect(agg, counts=counts, shares=shares, policy=policy, name="simulate/areas.parquet"))
+    rows = rows_of(protect(agg, counts=counts, shares=shares, policy=policy, name="simulate/areas.parquet"))
+    return [_whole_triples(r, present) for r in rows]
+
+
+def _whole_triples(row: Row, columns: list[str]) -> Row:
+    """Mean, p05 and p95 of a column are suppressed together: with few replications one of them
+    follows from the other two."""
+    hidden = set(row.suppressed)
+    for c in columns:
+        triple = {f"{c}_mean", f"{c}_p05", f"{c}_p95"}
+        if hidden & triple:
+            hidden |= triple
+    if hidden == set(row.suppressed):
+        return row
+    return Row({k: (None if k in hidden else v) for k, v in row.values.items()}, frozenset(hidden))
 
 
 def simulated_summary(frame: pl.DataFrame, policy: DisclosurePolicy) -> list[Row]:
