@@ -48,7 +48,8 @@ def department_overview(s: Any, p: Principal, policy: DisclosurePolicy) -> list[
             .join(Vacancy, Vacancy.dwelling_id == Dwelling.dwelling_id)
             .group_by(Dwelling.department_id, Vacancy.status))}
     leases = dict(s.execute(select(Dwelling.department_id, func.count())
-                            .join(Lease, Lease.dwelling_id == Dwelling.dwelling_id).group_by(Dwelling.department_id)).all())
+                            .join(Lease, Lease.dwelling_id == Dwelling.dwelling_id)
+                            .group_by(Dwelling.department_id)).all())
     rows = [{"municipality_code": d.municipality_code, "org_id": d.org_id, "department_id": d.department_id,
              "department_name": d.department_name, "area_id": d.area_id,
              **{st: vacancies.get((d.department_id, st), 0) for st in VACANCY_STATUSES},

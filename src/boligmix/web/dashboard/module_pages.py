@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from boligmix.web.dashboard.figures import _DASHES, _LINE_COLOURS, _SYMBOLS, _layout
-from boligmix.web.dashboard.i18n import INDICATOR_TEXT, word
+from boligmix.web.dashboard.i18n import INDICATOR_TEXT, pick, word
 from boligmix.web.dashboard.module_views import LISTS, ModuleViews
 
 SIM_SHOWN = ("pct_outside_work_edu", "pct_non_western", "income_pct_of_region")
@@ -54,7 +54,7 @@ def simulation_figure(runs: list, lang: str) -> dict[str, Any] | None:
                        "marker": {"symbol": _SYMBOLS[k % 4], "size": 8}})
     if not any(y is not None for t in traces for y in t["y"]):
         return None
-    layout = _layout(lang, title=word("mod_sim_fig", lang), y_title=INDICATOR_TEXT[FIG_INDICATOR][0 if lang == "da" else 1],
+    layout = _layout(lang, title=word("mod_sim_fig", lang), y_title=pick(INDICATOR_TEXT[FIG_INDICATOR], lang),
                      percent=True, years=years, x_title=word("year", lang), height=340)
     return {"data": traces, "layout": layout, "label": word("mod_sim_fig", lang)}
 

@@ -81,15 +81,6 @@ class ModuleViews:
     claimed: set[Path] = field(default_factory=set)
     """Files read here (the generic table hook skips them)."""
 
-    def has_area(self, area_id: str, module: str) -> bool:
-        if module == "monitor":
-            return area_id in self.forecast or area_id in self.warnings
-        if module == "simulate":
-            return any(area_id in r.areas for r in self.simulations)
-        if module == "plan":
-            return area_id in self.plan_share or area_id in self.plans or area_id in self.rehousing
-        return False
-
 
 def load_views(dirs: list[tuple[str, Path]], policy: DisclosurePolicy) -> ModuleViews:
     views = ModuleViews()
@@ -148,7 +139,7 @@ def _simulate(views: ModuleViews, directory: Path, policy: DisclosurePolicy) -> 
         if (run / "summary.csv").is_file():
             summary = simulated_summary(_csv(run / "summary.csv"), policy)
             views.claimed.add(run / "summary.csv")
-        views.simulations.append(SimRun(name if run == directory else f"{name}", title, manifest.get("seed"),
+        views.simulations.append(SimRun(name if run == directory else run.name, title, manifest.get("seed"),
                                         manifest.get("replications"), by_area, summary))
         views.claimed |= {run / "areas.parquet", run / "lettings.parquet"}
 

@@ -2,7 +2,9 @@
 
 `boligmix serve --data DIR --results R` looks in each results directory R for a sub-directory per
 module (`monitor/`, `simulate/`, `plan/`, `evaluate/`), or takes R itself as one module's output
-when R is named `MODULE=PATH`. Every `*.csv` and `*.parquet` file there is a table; the dashboard
+when R is named `MODULE=PATH`. Each module's own documented outputs (forecasts, warnings, simulation
+runs, plan shares and timelines, rehousing, estimates) are read into views by `module_views`.
+Every other `*.csv` and `*.parquet` file there (or one directory below) is a table; the dashboard
 shows a table's rows for an area (column `area_id`, or `unit_id` with `level` = area) on the area
 page and its rows for a municipality (`municipality_code`) on the municipality page.
 
@@ -112,7 +114,8 @@ def _module_dirs(spec: str | os.PathLike[str]) -> list[tuple[str, Path]]:
     return found
 
 
-def load_module_results(specs: Sequence[str | os.PathLike[str]], policy: DisclosurePolicy | None = None) -> ModuleResults:
+def load_module_results(specs: Sequence[str | os.PathLike[str]],
+                        policy: DisclosurePolicy | None = None) -> ModuleResults:
     """Read the given results directories (see the module docstring): each module's own output
     files into views (`module_views`), every other table (top level and one level of
     sub-directories) through the `suppressed`-column check."""
