@@ -112,6 +112,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "mod_warnings_unchecked": ("Advarslernes værdier og tekster vises ikke: filen har ikke været gennem "
                                "diskretioneringen.", "The warnings' values and texts are not shown: the file did "
                                "not pass disclosure control."),
+    "kind_approaching_threshold": ("Nærmer sig grænsen", "Approaching the threshold"),
+    "kind_receiving_area": ("Modtageområde (vandsengseffekt)", "Receiving area (waterbed effect)"),
     "kind": ("Type", "Kind"), "indicator": ("Indikator", "Indicator"), "value": ("Værdi", "Value"),
     "threshold": ("Grænse", "Threshold"), "message": ("Besked", "Message"),
     "mod_sim_note": ("Simulerede listeår: andel af {n} replikationer på hver liste, og gennemsnit med 5-95 % "
