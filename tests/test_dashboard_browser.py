@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_support import ARTIFACTS, default_dashboard, serving
+from dashboard_support import ARTIFACTS, dataset_dir, default_dashboard, letting_world, serving, shared_module_outputs
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -207,3 +207,45 @@ def test_contrast_labels_and_landmarks(page, base_url, dashboard, path):
     assert page.evaluate(CONTRAST_JS) == []
     assert all(page.locator(".bm-figure").nth(i).get_attribute("aria-label")
                for i in range(page.locator(".bm-figure").count()))
+
+
+@pytest.fixture(scope="module")
+def full_site(tmp_path_factory):
+    """The dashboard with every module's outputs, mounted beside the letting API (letting pages on)."""
+    from boligmix.web.app import create_app
+    from boligmix.web.dashboard import load_dashboard, mount_dashboard
+
+    data = load_dashboard(dataset_dir(), mix_years=0, results=[shared_module_outputs()])
+    url = f"sqlite:///{tmp_path_factory.mktemp('letting') / 'l.sqlite'}"
+    secrets = letting_world(url)
+    with serving(mount_dashboard(create_app(url), data)) as base:
+        yield base, data, secrets
+
+
+def test_module_results_and_letting_pages_in_the_browser(browser, full_site):
+    base, data, secrets = full_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    area = next(iter(data.modules.views.forecast))
+    pg.goto(f"{base}/areas/{area}")
+    pg.wait_for_selector("#fig-sim .main-svg")  # the scenario plot is drawn
+    assert pg.locator("#forecast-table tbody tr").count() == 4
+    assert pg.locator("#simulate-table tbody tr").count() == 2  # two scenarios, one list year each
+    assert pg.evaluate(CONTRAST_JS) == []
+    pg.locator("#modules-h").scroll_into_view_if_needed()
+    _shot(pg, "07-area-module-results")
+    pg.goto(f"{base}/results?lang=en")
+    assert pg.locator(".estimates-table tbody tr").count() >= 1 and pg.evaluate(CONTRAST_JS) == []
+    _shot(pg, "08-results-en")
+    pg.goto(f"{base}/letting")
+    assert pg.locator("#letting-departments").count() == 0
+    pg.fill("#token", secrets["analyst"])
+    pg.locator("form.login button").click()
+    pg.wait_for_selector("#letting-departments")
+    assert pg.locator("#letting-departments tbody tr").count() == 2 and pg.evaluate(CONTRAST_JS) == []
+    _shot(pg, "09-letting-analyst")
+    context.close()
+    assert errors == []

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from dashboard_support import MIX_YEARS, dataset_dir, protected_module_results
+from dashboard_support import MIX_YEARS, dataset_dir, letting_world, protected_module_results, shared_module_outputs
 
 LIMIT = 60
 
@@ -74,7 +74,7 @@ def setup(tmp_path_factory):
     areas = read_table(dataset_dir(), "areas")
     area_id, muni = areas["area_id"][0], int(areas["municipality_code"][0])
     results = protected_module_results(tmp_path_factory.mktemp("results"), area_id, muni, policy)
-    data = load_dashboard(dataset_dir(), mix_years=MIX_YEARS, results=[results], policy=policy)
+    data = load_dashboard(dataset_dir(), mix_years=MIX_YEARS, results=[results, shared_module_outputs()], policy=policy)
     return data, TestClient(create_dashboard_app(data)), area_id, muni
 
 
@@ -85,7 +85,7 @@ def test_the_checker_finds_a_planted_small_count():
 
 def test_no_page_shows_a_count_below_the_limit(setup):
     data, client, _, _ = setup
-    pages = ["/", "/lists", "/municipalities"]
+    pages = ["/", "/lists", "/municipalities", "/results", "/results?lang=en"]
     for y in data.years:
         pages += [f"/?year={y}", f"/lists?year={y}", f"/lists?year={y}&status=listed&lang=en",
                   f"/municipalities?year={y}"]
@@ -101,6 +101,13 @@ def test_no_page_shows_a_count_below_the_limit(setup):
         seen_counts += len(found.counts)
         seen_suppressed += found.suppressed
     assert seen_counts > 100 and seen_suppressed > 50  # the crawl saw both published and suppressed counts
+    # the module views were crawled too: simulated in-movers (30-60 a year) and the 8 rehoused households
+    # are below the limit and shown suppressed
+    area = next(iter(data.modules.views.rehousing))
+    html = client.get(f"/areas/{area}").text
+    for view in ('id="simulate-view"', 'id="rehousing-table"'):
+        part = html[html.index(view):]
+        assert 'data-suppressed="1"' in part[:part.index("</table>")], view
 
 
 def test_no_download_holds_a_count_below_the_limit(setup):
@@ -172,11 +179,30 @@ def test_module_results_only_published_when_protected(setup):
     html = client.get(f"/areas/{area_id}").text
     section = html[html.index('id="modules-h"'):]
     assert "uddannelse falder" in section and "ledighed stiger" in section
-    table = section[section.index("<table"):section.index("</table>")]
+    start = section.index("<caption>warnings</caption>")  # the protected generic table (not the monitor view)
+    table = section[start:section.index("</table>", start)]
     cells = re.findall(r"<td>(.*?)</td>", table)
     assert "75" in cells and "2" not in cells  # the count of 2 households is suppressed
     assert table.count('data-suppressed="1"') >= 1
     plan = section[section.index("Udviklingsplaner"):section.index("Evalueringer")]
-    assert "Ingen data" in plan  # the unprotected plan table is refused, the module shows no data
+    assert "<caption>raw</caption>" not in plan  # the unprotected plan table is refused
     muni_html = client.get(f"/municipalities/{muni}").text
     assert "uddannelse falder" in muni_html
+
+
+def test_letting_pages_of_the_analyst_hold_no_small_count(setup, tmp_path):
+    """The analyst's letting page (departments, lettings, decisions) through the same crawl check;
+    the organisation's own page has exact counts (not published) and is not crawled."""
+    from boligmix.web.app import create_app
+    from boligmix.web.dashboard import mount_dashboard
+
+    data, _, _, _ = setup
+    url = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    secrets = letting_world(url, lettings=3)
+    client = TestClient(mount_dashboard(create_app(url), data))
+    for lang in ("da", "en"):
+        r = client.get(f"/letting?lang={lang}", headers={"Authorization": f"Bearer {secrets['analyst']}"})
+        assert r.status_code == 200
+        found = scan(r.text)
+        assert [v for v in found.counts if v < LIMIT] == []
+        assert found.suppressed >= 4  # lettings of ORG1 and the decision counts

@@ -75,6 +75,24 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
 (applicants, decisions, entitlements, redirected referrals) is not for analysts."""
 
 
+PAGES: dict[str, frozenset[str]] = {
+    "/letting": ANY,
+}
+"""Dashboard pages on the letting store (`boligmix.web.dashboard.letting_pages`, read-only HTML) ->
+the roles that may open them. What each role sees there: organisations and municipalities the
+departments in their scope (`can_read_department`) with exact counts; analysts every department
+in aggregate, through disclosure control, and no row-level person data (`require_row_level`)."""
+
+
+def require_page(p: Principal, path: str) -> None:
+    """The check every dashboard page on the letting store goes through (after authentication)."""
+    roles = PAGES.get(path)
+    if roles is None:
+        raise AuthorizationError(f"the page {path} has no access rule; refused")
+    if p.role not in roles:
+        raise AuthorizationError(f"the page {path} is not for the role {p.role} (token '{p.name}')")
+
+
 def route_roles(method: str, path: str) -> frozenset[str] | None:
     """The roles of a route, or None for a route this table does not know (refused)."""
     return ROUTES.get((method.upper(), path))

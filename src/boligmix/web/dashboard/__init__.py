@@ -21,10 +21,17 @@ from boligmix.web.dashboard.routes import Page, build_router
 from boligmix.web.dashboard.i18n import word
 
 
-def _add_dashboard(app: FastAPI, data: DashboardData) -> FastAPI:
-    """The dashboard's routes, timing header and friendly 404 page on `app`."""
+def _add_dashboard(app: FastAPI, data: DashboardData, letting: FastAPI | None = None) -> FastAPI:
+    """The dashboard's routes, timing header and friendly 404 page on `app`; with the letting API
+    `letting`, also the read-only letting pages on its store and tokens."""
     app.include_router(build_router(data))
     app.state.dashboard = data
+    app.state.letting_pages = letting is not None
+    if letting is not None:
+        from boligmix.web.dashboard.letting_pages import build_letting_router
+
+        app.include_router(build_letting_router(lambda request: Page(data, request), letting.state.store,
+                                                letting.state.identities, data.policy))
 
     @app.middleware("http")
     async def _server_timing(request: Request, call_next):
@@ -46,17 +53,18 @@ def _add_dashboard(app: FastAPI, data: DashboardData) -> FastAPI:
     return app
 
 
-def create_dashboard_app(data: DashboardData) -> FastAPI:
-    """A FastAPI app serving only the dashboard."""
+def create_dashboard_app(data: DashboardData, letting: FastAPI | None = None) -> FastAPI:
+    """A FastAPI app serving the dashboard (and, given the letting API app, its letting pages)."""
     app = FastAPI(title="boligmix dashboard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    return _add_dashboard(app, data)
+    return _add_dashboard(app, data, letting)
 
 
 def mount_dashboard(app: FastAPI, data: DashboardData) -> FastAPI:
     """Mount the dashboard at `/` of the letting API `app`, as an app of its own: the API's routes
     (under `/api`, with their access table) are matched first and keep their checks; every other
-    path is the dashboard's (unknown `/api/...` paths answer a JSON 404 there)."""
-    app.mount("/", create_dashboard_app(data))
+    path is the dashboard's (unknown `/api/...` paths answer a JSON 404 there), including the
+    read-only letting pages (`/letting`) on the API's store and tokens."""
+    app.mount("/", create_dashboard_app(data, letting=app))
     app.state.dashboard = data
     return app
 

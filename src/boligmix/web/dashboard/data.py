@@ -25,7 +25,7 @@ from boligmix.report.disclosure import SUPPRESSED_COLUMN, DisclosurePolicy, Prot
 from boligmix.report.liststatus import LIST_STATUSES, status_of
 from boligmix.report.provenance import Provenance
 from boligmix.report.svgmap import Polygon, parse_wkt
-from boligmix.web.dashboard.modules import ModuleResults, load_module_results
+from boligmix.web.dashboard.modules import ModuleResults, Row, load_module_results, rows_of
 
 Progress = Callable[[str, float], None]
 
@@ -47,30 +47,6 @@ class Area:
     name: str
     municipality_code: int
     polygons: list[Polygon]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One published row: values (None where missing or suppressed) and the suppressed columns."""
-
-    values: dict[str, Any]
-    suppressed: frozenset[str]
-
-    def get(self, column: str) -> Any:
-        return self.values.get(column)
-
-    def hidden(self, column: str) -> bool:
-        return column in self.suppressed
-
-
-def rows_of(table: ProtectedTable | pl.DataFrame) -> list[Row]:
-    """Published rows of a protected table (the `suppressed` column parsed into column names)."""
-    frame = table.frame if isinstance(table, ProtectedTable) else table
-    out = []
-    for values in frame.iter_rows(named=True):
-        marker = values.pop(SUPPRESSED_COLUMN, None) or ""
-        out.append(Row(values, frozenset(p.split(":", 1)[0] for p in marker.split(",") if p)))
-    return out
 
 
 @dataclass
@@ -190,7 +166,7 @@ def load_dashboard(dataset: str | os.PathLike[str], *, list_years: Sequence[int]
     else:
         mix_rows, chosen_mix = _mix(dataset, manifest, years, flags, mix_years, policy,
                                     lambda s, f: step(f"mix: {s}", 0.6 + 0.35 * f))
-    modules = load_module_results(results)
+    modules = load_module_results(results, policy)
     rule_versions = {f"list {y}": str(v) for y, v in
                      flags.group_by("year").agg(pl.col("rules").first()).sort("year").iter_rows()}
     rule_versions["disclosure_policy"] = policy.version

@@ -100,6 +100,77 @@ WORDS: dict[str, tuple[str, str]] = {
     "data_table": ("Tallene bag figuren", "The numbers behind the figure"),
     "rows_shown": ("{n} områder", "{n} areas"),
     "missing": ("–", "–"),
+    # module results
+    "mod_forecast": ("Prognose for listerne {year}", "Forecast of the lists {year}"),
+    "mod_forecast_note": ("Sandsynlighed for at området er på listen næste år (boligmix monitor). Ingen antal: "
+                          "vises som beregnet.", "Probability that the area is on the list next year (boligmix "
+                          "monitor). No counts: shown as computed."),
+    "list": ("Liste", "List"),
+    "probability": ("Sandsynlighed", "Probability"),
+    "mod_warnings": ("Advarsler", "Warnings"),
+    "mod_no_warnings": ("Ingen advarsler for området.", "No warnings for the area."),
+    "mod_warnings_unchecked": ("Advarslernes værdier og tekster vises ikke: filen har ikke været gennem "
+                               "diskretioneringen.", "The warnings' values and texts are not shown: the file did "
+                               "not pass disclosure control."),
+    "kind_approaching_threshold": ("Nærmer sig grænsen", "Approaching the threshold"),
+    "kind_receiving_area": ("Modtageområde (vandsengseffekt)", "Receiving area (waterbed effect)"),
+    "kind": ("Type", "Kind"), "indicator": ("Indikator", "Indicator"), "value": ("Værdi", "Value"),
+    "threshold": ("Grænse", "Threshold"), "message": ("Besked", "Message"),
+    "mod_sim_note": ("Simulerede listeår: andel af {n} replikationer på hver liste, og gennemsnit med 5-95 % "
+                     "interval. Antal under grænsen og andele beregnet af dem er diskretioneret.",
+                     "Simulated list years: share of {n} replications on each list, and means with the 5-95 % "
+                     "interval. Counts below the limit and shares computed from them are suppressed."),
+    "scenario": ("Scenarie", "Scenario"),
+    "in_movers": ("Tilflyttere", "In-movers"), "out_movers": ("Fraflyttere", "Out-movers"),
+    "interval": ("5-95 %", "5-95 %"),
+    "mod_sim_fig": ("Uden for arbejde/uddannelse efter scenarie (gennemsnit, 5-95 %)",
+                    "Outside work/education by scenario (mean, 5-95 %)"),
+    "mod_share": ("Almene familieboligers andel (§ 168 a)", "Share of almene family dwellings (§ 168 a)"),
+    "family_dwellings": ("Almene familieboliger", "Almene family dwellings"),
+    "all_dwellings": ("Boliger i alt", "All dwellings"),
+    "demolished": ("Nedrevet siden 2010", "Demolished since 2010"),
+    "share": ("Andel", "Share"),
+    "mod_share_note": ("Antal boliger, ikke personer: vises som beregnet.",
+                       "Dwelling counts, not persons: shown as computed."),
+    "mod_plan": ("Udviklingsplan: andel pr. 1. januar", "Development plan: share on 1 January"),
+    "mod_plan_chosen": ("Valgte tiltag", "Chosen options"),
+    "mod_rehousing": ("Genhusning: modtaget i området", "Rehousing: received in the area"),
+    "run": ("Kørsel", "Run"),
+    "received": ("Husstande modtaget", "Households received"),
+    "received_outside_work": ("Heraf uden for arbejde", "Of which outside work"),
+    "cap": ("Loft", "Cap"),
+    "vacancies": ("Ledige boliger", "Vacancies"),
+    "mod_evaluate_link": ("Effektestimater (boligmix evaluate) står på siden Resultater.",
+                          "Effect estimates (boligmix evaluate) are on the Results page."),
+    "results": ("Resultater", "Results"),
+    "results_intro": ("Resultater af simulering og evaluering for hele datasættet.",
+                      "Results of simulation and evaluation for the whole dataset."),
+    "mod_summary": ("Hele landet/datasættet pr. år (gennemsnit og 5-95 %)", "Whole dataset per year (mean and 5-95 %)"),
+    "measure": ("Mål", "Measure"), "mean": ("Gennemsnit", "Mean"),
+    "mod_estimates": ("Effektestimater", "Effect estimates"),
+    "term": ("Led", "Term"), "estimate": ("Estimat", "Estimate"), "ci": ("95 %-interval", "95 % interval"),
+    "n_obs": ("Enhed-år", "Unit-years"),
+    "mod_estimates_note": ("Regressionsestimater (ingen personantal); se før-trend-testen før de tolkes.",
+                           "Regression estimates (no person counts); look at the pre-trend test before reading them."),
+    # letting pages
+    "letting": ("Udlejning", "Letting"),
+    "letting_unauthenticated": ("Log ind med din API-nøgle (token) for at se udlejningen.",
+                                "Sign in with your API token to see the letting."),
+    "letting_forbidden": ("Din rolle må ikke se denne side.", "Your role may not open this page."),
+    "token": ("API-nøgle (token)", "API token"), "sign_in": ("Log ind", "Sign in"), "sign_out": ("Log ud", "Sign out"),
+    "signed_in_as": ("Logget ind som {name} (rolle: {role}).", "Signed in as {name} (role: {role})."),
+    "letting_note_scope": ("Afdelingerne i din organisations eller kommunes område, med nøjagtige antal.",
+                           "The departments in your organisation's or municipality's scope, exact counts."),
+    "letting_note_analyst": ("Alle afdelinger samlet; antal udlejninger under grænsen er diskretioneret. "
+                             "Ingen oplysninger om enkeltpersoner.", "All departments in aggregate; letting "
+                             "counts below the limit are suppressed. No data on individuals."),
+    "letting_departments": ("Ledige boliger og udlejninger pr. afdeling", "Vacancies and lettings per department"),
+    "organisation": ("Boligorganisation", "Housing organisation"), "department": ("Afdeling", "Department"),
+    "vacancies_open": ("Ledige (åbne)", "Vacant (open)"), "vacancies_let": ("Udlejet", "Let"),
+    "vacancies_withdrawn": ("Trukket tilbage", "Withdrawn"), "lettings": ("Lejekontrakter", "Leases"),
+    "letting_decisions": ("Afgørelser de sidste 365 dage (samlet)", "Decisions in the last 365 days (aggregate)"),
+    "channel": ("Kanal", "Channel"), "outcome": ("Udfald", "Outcome"), "rule": ("Regel", "Rule"),
+    "decisions": ("Afgørelser", "Decisions"), "applicants": ("Ansøgere", "Applicants"),
 }
 
 MODULE_TEXT: dict[str, tuple[str, str]] = {
@@ -108,6 +179,7 @@ MODULE_TEXT: dict[str, tuple[str, str]] = {
     "plan": ("Udviklingsplaner og genhusning", "Development plans and rehousing"),
     "evaluate": ("Evalueringer", "Evaluations"),
 }
+
 
 GROUP_TEXT = {"stock": ("Beboere 1. januar", "Residents 1 January"), "in": ("Tilflyttere", "In-movers"),
               "out": ("Fraflyttere", "Out-movers")}

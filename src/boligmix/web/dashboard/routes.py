@@ -8,6 +8,7 @@ Public pages (no login; everything on them is published-level data that passed d
     /areas/{area_id}         an area: criteria, values, thresholds, margins, explanation, history, trends, mix,
                              module results; /areas/{area_id}/criteria.csv downloads its criteria
     /municipalities[/{code}] municipalities and their areas
+    /results                 dataset-wide module results: simulated paths per scenario, effect estimates
     /static/...              CSS, JS and the bundled plotly.js
 
 Every page takes `?lang=en` (Danish otherwise) and `?year=`.
@@ -93,7 +94,8 @@ class Page:
             pct=lambda v: pct(v, self.lang), pick=lambda pair: pick(pair, self.lang), url=self.url,
             cell=lambda v, c: module_cell(v, c, self.lang),
             toggle_url=self.toggle_url(), provenance=d.provenance.rows(), version=__version__,
-            min_count=d.policy.min_count, marker=d.policy.marker, path=self.request.url.path, **context)
+            min_count=d.policy.min_count, marker=d.policy.marker, path=self.request.url.path,
+            letting_on=getattr(self.request.app.state, "letting_pages", False), **context)
         return HTMLResponse(html, status_code=status_code)
 
     def not_found(self, message: str) -> HTMLResponse:
@@ -135,7 +137,7 @@ def _figure_json(fig: dict[str, Any]) -> str:
 
 
 TEMPLATES = ("overview.html.j2", "lists.html.j2", "area.html.j2", "municipalities.html.j2", "municipality.html.j2",
-             "not_found.html.j2")
+             "not_found.html.j2", "results.html.j2", "letting.html.j2")
 
 
 def build_router(data: DashboardData) -> APIRouter:
@@ -241,7 +243,8 @@ def build_router(data: DashboardData) -> APIRouter:
             trend_figs=[(f["label"], _figure_json(f)) for f in figures.indicator_trends(rows, criteria_by_year, page.lang)],
             mix=mix, mix_figs=[(f["label"], _figure_json(f)) for f in figures.mix_trends(mix, page.lang)] if mix else [],
             factors=FACTOR_TEXT, groups=GROUP_TEXT, notes=data.notes, modules=data.modules.for_area(area_id), module_names=MODULES,
-            module_text=MODULE_TEXT, map_svg=page.map(year, neighbours, highlight=area_id, width=420, height=300),
+            module_text=MODULE_TEXT, views=_area_views(data, area_id, page.lang),
+            map_svg=page.map(year, neighbours, highlight=area_id, width=420, height=300),
             legend=page.legend(), csv_url=page.url(f"/areas/{area_id}/criteria.csv", year=year))
 
     @router.get("/areas/{area_id}/criteria.csv")
@@ -256,6 +259,13 @@ def build_router(data: DashboardData) -> APIRouter:
                         ([r.get(c) for c in cols] + [",".join(sorted(r.suppressed)) or None] for r in rows), page.lang)
         return Response(body, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="boligmix-{area_id}-kriterier.csv"'})
+
+    @router.get("/results", response_class=HTMLResponse)
+    def results_page(request: Request) -> HTMLResponse:
+        page = Page(data, request)
+        views = data.modules.views
+        return page.render("results.html.j2", module_text=MODULE_TEXT, simulations=views.simulations if views else [],
+                           estimates=views.estimates if views else [])
 
     @router.get("/municipalities", response_class=HTMLResponse)
     def municipalities(request: Request) -> HTMLResponse:
@@ -298,6 +308,17 @@ def build_router(data: DashboardData) -> APIRouter:
         return Response(_static(name), media_type=types[name], headers={"Cache-Control": "public, max-age=3600"})
 
     return router
+
+
+def _area_views(data: DashboardData, area_id: str, lang: str) -> dict[str, Any]:
+    from boligmix.web.dashboard.module_pages import area_modules
+
+    views = area_modules(data.modules.views, area_id, lang)
+    sim = views.get("simulate")
+    if sim and sim["figure"]:
+        sim["figure_json"] = _figure_json(sim["figure"])
+    views["estimates"] = bool(data.modules.views and data.modules.views.estimates)
+    return views
 
 
 def _latest(data: DashboardData, area_id: str, year: int) -> Any:
