@@ -104,6 +104,12 @@ class ApplicantFactory:
         self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
         self._department: dict[int, str] = {}
         self._org: dict[int, str] = {}
+        self._fte: dict[tuple[int, frozenset[str] | None], float] = {}
+        self._seniority: dict[int, date] = {}
+        self._urgent: dict[int, bool] = {}
+        self._size: dict[int, int] = {}
+        self.members_of = None
+        """Set by the market: household id -> rows of its members (else a scan of the population)."""
 
     # -- per person ---------------------------------------------------------------------------
 
@@ -120,7 +126,8 @@ class ApplicantFactory:
         if new is not None:
             return [(int(p), int(b), bool(f), str(c)) for p, b, f, c in zip(ids, new["birth"], new["female"], new["country"])]
         if seekers.kind[sid] != "leaver":
-            ids = self.pop.pid[self.pop.household == sid]
+            ids = self.pop.pid[self.members_of(sid)] if self.members_of is not None else \
+                self.pop.pid[self.pop.household == sid]
         out = []
         for p in ids:
             i = self.index.get(int(p))
@@ -140,7 +147,12 @@ class ApplicantFactory:
         return BenefitHistory(history.known_from, month, spells)
 
     def last_fte(self, pid: int, kinds: frozenset[str] | None = None) -> float:
-        return sum(f for y, a, f in self.rows.get(pid, ()) if y == self.span[1] and (kinds is None or a in kinds))
+        key = (pid, kinds)
+        value = self._fte.get(key)
+        if value is None:
+            value = self._fte[key] = sum(f for y, a, f in self.rows.get(pid, ())
+                                         if y == self.span[1] and (kinds is None or a in kinds))
+        return value
 
     # -- per seeker ---------------------------------------------------------------------------
 
@@ -188,15 +200,30 @@ class ApplicantFactory:
     def seniority(self, sid: int, seekers: Seekers) -> date:
         """Waiting-list seniority: up to 10 years before 1 January (fixed per seeker across years);
         immigrants and home leavers sign up on arrival/decision."""
+        value = self._seniority.get(sid)
+        if value is not None:
+            return value
         if seekers.kind[sid] in ("immigrant", "leaver"):
-            return date(self.year, seekers.month[sid], 1) - timedelta(days=1)
-        days = int(rng.integers(self.seed, self.rep, sid, 0, rng.SENIORITY, 3650)[0])
-        return date(self.year, 1, 1) - timedelta(days=days + 1)
+            value = date(self.year, seekers.month[sid], 1) - timedelta(days=1)
+        else:
+            days = int(rng.integers(self.seed, self.rep, sid, 0, rng.SENIORITY, 3650)[0])
+            value = date(self.year, 1, 1) - timedelta(days=days + 1)
+        self._seniority[sid] = value
+        return value
 
     def urgent(self, sid: int, seekers: Seekers) -> bool:
         """The municipality refers households with an adult mainly on an 'outside' benefit last year."""
-        people = self._person(sid, seekers)
-        return any(self.last_fte(p, self.outside) >= 0.5 for p, _, _, _ in people)
+        value = self._urgent.get(sid)
+        if value is None:
+            people = self._person(sid, seekers)
+            value = self._urgent[sid] = any(self.last_fte(p, self.outside) >= 0.5 for p, _, _, _ in people)
+        return value
+
+    def size(self, sid: int, seekers: Seekers) -> int:
+        value = self._size.get(sid)
+        if value is None:
+            value = self._size[sid] = len(self._person(sid, seekers))
+        return value
 
     def plausible(self, pool: list[int], dwelling: Dwelling, seekers: Seekers, on: date, policies: PolicySet) -> list[int]:
         """Seekers the waiting-list policy's size constants could allow (the engine decides)."""
@@ -205,7 +232,7 @@ class ApplicantFactory:
         per_room, over = constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
         out = []
         for s in pool:
-            size = len(self._person(s, seekers))
+            size = self.size(s, seekers)
             if per_room is not None and size > per_room * dwelling.rooms:
                 continue
             if over is not None and dwelling.rooms - size > over:
