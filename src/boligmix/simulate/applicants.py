@@ -91,9 +91,12 @@ class ApplicantFactory:
         first, last = year - 3, year - 1
         self.span = (first, last)
         labour = pl.concat([pop.labour[y] for y in range(first, last + 1) if y in pop.labour])
-        self.rows: dict[int, list[tuple[int, str, float]]] = {}
-        for pid, y, att, fte in labour.select("person_id", "year", "attachment", "fte").iter_rows():
-            self.rows.setdefault(int(pid), []).append((int(y), str(att), float(fte)))
+        labour = labour.select("person_id", "year", "attachment", "fte").sort("person_id", maintain_order=True)
+        self._lab_pid = labour["person_id"].to_numpy()
+        self._lab_year = labour["year"].to_list()
+        self._lab_att = labour["attachment"].to_list()
+        self._lab_fte = labour["fte"].to_list()
+        self._rows: dict[int, list[tuple[int, str, float]]] = {}
         py = pop.person_years.get(last, pl.DataFrame({"person_id": [], "in_education": []}))
         self.in_education = dict(py.select("person_id", "in_education").iter_rows())
         convicted = pop.convictions.get(last)
@@ -140,17 +143,26 @@ class ApplicantFactory:
         first, last = self.span
         if immigrant:
             return BenefitHistory(date(first, 1, 1), date(on.year, on.month, 1), ())
-        history = benefit_history(self.rows.get(pid, ()), first, last, on, OPTIONS)
+        history = benefit_history(self.rows(pid), first, last, on, OPTIONS)
         month = date(on.year, on.month, 1)
         spells = tuple(BenefitSpell(s.benefit, s.first_month, month) if s.last_month >= history.known_to else s
                        for s in history.spells)
         return BenefitHistory(history.known_from, month, spells)
 
+    def rows(self, pid: int) -> list[tuple[int, str, float]]:
+        """(year, attachment, fte) labour rows of the three years before, in register order."""
+        rows = self._rows.get(pid)
+        if rows is None:
+            lo, hi = np.searchsorted(self._lab_pid, [pid, pid + 1])
+            rows = self._rows[pid] = [(int(self._lab_year[i]), str(self._lab_att[i]), float(self._lab_fte[i]))
+                                      for i in range(int(lo), int(hi))]
+        return rows
+
     def last_fte(self, pid: int, kinds: frozenset[str] | None = None) -> float:
         key = (pid, kinds)
         value = self._fte.get(key)
         if value is None:
-            value = self._fte[key] = sum(f for y, a, f in self.rows.get(pid, ())
+            value = self._fte[key] = sum(f for y, a, f in self.rows(pid)
                                          if y == self.span[1] and (kinds is None or a in kinds))
         return value
 

@@ -128,8 +128,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
         iwants = rng.uniform(seed, rep, slots, year, rng.DESTINATION) < rates.destination_almen[0, 1]
         hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
+        parts = {int(key[0]): part for key, part in pool.partition_by("household", as_dict=True).items()} if n else {}
         for k in range(n):
-            members = pool.filter(pl.col("household") == picks[k]).sort("age", descending=True)
+            members = parts[int(picks[k])].sort("age", descending=True)
             arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
             ids = rng.new_ids(seed, rep, hh_ids[k] + np.arange(members.height), year, rng.NEW_ID, base=PERSON_BASE)
             seekers.add(int(hh_ids[k]), "immigrant", int(imonth[k]), bool(iwants[k]), int(chosen_muni[k]), None, ids,
