@@ -237,11 +237,15 @@ class ApplicantFactory:
             value = self._size[sid] = len(self._person(sid, seekers))
         return value
 
-    def plausible(self, pool: list[int], dwelling: Dwelling, seekers: Seekers, on: date, policies: PolicySet) -> list[int]:
-        """Seekers the waiting-list policy's size constants could allow (the engine decides)."""
+    def size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet) -> tuple[float | None, float | None]:
+        """(max persons per room, max rooms over persons) of the waiting-list policy in force."""
         waiting = next((p for p in policies.in_force(dwelling, on) if p.spec.tool == "waiting_list"), None)
         constants = waiting.spec.constants if waiting is not None else {}
-        per_room, over = constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
+        return constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
+
+    def plausible(self, pool: list[int], dwelling: Dwelling, seekers: Seekers, on: date, policies: PolicySet) -> list[int]:
+        """Seekers the waiting-list policy's size constants could allow (the engine decides)."""
+        per_room, over = self.size_limits(dwelling, on, policies)
         out = []
         for s in pool:
             size = self.size(s, seekers)

@@ -12,7 +12,6 @@ where they are (immigrants do not arrive).
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,6 +24,7 @@ from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacanc
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
@@ -271,6 +271,7 @@ class Market:
         dw = self.pop.dwellings
         self._seekers = seekers
         self._index(seekers)
+        self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
         for month in range(1, 13):
             now = datetime(self.year, month, 1, 9)
             queue = sorted(int(p) for p in np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
@@ -302,12 +303,14 @@ class Market:
     def _let_other(self, pos: int, seekers: Seekers, month: int) -> tuple[int | None, None]:
         dw = self.pop.dwellings
         muni = int(dw.municipality[pos])
-        cands = [s for s in seekers.active_in(month, muni, False) if seekers.dwelling[s] != int(dw.ids[pos])]
-        if not cands:
+        group = self._pools.get((muni, False))
+        if group is None:
             return None, None
-        keys = rng.uniform(self.seed, self.rep, np.array(cands, dtype=np.int64) ^ int(dw.ids[pos]), self.year,
-                           rng.MARKET_ORDER * 100 + month)
-        return cands[int(np.argmin(keys))], None
+        cands = group.sid[group.select(month, int(dw.ids[pos]), None)]
+        if not cands.size:
+            return None, None
+        keys = rng.uniform(self.seed, self.rep, cands ^ int(dw.ids[pos]), self.year, rng.MARKET_ORDER * 100 + month)
+        return int(cands[int(np.argmin(keys))]), None
 
     def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
@@ -319,15 +322,22 @@ class Market:
             self.vacancies[pos] = vacancy
         any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
         band_here = int(self.band[pos]) if pos < self.band.size else 0
-        pool = [s for s in seekers.active_in(month, dwelling.municipality_code, True)
-                if seekers.dwelling[s] != dwelling.dwelling_id
-                and (any_band or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band_here) == band_here)]
-        fits = self.factory.plausible(pool, dwelling, seekers, now.date(), self.policies)
-        fits = heapq.nsmallest(WINDOW * WINDOWS, fits, key=lambda s: (self.factory.seniority(s, seekers), s))
-        referral_pool = heapq.nsmallest(
-            WINDOW, (s for s in pool if seekers.kind[s] != "rehousing" and self.factory.urgent(s, seekers)),
-            key=self._referral_key)
-        rehousing = [s for s in pool if seekers.kind[s] == "rehousing"]
+        group = self._pools.get((dwelling.municipality_code, True)) or SeekerPool([], seekers)
+        rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
+        factory = self.factory
+        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
+        per_room, over = factory.size_limits(dwelling, now.date(), self.policies)
+        size = group.size[rows]
+        fit = np.ones(rows.size, dtype=bool)
+        if per_room is not None:
+            fit &= ~(size > per_room * dwelling.rooms)
+        if over is not None:
+            fit &= ~(dwelling.rooms - size > over)
+        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
+        referral_pool = group.sid[first_by(rows[~group.rehousing[rows] & group.urgent[rows]], group.referral,
+                                           group.sid, WINDOW)].tolist()
+        rehousing = group.sid[rows[group.rehousing[rows]][:WINDOW]].tolist()
         context = LettingContext(
             referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
                        for k, s in enumerate(referral_pool[:WINDOW])],
@@ -430,6 +440,7 @@ class Market:
         self.result.flows.append((from_area, dw.area[pos], int(seekers.members[s].size if kind in ("leaver", "immigrant")
                                                                 else idx.size)))
         seekers.housed(s)
+        self._pools[(seekers.municipality[s], seekers.wants_almen[s])].housed(s)
         self.result.moved_households += 1
         return freed
 
