@@ -31,7 +31,7 @@ def pools(draw):
         draw(st.one_of(st.none(), st.integers(0, 3))), draw(st.integers(1, 6)), draw(st.integers(1, 10))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(pools())
 def test_pool_selection_equals_the_per_seeker_lists(case):
     seekers, facts, housed, month, dwelling, band, rooms, n = case
