@@ -91,9 +91,12 @@ class ApplicantFactory:
         first, last = year - 3, year - 1
         self.span = (first, last)
         labour = pl.concat([pop.labour[y] for y in range(first, last + 1) if y in pop.labour])
-        self.rows: dict[int, list[tuple[int, str, float]]] = {}
-        for pid, y, att, fte in labour.select("person_id", "year", "attachment", "fte").iter_rows():
-            self.rows.setdefault(int(pid), []).append((int(y), str(att), float(fte)))
+        labour = labour.select("person_id", "year", "attachment", "fte").sort("person_id", maintain_order=True)
+        self._lab_pid = labour["person_id"].to_numpy()
+        self._lab_year = labour["year"].to_list()
+        self._lab_att = labour["attachment"].to_list()
+        self._lab_fte = labour["fte"].to_list()
+        self._rows: dict[int, list[tuple[int, str, float]]] = {}
         py = pop.person_years.get(last, pl.DataFrame({"person_id": [], "in_education": []}))
         self.in_education = dict(py.select("person_id", "in_education").iter_rows())
         convicted = pop.convictions.get(last)
@@ -104,6 +107,12 @@ class ApplicantFactory:
         self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
         self._department: dict[int, str] = {}
         self._org: dict[int, str] = {}
+        self._fte: dict[tuple[int, frozenset[str] | None], float] = {}
+        self._seniority: dict[int, date] = {}
+        self._urgent: dict[int, bool] = {}
+        self._size: dict[int, int] = {}
+        self.members_of = None
+        """Set by the market: household id -> rows of its members (else a scan of the population)."""
 
     # -- per person ---------------------------------------------------------------------------
 
@@ -120,7 +129,8 @@ class ApplicantFactory:
         if new is not None:
             return [(int(p), int(b), bool(f), str(c)) for p, b, f, c in zip(ids, new["birth"], new["female"], new["country"])]
         if seekers.kind[sid] != "leaver":
-            ids = self.pop.pid[self.pop.household == sid]
+            ids = self.pop.pid[self.members_of(sid)] if self.members_of is not None else \
+                self.pop.pid[self.pop.household == sid]
         out = []
         for p in ids:
             i = self.index.get(int(p))
@@ -133,14 +143,28 @@ class ApplicantFactory:
         first, last = self.span
         if immigrant:
             return BenefitHistory(date(first, 1, 1), date(on.year, on.month, 1), ())
-        history = benefit_history(self.rows.get(pid, ()), first, last, on, OPTIONS)
+        history = benefit_history(self.rows(pid), first, last, on, OPTIONS)
         month = date(on.year, on.month, 1)
         spells = tuple(BenefitSpell(s.benefit, s.first_month, month) if s.last_month >= history.known_to else s
                        for s in history.spells)
         return BenefitHistory(history.known_from, month, spells)
 
+    def rows(self, pid: int) -> list[tuple[int, str, float]]:
+        """(year, attachment, fte) labour rows of the three years before, in register order."""
+        rows = self._rows.get(pid)
+        if rows is None:
+            lo, hi = np.searchsorted(self._lab_pid, [pid, pid + 1])
+            rows = self._rows[pid] = [(int(self._lab_year[i]), str(self._lab_att[i]), float(self._lab_fte[i]))
+                                      for i in range(int(lo), int(hi))]
+        return rows
+
     def last_fte(self, pid: int, kinds: frozenset[str] | None = None) -> float:
-        return sum(f for y, a, f in self.rows.get(pid, ()) if y == self.span[1] and (kinds is None or a in kinds))
+        key = (pid, kinds)
+        value = self._fte.get(key)
+        if value is None:
+            value = self._fte[key] = sum(f for y, a, f in self.rows(pid)
+                                         if y == self.span[1] and (kinds is None or a in kinds))
+        return value
 
     # -- per seeker ---------------------------------------------------------------------------
 
@@ -188,24 +212,43 @@ class ApplicantFactory:
     def seniority(self, sid: int, seekers: Seekers) -> date:
         """Waiting-list seniority: up to 10 years before 1 January (fixed per seeker across years);
         immigrants and home leavers sign up on arrival/decision."""
+        value = self._seniority.get(sid)
+        if value is not None:
+            return value
         if seekers.kind[sid] in ("immigrant", "leaver"):
-            return date(self.year, seekers.month[sid], 1) - timedelta(days=1)
-        days = int(rng.integers(self.seed, self.rep, sid, 0, rng.SENIORITY, 3650)[0])
-        return date(self.year, 1, 1) - timedelta(days=days + 1)
+            value = date(self.year, seekers.month[sid], 1) - timedelta(days=1)
+        else:
+            days = int(rng.integers(self.seed, self.rep, sid, 0, rng.SENIORITY, 3650)[0])
+            value = date(self.year, 1, 1) - timedelta(days=days + 1)
+        self._seniority[sid] = value
+        return value
 
     def urgent(self, sid: int, seekers: Seekers) -> bool:
         """The municipality refers households with an adult mainly on an 'outside' benefit last year."""
-        people = self._person(sid, seekers)
-        return any(self.last_fte(p, self.outside) >= 0.5 for p, _, _, _ in people)
+        value = self._urgent.get(sid)
+        if value is None:
+            people = self._person(sid, seekers)
+            value = self._urgent[sid] = any(self.last_fte(p, self.outside) >= 0.5 for p, _, _, _ in people)
+        return value
+
+    def size(self, sid: int, seekers: Seekers) -> int:
+        value = self._size.get(sid)
+        if value is None:
+            value = self._size[sid] = len(self._person(sid, seekers))
+        return value
+
+    def size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet) -> tuple[float | None, float | None]:
+        """(max persons per room, max rooms over persons) of the waiting-list policy in force."""
+        waiting = next((p for p in policies.in_force(dwelling, on) if p.spec.tool == "waiting_list"), None)
+        constants = waiting.spec.constants if waiting is not None else {}
+        return constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
 
     def plausible(self, pool: list[int], dwelling: Dwelling, seekers: Seekers, on: date, policies: PolicySet) -> list[int]:
         """Seekers the waiting-list policy's size constants could allow (the engine decides)."""
-        waiting = next((p for p in policies.in_force(dwelling, on) if p.spec.tool == "waiting_list"), None)
-        constants = waiting.spec.constants if waiting is not None else {}
-        per_room, over = constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
+        per_room, over = self.size_limits(dwelling, on, policies)
         out = []
         for s in pool:
-            size = len(self._person(s, seekers))
+            size = self.size(s, seekers)
             if per_room is not None and size > per_room * dwelling.rooms:
                 continue
             if over is not None and dwelling.rooms - size > over:

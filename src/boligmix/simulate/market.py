@@ -24,6 +24,7 @@ from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacanc
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
@@ -87,11 +88,12 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
     seekers = Seekers()
+    members = _members_by_household(pop, hh[moving])
     for i in np.flatnonzero(moving):
         kind = "rehousing" if int(hh[i]) in rehousing else "mover"
         seekers.add(int(hh[i]), kind, int(month[i]) if kind == "mover" else 1,
                     bool(wants[i]) or kind == "rehousing", int(dw.municipality[pos[i]]), int(dw.ids[pos[i]]),
-                    pop.pid[pop.household == hh[i]], None)
+                    pop.pid[members[int(hh[i])]], None)
     # leaving home: non-head persons 18-29
     is_head = np.zeros(pop.size, dtype=bool)
     is_head[head] = True
@@ -126,8 +128,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
         iwants = rng.uniform(seed, rep, slots, year, rng.DESTINATION) < rates.destination_almen[0, 1]
         hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
+        parts = {int(key[0]): part for key, part in pool.partition_by("household", as_dict=True).items()} if n else {}
         for k in range(n):
-            members = pool.filter(pl.col("household") == picks[k]).sort("age", descending=True)
+            members = parts[int(picks[k])].sort("age", descending=True)
             arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
             ids = rng.new_ids(seed, rep, hh_ids[k] + np.arange(members.height), year, rng.NEW_ID, base=PERSON_BASE)
             seekers.add(int(hh_ids[k]), "immigrant", int(imonth[k]), bool(iwants[k]), int(chosen_muni[k]), None, ids,
@@ -138,14 +141,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                          "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
                          "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year})
     # almen seekers apply in one area band, drawn by the estimated destination shares
-    nw_of = {}
-    for sid in seekers.kind:
-        new = seekers.new_members[sid]
-        if new is not None:
-            nw_of[sid] = bool(new["nonwestern"][0])
-        else:
-            members = np.flatnonzero(np.isin(pop.pid, seekers.members[sid]))
-            nw_of[sid] = bool(pop.nonwestern[members[np.argmin(pop.birth[members])]]) if members.size else False
+    nw_of = _head_nonwestern(pop, seekers)
     ids = np.array(sorted(seekers.kind), dtype=np.int64)
     if ids.size:
         u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
@@ -153,6 +149,49 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
             cum = rates.destination_area[int(nw_of[sid])]
             seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
     return seekers
+
+
+def _members_by_household(pop: Population, households: np.ndarray) -> dict[int, np.ndarray]:
+    """Household id -> rows of its members in ascending order (as `flatnonzero(pop.household == h)`)."""
+    rows = np.flatnonzero(np.isin(pop.household, households))
+    order = rows[np.argsort(pop.household[rows], kind="stable")]
+    hh = pop.household[order]
+    out: dict[int, np.ndarray] = {int(h): np.zeros(0, dtype=np.int64) for h in np.asarray(households).tolist()}
+    if hh.size:
+        starts = np.flatnonzero(np.r_[True, hh[1:] != hh[:-1]])
+        for part in np.split(order, starts[1:]):
+            out[int(pop.household[part[0]])] = part
+    return out
+
+
+def _head_nonwestern(pop: Population, seekers: Seekers) -> dict[int, bool]:
+    """Per seeker: whether its oldest member (the first such row in the population arrays) is
+    non-Western; an immigrant household's first member."""
+    out: dict[int, bool] = {}
+    sids, pids = [], []
+    for sid in seekers.kind:
+        new = seekers.new_members[sid]
+        if new is not None:
+            out[sid] = bool(new["nonwestern"][0])
+        else:
+            out[sid] = False
+            sids.append(np.full(seekers.members[sid].size, sid, dtype=np.int64))
+            pids.append(seekers.members[sid])
+    if not pids:
+        return out
+    sid_of, pid_of = np.concatenate(sids), np.concatenate(pids)
+    order = np.argsort(pop.pid, kind="stable")
+    found = np.searchsorted(pop.pid[order], pid_of)
+    hit = found < pop.size
+    hit[hit] = pop.pid[order[found[hit]]] == pid_of[hit]
+    rows, owner = order[found[hit]], sid_of[hit]
+    # the row with the earliest birth, the first row among equal births, per seeker
+    pick = np.lexsort((rows, pop.birth[rows], owner))
+    owner, rows = owner[pick], rows[pick]
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    for sid, row in zip(owner[first].tolist(), rows[first].tolist()):
+        out[sid] = bool(pop.nonwestern[row])
+    return out
 
 
 class Market:
@@ -175,6 +214,14 @@ class Market:
         self.vacancies: dict[int, Vacancy] = {}
         self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
         self.result = MarketResult()
+        self._referral_keys: dict[int, tuple[float, int]] = {}
+        self._position: dict[int, int] = {}
+        """Person id -> row in the population arrays (rows do not move during the market: immigrants
+        are appended when the year's market closes)."""
+        self._members: dict[int, np.ndarray] = {}
+        """Household id -> rows of its members (ascending), for the households that seek; kept
+        up to date when a member leaves home."""
+        self._arrivals: list[tuple[int, int, int]] = []
 
     def letting_dwelling(self, pos: int) -> Dwelling:
         dw = self.pop.dwellings
@@ -185,8 +232,46 @@ class Market:
                         area, self.categories.get(area, frozenset()) if area else frozenset(),
                         dw.almen_type[pos] or "family", float(dw.floor_area[pos]), None if np.isnan(rent) else rent)
 
+    def _index(self, seekers: Seekers) -> None:
+        pop = self.pop
+        self._position = dict(zip(pop.pid.tolist(), range(pop.size)))
+        households = np.array([s for s, k in seekers.kind.items() if k in ("mover", "rehousing")], dtype=np.int64)
+        self._members = _members_by_household(pop, households)
+        self.factory.members_of = self.members_of
+
+    def members_of(self, household: int) -> np.ndarray:
+        """Rows of the members of a seeking household (as `flatnonzero(pop.household == household)`)."""
+        rows = self._members.get(household)
+        return rows if rows is not None else np.flatnonzero(self.pop.household == household)
+
+    def row_of(self, pid: int) -> int | None:
+        return self._position.get(int(pid))
+
+    def _arrive(self) -> None:
+        """Add the immigrants housed this year to the population (in the order they moved in)."""
+        if not self._arrivals:
+            return
+        pop, dw = self.pop, self.pop.dwellings
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pid", "birth", "female", "origin", "country",
+                                                              "nonwestern", "household", "dwelling", "spell_start")}
+        frames = []
+        for s, dwelling, arrive in self._arrivals:
+            m, ids = self._seekers.new_members[s], self._seekers.members[s]
+            for name, value in (("pid", ids), ("birth", m["birth"]), ("female", m["female"]), ("origin", m["origin"]),
+                                ("country", m["country"]), ("nonwestern", m["nonwestern"]),
+                                ("household", np.full(ids.size, s)), ("dwelling", np.full(ids.size, dwelling)),
+                                ("spell_start", np.full(ids.size, arrive))):
+                parts[name].append(np.asarray(value).astype(getattr(pop, name).dtype))
+            frames.append(person_rows(ids, m["birth"], m["female"], m["origin"], m["country"]))
+        pop.add(**{name: np.concatenate(values) for name, values in parts.items()})
+        pop.persons_frame = pl.concat([pop.persons_frame, *frames])
+        self._arrivals = []
+
     def run(self, seekers: Seekers) -> MarketResult:
         dw = self.pop.dwellings
+        self._seekers = seekers
+        self._index(seekers)
+        self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
         for month in range(1, 13):
             now = datetime(self.year, month, 1, 9)
             queue = sorted(int(p) for p in np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
@@ -206,6 +291,7 @@ class Market:
                     self.result.lettings.append(record)
                 if freed is not None and dw.active[freed]:
                     queue.append(freed)        # vacancy chain: let later in the same month
+        self._arrive()
         for kind in ("mover", "leaver", "immigrant", "rehousing"):
             self.result.unhoused[kind] = int(sum(1 for s in seekers.active(12) if seekers.kind[s] == kind))
         self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in seekers.active(12)
@@ -217,12 +303,14 @@ class Market:
     def _let_other(self, pos: int, seekers: Seekers, month: int) -> tuple[int | None, None]:
         dw = self.pop.dwellings
         muni = int(dw.municipality[pos])
-        cands = [s for s in seekers.active_in(month, muni, False) if seekers.dwelling[s] != int(dw.ids[pos])]
-        if not cands:
+        group = self._pools.get((muni, False))
+        if group is None:
             return None, None
-        keys = rng.uniform(self.seed, self.rep, np.array(cands, dtype=np.int64) ^ int(dw.ids[pos]), self.year,
-                           rng.MARKET_ORDER * 100 + month)
-        return cands[int(np.argmin(keys))], None
+        cands = group.sid[group.select(month, int(dw.ids[pos]), None)]
+        if not cands.size:
+            return None, None
+        keys = rng.uniform(self.seed, self.rep, cands ^ int(dw.ids[pos]), self.year, rng.MARKET_ORDER * 100 + month)
+        return int(cands[int(np.argmin(keys))]), None
 
     def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
@@ -234,14 +322,22 @@ class Market:
             self.vacancies[pos] = vacancy
         any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
         band_here = int(self.band[pos]) if pos < self.band.size else 0
-        pool = [s for s in seekers.active_in(month, dwelling.municipality_code, True)
-                if seekers.dwelling[s] != dwelling.dwelling_id
-                and (any_band or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band_here) == band_here)]
-        fits = self.factory.plausible(pool, dwelling, seekers, now.date(), self.policies)
-        fits.sort(key=lambda s: (self.factory.seniority(s, seekers), s))
-        referral_pool = sorted((s for s in pool if self.factory.urgent(s, seekers) and seekers.kind[s] != "rehousing"),
-                               key=lambda s: (rng.uniform(self.seed, self.rep, s, self.year, rng.REFERRAL_ORDER)[0], s))
-        rehousing = [s for s in pool if seekers.kind[s] == "rehousing"]
+        group = self._pools.get((dwelling.municipality_code, True)) or SeekerPool([], seekers)
+        rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
+        factory = self.factory
+        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
+        per_room, over = factory.size_limits(dwelling, now.date(), self.policies)
+        size = group.size[rows]
+        fit = np.ones(rows.size, dtype=bool)
+        if per_room is not None:
+            fit &= ~(size > per_room * dwelling.rooms)
+        if over is not None:
+            fit &= ~(dwelling.rooms - size > over)
+        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
+        referral_pool = group.sid[first_by(rows[~group.rehousing[rows] & group.urgent[rows]], group.referral,
+                                           group.sid, WINDOW)].tolist()
+        rehousing = group.sid[rows[group.rehousing[rows]][:WINDOW]].tolist()
         context = LettingContext(
             referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
                        for k, s in enumerate(referral_pool[:WINDOW])],
@@ -262,6 +358,14 @@ class Market:
                 del self.vacancies[pos]
                 return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
         return None, None
+
+    def _referral_key(self, sid: int) -> tuple[float, int]:
+        """The municipality's referral order of a seeker (drawn once per seeker and year)."""
+        key = self._referral_keys.get(sid)
+        if key is None:
+            key = self._referral_keys[sid] = (float(rng.uniform(self.seed, self.rep, sid, self.year,
+                                                                rng.REFERRAL_ORDER)[0]), sid)
+        return key
 
     def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
         from boligmix.errors import SimulationError
@@ -284,8 +388,8 @@ class Market:
         profile = self.factory.profile(winner, seekers, now.date())
         current = seekers.dwelling[winner]
         if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
-            i = np.flatnonzero(self.pop.pid == seekers.members[winner][0])
-            current = int(self.pop.dwelling[i[0]]) if i.size else None
+            i = self.row_of(seekers.members[winner][0])
+            current = int(self.pop.dwelling[i]) if i is not None else None
         profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
             else None
         return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
@@ -305,16 +409,18 @@ class Market:
         if kind == "immigrant":
             m = seekers.new_members[s]
             ids = seekers.members[s]
-            arrive = max(on, int(m["arrive"]))
-            pop.add(pid=ids, birth=m["birth"], female=m["female"], origin=m["origin"], country=m["country"],
-                    nonwestern=m["nonwestern"], household=np.full(ids.size, s), dwelling=np.full(ids.size, dw.ids[pos]),
-                    spell_start=np.full(ids.size, arrive))
-            pop.persons_frame = pl.concat([pop.persons_frame, person_rows(ids, m["birth"], m["female"], m["origin"],
-                                                                          m["country"])])
+            self._arrivals.append((s, int(dw.ids[pos]), max(on, int(m["arrive"]))))
             pop.events["immigrants"] = pop.events.get("immigrants", 0) + ids.size
         else:
-            idx = np.flatnonzero(np.isin(pop.pid, seekers.members[s])) if kind == "leaver" else \
-                np.flatnonzero(pop.household == s)
+            if kind == "leaver":
+                idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
+                idx.sort()
+                for r in idx:                      # the leaver is no longer a member of the parents' household
+                    rows = self._members.get(int(pop.household[r]))
+                    if rows is not None:
+                        self._members[int(pop.household[r])] = rows[rows != r]
+            else:
+                idx = self.members_of(s)
             from_area = dw.area[dw.index[int(pop.dwelling[idx[0]])]]
             if kind != "leaver":
                 old = dw.index[int(pop.dwelling[idx[0]])]
@@ -332,8 +438,9 @@ class Market:
             pop.dwelling[idx] = dw.ids[pos]
         dw.household[pos] = s
         self.result.flows.append((from_area, dw.area[pos], int(seekers.members[s].size if kind in ("leaver", "immigrant")
-                                                                else np.count_nonzero(pop.household == s))))
+                                                                else idx.size)))
         seekers.housed(s)
+        self._pools[(seekers.municipality[s], seekers.wants_almen[s])].housed(s)
         self.result.moved_households += 1
         return freed
 

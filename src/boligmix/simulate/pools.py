@@ -1,0 +1,69 @@
+"""The open seekers of one municipality as arrays, for picking a vacancy's candidates without a
+Python pass over every seeker per vacancy.
+
+A pool holds the seekers of one (municipality, wants almen) group in the order they were added
+(the order `Seekers.active_in` gives). Per vacancy the market selects with boolean masks: open,
+decided by the month, not living in the dwelling, applying in the dwelling's area band. The
+household facts the selection reads (size, urgency, seniority, referral order) are filled the
+first time a seeker is in a vacancy's pool, exactly when the per-seeker code read them, so a
+household's members are read at the same moment of the year as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from boligmix.simulate.applicants import Seekers
+
+
+class SeekerPool:
+    """The seekers of one group, as arrays in the order they were added."""
+
+    def __init__(self, sids: list[int], seekers: Seekers) -> None:
+        n = len(sids)
+        self.sid = np.array(sids, dtype=np.int64)
+        self.month = np.array([seekers.month[s] for s in sids], dtype=np.int64)
+        self.dwelling = np.array([-1 if seekers.dwelling[s] is None else seekers.dwelling[s] for s in sids],
+                                 dtype=np.int64)
+        self.band = np.array([seekers.area_band.get(s, -1) for s in sids], dtype=np.int64)
+        self.rehousing = np.array([seekers.kind[s] == "rehousing" for s in sids], dtype=bool)
+        self.open = np.ones(n, dtype=bool)
+        self.known = np.zeros(n, dtype=bool)
+        self.size = np.zeros(n, dtype=np.int64)
+        self.urgent = np.zeros(n, dtype=bool)
+        self.seniority = np.zeros(n, dtype=np.int64)
+        self.referral = np.zeros(n, dtype=np.float64)
+        self.row = {s: i for i, s in enumerate(sids)}
+
+    def select(self, month: int, dwelling_id: int, band: int | None) -> np.ndarray:
+        """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
+        `band` (None: any band; households to rehouse apply everywhere), in the order added."""
+        mask = self.open & (self.month <= month) & (self.dwelling != dwelling_id)
+        if band is not None:
+            mask &= self.rehousing | (self.band == band) | (self.band < 0)
+        return np.flatnonzero(mask)
+
+    def fill(self, rows: np.ndarray, size: Callable[[int], int], urgent: Callable[[int], bool],
+             seniority: Callable[[int], int], referral: Callable[[int], float]) -> None:
+        """Read the household facts of the seekers at `rows` not read yet."""
+        for i in rows[~self.known[rows]].tolist():
+            s = int(self.sid[i])
+            self.size[i], self.urgent[i] = size(s), urgent(s)
+            self.seniority[i], self.referral[i] = seniority(s), referral(s)
+            self.known[i] = True
+
+    def housed(self, sid: int) -> None:
+        self.open[self.row[sid]] = False
+
+
+def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.ndarray:
+    """The `n` rows with the smallest (key, seeker id), in that order."""
+    if rows.size == 0:
+        return rows
+    order = np.lexsort((sid[rows], key[rows]))
+    return rows[order[:n]]
+
+
+__all__ = ["SeekerPool", "first_by"]

@@ -1,0 +1,57 @@
+"""The array seeker pools pick the same candidates as the per-seeker lists they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.pools import SeekerPool, first_by
+
+KINDS = ("mover", "leaver", "immigrant", "rehousing")
+
+
+@st.composite
+def pools(draw):
+    n = draw(st.integers(0, 40))
+    sids = draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n, unique=True))
+    seekers = Seekers()
+    facts = {}
+    for sid in sids:
+        kind = draw(st.sampled_from(KINDS))
+        dwelling = draw(st.one_of(st.none(), st.integers(1, 5)))
+        seekers.add(sid, kind, draw(st.integers(1, 12)), True, 101, dwelling, np.array([sid]), None)
+        if draw(st.booleans()):
+            seekers.area_band[sid] = draw(st.integers(0, 3))
+        facts[sid] = (draw(st.integers(1, 6)), draw(st.booleans()), draw(st.integers(0, 5)),
+                      draw(st.floats(0, 1, exclude_max=True)))
+    housed = [s for s in sids if draw(st.booleans()) and draw(st.booleans())]
+    return seekers, facts, housed, draw(st.integers(1, 12)), draw(st.integers(1, 5)), \
+        draw(st.one_of(st.none(), st.integers(0, 3))), draw(st.integers(1, 6)), draw(st.integers(1, 10))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools())
+def test_pool_selection_equals_the_per_seeker_lists(case):
+    seekers, facts, housed, month, dwelling, band, rooms, n = case
+    group = SeekerPool(list(seekers._by_group.get((101, True), [])), seekers)
+    for s in housed:
+        seekers.housed(s)
+        group.housed(s)
+    # the per-seeker code of simulate.market before the pools
+    pool = [s for s in seekers.active_in(month, 101, True) if seekers.dwelling[s] != dwelling
+            and (band is None or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band) == band)]
+    fits = sorted((s for s in pool if not facts[s][0] > 2 * rooms), key=lambda s: (facts[s][2], s))[:n]
+    referral = sorted((s for s in pool if facts[s][1] and seekers.kind[s] != "rehousing"),
+                      key=lambda s: (facts[s][3], s))[:n]
+    rehousing = [s for s in pool if seekers.kind[s] == "rehousing"][:n]
+
+    rows = group.select(month, dwelling, band)
+    assert group.sid[rows].tolist() == pool
+    group.fill(rows, lambda s: facts[s][0], lambda s: facts[s][1], lambda s: facts[s][2], lambda s: facts[s][3])
+    fit = rows[~(group.size[rows] > 2 * rooms)]
+    assert group.sid[first_by(fit, group.seniority, group.sid, n)].tolist() == fits
+    urgent = rows[~group.rehousing[rows] & group.urgent[rows]]
+    assert group.sid[first_by(urgent, group.referral, group.sid, n)].tolist() == referral
+    assert group.sid[rows[group.rehousing[rows]][:n]].tolist() == rehousing
