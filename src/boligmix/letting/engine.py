@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,9 @@ REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Ch
 passive status on the waiting list."""
 
 RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
+
+_MEMO_LIMIT = 100_000
+"""Memoised rule verdicts an engine keeps before it starts afresh (a bound for long-lived engines)."""
 """Referral channels whose unused vacancy goes to the waiting list (switch `unused_referral`); an
 udslusningsbolig stays with the municipality, which pays the rent meanwhile (§ 63, stk. 4)."""
 
@@ -183,6 +187,10 @@ class LettingEngine:
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
         self.lottery_rng = lottery_rng
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        """Rule verdicts by rule and the values of the facts it reads (`_truth`, `_hit`): a rule's
+        truth and the facts it records depend on nothing else, so candidates alike in those facts
+        share one evaluation (a round over a long list evaluates each distinct case once)."""
 
     # ------------------------------------------------------------------------------------------
     # Public API
@@ -833,11 +841,50 @@ class LettingEngine:
             details[name] = value.detail
         return facts, details
 
-    @staticmethod
-    def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
-             truth: Truth | None = None) -> RuleHit:
+    def _memo_key(self, kind: str, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any],
+                  details: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The memo key of a rule's verdict: the rule and policy objects (held by this engine's policy
+        set) and the type and value of every fact the rule reads (and, for `_hit`, their derivation
+        details); None when a value cannot be a key (then nothing is memoised)."""
+        values = []
+        for name in sorted(rule.fields):
+            value = facts.get(name)
+            values.append((type(value), value))
+            if details is not None and name in details:
+                return None  # derivation details (benefit spells, events) are not memoised
+        key = (kind, id(rule), id(policy), tuple(values))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        if len(self._memo) > _MEMO_LIMIT:
+            self._memo.clear()
+        return key
+
+    def _truth(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any]) -> Truth:
+        """`evaluate(rule.condition, facts, constants)`, memoised by the facts the rule reads."""
+        key = self._memo_key("truth", rule, policy, facts)
+        if key is None:
+            return evaluate(rule.condition, facts, policy.spec.constants)
+        truth = self._memo.get(key)
         if truth is None:
-            truth = evaluate(rule.condition, facts, policy.spec.constants)
+            truth = self._memo[key] = evaluate(rule.condition, facts, policy.spec.constants)
+        return truth
+
+    def _hit(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
+             truth: Truth | None = None) -> RuleHit:
+        key = self._memo_key("hit", rule, policy, facts, details)
+        if key is not None:
+            hit = self._memo.get(key)
+            if hit is None:
+                hit = self._memo[key] = self._new_hit(rule, policy, facts, details, truth)
+            return hit
+        return self._new_hit(rule, policy, facts, details, truth)
+
+    def _new_hit(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
+                 truth: Truth | None = None) -> RuleHit:
+        if truth is None:
+            truth = self._truth(rule, policy, facts)
         used: dict[str, Any] = {}
         unknown: list[str] = []
         for name in sorted(rule.fields):
@@ -847,7 +894,7 @@ class LettingEngine:
                 unknown.append(name)
             if name in details:
                 used[f"{name}.detail"] = _json_safe(details[name])
-        return RuleHit(rule, policy, truth, used, tuple(unknown))
+        return RuleHit(rule, policy, truth, MappingProxyType(used), tuple(unknown))
 
     def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                 on: date) -> Assessment:
@@ -874,7 +921,7 @@ class LettingEngine:
                 continue
             facts, details = facts_of(policy)
             for rule in policy.active("eligibility"):
-                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                truth = self._truth(rule, policy, facts)
                 if truth is Truth.TRUE:
                     continue
                 hit = self._hit(rule, policy, facts, details, truth)
@@ -895,7 +942,7 @@ class LettingEngine:
                 continue
             facts, details = facts_of(policy)
             for rule in policy.active("exemptions"):
-                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                truth = self._truth(rule, policy, facts)
                 if truth is Truth.TRUE:
                     exempt[policy.id] = self._hit(rule, policy, facts, details, truth)
                     exemption_facts[f"exempt:{rule.rule_id}"] = True
@@ -908,7 +955,7 @@ class LettingEngine:
             facts, details = facts_of(policy)
             dispensation = policy.spec.dispensation_fact
             for rule in policy.active("rejections"):
-                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                truth = self._truth(rule, policy, facts)
                 if truth is Truth.FALSE:
                     continue
                 hit = self._hit(rule, policy, facts, details, truth)

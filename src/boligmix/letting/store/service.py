@@ -201,6 +201,38 @@ def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule:
     return d
 
 
+def _decision_row(p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str, facts: dict[str, Any],
+                  entry: Applicant | None, offer_id: int | None, rank: int | None, rule_version: str,
+                  law: str | None, unknown_facts: tuple[str, ...], channel: str | None,
+                  at: datetime) -> dict[str, Any]:
+    """The column values of a decision (`_decision`'s, as a row for a multi-row INSERT)."""
+    return {"created_at": at, "outcome": outcome, "vacancy_id": vacancy.vacancy_id,
+            "dwelling_id": vacancy.dwelling_id, "channel": channel or vacancy.channel, "offer_id": offer_id,
+            "entry_id": entry.entry_id if entry else None,
+            "applicant_id": entry.applicant_id if entry else None,
+            "household_id": entry.household_id if entry else None, "rank": rank, "rule": rule,
+            "rule_version": rule_version, "law": law, "reason": reason, "facts": facts,
+            "unknown_facts": list(unknown_facts), "actor": p.name}
+
+
+_DECISIONS = Decision.__table__
+_INSERT_DECISIONS = insert(_DECISIONS).returning(_DECISIONS.c.decision_id, sort_by_parameter_order=True)
+
+
+def _insert_decisions(s: Session, rows: list[dict[str, Any]],
+                      ident: Callable[[int | None], Any]) -> list[dict[str, Any]]:
+    """Write decision rows in one statement (ids in the rows' order); their JSON as `decision_json`."""
+    if not rows:
+        return []
+    ids = s.execute(_INSERT_DECISIONS, rows).scalars().all()
+    return [{"decision_id": i, "decided_at": r["created_at"].isoformat(), "outcome": r["outcome"],
+             "vacancy_id": r["vacancy_id"], "dwelling_id": r["dwelling_id"], "channel": r["channel"],
+             "offer_id": r["offer_id"], "entry_id": r["entry_id"], "applicant_id": ident(r["applicant_id"]),
+             "household_id": ident(r["household_id"]), "rank": r["rank"], "rule": r["rule"],
+             "rule_version": r["rule_version"], "law": r["law"], "reason": r["reason"], "facts": r["facts"],
+             "unknown_facts": r["unknown_facts"], "actor": r["actor"]} for i, r in zip(ids, rows)]
+
+
 # ------------------------------------------------------------------------------------------------
 # Departments and dwellings
 
@@ -742,6 +774,11 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         s.add(o)
         s.flush()  # one at a time: the ids follow the rank order
         made[i] = o
+    # The round's plain decisions go in as one multi-row INSERT (no ORM object per candidate); a
+    # decision with a follow-up (entitlement, redirect) needs its row first, so the rows before it
+    # are written then, keeping the decision ids in the order the decisions were taken.
+    at = utcnow()
+    pending: list[dict[str, Any]] = []
     for i, cd in enumerate(decided):
         offer_id = None
         if i in made and cd.entry is not None:
@@ -750,23 +787,30 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             offers.append(offer_json(o, cd.entry, ident))
             if cd.entry.applicant_id in fulfilled:
                 _fulfil_entitlement(s, d.org_id, cd.entry.applicant_id, o.offer_id)
-        dec = _decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
-                        facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
-                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts,
-                        channel=cd.channel)
-        decisions.append(dec)
-        if cd.outcome == "entitled" and cd.entry is not None:
+        row = _decision_row(p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason, facts=cd.facts,
+                            entry=cd.entry, offer_id=offer_id, rank=cd.rank, rule_version=cd.rule_version,
+                            law=cd.law, unknown_facts=cd.unknown_facts, channel=cd.channel, at=at)
+        if cd.entry is not None and cd.outcome in ("entitled", "redirected"):
+            decisions += _insert_decisions(s, pending, ident)
+            pending = []
+            dec = Decision(**row)
+            s.add(dec)
             s.flush()
-            _grant_entitlement(s, cd, dec)
-        elif cd.outcome == "redirected" and cd.entry is not None:
-            keep_redirect(s, cd, dec, v, d.municipality_code)
+            decisions.append(decision_json(dec, ident))
+            if cd.outcome == "entitled":
+                _grant_entitlement(s, cd, dec)
+            else:
+                keep_redirect(s, cd, dec, v, d.municipality_code)
+        else:
+            pending.append(row)
+    decisions += _insert_decisions(s, pending, ident)
     if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
         v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
     elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
         v.channel = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
-            "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
+            "decisions": decisions, "exhausted": not offers}
 
 
 _DEFAULT_RULES: list[OfferRules] = []
