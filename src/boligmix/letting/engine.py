@@ -71,6 +71,14 @@ RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
 
 _MEMO_LIMIT = 100_000
 """Memoised rule verdicts an engine keeps before it starts afresh (a bound for long-lived engines)."""
+
+
+def _sorted_fields(rule: CompiledRule, _cache: dict[int, tuple[CompiledRule, tuple[str, ...]]] = {}) -> tuple[str, ...]:
+    """The facts a rule reads, sorted (kept per rule object)."""
+    hit = _cache.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        hit = _cache[id(rule)] = (rule, tuple(sorted(rule.fields)))
+    return hit[1]
 """Referral channels whose unused vacancy goes to the waiting list (switch `unused_referral`); an
 udslusningsbolig stays with the municipality, which pays the rent meanwhile (§ 63, stk. 4)."""
 
@@ -846,13 +854,10 @@ class LettingEngine:
         """The memo key of a rule's verdict: the rule and policy objects (held by this engine's policy
         set) and the type and value of every fact the rule reads (and, for `_hit`, their derivation
         details); None when a value cannot be a key (then nothing is memoised)."""
-        values = []
-        for name in sorted(rule.fields):
-            value = facts.get(name)
-            values.append((type(value), value))
-            if details is not None and name in details:
-                return None  # derivation details (benefit spells, events) are not memoised
-        key = (kind, id(rule), id(policy), tuple(values))
+        names = _sorted_fields(rule)
+        if details and not details.keys().isdisjoint(names):
+            return None  # derivation details (benefit spells, events) are not memoised
+        key = (kind, id(rule), id(policy), tuple([(type(v), v) for v in map(facts.get, names)]))
         try:
             hash(key)
         except TypeError:

@@ -224,7 +224,16 @@ def _insert_decisions(s: Session, rows: list[dict[str, Any]],
     """Write decision rows in one statement (ids in the rows' order); their JSON as `decision_json`."""
     if not rows:
         return []
-    ids = s.execute(_INSERT_DECISIONS, rows).scalars().all()
+    if s.connection().dialect.name == "sqlite":
+        # SQLite would send INSERT ... RETURNING row by row; its write transactions are serialised, so
+        # the vacancy's newest rows after one executemany are these, in order.
+        s.execute(insert(_DECISIONS), rows)
+        ids = sorted(s.scalars(select(_DECISIONS.c.decision_id).where(_DECISIONS.c.vacancy_id == rows[0]["vacancy_id"])
+                               .order_by(_DECISIONS.c.decision_id.desc()).limit(len(rows))))
+        if len(ids) != len(rows) or any(r["vacancy_id"] != rows[0]["vacancy_id"] for r in rows):
+            raise StoreInvariantError("decision rows of one round must belong to one vacancy")
+    else:
+        ids = s.execute(_INSERT_DECISIONS, rows).scalars().all()
     return [{"decision_id": i, "decided_at": r["created_at"].isoformat(), "outcome": r["outcome"],
              "vacancy_id": r["vacancy_id"], "dwelling_id": r["dwelling_id"], "channel": r["channel"],
              "offer_id": r["offer_id"], "entry_id": r["entry_id"], "applicant_id": ident(r["applicant_id"]),
@@ -530,11 +539,13 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     if not ids:
         return []
     # then the entries by primary key (a join could make the planner scan the whole table)
-    by_id = {a.entry_id: a for a in s.scalars(_ENTRIES_BY_ID, {"ids": ids})}
+    by_id = {a.entry_id: a for a in s.execute(_ENTRIES_BY_ID, {"ids": ids})}
     return [by_id[i] for i in ids]
 
 
-_ENTRIES_BY_ID = select(Applicant).where(Applicant.entry_id.in_(bindparam("ids", expanding=True)))
+_ENTRIES_BY_ID = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
+                  .where(Applicant.entry_id.in_(bindparam("ids", expanding=True))))
+"""The candidates as plain rows (an offer round only reads them; a row has the entry's attribute names)."""
 _CANDIDATE_IDS: dict[tuple[tuple[str, ...], str], tuple[Any, str | None]] = {}
 
 
