@@ -18,11 +18,12 @@ same transaction as the change it records.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, tuple_, union_all, update
+from sqlalchemy import ARRAY, Integer, any_, bindparam, case, func, insert, literal_column, null, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -216,7 +217,15 @@ def _decision_row(p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, re
 
 
 _DECISIONS = Decision.__table__
-_INSERT_DECISIONS = insert(_DECISIONS).returning(_DECISIONS.c.decision_id, sort_by_parameter_order=True)
+_UNNEST_COLUMNS = {"outcome": "text", "vacancy_id": "integer", "dwelling_id": "bigint", "channel": "text",
+                   "offer_id": "integer", "entry_id": "integer", "applicant_id": "bigint", "household_id": "bigint",
+                   "rank": "integer", "rule": "text", "rule_version": "text", "law": "text", "reason": "text",
+                   "facts": "json", "unknown_facts": "json", "actor": "text"}
+_INSERT_DECISIONS_PG = (
+    "INSERT INTO decisions (created_at, " + ", ".join(_UNNEST_COLUMNS) + ") SELECT %(created_at)s, "
+    + ", ".join(f"u.{c}::{ty}" for c, ty in _UNNEST_COLUMNS.items())
+    + " FROM unnest(" + ", ".join(f"%({c})s::{'text' if ty == 'json' else ty}[]" for c, ty in _UNNEST_COLUMNS.items())
+    + ") WITH ORDINALITY AS u(" + ", ".join(_UNNEST_COLUMNS) + ", position) ORDER BY u.position RETURNING decision_id")
 
 
 def _insert_decisions(s: Session, rows: list[dict[str, Any]],
@@ -233,7 +242,18 @@ def _insert_decisions(s: Session, rows: list[dict[str, Any]],
         if len(ids) != len(rows) or any(r["vacancy_id"] != rows[0]["vacancy_id"] for r in rows):
             raise StoreInvariantError("decision rows of one round must belong to one vacancy")
     else:
-        ids = s.execute(_INSERT_DECISIONS, rows).scalars().all()
+        # One statement with one array parameter per column: a multi-row VALUES list of ~18
+        # parameters per row would be parsed by the driver in Python, for every round. The ids come
+        # from the sequence in the order the rows are selected (ORDER BY their position).
+        conn = s.connection()
+        dumps = conn.dialect._json_serializer or json.dumps
+        params: dict[str, Any] = {"created_at": rows[0]["created_at"]}
+        for name in _UNNEST_COLUMNS:
+            params[name] = [dumps(r[name]) for r in rows] if name in ("facts", "unknown_facts") \
+                else [r[name] for r in rows]
+        if any(r["created_at"] != params["created_at"] for r in rows):
+            raise StoreInvariantError("decision rows of one round share one time")
+        ids = sorted(r[0] for r in conn.exec_driver_sql(_INSERT_DECISIONS_PG, params))
     return [{"decision_id": i, "decided_at": r["created_at"].isoformat(), "outcome": r["outcome"],
              "vacancy_id": r["vacancy_id"], "dwelling_id": r["dwelling_id"], "channel": r["channel"],
              "offer_id": r["offer_id"], "entry_id": r["entry_id"], "applicant_id": ident(r["applicant_id"]),
@@ -539,13 +559,17 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     if not ids:
         return []
     # then the entries by primary key (a join could make the planner scan the whole table)
-    by_id = {a.entry_id: a for a in s.execute(_ENTRIES_BY_ID, {"ids": ids})}
+    by_id = {a.entry_id: a for a in s.execute(
+        _ENTRIES_BY_ID_PG if conn.dialect.name == "postgresql" else _ENTRIES_BY_ID, {"ids": ids})}
     return [by_id[i] for i in ids]
 
 
 _ENTRIES_BY_ID = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
                   .where(Applicant.entry_id.in_(bindparam("ids", expanding=True))))
 """The candidates as plain rows (an offer round only reads them; a row has the entry's attribute names)."""
+_ENTRIES_BY_ID_PG = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
+                     .where(Applicant.entry_id == any_(bindparam("ids", type_=ARRAY(Integer)))))
+"""The same with one array parameter (PostgreSQL): no statement text growing with the list."""
 _CANDIDATE_IDS: dict[tuple[tuple[str, ...], str], tuple[Any, str | None]] = {}
 
 
