@@ -678,11 +678,19 @@ def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]
         return []
     conn = s.connection()
     if conn.dialect.name == "postgresql":
-        locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL, {"ids": list(entry_ids), "n": n})]
-        if not locked:
-            return locked
-        busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
-        return [i for i in locked if i not in busy]
+        # An entry locked but found busy afterwards (its household's offer committed between the
+        # lock statement's snapshot and the lock) is dropped and the entries after it are tried, so
+        # a round is not left without an offer while free entries follow.
+        free: list[int] = []
+        rest = list(entry_ids)
+        while len(free) < n and rest:
+            locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL, {"ids": rest, "n": n - len(free)})]
+            if not locked:
+                break
+            busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
+            free += [i for i in locked if i not in busy]
+            rest = rest[rest.index(locked[-1]) + 1:]
+        return free
     free = _lock_offerable(s, entry_ids)  # SQLite serialises write transactions: nothing to pass over
     return [i for i in entry_ids if i in free][:n]
 
