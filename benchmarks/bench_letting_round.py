@@ -95,8 +95,8 @@ def main() -> None:
             if n is not None:
                 done, decisions = done + 1, decisions + n
         cpu = time.process_time() - t0
-        print(f"{store.dialect}: {args.applicants} applicants, {done} cycles, {decisions / done:.0f} decisions per round; "
-              f"CPU per cycle (register + round) {1000 * cpu / done:.0f} ms")
+        print(f"{store.dialect}: {args.applicants} applicants, {done} cycles, "
+              f"{decisions / done:.0f} decisions per round; CPU per cycle (register + round) {1000 * cpu / done:.0f} ms")
         store.engine.dispose()
         if args.profile:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, case, func, insert, literal_column, null, select, tuple_, union_all, update
+from sqlalchemy import (ARRAY, Integer, any_, bindparam, case, func, insert, literal_column, null, select, tuple_,
+                        union_all, update)
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
