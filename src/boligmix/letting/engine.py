@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,17 @@ REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Ch
 passive status on the waiting list."""
 
 RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
+
+_MEMO_LIMIT = 100_000
+"""Memoised rule verdicts an engine keeps before it starts afresh (a bound for long-lived engines)."""
+
+
+def _sorted_fields(rule: CompiledRule, _cache: dict[int, tuple[CompiledRule, tuple[str, ...]]] = {}) -> tuple[str, ...]:
+    """The facts a rule reads, sorted (kept per rule object)."""
+    hit = _cache.get(id(rule))
+    if hit is None or hit[0] is not rule:
+        hit = _cache[id(rule)] = (rule, tuple(sorted(rule.fields)))
+    return hit[1]
 """Referral channels whose unused vacancy goes to the waiting list (switch `unused_referral`); an
 udslusningsbolig stays with the municipality, which pays the rent meanwhile (§ 63, stk. 4)."""
 
@@ -183,6 +195,10 @@ class LettingEngine:
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
         self.lottery_rng = lottery_rng
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        """Rule verdicts by rule and the values of the facts it reads (`_truth`, `_hit`): a rule's
+        truth and the facts it records depend on nothing else, so candidates alike in those facts
+        share one evaluation (a round over a long list evaluates each distinct case once)."""
 
     # ------------------------------------------------------------------------------------------
     # Public API
@@ -802,11 +818,47 @@ class LettingEngine:
         """Deprecated alias of the module function `policy_facts` (kept for callers of old)."""
         return policy_facts(policy, applicant, base, on)
 
-    @staticmethod
-    def _hit(rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
-             truth: Truth | None = None) -> RuleHit:
+    def _memo_key(self, kind: str, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any],
+                  details: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The memo key of a rule's verdict: the rule and policy objects (held by this engine's policy
+        set) and the type and value of every fact the rule reads (and, for `_hit`, their derivation
+        details); None when a value cannot be a key (then nothing is memoised)."""
+        names = _sorted_fields(rule)
+        if details and not details.keys().isdisjoint(names):
+            return None  # derivation details (benefit spells, events) are not memoised
+        key = (kind, id(rule), id(policy), tuple([(type(v), v) for v in map(facts.get, names)]))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        if len(self._memo) > _MEMO_LIMIT:
+            self._memo.clear()
+        return key
+
+    def _truth(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any]) -> Truth:
+        """`evaluate(rule.condition, facts, constants)`, memoised by the facts the rule reads."""
+        key = self._memo_key("truth", rule, policy, facts)
+        if key is None:
+            return evaluate(rule.condition, facts, policy.spec.constants)
+        truth = self._memo.get(key)
         if truth is None:
-            truth = evaluate(rule.condition, facts, policy.spec.constants)
+            truth = self._memo[key] = evaluate(rule.condition, facts, policy.spec.constants)
+        return truth
+
+    def _hit(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
+             truth: Truth | None = None) -> RuleHit:
+        key = self._memo_key("hit", rule, policy, facts, details)
+        if key is not None:
+            hit = self._memo.get(key)
+            if hit is None:
+                hit = self._memo[key] = self._new_hit(rule, policy, facts, details, truth)
+            return hit
+        return self._new_hit(rule, policy, facts, details, truth)
+
+    def _new_hit(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
+                 truth: Truth | None = None) -> RuleHit:
+        if truth is None:
+            truth = self._truth(rule, policy, facts)
         used: dict[str, Any] = {}
         unknown: list[str] = []
         for name in sorted(rule.fields):
@@ -816,7 +868,7 @@ class LettingEngine:
                 unknown.append(name)
             if name in details:
                 used[f"{name}.detail"] = _json_safe(details[name])
-        return RuleHit(rule, policy, truth, used, tuple(unknown))
+        return RuleHit(rule, policy, truth, MappingProxyType(used), tuple(unknown))
 
     def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                 on: date) -> Assessment:
@@ -843,7 +895,7 @@ class LettingEngine:
                 continue
             facts, details = facts_of(policy)
             for rule in policy.active("eligibility"):
-                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                truth = self._truth(rule, policy, facts)
                 if truth is Truth.TRUE:
                     continue
                 hit = self._hit(rule, policy, facts, details, truth)
@@ -864,7 +916,7 @@ class LettingEngine:
                 continue
             facts, details = facts_of(policy)
             for rule in policy.active("exemptions"):
-                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                truth = self._truth(rule, policy, facts)
                 if truth is Truth.TRUE:
                     exempt[policy.id] = self._hit(rule, policy, facts, details, truth)
                     exemption_facts[f"exempt:{rule.rule_id}"] = True
@@ -877,7 +929,7 @@ class LettingEngine:
             facts, details = facts_of(policy)
             dispensation = policy.spec.dispensation_fact
             for rule in policy.active("rejections"):
-                truth = evaluate(rule.condition, facts, policy.spec.constants)
+                truth = self._truth(rule, policy, facts)
                 if truth is Truth.FALSE:
                     continue
                 hit = self._hit(rule, policy, facts, details, truth)

@@ -18,11 +18,13 @@ same transaction as the change it records.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, tuple_, union_all, update
+from sqlalchemy import (ARRAY, Integer, any_, bindparam, case, func, insert, literal_column, null, select, tuple_,
+                        union_all, update)
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -200,6 +202,66 @@ def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule:
                  unknown_facts=list(unknown_facts), actor=p.name)
     s.add(d)
     return d
+
+
+def _decision_row(p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str, facts: dict[str, Any],
+                  entry: Applicant | None, offer_id: int | None, rank: int | None, rule_version: str,
+                  law: str | None, unknown_facts: tuple[str, ...], channel: str | None,
+                  at: datetime) -> dict[str, Any]:
+    """The column values of a decision (`_decision`'s, as a row for a multi-row INSERT)."""
+    return {"created_at": at, "outcome": outcome, "vacancy_id": vacancy.vacancy_id,
+            "dwelling_id": vacancy.dwelling_id, "channel": channel or vacancy.channel, "offer_id": offer_id,
+            "entry_id": entry.entry_id if entry else None,
+            "applicant_id": entry.applicant_id if entry else None,
+            "household_id": entry.household_id if entry else None, "rank": rank, "rule": rule,
+            "rule_version": rule_version, "law": law, "reason": reason, "facts": facts,
+            "unknown_facts": list(unknown_facts), "actor": p.name}
+
+
+_DECISIONS = Decision.__table__
+_UNNEST_COLUMNS = {"outcome": "text", "vacancy_id": "integer", "dwelling_id": "bigint", "channel": "text",
+                   "offer_id": "integer", "entry_id": "integer", "applicant_id": "bigint", "household_id": "bigint",
+                   "rank": "integer", "rule": "text", "rule_version": "text", "law": "text", "reason": "text",
+                   "facts": "json", "unknown_facts": "json", "actor": "text"}
+_INSERT_DECISIONS_PG = (
+    "INSERT INTO decisions (created_at, " + ", ".join(_UNNEST_COLUMNS) + ") SELECT %(created_at)s, "
+    + ", ".join(f"u.{c}::{ty}" for c, ty in _UNNEST_COLUMNS.items())
+    + " FROM unnest(" + ", ".join(f"%({c})s::{'text' if ty == 'json' else ty}[]" for c, ty in _UNNEST_COLUMNS.items())
+    + ") WITH ORDINALITY AS u(" + ", ".join(_UNNEST_COLUMNS) + ", position) ORDER BY u.position RETURNING decision_id")
+
+
+def _insert_decisions(s: Session, rows: list[dict[str, Any]],
+                      ident: Callable[[int | None], Any]) -> list[dict[str, Any]]:
+    """Write decision rows in one statement (ids in the rows' order); their JSON as `decision_json`."""
+    if not rows:
+        return []
+    if s.connection().dialect.name == "sqlite":
+        # SQLite would send INSERT ... RETURNING row by row; its write transactions are serialised, so
+        # the vacancy's newest rows after one executemany are these, in order.
+        s.execute(insert(_DECISIONS), rows)
+        ids = sorted(s.scalars(select(_DECISIONS.c.decision_id).where(_DECISIONS.c.vacancy_id == rows[0]["vacancy_id"])
+                               .order_by(_DECISIONS.c.decision_id.desc()).limit(len(rows))))
+        if len(ids) != len(rows) or any(r["vacancy_id"] != rows[0]["vacancy_id"] for r in rows):
+            raise StoreInvariantError("decision rows of one round must belong to one vacancy")
+    else:
+        # One statement with one array parameter per column: a multi-row VALUES list of ~18
+        # parameters per row would be parsed by the driver in Python, for every round. The ids come
+        # from the sequence in the order the rows are selected (ORDER BY their position).
+        conn = s.connection()
+        dumps = conn.dialect._json_serializer or json.dumps
+        params: dict[str, Any] = {"created_at": rows[0]["created_at"]}
+        for name in _UNNEST_COLUMNS:
+            params[name] = [dumps(r[name]) for r in rows] if name in ("facts", "unknown_facts") \
+                else [r[name] for r in rows]
+        if any(r["created_at"] != params["created_at"] for r in rows):
+            raise StoreInvariantError("decision rows of one round share one time")
+        ids = sorted(r[0] for r in conn.exec_driver_sql(_INSERT_DECISIONS_PG, params))
+    return [{"decision_id": i, "decided_at": r["created_at"].isoformat(), "outcome": r["outcome"],
+             "vacancy_id": r["vacancy_id"], "dwelling_id": r["dwelling_id"], "channel": r["channel"],
+             "offer_id": r["offer_id"], "entry_id": r["entry_id"], "applicant_id": ident(r["applicant_id"]),
+             "household_id": ident(r["household_id"]), "rank": r["rank"], "rule": r["rule"],
+             "rule_version": r["rule_version"], "law": r["law"], "reason": r["reason"], "facts": r["facts"],
+             "unknown_facts": r["unknown_facts"], "actor": r["actor"]} for i, r in zip(ids, rows)]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -500,11 +562,17 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     if not ids:
         return []
     # then the entries by primary key (a join could make the planner scan the whole table)
-    by_id = {a.entry_id: a for a in s.scalars(_ENTRIES_BY_ID, {"ids": ids})}
+    by_id = {a.entry_id: a for a in s.execute(
+        _ENTRIES_BY_ID_PG if conn.dialect.name == "postgresql" else _ENTRIES_BY_ID, {"ids": ids})}
     return [by_id[i] for i in ids]
 
 
-_ENTRIES_BY_ID = select(Applicant).where(Applicant.entry_id.in_(bindparam("ids", expanding=True)))
+_ENTRIES_BY_ID = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
+                  .where(Applicant.entry_id.in_(bindparam("ids", expanding=True))))
+"""The candidates as plain rows (an offer round only reads them; a row has the entry's attribute names)."""
+_ENTRIES_BY_ID_PG = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
+                     .where(Applicant.entry_id == any_(bindparam("ids", type_=ARRAY(Integer)))))
+"""The same with one array parameter (PostgreSQL): no statement text growing with the list."""
 _CANDIDATE_IDS: dict[tuple[tuple[str, ...], str], tuple[Any, str | None]] = {}
 
 
@@ -613,11 +681,19 @@ def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]
         return []
     conn = s.connection()
     if conn.dialect.name == "postgresql":
-        locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL, {"ids": list(entry_ids), "n": n})]
-        if not locked:
-            return locked
-        busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
-        return [i for i in locked if i not in busy]
+        # An entry locked but found busy afterwards (its household's offer committed between the
+        # lock statement's snapshot and the lock) is dropped and the entries after it are tried, so
+        # a round is not left without an offer while free entries follow.
+        free: list[int] = []
+        rest = list(entry_ids)
+        while len(free) < n and rest:
+            locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL, {"ids": rest, "n": n - len(free)})]
+            if not locked:
+                break
+            busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
+            free += [i for i in locked if i not in busy]
+            rest = rest[rest.index(locked[-1]) + 1:]
+        return free
     free = _lock_offerable(s, entry_ids)  # SQLite serialises write transactions: nothing to pass over
     return [i for i in entry_ids if i in free][:n]
 
@@ -744,6 +820,11 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         s.add(o)
         s.flush()  # one at a time: the ids follow the rank order
         made[i] = o
+    # The round's plain decisions go in as one multi-row INSERT (no ORM object per candidate); a
+    # decision with a follow-up (entitlement, redirect) needs its row first, so the rows before it
+    # are written then, keeping the decision ids in the order the decisions were taken.
+    at = utcnow()
+    pending: list[dict[str, Any]] = []
     for i, cd in enumerate(decided):
         offer_id = None
         if i in made and cd.entry is not None:
@@ -752,23 +833,30 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             offers.append(offer_json(o, cd.entry, ident))
             if cd.entry.applicant_id in fulfilled:
                 _fulfil_entitlement(s, d.org_id, cd.entry.applicant_id, o.offer_id)
-        dec = _decision(s, p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason,
-                        facts=cd.facts, entry=cd.entry, offer_id=offer_id, rank=cd.rank,
-                        rule_version=cd.rule_version, law=cd.law, unknown_facts=cd.unknown_facts,
-                        channel=cd.channel)
-        decisions.append(dec)
-        if cd.outcome == "entitled" and cd.entry is not None:
+        row = _decision_row(p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason, facts=cd.facts,
+                            entry=cd.entry, offer_id=offer_id, rank=cd.rank, rule_version=cd.rule_version,
+                            law=cd.law, unknown_facts=cd.unknown_facts, channel=cd.channel, at=at)
+        if cd.entry is not None and cd.outcome in ("entitled", "redirected"):
+            decisions += _insert_decisions(s, pending, ident)
+            pending = []
+            dec = Decision(**row)
+            s.add(dec)
             s.flush()
-            _grant_entitlement(s, cd, dec)
-        elif cd.outcome == "redirected" and cd.entry is not None:
-            keep_redirect(s, cd, dec, v, d.municipality_code)
+            decisions.append(decision_json(dec, ident))
+            if cd.outcome == "entitled":
+                _grant_entitlement(s, cd, dec)
+            else:
+                keep_redirect(s, cd, dec, v, d.municipality_code)
+        else:
+            pending.append(row)
+    decisions += _insert_decisions(s, pending, ident)
     if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
         v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
     elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
         v.channel = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
     s.flush()
     return {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
-            "decisions": [decision_json(x, ident) for x in decisions], "exhausted": not offers}
+            "decisions": decisions, "exhausted": not offers}
 
 
 _DEFAULT_RULES: list[OfferRules] = []

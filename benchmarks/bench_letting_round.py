@@ -1,0 +1,106 @@
+"""CPU of one letting cycle in the process: register a vacancy + one statutory offer round over
+~2,000 candidates (no HTTP layer; the database server's CPU is not counted).
+
+    PYTHONPATH=src python benchmarks/bench_letting_round.py [--db POSTGRES_ADMIN_URL] [--applicants 2000]
+        [--rounds 8] [--profile]
+
+Without --db: a fresh SQLite file in a temporary directory; with --db (e.g. $BOLIGMIX_TEST_PG_URL)
+a fresh database `boligmix_bench_round`. One organisation, households of three on its external
+list, 3-room dwellings; one warm-up cycle, then `--rounds` cycles timed with `time.process_time`.
+`--profile` prints the cProfile of the timed cycles (cumulative, top 40).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from boligmix.letting.store import service  # noqa: E402
+from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
+from boligmix.letting.store.db import Store  # noqa: E402
+from boligmix.letting.store.migrate import upgrade  # noqa: E402
+
+
+def database(admin_url: str | None, tmp: str) -> str:
+    if admin_url is None:
+        return f"sqlite:///{tmp}/round.sqlite"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text('DROP DATABASE IF EXISTS "boligmix_bench_round" WITH (FORCE)'))
+        c.execute(text('CREATE DATABASE "boligmix_bench_round"'))
+    admin.dispose()
+    return make_url(admin_url).set(database="boligmix_bench_round").render_as_string(hide_password=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", default=None)
+    ap.add_argument("--applicants", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database(args.db, tmp)
+        upgrade(url)
+        store = Store(url)
+
+        def token(s):  # type: ignore[no-untyped-def]
+            _, row = create_token(s, name="bench", role="housing_organisation", scope=["ORG"])
+            return Principal(row.token_id, row.name, row.role, frozenset(row.scope))
+        org = store.transact(token)
+
+        def stock(s):  # type: ignore[no-untyped-def]
+            service.register_department(s, org, {"department_id": "D1", "org_id": "ORG", "department_name": "B",
+                                                 "municipality_code": 101})
+            for i in range(4 * (args.rounds + 1)):
+                service.register_dwelling(s, org, {"dwelling_id": i + 1, "department_id": "D1", "rooms": 3,
+                                                   "floor_area_m2": 70.0, "monthly_rent_dkk": 6000.0})
+            for i in range(args.applicants):
+                service.create_applicant(s, org, {
+                    "applicant_id": 10_000 + i, "household_id": 20_000 + i, "list_type": "external", "org_id": "ORG",
+                    "household_size": 3, "seniority_date": date(2000, 1, 1) + timedelta(days=i % 3000)})
+        store.transact(stock)
+
+        def cycle(dwelling_id: int) -> int | None:
+            def op(s):  # type: ignore[no-untyped-def]
+                v = service.register_vacancy(s, org, {"dwelling_id": dwelling_id, "available_from": date(2025, 1, 1)})
+                if v["channel"] != "waiting_list":  # the municipality's quarter: no referral list here
+                    return None
+                return len(service.make_offers(s, org, v["vacancy_id"])["decisions"])
+            return store.transact(op)
+
+        dwelling = 1
+        while cycle(dwelling) is None:  # warm-up
+            dwelling += 1
+        profile = cProfile.Profile()
+        done, decisions, t0 = 0, 0, time.process_time()
+        while done < args.rounds:
+            dwelling += 1
+            if args.profile:
+                profile.enable()
+            n = cycle(dwelling)
+            if args.profile:
+                profile.disable()
+            if n is not None:
+                done, decisions = done + 1, decisions + n
+        cpu = time.process_time() - t0
+        print(f"{store.dialect}: {args.applicants} applicants, {done} cycles, "
+              f"{decisions / done:.0f} decisions per round; CPU per cycle (register + round) {1000 * cpu / done:.0f} ms")
+        store.engine.dispose()
+        if args.profile:
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
