@@ -84,6 +84,21 @@ def listed_areas(lists: pl.DataFrame, year: int, formula: ShareFormula) -> dict[
     return out
 
 
+def dwelling_counts(dwellings: pl.DataFrame, formula: ShareFormula) -> pl.DataFrame:
+    """Per area of `dwellings` (area_id, tenure, almen_type): `family_dwellings` (almene family
+    dwellings, the numerator) and `all_dwellings` (the dwellings the formula's switches count in the
+    denominator). The one counting rule of the share, used by `plan share` and by the simulation."""
+    values = formula.switches
+    family = (pl.col("tenure") == "almen") & (pl.col("almen_type") == "family")
+    counted = family
+    if values["youth_elderly_in_denominator"]:
+        counted = counted | ((pl.col("tenure") == "almen") & pl.col("almen_type").is_in(["youth", "elderly"]))
+    if values["non_almen_in_denominator"]:
+        counted = counted | (pl.col("tenure") != "almen")
+    return dwellings.group_by("area_id").agg(family.fill_null(False).sum().alias("family_dwellings"),
+                                             counted.fill_null(False).sum().alias("all_dwellings"))
+
+
 def share_table(dataset_dir: str | os.PathLike[str], year: int, formula: ShareFormula, *,
                 lists: Mapping[str, list[str]] | None,
                 extras: Mapping[str, tuple[int, float]] | None = None) -> ShareTable:
@@ -98,14 +113,7 @@ def share_table(dataset_dir: str | os.PathLike[str], year: int, formula: ShareFo
         raise DatasetError(f"list area {unknown[0]} is not in the dataset's areas table")
     dw = read_table(dataset_dir, "dwellings", ["area_id", "tenure", "almen_type"]).filter(
         pl.col("area_id").is_in(wanted))
-    family = (pl.col("tenure") == "almen") & (pl.col("almen_type") == "family")
-    counted = family
-    if values["youth_elderly_in_denominator"]:
-        counted = counted | ((pl.col("tenure") == "almen") & pl.col("almen_type").is_in(["youth", "elderly"]))
-    if values["non_almen_in_denominator"]:
-        counted = counted | (pl.col("tenure") != "almen")
-    per_area = dw.group_by("area_id").agg(family.sum().alias("family_dwellings"),
-                                          counted.fill_null(False).sum().alias("all_dwellings"))
+    per_area = dwelling_counts(dw, formula)
     by_area = {r["area_id"]: r for r in per_area.iter_rows(named=True)}
     extras = dict(extras or {})
     rows, assumed_zero = [], []

@@ -9,6 +9,8 @@ here. The earlier list years the history rules look back over come from the inpu
 
 from __future__ import annotations
 
+import functools
+
 import os
 import shutil
 from datetime import date
@@ -21,7 +23,7 @@ from boligmix.data.io import MANIFEST_NAME, Manifest, read_manifest
 from boligmix.indicators import compute_area_indicators
 from boligmix.lists.pipeline import feasible_list_years, lists_from_indicators, lookback_years
 from boligmix.lists.ruleset import OUTPUT_FLAGS
-from boligmix.simulate.population import ALMEN, Population
+from boligmix.simulate.population import TENURES, Population
 
 STATIC_TABLES = ("regions", "municipalities", "countries", "areas", "housing_organisations", "departments")
 INDICATOR_COLUMNS = ("residents", "pct_non_western", "pct_outside_work_edu", "conviction_ratio",
@@ -100,15 +102,33 @@ class WorkingDataset:
 
 
 def family_share(pop: Population, demolished: dict[str, int]) -> dict[str, float]:
-    """Almene family dwellings / (all dwellings + almene family dwellings demolished and not
-    replaced) per area: the 40 % share of almenboligloven § 168 a (rules-spec 7.2). Commercial floor
-    space (1 dwelling per 75 m²) is not in the data model and counts as 0."""
+    """The 40 % share of almenboligloven § 168 a (rules-spec 7.2) per area, by the plan module's one
+    formula and counting rule (`plan.share.ShareFormula`, `plan.stock.dwelling_counts`) with its
+    default switches; `demolished` are the almene family dwellings the simulation demolished.
+    Commercial floor space is not in the data model and counts as 0."""
+    from boligmix.plan.actions import AreaState
+    from boligmix.plan.stock import dwelling_counts
+
+    formula = _share_formula()
     dw = pop.dwellings
     has = (dw.area != None) & dw.active  # noqa: E711
-    frame = pl.DataFrame({"area_id": dw.area[has].astype(str),
-                          "family": (dw.tenure[has] == ALMEN) & (dw.almen_type[has] == "family")})
-    counts = frame.group_by("area_id").agg(pl.col("family").sum().alias("f"), pl.len().alias("n"))
-    return {a: f / (n + demolished.get(a, 0)) for a, f, n in counts.iter_rows()}
+    frame = pl.DataFrame({"area_id": dw.area[has].astype(str).tolist(),
+                          "tenure": [TENURES[int(t)] for t in dw.tenure[has]],
+                          "almen_type": dw.almen_type[has].tolist()},
+                         schema={"area_id": pl.String, "tenure": pl.String, "almen_type": pl.String})
+    shares = {}
+    for a, family, counted in dwelling_counts(frame, formula).iter_rows():
+        share = formula.share(AreaState(a, int(family), int(counted), demolished.get(a, 0)))
+        if share is not None:
+            shares[a] = share
+    return shares
+
+
+@functools.lru_cache(maxsize=1)
+def _share_formula():
+    from boligmix.plan.share import ShareFormula
+
+    return ShareFormula.load()
 
 
 def households_by_area(pop: Population) -> dict[str, int]:
