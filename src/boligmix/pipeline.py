@@ -24,9 +24,8 @@ import polars as pl
 from boligmix.data.io import read_manifest, read_table
 from boligmix.lists.pipeline import dataset_area_names, feasible_list_years, lists_from_indicators, write_lists
 from boligmix.lists.ruleset import OUTPUT_FLAGS
-from boligmix.report import DisclosurePolicy
 from boligmix.report.axes import year_axis
-from boligmix.report.disclosure import exempt, protect
+from boligmix.report.disclosure import exempt
 from boligmix.report.document import Report, Text, per_language
 from boligmix.report._files import write_with
 from boligmix.report.excel import write_excel

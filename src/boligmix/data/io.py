@@ -164,14 +164,14 @@ def write_dataset(
             counts[name] = ordered.height
         final_manifest = manifest.model_copy(update={"tables": counts})
         (staging / MANIFEST_NAME).write_text(final_manifest.model_dump_json(indent=2), encoding="utf-8")
-        _replace_dir(staging, target)
+        replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
 
 
-def _replace_dir(staging: Path, target: Path) -> None:
+def replace_dir(staging: Path, target: Path) -> None:
     """Move `staging` to `target`; an old `target` is removed only after the move succeeded."""
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -271,7 +271,7 @@ class DatasetWriter:
                     raise DatasetError(f"cannot write dataset {self.target}: tables missing: {', '.join(missing)}")
                 final_manifest = self.manifest.model_copy(update={"tables": dict(self.counts)})
                 (staging / MANIFEST_NAME).write_text(final_manifest.model_dump_json(indent=2), encoding="utf-8")
-                _replace_dir(staging, self.target)
+                replace_dir(staging, self.target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

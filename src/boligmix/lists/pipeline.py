@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from boligmix.data.io import read_manifest
+from boligmix.data.io import read_manifest, replace_dir
 from boligmix.errors import ConfigurationError, DatasetError
 from boligmix.indicators.publish import protect_indicators
 from boligmix.lists.classify import Classification, classify, history_missing_text
@@ -221,13 +221,7 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
                                             encoding="utf-8")
         (staging / "provenance.json").write_text(
             json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
+        replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from boligmix import __version__
-from boligmix.data.io import check_out_dir, read_manifest
+from boligmix.data.io import check_out_dir, read_manifest, replace_dir
 from boligmix.errors import DatasetError, SimulationError
 from boligmix.lists.ruleset import version_for_year
 from boligmix.simulate.rates import HISTORY_YEARS, estimate_rates
@@ -181,13 +181,7 @@ def run_simulation(dataset_dir: str | os.PathLike[str], scenario: str | Path, ou
         }
         (staging / "manifest.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str),
                                                encoding="utf-8")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
+        replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -4,10 +4,10 @@ shared with `boligmix letting assess`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PastDatetime, field_serializer
+from pydantic import Field, PastDatetime, field_serializer
 
 from boligmix.letting.bodies import ApplicantIn, Day, DepartmentIn, DwellingIn, HouseholdIn, _Body
 from boligmix.letting.store.models import CHANNELS

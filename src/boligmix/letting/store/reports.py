@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
-from boligmix.errors import AuthorizationError
 from boligmix.letting.store.access import require_report
 from boligmix.letting.store.auth import Principal
 from boligmix.letting.store.errors import InvalidRequestError

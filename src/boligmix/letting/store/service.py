@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (ARRAY, Integer, any_, bindparam, case, func, insert, literal_column, null, select, tuple_,
-                        union_all, update)
+                        union_all)
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError

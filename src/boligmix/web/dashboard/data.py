@@ -21,7 +21,7 @@ import polars as pl
 from boligmix.data.io import read_manifest, read_table
 from boligmix.errors import DatasetError
 from boligmix.lists.ruleset import OUTPUT_FLAGS
-from boligmix.report.disclosure import SUPPRESSED_COLUMN, DisclosurePolicy, ProtectedTable
+from boligmix.report.disclosure import SUPPRESSED_COLUMN, DisclosurePolicy
 from boligmix.report.liststatus import LIST_STATUSES, status_of
 from boligmix.report.provenance import Provenance
 from boligmix.report.svgmap import Polygon, parse_wkt
