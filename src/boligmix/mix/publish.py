@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from boligmix.errors import ConfigurationError
 from boligmix.mix.composition import COUNT_NAMES, QUARTILES, SHARE_NAMES
 from boligmix.mix.decomposition import COMPONENTS
 from boligmix.mix.factors import FACTORS
@@ -38,6 +35,7 @@ from boligmix.report import (
     write_html,
 )
 from boligmix.report.axes import year_axis
+from boligmix.report._files import staged_files
 from boligmix.report.document import per_language
 
 FACTOR_TEXT = {
@@ -413,12 +411,7 @@ def write_outputs(result: MixResult, out_dir: str | os.PathLike[str], *, policy:
     prov = provenance(result, dataset, policy, command)
     report = build_report(result, tables, prov)
     target = Path(out_dir)
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".mix-", suffix=".tmp", dir=target))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write to {target}: {exc}", field="out") from exc
-    try:
+    with staged_files(target, "mix") as staging:
         for name, table in tables.items():
             table.frame.write_parquet(staging / f"{name}.parquet")
             table.frame.write_csv(staging / f"{name}.csv")
@@ -429,10 +422,6 @@ def write_outputs(result: MixResult, out_dir: str | os.PathLike[str], *, policy:
                    "tables": {n: t.frame.height for n, t in tables.items()}}
         (staging / "provenance.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str),
                                                  encoding="utf-8")
-        for path in staging.iterdir():  # everything is written: move the files into place
-            os.replace(path, target / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     files = {n: str(target / f"{n}.parquet") for n in tables}
     files.update(report_html=str(target / "report.html"), report_xlsx=str(target / "report.xlsx"),
                  provenance=str(target / "provenance.json"))

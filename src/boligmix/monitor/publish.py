@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
-from boligmix.errors import ConfigurationError
 from boligmix.monitor.backtest import backtest_table
 from boligmix.monitor.forecast import FORECAST_COLUMNS
 from boligmix.monitor.messages import warning_messages
 from boligmix.monitor.pipeline import WARNING_COLUMNS, MonitorResult
 from boligmix.monitor.status import STATUS_COLUMNS
 from boligmix.report import Additive, DisclosurePolicy, ProtectedTable, Share, exempt, protect
+from boligmix.report._files import staged_files
 
 FILES = ("status.csv", "forecast.csv", "warnings.csv", "backtest.csv", "report.html", "provenance.json")
 
@@ -128,12 +126,7 @@ def write_monitor(result: MonitorResult, out_dir: str | os.PathLike[str], *, lan
                       reason="scores over areas and public list outcomes").frame
     report = build_report(result, status, warnings, forecast, backtest, policy, dataset, command)
     target = Path(out_dir)
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".monitor-", suffix=".tmp", dir=target))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write to {target}: {exc}", field="out") from exc
-    try:
+    with staged_files(target, "monitor") as staging:
         status.write_csv(staging / "status.csv")
         forecast.write_csv(staging / "forecast.csv")
         warnings.write_csv(staging / "warnings.csv")
@@ -146,10 +139,6 @@ def write_monitor(result: MonitorResult, out_dir: str | os.PathLike[str], *, lan
                             "warnings.csv": warnings.height, "backtest.csv": backtest.height}}
         (staging / "provenance.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str),
                                                  encoding="utf-8")
-        for path in staging.iterdir():
-            os.replace(path, target / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return {name: str(target / name) for name in FILES}
 
 

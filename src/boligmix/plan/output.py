@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from boligmix.data.io import check_out_dir
 from boligmix.errors import ConfigurationError
+from boligmix.report._files import staged_files
 
 Writer = Callable[[Path], None]
 
@@ -32,18 +32,9 @@ def write_files(out_dir: str | os.PathLike[str], writers: Mapping[str, Writer]) 
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
         raise ConfigurationError(f"--out {target} is a file; give a directory", field="out")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".plan-", suffix=".tmp", dir=target))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write to {target}: {exc}", field="out") from exc
-    try:
+    with staged_files(target, "plan") as staging:
         for name, write in writers.items():
             write(staging / name)
-        for name in writers:
-            os.replace(staging / name, target / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return {name: str(target / name) for name in writers}
 
 
