@@ -3,18 +3,21 @@
 The answer is built only from Decision records (from the engine, a log file or the store),
 so it explains what actually happened with the rule versions then in force. It is written in
 Danish (`lang="da"`, the default of `boligmix letting explain`) or English; the Danish text names
-facts by their Danish labels and leaves out internal field names (all facts are in `--json`).
-The rule's own reason text is quoted as the rule file words it.
+facts by their Danish labels, words each recorded reason in Danish (`boligmix.letting.reason_da`:
+a rule's reason is its policy file's Danish text) and leaves out internal field, switch and
+constant names (all facts and the recorded English reasons are in `--json`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from boligmix.letting.decision_log import decision_to_record
 from boligmix.letting.model import Decision, Outcome
+from boligmix.letting.policy import PolicySet
+from boligmix.letting.reason_da import danish_date, danish_reason, default_policies
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,14 @@ class Explanation:
     steps: tuple[Decision, ...]
 
     verdict_da: str = ""
+    reasons_da: Mapping[str, str] = field(default_factory=dict)
+    """The Danish wording of each step's reason, by decision id."""
 
     def lines(self, lang: str = "en") -> list[str]:
         """Human-readable lines: the verdict, then one line per record (`lang` 'da' or 'en')."""
         if lang == "da":
-            return [self.verdict_da or self.verdict, *(_step_da(d) for d in self.steps)]
+            return [self.verdict_da or self.verdict,
+                    *(_step_da(d, self.reasons_da.get(d.decision_id, d.reason)) for d in self.steps)]
         out = [self.verdict]
         for d in self.steps:
             who = "vacancy" if d.applicant_id is None else f"applicant {d.applicant_id}"
@@ -47,7 +53,8 @@ class Explanation:
         return {"applicant_id": self.applicant_id, "dwelling_id": self.dwelling_id, "verdict": self.verdict,
                 "verdict_da": self.verdict_da,
                 "got_dwelling": self.got_dwelling, "let_to": list(self.let_to),
-                "steps": [decision_to_record(d) for d in self.steps]}
+                "steps": [{**decision_to_record(d), "reason_da": self.reasons_da.get(d.decision_id, "")}
+                          for d in self.steps]}
 
 
 FOLLOW_UPS = (Outcome.ENTITLED, Outcome.REDIRECTED)
@@ -71,8 +78,10 @@ def _rule(d: Decision) -> str:
     return f" by rule {d.rule_id} (version {d.rule_version}{', ' + d.law if d.law else ''})"
 
 
-def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling_id: int) -> Explanation:
-    """Explain from the decision log what happened between one applicant and one dwelling."""
+def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling_id: int,
+                      policies: PolicySet | None = None) -> Explanation:
+    """Explain from the decision log what happened between one applicant and one dwelling.
+    `policies` give the rules' Danish texts (default: every packaged policy)."""
     for_dwelling = sorted((d for d in decisions if d.dwelling_id == dwelling_id),
                           key=lambda d: (d.decided_at, d.sequence))
     mine = [d for d in for_dwelling if d.applicant_id == applicant_id]
@@ -124,8 +133,11 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
     if lets and not got:
         d = lets[-1]
         verdict += f" The dwelling was let to applicant {d.applicant_id} (rank {d.rank}, {d.channel.value if d.channel else '?'})."
+    policies = policies if policies is not None else default_policies()
+    reasons = {d.decision_id: danish_reason(d, policies) for d in steps}
     return Explanation(applicant_id, dwelling_id, verdict, got, let_to, steps,
-                       _verdict_da(applicant_id, dwelling_id, for_dwelling, mine, lets, channels, got))
+                       _verdict_da(applicant_id, dwelling_id, for_dwelling, mine, lets, channels, got, reasons),
+                       reasons)
 
 
 OUTCOME_DA = {
@@ -165,7 +177,7 @@ def _value_da(value: Any) -> str:
         return "ukendt"
     if isinstance(value, float):
         return f"{value:,.1f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return str(value)
+    return danish_date(str(value))
 
 
 def _rule_da(d: Decision) -> str:
@@ -186,21 +198,21 @@ def _facts_da(d: Decision) -> str:
     return text
 
 
-def _step_da(d: Decision) -> str:
+def _step_da(d: Decision, reason: str) -> str:
     who = "ledigheden" if d.applicant_id is None else f"ansøger {d.applicant_id}"
     when = d.decided_at.strftime("%d.%m.%Y %H:%M")
     return (f"  {when} {d.vacancy_id}: {who} {OUTCOME_DA.get(d.outcome, d.outcome.value)}{_rule_da(d)} — "
-            f"begrundelse: {d.reason}{_facts_da(d)}")
+            f"begrundelse: {reason}{_facts_da(d)}")
 
 
 def _verdict_da(applicant_id: int, dwelling_id: int, for_dwelling: list[Decision], mine: list[Decision],
-                lets: list[Decision], channels: list[Decision], got: bool) -> str:
+                lets: list[Decision], channels: list[Decision], got: bool, reasons: Mapping[str, str]) -> str:
     if not for_dwelling:
         return f"Der er ingen afgørelser for bolig {dwelling_id}."
     if got:
         d = next(d for d in lets if d.applicant_id == applicant_id)
         return (f"Ansøger {applicant_id} fik bolig {dwelling_id} (ledighed {d.vacancy_id}, "
-                f"{d.decided_at.strftime('%d.%m.%Y')}){_rule_da(d)}: {d.reason}.")
+                f"{d.decided_at.strftime('%d.%m.%Y')}){_rule_da(d)}: {reasons.get(d.decision_id, d.reason)}.")
     if not mine:
         text = (f"Ansøger {applicant_id} kom aldrig i betragtning til bolig {dwelling_id}: ansøgeren var ikke "
                 "blandt kandidaterne i boligens tilbudsrunder")
@@ -208,7 +220,7 @@ def _verdict_da(applicant_id: int, dwelling_id: int, for_dwelling: list[Decision
         main = [d for d in mine if d.outcome not in FOLLOW_UPS] or mine
         last = main[-1]
         text = (f"Ansøger {applicant_id} {OUTCOME_DA.get(last.outcome, last.outcome.value)}{_rule_da(last)} — "
-                f"begrundelse: {last.reason}{_facts_da(last)}")
+                f"begrundelse: {reasons.get(last.decision_id, last.reason)}{_facts_da(last)}")
         for follow in (d for d in mine if d.outcome in FOLLOW_UPS and d.sequence > last.sequence):
             text += f". Derefter: {OUTCOME_DA.get(follow.outcome, follow.outcome.value)}{_rule_da(follow)}"
     if lets:

@@ -3,6 +3,7 @@ tool and parse its conditions with the one condition evaluator (`boligmix.rules.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -90,6 +91,28 @@ def _pydantic_error(exc: ValidationError, source: str, rule: str | None) -> Conf
     loc = ".".join(str(p) for p in first["loc"])
     return ConfigurationError(f"{first['msg']} (at '{loc}')" if loc else first["msg"],
                               source=source, rule=rule, field=loc or None)
+
+
+def _check_placeholders(text: str, constants: Mapping[str, Any], *, source: str, rule: str, field: str) -> None:
+    """Every `{name}` of a Danish reason text names a constant of the policy."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ConfigurationError(f"reason text is not a valid template: {exc}", source=source, rule=rule,
+                                 field=field) from None
+    for name in names:
+        if name not in constants:
+            raise ConfigurationError(f"'{{{name}}}' names no constant of the policy (known: "
+                                     f"{', '.join(constants) or 'none'})", source=source, rule=rule, field=field)
+
+
+def rule_text(rule: CompiledRule | RuleSpec, constants: Mapping[str, Any], lang: str = "da") -> str:
+    """A rule's reason text in `lang` ('da': its Danish text with the constants filled in; else
+    the English description); the rule id when the file gives no text."""
+    spec = rule.spec if isinstance(rule, CompiledRule) else rule
+    if lang == "da":
+        return spec.description_da.format_map(dict(constants)) if spec.description_da else ""
+    return spec.description or spec.id
 
 
 def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
@@ -216,9 +239,11 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
                                          rule=f"{spec.id}#{rule_spec.id}", field=f"{where}.rank")
             cond = parse_condition(rule_spec.condition, source=source, rule=f"{spec.id}#{rule_spec.id}",
                                    fields=fields, constants=set(spec.constants))
+            _check_placeholders(rule_spec.description_da, spec.constants, source=source,
+                                rule=f"{spec.id}#{rule_spec.id}", field=f"{where}.description_da")
             compiled.append(CompiledRule(spec.id, kind, rule_spec, cond, condition_fields(cond)))
         rules[kind] = tuple(compiled)
     return Policy(spec, source, switches, rules, member_conditions, member_filters)
 
 
-__all__ = ["CompiledRule", "Policy", "compile_policy"]
+__all__ = ["CompiledRule", "Policy", "compile_policy", "rule_text"]

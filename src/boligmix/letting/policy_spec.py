@@ -126,6 +126,9 @@ class RuleSpec(_Model):
 
     id: str = Field(min_length=1)
     description: str = ""
+    description_da: str = ""
+    """The reason text in Danish, quoted by `boligmix letting explain` and the dashboard: legal
+    Danish, no internal field or switch names; `{name}` stands for the policy constant `name`."""
     law: str | None = None
     condition: dict[str, Any]
     on_unknown: str
