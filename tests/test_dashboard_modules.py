@@ -204,16 +204,63 @@ def test_analyst_sees_aggregates_through_disclosure_control(letting):
         assert person not in html
 
 
+def _form_token(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
 def test_login_form_sets_a_cookie_and_logout_clears_it(letting):
     client, secrets = letting
-    r = client.post("/letting/login", data={"token": secrets["org1"]}, follow_redirects=False)
+    client.cookies.clear()
+    form = client.get("/letting")
+    assert "samesite=strict" in form.headers["set-cookie"].lower()
+    r = client.post("/letting/login", data={"token": secrets["org1"], "csrf": _form_token(form.text)},
+                    follow_redirects=False)
     assert r.status_code == 303 and "httponly" in r.headers["set-cookie"].lower()
     assert "samesite=strict" in r.headers["set-cookie"].lower()
     page = client.get("/letting")
     assert page.status_code == 200 and "ORG1-01" in page.text
-    client.post("/letting/logout", follow_redirects=False)
+    out = client.post("/letting/logout", data={"csrf": _form_token(page.text)}, follow_redirects=False)
+    assert out.status_code == 303 and 'boligmix_token=""' in out.headers["set-cookie"]
     client.cookies.clear()
     assert "ORG1-01" not in client.get("/letting").text
+
+
+def test_a_cross_site_sign_in_or_out_is_refused(letting):
+    """Login CSRF: another site's page posting its own token to sign the victim in (or out) is refused."""
+    client, secrets = letting
+    client.cookies.clear()
+    token = _form_token(client.get("/letting").text)  # the browser now holds the form-token cookie
+    attempts = [
+        ({"token": secrets["org1"]}, {}),                                          # no form token at all
+        ({"token": secrets["org1"], "csrf": "x" * 43}, {}),                        # a guessed one
+        ({"token": secrets["org1"], "csrf": token}, {"Origin": "https://evil.example"}),
+        ({"token": secrets["org1"], "csrf": token}, {"Sec-Fetch-Site": "cross-site"}),
+    ]
+    for data, headers in attempts:
+        r = client.post("/letting/login", data=data, headers=headers, follow_redirects=False)
+        assert r.status_code == 403 and "boligmix_token" not in r.headers.get("set-cookie", ""), (data, headers)
+        assert "Formularen kunne ikke godkendes" in r.text
+    bare = TestClient(client.app)  # a cross-site POST: SameSite=Strict keeps the form-token cookie at home
+    r = bare.post("/letting/login", data={"token": secrets["org1"], "csrf": token}, follow_redirects=False)
+    assert r.status_code == 403 and "boligmix_token" not in r.headers.get("set-cookie", "")
+    ok = client.post("/letting/login", data={"token": secrets["org1"], "csrf": token},
+                     headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}, follow_redirects=False)
+    assert ok.status_code == 303
+    signed_in = client.get("/letting")
+    assert client.post("/letting/logout", headers={"Sec-Fetch-Site": "cross-site"},
+                       data={"csrf": _form_token(signed_in.text)}, follow_redirects=False).status_code == 403
+    assert "ORG1-01" in client.get("/letting").text  # still signed in
+    client.cookies.clear()
+
+
+def test_the_decision_table_names_rules_in_danish(letting):
+    client, secrets = letting
+    html = _get(client, secrets, "analyst").text
+    decisions = _section(html, 'id="letting-decisions"', "</table>")
+    assert "listens rækkefølge" in decisions and "udlejet" in decisions  # the store-order rules, outcome let
+    english = client.get("/letting?lang=en", headers={"Authorization": f"Bearer {secrets['analyst']}"}).text
+    english_table = _section(english, 'id="letting-decisions"', "</table>")
+    assert "rækkefølge" not in english_table and "order" in english_table
 
 
 def test_every_letting_page_read_goes_through_the_access_table(letting, monkeypatch):

@@ -27,7 +27,7 @@ def _internal_names(policies) -> set[str]:
         names |= set(p.spec.constants) | set(p.spec.input_facts) | set(p.spec.member_input_facts)
         names |= set(p.spec.derived_facts) | set(p.switches)
         for rules in p.rules.values():
-            names |= set(rules_fields for r in rules for rules_fields in r.fields)
+            names |= {f for r in rules for f in r.fields}
     return {n for n in names if "_" in n or "." in n}  # one-word names ('rank') are Danish-neutral
 
 
@@ -128,6 +128,9 @@ REASONS = [  # (rule, English reason as the engine / store / exchange word it, a
     ("boligmix.store#withdraw", "the dwelling was let to another applicant", "anden ansøger"),
     ("boligmix.store#accept_provisional", REASON_PROVISIONAL, "accepten venter"),
     ("boligmix.store#register", "vacancy registered, to be let by kommunal_anvisning", "kommunal anvisning"),
+    ("boligmix.store.waiting_list_order#rooms", "the dwelling has fewer rooms than the applicant wants", "færre rum"),
+    ("boligmix.store.waiting_list_order#rent", "the rent is above the applicant's maximum", "huslejen"),
+    ("boligmix.store.waiting_list_order#order", "first in the list order among fitting applicants", "rækkefølge"),
     ("dk.venteliste#offer_round", "no answer by 2024-06-22T10:00:00+00:00; the acceptance at "
                                   "2024-06-23T09:00:00+00:00 came after the deadline and is refused", "afvises"),
     ("bytte_fremleje#not_in_force", "no bytte requirement in force for this dwelling on 2024-01-01 (area on no "

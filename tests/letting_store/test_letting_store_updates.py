@@ -66,3 +66,27 @@ def test_a_held_applicant_is_offered_once_the_fact_is_known(client, tokens):
     # the first round's record still shows what was unknown then
     trail = client.get(f"/api/decisions?vacancy_id={vid}", headers=org).json()
     assert [d["outcome"] for d in trail if d["entry_id"] == entry] == ["skipped", "offered"]
+
+
+def test_the_decision_trail_reads_in_danish_by_default(client, tokens):
+    org = _h(tokens, "org")
+    assert client.post("/api/departments", headers=org, json={
+        "department_id": "ORG1-OMD", "org_id": ORG, "department_name": "Omdannelse", "municipality_code": MUNI,
+        "area_categories": ["omdannelse", "parallelsamfund", "udsat"]}).status_code == 201
+    assert client.post("/api/dwellings", headers=org, json={
+        "dwelling_id": 501, "department_id": "ORG1-OMD", "rooms": 2, "floor_area_m2": 60,
+        "monthly_rent_dkk": 5000}).status_code == 201
+    client.post("/api/applicants", headers=org, json={
+        "applicant_id": 300, "list_type": "external", "org_id": ORG, "seniority_date": "2015-01-01",
+        "household": {"members": [MEMBER]}})
+    vid = client.post("/api/vacancies", headers=org, json={"dwelling_id": 501, "available_from": "2024-07-01"}
+                      ).json()["vacancy_id"]
+    client.post(f"/api/vacancies/{vid}/offers", headers=org, json={"as_of": "2024-06-15T10:00:00"})
+    danish = client.get(f"/api/decisions?vacancy_id={vid}", headers=org).json()
+    english = client.get(f"/api/decisions?vacancy_id={vid}&lang=en", headers=org).json()
+    held = next(d for d in danish if d["rule"].startswith("dk.almenboligloven.51c#"))
+    assert held["reason_text"].startswith("afventer: det kan endnu ikke afgøres, om ansøger og ægtefælle")
+    assert held["reason"] not in held["reason_text"] and "listed_benefits" not in held["reason_text"]
+    assert [d["reason_text"] for d in english] == [d["reason"] for d in danish]
+    assert all(d["reason_text"] and "(begrundelsen" not in d["reason_text"] for d in danish)
+    assert client.get(f"/api/decisions?vacancy_id={vid}&lang=de", headers=org).status_code == 422

@@ -191,6 +191,12 @@ SHAPES: tuple[tuple[re.Pattern[str], Wording], ...] = (
     _shape(r"the applicant accepted; a better-ranked offer of the vacancy is still open, so the acceptance waits .*",
            lambda m, r: "ansøgeren sagde ja; et bedre placeret tilbud på boligen er stadig åbent, så accepten venter "
                         "(den bedst placerede, der siger ja inden svarfristen, får boligen)"),
+    _shape(r"the dwelling has fewer rooms than the applicant wants",
+           lambda m, r: "boligen har færre rum, end ansøgeren ønsker"),
+    _shape(r"the rent is above the applicant's maximum",
+           lambda m, r: "huslejen er over det beløb, ansøgeren højst vil betale"),
+    _shape(r"first in the list order among fitting applicants",
+           lambda m, r: "først i listens rækkefølge blandt de ansøgere, boligen passer til"),
     _shape(r"vacancy registered, to be let by (\w+)",
            lambda m, r: f"ledig bolig registreret; udlejes via {CHANNEL_DA.get(m[1], m[1])}"),
     # exchange and sub-letting (bytte / fremleje)
@@ -279,6 +285,51 @@ def _cached(load: Callable[..., PolicySet]) -> PolicySet:
     return _CACHE["default"]
 
 
+OUTCOME_LABEL_DA = {
+    "channel": "udlejningsvej valgt", "offered": "tilbudt", "skipped": "ikke tilbudt", "rejected": "afvist",
+    "accepted": "sagt ja", "refused": "sagt nej", "expired": "intet svar", "withdrawn": "tilbud trukket tilbage",
+    "let": "udlejet", "passive": "sat passiv", "entitled": "ret til tilbud andetsteds",
+    "redirected": "henvist andetsteds", "approved": "godkendt", "reactivated": "aktiv igen",
+}
+"""Danish labels of the decision outcomes (for tables)."""
+
+ENGINE_RULES_DA = {
+    "ranking": "rækkefølgen på ventelisten", "default_channel": "ventelisten (ingen andel står for tur)",
+    "offer_round": "tilbudsrunden", "list": "ventelisten", "passive_after_refusals": "passiv efter gentagne afslag",
+    "withdrawal": "tilbagetrukket ansøgning", "reactivation": "aktiv på ventelisten igen",
+    "unused_referral": "ubrugt anvisningsbolig går til ventelisten",
+    "busy_applicants": "ikke annonceret, mens berettigede ansøgere har åbne tilbud",
+    "trigger": "offentlig annoncering, når ventelisten er udtømt",
+    "offer_elsewhere": "ret til tilbud uden for området (§ 51 b)",
+    "redirect": "anvisning andetsteds (§ 59, stk. 6/7)", "udslusningsbolig": "udslusningsbolig",
+    "accept": "accept af tilbud", "withdraw": "tilbud trukket tilbage", "accept_provisional": "foreløbig accept",
+    "register": "ledig bolig registreret", "channel": "valg af udlejningsvej", "refuse": "afslag",
+    "expire": "intet svar inden svarfristen", "reactivate": "aktiv på ventelisten igen",
+    "withdraw_application": "tilbagetrukket ansøgning", "rooms": "antal rum", "rent": "husleje",
+    "order": "listens rækkefølge", "criteria_met": "kriterierne for fleksibel udlejning er opfyldt",
+    "not_in_force": "intet krav gælder",
+}
+"""Danish names of the rules the engine and the store apply themselves (not policy-file rules)."""
+
+
+def rule_label(rule_id: str | None, policies: PolicySet | None, lang: str = "da") -> str:
+    """A readable name of rule `policy#rule`: a policy rule's text, else the engine rule's name."""
+    if not rule_id:
+        return ""
+    found = find_rule(policies, rule_id)
+    if found is not None:
+        return rule_text(found[1], found[0].spec.constants, lang)
+    name = rule_id.split("#", 1)[-1]
+    if lang != "da":
+        return name.replace("_", " ").replace("shares.", "share: ")
+    if name.startswith("shares."):
+        channel = name.removeprefix("shares.")
+        return f"andel til {CHANNEL_DA.get(channel, channel)}"
+    if name.startswith("covers_"):
+        return f"{KIND_DA.get(name.removeprefix('covers_'), name)} er ikke omfattet"
+    return ENGINE_RULES_DA.get(name, "")
+
+
 def record_reason(record: Mapping[str, Any], policies: PolicySet | None, lang: str) -> str:
     """The reason of a decision record (the store's `decision_json` shape) in `lang` ('da' or 'en')."""
     reason = str(record.get("reason") or "")
@@ -287,5 +338,19 @@ def record_reason(record: Mapping[str, Any], policies: PolicySet | None, lang: s
     return danish_text(reason, record.get("rule"), record.get("rule_version"), policies)
 
 
-__all__ = ["CHANNEL_DA", "SHAPES", "UNTRANSLATED", "danish_date", "danish_reason", "danish_text", "default_policies",
-           "find_rule", "reasons_da", "record_reason", "rule_text_da"]
+__all__ = [
+    "CHANNEL_DA",
+    "ENGINE_RULES_DA",
+    "OUTCOME_LABEL_DA",
+    "SHAPES",
+    "UNTRANSLATED",
+    "danish_date",
+    "danish_reason",
+    "danish_text",
+    "default_policies",
+    "find_rule",
+    "reasons_da",
+    "record_reason",
+    "rule_label",
+    "rule_text_da",
+]

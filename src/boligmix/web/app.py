@@ -11,7 +11,7 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 import os
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -394,8 +394,17 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
             s, p, municipality_code=municipality_code, period_end=period_end, period_start=period_start))
 
     @app.get("/api/decisions", tags=["audit"])
-    def get_decisions(vacancy_id: QueryId32, p: Caller) -> Any:
-        return read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
+    def get_decisions(vacancy_id: QueryId32, p: Caller,
+                      lang: Annotated[Literal["da", "en"], Query(description=(
+                          "Language of `reason_text`: da (default) or en. `reason` is the record as "
+                          "decided (English)."))] = "da") -> Any:
+        """The audit trail of a vacancy; each record's `reason_text` words its reason in `lang`
+        (Danish: the rule's Danish text from its policy file, `boligmix.letting.reason_da`)."""
+        from boligmix.letting.reason_da import default_policies, record_reason
+
+        texts = getattr(rules, "policies", None) or default_policies()
+        trail = read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
+        return [{**r, "reason_text": record_reason(r, texts, lang)} for r in trail]
 
     if fast_path and store.dialect == "postgresql":
         conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -157,6 +157,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "letting_unauthenticated": ("Log ind med din API-nøgle (token) for at se udlejningen.",
                                 "Sign in with your API token to see the letting."),
     "letting_forbidden": ("Din rolle må ikke se denne side.", "Your role may not open this page."),
+    "letting_csrf": ("Formularen kunne ikke godkendes: den kom fra et andet websted eller er for gammel. Prøv igen "
+                     "fra formularen herunder.",
+                     "The form was refused: it came from another site or is out of date. Try again with the form "
+                     "below."),
     "token": ("API-nøgle (token)", "API token"), "sign_in": ("Log ind", "Sign in"), "sign_out": ("Log ud", "Sign out"),
     "signed_in_as": ("Logget ind som {name} (rolle: {role}).", "Signed in as {name} (role: {role})."),
     "letting_note_scope": ("Afdelingerne i din organisations eller kommunes område, med nøjagtige antal.",

@@ -1,8 +1,13 @@
 """Read-only dashboard pages on the letting store (`boligmix serve --data DIR --db URL`).
 
     /letting          vacancies and lettings per department for the signed-in role
-    /letting/login    POST token=<the API token>: signs in (HttpOnly, SameSite=Strict cookie)
-    /letting/logout   POST: signs out
+    /letting/login    POST token=<the API token>&csrf=<form token>: signs in (HttpOnly, SameSite=Strict cookie)
+    /letting/logout   POST csrf=<form token>: signs out
+
+Both forms are protected against cross-site request forgery: every page sets a random form token
+in an HttpOnly, SameSite=Strict cookie and in a hidden field (double submit); a POST is refused
+(403, nothing changes) unless field and cookie agree, and also when the browser says it comes
+from another site (`Sec-Fetch-Site: cross-site`/`same-site`, or an `Origin` other than this host).
 
 The same tokens as the letting API (`Authorization: Bearer <token>`, or the cookie the login form
 sets). Every read goes through `boligmix.letting.store.access` (`require_page`, and
@@ -15,9 +20,11 @@ not persons: their counts are shown as they are.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,6 +40,9 @@ from boligmix.web.dashboard.modules import Row, rows_of
 
 COOKIE = "boligmix_token"
 PAGE = "/letting"
+CSRF_COOKIE = "boligmix_csrf"
+CSRF_FIELD = "csrf"
+"""The double-submit form token: the same random value in this cookie and in each form's hidden field."""
 COUNT_COLUMNS = ("let", "lettings")
 """Per department, the counts of households housed (lettings): protected for analysts."""
 
@@ -83,6 +93,26 @@ def _with_marker(rows: list[dict[str, Any]]):
     return frame
 
 
+def _csrf_token(request: Request) -> str:
+    """The request's form token (its cookie when well-formed), else a new random one."""
+    current = request.cookies.get(CSRF_COOKIE, "")
+    return current if 32 <= len(current) <= 128 and current.replace("-", "").replace("_", "").isalnum() \
+        else secrets.token_urlsafe(32)
+
+
+def cross_site(request: Request, form: dict[str, list[str]]) -> bool:
+    """Does this POST come from another site, or lack the page's form token?"""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is not None and (origin == "null" or urlsplit(origin).netloc != request.url.netloc):
+        return True
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = (form.get(CSRF_FIELD) or [""])[0]
+    return not (cookie and sent and hmac.compare_digest(cookie.encode(), sent.encode()))
+
+
 def build_letting_router(page_factory, store: Any, identities: Any, policy: DisclosurePolicy) -> APIRouter:
     """The letting pages; `page_factory(request)` gives the dashboard's `Page` (language, rendering)."""
     router = APIRouter(include_in_schema=False)
@@ -95,9 +125,24 @@ def build_letting_router(page_factory, store: Any, identities: Any, policy: Disc
         require_active(s, p)
         return p
 
+    def render(request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """The letting page with a form token (set in its cookie too) and Danish/English rule names."""
+        from boligmix.letting.reason_da import CHANNEL_DA, OUTCOME_LABEL_DA, default_policies, rule_label
+
+        page = page_factory(request)
+        token = _csrf_token(request)
+        texts = default_policies()
+        danish = page.lang == "da"
+        response = page.render(
+            "letting.html.j2", status_code=status_code, csrf=token, statuses=VACANCY_STATUSES,
+            rule_name=lambda rule_id: rule_label(rule_id, texts, page.lang),
+            outcome_name=lambda v: OUTCOME_LABEL_DA.get(v, v) if danish else v,
+            channel_name=lambda v: CHANNEL_DA.get(v, v) if danish else v, **context)
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path=PAGE)
+        return response
+
     @router.get(PAGE, response_class=HTMLResponse)
     def letting(request: Request) -> HTMLResponse:
-        page = page_factory(request)
         try:
             with store.read() as s:
                 p = principal(s, request)
@@ -106,17 +151,21 @@ def build_letting_router(page_factory, store: Any, identities: Any, policy: Disc
         except AuthenticationError:
             # no credentials at all: the sign-in form (200, it shows nothing); a bad or revoked token: 401
             given = request.headers.get("authorization") or request.cookies.get(COOKIE)
-            return page.render("letting.html.j2", status_code=401 if given else 200, who=None, error="unauthenticated",
-                               departments=[], decisions=[], statuses=VACANCY_STATUSES)
+            return render(request, 401 if given else 200, who=None, error="unauthenticated", departments=[],
+                          decisions=[])
         except AuthorizationError:
-            return page.render("letting.html.j2", status_code=403, who=None, error="forbidden",
-                               departments=[], decisions=[], statuses=VACANCY_STATUSES)
-        return page.render("letting.html.j2", who=p, error=None, departments=departments, decisions=decisions,
-                           statuses=VACANCY_STATUSES, analyst=p.role == access.ANALYST)
+            return render(request, 403, who=None, error="forbidden", departments=[], decisions=[])
+        return render(request, who=p, error=None, departments=departments, decisions=decisions,
+                      analyst=p.role == access.ANALYST)
+
+    def refused(request: Request) -> HTMLResponse:
+        return render(request, 403, who=None, error="csrf", departments=[], decisions=[])
 
     @router.post(f"{PAGE}/login")
     async def login(request: Request) -> Response:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        if cross_site(request, form):
+            return refused(request)
         token = (form.get("token") or [""])[0].strip()
         target = PAGE + ("?lang=en" if request.query_params.get("lang") == "en" else "")
         response = RedirectResponse(target, status_code=303)
@@ -125,7 +174,10 @@ def build_letting_router(page_factory, store: Any, identities: Any, policy: Disc
         return response
 
     @router.post(f"{PAGE}/logout")
-    def logout(request: Request) -> Response:
+    async def logout(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        if cross_site(request, form):
+            return refused(request)
         response = RedirectResponse(PAGE, status_code=303)
         response.delete_cookie(COOKIE, path=PAGE)
         return response
@@ -133,4 +185,4 @@ def build_letting_router(page_factory, store: Any, identities: Any, policy: Disc
     return router
 
 
-__all__ = ["COOKIE", "analyst_decisions", "build_letting_router", "department_overview"]
+__all__ = ["COOKIE", "CSRF_COOKIE", "analyst_decisions", "build_letting_router", "cross_site", "department_overview"]
