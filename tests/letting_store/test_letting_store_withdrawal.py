@@ -54,6 +54,9 @@ def test_withdrawal_withdraws_open_offers_and_the_entry_leaves_the_list(store, t
     assert entries[0] not in {d["entry_id"] for d in later["decisions"]}
     why = explain_from_store(store, 1000, dw1)
     assert not why.got_dwelling and "moved abroad" in why.verdict and "withdrew the application" in why.verdict
+    danish = "\n".join(why.lines("da"))
+    assert "trak ansøgningen på" in why.verdict_da and "»moved abroad«" in danish
+    assert "(begrundelsen findes ikke på dansk)" not in danish and "withdrew" not in danish
 
 
 def test_housed_entry_cannot_withdraw(store, tokens):

@@ -22,6 +22,9 @@ def explain_command(
     db: Annotated[str | None, typer.Option("--db", help="Or the letting store's database (URL or SQLite file): "
                                                        "its audit trail.")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of the answer: da (default) or en.")] = "da",
+    policies: Annotated[list[Path] | None, typer.Option(
+        "--policies", help="Local policy files/directories whose rules' Danish texts the answer quotes "
+                           "(the packaged policies are always read).")] = None,
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -33,6 +36,13 @@ def explain_command(
     try:
         if lang not in ("da", "en"):
             raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="--lang")
+        texts = None
+        if policies:
+            from boligmix.letting.policy import POLICY_DIR, load_policies, policy_files
+
+            packaged = policy_files([POLICY_DIR / "statutory", POLICY_DIR / "local"])
+            known = {p.resolve() for p in packaged}
+            texts = load_policies([*packaged, *(p for p in policy_files(policies) if p.resolve() not in known)])
         if (decisions is None) == (db is None):
             raise ConfigurationError("give exactly one of --decisions (a decision log) or --db (the letting store)",
                                      field="--decisions/--db")
@@ -45,14 +55,14 @@ def explain_command(
             try:
                 ensure_current(store.engine)
                 with out.progress("reading decisions"):
-                    explanation = explain_from_store(store, applicant, dwelling)
+                    explanation = explain_from_store(store, applicant, dwelling, texts)
             finally:
                 store.dispose()
         else:
             assert decisions is not None
             with out.progress("reading decisions"):
                 log = read_decision_log(decisions)
-            explanation = explain_decisions(log, applicant, dwelling)
+            explanation = explain_decisions(log, applicant, dwelling, texts)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from None

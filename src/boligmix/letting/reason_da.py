@@ -154,7 +154,7 @@ SHAPES: tuple[tuple[re.Pattern[str], Wording], ...] = (
     _shape(r"(\w+) share ([\d.e-]+): vacancy (\d+) in (\w+) (\S+), (\d+) taken of (\d+) due"
            r"(?:; also due \(later\): (.*))?",
            lambda m, r: f"andel til {CHANNEL_DA.get(m[1], m[1])} på {_share(m[2])}: ledig bolig nr. {m[3]} i "
-                        f"{COUNT_PER_DA.get(m[4], m[4])} {m[5]}, {m[6]} brugt af {m[7]}, der tilkommer"
+                        f"{COUNT_PER_DA.get(m[4], m[4])} {m[5]}; {m[6]} af de {m[7]} boliger, andelen giver ret til, er brugt"
                         + (f"; også til rådighed for (senere): "
                            f"{', '.join(CHANNEL_DA.get(c, c) for c in m[8].split(', '))}" if m[8] else "")),
     _shape(r"no share channel is due; the waiting list applies",

@@ -5,6 +5,7 @@ answers "why did applicant X (not) get dwelling Y?" from the store as from a dec
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,10 +34,11 @@ def store_decisions(store: Store, dwelling_id: int) -> list[m.Decision]:
         return [engine_decision(d) for d in rows]
 
 
-def explain_from_store(store: Store, applicant_id: int, dwelling_id: int) -> Explanation:
-    """`explain_decisions` over the store's trail for one applicant and dwelling; when the
-    applicant withdrew an application (left a list), the verdict says so, with the date."""
-    explanation = explain_decisions(store_decisions(store, dwelling_id), applicant_id, dwelling_id)
+def explain_from_store(store: Store, applicant_id: int, dwelling_id: int, policies: Any = None) -> Explanation:
+    """`explain_decisions` over the store's trail for one applicant and dwelling (`policies`: the
+    rules' Danish texts, default the packaged ones); when the applicant withdrew an application
+    (left a list), the verdict says so, with the date."""
+    explanation = explain_decisions(store_decisions(store, dwelling_id), applicant_id, dwelling_id, policies)
     with store.read() as s:
         left = s.execute(select(Applicant.list_type, Applicant.list_owner, Applicant.withdrawn_at)
                          .where(Applicant.applicant_id == applicant_id, Applicant.status == "withdrawn")
@@ -45,7 +47,15 @@ def explain_from_store(store: Store, applicant_id: int, dwelling_id: int) -> Exp
         return explanation
     note = " ".join(f"The applicant withdrew the application on the {t} list of {owner} on "
                     f"{at.date().isoformat() if at else 'an unrecorded date'} (left the list)." for t, owner, at in left)
-    return replace(explanation, verdict=f"{explanation.verdict} {note}")
+    note_da = " ".join(f"Ansøgeren trak ansøgningen på {owner}s {LIST_DA.get(t, t)} tilbage "
+                       f"{at.strftime('%d.%m.%Y') if at else '(datoen er ikke registreret)'} (udgik af listen)."
+                       for t, owner, at in left)
+    return replace(explanation, verdict=f"{explanation.verdict} {note}",
+                   verdict_da=f"{explanation.verdict_da} {note_da}")
+
+
+LIST_DA = {"external": "eksterne venteliste", "internal": "interne venteliste"}
+"""Danish names of the store's list types (in the withdrawal note)."""
 
 
 __all__ = ["engine_decision", "explain_from_store", "store_decisions"]
