@@ -1,6 +1,7 @@
 """The README's promise: nothing boligmix publishes shows a person count below the disclosure limit.
 
-Runs the demo pipeline and every command that writes statistics on small synthetic data (many
+Runs the demo pipeline and every command that writes statistics (lists, indicators, composition,
+mix, rehouse) on small synthetic data (many
 small groups: departments, convicted residents, children) and walks every file they write: CSV,
 Parquet, JSON and the Excel workbooks. A person-count column (residents, n, n_*, numerator,
 denominator, count, base, fte_*) may hold nothing below `min_count` (zeros included, as the policy
@@ -25,7 +26,7 @@ from boligmix.pipeline import INDICATOR_LABELS, run_pipeline
 from boligmix.report import DisclosurePolicy
 from boligmix.report.labels import DEFAULT_LABELS
 
-COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+)$")
+COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+|received|received_.+|adults_.+)$")
 NOT_PERSONS = {"n_units"}  # counts of units, not of persons
 EXCEL_COUNT_HEADERS = ({t.da for c, t in {**DEFAULT_LABELS, **INDICATOR_LABELS}.items() if COUNT.match(c)}
                        | {"Antal", "Af i alt"})
@@ -45,10 +46,28 @@ def outputs(tmp_path_factory) -> Path:
                  ["indicators", "composition", data, "-y", 2024, "--level", "department", "-o", root / "comp.csv"],
                  ["indicators", "composition", data, "-y", 2024, "--level", "department", "-o", root / "comp-internal.csv",
                   "--internal"],
-                 ["mix", "--data", data, "--years", "2022-2023", "--level", "department", "--out", root / "mix"]):
+                 ["mix", "--data", data, "--years", "2022-2023", "--level", "department", "--out", root / "mix"],
+                 ["rehouse", *_rehousing_inputs(tmp_path_factory.mktemp("rehouse-inputs")), "--out", root / "rehouse"]):
         result = runner.invoke(app, [str(a) for a in args])
         assert result.exit_code == 0, (args, result.output)
     return root
+
+
+def _rehousing_inputs(folder: Path) -> list[str]:
+    """12 households, 2 of them outside work, into two receiving areas: A gets 9 (1 outside work), B 3."""
+    households = ["household_id,persons,rooms_before,monthly_income_dkk,outside_work,municipality_code,scope_area,"
+                  "move_by"] + [f"h{i},1,2,30000,{int(i in (1, 11))},101,,2026-06-01" for i in range(12)]
+    vacancies = ["dwelling_id,area_id,municipality_code,rooms,monthly_rent_dkk,available_from"] + \
+        [f"d{i},{'A' if i < 9 else 'B'},101,2,5000,2026-01-01" for i in range(12)]
+    wishes = ["household_id,rank,area_id"] + [f"h{i},1,{'A' if i < 9 else 'B'}" for i in range(12)]
+    caps = ["area_id,max_outside_work,area_name,adults_18_64,pct_outside_work_edu", "A,3,Alfa,400,20",
+            "B,3,Beta,300,10"]
+    files = []
+    for option, name, lines in (("--households", "H.csv", households), ("--vacancies", "V.csv", vacancies),
+                                ("--wishes", "W.csv", wishes), ("--caps", "C.csv", caps)):
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files += [option, str(folder / name)]
+    return files
 
 
 def _published(root: Path) -> list[Path]:
@@ -124,3 +143,6 @@ def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
     assert published.get_column("suppressed").drop_nulls().len() >= 3
     criteria = pl.read_csv(outputs / "lists" / "criteria.csv", infer_schema_length=None)
     assert {"count", "base", "suppressed"} <= set(criteria.columns)
+    areas = pl.read_csv(outputs / "rehouse" / "areas.csv", infer_schema_length=None)
+    assert areas.get_column("received").to_list() == [9, None]  # B received 3: suppressed
+    assert areas.get_column("suppressed").drop_nulls().len() == 2  # A: 1 outside work; B: its counts

@@ -1,5 +1,9 @@
 """The output directory of `boligmix rehouse`: assignment.csv, unplaced.csv, areas.csv, summary.json and
-report.html (Danish first; optimal and stable side by side; every table through `protect`)."""
+report.html (Danish first; optimal and stable side by side; every table through `protect`).
+
+assignment.csv and unplaced.csv are the planner's household-level working lists (internal, as the
+households' own data); areas.csv, the report and summary.json's figures are published: areas.csv
+and the report's tables pass `boligmix.report.disclosure.protect`."""
 
 from __future__ import annotations
 
@@ -164,6 +168,23 @@ def _figure(section, frame: pl.DataFrame, modes: list[str]) -> None:
                           "en": "Households outside work per receiving area (the 40 with the lowest cap)"})
 
 
+def published_areas(areas: pl.DataFrame, policy: DisclosurePolicy) -> pl.DataFrame:
+    """areas.csv as published: the households received (in all, outside work) and the residents
+    18-64 through `protect` (a count below the limit, and the rest of "received" when it would give
+    a suppressed "outside work" back, are blank; `suppressed` says why); the share after, and
+    whether the area is over its cap, are blank when the counts they rest on are (with the cap
+    they would bound a suppressed count)."""
+    counts = ["received", "received_outside_work", *[c for c in ("adults_18_64",) if c in areas.columns]]
+    shares = [Share("pct_outside_work_after", "received", "received_outside_work")] \
+        if "pct_outside_work_after" in areas.columns else []
+    if "adults_18_64" in areas.columns:
+        areas = areas.with_columns(pl.col("adults_18_64").round(0).cast(pl.Int64))
+    protected = protect(areas, counts=counts, shares=shares, policy=policy, name="areas.csv",
+                        totals=[Additive(["received_outside_work"], "received", remainder=True)]).frame
+    return protected.with_columns(pl.when(pl.col("received_outside_work").is_null()).then(None)
+                                  .otherwise(pl.col("over_cap")).alias("over_cap"))
+
+
 def write_rehousing(out: str | os.PathLike[str], result: RehousingResult, mode: str,
                     inputs: Mapping[str, str | os.PathLike[str]], time_limit: float) -> dict[str, str]:
     """Write every output file together (or none)."""
@@ -177,9 +198,9 @@ def write_rehousing(out: str | os.PathLike[str], result: RehousingResult, mode: 
     chosen = result.modes[mode]
     report = build_report(result, mode, prov, policy)
     return write_files(out, {"assignment.csv": csv_writer(chosen.assignment), "unplaced.csv": csv_writer(chosen.unplaced),
-                             "areas.csv": csv_writer(chosen.areas),
+                             "areas.csv": csv_writer(published_areas(chosen.areas, policy)),
                              "summary.json": json_writer(summary(result, mode, prov)),
                              "report.html": lambda p: write_html(report, p)})
 
 
-__all__ = ["build_report", "summary", "write_rehousing"]
+__all__ = ["build_report", "published_areas", "summary", "write_rehousing"]
