@@ -140,11 +140,29 @@ def test_cli_writes_plan(tmp_path):
     res = _run(["plan", "optimise", "--options", str(options), "--area-state", str(state), "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert (out / "plan.csv").read_text().splitlines() == ["option_id,chosen", "d1,0", "s1,1", "b1,0", "c1,1", "b2,1"]
-    assert (out / "timeline.csv").read_text().splitlines()[0] == "year,family_dwellings,denominator,share"
+    assert (out / "timeline.csv").read_text().splitlines()[0] == \
+        "area_id,area_name,municipality,year,family_dwellings,denominator,share"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "OPTIMAL" and summary["objective"] == 100e6 and summary["gap"] == 0
+    assert (summary["area_id"], summary["area_name"], summary["municipality"]) == ("X", None, None)
     html = (out / "report.html").read_text()
-    assert "Udviklingsplan for X" in html and "nybyggeri" in html
+    assert "Udviklingsplan for X (navn ukendt)" in html and "nybyggeri" in html
+
+
+def test_cli_names_the_area_beside_its_id(tmp_path):
+    state = ("area_id,area_name,municipality,year,family_dwellings,all_dwellings,demolished_since_2010,"
+             "commercial_m2,share\nX,Æblehaven,Aarhus,2024,800,1000,0,0,0.8\n")
+    options, state_path = _files(tmp_path, state=state)
+    out = tmp_path / "out"
+    res = _run(["plan", "optimise", "--options", str(options), "--area-state", str(state_path), "--out", str(out),
+                "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert (payload["area_id"], payload["area_name"], payload["municipality"]) == ("X", "Æblehaven", "Aarhus")
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["area_name"], summary["municipality"]) == ("Æblehaven", "Aarhus")
+    assert (out / "timeline.csv").read_text(encoding="utf-8").splitlines()[1].startswith("X,Æblehaven,Aarhus,2025,")
+    assert "Udviklingsplan for Æblehaven (X), Aarhus" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_cli_infeasible_exit_3_writes_nothing(tmp_path):
@@ -203,4 +221,4 @@ def test_cli_area_row_and_households(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["households"] == 140 and summary["objective"] == 140 and summary["cost_dkk"] == 100e6
     # STATE's year 2024 -> the timeline starts on 1 January 2025
-    assert (out / "timeline.csv").read_text().splitlines()[1].startswith("2025,800,1000.0,0.8")
+    assert (out / "timeline.csv").read_text().splitlines()[1].startswith("X,,,2025,800,1000.0,0.8")

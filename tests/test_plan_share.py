@@ -95,8 +95,14 @@ def test_plan_share_cli(tmp_path):
                 "--lists", str(tmp_path / "lists.csv"), "--extras", str(tmp_path / "extras.csv")])
     assert res.exit_code == 0, res.output
     frame = pl.read_csv(out)
-    assert frame.columns == ["area_id", "year", "family_dwellings", "all_dwellings", "demolished_since_2010",
-                             "commercial_m2", "share"]
+    assert frame.columns == ["area_id", "area_name", "municipality", "year", "family_dwellings", "all_dwellings",
+                             "demolished_since_2010", "commercial_m2", "share"]
+    from boligmix.data.io import read_table
+    areas = read_table(data, "areas").join(read_table(data, "municipalities"), on="municipality_code")
+    expected = areas.filter(pl.col("area_id").is_in(["A1", "A2"])).sort("area_id")
+    assert frame.get_column("area_name").to_list() == expected.get_column("area_name").to_list()
+    assert frame.get_column("municipality").to_list() == expected.get_column("municipality_name").to_list()
+    assert frame.get_column("municipality").null_count() == 0
     a1, a2 = frame.row(0, named=True), frame.row(1, named=True)
     assert frame.height == 2  # A3 is only forebyggelse in 2024 (omdannelse in 2017, before plans existed)
     # A1: 6 family; denominator 6 + 3 youth/elderly + 3 private + 3 demolished + 150/75 = 17

@@ -58,9 +58,11 @@ def share_command(
         extra_values = read_extras(extras, known_area_ids(data)) if extras is not None else None
         table = share_table(data, year, formula, lists=on_lists, extras=extra_values)
         table.provenance["inputs"] = {"lists": str(lists) if lists else "computed", "extras": str(extras or "")}
+        from boligmix.lists.pipeline import area_names, dataset_area_names, with_names
+
         meta = provenance_path(out)
         write_file(meta, json_writer(table.provenance))
-        write_file(out, csv_writer(table.frame))
+        write_file(out, csv_writer(with_names(table.frame, area_names(dataset_area_names(data)))))
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
@@ -88,6 +90,9 @@ def optimise_command(
     start: Annotated[Optional[int], typer.Option(
         "--from", help="First year of the timeline (default: STATE's year + 1, else the first option's).")] = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit in seconds.")] = 60.0,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="Dataset directory to take the area's name and municipality from (default: STATE.csv's "
+                       "area_name and municipality columns, as `plan share` writes them).")] = None,
     switch: SwitchOption = None,
     quiet: QuietOption = False,
     json_: JsonOption = False,
@@ -96,20 +101,26 @@ def optimise_command(
     from boligmix.cli.lists import parse_switches
     from boligmix.plan.optimise import PlanInfeasibleError, optimise_plan
     from boligmix.plan.output import check_inputs
-    from boligmix.plan.plan_io import read_options, read_state
-    from boligmix.plan.plan_report import write_plan
+    from boligmix.plan.plan_io import read_options, read_state, read_state_names
+    from boligmix.plan.plan_report import area_title, write_plan
     from boligmix.plan.share import ShareFormula
 
     output = Output(quiet=quiet, json=json_)
     try:
-        check_inputs(out, {"--options": options, "--area-state": area_state})
+        check_inputs(out, {"--options": options, "--area-state": area_state, "--data": data})
         formula = ShareFormula.load(parse_switches(switch), target=target, target_year=by)
         state, state_year = read_state(area_state, area=area)
+        names = read_state_names(area_state, state.area_id)
+        if data is not None and names == (None, None):
+            from boligmix.lists.pipeline import area_names, dataset_area_names
+
+            names = area_names(dataset_area_names(data)).get(state.area_id, (None, None))
         actions = read_options(options)
         first = start if start is not None else (state_year + 1 if state_year is not None else None)
         result = optimise_plan(state, actions, formula, minimise=minimise, start=first,  # type: ignore[arg-type]
                                time_limit=time_limit)
-        files = write_plan(out, state, actions, formula, result, inputs={"options": options, "area_state": area_state})
+        files = write_plan(out, state, actions, formula, result, inputs={"options": options, "area_state": area_state},
+                           names=names)
     except PlanInfeasibleError as exc:
         print_error(exc)
         if json_:
@@ -120,10 +131,11 @@ def optimise_command(
         print_error(exc)
         raise typer.Exit(2) from exc
     final = result.timeline[-1]["share"] if result.timeline else None
-    payload = {"out": str(out), "status": result.status, "objective": result.objective, "cost_dkk": result.cost_dkk,
+    payload = {"out": str(out), "area_id": state.area_id, "area_name": names[0], "municipality": names[1],
+               "status": result.status, "objective": result.objective, "cost_dkk": result.cost_dkk,
                "households": result.households, "chosen": result.chosen_ids(), "share_at_target_year": final,
                "files": files}
-    human = (f"wrote {out}: {result.status}, {len(result.chosen_ids())} options, cost {result.cost_dkk:,.0f} DKK, "
+    human = (f"wrote {out}: {area_title(state.area_id, names, 'en')}: {result.status}, {len(result.chosen_ids())} options, cost {result.cost_dkk:,.0f} DKK, "
              f"{result.households} households; share on 1 January {result.target_year}: "
              + (f"{final:.4f}" if final is not None else "n/a"))
     output.result(payload, human)

@@ -1,7 +1,8 @@
 """STATE.csv and OPTIONS.csv of `boligmix plan optimise`, read strictly.
 
 STATE.csv: one row, `area_id,family_dwellings,all_dwellings,demolished_since_2010,commercial_m2`
-(as written by `boligmix plan share`, whose extra columns `year` and `share` are allowed).
+(as written by `boligmix plan share`, whose extra columns `year`, `share`, `area_name` and
+`municipality` are allowed; the names go beside the id in every output).
 
 OPTIONS.csv: `option_id,kind,family_dwellings,new_dwellings,commercial_m2,cost_dkk,households,year,
 excludes,requires`; `kind` one of demolish, sell, convert, build; `excludes`/`requires` are
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 
 from boligmix.errors import DataValidationError
+from boligmix.lists.pipeline import NAME_COLUMNS
 from boligmix.plan.actions import ACTION_KINDS, APPLIES, QUANTITIES, Action, AreaState
 from boligmix.plan.csvread import read_text_table
 
@@ -24,7 +26,7 @@ OPTION_COLUMNS = ("option_id", "kind", "family_dwellings", "new_dwellings", "com
 def read_state(path: str | os.PathLike[str], area: str | None = None) -> tuple[AreaState, int | None]:
     """The area state and its `year` column (None when absent). STATE.csv holds one row, or several
     (e.g. all of `plan share`'s) when `area` names the row to use."""
-    t = read_text_table(path, STATE_COLUMNS, optional=("year", "share"))
+    t = read_text_table(path, STATE_COLUMNS, optional=("year", "share", *NAME_COLUMNS))
     ids = t.ids("area_id", unique=True)
     family, alld, dem = t.counts("family_dwellings"), t.counts("all_dwellings"), t.counts("demolished_since_2010")
     commercial = t.amounts("commercial_m2")
@@ -45,6 +47,17 @@ def read_state(path: str | os.PathLike[str], area: str | None = None) -> tuple[A
     state = AreaState(ids[i], family[i], alld[i], dem[i], commercial[i])
     has_year = t.has("year") and t.columns["year"][i] is not None
     return state, (year[i] if has_year else None)
+
+
+def read_state_names(path: str | os.PathLike[str], area_id: str) -> tuple[str | None, str | None]:
+    """The area name and municipality of `area_id` in STATE.csv (`plan share` writes them beside
+    the id); (None, None) when the file has no such columns."""
+    t = read_text_table(path, STATE_COLUMNS, optional=NAME_COLUMNS)
+    if not any(t.has(c) for c in NAME_COLUMNS):
+        return None, None
+    i = t.ids("area_id").index(area_id)
+    name, municipality = (t.text(c)[i] if t.has(c) else None for c in NAME_COLUMNS)
+    return name, municipality
 
 
 def read_options(path: str | os.PathLike[str]) -> list[Action]:
@@ -80,4 +93,4 @@ def read_options(path: str | os.PathLike[str]) -> list[Action]:
             for i in range(t.height)]
 
 
-__all__ = ["OPTION_COLUMNS", "STATE_COLUMNS", "read_options", "read_state"]
+__all__ = ["OPTION_COLUMNS", "STATE_COLUMNS", "read_options", "read_state", "read_state_names"]

@@ -27,16 +27,34 @@ def input_vintage(inputs: Mapping[str, str | os.PathLike[str]]) -> str:
     return "; ".join(f"{Path(p).name} sha256:{file_sha256(p)[:16]}" for p in inputs.values())
 
 
-def plan_frames(actions: Sequence[Action], result: PlanResult) -> tuple[pl.DataFrame, pl.DataFrame]:
+AreaNames = tuple[str | None, str | None]
+"""(area name, municipality) of the planned area; None where unknown."""
+
+
+def area_title(area_id: str, names: AreaNames, lang: str) -> str:
+    """'Name (id), Municipality' — the id alone with a note when the names are unknown."""
+    name, municipality = names
+    if name is None and municipality is None:
+        return f"{area_id} ({'navn ukendt' if lang == 'da' else 'name unknown'})"
+    return f"{name or area_id} ({area_id})" + (f", {municipality}" if municipality else "")
+
+
+def plan_frames(actions: Sequence[Action], result: PlanResult, state: AreaState | None = None,
+                names: AreaNames = (None, None)) -> tuple[pl.DataFrame, pl.DataFrame]:
     plan = pl.DataFrame({"option_id": [a.option_id for a in actions],
                          "chosen": [int(result.chosen[a.option_id]) for a in actions]})
     timeline = pl.DataFrame(result.timeline, schema={"year": pl.Int64, "family_dwellings": pl.Int64,
                                                      "denominator": pl.Float64, "share": pl.Float64})
+    if state is not None:
+        timeline = timeline.select(pl.lit(state.area_id).alias("area_id"),
+                                   pl.lit(names[0], dtype=pl.String).alias("area_name"),
+                                   pl.lit(names[1], dtype=pl.String).alias("municipality"), pl.all())
     return plan, timeline
 
 
-def summary(state: AreaState, formula: ShareFormula, result: PlanResult, prov: Provenance) -> dict[str, Any]:
-    return {"area_id": state.area_id, "minimise": result.minimise, "objective": result.objective,
+def summary(state: AreaState, formula: ShareFormula, result: PlanResult, prov: Provenance,
+            names: AreaNames = (None, None)) -> dict[str, Any]:
+    return {"area_id": state.area_id, "area_name": names[0], "municipality": names[1], "minimise": result.minimise, "objective": result.objective,
             "bound": result.bound, "gap": result.gap, "status": result.status,
             "proven_optimal": result.proven_optimal, "seconds": round(result.seconds, 3),
             "cost_dkk": result.cost_dkk, "households": result.households, "chosen": result.chosen_ids(),
@@ -46,7 +64,8 @@ def summary(state: AreaState, formula: ShareFormula, result: PlanResult, prov: P
 
 
 def build_report(state: AreaState, actions: Sequence[Action], formula: ShareFormula, result: PlanResult,
-                 timeline: pl.DataFrame, prov: Provenance, policy: DisclosurePolicy) -> Report:
+                 timeline: pl.DataFrame, prov: Provenance, policy: DisclosurePolicy,
+                 names: AreaNames = (None, None)) -> Report:
     import plotly.graph_objects as go
 
     final = result.timeline[-1]["share"] if result.timeline else None
@@ -54,7 +73,8 @@ def build_report(state: AreaState, actions: Sequence[Action], formula: ShareForm
     en_share = "–" if final is None else f"{final * 100:.1f} %"
     cost_da = f"{result.cost_dkk:,.0f}".replace(",", ".")
     report = Report(
-        {"da": f"Udviklingsplan for {state.area_id}", "en": f"Development plan for {state.area_id}"},
+        {"da": f"Udviklingsplan for {area_title(state.area_id, names, 'da')}",
+         "en": f"Development plan for {area_title(state.area_id, names, 'en')}"},
         provenance=prov,
         intro={"da": (f"Planen vælger {len(result.chosen_ids())} af {len(actions)} mulige tiltag, så andelen af almene "
                       f"familieboliger 1. januar {result.target_year} er {da_share} (mål: højst "
@@ -84,7 +104,7 @@ def build_report(state: AreaState, actions: Sequence[Action], formula: ShareForm
                       "households": {"da": "Husstande", "en": "Households"}, "chosen": {"da": "Valgt", "en": "Chosen"}},
               formats={"cost_dkk": ",.0f", "commercial_m2": ",.0f"}, bilingual={"kind_da": "kind_en"})
     sec2 = report.section({"da": "Forløb", "en": "Timeline"})
-    sec2.table(exempt(timeline, reason="dwelling counts of one area, no person data", policy=policy),
+    sec2.table(exempt(timeline.select("year", "family_dwellings", "denominator", "share"), reason="dwelling counts of one area, no person data", policy=policy),
                {"da": "Andel 1. januar hvert år", "en": "Share on 1 January of each year"}, name="timeline",
                labels={"year": {"da": "År", "en": "Year"}, "family_dwellings": {"da": "Familieboliger", "en": "Family dwellings"},
                        "denominator": {"da": "Nævner", "en": "Denominator"}, "share": {"da": "Andel", "en": "Share"}},
@@ -105,19 +125,21 @@ def build_report(state: AreaState, actions: Sequence[Action], formula: ShareForm
 
 
 def write_plan(out: str | os.PathLike[str], state: AreaState, actions: Sequence[Action], formula: ShareFormula,
-               result: PlanResult, *, inputs: Mapping[str, str | os.PathLike[str]]) -> dict[str, str]:
-    """Write plan.csv, timeline.csv, summary.json and report.html together (or nothing)."""
+               result: PlanResult, *, inputs: Mapping[str, str | os.PathLike[str]],
+               names: AreaNames = (None, None)) -> dict[str, str]:
+    """Write plan.csv, timeline.csv, summary.json and report.html together (or nothing); the area's
+    name and municipality (`names`) stand beside its id in the timeline, the summary and the report."""
     policy = DisclosurePolicy.load()
     prov = Provenance(data_vintage=input_vintage(inputs), command="boligmix plan optimise",
                       rule_versions={"share_rules": formula.rules.version, "disclosure_policy": policy.version},
                       settings={"target": formula.target, "target_year": result.target_year,
                                 "minimise": result.minimise, **{f"switch.{k}": v for k, v in formula.switches.items()}},
                       dataset=", ".join(str(p) for p in inputs.values()))
-    plan, timeline = plan_frames(actions, result)
-    report = build_report(state, actions, formula, result, timeline, prov, policy)
+    plan, timeline = plan_frames(actions, result, state, names)
+    report = build_report(state, actions, formula, result, timeline, prov, policy, names)
     return write_files(out, {"plan.csv": csv_writer(plan), "timeline.csv": csv_writer(timeline),
-                             "summary.json": json_writer(summary(state, formula, result, prov)),
+                             "summary.json": json_writer(summary(state, formula, result, prov, names)),
                              "report.html": lambda p: write_html(report, p)})
 
 
-__all__ = ["build_report", "plan_frames", "summary", "write_plan"]
+__all__ = ["AreaNames", "area_title", "build_report", "plan_frames", "summary", "write_plan"]
