@@ -22,3 +22,49 @@ def test_invalid_yaml_and_missing_file_name_the_file(tmp_path, loader):
         loader(bad)
     with pytest.raises(ConfigurationError, match="missing.yaml.*cannot read"):
         loader(tmp_path / "missing.yaml")
+
+
+# One loader for every versioned rule file (`boligmix.rules.files.parse_model`): the list rule sets,
+# the monitoring sets, the plan and rehousing rules and the simulation scenarios.
+
+def _loaders():
+    from boligmix.lists.ruleset import load_ruleset_file
+    from boligmix.monitor.sets import load_set
+    from boligmix.plan.rules import load_share_rules
+    from boligmix.simulate.scenario import load_scenario
+
+    return {"ruleset": (load_ruleset_file, "rule set"), "monitor": (load_set, "indicator set"),
+            "plan": (lambda p: load_share_rules(str(p)), "rule file"),
+            "scenario": (load_scenario, "scenario file")}
+
+
+@pytest.mark.parametrize("kind", ["ruleset", "monitor", "plan", "scenario"])
+def test_every_rule_file_loader_names_the_file(tmp_path, kind):
+    load, what = _loaders()[kind]
+    for name, text, message in (("broken.yaml", "a: [1, 2\n", "not valid YAML"),
+                                ("list.yaml", "- 1\n- 2\n", f"{what} must be a YAML mapping"),
+                                ("latin.yaml", None, "not UTF-8")):
+        path = tmp_path / name
+        if text is None:
+            path.write_bytes("version: 'æøå'\n".encode("latin-1"))
+        else:
+            path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigurationError) as info:
+            load(path)
+        assert info.value.source == str(path) and message in str(info.value), (kind, name, str(info.value))
+
+
+@pytest.mark.parametrize("kind", ["ruleset", "monitor", "plan", "scenario"])
+def test_every_rule_file_loader_names_the_key_of_an_unknown_field(tmp_path, kind):
+    from importlib import resources
+
+    load, _ = _loaders()[kind]
+    package, name = {"ruleset": ("boligmix.rules.lists", "2021.yaml"), "monitor": ("boligmix.rules.monitor", "aarhus.yaml"),
+                     "plan": ("boligmix.rules.plan", "share_2018.yaml"),
+                     "scenario": ("boligmix.simulate.scenarios", "baseline.yaml")}[kind]
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(text + "\nunexpected_key: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as info:
+        load(path)
+    assert info.value.source == str(path) and "unexpected_key" in str(info.value)

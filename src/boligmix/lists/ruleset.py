@@ -9,7 +9,6 @@ data choices used when indicators are computed. Every criterion becomes a condit
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,11 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from boligmix.errors import ConfigurationError
 from boligmix.rules.evaluator import Condition, parse_condition
+from boligmix.rules.files import parse_model, read_text
 
 AREA_FIELDS: tuple[str, ...] = (
     "residents",
@@ -285,29 +284,15 @@ def _cross_check(spec: RuleSetFile, source: str) -> dict[str, Condition]:
 
 def parse_ruleset(text: str, source: str) -> RuleSet:
     """Parse and check a rule set from YAML text; `source` names it in errors."""
-    try:
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loader)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"not valid YAML: {exc}", source=source) from exc
-    if not isinstance(raw, Mapping):
-        raise ConfigurationError("a rule set must be a YAML mapping", source=source)
-    try:
-        spec = RuleSetFile.model_validate(raw)
-    except ValidationError as exc:
-        raise _pydantic_error(exc, raw, source) from exc
+    spec, _raw, sha = parse_model(text, source, RuleSetFile, what="a rule set", error=_pydantic_error)
     conditions = _cross_check(spec, source)
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return RuleSet(spec=spec, source=source, sha256=sha, conditions=conditions)
 
 
 def load_ruleset_file(path: str | Path) -> RuleSet:
     """Load a rule set from a YAML file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read rule set: {exc}", source=str(path)) from exc
-    return parse_ruleset(text, str(path))
+    text, source = read_text(Path(path), package="boligmix.rules.lists", filename="", what="rule set")
+    return parse_ruleset(text, source)
 
 
 @lru_cache(maxsize=None)

@@ -17,7 +17,6 @@ a bad set raises `ConfigurationError` naming the file, the indicator (or section
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -30,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from boligmix.errors import ConfigurationError
 from boligmix.lists.ruleset import AREA_FIELDS, RuleSet, load_ruleset, parse_ruleset, version_for_year
 from boligmix.rules.evaluator import Condition, parse_condition
+from boligmix.rules.files import parse_model, read_text
 
 SET_FORMAT = "boligmix-monitor-set/1"
 BUILTIN_SETS: tuple[str, ...] = ("legal", "legal-no-ethnicity", "aarhus")
@@ -184,18 +184,9 @@ def _cross_check(spec: SetFile, source: str) -> tuple[dict[str, tuple[Condition,
 
 def parse_set(text: str, source: str) -> IndicatorSet:
     """Parse and check an indicator set from YAML text; `source` names it in errors."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"not valid YAML: {exc}", source=source) from exc
-    if not isinstance(raw, Mapping):
-        raise ConfigurationError("an indicator set must be a YAML mapping", source=source)
-    try:
-        spec = SetFile.model_validate(raw)
-    except ValidationError as exc:
-        raise _fail(exc, raw, source) from exc
+    spec, _raw, sha = parse_model(text, source, SetFile, what="an indicator set", error=_fail)
     steps, cats = _cross_check(spec, source)
-    return IndicatorSet(spec, source, hashlib.sha256(text.encode("utf-8")).hexdigest(), steps, cats)
+    return IndicatorSet(spec, source, sha, steps, cats)
 
 
 def load_set(name_or_path: str | Path) -> IndicatorSet:
@@ -208,10 +199,7 @@ def load_set(name_or_path: str | Path) -> IndicatorSet:
     if path.suffix not in (".yaml", ".yml"):
         raise ConfigurationError(f"unknown indicator set '{name}': use {', '.join(BUILTIN_SETS)} or the path of "
                                  "a set .yaml file", field="set")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read indicator set: {exc}", source=name) from exc
+    text, _ = read_text(path, package="boligmix.rules.monitor", filename="", what="indicator set")
     return parse_set(text, name)
 
 

@@ -7,19 +7,17 @@ and a status (`confirmed` / `UNCONFIRMED`); callers override them by name.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from boligmix.errors import ConfigurationError
 from boligmix.lists.ruleset import Switch, SwitchValue, _coerce_switch
+from boligmix.rules.files import parse_model, read_text
 
 SHARE_FILE = "share_2018.yaml"
 REHOUSING_FILE = "rehousing_2021.yaml"
@@ -92,36 +90,26 @@ class RuleFile:
         return {"file": self.source, "version": self.version, "sha256": self.sha256}
 
 
+def _key_error(exc: ValidationError, raw: Any, source: str) -> ConfigurationError:
+    """A validation error named by key: the top-level key as the rule, the rest as the field."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    return ConfigurationError(err["msg"], source=source, rule=loc[0] if len(loc) > 1 else None,
+                              field=".".join(loc[1:]) or (loc[0] if loc else None))
+
+
 def _parse(text: str, source: str, model: type[_Strict]) -> RuleFile:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"not valid YAML: {exc}", source=source) from exc
-    if not isinstance(raw, Mapping):
-        raise ConfigurationError("a rule file must be a YAML mapping", source=source)
-    try:
-        spec = model.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"]]
-        raise ConfigurationError(err["msg"], source=source, rule=loc[0] if len(loc) > 1 else None,
-                                 field=".".join(loc[1:]) or (loc[0] if loc else None)) from exc
+    spec, _raw, sha = parse_model(text, source, model, what="a rule file", error=_key_error)
     for name, switch in getattr(spec, "switches", {}).items():
         if switch.allowed is not None and switch.default not in switch.allowed:
             raise ConfigurationError(f"default {switch.default!r} is not among {list(switch.allowed)}",
                                      source=source, rule=f"switches.{name}", field="default")
-    return RuleFile(spec, source, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return RuleFile(spec, source, sha)
 
 
 def _load(path: str | Path | None, filename: str, model: type[_Strict]) -> RuleFile:
-    if path is None:
-        text = resources.files("boligmix.rules.plan").joinpath(filename).read_text(encoding="utf-8")
-        return _parse(text, f"boligmix/rules/plan/{filename}", model)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read rule file: {exc}", source=str(path)) from exc
-    return _parse(text, str(path), model)
+    text, source = read_text(path, package="boligmix.rules.plan", filename=filename, what="rule file")
+    return _parse(text, source, model)
 
 
 @lru_cache(maxsize=8)

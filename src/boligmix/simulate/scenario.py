@@ -32,6 +32,7 @@ from boligmix.data.schema import TENURES
 from boligmix.errors import ConfigurationError
 from boligmix.letting.model import AREA_CATEGORIES
 from boligmix.letting.policy import POLICY_DIR, PolicySet, load_policies, policy_files
+from boligmix.rules.files import parse_model, read_text
 
 FORMAT = "boligmix-scenario/1"
 PACKAGED_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -171,6 +172,10 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if not str(part).startswith("function-")) or "(top level)"
 
 
+def _key_error(exc: ValidationError, raw: Any, source: str) -> ConfigurationError:
+    return ConfigurationError(exc.errors()[0]["msg"], source=source, field=_key_path(tuple(exc.errors()[0]["loc"])))
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """A scenario file, or a packaged scenario by name (`baseline`, ...)."""
     path = Path(name_or_path)
@@ -181,18 +186,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             raise ConfigurationError(f"no scenario file or packaged scenario '{name_or_path}' (packaged: {names})",
                                      source=str(name_or_path))
         path = packaged
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"not valid YAML: {exc}", source=str(path)) from None
-    if not isinstance(raw, dict):
-        raise ConfigurationError("a scenario file must hold a mapping", source=str(path))
-    try:
-        spec = ScenarioSpec.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigurationError(err["msg"], source=str(path), field=_key_path(tuple(err["loc"]))) from None
+    text, source = read_text(path, package="boligmix.simulate", filename="", what="scenario file")
+    spec = parse_model(text, source, ScenarioSpec, what="a scenario file", error=_key_error).spec
     for i, p in enumerate(spec.policies):
         if not (path.parent / p).exists():
             raise ConfigurationError(f"policy file {p} not found (relative to the scenario file)", source=str(path),
