@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from boligmix.data.io import read_table
 from boligmix.errors import ConfigurationError, DataValidationError
 from boligmix.letting.policy import POLICY_DIR, Policy, PolicySet, compile_policy
+from boligmix.rules.files import parse_model, read_text
 
 RULES_PATH = POLICY_DIR / "imposition" / "60b.yaml"
 
@@ -61,15 +61,8 @@ class ImpositionRules(BaseModel):
 
 def load_imposition_rules(path: str | os.PathLike[str] = RULES_PATH) -> ImpositionRules:
     """Read and validate the § 60 b rule file."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        return ImpositionRules.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"cannot read: {exc}", source=str(path)) from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigurationError(first["msg"], source=str(path), field=loc or None) from None
+    text, source = read_text(Path(path), package="boligmix.rules.letting", filename="", what="§ 60 b rule file")
+    return parse_model(text, source, ImpositionRules, what="the § 60 b rule file").spec
 
 
 @dataclass(frozen=True)

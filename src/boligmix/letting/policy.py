@@ -30,8 +30,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from boligmix.errors import ConfigurationError
 from boligmix.letting.model import Dwelling
 from boligmix.letting.policy_compile import CompiledRule, Policy, compile_policy
@@ -44,8 +42,7 @@ from boligmix.letting.switches import (
     TOOLS,
     SwitchSpec,
 )
-
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from boligmix.rules.files import parse_yaml, read_text
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "rules" / "letting"
 """The packaged letting policies: `statutory/` (the law) and `local/` (example agreements)."""
@@ -56,15 +53,8 @@ POLICY_DIR = Path(__file__).resolve().parent.parent / "rules" / "letting"
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 (safe loader)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"not valid YAML: {exc}", source=str(path)) from None
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read: {exc}", source=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the policy file "
-                                 "as UTF-8", source=str(path)) from None
+    text, source = read_text(path, package="boligmix.rules.letting", filename="", what="policy file")
+    return parse_yaml(text, source)
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
