@@ -49,6 +49,8 @@ def test_barred_rehousing_household_is_redirected_to_the_next_rehousing_dwelling
     assert offered.facts["redirect_decision"] == redirect.decision_id
     assert "dk.almenboligloven.59.redirect#redirected_referral" in offered.facts["priorities_met"]
     assert "redirected referral" in engine.explain(1, 3).verdict
+    danish = engine.explain(1, 3).verdict_da
+    assert "ny anvisning (§ 59, stk. 6/7)" in danish and "ikke statsborger i et EU/EØS-land" in danish
 
 
 def test_a_second_restricted_rehousing_dwelling_rejects_again_without_a_second_redirect():

@@ -17,7 +17,7 @@ from typing import Any
 from boligmix.letting.decision_log import decision_to_record
 from boligmix.letting.model import Decision, Outcome
 from boligmix.letting.policy import PolicySet
-from boligmix.letting.reason_da import danish_date, danish_reason, default_policies
+from boligmix.letting.reason_da import danish_date, danish_reason, default_policies, rule_text_da
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,14 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
         verdict += f" The dwelling was let to applicant {d.applicant_id} (rank {d.rank}, {d.channel.value if d.channel else '?'})."
     policies = policies if policies is not None else default_policies()
     reasons = {d.decision_id: danish_reason(d, policies) for d in steps}
-    return Explanation(applicant_id, dwelling_id, verdict, got, let_to, steps,
-                       _verdict_da(applicant_id, dwelling_id, for_dwelling, mine, lets, channels, got, reasons),
-                       reasons)
+    verdict_da = _verdict_da(applicant_id, dwelling_id, for_dwelling, mine, lets, channels, got, reasons)
+    if redirect is not None:
+        bar = str(redirect.facts.get("redirect_bar") or "")
+        why = rule_text_da(policies, bar)
+        verdict_da += (f" Tilbuddet kom som en ny anvisning (§ 59, stk. 6/7): husstanden måtte ikke anvises til "
+                       f"ledighed {redirect.facts.get('redirected_from_vacancy')}"
+                       + (f", fordi {why}" if why else "") + f" (regel {bar}).")
+    return Explanation(applicant_id, dwelling_id, verdict, got, let_to, steps, verdict_da, reasons)
 
 
 OUTCOME_DA = {
