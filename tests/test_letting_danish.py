@@ -17,7 +17,8 @@ from boligmix.letting.scenario import ScenarioSettings, run_scenario
 from boligmix.letting.store.accept_sql import REASON_PROVISIONAL
 from boligmix.letting.switches import TOOL_SWITCHES
 
-PACKAGED = [p for p in policy_files([POLICY_DIR / "statutory", POLICY_DIR / "local"])]
+SCENARIO_POLICIES = POLICY_DIR.parent.parent / "simulate" / "scenarios" / "policies"
+PACKAGED = policy_files([POLICY_DIR / "statutory", POLICY_DIR / "local", SCENARIO_POLICIES])
 
 
 def _internal_names(policies) -> set[str]:
@@ -36,8 +37,14 @@ def policies():
     return load_default_policies(include_local_examples=True)
 
 
+@pytest.fixture(scope="module")
+def every_packaged_policy():
+    return load_policies([POLICY_DIR / "statutory", POLICY_DIR / "local", SCENARIO_POLICIES])
+
+
 @pytest.mark.parametrize("path", PACKAGED, ids=lambda p: p.name)
-def test_every_rule_of_every_packaged_policy_has_a_danish_text(path, policies):
+def test_every_rule_of_every_packaged_policy_has_a_danish_text(path, every_packaged_policy):
+    policies = every_packaged_policy
     ids = set()
     for p in policies.policies:
         if p.source == str(path):
