@@ -1,6 +1,7 @@
 """Letting reasons in Danish: every packaged rule has a Danish text, and `letting explain` in
 Danish quotes no English reason and no internal field, switch or constant name."""
 
+import json
 import re
 
 import pytest
@@ -178,3 +179,18 @@ def test_cli_explain_danish_by_default_english_on_request(tmp_path, scenario):
     assert "ansøger og ægtefælle eller samlever" in danish.stdout and rejected.reason not in danish.stdout
     english = runner.invoke(app, [*args, "--lang", "en"])
     assert rejected.reason in english.stdout
+
+
+def test_check_policy_names_rules_without_a_danish_text(tmp_path):
+    local = tmp_path / "local.yaml"
+    local.write_text("id: t.d\ntool: delebolig\nversion: '1'\neffective_from: 2022-01-01\n"
+                     "scope: {municipality_codes: [751]}\n"
+                     "eligibility:\n  - id: one\n    description: one person\n"
+                     "    condition: {compare: {field: household.persons_per_room, op: '<=', value: 1}}\n"
+                     "    on_unknown: hold\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["letting", "check-policy", str(local), "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["policies"]
+    assert row["rules_without_danish_text"] == ["t.d#one"]
+    packaged = CliRunner().invoke(app, ["letting", "check-policy", str(POLICY_DIR / "local"), "--json"])
+    assert all(not r["rules_without_danish_text"] for r in json.loads(packaged.stdout)["policies"])

@@ -94,10 +94,14 @@ def check_policy_command(
         {"file": p.source, "id": p.id, "version": p.version, "tool": p.spec.tool, "slot": p.spec.slot_name,
          "enabled": p.spec.enabled, "effective_from": p.spec.effective_from.isoformat(),
          "effective_to": p.spec.effective_to.isoformat() if p.spec.effective_to else None,
-         "scope": p.spec.scope.model_dump(exclude_none=True), "switches": dict(p.switches)}
+         "scope": p.spec.scope.model_dump(exclude_none=True), "switches": dict(p.switches),
+         "rules_without_danish_text": [r.rule_id for rules in p.rules.values() for r in rules
+                                       if not r.spec.description_da.strip()]}
         for p in policy_set.policies if Path(p.source).resolve() in checked
     ]
     human = "\n".join(f"ok  {r['id']}@{r['version']}  {r['tool']}  from {r['effective_from']}  {r['file']}"
+                      + (f"\n    no Danish reason text (description_da): {', '.join(r['rules_without_danish_text'])}"
+                         if r["rules_without_danish_text"] else "")
                       for r in rows)
     out.result({"valid": True, "policies": rows}, human)
 
