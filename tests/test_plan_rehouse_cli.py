@@ -155,3 +155,35 @@ def test_stable_mode_files(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "STABLE" and summary["areas_over_cap"] == 1
     assert summary["comparison"]["optimal"]["objective"] == 1
+
+
+def test_the_share_after_does_not_give_a_suppressed_count_back(tmp_path):
+    """With households received, residents 18-64 and the share before published, the share after
+    would give "received outside work" back: where that count is suppressed, so is the share."""
+    from boligmix.plan.rehouse import rehouse
+    from boligmix.plan.rehouse_io import read_problem
+    from boligmix.plan.rehouse_model import Suitability
+    from boligmix.plan.rehouse_report import build_report, published_areas
+    from boligmix.report import DisclosurePolicy, Provenance
+
+    households = "".join(f"h{i},1,2,30000,{int(i == 0)},101,,2026-06-01\n" for i in range(6))
+    vacancies = "".join(f"d{i},A,101,2,5000,2026-01-01\n" for i in range(6))
+    h, v, w, c = _files(tmp_path, h=H.split("\n")[0] + "\n" + households, v=V.split("\n")[0] + "\n" + vacancies,
+                        w="household_id,rank,area_id\n", c="area_id,max_outside_work,area_name,adults_18_64,"
+                                                          "pct_outside_work_edu\nA,3,Alfa,400,20\n")
+    result = rehouse(read_problem(h, v, w, c), Suitability.load({}))
+    exact = result.modes["optimal"].areas.row(0, named=True)
+    assert (exact["received"], exact["received_outside_work"]) == (6, 1)
+    # the oracle: from the published figures the share after gives the count back exactly
+    back = (exact["pct_outside_work_after"] / 100 * (400 + 6) - 0.20 * 400)
+    assert back == pytest.approx(1)
+    policy = DisclosurePolicy.load()
+    for mode in ("optimal", "stable"):
+        published = published_areas(result.modes[mode].areas, policy).row(0, named=True)
+        assert published["received"] == 6 and published["received_outside_work"] is None
+        assert published["pct_outside_work_after"] is None and published["over_cap"] is None
+    prov = Provenance(data_vintage="test", command="test")
+    [areas] = [b.table.frame for b in build_report(result, "optimal", prov, policy).tables() if b.name == "areas"]
+    row = areas.row(0, named=True)
+    assert row["received_optimal"] == 6 and row["received_outside_work_optimal"] is None
+    assert row["pct_outside_work_after_optimal"] is None and row["pct_outside_work_before"] == 20

@@ -105,7 +105,12 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
     shares = []
     if "adults_18_64" in areas.columns:
         counts.append("adults_18_64")
-        shares = [Share(c, "adults_18_64") for c in areas.columns if c.startswith("pct_outside_work")]
+        # the share after rests on the households received: with received, residents and the share
+        # before it would give a suppressed "received outside work" back
+        shares = [Share(c, "adults_18_64") if c == "pct_outside_work_before"
+                  else Share(c, c.replace("pct_outside_work_after", "received"),
+                             c.replace("pct_outside_work_after", "received_outside_work"))
+                  for c in areas.columns if c.startswith("pct_outside_work")]
     totals = [Additive([f"received_outside_work_{m}"], f"received_{m}", remainder=True) for m in modes]
     protected = protect(areas, counts=counts, shares=shares, totals=totals, policy=policy, name="areas")
     sec2 = report.section({"da": "Modtageområder", "en": "Receiving areas"},
