@@ -88,5 +88,9 @@ def test_the_decision_trail_reads_in_danish_by_default(client, tokens):
     assert held["reason_text"].startswith("afventer: det kan endnu ikke afgøres, om ansøger og ægtefælle")
     assert held["reason"] not in held["reason_text"] and "listed_benefits" not in held["reason_text"]
     assert [d["reason_text"] for d in english] == [d["reason"] for d in danish]
+    by_header = client.get(f"/api/decisions?vacancy_id={vid}", headers={**org, "Accept-Language": "en-GB,en;q=0.8"})
+    assert [d["reason_text"] for d in by_header.json()] == [d["reason"] for d in danish]
+    danish_header = client.get(f"/api/decisions?vacancy_id={vid}", headers={**org, "Accept-Language": "da, en;q=0.5"})
+    assert danish_header.json() == danish
     assert all(d["reason_text"] and "(begrundelsen" not in d["reason_text"] for d in danish)
     assert client.get(f"/api/decisions?vacancy_id={vid}&lang=de", headers=org).status_code == 422

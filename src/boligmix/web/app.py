@@ -395,13 +395,18 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.get("/api/decisions", tags=["audit"])
     def get_decisions(vacancy_id: QueryId32, p: Caller,
-                      lang: Annotated[Literal["da", "en"], Query(description=(
-                          "Language of `reason_text`: da (default) or en. `reason` is the record as "
-                          "decided (English)."))] = "da") -> Any:
+                      lang: Annotated[Literal["da", "en"] | None, Query(description=(
+                          "Language of `reason_text`: da or en; without it the first language of "
+                          "Accept-Language (en -> English), else Danish. `reason` is the record as "
+                          "decided (English)."))] = None,
+                      accept_language: Annotated[str | None, Header(max_length=200)] = None) -> Any:
         """The audit trail of a vacancy; each record's `reason_text` words its reason in `lang`
         (Danish: the rule's Danish text from its policy file, `boligmix.letting.reason_da`)."""
         from boligmix.letting.reason_da import default_policies, record_reason
 
+        if lang is None:
+            first = (accept_language or "").split(",")[0].strip().lower()
+            lang = "en" if first.startswith("en") else "da"
         texts = getattr(rules, "policies", None) or default_policies()
         trail = read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
         return [{**r, "reason_text": record_reason(r, texts, lang)} for r in trail]
