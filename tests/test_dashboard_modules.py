@@ -127,8 +127,11 @@ def test_plan_share_timeline_and_rehousing(setup):
     chosen = pl.read_csv(results / "plan" / area / "plan.csv").filter(pl.col("chosen").cast(pl.Boolean))["option_id"]
     assert chosen.len() > 0 and all(o in view for o in chosen)
     rehousing = _section(view, 'id="rehousing-table"', "</table>")
-    areas = pl.read_csv(results / "plan" / "genhusning" / "areas.csv").row(0, named=True)
-    assert areas["received"] == 8 and areas["received_outside_work"] == 3
+    areas = pl.read_csv(results / "plan" / "genhusning" / "areas.csv", infer_schema_length=None).row(0, named=True)
+    assert areas["received"] == 8 and areas["received_outside_work"] is None  # rehouse protected its 3
+    assert "received_outside_work:primary" in areas["suppressed"]
+    assigned = pl.read_csv(results / "plan" / "genhusning" / "assignment.csv")
+    assert assigned.filter(pl.col("area_id") == areas["area_id"]).height == 8  # the exact count behind it
     assert '<span data-count="8">8</span>' in rehousing  # published
     assert 'data-suppressed="1"' in rehousing and 'data-count="3"' not in rehousing  # 3 < 5: suppressed
 
@@ -270,3 +273,33 @@ def test_every_letting_page_read_goes_through_the_access_table(letting, monkeypa
     monkeypatch.setitem(access.PAGES, "/letting", frozenset({"municipality"}))
     assert _get(client, secrets, "org1").status_code == 403
     assert _get(client, secrets, "muni101").status_code == 200
+
+
+def test_an_unprotected_rehousing_file_is_protected_with_the_share_after():
+    """An areas.csv without the `suppressed` column (written before rehouse protected it): the
+    dashboard protects it, the share after with the counts it rests on."""
+    from boligmix.report import DisclosurePolicy
+    from boligmix.web.dashboard.module_views import rehousing_areas
+
+    frame = pl.DataFrame({"area_id": ["A"], "vacancies": [6], "received": [6], "received_outside_work": [1],
+                          "max_outside_work": [3], "over_cap": [False], "adults_18_64": [400.0],
+                          "pct_outside_work_before": [20.0], "pct_outside_work_after": [100 * 81 / 406]})
+    [row] = rehousing_areas(frame, DisclosurePolicy.load())
+    assert row.get("received") == 6 and row.get("received_outside_work") is None
+    assert row.get("pct_outside_work_after") is None and row.get("pct_outside_work_before") == 20.0
+    assert row.hidden("received_outside_work") and row.hidden("pct_outside_work_after")
+
+
+def test_a_protected_rehousing_file_keeps_its_blanks_and_gets_the_dashboards_limit():
+    from boligmix.report import DisclosurePolicy
+    from boligmix.web.dashboard.module_views import rehousing_areas
+
+    frame = pl.DataFrame({"area_id": ["A", "B"], "vacancies": [9, 70], "received": [8, 70],
+                          "received_outside_work": [None, 30], "max_outside_work": [3, 40], "over_cap": [None, False],
+                          "suppressed": ["received_outside_work:primary", None]})
+    same, _ = rehousing_areas(frame, DisclosurePolicy.load())  # the file's own limit (5): its blank stays
+    assert same.get("received") == 8 and same.get("received_outside_work") is None
+    assert same.hidden("received_outside_work")
+    strict = {r.get("area_id"): r for r in rehousing_areas(frame, DisclosurePolicy.load(min_count=60))}
+    assert strict["A"].get("received") is None and strict["A"].hidden("received_outside_work")
+    assert strict["B"].get("received") == 70 and strict["B"].get("received_outside_work") is None  # 30 < 60

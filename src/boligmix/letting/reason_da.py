@@ -7,8 +7,8 @@ rule's Danish text from the policy file (`description_da`, the one place the rul
 the reasons the engine and the store word themselves are matched against their known shapes
 (`SHAPES`) and worded in Danish with the same numbers, dates and ids. Internal field, switch
 and constant names never appear in the Danish text. A reason of an unknown shape (a new engine
-text without a Danish wording here) gives `UNTRANSLATED` plus the outcome; tests check that every
-reason the engine and store produce has a Danish wording.
+text without a Danish wording here) gives `UNTRANSLATED`; tests check that every reason the
+engine and the store produce has a Danish wording.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from boligmix.letting.model import Decision
@@ -34,7 +35,7 @@ CHANNEL_DA = {
 
 LIST_TYPE_DA = {"external": "ekstern venteliste", "internal": "intern venteliste",
                 "municipal_referral": "kommunal anvisning", "rehousing": "genhusning",
-                "advert": "svar på annonce"}
+                "advert_response": "svar på annonce"}
 
 CATEGORY_DA = {"udsat": "udsat boligområde", "parallelsamfund": "parallelsamfund",
                "omdannelse": "omdannelsesområde", "forebyggelse": "forebyggelsesområde",
@@ -264,25 +265,12 @@ def danish_text(reason: str, rule_id: str | None, rule_version: str | None, poli
     return UNTRANSLATED
 
 
-def reasons_da(decisions: Any, policies: PolicySet | None) -> dict[str, str]:
-    """`danish_reason` of every decision, by decision id."""
-    return {d.decision_id: danish_reason(d, policies) for d in decisions}
-
-
+@cache
 def default_policies() -> PolicySet:
-    """Every packaged policy (statutory and example local agreements), for rule texts."""
+    """Every packaged policy (statutory and example local agreements), for rule texts (loaded once)."""
     from boligmix.letting.policy import load_default_policies
 
-    return _cached(load_default_policies)
-
-
-_CACHE: dict[str, PolicySet] = {}
-
-
-def _cached(load: Callable[..., PolicySet]) -> PolicySet:
-    if "default" not in _CACHE:
-        _CACHE["default"] = load(include_local_examples=True)
-    return _CACHE["default"]
+    return load_default_policies(include_local_examples=True)
 
 
 OUTCOME_LABEL_DA = {
@@ -349,7 +337,6 @@ __all__ = [
     "danish_text",
     "default_policies",
     "find_rule",
-    "reasons_da",
     "record_reason",
     "rule_label",
     "rule_text_da",

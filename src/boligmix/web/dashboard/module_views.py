@@ -216,19 +216,35 @@ def _plan(views: ModuleViews, directory: Path, policy: DisclosurePolicy) -> None
 
 def rehousing_areas(frame: pl.DataFrame, policy: DisclosurePolicy) -> list[Row]:
     """`rehouse`'s areas.csv: households received (and outside work) are counts, the residents 18-64
-    too; the shares before and after are computed over them. Vacancies (dwellings) and the cap (a
-    policy ceiling) are not person counts."""
+    too; the share before is computed over the residents, the share after rests on the households
+    received (with them it would give a suppressed count back). Vacancies (dwellings) and the cap (a
+    policy ceiling) are not person counts. A file `rehouse` already protected (it has the
+    `suppressed` column) is protected again with the dashboard's policy (its blank cells count as 0
+    there) and keeps its own blanks: the stricter of the two wins."""
+    before: list[frozenset[str]] = []
+    if SUPPRESSED_COLUMN in frame.columns:
+        before = [frozenset(p.split(":", 1)[0] for p in (m or "").split(",") if p)
+                  for m in frame.get_column(SUPPRESSED_COLUMN).to_list()]
+        frame = frame.drop(SUPPRESSED_COLUMN)
     counts = [c for c in frame.columns if c.startswith("received")]
     shares: list[Share] = []
     if "adults_18_64" in frame.columns:
         frame = frame.with_columns(pl.col("adults_18_64").round(0).cast(pl.Int64))
         counts.append("adults_18_64")
-        shares = [Share(c, "adults_18_64") for c in frame.columns if c.startswith("pct_outside_work")]
+        shares = [Share(c, "adults_18_64") if c == "pct_outside_work_before"
+                  else Share(c, "received", "received_outside_work") for c in frame.columns
+                  if c.startswith("pct_outside_work")]
     totals = [Additive(["received_outside_work"], "received", remainder=True)] \
         if {"received", "received_outside_work"} <= set(frame.columns) else []
-    frame = frame.with_columns(pl.col(c).fill_null(0) for c in counts)
-    return rows_of(protect(frame, counts=counts, shares=shares, totals=totals, policy=policy,
+    numbers = [c for c in frame.columns if c.startswith("pct_outside_work")]
+    frame = frame.with_columns(*(pl.col(c).cast(pl.Int64, strict=False).fill_null(0) for c in counts),
+                               *(pl.col(c).cast(pl.Float64, strict=False) for c in numbers))
+    rows = rows_of(protect(frame, counts=counts, shares=shares, totals=totals, policy=policy,
                            name="plan/areas.csv"))
+    if not before:
+        return rows
+    return [Row({k: None if k in hidden else v for k, v in row.values.items()}, row.suppressed | hidden)
+            for row, hidden in zip(rows, before)]
 
 
 def _evaluate(views: ModuleViews, directory: Path, policy: DisclosurePolicy) -> None:
