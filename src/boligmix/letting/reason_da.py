@@ -96,9 +96,10 @@ SHAPES: tuple[tuple[re.Pattern[str], Wording], ...] = (
            lambda m, r: f"kommer ikke i betragtning: det kan ikke afgøres, om betingelsen er opfyldt: {r('')}"),
     _shape(rf"{RULE_TOKEN}(?: \(.*\))?", lambda m, r: r("")),
     _shape(rf"{RULE_TOKEN}: cannot be ruled out and the rule rejects on unknown; unknown: .*",
-           lambda m, r: f"det kan ikke udelukkes, at {r('')}, og reglen afviser, når oplysningerne mangler"),
+           lambda m, r: f"afvist, fordi det ikke kan udelukkes, at reglen er opfyldt, og reglen afviser, når "
+                        f"oplysningerne mangler: {r('')}"),
     _shape(rf"held: {RULE_TOKEN} cannot be decided; unknown: .*",
-           lambda m, r: f"afventer: det kan endnu ikke afgøres, om {r('')}"),
+           lambda m, r: f"afventer: det kan endnu ikke afgøres, om afvisningsgrunden er opfyldt: {r('')}"),
     _shape(rf"does not meet the fleksibel criteria \({RULE_TOKEN}\) and the criteria are exclusive "
            r"\(switch mode=exclusive\)(?:; unknown: .*)?",
            lambda m, r: f"opfylder ikke kriterierne for fleksibel udlejning ({r('')}), og kun ansøgere, der "
@@ -143,20 +144,23 @@ SHAPES: tuple[tuple[re.Pattern[str], Wording], ...] = (
     _shape(rf"registered on {_DATE}, before kombineret udlejning was introduced \({_DATE}\), and rejected by "
            r"(\S+): entitled to an offer of (.*)",
            lambda m, r: f"skrevet op {danish_date(m[1])}, før kombineret udlejning blev indført "
-                        f"({danish_date(m[2])}), og afvist, fordi {r(m[3])}: har ret til tilbud om {_offer_of(m[4])}"),
+                        f"({danish_date(m[2])}), og afvist efter ordningen (afvisningsgrund: {r(m[3])}): har ret "
+                        f"til tilbud om {_offer_of(m[4])}"),
     _shape(r"barred by (\S+) from a dwelling in a (\S+) area; the municipality must refer the household "
            r"elsewhere: kept for the next (referral|rehousing) dwelling in municipality (\d+)",
-           lambda m, r: f"må ikke anvises til en bolig i et {' / '.join(CATEGORY_DA.get(c, c) for c in m[2].split('/'))}"
-                        f", fordi {r(m[1])}; kommunen skal anvise husstanden andetsteds: venter på kommune {m[4]}s "
-                        f"næste {'anvisningsbolig' if m[3] == 'referral' else 'genhusningsbolig'}"),
+           lambda m, r: "må ikke anvises til en bolig i området ("
+                        + ", ".join(CATEGORY_DA.get(c, c) for c in m[2].split("/"))
+                        + f"; afvisningsgrund: {r(m[1])}); kommunen skal anvise husstanden andetsteds: venter på "
+                        f"kommune {m[4]}s næste {'anvisningsbolig' if m[3] == 'referral' else 'genhusningsbolig'}"),
     _shape(r"an udslusningsbolig at the municipality's disposal: .*",
            lambda m, r: "en udslusningsbolig, som kommunen råder over: udlejes til kommunens anviste (uden for "
                         "andelene og den obligatoriske fleksible udlejning)"),
     _shape(r"(\w+) share ([\d.e-]+): vacancy (\d+) in (\w+) (\S+), (\d+) taken of (\d+) due"
            r"(?:; also due \(later\): (.*))?",
            lambda m, r: f"andel til {CHANNEL_DA.get(m[1], m[1])} på {_share(m[2])}: ledig bolig nr. {m[3]} i "
-                        f"{COUNT_PER_DA.get(m[4], m[4])} {m[5]}; {m[6]} af de {m[7]} boliger, andelen giver ret til, er brugt"
-                        + (f"; også til rådighed for (senere): "
+                        f"{COUNT_PER_DA.get(m[4], m[4])} {m[5]}; andelen giver ret til {m[7]} "
+                        f"{'bolig' if m[7] == '1' else 'boliger'}, heraf er {m[6]} brugt"
+                        + (f"; står også for tur (senere): "
                            f"{', '.join(CHANNEL_DA.get(c, c) for c in m[8].split(', '))}" if m[8] else "")),
     _shape(r"no share channel is due; the waiting list applies",
            lambda m, r: "ingen andel står for tur; boligen udlejes efter ventelisten"),
