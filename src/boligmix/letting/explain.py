@@ -141,7 +141,7 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
         why = rule_text_da(policies, bar)
         verdict_da += (f" Tilbuddet kom som en ny anvisning (§ 59, stk. 6/7): husstanden måtte ikke anvises til "
                        f"ledighed {redirect.facts.get('redirected_from_vacancy')}"
-                       + (f", fordi {why}" if why else "") + f" (regel {bar}).")
+                       + (f" (afvisningsgrund: {why}; regel {bar})." if why else f" (regel {bar})."))
     return Explanation(applicant_id, dwelling_id, verdict, got, let_to, steps, verdict_da, reasons)
 
 
