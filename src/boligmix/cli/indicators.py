@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error, require_internal_name
 from boligmix.errors import BoligmixError, ConfigurationError
 
 indicators_app = typer.Typer(help="Area, department and municipality indicators from register data.",
@@ -24,9 +24,8 @@ def _check_output_file(out: Path, force: bool, internal: bool = False) -> None:
         raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
     if out.exists() and not force:
         raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
-    if internal and "intern" not in out.name.lower():
-        raise ConfigurationError(f"--internal writes unprotected person counts: name the file so that it says so "
-                                 f"(e.g. {out.stem}-internal{out.suffix})", field="--out")
+    if internal:
+        require_internal_name(out)
 
 
 InternalOption = Annotated[bool, typer.Option(
