@@ -165,7 +165,7 @@ def test_rehouse_caps_publishes_only_protected_counts(tmp_path):
             == [None] * 4
         assert rows[area]["suppressed"].startswith("residents:primary,adults_18_64:primary")
     # the published file cannot stand in for the internal one where a cap is blank
-    h, v, w, _ = _files(tmp_path)
+    h, v, _, _ = _files(tmp_path)
     res = _run(["rehouse", "--households", h, "--vacancies", v, "--caps", str(out), "--out", str(tmp_path / "r")])
     assert res.exit_code == 2 and "rehouse caps --internal" in " ".join(res.output.split())
     assert "row 1, column 'max_outside_work'" in " ".join(res.output.split())

@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from indicators_support import hand_built
 from typer.testing import CliRunner
 
 from boligmix.cli.main import app
@@ -26,7 +27,6 @@ from boligmix.data.synth import write_synthetic
 from boligmix.pipeline import INDICATOR_LABELS, run_pipeline
 from boligmix.report import DisclosurePolicy
 from boligmix.report.labels import DEFAULT_LABELS
-from indicators_support import hand_built
 
 COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+|received|received_.+|adults_.+"
                    r"|households|placed|unplaced|first_wish)$")

@@ -28,11 +28,11 @@ def test_invalid_yaml_and_missing_file_name_the_file(tmp_path, loader):
 # the monitoring sets, the plan and rehousing rules and the simulation scenarios.
 
 def _loaders():
+    from boligmix.indicators.settings import load_settings_file
     from boligmix.letting.imposition import load_imposition_rules
     from boligmix.lists.ruleset import load_ruleset_file
     from boligmix.monitor.sets import load_set
     from boligmix.plan.rules import load_share_rules
-    from boligmix.indicators.settings import load_settings_file
     from boligmix.simulate.scenario import load_scenario
 
     return {"ruleset": (load_ruleset_file, "rule set"), "monitor": (load_set, "indicator set"),

@@ -21,7 +21,7 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")]
 
 
-def require_internal_name(out: "os.PathLike[str] | str") -> None:
+def require_internal_name(out: os.PathLike[str] | str) -> None:
     """An internal (unprotected) output file must say so in its name (it contains 'intern')."""
     from pathlib import Path
 

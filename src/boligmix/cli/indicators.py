@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -38,18 +36,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _write_atomic(frame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        if out.suffix == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.write_csv(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """`frame` as Parquet or CSV (by the suffix of `out`), written atomically."""
+    from boligmix.report._files import write_with
+
+    write_with(out, frame.write_parquet if out.suffix == ".parquet" else frame.write_csv)
 
 
 @indicators_app.command("compute")

@@ -91,9 +91,9 @@ def caps_command(
     """Each area's cap on rehoused households outside work, from its distance to the list thresholds."""
     from boligmix.cli._output import require_internal_name
     from boligmix.indicators.publish import internal_frame
+    from boligmix.lists.csvio import provenance_path
     from boligmix.plan.caps import compute_caps
     from boligmix.plan.output import check_inputs, csv_writer, json_writer, write_file
-    from boligmix.plan.stock import provenance_path
 
     output = Output(quiet=quiet, json=json_)
     try:

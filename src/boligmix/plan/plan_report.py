@@ -20,7 +20,16 @@ from boligmix.plan.actions import Action, AreaState
 from boligmix.plan.optimise import PlanResult
 from boligmix.plan.output import csv_writer, json_writer, write_files
 from boligmix.plan.share import ShareFormula
-from boligmix.report import DisclosurePolicy, GroupTotal, Provenance, ProtectedTable, Report, exempt, protect, write_html
+from boligmix.report import (
+    DisclosurePolicy,
+    GroupTotal,
+    ProtectedTable,
+    Provenance,
+    Report,
+    exempt,
+    protect,
+    write_html,
+)
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
 
 KIND_DA = {"demolish": "nedrivning", "sell": "salg", "convert": "ommærkning", "build": "nybyggeri"}

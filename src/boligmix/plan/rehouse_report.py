@@ -19,7 +19,16 @@ import polars as pl
 from boligmix.plan.output import csv_writer, json_writer, write_files
 from boligmix.plan.plan_report import input_vintage
 from boligmix.plan.rehouse import RehousingResult
-from boligmix.report import Additive, DisclosurePolicy, GroupTotal, Provenance, Report, Share, protect, write_html
+from boligmix.report import (
+    Additive,
+    DisclosurePolicy,
+    GroupTotal,
+    Provenance,
+    Report,
+    Share,
+    protect,
+    write_html,
+)
 
 REASON_KINDS = {"caps": ("loft over husstande uden for arbejde", "caps on households outside work"),
                 "taken": ("alle egnede boliger gik til andre", "every suitable dwelling went to others"),
@@ -102,7 +111,7 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
         text = f"{100 * x:.1f} %"
         return text.replace(".", ",") if lang == "da" else text
 
-    def count(x: int | float | None, lang: str) -> str:
+    def count(x: float | None, lang: str) -> str:
         if x is None:
             return "·"
         text = f"{int(x):,}"

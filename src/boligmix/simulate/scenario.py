@@ -169,7 +169,7 @@ def build_policy_set(extra: list[Path], overrides: dict[str, PolicyOverride], so
             policy_id = exc.rule if exc.rule in found else None
             key = ".".join(k for k in ("overrides", policy_id, exc.field if policy_id else None) if k)
             message = str(exc).split(": ", 1)[-1] if exc.source is not None else str(exc)
-            raise ConfigurationError(f"the overrides make an invalid policy"
+            raise ConfigurationError("the overrides make an invalid policy"
                                      + (f" (policy file {policy})" if policy is not None else "") + f": {message}",
                                      source=source, field=key) from exc
 
