@@ -9,6 +9,7 @@ import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.years import year_list
 
 RulesOption = Annotated[str, typer.Option(
     "--rules", help="auto (by list year), 2010, 2013, 2018, 2021, or a rule-set .yaml file (applied to every row).")]
@@ -33,19 +34,7 @@ def parse_years(year: int | None, years: str | None) -> list[int]:
         raise ConfigurationError("give either --year Y or --years FIRST-LAST", field="years")
     if year is not None:
         return [year]
-    out: set[int] = set()
-    for part in (years or "").split(","):
-        first, sep, last = part.strip().partition("-")
-        try:
-            a = int(first)
-            b = int(last) if sep else a
-        except ValueError:
-            raise ConfigurationError(f"--years expects FIRST-LAST or comma-separated years, got '{years}'",
-                                     field="years") from None
-        if b < a:
-            raise ConfigurationError(f"--years range {part.strip()} ends before it starts", field="years")
-        out.update(range(a, b + 1))
-    return sorted(out)
+    return year_list(years or "")
 
 
 def classify_command(
