@@ -21,6 +21,14 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")]
 
 
+def check_lang(lang: str) -> None:
+    """`--lang` is da or en."""
+    if lang not in ("da", "en"):
+        from boligmix.errors import ConfigurationError
+
+        raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
+
+
 def require_internal_name(out: os.PathLike[str] | str) -> None:
     """An internal (unprotected) output file must say so in its name (it contains 'intern')."""
     from pathlib import Path

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang, print_error
 from boligmix.errors import BoligmixError, ConfigurationError
 from boligmix.years import year_list
 
@@ -109,7 +109,7 @@ def lists_command(
     try:
         if format_ not in ("text", "brief"):
             raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
-        _check_lang(lang)
+        check_lang(lang)
         switches = parse_switches(switch)
         wanted = parse_years(year, years)
         check_out_paths(out, {"dataset directory": data, "--history file": history})
@@ -189,7 +189,7 @@ def explain_command(
 
     output = Output(quiet=quiet, json=json_)
     try:
-        _check_lang(lang)
+        check_lang(lang)
         switches = parse_switches(switch)
         check_out_paths(out, {"--areas file": areas, "--history file": history})
         frame = read_areas_csv(areas, rules)
@@ -215,10 +215,6 @@ def _warn(message: str | None) -> None:
     if message:
         typer.echo(message, err=True)
 
-
-def _check_lang(lang: str) -> None:
-    if lang not in ("da", "en"):
-        raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
 
 def register(app: typer.Typer) -> None:
     app.command("classify")(classify_command)
