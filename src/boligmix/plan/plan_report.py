@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from boligmix.lists.csvio import file_sha256
+from boligmix.lists.texts import fmt_number
 from boligmix.plan.actions import Action, AreaState
 from boligmix.plan.optimise import PlanResult
 from boligmix.plan.output import csv_writer, json_writer, write_files
@@ -114,15 +115,15 @@ def build_report(state: AreaState, actions: Sequence[Action], formula: ShareForm
 
     options = options if options is not None else protected_options(actions, result, policy)
     households, _ = published_households(options)
-    displaced_da = (f"{households:,} husstande skal genhuses".replace(",", ".") if households is not None
+    displaced_da = (f"{fmt_number(households, 0, 'da')} husstande skal genhuses" if households is not None
                     else "antallet af husstande, der skal genhuses, vises ikke (diskretionering)")
     displaced_en = (f"{households:,} households to rehouse" if households is not None
                     else "the number of households to rehouse is suppressed (disclosure control)")
 
     final = result.timeline[-1]["share"] if result.timeline else None
-    da_share = "–" if final is None else f"{final * 100:.1f}".replace(".", ",") + " %"
+    da_share = "–" if final is None else fmt_number(final * 100, 1, "da") + " %"
     en_share = "–" if final is None else f"{final * 100:.1f} %"
-    cost_da = f"{result.cost_dkk:,.0f}".replace(",", ".")
+    cost_da = fmt_number(result.cost_dkk, 0, "da")
     report = Report(
         {"da": f"Udviklingsplan for {area_title(state.area_id, names, 'da')}",
          "en": f"Development plan for {area_title(state.area_id, names, 'en')}"},

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from boligmix.lists.texts import Lang, fmt_number
 from boligmix.plan.output import csv_writer, json_writer, write_files
 from boligmix.plan.plan_report import input_vintage
 from boligmix.plan.rehouse import RehousingResult
@@ -105,17 +106,11 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
                       totals=[GroupTotal(m, "outcome_en", "households") for m in modes])
     shown = _published_outcome(outcome.frame, mode)
 
-    def pct(x: float | None, lang: str) -> str:
-        if x is None:
-            return "–"
-        text = f"{100 * x:.1f} %"
-        return text.replace(".", ",") if lang == "da" else text
+    def pct(x: float | None, lang: Lang) -> str:
+        return "–" if x is None else fmt_number(100 * x, 1, lang) + " %"
 
-    def count(x: float | None, lang: str) -> str:
-        if x is None:
-            return "·"
-        text = f"{int(x):,}"
-        return text.replace(",", ".") if lang == "da" else text
+    def count(x: float | None, lang: Lang) -> str:
+        return "·" if x is None else fmt_number(x, 0, lang)
     gap = chosen.get("gap")
     report = Report({"da": "Genhusning", "en": "Rehousing"}, provenance=prov, intro={
         "da": (f"{count(shown['households'], 'da')} husstande skal genhuses; {count(shown['placed'], 'da')} placeres "
