@@ -111,14 +111,16 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
 
     def count(x: float | None, lang: Lang) -> str:
         return "·" if x is None else fmt_number(x, 0, lang)
+    hidden = ({"da": " (· og –: diskretioneret)", "en": " (· and –: suppressed)"} if None in shown.values()
+              else {"da": "", "en": ""})
     gap = chosen.get("gap")
     report = Report({"da": "Genhusning", "en": "Rehousing"}, provenance=prov, intro={
         "da": (f"{count(shown['households'], 'da')} husstande skal genhuses; {count(shown['placed'], 'da')} placeres "
-               f"({mode}), {pct(shown['first_wish_share'], 'da')} i deres 1. ønske (· og –: diskretioneret). "
+               f"({mode}), {pct(shown['first_wish_share'], 'da')} i deres 1. ønske{hidden['da']}. "
                f"Status {chosen['status']}"
                + (f", afstand til nedre grænse {pct(gap, 'da')}." if gap is not None else ".")),
         "en": (f"{count(shown['households'], 'en')} households to rehouse; {count(shown['placed'], 'en')} placed "
-               f"({mode}), {pct(shown['first_wish_share'], 'en')} in their first wish (· and –: suppressed). "
+               f"({mode}), {pct(shown['first_wish_share'], 'en')} in their first wish{hidden['en']}. "
                f"Status {chosen['status']}"
                + (f", gap to the lower bound {pct(gap, 'en')}." if gap is not None else "."))})
     sec = report.section({"da": "Optimal med lofter og stabil uden lofter", "en": "Optimal with caps and stable without"},
