@@ -222,3 +222,24 @@ def test_cli_area_row_and_households(tmp_path):
     assert summary["households"] == 140 and summary["objective"] == 140 and summary["cost_dkk"] == 100e6
     # STATE's year 2024 -> the timeline starts on 1 January 2025
     assert (out / "timeline.csv").read_text().splitlines()[1].startswith("X,,,2025,800,1000.0,0.8")
+
+
+def test_cli_summary_and_report_protect_the_displaced_households(tmp_path):
+    """summary.json is published: with 3 displaced households (s1) the total, and the objective that
+    is that total when minimising households, are blank, and the report does not state them."""
+    options, state = _files(tmp_path, options=HEADER + ROWS.replace("s1,sell,150,0,0,0,140", "s1,sell,150,0,0,0,3"))
+    out = tmp_path / "out"
+    res = _run(["plan", "optimise", "--options", str(options), "--area-state", str(state), "--out", str(out),
+                "--minimise", "households"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["chosen"] == ["s1", "c1", "b2"] and summary["cost_dkk"] == 100e6
+    assert summary["households"] is None and summary["objective"] is None and summary["bound"] is None
+    assert summary["suppressed"] == "households:primary"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "vises ikke (diskretionering)" in html and "3 husstande" not in html
+    # with 140 households the total is published (the zeros of c1 and b2 are hidden beside it)
+    options.write_text(HEADER + ROWS, encoding="utf-8")
+    res = _run(["plan", "optimise", "--options", str(options), "--area-state", str(state), "--out", str(tmp_path / "out2")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "out2" / "summary.json").read_text())["households"] == 140

@@ -58,7 +58,7 @@ def test_rehouse_writes_everything(tmp_path):
     assert published["received"] is None and published["received_outside_work"] is None  # 2 and 1 < 5
     assert published["over_cap"] is None and published["pct_outside_work_after"] is None  # they would give 1 back
     assert published["adults_18_64"] == 100 and published["max_outside_work"] == 1 and "received:" in published["suppressed"]
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary-internal.json").read_text())
     assert summary["objective"] == 1 and summary["status"] == "OPTIMAL" and summary["gap"] == 0
     assert summary["first_wish_share"] == pytest.approx(2 / 3)
     # without caps (stable): h1 and h2 both get their first wish A; A receives 2 outside work > cap 1
@@ -129,18 +129,64 @@ def test_cap_keeps_share_below_limit_and_one_more_exceeds(p, n, margin, adults):
 
 def test_rehouse_caps_cli_covers_small_areas(tmp_path):
     data = hand_built.write(tmp_path / "data")
-    out = tmp_path / "C.csv"
-    res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--margin", "1", "--out", str(out)])
+    out = tmp_path / "C-internal.csv"
+    res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--margin", "1", "--out", str(out),
+                "--internal"])
     assert res.exit_code == 0, res.output
     caps = pl.read_csv(out)
-    assert caps.columns[:2] == ["area_id", "max_outside_work"]
+    assert caps.columns[:3] == ["INTERNAL_not_for_publication", "area_id", "max_outside_work"]
     assert set(caps.get_column("area_id").to_list()) == {"A1", "A2", "A3"}  # all below 1,000 residents
     for r in caps.iter_rows(named=True):
         assert r["max_outside_work"] == cap_for(r["pct_outside_work_edu"], r["adults_18_64"], 30.0, ">", 1.0, 1.0)
-    prov = json.loads((tmp_path / "C.provenance.json").read_text())
+    prov = json.loads((tmp_path / "C-internal.provenance.json").read_text())
     assert prov["thresholds"]["forebyggelse"]["threshold"] == 30.0 and prov["list_rules"]["version"] == "2021"
+    assert prov["internal"] is True
     res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--out", str(data / "C.csv")])
     assert res.exit_code == 2 and not (data / "C.csv").exists()
+
+
+def test_rehouse_caps_publishes_only_protected_counts(tmp_path):
+    """The default caps file is published: residents and residents 18-64 below 5 are blank, the
+    share outside work is blank where its full-time count is below 5 (A1: 2.15 of 9), and so is
+    the cap that would bound them; --internal insists on a name that says so."""
+    data = hand_built.write(tmp_path / "data")
+    out = tmp_path / "published" / "caps.csv"
+    res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--margin", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    caps = pl.read_csv(out, infer_schema_length=None)
+    assert "INTERNAL_not_for_publication" not in caps.columns
+    rows = {r["area_id"]: r for r in caps.iter_rows(named=True)}
+    # exact: A1 11 residents, 9 aged 18-64 (2.15 full-time outside work); A2 2 (2.5); A3 1 (1.0)
+    assert (rows["A1"]["residents"], rows["A1"]["adults_18_64"]) == (11, 9.0)
+    assert rows["A1"]["pct_outside_work_edu"] is None and rows["A1"]["max_outside_work"] is None
+    assert rows["A1"]["suppressed"] == "pct_outside_work_edu:numerator,max_outside_work:secondary"
+    for area in ("A2", "A3"):
+        assert [rows[area][c] for c in ("residents", "adults_18_64", "pct_outside_work_edu", "max_outside_work")] \
+            == [None] * 4
+        assert rows[area]["suppressed"].startswith("residents:primary,adults_18_64:primary")
+    # the published file cannot stand in for the internal one where a cap is blank
+    h, v, _, _ = _files(tmp_path)
+    res = _run(["rehouse", "--households", h, "--vacancies", v, "--caps", str(out), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "rehouse caps --internal" in " ".join(res.output.split())
+    assert "row 1, column 'max_outside_work'" in " ".join(res.output.split())
+    res = _run(["rehouse", "caps", "--data", str(data), "--year", "2024", "--out", str(tmp_path / "C2.csv"),
+                "--internal"])
+    assert res.exit_code == 2 and "C2-internal.csv" in res.output and not (tmp_path / "C2.csv").exists()
+
+
+def test_rehouse_summary_is_marked_internal_and_the_report_protects_its_opening(tmp_path):
+    """summary-internal.json holds the exact counts (3 households) and says it is internal; the
+    report's opening sentence shows the protected outcome counts, not 3."""
+    h, v, w, c = _files(tmp_path)
+    out = tmp_path / "out"
+    res = _run(["rehouse", "--households", h, "--vacancies", v, "--wishes", w, "--caps", c, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["areas.csv", "assignment.csv", "report.html",
+                                                      "summary-internal.json", "unplaced.csv"]
+    summary = json.loads((out / "summary-internal.json").read_text())
+    assert next(iter(summary)) == "INTERNAL_not_for_publication" and summary["households"] == 3
+    html = (out / "report.html").read_text()
+    assert "· husstande skal genhuses; · placeres" in html and "3 husstande" not in html
 
 
 def test_stable_mode_files(tmp_path):
@@ -152,7 +198,7 @@ def test_stable_mode_files(tmp_path):
     # deferred acceptance ignores the cap: h3 (earliest move_by) first, then h1, h2 all in A
     a = pl.read_csv(out / "assignment.csv")
     assert a.get_column("area_id").to_list() == ["A", "A", "A"] and a.get_column("wish_rank").to_list() == [1, 1, 1]
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary-internal.json").read_text())
     assert summary["status"] == "STABLE" and summary["areas_over_cap"] == 1
     assert summary["comparison"]["optimal"]["objective"] == 1
 

@@ -1,12 +1,13 @@
 """The README's promise: nothing boligmix publishes shows a person count below the disclosure limit.
 
 Runs the demo pipeline and every command that writes statistics (lists, indicators, composition,
-mix, rehouse) on small synthetic data (many
+mix, rehouse caps, rehouse, plan optimise) on small synthetic data (many
 small groups: departments, convicted residents, children) and walks every file they write: CSV,
 Parquet, JSON and the Excel workbooks. A person-count column (residents, n, n_*, numerator,
 denominator, count, base, fte_*) may hold nothing below `min_count` (zeros included, as the policy
 does not publish zeros). The only files exempt are the ones that say they are internal: the
-dataset itself (`data/`) and files whose name contains "intern".
+dataset itself (`data/`) and files whose name contains "intern" (and whose first column or key
+says so).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from indicators_support import hand_built
 from typer.testing import CliRunner
 
 from boligmix.cli.main import app
@@ -26,19 +28,22 @@ from boligmix.pipeline import INDICATOR_LABELS, run_pipeline
 from boligmix.report import DisclosurePolicy
 from boligmix.report.labels import DEFAULT_LABELS
 
-COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+|received|received_.+|adults_.+)$")
-NOT_PERSONS = {"n_units"}  # counts of units, not of persons
+COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+|received|received_.+|adults_.+"
+                   r"|households|placed|unplaced|first_wish)$")
+INTERNAL_MARK = "INTERNAL_not_for_publication"
+NOT_PERSONS = {"n_units", "adults_per_household"}  # counts of units and a model parameter, not of persons
 EXCEL_COUNT_HEADERS = ({t.da for c, t in {**DEFAULT_LABELS, **INDICATOR_LABELS}.items() if COUNT.match(c)}
                        | {"Antal", "Af i alt"})
 LIMIT = DisclosurePolicy.load().min_count
 
-pytestmark = pytest.mark.slow  # about 15 s on an idle 2-core machine (synthetic data, pipeline, 5 commands)
+pytestmark = pytest.mark.slow  # about 20 s on an idle 2-core machine (synthetic data, pipeline, 8 commands)
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("published")
     data = write_synthetic(root / "data", scale="small", seed=11, years=(2018, 2024))
+    tiny = hand_built.write(tmp_path_factory.mktemp("tiny") / "data")  # three areas of 1 to 11 residents
     run_pipeline(root / "demo", dataset=data, list_years=[2023, 2024])
     runner = CliRunner()
     for args in (["lists", "--data", data, "--years", "2023-2024", "--out", root / "lists"],
@@ -47,7 +52,15 @@ def outputs(tmp_path_factory) -> Path:
                  ["indicators", "composition", data, "-y", 2024, "--level", "department", "-o", root / "comp-internal.csv",
                   "--internal"],
                  ["mix", "--data", data, "--years", "2022-2023", "--level", "department", "--out", root / "mix"],
-                 ["rehouse", *_rehousing_inputs(tmp_path_factory.mktemp("rehouse-inputs")), "--out", root / "rehouse"]):
+                 ["rehouse", *_rehousing_inputs(tmp_path_factory.mktemp("rehouse-inputs")), "--out", root / "rehouse"],
+                 ["rehouse", "caps", "--data", data, "--year", 2024, "--out", root / "caps" / "caps.csv"],
+                 ["rehouse", "caps", "--data", data, "--year", 2024, "--out", root / "caps" / "caps-internal.csv",
+                  "--internal"],
+                 ["rehouse", "caps", "--data", tiny, "--year", 2024, "--out", root / "caps-tiny" / "caps.csv"],
+                 ["rehouse", "caps", "--data", tiny, "--year", 2024, "--out", root / "caps-tiny" / "caps-internal.csv",
+                  "--internal"],
+                 ["plan", "optimise", *_plan_inputs(tmp_path_factory.mktemp("plan-inputs")), "--minimise", "households",
+                  "--out", root / "plan"]):
         result = runner.invoke(app, [str(a) for a in args])
         assert result.exit_code == 0, (args, result.output)
     return root
@@ -70,9 +83,35 @@ def _rehousing_inputs(folder: Path) -> list[str]:
     return files
 
 
+def _plan_inputs(folder: Path) -> list[str]:
+    """Selling s1 (3 households) is the plan displacing fewest households: a small total."""
+    (folder / "options.csv").write_text(
+        "option_id,kind,family_dwellings,new_dwellings,commercial_m2,cost_dkk,households,year,excludes,requires\n"
+        "d1,demolish,200,0,0,300000000,180,2025,,\ns1,sell,450,0,0,0,3,2026,,\n", encoding="utf-8")
+    (folder / "state.csv").write_text("area_id,family_dwellings,all_dwellings,demolished_since_2010,commercial_m2\n"
+                                      "X,800,1000,0,0\n", encoding="utf-8")
+    return ["--options", str(folder / "options.csv"), "--area-state", str(folder / "state.csv")]
+
+
+def _marked_internal(path: Path) -> bool:
+    """The file's first column (CSV, Parquet) or key (JSON) says it is internal."""
+    if path.suffix == ".csv":
+        first = pl.read_csv(path, n_rows=1).columns[0]
+    elif path.suffix == ".parquet":
+        first = pl.read_parquet_schema(path).names()[0]
+    elif path.suffix == ".json":
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        first = next(iter(payload), None) if isinstance(payload, dict) else None
+    else:
+        return False
+    return first == INTERNAL_MARK
+
+
 def _published(root: Path) -> list[Path]:
+    """Every file but the dataset and the files marked internal (a name alone exempts nothing:
+    mix's internal_almen.csv is a published table)."""
     return [p for p in sorted(root.rglob("*")) if p.is_file() and "data" not in p.relative_to(root).parts[:1]
-            and "intern" not in p.name.lower()]
+            and not _marked_internal(p)]
 
 
 def _small(values: list) -> list:
@@ -94,7 +133,8 @@ def _check_json(value, where: str) -> int:
         for key, item in value.items():
             if key == "suppressed":  # numbers of suppressed cells by reason (e.g. "numerator": 3), not persons
                 continue
-            if COUNT.match(str(key)) and isinstance(item, (int, float)) and not isinstance(item, bool):
+            if COUNT.match(str(key)) and key not in NOT_PERSONS and isinstance(item, (int, float)) \
+                    and not isinstance(item, bool):
                 assert item >= LIMIT, (where, key, item)
                 checked += 1
             checked += _check_json(item, where)
@@ -136,6 +176,14 @@ def test_no_published_file_shows_a_count_below_the_limit(outputs):
     assert checked > 50  # the walk really looked at count columns
 
 
+def test_internal_files_say_so_in_their_first_column_or_key(outputs):
+    internal = {p.name for p in outputs.rglob("*") if p.is_file() and "data" not in p.relative_to(outputs).parts[:1]
+                and _marked_internal(p)}
+    assert internal == {"comp-internal.csv", "caps-internal.csv", "summary-internal.json"}  # caps, caps-tiny
+    assert all("intern" in name for name in internal)
+    assert "internal_almen.csv" in {p.name for p in _published(outputs)}  # published despite its name
+
+
 def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
     internal = pl.read_csv(outputs / "comp-internal.csv")
     assert (internal.get_column("numerator") < LIMIT).sum() >= 3
@@ -146,3 +194,11 @@ def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
     areas = pl.read_csv(outputs / "rehouse" / "areas.csv", infer_schema_length=None)
     assert areas.get_column("received").to_list() == [9, None]  # B received 3: suppressed
     assert areas.get_column("suppressed").drop_nulls().len() == 2  # A: 1 outside work; B: its counts
+    exact = pl.read_csv(outputs / "caps-tiny" / "caps-internal.csv")
+    assert (exact.get_column("adults_18_64") < LIMIT).sum() == 2 and (exact.get_column("residents") < LIMIT).sum() == 2
+    caps = pl.read_csv(outputs / "caps-tiny" / "caps.csv", infer_schema_length=None)
+    assert caps.height == 3 and caps.get_column("suppressed").drop_nulls().len() == 3
+    internal = json.loads((outputs / "rehouse" / "summary-internal.json").read_text(encoding="utf-8"))
+    assert internal["unplaced"] == 0  # an exact zero: internal, so not walked
+    plan = json.loads((outputs / "plan" / "summary.json").read_text(encoding="utf-8"))
+    assert plan["chosen"] == ["s1"] and plan["households"] is None and plan["objective"] is None

@@ -28,6 +28,7 @@ def test_invalid_yaml_and_missing_file_name_the_file(tmp_path, loader):
 # the monitoring sets, the plan and rehousing rules and the simulation scenarios.
 
 def _loaders():
+    from boligmix.indicators.settings import load_settings_file
     from boligmix.letting.imposition import load_imposition_rules
     from boligmix.lists.ruleset import load_ruleset_file
     from boligmix.monitor.sets import load_set
@@ -35,12 +36,16 @@ def _loaders():
     from boligmix.simulate.scenario import load_scenario
 
     return {"ruleset": (load_ruleset_file, "rule set"), "monitor": (load_set, "indicator set"),
+            "indicator_settings": (load_settings_file, "indicator settings"),
             "plan": (lambda p: load_share_rules(str(p)), "rule file"),
             "scenario": (load_scenario, "scenario file"),
             "imposition": (load_imposition_rules, "the § 60 b rule file")}
 
 
-@pytest.mark.parametrize("kind", ["ruleset", "monitor", "plan", "scenario", "imposition"])
+KINDS = ["ruleset", "monitor", "indicator_settings", "plan", "scenario", "imposition"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_rule_file_loader_names_the_file(tmp_path, kind):
     load, what = _loaders()[kind]
     for name, text, message in (("broken.yaml", "a: [1, 2\n", "not valid YAML"),
@@ -56,12 +61,13 @@ def test_every_rule_file_loader_names_the_file(tmp_path, kind):
         assert info.value.source == str(path) and message in str(info.value), (kind, name, str(info.value))
 
 
-@pytest.mark.parametrize("kind", ["ruleset", "monitor", "plan", "scenario", "imposition"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_rule_file_loader_names_the_key_of_an_unknown_field(tmp_path, kind):
     from importlib import resources
 
     load, _ = _loaders()[kind]
     package, name = {"ruleset": ("boligmix.rules.lists", "2021.yaml"), "monitor": ("boligmix.rules.monitor", "aarhus.yaml"),
+                     "indicator_settings": ("boligmix.rules.indicators", "official.yaml"),
                      "plan": ("boligmix.rules.plan", "share_2018.yaml"),
                      "scenario": ("boligmix.simulate.scenarios", "baseline.yaml"),
                      "imposition": ("boligmix.rules.letting.imposition", "60b.yaml")}[kind]

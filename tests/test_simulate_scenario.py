@@ -27,7 +27,9 @@ def test_packaged_scenarios_load_with_their_policies():
      "area_categories.kombineret_udlejning.from_list"),
     ("format: boligmix-scenario/1\nname: x\noverrides:\n  dk.nonexistent: {enabled: true}\n", "overrides.dk.nonexistent"),
     ("format: boligmix-scenario/1\nname: x\noverrides:\n  dk.almenboligloven.59: {shares: {rehousing: 0.9}}\n",
-     "overrides"),
+     "overrides.dk.almenboligloven.59.shares"),
+    ("format: boligmix-scenario/1\nname: x\noverrides:\n  dk.almenboligloven.51b: {switches: {no_such_switch: 1}}\n",
+     "overrides.dk.almenboligloven.51b.switches.no_such_switch"),
     ("format: boligmix-scenario/1\nname: x\npolicies: [missing.yaml]\n", "policies.0"),
     ("format: boligmix-scenario/2\nname: x\n", "format"),
 ])
@@ -39,6 +41,28 @@ def test_a_bad_scenario_names_file_and_key(tmp_path, body, key):
     assert err.value.source == str(path)
     assert err.value.field == key
     assert str(path) in str(err.value)
+
+
+def test_an_invalid_override_names_the_policy_file_it_changes(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("format: boligmix-scenario/1\nname: x\noverrides:\n"
+                    "  dk.almenboligloven.51b: {switches: {no_such_switch: 1}}\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as err:
+        load_scenario(path)
+    assert "kombineret_udlejning.yaml" in str(err.value) and "boligmix-scenario-" not in str(err.value)
+    assert "unknown switch 'no_such_switch'" in str(err.value)
+
+
+@pytest.mark.parametrize("policy, message", [("a: [1, 2\n", "not valid YAML"), (None, "not UTF-8")])
+def test_a_broken_policy_file_with_overrides_names_that_file(tmp_path, policy, message):
+    """The overrides read every policy file through boligmix.rules.files: no YAML traceback."""
+    (tmp_path / "extra.yaml").write_bytes("id: 'æ'\n".encode("latin-1") if policy is None else policy.encode())
+    path = tmp_path / "scenario.yaml"
+    path.write_text("format: boligmix-scenario/1\nname: x\npolicies: [extra.yaml]\noverrides:\n"
+                    "  dk.almenboligloven.51b: {enabled: true}\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as err:
+        load_scenario(path)
+    assert err.value.source == str(tmp_path / "extra.yaml") and message in str(err.value)
 
 
 def test_unknown_scenario_name_lists_the_packaged_ones():

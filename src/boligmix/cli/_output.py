@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,26 @@ if TYPE_CHECKING:
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")]
+
+
+def check_lang(lang: str) -> None:
+    """`--lang` is da or en."""
+    if lang not in ("da", "en"):
+        from boligmix.errors import ConfigurationError
+
+        raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
+
+
+def require_internal_name(out: os.PathLike[str] | str) -> None:
+    """An internal (unprotected) output file must say so in its name (it contains 'intern')."""
+    from pathlib import Path
+
+    from boligmix.errors import ConfigurationError
+
+    out = Path(out)
+    if "intern" not in out.name.lower():
+        raise ConfigurationError(f"--internal writes unprotected person counts: name the file so that it says so "
+                                 f"(e.g. {out.stem}-internal{out.suffix})", field="--out")
 
 
 

@@ -9,21 +9,12 @@ import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
 from boligmix.errors import BoligmixError
+from boligmix.years import year_span
 
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
     app.command("run")(run_command)
-
-
-def _years(text: str) -> tuple[int, int]:
-    try:
-        first, last = (int(part) for part in text.split("-", 1))
-    except ValueError:
-        raise typer.BadParameter(f"expected FIRST-LAST, e.g. 2004-2024, got '{text}'") from None
-    if first > last:
-        raise typer.BadParameter(f"first year {first} is after last year {last}")
-    return first, last
 
 
 def _report(output: Output, result) -> None:
@@ -52,7 +43,7 @@ def demo_command(
     output = Output(quiet=quiet, json=json_out)
     try:
         with output.progress("demo", total=100) as bar:
-            result = run_demo(out, seed=seed, scale=scale, years=_years(years), on_progress=bar)
+            result = run_demo(out, seed=seed, scale=scale, years=year_span(years), on_progress=bar)
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from None
@@ -74,7 +65,7 @@ def run_command(
     try:
         list_years = None
         if years:
-            first, last = _years(years)
+            first, last = year_span(years)
             list_years = list(range(first, last + 1))
         with output.progress("pipeline", total=100) as bar:
             result = run_pipeline(out, dataset=data, list_years=list_years, on_progress=bar)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.cli._output import JsonOption, Output, QuietOption, print_error, require_internal_name
 from boligmix.errors import BoligmixError, ConfigurationError
 
 indicators_app = typer.Typer(help="Area, department and municipality indicators from register data.",
@@ -24,9 +22,8 @@ def _check_output_file(out: Path, force: bool, internal: bool = False) -> None:
         raise ConfigurationError("the output file must end in .csv or .parquet", field="--out")
     if out.exists() and not force:
         raise ConfigurationError(f"{out} exists; pass --force to replace it", field="--out")
-    if internal and "intern" not in out.name.lower():
-        raise ConfigurationError(f"--internal writes unprotected person counts: name the file so that it says so "
-                                 f"(e.g. {out.stem}-internal{out.suffix})", field="--out")
+    if internal:
+        require_internal_name(out)
 
 
 InternalOption = Annotated[bool, typer.Option(
@@ -38,19 +35,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(indicators_app, name="indicators")
 
 
-def _write_atomic(frame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
+def _compute_and_write(output: Output, what: str, compute, protect, out: Path, force: bool, internal: bool,
+                       inputs: dict) -> Any:
+    """Check the output file, compute the frame (with a progress bar) and write it as published
+    (`protect(frame).frame`) or, with --internal, marked internal; a BoligmixError is exit 2."""
+    from boligmix.data.io import check_out_paths
+    from boligmix.indicators.publish import internal_frame
+
     try:
-        if out.suffix == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.write_csv(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        _check_output_file(out, force, internal)
+        check_out_paths(out, inputs)
+        with output.progress(what, total=100) as bar:
+            frame = compute(bar)
+        _write_atomic(internal_frame(frame) if internal else protect(frame).frame, out)
+    except BoligmixError as exc:
+        print_error(exc)
+        raise typer.Exit(2) from exc
+    return frame
+
+
+def _write_atomic(frame, out: Path) -> None:
+    """`frame` as Parquet or CSV (by the suffix of `out`), written atomically."""
+    from boligmix.report._files import write_with
+
+    write_with(out, frame.write_parquet if out.suffix == ".parquet" else frame.write_csv)
 
 
 @indicators_app.command("compute")
@@ -68,22 +76,16 @@ def compute(
 ) -> None:
     """Compute the official-list indicators per unit and list year and write them to a file."""
     from boligmix.indicators import compute_area_indicators, settings_for_list_year
-    from boligmix.indicators.publish import internal_frame, protect_indicators
+    from boligmix.indicators.publish import protect_indicators
 
     output = Output(quiet=quiet, json=json)
-    try:
-        from boligmix.data.io import check_out_paths
 
-        _check_output_file(out, force, internal)
-        check_out_paths(out, {"dataset directory": dataset, "--settings-file": settings_file})
+    def compute(bar):
         settings = ({y: settings_for_list_year(y, settings_file) for y in year} if settings_file else None)
-        with output.progress("indicators", total=100) as bar:
-            frame = compute_area_indicators(dataset, year, settings, level=level,  # type: ignore[arg-type]
-                                            on_progress=bar)
-        _write_atomic(internal_frame(frame) if internal else protect_indicators(frame).frame, out)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+        return compute_area_indicators(dataset, year, settings, level=level, on_progress=bar)  # type: ignore[arg-type]
+
+    frame = _compute_and_write(output, "indicators", compute, protect_indicators, out, force, internal,
+                               {"dataset directory": dataset, "--settings-file": settings_file})
     payload = {"out": str(out), "rows": frame.height, "level": level, "years": sorted(set(year)),
                "columns": frame.columns, "vintage": frame.get_column("vintage")[0] if frame.height else None,
                "rules_basis": sorted(set(frame.get_column("rules_basis").to_list()))}
@@ -126,21 +128,14 @@ def composition(
 ) -> None:
     """Compute general composition indicators (tidy: one row per unit, year and indicator)."""
     from boligmix.indicators.composition import compute_composition
-    from boligmix.indicators.publish import internal_frame, protect_composition
+    from boligmix.indicators.publish import protect_composition
 
     output = Output(quiet=quiet, json=json)
-    try:
-        from boligmix.data.io import check_out_paths
+    def compute(bar):
+        return compute_composition(dataset, year, indicator or None, level=level, on_progress=bar)  # type: ignore[arg-type]
 
-        _check_output_file(out, force, internal)
-        check_out_paths(out, {"dataset directory": dataset})
-        with output.progress("composition", total=100) as bar:
-            frame = compute_composition(dataset, year, indicator or None, level=level,  # type: ignore[arg-type]
-                                        on_progress=bar)
-        _write_atomic(internal_frame(frame) if internal else protect_composition(frame).frame, out)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    frame = _compute_and_write(output, "composition", compute, protect_composition, out, force, internal,
+                               {"dataset directory": dataset})
     payload = {"out": str(out), "rows": frame.height, "level": level, "years": sorted(set(year)),
                "indicators": sorted(set(frame.get_column("indicator").to_list()))}
     output.result(payload, human=f"wrote {frame.height} rows ({len(payload['indicators'])} indicators, {level}) to {out}")

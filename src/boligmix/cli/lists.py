@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang, print_error
 from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.years import year_list
 
 RulesOption = Annotated[str, typer.Option(
     "--rules", help="auto (by list year), 2010, 2013, 2018, 2021, or a rule-set .yaml file (applied to every row).")]
@@ -33,19 +34,7 @@ def parse_years(year: int | None, years: str | None) -> list[int]:
         raise ConfigurationError("give either --year Y or --years FIRST-LAST", field="years")
     if year is not None:
         return [year]
-    out: set[int] = set()
-    for part in (years or "").split(","):
-        first, sep, last = part.strip().partition("-")
-        try:
-            a = int(first)
-            b = int(last) if sep else a
-        except ValueError:
-            raise ConfigurationError(f"--years expects FIRST-LAST or comma-separated years, got '{years}'",
-                                     field="years") from None
-        if b < a:
-            raise ConfigurationError(f"--years range {part.strip()} ends before it starts", field="years")
-        out.update(range(a, b + 1))
-    return sorted(out)
+    return year_list(years or "")
 
 
 def classify_command(
@@ -120,7 +109,7 @@ def lists_command(
     try:
         if format_ not in ("text", "brief"):
             raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
-        _check_lang(lang)
+        check_lang(lang)
         switches = parse_switches(switch)
         wanted = parse_years(year, years)
         check_out_paths(out, {"dataset directory": data, "--history file": history})
@@ -200,7 +189,7 @@ def explain_command(
 
     output = Output(quiet=quiet, json=json_)
     try:
-        _check_lang(lang)
+        check_lang(lang)
         switches = parse_switches(switch)
         check_out_paths(out, {"--areas file": areas, "--history file": history})
         frame = read_areas_csv(areas, rules)
@@ -226,10 +215,6 @@ def _warn(message: str | None) -> None:
     if message:
         typer.echo(message, err=True)
 
-
-def _check_lang(lang: str) -> None:
-    if lang not in ("da", "en"):
-        raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
 
 def register(app: typer.Typer) -> None:
     app.command("classify")(classify_command)

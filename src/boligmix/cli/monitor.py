@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang, print_error
 from boligmix.errors import BoligmixError
 
 
@@ -46,8 +46,7 @@ def monitor_command(
         from boligmix.monitor.pipeline import MonitorSettings, run_monitor
         from boligmix.monitor.publish import FILES, write_monitor
 
-        if lang not in ("da", "en"):
-            raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="lang")
+        check_lang(lang)
         if not 0 <= margin < 1:
             raise ConfigurationError(f"--margin must be in [0, 1), got {margin}", field="margin")
         for name, value in (("--status-years", status_years), ("--arrival-years", window_years), ("--draws", draws)):

@@ -35,10 +35,10 @@ def share_command(
     """The 40 % share (almenboligloven § 168 a) of every omdannelse and parallelsamfund area, and of areas
     still under a development plan (on the omdannelse list in an earlier year from 2018)."""
     from boligmix.cli.lists import parse_switches
+    from boligmix.lists.csvio import provenance_path
     from boligmix.plan.output import check_inputs, csv_writer, json_writer, write_file
     from boligmix.plan.share import ShareFormula
-    from boligmix.plan.stock import known_area_ids, listed_areas, provenance_path, read_extras, read_list_flags, \
-        share_table
+    from boligmix.plan.stock import known_area_ids, listed_areas, read_extras, read_list_flags, share_table
 
     output = Output(quiet=quiet, json=json_)
     try:

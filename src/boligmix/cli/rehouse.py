@@ -21,8 +21,9 @@ def rehouse_command(
     vacancies: Annotated[Optional[Path], typer.Option("--vacancies", help="V.csv: the vacant dwellings.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Result directory.")] = None,
     wishes: Annotated[Optional[Path], typer.Option("--wishes", help="W.csv: household_id,rank,area_id.")] = None,
-    caps: Annotated[Optional[Path], typer.Option("--caps", help="C.csv: area_id,max_outside_work "
-                                                                "(e.g. from `boligmix rehouse caps`).")] = None,
+    caps: Annotated[Optional[Path], typer.Option("--caps", help="C.csv: area_id,max_outside_work (e.g. the "
+                                                                "internal file of `boligmix rehouse caps --internal`)."
+                                                 )] = None,
     mode: Annotated[str, typer.Option("--mode", help="optimal (least cost with caps) or stable (deferred "
                                                      "acceptance on wishes, no caps).")] = "optimal",
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit in seconds.")] = 60.0,
@@ -80,22 +81,30 @@ def caps_command(
     year: Annotated[int, typer.Option("--year", help="List year whose indicators and rules to use.")],
     out: Annotated[Path, typer.Option("--out", help="C.csv to write (plus C.provenance.json).")],
     margin: Annotated[float, typer.Option("--margin", help="Percentage points to stay below each threshold.")] = 2.0,
+    internal: Annotated[bool, typer.Option(
+        "--internal", help="Write the exact caps and counts that `boligmix rehouse --caps` reads (internal use "
+                           "only: the file name must contain 'intern' and its first column says so). Default: "
+                           "as for publication, small counts and the caps they bound blank.")] = False,
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
     """Each area's cap on rehoused households outside work, from its distance to the list thresholds."""
+    from boligmix.cli._output import require_internal_name
+    from boligmix.indicators.publish import internal_frame
+    from boligmix.lists.csvio import provenance_path
     from boligmix.plan.caps import compute_caps
     from boligmix.plan.output import check_inputs, csv_writer, json_writer, write_file
-    from boligmix.plan.stock import provenance_path
 
     output = Output(quiet=quiet, json=json_)
     try:
         check_inputs(out, {"--data": data})
+        if internal:
+            require_internal_name(out)
         with output.progress("computing indicators", total=100) as bar:
-            frame, provenance = compute_caps(data, year, margin, on_progress=bar)
+            frame, published, provenance = compute_caps(data, year, margin, on_progress=bar)
         meta = provenance_path(out)
-        write_file(meta, json_writer(provenance))
-        write_file(out, csv_writer(frame))
+        write_file(meta, json_writer({**provenance, "internal": internal}))
+        write_file(out, csv_writer(internal_frame(frame) if internal else published))
     except BoligmixError as exc:
         print_error(exc)
         raise typer.Exit(2) from exc
@@ -103,7 +112,7 @@ def caps_command(
     payload = {"out": str(out), "areas": frame.height, "areas_below_1000_residents": small,
                "total_cap": int(frame.get_column("max_outside_work").sum()),
                "areas_with_zero_cap": frame.filter(frame.get_column("max_outside_work") == 0).height}
-    human = (f"wrote {out}: {frame.height} areas ({small} below 1,000 residents), {payload['areas_with_zero_cap']} "
+    human = (f"wrote {out}{' (internal)' if internal else ''}: {frame.height} areas ({small} below 1,000 residents), {payload['areas_with_zero_cap']} "
              f"with cap 0, {payload['total_cap']} households outside work in all")
     output.result(payload, human)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Annotated
@@ -10,20 +9,13 @@ from typing import Annotated
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
-
-_YEARS = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
+from boligmix.errors import BoligmixError
+from boligmix.years import year_span
 
 
 def parse_years(text: str) -> tuple[int, int]:
-    """'2004-2024' -> (2004, 2024); anything else is a ConfigurationError."""
-    match = _YEARS.match(text)
-    if not match:
-        raise ConfigurationError(f"--years must look like 2004-2024, got '{text}'", field="years")
-    first, last = int(match.group(1)), int(match.group(2))
-    if first > last:
-        raise ConfigurationError(f"--years {text}: the first year is after the last", field="years")
-    return first, last
+    """'2004-2024' -> (2004, 2024); anything else is a ConfigurationError (`boligmix.years.year_span`)."""
+    return year_span(text)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,14 +9,11 @@ systems and for round-trip tests, not for publication (published outputs go thro
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from boligmix.data.io import check_out_dir, has_table, read_manifest, read_table
+from boligmix.data.io import check_out_dir, has_table, read_manifest, read_table, staged_dir
 from boligmix.data.schema import TABLES
-from boligmix.errors import DatasetError
 
 
 def export_csv(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
@@ -31,21 +28,11 @@ def export_csv(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
     read_manifest(dataset_dir)
     target = Path(out_dir)
     check_out_dir(dataset_dir, target, source="dataset directory")
-    if target.exists() and not overwrite:
-        raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
     report = on_progress or (lambda step, fraction: None)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with staged_dir(target, overwrite=overwrite) as staging:
         names = [name for name in TABLES if has_table(dataset_dir, name)]
         for i, name in enumerate(names):
             report(f"export {name}", i / len(names))
             read_table(dataset_dir, name).write_csv(staging / f"{name}.csv", date_format="%Y-%m-%d")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-        report("done", 1.0)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    report("done", 1.0)
     return [target / f"{name}.csv" for name in names]

@@ -11,7 +11,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -152,11 +153,7 @@ def write_dataset(
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise DatasetError(f"cannot write dataset {target}: unknown tables: {', '.join(unknown)}")
-    if target.exists() and not overwrite:
-        raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with staged_dir(target, overwrite=overwrite) as staging:
         counts: dict[str, int] = {}
         for name, frame in tables.items():
             ordered = frame.select(list(TABLES[name].column_names))
@@ -164,11 +161,25 @@ def write_dataset(
             counts[name] = ordered.height
         final_manifest = manifest.model_copy(update={"tables": counts})
         (staging / MANIFEST_NAME).write_text(final_manifest.model_dump_json(indent=2), encoding="utf-8")
+    return target
+
+
+@contextmanager
+def staged_dir(target: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Path]:
+    """Yield a staging directory beside `target`; when the block succeeds it replaces `target`
+    (`replace_dir`), when it fails it is removed and `target` is left as it was. An existing
+    `target` is refused unless `overwrite`."""
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield staging
         replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target
 
 
 def replace_dir(staging: Path, target: Path) -> None:

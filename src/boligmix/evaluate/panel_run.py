@@ -9,16 +9,13 @@ from boligmix.data.io import check_out_dir, read_table
 from boligmix.errors import ConfigurationError
 from boligmix.evaluate.panel import PanelResult, build_panel
 from boligmix.report._files import write_text_atomic, write_with
+from boligmix.years import year_span
 
 
 def parse_years(text: str) -> list[int]:
-    try:
-        a, b = (int(p) for p in text.replace(" ", "").split("-"))
-    except ValueError:
-        raise ConfigurationError(f"years {text!r} are not of the form A-B, e.g. 2010-2024", field="years") from None
-    if a > b:
-        raise ConfigurationError(f"years {text!r}: the first year is after the last", field="years")
-    return list(range(a, b + 1))
+    """'2010-2024' -> every year from 2010 to 2024 (`boligmix.years.year_span`)."""
+    first, last = year_span(text)
+    return list(range(first, last + 1))
 
 
 def run_panel(*, data: Path, years: str, out: Path, level: str = "area", registry: Path | None = None,

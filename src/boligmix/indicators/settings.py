@@ -14,11 +14,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from boligmix.data.schema import ATTACHMENT_TYPES, CONVICTION_LAWS
 from boligmix.errors import ConfigurationError
+from boligmix.rules.files import parse_model, read_text
 
 SETTINGS_FORMAT = "boligmix-indicator-settings/1"
 NOT_OUTSIDE = ("employment", "education")
@@ -183,21 +183,19 @@ def load_settings_file(path: str | os.PathLike[str] | None = None) -> dict[str, 
     return dict(_load(str(Path(path) if path is not None else default_settings_path())))
 
 
+def _settings_error(exc: ValidationError, raw: Any, source: str) -> ConfigurationError:
+    """The first validation error with its key (`versions.2018.settings.window_years`) and the version as the rule."""
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    rule = loc[1] if len(loc) > 1 and loc[0] == "versions" else None
+    return ConfigurationError(first["msg"], source=source, rule=rule, field=".".join(loc))
+
+
 @lru_cache(maxsize=8)
 def _load(path: str) -> tuple[tuple[str, tuple[int, IndicatorSettings]], ...]:
-    try:
-        raw: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read indicator settings: {exc}", source=path) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"not valid YAML: {exc}", source=path) from exc
-    try:
-        parsed = _SettingsFile.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [str(p) for p in first["loc"]]
-        rule = loc[1] if len(loc) > 1 and loc[0] == "versions" else None
-        raise ConfigurationError(first["msg"], source=path, rule=rule, field=".".join(loc)) from exc
+    text, source = read_text(path, package="boligmix.rules.indicators", filename="official.yaml",
+                             what="indicator settings")
+    parsed = parse_model(text, source, _SettingsFile, what="indicator settings", error=_settings_error).spec
     blocks = sorted(parsed.versions.items(), key=lambda item: item[1].valid_from_list_year)
     starts = [b.valid_from_list_year for _, b in blocks]
     if len(set(starts)) != len(starts):

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from boligmix.data.io import read_manifest, replace_dir
+from boligmix.data.io import read_manifest, staged_dir
 from boligmix.errors import ConfigurationError, DatasetError
 from boligmix.indicators.publish import protect_indicators
 from boligmix.lists.classify import Classification, classify, history_missing_text
@@ -204,11 +202,7 @@ def compute_lists(dataset_dir: str | os.PathLike[str], year: int | Sequence[int]
 def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwrite: bool = False) -> Path:
     """Write the result directory atomically (staged, then renamed into place)."""
     target = Path(out_dir)
-    if target.exists() and not overwrite:
-        raise DatasetError(f"{target} exists; pass overwrite=True (CLI: --force) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with staged_dir(target, overwrite=overwrite) as staging:
         flags = result.classification.frame.select(
             "area_id", "year", "rules", "criteria_met", *[pl.col(f).cast(pl.Int8) for f in OUTPUT_FLAGS],
             history_missing_text())
@@ -221,10 +215,6 @@ def write_lists(out_dir: str | os.PathLike[str], result: ListsResult, *, overwri
                                             encoding="utf-8")
         (staging / "provenance.json").write_text(
             json.dumps(result.provenance, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

@@ -29,7 +29,8 @@ import polars as pl
 
 from boligmix.data.io import read_manifest, read_table, scan_table
 from boligmix.data.residence import january_years
-from boligmix.errors import ConfigurationError, DatasetError
+from boligmix.errors import DatasetError
+from boligmix.years import year_list
 
 GROUPS = ("stock", "in", "out")
 """Membership groups: stock at 1 January, in-movers and out-movers during the year."""
@@ -196,20 +197,5 @@ def spells_with_neighbours(data: MixData, birth_grace_days: int) -> pl.DataFrame
 
 
 def years_range(spec: str) -> list[int]:
-    """Parse '2004-2024' or '2010' or '2010,2012' into a sorted list of years."""
-    out: set[int] = set()
-    try:
-        for part in spec.split(","):
-            part = part.strip()
-            if "-" in part:
-                a, b = (int(x) for x in part.split("-", 1))
-                if a > b:
-                    raise ValueError
-                out.update(range(a, b + 1))
-            elif part:
-                out.add(int(part))
-    except ValueError:
-        raise ConfigurationError(f"cannot read years {spec!r}: use e.g. 2004-2024 or 2010,2012", field="years") from None
-    if not out:
-        raise ConfigurationError(f"cannot read years {spec!r}: no year given", field="years")
-    return sorted(out)
+    """Parse '2004-2024' or '2010' or '2010,2012' into a sorted list of years (`boligmix.years.year_list`)."""
+    return year_list(spec)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from boligmix.data.schema import EDUCATION_LEVELS, EDUCATION_SOURCES
 from boligmix.errors import ConfigurationError
-from boligmix.rules.files import read_yaml
+from boligmix.rules.files import read_yaml, validation_error
 
 _FILE = "mix_settings.yaml"
 
@@ -82,9 +82,7 @@ class MixSettings(_Strict):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ConfigurationError(err["msg"], source=source,
-                                     field=".".join(str(p) for p in err["loc"])) from exc
+            raise validation_error(exc, raw, source) from exc
 
     def with_changes(self, **section_changes: dict[str, Any]) -> "MixSettings":
         """A copy with some fields changed, e.g. `with_changes(education={"age_min": 25})`."""

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from boligmix.data.io import check_out_dir
 from boligmix.errors import ConfigurationError
-from boligmix.report._files import staged_files
+from boligmix.report._files import staged_files, write_with
 
 Writer = Callable[[Path], None]
 
@@ -39,18 +38,8 @@ def write_files(out_dir: str | os.PathLike[str], writers: Mapping[str, Writer]) 
 
 
 def write_file(path: str | os.PathLike[str], write: Writer) -> Path:
-    """Write one file atomically (temporary sibling, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write one file atomically (temporary sibling, then rename: `report._files.write_with`)."""
+    return write_with(path, write)
 
 
 def json_writer(payload: Any) -> Writer:

@@ -1,7 +1,9 @@
 """The output directory of `boligmix plan optimise`: plan.csv, timeline.csv, summary.json, report.html.
 
 The HTML report (Danish first, English toggle) goes through `boligmix.report`: the options table
-holds displaced-household counts and passes `protect`; the timeline holds dwelling counts only.
+holds displaced-household counts and passes `protect` with a total row for the chosen options
+(`protected_options`); the timeline holds dwelling counts only. summary.json is published: its
+displaced-household total (and the objective, when that is the total) is the protected total row's.
 """
 
 from __future__ import annotations
@@ -14,13 +16,26 @@ from typing import Any
 import polars as pl
 
 from boligmix.lists.csvio import file_sha256
+from boligmix.lists.texts import fmt_number
 from boligmix.plan.actions import Action, AreaState
 from boligmix.plan.optimise import PlanResult
 from boligmix.plan.output import csv_writer, json_writer, write_files
 from boligmix.plan.share import ShareFormula
-from boligmix.report import DisclosurePolicy, Provenance, Report, exempt, protect, write_html
+from boligmix.report import (
+    DisclosurePolicy,
+    GroupTotal,
+    ProtectedTable,
+    Provenance,
+    Report,
+    exempt,
+    protect,
+    write_html,
+)
+from boligmix.report.disclosure import SUPPRESSED_COLUMN
 
 KIND_DA = {"demolish": "nedrivning", "sell": "salg", "convert": "ommærkning", "build": "nybyggeri"}
+TOTAL_ID = ""
+"""option_id of the options table's total row (option ids are never empty)."""
 
 
 def input_vintage(inputs: Mapping[str, str | os.PathLike[str]]) -> str:
@@ -52,12 +67,42 @@ def plan_frames(actions: Sequence[Action], result: PlanResult, state: AreaState 
     return plan, timeline
 
 
+def protected_options(actions: Sequence[Action], result: PlanResult, policy: DisclosurePolicy) -> ProtectedTable:
+    """Every option with its displaced households, and a last row (option_id `TOTAL_ID`) with the
+    households of the chosen ones, through `protect`: the total is a declared sum of the chosen
+    options' counts, so it never gives a suppressed one back."""
+    options = pl.DataFrame({
+        "option_id": [a.option_id for a in actions] + [TOTAL_ID],
+        "kind_da": [KIND_DA[a.kind] for a in actions] + ["i alt, valgte tiltag"],
+        "kind_en": [a.kind for a in actions] + ["total, chosen options"],
+        "year": [a.year for a in actions] + [None], "family_dwellings": [a.family_dwellings for a in actions] + [None],
+        "new_dwellings": [a.new_dwellings for a in actions] + [None],
+        "commercial_m2": [float(a.commercial_m2) for a in actions] + [None],
+        "cost_dkk": [float(a.cost_dkk) for a in actions] + [result.cost_dkk],
+        "households": [a.households for a in actions] + [result.households],
+        "chosen": [bool(result.chosen[a.option_id]) for a in actions] + [None]})
+    unchosen = [a.option_id for a in actions if not result.chosen[a.option_id]]
+    return protect(options, counts=["households"], policy=policy, name="options",
+                   totals=[GroupTotal("households", "option_id", TOTAL_ID, exclude=unchosen)])
+
+
+def published_households(options: ProtectedTable) -> tuple[int | None, str | None]:
+    """The chosen options' displaced households as published (None when suppressed) and why."""
+    total = options.frame.filter(pl.col("option_id") == TOTAL_ID).row(0, named=True)
+    return total["households"], total[SUPPRESSED_COLUMN]
+
+
 def summary(state: AreaState, formula: ShareFormula, result: PlanResult, prov: Provenance,
-            names: AreaNames = (None, None)) -> dict[str, Any]:
-    return {"area_id": state.area_id, "area_name": names[0], "municipality": names[1], "minimise": result.minimise, "objective": result.objective,
-            "bound": result.bound, "gap": result.gap, "status": result.status,
+            options: ProtectedTable, names: AreaNames = (None, None)) -> dict[str, Any]:
+    """The run's figures as published: the displaced households from `protected_options` (the
+    objective too when it is that count)."""
+    households, suppressed = published_households(options)
+    objective = result.objective if result.minimise != "households" or households is not None else None
+    return {"area_id": state.area_id, "area_name": names[0], "municipality": names[1], "minimise": result.minimise, "objective": objective,
+            "bound": result.bound if objective is not None else None, "gap": result.gap, "status": result.status,
             "proven_optimal": result.proven_optimal, "seconds": round(result.seconds, 3),
-            "cost_dkk": result.cost_dkk, "households": result.households, "chosen": result.chosen_ids(),
+            "cost_dkk": result.cost_dkk, "households": households, "suppressed": suppressed,
+            "chosen": result.chosen_ids(),
             "target": result.target, "target_year": result.target_year,
             "share_at_target_year": result.timeline[-1]["share"] if result.timeline else None,
             "switches": dict(formula.switches), "provenance": prov.model_dump()}
@@ -65,36 +110,35 @@ def summary(state: AreaState, formula: ShareFormula, result: PlanResult, prov: P
 
 def build_report(state: AreaState, actions: Sequence[Action], formula: ShareFormula, result: PlanResult,
                  timeline: pl.DataFrame, prov: Provenance, policy: DisclosurePolicy,
-                 names: AreaNames = (None, None)) -> Report:
+                 names: AreaNames = (None, None), options: ProtectedTable | None = None) -> Report:
     import plotly.graph_objects as go
 
+    options = options if options is not None else protected_options(actions, result, policy)
+    households, _ = published_households(options)
+    displaced_da = (f"{fmt_number(households, 0, 'da')} husstande skal genhuses" if households is not None
+                    else "antallet af husstande, der skal genhuses, vises ikke (diskretionering)")
+    displaced_en = (f"{households:,} households to rehouse" if households is not None
+                    else "the number of households to rehouse is suppressed (disclosure control)")
+
     final = result.timeline[-1]["share"] if result.timeline else None
-    da_share = "–" if final is None else f"{final * 100:.1f}".replace(".", ",") + " %"
+    da_share = "–" if final is None else fmt_number(final * 100, 1, "da") + " %"
     en_share = "–" if final is None else f"{final * 100:.1f} %"
-    cost_da = f"{result.cost_dkk:,.0f}".replace(",", ".")
+    cost_da = fmt_number(result.cost_dkk, 0, "da")
     report = Report(
         {"da": f"Udviklingsplan for {area_title(state.area_id, names, 'da')}",
          "en": f"Development plan for {area_title(state.area_id, names, 'en')}"},
         provenance=prov,
         intro={"da": (f"Planen vælger {len(result.chosen_ids())} af {len(actions)} mulige tiltag, så andelen af almene "
                       f"familieboliger 1. januar {result.target_year} er {da_share} (mål: højst "
-                      f"{formula.target * 100:.0f} %). Samlet pris {cost_da} kr.; {result.households} husstande skal "
-                      f"genhuses. Løsningen er {'bevist optimal' if result.proven_optimal else 'ikke bevist optimal'}."),
+                      f"{formula.target * 100:.0f} %). Samlet pris {cost_da} kr.; {displaced_da}. Løsningen er {'bevist optimal' if result.proven_optimal else 'ikke bevist optimal'}."),
                "en": (f"The plan chooses {len(result.chosen_ids())} of {len(actions)} options, bringing the share of "
                       f"almene family dwellings on 1 January {result.target_year} to {en_share} (target: at most "
-                      f"{formula.target * 100:.0f} %). Total cost {result.cost_dkk:,.0f} DKK; {result.households} "
-                      f"households to rehouse. The solution is {'proven optimal' if result.proven_optimal else 'not proven optimal'}.")})
-    options = pl.DataFrame({
-        "option_id": [a.option_id for a in actions],
-        "kind_da": [KIND_DA[a.kind] for a in actions], "kind_en": [a.kind for a in actions],
-        "year": [a.year for a in actions], "family_dwellings": [a.family_dwellings for a in actions],
-        "new_dwellings": [a.new_dwellings for a in actions], "commercial_m2": [float(a.commercial_m2) for a in actions],
-        "cost_dkk": [float(a.cost_dkk) for a in actions], "households": [a.households for a in actions],
-        "chosen": [bool(result.chosen[a.option_id]) for a in actions]})
+                      f"{formula.target * 100:.0f} %). Total cost {result.cost_dkk:,.0f} DKK; {displaced_en}. "
+                      f"The solution is {'proven optimal' if result.proven_optimal else 'not proven optimal'}.")})
     sec = report.section({"da": "Tiltag", "en": "Options"},
                          {"da": "Alle tiltag; de valgte er markeret. Husstande under 5 vises ikke (diskretionering).",
                           "en": "All options; the chosen ones are marked. Household counts below 5 are suppressed."})
-    sec.table(protect(options, counts=["households"], policy=policy, name="options"),
+    sec.table(options,
               {"da": "Tiltag og valg", "en": "Options and choice"}, name="options",
               labels={"option_id": "Id", "kind_da": {"da": "Type", "en": "Kind"}, "year": {"da": "Færdig år", "en": "Complete"},
                       "family_dwellings": {"da": "Familieboliger", "en": "Family dwellings"},
@@ -136,10 +180,12 @@ def write_plan(out: str | os.PathLike[str], state: AreaState, actions: Sequence[
                                 "minimise": result.minimise, **{f"switch.{k}": v for k, v in formula.switches.items()}},
                       dataset=", ".join(str(p) for p in inputs.values()))
     plan, timeline = plan_frames(actions, result, state, names)
-    report = build_report(state, actions, formula, result, timeline, prov, policy, names)
+    options = protected_options(actions, result, policy)
+    report = build_report(state, actions, formula, result, timeline, prov, policy, names, options)
     return write_files(out, {"plan.csv": csv_writer(plan), "timeline.csv": csv_writer(timeline),
-                             "summary.json": json_writer(summary(state, formula, result, prov, names)),
+                             "summary.json": json_writer(summary(state, formula, result, prov, options, names)),
                              "report.html": lambda p: write_html(report, p)})
 
 
-__all__ = ["AreaNames", "area_title", "build_report", "plan_frames", "summary", "write_plan"]
+__all__ = ["AreaNames", "area_title", "build_report", "plan_frames", "protected_options", "published_households",
+           "summary", "write_plan"]

@@ -3,8 +3,10 @@
 H.csv: household_id,persons,rooms_before,monthly_income_dkk,outside_work,municipality_code,scope_area,move_by
 V.csv: dwelling_id,area_id,municipality_code,rooms,monthly_rent_dkk,available_from
 W.csv: household_id,rank,area_id  (rank 1 = first wish; optional file)
-C.csv: area_id,max_outside_work   (optional file; the extra columns `boligmix rehouse caps` writes are
-       kept: area_name, adults_18_64, pct_outside_work_edu, ... and used for the before/after composition)
+C.csv: area_id,max_outside_work   (optional file; the extra columns `boligmix rehouse caps --internal` writes
+       are kept: area_name, adults_18_64, pct_outside_work_edu, ... and used for the before/after composition;
+       a published caps file, with caps blank where they would bound a suppressed count, is refused
+       where a cap is blank, with advice)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import polars as pl
 from boligmix.errors import DataValidationError
 from boligmix.plan.csvread import read_text_table
 from boligmix.plan.rehouse_model import RehousingProblem
+from boligmix.report.disclosure import SUPPRESSED_COLUMN
 
 H_COLUMNS = ("household_id", "persons", "rooms_before", "monthly_income_dkk", "outside_work", "municipality_code",
              "scope_area", "move_by")
@@ -71,7 +74,13 @@ def read_wishes(path: str | os.PathLike[str], households: set[str], areas: set[s
 
 
 def read_caps(path: str | os.PathLike[str]) -> pl.DataFrame:
-    t = read_text_table(path, C_COLUMNS, optional=(*C_OPTIONAL_TEXT, *C_OPTIONAL_NUMBERS))
+    t = read_text_table(path, C_COLUMNS, optional=(*C_OPTIONAL_TEXT, *C_OPTIONAL_NUMBERS, SUPPRESSED_COLUMN))
+    if t.has(SUPPRESSED_COLUMN):
+        for i, cap in enumerate(t.columns["max_outside_work"]):
+            if cap is None:
+                t.fail(i, "max_outside_work", "the cap is blank in this published caps file (it would bound a "
+                                              "suppressed count): give the internal file of `boligmix rehouse "
+                                              "caps --internal`")
     columns: dict[str, object] = {"area_id": t.ids("area_id", unique=True),
                                   "max_outside_work": t.counts("max_outside_work")}
     for c in C_OPTIONAL_TEXT:

@@ -1,9 +1,12 @@
-"""The output directory of `boligmix rehouse`: assignment.csv, unplaced.csv, areas.csv, summary.json and
-report.html (Danish first; optimal and stable side by side; every table through `protect`).
+"""The output directory of `boligmix rehouse`: assignment.csv, unplaced.csv, areas.csv,
+summary-internal.json and report.html (Danish first; optimal and stable side by side; every table
+through `protect`).
 
-assignment.csv and unplaced.csv are the planner's household-level working lists (internal, as the
-households' own data); areas.csv, the report and summary.json's figures are published: areas.csv
-and the report's tables pass `boligmix.report.disclosure.protect`."""
+assignment.csv and unplaced.csv are the planner's household-level working lists, and
+summary-internal.json the solver's record with exact counts (objective, placements by wish rank):
+internal. areas.csv and the report are published: areas.csv and the report's tables pass
+`boligmix.report.disclosure.protect`, and the report's opening figures come from its protected
+outcome table."""
 
 from __future__ import annotations
 
@@ -13,19 +16,35 @@ from typing import Any
 
 import polars as pl
 
+from boligmix.lists.texts import Lang, fmt_number
 from boligmix.plan.output import csv_writer, json_writer, write_files
 from boligmix.plan.plan_report import input_vintage
 from boligmix.plan.rehouse import RehousingResult
-from boligmix.report import Additive, DisclosurePolicy, GroupTotal, Provenance, Report, Share, protect, write_html
+from boligmix.report import (
+    Additive,
+    DisclosurePolicy,
+    GroupTotal,
+    Provenance,
+    Report,
+    Share,
+    protect,
+    write_html,
+)
 
 REASON_KINDS = {"caps": ("loft over husstande uden for arbejde", "caps on households outside work"),
                 "taken": ("alle egnede boliger gik til andre", "every suitable dwelling went to others"),
                 "no": ("ingen egnet bolig", "no suitable dwelling")}
 
 
+SUMMARY_FILE = "summary-internal.json"
+INTERNAL_KEY = "INTERNAL_not_for_publication"
+
+
 def summary(result: RehousingResult, mode: str, prov: Provenance) -> dict[str, Any]:
+    """The solver's record with exact counts; internal (its first key says so)."""
     chosen = result.modes[mode].figures()
-    return {**chosen, "seconds_suitability": round(result.seconds_edges, 3), "suitable_pairs": result.edges.height,
+    return {INTERNAL_KEY: "INTERNT: ubeskyttede antal husstande, ikke til offentliggørelse / INTERNAL: unprotected "
+                          "household counts, not for publication", **chosen, "seconds_suitability": round(result.seconds_edges, 3), "suitable_pairs": result.edges.height,
             "switches": result.suitability.switches(),
             "costs": result.suitability.rules.spec.costs.model_dump(),
             "comparison": {m: r.figures() for m, r in result.modes.items()}, "provenance": prov.model_dump()}
@@ -69,21 +88,40 @@ def _areas_table(result: RehousingResult) -> pl.DataFrame:
     return base
 
 
+def _published_outcome(outcome: pl.DataFrame, mode: str) -> dict[str, int | float | None]:
+    """households, placed and the first-wish share of `mode` from the protected outcome table:
+    None where a count they rest on is suppressed."""
+    cell = {r["outcome_en"]: r[mode] for r in outcome.iter_rows(named=True)}
+    total, unplaced, first = cell["households"], cell["not placed"], cell["1st wish"]
+    placed = None if total is None or unplaced is None else int(total) - int(unplaced)
+    return {"households": total, "placed": placed,
+            "first_wish_share": None if total is None or first is None or total == 0 else first / total}
+
+
 def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: DisclosurePolicy) -> Report:
     figures = {m: r.figures() for m, r in result.modes.items()}
     chosen = figures[mode]
-    def pct(x: float | None, lang: str) -> str:
-        if x is None:
-            return "–"
-        text = f"{100 * x:.1f} %"
-        return text.replace(".", ",") if lang == "da" else text
+    modes = list(result.modes)
+    outcome = protect(_outcome_table(result), counts=modes, policy=policy, name="outcome",
+                      totals=[GroupTotal(m, "outcome_en", "households") for m in modes])
+    shown = _published_outcome(outcome.frame, mode)
+
+    def pct(x: float | None, lang: Lang) -> str:
+        return "–" if x is None else fmt_number(100 * x, 1, lang) + " %"
+
+    def count(x: float | None, lang: Lang) -> str:
+        return "·" if x is None else fmt_number(x, 0, lang)
+    hidden = ({"da": " (· og –: diskretioneret)", "en": " (· and –: suppressed)"} if None in shown.values()
+              else {"da": "", "en": ""})
     gap = chosen.get("gap")
     report = Report({"da": "Genhusning", "en": "Rehousing"}, provenance=prov, intro={
-        "da": (f"{chosen['households']} husstande skal genhuses; {chosen['placed']} placeres ({mode}), "
-               f"{pct(chosen['first_wish_share'], 'da')} i deres 1. ønske. Status {chosen['status']}"
+        "da": (f"{count(shown['households'], 'da')} husstande skal genhuses; {count(shown['placed'], 'da')} placeres "
+               f"({mode}), {pct(shown['first_wish_share'], 'da')} i deres 1. ønske{hidden['da']}. "
+               f"Status {chosen['status']}"
                + (f", afstand til nedre grænse {pct(gap, 'da')}." if gap is not None else ".")),
-        "en": (f"{chosen['households']} households to rehouse; {chosen['placed']} placed ({mode}), "
-               f"{pct(chosen['first_wish_share'], 'en')} in their first wish. Status {chosen['status']}"
+        "en": (f"{count(shown['households'], 'en')} households to rehouse; {count(shown['placed'], 'en')} placed "
+               f"({mode}), {pct(shown['first_wish_share'], 'en')} in their first wish{hidden['en']}. "
+               f"Status {chosen['status']}"
                + (f", gap to the lower bound {pct(gap, 'en')}." if gap is not None else "."))})
     sec = report.section({"da": "Optimal med lofter og stabil uden lofter", "en": "Optimal with caps and stable without"},
                          {"da": "Optimal: mindste samlede omkostning med lofter over husstande uden for arbejde pr. "
@@ -93,10 +131,7 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
                           "en": "Optimal: least total cost with caps on households outside work per receiving area. "
                                 "Stable: deferred acceptance on the wishes (earliest move first) without caps. The "
                                 "difference shows what the caps cost in wishes and what concentration they prevent."})
-    modes = list(result.modes)
-    outcome = _outcome_table(result)
-    sec.table(protect(outcome, counts=modes, policy=policy, name="outcome",
-                      totals=[GroupTotal(m, "outcome_en", "households") for m in modes]),
+    sec.table(outcome,
               {"da": "Husstande efter udfald", "en": "Households by outcome"}, name="outcome",
               labels={"outcome_da": {"da": "Udfald", "en": "Outcome"}, "optimal": "Optimal", "stable": {"da": "Stabil", "en": "Stable"}},
               bilingual={"outcome_da": "outcome_en"})
@@ -204,8 +239,8 @@ def write_rehousing(out: str | os.PathLike[str], result: RehousingResult, mode: 
     report = build_report(result, mode, prov, policy)
     return write_files(out, {"assignment.csv": csv_writer(chosen.assignment), "unplaced.csv": csv_writer(chosen.unplaced),
                              "areas.csv": csv_writer(published_areas(chosen.areas, policy)),
-                             "summary.json": json_writer(summary(result, mode, prov)),
+                             SUMMARY_FILE: json_writer(summary(result, mode, prov)),
                              "report.html": lambda p: write_html(report, p)})
 
 
-__all__ = ["build_report", "published_areas", "summary", "write_rehousing"]
+__all__ = ["SUMMARY_FILE", "build_report", "published_areas", "summary", "write_rehousing"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -142,10 +141,5 @@ def known_area_ids(dataset_dir: str | os.PathLike[str]) -> set[str]:
     return set(read_table(dataset_dir, "areas", ["area_id"]).get_column("area_id").to_list())
 
 
-def provenance_path(out: str | os.PathLike[str]) -> Path:
-    out = Path(out)
-    return out.with_name(f"{out.stem}.provenance.json")
-
-
-__all__ = ["EXTRAS_COLUMNS", "SHARE_COLUMNS", "ShareTable", "known_area_ids", "listed_areas", "provenance_path",
+__all__ = ["EXTRAS_COLUMNS", "SHARE_COLUMNS", "ShareTable", "known_area_ids", "listed_areas",
            "read_extras", "read_list_flags", "share_table"]

@@ -34,7 +34,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from boligmix.errors import ConfigurationError, DataValidationError
-from boligmix.rules.files import read_yaml
+from boligmix.rules.files import read_yaml, validation_error
 
 SUPPRESSED_COLUMN = "suppressed"
 """Name of the marker column `protect` adds: `column:reason` entries, comma-separated."""
@@ -63,9 +63,7 @@ class DisclosurePolicy(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ConfigurationError(err["msg"], source=source,
-                                     field=".".join(str(p) for p in err["loc"])) from exc
+            raise validation_error(exc, raw, source) from exc
 
     def is_sensitive(self, value: float) -> bool:
         """True when a count of `value` must not be published."""

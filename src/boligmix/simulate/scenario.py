@@ -32,7 +32,7 @@ from boligmix.data.schema import TENURES
 from boligmix.errors import ConfigurationError
 from boligmix.letting.model import AREA_CATEGORIES
 from boligmix.letting.policy import POLICY_DIR, PolicySet, load_policies, policy_files
-from boligmix.rules.files import parse_model, read_text
+from boligmix.rules.files import parse_model, parse_yaml, read_text
 
 FORMAT = "boligmix-scenario/1"
 PACKAGED_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -134,38 +134,56 @@ class Scenario:
 
 
 def build_policy_set(extra: list[Path], overrides: dict[str, PolicyOverride], source: str) -> PolicySet:
+    """The policies under `extra` (and the statutory ones) with the scenario's `overrides` applied.
+
+    Every policy file is read through `boligmix.rules.files` (an unreadable file or invalid YAML
+    is an error naming it); a policy the overrides make invalid is an error naming the scenario
+    file and the key `overrides.<policy id>.<field>`, and the policy file it came from."""
     files = policy_files([POLICY_DIR / "statutory", *extra])
     if not overrides:
         return load_policies(files)
-    found: set[str] = set()
+    found: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="boligmix-scenario-") as tmp:
-        paths = []
+        paths, originals = [], {}
         for i, path in enumerate(files):
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            text, policy_source = read_text(path, package="boligmix.rules.letting", filename="", what="policy file")
+            data = parse_yaml(text, policy_source)
             override = overrides.get(str(data.get("id"))) if isinstance(data, dict) else None
             if override is None:
                 paths.append(path)
                 continue
-            found.add(str(data["id"]))
-            data = copy.deepcopy(data)
-            if override.enabled is not None:
-                data["enabled"] = override.enabled
-            if override.switches:
-                data["switches"] = {**(data.get("switches") or {}), **override.switches}
-            if override.shares:
-                data["shares"] = {**(data.get("shares") or {}), **override.shares}
+            found[str(data["id"])] = path
             target = Path(tmp) / f"{i:03d}-{path.name}"
-            target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+            target.write_text(yaml.safe_dump(_overridden(data, override), allow_unicode=True, sort_keys=False),
+                              encoding="utf-8")
+            originals[str(target)] = path
             paths.append(target)
-        missing = sorted(set(overrides) - found)
+        missing = sorted(set(overrides) - set(found))
         if missing:
             raise ConfigurationError(f"overrides name policies that are not loaded: {', '.join(missing)}",
                                      source=source, field=f"overrides.{missing[0]}")
         try:
             return load_policies(paths)
         except ConfigurationError as exc:
-            raise ConfigurationError(f"the overrides make an invalid policy: {exc}", source=source,
-                                     field="overrides") from exc
+            policy = originals.get(str(exc.source))
+            policy_id = exc.rule if exc.rule in found else None
+            key = ".".join(k for k in ("overrides", policy_id, exc.field if policy_id else None) if k)
+            message = str(exc).split(": ", 1)[-1] if exc.source is not None else str(exc)
+            raise ConfigurationError("the overrides make an invalid policy"
+                                     + (f" (policy file {policy})" if policy is not None else "") + f": {message}",
+                                     source=source, field=key) from exc
+
+
+def _overridden(data: dict[str, Any], override: PolicyOverride) -> dict[str, Any]:
+    """A policy file's mapping with the scenario's override of it applied."""
+    data = copy.deepcopy(data)
+    if override.enabled is not None:
+        data["enabled"] = override.enabled
+    if override.switches:
+        data["switches"] = {**(data.get("switches") or {}), **override.switches}
+    if override.shares:
+        data["shares"] = {**(data.get("shares") or {}), **override.shares}
+    return data
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:

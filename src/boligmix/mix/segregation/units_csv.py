@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from boligmix.mix.segregation.validation import (
     check_group_within_total,
     check_groups_sum_to_total,
 )
+from boligmix.report._files import write_with
 
 
 @dataclass(frozen=True)
@@ -102,19 +102,14 @@ def unit_indices(counts: UnitCounts) -> list[IndexResult]:
 
 def write_index_csv(path: str | os.PathLike[str], results: Sequence[IndexResult]) -> None:
     """Write `index,value` rows atomically (full float precision)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["index", "value"])
             for result in results:
                 writer.writerow([result.name, repr(result.statistic)])
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_with(path, write)
 
 
 def _read_text_columns(path: Path, source: str) -> tuple[pl.DataFrame, Dialect]:
