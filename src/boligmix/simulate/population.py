@@ -52,6 +52,22 @@ class Dwellings:
     floor_area: np.ndarray
     rent: np.ndarray                    # NaN: none
     index: dict[int, int] = field(default_factory=dict)
+    opens: np.ndarray | None = None
+    """Day number from which a dwelling first occupied after the start (in a dataset cut early, for a
+    backcast) exists; such a dwelling is inactive until the year of its first occupancy (0: exists)."""
+
+    def open_built(self, year: int) -> int:
+        """Activate the dwellings first occupied in the data in `year` (vacant from that month);
+        returns how many."""
+        if self.opens is None:
+            return 0
+        first, last = day(year), day(year + 1)
+        now = np.flatnonzero((self.opens >= first) & (self.opens < last))
+        if now.size:
+            self.active[now] = True
+            self.vacant_from[now] = [to_date(d).month for d in self.opens[now]]
+            self.opens[now] = 0
+        return int(now.size)
 
     def to_frame(self) -> pl.DataFrame:
         """The dwellings table as it stands (tenure and type changes, new dwellings; demolished
@@ -152,6 +168,7 @@ class Population:
         dwellings = _dwellings(dw)
         pos = dwellings.position(people["dwelling_id"].to_numpy())
         dwellings.household[pos] = people["household_id"].to_numpy()
+        _not_built_yet(dwellings, residences, on)
         origin = np.array([ORIGINS.index(o) for o in people["origin"].to_list()], dtype=np.int8)
         country = people["country_code"].to_numpy().astype(object)
         nonwestern = np.array([o != "dansk" and c not in western for o, c in
@@ -254,6 +271,21 @@ class Population:
 
 def _dates(days: np.ndarray) -> pl.Series:
     return pl.Series(np.asarray(days, dtype=np.int64).astype("datetime64[D]")).cast(pl.Date)
+
+
+def _not_built_yet(dwellings: Dwellings, residences: pl.DataFrame, on: date) -> None:
+    """A dwelling nobody lived in before `on` whose first residence spell begins later is taken as
+    built then (the data model has no construction year): inactive until that year."""
+    first = residences.group_by("dwelling_id").agg(pl.col("move_in").min().alias("first_in")).filter(
+        pl.col("first_in") > on)
+    if first.height == 0:
+        return
+    pos = dwellings.position(first["dwelling_id"].to_numpy())
+    later = dwellings.household[pos] == NO_HOUSEHOLD
+    dwellings.opens = np.zeros(dwellings.ids.size, dtype=np.int64)
+    days = (first["first_in"].cast(pl.Int64)).to_numpy()      # days since 1970-01-01
+    dwellings.opens[pos[later]] = days[later]
+    dwellings.active[pos[later]] = False
 
 
 def _dwellings(dw: pl.DataFrame) -> Dwellings:

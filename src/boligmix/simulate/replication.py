@@ -127,6 +127,9 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
                 if action.in_year(shared.start) == year:
                     apply_action(pop, action, categories, seed, replication, year, demolish, rehousing,
                                  demolished_by_area)
+            opened = pop.dwellings.open_built(year)     # a backcast: dwellings the data shows built in year
+            if opened:
+                pop.events["dwellings_opened"] = pop.events.get("dwellings_opened", 0) + opened
             deaths(pop, shared.rates, seed, replication, year)
             emigration(pop, shared.rates, seed, replication, year)
             births(pop, shared.rates, seed, replication, year)
