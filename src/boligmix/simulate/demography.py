@@ -165,6 +165,34 @@ class Donors:
         return out
 
 
+def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
+                    rep: int, year: int) -> pl.DataFrame:
+    """Move the highest education (and its source) of persons with a row last year by the estimated
+    education transitions (`rates.transitions`), by age on 1 January of `year`."""
+    if rates.transitions is None or person_years.height == 0:
+        return person_years
+    own = person_years.join(prev_py.select("person_id"), on="person_id", how="semi")["person_id"].to_numpy()
+    if own.size == 0:
+        return person_years
+    age = pop.age_on(day(year))[_positions(pop.pid, own)]
+    edu = pl.DataFrame({"person_id": own}).join(
+        person_years.select("person_id", "highest_education", "education_source"), on="person_id", how="left")
+    level, source = rates.transitions.education_step(
+        edu["highest_education"].to_numpy(), edu["education_source"].to_numpy(), age,
+        rng.uniform(seed, rep, own, year, rng.EDUCATION))
+    moved = pl.DataFrame({"person_id": own, "level_next": pl.Series(level, dtype=pl.String),
+                          "source_next": pl.Series(source, dtype=pl.String)})
+    return (person_years.join(moved, on="person_id", how="left")
+            .with_columns(pl.coalesce("level_next", "highest_education").alias("highest_education"),
+                          pl.coalesce("source_next", "education_source").alias("education_source"))
+            .drop("level_next", "source_next"))
+
+
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    order = np.argsort(ids, kind="stable")
+    return order[np.searchsorted(ids[order], wanted)]
+
+
 def _status_of(pop: Population, labour: pl.DataFrame) -> np.ndarray:
     return pl.DataFrame({"person_id": pop.pid}).join(statuses(labour), on="person_id", how="left")[
         "status"].fill_null(0).to_numpy()
@@ -223,6 +251,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                 .drop("own_level", "own_source"))
     person_years = pl.concat([prev_py.join(kept, on="person_id", how="semi"), donor_py.select(prev_py.columns)],
                              how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
+    person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year)
     pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
     pop.person_years[year] = person_years.sort("person_id")
     convicted_before = pl.DataFrame({"person_id": pop.pid}).join(

@@ -89,10 +89,15 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
     seekers = Seekers()
     members = _members_by_household(pop, hh[moving])
+    # the municipality a household seeks in: the estimated moves between municipalities
+    muni = dw.municipality[pos]
+    if rates.transitions is not None:
+        muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh, year, rng.MUNICIPALITY))
     for i in np.flatnonzero(moving):
         kind = "rehousing" if int(hh[i]) in rehousing else "mover"
         seekers.add(int(hh[i]), kind, int(month[i]) if kind == "mover" else 1,
-                    bool(wants[i]) or kind == "rehousing", int(dw.municipality[pos[i]]), int(dw.ids[pos[i]]),
+                    bool(wants[i]) or kind == "rehousing",
+                    int(dw.municipality[pos[i]] if kind == "rehousing" else muni[i]), int(dw.ids[pos[i]]),
                     pop.pid[members[int(hh[i])]], None)
     # leaving home: non-head persons 18-29
     is_head = np.zeros(pop.size, dtype=bool)
@@ -105,8 +110,12 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
     new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
+    lmuni = dw.municipality[lpos]
+    if rates.transitions is not None:
+        lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
+                                                                                  rng.MUNICIPALITY))
     for j, i in enumerate(leave):
-        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(dw.municipality[lpos[j]]), None,
+        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(lmuni[j]), None,
                     pop.pid[[i]], None)
     immigrant_band: dict[int, int] = {}
     for sid, ids, members in waiting_immigrants:

@@ -39,6 +39,7 @@ import polars as pl
 from boligmix.data.io import read_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
+from boligmix.simulate.transitions import TransitionCounts, Transitions
 
 PRIOR_WEIGHT = 20.0
 HISTORY_YEARS = 6
@@ -99,6 +100,7 @@ class Rates:
     immigrant_households: float
     immigrant_pool: pl.DataFrame  # members of recent immigrant households: household, age at arrival, sex, origin,
     #                               country; the household's arrival municipality, almen dwelling, area band
+    transitions: Transitions | None = None   # education, moves between municipalities (transitions.py)
 
     def write(self, out_dir: str | os.PathLike[str]) -> None:
         out = Path(out_dir)
@@ -141,6 +143,8 @@ class Rates:
             (first.group_by("municipality", "almen", "area_band").len().sort("municipality", "almen", "area_band")
              .with_columns((pl.col("len") / pl.col("len").sum()).alias("share")).rename({"len": "households"})
              .write_csv(out / "immigrant_destination.csv"))
+        if self.transitions is not None:
+            self.transitions.write(out)
 
 
 def _residents(residences: pl.DataFrame, on: date) -> pl.DataFrame:
@@ -202,6 +206,11 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
+    transition_counts = TransitionCounts(
+        np.unique(dwelling_place["municipality_code"].to_numpy()),
+        read_table(dataset_dir, "person_years", ["person_id", "year", "highest_education", "education_source"]
+                   ).filter(pl.col("year").is_between(first - 1, start - 1)),
+        dwelling_place.select("dwelling_id", "municipality_code"))
     first_spell = residences.group_by("person_id").agg(pl.col("move_in").min().alias("first_in"))
     ended = residences.filter(pl.col("end_reason").is_not_null()).select(
         "person_id", pl.col("move_out").dt.year().alias("end_year"), "end_reason")
@@ -249,6 +258,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         # leaving home: a non-head 18-29 still resident, in another household next year
         heads = set(now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True)
                     .agg(pl.col("person_id").first())["person_id"].to_list())
+        transition_counts.add_year(t, now, heads)
         young = now.filter(pl.col("age").is_between(18, 29) & ~pl.col("person_id").is_in(list(heads))
                            & pl.col("hh_next").is_not_null())
         left = (young["hh_next"] != young["household_id"]).to_numpy()
@@ -361,7 +371,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     conv = _shrunk(conv_ev, conv_n, np.minimum(conv_parent * conv_age / np.maximum(conv_all, 1e-12), 1.0))
     pool = pl.concat(immigrant_frames) if immigrant_frames else pl.DataFrame()
     return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(area_pref, axis=1), outside_p, np.cumsum(probs, axis=-1), outside, conv,
-                 float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool)
+                 float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, transition_counts.finish())
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
