@@ -124,7 +124,7 @@ class TransitionCounts:
         # of t) and separation (a person 30+ in another household at t+1 while the old one goes on)
         sources = both.group_by("hh_next").agg(pl.col("household_id").n_unique().alias("n"))
         goes_on = both.filter(pl.col("hh_next") == pl.col("household_id"))["household_id"].unique()
-        changed = both.filter((pl.col("hh_next") != pl.col("household_id")) & pl.col("household_id").is_in(goes_on))
+        changed = both.filter((pl.col("hh_next") != pl.col("household_id")) & pl.col("household_id").is_in(goes_on.implode()))
         self.changes.append({
             "year": t, "households": now["household_id"].n_unique(),
             "partnerships": int((sources["n"] > 1).sum()),
