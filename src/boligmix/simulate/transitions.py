@@ -71,7 +71,7 @@ class Transitions:
         out_level, out_source = np.array(level, dtype=object), np.array(source, dtype=object)
         if known.any():
             cum = self.education[np.clip(age[known], 0, EDU_AGE_CAP), state[known]]
-            nxt = np.minimum((cum < u[known, None]).sum(axis=1), len(self.education_states) - 1)
+            nxt = np.minimum((cum <= u[known, None]).sum(axis=1), len(self.education_states) - 1)
             out_level[known] = [self.education_states[i][0] for i in nxt]
             out_source[known] = [self.education_states[i][1] for i in nxt]
         return out_level, out_source
@@ -86,7 +86,7 @@ class Transitions:
         out = municipality.copy()
         if known.any():
             cum = self.destination[kind, where[known]]
-            out[known] = self.municipalities[np.minimum((cum < u[known, None]).sum(axis=1),
+            out[known] = self.municipalities[np.minimum((cum <= u[known, None]).sum(axis=1),
                                                         self.municipalities.size - 1)]
         return out
 
