@@ -16,6 +16,7 @@ from simulate_support import START, shared
 from synth_data import small_dataset_dir
 
 from boligmix.data.io import read_table
+from boligmix.simulate.demography import dwelling_stock
 from boligmix.simulate.market import draw_seekers
 from boligmix.simulate.population import Population
 from boligmix.simulate.rates import BIRTH_BANDS, band
@@ -190,3 +191,27 @@ def test_estimated_birth_rates_reproduce_the_births_of_the_estimation_years():
         actual += born_here.filter(pl.col("birth_date").dt.year() == t).height
     assert expected == pytest.approx(actual, rel=0.04), (expected, actual)
 
+
+
+def test_after_the_data_the_stock_grows_like_the_estimation_years_and_not_before():
+    sh = shared()                                  # rates estimated for START (inside the data)
+    built = sh.rates.transitions.built
+    assert built.height > 0
+    per_year = sh.rates.transitions.built_per_year
+    assert per_year == pytest.approx(built.height / built["first_in"].dt.year().n_unique())
+    forward = copy.deepcopy(Population.from_dataset(small_dataset_dir(), 2025))
+    n0, vacant0 = forward.dwellings.ids.size, int((forward.dwellings.household == 0).sum())
+    added = dwelling_stock(forward, sh.rates, 3, 0, 2025)
+    dw = forward.dwellings
+    assert added in (int(per_year), int(per_year) + 1)
+    assert dw.ids.size == n0 + added and np.unique(dw.ids).size == dw.ids.size
+    assert int((dw.household == 0).sum()) == vacant0 + added and dw.active[n0:].all()
+    templates = {(m, t, a) for m, t, a in built.select("municipality_code", "tenure", "area_id").iter_rows()}
+    new = dw.to_frame()[n0:]
+    assert {(m, t, a) for m, t, a in new.select("municipality_code", "tenure", "area_id").iter_rows()} <= templates
+    forward.check()
+    # inside the data's years nothing is built beyond what the data shows
+    inside = copy.deepcopy(Population.from_dataset(small_dataset_dir(), START))
+    size = inside.dwellings.ids.size
+    dwelling_stock(inside, sh.rates, 3, 0, START)
+    assert inside.dwellings.ids.size == size

@@ -37,6 +37,7 @@ simulation's own sampling noise back into the rates (a random walk of the area s
 not show; see docs/simulate.md, Backcast)."""
 PERSON_BASE = 5_000_000_000_000_000
 HOUSEHOLD_BASE = 6_000_000_000_000_000
+DWELLING_BASE = HOUSEHOLD_BASE + 2 * 10**17
 DEATH_DAY, EMIGRATION_DAY, BIRTH_DAY = 20, 25, 15
 
 
@@ -62,6 +63,28 @@ def vacate(pop: Population, households: np.ndarray, months: np.ndarray | int = 1
     by_household = dict(zip(households.tolist(), month.tolist()))
     pop.dwellings.vacant_from[where] = [by_household[int(h)] for h in occ[where]]
     occ[where] = NO_HOUSEHOLD
+
+
+def dwelling_stock(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
+    """The year's new dwellings: in a backcast those the data shows first occupied in `year`; after
+    the data's last year as many as the estimation years built a year (their mean), copies of
+    dwellings built then, free from the month the copied one was first occupied. Returns how many."""
+    dw = pop.dwellings
+    new = dw.open_built(year)
+    if new:
+        pop.events["dwellings_opened"] = pop.events.get("dwellings_opened", 0) + new
+    built = rates.transitions.built if rates.transitions is not None else None
+    if built is None or built.height == 0 or pop.data_last_year is None or year <= pop.data_last_year:
+        return new
+    mean = rates.transitions.built_per_year
+    n = int(mean) + int(rng.uniform(seed, rep, 0, year, rng.BUILD)[0] < mean % 1)
+    slots = np.arange(n, dtype=np.int64)
+    templates = built[rng.integers(seed, rep, slots, year, rng.BUILD, built.height)]
+    ids = rng.new_ids(seed, rep, slots, year, rng.BUILD, base=DWELLING_BASE)
+    fresh = ~np.isin(ids, dw.ids)
+    dw.add_copies(templates.filter(pl.Series(fresh)), ids[fresh], templates["first_in"].dt.month().to_numpy()[fresh])
+    pop.events["dwellings_built"] = pop.events.get("dwellings_built", 0) + int(fresh.sum())
+    return new + int(fresh.sum())
 
 
 def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
@@ -316,4 +339,4 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                                           "count": np.ones(int(hit.sum()), dtype=np.int64)})
 
 
-__all__ = ["Donors", "births", "deaths", "emigration", "heads", "outcomes", "person_rows", "vacate"]
+__all__ = ["Donors", "births", "deaths", "dwelling_stock", "emigration", "heads", "outcomes", "person_rows", "vacate"]

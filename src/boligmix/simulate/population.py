@@ -98,6 +98,37 @@ class Dwellings:
         self.vacant_from = np.concatenate([self.vacant_from, np.ones(n, dtype=np.int64)])
         self.index.update({int(d): start + i for i, d in enumerate(ids)})
 
+    def add_copies(self, templates: pl.DataFrame, ids: np.ndarray, vacant_from: np.ndarray) -> None:
+        """New vacant dwellings `ids` like the `templates` rows (a dwellings table: municipality,
+        tenure, department, area, almen type, rooms, floor area, rent), free from month `vacant_from`."""
+        n, start = ids.size, self.ids.size
+        if n == 0:
+            return
+        org_of = {d: o for d, o in zip(self.department.tolist(), self.org.tolist()) if d is not None}
+        department = np.array(templates["department_id"].to_list(), dtype=object)
+
+        def obj(values: list) -> np.ndarray:
+            return np.array(values, dtype=object)
+
+        self.ids = np.concatenate([self.ids, ids])
+        self.municipality = np.concatenate([self.municipality, templates["municipality_code"].to_numpy()])
+        self.tenure = np.concatenate([self.tenure, np.array([TENURES.index(t) for t in templates["tenure"]],
+                                                            dtype=self.tenure.dtype)])
+        self.almen_type = np.concatenate([self.almen_type, obj(templates["almen_type"].to_list())])
+        self.area = np.concatenate([self.area, obj(templates["area_id"].to_list())])
+        self.department = np.concatenate([self.department, department])
+        self.org = np.concatenate([self.org, obj([org_of.get(d) for d in department.tolist()])])
+        self.rooms = np.concatenate([self.rooms, templates["rooms"].to_numpy()])
+        self.floor_area = np.concatenate([self.floor_area, templates["floor_area_m2"].to_numpy().astype(float)])
+        self.rent = np.concatenate([self.rent, templates["monthly_rent_dkk"].fill_null(float("nan")).to_numpy()
+                                    .astype(float)])
+        self.household = np.concatenate([self.household, np.zeros(n, dtype=np.int64)])
+        self.active = np.concatenate([self.active, np.ones(n, dtype=bool)])
+        self.vacant_from = np.concatenate([self.vacant_from, np.asarray(vacant_from, dtype=np.int64)])
+        if self.opens is not None:
+            self.opens = np.concatenate([self.opens, np.zeros(n, dtype=np.int64)])
+        self.index.update({int(d): start + i for i, d in enumerate(ids)})
+
     def position(self, dwelling_ids: np.ndarray) -> np.ndarray:
         """Row positions of dwelling ids (vectorised: a sorted copy of the ids, rebuilt when dwellings are added)."""
         if getattr(self, "_sorted_n", -1) != self.ids.size:
@@ -140,6 +171,8 @@ class Population:
     western_countries: frozenset[str] = frozenset()
     events: dict[str, int] = field(default_factory=dict)
     _pending: list = field(default_factory=list)
+    data_last_year: int | None = None
+    """The dataset's last register year (dwellings first occupied up to then open as the data shows)."""
 
     @property
     def size(self) -> int:
@@ -195,6 +228,7 @@ class Population:
             labour={y: lab.filter(pl.col("year") == y) for y in years},
             convictions={y: conv.filter(pl.col("year") == y) for y in years},
             western_countries=western,
+            data_last_year=manifest.years[1] if manifest.years is not None else None,
         )
         pop.check()
         return pop

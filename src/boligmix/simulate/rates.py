@@ -28,6 +28,7 @@ to the run's `rates/` directory by `Rates.write`):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -39,7 +40,7 @@ import polars as pl
 from boligmix.data.io import read_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
-from boligmix.simulate.transitions import TransitionCounts, Transitions
+from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
 PRIOR_WEIGHT = 20.0
 HISTORY_YEARS = 6
@@ -371,7 +372,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     conv = _shrunk(conv_ev, conv_n, np.minimum(conv_parent * conv_age / np.maximum(conv_all, 1e-12), 1.0))
     pool = pl.concat(immigrant_frames) if immigrant_frames else pl.DataFrame()
     return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(area_pref, axis=1), outside_p, np.cumsum(probs, axis=-1), outside, conv,
-                 float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, transition_counts.finish())
+                 float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, dataclasses.replace(
+                     transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
+                                                                first, start - 1)))
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]

@@ -9,6 +9,9 @@ Tables (written to the run's `rates/` directory by `Transitions.write`):
                              resident on 1 January of t and t+1)
     municipality_move.csv    moving household / young adult leaving home: municipality of the old
                              dwelling -> municipality of the new one
+    construction.csv         dwellings first occupied in each estimation year (the data model has no
+                             construction year), by municipality, tenure and area; the simulation
+                             builds as many a year after the data's last year, copies of them
     household_changes.csv    per estimation year: households formed by members of two or more households
                              (partnership), persons 30+ leaving a household that goes on (separation),
                              young adults leaving home, for comparison
@@ -41,6 +44,14 @@ class Transitions:
     municipalities: np.ndarray     # municipality codes, sorted
     destination: np.ndarray        # [kind: 0 household move, 1 leaving home; from; to] cumulative
     household_changes: pl.DataFrame
+    built: pl.DataFrame | None = None
+    """Dwellings first occupied in the estimation years (rows of the dwellings table plus `first_in`)."""
+
+    @property
+    def built_per_year(self) -> float:
+        if self.built is None or self.built.height == 0:
+            return 0.0
+        return self.built.height / max(1, self.built["first_in"].dt.year().n_unique())
 
     def write(self, out_dir: str | os.PathLike[str]) -> None:
         out = Path(out_dir)
@@ -58,6 +69,10 @@ class Transitions:
                       "municipality_from": self.municipalities[f], "municipality_to": self.municipalities[t],
                       "probability": probs[k, f, t]}).write_csv(out / "municipality_move.csv")
         self.household_changes.write_csv(out / "household_changes.csv")
+        if self.built is not None:
+            (self.built.group_by(pl.col("first_in").dt.year().alias("year"), "municipality_code", "tenure", "area_id")
+             .len().rename({"len": "dwellings"}).sort("year", "municipality_code", "tenure", "area_id")
+             .write_csv(out / "construction.csv"))
 
     # -- applying them ------------------------------------------------------------------------
 
@@ -168,4 +183,11 @@ def _cumulative(counts: np.ndarray, parent_counts: np.ndarray, stay: np.ndarray)
     return np.cumsum(mixed / mixed.sum(axis=-1, keepdims=True), axis=-1)
 
 
-__all__ = ["EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions"]
+def built_in(residences: pl.DataFrame, dwellings: pl.DataFrame, first: int, last: int) -> pl.DataFrame:
+    """The dwellings whose first residence spell begins in `first`..`last`, with `first_in`."""
+    first_in = residences.group_by("dwelling_id").agg(pl.col("move_in").min().alias("first_in"))
+    return dwellings.join(first_in.filter(pl.col("first_in").dt.year().is_between(first, last)), on="dwelling_id"
+                          ).sort("dwelling_id")
+
+
+__all__ = ["EDU_AGE_CAP", "built_in", "SEPARATION_AGE", "TransitionCounts", "Transitions"]
