@@ -190,4 +190,4 @@ def built_in(residences: pl.DataFrame, dwellings: pl.DataFrame, first: int, last
                           ).sort("dwelling_id")
 
 
-__all__ = ["EDU_AGE_CAP", "built_in", "SEPARATION_AGE", "TransitionCounts", "Transitions"]
+__all__ = ["EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "built_in"]
