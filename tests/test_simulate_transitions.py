@@ -6,17 +6,18 @@ data shows them first occupied."""
 import copy
 import dataclasses
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simulate_support import START, shared
 from synth_data import small_dataset_dir
 
 from boligmix.data.io import read_table
-from boligmix.simulate.demography import dwelling_stock
+from boligmix.simulate.demography import births, deaths, dwelling_stock, emigration
 from boligmix.simulate.market import draw_seekers
 from boligmix.simulate.population import Population
 from boligmix.simulate.rates import BIRTH_BANDS, band
@@ -215,3 +216,30 @@ def test_after_the_data_the_stock_grows_like_the_estimation_years_and_not_before
     size = inside.dwellings.ids.size
     dwelling_stock(inside, sh.rates, 3, 0, START)
     assert inside.dwellings.ids.size == size
+
+
+@lru_cache(maxsize=2)
+def _start(year: int) -> Population:
+    return Population.from_dataset(small_dataset_dir(), year)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), rep=st.integers(0, 50), forward=st.booleans())
+def test_stock_and_demography_conserve_dwellings_and_persons_apart_from_events(seed, rep, forward):
+    """Hypothesis: with the dwelling stock step (opening in a backcast, building after the data),
+    dwellings = before + built, active ones = before + opened + built, persons = before - deaths -
+    emigrants + births; one household per dwelling, one dwelling per household."""
+    year = 2025 if forward else 2013
+    pop = copy.deepcopy(_start(2025 if forward else 2012))
+    rates = shared().rates
+    n0, active0, persons0 = pop.dwellings.ids.size, int(pop.dwellings.active.sum()), pop.size
+    added = dwelling_stock(pop, rates, seed, rep, year)
+    died = deaths(pop, rates, seed, rep, year)
+    left = emigration(pop, rates, seed, rep, year)
+    born = births(pop, rates, seed, rep, year)
+    pop.check()
+    built, opened = pop.events.get("dwellings_built", 0), pop.events.get("dwellings_opened", 0)
+    assert added == built + opened and (built > 0) == forward and (opened > 0) != forward
+    assert pop.dwellings.ids.size == n0 + built
+    assert int(pop.dwellings.active.sum()) == active0 + opened + built
+    assert pop.size == persons0 - died - left + born
