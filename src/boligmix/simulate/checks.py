@@ -32,6 +32,7 @@ class Backcast:
     counts: pl.DataFrame       # year, list, real, simulated (mean over replications), tolerance, within
     errors: pl.DataFrame       # year, indicator, mae_simulated, mae_no_change
     areas: pl.DataFrame        # the simulated area rows
+    events: dict[str, int] | None = None   # events summed over replications
 
 
 def backcast(dataset_dir: str | os.PathLike[str], start: int, years: int, *, replications: int = 1, seed: int = 1,
@@ -64,7 +65,11 @@ def backcast(dataset_dir: str | os.PathLike[str], start: int, years: int, *, rep
             errors.append({"year": year, "indicator": c,
                            "mae_simulated": float((j[c] - j[f"{c}_sim"]).abs().mean()),
                            "mae_no_change": float((j[c] - j[f"{c}_start"]).abs().mean())})
-    return Backcast(pl.DataFrame(counts), pl.DataFrame(errors), sim)
+    events: dict[str, int] = {}
+    for r in results:
+        for k, v in r["events"].items():
+            events[k] = events.get(k, 0) + v
+    return Backcast(pl.DataFrame(counts), pl.DataFrame(errors), sim, events)
 
 
 def in_mover_outside_share(lettings: pl.DataFrame, areas: Sequence[str]) -> pl.DataFrame:

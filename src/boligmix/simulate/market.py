@@ -89,10 +89,15 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
     seekers = Seekers()
     members = _members_by_household(pop, hh[moving])
+    # the municipality a household seeks in: the estimated moves between municipalities
+    muni = dw.municipality[pos]
+    if rates.transitions is not None:
+        muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh, year, rng.MUNICIPALITY))
     for i in np.flatnonzero(moving):
         kind = "rehousing" if int(hh[i]) in rehousing else "mover"
         seekers.add(int(hh[i]), kind, int(month[i]) if kind == "mover" else 1,
-                    bool(wants[i]) or kind == "rehousing", int(dw.municipality[pos[i]]), int(dw.ids[pos[i]]),
+                    bool(wants[i]) or kind == "rehousing",
+                    int(dw.municipality[pos[i]] if kind == "rehousing" else muni[i]), int(dw.ids[pos[i]]),
                     pop.pid[members[int(hh[i])]], None)
     # leaving home: non-head persons 18-29
     is_head = np.zeros(pop.size, dtype=bool)
@@ -105,12 +110,18 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
     new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
+    lmuni = dw.municipality[lpos]
+    if rates.transitions is not None:
+        lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
+                                                                                  rng.MUNICIPALITY))
     for j, i in enumerate(leave):
-        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(dw.municipality[lpos[j]]), None,
+        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(lmuni[j]), None,
                     pop.pid[[i]], None)
+    immigrant_band: dict[int, int] = {}
     for sid, ids, members in waiting_immigrants:
         if year - members["first_year"] > 1:     # an immigrant household waits one year at most
             continue
+        immigrant_band[sid] = members["area_band"]
         muni = members["municipality"]
         seekers.add(sid, "immigrant", 1, members["wants_almen"], muni, None, ids,
                     {**members, "arrive": day(year, 1, IMMIGRATION_DAY),
@@ -123,12 +134,19 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         households = pool["household"].unique().sort().to_numpy()
         slots = np.arange(n, dtype=np.int64)
         picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
+        # a clone seeks where its donor household arrived: municipality, almen or not, area band
         munis = np.unique(dw.municipality[dw.active])
-        chosen_muni = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
+        fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
         imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
-        iwants = rng.uniform(seed, rep, slots, year, rng.DESTINATION) < rates.destination_almen[0, 1]
         hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
         parts = {int(key[0]): part for key, part in pool.partition_by("household", as_dict=True).items()} if n else {}
+        chosen_muni, iwants = fallback.copy(), np.zeros(n, dtype=bool)
+        for k in range(n):
+            donor = parts[int(picks[k])].row(0, named=True)
+            if donor["municipality"] is not None and donor["municipality"] in munis:
+                chosen_muni[k] = donor["municipality"]
+            iwants[k] = bool(donor["almen"])
+            immigrant_band[int(hh_ids[k])] = int(donor["area_band"] or 0)
         for k in range(n):
             members = parts[int(picks[k])].sort("age", descending=True)
             arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
@@ -139,13 +157,17 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                          "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
                          "country": members["country_code"].to_numpy().astype(object),
                          "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
-                         "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year})
+                         "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year,
+                         "area_band": immigrant_band[int(hh_ids[k])]})
     # almen seekers apply in one area band, drawn by the estimated destination shares
     nw_of = _head_nonwestern(pop, seekers)
     ids = np.array(sorted(seekers.kind), dtype=np.int64)
     if ids.size:
         u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
         for sid, draw in zip(ids.tolist(), u):
+            if sid in immigrant_band:
+                seekers.area_band[sid] = immigrant_band[sid]
+                continue
             cum = rates.destination_area[int(nw_of[sid])]
             seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
     return seekers

@@ -52,6 +52,22 @@ class Dwellings:
     floor_area: np.ndarray
     rent: np.ndarray                    # NaN: none
     index: dict[int, int] = field(default_factory=dict)
+    opens: np.ndarray | None = None
+    """Day number from which a dwelling first occupied after the start (in a dataset cut early, for a
+    backcast) exists; such a dwelling is inactive until the year of its first occupancy (0: exists)."""
+
+    def open_built(self, year: int) -> int:
+        """Activate the dwellings first occupied in the data in `year` (vacant from that month);
+        returns how many."""
+        if self.opens is None:
+            return 0
+        first, last = day(year), day(year + 1)
+        now = np.flatnonzero((self.opens >= first) & (self.opens < last))
+        if now.size:
+            self.active[now] = True
+            self.vacant_from[now] = [to_date(d).month for d in self.opens[now]]
+            self.opens[now] = 0
+        return int(now.size)
 
     def to_frame(self) -> pl.DataFrame:
         """The dwellings table as it stands (tenure and type changes, new dwellings; demolished
@@ -80,6 +96,37 @@ class Dwellings:
         self.household = np.concatenate([self.household, np.zeros(n, dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(n, dtype=bool)])
         self.vacant_from = np.concatenate([self.vacant_from, np.ones(n, dtype=np.int64)])
+        self.index.update({int(d): start + i for i, d in enumerate(ids)})
+
+    def add_copies(self, templates: pl.DataFrame, ids: np.ndarray, vacant_from: np.ndarray) -> None:
+        """New vacant dwellings `ids` like the `templates` rows (a dwellings table: municipality,
+        tenure, department, area, almen type, rooms, floor area, rent), free from month `vacant_from`."""
+        n, start = ids.size, self.ids.size
+        if n == 0:
+            return
+        org_of = {d: o for d, o in zip(self.department.tolist(), self.org.tolist()) if d is not None}
+        department = np.array(templates["department_id"].to_list(), dtype=object)
+
+        def obj(values: list) -> np.ndarray:
+            return np.array(values, dtype=object)
+
+        self.ids = np.concatenate([self.ids, ids])
+        self.municipality = np.concatenate([self.municipality, templates["municipality_code"].to_numpy()])
+        self.tenure = np.concatenate([self.tenure, np.array([TENURES.index(t) for t in templates["tenure"]],
+                                                            dtype=self.tenure.dtype)])
+        self.almen_type = np.concatenate([self.almen_type, obj(templates["almen_type"].to_list())])
+        self.area = np.concatenate([self.area, obj(templates["area_id"].to_list())])
+        self.department = np.concatenate([self.department, department])
+        self.org = np.concatenate([self.org, obj([org_of.get(d) for d in department.tolist()])])
+        self.rooms = np.concatenate([self.rooms, templates["rooms"].to_numpy()])
+        self.floor_area = np.concatenate([self.floor_area, templates["floor_area_m2"].to_numpy().astype(float)])
+        self.rent = np.concatenate([self.rent, templates["monthly_rent_dkk"].fill_null(float("nan")).to_numpy()
+                                    .astype(float)])
+        self.household = np.concatenate([self.household, np.zeros(n, dtype=np.int64)])
+        self.active = np.concatenate([self.active, np.ones(n, dtype=bool)])
+        self.vacant_from = np.concatenate([self.vacant_from, np.asarray(vacant_from, dtype=np.int64)])
+        if self.opens is not None:
+            self.opens = np.concatenate([self.opens, np.zeros(n, dtype=np.int64)])
         self.index.update({int(d): start + i for i, d in enumerate(ids)})
 
     def position(self, dwelling_ids: np.ndarray) -> np.ndarray:
@@ -124,6 +171,8 @@ class Population:
     western_countries: frozenset[str] = frozenset()
     events: dict[str, int] = field(default_factory=dict)
     _pending: list = field(default_factory=list)
+    data_last_year: int | None = None
+    """The dataset's last register year (dwellings first occupied up to then open as the data shows)."""
 
     @property
     def size(self) -> int:
@@ -152,6 +201,7 @@ class Population:
         dwellings = _dwellings(dw)
         pos = dwellings.position(people["dwelling_id"].to_numpy())
         dwellings.household[pos] = people["household_id"].to_numpy()
+        _not_built_yet(dwellings, residences, on)
         origin = np.array([ORIGINS.index(o) for o in people["origin"].to_list()], dtype=np.int8)
         country = people["country_code"].to_numpy().astype(object)
         nonwestern = np.array([o != "dansk" and c not in western for o, c in
@@ -178,6 +228,7 @@ class Population:
             labour={y: lab.filter(pl.col("year") == y) for y in years},
             convictions={y: conv.filter(pl.col("year") == y) for y in years},
             western_countries=western,
+            data_last_year=manifest.years[1] if manifest.years is not None else None,
         )
         pop.check()
         return pop
@@ -254,6 +305,21 @@ class Population:
 
 def _dates(days: np.ndarray) -> pl.Series:
     return pl.Series(np.asarray(days, dtype=np.int64).astype("datetime64[D]")).cast(pl.Date)
+
+
+def _not_built_yet(dwellings: Dwellings, residences: pl.DataFrame, on: date) -> None:
+    """A dwelling nobody lived in before `on` whose first residence spell begins later is taken as
+    built then (the data model has no construction year): inactive until that year."""
+    first = residences.group_by("dwelling_id").agg(pl.col("move_in").min().alias("first_in")).filter(
+        pl.col("first_in") > on)
+    if first.height == 0:
+        return
+    pos = dwellings.position(first["dwelling_id"].to_numpy())
+    later = dwellings.household[pos] == NO_HOUSEHOLD
+    dwellings.opens = np.zeros(dwellings.ids.size, dtype=np.int64)
+    days = (first["first_in"].cast(pl.Int64)).to_numpy()      # days since 1970-01-01
+    dwellings.opens[pos[later]] = days[later]
+    dwellings.active[pos[later]] = False
 
 
 def _dwellings(dw: pl.DataFrame) -> Dwellings:

@@ -21,10 +21,14 @@ to the run's `rates/` directory by `Rates.write`):
     conviction.csv       person 15+: age band x sex x convicted_t-1 x area conviction band -> probability of a
                          conviction (area band: the area's share of persons 18+ convicted last year)
     immigration.csv      immigrant households per year (mean) and persons per household
+    immigrant_destination.csv  immigrant households of the estimation years by the municipality they arrived
+                         in, whether the dwelling was almen and its area band (an immigrant household of
+                         the simulation is a clone of one of them and seeks where it arrived)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +40,7 @@ import polars as pl
 from boligmix.data.io import read_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
+from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
 PRIOR_WEIGHT = 20.0
 HISTORY_YEARS = 6
@@ -94,7 +99,9 @@ class Rates:
     outside_statuses: np.ndarray  # bool per status: an outside attachment
     conviction: np.ndarray       # [age band, female, convicted before, area conviction band]
     immigrant_households: float
-    immigrant_pool: pl.DataFrame  # members of recent immigrant households: household, age at arrival, sex, origin, country
+    immigrant_pool: pl.DataFrame  # members of recent immigrant households: household, age at arrival, sex, origin,
+    #                               country; the household's arrival municipality, almen dwelling, area band
+    transitions: Transitions | None = None   # education, moves between municipalities (transitions.py)
 
     def write(self, out_dir: str | os.PathLike[str]) -> None:
         out = Path(out_dir)
@@ -132,6 +139,13 @@ class Rates:
                       "immigrant_households_per_year": [self.immigrant_households],
                       "persons_per_immigrant_household": [self.immigrant_pool.height / max(
                           1, self.immigrant_pool["household"].n_unique())]}).write_csv(out / "immigration.csv")
+        if self.immigrant_pool.height:
+            first = self.immigrant_pool.group_by("household", maintain_order=True).first()
+            (first.group_by("municipality", "almen", "area_band").len().sort("municipality", "almen", "area_band")
+             .with_columns((pl.col("len") / pl.col("len").sum()).alias("share")).rename({"len": "households"})
+             .write_csv(out / "immigrant_destination.csv"))
+        if self.transitions is not None:
+            self.transitions.write(out)
 
 
 def _residents(residences: pl.DataFrame, on: date) -> pl.DataFrame:
@@ -192,6 +206,12 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
+    dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
+    transition_counts = TransitionCounts(
+        np.unique(dwelling_place["municipality_code"].to_numpy()),
+        read_table(dataset_dir, "person_years", ["person_id", "year", "highest_education", "education_source"]
+                   ).filter(pl.col("year").is_between(first - 1, start - 1)),
+        dwelling_place.select("dwelling_id", "municipality_code"))
     first_spell = residences.group_by("person_id").agg(pl.col("move_in").min().alias("first_in"))
     ended = residences.filter(pl.col("end_reason").is_not_null()).select(
         "person_id", pl.col("move_out").dt.year().alias("end_year"), "end_reason")
@@ -239,19 +259,27 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         # leaving home: a non-head 18-29 still resident, in another household next year
         heads = set(now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True)
                     .agg(pl.col("person_id").first())["person_id"].to_list())
+        transition_counts.add_year(t, now, heads)
         young = now.filter(pl.col("age").is_between(18, 29) & ~pl.col("person_id").is_in(list(heads))
                            & pl.col("hh_next").is_not_null())
         left = (young["hh_next"] != young["household_id"]).to_numpy()
         lb = band(young["age"].to_numpy(), LEAVE_BANDS)
         np.add.at(leave_ev, lb, left); np.add.at(leave_n, lb, 1)
-        # births: children born in t attributed to the household's youngest woman 15-49 on 1 January t
+        # births: a child born in t is attributed to the oldest woman 15-49 (on 1 January t) of the
+        # household it was born into, living there on its birth day (also after she left home)
         born = persons.filter(pl.col("birth_date").dt.year() == t).join(
             residences.sort("move_in").group_by("person_id", maintain_order=True).first().select(
                 "person_id", "household_id"), on="person_id")
         women = now.filter(pl.col("female") & pl.col("age").is_between(15, 49))
-        mothers = women.sort(["household_id", "age"]).group_by("household_id", maintain_order=True).first()
-        births = born.group_by("household_id").len().join(mothers.select("household_id", "person_id"), on="household_id")
-        per_woman = women.join(births.select("person_id", pl.col("len").alias("births")), on="person_id", how="left")
+        candidates = (born.select("household_id", pl.col("person_id").alias("child"), pl.col("birth_date").alias("bd"))
+                      .join(residences.select("person_id", "household_id", "move_in", "move_out"), on="household_id")
+                      .filter((pl.col("move_in") <= pl.col("bd"))
+                              & (pl.col("move_out").is_null() | (pl.col("move_out") > pl.col("bd"))))
+                      .join(women.select("person_id", "age"), on="person_id"))
+        mothers = candidates.sort(["child", "age", "person_id"], descending=[False, True, False]).group_by(
+            "child", maintain_order=True).first()
+        per_woman = women.join(mothers.group_by("person_id").len().rename({"len": "births"}), on="person_id",
+                               how="left")
         wb = band(per_woman["age"].to_numpy(), BIRTH_BANDS); wnw = per_woman["nonwestern"].to_numpy().astype(int)
         np.add.at(birth_ev, (wb, wnw), per_woman["births"].fill_null(0).to_numpy())
         np.add.at(birth_n, (wb, wnw), 1)
@@ -299,10 +327,20 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         arrivals = arrivals.filter(~pl.col("household_id").is_in(list(newborn_households)))
         arrivals = arrivals.filter(~pl.col("household_id").is_in(now["household_id"].unique().to_list()))
         immigrant_counts.append(arrivals["household_id"].n_unique())
-        immigrant_frames.append(arrivals.select(
+        # where they arrived: the municipality, whether the dwelling is almen and its area band
+        arrivals = (arrivals.join(dwelling_place, on="dwelling_id", how="left")
+                    .join(area_nw, on="area_id", how="left")
+                    .with_columns(pl.struct("area_id", "area_nw").map_batches(
+                        lambda s: pl.Series(area_band(s.struct.field("area_nw").fill_null(0.0).to_numpy(),
+                                                      s.struct.field("area_id").is_not_null().to_numpy()))
+                    ).alias("area_band")))
+        immigrant_frames.append(arrivals.sort("household_id", "person_id").select(
             pl.col("household_id").alias("household"),
             ((pl.col("move_in") - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64).alias("age"),
-            "female", "origin", "country_code", "nonwestern"))
+            "female", "origin", "country_code", "nonwestern",
+            pl.col("municipality_code").first().over("household_id").alias("municipality"),
+            (pl.col("tenure").first().over("household_id") == "almen").fill_null(False).alias("almen"),
+            pl.col("area_band").first().over("household_id").cast(pl.Int64)))
 
     death = _shrunk(death_ev, death_n, death_ev.sum(axis=1, keepdims=True) / np.maximum(death_n.sum(axis=1, keepdims=True), 1))
     birth = _shrunk(birth_ev, birth_n, birth_ev.sum(axis=1, keepdims=True) / np.maximum(birth_n.sum(axis=1, keepdims=True), 1))
@@ -334,7 +372,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     conv = _shrunk(conv_ev, conv_n, np.minimum(conv_parent * conv_age / np.maximum(conv_all, 1e-12), 1.0))
     pool = pl.concat(immigrant_frames) if immigrant_frames else pl.DataFrame()
     return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(area_pref, axis=1), outside_p, np.cumsum(probs, axis=-1), outside, conv,
-                 float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool)
+                 float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, dataclasses.replace(
+                     transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
+                                                                first, start - 1)))
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]

@@ -22,7 +22,15 @@ from boligmix.letting.ledger import LettingLedger
 from boligmix.lists.pipeline import lists_from_indicators
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.simulate.demography import HOUSEHOLD_BASE, Donors, births, deaths, emigration, outcomes
+from boligmix.simulate.demography import (
+    HOUSEHOLD_BASE,
+    Donors,
+    births,
+    deaths,
+    dwelling_stock,
+    emigration,
+    outcomes,
+)
 from boligmix.simulate.market import Market, draw_seekers
 from boligmix.simulate.population import ALMEN, Population
 from boligmix.simulate.rates import Rates
@@ -127,6 +135,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
                 if action.in_year(shared.start) == year:
                     apply_action(pop, action, categories, seed, replication, year, demolish, rehousing,
                                  demolished_by_area)
+            dwelling_stock(pop, shared.rates, seed, replication, year)
             deaths(pop, shared.rates, seed, replication, year)
             emigration(pop, shared.rates, seed, replication, year)
             births(pop, shared.rates, seed, replication, year)

@@ -1,0 +1,193 @@
+"""Transitions estimated from the dataset's history besides the rates of `rates.py`: education and
+moves between municipalities; and the household changes the history shows, to tell whether
+partnership and separation can be estimated.
+
+Tables (written to the run's `rates/` directory by `Transitions.write`):
+
+    education.csv            person: single year of age (40 = 40+) x (highest education, source) in
+                             year t-1 -> (highest education, source) in year t (person_years of persons
+                             resident on 1 January of t and t+1)
+    municipality_move.csv    moving household / young adult leaving home: municipality of the old
+                             dwelling -> municipality of the new one
+    construction.csv         dwellings first occupied in each estimation year (the data model has no
+                             construction year), by municipality, tenure and area; the simulation
+                             builds as many a year after the data's last year, copies of them
+    household_changes.csv    per estimation year: households formed by members of two or more households
+                             (partnership), persons 30+ leaving a household that goes on (separation),
+                             young adults leaving home, for comparison
+
+Each row of a table is events / persons at risk in the segment, shrunk towards the segment's parent
+(all ages for education, every origin for municipalities) with `PRIOR_WEIGHT` pseudo-observations.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+PRIOR_WEIGHT = 20.0
+EDU_AGE_CAP = 40
+"""Education moves by single years of age up to 39; 40 and older form one segment."""
+SEPARATION_AGE = 30
+"""A person of this age or older who leaves a household that goes on counts as a separation (younger:
+leaving home, which `rates.leave_home` models)."""
+
+
+@dataclass
+class Transitions:
+    education_states: tuple[tuple[str, str], ...]
+    education: np.ndarray          # [age 0..EDU_AGE_CAP, state from, state to] cumulative
+    municipalities: np.ndarray     # municipality codes, sorted
+    destination: np.ndarray        # [kind: 0 household move, 1 leaving home; from; to] cumulative
+    household_changes: pl.DataFrame
+    built: pl.DataFrame | None = None
+    """Dwellings first occupied in the estimation years (rows of the dwellings table plus `first_in`)."""
+
+    @property
+    def built_per_year(self) -> float:
+        if self.built is None or self.built.height == 0:
+            return 0.0
+        return self.built.height / max(1, self.built["first_in"].dt.year().n_unique())
+
+    def write(self, out_dir: str | os.PathLike[str]) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        probs = np.diff(self.education, axis=-1, prepend=0.0)
+        a, f, t = np.nonzero(probs > 0)
+        pl.DataFrame({"age": a, "education_from": [self.education_states[i][0] for i in f],
+                      "source_from": [self.education_states[i][1] for i in f],
+                      "education_to": [self.education_states[i][0] for i in t],
+                      "source_to": [self.education_states[i][1] for i in t],
+                      "probability": probs[a, f, t]}).write_csv(out / "education.csv")
+        probs = np.diff(self.destination, axis=-1, prepend=0.0)
+        k, f, t = np.nonzero(probs > 0)
+        pl.DataFrame({"kind": np.array(["household_move", "leaving_home"])[k],
+                      "municipality_from": self.municipalities[f], "municipality_to": self.municipalities[t],
+                      "probability": probs[k, f, t]}).write_csv(out / "municipality_move.csv")
+        self.household_changes.write_csv(out / "household_changes.csv")
+        if self.built is not None:
+            (self.built.group_by(pl.col("first_in").dt.year().alias("year"), "municipality_code", "tenure", "area_id")
+             .len().rename({"len": "dwellings"}).sort("year", "municipality_code", "tenure", "area_id")
+             .write_csv(out / "construction.csv"))
+
+    # -- applying them ------------------------------------------------------------------------
+
+    def education_step(self, level: np.ndarray, source: np.ndarray, age: np.ndarray, u: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Next year's (level, source) per person from this year's, by age (uniform draws `u`); a
+        state the estimation years never showed stays."""
+        code = {s: i for i, s in enumerate(self.education_states)}
+        state = np.array([code.get((lv, sc), -1) for lv, sc in zip(level, source)], dtype=np.int64)
+        known = state >= 0
+        out_level, out_source = np.array(level, dtype=object), np.array(source, dtype=object)
+        if known.any():
+            cum = self.education[np.clip(age[known], 0, EDU_AGE_CAP), state[known]]
+            nxt = np.minimum((cum <= u[known, None]).sum(axis=1), len(self.education_states) - 1)
+            out_level[known] = [self.education_states[i][0] for i in nxt]
+            out_source[known] = [self.education_states[i][1] for i in nxt]
+        return out_level, out_source
+
+    def destination_municipality(self, kind: int, municipality: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The municipality a household (kind 0) or a young adult leaving home (kind 1) seeks in; a
+        municipality the estimation years never showed keeps its movers."""
+        municipality = np.asarray(municipality)
+        where = np.searchsorted(self.municipalities, municipality)
+        known = (where < self.municipalities.size) & (
+            self.municipalities[np.minimum(where, self.municipalities.size - 1)] == municipality)
+        out = municipality.copy()
+        if known.any():
+            cum = self.destination[kind, where[known]]
+            out[known] = self.municipalities[np.minimum((cum <= u[known, None]).sum(axis=1),
+                                                        self.municipalities.size - 1)]
+        return out
+
+
+@dataclass
+class TransitionCounts:
+    """Accumulates the events of each estimation year (`add_year`), then `finish` estimates."""
+
+    municipalities: np.ndarray
+    person_years: pl.DataFrame            # person_id, year, highest_education, education_source
+    municipality_of: pl.DataFrame         # dwelling_id, municipality_code
+    edu_pairs: list[pl.DataFrame] = field(default_factory=list)
+    moves: list[pl.DataFrame] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
+
+    def add_year(self, t: int, now: pl.DataFrame, heads: set[int]) -> None:
+        """`now`: residents on 1 January t (person_id, household_id, dwelling_id, age) with their
+        household and dwelling on 1 January t+1 (hh_next, dw_next; null: no longer resident)."""
+        both = now.filter(pl.col("dw_next").is_not_null())
+        py = self.person_years
+        self.edu_pairs.append(
+            both.select("person_id", "age")
+            .join(py.filter(pl.col("year") == t - 1).drop("year"), on="person_id")
+            .join(py.filter(pl.col("year") == t).drop("year"), on="person_id", suffix="_next"))
+        place = self.municipality_of
+        is_head = pl.col("person_id").is_in(list(heads))
+        moved = both.filter(is_head & (pl.col("dw_next") != pl.col("dwelling_id"))).with_columns(pl.lit(0).alias("kind"))
+        left = both.filter(~is_head & pl.col("age").is_between(18, 29) & (pl.col("hh_next") != pl.col("household_id"))
+                           ).with_columns(pl.lit(1).alias("kind"))
+        self.moves.append(pl.concat([moved, left]).select("kind", "dwelling_id", "dw_next")
+                          .join(place, on="dwelling_id").join(place.rename({"dwelling_id": "dw_next",
+                                                                            "municipality_code": "m_next"}),
+                                                              on="dw_next"))
+        # household changes: partnership (a household of t+1 with members of two or more households
+        # of t) and separation (a person 30+ in another household at t+1 while the old one goes on)
+        sources = both.group_by("hh_next").agg(pl.col("household_id").n_unique().alias("n"))
+        goes_on = both.filter(pl.col("hh_next") == pl.col("household_id"))["household_id"].unique()
+        changed = both.filter((pl.col("hh_next") != pl.col("household_id")) & pl.col("household_id").is_in(goes_on.implode()))
+        self.changes.append({
+            "year": t, "households": now["household_id"].n_unique(),
+            "partnerships": int((sources["n"] > 1).sum()),
+            "separations": int((changed["age"] >= SEPARATION_AGE).sum()),
+            "leaving_home": int(changed.filter(pl.col("age").is_between(18, 29) & ~is_head).height)})
+
+    def finish(self) -> Transitions:
+        pairs = pl.concat(self.edu_pairs) if self.edu_pairs else pl.DataFrame(
+            schema={"person_id": pl.Int64, "age": pl.Int64, "highest_education": pl.String,
+                    "education_source": pl.String, "highest_education_next": pl.String,
+                    "education_source_next": pl.String})
+        states = sorted({(a, b) for a, b in pairs.select("highest_education", "education_source").iter_rows()}
+                        | {(a, b) for a, b in pairs.select("highest_education_next", "education_source_next"
+                                                           ).iter_rows()})
+        code = {s: i for i, s in enumerate(states)}
+        n = len(states)
+        counts = np.zeros((EDU_AGE_CAP + 1, n, n))
+        if pairs.height:
+            f = np.array([code[s] for s in pairs.select("highest_education", "education_source").iter_rows()])
+            t = np.array([code[s] for s in pairs.select("highest_education_next", "education_source_next").iter_rows()])
+            np.add.at(counts, (np.clip(pairs["age"].to_numpy(), 0, EDU_AGE_CAP), f, t), 1)
+        education = _cumulative(counts, counts.sum(axis=0, keepdims=True), np.eye(n)[None, :, :])
+        m = self.municipalities
+        moves = pl.concat(self.moves) if self.moves else pl.DataFrame(
+            schema={"kind": pl.Int32, "municipality_code": pl.Int64, "m_next": pl.Int64})
+        dest = np.zeros((2, m.size, m.size))
+        if moves.height and m.size:
+            fi = np.searchsorted(m, moves["municipality_code"].to_numpy())
+            ti = np.searchsorted(m, moves["m_next"].to_numpy())
+            np.add.at(dest, (moves["kind"].to_numpy(), fi, ti), 1)
+        destination = _cumulative(dest, dest.sum(axis=0, keepdims=True), np.eye(m.size)[None, :, :])
+        return Transitions(tuple(states), education, m, destination, pl.DataFrame(self.changes))
+
+
+def _cumulative(counts: np.ndarray, parent_counts: np.ndarray, stay: np.ndarray) -> np.ndarray:
+    """Cumulative distributions over the last axis: counts shrunk towards the parent's distribution
+    with PRIOR_WEIGHT pseudo-observations; a row without data (nor parent data) stays where it is."""
+    parent_total = parent_counts.sum(axis=-1, keepdims=True)
+    parent = np.where(parent_total > 0, parent_counts / np.maximum(parent_total, 1e-12), stay)
+    mixed = counts + PRIOR_WEIGHT * parent
+    return np.cumsum(mixed / mixed.sum(axis=-1, keepdims=True), axis=-1)
+
+
+def built_in(residences: pl.DataFrame, dwellings: pl.DataFrame, first: int, last: int) -> pl.DataFrame:
+    """The dwellings whose first residence spell begins in `first`..`last`, with `first_in`."""
+    first_in = residences.group_by("dwelling_id").agg(pl.col("move_in").min().alias("first_in"))
+    return dwellings.join(first_in.filter(pl.col("first_in").dt.year().is_between(first, last)), on="dwelling_id"
+                          ).sort("dwelling_id")
+
+
+__all__ = ["EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "built_in"]
