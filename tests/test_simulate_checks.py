@@ -60,7 +60,9 @@ def test_backcast_at_municipality_scale_keeps_the_list_counts_and_beats_no_chang
     data = write_synthetic(tmp_path / "municipality", scale="municipality", seed=1, years=(2004, 2024))
     result = backcast(data, 2012, 5, replications=3, seed=1)
     assert result.counts["within"].all(), result.counts
-    after_five = {r["indicator"]: r for r in result.errors.filter(pl.col("year") == 2017).iter_rows(named=True)}
+    errors_2017 = result.errors.filter(pl.col("year") == 2017)
+    assert errors_2017["mae_simulated"].mean() < errors_2017["mae_no_change"].mean(), errors_2017
+    after_five = {r["indicator"]: r for r in errors_2017.iter_rows(named=True)}
     for indicator in ("pct_non_western", "pct_basic_education"):
         row = after_five[indicator]
         assert row["mae_simulated"] < row["mae_no_change"], row
