@@ -77,7 +77,7 @@ def main() -> None:
                 v = service.register_vacancy(s, org, {"dwelling_id": dwelling_id, "available_from": date(2025, 1, 1)})
                 if v["channel"] != "waiting_list":  # the municipality's quarter: no referral list here
                     return None
-                return len(service.make_offers(s, org, v["vacancy_id"])["decisions"])
+                return sum(service.make_offers(s, org, v["vacancy_id"], with_decisions=False)["outcomes"].values())
             return store.transact(op)
 
         dwelling = 1

@@ -68,9 +68,9 @@ CHANNELS = ("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "anno
 (since migration 0015): an udslusningsbolig (almenboligloven § 63) let to the municipality's
 referrals, outside the share counts and obligatory fleksibel udlejning."""
 DECISION_OUTCOMES = ("channel", "offered", "skipped", "rejected", "accepted", "refused", "expired",
-                     "withdrawn", "let", "passive", "entitled", "redirected", "approved", "reactivated")
+                     "withdrawn", "let", "passive", "entitled", "redirected", "approved", "reactivated", "round")
 """Values of the engine's `Outcome` (entitled, redirected, approved since migration 0002; reactivated
-since 0006)."""
+since 0006) and `round`, a compact record of an offer round's decisions (since 0016, `store.trail`)."""
 ENTITLEMENT_ENDS = ("on_offer", "on_letting")
 ROLES = ("municipality", "housing_organisation", "analyst")
 HOLDS_HOUSEHOLD = "status IN ('open', 'accepted')"
