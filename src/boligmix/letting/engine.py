@@ -42,6 +42,7 @@ from boligmix.letting.model import (
     Applicant,
     Channel,
     Decision,
+    Dwelling,
     Letting,
     ListType,
     Offer,
@@ -165,7 +166,26 @@ class Assessment:
     unknown: tuple[str, ...] = ()
 
 
+def _dwelling_key(d: Dwelling) -> tuple[Any, ...]:
+    """Every field of a dwelling but its id (what an assessment can read of it), as a memo key."""
+    return (d.municipality_code, d.org_id, d.department_id, d.rooms, d.area_id, d.area_categories, d.almen_type,
+            d.floor_area_m2, d.monthly_rent_dkk, d.shared, d.udslusningsbolig,
+            tuple(sorted(d.facts.items())) if d.facts else ())
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types `_json_safe` returns as they are (exact types: an enum that is a str is not one of them)."""
+
+
 def _json_safe(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # the common cases first, with the results of the general rules below
+        return value
+    if kind is dict:
+        return {(k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _json_safe(v))
+                for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _json_safe(v) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, float) and math.isnan(value):
@@ -184,7 +204,9 @@ class LettingEngine:
     """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`."""
 
     def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "",
-                 follow_ups: bool = True, lottery_rng: Any | None = None) -> None:
+                 follow_ups: bool = True, lottery_rng: Any | None = None,
+                 memo: dict[tuple[Any, ...], Any] | None = None,
+                 assessments: dict[tuple[Any, ...], Any] | None = None) -> None:
         """`follow_ups` records the consequences of some rejections: § 51 b entitlements
         (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`).
         `lottery_rng` (a seeded `random.Random` or numpy `Generator`) gives the seeds of the lots
@@ -195,10 +217,15 @@ class LettingEngine:
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
         self.lottery_rng = lottery_rng
-        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {} if memo is None else memo
         """Rule verdicts by rule and the values of the facts it reads (`_truth`, `_hit`): a rule's
         truth and the facts it records depend on nothing else, so candidates alike in those facts
-        share one evaluation (a round over a long list evaluates each distinct case once)."""
+        share one evaluation (a round over a long list evaluates each distinct case once). `memo`
+        shares one between engines over the same `policies` object (keys hold the ids of its rules
+        and policies, so the owner of `memo` must keep `policies` alive), e.g. a store's rounds."""
+        self._assessments = assessments
+        """Assessments kept between rounds (`_assess`), e.g. by a store whose engine applicants are
+        the same objects while their rows are unchanged; None: every assessment is made anew."""
 
     # ------------------------------------------------------------------------------------------
     # Public API
@@ -872,6 +899,29 @@ class LettingEngine:
 
     def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                 on: date) -> Assessment:
+        """How the rules see `applicant` (`_assess_now`), memoised in `assessments` when given: the
+        assessment depends only on the applicant, the dwelling's fields other than its id, the
+        channel, the policies in force, the date and the refusals counted, which form the key (the
+        applicant by identity: the memo keeps the object, so its id is not reused meanwhile)."""
+        memo = self._assessments
+        if memo is None:
+            return self._assess_now(vacancy, applicant, channel, in_force, on)
+        refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
+        key = (id(applicant), _dwelling_key(vacancy.dwelling), channel, tuple(map(id, in_force)), on, refusals)
+        try:
+            hit = memo.get(key)
+        except TypeError:  # a dwelling fact that cannot be a key: not memoised
+            return self._assess_now(vacancy, applicant, channel, in_force, on)
+        if hit is not None and hit[0] is applicant:
+            return hit[1]
+        assessment = self._assess_now(vacancy, applicant, channel, in_force, on)
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = (applicant, assessment, in_force)
+        return assessment
+
+    def _assess_now(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
+                    on: date) -> Assessment:
         covering = [p for p in in_force if p.covers(channel)]
         refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
         base = base_facts(applicant, vacancy.dwelling, on, refusals)

@@ -3,6 +3,8 @@ one open offer while concurrent rounds run (`rounds.make_offers` calls these).""
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import ARRAY, Integer, any_, bindparam, case, literal_column, null, select, union_all
@@ -19,10 +21,11 @@ fortrinsret holder behind 5,000 more senior applicants was never considered)."""
 
 
 def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
-                limit: int = WHOLE_LIST) -> list[Applicant]:
+                limit: int = WHOLE_LIST) -> list[CandidateEntry]:
     """Candidates in list order: active entries of the lists, without an offer for this vacancy and
     whose household holds no open or accepted offer (one household, one dwelling); `limit` of them
-    from `offset` (`WHOLE_LIST`: all).
+    from `offset` (`WHOLE_LIST`: all). The entries come from the process's cache when their row
+    version is the one cached (`_cache_of`); only new and changed rows are read.
 
     One branch per list type, each read in list order and cut at `offset + limit`: on the
     municipality's lists its `referral_order` first (unordered entries after the ordered ones),
@@ -35,15 +38,68 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     conn = s.connection()
     stmt, sql = _candidate_ids_statement(list_types, conn.dialect)
     if sql is not None:  # driver SQL compiled once per list types: nothing to build again every round
-        ids = [r[0] for r in conn.exec_driver_sql(sql, params)]
+        keys = [(r[0], r[1]) for r in conn.exec_driver_sql(sql, params)]
     else:
-        ids = list(s.scalars(stmt, params))
-    if not ids:
+        keys = [(r[0], r[1]) for r in s.execute(stmt, params)]
+    if not keys:
         return []
-    # then the entries by primary key (a join could make the planner scan the whole table)
-    by_id = {a.entry_id: a for a in s.execute(
+    cache = _cache_of(conn)
+    missing = [i for i, version in keys if (i, version) not in cache]
+    if missing:  # then the entries by primary key (a join could make the planner scan the whole table)
+        if len(cache) + len(missing) > CACHE_LIMIT:
+            cache.clear()
+        for row in s.execute(_ENTRIES_BY_ID_PG if conn.dialect.name == "postgresql" else _ENTRIES_BY_ID,
+                             {"ids": missing}):
+            cache[(row.entry_id, row.row_version)] = CandidateEntry(row)
+    out = []
+    for key in keys:
+        entry = cache.get(key)
+        if entry is None:  # changed between the two statements (a concurrent commit): read it as it is now
+            return _candidates_uncached(s, [i for i, _ in keys])
+        out.append(entry)
+    return out
+
+
+def _candidates_uncached(s: Session, ids: list[int]) -> list[Any]:
+    conn = s.connection()
+    by_id = {a.entry_id: CandidateEntry(a) for a in s.execute(
         _ENTRIES_BY_ID_PG if conn.dialect.name == "postgresql" else _ENTRIES_BY_ID, {"ids": ids})}
-    return [by_id[i] for i in ids]
+    return [by_id[i] for i in ids if i in by_id]
+
+
+_COLUMNS = tuple(c.key for c in Applicant.__mapper__.column_attrs)
+
+
+class CandidateEntry:
+    """An applicant entry as an offer round reads it: the row's values as attributes (as an
+    `Applicant`), and `engine`, the engine's applicant built from them (`engine_rules`) once."""
+
+    __slots__ = (*_COLUMNS, "engine")
+
+    def __init__(self, row: Any) -> None:
+        for name in _COLUMNS:
+            object.__setattr__(self, name, getattr(row, name))
+        self.engine: Any = None
+
+
+CACHE_LIMIT = 200_000
+"""Entries kept per database by a process (cleared when full)."""
+_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], CandidateEntry]] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_of(conn: Any) -> dict[tuple[int, int], CandidateEntry]:
+    """The candidate entries this process read from the database of `conn`, by (entry id, row
+    version). `applicants.row_version` is new for every insert and update of the row (migration
+    0016: a trigger sets it from a sequence on PostgreSQL, to a random 63-bit number on SQLite,
+    also when the change is another worker's or is rolled back), so an entry cached under its
+    current version is the row as it is in the database, and a change is never missed."""
+    engine = conn.engine
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = {}
+        return cache
 
 
 _ENTRIES_BY_ID = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
@@ -77,7 +133,7 @@ def _candidate_ids_statement(list_types: tuple[str, ...], dialect: Any) -> tuple
             order_key = Applicant.referral_order
         else:  # only the municipality orders its lists (create_applicant refuses referral_order elsewhere)
             unordered, order_key = literal_column("1"), null()
-        head = (select(Applicant.entry_id, Applicant.seniority_date,
+        head = (select(Applicant.entry_id, Applicant.row_version, Applicant.seniority_date,
                        literal_column("0" if list_type == "internal" else "1").label("list_rank"),
                        unordered.label("unordered"), order_key.label("referral_order"))
                 .where(Applicant.list_owner == bindparam("owner"),
@@ -89,7 +145,7 @@ def _candidate_ids_statement(list_types: tuple[str, ...], dialect: Any) -> tuple
                 .limit(bindparam("head")).subquery())
         branches.append(select(head))
     heads = union_all(*branches).subquery()
-    stmt = (select(heads.c.entry_id)
+    stmt = (select(heads.c.entry_id, heads.c.row_version)
             .order_by(heads.c.list_rank, heads.c.unordered, heads.c.referral_order, heads.c.seniority_date,
                       heads.c.entry_id).offset(bindparam("offset")).limit(bindparam("limit")))
     sql = str(stmt.compile(dialect=dialect)) if dialect.name == "postgresql" else None

@@ -187,6 +187,10 @@ class Applicant(Base):
     referral_order: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """The municipality's own order of its referral and rehousing entries (§ 59: it alone decides
     who is referred): smaller first, NULL after the ordered ones. Only on municipal lists. Since 0010."""
+    row_version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    """New for every insert and update of the row, set by the database (triggers of migration 0016:
+    a sequence on PostgreSQL, a random 63-bit number on SQLite), never by the application: a worker
+    that cached the row under this version knows it is current (`store.candidates`). Since 0016."""
 
     __table_args__ = (
         UniqueConstraint("applicant_id", "list_type", "list_owner"),
