@@ -444,6 +444,9 @@ class LettingEngine:
         size = waiting.spec.round.offers_per_round
         deadline = now + timedelta(days=waiting.spec.round.answer_days)
         offers: list[Offer] = []
+        # An assessment's facts are JSON-safe as made (`_new_hit`, and the exemption facts); the ones
+        # added here are strings, ints and lists of them, except the lottery's (checked by `_decision`).
+        safe = lottery_seed is None
         for rank, assessment in enumerate(ranked, start=1):
             applicant = assessment.applicant
             facts = dict(assessment.facts)
@@ -472,13 +475,13 @@ class LettingEngine:
                     now, Outcome.OFFERED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank, offer_id=offer.offer_id,
                     reason=f"offered: rank {rank} of {len(ranked)} eligible; answer by {deadline.isoformat()}",
-                    facts=facts, unknown=assessment.unknown))
+                    facts=facts, unknown=assessment.unknown, safe=safe))
             else:
                 decisions.append(self._decision(
                     now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank,
                     reason=f"eligible but ranked {rank}; this round offers the first {size}",
-                    facts=facts, unknown=assessment.unknown))
+                    facts=facts, unknown=assessment.unknown, safe=safe))
         refs = tuple(p.ref for p in in_force)
         round_ = OfferRound(round_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, channel,
                             number, now, tuple(offers), tuple(decisions), refs)
@@ -830,7 +833,7 @@ class LettingEngine:
                 now, assessment.outcome, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                 policy=assessment.policy, rule_id=hit.rule.rule_id if hit else None,
                 law=(hit.rule.spec.law if hit and hit.rule.spec.law else None),
-                reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown))
+                reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown, safe=True))
             if assessment.outcome == Outcome.REJECTED and self.follow_ups:
                 decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
         ranked.sort(key=lambda a: (*referral_order_key(a.applicant, channel), a.priority_key,
@@ -987,7 +990,8 @@ class LettingEngine:
                         and facts.get(dispensation) is True:
                     exemption_facts[f"dispensation:{rule.rule_id}"] = True
                     exemption_facts[f"dispensation_version:{rule.rule_id}"] = policy.version
-                    exemption_facts[f"{dispensation}_grounds"] = applicant.facts.get(f"{dispensation}_grounds")
+                    exemption_facts[f"{dispensation}_grounds"] = _json_safe(
+                        applicant.facts.get(f"{dispensation}_grounds"))
                     continue
                 if hit.truth is Truth.TRUE:
                     return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}"
@@ -1169,7 +1173,9 @@ class LettingEngine:
                   applicant_id: int | None = None, household_id: int | None = None, policy: Policy | None = None,
                   rule_id: str | None = None, rule_version: str | None = None, law: str | None = None,
                   facts: Mapping[str, Any] | None = None, unknown: Sequence[str] = (), rank: int | None = None,
-                  offer_id: str | None = None) -> Decision:
+                  offer_id: str | None = None, safe: bool = False) -> Decision:
+        """Append a decision to the log. `safe`: the caller's facts are JSON-safe already (an
+        assessment's, `_json_safe` applied when they were made), so they are only copied."""
         if applicant is not None:
             applicant_id, household_id = applicant.applicant_id, applicant.household_id
             facts = {"list_type": applicant.list_type.value, **(facts or {})}
@@ -1184,7 +1190,8 @@ class LettingEngine:
             vacancy_id=vacancy.vacancy_id, dwelling_id=vacancy.dwelling.dwelling_id, unit=vacancy.unit,
             channel=channel, round_id=round_id, applicant_id=applicant_id, household_id=household_id,
             rule_id=rule_id, rule_version=rule_version, law=law, reason=reason,
-            facts=_json_safe(dict(facts or {})), unknown_facts=tuple(unknown), rank=rank, offer_id=offer_id)
+            facts=dict(facts or {}) if safe else _json_safe(dict(facts or {})), unknown_facts=tuple(unknown),
+            rank=rank, offer_id=offer_id)
         self.ledger.decisions.append(decision)
         return decision
 
