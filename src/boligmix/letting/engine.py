@@ -71,6 +71,9 @@ passive status on the waiting list."""
 RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
 
 _MEMO_LIMIT = 100_000
+_ASSESSMENT_LIMIT = 20_000
+"""Assessments kept by a shared memo (`LettingEngine(assessments=...)`) before it is cleared (each
+holds its facts: some kB)."""
 """Memoised rule verdicts an engine keeps before it starts afresh (a bound for long-lived engines)."""
 
 
@@ -918,7 +921,7 @@ class LettingEngine:
         if hit is not None and hit[0] is applicant:
             return hit[1]
         assessment = self._assess_now(vacancy, applicant, channel, in_force, on)
-        if len(memo) > _MEMO_LIMIT:
+        if len(memo) > _ASSESSMENT_LIMIT:
             memo.clear()
         memo[key] = (applicant, assessment, in_force)
         return assessment

@@ -38,7 +38,7 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     conn = s.connection()
     stmt, sql = _candidate_ids_statement(list_types, conn.dialect)
     if sql is not None:  # driver SQL compiled once per list types: nothing to build again every round
-        keys = [(r[0], r[1]) for r in conn.exec_driver_sql(sql, params)]
+        keys = [(r[0], r[1]) for r in conn.exec_driver_sql(sql, params).all()]
     else:
         keys = [(r[0], r[1]) for r in s.execute(stmt, params)]
     if not keys:
@@ -82,8 +82,9 @@ class CandidateEntry:
         self.engine: Any = None
 
 
-CACHE_LIMIT = 200_000
-"""Entries kept per database by a process (cleared when full)."""
+CACHE_LIMIT = 50_000
+"""Entries kept per database by a process (cleared when full; an entry with its engine applicant
+holds a few kB)."""
 _CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], CandidateEntry]] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
 
@@ -219,12 +220,18 @@ def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]
         # An entry locked but found busy afterwards (its household's offer committed between the
         # lock statement's snapshot and the lock) is dropped and the entries after it are tried, so
         # a round is not left without an offer while free entries follow.
+        # The ranking is offered to the database a window at a time (the head first: a round needs a
+        # few entries, and the statement's cost grows with the array); a window that gives fewer
+        # than needed has no other free entry, so the next one starts after it.
         free: list[int] = []
         rest = list(entry_ids)
         while len(free) < n and rest:
-            locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL, {"ids": rest, "n": n - len(free)})]
+            window = rest[:max(_LOCK_WINDOW, 4 * (n - len(free)))]
+            locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL,
+                                                         {"ids": window, "n": n - len(free)})]
             if not locked:
-                break
+                rest = rest[len(window):]
+                continue
             busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
             free += [i for i in locked if i not in busy]
             rest = rest[rest.index(locked[-1]) + 1:]
@@ -233,6 +240,8 @@ def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]
     return [i for i in entry_ids if i in free][:n]
 
 
+_LOCK_WINDOW = 64
+"""Entries of the ranking offered to the lock statement at once (`_lock_first_offerable`)."""
 _HOUSEHOLD_FREE = """
   AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = a.applicant_id AND o.status IN ('open', 'accepted'))
   AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.household_id = a.household_id AND o.status IN ('open', 'accepted'))"""

@@ -225,6 +225,6 @@ class EngineRules:
                 outcome = "skipped"
             out.append(CandidateDecision(
                 entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
-                reason=dec.reason, facts=dict(dec.facts), rank=dec.rank, law=dec.law,
+                reason=dec.reason, facts=dec.facts, rank=dec.rank, law=dec.law,
                 unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
         return RoundPlan(round_.channel.value, tuple(out), fulfilled)  # the engine may release a referral vacancy

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from boligmix.errors import ConflictError
@@ -214,11 +214,15 @@ def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Enti
     """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
     if not applicant_ids:
         return []
-    return list(s.scalars(_ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
+    pg = s.connection().dialect.name == "postgresql"
+    return list(s.scalars(_ENTITLEMENTS_PG if pg else _ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
 
 
 _ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
                                           Entitlement.applicant_id.in_(bindparam("ids", expanding=True)))
+_ENTITLEMENTS_PG = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
+                                             Entitlement.applicant_id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+"""The same with one array parameter (PostgreSQL): not a statement of one placeholder per candidate."""
 
 
 def _grant_entitlement(s: Session, cd: CandidateDecision, decision: Decision) -> None:

@@ -5,8 +5,8 @@ skipped, rejected): some 2,000 decisions a round with 2,000 applicants. They are
 of `decisions` with outcome `round` (migration 0016), whose `facts` hold the round's decisions
 column by column (`pack`): the candidates' entry, applicant and household ids, offer ids and ranks
 as plain columns; outcome, channel, rule, rule version and law once per distinct verdict; each
-reason, set of unknown facts and set of fact names once; and the facts' values one column per fact
-name. Decisions that other rows refer to (`entitled`, `redirected`: entitlements and redirected
+reason, set of unknown facts and list of fact names once; and per decision the values of its
+facts, in the order of its fact names (no name repeated per candidate). Decisions that other rows refer to (`entitled`, `redirected`: entitlements and redirected
 referrals point at their decision id) and every decision outside offer rounds (channel, accept,
 refusal, withdrawal, letting, passive, ...) stay one row each.
 
@@ -70,26 +70,20 @@ def pack(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     reasons: dict[str, int] = {}
     unknowns: dict[tuple, int] = {}
     key_sets: dict[tuple, int] = {}
-    columns: dict[str, list[Any]] = {}
     n = len(rows)
     out: dict[str, Any] = {"format": FORMAT, "n": n, **{c: [r[c] for r in rows] for c in _PLAIN}}
-    verdict, reason, unknown, keys = [0] * n, [0] * n, [0] * n, [0] * n
+    verdict, reason, unknown, keys, values = [0] * n, [0] * n, [0] * n, [0] * n, [None] * n
     for i, r in enumerate(rows):
         v = (r["outcome"], r["channel"], r["rule"], r["rule_version"], r["law"])
         verdict[i] = verdicts.setdefault(v, len(verdicts))
         reason[i] = reasons.setdefault(r["reason"], len(reasons))
         unknown[i] = unknowns.setdefault(tuple(r["unknown_facts"] or ()), len(unknowns))
         facts = r["facts"] or {}
-        ks = tuple(facts)
-        keys[i] = key_sets.setdefault(ks, len(key_sets))
-        for k in ks:
-            col = columns.get(k)
-            if col is None:
-                col = columns[k] = [None] * n
-            col[i] = facts[k]
+        keys[i] = key_sets.setdefault(tuple(facts), len(key_sets))
+        values[i] = list(facts.values())
     out.update({"verdicts": [list(v) for v in verdicts], "verdict": verdict, "reasons": list(reasons),
                 "reason": reason, "unknowns": [list(u) for u in unknowns], "unknown": unknown,
-                "key_sets": [list(k) for k in key_sets], "keys": keys, "facts": columns})
+                "key_sets": [list(k) for k in key_sets], "keys": keys, "values": values})
     return out
 
 
@@ -97,9 +91,10 @@ def unpack(row: Any) -> list[TrailDecision]:
     """The decisions of a compact round row, in the order they were taken."""
     data = row.facts or {}
     if data.get("format") != FORMAT:
-        raise StoreInvariantError(f"decision {row.decision_id}: a round record of unknown format {data.get('format')!r}")
+        raise StoreInvariantError(f"decision {row.decision_id}: a round record of unknown format "
+                                  f"{data.get('format')!r}")
     verdicts, reasons, unknowns, key_sets = data["verdicts"], data["reasons"], data["unknowns"], data["key_sets"]
-    columns = data["facts"]
+    values = data["values"]
     plain = [data[c] for c in _PLAIN]
     out = []
     for i in range(data["n"]):
@@ -109,8 +104,7 @@ def unpack(row: Any) -> list[TrailDecision]:
             decision_id=row.decision_id, created_at=row.created_at, outcome=outcome, vacancy_id=row.vacancy_id,
             dwelling_id=row.dwelling_id, channel=channel, offer_id=offer_id, entry_id=entry_id,
             applicant_id=applicant_id, household_id=household_id, rank=rank, rule=rule, rule_version=version,
-            law=law, reason=reasons[data["reason"][i]],
-            facts={k: columns[k][i] for k in key_sets[data["keys"][i]]},
+            law=law, reason=reasons[data["reason"][i]], facts=dict(zip(key_sets[data["keys"][i]], values[i])),
             unknown_facts=list(unknowns[data["unknown"][i]]), actor=row.actor, position=i + 1))
     return out
 
