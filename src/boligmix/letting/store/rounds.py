@@ -220,8 +220,9 @@ def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Enti
 
 _ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
                                           Entitlement.applicant_id.in_(bindparam("ids", expanding=True)))
-_ENTITLEMENTS_PG = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
-                                             Entitlement.applicant_id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+_ENTITLEMENTS_PG = select(Entitlement).where(
+    Entitlement.org_id == bindparam("org_id"),
+    Entitlement.applicant_id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
 """The same with one array parameter (PostgreSQL): not a statement of one placeholder per candidate."""
 
 
