@@ -82,23 +82,6 @@ class CandidateEntry:
         self.engine: Any = None
 
 
-_HINTS: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[list[int], int]]] = weakref.WeakKeyDictionary()
-HINT_LIMIT = 1_000
-
-
-def ranking_hints(s: Session) -> dict[tuple, tuple[list[int], int]]:
-    """This process's last ranking (entry ids in rank order, and how many were offered) per list
-    and kind of dwelling, for the database of `s`: `rounds.make_offers` locks the first free
-    households of it before planning. A prediction only (never a decision: the round's plan
-    decides); cleared when it holds `HINT_LIMIT` lists."""
-    engine = s.connection().engine
-    with _CACHES_LOCK:
-        hints = _HINTS.get(engine)
-        if hints is None or len(hints) >= HINT_LIMIT:
-            hints = _HINTS[engine] = {}
-        return hints
-
-
 CACHE_LIMIT = 50_000
 """Entries kept per database by a process (cleared when full; an entry with its engine applicant
 holds a few kB)."""

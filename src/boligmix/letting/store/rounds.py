@@ -14,7 +14,6 @@ from boligmix.letting.store.access import require_act_on_vacancy, require_read_l
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.candidates import (
     WHOLE_LIST,
-    ranking_hints,
     _busy_candidates,
     _candidates,
     _lock_first_offerable,
@@ -87,25 +86,10 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
         got: set[int] = set()
         reuse = None
-        ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
-        hints = ranking_hints(s) if lock_ahead and ranking is not None and page_size >= WHOLE_LIST else None
-        hint_key = (owner, list_types, v.channel, d.department_id, w.rooms, w.monthly_rent_dkk,
-                    w.shared_dwelling_id is not None, bool(w.udslusningsbolig), now.date())
-        hint = hints.get(hint_key) if hints is not None else None
-        if hint is not None:
-            # The ranking of this worker's last round on a dwelling like this one predicts this one's:
-            # lock the first free households of it before planning, so a round that would lose the
-            # head to a concurrent round plans once, without them (a stale prediction costs a lock
-            # too many or a second planning below, never a wrong offer: the plan decides).
-            free_now = {e.entry_id for e in pool} - passed_over
-            order = [i for i in hint[0] if i in free_now]
-            locked = _lock_first_offerable(s, order, hint[1])
-            got = set(locked)
-            tried = order[:order.index(locked[-1]) + 1] if locked else order
-            passed_over |= set(tried) - got  # locked by a concurrent round, or offered meanwhile
-        elif lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
+        if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
             wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
                               (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
+            ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
             order = ranking(wide) if ranking is not None else [
                 cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
             locked = _lock_first_offerable(s, order, len(wide.offered) if ranking is not None else remaining or 1)
@@ -125,8 +109,6 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             if not lost:
                 break
             passed_over |= lost  # being offered elsewhere right now: not a decision about them
-        if hints is not None and ranking is not None:
-            hints[hint_key] = (ranking(plan), max(len(plan.offered), 1))
         decided += plan.decisions
         fulfilled.update(plan.fulfilled_entitlements)
         offset += len(page)
