@@ -48,6 +48,11 @@ from letting_server import Server  # noqa: E402
 STORE_ORDER = StoreOrderRules()
 SECRETS: dict[str, str] = {}
 TARGET = 500.0
+FULL_CYCLE_TARGET = 100.0
+"""Issue 11: full cycles/s with 2,000 applicants per organisation, 16 clients, statutory rules."""
+PREVIOUS_FULL_CYCLE = 2.8
+"""Full cycles/s before the compact trail and the round caches (2,000 applicants, 16 clients:
+2.3-2.9/s; 1 client 2.8/s; docs/letting.md)."""
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -312,14 +317,16 @@ def main() -> None:
         wins2 = statuses2.count(201)
         rate2 = wins2 / elapsed2
         print(f"phase 2, full cycle (register vacancy + offer + accept): {wins2} lettings in {elapsed2:.2f} s: "
-              f"{rate2:.0f} lettings/s ({3 * rate2:.0f} requests/s; target {TARGET:.0f}, ratio {rate2 / TARGET:.2f})")
+              f"{rate2:.1f} lettings/s ({3 * rate2:.0f} requests/s); ratio to the issue-11 target "
+              f"{FULL_CYCLE_TARGET:.0f}/s: {rate2 / FULL_CYCLE_TARGET:.2f}, to the previous "
+              f"{PREVIOUS_FULL_CYCLE}/s: {rate2 / PREVIOUS_FULL_CYCLE:.1f}")
         print("  " + cpu_line(cpu2, cpu3, wins2, 3 * len(statuses2)))
         print(f"  check: leases {leases2} == {args.vacancies + len(spare)}: {leases2 == args.vacancies + len(spare)}; "
               f"vacancies let twice: {doubles2}")
         ok = ok and leases2 == args.vacancies + len(spare) and doubles2 == 0 and wins2 == len(spare)
         print(f"load average after: {load_average()}")
-        print("RESULT:", "OK" if ok else "FAILED", f"competing accepts {rate:.0f} lettings/s, full cycle {rate2:.0f} "
-              f"lettings/s vs target {TARGET:.0f}")
+        print("RESULT:", "OK" if ok else "FAILED", f"competing accepts {rate:.0f} lettings/s, full cycle {rate2:.1f} "
+              f"lettings/s vs target {FULL_CYCLE_TARGET:.0f}")
     finally:
         server.stop()
         store.dispose()

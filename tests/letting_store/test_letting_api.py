@@ -187,15 +187,21 @@ def test_offers_by_the_letting_engine(db_url, store, tokens):
         assert r.status_code == 201, r.text
         out = r.json()
         assert out["rules"] == "engine"
-        by_applicant = {d["applicant_id"]: d for d in out["decisions"] if d["applicant_id"] is not None}
+        # The answer names the offers and links the trail; the round's decisions are read there.
+        assert "decisions" not in out and out["trail"] == f"/api/decisions?vacancy_id={vid}"
+        trail = client.get(out["trail"], headers=org).json()
+        assert trail[0]["outcome"] == "channel"
+        decisions = trail[1:]
+        assert len(decisions) == sum(out["outcomes"].values()) and out["considered"] == 3
+        by_applicant = {d["applicant_id"]: d for d in decisions if d["applicant_id"] is not None}
         assert set(by_applicant) == {300, 301, 302}
         assert by_applicant[300]["outcome"] == "rejected"
         assert by_applicant[300]["rule"].startswith("dk.almenboligloven.51c")
         assert "51 c" in by_applicant[300]["law"]
         assert [o["applicant_id"] for o in out["offers"]] and 300 not in [o["applicant_id"] for o in out["offers"]]
         assert all(o["rule"].startswith("dk.") and o["rule_version"] for o in out["offers"])
-        trail = client.get("/api/decisions", params={"vacancy_id": vid}, headers=org).json()
-        assert len(trail) == 1 + len(out["decisions"])  # the channel decision, then the round as returned
+        assert [d["position"] for d in decisions] == list(range(1, len(decisions) + 1))  # one compact row
+        assert len({d["decision_id"] for d in decisions}) == 1
         # The round was assessed as of 2024-06-15, so its answer deadline (7 days) has long passed:
         # the acceptance is refused and the offer expires (recorded in the trail).
         accepted = client.post(f"/api/offers/{out['offers'][0]['offer_id']}/accept", headers=org)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from boligmix.letting.store import service
 from boligmix.letting.store.models import Decision, Lease, Offer, Vacancy
+from boligmix.letting.store.trail import trail
 
 from store_support import STORE_ORDER, seed_applicants, seed_stock
 from letting_server import Server, run_at_once
@@ -80,8 +81,8 @@ def test_32_clients_accepting_competing_offers(db_url, store, tokens, tmp_path):
             "accepted": n_vacancies, "withdrawn": N_CLIENTS - n_vacancies}
         provisional = Counter(offers[i][0] for i, r in results.items() if r[0][0] == 202)
         for vacancy_id in winners:
-            trail = Counter(d.outcome for d in s.scalars(select(Decision).where(Decision.vacancy_id == vacancy_id)))
-            assert trail == {"channel": 1, "offered": per_vacancy, "let": 1, "withdrawn": per_vacancy - 1,
+            trail_ = Counter(d.outcome for d in trail(s, Decision.vacancy_id == vacancy_id))
+            assert trail_ == {"channel": 1, "offered": per_vacancy, "let": 1, "withdrawn": per_vacancy - 1,
                              **({"accepted": provisional[vacancy_id]} if provisional[vacancy_id] else {})}
 
 
@@ -150,7 +151,7 @@ def test_server_killed_during_a_stream_of_lettings(db_url, store, tokens, tmp_pa
         assert len(leases) == n and len({x.vacancy_id for x in leases}) == n
         assert len({x.dwelling_id for x in leases}) == n
         assert sorted((x.vacancy_id, x.lease_id) for x in leases) == sorted(done)
-        assert Counter(d.outcome for d in s.scalars(select(Decision))) == {"channel": n, "offered": n, "let": n}
+        assert Counter(d.outcome for d in trail(s)) == {"channel": n, "offered": n, "let": n}
 
 
 def _capture(fn, errors: list[BaseException]) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.idempotency import run_idempotent
-from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
+from boligmix.letting.store.models import Applicant, Lease, Offer, Vacancy
+from boligmix.letting.store.trail import trail
 
 from store_support import STORE_ORDER, seed_applicants, seed_stock
 
@@ -102,7 +103,7 @@ def test_no_dwelling_let_twice_under_random_interleavings(store, tokens, ops):
         vs = s.scalars(select(Vacancy)).all()
         leases = s.scalars(select(Lease)).all()
         os_ = s.scalars(select(Offer)).all()
-        decisions = s.scalars(select(Decision)).all()
+        decisions = trail(s)
         housed = s.scalars(select(Applicant.entry_id).where(Applicant.status == "housed")).all()
         gone = set(s.scalars(select(Applicant.entry_id).where(Applicant.status == "withdrawn")).all())
         s.expunge_all()  # keep the loaded values after the read session ends

@@ -20,6 +20,7 @@ from boligmix.letting.policy import POLICY_DIR, load_policies
 from boligmix.letting.store import follow_ups, service
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vacancy
+from boligmix.letting.store.trail import trail
 from boligmix.web.app import create_app
 
 from store_support import STORE_ORDER, ORG, seed_applicants, seed_stock
@@ -206,7 +207,7 @@ def test_property_reactivation_never_lets_twice(store, tokens, ops):
         vs = s.scalars(select(Vacancy)).all()
         leases = s.scalars(select(Lease)).all()
         os_ = s.scalars(select(Offer)).all()
-        decisions = s.scalars(select(Decision).order_by(Decision.decision_id)).all()
+        decisions = trail(s)
         passive_now = set(s.scalars(select(Applicant.entry_id).where(Applicant.passive_since.is_not(None))))
         s.expunge_all()
     assert len({x.vacancy_id for x in leases}) == len(leases)

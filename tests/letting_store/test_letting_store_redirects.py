@@ -169,11 +169,28 @@ def test_explain_needs_one_source(tmp_path):
     assert res.exit_code == 2 and "--decisions" in res.output
 
 
-def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_path):
+def _rows_one_by_one(s, rows, *, actor, at):
+    """A round's decisions one row each, as the store wrote them before the compact form (0016)."""
+    from sqlalchemy import insert
+
+    from boligmix.letting.store.models import Decision
+
+    for row in rows:
+        s.execute(insert(Decision.__table__).values(**row))
+    return None
+
+
+def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_path, monkeypatch):
     """Upgrading a SQLite store with § 51 b entitlements and offers (which refer to decisions and
     applicants) from 0005 recreates both tables (0006, 0007): rows and references survive and the
-    trail stays append-only."""
+    trail stays append-only. The round is written one row per decision, as before 0016 (whose
+    `round` outcome the 0005 schema refuses); the trail reads those rows as they are."""
     from sqlalchemy.exc import DBAPIError
+
+    from boligmix.letting.store import rounds
+    from boligmix.letting.store.trail import trail
+
+    monkeypatch.setattr(rounds, "write_round", _rows_one_by_one)
 
     from boligmix.letting.store.db import Store
     from boligmix.letting.store.migrate import head_revision, upgrade
@@ -204,6 +221,7 @@ def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_pa
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column.name}"))
     with store.read() as s:
         before = s.execute(text("SELECT decision_id, outcome, rule FROM decisions ORDER BY decision_id")).all()
+        before_trail = trail(s)
         entries = s.execute(text("SELECT entry_id, applicant_id, list_type FROM applicants ORDER BY entry_id")).all()
         ents = s.execute(text("SELECT decision_id FROM entitlements")).all()
     store.dispose()
@@ -213,6 +231,8 @@ def test_migration_0006_keeps_rows_foreign_keys_and_the_append_only_trail(tmp_pa
         with store.read() as s:
             assert s.execute(text("SELECT decision_id, outcome, rule FROM decisions ORDER BY decision_id")).all() \
                 == before
+            assert trail(s) == before_trail and "round" not in {d.outcome for d in before_trail}
+            assert len(before_trail) == len(before) > 3  # one row per decision, read as they are
             assert s.execute(text("SELECT decision_id FROM entitlements")).all() == ents
             assert s.execute(text("SELECT entry_id, applicant_id, list_type FROM applicants ORDER BY entry_id")
                              ).all() == entries

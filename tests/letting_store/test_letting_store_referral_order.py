@@ -64,7 +64,8 @@ def test_municipality_orders_its_referrals_and_the_round_follows(db_url, store, 
         made = client.post(f"/api/vacancies/{v['vacancy_id']}/offers", headers=_h(tokens, "muni"),
                            json={"as_of": NOW.isoformat()}).json()
         assert [o["entry_id"] for o in made["offers"]] == [ids[1], ids[2], ids[0]]
-        offered = {d["entry_id"]: d["facts"]["referral_order"] for d in made["decisions"] if d["outcome"] == "offered"}
+        offered = {d["entry_id"]: d["facts"]["referral_order"] for d in client.get(made["trail"], headers=_h(tokens, "muni")).json()
+                   if d["outcome"] == "offered"}
         assert offered == {ids[1]: 0, ids[2]: 1, ids[0]: None}
         r = client.post(f"/api/applicants/{ids[1]}/referral-order", headers=_h(tokens, "muni"),
                         json={"referral_order": None})

@@ -42,6 +42,7 @@ from boligmix.letting.model import (
     Applicant,
     Channel,
     Decision,
+    Dwelling,
     Letting,
     ListType,
     Offer,
@@ -70,6 +71,9 @@ passive status on the waiting list."""
 RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
 
 _MEMO_LIMIT = 100_000
+_ASSESSMENT_LIMIT = 20_000
+"""Assessments kept by a shared memo (`LettingEngine(assessments=...)`) before it is cleared (each
+holds its facts: some kB)."""
 """Memoised rule verdicts an engine keeps before it starts afresh (a bound for long-lived engines)."""
 
 
@@ -165,7 +169,26 @@ class Assessment:
     unknown: tuple[str, ...] = ()
 
 
+def _dwelling_key(d: Dwelling) -> tuple[Any, ...]:
+    """Every field of a dwelling but its id (what an assessment can read of it), as a memo key."""
+    return (d.municipality_code, d.org_id, d.department_id, d.rooms, d.area_id, d.area_categories, d.almen_type,
+            d.floor_area_m2, d.monthly_rent_dkk, d.shared, d.udslusningsbolig,
+            tuple(sorted(d.facts.items())) if d.facts else ())
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types `_json_safe` returns as they are (exact types: an enum that is a str is not one of them)."""
+
+
 def _json_safe(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # the common cases first, with the results of the general rules below
+        return value
+    if kind is dict:
+        return {(k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _json_safe(v))
+                for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _json_safe(v) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, float) and math.isnan(value):
@@ -184,7 +207,9 @@ class LettingEngine:
     """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`."""
 
     def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "",
-                 follow_ups: bool = True, lottery_rng: Any | None = None) -> None:
+                 follow_ups: bool = True, lottery_rng: Any | None = None,
+                 memo: dict[tuple[Any, ...], Any] | None = None,
+                 assessments: dict[tuple[Any, ...], Any] | None = None) -> None:
         """`follow_ups` records the consequences of some rejections: § 51 b entitlements
         (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`).
         `lottery_rng` (a seeded `random.Random` or numpy `Generator`) gives the seeds of the lots
@@ -195,10 +220,15 @@ class LettingEngine:
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
         self.lottery_rng = lottery_rng
-        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {} if memo is None else memo
         """Rule verdicts by rule and the values of the facts it reads (`_truth`, `_hit`): a rule's
         truth and the facts it records depend on nothing else, so candidates alike in those facts
-        share one evaluation (a round over a long list evaluates each distinct case once)."""
+        share one evaluation (a round over a long list evaluates each distinct case once). `memo`
+        shares one between engines over the same `policies` object (keys hold the ids of its rules
+        and policies, so the owner of `memo` must keep `policies` alive), e.g. a store's rounds."""
+        self._assessments = assessments
+        """Assessments kept between rounds (`_assess`), e.g. by a store whose engine applicants are
+        the same objects while their rows are unchanged; None: every assessment is made anew."""
 
     # ------------------------------------------------------------------------------------------
     # Public API
@@ -417,6 +447,9 @@ class LettingEngine:
         size = waiting.spec.round.offers_per_round
         deadline = now + timedelta(days=waiting.spec.round.answer_days)
         offers: list[Offer] = []
+        # An assessment's facts are JSON-safe as made (`_new_hit`, and the exemption facts); the ones
+        # added here are strings, ints and lists of them, except the lottery's (checked by `_decision`).
+        safe = lottery_seed is None
         for rank, assessment in enumerate(ranked, start=1):
             applicant = assessment.applicant
             facts = dict(assessment.facts)
@@ -445,13 +478,13 @@ class LettingEngine:
                     now, Outcome.OFFERED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank, offer_id=offer.offer_id,
                     reason=f"offered: rank {rank} of {len(ranked)} eligible; answer by {deadline.isoformat()}",
-                    facts=facts, unknown=assessment.unknown))
+                    facts=facts, unknown=assessment.unknown, safe=safe))
             else:
                 decisions.append(self._decision(
                     now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank,
                     reason=f"eligible but ranked {rank}; this round offers the first {size}",
-                    facts=facts, unknown=assessment.unknown))
+                    facts=facts, unknown=assessment.unknown, safe=safe))
         refs = tuple(p.ref for p in in_force)
         round_ = OfferRound(round_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, channel,
                             number, now, tuple(offers), tuple(decisions), refs)
@@ -803,7 +836,7 @@ class LettingEngine:
                 now, assessment.outcome, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                 policy=assessment.policy, rule_id=hit.rule.rule_id if hit else None,
                 law=(hit.rule.spec.law if hit and hit.rule.spec.law else None),
-                reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown))
+                reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown, safe=True))
             if assessment.outcome == Outcome.REJECTED and self.follow_ups:
                 decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
         ranked.sort(key=lambda a: (*referral_order_key(a.applicant, channel), a.priority_key,
@@ -872,6 +905,29 @@ class LettingEngine:
 
     def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                 on: date) -> Assessment:
+        """How the rules see `applicant` (`_assess_now`), memoised in `assessments` when given: the
+        assessment depends only on the applicant, the dwelling's fields other than its id, the
+        channel, the policies in force, the date and the refusals counted, which form the key (the
+        applicant by identity: the memo keeps the object, so its id is not reused meanwhile)."""
+        memo = self._assessments
+        if memo is None:
+            return self._assess_now(vacancy, applicant, channel, in_force, on)
+        refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
+        key = (id(applicant), _dwelling_key(vacancy.dwelling), channel, tuple(map(id, in_force)), on, refusals)
+        try:
+            hit = memo.get(key)
+        except TypeError:  # a dwelling fact that cannot be a key: not memoised
+            return self._assess_now(vacancy, applicant, channel, in_force, on)
+        if hit is not None and hit[0] is applicant:
+            return hit[1]
+        assessment = self._assess_now(vacancy, applicant, channel, in_force, on)
+        if len(memo) > _ASSESSMENT_LIMIT:
+            memo.clear()
+        memo[key] = (applicant, assessment, in_force)
+        return assessment
+
+    def _assess_now(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
+                    on: date) -> Assessment:
         covering = [p for p in in_force if p.covers(channel)]
         refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
         base = base_facts(applicant, vacancy.dwelling, on, refusals)
@@ -937,7 +993,8 @@ class LettingEngine:
                         and facts.get(dispensation) is True:
                     exemption_facts[f"dispensation:{rule.rule_id}"] = True
                     exemption_facts[f"dispensation_version:{rule.rule_id}"] = policy.version
-                    exemption_facts[f"{dispensation}_grounds"] = applicant.facts.get(f"{dispensation}_grounds")
+                    exemption_facts[f"{dispensation}_grounds"] = _json_safe(
+                        applicant.facts.get(f"{dispensation}_grounds"))
                     continue
                 if hit.truth is Truth.TRUE:
                     return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}"
@@ -1119,7 +1176,9 @@ class LettingEngine:
                   applicant_id: int | None = None, household_id: int | None = None, policy: Policy | None = None,
                   rule_id: str | None = None, rule_version: str | None = None, law: str | None = None,
                   facts: Mapping[str, Any] | None = None, unknown: Sequence[str] = (), rank: int | None = None,
-                  offer_id: str | None = None) -> Decision:
+                  offer_id: str | None = None, safe: bool = False) -> Decision:
+        """Append a decision to the log. `safe`: the caller's facts are JSON-safe already (an
+        assessment's, `_json_safe` applied when they were made), so they are only copied."""
         if applicant is not None:
             applicant_id, household_id = applicant.applicant_id, applicant.household_id
             facts = {"list_type": applicant.list_type.value, **(facts or {})}
@@ -1134,7 +1193,8 @@ class LettingEngine:
             vacancy_id=vacancy.vacancy_id, dwelling_id=vacancy.dwelling.dwelling_id, unit=vacancy.unit,
             channel=channel, round_id=round_id, applicant_id=applicant_id, household_id=household_id,
             rule_id=rule_id, rule_version=rule_version, law=law, reason=reason,
-            facts=_json_safe(dict(facts or {})), unknown_facts=tuple(unknown), rank=rank, offer_id=offer_id)
+            facts=dict(facts or {}) if safe else _json_safe(dict(facts or {})), unknown_facts=tuple(unknown),
+            rank=rank, offer_id=offer_id)
         self.ledger.decisions.append(decision)
         return decision
 

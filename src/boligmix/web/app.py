@@ -335,7 +335,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         body = body or OffersIn()
         return write(p, key, request, body,
                      lambda s: service.make_offers(s, p, vacancy_id, body.count, pseudo, rules=rules,
-                                                   now=body.as_of), 201)
+                                                   now=body.as_of, with_decisions=False), 201)
 
     @app.post("/api/offers/{offer_id}/accept", status_code=201, tags=["letting"],
               responses={202: {"description": "Accepted provisionally: a better-ranked offer of the vacancy is "

@@ -35,21 +35,13 @@ from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
 from boligmix.letting.store import accept_sql
+from boligmix.letting.store.access import require_act_on_vacancy
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.errors import NotFoundError, OfferExpiredError, SettledElsewhereError, StoreInvariantError
 from boligmix.letting.store.models import Applicant, Decision, Department, Dwelling, Lease, Offer, Vacancy, utcnow
-from boligmix.letting.store.selection import MUNICIPAL_CHANNELS, RULE_VERSION, OfferRules
-from boligmix.letting.store.service import (
-    STORE_RULE,
-    _as_utc,
-    _decision,
-    _ids,
-    _offer_context,
-    _vacancy_context,
-    default_offer_rules,
-    offer_json,
-    require_act_on_vacancy,
-)
+from boligmix.letting.store.selection import MUNICIPAL_CHANNELS, RULE_VERSION, OfferRules, default_offer_rules
+from boligmix.letting.store.context import STORE_RULE, _decision, _offer_context, _vacancy_context
+from boligmix.letting.store.serialise import _as_utc, _ids, offer_json
 
 _HOLDING = ("open", "accepted")
 

@@ -28,6 +28,7 @@ from typing import Any
 from boligmix.letting import bodies
 from boligmix.letting import model as m
 from boligmix.letting.ledger import Entitlement as LedgerEntitlement
+from boligmix.letting.store.candidates import CandidateEntry
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, RedirectedReferral, Vacancy
 from boligmix.letting.store.selection import CandidateDecision, RoundPlan
@@ -41,6 +42,12 @@ def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id
 
 
 def engine_applicant(entry: Applicant) -> m.Applicant:
+    """The engine's applicant of a store entry; built once per `CandidateEntry` (cached by the
+    store's candidate reading under the row's version, `store.candidates`)."""
+    if type(entry) is CandidateEntry:
+        if entry.engine is None:
+            entry.engine = bodies.engine_applicant(entry, error=InvalidRequestError)
+        return entry.engine
     return bodies.engine_applicant(entry, error=InvalidRequestError)
 
 
@@ -103,6 +110,13 @@ class EngineRules:
             from boligmix.letting.policy import load_default_policies
             policies = load_default_policies(include_local_examples=False)
         self.policies = policies
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        """The engine's rule verdicts, kept between rounds (`LettingEngine(memo=...)`): keyed by the
+        rule and the values of the facts it reads, so never stale; bounded by the engine."""
+        self._assessments: dict[tuple[Any, ...], Any] = {}
+        """The engine's assessments, kept between rounds (`LettingEngine(assessments=...)`): keyed by
+        the engine applicant object, which the store builds once per row version
+        (`store.candidates`), so a changed row is a new key."""
 
     def round_rules(self, offer_rule: str, rule_version: str) -> RoundSettings | None:
         """The round settings of the waiting-list policy that made an offer (named by the offer's
@@ -186,7 +200,8 @@ class EngineRules:
                 ledger.redirected[red.applicant_id] = LedgerRedirect(
                     engine_applicant(entry), red.municipality_code, str(red.from_vacancy_id), red.bar_rule,
                     red.policy_version, f"store:{red.decision_id}")
-        engine = LettingEngine(self.policies, ledger, follow_ups=True)
+        engine = LettingEngine(self.policies, ledger, follow_ups=True, memo=self._memo,
+                               assessments=self._assessments)
         channel = m.Channel(vacancy.channel)
         ev = engine_vacancy(vacancy, dwelling, department)
         engine.ledger.vacancy_channel[ev.vacancy_id] = channel
@@ -210,6 +225,6 @@ class EngineRules:
                 outcome = "skipped"
             out.append(CandidateDecision(
                 entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
-                reason=dec.reason, facts=dict(dec.facts), rank=dec.rank, law=dec.law,
+                reason=dec.reason, facts=dec.facts, rank=dec.rank, law=dec.law,
                 unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
         return RoundPlan(round_.channel.value, tuple(out), fulfilled)  # the engine may release a referral vacancy

@@ -13,12 +13,19 @@ from boligmix.letting import model as m
 from boligmix.letting.explain import Explanation, explain_decisions
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.models import Applicant, Decision
+from boligmix.letting.store.trail import TrailDecision, trail
+
+ROUND_SPAN = 1 << 32
+"""Sequence numbers: a stored row's id times this, plus the decision's position in a compact round."""
 
 
-def engine_decision(d: Decision) -> m.Decision:
-    """One stored decision as the engine's record (ids as strings; the store has no rounds or units)."""
+def engine_decision(d: Decision | TrailDecision) -> m.Decision:
+    """One stored decision as the engine's record (ids as strings; the store has no rounds or units;
+    a decision of a compact round record is `<row id>.<position>`, `store.trail`)."""
+    position = getattr(d, "position", 0)
     return m.Decision(
-        decision_id=str(d.decision_id), sequence=d.decision_id, decided_at=d.created_at,
+        decision_id=f"{d.decision_id}.{position}" if position else str(d.decision_id),
+        sequence=d.decision_id * ROUND_SPAN + position, decided_at=d.created_at,
         outcome=m.Outcome(d.outcome), vacancy_id=str(d.vacancy_id), dwelling_id=d.dwelling_id, unit=None,
         channel=m.Channel(d.channel) if d.channel else None, round_id=None, applicant_id=d.applicant_id,
         household_id=d.household_id, rule_id=d.rule, rule_version=d.rule_version, law=d.law, reason=d.reason,
@@ -29,9 +36,7 @@ def engine_decision(d: Decision) -> m.Decision:
 def store_decisions(store: Store, dwelling_id: int) -> list[m.Decision]:
     """The stored decisions about `dwelling_id`, oldest first."""
     with store.read() as s:
-        rows = s.scalars(select(Decision).where(Decision.dwelling_id == dwelling_id)
-                         .order_by(Decision.decision_id)).all()
-        return [engine_decision(d) for d in rows]
+        return [engine_decision(d) for d in trail(s, Decision.dwelling_id == dwelling_id)]
 
 
 def explain_from_store(store: Store, applicant_id: int, dwelling_id: int, policies: Any = None) -> Explanation:

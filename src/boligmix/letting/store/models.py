@@ -68,9 +68,9 @@ CHANNELS = ("waiting_list", "internal", "kommunal_anvisning", "fleksibel", "anno
 (since migration 0015): an udslusningsbolig (almenboligloven § 63) let to the municipality's
 referrals, outside the share counts and obligatory fleksibel udlejning."""
 DECISION_OUTCOMES = ("channel", "offered", "skipped", "rejected", "accepted", "refused", "expired",
-                     "withdrawn", "let", "passive", "entitled", "redirected", "approved", "reactivated")
+                     "withdrawn", "let", "passive", "entitled", "redirected", "approved", "reactivated", "round")
 """Values of the engine's `Outcome` (entitled, redirected, approved since migration 0002; reactivated
-since 0006)."""
+since 0006) and `round`, a compact record of an offer round's decisions (since 0016, `store.trail`)."""
 ENTITLEMENT_ENDS = ("on_offer", "on_letting")
 ROLES = ("municipality", "housing_organisation", "analyst")
 HOLDS_HOUSEHOLD = "status IN ('open', 'accepted')"
@@ -187,6 +187,10 @@ class Applicant(Base):
     referral_order: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """The municipality's own order of its referral and rehousing entries (§ 59: it alone decides
     who is referred): smaller first, NULL after the ordered ones. Only on municipal lists. Since 0010."""
+    row_version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    """New for every insert and update of the row, set by the database (triggers of migration 0016:
+    a sequence on PostgreSQL, a random 63-bit number on SQLite), never by the application: a worker
+    that cached the row under this version knows it is current (`store.candidates`). Since 0016."""
 
     __table_args__ = (
         UniqueConstraint("applicant_id", "list_type", "list_owner"),

@@ -20,17 +20,18 @@ secondarily so the grounds cannot be recovered from the total). Other roles get 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from boligmix.letting.store.access import require_report
 from boligmix.letting.store.auth import Principal
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Decision, Department, Dwelling
+from boligmix.letting.store.trail import ROUND, TrailDecision, expand
 
 DISPENSATION_GROUNDS: tuple[str, ...] = (
     "imminent_work_or_education", "imminent_pension", "housing_outside_area", "disproportionate_hardship",
@@ -96,16 +97,19 @@ def _grounds(value: Any) -> list[str]:
 
 
 def _decisions(s: Session, outcome: str, start: date, end: date, municipality_code: int | None,
-               extra: Any) -> Iterable[tuple[Decision, Department]]:
+               keep: Callable[[TrailDecision], bool]) -> Iterable[tuple[TrailDecision, Department]]:
+    """The decisions with `outcome` taken in the period that `keep` keeps, with their department
+    (compact round records expanded, `store.trail`)."""
     t0 = datetime.combine(start, time.min, tzinfo=timezone.utc)
     t1 = datetime.combine(end, time.min, tzinfo=timezone.utc)
     stmt = (select(Decision, Department).join(Dwelling, Dwelling.dwelling_id == Decision.dwelling_id)
             .join(Department, Department.department_id == Dwelling.department_id)
-            .where(Decision.outcome == outcome, Decision.created_at >= t0, Decision.created_at < t1, extra)
+            .where(Decision.outcome.in_([outcome, ROUND]), Decision.created_at >= t0, Decision.created_at < t1)
             .order_by(Decision.decision_id))
     if municipality_code is not None:
         stmt = stmt.where(Department.municipality_code == municipality_code)
-    return s.execute(stmt).all()
+    return [(dec, dep) for row, dep in s.execute(stmt) for dec in expand([row])
+            if dec.outcome == outcome and keep(dec)]
 
 
 def _publish(p: Principal, rows: list[dict[str, Any]], counts: list[str], parts: list[str] | None,
@@ -137,12 +141,12 @@ def dispensation_report(s: Session, p: Principal, *, municipality_code: int | No
         raise InvalidRequestError(f"level must be one of {', '.join(LEVELS)}")
     _scope(p, municipality_code)
     start, end = _period(period_end, period_start)
-    like = cast(Decision.facts, String).like('%"dispensation:%')
     applicants: dict[tuple, set[int]] = defaultdict(set)
     offers: dict[tuple, set[int]] = defaultdict(set)
     grounds: dict[tuple, dict[int, list[str]]] = defaultdict(dict)
     rules: set[tuple[str, str]] = set()
-    for dec, dep in _decisions(s, "offered", start, end, municipality_code, like):
+    for dec, dep in _decisions(s, "offered", start, end, municipality_code,
+                                lambda dec: any(k.startswith("dispensation:") for k in dec.facts or {})):
         used = sorted(k[len("dispensation:"):] for k, v in (dec.facts or {}).items()
                       if k.startswith("dispensation:") and v is True)
         if not used or dec.applicant_id is None:
@@ -156,7 +160,8 @@ def dispensation_report(s: Session, p: Principal, *, municipality_code: int | No
     let_offers = {o for keyed in offers.values() for o in keyed}
     lettings: dict[tuple, int] = defaultdict(int)
     if let_offers:
-        for dec, dep in _decisions(s, "let", start, date.max, municipality_code, Decision.offer_id.in_(let_offers)):
+        for dec, dep in _decisions(s, "let", start, date.max, municipality_code,
+                                   lambda dec: dec.offer_id in let_offers):
             lettings[_key(level, dep)] += 1
     columns = [*DISPENSATION_GROUNDS, NOT_STATED, UNRECOGNISED]
     rows = []
@@ -186,7 +191,8 @@ def rejection_report(s: Session, p: Principal, *, municipality_code: int | None 
     people: dict[tuple, set[int]] = defaultdict(set)
     count: dict[tuple, int] = defaultdict(int)
     rules: set[tuple[str, str]] = set()
-    for dec, dep in _decisions(s, "rejected", start, end, municipality_code, Decision.law.like("%51 b%")):
+    for dec, dep in _decisions(s, "rejected", start, end, municipality_code,
+                                lambda dec: "51 b" in (dec.law or "")):
         key = (dep.municipality_code, dep.area_id, dep.org_id, dep.department_id)
         count[key] += 1
         if dec.applicant_id is not None:
@@ -209,8 +215,7 @@ def decision_report(s: Session, p: Principal, *, municipality_code: int | None =
     start, end = _period(period_end, period_start)
     t0 = datetime.combine(start, time.min, tzinfo=timezone.utc)
     t1 = datetime.combine(end, time.min, tzinfo=timezone.utc)
-    stmt = (select(Department.municipality_code, Department.org_id, Decision.channel, Decision.outcome,
-                   Decision.rule, Decision.rule_version, Decision.applicant_id)
+    stmt = (select(Department.municipality_code, Department.org_id, Decision)
             .join(Dwelling, Dwelling.dwelling_id == Decision.dwelling_id)
             .join(Department, Department.department_id == Dwelling.department_id)
             .where(Decision.created_at >= t0, Decision.created_at < t1))
@@ -218,11 +223,12 @@ def decision_report(s: Session, p: Principal, *, municipality_code: int | None =
         stmt = stmt.where(Department.municipality_code == municipality_code)
     count: dict[tuple, int] = defaultdict(int)
     people: dict[tuple, set[int]] = defaultdict(set)
-    for code, org, channel, outcome, rule, version, applicant in s.execute(stmt):
-        key = (code, org, channel or "", outcome, rule, version)
-        count[key] += 1
-        if applicant is not None:
-            people[key].add(applicant)
+    for code, org, row in s.execute(stmt):
+        for dec in expand([row]):  # a compact round record counts as the decisions it holds
+            key = (code, org, dec.channel or "", dec.outcome, dec.rule, dec.rule_version)
+            count[key] += 1
+            if dec.applicant_id is not None:
+                people[key].add(dec.applicant_id)
     rows = [{"municipality_code": k[0], "org_id": k[1], "channel": k[2], "outcome": k[3], "rule": k[4],
              "rule_version": k[5], "decisions": count[k], "applicants": len(people[k])}
             for k in sorted(count, key=str)]

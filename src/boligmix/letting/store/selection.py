@@ -133,3 +133,16 @@ def plan_round(vacancy: Vacancy, dwelling: Dwelling, department: Department,
                                                "first in the list order among fitting applicants",
                                                facts, rank))
     return RoundPlan(vacancy.channel, tuple(decisions))
+
+
+_DEFAULT_RULES: list[OfferRules] = []
+
+
+def default_offer_rules() -> OfferRules:
+    """The statutory engine rules (the packaged statutory policies), loaded once per process: the
+    store's rules for offer rounds and answers unless a caller names others."""
+    if not _DEFAULT_RULES:
+        from boligmix.letting.store.engine_rules import EngineRules
+
+        _DEFAULT_RULES.append(EngineRules())
+    return _DEFAULT_RULES[0]

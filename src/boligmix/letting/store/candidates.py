@@ -1,0 +1,267 @@
+"""The candidates of an offer round, read in list order, and the locks that keep one household to
+one open offer while concurrent rounds run (`rounds.make_offers` calls these)."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+from sqlalchemy import ARRAY, Integer, any_, bindparam, case, literal_column, null, select, union_all
+from sqlalchemy.orm import Session
+
+from boligmix.letting.store.errors import InvalidRequestError
+from boligmix.letting.store.models import Applicant, Offer, Vacancy
+from boligmix.letting.store.selection import MUNICIPAL_LISTS
+
+WHOLE_LIST = 2**31 - 1
+"""The page size of rules that rank the whole list (the engine): every eligible applicant is a
+candidate, however long the list (until issue 11 the list was cut at 5,000 by seniority, so a
+fortrinsret holder behind 5,000 more senior applicants was never considered)."""
+
+
+def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
+                limit: int = WHOLE_LIST) -> list[CandidateEntry]:
+    """Candidates in list order: active entries of the lists, without an offer for this vacancy and
+    whose household holds no open or accepted offer (one household, one dwelling); `limit` of them
+    from `offset` (`WHOLE_LIST`: all). The entries come from the process's cache when their row
+    version is the one cached (`_cache_of`); only new and changed rows are read.
+
+    One branch per list type, each read in list order and cut at `offset + limit`: on the
+    municipality's lists its `referral_order` first (unordered entries after the ordered ones),
+    then seniority and entry, which on the other lists is the order of the queue index (list owner,
+    list type, status, seniority, entry), so the database reads the head of each list instead of
+    sorting the whole list every round; the branches are merged in list order (internal before the
+    others)."""
+    params = {"owner": owner, "vacancy_id": v.vacancy_id, "head": min(offset + limit, WHOLE_LIST), "offset": offset,
+              "limit": limit}
+    conn = s.connection()
+    stmt, sql = _candidate_ids_statement(list_types, conn.dialect)
+    if sql is not None:  # driver SQL compiled once per list types: nothing to build again every round
+        keys = [(r[0], r[1]) for r in conn.exec_driver_sql(sql, params).all()]
+    else:
+        keys = [(r[0], r[1]) for r in s.execute(stmt, params)]
+    if not keys:
+        return []
+    cache = _cache_of(conn)
+    missing = [i for i, version in keys if (i, version) not in cache]
+    if missing:  # then the entries by primary key (a join could make the planner scan the whole table)
+        if len(cache) + len(missing) > CACHE_LIMIT:
+            cache.clear()
+        for row in s.execute(_ENTRIES_BY_ID_PG if conn.dialect.name == "postgresql" else _ENTRIES_BY_ID,
+                             {"ids": missing}):
+            cache[(row.entry_id, row.row_version)] = CandidateEntry(row)
+    out = []
+    for key in keys:
+        entry = cache.get(key)
+        if entry is None:  # changed between the two statements (a concurrent commit): read it as it is now
+            return _candidates_uncached(s, [i for i, _ in keys])
+        out.append(entry)
+    return out
+
+
+def _candidates_uncached(s: Session, ids: list[int]) -> list[Any]:
+    conn = s.connection()
+    by_id = {a.entry_id: CandidateEntry(a) for a in s.execute(
+        _ENTRIES_BY_ID_PG if conn.dialect.name == "postgresql" else _ENTRIES_BY_ID, {"ids": ids})}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+_COLUMNS = tuple(c.key for c in Applicant.__mapper__.column_attrs)
+
+
+class CandidateEntry:
+    """An applicant entry as an offer round reads it: the row's values as attributes (as an
+    `Applicant`), and `engine`, the engine's applicant built from them (`engine_rules`) once."""
+
+    __slots__ = (*_COLUMNS, "engine")
+
+    def __init__(self, row: Any) -> None:
+        for name in _COLUMNS:
+            object.__setattr__(self, name, getattr(row, name))
+        self.engine: Any = None
+
+
+CACHE_LIMIT = 50_000
+"""Entries kept per database by a process (cleared when full; an entry with its engine applicant
+holds a few kB)."""
+_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], CandidateEntry]] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_of(conn: Any) -> dict[tuple[int, int], CandidateEntry]:
+    """The candidate entries this process read from the database of `conn`, by (entry id, row
+    version). `applicants.row_version` is new for every insert and update of the row (migration
+    0016: a trigger sets it from a sequence on PostgreSQL, to a random 63-bit number on SQLite,
+    also when the change is another worker's or is rolled back), so an entry cached under its
+    current version is the row as it is in the database, and a change is never missed."""
+    engine = conn.engine
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = {}
+        return cache
+
+
+_ENTRIES_BY_ID = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
+                  .where(Applicant.entry_id.in_(bindparam("ids", expanding=True))))
+"""The candidates as plain rows (an offer round only reads them; a row has the entry's attribute names)."""
+_ENTRIES_BY_ID_PG = (select(*(getattr(Applicant, c.key) for c in Applicant.__mapper__.column_attrs))
+                     .where(Applicant.entry_id == any_(bindparam("ids", type_=ARRAY(Integer)))))
+"""The same with one array parameter (PostgreSQL): no statement text growing with the list."""
+_CANDIDATE_IDS: dict[tuple[tuple[str, ...], str], tuple[Any, str | None]] = {}
+
+
+def _candidate_ids_statement(list_types: tuple[str, ...], dialect: Any) -> tuple[Any, str | None]:
+    """The statement of `_candidates`' entry ids for these list types (parameters owner, vacancy_id,
+    head = offset + limit, offset, limit), built once; on PostgreSQL also its driver SQL."""
+    key = (tuple(list_types), dialect.name)
+    if key in _CANDIDATE_IDS:
+        return _CANDIDATE_IDS[key]
+    offer = Offer.__table__
+    # The household counts, not the entry: offered this vacancy on any of its entries, or holding an
+    # open or accepted offer anywhere (one household, one dwelling; an accepted offer with a lease
+    # holds it for good), by the person id or by the household id.
+    offered_here = select(offer.c.offer_id).where(offer.c.applicant_id == Applicant.applicant_id,
+                                                   offer.c.vacancy_id == bindparam("vacancy_id"))
+    holds = offer.c.status.in_([literal_column("'open'"), literal_column("'accepted'")])
+    person_held = select(offer.c.offer_id).where(offer.c.applicant_id == Applicant.applicant_id, holds)
+    household_held = select(offer.c.offer_id).where(offer.c.household_id == Applicant.household_id, holds)
+    branches = []
+    for list_type in list_types:
+        if list_type in MUNICIPAL_LISTS:
+            unordered = case((Applicant.referral_order.is_(None), literal_column("1")), else_=literal_column("0"))
+            order_key = Applicant.referral_order
+        else:  # only the municipality orders its lists (create_applicant refuses referral_order elsewhere)
+            unordered, order_key = literal_column("1"), null()
+        head = (select(Applicant.entry_id, Applicant.row_version, Applicant.seniority_date,
+                       literal_column("0" if list_type == "internal" else "1").label("list_rank"),
+                       unordered.label("unordered"), order_key.label("referral_order"))
+                .where(Applicant.list_owner == bindparam("owner"),
+                       Applicant.list_type == literal_column(f"'{_sql_word(list_type)}'"),
+                       Applicant.status == literal_column("'active'"), Applicant.passive_since.is_(None),
+                       ~offered_here.exists(), ~person_held.exists(), ~household_held.exists())
+                .order_by(*((unordered, order_key) if list_type in MUNICIPAL_LISTS else ()),
+                          Applicant.seniority_date, Applicant.entry_id)
+                .limit(bindparam("head")).subquery())
+        branches.append(select(head))
+    heads = union_all(*branches).subquery()
+    stmt = (select(heads.c.entry_id, heads.c.row_version)
+            .order_by(heads.c.list_rank, heads.c.unordered, heads.c.referral_order, heads.c.seniority_date,
+                      heads.c.entry_id).offset(bindparam("offset")).limit(bindparam("limit")))
+    sql = str(stmt.compile(dialect=dialect)) if dialect.name == "postgresql" else None
+    _CANDIDATE_IDS[key] = (stmt, sql)
+    return stmt, sql
+
+
+def _sql_word(word: str) -> str:
+    """A list type as a SQL literal's text (list types are fixed words of the schema)."""
+    if not word.replace("_", "").isalnum():
+        raise InvalidRequestError(f"unknown list type {word!r}")
+    return word
+
+
+def _busy_candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[Applicant]:
+    """Entries `_candidates` held back because they hold an open offer elsewhere (active, not
+    passive, not offered this vacancy), in list order."""
+    offered_here = select(Offer.applicant_id).where(Offer.vacancy_id == v.vacancy_id)
+    open_elsewhere = select(Offer.applicant_id).where(Offer.status == "open", Offer.vacancy_id != v.vacancy_id)
+    return list(s.scalars(
+        select(Applicant).where(Applicant.list_owner == owner, Applicant.list_type.in_(list_types),
+                                Applicant.status == "active", Applicant.passive_since.is_(None),
+                                Applicant.applicant_id.not_in(offered_here),
+                                Applicant.applicant_id.in_(open_elsewhere))
+        .order_by(Applicant.seniority_date, Applicant.entry_id)))
+
+
+def _lock_offerable(s: Session, entry_ids: list[int]) -> set[int]:
+    """Lock the entries about to get an offer; return those still free to get one.
+
+    `FOR UPDATE SKIP LOCKED` passes over an entry a concurrent transaction is offering (or letting)
+    right now; after the lock, an entry that meanwhile got an open offer or a lease is dropped. So
+    one applicant never holds two open offers, even with concurrent rounds (on SQLite the write
+    transactions are serialised and the check is exact anyway).
+    """
+    if not entry_ids:
+        return set()
+    # Entries seen with an open offer are not locked at all (a lock held until this round commits
+    # would make an acceptance of that offer wait for the round); the check after the lock, with a
+    # new snapshot, catches the offers committed meanwhile.
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        # Driver SQL with an array parameter: no statement to build and compile again for every
+        # lost race (with concurrent rounds on one list this runs about once per concurrent round).
+        locked = {r[0] for r in conn.exec_driver_sql(_LOCK_OFFERABLE_SQL, {"ids": list(entry_ids)})}
+        if not locked:
+            return locked
+        busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": list(locked)})}
+        return locked - busy
+    at, ot = Applicant.__table__, Offer.__table__
+    holds = ot.c.status.in_(("open", "accepted"))
+    held = select(ot.c.offer_id).where(holds, (ot.c.applicant_id == at.c.applicant_id)
+                                       | ((ot.c.household_id == at.c.household_id) & at.c.household_id.is_not(None)))
+    locked = set(conn.scalars(select(at.c.entry_id).where(at.c.entry_id.in_(entry_ids), at.c.status == "active",
+                                                          ~held.exists())
+                              .with_for_update(skip_locked=True)))
+    return locked  # SQLite serialises write transactions: what it read is what holds
+
+
+def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]:
+    """Lock the first `n` entries of `entry_ids` (in that order) still free to get an offer, passing
+    over those a concurrent transaction holds; return them in order (fewer when fewer are free).
+
+    One statement for what `_lock_offerable` would find one lost race at a time: PostgreSQL locks
+    the rows in the given order with `SKIP LOCKED` and stops after `n`; the check after the lock
+    (a new snapshot) drops an entry that meanwhile got an open offer. Other entries stay unlocked."""
+    if not entry_ids or n <= 0:
+        return []
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        # An entry locked but found busy afterwards (its household's offer committed between the
+        # lock statement's snapshot and the lock) is dropped and the entries after it are tried, so
+        # a round is not left without an offer while free entries follow.
+        # The ranking is offered to the database a window at a time (the head first: a round needs a
+        # few entries, and the statement's cost grows with the array); a window that gives fewer
+        # than needed has no other free entry, so the next one starts after it.
+        free: list[int] = []
+        rest = list(entry_ids)
+        while len(free) < n and rest:
+            window = rest[:max(_LOCK_WINDOW, 4 * (n - len(free)))]
+            locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL,
+                                                         {"ids": window, "n": n - len(free)})]
+            if not locked:
+                rest = rest[len(window):]
+                continue
+            busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
+            free += [i for i in locked if i not in busy]
+            rest = rest[rest.index(locked[-1]) + 1:]
+        return free
+    free = _lock_offerable(s, entry_ids)  # SQLite serialises write transactions: nothing to pass over
+    return [i for i in entry_ids if i in free][:n]
+
+
+_LOCK_WINDOW = 64
+"""Entries of the ranking offered to the lock statement at once (`_lock_first_offerable`)."""
+_HOUSEHOLD_FREE = """
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = a.applicant_id AND o.status IN ('open', 'accepted'))
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.household_id = a.household_id AND o.status IN ('open', 'accepted'))"""
+_LOCK_FIRST_OFFERABLE_SQL = """
+SELECT a.entry_id FROM applicants a
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'""" + _HOUSEHOLD_FREE + """
+ORDER BY array_position(%(ids)s::integer[], a.entry_id)
+LIMIT %(n)s
+FOR UPDATE OF a SKIP LOCKED
+"""
+_LOCK_OFFERABLE_SQL = """
+SELECT a.entry_id FROM applicants a
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'""" + _HOUSEHOLD_FREE + """
+FOR UPDATE OF a SKIP LOCKED
+"""
+_BUSY_SQL = """
+SELECT a.entry_id FROM applicants a
+WHERE a.entry_id = ANY(%(ids)s::integer[]) AND (
+  EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = a.applicant_id AND o.status IN ('open', 'accepted'))
+  OR EXISTS (SELECT 1 FROM offers o WHERE o.household_id = a.household_id AND o.status IN ('open', 'accepted')))
+"""
+"""Entries whose household got an open or accepted offer meanwhile (a new snapshot after the lock);
+a household taken by a transaction not yet committed is caught by the unique indexes (retried)."""

@@ -1,0 +1,85 @@
+"""The rows a write starts from (a department, dwelling, vacancy or offer with the rows around it,
+locked where the write needs it) and the one way a single decision is appended to the trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from boligmix.letting.store.access import can_read_department, require_read_department
+from boligmix.letting.store.auth import Principal
+from boligmix.letting.store.errors import NotFoundError, StoreInvariantError
+from boligmix.letting.store.models import Applicant, Decision, Department, Dwelling, Offer, Vacancy
+from boligmix.letting.store.selection import RULE_VERSION
+
+STORE_RULE = "boligmix.store"
+"""Rule id of decisions the store takes itself (accept, refuse, withdraw on letting)."""
+
+
+_can_read_department = can_read_department
+_require_read = require_read_department
+
+
+def _department(s: Session, department_id: str) -> Department:
+    d = s.get(Department, department_id)
+    if d is None:
+        raise NotFoundError(f"department {department_id} does not exist")
+    return d
+
+
+def _dwelling(s: Session, dwelling_id: int, *, lock: bool = False) -> Dwelling:
+    stmt = select(Dwelling).where(Dwelling.dwelling_id == dwelling_id)
+    w = s.scalar(stmt.with_for_update() if lock else stmt)
+    if w is None:
+        raise NotFoundError(f"dwelling {dwelling_id} does not exist")
+    return w
+
+
+def _vacancy_context(s: Session, vacancy_id: int, *, lock: bool) -> tuple[Vacancy, Dwelling, Department]:
+    """The vacancy with its dwelling and department, in one query; `lock` locks the vacancy row."""
+    stmt = (select(Vacancy, Dwelling, Department).join(Dwelling, Dwelling.dwelling_id == Vacancy.dwelling_id)
+            .join(Department, Department.department_id == Dwelling.department_id)
+            .where(Vacancy.vacancy_id == vacancy_id))
+    if lock:
+        stmt = stmt.with_for_update(of=Vacancy).execution_options(populate_existing=True)
+    row = s.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFoundError(f"vacancy {vacancy_id} does not exist")
+    return row[0], row[1], row[2]
+
+
+def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str,
+              facts: dict[str, Any], entry: Applicant | None = None, offer_id: int | None = None,
+              rank: int | None = None, rule_version: str = RULE_VERSION, law: str | None = None,
+              unknown_facts: tuple[str, ...] = (), channel: str | None = None) -> Decision:
+    """Append a decision; `channel` defaults to the vacancy's (an engine decision names its own,
+    e.g. the waiting list a referral vacancy is released to)."""
+    d = Decision(outcome=outcome, vacancy_id=vacancy.vacancy_id, dwelling_id=vacancy.dwelling_id,
+                 channel=channel or vacancy.channel, offer_id=offer_id,
+                 entry_id=entry.entry_id if entry else None,
+                 applicant_id=entry.applicant_id if entry else None,
+                 household_id=entry.household_id if entry else None, rank=rank, rule=rule,
+                 rule_version=rule_version, law=law, reason=reason, facts=facts,
+                 unknown_facts=list(unknown_facts), actor=p.name)
+    s.add(d)
+    return d
+
+
+def _offer_context(s: Session, offer_id: int) -> tuple[Offer, Vacancy, Dwelling, Department]:
+    row = s.execute(
+        select(Vacancy, Dwelling, Department)
+        .join(Offer, Offer.vacancy_id == Vacancy.vacancy_id)
+        .join(Dwelling, Dwelling.dwelling_id == Vacancy.dwelling_id)
+        .join(Department, Department.department_id == Dwelling.department_id)
+        .where(Offer.offer_id == offer_id)
+        .with_for_update(of=Vacancy).execution_options(populate_existing=True)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"offer {offer_id} does not exist")
+    v, w, d = row[0], row[1], row[2]
+    # Re-read the offer now that the vacancy is locked: another transaction may have changed it.
+    o = s.scalar(select(Offer).where(Offer.offer_id == offer_id).execution_options(populate_existing=True))
+    if o is None:
+        raise StoreInvariantError(f"offer {offer_id} vanished while its vacancy was locked")
+    return o, v, w, d

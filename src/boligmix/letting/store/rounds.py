@@ -1,0 +1,277 @@
+"""Offer rounds: the next applicants of a vacancy by the letting rules, their offers and the
+round's decisions (one compact trail row per round, `store.trail`)."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from boligmix.errors import ConflictError
+from boligmix.letting.store.access import require_act_on_vacancy, require_read_list
+from boligmix.letting.store.auth import Principal, Pseudonymiser
+from boligmix.letting.store.candidates import (
+    WHOLE_LIST,
+    _busy_candidates,
+    _candidates,
+    _lock_first_offerable,
+    _lock_offerable,
+)
+from boligmix.letting.store.errors import InvalidRequestError, StoreInvariantError
+from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
+from boligmix.letting.store.models import Applicant, Decision, Entitlement, Offer, Vacancy, utcnow
+from boligmix.letting.store.selection import (
+    MUNICIPAL_CHANNELS,
+    CandidateDecision,
+    OfferRules,
+    candidate_lists,
+    default_offer_rules,
+)
+from boligmix.letting.store.serialise import _ids, decision_json, offer_json
+from boligmix.letting.store.context import _vacancy_context
+from boligmix.letting.store.trail import trail, write_round
+
+MAX_OFFERS_PER_ROUND = 50
+
+
+_LIST_LOCK_SPACE = 0x6C657474  # 'lett': the advisory-lock key space of offer rounds per list owner
+
+
+def _queue_on_list(s: Session, owner: str) -> None:
+    """Rounds on one owner's lists take turns (a transaction-scoped advisory lock, PostgreSQL).
+
+    Concurrent rounds rank the same list the same way and race for its head: a round that loses
+    the head to another plans again, a second engine pass over the whole list, so 16 clients got
+    less done than one. Queued, each round sees the offers of the rounds before it and plans once;
+    rounds on other owners' lists (other organisations, municipalities) still run side by side,
+    and the lock-ahead (`_lock_first_offerable`) still guards households on several owners' lists.
+    The statements after the lock see what the rounds before committed (read committed)."""
+    key = zlib.crc32(owner.encode()) - 2**31  # a signed 32-bit key
+    s.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _LIST_LOCK_SPACE, "key": key})
+
+
+def _decision_row(p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str, facts: dict[str, Any],
+                  entry: Applicant | None, offer_id: int | None, rank: int | None, rule_version: str,
+                  law: str | None, unknown_facts: tuple[str, ...], channel: str | None,
+                  at: datetime) -> dict[str, Any]:
+    """The column values of a decision (as `service._decision` writes them)."""
+    return {"created_at": at, "outcome": outcome, "vacancy_id": vacancy.vacancy_id,
+            "dwelling_id": vacancy.dwelling_id, "channel": channel or vacancy.channel, "offer_id": offer_id,
+            "entry_id": entry.entry_id if entry else None,
+            "applicant_id": entry.applicant_id if entry else None,
+            "household_id": entry.household_id if entry else None, "rank": rank, "rule": rule,
+            "rule_version": rule_version, "law": law, "reason": reason, "facts": facts,
+            "unknown_facts": list(unknown_facts), "actor": p.name}
+
+
+def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1,
+                pseudo: Pseudonymiser | None = None, *, rules: OfferRules | None = None,
+                now: datetime | None = None, with_decisions: bool = True) -> dict[str, Any]:
+    """Offer the vacancy to the next applicants by `rules` (default: the statutory engine rules,
+    `default_offer_rules`; the plain list order with `count` offers only when `StoreOrderRules` is
+    given by name); record every decision of the round."""
+    if count is not None and not 1 <= count <= MAX_OFFERS_PER_ROUND:
+        raise InvalidRequestError(f"count must be between 1 and {MAX_OFFERS_PER_ROUND}")
+    rules = rules or default_offer_rules()
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    v, w, d = _vacancy_context(s, vacancy_id, lock=True)
+    require_act_on_vacancy(p, v, d)
+    if v.status != "open":
+        raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
+    owner, list_types = candidate_lists(v, d)
+    if getattr(rules, "ranking", None) is not None and s.connection().dialect.name == "postgresql":
+        _queue_on_list(s, owner)  # rules that rank the whole list (the engine): one planning per round
+    # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
+    # reads the list page by page until the round has its offers.
+    page_size = getattr(rules, "page_size", None) or WHOLE_LIST
+    lock_ahead = getattr(rules, "lock_ahead", 0) or 0
+    remaining = count
+    decided: list[CandidateDecision] = []
+    passed_over: set[int] = set()
+    fulfilled: set[int] = set()
+    seen_persons: set[int] = set()
+    seen_households: set[int] = set()
+    offset = 0
+    while True:
+        page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
+        pool, extra = page, {}
+        if getattr(rules, "carries_redirects", False) and v.channel in MUNICIPAL_CHANNELS:
+            redirects, missing = open_redirects(s, v, d.municipality_code, page, list_types)  # § 59 stk. 6
+            pool, extra = [*page, *missing], {"redirects": redirects}
+        pool = _one_entry_per_household(pool, seen_persons, seen_households)
+        held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
+        got: set[int] = set()
+        reuse = None
+        if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
+            wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
+                              (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
+            ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
+            order = ranking(wide) if ranking is not None else [
+                cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
+            locked = _lock_first_offerable(s, order, len(wide.offered) if ranking is not None else remaining or 1)
+            got = set(locked)
+            tried = order[:order.index(locked[-1]) + 1] if locked else order
+            lost_head = set(tried) - got
+            passed_over |= lost_head  # locked by a concurrent round, or offered meanwhile
+            if not lost_head and {cd.entry.entry_id for cd in wide.offered if cd.entry is not None} <= got:
+                reuse = wide  # nobody passed over: the wide plan is this round's (no second planning)
+        while True:
+            plan = reuse or rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                                       entitlements=held, **extra)
+            reuse = None
+            chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
+            rest = [i for i in chosen if i not in got]
+            lost = set(rest) - _lock_offerable(s, rest)
+            if not lost:
+                break
+            passed_over |= lost  # being offered elsewhere right now: not a decision about them
+        decided += plan.decisions
+        fulfilled.update(plan.fulfilled_entitlements)
+        offset += len(page)
+        if page_size >= WHOLE_LIST or len(page) < page_size:
+            break
+        remaining = (remaining or 1) - len(plan.offered)
+        if remaining <= 0:
+            break
+    if plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel") and not plan.offered \
+            and getattr(rules, "weighs_busy", False):
+        busy = [*_busy_candidates(s, v, owner, list_types), *(e for e in pool if e.entry_id in passed_over)]
+        if busy:  # would the held-back applicants still count? (annoncering switch busy_applicants)
+            plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+                              entitlements=held, busy=busy, **extra)
+            decided = list(plan.decisions)
+            fulfilled = set(plan.fulfilled_entitlements)
+    ident = _ids(p, pseudo)
+    round_rules = getattr(rules, "round_rules", None)
+    offers: list[dict[str, Any]] = []
+    # The offers are written in rank order, so offer ids order a vacancy's offers by rank (the
+    # best-ranked acceptor wins, see `answers`); a later round ranks below every earlier offer.
+    made: dict[int, Offer] = {}
+    for i, cd in sorted(((i, cd) for i, cd in enumerate(decided) if cd.outcome == "offered" and cd.entry is not None),
+                        key=lambda x: (x[1].rank if x[1].rank is not None else x[0], x[0])):
+        entry = cd.entry
+        if entry is None:
+            continue
+        settings = round_rules(cd.rule, cd.rule_version) if round_rules is not None else None
+        deadline = None
+        if settings is not None:  # `now` is naive UTC for the engine; the column keeps UTC with zone
+            deadline = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) + timedelta(
+                days=settings.answer_days)
+        o = Offer(vacancy_id=v.vacancy_id, entry_id=entry.entry_id, applicant_id=entry.applicant_id,
+                  household_id=entry.household_id, rank=cd.rank or 0, channel=v.channel,
+                  rule=cd.rule, rule_version=cd.rule_version, status="open", deadline=deadline)
+        s.add(o)
+        s.flush()  # one at a time: the ids follow the rank order
+        made[i] = o
+    # The round's decisions go in as one compact row (`store.trail`); a decision with a follow-up
+    # (entitlement, redirect) is referred to by its id, so it is a row of its own, and the decisions
+    # before it are written first, keeping the trail in the order the decisions were taken.
+    at = utcnow()
+    pending: list[dict[str, Any]] = []
+    written: list[int] = []
+    for i, cd in enumerate(decided):
+        offer_id = None
+        if i in made and cd.entry is not None:
+            o = made[i]
+            offer_id = o.offer_id
+            offers.append(offer_json(o, cd.entry, ident))
+            if cd.entry.applicant_id in fulfilled:
+                _fulfil_entitlement(s, d.org_id, cd.entry.applicant_id, o.offer_id)
+        row = _decision_row(p, outcome=cd.outcome, vacancy=v, rule=cd.rule, reason=cd.reason, facts=cd.facts,
+                            entry=cd.entry, offer_id=offer_id, rank=cd.rank, rule_version=cd.rule_version,
+                            law=cd.law, unknown_facts=cd.unknown_facts, channel=cd.channel, at=at)
+        if cd.entry is not None and cd.outcome in ("entitled", "redirected"):
+            written.append(write_round(s, pending, actor=p.name, at=at) or 0)
+            pending = []
+            dec = Decision(**row)
+            s.add(dec)
+            s.flush()
+            written.append(dec.decision_id)
+            if cd.outcome == "entitled":
+                _grant_entitlement(s, cd, dec)
+            else:
+                keep_redirect(s, cd, dec, v, d.municipality_code)
+        else:
+            pending.append(row)
+    written.append(write_round(s, pending, actor=p.name, at=at) or 0)
+    if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
+        v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
+    elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
+        v.channel = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
+    s.flush()
+    counts: dict[str, int] = {}
+    for cd in decided:
+        counts[cd.outcome] = counts.get(cd.outcome, 0) + 1
+    out = {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
+           "exhausted": not offers, "considered": len({cd.entry.entry_id for cd in decided if cd.entry is not None}),
+           "outcomes": counts, "trail": f"/api/decisions?vacancy_id={v.vacancy_id}"}
+    if with_decisions:  # the round's decisions as the trail has them (read back from the compact rows)
+        ids = [i for i in written if i]
+        out["decisions"] = [decision_json(x, ident) for x in trail(s, Decision.decision_id.in_(ids))] if ids else []
+    return out
+
+
+def _one_entry_per_household(entries: list[Applicant], persons: set[int], households: set[int]) -> list[Applicant]:
+    """The first entry (in list order) of each household: a household on several lists (internal
+    and external, or by two members' entries with one household id) is one candidate of a round.
+    `persons` and `households` are those seen in the round's earlier pages (updated)."""
+    out = []
+    for e in entries:
+        if e.applicant_id in persons or (e.household_id is not None and e.household_id in households):
+            continue
+        persons.add(e.applicant_id)
+        if e.household_id is not None:
+            households.add(e.household_id)
+        out.append(e)
+    return out
+
+
+def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Entitlement]:
+    """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
+    if not applicant_ids:
+        return []
+    pg = s.connection().dialect.name == "postgresql"
+    return list(s.scalars(_ENTITLEMENTS_PG if pg else _ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
+
+
+_ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
+                                          Entitlement.applicant_id.in_(bindparam("ids", expanding=True)))
+_ENTITLEMENTS_PG = select(Entitlement).where(
+    Entitlement.org_id == bindparam("org_id"),
+    Entitlement.applicant_id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+"""The same with one array parameter (PostgreSQL): not a statement of one placeholder per candidate."""
+
+
+def _grant_entitlement(s: Session, cd: CandidateDecision, decision: Decision) -> None:
+    """Keep the § 51 b entitlement the engine's `entitled` decision granted."""
+    if cd.entry is None:
+        raise StoreInvariantError(f"an entitled decision ({cd.rule}) without an applicant entry")
+    facts = cd.facts
+    policy_id = cd.rule.split("#", 1)[0]
+    s.add(Entitlement(applicant_id=cd.entry.applicant_id, org_id=str(facts["org_id"]), area_id=facts.get("area_id"),
+                      entry_id=cd.entry.entry_id, decision_id=decision.decision_id, policy_id=policy_id,
+                      policy_version=cd.rule_version, ends=str(facts.get("entitlement_ends") or "on_offer")))
+
+
+def _fulfil_entitlement(s: Session, org_id: str, applicant_id: int, offer_id: int) -> None:
+    ent = s.scalar(select(Entitlement).where(Entitlement.org_id == org_id, Entitlement.applicant_id == applicant_id))
+    if ent is not None and ent.fulfilled_by_offer_id is None:
+        ent.fulfilled_by_offer_id = offer_id
+
+
+def list_entitlements(s: Session, p: Principal, org_id: str, pseudo: Pseudonymiser | None = None) -> list[dict]:
+    """§ 51 b entitlements with an organisation (open and used up). An entitlement is `open` while
+    no offer used it up and the entry it was granted on is still active on the list: a housed
+    applicant (also with `ends = on_letting`) or one who withdrew the application holds none."""
+    require_read_list(p, org_id, None)
+    ident = _ids(p, pseudo)
+    rows = s.execute(select(Entitlement, Applicant.status).join(Applicant, Applicant.entry_id == Entitlement.entry_id)
+                     .where(Entitlement.org_id == org_id).order_by(Entitlement.entitlement_id)).all()
+    return [{"entitlement_id": e.entitlement_id, "applicant_id": ident(e.applicant_id), "org_id": e.org_id,
+             "area_id": e.area_id, "entry_id": e.entry_id, "decision_id": e.decision_id, "policy_id": e.policy_id,
+             "policy_version": e.policy_version, "ends": e.ends, "fulfilled_by_offer_id": e.fulfilled_by_offer_id,
+             "entry_status": status, "open": e.fulfilled_by_offer_id is None and status == "active"}
+            for e, status in rows]

@@ -1,0 +1,160 @@
+"""The audit trail in its compact form: one `decisions` row per offer round instead of one per candidate.
+
+An offer round decides about every candidate on the list (offered, ranked below the offers,
+skipped, rejected): some 2,000 decisions a round with 2,000 applicants. They are stored as ONE row
+of `decisions` with outcome `round` (migration 0016), whose `facts` hold the round's decisions
+column by column (`pack`): the candidates' entry, applicant and household ids, offer ids and ranks
+as plain columns; outcome, channel, rule, rule version and law once per distinct verdict; each
+reason, set of unknown facts and list of fact names once; and per decision the values of its
+facts, in the order of its fact names (no name repeated per candidate). Decisions that other rows refer to (`entitled`, `redirected`: entitlements and redirected
+referrals point at their decision id) and every decision outside offer rounds (channel, accept,
+refusal, withdrawal, letting, passive, ...) stay one row each.
+
+Readers never see the compact form: `expand` turns stored rows into `TrailDecision`s, one per
+decision with every field of a `decisions` row, in the order the decisions were taken (a round's
+decisions share its `decision_id` and are ordered by `position`). The trail endpoint, `letting
+explain --db`, the reports and the tests read the trail through `expand` (or `trail`), so rows
+stored one per candidate before migration 0016 stay readable as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from boligmix.letting.store.errors import StoreInvariantError
+from boligmix.letting.store.models import Decision
+
+ROUND = "round"
+"""The outcome of a compact round row (never an outcome of a decision about a candidate)."""
+ROUND_RULE = "boligmix.store#round"
+FORMAT = "boligmix.round/1"
+_PLAIN = ("entry_id", "applicant_id", "household_id", "offer_id", "rank")
+_VERDICT = ("outcome", "channel", "rule", "rule_version", "law")
+
+
+@dataclass(frozen=True)
+class TrailDecision:
+    """One decision of the trail, as a `decisions` row has it (`position`: its place in a compact
+    round row, from 1; 0 for a decision stored as a row of its own)."""
+
+    decision_id: int
+    created_at: datetime
+    outcome: str
+    vacancy_id: int
+    dwelling_id: int
+    channel: str | None
+    offer_id: int | None
+    entry_id: int | None
+    applicant_id: int | None
+    household_id: int | None
+    rank: int | None
+    rule: str
+    rule_version: str
+    law: str | None
+    reason: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    unknown_facts: list[str] = field(default_factory=list)
+    actor: str = ""
+    position: int = 0
+
+
+def pack(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The decisions of one round (dicts with the columns of `decisions`) as the compact record."""
+    verdicts: dict[tuple, int] = {}
+    reasons: dict[str, int] = {}
+    unknowns: dict[tuple, int] = {}
+    key_sets: dict[tuple, int] = {}
+    n = len(rows)
+    out: dict[str, Any] = {"format": FORMAT, "n": n, **{c: [r[c] for r in rows] for c in _PLAIN}}
+    verdict, reason, unknown, keys, values = [0] * n, [0] * n, [0] * n, [0] * n, [None] * n
+    for i, r in enumerate(rows):
+        v = (r["outcome"], r["channel"], r["rule"], r["rule_version"], r["law"])
+        verdict[i] = verdicts.setdefault(v, len(verdicts))
+        reason[i] = reasons.setdefault(r["reason"], len(reasons))
+        unknown[i] = unknowns.setdefault(tuple(r["unknown_facts"] or ()), len(unknowns))
+        facts = r["facts"] or {}
+        keys[i] = key_sets.setdefault(tuple(facts), len(key_sets))
+        values[i] = list(facts.values())
+    out.update({"verdicts": [list(v) for v in verdicts], "verdict": verdict, "reasons": list(reasons),
+                "reason": reason, "unknowns": [list(u) for u in unknowns], "unknown": unknown,
+                "key_sets": [list(k) for k in key_sets], "keys": keys, "values": values})
+    return out
+
+
+def unpack(row: Any) -> list[TrailDecision]:
+    """The decisions of a compact round row, in the order they were taken."""
+    data = row.facts or {}
+    if data.get("format") != FORMAT:
+        raise StoreInvariantError(f"decision {row.decision_id}: a round record of unknown format "
+                                  f"{data.get('format')!r}")
+    verdicts, reasons, unknowns, key_sets = data["verdicts"], data["reasons"], data["unknowns"], data["key_sets"]
+    values = data["values"]
+    plain = [data[c] for c in _PLAIN]
+    out = []
+    for i in range(data["n"]):
+        outcome, channel, rule, version, law = verdicts[data["verdict"][i]]
+        entry_id, applicant_id, household_id, offer_id, rank = (c[i] for c in plain)
+        out.append(TrailDecision(
+            decision_id=row.decision_id, created_at=row.created_at, outcome=outcome, vacancy_id=row.vacancy_id,
+            dwelling_id=row.dwelling_id, channel=channel, offer_id=offer_id, entry_id=entry_id,
+            applicant_id=applicant_id, household_id=household_id, rank=rank, rule=rule, rule_version=version,
+            law=law, reason=reasons[data["reason"][i]], facts=dict(zip(key_sets[data["keys"][i]], values[i])),
+            unknown_facts=list(unknowns[data["unknown"][i]]), actor=row.actor, position=i + 1))
+    return out
+
+
+def one(row: Any) -> TrailDecision:
+    """A decision stored as a row of its own."""
+    return TrailDecision(
+        decision_id=row.decision_id, created_at=row.created_at, outcome=row.outcome, vacancy_id=row.vacancy_id,
+        dwelling_id=row.dwelling_id, channel=row.channel, offer_id=row.offer_id, entry_id=row.entry_id,
+        applicant_id=row.applicant_id, household_id=row.household_id, rank=row.rank, rule=row.rule,
+        rule_version=row.rule_version, law=row.law, reason=row.reason, facts=dict(row.facts or {}),
+        unknown_facts=list(row.unknown_facts or ()), actor=row.actor)
+
+
+def expand(rows: Iterable[Any]) -> list[TrailDecision]:
+    """Stored `decisions` rows (in trail order) as the decisions they record, in trail order."""
+    out: list[TrailDecision] = []
+    for row in rows:
+        if row.outcome == ROUND:
+            out += unpack(row)
+        else:
+            out.append(one(row))
+    return out
+
+
+def trail(s: Session, *conditions: Any) -> list[TrailDecision]:
+    """The decisions of the rows matching `conditions` (on `Decision` columns about the row: vacancy,
+    dwelling, time), expanded, in trail order."""
+    return expand(s.scalars(select(Decision).where(*conditions).order_by(Decision.decision_id)))
+
+
+def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: datetime) -> int | None:
+    """Store the decisions `rows` of one round (one vacancy) as one compact row; its decision id
+    (None when there are no rows)."""
+    if not rows:
+        return None
+    first = rows[0]
+    if any(r["vacancy_id"] != first["vacancy_id"] for r in rows):
+        raise StoreInvariantError("the decisions of one round belong to one vacancy")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    summary = ", ".join(f"{n} {o}" for o, n in counts.items())
+    result = s.execute(insert(Decision.__table__).returning(Decision.__table__.c.decision_id), [{
+        "created_at": at, "outcome": ROUND, "vacancy_id": first["vacancy_id"], "dwelling_id": first["dwelling_id"],
+        "channel": first["channel"], "offer_id": None, "entry_id": None, "applicant_id": None, "household_id": None,
+        "rank": None, "rule": ROUND_RULE, "rule_version": FORMAT, "law": None,
+        "reason": f"offer round: {len(rows)} decisions ({summary}), stored compactly", "facts": pack(rows),
+        "unknown_facts": [], "actor": actor}])
+    return int(result.scalar_one())
+
+
+__all__ = ["ROUND", "ROUND_RULE", "TrailDecision", "expand", "one", "pack", "trail", "unpack", "write_round"]

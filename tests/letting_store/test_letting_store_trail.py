@@ -1,0 +1,110 @@
+"""The compact trail (`store.trail`): an offer round is one `decisions` row that still explains
+every candidate, exactly as one row per candidate did."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, insert, select
+
+from boligmix.letting.store import rounds, service
+from boligmix.letting.store.engine_rules import EngineRules
+from boligmix.letting.store.explain import explain_from_store
+from boligmix.letting.store.models import Decision
+from boligmix.letting.store.trail import ROUND, expand, pack, trail, unpack
+
+from store_support import ORG, seed_stock
+
+AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, 12, 0)
+_json_value = st.recursive(st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.text(max_size=8)
+                           | st.floats(allow_nan=False, allow_infinity=False),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                         max_size=3), max_leaves=6)
+_row = st.fixed_dictionaries({
+    "outcome": st.sampled_from(["offered", "skipped", "rejected", "channel"]),
+    "channel": st.sampled_from([None, "waiting_list", "annoncering"]),
+    "rule": st.sampled_from(["a#x", "b#y", "c#z"]), "rule_version": st.sampled_from(["1", "2"]),
+    "law": st.sampled_from([None, "almenboligloven § 51 c"]), "reason": st.text(max_size=12),
+    "entry_id": st.none() | st.integers(1, 10**6), "applicant_id": st.none() | st.integers(1, 2**62),
+    "household_id": st.none() | st.integers(1, 2**62), "offer_id": st.none() | st.integers(1, 10**6),
+    "rank": st.none() | st.integers(1, 5000),
+    "facts": st.dictionaries(st.sampled_from(["list_type", "rooms", "seniority_date", "priority_key", "x", "y"]),
+                             _json_value, max_size=5),
+    "unknown_facts": st.lists(st.sampled_from(["p", "q", "r"]), max_size=2, unique=True)})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=25))
+def test_pack_then_unpack_gives_every_decision_back(rows):
+    """Through JSON as the database stores it: every field of every decision, in order, including
+    a fact whose value is null (kept apart from a fact the decision does not record)."""
+    stored = SimpleNamespace(decision_id=41, created_at=AT, vacancy_id=7, dwelling_id=8, actor="t",
+                             facts=json.loads(json.dumps(pack(rows))))
+    out = unpack(stored)
+    assert [d.position for d in out] == list(range(1, len(rows) + 1))
+    for r, d in zip(rows, out):
+        assert {k: getattr(d, k) for k in r} == {**r, "facts": json.loads(json.dumps(r["facts"]))}
+        assert (d.decision_id, d.created_at, d.vacancy_id, d.dwelling_id, d.actor) == (41, AT, 7, 8, "t")
+
+
+def _seed_round(store, org, n):
+    [dw] = seed_stock(store, org, dwellings=1)
+
+    def op(s):
+        for i in range(n):  # every third household too large for 3 rooms: skipped by the size rule
+            service.create_applicant(s, org, {"applicant_id": 5000 + i, "household_id": 6000 + i,
+                                              "list_type": "external", "org_id": ORG,
+                                              "household_size": 7 if i % 3 == 0 else 2,
+                                              "seniority_date": date(2001, 1, 1) + timedelta(days=i)})
+    store.transact(op)
+    rules = EngineRules()
+    vid = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}, rules=rules, now=NOW))["vacancy_id"]
+    return dw, vid, rules
+
+
+def _one_by_one(s, rows, *, actor, at):
+    for row in rows:
+        s.execute(insert(Decision.__table__).values(**row))
+    return None
+
+
+def test_a_round_is_one_row_that_explains_every_candidate(store, tokens, monkeypatch):
+    """The round's decisions go into one row; read back they are exactly the rows the store wrote
+    one per decision before migration 0016 (captured on their way in), and `letting explain`,
+    the trail endpoint and the answer's `decisions` read them from that row."""
+    _, org = tokens["org"]
+    dw, vid, rules = _seed_round(store, org, 30)
+    given_rows: list[dict] = []
+    real = rounds.write_round
+
+    def capture(s, rows, *, actor, at):
+        given_rows.extend(dict(r) for r in rows)
+        return real(s, rows, actor=actor, at=at)
+    monkeypatch.setattr(rounds, "write_round", capture)
+    made = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
+    with store.read() as s:
+        rows = s.execute(select(Decision.outcome, func.count()).where(Decision.vacancy_id == vid)
+                         .group_by(Decision.outcome)).all()
+        assert dict(rows) == {"channel": 1, ROUND: 1}  # one row for the whole round
+        decisions = trail(s, Decision.vacancy_id == vid)
+        listed = service.list_decisions(s, org, vid)
+    considered = decisions[1:]
+    assert len(considered) == len(given_rows) == 30 == made["considered"]
+    assert len({d.applicant_id for d in considered}) == 30
+    assert [{k: getattr(d, k) for k in r if k != "created_at"} for d, r in zip(considered, given_rows)] == \
+        [{k: v for k, v in r.items() if k != "created_at"} for r in given_rows]
+    assert [d.outcome for d in considered].count("offered") == len(made["offers"]) == 3  # offers_per_round
+    too_big = [d for d in considered if (d.applicant_id - 5000) % 3 == 0]
+    assert too_big and {(d.outcome, d.rule) for d in too_big} == {("skipped", "dk.venteliste#size_crowding")}
+    assert made["decisions"] == listed[1:] and sum(made["outcomes"].values()) == 30
+    # `letting explain` reads the compact row: a too-large household is told which rule skipped it
+    big = explain_from_store(store, 5000, dw)
+    assert not big.got_dwelling and [step.rule_id for step in big.steps if step.applicant_id == 5000] == \
+        [too_big[0].rule]
+    assert expand([]) == []
