@@ -222,6 +222,13 @@ class Market:
         """Household id -> rows of its members (ascending), for the households that seek; kept
         up to date when a member leaves home."""
         self._arrivals: list[tuple[int, int, int]] = []
+        self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
+        """Dwelling position -> (waiting-list, referral, rehousing seekers) the engine already assessed
+        for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
+        facts are fixed for the year, so they are not handed in again; a vacancy with no new
+        candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
+        self.skipped_offers = 0
+        self.offer_rounds = 0
 
     def letting_dwelling(self, pos: int) -> Dwelling:
         dw = self.pop.dwellings
@@ -334,10 +341,21 @@ class Market:
             fit &= ~(size > per_room * dwelling.rooms)
         if over is not None:
             fit &= ~(dwelling.rooms - size > over)
+        tried = self._tried.get(pos)
+        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
+            sid = group.sid[rows]
+            fit &= ~np.isin(sid, tried[0])
+            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
+            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
+        else:
+            referable = ~group.rehousing[rows] & group.urgent[rows]
+            rehoused = group.rehousing[rows]
         fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
-        referral_pool = group.sid[first_by(rows[~group.rehousing[rows] & group.urgent[rows]], group.referral,
-                                           group.sid, WINDOW)].tolist()
-        rehousing = group.sid[rows[group.rehousing[rows]][:WINDOW]].tolist()
+        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
+        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
+        if tried is not None and not self._news(vacancy, tried[3], fits, referral_pool, rehousing):
+            self.skipped_offers += 1           # no new candidate since the last round: the same answer
+            return None, None
         context = LettingContext(
             referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
                        for k, s in enumerate(referral_pool[:WINDOW])],
@@ -349,6 +367,7 @@ class Market:
                 break
             applicants = [self.factory.applicant(s, seekers, dwelling, now.date(), None) for s in window]
             round_ = self.engine.next_offers(vacancy, applicants, context if w == 0 else LettingContext(), now)
+            self.offer_rounds += 1
             if round_.offers:
                 offer = round_.offers[0]
                 if self.check_rules:
@@ -356,8 +375,38 @@ class Market:
                 update = self.engine.accept(offer.offer_id, now)
                 letting = update.lettings[0]
                 del self.vacancies[pos]
+                self._tried.pop(pos, None)
+                self._forget_offers(vacancy)
                 return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
+        self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing)
         return None, None
+
+    def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
+              rehousing: list[int]) -> bool:
+        """Whether an earlier round's answer for `vacancy` may change: a new candidate in the list its
+        channel reads (the redirected referrals the engine adds, too, for the referral channels)."""
+        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        if channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING):
+            return bool(referrals if channel == Channel.KOMMUNAL_ANVISNING else rehousing) or \
+                redirected != len(self.engine.ledger.redirected)
+        if channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
+            return bool(waiting)
+        return bool(waiting or referrals or rehousing) or redirected != len(self.engine.ledger.redirected)
+
+    def _remember_tried(self, pos: int, waiting: list[int], referrals: list[int], rehousing: list[int]) -> None:
+        old = self._tried.get(pos)
+        lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)
+                 for i, new in enumerate((waiting, referrals, rehousing))]
+        self._tried[pos] = (*lists, len(self.engine.ledger.redirected))
+
+    def _forget_offers(self, vacancy: Vacancy) -> None:
+        """Drop a let vacancy's offers (all won or withdrawn) from the ledger's offer table: every
+        acceptance scans that table for the winner's other offers, so it holds only what can still
+        be open (here nothing: a round with offers is let at once). Rounds and decisions stay."""
+        ledger = self.engine.ledger
+        for rid in ledger.vacancy_rounds.get(vacancy.vacancy_id, ()):
+            for offer in ledger.rounds[rid].offers:
+                ledger.offers.pop(offer.offer_id, None)
 
     def _referral_key(self, sid: int) -> tuple[float, int]:
         """The municipality's referral order of a seeker (drawn once per seeker and year)."""
