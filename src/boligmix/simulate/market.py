@@ -23,7 +23,7 @@ from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacancy
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
-from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
@@ -215,7 +215,7 @@ class Market:
         self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
         self.result = MarketResult()
         self._referral_keys: dict[int, tuple[float, int]] = {}
-        self._position: dict[int, int] = {}
+        self._position: RowIndex | None = None
         """Person id -> row in the population arrays (rows do not move during the market: immigrants
         are appended when the year's market closes)."""
         self._members: dict[int, np.ndarray] = {}
@@ -241,7 +241,7 @@ class Market:
 
     def _index(self, seekers: Seekers) -> None:
         pop = self.pop
-        self._position = dict(zip(pop.pid.tolist(), range(pop.size)))
+        self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
         households = np.array([s for s, k in seekers.kind.items() if k in ("mover", "rehousing")], dtype=np.int64)
         self._members = _members_by_household(pop, households)
         self.factory.members_of = self.members_of
