@@ -222,7 +222,7 @@ class Market:
         """Household id -> rows of its members (ascending), for the households that seek; kept
         up to date when a member leaves home."""
         self._arrivals: list[tuple[int, int, int]] = []
-        self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
+        self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
         """Dwelling position -> (waiting-list, referral, rehousing seekers) the engine already assessed
         for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
         facts are fixed for the year, so they are not handed in again; a vacancy with no new
@@ -330,6 +330,13 @@ class Market:
         any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
         band_here = int(self.band[pos]) if pos < self.band.size else 0
         group = self._pools.get((dwelling.municipality_code, True)) or SeekerPool([], seekers)
+        state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
+        tried = self._tried.get(pos)
+        if tried is not None and tried[4] == state:
+            # every candidate of the last round's pool was assessed and no seeker decided since:
+            # the same answer (the cheap test before the pool is selected)
+            self.skipped_offers += 1
+            return None, None
         rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
         factory = self.factory
         group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
@@ -341,7 +348,6 @@ class Market:
             fit &= ~(size > per_room * dwelling.rooms)
         if over is not None:
             fit &= ~(dwelling.rooms - size > over)
-        tried = self._tried.get(pos)
         if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
             sid = group.sid[rows]
             fit &= ~np.isin(sid, tried[0])
@@ -355,6 +361,7 @@ class Market:
         rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
         if tried is not None and not self._news(vacancy, tried[3], fits, referral_pool, rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
+            self._tried[pos] = (*tried[:4], state)
             return None, None
         context = LettingContext(
             referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
@@ -378,7 +385,11 @@ class Market:
                 self._tried.pop(pos, None)
                 self._forget_offers(vacancy)
                 return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
-        self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing)
+        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        complete = {Channel.WAITING_LIST: len(fits) < WINDOW * WINDOWS, Channel.FLEKSIBEL: len(fits) < WINDOW * WINDOWS,
+                    Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
+                    }.get(channel, False)
+        self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
         return None, None
 
     def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
@@ -393,11 +404,14 @@ class Market:
             return bool(waiting)
         return bool(waiting or referrals or rehousing) or redirected != len(self.engine.ledger.redirected)
 
-    def _remember_tried(self, pos: int, waiting: list[int], referrals: list[int], rehousing: list[int]) -> None:
+    def _remember_tried(self, pos: int, waiting: list[int], referrals: list[int], rehousing: list[int],
+                        state: tuple | None) -> None:
+        """`state`: (seekers decided, any band, redirected referrals) when every candidate of the pool
+        was handed in (None: some were left for a later round)."""
         old = self._tried.get(pos)
         lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)
                  for i, new in enumerate((waiting, referrals, rehousing))]
-        self._tried[pos] = (*lists, len(self.engine.ledger.redirected))
+        self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
 
     def _forget_offers(self, vacancy: Vacancy) -> None:
         """Drop a let vacancy's offers (all won or withdrawn) from the ledger's offer table: every
