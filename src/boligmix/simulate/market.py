@@ -199,14 +199,17 @@ class Market:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
-                 check_rules: bool = False) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True) -> None:
         """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
-        force and raise SimulationError unless it is eligible (used by the tests)."""
+        force and raise SimulationError unless it is eligible (used by the tests).
+        `skip_unchanged=False` offers an unlet vacancy again every month even when its pool has no
+        candidate the engine has not assessed (the tests' oracle for the shortcut)."""
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
         self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
         self.demolish = demolish
         self.check_rules = check_rules
+        self.skip_unchanged = skip_unchanged
         self.checked = 0
         almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
         factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
@@ -332,7 +335,7 @@ class Market:
         group = self._pools.get((dwelling.municipality_code, True)) or SeekerPool([], seekers)
         state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
         tried = self._tried.get(pos)
-        if tried is not None and tried[4] == state:
+        if tried is not None and tried[4] == state and self.skip_unchanged:
             # every candidate of the last round's pool was assessed and no seeker decided since:
             # the same answer (the cheap test before the pool is selected)
             self.skipped_offers += 1
@@ -359,7 +362,8 @@ class Market:
         fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
         referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
         rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
-        if tried is not None and not self._news(vacancy, tried[3], fits, referral_pool, rehousing):
+        if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
+                                                                        rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
             self._tried[pos] = (*tried[:4], state)
             return None, None
@@ -433,7 +437,8 @@ class Market:
     def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
         from boligmix.errors import SimulationError
 
-        applicant = next(a for a in candidates if a.applicant_id == offer.applicant_id
+        carried = [r.applicant for r in self.engine.ledger.redirected.values()]   # § 59 redirects the engine adds
+        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == offer.applicant_id
                          and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
                          (a.list_type.value in ("municipal_referral", "rehousing")))
         assessment = self.engine.assess(vacancy, applicant, offer.channel, now)
