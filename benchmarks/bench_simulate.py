@@ -45,6 +45,15 @@ def _peak() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 
 
+def _rss() -> float:
+    """Resident memory of this process now, GiB (Linux)."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024 ** 2
+    except (OSError, StopIteration):
+        return float("nan")
+
+
 class _Phases:
     """CPU and wall time per phase of a replication: wraps the functions the yearly loop calls
     (`boligmix.simulate.replication`'s imports) and `Market` methods; nested phases count in both."""
@@ -86,6 +95,9 @@ class _Phases:
                 self.cpu[label] = self.cpu.get(label, 0.0) + _cpu() - c
                 self.wall[label] = self.wall.get(label, 0.0) + time.perf_counter() - w
                 self.calls[label] = self.calls.get(label, 0) + 1
+                if not label.startswith("market: "):      # progress of the top-level phases, with memory
+                    print(f"    .. {label}: cpu {_cpu() - c:.1f} s, RSS now {_rss():.2f} GiB, peak {_peak():.2f} GiB",
+                          flush=True)
         return timed
 
     def report(self, total_cpu: float) -> None:
@@ -94,7 +106,13 @@ class _Phases:
                   f"wall {self.wall[label]:8.1f} s, calls {self.calls[label]}")
 
 
-def part1(data: str, years: int, seed: int, phases: bool = False) -> float:
+def part1(data: str, years: int, seed: int, phases: bool = False, prepared: str | None = None,
+          prepare_only: bool = False) -> float:
+    """`prepared`: a pickle of the prepared inputs (rates, data indicators): read when it exists,
+    else written after preparing, so a later run measures the replication in a fresh process."""
+    import dataclasses
+    import pickle
+
     from boligmix.simulate.replication import run_replication
     from boligmix.simulate.run import prepare
     from boligmix.simulate.scenario import load_scenario
@@ -102,12 +120,23 @@ def part1(data: str, years: int, seed: int, phases: bool = False) -> float:
     timer = _Phases() if phases else None
     scenario = load_scenario("baseline")
     w0, c0 = time.perf_counter(), _cpu()
-    shared = prepare(data, scenario, None, years, seed)
+    if prepared and os.path.exists(prepared):
+        with open(prepared, "rb") as fh:
+            shared = dataclasses.replace(pickle.load(fh), years=years, seed=seed)
+        what = f"prepared inputs read from {prepared}"
+    else:
+        shared = prepare(data, scenario, None, years, seed)
+        what = "estimate rates + data indicators"
+        if prepared:
+            with open(prepared, "wb") as fh:
+                pickle.dump(shared, fh)
     w1, c1 = time.perf_counter(), _cpu()
     peak_prepare = _peak()
     print(f"part 1: {data}, {years} years from {shared.start}", flush=True)
-    print(f"  estimate rates + data indicators: wall {w1 - w0:.1f} s, cpu {c1 - c0:.1f} s, "
+    print(f"  {what}: wall {w1 - w0:.1f} s, cpu {c1 - c0:.1f} s, "
           f"peak RSS so far {peak_prepare:.2f} GiB, load {os.getloadavg()}", flush=True)
+    if prepare_only:
+        return 0.0
     out = run_replication(shared, 0, scenario)
     w2, c2 = time.perf_counter(), _cpu()
     print(f"  one replication: wall {w2 - w1:.1f} s, cpu {c2 - c1:.1f} s, peak RSS {_peak():.2f} GiB")
@@ -263,13 +292,18 @@ def main() -> None:
                              f"phase, against the target of {TARGET_CPU_S:.0f} s CPU and {TARGET_GIB:.0f} GiB per "
                              f"replication of 10 years")
     parser.add_argument("--phases", action="store_true", help="part 1: print the CPU per phase")
+    parser.add_argument("--prepared", metavar="FILE", help="part 1: read the prepared inputs (rates, data "
+                        "indicators) from FILE when it exists, else write them there")
+    parser.add_argument("--prepare-only", action="store_true", help="part 1: stop after preparing")
     args = parser.parse_args()
     if args.small:
         part2(args.small, args.households, args.years, args.seed)
     if args.data:
-        part1(args.data, args.years, args.seed, args.phases)
+        part1(args.data, args.years, args.seed, args.phases, args.prepared, args.prepare_only)
     if args.national:
-        cpu = part1(args.national, args.years, args.seed, True)
+        cpu = part1(args.national, args.years, args.seed, True, args.prepared, args.prepare_only)
+        if args.prepare_only:
+            return
         peak = _peak()
         per_ten = cpu * 10 / args.years
         print(f"  target: one replication of 10 years in {TARGET_CPU_S:.0f} s and {TARGET_GIB:.0f} GiB on 2 cores; "
