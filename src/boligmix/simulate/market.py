@@ -324,15 +324,9 @@ class Market:
 
     def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
-        dwelling = self.letting_dwelling(pos)
-        vacancy = self.vacancies.get(pos)
-        if vacancy is None:
-            vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{len(self.result.lettings)}", dwelling,
-                              date(self.year, month, 1))
-            self.vacancies[pos] = vacancy
-        any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
+        any_band = month > int(dw.vacant_from[pos])   # unlet for a month: every seeker may apply
         band_here = int(self.band[pos]) if pos < self.band.size else 0
-        group = self._pools.get((dwelling.municipality_code, True)) or SeekerPool([], seekers)
+        group = self._pools.get((int(dw.municipality[pos]), True)) or SeekerPool([], seekers)
         state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
         tried = self._tried.get(pos)
         if tried is not None and tried[4] == state and self.skip_unchanged:
@@ -340,6 +334,13 @@ class Market:
             # the same answer (the cheap test before the pool is selected)
             self.skipped_offers += 1
             return None, None
+        vacancy = self.vacancies.get(pos)
+        if vacancy is None:
+            dwelling = self.letting_dwelling(pos)
+            vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{len(self.result.lettings)}", dwelling,
+                              date(self.year, month, 1))
+            self.vacancies[pos] = vacancy
+        dwelling = vacancy.dwelling
         rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
         factory = self.factory
         group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
