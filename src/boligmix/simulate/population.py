@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from boligmix.data.io import read_manifest, read_table, scan_table
+from boligmix.data.io import read_manifest, read_table
 from boligmix.data.schema import ORIGINS, TENURES
 from boligmix.errors import DatasetError
 
@@ -157,10 +157,9 @@ class Population:
         nonwestern = np.array([o != "dansk" and c not in western for o, c in
                                zip(people["origin"].to_list(), country)], dtype=bool)
         years = range(start - keep_years, start)
-        # the year filter is pushed into the scan: only the rows of the kept years are read
-        py = scan_table(dataset_dir, "person_years").filter(pl.col("year").is_in(list(years))).collect()
-        lab = scan_table(dataset_dir, "labour").filter(pl.col("year").is_in(list(years))).collect()
-        conv = scan_table(dataset_dir, "convictions").filter(pl.col("year").is_in(list(years))).collect()
+        py = read_table(dataset_dir, "person_years").filter(pl.col("year").is_in(list(years)))
+        lab = read_table(dataset_dir, "labour").filter(pl.col("year").is_in(list(years)))
+        conv = read_table(dataset_dir, "convictions").filter(pl.col("year").is_in(list(years)))
         pop = cls(
             start=start,
             pid=people["person_id"].to_numpy(),

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from boligmix.data.io import read_table, scan_table
+from boligmix.data.io import read_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
 
@@ -167,8 +167,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     countries = read_table(dataset_dir, "countries")
     western = set(countries.filter(pl.col("western"))["country_code"].to_list())
     dwellings = read_table(dataset_dir, "dwellings", ["dwelling_id", "tenure", "area_id"])
-    labour = scan_table(dataset_dir, "labour").filter(pl.col("year").is_between(first - HISTORY_YEARS, start - 1)).collect()
-    convictions = scan_table(dataset_dir, "convictions").filter(pl.col("year").is_between(first - 1, start - 1)).collect()
+    labour = read_table(dataset_dir, "labour").filter(pl.col("year").is_between(first - HISTORY_YEARS, start - 1))
+    convictions = read_table(dataset_dir, "convictions").filter(pl.col("year").is_between(first - 1, start - 1))
     if residences.filter(pl.col("move_in") >= date(first, 1, 1)).height == 0:
         raise DatasetError(f"{dataset_dir}: no residence history in {first}-{start - 1} to estimate rates from")
     persons = persons.with_columns(
