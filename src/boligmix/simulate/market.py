@@ -128,7 +128,8 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
         iwants = rng.uniform(seed, rep, slots, year, rng.DESTINATION) < rates.destination_almen[0, 1]
         hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
-        parts = {int(key[0]): part for key, part in pool.partition_by("household", as_dict=True).items()} if n else {}
+        picked = pool.filter(pl.col("household").is_in(np.unique(picks).tolist())) if n else pool.clear()
+        parts = {int(key[0]): part for key, part in picked.partition_by("household", as_dict=True).items()} if n else {}
         for k in range(n):
             members = parts[int(picks[k])].sort("age", descending=True)
             arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
