@@ -420,13 +420,19 @@ class Market:
         self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
 
     def _forget_offers(self, vacancy: Vacancy) -> None:
-        """Drop a let vacancy's offers (all won or withdrawn) from the ledger's offer table: every
-        acceptance scans that table for the winner's other offers, so it holds only what can still
-        be open (here nothing: a round with offers is let at once). Rounds and decisions stay."""
+        """Keep the ledger's working tables to what can still change: a let vacancy's offers (all won
+        or withdrawn; every acceptance scans the offer table for the winner's other offers), its entry
+        in the open vacancies and their channels, and the refusal counts handed in (always 0 here).
+        The engine copies those tables at the start of every round (its rollback checkpoint), so
+        they would otherwise make a year's rounds quadratic in its vacancies and applicants. Rounds,
+        decisions, lettings, share counters, entitlements and redirects stay."""
         ledger = self.engine.ledger
         for rid in ledger.vacancy_rounds.get(vacancy.vacancy_id, ()):
             for offer in ledger.rounds[rid].offers:
                 ledger.offers.pop(offer.offer_id, None)
+        ledger.vacancies.pop(vacancy.vacancy_id, None)
+        ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
+        ledger.base_refusals.clear()
 
     def _referral_key(self, sid: int) -> tuple[float, int]:
         """The municipality's referral order of a seeker (drawn once per seeker and year)."""
