@@ -26,9 +26,9 @@ import copy
 import os
 import resource
 import time
+from typing import ClassVar
 
 import numpy as np
-
 
 NATIONAL = "/work/data/national-seed1"
 TARGET_CPU_S, TARGET_GIB = 120.0, 8.0
@@ -58,7 +58,7 @@ class _Phases:
     """CPU and wall time per phase of a replication: wraps the functions the yearly loop calls
     (`boligmix.simulate.replication`'s imports) and `Market` methods; nested phases count in both."""
 
-    NAMES = {"Population.from_dataset": "start state", "deaths": "demography", "emigration": "demography",
+    NAMES: ClassVar[dict[str, str]] = {"Population.from_dataset": "start state", "deaths": "demography", "emigration": "demography",
              "births": "demography", "draw_seekers": "seekers", "ApplicantFactory": "applicant facts (per year)",
              "Market.run": "market", "outcomes": "register outcomes", "WorkingDataset.write": "lists: write registers",
              "WorkingDataset.indicators": "lists: indicators", "lists_from_indicators": "lists: classify"}

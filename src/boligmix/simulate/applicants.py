@@ -325,4 +325,4 @@ class ApplicantFactory:
         return bool(self.pop.nonwestern[i]) if i is not None else False
 
 
-__all__ = ["ApplicantFactory", "EU_EEA_CH", "PersonSet", "RowIndex", "Seekers"]
+__all__ = ["EU_EEA_CH", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers"]

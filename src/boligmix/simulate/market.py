@@ -24,8 +24,8 @@ from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacanc
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
-from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
+from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
 
@@ -262,7 +262,7 @@ class Market:
         """Add the immigrants housed this year to the population (in the order they moved in)."""
         if not self._arrivals:
             return
-        pop, dw = self.pop, self.pop.dwellings
+        pop = self.pop
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pid", "birth", "female", "origin", "country",
                                                               "nonwestern", "household", "dwelling", "spell_start")}
         frames = []
