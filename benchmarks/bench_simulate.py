@@ -12,6 +12,11 @@ loop is the same `LettingEngine` in both designs and is timed separately in part
 
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --data /work/data/national-seed1 --years 10
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --small /work/data/small-seed1 --households 10000
+    flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --national [DIR] [--years N]
+
+--national: part 1 on the national synthetic dataset with the CPU per phase (start state,
+demography, seekers, market and inside it the engine rounds, register outcomes, the yearly lists)
+and the figures against the issue's target (a shorter --years run is scaled to 10 years, said so).
 """
 
 from __future__ import annotations
@@ -21,31 +26,130 @@ import copy
 import os
 import resource
 import time
+from typing import ClassVar
 
 import numpy as np
 
+NATIONAL = "/work/data/national-seed1"
+TARGET_CPU_S, TARGET_GIB = 120.0, 8.0
+"""Issue 17: the national synthetic dataset for 10 years in under 2 minutes per replication and under
+8 GiB on 2 cores (measured here as CPU time, which a loaded machine does not inflate)."""
+
 
 def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
+    return time.process_time()      # user + system CPU of this process (all threads), ns resolution
 
 
-def part1(data: str, years: int, seed: int) -> None:
+def _peak() -> float:
+    """Peak resident memory of this process so far, GiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+
+
+def _rss() -> float:
+    """Resident memory of this process now, GiB (Linux)."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024 ** 2
+    except (OSError, StopIteration):
+        return float("nan")
+
+
+class _Phases:
+    """CPU and wall time per phase of a replication: wraps the functions the yearly loop calls
+    (`boligmix.simulate.replication`'s imports) and `Market` methods; nested phases count in both."""
+
+    NAMES: ClassVar[dict[str, str]] = {"Population.from_dataset": "start state", "deaths": "demography", "emigration": "demography",
+             "births": "demography", "draw_seekers": "seekers", "ApplicantFactory": "applicant facts (per year)",
+             "Market.run": "market", "outcomes": "register outcomes", "WorkingDataset.write": "lists: write registers",
+             "WorkingDataset.indicators": "lists: indicators", "lists_from_indicators": "lists: classify"}
+
+    def __init__(self) -> None:
+        from boligmix.letting.engine import LettingEngine
+        from boligmix.simulate import market, replication
+
+        self.cpu: dict[str, float] = {}
+        self.wall: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.market = market
+        for name in ("deaths", "emigration", "births", "draw_seekers", "ApplicantFactory", "outcomes",
+                     "lists_from_indicators"):
+            setattr(replication, name, self._wrap(self.NAMES[name], getattr(replication, name)))
+        population = replication.Population
+        population.from_dataset = classmethod(self._wrap("start state", population.from_dataset.__func__))
+        for cls, attr, label in ((replication.Market, "run", "market"),
+                                 (replication.WorkingDataset, "write", "lists: write registers"),
+                                 (replication.WorkingDataset, "indicators", "lists: indicators"),
+                                 (market.Market, "_let_almen", "market: almen lettings"),
+                                 (market.Market, "_let_other", "market: other tenures"),
+                                 (market.Market, "_move_in", "market: moves"),
+                                 (LettingEngine, "next_offers", "market: almen lettings: engine rounds"),
+                                 (LettingEngine, "accept", "market: almen lettings: engine accept")):
+            setattr(cls, attr, self._wrap(label, getattr(cls, attr)))
+
+    def _wrap(self, label: str, fn):
+        def timed(*args, **kwargs):
+            w, c = time.perf_counter(), _cpu()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.cpu[label] = self.cpu.get(label, 0.0) + _cpu() - c
+                self.wall[label] = self.wall.get(label, 0.0) + time.perf_counter() - w
+                self.calls[label] = self.calls.get(label, 0) + 1
+                if not label.startswith("market: "):      # progress of the top-level phases, with memory
+                    print(f"    .. {label}: cpu {_cpu() - c:.1f} s, RSS now {_rss():.2f} GiB, peak {_peak():.2f} GiB",
+                          flush=True)
+        return timed
+
+    def report(self, total_cpu: float) -> None:
+        for label in sorted(self.cpu):
+            print(f"    {label:<42} cpu {self.cpu[label]:8.1f} s ({100 * self.cpu[label] / total_cpu:4.1f} %), "
+                  f"wall {self.wall[label]:8.1f} s, calls {self.calls[label]}")
+
+
+def part1(data: str, years: int, seed: int, phases: bool = False, prepared: str | None = None,
+          prepare_only: bool = False) -> float:
+    """One replication; returns its CPU time scaled to 10 years (with the phases: the start state
+    counted once). `prepared`: a pickle of the prepared inputs (rates, data indicators): read when it
+    exists, else written after preparing, so a later run measures the replication in a fresh process."""
+    import dataclasses
+    import pickle
+
     from boligmix.simulate.replication import run_replication
     from boligmix.simulate.run import prepare
     from boligmix.simulate.scenario import load_scenario
 
+    timer = _Phases() if phases else None
     scenario = load_scenario("baseline")
     w0, c0 = time.perf_counter(), _cpu()
-    shared = prepare(data, scenario, None, years, seed)
+    if prepared and os.path.exists(prepared):
+        with open(prepared, "rb") as fh:
+            shared = dataclasses.replace(pickle.load(fh), years=years, seed=seed)
+        what = f"prepared inputs read from {prepared}"
+    else:
+        shared = prepare(data, scenario, None, years, seed)
+        what = "estimate rates + data indicators"
+        if prepared:
+            with open(prepared, "wb") as fh:
+                pickle.dump(shared, fh)
     w1, c1 = time.perf_counter(), _cpu()
+    peak_prepare = _peak()
+    print(f"part 1: {data}, {years} years from {shared.start}", flush=True)
+    print(f"  {what}: wall {w1 - w0:.1f} s, cpu {c1 - c0:.1f} s, "
+          f"peak RSS so far {peak_prepare:.2f} GiB, load {os.getloadavg()}", flush=True)
+    if prepare_only:
+        return 0.0
     out = run_replication(shared, 0, scenario)
     w2, c2 = time.perf_counter(), _cpu()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
-    print(f"part 1: {data}, {years} years from {shared.start}")
-    print(f"  estimate rates + data indicators: wall {w1 - w0:.1f} s, cpu {c1 - c0:.1f} s")
-    print(f"  one replication: wall {w2 - w1:.1f} s, cpu {c2 - c1:.1f} s, peak RSS {peak:.2f} GiB")
+    print(f"  one replication: wall {w2 - w1:.1f} s, cpu {c2 - c1:.1f} s, peak RSS {_peak():.2f} GiB")
     print(f"  lettings {out['lettings'].height}, events {out['events']}, load {os.getloadavg()}")
+    if timer is not None:
+        print("  where the replication's CPU goes:")
+        timer.report(c2 - c1)
+        engine_calls = timer.calls.get("market: almen lettings: engine rounds", 0)
+        print(f"  engine rounds per almen letting: {engine_calls / max(out['lettings'].height, 1):.2f}")
+        once = timer.cpu.get("start state", 0.0)
+        return once + (c2 - c1 - once) * 10 / years     # the start state is read once, the rest is per year
+    return (c2 - c1) * 10 / years
 
 
 class _Mesa:
@@ -186,11 +290,28 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=10_000)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--national", nargs="?", const=NATIONAL, metavar="DIR",
+                        help=f"part 1 on the national synthetic dataset (default {NATIONAL}) with the CPU per "
+                             f"phase, against the target of {TARGET_CPU_S:.0f} s CPU and {TARGET_GIB:.0f} GiB per "
+                             f"replication of 10 years")
+    parser.add_argument("--phases", action="store_true", help="part 1: print the CPU per phase")
+    parser.add_argument("--prepared", metavar="FILE", help="part 1: read the prepared inputs (rates, data "
+                        "indicators) from FILE when it exists, else write them there")
+    parser.add_argument("--prepare-only", action="store_true", help="part 1: stop after preparing")
     args = parser.parse_args()
     if args.small:
         part2(args.small, args.households, args.years, args.seed)
     if args.data:
-        part1(args.data, args.years, args.seed)
+        part1(args.data, args.years, args.seed, args.phases, args.prepared, args.prepare_only)
+    if args.national:
+        per_ten = part1(args.national, args.years, args.seed, True, args.prepared, args.prepare_only)
+        if args.prepare_only:
+            return
+        peak = _peak()
+        print(f"  target: one replication of 10 years in {TARGET_CPU_S:.0f} s and {TARGET_GIB:.0f} GiB on 2 cores; "
+              f"measured {'' if args.years == 10 else 'scaled to 10 years '}{per_ten:.0f} s CPU "
+              f"({per_ten / TARGET_CPU_S:.1f}x the target), peak RSS {peak:.2f} GiB "
+              f"({'within' if peak <= TARGET_GIB else 'over'} {TARGET_GIB:.0f} GiB)")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,32 @@ citizenship, which the data model does not hold)."""
 OPTIONS = RegisterOptions(current_year="continue_december")
 
 
+class RowIndex:
+    """Person id -> row in the population arrays (a sorted copy of the ids; no per-person dict,
+    which at national scale would hold millions of entries)."""
+
+    def __init__(self, pid: np.ndarray) -> None:
+        self._order = np.argsort(pid, kind="stable")
+        self._sorted = pid[self._order]
+
+    def get(self, pid: int, default: int | None = None) -> int | None:
+        i = int(np.searchsorted(self._sorted, pid))
+        if i < self._sorted.size and self._sorted[i] == pid:
+            return int(self._order[i])
+        return default
+
+
+class PersonSet:
+    """A set of person ids as a sorted array (membership by binary search)."""
+
+    def __init__(self, pid: np.ndarray) -> None:
+        self._sorted = np.unique(np.asarray(pid, dtype=np.int64))
+
+    def __contains__(self, pid: int) -> bool:
+        i = int(np.searchsorted(self._sorted, pid))
+        return i < self._sorted.size and int(self._sorted[i]) == pid
+
+
 class Seekers:
     """Seekers by id (household id; a new household id for leavers and immigrants)."""
 
@@ -53,8 +79,9 @@ class Seekers:
         self.new_members: dict[int, dict[str, Any] | None] = {}
         self.area_band: dict[int, int] = {}
         """The area band (no area, non-western share < 30 %, 30-50 %, 50 %+) an almen seeker applies in."""
-        self._open: list[int] = []
-        self._by_group: dict[tuple[int, bool], list[int]] = {}
+        self._open: dict[int, None] = {}
+        """Open seekers in the order added (a dict: housing one is O(1), not a list scan)."""
+        self._by_group: dict[tuple[int, bool], dict[int, None]] = {}
 
     def add(self, sid: int, kind: str, month: int, wants_almen: bool, municipality: int, dwelling: int | None,
             members: np.ndarray, new_members: dict[str, Any] | None) -> None:
@@ -63,8 +90,8 @@ class Seekers:
         self.kind[sid], self.month[sid], self.wants_almen[sid] = kind, month, wants_almen
         self.municipality[sid], self.dwelling[sid] = municipality, dwelling
         self.members[sid], self.new_members[sid] = np.asarray(members, dtype=np.int64), new_members
-        self._open.append(sid)
-        self._by_group.setdefault((municipality, wants_almen), []).append(sid)
+        self._open[sid] = None
+        self._by_group.setdefault((municipality, wants_almen), {})[sid] = None
 
     def active(self, month: int) -> list[int]:
         return [s for s in self._open if self.month[s] <= month]
@@ -75,8 +102,8 @@ class Seekers:
         return [s for s in self._by_group.get((municipality, wants_almen), ()) if self.month[s] <= month]
 
     def housed(self, sid: int) -> None:
-        self._open.remove(sid)
-        self._by_group[(self.municipality[sid], self.wants_almen[sid])].remove(sid)
+        del self._open[sid]
+        del self._by_group[(self.municipality[sid], self.wants_almen[sid])][sid]
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -92,16 +119,20 @@ class ApplicantFactory:
         self.span = (first, last)
         labour = pl.concat([pop.labour[y] for y in range(first, last + 1) if y in pop.labour])
         labour = labour.select("person_id", "year", "attachment", "fte").sort("person_id", maintain_order=True)
+        # numpy columns (attachment as codes), not Python lists: at national scale the three years
+        # are some 18 million rows; a person's rows become Python values when first read
         self._lab_pid = labour["person_id"].to_numpy()
-        self._lab_year = labour["year"].to_list()
-        self._lab_att = labour["attachment"].to_list()
-        self._lab_fte = labour["fte"].to_list()
+        self._lab_year = labour["year"].to_numpy()
+        attachment = labour["attachment"].fill_null("None")
+        self._lab_names = attachment.unique().sort().to_list()
+        self._lab_att = attachment.cast(pl.Enum(self._lab_names)).to_physical().to_numpy()
+        self._lab_fte = labour["fte"].to_numpy()
         self._rows: dict[int, list[tuple[int, str, float]]] = {}
         py = pop.person_years.get(last, pl.DataFrame({"person_id": [], "in_education": []}))
-        self.in_education = dict(py.select("person_id", "in_education").iter_rows())
+        self.in_education = PersonSet(py.filter(pl.col("in_education").cast(pl.Boolean))["person_id"].to_numpy())
         convicted = pop.convictions.get(last)
         self.convicted = set(convicted["person_id"].to_list()) if convicted is not None else set()
-        self.index = {int(p): i for i, p in enumerate(pop.pid)}
+        self.index = RowIndex(pop.pid)
         self._households: dict[int, Household] = {}
         self._facts: dict[int, dict[str, Any]] = {}
         self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
@@ -154,7 +185,8 @@ class ApplicantFactory:
         rows = self._rows.get(pid)
         if rows is None:
             lo, hi = np.searchsorted(self._lab_pid, [pid, pid + 1])
-            rows = self._rows[pid] = [(int(self._lab_year[i]), str(self._lab_att[i]), float(self._lab_fte[i]))
+            names = self._lab_names
+            rows = self._rows[pid] = [(int(self._lab_year[i]), names[self._lab_att[i]], float(self._lab_fte[i]))
                                       for i in range(int(lo), int(hi))]
         return rows
 
@@ -192,7 +224,7 @@ class ApplicantFactory:
             else:
                 role = MemberRole.OTHER
             released = date(self.span[1], 7, 1) if pid in self.convicted else False
-            facts = {"eu_eea_ch_citizen": p[3] in EU_EEA_CH, "enrolled_student": bool(self.in_education.get(pid, False)),
+            facts = {"eu_eea_ch_citizen": p[3] in EU_EEA_CH, "enrolled_student": pid in self.in_education,
                      "released_after_sentence_on": released, "lease_terminated_for_breach_on": False,
                      "released_from_youth_institution_after_sentence": False}
             members.append(HouseholdMember(pid, role, births[pid], None, self._history(pid, on, immigrant), facts))
@@ -203,7 +235,7 @@ class ApplicantFactory:
             "household.employed_or_in_education": any(
                 self.last_fte(p, work) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
             "applicant.weekly_work_hours": int(round(37 * self.last_fte(head[0], frozenset({"employment"})))),
-            "applicant.in_education": bool(self.in_education.get(head[0], False)),
+            "applicant.in_education": head[0] in self.in_education,
             "applicant.commuter_to_municipality": False,
         }
         self._households[sid] = household
@@ -293,4 +325,4 @@ class ApplicantFactory:
         return bool(self.pop.nonwestern[i]) if i is not None else False
 
 
-__all__ = ["ApplicantFactory", "EU_EEA_CH", "Seekers"]
+__all__ = ["EU_EEA_CH", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers"]

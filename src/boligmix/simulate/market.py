@@ -23,9 +23,9 @@ from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacancy
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
-from boligmix.simulate.applicants import ApplicantFactory, Seekers
-from boligmix.simulate.pools import SeekerPool, first_by
+from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
+from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
 
@@ -139,7 +139,8 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
         imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
         hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
-        parts = {int(key[0]): part for key, part in pool.partition_by("household", as_dict=True).items()} if n else {}
+        picked = pool.filter(pl.col("household").is_in(np.unique(picks).tolist())) if n else pool.clear()
+        parts = {int(key[0]): part for key, part in picked.partition_by("household", as_dict=True).items()} if n else {}
         chosen_muni, iwants = fallback.copy(), np.zeros(n, dtype=bool)
         for k in range(n):
             donor = parts[int(picks[k])].row(0, named=True)
@@ -221,14 +222,17 @@ class Market:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
-                 check_rules: bool = False) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True) -> None:
         """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
-        force and raise SimulationError unless it is eligible (used by the tests)."""
+        force and raise SimulationError unless it is eligible (used by the tests).
+        `skip_unchanged=False` offers an unlet vacancy again every month even when its pool has no
+        candidate the engine has not assessed (the tests' oracle for the shortcut)."""
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
         self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
         self.demolish = demolish
         self.check_rules = check_rules
+        self.skip_unchanged = skip_unchanged
         self.checked = 0
         almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
         factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
@@ -237,13 +241,20 @@ class Market:
         self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
         self.result = MarketResult()
         self._referral_keys: dict[int, tuple[float, int]] = {}
-        self._position: dict[int, int] = {}
+        self._position: RowIndex | None = None
         """Person id -> row in the population arrays (rows do not move during the market: immigrants
         are appended when the year's market closes)."""
         self._members: dict[int, np.ndarray] = {}
         """Household id -> rows of its members (ascending), for the households that seek; kept
         up to date when a member leaves home."""
         self._arrivals: list[tuple[int, int, int]] = []
+        self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
+        """Dwelling position -> (waiting-list, referral, rehousing seekers) the engine already assessed
+        for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
+        facts are fixed for the year, so they are not handed in again; a vacancy with no new
+        candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
+        self.skipped_offers = 0
+        self.offer_rounds = 0
 
     def letting_dwelling(self, pos: int) -> Dwelling:
         dw = self.pop.dwellings
@@ -256,7 +267,7 @@ class Market:
 
     def _index(self, seekers: Seekers) -> None:
         pop = self.pop
-        self._position = dict(zip(pop.pid.tolist(), range(pop.size)))
+        self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
         households = np.array([s for s, k in seekers.kind.items() if k in ("mover", "rehousing")], dtype=np.int64)
         self._members = _members_by_household(pop, households)
         self.factory.members_of = self.members_of
@@ -273,7 +284,7 @@ class Market:
         """Add the immigrants housed this year to the population (in the order they moved in)."""
         if not self._arrivals:
             return
-        pop, dw = self.pop, self.pop.dwellings
+        pop = self.pop
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pid", "birth", "female", "origin", "country",
                                                               "nonwestern", "household", "dwelling", "spell_start")}
         frames = []
@@ -336,15 +347,23 @@ class Market:
 
     def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
-        dwelling = self.letting_dwelling(pos)
+        any_band = month > int(dw.vacant_from[pos])   # unlet for a month: every seeker may apply
+        band_here = int(self.band[pos]) if pos < self.band.size else 0
+        group = self._pools.get((int(dw.municipality[pos]), True)) or SeekerPool([], seekers)
+        state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
+        tried = self._tried.get(pos)
+        if tried is not None and tried[4] == state and self.skip_unchanged:
+            # every candidate of the last round's pool was assessed and no seeker decided since:
+            # the same answer (the cheap test before the pool is selected)
+            self.skipped_offers += 1
+            return None, None
         vacancy = self.vacancies.get(pos)
         if vacancy is None:
+            dwelling = self.letting_dwelling(pos)
             vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{len(self.result.lettings)}", dwelling,
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
-        any_band = month > int(self.pop.dwellings.vacant_from[pos])   # unlet for a month: every seeker may apply
-        band_here = int(self.band[pos]) if pos < self.band.size else 0
-        group = self._pools.get((dwelling.municipality_code, True)) or SeekerPool([], seekers)
+        dwelling = vacancy.dwelling
         rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
         factory = self.factory
         group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
@@ -356,10 +375,22 @@ class Market:
             fit &= ~(size > per_room * dwelling.rooms)
         if over is not None:
             fit &= ~(dwelling.rooms - size > over)
+        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
+            sid = group.sid[rows]
+            fit &= ~np.isin(sid, tried[0])
+            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
+            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
+        else:
+            referable = ~group.rehousing[rows] & group.urgent[rows]
+            rehoused = group.rehousing[rows]
         fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
-        referral_pool = group.sid[first_by(rows[~group.rehousing[rows] & group.urgent[rows]], group.referral,
-                                           group.sid, WINDOW)].tolist()
-        rehousing = group.sid[rows[group.rehousing[rows]][:WINDOW]].tolist()
+        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
+        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
+        if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
+                                                                        rehousing):
+            self.skipped_offers += 1           # no new candidate since the last round: the same answer
+            self._tried[pos] = (*tried[:4], state)
+            return None, None
         context = LettingContext(
             referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
                        for k, s in enumerate(referral_pool[:WINDOW])],
@@ -371,6 +402,7 @@ class Market:
                 break
             applicants = [self.factory.applicant(s, seekers, dwelling, now.date(), None) for s in window]
             round_ = self.engine.next_offers(vacancy, applicants, context if w == 0 else LettingContext(), now)
+            self.offer_rounds += 1
             if round_.offers:
                 offer = round_.offers[0]
                 if self.check_rules:
@@ -378,8 +410,51 @@ class Market:
                 update = self.engine.accept(offer.offer_id, now)
                 letting = update.lettings[0]
                 del self.vacancies[pos]
+                self._tried.pop(pos, None)
+                self._forget_offers(vacancy)
                 return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
+        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        complete = {Channel.WAITING_LIST: len(fits) < WINDOW * WINDOWS, Channel.FLEKSIBEL: len(fits) < WINDOW * WINDOWS,
+                    Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
+                    }.get(channel, False)
+        self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
         return None, None
+
+    def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
+              rehousing: list[int]) -> bool:
+        """Whether an earlier round's answer for `vacancy` may change: a new candidate in the list its
+        channel reads (the redirected referrals the engine adds, too, for the referral channels)."""
+        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        if channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING):
+            return bool(referrals if channel == Channel.KOMMUNAL_ANVISNING else rehousing) or \
+                redirected != len(self.engine.ledger.redirected)
+        if channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
+            return bool(waiting)
+        return bool(waiting or referrals or rehousing) or redirected != len(self.engine.ledger.redirected)
+
+    def _remember_tried(self, pos: int, waiting: list[int], referrals: list[int], rehousing: list[int],
+                        state: tuple | None) -> None:
+        """`state`: (seekers decided, any band, redirected referrals) when every candidate of the pool
+        was handed in (None: some were left for a later round)."""
+        old = self._tried.get(pos)
+        lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)
+                 for i, new in enumerate((waiting, referrals, rehousing))]
+        self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
+
+    def _forget_offers(self, vacancy: Vacancy) -> None:
+        """Keep the ledger's working tables to what can still change: a let vacancy's offers (all won
+        or withdrawn; every acceptance scans the offer table for the winner's other offers), its entry
+        in the open vacancies and their channels, and the refusal counts handed in (always 0 here).
+        The engine copies those tables at the start of every round (its rollback checkpoint), so
+        they would otherwise make a year's rounds quadratic in its vacancies and applicants. Rounds,
+        decisions, lettings, share counters, entitlements and redirects stay."""
+        ledger = self.engine.ledger
+        for rid in ledger.vacancy_rounds.get(vacancy.vacancy_id, ()):
+            for offer in ledger.rounds[rid].offers:
+                ledger.offers.pop(offer.offer_id, None)
+        ledger.vacancies.pop(vacancy.vacancy_id, None)
+        ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
+        ledger.base_refusals.clear()
 
     def _referral_key(self, sid: int) -> tuple[float, int]:
         """The municipality's referral order of a seeker (drawn once per seeker and year)."""
@@ -392,7 +467,8 @@ class Market:
     def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
         from boligmix.errors import SimulationError
 
-        applicant = next(a for a in candidates if a.applicant_id == offer.applicant_id
+        carried = [r.applicant for r in self.engine.ledger.redirected.values()]   # § 59 redirects the engine adds
+        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == offer.applicant_id
                          and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
                          (a.list_type.value in ("municipal_referral", "rehousing")))
         assessment = self.engine.assess(vacancy, applicant, offer.channel, now)

@@ -36,6 +36,8 @@ class SeekerPool:
         self.seniority = np.zeros(n, dtype=np.int64)
         self.referral = np.zeros(n, dtype=np.float64)
         self.row = {s: i for i, s in enumerate(sids)}
+        self.decided = np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)
+        """Seekers who have decided by each month (0-12): the pool gains candidates only when this grows."""
 
     def select(self, month: int, dwelling_id: int, band: int | None) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
