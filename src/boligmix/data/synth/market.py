@@ -1,9 +1,9 @@
 """The housing market of the microsimulation: immigration, destination choice, matching and moves.
 
 Each month households that decided to move, young adults leaving home and arriving immigrants are
-matched to dwellings that are vacant (`matching.match`, cells of municipality x tenure); the
-dwelling a household leaves becomes vacant afterwards, so a dwelling never holds two households
-at once.
+matched to dwellings that are vacant (`matching.match`, cells of municipality x tenure; moving
+households first, `MARKET_RANK`); the dwelling a household leaves becomes vacant from the next
+month, so a dwelling never holds two households at once.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ NW_WEIGHT_POWER = 2.5
 """Sharpness of the preference of vacant area dwellings for non-Western movers (odds power)."""
 IMMIGRANT_RETRY = 0.9
 """Probability that an immigrant household without a dwelling this month tries again next month."""
+MARKET_RANK = np.array([0, 2, 1])
+"""Who is served first where a cell has fewer vacant dwellings than seekers: households that
+already have a dwelling (their move frees one: vacancy chains; in almene boliger the internal
+oprykningsventeliste comes before the external list), then immigrants (municipalities must house
+refugees), then young adults leaving home."""
 
 
 class HousingMarket:
@@ -114,8 +119,9 @@ class HousingMarket:
         cell = dest_muni.astype(np.int64) * 5 + tenure
         avail = np.flatnonzero((self.dw_hh < 0) & (self.dw_free <= m) & (geo.dw_built_year <= year))
         nw_cur = self.area_nw_history.get(year, np.zeros(geo.profiles.n))
+        rank = np.repeat(MARKET_RANK, [n_mv, n_lv, n_im])
         mi, di = match(cell, z + rng.normal(0, 0.5, len(z)), mover_nw, self.dw_cell[avail],
-                       self._desirability(avail, year), self._nw_weight(avail, nw_cur, year), rng)
+                       self._desirability(avail, year), self._nw_weight(avail, nw_cur, year), rng, rank)
         dws = avail[di]
         day = self.month_start[m] + (rng.random(len(mi)) * (self.month_start[m + 1] - self.month_start[m])).astype(np.int32)
         matched = np.zeros(len(z), bool)
