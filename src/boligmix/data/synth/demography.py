@@ -23,7 +23,7 @@ DANISH_RETURN_SHARE = 0.22
 
 TENURE_CHOICE = np.array([
     # almen privat andel ejer other   (destination), rows = origin tenure
-    [0.64, 0.15, 0.04, 0.13, 0.04],   # almen
+    [0.45, 0.23, 0.06, 0.20, 0.06],   # almen (0.64 almen before moving households were served first)
     [0.25, 0.40, 0.09, 0.21, 0.05],   # privat_udlejning
     [0.12, 0.20, 0.28, 0.35, 0.05],   # andel
     [0.08, 0.14, 0.07, 0.66, 0.05],   # ejer
