@@ -146,17 +146,7 @@ deaths a year (mean 2004-2023) within 15 %, the yearly move rate within 3 percen
 share of almen moves to another almen department within 10 points (as the small-scale test)."""
 
 
-MISSED = {
-    "births_per_year": "the generator gives 77,283 births a year (mean 2004-2023) against 62,000 (DST FOD): +25 %",
-    "yearly_move_rate": "the generator gives 4.6 % of residents moving dwelling a year (2005-2023) against about "
-                        "12 % (DST): its household move rates are not realised",
-}
-"""Targets the national dataset of seed 1 misses (measured 6 Dec 2026 with BOLIGMIX_NATIONAL_DATA): strict
-expected failures, so the test fails as soon as the generator meets them and the mark must go."""
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=MISSED[n]))
-                                  if n in MISSED else n for n in sorted(TARGET_TOLERANCE)])
+@pytest.mark.parametrize("name", sorted(TARGET_TOLERANCE))
 def test_population_and_mobility_targets(figures, name):
     section, tolerance, kind = TARGET_TOLERANCE[name]
     target = TARGETS.value(section, name)
