@@ -51,10 +51,9 @@ def mortality(age: np.ndarray, female: np.ndarray, year: int) -> np.ndarray:
 
 
 FERTILITY_LEVEL = 0.148
-"""Peak yearly birth probability (age 31). Calibrated to the `births_per_year` target: it gives a
-total fertility of about 1.47, below Denmark's 1.7-1.8, because the synthetic population has more
-women of childbearing age than Denmark (docs/synthetic-data.md); 0.185 (TFR 1.84) gave 77,000
-births a year against about 62,000."""
+"""Peak yearly birth probability (age 31). Calibrated to the `births_per_year` target: a total
+fertility of about 1.47, below Denmark's 1.7-1.8; 0.185 (1.84) gave 77,000 births a year against
+about 62,000, for a reason left open (not the 2004 age structure; docs/synthetic-data.md)."""
 
 
 def fertility(age: np.ndarray, nonwestern_immigrant: np.ndarray) -> np.ndarray:
