@@ -69,12 +69,6 @@ def emigration(origin: np.ndarray, western: np.ndarray, years_in_dk: np.ndarray)
     return np.where(origin == INDVANDRER, immigrant, 0.0045)
 
 
-DEPRIVED_EXIT_Z = 0.15
-"""Log-rate change per unit of z and of area deprivation: better-off households leave deprived
-areas more often (0.45 before the move rates were realised; with them it made stayers poorer than
-in-movers at the small scale)."""
-
-
 def move_rate(tenure: np.ndarray, head_age: np.ndarray, z: np.ndarray,
               deprivation: np.ndarray, nonwestern_in_area: np.ndarray) -> np.ndarray:
     """Annual probability that a household moves.
@@ -84,7 +78,7 @@ def move_rate(tenure: np.ndarray, head_age: np.ndarray, z: np.ndarray,
     Non-Western households in areas move less (they stay in the almen sector and the area).
     """
     age_factor = np.select([head_age < 30, head_age < 45, head_age < 65], [2.2, 1.1, 0.7], 0.5)
-    rate = (BASE_MOVE_RATE[tenure] * age_factor * np.exp(DEPRIVED_EXIT_Z * z * np.maximum(deprivation, 0.0))
+    rate = (BASE_MOVE_RATE[tenure] * age_factor * np.exp(0.45 * z * np.maximum(deprivation, 0.0))
             * np.where(nonwestern_in_area, 0.7, 1.0))
     return np.minimum(rate, 0.8)
 

@@ -23,12 +23,9 @@ MARKET_RANK = {"movers": 0, "refugees": 0, "leavers": 1, "immigrants": 2}
 """Who is served first where a cell has fewer vacant dwellings than seekers (lower first): households
 that already have a dwelling (their move frees one, so vacancy chains run on; in almene boliger the
 internal oprykningsventeliste comes before the external list) and refugees (the municipality must
-house them: boligplacering, kommunal anvisning; a share `REFUGEES_ASSIGNED` of refugee
-households), then young adults leaving home and the other refugees, then other immigrants. Without it, leavers and immigrants, who free no dwelling, took most vacancies and
+house them: boligplacering, kommunal anvisning), then young adults leaving home, then other
+immigrants. Without it, leavers and immigrants, who free no dwelling, took most vacancies and
 only 4.6 % of residents moved a year (target about 12 %)."""
-REFUGEES_ASSIGNED = 0.35
-"""Share of refugee households housed with the first rank (design choice: with all of them, areas
-ended 0.1-0.17 above their designed non-Western share in 2024 at the small scale)."""
 MATCH_KEY_SD = 0.2
 """Noise (sd) on the socio-economic position by which movers are paired with dwellings of rising
 desirability (0.5 before movers were served first): keeps in-movers to deprived areas poorer."""
@@ -86,8 +83,7 @@ class HousingMarket:
         size = np.minimum(size, 9)
         z = rng.normal(np.where(danish, 0.4, np.where(western, 0.25, np.where(refugee, -0.9, -0.2))), 1.0)
         return {"n": n, "danish": danish, "country": country, "western": western, "refugee": refugee,
-                "size": size, "z": z, "month": rng.integers(0, 12, n), "head_age": rng.uniform(20, 45, n),
-                "assigned": refugee & (rng.random(n) < REFUGEES_ASSIGNED)}
+                "size": size, "z": z, "month": rng.integers(0, 12, n), "head_age": rng.uniform(20, 45, n)}
 
     def _population_scale(self) -> float:
         """Simulated persons per real person (initial population over Denmark's 5.40 million in 2004)."""
@@ -129,8 +125,7 @@ class HousingMarket:
         avail = np.flatnonzero((self.dw_hh < 0) & (self.dw_free <= m) & (geo.dw_built_year <= year))
         nw_cur = self.area_nw_history.get(year, np.zeros(geo.profiles.n))
         rank = np.concatenate([np.full(n_mv, MARKET_RANK["movers"]), np.full(n_lv, MARKET_RANK["leavers"]),
-                               np.where(imm["assigned"], MARKET_RANK["refugees"],
-                                        np.where(imm["refugee"], MARKET_RANK["leavers"], MARKET_RANK["immigrants"]))])
+                               np.where(imm["refugee"], MARKET_RANK["refugees"], MARKET_RANK["immigrants"])])
         mi, di = match(cell, z + rng.normal(0, MATCH_KEY_SD, len(z)), mover_nw, self.dw_cell[avail],
                        self._desirability(avail, year), self._nw_weight(avail, nw_cur, year), rng, rank)
         dws = avail[di]
