@@ -1,21 +1,36 @@
-"""The dependency direction of docs/design: `data/` imports nothing else from boligmix."""
+"""The dependency direction of docs/design: `data/` imports only `data/`, `rules/` and `errors`, and `rules/`
+imports only itself and `errors` (so `data/` reaches neither `lists/` nor `indicators/` through it)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1] / "src" / "boligmix" / "data"
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "boligmix"
 
 
-def test_data_imports_only_data_and_errors():
-    offenders = []
-    for path in sorted(DATA.rglob("*.py")):
+def offenders(folder: str, allowed: tuple[str, ...], root: Path = PACKAGE) -> list[str]:
+    found = []
+    for path in sorted((root / folder).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
-                if name.startswith("boligmix") and not name.startswith(("boligmix.data", "boligmix.errors")) \
-                        and name != "boligmix":
-                    offenders.append(f"{path.relative_to(DATA)}: {name}")
-    assert offenders == []
+                if name.startswith("boligmix") and not name.startswith(allowed) and name != "boligmix":
+                    found.append(f"{folder}/{path.relative_to(root / folder)}: {name}")
+    return found
+
+
+def test_data_imports_only_data_rules_and_errors():
+    assert offenders("data", ("boligmix.data", "boligmix.rules", "boligmix.errors")) == []
+
+
+def test_rules_imports_only_rules_and_errors():
+    assert offenders("rules", ("boligmix.rules", "boligmix.errors")) == []
+
+
+def test_the_check_sees_a_forbidden_import(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.py").write_text("from boligmix.lists.classify import classify\nimport boligmix.indicators\n")
+    assert offenders("data", ("boligmix.data", "boligmix.rules", "boligmix.errors"), tmp_path) == [
+        "data/x.py: boligmix.lists.classify", "data/x.py: boligmix.indicators"]

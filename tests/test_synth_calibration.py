@@ -146,7 +146,11 @@ def test_measured_area_criteria_follow_the_designed_profiles(tables, small_profi
     want_crime = (designed["crime_mult"] + earlier["crime_mult"]) / 2
     rel = np.abs(m["crime_mult"].to_numpy() - want_crime) / want_crime
     assert np.median(rel) <= 0.25 and rel.max() <= 0.6
-    nw_error = m["nonwestern"].to_numpy() - designed["nonwestern"]
+    # the non-Western share emerges from the moves: compared with what the design expects to be
+    # measured (`measured_values` without the area noise: the designed share, of whose post-2018
+    # decline only the fitted part REALISATION.nw[4] is realised by movers within the years)
+    expected = measured_values(small_profiles, list_year, TARGETS.lists[list_year].rules)["nonwestern"]
+    nw_error = m["nonwestern"].to_numpy() - expected
     assert np.abs(nw_error).max() <= 0.16 and np.abs(nw_error).mean() <= 0.10, nw_error
 
 

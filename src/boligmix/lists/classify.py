@@ -21,52 +21,21 @@ from typing import Any
 import polars as pl
 
 from boligmix.errors import ConfigurationError, DataValidationError
-from boligmix.lists.ruleset import (
+from boligmix.rules.area_lists import (
     AREA_FIELDS,
     BUILTIN_VERSIONS,
     OUTPUT_FLAGS,
     Category,
     RuleSet,
+    category_condition,
+    category_condition_data,
     load_ruleset,
     resolve_rules,
     version_for_year,
 )
-from boligmix.rules.evaluator import Condition, condition_fields, evaluate_frame, parse_condition
+from boligmix.rules.evaluator import condition_fields, evaluate_frame
 
 KEY = ("area_id", "year")
-
-
-def category_condition_data(ruleset: RuleSet, category: Category, switches: Mapping[str, Any]) -> dict:
-    """The evaluator condition (as data) for a category's current-year test.
-
-    For a category with a history requirement this is the current-year part only (its parent
-    and required criteria); the history window is applied by `classify`.
-    """
-    parts: list[dict] = []
-    if category.parent is not None:
-        parts.append(category_condition_data(ruleset, ruleset.category(category.parent), switches))
-    parts.extend(ruleset.criterion(cid).condition_data() for cid in category.requires)
-    if category.at_least is not None:
-        parts.append({"at_least": category.at_least,
-                      "of": [ruleset.criterion(cid).condition_data() for cid in category.of]})
-    unless = category.unless
-    if unless is not None and (unless.switch is None or bool(switches[unless.switch])):
-        excluded = ruleset.category_for_output(unless.output)
-        assert excluded is not None  # checked on load
-        parts.append({"not": category_condition_data(ruleset, excluded, switches)})
-    return parts[0] if len(parts) == 1 else {"all": parts}
-
-
-_CONDITION_CACHE: dict[tuple[str, str, str, tuple], Condition] = {}
-
-
-def category_condition(ruleset: RuleSet, category: Category, switches: Mapping[str, Any]) -> Condition:
-    """The parsed current-year condition of a category (cached per rule file, category and switches)."""
-    key = (ruleset.sha256, ruleset.source, category.id, tuple(sorted(switches.items())))
-    if key not in _CONDITION_CACHE:
-        _CONDITION_CACHE[key] = parse_condition(category_condition_data(ruleset, category, switches),
-                                                source=ruleset.source, rule=category.id, fields=AREA_FIELDS)
-    return _CONDITION_CACHE[key]
 
 
 def required_fields(ruleset: RuleSet) -> tuple[str, ...]:

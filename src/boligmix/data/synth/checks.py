@@ -1,10 +1,10 @@
 """Measured figures of a generated dataset, for calibration tests, the benchmark and the docs.
 
 These are simple, self-contained measurements on the generated tables (residents on 1 January,
-moves, and a profile-level approximation of the list criteria). They check the generator; the
-official indicator computation is `boligmix.indicators` and the rules are `boligmix.lists` (list
-counts of a generated dataset by the official pipeline: `boligmix.lists.counts`; `data/` imports
-nothing from the domain packages).
+moves, and a profile-level approximation of the list criteria, classified by the rule files
+through `profiles.classify`). They check the generator; the official indicator computation is
+`boligmix.indicators` and the lists are `boligmix.lists` (list counts of a generated dataset by the
+official pipeline: `boligmix.lists.counts`; `data/` imports only `rules/` of the domain packages).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import date
 import polars as pl
 
 from boligmix.data.residence import resident_on
-
 from boligmix.data.synth.profiles import classify
 
 OUTSIDE_TYPES = ("kontanthjaelp", "uddannelseshjaelp", "selvforsoergelse_hjemrejse", "overgangsydelse",
@@ -150,10 +149,12 @@ def area_profiles(tables: dict[str, pl.DataFrame], list_year: int) -> pl.DataFra
             .join(area_inc, on="area_id", how="left").sort("area_id"))
 
 
-def list_counts(profile: pl.DataFrame, rules: str, min_residents: int = 1000) -> dict[str, int]:
-    """Profile-level list membership counts from measured area criteria (see `profiles.classify`)."""
-    big = profile.filter(pl.col("residents") >= min_residents).fill_null(0.0)
-    values = {k: big[k].to_numpy() for k in ("nonwestern", "outside", "crime_mult", "low_edu", "income_ratio")}
+def list_counts(profile: pl.DataFrame, rules: str) -> dict[str, int]:
+    """Profile-level list membership counts from measured area criteria (see `profiles.classify`;
+    the rule set's residents criterion decides which areas count)."""
+    areas = profile.fill_null(0.0)
+    values = {k: areas[k].to_numpy().astype(float)
+              for k in ("residents", "nonwestern", "outside", "crime_mult", "low_edu", "income_ratio")}
     return {k: int(v.sum()) for k, v in classify(values, rules).items()}
 
 

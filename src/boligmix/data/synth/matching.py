@@ -41,8 +41,12 @@ def match(
     dw_key: np.ndarray,
     dw_nw_weight: np.ndarray,
     rng: np.random.Generator,
+    mover_rank: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pair movers with dwellings; returns (mover positions, dwelling positions) of the pairs."""
+    """Pair movers with dwellings; returns (mover positions, dwelling positions) of the pairs.
+
+    Where a cell has fewer dwellings than movers, movers of a lower `mover_rank` (integers) go
+    first, a uniform random choice among equals."""
     n_m, n_d = len(mover_cell), len(dw_cell)
     if n_m == 0 or n_d == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -51,7 +55,8 @@ def match(
     dw_in = np.bincount(dw_cell, minlength=size)
     k = np.minimum(movers_in, dw_in)
     # which movers get a dwelling: a uniform random subset of k per cell
-    m_rank = rank_within(mover_cell, rng.random(n_m))
+    draw = rng.random(n_m)
+    m_rank = rank_within(mover_cell, draw if mover_rank is None else draw + mover_rank)
     m_take = m_rank < k[mover_cell]
     nw_take = np.bincount(mover_cell[m_take & mover_nw], minlength=size)
     other_take = k - nw_take

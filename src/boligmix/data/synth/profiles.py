@@ -14,18 +14,22 @@ basic-education share only approximately (they emerge from who moves where). `me
 is an emulator of what the official indicators will show for a profile: the averaging windows of
 the rules, and the realisation of the non-Western and education shares measured on a national run
 (`REALISATION`, with the area-level noise as persistent standard-normal draws). The shift is solved
-against the emulator's expected counts over `NOISE_REPLICATES` noise draws. The classification here
-is a compact profile-level check used only for design and calibration, not the official rules
-implementation (`boligmix.lists`).
+against the emulator's expected counts over `NOISE_REPLICATES` noise draws. The profile-level
+classification (`classify`, `memberships`) reads categories, criteria and thresholds from the rule
+files (`boligmix.rules.area_lists`) and evaluates them with the rules' array evaluator
+(`boligmix.rules.arrays`): a changed rule file changes the design; no threshold is copied here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from boligmix.data.synth.targets import Targets
+from boligmix.rules.area_lists import RuleSet, category_condition, load_ruleset
+from boligmix.rules.arrays import holds
 
 NATIONAL_CONVICTED_RATE = 0.0075
 """Design value of the national share of persons 18+ convicted in a year (rules-spec 1.4 implies ~0.725 %)."""
@@ -235,56 +239,92 @@ def measured_values(p: AreaProfiles, year: int, rules: str, shift: float | np.nd
     }
 
 
-def classify(values: dict[str, np.ndarray], rules: str,
+TARGET_KEYS = {"parallelsamfund": "ghetto", "omdannelse": "haardt"}
+"""Rule-file outputs under their names in targets.yaml (ghetto: ghettoområde, from 2021 parallelsamfund;
+haardt: hårdt ghettoområde, from 2021 omdannelsesområde)."""
+RuleSets = Mapping[str, RuleSet]
+"""Rule sets by version (targets.yaml `rules`); a version not given is the packaged file."""
+
+
+def ruleset_for(version: str, rulesets: RuleSets | None = None) -> RuleSet:
+    return (rulesets or {}).get(version) or load_ruleset(version)
+
+
+def criterion_facts(values: dict[str, np.ndarray], convicted_rate: float = REALISATION.convicted_rate
+                    ) -> dict[str, np.ndarray | float]:
+    """Emulated indicators under the field names of the rule files (percentages as the rules state them).
+
+    `low_edu` is the education measure of the rule version (2013: uoplyst counted as basic); the
+    2010/2013 conviction share is the multiple times the national rate. `residents` is optional:
+    every designed area is sized to have enough residents (geography), so without it the rules'
+    residents criterion does not restrict."""
+    return {
+        "residents": values.get("residents", np.inf),
+        "pct_non_western": 100.0 * values["nonwestern"],
+        "pct_outside_work_edu": 100.0 * values["outside"],
+        "conviction_ratio": values["crime_mult"],
+        "pct_convicted": 100.0 * values["crime_mult"] * convicted_rate,
+        "pct_basic_education": 100.0 * values["low_edu"],
+        "income_pct_of_region": 100.0 * values["income_ratio"],
+    }
+
+
+def classify(values: dict[str, np.ndarray], rules: str | RuleSet,
              convicted_rate: float = REALISATION.convicted_rate) -> dict[str, np.ndarray]:
-    """Profile-level list membership (boolean per area) under one rule version.
+    """Profile-level list membership (boolean per area) under one rule set, by its current-year
+    categories (those with a history requirement are `memberships`' job).
 
-    `low_edu` is the education measure of the rule version (2013: uoplyst counted as basic)."""
-    nw, out, crime = values["nonwestern"], values["outside"], values["crime_mult"]
-    edu, inc = values["low_edu"], values["income_ratio"]
-    if rules == "2010":
-        met = (nw > 0.5).astype(int) + (out > 0.4) + (crime * convicted_rate > 0.027)
-        return {"ghetto": met >= 2}
-    if rules == "2013":
-        met = ((nw > 0.5).astype(int) + (out > 0.4) + (crime * convicted_rate > 0.027)
-               + (edu > 0.5) + (inc < 0.55))
-        return {"ghetto": met >= 3}
-    udsat = ((out > 0.4).astype(int) + (crime >= 3) + (edu > 0.6) + (inc < 0.55)) >= 2
-    result = {"udsat": udsat, "ghetto": udsat & (nw > 0.5)}
-    if rules == "2021":
-        low = ((out > 0.3).astype(int) + (crime >= 2) + (edu > 0.6) + (inc < 0.65)) >= 2
-        result["forebyggelse"] = (nw > 0.3) & low & ~udsat
-    return result
+    The categories, criteria, thresholds and switches (defaults) are those of the rule file
+    (`boligmix.rules.area_lists`), evaluated by the rules' array evaluator."""
+    ruleset = load_ruleset(rules) if isinstance(rules, str) else rules
+    facts = criterion_facts(values, convicted_rate)
+    switches = ruleset.switch_values()
+    return {TARGET_KEYS.get(c.output, c.output): holds(category_condition(ruleset, c, switches), facts)
+            for c in ruleset.spec.categories if c.history is None}
 
 
-def memberships(p: AreaProfiles, targets: Targets, noise: bool = False) -> dict[int, dict[str, np.ndarray]]:
+def memberships(p: AreaProfiles, targets: Targets, noise: bool = False,
+                rulesets: RuleSets | None = None) -> dict[int, dict[str, np.ndarray]]:
     """Profile-level list membership per list year, incl. hårde/omdannelse, from `measured_values`.
 
     Without `noise` one boolean per area (realisation deviations at zero); with it one row per
-    noise replicate, shape (replicates, n). Hårde (2018-2020, transitional 5 years) and omdannelse
-    (2021 on, 5 years) require ghetto / parallelsamfund status in each of the latest 5 list years.
+    noise replicate, shape (replicates, n). A category with a history requirement (hårde 2018-2020,
+    omdannelse from 2021) holds where its current-year test holds and the area was on the history
+    list in each of the rule's latest N list years; it is left out where those years are not all
+    designed.
     """
-    history: dict[int, np.ndarray] = {}
+    history: dict[str, dict[int, np.ndarray]] = {}
     result: dict[int, dict[str, np.ndarray]] = {}
     for year, target in sorted(targets.lists.items()):
-        member = classify(measured_values(p, year, target.rules, **(p.noise(year) if noise else {})), target.rules)
-        history[year] = member["ghetto"]
-        if year >= 2018:
-            past = [history.get(y) for y in range(year - 4, year + 1)]
+        ruleset = ruleset_for(target.rules, rulesets)
+        values = measured_values(p, year, target.rules, **(p.noise(year) if noise else {}))
+        member = classify(values, ruleset)
+        for key, flags in member.items():
+            history.setdefault(key, {})[year] = flags
+        switches = ruleset.switch_values()
+        facts = criterion_facts(values)
+        for category in ruleset.spec.categories:
+            if category.history is None:
+                continue
+            on_list = history.get(TARGET_KEYS.get(category.history.output, category.history.output), {})
+            past = [on_list.get(y) for y in range(year - ruleset.history_years(category, switches) + 1, year + 1)]
             if all(h is not None for h in past):
-                member["haardt"] = np.logical_and.reduce(past)
+                now = holds(category_condition(ruleset, category, switches), facts)
+                member[TARGET_KEYS.get(category.output, category.output)] = np.logical_and.reduce([now, *past])
         result[year] = member
     return result
 
 
-def count_lists(p: AreaProfiles, targets: Targets) -> dict[int, dict[str, float]]:
+def count_lists(p: AreaProfiles, targets: Targets, rulesets: RuleSets | None = None) -> dict[int, dict[str, float]]:
     """Profile-level expected counts per list year (mean over the noise replicates)."""
-    members = memberships(p, targets, noise=True)
+    members = memberships(p, targets, noise=True, rulesets=rulesets)
     return {y: {k: float(np.mean(np.sum(v, axis=-1))) for k, v in m.items()} for y, m in members.items()}
 
 
-def design_profiles(rng: np.random.Generator, n: int, targets: Targets, design: Design = DESIGN) -> AreaProfiles:
-    """Draw n area profiles and solve the yearly shift against the published main-list counts."""
+def design_profiles(rng: np.random.Generator, n: int, targets: Targets, design: Design = DESIGN,
+                    rulesets: RuleSets | None = None) -> AreaProfiles:
+    """Draw n area profiles and solve the yearly shift against the published main-list counts
+    (classified by the rule files, or by `rulesets` where given)."""
     u = rng.random(n)
     base = design.base_min + design.base_scale * u**design.base_power
     trend = rng.normal(0.0, design.trend_sd, n)
@@ -298,33 +338,34 @@ def design_profiles(rng: np.random.Generator, n: int, targets: Targets, design: 
         noise_nw=rng.standard_normal((NOISE_REPLICATES, n)), noise_edu=rng.standard_normal((NOISE_REPLICATES, n)),
         noise_year={y: rng.standard_normal((2, NOISE_REPLICATES, n)) for y in sorted(targets.lists)},
     )
-    solve_shift(profiles, targets, scale_factor=n / targets.value("population", "areas_1000_plus"))
+    solve_shift(profiles, targets, scale_factor=n / targets.value("population", "areas_1000_plus"), rulesets=rulesets)
     return profiles
 
 
-def _best(p: AreaProfiles, year: int, rules: str, key: str, goal: float, grid: np.ndarray, previous: float,
+def _best(p: AreaProfiles, year: int, ruleset: RuleSet, key: str, goal: float, grid: np.ndarray, previous: float,
           **fixed: float) -> float:
     """The grid value (of the shift not in `fixed`) whose expected `key` count is closest to `goal`."""
     free = "low_shift" if "shift" in fixed else "shift"
-    values = measured_values(p, year, rules, **fixed, **{free: grid[:, None, None]}, **p.noise(year))
-    counts = np.atleast_2d(classify(values, rules)[key].sum(axis=-1)).mean(axis=-1)
+    values = measured_values(p, year, ruleset.version, **fixed, **{free: grid[:, None, None]}, **p.noise(year))
+    counts = np.atleast_2d(classify(values, ruleset)[key].sum(axis=-1)).mean(axis=-1)
     err = np.abs(counts - goal) + 0.05 * np.abs(grid - previous)
     return float(grid[int(np.argmin(err))])
 
 
-def solve_shift(p: AreaProfiles, targets: Targets, scale_factor: float = 1.0) -> None:
+def solve_shift(p: AreaProfiles, targets: Targets, scale_factor: float = 1.0, rulesets: RuleSets | None = None) -> None:
     """Per list year, the shift whose expected main-list count is closest to the (scaled) target;
     where a forebyggelse count is published, the middle-band shift is solved with it (alternately,
     three rounds)."""
     previous, previous_low = 0.0, 0.0
     for year, target in sorted(targets.lists.items()):
         goal = target.get(target.main_key) * scale_factor
+        ruleset = ruleset_for(target.rules, rulesets)
         low = 0.0
-        shift = _best(p, year, target.rules, target.main_key, goal, SHIFT_GRID, previous, low_shift=low)
+        shift = _best(p, year, ruleset, target.main_key, goal, SHIFT_GRID, previous, low_shift=low)
         if target.forebyggelse is not None:
             for _ in range(3):
-                low = _best(p, year, target.rules, "forebyggelse", target.forebyggelse * scale_factor,
+                low = _best(p, year, ruleset, "forebyggelse", target.forebyggelse * scale_factor,
                             LOW_SHIFT_GRID, previous_low, shift=shift)
-                shift = _best(p, year, target.rules, target.main_key, goal, SHIFT_GRID, previous, low_shift=low)
+                shift = _best(p, year, ruleset, target.main_key, goal, SHIFT_GRID, previous, low_shift=low)
             p.low_shift[year] = previous_low = low
         p.shift[year] = previous = shift
