@@ -52,6 +52,7 @@ test: install-test system-packages
 	@set -e; trap 'bash scripts/test-postgres.sh stop' EXIT; \
 	BOLIGMIX_TEST_PG_URL="$$(bash scripts/test-postgres.sh start)"; \
 	export BOLIGMIX_TEST_PG_URL; \
+	$(PY) -m ruff check src tests benchmarks scripts; \
 	BOLIGMIX_RUN_NATIONAL=$(NATIONAL) $(PY) -m pytest -n 2 -q --durations=5
 
 clean:

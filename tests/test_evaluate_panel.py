@@ -117,7 +117,6 @@ def test_panel_refuses_out_inside_dataset(dataset):
 
 
 def test_stayer_shares_in_panel_use_mix_counting(built, dataset):
-    from boligmix.mix.pipeline import compute_mix
 
     panel = pl.read_parquet(built)
     first = panel.filter(pl.col("year") == YEARS[0])

@@ -27,7 +27,7 @@ from boligmix.errors import ConfigurationError
 from boligmix.letting.decision_log import read_decision_log, write_decision_log
 from boligmix.letting.engine import ENTITLEMENT_RIGHT, LettingContext, LettingEngine, plan_offers
 from boligmix.letting.model import Channel, ListType, Outcome
-from boligmix.letting.policy import POLICY_DIR, load_default_policies, load_policies
+from boligmix.letting.policy import POLICY_DIR, load_policies
 
 KH_6 = ("kontanthjaelp", date(2023, 12, 1), date(2024, 5, 1))
 SCHEME = ("kombineret_udlejning",)

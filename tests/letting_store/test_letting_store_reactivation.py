@@ -23,7 +23,7 @@ from boligmix.letting.store.models import Applicant, Decision, Lease, Offer, Vac
 from boligmix.letting.store.trail import trail
 from boligmix.web.app import create_app
 
-from store_support import STORE_ORDER, ORG, seed_applicants, seed_stock
+from store_support import STORE_ORDER, seed_applicants, seed_stock
 
 NOW = datetime(2024, 6, 15, 10, 0)
 

@@ -14,7 +14,7 @@ from boligmix.letting.policy import POLICY_DIR, load_policies
 from boligmix.letting.store import service
 from boligmix.letting.store.engine_rules import EngineRules
 
-from store_support import MUNI, ORG, seed_applicants, seed_stock
+from store_support import MUNI, seed_applicants, seed_stock
 
 NOW = datetime(2024, 6, 15, 10, 0)
 

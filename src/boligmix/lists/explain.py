@@ -19,8 +19,7 @@ from boligmix.lists.classify import KEY, Classification, category_condition
 from boligmix.lists.leave import leave_plan
 from boligmix.lists.ruleset import OUTPUT_FLAGS, Category, Criterion, RuleSet, load_ruleset
 from boligmix.lists.texts import (
-    CHANGE_UNITS, LANGS, LOWER_HIGHER, UNIT_CHANGE_NAMES, VALUE_UNITS, WORDS, Lang, change_text, fmt_number,
-    fmt_signed, fmt_threshold, value_with_limit,
+    CHANGE_UNITS, LANGS, LOWER_HIGHER, UNIT_CHANGE_NAMES, WORDS, Lang, change_text, value_with_limit,
 )
 from boligmix.rules.evaluator import Truth, evaluate, evaluate_frame
 

@@ -224,7 +224,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         later = _residents(residences, nxt).rename({"household_id": "hh_next", "dwelling_id": "dw_next"})
         now = (now.join(later, on="person_id", how="left")
                .join(ended.filter(pl.col("end_year") == t).drop("end_year"), on="person_id", how="left"))
-        a = now["age"].to_numpy(); fem = now["female"].to_numpy().astype(int); nw = now["nonwestern"].to_numpy().astype(int)
+        a = now["age"].to_numpy(); fem = now["female"].to_numpy().astype(int)
         died = (now["end_reason"] == "death").fill_null(False).to_numpy()
         np.add.at(death_ev, (band(a, DEATH_BANDS), fem), died)
         np.add.at(death_n, (band(a, DEATH_BANDS), fem), 1)

@@ -150,7 +150,6 @@ def build_geography(scale: Scale, years: tuple[int, int], targets: Targets,
     """Design areas, then build organisations, departments and the dwelling stock of a scale."""
     all_munis = load_municipalities()
     munis = [m for m in all_munis if scale.municipality_codes is None or m.code in scale.municipality_codes]
-    muni_codes = np.array([m.code for m in munis])
 
     # --- national area design (the same for every scale with the same seed) -------------------
     n_nat = scale.national_areas

@@ -96,7 +96,6 @@ def _solve_offsets(eta: np.ndarray, weight: np.ndarray, group: np.ndarray, targe
 
 def education(inp: YearInput, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Highest completed education level and its source (codes into EDUCATION_LEVELS / SOURCES)."""
-    n = len(inp.person)
     s = inp.edu_score
     final = np.array([EDU["grundskole"], EDU["erhvervsfaglig"], EDU["gymnasial"], EDU["kort_videregaaende"],
                       EDU["mellemlang_videregaaende"], EDU["lang_videregaaende"]])[

@@ -379,7 +379,6 @@ def expire_offers(s: Session, p: Principal, vacancy_id: int, as_of: datetime | N
                      .execution_options(populate_existing=True)).all()
     ident = _ids(p, pseudo)
     out = []
-    round_rules = getattr(rules, "round_rules", None)
     for o, entry in rows:
         if _as_utc(o.deadline) >= cutoff:
             continue

@@ -105,7 +105,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "mod_forecast_note": ("Sandsynlighed for at området er på listen næste år (boligmix monitor). Ingen antal: "
                           "vises som beregnet.", "Probability that the area is on the list next year (boligmix "
                           "monitor). No counts: shown as computed."),
-    "list": ("Liste", "List"),
     "probability": ("Sandsynlighed", "Probability"),
     "mod_warnings": ("Advarsler", "Warnings"),
     "mod_no_warnings": ("Ingen advarsler for området.", "No warnings for the area."),
@@ -114,8 +113,8 @@ WORDS: dict[str, tuple[str, str]] = {
                                "not pass disclosure control."),
     "kind_approaching_threshold": ("Nærmer sig grænsen", "Approaching the threshold"),
     "kind_receiving_area": ("Modtageområde (vandsengseffekt)", "Receiving area (waterbed effect)"),
-    "kind": ("Type", "Kind"), "indicator": ("Indikator", "Indicator"), "value": ("Værdi", "Value"),
-    "threshold": ("Grænse", "Threshold"), "message": ("Besked", "Message"),
+    "kind": ("Type", "Kind"), "indicator": ("Indikator", "Indicator"),
+    "message": ("Besked", "Message"),
     "mod_sim_note": ("Simulerede listeår: andel af {n} replikationer på hver liste, og gennemsnit med 5-95 % "
                      "interval. Antal under grænsen og andele beregnet af dem er diskretioneret.",
                      "Simulated list years: share of {n} replications on each list, and means with the 5-95 % "
