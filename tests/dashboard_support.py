@@ -44,7 +44,7 @@ def protected_module_results(root: Path, area_id: str, municipality_code: int, p
 
     frame = pl.DataFrame({"area_id": [area_id, area_id], "municipality_code": [municipality_code] * 2,
                           "year": [2023, 2024], "warning": ["ledighed stiger", "uddannelse falder"],
-                          "n_households": [2, 75], "score": [0.25, 1.5]})
+                          "n_households": [2, 175], "score": [0.25, 1.5]})
     (root / "monitor").mkdir(parents=True, exist_ok=True)
     protect(frame, counts=["n_households"], policy=policy).frame.write_csv(root / "monitor" / "warnings.csv")
     (root / "plan").mkdir(parents=True, exist_ok=True)
