@@ -28,6 +28,7 @@ from boligmix.simulate.rates import (
     outside_band,
     outside_history,
     statuses,
+    with_area_effect,
 )
 
 ANCHORED_AREA_BANDS = True
@@ -282,6 +283,14 @@ def area_outside_bands(pop: Population, on_year: int, outside: np.ndarray, statu
     return outside_band(*_per_resident(pop, shares))
 
 
+def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, float]) -> np.ndarray:
+    """Per resident: the outside-rate effect of their area (`Rates.area_outside_effect`) for those 18-64
+    (`age`), 0 for everyone else."""
+    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
+    effect = np.array([effects.get(a, 0.0) if a is not None else 0.0 for a in area], dtype=float)
+    return np.where((age >= 18) & (age <= 64), effect, 0.0)
+
+
 def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
     """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
     prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
@@ -300,7 +309,10 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                            rates.outside_statuses)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
                             donors.area_outside if ANCHORED_AREA_BANDS else None)
-    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < rates.outside[bands, hist, ab]).astype(int)
+    p_out = rates.outside[bands, hist, ab]
+    if rates.area_outside_effect:
+        p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect))
+    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
     cum = rates.status[bands, nw, s0, goes_outside]
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
     s1 = np.minimum((cum < u[:, None]).sum(axis=1), len(STATUSES) - 1)

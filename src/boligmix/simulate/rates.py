@@ -17,6 +17,11 @@ to the run's `rates/` directory by `Rates.write`):
     outside.csv          person: age band x years mainly outside of the last six x area outside band
                          -> probability of being mainly outside next year (outside: the indicator settings'
                          outside attachments; the area band is the area's share of 18-64s mainly outside)
+    area_outside_effect.csv  per area: the offset on the logit scale that makes the outside rates of its
+                         residents 18-64 (age on 1 January t+1) sum to the events it had over the estimation
+                         years, shrunk with PRIOR_WEIGHT pseudo-observations at the rates without it. The data's
+                         areas keep levels beyond their residents' cells and band; without the effect the
+                         simulated shares drifted (docs/simulate.md, Backcast)
     status.csv           person: age band x non-western x status_t x outside next -> status_t+1 distribution
     conviction.csv       person 15+: age band x sex x convicted_t-1 x area conviction band -> probability of a
                          conviction (area band: the area's share of persons 18+ convicted last year)
@@ -102,6 +107,8 @@ class Rates:
     immigrant_pool: pl.DataFrame  # members of recent immigrant households: household, age at arrival, sex, origin,
     #                               country; the household's arrival municipality, almen dwelling, area band
     transitions: Transitions | None = None   # education, moves between municipalities (transitions.py)
+    area_outside_effect: dict[str, float] = dataclasses.field(default_factory=dict)
+    # per area: logit offset of the outside rate of its residents 18-64 beyond their cells (module docstring)
 
     def write(self, out_dir: str | os.PathLike[str]) -> None:
         out = Path(out_dir)
@@ -146,6 +153,10 @@ class Rates:
              .write_csv(out / "immigrant_destination.csv"))
         if self.transitions is not None:
             self.transitions.write(out)
+        if self.area_outside_effect:
+            pl.DataFrame({"area_id": list(self.area_outside_effect),
+                          "logit_offset": list(self.area_outside_effect.values())}).sort("area_id").write_csv(
+                out / "area_outside_effect.csv")
 
 
 def _residents(residences: pl.DataFrame, on: date) -> pl.DataFrame:
@@ -165,6 +176,46 @@ def statuses(labour: pl.DataFrame) -> pl.DataFrame:
 def outside_history(history: list[np.ndarray], outside: np.ndarray) -> np.ndarray:
     """In how many of the years before (statuses given per year) the main status was an outside one."""
     return sum(outside[s].astype(np.int64) for s in history)
+
+
+def logit_offsets(p: np.ndarray, group: np.ndarray, target: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """Per group g (0..len(target)-1) the offset d_g with mean(sigmoid(logit(p) + d_g)) = target_g over
+    its members (Newton steps of at most 1 on the logit scale; 0 for an empty group)."""
+    eta = logit(p)
+    n = np.bincount(group, minlength=target.size).astype(float)
+    goal = np.clip(target, 1e-4, 1 - 1e-4) * n
+    delta = np.zeros(target.size)
+    for _ in range(iterations):
+        q = 1.0 / (1.0 + np.exp(-(eta + delta[group])))
+        f = np.bincount(group, weights=q, minlength=target.size) - goal
+        d = np.bincount(group, weights=q * (1 - q), minlength=target.size)
+        delta -= np.clip(np.where(d > 1e-12, f / np.maximum(d, 1e-12), 0.0), -1.0, 1.0)
+    return np.where(n > 0, delta, 0.0)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
+    return np.log(q / (1 - q))
+
+
+def with_area_effect(p: np.ndarray, effect: np.ndarray) -> np.ndarray:
+    """Probabilities `p` shifted by `effect` on the logit scale (0: unchanged)."""
+    return np.where(effect == 0.0, p, 1.0 / (1.0 + np.exp(-(logit(p) + effect))))
+
+
+def area_outside_effects(cells: pl.DataFrame, outside_p: np.ndarray) -> dict[str, float]:
+    """Per area (cells: area_id, band, hist, ab, out for residents 18-64): the logit offset that makes
+    the rates sum to its events, shrunk with PRIOR_WEIGHT pseudo-observations at the rates' mean."""
+    if cells.height == 0:
+        return {}
+    names = sorted(cells["area_id"].unique().to_list())
+    group = cells["area_id"].replace_strict({a: i for i, a in enumerate(names)}, return_dtype=pl.Int64).to_numpy()
+    p = outside_p[cells["band"].to_numpy(), cells["hist"].to_numpy(), cells["ab"].to_numpy()]
+    n = np.bincount(group, minlength=len(names)).astype(float)
+    events = np.bincount(group, weights=cells["out"].to_numpy().astype(float), minlength=len(names))
+    expected = np.bincount(group, weights=p, minlength=len(names))
+    target = (events + PRIOR_WEIGHT * expected / np.maximum(n, 1)) / (n + PRIOR_WEIGHT)
+    return dict(zip(names, logit_offsets(p, group, target).tolist()))
 
 
 def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int = 5,
@@ -204,6 +255,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     trans = np.zeros((len(STATUS_BANDS), 2, len(STATUSES), len(STATUSES)))
     out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
     conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
+    area_cells: list[pl.DataFrame] = []
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
@@ -311,6 +363,10 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         s1 = pair["s1"].fill_null(0).to_numpy()
         np.add.at(trans, (sbnd, pnw, s0, s1), 1)
         np.add.at(out_ev, (sbnd, hist, pab), outside[s1]); np.add.at(out_n, (sbnd, hist, pab), 1)
+        working = (pair["area_id"].is_not_null() & (pair["age"] + 1).is_between(18, 64)).to_numpy()
+        area_cells.append(pl.DataFrame({"area_id": pair["area_id"].cast(pl.String).filter(working),
+                                        "band": sbnd[working], "hist": hist[working], "ab": pab[working],
+                                        "out": outside[s1][working]}))
         c0 = pair["c0"].fill_null(False).to_numpy().astype(int)
         area_conv = pair.filter(pl.col("area_id").is_not_null() & (pl.col("age") >= 18)).group_by("area_id").agg(
             pl.col("c0").fill_null(False).mean().alias("area_conv"))
@@ -374,7 +430,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(area_pref, axis=1), outside_p, np.cumsum(probs, axis=-1), outside, conv,
                  float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, dataclasses.replace(
                      transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
-                                                                first, start - 1)))
+                                                                first, start - 1)),
+                 area_outside_effects(pl.concat(area_cells), outside_p))
 
 
-__all__ = ["Rates", "STATUSES", "area_band", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
+__all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
