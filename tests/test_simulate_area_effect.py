@@ -45,3 +45,15 @@ def test_effect_is_shrunk_towards_the_rates_by_hand():
     assert abs(effects["B"] - (np.log(want_b / (1 - want_b)) - 0.0)) < 1e-9
     shifted = with_area_effect(np.array([0.2, 0.5, 0.3]), np.array([effects["A"], effects["B"], 0.0]))
     assert np.allclose(shifted, [want_a, want_b, 0.3])
+
+
+def test_an_unseen_area_band_takes_the_nearest_seen_bands_rates():
+    from boligmix.simulate.rates import nearest_seen_bands
+
+    rates = np.arange(2 * 6, dtype=float).reshape(2, 6)          # (cell, area band 0..5)
+    exposure = np.array([5.0, 0.0, 3.0, 0.0, 0.0, 4.0])          # seen: no area, bands 2 and 5
+    got = nearest_seen_bands(rates, exposure)
+    # band 1 -> 2; band 3 -> 2 (nearer); band 4 -> 5 (nearer); seen bands and "no area" unchanged
+    assert np.array_equal(got[:, [0, 1, 2, 3, 4, 5]], rates[:, [0, 2, 2, 2, 5, 5]])
+    tie = nearest_seen_bands(rates[:, :5], np.array([1.0, 2.0, 0.0, 2.0, 0.0]))
+    assert np.array_equal(tie, rates[:, [0, 1, 3, 3, 3]])        # band 2: tie between 1 and 3 -> the higher

@@ -218,6 +218,20 @@ def area_outside_effects(cells: pl.DataFrame, outside_p: np.ndarray) -> dict[str
     return dict(zip(names, logit_offsets(p, group, target).tolist()))
 
 
+def nearest_seen_bands(rates: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """`rates` (last axis: area outside band, 0 no area) with every area band that had no exposure in
+    the estimation years taking the rates of the nearest band that had (the higher one on a tie): an
+    area whose share moved past the bands the data saw is not extrapolated to."""
+    seen = np.flatnonzero(exposure[1:] > 0) + 1
+    if seen.size == 0:
+        return rates
+    out = rates.copy()
+    for b in range(1, rates.shape[-1]):
+        if exposure[b] <= 0:
+            out[..., b] = rates[..., seen[np.argmin(np.abs(seen - b) - 0.1 * (seen > b))]]
+    return out
+
+
 def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int = 5,
                    outside_attachments: tuple[str, ...] | None = None) -> Rates:
     """Estimate every rate from the `years` year pairs (t, t+1) ending at 1 January `start`."""
@@ -406,11 +420,19 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     move = _shrunk(move_ev, move_n, np.broadcast_to(parent, move_shape))
     area_pref = (dest_area + 1.0) / (dest_area + 1.0).sum(axis=1, keepdims=True)
     dest = _shrunk(dest_ev, dest_n, dest_ev.sum(axis=1, keepdims=True) / np.maximum(dest_n.sum(axis=1, keepdims=True), 1))
-    # parent: the same history and area band over every age band 18-69 (the area effect is kept)
+    # parent: the same history and area band over every age band 18-69 (the area effect is kept), itself
+    # shrunk towards the age band and history over every area band, and that towards the history over
+    # the adult age bands: an area band the estimation years never saw keeps the history's effect (with
+    # the overall mean as its parent, a start-state area in such a band fell from 52 % to 13 % in one
+    # simulated year; docs/simulate.md, Backcast)
     adult = (STATUS_BANDS >= 18) & (STATUS_BANDS < 70)
-    out_parent = (out_ev[adult].sum(axis=0, keepdims=True) + PRIOR_WEIGHT * out_ev.sum() / max(out_n.sum(), 1)) / (
+    by_hist = (out_ev[adult].sum(axis=(0, 2)) + PRIOR_WEIGHT * out_ev.sum() / max(out_n.sum(), 1)) / (
+        out_n[adult].sum(axis=(0, 2)) + PRIOR_WEIGHT)
+    by_age_hist = _shrunk(out_ev.sum(axis=2), out_n.sum(axis=2), np.broadcast_to(by_hist, out_ev.shape[:2]))
+    out_parent = (out_ev[adult].sum(axis=0, keepdims=True) + PRIOR_WEIGHT * by_age_hist[:, :, None]) / (
         out_n[adult].sum(axis=0, keepdims=True) + PRIOR_WEIGHT)
-    outside_p = _shrunk(out_ev, out_n, np.broadcast_to(out_parent, out_ev.shape))
+    outside_p = nearest_seen_bands(_shrunk(out_ev, out_n, np.broadcast_to(out_parent, out_ev.shape)),
+                                   out_n[adult].sum(axis=(0, 1)))
     probs = np.zeros((*trans.shape[:3], 2, len(STATUSES)))
     for flag in (0, 1):                                           # the status given outside next (or not)
         part = np.where(outside[None, None, None, :] == bool(flag), trans, 0.0)
@@ -434,4 +456,4 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                  area_outside_effects(pl.concat(area_cells), outside_p))
 
 
-__all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
+__all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
