@@ -1,9 +1,11 @@
 """Refit the generator's emulator (`profiles.REALISATION`) on a national synthetic dataset.
 
-    PYTHONPATH=src python benchmarks/refit_realisation.py DATASET_DIR [--predict]
+    PYTHONPATH=src python benchmarks/refit_realisation.py DATASET_DIR [--predict] [--adopt nw,nw_sd,...]
 
 DATASET_DIR is a national dataset written by `boligmix synth --scale national --seed S` (its
-manifest gives the seed; all areas of the design must be in it). The script
+manifest gives the seed; all areas of the design must be in it). Run the script with the code
+(`profiles.REALISATION`, `Design`, targets) that wrote the dataset: the design is redrawn, and
+the yearly shifts are solved against the emulator in force. The script
 
 1. computes the official indicators per area and list year of `targets.yaml` with the project's
    own `boligmix.indicators.compute_area_indicators` (the settings in force for each list year),
@@ -19,8 +21,10 @@ manifest gives the seed; all areas of the design must be in it). The script
 
 and prints them in the `Realisation` field format, next to the current values. `--predict`
 also prints, per list year, the emulator's expected main-list count of the dataset's own design
-with the current and with the refitted coefficients, next to the counts the official pipeline
-gives on the dataset (`boligmix.lists.counts.official_list_counts`; about 1 minute national).
+with the current and with the refitted coefficients (only the fields named by `--adopt`, the
+others current; default all), next to the counts the official pipeline gives on the dataset
+(`boligmix.lists.counts.official_list_counts`; about 1 minute national), and the sum of squared
+differences of both emulators from those counts.
 """
 
 from __future__ import annotations
@@ -125,12 +129,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--predict", action="store_true", help="also compare expected with official counts")
+    parser.add_argument("--adopt", default="", help="comma-separated Realisation fields to predict with (default all)")
     args = parser.parse_args()
     started, cpu0 = time.perf_counter(), time.process_time()
     targets = load_targets()
     p = dataset_design(args.dataset, targets)
     d = panel(args.dataset, p, targets)
     new = fit(d)
+    names = [f.name for f in dataclasses.fields(pr.Realisation)]
+    adopt = [a for a in args.adopt.split(",") if a] or names
+    if set(adopt) - set(names):
+        raise SystemExit(f"--adopt: unknown field(s) {sorted(set(adopt) - set(names))}; fields: {', '.join(names)}")
     print(f"dataset {args.dataset} (seed {read_manifest(args.dataset).seed}, calibration "
           f"{read_manifest(args.dataset).notes.get('targets')}); {d['area'].n_unique()} areas x "
           f"{d['year'].n_unique()} list years = {len(d)} rows")
@@ -145,11 +154,17 @@ def main() -> None:
         years = sorted(targets.lists)
         official = official_list_counts(args.dataset, [y for y in years if y < 2018])
         official.update(official_list_counts(args.dataset, [y for y in years if y >= 2018]))
-        before, after = expected_main_counts(p, targets, pr.REALISATION), expected_main_counts(p, targets, new)
-        print("\nmain list of this design: published / official on the dataset / emulator current / refitted")
+        adopted = dataclasses.replace(pr.REALISATION, **{a: getattr(new, a) for a in adopt})
+        before, after = expected_main_counts(p, targets, pr.REALISATION), expected_main_counts(p, targets, adopted)
+        print(f"\nmain list of this design: published / official on the dataset / emulator current / "
+              f"refitted ({', '.join(adopt)})")
         for y in years:
             key = targets.lists[y].main_key
             print(f"    {y} {key:6s} {targets.lists[y].get(key):4d} {official[y][key]:5d} {before[y]:8.1f} {after[y]:8.1f}")
+        sq = {n: sum((e[y] - official[y][targets.lists[y].main_key]) ** 2 for y in years)
+              for n, e in (("current", before), ("refitted", after))}
+        print(f"    sum of squared differences from the official counts: current {sq['current']:.1f}, "
+              f"refitted {sq['refitted']:.1f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\nwall {time.perf_counter() - started:.1f} s, CPU {time.process_time() - cpu0:.1f} s, peak {peak:.2f} GiB")
 
