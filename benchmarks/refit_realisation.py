@@ -15,8 +15,9 @@ the yearly shifts are solved against the emulator in force. The script
    `nw` (measured non-Western share on designed share, base, Y - 2004, designed post-2018 decline),
    `nw_sd` (the sd over areas of the nw residual, linear in Y - 2004), `edu_2013` / `edu_2018`
    (measured basic-education share on 1, base, trend (Y - 2004), shift part, designed and measured
-   non-Western share; 2013-2017 and 2018+ measures) with their residual sd, `convicted_rate` (mean
-   national conviction share), `crime_sd` and `outside_sd` (residual sampling noise of the
+   non-Western share; 2013-2017 and 2018+ measures) with their residual sd, `convicted_rate` and
+   `convicted_rate_2010` (mean national conviction share in the list years of the 2013 and of the
+   2010 rules, the two with a fixed conviction threshold), `crime_sd` and `outside_sd` (residual sampling noise of the
    conviction multiple per sqrt(multiple) and of the outside-work share against the window means),
 
 and prints them in the `Realisation` field format, next to the current values. `--predict`
@@ -109,7 +110,8 @@ def fit(d: pl.DataFrame) -> pr.Realisation:
         nw=tuple(np.round(nw, 4)), nw_sd=tuple(np.round(nw_sd, 4)),
         edu_2013=tuple(np.round(edu["2013"][0], 4)), edu_2013_sd=round(edu["2013"][1], 4),
         edu_2018=tuple(np.round(edu["2018"][0], 4)), edu_2018_sd=round(edu["2018"][1], 4),
-        convicted_rate=round(float(d["national_conviction"].mean()), 4),
+        convicted_rate=round(float(d.filter(pl.col("rules") == "2013")["national_conviction"].mean()), 4),
+        convicted_rate_2010=round(float(d.filter(pl.col("rules") == "2010")["national_conviction"].mean()), 4),
         crime_sd=round(float(((d["crime"].to_numpy() - crime) / np.sqrt(crime)).std()), 3),
         outside_sd=round(float((d["outside"] - d["outside_design"]).std()), 4),
     )
@@ -120,7 +122,7 @@ def expected_main_counts(p: pr.AreaProfiles, targets, realisation: pr.Realisatio
     out = {}
     for year, target in sorted(targets.lists.items()):
         values = pr.measured_values(p, year, target.rules, realisation=realisation, **p.noise(year))
-        member = pr.classify(values, pr.ruleset_for(target.rules), realisation.convicted_rate)
+        member = pr.classify(values, pr.ruleset_for(target.rules), realisation.rate_for(target.rules))
         out[year] = float(member[target.main_key].sum(axis=-1).mean())
     return out
 
