@@ -50,7 +50,8 @@ class Realisation:
 
     Fitted by least squares over areas x list years on the national dataset of seed 1 written
     with the design of the previous iteration (official
-    indicators from `boligmix.indicators`, see docs/synthetic-data.md "Calibration method").
+    indicators from `boligmix.indicators`; `benchmarks/refit_realisation.py`, see docs/synthetic-data.md
+    "Calibration method").
     `nw`: measured non-Western share = nw[0] + nw[1] * designed share + nw[2] * base
     + nw[3] * (Y - 2004) + nw[4] * the designed post-2018 decline (`Design.nw_policy`; only part of
     it is realised, movers take time), plus a persistent area deviation of sd
