@@ -53,8 +53,8 @@ class Realisation:
     indicators from `boligmix.indicators`; `benchmarks/refit_realisation.py`, see docs/synthetic-data.md
     "Calibration method").
     `nw`: measured non-Western share = nw[0] + nw[1] * designed share + nw[2] * base
-    + nw[3] * (Y - 2004) + nw[4] * the designed post-2018 decline (`Design.nw_policy`; only part of
-    it is realised, movers take time), plus a persistent area deviation of sd
+    + nw[3] * (Y - 2004) + nw[4] * the designed post-2018 decline (`Design.nw_policy`; the fitted
+    part of it is realised: 30 % on synthetic-v2, none on synthetic-v3), plus a persistent area deviation of sd
     nw_sd[0] + nw_sd[1] * (Y - 2004). `edu_*`: measured basic-
     education share (the 2013-2017 measure counting uoplyst, and the 2018+ Danish-registered-only
     measure) = c . (1, base, trend * (Y - 2004), shift part of D, designed NW, measured NW) plus a
