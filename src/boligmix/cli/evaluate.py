@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
 
 evaluate_app = typer.Typer(help="Evaluation: programmes, panels, surveys and effect estimates.", no_args_is_help=True)
 
@@ -39,15 +38,11 @@ def did_command(
 ) -> None:
     """Difference-in-differences estimates, pre-trend test, event-study plot and report."""
     output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.did_run import run_did
+    from boligmix.evaluate.did_run import run_did
 
-        files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
-                                out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
-                                bootstrap=bootstrap, seed=seed)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
+                            out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
+                            bootstrap=bootstrap, seed=seed)
     att = result.estimates[result.estimates["term"] == "ATT"]
     headline = (f"ATT {att['estimate'].iloc[0]:.4g} (SE {att['std_error'].iloc[0]:.3g})" if not att.empty
                 else f"{len(result.estimates)} event terms")
@@ -75,15 +70,11 @@ def panel_command(
 ) -> None:
     """The unit x year panel of list indicators, mix measures and treatment first years (+ stayer panel)."""
     output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.panel_run import run_panel
+    from boligmix.evaluate.panel_run import run_panel
 
-        files, result = run_panel(data=data, years=years, out=out, level=level, registry=registry,
-                                  activities=activities, policies=policies or [], stayers=stayers,
-                                  stayer_base_year=stayer_base_year)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    files, result = run_panel(data=data, years=years, out=out, level=level, registry=registry,
+                              activities=activities, policies=policies or [], stayers=stayers,
+                              stayer_base_year=stayer_base_year)
     output.result({"out": str(out), "files": files, "rows": result.panel.height, "notes": result.notes},
                   human=f"evaluate panel: {result.panel.height} rows ({level}, {years}) -> {out}")
 
@@ -99,22 +90,18 @@ def programmes_command(
 ) -> None:
     """Funding and coverage tables of the registry and how the covered departments' indicators moved."""
     output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.data.io import check_out_dir, read_table
-        from boligmix.evaluate.programmes import programme_tables, write_programme_outputs
-        from boligmix.evaluate.registry import read_registry
+    from boligmix.data.io import check_out_dir, read_table
+    from boligmix.evaluate.programmes import programme_tables, write_programme_outputs
+    from boligmix.evaluate.registry import read_registry
 
-        for src, what in ((data, "dataset"), (registry, "registry file"), (activities, "activities file")):
-            if src is not None:
-                check_out_dir(src, out, source=what)
-        deps = set(read_table(data, "departments", ["department_id"])["department_id"].to_list())
-        reg = read_registry(registry, activities=activities, departments=deps)
-        tables = programme_tables(data, reg)
-        files = write_programme_outputs(tables, out, registry_file=str(registry), dataset=str(data),
-                                        rules_version=reg.rules.version)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    for src, what in ((data, "dataset"), (registry, "registry file"), (activities, "activities file")):
+        if src is not None:
+            check_out_dir(src, out, source=what)
+    deps = set(read_table(data, "departments", ["department_id"])["department_id"].to_list())
+    reg = read_registry(registry, activities=activities, departments=deps)
+    tables = programme_tables(data, reg)
+    files = write_programme_outputs(tables, out, registry_file=str(registry), dataset=str(data),
+                                    rules_version=reg.rules.version)
     output.result({"out": str(out), "files": files, "programmes": tables.funding.height},
                   human=f"evaluate programmes: {tables.funding.height} programmes -> {files['report']}")
 
@@ -129,19 +116,15 @@ def survey_command(
 ) -> None:
     """Tryghed og trivsel index (six dimensions) per area and year with survey weights and 95 % intervals."""
     output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.data.io import check_out_dir
-        from boligmix.evaluate.survey import SurveyIndex, comparisons, index_table, read_responses, respondent_scores
-        from boligmix.evaluate.survey_output import write_survey_outputs
+    from boligmix.data.io import check_out_dir
+    from boligmix.evaluate.survey import SurveyIndex, comparisons, index_table, read_responses, respondent_scores
+    from boligmix.evaluate.survey_output import write_survey_outputs
 
-        check_out_dir(responses, out, source="responses file")
-        spec = SurveyIndex.load(index)
-        scores = respondent_scores(read_responses(responses, spec), spec)
-        table = index_table(scores)
-        files = write_survey_outputs(table, comparisons(scores), out, index=spec, source=str(responses))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    check_out_dir(responses, out, source="responses file")
+    spec = SurveyIndex.load(index)
+    scores = respondent_scores(read_responses(responses, spec), spec)
+    table = index_table(scores)
+    files = write_survey_outputs(table, comparisons(scores), out, index=spec, source=str(responses))
     output.result({"out": str(out), "files": files, "rows": table.height},
                   human=f"evaluate survey: {table.height} area-year-dimension rows -> {files['report']}")
 
@@ -157,20 +140,17 @@ def synth_survey_command(
     json_out: JsonOption = False,
 ) -> None:
     """A synthetic tryghed og trivsel survey (responses CSV) for the demo."""
+    import numpy as np
+
+    from boligmix.evaluate.survey import SurveyIndex, synthetic_survey
+    from boligmix.report._files import write_text_atomic
+    from boligmix.years import year_list
+
     output = Output(quiet=quiet, json=json_out)
-    try:
-        import numpy as np
-
-        from boligmix.evaluate.survey import SurveyIndex, synthetic_survey
-        from boligmix.report._files import write_text_atomic
-
-        frame = synthetic_survey(np.random.default_rng(seed), SurveyIndex.load(),
-                                 areas=[a.strip() for a in areas.split(",") if a.strip()],
-                                 years=[int(y) for y in years.split(",")], respondents=respondents)
-        write_text_atomic(out, frame.write_csv())
-    except (BoligmixError, ValueError) as exc:
-        print_error(exc if isinstance(exc, BoligmixError) else BoligmixError(str(exc)))
-        raise typer.Exit(2) from None
+    frame = synthetic_survey(np.random.default_rng(seed), SurveyIndex.load(),
+                             areas=[a.strip() for a in areas.split(",") if a.strip()],
+                             years=year_list(years), respondents=respondents)
+    write_text_atomic(out, frame.write_csv())
     output.result({"out": str(out), "rows": frame.height}, human=f"synth-survey: {frame.height} answers -> {out}")
 
 
@@ -189,15 +169,11 @@ def twins_command(
 ) -> None:
     """Nearest-neighbour twin units on pre-treatment indicators."""
     output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.comparison_run import run_twins
+    from boligmix.evaluate.comparison_run import run_twins
 
-        files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
-                          features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
-                          pre_years=pre_years)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
+                      features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
+                      pre_years=pre_years)
     output.result({"out": str(out), "files": files}, human=f"evaluate twins -> {files['twins']}")
 
 
@@ -215,13 +191,9 @@ def synthcontrol_command(
 ) -> None:
     """Synthetic control for one treated unit (never-treated donors) with placebo-in-space inference."""
     output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.comparison_run import run_synthcontrol
+    from boligmix.evaluate.comparison_run import run_synthcontrol
 
-        files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
-                                        treated_from=treated_from, treated_unit=treated_unit, out=out)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
+                                    treated_from=treated_from, treated_unit=treated_unit, out=out)
     output.result({"out": str(out), "files": files, "att": sc.att, "placebo_p_value": p},
                   human=f"evaluate synthcontrol: mean gap {sc.att:.4g}, placebo p {p:.3f} -> {files['report']}")

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error, require_internal_name
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption, require_internal_name
+from boligmix.errors import ConfigurationError
 
 indicators_app = typer.Typer(help="Area, department and municipality indicators from register data.",
                              no_args_is_help=True)
@@ -42,15 +42,11 @@ def _compute_and_write(output: Output, what: str, compute, protect, out: Path, f
     from boligmix.data.io import check_out_paths
     from boligmix.indicators.publish import internal_frame
 
-    try:
-        _check_output_file(out, force, internal)
-        check_out_paths(out, inputs)
-        with output.progress(what, total=100) as bar:
-            frame = compute(bar)
-        _write_atomic(internal_frame(frame) if internal else protect(frame).frame, out)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    _check_output_file(out, force, internal)
+    check_out_paths(out, inputs)
+    with output.progress(what, total=100) as bar:
+        frame = compute(bar)
+    _write_atomic(internal_frame(frame) if internal else protect(frame).frame, out)
     return frame
 
 
@@ -104,11 +100,7 @@ def show_settings(
     from boligmix.indicators import settings_for_list_year
 
     output = Output(quiet=quiet, json=json)
-    try:
-        settings = settings_for_list_year(year, settings_file)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    settings = settings_for_list_year(year, settings_file)
     payload = {**settings.model_dump(mode="json"), "register_years": settings.register_years_text(year)}
     output.result(payload)
 

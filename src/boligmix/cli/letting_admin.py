@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption
+from boligmix.errors import ConfigurationError
 
 DEFAULT_DB_TEXT = "sqlite:///boligmix-letting.sqlite"
 """`boligmix.letting.store.db.DEFAULT_DB_URL` for the help text (no SQLAlchemy import; a test keeps them equal)."""
@@ -50,11 +50,7 @@ def init_db(db: DbOption = None, quiet: QuietOption = False, json: JsonOption = 
 
     out = Output(quiet, json)
     db = resolve_db(db)
-    try:
-        revision = upgrade(db)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    revision = upgrade(db)
     shown = make_url(normalise_url(db)).render_as_string(hide_password=True)
     out.result({"db": shown, "schema_revision": revision},
                f"letting database at schema revision {revision}")
@@ -76,13 +72,9 @@ def add_token(
     out = Output(quiet, json)
     db = resolve_db(db)
     scopes = [part for item in (scope or []) for part in item.split(",")]
-    try:
-        store = Store(db, pool_size=1)
-        ensure_current(store.engine)
-        secret, row = store.transact(lambda s: create_token(s, name=name, role=role, scope=scopes))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    store = Store(db, pool_size=1)
+    ensure_current(store.engine)
+    secret, row = store.transact(lambda s: create_token(s, name=name, role=role, scope=scopes))
     out.result({"name": row.name, "role": row.role, "scope": row.scope, "token": secret},
                f"token for {row.name} ({row.role}, scope {', '.join(row.scope) or '-'}):\n{secret}")
     if not quiet:
@@ -109,13 +101,9 @@ def revoke_token(
             raise ConfigurationError(f"no token named '{name}'", field="--name")
         row.revoked_at = datetime.now(timezone.utc)
 
-    try:
-        store = Store(db, pool_size=1)
-        ensure_current(store.engine)
-        store.transact(revoke)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    store = Store(db, pool_size=1)
+    ensure_current(store.engine)
+    store.transact(revoke)
     out.result({"name": name, "revoked": True}, f"token {name} revoked")
 
 

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
+from boligmix.cli._output import JsonOption, Output, QuietOption
 from boligmix.cli.letting_admin import DbOption, letting_group, resolve_db
-from boligmix.errors import BoligmixError
 
 if TYPE_CHECKING:
     from boligmix.letting.store.auth import Principal
@@ -79,14 +78,10 @@ def report_dispensations(
     from boligmix.letting.store.reports import dispensation_report, LEVELS
 
     out = Output(quiet, json)
-    try:
-        end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
-        report = _run(db, out, "reading the trail", lambda s: dispensation_report(
-            s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start,
-            level=level))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
+    report = _run(db, out, "reading the trail", lambda s: dispensation_report(
+        s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start,
+        level=level))
     keys = ["municipality_code", "org_id", "department_id"][: LEVELS.index(level) + 1]
     out.result(report, _text(report, [*keys, "applicants", "offers", "lettings",
                                       *(f"grounds.{g}" for g in report["grounds"])]))
@@ -100,13 +95,9 @@ def report_rejections(
     from boligmix.letting.store.reports import rejection_report
 
     out = Output(quiet, json)
-    try:
-        end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
-        report = _run(db, out, "reading the trail", lambda s: rejection_report(
-            s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
+    report = _run(db, out, "reading the trail", lambda s: rejection_report(
+        s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start))
     out.result(report, _text(report, ["municipality_code", "area_id", "org_id", "department_id",
                                       "applicants_rejected", "rejections"]))
 

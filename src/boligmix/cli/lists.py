@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang
+from boligmix.errors import ConfigurationError
 from boligmix.years import year_list
 
 RulesOption = Annotated[str, typer.Option(
@@ -56,22 +56,18 @@ def classify_command(
         write_classification
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        switches = parse_switches(switch)
-        inputs = {"--areas file": areas, "--history file": history}
-        check_out_paths(out, inputs)
-        check_out_paths(provenance_path(out), inputs)
-        frame = read_areas_csv(areas, rules)
-        past = read_history_csv(history) if history is not None else None
-        data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
-        with output.progress("classifying", total=100) as bar:
-            result = classify(frame, rules=rules, history=past, switches=switches, data_vintage=data_vintage,
-                              on_progress=bar)
-        inputs = {"areas": areas, **({"history": history} if history is not None else {})}
-        write_classification(out, result, inputs)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    switches = parse_switches(switch)
+    inputs = {"--areas file": areas, "--history file": history}
+    check_out_paths(out, inputs)
+    check_out_paths(provenance_path(out), inputs)
+    frame = read_areas_csv(areas, rules)
+    past = read_history_csv(history) if history is not None else None
+    data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
+    with output.progress("classifying", total=100) as bar:
+        result = classify(frame, rules=rules, history=past, switches=switches, data_vintage=data_vintage,
+                          on_progress=bar)
+    inputs = {"areas": areas, **({"history": history} if history is not None else {})}
+    write_classification(out, result, inputs)
     _warn(result.history_warning())
     counts = {f: int(result.frame.get_column(f).sum()) for f in
               ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
@@ -106,20 +102,16 @@ def lists_command(
     from boligmix.lists.pipeline import compute_lists, write_lists
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        if format_ not in ("text", "brief"):
-            raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
-        check_lang(lang)
-        switches = parse_switches(switch)
-        wanted = parse_years(year, years)
-        check_out_paths(out, {"dataset directory": data, "--history file": history})
-        past = read_history_csv(history) if history is not None else None
-        with output.progress("computing lists", total=100) as bar:
-            result = compute_lists(data, wanted, rules=rules, history=past, switches=switches, on_progress=bar)
-        write_lists(out, result, overwrite=force)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    if format_ not in ("text", "brief"):
+        raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
+    check_lang(lang)
+    switches = parse_switches(switch)
+    wanted = parse_years(year, years)
+    check_out_paths(out, {"dataset directory": data, "--history file": history})
+    past = read_history_csv(history) if history is not None else None
+    with output.progress("computing lists", total=100) as bar:
+        result = compute_lists(data, wanted, rules=rules, history=past, switches=switches, on_progress=bar)
+    write_lists(out, result, overwrite=force)
     _warn(result.classification.history_warning())
     flags = ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")
     latest = [a for a in result.areas if a["year"] == result.year]
@@ -188,19 +180,15 @@ def explain_command(
     from boligmix.lists.pipeline import lists_from_indicators, write_lists
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        check_lang(lang)
-        switches = parse_switches(switch)
-        check_out_paths(out, {"--areas file": areas, "--history file": history})
-        frame = read_areas_csv(areas, rules)
-        past = read_history_csv(history) if history is not None else None
-        data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
-        result = lists_from_indicators(frame, year, rules=rules, history=past, switches=switches,
-                                       data_vintage=data_vintage)
-        write_lists(out, result, overwrite=force)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    check_lang(lang)
+    switches = parse_switches(switch)
+    check_out_paths(out, {"--areas file": areas, "--history file": history})
+    frame = read_areas_csv(areas, rules)
+    past = read_history_csv(history) if history is not None else None
+    data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
+    result = lists_from_indicators(frame, year, rules=rules, history=past, switches=switches,
+                                   data_vintage=data_vintage)
+    write_lists(out, result, overwrite=force)
     _warn(result.classification.history_warning())
     payload = {"out": str(out), "year": year, "areas": len(result.areas),
                "on_list": {f: sum(1 for a in result.areas if a[f]) for f in
