@@ -9,6 +9,13 @@ import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption
 
+PanelOption = Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")]
+UnitOption = Annotated[str, typer.Option("--unit", help="Unit column, e.g. area_id.")]
+TimeOption = Annotated[str, typer.Option("--time", help="Year column.")]
+TreatedFromOption = Annotated[str, typer.Option(
+    "--treated-from", help="Column of the first treated year (empty: never treated).")]
+OutDirOption = Annotated[Path, typer.Option("--out", help="Output directory.")]
+
 evaluate_app = typer.Typer(help="Evaluation: programmes, panels, surveys and effect estimates.", no_args_is_help=True)
 
 
@@ -18,12 +25,12 @@ def register(app: typer.Typer) -> None:
 
 @evaluate_app.command("did")
 def did_command(
-    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit column, e.g. area_id.")],
-    time: Annotated[str, typer.Option("--time", help="Year column.")],
+    panel: PanelOption,
+    unit: UnitOption,
+    time: TimeOption,
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column (numeric).")],
-    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never treated).")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    treated_from: TreatedFromOption,
+    out: OutDirOption,
     estimator: Annotated[str, typer.Option("--estimator", help="twfe, event, sunab or did2s.")] = "twfe",
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Cluster column (default: the unit).")] = None,
     window: Annotated[Optional[str], typer.Option(
@@ -83,7 +90,7 @@ def panel_command(
 def programmes_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
     registry: Annotated[Path, typer.Option("--registry", help="Programme registry (.csv or .xlsx).")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     activities: Annotated[Optional[Path], typer.Option("--activities", help="Activities CSV (programme_id,activity).")] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
@@ -109,7 +116,7 @@ def programmes_command(
 @evaluate_app.command("survey")
 def survey_command(
     responses: Annotated[Path, typer.Option("--responses", help="CSV respondent_id,area_id,year,weight,item,value.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     index: Annotated[Optional[Path], typer.Option("--index", help="Index definition YAML (default: packaged).")] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
@@ -156,12 +163,12 @@ def synth_survey_command(
 
 @evaluate_app.command("twins")
 def twins_command(
-    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit column.")],
-    time: Annotated[str, typer.Option("--time", help="Year column.")],
-    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never).")],
+    panel: PanelOption,
+    unit: UnitOption,
+    time: TimeOption,
+    treated_from: TreatedFromOption,
     features: Annotated[str, typer.Option("--features", help="Comma-separated indicator columns to match on.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     k: Annotated[int, typer.Option("--k", help="Twins per treated unit.")] = 3,
     pre_years: Annotated[int, typer.Option("--pre-years", help="Pre-treatment years averaged.")] = 3,
     quiet: QuietOption = False,
@@ -179,13 +186,13 @@ def twins_command(
 
 @evaluate_app.command("synthcontrol")
 def synthcontrol_command(
-    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit column.")],
-    time: Annotated[str, typer.Option("--time", help="Year column.")],
+    panel: PanelOption,
+    unit: UnitOption,
+    time: TimeOption,
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
-    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never).")],
+    treated_from: TreatedFromOption,
     treated_unit: Annotated[str, typer.Option("--treated-unit", help="The one treated unit to study.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:

@@ -26,6 +26,10 @@ def _check_output_file(out: Path, force: bool, internal: bool = False) -> None:
         require_internal_name(out)
 
 
+DatasetArgument = Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")]
+OutFileOption = Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")]
+LevelOption = Annotated[str, typer.Option(help="area, department or municipality.")]
+ForceFileOption = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 InternalOption = Annotated[bool, typer.Option(
     "--internal", help="Write exact counts without disclosure control (internal use only: the file name must "
                        "contain 'intern' and its first column says so). Default: small counts and the values "
@@ -59,13 +63,13 @@ def _write_atomic(frame, out: Path) -> None:
 
 @indicators_app.command("compute")
 def compute(
-    dataset: Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")],
+    dataset: DatasetArgument,
     year: Annotated[list[int], typer.Option("--year", "-y", help="List year (repeatable).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
-    level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
+    out: OutFileOption,
+    level: LevelOption = "area",
     settings_file: Annotated[Path | None, typer.Option(
         help="YAML file of indicator settings per rule version (default: the shipped one).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    force: ForceFileOption = False,
     internal: InternalOption = False,
     quiet: QuietOption = False,
     json: JsonOption = False,
@@ -107,13 +111,13 @@ def show_settings(
 
 @indicators_app.command("composition")
 def composition(
-    dataset: Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")],
+    dataset: DatasetArgument,
     year: Annotated[list[int], typer.Option("--year", "-y", help="Year (repeatable): residents on 1 January.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    out: OutFileOption,
     indicator: Annotated[list[str] | None, typer.Option(
         "--indicator", "-i", help="Indicator name (repeatable; default: all, see --list).")] = None,
-    level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    level: LevelOption = "area",
+    force: ForceFileOption = False,
     internal: InternalOption = False,
     quiet: QuietOption = False,
     json: JsonOption = False,

@@ -128,6 +128,7 @@ def simulate_command(
     from boligmix.letting.decision_log import write_decision_log
     from boligmix.letting.policy import load_default_policies, load_policies
     from boligmix.letting.scenario import ScenarioSettings, run_scenario
+    from boligmix.report._files import write_text_atomic
 
     output = Output(quiet=quiet, json=json_)
     register_meta: dict = {}
@@ -170,9 +171,7 @@ def simulate_command(
             "policies": [{"id": p.id, "version": p.version, "file": p.source} for p in policy_set.policies],
             **result.summary}
     meta_path = path.with_name(path.name + ".meta.json")
-    tmp = meta_path.with_name(meta_path.name + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(meta_path)
+    write_text_atomic(meta_path, json.dumps(meta, ensure_ascii=False, indent=2))
     human = "\n".join([f"wrote {path} ({result.summary['decisions']} decisions, seed {seed})",
                         f"lettings: {result.summary['lettings']} {result.summary['lettings_by_channel']}",
                         f"rejections: {result.summary['rejections_by_rule']}",

@@ -15,6 +15,12 @@ RulesOption = Annotated[str, typer.Option(
     "--rules", help="auto (by list year), 2010, 2013, 2018, 2021, or a rule-set .yaml file (applied to every row).")]
 SwitchOption = Annotated[Optional[list[str]], typer.Option(
     "--switch", help="Override a rule switch, NAME=VALUE (repeatable), e.g. haardt_ghetto_years=4.")]
+AreasOption = Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")]
+HistoryOption = Annotated[Optional[Path], typer.Option(
+    "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")]
+VintageOption = Annotated[Optional[str], typer.Option(
+    "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")]
+ForceDirOption = Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")]
 
 
 def parse_switches(items: list[str] | None) -> dict[str, str]:
@@ -38,14 +44,12 @@ def parse_years(year: int | None, years: str | None) -> list[int]:
 
 
 def classify_command(
-    areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
+    areas: AreasOption,
     out: Annotated[Path, typer.Option("--out", help="OUT.csv to write (plus OUT.provenance.json).")],
-    history: Annotated[Optional[Path], typer.Option(
-        "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")] = None,
+    history: HistoryOption = None,
     rules: RulesOption = "auto",
     switch: SwitchOption = None,
-    vintage: Annotated[Optional[str], typer.Option(
-        "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
+    vintage: VintageOption = None,
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -88,7 +92,7 @@ def lists_command(
     history: Annotated[Optional[Path], typer.Option(
         "--history", help="HISTORY.csv: published list membership for earlier years.")] = None,
     switch: SwitchOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    force: ForceDirOption = False,
     format_: Annotated[str, typer.Option(
         "--format", help="text: a table of the listed areas of the newest list year (default); "
                          "brief: only the one-line result.")] = "text",
@@ -159,16 +163,14 @@ def print_listed_table(areas: list[dict], year: int, lang: str, rulesets: dict |
 
 
 def explain_command(
-    areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
+    areas: AreasOption,
     year: Annotated[int, typer.Option("--year", help="List year to explain.")],
     out: Annotated[Path, typer.Option("--out", help="Result directory to write.")],
-    history: Annotated[Optional[Path], typer.Option(
-        "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")] = None,
+    history: HistoryOption = None,
     rules: RulesOption = "auto",
     switch: SwitchOption = None,
-    vintage: Annotated[Optional[str], typer.Option(
-        "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    vintage: VintageOption = None,
+    force: ForceDirOption = False,
     lang: Annotated[str, typer.Option("--lang", help="Language of the printed explanations: da (default) or en.")]
     = "da",
     quiet: QuietOption = False,
