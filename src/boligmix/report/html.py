@@ -165,8 +165,12 @@ def _disclosure_text(report: Report) -> Text:
     if not tables:
         return Text("Rapporten indeholder ingen tabeller.", "The report holds no tables.")
     p = tables[0].table.policy
-    zeros_da = "" if p.publish_zeros else " (også nuller)"
-    zeros_en = "" if p.publish_zeros else " (zeros too)"
+    zeros_da = {"suppress": " (også nuller)", "publish": " (nuller vises)",
+                "protect_groups": " (nuller vises, undtagen når de afslører, at alle i en gruppe er i samme "
+                                  "kategori)"}[p.zero_counts]
+    zeros_en = {"suppress": " (zeros too)", "publish": " (zeros are shown)",
+                "protect_groups": " (zeros are shown unless they reveal that everyone in a group is in one "
+                                  "category)"}[p.zero_counts]
     return Text(
         f"Diskretionering (politik {p.version}): antal under {p.min_count}{zeros_da} undertrykkes, "
         f"andele med nævner under {p.min_denominator} undertrykkes, og yderligere celler undertrykkes, "
