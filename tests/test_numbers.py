@@ -131,7 +131,9 @@ def test_no_other_module_swaps_separators_itself():
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "replace"
                     and not (isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "str")
-                    and len(node.args) == 2 and all(isinstance(a, ast.Constant) for a in node.args)
-                    and {node.args[0].value, node.args[1].value} in ({".", ","}, {",", "\0"})):
-                offenders.append(f"{rel}:{node.lineno}")
+                    and len(node.args) == 2 and isinstance(node.args[0], ast.Constant)
+                    and node.args[0].value in (".", ",")):
+                into = {n.value for n in ast.walk(node.args[1]) if isinstance(n, ast.Constant)}
+                if into & ({".", ",", "\0"} - {node.args[0].value}):
+                    offenders.append(f"{rel}:{node.lineno}")
     assert offenders == []
