@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang
 from boligmix.errors import ConfigurationError
 
 letting_app = typer.Typer(help="Letting: explain decisions, check letting policies, simulate a scenario.",
@@ -33,8 +33,7 @@ def explain_command(
     from boligmix.letting.explain import explain_decisions
 
     out = Output(quiet=quiet, json=json_)
-    if lang not in ("da", "en"):
-        raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="--lang")
+    check_lang(lang)
     texts = None
     if policies:
         from boligmix.letting.policy import POLICY_DIR, load_policies, policy_files
@@ -46,17 +45,11 @@ def explain_command(
         raise ConfigurationError("give exactly one of --decisions (a decision log) or --db (the letting store)",
                                  field="--decisions/--db")
     if db is not None:
-        from boligmix.letting.store.db import Store
+        from boligmix.cli.letting_admin import current_store
         from boligmix.letting.store.explain import explain_from_store
-        from boligmix.letting.store.migrate import ensure_current
 
-        store = Store(db, pool_size=1)
-        try:
-            ensure_current(store.engine)
-            with out.progress("reading decisions"):
-                explanation = explain_from_store(store, applicant, dwelling, texts)
-        finally:
-            store.dispose()
+        with current_store(db) as store, out.progress("reading decisions"):
+            explanation = explain_from_store(store, applicant, dwelling, texts)
     else:
         assert decisions is not None
         with out.progress("reading decisions"):

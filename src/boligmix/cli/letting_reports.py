@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption
-from boligmix.cli.letting_admin import DbOption, letting_group, resolve_db
+from boligmix.cli.letting_admin import DbOption, current_store, letting_group
 
 if TYPE_CHECKING:
     from boligmix.letting.store.auth import Principal
@@ -44,17 +44,9 @@ def _date(value: str | None, option: str) -> date | None:
         raise ConfigurationError(f"{option} must be an ISO date (YYYY-MM-DD), got {value!r}", field=option) from None
 
 
-def _run(db: str, out: Output, what: str, build: Any) -> dict[str, Any]:
-    from boligmix.letting.store.db import Store
-    from boligmix.letting.store.migrate import ensure_current
-
-    store = Store(resolve_db(db), pool_size=1)
-    try:
-        ensure_current(store.engine)
-        with out.progress(what), store.read() as s:
-            return build(s)
-    finally:
-        store.dispose()
+def _run(db: str | None, out: Output, what: str, build: Any) -> dict[str, Any]:
+    with current_store(db) as store, out.progress(what), store.read() as s:
+        return build(s)
 
 
 def _text(report: dict[str, Any], columns: list[str]) -> str:
