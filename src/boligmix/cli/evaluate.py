@@ -44,9 +44,9 @@ def did_command(
     json_out: JsonOption = False,
 ) -> None:
     """Difference-in-differences estimates, pre-trend test, event-study plot and report."""
-    output = Output(quiet=quiet, json=json_out)
     from boligmix.evaluate.did_run import run_did
 
+    output = Output(quiet=quiet, json=json_out)
     files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
                             out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
                             bootstrap=bootstrap, seed=seed)
@@ -76,9 +76,9 @@ def panel_command(
     json_out: JsonOption = False,
 ) -> None:
     """The unit x year panel of list indicators, mix measures and treatment first years (+ stayer panel)."""
-    output = Output(quiet=quiet, json=json_out)
     from boligmix.evaluate.panel_run import run_panel
 
+    output = Output(quiet=quiet, json=json_out)
     files, result = run_panel(data=data, years=years, out=out, level=level, registry=registry,
                               activities=activities, policies=policies or [], stayers=stayers,
                               stayer_base_year=stayer_base_year)
@@ -96,11 +96,11 @@ def programmes_command(
     json_out: JsonOption = False,
 ) -> None:
     """Funding and coverage tables of the registry and how the covered departments' indicators moved."""
-    output = Output(quiet=quiet, json=json_out)
     from boligmix.data.io import check_out_dir, read_table
     from boligmix.evaluate.programmes import programme_tables, write_programme_outputs
     from boligmix.evaluate.registry import read_registry
 
+    output = Output(quiet=quiet, json=json_out)
     for src, what in ((data, "dataset"), (registry, "registry file"), (activities, "activities file")):
         if src is not None:
             check_out_dir(src, out, source=what)
@@ -122,11 +122,11 @@ def survey_command(
     json_out: JsonOption = False,
 ) -> None:
     """Tryghed og trivsel index (six dimensions) per area and year with survey weights and 95 % intervals."""
-    output = Output(quiet=quiet, json=json_out)
     from boligmix.data.io import check_out_dir
     from boligmix.evaluate.survey import SurveyIndex, comparisons, index_table, read_responses, respondent_scores
     from boligmix.evaluate.survey_output import write_survey_outputs
 
+    output = Output(quiet=quiet, json=json_out)
     check_out_dir(responses, out, source="responses file")
     spec = SurveyIndex.load(index)
     scores = respondent_scores(read_responses(responses, spec), spec)
@@ -175,9 +175,9 @@ def twins_command(
     json_out: JsonOption = False,
 ) -> None:
     """Nearest-neighbour twin units on pre-treatment indicators."""
-    output = Output(quiet=quiet, json=json_out)
     from boligmix.evaluate.comparison_run import run_twins
 
+    output = Output(quiet=quiet, json=json_out)
     files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
                       features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
                       pre_years=pre_years)
@@ -197,9 +197,9 @@ def synthcontrol_command(
     json_out: JsonOption = False,
 ) -> None:
     """Synthetic control for one treated unit (never-treated donors) with placebo-in-space inference."""
-    output = Output(quiet=quiet, json=json_out)
     from boligmix.evaluate.comparison_run import run_synthcontrol
 
+    output = Output(quiet=quiet, json=json_out)
     files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
                                     treated_from=treated_from, treated_unit=treated_unit, out=out)
     output.result({"out": str(out), "files": files, "att": sc.att, "placebo_p_value": p},

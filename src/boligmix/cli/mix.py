@@ -36,7 +36,6 @@ def mix_command(
     json_out: JsonOption = False,
 ) -> None:
     """Social mix per area/department/municipality/organisation and year, with an HTML/Excel report."""
-    output = Output(quiet=quiet, json=json_out)
     from boligmix.data.io import check_new_dir, check_out_paths
     from boligmix.mix.pipeline import compute_mix
     from boligmix.mix.population import load_mix_data, register_years, years_range
@@ -45,6 +44,7 @@ def mix_command(
     from boligmix.mix.units import read_listed
     from boligmix.report import DisclosurePolicy
 
+    output = Output(quiet=quiet, json=json_out)
     check_out_paths(out, {"dataset directory": data, "--listed file": listed, "--settings file": settings})
     check_new_dir(out, overwrite=force)
     policy = DisclosurePolicy.load(min_count=min_count)

@@ -38,12 +38,12 @@ def monitor_command(
     json_: JsonOption = False,
 ) -> None:
     """Monitor every unit against an indicator set, warn early and forecast next year's lists."""
-    output = Output(quiet=quiet, json=json_)
     from boligmix.data.io import check_out_dir
     from boligmix.errors import ConfigurationError, DatasetError
     from boligmix.monitor.pipeline import MonitorSettings, run_monitor
     from boligmix.monitor.publish import FILES, write_monitor
 
+    output = Output(quiet=quiet, json=json_)
     check_lang(lang)
     if not 0 <= margin < 1:
         raise ConfigurationError(f"--margin must be in [0, 1), got {margin}", field="margin")
