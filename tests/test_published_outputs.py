@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from boligmix.cli.main import app
 from boligmix.data.synth import write_synthetic
+from boligmix.indicators.publish import FIELD_COUNTS
 from boligmix.pipeline import INDICATOR_LABELS, run_pipeline
 from boligmix.report import DisclosurePolicy
 from boligmix.report.labels import DEFAULT_LABELS
@@ -118,12 +119,25 @@ def _small(values: list) -> list:
     return [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < LIMIT]
 
 
+# (count of persons with a trait, count of the persons it is part of): where both are published,
+# their difference (the persons without it) is published too and may not be small either
+PARTS = [(n, d) for n, d in set(FIELD_COUNTS.values()) if n and n != d and not n.startswith("fte_")]
+
+
 def _check_frame(frame: pl.DataFrame, where: str) -> int:
     checked = 0
     for column in frame.columns:
         if COUNT.match(column) and column not in NOT_PERSONS and frame.schema[column].is_numeric():
             assert _small(frame.get_column(column).to_list()) == [], (where, column)
             checked += 1
+    pairs = [p for p in PARTS if set(p) <= set(frame.columns)]
+    if {"numerator", "denominator", "kind"} <= set(frame.columns):  # composition: a pct's numerator is a part
+        pairs.append(("numerator", "denominator"))
+        frame = frame.filter(pl.col("kind") == "pct")
+    for part, whole in pairs:
+        rest = frame.select((pl.col(whole) - pl.col(part)).alias("rest")).get_column("rest").drop_nulls().to_list()
+        assert _small(rest) == [], (where, whole, "minus", part)
+        checked += 1
     return checked
 
 
