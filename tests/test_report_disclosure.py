@@ -53,6 +53,14 @@ def test_zero_counts_must_be_a_known_mode():
         DisclosurePolicy.load(zero_counts="maybe")
 
 
+def test_a_2026_1_policy_file_keeps_its_meaning(tmp_path):
+    old = tmp_path / "policy.yaml"
+    old.write_text('version: "2026.1"\nmin_count: 5\nmin_denominator: 5\npublish_zeros: false\nmarker: "·"\n')
+    assert DisclosurePolicy.load(old).zero_counts == "suppress"
+    old.write_text('version: "2026.1"\npublish_zeros: true\n')
+    assert DisclosurePolicy.load(old).zero_counts == "publish"
+
+
 def test_zeros_published_beside_other_categories():
     # 0 convicted of 40 residents, and a breakdown 0 / 25 / 15: zeros tell nothing about anyone
     # that a published total and other non-zero categories do not already allow.

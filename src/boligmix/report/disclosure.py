@@ -68,6 +68,8 @@ class DisclosurePolicy(BaseModel):
         if not isinstance(raw, dict):
             raise ConfigurationError("expected a mapping of policy settings", source=source)
         raw.update({k: v for k, v in overrides.items() if v is not None})
+        if "publish_zeros" in raw and "zero_counts" not in raw:  # a policy file of version 2026.1
+            raw["zero_counts"] = "publish" if raw.pop("publish_zeros") is True else "suppress"
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
