@@ -190,10 +190,16 @@ def test_cli_lists_end_to_end(dataset, tmp_path):
 
     indicators = compute_area_indicators(dataset, [2020, 2021, 2022, 2023, 2024])
     assert published.select("area_id", "year").equals(indicators.select("area_id", "year"))
-    small = indicators.get_column("n_convicted_18plus") < 5
+    # 1-4 convicted, or 1-4 adults not convicted (the remainder), or all adults convicted (group
+    # disclosure): hidden; 0 convicted of at least 5 adults: published as 0 (a zero is no person)
+    n, adults = indicators.get_column("n_convicted_18plus"), indicators.get_column("n_18plus")
+    small = ((n > 0) & (n < 5)) | ((adults - n > 0) & (adults - n < 5)) | ((n == adults) & (adults > 0))
     assert published.get_column("n_convicted_18plus").is_null().to_list() == small.to_list()
-    assert published.filter(~small).get_column("conviction_ratio").to_list() == pytest.approx(
-        indicators.filter(~small).get_column("conviction_ratio").to_list())
+    zeros = (n == 0) & (adults >= 5)
+    assert zeros.any() and published.filter(zeros).get_column("n_convicted_18plus").to_list() == [0] * int(zeros.sum())
+    shown = ~small & (adults >= 5)  # a ratio over fewer than 5 adults is not shown either
+    assert published.filter(shown).get_column("conviction_ratio").to_list() == pytest.approx(
+        indicators.filter(shown).get_column("conviction_ratio").to_list())
     assert published.filter(small).get_column("conviction_ratio").null_count() == int(small.sum())
     again = classify(indicators.select("area_id", "year", "residents", "pct_non_western", "pct_outside_work_edu",
                                        "pct_convicted", "conviction_ratio", "pct_basic_education",

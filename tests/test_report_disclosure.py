@@ -23,7 +23,8 @@ POLICY = DisclosurePolicy.load()
 
 
 def test_packaged_policy_defaults():
-    assert POLICY.min_count == 5 and POLICY.min_denominator == 5 and not POLICY.publish_zeros
+    assert POLICY.min_count == 5 and POLICY.min_denominator == 5
+    assert POLICY.zero_counts == "protect_groups" and POLICY.publish_zeros
     assert POLICY.version
 
 
@@ -38,10 +39,64 @@ def test_policy_override_and_bad_file(tmp_path):
 def test_primary_suppression_hand_case():
     frame = pl.DataFrame({"area": ["a", "b", "c", "d"], "n": [3, 5, 0, 120]})
     out = protect(frame, counts=["n"])
-    assert out.frame["n"].to_list() == [None, 5, None, 120]
-    assert out.frame[SUPPRESSED_COLUMN].to_list() == ["n:primary", None, "n:primary", None]
-    zeros = protect(frame, counts=["n"], policy=DisclosurePolicy.load(publish_zeros=True))
-    assert zeros.frame["n"].to_list() == [None, 5, 0, 120]
+    assert out.frame["n"].to_list() == [None, 5, 0, 120]  # a zero is no person: published
+    assert out.frame[SUPPRESSED_COLUMN].to_list() == ["n:primary", None, None, None]
+    strict = protect(frame, counts=["n"], policy=DisclosurePolicy.load(zero_counts="suppress"))
+    assert strict.frame["n"].to_list() == [None, 5, None, 120]
+    assert strict.frame[SUPPRESSED_COLUMN].to_list() == ["n:primary", None, "n:primary", None]
+    assert protect(frame, counts=["n"], policy=DisclosurePolicy.load(zero_counts="publish")).frame["n"].to_list() \
+        == [None, 5, 0, 120]
+
+
+def test_zero_counts_must_be_a_known_mode():
+    with pytest.raises(ConfigurationError, match="zero_counts"):
+        DisclosurePolicy.load(zero_counts="maybe")
+
+
+def test_a_2026_1_policy_file_keeps_its_meaning(tmp_path):
+    old = tmp_path / "policy.yaml"
+    old.write_text('version: "2026.1"\nmin_count: 5\nmin_denominator: 5\npublish_zeros: false\nmarker: "·"\n')
+    assert DisclosurePolicy.load(old).zero_counts == "suppress"
+    old.write_text('version: "2026.1"\npublish_zeros: true\n')
+    assert DisclosurePolicy.load(old).zero_counts == "publish"
+
+
+def test_zeros_published_beside_other_categories():
+    # 0 convicted of 40 residents, and a breakdown 0 / 25 / 15: zeros tell nothing about anyone
+    # that a published total and other non-zero categories do not already allow.
+    frame = pl.DataFrame({"convicted": [0], "residents": [40], "q1": [0], "q2": [25], "q3": [15]})
+    out = protect(frame, counts=["convicted", "residents", "q1", "q2", "q3"],
+                  totals=[Additive(["convicted"], "residents", remainder=True), Additive(["q1", "q2", "q3"], "residents")])
+    assert out.frame.row(0, named=True) == {"convicted": 0, "residents": 40, "q1": 0, "q2": 25, "q3": 15,
+                                            SUPPRESSED_COLUMN: None}
+
+
+def test_group_disclosure_every_member_has_the_trait():
+    # 12 of 12 residents outside work: the zero remainder says each of them is. The count goes
+    # (reason group); the total stays, and the count lies anywhere in [0, 12].
+    frame = pl.DataFrame({"outside_work": [12, 11], "residents": [12, 12]})
+    out = protect(frame, counts=["outside_work", "residents"],
+                  totals=[Additive(["outside_work"], "residents", remainder=True)])
+    assert out.frame["outside_work"].to_list() == [None, None]  # 11 of 12: the remainder 1 is small
+    assert out.frame["residents"].to_list() == [12, 12]
+    assert out.reasons["outside_work"] == ["group", "secondary"]
+    lax = protect(frame, counts=["outside_work", "residents"], policy=DisclosurePolicy.load(zero_counts="publish"),
+                  totals=[Additive(["outside_work"], "residents", remainder=True)])
+    assert lax.frame["outside_work"].to_list() == [12, None]
+
+
+def test_group_disclosure_everyone_in_one_category():
+    # all 9 households in the lowest quartile: the zeros of the other quartiles say so; the whole
+    # breakdown goes, the total stays. One-category rows with a total of 0 tell nothing.
+    frame = pl.DataFrame({"q1": [9, 0, 6], "q2": [0, 0, 7], "q3": [0, 0, 0], "n": [9, 0, 13]})
+    out = protect(frame, counts=["q1", "q2", "q3", "n"], totals=[Additive(["q1", "q2", "q3"], "n")])
+    assert out.frame.select("q1", "q2", "q3", "n").rows() == [(None, None, None, 9), (0, 0, 0, 0), (6, 7, 0, 13)]
+    assert [out.reasons[c][0] for c in ("q1", "q2", "q3")] == ["group"] * 3
+    # across rows (a one-way table with a total row): the same
+    table = pl.DataFrame({"cat": ["a", "b", "c", "total"], "n": [0, 30, 0, 30]})
+    across = protect(table, counts=["n"], totals=[GroupTotal("n", "cat", "total")])
+    assert across.frame["n"].to_list() == [None, None, None, 30]
+    assert across.reasons["n"] == ["group", "group", "group", None]
 
 
 def test_one_suppressed_part_gets_a_partner():
@@ -129,10 +184,11 @@ rows_strategy = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(rows=rows_strategy, remainder_extra=st.integers(0, 12), use_remainder=st.booleans(),
-       min_count=st.integers(2, 10), publish_zeros=st.booleans())
+       min_count=st.integers(2, 10), zero_counts=st.sampled_from(["protect_groups", "publish", "suppress"]))
 def test_property_no_small_count_published_and_nothing_recoverable(rows, remainder_extra, use_remainder,
-                                                                   min_count, publish_zeros):
-    policy = DisclosurePolicy.load(min_count=min_count, publish_zeros=publish_zeros)
+                                                                   min_count, zero_counts):
+    policy = DisclosurePolicy.load(min_count=min_count, zero_counts=zero_counts)
+    publish_zeros = zero_counts != "suppress"
     k = len(rows[0])
     parts = [f"p{j}" for j in range(k)]
     data = {p: [r[j] for r in rows] for j, p in enumerate(parts)}
@@ -156,6 +212,15 @@ def test_property_no_small_count_published_and_nothing_recoverable(rows, remaind
             assert hi - lo >= 1.0 - 1e-9, (i, j, lo, hi)
         if use_remainder and policy.is_sensitive(values[-1] - values[:-1].sum()) and not total_hidden:
             assert hidden.any()  # the remainder is not simply total minus published parts
+        # group disclosure: with zeros published, the published cells must not show that the whole
+        # total sits in one part (the other parts, and the remainder, zero)
+        nonzero = [j for j in range(k) if values[j] != 0]
+        rest = values[-1] - values[:-1].sum()
+        if (zero_counts == "protect_groups" and values[-1] > 0 and len(nonzero) == 1
+                and (rest == 0 if use_remainder else k >= 2)):
+            assert hidden[nonzero[0]], ("group: the part holding the whole total is published", i)
+            lo, hi = _interval(values, hidden, total_hidden, use_remainder, nonzero[0])
+            assert hi - lo >= 1.0 - 1e-9, ("group", i, lo, hi)
 
 
 @settings(max_examples=80, deadline=None)
@@ -171,7 +236,9 @@ def test_property_group_total_never_leaves_one_hidden_cell(cells, min_count):
         assert sum(hidden) >= 2
         assert sum(v for v, h in zip(cells, hidden) if h) >= min_count
     published = [v for v in out.frame["n"].to_list() if v is not None]
-    assert all(v >= min_count for v in published)
+    assert all(v == 0 or v >= min_count for v in published)  # zeros are published, 1..min_count-1 never
+    if sum(cells) > 0 and len(cells) >= 2 and sum(v != 0 for v in cells) == 1:  # everyone in one category
+        assert hidden[next(j for j, v in enumerate(cells) if v != 0)] and sum(hidden) >= 2
 
 
 def test_group_total_excludes_rows_outside_the_sum():

@@ -60,7 +60,7 @@ def test_run_directory_is_byte_identical_for_the_same_command(tmp_path):
     assert manifest["seed"] == 4 and manifest["replications"] == 1
     assert manifest["list_rules"] == {str(START + 1): "2021"} and manifest["data_vintage"]
     assert "boligmix-scenario/1" in manifest["scenario"]["content"]
-    assert (a / "rates" / "move.csv").exists() and (a / "rates" / "death.csv").exists()
+    assert (a / "rates-internal" / "move.csv").exists() and (a / "rates-internal" / "death.csv").exists()
     lettings = pl.read_parquet(a / "lettings.parquet")
     assert lettings.height > 0 and lettings["channel_rule"].null_count() == 0
 

@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
 from boligmix.years import year_span
 
 
@@ -41,12 +40,8 @@ def demo_command(
     from boligmix.pipeline import run_demo
 
     output = Output(quiet=quiet, json=json_out)
-    try:
-        with output.progress("demo", total=100) as bar:
-            result = run_demo(out, seed=seed, scale=scale, years=year_span(years), on_progress=bar)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    with output.progress("demo", total=100) as bar:
+        result = run_demo(out, seed=seed, scale=scale, years=year_span(years), on_progress=bar)
     _report(output, result)
 
 
@@ -62,14 +57,10 @@ def run_command(
     from boligmix.pipeline import run_pipeline
 
     output = Output(quiet=quiet, json=json_out)
-    try:
-        list_years = None
-        if years:
-            first, last = year_span(years)
-            list_years = list(range(first, last + 1))
-        with output.progress("pipeline", total=100) as bar:
-            result = run_pipeline(out, dataset=data, list_years=list_years, on_progress=bar)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    list_years = None
+    if years:
+        first, last = year_span(years)
+        list_years = list(range(first, last + 1))
+    with output.progress("pipeline", total=100) as bar:
+        result = run_pipeline(out, dataset=data, list_years=list_years, on_progress=bar)
     _report(output, result)

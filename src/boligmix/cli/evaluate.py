@@ -7,8 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
+
+PanelOption = Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")]
+UnitOption = Annotated[str, typer.Option("--unit", help="Unit column, e.g. area_id.")]
+TimeOption = Annotated[str, typer.Option("--time", help="Year column.")]
+TreatedFromOption = Annotated[str, typer.Option(
+    "--treated-from", help="Column of the first treated year (empty: never treated).")]
+OutDirOption = Annotated[Path, typer.Option("--out", help="Output directory.")]
 
 evaluate_app = typer.Typer(help="Evaluation: programmes, panels, surveys and effect estimates.", no_args_is_help=True)
 
@@ -19,12 +25,12 @@ def register(app: typer.Typer) -> None:
 
 @evaluate_app.command("did")
 def did_command(
-    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit column, e.g. area_id.")],
-    time: Annotated[str, typer.Option("--time", help="Year column.")],
+    panel: PanelOption,
+    unit: UnitOption,
+    time: TimeOption,
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column (numeric).")],
-    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never treated).")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    treated_from: TreatedFromOption,
+    out: OutDirOption,
     estimator: Annotated[str, typer.Option("--estimator", help="twfe, event, sunab or did2s.")] = "twfe",
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Cluster column (default: the unit).")] = None,
     window: Annotated[Optional[str], typer.Option(
@@ -38,16 +44,12 @@ def did_command(
     json_out: JsonOption = False,
 ) -> None:
     """Difference-in-differences estimates, pre-trend test, event-study plot and report."""
-    output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.did_run import run_did
+    from boligmix.evaluate.did_run import run_did
 
-        files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
-                                out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
-                                bootstrap=bootstrap, seed=seed)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    output = Output(quiet=quiet, json=json_out)
+    files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
+                            out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
+                            bootstrap=bootstrap, seed=seed)
     att = result.estimates[result.estimates["term"] == "ATT"]
     headline = (f"ATT {att['estimate'].iloc[0]:.4g} (SE {att['std_error'].iloc[0]:.3g})" if not att.empty
                 else f"{len(result.estimates)} event terms")
@@ -74,16 +76,12 @@ def panel_command(
     json_out: JsonOption = False,
 ) -> None:
     """The unit x year panel of list indicators, mix measures and treatment first years (+ stayer panel)."""
-    output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.panel_run import run_panel
+    from boligmix.evaluate.panel_run import run_panel
 
-        files, result = run_panel(data=data, years=years, out=out, level=level, registry=registry,
-                                  activities=activities, policies=policies or [], stayers=stayers,
-                                  stayer_base_year=stayer_base_year)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    output = Output(quiet=quiet, json=json_out)
+    files, result = run_panel(data=data, years=years, out=out, level=level, registry=registry,
+                              activities=activities, policies=policies or [], stayers=stayers,
+                              stayer_base_year=stayer_base_year)
     output.result({"out": str(out), "files": files, "rows": result.panel.height, "notes": result.notes},
                   human=f"evaluate panel: {result.panel.height} rows ({level}, {years}) -> {out}")
 
@@ -92,29 +90,25 @@ def panel_command(
 def programmes_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
     registry: Annotated[Path, typer.Option("--registry", help="Programme registry (.csv or .xlsx).")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     activities: Annotated[Optional[Path], typer.Option("--activities", help="Activities CSV (programme_id,activity).")] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Funding and coverage tables of the registry and how the covered departments' indicators moved."""
-    output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.data.io import check_out_dir, read_table
-        from boligmix.evaluate.programmes import programme_tables, write_programme_outputs
-        from boligmix.evaluate.registry import read_registry
+    from boligmix.data.io import check_out_dir, read_table
+    from boligmix.evaluate.programmes import programme_tables, write_programme_outputs
+    from boligmix.evaluate.registry import read_registry
 
-        for src, what in ((data, "dataset"), (registry, "registry file"), (activities, "activities file")):
-            if src is not None:
-                check_out_dir(src, out, source=what)
-        deps = set(read_table(data, "departments", ["department_id"])["department_id"].to_list())
-        reg = read_registry(registry, activities=activities, departments=deps)
-        tables = programme_tables(data, reg)
-        files = write_programme_outputs(tables, out, registry_file=str(registry), dataset=str(data),
-                                        rules_version=reg.rules.version)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    output = Output(quiet=quiet, json=json_out)
+    for src, what in ((data, "dataset"), (registry, "registry file"), (activities, "activities file")):
+        if src is not None:
+            check_out_dir(src, out, source=what)
+    deps = set(read_table(data, "departments", ["department_id"])["department_id"].to_list())
+    reg = read_registry(registry, activities=activities, departments=deps)
+    tables = programme_tables(data, reg)
+    files = write_programme_outputs(tables, out, registry_file=str(registry), dataset=str(data),
+                                    rules_version=reg.rules.version)
     output.result({"out": str(out), "files": files, "programmes": tables.funding.height},
                   human=f"evaluate programmes: {tables.funding.height} programmes -> {files['report']}")
 
@@ -122,26 +116,22 @@ def programmes_command(
 @evaluate_app.command("survey")
 def survey_command(
     responses: Annotated[Path, typer.Option("--responses", help="CSV respondent_id,area_id,year,weight,item,value.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     index: Annotated[Optional[Path], typer.Option("--index", help="Index definition YAML (default: packaged).")] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Tryghed og trivsel index (six dimensions) per area and year with survey weights and 95 % intervals."""
-    output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.data.io import check_out_dir
-        from boligmix.evaluate.survey import SurveyIndex, comparisons, index_table, read_responses, respondent_scores
-        from boligmix.evaluate.survey_output import write_survey_outputs
+    from boligmix.data.io import check_out_dir
+    from boligmix.evaluate.survey import SurveyIndex, comparisons, index_table, read_responses, respondent_scores
+    from boligmix.evaluate.survey_output import write_survey_outputs
 
-        check_out_dir(responses, out, source="responses file")
-        spec = SurveyIndex.load(index)
-        scores = respondent_scores(read_responses(responses, spec), spec)
-        table = index_table(scores)
-        files = write_survey_outputs(table, comparisons(scores), out, index=spec, source=str(responses))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    output = Output(quiet=quiet, json=json_out)
+    check_out_dir(responses, out, source="responses file")
+    spec = SurveyIndex.load(index)
+    scores = respondent_scores(read_responses(responses, spec), spec)
+    table = index_table(scores)
+    files = write_survey_outputs(table, comparisons(scores), out, index=spec, source=str(responses))
     output.result({"out": str(out), "files": files, "rows": table.height},
                   human=f"evaluate survey: {table.height} area-year-dimension rows -> {files['report']}")
 
@@ -157,71 +147,60 @@ def synth_survey_command(
     json_out: JsonOption = False,
 ) -> None:
     """A synthetic tryghed og trivsel survey (responses CSV) for the demo."""
+    import numpy as np
+
+    from boligmix.evaluate.survey import SurveyIndex, synthetic_survey
+    from boligmix.report._files import write_text_atomic
+    from boligmix.years import year_list
+
     output = Output(quiet=quiet, json=json_out)
-    try:
-        import numpy as np
-
-        from boligmix.evaluate.survey import SurveyIndex, synthetic_survey
-        from boligmix.report._files import write_text_atomic
-
-        frame = synthetic_survey(np.random.default_rng(seed), SurveyIndex.load(),
-                                 areas=[a.strip() for a in areas.split(",") if a.strip()],
-                                 years=[int(y) for y in years.split(",")], respondents=respondents)
-        write_text_atomic(out, frame.write_csv())
-    except (BoligmixError, ValueError) as exc:
-        print_error(exc if isinstance(exc, BoligmixError) else BoligmixError(str(exc)))
-        raise typer.Exit(2) from None
+    frame = synthetic_survey(np.random.default_rng(seed), SurveyIndex.load(),
+                             areas=[a.strip() for a in areas.split(",") if a.strip()],
+                             years=year_list(years), respondents=respondents)
+    write_text_atomic(out, frame.write_csv())
     output.result({"out": str(out), "rows": frame.height}, human=f"synth-survey: {frame.height} answers -> {out}")
 
 
 @evaluate_app.command("twins")
 def twins_command(
-    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit column.")],
-    time: Annotated[str, typer.Option("--time", help="Year column.")],
-    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never).")],
+    panel: PanelOption,
+    unit: UnitOption,
+    time: TimeOption,
+    treated_from: TreatedFromOption,
     features: Annotated[str, typer.Option("--features", help="Comma-separated indicator columns to match on.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     k: Annotated[int, typer.Option("--k", help="Twins per treated unit.")] = 3,
     pre_years: Annotated[int, typer.Option("--pre-years", help="Pre-treatment years averaged.")] = 3,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Nearest-neighbour twin units on pre-treatment indicators."""
-    output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.comparison_run import run_twins
+    from boligmix.evaluate.comparison_run import run_twins
 
-        files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
-                          features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
-                          pre_years=pre_years)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    output = Output(quiet=quiet, json=json_out)
+    files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
+                      features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
+                      pre_years=pre_years)
     output.result({"out": str(out), "files": files}, human=f"evaluate twins -> {files['twins']}")
 
 
 @evaluate_app.command("synthcontrol")
 def synthcontrol_command(
-    panel: Annotated[Path, typer.Option("--panel", help="Unit x year panel (.parquet or .csv).")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit column.")],
-    time: Annotated[str, typer.Option("--time", help="Year column.")],
+    panel: PanelOption,
+    unit: UnitOption,
+    time: TimeOption,
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
-    treated_from: Annotated[str, typer.Option("--treated-from", help="First treated year (empty: never).")],
+    treated_from: TreatedFromOption,
     treated_unit: Annotated[str, typer.Option("--treated-unit", help="The one treated unit to study.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: OutDirOption,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Synthetic control for one treated unit (never-treated donors) with placebo-in-space inference."""
-    output = Output(quiet=quiet, json=json_out)
-    try:
-        from boligmix.evaluate.comparison_run import run_synthcontrol
+    from boligmix.evaluate.comparison_run import run_synthcontrol
 
-        files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
-                                        treated_from=treated_from, treated_unit=treated_unit, out=out)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    output = Output(quiet=quiet, json=json_out)
+    files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
+                                    treated_from=treated_from, treated_unit=treated_unit, out=out)
     output.result({"out": str(out), "files": files, "att": sc.att, "placebo_p_value": p},
                   human=f"evaluate synthcontrol: mean gap {sc.att:.4g}, placebo p {p:.3f} -> {files['report']}")

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
 
 
 def export_csv_command(
@@ -22,12 +21,8 @@ def export_csv_command(
     from boligmix.data.export import export_csv
 
     output = Output(quiet=quiet, json=json_output)
-    try:
-        with output.progress("export-csv", total=100) as bar:
-            files = export_csv(data_dir, out, overwrite=force, on_progress=bar)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    with output.progress("export-csv", total=100) as bar:
+        files = export_csv(data_dir, out, overwrite=force, on_progress=bar)
     payload = {"dataset": str(data_dir), "out": str(out), "files": [str(f) for f in files]}
     output.result(payload, human=f"exported {data_dir} -> {out}: {len(files)} CSV files "
                                  f"({', '.join(f.name for f in files)})")

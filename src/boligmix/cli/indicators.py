@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error, require_internal_name
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption, require_internal_name
+from boligmix.errors import ConfigurationError
 
 indicators_app = typer.Typer(help="Area, department and municipality indicators from register data.",
                              no_args_is_help=True)
@@ -26,6 +26,10 @@ def _check_output_file(out: Path, force: bool, internal: bool = False) -> None:
         require_internal_name(out)
 
 
+DatasetArgument = Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")]
+OutFileOption = Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")]
+LevelOption = Annotated[str, typer.Option(help="area, department or municipality.")]
+ForceFileOption = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
 InternalOption = Annotated[bool, typer.Option(
     "--internal", help="Write exact counts without disclosure control (internal use only: the file name must "
                        "contain 'intern' and its first column says so). Default: small counts and the values "
@@ -42,15 +46,11 @@ def _compute_and_write(output: Output, what: str, compute, protect, out: Path, f
     from boligmix.data.io import check_out_paths
     from boligmix.indicators.publish import internal_frame
 
-    try:
-        _check_output_file(out, force, internal)
-        check_out_paths(out, inputs)
-        with output.progress(what, total=100) as bar:
-            frame = compute(bar)
-        _write_atomic(internal_frame(frame) if internal else protect(frame).frame, out)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    _check_output_file(out, force, internal)
+    check_out_paths(out, inputs)
+    with output.progress(what, total=100) as bar:
+        frame = compute(bar)
+    _write_atomic(internal_frame(frame) if internal else protect(frame).frame, out)
     return frame
 
 
@@ -63,13 +63,13 @@ def _write_atomic(frame, out: Path) -> None:
 
 @indicators_app.command("compute")
 def compute(
-    dataset: Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")],
+    dataset: DatasetArgument,
     year: Annotated[list[int], typer.Option("--year", "-y", help="List year (repeatable).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
-    level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
+    out: OutFileOption,
+    level: LevelOption = "area",
     settings_file: Annotated[Path | None, typer.Option(
         help="YAML file of indicator settings per rule version (default: the shipped one).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    force: ForceFileOption = False,
     internal: InternalOption = False,
     quiet: QuietOption = False,
     json: JsonOption = False,
@@ -104,24 +104,20 @@ def show_settings(
     from boligmix.indicators import settings_for_list_year
 
     output = Output(quiet=quiet, json=json)
-    try:
-        settings = settings_for_list_year(year, settings_file)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    settings = settings_for_list_year(year, settings_file)
     payload = {**settings.model_dump(mode="json"), "register_years": settings.register_years_text(year)}
     output.result(payload)
 
 
 @indicators_app.command("composition")
 def composition(
-    dataset: Annotated[Path, typer.Argument(help="Dataset directory (Parquet tables + manifest.json).")],
+    dataset: DatasetArgument,
     year: Annotated[list[int], typer.Option("--year", "-y", help="Year (repeatable): residents on 1 January.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    out: OutFileOption,
     indicator: Annotated[list[str] | None, typer.Option(
         "--indicator", "-i", help="Indicator name (repeatable; default: all, see --list).")] = None,
-    level: Annotated[str, typer.Option(help="area, department or municipality.")] = "area",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    level: LevelOption = "area",
+    force: ForceFileOption = False,
     internal: InternalOption = False,
     quiet: QuietOption = False,
     json: JsonOption = False,

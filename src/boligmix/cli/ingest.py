@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
 
 KEY_ENV_NAME = "BOLIGMIX_PSEUDONYM_KEY"
 """`boligmix.data.pseudonymise.KEY_ENV`, spelled out so that the help needs no import (a test keeps them equal)."""
@@ -30,14 +29,10 @@ def ingest_command(
     from boligmix.data.pseudonymise import load_key
 
     output = Output(quiet=quiet, json=json_output)
-    try:
-        key = load_key(key_file)
-        with output.progress("ingest", total=100) as bar:
-            manifest = ingest(src, out, key=key, vintage=vintage or src.resolve().name,
-                              overwrite=force, on_progress=bar)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    key = load_key(key_file)
+    with output.progress("ingest", total=100) as bar:
+        manifest = ingest(src, out, key=key, vintage=vintage or src.resolve().name,
+                          overwrite=force, on_progress=bar)
     payload = {"dataset": str(out), **manifest.model_dump(mode="json")}
     rows = ", ".join(f"{name} {count}" for name, count in manifest.tables.items())
     output.result(payload, human=f"imported {src} -> {out} (vintage {manifest.vintage!r}, "

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang
+from boligmix.errors import ConfigurationError
 
 letting_app = typer.Typer(help="Letting: explain decisions, check letting policies, simulate a scenario.",
                           no_args_is_help=True)
@@ -33,39 +33,28 @@ def explain_command(
     from boligmix.letting.explain import explain_decisions
 
     out = Output(quiet=quiet, json=json_)
-    try:
-        if lang not in ("da", "en"):
-            raise ConfigurationError(f"--lang must be da or en, got '{lang}'", field="--lang")
-        texts = None
-        if policies:
-            from boligmix.letting.policy import POLICY_DIR, load_policies, policy_files
+    check_lang(lang)
+    texts = None
+    if policies:
+        from boligmix.letting.policy import POLICY_DIR, load_policies, policy_files
 
-            packaged = policy_files([POLICY_DIR / "statutory", POLICY_DIR / "local"])
-            known = {p.resolve() for p in packaged}
-            texts = load_policies([*packaged, *(p for p in policy_files(policies) if p.resolve() not in known)])
-        if (decisions is None) == (db is None):
-            raise ConfigurationError("give exactly one of --decisions (a decision log) or --db (the letting store)",
-                                     field="--decisions/--db")
-        if db is not None:
-            from boligmix.letting.store.db import Store
-            from boligmix.letting.store.explain import explain_from_store
-            from boligmix.letting.store.migrate import ensure_current
+        packaged = policy_files([POLICY_DIR / "statutory", POLICY_DIR / "local"])
+        known = {p.resolve() for p in packaged}
+        texts = load_policies([*packaged, *(p for p in policy_files(policies) if p.resolve() not in known)])
+    if (decisions is None) == (db is None):
+        raise ConfigurationError("give exactly one of --decisions (a decision log) or --db (the letting store)",
+                                 field="--decisions/--db")
+    if db is not None:
+        from boligmix.cli.letting_admin import current_store
+        from boligmix.letting.store.explain import explain_from_store
 
-            store = Store(db, pool_size=1)
-            try:
-                ensure_current(store.engine)
-                with out.progress("reading decisions"):
-                    explanation = explain_from_store(store, applicant, dwelling, texts)
-            finally:
-                store.dispose()
-        else:
-            assert decisions is not None
-            with out.progress("reading decisions"):
-                log = read_decision_log(decisions)
-            explanation = explain_decisions(log, applicant, dwelling, texts)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+        with current_store(db) as store, out.progress("reading decisions"):
+            explanation = explain_from_store(store, applicant, dwelling, texts)
+    else:
+        assert decisions is not None
+        with out.progress("reading decisions"):
+            log = read_decision_log(decisions)
+        explanation = explain_decisions(log, applicant, dwelling, texts)
     out.result(explanation.to_dict(), "\n".join(explanation.lines(lang)))
 
 
@@ -82,14 +71,10 @@ def check_policy_command(
     from boligmix.letting.policy import POLICY_DIR, check_policy_files, policy_files
 
     out = Output(quiet=quiet, json=json_)
-    try:
-        context = list(with_) if with_ else [POLICY_DIR / "statutory"]
-        checked = {p.resolve() for p in policy_files(files)}
-        context_files = [p for p in policy_files(context) if p.resolve() not in checked]
-        policy_set = check_policy_files(sorted(checked), context_files)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    context = list(with_) if with_ else [POLICY_DIR / "statutory"]
+    checked = {p.resolve() for p in policy_files(files)}
+    context_files = [p for p in policy_files(context) if p.resolve() not in checked]
+    policy_set = check_policy_files(sorted(checked), context_files)
     rows = [
         {"file": p.source, "id": p.id, "version": p.version, "tool": p.spec.tool, "slot": p.spec.slot_name,
          "enabled": p.spec.enabled, "effective_from": p.spec.effective_from.isoformat(),
@@ -136,55 +121,50 @@ def simulate_command(
     from boligmix.letting.decision_log import write_decision_log
     from boligmix.letting.policy import load_default_policies, load_policies
     from boligmix.letting.scenario import ScenarioSettings, run_scenario
+    from boligmix.report._files import write_text_atomic
 
     output = Output(quiet=quiet, json=json_)
     register_meta: dict = {}
-    try:
-        from boligmix.data.io import check_out_paths
+    from boligmix.data.io import check_out_paths
 
-        check_out_paths(out, {"--dataset directory": dataset,
-                              **{f"--policies {p}": p for p in (policies or [])}})
-        policy_set = load_policies(policies) if policies else load_default_policies(include_local_examples=True)
-        settings = ScenarioSettings(applicants=applicants, vacancies=vacancies, municipality_code=municipality)
-        waiting = None
-        if dataset is not None:
-            from dataclasses import asdict, replace
+    check_out_paths(out, {"--dataset directory": dataset,
+                          **{f"--policies {p}": p for p in (policies or [])}})
+    policy_set = load_policies(policies) if policies else load_default_policies(include_local_examples=True)
+    settings = ScenarioSettings(applicants=applicants, vacancies=vacancies, municipality_code=municipality)
+    waiting = None
+    if dataset is not None:
+        from dataclasses import asdict, replace
 
-            from boligmix.data.io import read_manifest
-            from boligmix.letting.register import RegisterOptions, scenario_waiting_list
+        from boligmix.data.io import read_manifest
+        from boligmix.letting.register import RegisterOptions, scenario_waiting_list
 
-            try:
-                reference = date.fromisoformat(on) if on else settings.start
-            except ValueError:
-                raise typer.BadParameter(f"--on must be a date YYYY-MM-DD, got {on!r}") from None
-            if current_year not in ("unknown", "continue_december"):
-                raise typer.BadParameter(f"--current-year must be unknown or continue_december, got {current_year!r}")
-            register_options = RegisterOptions(current_year=current_year)  # type: ignore[arg-type]
-            manifest = read_manifest(dataset)
-            waiting, org = scenario_waiting_list(dataset, reference, sample=applicants,
-                                                 rng=np.random.default_rng([seed, 1]), options=register_options)
-            settings = replace(settings, org_id=org, start=reference)
-            register_meta = {"dataset": str(dataset), "dataset_vintage": manifest.vintage,
-                             "dataset_seed": manifest.seed, "reference_date": reference.isoformat(),
-                             "register_options": asdict(register_options), "waiting_list": len(waiting),
-                             "org_id": org}
-        elif on is not None:
-            raise typer.BadParameter("--on needs --dataset")
-        with output.progress("letting", total=100) as bar:
-            result = run_scenario(policy_set, seed, settings, on_progress=bar, applicants=waiting)
-        path = write_decision_log(out, result.engine.decisions)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+        try:
+            reference = date.fromisoformat(on) if on else settings.start
+        except ValueError:
+            raise typer.BadParameter(f"--on must be a date YYYY-MM-DD, got {on!r}") from None
+        if current_year not in ("unknown", "continue_december"):
+            raise typer.BadParameter(f"--current-year must be unknown or continue_december, got {current_year!r}")
+        register_options = RegisterOptions(current_year=current_year)  # type: ignore[arg-type]
+        manifest = read_manifest(dataset)
+        waiting, org = scenario_waiting_list(dataset, reference, sample=applicants,
+                                             rng=np.random.default_rng([seed, 1]), options=register_options)
+        settings = replace(settings, org_id=org, start=reference)
+        register_meta = {"dataset": str(dataset), "dataset_vintage": manifest.vintage,
+                         "dataset_seed": manifest.seed, "reference_date": reference.isoformat(),
+                         "register_options": asdict(register_options), "waiting_list": len(waiting),
+                         "org_id": org}
+    elif on is not None:
+        raise typer.BadParameter("--on needs --dataset")
+    with output.progress("letting", total=100) as bar:
+        result = run_scenario(policy_set, seed, settings, on_progress=bar, applicants=waiting)
+    path = write_decision_log(out, result.engine.decisions)
     meta = {"decision_log": str(path), "vintage": "synthetic letting scenario (boligmix.letting.scenario)",
             "seed": seed, "applicants": applicants, "vacancies": vacancies, **register_meta,
             "municipality_code": municipality,
             "policies": [{"id": p.id, "version": p.version, "file": p.source} for p in policy_set.policies],
             **result.summary}
     meta_path = path.with_name(path.name + ".meta.json")
-    tmp = meta_path.with_name(meta_path.name + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(meta_path)
+    write_text_atomic(meta_path, json.dumps(meta, ensure_ascii=False, indent=2))
     human = "\n".join([f"wrote {path} ({result.summary['decisions']} decisions, seed {seed})",
                         f"lettings: {result.summary['lettings']} {result.summary['lettings_by_channel']}",
                         f"rejections: {result.summary['rejections_by_rule']}",

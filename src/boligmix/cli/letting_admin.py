@@ -6,13 +6,18 @@ has created it; otherwise this module creates the group.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption
+from boligmix.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from boligmix.letting.store.db import Store
 
 DEFAULT_DB_TEXT = "sqlite:///boligmix-letting.sqlite"
 """`boligmix.letting.store.db.DEFAULT_DB_URL` for the help text (no SQLAlchemy import; a test keeps them equal)."""
@@ -29,6 +34,21 @@ def resolve_db(db: str | None) -> str:
     from boligmix.letting.store.db import DEFAULT_DB_URL
 
     return db or DEFAULT_DB_URL
+
+
+@contextmanager
+def current_store(db: str | None) -> Iterator["Store"]:
+    """The letting store at `db` (default: the store's default database), checked to be at the newest
+    schema, disposed of after use."""
+    from boligmix.letting.store.db import Store
+    from boligmix.letting.store.migrate import ensure_current
+
+    store = Store(resolve_db(db), pool_size=1)
+    try:
+        ensure_current(store.engine)
+        yield store
+    finally:
+        store.dispose()
 
 
 def letting_group(app: typer.Typer) -> typer.Typer:
@@ -50,11 +70,7 @@ def init_db(db: DbOption = None, quiet: QuietOption = False, json: JsonOption = 
 
     out = Output(quiet, json)
     db = resolve_db(db)
-    try:
-        revision = upgrade(db)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    revision = upgrade(db)
     shown = make_url(normalise_url(db)).render_as_string(hide_password=True)
     out.result({"db": shown, "schema_revision": revision},
                f"letting database at schema revision {revision}")
@@ -70,19 +86,11 @@ def add_token(
 ) -> None:
     """Create an API token; the secret is printed once and only its hash is stored."""
     from boligmix.letting.store.auth import create_token
-    from boligmix.letting.store.db import Store
-    from boligmix.letting.store.migrate import ensure_current
 
     out = Output(quiet, json)
-    db = resolve_db(db)
     scopes = [part for item in (scope or []) for part in item.split(",")]
-    try:
-        store = Store(db, pool_size=1)
-        ensure_current(store.engine)
+    with current_store(db) as store:
         secret, row = store.transact(lambda s: create_token(s, name=name, role=role, scope=scopes))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
     out.result({"name": row.name, "role": row.role, "scope": row.scope, "token": secret},
                f"token for {row.name} ({row.role}, scope {', '.join(row.scope) or '-'}):\n{secret}")
     if not quiet:
@@ -96,12 +104,9 @@ def revoke_token(
     """Revoke an API token (requests with it get 401 from then on)."""
     from sqlalchemy import select
 
-    from boligmix.letting.store.db import Store
-    from boligmix.letting.store.migrate import ensure_current
     from boligmix.letting.store.models import ApiToken
 
     out = Output(quiet, json)
-    db = resolve_db(db)
 
     def revoke(s) -> None:  # type: ignore[no-untyped-def]
         row = s.scalar(select(ApiToken).where(ApiToken.name == name))
@@ -109,13 +114,8 @@ def revoke_token(
             raise ConfigurationError(f"no token named '{name}'", field="--name")
         row.revoked_at = datetime.now(timezone.utc)
 
-    try:
-        store = Store(db, pool_size=1)
-        ensure_current(store.engine)
+    with current_store(db) as store:
         store.transact(revoke)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
     out.result({"name": name, "revoked": True}, f"token {name} revoked")
 
 

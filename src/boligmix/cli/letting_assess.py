@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
 
 
 def assess_command(
@@ -28,12 +27,8 @@ def assess_command(
     from boligmix.letting.assess_io import run_assessment
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        with output.progress("assessing cases"):
-            summary = run_assessment(cases, out, policies or None)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    with output.progress("assessing cases"):
+        summary = run_assessment(cases, out, policies or None)
     counts = ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items())
     output.result(summary, f"wrote {summary['out']} ({summary['cases']} cases: {counts})")
 

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.cli.letting_admin import DbOption, letting_group, resolve_db
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
+from boligmix.cli.letting_admin import DbOption, current_store, letting_group
 
 if TYPE_CHECKING:
     from boligmix.letting.store.auth import Principal
@@ -45,17 +44,9 @@ def _date(value: str | None, option: str) -> date | None:
         raise ConfigurationError(f"{option} must be an ISO date (YYYY-MM-DD), got {value!r}", field=option) from None
 
 
-def _run(db: str, out: Output, what: str, build: Any) -> dict[str, Any]:
-    from boligmix.letting.store.db import Store
-    from boligmix.letting.store.migrate import ensure_current
-
-    store = Store(resolve_db(db), pool_size=1)
-    try:
-        ensure_current(store.engine)
-        with out.progress(what), store.read() as s:
-            return build(s)
-    finally:
-        store.dispose()
+def _run(db: str | None, out: Output, what: str, build: Any) -> dict[str, Any]:
+    with current_store(db) as store, out.progress(what), store.read() as s:
+        return build(s)
 
 
 def _text(report: dict[str, Any], columns: list[str]) -> str:
@@ -79,14 +70,10 @@ def report_dispensations(
     from boligmix.letting.store.reports import dispensation_report, LEVELS
 
     out = Output(quiet, json)
-    try:
-        end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
-        report = _run(db, out, "reading the trail", lambda s: dispensation_report(
-            s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start,
-            level=level))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
+    report = _run(db, out, "reading the trail", lambda s: dispensation_report(
+        s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start,
+        level=level))
     keys = ["municipality_code", "org_id", "department_id"][: LEVELS.index(level) + 1]
     out.result(report, _text(report, [*keys, "applicants", "offers", "lettings",
                                       *(f"grounds.{g}" for g in report["grounds"])]))
@@ -100,13 +87,9 @@ def report_rejections(
     from boligmix.letting.store.reports import rejection_report
 
     out = Output(quiet, json)
-    try:
-        end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
-        report = _run(db, out, "reading the trail", lambda s: rejection_report(
-            s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    end, start = _date(period_end, "--period-end"), _date(period_start, "--period-start")
+    report = _run(db, out, "reading the trail", lambda s: rejection_report(
+        s, _principal(municipality), municipality_code=municipality, period_end=end, period_start=start))
     out.result(report, _text(report, ["municipality_code", "area_id", "org_id", "department_id",
                                       "applicants_rejected", "rejections"]))
 

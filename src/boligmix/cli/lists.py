@@ -7,14 +7,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang
+from boligmix.errors import ConfigurationError
 from boligmix.years import year_list
 
 RulesOption = Annotated[str, typer.Option(
     "--rules", help="auto (by list year), 2010, 2013, 2018, 2021, or a rule-set .yaml file (applied to every row).")]
 SwitchOption = Annotated[Optional[list[str]], typer.Option(
     "--switch", help="Override a rule switch, NAME=VALUE (repeatable), e.g. haardt_ghetto_years=4.")]
+AreasOption = Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")]
+HistoryOption = Annotated[Optional[Path], typer.Option(
+    "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")]
+VintageOption = Annotated[Optional[str], typer.Option(
+    "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")]
+ForceDirOption = Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")]
 
 
 def parse_switches(items: list[str] | None) -> dict[str, str]:
@@ -38,14 +44,12 @@ def parse_years(year: int | None, years: str | None) -> list[int]:
 
 
 def classify_command(
-    areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
+    areas: AreasOption,
     out: Annotated[Path, typer.Option("--out", help="OUT.csv to write (plus OUT.provenance.json).")],
-    history: Annotated[Optional[Path], typer.Option(
-        "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")] = None,
+    history: HistoryOption = None,
     rules: RulesOption = "auto",
     switch: SwitchOption = None,
-    vintage: Annotated[Optional[str], typer.Option(
-        "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
+    vintage: VintageOption = None,
     quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
@@ -56,22 +60,18 @@ def classify_command(
         write_classification
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        switches = parse_switches(switch)
-        inputs = {"--areas file": areas, "--history file": history}
-        check_out_paths(out, inputs)
-        check_out_paths(provenance_path(out), inputs)
-        frame = read_areas_csv(areas, rules)
-        past = read_history_csv(history) if history is not None else None
-        data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
-        with output.progress("classifying", total=100) as bar:
-            result = classify(frame, rules=rules, history=past, switches=switches, data_vintage=data_vintage,
-                              on_progress=bar)
-        inputs = {"areas": areas, **({"history": history} if history is not None else {})}
-        write_classification(out, result, inputs)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    switches = parse_switches(switch)
+    inputs = {"--areas file": areas, "--history file": history}
+    check_out_paths(out, inputs)
+    check_out_paths(provenance_path(out), inputs)
+    frame = read_areas_csv(areas, rules)
+    past = read_history_csv(history) if history is not None else None
+    data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
+    with output.progress("classifying", total=100) as bar:
+        result = classify(frame, rules=rules, history=past, switches=switches, data_vintage=data_vintage,
+                          on_progress=bar)
+    inputs = {"areas": areas, **({"history": history} if history is not None else {})}
+    write_classification(out, result, inputs)
     _warn(result.history_warning())
     counts = {f: int(result.frame.get_column(f).sum()) for f in
               ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")}
@@ -92,7 +92,7 @@ def lists_command(
     history: Annotated[Optional[Path], typer.Option(
         "--history", help="HISTORY.csv: published list membership for earlier years.")] = None,
     switch: SwitchOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    force: ForceDirOption = False,
     format_: Annotated[str, typer.Option(
         "--format", help="text: a table of the listed areas of the newest list year (default); "
                          "brief: only the one-line result.")] = "text",
@@ -106,20 +106,16 @@ def lists_command(
     from boligmix.lists.pipeline import compute_lists, write_lists
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        if format_ not in ("text", "brief"):
-            raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
-        check_lang(lang)
-        switches = parse_switches(switch)
-        wanted = parse_years(year, years)
-        check_out_paths(out, {"dataset directory": data, "--history file": history})
-        past = read_history_csv(history) if history is not None else None
-        with output.progress("computing lists", total=100) as bar:
-            result = compute_lists(data, wanted, rules=rules, history=past, switches=switches, on_progress=bar)
-        write_lists(out, result, overwrite=force)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    if format_ not in ("text", "brief"):
+        raise ConfigurationError(f"--format must be text or brief, got '{format_}'", field="format")
+    check_lang(lang)
+    switches = parse_switches(switch)
+    wanted = parse_years(year, years)
+    check_out_paths(out, {"dataset directory": data, "--history file": history})
+    past = read_history_csv(history) if history is not None else None
+    with output.progress("computing lists", total=100) as bar:
+        result = compute_lists(data, wanted, rules=rules, history=past, switches=switches, on_progress=bar)
+    write_lists(out, result, overwrite=force)
     _warn(result.classification.history_warning())
     flags = ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")
     latest = [a for a in result.areas if a["year"] == result.year]
@@ -167,16 +163,14 @@ def print_listed_table(areas: list[dict], year: int, lang: str, rulesets: dict |
 
 
 def explain_command(
-    areas: Annotated[Path, typer.Option("--areas", help="AREAS.csv: one row per area and list year.")],
+    areas: AreasOption,
     year: Annotated[int, typer.Option("--year", help="List year to explain.")],
     out: Annotated[Path, typer.Option("--out", help="Result directory to write.")],
-    history: Annotated[Optional[Path], typer.Option(
-        "--history", help="HISTORY.csv: published list membership (area_id,year,parallelsamfund).")] = None,
+    history: HistoryOption = None,
     rules: RulesOption = "auto",
     switch: SwitchOption = None,
-    vintage: Annotated[Optional[str], typer.Option(
-        "--vintage", help="Data vintage to record (default: the AREAS.csv name and hash).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing result directory.")] = False,
+    vintage: VintageOption = None,
+    force: ForceDirOption = False,
     lang: Annotated[str, typer.Option("--lang", help="Language of the printed explanations: da (default) or en.")]
     = "da",
     quiet: QuietOption = False,
@@ -188,19 +182,15 @@ def explain_command(
     from boligmix.lists.pipeline import lists_from_indicators, write_lists
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        check_lang(lang)
-        switches = parse_switches(switch)
-        check_out_paths(out, {"--areas file": areas, "--history file": history})
-        frame = read_areas_csv(areas, rules)
-        past = read_history_csv(history) if history is not None else None
-        data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
-        result = lists_from_indicators(frame, year, rules=rules, history=past, switches=switches,
-                                       data_vintage=data_vintage)
-        write_lists(out, result, overwrite=force)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    check_lang(lang)
+    switches = parse_switches(switch)
+    check_out_paths(out, {"--areas file": areas, "--history file": history})
+    frame = read_areas_csv(areas, rules)
+    past = read_history_csv(history) if history is not None else None
+    data_vintage = vintage or f"{areas.name} sha256:{file_sha256(areas)[:16]}"
+    result = lists_from_indicators(frame, year, rules=rules, history=past, switches=switches,
+                                   data_vintage=data_vintage)
+    write_lists(out, result, overwrite=force)
     _warn(result.classification.history_warning())
     payload = {"out": str(out), "year": year, "areas": len(result.areas),
                "on_list": {f: sum(1 for a in result.areas if a[f]) for f in

@@ -8,14 +8,21 @@ module imports only typer, the standard library, `boligmix.errors` and `boligmix
 at module level; polars, numpy, SQLAlchemy, FastAPI, plotly and the domain packages are imported
 inside the command function that needs them (tests/test_cli_startup.py checks this for every
 module in `COMMAND_MODULES`).
+
+Errors are handled in ONE place, `BoligmixGroup.invoke`: every command runs inside it, so a
+`BoligmixError` from any command (and any command group's callback) becomes the message on stderr
+and exit code 2, never a traceback, whether the app runs as `boligmix`, `python -m
+boligmix.cli.main` or under Typer's `CliRunner` (tests/test_cli_errors.py walks every command).
+Commands therefore raise `boligmix.errors` exceptions and do not catch them.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from boligmix.errors import BoligmixError
 
@@ -42,7 +49,24 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 """Modules of `boligmix.cli` whose `register(app)` adds commands, in help order."""
 
+
+
+class BoligmixGroup(TyperGroup):
+    """The root command group: runs the chosen command and turns a `BoligmixError` into its message
+    on stderr and exit code 2 (the one error wrapper of the CLI)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BoligmixError as exc:
+            from boligmix.cli._output import print_error
+
+            print_error(exc)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=BoligmixGroup,
     name="boligmix",
     help="Danish almene housing from register data: lists, mix, letting, simulation, evaluation.",
     no_args_is_help=True,
@@ -72,14 +96,8 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console entry point: run the app and turn boligmix errors into a message and exit code 2."""
-    try:
-        app()
-    except BoligmixError as exc:
-        from boligmix.cli._output import print_error
-
-        print_error(exc)
-        sys.exit(2)
+    """Console entry point (errors become exit code 2 in `BoligmixGroup.invoke`)."""
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

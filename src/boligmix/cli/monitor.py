@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption, check_lang
 
 
 def register(app: typer.Typer) -> None:
@@ -39,38 +38,34 @@ def monitor_command(
     json_: JsonOption = False,
 ) -> None:
     """Monitor every unit against an indicator set, warn early and forecast next year's lists."""
-    output = Output(quiet=quiet, json=json_)
-    try:
-        from boligmix.data.io import check_out_dir
-        from boligmix.errors import ConfigurationError, DatasetError
-        from boligmix.monitor.pipeline import MonitorSettings, run_monitor
-        from boligmix.monitor.publish import FILES, write_monitor
+    from boligmix.data.io import check_out_dir
+    from boligmix.errors import ConfigurationError, DatasetError
+    from boligmix.monitor.pipeline import MonitorSettings, run_monitor
+    from boligmix.monitor.publish import FILES, write_monitor
 
-        check_lang(lang)
-        if not 0 <= margin < 1:
-            raise ConfigurationError(f"--margin must be in [0, 1), got {margin}", field="margin")
-        for name, value in (("--status-years", status_years), ("--arrival-years", window_years), ("--draws", draws)):
-            if value < 1:
-                raise ConfigurationError(f"{name} must be at least 1, got {value}", field=name.lstrip("-"))
-        check_out_dir(data, out, source="dataset directory")
-        for path, what in ((extra, "--extra file"), (Path(set_) if set_.endswith((".yaml", ".yml")) else None,
-                                                       "--set file")):
-            if path is not None:
-                check_out_dir(path, out, source=what)
-        existing = [f for f in FILES if (out / f).exists()]
-        if existing and not force:
-            raise DatasetError(f"{out} already holds {', '.join(existing)}; pass --force to replace them")
-        settings = MonitorSettings(set=set_, level=level, extra=str(extra) if extra else None,
-                                   status_years=status_years, margin=margin, window_years=window_years, draws=draws,
-                                   seed=seed)
-        with output.progress("monitor", total=100) as bar:
-            result = run_monitor(data, year, settings, on_progress=bar)
-            bar.update(description="writing report")
-            files = write_monitor(result, out, lang=lang, dataset=str(data),
-                                  command=f"boligmix monitor --year {year} --set {set_} --level {level}")
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from None
+    output = Output(quiet=quiet, json=json_)
+    check_lang(lang)
+    if not 0 <= margin < 1:
+        raise ConfigurationError(f"--margin must be in [0, 1), got {margin}", field="margin")
+    for name, value in (("--status-years", status_years), ("--arrival-years", window_years), ("--draws", draws)):
+        if value < 1:
+            raise ConfigurationError(f"{name} must be at least 1, got {value}", field=name.lstrip("-"))
+    check_out_dir(data, out, source="dataset directory")
+    for path, what in ((extra, "--extra file"), (Path(set_) if set_.endswith((".yaml", ".yml")) else None,
+                                                   "--set file")):
+        if path is not None:
+            check_out_dir(path, out, source=what)
+    existing = [f for f in FILES if (out / f).exists()]
+    if existing and not force:
+        raise DatasetError(f"{out} already holds {', '.join(existing)}; pass --force to replace them")
+    settings = MonitorSettings(set=set_, level=level, extra=str(extra) if extra else None,
+                               status_years=status_years, margin=margin, window_years=window_years, draws=draws,
+                               seed=seed)
+    with output.progress("monitor", total=100) as bar:
+        result = run_monitor(data, year, settings, on_progress=bar)
+        bar.update(description="writing report")
+        files = write_monitor(result, out, lang=lang, dataset=str(data),
+                              command=f"boligmix monitor --year {year} --set {set_} --level {level}")
     from boligmix.monitor.backtest import summary
 
     pooled = summary(result.forecast.backtest).filter(summary(result.forecast.backtest)["list"] == "all").row(

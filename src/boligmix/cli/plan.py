@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
 
 SwitchOption = Annotated[Optional[list[str]], typer.Option(
     "--switch", help="Override a switch of rules/plan/share_2018.yaml, NAME=VALUE (repeatable), "
@@ -41,31 +40,27 @@ def share_command(
     from boligmix.plan.stock import known_area_ids, listed_areas, read_extras, read_list_flags, share_table
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        check_inputs(out, {"--data": data, "--lists": lists, "--extras": extras})
-        formula = ShareFormula.load(parse_switches(switch))
-        if all_areas:
-            on_lists = None
-        elif lists is not None:
-            on_lists = listed_areas(read_list_flags(lists, year), year, formula)
-        else:
-            from boligmix.lists.pipeline import compute_lists
+    check_inputs(out, {"--data": data, "--lists": lists, "--extras": extras})
+    formula = ShareFormula.load(parse_switches(switch))
+    if all_areas:
+        on_lists = None
+    elif lists is not None:
+        on_lists = listed_areas(read_list_flags(lists, year), year, formula)
+    else:
+        from boligmix.lists.pipeline import compute_lists
 
-            with output.progress("computing lists", total=100) as bar:
-                result = compute_lists(data, year, on_progress=bar)
-            frame = result.classification.frame
-            on_lists = listed_areas(frame.filter(frame.get_column("year") <= year), year, formula)
-        extra_values = read_extras(extras, known_area_ids(data)) if extras is not None else None
-        table = share_table(data, year, formula, lists=on_lists, extras=extra_values)
-        table.provenance["inputs"] = {"lists": str(lists) if lists else "computed", "extras": str(extras or "")}
-        from boligmix.lists.pipeline import area_names, dataset_area_names, with_names
+        with output.progress("computing lists", total=100) as bar:
+            result = compute_lists(data, year, on_progress=bar)
+        frame = result.classification.frame
+        on_lists = listed_areas(frame.filter(frame.get_column("year") <= year), year, formula)
+    extra_values = read_extras(extras, known_area_ids(data)) if extras is not None else None
+    table = share_table(data, year, formula, lists=on_lists, extras=extra_values)
+    table.provenance["inputs"] = {"lists": str(lists) if lists else "computed", "extras": str(extras or "")}
+    from boligmix.lists.pipeline import area_names, dataset_area_names, with_names
 
-        meta = provenance_path(out)
-        write_file(meta, json_writer(table.provenance))
-        write_file(out, csv_writer(with_names(table.frame, area_names(dataset_area_names(data)))))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    meta = provenance_path(out)
+    write_file(meta, json_writer(table.provenance))
+    write_file(out, csv_writer(with_names(table.frame, area_names(dataset_area_names(data)))))
     over = table.frame.filter(table.frame.get_column("share") > formula.target)
     payload = {"out": str(out), "provenance": str(meta), "areas": table.frame.height,
                "above_target": over.height, "target": formula.target,
@@ -127,9 +122,6 @@ def optimise_command(
             output.result({"status": "INFEASIBLE", "lowest_share": exc.lowest_share, "binding": exc.binding,
                            "relaxed": exc.relaxed})
         raise typer.Exit(INFEASIBLE_EXIT) from exc
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
     final = result.timeline[-1]["share"] if result.timeline else None
     payload = {"out": str(out), "area_id": state.area_id, "area_name": names[0], "municipality": names[1],
                "status": result.status, "objective": result.objective, "cost_dkk": result.cost_dkk,

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption
+from boligmix.errors import ConfigurationError
 
 rehouse_app = typer.Typer(help="Rehousing (genhusning, almenlejeloven §§ 85-86 a) and receiving-area caps.",
                           invoke_without_command=True)
@@ -46,26 +46,22 @@ def rehouse_command(
     from boligmix.plan.rehouse_report import write_rehousing
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        missing = [name for name, v in (("--households", households), ("--vacancies", vacancies), ("--out", out))
-                   if v is None]
-        if missing:
-            raise ConfigurationError(f"missing option {', '.join(missing)}", field=missing[0].lstrip("-"))
-        if mode not in ("optimal", "stable"):
-            raise ConfigurationError(f"--mode must be optimal or stable, got '{mode}'", field="mode")
-        inputs = {k: v for k, v in (("households", households), ("vacancies", vacancies), ("wishes", wishes),
-                                    ("caps", caps)) if v is not None}
-        check_inputs(out, {f"--{k}": v for k, v in inputs.items()})  # type: ignore[arg-type]
-        switches = parse_switches(switch)
-        if max_rent_share is not None:
-            switches["max_rent_share"] = str(max_rent_share)
-        suit = Suitability.load(switches)
-        problem = read_problem(households, vacancies, wishes, caps)  # type: ignore[arg-type]
-        result = rehouse(problem, suit, time_limit=time_limit)
-        files = write_rehousing(out, result, mode, inputs, time_limit)  # type: ignore[arg-type]
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    missing = [name for name, v in (("--households", households), ("--vacancies", vacancies), ("--out", out))
+               if v is None]
+    if missing:
+        raise ConfigurationError(f"missing option {', '.join(missing)}", field=missing[0].lstrip("-"))
+    if mode not in ("optimal", "stable"):
+        raise ConfigurationError(f"--mode must be optimal or stable, got '{mode}'", field="mode")
+    inputs = {k: v for k, v in (("households", households), ("vacancies", vacancies), ("wishes", wishes),
+                                ("caps", caps)) if v is not None}
+    check_inputs(out, {f"--{k}": v for k, v in inputs.items()})  # type: ignore[arg-type]
+    switches = parse_switches(switch)
+    if max_rent_share is not None:
+        switches["max_rent_share"] = str(max_rent_share)
+    suit = Suitability.load(switches)
+    problem = read_problem(households, vacancies, wishes, caps)  # type: ignore[arg-type]
+    result = rehouse(problem, suit, time_limit=time_limit)
+    files = write_rehousing(out, result, mode, inputs, time_limit)  # type: ignore[arg-type]
     figures = result.modes[mode].figures()
     payload = {"out": str(out), **{k: figures[k] for k in ("mode", "status", "objective", "bound", "gap", "placed",
                                                            "unplaced", "first_wish_share")}, "files": files}
@@ -96,18 +92,14 @@ def caps_command(
     from boligmix.plan.output import check_inputs, csv_writer, json_writer, write_file
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        check_inputs(out, {"--data": data})
-        if internal:
-            require_internal_name(out)
-        with output.progress("computing indicators", total=100) as bar:
-            frame, published, provenance = compute_caps(data, year, margin, on_progress=bar)
-        meta = provenance_path(out)
-        write_file(meta, json_writer({**provenance, "internal": internal}))
-        write_file(out, csv_writer(internal_frame(frame) if internal else published))
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    check_inputs(out, {"--data": data})
+    if internal:
+        require_internal_name(out)
+    with output.progress("computing indicators", total=100) as bar:
+        frame, published, provenance = compute_caps(data, year, margin, on_progress=bar)
+    meta = provenance_path(out)
+    write_file(meta, json_writer({**provenance, "internal": internal}))
+    write_file(out, csv_writer(internal_frame(frame) if internal else published))
     small = frame.filter(frame.get_column("residents") < 1000).height
     payload = {"out": str(out), "areas": frame.height, "areas_below_1000_residents": small,
                "total_cap": int(frame.get_column("max_outside_work").sum()),

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption
+from boligmix.errors import ConfigurationError
 
 report_app = typer.Typer(help="Printable reports for boards and politicians (Danish).", no_args_is_help=True)
 
@@ -34,22 +34,18 @@ def lists_report_command(
     from boligmix.web.dashboard.printable import list_report
 
     output = Output(quiet=quiet, json=json_)
-    try:
-        if format_ not in ("pdf", "html"):
-            raise ConfigurationError(f"--format must be pdf or html, got '{format_}'", field="format")
-        check_out_dir(data, out, source="dataset directory")
-        policy = DisclosurePolicy.load(min_count=min_count)
-        with output.progress("computing the lists", total=100) as bar:
-            dashboard = load_dashboard(data, list_years=range(2010, year + 1), mix_years=0, policy=policy,
-                                       on_progress=bar)
-        if year not in dashboard.years:
-            raise ConfigurationError(f"the dataset's register years do not allow list year {year} "
-                                     f"(possible: {dashboard.years[0]}-{dashboard.years[-1]})", field="year")
-        report = list_report(dashboard, year)
-        write_list_report(report, out, format_)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    if format_ not in ("pdf", "html"):
+        raise ConfigurationError(f"--format must be pdf or html, got '{format_}'", field="format")
+    check_out_dir(data, out, source="dataset directory")
+    policy = DisclosurePolicy.load(min_count=min_count)
+    with output.progress("computing the lists", total=100) as bar:
+        dashboard = load_dashboard(data, list_years=range(2010, year + 1), mix_years=0, policy=policy,
+                                   on_progress=bar)
+    if year not in dashboard.years:
+        raise ConfigurationError(f"the dataset's register years do not allow list year {year} "
+                                 f"(possible: {dashboard.years[0]}-{dashboard.years[-1]})", field="year")
+    report = list_report(dashboard, year)
+    write_list_report(report, out, format_)
     payload = {"out": str(out), "format": format_, "year": year, "listed_areas": len(report.areas),
                "data_vintage": dashboard.provenance.data_vintage, "seed": dashboard.provenance.seed}
     output.result(payload, f"wrote {out} ({format_}, list year {year}, {len(report.areas)} listed areas)")

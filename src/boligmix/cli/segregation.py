@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
 
 
 def segregation(
@@ -32,17 +31,13 @@ def segregation(
     from boligmix.mix.segregation.units_csv import read_units_csv, unit_indices, write_index_csv
 
     output = Output(quiet=quiet, json=json)
-    try:
-        names = [name.strip() for name in groups.split(",") if name.strip()]
-        if not names:
-            raise SegregationSpecError("--groups names no column")
-        check_out_dir(units, out, source="--units file")
-        counts = read_units_csv(units, names, total)
-        results = unit_indices(counts)
-        write_index_csv(out, results)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    names = [name.strip() for name in groups.split(",") if name.strip()]
+    if not names:
+        raise SegregationSpecError("--groups names no column")
+    check_out_dir(units, out, source="--units file")
+    counts = read_units_csv(units, names, total)
+    results = unit_indices(counts)
+    write_index_csv(out, results)
     payload = {
         "units": str(units), "groups": names, "total": total, "out": str(out),
         "n_units": int(counts.groups.shape[0]),

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError, ConfigurationError
+from boligmix.cli._output import JsonOption, Output, QuietOption
+from boligmix.errors import ConfigurationError
 
 
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -62,36 +62,32 @@ def serve(
     from boligmix.web.app import DB_ENV, FAST_PATH_ENV, POLICIES_ENV, RULES_ENV, create_app, make_rules
 
     out = Output(quiet, json)
-    try:
-        log_level = "warning" if quiet or json else "info"
-        if data is not None:
-            if workers != 1:
-                raise ConfigurationError("--data serves the dashboard from one process; use --workers 1",
-                                         field="--workers")
-            app = _dashboard_app(out, data, db, results or [], mix_years, mix_dir, upgrade_db, rules, policies,
-                                 fast_path)
-            out.info(f"dashboard on http://{host}:{port}/ (English: http://{host}:{port}/?lang=en)")
-            uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
-            return
-        url = normalise_url(db or DEFAULT_DB)
-        if upgrade_db:
-            revision = upgrade(url)
-            out.info(f"letting database at schema revision {revision}")
-        offer_rules = make_rules(rules, policies)  # a bad policy file stops here, before serving
-        if workers == 1:
-            uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path), host=host, port=port,
-                        log_level=log_level, access_log=False)
-        else:
-            os.environ[DB_ENV] = url
-            os.environ[RULES_ENV] = rules
-            os.environ[POLICIES_ENV] = os.pathsep.join(str(p) for p in policies or [])
-            os.environ[FAST_PATH_ENV] = "1" if fast_path else "0"
-            uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
-                        workers=workers, log_level=log_level, access_log=False,
-                        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
-    except BoligmixError as exc:
-        print_error(exc)
-        raise typer.Exit(2) from exc
+    log_level = "warning" if quiet or json else "info"
+    if data is not None:
+        if workers != 1:
+            raise ConfigurationError("--data serves the dashboard from one process; use --workers 1",
+                                     field="--workers")
+        app = _dashboard_app(out, data, db, results or [], mix_years, mix_dir, upgrade_db, rules, policies,
+                             fast_path)
+        out.info(f"dashboard on http://{host}:{port}/ (English: http://{host}:{port}/?lang=en)")
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    url = normalise_url(db or DEFAULT_DB)
+    if upgrade_db:
+        revision = upgrade(url)
+        out.info(f"letting database at schema revision {revision}")
+    offer_rules = make_rules(rules, policies)  # a bad policy file stops here, before serving
+    if workers == 1:
+        uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path), host=host, port=port,
+                    log_level=log_level, access_log=False)
+    else:
+        os.environ[DB_ENV] = url
+        os.environ[RULES_ENV] = rules
+        os.environ[POLICIES_ENV] = os.pathsep.join(str(p) for p in policies or [])
+        os.environ[FAST_PATH_ENV] = "1" if fast_path else "0"
+        uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level=log_level, access_log=False,
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
 
 
 def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int | None,

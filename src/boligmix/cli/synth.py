@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from boligmix.cli._output import JsonOption, Output, QuietOption, print_error
-from boligmix.errors import BoligmixError
+from boligmix.cli._output import JsonOption, Output, QuietOption
 from boligmix.years import year_span
 
 
@@ -34,16 +33,12 @@ def register(app: typer.Typer) -> None:
         from boligmix.data.synth import write_synthetic
 
         output = Output(quiet=quiet, json=json)
-        try:
-            first_last = parse_years(years)
-            started = time.perf_counter()
-            with output.progress(f"synth {scale}", total=100) as bar:
-                path = write_synthetic(out, scale=scale, seed=seed, years=first_last, overwrite=force,
-                                       on_progress=bar)
-            manifest = read_manifest(path)
-        except BoligmixError as exc:
-            print_error(exc)
-            raise typer.Exit(2) from None
+        first_last = parse_years(years)
+        started = time.perf_counter()
+        with output.progress(f"synth {scale}", total=100) as bar:
+            path = write_synthetic(out, scale=scale, seed=seed, years=first_last, overwrite=force,
+                                   on_progress=bar)
+        manifest = read_manifest(path)
         elapsed = time.perf_counter() - started
         payload = {"path": str(path), "scale": scale, "seed": seed, "years": list(first_last),
                    "vintage": manifest.vintage, "seconds": round(elapsed, 1), "tables": manifest.tables}

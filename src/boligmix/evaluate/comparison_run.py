@@ -10,6 +10,7 @@ from boligmix.data.io import check_out_dir
 from boligmix.errors import DataValidationError
 from boligmix.evaluate.comparison import placebo_in_space, synthetic_control, twins
 from boligmix.evaluate.panel_input import PanelColumns, numeric_column, check_panel, read_panel
+from boligmix.numbers import fmt_number
 from boligmix.report import DisclosurePolicy, Provenance, Report, Text, exempt, write_html
 from boligmix.report._files import write_text_atomic
 
@@ -68,8 +69,8 @@ def run_synthcontrol(*, panel: Path, unit: str, time: str, outcome: str, treated
                       settings={"outcome": outcome, "treated_unit": treated_unit, "first_year": first},
                       rule_versions={"disclosure_policy": DisclosurePolicy.load().version})
     report = Report(Text(f"Syntetisk kontrol: {treated_unit}", f"Synthetic control: {treated_unit}"), provenance=prov,
-                    intro=Text(f"Gennemsnitligt gab efter {first}: {sc.att:.3f}".replace(".", ",") +
-                               f"; placebo-p-værdi {p:.3f}".replace(".", ",") + f" ({placebo.height - 1} placebo-enheder).",
+                    intro=Text(f"Gennemsnitligt gab efter {first}: {fmt_number(sc.att, 3, 'da')}; placebo-p-værdi "
+                               f"{fmt_number(p, 3, 'da')} ({placebo.height - 1} placebo-enheder).",
                                f"Mean gap after {first}: {sc.att:.3f}; placebo p-value {p:.3f} "
                                f"({placebo.height - 1} placebo units)."))
     sec = report.section(Text("Faktisk og syntetisk forløb", "Actual and synthetic path"))

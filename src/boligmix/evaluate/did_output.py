@@ -15,6 +15,7 @@ import pandas as pd
 import polars as pl
 
 from boligmix.evaluate.did import DidResult
+from boligmix.numbers import fmt_number
 from boligmix.report import Provenance, Report, Text, exempt, write_html
 from boligmix.report._files import write_text_atomic
 from boligmix.report.document import per_language
@@ -121,13 +122,13 @@ def _pretrend_text(p: dict) -> Text:
     if p["df1"] == 0 or not np.isfinite(p["p_value"]):
         return Text("Ingen førperiode-led ud over referenceåret: trends før start kan ikke testes.",
                     "No pre-period term besides the reference year: pre-trends cannot be tested.")
-    pv = f"{p['p_value']:.3f}"
+    pv, pv_da = fmt_number(p["p_value"], 3, "en"), fmt_number(p["p_value"], 3, "da")
     if p["p_value"] < 0.05:
-        return Text(f"Førperiode-ledene er samlet signifikant forskellige fra nul (p = {pv.replace('.', ',')}): "
+        return Text(f"Førperiode-ledene er samlet signifikant forskellige fra nul (p = {pv_da}): "
                     "antagelsen om parallelle trends er tvivlsom.",
                     f"The pre-period terms are jointly significantly different from zero (p = {pv}): "
                     "the parallel-trends assumption is doubtful.")
-    return Text(f"Førperiode-ledene er ikke samlet signifikante (p = {pv.replace('.', ',')}); det beviser ikke "
+    return Text(f"Førperiode-ledene er ikke samlet signifikante (p = {pv_da}); det beviser ikke "
                 "parallelle trends, men taler ikke imod.",
                 f"The pre-period terms are not jointly significant (p = {pv}); this does not prove parallel trends, "
                 "but does not speak against them.")

@@ -18,6 +18,7 @@ from boligmix.letting.decision_log import decision_to_record
 from boligmix.letting.model import Decision, Outcome
 from boligmix.letting.policy import PolicySet
 from boligmix.letting.reason_da import danish_date, danish_reason, default_policies, rule_text_da
+from boligmix.numbers import fmt_number
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def _value_da(value: Any) -> str:
     if value is None:
         return "ukendt"
     if isinstance(value, float):
-        return f"{value:,.1f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+        return fmt_number(value, 1, "da")
     return danish_date(str(value))
 
 

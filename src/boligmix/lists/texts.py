@@ -1,7 +1,6 @@
-"""The words of the list explanations in Danish (first) and English, and number formatting.
+"""The words of the list explanations in Danish (first) and English.
 
-Danish text uses decimal comma and thousands dot (1.234,5); English decimal point and thousands
-comma (1,234.5). Danish legal terms (udsat boligområde, parallelsamfund, omdannelsesområde, ...)
+Numbers are written by `boligmix.numbers.fmt_number` (Danish 1.234,5; English 1,234.5). Danish legal terms (udsat boligområde, parallelsamfund, omdannelsesområde, ...)
 stay Danish in both languages; they come from the rule files' `label_da`.
 """
 
@@ -9,18 +8,9 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Literal
+from boligmix.numbers import Lang, fmt_number
 
-Lang = Literal["da", "en"]
 LANGS: tuple[Lang, ...] = ("da", "en")
-
-
-def fmt_number(value: float, digits: int, lang: Lang, *, thousands: bool = True) -> str:
-    """`value` with `digits` decimals; Danish: 1.234,50, English: 1,234.50 (no separator if not `thousands`)."""
-    text = f"{value:,.{digits}f}" if thousands else f"{value:.{digits}f}"
-    if lang == "da":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
 
 
 @lru_cache(maxsize=256)
@@ -28,13 +18,11 @@ def fmt_threshold(value: float, lang: Lang) -> str:
     """A threshold as written in the law: 1.000, 2,7, 55 (Danish) / 1000, 2.7, 55 (English, as before)."""
     if lang == "en":
         return f"{value:g}"
-    if float(value).is_integer():
-        return fmt_number(value, 0, "da")
-    return f"{value:g}".replace(".", ",")
+    return fmt_number(value, None, "da")
 
 
 def fmt_signed(value: float, digits: int, lang: Lang) -> str:
-    return ("+" if value >= 0 else "-") + fmt_number(abs(value), digits, lang, thousands=lang == "da")
+    return fmt_number(value, digits, lang, thousands=lang == "da", signed=True)
 
 
 # What has to change, per criterion field: (kind, text when the value must go down, when it must go up).

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from boligmix.lists.ruleset import load_ruleset, version_for_year
-from boligmix.lists.texts import VALUE_UNITS, fmt_number, fmt_threshold
+from boligmix.lists.texts import VALUE_UNITS, fmt_threshold
+from boligmix.numbers import fmt_number
 
 if TYPE_CHECKING:
     from boligmix.monitor.pipeline import MonitorResult
@@ -24,7 +25,7 @@ MARKER = "·"
 
 
 def _num(value: float | None, lang: str, digits: int = 1) -> str:
-    return MARKER if value is None else fmt_number(value, digits, lang)  # type: ignore[arg-type]
+    return fmt_number(value, digits, lang, missing=MARKER)  # type: ignore[arg-type]
 
 
 def warning_messages(frame: pl.DataFrame, result: "MonitorResult", lang: str) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from boligmix.lists.csvio import file_sha256
-from boligmix.lists.texts import fmt_number
+from boligmix.numbers import fmt_number, fmt_percent
 from boligmix.plan.actions import Action, AreaState
 from boligmix.plan.optimise import PlanResult
 from boligmix.plan.output import csv_writer, json_writer, write_files
@@ -121,8 +121,8 @@ def build_report(state: AreaState, actions: Sequence[Action], formula: ShareForm
                     else "the number of households to rehouse is suppressed (disclosure control)")
 
     final = result.timeline[-1]["share"] if result.timeline else None
-    da_share = "–" if final is None else fmt_number(final * 100, 1, "da") + " %"
-    en_share = "–" if final is None else f"{final * 100:.1f} %"
+    da_share = fmt_percent(final, 1, "da", ratio=True, missing="–")
+    en_share = fmt_percent(final, 1, "en", ratio=True, missing="–")
     cost_da = fmt_number(result.cost_dkk, 0, "da")
     report = Report(
         {"da": f"Udviklingsplan for {area_title(state.area_id, names, 'da')}",

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from boligmix.lists.texts import Lang, fmt_number
+from boligmix.numbers import Lang, fmt_number, fmt_percent
 from boligmix.plan.output import csv_writer, json_writer, write_files
 from boligmix.plan.plan_report import input_vintage
 from boligmix.plan.rehouse import RehousingResult
@@ -107,10 +107,10 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
     shown = _published_outcome(outcome.frame, mode)
 
     def pct(x: float | None, lang: Lang) -> str:
-        return "–" if x is None else fmt_number(100 * x, 1, lang) + " %"
+        return fmt_percent(x, 1, lang, ratio=True, missing="–")
 
     def count(x: float | None, lang: Lang) -> str:
-        return "·" if x is None else fmt_number(x, 0, lang)
+        return fmt_number(x, 0, lang, missing="·")
     hidden = ({"da": " (· og –: diskretioneret)", "en": " (· and –: suppressed)"} if None in shown.values()
               else {"da": "", "en": ""})
     gap = chosen.get("gap")

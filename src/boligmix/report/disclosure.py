@@ -2,8 +2,13 @@
 
 The policy (`disclosure_policy.yaml`, versioned) says:
 
-* **primary suppression**: a count below `min_count` is suppressed (zeros too unless
-  `publish_zeros`);
+* **primary suppression**: a count from 1 to `min_count` - 1 is suppressed;
+* **zeros** (`zero_counts`): a zero count is published (`protect_groups`, the default), except
+  where it tells that every member of a group falls in one category — a group disclosure: all
+  the persons of a published total in one part of an equation (the other parts zero), or every
+  person of a total having the published trait (a zero remainder). Then the one non-zero part is
+  suppressed (reason `group`) and, for a breakdown, its zeros with it. `publish` publishes every
+  zero; `suppress` treats zeros like the other small counts;
 * **secondary suppression**: when counts add up to a published total (`Additive`, within a row,
   optionally with an unpublished remainder such as "everyone else"; or `GroupTotal`, across the
   rows of a one-way table with a total row), suppressed cells must not be recoverable from the
@@ -18,7 +23,7 @@ The policy (`disclosure_policy.yaml`, versioned) says:
 
 `protect` returns a `ProtectedTable`; the report writers accept only those, so nothing reaches
 a report without passing here. Suppressed values become null and the column `suppressed` lists
-`column:reason` for each row (reasons: primary, secondary, total, denominator, numerator).
+`column:reason` for each row (reasons: primary, group, secondary, total, denominator, numerator).
 Tables in different files are protected one by one: linked tables (e.g. area rows and a
 separate municipality table) are not protected against each other (see docs/disclosure.md).
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -50,7 +56,9 @@ class DisclosurePolicy(BaseModel):
     version: str
     min_count: int = Field(5, ge=1, description="Counts below this are suppressed.")
     min_denominator: int = Field(5, ge=1, description="Shares with a smaller denominator are suppressed.")
-    publish_zeros: bool = Field(False, description="Publish zero counts (otherwise they are suppressed).")
+    zero_counts: Literal["protect_groups", "publish", "suppress"] = Field(
+        "protect_groups", description="protect_groups: publish zeros unless they reveal that every member of a "
+                                      "group falls in one category; publish: every zero; suppress: no zero.")
     marker: str = Field("·", min_length=1, description="Shown instead of a suppressed value.")
 
     @classmethod
@@ -60,14 +68,21 @@ class DisclosurePolicy(BaseModel):
         if not isinstance(raw, dict):
             raise ConfigurationError("expected a mapping of policy settings", source=source)
         raw.update({k: v for k, v in overrides.items() if v is not None})
+        if "publish_zeros" in raw and "zero_counts" not in raw:  # a policy file of version 2026.1
+            raw["zero_counts"] = "publish" if raw.pop("publish_zeros") is True else "suppress"
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
             raise validation_error(exc, raw, source) from exc
 
+    @property
+    def publish_zeros(self) -> bool:
+        """Zero counts are published (under `protect_groups`: unless they disclose a whole group)."""
+        return self.zero_counts != "suppress"
+
     def is_sensitive(self, value: float) -> bool:
-        """True when a count of `value` must not be published."""
-        return value < self.min_count and (value != 0 or not self.publish_zeros)
+        """True when a count of `value` must not be published (on its own, whatever the table)."""
+        return value < self.min_count and (value != 0 or self.zero_counts == "suppress")
 
 
 @dataclass(frozen=True)
@@ -218,6 +233,9 @@ def protect(
                 reasons[c][i] = "primary"
 
     equations = _equations(frame, values, totals, name, policy)
+    if policy.zero_counts == "protect_groups":
+        for eq in equations:
+            _protect_group(eq, values, reasons)
     changed = True
     while changed:
         changed = False
@@ -323,6 +341,10 @@ def _equations(frame: pl.DataFrame, values: dict[str, list[float]],
                 sensitive |= _sensitive_mask(arr[c], policy)
             if t.remainder:
                 sensitive |= _sensitive_mask(total - part_sum, policy)
+            if policy.zero_counts == "protect_groups":
+                nonzero = sum((arr[c] != 0 for c in t.parts), start=np.zeros(frame.height, dtype=int))
+                one = (total > 0) & (nonzero == 1)
+                sensitive |= one & (np.abs(total - part_sum) < 1e-9 if t.remainder else len(t.parts) >= 2)
             for i in np.flatnonzero(sensitive):
                 eqs.append(_Equation(tuple((c, int(i)) for c in t.parts), (t.total, int(i)), t.remainder))
             continue
@@ -355,11 +377,37 @@ def _sensitive_mask(v: np.ndarray, policy: DisclosurePolicy) -> np.ndarray:
     return small & (v != 0) if policy.publish_zeros else small
 
 
+def _one_category(eq: _Equation, values: dict[str, list[float]]) -> Cell | None:
+    """The part holding every member of the equation's total, when the others (and the remainder)
+    are zero and there is something to tell (a total above zero, more than one category); else None."""
+    parts = [values[c][r] for c, r in eq.parts]
+    total = values[eq.total[0]][eq.total[1]]
+    nonzero = [cell for cell, v in zip(eq.parts, parts) if v != 0]
+    if total <= 0 or len(nonzero) != 1:
+        return None
+    if eq.remainder:
+        return nonzero[0] if abs(total - sum(parts)) < 1e-9 else None
+    return nonzero[0] if len(eq.parts) >= 2 else None
+
+
+def _protect_group(eq: _Equation, values: dict[str, list[float]], reasons: dict[str, list[str | None]]) -> None:
+    """Group disclosure: hide the part that holds the whole group and, in a breakdown, its zeros
+    (reason `group`), so that the published cells no longer tell that everyone is in one category."""
+    whole = _one_category(eq, values)
+    if whole is None:
+        return
+    for cell in eq.parts if not eq.remainder else (whole,):
+        if reasons[cell[0]][cell[1]] is None:
+            reasons[cell[0]][cell[1]] = "group"
+
+
 def _may_act(eq: _Equation, values: dict[str, list[float]], policy: DisclosurePolicy) -> bool:
     """Only equations holding a sensitive cell (part, total or remainder) ever need more suppression."""
     parts = [values[c][r] for c, r in eq.parts]
     total = values[eq.total[0]][eq.total[1]]
     if any(policy.is_sensitive(v) for v in parts) or policy.is_sensitive(total):
+        return True
+    if policy.zero_counts == "protect_groups" and _one_category(eq, values) is not None:
         return True
     return eq.remainder and policy.is_sensitive(total - sum(parts))
 
@@ -374,14 +422,19 @@ def _enforce(eq: _Equation, values: dict[str, list[float]], reasons: dict[str, l
     def hidden(cell: Cell) -> bool:
         return reasons[cell[0]][cell[1]] is not None
 
+    def sensitive_cell(cell: Cell) -> bool:
+        return policy.is_sensitive(val(cell)) or reasons[cell[0]][cell[1]] == "group"
+
     changed = False
     while True:
-        unknown = [val(c) for c in eq.parts if hidden(c)]
+        unknown_cells = [c for c in eq.parts if hidden(c)]
+        unknown = [val(c) for c in unknown_cells]
+        rest = val(eq.total) - sum(val(c) for c in eq.parts)
         if eq.remainder:
-            unknown.append(val(eq.total) - sum(val(c) for c in eq.parts))
+            unknown.append(rest)
         total_hidden = hidden(eq.total)
-        sensitive = any(policy.is_sensitive(v) for v in unknown) or (
-            total_hidden and policy.is_sensitive(val(eq.total)))
+        sensitive = (any(sensitive_cell(c) for c in unknown_cells) or (eq.remainder and policy.is_sensitive(rest))
+                     or (total_hidden and sensitive_cell(eq.total)))
         if not sensitive:
             return changed
         if total_hidden:

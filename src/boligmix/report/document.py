@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from boligmix.errors import ConfigurationError
+from boligmix.numbers import fmt_spec
 from boligmix.report.disclosure import ProtectedTable
 from boligmix.report.provenance import Provenance
 
@@ -187,12 +188,6 @@ def display_order(frame: Any) -> list[int]:
 
 def format_cell(value: Any, fmt: str | None) -> str:
     """Format one published value for display ('' for a plain missing value)."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        return format(value, fmt or ",.3f")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return format(value, fmt or "d")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) or value is None:
+        return fmt_spec(value, fmt, "en")
     return str(value)

@@ -147,7 +147,7 @@ def _write_provenance(sheet, report: Report, tables: list[TableBlock], bold) -> 
         rows += [("rule_version.disclosure_policy", ", ".join(versions)),
                  ("disclosure.min_count", str(p.min_count)),
                  ("disclosure.min_denominator", str(p.min_denominator)),
-                 ("disclosure.publish_zeros", str(p.publish_zeros)),
+                 ("disclosure.zero_counts", p.zero_counts),
                  ("disclosure.marker", p.marker)]
     rows.append(("title", report.title.da))
     for i, (key, value) in enumerate(rows, start=1):

@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from boligmix.numbers import fmt_number, fmt_spec
 from boligmix.report._files import write_text_atomic
 from boligmix.report.disclosure import SUPPRESSED_COLUMN
 from boligmix.report.document import (
@@ -48,12 +49,6 @@ class _Cell:
 
 
 _YES_NO = {True: Text("ja", "yes"), False: Text("nej", "no")}
-
-
-def danish_number(text: str) -> str:
-    """'1,437.5' -> '1.437,5', '33.3%' -> '33,3 %': the Danish view of a formatted number."""
-    swapped = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return swapped[:-1] + " %" if swapped.endswith("%") else swapped
 
 
 def render_html(report: Report) -> str:
@@ -133,8 +128,8 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
             elif isinstance(value, bool):
                 cells.append(_Cell(_YES_NO[value], ""))
             elif col in numeric and value is not None:
-                text = format_cell(value, block.formats.get(col))
-                cells.append(_Cell(Text(danish_number(text), text), "num"))
+                spec = block.formats.get(col)
+                cells.append(_Cell(Text(fmt_spec(value, spec, "da"), fmt_spec(value, spec, "en")), "num"))
             else:
                 cells.append(_Cell(format_cell(value, block.formats.get(col)), "num" if col in numeric else ""))
         rows.append(cells)
@@ -152,7 +147,7 @@ def _table_context(block: TableBlock) -> dict[str, Any]:
         "truncated": truncated,
         "n_suppressed": n_sup,
         "suppression_note": Text(
-            f"{marker} = diskretioneret ({danish_number(f'{n_sup:,}')} celler i tabellen).",
+            f"{marker} = diskretioneret ({fmt_number(n_sup, 0, 'da')} celler i tabellen).",
             f"{marker} = suppressed for confidentiality ({n_sup} cells in the table)."),
     }
 
@@ -170,8 +165,12 @@ def _disclosure_text(report: Report) -> Text:
     if not tables:
         return Text("Rapporten indeholder ingen tabeller.", "The report holds no tables.")
     p = tables[0].table.policy
-    zeros_da = "" if p.publish_zeros else " (også nuller)"
-    zeros_en = "" if p.publish_zeros else " (zeros too)"
+    zeros_da = {"suppress": " (også nuller)", "publish": " (nuller vises)",
+                "protect_groups": " (nuller vises, undtagen når de afslører, at alle i en gruppe er i samme "
+                                  "kategori)"}[p.zero_counts]
+    zeros_en = {"suppress": " (zeros too)", "publish": " (zeros are shown)",
+                "protect_groups": " (zeros are shown unless they reveal that everyone in a group is in one "
+                                  "category)"}[p.zero_counts]
     return Text(
         f"Diskretionering (politik {p.version}): antal under {p.min_count}{zeros_da} undertrykkes, "
         f"andele med nævner under {p.min_denominator} undertrykkes, og yderligere celler undertrykkes, "

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from boligmix.errors import DatasetError
+from boligmix.numbers import fmt_number
 from boligmix.report.disclosure import Share, exempt, protect
 from boligmix.report.document import Report, Text, per_language
 from boligmix.report.html import write_html
@@ -118,7 +119,7 @@ def _map(protected_frame: pl.DataFrame, polygons: dict[str, str], year: int, lan
             continue
         value = row["pct_outside_work_edu_diff"]
         colour = "#bbbbbb" if value is None else sample_colorscale("RdBu_r", [(value / span + 1) / 2])[0]
-        shown = "·" if value is None else f"{value:+.1f}".replace(".", "," if lang == "da" else ".")
+        shown = fmt_number(value, 1, lang, signed=True, missing="·")  # type: ignore[arg-type]
         fig.add_trace(go.Scatter(x=ring[0], y=ring[1], fill="toself", fillcolor=colour, mode="lines",
                                  line={"color": "#333333", "width": 1}, name=row["area_name"],
                                  hoverinfo="text", text=f"{row['area_name']}: {shown}"))
@@ -178,7 +179,7 @@ def write_compare_report(run_a: str | os.PathLike[str], run_b: str | os.PathLike
                         "(diskretionskontrol).", "Red: a higher share outside work and education in B than in A; "
                         "grey: not shown (disclosure control)."))
     sec = report.section(Text("Områder", "Areas"))
-    sec.figure(per_language(_figure, table), Text("Andel uden for arbejde og uddannelse: forskel med interval",
+    sec.figure(per_language(_figure, protected.frame), Text("Andel uden for arbejde og uddannelse: forskel med interval",
                                                   "Share outside work and education: difference with interval"))
     sec.table(protected, Text("Forskelle pr. område og år", "Differences per area and year"), name="areas",
               formats={c: ",.2f" for c in shown.columns if c.endswith(("_diff", "_p05", "_p95", "_a", "_b"))

@@ -2,13 +2,20 @@
 
     run_simulation(data_dir, "baseline", out_dir, start=None, years=10, replications=20, seed=1, workers=2)
 
-Output directory (written atomically: staged, then renamed into place):
+Output directory (written atomically: staged, then renamed into place). It is INTERNAL: its rows
+start from the register counts and are not disclosure-controlled, so it is boligmix's working
+material, not a publication. What is published from it passes `boligmix.report.disclosure`: the
+`simulate compare` report and the dashboard's simulation views. Each file says so:
 
-    areas.parquet     replication, list year and area rows (see AREA_COLUMNS)
-    lettings.parquet  every simulated letting of an almen dwelling, with its deciding rules
-    summary.csv       year, measure, mean, p05, p95 over replications
-    rates/            the estimated rates (CSV)
-    manifest.json     scenario text and hash, policies, seed, replications, data vintage, boligmix version
+    INTERNAL_not_for_publication.txt   what the directory is and what to publish instead
+    areas.parquet     replication, list year and area rows (see AREA_COLUMNS); Parquet metadata
+                      `INTERNAL_not_for_publication`
+    lettings.parquet  every simulated letting of an almen dwelling, with its deciding rules (idem)
+    summary.csv       year, measure, mean, p05, p95 over replications (national)
+    rates-internal/   the estimated rates (CSV), each with a first column `INTERNAL_not_for_publication`:
+                      rates from register counts, some of them over a handful of persons
+    manifest.json     first key `INTERNAL_not_for_publication`; scenario text and hash, policies, seed,
+                      replications, data vintage, boligmix version
 
 Replication r uses only the keyed streams of (seed, r), so its rows are the same whether 2 or 50
 replications run, on one worker or many (Dask or in process).
@@ -29,6 +36,7 @@ import polars as pl
 
 from boligmix import __version__
 from boligmix.data.io import check_out_dir, read_manifest, replace_dir
+from boligmix.indicators.publish import INTERNAL_COLUMN, internal_frame
 from boligmix.errors import DatasetError, SimulationError
 from boligmix.lists.ruleset import version_for_year
 from boligmix.simulate.rates import HISTORY_YEARS, estimate_rates
@@ -120,6 +128,29 @@ def run_replications(shared: Shared, scenario: Scenario, replications: list[int]
     return [results[r] for r in sorted(results)]
 
 
+RATES_DIR = "rates-internal"
+"""The run's directory of estimated rates (internal: estimates from unprotected register counts)."""
+INTERNAL_NOTE = ("INTERNT: simuleringskørsel, ubeskyttede tal fra registrene, ikke til offentliggørelse; offentliggør "
+                 "rapporten fra `boligmix simulate compare` eller dashboardets visning, som er diskretioneret. / "
+                 "INTERNAL: a simulation run, unprotected figures from the registers, not for publication; publish "
+                 "the `boligmix simulate compare` report or the dashboard's view, which pass disclosure control.")
+
+
+def write_internal(staging: Path, areas: pl.DataFrame, lettings: pl.DataFrame, rates: Any) -> None:
+    """The run's tables, each marked internal (see the module docstring)."""
+    (staging / f"{INTERNAL_COLUMN}.txt").write_text(
+        INTERNAL_NOTE + "\n\nareas.parquet, lettings.parquet, summary.csv, " + RATES_DIR + "/, manifest.json\n",
+        encoding="utf-8")
+    marker = {INTERNAL_COLUMN: INTERNAL_NOTE}
+    areas.write_parquet(staging / "areas.parquet", statistics=False, metadata=marker)
+    lettings.sort("replication", "date", "dwelling_id").write_parquet(staging / "lettings.parquet", statistics=False,
+                                                                      metadata=marker)
+    summarise(areas).write_csv(staging / "summary.csv")
+    rates.write(staging / RATES_DIR)
+    for path in sorted((staging / RATES_DIR).glob("*.csv")):
+        internal_frame(pl.read_csv(path, infer_schema_length=None)).write_csv(path)
+
+
 def summarise(areas: pl.DataFrame) -> pl.DataFrame:
     """year, measure, mean, p05, p95 over replications: list counts and mean area indicators."""
     per_rep = areas.group_by("replication", "year").agg(
@@ -158,16 +189,14 @@ def run_simulation(dataset_dir: str | os.PathLike[str], scenario: str | Path, ou
                              how="vertical_relaxed") if any(spill.glob("lettings-*.parquet")) else \
             pl.DataFrame(schema=LETTING_SCHEMA)
         shutil.rmtree(spill)
-        areas.write_parquet(staging / "areas.parquet", statistics=False)
-        lettings.sort("replication", "date", "dwelling_id").write_parquet(staging / "lettings.parquet", statistics=False)
-        summarise(areas).write_csv(staging / "summary.csv")
-        shared.rates.write(staging / "rates")
+        write_internal(staging, areas, lettings, shared.rates)
         manifest = read_manifest(dataset_dir)
         events = {}
         for r in results:
             for k, v in r["events"].items():
                 events[k] = events.get(k, 0) + v
         payload = {
+            INTERNAL_COLUMN: INTERNAL_NOTE,
             "boligmix_version": __version__, "scenario": {"name": loaded.spec.name, "file": str(loaded.source),
                                                           "sha256": loaded.sha256, "content": loaded.text,
                                                           "policy_files": loaded.policy_texts()},
@@ -194,4 +223,5 @@ def interval(values: np.ndarray) -> tuple[float, float, float]:
     return float(v.mean()), float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95))
 
 
-__all__ = ["interval", "prepare", "run_replications", "run_simulation", "summarise"]
+__all__ = ["INTERNAL_NOTE", "RATES_DIR", "interval", "prepare", "run_replications", "run_simulation", "summarise",
+           "write_internal"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boligmix.lists.texts import fmt_number
+from boligmix.numbers import fmt_number, fmt_percent
 from boligmix.report.liststatus import LIST_STATUS_STYLE
 from boligmix.report.svgmap import Style
 
@@ -227,18 +227,11 @@ def status_styles(lang: str) -> dict[str, Style]:
 
 def num(value: Any, lang: str, digits: int = 1) -> str:
     """A number in the language's format (Danish 1.437,5); '–' for a missing value."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
     if isinstance(value, bool):
         return word("yes" if value else "no", lang)
-    if isinstance(value, int):
-        return fmt_number(value, 0, lang)  # type: ignore[arg-type]
-    return fmt_number(float(value), digits, lang)  # type: ignore[arg-type]
+    return fmt_number(value, 0 if isinstance(value, int) else digits, lang, missing="–")  # type: ignore[arg-type]
 
 
 def pct(value: Any, lang: str, digits: int = 1) -> str:
     """A share 0-1 as per cent (Danish 12,5 %)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    text = fmt_number(100 * float(value), digits, lang)  # type: ignore[arg-type]
-    return f"{text} %" if lang == "da" else f"{text}%"
+    return fmt_percent(value, digits, lang, ratio=True, missing="–")  # type: ignore[arg-type]
