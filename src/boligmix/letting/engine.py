@@ -53,6 +53,7 @@ from boligmix.letting.model import (
     Vacancy,
 )
 from boligmix.letting.policy import TOOL_SWITCHES, CompiledRule, Policy, PolicySet
+from boligmix.letting.ranking import COMPACT_CHANNELS, REFERRAL_CHANNELS, NotReached, rank_key, referral_order_key
 from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
 
@@ -64,9 +65,6 @@ CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_A
 """When several share channels are due for the same vacancy, the first of these takes it; the
 others stay due and take a later vacancy."""
 
-REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Channel.UDSLUSNING})
-"""Channels where the municipality names the candidates; refusals there do not count towards
-passive status on the waiting list."""
 
 RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
 
@@ -106,15 +104,6 @@ LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
     Channel.ANNONCERING: frozenset({ListType.ADVERT_RESPONSE}),
     Channel.UDSLUSNING: frozenset({ListType.MUNICIPAL_REFERRAL}),
 }
-
-
-def referral_order_key(applicant: Applicant, channel: Channel) -> tuple[int, int]:
-    """The municipality's own order first in a referral channel (§ 59: it alone decides who is
-    referred): referrals it ordered (`Applicant.referral_order`, smaller first) before those it did
-    not; then the policies' priorities and seniority. No effect in other channels."""
-    if channel not in REFERRAL_CHANNELS or applicant.referral_order is None:
-        return (1, 0) if channel in REFERRAL_CHANNELS else (0, 0)
-    return (0, applicant.referral_order)
 
 
 @dataclass(frozen=True)
@@ -209,13 +198,16 @@ class LettingEngine:
     def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "",
                  follow_ups: bool = True, lottery_rng: Any | None = None,
                  memo: dict[tuple[Any, ...], Any] | None = None,
-                 assessments: dict[tuple[Any, ...], Any] | None = None) -> None:
+                 assessments: dict[tuple[Any, ...], Any] | None = None, compact_ranking: bool = False) -> None:
         """`follow_ups` records the consequences of some rejections: § 51 b entitlements
         (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`).
         `lottery_rng` (a seeded `random.Random` or numpy `Generator`) gives the seeds of the lots
         drawn among advert respondents (`boligmix.letting.lottery`); None: seeds derived from the
-        round id."""
+        round id. `compact_ranking`: a waiting-list or fleksibel round records its eligible candidates
+        ranked below the offers as one `OfferRound.not_reached` (`boligmix.letting.ranking`) instead of
+        one `skipped` Decision each (the letting store's rounds)."""
         self.policies = policies
+        self.compact_ranking = compact_ranking
         self.ledger = ledger if ledger is not None else LettingLedger()
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
@@ -450,6 +442,11 @@ class LettingEngine:
         # An assessment's facts are JSON-safe as made (`_new_hit`, and the exemption facts); the ones
         # added here are strings, ints and lists of them, except the lottery's (checked by `_decision`).
         safe = lottery_seed is None
+        not_reached = None
+        if self.compact_ranking and channel in COMPACT_CHANNELS and lottery_seed is None and len(ranked) > size:
+            not_reached = NotReached(channel, f"{waiting.id}#ranking", waiting.version, waiting.spec.law, size,
+                                     len(ranked), size + 1, tuple(ranked[size:]))
+            ranked = ranked[:size]
         for rank, assessment in enumerate(ranked, start=1):
             applicant = assessment.applicant
             facts = dict(assessment.facts)
@@ -477,7 +474,8 @@ class LettingEngine:
                 decisions.append(self._decision(
                     now, Outcome.OFFERED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank, offer_id=offer.offer_id,
-                    reason=f"offered: rank {rank} of {len(ranked)} eligible; answer by {deadline.isoformat()}",
+                    reason=f"offered: rank {rank} of {len(ranked) + len(not_reached or ())} eligible; answer by "
+                           f"{deadline.isoformat()}",
                     facts=facts, unknown=assessment.unknown, safe=safe))
             else:
                 decisions.append(self._decision(
@@ -487,7 +485,7 @@ class LettingEngine:
                     facts=facts, unknown=assessment.unknown, safe=safe))
         refs = tuple(p.ref for p in in_force)
         round_ = OfferRound(round_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, channel,
-                            number, now, tuple(offers), tuple(decisions), refs)
+                            number, now, tuple(offers), tuple(decisions), refs, not_reached)
         ledger.rounds[round_id] = round_
         ledger.vacancy_rounds.setdefault(vacancy.vacancy_id, []).append(round_id)
         ledger.round_rules[round_id] = RoundRules(
@@ -839,8 +837,7 @@ class LettingEngine:
                 reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown, safe=True))
             if assessment.outcome == Outcome.REJECTED and self.follow_ups:
                 decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
-        ranked.sort(key=lambda a: (*referral_order_key(a.applicant, channel), a.priority_key,
-                                   a.applicant.seniority_date, a.applicant.applicant_id))
+        ranked.sort(key=lambda a: rank_key(a, channel))
         return ranked, decisions
 
     # ------------------------------------------------------------------------------------------
@@ -1246,7 +1243,8 @@ def policy_facts(policy: Policy, applicant: Applicant, base: Mapping[str, Any], 
 
 
 def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Applicant], channel: Channel,
-                now: datetime, *, id_prefix: str = "", follow_ups: bool = False) -> OfferRound:
+                now: datetime, *, id_prefix: str = "", follow_ups: bool = False,
+                compact_ranking: bool = False) -> OfferRound:
     """One offer round as a fresh engine makes it, for a caller that keeps its own state (the
     letting store): the channel is given (the caller allocated it), `candidates` are the
     applicants still in play (the caller drops those already offered the vacancy; passive
@@ -1255,9 +1253,9 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
     usual fallbacks (release to the waiting list, annoncering) then find no other candidates.
     `follow_ups=True` adds the `entitled`/`redirected` records of rejections (off by default: a
     caller must accept those outcomes); the caller keeps entitlements itself and passes them as
-    the `kombineret_udlejning_tilbud` priority right.
+    the `kombineret_udlejning_tilbud` priority right. `compact_ranking`: see `LettingEngine`.
     """
-    engine = LettingEngine(policies, id_prefix=id_prefix, follow_ups=follow_ups)
+    engine = LettingEngine(policies, id_prefix=id_prefix, follow_ups=follow_ups, compact_ranking=compact_ranking)
     engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
     context = LettingContext()
     if channel in (Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING):

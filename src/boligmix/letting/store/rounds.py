@@ -129,6 +129,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
                 break
             passed_over |= lost  # being offered elsewhere right now: not a decision about them
         decided += plan.decisions
+        below = plan.not_reached
         fulfilled.update(plan.fulfilled_entitlements)
         offset += len(page)
         if page_size >= WHOLE_LIST or len(page) < page_size:
@@ -143,6 +144,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
                               entitlements=held, busy=busy, **extra)
             decided = list(plan.decisions)
+            below = plan.not_reached
             fulfilled = set(plan.fulfilled_entitlements)
     ident = _ids(p, pseudo)
     round_rules = getattr(rules, "round_rules", None)
@@ -196,7 +198,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
                 keep_redirect(s, cd, dec, v, d.municipality_code)
         else:
             pending.append(row)
-    written.append(write_round(s, pending, actor=p.name, at=at) or 0)
+    written.append(write_round(s, pending, actor=p.name, at=at, below=below) or 0)
     if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
         v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
     elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
@@ -205,8 +207,12 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     counts: dict[str, int] = {}
     for cd in decided:
         counts[cd.outcome] = counts.get(cd.outcome, 0) + 1
+    considered = {cd.entry.entry_id for cd in decided if cd.entry is not None}
+    if below is not None:  # ranked below the offers: skipped (not reached), recorded compactly
+        counts["skipped"] = counts.get("skipped", 0) + len(below.entries)
+        considered.update(e.entry_id for e in below.entries)
     out = {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
-           "exhausted": not offers, "considered": len({cd.entry.entry_id for cd in decided if cd.entry is not None}),
+           "exhausted": not offers, "considered": len(considered),
            "outcomes": counts, "trail": f"/api/decisions?vacancy_id={v.vacancy_id}"}
     if with_decisions:  # the round's decisions as the trail has them (read back from the compact rows)
         ids = [i for i in written if i]
