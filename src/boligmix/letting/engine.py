@@ -219,6 +219,9 @@ class LettingEngine:
         shares one between engines over the same `policies` object (keys hold the ids of its rules
         and policies, so the owner of `memo` must keep `policies` alive), e.g. a store's rounds."""
         self._assessments = assessments
+        self._assess_context: tuple[Any, ...] = (None, None, None, None)
+        """The dwelling and policies of the last `_assess` with their memo key parts (`_dwelling_key`,
+        the policies' ids), kept with the objects they were made of (an identity check)."""
         """Assessments kept between rounds (`_assess`), e.g. by a store whose engine applicants are
         the same objects while their rows are unchanged; None: every assessment is made anew."""
 
@@ -910,7 +913,11 @@ class LettingEngine:
         if memo is None:
             return self._assess_now(vacancy, applicant, channel, in_force, on)
         refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
-        key = (id(applicant), _dwelling_key(vacancy.dwelling), channel, tuple(map(id, in_force)), on, refusals)
+        context = self._assess_context
+        if context[0] is not vacancy.dwelling or context[1] is not in_force:  # once per round, not per candidate
+            context = self._assess_context = (vacancy.dwelling, in_force, _dwelling_key(vacancy.dwelling),
+                                              tuple(map(id, in_force)))
+        key = (id(applicant), context[2], channel, context[3], on, refusals)
         try:
             hit = memo.get(key)
         except TypeError:  # a dwelling fact that cannot be a key: not memoised
