@@ -53,7 +53,7 @@ from boligmix.letting.model import (
     Vacancy,
 )
 from boligmix.letting.policy import TOOL_SWITCHES, CompiledRule, Policy, PolicySet
-from boligmix.letting.ranking import COMPACT_CHANNELS, REFERRAL_CHANNELS, NotReached, rank_key, referral_order_key
+from boligmix.letting.ranking import COMPACT_CHANNELS, REFERRAL_CHANNELS, NotReached, rank_sorter, referral_order_key
 from boligmix.rules.evaluator import evaluate
 from boligmix.rules.truth import Truth
 
@@ -789,30 +789,37 @@ class LettingEngine:
         on = now.date()
         waiting = self._waiting_list_policy(vacancy, in_force, on)
         allowed = LIST_TYPES_BY_CHANNEL[channel]
-        offered = self.ledger.offered.get(vacancy.vacancy_id, set())
+        ledger = self.ledger
+        offered = ledger.offered.get(vacancy.vacancy_id, set())
+        passive, withdrawn, housed, reactivations = ledger.passive, ledger.withdrawn, ledger.housed, ledger.reactivations
+        base_refusals, entitlements, redirected = ledger.base_refusals, ledger.entitlements, ledger.redirected
+        own_lists_only = channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL)
+        org_id = vacancy.dwelling.org_id
         ranked: list[Assessment] = []
         decisions: list[Decision] = []
         seen: set[int] = set()
+        # Per candidate, the common case (on the list, not passive, withdrawn or housed, no
+        # entitlement, redirect or reactivation, assessed before) touches only local names.
         for applicant in self._pool(channel, applicants, context, vacancy.dwelling.municipality_code):
             aid = applicant.applicant_id
             if aid in seen:
                 raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
             seen.add(aid)
-            self.ledger.base_refusals[aid] = applicant.refusal_count
+            base_refusals[aid] = applicant.refusal_count
             skip_reason = None
             if applicant.list_type not in allowed:
                 skip_reason = f"list type {applicant.list_type.value} is not used by channel {channel.value}"
-            elif channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL) and applicant.org_id != vacancy.dwelling.org_id:
-                skip_reason = f"on the list of organisation {applicant.org_id}, not {vacancy.dwelling.org_id}"
+            elif own_lists_only and applicant.org_id != org_id:
+                skip_reason = f"on the list of organisation {applicant.org_id}, not {org_id}"
             elif aid in offered:
                 skip_reason = "already offered this vacancy in an earlier round"
-            elif aid in self.ledger.passive or (applicant.passive and aid not in self.ledger.reactivations):
+            elif aid in passive or (applicant.passive and aid not in reactivations):
                 skip_reason = "passive on the waiting list after repeated refusals"
-            elif aid in self.ledger.withdrawn:
-                skip_reason = (f"withdrew the application on {self.ledger.withdrawn[aid].date().isoformat()} "
+            elif aid in withdrawn:
+                skip_reason = (f"withdrew the application on {withdrawn[aid].date().isoformat()} "
                                f"(left the list)")
-            elif aid in self.ledger.housed:
-                skip_reason = f"already housed: let a dwelling by this engine (letting {self.ledger.housed[aid]})"
+            elif aid in housed:
+                skip_reason = f"already housed: let a dwelling by this engine (letting {housed[aid]})"
             if skip_reason is not None:
                 decisions.append(self._decision(now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id,
                                                 applicant=applicant, policy=waiting, rule_id=f"{waiting.id}#list",
@@ -820,8 +827,11 @@ class LettingEngine:
                                                 facts={"list_type": applicant.list_type.value,
                                                        "org_id": applicant.org_id}))
                 continue
-            applicant = self._with_redirect(self._with_entitlement(applicant, vacancy), vacancy, channel)
-            reactivation = self.ledger.reactivations.get(aid)
+            if aid in entitlements:
+                applicant = self._with_entitlement(applicant, vacancy)
+            if aid in redirected:
+                applicant = self._with_redirect(applicant, vacancy, channel)
+            reactivation = reactivations.get(aid) if reactivations else None
             if reactivation is not None and reactivation.seniority_date is not None:
                 applicant = replace(applicant, seniority_date=reactivation.seniority_date)
             try:
@@ -840,7 +850,7 @@ class LettingEngine:
                 reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown, safe=True))
             if assessment.outcome == Outcome.REJECTED and self.follow_ups:
                 decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
-        ranked.sort(key=lambda a: rank_key(a, channel))
+        ranked.sort(key=rank_sorter(channel))
         return ranked, decisions
 
     # ------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ the priority rules read, which `LettingEngine.assess` recomputes on demand).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,19 @@ def rank_key(assessment: "Assessment", channel: Channel) -> tuple[Any, ...]:
     """The sort key of an eligible candidate (smaller ranks first)."""
     a = assessment.applicant
     return (*referral_order_key(a, channel), assessment.priority_key, a.seniority_date, a.applicant_id)
+
+
+def _plain_key(assessment: "Assessment") -> tuple[Any, ...]:
+    a = assessment.applicant
+    return (assessment.priority_key, a.seniority_date, a.applicant_id)
+
+
+def rank_sorter(channel: Channel) -> Callable[["Assessment"], tuple[Any, ...]]:
+    """A sort key ordering as `rank_key` in `channel` (outside the referral channels the
+    municipality's order is the same for all, so left out)."""
+    if channel in REFERRAL_CHANNELS:
+        return lambda assessment: rank_key(assessment, channel)
+    return _plain_key
 
 
 def not_reached_reason(rank: int, offers_per_round: int) -> str:
@@ -90,5 +103,5 @@ class NotReached:
                    "unknown": tuple(assessment.unknown)}
 
 
-__all__ = ["COMPACT_CHANNELS", "NotReached", "REFERRAL_CHANNELS", "not_reached_reason", "rank_key",
+__all__ = ["COMPACT_CHANNELS", "NotReached", "REFERRAL_CHANNELS", "not_reached_reason", "rank_key", "rank_sorter",
            "referral_order_key"]
