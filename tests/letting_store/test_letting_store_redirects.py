@@ -169,7 +169,7 @@ def test_explain_needs_one_source(tmp_path):
     assert res.exit_code == 2 and "--decisions" in res.output
 
 
-def _rows_one_by_one(s, rows, *, actor, at, below=None):
+def _rows_one_by_one(s, rows, *, actor, at, below=None, as_of=None):
     """A round's decisions one row each, as the store wrote them before the compact form (0016)."""
     from types import SimpleNamespace
 

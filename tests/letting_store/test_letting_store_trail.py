@@ -87,11 +87,11 @@ def test_a_round_is_one_row_that_explains_every_candidate(store, tokens, monkeyp
     below_seen: list = []
     real = rounds.write_round
 
-    def capture(s, rows, *, actor, at, below=None):
+    def capture(s, rows, *, actor, at, below=None, as_of=None):
         given_rows.extend(dict(r) for r in rows)
         if below is not None:
             below_seen.append(below)
-        return real(s, rows, actor=actor, at=at, below=below)
+        return real(s, rows, actor=actor, at=at, below=below, as_of=as_of)
     monkeypatch.setattr(rounds, "write_round", capture)
 
     class Undo(Exception):
@@ -136,6 +136,13 @@ def test_a_round_is_one_row_that_explains_every_candidate(store, tokens, monkeyp
     too_big = [d for d in considered if (d.applicant_id - 5000) % 3 == 0]
     assert too_big and {(d.outcome, d.rule) for d in too_big} == {("skipped", "dk.venteliste#size_crowding")}
     assert made["decisions"] == listed[1:] and sum(made["outcomes"].values()) == 30
+    # `letting explain` recomputes the facts a not-reached decision leaves out: as the full round recorded them
+    last = considered[-1]
+    assert last.facts.get("not_reached")
+    [step] = [d for d in explain_from_store(store, last.applicant_id, dw).steps if d.facts.get("not_reached")]
+    assert step.facts == {**full_rows[-1]["facts"], "not_reached": True, "recomputed_from_current_data": True}
+    assert step.reason == full_rows[-1]["reason"] and step.rank == full_rows[-1]["rank"]
+    assert considered[-1].as_of == NOW  # recomputed as of the round's time, not the row's
     # `letting explain` reads the compact row: a too-large household is told which rule skipped it
     big = explain_from_store(store, 5000, dw)
     assert not big.got_dwelling and [step.rule_id for step in big.steps if step.applicant_id == 5000] == \

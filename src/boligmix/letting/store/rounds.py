@@ -198,7 +198,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
                 keep_redirect(s, cd, dec, v, d.municipality_code)
         else:
             pending.append(row)
-    written.append(write_round(s, pending, actor=p.name, at=at, below=below) or 0)
+    written.append(write_round(s, pending, actor=p.name, at=at, below=below, as_of=now) or 0)
     if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
         v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
     elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):

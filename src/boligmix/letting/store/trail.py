@@ -63,9 +63,11 @@ class TrailDecision:
     unknown_facts: list[str] = field(default_factory=list)
     actor: str = ""
     position: int = 0
+    as_of: datetime | None = None
+    """The time the round ranked the candidate by (a not-reached decision; `recompute_not_reached`)."""
 
 
-def pack_below(below: Any, channel: str | None) -> dict[str, Any]:
+def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -> dict[str, Any]:
     """The candidates a round ranked below its offers (`selection.RankedBelow`) as the compact
     record's `below` part: ids and seniority per candidate, and per distinct priority class (list
     type, priorities met, priority key, unknown facts) an index; the rank of each is its place."""
@@ -83,13 +85,14 @@ def pack_below(below: Any, channel: str | None) -> dict[str, Any]:
             "offers_per_round": record.offers_per_round, "eligible": record.eligible,
             "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
             "classes": [[c[0], list(c[1]), list(c[2]), list(c[3])] for c in classes], "class": klass,
-            "seniority": seniority}
+            "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None}
 
 
 def _unpack_below(row: Any, below: dict[str, Any], position: int) -> list[TrailDecision]:
     """The not-reached decisions of a compact round row's `below` part (positions after `position`)."""
     outcome, channel, rule, version, law = below["verdict"]
     classes, size, first = below["classes"], below["offers_per_round"], below["first_rank"]
+    as_of = datetime.fromisoformat(below["as_of"]) if below.get("as_of") else None
     out = []
     for i, (entry_id, applicant_id, household_id, k, seniority) in enumerate(zip(
             below["entry_id"], below["applicant_id"], below["household_id"], below["class"], below["seniority"])):
@@ -102,7 +105,7 @@ def _unpack_below(row: Any, below: dict[str, Any], position: int) -> list[TrailD
             law=law, reason=not_reached_reason(rank, size),
             facts={"list_type": list_type, "seniority_date": seniority, "priorities_met": list(met),
                    "priority_key": list(key), "not_reached": True},
-            unknown_facts=list(unknown), actor=row.actor, position=position + i + 1))
+            unknown_facts=list(unknown), actor=row.actor, position=position + i + 1, as_of=as_of))
     return out
 
 
@@ -184,10 +187,10 @@ def trail(s: Session, *conditions: Any) -> list[TrailDecision]:
 
 
 def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: datetime,
-                below: Any = None) -> int | None:
+                below: Any = None, as_of: datetime | None = None) -> int | None:
     """Store the decisions `rows` of one round (one vacancy) as one compact row, with the
-    candidates ranked below the offers (`below`, a `selection.RankedBelow`) after them; its
-    decision id (None when there are no rows)."""
+    candidates ranked below the offers (`below`, a `selection.RankedBelow`, ranked at `as_of`) after
+    them; its decision id (None when there are no rows)."""
     if not rows:
         if below is not None and below.entries:
             raise StoreInvariantError("candidates ranked below the offers of a round without decisions")
@@ -208,7 +211,7 @@ def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: d
         "channel": first["channel"], "offer_id": None, "entry_id": None, "applicant_id": None, "household_id": None,
         "rank": None, "rule": ROUND_RULE, "rule_version": FORMAT, "law": None,
         "reason": f"offer round: {n} decisions ({summary}), stored compactly",
-        "facts": pack(rows, pack_below(below, first["channel"]) if below is not None and below.entries else None),
+        "facts": pack(rows, pack_below(below, first["channel"], as_of) if below is not None and below.entries else None),
         "unknown_facts": [], "actor": actor}])
     return int(result.scalar_one())
 
