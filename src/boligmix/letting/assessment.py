@@ -33,7 +33,7 @@ _MEMO_LIMIT = 100_000
 """Memoised rule verdicts an engine keeps before it starts afresh (a bound for long-lived engines)."""
 _ASSESSMENT_LIMIT = 20_000
 """Assessments kept by a shared memo (`LettingEngine(assessments=...)`) before it is cleared (each
-holds its facts: some kB)."""
+holds its facts: some kB): per round context, and by all contexts together when a new one comes."""
 
 
 def _sorted_fields(rule: CompiledRule, _cache: dict[int, tuple[CompiledRule, tuple[str, ...]]] = {}) -> tuple[str, ...]:
@@ -71,6 +71,26 @@ class Assessment:
     priority_key: tuple[int, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
+
+
+def _assessment_table(memo: dict[tuple[Any, ...], Any], dwelling: Dwelling, channel: Channel,
+                      in_force: Sequence[Policy], on: date) -> dict[tuple[int, int], Any] | None:
+    """The memo's table of assessments for one round context (created when missing; None when a
+    dwelling fact cannot be a key). The memo keeps the policies in force with the table, since the
+    key holds their ids. All tables are dropped when they hold more than `_ASSESSMENT_LIMIT`
+    assessments together."""
+    key = (_dwelling_key(dwelling), channel, tuple(map(id, in_force)), on)
+    try:
+        found = memo.get(key)
+    except TypeError:
+        return None
+    if found is not None:
+        return found[1]
+    if sum(len(table) for _, table in list(memo.values())) > _ASSESSMENT_LIMIT:  # a copy: other threads write
+        memo.clear()
+    table: dict[tuple[int, int], Any] = {}
+    memo[key] = (tuple(in_force), table)
+    return table
 
 
 def _dwelling_key(d: Dwelling) -> tuple[Any, ...]:
@@ -180,27 +200,29 @@ class RuleAssessor:
                 on: date) -> Assessment:
         """How the rules see `applicant` (`_assess_now`), memoised in `assessments` when given: the
         assessment depends only on the applicant, the dwelling's fields other than its id, the
-        channel, the policies in force, the date and the refusals counted, which form the key (the
-        applicant by identity: the memo keeps the object, so its id is not reused meanwhile)."""
+        channel, the policies in force, the date and the refusals counted. The memo holds one table
+        per round context (dwelling fields, channel, policies, date: looked up once per round) of
+        the assessments by applicant and refusals (the applicant by identity: the table keeps the
+        object, so its id is not reused meanwhile)."""
         memo = self._assessments
         if memo is None:
             return self._assess_now(vacancy, applicant, channel, in_force, on)
-        refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
         context = self._assess_context
-        if context[0] is not vacancy.dwelling or context[1] is not in_force:  # once per round, not per candidate
-            context = self._assess_context = (vacancy.dwelling, in_force, _dwelling_key(vacancy.dwelling),
-                                              tuple(map(id, in_force)))
-        key = (id(applicant), context[2], channel, context[3], on, refusals)
-        try:
-            hit = memo.get(key)
-        except TypeError:  # a dwelling fact that cannot be a key: not memoised
+        if context[0] is not vacancy.dwelling or context[1] is not in_force or context[2] is not channel \
+                or context[3] != on:  # once per round, not per candidate
+            context = self._assess_context = (vacancy.dwelling, in_force, channel, on,
+                                              _assessment_table(memo, vacancy.dwelling, channel, in_force, on))
+        table = context[4]
+        if table is None:  # a dwelling fact that cannot be a key: not memoised
             return self._assess_now(vacancy, applicant, channel, in_force, on)
+        key = (id(applicant), self._refusals(applicant.applicant_id, applicant.refusal_count))
+        hit = table.get(key)
         if hit is not None and hit[0] is applicant:
             return hit[1]
         assessment = self._assess_now(vacancy, applicant, channel, in_force, on)
-        if len(memo) > _ASSESSMENT_LIMIT:
-            memo.clear()
-        memo[key] = (applicant, assessment, in_force)
+        if len(table) > _ASSESSMENT_LIMIT:
+            table.clear()
+        table[key] = (applicant, assessment)
         return assessment
 
     def _assess_now(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],

@@ -137,9 +137,9 @@ class LettingEngine(RuleAssessor):
         shares one between engines over the same `policies` object (keys hold the ids of its rules
         and policies, so the owner of `memo` must keep `policies` alive), e.g. a store's rounds."""
         self._assessments = assessments
-        self._assess_context: tuple[Any, ...] = (None, None, None, None)
-        """The dwelling and policies of the last `_assess` with their memo key parts (`_dwelling_key`,
-        the policies' ids), kept with the objects they were made of (an identity check)."""
+        self._assess_context: tuple[Any, ...] = (None, None, None, None, None)
+        """The dwelling, policies, channel and date of the last `_assess` and the memo's table of
+        assessments for them (`assessment._assessment_table`), so a round looks the table up once."""
         """Assessments kept between rounds (`_assess`), e.g. by a store whose engine applicants are
         the same objects while their rows are unchanged; None: every assessment is made anew."""
 
