@@ -50,9 +50,11 @@ SECRETS: dict[str, str] = {}
 TARGET = 500.0
 FULL_CYCLE_TARGET = 100.0
 """Issue 11: full cycles/s with 2,000 applicants per organisation, 16 clients, statutory rules."""
-PREVIOUS_FULL_CYCLE = 2.8
-"""Full cycles/s before the compact trail and the round caches (2,000 applicants, 16 clients:
-2.3-2.9/s; 1 client 2.8/s; docs/letting.md)."""
+PREVIOUS_FULL_CYCLE = 13.9
+"""Full cycles/s before the compact ranking (2,000 applicants, 16 clients: 13.3-14.5/s, 73 ms of CPU
+per letting; before the compact trail and the round caches 2.3-2.9/s; docs/letting.md)."""
+PREVIOUS_CPU_MS = 73.0
+"""CPU per full cycle (server + PostgreSQL + client) before the compact ranking (docs/letting.md)."""
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -321,6 +323,9 @@ def main() -> None:
               f"{FULL_CYCLE_TARGET:.0f}/s: {rate2 / FULL_CYCLE_TARGET:.2f}, to the previous "
               f"{PREVIOUS_FULL_CYCLE}/s: {rate2 / PREVIOUS_FULL_CYCLE:.1f}")
         print("  " + cpu_line(cpu2, cpu3, wins2, 3 * len(statuses2)))
+        per2 = 1000 * sum(b - a for a, b in zip(cpu2, cpu3)) / max(wins2, 1)
+        print(f"  CPU per letting {per2:.1f} ms against {PREVIOUS_CPU_MS:.0f} ms before the compact ranking: "
+              f"{PREVIOUS_CPU_MS / per2:.1f} times less")
         print(f"  check: leases {leases2} == {args.vacancies + len(spare)}: {leases2 == args.vacancies + len(spare)}; "
               f"vacancies let twice: {doubles2}")
         ok = ok and leases2 == args.vacancies + len(spare) and doubles2 == 0 and wins2 == len(spare)

@@ -66,3 +66,27 @@ def test_a_changed_applicant_is_a_new_key():
     after = engine.assess(vacancy, moved, Channel.WAITING_LIST, now)
     _same(after, LettingEngine(policies).assess(vacancy, moved, Channel.WAITING_LIST, now))
     assert before.outcome is None and after.outcome is not None
+
+
+def test_the_memo_stays_bounded_and_right_across_round_contexts(monkeypatch):
+    """One table of assessments per round context (dwelling fields, channel, policies, date); a table
+    over the limit starts afresh, and all tables go when a new context finds them over the limit
+    together: never more than twice the limit, and every answer still a fresh engine's."""
+    from boligmix.letting import assessment
+
+    monkeypatch.setattr(assessment, "_ASSESSMENT_LIMIT", 25)
+    policies = build_policy_set([], {}, "test")
+    rng = np.random.default_rng(11)
+    settings = ScenarioSettings(applicants=40)
+    applicants = make_applicants(rng, settings)
+    memo: dict = {}
+    engine = LettingEngine(policies, assessments=memo)
+    now = datetime(2024, 3, 1, 9)
+    sizes = []
+    for j in range(6):
+        vacancy = make_vacancy(rng, j, settings, now.date())
+        for a in applicants:
+            _same(engine.assess(vacancy, a, Channel.WAITING_LIST, now),
+                  LettingEngine(policies).assess(vacancy, a, Channel.WAITING_LIST, now))
+            sizes.append(sum(len(table) for _, table in memo.values()))
+    assert max(sizes) <= 2 * 25 + 1 and len(memo) >= 1

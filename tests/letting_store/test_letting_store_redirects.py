@@ -169,14 +169,27 @@ def test_explain_needs_one_source(tmp_path):
     assert res.exit_code == 2 and "--decisions" in res.output
 
 
-def _rows_one_by_one(s, rows, *, actor, at):
+def _rows_one_by_one(s, rows, *, actor, at, below=None, as_of=None):
     """A round's decisions one row each, as the store wrote them before the compact form (0016)."""
+    from types import SimpleNamespace
+
     from sqlalchemy import insert
 
     from boligmix.letting.store.models import Decision
+    from boligmix.letting.store.trail import _unpack_below, pack_below
 
     for row in rows:
         s.execute(insert(Decision.__table__).values(**row))
+    if below is not None and below.entries:  # the candidates ranked below the offers, one row each too
+        first = rows[0]
+        like = SimpleNamespace(decision_id=0, created_at=at, vacancy_id=first["vacancy_id"],
+                               dwelling_id=first["dwelling_id"], actor=actor)
+        for d in _unpack_below(like, pack_below(below, first["channel"]), 0):
+            s.execute(insert(Decision.__table__).values(
+                created_at=at, outcome=d.outcome, vacancy_id=d.vacancy_id, dwelling_id=d.dwelling_id,
+                channel=d.channel, offer_id=None, entry_id=d.entry_id, applicant_id=d.applicant_id,
+                household_id=d.household_id, rank=d.rank, rule=d.rule, rule_version=d.rule_version, law=d.law,
+                reason=d.reason, facts=d.facts, unknown_facts=d.unknown_facts, actor=actor))
     return None
 
 

@@ -75,18 +75,39 @@ def _one_by_one(s, rows, *, actor, at):
 
 
 def test_a_round_is_one_row_that_explains_every_candidate(store, tokens, monkeypatch):
-    """The round's decisions go into one row; read back they are exactly the rows the store wrote
-    one per decision before migration 0016 (captured on their way in), and `letting explain`,
-    the trail endpoint and the answer's `decisions` read them from that row."""
+    """The round's decisions go into one row; read back they are exactly the decisions of a round
+    that records every candidate in full (one row per decision before migration 0016, captured on
+    their way in; the same round planned and rolled back), except that the candidates ranked below
+    the offers (not reached) keep only the facts the ranking put them in order by (list type,
+    seniority, priorities met, priority key); `letting explain`, the trail endpoint and the answer's
+    `decisions` read them from that row."""
     _, org = tokens["org"]
     dw, vid, rules = _seed_round(store, org, 30)
     given_rows: list[dict] = []
+    below_seen: list = []
     real = rounds.write_round
 
-    def capture(s, rows, *, actor, at):
+    def capture(s, rows, *, actor, at, below=None, as_of=None):
         given_rows.extend(dict(r) for r in rows)
-        return real(s, rows, actor=actor, at=at)
+        if below is not None:
+            below_seen.append(below)
+        return real(s, rows, actor=actor, at=at, below=below, as_of=as_of)
     monkeypatch.setattr(rounds, "write_round", capture)
+
+    class Undo(Exception):
+        pass
+
+    def full_round(s):
+        service.make_offers(s, org, vid, None, rules=rules, now=NOW)
+        raise Undo
+    monkeypatch.setattr(rules, "compact_ranking", False)
+    try:
+        store.transact(full_round)
+    except Undo:
+        pass
+    full_rows, given_rows[:] = list(given_rows), []
+    assert not below_seen and len(full_rows) == 30  # every candidate in full
+    monkeypatch.setattr(rules, "compact_ranking", True)
     made = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=rules, now=NOW))
     with store.read() as s:
         rows = s.execute(select(Decision.outcome, func.count()).where(Decision.vacancy_id == vid)
@@ -95,14 +116,33 @@ def test_a_round_is_one_row_that_explains_every_candidate(store, tokens, monkeyp
         decisions = trail(s, Decision.vacancy_id == vid)
         listed = service.list_decisions(s, org, vid)
     considered = decisions[1:]
-    assert len(considered) == len(given_rows) == 30 == made["considered"]
+    [not_reached] = below_seen
+    assert len(given_rows) + len(not_reached.entries) == 30 and len(not_reached.entries) > 5
+    assert len(considered) == 30 == made["considered"]
     assert len({d.applicant_id for d in considered}) == 30
-    assert [{k: getattr(d, k) for k in r if k != "created_at"} for d, r in zip(considered, given_rows)] == \
-        [{k: v for k, v in r.items() if k != "created_at"} for r in given_rows]
+    compact_facts = ("list_type", "seniority_date", "priorities_met", "priority_key")
+    other = ("created_at", "facts", "offer_id")  # offer ids: PostgreSQL's sequence does not roll back
+    for d, r in zip(considered, full_rows):
+        assert {k: getattr(d, k) for k in r if k not in other} == {k: v for k, v in r.items() if k not in other}
+        assert (d.offer_id is None) == (r["offer_id"] is None)
+        if d.facts.get("not_reached"):
+            assert d.outcome == "skipped" and d.rank > 3 and d.rule.endswith("#ranking")
+            assert d.facts == {**{k: r["facts"][k] for k in compact_facts}, "not_reached": True}
+        else:
+            assert d.facts == r["facts"]
+    assert [d.facts.get("not_reached", False) for d in considered] == [False] * len(given_rows) + \
+        [True] * len(not_reached.entries)  # the not-reached come last, in rank order
     assert [d.outcome for d in considered].count("offered") == len(made["offers"]) == 3  # offers_per_round
     too_big = [d for d in considered if (d.applicant_id - 5000) % 3 == 0]
     assert too_big and {(d.outcome, d.rule) for d in too_big} == {("skipped", "dk.venteliste#size_crowding")}
     assert made["decisions"] == listed[1:] and sum(made["outcomes"].values()) == 30
+    # `letting explain` recomputes the facts a not-reached decision leaves out: as the full round recorded them
+    last = considered[-1]
+    assert last.facts.get("not_reached")
+    [step] = [d for d in explain_from_store(store, last.applicant_id, dw).steps if d.facts.get("not_reached")]
+    assert step.facts == {**full_rows[-1]["facts"], "not_reached": True, "recomputed_from_current_data": True}
+    assert step.reason == full_rows[-1]["reason"] and step.rank == full_rows[-1]["rank"]
+    assert considered[-1].as_of == NOW  # recomputed as of the round's time, not the row's
     # `letting explain` reads the compact row: a too-large household is told which rule skipped it
     big = explain_from_store(store, 5000, dw)
     assert not big.got_dwelling and [step.rule_id for step in big.steps if step.applicant_id == 5000] == \

@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boligmix.errors import ConfigurationError, DataValidationError, LettingError
-from boligmix.letting.facts import (
-    PRIORITY_RIGHT_PREFIX,
-    base_facts,
-    derive_benefit_groups,
-    derive_benefit_months,
-    derive_event_within,
-    derive_member_condition,
+from boligmix.letting.assessment import (
+    Assessment,
+    RuleAssessor,
+    RuleHit,
+    _json_safe,
+    policy_facts,
 )
 from boligmix.letting.lottery import LOTTERY_LAW, draw_seed, lot, lottery_order
 from boligmix.letting.ledger import (
@@ -42,7 +40,6 @@ from boligmix.letting.model import (
     Applicant,
     Channel,
     Decision,
-    Dwelling,
     Letting,
     ListType,
     Offer,
@@ -52,9 +49,8 @@ from boligmix.letting.model import (
     Outcome,
     Vacancy,
 )
-from boligmix.letting.policy import TOOL_SWITCHES, CompiledRule, Policy, PolicySet
-from boligmix.rules.evaluator import evaluate
-from boligmix.rules.truth import Truth
+from boligmix.letting.policy import TOOL_SWITCHES, Policy, PolicySet
+from boligmix.letting.ranking import COMPACT_CHANNELS, REFERRAL_CHANNELS, NotReached, rank_sorter, referral_order_key
 
 if TYPE_CHECKING:
     from boligmix.letting.exchange import TransferAssessment, TransferRequest
@@ -64,25 +60,8 @@ CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_A
 """When several share channels are due for the same vacancy, the first of these takes it; the
 others stay due and take a later vacancy."""
 
-REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Channel.UDSLUSNING})
-"""Channels where the municipality names the candidates; refusals there do not count towards
-passive status on the waiting list."""
 
 RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
-
-_MEMO_LIMIT = 100_000
-_ASSESSMENT_LIMIT = 20_000
-"""Assessments kept by a shared memo (`LettingEngine(assessments=...)`) before it is cleared (each
-holds its facts: some kB)."""
-"""Memoised rule verdicts an engine keeps before it starts afresh (a bound for long-lived engines)."""
-
-
-def _sorted_fields(rule: CompiledRule, _cache: dict[int, tuple[CompiledRule, tuple[str, ...]]] = {}) -> tuple[str, ...]:
-    """The facts a rule reads, sorted (kept per rule object)."""
-    hit = _cache.get(id(rule))
-    if hit is None or hit[0] is not rule:
-        hit = _cache[id(rule)] = (rule, tuple(sorted(rule.fields)))
-    return hit[1]
 """Referral channels whose unused vacancy goes to the waiting list (switch `unused_referral`); an
 udslusningsbolig stays with the municipality, which pays the rent meanwhile (§ 63, stk. 4)."""
 
@@ -108,15 +87,6 @@ LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
 }
 
 
-def referral_order_key(applicant: Applicant, channel: Channel) -> tuple[int, int]:
-    """The municipality's own order first in a referral channel (§ 59: it alone decides who is
-    referred): referrals it ordered (`Applicant.referral_order`, smaller first) before those it did
-    not; then the policies' priorities and seniority. No effect in other channels."""
-    if channel not in REFERRAL_CHANNELS or applicant.referral_order is None:
-        return (1, 0) if channel in REFERRAL_CHANNELS else (0, 0)
-    return (0, applicant.referral_order)
-
-
 @dataclass(frozen=True)
 class LettingContext:
     """Candidates that are not on the organisation's waiting lists, for one vacancy: the
@@ -139,83 +109,23 @@ class ChannelAllocation:
     decision: Decision
 
 
-@dataclass(frozen=True)
-class RuleHit:
-    """One rule's verdict on one applicant, with the facts it read."""
-
-    rule: CompiledRule
-    policy: Policy
-    truth: Truth
-    facts: Mapping[str, Any]
-    unknown: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """How the rules in force see one applicant for one vacancy and channel.
-
-    `outcome` is None when the applicant may be ranked, else SKIPPED or REJECTED with `hit`
-    (the deciding rule) and `reason`. `priority_key` orders eligible applicants (smaller first).
-    """
-
-    applicant: Applicant
-    outcome: Outcome | None
-    reason: str
-    hit: RuleHit | None = None
-    policy: Policy | None = None
-    priorities_met: tuple[str, ...] = ()
-    priority_key: tuple[int, ...] = ()
-    facts: Mapping[str, Any] = field(default_factory=dict)
-    unknown: tuple[str, ...] = ()
-
-
-def _dwelling_key(d: Dwelling) -> tuple[Any, ...]:
-    """Every field of a dwelling but its id (what an assessment can read of it), as a memo key."""
-    return (d.municipality_code, d.org_id, d.department_id, d.rooms, d.area_id, d.area_categories, d.almen_type,
-            d.floor_area_m2, d.monthly_rent_dkk, d.shared, d.udslusningsbolig,
-            tuple(sorted(d.facts.items())) if d.facts else ())
-
-
-_PLAIN = frozenset({str, int, bool, type(None)})
-"""Types `_json_safe` returns as they are (exact types: an enum that is a str is not one of them)."""
-
-
-def _json_safe(value: Any) -> Any:
-    kind = type(value)
-    if kind in _PLAIN:  # the common cases first, with the results of the general rules below
-        return value
-    if kind is dict:
-        return {(k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _json_safe(v))
-                for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [v if type(v) in _PLAIN else _json_safe(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_json_safe(v) for v in value]
-        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
-        return value.value
-    return value
-
-
-class LettingEngine:
-    """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`."""
+class LettingEngine(RuleAssessor):
+    """Offer rounds and lettings under a `PolicySet`, recorded in a `LettingLedger`; how the rules see
+    one applicant is `RuleAssessor`'s (`boligmix.letting.assessment`)."""
 
     def __init__(self, policies: PolicySet, ledger: LettingLedger | None = None, *, id_prefix: str = "",
                  follow_ups: bool = True, lottery_rng: Any | None = None,
                  memo: dict[tuple[Any, ...], Any] | None = None,
-                 assessments: dict[tuple[Any, ...], Any] | None = None) -> None:
+                 assessments: dict[tuple[Any, ...], Any] | None = None, compact_ranking: bool = False) -> None:
         """`follow_ups` records the consequences of some rejections: § 51 b entitlements
         (`Outcome.ENTITLED`) and § 59 stk. 6 redirected referrals (`Outcome.REDIRECTED`).
         `lottery_rng` (a seeded `random.Random` or numpy `Generator`) gives the seeds of the lots
         drawn among advert respondents (`boligmix.letting.lottery`); None: seeds derived from the
-        round id."""
+        round id. `compact_ranking`: a waiting-list or fleksibel round records its eligible candidates
+        ranked below the offers as one `OfferRound.not_reached` (`boligmix.letting.ranking`) instead of
+        one `skipped` Decision each (the letting store's rounds)."""
         self.policies = policies
+        self.compact_ranking = compact_ranking
         self.ledger = ledger if ledger is not None else LettingLedger()
         self.id_prefix = id_prefix
         self.follow_ups = follow_ups
@@ -227,6 +137,9 @@ class LettingEngine:
         shares one between engines over the same `policies` object (keys hold the ids of its rules
         and policies, so the owner of `memo` must keep `policies` alive), e.g. a store's rounds."""
         self._assessments = assessments
+        self._assess_context: tuple[Any, ...] = (None, None, None, None, None)
+        """The dwelling, policies, channel and date of the last `_assess` and the memo's table of
+        assessments for them (`assessment._assessment_table`), so a round looks the table up once."""
         """Assessments kept between rounds (`_assess`), e.g. by a store whose engine applicants are
         the same objects while their rows are unchanged; None: every assessment is made anew."""
 
@@ -450,6 +363,11 @@ class LettingEngine:
         # An assessment's facts are JSON-safe as made (`_new_hit`, and the exemption facts); the ones
         # added here are strings, ints and lists of them, except the lottery's (checked by `_decision`).
         safe = lottery_seed is None
+        not_reached = None
+        if self.compact_ranking and channel in COMPACT_CHANNELS and lottery_seed is None and len(ranked) > size:
+            not_reached = NotReached(channel, f"{waiting.id}#ranking", waiting.version, waiting.spec.law, size,
+                                     len(ranked), size + 1, tuple(ranked[size:]))
+            ranked = ranked[:size]
         for rank, assessment in enumerate(ranked, start=1):
             applicant = assessment.applicant
             facts = dict(assessment.facts)
@@ -477,7 +395,8 @@ class LettingEngine:
                 decisions.append(self._decision(
                     now, Outcome.OFFERED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank, offer_id=offer.offer_id,
-                    reason=f"offered: rank {rank} of {len(ranked)} eligible; answer by {deadline.isoformat()}",
+                    reason=f"offered: rank {rank} of {len(ranked) + len(not_reached or ())} eligible; answer by "
+                           f"{deadline.isoformat()}",
                     facts=facts, unknown=assessment.unknown, safe=safe))
             else:
                 decisions.append(self._decision(
@@ -487,7 +406,7 @@ class LettingEngine:
                     facts=facts, unknown=assessment.unknown, safe=safe))
         refs = tuple(p.ref for p in in_force)
         round_ = OfferRound(round_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, channel,
-                            number, now, tuple(offers), tuple(decisions), refs)
+                            number, now, tuple(offers), tuple(decisions), refs, not_reached)
         ledger.rounds[round_id] = round_
         ledger.vacancy_rounds.setdefault(vacancy.vacancy_id, []).append(round_id)
         ledger.round_rules[round_id] = RoundRules(
@@ -788,30 +707,37 @@ class LettingEngine:
         on = now.date()
         waiting = self._waiting_list_policy(vacancy, in_force, on)
         allowed = LIST_TYPES_BY_CHANNEL[channel]
-        offered = self.ledger.offered.get(vacancy.vacancy_id, set())
+        ledger = self.ledger
+        offered = ledger.offered.get(vacancy.vacancy_id, set())
+        passive, withdrawn, housed, reactivations = ledger.passive, ledger.withdrawn, ledger.housed, ledger.reactivations
+        base_refusals, entitlements, redirected = ledger.base_refusals, ledger.entitlements, ledger.redirected
+        own_lists_only = channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL)
+        org_id = vacancy.dwelling.org_id
         ranked: list[Assessment] = []
         decisions: list[Decision] = []
         seen: set[int] = set()
+        # Per candidate, the common case (on the list, not passive, withdrawn or housed, no
+        # entitlement, redirect or reactivation, assessed before) touches only local names.
         for applicant in self._pool(channel, applicants, context, vacancy.dwelling.municipality_code):
             aid = applicant.applicant_id
             if aid in seen:
                 raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
             seen.add(aid)
-            self.ledger.base_refusals[aid] = applicant.refusal_count
+            base_refusals[aid] = applicant.refusal_count
             skip_reason = None
             if applicant.list_type not in allowed:
                 skip_reason = f"list type {applicant.list_type.value} is not used by channel {channel.value}"
-            elif channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL) and applicant.org_id != vacancy.dwelling.org_id:
-                skip_reason = f"on the list of organisation {applicant.org_id}, not {vacancy.dwelling.org_id}"
+            elif own_lists_only and applicant.org_id != org_id:
+                skip_reason = f"on the list of organisation {applicant.org_id}, not {org_id}"
             elif aid in offered:
                 skip_reason = "already offered this vacancy in an earlier round"
-            elif aid in self.ledger.passive or (applicant.passive and aid not in self.ledger.reactivations):
+            elif aid in passive or (applicant.passive and aid not in reactivations):
                 skip_reason = "passive on the waiting list after repeated refusals"
-            elif aid in self.ledger.withdrawn:
-                skip_reason = (f"withdrew the application on {self.ledger.withdrawn[aid].date().isoformat()} "
+            elif aid in withdrawn:
+                skip_reason = (f"withdrew the application on {withdrawn[aid].date().isoformat()} "
                                f"(left the list)")
-            elif aid in self.ledger.housed:
-                skip_reason = f"already housed: let a dwelling by this engine (letting {self.ledger.housed[aid]})"
+            elif aid in housed:
+                skip_reason = f"already housed: let a dwelling by this engine (letting {housed[aid]})"
             if skip_reason is not None:
                 decisions.append(self._decision(now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id,
                                                 applicant=applicant, policy=waiting, rule_id=f"{waiting.id}#list",
@@ -819,8 +745,11 @@ class LettingEngine:
                                                 facts={"list_type": applicant.list_type.value,
                                                        "org_id": applicant.org_id}))
                 continue
-            applicant = self._with_redirect(self._with_entitlement(applicant, vacancy), vacancy, channel)
-            reactivation = self.ledger.reactivations.get(aid)
+            if aid in entitlements:
+                applicant = self._with_entitlement(applicant, vacancy)
+            if aid in redirected:
+                applicant = self._with_redirect(applicant, vacancy, channel)
+            reactivation = reactivations.get(aid) if reactivations else None
             if reactivation is not None and reactivation.seniority_date is not None:
                 applicant = replace(applicant, seniority_date=reactivation.seniority_date)
             try:
@@ -839,199 +768,8 @@ class LettingEngine:
                 reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown, safe=True))
             if assessment.outcome == Outcome.REJECTED and self.follow_ups:
                 decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
-        ranked.sort(key=lambda a: (*referral_order_key(a.applicant, channel), a.priority_key,
-                                   a.applicant.seniority_date, a.applicant.applicant_id))
+        ranked.sort(key=rank_sorter(channel))
         return ranked, decisions
-
-    # ------------------------------------------------------------------------------------------
-    # Rules
-
-    def _facts_for(self, policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Deprecated alias of the module function `policy_facts` (kept for callers of old)."""
-        return policy_facts(policy, applicant, base, on)
-
-    def _memo_key(self, kind: str, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any],
-                  details: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
-        """The memo key of a rule's verdict: the rule and policy objects (held by this engine's policy
-        set) and the type and value of every fact the rule reads (and, for `_hit`, their derivation
-        details); None when a value cannot be a key (then nothing is memoised)."""
-        names = _sorted_fields(rule)
-        if details and not details.keys().isdisjoint(names):
-            return None  # derivation details (benefit spells, events) are not memoised
-        key = (kind, id(rule), id(policy), tuple([(type(v), v) for v in map(facts.get, names)]))
-        try:
-            hash(key)
-        except TypeError:
-            return None
-        if len(self._memo) > _MEMO_LIMIT:
-            self._memo.clear()
-        return key
-
-    def _truth(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any]) -> Truth:
-        """`evaluate(rule.condition, facts, constants)`, memoised by the facts the rule reads."""
-        key = self._memo_key("truth", rule, policy, facts)
-        if key is None:
-            return evaluate(rule.condition, facts, policy.spec.constants)
-        truth = self._memo.get(key)
-        if truth is None:
-            truth = self._memo[key] = evaluate(rule.condition, facts, policy.spec.constants)
-        return truth
-
-    def _hit(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
-             truth: Truth | None = None) -> RuleHit:
-        key = self._memo_key("hit", rule, policy, facts, details)
-        if key is not None:
-            hit = self._memo.get(key)
-            if hit is None:
-                hit = self._memo[key] = self._new_hit(rule, policy, facts, details, truth)
-            return hit
-        return self._new_hit(rule, policy, facts, details, truth)
-
-    def _new_hit(self, rule: CompiledRule, policy: Policy, facts: Mapping[str, Any], details: Mapping[str, Any],
-                 truth: Truth | None = None) -> RuleHit:
-        if truth is None:
-            truth = self._truth(rule, policy, facts)
-        used: dict[str, Any] = {}
-        unknown: list[str] = []
-        for name in sorted(rule.fields):
-            value = facts.get(name)
-            used[name] = _json_safe(value)
-            if value is None:
-                unknown.append(name)
-            if name in details:
-                used[f"{name}.detail"] = _json_safe(details[name])
-        return RuleHit(rule, policy, truth, MappingProxyType(used), tuple(unknown))
-
-    def _assess(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
-                on: date) -> Assessment:
-        """How the rules see `applicant` (`_assess_now`), memoised in `assessments` when given: the
-        assessment depends only on the applicant, the dwelling's fields other than its id, the
-        channel, the policies in force, the date and the refusals counted, which form the key (the
-        applicant by identity: the memo keeps the object, so its id is not reused meanwhile)."""
-        memo = self._assessments
-        if memo is None:
-            return self._assess_now(vacancy, applicant, channel, in_force, on)
-        refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
-        key = (id(applicant), _dwelling_key(vacancy.dwelling), channel, tuple(map(id, in_force)), on, refusals)
-        try:
-            hit = memo.get(key)
-        except TypeError:  # a dwelling fact that cannot be a key: not memoised
-            return self._assess_now(vacancy, applicant, channel, in_force, on)
-        if hit is not None and hit[0] is applicant:
-            return hit[1]
-        assessment = self._assess_now(vacancy, applicant, channel, in_force, on)
-        if len(memo) > _ASSESSMENT_LIMIT:
-            memo.clear()
-        memo[key] = (applicant, assessment, in_force)
-        return assessment
-
-    def _assess_now(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
-                    on: date) -> Assessment:
-        covering = [p for p in in_force if p.covers(channel)]
-        refusals = self._refusals(applicant.applicant_id, applicant.refusal_count)
-        base = base_facts(applicant, vacancy.dwelling, on, refusals)
-        computed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-
-        def facts_of(policy: Policy) -> tuple[dict[str, Any], dict[str, Any]]:
-            """The policy's facts, computed when its first rule is evaluated."""
-            if policy.id not in computed:
-                computed[policy.id] = policy_facts(policy, applicant, base, on)
-            return computed[policy.id]
-
-        def stop(outcome: Outcome, hit: RuleHit, reason: str, extra: Mapping[str, Any] | None = None) -> Assessment:
-            facts = dict(hit.facts)
-            if extra:
-                facts.update(extra)
-            return Assessment(applicant, outcome, reason, hit, hit.policy, facts=facts, unknown=hit.unknown)
-
-        # 1. eligibility: every condition must hold
-        for policy in covering:
-            if not policy.active("eligibility"):
-                continue
-            facts, details = facts_of(policy)
-            for rule in policy.active("eligibility"):
-                truth = self._truth(rule, policy, facts)
-                if truth is Truth.TRUE:
-                    continue
-                hit = self._hit(rule, policy, facts, details, truth)
-                if hit.truth is Truth.FALSE:
-                    return stop(Outcome.SKIPPED, hit, f"not eligible: fails '{rule.spec.description or rule.spec.id}'")
-                if hit.truth is Truth.UNKNOWN:
-                    how = rule.spec.on_unknown
-                    return stop(Outcome.SKIPPED, hit,
-                                f"{'held' if how == 'hold' else 'not eligible'}: "
-                                f"'{rule.spec.description or rule.spec.id}' cannot be decided; unknown: "
-                                f"{', '.join(hit.unknown) or '?'}")
-
-        # 2. exemptions per policy
-        exempt: dict[str, RuleHit] = {}
-        exemption_facts: dict[str, Any] = {}
-        for policy in covering:
-            if not policy.active("exemptions"):
-                continue
-            facts, details = facts_of(policy)
-            for rule in policy.active("exemptions"):
-                truth = self._truth(rule, policy, facts)
-                if truth is Truth.TRUE:
-                    exempt[policy.id] = self._hit(rule, policy, facts, details, truth)
-                    exemption_facts[f"exempt:{rule.rule_id}"] = True
-                    break
-
-        # 3. rejections
-        for policy in covering:
-            if policy.id in exempt or not policy.active("rejections"):
-                continue
-            facts, details = facts_of(policy)
-            dispensation = policy.spec.dispensation_fact
-            for rule in policy.active("rejections"):
-                truth = self._truth(rule, policy, facts)
-                if truth is Truth.FALSE:
-                    continue
-                hit = self._hit(rule, policy, facts, details, truth)
-                if dispensation is not None and policy.switches.get("dispensation_allowed", False) \
-                        and facts.get(dispensation) is True:
-                    exemption_facts[f"dispensation:{rule.rule_id}"] = True
-                    exemption_facts[f"dispensation_version:{rule.rule_id}"] = policy.version
-                    exemption_facts[f"{dispensation}_grounds"] = _json_safe(
-                        applicant.facts.get(f"{dispensation}_grounds"))
-                    continue
-                if hit.truth is Truth.TRUE:
-                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}"
-                                + (f" ({rule.spec.law or policy.spec.law})" if (rule.spec.law or policy.spec.law) else ""))
-                if rule.spec.on_unknown == "reject":
-                    return stop(Outcome.REJECTED, hit, f"{rule.spec.description or rule.spec.id}: cannot be "
-                                f"ruled out and the rule rejects on unknown; unknown: {', '.join(hit.unknown)}")
-                return stop(Outcome.SKIPPED, hit, f"held: {rule.spec.description or rule.spec.id} cannot be decided; "
-                            f"unknown: {', '.join(hit.unknown) or '?'}")
-
-        # 4. priorities (ranked by rank; exempt applicants count as meeting their policy's priorities)
-        prios: list[tuple[int, str, RuleHit, Policy]] = []
-        for policy in covering:
-            if not policy.active("priorities"):
-                continue
-            facts, details = facts_of(policy)
-            for rule in policy.active("priorities"):
-                prios.append((rule.spec.rank or 0, rule.rule_id, self._hit(rule, policy, facts, details), policy))
-        prios.sort(key=lambda t: (t[0], t[1]))
-        key: list[int] = []
-        met: list[str] = []
-        used: dict[str, Any] = dict(exemption_facts)
-        unknown: list[str] = []
-        for _, rule_id, hit, policy in prios:
-            meets = hit.truth is Truth.TRUE or policy.id in exempt
-            key.append(0 if meets else 1)
-            if meets:
-                met.append(rule_id)
-            used.update(hit.facts)
-            unknown += [u for u in hit.unknown if u not in unknown]
-            if not meets and policy.spec.tool == "fleksibel_udlejning" and policy.switch("mode") == "exclusive":
-                return Assessment(applicant, Outcome.SKIPPED,
-                                  f"does not meet the fleksibel criteria ({hit.rule.spec.description or hit.rule.spec.id})"
-                                  f" and the criteria are exclusive (switch mode=exclusive)"
-                                  + (f"; unknown: {', '.join(hit.unknown)}" if hit.unknown else ""),
-                                  hit, policy, facts=dict(hit.facts), unknown=hit.unknown)
-        return Assessment(applicant, None, "eligible", None, None, tuple(met), tuple(key), used, tuple(unknown))
 
     # ------------------------------------------------------------------------------------------
     # Offers and lettings
@@ -1199,54 +937,9 @@ class LettingEngine:
         return decision
 
 
-def policy_facts(policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
-                 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The facts the engine evaluates `policy`'s rules on for `applicant` on `on`, and their details.
-
-    `base` is `boligmix.letting.facts.base_facts(applicant, dwelling, on, refusals)`. Added to it: the
-    policy's declared input facts the applicant has (`Applicant.facts`; a missing one stays unknown),
-    its priority-right facts (`priority_right.<name>`: whether the applicant holds the right) and its
-    derived facts (benefit months and groups, events within a window, member conditions; the
-    policy's switches such as `receipt_month` choose the benefit window). Returns `(facts, details)`:
-    `details` holds, per derived fact, what it was derived from (recorded with the decisions).
-    The one definition used by `LettingEngine.assess`, `boligmix.letting.compiled.decide` and
-    `boligmix.letting.exchange`; pure (no ledger)."""
-    spec = policy.spec
-    facts = dict(base)
-    for name in spec.input_facts:
-        if name.startswith(PRIORITY_RIGHT_PREFIX):
-            facts[name] = name[len(PRIORITY_RIGHT_PREFIX):] in applicant.priority_rights
-    for name in spec.input_facts:
-        if not name.startswith(PRIORITY_RIGHT_PREFIX) and name in applicant.facts:
-            facts[name] = applicant.facts[name]
-    details: dict[str, Any] = {}
-    for name, derived in spec.derived_facts.items():
-        if derived.kind == "benefit_months" and derived.groups is not None:
-            value = derive_benefit_groups(applicant, on, groups=policy.benefit_groups(name), who=derived.who,
-                                          window_end=policy.window_end(name), lookback_months=derived.lookback_months,
-                                          min_cohabitation_years=derived.partner_min_cohabitation_years)
-        elif derived.kind == "benefit_months":
-            value = derive_benefit_months(applicant, on, benefits=frozenset(derived.benefits or ()),
-                                          months=derived.months or 0, who=derived.who,
-                                          window_end=policy.window_end(name),
-                                          lookback_months=derived.lookback_months,
-                                          min_cohabitation_years=derived.partner_min_cohabitation_years)
-        elif derived.kind == "event_within_months":
-            value = derive_event_within(applicant, on, event=derived.event or "", months=derived.months or 0,
-                                        who=derived.who,
-                                        min_cohabitation_years=derived.partner_min_cohabitation_years,
-                                        where=policy.member_filters.get(name), constants=spec.constants)
-        else:
-            value = derive_member_condition(applicant, on, condition=policy.member_conditions[name],
-                                            who=derived.who, constants=spec.constants,
-                                            min_cohabitation_years=derived.partner_min_cohabitation_years)
-        facts[name] = value.value
-        details[name] = value.detail
-    return facts, details
-
-
 def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Applicant], channel: Channel,
-                now: datetime, *, id_prefix: str = "", follow_ups: bool = False) -> OfferRound:
+                now: datetime, *, id_prefix: str = "", follow_ups: bool = False,
+                compact_ranking: bool = False) -> OfferRound:
     """One offer round as a fresh engine makes it, for a caller that keeps its own state (the
     letting store): the channel is given (the caller allocated it), `candidates` are the
     applicants still in play (the caller drops those already offered the vacancy; passive
@@ -1255,9 +948,9 @@ def plan_offers(policies: PolicySet, vacancy: Vacancy, candidates: Sequence[Appl
     usual fallbacks (release to the waiting list, annoncering) then find no other candidates.
     `follow_ups=True` adds the `entitled`/`redirected` records of rejections (off by default: a
     caller must accept those outcomes); the caller keeps entitlements itself and passes them as
-    the `kombineret_udlejning_tilbud` priority right.
+    the `kombineret_udlejning_tilbud` priority right. `compact_ranking`: see `LettingEngine`.
     """
-    engine = LettingEngine(policies, id_prefix=id_prefix, follow_ups=follow_ups)
+    engine = LettingEngine(policies, id_prefix=id_prefix, follow_ups=follow_ups, compact_ranking=compact_ranking)
     engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
     context = LettingContext()
     if channel in (Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING):

@@ -363,6 +363,9 @@ class OfferRound:
     offers: tuple[Offer, ...]
     decisions: tuple[Decision, ...]
     policies: tuple[PolicyRef, ...]
+    not_reached: Any = None
+    """A compact engine's eligible candidates ranked below the offers (`boligmix.letting.ranking.
+    NotReached`, not in `decisions`); None: every candidate has its Decision."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from boligmix.letting.ledger import Entitlement as LedgerEntitlement
 from boligmix.letting.store.candidates import CandidateEntry
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, RedirectedReferral, Vacancy
-from boligmix.letting.store.selection import CandidateDecision, RoundPlan
+from boligmix.letting.store.selection import CandidateDecision, RankedBelow, RoundPlan
 
 
 def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id: int | None,
@@ -97,13 +97,19 @@ class EngineRules:
     """The store locks the first free candidates of the engine's whole ranking at once (`ranking`)
     instead of re-planning the round after every race lost to a concurrent round."""
 
+    compact_ranking = True
+    """The candidates ranked below a round's offers are recorded compactly (`RoundPlan.not_reached`,
+    `boligmix.letting.ranking`); False: one full decision each (as before; tests compare the two)."""
+
     @staticmethod
     def ranking(plan: RoundPlan) -> list[int]:
         """The entry ids of a plan's eligible candidates in rank order (offered and ranked below)."""
         ranked = [cd for cd in plan.decisions
                   if cd.entry is not None and cd.rank is not None and cd.outcome in ("offered", "skipped")
                   and cd.rule.endswith("#ranking")]
-        return [cd.entry.entry_id for cd in sorted(ranked, key=lambda cd: cd.rank or 0)]  # type: ignore[union-attr]
+        head = [cd.entry.entry_id for cd in sorted(ranked, key=lambda cd: cd.rank or 0)]  # type: ignore[union-attr]
+        below = plan.not_reached
+        return head if below is None else head + [e.entry_id for e in below.entries]
 
     def __init__(self, policies: Any | None = None) -> None:
         if policies is None:
@@ -201,7 +207,7 @@ class EngineRules:
                     engine_applicant(entry), red.municipality_code, str(red.from_vacancy_id), red.bar_rule,
                     red.policy_version, f"store:{red.decision_id}")
         engine = LettingEngine(self.policies, ledger, follow_ups=True, memo=self._memo,
-                               assessments=self._assessments)
+                               assessments=self._assessments, compact_ranking=self.compact_ranking)
         channel = m.Channel(vacancy.channel)
         ev = engine_vacancy(vacancy, dwelling, department)
         engine.ledger.vacancy_channel[ev.vacancy_id] = channel
@@ -227,4 +233,8 @@ class EngineRules:
                 entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
                 reason=dec.reason, facts=dec.facts, rank=dec.rank, law=dec.law,
                 unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
-        return RoundPlan(round_.channel.value, tuple(out), fulfilled)  # the engine may release a referral vacancy
+        below = None
+        if round_.not_reached is not None:
+            below = RankedBelow(tuple(by_applicant[a.applicant.applicant_id] for a in round_.not_reached.assessments),
+                                round_.not_reached)
+        return RoundPlan(round_.channel.value, tuple(out), fulfilled, below)  # the engine may release a referral vacancy

@@ -33,17 +33,53 @@ def engine_decision(d: Decision | TrailDecision) -> m.Decision:
         offer_id=None if d.offer_id is None else str(d.offer_id))
 
 
-def store_decisions(store: Store, dwelling_id: int) -> list[m.Decision]:
-    """The stored decisions about `dwelling_id`, oldest first."""
+def store_decisions(store: Store, dwelling_id: int, *, recompute_for: int | None = None,
+                    policies: Any = None) -> list[m.Decision]:
+    """The stored decisions about `dwelling_id`, oldest first. `recompute_for`: an applicant id
+    whose not-reached decisions (ranked below a round's offers, stored compactly without the facts
+    the priority rules read, `store.trail`) get those facts back, recomputed (`recompute_not_reached`)."""
     with store.read() as s:
-        return [engine_decision(d) for d in trail(s, Decision.dwelling_id == dwelling_id)]
+        out = []
+        for d in trail(s, Decision.dwelling_id == dwelling_id):
+            if recompute_for is not None and d.applicant_id == recompute_for and (d.facts or {}).get("not_reached"):
+                d = replace(d, facts={**recompute_not_reached(s, d, policies), **d.facts,
+                                      "recomputed_from_current_data": True})
+            out.append(engine_decision(d))
+        return out
+
+
+def recompute_not_reached(s: Any, d: TrailDecision, policies: Any = None) -> dict[str, Any]:
+    """The facts the rules read for a candidate a round did not reach, recomputed on demand: the
+    engine's assessment of the applicant's entry as it is now, for the vacancy's dwelling and
+    channel, at the time the round ranked by (`policies`: default the statutory engine rules). Empty when
+    the entry or vacancy is gone. The entry may have changed since the round; the caller marks the
+    facts as recomputed from the current data."""
+    from boligmix.letting.engine import LettingEngine
+    from boligmix.letting.store.engine_rules import engine_applicant, engine_vacancy
+    from boligmix.letting.store.models import Department, Dwelling, Vacancy
+    from boligmix.letting.store.selection import default_offer_rules
+
+    entry = s.get(Applicant, d.entry_id) if d.entry_id is not None else None
+    vacancy = s.get(Vacancy, d.vacancy_id)
+    if entry is None or vacancy is None or d.channel is None:
+        return {}
+    dwelling = s.get(Dwelling, vacancy.dwelling_id)
+    department = s.get(Department, dwelling.department_id)
+    policies = policies if policies is not None else default_offer_rules().policies  # type: ignore[attr-defined]
+    on = d.as_of or d.created_at
+    on = on.replace(tzinfo=None) if on.tzinfo else on
+    assessment = LettingEngine(policies).assess(engine_vacancy(vacancy, dwelling, department),
+                                                engine_applicant(entry), m.Channel(d.channel), on)
+    return dict(assessment.facts)
 
 
 def explain_from_store(store: Store, applicant_id: int, dwelling_id: int, policies: Any = None) -> Explanation:
     """`explain_decisions` over the store's trail for one applicant and dwelling (`policies`: the
-    rules' Danish texts, default the packaged ones); when the applicant withdrew an application
-    (left a list), the verdict says so, with the date."""
-    explanation = explain_decisions(store_decisions(store, dwelling_id), applicant_id, dwelling_id, policies)
+    rules' Danish texts, default the packaged ones, also the rules a not-reached decision's facts
+    are recomputed by); when the applicant withdrew an application (left a list), the verdict says
+    so, with the date."""
+    decisions = store_decisions(store, dwelling_id, recompute_for=applicant_id, policies=policies)
+    explanation = explain_decisions(decisions, applicant_id, dwelling_id, policies)
     with store.read() as s:
         left = s.execute(select(Applicant.list_type, Applicant.list_owner, Applicant.withdrawn_at)
                          .where(Applicant.applicant_id == applicant_id, Applicant.status == "withdrawn")
@@ -63,4 +99,4 @@ LIST_DA = {"external": "eksterne venteliste", "internal": "interne venteliste"}
 """Danish names of the store's list types (in the withdrawal note)."""
 
 
-__all__ = ["engine_decision", "explain_from_store", "store_decisions"]
+__all__ = ["engine_decision", "explain_from_store", "recompute_not_reached", "store_decisions"]

@@ -7,7 +7,7 @@ import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select, text
+from sqlalchemy import ARRAY, BigInteger, Text, any_, bindparam, cast, select, text
 from sqlalchemy.orm import Session
 
 from boligmix.errors import ConflictError
@@ -129,6 +129,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
                 break
             passed_over |= lost  # being offered elsewhere right now: not a decision about them
         decided += plan.decisions
+        below = plan.not_reached
         fulfilled.update(plan.fulfilled_entitlements)
         offset += len(page)
         if page_size >= WHOLE_LIST or len(page) < page_size:
@@ -143,6 +144,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             plan = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
                               entitlements=held, busy=busy, **extra)
             decided = list(plan.decisions)
+            below = plan.not_reached
             fulfilled = set(plan.fulfilled_entitlements)
     ident = _ids(p, pseudo)
     round_rules = getattr(rules, "round_rules", None)
@@ -196,7 +198,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
                 keep_redirect(s, cd, dec, v, d.municipality_code)
         else:
             pending.append(row)
-    written.append(write_round(s, pending, actor=p.name, at=at) or 0)
+    written.append(write_round(s, pending, actor=p.name, at=at, below=below, as_of=now) or 0)
     if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
         v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
     elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
@@ -205,8 +207,12 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     counts: dict[str, int] = {}
     for cd in decided:
         counts[cd.outcome] = counts.get(cd.outcome, 0) + 1
+    considered = {cd.entry.entry_id for cd in decided if cd.entry is not None}
+    if below is not None:  # ranked below the offers: skipped (not reached), recorded compactly
+        counts["skipped"] = counts.get("skipped", 0) + len(below.entries)
+        considered.update(e.entry_id for e in below.entries)
     out = {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
-           "exhausted": not offers, "considered": len({cd.entry.entry_id for cd in decided if cd.entry is not None}),
+           "exhausted": not offers, "considered": len(considered),
            "outcomes": counts, "trail": f"/api/decisions?vacancy_id={v.vacancy_id}"}
     if with_decisions:  # the round's decisions as the trail has them (read back from the compact rows)
         ids = [i for i in written if i]
@@ -233,16 +239,24 @@ def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Enti
     """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
     if not applicant_ids:
         return []
-    pg = s.connection().dialect.name == "postgresql"
-    return list(s.scalars(_ENTITLEMENTS_PG if pg else _ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
+    if s.connection().dialect.name == "postgresql":
+        return list(s.scalars(_ENTITLEMENTS_PG, {"org_id": org_id, "ids": int_array_literal(applicant_ids)}))
+    return list(s.scalars(_ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
 
 
 _ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
                                           Entitlement.applicant_id.in_(bindparam("ids", expanding=True)))
 _ENTITLEMENTS_PG = select(Entitlement).where(
     Entitlement.org_id == bindparam("org_id"),
-    Entitlement.applicant_id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
-"""The same with one array parameter (PostgreSQL): not a statement of one placeholder per candidate."""
+    Entitlement.applicant_id == any_(cast(bindparam("ids", type_=Text), ARRAY(BigInteger))))
+"""The same with one array parameter (PostgreSQL): not a statement of one placeholder per candidate;
+the array goes as its text (`int_array_literal`: the driver's dumping of a list of 2,000 ints cost
+some 2 ms of CPU a round)."""
+
+
+def int_array_literal(values: Any) -> str:
+    """Integers as a PostgreSQL array literal (`{1,2,3}`), for a `CAST(:p AS bigint[])` parameter."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def _grant_entitlement(s: Session, cd: CandidateDecision, decision: Decision) -> None:

@@ -48,11 +48,23 @@ class CandidateDecision:
 
 
 @dataclass(frozen=True)
+class RankedBelow:
+    """The eligible candidates a round ranked below its offers ("not reached"), compactly: their
+    entries in rank order and the engine's record (`boligmix.letting.ranking.NotReached`)."""
+
+    entries: tuple[Applicant, ...]
+    record: Any
+
+
+@dataclass(frozen=True)
 class RoundPlan:
     channel: str
     decisions: tuple[CandidateDecision, ...]
     fulfilled_entitlements: tuple[int, ...] = ()
     """Applicant ids whose § 51 b entitlement (`ends = on_offer`) this round's offer used up."""
+    not_reached: RankedBelow | None = None
+    """Candidates ranked below the offers, when the rules record them compactly (after `decisions`
+    in the trail); None: every candidate is in `decisions`."""
 
     @property
     def offered(self) -> tuple[CandidateDecision, ...]:

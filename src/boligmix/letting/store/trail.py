@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from boligmix.letting.ranking import not_reached_reason
 from boligmix.letting.store.errors import StoreInvariantError
 from boligmix.letting.store.models import Decision
 
@@ -62,10 +63,55 @@ class TrailDecision:
     unknown_facts: list[str] = field(default_factory=list)
     actor: str = ""
     position: int = 0
+    as_of: datetime | None = None
+    """The time the round ranked the candidate by (a not-reached decision; `recompute_not_reached`)."""
 
 
-def pack(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The decisions of one round (dicts with the columns of `decisions`) as the compact record."""
+def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -> dict[str, Any]:
+    """The candidates a round ranked below its offers (`selection.RankedBelow`) as the compact
+    record's `below` part: ids and seniority per candidate, and per distinct priority class (list
+    type, priorities met, priority key, unknown facts) an index; the rank of each is its place."""
+    record = below.record
+    classes: dict[tuple, int] = {}
+    klass = []
+    seniority = []
+    for a in record.assessments:
+        ap = a.applicant
+        klass.append(classes.setdefault((ap.list_type.value, a.priorities_met, a.priority_key, a.unknown), len(classes)))
+        seniority.append(ap.seniority_date.isoformat())
+    entries = below.entries
+    return {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
+            "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
+            "offers_per_round": record.offers_per_round, "eligible": record.eligible,
+            "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
+            "classes": [[c[0], list(c[1]), list(c[2]), list(c[3])] for c in classes], "class": klass,
+            "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None}
+
+
+def _unpack_below(row: Any, below: dict[str, Any], position: int) -> list[TrailDecision]:
+    """The not-reached decisions of a compact round row's `below` part (positions after `position`)."""
+    outcome, channel, rule, version, law = below["verdict"]
+    classes, size, first = below["classes"], below["offers_per_round"], below["first_rank"]
+    as_of = datetime.fromisoformat(below["as_of"]) if below.get("as_of") else None
+    out = []
+    for i, (entry_id, applicant_id, household_id, k, seniority) in enumerate(zip(
+            below["entry_id"], below["applicant_id"], below["household_id"], below["class"], below["seniority"])):
+        list_type, met, key, unknown = classes[k]
+        rank = first + i
+        out.append(TrailDecision(
+            decision_id=row.decision_id, created_at=row.created_at, outcome=outcome, vacancy_id=row.vacancy_id,
+            dwelling_id=row.dwelling_id, channel=channel, offer_id=None, entry_id=entry_id,
+            applicant_id=applicant_id, household_id=household_id, rank=rank, rule=rule, rule_version=version,
+            law=law, reason=not_reached_reason(rank, size),
+            facts={"list_type": list_type, "seniority_date": seniority, "priorities_met": list(met),
+                   "priority_key": list(key), "not_reached": True},
+            unknown_facts=list(unknown), actor=row.actor, position=position + i + 1, as_of=as_of))
+    return out
+
+
+def pack(rows: Sequence[dict[str, Any]], below: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The decisions of one round (dicts with the columns of `decisions`) as the compact record;
+    `below`: the candidates ranked below the offers (`pack_below`), after the rows."""
     verdicts: dict[tuple, int] = {}
     reasons: dict[str, int] = {}
     unknowns: dict[tuple, int] = {}
@@ -84,6 +130,8 @@ def pack(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out.update({"verdicts": [list(v) for v in verdicts], "verdict": verdict, "reasons": list(reasons),
                 "reason": reason, "unknowns": [list(u) for u in unknowns], "unknown": unknown,
                 "key_sets": [list(k) for k in key_sets], "keys": keys, "values": values})
+    if below is not None:
+        out["below"] = below
     return out
 
 
@@ -106,6 +154,8 @@ def unpack(row: Any) -> list[TrailDecision]:
             applicant_id=applicant_id, household_id=household_id, rank=rank, rule=rule, rule_version=version,
             law=law, reason=reasons[data["reason"][i]], facts=dict(zip(key_sets[data["keys"][i]], values[i])),
             unknown_facts=list(unknowns[data["unknown"][i]]), actor=row.actor, position=i + 1))
+    if "below" in data:
+        out += _unpack_below(row, data["below"], data["n"])
     return out
 
 
@@ -136,10 +186,14 @@ def trail(s: Session, *conditions: Any) -> list[TrailDecision]:
     return expand(s.scalars(select(Decision).where(*conditions).order_by(Decision.decision_id)))
 
 
-def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: datetime) -> int | None:
-    """Store the decisions `rows` of one round (one vacancy) as one compact row; its decision id
-    (None when there are no rows)."""
+def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: datetime,
+                below: Any = None, as_of: datetime | None = None) -> int | None:
+    """Store the decisions `rows` of one round (one vacancy) as one compact row, with the
+    candidates ranked below the offers (`below`, a `selection.RankedBelow`, ranked at `as_of`) after
+    them; its decision id (None when there are no rows)."""
     if not rows:
+        if below is not None and below.entries:
+            raise StoreInvariantError("candidates ranked below the offers of a round without decisions")
         return None
     first = rows[0]
     if any(r["vacancy_id"] != first["vacancy_id"] for r in rows):
@@ -147,14 +201,20 @@ def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: d
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    n = len(rows)
+    if below is not None and below.entries:
+        n += len(below.entries)
+        counts["skipped"] = counts.get("skipped", 0) + len(below.entries)
     summary = ", ".join(f"{n} {o}" for o, n in counts.items())
     result = s.execute(insert(Decision.__table__).returning(Decision.__table__.c.decision_id), [{
         "created_at": at, "outcome": ROUND, "vacancy_id": first["vacancy_id"], "dwelling_id": first["dwelling_id"],
         "channel": first["channel"], "offer_id": None, "entry_id": None, "applicant_id": None, "household_id": None,
         "rank": None, "rule": ROUND_RULE, "rule_version": FORMAT, "law": None,
-        "reason": f"offer round: {len(rows)} decisions ({summary}), stored compactly", "facts": pack(rows),
+        "reason": f"offer round: {n} decisions ({summary}), stored compactly",
+        "facts": pack(rows, pack_below(below, first["channel"], as_of) if below is not None and below.entries else None),
         "unknown_facts": [], "actor": actor}])
     return int(result.scalar_one())
 
 
-__all__ = ["ROUND", "ROUND_RULE", "TrailDecision", "expand", "one", "pack", "trail", "unpack", "write_round"]
+__all__ = ["ROUND", "ROUND_RULE", "TrailDecision", "expand", "one", "pack", "pack_below", "trail", "unpack",
+           "write_round"]

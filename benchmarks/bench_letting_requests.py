@@ -1,0 +1,122 @@
+"""Where a full letting cycle's CPU goes, per request type, in the process (no HTTP layer; the
+database server's CPU is not counted): register a vacancy (statutory share rules), one statutory
+offer round over ~2,000 candidates, accept the first offer.
+
+    PYTHONPATH=src python benchmarks/bench_letting_requests.py [--db POSTGRES_ADMIN_URL] [--applicants 2000]
+        [--cycles 24] [--statements]
+
+Without --db: a fresh SQLite file; with --db (e.g. $BOLIGMIX_TEST_PG_URL) a fresh database
+`boligmix_bench_requests`. Prints per request type the CPU per request (`time.process_time`, after
+five warm-up cycles) and the statements it sends to the database (`--statements`: their first
+lines, of one cycle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from boligmix.letting.store import service  # noqa: E402
+from boligmix.letting.store.answers import accept_offer  # noqa: E402
+from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
+from boligmix.letting.store.db import Store  # noqa: E402
+from boligmix.letting.store.migrate import upgrade  # noqa: E402
+from boligmix.letting.store.selection import default_offer_rules  # noqa: E402
+
+WARM_UP = 5
+
+
+def database(admin_url: str | None, tmp: str) -> str:
+    if admin_url is None:
+        return f"sqlite:///{tmp}/requests.sqlite"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text('DROP DATABASE IF EXISTS "boligmix_bench_requests" WITH (FORCE)'))
+        c.execute(text('CREATE DATABASE "boligmix_bench_requests"'))
+    admin.dispose()
+    return make_url(admin_url).set(database="boligmix_bench_requests").render_as_string(hide_password=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", default=None)
+    ap.add_argument("--applicants", type=int, default=2000)
+    ap.add_argument("--cycles", type=int, default=24)
+    ap.add_argument("--statements", action="store_true")
+    args = ap.parse_args()
+    rules = default_offer_rules()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database(args.db, tmp)
+        upgrade(url)
+        store = Store(url)
+        sent: list[str] = []
+        event.listen(store.engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *rest: sent.append(statement.strip().split("\n")[0][:100]))
+
+        def token(s):  # type: ignore[no-untyped-def]
+            _, row = create_token(s, name="bench", role="housing_organisation", scope=["ORG"])
+            return Principal(row.token_id, row.name, row.role, frozenset(row.scope))
+        org = store.transact(token)
+        dwellings = 2 * (args.cycles + WARM_UP) + 8  # every fourth vacancy is the municipality's (1/4 share)
+
+        def stock(s):  # type: ignore[no-untyped-def]
+            service.register_department(s, org, {"department_id": "D1", "org_id": "ORG", "department_name": "B",
+                                                 "municipality_code": 101})
+            for i in range(dwellings):
+                service.register_dwelling(s, org, {"dwelling_id": i + 1, "department_id": "D1", "rooms": 3,
+                                                   "floor_area_m2": 70.0, "monthly_rent_dkk": 6000.0})
+            for i in range(args.applicants):
+                service.create_applicant(s, org, {
+                    "applicant_id": 10_000 + i, "household_id": 20_000 + i, "list_type": "external", "org_id": "ORG",
+                    "household_size": 3, "seniority_date": date(2000, 1, 1) + timedelta(days=i % 3000)})
+        store.transact(stock)
+        cpu = {"register": 0.0, "offers": 0.0, "accept": 0.0}
+        statements = {k: 0 for k in cpu}
+        shown: dict[str, list[str]] = {}
+        done = 0
+        for dwelling in range(1, dwellings + 1):
+            if done == WARM_UP + args.cycles:
+                break
+            timed = done >= WARM_UP
+            for kind in cpu:
+                sent.clear()
+                t0 = time.process_time()
+                if kind == "register":
+                    v = store.transact(lambda s: service.register_vacancy(
+                        s, org, {"dwelling_id": dwelling, "available_from": date(2025, 1, 1)}, rules=rules))
+                    if v["channel"] != "waiting_list":  # the municipality's quarter: no referral list here
+                        break
+                elif kind == "offers":
+                    made = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], with_decisions=False))
+                else:
+                    store.transact(lambda s: accept_offer(s, org, made["offers"][0]["offer_id"], rules=rules))
+                if timed:
+                    cpu[kind] += time.process_time() - t0
+                    statements[kind] += len(sent)
+                    shown.setdefault(kind, list(sent))
+            else:
+                done += 1
+        n = done - WARM_UP
+        total = sum(cpu.values())
+        print(f"{store.dialect}: {args.applicants} applicants, {n} cycles; CPU per cycle {1000 * total / n:.1f} ms "
+              f"(in the process, without HTTP and the database server); load "
+              f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+        for kind in cpu:
+            print(f"  {kind}: {1000 * cpu[kind] / n:.1f} ms CPU, {statements[kind] / n:.0f} statements per request")
+            if args.statements:
+                for line in shown.get(kind, []):
+                    print(f"      {line}")
+        store.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
