@@ -1,0 +1,117 @@
+"""The persons *without* a trait are protected like the persons with it: a published part and its
+published total never differ by a small count (hand-computed cases for every writer that publishes
+a count together with the count it is part of)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from boligmix.errors import DataValidationError
+from boligmix.indicators.publish import part_counts, protect_composition, protect_indicators
+from boligmix.lists.classify import classify
+from boligmix.lists.explain import criteria_table
+from boligmix.lists.publish import protect_criteria
+from boligmix.report.disclosure import Additive, DisclosurePolicy, protect
+
+POLICY = DisclosurePolicy.load()
+
+
+def _tidy(rows: list[tuple[str, str, float, float]]) -> pl.DataFrame:
+    """Rows of `compute_composition`'s shape: (department, indicator, numerator, denominator)."""
+    kinds = {"mean_household_size": "ratio"}
+    frame = pl.DataFrame(rows, schema={"department_id": pl.String, "indicator": pl.String, "numerator": pl.Float64,
+                                       "denominator": pl.Float64}, orient="row")
+    return frame.with_columns(pl.lit(2024, pl.Int64).alias("year"),
+                              pl.col("indicator").replace_strict(kinds, default="pct").alias("kind")).with_columns(
+        (pl.when(pl.col("kind") == "pct").then(100.0).otherwise(1.0) * pl.col("numerator") / pl.col("denominator"))
+        .alias("value"))
+
+
+def _published(table) -> dict[tuple[str, str], dict]:
+    return {(r["department_id"], r["indicator"]): r for r in table.frame.iter_rows(named=True)}
+
+
+def test_composition_48_of_50_does_not_tell_that_2_lack_the_trait():
+    table = protect_composition(_tidy([
+        ("D1", "share_children", 48, 50),        # 2 adults: the rest is small
+        ("D2", "share_children", 10, 50),        # 40 adults: published as is
+        ("D3", "share_children", 50, 50),        # all children: a group disclosure
+        ("D4", "share_children", 0, 50),         # no children: a zero is published
+        ("D5", "share_employed", 48.5, 50),      # 1.5 full-time persons not employed
+        ("D6", "share_employed", 30.0, 50),
+        ("D7", "mean_household_size", 52, 50),   # 52 persons in 50 households: 2 beyond the first
+        ("D8", "mean_household_size", 120, 50),
+    ]), POLICY)
+    rows = _published(table)
+    d1 = rows["D1", "share_children"]
+    assert (d1["numerator"], d1["denominator"], d1["value"]) == (None, 50, None)
+    assert d1["suppressed"] == "numerator:secondary,value:numerator"
+    d2 = rows["D2", "share_children"]
+    assert (d2["numerator"], d2["denominator"], d2["value"]) == (10, 50, 20.0) and d2["suppressed"] is None
+    assert rows["D3", "share_children"]["suppressed"] == "numerator:group,value:numerator"
+    d4 = rows["D4", "share_children"]
+    assert (d4["numerator"], d4["value"], d4["suppressed"]) == (0, 0.0, None)
+    d5 = rows["D5", "share_employed"]
+    assert (d5["numerator"], d5["denominator"], d5["value"]) == (None, 50, None)
+    assert rows["D6", "share_employed"]["suppressed"] is None
+    d7 = rows["D7", "mean_household_size"]  # the households go, the persons stay: 52 tells nothing alone
+    assert (d7["numerator"], d7["denominator"], d7["value"]) == (52, None, None)
+    assert d7["suppressed"] == "denominator:secondary,value:denominator"
+    d8 = rows["D8", "mean_household_size"]
+    assert (d8["numerator"], d8["denominator"], d8["value"]) == (120, 50, 2.4) and d8["suppressed"] is None
+    assert "_part" not in table.frame.columns and "_members" not in table.frame.columns
+    # what is left published never gives a small rest back
+    pct = table.frame.filter(pl.col("kind") == "pct")
+    rest = (pct.get_column("denominator") - pct.get_column("numerator")).drop_nulls().to_list()
+    assert rest and all(r >= POLICY.min_count for r in rest)
+
+
+def test_official_indicators_protect_the_rest_of_full_time_equivalents():
+    frame = pl.DataFrame({"area_id": ["A", "B", "C"], "year": [2024] * 3, "residents": [60, 60, 60],
+                          "n_18_64": [12.0, 12.0, 40.0], "fte_outside_18_64": [12.0, 10.5, 10.0],
+                          "pct_outside_work_edu": [100.0, 87.5, 25.0]})
+    out = protect_indicators(frame, POLICY).frame
+    # all 12 outside work (a group disclosure) and 1.5 full-time persons in work: both hidden
+    assert out.get_column("fte_outside_18_64").to_list() == [None, None, 10.0]
+    assert out.get_column("pct_outside_work_edu").to_list() == [None, None, 25.0]
+    assert out.get_column("n_18_64").to_list() == [12.0, 12.0, 40.0]
+    assert ("fte_outside_18_64", "n_18_64") in part_counts()
+
+
+def test_criteria_table_protects_the_rest_of_its_count():
+    data = pl.DataFrame([
+        {"area_id": "A", "year": 2023, "residents": 1500, "pct_non_western": 96.0, "n_non_western": 1440.0,
+         "pct_outside_work_edu": 45.0, "n_18_64": 800.0, "fte_outside_18_64": 360.0,
+         "conviction_ratio": 3.5, "pct_convicted": None, "n_18plus": 50.0, "n_convicted_18plus": 48.0,
+         "national_conviction_pct": 0.7, "pct_basic_education": 55.0, "n_30_59": 500.0, "n_basic_30_59": 275.0,
+         "income_pct_of_region": 50.0, "region_mean_income": 400_000.0, "n_income_group": 1200.0}],
+        schema_overrides={"pct_convicted": pl.Float64})
+    criteria = criteria_table(data, classify(data), 2023)
+    table = protect_criteria(criteria, data, POLICY)
+    rows = {r["criterion"]: r for r in table.frame.iter_rows(named=True)}
+    convicted = rows["convicted"]  # 48 of 50 adults convicted: 2 are not; hidden with the value
+    assert (convicted["count"], convicted["base"], convicted["value"], convicted["to_cross"]) == (None, 50, None, None)
+    assert convicted["to_cross_text"] is None
+    assert rows["non_western"]["count"] == 1440 and rows["non_western"]["base"] == 1500
+    # residents and income rows have count == base (no part): a full count, not a group disclosure
+    assert rows["residents"]["count"] == 1500 and rows["residents"]["suppressed"] is None
+    assert rows["low_income"]["count"] == 1200 and rows["low_income"]["suppressed"] is None
+    assert "_part" not in table.frame.columns
+
+
+def test_additive_where_limits_the_relation_to_the_flagged_rows():
+    frame = pl.DataFrame({"part": [48, 60, 48], "whole": [50, 50, 50], "flag": [True, False, None]})
+    table = protect(frame, counts=["part", "whole"], totals=[Additive(["part"], "whole", remainder=True,
+                                                                      where="flag")], policy=POLICY)
+    # row 1: 2 without the trait -> hidden; row 2: not a part (60 > 50 is no error there); row 3: null = not flagged
+    assert table.frame.get_column("part").to_list() == [None, 60, 48]
+    with pytest.raises(DataValidationError, match="parts add up"):
+        protect(frame, counts=["part", "whole"], totals=[Additive(["part"], "whole", remainder=True)])
+    with pytest.raises(DataValidationError, match="Boolean"):
+        protect(frame.with_columns(pl.lit(1).alias("flag")), counts=["part", "whole"],
+                totals=[Additive(["part"], "whole", where="flag")])
+    with pytest.raises(DataValidationError, match="missing"):
+        protect(frame, counts=["part", "whole"], totals=[Additive(["part"], "whole", where="nope")])
+    # without `where` an Additive is what it was
+    assert Additive(["a"], "b") == Additive(["a"], "b", remainder=False, where=None)
