@@ -115,3 +115,35 @@ def test_additive_where_limits_the_relation_to_the_flagged_rows():
         protect(frame, counts=["part", "whole"], totals=[Additive(["part"], "whole", where="nope")])
     # without `where` an Additive is what it was
     assert Additive(["a"], "b") == Additive(["a"], "b", remainder=False, where=None)
+
+
+def test_programme_movement_hides_shares_of_small_counts_and_small_rests():
+    from boligmix.evaluate.programmes import protect_moved
+
+    def side(residents, non_western, adults, convicted, n_18_64, fte, n_30_59, basic):
+        return {"residents": residents, "n_non_western": non_western, "pct_non_western": 100 * non_western / residents,
+                "n_18plus": adults, "n_convicted_18plus": convicted, "pct_convicted": 100 * convicted / adults,
+                "n_18_64": n_18_64, "fte_outside_18_64": fte, "pct_outside_work_edu": 100 * fte / n_18_64,
+                "n_30_59": n_30_59, "n_basic_30_59": basic, "pct_basic_education": 100 * basic / n_30_59}
+
+    rows = []
+    for dep, before, after in (("D1", side(200, 60, 100, 2, 80.4, 30.0, 60.0, 20.0),     # 2 convicted before
+                                 side(210, 60, 100, 10, 80.0, 30.0, 60.0, 20.0)),
+                                ("D2", side(200, 60, 100, 10, 80.0, 30.0, 60.0, 20.0),
+                                 side(50, 48, 40, 10, 30.0, 10.0, 30.0, 10.0))):  # 48 of 50 non-western after
+        row = {"programme_id": "HP1", "department_id": dep, "year_before": 2012, "year_after": 2016}
+        row |= {f"{k}_before": v for k, v in before.items()} | {f"{k}_after": v for k, v in after.items()}
+        row |= {f"{c}_change": after[c] - before[c] for c in ("pct_non_western", "pct_convicted",
+                                                               "pct_outside_work_edu", "pct_basic_education")}
+        rows.append(row)
+    table = protect_moved(pl.DataFrame(rows), POLICY)
+    d1, d2 = table.frame.iter_rows(named=True)
+    assert d1["pct_convicted_before"] is None and d1["pct_convicted_change"] is None  # 2 convicted: hidden
+    assert d1["pct_convicted_after"] == 10.0 and d1["n_18plus_before"] == 100
+    assert d2["pct_non_western_after"] is None and d2["pct_non_western_change"] is None  # 2 not non-western
+    assert d2["pct_non_western_before"] == 30.0 and d2["residents_after"] == 50
+    assert d1["pct_outside_work_edu_change"] == pytest.approx(100 * 30 / 80 - 100 * 30 / 80.4)
+    assert d1["n_18_64_before"] == 80  # a two-year mean, rounded for publication
+    assert not {"n_non_western_before", "n_convicted_18plus_after", "fte_outside_18_64_before"} & set(table.frame.columns)
+    assert "pct_convicted_change:numerator" in d1["suppressed"]
+    assert "pct_non_western_change:numerator" in d2["suppressed"]
