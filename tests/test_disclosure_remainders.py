@@ -147,3 +147,23 @@ def test_programme_movement_hides_shares_of_small_counts_and_small_rests():
     assert not {"n_non_western_before", "n_convicted_18plus_after", "fte_outside_18_64_before"} & set(table.frame.columns)
     assert "pct_convicted_change:numerator" in d1["suppressed"]
     assert "pct_non_western_change:numerator" in d2["suppressed"]
+
+
+def test_letting_analyst_aggregates_protect_the_rest_of_a_part():
+    from boligmix.letting.store import reports
+    from boligmix.letting.store.auth import Principal
+
+    analyst = Principal(token_id=1, name="analyst", role="analyst", scope=frozenset())
+    rows = [{"department_id": "D1", "applicants": 50, "offers": 50, "lettings": 48, "grounds.a": 48, "grounds.b": 30},
+            {"department_id": "D2", "applicants": 50, "offers": 40, "lettings": 20, "grounds.a": 20, "grounds.b": 30}]
+    counts = ["applicants", "offers", "lettings", "grounds.a", "grounds.b"]
+    shown, meta = reports._publish(analyst, rows, counts, [(["grounds.a"], "applicants", True),
+                                                           (["grounds.b"], "applicants", True),
+                                                           (["lettings"], "offers", True)], "dispensations_51c")
+    d1, d2 = shown
+    # 2 offers not taken and 2 applicants without ground a: the parts go, the totals stay
+    assert (d1["applicants"], d1["offers"], d1["lettings"], d1["grounds.a"], d1["grounds.b"]) == (50, 50, None, None, 30)
+    assert {k: v for k, v in d2.items() if k != "suppressed"} == rows[1] and d2["suppressed"] is None
+    assert not any(k.startswith("_part") for k in d1) and meta["suppression"] == "disclosure policy"
+    municipality = Principal(token_id=2, name="kommune", role="municipality", scope=frozenset({"101"}))
+    assert reports._publish(municipality, rows, counts, [], "x")[0] == rows  # the municipality's own report: exact
