@@ -167,3 +167,24 @@ def test_letting_analyst_aggregates_protect_the_rest_of_a_part():
     assert not any(k.startswith("_part") for k in d1) and meta["suppression"] == "disclosure policy"
     municipality = Principal(token_id=2, name="kommune", role="municipality", scope=frozenset({"101"}))
     assert reports._publish(municipality, rows, counts, [], "x")[0] == rows  # the municipality's own report: exact
+
+
+def test_rehousing_reasons_are_protected_with_the_not_placed_of_the_outcome_table():
+    from types import SimpleNamespace
+
+    from boligmix.plan.rehouse_report import protected_outcomes
+
+    # 30 households: 20 in their first wish, 10 not placed (8: no suitable dwelling, 2: the caps)
+    assignment = pl.DataFrame({"wish_rank": [1] * 20 + [None] * 10, "dwelling_id": ["d"] * 20 + [None] * 10})
+    unplaced = pl.DataFrame({"reason": ["no suitable dwelling"] * 8 + ["caps: area A is full"] * 2})
+    result = SimpleNamespace(modes={"optimal": SimpleNamespace(assignment=assignment, unplaced=unplaced)})
+    outcome, reasons = protected_outcomes(result, POLICY)
+    shown = dict(zip(outcome.frame.get_column("outcome_en").to_list(), outcome.frame.get_column("optimal").to_list()))
+    assert shown["not placed"] == 10 and shown["households"] == 30 and shown["1st wish"] == 20
+    by_reason = dict(zip(reasons.frame.get_column("reason_en").to_list(), reasons.frame.get_column("optimal").to_list()))
+    # 10 - 8 - 0 would give the 2 back: the 8 and the 0 are suppressed with it
+    assert by_reason == {"caps on households outside work": None, "every suitable dwelling went to others": None,
+                         "no suitable dwelling": None}
+    assert reasons.frame.columns == ["reason_da", "reason_en", "optimal", "suppressed"]
+    assert [reasons.is_suppressed("optimal", i) for i in range(3)] == [True, True, True]
+    assert not outcome.is_suppressed("optimal", 6)
