@@ -188,3 +188,21 @@ def test_rehousing_reasons_are_protected_with_the_not_placed_of_the_outcome_tabl
     assert reasons.frame.columns == ["reason_da", "reason_en", "optimal", "suppressed"]
     assert [reasons.is_suppressed("optimal", i) for i in range(3)] == [True, True, True]
     assert not outcome.is_suppressed("optimal", 6)
+
+
+def test_dashboard_simulated_share_of_residents_does_not_give_a_small_count_back():
+    from boligmix.web.dashboard.module_views import simulated_areas
+
+    def area(name, residents, pct):
+        return pl.DataFrame({"replication": [0, 1], "year": [2026] * 2, "area_id": [name] * 2,
+                             "residents": [residents] * 2, "in_movers": [20, 20], "out_movers": [20, 20],
+                             "pct_non_western": [pct] * 2, "pct_outside_work_edu": [30.0] * 2})
+
+    a, b, c = simulated_areas(pl.concat([area("A", 50, 96.0), area("B", 50, 40.0), area("C", 50, 4.0)]), POLICY)
+    # A: 48 of 50 (2 not non-western); C: 2 of 50; B: 20 of 50 is shown
+    for row in (a, c):
+        assert [row.get(f"pct_non_western_{s}") for s in ("mean", "p05", "p95")] == [None] * 3
+        assert row.hidden("pct_non_western_mean") and row.get("residents_mean") == 50
+        assert row.get("pct_outside_work_edu_mean") == 30.0  # a share of the residents 18-64 (not shown)
+    assert b.get("pct_non_western_mean") == 40.0 and not b.suppressed
+    assert not any(k.startswith("_") for k in a.values) and not any(k.startswith("_") for k in a.suppressed)
