@@ -175,6 +175,33 @@ def test_small_groups_are_suppressed_with_the_shares_computed_from_them(setup):
         assert published.get("pct_convicted") is None and published.get("conviction_ratio") is None
 
 
+def test_shares_whose_rest_is_small_are_suppressed(setup):
+    """Oracle: the unprotected indicators. A share whose population minus its count (the persons
+    without the trait) is below the limit, or 0 with the count above 0, gives that rest back with
+    the residents or its criterion's "what it takes": it is suppressed in the indicator rows and in
+    the criteria (value, margin, what it takes). The data have such rows (residents 30-59 without
+    only basic schooling, about 80-150 in some areas)."""
+    from boligmix.indicators import compute_area_indicators
+    from boligmix.indicators.publish import FIELD_COUNTS, part_counts
+
+    data = setup[0]
+    indicators = compute_area_indicators(dataset_dir(), data.years)
+    checked = 0
+    for field, (n, d) in FIELD_COUNTS.items():
+        if (n, d) not in part_counts(indicators):
+            continue
+        rest = pl.col(d) - pl.col(n)
+        few = indicators.filter(((rest > 0) & (rest < LIMIT)) | ((rest == 0) & (pl.col(n) > 0)))
+        for row in few.iter_rows(named=True):
+            published = next(r for r in data.indicators[row["area_id"]] if r.get("year") == row["year"])
+            assert published.get(field) is None and published.hidden(field), (field, row["area_id"], row["year"])
+            for criterion in data.criteria.get((row["area_id"], row["year"]), []):
+                if criterion.get("field") == field:
+                    assert [criterion.get(c) for c in ("value", "margin", "to_cross")] == [None] * 3, (field, row)
+                    checked += 1
+    assert checked >= 5  # the crawl met such rows
+
+
 def test_module_results_only_published_when_protected(setup):
     data, client, area_id, muni = setup
     assert [p.parent.name + "/" + p.name for p, _ in data.modules.refused] == ["plan/raw.csv"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -24,7 +25,8 @@ from typer.testing import CliRunner
 
 from boligmix.cli.main import app
 from boligmix.data.synth import write_synthetic
-from boligmix.indicators.publish import FIELD_COUNTS
+from boligmix.indicators.composition import INDICATORS
+from boligmix.indicators.publish import FIELD_COUNTS, part_counts
 from boligmix.pipeline import INDICATOR_LABELS, run_pipeline
 from boligmix.report import DisclosurePolicy
 from boligmix.report.labels import DEFAULT_LABELS
@@ -45,6 +47,7 @@ def outputs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("published")
     data = write_synthetic(root / "data", scale="small", seed=11, years=(2018, 2024))
     tiny = hand_built.write(tmp_path_factory.mktemp("tiny") / "data")  # three areas of 1 to 11 residents
+    planted = _planted(tmp_path_factory.mktemp("planted") / "data")  # 48 of 50 residents children, non-western
     run_pipeline(root / "demo", dataset=data, list_years=[2023, 2024])
     runner = CliRunner()
     for args in (["lists", "--data", data, "--years", "2023-2024", "--out", root / "lists"],
@@ -61,10 +64,52 @@ def outputs(tmp_path_factory) -> Path:
                  ["rehouse", "caps", "--data", tiny, "--year", 2024, "--out", root / "caps-tiny" / "caps-internal.csv",
                   "--internal"],
                  ["plan", "optimise", *_plan_inputs(tmp_path_factory.mktemp("plan-inputs")), "--minimise", "households",
-                  "--out", root / "plan"]):
+                  "--out", root / "plan"],
+                 ["lists", "--data", planted, "--years", "2024", "--out", root / "planted" / "lists"],
+                 ["indicators", "compute", planted, "-y", 2024, "--level", "department", "-o",
+                  root / "planted" / "ind.csv"],
+                 ["indicators", "composition", planted, "-y", 2024, "--level", "department", "-o",
+                  root / "planted" / "comp.csv"],
+                 ["indicators", "composition", planted, "-y", 2024, "--level", "department", "-o",
+                  root / "planted" / "comp-internal.csv", "--internal"]):
         result = runner.invoke(app, [str(a) for a in args])
         assert result.exit_code == 0, (args, result.output)
     return root
+
+
+def _planted(target: Path) -> Path:
+    """The hand-built dataset and one more area (A4, department D5, municipality 101) whose 50
+    residents are 48 non-western children, each in a household of their own, and 2 Danish adults,
+    each with one of the children: 48 of 50 with a trait, 50 persons in 48 households. Every rest
+    (denominator - numerator) there is 2, a count the crawl must not find published."""
+    t = hand_built.tables()
+    first = 1000
+    people = range(first, first + 50)
+    adult = {first, first + 1}
+    t["areas"] = pl.concat([t["areas"], pl.DataFrame({
+        "area_id": ["A4"], "area_name": ["Fire"], "municipality_code": [101], "delineation_version": ["test"],
+        "polygon_wkt": pl.Series([None], dtype=pl.String)})])
+    t["departments"] = pl.concat([t["departments"], pl.DataFrame({
+        "department_id": ["D5"], "org_id": ["O1"], "department_name": ["d5"], "municipality_code": [101],
+        "area_id": ["A4"]})])
+    dwellings = t["dwellings"]
+    t["dwellings"] = pl.concat([dwellings, dwellings.filter(pl.col("dwelling_id") == 1).with_columns(
+        pl.lit(7, dwellings.schema["dwelling_id"]).alias("dwelling_id"), pl.lit("D5").alias("department_id"),
+        pl.lit("A4").alias("area_id"))])
+    persons = t["persons"]
+    t["persons"] = pl.concat([persons, pl.DataFrame({
+        "person_id": list(people), "birth_date": [date(1980, 1, 1) if p in adult else date(2015, 1, 1) for p in people],
+        "sex": ["F" if p % 2 else "M" for p in people],
+        "origin": ["dansk" if p in adult else "efterkommer" for p in people],
+        "country_code": ["DNK" if p in adult else "TUR" for p in people]}, schema=persons.schema)])
+    residences = t["residences"]
+    household = {p: 5000 + (p - first if p in adult else p - first - 2 if p - first - 2 in (0, 1) else p - first)
+                 for p in people}  # children 1000+2 and 1000+3 live with the two adults
+    t["residences"] = pl.concat([residences, pl.DataFrame({
+        "person_id": list(people), "household_id": [household[p] for p in people], "dwelling_id": [7] * 50,
+        "move_in": [date(2016, 1, 1)] * 50, "move_out": [None] * 50, "end_reason": [None] * 50},
+        schema=residences.schema)])
+    return hand_built.write(target, t)
 
 
 def _rehousing_inputs(folder: Path) -> list[str]:
@@ -121,7 +166,9 @@ def _small(values: list) -> list:
 
 # (count of persons with a trait, count of the persons it is part of): where both are published,
 # their difference (the persons without it) is published too and may not be small either
-PARTS = [(n, d) for n, d in set(FIELD_COUNTS.values()) if n and n != d and not n.startswith("fte_")]
+PARTS = part_counts()
+PART_FIELDS = [field for field, pair in FIELD_COUNTS.items() if pair in PARTS]
+MEMBERS = [name for name, spec in INDICATORS.items() if spec.members]  # persons per household: persons >= households
 
 
 def _check_frame(frame: pl.DataFrame, where: str) -> int:
@@ -130,12 +177,14 @@ def _check_frame(frame: pl.DataFrame, where: str) -> int:
         if COUNT.match(column) and column not in NOT_PERSONS and frame.schema[column].is_numeric():
             assert _small(frame.get_column(column).to_list()) == [], (where, column)
             checked += 1
-    pairs = [p for p in PARTS if set(p) <= set(frame.columns)]
-    if {"numerator", "denominator", "kind"} <= set(frame.columns):  # composition: a pct's numerator is a part
-        pairs.append(("numerator", "denominator"))
-        frame = frame.filter(pl.col("kind") == "pct")
-    for part, whole in pairs:
-        rest = frame.select((pl.col(whole) - pl.col(part)).alias("rest")).get_column("rest").drop_nulls().to_list()
+    pairs = [(frame, part, whole) for part, whole in PARTS if {part, whole} <= set(frame.columns)]
+    if {"numerator", "denominator", "kind", "indicator"} <= set(frame.columns):  # composition
+        pairs.append((frame.filter(pl.col("kind") == "pct"), "numerator", "denominator"))  # a pct's part
+        pairs.append((frame.filter(pl.col("indicator").is_in(MEMBERS)), "denominator", "numerator"))  # households
+    if {"count", "base", "field"} <= set(frame.columns):  # criteria: the count behind a share is part of its base
+        pairs.append((frame.filter(pl.col("field").is_in(PART_FIELDS)), "count", "base"))
+    for rows, part, whole in pairs:
+        rest = rows.select((pl.col(whole) - pl.col(part)).alias("rest")).get_column("rest").drop_nulls().to_list()
         assert _small(rest) == [], (where, whole, "minus", part)
         checked += 1
     return checked
@@ -193,7 +242,7 @@ def test_no_published_file_shows_a_count_below_the_limit(outputs):
 def test_internal_files_say_so_in_their_first_column_or_key(outputs):
     internal = {p.name for p in outputs.rglob("*") if p.is_file() and "data" not in p.relative_to(outputs).parts[:1]
                 and _marked_internal(p)}
-    assert internal == {"comp-internal.csv", "caps-internal.csv", "summary-internal.json"}  # caps, caps-tiny
+    assert internal == {"comp-internal.csv", "caps-internal.csv", "summary-internal.json"}  # caps, caps-tiny, planted
     assert all("intern" in name for name in internal)
     assert "internal_almen.csv" in {p.name for p in _published(outputs)}  # published despite its name
 
@@ -214,5 +263,19 @@ def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
     assert caps.height == 3 and caps.get_column("suppressed").drop_nulls().len() == 3
     internal = json.loads((outputs / "rehouse" / "summary-internal.json").read_text(encoding="utf-8"))
     assert internal["unplaced"] == 0  # an exact zero: internal, so not walked
+    # the planted area: 48 of 50 residents with a trait, 50 persons in 48 households (a rest of 2)
+    exact = pl.read_csv(outputs / "planted" / "comp-internal.csv").filter(pl.col("department_id") == "D5")
+    rests = {r["indicator"]: abs(r["denominator"] - r["numerator"]) for r in exact.iter_rows(named=True)}
+    assert {k: rests[k] for k in ("share_children", "share_non_western", "mean_household_size")} == {
+        "share_children": 2, "share_non_western": 2, "mean_household_size": 2}
+    comp = pl.read_csv(outputs / "planted" / "comp.csv", infer_schema_length=None).filter(
+        pl.col("department_id") == "D5", pl.col("indicator").is_in(list(rests)))
+    assert comp.filter(pl.col("indicator") == "share_children").get_column("suppressed").to_list() == [
+        "numerator:secondary,value:numerator"]
+    ind = pl.read_csv(outputs / "planted" / "ind.csv", infer_schema_length=None).filter(pl.col("department_id") == "D5")
+    assert ind.get_column("residents").to_list() == [50] and ind.get_column("n_non_western").to_list() == [None]
+    criteria = pl.read_csv(outputs / "planted" / "lists" / "criteria.csv", infer_schema_length=None).filter(
+        (pl.col("area_id") == "A4") & (pl.col("criterion") == "non_western"))
+    assert criteria.get_column("base").to_list() == [50] and criteria.get_column("count").to_list() == [None]
     plan = json.loads((outputs / "plan" / "summary.json").read_text(encoding="utf-8"))
     assert plan["chosen"] == ["s1"] and plan["households"] is None and plan["objective"] is None

@@ -9,14 +9,16 @@ same years (a descriptive comparison, not an effect estimate: use `evaluate did`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
 from boligmix.data.io import read_manifest, read_table
+from boligmix.indicators.publish import FIELD_COUNTS, part_counts
 from boligmix.evaluate.registry import Registry
 from boligmix.report import (
+    Additive,
     DisclosurePolicy,
     ProtectedTable,
     Provenance,
@@ -29,11 +31,14 @@ from boligmix.report import (
     write_html,
 )
 from boligmix.report._files import write_text_atomic
+from boligmix.report.disclosure import SUPPRESSED_COLUMN
 
 MOVED = {"pct_non_western": "residents", "pct_outside_work_edu": "n_18_64", "pct_convicted": "n_18plus",
          "pct_basic_education": "n_30_59"}
 """Indicator -> the count it is a share of (for disclosure control)."""
 _NO_PERSONS = "programme budgets and department lists from the registry; no person data"
+_NUMERATORS = tuple(FIELD_COUNTS[c][0] for c in MOVED)
+"""The counts the moved indicators are shares of: they protect the shares and are not published."""
 
 
 @dataclass
@@ -92,12 +97,11 @@ def _moved(dataset, dp: pl.DataFrame, manifest) -> pl.DataFrame:
                             pl.col("end_year").clip(upper_bound=usable[-1] if usable else 0).alias("year_after"))
     pairs = pairs.filter(pl.col("year_before").is_in(usable) & pl.col("year_after").is_in(usable)
                          & (pl.col("year_after") > pl.col("year_before")))
-    cols = ["residents", *MOVED, *sorted(set(MOVED.values()) - {"residents"})]
+    cols = ["residents", *MOVED, *sorted(set(MOVED.values()) - {"residents"}), *_NUMERATORS]
     if pairs.is_empty():
         return pl.DataFrame()
     years = sorted(set(pairs["year_before"].to_list()) | set(pairs["year_after"].to_list()))
     ind = compute_area_indicators(dataset, years, level="department").select("department_id", "year", *cols)
-    ind = ind.with_columns(pl.col("n_18_64").round(0).cast(pl.Int64))
     b = ind.rename({c: f"{c}_before" for c in cols} | {"year": "year_before"})
     a = ind.rename({c: f"{c}_after" for c in cols} | {"year": "year_after"})
     out = pairs.join(b, on=["department_id", "year_before"], how="inner").join(
@@ -126,13 +130,40 @@ def protect_tables(t: ProgrammeTables, policy: DisclosurePolicy) -> dict[str, Pr
            "by_period": exempt(t.by_period, reason=_NO_PERSONS, policy=policy),
            "coverage": exempt(t.coverage, reason=_NO_PERSONS, policy=policy)}
     if t.moved.height:
-        counts = [f"{c}_{w}" for c in sorted(set(MOVED.values())) for w in ("before", "after")]
-        shares = []
-        for c, d in MOVED.items():
-            shares += [Share(f"{c}_before", f"{d}_before"), Share(f"{c}_after", f"{d}_after"),
-                       Share(f"{c}_change", (f"{d}_before", f"{d}_after"))]
-        out["moved"] = protect(t.moved, counts=counts, shares=shares, policy=policy, name="moved")
+        out["moved"] = protect_moved(t.moved, policy)
     return out
+
+
+def protect_moved(moved: pl.DataFrame, policy: DisclosurePolicy) -> ProtectedTable:
+    """The moved indicators protected with the counts they are shares of (`_NUMERATORS`, not
+    published): a share is suppressed when its count, or the rest of its population (those without
+    the trait), is small, and a change when either of its two shares is suppressed (the published
+    one and the change would give it back). Residents 18-64 (a two-year mean) are rounded after."""
+    whens = ("before", "after")
+    numerators = [f"{n}_{w}" for n in _NUMERATORS for w in whens if f"{n}_{w}" in moved.columns]
+    counts = [f"{c}_{w}" for c in sorted(set(MOVED.values())) for w in whens] + numerators
+    frame = moved.with_columns(pl.col(c).cast(pl.Float64).fill_null(0.0) for c in counts)
+    shares = [Share(f"{c}_{w}", f"{d}_{w}", f"{FIELD_COUNTS[c][0]}_{w}" if f"{FIELD_COUNTS[c][0]}_{w}" in numerators
+                    else None) for c, d in MOVED.items() for w in whens]
+    totals = [Additive([f"{n}_{w}"], f"{d}_{w}", remainder=True) for n, d in part_counts() for w in whens
+              if f"{n}_{w}" in numerators and f"{d}_{w}" in counts]
+    table = protect(frame, counts=counts, shares=shares, totals=totals, policy=policy, name="moved")
+    reasons = {c: r for c, r in table.reasons.items() if c not in numerators}
+    for c in MOVED:
+        reasons[f"{c}_change"] = [
+            before or after
+            for before, after in zip(reasons[f"{c}_before"], reasons[f"{c}_after"])]
+    published = table.frame.drop(numerators, SUPPRESSED_COLUMN).with_columns(
+        *(pl.when(pl.Series([r is not None for r in reasons[f"{c}_change"]])).then(None)
+          .otherwise(pl.col(f"{c}_change")).alias(f"{c}_change") for c in MOVED),
+        *(pl.col(f"n_18_64_{w}").round(0).cast(pl.Int64) for w in whens),
+        *(pl.col(f"{c}_{w}").cast(moved.schema[f"{c}_{w}"]) for c in sorted(set(MOVED.values()) - {"n_18_64"})
+          for w in whens))
+    marker = [",".join(f"{c}:{rs[i]}" for c, rs in reasons.items() if rs[i] is not None) or None
+              for i in range(published.height)]
+    published = published.with_columns(pl.Series(SUPPRESSED_COLUMN, marker, dtype=pl.String))
+    return replace(table, frame=published, counts=tuple(c for c in table.counts if c not in numerators),
+                   reasons=reasons)
 
 
 def write_programme_outputs(t: ProgrammeTables, out: str | Path, *, registry_file: str, dataset: str,

@@ -78,6 +78,9 @@ class CompositionIndicator:
     population: str
     kind: Literal["pct", "ratio"]
     compute: IndicatorFn
+    members: bool = False
+    """For a ratio: the numerator counts the members of the denominator's units and every unit has at
+    least one (persons per household), so numerator - denominator is a count of persons as well."""
 
 
 def _share(frame: pl.DataFrame, flag: pl.Expr) -> pl.DataFrame:
@@ -148,7 +151,7 @@ INDICATORS: dict[str, CompositionIndicator] = {i.name: i for i in (
     CompositionIndicator("share_single_parents", "Households with children that have exactly one adult (18+)",
                          "households with children under 18", "pct", share_single_parents),
     CompositionIndicator("mean_household_size", "Residents per household", "households", "ratio",
-                         mean_household_size),
+                         mean_household_size, members=True),
     CompositionIndicator("share_foertidspension", "Full-time persons on foertidspension in year Y-1",
                          "residents 18-64", "pct", share_foertidspension),
     CompositionIndicator("share_employed", "Full-time persons in employment in year Y-1", "residents 18-64",

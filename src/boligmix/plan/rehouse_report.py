@@ -24,12 +24,14 @@ from boligmix.report import (
     Additive,
     DisclosurePolicy,
     GroupTotal,
+    ProtectedTable,
     Provenance,
     Report,
     Share,
     protect,
     write_html,
 )
+from boligmix.report.disclosure import SUPPRESSED_COLUMN
 
 REASON_KINDS = {"caps": ("loft over husstande uden for arbejde", "caps on households outside work"),
                 "taken": ("alle egnede boliger gik til andre", "every suitable dwelling went to others"),
@@ -69,6 +71,43 @@ def _outcome_table(result: RehousingResult) -> pl.DataFrame:
     return pl.DataFrame(list(rows.values()))
 
 
+def _reason_table(result: RehousingResult) -> pl.DataFrame:
+    reasons = []
+    for m, r in result.modes.items():
+        kinds = r.unplaced.get_column("reason").str.split(":").list.first().str.split(" ").list.first().to_list()
+        for key in REASON_KINDS:
+            reasons.append((m, key, sum(1 for k in kinds if k == key)))
+    return pl.DataFrame({
+        "reason_da": [REASON_KINDS[k][0] for k in REASON_KINDS],
+        "reason_en": [REASON_KINDS[k][1] for k in REASON_KINDS],
+        **{m: [c for mm, _, c in reasons if mm == m] for m in result.modes}})
+
+
+def protected_outcomes(result: RehousingResult, policy: DisclosurePolicy) -> tuple[ProtectedTable, ProtectedTable]:
+    """The outcome table (households by wish rank, not placed, in all) and the reasons of the not
+    placed, protected in one call: the reasons are parts of the "not placed" row of the outcome table
+    (with an unpublished rest for other reasons), so a suppressed reason cannot be recovered as
+    "not placed" minus the published reasons, nor a suppressed "not placed" as their sum."""
+    modes = list(result.modes)
+    outcome, reasons = _outcome_table(result), _reason_table(result)
+    stacked = pl.concat([
+        outcome.with_columns(pl.when(pl.col("outcome_en") == "not placed").then(pl.lit("_total"))
+                             .otherwise(pl.lit("_other")).alias("_reason")),
+        reasons.with_columns(pl.lit("_reason").alias("outcome_en"), pl.col("reason_en").alias("_reason"))],
+        how="diagonal_relaxed")
+    table = protect(stacked, counts=modes, policy=policy, name="outcome",
+                    totals=[*(GroupTotal(m, "outcome_en", "households", exclude=["_reason"]) for m in modes),
+                            *(GroupTotal(m, "_reason", "_total", remainder=True, exclude=["_other"]) for m in modes)])
+
+    def part(rows: slice, columns: list[str]) -> ProtectedTable:
+        frame = table.frame[rows].select(*columns, *modes, SUPPRESSED_COLUMN)
+        return ProtectedTable(frame, table.policy, table.counts, table.shares,
+                              {c: r[rows] for c, r in table.reasons.items()})
+
+    n = outcome.height
+    return part(slice(0, n), ["outcome_da", "outcome_en"]), part(slice(n, None), ["reason_da", "reason_en"])
+
+
 def _areas_table(result: RehousingResult) -> pl.DataFrame:
     base = None
     for mode, r in result.modes.items():
@@ -102,8 +141,7 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
     figures = {m: r.figures() for m, r in result.modes.items()}
     chosen = figures[mode]
     modes = list(result.modes)
-    outcome = protect(_outcome_table(result), counts=modes, policy=policy, name="outcome",
-                      totals=[GroupTotal(m, "outcome_en", "households") for m in modes])
+    outcome, reason_table = protected_outcomes(result, policy)
     shown = _published_outcome(outcome.frame, mode)
 
     def pct(x: float | None, lang: Lang) -> str:
@@ -166,19 +204,10 @@ def build_report(result: RehousingResult, mode: str, prov: Provenance, policy: D
     sec2.table(protected, {"da": "Modtageområder før og efter", "en": "Receiving areas before and after"}, name="areas",
                labels=labels, formats={c: ".1f" for c in areas.columns if c.startswith("pct")})
     _figure(sec2, protected.frame, modes)
-    reasons = []
-    for m, r in result.modes.items():
-        kinds = r.unplaced.get_column("reason").str.split(":").list.first().str.split(" ").list.first().to_list()
-        for key in REASON_KINDS:
-            reasons.append((m, key, sum(1 for k in kinds if k == key)))
-    reason_frame = pl.DataFrame({
-        "reason_da": [REASON_KINDS[k][0] for k in REASON_KINDS],
-        "reason_en": [REASON_KINDS[k][1] for k in REASON_KINDS],
-        **{m: [c for mm, _, c in reasons if mm == m] for m in modes}})
     sec3 = report.section({"da": "Ikke placerede", "en": "Not placed"},
                           {"da": "Hvorfor husstande ikke fik en bolig (unplaced.csv har grunden for hver husstand).",
                            "en": "Why households got no dwelling (unplaced.csv has each household's reason)."})
-    sec3.table(protect(reason_frame, counts=modes, policy=policy, name="unplaced"),
+    sec3.table(reason_table,
                {"da": "Grunde", "en": "Reasons"}, name="unplaced", bilingual={"reason_da": "reason_en"},
                labels={"reason_da": {"da": "Grund", "en": "Reason"}, "optimal": "Optimal", "stable": {"da": "Stabil", "en": "Stable"}})
     return report

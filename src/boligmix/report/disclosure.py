@@ -92,16 +92,22 @@ class Additive:
     With `remainder=True` the parts need not exhaust the total: the difference (e.g. the persons
     *without* the trait when only the count *with* it is published) is an unpublished cell that
     the total would reveal, and it is protected like a published one.
+
+    With `where` (the name of a Boolean column) the relation holds only in the rows where that
+    column is true (e.g. the percentage rows of a tidy table whose ratio rows relate other counts);
+    the other rows are not checked or protected by it.
     """
 
     parts: tuple[str, ...]
     total: str
     remainder: bool = False
+    where: str | None = None
 
-    def __init__(self, parts: Sequence[str], total: str, remainder: bool = False) -> None:
+    def __init__(self, parts: Sequence[str], total: str, remainder: bool = False, where: str | None = None) -> None:
         object.__setattr__(self, "parts", tuple(parts))
         object.__setattr__(self, "total", total)
         object.__setattr__(self, "remainder", remainder)
+        object.__setattr__(self, "where", where)
 
 
 @dataclass(frozen=True)
@@ -300,6 +306,13 @@ def _check_columns(frame: pl.DataFrame, counts: tuple[str, ...], shares: Sequenc
                                           path=name, column=c)
         if isinstance(t, GroupTotal):
             needed += [t.label_column, *t.by]
+        elif t.where is not None:
+            if t.where not in frame.columns:
+                raise DataValidationError("column is missing (the rows where a total holds)", path=name,
+                                          column=t.where)
+            if frame.schema[t.where] != pl.Boolean:
+                raise DataValidationError(f"column has type {frame.schema[t.where]}, expected a Boolean (the rows "
+                                          "where a total holds)", path=name, column=t.where)
     for c in needed:
         if c not in frame.columns:
             raise DataValidationError("column is missing", path=name, column=c)
@@ -331,7 +344,9 @@ def _equations(frame: pl.DataFrame, values: dict[str, list[float]],
             arr = {c: np.asarray(values[c], dtype=float) for c in (*t.parts, t.total)}
             part_sum = sum((arr[c] for c in t.parts), start=np.zeros(frame.height))
             total = arr[t.total]
-            bad = part_sum > total + 1e-9 if t.remainder else np.abs(part_sum - total) > 1e-9
+            active = (np.ones(frame.height, dtype=bool) if t.where is None
+                      else frame.get_column(t.where).fill_null(False).to_numpy().astype(bool))
+            bad = (part_sum > total + 1e-9 if t.remainder else np.abs(part_sum - total) > 1e-9) & active
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise DataValidationError(f"parts add up to {part_sum[i]:g} but the total is {total[i]:g}",
@@ -345,7 +360,7 @@ def _equations(frame: pl.DataFrame, values: dict[str, list[float]],
                 nonzero = sum((arr[c] != 0 for c in t.parts), start=np.zeros(frame.height, dtype=int))
                 one = (total > 0) & (nonzero == 1)
                 sensitive |= one & (np.abs(total - part_sum) < 1e-9 if t.remainder else len(t.parts) >= 2)
-            for i in np.flatnonzero(sensitive):
+            for i in np.flatnonzero(sensitive & active):
                 eqs.append(_Equation(tuple((c, int(i)) for c in t.parts), (t.total, int(i)), t.remainder))
             continue
         idx = frame.with_row_index("_row").select("_row", t.label_column, *t.by)

@@ -112,9 +112,15 @@ def _decisions(s: Session, outcome: str, start: date, end: date, municipality_co
             if dec.outcome == outcome and keep(dec)]
 
 
-def _publish(p: Principal, rows: list[dict[str, Any]], counts: list[str], parts: list[str] | None,
-             total: str | None, name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows as they may be shown to `p`: exact for a municipality, through disclosure control for analysts."""
+Sum = tuple[list[str], str, bool]
+"""Counts `parts` adding up to (remainder False) or being part of (True) the count `total` in each row."""
+
+
+def _publish(p: Principal, rows: list[dict[str, Any]], counts: list[str], sums: list[Sum],
+             name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows as they may be shown to `p`: exact for a municipality, through disclosure control for
+    analysts. A part of a total is protected with its rest (`Sum` with remainder True) in the rows
+    where it is one (the parts do not exceed the total), so "48 of 50" does not tell that 2 lack it."""
     if p.role != "analyst":
         return rows, {"suppression": "none (the municipality's own report)"}
     import polars as pl
@@ -124,8 +130,13 @@ def _publish(p: Principal, rows: list[dict[str, Any]], counts: list[str], parts:
     if not rows:
         return rows, {"suppression": "disclosure policy (no rows)"}
     frame = pl.DataFrame(rows)
-    table = protect(frame, counts=counts, totals=[Additive(parts, total)] if parts and total else [], name=name)
-    return table.frame.to_dicts(), {"suppression": "disclosure policy", "disclosure_policy_version":
+    flags = [f"_part_{k}" for k in range(len(sums))]
+    frame = frame.with_columns((pl.sum_horizontal(parts) <= pl.col(total)).alias(flag)
+                               for (parts, total, _), flag in zip(sums, flags))
+    totals = [Additive(parts, total, remainder=remainder, where=flag)
+              for (parts, total, remainder), flag in zip(sums, flags)]
+    table = protect(frame, counts=counts, totals=totals, name=name)
+    return table.frame.drop(flags).to_dicts(), {"suppression": "disclosure policy", "disclosure_policy_version":
                                     table.policy.version, "min_count": table.policy.min_count,
                                     "suppressed_cells": table.summary()}
 
@@ -171,9 +182,12 @@ def dispensation_report(s: Session, p: Principal, *, municipality_code: int | No
                      "offers": len(offers[key]), "lettings": lettings[key], **by_ground})
     single = all(len(gs) == 1 for per in grounds.values() for gs in per.values())
     ground_cols = [f"grounds.{g}" for g in columns]
+    # the grounds add up to the applicants when each gave one, else each is a part of them; the
+    # lettings are the offers taken
+    sums: list[Sum] = [(ground_cols, "applicants", False)] if single else \
+        [([g], "applicants", True) for g in ground_cols]
     shown, disclosure = _publish(p, rows, ["applicants", "offers", "lettings", *ground_cols],
-                                 ground_cols if single else None, "applicants" if single else None,
-                                 "dispensations_51c")
+                                 [*sums, (["lettings"], "offers", True)], "dispensations_51c")
     return {"report": "dispensations_51c", "law": "almenboligloven § 51 c; bek. om udlejning af almene boliger § 37",
             "period_start": start.isoformat(), "period_end_exclusive": end.isoformat(), "level": level,
             "municipality_code": municipality_code, "grounds": columns,
@@ -200,7 +214,7 @@ def rejection_report(s: Session, p: Principal, *, municipality_code: int | None 
         rules.add((dec.rule, dec.rule_version))
     rows = [{"municipality_code": k[0], "area_id": k[1], "org_id": k[2], "department_id": k[3],
              "applicants_rejected": len(people[k]), "rejections": count[k]} for k in sorted(count, key=str)]
-    shown, disclosure = _publish(p, rows, ["applicants_rejected", "rejections"], None, None, "rejections_51b")
+    shown, disclosure = _publish(p, rows, ["applicants_rejected", "rejections"], [], "rejections_51b")
     return {"report": "rejections_51b", "law": "almenboligloven § 51 b", "period_start": start.isoformat(),
             "period_end_exclusive": end.isoformat(), "municipality_code": municipality_code,
             "rules": [{"rule": r, "rule_version": v} for r, v in sorted(rules)], "rows": shown, **disclosure}
@@ -232,7 +246,7 @@ def decision_report(s: Session, p: Principal, *, municipality_code: int | None =
     rows = [{"municipality_code": k[0], "org_id": k[1], "channel": k[2], "outcome": k[3], "rule": k[4],
              "rule_version": k[5], "decisions": count[k], "applicants": len(people[k])}
             for k in sorted(count, key=str)]
-    shown, disclosure = _publish(p, rows, ["decisions", "applicants"], None, None, "letting_decisions")
+    shown, disclosure = _publish(p, rows, ["decisions", "applicants"], [], "letting_decisions")
     return {"report": "letting_decisions", "period_start": start.isoformat(),
             "period_end_exclusive": end.isoformat(), "municipality_code": municipality_code, "rows": shown,
             **disclosure}

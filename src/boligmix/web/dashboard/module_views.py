@@ -34,6 +34,7 @@ from typing import Any
 
 import polars as pl
 
+from boligmix.indicators.publish import FIELD_COUNTS
 from boligmix.report.disclosure import SUPPRESSED_COLUMN, Additive, DisclosurePolicy, Share, protect
 from boligmix.web.dashboard.modules import Row, rows_of
 
@@ -162,10 +163,24 @@ def simulated_areas(frame: pl.DataFrame, policy: DisclosurePolicy) -> list[Row]:
                   pl.col(c).cast(pl.Float64).quantile(0.95, "linear").alias(f"{c}_p95")]
     agg = frame.group_by("area_id", "year").agg(pl.len().alias("replications"), *stats).sort("area_id", "year")
     counts = [f"{c}_{s}" for c in SIM_COUNTS if c in frame.columns for s in ("mean", "p05", "p95")]
-    shares = [Share(f"{c}_{s}", ("residents_mean", "residents_p05"))
+    # a share of the residents (non-western) gives its count back with them: that count and its
+    # rest (the residents without the trait) are protected as counts (not shown)
+    implied = {c: FIELD_COUNTS[c][0] for c in SIM_INDICATORS if c in frame.columns and "residents" in frame.columns
+               and FIELD_COUNTS[c][1] == "residents" and FIELD_COUNTS[c][0] not in (None, "residents")}
+    helpers = {f"{c}_{s}": f"_{n}_{s}" for c, n in implied.items() for s in ("mean", "p05", "p95")}
+    agg = agg.with_columns(
+        pl.min_horizontal((pl.col(share).fill_null(0.0).fill_nan(0.0) / 100 * pl.col(f"residents_{share.rsplit('_', 1)[1]}"))
+                          .round(0), pl.col(f"residents_{share.rsplit('_', 1)[1]}")).alias(helper)
+        for share, helper in helpers.items())
+    shares = [Share(f"{c}_{s}", ("residents_mean", "residents_p05"), helpers.get(f"{c}_{s}"))
               for c in SIM_INDICATORS if c in frame.columns for s in ("mean", "p05", "p95")] \
         if "residents" in frame.columns else []
-    rows = rows_of(protect(agg, counts=counts, shares=shares, policy=policy, name="simulate/areas.parquet"))
+    totals = [Additive([helper], f"residents_{share.rsplit('_', 1)[1]}", remainder=True)
+              for share, helper in helpers.items()]
+    table = protect(agg, counts=[*counts, *helpers.values()], shares=shares, totals=totals, policy=policy,
+                    name="simulate/areas.parquet")
+    rows = [Row({k: v for k, v in r.values.items() if k not in helpers.values()},
+                r.suppressed - set(helpers.values())) for r in rows_of(table)]
     return [_whole_triples(r, present) for r in rows]
 
 
