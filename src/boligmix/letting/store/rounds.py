@@ -183,12 +183,10 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         if settings is not None:  # `now` is naive UTC for the engine; the column keeps UTC with zone
             deadline = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) + timedelta(
                 days=settings.answer_days)
-        o = Offer(vacancy_id=v.vacancy_id, entry_id=entry.entry_id, applicant_id=entry.applicant_id,
-                  household_id=entry.household_id, rank=cd.rank or 0, channel=v.channel,
-                  rule=cd.rule, rule_version=cd.rule_version, status="open", deadline=deadline)
-        s.add(o)
-        s.flush()  # one at a time: the ids follow the rank order
-        made[i] = o
+        made[i] = Offer(vacancy_id=v.vacancy_id, entry_id=entry.entry_id, applicant_id=entry.applicant_id,
+                        household_id=entry.household_id, rank=cd.rank or 0, channel=v.channel,
+                        rule=cd.rule, rule_version=cd.rule_version, status="open", deadline=deadline)
+    _insert_in_rank_order(s, list(made.values()))
     # The round's decisions go in as one compact row (`store.trail`); a decision with a follow-up
     # (entitlement, redirect) is referred to by its id, so it is a row of its own, and the decisions
     # before it are written first, keeping the trail in the order the decisions were taken.
@@ -239,6 +237,17 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         ids = [i for i in written if i]
         out["decisions"] = [decision_json(x, ident) for x in trail(s, Decision.decision_id.in_(ids))] if ids else []
     return out
+
+
+def _insert_in_rank_order(s: Session, offers: list[Offer]) -> None:
+    """Insert a round's offers (given in rank order) in one statement (SQLAlchemy's multi-row
+    `INSERT ... RETURNING`, its rows taken in parameter order); checked: their ids follow the rank
+    order, which the acceptance relies on (the best-ranked acceptor wins)."""
+    s.add_all(offers)
+    s.flush()
+    ids = [o.offer_id for o in offers]
+    if ids != sorted(ids):
+        raise StoreInvariantError(f"the offers of a round got ids {ids}, not in their rank order")
 
 
 def _one_entry_per_household(entries: list[Applicant], persons: set[int], households: set[int]) -> list[Applicant]:
