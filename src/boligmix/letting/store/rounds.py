@@ -43,18 +43,17 @@ _LIST_LOCK_SPACE = 0x6C657474  # 'lett': the advisory-lock key space of offer ro
 def _queue_on_list(s: Session, owner: str) -> None:
     """Rounds on one owner's lists take turns (a transaction-scoped advisory lock, PostgreSQL).
 
-    Since issue 11's second pass a round of the engine on a waiting list plans before it takes
-    its turn and holds the turn only for the lock-ahead, the offers and the trail: under the lock
-    it re-reads the entitlements the plan used and the lock-ahead checks (new snapshot) that the
-    planned offers are still free; a head taken by a round before it is passed over and the round
-    plans again, under the lock. The rest of this note is why rounds take turns at all:
-
     Concurrent rounds rank the same list the same way and race for its head: a round that loses
     the head to another plans again, a second engine pass over the whole list, so 16 clients got
     less done than one. Queued, each round sees the offers of the rounds before it and plans once;
     rounds on other owners' lists (other organisations, municipalities) still run side by side,
     and the lock-ahead (`_lock_first_offerable`) still guards households on several owners' lists.
-    The statements after the lock see what the rounds before committed (read committed)."""
+    The statements after the lock see what the rounds before committed (read committed).
+
+    Planning before taking the turn (and checking the plan under the lock) was tried and measured
+    (issue 11, second pass, docs/letting.md): rounds on one list all rank the same head, so the
+    waiting round's plan is stale nearly always and it plans again in its turn; 16 clients got
+    27.6-32.6 lettings/s against 33.8-34.6 queued first, with 3-5 ms more CPU per letting."""
     key = zlib.crc32(owner.encode()) - 2**31  # a signed 32-bit key
     s.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _LIST_LOCK_SPACE, "key": key})
 
@@ -88,14 +87,8 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     if v.status != "open":
         raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
     owner, list_types = candidate_lists(v, d)
-    queue = getattr(rules, "ranking", None) is not None and s.connection().dialect.name == "postgresql"
-    if queue and (getattr(rules, "carries_redirects", False) and v.channel in MUNICIPAL_CHANNELS
-                  or not getattr(rules, "lock_ahead", 0)):
-        _queue_on_list(s, owner)  # the § 59 stk. 6 redirects are read and written by the list's rounds: queue first
-        queue = False
-    # Otherwise (the engine on a waiting list) the round plans BEFORE it queues on the list, and
-    # under the list lock only checks what the plan relied on (`_plan_still_holds`): the serial
-    # section of the rounds on one list is the lock-ahead, the offers and the trail row.
+    if getattr(rules, "ranking", None) is not None and s.connection().dialect.name == "postgresql":
+        _queue_on_list(s, owner)  # rules that rank the whole list (the engine): one planning per round
     # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
     # reads the list page by page until the round has its offers.
     page_size = getattr(rules, "page_size", None) or WHOLE_LIST
@@ -121,15 +114,6 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
                               (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
             ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
-            if queue:  # planned outside the list's queue: wait for the rounds before, then check the plan
-                _queue_on_list(s, owner)
-                queue = False
-                planned_on = _entitlement_keys(held)
-                now_held = _entitlements(s, d.org_id, {e.applicant_id for e in pool}, fresh=True)
-                if _entitlement_keys(now_held) != planned_on:  # granted or used up meanwhile
-                    held = now_held
-                    wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
-                                      (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
             order = ranking(wide) if ranking is not None else [
                 cd.entry.entry_id for cd in wide.offered if cd.entry is not None]
             locked = _lock_first_offerable(s, order, len(wide.offered) if ranking is not None else remaining or 1)
@@ -265,21 +249,13 @@ def _one_entry_per_household(entries: list[Applicant], persons: set[int], househ
     return out
 
 
-def _entitlement_keys(entitlements: list[Entitlement]) -> set[tuple[int, int | None]]:
-    """What a plan read of the § 51 b entitlements: which exist and which an offer used up."""
-    return {(e.entitlement_id, e.fulfilled_by_offer_id) for e in entitlements}
-
-
-def _entitlements(s: Session, org_id: str, applicant_ids: set[int], *, fresh: bool = False) -> list[Entitlement]:
-    """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not);
-    `fresh`: as the database has them now (not the session's copies of rows read before)."""
+def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Entitlement]:
+    """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
     if not applicant_ids:
         return []
-    options = {"populate_existing": True} if fresh else {}
     if s.connection().dialect.name == "postgresql":
-        return list(s.scalars(_ENTITLEMENTS_PG, {"org_id": org_id, "ids": int_array_literal(applicant_ids)},
-                              execution_options=options))
-    return list(s.scalars(_ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}, execution_options=options))
+        return list(s.scalars(_ENTITLEMENTS_PG, {"org_id": org_id, "ids": int_array_literal(applicant_ids)}))
+    return list(s.scalars(_ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
 
 
 _ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
