@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from boligmix.errors import AuthorizationError, ConflictError
@@ -277,11 +277,8 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
     channel = channel or "waiting_list"
     if channel not in CHANNELS:
         raise InvalidRequestError(f"channel must be one of {', '.join(CHANNELS)}")
-    w = _dwelling(s, body["dwelling_id"], lock=True)
-    d = _department(s, w.department_id)
+    w, d, open_id = _registration_context(s, body["dwelling_id"])
     require_org(p, d.org_id, f"dwelling {w.dwelling_id}")
-    open_id = s.scalar(select(Vacancy.vacancy_id).where(Vacancy.dwelling_id == w.dwelling_id,
-                                                        Vacancy.status == "open"))
     if open_id is not None:
         raise ConflictError(f"dwelling {w.dwelling_id} already has the open vacancy {open_id}")
     allocated = None
@@ -308,9 +305,23 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
     return vacancy_json(v)
 
 
+def _registration_context(s: Session, dwelling_id: int) -> tuple[Dwelling, Department, int | None]:
+    """The dwelling (locked) with its department and its open vacancy's id, if any, in one query."""
+    open_vacancy = (select(Vacancy.vacancy_id).where(Vacancy.dwelling_id == Dwelling.dwelling_id,
+                                                     Vacancy.status == "open")
+                    .order_by(Vacancy.vacancy_id).limit(1).scalar_subquery())
+    row = s.execute(select(Dwelling, Department, open_vacancy)
+                    .join(Department, Department.department_id == Dwelling.department_id)
+                    .where(Dwelling.dwelling_id == dwelling_id).with_for_update(of=Dwelling)).one_or_none()
+    if row is None:  # (a dwelling's department is a foreign key: no dwelling is without one)
+        raise NotFoundError(f"dwelling {dwelling_id} does not exist")
+    return row[0], row[1], row[2]
+
+
 def _lock_share_counters(s: Session, states: list[Any]) -> list[ShareCounter]:
-    """The share counter rows of `states`, created when missing and locked (`FOR UPDATE`) in key
-    order, so concurrent registrations in one scope count one after the other."""
+    """The share counter rows of `states`, created when missing and locked in key order, so
+    concurrent registrations in one scope count one after the other: one upsert per row whose
+    `ON CONFLICT DO UPDATE` (a no-op update) locks the existing row and returns it as it is."""
     if not states:
         return []
     dialect = s.get_bind().dialect.name
@@ -318,15 +329,14 @@ def _lock_share_counters(s: Session, states: list[Any]) -> list[ShareCounter]:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    rows = {}
     for st in sorted(states, key=lambda x: (x.policy_id, x.scope_key)):
-        s.execute(insert(ShareCounter).values(policy_id=st.policy_id, scope_key=st.scope_key, count_per=st.count_per,
-                                              policy_version=st.policy_version, seen=0, used={})
-                  .on_conflict_do_nothing(index_elements=["policy_id", "scope_key"]))
-    rows = {(r.policy_id, r.scope_key): r for r in s.scalars(
-        select(ShareCounter).where(tuple_(ShareCounter.policy_id, ShareCounter.scope_key).in_(
-            [(st.policy_id, st.scope_key) for st in states]))
-        .order_by(ShareCounter.policy_id, ShareCounter.scope_key)
-        .with_for_update().execution_options(populate_existing=True))}
+        stmt = insert(ShareCounter).values(policy_id=st.policy_id, scope_key=st.scope_key, count_per=st.count_per,
+                                           policy_version=st.policy_version, seen=0, used={})
+        stmt = stmt.on_conflict_do_update(index_elements=["policy_id", "scope_key"],
+                                          set_={"policy_id": stmt.excluded.policy_id}).returning(ShareCounter)
+        row = s.scalars(stmt, execution_options={"populate_existing": True}).one()
+        rows[(row.policy_id, row.scope_key)] = row
     out = []
     for st in states:
         row = rows[(st.policy_id, st.scope_key)]
