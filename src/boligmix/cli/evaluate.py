@@ -15,6 +15,8 @@ TimeOption = Annotated[str, typer.Option("--time", help="Year column.")]
 TreatedFromOption = Annotated[str, typer.Option(
     "--treated-from", help="Column of the first treated year (empty: never treated).")]
 OutDirOption = Annotated[Path, typer.Option("--out", help="Output directory.")]
+PopulationOption = Annotated[str, typer.Option(
+    "--population", help="Column of the persons each unit-year's values are over (disclosure control).")]
 
 evaluate_app = typer.Typer(help="Evaluation: programmes, panels, surveys and effect estimates.", no_args_is_help=True)
 
@@ -171,6 +173,7 @@ def twins_command(
     out: OutDirOption,
     k: Annotated[int, typer.Option("--k", help="Twins per treated unit.")] = 3,
     pre_years: Annotated[int, typer.Option("--pre-years", help="Pre-treatment years averaged.")] = 3,
+    population: PopulationOption = "residents",
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -180,7 +183,7 @@ def twins_command(
     output = Output(quiet=quiet, json=json_out)
     files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
                       features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
-                      pre_years=pre_years)
+                      pre_years=pre_years, population=population)
     output.result({"out": str(out), "files": files}, human=f"evaluate twins -> {files['twins']}")
 
 
@@ -193,6 +196,7 @@ def synthcontrol_command(
     treated_from: TreatedFromOption,
     treated_unit: Annotated[str, typer.Option("--treated-unit", help="The one treated unit to study.")],
     out: OutDirOption,
+    population: PopulationOption = "residents",
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -200,7 +204,9 @@ def synthcontrol_command(
     from boligmix.evaluate.comparison_run import run_synthcontrol
 
     output = Output(quiet=quiet, json=json_out)
-    files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
-                                    treated_from=treated_from, treated_unit=treated_unit, out=out)
-    output.result({"out": str(out), "files": files, "att": sc.att, "placebo_p_value": p},
-                  human=f"evaluate synthcontrol: mean gap {sc.att:.4g}, placebo p {p:.3f} -> {files['report']}")
+    files, att, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
+                                     treated_from=treated_from, treated_unit=treated_unit, out=out,
+                                     population=population)
+    gap = "suppressed (small population)" if att is None else f"{att:.4g}"
+    output.result({"out": str(out), "files": files, "att": att, "placebo_p_value": p},
+                  human=f"evaluate synthcontrol: mean gap {gap}, placebo p {p:.3f} -> {files['report']}")

@@ -1,0 +1,90 @@
+"""Disclosure control of what `evaluate twins` and `evaluate synthcontrol` publish.
+
+The panel they read is internal (`evaluate panel`): a unit's outcome or feature in a year is a
+share, mean or rate over that unit-year's persons, the panel's population column (`--population`,
+default `residents`). Every published value carries the count it is computed over and passes
+`report.disclosure.protect` as a `Share` of it:
+
+* twins: the pre-period means of the treated unit and of the twin over the smallest population of
+  the years averaged (`n_residents_treated`, `n_residents_twin`); the distance over both;
+* synthetic control path: `actual` over the treated unit's residents that year, `synthetic` over the
+  smallest population of the donors it uses (weight above zero) that year, `gap` over both;
+* summary and placebo rows: the RMSPEs, their ratio and the mean gap over the unit's smallest
+  population in the panel's years.
+
+A missing or empty population counts as 0: the values over it are suppressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from boligmix.errors import DataValidationError
+from boligmix.evaluate.panel_input import numeric_column
+from boligmix.report import DisclosurePolicy, ProtectedTable, Share, protect
+
+POPULATION = "residents"
+"""Default population column of a panel written by `evaluate panel`."""
+_WEIGHT_USED = 1e-9
+_STATS = ("pre_rmspe", "post_rmspe", "ratio", "att")
+
+
+def population_table(raw: pl.DataFrame, unit: str, time: str, population: str, source: str) -> pl.DataFrame:
+    """`_unit` (string), `_time` (int), `n` (persons; missing -> 0) from the panel."""
+    if population not in raw.columns:
+        raise DataValidationError("column is missing: the persons the panel's values are computed over, needed "
+                                  "for disclosure control (name it with --population)", path=source, column=population)
+    n = np.nan_to_num(numeric_column(raw, population, source, integer=False), nan=0.0)
+    return pl.DataFrame({"_unit": raw[unit].cast(pl.String), "_time": numeric_column(raw, time, source, integer=True),
+                         "n": n}).with_columns(pl.col("_time").cast(pl.Int64))
+
+
+def _min_population(pop: pl.DataFrame, units: Sequence[str], years: Sequence[int] | None = None) -> float:
+    rows = pop.filter(pl.col("_unit").is_in(list(units)))
+    if years is not None:
+        rows = rows.filter(pl.col("_time").is_in(list(years)))
+    return float(rows["n"].min()) if rows.height else 0.0
+
+
+def protect_twins(result: pl.DataFrame, pop: pl.DataFrame, features: Sequence[str], pre_years: int,
+                  policy: DisclosurePolicy) -> ProtectedTable:
+    """`comparison.twins`' table with the pre-period populations, through `protect`."""
+    treated_n, twin_n = [], []
+    for row in result.iter_rows(named=True):
+        window = range(row["first_treated_year"] - pre_years, row["first_treated_year"])
+        treated_n.append(_min_population(pop, [str(row["treated_unit"])], window))
+        twin_n.append(_min_population(pop, [str(row["twin_unit"])], window))
+    frame = result.with_columns(pl.Series("n_residents_treated", treated_n),
+                                pl.Series("n_residents_twin", twin_n))
+    shares = [Share(f"{f}_{side}", f"n_residents_{side}") for f in features for side in ("treated", "twin")]
+    return protect(frame, counts=["n_residents_treated", "n_residents_twin"],
+                   shares=[*shares, Share("distance", ("n_residents_treated", "n_residents_twin"))],
+                   policy=policy, name="twins")
+
+
+def protect_path(path: pl.DataFrame, weights: pl.DataFrame, pop: pl.DataFrame, treated_unit: str,
+                 policy: DisclosurePolicy) -> ProtectedTable:
+    """The synthetic control path (year, actual, synthetic, gap) through `protect`."""
+    donors = weights.filter(pl.col("weight") > _WEIGHT_USED)["donor"].cast(pl.String).to_list()
+    years = path["year"].to_list()
+    frame = path.with_columns(
+        pl.Series("n_residents", [_min_population(pop, [treated_unit], [y]) for y in years]),
+        pl.Series("n_residents_donors_min", [_min_population(pop, donors, [y]) for y in years]))
+    return protect(frame, counts=["n_residents", "n_residents_donors_min"],
+                   shares=[Share("actual", "n_residents"), Share("synthetic", "n_residents_donors_min"),
+                           Share("gap", ("n_residents", "n_residents_donors_min"))], policy=policy, name="path")
+
+
+def protect_unit_stats(frame: pl.DataFrame, unit_column: str, pop: pl.DataFrame, policy: DisclosurePolicy,
+                       name: str) -> ProtectedTable:
+    """Rows of one unit's fit statistics (summary, placebo) over its smallest population."""
+    n = [_min_population(pop, [str(u)]) for u in frame[unit_column].to_list()]
+    frame = frame.with_columns(pl.Series("n_residents_min", n))
+    return protect(frame, counts=["n_residents_min"], shares=[Share(c, "n_residents_min") for c in _STATS],
+                   policy=policy, name=name)
+
+
+__all__ = ["POPULATION", "population_table", "protect_path", "protect_twins", "protect_unit_stats"]
