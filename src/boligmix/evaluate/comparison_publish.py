@@ -10,7 +10,7 @@ default `residents`). Every published value carries the count it is computed ove
 * synthetic control path: `actual` over the treated unit's residents that year, `synthetic` over the
   smallest population of the donors it uses (weight above zero) that year, `gap` over both;
 * summary and placebo rows: the RMSPEs, their ratio and the mean gap over the unit's smallest
-  population in the panel's years.
+  population in the years of the fit (the treated unit's path).
 
 A missing or empty population counts as 0: the values over it are suppressed.
 """
@@ -78,10 +78,10 @@ def protect_path(path: pl.DataFrame, weights: pl.DataFrame, pop: pl.DataFrame, t
                            Share("gap", ("n_residents", "n_residents_donors_min"))], policy=policy, name="path")
 
 
-def protect_unit_stats(frame: pl.DataFrame, unit_column: str, pop: pl.DataFrame, policy: DisclosurePolicy,
-                       name: str) -> ProtectedTable:
-    """Rows of one unit's fit statistics (summary, placebo) over its smallest population."""
-    n = [_min_population(pop, [str(u)]) for u in frame[unit_column].to_list()]
+def protect_unit_stats(frame: pl.DataFrame, unit_column: str, pop: pl.DataFrame, years: Sequence[int],
+                       policy: DisclosurePolicy, name: str) -> ProtectedTable:
+    """Rows of one unit's fit statistics (summary, placebo) over its smallest population in `years`."""
+    n = [_min_population(pop, [str(u)], years) for u in frame[unit_column].to_list()]
     frame = frame.with_columns(pl.Series("n_residents_min", n))
     return protect(frame, counts=["n_residents_min"], shares=[Share(c, "n_residents_min") for c in _STATS],
                    policy=policy, name=name)

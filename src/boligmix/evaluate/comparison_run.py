@@ -72,11 +72,12 @@ def run_synthcontrol(*, panel: Path, unit: str, time: str, outcome: str, treated
     placebo, p = placebo_in_space(frame, treated_unit, first)
     policy = DisclosurePolicy.load()
     path = protect_path(sc.path, sc.weights, pop, treated_unit, policy)
-    placebo_table = protect_unit_stats(placebo, "unit", pop, policy, "placebo")
+    years = sc.path["year"].to_list()  # the years of the fit
+    placebo_table = protect_unit_stats(placebo, "unit", pop, years, policy, "placebo")
     summary = protect_unit_stats(pl.DataFrame({
         "treated_unit": [treated_unit], "first_year": [first], "att": [sc.att], "pre_rmspe": [sc.pre_rmspe],
         "post_rmspe": [sc.post_rmspe], "ratio": [sc.ratio], "placebo_p_value": [p],
-        "n_placebos": [placebo.height - 1]}), "treated_unit", pop, policy, "summary")
+        "n_placebos": [placebo.height - 1]}), "treated_unit", pop, years, policy, "summary")
     out.mkdir(parents=True, exist_ok=True)
     files = {"weights": str(write_text_atomic(out / "weights.csv", sc.weights.write_csv())),
              "path": str(write_text_atomic(out / "path.csv", path.frame.write_csv())),
