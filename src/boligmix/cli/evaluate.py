@@ -42,6 +42,7 @@ def did_command(
     bootstrap: Annotated[int, typer.Option(
         "--bootstrap", help="twfe: wild cluster bootstrap repetitions for the ATT p-value (0: none).")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 1,
+    population: PopulationOption = "residents",
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -51,12 +52,18 @@ def did_command(
     output = Output(quiet=quiet, json=json_out)
     files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
                             out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
-                            bootstrap=bootstrap, seed=seed)
-    att = result.estimates[result.estimates["term"] == "ATT"]
-    headline = (f"ATT {att['estimate'].iloc[0]:.4g} (SE {att['std_error'].iloc[0]:.3g})" if not att.empty
-                else f"{len(result.estimates)} event terms")
+                            bootstrap=bootstrap, seed=seed, population=population)
+    import polars as pl
+
+    published = pl.read_csv(files["estimates"])  # the protected estimates
+    att = published.filter(pl.col("term") == "ATT")
+    headline = ("estimates suppressed (the treated units have too few residents)"
+                if published["estimate"].null_count() == published.height else
+                f"{len(result.estimates)} event terms" if att.is_empty() else
+                f"ATT {att['estimate'][0]:.4g} (SE {att['std_error'][0]:.3g})")
+    pretrend_p = pl.read_csv(files["pretrend"])["p_value"][0]
     output.result({"estimator": estimator, "out": str(out), "files": files, "n_obs": result.n_obs,
-                   "pretrend_p": result.pretrend["p_value"]},
+                   "pretrend_p": pretrend_p},
                   human=f"evaluate did ({estimator}): {headline} -> {files['report']}")
 
 

@@ -1,4 +1,4 @@
-"""Disclosure control of what `evaluate twins` and `evaluate synthcontrol` publish.
+"""Disclosure control of what `evaluate twins`, `synthcontrol` and `did` publish.
 
 The panel they read is internal (`evaluate panel`): a unit's outcome or feature in a year is a
 share, mean or rate over that unit-year's persons, the panel's population column (`--population`,
@@ -11,6 +11,8 @@ default `residents`). Every published value carries the count it is computed ove
   smallest population of the donors it uses (weight above zero) that year, `gap` over both;
 * summary and placebo rows: the RMSPEs, their ratio and the mean gap over the unit's smallest
   population in the years of the fit (the treated unit's path).
+
+* did (`evaluate.did_output`): every estimate over the treated units' persons (`treated_population`).
 
 A missing or empty population counts as 0: the values over it are suppressed.
 """
@@ -47,6 +49,13 @@ def _min_population(pop: pl.DataFrame, units: Sequence[str], years: Sequence[int
     if years is not None:
         rows = rows.filter(pl.col("_time").is_in(list(years)))
     return float(rows["n"].min()) if rows.height else 0.0
+
+
+def treated_population(frame, pop: pl.DataFrame) -> float:
+    """The persons of the treated units of a checked panel (`_unit, _time, _g`, pandas): the sum over
+    them of each one's smallest population in its years with the outcome (`evaluate did`)."""
+    treated = frame[frame["_g"].notna()]
+    return float(sum(_min_population(pop, [str(u)], rows["_time"].tolist()) for u, rows in treated.groupby("_unit")))
 
 
 def protect_twins(result: pl.DataFrame, pop: pl.DataFrame, features: Sequence[str], pre_years: int,
@@ -87,4 +96,5 @@ def protect_unit_stats(frame: pl.DataFrame, unit_column: str, pop: pl.DataFrame,
                    policy=policy, name=name)
 
 
-__all__ = ["POPULATION", "population_table", "protect_path", "protect_twins", "protect_unit_stats"]
+__all__ = ["POPULATION", "population_table", "protect_path", "protect_twins", "protect_unit_stats",
+           "treated_population"]
