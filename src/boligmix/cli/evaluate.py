@@ -71,7 +71,7 @@ def did_command(
 def panel_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
     years: Annotated[str, typer.Option("--years", help="Years A-B, e.g. 2010-2024.")],
-    out: Annotated[Path, typer.Option("--out", help="Output panel file PANEL.parquet.")],
+    out: Annotated[Path, typer.Option("--out", help="Output panel file PANEL-internal.parquet (internal: the name must contain 'intern').")],
     level: Annotated[str, typer.Option("--level", help="area or department.")] = "area",
     registry: Annotated[Optional[Path], typer.Option("--registry", help="Programme registry (.csv/.xlsx).")] = None,
     activities: Annotated[Optional[Path], typer.Option("--activities", help="Activities CSV of the registry.")] = None,
