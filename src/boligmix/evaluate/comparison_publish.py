@@ -14,7 +14,10 @@ default `residents`). Every published value carries the count it is computed ove
 
 * did (`evaluate.did_output`): every estimate over the treated units' persons (`treated_population`).
 
-A missing or empty population counts as 0: the values over it are suppressed.
+A value of a unit-year with an empty population is suppressed (its count is 0); a statistic over
+several years takes the smallest population of the years where it is known (the panel's list
+indicators, `residents` among them, are empty before 2010 and where register data are missing) and
+is suppressed when none is known.
 """
 
 from __future__ import annotations
@@ -35,16 +38,18 @@ _STATS = ("pre_rmspe", "post_rmspe", "ratio", "att")
 
 
 def population_table(raw: pl.DataFrame, unit: str, time: str, population: str, source: str) -> pl.DataFrame:
-    """`_unit` (string), `_time` (int), `n` (persons; missing -> 0) from the panel."""
+    """`_unit` (string), `_time` (int), `n` (persons) from the panel; unit-years with an empty population
+    are left out (see `_min_population`)."""
     if population not in raw.columns:
         raise DataValidationError("column is missing: the persons the panel's values are computed over, needed "
                                   "for disclosure control (name it with --population)", path=source, column=population)
-    n = np.nan_to_num(numeric_column(raw, population, source, integer=False), nan=0.0)
+    n = numeric_column(raw, population, source, integer=False)
     return pl.DataFrame({"_unit": raw[unit].cast(pl.String), "_time": numeric_column(raw, time, source, integer=True),
-                         "n": n}).with_columns(pl.col("_time").cast(pl.Int64))
+                         "n": n}).with_columns(pl.col("_time").cast(pl.Int64)).filter(pl.col("n").is_not_nan())
 
 
 def _min_population(pop: pl.DataFrame, units: Sequence[str], years: Sequence[int] | None = None) -> float:
+    """The smallest known population of `units` in `years`; 0 (so: suppress) when none is known."""
     rows = pop.filter(pl.col("_unit").is_in(list(units)))
     if years is not None:
         rows = rows.filter(pl.col("_time").is_in(list(years)))
