@@ -179,3 +179,22 @@ def test_comparisons_refuse_a_panel_without_its_population(tmp_path):
                                       "--out", str(tmp_path / "tw")])
     assert result.exit_code == 2 and "residents" in result.output and "--population" in result.output
     assert not (tmp_path / "tw").exists()
+
+
+def test_population_minimum_skips_empty_years_and_suppresses_unknown_ones():
+    """Hand-computed: A has 3 residents in 2020 and 500 in 2021 (2019 empty); B 600 and 700."""
+    from boligmix.evaluate.comparison_publish import population_table, protect_path, treated_population
+    from boligmix.report import DisclosurePolicy
+
+    raw = pl.DataFrame({"u": ["A"] * 3 + ["B"] * 3, "t": [2019, 2020, 2021] * 2,
+                        "residents": [None, 3, 500, None, 600, 700]})
+    pop = population_table(raw, "u", "t", "residents", "panel")
+    checked = pd.DataFrame({"_unit": ["A"] * 3 + ["B"] * 3, "_time": [2019, 2020, 2021] * 2,
+                            "_g": [2021.0] * 3 + [np.nan] * 3})
+    assert treated_population(checked, pop) == 3.0  # the smallest known year of the one treated unit
+    assert treated_population(checked[checked["_time"] != 2020], pop) == 500.0
+    path = pl.DataFrame({"year": [2019, 2020, 2021], "actual": [1.0, 2.0, 3.0], "synthetic": [1.5, 2.5, 2.0],
+                         "gap": [-0.5, -0.5, 1.0]})
+    got = protect_path(path, pl.DataFrame({"donor": ["B"], "weight": [1.0]}), pop, "A", DisclosurePolicy.load()).frame
+    assert got["actual"].to_list() == [None, None, 3.0]  # 2019 unknown, 2020 three residents
+    assert got["synthetic"].to_list() == [None, 2.5, 2.0] and got["gap"].to_list() == [None, None, 1.0]
