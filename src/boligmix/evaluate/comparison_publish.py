@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import polars as pl
 
 from boligmix.errors import DataValidationError
@@ -56,6 +55,12 @@ def _min_population(pop: pl.DataFrame, units: Sequence[str], years: Sequence[int
     return float(rows["n"].min()) if rows.height else 0.0
 
 
+def count_series(name: str, values: Sequence[float]) -> pl.Series:
+    """A count column: whole numbers as integers (a population column may also hold averages)."""
+    series = pl.Series(name, [float(v) for v in values], dtype=pl.Float64)
+    return series.cast(pl.Int64) if (series == series.round(0)).all() else series
+
+
 def treated_population(frame, pop: pl.DataFrame) -> float:
     """The persons of the treated units of a checked panel (`_unit, _time, _g`, pandas): the sum over
     them of each one's smallest population in its years with the outcome (`evaluate did`)."""
@@ -71,8 +76,8 @@ def protect_twins(result: pl.DataFrame, pop: pl.DataFrame, features: Sequence[st
         window = range(row["first_treated_year"] - pre_years, row["first_treated_year"])
         treated_n.append(_min_population(pop, [str(row["treated_unit"])], window))
         twin_n.append(_min_population(pop, [str(row["twin_unit"])], window))
-    frame = result.with_columns(pl.Series("n_residents_treated", treated_n),
-                                pl.Series("n_residents_twin", twin_n))
+    frame = result.with_columns(count_series("n_residents_treated", treated_n),
+                                count_series("n_residents_twin", twin_n))
     shares = [Share(f"{f}_{side}", f"n_residents_{side}") for f in features for side in ("treated", "twin")]
     return protect(frame, counts=["n_residents_treated", "n_residents_twin"],
                    shares=[*shares, Share("distance", ("n_residents_treated", "n_residents_twin"))],
@@ -85,8 +90,8 @@ def protect_path(path: pl.DataFrame, weights: pl.DataFrame, pop: pl.DataFrame, t
     donors = weights.filter(pl.col("weight") > _WEIGHT_USED)["donor"].cast(pl.String).to_list()
     years = path["year"].to_list()
     frame = path.with_columns(
-        pl.Series("n_residents", [_min_population(pop, [treated_unit], [y]) for y in years]),
-        pl.Series("n_residents_donors_min", [_min_population(pop, donors, [y]) for y in years]))
+        count_series("n_residents", [_min_population(pop, [treated_unit], [y]) for y in years]),
+        count_series("n_residents_donors_min", [_min_population(pop, donors, [y]) for y in years]))
     return protect(frame, counts=["n_residents", "n_residents_donors_min"],
                    shares=[Share("actual", "n_residents"), Share("synthetic", "n_residents_donors_min"),
                            Share("gap", ("n_residents", "n_residents_donors_min"))], policy=policy, name="path")
@@ -96,10 +101,10 @@ def protect_unit_stats(frame: pl.DataFrame, unit_column: str, pop: pl.DataFrame,
                        policy: DisclosurePolicy, name: str) -> ProtectedTable:
     """Rows of one unit's fit statistics (summary, placebo) over its smallest population in `years`."""
     n = [_min_population(pop, [str(u)], years) for u in frame[unit_column].to_list()]
-    frame = frame.with_columns(pl.Series("n_residents_min", n))
+    frame = frame.with_columns(count_series("n_residents_min", n))
     return protect(frame, counts=["n_residents_min"], shares=[Share(c, "n_residents_min") for c in _STATS],
                    policy=policy, name=name)
 
 
-__all__ = ["POPULATION", "population_table", "protect_path", "protect_twins", "protect_unit_stats",
+__all__ = ["POPULATION", "count_series", "population_table", "protect_path", "protect_twins", "protect_unit_stats",
            "treated_population"]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from boligmix.evaluate.comparison_publish import count_series
 from boligmix.evaluate.did import DidResult
 from boligmix.numbers import fmt_number
 from boligmix.report import DisclosurePolicy, ProtectedTable, Provenance, Report, Share, Text, protect, write_html
@@ -41,9 +42,10 @@ def estimates_frame(result: DidResult) -> pl.DataFrame:
 def protected_tables(result: DidResult, treated_persons: float,
                      policy: DisclosurePolicy) -> tuple[ProtectedTable, ProtectedTable]:
     """The estimates and the pre-trend test through `protect`, over `treated_persons`."""
-    est = estimates_frame(result).with_columns(pl.lit(float(treated_persons)).alias(TREATED))
+    est = estimates_frame(result)
+    est = est.with_columns(count_series(TREATED, [treated_persons] * est.height))
     pre = pl.DataFrame([{k: result.pretrend[k] for k in _PRETREND}]).with_columns(
-        pl.lit(float(treated_persons)).alias(TREATED))
+        count_series(TREATED, [treated_persons]))
     return (protect(est, counts=[TREATED], shares=[Share(c, TREATED) for c in ESTIMATE_COLUMNS[1:5]], policy=policy,
                     name="estimates"),
             protect(pre, counts=[TREATED], shares=[Share(c, TREATED) for c in ("statistic", "p_value")],
