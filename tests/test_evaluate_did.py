@@ -173,7 +173,9 @@ def test_cli_writes_estimates_plot_and_report(tmp_path):
     result = CliRunner().invoke(app, _args(STORED, out, **{"--estimator": "sunab", "--window": "-3..4"}))
     assert result.exit_code == 0, result.output
     est = pl.read_csv(out / "estimates.csv")
-    assert est.columns == ["term", "estimate", "std_error", "ci_low", "ci_high", "n_obs"]
+    assert est.columns == ["term", "estimate", "std_error", "ci_low", "ci_high", "n_obs", "n_residents_treated",
+                           "suppressed"]
+    assert est["suppressed"].null_count() == est.height and est["n_residents_treated"].unique().to_list() == [27 * 200]
     assert est["term"].to_list()[-1] == "ATT" and "rel_-1" not in est["term"].to_list()
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Effektestimat" in html and "Test for trends før start" in html
@@ -199,6 +201,35 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, edit, over, needle):
     assert needle in result.output
     assert "Traceback" not in result.output
     assert not (out / "estimates.csv").exists()
+
+
+def test_cli_suppresses_the_estimates_of_a_small_treated_group(tmp_path):
+    """27 treated units; 26 of them without residents in their first year, one with 3 in its smallest
+    year: the estimates are statistics of 3 persons and are suppressed, in the CSVs and the report."""
+    f = pl.read_csv(STORED)
+    treated = sorted(f.filter(pl.col("treated_from").is_not_null())["unit_id"].unique().to_list())
+    first = f.group_by("unit_id").agg(pl.col("year").min().alias("first"))
+    f = f.join(first, on="unit_id").with_columns(
+        pl.when(pl.col("unit_id").is_in(treated) & (pl.col("year") == pl.col("first")))
+        .then(pl.when(pl.col("unit_id") == treated[0]).then(3).otherwise(0)).otherwise(pl.col("residents"))
+        .alias("residents")).drop("first")
+    panel = tmp_path / "panel.csv"
+    f.write_csv(panel)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, _args(panel, out, **{"--estimator": "event"}))
+    assert result.exit_code == 0, result.output
+    assert "suppressed" in result.output
+    est = pl.read_csv(out / "estimates.csv")
+    assert est["n_residents_treated"].null_count() == est.height and est["estimate"].null_count() == est.height
+    assert est["suppressed"].str.starts_with("n_residents_treated:primary").all()
+    assert pl.read_csv(out / "pretrend.csv")["p_value"].null_count() == 1
+    assert not (out / "event_study.html").exists()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "diskretioneret" in html
+    exact = CliRunner().invoke(app, _args(STORED, tmp_path / "exact", **{"--estimator": "event"}))
+    assert exact.exit_code == 0
+    for value in pl.read_csv(tmp_path / "exact" / "estimates.csv")["estimate"].to_list()[:3]:
+        assert f"{value:,.3f}".replace(",", "X").replace(".", ",").replace("X", ".") not in html
 
 
 def test_cli_row_and_column_in_error(tmp_path):

@@ -35,7 +35,7 @@ def built(dataset, tmp_path_factory):
         "id: k0461.anvisning\nbase: dk.almenboligloven.59\nversion: '2015-01-01.1'\n"
         "effective_from: 2015-01-01\nscope:\n  org_ids: [BO46101]\n"
         "shares:\n  kommunal_anvisning: 0.5\n", encoding="utf-8")
-    out = root / "panel.parquet"
+    out = root / "panel-internal.parquet"
     result = CliRunner().invoke(app, ["evaluate", "panel", "--data", str(dataset), "--years", f"{YEARS[0]}-{YEARS[1]}",
                                       "--registry", str(reg), "--policies", str(pol), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -86,7 +86,7 @@ def test_list_and_treatment_first_years(built, dataset):
 def test_stayer_panel_follows_base_year_residents(built, dataset):
     from boligmix.mix.pipeline import compute_mix
 
-    stayers = pl.read_parquet(built.with_name("panel.stayers.parquet"))
+    stayers = pl.read_parquet(built.with_name("panel-internal.stayers.parquet"))
     base = stayers.filter(pl.col("year") == YEARS[0])
     assert base["in_base_unit"].all()
     stock = compute_mix(dataset, [YEARS[0]], level="area").tables["composition"].filter(pl.col("group") == "stock")
@@ -112,8 +112,8 @@ def test_panel_feeds_evaluate_did(built, tmp_path):
 
 def test_panel_refuses_out_inside_dataset(dataset):
     result = CliRunner().invoke(app, ["evaluate", "panel", "--data", str(dataset), "--years", "2012-2013",
-                                      "--out", str(Path(dataset) / "p.parquet")])
-    assert result.exit_code == 2 and not (Path(dataset) / "p.parquet").exists()
+                                      "--out", str(Path(dataset) / "p-internal.parquet")])
+    assert result.exit_code == 2 and not (Path(dataset) / "p-internal.parquet").exists()
 
 
 def test_stayer_shares_in_panel_use_mix_counting(built, dataset):
@@ -148,3 +148,22 @@ def test_department_level_panel(dataset, tmp_path):
     # departments outside any area still get their area's list flags only when they have one
     on = panel.filter(pl.col("department_id").is_in(deps.filter(pl.col("area_id").is_null())["department_id"].to_list()))
     assert on["on_udsat"].null_count() == on.height
+
+
+def test_panel_is_marked_internal(built):
+    """The panel holds exact shares and residents per unit-year: internal, in its name and first column."""
+    import json
+
+    from boligmix.indicators.publish import INTERNAL_COLUMN
+
+    for path in (built, built.with_name("panel-internal.stayers.parquet")):
+        assert "intern" in path.name and pl.read_parquet_schema(path).names()[0] == INTERNAL_COLUMN
+        assert pl.read_parquet(path, columns=[INTERNAL_COLUMN])[INTERNAL_COLUMN].str.starts_with("INTERNT").all()
+    side = json.loads(built.with_suffix(".provenance.json").read_text(encoding="utf-8"))
+    assert next(iter(side)) == INTERNAL_COLUMN
+
+
+def test_panel_refuses_a_name_that_does_not_say_internal(dataset, tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", "panel", "--data", str(dataset), "--years", "2012-2013",
+                                      "--out", str(tmp_path / "panel.parquet")])
+    assert result.exit_code == 2 and "intern" in result.output and not (tmp_path / "panel.parquet").exists()

@@ -1,7 +1,7 @@
 """The README's promise: nothing boligmix publishes shows a person count below the disclosure limit.
 
 Runs the demo pipeline and every command that writes statistics (lists, indicators, composition,
-mix, rehouse caps, rehouse, plan optimise) on small synthetic data (many
+mix, rehouse caps, rehouse, plan optimise, evaluate panel/twins/synthcontrol/did) on small synthetic data (many
 small groups: departments, convicted residents, children) and walks every file they write: CSV,
 Parquet, JSON and the Excel workbooks. A person-count column (residents, n, n_*, numerator,
 denominator, count, base, fte_*) may hold no count from 1 to `min_count` - 1 (zeros are published:
@@ -34,7 +34,8 @@ from boligmix.report.labels import DEFAULT_LABELS
 COUNT = re.compile(r"^(residents|n|n_.+|numerator|denominator|count|base|fte_.+|received|received_.+|adults_.+"
                    r"|households|placed|unplaced|first_wish)$")
 INTERNAL_MARK = "INTERNAL_not_for_publication"
-NOT_PERSONS = {"n_units", "adults_per_household"}  # counts of units and a model parameter, not of persons
+NOT_PERSONS = {"n_units", "adults_per_household",  # counts of units and a model parameter, not of persons
+               "n_obs", "n_clusters", "n_treated_units", "n_placebos"}  # evaluate: unit-years, clusters, units
 EXCEL_COUNT_HEADERS = ({t.da for c, t in {**DEFAULT_LABELS, **INDICATOR_LABELS}.items() if COUNT.match(c)}
                        | {"Antal", "Af i alt"})
 LIMIT = DisclosurePolicy.load().min_count
@@ -71,10 +72,25 @@ def outputs(tmp_path_factory) -> Path:
                  ["indicators", "composition", planted, "-y", 2024, "--level", "department", "-o",
                   root / "planted" / "comp.csv"],
                  ["indicators", "composition", planted, "-y", 2024, "--level", "department", "-o",
-                  root / "planted" / "comp-internal.csv", "--internal"]):
+                  root / "planted" / "comp-internal.csv", "--internal"],
+                 *_evaluate_commands(data, root / "evaluate")):
         result = runner.invoke(app, [str(a) for a in args])
         assert result.exit_code == 0, (args, result.output)
     return root
+
+
+def _evaluate_commands(data: Path, root: Path) -> list[list]:
+    """The department panel (internal) of 2019-2024 and what is published from it. Department
+    BO46101-011 has 2 residents in 2021 (none before): a donor and a twin of BO46101-001, the one
+    department that enters the omdannelsesområde list (2024)."""
+    panel = root / "panel-internal.parquet"
+    unit = ["--panel", panel, "--unit", "department_id", "--time", "year", "--treated-from", "first_omdannelse"]
+    return [["evaluate", "panel", "--data", data, "--years", "2019-2024", "--level", "department", "--out", panel],
+            ["evaluate", "twins", *unit, "--features", "comp_share_children,pct_non_western", "--k", 11,
+             "--out", root / "twins"],
+            ["evaluate", "synthcontrol", *unit, "--outcome", "comp_share_children", "--treated-unit", "BO46101-001",
+             "--out", root / "synthcontrol"],
+            ["evaluate", "did", *unit, "--outcome", "comp_share_children", "--out", root / "did"]]
 
 
 def _planted(target: Path) -> Path:
@@ -242,7 +258,8 @@ def test_no_published_file_shows_a_count_below_the_limit(outputs):
 def test_internal_files_say_so_in_their_first_column_or_key(outputs):
     internal = {p.name for p in outputs.rglob("*") if p.is_file() and "data" not in p.relative_to(outputs).parts[:1]
                 and _marked_internal(p)}
-    assert internal == {"comp-internal.csv", "caps-internal.csv", "summary-internal.json"}  # caps, caps-tiny, planted
+    assert internal == {"comp-internal.csv", "caps-internal.csv", "summary-internal.json",  # caps, caps-tiny, planted
+                        "panel-internal.parquet", "panel-internal.stayers.parquet", "panel-internal.provenance.json"}
     assert all("intern" in name for name in internal)
     assert "internal_almen.csv" in {p.name for p in _published(outputs)}  # published despite its name
 
@@ -279,3 +296,18 @@ def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
     assert criteria.get_column("base").to_list() == [50] and criteria.get_column("count").to_list() == [None]
     plan = json.loads((outputs / "plan" / "summary.json").read_text(encoding="utf-8"))
     assert plan["chosen"] == ["s1"] and plan["households"] is None and plan["objective"] is None
+
+
+def test_evaluate_outputs_suppress_the_small_department(outputs):
+    """BO46101-011 (2 residents in 2021) is in the internal panel exactly, and suppressed in what is published."""
+    evaluate = outputs / "evaluate"
+    panel = pl.read_parquet(evaluate / "panel-internal.parquet").filter(pl.col("department_id") == "BO46101-011")
+    assert panel.filter(pl.col("year") == 2021)["residents"].to_list() == [2]
+    twin = pl.read_csv(evaluate / "twins" / "twins.csv").filter(pl.col("twin_unit") == "BO46101-011").row(0, named=True)
+    assert twin["comp_share_children_twin"] is None and twin["distance"] is None
+    assert twin["suppressed"].startswith("n_residents_twin:primary")
+    placebo = pl.read_csv(evaluate / "synthcontrol" / "placebo.csv")
+    assert placebo.filter(pl.col("att").is_null())["unit"].to_list() == ["BO46101-011"]
+    for name in ("twins", "synthcontrol", "did"):
+        html = (evaluate / name / "report.html").read_text(encoding="utf-8")
+        assert DisclosurePolicy.load().version in html

@@ -15,6 +15,8 @@ TimeOption = Annotated[str, typer.Option("--time", help="Year column.")]
 TreatedFromOption = Annotated[str, typer.Option(
     "--treated-from", help="Column of the first treated year (empty: never treated).")]
 OutDirOption = Annotated[Path, typer.Option("--out", help="Output directory.")]
+PopulationOption = Annotated[str, typer.Option(
+    "--population", help="Column of the persons each unit-year's values are over (disclosure control).")]
 
 evaluate_app = typer.Typer(help="Evaluation: programmes, panels, surveys and effect estimates.", no_args_is_help=True)
 
@@ -40,6 +42,7 @@ def did_command(
     bootstrap: Annotated[int, typer.Option(
         "--bootstrap", help="twfe: wild cluster bootstrap repetitions for the ATT p-value (0: none).")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 1,
+    population: PopulationOption = "residents",
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -49,12 +52,18 @@ def did_command(
     output = Output(quiet=quiet, json=json_out)
     files, result = run_did(panel=panel, unit=unit, time=time, outcome=outcome, treated_from=treated_from,
                             out=out, estimator=estimator, cluster=cluster, window=window, controls=controls,
-                            bootstrap=bootstrap, seed=seed)
-    att = result.estimates[result.estimates["term"] == "ATT"]
-    headline = (f"ATT {att['estimate'].iloc[0]:.4g} (SE {att['std_error'].iloc[0]:.3g})" if not att.empty
-                else f"{len(result.estimates)} event terms")
+                            bootstrap=bootstrap, seed=seed, population=population)
+    import polars as pl
+
+    published = pl.read_csv(files["estimates"])  # the protected estimates
+    att = published.filter(pl.col("term") == "ATT")
+    headline = ("estimates suppressed (the treated units have too few residents)"
+                if published["estimate"].null_count() == published.height else
+                f"{len(result.estimates)} event terms" if att.is_empty() else
+                f"ATT {att['estimate'][0]:.4g} (SE {att['std_error'][0]:.3g})")
+    pretrend_p = pl.read_csv(files["pretrend"])["p_value"][0]
     output.result({"estimator": estimator, "out": str(out), "files": files, "n_obs": result.n_obs,
-                   "pretrend_p": result.pretrend["p_value"]},
+                   "pretrend_p": pretrend_p},
                   human=f"evaluate did ({estimator}): {headline} -> {files['report']}")
 
 
@@ -62,7 +71,7 @@ def did_command(
 def panel_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset directory.")],
     years: Annotated[str, typer.Option("--years", help="Years A-B, e.g. 2010-2024.")],
-    out: Annotated[Path, typer.Option("--out", help="Output panel file PANEL.parquet.")],
+    out: Annotated[Path, typer.Option("--out", help="Output panel file PANEL-internal.parquet (internal: the name must contain 'intern').")],
     level: Annotated[str, typer.Option("--level", help="area or department.")] = "area",
     registry: Annotated[Optional[Path], typer.Option("--registry", help="Programme registry (.csv/.xlsx).")] = None,
     activities: Annotated[Optional[Path], typer.Option("--activities", help="Activities CSV of the registry.")] = None,
@@ -171,6 +180,7 @@ def twins_command(
     out: OutDirOption,
     k: Annotated[int, typer.Option("--k", help="Twins per treated unit.")] = 3,
     pre_years: Annotated[int, typer.Option("--pre-years", help="Pre-treatment years averaged.")] = 3,
+    population: PopulationOption = "residents",
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -180,7 +190,7 @@ def twins_command(
     output = Output(quiet=quiet, json=json_out)
     files = run_twins(panel=panel, unit=unit, time=time, treated_from=treated_from,
                       features=[f.strip() for f in features.split(",") if f.strip()], out=out, k=k,
-                      pre_years=pre_years)
+                      pre_years=pre_years, population=population)
     output.result({"out": str(out), "files": files}, human=f"evaluate twins -> {files['twins']}")
 
 
@@ -193,6 +203,7 @@ def synthcontrol_command(
     treated_from: TreatedFromOption,
     treated_unit: Annotated[str, typer.Option("--treated-unit", help="The one treated unit to study.")],
     out: OutDirOption,
+    population: PopulationOption = "residents",
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -200,7 +211,9 @@ def synthcontrol_command(
     from boligmix.evaluate.comparison_run import run_synthcontrol
 
     output = Output(quiet=quiet, json=json_out)
-    files, sc, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
-                                    treated_from=treated_from, treated_unit=treated_unit, out=out)
-    output.result({"out": str(out), "files": files, "att": sc.att, "placebo_p_value": p},
-                  human=f"evaluate synthcontrol: mean gap {sc.att:.4g}, placebo p {p:.3f} -> {files['report']}")
+    files, att, p = run_synthcontrol(panel=panel, unit=unit, time=time, outcome=outcome,
+                                     treated_from=treated_from, treated_unit=treated_unit, out=out,
+                                     population=population)
+    gap = "suppressed (small population)" if att is None else f"{att:.4g}"
+    output.result({"out": str(out), "files": files, "att": att, "placebo_p_value": p},
+                  human=f"evaluate synthcontrol: mean gap {gap}, placebo p {p:.3f} -> {files['report']}")

@@ -1,8 +1,10 @@
 """Write a `DidResult`: estimates.csv, pretrend.csv, event_study.html and a bilingual report (Danish first).
 
-Every file is written atomically; the report's tables pass `report.disclosure` (the estimates are
-regression coefficients over unit-year aggregates, the counts are unit-years, so they are exempt
-with that reason).
+Every file is written atomically; the estimates and the pre-trend test pass `report.disclosure`:
+they are statistics over the treated units' persons, `n_residents_treated` (the sum over the treated
+units of each one's smallest population in the panel's years, `treated_population`), and are
+suppressed with it (one treated department of 3 residents gives its own change back). `n_obs`
+counts unit-years, not persons.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from boligmix.evaluate.comparison_publish import count_series
 from boligmix.evaluate.did import DidResult
 from boligmix.numbers import fmt_number
-from boligmix.report import Provenance, Report, Text, exempt, write_html
+from boligmix.report import DisclosurePolicy, ProtectedTable, Provenance, Report, Share, Text, protect, write_html
 from boligmix.report._files import write_text_atomic
 from boligmix.report.document import per_language
 
@@ -27,33 +30,47 @@ ESTIMATOR_TEXT = {
     "sunab": Text("Sun og Abraham (interaktionsvægtet)", "Sun and Abraham (interaction-weighted)"),
     "did2s": Text("Gardners to-trins-estimator (did2s)", "Gardner's two-stage estimator (did2s)"),
 }
-_EXEMPT = "regression coefficients over unit-year aggregates; n_obs counts unit-years, not persons"
+TREATED = "n_residents_treated"
+"""The persons the estimates are statistics of (see the module docstring)."""
+_PRETREND = ("terms", "statistic", "df1", "df2", "p_value")
 
 
 def estimates_frame(result: DidResult) -> pl.DataFrame:
     return pl.from_pandas(result.estimates[list(ESTIMATE_COLUMNS)].reset_index(drop=True))
 
 
+def protected_tables(result: DidResult, treated_persons: float,
+                     policy: DisclosurePolicy) -> tuple[ProtectedTable, ProtectedTable]:
+    """The estimates and the pre-trend test through `protect`, over `treated_persons`."""
+    est = estimates_frame(result)
+    est = est.with_columns(count_series(TREATED, [treated_persons] * est.height))
+    pre = pl.DataFrame([{k: result.pretrend[k] for k in _PRETREND}]).with_columns(
+        count_series(TREATED, [treated_persons]))
+    return (protect(est, counts=[TREATED], shares=[Share(c, TREATED) for c in ESTIMATE_COLUMNS[1:5]], policy=policy,
+                    name="estimates"),
+            protect(pre, counts=[TREATED], shares=[Share(c, TREATED) for c in ("statistic", "p_value")],
+                    policy=policy, name="pretrend"))
+
+
 def write_did_outputs(result: DidResult, out: str | Path, *, provenance: Provenance, estimator: str,
-                      outcome: str) -> dict[str, str]:
+                      outcome: str, treated_persons: float) -> dict[str, str]:
     """Write the outputs into `out` (created if needed); returns name -> path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    est = estimates_frame(result)
-    files["estimates"] = str(write_text_atomic(out / "estimates.csv", est.write_csv(float_precision=12)))
-    pre = pl.DataFrame([{k: result.pretrend[k] for k in ("terms", "statistic", "df1", "df2", "p_value")}])
-    files["pretrend"] = str(write_text_atomic(out / "pretrend.csv", pre.write_csv(float_precision=12)))
+    est, pre = protected_tables(result, treated_persons, DisclosurePolicy.load())
+    files["estimates"] = str(write_text_atomic(out / "estimates.csv", est.frame.write_csv(float_precision=12)))
+    files["pretrend"] = str(write_text_atomic(out / "pretrend.csv", pre.frame.write_csv(float_precision=12)))
     meta = {"n_obs": result.n_obs, "n_units": result.n_units, "n_clusters": result.n_clusters,
             "n_treated_units": result.n_treated_units, "notes": result.notes,
             "provenance": provenance.model_dump()}
     files["provenance"] = str(write_text_atomic(out / "provenance.json", json.dumps(meta, indent=2, default=str)))
-    events = result.estimates[result.estimates["term"] != "ATT"]
+    events = _published_events(result, est)
     if not events.empty:
         fig = event_study_figure(events, outcome, lang="da")
         files["plot"] = str(write_text_atomic(out / "event_study.html",
                                               fig.to_html(include_plotlyjs=True, full_html=True)))
-    report = build_did_report(result, provenance, estimator, outcome)
+    report = build_did_report(result, provenance, estimator, outcome, est, pre)
     files["report"] = str(write_html(report, out / "report.html"))
     return files
 
@@ -80,7 +97,16 @@ def event_study_figure(events: pd.DataFrame, outcome: str, *, lang: str = "da"):
     return fig
 
 
-def build_did_report(result: DidResult, prov: Provenance, estimator: str, outcome: str) -> Report:
+def _published_events(result: DidResult, est: ProtectedTable) -> pd.DataFrame:
+    """The event-study terms, none when the estimates are suppressed."""
+    if est.frame["estimate"].null_count():
+        return result.estimates.iloc[0:0]
+    return result.estimates[result.estimates["term"] != "ATT"]
+
+
+def build_did_report(result: DidResult, prov: Provenance, estimator: str, outcome: str, table: ProtectedTable,
+                     pretrend: ProtectedTable) -> Report:
+    """The bilingual report from the protected estimates and pre-trend tables (`protected_tables`)."""
     est = ESTIMATOR_TEXT[estimator]
     report = Report(
         Text(f"Effektestimat: {outcome}", f"Effect estimate: {outcome}"), provenance=prov,
@@ -91,13 +117,12 @@ def build_did_report(result: DidResult, prov: Provenance, estimator: str, outcom
             f"Estimator: {est.en}. {result.n_units} units ({result.n_treated_units} treated), "
             f"{result.n_obs} unit-years, standard errors clustered on {result.n_clusters} clusters (CRV1). "
             "An estimate is not by itself proof of causation: check the pre-period (parallel trends)."))
-    table = exempt(estimates_frame(result), reason=_EXEMPT)
     sec = report.section(Text("Estimater", "Estimates"), Text(
         "ATT er den gennemsnitlige effekt over behandlede enhed-år efter start; rel_k er effekten k år efter "
         "start (år -1 er reference).",
         "ATT is the average effect over treated unit-years after the start; rel_k is the effect k years after the "
         "start (year -1 is the reference)."))
-    events = result.estimates[result.estimates["term"] != "ATT"]
+    events = _published_events(result, table)
     if not events.empty:
         sec.figure(per_language(event_study_figure, events, outcome),
                    Text("Event study med 95 %-konfidensintervaller", "Event study with 95 % confidence intervals"))
@@ -105,13 +130,15 @@ def build_did_report(result: DidResult, prov: Provenance, estimator: str, outcom
               name="estimates", labels={"term": Text("led", "term"), "estimate": Text("estimat", "estimate"),
                                         "std_error": Text("standardfejl", "std. error"),
                                         "ci_low": Text("nedre", "lower"), "ci_high": Text("øvre", "upper"),
-                                        "n_obs": Text("enhed-år", "unit-years")},
+                                        "n_obs": Text("enhed-år", "unit-years"),
+                                        TREATED: Text("beboere i de behandlede", "residents of the treated")},
               formats={c: ",.3f" for c in ("estimate", "std_error", "ci_low", "ci_high")})
     p = result.pretrend
-    verdict = _pretrend_text(p)
+    verdict = (_pretrend_text(p) if pretrend.frame["p_value"].null_count() == 0 else Text(
+        "Testen er diskretioneret: de behandlede enheder har for få beboere.",
+        "The test is suppressed: the treated units have too few residents."))
     sec = report.section(Text("Test for trends før start", "Pre-trend test"), verdict)
-    pre = pl.DataFrame([{k: p[k] for k in ("terms", "statistic", "df1", "df2", "p_value")}])
-    sec.table(exempt(pre, reason=_EXEMPT), Text("F-test af at alle førperiode-led er nul",
+    sec.table(pretrend, Text("F-test af at alle førperiode-led er nul",
                                                 "F test that all pre-period terms are zero"), name="pretrend")
     if result.notes:
         report.section(Text("Bemærkninger", "Notes"), Text(" ".join(result.notes), " ".join(result.notes)))

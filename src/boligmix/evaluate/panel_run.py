@@ -1,4 +1,11 @@
-"""`evaluate panel` end to end: checks, panel, stayer panel, atomic writes with a provenance sidecar."""
+"""`evaluate panel` end to end: checks, panel, stayer panel, atomic writes with a provenance sidecar.
+
+The panel is INTERNAL (an analysis input: exact `comp_*`/`mix_*` shares and resident counts per
+unit-year, unprotected): its file name must contain "intern", its first column (and the stayer
+panel's) is `INTERNAL_not_for_publication` and the sidecar's first key says so, as for
+`indicators compute --internal` (`indicators.publish.internal_frame`). What is published from it
+(`evaluate twins`, `synthcontrol`, `did`) passes `report.disclosure`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,14 @@ from pathlib import Path
 from boligmix.data.io import check_out_dir, read_table
 from boligmix.errors import ConfigurationError
 from boligmix.evaluate.panel import PanelResult, build_panel
+from boligmix.indicators.publish import INTERNAL_COLUMN, internal_frame
 from boligmix.report._files import write_text_atomic, write_with
 from boligmix.years import year_span
+
+
+INTERNAL_PANEL_NOTE = ("INTERNT: evalueringspanel med ubeskyttede tal, ikke til offentliggørelse; offentliggør "
+                       "resultaterne af evaluate twins/synthcontrol/did / INTERNAL: evaluation panel with unprotected "
+                       "figures, not for publication; publish the results of evaluate twins/synthcontrol/did")
 
 
 def parse_years(text: str) -> list[int]:
@@ -27,6 +40,9 @@ def run_panel(*, data: Path, years: str, out: Path, level: str = "area", registr
         check_out_dir(src, out, source="input file")
     if out.suffix.lower() != ".parquet":
         raise ConfigurationError(f"--out {out} must end in .parquet", field="out")
+    if "intern" not in out.name.lower():
+        raise ConfigurationError(f"--out {out}: the panel holds unprotected person-based figures (internal); name "
+                                 f"the file so that it says so (e.g. {out.stem}-internal.parquet)", field="out")
     reg = None
     if registry is not None:
         from boligmix.evaluate.registry import read_registry
@@ -43,11 +59,11 @@ def run_panel(*, data: Path, years: str, out: Path, level: str = "area", registr
         stayer_frame = stayer_panel(data, year_list, level=level, base_year=stayer_base_year)
         uid = "area_id" if level == "area" else "department_id"
         result.panel = result.panel.join(stayer_shares(stayer_frame, level), on=[uid, "year"], how="left")
-    files = {"panel": str(write_with(out, lambda tmp: result.panel.write_parquet(tmp)))}
+    files = {"panel": str(write_with(out, lambda tmp: internal_frame(result.panel).write_parquet(tmp)))}
     if stayer_frame is not None:
         path = out.with_name(out.stem + ".stayers.parquet")
-        files["stayers"] = str(write_with(path, lambda tmp: stayer_frame.write_parquet(tmp)))
-    prov = {"data_vintage": result.vintage, "seed": result.seed, "dataset": str(data), "level": level,
+        files["stayers"] = str(write_with(path, lambda tmp: internal_frame(stayer_frame).write_parquet(tmp)))
+    prov = {INTERNAL_COLUMN: INTERNAL_PANEL_NOTE, "data_vintage": result.vintage, "seed": result.seed, "dataset": str(data), "level": level,
             "years": [year_list[0], year_list[-1]], "registry": str(registry) if registry else None,
             "registry_rules": reg.rules.version if reg else None, "policies": [str(p) for p in policies],
             "stayer_base_year": stayer_base_year or year_list[0] if stayers else None, "notes": result.notes,
