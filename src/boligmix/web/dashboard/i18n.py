@@ -149,8 +149,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "mod_estimates": ("Effektestimater", "Effect estimates"),
     "term": ("Led", "Term"), "estimate": ("Estimat", "Estimate"), "ci": ("95 %-interval", "95 % interval"),
     "n_obs": ("Enhed-år", "Unit-years"),
-    "mod_estimates_note": ("Regressionsestimater (ingen personantal); se før-trend-testen før de tolkes.",
-                           "Regression estimates (no person counts); look at the pre-trend test before reading them."),
+    "mod_estimates_note": ("Regressionsestimater; et tomt felt er diskretioneret (for få beboere i de behandlede "
+                           "enheder). Se før-trend-testen før de tolkes.",
+                           "Regression estimates; an empty cell is suppressed (too few residents in the treated "
+                           "units). Look at the pre-trend test before reading them."),
     # letting pages
     "letting": ("Udlejning", "Letting"),
     "letting_unauthenticated": ("Log ind med din API-nøgle (token) for at se udlejningen.",
