@@ -11,7 +11,6 @@ Every draw is a counter-based stream keyed by the household (or person) id, year
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
@@ -51,30 +50,30 @@ def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
 def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int],
                  waiting_immigrants: list[tuple[int, np.ndarray, dict]] = ()) -> Seekers:
     """Movers, home leavers and immigrants of `year` (not yet housed); `waiting_immigrants` are
-    immigrant households of earlier years that found no dwelling and try again from January."""
+    immigrant households of earlier years that found no dwelling and try again from January.
+
+    Every draw is made for all households (persons) at once; the seekers are added in the order
+    movers (by household id), home leavers (by person row), waiting immigrants, new immigrants."""
     dw = pop.dwellings
     hh, head, size = heads(pop)
     pos = dw.position(pop.dwelling[head])
     age = pop.age_on(day(year))
     p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
-    moving = (u < p) | np.isin(hh, list(rehousing))
+    to_rehouse = np.isin(hh, np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)))
+    moving = (u < p) | to_rehouse
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
     nw = pop.nonwestern[head].astype(int)
     wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
-    seekers = Seekers()
-    members = members_by_household(pop, hh[moving])
     # the municipality a household seeks in: the estimated moves between municipalities
     muni = dw.municipality[pos]
     if rates.transitions is not None:
         muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh, year, rng.MUNICIPALITY))
-    for i in np.flatnonzero(moving):
-        kind = "rehousing" if int(hh[i]) in rehousing else "mover"
-        seekers.add(int(hh[i]), kind, int(month[i]) if kind == "mover" else 1,
-                    bool(wants[i]) or kind == "rehousing",
-                    int(dw.municipality[pos[i]] if kind == "rehousing" else muni[i]), int(dw.ids[pos[i]]),
-                    pop.pid[members[int(hh[i])]], None)
+    seekers = Seekers()
+    nw_of: dict[int, bool] = {}
+    _add_movers(seekers, nw_of, pop, hh[moving], to_rehouse[moving], month[moving], wants[moving],
+                muni[moving], dw.municipality[pos[moving]], dw.ids[pos[moving]])
     # leaving home: non-head persons 18-29
     is_head = np.zeros(pop.size, dtype=bool)
     is_head[head] = True
@@ -90,64 +89,125 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     if rates.transitions is not None:
         lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
                                                                                   rng.MUNICIPALITY))
-    for j, i in enumerate(leave):
-        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(lmuni[j]), None,
-                    pop.pid[[i]], None)
+    lpid = pop.pid[leave]
+    for sid, m, w, mu, pid, nonwestern in zip(new_hh.tolist(), lmonth.tolist(), lwants.tolist(), lmuni.tolist(),
+                                              lpid.tolist(), pop.nonwestern[leave].tolist()):
+        seekers.add(sid, "leaver", m, w, mu, None, np.array([pid], dtype=np.int64), None)
+        nw_of.setdefault(sid, bool(nonwestern))
     immigrant_band: dict[int, int] = {}
     for sid, ids, members in waiting_immigrants:
         if year - members["first_year"] > 1:     # an immigrant household waits one year at most
             continue
         immigrant_band[sid] = members["area_band"]
-        muni = members["municipality"]
-        seekers.add(sid, "immigrant", 1, members["wants_almen"], muni, None, ids,
-                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY),
-                     "birth": members["birth"]})
-    # immigrants: clones of recent immigrant households
-    pool = rates.immigrant_pool
-    if pool.height and rates.immigrant_households > 0:
-        n = int(rates.immigrant_households // 1) + int(
-            rng.uniform(seed, rep, 0, year, rng.IMMIGRANT_COUNT)[0] < rates.immigrant_households % 1)
-        households = pool["household"].unique().sort().to_numpy()
-        slots = np.arange(n, dtype=np.int64)
-        picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
-        # a clone seeks where its donor household arrived: municipality, almen or not, area band
-        munis = np.unique(dw.municipality[dw.active])
-        fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
-        imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
-        hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
-        picked = pool.filter(pl.col("household").is_in(np.unique(picks).tolist())) if n else pool.clear()
-        parts = {int(key[0]): part for key, part in picked.partition_by("household", as_dict=True).items()} if n else {}
-        chosen_muni, iwants = fallback.copy(), np.zeros(n, dtype=bool)
-        for k in range(n):
-            donor = parts[int(picks[k])].row(0, named=True)
-            if donor["municipality"] is not None and donor["municipality"] in munis:
-                chosen_muni[k] = donor["municipality"]
-            iwants[k] = bool(donor["almen"])
-            immigrant_band[int(hh_ids[k])] = int(donor["area_band"] or 0)
-        for k in range(n):
-            members = parts[int(picks[k])].sort("age", descending=True)
-            arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
-            ids = rng.new_ids(seed, rep, hh_ids[k] + np.arange(members.height), year, rng.NEW_ID, base=PERSON_BASE)
-            seekers.add(int(hh_ids[k]), "immigrant", int(imonth[k]), bool(iwants[k]), int(chosen_muni[k]), None, ids,
-                        {"birth": arrive - (members["age"].to_numpy() * 365.25 + 180).astype(np.int64),
-                         "female": members["female"].to_numpy(),
-                         "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
-                         "country": members["country_code"].to_numpy().astype(object),
-                         "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
-                         "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year,
-                         "area_band": immigrant_band[int(hh_ids[k])]})
+        seekers.add(sid, "immigrant", 1, members["wants_almen"], members["municipality"], None, ids,
+                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]})
+        nw_of.setdefault(sid, bool(members["nonwestern"][0]))
+    _add_immigrants(seekers, nw_of, immigrant_band, pop, rates, seed, rep, year)
     # almen seekers apply in one area band, drawn by the estimated destination shares
-    nw_of = _head_nonwestern(pop, seekers)
     ids = np.array(sorted(seekers.kind), dtype=np.int64)
     if ids.size:
-        u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
-        for sid, draw in zip(ids.tolist(), u):
-            if sid in immigrant_band:
-                seekers.area_band[sid] = immigrant_band[sid]
-                continue
-            cum = rates.destination_area[int(nw_of[sid])]
-            seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
+        draw = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
+        nonwestern = np.array([nw_of[s] for s in ids.tolist()], dtype=np.int64)
+        bands = np.zeros(ids.size, dtype=np.int64)
+        for value in (0, 1):
+            cum = rates.destination_area[value]
+            at = nonwestern == value
+            bands[at] = np.minimum(np.searchsorted(cum, draw[at], side="right"), cum.size - 1)
+        seekers.area_band.update(zip(ids.tolist(), bands.tolist()))
+        seekers.area_band.update(immigrant_band)
     return seekers
+
+
+def _add_movers(seekers: Seekers, nw_of: dict[int, bool], pop: Population, households: np.ndarray,
+                to_rehouse: np.ndarray, month: np.ndarray, wants: np.ndarray, muni: np.ndarray,
+                home_muni: np.ndarray, dwelling: np.ndarray) -> None:
+    """Moving households (ascending ids) as seekers; a household to rehouse seeks an almen dwelling
+    from January in its own municipality. `nw_of`: whether the oldest member (the first row among
+    equal births) is non-Western."""
+    rows, bounds = _rows_by_household(pop, households)
+    group = np.repeat(np.arange(households.size), np.diff(bounds))
+    first = np.lexsort((rows, pop.birth[rows], group))
+    oldest = first[np.r_[True, group[first][1:] != group[first][:-1]]] if rows.size else first
+    oldest_nw = np.zeros(households.size, dtype=bool)
+    oldest_nw[group[oldest]] = pop.nonwestern[rows[oldest]]
+    pids = pop.pid[rows]
+    for j, (sid, rehouse, m, w, mu, home, d) in enumerate(zip(
+            households.tolist(), to_rehouse.tolist(), month.tolist(), wants.tolist(), muni.tolist(),
+            home_muni.tolist(), dwelling.tolist())):
+        kind = "rehousing" if rehouse else "mover"
+        seekers.add(sid, kind, 1 if rehouse else m, w or rehouse, home if rehouse else mu, d,
+                    pids[bounds[j]:bounds[j + 1]], None)
+        nw_of.setdefault(sid, bool(oldest_nw[j]))
+
+
+def _add_immigrants(seekers: Seekers, nw_of: dict[int, bool], immigrant_band: dict[int, int], pop: Population,
+                    rates: Rates, seed: int, rep: int, year: int) -> None:
+    """The year's new immigrant households: clones of recent immigrant households (members oldest
+    first), seeking where their donor household arrived (municipality, almen or not, area band)."""
+    pool = rates.immigrant_pool
+    if not pool.height or rates.immigrant_households <= 0:
+        return
+    dw = pop.dwellings
+    n = int(rates.immigrant_households // 1) + int(
+        rng.uniform(seed, rep, 0, year, rng.IMMIGRANT_COUNT)[0] < rates.immigrant_households % 1)
+    pool_hh = pool["household"].to_numpy()
+    households = np.unique(pool_hh)
+    slots = np.arange(n, dtype=np.int64)
+    picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
+    munis = np.unique(dw.municipality[dw.active])
+    fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
+    imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
+    hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
+    if n == 0:
+        return
+    # the donor household's first row (its arrival) and its members oldest first (ties in pool order)
+    age = pool["age"].to_numpy()
+    by_household = np.argsort(pool_hh, kind="stable")
+    first_row = by_household[np.searchsorted(pool_hh[by_household], picks)]
+    members = np.lexsort((np.arange(pool_hh.size), -age, pool_hh))
+    lo = np.searchsorted(pool_hh[members], picks, side="left")
+    hi = np.searchsorted(pool_hh[members], picks, side="right")
+    donor_muni = pool["municipality"].to_numpy()[first_row]
+    known = ~pool["municipality"].is_null().to_numpy()[first_row] & np.isin(donor_muni, munis)
+    chosen_muni = np.where(known, donor_muni, fallback)
+    iwants = pool["almen"].fill_null(False).to_numpy()[first_row].astype(bool)
+    iband = pool["area_band"].fill_null(0).to_numpy()[first_row].astype(np.int64)
+    immigrant_band.update(zip(hh_ids.tolist(), iband.tolist()))
+    # every clone's members at once, then sliced per household
+    count = hi - lo
+    rows = members[np.repeat(lo, count) + _within(count)]
+    arrive = np.array([day(year, int(m), IMMIGRATION_DAY) for m in imonth], dtype=np.int64)
+    person_ids = rng.new_ids(seed, rep, np.repeat(hh_ids, count) + _within(count), year, rng.NEW_ID,
+                             base=PERSON_BASE)
+    birth = np.repeat(arrive, count) - (age[rows] * 365.25 + 180).astype(np.int64)
+    female = pool["female"].to_numpy()[rows]
+    origin = np.array([ORIGIN_CODES[o] for o in pool["origin"].to_numpy()[rows]], dtype=np.int8)
+    country = pool["country_code"].to_numpy()[rows].astype(object)
+    nonwestern = pool["nonwestern"].to_numpy()[rows]
+    bounds = np.r_[0, np.cumsum(count)]
+    for k, (sid, m, w, mu, band_k) in enumerate(zip(hh_ids.tolist(), imonth.tolist(), iwants.tolist(),
+                                                    chosen_muni.tolist(), iband.tolist())):
+        a, b = bounds[k], bounds[k + 1]
+        seekers.add(sid, "immigrant", m, w, mu, None, person_ids[a:b],
+                    {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
+                     "nonwestern": nonwestern[a:b], "arrive": int(arrive[k]), "municipality": mu,
+                     "wants_almen": w, "first_year": year, "area_band": band_k})
+        nw_of.setdefault(sid, bool(nonwestern[a]))
+
+
+def _within(count: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c-1 for every c in `count`, concatenated."""
+    total = int(count.sum())
+    return np.arange(total, dtype=np.int64) - np.repeat(np.r_[0, np.cumsum(count)[:-1]], count)
+
+
+def _rows_by_household(pop: Population, households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of the members of `households` (ascending ids), grouped by household with ascending rows
+    in each group; group boundaries, one more than households)."""
+    rows = np.flatnonzero(np.isin(pop.household, households))
+    order = rows[np.argsort(pop.household[rows], kind="stable")]
+    bounds = np.searchsorted(pop.household[order], households, side="left")
+    return order, np.r_[bounds, order.size]
 
 
 def members_by_household(pop: Population, households: np.ndarray) -> dict[int, np.ndarray]:
@@ -160,36 +220,6 @@ def members_by_household(pop: Population, households: np.ndarray) -> dict[int, n
         starts = np.flatnonzero(np.r_[True, hh[1:] != hh[:-1]])
         for part in np.split(order, starts[1:]):
             out[int(pop.household[part[0]])] = part
-    return out
-
-
-def _head_nonwestern(pop: Population, seekers: Seekers) -> dict[int, bool]:
-    """Per seeker: whether its oldest member (the first such row in the population arrays) is
-    non-Western; an immigrant household's first member."""
-    out: dict[int, bool] = {}
-    sids, pids = [], []
-    for sid in seekers.kind:
-        new = seekers.new_members[sid]
-        if new is not None:
-            out[sid] = bool(new["nonwestern"][0])
-        else:
-            out[sid] = False
-            sids.append(np.full(seekers.members[sid].size, sid, dtype=np.int64))
-            pids.append(seekers.members[sid])
-    if not pids:
-        return out
-    sid_of, pid_of = np.concatenate(sids), np.concatenate(pids)
-    order = np.argsort(pop.pid, kind="stable")
-    found = np.searchsorted(pop.pid[order], pid_of)
-    hit = found < pop.size
-    hit[hit] = pop.pid[order[found[hit]]] == pid_of[hit]
-    rows, owner = order[found[hit]], sid_of[hit]
-    # the row with the earliest birth, the first row among equal births, per seeker
-    pick = np.lexsort((rows, pop.birth[rows], owner))
-    owner, rows = owner[pick], rows[pick]
-    first = np.r_[True, owner[1:] != owner[:-1]]
-    for sid, row in zip(owner[first].tolist(), rows[first].tolist()):
-        out[sid] = bool(pop.nonwestern[row])
     return out
 
 
