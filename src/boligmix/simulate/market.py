@@ -30,7 +30,7 @@ from boligmix.simulate.seekers import (
     area_shares,
     draw_seekers,
     household_area_band,
-    members_by_household,
+    rows_by_household,
 )
 
 MOVE_DAY, LEAVE_DAY = 1, 8
@@ -61,8 +61,9 @@ class Market:
         self.factory = factory
         self.demolish = demolish
         almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
-        factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
-                              {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
+        ids = pop.dwellings.ids[almen].tolist()
+        factory.set_dwellings(dict(zip(ids, pop.dwellings.department[almen].tolist())),
+                              dict(zip(ids, pop.dwellings.org[almen].tolist())))
         self.almen = AlmenLetting(pop, policies, factory, categories, seed, rep, year, ledger, self.row_of,
                                   check_rules=check_rules, skip_unchanged=skip_unchanged)
         self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
@@ -91,14 +92,27 @@ class Market:
     def _index(self, seekers: Seekers) -> None:
         pop = self.pop
         self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
-        households = np.array([s for s, k in seekers.kind.items() if k in ("mover", "rehousing")], dtype=np.int64)
-        self._members = members_by_household(pop, households)
+        households = np.array(sorted(s for s, k in seekers.kind.items() if k in ("mover", "rehousing")), dtype=np.int64)
+        self._seeking = (households, *rows_by_household(pop, households))
+        self._members = {}
         self.factory.members_of = self.members_of
 
     def members_of(self, household: int) -> np.ndarray:
         """Rows of the members of a seeking household (as `flatnonzero(pop.household == household)`)."""
-        rows = self._members.get(household)
+        rows = self._seeking_rows(household)
         return rows if rows is not None else np.flatnonzero(self.pop.household == household)
+
+    def _seeking_rows(self, household: int) -> np.ndarray | None:
+        """Rows of a moving (or rehoused) household's members as the market opened, less those who
+        have left home since; None for another household. Read from the grouped rows when first asked."""
+        rows = self._members.get(household)
+        if rows is None:
+            ids, grouped, bounds = self._seeking
+            i = int(np.searchsorted(ids, household))
+            if i == ids.size or ids[i] != household:
+                return None
+            rows = self._members[household] = grouped[bounds[i]:bounds[i + 1]]
+        return rows
 
     def row_of(self, pid: int) -> int | None:
         return self._position.get(int(pid))
@@ -110,7 +124,6 @@ class Market:
         pop = self.pop
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pid", "birth", "female", "origin", "country",
                                                               "nonwestern", "household", "dwelling", "spell_start")}
-        frames = []
         for s, dwelling, arrive in self._arrivals:
             m, ids = self._seekers.new_members[s], self._seekers.members[s]
             for name, value in (("pid", ids), ("birth", m["birth"]), ("female", m["female"]), ("origin", m["origin"]),
@@ -118,9 +131,10 @@ class Market:
                                 ("household", np.full(ids.size, s)), ("dwelling", np.full(ids.size, dwelling)),
                                 ("spell_start", np.full(ids.size, arrive))):
                 parts[name].append(np.asarray(value).astype(getattr(pop, name).dtype))
-            frames.append(person_rows(ids, m["birth"], m["female"], m["origin"], m["country"]))
-        pop.add(**{name: np.concatenate(values) for name, values in parts.items()})
-        pop.persons_frame = pl.concat([pop.persons_frame, *frames])
+        added = {name: np.concatenate(values) for name, values in parts.items()}
+        pop.add(**added)
+        pop.persons_frame = pl.concat([pop.persons_frame, person_rows(added["pid"], added["birth"], added["female"],
+                                                                      added["origin"], added["country"])])
         self._arrivals = []
 
     def run(self, seekers: Seekers) -> MarketResult:
@@ -190,7 +204,7 @@ class Market:
                 idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
                 idx.sort()
                 for r in idx:                      # the leaver is no longer a member of the parents' household
-                    rows = self._members.get(int(pop.household[r]))
+                    rows = self._seeking_rows(int(pop.household[r]))
                     if rows is not None:
                         self._members[int(pop.household[r])] = rows[rows != r]
             else:

@@ -124,7 +124,7 @@ def _add_movers(seekers: Seekers, nw_of: dict[int, bool], pop: Population, house
     """Moving households (ascending ids) as seekers; a household to rehouse seeks an almen dwelling
     from January in its own municipality. `nw_of`: whether the oldest member (the first row among
     equal births) is non-Western."""
-    rows, bounds = _rows_by_household(pop, households)
+    rows, bounds = rows_by_household(pop, households)
     group = np.repeat(np.arange(households.size), np.diff(bounds))
     first = np.lexsort((rows, pop.birth[rows], group))
     oldest = first[np.r_[True, group[first][1:] != group[first][:-1]]] if rows.size else first
@@ -201,7 +201,7 @@ def _within(count: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(np.r_[0, np.cumsum(count)[:-1]], count)
 
 
-def _rows_by_household(pop: Population, households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rows_by_household(pop: Population, households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows of the members of `households` (ascending ids), grouped by household with ascending rows
     in each group; group boundaries, one more than households)."""
     rows = np.flatnonzero(np.isin(pop.household, households))
@@ -224,4 +224,5 @@ def members_by_household(pop: Population, households: np.ndarray) -> dict[int, n
 
 
 __all__ = ["IMMIGRATION_DAY", "area_share_array", "area_shares", "draw_seekers", "household_area_band",
-           "members_by_household"]
+           "members_by_household",
+           "rows_by_household"]
