@@ -7,7 +7,9 @@ plausible seekers of the dwelling's municipality and area band (a window of `WIN
 
 The channel is allocated first (`LettingEngine.allocate_channel`, the same decision the engine
 makes at a vacancy's first round), so only the lists that channel reads are built: a waiting-list
-vacancy does not build referral applicants. An unlet vacancy is not offered again to seekers the
+vacancy does not build referral applicants. On the waiting-list channels the window is screened
+(`boligmix.simulate.screen`): where no policy in force can reject, the engine is handed only the
+candidate it would rank first, and decides the round with it. An unlet vacancy is not offered again to seekers the
 engine already assessed for it, nor at all while its pool has no new candidate (`skipped_offers`).
 """
 
@@ -18,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from boligmix.errors import SimulationError
 from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Outcome, Vacancy
@@ -26,6 +29,7 @@ from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import Population
+from boligmix.simulate.screen import WindowScreen
 
 WINDOW = 25
 """Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
@@ -39,13 +43,16 @@ class AlmenLetting:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, row_of: Callable[[int], int | None],
-                 check_rules: bool = False, skip_unchanged: bool = True) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True) -> None:
+        """`screen=False` hands every round's whole window to the engine (the tests' oracle for
+        `boligmix.simulate.screen`)."""
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
         self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
         self.row_of = row_of
         self.check_rules = check_rules
         self.skip_unchanged = skip_unchanged
+        self.screen = WindowScreen() if screen else None
         self.checked = 0
         self.skipped_offers = 0
         self.offer_rounds = 0
@@ -132,8 +139,14 @@ class AlmenLetting:
             # when the engine releases an unused referral to the waiting list)
             applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
                 if channel != Channel.UDSLUSNING else []
-            round_ = self.engine.next_offers(vacancy, applicants, context if w == 0 else LettingContext(), now)
+            handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now) \
+                if self.screen is not None else None
+            round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
+                                             context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
+            if handed and not round_.offers:
+                raise SimulationError(f"vacancy {vacancy.vacancy_id}: the compiled decision ranks applicant "
+                                      f"{handed[0].applicant_id} first but the engine makes no offer")
             if round_.offers:
                 offer = round_.offers[0]
                 if self.check_rules:
@@ -217,8 +230,6 @@ class AlmenLetting:
         return key
 
     def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
-        from boligmix.errors import SimulationError
-
         carried = [r.applicant for r in self.engine.ledger.redirected.values()]   # § 59 redirects the engine adds
         applicant = next(a for a in [*candidates, *carried] if a.applicant_id == offer.applicant_id
                          and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==

@@ -52,11 +52,12 @@ class Market:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
-                 check_rules: bool = False, skip_unchanged: bool = True) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True) -> None:
         """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
         force and raise SimulationError unless it is eligible (used by the tests).
         `skip_unchanged=False` offers an unlet vacancy again every month even when its pool has no
-        candidate the engine has not assessed (the tests' oracle for the shortcut)."""
+        candidate the engine has not assessed; `screen=False` hands the engine every round's whole
+        window (the tests' oracles for the two shortcuts)."""
         self.pop, self.seed, self.rep, self.year = pop, seed, rep, year
         self.factory = factory
         self.demolish = demolish
@@ -65,7 +66,7 @@ class Market:
         factory.set_dwellings(dict(zip(ids, pop.dwellings.department[almen].tolist())),
                               dict(zip(ids, pop.dwellings.org[almen].tolist())))
         self.almen = AlmenLetting(pop, policies, factory, categories, seed, rep, year, ledger, self.row_of,
-                                  check_rules=check_rules, skip_unchanged=skip_unchanged)
+                                  check_rules=check_rules, skip_unchanged=skip_unchanged, screen=screen)
         self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
         self.result = MarketResult()
         self._position: RowIndex | None = None
