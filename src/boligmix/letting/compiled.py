@@ -94,11 +94,12 @@ def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: 
 class RowDecider:
     """The same decision for a few candidates at a time (an offer round's window), from fact rows:
     each rule is evaluated by the one evaluator's scalar form once per distinct combination of the
-    facts it reads, and the verdicts are kept across calls (a simulation assesses the same seekers
-    for many dwellings; their facts repeat). For the polars form over a large table use `decide`."""
+    facts its policy's rules read, and the verdicts are kept across calls (a simulation assesses the
+    same seekers for many dwellings; their facts repeat). For the polars form over a large table
+    use `decide`."""
 
     def __init__(self, limit: int = 200_000) -> None:
-        self._memo: dict[tuple[Any, ...], bool | None] = {}
+        self._memo: dict[tuple[Any, ...], dict[str, bool | None]] = {}
         self._fields: dict[int, tuple[str, ...]] = {}
         self._limit = limit
 
@@ -107,9 +108,37 @@ class RowDecider:
         """(outcome, deciding rule, priority key, priorities met) per row, as `decide` and
         `LettingEngine.assess` give them; `covering` are the policies in force that cover the
         channel (`Policy.covers`), `facts(policy)` the rows of `policy_facts` for that policy."""
+        tables: dict[str, list[tuple[dict[str, bool | None], Mapping[str, Any]]]] = {}
+
+        def verdicts(policy: Policy) -> list[tuple[dict[str, bool | None], Mapping[str, Any]]]:
+            """Per row: the verdicts known for its combination of the facts the policy reads."""
+            if policy.id not in tables:
+                names = self._names(policy)
+                out = []
+                for row in facts(policy):
+                    key = (id(policy), tuple([(type(v), v) for v in map(row.get, names)]))
+                    try:
+                        table = self._memo.get(key)
+                    except TypeError:              # a value that cannot be a key: not memoised
+                        out.append(({}, row))
+                        continue
+                    if table is None:
+                        if len(self._memo) > self._limit:
+                            self._memo.clear()
+                        table = self._memo[key] = {}
+                    out.append((table, row))
+                tables[policy.id] = out
+            return tables[policy.id]
 
         def truth(policy: Policy, rule) -> list[bool | None]:
-            return [self._truth(policy, rule, row) for row in facts(policy)]
+            out = []
+            for table, row in verdicts(policy):
+                if rule.rule_id in table:
+                    out.append(table[rule.rule_id])
+                else:
+                    value = table[rule.rule_id] = evaluate(rule.condition, row, policy.spec.constants).to_bool()
+                    out.append(value)
+            return out
 
         def column(policy: Policy, name: str) -> list[Any] | None:
             rows = facts(policy)
@@ -117,21 +146,14 @@ class RowDecider:
 
         return _precedence(covering, n, truth, column)
 
-    def _truth(self, policy: Policy, rule, row: Mapping[str, Any]) -> bool | None:
-        names = self._fields.get(id(rule))
+    def _names(self, policy: Policy) -> tuple[str, ...]:
+        """Every fact the policy's active rules read."""
+        names = self._fields.get(id(policy))
         if names is None:
-            names = self._fields[id(rule)] = tuple(sorted(rule.fields))
-        key = (id(rule), id(policy), tuple([(type(v), v) for v in map(row.get, names)]))
-        try:
-            return self._memo[key]
-        except KeyError:
-            pass
-        except TypeError:                      # a value that cannot be a key: not memoised
-            return evaluate(rule.condition, row, policy.spec.constants).to_bool()
-        if len(self._memo) > self._limit:
-            self._memo.clear()
-        value = self._memo[key] = evaluate(rule.condition, row, policy.spec.constants).to_bool()
-        return value
+            names = self._fields[id(policy)] = tuple(sorted(
+                {f for kind in ("eligibility", "exemptions", "rejections", "priorities")
+                 for rule in policy.active(kind) for f in rule.fields}))
+        return names
 
 
 def _precedence(covering: Sequence[Policy], n: int, truth: Callable[[Policy, Any], list[bool | None]],

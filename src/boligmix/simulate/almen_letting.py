@@ -126,6 +126,7 @@ class AlmenLetting:
             return None, None
         channel = self._channel(vacancy, now)
         on = now.date()
+        in_force = self.policies.in_force(dwelling, on)
         context = LettingContext(
             referrals=[self._applicant(s, seekers, dwelling, on, "municipal_referral", k)
                        for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),
@@ -139,7 +140,7 @@ class AlmenLetting:
             # when the engine releases an unused referral to the waiting list)
             applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
                 if channel != Channel.UDSLUSNING else []
-            handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now) \
+            handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
                 if self.screen is not None else None
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else LettingContext(), now)

@@ -22,6 +22,7 @@ from boligmix.letting.compiled import RowDecider
 from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingEngine, policy_facts, referral_order_key
 from boligmix.letting.facts import base_facts
 from boligmix.letting.model import Applicant, Channel, Vacancy
+from boligmix.letting.policy import Policy
 
 SCREENED = frozenset({Channel.WAITING_LIST, Channel.FLEKSIBEL})
 """Channels whose pool is the waiting list handed in (the other channels read the context)."""
@@ -36,13 +37,16 @@ class WindowScreen:
         """Rounds the engine was handed the screened candidate only."""
 
     def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, applicants: Sequence[Applicant],
-                   now: datetime) -> list[Applicant] | None:
+                   now: datetime, in_force: Sequence[Policy] | None = None) -> list[Applicant] | None:
         """The candidates to hand the engine for this round: the best-ranked eligible one, none
-        when no one is eligible, or None when the round must see all of `applicants`."""
+        when no one is eligible, or None when the round must see all of `applicants`. `in_force`:
+        `engine.policies.in_force(vacancy.dwelling, now.date())` when the caller has it."""
         if channel not in SCREENED or not applicants:
             return None
         on = now.date()
-        covering = [p for p in engine.policies.in_force(vacancy.dwelling, on) if p.covers(channel)]
+        if in_force is None:
+            in_force = engine.policies.in_force(vacancy.dwelling, on)
+        covering = [p for p in in_force if p.covers(channel)]
         if any(p.active("rejections") or p.active("exemptions") for p in covering):
             return None
         ledger = engine.ledger
