@@ -92,14 +92,14 @@ def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: 
 
 
 class RowDecider:
-    """The same decision for a few candidates at a time (an offer round's window), from fact rows:
-    each rule is evaluated by the one evaluator's scalar form once per distinct combination of the
-    facts its policy's rules read, and the verdicts are kept across calls (a simulation assesses the
-    same seekers for many dwellings; their facts repeat). For the polars form over a large table
-    use `decide`."""
+    """The same decision for a few candidates at a time (an offer round's window), from fact rows.
+    A row's decision depends only on the policies and on the values of the facts their active rules
+    (and dispensation) read, so it is kept per such combination across calls (a simulation assesses
+    the same kinds of seekers for many dwellings; their facts repeat); a new combination is decided
+    by the one evaluator's scalar form. For the polars form over a large table use `decide`."""
 
     def __init__(self, limit: int = 200_000) -> None:
-        self._memo: dict[tuple[Any, ...], dict[str, bool | None]] = {}
+        self._memo: dict[tuple[Any, ...], tuple[str | None, str | None, list[int], list[str]]] = {}
         self._fields: dict[int, tuple[str, ...]] = {}
         self._limit = limit
 
@@ -108,51 +108,45 @@ class RowDecider:
         """(outcome, deciding rule, priority key, priorities met) per row, as `decide` and
         `LettingEngine.assess` give them; `covering` are the policies in force that cover the
         channel (`Policy.covers`), `facts(policy)` the rows of `policy_facts` for that policy."""
-        tables: dict[str, list[tuple[dict[str, bool | None], Mapping[str, Any]]]] = {}
-
-        def verdicts(policy: Policy) -> list[tuple[dict[str, bool | None], Mapping[str, Any]]]:
-            """Per row: the verdicts known for its combination of the facts the policy reads."""
-            if policy.id not in tables:
-                names = self._names(policy)
-                out = []
-                for row in facts(policy):
-                    key = (id(policy), tuple([(type(v), v) for v in map(row.get, names)]))
-                    try:
-                        table = self._memo.get(key)
-                    except TypeError:              # a value that cannot be a key: not memoised
-                        out.append(({}, row))
-                        continue
-                    if table is None:
-                        if len(self._memo) > self._limit:
-                            self._memo.clear()
-                        table = self._memo[key] = {}
-                    out.append((table, row))
-                tables[policy.id] = out
-            return tables[policy.id]
-
-        def truth(policy: Policy, rule) -> list[bool | None]:
-            out = []
-            for table, row in verdicts(policy):
-                if rule.rule_id in table:
-                    out.append(table[rule.rule_id])
-                else:
-                    value = table[rule.rule_id] = evaluate(rule.condition, row, policy.spec.constants).to_bool()
-                    out.append(value)
-            return out
-
-        def column(policy: Policy, name: str) -> list[Any] | None:
-            rows = facts(policy)
-            return [row.get(name) for row in rows] if any(name in row for row in rows) else None
-
-        return _precedence(covering, n, truth, column)
+        policies = tuple(id(p) for p in covering)
+        signatures = [[tuple([(type(v), v) for v in map(row.get, self._names(p))]) for row in facts(p)]
+                      for p in covering]
+        keys: list[tuple[Any, ...] | None] = []
+        for i in range(n):
+            key = (policies, tuple(sig[i] for sig in signatures))
+            try:
+                hash(key)
+            except TypeError:                      # a value that cannot be a key: decided, not kept
+                key = None
+            keys.append(key)
+        results: list[tuple[str | None, str | None, list[int], list[str]] | None] = [
+            None if key is None else self._memo.get(key) for key in keys]
+        new = [i for i in range(n) if results[i] is None]
+        if new:
+            decided = _precedence(
+                covering, len(new),
+                lambda policy, rule: [evaluate(rule.condition, facts(policy)[i], policy.spec.constants).to_bool()
+                                      for i in new],
+                lambda policy, name: [facts(policy)[i].get(name) for i in new]
+                if any(name in facts(policy)[i] for i in new) else None)
+            if len(self._memo) > self._limit:
+                self._memo.clear()
+            for j, i in enumerate(new):
+                results[i] = (decided[0][j], decided[1][j], decided[2][j], decided[3][j])
+                if keys[i] is not None:
+                    self._memo[keys[i]] = results[i]
+        return ([r[0] for r in results], [r[1] for r in results], [list(r[2]) for r in results],
+                [list(r[3]) for r in results])
 
     def _names(self, policy: Policy) -> tuple[str, ...]:
-        """Every fact the policy's active rules read."""
+        """Every fact the policy's active rules (and its dispensation) read."""
         names = self._fields.get(id(policy))
         if names is None:
-            names = self._fields[id(policy)] = tuple(sorted(
-                {f for kind in ("eligibility", "exemptions", "rejections", "priorities")
-                 for rule in policy.active(kind) for f in rule.fields}))
+            read = {f for kind in ("eligibility", "exemptions", "rejections", "priorities")
+                    for rule in policy.active(kind) for f in rule.fields}
+            if policy.spec.dispensation_fact is not None:
+                read.add(policy.spec.dispensation_fact)
+            names = self._fields[id(policy)] = tuple(sorted(read))
         return names
 
 
