@@ -26,6 +26,8 @@ from boligmix.letting.policy import Policy
 
 SCREENED = frozenset({Channel.WAITING_LIST, Channel.FLEKSIBEL})
 """Channels whose pool is the waiting list handed in (the other channels read the context)."""
+KINDS = ("eligibility", "exemptions", "rejections", "priorities")
+"""A policy with no active rule of these kinds decides nothing about a candidate."""
 
 
 class WindowScreen:
@@ -46,7 +48,7 @@ class WindowScreen:
         on = now.date()
         if in_force is None:
             in_force = engine.policies.in_force(vacancy.dwelling, on)
-        covering = [p for p in in_force if p.covers(channel)]
+        covering = [p for p in in_force if p.covers(channel) and any(p.active(kind) for kind in KINDS)]
         if any(p.active("rejections") or p.active("exemptions") for p in covering):
             return None
         ledger = engine.ledger
