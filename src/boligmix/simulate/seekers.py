@@ -72,12 +72,13 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh, year, rng.MUNICIPALITY))
     seekers = Seekers()
     nw_of: dict[int, bool] = {}
-    _add_movers(seekers, nw_of, pop, hh[moving], to_rehouse[moving], month[moving], wants[moving],
+    in_moving = np.isin(pop.household, hh[moving])
+    _add_movers(seekers, nw_of, pop, hh[moving], in_moving, to_rehouse[moving], month[moving], wants[moving],
                 muni[moving], dw.municipality[pos[moving]], dw.ids[pos[moving]])
     # leaving home: non-head persons 18-29
     is_head = np.zeros(pop.size, dtype=bool)
     is_head[head] = True
-    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~np.isin(pop.household, hh[moving]))
+    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~in_moving)
     leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
         band(age[young], LEAVE_BANDS)]]
     lpos = dw.position(pop.dwelling[leave])
@@ -119,12 +120,12 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
 
 
 def _add_movers(seekers: Seekers, nw_of: dict[int, bool], pop: Population, households: np.ndarray,
-                to_rehouse: np.ndarray, month: np.ndarray, wants: np.ndarray, muni: np.ndarray,
+                members: np.ndarray, to_rehouse: np.ndarray, month: np.ndarray, wants: np.ndarray, muni: np.ndarray,
                 home_muni: np.ndarray, dwelling: np.ndarray) -> None:
     """Moving households (ascending ids) as seekers; a household to rehouse seeks an almen dwelling
     from January in its own municipality. `nw_of`: whether the oldest member (the first row among
-    equal births) is non-Western."""
-    rows, bounds = rows_by_household(pop, households)
+    equal births) is non-Western. `members`: per person, whether it belongs to one of `households`."""
+    rows, bounds = rows_by_household(pop, households, members)
     group = np.repeat(np.arange(households.size), np.diff(bounds))
     first = np.lexsort((rows, pop.birth[rows], group))
     oldest = first[np.r_[True, group[first][1:] != group[first][:-1]]] if rows.size else first
@@ -201,10 +202,12 @@ def _within(count: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(np.r_[0, np.cumsum(count)[:-1]], count)
 
 
-def rows_by_household(pop: Population, households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rows_by_household(pop: Population, households: np.ndarray, members: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """(rows of the members of `households` (ascending ids), grouped by household with ascending rows
-    in each group; group boundaries, one more than households)."""
-    rows = np.flatnonzero(np.isin(pop.household, households))
+    in each group; group boundaries, one more than households). `members`: the persons' mask of
+    membership when the caller has it."""
+    rows = np.flatnonzero(np.isin(pop.household, households) if members is None else members)
     order = rows[np.argsort(pop.household[rows], kind="stable")]
     bounds = np.searchsorted(pop.household[order], households, side="left")
     return order, np.r_[bounds, order.size]
