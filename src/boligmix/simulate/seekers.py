@@ -66,15 +66,17 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     nw = pop.nonwestern[head].astype(int)
     wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
-    # the municipality a household seeks in: the estimated moves between municipalities
-    muni = dw.municipality[pos]
+    # the municipality a moving household seeks in: the estimated moves between municipalities
+    # (drawn for the moving households only: a draw is keyed by the household)
+    muni = dw.municipality[pos[moving]]
     if rates.transitions is not None:
-        muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh, year, rng.MUNICIPALITY))
+        muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh[moving], year,
+                                                                               rng.MUNICIPALITY))
     seekers = Seekers()
     nw_of: dict[int, bool] = {}
     in_moving = np.isin(pop.household, hh[moving])
     _add_movers(seekers, nw_of, pop, hh[moving], in_moving, to_rehouse[moving], month[moving], wants[moving],
-                muni[moving], dw.municipality[pos[moving]], dw.ids[pos[moving]])
+                muni, dw.municipality[pos[moving]], dw.ids[pos[moving]])
     # leaving home: non-head persons 18-29
     is_head = np.zeros(pop.size, dtype=bool)
     is_head[head] = True
