@@ -124,7 +124,10 @@ class AlmenLetting:
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
             self._tried[pos] = (*tried[:4], state)
             return None, None
-        channel = self._channel(vacancy, now)
+        # the channel first, to build only the lists it reads (with no candidate at all, the round
+        # allocates it as the engine always does: no applicant to build, one checkpoint fewer)
+        channel = self._channel(vacancy, now) if fits or referral_pool or rehousing else \
+            self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         on = now.date()
         in_force = self.policies.in_force(dwelling, on)
         context = LettingContext(
