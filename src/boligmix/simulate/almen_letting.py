@@ -56,6 +56,8 @@ class AlmenLetting:
         self.checked = 0
         self.skipped_offers = 0
         self.offer_rounds = 0
+        self.empty_rounds = 0
+        """Screened rounds not handed to the engine: no candidate eligible (`boligmix.simulate.screen`)."""
         self.vacancies: dict[int, Vacancy] = {}
         self._allocation: dict[str, Decision] = {}
         """Vacancy id -> the engine's channel decision (made before its first round)."""
@@ -145,6 +147,11 @@ class AlmenLetting:
                 if channel != Channel.UDSLUSNING else []
             handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
                 if self.screen is not None else None
+            if handed == [] and not any(p.spec.tool == "offentlig_annoncering" for p in in_force):
+                # no one the engine could rank, and no advertising to turn to when the list gives no
+                # offer: the engine's round would change nothing but its own records
+                self.empty_rounds += 1
+                continue
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
