@@ -59,6 +59,8 @@ class AlmenLetting:
         self.empty_rounds = 0
         """Screened rounds not handed to the engine: no candidate eligible (`boligmix.simulate.screen`)."""
         self.vacancies: dict[int, Vacancy] = {}
+        self._parked: dict[str, Channel] = {}
+        """Vacancy id -> channel of an unlet vacancy taken out of the ledger between rounds (`_park`)."""
         self._allocation: dict[str, Decision] = {}
         """Vacancy id -> the engine's channel decision (made before its first round)."""
         self._applicants: dict[tuple[int, str | None, str | None, int | None], Applicant] = {}
@@ -83,6 +85,33 @@ class AlmenLetting:
             lettings_so_far: int) -> tuple[int | None, dict | None]:
         """Offer the vacant dwelling at `pos` to the seekers of `group`; returns (winner, letting
         record) or (None, None) when no one is let it this month."""
+        vacancy = self.vacancies.get(pos)
+        if vacancy is not None:
+            self._unpark(vacancy)
+        winner, record = self._let(pos, band_here, group, seekers, month, now, lettings_so_far)
+        if winner is None and pos in self.vacancies:
+            self._park(self.vacancies[pos])
+        return winner, record
+
+    def _park(self, vacancy: Vacancy) -> None:
+        """Take an unlet vacancy (no open offers) out of the ledger's working tables until its next
+        round, keeping its channel here: the engine copies those tables at every round's checkpoint,
+        and at national scale the unlet vacancies of a year number tens of thousands. The engine
+        reads a vacancy's entries only in that vacancy's rounds (and at offers, which it has none of)."""
+        ledger = self.engine.ledger
+        channel = ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
+        if channel is not None:
+            self._parked[vacancy.vacancy_id] = channel
+        ledger.vacancies.pop(vacancy.vacancy_id, None)
+
+    def _unpark(self, vacancy: Vacancy) -> None:
+        channel = self._parked.pop(vacancy.vacancy_id, None)
+        if channel is not None:
+            self.engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
+            self.engine.ledger.vacancies[vacancy.vacancy_id] = vacancy
+
+    def _let(self, pos: int, band_here: int, group: SeekerPool, seekers: Seekers, month: int, now: datetime,
+             lettings_so_far: int) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
         any_band = month > int(dw.vacant_from[pos])   # unlet for a month: every seeker may apply
         state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
