@@ -65,7 +65,7 @@ class _Phases:
 
     def __init__(self) -> None:
         from boligmix.letting.engine import LettingEngine
-        from boligmix.simulate import market, replication
+        from boligmix.simulate import market, replication, screen
 
         self.cpu: dict[str, float] = {}
         self.wall: dict[str, float] = {}
@@ -83,6 +83,7 @@ class _Phases:
                                  (market.Market, "_let_other", "market: other tenures"),
                                  (market.Market, "_move_in", "market: moves"),
                                  (LettingEngine, "next_offers", "market: almen lettings: engine rounds"),
+                                 (screen.WindowScreen, "candidates", "market: almen lettings: screen"),
                                  (LettingEngine, "accept", "market: almen lettings: engine accept")):
             setattr(cls, attr, self._wrap(label, getattr(cls, attr)))
 

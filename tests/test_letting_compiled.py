@@ -1,13 +1,16 @@
-"""The vectorised policy evaluation (`boligmix.letting.compiled.decide`) equals `LettingEngine.assess`
-rule by rule on random applicants and dwellings: the same outcome, the same deciding rule, the same
-priority key and priorities met, for every channel and several switch settings."""
+"""The vectorised policy evaluation (`boligmix.letting.compiled.decide`, and its row form
+`RowDecider` with memoised verdicts) equals `LettingEngine.assess` rule by rule on random
+applicants and dwellings: the same outcome, the same deciding rule, the same priority key and
+priorities met, for every channel and several switch settings."""
 
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 
-from boligmix.letting.compiled import decide
+from boligmix.letting.compiled import RowDecider, decide
+from boligmix.letting.engine import policy_facts
+from boligmix.letting.facts import base_facts
 from boligmix.letting.engine import LettingEngine
 from boligmix.letting.model import Channel, ListType
 from boligmix.letting.policy import POLICY_DIR
@@ -28,6 +31,16 @@ LIST_TYPE = {Channel.KOMMUNAL_ANVISNING: ListType.MUNICIPAL_REFERRAL, Channel.RE
              Channel.ANNONCERING: ListType.ADVERT_RESPONSE}
 
 
+def _row_decision(decider, policies, vacancy, channel, applicants, on):
+    """`RowDecider` on the fact rows of every applicant (the scalar form with memoised verdicts)."""
+    covering = [p for p in policies.in_force(vacancy.dwelling, on) if p.covers(channel)]
+    base = [base_facts(a, vacancy.dwelling, on, a.refusal_count) for a in applicants]
+    rows = {p.id: [policy_facts(p, a, b, on)[0] for a, b in zip(applicants, base)] for p in covering}
+    outcome, rule_of, keys, met = decider.decide(covering, lambda p: rows[p.id], len(applicants))
+    return [(o, r, tuple(k) if o is None else (), tuple(m) if o is None else ())
+            for o, r, k, m in zip(outcome, rule_of, keys, met)]
+
+
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_compiled_decision_equals_the_engine_rule_by_rule(variant, seed):
@@ -37,6 +50,7 @@ def test_compiled_decision_equals_the_engine_rule_by_rule(variant, seed):
     settings = ScenarioSettings(applicants=60)
     waiting = make_applicants(rng, settings)
     engine = LettingEngine(policies)
+    rows_decider = RowDecider()          # shared across vacancies: its memo of verdicts is what is tested too
     compared = rejected = skipped = ranked = 0
     rules_seen = set()
     for j in range(12):
@@ -50,6 +64,9 @@ def test_compiled_decision_equals_the_engine_rule_by_rule(variant, seed):
                 applicants = waiting
             table = decide(policies, vacancy, channel, applicants, now.date())
             assert table["applicant_id"].to_list() == [a.applicant_id for a in applicants]
+            rows = _row_decision(rows_decider, policies, vacancy, channel, applicants, now.date())
+            assert rows == [(r["outcome"], r["rule_id"], tuple(r["priority_key"]), tuple(r["priorities_met"]))
+                            for r in table.iter_rows(named=True)]
             for a, row in zip(applicants, table.iter_rows(named=True)):
                 expected = engine.assess(vacancy, a, channel, now)
                 want = None if expected.outcome is None else expected.outcome.value

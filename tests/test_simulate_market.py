@@ -1,10 +1,13 @@
-"""The market's shortcuts for unlet vacancies change no letting: a vacancy is not offered again to
-seekers the engine already assessed for it, and not offered at all while its pool has no new
-candidate. The oracle is the engine itself: the same year run with `skip_unchanged=False` offers
-every unlet vacancy again every month (the engine then sees the empty or unchanged pools and
-must answer the same)."""
+"""The market's shortcuts change no letting: a vacancy is not offered again to seekers the engine
+already assessed for it, and not offered at all while its pool has no new candidate; a round's
+window is screened by the compiled decision and the engine handed only its winner. The oracle is
+the engine itself: the same year run with `skip_unchanged=False` offers every unlet vacancy again
+every month (the engine then sees the empty or unchanged pools and must answer the same), and with
+`screen=False` hands the engine every round's whole window."""
 
 import copy
+
+import pytest
 
 from simulate_support import START, shared
 from synth_data import small_dataset_dir
@@ -19,7 +22,8 @@ from boligmix.simulate.scenario import load_scenario
 from boligmix.simulate.yearly_lists import data_categories
 
 
-def _market_year(pop: Population, seed: int, skip_unchanged: bool) -> tuple[Market, list[dict]]:
+def _market_year(pop: Population, seed: int, skip_unchanged: bool, screen: bool = True,
+                 scenario: str = "baseline") -> tuple[Market, list[dict]]:
     sh = shared()
     pop = copy.deepcopy(pop)
     deaths(pop, sh.rates, seed, 0, START)
@@ -27,8 +31,8 @@ def _market_year(pop: Population, seed: int, skip_unchanged: bool) -> tuple[Mark
     births(pop, sh.rates, seed, 0, START)
     seekers = draw_seekers(pop, sh.rates, seed, 0, START, {})
     factory = ApplicantFactory(pop, START, seed, 0, settings_for_list_year(START + 1).outside_attachments)
-    market = Market(pop, load_scenario("baseline").policies(), factory, data_categories(sh.history, START, sh.vintage),
-                    seed, 0, START, LettingLedger(), set(), check_rules=True, skip_unchanged=skip_unchanged)
+    market = Market(pop, load_scenario(scenario).policies(), factory, data_categories(sh.history, START, sh.vintage),
+                    seed, 0, START, LettingLedger(), set(), check_rules=True, skip_unchanged=skip_unchanged, screen=screen)
     return market, market.run(seekers).lettings
 
 
@@ -40,3 +44,18 @@ def test_skipping_unchanged_vacancies_changes_no_letting():
     assert slow.offer_rounds > fast.offer_rounds          # the shortcut saved engine rounds ...
     assert fast_lettings == slow_lettings                  # ... and changed no letting
     assert len(fast_lettings) == fast.checked > 20
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "fleksibel_half", "kombineret_udsat"])
+def test_screened_rounds_let_to_the_engines_own_winners(scenario):
+    """The oracle: the same year with every round's whole window handed to the engine. Handing it
+    only the candidate the compiled decision ranks first changes no letting and no letting's
+    record (channel, deciding rules, rejections), and saves the engine most assessments."""
+    pop = Population.from_dataset(small_dataset_dir(), START)
+    fast, fast_lettings = _market_year(pop, 5, True, screen=True, scenario=scenario)
+    slow, slow_lettings = _market_year(pop, 5, True, screen=False, scenario=scenario)
+    assert fast.almen.screen.screened > 0 and slow.almen.screen is None
+    assert fast_lettings == slow_lettings
+    assert len(fast_lettings) == fast.checked > 20
+    decisions = {m: len(m.almen.engine.ledger.decisions) for m in (fast, slow)}
+    assert decisions[fast] < decisions[slow]

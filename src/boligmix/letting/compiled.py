@@ -23,7 +23,7 @@ does). Use it where many candidates are assessed for one vacancy (a simulation, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -33,7 +33,7 @@ from boligmix.letting.engine import policy_facts
 from boligmix.letting.facts import base_facts
 from boligmix.letting.model import Applicant, Channel, Outcome, Vacancy
 from boligmix.letting.policy import Policy, PolicySet
-from boligmix.rules.evaluator import evaluate_frame
+from boligmix.rules.evaluator import evaluate, evaluate_frame
 
 SKIPPED, REJECTED = Outcome.SKIPPED.value, Outcome.REJECTED.value
 
@@ -77,6 +77,83 @@ def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: 
                                         for a, b in zip(applicants, base)])
         return frames[policy.id]
 
+    def column(policy: Policy, name: str) -> list[Any] | None:
+        frame = facts(policy)
+        return frame.get_column(name).to_list() if name in frame.columns else None
+
+    outcome, rule_of, keys, met = _precedence(covering, n, lambda policy, rule: _truth(policy, rule, facts(policy)),
+                                              column)
+    return pl.DataFrame({
+        "applicant_id": [a.applicant_id for a in applicants], "outcome": pl.Series(outcome, dtype=pl.String),
+        "rule_id": pl.Series(rule_of, dtype=pl.String),
+        "priority_key": pl.Series([k if o is None else [] for k, o in zip(keys, outcome)], dtype=pl.List(pl.Int64)),
+        "priorities_met": pl.Series([m if o is None else [] for m, o in zip(met, outcome)], dtype=pl.List(pl.String)),
+    })
+
+
+class RowDecider:
+    """The same decision for a few candidates at a time (an offer round's window), from fact rows.
+    A row's decision depends only on the policies and on the values of the facts their active rules
+    (and dispensation) read, so it is kept per such combination across calls (a simulation assesses
+    the same kinds of seekers for many dwellings; their facts repeat); a new combination is decided
+    by the one evaluator's scalar form. For the polars form over a large table use `decide`."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._memo: dict[tuple[Any, ...], tuple[str | None, str | None, list[int], list[str]]] = {}
+        self._fields: dict[int, tuple[str, ...]] = {}
+        self._limit = limit
+
+    def decide(self, covering: Sequence[Policy], facts: Callable[[Policy], Sequence[Mapping[str, Any]]], n: int
+               ) -> tuple[list[str | None], list[str | None], list[list[int]], list[list[str]]]:
+        """(outcome, deciding rule, priority key, priorities met) per row, as `decide` and
+        `LettingEngine.assess` give them; `covering` are the policies in force that cover the
+        channel (`Policy.covers`), `facts(policy)` the rows of `policy_facts` for that policy."""
+        policies = tuple(id(p) for p in covering)
+        signatures = [[tuple([(type(v), v) for v in map(row.get, self._names(p))]) for row in facts(p)]
+                      for p in covering]
+        keys: list[tuple[Any, ...] | None] = []
+        for i in range(n):
+            key = (policies, tuple(sig[i] for sig in signatures))
+            try:
+                hash(key)
+            except TypeError:                      # a value that cannot be a key: decided, not kept
+                key = None
+            keys.append(key)
+        results: list[tuple[str | None, str | None, list[int], list[str]] | None] = [
+            None if key is None else self._memo.get(key) for key in keys]
+        new = [i for i in range(n) if results[i] is None]
+        if new:
+            decided = _precedence(
+                covering, len(new),
+                lambda policy, rule: [evaluate(rule.condition, facts(policy)[i], policy.spec.constants).to_bool()
+                                      for i in new],
+                lambda policy, name: [facts(policy)[i].get(name) for i in new]
+                if any(name in facts(policy)[i] for i in new) else None)
+            if len(self._memo) > self._limit:
+                self._memo.clear()
+            for j, i in enumerate(new):
+                results[i] = (decided[0][j], decided[1][j], decided[2][j], decided[3][j])
+                if keys[i] is not None:
+                    self._memo[keys[i]] = results[i]
+        return ([r[0] for r in results], [r[1] for r in results], [list(r[2]) for r in results],
+                [list(r[3]) for r in results])
+
+    def _names(self, policy: Policy) -> tuple[str, ...]:
+        """Every fact the policy's active rules (and its dispensation) read."""
+        names = self._fields.get(id(policy))
+        if names is None:
+            read = {f for kind in ("eligibility", "exemptions", "rejections", "priorities")
+                    for rule in policy.active(kind) for f in rule.fields}
+            if policy.spec.dispensation_fact is not None:
+                read.add(policy.spec.dispensation_fact)
+            names = self._fields[id(policy)] = tuple(sorted(read))
+        return names
+
+
+def _precedence(covering: Sequence[Policy], n: int, truth: Callable[[Policy, Any], list[bool | None]],
+                column: Callable[[Policy, str], list[Any] | None]
+                ) -> tuple[list[str | None], list[str | None], list[list[int]], list[list[str]]]:
+    """The engine's precedence over per-row rule verdicts (module docstring, steps 1-4)."""
     outcome: list[str | None] = [None] * n
     rule_of: list[str | None] = [None] * n
 
@@ -88,9 +165,9 @@ def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: 
         for rule in policy.active("eligibility"):
             if not open_rows():
                 break
-            truth = _truth(policy, rule, facts(policy))
+            verdict = truth(policy, rule)
             for i in open_rows():
-                if truth[i] is not True:
+                if verdict[i] is not True:
                     outcome[i], rule_of[i] = SKIPPED, rule.rule_id
     # 2. exemptions
     exempt: dict[str, list[bool]] = {}
@@ -100,27 +177,27 @@ def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: 
             continue
         flags = [False] * n
         for rule in rules:
-            truth = _truth(policy, rule, facts(policy))
-            flags = [f or t is True for f, t in zip(flags, truth)]
+            verdict = truth(policy, rule)
+            flags = [f or t is True for f, t in zip(flags, verdict)]
         exempt[policy.id] = flags
     # 3. rejections
     for policy in covering:
         rules = policy.active("rejections")
         if not rules:
             continue
-        frame = facts(policy)
         dispensation = policy.spec.dispensation_fact
         dispensed = [False] * n
-        if dispensation is not None and policy.switches.get("dispensation_allowed", False) \
-                and dispensation in frame.columns:
-            dispensed = [v is True for v in frame.get_column(dispensation).to_list()]
+        if dispensation is not None and policy.switches.get("dispensation_allowed", False):
+            values = column(policy, dispensation)
+            if values is not None:
+                dispensed = [v is True for v in values]
         waived = exempt.get(policy.id, [False] * n)
         for rule in rules:
-            truth = _truth(policy, rule, frame)
+            verdict = truth(policy, rule)
             for i in open_rows():
-                if waived[i] or truth[i] is False or dispensed[i]:
+                if waived[i] or verdict[i] is False or dispensed[i]:
                     continue
-                if truth[i] is True or rule.spec.on_unknown == "reject":
+                if verdict[i] is True or rule.spec.on_unknown == "reject":
                     outcome[i] = REJECTED
                 else:
                     outcome[i] = SKIPPED
@@ -131,22 +208,17 @@ def decide(policies: PolicySet, vacancy: Vacancy, channel: Channel, applicants: 
     keys: list[list[int]] = [[] for _ in range(n)]
     met: list[list[str]] = [[] for _ in range(n)]
     for _, rule_id, rule, policy in prios:
-        truth = _truth(policy, rule, facts(policy))
+        verdict = truth(policy, rule)
         waived = exempt.get(policy.id, [False] * n)
         exclusive = policy.spec.tool == "fleksibel_udlejning" and policy.switch("mode") == "exclusive"
         for i in open_rows():
-            meets = truth[i] is True or waived[i]
+            meets = verdict[i] is True or waived[i]
             keys[i].append(0 if meets else 1)
             if meets:
                 met[i].append(rule_id)
             elif exclusive:
                 outcome[i], rule_of[i] = SKIPPED, rule_id
-    return pl.DataFrame({
-        "applicant_id": [a.applicant_id for a in applicants], "outcome": pl.Series(outcome, dtype=pl.String),
-        "rule_id": pl.Series(rule_of, dtype=pl.String),
-        "priority_key": pl.Series([k if o is None else [] for k, o in zip(keys, outcome)], dtype=pl.List(pl.Int64)),
-        "priorities_met": pl.Series([m if o is None else [] for m, o in zip(met, outcome)], dtype=pl.List(pl.String)),
-    })
+    return outcome, rule_of, keys, met
 
 
-__all__ = ["decide"]
+__all__ = ["RowDecider", "decide"]

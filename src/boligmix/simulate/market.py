@@ -1,38 +1,39 @@
-"""Moves and letting in the loop: who wants to move, which dwellings fall vacant, who gets them.
+"""Moves and letting in the loop: which dwellings fall vacant and who gets them.
 
-Each year: households decide to move by the estimated hazards (tenure, head age, size, the
-area's non-western share); young adults leave home; immigrant households arrive. Each seeker
-wants an almen dwelling or another tenure (estimated destination shares). Month by month every
-vacant dwelling is let: an almen dwelling through `LettingEngine` under the policies in force
-(channels, shares, bars, priorities and ranking exactly as the engine decides them), another
-dwelling to a random seeker of its municipality. A household that moves frees its old dwelling,
-which is let later in the same month (vacancy chains). Seekers not housed by the year's end stay
-where they are (immigrants do not arrive).
+Month by month every vacant dwelling is let: an almen dwelling through `LettingEngine` under the
+policies in force (`boligmix.simulate.almen_letting`: channels, shares, bars, priorities and ranking
+exactly as the engine decides them), another dwelling to a random seeker of its municipality. A
+household that moves frees its old dwelling, which is let later in the same month (vacancy chains).
+Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end stay where they are
+(immigrants do not arrive; they try again the next year).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 import polars as pl
 
-from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
-from boligmix.letting.model import Applicant, Channel, Dwelling, Outcome, Vacancy
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
+from boligmix.simulate.almen_letting import AlmenLetting
 from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
-from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
-from boligmix.simulate.pools import SeekerPool, first_by
-from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
-from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
+from boligmix.simulate.demography import person_rows
+from boligmix.simulate.pools import SeekerPool
+from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, Population, day
+from boligmix.simulate.seekers import (
+    IMMIGRATION_DAY,
+    area_share_array,
+    area_shares,
+    draw_seekers,
+    household_area_band,
+    rows_by_household,
+)
 
-MOVE_DAY, LEAVE_DAY, IMMIGRATION_DAY = 1, 8, 12
-WINDOW = 25
-"""Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
-WINDOWS = 3
+MOVE_DAY, LEAVE_DAY = 1, 8
 
 
 @dataclass
@@ -40,181 +41,10 @@ class MarketResult:
     lettings: list[dict] = field(default_factory=list)
     moved_households: int = 0
     flows: list[tuple[str | None, str | None, int]] = field(default_factory=list)
+    """(area moved from, area moved to, persons) of every move (None: outside any area or from abroad)."""
     waiting_immigrants: list = field(default_factory=list)
     """Immigrant households not housed this year (they try again next year)."""
-    """(area moved from, area moved to, persons) of every move (None: outside any area or from abroad)."""
     unhoused: dict[str, int] = field(default_factory=dict)
-
-
-def area_shares(pop: Population) -> dict[str, float]:
-    """Share of non-western residents per area (for the move hazards' area band)."""
-    share, names = area_share_array(pop)
-    return {a: float(share[i]) for i, a in enumerate(names) if not np.isnan(share[i])}
-
-
-def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
-    """(per area code: share of non-western residents, NaN without residents; the area ids)."""
-    codes, names = pop.dwellings.area_codes()
-    person_code = codes[pop.dwellings.position(pop.dwelling)]
-    inside = person_code >= 0
-    n = np.bincount(person_code[inside], minlength=len(names))
-    nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, nw / np.maximum(n, 1), np.nan), names
-
-
-def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
-    """The move hazards' area band of the dwellings at `pos` (0: no area)."""
-    share, _ = area_share_array(pop)
-    codes, _ = pop.dwellings.area_codes()
-    code = codes[pos]
-    value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]), 0.0)
-    return area_band(value, code >= 0)
-
-
-def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int],
-                 waiting_immigrants: list[tuple[int, np.ndarray, dict]] = ()) -> Seekers:
-    """Movers, home leavers and immigrants of `year` (not yet housed); `waiting_immigrants` are
-    immigrant households of earlier years that found no dwelling and try again from January."""
-    dw = pop.dwellings
-    hh, head, size = heads(pop)
-    pos = dw.position(pop.dwelling[head])
-    age = pop.age_on(day(year))
-    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
-    u = rng.uniform(seed, rep, hh, year, rng.MOVE)
-    moving = (u < p) | np.isin(hh, list(rehousing))
-    from_almen = (dw.tenure[pos] == ALMEN).astype(int)
-    nw = pop.nonwestern[head].astype(int)
-    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
-    month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
-    seekers = Seekers()
-    members = _members_by_household(pop, hh[moving])
-    # the municipality a household seeks in: the estimated moves between municipalities
-    muni = dw.municipality[pos]
-    if rates.transitions is not None:
-        muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh, year, rng.MUNICIPALITY))
-    for i in np.flatnonzero(moving):
-        kind = "rehousing" if int(hh[i]) in rehousing else "mover"
-        seekers.add(int(hh[i]), kind, int(month[i]) if kind == "mover" else 1,
-                    bool(wants[i]) or kind == "rehousing",
-                    int(dw.municipality[pos[i]] if kind == "rehousing" else muni[i]), int(dw.ids[pos[i]]),
-                    pop.pid[members[int(hh[i])]], None)
-    # leaving home: non-head persons 18-29
-    is_head = np.zeros(pop.size, dtype=bool)
-    is_head[head] = True
-    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~np.isin(pop.household, hh[moving]))
-    leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
-        band(age[young], LEAVE_BANDS)]]
-    lpos = dw.position(pop.dwelling[leave])
-    lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
-        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
-    lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
-    new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
-    lmuni = dw.municipality[lpos]
-    if rates.transitions is not None:
-        lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
-                                                                                  rng.MUNICIPALITY))
-    for j, i in enumerate(leave):
-        seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(lmuni[j]), None,
-                    pop.pid[[i]], None)
-    immigrant_band: dict[int, int] = {}
-    for sid, ids, members in waiting_immigrants:
-        if year - members["first_year"] > 1:     # an immigrant household waits one year at most
-            continue
-        immigrant_band[sid] = members["area_band"]
-        muni = members["municipality"]
-        seekers.add(sid, "immigrant", 1, members["wants_almen"], muni, None, ids,
-                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY),
-                     "birth": members["birth"]})
-    # immigrants: clones of recent immigrant households
-    pool = rates.immigrant_pool
-    if pool.height and rates.immigrant_households > 0:
-        n = int(rates.immigrant_households // 1) + int(
-            rng.uniform(seed, rep, 0, year, rng.IMMIGRANT_COUNT)[0] < rates.immigrant_households % 1)
-        households = pool["household"].unique().sort().to_numpy()
-        slots = np.arange(n, dtype=np.int64)
-        picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
-        # a clone seeks where its donor household arrived: municipality, almen or not, area band
-        munis = np.unique(dw.municipality[dw.active])
-        fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
-        imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
-        hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
-        picked = pool.filter(pl.col("household").is_in(np.unique(picks).tolist())) if n else pool.clear()
-        parts = {int(key[0]): part for key, part in picked.partition_by("household", as_dict=True).items()} if n else {}
-        chosen_muni, iwants = fallback.copy(), np.zeros(n, dtype=bool)
-        for k in range(n):
-            donor = parts[int(picks[k])].row(0, named=True)
-            if donor["municipality"] is not None and donor["municipality"] in munis:
-                chosen_muni[k] = donor["municipality"]
-            iwants[k] = bool(donor["almen"])
-            immigrant_band[int(hh_ids[k])] = int(donor["area_band"] or 0)
-        for k in range(n):
-            members = parts[int(picks[k])].sort("age", descending=True)
-            arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
-            ids = rng.new_ids(seed, rep, hh_ids[k] + np.arange(members.height), year, rng.NEW_ID, base=PERSON_BASE)
-            seekers.add(int(hh_ids[k]), "immigrant", int(imonth[k]), bool(iwants[k]), int(chosen_muni[k]), None, ids,
-                        {"birth": arrive - (members["age"].to_numpy() * 365.25 + 180).astype(np.int64),
-                         "female": members["female"].to_numpy(),
-                         "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
-                         "country": members["country_code"].to_numpy().astype(object),
-                         "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
-                         "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year,
-                         "area_band": immigrant_band[int(hh_ids[k])]})
-    # almen seekers apply in one area band, drawn by the estimated destination shares
-    nw_of = _head_nonwestern(pop, seekers)
-    ids = np.array(sorted(seekers.kind), dtype=np.int64)
-    if ids.size:
-        u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
-        for sid, draw in zip(ids.tolist(), u):
-            if sid in immigrant_band:
-                seekers.area_band[sid] = immigrant_band[sid]
-                continue
-            cum = rates.destination_area[int(nw_of[sid])]
-            seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
-    return seekers
-
-
-def _members_by_household(pop: Population, households: np.ndarray) -> dict[int, np.ndarray]:
-    """Household id -> rows of its members in ascending order (as `flatnonzero(pop.household == h)`)."""
-    rows = np.flatnonzero(np.isin(pop.household, households))
-    order = rows[np.argsort(pop.household[rows], kind="stable")]
-    hh = pop.household[order]
-    out: dict[int, np.ndarray] = {int(h): np.zeros(0, dtype=np.int64) for h in np.asarray(households).tolist()}
-    if hh.size:
-        starts = np.flatnonzero(np.r_[True, hh[1:] != hh[:-1]])
-        for part in np.split(order, starts[1:]):
-            out[int(pop.household[part[0]])] = part
-    return out
-
-
-def _head_nonwestern(pop: Population, seekers: Seekers) -> dict[int, bool]:
-    """Per seeker: whether its oldest member (the first such row in the population arrays) is
-    non-Western; an immigrant household's first member."""
-    out: dict[int, bool] = {}
-    sids, pids = [], []
-    for sid in seekers.kind:
-        new = seekers.new_members[sid]
-        if new is not None:
-            out[sid] = bool(new["nonwestern"][0])
-        else:
-            out[sid] = False
-            sids.append(np.full(seekers.members[sid].size, sid, dtype=np.int64))
-            pids.append(seekers.members[sid])
-    if not pids:
-        return out
-    sid_of, pid_of = np.concatenate(sids), np.concatenate(pids)
-    order = np.argsort(pop.pid, kind="stable")
-    found = np.searchsorted(pop.pid[order], pid_of)
-    hit = found < pop.size
-    hit[hit] = pop.pid[order[found[hit]]] == pid_of[hit]
-    rows, owner = order[found[hit]], sid_of[hit]
-    # the row with the earliest birth, the first row among equal births, per seeker
-    pick = np.lexsort((rows, pop.birth[rows], owner))
-    owner, rows = owner[pick], rows[pick]
-    first = np.r_[True, owner[1:] != owner[:-1]]
-    for sid, row in zip(owner[first].tolist(), rows[first].tolist()):
-        out[sid] = bool(pop.nonwestern[row])
-    return out
 
 
 class Market:
@@ -222,25 +52,23 @@ class Market:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
-                 check_rules: bool = False, skip_unchanged: bool = True) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True) -> None:
         """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
         force and raise SimulationError unless it is eligible (used by the tests).
         `skip_unchanged=False` offers an unlet vacancy again every month even when its pool has no
-        candidate the engine has not assessed (the tests' oracle for the shortcut)."""
-        self.pop, self.policies, self.factory = pop, policies, factory
-        self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
-        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
+        candidate the engine has not assessed; `screen=False` hands the engine every round's whole
+        window (the tests' oracles for the two shortcuts)."""
+        self.pop, self.seed, self.rep, self.year = pop, seed, rep, year
+        self.factory = factory
         self.demolish = demolish
-        self.check_rules = check_rules
-        self.skip_unchanged = skip_unchanged
-        self.checked = 0
         almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
-        factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
-                              {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
-        self.vacancies: dict[int, Vacancy] = {}
+        ids = pop.dwellings.ids[almen].tolist()
+        factory.set_dwellings(dict(zip(ids, pop.dwellings.department[almen].tolist())),
+                              dict(zip(ids, pop.dwellings.org[almen].tolist())))
+        self.almen = AlmenLetting(pop, policies, factory, categories, seed, rep, year, ledger, self.row_of,
+                                  check_rules=check_rules, skip_unchanged=skip_unchanged, screen=screen)
         self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
         self.result = MarketResult()
-        self._referral_keys: dict[int, tuple[float, int]] = {}
         self._position: RowIndex | None = None
         """Person id -> row in the population arrays (rows do not move during the market: immigrants
         are appended when the year's market closes)."""
@@ -248,34 +76,44 @@ class Market:
         """Household id -> rows of its members (ascending), for the households that seek; kept
         up to date when a member leaves home."""
         self._arrivals: list[tuple[int, int, int]] = []
-        self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
-        """Dwelling position -> (waiting-list, referral, rehousing seekers) the engine already assessed
-        for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
-        facts are fixed for the year, so they are not handed in again; a vacancy with no new
-        candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
-        self.skipped_offers = 0
-        self.offer_rounds = 0
 
-    def letting_dwelling(self, pos: int) -> Dwelling:
-        dw = self.pop.dwellings
-        d = int(dw.ids[pos])
-        area = dw.area[pos]
-        rent = float(dw.rent[pos])
-        return Dwelling(d, int(dw.municipality[pos]), dw.org[pos], dw.department[pos], int(dw.rooms[pos]),
-                        area, self.categories.get(area, frozenset()) if area else frozenset(),
-                        dw.almen_type[pos] or "family", float(dw.floor_area[pos]), None if np.isnan(rent) else rent)
+    @property
+    def checked(self) -> int:
+        """Lettings whose winner was re-assessed (`check_rules`)."""
+        return self.almen.checked
+
+    @property
+    def skipped_offers(self) -> int:
+        return self.almen.skipped_offers
+
+    @property
+    def offer_rounds(self) -> int:
+        return self.almen.offer_rounds
 
     def _index(self, seekers: Seekers) -> None:
         pop = self.pop
         self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
-        households = np.array([s for s, k in seekers.kind.items() if k in ("mover", "rehousing")], dtype=np.int64)
-        self._members = _members_by_household(pop, households)
+        households = np.array(sorted(s for s, k in seekers.kind.items() if k in ("mover", "rehousing")), dtype=np.int64)
+        self._seeking = (households, *rows_by_household(pop, households))
+        self._members = {}
         self.factory.members_of = self.members_of
 
     def members_of(self, household: int) -> np.ndarray:
         """Rows of the members of a seeking household (as `flatnonzero(pop.household == household)`)."""
-        rows = self._members.get(household)
+        rows = self._seeking_rows(household)
         return rows if rows is not None else np.flatnonzero(self.pop.household == household)
+
+    def _seeking_rows(self, household: int) -> np.ndarray | None:
+        """Rows of a moving (or rehoused) household's members as the market opened, less those who
+        have left home since; None for another household. Read from the grouped rows when first asked."""
+        rows = self._members.get(household)
+        if rows is None:
+            ids, grouped, bounds = self._seeking
+            i = int(np.searchsorted(ids, household))
+            if i == ids.size or ids[i] != household:
+                return None
+            rows = self._members[household] = grouped[bounds[i]:bounds[i + 1]]
+        return rows
 
     def row_of(self, pid: int) -> int | None:
         return self._position.get(int(pid))
@@ -287,7 +125,6 @@ class Market:
         pop = self.pop
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pid", "birth", "female", "origin", "country",
                                                               "nonwestern", "household", "dwelling", "spell_start")}
-        frames = []
         for s, dwelling, arrive in self._arrivals:
             m, ids = self._seekers.new_members[s], self._seekers.members[s]
             for name, value in (("pid", ids), ("birth", m["birth"]), ("female", m["female"]), ("origin", m["origin"]),
@@ -295,9 +132,10 @@ class Market:
                                 ("household", np.full(ids.size, s)), ("dwelling", np.full(ids.size, dwelling)),
                                 ("spell_start", np.full(ids.size, arrive))):
                 parts[name].append(np.asarray(value).astype(getattr(pop, name).dtype))
-            frames.append(person_rows(ids, m["birth"], m["female"], m["origin"], m["country"]))
-        pop.add(**{name: np.concatenate(values) for name, values in parts.items()})
-        pop.persons_frame = pl.concat([pop.persons_frame, *frames])
+        added = {name: np.concatenate(values) for name, values in parts.items()}
+        pop.add(**added)
+        pop.persons_frame = pl.concat([pop.persons_frame, person_rows(added["pid"], added["birth"], added["female"],
+                                                                      added["origin"], added["country"])])
         self._arrivals = []
 
     def run(self, seekers: Seekers) -> MarketResult:
@@ -316,7 +154,7 @@ class Market:
                     continue
                 seen.add(pos)
                 winner, record = (self._let_almen(pos, seekers, month, now) if dw.tenure[pos] == ALMEN
-                                  else self._let_other(pos, seekers, month))
+                                  else (self._let_other(pos, seekers, month), None))
                 if winner is None:
                     continue
                 freed = self._move_in(winner, pos, seekers, month)
@@ -333,169 +171,22 @@ class Market:
 
     # ------------------------------------------------------------------------------------------
 
-    def _let_other(self, pos: int, seekers: Seekers, month: int) -> tuple[int | None, None]:
+    def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
+        group = self._pools.get((int(self.pop.dwellings.municipality[pos]), True)) or SeekerPool([], seekers)
+        band_here = int(self.band[pos]) if pos < self.band.size else 0
+        return self.almen.let(pos, band_here, group, seekers, month, now, len(self.result.lettings))
+
+    def _let_other(self, pos: int, seekers: Seekers, month: int) -> int | None:
+        """Another tenure's vacancy goes to a random open seeker of its municipality."""
         dw = self.pop.dwellings
-        muni = int(dw.municipality[pos])
-        group = self._pools.get((muni, False))
+        group = self._pools.get((int(dw.municipality[pos]), False))
         if group is None:
-            return None, None
+            return None
         cands = group.sid[group.select(month, int(dw.ids[pos]), None)]
         if not cands.size:
-            return None, None
+            return None
         keys = rng.uniform(self.seed, self.rep, cands ^ int(dw.ids[pos]), self.year, rng.MARKET_ORDER * 100 + month)
-        return int(cands[int(np.argmin(keys))]), None
-
-    def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
-        dw = self.pop.dwellings
-        any_band = month > int(dw.vacant_from[pos])   # unlet for a month: every seeker may apply
-        band_here = int(self.band[pos]) if pos < self.band.size else 0
-        group = self._pools.get((int(dw.municipality[pos]), True)) or SeekerPool([], seekers)
-        state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
-        tried = self._tried.get(pos)
-        if tried is not None and tried[4] == state and self.skip_unchanged:
-            # every candidate of the last round's pool was assessed and no seeker decided since:
-            # the same answer (the cheap test before the pool is selected)
-            self.skipped_offers += 1
-            return None, None
-        vacancy = self.vacancies.get(pos)
-        if vacancy is None:
-            dwelling = self.letting_dwelling(pos)
-            vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{len(self.result.lettings)}", dwelling,
-                              date(self.year, month, 1))
-            self.vacancies[pos] = vacancy
-        dwelling = vacancy.dwelling
-        rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
-        factory = self.factory
-        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
-        per_room, over = factory.size_limits(dwelling, now.date(), self.policies)
-        size = group.size[rows]
-        fit = np.ones(rows.size, dtype=bool)
-        if per_room is not None:
-            fit &= ~(size > per_room * dwelling.rooms)
-        if over is not None:
-            fit &= ~(dwelling.rooms - size > over)
-        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
-            sid = group.sid[rows]
-            fit &= ~np.isin(sid, tried[0])
-            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
-            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
-        else:
-            referable = ~group.rehousing[rows] & group.urgent[rows]
-            rehoused = group.rehousing[rows]
-        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
-        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
-        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
-        if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
-                                                                        rehousing):
-            self.skipped_offers += 1           # no new candidate since the last round: the same answer
-            self._tried[pos] = (*tried[:4], state)
-            return None, None
-        context = LettingContext(
-            referrals=[self.factory.applicant(s, seekers, dwelling, now.date(), "municipal_referral", k)
-                       for k, s in enumerate(referral_pool[:WINDOW])],
-            rehousing=[self.factory.applicant(s, seekers, dwelling, now.date(), "rehousing", k)
-                       for k, s in enumerate(rehousing[:WINDOW])])
-        for w in range(WINDOWS):
-            window = fits[w * WINDOW:(w + 1) * WINDOW]
-            if w and not window:
-                break
-            applicants = [self.factory.applicant(s, seekers, dwelling, now.date(), None) for s in window]
-            round_ = self.engine.next_offers(vacancy, applicants, context if w == 0 else LettingContext(), now)
-            self.offer_rounds += 1
-            if round_.offers:
-                offer = round_.offers[0]
-                if self.check_rules:
-                    self._check(vacancy, offer, [*applicants, *context.referrals, *context.rehousing], now)
-                update = self.engine.accept(offer.offer_id, now)
-                letting = update.lettings[0]
-                del self.vacancies[pos]
-                self._tried.pop(pos, None)
-                self._forget_offers(vacancy)
-                return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling, now)
-        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
-        complete = {Channel.WAITING_LIST: len(fits) < WINDOW * WINDOWS, Channel.FLEKSIBEL: len(fits) < WINDOW * WINDOWS,
-                    Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
-                    }.get(channel, False)
-        self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
-        return None, None
-
-    def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
-              rehousing: list[int]) -> bool:
-        """Whether an earlier round's answer for `vacancy` may change: a new candidate in the list its
-        channel reads (the redirected referrals the engine adds, too, for the referral channels)."""
-        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
-        if channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING):
-            return bool(referrals if channel == Channel.KOMMUNAL_ANVISNING else rehousing) or \
-                redirected != len(self.engine.ledger.redirected)
-        if channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
-            return bool(waiting)
-        return bool(waiting or referrals or rehousing) or redirected != len(self.engine.ledger.redirected)
-
-    def _remember_tried(self, pos: int, waiting: list[int], referrals: list[int], rehousing: list[int],
-                        state: tuple | None) -> None:
-        """`state`: (seekers decided, any band, redirected referrals) when every candidate of the pool
-        was handed in (None: some were left for a later round)."""
-        old = self._tried.get(pos)
-        lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)
-                 for i, new in enumerate((waiting, referrals, rehousing))]
-        self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
-
-    def _forget_offers(self, vacancy: Vacancy) -> None:
-        """Keep the ledger's working tables to what can still change: a let vacancy's offers (all won
-        or withdrawn; every acceptance scans the offer table for the winner's other offers), its entry
-        in the open vacancies and their channels, and the refusal counts handed in (always 0 here).
-        The engine copies those tables at the start of every round (its rollback checkpoint), so
-        they would otherwise make a year's rounds quadratic in its vacancies and applicants. Rounds,
-        decisions, lettings, share counters, entitlements and redirects stay."""
-        ledger = self.engine.ledger
-        for rid in ledger.vacancy_rounds.get(vacancy.vacancy_id, ()):
-            for offer in ledger.rounds[rid].offers:
-                ledger.offers.pop(offer.offer_id, None)
-        ledger.vacancies.pop(vacancy.vacancy_id, None)
-        ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
-        ledger.base_refusals.clear()
-
-    def _referral_key(self, sid: int) -> tuple[float, int]:
-        """The municipality's referral order of a seeker (drawn once per seeker and year)."""
-        key = self._referral_keys.get(sid)
-        if key is None:
-            key = self._referral_keys[sid] = (float(rng.uniform(self.seed, self.rep, sid, self.year,
-                                                                rng.REFERRAL_ORDER)[0]), sid)
-        return key
-
-    def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
-        from boligmix.errors import SimulationError
-
-        carried = [r.applicant for r in self.engine.ledger.redirected.values()]   # § 59 redirects the engine adds
-        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == offer.applicant_id
-                         and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
-                         (a.list_type.value in ("municipal_referral", "rehousing")))
-        assessment = self.engine.assess(vacancy, applicant, offer.channel, now)
-        if assessment.outcome is not None:
-            raise SimulationError(f"letting of dwelling {vacancy.dwelling.dwelling_id} to {applicant.applicant_id} "
-                                  f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
-        self.checked += 1
-
-    def _record(self, round_, letting, winner: int, seekers: Seekers, dwelling: Dwelling, now: datetime) -> dict:
-        decisions = [d for r in self.engine.ledger.vacancy_rounds[round_.vacancy_id]
-                     for d in self.engine.ledger.rounds[r].decisions]
-        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_.channel),
-                            None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
-        rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
-        profile = self.factory.profile(winner, seekers, now.date())
-        current = seekers.dwelling[winner]
-        if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
-            i = self.row_of(seekers.members[winner][0])
-            current = int(self.pop.dwelling[i]) if i is not None else None
-        profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
-            else None
-        return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
-                "department_id": dwelling.department_id, "channel": letting.channel.value,
-                "channel_rule": channel_rule, "ranking_rule": f"{round_.policies[0].policy_id}" if round_.policies else None,
-                "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
-                "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
-                **profile}
+        return int(cands[int(np.argmin(keys))])
 
     def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
@@ -514,7 +205,7 @@ class Market:
                 idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
                 idx.sort()
                 for r in idx:                      # the leaver is no longer a member of the parents' household
-                    rows = self._members.get(int(pop.household[r]))
+                    rows = self._seeking_rows(int(pop.household[r]))
                     if rows is not None:
                         self._members[int(pop.household[r])] = rows[rows != r]
             else:
@@ -543,4 +234,5 @@ class Market:
         return freed
 
 
-__all__ = ["Market", "MarketResult", "area_share_array", "area_shares", "draw_seekers", "household_area_band"]
+__all__ = ["IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_share_array", "area_shares",
+           "draw_seekers", "household_area_band"]

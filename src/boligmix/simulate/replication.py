@@ -31,7 +31,8 @@ from boligmix.simulate.demography import (
     emigration,
     outcomes,
 )
-from boligmix.simulate.market import Market, draw_seekers
+from boligmix.simulate.market import Market
+from boligmix.simulate.seekers import draw_seekers
 from boligmix.simulate.population import ALMEN, Population
 from boligmix.simulate.rates import Rates
 from boligmix.simulate.scenario import Action, Scenario

@@ -1,0 +1,305 @@
+"""Letting one vacant almen dwelling in the simulated market through `LettingEngine`.
+
+The engine decides everything a letting is (channel by the share policies, candidates, bars,
+priorities, ranking, offers); this module picks the candidates it is handed: the most senior
+plausible seekers of the dwelling's municipality and area band (a window of `WINDOW`, up to
+`WINDOWS` windows), the municipality's referrals in its order and the households to rehouse.
+
+The channel is allocated first (`LettingEngine.allocate_channel`, the same decision the engine
+makes at a vacancy's first round), so only the lists that channel reads are built: a waiting-list
+vacancy does not build referral applicants. On the waiting-list channels the window is screened
+(`boligmix.simulate.screen`): where no policy in force can reject, the engine is handed only the
+candidate it would rank first, and decides the round with it. An unlet vacancy is not offered again to seekers the
+engine already assessed for it, nor at all while its pool has no new candidate (`skipped_offers`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Callable
+
+import numpy as np
+
+from boligmix.errors import SimulationError
+from boligmix.letting.engine import LettingContext, LettingEngine
+from boligmix.letting.ledger import LettingLedger
+from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Outcome, Vacancy
+from boligmix.letting.policy import PolicySet
+from boligmix.simulate import rng
+from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.pools import SeekerPool, first_by
+from boligmix.simulate.population import Population
+from boligmix.simulate.screen import WindowScreen
+
+WINDOW = 25
+"""Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
+WINDOWS = 3
+REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
+"""Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
+
+
+class AlmenLetting:
+    """The almen vacancies of one simulated year and the engine that lets them."""
+
+    def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
+                 seed: int, rep: int, year: int, ledger: LettingLedger, row_of: Callable[[int], int | None],
+                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True) -> None:
+        """`screen=False` hands every round's whole window to the engine (the tests' oracle for
+        `boligmix.simulate.screen`)."""
+        self.pop, self.policies, self.factory = pop, policies, factory
+        self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
+        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
+        self.row_of = row_of
+        self.check_rules = check_rules
+        self.skip_unchanged = skip_unchanged
+        self.screen = WindowScreen() if screen else None
+        self.checked = 0
+        self.skipped_offers = 0
+        self.offer_rounds = 0
+        self.empty_rounds = 0
+        """Screened rounds not handed to the engine: no candidate eligible (`boligmix.simulate.screen`)."""
+        self.vacancies: dict[int, Vacancy] = {}
+        self._parked: dict[str, Channel] = {}
+        """Vacancy id -> channel of an unlet vacancy taken out of the ledger between rounds (`_park`)."""
+        self._allocation: dict[str, Decision] = {}
+        """Vacancy id -> the engine's channel decision (made before its first round)."""
+        self._applicants: dict[tuple[int, str | None, str | None, int | None], Applicant] = {}
+        """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
+        are fixed for the year, so the same applicant serves every vacancy of the organisation."""
+        self._referral_keys: dict[int, tuple[float, int]] = {}
+        self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
+        """Dwelling position -> (waiting-list, referral, rehousing seekers) the engine already assessed
+        for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
+        facts are fixed for the year, so they are not handed in again; a vacancy with no new
+        candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
+
+    def dwelling(self, pos: int) -> Dwelling:
+        dw = self.pop.dwellings
+        area = dw.area[pos]
+        rent = float(dw.rent[pos])
+        return Dwelling(int(dw.ids[pos]), int(dw.municipality[pos]), dw.org[pos], dw.department[pos], int(dw.rooms[pos]),
+                        area, self.categories.get(area, frozenset()) if area else frozenset(),
+                        dw.almen_type[pos] or "family", float(dw.floor_area[pos]), None if np.isnan(rent) else rent)
+
+    def let(self, pos: int, band_here: int, group: SeekerPool, seekers: Seekers, month: int, now: datetime,
+            lettings_so_far: int) -> tuple[int | None, dict | None]:
+        """Offer the vacant dwelling at `pos` to the seekers of `group`; returns (winner, letting
+        record) or (None, None) when no one is let it this month."""
+        vacancy = self.vacancies.get(pos)
+        if vacancy is not None:
+            self._unpark(vacancy)
+        winner, record = self._let(pos, band_here, group, seekers, month, now, lettings_so_far)
+        if winner is None and pos in self.vacancies:
+            self._park(self.vacancies[pos])
+        return winner, record
+
+    def _park(self, vacancy: Vacancy) -> None:
+        """Take an unlet vacancy (no open offers) out of the ledger's working tables until its next
+        round, keeping its channel here: the engine copies those tables at every round's checkpoint,
+        and at national scale the unlet vacancies of a year number tens of thousands. The engine
+        reads a vacancy's entries only in that vacancy's rounds (and at offers, which it has none of)."""
+        ledger = self.engine.ledger
+        channel = ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
+        if channel is not None:
+            self._parked[vacancy.vacancy_id] = channel
+        ledger.vacancies.pop(vacancy.vacancy_id, None)
+
+    def _unpark(self, vacancy: Vacancy) -> None:
+        channel = self._parked.pop(vacancy.vacancy_id, None)
+        if channel is not None:
+            self.engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
+            self.engine.ledger.vacancies[vacancy.vacancy_id] = vacancy
+
+    def _let(self, pos: int, band_here: int, group: SeekerPool, seekers: Seekers, month: int, now: datetime,
+             lettings_so_far: int) -> tuple[int | None, dict | None]:
+        dw = self.pop.dwellings
+        any_band = month > int(dw.vacant_from[pos])   # unlet for a month: every seeker may apply
+        state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
+        tried = self._tried.get(pos)
+        if tried is not None and tried[4] == state and self.skip_unchanged:
+            # every candidate of the last round's pool was assessed and no seeker decided since:
+            # the same answer (the cheap test before the pool is selected)
+            self.skipped_offers += 1
+            return None, None
+        vacancy = self.vacancies.get(pos)
+        if vacancy is None:
+            dwelling = self.dwelling(pos)
+            vacancy = Vacancy(f"{self.year}-{dwelling.dwelling_id}-{lettings_so_far}", dwelling,
+                              date(self.year, month, 1))
+            self.vacancies[pos] = vacancy
+        dwelling = vacancy.dwelling
+        rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
+        factory = self.factory
+        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
+        per_room, over = factory.size_limits(dwelling, now.date(), self.policies)
+        size = group.size[rows]
+        fit = np.ones(rows.size, dtype=bool)
+        if per_room is not None:
+            fit &= ~(size > per_room * dwelling.rooms)
+        if over is not None:
+            fit &= ~(dwelling.rooms - size > over)
+        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
+            sid = group.sid[rows]
+            fit &= ~np.isin(sid, tried[0])
+            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
+            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
+        else:
+            referable = ~group.rehousing[rows] & group.urgent[rows]
+            rehoused = group.rehousing[rows]
+        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
+        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
+        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
+        if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
+                                                                        rehousing):
+            self.skipped_offers += 1           # no new candidate since the last round: the same answer
+            self._tried[pos] = (*tried[:4], state)
+            return None, None
+        # the channel first, to build only the lists it reads (with no candidate at all, the round
+        # allocates it as the engine always does: no applicant to build, one checkpoint fewer)
+        channel = self._channel(vacancy, now) if fits or referral_pool or rehousing else \
+            self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        on = now.date()
+        in_force = self.policies.in_force(dwelling, on)
+        context = LettingContext(
+            referrals=[self._applicant(s, seekers, dwelling, on, "municipal_referral", k)
+                       for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),
+            rehousing=[self._applicant(s, seekers, dwelling, on, "rehousing", k)
+                       for k, s in enumerate(rehousing[:WINDOW])] if channel == Channel.REHOUSING else ())
+        for w in range(WINDOWS):
+            window = fits[w * WINDOW:(w + 1) * WINDOW]
+            if w and not window:
+                break
+            # the waiting list: read by every channel but udslusning (the referral channels read it
+            # when the engine releases an unused referral to the waiting list)
+            applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
+                if channel != Channel.UDSLUSNING else []
+            handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
+                if self.screen is not None else None
+            if handed == [] and not any(p.spec.tool == "offentlig_annoncering" for p in in_force):
+                # no one the engine could rank, and no advertising to turn to when the list gives no
+                # offer: the engine's round would change nothing but its own records
+                self.empty_rounds += 1
+                continue
+            round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
+                                             context if w == 0 else LettingContext(), now)
+            self.offer_rounds += 1
+            if handed and not round_.offers:
+                raise SimulationError(f"vacancy {vacancy.vacancy_id}: the compiled decision ranks applicant "
+                                      f"{handed[0].applicant_id} first but the engine makes no offer")
+            if round_.offers:
+                offer = round_.offers[0]
+                if self.check_rules:
+                    self._check(vacancy, offer, [*applicants, *context.referrals, *context.rehousing], now)
+                update = self.engine.accept(offer.offer_id, now)
+                letting = update.lettings[0]
+                del self.vacancies[pos]
+                self._tried.pop(pos, None)
+                self._forget_offers(vacancy)
+                return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling,
+                                                             now)
+            channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
+        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        complete = {Channel.WAITING_LIST: len(fits) < WINDOW * WINDOWS, Channel.FLEKSIBEL: len(fits) < WINDOW * WINDOWS,
+                    Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
+                    }.get(channel, False)
+        self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
+        return None, None
+
+    # ------------------------------------------------------------------------------------------
+
+    def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
+        """The vacancy's channel: allocated by the engine before its first round."""
+        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        if channel is None:
+            allocation = self.engine.allocate_channel(vacancy, now)
+            self._allocation[vacancy.vacancy_id] = allocation.decision
+            channel = allocation.channel
+        return channel
+
+    def _applicant(self, sid: int, seekers: Seekers, dwelling: Dwelling, on: date, list_type: str | None,
+                   order: int | None = None) -> Applicant:
+        key = (sid, dwelling.org_id, list_type, order)
+        applicant = self._applicants.get(key)
+        if applicant is None:
+            applicant = self._applicants[key] = self.factory.applicant(sid, seekers, dwelling, on, list_type, order)
+        return applicant
+
+    def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
+              rehousing: list[int]) -> bool:
+        """Whether an earlier round's answer for `vacancy` may change: a new candidate in the list its
+        channel reads (the redirected referrals the engine adds, too, for the referral channels)."""
+        channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        if channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING):
+            return bool(referrals if channel == Channel.KOMMUNAL_ANVISNING else rehousing) or \
+                redirected != len(self.engine.ledger.redirected)
+        if channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
+            return bool(waiting)
+        return bool(waiting or referrals or rehousing) or redirected != len(self.engine.ledger.redirected)
+
+    def _remember_tried(self, pos: int, waiting: list[int], referrals: list[int], rehousing: list[int],
+                        state: tuple | None) -> None:
+        """`state`: (seekers decided, any band, redirected referrals) when every candidate of the pool
+        was handed in (None: some were left for a later round)."""
+        old = self._tried.get(pos)
+        lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)
+                 for i, new in enumerate((waiting, referrals, rehousing))]
+        self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
+
+    def _forget_offers(self, vacancy: Vacancy) -> None:
+        """Keep the ledger's working tables to what can still change: a let vacancy's offers (all won
+        or withdrawn; every acceptance scans the offer table for the winner's other offers), its entry
+        in the open vacancies and their channels, and the refusal counts handed in (always 0 here).
+        The engine copies those tables at the start of every round (its rollback checkpoint), so
+        they would otherwise make a year's rounds quadratic in its vacancies and applicants. Rounds,
+        decisions, lettings, share counters, entitlements and redirects stay."""
+        ledger = self.engine.ledger
+        for rid in ledger.vacancy_rounds.get(vacancy.vacancy_id, ()):
+            for offer in ledger.rounds[rid].offers:
+                ledger.offers.pop(offer.offer_id, None)
+        ledger.vacancies.pop(vacancy.vacancy_id, None)
+        ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
+        ledger.base_refusals.clear()
+
+    def _referral_key(self, sid: int) -> tuple[float, int]:
+        """The municipality's referral order of a seeker (drawn once per seeker and year)."""
+        key = self._referral_keys.get(sid)
+        if key is None:
+            key = self._referral_keys[sid] = (float(rng.uniform(self.seed, self.rep, sid, self.year,
+                                                                rng.REFERRAL_ORDER)[0]), sid)
+        return key
+
+    def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
+        carried = [r.applicant for r in self.engine.ledger.redirected.values()]   # § 59 redirects the engine adds
+        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == offer.applicant_id
+                         and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
+                         (a.list_type.value in ("municipal_referral", "rehousing")))
+        assessment = self.engine.assess(vacancy, applicant, offer.channel, now)
+        if assessment.outcome is not None:
+            raise SimulationError(f"letting of dwelling {vacancy.dwelling.dwelling_id} to {applicant.applicant_id} "
+                                  f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
+        self.checked += 1
+
+    def _record(self, round_, letting, winner: int, seekers: Seekers, dwelling: Dwelling, now: datetime) -> dict:
+        allocation = self._allocation.pop(round_.vacancy_id, None)
+        decisions = [*([allocation] if allocation is not None else []),
+                     *(d for r in self.engine.ledger.vacancy_rounds[round_.vacancy_id]
+                       for d in self.engine.ledger.rounds[r].decisions)]
+        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_.channel),
+                            None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
+        rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
+        profile = self.factory.profile(winner, seekers, now.date())
+        current = seekers.dwelling[winner]
+        if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
+            i = self.row_of(seekers.members[winner][0])
+            current = int(self.pop.dwelling[i]) if i is not None else None
+        profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
+            else None
+        return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
+                "department_id": dwelling.department_id, "channel": letting.channel.value,
+                "channel_rule": channel_rule, "ranking_rule": f"{round_.policies[0].policy_id}" if round_.policies else None,
+                "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
+                "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
+                **profile}
+
+__all__ = ["WINDOW", "WINDOWS", "AlmenLetting"]

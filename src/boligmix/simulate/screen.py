@@ -1,0 +1,81 @@
+"""Which of an offer round's candidates the letting engine needs to see.
+
+The simulation only takes the engine's best-ranked candidate of a round (every offer is accepted),
+so on the waiting-list channels the other candidates only cost the engine an assessment and a
+decision record each. For a vacancy whose policies in force reject no one on its channel (no
+rejection or exemption rules: a rejection has consequences in the ledger, § 51 b entitlements and
+§ 59 redirects), the screen finds that best candidate with the compiled decision
+(`boligmix.letting.compiled.RowDecider`, tested equal to `LettingEngine.assess` rule by rule) on
+the engine's own facts (`base_facts`, `policy_facts`) and the engine's ranking key, and the engine
+is handed that one candidate (none when no one is eligible). The engine then decides the round
+as always — channel, assessment of the winner, offer, letting — so every letting is the engine's,
+and its winner is assessed by the engine. Anything else is handed to the engine whole: other
+channels, policies that reject or exempt, candidates holding a § 51 b entitlement or reactivated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from boligmix.letting.compiled import RowDecider
+from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingEngine, policy_facts, referral_order_key
+from boligmix.letting.facts import base_facts
+from boligmix.letting.model import Applicant, Channel, Vacancy
+from boligmix.letting.policy import Policy
+
+SCREENED = frozenset({Channel.WAITING_LIST, Channel.FLEKSIBEL})
+"""Channels whose pool is the waiting list handed in (the other channels read the context)."""
+KINDS = ("eligibility", "exemptions", "rejections", "priorities")
+"""A policy with no active rule of these kinds decides nothing about a candidate."""
+
+
+class WindowScreen:
+    """Screens the rounds of one engine (the verdicts of its rules are kept across rounds)."""
+
+    def __init__(self) -> None:
+        self.decider = RowDecider()
+        self.screened = 0
+        """Rounds the engine was handed the screened candidate only."""
+
+    def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, applicants: Sequence[Applicant],
+                   now: datetime, in_force: Sequence[Policy] | None = None) -> list[Applicant] | None:
+        """The candidates to hand the engine for this round: the best-ranked eligible one, none
+        when no one is eligible, or None when the round must see all of `applicants`. `in_force`:
+        `engine.policies.in_force(vacancy.dwelling, now.date())` when the caller has it."""
+        if channel not in SCREENED or not applicants:
+            return None
+        on = now.date()
+        if in_force is None:
+            in_force = engine.policies.in_force(vacancy.dwelling, on)
+        covering = [p for p in in_force if p.covers(channel) and any(p.active(kind) for kind in KINDS)]
+        if any(p.active("rejections") or p.active("exemptions") for p in covering):
+            return None
+        ledger = engine.ledger
+        allowed = LIST_TYPES_BY_CHANNEL[channel]
+        offered = ledger.offered.get(vacancy.vacancy_id, set())
+        kept: list[Applicant] = []
+        for applicant in applicants:             # the engine's list checks (`LettingEngine._candidates`)
+            aid = applicant.applicant_id
+            if aid in ledger.entitlements or aid in ledger.reactivations:
+                return None
+            if applicant.list_type not in allowed or applicant.org_id != vacancy.dwelling.org_id or aid in offered \
+                    or aid in ledger.passive or applicant.passive or aid in ledger.withdrawn or aid in ledger.housed:
+                continue
+            kept.append(applicant)
+        base = [base_facts(a, vacancy.dwelling, on, engine._refusals(a.applicant_id, a.refusal_count)) for a in kept]
+        rows: dict[str, list] = {}
+
+        def facts(policy) -> list:
+            if policy.id not in rows:
+                rows[policy.id] = [policy_facts(policy, a, b, on)[0] for a, b in zip(kept, base)]
+            return rows[policy.id]
+
+        outcome, _, keys, _ = self.decider.decide(covering, facts, len(kept))
+        ranked = [(*referral_order_key(a, channel), tuple(k), a.seniority_date, a.applicant_id, i)
+                  for i, (a, o, k) in enumerate(zip(kept, outcome, keys)) if o is None]
+        self.screened += 1
+        return [kept[min(ranked)[-1]]] if ranked else []
+
+
+__all__ = ["SCREENED", "WindowScreen"]

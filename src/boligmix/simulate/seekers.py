@@ -1,0 +1,233 @@
+"""Who wants to move in a simulated year: movers, young adults leaving home, immigrants.
+
+Households decide to move by the estimated hazards (tenure, head age, size, the area's
+non-western share); young adults leave home; immigrant households arrive (clones of recent
+immigrant households, seeking where their donor household arrived). Each seeker wants an almen
+dwelling or another tenure (estimated destination shares), seeks in a municipality (estimated
+moves between municipalities) and, for almen, in an area band (estimated destination shares).
+Every draw is a counter-based stream keyed by the household (or person) id, year and event.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from boligmix.simulate import rng
+from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
+from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day
+from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
+
+IMMIGRATION_DAY = 12
+
+
+def area_shares(pop: Population) -> dict[str, float]:
+    """Share of non-western residents per area (for the move hazards' area band)."""
+    share, names = area_share_array(pop)
+    return {a: float(share[i]) for i, a in enumerate(names) if not np.isnan(share[i])}
+
+
+def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
+    """(per area code: share of non-western residents, NaN without residents; the area ids)."""
+    codes, names = pop.dwellings.area_codes()
+    person_code = codes[pop.dwellings.position(pop.dwelling)]
+    inside = person_code >= 0
+    n = np.bincount(person_code[inside], minlength=len(names))
+    nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, nw / np.maximum(n, 1), np.nan), names
+
+
+def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
+    """The move hazards' area band of the dwellings at `pos` (0: no area)."""
+    share, _ = area_share_array(pop)
+    codes, _ = pop.dwellings.area_codes()
+    code = codes[pos]
+    value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]), 0.0)
+    return area_band(value, code >= 0)
+
+
+def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int],
+                 waiting_immigrants: list[tuple[int, np.ndarray, dict]] = ()) -> Seekers:
+    """Movers, home leavers and immigrants of `year` (not yet housed); `waiting_immigrants` are
+    immigrant households of earlier years that found no dwelling and try again from January.
+
+    Every draw is made for all households (persons) at once; the seekers are added in the order
+    movers (by household id), home leavers (by person row), waiting immigrants, new immigrants."""
+    dw = pop.dwellings
+    hh, head, size = heads(pop)
+    pos = dw.position(pop.dwelling[head])
+    age = pop.age_on(day(year))
+    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
+    u = rng.uniform(seed, rep, hh, year, rng.MOVE)
+    to_rehouse = np.isin(hh, np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)))
+    moving = (u < p) | to_rehouse
+    from_almen = (dw.tenure[pos] == ALMEN).astype(int)
+    nw = pop.nonwestern[head].astype(int)
+    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
+    month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
+    # the municipality a moving household seeks in: the estimated moves between municipalities
+    # (drawn for the moving households only: a draw is keyed by the household)
+    muni = dw.municipality[pos[moving]]
+    if rates.transitions is not None:
+        muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh[moving], year,
+                                                                               rng.MUNICIPALITY))
+    seekers = Seekers()
+    nw_of: dict[int, bool] = {}
+    in_moving = np.isin(pop.household, hh[moving])
+    _add_movers(seekers, nw_of, pop, hh[moving], in_moving, to_rehouse[moving], month[moving], wants[moving],
+                muni, dw.municipality[pos[moving]], dw.ids[pos[moving]])
+    # leaving home: non-head persons 18-29
+    is_head = np.zeros(pop.size, dtype=bool)
+    is_head[head] = True
+    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~in_moving)
+    leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
+        band(age[young], LEAVE_BANDS)]]
+    lpos = dw.position(pop.dwelling[leave])
+    lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
+        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
+    lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
+    new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
+    lmuni = dw.municipality[lpos]
+    if rates.transitions is not None:
+        lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
+                                                                                  rng.MUNICIPALITY))
+    lpid = pop.pid[leave]
+    for sid, m, w, mu, pid, nonwestern in zip(new_hh.tolist(), lmonth.tolist(), lwants.tolist(), lmuni.tolist(),
+                                              lpid.tolist(), pop.nonwestern[leave].tolist()):
+        seekers.add(sid, "leaver", m, w, mu, None, np.array([pid], dtype=np.int64), None)
+        nw_of.setdefault(sid, bool(nonwestern))
+    immigrant_band: dict[int, int] = {}
+    for sid, ids, members in waiting_immigrants:
+        if year - members["first_year"] > 1:     # an immigrant household waits one year at most
+            continue
+        immigrant_band[sid] = members["area_band"]
+        seekers.add(sid, "immigrant", 1, members["wants_almen"], members["municipality"], None, ids,
+                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]})
+        nw_of.setdefault(sid, bool(members["nonwestern"][0]))
+    _add_immigrants(seekers, nw_of, immigrant_band, pop, rates, seed, rep, year)
+    # almen seekers apply in one area band, drawn by the estimated destination shares
+    ids = np.array(sorted(seekers.kind), dtype=np.int64)
+    if ids.size:
+        draw = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
+        nonwestern = np.array([nw_of[s] for s in ids.tolist()], dtype=np.int64)
+        bands = np.zeros(ids.size, dtype=np.int64)
+        for value in (0, 1):
+            cum = rates.destination_area[value]
+            at = nonwestern == value
+            bands[at] = np.minimum(np.searchsorted(cum, draw[at], side="right"), cum.size - 1)
+        seekers.area_band.update(zip(ids.tolist(), bands.tolist()))
+        seekers.area_band.update(immigrant_band)
+    return seekers
+
+
+def _add_movers(seekers: Seekers, nw_of: dict[int, bool], pop: Population, households: np.ndarray,
+                members: np.ndarray, to_rehouse: np.ndarray, month: np.ndarray, wants: np.ndarray, muni: np.ndarray,
+                home_muni: np.ndarray, dwelling: np.ndarray) -> None:
+    """Moving households (ascending ids) as seekers; a household to rehouse seeks an almen dwelling
+    from January in its own municipality. `nw_of`: whether the oldest member (the first row among
+    equal births) is non-Western. `members`: per person, whether it belongs to one of `households`."""
+    rows, bounds = rows_by_household(pop, households, members)
+    group = np.repeat(np.arange(households.size), np.diff(bounds))
+    first = np.lexsort((rows, pop.birth[rows], group))
+    oldest = first[np.r_[True, group[first][1:] != group[first][:-1]]] if rows.size else first
+    oldest_nw = np.zeros(households.size, dtype=bool)
+    oldest_nw[group[oldest]] = pop.nonwestern[rows[oldest]]
+    pids = pop.pid[rows]
+    for j, (sid, rehouse, m, w, mu, home, d) in enumerate(zip(
+            households.tolist(), to_rehouse.tolist(), month.tolist(), wants.tolist(), muni.tolist(),
+            home_muni.tolist(), dwelling.tolist())):
+        kind = "rehousing" if rehouse else "mover"
+        seekers.add(sid, kind, 1 if rehouse else m, w or rehouse, home if rehouse else mu, d,
+                    pids[bounds[j]:bounds[j + 1]], None)
+        nw_of.setdefault(sid, bool(oldest_nw[j]))
+
+
+def _add_immigrants(seekers: Seekers, nw_of: dict[int, bool], immigrant_band: dict[int, int], pop: Population,
+                    rates: Rates, seed: int, rep: int, year: int) -> None:
+    """The year's new immigrant households: clones of recent immigrant households (members oldest
+    first), seeking where their donor household arrived (municipality, almen or not, area band)."""
+    pool = rates.immigrant_pool
+    if not pool.height or rates.immigrant_households <= 0:
+        return
+    dw = pop.dwellings
+    n = int(rates.immigrant_households // 1) + int(
+        rng.uniform(seed, rep, 0, year, rng.IMMIGRANT_COUNT)[0] < rates.immigrant_households % 1)
+    pool_hh = pool["household"].to_numpy()
+    households = np.unique(pool_hh)
+    slots = np.arange(n, dtype=np.int64)
+    picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
+    munis = np.unique(dw.municipality[dw.active])
+    fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
+    imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
+    hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
+    if n == 0:
+        return
+    # the donor household's first row (its arrival) and its members oldest first (ties in pool order)
+    age = pool["age"].to_numpy()
+    by_household = np.argsort(pool_hh, kind="stable")
+    first_row = by_household[np.searchsorted(pool_hh[by_household], picks)]
+    members = np.lexsort((np.arange(pool_hh.size), -age, pool_hh))
+    lo = np.searchsorted(pool_hh[members], picks, side="left")
+    hi = np.searchsorted(pool_hh[members], picks, side="right")
+    donor_muni = pool["municipality"].to_numpy()[first_row]
+    known = ~pool["municipality"].is_null().to_numpy()[first_row] & np.isin(donor_muni, munis)
+    chosen_muni = np.where(known, donor_muni, fallback)
+    iwants = pool["almen"].fill_null(False).to_numpy()[first_row].astype(bool)
+    iband = pool["area_band"].fill_null(0).to_numpy()[first_row].astype(np.int64)
+    immigrant_band.update(zip(hh_ids.tolist(), iband.tolist()))
+    # every clone's members at once, then sliced per household
+    count = hi - lo
+    rows = members[np.repeat(lo, count) + _within(count)]
+    arrive = np.array([day(year, int(m), IMMIGRATION_DAY) for m in imonth], dtype=np.int64)
+    person_ids = rng.new_ids(seed, rep, np.repeat(hh_ids, count) + _within(count), year, rng.NEW_ID,
+                             base=PERSON_BASE)
+    birth = np.repeat(arrive, count) - (age[rows] * 365.25 + 180).astype(np.int64)
+    female = pool["female"].to_numpy()[rows]
+    origin = np.array([ORIGIN_CODES[o] for o in pool["origin"].to_numpy()[rows]], dtype=np.int8)
+    country = pool["country_code"].to_numpy()[rows].astype(object)
+    nonwestern = pool["nonwestern"].to_numpy()[rows]
+    bounds = np.r_[0, np.cumsum(count)]
+    for k, (sid, m, w, mu, band_k) in enumerate(zip(hh_ids.tolist(), imonth.tolist(), iwants.tolist(),
+                                                    chosen_muni.tolist(), iband.tolist())):
+        a, b = bounds[k], bounds[k + 1]
+        seekers.add(sid, "immigrant", m, w, mu, None, person_ids[a:b],
+                    {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
+                     "nonwestern": nonwestern[a:b], "arrive": int(arrive[k]), "municipality": mu,
+                     "wants_almen": w, "first_year": year, "area_band": band_k})
+        nw_of.setdefault(sid, bool(nonwestern[a]))
+
+
+def _within(count: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c-1 for every c in `count`, concatenated."""
+    total = int(count.sum())
+    return np.arange(total, dtype=np.int64) - np.repeat(np.r_[0, np.cumsum(count)[:-1]], count)
+
+
+def rows_by_household(pop: Population, households: np.ndarray, members: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of the members of `households` (ascending ids), grouped by household with ascending rows
+    in each group; group boundaries, one more than households). `members`: the persons' mask of
+    membership when the caller has it."""
+    rows = np.flatnonzero(np.isin(pop.household, households) if members is None else members)
+    order = rows[np.argsort(pop.household[rows], kind="stable")]
+    bounds = np.searchsorted(pop.household[order], households, side="left")
+    return order, np.r_[bounds, order.size]
+
+
+def members_by_household(pop: Population, households: np.ndarray) -> dict[int, np.ndarray]:
+    """Household id -> rows of its members in ascending order (as `flatnonzero(pop.household == h)`)."""
+    rows = np.flatnonzero(np.isin(pop.household, households))
+    order = rows[np.argsort(pop.household[rows], kind="stable")]
+    hh = pop.household[order]
+    out: dict[int, np.ndarray] = {int(h): np.zeros(0, dtype=np.int64) for h in np.asarray(households).tolist()}
+    if hh.size:
+        starts = np.flatnonzero(np.r_[True, hh[1:] != hh[:-1]])
+        for part in np.split(order, starts[1:]):
+            out[int(pop.household[part[0]])] = part
+    return out
+
+
+__all__ = ["IMMIGRATION_DAY", "area_share_array", "area_shares", "draw_seekers", "household_area_band",
+           "members_by_household",
+           "rows_by_household"]
