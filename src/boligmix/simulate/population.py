@@ -164,13 +164,15 @@ class Population:
     spell_start: np.ndarray             # day the open residence spell began
     dwellings: Dwellings
     persons_frame: pl.DataFrame         # persons table (all persons ever, grows with births/immigrants)
-    closed_spells: list[pl.DataFrame]   # residence spells closed (from data and simulated)
+    closed_spells: list[pl.DataFrame]   # residence spells closed in the simulation ([0]: empty, the data's schema)
     person_years: dict[int, pl.DataFrame]   # year -> person_years rows (last data years + simulated)
     labour: dict[int, pl.DataFrame]         # year -> labour rows
     convictions: dict[int, pl.DataFrame]    # year -> convictions rows
     western_countries: frozenset[str] = frozenset()
     events: dict[str, int] = field(default_factory=dict)
     _pending: list = field(default_factory=list)
+    status_cache: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """year -> (ascending person ids, main status) of that year's labour rows (demography.year_statuses)."""
     data_last_year: int | None = None
     """The dataset's last register year (dwellings first occupied up to then open as the data shows)."""
 
@@ -223,7 +225,7 @@ class Population:
             spell_start=np.array([(d - EPOCH).days for d in people["move_in"].to_list()], dtype=np.int64),
             dwellings=dwellings,
             persons_frame=persons,
-            closed_spells=[closed],
+            closed_spells=[closed.clear()],   # the data's closed spells: read again where needed
             person_years={y: py.filter(pl.col("year") == y) for y in years},
             labour={y: lab.filter(pl.col("year") == y) for y in years},
             convictions={y: conv.filter(pl.col("year") == y) for y in years},
