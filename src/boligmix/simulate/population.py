@@ -3,8 +3,9 @@ simulation writes (residence spells, person_years, labour, convictions of simula
 
 `Population.from_dataset(dir, start)` reads a dataset of the data model (synthetic or real) on
 1 January of `start`: who lives where in which household, and each person's register facts of
-the last complete years (`start-3 .. start-1`). Persons are columns of numpy arrays; a
-household is the set of persons sharing a `household_id`; a dwelling holds at most one household.
+the last complete years (person_years `start-3 .. start-1`, labour and convictions from `start-6`).
+Persons are columns of numpy arrays; a household is the set of persons sharing a `household_id`;
+a dwelling holds at most one household.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from boligmix.data.io import read_manifest, read_table
+from boligmix.data.io import read_manifest, read_table, scan_table
 from boligmix.data.schema import ORIGINS, TENURES
 from boligmix.errors import DatasetError
 
@@ -148,6 +149,11 @@ class Dwellings:
         return self._codes, self._names
 
 
+PERSON_YEARS_HELD = 3
+"""person_years rows of the last three data years are read at the start (the simulation reads the
+last one, the applicants' facts the last three); labour and convictions of the last `keep_years`."""
+
+
 @dataclass
 class Population:
     """Residents (persons who live in a dwelling) and everything needed to continue their registers."""
@@ -187,10 +193,13 @@ class Population:
             raise DatasetError(f"{dataset_dir}: start year {start} needs register years {start - keep_years}-"
                                f"{start - 1}; the dataset covers {manifest.years[0]}-{manifest.years[1]}")
         on = date(start, 1, 1)
-        residences = read_table(dataset_dir, "residences")
+        residences = read_table(dataset_dir, "residences", ["person_id", "household_id", "dwelling_id", "move_in",
+                                                             "move_out"])
         open_now = residences.filter((pl.col("move_in") <= on) & (pl.col("move_out").is_null() | (pl.col("move_out") > on)))
-        closed = residences.filter(pl.col("move_out").is_not_null() & (pl.col("move_out") <= on))
-        # spells that begin after the start are dropped: the simulation replaces them
+        # spells closed before the start are not held (the lists read the simulated years; a full
+        # dataset written at the end reads them again); spells that begin after the start are
+        # dropped: the simulation replaces them
+        closed = pl.DataFrame(schema=scan_table(dataset_dir, "residences").collect_schema())
         persons = read_table(dataset_dir, "persons")
         countries = read_table(dataset_dir, "countries")
         western = frozenset(countries.filter(pl.col("western"))["country_code"].to_list())
@@ -209,9 +218,11 @@ class Population:
         nonwestern = np.array([o != "dansk" and c not in western for o, c in
                                zip(people["origin"].to_list(), country)], dtype=bool)
         years = range(start - keep_years, start)
-        py = read_table(dataset_dir, "person_years").filter(pl.col("year").is_in(list(years)))
-        lab = read_table(dataset_dir, "labour").filter(pl.col("year").is_in(list(years)))
-        conv = read_table(dataset_dir, "convictions").filter(pl.col("year").is_in(list(years)))
+        def by_year(table: str, held: range) -> dict[int, pl.DataFrame]:
+            """One scan per year, the filter pushed into it (row groups of other years are skipped)."""
+            scan = scan_table(dataset_dir, table)
+            return {y: scan.filter(pl.col("year") == y).collect() for y in held}
+
         pop = cls(
             start=start,
             pid=people["person_id"].to_numpy(),
@@ -225,10 +236,10 @@ class Population:
             spell_start=np.array([(d - EPOCH).days for d in people["move_in"].to_list()], dtype=np.int64),
             dwellings=dwellings,
             persons_frame=persons,
-            closed_spells=[closed.clear()],   # the data's closed spells: read again where needed
-            person_years={y: py.filter(pl.col("year") == y) for y in years},
-            labour={y: lab.filter(pl.col("year") == y) for y in years},
-            convictions={y: conv.filter(pl.col("year") == y) for y in years},
+            closed_spells=[closed],
+            person_years=by_year("person_years", range(max(start - PERSON_YEARS_HELD, years.start), start)),
+            labour=by_year("labour", years),
+            convictions=by_year("convictions", years),
             western_countries=western,
             data_last_year=manifest.years[1] if manifest.years is not None else None,
         )
