@@ -59,7 +59,7 @@ def vacate(pop: Population, households: np.ndarray, months: np.ndarray | int = 1
     """Mark the dwellings of households that no longer live anywhere as vacant from `months`."""
     occ = pop.dwellings.household
     households = np.asarray(households)
-    where = np.flatnonzero(np.isin(occ, households))
+    where = np.flatnonzero(is_in(households, occ))
     month = np.broadcast_to(np.asarray(months), households.shape)
     by_household = dict(zip(households.tolist(), month.tolist()))
     pop.dwellings.vacant_from[where] = [by_household[int(h)] for h in occ[where]]
@@ -82,7 +82,7 @@ def dwelling_stock(pop: Population, rates: Rates, seed: int, rep: int, year: int
     slots = np.arange(n, dtype=np.int64)
     templates = built[rng.integers(seed, rep, slots, year, rng.BUILD, built.height)]
     ids = rng.new_ids(seed, rep, slots, year, rng.BUILD, base=DWELLING_BASE)
-    fresh = ~np.isin(ids, dw.ids)
+    fresh = dw.ids[dw.position(ids)] != ids
     dw.add_copies(templates.filter(pl.Series(fresh)), ids[fresh], templates["first_in"].dt.month().to_numpy()[fresh])
     pop.events["dwellings_built"] = pop.events.get("dwellings_built", 0) + int(fresh.sum())
     return new + int(fresh.sum())
@@ -98,7 +98,8 @@ def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
     gone = pop.household[dies]
     last_month = dict(zip(gone.tolist(), month.tolist()))
     pop.remove(dies)
-    emptied = np.setdiff1d(gone, pop.household)
+    gone_ids = np.unique(gone)
+    emptied = np.setdiff1d(gone_ids, pop.household[is_in(gone_ids, pop.household)])
     vacate(pop, emptied, np.array([last_month[int(h)] for h in emptied], dtype=np.int64))
     pop.events["deaths"] = pop.events.get("deaths", 0) + dies.size
     return dies.size
@@ -109,7 +110,7 @@ def emigration(pop: Population, rates: Rates, seed: int, rep: int, year: int) ->
     age = pop.age_on(day(year))[head]
     p = rates.emigration[pop.nonwestern[head].astype(int), band(age, HEAD_BANDS)]
     leaving = hh[rng.uniform(seed, rep, hh, year, rng.EMIGRATION) < p]
-    idx = np.flatnonzero(np.isin(pop.household, leaving))
+    idx = np.flatnonzero(is_in(leaving, pop.household))
     month = _months(seed, rep, pop.household[idx], year, rng.EMIGRATION)
     days = np.array([day(year, int(m), EMIGRATION_DAY) for m in month], dtype=np.int64)
     pop.close_spells(idx, days, "abroad")
@@ -259,8 +260,8 @@ class Donors:
                 codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
             self.levels.append((codes, starts, sizes))
             self.pools.append(py_ids[by_cell])
-        self.labour = labour.sort("person_id", maintain_order=True)
-        self.person_years = py.sort("person_id", maintain_order=True)
+        self.labour = _by_person(labour)
+        self.person_years = _by_person(py)
         self._labour_ids = self.labour["person_id"].to_numpy()
         self._py_ids = self.person_years["person_id"].to_numpy()
 
@@ -310,6 +311,11 @@ class Donors:
 
     def person_years_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
         return self.rows(self.person_years, self._py_ids, donor, recipient)
+
+
+def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` in ascending person id (stable); itself, not a copy, when it already is."""
+    return frame if frame["person_id"].is_sorted() else frame.sort("person_id", maintain_order=True)
 
 
 def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
