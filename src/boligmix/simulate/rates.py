@@ -246,9 +246,10 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     countries = read_table(dataset_dir, "countries")
     western = set(countries.filter(pl.col("western"))["country_code"].to_list())
     dwellings = read_table(dataset_dir, "dwellings", ["dwelling_id", "tenure", "area_id"])
-    # the year filters are pushed into the scans (memory only: the tables are sorted by year at
-    # national scale, so whole row groups are skipped instead of being read and then dropped)
-    labour = scan_table(dataset_dir, "labour").filter(pl.col("year").is_between(first - HISTORY_YEARS, start - 1)).collect()
+    # the year filters are pushed into the scans, and the main statuses are found one year at a time
+    # (memory only: the tables are sorted by year at national scale, so whole row groups are skipped
+    # instead of being read and then dropped, and eleven years of labour rows are never held at once)
+    labour = scan_table(dataset_dir, "labour")
     convictions = scan_table(dataset_dir, "convictions").filter(pl.col("year").is_between(first - 1, start - 1)).collect()
     if residences.filter(pl.col("move_in") >= date(first, 1, 1)).height == 0:
         raise DatasetError(f"{dataset_dir}: no residence history in {first}-{start - 1} to estimate rates from")
@@ -257,7 +258,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         (pl.col("sex") == "F").alias("female"))
     tenure_code = {t: i for i, t in enumerate(TENURES)}
     dwellings = dwellings.with_columns(pl.col("tenure").replace_strict(tenure_code, return_dtype=pl.Int64))
-    status = statuses(labour)
+    status = pl.concat([statuses(labour.filter(pl.col("year") == y).collect())
+                        for y in range(first - HISTORY_YEARS, start)], how="vertical_relaxed")
     convicted = convictions.select("person_id", "year").unique().with_columns(pl.lit(True).alias("convicted"))
 
     death_ev = np.zeros((len(DEATH_BANDS), 2)); death_n = np.zeros_like(death_ev)
