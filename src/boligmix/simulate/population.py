@@ -38,7 +38,7 @@ def to_date(days: int) -> date:
 class Dwellings:
     """Every dwelling; `household` is the occupying household id (0: vacant)."""
 
-    frame: pl.DataFrame                 # the dwellings table of the data, plus org_id
+    frame: pl.DataFrame                 # the columns of the data's dwellings table plus org_id (no rows)
     ids: np.ndarray
     tenure: np.ndarray                  # index into TENURES
     almen_type: np.ndarray              # object: 'family'/'youth'/'elderly'/None
@@ -213,11 +213,12 @@ class Population:
         pos = dwellings.position(people["dwelling_id"].to_numpy())
         dwellings.household[pos] = people["household_id"].to_numpy()
         _not_built_yet(dwellings, residences, on)
-        origin = np.array([ORIGINS.index(o) for o in people["origin"].to_list()], dtype=np.int8)
-        country = people["country_code"].to_numpy().astype(object)
-        nonwestern = np.array([o != "dansk" and c not in western for o, c in
-                               zip(people["origin"].to_list(), country)], dtype=bool)
+        origin = people["origin"].replace_strict(ORIGIN_CODES, return_dtype=pl.Int8).to_numpy()
+        country = shared_strings(people["country_code"])
+        nonwestern = ((people["origin"] != "dansk") & ~people["country_code"].is_in(sorted(western)).fill_null(False)
+                      ).to_numpy()
         years = range(start - keep_years, start)
+
         def by_year(table: str, held: range) -> dict[int, pl.DataFrame]:
             """One scan per year, the filter pushed into it (row groups of other years are skipped)."""
             scan = scan_table(dataset_dir, table)
@@ -226,14 +227,14 @@ class Population:
         pop = cls(
             start=start,
             pid=people["person_id"].to_numpy(),
-            birth=np.array([(d - EPOCH).days for d in people["birth_date"].to_list()], dtype=np.int64),
+            birth=people["birth_date"].cast(pl.Int64).to_numpy(),          # days since 1970-01-01
             female=(people["sex"] == "F").to_numpy(),
             origin=origin.astype(np.int8),
             country=country,
             nonwestern=nonwestern,
             household=people["household_id"].to_numpy(),
             dwelling=people["dwelling_id"].to_numpy(),
-            spell_start=np.array([(d - EPOCH).days for d in people["move_in"].to_list()], dtype=np.int64),
+            spell_start=people["move_in"].cast(pl.Int64).to_numpy(),
             dwellings=dwellings,
             persons_frame=persons,
             closed_spells=[closed],
@@ -335,15 +336,25 @@ def _not_built_yet(dwellings: Dwellings, residences: pl.DataFrame, on: date) -> 
     dwellings.active[pos[later]] = False
 
 
+def shared_strings(series: pl.Series) -> np.ndarray:
+    """A string column as an object array (None for null) in which equal values are one Python string
+    (a column of millions of rows then costs a pointer a row, not a string object a row)."""
+    names = series.drop_nulls().unique().sort().to_list()
+    if not names:
+        return np.full(series.len(), None, dtype=object)
+    codes = series.cast(pl.Enum(names)).to_physical().fill_null(len(names)).to_numpy()
+    return np.array([*names, None], dtype=object)[codes]
+
+
 def _dwellings(dw: pl.DataFrame) -> Dwellings:
     ids = dw["dwelling_id"].to_numpy()
-    tenure = np.array([TENURES.index(t) for t in dw["tenure"].to_list()], dtype=np.int8)
+    tenure = dw["tenure"].replace_strict({t: i for i, t in enumerate(TENURES)}, return_dtype=pl.Int8).to_numpy()
     return Dwellings(
-        frame=dw, ids=ids, tenure=tenure, almen_type=np.array(dw["almen_type"].to_list(), dtype=object),
-        area=np.array(dw["area_id"].to_list(), dtype=object), municipality=dw["municipality_code"].to_numpy(),
+        frame=dw.head(0), ids=ids, tenure=tenure, almen_type=shared_strings(dw["almen_type"]),
+        area=shared_strings(dw["area_id"]), municipality=dw["municipality_code"].to_numpy(),
         rooms=dw["rooms"].to_numpy(), household=np.zeros(ids.size, dtype=np.int64),
         active=np.ones(ids.size, dtype=bool), vacant_from=np.ones(ids.size, dtype=np.int64),
-        department=np.array(dw["department_id"].to_list(), dtype=object), org=np.array(dw["org_id"].to_list(), dtype=object),
+        department=shared_strings(dw["department_id"]), org=shared_strings(dw["org_id"]),
         floor_area=dw["floor_area_m2"].to_numpy().astype(float),
         rent=dw["monthly_rent_dkk"].fill_null(float("nan")).to_numpy().astype(float), index={int(d): i for i, d in enumerate(ids)})
 
