@@ -372,31 +372,35 @@ def area_conviction_shares(pop: Population, on_year: int, convictions: pl.DataFr
         pl.col("c").mean()).iter_rows())
 
 
-def _per_area(pop: Population, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(per resident: the value of their area (0 where none or not given), has an area)."""
-    codes, names = pop.dwellings.area_codes()
+def _per_area(pop: Population, values: dict[str, float], code: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(per resident: the value of their area (0 where none or not given), has an area); `code`:
+    the residents' `area_code` when already known."""
+    _, names = pop.dwellings.area_codes()
     by_code = np.array([values.get(a, 0.0) for a in names] + [0.0], dtype=float)   # code -1: the trailing 0
-    code = codes[pop.dwellings.position(pop.dwelling)]
+    code = area_code(pop) if code is None else code
     return by_code[code], code >= 0
 
 
-def _per_resident(pop: Population, shares: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    return _per_area(pop, shares)
+def _per_resident(pop: Population, shares: dict[str, float], code: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    return _per_area(pop, shares, code)
 
 
 def area_outside_bands(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray,
-                       shares: dict[str, float] | None = None) -> np.ndarray:
+                       shares: dict[str, float] | None = None, code: np.ndarray | None = None) -> np.ndarray:
     """Per resident: the outside band of the area they live in (share of 18-64s mainly outside;
     `shares` given: those per area)."""
     if shares is None:
         shares = area_outside_shares(pop, on_year, outside, status)
-    return outside_band(*_per_resident(pop, shares))
+    return outside_band(*_per_resident(pop, shares, code))
 
 
-def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, float]) -> np.ndarray:
+def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, float],
+                        code: np.ndarray | None = None) -> np.ndarray:
     """Per resident: the outside-rate effect of their area (`Rates.area_outside_effect`) for those 18-64
     (`age`), 0 for everyone else."""
-    effect, _ = _per_area(pop, effects)
+    effect, _ = _per_area(pop, effects, code)
     return np.where((age >= 18) & (age <= 64), effect, 0.0)
 
 
@@ -410,11 +414,12 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     nw = pop.nonwestern.astype(int)
     hist = outside_history([s0, *(status_on(pop, year - b) for b in range(2, HISTORY_YEARS + 1))],
                            rates.outside_statuses)
+    code = area_code(pop)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
-                            donors.area_outside if ANCHORED_AREA_BANDS else None)
+                            donors.area_outside if ANCHORED_AREA_BANDS else None, code)
     p_out = rates.outside[bands, hist, ab]
     if rates.area_outside_effect:
-        p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect))
+        p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
     goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
     cum = rates.status[bands, nw, s0, goes_outside]
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
@@ -423,7 +428,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     switch = ~keep
     recipient = pop.pid[switch]
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
-                        rng.uniform(seed, rep, recipient, year, rng.DONOR), area_code(pop)[switch])
+                        rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
     kept_ids = np.sort(pop.pid[keep])
     labour = pl.concat([
         prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
@@ -445,7 +450,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1])
-    cab = area_bands(*_per_resident(pop, conv_share), CONVICTION_BANDS)
+    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
     p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
     hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
     pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
