@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from simulate_support import START, shared
@@ -130,3 +131,29 @@ def test_dropping_register_years_no_longer_read_does_not_change_a_replication(tm
     assert dropped["areas"].height > 0 and dropped["areas"]["year"].unique().len() == 2
     assert dropped["areas"].equals(kept["areas"])
     assert dropped["lettings"].equals(kept["lettings"])
+
+
+def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
+    from boligmix.simulate.demography import deaths, outcomes, year_statuses
+    from boligmix.simulate.rates import statuses
+
+    pop = _population()
+    rates = shared().rates
+    donors = Donors(pop, START - 1, rates.outside_statuses)
+    deaths(pop, rates, 3, 0, START)
+    outcomes(pop, rates, donors, 3, 0, START)
+    ids, kept = year_statuses(pop, START)
+    direct = statuses(pop.labour[START]).select("person_id", "status")
+    everyone = pl.DataFrame({"person_id": ids}).join(direct, on="person_id", how="left").with_columns(
+        pl.col("status").fill_null(0))
+    assert ids.size == pop.size and np.all(np.diff(ids) > 0)
+    assert kept.tolist() == everyone["status"].to_list()
+    assert len(set(kept.tolist())) > 2
+
+
+@pytest.mark.slow
+def test_a_ten_year_replication_runs_with_the_register_years_dropped():
+    """Ten years: the donors' year leaves the population's kept statuses after nine."""
+    sh = dataclasses.replace(shared(), years=10)
+    out = run_replication(sh, 1, load_scenario("baseline"))
+    assert sorted(out["areas"]["year"].unique().to_list()) == list(range(START + 1, START + 11))

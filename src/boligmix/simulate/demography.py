@@ -260,6 +260,7 @@ class Donors:
                 codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
             self.levels.append((codes, starts, sizes))
             self.pools.append(py_ids[by_cell])
+        self.statuses = year_statuses(pop, year)     # held here: the population drops old years
         self.labour = _by_person(labour)
         self.person_years = _by_person(py)
         self._labour_ids = self.labour["person_id"].to_numpy()
@@ -305,6 +306,10 @@ class Donors:
         first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
         take = first + np.arange(total, dtype=np.int64)
         return frame[take].with_columns(pl.Series("person_id", np.repeat(recipient, counts), dtype=pl.Int64))
+
+    def status_of(self, donor: np.ndarray) -> np.ndarray:
+        """The main status of each donor in the donors' year (0: no labour rows)."""
+        return sorted_lookup(*self.statuses, donor, 0)
 
     def labour_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
         return self.rows(self.labour, self._labour_ids, donor, recipient)
@@ -447,6 +452,12 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year)
     pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
     pop.person_years[year] = person_years.sort("person_id")
+    # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
+    # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
+    new_status = s0.copy()
+    new_status[switch] = donors.status_of(donor)
+    order = np.argsort(pop.pid, kind="stable")
+    pop.status_cache[year] = (pop.pid[order], new_status[order].astype(np.int8))
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1])
