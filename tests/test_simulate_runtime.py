@@ -157,3 +157,21 @@ def test_a_ten_year_replication_runs_with_the_register_years_dropped():
     sh = dataclasses.replace(shared(), years=10)
     out = run_replication(sh, 1, load_scenario("baseline"))
     assert sorted(out["areas"]["year"].unique().to_list()) == list(range(START + 1, START + 11))
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.integers(-5, 5), max_size=12))
+def test_has_repeats_is_a_set_size_check(values):
+    from boligmix.simulate.population import has_repeats
+
+    assert has_repeats(np.array(values, dtype=np.int64)) == (len(set(values)) != len(values))
+
+
+def test_dwelling_positions_of_many_unordered_ids_are_the_index_positions():
+    pop = _population()
+    dw = pop.dwellings
+    rng = np.random.default_rng(3)
+    wanted = dw.ids[rng.integers(0, dw.ids.size, 200_000)]       # above the size searched in order
+    assert wanted.size > 1 << 16
+    assert dw.position(wanted).tolist() == [dw.index[int(d)] for d in wanted]
+    assert dw.position(wanted[:50]).tolist() == [dw.index[int(d)] for d in wanted[:50]]

