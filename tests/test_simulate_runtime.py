@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 import polars as pl
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from simulate_support import START, shared
@@ -151,12 +150,19 @@ def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
     assert len(set(kept.tolist())) > 2
 
 
-@pytest.mark.slow
-def test_a_ten_year_replication_runs_with_the_register_years_dropped():
-    """Ten years: the donors' year leaves the population's kept statuses after nine."""
-    sh = dataclasses.replace(shared(), years=10)
-    out = run_replication(sh, 1, load_scenario("baseline"))
-    assert sorted(out["areas"]["year"].unique().to_list()) == list(range(START + 1, START + 11))
+def test_donors_keep_their_statuses_when_the_population_drops_their_year():
+    """In a long run the donors' year leaves the population's kept statuses (after nine years)."""
+    from boligmix.simulate.demography import forget_registers
+    from boligmix.simulate.rates import statuses
+
+    pop = _population()
+    donors = Donors(pop, START - 1, shared().rates.outside_statuses)
+    direct = statuses(pop.labour[START - 1]).select("person_id", "status")
+    forget_registers(pop, START + 20)
+    assert START - 1 not in pop.labour and START - 1 not in pop.status_cache
+    ids = direct["person_id"].to_numpy()
+    assert donors.status_of(ids).tolist() == direct["status"].to_list()
+    assert donors.status_of(np.array([-1], dtype=np.int64)).tolist() == [0]
 
 
 @settings(max_examples=40, deadline=None)
