@@ -219,7 +219,7 @@ class Population:
         pos = dwellings.position(people["dwelling_id"].to_numpy())
         dwellings.household[pos] = people["household_id"].to_numpy()
         _not_built_yet(dwellings, residences, on)
-        origin = people["origin"].replace_strict(ORIGIN_CODES, return_dtype=pl.Int8).to_numpy()
+        origin = people["origin"].replace_strict(ORIGIN_CODES, return_dtype=pl.Int8).to_numpy(writable=True)
         country = shared_strings(people["country_code"])
         nonwestern = ((people["origin"] != "dansk") & ~people["country_code"].is_in(sorted(western)).fill_null(False)
                       ).to_numpy()
@@ -233,14 +233,14 @@ class Population:
         pop = cls(
             start=start,
             pid=people["person_id"].to_numpy(),
-            birth=people["birth_date"].cast(pl.Int64).to_numpy(),          # days since 1970-01-01
+            birth=people["birth_date"].cast(pl.Int64).to_numpy(writable=True),   # days since 1970-01-01
             female=(people["sex"] == "F").to_numpy(),
             origin=origin.astype(np.int8),
             country=country,
             nonwestern=nonwestern,
             household=people["household_id"].to_numpy(),
             dwelling=people["dwelling_id"].to_numpy(),
-            spell_start=people["move_in"].cast(pl.Int64).to_numpy(),
+            spell_start=people["move_in"].cast(pl.Int64).to_numpy(writable=True),
             dwellings=dwellings,
             persons_frame=persons,
             closed_spells=[closed],
@@ -361,7 +361,8 @@ def shared_strings(series: pl.Series) -> np.ndarray:
 
 def _dwellings(dw: pl.DataFrame) -> Dwellings:
     ids = dw["dwelling_id"].to_numpy()
-    tenure = dw["tenure"].replace_strict({t: i for i, t in enumerate(TENURES)}, return_dtype=pl.Int8).to_numpy()
+    tenure = dw["tenure"].replace_strict({t: i for i, t in enumerate(TENURES)}, return_dtype=pl.Int8).to_numpy(
+        writable=True)
     return Dwellings(
         frame=dw.head(0), ids=ids, tenure=tenure, almen_type=shared_strings(dw["almen_type"]),
         area=shared_strings(dw["area_id"]), municipality=dw["municipality_code"].to_numpy(),
