@@ -37,9 +37,29 @@ def dwelling_column(dataset_dir: str | os.PathLike[str], level: Level) -> pl.Laz
 _NON_WESTERN_ORIGINS = ("indvandrer", "efterkommer")
 
 
+class FramesDataset(os.PathLike):
+    """A dataset directory (manifest and the other tables on disk) some of whose tables are polars
+    frames in memory instead of files: what the policy simulation passes for its yearly registers
+    (`boligmix.simulate.yearly_lists`), so they go through this indicator code without being written.
+    Everything else sees the directory (`os.fspath`)."""
+
+    def __init__(self, root: str | os.PathLike[str], tables: dict[str, pl.DataFrame | pl.LazyFrame]) -> None:
+        self.root = os.fspath(root)
+        self.tables = tables
+
+    def __fspath__(self) -> str:
+        return self.root
+
+    def __str__(self) -> str:
+        return self.root
+
+
 def scan_columns(dataset_dir: str | os.PathLike[str], table: str, columns: list[str]) -> pl.LazyFrame:
     """Scan a table, selecting `columns`; a missing column is a DataValidationError naming it."""
-    frame = scan_table(dataset_dir, table)
+    if isinstance(dataset_dir, FramesDataset) and table in dataset_dir.tables:
+        frame = dataset_dir.tables[table].lazy()
+    else:
+        frame = scan_table(dataset_dir, table)
     present = frame.collect_schema().names()
     for column in columns:
         if column not in present:

@@ -59,7 +59,7 @@ def vacate(pop: Population, households: np.ndarray, months: np.ndarray | int = 1
     """Mark the dwellings of households that no longer live anywhere as vacant from `months`."""
     occ = pop.dwellings.household
     households = np.asarray(households)
-    where = np.flatnonzero(np.isin(occ, households))
+    where = np.flatnonzero(is_in(households, occ))
     month = np.broadcast_to(np.asarray(months), households.shape)
     by_household = dict(zip(households.tolist(), month.tolist()))
     pop.dwellings.vacant_from[where] = [by_household[int(h)] for h in occ[where]]
@@ -82,7 +82,7 @@ def dwelling_stock(pop: Population, rates: Rates, seed: int, rep: int, year: int
     slots = np.arange(n, dtype=np.int64)
     templates = built[rng.integers(seed, rep, slots, year, rng.BUILD, built.height)]
     ids = rng.new_ids(seed, rep, slots, year, rng.BUILD, base=DWELLING_BASE)
-    fresh = ~np.isin(ids, dw.ids)
+    fresh = dw.ids[dw.position(ids)] != ids
     dw.add_copies(templates.filter(pl.Series(fresh)), ids[fresh], templates["first_in"].dt.month().to_numpy()[fresh])
     pop.events["dwellings_built"] = pop.events.get("dwellings_built", 0) + int(fresh.sum())
     return new + int(fresh.sum())
@@ -98,7 +98,8 @@ def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
     gone = pop.household[dies]
     last_month = dict(zip(gone.tolist(), month.tolist()))
     pop.remove(dies)
-    emptied = np.setdiff1d(gone, pop.household)
+    gone_ids = np.unique(gone, return_index=True)[0]    # the sorting path (the hash path is slow)
+    emptied = np.setdiff1d(gone_ids, pop.household[is_in(gone_ids, pop.household)])
     vacate(pop, emptied, np.array([last_month[int(h)] for h in emptied], dtype=np.int64))
     pop.events["deaths"] = pop.events.get("deaths", 0) + dies.size
     return dies.size
@@ -109,7 +110,7 @@ def emigration(pop: Population, rates: Rates, seed: int, rep: int, year: int) ->
     age = pop.age_on(day(year))[head]
     p = rates.emigration[pop.nonwestern[head].astype(int), band(age, HEAD_BANDS)]
     leaving = hh[rng.uniform(seed, rep, hh, year, rng.EMIGRATION) < p]
-    idx = np.flatnonzero(np.isin(pop.household, leaving))
+    idx = np.flatnonzero(is_in(leaving, pop.household))
     month = _months(seed, rep, pop.household[idx], year, rng.EMIGRATION)
     days = np.array([day(year, int(m), EMIGRATION_DAY) for m in month], dtype=np.int64)
     pop.close_spells(idx, days, "abroad")
@@ -156,6 +157,65 @@ def person_rows(ids, born, female, origin, country) -> pl.DataFrame:
 
 MIN_AREA_DONORS = 10
 """A cell of donors in the recipient's own area is used when it holds at least this many."""
+_KEY_COLUMNS = ("status", "band", "nw", "ab", "area")
+_KEY_RADIX = (1 << 12, 1 << 6, 1 << 2, 1 << 6, 1 << 24)
+"""Mixed-radix code of a donor cell key (status, age band, non-western, area outside band, area + 1)."""
+
+
+def _cell_code(columns: list[np.ndarray], depth: int) -> np.ndarray:
+    """One int64 per row for the first `depth` key columns (area shifted by one: -1, no area, is 0)."""
+    code = np.zeros(columns[0].size, dtype=np.int64)
+    for i in range(depth):
+        value = columns[i].astype(np.int64) + (1 if _KEY_COLUMNS[i] == "area" else 0)
+        if value.size and (value.min() < 0 or value.max() >= _KEY_RADIX[i]):
+            raise ValueError(f"donor key {_KEY_COLUMNS[i]} out of range")
+        code = code * _KEY_RADIX[i] + value
+    return code
+
+
+def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default) -> np.ndarray:
+    """`values` of each of `wanted` in ascending unique `ids` (`default` where absent)."""
+    if ids.size == 0:
+        return np.full(wanted.size, default, dtype=values.dtype)
+    pos = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
+    return np.where(ids[pos] == wanted, values[pos], default)
+
+
+def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per element of `wanted`: whether it is among `ids` (a hash set, any order: a binary search of
+    millions of unordered ids was 40 times slower)."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    return pl.Series(wanted).is_in(pl.Series(np.asarray(ids, dtype=np.int64)).implode()).to_numpy()
+
+
+def year_statuses(pop: Population, year: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ascending person ids, main status) of the labour rows of `year` (`rates.statuses`, the one
+    definition of the main status), computed once per year and kept (two small arrays)."""
+    cache = pop.status_cache
+    if year not in cache:
+        st = statuses(pop.labour[year]).select("person_id", "status").sort("person_id")
+        cache[year] = (st["person_id"].to_numpy(), st["status"].to_numpy().astype(np.int8))
+    return cache[year]
+
+
+def forget_registers(pop: Population, before: int) -> None:
+    """Drop the register rows (labour, person_years, convictions) of years before `before`, keeping
+    the main statuses of the last HISTORY_YEARS years (`year_statuses`) that the outside history reads."""
+    for year in [y for y in pop.labour if y < before]:
+        if year >= before - HISTORY_YEARS:
+            year_statuses(pop, year)
+        del pop.labour[year]
+    for table in (pop.person_years, pop.convictions):
+        for year in [y for y in table if y < before]:
+            del table[year]
+    for year in [y for y in pop.status_cache if y < before - HISTORY_YEARS]:
+        del pop.status_cache[year]
+
+
+def status_on(pop: Population, year: int, ids: np.ndarray | None = None) -> np.ndarray:
+    """Main status in `year` of each of `ids` (default: the residents); 0 (none) without labour rows."""
+    st_ids, st = year_statuses(pop, year)
+    return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0)
 
 
 class Donors:
@@ -164,50 +224,99 @@ class Donors:
     when one is empty (the area level: when it has fewer than MIN_AREA_DONORS). Donors of the
     recipient's own area carry the area's level of income and attachment that the data shows
     beyond its band (the municipality-scale backcast's income error after five years: 4.59 with
-    them, 5.20 without; docs/simulate.md)."""
+    them, 5.20 without; docs/simulate.md).
+
+    A cell's pool is its donors in ascending person id; the cells of each level are kept as
+    sorted int64 codes with offsets into one array of donor ids (`pick` is vectorised)."""
 
     def __init__(self, pop: Population, year: int, outside: np.ndarray) -> None:
         labour, py = pop.labour[year], pop.person_years[year]
-        st = statuses(labour).select("person_id", "status")
-        people = py.select("person_id").join(st, on="person_id", how="left").with_columns(pl.col("status").fill_null(0))
-        info = pop.persons_frame.select("person_id", "birth_date", "origin", "country_code")
-        people = people.join(info, on="person_id")
-        age = ((pl.date(year + 1, 1, 1) - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64)
-        people = people.with_columns(age.alias("age"),
-                                     ((pl.col("origin") != "dansk") & ~pl.col("country_code").is_in(
-                                         sorted(pop.western_countries))).alias("nw"))
-        status_now = _status_of(pop, labour)
+        info = pop.persons_frame.select("person_id", "birth_date", "origin", "country_code").join(
+            py.select("person_id"), on="person_id", how="semi").sort("person_id")   # donors: rows in both
+        py_ids = info["person_id"].to_numpy()
+        status = status_on(pop, year, py_ids)
+        age = ((day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy()) // 365.25).astype(np.int64)
+        nw = ((info["origin"] != "dansk") & ~info["country_code"].is_in(sorted(pop.western_countries))).to_numpy()
+        status_now = status_on(pop, year)
         self.area_outside = area_outside_shares(pop, year + 1, outside, status_now)
         self.area_conviction = area_conviction_shares(pop, year + 1, pop.convictions.get(year))
-        ab = pl.DataFrame({"person_id": pop.pid, "ab": area_outside_bands(pop, year + 1, outside, status_now)})
-        people = people.join(ab, on="person_id", how="left").with_columns(pl.col("ab").fill_null(0))
-        codes = pl.DataFrame({"person_id": pop.pid, "area": area_code(pop)})
-        people = people.join(codes, on="person_id", how="left").with_columns(pl.col("area").fill_null(-1))
-        people = people.with_columns(pl.Series("band", band(people["age"].to_numpy(), STATUS_BANDS))).sort("person_id")
-        self.levels: list[dict[tuple, np.ndarray]] = []
-        for keys in (["status", "band", "nw", "ab", "area"], ["status", "band", "nw", "ab"], ["status", "band", "nw"],
-                     ["status", "band"], ["status"]):
-            self.levels.append({tuple(int(k) for k in key): part["person_id"].to_numpy()
-                                for key, part in people.group_by(keys, maintain_order=True)
-                                if len(keys) < 5 or (key[4] >= 0 and part.height >= MIN_AREA_DONORS)})
-        self.labour = labour
-        self.person_years = py
+        order = np.argsort(pop.pid, kind="stable")
+        resident_ids = pop.pid[order]
+        ab = sorted_lookup(resident_ids, area_outside_bands(pop, year + 1, outside, status_now)[order], py_ids, 0)
+        area = sorted_lookup(resident_ids, area_code(pop)[order], py_ids, -1)
+        columns = [status, band(age, STATUS_BANDS), nw.astype(np.int64), ab, area]
+        self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # depth 5 .. 1: codes, starts, sizes
+        self.pools: list[np.ndarray] = []
+        for depth in (5, 4, 3, 2, 1):
+            code = _cell_code(columns, depth)
+            by_cell = np.argsort(code, kind="stable")        # py_ids ascending: each pool in id order
+            codes, starts, sizes = np.unique(code[by_cell], return_index=True, return_counts=True)
+            if depth == 5:
+                usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= MIN_AREA_DONORS)
+                codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
+            self.levels.append((codes, starts, sizes))
+            self.pools.append(py_ids[by_cell])
+        self.statuses = year_statuses(pop, year)     # held here: the population drops old years
+        self.labour = _by_person(labour)
+        self.person_years = _by_person(py)
+        self._labour_ids = self.labour["person_id"].to_numpy()
+        self._py_ids = self.person_years["person_id"].to_numpy()
 
     def pick(self, status: np.ndarray, bands: np.ndarray, nw: np.ndarray, ab: np.ndarray, u: np.ndarray,
              area: np.ndarray | None = None) -> np.ndarray:
-        out = np.zeros(status.size, dtype=np.int64)
-        area = np.full(status.size, -1) if area is None else area
-        for i in range(status.size):
-            key = (int(status[i]), int(bands[i]), int(nw[i]), int(ab[i]), int(area[i]))
-            pool = None
-            for depth, level in zip((5, 4, 3, 2, 1), self.levels):
-                pool = level.get(key[:depth])
-                if pool is not None:
-                    break
-            if pool is None:
-                pool = self.levels[4][(0,)]
-            out[i] = pool[min(int(u[i] * pool.size), pool.size - 1)]
+        """A donor per recipient: the finest cell of the recipient's key that has donors, then the
+        donor at position floor(u * size) of its pool."""
+        n = np.asarray(status).size
+        area = np.full(n, -1) if area is None else area
+        columns = [np.asarray(c) for c in (status, bands, nw.astype(np.int64) if hasattr(nw, "astype") else nw, ab,
+                                           area)]
+        out = np.zeros(n, dtype=np.int64)
+        todo = np.arange(n)
+        for depth, (codes, starts, sizes), pool in zip((5, 4, 3, 2, 1), self.levels, self.pools):
+            if todo.size == 0:
+                break
+            want = _cell_code([c[todo] for c in columns], depth)
+            if codes.size == 0:
+                continue
+            pos = np.minimum(np.searchsorted(codes, want), codes.size - 1)
+            hit = codes[pos] == want
+            size = sizes[pos[hit]]
+            offset = np.minimum((u[todo[hit]] * size).astype(np.int64), size - 1)
+            out[todo[hit]] = pool[starts[pos[hit]] + offset]
+            todo = todo[~hit]
+        if todo.size:                                 # no cell of the status: the status-0 pool
+            codes, starts, sizes = self.levels[4]
+            at = np.flatnonzero(codes == 0)
+            if at.size == 0:
+                raise KeyError((0,))
+            size = sizes[at[0]]
+            out[todo] = self.pools[4][starts[at[0]] + np.minimum((u[todo] * size).astype(np.int64), size - 1)]
         return out
+
+    def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
+             recipient: np.ndarray) -> pl.DataFrame:
+        """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient."""
+        lo, hi = np.searchsorted(frame_ids, donor, "left"), np.searchsorted(frame_ids, donor, "right")
+        counts = hi - lo
+        total = int(counts.sum())
+        first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        take = first + np.arange(total, dtype=np.int64)
+        return frame[take].with_columns(pl.Series("person_id", np.repeat(recipient, counts), dtype=pl.Int64))
+
+    def status_of(self, donor: np.ndarray) -> np.ndarray:
+        """The main status of each donor in the donors' year (0: no labour rows)."""
+        return sorted_lookup(*self.statuses, donor, 0)
+
+    def labour_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
+        return self.rows(self.labour, self._labour_ids, donor, recipient)
+
+    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
+        return self.rows(self.person_years, self._py_ids, donor, recipient)
+
+
+def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` in ascending person id (stable); itself, not a copy, when it already is."""
+    return frame if frame["person_id"].is_sorted() else frame.sort("person_id", maintain_order=True)
 
 
 def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
@@ -216,21 +325,21 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
     education transitions (`rates.transitions`), by age on 1 January of `year`."""
     if rates.transitions is None or person_years.height == 0:
         return person_years
-    own = person_years.join(prev_py.select("person_id"), on="person_id", how="semi")["person_id"].to_numpy()
-    if own.size == 0:
+    ids = person_years["person_id"].to_numpy()
+    own_rows = np.flatnonzero(is_in(prev_py["person_id"].to_numpy(), ids))
+    if own_rows.size == 0:
         return person_years
+    own = ids[own_rows]
     age = pop.age_on(day(year))[_positions(pop.pid, own)]
-    edu = pl.DataFrame({"person_id": own}).join(
-        person_years.select("person_id", "highest_education", "education_source"), on="person_id", how="left")
     level, source = rates.transitions.education_step(
-        edu["highest_education"].to_numpy(), edu["education_source"].to_numpy(), age,
-        rng.uniform(seed, rep, own, year, rng.EDUCATION))
-    moved = pl.DataFrame({"person_id": own, "level_next": pl.Series(level, dtype=pl.String),
-                          "source_next": pl.Series(source, dtype=pl.String)})
-    return (person_years.join(moved, on="person_id", how="left")
-            .with_columns(pl.coalesce("level_next", "highest_education").alias("highest_education"),
-                          pl.coalesce("source_next", "education_source").alias("education_source"))
-            .drop("level_next", "source_next"))
+        person_years["highest_education"].to_numpy()[own_rows], person_years["education_source"].to_numpy()[own_rows],
+        age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
+    level_next = np.full(ids.size, None, dtype=object)
+    source_next = np.full(ids.size, None, dtype=object)
+    level_next[own_rows], source_next[own_rows] = level, source
+    return person_years.with_columns(
+        pl.coalesce(pl.Series(level_next, dtype=pl.String), "highest_education").alias("highest_education"),
+        pl.coalesce(pl.Series(source_next, dtype=pl.String), "education_source").alias("education_source"))
 
 
 def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -242,11 +351,6 @@ def area_code(pop: Population) -> np.ndarray:
     """Per resident: the index of their dwelling's area among the sorted area ids (-1: none)."""
     codes, _ = pop.dwellings.area_codes()
     return codes[pop.dwellings.position(pop.dwelling)]
-
-
-def _status_of(pop: Population, labour: pl.DataFrame) -> np.ndarray:
-    return pl.DataFrame({"person_id": pop.pid}).join(statuses(labour), on="person_id", how="left")[
-        "status"].fill_null(0).to_numpy()
 
 
 def area_outside_shares(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray) -> dict[str, float]:
@@ -269,81 +373,91 @@ def area_conviction_shares(pop: Population, on_year: int, convictions: pl.DataFr
         pl.col("c").mean()).iter_rows())
 
 
-def _per_resident(pop: Population, shares: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
-    return np.array([shares.get(a, 0.0) if a is not None else 0.0 for a in area]), area != None  # noqa: E711
+def _per_area(pop: Population, values: dict[str, float], code: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(per resident: the value of their area (0 where none or not given), has an area); `code`:
+    the residents' `area_code` when already known."""
+    _, names = pop.dwellings.area_codes()
+    by_code = np.array([values.get(a, 0.0) for a in names] + [0.0], dtype=float)   # code -1: the trailing 0
+    code = area_code(pop) if code is None else code
+    return by_code[code], code >= 0
+
+
+def _per_resident(pop: Population, shares: dict[str, float], code: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    return _per_area(pop, shares, code)
 
 
 def area_outside_bands(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray,
-                       shares: dict[str, float] | None = None) -> np.ndarray:
+                       shares: dict[str, float] | None = None, code: np.ndarray | None = None) -> np.ndarray:
     """Per resident: the outside band of the area they live in (share of 18-64s mainly outside;
     `shares` given: those per area)."""
     if shares is None:
         shares = area_outside_shares(pop, on_year, outside, status)
-    return outside_band(*_per_resident(pop, shares))
+    return outside_band(*_per_resident(pop, shares, code))
 
 
-def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, float]) -> np.ndarray:
+def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, float],
+                        code: np.ndarray | None = None) -> np.ndarray:
     """Per resident: the outside-rate effect of their area (`Rates.area_outside_effect`) for those 18-64
     (`age`), 0 for everyone else."""
-    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
-    effect = np.array([effects.get(a, 0.0) if a is not None else 0.0 for a in area], dtype=float)
+    effect, _ = _per_area(pop, effects, code)
     return np.where((age >= 18) & (age <= 64), effect, 0.0)
 
 
 def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
     """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
     prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
-    prev_status = statuses(prev_labour).select("person_id", "status")
-    frame = pl.DataFrame({"person_id": pop.pid}).join(prev_status, on="person_id", how="left")
-    for back in range(2, HISTORY_YEARS + 1):
-        frame = frame.join(statuses(pop.labour[year - back]).select("person_id", pl.col("status").alias(f"h{back}")),
-                           on="person_id", how="left")
-    has_py = pl.DataFrame({"person_id": pop.pid}).join(prev_py.select("person_id", pl.lit(True).alias("has")),
-                                                       on="person_id", how="left")["has"].fill_null(False).to_numpy()
-    s0 = frame["status"].fill_null(0).to_numpy()
+    s0 = status_on(pop, year - 1)
+    has_py = is_in(prev_py["person_id"].to_numpy(), pop.pid)
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
     nw = pop.nonwestern.astype(int)
-    hist = outside_history([s0, *(frame[f"h{b}"].fill_null(0).to_numpy() for b in range(2, HISTORY_YEARS + 1))],
+    hist = outside_history([s0, *(status_on(pop, year - b) for b in range(2, HISTORY_YEARS + 1))],
                            rates.outside_statuses)
+    code = area_code(pop)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
-                            donors.area_outside if ANCHORED_AREA_BANDS else None)
+                            donors.area_outside if ANCHORED_AREA_BANDS else None, code)
     p_out = rates.outside[bands, hist, ab]
     if rates.area_outside_effect:
-        p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect))
+        p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
     goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
     cum = rates.status[bands, nw, s0, goes_outside]
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
     s1 = np.minimum((cum < u[:, None]).sum(axis=1), len(STATUSES) - 1)
     keep = (s1 == s0) & has_py
     switch = ~keep
+    recipient = pop.pid[switch]
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
-                        rng.uniform(seed, rep, pop.pid[switch], year, rng.DONOR), area_code(pop)[switch])
-    mapping = pl.DataFrame({"donor": donor, "person_id": pop.pid[switch]})
-    kept = pl.DataFrame({"person_id": pop.pid[keep]})
+                        rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
+    kept_ids = np.sort(pop.pid[keep])
     labour = pl.concat([
-        prev_labour.join(kept, on="person_id", how="semi"),
-        donors.labour.rename({"person_id": "donor"}).join(mapping, on="donor").drop("donor").select(prev_labour.columns),
+        prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
+        donors.labour_of(donor, recipient).select(prev_labour.columns),
     ], how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    own_edu = prev_py.select("person_id", "highest_education", "education_source")
-    donor_py = donors.person_years.rename({"person_id": "donor"}).join(mapping, on="donor").drop("donor")
-    donor_py = (donor_py.join(own_edu.rename({"highest_education": "own_level", "education_source": "own_source"}),
-                              on="person_id", how="left")
+    donor_py = donors.person_years_of(donor, recipient)
+    own = prev_py.filter(pl.Series(is_in(np.sort(recipient), prev_py["person_id"].to_numpy()))).select(
+        "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
+    donor_py = (donor_py.join(own, on="person_id", how="left")
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
                 .drop("own_level", "own_source"))
-    person_years = pl.concat([prev_py.join(kept, on="person_id", how="semi"), donor_py.select(prev_py.columns)],
+    person_years = pl.concat([prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
+                              donor_py.select(prev_py.columns)],
                              how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
     person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year)
     pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
     pop.person_years[year] = person_years.sort("person_id")
-    convicted_before = pl.DataFrame({"person_id": pop.pid}).join(
-        pop.convictions[year - 1].select("person_id").unique().with_columns(pl.lit(True).alias("c")),
-        on="person_id", how="left")["c"].fill_null(False).to_numpy()
+    # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
+    # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
+    new_status = s0.copy()
+    new_status[switch] = donors.status_of(donor)
+    order = np.argsort(pop.pid, kind="stable")
+    pop.status_cache[year] = (pop.pid[order], new_status[order].astype(np.int8))
+    convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1])
-    cab = area_bands(*_per_resident(pop, conv_share), CONVICTION_BANDS)
+    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
     p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
     hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
     pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
@@ -351,4 +465,5 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                                           "count": np.ones(int(hit.sum()), dtype=np.int64)})
 
 
-__all__ = ["Donors", "births", "deaths", "dwelling_stock", "emigration", "heads", "outcomes", "person_rows", "vacate"]
+__all__ = ["Donors", "births", "deaths", "dwelling_stock", "emigration", "forget_registers", "heads", "is_in",
+           "outcomes", "person_rows", "sorted_lookup", "status_on", "vacate", "year_statuses"]

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from boligmix.data.io import read_table
+from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
 from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
@@ -246,8 +246,11 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     countries = read_table(dataset_dir, "countries")
     western = set(countries.filter(pl.col("western"))["country_code"].to_list())
     dwellings = read_table(dataset_dir, "dwellings", ["dwelling_id", "tenure", "area_id"])
-    labour = read_table(dataset_dir, "labour").filter(pl.col("year").is_between(first - HISTORY_YEARS, start - 1))
-    convictions = read_table(dataset_dir, "convictions").filter(pl.col("year").is_between(first - 1, start - 1))
+    # the year filters are pushed into the scans, and the main statuses are found one year at a time
+    # (memory only: the tables are sorted by year at national scale, so whole row groups are skipped
+    # instead of being read and then dropped, and eleven years of labour rows are never held at once)
+    labour = scan_table(dataset_dir, "labour")
+    convictions = scan_table(dataset_dir, "convictions").filter(pl.col("year").is_between(first - 1, start - 1)).collect()
     if residences.filter(pl.col("move_in") >= date(first, 1, 1)).height == 0:
         raise DatasetError(f"{dataset_dir}: no residence history in {first}-{start - 1} to estimate rates from")
     persons = persons.with_columns(
@@ -255,7 +258,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         (pl.col("sex") == "F").alias("female"))
     tenure_code = {t: i for i, t in enumerate(TENURES)}
     dwellings = dwellings.with_columns(pl.col("tenure").replace_strict(tenure_code, return_dtype=pl.Int64))
-    status = statuses(labour)
+    status = pl.concat([statuses(labour.filter(pl.col("year") == y).collect())
+                        for y in range(first - HISTORY_YEARS, start)], how="vertical_relaxed")
     convicted = convictions.select("person_id", "year").unique().with_columns(pl.lit(True).alias("convicted"))
 
     death_ev = np.zeros((len(DEATH_BANDS), 2)); death_n = np.zeros_like(death_ev)
@@ -275,8 +279,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
     transition_counts = TransitionCounts(
         np.unique(dwelling_place["municipality_code"].to_numpy()),
-        read_table(dataset_dir, "person_years", ["person_id", "year", "highest_education", "education_source"]
-                   ).filter(pl.col("year").is_between(first - 1, start - 1)),
+        scan_table(dataset_dir, "person_years").select("person_id", "year", "highest_education", "education_source"
+                                                        ).filter(pl.col("year").is_between(first - 1, start - 1)).collect(),
         dwelling_place.select("dwelling_id", "municipality_code"))
     first_spell = residences.group_by("person_id").agg(pl.col("move_in").min().alias("first_in"))
     ended = residences.filter(pl.col("end_reason").is_not_null()).select(

@@ -29,6 +29,7 @@ from boligmix.simulate.demography import (
     deaths,
     dwelling_stock,
     emigration,
+    forget_registers,
     outcomes,
 )
 from boligmix.simulate.market import Market
@@ -42,6 +43,7 @@ from boligmix.simulate.yearly_lists import (
     categories_of,
     family_share,
     households_by_area,
+    register_years,
 )
 
 AREA_COLUMNS = ("replication", "year", "area_id", "residents", "households", *INDICATOR_COLUMNS[1:], "udsat",
@@ -131,6 +133,8 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
         working = WorkingDataset(shared.dataset_dir, Path(tmp) / "data", shared.start)
         lists_in_force = base_categories
         for year in range(shared.start, shared.start + shared.years):
+            if keep_working is None:            # else every simulated year is written at the end
+                forget_registers(pop, _first_register_year(year))
             categories = _with_scenario_categories(lists_in_force, scenario)
             for action in scenario.spec.actions:
                 if action.in_year(shared.start) == year:
@@ -166,6 +170,13 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
     areas = pl.DataFrame(rows, schema=_AREA_SCHEMA).sort("year", "area_id")
     return {"areas": areas, "lettings": _lettings_frame(lettings), "events": dict(pop.events),
             "checked_lettings": checked}
+
+
+def _first_register_year(year: int) -> int:
+    """The earliest register year simulated year `year` reads: the applicants' last three years
+    (`ApplicantFactory`), last year's rows (`outcomes`; older statuses are kept apart) and the
+    years the lists of `year + 1` read."""
+    return min(year - 3, *register_years(year + 1))
 
 
 def _with_scenario_categories(lists: dict[str, frozenset[str]], scenario: Scenario) -> dict[str, frozenset[str]]:

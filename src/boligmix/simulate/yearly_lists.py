@@ -1,10 +1,13 @@
 """The official lists of every simulated year, computed by the same code as `boligmix lists`.
 
-The simulated registers are written as a dataset directory of the data model (a working copy:
-the input's static tables, and persons, residences, person_years, labour and convictions as
-simulated), and `boligmix.indicators.compute_area_indicators` and
-`boligmix.lists.pipeline.lists_from_indicators` run on it: no indicator or threshold is computed
-here. The earlier list years the history rules look back over come from the input dataset.
+The simulated registers are a dataset of the data model (a working directory with the input's
+static tables and a manifest; persons, residences, dwellings, person_years, labour and
+convictions as simulated, held as polars frames in memory and handed to the indicator code as a
+`boligmix.indicators.population.FramesDataset`), and `boligmix.indicators.compute_area_indicators`
+and `boligmix.lists.pipeline.lists_from_indicators` run on it: no indicator or threshold is
+computed here. Only the register years a list year reads are handed over (`register_years`), and
+nothing is rewritten each year. The earlier list years the history rules look back over come from
+the input dataset.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import numpy as np
 import polars as pl
 
 from boligmix.data.io import MANIFEST_NAME, Manifest, read_manifest
-from boligmix.indicators import compute_area_indicators
+from boligmix.indicators import compute_area_indicators, settings_for_list_year
+from boligmix.indicators.population import FramesDataset
 from boligmix.lists.pipeline import feasible_list_years, lists_from_indicators, lookback_years
 from boligmix.lists.ruleset import OUTPUT_FLAGS
 from boligmix.simulate.population import TENURES, Population
@@ -50,8 +54,15 @@ def categories_of(frame: pl.DataFrame, year: int) -> dict[str, frozenset[str]]:
     return out
 
 
+def register_years(list_year: int) -> set[int]:
+    """The register years (labour, convictions, person_years) the indicators of `list_year` read
+    under the settings in force."""
+    settings = settings_for_list_year(list_year)
+    return {*settings.window(list_year), settings.education_year(list_year), settings.income_year(list_year)}
+
+
 class WorkingDataset:
-    """A dataset directory holding the simulated registers of one replication."""
+    """The simulated registers of one replication as a dataset (directory + in-memory frames)."""
 
     def __init__(self, source: str | os.PathLike[str], root: Path, start: int) -> None:
         self.source, self.root, self.start = Path(source), root, start
@@ -59,21 +70,28 @@ class WorkingDataset:
         root.mkdir(parents=True, exist_ok=True)
         for table in STATIC_TABLES:
             shutil.copyfile(self.source / f"{table}.parquet", root / f"{table}.parquet")
+        self.registers: FramesDataset | None = None
 
     def write(self, pop: Population, last_year: int) -> None:
-        """Write the registers through `last_year` (earliest year kept: start-2, the first window year)."""
+        """Hold the registers through `last_year` for the lists of `last_year + 1` (the manifest's
+        years start at start-2, the first window year; of person_years, labour and convictions only
+        the years those lists read)."""
         first = self.start - 2
-        pop.persons_frame.write_parquet(self.root / "persons.parquet")
         spells = pop.residences().filter(pl.col("move_out").is_null() | (pl.col("move_out") > date(self.start, 1, 1)))
-        spells.write_parquet(self.root / "residences.parquet")
-        pop.dwellings.to_frame().write_parquet(self.root / "dwellings.parquet")
+        tables: dict[str, pl.DataFrame] = {"persons": pop.persons_frame, "residences": spells,
+                                           "dwellings": pop.dwellings.to_frame()}
+        wanted = register_years(last_year + 1)
         for name, table in (("person_years", pop.person_years), ("labour", pop.labour), ("convictions", pop.convictions)):
-            years = sorted(y for y in table if first <= y <= last_year)
-            pl.concat([table[y] for y in years], how="vertical_relaxed").write_parquet(self.root / f"{name}.parquet")
+            years = sorted(y for y in table if first <= y <= last_year and y in wanted)
+            missing = sorted(y for y in wanted if first <= y <= last_year and y not in table)
+            if missing:
+                raise AssertionError(f"the {name} of {missing} are no longer held")
+            tables[name] = pl.concat([table[y] for y in years], how="vertical_relaxed")
         manifest = Manifest(vintage=f"{self.manifest.vintage} (simulated)", source="synthetic", seed=self.manifest.seed,
                             scale=self.manifest.scale, years=(first, last_year),
                             notes={"simulated_from": str(self.source)})
         (self.root / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        self.registers = FramesDataset(self.root, tables)
 
     def write_full(self, pop: Population, last_year: int, target: Path) -> None:
         """The input's history with the simulated years appended, as a complete dataset directory
@@ -84,9 +102,12 @@ class WorkingDataset:
         for table in STATIC_TABLES:
             shutil.copyfile(self.source / f"{table}.parquet", target / f"{table}.parquet")
         pop.persons_frame.write_parquet(target / "persons.parquet")
-        pop.residences().write_parquet(target / "residences.parquet")
+        on = date(self.start, 1, 1)     # the spells the data closed before the start are not held
+        closed = read_table(self.source, "residences").filter(pl.col("move_out").is_not_null()
+                                                              & (pl.col("move_out") <= on))
+        pl.concat([closed, pop.residences()], how="vertical_relaxed").write_parquet(target / "residences.parquet")
         pop.dwellings.to_frame().write_parquet(target / "dwellings.parquet")
-        kept = min(min(pop.labour), self.start - 2)
+        kept = self.start               # the data's years from the input, the simulated ones from memory
         for name, table in (("person_years", pop.person_years), ("labour", pop.labour), ("convictions", pop.convictions)):
             older = read_table(self.source, name).filter(pl.col("year") < kept)
             newer = [table[y] for y in sorted(table) if kept <= y <= last_year]
@@ -98,7 +119,11 @@ class WorkingDataset:
         (target / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
 
     def indicators(self, list_year: int) -> pl.DataFrame:
-        return compute_area_indicators(self.root, [list_year])
+        """The indicators of `list_year` from the registers last `write`n."""
+        if self.registers is None:
+            raise AssertionError("no registers written")
+        registers, self.registers = self.registers, None
+        return compute_area_indicators(registers, [list_year])
 
 
 def family_share(pop: Population, demolished: dict[str, int]) -> dict[str, float]:
@@ -139,4 +164,4 @@ def households_by_area(pop: Population) -> dict[str, int]:
 
 
 __all__ = ["INDICATOR_COLUMNS", "WorkingDataset", "categories_of", "data_categories", "family_share",
-           "history_indicators", "households_by_area"]
+           "history_indicators", "households_by_area", "register_years"]

@@ -1,0 +1,183 @@
+"""The simulation's fast paths give what the direct computations give: donor cells looked up as
+sorted codes against the per-cell dictionaries they replaced (brute force), the yearly
+indicators from in-memory registers against the same registers written as files, and a
+replication that drops the register years it no longer reads against one that keeps them all."""
+
+import copy
+import dataclasses
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simulate_support import START, shared
+from synth_data import small_dataset_dir
+
+from boligmix.data.io import read_table
+from boligmix.indicators import compute_area_indicators
+from boligmix.indicators.population import FramesDataset
+from boligmix.simulate.demography import (
+    MIN_AREA_DONORS,
+    Donors,
+    area_code,
+    area_outside_bands,
+    is_in,
+    sorted_lookup,
+    status_on,
+)
+from boligmix.simulate.population import Population, day
+from boligmix.simulate.rates import STATUS_BANDS, band
+from boligmix.simulate.replication import run_replication
+from boligmix.simulate.scenario import load_scenario
+
+_POPULATION: list[Population] = []
+
+
+def _population() -> Population:
+    if not _POPULATION:
+        _POPULATION.append(Population.from_dataset(small_dataset_dir(), START))
+    return copy.deepcopy(_POPULATION[0])
+
+
+def _dictionary_cells(pop: Population, year: int, outside: np.ndarray) -> list[dict[tuple, np.ndarray]]:
+    """The donor cells as dictionaries of key tuples (the former implementation), for comparison."""
+    py_ids = pop.person_years[year].join(pop.persons_frame.select("person_id"), on="person_id", how="semi")[
+        "person_id"].sort().to_numpy()
+    info = pop.persons_frame.filter(pl.col("person_id").is_in(py_ids)).sort("person_id")
+    age = info.select(((pl.date(year + 1, 1, 1) - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64)
+                      ).to_series().to_numpy()
+    nw = ((info["origin"] != "dansk") & ~info["country_code"].is_in(sorted(pop.western_countries))).to_numpy()
+    order = np.argsort(pop.pid)
+    ab_all = area_outside_bands(pop, year + 1, outside, status_on(pop, year))
+    ab = {int(p): int(b) for p, b in zip(pop.pid[order], ab_all[order])}
+    code = {int(p): int(c) for p, c in zip(pop.pid, area_code(pop))}
+    people = pl.DataFrame({"person_id": py_ids, "status": status_on(pop, year, py_ids).astype(np.int64),
+                           "band": band(age, STATUS_BANDS), "nw": nw.astype(np.int64),
+                           "ab": [ab.get(int(p), 0) for p in py_ids], "area": [code.get(int(p), -1) for p in py_ids]})
+    levels = []
+    for keys in (["status", "band", "nw", "ab", "area"], ["status", "band", "nw", "ab"], ["status", "band", "nw"],
+                 ["status", "band"], ["status"]):
+        levels.append({tuple(int(k) for k in key): part["person_id"].to_numpy()
+                       for key, part in people.group_by(keys, maintain_order=True)
+                       if len(keys) < 5 or (key[4] >= 0 and part.height >= MIN_AREA_DONORS)})
+    return levels
+
+
+def _dictionary_pick(levels, key: tuple, u: float) -> int:
+    for depth, level in zip((5, 4, 3, 2, 1), levels):
+        pool = level.get(key[:depth])
+        if pool is not None:
+            return int(pool[min(int(u * pool.size), pool.size - 1)])
+    pool = levels[4][(0,)]
+    return int(pool[min(int(u * pool.size), pool.size - 1)])
+
+
+def test_donor_cells_pick_what_the_cell_dictionaries_pick():
+    pop = _population()
+    outside = shared().rates.outside_statuses
+    donors = Donors(pop, START - 1, outside)
+    levels = _dictionary_cells(pop, START - 1, outside)
+    rng = np.random.default_rng(7)
+    n = 4000
+    # keys of real residents (area cells hit) and random keys (coarser cells and unseen statuses)
+    who = rng.integers(0, pop.size, n // 2)
+    status = np.r_[status_on(pop, START - 1)[who], rng.integers(0, 12, n // 2)].astype(np.int64)
+    bands = np.r_[band(pop.age_on(day(START)), STATUS_BANDS)[who], rng.integers(0, len(STATUS_BANDS), n // 2)]
+    nw = np.r_[pop.nonwestern[who].astype(np.int64), rng.integers(0, 2, n // 2)]
+    ab = np.r_[area_outside_bands(pop, START, outside, status_on(pop, START - 1), donors.area_outside)[who],
+               rng.integers(0, 9, n // 2)]
+    area = np.r_[area_code(pop)[who], rng.integers(-1, 6, n // 2)]
+    u = rng.random(n)
+    got = donors.pick(status, bands, nw, ab, u, area)
+    want = [_dictionary_pick(levels, (int(status[i]), int(bands[i]), int(nw[i]), int(ab[i]), int(area[i])), u[i])
+            for i in range(n)]
+    assert got.tolist() == want
+    assert len({len(level) for level in levels}) > 1   # the levels differ: the fallbacks are exercised
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=st.lists(st.integers(-50, 50), unique=True), wanted=st.lists(st.integers(-60, 60), max_size=30))
+def test_array_lookups_agree_with_python_sets(ids, wanted):
+    ids_arr = np.array(ids, dtype=np.int64)
+    wanted_arr = np.array(wanted, dtype=np.int64)
+    assert is_in(ids_arr, wanted_arr).tolist() == [w in set(ids) for w in wanted]
+    ordered = np.sort(ids_arr)
+    values = ordered * 3
+    assert sorted_lookup(ordered, values, wanted_arr, -1).tolist() == [w * 3 if w in set(ids) else -1
+                                                                       for w in wanted]
+
+
+def test_indicators_of_in_memory_registers_equal_those_of_the_written_files():
+    data = small_dataset_dir()
+    years = [2022, 2023]
+    from_files = compute_area_indicators(data, years)
+    tables = {name: read_table(data, name) for name in ("persons", "residences", "dwellings", "person_years",
+                                                         "labour", "convictions")}
+    in_memory = compute_area_indicators(FramesDataset(data, tables), years)
+    assert from_files.height > 0
+    assert in_memory.equals(from_files)
+    # the frames are what is read: a change in them changes the indicators
+    tables["labour"] = tables["labour"].with_columns(pl.col("fte") * 0)
+    changed = compute_area_indicators(FramesDataset(data, tables), years)
+    assert not changed["pct_outside_work_edu"].equals(from_files["pct_outside_work_edu"])
+
+
+def test_dropping_register_years_no_longer_read_does_not_change_a_replication(tmp_path):
+    sh = dataclasses.replace(shared(), years=2)
+    scenario = load_scenario("baseline")
+    dropped = run_replication(sh, 0, scenario)
+    kept = run_replication(sh, 0, scenario, keep_working=tmp_path / "registers")
+    assert dropped["areas"].height > 0 and dropped["areas"]["year"].unique().len() == 2
+    assert dropped["areas"].equals(kept["areas"])
+    assert dropped["lettings"].equals(kept["lettings"])
+
+
+def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
+    from boligmix.simulate.demography import deaths, outcomes, year_statuses
+    from boligmix.simulate.rates import statuses
+
+    pop = _population()
+    rates = shared().rates
+    donors = Donors(pop, START - 1, rates.outside_statuses)
+    deaths(pop, rates, 3, 0, START)
+    outcomes(pop, rates, donors, 3, 0, START)
+    ids, kept = year_statuses(pop, START)
+    direct = statuses(pop.labour[START]).select("person_id", "status")
+    everyone = pl.DataFrame({"person_id": ids}).join(direct, on="person_id", how="left").with_columns(
+        pl.col("status").fill_null(0))
+    assert ids.size == pop.size and np.all(np.diff(ids) > 0)
+    assert kept.tolist() == everyone["status"].to_list()
+    assert len(set(kept.tolist())) > 2
+
+
+def test_donors_keep_their_statuses_when_the_population_drops_their_year():
+    """In a long run the donors' year leaves the population's kept statuses (after nine years)."""
+    from boligmix.simulate.demography import forget_registers
+    from boligmix.simulate.rates import statuses
+
+    pop = _population()
+    donors = Donors(pop, START - 1, shared().rates.outside_statuses)
+    direct = statuses(pop.labour[START - 1]).select("person_id", "status")
+    forget_registers(pop, START + 20)
+    assert START - 1 not in pop.labour and START - 1 not in pop.status_cache
+    ids = direct["person_id"].to_numpy()
+    assert donors.status_of(ids).tolist() == direct["status"].to_list()
+    assert donors.status_of(np.array([-1], dtype=np.int64)).tolist() == [0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.integers(-5, 5), max_size=12))
+def test_has_repeats_is_a_set_size_check(values):
+    from boligmix.simulate.population import has_repeats
+
+    assert has_repeats(np.array(values, dtype=np.int64)) == (len(set(values)) != len(values))
+
+
+def test_dwelling_positions_of_many_unordered_ids_are_the_index_positions():
+    pop = _population()
+    dw = pop.dwellings
+    rng = np.random.default_rng(3)
+    wanted = dw.ids[rng.integers(0, dw.ids.size, 200_000)]       # above the size searched in order
+    assert wanted.size > 1 << 16
+    assert dw.position(wanted).tolist() == [dw.index[int(d)] for d in wanted]
+    assert dw.position(wanted[:50]).tolist() == [dw.index[int(d)] for d in wanted[:50]]
