@@ -170,15 +170,20 @@ class ApplicantFactory:
             out.append((int(p), int(self.pop.birth[i]), bool(self.pop.female[i]), str(self.pop.country[i])))
         return out
 
-    def _history(self, pid: int, on: date, immigrant: bool) -> BenefitHistory:
+    def _history(self, pid: int, immigrant: bool) -> BenefitHistory:
+        """The person's benefit history through December of the simulated year: the three years
+        before, and the current year continuing the last one's December (`OPTIONS`). A household
+        is built once a year and assessed in any month, so its history must cover every month a
+        rule's window reads (one ending at the first assessment month turned the months after it
+        to "not covered": § 51 b/§ 51 c facts UNKNOWN and the applicant held, not assessed)."""
         first, last = self.span
+        december = date(self.year, 12, 1)
         if immigrant:
-            return BenefitHistory(date(first, 1, 1), date(on.year, on.month, 1), ())
-        history = benefit_history(self.rows(pid), first, last, on, OPTIONS)
-        month = date(on.year, on.month, 1)
-        spells = tuple(BenefitSpell(s.benefit, s.first_month, month) if s.last_month >= history.known_to else s
+            return BenefitHistory(date(first, 1, 1), december, ())
+        history = benefit_history(self.rows(pid), first, last, december, OPTIONS)
+        spells = tuple(BenefitSpell(s.benefit, s.first_month, december) if s.last_month >= history.known_to else s
                        for s in history.spells)
-        return BenefitHistory(history.known_from, month, spells)
+        return BenefitHistory(history.known_from, december, spells)
 
     def rows(self, pid: int) -> list[tuple[int, str, float]]:
         """(year, attachment, fte) labour rows of the three years before, in register order."""
@@ -227,7 +232,7 @@ class ApplicantFactory:
             facts = {"eu_eea_ch_citizen": p[3] in EU_EEA_CH, "enrolled_student": pid in self.in_education,
                      "released_after_sentence_on": released, "lease_terminated_for_breach_on": False,
                      "released_from_youth_institution_after_sentence": False}
-            members.append(HouseholdMember(pid, role, births[pid], None, self._history(pid, on, immigrant), facts))
+            members.append(HouseholdMember(pid, role, births[pid], None, self._history(pid, immigrant), facts))
         household = Household(sid, tuple(members))
         adults_ids = [m.person_id for m in household.members if m.role in (MemberRole.APPLICANT, MemberRole.SPOUSE)]
         work = frozenset({"employment", "education"})
