@@ -38,6 +38,9 @@ EU_EEA_CH = frozenset(
 """Citizens of these countries are not barred by § 59, stk. 6, nr. 4 (country of origin stands in for
 citizenship, which the data model does not hold)."""
 OPTIONS = RegisterOptions(current_year="continue_december")
+REFERRAL_OUTSIDE_FTE = 0.5
+"""A household is referred by the municipality when a member was at least this FTE on an outside
+attachment (last year; an immigrant household: in its donor's arrival year)."""
 
 
 class RowIndex:
@@ -78,7 +81,7 @@ class Seekers:
         self.members: dict[int, np.ndarray] = {}
         self.new_members: dict[int, dict[str, Any] | None] = {}
         self.area_band: dict[int, int] = {}
-        """The area band (no area, non-western share < 30 %, 30-50 %, 50 %+) an almen seeker applies in."""
+        """The area an almen seeker applies in, by its label (`market.area_labels`; 0: no area)."""
         self._open: dict[int, None] = {}
         """Open seekers in the order added (a dict: housing one is O(1), not a list scan)."""
         self._by_group: dict[tuple[int, bool], dict[int, None]] = {}
@@ -261,11 +264,21 @@ class ApplicantFactory:
         return value
 
     def urgent(self, sid: int, seekers: Seekers) -> bool:
-        """The municipality refers households with an adult mainly on an 'outside' benefit last year."""
+        """The municipality refers households with an adult mainly on an 'outside' benefit last year;
+        an immigrant household, with no year in the registers yet, when a member of the household
+        it clones was mainly on one in the year it arrived (refugees on integration benefits, whom
+        the municipality must house: 72 % of the adults of the immigrant households that arrived in
+        an area's almen dwelling in 2007-2011 in the test's small dataset, 20 % of those in private
+        rental; docs/simulate.md, Backcast)."""
         value = self._urgent.get(sid)
         if value is None:
-            people = self._person(sid, seekers)
-            value = self._urgent[sid] = any(self.last_fte(p, self.outside) >= 0.5 for p, _, _, _ in people)
+            new = seekers.new_members[sid]
+            if seekers.kind[sid] == "immigrant" and new is not None and "outside_fte" in new:
+                value = self._urgent[sid] = bool(np.any(np.asarray(new["outside_fte"]) >= REFERRAL_OUTSIDE_FTE))
+            else:
+                people = self._person(sid, seekers)
+                value = self._urgent[sid] = any(self.last_fte(p, self.outside) >= REFERRAL_OUTSIDE_FTE
+                                                for p, _, _, _ in people)
         return value
 
     def size(self, sid: int, seekers: Seekers) -> int:
@@ -330,4 +343,4 @@ class ApplicantFactory:
         return bool(self.pop.nonwestern[i]) if i is not None else False
 
 
-__all__ = ["EU_EEA_CH", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers"]
+__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers"]

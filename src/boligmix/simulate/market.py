@@ -27,7 +27,7 @@ from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
-from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
+from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band, basic_education
 
 MOVE_DAY, LEAVE_DAY, IMMIGRATION_DAY = 1, 8, 12
 WINDOW = 25
@@ -63,6 +63,13 @@ def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
         return np.where(n > 0, nw / np.maximum(n, 1), np.nan), names
 
 
+def area_labels(pop: Population) -> tuple[np.ndarray, dict[str, int]]:
+    """(per dwelling: the label of its area, 0 for none; area id -> label): the labels seekers apply
+    under (`Seekers.area_band`)."""
+    codes, names = pop.dwellings.area_codes()
+    return codes + 1, {a: i + 1 for i, a in enumerate(names)}
+
+
 def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
     """The move hazards' area band of the dwellings at `pos` (0: no area)."""
     share, _ = area_share_array(pop)
@@ -85,7 +92,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     moving = (u < p) | np.isin(hh, list(rehousing))
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
     nw = pop.nonwestern[head].astype(int)
-    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
+    basic = basic_education(pop, np.arange(pop.size), year)
+    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw,
+                                                                                        basic[head].astype(int)]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
     seekers = Seekers()
     members = _members_by_household(pop, hh[moving])
@@ -107,7 +116,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         band(age[young], LEAVE_BANDS)]]
     lpos = dw.position(pop.dwelling[leave])
     lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
-        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
+        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int), basic[leave].astype(int)]
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
     new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
     lmuni = dw.municipality[lpos]
@@ -118,6 +127,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(lmuni[j]), None,
                     pop.pid[[i]], None)
     immigrant_band: dict[int, int] = {}
+    label = area_labels(pop)[1]
     for sid, ids, members in waiting_immigrants:
         if year - members["first_year"] > 1:     # an immigrant household waits one year at most
             continue
@@ -134,7 +144,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         households = pool["household"].unique().sort().to_numpy()
         slots = np.arange(n, dtype=np.int64)
         picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
-        # a clone seeks where its donor household arrived: municipality, almen or not, area band
+        # a clone seeks where its donor household arrived: municipality, almen or not, area
         munis = np.unique(dw.municipality[dw.active])
         fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
         imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
@@ -147,7 +157,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
             if donor["municipality"] is not None and donor["municipality"] in munis:
                 chosen_muni[k] = donor["municipality"]
             iwants[k] = bool(donor["almen"])
-            immigrant_band[int(hh_ids[k])] = int(donor["area_band"] or 0)
+            immigrant_band[int(hh_ids[k])] = label.get(donor["area_id"], 0)
         for k in range(n):
             members = parts[int(picks[k])].sort("age", descending=True)
             arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
@@ -158,10 +168,11 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                          "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
                          "country": members["country_code"].to_numpy().astype(object),
                          "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
+                         "outside_fte": members["outside_fte"].to_numpy(),
                          "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year,
                          "area_band": immigrant_band[int(hh_ids[k])]})
-    # almen seekers apply in one area band, drawn by the estimated destination shares
-    nw_of = _head_nonwestern(pop, seekers)
+    # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated shares
+    head_of = _head_rows(pop, seekers)
     ids = np.array(sorted(seekers.kind), dtype=np.int64)
     if ids.size:
         u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
@@ -169,8 +180,10 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
             if sid in immigrant_band:
                 seekers.area_band[sid] = immigrant_band[sid]
                 continue
-            cum = rates.destination_area[int(nw_of[sid])]
-            seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
+            row = head_of.get(sid, -1)
+            area = rates.area_choice.draw(int(pop.nonwestern[row]) if row >= 0 else 0,
+                                          int(basic[row]) if row >= 0 else 1, seekers.municipality[sid], float(draw))
+            seekers.area_band[sid] = label.get(area, 0)
     return seekers
 
 
@@ -187,21 +200,16 @@ def _members_by_household(pop: Population, households: np.ndarray) -> dict[int, 
     return out
 
 
-def _head_nonwestern(pop: Population, seekers: Seekers) -> dict[int, bool]:
-    """Per seeker: whether its oldest member (the first such row in the population arrays) is
-    non-Western; an immigrant household's first member."""
-    out: dict[int, bool] = {}
+def _head_rows(pop: Population, seekers: Seekers) -> dict[int, int]:
+    """Per seeker with members in the population: the row of its oldest member (the first such row
+    among equal births). Immigrant households are not in the population yet (not in the result)."""
     sids, pids = [], []
     for sid in seekers.kind:
-        new = seekers.new_members[sid]
-        if new is not None:
-            out[sid] = bool(new["nonwestern"][0])
-        else:
-            out[sid] = False
+        if seekers.new_members[sid] is None:
             sids.append(np.full(seekers.members[sid].size, sid, dtype=np.int64))
             pids.append(seekers.members[sid])
     if not pids:
-        return out
+        return {}
     sid_of, pid_of = np.concatenate(sids), np.concatenate(pids)
     order = np.argsort(pop.pid, kind="stable")
     found = np.searchsorted(pop.pid[order], pid_of)
@@ -212,9 +220,7 @@ def _head_nonwestern(pop: Population, seekers: Seekers) -> dict[int, bool]:
     pick = np.lexsort((rows, pop.birth[rows], owner))
     owner, rows = owner[pick], rows[pick]
     first = np.r_[True, owner[1:] != owner[:-1]]
-    for sid, row in zip(owner[first].tolist(), rows[first].tolist()):
-        out[sid] = bool(pop.nonwestern[row])
-    return out
+    return dict(zip(owner[first].tolist(), rows[first].tolist()))
 
 
 class Market:
@@ -238,7 +244,7 @@ class Market:
         factory.set_dwellings({int(pop.dwellings.ids[i]): pop.dwellings.department[i] for i in almen},
                               {int(pop.dwellings.ids[i]): pop.dwellings.org[i] for i in almen})
         self.vacancies: dict[int, Vacancy] = {}
-        self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
+        self.band = area_labels(pop)[0]
         self.result = MarketResult()
         self._referral_keys: dict[int, tuple[float, int]] = {}
         self._position: RowIndex | None = None
@@ -543,4 +549,4 @@ class Market:
         return freed
 
 
-__all__ = ["Market", "MarketResult", "area_share_array", "area_shares", "draw_seekers", "household_area_band"]
+__all__ = ["Market", "MarketResult", "area_labels", "area_share_array", "area_shares", "draw_seekers", "household_area_band"]
