@@ -353,10 +353,10 @@ class Market:
 
     def _let_almen(self, pos: int, seekers: Seekers, month: int, now: datetime) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
-        any_band = month > int(dw.vacant_from[pos])   # unlet for a month: every seeker may apply
         band_here = int(self.band[pos]) if pos < self.band.size else 0
         group = self._pools.get((int(dw.municipality[pos]), True)) or SeekerPool([], seekers)
-        state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
+        past_first = month > int(dw.vacant_from[pos])
+        state = (int(group.decided[month]), past_first, len(self.engine.ledger.redirected))
         tried = self._tried.get(pos)
         if tried is not None and tried[4] == state and self.skip_unchanged:
             # every candidate of the last round's pool was assessed and no seeker decided since:
@@ -370,28 +370,13 @@ class Market:
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
-        rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
-        factory = self.factory
-        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
-        per_room, over = factory.size_limits(dwelling, now.date(), self.policies)
-        size = group.size[rows]
-        fit = np.ones(rows.size, dtype=bool)
-        if per_room is not None:
-            fit &= ~(size > per_room * dwelling.rooms)
-        if over is not None:
-            fit &= ~(dwelling.rooms - size > over)
-        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
-            sid = group.sid[rows]
-            fit &= ~np.isin(sid, tried[0])
-            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
-            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
-        else:
-            referable = ~group.rehousing[rows] & group.urgent[rows]
-            rehoused = group.rehousing[rows]
-        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
-        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
-        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
+        per_room, over = self.factory.size_limits(dwelling, now.date(), self.policies)
+        fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
+                                                          per_room, over)
+        if past_first and not self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool, rehousing):
+            # unlet for a month and no seeker of its area left to assess: every seeker may apply
+            fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, None, tried,
+                                                              per_room, over)
         if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
                                                                         rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
@@ -425,6 +410,35 @@ class Market:
                     }.get(channel, False)
         self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
         return None, None
+
+    def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
+                    tried: tuple | None, per_room: float | None, over: float | None
+                    ) -> tuple[list[int], list[int], list[int]]:
+        """(waiting-list, referral, rehousing) candidates of the pool applying in `band` (None: any)
+        not yet assessed for the vacancy: the most senior fitting the size constants, the first by
+        the referral order, the first households to rehouse."""
+        factory = self.factory
+        rows = group.select(month, dwelling.dwelling_id, band)
+        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
+        size = group.size[rows]
+        fit = np.ones(rows.size, dtype=bool)
+        if per_room is not None:
+            fit &= ~(size > per_room * dwelling.rooms)
+        if over is not None:
+            fit &= ~(dwelling.rooms - size > over)
+        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
+            sid = group.sid[rows]
+            fit &= ~np.isin(sid, tried[0])
+            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
+            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
+        else:
+            referable = ~group.rehousing[rows] & group.urgent[rows]
+            rehoused = group.rehousing[rows]
+        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
+        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
+        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
+        return fits, referral_pool, rehousing
 
     def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
               rehousing: list[int]) -> bool:
