@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
-from boligmix.simulate.rates import PRIOR_WEIGHT, estimate_area_choice
+from boligmix.simulate.destination import estimate_area_choice
+from boligmix.simulate.rates import PRIOR_WEIGHT
 
 
 def _shrunk(counts, parent):
@@ -23,7 +24,7 @@ def test_area_choice_is_the_history_shrunk_towards_origin_all_movers_and_the_sto
     moves = pl.DataFrame({"nonwestern": [1] * 10 + [0] * 5 + [1] * 3, "basic": [1] * 10 + [0] * 5 + [1] * 3,
                           "municipality": [101] * 15 + [999] * 3,       # moves into an unknown municipality: ignored
                           "area_id": ["A"] * 10 + ["B"] * 5 + ["A"] * 3})
-    choice = estimate_area_choice(moves, stock)
+    choice = estimate_area_choice(moves, stock, PRIOR_WEIGHT)
     prior = np.array([2, 6, 2]) / 10                                    # None, A, B
     pooled = _shrunk([0, 10, 5], prior)
     western, nonwestern = _shrunk([0, 0, 5], pooled), _shrunk([0, 10, 0], pooled)

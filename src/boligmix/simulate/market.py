@@ -27,7 +27,8 @@ from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads, person_rows
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, ORIGIN_CODES, Population, day
-from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band, basic_education
+from boligmix.simulate.destination import basic_education
+from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
 
 MOVE_DAY, LEAVE_DAY, IMMIGRATION_DAY = 1, 8, 12
 WINDOW = 25

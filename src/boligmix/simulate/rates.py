@@ -15,7 +15,7 @@ to the run's `rates/` directory by `Rates.write`):
                          -> probability the new dwelling is almen
     destination_area.csv household moving into almen: head non-western x municipality -> the area of the new
                          dwelling (or none), shrunk towards both groups' shares and those towards the almen stock
-                         of each area: where seekers apply (`AreaChoice`)
+                         of each area: where seekers apply (`destination.AreaChoice`)
     outside.csv          person: age band x years mainly outside of the last six x area outside band
                          -> probability of being mainly outside next year (outside: the indicator settings'
                          outside attachments; the area band is the area's share of 18-64s mainly outside)
@@ -47,6 +47,7 @@ import polars as pl
 from boligmix.data.io import read_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
+from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
 from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
 PRIOR_WEIGHT = 20.0
@@ -85,87 +86,8 @@ def area_band(share: np.ndarray, has_area: np.ndarray) -> np.ndarray:
     return np.where(has_area, band(np.nan_to_num(share), AREA_BANDS) + 1, 0)
 
 
-BASIC_LEVELS = ("grundskole", "uoplyst")
-"""Highest education levels of the `basic` segment of the destination rates (a person without a
-person_years row counts as basic too, as the indicators' `uoplyst_is_basic` rule reads it)."""
-
-
-def basic_expr(column: str = "highest_education") -> pl.Expr:
-    """True for a person of the `basic` segment (BASIC_LEVELS or no education row)."""
-    return pl.col(column).is_null() | pl.col(column).is_in(list(BASIC_LEVELS))
-
-
-def basic_education(pop, rows: np.ndarray, year: int) -> np.ndarray:
-    """Per population row: in the `basic` segment by the last register year before `year`."""
-    py = pop.person_years.get(year - 1)
-    if py is None:
-        return np.ones(np.asarray(rows).size, dtype=bool)
-    higher = np.sort(py.filter(~basic_expr())["person_id"].to_numpy())
-    return ~np.isin(pop.pid[rows], higher, assume_unique=False)
-
-
 def _shrunk(events: np.ndarray, exposure: np.ndarray, parent_rate: np.ndarray) -> np.ndarray:
     return (events + PRIOR_WEIGHT * parent_rate) / (exposure + PRIOR_WEIGHT)
-
-
-@dataclass
-class AreaChoice:
-    """Where a household moving into an almen dwelling applies: per (head non-Western, head basic
-    education, municipality it seeks in) the probability of each area of the municipality, and of
-    the almen dwellings outside any area (None), from the almen in-moves of the estimation years.
-    Each group's shares are shrunk with PRIOR_WEIGHT pseudo-observations towards its origin
-    group's shares, those towards all in-movers' and those towards the municipality's almen
-    stock per area.
-
-    Per area, not per band of the area's current non-Western share: the data's areas keep their own
-    in-mover composition year after year (the backcast from 2012 on seed 7: 71-90 % non-Western
-    in-movers into one area, 15-48 % into another of the same band), while seekers drawn by band
-    spread over every area of a band, with the band re-measured each year, pulled every area towards
-    its band's mean (docs/simulate.md, Backcast)."""
-
-    choices: dict[tuple[int, int, int], tuple[list[str | None], np.ndarray]]
-    """(non-Western, basic, municipality) -> (areas, None for no area; cumulative probabilities)."""
-
-    def draw(self, nonwestern: int, basic: int, municipality: int, u: float) -> str | None:
-        """The area drawn by the uniform `u` (None: no area, or a municipality without almen stock)."""
-        entry = self.choices.get((int(nonwestern), int(basic), int(municipality)))
-        if entry is None:
-            return None
-        areas, cum = entry
-        return areas[int(min(np.searchsorted(cum, u, side="right"), cum.size - 1))]
-
-    def frame(self) -> pl.DataFrame:
-        rows = [{"nonwestern": g, "basic": b, "municipality": m, "area_id": a, "probability": float(p)}
-                for (g, b, m), (areas, cum) in sorted(self.choices.items())
-                for a, p in zip(areas, np.diff(cum, prepend=0.0))]
-        return pl.DataFrame(rows, schema={"nonwestern": pl.Int64, "basic": pl.Int64, "municipality": pl.Int64,
-                                          "area_id": pl.String, "probability": pl.Float64})
-
-
-def estimate_area_choice(moves: pl.DataFrame, stock: pl.DataFrame) -> AreaChoice:
-    """`moves`: nonwestern, basic, municipality, area_id (null: none) of the households that moved into
-    almen; `stock`: municipality, area_id of the almen dwellings (the prior)."""
-    choices: dict[tuple[int, int, int], tuple[list[str | None], np.ndarray]] = {}
-    prior_counts = stock.group_by("municipality", "area_id").len()
-    for (muni,), part in prior_counts.partition_by("municipality", as_dict=True).items():
-        areas = sorted(part["area_id"].to_list(), key=lambda a: (a is not None, a or ""))
-        index = {a: i for i, a in enumerate(areas)}
-        prior = np.zeros(len(areas))
-        for a, n in part.select("area_id", "len").iter_rows():
-            prior[index[a]] = n
-        prior /= prior.sum()
-        counts = np.zeros((2, 2, len(areas)))
-        for g, b, a, n in (moves.filter(pl.col("municipality") == muni).group_by("nonwestern", "basic", "area_id")
-                           .len().iter_rows()):
-            if a in index:
-                counts[int(g), int(b), index[a]] += n
-        pooled = _shrunk(counts.sum(axis=(0, 1)), counts.sum(), prior)
-        for g in (0, 1):
-            origin = _shrunk(counts[g].sum(axis=0), counts[g].sum(), pooled)
-            for b in (0, 1):
-                p = _shrunk(counts[g, b], counts[g, b].sum(), origin)
-                choices[(g, b, int(muni))] = (areas, np.cumsum(p / p.sum()))
-    return AreaChoice(choices)
 
 
 @dataclass
@@ -179,7 +101,7 @@ class Rates:
     leave_home: np.ndarray       # [band]
     move: np.ndarray             # [tenure, head band, size band, area band]
     destination_almen: np.ndarray  # [from almen, nonwestern, basic education]
-    area_choice: "AreaChoice"    # households moving into almen: the area they apply in
+    area_choice: AreaChoice      # households moving into almen: the area they apply in (destination.py)
     outside: np.ndarray          # [age band, outside years of the last HISTORY_YEARS, area outside band]
     status: np.ndarray           # [age band, nonwestern, status_t, outside next, status_t+1] cumulative
     outside_statuses: np.ndarray  # bool per status: an outside attachment
@@ -505,7 +427,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     move = _shrunk(move_ev, move_n, np.broadcast_to(parent, move_shape))
     almen_stock = dwelling_place.filter(pl.col("tenure") == "almen").select(
         pl.col("municipality_code").alias("municipality"), "area_id")
-    area_choice = estimate_area_choice(pl.concat(into_almen), almen_stock)
+    area_choice = estimate_area_choice(pl.concat(into_almen), almen_stock, PRIOR_WEIGHT)
     dest_origin = _shrunk(dest_ev.sum(axis=2), dest_n.sum(axis=2), dest_ev.sum(axis=(1, 2))[:, None] / np.maximum(
         dest_n.sum(axis=(1, 2))[:, None], 1))
     dest = _shrunk(dest_ev, dest_n, dest_origin[:, :, None])
@@ -545,4 +467,4 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                  area_outside_effects(pl.concat(area_cells), outside_p))
 
 
-__all__ = ["AreaChoice", "BASIC_LEVELS", "Rates", "basic_education", "basic_expr", "estimate_area_choice", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
+__all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
