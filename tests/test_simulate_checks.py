@@ -91,8 +91,12 @@ def test_a_households_benefit_history_covers_every_month_it_is_assessed_in():
 
 
 @pytest.mark.slow
-def test_backcast_from_2012_tracks_the_real_lists_and_beats_no_change():
-    result = backcast(small_dataset_dir(), 2012, 5, replications=1, seed=2)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_backcast_from_2012_tracks_the_real_lists_and_beats_no_change(seed):
+    """The small dataset of the tests (generator seed 7), one replication per simulation seed. On the
+    small datasets of generator seeds 1 and 3 (docs/simulate.md, Backcast) seed 1 beats no change
+    too, seed 3 does not (income and conviction ratio, which the generator sets top-down)."""
+    result = backcast(small_dataset_dir(), 2012, 5, replications=1, seed=seed)
     assert result.counts["within"].all(), result.counts
     after_five = result.errors.filter(pl.col("year") == 2017)
     assert after_five["mae_simulated"].mean() < after_five["mae_no_change"].mean(), after_five
