@@ -98,16 +98,7 @@ def counts(national_dataset) -> dict[int, dict[str, int]]:
     return {**official_list_counts(national_dataset, GHETTO_YEARS), **official_list_counts(national_dataset, LIST_YEARS)}
 
 
-GHETTO_MISSED = {
-    2010: "the generator gives 38 ghetto areas for list year 2010 against 29 published (tolerance 8.7), "
-          "since session 5 (realised moves: refugees housed first raise the early non-Western shares)",
-}
-"""Ghetto list years the national dataset of seed 1 misses (measured 6 Dec 2026, calibration synthetic-v3):
-strict expected failures, so the test fails as soon as the generator meets them and the mark must go."""
-
-
-@pytest.mark.parametrize("year", [pytest.param(y, marks=pytest.mark.xfail(strict=True, reason=GHETTO_MISSED[y]))
-                                  if y in GHETTO_MISSED else y for y in GHETTO_YEARS])
+@pytest.mark.parametrize("year", GHETTO_YEARS)
 def test_ghetto_counts_2010_2017_from_person_level_data(counts, year):
     published = TARGETS.lists[year].get("ghetto")
     generated = counts[year]

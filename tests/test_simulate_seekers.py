@@ -1,7 +1,7 @@
 """`draw_seekers` (all households at once) equals the per-household oracle below (one household,
 person and immigrant at a time, the code it replaced): the same seekers in the same order, with
 the same kind, month, destination, municipality, dwelling, members, immigrant facts and area
-band, over two years (waiting immigrants and households to rehouse included)."""
+(by label) applied in, over two years (waiting immigrants and households to rehouse included)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from synth_data import small_dataset_dir
 
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.destination import basic_education
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, births, deaths, emigration, heads
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, band
-from boligmix.simulate.seekers import IMMIGRATION_DAY, draw_seekers, household_area_band, members_by_household
+from boligmix.simulate.seekers import (
+    IMMIGRATION_DAY,
+    area_labels,
+    draw_seekers,
+    household_area_band,
+    members_by_household,
+)
 
 
 def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int],
@@ -33,7 +40,9 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
     moving = (u < p) | np.isin(hh, list(rehousing))
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
     nw = pop.nonwestern[head].astype(int)
-    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
+    basic = basic_education(pop, np.arange(pop.size), year)
+    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw,
+                                                                                        basic[head].astype(int)]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
     seekers = Seekers()
     members = _members(pop, hh[moving])
@@ -55,7 +64,7 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
         band(age[young], LEAVE_BANDS)]]
     lpos = dw.position(pop.dwelling[leave])
     lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
-        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
+        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int), basic[leave].astype(int)]
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
     new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
     lmuni = dw.municipality[lpos]
@@ -66,6 +75,7 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
         seekers.add(int(new_hh[j]), "leaver", int(lmonth[j]), bool(lwants[j]), int(lmuni[j]), None,
                     pop.pid[[i]], None)
     immigrant_band: dict[int, int] = {}
+    label = area_labels(pop)[1]
     for sid, ids, members in waiting_immigrants:
         if year - members["first_year"] > 1:     # an immigrant household waits one year at most
             continue
@@ -95,7 +105,7 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
             if donor["municipality"] is not None and donor["municipality"] in munis:
                 chosen_muni[k] = donor["municipality"]
             iwants[k] = bool(donor["almen"])
-            immigrant_band[int(hh_ids[k])] = int(donor["area_band"] or 0)
+            immigrant_band[int(hh_ids[k])] = label.get(donor["area_id"], 0)
         for k in range(n):
             members = parts[int(picks[k])].sort("age", descending=True)
             arrive = day(year, int(imonth[k]), IMMIGRATION_DAY)
@@ -106,10 +116,11 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
                          "origin": np.array([ORIGIN_CODES[o] for o in members["origin"]], dtype=np.int8),
                          "country": members["country_code"].to_numpy().astype(object),
                          "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
+                         "outside_fte": members["outside_fte"].to_numpy(),
                          "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year,
                          "area_band": immigrant_band[int(hh_ids[k])]})
-    # almen seekers apply in one area band, drawn by the estimated destination shares
-    nw_of = _oldest_nonwestern(pop, seekers)
+    # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated shares
+    head_of = _head_rows(pop, seekers)
     ids = np.array(sorted(seekers.kind), dtype=np.int64)
     if ids.size:
         u = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
@@ -117,8 +128,10 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
             if sid in immigrant_band:
                 seekers.area_band[sid] = immigrant_band[sid]
                 continue
-            cum = rates.destination_area[int(nw_of[sid])]
-            seekers.area_band[sid] = int(min(np.searchsorted(cum, draw, side="right"), cum.size - 1))
+            row = head_of.get(sid, -1)
+            area = rates.area_choice.draw(int(pop.nonwestern[row]) if row >= 0 else 0,
+                                          int(basic[row]) if row >= 0 else 1, seekers.municipality[sid], float(draw))
+            seekers.area_band[sid] = label.get(area, 0)
     return seekers
 
 
@@ -135,49 +148,20 @@ def _members(pop: Population, households: np.ndarray) -> dict[int, np.ndarray]:
     return out
 
 
-def _oldest_nonwestern(pop: Population, seekers: Seekers) -> dict[int, bool]:
-    """Per seeker: whether its oldest member (the first such row in the population arrays) is
-    non-Western; an immigrant household's first member."""
-    out: dict[int, bool] = {}
-    sids, pids = [], []
-    for sid in seekers.kind:
-        new = seekers.new_members[sid]
-        if new is not None:
-            out[sid] = bool(new["nonwestern"][0])
-        else:
-            out[sid] = False
-            sids.append(np.full(seekers.members[sid].size, sid, dtype=np.int64))
-            pids.append(seekers.members[sid])
-    if not pids:
-        return out
-    sid_of, pid_of = np.concatenate(sids), np.concatenate(pids)
-    order = np.argsort(pop.pid, kind="stable")
-    found = np.searchsorted(pop.pid[order], pid_of)
-    hit = found < pop.size
-    hit[hit] = pop.pid[order[found[hit]]] == pid_of[hit]
-    rows, owner = order[found[hit]], sid_of[hit]
-    # the row with the earliest birth, the first row among equal births, per seeker
-    pick = np.lexsort((rows, pop.birth[rows], owner))
-    owner, rows = owner[pick], rows[pick]
-    first = np.r_[True, owner[1:] != owner[:-1]]
-    for sid, row in zip(owner[first].tolist(), rows[first].tolist()):
-        out[sid] = bool(pop.nonwestern[row])
-    return out
-
-
 def _members(pop: Population, households: np.ndarray) -> dict[int, np.ndarray]:
     return members_by_household(pop, households)
 
 
-def _oldest_nonwestern(pop: Population, seekers: Seekers) -> dict[int, bool]:
-    out: dict[int, bool] = {}
+def _head_rows(pop: Population, seekers: Seekers) -> dict[int, int]:
+    """Per seeker with members in the population: the row of its oldest member (the first row among
+    equal births), one seeker at a time; immigrant households are not in the population yet."""
+    out: dict[int, int] = {}
     for sid in seekers.kind:
-        new = seekers.new_members[sid]
-        if new is not None:
-            out[sid] = bool(new["nonwestern"][0])
+        if seekers.new_members[sid] is not None:
             continue
         rows = np.flatnonzero(np.isin(pop.pid, seekers.members[sid]))
-        out[sid] = bool(pop.nonwestern[rows[np.lexsort((rows, pop.birth[rows]))[0]]]) if rows.size else False
+        if rows.size:
+            out[sid] = int(rows[np.lexsort((rows, pop.birth[rows]))[0]])
     return out
 
 

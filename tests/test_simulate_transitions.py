@@ -18,7 +18,7 @@ from synth_data import small_dataset_dir
 
 from boligmix.data.io import read_table
 from boligmix.simulate.demography import births, deaths, dwelling_stock, emigration
-from boligmix.simulate.market import draw_seekers
+from boligmix.simulate.market import area_labels, draw_seekers
 from boligmix.simulate.population import Population
 from boligmix.simulate.rates import BIRTH_BANDS, band
 from boligmix.simulate.transitions import PRIOR_WEIGHT, TransitionCounts, Transitions
@@ -132,14 +132,17 @@ def test_immigrants_seek_where_their_donor_household_arrived():
     sh = shared()
     pop = copy.deepcopy(Population.from_dataset(small_dataset_dir(), START))
     target = int(np.unique(pop.dwellings.municipality)[-1])
+    area = sorted({a for a, m in zip(pop.dwellings.area, pop.dwellings.municipality) if a is not None
+                   and int(m) == target})[-1]
     pool = sh.rates.immigrant_pool.with_columns(pl.lit(target).alias("municipality"), pl.lit(True).alias("almen"),
-                                                pl.lit(3).cast(pl.Int64).alias("area_band"))
+                                                pl.lit(area).alias("area_id"))
     rates = dataclasses.replace(sh.rates, immigrant_pool=pool)
     seekers = draw_seekers(pop, rates, 5, 0, START, {})
     immigrants = [s for s, k in seekers.kind.items() if k == "immigrant"]
     assert len(immigrants) >= 10
     assert {seekers.municipality[s] for s in immigrants} == {target}
-    assert all(seekers.wants_almen[s] and seekers.area_band[s] == 3 for s in immigrants)
+    label = area_labels(pop)[1][area]
+    assert all(seekers.wants_almen[s] and seekers.area_band[s] == label for s in immigrants)
     # the estimated pool: where the households of the estimation years arrived
     arrived = sh.rates.immigrant_pool.group_by("household").agg(pl.col("municipality").n_unique())
     assert arrived["municipality"].max() == 1

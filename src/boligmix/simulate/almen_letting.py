@@ -2,14 +2,18 @@
 
 The engine decides everything a letting is (channel by the share policies, candidates, bars,
 priorities, ranking, offers); this module picks the candidates it is handed: the most senior
-plausible seekers of the dwelling's municipality and area band (a window of `WINDOW`, up to
+plausible seekers of the dwelling's municipality applying in its area (a window of `WINDOW`, up to
 `WINDOWS` windows), the municipality's referrals in its order and the households to rehouse.
+A vacancy goes to its own area's seekers (those outside any area: to the seekers applying outside
+any) first, and to every seeker of the municipality once it is unlet for a month and none of its
+own area's candidates is left to assess.
 
 The channel is allocated first (`LettingEngine.allocate_channel`, the same decision the engine
 makes at a vacancy's first round), so only the lists that channel reads are built: a waiting-list
 vacancy does not build referral applicants. On the waiting-list channels the window is screened
 (`boligmix.simulate.screen`): where no policy in force can reject, the engine is handed only the
-candidate it would rank first, and decides the round with it. An unlet vacancy is not offered again to seekers the
+candidate it would rank first among the window's candidates (drawn from the area's seekers or
+everyone's, as above), and decides the round with it. An unlet vacancy is not offered again to seekers the
 engine already assessed for it, nor at all while its pool has no new candidate (`skipped_offers`).
 """
 
@@ -113,8 +117,8 @@ class AlmenLetting:
     def _let(self, pos: int, band_here: int, group: SeekerPool, seekers: Seekers, month: int, now: datetime,
              lettings_so_far: int) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
-        any_band = month > int(dw.vacant_from[pos])   # unlet for a month: every seeker may apply
-        state = (int(group.decided[month]), any_band, len(self.engine.ledger.redirected))
+        past_first = month > int(dw.vacant_from[pos])
+        state = (int(group.decided[month]), past_first, len(self.engine.ledger.redirected))
         tried = self._tried.get(pos)
         if tried is not None and tried[4] == state and self.skip_unchanged:
             # every candidate of the last round's pool was assessed and no seeker decided since:
@@ -128,28 +132,13 @@ class AlmenLetting:
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
-        rows = group.select(month, dwelling.dwelling_id, None if any_band else band_here)
-        factory = self.factory
-        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
-        per_room, over = factory.size_limits(dwelling, now.date(), self.policies)
-        size = group.size[rows]
-        fit = np.ones(rows.size, dtype=bool)
-        if per_room is not None:
-            fit &= ~(size > per_room * dwelling.rooms)
-        if over is not None:
-            fit &= ~(dwelling.rooms - size > over)
-        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
-            sid = group.sid[rows]
-            fit &= ~np.isin(sid, tried[0])
-            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
-            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
-        else:
-            referable = ~group.rehousing[rows] & group.urgent[rows]
-            rehoused = group.rehousing[rows]
-        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
-        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
-        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
+        per_room, over = self.factory.size_limits(dwelling, now.date(), self.policies)
+        fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
+                                                          per_room, over)
+        if past_first and not self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool, rehousing):
+            # unlet for a month and no seeker of its area left to assess: every seeker may apply
+            fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, None, tried,
+                                                              per_room, over)
         if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
                                                                         rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
@@ -208,6 +197,35 @@ class AlmenLetting:
 
     # ------------------------------------------------------------------------------------------
 
+    def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
+                    tried: tuple | None, per_room: float | None, over: float | None
+                    ) -> tuple[list[int], list[int], list[int]]:
+        """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
+        `band` (None: any) not yet assessed for the vacancy: the most senior fitting the size
+        constants, the first by the referral order, the first households to rehouse."""
+        factory = self.factory
+        rows = group.select(month, dwelling.dwelling_id, band)
+        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
+        size = group.size[rows]
+        fit = np.ones(rows.size, dtype=bool)
+        if per_room is not None:
+            fit &= ~(size > per_room * dwelling.rooms)
+        if over is not None:
+            fit &= ~(dwelling.rooms - size > over)
+        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
+            sid = group.sid[rows]
+            fit &= ~np.isin(sid, tried[0])
+            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
+            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
+        else:
+            referable = ~group.rehousing[rows] & group.urgent[rows]
+            rehoused = group.rehousing[rows]
+        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
+        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
+        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
+        return fits, referral_pool, rehousing
+
     def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
         """The vacancy's channel: allocated by the engine before its first round."""
         channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
@@ -239,7 +257,7 @@ class AlmenLetting:
 
     def _remember_tried(self, pos: int, waiting: list[int], referrals: list[int], rehousing: list[int],
                         state: tuple | None) -> None:
-        """`state`: (seekers decided, any band, redirected referrals) when every candidate of the pool
+        """`state`: (seekers decided, unlet for a month, redirected referrals) when every candidate of the pool
         was handed in (None: some were left for a later round)."""
         old = self._tried.get(pos)
         lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)

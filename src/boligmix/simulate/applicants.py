@@ -38,6 +38,9 @@ EU_EEA_CH = frozenset(
 """Citizens of these countries are not barred by § 59, stk. 6, nr. 4 (country of origin stands in for
 citizenship, which the data model does not hold)."""
 OPTIONS = RegisterOptions(current_year="continue_december")
+REFERRAL_OUTSIDE_FTE = 0.5
+"""A household is referred by the municipality when a member was at least this FTE on an outside
+attachment (last year; an immigrant household: in its donor's arrival year)."""
 
 
 class RowIndex:
@@ -78,7 +81,7 @@ class Seekers:
         self.members: dict[int, np.ndarray] = {}
         self.new_members: dict[int, dict[str, Any] | None] = {}
         self.area_band: dict[int, int] = {}
-        """The area band (no area, non-western share < 30 %, 30-50 %, 50 %+) an almen seeker applies in."""
+        """The area an almen seeker applies in, by its label (`market.area_labels`; 0: no area)."""
         self._open: dict[int, None] = {}
         """Open seekers in the order added (a dict: housing one is O(1), not a list scan)."""
         self._by_group: dict[tuple[int, bool], dict[int, None]] = {}
@@ -170,15 +173,20 @@ class ApplicantFactory:
             out.append((int(p), int(self.pop.birth[i]), bool(self.pop.female[i]), str(self.pop.country[i])))
         return out
 
-    def _history(self, pid: int, on: date, immigrant: bool) -> BenefitHistory:
+    def _history(self, pid: int, immigrant: bool) -> BenefitHistory:
+        """The person's benefit history through December of the simulated year: the three years
+        before, and the current year continuing the last one's December (`OPTIONS`). A household
+        is built once a year and assessed in any month, so its history must cover every month a
+        rule's window reads (one ending at the first assessment month turned the months after it
+        to "not covered": § 51 b/§ 51 c facts UNKNOWN and the applicant held, not assessed)."""
         first, last = self.span
+        december = date(self.year, 12, 1)
         if immigrant:
-            return BenefitHistory(date(first, 1, 1), date(on.year, on.month, 1), ())
-        history = benefit_history(self.rows(pid), first, last, on, OPTIONS)
-        month = date(on.year, on.month, 1)
-        spells = tuple(BenefitSpell(s.benefit, s.first_month, month) if s.last_month >= history.known_to else s
+            return BenefitHistory(date(first, 1, 1), december, ())
+        history = benefit_history(self.rows(pid), first, last, december, OPTIONS)
+        spells = tuple(BenefitSpell(s.benefit, s.first_month, december) if s.last_month >= history.known_to else s
                        for s in history.spells)
-        return BenefitHistory(history.known_from, month, spells)
+        return BenefitHistory(history.known_from, december, spells)
 
     def rows(self, pid: int) -> list[tuple[int, str, float]]:
         """(year, attachment, fte) labour rows of the three years before, in register order."""
@@ -227,7 +235,7 @@ class ApplicantFactory:
             facts = {"eu_eea_ch_citizen": p[3] in EU_EEA_CH, "enrolled_student": pid in self.in_education,
                      "released_after_sentence_on": released, "lease_terminated_for_breach_on": False,
                      "released_from_youth_institution_after_sentence": False}
-            members.append(HouseholdMember(pid, role, births[pid], None, self._history(pid, on, immigrant), facts))
+            members.append(HouseholdMember(pid, role, births[pid], None, self._history(pid, immigrant), facts))
         household = Household(sid, tuple(members))
         adults_ids = [m.person_id for m in household.members if m.role in (MemberRole.APPLICANT, MemberRole.SPOUSE)]
         work = frozenset({"employment", "education"})
@@ -256,11 +264,21 @@ class ApplicantFactory:
         return value
 
     def urgent(self, sid: int, seekers: Seekers) -> bool:
-        """The municipality refers households with an adult mainly on an 'outside' benefit last year."""
+        """The municipality refers households with an adult mainly on an 'outside' benefit last year;
+        an immigrant household, with no year in the registers yet, when a member of the household
+        it clones was mainly on one in the year it arrived (refugees on integration benefits, whom
+        the municipality must house: 72 % of the adults of the immigrant households that arrived in
+        an area's almen dwelling in 2007-2011 in the test's small dataset, 20 % of those in private
+        rental; docs/simulate.md, Backcast)."""
         value = self._urgent.get(sid)
         if value is None:
-            people = self._person(sid, seekers)
-            value = self._urgent[sid] = any(self.last_fte(p, self.outside) >= 0.5 for p, _, _, _ in people)
+            new = seekers.new_members[sid]
+            if seekers.kind[sid] == "immigrant" and new is not None and "outside_fte" in new:
+                value = self._urgent[sid] = bool(np.any(np.asarray(new["outside_fte"]) >= REFERRAL_OUTSIDE_FTE))
+            else:
+                people = self._person(sid, seekers)
+                value = self._urgent[sid] = any(self.last_fte(p, self.outside) >= REFERRAL_OUTSIDE_FTE
+                                                for p, _, _, _ in people)
         return value
 
     def size(self, sid: int, seekers: Seekers) -> int:
@@ -325,4 +343,4 @@ class ApplicantFactory:
         return bool(self.pop.nonwestern[i]) if i is not None else False
 
 
-__all__ = ["EU_EEA_CH", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers"]
+__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers"]

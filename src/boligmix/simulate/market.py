@@ -26,6 +26,7 @@ from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, Population, day
 from boligmix.simulate.seekers import (
     IMMIGRATION_DAY,
+    area_labels,
     area_share_array,
     area_shares,
     draw_seekers,
@@ -67,7 +68,8 @@ class Market:
                               dict(zip(ids, pop.dwellings.org[almen].tolist())))
         self.almen = AlmenLetting(pop, policies, factory, categories, seed, rep, year, ledger, self.row_of,
                                   check_rules=check_rules, skip_unchanged=skip_unchanged, screen=screen)
-        self.band = household_area_band(pop, np.arange(pop.dwellings.ids.size))
+        self.band = area_labels(pop)[0]
+        """Per dwelling: the label of its area (0: none), the labels almen seekers apply under."""
         self.result = MarketResult()
         self._position: RowIndex | None = None
         """Person id -> row in the population arrays (rows do not move during the market: immigrants
@@ -234,5 +236,5 @@ class Market:
         return freed
 
 
-__all__ = ["IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_share_array", "area_shares",
-           "draw_seekers", "household_area_band"]
+__all__ = ["IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",
+           "area_shares", "draw_seekers", "household_area_band"]

@@ -11,9 +11,11 @@ to the run's `rates/` directory by `Rates.write`):
     emigration.csv       household: head non-western x head age band    -> probability
     leave_home.csv       non-head person 18-29: age band                -> probability of forming a household
     move.csv             household: tenure x head age band x size band x area band -> probability of moving
-    destination.csv      moving household: from almen x non-western     -> probability the new dwelling is almen
-    destination_area.csv household moving into almen: non-western      -> area band of the new dwelling
-                         (no area, the area's non-western share < 30 %, 30-50 %, 50 % and more)
+    destination.csv      moving household: from almen x head non-western x head basic education (`BASIC_LEVELS`)
+                         -> probability the new dwelling is almen
+    destination_area.csv household moving into almen: head non-western x municipality -> the area of the new
+                         dwelling (or none), shrunk towards both groups' shares and those towards the almen stock
+                         of each area: where seekers apply (`destination.AreaChoice`)
     outside.csv          person: age band x years mainly outside of the last six x area outside band
                          -> probability of being mainly outside next year (outside: the indicator settings'
                          outside attachments; the area band is the area's share of 18-64s mainly outside)
@@ -27,8 +29,8 @@ to the run's `rates/` directory by `Rates.write`):
                          conviction (area band: the area's share of persons 18+ convicted last year)
     immigration.csv      immigrant households per year (mean) and persons per household
     immigrant_destination.csv  immigrant households of the estimation years by the municipality they arrived
-                         in, whether the dwelling was almen and its area band (an immigrant household of
-                         the simulation is a clone of one of them and seeks where it arrived)
+                         in, whether the dwelling was almen and its area (an immigrant household of the
+                         simulation is a clone of one of them and seeks where it arrived)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import polars as pl
 from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
+from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
 from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
 PRIOR_WEIGHT = 20.0
@@ -97,15 +100,16 @@ class Rates:
     emigration: np.ndarray       # [nonwestern, head band]
     leave_home: np.ndarray       # [band]
     move: np.ndarray             # [tenure, head band, size band, area band]
-    destination_almen: np.ndarray  # [from almen, nonwestern]
-    destination_area: np.ndarray   # [nonwestern, area band] cumulative, households moving into almen
+    destination_almen: np.ndarray  # [from almen, nonwestern, basic education]
+    area_choice: AreaChoice      # households moving into almen: the area they apply in (destination.py)
     outside: np.ndarray          # [age band, outside years of the last HISTORY_YEARS, area outside band]
     status: np.ndarray           # [age band, nonwestern, status_t, outside next, status_t+1] cumulative
     outside_statuses: np.ndarray  # bool per status: an outside attachment
     conviction: np.ndarray       # [age band, female, convicted before, area conviction band]
     immigrant_households: float
     immigrant_pool: pl.DataFrame  # members of recent immigrant households: household, age at arrival, sex, origin,
-    #                               country; the household's arrival municipality, almen dwelling, area band
+    #                               country; the household's arrival municipality, almen dwelling, area; the
+    #                               member's FTE on an outside attachment in the arrival year
     transitions: Transitions | None = None   # education, moves between municipalities (transitions.py)
     area_outside_effect: dict[str, float] = dataclasses.field(default_factory=dict)
     # per area: logit offset of the outside rate of its residents 18-64 beyond their cells (module docstring)
@@ -129,9 +133,8 @@ class Rates:
         frame(self.move, ["tenure", "head_age_band", "size_band", "area_band"], "probability").with_columns(
             pl.col("tenure").map_elements(lambda i: TENURES[i], return_dtype=pl.String)
         ).write_csv(out / "move.csv")
-        frame(np.diff(self.destination_area, axis=-1, prepend=0.0), ["nonwestern", "area_band"], "probability"
-              ).write_csv(out / "destination_area.csv")
-        frame(self.destination_almen, ["from_almen", "nonwestern"], "probability_almen").write_csv(
+        self.area_choice.frame().write_csv(out / "destination_area.csv")
+        frame(self.destination_almen, ["from_almen", "nonwestern", "basic"], "probability_almen").write_csv(
             out / "destination.csv")
         probs = np.diff(self.status, axis=-1, prepend=0.0)
         frame(self.outside, ["age_band", "outside_years_before", "area_outside_band"], "probability").write_csv(
@@ -148,7 +151,7 @@ class Rates:
                           1, self.immigrant_pool["household"].n_unique())]}).write_csv(out / "immigration.csv")
         if self.immigrant_pool.height:
             first = self.immigrant_pool.group_by("household", maintain_order=True).first()
-            (first.group_by("municipality", "almen", "area_band").len().sort("municipality", "almen", "area_band")
+            (first.group_by("municipality", "almen", "area_id").len().sort("municipality", "almen", "area_id")
              .with_columns((pl.col("len") / pl.col("len").sum()).alias("share")).rename({"len": "households"})
              .write_csv(out / "immigrant_destination.csv"))
         if self.transitions is not None:
@@ -268,8 +271,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     leave_ev = np.zeros(len(LEAVE_BANDS)); leave_n = np.zeros_like(leave_ev)
     move_shape = (len(TENURES), len(HEAD_BANDS), len(SIZE_BANDS), len(AREA_BANDS) + 1)
     move_ev = np.zeros(move_shape); move_n = np.zeros(move_shape)
-    dest_ev = np.zeros((2, 2)); dest_n = np.zeros((2, 2))
-    dest_area = np.zeros((2, len(AREA_BANDS) + 1))
+    dest_ev = np.zeros((2, 2, 2)); dest_n = np.zeros((2, 2, 2))
+    into_almen: list[pl.DataFrame] = []
     trans = np.zeros((len(STATUS_BANDS), 2, len(STATUSES), len(STATUSES)))
     out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
     conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
@@ -277,10 +280,11 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
+    education = scan_table(dataset_dir, "person_years").select("person_id", "year", "highest_education", "education_source"
+                                                               ).filter(pl.col("year").is_between(first - 1, start - 1)).collect()
     transition_counts = TransitionCounts(
         np.unique(dwelling_place["municipality_code"].to_numpy()),
-        scan_table(dataset_dir, "person_years").select("person_id", "year", "highest_education", "education_source"
-                                                        ).filter(pl.col("year").is_between(first - 1, start - 1)).collect(),
+        education,
         dwelling_place.select("dwelling_id", "municipality_code"))
     first_spell = residences.group_by("person_id").agg(pl.col("move_in").min().alias("first_in"))
     ended = residences.filter(pl.col("end_reason").is_not_null()).select(
@@ -290,7 +294,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         on, nxt = date(t, 1, 1), date(t + 1, 1, 1)
         now = _residents(residences, on).join(persons, on="person_id").join(dwellings, on="dwelling_id", how="left")
         age = ((on - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64)
-        now = now.with_columns(age.alias("age"))
+        now = now.with_columns(age.alias("age")).join(
+            education.filter(pl.col("year") == t - 1).select("person_id", "highest_education"), on="person_id",
+            how="left").with_columns(basic_expr().alias("basic"))
         later = _residents(residences, nxt).rename({"household_id": "hh_next", "dwelling_id": "dw_next"})
         now = (now.join(later, on="person_id", how="left")
                .join(ended.filter(pl.col("end_year") == t).drop("end_year"), on="person_id", how="left"))
@@ -303,7 +309,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
             pl.col("age").first().alias("head_age"), pl.col("nonwestern").first().alias("head_nw"),
             pl.col("dwelling_id").first(), pl.col("tenure").first(), pl.col("area_id").first(),
             pl.len().alias("size"), pl.col("dw_next").first().alias("head_next"),
-            pl.col("end_reason").first().alias("head_end"))
+            pl.col("end_reason").first().alias("head_end"), pl.col("basic").first().alias("head_basic"))
         area_nw = now.filter(pl.col("area_id").is_not_null()).group_by("area_id").agg(
             pl.col("nonwestern").mean().alias("area_nw"))
         hh = hh.join(area_nw, on="area_id", how="left")
@@ -320,12 +326,14 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                                                                   "area_id": "a_next"}), on="head_next", how="left")
         from_almen = (dest["tenure"] == tenure_code["almen"]).to_numpy().astype(int)
         to_almen = (dest["t_next"] == tenure_code["almen"]).fill_null(False).to_numpy()
-        np.add.at(dest_ev, (from_almen, dest["head_nw"].to_numpy().astype(int)), to_almen)
-        np.add.at(dest_n, (from_almen, dest["head_nw"].to_numpy().astype(int)), 1)
-        into = dest.filter(pl.Series(to_almen)).join(area_nw.rename({"area_id": "a_next", "area_nw": "nw_next"}),
-                                                     on="a_next", how="left")
-        np.add.at(dest_area, (into["head_nw"].to_numpy().astype(int),
-                              area_band(into["nw_next"].fill_null(0.0).to_numpy(), into["a_next"].is_not_null().to_numpy())), 1)
+        dest_key = (from_almen, dest["head_nw"].to_numpy().astype(int), dest["head_basic"].to_numpy().astype(int))
+        np.add.at(dest_ev, dest_key, to_almen)
+        np.add.at(dest_n, dest_key, 1)
+        into_almen.append(dest.filter(pl.Series(to_almen)).join(
+            dwelling_place.select(pl.col("dwelling_id").alias("head_next"), "municipality_code"), on="head_next",
+            how="left").select(pl.col("head_nw").cast(pl.Int64).alias("nonwestern"),
+                               pl.col("head_basic").cast(pl.Int64).alias("basic"),
+                               pl.col("municipality_code").alias("municipality"), pl.col("a_next").alias("area_id")))
         # leaving home: a non-head 18-29 still resident, in another household next year
         heads = set(now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True)
                     .agg(pl.col("person_id").first())["person_id"].to_list())
@@ -401,20 +409,19 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         arrivals = arrivals.filter(~pl.col("household_id").is_in(list(newborn_households)))
         arrivals = arrivals.filter(~pl.col("household_id").is_in(now["household_id"].unique().to_list()))
         immigrant_counts.append(arrivals["household_id"].n_unique())
-        # where they arrived: the municipality, whether the dwelling is almen and its area band
+        # where they arrived: the municipality, whether the dwelling is almen and its area; and each
+        # member's FTE on an outside attachment in the arrival year (the municipality refers such households)
+        arrival_outside = labour.filter((pl.col("year") == t) & pl.col("attachment").is_in(list(outside_attachments))
+                                        ).group_by("person_id").agg(pl.col("fte").sum().alias("outside_fte"))
         arrivals = (arrivals.join(dwelling_place, on="dwelling_id", how="left")
-                    .join(area_nw, on="area_id", how="left")
-                    .with_columns(pl.struct("area_id", "area_nw").map_batches(
-                        lambda s: pl.Series(area_band(s.struct.field("area_nw").fill_null(0.0).to_numpy(),
-                                                      s.struct.field("area_id").is_not_null().to_numpy()))
-                    ).alias("area_band")))
+                    .join(arrival_outside, on="person_id", how="left"))
         immigrant_frames.append(arrivals.sort("household_id", "person_id").select(
             pl.col("household_id").alias("household"),
             ((pl.col("move_in") - pl.col("birth_date")).dt.total_days() // 365.25).cast(pl.Int64).alias("age"),
             "female", "origin", "country_code", "nonwestern",
             pl.col("municipality_code").first().over("household_id").alias("municipality"),
             (pl.col("tenure").first().over("household_id") == "almen").fill_null(False).alias("almen"),
-            pl.col("area_band").first().over("household_id").cast(pl.Int64)))
+            pl.col("area_id").first().over("household_id"), pl.col("outside_fte").fill_null(0.0)))
 
     death = _shrunk(death_ev, death_n, death_ev.sum(axis=1, keepdims=True) / np.maximum(death_n.sum(axis=1, keepdims=True), 1))
     birth = _shrunk(birth_ev, birth_n, birth_ev.sum(axis=1, keepdims=True) / np.maximum(birth_n.sum(axis=1, keepdims=True), 1))
@@ -422,8 +429,12 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     leave = _shrunk(leave_ev, leave_n, np.full(leave_ev.shape, leave_ev.sum() / max(leave_n.sum(), 1)))
     parent = move_ev.sum(axis=(2, 3), keepdims=True) / np.maximum(move_n.sum(axis=(2, 3), keepdims=True), 1)
     move = _shrunk(move_ev, move_n, np.broadcast_to(parent, move_shape))
-    area_pref = (dest_area + 1.0) / (dest_area + 1.0).sum(axis=1, keepdims=True)
-    dest = _shrunk(dest_ev, dest_n, dest_ev.sum(axis=1, keepdims=True) / np.maximum(dest_n.sum(axis=1, keepdims=True), 1))
+    almen_stock = dwelling_place.filter(pl.col("tenure") == "almen").select(
+        pl.col("municipality_code").alias("municipality"), "area_id")
+    area_choice = estimate_area_choice(pl.concat(into_almen), almen_stock, PRIOR_WEIGHT)
+    dest_origin = _shrunk(dest_ev.sum(axis=2), dest_n.sum(axis=2), dest_ev.sum(axis=(1, 2))[:, None] / np.maximum(
+        dest_n.sum(axis=(1, 2))[:, None], 1))
+    dest = _shrunk(dest_ev, dest_n, dest_origin[:, :, None])
     # parent: the same history and area band over every age band 18-69 (the area effect is kept), itself
     # shrunk towards the age band and history over every area band, and that towards the history over
     # the adult age bands: an area band the estimation years never saw keeps the history's effect (with
@@ -453,7 +464,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     # parent: the area band's rate scaled by the age band's relative rate (age and area multiply)
     conv = _shrunk(conv_ev, conv_n, np.minimum(conv_parent * conv_age / np.maximum(conv_all, 1e-12), 1.0))
     pool = pl.concat(immigrant_frames) if immigrant_frames else pl.DataFrame()
-    return Rates((first, start - 1), death, birth, emigration, leave, move, dest, np.cumsum(area_pref, axis=1), outside_p, np.cumsum(probs, axis=-1), outside, conv,
+    return Rates((first, start - 1), death, birth, emigration, leave, move, dest, area_choice, outside_p, np.cumsum(probs, axis=-1), outside, conv,
                  float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, dataclasses.replace(
                      transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
                                                                 first, start - 1)),

@@ -4,7 +4,9 @@ Households decide to move by the estimated hazards (tenure, head age, size, the 
 non-western share); young adults leave home; immigrant households arrive (clones of recent
 immigrant households, seeking where their donor household arrived). Each seeker wants an almen
 dwelling or another tenure (estimated destination shares), seeks in a municipality (estimated
-moves between municipalities) and, for almen, in an area band (estimated destination shares).
+moves between municipalities) and, for almen, in an area of that municipality or outside any
+(`destination.AreaChoice`, by head non-Western x head basic education; an immigrant household where its
+donor household arrived).
 Every draw is a counter-based stream keyed by the household (or person) id, year and event.
 """
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.destination import basic_education
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
@@ -36,6 +39,13 @@ def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
     nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, nw / np.maximum(n, 1), np.nan), names
+
+
+def area_labels(pop: Population) -> tuple[np.ndarray, dict[str, int]]:
+    """(per dwelling: the label of its area, 0 for none; area id -> label): the labels seekers apply
+    under (`Seekers.area_band`)."""
+    codes, names = pop.dwellings.area_codes()
+    return codes + 1, {a: i + 1 for i, a in enumerate(names)}
 
 
 def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
@@ -64,7 +74,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     moving = (u < p) | to_rehouse
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
     nw = pop.nonwestern[head].astype(int)
-    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw]
+    basic = basic_education(pop, np.arange(pop.size), year)
+    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw,
+                                                                                        basic[head].astype(int)]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
     # the municipality a moving household seeks in: the estimated moves between municipalities
     # (drawn for the moving households only: a draw is keyed by the household)
@@ -73,9 +85,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         muni = rates.transitions.destination_municipality(0, muni, rng.uniform(seed, rep, hh[moving], year,
                                                                                rng.MUNICIPALITY))
     seekers = Seekers()
-    nw_of: dict[int, bool] = {}
+    head_of: dict[int, int] = {}
     in_moving = np.isin(pop.household, hh[moving])
-    _add_movers(seekers, nw_of, pop, hh[moving], in_moving, to_rehouse[moving], month[moving], wants[moving],
+    _add_movers(seekers, head_of, pop, hh[moving], in_moving, to_rehouse[moving], month[moving], wants[moving],
                 muni, dw.municipality[pos[moving]], dw.ids[pos[moving]])
     # leaving home: non-head persons 18-29
     is_head = np.zeros(pop.size, dtype=bool)
@@ -85,7 +97,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         band(age[young], LEAVE_BANDS)]]
     lpos = dw.position(pop.dwelling[leave])
     lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
-        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int)]
+        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int), basic[leave].astype(int)]
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
     new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
     lmuni = dw.municipality[lpos]
@@ -93,10 +105,10 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
                                                                                   rng.MUNICIPALITY))
     lpid = pop.pid[leave]
-    for sid, m, w, mu, pid, nonwestern in zip(new_hh.tolist(), lmonth.tolist(), lwants.tolist(), lmuni.tolist(),
-                                              lpid.tolist(), pop.nonwestern[leave].tolist()):
+    for sid, m, w, mu, pid, row in zip(new_hh.tolist(), lmonth.tolist(), lwants.tolist(), lmuni.tolist(),
+                                       lpid.tolist(), leave.tolist()):
         seekers.add(sid, "leaver", m, w, mu, None, np.array([pid], dtype=np.int64), None)
-        nw_of.setdefault(sid, bool(nonwestern))
+        head_of.setdefault(sid, row)
     immigrant_band: dict[int, int] = {}
     for sid, ids, members in waiting_immigrants:
         if year - members["first_year"] > 1:     # an immigrant household waits one year at most
@@ -104,35 +116,35 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         immigrant_band[sid] = members["area_band"]
         seekers.add(sid, "immigrant", 1, members["wants_almen"], members["municipality"], None, ids,
                     {**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]})
-        nw_of.setdefault(sid, bool(members["nonwestern"][0]))
-    _add_immigrants(seekers, nw_of, immigrant_band, pop, rates, seed, rep, year)
-    # almen seekers apply in one area band, drawn by the estimated destination shares
-    ids = np.array(sorted(seekers.kind), dtype=np.int64)
+    label = area_labels(pop)[1]
+    _add_immigrants(seekers, immigrant_band, label, pop, rates, seed, rep, year)
+    # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated
+    # shares of their head's group; an immigrant household where its donor household arrived
+    ids = np.array(sorted(s for s in seekers.kind if s not in immigrant_band), dtype=np.int64)
     if ids.size:
         draw = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
-        nonwestern = np.array([nw_of[s] for s in ids.tolist()], dtype=np.int64)
-        bands = np.zeros(ids.size, dtype=np.int64)
-        for value in (0, 1):
-            cum = rates.destination_area[value]
-            at = nonwestern == value
-            bands[at] = np.minimum(np.searchsorted(cum, draw[at], side="right"), cum.size - 1)
-        seekers.area_band.update(zip(ids.tolist(), bands.tolist()))
-        seekers.area_band.update(immigrant_band)
+        rows = np.array([head_of.get(s, -1) for s in ids.tolist()], dtype=np.int64)
+        munis = np.array([seekers.municipality[s] for s in ids.tolist()], dtype=np.int64)
+        known = rows >= 0                      # (a household always has a member: the defaults never apply)
+        areas = rates.area_choice.draw_many(np.where(known, pop.nonwestern[rows], 0).astype(np.int64),
+                                            np.where(known, basic[rows], True).astype(np.int64), munis, draw)
+        seekers.area_band.update(zip(ids.tolist(), [label.get(a, 0) for a in areas]))
+    seekers.area_band.update(immigrant_band)
     return seekers
 
 
-def _add_movers(seekers: Seekers, nw_of: dict[int, bool], pop: Population, households: np.ndarray,
+def _add_movers(seekers: Seekers, head_of: dict[int, int], pop: Population, households: np.ndarray,
                 members: np.ndarray, to_rehouse: np.ndarray, month: np.ndarray, wants: np.ndarray, muni: np.ndarray,
                 home_muni: np.ndarray, dwelling: np.ndarray) -> None:
     """Moving households (ascending ids) as seekers; a household to rehouse seeks an almen dwelling
-    from January in its own municipality. `nw_of`: whether the oldest member (the first row among
-    equal births) is non-Western. `members`: per person, whether it belongs to one of `households`."""
+    from January in its own municipality. `head_of`: the row of the oldest member (the first row
+    among equal births). `members`: per person, whether it belongs to one of `households`."""
     rows, bounds = rows_by_household(pop, households, members)
     group = np.repeat(np.arange(households.size), np.diff(bounds))
     first = np.lexsort((rows, pop.birth[rows], group))
     oldest = first[np.r_[True, group[first][1:] != group[first][:-1]]] if rows.size else first
-    oldest_nw = np.zeros(households.size, dtype=bool)
-    oldest_nw[group[oldest]] = pop.nonwestern[rows[oldest]]
+    oldest_row = np.full(households.size, -1, dtype=np.int64)
+    oldest_row[group[oldest]] = rows[oldest]
     pids = pop.pid[rows]
     for j, (sid, rehouse, m, w, mu, home, d) in enumerate(zip(
             households.tolist(), to_rehouse.tolist(), month.tolist(), wants.tolist(), muni.tolist(),
@@ -140,13 +152,15 @@ def _add_movers(seekers: Seekers, nw_of: dict[int, bool], pop: Population, house
         kind = "rehousing" if rehouse else "mover"
         seekers.add(sid, kind, 1 if rehouse else m, w or rehouse, home if rehouse else mu, d,
                     pids[bounds[j]:bounds[j + 1]], None)
-        nw_of.setdefault(sid, bool(oldest_nw[j]))
+        if oldest_row[j] >= 0:
+            head_of.setdefault(sid, int(oldest_row[j]))
 
 
-def _add_immigrants(seekers: Seekers, nw_of: dict[int, bool], immigrant_band: dict[int, int], pop: Population,
+def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dict[str, int], pop: Population,
                     rates: Rates, seed: int, rep: int, year: int) -> None:
     """The year's new immigrant households: clones of recent immigrant households (members oldest
-    first), seeking where their donor household arrived (municipality, almen or not, area band)."""
+    first), seeking where their donor household arrived (municipality, almen or not, area: its
+    label in `label`, 0 for none)."""
     pool = rates.immigrant_pool
     if not pool.height or rates.immigrant_households <= 0:
         return
@@ -174,7 +188,8 @@ def _add_immigrants(seekers: Seekers, nw_of: dict[int, bool], immigrant_band: di
     known = ~pool["municipality"].is_null().to_numpy()[first_row] & np.isin(donor_muni, munis)
     chosen_muni = np.where(known, donor_muni, fallback)
     iwants = pool["almen"].fill_null(False).to_numpy()[first_row].astype(bool)
-    iband = pool["area_band"].fill_null(0).to_numpy()[first_row].astype(np.int64)
+    donor_area = pool["area_id"].to_numpy()[first_row]
+    iband = np.array([label.get(a, 0) for a in donor_area.tolist()], dtype=np.int64)
     immigrant_band.update(zip(hh_ids.tolist(), iband.tolist()))
     # every clone's members at once, then sliced per household
     count = hi - lo
@@ -187,15 +202,15 @@ def _add_immigrants(seekers: Seekers, nw_of: dict[int, bool], immigrant_band: di
     origin = np.array([ORIGIN_CODES[o] for o in pool["origin"].to_numpy()[rows]], dtype=np.int8)
     country = pool["country_code"].to_numpy()[rows].astype(object)
     nonwestern = pool["nonwestern"].to_numpy()[rows]
+    outside_fte = pool["outside_fte"].to_numpy()[rows]
     bounds = np.r_[0, np.cumsum(count)]
     for k, (sid, m, w, mu, band_k) in enumerate(zip(hh_ids.tolist(), imonth.tolist(), iwants.tolist(),
                                                     chosen_muni.tolist(), iband.tolist())):
         a, b = bounds[k], bounds[k + 1]
         seekers.add(sid, "immigrant", m, w, mu, None, person_ids[a:b],
                     {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
-                     "nonwestern": nonwestern[a:b], "arrive": int(arrive[k]), "municipality": mu,
-                     "wants_almen": w, "first_year": year, "area_band": band_k})
-        nw_of.setdefault(sid, bool(nonwestern[a]))
+                     "nonwestern": nonwestern[a:b], "arrive": int(arrive[k]), "outside_fte": outside_fte[a:b],
+                     "municipality": mu, "wants_almen": w, "first_year": year, "area_band": band_k})
 
 
 def _within(count: np.ndarray) -> np.ndarray:
@@ -228,6 +243,6 @@ def members_by_household(pop: Population, households: np.ndarray) -> dict[int, n
     return out
 
 
-__all__ = ["IMMIGRATION_DAY", "area_share_array", "area_shares", "draw_seekers", "household_area_band",
+__all__ = ["IMMIGRATION_DAY", "area_labels", "area_share_array", "area_shares", "draw_seekers", "household_area_band",
            "members_by_household",
            "rows_by_household"]

@@ -39,7 +39,7 @@ PIVOT = 0.6
 POLICY_YEAR = 2018
 """Areas less deprived than this do not share the common yearly shift (the lists shrank from the top)."""
 SHIFT_GRID = np.round(np.linspace(-2.0, 1.0, 601), 4)
-LOW_SHIFT_GRID = np.round(np.linspace(-0.5, 0.5, 201), 4)
+LOW_SHIFT_GRID = np.round(np.linspace(-1.0, 0.5, 301), 4)
 NOISE_REPLICATES = 24
 """Draws of the realisation noise the expected profile-level counts average over."""
 
@@ -50,29 +50,37 @@ class Realisation:
 
     Fitted by least squares over areas x list years on the national dataset of seed 1 written
     with the design of the previous iteration (official
-    indicators from `boligmix.indicators`, see docs/synthetic-data.md "Calibration method").
+    indicators from `boligmix.indicators`; `benchmarks/refit_realisation.py`, see docs/synthetic-data.md
+    "Calibration method").
     `nw`: measured non-Western share = nw[0] + nw[1] * designed share + nw[2] * base
-    + nw[3] * (Y - 2004) + nw[4] * the designed post-2018 decline (`Design.nw_policy`; only part of
-    it is realised, movers take time), plus a persistent area deviation of sd
+    + nw[3] * (Y - 2004) + nw[4] * the designed post-2018 decline (`Design.nw_policy`; the fitted
+    part of it is realised: 30 % on synthetic-v2, none on synthetic-v3), plus a persistent area deviation of sd
     nw_sd[0] + nw_sd[1] * (Y - 2004). `edu_*`: measured basic-
     education share (the 2013-2017 measure counting uoplyst, and the 2018+ Danish-registered-only
     measure) = c . (1, base, trend * (Y - 2004), shift part of D, designed NW, measured NW) plus a
     persistent area deviation of sd edu_sd. `convicted_rate`: the measured national share of
-    persons 18+ convicted in a year (the fixed 2.7 % threshold of the 2010 and 2013 rules is
-    compared with multiple x this rate).
+    persons 18+ convicted in a year in the list years of the 2013 rules (the fixed 2.7 % threshold
+    of the 2010 and 2013 rules is compared with multiple x this rate), `convicted_rate_2010` the
+    same in the list years of the 2010 rules (4-year windows reaching back to 2006, when the
+    national share was higher); see `rate_for`.
     """
 
-    nw: tuple[float, ...] = (0.0189, 1.0084, -0.0241, 0.0019, 0.2996)
-    nw_sd: tuple[float, float] = (0.0298, 0.0017)
-    edu_2013: tuple[float, ...] = (0.2367, 0.4290, 0.0547, 0.1184, -1.0934, 0.9707)
-    edu_2013_sd: float = 0.0556
-    edu_2018: tuple[float, ...] = (0.2950, 0.2541, 0.0260, 0.1621, -0.7445, 1.0067)
-    edu_2018_sd: float = 0.0413
-    convicted_rate: float = 0.0099
+    nw: tuple[float, ...] = (-0.0047, 1.0857, -0.0306, 0.0053, -0.0489)
+    nw_sd: tuple[float, float] = (0.0654, -0.0009)
+    edu_2013: tuple[float, ...] = (0.1892, 0.3756, 0.1520, 0.1095, -0.7205, 0.6833)
+    edu_2013_sd: float = 0.0502
+    edu_2018: tuple[float, ...] = (0.2716, 0.1639, 0.0742, 0.1162, -0.4928, 0.8531)
+    edu_2018_sd: float = 0.0306
+    convicted_rate: float = 0.0094
+    convicted_rate_2010: float = 0.0098
     crime_sd: float = 0.155
     """Sampling noise of the conviction multiple: sd = crime_sd * sqrt(multiple), new each list year."""
     outside_sd: float = 0.006
     """Sampling noise of the outside-work share, new each list year."""
+
+    def rate_for(self, rules: str) -> float:
+        """The national conviction share the fixed threshold of rule version `rules` is compared with."""
+        return self.convicted_rate_2010 if rules == "2010" else self.convicted_rate
 
 
 REALISATION = Realisation()
@@ -270,14 +278,15 @@ def criterion_facts(values: dict[str, np.ndarray], convicted_rate: float = REALI
 
 
 def classify(values: dict[str, np.ndarray], rules: str | RuleSet,
-             convicted_rate: float = REALISATION.convicted_rate) -> dict[str, np.ndarray]:
+             convicted_rate: float | None = None) -> dict[str, np.ndarray]:
     """Profile-level list membership (boolean per area) under one rule set, by its current-year
     categories (those with a history requirement are `memberships`' job).
 
     The categories, criteria, thresholds and switches (defaults) are those of the rule file
     (`boligmix.rules.area_lists`), evaluated by the rules' array evaluator."""
     ruleset = load_ruleset(rules) if isinstance(rules, str) else rules
-    facts = criterion_facts(values, convicted_rate)
+    rate = REALISATION.rate_for(ruleset.version) if convicted_rate is None else convicted_rate
+    facts = criterion_facts(values, rate)
     switches = ruleset.switch_values()
     return {TARGET_KEYS.get(c.output, c.output): holds(category_condition(ruleset, c, switches), facts)
             for c in ruleset.spec.categories if c.history is None}
@@ -302,7 +311,7 @@ def memberships(p: AreaProfiles, targets: Targets, noise: bool = False,
         for key, flags in member.items():
             history.setdefault(key, {})[year] = flags
         switches = ruleset.switch_values()
-        facts = criterion_facts(values)
+        facts = criterion_facts(values, REALISATION.rate_for(ruleset.version))
         for category in ruleset.spec.categories:
             if category.history is None:
                 continue

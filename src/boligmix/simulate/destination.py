@@ -1,0 +1,116 @@
+"""Where a household that moves into an almen dwelling applies, by area, and the education segment
+the destination rates read (estimated in `rates.estimate_rates`, drawn in `market.draw_seekers`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+BASIC_LEVELS = ("grundskole", "uoplyst")
+"""Highest education levels of the `basic` segment of the destination rates (a person without a
+person_years row counts as basic too, as the indicators' `uoplyst_is_basic` rule reads it)."""
+
+
+def basic_expr(column: str = "highest_education") -> pl.Expr:
+    """True for a person of the `basic` segment (BASIC_LEVELS or no education row)."""
+    return pl.col(column).is_null() | pl.col(column).is_in(list(BASIC_LEVELS))
+
+
+def basic_education(pop, rows: np.ndarray, year: int) -> np.ndarray:
+    """Per population row: in the `basic` segment by the last register year before `year`."""
+    py = pop.person_years.get(year - 1)
+    if py is None:
+        return np.ones(np.asarray(rows).size, dtype=bool)
+    higher = np.sort(py.filter(~basic_expr())["person_id"].to_numpy())
+    return ~np.isin(pop.pid[rows], higher, assume_unique=False)
+
+
+@dataclass
+class AreaChoice:
+    """Where a household moving into an almen dwelling applies: per (head non-Western, head basic
+    education, municipality it seeks in) the probability of each area of the municipality, and of
+    the almen dwellings outside any area (None), from the almen in-moves of the estimation years.
+    Each group's shares are shrunk with `rates.PRIOR_WEIGHT` pseudo-observations towards its origin
+    group's shares, those towards all in-movers' and those towards the municipality's almen
+    stock per area.
+
+    Per area, not per band of the area's current non-Western share: the data's areas keep their own
+    in-mover composition year after year (the backcast from 2012 on seed 7: 71-90 % non-Western
+    in-movers into one area, 15-48 % into another of the same band), while seekers drawn by band
+    spread over every area of a band, with the band re-measured each year, pulled every area towards
+    its band's mean (docs/simulate.md, Backcast)."""
+
+    choices: dict[tuple[int, int, int], tuple[list[str | None], np.ndarray]]
+    """(non-Western, basic, municipality) -> (areas, None for no area; cumulative probabilities)."""
+
+    def draw(self, nonwestern: int, basic: int, municipality: int, u: float) -> str | None:
+        """The area drawn by the uniform `u` (None: no area, or a municipality without almen stock)."""
+        entry = self.choices.get((int(nonwestern), int(basic), int(municipality)))
+        if entry is None:
+            return None
+        areas, cum = entry
+        return areas[int(min(np.searchsorted(cum, u, side="right"), cum.size - 1))]
+
+    def draw_many(self, nonwestern: np.ndarray, basic: np.ndarray, municipality: np.ndarray,
+                  u: np.ndarray) -> list[str | None]:
+        """`draw` for many seekers at once (one search per group, the same areas as `draw` one by one)."""
+        out: list[str | None] = [None] * len(u)
+        keys = np.stack([np.asarray(nonwestern, dtype=np.int64), np.asarray(basic, dtype=np.int64),
+                         np.asarray(municipality, dtype=np.int64)], axis=1)
+        if not keys.size:
+            return out
+        groups, inverse = np.unique(keys, axis=0, return_inverse=True)
+        u = np.asarray(u, dtype=float)
+        for g, key in enumerate(groups.tolist()):
+            entry = self.choices.get(tuple(key))
+            if entry is None:
+                continue
+            at = np.flatnonzero(inverse.ravel() == g)
+            areas, cum = entry
+            index = np.minimum(np.searchsorted(cum, u[at], side="right"), cum.size - 1)
+            for i, k in zip(at.tolist(), index.tolist()):
+                out[i] = areas[k]
+        return out
+
+    def frame(self) -> pl.DataFrame:
+        rows = [{"nonwestern": g, "basic": b, "municipality": m, "area_id": a, "probability": float(p)}
+                for (g, b, m), (areas, cum) in sorted(self.choices.items())
+                for a, p in zip(areas, np.diff(cum, prepend=0.0))]
+        return pl.DataFrame(rows, schema={"nonwestern": pl.Int64, "basic": pl.Int64, "municipality": pl.Int64,
+                                          "area_id": pl.String, "probability": pl.Float64})
+
+
+def estimate_area_choice(moves: pl.DataFrame, stock: pl.DataFrame, prior_weight: float) -> AreaChoice:
+    """`moves`: nonwestern, basic, municipality, area_id (null: none) of the households that moved into
+    almen; `stock`: municipality, area_id of the almen dwellings (the prior); `prior_weight`: the
+    pseudo-observations of each shrinkage step (`rates.PRIOR_WEIGHT`)."""
+
+    def _shrunk(counts: np.ndarray, n: float, parent: np.ndarray) -> np.ndarray:
+        return (counts + prior_weight * parent) / (n + prior_weight)
+
+    choices: dict[tuple[int, int, int], tuple[list[str | None], np.ndarray]] = {}
+    prior_counts = stock.group_by("municipality", "area_id").len()
+    for (muni,), part in prior_counts.partition_by("municipality", as_dict=True).items():
+        areas = sorted(part["area_id"].to_list(), key=lambda a: (a is not None, a or ""))
+        index = {a: i for i, a in enumerate(areas)}
+        prior = np.zeros(len(areas))
+        for a, n in part.select("area_id", "len").iter_rows():
+            prior[index[a]] = n
+        prior /= prior.sum()
+        counts = np.zeros((2, 2, len(areas)))
+        for g, b, a, n in (moves.filter(pl.col("municipality") == muni).group_by("nonwestern", "basic", "area_id")
+                           .len().iter_rows()):
+            if a in index:
+                counts[int(g), int(b), index[a]] += n
+        pooled = _shrunk(counts.sum(axis=(0, 1)), counts.sum(), prior)
+        for g in (0, 1):
+            origin = _shrunk(counts[g].sum(axis=0), counts[g].sum(), pooled)
+            for b in (0, 1):
+                p = _shrunk(counts[g, b], counts[g, b].sum(), origin)
+                choices[(g, b, int(muni))] = (areas, np.cumsum(p / p.sum()))
+    return AreaChoice(choices)
+
+
+__all__ = ["AreaChoice", "BASIC_LEVELS", "basic_education", "basic_expr", "estimate_area_choice"]
