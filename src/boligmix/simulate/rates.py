@@ -4,7 +4,7 @@ For every pair of consecutive 1 January populations (t, t+1) of the estimation y
 residents, their households and dwellings are compared; each rate is events / persons (or
 households) at risk within a segment, shrunk towards its coarser parent segment with
 `PRIOR_WEIGHT` pseudo-observations so that thin segments borrow strength. Tables (all written
-to the run's `rates/` directory by `Rates.write`):
+to the run's `rates-internal/` directory by `Rates.write`):
 
     death.csv            person: age band x sex                         -> probability in the year
     birth.csv            woman 15-49: age band x non-western            -> births per woman

@@ -2,7 +2,7 @@
 moves between municipalities; and the household changes the history shows, to tell whether
 partnership and separation can be estimated.
 
-Tables (written to the run's `rates/` directory by `Transitions.write`):
+Tables (written to the run's `rates-internal/` directory by `Transitions.write`):
 
     education.csv            person: single year of age (40 = 40+) x (highest education, source) in
                              year t-1 -> (highest education, source) in year t (person_years of persons
