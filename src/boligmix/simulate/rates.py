@@ -412,7 +412,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         # where they arrived: the municipality, whether the dwelling is almen and its area; and each
         # member's FTE on an outside attachment in the arrival year (the municipality refers such households)
         arrival_outside = labour.filter((pl.col("year") == t) & pl.col("attachment").is_in(list(outside_attachments))
-                                        ).group_by("person_id").agg(pl.col("fte").sum().alias("outside_fte"))
+                                        ).group_by("person_id").agg(pl.col("fte").sum().alias("outside_fte")).collect()
         arrivals = (arrivals.join(dwelling_place, on="dwelling_id", how="left")
                     .join(arrival_outside, on="person_id", how="left"))
         immigrant_frames.append(arrivals.sort("household_id", "person_id").select(
