@@ -72,25 +72,43 @@ def outputs(tmp_path_factory) -> Path:
                  ["indicators", "composition", planted, "-y", 2024, "--level", "department", "-o",
                   root / "planted" / "comp.csv"],
                  ["indicators", "composition", planted, "-y", 2024, "--level", "department", "-o",
-                  root / "planted" / "comp-internal.csv", "--internal"],
-                 *_evaluate_commands(data, root / "evaluate")):
+                  root / "planted" / "comp-internal.csv", "--internal"]):
         result = runner.invoke(app, [str(a) for a in args])
         assert result.exit_code == 0, (args, result.output)
+    _run_evaluate(runner, data, root / "evaluate")
     return root
 
 
-def _evaluate_commands(data: Path, root: Path) -> list[list]:
-    """The department panel (internal) of 2019-2024 and what is published from it. Department
-    BO46101-011 has 2 residents in 2021 (none before): a donor and a twin of BO46101-001, the one
-    department that enters the omdannelsesområde list (2024)."""
+def _run_evaluate(runner: CliRunner, data: Path, root: Path) -> None:
+    """The department panel (internal) of 2019-2024 and what is published from it. The panel is copied
+    with its smallest department given 2 residents in its first year with residents (a panel as a user
+    may bring one: a newly built department), so the published tables must suppress that unit; the
+    treated unit is the department that enters the omdannelsesområde list. The small unit's id is
+    written to `small_unit.txt`."""
     panel = root / "panel-internal.parquet"
-    unit = ["--panel", panel, "--unit", "department_id", "--time", "year", "--treated-from", "first_omdannelse"]
-    return [["evaluate", "panel", "--data", data, "--years", "2019-2024", "--level", "department", "--out", panel],
-            ["evaluate", "twins", *unit, "--features", "comp_share_children,pct_non_western", "--k", 11,
-             "--out", root / "twins"],
-            ["evaluate", "synthcontrol", *unit, "--outcome", "comp_share_children", "--treated-unit", "BO46101-001",
-             "--out", root / "synthcontrol"],
-            ["evaluate", "did", *unit, "--outcome", "comp_share_children", "--out", root / "did"]]
+    result = runner.invoke(app, [str(a) for a in ["evaluate", "panel", "--data", data, "--years", "2019-2024",
+                                                     "--level", "department", "--out", panel]])
+    assert result.exit_code == 0, result.output
+    frame = pl.read_parquet(panel)
+    sizes = frame.filter(pl.col("residents").is_not_null()).group_by("department_id").agg(
+        pl.col("residents").min(), pl.col("year").min().alias("first"))
+    small = sizes.sort("residents", "department_id")["department_id"][0]
+    first = sizes.filter(pl.col("department_id") == small)["first"][0]
+    treated = frame.filter(pl.col("first_omdannelse").is_not_null())["department_id"].unique().sort()
+    assert treated.len() >= 1 and small not in treated.to_list()
+    small_panel = root / "panel-small-internal.parquet"
+    frame.with_columns(pl.when((pl.col("department_id") == small) & (pl.col("year") == first)).then(pl.lit(2))
+                       .otherwise(pl.col("residents")).cast(frame.schema["residents"]).alias("residents")
+                       ).write_parquet(small_panel)
+    (root / "small_unit.txt").write_text(f"{small}\n{first}\n", encoding="utf-8")
+    unit = ["--panel", small_panel, "--unit", "department_id", "--time", "year", "--treated-from", "first_omdannelse"]
+    for args in (["evaluate", "twins", *unit, "--features", "comp_share_children,pct_non_western", "--k", 11,
+                  "--out", root / "twins"],
+                 ["evaluate", "synthcontrol", *unit, "--outcome", "comp_share_children", "--treated-unit", treated[0],
+                  "--out", root / "synthcontrol"],
+                 ["evaluate", "did", *unit, "--outcome", "comp_share_children", "--out", root / "did"]):
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, (args, result.output)
 
 
 def _planted(target: Path) -> Path:
@@ -259,7 +277,8 @@ def test_internal_files_say_so_in_their_first_column_or_key(outputs):
     internal = {p.name for p in outputs.rglob("*") if p.is_file() and "data" not in p.relative_to(outputs).parts[:1]
                 and _marked_internal(p)}
     assert internal == {"comp-internal.csv", "caps-internal.csv", "summary-internal.json",  # caps, caps-tiny, planted
-                        "panel-internal.parquet", "panel-internal.stayers.parquet", "panel-internal.provenance.json"}
+                        "panel-internal.parquet", "panel-internal.stayers.parquet", "panel-internal.provenance.json",
+                        "panel-small-internal.parquet"}  # the panel with a small department (see _run_evaluate)
     assert all("intern" in name for name in internal)
     assert "internal_almen.csv" in {p.name for p in _published(outputs)}  # published despite its name
 
@@ -299,15 +318,17 @@ def test_the_data_has_small_groups_so_the_walk_means_something(outputs):
 
 
 def test_evaluate_outputs_suppress_the_small_department(outputs):
-    """BO46101-011 (2 residents in 2021) is in the internal panel exactly, and suppressed in what is published."""
+    """The department with 2 residents in its first year is in the panel the commands read exactly,
+    and suppressed in what is published."""
     evaluate = outputs / "evaluate"
-    panel = pl.read_parquet(evaluate / "panel-internal.parquet").filter(pl.col("department_id") == "BO46101-011")
-    assert panel.filter(pl.col("year") == 2021)["residents"].to_list() == [2]
-    twin = pl.read_csv(evaluate / "twins" / "twins.csv").filter(pl.col("twin_unit") == "BO46101-011").row(0, named=True)
+    small, first = (evaluate / "small_unit.txt").read_text(encoding="utf-8").split()
+    panel = pl.read_parquet(evaluate / "panel-small-internal.parquet").filter(pl.col("department_id") == small)
+    assert panel.filter(pl.col("year") == int(first))["residents"].to_list() == [2]
+    twin = pl.read_csv(evaluate / "twins" / "twins.csv").filter(pl.col("twin_unit") == small).row(0, named=True)
     assert twin["comp_share_children_twin"] is None and twin["distance"] is None
     assert twin["suppressed"].startswith("n_residents_twin:primary")
     placebo = pl.read_csv(evaluate / "synthcontrol" / "placebo.csv")
-    assert placebo.filter(pl.col("att").is_null())["unit"].to_list() == ["BO46101-011"]
+    assert placebo.filter(pl.col("att").is_null())["unit"].to_list() == [small]
     for name in ("twins", "synthcontrol", "did"):
         html = (evaluate / name / "report.html").read_text(encoding="utf-8")
         assert DisclosurePolicy.load().version in html
