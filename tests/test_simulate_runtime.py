@@ -181,3 +181,13 @@ def test_dwelling_positions_of_many_unordered_ids_are_the_index_positions():
     assert wanted.size > 1 << 16
     assert dw.position(wanted).tolist() == [dw.index[int(d)] for d in wanted]
     assert dw.position(wanted[:50]).tolist() == [dw.index[int(d)] for d in wanted[:50]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.integers(-2**40, 2**40) | st.integers(-3, 3), max_size=30))
+def test_sorted_unique_equals_numpys_unique(values):
+    from boligmix.simulate.population import sorted_unique
+
+    array = np.array(values, dtype=np.int64)
+    got = sorted_unique(array)
+    assert got.dtype == np.int64 and got.tolist() == np.unique(array).tolist() == sorted(set(values))

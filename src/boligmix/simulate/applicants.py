@@ -30,7 +30,7 @@ from boligmix.letting.model import (
 from boligmix.letting.policy import PolicySet
 from boligmix.letting.register import RegisterOptions, benefit_history
 from boligmix.simulate import rng
-from boligmix.simulate.population import Population, to_date
+from boligmix.simulate.population import Population, sorted_unique, to_date
 
 EU_EEA_CH = frozenset(
     "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE "
@@ -62,7 +62,7 @@ class PersonSet:
     """A set of person ids as a sorted array (membership by binary search)."""
 
     def __init__(self, pid: np.ndarray) -> None:
-        self._sorted = np.unique(np.asarray(pid, dtype=np.int64))
+        self._sorted = sorted_unique(np.asarray(pid, dtype=np.int64))
 
     def __contains__(self, pid: int) -> bool:
         i = int(np.searchsorted(self._sorted, pid))

@@ -330,6 +330,18 @@ def has_repeats(values: np.ndarray) -> bool:
     return bool(np.any(ordered[1:] == ordered[:-1]))
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)` of a 1-D array by sorting (numpy 2's hash path took 9.5 s on six million
+    distinct int64 ids, the sort 0.07 s)."""
+    ordered = np.sort(values)
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 def _dates(days: np.ndarray) -> pl.Series:
     return pl.Series(np.asarray(days, dtype=np.int64).astype("datetime64[D]")).cast(pl.Date)
 

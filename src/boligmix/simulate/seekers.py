@@ -18,7 +18,7 @@ from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.destination import basic_education
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
-from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day
+from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
 
 IMMIGRATION_DAY = 12
@@ -168,10 +168,10 @@ def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dic
     n = int(rates.immigrant_households // 1) + int(
         rng.uniform(seed, rep, 0, year, rng.IMMIGRANT_COUNT)[0] < rates.immigrant_households % 1)
     pool_hh = pool["household"].to_numpy()
-    households = np.unique(pool_hh)
+    households = sorted_unique(pool_hh)
     slots = np.arange(n, dtype=np.int64)
     picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
-    munis = np.unique(dw.municipality[dw.active])
+    munis = sorted_unique(dw.municipality[dw.active])
     fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
     imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
     hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
