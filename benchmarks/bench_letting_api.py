@@ -31,8 +31,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "letting_store"))
@@ -41,8 +40,8 @@ from boligmix.letting.store import service  # noqa: E402
 from boligmix.letting.store.selection import StoreOrderRules  # noqa: E402
 from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
-from boligmix.letting.store.migrate import upgrade  # noqa: E402
 from boligmix.letting.store.models import Lease  # noqa: E402
+from letting_bench_db import fresh_database  # noqa: E402
 from letting_server import Server  # noqa: E402
 
 STORE_ORDER = StoreOrderRules()
@@ -100,17 +99,6 @@ def cpu_line(cpu0: tuple[float, float, float], cpu1: tuple[float, float, float],
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    return url
 
 
 def seed(store: Store, n_vacancies: int, n_spare_dwellings: int,

@@ -22,28 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from letting_bench_db import fresh_database  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from boligmix.letting.store import service  # noqa: E402
 from boligmix.letting.store.answers import accept_offer  # noqa: E402
 from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
-from boligmix.letting.store.migrate import upgrade  # noqa: E402
 from boligmix.letting.store.selection import default_offer_rules  # noqa: E402
 
 WARM_UP = 5
-
-
-def database(admin_url: str | None, tmp: str) -> str:
-    if admin_url is None:
-        return f"sqlite:///{tmp}/requests.sqlite"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text('DROP DATABASE IF EXISTS "boligmix_bench_requests" WITH (FORCE)'))
-        c.execute(text('CREATE DATABASE "boligmix_bench_requests"'))
-    admin.dispose()
-    return make_url(admin_url).set(database="boligmix_bench_requests").render_as_string(hide_password=False)
 
 
 def main() -> None:
@@ -55,8 +43,7 @@ def main() -> None:
     args = ap.parse_args()
     rules = default_offer_rules()
     with tempfile.TemporaryDirectory() as tmp:
-        url = database(args.db, tmp)
-        upgrade(url)
+        url = fresh_database(args.db, "boligmix_bench_requests", tmp)
         store = Store(url)
         sent: list[str] = []
         event.listen(store.engine, "before_cursor_execute",

@@ -23,29 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from letting_bench_db import fresh_database  # noqa: E402
 
 from boligmix.letting.store import service  # noqa: E402
 from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
-from boligmix.letting.store.migrate import upgrade  # noqa: E402
 
 
 PREVIOUS_MS = {"postgresql": 56, "sqlite": 64}
 """CPU per cycle with 2,000 applicants before the compact ranking (docs/letting.md; before the compact
 trail and the round caches: PostgreSQL 245 ms, SQLite 217 ms)."""
-
-
-def database(admin_url: str | None, tmp: str) -> str:
-    if admin_url is None:
-        return f"sqlite:///{tmp}/round.sqlite"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text('DROP DATABASE IF EXISTS "boligmix_bench_round" WITH (FORCE)'))
-        c.execute(text('CREATE DATABASE "boligmix_bench_round"'))
-    admin.dispose()
-    return make_url(admin_url).set(database="boligmix_bench_round").render_as_string(hide_password=False)
 
 
 def main() -> None:
@@ -56,8 +43,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = database(args.db, tmp)
-        upgrade(url)
+        url = fresh_database(args.db, "boligmix_bench_round", tmp)
         store = Store(url)
 
         def token(s):  # type: ignore[no-untyped-def]
