@@ -27,7 +27,7 @@ import json
 import random
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from boligmix.letting.store.selection import StoreOrderRules  # noqa: E402
 from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
 from boligmix.letting.store.models import Lease  # noqa: E402
-from letting_bench_db import fresh_database  # noqa: E402
+from letting_bench_db import fresh_database, register_stock  # noqa: E402
 from letting_server import Server  # noqa: E402
 
 STORE_ORDER = StoreOrderRules()
@@ -114,18 +114,7 @@ def seed(store: Store, n_vacancies: int, n_spare_dwellings: int,
         return muni_secret, Principal(row.token_id, row.name, row.role, frozenset(row.scope))
     SECRETS["municipality"], muni = store.transact(muni_op)
 
-    def stock(s):  # type: ignore[no-untyped-def]
-        service.register_department(s, org, {"department_id": "D1", "org_id": "ORG", "department_name": "Bench",
-                                             "municipality_code": 101})
-        for i in range(n_dwellings):
-            service.register_dwelling(s, org, {"dwelling_id": i + 1, "department_id": "D1", "rooms": 3,
-                                               "floor_area_m2": 70.0, "monthly_rent_dkk": 6000.0})
-        for i in range(n_applicants or 2 * n_vacancies + n_spare_dwellings):
-            # three persons: the statutory size rule lets them a 3-room dwelling
-            service.create_applicant(s, org, {"applicant_id": 10_000 + i, "household_id": 20_000 + i,
-                                              "list_type": "external", "org_id": "ORG", "household_size": 3,
-                                              "seniority_date": date(2000, 1, 1) + timedelta(days=i % 3000)})
-    store.transact(stock)
+    store.transact(lambda s: register_stock(s, org, n_dwellings, n_applicants or 2 * n_vacancies + n_spare_dwellings))
 
     def referrals(s):  # type: ignore[no-untyped-def]
         # the municipality's referral list: the statutory 1/4 of the family vacancies is its (§ 59)

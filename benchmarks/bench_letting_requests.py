@@ -17,12 +17,12 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from letting_bench_db import fresh_database  # noqa: E402
+from letting_bench_db import fresh_database, register_stock  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from boligmix.letting.store import service  # noqa: E402
@@ -55,17 +55,7 @@ def main() -> None:
         org = store.transact(token)
         dwellings = 2 * (args.cycles + WARM_UP) + 8  # every fourth vacancy is the municipality's (1/4 share)
 
-        def stock(s):  # type: ignore[no-untyped-def]
-            service.register_department(s, org, {"department_id": "D1", "org_id": "ORG", "department_name": "B",
-                                                 "municipality_code": 101})
-            for i in range(dwellings):
-                service.register_dwelling(s, org, {"dwelling_id": i + 1, "department_id": "D1", "rooms": 3,
-                                                   "floor_area_m2": 70.0, "monthly_rent_dkk": 6000.0})
-            for i in range(args.applicants):
-                service.create_applicant(s, org, {
-                    "applicant_id": 10_000 + i, "household_id": 20_000 + i, "list_type": "external", "org_id": "ORG",
-                    "household_size": 3, "seniority_date": date(2000, 1, 1) + timedelta(days=i % 3000)})
-        store.transact(stock)
+        store.transact(lambda s: register_stock(s, org, dwellings, args.applicants, "B"))
         cpu = {"register": 0.0, "offers": 0.0, "accept": 0.0}
         statements = {k: 0 for k in cpu}
         shown: dict[str, list[str]] = {}
