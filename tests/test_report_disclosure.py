@@ -248,6 +248,21 @@ def test_group_total_excludes_rows_outside_the_sum():
     assert out.reasons["n"] == ["primary", "primary", "secondary", None]
 
 
+def test_value_sum_hides_a_part_when_only_the_total_is_suppressed():
+    """A hidden total beside published parts is their sum: one part must go too."""
+    from boligmix.report.disclosure import ValueSum
+
+    frame = pl.DataFrame({"n": [3, 50], "a": [0.1, 0.1], "b": [-0.02, 0.3], "c": [0.05, 0.01],
+                          "change": [0.13, 0.41]})
+    out = protect(frame, counts=["n"], shares=[Share("change", "n")],
+                  value_sums=[ValueSum(["a", "b", "c"], "change")])
+    row0, row1 = out.frame.row(0, named=True), out.frame.row(1, named=True)
+    assert row0["change"] is None and out.reasons["change"][0] == "denominator"
+    assert row0["b"] is None and out.reasons["b"][0] == "secondary"  # smallest |part|
+    assert row0["a"] == 0.1 and row0["c"] == 0.05
+    assert row1["change"] == 0.41 and None not in (row1["a"], row1["b"], row1["c"])
+
+
 def test_value_sum_keeps_two_parts_hidden():
     from boligmix.report.disclosure import ValueSum
 

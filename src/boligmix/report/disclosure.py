@@ -153,7 +153,8 @@ class ValueSum:
     """Non-count columns `parts` (e.g. shift-share contributions) add up to the column `total`.
 
     When exactly one part is suppressed and the total is published, the part could be derived;
-    then the published part of smallest absolute value is suppressed too (reason `secondary`).
+    likewise a suppressed total beside all parts published. Then the published part of smallest
+    absolute value is suppressed too (reason `secondary`).
     """
 
     parts: tuple[str, ...]
@@ -474,7 +475,10 @@ def _enforce_value_sum(vs: ValueSum, frame: pl.DataFrame, reasons: dict[str, lis
     values = {c: frame.get_column(c).to_list() for c in vs.parts}
     for i in range(frame.height):
         hidden = [c for c in vs.parts if reasons[c][i] is not None]
-        if len(hidden) == 1 and reasons[vs.total][i] is None:
+        total_hidden = reasons[vs.total][i] is not None
+        # One unknown in `sum(parts) == total` can be solved for: a single hidden part beside a
+        # published total, or a hidden total beside all parts published.
+        if (len(hidden) == 1 and not total_hidden) or (not hidden and total_hidden):
             candidates = sorted((abs(values[c][i]) if values[c][i] is not None else 0.0, k, c)
                                 for k, c in enumerate(vs.parts) if reasons[c][i] is None)
             if candidates:
