@@ -393,46 +393,61 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         decisions: list[Decision] = []
         seen: set[int] = set()
         # Per candidate, the common case (on the list, not passive, withdrawn or housed, no
-        # entitlement, redirect or reactivation, assessed before) touches only local names.
+        # entitlement, redirect or reactivation, assessed before) touches only local names: one
+        # lookup in `blocked` stands for the skip checks below (which give the reason), one in
+        # `special` for the changes to the applicant, and the memo's table of assessments is read
+        # directly while no refusal or reactivation of this engine changes a candidate's count.
+        blocked = offered | passive | withdrawn.keys() | housed.keys()
+        special = entitlements.keys() | redirected.keys() | reactivations.keys()
+        allowed_ids = {id(t) for t in allowed}  # enum members are singletons; id() skips Enum.__hash__
+        table = self._assessment_table_for(vacancy, channel, in_force, on) \
+            if not ledger.refusals and not reactivations else None
         for applicant in self._pool(channel, applicants, context, vacancy.dwelling.municipality_code):
             aid = applicant.applicant_id
             if aid in seen:
                 raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
             seen.add(aid)
             base_refusals[aid] = applicant.refusal_count
-            skip_reason = None
-            if applicant.list_type not in allowed:
-                skip_reason = f"list type {applicant.list_type.value} is not used by channel {channel.value}"
-            elif own_lists_only and applicant.org_id != org_id:
-                skip_reason = f"on the list of organisation {applicant.org_id}, not {org_id}"
-            elif aid in offered:
-                skip_reason = "already offered this vacancy in an earlier round"
-            elif aid in passive or (applicant.passive and aid not in reactivations):
-                skip_reason = "passive on the waiting list after repeated refusals"
-            elif aid in withdrawn:
-                skip_reason = (f"withdrew the application on {withdrawn[aid].date().isoformat()} "
-                               f"(left the list)")
-            elif aid in housed:
-                skip_reason = f"already housed: let a dwelling by this engine (letting {housed[aid]})"
-            if skip_reason is not None:
-                decisions.append(self._decision(now, Outcome.SKIPPED, vacancy, channel=channel, round_id=round_id,
-                                                applicant=applicant, policy=waiting, rule_id=f"{waiting.id}#list",
-                                                reason=skip_reason,
-                                                facts={"list_type": applicant.list_type.value,
-                                                       "org_id": applicant.org_id}))
-                continue
-            if aid in entitlements:
-                applicant = self._with_entitlement(applicant, vacancy)
-            if aid in redirected:
-                applicant = self._with_redirect(applicant, vacancy, channel)
-            reactivation = reactivations.get(aid) if reactivations else None
-            if reactivation is not None and reactivation.seniority_date is not None:
-                applicant = replace(applicant, seniority_date=reactivation.seniority_date)
-            try:
-                assessment = self._assess(vacancy, applicant, channel, in_force, on)
-            except DataValidationError as exc:
-                raise DataValidationError(f"applicant {aid}, vacancy {vacancy.vacancy_id}: {exc.reason}",
-                                          path=exc.path, row=exc.row, column=exc.column) from exc
+            if id(applicant.list_type) not in allowed_ids or aid in blocked or applicant.passive \
+                    or (own_lists_only and applicant.org_id != org_id):
+                skip_reason = None
+                if applicant.list_type not in allowed:
+                    skip_reason = f"list type {applicant.list_type.value} is not used by channel {channel.value}"
+                elif own_lists_only and applicant.org_id != org_id:
+                    skip_reason = f"on the list of organisation {applicant.org_id}, not {org_id}"
+                elif aid in offered:
+                    skip_reason = "already offered this vacancy in an earlier round"
+                elif aid in passive or (applicant.passive and aid not in reactivations):
+                    skip_reason = "passive on the waiting list after repeated refusals"
+                elif aid in withdrawn:
+                    skip_reason = (f"withdrew the application on {withdrawn[aid].date().isoformat()} "
+                                   f"(left the list)")
+                elif aid in housed:
+                    skip_reason = f"already housed: let a dwelling by this engine (letting {housed[aid]})"
+                if skip_reason is not None:
+                    decisions.append(self._decision(now, Outcome.SKIPPED, vacancy, channel=channel,
+                                                    round_id=round_id, applicant=applicant, policy=waiting,
+                                                    rule_id=f"{waiting.id}#list", reason=skip_reason,
+                                                    facts={"list_type": applicant.list_type.value,
+                                                           "org_id": applicant.org_id}))
+                    continue
+            if aid in special:
+                if aid in entitlements:
+                    applicant = self._with_entitlement(applicant, vacancy)
+                if aid in redirected:
+                    applicant = self._with_redirect(applicant, vacancy, channel)
+                reactivation = reactivations.get(aid)
+                if reactivation is not None and reactivation.seniority_date is not None:
+                    applicant = replace(applicant, seniority_date=reactivation.seniority_date)
+            hit = table.get((id(applicant), applicant.refusal_count)) if table is not None else None
+            if hit is not None and hit[0] is applicant:  # as `_assess` finds it (refusals = the count handed in)
+                assessment = hit[1]
+            else:
+                try:
+                    assessment = self._assess(vacancy, applicant, channel, in_force, on)
+                except DataValidationError as exc:
+                    raise DataValidationError(f"applicant {aid}, vacancy {vacancy.vacancy_id}: {exc.reason}",
+                                              path=exc.path, row=exc.row, column=exc.column) from exc
             if assessment.outcome is None:
                 ranked.append(assessment)
                 continue

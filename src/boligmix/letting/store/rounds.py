@@ -4,6 +4,7 @@ round's decisions (one compact trail row per round, `store.trail`)."""
 from __future__ import annotations
 
 import zlib
+from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -111,7 +112,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         got: set[int] = set()
         reuse = None
         if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
-            wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
+            wide = rules.plan(v, w, d, _without(pool, passed_over),
                               (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
             ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
             order = ranking(wide) if ranking is not None else [
@@ -124,7 +125,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             if not lost_head and {cd.entry.entry_id for cd in wide.offered if cd.entry is not None} <= got:
                 reuse = wide  # nobody passed over: the wide plan is this round's (no second planning)
         while True:
-            plan = reuse or rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+            plan = reuse or rules.plan(v, w, d, _without(pool, passed_over), remaining, now,
                                        entitlements=held, **extra)
             reuse = None
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
@@ -213,7 +214,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     considered = {cd.entry.entry_id for cd in decided if cd.entry is not None}
     if below is not None:  # ranked below the offers: skipped (not reached), recorded compactly
         counts["skipped"] = counts.get("skipped", 0) + len(below.entries)
-        considered.update(e.entry_id for e in below.entries)
+        considered.update(map(_ENTRY_ID, below.entries))
     out = {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
            "exhausted": not offers, "considered": len(considered),
            "outcomes": counts, "trail": f"/api/decisions?vacancy_id={v.vacancy_id}"}
@@ -238,6 +239,12 @@ def _one_entry_per_household(entries: list[Applicant], persons: set[int], househ
     """The first entry (in list order) of each household: a household on several lists (internal
     and external, or by two members' entries with one household id) is one candidate of a round.
     `persons` and `households` are those seen in the round's earlier pages (updated)."""
+    ids = list(map(_APPLICANT_ID, entries))
+    homes = [h for h in map(_HOUSEHOLD_ID, entries) if h is not None]
+    if not persons and not households and len(set(ids)) == len(ids) and len(set(homes)) == len(homes):
+        persons.update(ids)  # the common case: no household twice (two set builds, no loop in Python)
+        households.update(homes)
+        return entries
     out = []
     for e in entries:
         if e.applicant_id in persons or (e.household_id is not None and e.household_id in households):
@@ -247,6 +254,16 @@ def _one_entry_per_household(entries: list[Applicant], persons: set[int], househ
             households.add(e.household_id)
         out.append(e)
     return out
+
+
+_ENTRY_ID = attrgetter("entry_id")
+_APPLICANT_ID = attrgetter("applicant_id")
+_HOUSEHOLD_ID = attrgetter("household_id")
+
+
+def _without(entries: list[Applicant], passed_over: set[int]) -> list[Applicant]:
+    """`entries` but those passed over (the list itself when none is)."""
+    return [e for e in entries if e.entry_id not in passed_over] if passed_over else entries
 
 
 def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Entitlement]:
