@@ -10,7 +10,8 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boligmix.letting.model import ListType
+from boligmix.letting.model import Channel, ListType
+from boligmix.letting.ranking import REFERRAL_CHANNELS
 from boligmix.letting.store import trail
 from boligmix.letting.store.trail import pack_below
 
@@ -30,22 +31,25 @@ def _from_scratch(below, channel, as_of):  # type: ignore[no-untyped-def]
             "offers_per_round": record.offers_per_round, "eligible": record.eligible,
             "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
             "classes": [[c[0], list(c[1]), list(c[2]), list(c[3])] for c in classes], "class": klass,
-            "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None}
+            "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None,
+            **({"referral_order": [a.applicant.referral_order for a in record.assessments]}
+               if record.channel in REFERRAL_CHANNELS else {})}
 
 
 _assessment = st.builds(
-    lambda i, lt, met, key, unknown, days: SimpleNamespace(
-        applicant=SimpleNamespace(applicant_id=i, list_type=lt, seniority_date=date(2000, 1, 1) + timedelta(days=days)),
+    lambda i, lt, met, key, unknown, days, order: SimpleNamespace(
+        applicant=SimpleNamespace(applicant_id=i, list_type=lt, seniority_date=date(2000, 1, 1) + timedelta(days=days),
+                                  referral_order=order),
         priorities_met=met, priority_key=key, unknown=unknown),
-    st.integers(1, 10**6), st.sampled_from([ListType.EXTERNAL, ListType.INTERNAL]),
+    st.integers(1, 10**6), st.sampled_from([ListType.EXTERNAL, ListType.INTERNAL, ListType.MUNICIPAL_REFERRAL]),
     st.sampled_from([(), ("p",), ("p", "q")]), st.sampled_from([(0, 0), (0, 1), (1, 1), (1, 0, 1)]),
-    st.sampled_from([(), ("household.size",)]), st.integers(0, 9000))
+    st.sampled_from([(), ("household.size",)]), st.integers(0, 9000), st.none() | st.integers(0, 50))
 
 
-def _below(assessments):  # type: ignore[no-untyped-def]
+def _below(assessments, channel=Channel.WAITING_LIST):  # type: ignore[no-untyped-def]
     entries = tuple(SimpleNamespace(entry_id=100 + k, applicant_id=a.applicant.applicant_id,
                                     household_id=None if k % 3 else 7 * k) for k, a in enumerate(assessments))
-    record = SimpleNamespace(assessments=tuple(assessments), first_rank=3, offers_per_round=2,
+    record = SimpleNamespace(channel=channel, assessments=tuple(assessments), first_rank=3, offers_per_round=2,
                              eligible=len(assessments) + 2, rule_id="dk.waiting#ranking", rule_version="1", law=None)
     return SimpleNamespace(entries=entries, record=record)
 
@@ -59,6 +63,8 @@ def test_a_packed_record_is_the_one_packed_from_scratch(first, new, data) -> Non
     kept = data.draw(st.lists(st.sampled_from(first), max_size=len(first))) if first else []
     second = data.draw(st.permutations([*kept, *new]))
     assert pack_below(_below(second), "fleksibel", None) == _from_scratch(_below(second), "fleksibel", None)
+    referral = _below(second, Channel.KOMMUNAL_ANVISNING)  # with each referral's order
+    assert pack_below(referral, "kommunal_anvisning", as_of) == _from_scratch(referral, "kommunal_anvisning", as_of)
 
 
 def test_the_cache_is_bounded_and_right_after_clearing(monkeypatch) -> None:  # type: ignore[no-untyped-def]

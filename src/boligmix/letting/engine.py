@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from boligmix.errors import DataValidationError, LettingError
+from boligmix.errors import ConfigurationError, DataValidationError, LettingError
 from boligmix.letting.assessment import (
     Assessment,
     RuleAssessor,
@@ -238,7 +238,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         lottery_seed = None
         if channel == Channel.ANNONCERING and ranked:
             ranked, lottery_seed = self._draw_lots(ranked, in_force, round_id)
-        assert waiting.spec.round is not None
+        if waiting.spec.round is None:  # a real check (not stripped by python -O); policy_spec requires it
+            raise ConfigurationError(f"the waiting_list policy {waiting.id} has no round settings")
         size = waiting.spec.round.offers_per_round
         deadline = now + timedelta(days=waiting.spec.round.answer_days)
         offers: list[Offer] = []
@@ -246,7 +247,11 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         # added here are strings, ints and lists of them, except the lottery's (checked by `_decision`).
         safe = lottery_seed is None
         not_reached = None
-        if self.compact_ranking and channel in COMPACT_CHANNELS and lottery_seed is None and len(ranked) > size:
+        # Compact in the waiting-list channels, and in the referral channels unless a candidate ranked
+        # below the offers carries a redirect (its decision then names the redirect: recorded in full).
+        if self.compact_ranking and lottery_seed is None and len(ranked) > size and (
+                channel in COMPACT_CHANNELS or (channel in REFERRAL_CHANNELS and ledger.redirected.keys().isdisjoint(
+                    a.applicant.applicant_id for a in ranked[size:]))):
             not_reached = NotReached(channel, f"{waiting.id}#ranking", waiting.version, waiting.spec.law, size,
                                      len(ranked), size + 1, tuple(ranked[size:]))
             ranked = ranked[:size]

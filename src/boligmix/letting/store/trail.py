@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from boligmix.letting.ranking import not_reached_reason
+from boligmix.letting.ranking import REFERRAL_CHANNELS, not_reached_reason
 from boligmix.letting.store.errors import StoreInvariantError
 from boligmix.letting.store.models import Decision
 
@@ -91,12 +91,15 @@ def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -
         seniority.append(hit[2])
     classes = list(local)
     entries = below.entries
-    return {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
-            "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
-            "offers_per_round": record.offers_per_round, "eligible": record.eligible,
-            "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
-            "classes": [[k[0], list(k[1]), list(k[2]), list(k[3])] for k in map(_CLASS_KEYS.__getitem__, classes)], "class": klass,
-            "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None}
+    out = {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
+           "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
+           "offers_per_round": record.offers_per_round, "eligible": record.eligible,
+           "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
+           "classes": [[k[0], list(k[1]), list(k[2]), list(k[3])] for k in map(_CLASS_KEYS.__getitem__, classes)],
+           "class": klass, "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None}
+    if record.channel in REFERRAL_CHANNELS:  # the municipality's order is a fact of a referral's decision
+        out["referral_order"] = [a.applicant.referral_order for a in record.assessments]
+    return out
 
 
 _PACKED: dict[int, tuple[Any, int, str]] = {}
@@ -130,18 +133,22 @@ def _unpack_below(row: Any, below: dict[str, Any], position: int) -> list[TrailD
     outcome, channel, rule, version, law = below["verdict"]
     classes, size, first = below["classes"], below["offers_per_round"], below["first_rank"]
     as_of = datetime.fromisoformat(below["as_of"]) if below.get("as_of") else None
+    orders = below.get("referral_order")  # a referral channel's round (absent in the waiting-list channels)
     out = []
     for i, (entry_id, applicant_id, household_id, k, seniority) in enumerate(zip(
             below["entry_id"], below["applicant_id"], below["household_id"], below["class"], below["seniority"])):
         list_type, met, key, unknown = classes[k]
         rank = first + i
+        facts = {"list_type": list_type, "seniority_date": seniority, "priorities_met": list(met),
+                 "priority_key": list(key), "not_reached": True}
+        if orders is not None:
+            facts["referral_order"] = orders[i]
         out.append(TrailDecision(
             decision_id=row.decision_id, created_at=row.created_at, outcome=outcome, vacancy_id=row.vacancy_id,
             dwelling_id=row.dwelling_id, channel=channel, offer_id=None, entry_id=entry_id,
             applicant_id=applicant_id, household_id=household_id, rank=rank, rule=rule, rule_version=version,
             law=law, reason=not_reached_reason(rank, size),
-            facts={"list_type": list_type, "seniority_date": seniority, "priorities_met": list(met),
-                   "priority_key": list(key), "not_reached": True},
+            facts=facts,
             unknown_facts=list(unknown), actor=row.actor, position=position + i + 1, as_of=as_of))
     return out
 
