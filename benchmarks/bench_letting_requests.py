@@ -1,19 +1,26 @@
 """Where a full letting cycle's CPU goes, per request type, in the process (no HTTP layer; the
 database server's CPU is not counted): register a vacancy (statutory share rules), one statutory
-offer round over ~2,000 candidates, accept the first offer.
+offer round over ~2,000 candidates, accept the first offer; the municipality's quarter of the
+vacancies (the statutory 1/4, as in bench_letting_api.py) is offered from its referral list of
+`--applicants / 4` referrals and accepted by the municipality, timed apart ("referral offers",
+"referral accept"; "register" counts every registration).
 
     PYTHONPATH=src python benchmarks/bench_letting_requests.py [--db POSTGRES_ADMIN_URL] [--applicants 2000]
-        [--cycles 24] [--statements]
+        [--cycles 24] [--statements] [--profile KIND]
 
 Without --db: a fresh SQLite file; with --db (e.g. $BOLIGMIX_TEST_PG_URL) a fresh database
 `boligmix_bench_requests`. Prints per request type the CPU per request (`time.process_time`, after
 five warm-up cycles) and the statements it sends to the database (`--statements`: their first
-lines, of one cycle).
+lines, of one cycle). `--profile register|offers|accept|"referral offers"|"referral accept"` prints the CPU profile (cProfile with
+`time.process_time` as its clock, so waiting for the database is not counted) of that request type
+(by own time, top 30).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import sys
 import tempfile
 import time
@@ -40,6 +47,8 @@ def main() -> None:
     ap.add_argument("--applicants", type=int, default=2000)
     ap.add_argument("--cycles", type=int, default=24)
     ap.add_argument("--statements", action="store_true")
+    ap.add_argument("--profile", choices=("register", "offers", "accept", "referral offers", "referral accept"),
+                    default=None)
     args = ap.parse_args()
     rules = default_offer_rules()
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,46 +62,73 @@ def main() -> None:
             _, row = create_token(s, name="bench", role="housing_organisation", scope=["ORG"])
             return Principal(row.token_id, row.name, row.role, frozenset(row.scope))
         org = store.transact(token)
+
+        def muni_token(s):  # type: ignore[no-untyped-def]
+            _, row = create_token(s, name="bench-kommune", role="municipality", scope=["101"])
+            return Principal(row.token_id, row.name, row.role, frozenset(row.scope))
+        muni = store.transact(muni_token)
         dwellings = 2 * (args.cycles + WARM_UP) + 8  # every fourth vacancy is the municipality's (1/4 share)
 
         store.transact(lambda s: register_stock(s, org, dwellings, args.applicants, "B"))
-        cpu = {"register": 0.0, "offers": 0.0, "accept": 0.0}
+
+        def referrals(s):  # type: ignore[no-untyped-def]  # as bench_letting_api: a quarter as many referrals
+            for i in range(max(args.applicants // 4, 1)):
+                service.create_applicant(s, muni, {"applicant_id": 500_000 + i, "household_id": 600_000 + i,
+                                                   "list_type": "municipal_referral", "municipality_code": 101,
+                                                   "household_size": 3, "seniority_date": date(2010, 1, 1)})
+        store.transact(referrals)
+        cpu = {"register": 0.0, "offers": 0.0, "accept": 0.0, "referral offers": 0.0, "referral accept": 0.0}
+        rounds = {k: 0 for k in cpu}
         statements = {k: 0 for k in cpu}
         shown: dict[str, list[str]] = {}
+        profile = cProfile.Profile(time.process_time)
         done = 0
         for dwelling in range(1, dwellings + 1):
             if done == WARM_UP + args.cycles:
                 break
             timed = done >= WARM_UP
-            for kind in cpu:
+            referral = False
+            for kind in ("register", "offers", "accept"):
+                if referral:  # the municipality's quarter: its round over its referral list, its acceptance
+                    kind = f"referral {kind}"
+                who = muni if referral else org
                 sent.clear()
                 t0 = time.process_time()
+                if timed and kind == args.profile:
+                    profile.enable()
                 if kind == "register":
                     v = store.transact(lambda s: service.register_vacancy(
                         s, org, {"dwelling_id": dwelling, "available_from": date(2025, 1, 1)}, rules=rules))
-                    if v["channel"] != "waiting_list":  # the municipality's quarter: no referral list here
-                        break
-                elif kind == "offers":
-                    made = store.transact(lambda s: service.make_offers(s, org, v["vacancy_id"], with_decisions=False))
+                    referral = v["channel"] != "waiting_list"
+                elif kind.endswith("offers"):
+                    made = store.transact(lambda s: service.make_offers(s, who, v["vacancy_id"], with_decisions=False))
                 else:
-                    store.transact(lambda s: accept_offer(s, org, made["offers"][0]["offer_id"], rules=rules))
+                    store.transact(lambda s: accept_offer(s, who, made["offers"][0]["offer_id"], rules=rules))
+                if timed and kind == args.profile:
+                    profile.disable()
                 if timed:
                     cpu[kind] += time.process_time() - t0
                     statements[kind] += len(sent)
+                    rounds[kind] += 1
                     shown.setdefault(kind, list(sent))
-            else:
+            if not referral:
                 done += 1
         n = done - WARM_UP
         total = sum(cpu.values())
-        print(f"{store.dialect}: {args.applicants} applicants, {n} cycles; CPU per cycle {1000 * total / n:.1f} ms "
-              f"(in the process, without HTTP and the database server); load "
-              f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+        print(f"{store.dialect}: {args.applicants} applicants, {n} cycles (and {rounds['referral offers']} of the "
+              f"municipality's referral vacancies, {args.applicants // 4} referrals); CPU per waiting-list cycle "
+              f"{1000 * sum(cpu[k] / max(rounds[k], 1) for k in ('register', 'offers', 'accept')):.1f} ms, per letting of the mix "
+              f"{1000 * total / (n + rounds['referral offers']):.1f} ms (in the process, without HTTP and the "
+              f"database server); load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
         for kind in cpu:
-            print(f"  {kind}: {1000 * cpu[kind] / n:.1f} ms CPU, {statements[kind] / n:.0f} statements per request")
+            k = max(rounds[kind], 1)
+            print(f"  {kind}: {1000 * cpu[kind] / k:.1f} ms CPU, {statements[kind] / k:.0f} statements per request")
             if args.statements:
                 for line in shown.get(kind, []):
                     print(f"      {line}")
         store.engine.dispose()
+        if args.profile:
+            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boligmix.letting.engine import LettingEngine
-from boligmix.letting.model import Channel, Outcome
+from boligmix.letting.engine import LettingContext, LettingEngine
+from boligmix.letting.model import Channel, ListType, Outcome
 from boligmix.letting.policy import POLICY_DIR
-from boligmix.letting.ranking import NotReached
+from boligmix.letting.ranking import REFERRAL_CHANNELS, NotReached
 from boligmix.letting.scenario import ScenarioSettings, make_applicants, make_vacancy
 from boligmix.simulate.scenario import build_policy_set
 
@@ -31,6 +31,8 @@ def _policies(local: bool):
 def _round(policies, vacancy, applicants, channel, now, compact):
     engine = LettingEngine(policies, compact_ranking=compact, assessments={} if compact else None)
     engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel
+    if channel in REFERRAL_CHANNELS:  # the municipality's referrals (in its order where it gave one)
+        return engine.next_offers(vacancy, [], LettingContext(referrals=applicants), now)
     return engine.next_offers(vacancy, applicants, None, now)
 
 
@@ -41,7 +43,8 @@ def _key(d):
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 120), local=st.booleans(),
-       channel=st.sampled_from([Channel.WAITING_LIST, Channel.FLEKSIBEL]), rights=st.floats(0, 0.3),
+       channel=st.sampled_from([Channel.WAITING_LIST, Channel.FLEKSIBEL, Channel.KOMMUNAL_ANVISNING]),
+       rights=st.floats(0, 0.3),
        days=st.integers(0, 1500))
 def test_a_compact_round_offers_what_the_full_ranking_offers(seed, n, local, channel, rights, days):
     policies = _policies(local)
@@ -49,6 +52,10 @@ def test_a_compact_round_offers_what_the_full_ranking_offers(seed, n, local, cha
     scenario = ScenarioSettings(applicants=n)
     applicants = [replace(a, priority_rights=a.priority_rights | {"fortrinsret"}) if rng.random() < rights else a
                   for a in make_applicants(rng, scenario)]
+    if channel in REFERRAL_CHANNELS:  # referrals, some ordered by the municipality
+        applicants = [replace(a, list_type=ListType.MUNICIPAL_REFERRAL,
+                              referral_order=int(rng.integers(0, 5)) if rng.random() < 0.3 else None)
+                      for a in applicants]
     now = datetime(2024, 1, 8, 9) + timedelta(days=days)
     vacancy = make_vacancy(rng, 0, scenario, now.date())
     full = _round(policies, vacancy, applicants, channel, now, compact=False)

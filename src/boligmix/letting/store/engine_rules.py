@@ -211,7 +211,8 @@ class EngineRules:
         channel = m.Channel(vacancy.channel)
         ev = engine_vacancy(vacancy, dwelling, department)
         engine.ledger.vacancy_channel[ev.vacancy_id] = channel
-        applicants = [engine_applicant(e) for e in by_applicant.values()]
+        applicants = [e.engine if type(e) is CandidateEntry and e.engine is not None else engine_applicant(e)
+                      for e in by_applicant.values()]  # (`engine_applicant`, its cached case inline)
         context = LettingContext(busy=[engine_applicant(e) for e in busy])  # as `engine.plan_offers`
         if channel in (m.Channel.KOMMUNAL_ANVISNING, m.Channel.UDSLUSNING):
             context, applicants = LettingContext(referrals=applicants), []

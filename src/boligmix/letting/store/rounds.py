@@ -4,10 +4,11 @@ round's decisions (one compact trail row per round, `store.trail`)."""
 from __future__ import annotations
 
 import zlib
+from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Text, any_, bindparam, cast, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from boligmix.errors import ConflictError
@@ -111,7 +112,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         got: set[int] = set()
         reuse = None
         if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)
-            wide = rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over],
+            wide = rules.plan(v, w, d, _without(pool, passed_over),
                               (remaining or 1) + lock_ahead, now, entitlements=held, **extra)
             ranking = getattr(rules, "ranking", None)  # rules that rank every eligible candidate (the engine)
             order = ranking(wide) if ranking is not None else [
@@ -124,7 +125,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             if not lost_head and {cd.entry.entry_id for cd in wide.offered if cd.entry is not None} <= got:
                 reuse = wide  # nobody passed over: the wide plan is this round's (no second planning)
         while True:
-            plan = reuse or rules.plan(v, w, d, [e for e in pool if e.entry_id not in passed_over], remaining, now,
+            plan = reuse or rules.plan(v, w, d, _without(pool, passed_over), remaining, now,
                                        entitlements=held, **extra)
             reuse = None
             chosen = [cd.entry.entry_id for cd in plan.offered if cd.entry is not None]
@@ -213,7 +214,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     considered = {cd.entry.entry_id for cd in decided if cd.entry is not None}
     if below is not None:  # ranked below the offers: skipped (not reached), recorded compactly
         counts["skipped"] = counts.get("skipped", 0) + len(below.entries)
-        considered.update(e.entry_id for e in below.entries)
+        considered.update(map(_ENTRY_ID, below.entries))
     out = {"vacancy_id": v.vacancy_id, "channel": v.channel, "rules": rules.name, "offers": offers,
            "exhausted": not offers, "considered": len(considered),
            "outcomes": counts, "trail": f"/api/decisions?vacancy_id={v.vacancy_id}"}
@@ -238,6 +239,12 @@ def _one_entry_per_household(entries: list[Applicant], persons: set[int], househ
     """The first entry (in list order) of each household: a household on several lists (internal
     and external, or by two members' entries with one household id) is one candidate of a round.
     `persons` and `households` are those seen in the round's earlier pages (updated)."""
+    ids = list(map(_APPLICANT_ID, entries))
+    homes = [h for h in map(_HOUSEHOLD_ID, entries) if h is not None]
+    if not persons and not households and len(set(ids)) == len(ids) and len(set(homes)) == len(homes):
+        persons.update(ids)  # the common case: no household twice (two set builds, no loop in Python)
+        households.update(homes)
+        return entries
     out = []
     for e in entries:
         if e.applicant_id in persons or (e.household_id is not None and e.household_id in households):
@@ -249,23 +256,35 @@ def _one_entry_per_household(entries: list[Applicant], persons: set[int], househ
     return out
 
 
+_ENTRY_ID = attrgetter("entry_id")
+_APPLICANT_ID = attrgetter("applicant_id")
+_HOUSEHOLD_ID = attrgetter("household_id")
+
+
+def _without(entries: list[Applicant], passed_over: set[int]) -> list[Applicant]:
+    """`entries` but those passed over (the list itself when none is)."""
+    return [e for e in entries if e.entry_id not in passed_over] if passed_over else entries
+
+
 def _entitlements(s: Session, org_id: str, applicant_ids: set[int]) -> list[Entitlement]:
     """The § 51 b entitlements of these applicants with organisation `org_id` (used up or not)."""
     if not applicant_ids:
         return []
-    if s.connection().dialect.name == "postgresql":
-        return list(s.scalars(_ENTITLEMENTS_PG, {"org_id": org_id, "ids": int_array_literal(applicant_ids)}))
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":  # plain rows with the columns' names (read only: `plan` reads them)
+        return list(conn.exec_driver_sql(_ENTITLEMENTS_PG_SQL, {"org_id": org_id,
+                                                                "ids": int_array_literal(applicant_ids)}))
     return list(s.scalars(_ENTITLEMENTS, {"org_id": org_id, "ids": list(applicant_ids)}))
 
 
 _ENTITLEMENTS = select(Entitlement).where(Entitlement.org_id == bindparam("org_id"),
                                           Entitlement.applicant_id.in_(bindparam("ids", expanding=True)))
-_ENTITLEMENTS_PG = select(Entitlement).where(
-    Entitlement.org_id == bindparam("org_id"),
-    Entitlement.applicant_id == any_(cast(bindparam("ids", type_=Text), ARRAY(BigInteger))))
-"""The same with one array parameter (PostgreSQL): not a statement of one placeholder per candidate;
-the array goes as its text (`int_array_literal`: the driver's dumping of a list of 2,000 ints cost
-some 2 ms of CPU a round)."""
+_ENTITLEMENTS_PG_SQL = (
+    "SELECT " + ", ".join(c.name for c in Entitlement.__table__.columns) + " FROM entitlements "
+    "WHERE org_id = %(org_id)s AND applicant_id = ANY(CAST(%(ids)s AS BIGINT[]))")
+"""The same as driver SQL with one array parameter (PostgreSQL): not a statement of one placeholder
+per candidate, nor an ORM query to build and compile every round; the array goes as its text
+(`int_array_literal`: the driver's dumping of a list of 2,000 ints cost some 2 ms of CPU a round)."""
 
 
 def int_array_literal(values: Any) -> str:

@@ -19,6 +19,7 @@ stored one per candidate before migration 0016 stay readable as they are.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from boligmix.letting.ranking import not_reached_reason
+from boligmix.letting.ranking import REFERRAL_CHANNELS, not_reached_reason
 from boligmix.letting.store.errors import StoreInvariantError
 from boligmix.letting.store.models import Decision
 
@@ -70,22 +71,61 @@ class TrailDecision:
 def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -> dict[str, Any]:
     """The candidates a round ranked below its offers (`selection.RankedBelow`) as the compact
     record's `below` part: ids and seniority per candidate, and per distinct priority class (list
-    type, priorities met, priority key, unknown facts) an index; the rank of each is its place."""
+    type, priorities met, priority key, unknown facts) an index; the rank of each is its place.
+
+    What a candidate contributes (its class and seniority text) is kept per assessment object
+    (`_packed`): the store's rounds reuse an unchanged candidate's assessment between rounds, so
+    a round packs only new and changed candidates afresh."""
     record = below.record
-    classes: dict[tuple, int] = {}
+    local: dict[int, int] = {}  # the process-wide class number -> this record's class index
     klass = []
     seniority = []
+    cache = _PACKED
+    if len(cache) > _PACKED_LIMIT:
+        cache.clear()
     for a in record.assessments:
-        ap = a.applicant
-        klass.append(classes.setdefault((ap.list_type.value, a.priorities_met, a.priority_key, a.unknown), len(classes)))
-        seniority.append(ap.seniority_date.isoformat())
+        hit = cache.get(id(a))
+        if hit is None or hit[0] is not a:
+            hit = cache[id(a)] = _packed(a)
+        klass.append(local.setdefault(hit[1], len(local)))
+        seniority.append(hit[2])
+    classes = list(local)
     entries = below.entries
-    return {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
-            "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
-            "offers_per_round": record.offers_per_round, "eligible": record.eligible,
-            "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
-            "classes": [[c[0], list(c[1]), list(c[2]), list(c[3])] for c in classes], "class": klass,
-            "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None}
+    out = {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
+           "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
+           "offers_per_round": record.offers_per_round, "eligible": record.eligible,
+           "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
+           "classes": [[k[0], list(k[1]), list(k[2]), list(k[3])] for k in map(_CLASS_KEYS.__getitem__, classes)],
+           "class": klass, "seniority": seniority, "as_of": as_of.isoformat() if as_of is not None else None}
+    if record.channel in REFERRAL_CHANNELS:  # the municipality's order is a fact of a referral's decision
+        out["referral_order"] = [a.applicant.referral_order for a in record.assessments]
+    return out
+
+
+_PACKED: dict[int, tuple[Any, int, str]] = {}
+"""Per assessment object (by id, the object kept to check the id is still its): its class number
+(`_CLASS_NUMBERS`) and seniority date text, as `pack_below` records them."""
+_PACKED_LIMIT = 50_000
+_CLASS_NUMBERS: dict[tuple[Any, ...], int] = {}
+_CLASS_KEYS: list[tuple[Any, ...]] = []
+"""The priority classes (list type, priorities met, priority key, unknown facts) a process has
+packed, numbered in order (a handful: one per combination of priorities met and unknown facts)."""
+
+
+def _packed(a: Any) -> tuple[Any, int, str]:
+    ap = a.applicant
+    key = (ap.list_type.value, a.priorities_met, a.priority_key, a.unknown)
+    number = _CLASS_NUMBERS.get(key)
+    if number is None:
+        with _CLASS_LOCK:
+            number = _CLASS_NUMBERS.get(key)
+            if number is None:
+                _CLASS_KEYS.append(key)
+                number = _CLASS_NUMBERS[key] = len(_CLASS_KEYS) - 1
+    return (a, number, ap.seniority_date.isoformat())
+
+
+_CLASS_LOCK = threading.Lock()
 
 
 def _unpack_below(row: Any, below: dict[str, Any], position: int) -> list[TrailDecision]:
@@ -93,18 +133,22 @@ def _unpack_below(row: Any, below: dict[str, Any], position: int) -> list[TrailD
     outcome, channel, rule, version, law = below["verdict"]
     classes, size, first = below["classes"], below["offers_per_round"], below["first_rank"]
     as_of = datetime.fromisoformat(below["as_of"]) if below.get("as_of") else None
+    orders = below.get("referral_order")  # a referral channel's round (absent in the waiting-list channels)
     out = []
     for i, (entry_id, applicant_id, household_id, k, seniority) in enumerate(zip(
             below["entry_id"], below["applicant_id"], below["household_id"], below["class"], below["seniority"])):
         list_type, met, key, unknown = classes[k]
         rank = first + i
+        facts = {"list_type": list_type, "seniority_date": seniority, "priorities_met": list(met),
+                 "priority_key": list(key), "not_reached": True}
+        if orders is not None:
+            facts["referral_order"] = orders[i]
         out.append(TrailDecision(
             decision_id=row.decision_id, created_at=row.created_at, outcome=outcome, vacancy_id=row.vacancy_id,
             dwelling_id=row.dwelling_id, channel=channel, offer_id=None, entry_id=entry_id,
             applicant_id=applicant_id, household_id=household_id, rank=rank, rule=rule, rule_version=version,
             law=law, reason=not_reached_reason(rank, size),
-            facts={"list_type": list_type, "seniority_date": seniority, "priorities_met": list(met),
-                   "priority_key": list(key), "not_reached": True},
+            facts=facts,
             unknown_facts=list(unknown), actor=row.actor, position=position + i + 1, as_of=as_of))
     return out
 
