@@ -30,6 +30,7 @@ from boligmix.simulate.rates import (
     statuses,
     with_area_effect,
 )
+from boligmix.simulate.transitions import cumulative_draw
 
 ANCHORED_AREA_BANDS = True
 """The area bands of the outside and conviction rates are each area's bands in the start state (its
@@ -331,15 +332,23 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
         return person_years
     own = ids[own_rows]
     age = pop.age_on(day(year))[_positions(pop.pid, own)]
-    level, source = rates.transitions.education_step(
-        person_years["highest_education"].to_numpy()[own_rows], person_years["education_source"].to_numpy()[own_rows],
-        age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
-    level_next = np.full(ids.size, None, dtype=object)
-    source_next = np.full(ids.size, None, dtype=object)
-    level_next[own_rows], source_next[own_rows] = level, source
+    tr = rates.transitions
+    states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
+                           "education_source": [s[1] for s in tr.education_states],
+                           "state": np.arange(len(tr.education_states), dtype=np.int64)},
+                          schema={"highest_education": pl.String, "education_source": pl.String, "state": pl.Int64})
+    code = (person_years.select("highest_education", "education_source")
+            .join(states, on=["highest_education", "education_source"], how="left", nulls_equal=True,
+                  maintain_order="left")["state"].fill_null(-1).to_numpy()[own_rows])
+    nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
+    known = code >= 0          # an unknown state stays (its own values below)
+    at = pl.Series(own_rows[known], dtype=pl.Int64)
+    drawn = states[nxt[known]]
+    level_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["highest_education"])
+    source_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["education_source"])
     return person_years.with_columns(
-        pl.coalesce(pl.Series(level_next, dtype=pl.String), "highest_education").alias("highest_education"),
-        pl.coalesce(pl.Series(source_next, dtype=pl.String), "education_source").alias("education_source"))
+        pl.coalesce(level_next, "highest_education").alias("highest_education"),
+        pl.coalesce(source_next, "education_source").alias("education_source"))
 
 
 def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -422,9 +431,8 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     if rates.area_outside_effect:
         p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
     goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
-    cum = rates.status[bands, nw, s0, goes_outside]
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
-    s1 = np.minimum((cum < u[:, None]).sum(axis=1), len(STATUSES) - 1)
+    s1 = np.minimum(cumulative_draw(rates.status, (bands, nw, s0, goes_outside), u, strict=True), len(STATUSES) - 1)
     keep = (s1 == s0) & has_py
     switch = ~keep
     recipient = pop.pid[switch]

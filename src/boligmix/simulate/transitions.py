@@ -82,14 +82,21 @@ class Transitions:
         state the estimation years never showed stays."""
         code = {s: i for i, s in enumerate(self.education_states)}
         state = np.array([code.get((lv, sc), -1) for lv, sc in zip(level, source)], dtype=np.int64)
+        nxt = self.education_codes(state, age, u)
         known = state >= 0
         out_level, out_source = np.array(level, dtype=object), np.array(source, dtype=object)
-        if known.any():
-            cum = self.education[np.clip(age[known], 0, EDU_AGE_CAP), state[known]]
-            nxt = np.minimum((cum <= u[known, None]).sum(axis=1), len(self.education_states) - 1)
-            out_level[known] = [self.education_states[i][0] for i in nxt]
-            out_source[known] = [self.education_states[i][1] for i in nxt]
+        out_level[known] = [self.education_states[i][0] for i in nxt[known]]
+        out_source[known] = [self.education_states[i][1] for i in nxt[known]]
         return out_level, out_source
+
+    def education_codes(self, state: np.ndarray, age: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """`education_step` on state codes (index into `education_states`; -1: unknown, stays -1)."""
+        out = np.asarray(state, dtype=np.int64).copy()
+        known = np.flatnonzero(out >= 0)
+        if known.size:
+            out[known] = np.minimum(cumulative_draw(self.education, (np.clip(age[known], 0, EDU_AGE_CAP), out[known]),
+                                                    u[known], strict=False), len(self.education_states) - 1)
+        return out
 
     def destination_municipality(self, kind: int, municipality: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The municipality a household (kind 0) or a young adult leaving home (kind 1) seeks in; a
@@ -100,8 +107,9 @@ class Transitions:
             self.municipalities[np.minimum(where, self.municipalities.size - 1)] == municipality)
         out = municipality.copy()
         if known.any():
-            cum = self.destination[kind, where[known]]
-            out[known] = self.municipalities[np.minimum((cum <= u[known, None]).sum(axis=1),
+            kinds = np.full(int(known.sum()), kind, dtype=np.int64)
+            out[known] = self.municipalities[np.minimum(cumulative_draw(self.destination, (kinds, where[known]),
+                                                                        u[known], strict=False),
                                                         self.municipalities.size - 1)]
         return out
 
@@ -174,6 +182,26 @@ class TransitionCounts:
         return Transitions(tuple(states), education, m, destination, pl.DataFrame(self.changes))
 
 
+CHUNK_ELEMENTS = 1 << 22
+"""`cumulative_draw` gathers at most this many table values at once (32 MiB): a draw for millions of
+persons over tens of states was a (persons x states) matrix of gigabytes at national scale."""
+
+
+def cumulative_draw(table: np.ndarray, index: tuple[np.ndarray, ...], u: np.ndarray, *, strict: bool) -> np.ndarray:
+    """Per draw i: how many values of the cumulative distribution `table[index][i]` (last axis) lie
+    below `u[i]` (`strict`: <, else <=), i.e. the category drawn; in chunks of CHUNK_ELEMENTS."""
+    n = u.size
+    width = table.shape[-1]
+    out = np.empty(n, dtype=np.int64)
+    step = max(1, CHUNK_ELEMENTS // max(width, 1))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        cum = table[tuple(i[lo:hi] for i in index)]
+        below = cum < u[lo:hi, None] if strict else cum <= u[lo:hi, None]
+        out[lo:hi] = below.sum(axis=1)
+    return out
+
+
 def _cumulative(counts: np.ndarray, parent_counts: np.ndarray, stay: np.ndarray) -> np.ndarray:
     """Cumulative distributions over the last axis: counts shrunk towards the parent's distribution
     with PRIOR_WEIGHT pseudo-observations; a row without data (nor parent data) stays where it is."""
@@ -190,4 +218,4 @@ def built_in(residences: pl.DataFrame, dwellings: pl.DataFrame, first: int, last
                           ).sort("dwelling_id")
 
 
-__all__ = ["EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "built_in"]
+__all__ = ["CHUNK_ELEMENTS", "EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "built_in", "cumulative_draw"]
