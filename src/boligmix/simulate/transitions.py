@@ -32,6 +32,7 @@ import polars as pl
 PRIOR_WEIGHT = 20.0
 EDU_AGE_CAP = 40
 """Education moves by single years of age up to 39; 40 and older form one segment."""
+EDU_PAIR = ("highest_education", "education_source", "highest_education_next", "education_source_next")
 SEPARATION_AGE = 30
 """A person of this age or older who leaves a household that goes on counts as a separation (younger:
 leaving home, which `rates.leave_home` models)."""
@@ -130,10 +131,11 @@ class TransitionCounts:
         household and dwelling on 1 January t+1 (hh_next, dw_next; null: no longer resident)."""
         both = now.filter(pl.col("dw_next").is_not_null())
         py = self.person_years
-        self.edu_pairs.append(
+        self.edu_pairs.append(   # counted per cell at once: the person rows of every year are not held
             both.select("person_id", "age")
             .join(py.filter(pl.col("year") == t - 1).drop("year"), on="person_id")
-            .join(py.filter(pl.col("year") == t).drop("year"), on="person_id", suffix="_next"))
+            .join(py.filter(pl.col("year") == t).drop("year"), on="person_id", suffix="_next")
+            .group_by(pl.col("age").clip(0, EDU_AGE_CAP), *EDU_PAIR).len())
         place = self.municipality_of
         is_head = pl.col("person_id").is_in(list(heads))
         moved = both.filter(is_head & (pl.col("dw_next") != pl.col("dwelling_id"))).with_columns(pl.lit(0).alias("kind"))
@@ -142,7 +144,8 @@ class TransitionCounts:
         self.moves.append(pl.concat([moved, left]).select("kind", "dwelling_id", "dw_next")
                           .join(place, on="dwelling_id").join(place.rename({"dwelling_id": "dw_next",
                                                                             "municipality_code": "m_next"}),
-                                                              on="dw_next"))
+                                                              on="dw_next")
+                          .group_by("kind", "municipality_code", "m_next").len())
         # household changes: partnership (a household of t+1 with members of two or more households
         # of t) and separation (a person 30+ in another household at t+1 while the old one goes on)
         sources = both.group_by("hh_next").agg(pl.col("household_id").n_unique().alias("n"))
@@ -156,28 +159,28 @@ class TransitionCounts:
 
     def finish(self) -> Transitions:
         pairs = pl.concat(self.edu_pairs) if self.edu_pairs else pl.DataFrame(
-            schema={"person_id": pl.Int64, "age": pl.Int64, "highest_education": pl.String,
-                    "education_source": pl.String, "highest_education_next": pl.String,
-                    "education_source_next": pl.String})
-        states = sorted({(a, b) for a, b in pairs.select("highest_education", "education_source").iter_rows()}
-                        | {(a, b) for a, b in pairs.select("highest_education_next", "education_source_next"
-                                                           ).iter_rows()})
-        code = {s: i for i, s in enumerate(states)}
+            schema={"age": pl.Int64, **{c: pl.String for c in EDU_PAIR}, "len": pl.UInt32})
+        states = sorted({(a, b) for a, b in pairs.select(*EDU_PAIR[:2]).unique().iter_rows()}
+                        | {(a, b) for a, b in pairs.select(*EDU_PAIR[2:]).unique().iter_rows()})
         n = len(states)
         counts = np.zeros((EDU_AGE_CAP + 1, n, n))
         if pairs.height:
-            f = np.array([code[s] for s in pairs.select("highest_education", "education_source").iter_rows()])
-            t = np.array([code[s] for s in pairs.select("highest_education_next", "education_source_next").iter_rows()])
-            np.add.at(counts, (np.clip(pairs["age"].to_numpy(), 0, EDU_AGE_CAP), f, t), 1)
+            coded = pl.DataFrame({"a": [s[0] for s in states], "b": [s[1] for s in states], "code": np.arange(n)},
+                                 schema={"a": pl.String, "b": pl.String, "code": pl.Int64})
+            f = pairs.join(coded, left_on=list(EDU_PAIR[:2]), right_on=["a", "b"], how="left", nulls_equal=True,
+                           maintain_order="left")["code"].to_numpy()
+            t = pairs.join(coded, left_on=list(EDU_PAIR[2:]), right_on=["a", "b"], how="left", nulls_equal=True,
+                           maintain_order="left")["code"].to_numpy()
+            np.add.at(counts, (pairs["age"].to_numpy(), f, t), pairs["len"].to_numpy().astype(float))
         education = _cumulative(counts, counts.sum(axis=0, keepdims=True), np.eye(n)[None, :, :])
         m = self.municipalities
         moves = pl.concat(self.moves) if self.moves else pl.DataFrame(
-            schema={"kind": pl.Int32, "municipality_code": pl.Int64, "m_next": pl.Int64})
+            schema={"kind": pl.Int32, "municipality_code": pl.Int64, "m_next": pl.Int64, "len": pl.UInt32})
         dest = np.zeros((2, m.size, m.size))
         if moves.height and m.size:
             fi = np.searchsorted(m, moves["municipality_code"].to_numpy())
             ti = np.searchsorted(m, moves["m_next"].to_numpy())
-            np.add.at(dest, (moves["kind"].to_numpy(), fi, ti), 1)
+            np.add.at(dest, (moves["kind"].to_numpy(), fi, ti), moves["len"].to_numpy().astype(float))
         destination = _cumulative(dest, dest.sum(axis=0, keepdims=True), np.eye(m.size)[None, :, :])
         return Transitions(tuple(states), education, m, destination, pl.DataFrame(self.changes))
 
