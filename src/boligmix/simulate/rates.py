@@ -261,8 +261,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         (pl.col("sex") == "F").alias("female"))
     tenure_code = {t: i for i, t in enumerate(TENURES)}
     dwellings = dwellings.with_columns(pl.col("tenure").replace_strict(tenure_code, return_dtype=pl.Int64))
-    status = pl.concat([statuses(labour.filter(pl.col("year") == y).collect())
-                        for y in range(first - HISTORY_YEARS, start)], how="vertical_relaxed")
+    status = pl.concat([statuses(labour.filter(pl.col("year") == y).collect()).cast({"year": pl.Int16, "status": pl.Int8})
+                        for y in range(first - HISTORY_YEARS, start)], how="vertical_relaxed")   # narrow: memory
     convicted = convictions.select("person_id", "year").unique().with_columns(pl.lit(True).alias("convicted"))
 
     death_ev = np.zeros((len(DEATH_BANDS), 2)); death_n = np.zeros_like(death_ev)
@@ -287,6 +287,13 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         education,
         dwelling_place.select("dwelling_id", "municipality_code"))
     first_spell = residences.group_by("person_id").agg(pl.col("move_in").min().alias("first_in"))
+    # loop-invariant, computed once: each person's first spell (the household a child is born into)
+    # and the first spells that begin in the estimation years (immigrants' arrivals)
+    first_household = residences.sort("move_in").group_by("person_id", maintain_order=True).first().select(
+        "person_id", "household_id")
+    first_spells = residences.join(first_spell, on="person_id").filter(
+        (pl.col("move_in") == pl.col("first_in")) & pl.col("move_in").dt.year().is_between(first, start - 1))
+    del first_spell
     ended = residences.filter(pl.col("end_reason").is_not_null()).select(
         "person_id", pl.col("move_out").dt.year().alias("end_year"), "end_reason")
 
@@ -335,19 +342,17 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                                pl.col("head_basic").cast(pl.Int64).alias("basic"),
                                pl.col("municipality_code").alias("municipality"), pl.col("a_next").alias("area_id")))
         # leaving home: a non-head 18-29 still resident, in another household next year
-        heads = set(now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True)
-                    .agg(pl.col("person_id").first())["person_id"].to_list())
+        heads = (now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True)
+                 .agg(pl.col("person_id").first())["person_id"])
         transition_counts.add_year(t, now, heads)
-        young = now.filter(pl.col("age").is_between(18, 29) & ~pl.col("person_id").is_in(list(heads))
+        young = now.filter(pl.col("age").is_between(18, 29) & ~pl.col("person_id").is_in(heads.implode())
                            & pl.col("hh_next").is_not_null())
         left = (young["hh_next"] != young["household_id"]).to_numpy()
         lb = band(young["age"].to_numpy(), LEAVE_BANDS)
         np.add.at(leave_ev, lb, left); np.add.at(leave_n, lb, 1)
         # births: a child born in t is attributed to the oldest woman 15-49 (on 1 January t) of the
         # household it was born into, living there on its birth day (also after she left home)
-        born = persons.filter(pl.col("birth_date").dt.year() == t).join(
-            residences.sort("move_in").group_by("person_id", maintain_order=True).first().select(
-                "person_id", "household_id"), on="person_id")
+        born = persons.filter(pl.col("birth_date").dt.year() == t).join(first_household, on="person_id")
         women = now.filter(pl.col("female") & pl.col("age").is_between(15, 49))
         candidates = (born.select("household_id", pl.col("person_id").alias("child"), pl.col("birth_date").alias("bd"))
                       .join(residences.select("person_id", "household_id", "move_in", "move_out"), on="household_id")
@@ -390,9 +395,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         np.add.at(trans, (sbnd, pnw, s0, s1), 1)
         np.add.at(out_ev, (sbnd, hist, pab), outside[s1]); np.add.at(out_n, (sbnd, hist, pab), 1)
         working = (pair["area_id"].is_not_null() & (pair["age"] + 1).is_between(18, 64)).to_numpy()
-        area_cells.append(pl.DataFrame({"area_id": pair["area_id"].cast(pl.String).filter(working),
-                                        "band": sbnd[working], "hist": hist[working], "ab": pab[working],
-                                        "out": outside[s1][working]}))
+        area_cells.append(pl.DataFrame({"area_id": pair["area_id"].cast(pl.Categorical).filter(working),  # narrow
+                                        "band": sbnd[working].astype(np.int8), "hist": hist[working].astype(np.int8),
+                                        "ab": pab[working].astype(np.int8), "out": outside[s1][working]}))
         c0 = pair["c0"].fill_null(False).to_numpy().astype(int)
         area_conv = pair.filter(pl.col("area_id").is_not_null() & (pl.col("age") >= 18)).group_by("area_id").agg(
             pl.col("c0").fill_null(False).mean().alias("area_conv"))
@@ -402,12 +407,11 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         np.add.at(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
         np.add.at(conv_n, key, 1)
         # immigrant households: everyone's first spell starts in t and they were born before t
-        arrivals = (residences.join(first_spell, on="person_id")
-                    .filter((pl.col("move_in") == pl.col("first_in")) & (pl.col("move_in").dt.year() == t))
+        arrivals = (first_spells.filter(pl.col("move_in").dt.year() == t)
                     .join(persons, on="person_id").filter(pl.col("birth_date") < date(t, 1, 1)))
         newborn_households = set(born["household_id"].to_list())
         arrivals = arrivals.filter(~pl.col("household_id").is_in(list(newborn_households)))
-        arrivals = arrivals.filter(~pl.col("household_id").is_in(now["household_id"].unique().to_list()))
+        arrivals = arrivals.filter(~pl.col("household_id").is_in(now["household_id"].unique().implode()))
         immigrant_counts.append(arrivals["household_id"].n_unique())
         # where they arrived: the municipality, whether the dwelling is almen and its area; and each
         # member's FTE on an outside attachment in the arrival year (the municipality refers such households)
@@ -468,7 +472,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                  float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, dataclasses.replace(
                      transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
                                                                 first, start - 1)),
-                 area_outside_effects(pl.concat(area_cells), outside_p))
+                 area_outside_effects(pl.concat(area_cells).with_columns(pl.col("area_id").cast(pl.String)), outside_p))
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]

@@ -126,7 +126,7 @@ class TransitionCounts:
     moves: list[pl.DataFrame] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)
 
-    def add_year(self, t: int, now: pl.DataFrame, heads: set[int]) -> None:
+    def add_year(self, t: int, now: pl.DataFrame, heads: pl.Series | set[int]) -> None:
         """`now`: residents on 1 January t (person_id, household_id, dwelling_id, age) with their
         household and dwelling on 1 January t+1 (hh_next, dw_next; null: no longer resident)."""
         both = now.filter(pl.col("dw_next").is_not_null())
@@ -137,7 +137,7 @@ class TransitionCounts:
             .join(py.filter(pl.col("year") == t).drop("year"), on="person_id", suffix="_next")
             .group_by(pl.col("age").clip(0, EDU_AGE_CAP), *EDU_PAIR).len())
         place = self.municipality_of
-        is_head = pl.col("person_id").is_in(list(heads))
+        is_head = pl.col("person_id").is_in(heads.implode() if isinstance(heads, pl.Series) else list(heads))
         moved = both.filter(is_head & (pl.col("dw_next") != pl.col("dwelling_id"))).with_columns(pl.lit(0).alias("kind"))
         left = both.filter(~is_head & pl.col("age").is_between(18, 29) & (pl.col("hh_next") != pl.col("household_id"))
                            ).with_columns(pl.lit(1).alias("kind"))
