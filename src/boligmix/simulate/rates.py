@@ -281,7 +281,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     immigrant_counts: list[int] = []
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
     education = scan_table(dataset_dir, "person_years").select("person_id", "year", "highest_education", "education_source"
-                                                               ).filter(pl.col("year").is_between(first - 1, start - 1)).collect()
+                                                               ).filter(pl.col("year").is_between(first - 1, start - 1)).collect(
+    ).cast({"year": pl.Int16, "highest_education": pl.Categorical, "education_source": pl.Categorical})  # narrow
     transition_counts = TransitionCounts(
         np.unique(dwelling_place["municipality_code"].to_numpy()),
         education,

@@ -135,7 +135,8 @@ class TransitionCounts:
             both.select("person_id", "age")
             .join(py.filter(pl.col("year") == t - 1).drop("year"), on="person_id")
             .join(py.filter(pl.col("year") == t).drop("year"), on="person_id", suffix="_next")
-            .group_by(pl.col("age").clip(0, EDU_AGE_CAP), *EDU_PAIR).len())
+            .group_by(pl.col("age").clip(0, EDU_AGE_CAP), *EDU_PAIR).len()
+            .with_columns(pl.col(c).cast(pl.String) for c in EDU_PAIR))   # the rates may hold them as categories
         place = self.municipality_of
         is_head = pl.col("person_id").is_in(heads.implode() if isinstance(heads, pl.Series) else list(heads))
         moved = both.filter(is_head & (pl.col("dw_next") != pl.col("dwelling_id"))).with_columns(pl.lit(0).alias("kind"))
