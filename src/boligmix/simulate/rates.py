@@ -258,7 +258,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         raise DatasetError(f"{dataset_dir}: no residence history in {first}-{start - 1} to estimate rates from")
     persons = persons.with_columns(
         (~pl.col("country_code").is_in(sorted(western)) & (pl.col("origin") != "dansk")).alias("nonwestern"),
-        (pl.col("sex") == "F").alias("female"))
+        (pl.col("sex") == "F").alias("female")).drop("sex")      # memory: `female` is read
     tenure_code = {t: i for i, t in enumerate(TENURES)}
     dwellings = dwellings.with_columns(pl.col("tenure").replace_strict(tenure_code, return_dtype=pl.Int64))
     status = pl.concat([statuses(labour.filter(pl.col("year") == y).collect()).cast({"year": pl.Int16, "status": pl.Int8})
@@ -297,6 +297,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     del first_spell
     ended = residences.filter(pl.col("end_reason").is_not_null()).select(
         "person_id", pl.col("move_out").dt.year().alias("end_year"), "end_reason")
+    residences = residences.drop("end_reason")      # memory: read by `ended` only
 
     for t in range(first, start):
         on, nxt = date(t, 1, 1), date(t + 1, 1, 1)
