@@ -251,19 +251,22 @@ def test_stock_and_demography_conserve_dwellings_and_persons_apart_from_events(s
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_cumulative_draw_in_chunks_equals_a_per_row_count(data):
-    """The chunked draw (a few rows at a time) counts, per draw, the table values below its uniform:
-    strictly (the status draw) or not (education, municipalities), whatever the chunk size."""
+    """The draw (binary search of never-decreasing rows, else a value-by-value count; a few rows at a
+    time) counts, per draw, the table values below its uniform: strictly (the status draw) or not
+    (education, municipalities), whatever the chunk size."""
     import boligmix.simulate.transitions as transitions
 
     k = data.draw(st.integers(1, 5))
     raw = np.array(data.draw(st.lists(st.integers(0, 3), min_size=3 * k, max_size=3 * k)), dtype=float).reshape(3, k) + 0.5
     table = np.cumsum(raw / raw.sum(axis=-1, keepdims=True), axis=-1)
+    if k > 1 and data.draw(st.booleans()):         # a row that decreases: the value-by-value count
+        table[1] = table[1][::-1]
     rows = np.array(data.draw(st.lists(st.integers(0, 2), max_size=40)), dtype=np.int64)
     u = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.999]) | st.floats(0, 1, exclude_max=True),
                                     min_size=rows.size, max_size=rows.size)))
     u[: rows.size // 3] = table[rows[: rows.size // 3], 0]         # ties with a table value
     strict = data.draw(st.booleans())
-    chunk = data.draw(st.integers(1, 12))
+    chunk = data.draw(st.integers(1, 80))
     old = transitions.CHUNK_ELEMENTS
     transitions.CHUNK_ELEMENTS = chunk
     try:

@@ -174,11 +174,28 @@ def _cell_code(columns: list[np.ndarray], depth: int) -> np.ndarray:
     return code
 
 
+SEARCH_IN_ORDER = 1 << 16
+"""`search` looks up more needles than this in ascending order (then puts the answers back): a
+binary search of millions of unordered ids in millions of ids missed the cache at every step."""
+
+
+def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
+           order: np.ndarray | None = None) -> np.ndarray:
+    """`np.searchsorted(haystack, needles, side)`; `order`: the needles' ascending order when known."""
+    needles = np.asarray(needles)
+    if needles.size <= SEARCH_IN_ORDER and order is None:
+        return np.searchsorted(haystack, needles, side)
+    order = np.argsort(needles, kind="stable") if order is None else order
+    out = np.empty(needles.size, dtype=np.int64)
+    out[order] = np.searchsorted(haystack, needles[order], side)
+    return out
+
+
 def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default) -> np.ndarray:
     """`values` of each of `wanted` in ascending unique `ids` (`default` where absent)."""
     if ids.size == 0:
         return np.full(wanted.size, default, dtype=values.dtype)
-    pos = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
+    pos = np.minimum(search(ids, wanted), ids.size - 1)
     return np.where(ids[pos] == wanted, values[pos], default)
 
 
@@ -239,12 +256,14 @@ class Donors:
         age = ((day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy()) // 365.25).astype(np.int64)
         nw = ((info["origin"] != "dansk") & ~info["country_code"].is_in(sorted(pop.western_countries))).to_numpy()
         status_now = status_on(pop, year)
-        self.area_outside = area_outside_shares(pop, year + 1, outside, status_now)
-        self.area_conviction = area_conviction_shares(pop, year + 1, pop.convictions.get(year))
+        resident_area = area_code(pop)
+        self.area_outside = area_outside_shares(pop, year + 1, outside, status_now, resident_area)
+        self.area_conviction = area_conviction_shares(pop, year + 1, pop.convictions.get(year), resident_area)
         order = np.argsort(pop.pid, kind="stable")
         resident_ids = pop.pid[order]
-        ab = sorted_lookup(resident_ids, area_outside_bands(pop, year + 1, outside, status_now)[order], py_ids, 0)
-        area = sorted_lookup(resident_ids, area_code(pop)[order], py_ids, -1)
+        ab = sorted_lookup(resident_ids, area_outside_bands(pop, year + 1, outside, status_now, self.area_outside,
+                                                            resident_area)[order], py_ids, 0)
+        area = sorted_lookup(resident_ids, resident_area[order], py_ids, -1)
         columns = [status, band(age, STATUS_BANDS), nw.astype(np.int64), ab, area]
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # depth 5 .. 1: codes, starts, sizes
         self.pools: list[np.ndarray] = []
@@ -297,7 +316,8 @@ class Donors:
     def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
              recipient: np.ndarray) -> pl.DataFrame:
         """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient."""
-        lo, hi = np.searchsorted(frame_ids, donor, "left"), np.searchsorted(frame_ids, donor, "right")
+        order = np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
+        lo, hi = search(frame_ids, donor, "left", order), search(frame_ids, donor, "right", order)
         counts = hi - lo
         total = int(counts.sum())
         first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
@@ -362,24 +382,31 @@ def area_code(pop: Population) -> np.ndarray:
     return codes[pop.dwellings.position(pop.dwelling)]
 
 
-def area_outside_shares(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray) -> dict[str, float]:
-    """Per area: the share of its residents 18-64 whose main status is an outside one."""
+def _area_means(pop: Population, code: np.ndarray, members: np.ndarray, flag: np.ndarray) -> dict[str, float]:
+    """Per area with members: the share of its `members` (residents, by area `code`) with `flag`."""
+    _, names = pop.dwellings.area_codes()
+    n = np.bincount(code[members], minlength=len(names))
+    k = np.bincount(code[members], weights=flag[members], minlength=len(names))
+    return {a: float(k[i]) / float(n[i]) for i, a in enumerate(names) if n[i]}
+
+
+def area_outside_shares(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray,
+                        code: np.ndarray | None = None) -> dict[str, float]:
+    """Per area: the share of its residents 18-64 whose main status is an outside one (`code`: the
+    residents' `area_code` when already known)."""
     age = pop.age_on(day(on_year))
-    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
-    working = (area != None) & (age >= 18) & (age <= 64)  # noqa: E711
-    return dict(pl.DataFrame({"a": area[working].astype(str), "o": outside[status][working]}).group_by("a").agg(
-        pl.col("o").mean()).iter_rows())
+    code = area_code(pop) if code is None else code
+    return _area_means(pop, code, (code >= 0) & (age >= 18) & (age <= 64), outside[status])
 
 
-def area_conviction_shares(pop: Population, on_year: int, convictions: pl.DataFrame | None) -> dict[str, float]:
+def area_conviction_shares(pop: Population, on_year: int, convictions: pl.DataFrame | None,
+                           code: np.ndarray | None = None) -> dict[str, float]:
     """Per area: the share of its residents 18+ convicted in the year before `on_year`."""
-    convicted = np.zeros(pop.size, dtype=bool) if convictions is None else np.isin(
-        pop.pid, convictions["person_id"].to_numpy())
+    convicted = np.zeros(pop.size, dtype=bool) if convictions is None else is_in(
+        convictions["person_id"].to_numpy(), pop.pid)
     age = pop.age_on(day(on_year))
-    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
-    adult = (area != None) & (age >= 18)  # noqa: E711
-    return dict(pl.DataFrame({"a": area[adult].astype(str), "c": convicted[adult]}).group_by("a").agg(
-        pl.col("c").mean()).iter_rows())
+    code = area_code(pop) if code is None else code
+    return _area_means(pop, code, (code >= 0) & (age >= 18), convicted)
 
 
 def _per_area(pop: Population, values: dict[str, float], code: np.ndarray | None = None
@@ -464,7 +491,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     pop.status_cache[year] = (pop.pid[order], new_status[order].astype(np.int8))
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
-        pop, year + 1, pop.convictions[year - 1])
+        pop, year + 1, pop.convictions[year - 1], code)
     cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
     p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
     hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)

@@ -187,22 +187,45 @@ class TransitionCounts:
 
 
 CHUNK_ELEMENTS = 1 << 22
-"""`cumulative_draw` gathers at most this many table values at once (32 MiB): a draw for millions of
+"""`cumulative_draw` works on at most this many values at once (32 MiB): a draw for millions of
 persons over tens of states was a (persons x states) matrix of gigabytes at national scale."""
 
 
 def cumulative_draw(table: np.ndarray, index: tuple[np.ndarray, ...], u: np.ndarray, *, strict: bool) -> np.ndarray:
     """Per draw i: how many values of the cumulative distribution `table[index][i]` (last axis) lie
-    below `u[i]` (`strict`: <, else <=), i.e. the category drawn; in chunks of CHUNK_ELEMENTS."""
+    below `u[i]` (`strict`: <, else <=), i.e. the category drawn. Rows that never decrease (every
+    cumulative table here) are binary-searched, log2(width) gathers per draw; any other table is
+    compared value by value, in chunks of CHUNK_ELEMENTS."""
     n = u.size
     width = table.shape[-1]
     out = np.empty(n, dtype=np.int64)
+    if width and bool(np.all(np.diff(table, axis=-1) >= 0)):       # False with a NaN anywhere
+        flat = table.reshape(-1)
+        row = np.ravel_multi_index(tuple(np.asarray(i, dtype=np.int64) for i in index), table.shape[:-1]) * width \
+            if index else np.zeros(n, dtype=np.int64)
+        step = max(1, CHUNK_ELEMENTS // 8)
+        for lo_at in range(0, n, step):
+            hi_at = min(n, lo_at + step)
+            base, x = row[lo_at:hi_at], u[lo_at:hi_at]
+            lo = np.zeros(hi_at - lo_at, dtype=np.int64)    # the count lies in [lo, hi]
+            hi = np.full(hi_at - lo_at, width, dtype=np.int64)
+            while True:
+                open_ = np.flatnonzero(lo < hi)
+                if open_.size == 0:
+                    break
+                mid = (lo[open_] + hi[open_]) // 2
+                v = flat[base[open_] + mid]
+                below = v < x[open_] if strict else v <= x[open_]
+                lo[open_] = np.where(below, mid + 1, lo[open_])
+                hi[open_] = np.where(below, hi[open_], mid)
+            out[lo_at:hi_at] = lo
+        return out
     step = max(1, CHUNK_ELEMENTS // max(width, 1))
-    for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        cum = table[tuple(i[lo:hi] for i in index)]
-        below = cum < u[lo:hi, None] if strict else cum <= u[lo:hi, None]
-        out[lo:hi] = below.sum(axis=1)
+    for lo_at in range(0, n, step):
+        hi_at = min(n, lo_at + step)
+        cum = table[tuple(i[lo_at:hi_at] for i in index)]
+        below = cum < u[lo_at:hi_at, None] if strict else cum <= u[lo_at:hi_at, None]
+        out[lo_at:hi_at] = below.sum(axis=1)
     return out
 
 
