@@ -232,3 +232,17 @@ def test_area_shares_equal_a_group_by_mean_of_the_residents():
         "a").agg(pl.col("c").mean()).iter_rows())
     assert area_conviction_shares(pop, START + 1, convictions) == expected
     assert len(expected) > 1 and 0 < min(expected.values()) < max(expected.values()) < 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["int8", "int16", "int64", "uint8", "float64"]), st.integers(-128, 0), st.integers(0, 127),
+       st.sampled_from([STATUS_BANDS, np.array([0.0, 0.3, 0.5]), np.array([-50, 0, 7])]), st.integers(0, 2**31))
+def test_band_of_many_integers_by_table_equals_the_binary_search(dtype, low, high, edges, seed):
+    """`band` of more than 4096 integers reads a table of their range: the binary search's bands."""
+    from boligmix.simulate.rates import _band_search
+
+    low = max(low, 0) if dtype.startswith("u") else low
+    values = np.random.default_rng(seed).integers(low, high + 1, 5000).astype(dtype)
+    got = band(values, edges)
+    want = _band_search(values, edges)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

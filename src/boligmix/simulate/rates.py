@@ -67,7 +67,19 @@ CONVICTION_BANDS = np.array([0.0, 0.01, 0.02, 0.03, 0.045])  # area share of per
 
 
 def band(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Index of the band each value falls in (values below the first edge: band 0)."""
+    """Index of the band each value falls in (values below the first edge: band 0). Many integer
+    values (ages) are looked up in a table of their range's bands: the same bands, without a binary
+    search per value (a fifth of the national estimation's CPU)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iu" and values.size > 4096:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 1 << 16 and hi < 1 << 62:
+            table = _band_search(np.arange(lo, hi + 1, dtype=values.dtype), edges)
+            return table[values.astype(np.int64) - lo]
+    return _band_search(values, edges)
+
+
+def _band_search(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 1).astype(np.int64)
 
 
