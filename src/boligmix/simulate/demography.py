@@ -191,11 +191,13 @@ def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
     return out
 
 
-def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default) -> np.ndarray:
-    """`values` of each of `wanted` in ascending unique `ids` (`default` where absent)."""
+def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default,
+                  order: np.ndarray | None = None) -> np.ndarray:
+    """`values` of each of `wanted` in ascending unique `ids` (`default` where absent); `order`: the
+    ascending order of `wanted` when known."""
     if ids.size == 0:
         return np.full(wanted.size, default, dtype=values.dtype)
-    pos = np.minimum(search(ids, wanted), ids.size - 1)
+    pos = np.minimum(search(ids, wanted, "left", order), ids.size - 1)
     return np.where(ids[pos] == wanted, values[pos], default)
 
 
@@ -230,10 +232,12 @@ def forget_registers(pop: Population, before: int) -> None:
         del pop.status_cache[year]
 
 
-def status_on(pop: Population, year: int, ids: np.ndarray | None = None) -> np.ndarray:
-    """Main status in `year` of each of `ids` (default: the residents); 0 (none) without labour rows."""
+def status_on(pop: Population, year: int, ids: np.ndarray | None = None, order: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Main status in `year` of each of `ids` (default: the residents, `order`: their ascending order
+    when known); 0 (none) without labour rows."""
     st_ids, st = year_statuses(pop, year)
-    return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0)
+    return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0, order if ids is None else None)
 
 
 class Donors:
@@ -341,7 +345,7 @@ def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
-                    rep: int, year: int) -> pl.DataFrame:
+                    rep: int, year: int, by_id: np.ndarray | None = None) -> pl.DataFrame:
     """Move the highest education (and its source) of persons with a row last year by the estimated
     education transitions (`rates.transitions`), by age on 1 January of `year`."""
     if rates.transitions is None or person_years.height == 0:
@@ -351,7 +355,7 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
     if own_rows.size == 0:
         return person_years
     own = ids[own_rows]
-    age = pop.age_on(day(year))[_positions(pop.pid, own)]
+    age = pop.age_on(day(year))[_positions(pop.pid, own, by_id)]
     tr = rates.transitions
     states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
                            "education_source": [s[1] for s in tr.education_states],
@@ -371,9 +375,10 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
         pl.coalesce(source_next, "education_source").alias("education_source"))
 
 
-def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    order = np.argsort(ids, kind="stable")
-    return order[np.searchsorted(ids[order], wanted)]
+def _positions(ids: np.ndarray, wanted: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Positions of `wanted` in `ids` (all present; `order`: the ascending order of `ids` when known)."""
+    order = np.argsort(ids, kind="stable") if order is None else order
+    return order[search(ids[order], wanted)]
 
 
 def area_code(pop: Population) -> np.ndarray:
@@ -444,12 +449,13 @@ def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, flo
 def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
     """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
     prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
-    s0 = status_on(pop, year - 1)
+    by_id = np.argsort(pop.pid, kind="stable")        # the residents' ascending order, for the look-ups
+    s0 = status_on(pop, year - 1, order=by_id)
     has_py = is_in(prev_py["person_id"].to_numpy(), pop.pid)
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
     nw = pop.nonwestern.astype(int)
-    hist = outside_history([s0, *(status_on(pop, year - b) for b in range(2, HISTORY_YEARS + 1))],
+    hist = outside_history([s0, *(status_on(pop, year - b, order=by_id) for b in range(2, HISTORY_YEARS + 1))],
                            rates.outside_statuses)
     code = area_code(pop)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
@@ -480,15 +486,14 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     person_years = pl.concat([prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
                               donor_py.select(prev_py.columns)],
                              how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year)
+    person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
     pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
     pop.person_years[year] = person_years.sort("person_id")
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
     new_status = s0.copy()
     new_status[switch] = donors.status_of(donor)
-    order = np.argsort(pop.pid, kind="stable")
-    pop.status_cache[year] = (pop.pid[order], new_status[order].astype(np.int8))
+    pop.status_cache[year] = (pop.pid[by_id], new_status[by_id].astype(np.int8))
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1], code)

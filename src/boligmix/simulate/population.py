@@ -75,7 +75,9 @@ class Dwellings:
         dwellings stay in the table without residents)."""
         return pl.DataFrame({
             "dwelling_id": self.ids, "municipality_code": self.municipality,
-            "tenure": [TENURES[int(t)] for t in self.tenure], "department_id": list(self.department),
+            "tenure": pl.Series(self.tenure, dtype=pl.Int64).replace_strict(dict(enumerate(TENURES)),
+                                                                             return_dtype=pl.String),
+            "department_id": list(self.department),
             "area_id": list(self.area), "almen_type": list(self.almen_type), "rooms": self.rooms,
             "floor_area_m2": self.floor_area, "monthly_rent_dkk": self.rent},
             schema_overrides={"department_id": pl.String, "area_id": pl.String, "almen_type": pl.String})
