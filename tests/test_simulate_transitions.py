@@ -275,3 +275,25 @@ def test_cumulative_draw_in_chunks_equals_a_per_row_count(data):
         transitions.CHUNK_ELEMENTS = old
     expected = [sum(1 for v in table[r] if (v < x if strict else v <= x)) for r, x in zip(rows, u)]
     assert out.tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_add_counts_equals_numpys_add_at(data):
+    """The estimation's counts by one bincount equal `np.add.at` (integer values, repeated cells,
+    scalar, bool and integer increments, one index array or several)."""
+    from boligmix.simulate.transitions import add_counts
+
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    n = data.draw(st.integers(0, 50))
+    index = tuple(np.array(data.draw(st.lists(st.integers(0, s - 1), min_size=n, max_size=n)), dtype=np.int8)
+                  for s in shape)
+    values = data.draw(st.sampled_from(["one", "bool", "int"]))
+    inc = 1 if values == "one" else np.array(data.draw(st.lists(
+        st.booleans() if values == "bool" else st.integers(0, 9), min_size=n, max_size=n)))
+    start = np.array(data.draw(st.lists(st.integers(0, 5), min_size=int(np.prod(shape)),
+                                        max_size=int(np.prod(shape)))), dtype=float).reshape(shape)
+    want, got = start.copy(), start.copy()
+    np.add.at(want, index if len(index) > 1 else index[0], inc)
+    add_counts(got, index if len(index) > 1 else index[0], inc)
+    assert got.tolist() == want.tolist()

@@ -48,7 +48,7 @@ from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
 from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
-from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
+from boligmix.simulate.transitions import TransitionCounts, Transitions, add_counts, built_in
 
 PRIOR_WEIGHT = 20.0
 HISTORY_YEARS = 6
@@ -323,8 +323,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                .join(ended.filter(pl.col("end_year") == t).drop("end_year"), on="person_id", how="left"))
         a = now["age"].to_numpy(); fem = now["female"].to_numpy().astype(int)
         died = (now["end_reason"] == "death").fill_null(False).to_numpy()
-        np.add.at(death_ev, (band(a, DEATH_BANDS), fem), died)
-        np.add.at(death_n, (band(a, DEATH_BANDS), fem), 1)
+        add_counts(death_ev, (band(a, DEATH_BANDS), fem), died)
+        add_counts(death_n, (band(a, DEATH_BANDS), fem), 1)
         # households: head = oldest member
         hh = now.sort(["household_id", "birth_date", "person_id"]).group_by("household_id", maintain_order=True).agg(
             pl.col("age").first().alias("head_age"), pl.col("nonwestern").first().alias("head_nw"),
@@ -336,20 +336,20 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         hh = hh.join(area_nw, on="area_id", how="left")
         hb = band(hh["head_age"].to_numpy(), HEAD_BANDS); hnw = hh["head_nw"].to_numpy().astype(int)
         emigrated = (hh["head_end"] == "abroad").fill_null(False).to_numpy()
-        np.add.at(emig_ev, (hnw, hb), emigrated); np.add.at(emig_n, (hnw, hb), 1)
+        add_counts(emig_ev, (hnw, hb), emigrated); add_counts(emig_n, (hnw, hb), 1)
         stays = hh["head_next"].is_not_null().to_numpy()
         moved = stays & (hh["head_next"].fill_null(-1).to_numpy() != hh["dwelling_id"].to_numpy())
         ten = hh["tenure"].fill_null(tenure_code["other"]).to_numpy()
         sb = band(hh["size"].to_numpy(), SIZE_BANDS)
         ab = area_band(hh["area_nw"].fill_null(0.0).to_numpy(), hh["area_id"].is_not_null().to_numpy())
-        np.add.at(move_ev, (ten, hb, sb, ab), moved); np.add.at(move_n, (ten, hb, sb, ab), stays)
+        add_counts(move_ev, (ten, hb, sb, ab), moved); add_counts(move_n, (ten, hb, sb, ab), stays)
         dest = hh.filter(pl.Series(moved)).join(dwellings.rename({"dwelling_id": "head_next", "tenure": "t_next",
                                                                   "area_id": "a_next"}), on="head_next", how="left")
         from_almen = (dest["tenure"] == tenure_code["almen"]).to_numpy().astype(int)
         to_almen = (dest["t_next"] == tenure_code["almen"]).fill_null(False).to_numpy()
         dest_key = (from_almen, dest["head_nw"].to_numpy().astype(int), dest["head_basic"].to_numpy().astype(int))
-        np.add.at(dest_ev, dest_key, to_almen)
-        np.add.at(dest_n, dest_key, 1)
+        add_counts(dest_ev, dest_key, to_almen)
+        add_counts(dest_n, dest_key, 1)
         into_almen.append(dest.filter(pl.Series(to_almen)).join(
             dwelling_place.select(pl.col("dwelling_id").alias("head_next"), "municipality_code"), on="head_next",
             how="left").select(pl.col("head_nw").cast(pl.Int64).alias("nonwestern"),
@@ -363,7 +363,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                            & pl.col("hh_next").is_not_null())
         left = (young["hh_next"] != young["household_id"]).to_numpy()
         lb = band(young["age"].to_numpy(), LEAVE_BANDS)
-        np.add.at(leave_ev, lb, left); np.add.at(leave_n, lb, 1)
+        add_counts(leave_ev, lb, left); add_counts(leave_n, lb, 1)
         # births: a child born in t is attributed to the oldest woman 15-49 (on 1 January t) of the
         # household it was born into, living there on its birth day (also after she left home)
         born = persons.filter(pl.col("birth_date").dt.year() == t).join(first_household, on="person_id")
@@ -378,8 +378,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         per_woman = women.join(mothers.group_by("person_id").len().rename({"len": "births"}), on="person_id",
                                how="left")
         wb = band(per_woman["age"].to_numpy(), BIRTH_BANDS); wnw = per_woman["nonwestern"].to_numpy().astype(int)
-        np.add.at(birth_ev, (wb, wnw), per_woman["births"].fill_null(0).to_numpy())
-        np.add.at(birth_n, (wb, wnw), 1)
+        add_counts(birth_ev, (wb, wnw), per_woman["births"].fill_null(0).to_numpy())
+        add_counts(birth_n, (wb, wnw), 1)
         # labour status transitions and convictions of persons resident on both dates
         both = now.filter(pl.col("dw_next").is_not_null()).join(area_nw, on="area_id", how="left").select(
             "person_id", "age", "nonwestern", "female", "area_id", "area_nw")
@@ -406,8 +406,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         pair = pair.join(area_out, on="area_id", how="left")
         pab = outside_band(pair["area_out"].fill_null(0.0).to_numpy(), pair["area_id"].is_not_null().to_numpy())
         s1 = pair["s1"].fill_null(0).to_numpy()
-        np.add.at(trans, (sbnd, pnw, s0, s1), 1)
-        np.add.at(out_ev, (sbnd, hist, pab), outside[s1]); np.add.at(out_n, (sbnd, hist, pab), 1)
+        add_counts(trans, (sbnd, pnw, s0, s1), 1)
+        add_counts(out_ev, (sbnd, hist, pab), outside[s1]); add_counts(out_n, (sbnd, hist, pab), 1)
         working = (pair["area_id"].is_not_null() & (pair["age"] + 1).is_between(18, 64)).to_numpy()
         area_cells.append(pl.DataFrame({"area_id": pair["area_id"].cast(pl.Categorical).filter(working),  # narrow
                                         "band": sbnd[working].astype(np.int8), "hist": hist[working].astype(np.int8),
@@ -418,8 +418,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         cab = area_bands(pair.join(area_conv, on="area_id", how="left")["area_conv"].to_numpy(),
                          pair["area_id"].is_not_null().to_numpy(), CONVICTION_BANDS)
         key = (sbnd, pair["female"].to_numpy().astype(int), c0, cab)
-        np.add.at(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
-        np.add.at(conv_n, key, 1)
+        add_counts(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
+        add_counts(conv_n, key, 1)
         # immigrant households: everyone's first spell starts in t and they were born before t
         arrivals = (first_spells.filter(pl.col("move_in").dt.year() == t)
                     .join(persons, on="person_id").filter(pl.col("birth_date") < date(t, 1, 1)))

@@ -172,7 +172,7 @@ class TransitionCounts:
                            maintain_order="left")["code"].to_numpy()
             t = pairs.join(coded, left_on=list(EDU_PAIR[2:]), right_on=["a", "b"], how="left", nulls_equal=True,
                            maintain_order="left")["code"].to_numpy()
-            np.add.at(counts, (pairs["age"].to_numpy(), f, t), pairs["len"].to_numpy().astype(float))
+            add_counts(counts, (pairs["age"].to_numpy(), f, t), pairs["len"].to_numpy().astype(float))
         education = _cumulative(counts, counts.sum(axis=0, keepdims=True), np.eye(n)[None, :, :])
         m = self.municipalities
         moves = pl.concat(self.moves) if self.moves else pl.DataFrame(
@@ -181,9 +181,19 @@ class TransitionCounts:
         if moves.height and m.size:
             fi = np.searchsorted(m, moves["municipality_code"].to_numpy())
             ti = np.searchsorted(m, moves["m_next"].to_numpy())
-            np.add.at(dest, (moves["kind"].to_numpy(), fi, ti), moves["len"].to_numpy().astype(float))
+            add_counts(dest, (moves["kind"].to_numpy(), fi, ti), moves["len"].to_numpy().astype(float))
         destination = _cumulative(dest, dest.sum(axis=0, keepdims=True), np.eye(m.size)[None, :, :])
         return Transitions(tuple(states), education, m, destination, pl.DataFrame(self.changes))
+
+
+def add_counts(target: np.ndarray, index, values=1) -> None:
+    """`np.add.at(target, index, values)` for counts (integer values: a sum is exact in any order),
+    by one `np.bincount` over the flat cells (`ufunc.at` was a fifth of the national estimation's CPU)."""
+    idx = tuple(np.asarray(i, dtype=np.int64) for i in (index if isinstance(index, tuple) else (index,)))
+    flat = np.ravel_multi_index(idx, target.shape)
+    weights = None if np.isscalar(values) and values == 1 else np.broadcast_to(
+        np.asarray(values, dtype=np.float64), flat.shape)
+    target += np.bincount(flat, weights=weights, minlength=target.size).reshape(target.shape)
 
 
 CHUNK_ELEMENTS = 1 << 22
@@ -245,4 +255,4 @@ def built_in(residences: pl.DataFrame, dwellings: pl.DataFrame, first: int, last
                           ).sort("dwelling_id")
 
 
-__all__ = ["CHUNK_ELEMENTS", "EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "built_in", "cumulative_draw"]
+__all__ = ["CHUNK_ELEMENTS", "EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "add_counts", "built_in", "cumulative_draw"]
