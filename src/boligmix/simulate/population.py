@@ -291,10 +291,12 @@ class Population:
         if not self._pending:
             return
         cols = [np.concatenate([p[i] for p in self._pending]) for i in range(5)]
-        reasons = [p[5] for p in self._pending for _ in range(p[0].size)]
+        sizes = np.array([p[0].size for p in self._pending], dtype=np.int64)
+        reasons = pl.Series([p[5] for p in self._pending], dtype=pl.String).gather(   # one reason per flush entry
+            np.repeat(np.arange(sizes.size, dtype=np.int64), sizes))
         self.closed_spells.append(pl.DataFrame({
             "person_id": cols[0], "household_id": cols[1], "dwelling_id": cols[2], "move_in": _dates(cols[3]),
-            "move_out": _dates(cols[4]), "end_reason": pl.Series(reasons, dtype=pl.String)}))
+            "move_out": _dates(cols[4]), "end_reason": reasons}))
         self._pending = []
 
     def remove(self, idx: np.ndarray) -> None:
