@@ -466,16 +466,20 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
     s1 = np.minimum(cumulative_draw(rates.status, (bands, nw, s0, goes_outside), u, strict=True), len(STATUSES) - 1)
+    del hist, p_out, goes_outside, u          # memory: the year's working arrays go as soon as they are read
     keep = (s1 == s0) & has_py
     switch = ~keep
     recipient = pop.pid[switch]
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
+    del nw, ab, s1
     kept_ids = np.sort(pop.pid[keep])
     labour = pl.concat([
         prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
         donors.labour_of(donor, recipient).select(prev_labour.columns),
     ], how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
+    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
+    del labour
     donor_py = donors.person_years_of(donor, recipient)
     own = prev_py.filter(pl.Series(is_in(np.sort(recipient), prev_py["person_id"].to_numpy()))).select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
@@ -486,9 +490,10 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     person_years = pl.concat([prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
                               donor_py.select(prev_py.columns)],
                              how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
+    del donor_py, own
     person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
-    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
     pop.person_years[year] = person_years.sort("person_id")
+    del person_years
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
     new_status = s0.copy()
