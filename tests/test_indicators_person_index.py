@@ -58,3 +58,18 @@ def test_ids_spread_over_the_whole_int64_range_fall_back_to_a_binary_search():
 def test_an_empty_table_finds_nothing():
     idx, found = IdIndex(np.zeros(0, dtype=np.int64)).index(np.array([1, 2], dtype=np.int64))
     assert idx.tolist() == [0, 0] and found.tolist() == [False, False]
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(5_000, 20_000), far=st.integers(1, 50), seed=st.integers(0, 2**32 - 1))
+def test_bunched_ids_past_the_probes_are_binary_searched(n, far, seed):
+    """Dense ids and a few far-off ones (the simulation's dwellings: the data's and newly built):
+    the buckets are crowded, the probes stop at PROBES and the rest are found by a binary search."""
+    rng = np.random.default_rng(seed)
+    dense = 3_000_000_000_000 + np.sort(rng.choice(10 * n, n, replace=False)).astype(np.int64)
+    table = np.concatenate([np.repeat(dense, rng.integers(1, 3, n)),
+                            np.sort(rng.integers(2**57, 2**58, far, dtype=np.int64))])
+    index = IdIndex(table)
+    assert index.max_per_bucket - 1 > person_index.PROBES
+    ids = rng.permutation(np.concatenate([rng.choice(table, 3_000), dense[:50] + 1, table[-far:], [table[-1] + 1]]))
+    _check(table, ids)

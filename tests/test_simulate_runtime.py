@@ -191,3 +191,58 @@ def test_sorted_unique_equals_numpys_unique(values):
     array = np.array(values, dtype=np.int64)
     got = sorted_unique(array)
     assert got.dtype == np.int64 and got.tolist() == np.unique(array).tolist() == sorted(set(values))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-50, 50), max_size=60), st.lists(st.integers(-60, 60), max_size=200),
+       st.sampled_from(["left", "right"]))
+def test_searching_many_needles_in_order_equals_searchsorted(haystack, needles, side):
+    """`search` past SEARCH_IN_ORDER (set to 4 here) sorts the needles, searches, puts them back."""
+    import boligmix.simulate.demography as demography
+
+    hay = np.sort(np.array(haystack, dtype=np.int64))
+    wanted = np.array(needles, dtype=np.int64)
+    old = demography.SEARCH_IN_ORDER
+    demography.SEARCH_IN_ORDER = 4
+    try:
+        got = demography.search(hay, wanted, side)
+        with_order = demography.search(hay, wanted, side, np.argsort(wanted, kind="stable"))
+    finally:
+        demography.SEARCH_IN_ORDER = old
+    assert got.tolist() == with_order.tolist() == np.searchsorted(hay, wanted, side).tolist()
+
+
+def test_area_shares_equal_a_group_by_mean_of_the_residents():
+    """The area shares by area code (bincount) equal polars' group-by mean over the residents'
+    area ids (the computation they replaced), exactly."""
+    from boligmix.simulate.demography import area_conviction_shares, area_outside_shares
+
+    pop = _population()
+    outside = np.array([i % 3 == 1 for i in range(20)])
+    status = (pop.pid % 20).astype(np.int64)
+    age = pop.age_on(day(START + 1))
+    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
+    working = (area != None) & (age >= 18) & (age <= 64)  # noqa: E711
+    expected = dict(pl.DataFrame({"a": area[working].astype(str), "o": outside[status][working]}).group_by("a").agg(
+        pl.col("o").mean()).iter_rows())
+    assert area_outside_shares(pop, START + 1, outside, status) == expected
+    convictions = pl.DataFrame({"person_id": pop.pid[::7]})
+    adult = (area != None) & (age >= 18)  # noqa: E711
+    expected = dict(pl.DataFrame({"a": area[adult].astype(str), "c": np.isin(pop.pid, pop.pid[::7])[adult]}).group_by(
+        "a").agg(pl.col("c").mean()).iter_rows())
+    assert area_conviction_shares(pop, START + 1, convictions) == expected
+    assert len(expected) > 1 and 0 < min(expected.values()) < max(expected.values()) < 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["int8", "int16", "int64", "uint8", "float64"]), st.integers(-128, 0), st.integers(0, 127),
+       st.sampled_from([STATUS_BANDS, np.array([0.0, 0.3, 0.5]), np.array([-50, 0, 7])]), st.integers(0, 2**31))
+def test_band_of_many_integers_by_table_equals_the_binary_search(dtype, low, high, edges, seed):
+    """`band` of more than 4096 integers reads a table of their range: the binary search's bands."""
+    from boligmix.simulate.rates import _band_search
+
+    low = max(low, 0) if dtype.startswith("u") else low
+    values = np.random.default_rng(seed).integers(low, high + 1, 5000).astype(dtype)
+    got = band(values, edges)
+    want = _band_search(values, edges)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

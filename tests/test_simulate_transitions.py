@@ -246,3 +246,54 @@ def test_stock_and_demography_conserve_dwellings_and_persons_apart_from_events(s
     assert pop.dwellings.ids.size == n0 + built
     assert int(pop.dwellings.active.sum()) == active0 + opened + built
     assert pop.size == persons0 - died - left + born
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_cumulative_draw_in_chunks_equals_a_per_row_count(data):
+    """The draw (binary search of never-decreasing rows, else a value-by-value count; a few rows at a
+    time) counts, per draw, the table values below its uniform: strictly (the status draw) or not
+    (education, municipalities), whatever the chunk size."""
+    import boligmix.simulate.transitions as transitions
+
+    k = data.draw(st.integers(1, 5))
+    raw = np.array(data.draw(st.lists(st.integers(0, 3), min_size=3 * k, max_size=3 * k)), dtype=float).reshape(3, k) + 0.5
+    table = np.cumsum(raw / raw.sum(axis=-1, keepdims=True), axis=-1)
+    if k > 1 and data.draw(st.booleans()):         # a row that decreases: the value-by-value count
+        table[1] = table[1][::-1]
+    rows = np.array(data.draw(st.lists(st.integers(0, 2), max_size=40)), dtype=np.int64)
+    u = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.999]) | st.floats(0, 1, exclude_max=True),
+                                    min_size=rows.size, max_size=rows.size)))
+    u[: rows.size // 3] = table[rows[: rows.size // 3], 0]         # ties with a table value
+    strict = data.draw(st.booleans())
+    chunk = data.draw(st.integers(1, 80))
+    old = transitions.CHUNK_ELEMENTS
+    transitions.CHUNK_ELEMENTS = chunk
+    try:
+        out = transitions.cumulative_draw(table, (rows,), u, strict=strict)
+    finally:
+        transitions.CHUNK_ELEMENTS = old
+    expected = [sum(1 for v in table[r] if (v < x if strict else v <= x)) for r, x in zip(rows, u)]
+    assert out.tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_add_counts_equals_numpys_add_at(data):
+    """The estimation's counts by one bincount equal `np.add.at` (integer values, repeated cells,
+    scalar, bool and integer increments, one index array or several)."""
+    from boligmix.simulate.transitions import add_counts
+
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    n = data.draw(st.integers(0, 50))
+    index = tuple(np.array(data.draw(st.lists(st.integers(0, s - 1), min_size=n, max_size=n)), dtype=np.int8)
+                  for s in shape)
+    values = data.draw(st.sampled_from(["one", "bool", "int"]))
+    inc = 1 if values == "one" else np.array(data.draw(st.lists(
+        st.booleans() if values == "bool" else st.integers(0, 9), min_size=n, max_size=n)))
+    start = np.array(data.draw(st.lists(st.integers(0, 5), min_size=int(np.prod(shape)),
+                                        max_size=int(np.prod(shape)))), dtype=float).reshape(shape)
+    want, got = start.copy(), start.copy()
+    np.add.at(want, index if len(index) > 1 else index[0], inc)
+    add_counts(got, index if len(index) > 1 else index[0], inc)
+    assert got.tolist() == want.tolist()

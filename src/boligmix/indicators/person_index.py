@@ -31,6 +31,10 @@ _EPOCH = date(1970, 1, 1)
 _NO_MOVE_OUT = np.iinfo(np.int32).max
 _NON_WESTERN_ORIGINS = ("indvandrer", "efterkommer")
 _SMALL_TABLE = 4096
+PROBES = 4
+"""Linear probes past a bucket's first id; the ids still not found then are binary-searched. Ids
+bunched in a few buckets (the simulation's dwellings: the data's ids and a few far-off new ones)
+made one vectorised probe per id of the fullest bucket, hundreds of passes."""
 
 
 def _days(d: date) -> int:
@@ -122,7 +126,7 @@ class IdIndex:
         if self.max_per_bucket > 1:
             pending = np.flatnonzero(~found)
             candidate = first[pending]
-            for _ in range(self.max_per_bucket - 1):
+            for _ in range(min(self.max_per_bucket - 1, PROBES)):
                 if not pending.size:
                     break
                 candidate = np.minimum(candidate + 1, table.size - 1)
@@ -130,6 +134,11 @@ class IdIndex:
                 first[pending[hit]] = candidate[hit]
                 found[pending[hit]] = True
                 pending, candidate = pending[~hit], candidate[~hit]
+            if pending.size and self.max_per_bucket - 1 > PROBES:   # crowded buckets: a binary search
+                pos = np.minimum(np.searchsorted(table, ids[pending]), table.size - 1)
+                hit = table[pos] == ids[pending]
+                first[pending[hit]] = pos[hit]
+                found[pending[hit]] = True
         np.multiply(first, found, out=idx)
 
 

@@ -30,6 +30,7 @@ from boligmix.simulate.rates import (
     statuses,
     with_area_effect,
 )
+from boligmix.simulate.transitions import cumulative_draw
 
 ANCHORED_AREA_BANDS = True
 """The area bands of the outside and conviction rates are each area's bands in the start state (its
@@ -173,11 +174,30 @@ def _cell_code(columns: list[np.ndarray], depth: int) -> np.ndarray:
     return code
 
 
-def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default) -> np.ndarray:
-    """`values` of each of `wanted` in ascending unique `ids` (`default` where absent)."""
+SEARCH_IN_ORDER = 1 << 16
+"""`search` looks up more needles than this in ascending order (then puts the answers back): a
+binary search of millions of unordered ids in millions of ids missed the cache at every step."""
+
+
+def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
+           order: np.ndarray | None = None) -> np.ndarray:
+    """`np.searchsorted(haystack, needles, side)`; `order`: the needles' ascending order when known."""
+    needles = np.asarray(needles)
+    if needles.size <= SEARCH_IN_ORDER and order is None:
+        return np.searchsorted(haystack, needles, side)
+    order = np.argsort(needles, kind="stable") if order is None else order
+    out = np.empty(needles.size, dtype=np.int64)
+    out[order] = np.searchsorted(haystack, needles[order], side)
+    return out
+
+
+def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default,
+                  order: np.ndarray | None = None) -> np.ndarray:
+    """`values` of each of `wanted` in ascending unique `ids` (`default` where absent); `order`: the
+    ascending order of `wanted` when known."""
     if ids.size == 0:
         return np.full(wanted.size, default, dtype=values.dtype)
-    pos = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
+    pos = np.minimum(search(ids, wanted, "left", order), ids.size - 1)
     return np.where(ids[pos] == wanted, values[pos], default)
 
 
@@ -212,10 +232,12 @@ def forget_registers(pop: Population, before: int) -> None:
         del pop.status_cache[year]
 
 
-def status_on(pop: Population, year: int, ids: np.ndarray | None = None) -> np.ndarray:
-    """Main status in `year` of each of `ids` (default: the residents); 0 (none) without labour rows."""
+def status_on(pop: Population, year: int, ids: np.ndarray | None = None, order: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Main status in `year` of each of `ids` (default: the residents, `order`: their ascending order
+    when known); 0 (none) without labour rows."""
     st_ids, st = year_statuses(pop, year)
-    return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0)
+    return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0, order if ids is None else None)
 
 
 class Donors:
@@ -238,12 +260,14 @@ class Donors:
         age = ((day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy()) // 365.25).astype(np.int64)
         nw = ((info["origin"] != "dansk") & ~info["country_code"].is_in(sorted(pop.western_countries))).to_numpy()
         status_now = status_on(pop, year)
-        self.area_outside = area_outside_shares(pop, year + 1, outside, status_now)
-        self.area_conviction = area_conviction_shares(pop, year + 1, pop.convictions.get(year))
+        resident_area = area_code(pop)
+        self.area_outside = area_outside_shares(pop, year + 1, outside, status_now, resident_area)
+        self.area_conviction = area_conviction_shares(pop, year + 1, pop.convictions.get(year), resident_area)
         order = np.argsort(pop.pid, kind="stable")
         resident_ids = pop.pid[order]
-        ab = sorted_lookup(resident_ids, area_outside_bands(pop, year + 1, outside, status_now)[order], py_ids, 0)
-        area = sorted_lookup(resident_ids, area_code(pop)[order], py_ids, -1)
+        ab = sorted_lookup(resident_ids, area_outside_bands(pop, year + 1, outside, status_now, self.area_outside,
+                                                            resident_area)[order], py_ids, 0)
+        area = sorted_lookup(resident_ids, resident_area[order], py_ids, -1)
         columns = [status, band(age, STATUS_BANDS), nw.astype(np.int64), ab, area]
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # depth 5 .. 1: codes, starts, sizes
         self.pools: list[np.ndarray] = []
@@ -296,7 +320,8 @@ class Donors:
     def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
              recipient: np.ndarray) -> pl.DataFrame:
         """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient."""
-        lo, hi = np.searchsorted(frame_ids, donor, "left"), np.searchsorted(frame_ids, donor, "right")
+        order = np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
+        lo, hi = search(frame_ids, donor, "left", order), search(frame_ids, donor, "right", order)
         counts = hi - lo
         total = int(counts.sum())
         first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
@@ -320,7 +345,7 @@ def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
-                    rep: int, year: int) -> pl.DataFrame:
+                    rep: int, year: int, by_id: np.ndarray | None = None) -> pl.DataFrame:
     """Move the highest education (and its source) of persons with a row last year by the estimated
     education transitions (`rates.transitions`), by age on 1 January of `year`."""
     if rates.transitions is None or person_years.height == 0:
@@ -330,21 +355,30 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
     if own_rows.size == 0:
         return person_years
     own = ids[own_rows]
-    age = pop.age_on(day(year))[_positions(pop.pid, own)]
-    level, source = rates.transitions.education_step(
-        person_years["highest_education"].to_numpy()[own_rows], person_years["education_source"].to_numpy()[own_rows],
-        age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
-    level_next = np.full(ids.size, None, dtype=object)
-    source_next = np.full(ids.size, None, dtype=object)
-    level_next[own_rows], source_next[own_rows] = level, source
+    age = pop.age_on(day(year))[_positions(pop.pid, own, by_id)]
+    tr = rates.transitions
+    states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
+                           "education_source": [s[1] for s in tr.education_states],
+                           "state": np.arange(len(tr.education_states), dtype=np.int64)},
+                          schema={"highest_education": pl.String, "education_source": pl.String, "state": pl.Int64})
+    code = (person_years.select("highest_education", "education_source")
+            .join(states, on=["highest_education", "education_source"], how="left", nulls_equal=True,
+                  maintain_order="left")["state"].fill_null(-1).to_numpy()[own_rows])
+    nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
+    known = code >= 0          # an unknown state stays (its own values below)
+    at = pl.Series(own_rows[known], dtype=pl.Int64)
+    drawn = states[nxt[known]]
+    level_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["highest_education"])
+    source_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["education_source"])
     return person_years.with_columns(
-        pl.coalesce(pl.Series(level_next, dtype=pl.String), "highest_education").alias("highest_education"),
-        pl.coalesce(pl.Series(source_next, dtype=pl.String), "education_source").alias("education_source"))
+        pl.coalesce(level_next, "highest_education").alias("highest_education"),
+        pl.coalesce(source_next, "education_source").alias("education_source"))
 
 
-def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    order = np.argsort(ids, kind="stable")
-    return order[np.searchsorted(ids[order], wanted)]
+def _positions(ids: np.ndarray, wanted: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Positions of `wanted` in `ids` (all present; `order`: the ascending order of `ids` when known)."""
+    order = np.argsort(ids, kind="stable") if order is None else order
+    return order[search(ids[order], wanted)]
 
 
 def area_code(pop: Population) -> np.ndarray:
@@ -353,24 +387,31 @@ def area_code(pop: Population) -> np.ndarray:
     return codes[pop.dwellings.position(pop.dwelling)]
 
 
-def area_outside_shares(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray) -> dict[str, float]:
-    """Per area: the share of its residents 18-64 whose main status is an outside one."""
+def _area_means(pop: Population, code: np.ndarray, members: np.ndarray, flag: np.ndarray) -> dict[str, float]:
+    """Per area with members: the share of its `members` (residents, by area `code`) with `flag`."""
+    _, names = pop.dwellings.area_codes()
+    n = np.bincount(code[members], minlength=len(names))
+    k = np.bincount(code[members], weights=flag[members], minlength=len(names))
+    return {a: float(k[i]) / float(n[i]) for i, a in enumerate(names) if n[i]}
+
+
+def area_outside_shares(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray,
+                        code: np.ndarray | None = None) -> dict[str, float]:
+    """Per area: the share of its residents 18-64 whose main status is an outside one (`code`: the
+    residents' `area_code` when already known)."""
     age = pop.age_on(day(on_year))
-    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
-    working = (area != None) & (age >= 18) & (age <= 64)  # noqa: E711
-    return dict(pl.DataFrame({"a": area[working].astype(str), "o": outside[status][working]}).group_by("a").agg(
-        pl.col("o").mean()).iter_rows())
+    code = area_code(pop) if code is None else code
+    return _area_means(pop, code, (code >= 0) & (age >= 18) & (age <= 64), outside[status])
 
 
-def area_conviction_shares(pop: Population, on_year: int, convictions: pl.DataFrame | None) -> dict[str, float]:
+def area_conviction_shares(pop: Population, on_year: int, convictions: pl.DataFrame | None,
+                           code: np.ndarray | None = None) -> dict[str, float]:
     """Per area: the share of its residents 18+ convicted in the year before `on_year`."""
-    convicted = np.zeros(pop.size, dtype=bool) if convictions is None else np.isin(
-        pop.pid, convictions["person_id"].to_numpy())
+    convicted = np.zeros(pop.size, dtype=bool) if convictions is None else is_in(
+        convictions["person_id"].to_numpy(), pop.pid)
     age = pop.age_on(day(on_year))
-    area = pop.dwellings.area[pop.dwellings.position(pop.dwelling)]
-    adult = (area != None) & (age >= 18)  # noqa: E711
-    return dict(pl.DataFrame({"a": area[adult].astype(str), "c": convicted[adult]}).group_by("a").agg(
-        pl.col("c").mean()).iter_rows())
+    code = area_code(pop) if code is None else code
+    return _area_means(pop, code, (code >= 0) & (age >= 18), convicted)
 
 
 def _per_area(pop: Population, values: dict[str, float], code: np.ndarray | None = None
@@ -408,12 +449,13 @@ def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, flo
 def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
     """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
     prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
-    s0 = status_on(pop, year - 1)
+    by_id = np.argsort(pop.pid, kind="stable")        # the residents' ascending order, for the look-ups
+    s0 = status_on(pop, year - 1, order=by_id)
     has_py = is_in(prev_py["person_id"].to_numpy(), pop.pid)
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
     nw = pop.nonwestern.astype(int)
-    hist = outside_history([s0, *(status_on(pop, year - b) for b in range(2, HISTORY_YEARS + 1))],
+    hist = outside_history([s0, *(status_on(pop, year - b, order=by_id) for b in range(2, HISTORY_YEARS + 1))],
                            rates.outside_statuses)
     code = area_code(pop)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
@@ -422,19 +464,22 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     if rates.area_outside_effect:
         p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
     goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
-    cum = rates.status[bands, nw, s0, goes_outside]
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
-    s1 = np.minimum((cum < u[:, None]).sum(axis=1), len(STATUSES) - 1)
+    s1 = np.minimum(cumulative_draw(rates.status, (bands, nw, s0, goes_outside), u, strict=True), len(STATUSES) - 1)
+    del hist, p_out, goes_outside, u          # memory: the year's working arrays go as soon as they are read
     keep = (s1 == s0) & has_py
     switch = ~keep
     recipient = pop.pid[switch]
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
+    del nw, ab, s1
     kept_ids = np.sort(pop.pid[keep])
     labour = pl.concat([
         prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
         donors.labour_of(donor, recipient).select(prev_labour.columns),
     ], how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
+    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
+    del labour
     donor_py = donors.person_years_of(donor, recipient)
     own = prev_py.filter(pl.Series(is_in(np.sort(recipient), prev_py["person_id"].to_numpy()))).select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
@@ -445,18 +490,18 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     person_years = pl.concat([prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
                               donor_py.select(prev_py.columns)],
                              how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year)
-    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
+    del donor_py, own
+    person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
     pop.person_years[year] = person_years.sort("person_id")
+    del person_years
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
     new_status = s0.copy()
     new_status[switch] = donors.status_of(donor)
-    order = np.argsort(pop.pid, kind="stable")
-    pop.status_cache[year] = (pop.pid[order], new_status[order].astype(np.int8))
+    pop.status_cache[year] = (pop.pid[by_id], new_status[by_id].astype(np.int8))
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
-        pop, year + 1, pop.convictions[year - 1])
+        pop, year + 1, pop.convictions[year - 1], code)
     cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
     p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
     hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)

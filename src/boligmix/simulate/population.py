@@ -75,7 +75,9 @@ class Dwellings:
         dwellings stay in the table without residents)."""
         return pl.DataFrame({
             "dwelling_id": self.ids, "municipality_code": self.municipality,
-            "tenure": [TENURES[int(t)] for t in self.tenure], "department_id": list(self.department),
+            "tenure": pl.Series(self.tenure, dtype=pl.Int64).replace_strict(dict(enumerate(TENURES)),
+                                                                             return_dtype=pl.String),
+            "department_id": list(self.department),
             "area_id": list(self.area), "almen_type": list(self.almen_type), "rooms": self.rooms,
             "floor_area_m2": self.floor_area, "monthly_rent_dkk": self.rent},
             schema_overrides={"department_id": pl.String, "area_id": pl.String, "almen_type": pl.String})
@@ -289,10 +291,12 @@ class Population:
         if not self._pending:
             return
         cols = [np.concatenate([p[i] for p in self._pending]) for i in range(5)]
-        reasons = [p[5] for p in self._pending for _ in range(p[0].size)]
+        sizes = np.array([p[0].size for p in self._pending], dtype=np.int64)
+        reasons = pl.Series([p[5] for p in self._pending], dtype=pl.String).gather(   # one reason per flush entry
+            np.repeat(np.arange(sizes.size, dtype=np.int64), sizes))
         self.closed_spells.append(pl.DataFrame({
             "person_id": cols[0], "household_id": cols[1], "dwelling_id": cols[2], "move_in": _dates(cols[3]),
-            "move_out": _dates(cols[4]), "end_reason": pl.Series(reasons, dtype=pl.String)}))
+            "move_out": _dates(cols[4]), "end_reason": reasons}))
         self._pending = []
 
     def remove(self, idx: np.ndarray) -> None:

@@ -156,6 +156,11 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             waiting_immigrants = result.waiting_immigrants
             for record in result.lettings:
                 lettings.append({"replication": replication, **record})
+            checked += market.checked
+            # the year's market state is not held through the registers and lists (memory): only the
+            # share counters go on to next year's ledger
+            ledger = LettingLedger(counters=ledger.counters)
+            del market, factory, seekers
             outcomes(pop, shared.rates, donors, seed, replication, year)
             pop.check()
             working.write(pop, year)
@@ -164,7 +169,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             classified = lists_from_indicators(history, year + 1, data_vintage=shared.vintage).classification.frame
             lists_in_force = categories_of(classified, year + 1)
             rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, result.flows))
-            checked += market.checked
+            del result
         if keep_working is not None:
             working.write_full(pop, shared.start + shared.years - 1, Path(keep_working))
     areas = pl.DataFrame(rows, schema=_AREA_SCHEMA).sort("year", "area_id")

@@ -32,6 +32,7 @@ import polars as pl
 PRIOR_WEIGHT = 20.0
 EDU_AGE_CAP = 40
 """Education moves by single years of age up to 39; 40 and older form one segment."""
+EDU_PAIR = ("highest_education", "education_source", "highest_education_next", "education_source_next")
 SEPARATION_AGE = 30
 """A person of this age or older who leaves a household that goes on counts as a separation (younger:
 leaving home, which `rates.leave_home` models)."""
@@ -82,14 +83,21 @@ class Transitions:
         state the estimation years never showed stays."""
         code = {s: i for i, s in enumerate(self.education_states)}
         state = np.array([code.get((lv, sc), -1) for lv, sc in zip(level, source)], dtype=np.int64)
+        nxt = self.education_codes(state, age, u)
         known = state >= 0
         out_level, out_source = np.array(level, dtype=object), np.array(source, dtype=object)
-        if known.any():
-            cum = self.education[np.clip(age[known], 0, EDU_AGE_CAP), state[known]]
-            nxt = np.minimum((cum <= u[known, None]).sum(axis=1), len(self.education_states) - 1)
-            out_level[known] = [self.education_states[i][0] for i in nxt]
-            out_source[known] = [self.education_states[i][1] for i in nxt]
+        out_level[known] = [self.education_states[i][0] for i in nxt[known]]
+        out_source[known] = [self.education_states[i][1] for i in nxt[known]]
         return out_level, out_source
+
+    def education_codes(self, state: np.ndarray, age: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """`education_step` on state codes (index into `education_states`; -1: unknown, stays -1)."""
+        out = np.asarray(state, dtype=np.int64).copy()
+        known = np.flatnonzero(out >= 0)
+        if known.size:
+            out[known] = np.minimum(cumulative_draw(self.education, (np.clip(age[known], 0, EDU_AGE_CAP), out[known]),
+                                                    u[known], strict=False), len(self.education_states) - 1)
+        return out
 
     def destination_municipality(self, kind: int, municipality: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The municipality a household (kind 0) or a young adult leaving home (kind 1) seeks in; a
@@ -100,8 +108,9 @@ class Transitions:
             self.municipalities[np.minimum(where, self.municipalities.size - 1)] == municipality)
         out = municipality.copy()
         if known.any():
-            cum = self.destination[kind, where[known]]
-            out[known] = self.municipalities[np.minimum((cum <= u[known, None]).sum(axis=1),
+            kinds = np.full(int(known.sum()), kind, dtype=np.int64)
+            out[known] = self.municipalities[np.minimum(cumulative_draw(self.destination, (kinds, where[known]),
+                                                                        u[known], strict=False),
                                                         self.municipalities.size - 1)]
         return out
 
@@ -117,24 +126,27 @@ class TransitionCounts:
     moves: list[pl.DataFrame] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)
 
-    def add_year(self, t: int, now: pl.DataFrame, heads: set[int]) -> None:
+    def add_year(self, t: int, now: pl.DataFrame, heads: pl.Series | set[int]) -> None:
         """`now`: residents on 1 January t (person_id, household_id, dwelling_id, age) with their
         household and dwelling on 1 January t+1 (hh_next, dw_next; null: no longer resident)."""
         both = now.filter(pl.col("dw_next").is_not_null())
         py = self.person_years
-        self.edu_pairs.append(
+        self.edu_pairs.append(   # counted per cell at once: the person rows of every year are not held
             both.select("person_id", "age")
             .join(py.filter(pl.col("year") == t - 1).drop("year"), on="person_id")
-            .join(py.filter(pl.col("year") == t).drop("year"), on="person_id", suffix="_next"))
+            .join(py.filter(pl.col("year") == t).drop("year"), on="person_id", suffix="_next")
+            .group_by(pl.col("age").clip(0, EDU_AGE_CAP), *EDU_PAIR).len()
+            .with_columns(pl.col(c).cast(pl.String) for c in EDU_PAIR))   # the rates may hold them as categories
         place = self.municipality_of
-        is_head = pl.col("person_id").is_in(list(heads))
+        is_head = pl.col("person_id").is_in(heads.implode() if isinstance(heads, pl.Series) else list(heads))
         moved = both.filter(is_head & (pl.col("dw_next") != pl.col("dwelling_id"))).with_columns(pl.lit(0).alias("kind"))
         left = both.filter(~is_head & pl.col("age").is_between(18, 29) & (pl.col("hh_next") != pl.col("household_id"))
                            ).with_columns(pl.lit(1).alias("kind"))
         self.moves.append(pl.concat([moved, left]).select("kind", "dwelling_id", "dw_next")
                           .join(place, on="dwelling_id").join(place.rename({"dwelling_id": "dw_next",
                                                                             "municipality_code": "m_next"}),
-                                                              on="dw_next"))
+                                                              on="dw_next")
+                          .group_by("kind", "municipality_code", "m_next").len())
         # household changes: partnership (a household of t+1 with members of two or more households
         # of t) and separation (a person 30+ in another household at t+1 while the old one goes on)
         sources = both.group_by("hh_next").agg(pl.col("household_id").n_unique().alias("n"))
@@ -148,30 +160,83 @@ class TransitionCounts:
 
     def finish(self) -> Transitions:
         pairs = pl.concat(self.edu_pairs) if self.edu_pairs else pl.DataFrame(
-            schema={"person_id": pl.Int64, "age": pl.Int64, "highest_education": pl.String,
-                    "education_source": pl.String, "highest_education_next": pl.String,
-                    "education_source_next": pl.String})
-        states = sorted({(a, b) for a, b in pairs.select("highest_education", "education_source").iter_rows()}
-                        | {(a, b) for a, b in pairs.select("highest_education_next", "education_source_next"
-                                                           ).iter_rows()})
-        code = {s: i for i, s in enumerate(states)}
+            schema={"age": pl.Int64, **{c: pl.String for c in EDU_PAIR}, "len": pl.UInt32})
+        states = sorted({(a, b) for a, b in pairs.select(*EDU_PAIR[:2]).unique().iter_rows()}
+                        | {(a, b) for a, b in pairs.select(*EDU_PAIR[2:]).unique().iter_rows()})
         n = len(states)
         counts = np.zeros((EDU_AGE_CAP + 1, n, n))
         if pairs.height:
-            f = np.array([code[s] for s in pairs.select("highest_education", "education_source").iter_rows()])
-            t = np.array([code[s] for s in pairs.select("highest_education_next", "education_source_next").iter_rows()])
-            np.add.at(counts, (np.clip(pairs["age"].to_numpy(), 0, EDU_AGE_CAP), f, t), 1)
+            coded = pl.DataFrame({"a": [s[0] for s in states], "b": [s[1] for s in states], "code": np.arange(n)},
+                                 schema={"a": pl.String, "b": pl.String, "code": pl.Int64})
+            f = pairs.join(coded, left_on=list(EDU_PAIR[:2]), right_on=["a", "b"], how="left", nulls_equal=True,
+                           maintain_order="left")["code"].to_numpy()
+            t = pairs.join(coded, left_on=list(EDU_PAIR[2:]), right_on=["a", "b"], how="left", nulls_equal=True,
+                           maintain_order="left")["code"].to_numpy()
+            add_counts(counts, (pairs["age"].to_numpy(), f, t), pairs["len"].to_numpy().astype(float))
         education = _cumulative(counts, counts.sum(axis=0, keepdims=True), np.eye(n)[None, :, :])
         m = self.municipalities
         moves = pl.concat(self.moves) if self.moves else pl.DataFrame(
-            schema={"kind": pl.Int32, "municipality_code": pl.Int64, "m_next": pl.Int64})
+            schema={"kind": pl.Int32, "municipality_code": pl.Int64, "m_next": pl.Int64, "len": pl.UInt32})
         dest = np.zeros((2, m.size, m.size))
         if moves.height and m.size:
             fi = np.searchsorted(m, moves["municipality_code"].to_numpy())
             ti = np.searchsorted(m, moves["m_next"].to_numpy())
-            np.add.at(dest, (moves["kind"].to_numpy(), fi, ti), 1)
+            add_counts(dest, (moves["kind"].to_numpy(), fi, ti), moves["len"].to_numpy().astype(float))
         destination = _cumulative(dest, dest.sum(axis=0, keepdims=True), np.eye(m.size)[None, :, :])
         return Transitions(tuple(states), education, m, destination, pl.DataFrame(self.changes))
+
+
+def add_counts(target: np.ndarray, index, values=1) -> None:
+    """`np.add.at(target, index, values)` for counts (integer values: a sum is exact in any order),
+    by one `np.bincount` over the flat cells (`ufunc.at` was a fifth of the national estimation's CPU)."""
+    idx = tuple(np.asarray(i, dtype=np.int64) for i in (index if isinstance(index, tuple) else (index,)))
+    flat = np.ravel_multi_index(idx, target.shape)
+    weights = None if np.isscalar(values) and values == 1 else np.broadcast_to(
+        np.asarray(values, dtype=np.float64), flat.shape)
+    target += np.bincount(flat, weights=weights, minlength=target.size).reshape(target.shape)
+
+
+CHUNK_ELEMENTS = 1 << 22
+"""`cumulative_draw` works on at most this many values at once (32 MiB): a draw for millions of
+persons over tens of states was a (persons x states) matrix of gigabytes at national scale."""
+
+
+def cumulative_draw(table: np.ndarray, index: tuple[np.ndarray, ...], u: np.ndarray, *, strict: bool) -> np.ndarray:
+    """Per draw i: how many values of the cumulative distribution `table[index][i]` (last axis) lie
+    below `u[i]` (`strict`: <, else <=), i.e. the category drawn. Rows that never decrease (every
+    cumulative table here) are binary-searched, log2(width) gathers per draw; any other table is
+    compared value by value, in chunks of CHUNK_ELEMENTS."""
+    n = u.size
+    width = table.shape[-1]
+    out = np.empty(n, dtype=np.int64)
+    if width and bool(np.all(np.diff(table, axis=-1) >= 0)):       # False with a NaN anywhere
+        flat = table.reshape(-1)
+        row = np.ravel_multi_index(tuple(np.asarray(i, dtype=np.int64) for i in index), table.shape[:-1]) * width \
+            if index else np.zeros(n, dtype=np.int64)
+        step = max(1, CHUNK_ELEMENTS // 8)
+        for lo_at in range(0, n, step):
+            hi_at = min(n, lo_at + step)
+            base, x = row[lo_at:hi_at], u[lo_at:hi_at]
+            lo = np.zeros(hi_at - lo_at, dtype=np.int64)    # the count lies in [lo, hi]
+            hi = np.full(hi_at - lo_at, width, dtype=np.int64)
+            while True:
+                open_ = np.flatnonzero(lo < hi)
+                if open_.size == 0:
+                    break
+                mid = (lo[open_] + hi[open_]) // 2
+                v = flat[base[open_] + mid]
+                below = v < x[open_] if strict else v <= x[open_]
+                lo[open_] = np.where(below, mid + 1, lo[open_])
+                hi[open_] = np.where(below, hi[open_], mid)
+            out[lo_at:hi_at] = lo
+        return out
+    step = max(1, CHUNK_ELEMENTS // max(width, 1))
+    for lo_at in range(0, n, step):
+        hi_at = min(n, lo_at + step)
+        cum = table[tuple(i[lo_at:hi_at] for i in index)]
+        below = cum < u[lo_at:hi_at, None] if strict else cum <= u[lo_at:hi_at, None]
+        out[lo_at:hi_at] = below.sum(axis=1)
+    return out
 
 
 def _cumulative(counts: np.ndarray, parent_counts: np.ndarray, stay: np.ndarray) -> np.ndarray:
@@ -190,4 +255,4 @@ def built_in(residences: pl.DataFrame, dwellings: pl.DataFrame, first: int, last
                           ).sort("dwelling_id")
 
 
-__all__ = ["EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "built_in"]
+__all__ = ["CHUNK_ELEMENTS", "EDU_AGE_CAP", "SEPARATION_AGE", "TransitionCounts", "Transitions", "add_counts", "built_in", "cumulative_draw"]
