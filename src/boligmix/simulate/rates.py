@@ -47,6 +47,8 @@ import polars as pl
 from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
+from boligmix.simulate.behaviour import (CONVICTION_CELL_COLUMNS, MOVE_CELL_COLUMNS, Behaviour,
+                                         area_conviction_effects, estimate_move_origin)
 from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
 from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
@@ -113,6 +115,7 @@ class Rates:
     transitions: Transitions | None = None   # education, moves between municipalities (transitions.py)
     area_outside_effect: dict[str, float] = dataclasses.field(default_factory=dict)
     # per area: logit offset of the outside rate of its residents 18-64 beyond their cells (module docstring)
+    behaviour: Behaviour | None = None       # move hazard by origin, area conviction levels (behaviour.py)
 
     def write(self, out_dir: str | os.PathLike[str]) -> None:
         out = Path(out_dir)
@@ -160,6 +163,8 @@ class Rates:
             pl.DataFrame({"area_id": list(self.area_outside_effect),
                           "logit_offset": list(self.area_outside_effect.values())}).sort("area_id").write_csv(
                 out / "area_outside_effect.csv")
+        if self.behaviour is not None:
+            self.behaviour.write(out)
 
 
 def _residents(residences: pl.DataFrame, on: date) -> pl.DataFrame:
@@ -277,6 +282,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
     conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
     area_cells: list[pl.DataFrame] = []
+    move_cells: list[pl.DataFrame] = []        # behaviour.py's estimates
+    conviction_cells: list[pl.DataFrame] = []
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
@@ -322,6 +329,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         sb = band(hh["size"].to_numpy(), SIZE_BANDS)
         ab = area_band(hh["area_nw"].fill_null(0.0).to_numpy(), hh["area_id"].is_not_null().to_numpy())
         np.add.at(move_ev, (ten, hb, sb, ab), moved); np.add.at(move_n, (ten, hb, sb, ab), stays)
+        move_cells.append(pl.DataFrame(dict(zip(MOVE_CELL_COLUMNS, (ten, hb, sb, ab, hnw, moved)))).filter(
+            pl.Series(stays)))
         dest = hh.filter(pl.Series(moved)).join(dwellings.rename({"dwelling_id": "head_next", "tenure": "t_next",
                                                                   "area_id": "a_next"}), on="head_next", how="left")
         from_almen = (dest["tenure"] == tenure_code["almen"]).to_numpy().astype(int)
@@ -401,6 +410,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         key = (sbnd, pair["female"].to_numpy().astype(int), c0, cab)
         np.add.at(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
         np.add.at(conv_n, key, 1)
+        conviction_cells.append(pl.DataFrame(dict(zip(CONVICTION_CELL_COLUMNS, (
+            pair["area_id"].cast(pl.String), *key, pair["c1"].fill_null(False))))).filter(
+            pl.col("area_id").is_not_null() & pl.Series((pair["age"] + 1 >= 15).to_numpy())))
         # immigrant households: everyone's first spell starts in t and they were born before t
         arrivals = (residences.join(first_spell, on="person_id")
                     .filter((pl.col("move_in") == pl.col("first_in")) & (pl.col("move_in").dt.year() == t))
@@ -468,7 +480,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                  float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, dataclasses.replace(
                      transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
                                                                 first, start - 1)),
-                 area_outside_effects(pl.concat(area_cells), outside_p))
+                 area_outside_effects(pl.concat(area_cells), outside_p),
+                 Behaviour(estimate_move_origin(pl.concat(move_cells), move, PRIOR_WEIGHT),
+                           area_conviction_effects(pl.concat(conviction_cells), conv, PRIOR_WEIGHT)))
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]

@@ -16,6 +16,7 @@ import numpy as np
 
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.behaviour import move_probability
 from boligmix.simulate.destination import basic_education
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
@@ -68,7 +69,8 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     hh, head, size = heads(pop)
     pos = dw.position(pop.dwelling[head])
     age = pop.age_on(day(year))
-    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
+    p = move_probability(rates.behaviour, rates.move, dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
+                         household_area_band(pop, pos), pop.nonwestern[head])
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
     to_rehouse = np.isin(hh, np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)))
     moving = (u < p) | to_rehouse

@@ -1,0 +1,123 @@
+"""Behaviour terms beyond the segment tables of `rates.py`, estimated from the data's own history
+(the same year pairs (t, t+1) before the start; counted in `rates.estimate_rates`, estimated here).
+
+    move_origin.csv          household: tenure x head age band x size band x area band x head non-Western
+                             -> probability of moving. Non-Western households in the areas move out less
+                             often than others of the same segment (municipality scale, 2007-2011: 11.0 %
+                             against 16.6 % a year in almen area dwellings); without the origin the
+                             simulation's out-movers were too often non-Western and the areas' non-Western
+                             share did not rise as the data's did (docs/simulate.md, Backcast, session 7).
+                             Each cell is shrunk with PRIOR_WEIGHT pseudo-observations towards the rate of
+                             `move.csv` times the origin group's ratio of observed to expected moves (per
+                             tenure and in or outside an area).
+    area_conviction_effect.csv  per area: the offset on the logit scale that makes the conviction rates of
+                             its residents 15+ sum to the convictions it had over the estimation years,
+                             shrunk with PRIOR_WEIGHT pseudo-observations at the rates without it. Every
+                             area of a conviction band had the band's rate, so an area's simulated level
+                             moved towards its band's mean (the data's areas keep their own level, as for
+                             the outside share: `rates.area_outside_effects`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+MOVE_CELL_COLUMNS = ("tenure", "head_band", "size_band", "area_band", "nonwestern", "moved")
+CONVICTION_CELL_COLUMNS = ("area_id", "band", "female", "convicted_before", "area_band", "convicted")
+
+
+@dataclass
+class Behaviour:
+    """Estimated behaviour terms (module docstring); `None`/empty: the term is not used."""
+
+    move_origin: np.ndarray | None = None
+    """[tenure, head age band, size band, area band, head non-Western] -> probability of moving."""
+    area_conviction_effect: dict[str, float] = field(default_factory=dict)
+    """Per area: logit offset of the conviction rate of its residents 15+."""
+
+    def write(self, out_dir: str | os.PathLike[str]) -> None:
+        out = Path(out_dir)
+        if self.move_origin is not None:
+            from boligmix.data.schema import TENURES
+
+            grid = np.indices(self.move_origin.shape).reshape(self.move_origin.ndim, -1)
+            names = ["tenure", "head_age_band", "size_band", "area_band", "nonwestern"]
+            pl.DataFrame({**{n: grid[i] for i, n in enumerate(names)},
+                          "probability": self.move_origin.reshape(-1)}).with_columns(
+                pl.col("tenure").map_elements(lambda i: TENURES[i], return_dtype=pl.String)
+            ).write_csv(out / "move_origin.csv")
+        if self.area_conviction_effect:
+            pl.DataFrame({"area_id": list(self.area_conviction_effect),
+                          "logit_offset": list(self.area_conviction_effect.values())}).sort("area_id").write_csv(
+                out / "area_conviction_effect.csv")
+
+
+def estimate_move_origin(cells: pl.DataFrame, move: np.ndarray, prior_weight: float) -> np.ndarray:
+    """The move hazard by origin (module docstring). `cells`: one row per household at risk
+    (MOVE_CELL_COLUMNS, the codes of `move`'s axes plus head non-Western and whether it moved);
+    `move`: the rates without origin [tenure, head band, size band, area band]."""
+    shape = (*move.shape, 2)
+    events = np.zeros(shape)
+    exposure = np.zeros(shape)
+    if cells.height == 0:
+        return np.repeat(move[..., None], 2, axis=-1)
+    key = tuple(cells[c].to_numpy().astype(np.int64) for c in MOVE_CELL_COLUMNS[:5])
+    np.add.at(events, key, cells["moved"].to_numpy().astype(float))
+    np.add.at(exposure, key, 1.0)
+    # the origin group's observed / expected moves per tenure and area presence (band 0: no area)
+    expected = exposure * move[..., None]
+    in_area = np.arange(move.shape[3]) > 0
+    ratio = np.ones(shape)
+    for inside in (False, True):
+        sel = in_area == inside
+        obs = events[:, :, :, sel, :].sum(axis=(1, 2, 3))            # [tenure, origin]
+        exp = expected[:, :, :, sel, :].sum(axis=(1, 2, 3))
+        r = (obs + prior_weight) / (exp + prior_weight)               # 1 without evidence
+        ratio[:, :, :, sel, :] = r[:, None, None, None, :]
+    parent = np.minimum(move[..., None] * ratio, 1.0)
+    return (events + prior_weight * parent) / (exposure + prior_weight)
+
+
+def move_probability(behaviour: Behaviour | None, move: np.ndarray, tenure: np.ndarray, head_band: np.ndarray,
+                     size_band: np.ndarray, area_band: np.ndarray, nonwestern: np.ndarray) -> np.ndarray:
+    """Per household the probability of moving this year: the origin-specific hazard when estimated,
+    else `move` (the rates without origin)."""
+    if behaviour is None or behaviour.move_origin is None:
+        return move[tenure, head_band, size_band, area_band]
+    return behaviour.move_origin[tenure, head_band, size_band, area_band, np.asarray(nonwestern).astype(np.int64)]
+
+
+def area_conviction_effects(cells: pl.DataFrame, conviction: np.ndarray, prior_weight: float) -> dict[str, float]:
+    """Per area (cells: CONVICTION_CELL_COLUMNS for its residents 15+ on both dates) the logit offset
+    that makes the conviction rates sum to its convictions, shrunk with `prior_weight`
+    pseudo-observations at the rates' mean (as `rates.area_outside_effects`)."""
+    from boligmix.simulate.rates import logit_offsets
+
+    if cells.height == 0:
+        return {}
+    names = sorted(cells["area_id"].unique().to_list())
+    group = cells["area_id"].replace_strict({a: i for i, a in enumerate(names)}, return_dtype=pl.Int64).to_numpy()
+    p = conviction[cells["band"].to_numpy(), cells["female"].to_numpy().astype(np.int64),
+                   cells["convicted_before"].to_numpy().astype(np.int64), cells["area_band"].to_numpy()]
+    n = np.bincount(group, minlength=len(names)).astype(float)
+    events = np.bincount(group, weights=cells["convicted"].to_numpy().astype(float), minlength=len(names))
+    expected = np.bincount(group, weights=p, minlength=len(names))
+    target = (events + prior_weight * expected / np.maximum(n, 1)) / (n + prior_weight)
+    return dict(zip(names, logit_offsets(p, group, target).tolist()))
+
+
+def conviction_effect(effects: dict[str, float], area_names: list[str], code: np.ndarray,
+                      age: np.ndarray) -> np.ndarray:
+    """Per resident: the conviction-rate effect of their area (`code`: index into `area_names`, -1
+    none) for those 15+ (`age`), 0 for everyone else."""
+    by_code = np.array([effects.get(a, 0.0) for a in area_names] + [0.0], dtype=float)
+    return np.where(age >= 15, by_code[code], 0.0)
+
+
+__all__ = ["Behaviour", "CONVICTION_CELL_COLUMNS", "MOVE_CELL_COLUMNS", "area_conviction_effects",
+           "conviction_effect", "estimate_move_origin", "move_probability"]
