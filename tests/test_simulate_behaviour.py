@@ -8,14 +8,16 @@ import polars as pl
 from synth_data import small_dataset_dir
 
 from boligmix.simulate.behaviour import (
+    CONVICTION_CELL_COLUMNS,
     MOVE_CELL_COLUMNS,
     Behaviour,
-    area_conviction_effects,
     conviction_effect,
+    conviction_probability,
+    estimate_area_conviction,
     estimate_move_origin,
     move_probability,
 )
-from boligmix.simulate.rates import PRIOR_WEIGHT, logit, with_area_effect
+from boligmix.simulate.rates import PRIOR_WEIGHT, with_area_effect
 
 
 def _cells(rows):
@@ -48,21 +50,36 @@ def test_move_hazard_by_origin_is_shrunk_towards_the_rate_times_the_origin_ratio
                        [0.1, 0.2])
 
 
-def test_area_conviction_effect_is_shrunk_towards_the_rates_by_hand():
-    # area A: 200 residents in a cell with rate 0.02, 10 convicted -> target (10 + 20 * 0.02) / 220
-    # area B: 50 residents in a cell with rate 0.05, none convicted -> target (20 * 0.05) / 70
-    conviction = np.zeros((1, 1, 1, 2)); conviction[0, 0, 0, 0] = 0.02; conviction[0, 0, 0, 1] = 0.05
-    cells = pl.DataFrame({"area_id": ["A"] * 200 + ["B"] * 50, "band": [0] * 250, "female": [0] * 250,
-                          "convicted_before": [0] * 250, "area_band": [0] * 200 + [1] * 50,
-                          "convicted": [True] * 10 + [False] * 190 + [False] * 50})
-    effects = area_conviction_effects(cells, conviction, PRIOR_WEIGHT)
-    want_a, want_b = (10 + 20 * 0.02) / 220, (20 * 0.05) / 70
-    assert np.isclose(effects["A"], logit(want_a) - logit(0.02))
-    assert np.isclose(effects["B"], logit(want_b) - logit(0.05))
-    # per resident: the own area's effect from age 15, none outside the areas or below 15
-    effect = conviction_effect(effects, ["A", "B"], np.array([0, 1, -1, 0]), np.array([30, 15, 40, 14]))
-    assert np.allclose(effect, [effects["A"], effects["B"], 0.0, 0.0])
-    assert np.allclose(with_area_effect(np.array([0.02, 0.05]), effect[:2]), [want_a, want_b])
+def test_area_conviction_rates_and_effects_are_shrunk_by_hand():
+    # one age band, men only. Area A: 200 residents, 20 convicted last year (4 of them again) and 180
+    # not (6 convicted); area B: 50 residents, none convicted either year
+    rows = ([("A", 0, 0, 1, 0, True)] * 4 + [("A", 0, 0, 1, 0, False)] * 16
+            + [("A", 0, 0, 0, 0, True)] * 6 + [("A", 0, 0, 0, 0, False)] * 174 + [("B", 0, 0, 0, 0, False)] * 50)
+    cells = pl.DataFrame(rows, schema=list(CONVICTION_CELL_COLUMNS), orient="row")
+    rates, effects = estimate_area_conviction(cells, (1, 2, 2), PRIOR_WEIGHT)
+    w, overall = PRIOR_WEIGHT, 10 / 250
+    by_age = (10 + w * overall) / (250 + w)
+    by_sex = (10 + w * by_age) / (250 + w)                              # men; women: no one
+    assert np.isclose(rates[0, 1, 0], by_age) and np.isclose(rates[0, 1, 1], by_age)
+    before, not_before = (4 + w * by_sex) / (20 + w), (6 + w * by_sex) / (230 + w)
+    assert np.allclose(rates[0, 0], [not_before, before])
+    # per area: the offset that makes the rates sum to (observed + w x mean rate) / (n + w)
+    for area, n, observed, expected in (("A", 200, 10, 20 * before + 180 * not_before), ("B", 50, 0, 50 * not_before)):
+        target = (observed + w * expected / n) / (n + w)
+        p = np.array([before] * 20 + [not_before] * 180) if area == "A" else np.full(50, not_before)
+        assert np.isclose(with_area_effect(p, np.full(p.size, effects[area])).mean(), target)
+    assert effects["A"] > 0 > effects["B"]
+    # the simulation: residents of an area read these rates with their area's offset from age 15;
+    # everyone else the rates by area band (`conviction`, band 0 for no area)
+    conviction = np.full((1, 2, 2, 2), 0.5)
+    behaviour = Behaviour(area_conviction=rates, area_conviction_effect=effects)
+    code, age = np.array([0, 1, -1, 0]), np.array([30, 15, 40, 14])
+    zero = np.zeros(4, dtype=np.int64)
+    got = conviction_probability(behaviour, conviction, zero, zero, zero, zero, code, ["A", "B"], age)
+    assert np.allclose(got, [with_area_effect(np.array([not_before]), np.array([effects["A"]]))[0],
+                             with_area_effect(np.array([not_before]), np.array([effects["B"]]))[0], 0.5, not_before])
+    assert np.allclose(conviction_effect(effects, ["A", "B"], code, age), [effects["A"], effects["B"], 0.0, 0.0])
+    assert np.allclose(conviction_probability(None, conviction, zero, zero, zero, zero, code, ["A", "B"], age), 0.5)
 
 
 def test_estimates_from_a_generated_history_show_the_origin_gap_and_are_written(tmp_path):
@@ -79,7 +96,9 @@ def test_estimates_from_a_generated_history_show_the_origin_gap_and_are_written(
     almen_area = b.move_origin[TENURES.index("almen"), :, :, 1:, :]
     assert almen_area[..., 1].mean() < almen_area[..., 0].mean()
     assert b.area_conviction_effect and all(np.isfinite(v) for v in b.area_conviction_effect.values())
+    assert b.area_conviction.shape == rates.conviction.shape[:3]
     rates.write(tmp_path)
     written = pl.read_csv(tmp_path / "move_origin.csv")
     assert written.height == b.move_origin.size
+    assert pl.read_csv(tmp_path / "area_conviction.csv").height == b.area_conviction.size
     assert set(pl.read_csv(tmp_path / "area_conviction_effect.csv")["area_id"]) == set(b.area_conviction_effect)

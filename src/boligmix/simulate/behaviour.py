@@ -10,12 +10,20 @@
                              Each cell is shrunk with PRIOR_WEIGHT pseudo-observations towards the rate of
                              `move.csv` times the origin group's ratio of observed to expected moves (per
                              tenure and in or outside an area).
-    area_conviction_effect.csv  per area: the offset on the logit scale that makes the conviction rates of
-                             its residents 15+ sum to the convictions it had over the estimation years,
-                             shrunk with PRIOR_WEIGHT pseudo-observations at the rates without it. Every
-                             area of a conviction band had the band's rate, so an area's simulated level
-                             moved towards its band's mean (the data's areas keep their own level, as for
-                             the outside share: `rates.area_outside_effects`).
+    area_conviction.csv      person 15+ living in an area: age band x sex x convicted last year -> probability
+                             of a conviction, pooled over the areas (each cell shrunk with PRIOR_WEIGHT
+                             pseudo-observations towards both values of convicted-last-year together, and
+                             those towards the age band)
+    area_conviction_effect.csv  per area: the offset on the logit scale that makes those rates of its
+                             residents 15+ sum to the convictions it had over the five estimation years,
+                             shrunk with PRIOR_WEIGHT pseudo-observations at the rates without it.
+                             Together they replace, for residents of an area, `conviction.csv`'s area band
+                             (the area's share convicted in the last year before the start): one year's
+                             share of about 2,000 adults is too noisy a measure of an area's level (the
+                             municipality backcast from 2012: A751-007 had 2.1-2.7 % convicted a year in
+                             2006-2010 and 3.1 % in 2011, was banded 3-4.5 % and simulated at 3-4 % a year;
+                             docs/simulate.md, Backcast, session 7). Persons outside the areas keep
+                             `conviction.csv` (band 0).
 """
 
 from __future__ import annotations
@@ -37,8 +45,10 @@ class Behaviour:
 
     move_origin: np.ndarray | None = None
     """[tenure, head age band, size band, area band, head non-Western] -> probability of moving."""
+    area_conviction: np.ndarray | None = None
+    """[age band, female, convicted last year] -> probability of a conviction of a resident 15+ of an area."""
     area_conviction_effect: dict[str, float] = field(default_factory=dict)
-    """Per area: logit offset of the conviction rate of its residents 15+."""
+    """Per area: logit offset of `area_conviction` for its residents 15+."""
 
     def write(self, out_dir: str | os.PathLike[str]) -> None:
         out = Path(out_dir)
@@ -51,6 +61,10 @@ class Behaviour:
                           "probability": self.move_origin.reshape(-1)}).with_columns(
                 pl.col("tenure").map_elements(lambda i: TENURES[i], return_dtype=pl.String)
             ).write_csv(out / "move_origin.csv")
+        if self.area_conviction is not None:
+            grid = np.indices(self.area_conviction.shape).reshape(self.area_conviction.ndim, -1)
+            pl.DataFrame({**{n: grid[i] for i, n in enumerate(["age_band", "female", "convicted_before"])},
+                          "probability": self.area_conviction.reshape(-1)}).write_csv(out / "area_conviction.csv")
         if self.area_conviction_effect:
             pl.DataFrame({"area_id": list(self.area_conviction_effect),
                           "logit_offset": list(self.area_conviction_effect.values())}).sort("area_id").write_csv(
@@ -92,23 +106,50 @@ def move_probability(behaviour: Behaviour | None, move: np.ndarray, tenure: np.n
     return behaviour.move_origin[tenure, head_band, size_band, area_band, np.asarray(nonwestern).astype(np.int64)]
 
 
-def area_conviction_effects(cells: pl.DataFrame, conviction: np.ndarray, prior_weight: float) -> dict[str, float]:
-    """Per area (cells: CONVICTION_CELL_COLUMNS for its residents 15+ on both dates) the logit offset
-    that makes the conviction rates sum to its convictions, shrunk with `prior_weight`
-    pseudo-observations at the rates' mean (as `rates.area_outside_effects`)."""
+def estimate_area_conviction(cells: pl.DataFrame, shape: tuple[int, int, int], prior_weight: float
+                             ) -> tuple[np.ndarray, dict[str, float]]:
+    """(the conviction rates of residents 15+ of the areas [age band, female, convicted last year]; per
+    area the logit offset of those rates) from `cells` (CONVICTION_CELL_COLUMNS, one row per resident
+    15+ of an area on both dates of an estimation year pair; module docstring)."""
     from boligmix.simulate.rates import logit_offsets
 
+    events, exposure = np.zeros(shape), np.zeros(shape)
     if cells.height == 0:
-        return {}
+        return events, {}
+    key = (cells["band"].to_numpy().astype(np.int64), cells["female"].to_numpy().astype(np.int64),
+           cells["convicted_before"].to_numpy().astype(np.int64))
+    convicted = cells["convicted"].to_numpy().astype(float)
+    np.add.at(events, key, convicted)
+    np.add.at(exposure, key, 1.0)
+    by_age = (events.sum(axis=(1, 2)) + prior_weight * convicted.mean()) / (exposure.sum(axis=(1, 2)) + prior_weight)
+    by_sex = (events.sum(axis=2) + prior_weight * by_age[:, None]) / (exposure.sum(axis=2) + prior_weight)
+    rates = (events + prior_weight * by_sex[:, :, None]) / (exposure + prior_weight)
     names = sorted(cells["area_id"].unique().to_list())
     group = cells["area_id"].replace_strict({a: i for i, a in enumerate(names)}, return_dtype=pl.Int64).to_numpy()
-    p = conviction[cells["band"].to_numpy(), cells["female"].to_numpy().astype(np.int64),
-                   cells["convicted_before"].to_numpy().astype(np.int64), cells["area_band"].to_numpy()]
+    p = rates[key]
     n = np.bincount(group, minlength=len(names)).astype(float)
-    events = np.bincount(group, weights=cells["convicted"].to_numpy().astype(float), minlength=len(names))
+    observed = np.bincount(group, weights=convicted, minlength=len(names))
     expected = np.bincount(group, weights=p, minlength=len(names))
-    target = (events + prior_weight * expected / np.maximum(n, 1)) / (n + prior_weight)
-    return dict(zip(names, logit_offsets(p, group, target).tolist()))
+    target = (observed + prior_weight * expected / np.maximum(n, 1)) / (n + prior_weight)
+    return rates, dict(zip(names, logit_offsets(p, group, target).tolist()))
+
+
+def conviction_probability(behaviour: Behaviour | None, conviction: np.ndarray, bands: np.ndarray,
+                           female: np.ndarray, before: np.ndarray, area_band: np.ndarray, code: np.ndarray,
+                           area_names: list[str], age: np.ndarray) -> np.ndarray:
+    """Per resident the probability of a conviction this year: in an area (`code` >= 0, an index into
+    `area_names`) the areas' rates with the area's offset when estimated, else `conviction`
+    [age band, female, convicted last year, area band]."""
+    from boligmix.simulate.rates import with_area_effect
+
+    female, before = np.asarray(female).astype(np.int64), np.asarray(before).astype(np.int64)
+    p = conviction[bands, female, before, area_band]
+    if behaviour is None or behaviour.area_conviction is None:
+        return p
+    inside = code >= 0
+    in_area = with_area_effect(behaviour.area_conviction[bands, female, before],
+                               conviction_effect(behaviour.area_conviction_effect, area_names, code, age))
+    return np.where(inside, in_area, p)
 
 
 def conviction_effect(effects: dict[str, float], area_names: list[str], code: np.ndarray,
@@ -119,5 +160,5 @@ def conviction_effect(effects: dict[str, float], area_names: list[str], code: np
     return np.where(age >= 15, by_code[code], 0.0)
 
 
-__all__ = ["Behaviour", "CONVICTION_CELL_COLUMNS", "MOVE_CELL_COLUMNS", "area_conviction_effects",
-           "conviction_effect", "estimate_move_origin", "move_probability"]
+__all__ = ["Behaviour", "CONVICTION_CELL_COLUMNS", "MOVE_CELL_COLUMNS", "conviction_effect",
+           "conviction_probability", "estimate_area_conviction", "estimate_move_origin", "move_probability"]

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
-from boligmix.simulate.behaviour import conviction_effect
+from boligmix.simulate.behaviour import conviction_probability
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import (
     BIRTH_BANDS,
@@ -459,10 +459,8 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1])
     cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
-    p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
-    if rates.behaviour is not None and rates.behaviour.area_conviction_effect:
-        p = with_area_effect(p, conviction_effect(rates.behaviour.area_conviction_effect,
-                                                  pop.dwellings.area_codes()[1], code, age))
+    p = conviction_probability(rates.behaviour, rates.conviction, bands, pop.female, convicted_before, cab, code,
+                               pop.dwellings.area_codes()[1], age)
     hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
     pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
                                           "law": ["straffeloven"] * int(hit.sum()),

@@ -48,7 +48,7 @@ from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
 from boligmix.simulate.behaviour import (CONVICTION_CELL_COLUMNS, MOVE_CELL_COLUMNS, Behaviour,
-                                         area_conviction_effects, estimate_move_origin)
+                                         estimate_area_conviction, estimate_move_origin)
 from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
 from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
@@ -482,7 +482,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                                                                 first, start - 1)),
                  area_outside_effects(pl.concat(area_cells), outside_p),
                  Behaviour(estimate_move_origin(pl.concat(move_cells), move, PRIOR_WEIGHT),
-                           area_conviction_effects(pl.concat(conviction_cells), conv, PRIOR_WEIGHT)))
+                           *estimate_area_conviction(pl.concat(conviction_cells), conv.shape[:3], PRIOR_WEIGHT)))
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
