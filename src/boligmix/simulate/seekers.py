@@ -17,7 +17,7 @@ import numpy as np
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.behaviour import move_probability
-from boligmix.simulate.destination import basic_education
+from boligmix.simulate.destination import basic_education, second_choices
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
@@ -132,6 +132,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                                             np.where(known, basic[rows], True).astype(np.int64), munis, draw)
         seekers.area_band.update(zip(ids.tolist(), [label.get(a, 0) for a in areas]))
     seekers.area_band.update(immigrant_band)
+    groups = {s: (int(pop.nonwestern[r]), int(basic[r])) for s, r in head_of.items()}
+    groups.update({s: (int(seekers.new_members[s]["nonwestern"][0]), 1) for s in immigrant_band})
+    seekers.second_band = second_choices(rates.area_choice, seekers, groups, label, seed, rep, year)
     return seekers
 
 
