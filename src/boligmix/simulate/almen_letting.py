@@ -5,8 +5,9 @@ priorities, ranking, offers); this module picks the candidates it is handed: the
 plausible seekers of the dwelling's municipality applying in its area (a window of `WINDOW`, up to
 `WINDOWS` windows), the municipality's referrals in its order and the households to rehouse.
 A vacancy goes to its own area's seekers (those outside any area: to the seekers applying outside
-any) first, and to every seeker of the municipality once it is unlet for a month and none of its
-own area's candidates is left to assess.
+any) first; once it is unlet for a month and none of its own area's candidates is left to assess,
+to the seekers whose second choice its area is (`destination.second_choices`), and when none of
+them is left either, to every seeker of the municipality.
 
 The channel is allocated first (`LettingEngine.allocate_channel`, the same decision the engine
 makes at a vacancy's first round), so only the lists that channel reads are built: a waiting-list
