@@ -102,3 +102,19 @@ def test_estimates_from_a_generated_history_show_the_origin_gap_and_are_written(
     assert written.height == b.move_origin.size
     assert pl.read_csv(tmp_path / "area_conviction.csv").height == b.area_conviction.size
     assert set(pl.read_csv(tmp_path / "area_conviction_effect.csv")["area_id"]) == set(b.area_conviction_effect)
+
+
+def test_child_origin_by_the_mothers_origin_is_shrunk_by_hand():
+    from boligmix.data.schema import ORIGINS
+    from boligmix.simulate.behaviour import child_origins, estimate_child_danish
+
+    # 10 children of descendants, 4 of them of Danish origin; 5 of immigrants, none; none of Danish mothers
+    cells = pl.DataFrame({"mother_origin": ["efterkommer"] * 10 + ["indvandrer"] * 5,
+                          "child_origin": ["dansk"] * 4 + ["efterkommer"] * 6 + ["efterkommer"] * 5})
+    p = estimate_child_danish(cells, PRIOR_WEIGHT)
+    d, i, e = ORIGINS.index("dansk"), ORIGINS.index("indvandrer"), ORIGINS.index("efterkommer")
+    assert np.isclose(p[d], 1.0) and np.isclose(p[i], 0.0) and np.isclose(p[e], 4 / (10 + PRIOR_WEIGHT))
+    mothers = np.array([d, i, e, e])
+    got = child_origins(Behaviour(child_danish=p), mothers, np.array([0.99, 0.0, p[e] - 1e-9, p[e] + 1e-9]))
+    assert got.tolist() == [d, e, d, e]
+    assert child_origins(None, mothers, np.zeros(4)).tolist() == [d, e, e, e]

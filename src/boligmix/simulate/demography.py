@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
-from boligmix.simulate.behaviour import conviction_probability
+from boligmix.simulate.behaviour import child_origins, conviction_probability
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import (
     BIRTH_BANDS,
@@ -41,6 +41,8 @@ PERSON_BASE = 5_000_000_000_000_000
 HOUSEHOLD_BASE = 6_000_000_000_000_000
 DWELLING_BASE = HOUSEHOLD_BASE + 2 * 10**17
 DEATH_DAY, EMIGRATION_DAY, BIRTH_DAY = 20, 25, 15
+CHILD_ORIGIN_EVENT = rng.BIRTH_SEX * 100 + 1
+"""The keyed stream of a newborn's origin (`behaviour.child_origins`; an event number no other draw uses)."""
 
 
 def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,10 +134,10 @@ def births(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
     born = np.array([day(year, int(m), BIRTH_DAY) for m in month], dtype=np.int64)
     ids = rng.new_ids(seed, rep, pop.pid[mothers], year, rng.NEW_ID, base=PERSON_BASE)
     female = rng.uniform(seed, rep, ids, year, rng.BIRTH_SEX) < 0.487
-    origin = np.where(pop.origin[mothers] == ORIGIN_CODES["dansk"], ORIGIN_CODES["dansk"], ORIGIN_CODES["efterkommer"])
+    origin = child_origins(rates.behaviour, pop.origin[mothers], rng.uniform(seed, rep, ids, year, CHILD_ORIGIN_EVENT))
     country = np.where(origin == ORIGIN_CODES["dansk"], "DNK", pop.country[mothers]).astype(object)
     pop.add(pid=ids, birth=born, female=female, origin=origin, country=country,
-            nonwestern=pop.nonwestern[mothers], household=pop.household[mothers],
+            nonwestern=pop.nonwestern[mothers] & (origin != ORIGIN_CODES["dansk"]), household=pop.household[mothers],
             dwelling=pop.dwelling[mothers], spell_start=born)
     pop.persons_frame = pl.concat([pop.persons_frame, person_rows(ids, born, female, origin, country)])
     pop.events["births"] = pop.events.get("births", 0) + ids.size

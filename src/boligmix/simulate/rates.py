@@ -48,7 +48,7 @@ from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
 from boligmix.simulate.behaviour import (CONVICTION_CELL_COLUMNS, MOVE_CELL_COLUMNS, Behaviour,
-                                         estimate_area_conviction, estimate_move_origin)
+                                         estimate_area_conviction, estimate_child_danish, estimate_move_origin)
 from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
 from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
@@ -284,6 +284,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     area_cells: list[pl.DataFrame] = []
     move_cells: list[pl.DataFrame] = []        # behaviour.py's estimates
     conviction_cells: list[pl.DataFrame] = []
+    birth_cells: list[pl.DataFrame] = []
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
@@ -370,6 +371,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         wb = band(per_woman["age"].to_numpy(), BIRTH_BANDS); wnw = per_woman["nonwestern"].to_numpy().astype(int)
         np.add.at(birth_ev, (wb, wnw), per_woman["births"].fill_null(0).to_numpy())
         np.add.at(birth_n, (wb, wnw), 1)
+        birth_cells.append(mothers.select("person_id", "child").join(
+            persons.select("person_id", pl.col("origin").alias("mother_origin")), on="person_id").join(
+            persons.select(pl.col("person_id").alias("child"), pl.col("origin").alias("child_origin")), on="child"))
         # labour status transitions and convictions of persons resident on both dates
         both = now.filter(pl.col("dw_next").is_not_null()).join(area_nw, on="area_id", how="left").select(
             "person_id", "age", "nonwestern", "female", "area_id", "area_nw")
@@ -483,7 +487,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                                                                 first, start - 1)),
                  area_outside_effects(pl.concat(area_cells), outside_p),
                  Behaviour(estimate_move_origin(pl.concat(move_cells), move, PRIOR_WEIGHT),
-                           *estimate_area_conviction(pl.concat(conviction_cells), conv.shape[:3], PRIOR_WEIGHT)))
+                           *estimate_area_conviction(pl.concat(conviction_cells), conv.shape[:3], PRIOR_WEIGHT),
+                           estimate_child_danish(pl.concat(birth_cells), PRIOR_WEIGHT)))
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]
