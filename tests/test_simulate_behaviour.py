@@ -9,7 +9,6 @@ from synth_data import small_dataset_dir
 
 from boligmix.simulate.behaviour import (
     CONVICTION_CELL_COLUMNS,
-    MOVE_CELL_COLUMNS,
     Behaviour,
     conviction_effect,
     conviction_probability,
@@ -20,8 +19,14 @@ from boligmix.simulate.behaviour import (
 from boligmix.simulate.rates import PRIOR_WEIGHT, with_area_effect
 
 
-def _cells(rows):
-    return pl.DataFrame(rows, schema=list(MOVE_CELL_COLUMNS), orient="row")
+def _counts(rows, shape):
+    """(moves, households at risk) per [tenure, head band, size band, area band, non-Western] of
+    rows (tenure, head band, size band, area band, non-Western, moved)."""
+    events, exposure = np.zeros(shape), np.zeros(shape)
+    for *key, moved in rows:
+        events[tuple(key)] += moved
+        exposure[tuple(key)] += 1
+    return events, exposure
 
 
 def test_move_hazard_by_origin_is_shrunk_towards_the_rate_times_the_origin_ratio_by_hand():
@@ -30,7 +35,7 @@ def test_move_hazard_by_origin_is_shrunk_towards_the_rate_times_the_origin_ratio
     rows = ([(0, 0, 0, 1, 1, True)] * 5 + [(0, 0, 0, 1, 1, False)] * 95      # in an area: 100 non-Western, 5 moved
             + [(0, 0, 0, 1, 0, True)] * 30 + [(0, 0, 0, 1, 0, False)] * 70    # 100 others, 30 moved
             + [(0, 0, 0, 0, 0, True)] * 4 + [(0, 0, 0, 0, 0, False)] * 6)     # no area: 10 others, 4 moved
-    got = estimate_move_origin(_cells(rows), move, PRIOR_WEIGHT)
+    got = estimate_move_origin(*_counts(rows, (1, 1, 1, 2, 2)), move, PRIOR_WEIGHT)
     assert got.shape == (1, 1, 1, 2, 2)
     w = PRIOR_WEIGHT
     # in an area: expected moves 100 * 0.1 per origin; ratio (observed + w) / (expected + w)
@@ -50,11 +55,21 @@ def test_move_hazard_by_origin_is_shrunk_towards_the_rate_times_the_origin_ratio
                        [0.1, 0.2])
 
 
+def test_weighted_offsets_equal_the_offsets_of_the_expanded_members():
+    from boligmix.simulate.behaviour import weighted_logit_offsets
+    from boligmix.simulate.rates import logit_offsets
+
+    rng = np.random.default_rng(5)
+    p, weight, group = rng.uniform(0.005, 0.2, 40), rng.integers(1, 30, 40), rng.integers(0, 4, 40)
+    target = rng.uniform(0.01, 0.3, 5)                                  # group 4 has no cell
+    expanded = logit_offsets(np.repeat(p, weight), np.repeat(group, weight), target)
+    assert np.allclose(weighted_logit_offsets(p, weight.astype(float), group, target), expanded, atol=1e-9)
+
+
 def test_area_conviction_rates_and_effects_are_shrunk_by_hand():
     # one age band, men only. Area A: 200 residents, 20 convicted last year (4 of them again) and 180
     # not (6 convicted); area B: 50 residents, none convicted either year
-    rows = ([("A", 0, 0, 1, 0, True)] * 4 + [("A", 0, 0, 1, 0, False)] * 16
-            + [("A", 0, 0, 0, 0, True)] * 6 + [("A", 0, 0, 0, 0, False)] * 174 + [("B", 0, 0, 0, 0, False)] * 50)
+    rows = [("A", 0, 0, 1, 20, 4), ("A", 0, 0, 0, 180, 6), ("B", 0, 0, 0, 50, 0)]
     cells = pl.DataFrame(rows, schema=list(CONVICTION_CELL_COLUMNS), orient="row")
     rates, effects = estimate_area_conviction(cells, (1, 2, 2), PRIOR_WEIGHT)
     w, overall = PRIOR_WEIGHT, 10 / 250

@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-MOVE_CELL_COLUMNS = ("tenure", "head_band", "size_band", "area_band", "nonwestern", "moved")
-CONVICTION_CELL_COLUMNS = ("area_id", "band", "female", "convicted_before", "area_band", "convicted")
+CONVICTION_CELL_COLUMNS = ("area_id", "band", "female", "convicted_before", "persons", "convicted")
+"""Counts of the residents 15+ of an area on both dates of an estimation year pair, per cell."""
 
 
 @dataclass
@@ -87,18 +87,12 @@ class Behaviour:
                 out / "area_conviction_effect.csv")
 
 
-def estimate_move_origin(cells: pl.DataFrame, move: np.ndarray, prior_weight: float) -> np.ndarray:
-    """The move hazard by origin (module docstring). `cells`: one row per household at risk
-    (MOVE_CELL_COLUMNS, the codes of `move`'s axes plus head non-Western and whether it moved);
+def estimate_move_origin(events: np.ndarray, exposure: np.ndarray, move: np.ndarray, prior_weight: float
+                         ) -> np.ndarray:
+    """The move hazard by origin (module docstring). `events`, `exposure`: moves and households at
+    risk per [tenure, head band, size band, area band, head non-Western] over the estimation years;
     `move`: the rates without origin [tenure, head band, size band, area band]."""
     shape = (*move.shape, 2)
-    events = np.zeros(shape)
-    exposure = np.zeros(shape)
-    if cells.height == 0:
-        return np.repeat(move[..., None], 2, axis=-1)
-    key = tuple(cells[c].to_numpy().astype(np.int64) for c in MOVE_CELL_COLUMNS[:5])
-    np.add.at(events, key, cells["moved"].to_numpy().astype(float))
-    np.add.at(exposure, key, 1.0)
     # the origin group's observed / expected moves per tenure and area presence (band 0: no area)
     expected = exposure * move[..., None]
     in_area = np.arange(move.shape[3]) > 0
@@ -125,29 +119,47 @@ def move_probability(behaviour: Behaviour | None, move: np.ndarray, tenure: np.n
 def estimate_area_conviction(cells: pl.DataFrame, shape: tuple[int, int, int], prior_weight: float
                              ) -> tuple[np.ndarray, dict[str, float]]:
     """(the conviction rates of residents 15+ of the areas [age band, female, convicted last year]; per
-    area the logit offset of those rates) from `cells` (CONVICTION_CELL_COLUMNS, one row per resident
-    15+ of an area on both dates of an estimation year pair; module docstring)."""
-    from boligmix.simulate.rates import logit_offsets
-
+    area the logit offset of those rates) from `cells` (CONVICTION_CELL_COLUMNS: per area and cell the
+    residents 15+ on both dates of an estimation year pair and how many were convicted; module docstring)."""
     events, exposure = np.zeros(shape), np.zeros(shape)
     if cells.height == 0:
         return events, {}
     key = (cells["band"].to_numpy().astype(np.int64), cells["female"].to_numpy().astype(np.int64),
            cells["convicted_before"].to_numpy().astype(np.int64))
+    persons = cells["persons"].to_numpy().astype(float)
     convicted = cells["convicted"].to_numpy().astype(float)
     np.add.at(events, key, convicted)
-    np.add.at(exposure, key, 1.0)
-    by_age = (events.sum(axis=(1, 2)) + prior_weight * convicted.mean()) / (exposure.sum(axis=(1, 2)) + prior_weight)
+    np.add.at(exposure, key, persons)
+    overall = convicted.sum() / persons.sum()
+    by_age = (events.sum(axis=(1, 2)) + prior_weight * overall) / (exposure.sum(axis=(1, 2)) + prior_weight)
     by_sex = (events.sum(axis=2) + prior_weight * by_age[:, None]) / (exposure.sum(axis=2) + prior_weight)
     rates = (events + prior_weight * by_sex[:, :, None]) / (exposure + prior_weight)
     names = sorted(cells["area_id"].unique().to_list())
     group = cells["area_id"].replace_strict({a: i for i, a in enumerate(names)}, return_dtype=pl.Int64).to_numpy()
     p = rates[key]
-    n = np.bincount(group, minlength=len(names)).astype(float)
+    n = np.bincount(group, weights=persons, minlength=len(names))
     observed = np.bincount(group, weights=convicted, minlength=len(names))
-    expected = np.bincount(group, weights=p, minlength=len(names))
+    expected = np.bincount(group, weights=persons * p, minlength=len(names))
     target = (observed + prior_weight * expected / np.maximum(n, 1)) / (n + prior_weight)
-    return rates, dict(zip(names, logit_offsets(p, group, target).tolist()))
+    return rates, dict(zip(names, weighted_logit_offsets(p, persons, group, target).tolist()))
+
+
+def weighted_logit_offsets(p: np.ndarray, weight: np.ndarray, group: np.ndarray, target: np.ndarray,
+                           iterations: int = 30) -> np.ndarray:
+    """`rates.logit_offsets` for cells of `weight` members each: per group g the offset d_g with
+    sum(w sigmoid(logit(p) + d_g)) = target_g sum(w) over its cells (0 for an empty group)."""
+    from boligmix.simulate.rates import logit
+
+    eta = logit(p)
+    n = np.bincount(group, weights=weight, minlength=target.size)
+    goal = np.clip(target, 1e-4, 1 - 1e-4) * n
+    delta = np.zeros(target.size)
+    for _ in range(iterations):
+        q = 1.0 / (1.0 + np.exp(-(eta + delta[group])))
+        f = np.bincount(group, weights=weight * q, minlength=target.size) - goal
+        d = np.bincount(group, weights=weight * q * (1 - q), minlength=target.size)
+        delta -= np.clip(np.where(d > 1e-12, f / np.maximum(d, 1e-12), 0.0), -1.0, 1.0)
+    return np.where(n > 0, delta, 0.0)
 
 
 def conviction_probability(behaviour: Behaviour | None, conviction: np.ndarray, bands: np.ndarray,
@@ -205,6 +217,6 @@ def conviction_effect(effects: dict[str, float], area_names: list[str], code: np
     return np.where(age >= 15, by_code[code], 0.0)
 
 
-__all__ = ["Behaviour", "CONVICTION_CELL_COLUMNS", "MOVE_CELL_COLUMNS", "child_origins", "conviction_effect",
-           "conviction_probability", "estimate_area_conviction", "estimate_child_danish", "estimate_move_origin",
-           "move_probability"]
+__all__ = ["Behaviour", "CONVICTION_CELL_COLUMNS", "child_origins", "conviction_effect", "conviction_probability",
+           "estimate_area_conviction", "estimate_child_danish", "estimate_move_origin", "move_probability",
+           "weighted_logit_offsets"]

@@ -47,8 +47,8 @@ import polars as pl
 from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
-from boligmix.simulate.behaviour import (CONVICTION_CELL_COLUMNS, MOVE_CELL_COLUMNS, Behaviour,
-                                         estimate_area_conviction, estimate_child_danish, estimate_move_origin)
+from boligmix.simulate.behaviour import (CONVICTION_CELL_COLUMNS, Behaviour, estimate_area_conviction,
+                                         estimate_child_danish, estimate_move_origin)
 from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
 from boligmix.simulate.transitions import TransitionCounts, Transitions, built_in
 
@@ -282,7 +282,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
     conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
     area_cells: list[pl.DataFrame] = []
-    move_cells: list[pl.DataFrame] = []        # behaviour.py's estimates
+    move_origin_ev = np.zeros((*move_shape, 2)); move_origin_n = np.zeros_like(move_origin_ev)  # behaviour.py
     conviction_cells: list[pl.DataFrame] = []
     birth_cells: list[pl.DataFrame] = []
     immigrant_frames: list[pl.DataFrame] = []
@@ -330,8 +330,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         sb = band(hh["size"].to_numpy(), SIZE_BANDS)
         ab = area_band(hh["area_nw"].fill_null(0.0).to_numpy(), hh["area_id"].is_not_null().to_numpy())
         np.add.at(move_ev, (ten, hb, sb, ab), moved); np.add.at(move_n, (ten, hb, sb, ab), stays)
-        move_cells.append(pl.DataFrame(dict(zip(MOVE_CELL_COLUMNS, (ten, hb, sb, ab, hnw, moved)))).filter(
-            pl.Series(stays)))
+        np.add.at(move_origin_ev, (ten, hb, sb, ab, hnw), moved); np.add.at(move_origin_n, (ten, hb, sb, ab, hnw), stays)
         dest = hh.filter(pl.Series(moved)).join(dwellings.rename({"dwelling_id": "head_next", "tenure": "t_next",
                                                                   "area_id": "a_next"}), on="head_next", how="left")
         from_almen = (dest["tenure"] == tenure_code["almen"]).to_numpy().astype(int)
@@ -414,9 +413,11 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         key = (sbnd, pair["female"].to_numpy().astype(int), c0, cab)
         np.add.at(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
         np.add.at(conv_n, key, 1)
-        conviction_cells.append(pl.DataFrame(dict(zip(CONVICTION_CELL_COLUMNS, (
-            pair["area_id"].cast(pl.String), *key, pair["c1"].fill_null(False))))).filter(
-            pl.col("area_id").is_not_null() & pl.Series((pair["age"] + 1 >= 15).to_numpy())))
+        conviction_cells.append(pl.DataFrame({"area_id": pair["area_id"].cast(pl.String), "band": sbnd,
+                                              "female": key[1], "convicted_before": c0,
+                                              "c1": pair["c1"].fill_null(False)}).filter(
+            pl.col("area_id").is_not_null() & pl.Series((pair["age"] + 1 >= 15).to_numpy())).group_by(
+            CONVICTION_CELL_COLUMNS[:4]).agg(pl.len().alias("persons"), pl.col("c1").sum().alias("convicted")))
         # immigrant households: everyone's first spell starts in t and they were born before t
         arrivals = (residences.join(first_spell, on="person_id")
                     .filter((pl.col("move_in") == pl.col("first_in")) & (pl.col("move_in").dt.year() == t))
@@ -486,7 +487,7 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                      transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
                                                                 first, start - 1)),
                  area_outside_effects(pl.concat(area_cells), outside_p),
-                 Behaviour(estimate_move_origin(pl.concat(move_cells), move, PRIOR_WEIGHT),
+                 Behaviour(estimate_move_origin(move_origin_ev, move_origin_n, move, PRIOR_WEIGHT),
                            *estimate_area_conviction(pl.concat(conviction_cells), conv.shape[:3], PRIOR_WEIGHT),
                            estimate_child_danish(pl.concat(birth_cells), PRIOR_WEIGHT)))
 
