@@ -1,8 +1,10 @@
 """The model's checks on small data: the mechanism (rejecting benefit recipients lowers the in-movers'
 share outside work) and the backcast against the real history."""
 
+import functools
 from datetime import date
 
+import numpy as np
 import polars as pl
 import pytest
 from simulate_support import START
@@ -105,30 +107,52 @@ def test_backcast_from_2012_tracks_the_real_lists_and_beats_no_change(seed):
 BACKCAST_ENV = "BOLIGMIX_RUN_BACKCAST"
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "refitted synthetic-v3 (session 6, 3 replications, docs/simulate.md Backcast): the list counts hold, "
-    "the mean of the five indicators after five years beats no change (2.55 vs 2.85) and so does basic "
-    "education (2.81 vs 3.10), but the non-Western share does not (5.12 vs 4.41); session 5: 6.5 vs 4.7, "
-    "basic education 5.1 vs 3.5, mean 3.47 vs 3.20"))
-def test_backcast_at_municipality_scale_keeps_the_list_counts_and_beats_no_change_on_composition(tmp_path):
-    """Issue 17's backcast on the 26-area municipality-scale dataset (generated here, about 3 CPU
+@functools.lru_cache(maxsize=1)
+def _municipality_backcast():
+    """Issue 17's backcast on the 26-area municipality-scale dataset (generated here; about 3 CPU
     minutes in all, so only when BOLIGMIX_RUN_BACKCAST=1; `benchmarks/bench_simulate_backcast.py`
-    prints the same figures): cut at 1 January 2012, 5 years, 3 replications. The list counts stay
-    within max(4, 30 %) every year; after five years the simulation beats "no change" on the
-    indicators the residents' composition drives (non-Western share, basic education)."""
+    prints the same figures): cut at 1 January 2012, 5 years, 3 replications. Computed once for the
+    two tests below."""
+    import atexit
     import os
+    import shutil
+    import tempfile
+    from pathlib import Path
 
     from boligmix.data.synth import write_synthetic
 
     if os.environ.get(BACKCAST_ENV) != "1":
         pytest.skip(f"municipality-scale backcast not requested ({BACKCAST_ENV}=1)")
-    data = write_synthetic(tmp_path / "municipality", scale="municipality", seed=1, years=(2004, 2024))
+    root = Path(tempfile.mkdtemp(prefix="boligmix-backcast-"))
+    atexit.register(shutil.rmtree, root, True)
+    data = write_synthetic(root / "municipality", scale="municipality", seed=1, years=(2004, 2024))
     result = backcast(data, 2012, 5, replications=3, seed=1)
-    assert result.counts["within"].all(), result.counts
     errors_2017 = result.errors.filter(pl.col("year") == 2017)
-    assert errors_2017["mae_simulated"].mean() < errors_2017["mae_no_change"].mean(), errors_2017
-    after_five = {r["indicator"]: r for r in errors_2017.iter_rows(named=True)}
-    for indicator in ("pct_non_western", "pct_basic_education"):
+    return result, {r["indicator"]: r for r in errors_2017.iter_rows(named=True)}
+
+
+@pytest.mark.slow
+def test_backcast_at_municipality_scale_keeps_the_list_counts_and_beats_no_change():
+    """The list counts stay within max(4, 30 %) every year; after five years the simulation beats
+    "no change" on the mean of the five indicators and on each of the non-Western share, the share
+    outside work and education, basic education and income (session 7, docs/simulate.md Backcast:
+    4.19 / 4.41, 2.07 / 2.47, 2.62 / 3.10, 2.35 / 4.09; mean 2.29 / 2.85)."""
+    result, after_five = _municipality_backcast()
+    assert result.counts["within"].all(), result.counts
+    simulated = np.mean([r["mae_simulated"] for r in after_five.values()])
+    assert simulated < np.mean([r["mae_no_change"] for r in after_five.values()]), after_five
+    for indicator in ("pct_non_western", "pct_outside_work_edu", "pct_basic_education", "income_pct_of_region"):
         row = after_five[indicator]
         assert row["mae_simulated"] < row["mae_no_change"], row
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "session 7 (docs/simulate.md Backcast): the conviction ratio's error after five years is 0.24 against "
+    "0.20 for no change (session 6: 0.32); the simulated levels follow each area's 2007-2011 level, and "
+    "the remaining error is the data's yearly noise plus the simulation's own (sd 0.18 per area and "
+    "replication, 0.10 for the mean of three)"))
+def test_backcast_at_municipality_scale_beats_no_change_on_the_conviction_ratio():
+    _, after_five = _municipality_backcast()
+    row = after_five["conviction_ratio"]
+    assert row["mae_simulated"] < row["mae_no_change"], row

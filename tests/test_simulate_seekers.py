@@ -15,7 +15,7 @@ from synth_data import small_dataset_dir
 
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
-from boligmix.simulate.destination import basic_education
+from boligmix.simulate.destination import SECOND_CHOICE_EVENT, basic_education
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, births, deaths, emigration, heads
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, band
@@ -35,7 +35,9 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
     hh, head, size = heads(pop)
     pos = dw.position(pop.dwelling[head])
     age = pop.age_on(day(year))
-    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
+    ab = household_area_band(pop, pos)
+    p = np.array([rates.behaviour.move_origin[dw.tenure[pos[k]], band(age[head[k]], HEAD_BANDS), band(size[k], SIZE_BANDS),
+                                              ab[k], int(pop.nonwestern[head[k]])] for k in range(hh.size)])
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
     moving = (u < p) | np.isin(hh, list(rehousing))
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
@@ -132,6 +134,19 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
             area = rates.area_choice.draw(int(pop.nonwestern[row]) if row >= 0 else 0,
                                           int(basic[row]) if row >= 0 else 1, seekers.municipality[sid], float(draw))
             seekers.area_band[sid] = label.get(area, 0)
+    # and a second area, drawn from the same shares with its own stream (immigrants: head's origin, basic)
+    for sid in ids.tolist():
+        if not seekers.wants_almen[sid]:
+            continue
+        if sid in immigrant_band:
+            group = (int(seekers.new_members[sid]["nonwestern"][0]), 1)
+        elif sid in head_of:
+            group = (int(pop.nonwestern[head_of[sid]]), int(basic[head_of[sid]]))
+        else:
+            continue
+        area = rates.area_choice.draw(*group, seekers.municipality[sid],
+                                      float(rng.uniform(seed, rep, sid, year, SECOND_CHOICE_EVENT)[0]))
+        seekers.second_band[sid] = label.get(area, 0)
     return seekers
 
 
@@ -168,7 +183,7 @@ def _head_rows(pop: Population, seekers: Seekers) -> dict[int, int]:
 def _same(a: Seekers, b: Seekers) -> None:
     assert list(a.kind) == list(b.kind) and list(a._open) == list(b._open)
     assert {k: list(v) for k, v in a._by_group.items()} == {k: list(v) for k, v in b._by_group.items()}
-    for name in ("kind", "month", "wants_almen", "municipality", "dwelling", "area_band"):
+    for name in ("kind", "month", "wants_almen", "municipality", "dwelling", "area_band", "second_band"):
         assert getattr(a, name) == getattr(b, name), name
     for sid in a.kind:
         assert np.array_equal(a.members[sid], b.members[sid])

@@ -5,8 +5,9 @@ priorities, ranking, offers); this module picks the candidates it is handed: the
 plausible seekers of the dwelling's municipality applying in its area (a window of `WINDOW`, up to
 `WINDOWS` windows), the municipality's referrals in its order and the households to rehouse.
 A vacancy goes to its own area's seekers (those outside any area: to the seekers applying outside
-any) first, and to every seeker of the municipality once it is unlet for a month and none of its
-own area's candidates is left to assess.
+any) first; once it is unlet for a month and none of its own area's candidates is left to assess,
+to the seekers whose second choice its area is (`destination.second_choices`), and when none of
+them is left either, to every seeker of the municipality.
 
 The channel is allocated first (`LettingEngine.allocate_channel`, the same decision the engine
 makes at a vacancy's first round), so only the lists that channel reads are built: a waiting-list
@@ -135,10 +136,14 @@ class AlmenLetting:
         per_room, over = self.factory.size_limits(dwelling, now.date(), self.policies)
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
                                                           per_room, over)
-        if past_first and not self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool, rehousing):
-            # unlet for a month and no seeker of its area left to assess: every seeker may apply
-            fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, None, tried,
-                                                              per_room, over)
+        for fallback, second in ((band_here, True), (None, False)):
+            if not past_first or self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool,
+                                            rehousing):
+                break
+            # unlet for a month and no seeker of its area left to assess: the seekers whose second
+            # choice it is (`destination.second_choices`), then every seeker
+            fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, fallback, tried,
+                                                              per_room, over, second)
         if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
                                                                         rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
@@ -198,13 +203,13 @@ class AlmenLetting:
     # ------------------------------------------------------------------------------------------
 
     def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
-                    tried: tuple | None, per_room: float | None, over: float | None
+                    tried: tuple | None, per_room: float | None, over: float | None, second: bool = False
                     ) -> tuple[list[int], list[int], list[int]]:
         """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
         `band` (None: any) not yet assessed for the vacancy: the most senior fitting the size
         constants, the first by the referral order, the first households to rehouse."""
         factory = self.factory
-        rows = group.select(month, dwelling.dwelling_id, band)
+        rows = group.select(month, dwelling.dwelling_id, band, second)
         group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
                    lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
         size = group.size[rows]

@@ -82,6 +82,8 @@ class Seekers:
         self.new_members: dict[int, dict[str, Any] | None] = {}
         self.area_band: dict[int, int] = {}
         """The area an almen seeker applies in, by its label (`market.area_labels`; 0: no area)."""
+        self.second_band: dict[int, int] = {}
+        """A second area it applies in (`destination.second_choices`), by its label."""
         self._open: dict[int, None] = {}
         """Open seekers in the order added (a dict: housing one is O(1), not a list scan)."""
         self._by_group: dict[tuple[int, bool], dict[int, None]] = {}

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
+from boligmix.simulate.behaviour import child_origins, conviction_probability
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import (
     BIRTH_BANDS,
@@ -41,6 +42,8 @@ PERSON_BASE = 5_000_000_000_000_000
 HOUSEHOLD_BASE = 6_000_000_000_000_000
 DWELLING_BASE = HOUSEHOLD_BASE + 2 * 10**17
 DEATH_DAY, EMIGRATION_DAY, BIRTH_DAY = 20, 25, 15
+CHILD_ORIGIN_EVENT = rng.BIRTH_SEX * 100 + 1
+"""The keyed stream of a newborn's origin (`behaviour.child_origins`; an event number no other draw uses)."""
 
 
 def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,10 +135,10 @@ def births(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
     born = np.array([day(year, int(m), BIRTH_DAY) for m in month], dtype=np.int64)
     ids = rng.new_ids(seed, rep, pop.pid[mothers], year, rng.NEW_ID, base=PERSON_BASE)
     female = rng.uniform(seed, rep, ids, year, rng.BIRTH_SEX) < 0.487
-    origin = np.where(pop.origin[mothers] == ORIGIN_CODES["dansk"], ORIGIN_CODES["dansk"], ORIGIN_CODES["efterkommer"])
+    origin = child_origins(rates.behaviour, pop.origin[mothers], rng.uniform(seed, rep, ids, year, CHILD_ORIGIN_EVENT))
     country = np.where(origin == ORIGIN_CODES["dansk"], "DNK", pop.country[mothers]).astype(object)
     pop.add(pid=ids, birth=born, female=female, origin=origin, country=country,
-            nonwestern=pop.nonwestern[mothers], household=pop.household[mothers],
+            nonwestern=pop.nonwestern[mothers] & (origin != ORIGIN_CODES["dansk"]), household=pop.household[mothers],
             dwelling=pop.dwelling[mothers], spell_start=born)
     pop.persons_frame = pl.concat([pop.persons_frame, person_rows(ids, born, female, origin, country)])
     pop.events["births"] = pop.events.get("births", 0) + ids.size
@@ -503,7 +506,8 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1], code)
     cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
-    p = rates.conviction[bands, pop.female.astype(int), convicted_before.astype(int), cab]
+    p = conviction_probability(rates.behaviour, rates.conviction, bands, pop.female, convicted_before, cab, code,
+                               pop.dwellings.area_codes()[1], age)
     hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
     pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
                                           "law": ["straffeloven"] * int(hit.sum()),

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from boligmix.simulate import rng
+
 BASIC_LEVELS = ("grundskole", "uoplyst")
 """Highest education levels of the `basic` segment of the destination rates (a person without a
 person_years row counts as basic too, as the indicators' `uoplyst_is_basic` rule reads it)."""
@@ -82,6 +84,30 @@ class AreaChoice:
                                           "area_id": pl.String, "probability": pl.Float64})
 
 
+SECOND_CHOICE_EVENT = rng.AREA_CHOICE * 100 + 2
+"""The keyed stream of the second area (an event number no other draw uses)."""
+
+
+def second_choices(choice: AreaChoice, seekers, groups: dict[int, tuple[int, int]], label: dict[str, int],
+                   seed: int, rep: int, year: int) -> dict[int, int]:
+    """Per almen seeker (household id) a second area it applies in, by its label (0: almen outside any
+    area), drawn from the same shares as its first (`AreaChoice`, by head non-Western x head basic
+    education x municipality) with its own keyed stream: a vacancy unlet for a month whose own area
+    has no seeker left to assess goes to the seekers whose second choice it is before it goes to
+    every seeker of the municipality. Households apply for several departments; a vacancy that every
+    seeker of the municipality could take was let in the municipality's mix of seekers, which pulled
+    each area's in-movers towards the municipality's mean (docs/simulate.md, Backcast, session 7).
+    `groups`: per seeker (head non-Western, head basic education)."""
+    ids = np.array(sorted(s for s, w in seekers.wants_almen.items() if w and s in groups), dtype=np.int64)
+    if ids.size == 0:
+        return {}
+    areas = choice.draw_many(np.array([groups[s][0] for s in ids.tolist()], dtype=np.int64),
+                             np.array([groups[s][1] for s in ids.tolist()], dtype=np.int64),
+                             np.array([seekers.municipality[s] for s in ids.tolist()], dtype=np.int64),
+                             rng.uniform(seed, rep, ids, year, SECOND_CHOICE_EVENT))
+    return dict(zip(ids.tolist(), [label.get(a, 0) for a in areas]))
+
+
 def estimate_area_choice(moves: pl.DataFrame, stock: pl.DataFrame, prior_weight: float) -> AreaChoice:
     """`moves`: nonwestern, basic, municipality, area_id (null: none) of the households that moved into
     almen; `stock`: municipality, area_id of the almen dwellings (the prior); `prior_weight`: the
@@ -113,4 +139,5 @@ def estimate_area_choice(moves: pl.DataFrame, stock: pl.DataFrame, prior_weight:
     return AreaChoice(choices)
 
 
-__all__ = ["AreaChoice", "BASIC_LEVELS", "basic_education", "basic_expr", "estimate_area_choice"]
+__all__ = ["AreaChoice", "BASIC_LEVELS", "SECOND_CHOICE_EVENT", "basic_education", "basic_expr", "estimate_area_choice",
+           "second_choices"]

@@ -28,6 +28,7 @@ class SeekerPool:
         self.dwelling = np.array([-1 if seekers.dwelling[s] is None else seekers.dwelling[s] for s in sids],
                                  dtype=np.int64)
         self.band = np.array([seekers.area_band.get(s, -1) for s in sids], dtype=np.int64)
+        self.second = np.array([seekers.second_band.get(s, -1) for s in sids], dtype=np.int64)
         self.rehousing = np.array([seekers.kind[s] == "rehousing" for s in sids], dtype=bool)
         self.open = np.ones(n, dtype=bool)
         self.known = np.zeros(n, dtype=bool)
@@ -39,12 +40,13 @@ class SeekerPool:
         self.decided = np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)
         """Seekers who have decided by each month (0-12): the pool gains candidates only when this grows."""
 
-    def select(self, month: int, dwelling_id: int, band: int | None) -> np.ndarray:
+    def select(self, month: int, dwelling_id: int, band: int | None, second: bool = False) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
-        `band` (None: any band; households to rehouse apply everywhere), in the order added."""
+        `band` (None: any band; households to rehouse apply everywhere; `second`: as their second
+        choice), in the order added."""
         mask = self.open & (self.month <= month) & (self.dwelling != dwelling_id)
         if band is not None:
-            mask &= self.rehousing | (self.band == band) | (self.band < 0)
+            mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
         return np.flatnonzero(mask)
 
     def fill(self, rows: np.ndarray, size: Callable[[int], int], urgent: Callable[[int], bool],

@@ -47,6 +47,8 @@ import polars as pl
 from boligmix.data.io import read_table, scan_table
 from boligmix.data.schema import ATTACHMENT_TYPES, TENURES
 from boligmix.errors import DatasetError
+from boligmix.simulate.behaviour import (CONVICTION_CELL_COLUMNS, Behaviour, estimate_area_conviction,
+                                         estimate_child_danish, estimate_move_origin)
 from boligmix.simulate.destination import AreaChoice, basic_expr, estimate_area_choice
 from boligmix.simulate.transitions import TransitionCounts, Transitions, add_counts, built_in
 
@@ -125,6 +127,7 @@ class Rates:
     transitions: Transitions | None = None   # education, moves between municipalities (transitions.py)
     area_outside_effect: dict[str, float] = dataclasses.field(default_factory=dict)
     # per area: logit offset of the outside rate of its residents 18-64 beyond their cells (module docstring)
+    behaviour: Behaviour | None = None       # move hazard by origin, area conviction levels (behaviour.py)
 
     def write(self, out_dir: str | os.PathLike[str]) -> None:
         out = Path(out_dir)
@@ -172,6 +175,8 @@ class Rates:
             pl.DataFrame({"area_id": list(self.area_outside_effect),
                           "logit_offset": list(self.area_outside_effect.values())}).sort("area_id").write_csv(
                 out / "area_outside_effect.csv")
+        if self.behaviour is not None:
+            self.behaviour.write(out)
 
 
 def _residents(residences: pl.DataFrame, on: date) -> pl.DataFrame:
@@ -289,6 +294,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
     out_ev = np.zeros((len(STATUS_BANDS), HISTORY_YEARS + 1, len(OUTSIDE_BANDS) + 1)); out_n = np.zeros_like(out_ev)
     conv_ev = np.zeros((len(STATUS_BANDS), 2, 2, len(CONVICTION_BANDS) + 1)); conv_n = np.zeros_like(conv_ev)
     area_cells: list[pl.DataFrame] = []
+    move_origin_ev = np.zeros((*move_shape, 2)); move_origin_n = np.zeros_like(move_origin_ev)  # behaviour.py
+    conviction_cells: list[pl.DataFrame] = []
+    birth_cells: list[pl.DataFrame] = []
     immigrant_frames: list[pl.DataFrame] = []
     immigrant_counts: list[int] = []
     dwelling_place = read_table(dataset_dir, "dwellings", ["dwelling_id", "municipality_code", "tenure", "area_id"])
@@ -343,6 +351,8 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         sb = band(hh["size"].to_numpy(), SIZE_BANDS)
         ab = area_band(hh["area_nw"].fill_null(0.0).to_numpy(), hh["area_id"].is_not_null().to_numpy())
         add_counts(move_ev, (ten, hb, sb, ab), moved); add_counts(move_n, (ten, hb, sb, ab), stays)
+        add_counts(move_origin_ev, (ten, hb, sb, ab, hnw), moved)
+        add_counts(move_origin_n, (ten, hb, sb, ab, hnw), stays)
         dest = hh.filter(pl.Series(moved)).join(dwellings.rename({"dwelling_id": "head_next", "tenure": "t_next",
                                                                   "area_id": "a_next"}), on="head_next", how="left")
         from_almen = (dest["tenure"] == tenure_code["almen"]).to_numpy().astype(int)
@@ -380,6 +390,9 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         wb = band(per_woman["age"].to_numpy(), BIRTH_BANDS); wnw = per_woman["nonwestern"].to_numpy().astype(int)
         add_counts(birth_ev, (wb, wnw), per_woman["births"].fill_null(0).to_numpy())
         add_counts(birth_n, (wb, wnw), 1)
+        birth_cells.append(mothers.select("person_id", "child").join(
+            persons.select("person_id", pl.col("origin").alias("mother_origin")), on="person_id").join(
+            persons.select(pl.col("person_id").alias("child"), pl.col("origin").alias("child_origin")), on="child"))
         # labour status transitions and convictions of persons resident on both dates
         both = now.filter(pl.col("dw_next").is_not_null()).join(area_nw, on="area_id", how="left").select(
             "person_id", "age", "nonwestern", "female", "area_id", "area_nw")
@@ -420,11 +433,17 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
         key = (sbnd, pair["female"].to_numpy().astype(int), c0, cab)
         add_counts(conv_ev, key, pair["c1"].fill_null(False).to_numpy())
         add_counts(conv_n, key, 1)
+        conviction_cells.append(pl.DataFrame({"area_id": pair["area_id"].cast(pl.String), "band": sbnd,
+                                              "female": key[1], "convicted_before": c0,
+                                              "c1": pair["c1"].fill_null(False)}).filter(
+            pl.col("area_id").is_not_null() & pl.Series((pair["age"] + 1 >= 15).to_numpy())).group_by(
+            CONVICTION_CELL_COLUMNS[:4]).agg(pl.len().alias("persons"), pl.col("c1").sum().alias("convicted")))
         # immigrant households: everyone's first spell starts in t and they were born before t
         arrivals = (first_spells.filter(pl.col("move_in").dt.year() == t)
                     .join(persons, on="person_id").filter(pl.col("birth_date") < date(t, 1, 1)))
-        newborn_households = set(born["household_id"].to_list())
-        arrivals = arrivals.filter(~pl.col("household_id").is_in(list(newborn_households)))
+        # (a household with a child born in the arrival year is an immigrant household too: its members
+        # born before t are kept, the child is a birth; dropping such households lost 7 % of the
+        # immigrants into the areas in 2007-2011 at municipality scale, docs/simulate.md session 7)
         arrivals = arrivals.filter(~pl.col("household_id").is_in(now["household_id"].unique().implode()))
         immigrant_counts.append(arrivals["household_id"].n_unique())
         # where they arrived: the municipality, whether the dwelling is almen and its area; and each
@@ -486,7 +505,10 @@ def estimate_rates(dataset_dir: str | os.PathLike[str], start: int, years: int =
                  float(np.mean(immigrant_counts)) if immigrant_counts else 0.0, pool, dataclasses.replace(
                      transition_counts.finish(), built=built_in(residences, read_table(dataset_dir, "dwellings"),
                                                                 first, start - 1)),
-                 area_outside_effects(pl.concat(area_cells).with_columns(pl.col("area_id").cast(pl.String)), outside_p))
+                 area_outside_effects(pl.concat(area_cells).with_columns(pl.col("area_id").cast(pl.String)), outside_p),
+                 Behaviour(estimate_move_origin(move_origin_ev, move_origin_n, move, PRIOR_WEIGHT),
+                           *estimate_area_conviction(pl.concat(conviction_cells), conv.shape[:3], PRIOR_WEIGHT),
+                           estimate_child_danish(pl.concat(birth_cells), PRIOR_WEIGHT)))
 
 
 __all__ = ["Rates", "STATUSES", "area_band", "area_outside_effects", "logit_offsets", "nearest_seen_bands", "with_area_effect", "band", "area_bands", "estimate_rates", "outside_band", "outside_history", "statuses"]

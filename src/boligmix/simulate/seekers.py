@@ -16,7 +16,8 @@ import numpy as np
 
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
-from boligmix.simulate.destination import basic_education
+from boligmix.simulate.behaviour import move_probability
+from boligmix.simulate.destination import basic_education, second_choices
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
@@ -68,7 +69,8 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     hh, head, size = heads(pop)
     pos = dw.position(pop.dwelling[head])
     age = pop.age_on(day(year))
-    p = rates.move[dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS), household_area_band(pop, pos)]
+    p = move_probability(rates.behaviour, rates.move, dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
+                         household_area_band(pop, pos), pop.nonwestern[head])
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
     to_rehouse = np.isin(hh, np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)))
     moving = (u < p) | to_rehouse
@@ -130,6 +132,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                                             np.where(known, basic[rows], True).astype(np.int64), munis, draw)
         seekers.area_band.update(zip(ids.tolist(), [label.get(a, 0) for a in areas]))
     seekers.area_band.update(immigrant_band)
+    groups = {s: (int(pop.nonwestern[r]), int(basic[r])) for s, r in head_of.items()}
+    groups.update({s: (int(seekers.new_members[s]["nonwestern"][0]), 1) for s in immigrant_band})
+    seekers.second_band = second_choices(rates.area_choice, seekers, groups, label, seed, rep, year)
     return seekers
 
 
