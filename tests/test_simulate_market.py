@@ -16,7 +16,7 @@ from boligmix.indicators import settings_for_list_year
 from boligmix.letting.ledger import LettingLedger
 from boligmix.simulate.applicants import ApplicantFactory
 from boligmix.simulate.demography import births, deaths, emigration
-from boligmix.simulate.market import Market, draw_seekers
+from boligmix.simulate.market import CARRIED_OVER, Market, draw_seekers
 from boligmix.simulate.population import Population
 from boligmix.simulate.scenario import load_scenario
 from boligmix.simulate.yearly_lists import data_categories
@@ -59,3 +59,14 @@ def test_screened_rounds_let_to_the_engines_own_winners(scenario):
     assert len(fast_lettings) == fast.checked > 20
     decisions = {m: len(m.almen.engine.ledger.decisions) for m in (fast, slow)}
     assert decisions[fast] < decisions[slow]
+
+
+def test_unlet_vacancies_are_carried_over_from_january():
+    """A vacancy left unlet at the year's end is vacant from before next year's first month (it kept
+    this year's month, so next year's market did not offer it until that month)."""
+    pop = Population.from_dataset(small_dataset_dir(), START)
+    market, _ = _market_year(pop, 5, True)
+    dw = market.pop.dwellings
+    left = (dw.household == 0) & dw.active
+    assert left.sum() > 0 and (dw.vacant_from[left] == CARRIED_OVER).all()
+    assert (dw.vacant_from[~left] > CARRIED_OVER).any()     # let dwellings keep their month

@@ -35,6 +35,9 @@ from boligmix.simulate.seekers import (
 )
 
 MOVE_DAY, LEAVE_DAY = 1, 8
+CARRIED_OVER = 0
+"""`Dwellings.vacant_from` of a vacancy carried over from an earlier year: offered from January, and
+(unlet for more than a month) to every seeker of its municipality once its area's are assessed."""
 
 
 @dataclass
@@ -165,6 +168,9 @@ class Market:
                 if freed is not None and dw.active[freed]:
                     queue.append(freed)        # vacancy chain: let later in the same month
         self._arrive()
+        # vacancies left unlet are carried over: vacant from before next year's first month (they
+        # were free from a month of this year, which next year's market would read as its own)
+        dw.vacant_from[(dw.household == NO_HOUSEHOLD) & dw.active] = CARRIED_OVER
         for kind in ("mover", "leaver", "immigrant", "rehousing"):
             self.result.unhoused[kind] = int(sum(1 for s in seekers.active(12) if seekers.kind[s] == kind))
         self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in seekers.active(12)
@@ -236,5 +242,5 @@ class Market:
         return freed
 
 
-__all__ = ["IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",
+__all__ = ["CARRIED_OVER", "IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",
            "area_shares", "draw_seekers", "household_area_band"]
