@@ -213,14 +213,13 @@ class AlmenLetting:
             fit &= ~(size > per_room * dwelling.rooms)
         if over is not None:
             fit &= ~(dwelling.rooms - size > over)
+        referable = ~group.rehousing[rows] & group.urgent[rows]
+        rehoused = group.rehousing[rows]
         if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
-            sid = group.sid[rows]
-            fit &= ~np.isin(sid, tried[0])
-            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
-            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
-        else:
-            referable = ~group.rehousing[rows] & group.urgent[rows]
-            rehoused = group.rehousing[rows]
+            for mask, done in ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])):
+                if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
+                    kept = np.flatnonzero(mask)
+                    mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
         fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
         referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
         rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
