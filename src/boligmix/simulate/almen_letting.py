@@ -71,6 +71,10 @@ class AlmenLetting:
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
+        self._settled: dict[int, tuple[int, tuple]] = {}
+        """Dwelling position -> (month, size limits) of an unlet waiting-list/fleksibel vacancy whose
+        whole pool (every seeker of the municipality decided by that month fitting the limits) was
+        assessed: a later month's round can only find a seeker decided since (`SeekerPool.may_fit_since`)."""
         self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
         """Dwelling position -> (waiting-list, referral, rehousing seekers) the engine already assessed
         for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
@@ -125,6 +129,17 @@ class AlmenLetting:
             # the same answer (the cheap test before the pool is selected)
             self.skipped_offers += 1
             return None, None
+        settled = self._settled.get(pos)
+        if settled is not None and past_first and self.skip_unchanged:
+            # every fitting seeker of the municipality decided by `settled`'s month was assessed:
+            # only those decided since can be new candidates (the test before the pool is selected)
+            dwelling = self.vacancies[pos].dwelling
+            limits = self.factory.size_limits(dwelling, now.date(), self.policies)
+            if limits == settled[1] and not group.may_fit_since(settled[0], month, dwelling.rooms, *limits):
+                self.skipped_offers += 1
+                self._tried[pos] = (*tried[:4], state)
+                self._settled[pos] = (month, limits)
+                return None, None
         vacancy = self.vacancies.get(pos)
         if vacancy is None:
             dwelling = self.dwelling(pos)
@@ -135,7 +150,9 @@ class AlmenLetting:
         per_room, over = self.factory.size_limits(dwelling, now.date(), self.policies)
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
                                                           per_room, over)
-        if past_first and not self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool, rehousing):
+        everyone = past_first and not self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool,
+                                                 rehousing)
+        if everyone:
             # unlet for a month and no seeker of its area left to assess: every seeker may apply
             fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, None, tried,
                                                               per_room, over)
@@ -143,6 +160,7 @@ class AlmenLetting:
                                                                         rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
             self._tried[pos] = (*tried[:4], state)
+            self._settle(pos, vacancy, month, (per_room, over), everyone)
             return None, None
         # the channel first, to build only the lists it reads (with no candidate at all, the round
         # allocates it as the engine always does: no applicant to build, one checkpoint fewer)
@@ -184,6 +202,7 @@ class AlmenLetting:
                 letting = update.lettings[0]
                 del self.vacancies[pos]
                 self._tried.pop(pos, None)
+                self._settled.pop(pos, None)
                 self._forget_offers(vacancy)
                 return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling,
                                                              now)
@@ -193,7 +212,17 @@ class AlmenLetting:
                     Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
                     }.get(channel, False)
         self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
+        self._settle(pos, vacancy, month, (per_room, over), everyone and complete)
         return None, None
+
+    def _settle(self, pos: int, vacancy: Vacancy, month: int, limits: tuple, settled: bool) -> None:
+        """Remember that every seeker of the municipality decided by `month` who fits the size
+        limits was assessed for the waiting-list (or fleksibel) vacancy at `pos` (`settled`), or forget it."""
+        if settled and self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id) in (Channel.WAITING_LIST,
+                                                                                      Channel.FLEKSIBEL):
+            self._settled[pos] = (month, limits)
+        else:
+            self._settled.pop(pos, None)
 
     # ------------------------------------------------------------------------------------------
 

@@ -38,6 +38,9 @@ class SeekerPool:
         self.row = {s: i for i, s in enumerate(sids)}
         self.decided = np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)
         """Seekers who have decided by each month (0-12): the pool gains candidates only when this grows."""
+        months = np.clip(self.month, 0, 12)
+        self.by_month = [np.flatnonzero(months == m) for m in range(13)]
+        """Rows of the seekers deciding in each month (0-12)."""
 
     def select(self, month: int, dwelling_id: int, band: int | None) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
@@ -55,6 +58,25 @@ class SeekerPool:
             self.size[i], self.urgent[i] = size(s), urgent(s)
             self.seniority[i], self.referral[i] = seniority(s), referral(s)
             self.known[i] = True
+
+    def may_fit_since(self, after: int, month: int, rooms: int, per_room: float | None, over: float | None) -> bool:
+        """Whether an open seeker who decided after month `after` (up to `month`) may fit a dwelling of
+        `rooms` under the size limits: one whose household facts are not read yet may."""
+        if after >= month:
+            return False
+        rows = np.concatenate(self.by_month[after + 1:month + 1])
+        rows = rows[self.open[rows]]
+        if not rows.size:
+            return False
+        if not self.known[rows].all():
+            return True
+        size = self.size[rows]
+        fit = np.ones(rows.size, dtype=bool)
+        if per_room is not None:
+            fit &= ~(size > per_room * rooms)
+        if over is not None:
+            fit &= ~(rooms - size > over)
+        return bool(fit.any())
 
     def housed(self, sid: int) -> None:
         self.open[self.row[sid]] = False
