@@ -39,6 +39,7 @@ def test_pool_selection_equals_the_per_seeker_lists(case):
     for s in housed:
         seekers.housed(s)
         group.housed(s)
+        group.housed(s)                                  # (twice: counted once)
     # the per-seeker code of simulate.market before the pools
     pool = [s for s in seekers.active_in(month, 101, True) if seekers.dwelling[s] != dwelling
             and (band is None or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band) == band)]
@@ -49,6 +50,7 @@ def test_pool_selection_equals_the_per_seeker_lists(case):
 
     rows = group.select(month, dwelling, band)
     assert group.sid[rows].tolist() == pool
+    assert group.any_open(month) == bool(group.select(month, 10**9, None).size)
     group.fill(rows, lambda s: facts[s][0], lambda s: facts[s][1], lambda s: facts[s][2], lambda s: facts[s][3])
     fit = rows[~(group.size[rows] > 2 * rooms)]
     assert group.sid[first_by(fit, group.seniority, group.sid, n)].tolist() == fits

@@ -188,7 +188,7 @@ class Market:
         """Another tenure's vacancy goes to a random open seeker of its municipality."""
         dw = self.pop.dwellings
         group = self._pools.get((int(dw.municipality[pos]), False))
-        if group is None:
+        if group is None or not group.any_open(month):
             return None
         cands = group.sid[group.select(month, int(dw.ids[pos]), None)]
         if not cands.size:

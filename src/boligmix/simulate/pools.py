@@ -41,6 +41,8 @@ class SeekerPool:
         months = np.clip(self.month, 0, 12)
         self.by_month = [np.flatnonzero(months == m) for m in range(13)]
         """Rows of the seekers deciding in each month (0-12)."""
+        self.open_by_month = np.bincount(months, minlength=13) if n else np.zeros(13, int)
+        """Open seekers by the month they decided (0-12)."""
 
     def select(self, month: int, dwelling_id: int, band: int | None) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
@@ -78,8 +80,15 @@ class SeekerPool:
             fit &= ~(rooms - size > over)
         return bool(fit.any())
 
+    def any_open(self, month: int) -> bool:
+        """Whether an open seeker has decided by `month` (else `select` finds no one)."""
+        return bool(self.open_by_month[:month + 1].any())
+
     def housed(self, sid: int) -> None:
-        self.open[self.row[sid]] = False
+        i = self.row[sid]
+        if self.open[i]:
+            self.open[i] = False
+            self.open_by_month[min(max(int(self.month[i]), 0), 12)] -= 1
 
 
 def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.ndarray:
