@@ -71,6 +71,7 @@ class AlmenLetting:
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
+        self._policies_in_force: dict[tuple, tuple] = {}
         self._settled: dict[int, tuple[int, tuple]] = {}
         """Dwelling position -> (month, size limits) of an unlet waiting-list/fleksibel vacancy whose
         whole pool (every seeker of the municipality decided by that month fitting the limits) was
@@ -80,6 +81,16 @@ class AlmenLetting:
         for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
         facts are fixed for the year, so they are not handed in again; a vacancy with no new
         candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
+
+    def _in_force(self, dwelling: Dwelling, on: date) -> tuple:
+        """`PolicySet.in_force`, kept per combination of what it reads (the dwelling's scope facts
+        and the date)."""
+        key = (dwelling.municipality_code, dwelling.org_id, dwelling.department_id, dwelling.area_categories,
+               dwelling.almen_type, on)
+        policies = self._policies_in_force.get(key)
+        if policies is None:
+            policies = self._policies_in_force[key] = self.policies.in_force(dwelling, on)
+        return policies
 
     def dwelling(self, pos: int) -> Dwelling:
         dw = self.pop.dwellings
@@ -134,7 +145,7 @@ class AlmenLetting:
             # every fitting seeker of the municipality decided by `settled`'s month was assessed:
             # only those decided since can be new candidates (the test before the pool is selected)
             dwelling = self.vacancies[pos].dwelling
-            limits = self.factory.size_limits(dwelling, now.date(), self.policies)
+            limits = self.factory.size_limits(dwelling, now.date(), self._in_force(dwelling, now.date()))
             if limits == settled[1] and not group.may_fit_since(settled[0], month, dwelling.rooms, *limits):
                 self.skipped_offers += 1
                 self._tried[pos] = (*tried[:4], state)
@@ -147,7 +158,7 @@ class AlmenLetting:
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
-        per_room, over = self.factory.size_limits(dwelling, now.date(), self.policies)
+        per_room, over = self.factory.size_limits(dwelling, now.date(), self._in_force(dwelling, now.date()))
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
                                                           per_room, over)
         everyone = past_first and not self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool,
@@ -167,7 +178,7 @@ class AlmenLetting:
         channel = self._channel(vacancy, now) if fits or referral_pool or rehousing else \
             self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         on = now.date()
-        in_force = self.policies.in_force(dwelling, on)
+        in_force = self._in_force(dwelling, on)
         context = LettingContext(
             referrals=[self._applicant(s, seekers, dwelling, on, "municipal_referral", k)
                        for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),

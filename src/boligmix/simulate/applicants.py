@@ -287,9 +287,11 @@ class ApplicantFactory:
             value = self._size[sid] = len(self._person(sid, seekers))
         return value
 
-    def size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet) -> tuple[float | None, float | None]:
-        """(max persons per room, max rooms over persons) of the waiting-list policy in force."""
-        waiting = next((p for p in policies.in_force(dwelling, on) if p.spec.tool == "waiting_list"), None)
+    def size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet | tuple) -> tuple[float | None, float | None]:
+        """(max persons per room, max rooms over persons) of the waiting-list policy in force (`policies`:
+        the policy set, or the policies in force for the dwelling on `on`)."""
+        in_force = policies.in_force(dwelling, on) if isinstance(policies, PolicySet) else policies
+        waiting = next((p for p in in_force if p.spec.tool == "waiting_list"), None)
         constants = waiting.spec.constants if waiting is not None else {}
         return constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
 
