@@ -10,6 +10,7 @@ Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -150,11 +151,11 @@ class Market:
         self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
         for month in range(1, 13):
             now = datetime(self.year, month, 1, 9)
-            queue = sorted(int(p) for p in np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
-                                                          & (dw.vacant_from <= month)))
+            queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
+                                         & (dw.vacant_from <= month)).tolist())   # ascending positions
             seen: set[int] = set()
             while queue:
-                pos = queue.pop(0)
+                pos = queue.popleft()
                 if pos in seen or dw.household[pos] != NO_HOUSEHOLD:
                     continue
                 seen.add(pos)
