@@ -318,6 +318,13 @@ class AlmenLetting:
         ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
         ledger.base_refusals.clear()
 
+    def key_pool(self, group: SeekerPool, seekers: Seekers) -> None:
+        """Draw the seniority and referral order of every seeker of an almen pool at once (the
+        values `_candidates` would read one seeker at a time)."""
+        group.set_keys(self.factory.seniority_ordinals(group.sid, seekers),
+                       rng.uniform(self.seed, self.rep, group.sid, self.year, rng.REFERRAL_ORDER)
+                       if group.sid.size else np.zeros(0))
+
     def _referral_key(self, sid: int) -> tuple[float, int]:
         """The municipality's referral order of a seeker (drawn once per seeker and year)."""
         key = self._referral_keys.get(sid)

@@ -149,6 +149,9 @@ class Market:
         self._seekers = seekers
         self._index(seekers)
         self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
+        for (_, almen), group in self._pools.items():
+            if almen:                          # seniority and referral order drawn for all at once
+                self.almen.key_pool(group, seekers)
         for month in range(1, 13):
             now = datetime(self.year, month, 1, 9)
             queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active

@@ -52,13 +52,21 @@ class SeekerPool:
             mask &= self.rehousing | (self.band == band) | (self.band < 0)
         return np.flatnonzero(mask)
 
+    def set_keys(self, seniority: np.ndarray, referral: np.ndarray) -> None:
+        """The seekers' seniority (day ordinals) and referral order, drawn for all at once (they are
+        fixed per seeker and year); `fill` then reads only size and urgency."""
+        self.seniority[:], self.referral[:] = seniority, referral
+        self._keyed = True
+
     def fill(self, rows: np.ndarray, size: Callable[[int], int], urgent: Callable[[int], bool],
              seniority: Callable[[int], int], referral: Callable[[int], float]) -> None:
         """Read the household facts of the seekers at `rows` not read yet."""
+        keyed = getattr(self, "_keyed", False)
         for i in rows[~self.known[rows]].tolist():
             s = int(self.sid[i])
             self.size[i], self.urgent[i] = size(s), urgent(s)
-            self.seniority[i], self.referral[i] = seniority(s), referral(s)
+            if not keyed:
+                self.seniority[i], self.referral[i] = seniority(s), referral(s)
             self.known[i] = True
 
     def may_fit_since(self, after: int, month: int, rooms: int, per_room: float | None, over: float | None) -> bool:
