@@ -47,7 +47,7 @@ class Dwellings:
     rooms: np.ndarray
     household: np.ndarray
     active: np.ndarray                  # False once demolished
-    vacant_from: np.ndarray             # month (1-12) of the current year from which a vacant dwelling is free (0: an earlier year)
+    vacant_from: np.ndarray             # month (1-12) of the current year from which a vacant dwelling is free
     department: np.ndarray              # object department id or None
     org: np.ndarray                     # object organisation id or None
     floor_area: np.ndarray
