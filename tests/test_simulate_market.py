@@ -7,6 +7,7 @@ every month (the engine then sees the empty or unchanged pools and must answer t
 
 import copy
 
+import numpy as np
 import pytest
 
 from simulate_support import START, shared
@@ -16,7 +17,8 @@ from boligmix.indicators import settings_for_list_year
 from boligmix.letting.ledger import LettingLedger
 from boligmix.simulate.applicants import ApplicantFactory
 from boligmix.simulate.demography import births, deaths, emigration
-from boligmix.simulate.market import Market, draw_seekers
+from boligmix.simulate.pools import SeekerPool
+from boligmix.simulate.market import CARRIED_OVER, Market, draw_seekers
 from boligmix.simulate.population import Population
 from boligmix.simulate.scenario import load_scenario
 from boligmix.simulate.yearly_lists import data_categories
@@ -59,3 +61,33 @@ def test_screened_rounds_let_to_the_engines_own_winners(scenario):
     assert len(fast_lettings) == fast.checked > 20
     decisions = {m: len(m.almen.engine.ledger.decisions) for m in (fast, slow)}
     assert decisions[fast] < decisions[slow]
+
+
+def test_unlet_vacancies_are_carried_over_from_january():
+    """A vacancy left unlet at the year's end is vacant from before next year's first month (it kept
+    this year's month, so next year's market did not offer it until that month)."""
+    pop = Population.from_dataset(small_dataset_dir(), START)
+    market, _ = _market_year(pop, 5, True)
+    dw = market.pop.dwellings
+    left = (dw.household == 0) & dw.active
+    assert left.sum() > 0 and (dw.vacant_from[left] == CARRIED_OVER).all()
+    assert (dw.vacant_from[~left] > CARRIED_OVER).any()     # let dwellings keep their month
+
+
+def test_pool_keys_drawn_at_once_equal_those_read_one_seeker_at_a_time():
+    """The almen pools' seniority and referral order, drawn for all seekers at once, are the values
+    the market read one seeker at a time (`ApplicantFactory.seniority`, the referral order draw)."""
+    sh = shared()
+    pop = copy.deepcopy(Population.from_dataset(small_dataset_dir(), START))
+    seekers = draw_seekers(pop, sh.rates, 5, 0, START, {})
+    factory = ApplicantFactory(pop, START, 5, 0, settings_for_list_year(START + 1).outside_attachments)
+    market = Market(pop, load_scenario("baseline").policies(), factory,
+                    data_categories(sh.history, START, sh.vintage), 5, 0, START, LettingLedger(), set())
+    sids = np.array([s for s in seekers.kind if seekers.wants_almen[s]], dtype=np.int64)
+    assert {seekers.kind[s] for s in sids.tolist()} >= {"mover", "leaver", "immigrant"}
+    fresh = ApplicantFactory(pop, START, 5, 0, settings_for_list_year(START + 1).outside_attachments)
+    assert factory.seniority_ordinals(sids, seekers).tolist() == [fresh.seniority(s, seekers).toordinal()
+                                                                  for s in sids.tolist()]
+    group = SeekerPool(sids.tolist(), seekers)
+    market.almen.key_pool(group, seekers)
+    assert group.referral.tolist() == [market.almen._referral_key(s)[0] for s in sids.tolist()]

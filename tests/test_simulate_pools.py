@@ -39,6 +39,7 @@ def test_pool_selection_equals_the_per_seeker_lists(case):
     for s in housed:
         seekers.housed(s)
         group.housed(s)
+        group.housed(s)                                  # (twice: counted once)
     # the per-seeker code of simulate.market before the pools
     pool = [s for s in seekers.active_in(month, 101, True) if seekers.dwelling[s] != dwelling
             and (band is None or seekers.kind[s] == "rehousing" or seekers.area_band.get(s, band) == band)]
@@ -49,9 +50,29 @@ def test_pool_selection_equals_the_per_seeker_lists(case):
 
     rows = group.select(month, dwelling, band)
     assert group.sid[rows].tolist() == pool
+    assert group.any_open(month) == bool(group.select(month, 10**9, None).size)
     group.fill(rows, lambda s: facts[s][0], lambda s: facts[s][1], lambda s: facts[s][2], lambda s: facts[s][3])
     fit = rows[~(group.size[rows] > 2 * rooms)]
     assert group.sid[first_by(fit, group.seniority, group.sid, n)].tolist() == fits
     urgent = rows[~group.rehousing[rows] & group.urgent[rows]]
     assert group.sid[first_by(urgent, group.referral, group.sid, n)].tolist() == referral
     assert group.sid[rows[group.rehousing[rows]][:n]].tolist() == rehousing
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(), st.integers(0, 11), st.one_of(st.none(), st.integers(0, 3)))
+def test_may_fit_since_finds_every_open_seeker_decided_since_who_fits(case, after, over):
+    """The brute force: the open seekers who decided after `after`, by month; one whose facts are not
+    read yet may fit."""
+    seekers, facts, housed, month, dwelling, band, rooms, n = case
+    month = max(month, after)
+    group = SeekerPool(list(seekers._by_group.get((101, True), [])), seekers)
+    for s in housed:
+        group.housed(s)
+    read = group.select(12, -1, band)                  # the facts of some seekers are read
+    group.fill(read, lambda s: facts[s][0], lambda s: facts[s][1], lambda s: facts[s][2], lambda s: facts[s][3])
+    new = [s for s in group.sid.tolist() if s not in housed and after < seekers.month[s] <= month]
+    expected = any(group.row[s] not in set(read.tolist()) or (not facts[s][0] > 2 * rooms and
+                                                                (over is None or rooms - facts[s][0] <= over))
+                   for s in new)
+    assert group.may_fit_since(after, month, rooms, 2, over) == expected

@@ -30,6 +30,8 @@ def test_packaged_scenarios_load_with_their_policies():
      "overrides.dk.almenboligloven.59.shares"),
     ("format: boligmix-scenario/1\nname: x\noverrides:\n  dk.almenboligloven.51b: {switches: {no_such_switch: 1}}\n",
      "overrides.dk.almenboligloven.51b.switches.no_such_switch"),
+    ("format: boligmix-scenario/1\nname: x\noverrides:\n  dk.venteliste: {constants: {max_rooms: 3}}\n",
+     "overrides.dk.venteliste.constants.max_rooms"),
     ("format: boligmix-scenario/1\nname: x\npolicies: [missing.yaml]\n", "policies.0"),
     ("format: boligmix-scenario/2\nname: x\n", "format"),
 ])
@@ -86,3 +88,25 @@ def test_cli_reports_a_bad_scenario_with_exit_code_2(tmp_path):
     output = " ".join((result.stdout + result.stderr).split())
     assert "bad.yaml" in output and "actions.0" in output and "Traceback" not in output
     assert not (tmp_path / "run").exists()
+
+
+
+def test_an_override_of_a_constant_changes_what_the_rule_allows(tmp_path):
+    """The waiting list's size rule with `max_rooms_over_persons` raised by a scenario: the engine
+    then lets a single person be offered a 4-room dwelling, which the statutory default (1) refuses."""
+    from letting_factories import NOW, applicant, dwelling, vacancy
+
+    from boligmix.letting.engine import LettingEngine
+    from boligmix.letting.model import Channel
+
+    path = tmp_path / "size.yaml"
+    path.write_text("format: boligmix-scenario/1\nname: x\noverrides:\n"
+                    "  dk.venteliste: {constants: {max_rooms_over_persons: 3}}\n", encoding="utf-8")
+    relaxed, default = load_scenario(path).policies(), load_scenario("baseline").policies()
+    assert relaxed.get("dk.venteliste").spec.constants["max_rooms_over_persons"] == 3
+    assert default.get("dk.venteliste").spec.constants["max_rooms_over_persons"] == 1
+    flat = vacancy(dwelling(1, rooms=4))
+    refused = LettingEngine(default).assess(flat, applicant(1), Channel.WAITING_LIST, NOW)
+    allowed = LettingEngine(relaxed).assess(flat, applicant(1), Channel.WAITING_LIST, NOW)
+    assert refused.hit is not None and refused.hit.rule.rule_id.endswith("size_underuse")
+    assert allowed.outcome is None

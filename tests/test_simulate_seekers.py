@@ -81,7 +81,7 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
     for sid, ids, members in waiting_immigrants:
         if year - members["first_year"] > 1:     # an immigrant household waits one year at most
             continue
-        immigrant_band[sid] = members["area_band"]
+        immigrant_band[sid] = label.get(members["area_id"], 0)
         muni = members["municipality"]
         seekers.add(sid, "immigrant", 1, members["wants_almen"], muni, None, ids,
                     {**members, "arrive": day(year, 1, IMMIGRATION_DAY),
@@ -120,7 +120,7 @@ def per_household_seekers(pop: Population, rates: Rates, seed: int, rep: int, ye
                          "nonwestern": members["nonwestern"].to_numpy(), "arrive": arrive,
                          "outside_fte": members["outside_fte"].to_numpy(),
                          "municipality": int(chosen_muni[k]), "wants_almen": bool(iwants[k]), "first_year": year,
-                         "area_band": immigrant_band[int(hh_ids[k])]})
+                         "area_id": parts[int(picks[k])].row(0, named=True)["area_id"]})
     # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated shares
     head_of = _head_rows(pop, seekers)
     ids = np.array(sorted(seekers.kind), dtype=np.int64)
@@ -215,3 +215,22 @@ def test_bulk_seekers_equal_the_per_household_oracle(seed):
         # next year: the immigrants of this year wait (as the market leaves those it does not house)
         waiting = [(s, bulk.members[s], bulk.new_members[s]) for s in bulk.kind if bulk.kind[s] == "immigrant"][::2]
     assert any(m["first_year"] == START for _, _, m in waiting)
+
+
+def test_a_waiting_immigrant_applies_in_its_area_under_this_years_label():
+    """An immigrant household waiting into the next year applies in the same area (by id), whatever
+    label the area has that year (a dwelling in a new area that sorts first shifts every label)."""
+    sh = shared()
+    pop = copy.deepcopy(Population.from_dataset(small_dataset_dir(), START))
+    first = draw_seekers(pop, sh.rates, 3, 0, START, {})
+    label = area_labels(pop)[1]
+    waiting = [(s, first.members[s], first.new_members[s]) for s in first.kind if first.kind[s] == "immigrant"]
+    in_area = [(s, m["area_id"]) for s, _, m in waiting if m["area_id"] is not None]
+    assert in_area and all(first.area_band[s] == label[a] for s, a in in_area)
+    pop.dwellings.append(np.array([10**15], dtype=np.int64), int(pop.dwellings.municipality[0]), ALMEN, "A000-000",
+                         3, 80.0, None)
+    shifted = area_labels(pop)[1]
+    assert all(shifted[a] == label[a] + 1 for _, a in in_area)
+    second = draw_seekers(pop, sh.rates, 3, 0, START + 1, {}, waiting)
+    assert all(second.area_band[s] == shifted[a] for s, a in in_area)
+    assert all(second.area_band[s] == 0 for s, _, m in waiting if m["area_id"] is None)

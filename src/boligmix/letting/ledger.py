@@ -7,8 +7,11 @@ invariant lives here: a dwelling (or delebolig room) is let at most once.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from boligmix.errors import LettingError
 from boligmix.letting.model import Applicant, Channel, Decision, Letting, Offer, OfferRound, Vacancy
@@ -20,6 +23,118 @@ class ShareCounter:
 
     seen: int = 0
     used: dict[Channel, int] = field(default_factory=dict)
+
+
+_ABSENT = object()
+
+
+class _Journal:
+    """The entries of one table as they were when a checkpoint was taken, saved the first time a
+    round touches them (the checkpoint holds the journal; once it is dropped, nothing is saved)."""
+
+    __slots__ = ("__weakref__", "saved")
+
+    def __init__(self) -> None:
+        self.saved: dict[Any, Any] = {}
+
+
+class JournaledDict(dict):
+    """A ledger table with a copy-on-write checkpoint: `journal()` starts saving the entries a
+    round changes (their value before the change, or that they were absent), so a checkpoint
+    costs what the round touches, not the table's size. `copy_value`: how a value that is
+    changed in place is saved (the share counters); such a table saves an entry when it is read
+    for writing too (`setdefault`, `[]`, `get`)."""
+
+    def __init__(self, data: Any = (), copy_value: Callable[[Any], Any] | None = None) -> None:
+        super().__init__(data)
+        self._copy = copy_value
+        self._journals: list[weakref.ref] = []
+
+    def journal(self) -> _Journal:
+        journal = _Journal()
+        self._journals = [j for j in self._journals if j() is not None]
+        self._journals.append(weakref.ref(journal))
+        return journal
+
+    def restore(self, journal: _Journal) -> None:
+        for key, old in journal.saved.items():
+            if old is _ABSENT:
+                dict.pop(self, key, None)
+            else:
+                dict.__setitem__(self, key, old)
+
+    def _note(self, key: Any) -> None:
+        if not self._journals:
+            return
+        alive = False
+        for ref in self._journals:
+            journal = ref()
+            if journal is None:
+                continue
+            alive = True
+            if key not in journal.saved:
+                old = dict.get(self, key, _ABSENT)
+                journal.saved[key] = old if old is _ABSENT or self._copy is None else self._copy(old)
+        if not alive:
+            self._journals = []
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._note(key)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._note(key)
+        dict.__delitem__(self, key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._note(key)
+        return dict.pop(self, key, *default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._note(key)
+        return dict.setdefault(self, key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._copy is not None:
+            self._note(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if self._copy is not None:
+            self._note(key)
+        return dict.get(self, key, default)
+
+    def popitem(self) -> tuple[Any, Any]:
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self):
+            self._note(key)
+        dict.clear(self)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> JournaledDict:
+        self.update(other)
+        return self
+
+    def __reduce__(self) -> tuple:
+        return (_journaled, (dict(self), self._copy is not None))
+
+
+def _copy_counter(counter: ShareCounter) -> ShareCounter:
+    return ShareCounter(counter.seen, dict(counter.used))
+
+
+def _journaled(data: dict, counters: bool = False) -> JournaledDict:
+    return JournaledDict(data, _copy_counter if counters else None)
+
+
+_CHECKPOINTED = ("vacancies", "vacancy_channel", "counters", "base_refusals", "entitlements", "redirected")
+"""The tables a round may change before its offers are made (`LettingLedger.checkpoint`)."""
 
 
 @dataclass(frozen=True)
@@ -111,24 +226,29 @@ class LettingLedger:
     next_sequence: int = 1
     next_letting_id: int = 1
 
+    def __post_init__(self) -> None:
+        self._journaled()
+
+    def _journaled(self) -> None:
+        """Make the checkpointed tables `JournaledDict`s (a caller may have put plain dicts there)."""
+        for name in _CHECKPOINTED:
+            table = getattr(self, name)
+            if not isinstance(table, JournaledDict):
+                setattr(self, name, _journaled(table, counters=name == "counters"))
+
     def checkpoint(self) -> dict:
-        """What `rollback` needs to undo a failed offer round (everything a round changes
-        before its offers are made)."""
+        """What `rollback` needs to undo a failed offer round (everything a round changes before
+        its offers are made: decisions, sequence, and the tables of `_CHECKPOINTED`, copy-on-write:
+        each table saves the entries the round touches, so a checkpoint does not copy the tables)."""
+        self._journaled()
         return {"decisions": len(self.decisions), "next_sequence": self.next_sequence,
-                "vacancies": dict(self.vacancies), "vacancy_channel": dict(self.vacancy_channel),
-                "counters": {k: ShareCounter(c.seen, dict(c.used)) for k, c in self.counters.items()},
-                "base_refusals": dict(self.base_refusals), "entitlements": dict(self.entitlements),
-                "redirected": dict(self.redirected)}
+                "journals": {name: getattr(self, name).journal() for name in _CHECKPOINTED}}
 
     def rollback(self, checkpoint: dict) -> None:
         del self.decisions[checkpoint["decisions"]:]
         self.next_sequence = checkpoint["next_sequence"]
-        self.vacancies = checkpoint["vacancies"]
-        self.vacancy_channel = checkpoint["vacancy_channel"]
-        self.counters = checkpoint["counters"]
-        self.base_refusals = checkpoint["base_refusals"]
-        self.entitlements = checkpoint["entitlements"]
-        self.redirected = checkpoint["redirected"]
+        for name, journal in checkpoint["journals"].items():
+            getattr(self, name).restore(journal)
 
     def is_let(self, vacancy: Vacancy) -> bool:
         return vacancy.unit_key in self.lettings
@@ -150,4 +270,4 @@ class LettingLedger:
         return sorted((self.offers[o.offer_id] for o in self.rounds[round_id].offers), key=lambda o: o.rank)
 
 
-__all__ = ["Entitlement", "LettingLedger", "Reactivation", "RedirectedReferral", "RoundRules", "ShareCounter"]
+__all__ = ["Entitlement", "JournaledDict", "LettingLedger", "Reactivation", "RedirectedReferral", "RoundRules", "ShareCounter"]

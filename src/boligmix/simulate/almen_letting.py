@@ -72,11 +72,26 @@ class AlmenLetting:
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
+        self._policies_in_force: dict[tuple, tuple] = {}
+        self._settled: dict[int, tuple[int, tuple]] = {}
+        """Dwelling position -> (month, size limits) of an unlet waiting-list/fleksibel vacancy whose
+        whole pool (every seeker of the municipality decided by that month fitting the limits) was
+        assessed: a later month's round can only find a seeker decided since (`SeekerPool.may_fit_since`)."""
         self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
         """Dwelling position -> (waiting-list, referral, rehousing seekers) the engine already assessed
         for its open vacancy without a letting, and the ledger's redirected referrals then. A seeker's
         facts are fixed for the year, so they are not handed in again; a vacancy with no new
         candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
+
+    def _in_force(self, dwelling: Dwelling, on: date) -> tuple:
+        """`PolicySet.in_force`, kept per combination of what it reads (the dwelling's scope facts
+        and the date)."""
+        key = (dwelling.municipality_code, dwelling.org_id, dwelling.department_id, dwelling.area_categories,
+               dwelling.almen_type, on)
+        policies = self._policies_in_force.get(key)
+        if policies is None:
+            policies = self._policies_in_force[key] = self.policies.in_force(dwelling, on)
+        return policies
 
     def dwelling(self, pos: int) -> Dwelling:
         dw = self.pop.dwellings
@@ -126,6 +141,17 @@ class AlmenLetting:
             # the same answer (the cheap test before the pool is selected)
             self.skipped_offers += 1
             return None, None
+        settled = self._settled.get(pos)
+        if settled is not None and past_first and self.skip_unchanged:
+            # every fitting seeker of the municipality decided by `settled`'s month was assessed:
+            # only those decided since can be new candidates (the test before the pool is selected)
+            dwelling = self.vacancies[pos].dwelling
+            limits = self.factory.size_limits(dwelling, now.date(), self._in_force(dwelling, now.date()))
+            if limits == settled[1] and not group.may_fit_since(settled[0], month, dwelling.rooms, *limits):
+                self.skipped_offers += 1
+                self._tried[pos] = (*tried[:4], state)
+                self._settled[pos] = (month, limits)
+                return None, None
         vacancy = self.vacancies.get(pos)
         if vacancy is None:
             dwelling = self.dwelling(pos)
@@ -133,9 +159,10 @@ class AlmenLetting:
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
-        per_room, over = self.factory.size_limits(dwelling, now.date(), self.policies)
+        per_room, over = self.factory.size_limits(dwelling, now.date(), self._in_force(dwelling, now.date()))
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
                                                           per_room, over)
+        everyone = False
         for fallback, second in ((band_here, True), (None, False)):
             if not past_first or self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool,
                                             rehousing):
@@ -144,17 +171,19 @@ class AlmenLetting:
             # choice it is (`destination.second_choices`), then every seeker
             fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, fallback, tried,
                                                               per_room, over, second)
+            everyone = fallback is None
         if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
                                                                         rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
             self._tried[pos] = (*tried[:4], state)
+            self._settle(pos, vacancy, month, (per_room, over), everyone)
             return None, None
         # the channel first, to build only the lists it reads (with no candidate at all, the round
         # allocates it as the engine always does: no applicant to build, one checkpoint fewer)
         channel = self._channel(vacancy, now) if fits or referral_pool or rehousing else \
             self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         on = now.date()
-        in_force = self.policies.in_force(dwelling, on)
+        in_force = self._in_force(dwelling, on)
         context = LettingContext(
             referrals=[self._applicant(s, seekers, dwelling, on, "municipal_referral", k)
                        for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),
@@ -189,6 +218,7 @@ class AlmenLetting:
                 letting = update.lettings[0]
                 del self.vacancies[pos]
                 self._tried.pop(pos, None)
+                self._settled.pop(pos, None)
                 self._forget_offers(vacancy)
                 return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling,
                                                              now)
@@ -198,7 +228,17 @@ class AlmenLetting:
                     Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
                     }.get(channel, False)
         self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
+        self._settle(pos, vacancy, month, (per_room, over), everyone and complete)
         return None, None
+
+    def _settle(self, pos: int, vacancy: Vacancy, month: int, limits: tuple, settled: bool) -> None:
+        """Remember that every seeker of the municipality decided by `month` who fits the size
+        limits was assessed for the waiting-list (or fleksibel) vacancy at `pos` (`settled`), or forget it."""
+        if settled and self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id) in (Channel.WAITING_LIST,
+                                                                                      Channel.FLEKSIBEL):
+            self._settled[pos] = (month, limits)
+        else:
+            self._settled.pop(pos, None)
 
     # ------------------------------------------------------------------------------------------
 
@@ -218,14 +258,13 @@ class AlmenLetting:
             fit &= ~(size > per_room * dwelling.rooms)
         if over is not None:
             fit &= ~(dwelling.rooms - size > over)
+        referable = ~group.rehousing[rows] & group.urgent[rows]
+        rehoused = group.rehousing[rows]
         if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
-            sid = group.sid[rows]
-            fit &= ~np.isin(sid, tried[0])
-            referable = ~group.rehousing[rows] & group.urgent[rows] & ~np.isin(sid, tried[1])
-            rehoused = group.rehousing[rows] & ~np.isin(sid, tried[2])
-        else:
-            referable = ~group.rehousing[rows] & group.urgent[rows]
-            rehoused = group.rehousing[rows]
+            for mask, done in ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])):
+                if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
+                    kept = np.flatnonzero(mask)
+                    mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
         fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
         referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
         rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
@@ -283,6 +322,13 @@ class AlmenLetting:
         ledger.vacancies.pop(vacancy.vacancy_id, None)
         ledger.vacancy_channel.pop(vacancy.vacancy_id, None)
         ledger.base_refusals.clear()
+
+    def key_pool(self, group: SeekerPool, seekers: Seekers) -> None:
+        """Draw the seniority and referral order of every seeker of an almen pool at once (the
+        values `_candidates` would read one seeker at a time)."""
+        group.set_keys(self.factory.seniority_ordinals(group.sid, seekers),
+                       rng.uniform(self.seed, self.rep, group.sid, self.year, rng.REFERRAL_ORDER)
+                       if group.sid.size else np.zeros(0))
 
     def _referral_key(self, sid: int) -> tuple[float, int]:
         """The municipality's referral order of a seeker (drawn once per seeker and year)."""

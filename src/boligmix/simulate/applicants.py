@@ -265,6 +265,16 @@ class ApplicantFactory:
         self._seniority[sid] = value
         return value
 
+    def seniority_ordinals(self, sids: np.ndarray, seekers: Seekers) -> np.ndarray:
+        """`seniority(sid).toordinal()` of every seeker in `sids`, drawn for all at once."""
+        sids = np.asarray(sids, dtype=np.int64)
+        new_year = date(self.year, 1, 1).toordinal()
+        days = rng.integers(self.seed, self.rep, sids, 0, rng.SENIORITY, 3650) if sids.size else sids
+        signed_up = np.array([seekers.kind[s] in ("immigrant", "leaver") for s in sids.tolist()], dtype=bool)
+        on_decision = np.array([date(self.year, seekers.month[s], 1).toordinal() - 1 if up else 0
+                                for s, up in zip(sids.tolist(), signed_up.tolist())], dtype=np.int64)
+        return np.where(signed_up, on_decision, new_year - days - 1).astype(np.int64)
+
     def urgent(self, sid: int, seekers: Seekers) -> bool:
         """The municipality refers households with an adult mainly on an 'outside' benefit last year;
         an immigrant household, with no year in the registers yet, when a member of the household
@@ -289,9 +299,11 @@ class ApplicantFactory:
             value = self._size[sid] = len(self._person(sid, seekers))
         return value
 
-    def size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet) -> tuple[float | None, float | None]:
-        """(max persons per room, max rooms over persons) of the waiting-list policy in force."""
-        waiting = next((p for p in policies.in_force(dwelling, on) if p.spec.tool == "waiting_list"), None)
+    def size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet | tuple) -> tuple[float | None, float | None]:
+        """(max persons per room, max rooms over persons) of the waiting-list policy in force (`policies`:
+        the policy set, or the policies in force for the dwelling on `on`)."""
+        in_force = policies.in_force(dwelling, on) if isinstance(policies, PolicySet) else policies
+        waiting = next((p for p in in_force if p.spec.tool == "waiting_list"), None)
         constants = waiting.spec.constants if waiting is not None else {}
         return constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
 

@@ -39,6 +39,11 @@ class SeekerPool:
         self.row = {s: i for i, s in enumerate(sids)}
         self.decided = np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)
         """Seekers who have decided by each month (0-12): the pool gains candidates only when this grows."""
+        months = np.clip(self.month, 0, 12)
+        self.by_month = [np.flatnonzero(months == m) for m in range(13)]
+        """Rows of the seekers deciding in each month (0-12)."""
+        self.open_by_month = np.bincount(months, minlength=13) if n else np.zeros(13, int)
+        """Open seekers by the month they decided (0-12)."""
 
     def select(self, month: int, dwelling_id: int, band: int | None, second: bool = False) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
@@ -49,17 +54,51 @@ class SeekerPool:
             mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
         return np.flatnonzero(mask)
 
+    def set_keys(self, seniority: np.ndarray, referral: np.ndarray) -> None:
+        """The seekers' seniority (day ordinals) and referral order, drawn for all at once (they are
+        fixed per seeker and year); `fill` then reads only size and urgency."""
+        self.seniority[:], self.referral[:] = seniority, referral
+        self._keyed = True
+
     def fill(self, rows: np.ndarray, size: Callable[[int], int], urgent: Callable[[int], bool],
              seniority: Callable[[int], int], referral: Callable[[int], float]) -> None:
         """Read the household facts of the seekers at `rows` not read yet."""
+        keyed = getattr(self, "_keyed", False)
         for i in rows[~self.known[rows]].tolist():
             s = int(self.sid[i])
             self.size[i], self.urgent[i] = size(s), urgent(s)
-            self.seniority[i], self.referral[i] = seniority(s), referral(s)
+            if not keyed:
+                self.seniority[i], self.referral[i] = seniority(s), referral(s)
             self.known[i] = True
 
+    def may_fit_since(self, after: int, month: int, rooms: int, per_room: float | None, over: float | None) -> bool:
+        """Whether an open seeker who decided after month `after` (up to `month`) may fit a dwelling of
+        `rooms` under the size limits: one whose household facts are not read yet may."""
+        if after >= month:
+            return False
+        rows = np.concatenate(self.by_month[after + 1:month + 1])
+        rows = rows[self.open[rows]]
+        if not rows.size:
+            return False
+        if not self.known[rows].all():
+            return True
+        size = self.size[rows]
+        fit = np.ones(rows.size, dtype=bool)
+        if per_room is not None:
+            fit &= ~(size > per_room * rooms)
+        if over is not None:
+            fit &= ~(rooms - size > over)
+        return bool(fit.any())
+
+    def any_open(self, month: int) -> bool:
+        """Whether an open seeker has decided by `month` (else `select` finds no one)."""
+        return bool(self.open_by_month[:month + 1].any())
+
     def housed(self, sid: int) -> None:
-        self.open[self.row[sid]] = False
+        i = self.row[sid]
+        if self.open[i]:
+            self.open[i] = False
+            self.open_by_month[min(max(int(self.month[i]), 0), 12)] -= 1
 
 
 def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.ndarray:

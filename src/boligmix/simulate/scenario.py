@@ -6,8 +6,9 @@ actions a simulation runs under. Validated with pydantic (unknown keys are error
     name: kombineret-udsat
     title: Kombineret udlejning i alle udsatte områder
     policies: [policies/extra.yaml]         # policy files (the letting policy format), relative to this file
-    overrides:                              # per loaded policy id: enabled, switches, shares
+    overrides:                              # per loaded policy id: enabled, switches, shares, constants
       dk.almenboligloven.51b: {enabled: true, switches: {include_foertidspension: true}}
+      dk.venteliste: {constants: {max_rooms_over_persons: 3}}
     area_categories:                        # extra area lists the letting policies read
       kombineret_udlejning: {from_list: udsat}          # or {areas: [A461-001]}
     actions:                                # physical changes in a year
@@ -60,6 +61,8 @@ class PolicyOverride(_Model):
     enabled: bool | None = None
     switches: dict[str, Any] = Field(default_factory=dict)
     shares: dict[str, float] = Field(default_factory=dict)
+    constants: dict[str, Any] = Field(default_factory=dict)
+    """Values of constants the policy defines (e.g. the waiting list's `max_rooms_over_persons`)."""
 
 
 class Action(_Model):
@@ -153,6 +156,11 @@ def build_policy_set(extra: list[Path], overrides: dict[str, PolicyOverride], so
                 paths.append(path)
                 continue
             found[str(data["id"])] = path
+            unknown = sorted(set(override.constants) - set(data.get("constants") or {}))
+            if unknown:
+                raise ConfigurationError(f"policy {data['id']} ({path}) defines no constant '{unknown[0]}' (it has: "
+                                         f"{', '.join(data.get('constants') or {}) or 'none'})", source=source,
+                                         field=f"overrides.{data['id']}.constants.{unknown[0]}")
             target = Path(tmp) / f"{i:03d}-{path.name}"
             target.write_text(yaml.safe_dump(_overridden(data, override), allow_unicode=True, sort_keys=False),
                               encoding="utf-8")
@@ -183,6 +191,8 @@ def _overridden(data: dict[str, Any], override: PolicyOverride) -> dict[str, Any
         data["switches"] = {**(data.get("switches") or {}), **override.switches}
     if override.shares:
         data["shares"] = {**(data.get("shares") or {}), **override.shares}
+    if override.constants:
+        data["constants"] = {**(data.get("constants") or {}), **override.constants}
     return data
 
 

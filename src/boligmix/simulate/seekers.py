@@ -112,13 +112,13 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         seekers.add(sid, "leaver", m, w, mu, None, np.array([pid], dtype=np.int64), None)
         head_of.setdefault(sid, row)
     immigrant_band: dict[int, int] = {}
+    label = area_labels(pop)[1]
     for sid, ids, members in waiting_immigrants:
         if year - members["first_year"] > 1:     # an immigrant household waits one year at most
             continue
-        immigrant_band[sid] = members["area_band"]
+        immigrant_band[sid] = label.get(members["area_id"], 0)   # this year's label of its area
         seekers.add(sid, "immigrant", 1, members["wants_almen"], members["municipality"], None, ids,
                     {**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]})
-    label = area_labels(pop)[1]
     _add_immigrants(seekers, immigrant_band, label, pop, rates, seed, rep, year)
     # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated
     # shares of their head's group; an immigrant household where its donor household arrived
@@ -209,13 +209,13 @@ def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dic
     nonwestern = pool["nonwestern"].to_numpy()[rows]
     outside_fte = pool["outside_fte"].to_numpy()[rows]
     bounds = np.r_[0, np.cumsum(count)]
-    for k, (sid, m, w, mu, band_k) in enumerate(zip(hh_ids.tolist(), imonth.tolist(), iwants.tolist(),
-                                                    chosen_muni.tolist(), iband.tolist())):
+    for k, (sid, m, w, mu, area_k) in enumerate(zip(hh_ids.tolist(), imonth.tolist(), iwants.tolist(),
+                                                    chosen_muni.tolist(), donor_area.tolist())):
         a, b = bounds[k], bounds[k + 1]
         seekers.add(sid, "immigrant", m, w, mu, None, person_ids[a:b],
                     {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
                      "nonwestern": nonwestern[a:b], "arrive": int(arrive[k]), "outside_fte": outside_fte[a:b],
-                     "municipality": mu, "wants_almen": w, "first_year": year, "area_band": band_k})
+                     "municipality": mu, "wants_almen": w, "first_year": year, "area_id": area_k})
 
 
 def _within(count: np.ndarray) -> np.ndarray:

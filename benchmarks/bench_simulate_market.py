@@ -1,0 +1,166 @@
+"""Benchmark and diagnosis of one simulated year's housing market alone (boligmix.simulate.market).
+
+`save` runs a replication up to the first year's market (start state, demography, seekers) and
+pickles the state there; `run` reads it in a fresh process and lets that year's market run, with
+CPU, lettings, engine rounds and peak memory; `--diagnose` adds the almen vacancies per month
+(new, tried, let, carried over), the vacancies left at the year's end by rooms and the open
+almen seekers by household size; `--underuse N` runs the market with the waiting list's
+`max_rooms_over_persons` set to N (a diagnostic: how many unlet vacancies the size rule causes).
+
+    flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate_market.py save \\
+        --data /work/data/national-seed1 --prepared /tmp/s7-national-prepared.pkl --state /tmp/market-state.pkl
+    flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate_market.py run --state /tmp/market-state.pkl --diagnose
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import os
+import pickle
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class _Stop(Exception):
+    pass
+
+
+def save(data: str, prepared: str | None, state: str) -> None:
+    from boligmix.simulate import replication
+    from boligmix.simulate.run import prepare
+    from boligmix.simulate.scenario import load_scenario
+
+    scenario = load_scenario("baseline")
+    if prepared and os.path.exists(prepared):
+        with open(prepared, "rb") as fh:
+            shared = dataclasses.replace(pickle.load(fh), years=1, seed=1)
+    else:
+        shared = prepare(data, scenario, None, 1, 1)
+        if prepared:
+            with open(prepared, "wb") as fh:
+                pickle.dump(shared, fh)
+
+    class Capture(replication.Market):
+        def __init__(self, pop, policies, factory, categories, seed, rep, year, ledger, demolish, **kw):
+            self._args = {"pop": pop, "categories": categories, "seed": seed, "rep": rep, "year": year,
+                          "counters": dict(ledger.counters), "demolish": demolish}
+
+        def run(self, seekers):
+            with open(state, "wb") as fh:
+                pickle.dump({**self._args, "seekers": seekers}, fh, protocol=5)
+            raise _Stop
+
+    replication.Market = Capture
+    c = time.process_time()
+    try:
+        replication.run_replication(shared, 0, scenario)
+    except _Stop:
+        pass
+    print(f"state before the market of year {shared.start} saved to {state}: cpu {time.process_time() - c:.1f} s, "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+
+
+def _policies(underuse: int | None):
+    from boligmix.letting.policy import POLICY_DIR, load_policies, policy_files
+    from boligmix.simulate.scenario import load_scenario
+
+    if underuse is None:
+        return load_scenario("baseline").policies()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-market-"))
+    files = []
+    for f in map(Path, policy_files([POLICY_DIR / "statutory"])):
+        if f.name == "waiting_list.yaml":
+            (tmp / f.name).write_text(f.read_text(encoding="utf-8").replace(
+                "max_rooms_over_persons: 1", f"max_rooms_over_persons: {underuse}"), encoding="utf-8")
+            f = tmp / f.name
+        files.append(f)
+    return load_policies(files)
+
+
+def run(state: str, diagnose: bool, underuse: int | None) -> None:
+    from boligmix.indicators import settings_for_list_year
+    from boligmix.letting.ledger import LettingLedger
+    from boligmix.simulate import almen_letting
+    from boligmix.simulate.applicants import ApplicantFactory
+    from boligmix.simulate.market import Market
+    from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD
+
+    with open(state, "rb") as fh:
+        s = pickle.load(fh)
+    pop, year = s["pop"], s["year"]
+    factory = ApplicantFactory(pop, year, s["seed"], s["rep"], settings_for_list_year(year + 1).outside_attachments)
+    log: list[tuple[int, int, bool]] = []
+    if diagnose:
+        let = almen_letting.AlmenLetting.let
+
+        def logged(self, pos, *args):
+            winner, record = let(self, pos, *args)
+            log.append((args[3], pos, winner is not None))
+            return winner, record
+        almen_letting.AlmenLetting.let = logged
+    dw = pop.dwellings
+    almen = (dw.tenure == ALMEN) & dw.active
+    vacant0 = almen & (dw.household == NO_HOUSEHOLD)
+    seekers = s["seekers"]
+    c = time.process_time()
+    market = Market(pop, _policies(underuse), factory, s["categories"], s["seed"], s["rep"], year,
+                    LettingLedger(counters=s["counters"]), s["demolish"])
+    result = market.run(seekers)
+    cpu = time.process_time() - c
+    a = market.almen
+    left = almen & (dw.household == NO_HOUSEHOLD)
+    print(f"market of {year}{'' if underuse is None else f' (max_rooms_over_persons {underuse})'}: cpu {cpu:.1f} s, "
+          f"almen lettings {len(result.lettings)}, households moved {result.moved_households}, engine rounds "
+          f"{a.offer_rounds}, vacancy tries skipped {a.skipped_offers}, peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB, load {os.getloadavg()}")
+    print(f"  almen dwellings {int(almen.sum())}: vacant when the market opens {int(vacant0.sum())}, at the year's end "
+          f"{int(left.sum())}; unhoused seekers {result.unhoused}")
+    over = [dw.rooms[dw.index[r['dwelling_id']]] - r['persons'] > 1 for r in result.lettings]
+    print(f"  lettings with more than one room over persons: {np.mean(over) if over else 0:.3f}")
+    if not diagnose:
+        return
+    seen: dict[int, int] = {}
+    months = collections.defaultdict(collections.Counter)
+    for month, pos, won in log:
+        c = months[month]
+        c["tried"] += 1
+        c["new"] += pos not in seen
+        seen.setdefault(pos, month)
+        c["let"] += won
+    print("  month: almen vacancies new / tried / let / carried to next month")
+    for m in sorted(months):
+        c = months[m]
+        print(f"    {m:2d}: {c['new']:7d} {c['tried']:7d} {c['let']:7d} {c['tried'] - c['let']:7d}")
+    print("  vacant at the year's end by rooms:", dict(sorted(collections.Counter(dw.rooms[left].tolist()).items())))
+    print("  almen dwellings by rooms:", dict(sorted(collections.Counter(dw.rooms[almen].tolist()).items())))
+    sizes = collections.Counter(factory.size(x, seekers) for x in seekers._open if seekers.wants_almen[x])
+    print("  open almen seekers at the year's end by household size:", dict(sorted(sizes.items())))
+    munis = collections.Counter(dw.municipality[left].tolist())
+    print(f"  municipalities with unlet almen vacancies: {len(munis)}; the five with most:", munis.most_common(5))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("save", "run"))
+    parser.add_argument("--data", default="/work/data/national-seed1")
+    parser.add_argument("--prepared", help="save: a pickle of the prepared inputs (read, or written)")
+    parser.add_argument("--state", required=True, help="the pickled state before the market")
+    parser.add_argument("--diagnose", action="store_true")
+    parser.add_argument("--underuse", type=int, help="run: max_rooms_over_persons of the waiting list")
+    args = parser.parse_args()
+    sys.setrecursionlimit(100_000)
+    if args.what == "save":
+        save(args.data, args.prepared, args.state)
+    else:
+        run(args.state, args.diagnose, args.underuse)
+
+
+if __name__ == "__main__":
+    main()
