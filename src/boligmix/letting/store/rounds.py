@@ -225,14 +225,40 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
 
 
 def _insert_in_rank_order(s: Session, offers: list[Offer]) -> None:
-    """Insert a round's offers (given in rank order) in one statement (SQLAlchemy's multi-row
-    `INSERT ... RETURNING`, its rows taken in parameter order); checked: their ids follow the rank
-    order, which the acceptance relies on (the best-ranked acceptor wins)."""
-    s.add_all(offers)
-    s.flush()
+    """Insert a round's offers (given in rank order) in one statement; checked: their ids follow
+    the rank order, which the acceptance relies on (the best-ranked acceptor wins).
+
+    On PostgreSQL by driver SQL (`INSERT ... VALUES ... RETURNING`; the ids are matched to the
+    offers by entry, unique within a vacancy): the offers stay out of the session, which only
+    reads them back (the ORM flush of a round's offers cost ~1.2 ms of CPU). Elsewhere
+    SQLAlchemy's multi-row insert."""
+    if not offers:
+        return
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        at = utcnow()
+        params: list[Any] = []
+        for o in offers:
+            o.created_at = at
+            params += [o.vacancy_id, o.entry_id, o.applicant_id, o.household_id, o.rank, o.channel, o.rule,
+                       o.rule_version, o.status, at, o.deadline]
+        sql = _OFFERS_INSERT_PG_SQL + ",".join([_OFFERS_ROW] * len(offers)) + " RETURNING offer_id, entry_id"
+        got = dict((entry_id, offer_id) for offer_id, entry_id in conn.exec_driver_sql(sql, tuple(params)))
+        if len(got) != len(offers):
+            raise StoreInvariantError(f"a round inserted {len(got)} offers for {len(offers)} entries")
+        for o in offers:
+            o.offer_id = got[o.entry_id]
+    else:
+        s.add_all(offers)
+        s.flush()
     ids = [o.offer_id for o in offers]
     if ids != sorted(ids):
         raise StoreInvariantError(f"the offers of a round got ids {ids}, not in their rank order")
+
+
+_OFFERS_INSERT_PG_SQL = ("INSERT INTO offers (vacancy_id, entry_id, applicant_id, household_id, rank, channel, rule, "
+                         "rule_version, status, created_at, deadline) VALUES ")
+_OFFERS_ROW = "(" + ",".join(["%s"] * 11) + ")"
 
 
 def _one_entry_per_household(entries: list[Applicant], persons: set[int], households: set[int]) -> list[Applicant]:
