@@ -32,7 +32,7 @@ from boligmix.letting.store.selection import (
     default_offer_rules,
 )
 from boligmix.letting.store.serialise import _ids, decision_json, offer_json
-from boligmix.letting.store.context import _vacancy_context
+from boligmix.letting.store.context import _vacancy_context, locked_vacancy_context_pg
 from boligmix.letting.store.trail import trail, write_round
 
 MAX_OFFERS_PER_ROUND = 50
@@ -83,12 +83,13 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         raise InvalidRequestError(f"count must be between 1 and {MAX_OFFERS_PER_ROUND}")
     rules = rules or default_offer_rules()
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
-    v, w, d = _vacancy_context(s, vacancy_id, lock=True)
+    pg = s.connection().dialect.name == "postgresql"
+    v, w, d = locked_vacancy_context_pg(s, vacancy_id) if pg else _vacancy_context(s, vacancy_id, lock=True)
     require_act_on_vacancy(p, v, d)
     if v.status != "open":
         raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
     owner, list_types = candidate_lists(v, d)
-    if getattr(rules, "ranking", None) is not None and s.connection().dialect.name == "postgresql":
+    if getattr(rules, "ranking", None) is not None and pg:
         _queue_on_list(s, owner)  # rules that rank the whole list (the engine): one planning per round
     # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
     # reads the list page by page until the round has its offers.
@@ -203,10 +204,16 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         else:
             pending.append(row)
     written.append(write_round(s, pending, actor=p.name, at=at, below=below, as_of=now) or 0)
+    released = None
     if not offers and plan.channel == "waiting_list" and v.channel in ("kommunal_anvisning", "rehousing"):
-        v.channel = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
+        released = "waiting_list"  # no eligible referral: released (kommunal_anvisning switch unused_referral)
     elif not offers and plan.channel == "annoncering" and v.channel in ("waiting_list", "fleksibel"):
-        v.channel = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
+        released = "annoncering"  # the list gave nobody: advertised (§ 60 a policy, trigger list_exhausted)
+    if released is not None:
+        v.channel = released
+        if pg:  # the vacancy is not in the session (`locked_vacancy_context_pg`)
+            s.connection().exec_driver_sql("UPDATE vacancies SET channel = %s WHERE vacancy_id = %s",
+                                           (released, v.vacancy_id))
     s.flush()
     counts: dict[str, int] = {}
     for cd in decided:
