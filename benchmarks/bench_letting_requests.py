@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import tempfile
@@ -128,7 +129,7 @@ def main() -> None:
                     print(f"      {line}")
         store.engine.dispose()
         if args.profile:
-            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(30)
 
 
 if __name__ == "__main__":

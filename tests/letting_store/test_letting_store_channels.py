@@ -101,3 +101,45 @@ def test_32_concurrent_registrations_keep_the_share_exact(db_url, store, tokens,
             else:
                 seen.append(d.facts["dk.almenboligloven.59"]["vacancies_seen"])
         assert sorted(seen) == list(range(1, n + 1))  # each registration saw its own count
+
+
+def test_a_registration_writes_the_same_rows_on_every_database(store, tokens, rules):
+    """The vacancy, its channel decision and the share counter as a registration writes them (one
+    driver-SQL statement on PostgreSQL, the ORM on SQLite): the same values on both; a second
+    open vacancy of the dwelling is refused and writes nothing."""
+    from boligmix.errors import ConflictError
+
+    from store_support import STORE_ORDER
+
+    _, org = tokens["org"]
+    dws = seed_stock(store, org, dwellings=2)
+    by_engine = _register(store, org, rules, dws[0])
+    by_order = store.transact(lambda s: service.register_vacancy(
+        s, org, {"dwelling_id": dws[1], "available_from": date(2025, 4, 1), "channel": "fleksibel"},
+        rules=STORE_ORDER))
+    with pytest.raises(ConflictError, match="already has the open vacancy"):
+        _register(store, org, rules, dws[0])
+    with store.read() as s:
+        vacancies = [(v.vacancy_id, v.dwelling_id, v.channel, v.available_from, v.status, v.created_at is not None)
+                     for v in s.scalars(select(Vacancy).order_by(Vacancy.vacancy_id))]
+        decisions = [(d.vacancy_id, d.dwelling_id, d.outcome, d.channel, d.rule, d.rule_version, d.law, d.reason,
+                      d.facts, d.unknown_facts, d.actor, d.offer_id, d.entry_id, d.applicant_id, d.rank)
+                     for d in s.scalars(select(Decision).order_by(Decision.decision_id))]
+        counters = [(c.policy_id, c.scope_key, c.count_per, c.seen, c.used) for c in s.scalars(select(ShareCounter))]
+    e, o = by_engine["vacancy_id"], by_order["vacancy_id"]
+    assert by_engine == {"vacancy_id": e, "dwelling_id": dws[0], "channel": "waiting_list",
+                         "available_from": "2025-04-01", "status": "open"}
+    assert by_order == {"vacancy_id": o, "dwelling_id": dws[1], "channel": "fleksibel",
+                        "available_from": "2025-04-01", "status": "open"}
+    assert vacancies == [(e, dws[0], "waiting_list", date(2025, 4, 1), "open", True),
+                         (o, dws[1], "fleksibel", date(2025, 4, 1), "open", True)]
+    [first, second] = decisions
+    assert first[:5] == (e, dws[0], "channel", "waiting_list", "dk.venteliste#default_channel")
+    assert first[8]["dk.almenboligloven.59"]["vacancies_seen"] == 1 and first[9:] == ([], org.name, None, None, None, None)
+    assert second == (o, dws[1], "channel", "fleksibel", "boligmix.store#channel", "1", None,
+                      "vacancy registered, to be let by fleksibel",
+                      {"channel": "fleksibel", "department_id": second[8]["department_id"], "org_id": ORG,
+                       "municipality_code": second[8]["municipality_code"],
+                       "area_categories": second[8]["area_categories"]},
+                      [], org.name, None, None, None, None)
+    assert counters == [("dk.almenboligloven.59", ORG, "organisation", 1, {})]

@@ -139,3 +139,29 @@ def test_over_the_api_a_provisional_acceptance_is_202(db_url, store, tokens):
     assert again.status_code == 202 and again.headers.get("Idempotency-Replayed") == "true"
     r1 = client.post(f"/api/offers/{o1}/accept", headers=headers)
     assert r1.status_code == 201 and r1.json()["offer_id"] == o1
+
+
+def test_a_rounds_offers_are_stored_as_answered_in_rank_order(store, tokens):
+    """The round's offers (driver SQL on PostgreSQL, the ORM on SQLite) read back from the database
+    exactly as the round answered them: ids in rank order, each entry's applicant and household,
+    open, the engine's answer deadline; the decisions that made them name their ids."""
+    from sqlalchemy import select
+
+    from boligmix.letting.store.models import Applicant, Offer
+
+    _, org = tokens["org"]
+    rules = EngineRules()
+    vid, ids, entries = _three_offers(store, org, rules, n=5, now=NOW)
+    made = store.transact(lambda s: service.list_offers(s, org, vid))
+    with store.read() as s:
+        rows = [(o.offer_id, o.entry_id, o.rank, o.applicant_id, o.household_id, o.status, o.channel, o.created_at,
+                 o.deadline) for o in s.scalars(select(Offer).where(Offer.vacancy_id == vid).order_by(Offer.offer_id))]
+        people = {a.entry_id: (a.applicant_id, a.household_id) for a in s.scalars(select(Applicant))}
+        offered = {d["offer_id"] for d in service.list_decisions(s, org, vid) if d["outcome"] == "offered"}
+    assert [r[0] for r in rows] == ids == [o["offer_id"] for o in made]
+    assert [r[2] for r in rows] == sorted(r[2] for r in rows) and len({r[1] for r in rows}) == len(rows)
+    for offer_id, entry_id, rank, applicant_id, household_id, status, channel, created_at, deadline in rows:
+        assert (applicant_id, household_id) == people[entry_id]
+        assert status == "open" and channel == "waiting_list" and created_at is not None
+        assert deadline is not None and deadline.replace(tzinfo=None) > NOW
+    assert set(ids) <= offered

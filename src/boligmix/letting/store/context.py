@@ -50,6 +50,29 @@ def _vacancy_context(s: Session, vacancy_id: int, *, lock: bool) -> tuple[Vacanc
     return row[0], row[1], row[2]
 
 
+def locked_vacancy_context_pg(s: Session, vacancy_id: int) -> tuple[Vacancy, Dwelling, Department]:
+    """`_vacancy_context(lock=True)` by driver SQL (PostgreSQL): the vacancy row locked, the three
+    rows' values as objects outside the session (read only; a change to the vacancy is written by
+    the caller's own statement). An offer round's ORM query of three entities cost ~1 ms of CPU."""
+    row = s.connection().exec_driver_sql(_VACANCY_CONTEXT_PG_SQL, (vacancy_id,)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"vacancy {vacancy_id} does not exist")
+    n, m = len(_VACANCY_COLUMNS), len(_DWELLING_COLUMNS)
+    return (Vacancy(**dict(zip(_VACANCY_COLUMNS, row[:n]))),
+            Dwelling(**dict(zip(_DWELLING_COLUMNS, row[n:n + m]))),
+            Department(**dict(zip(_DEPARTMENT_COLUMNS, row[n + m:]))))
+
+
+_VACANCY_COLUMNS = tuple(c.name for c in Vacancy.__table__.columns)
+_DWELLING_COLUMNS = tuple(c.name for c in Dwelling.__table__.columns)
+_DEPARTMENT_COLUMNS = tuple(c.name for c in Department.__table__.columns)
+_VACANCY_CONTEXT_PG_SQL = (
+    "SELECT " + ", ".join([*(f"v.{c}" for c in _VACANCY_COLUMNS), *(f"w.{c}" for c in _DWELLING_COLUMNS),
+                           *(f"d.{c}" for c in _DEPARTMENT_COLUMNS)])
+    + " FROM vacancies v JOIN dwellings w ON w.dwelling_id = v.dwelling_id "
+      "JOIN departments d ON d.department_id = w.department_id WHERE v.vacancy_id = %s FOR UPDATE OF v")
+
+
 def _decision(s: Session, p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str,
               facts: dict[str, Any], entry: Applicant | None = None, offer_id: int | None = None,
               rank: int | None = None, rule_version: str = RULE_VERSION, law: str | None = None,

@@ -50,7 +50,8 @@ from boligmix.letting.store.models import (
     ShareCounter,
     Vacancy,
 )
-from boligmix.letting.store.selection import MUNICIPAL_LISTS, OfferRules, queue_key
+from boligmix.letting.store import registration_sql
+from boligmix.letting.store.selection import MUNICIPAL_LISTS, RULE_VERSION, OfferRules, queue_key
 from boligmix.letting.store.serialise import (  # noqa: F401  (re-exported: the service's JSON forms)
     _as_utc,
     _ids,
@@ -282,26 +283,34 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
     if open_id is not None:
         raise ConflictError(f"dwelling {w.dwelling_id} already has the open vacancy {open_id}")
     allocated = None
+    conn = s.connection()
+    pg = conn.dialect.name == "postgresql"  # driver SQL, no ORM flush (`registration_sql`)
+    states: list[Any] = []
     if allocate is not None:
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
         states = rules.share_scopes(w, d, now)  # type: ignore[attr-defined]
-        rows = _lock_share_counters(s, states)
+        rows = registration_sql.lock_share_counters(conn, states) if pg else _lock_share_counters(s, states)
         channel, allocated = allocate(w, d, body["available_from"], states, now)
-        for state, row in zip(states, rows):
+        for state, row in zip(states, rows or ()):
             row.seen, row.used, row.policy_version = state.seen, dict(state.used), state.policy_version
+    if allocated is not None:
+        decision = {"outcome": allocated.outcome, "rule": allocated.rule, "reason": allocated.reason,
+                    "facts": allocated.facts, "rule_version": allocated.rule_version, "law": allocated.law}
+    else:
+        decision = {"outcome": "channel", "rule": f"{STORE_RULE}#channel", "rule_version": RULE_VERSION, "law": None,
+                    "reason": f"vacancy registered, to be let by {channel}",
+                    "facts": {"channel": channel, "department_id": d.department_id, "org_id": d.org_id,
+                              "municipality_code": d.municipality_code,
+                              "area_categories": list(d.area_categories or [])}}
+    if pg:
+        v = registration_sql.insert_vacancy(conn, states, dwelling_id=w.dwelling_id, channel=channel,
+                                            available_from=body["available_from"], decision={**decision, "actor": p.name})
+        return vacancy_json(v)
     v = Vacancy(dwelling_id=w.dwelling_id, channel=channel, available_from=body["available_from"],
                 status="open")
     s.add(v)
     s.flush()
-    if allocated is not None:
-        _decision(s, p, outcome=allocated.outcome, vacancy=v, rule=allocated.rule, reason=allocated.reason,
-                  facts=allocated.facts, rule_version=allocated.rule_version, law=allocated.law)
-    else:
-        _decision(s, p, outcome="channel", vacancy=v, rule=f"{STORE_RULE}#channel",
-                  reason=f"vacancy registered, to be let by {channel}",
-                  facts={"channel": channel, "department_id": d.department_id, "org_id": d.org_id,
-                         "municipality_code": d.municipality_code,
-                         "area_categories": list(d.area_categories or [])})
+    _decision(s, p, vacancy=v, **decision)
     return vacancy_json(v)
 
 
