@@ -398,12 +398,12 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         decisions: list[Decision] = []
         seen: set[int] = set()
         # Per candidate, the common case (on the list, not passive, withdrawn or housed, no
-        # entitlement, redirect or reactivation, assessed before) touches only local names: one
-        # lookup in `blocked` stands for the skip checks below (which give the reason), one in
-        # `special` for the changes to the applicant, and the memo's table of assessments is read
-        # directly while no refusal or reactivation of this engine changes a candidate's count.
-        blocked = offered | passive | withdrawn.keys() | housed.keys()
-        special = entitlements.keys() | redirected.keys() | reactivations.keys()
+        # entitlement, redirect or reactivation, assessed before) touches only local names: a few
+        # membership tests stand for the skip checks below (which give the reason) and for the
+        # changes to the applicant, and the memo's table of assessments is read directly while no
+        # refusal or reactivation of this engine changes a candidate's count. (No union of the
+        # ledger's sets is built per round: `housed` and `redirected` grow with every letting of a
+        # long run, and copying them made each round cost the size of the year's lettings.)
         allowed_ids = {id(t) for t in allowed}  # enum members are singletons; id() skips Enum.__hash__
         table = self._assessment_table_for(vacancy, channel, in_force, on) \
             if not ledger.refusals and not reactivations else None
@@ -413,7 +413,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                 raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
             seen.add(aid)
             base_refusals[aid] = applicant.refusal_count
-            if id(applicant.list_type) not in allowed_ids or aid in blocked or applicant.passive \
+            if id(applicant.list_type) not in allowed_ids or aid in offered or aid in passive or aid in withdrawn \
+                    or aid in housed or applicant.passive \
                     or (own_lists_only and applicant.org_id != org_id):
                 skip_reason = None
                 if applicant.list_type not in allowed:
@@ -436,7 +437,7 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                                                     facts={"list_type": applicant.list_type.value,
                                                            "org_id": applicant.org_id}))
                     continue
-            if aid in special:
+            if aid in entitlements or aid in redirected or aid in reactivations:
                 if aid in entitlements:
                     applicant = self._with_entitlement(applicant, vacancy)
                 if aid in redirected:
