@@ -4,6 +4,10 @@ The engine decides everything a letting is (channel by the share policies, candi
 priorities, ranking, offers); this module picks the candidates it is handed: the most senior
 plausible seekers of the dwelling's municipality applying in its area (a window of `WINDOW`, up to
 `WINDOWS` windows), the municipality's referrals in its order and the households to rehouse.
+Plausible: within the waiting list's size limits. A size rule that lapses without a taker (the
+rule against underuse, `ApplicantFactory.binding_size_limits`) only orders, as in the engine: the
+windows of the seekers meeting every size limit come first, then those of the seekers failing it
+(`Fits`), so a dwelling no seeker meeting the rule takes goes to the most senior other one.
 A vacancy goes to its own area's seekers (those outside any area: to the seekers applying outside
 any) first; once it is unlet for a month and none of its own area's candidates is left to assess,
 to the seekers whose second choice its area is (`destination.second_choices`), and when none of
@@ -76,7 +80,7 @@ class AlmenLetting:
         self._limits: dict[int, tuple] = {}
         """id of the policies in force -> (them, binding size limits, preferred size limits): `_size_limits`."""
         self._settled: dict[int, tuple[int, tuple]] = {}
-        """Dwelling position -> (month, size limits) of an unlet waiting-list/fleksibel vacancy whose
+        """Dwelling position -> (month, binding size limits) of an unlet waiting-list/fleksibel vacancy whose
         whole pool (every seeker of the municipality decided by that month fitting the limits) was
         assessed: a later month's round can only find a seeker decided since (`SeekerPool.may_fit_since`)."""
         self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
