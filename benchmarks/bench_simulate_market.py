@@ -5,7 +5,8 @@ pickles the state there; `run` reads it in a fresh process and lets that year's 
 CPU, lettings, engine rounds and peak memory; `--diagnose` adds the almen vacancies per month
 (new, tried, let, carried over), the vacancies left at the year's end by rooms and the open
 almen seekers by household size; `--underuse N` runs the market with the waiting list's
-`max_rooms_over_persons` set to N (a diagnostic: how many unlet vacancies the size rule causes).
+`max_rooms_over_persons` set to N (a diagnostic: how many unlet vacancies the size rule causes);
+`--size-rule binding` with the size rule binding (the waiting list before version 2010-01-01.3).
 
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate_market.py save \\
         --data /work/data/national-seed1 --prepared /tmp/s7-national-prepared.pkl --state /tmp/market-state.pkl
@@ -67,10 +68,12 @@ def save(data: str, prepared: str | None, state: str) -> None:
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 
-def _policies(underuse: int | None):
+def _policies(underuse: int | None, size_rule: str | None = None):
     from boligmix.letting.policy import POLICY_DIR, load_policies, policy_files
-    from boligmix.simulate.scenario import load_scenario
+    from boligmix.simulate.scenario import PolicyOverride, build_policy_set, load_scenario
 
+    if size_rule is not None:
+        return build_policy_set([], {"dk.venteliste": PolicyOverride(switches={"size_rule": size_rule})}, "bench")
     if underuse is None:
         return load_scenario("baseline").policies()
     tmp = Path(tempfile.mkdtemp(prefix="bench-market-"))
@@ -84,7 +87,7 @@ def _policies(underuse: int | None):
     return load_policies(files)
 
 
-def run(state: str, diagnose: bool, underuse: int | None) -> None:
+def run(state: str, diagnose: bool, underuse: int | None, size_rule: str | None = None) -> None:
     from boligmix.indicators import settings_for_list_year
     from boligmix.letting.ledger import LettingLedger
     from boligmix.simulate import almen_letting
@@ -110,13 +113,14 @@ def run(state: str, diagnose: bool, underuse: int | None) -> None:
     vacant0 = almen & (dw.household == NO_HOUSEHOLD)
     seekers = s["seekers"]
     c = time.process_time()
-    market = Market(pop, _policies(underuse), factory, s["categories"], s["seed"], s["rep"], year,
+    market = Market(pop, _policies(underuse, size_rule), factory, s["categories"], s["seed"], s["rep"], year,
                     LettingLedger(counters=s["counters"]), s["demolish"])
     result = market.run(seekers)
     cpu = time.process_time() - c
     a = market.almen
     left = almen & (dw.household == NO_HOUSEHOLD)
-    print(f"market of {year}{'' if underuse is None else f' (max_rooms_over_persons {underuse})'}: cpu {cpu:.1f} s, "
+    print(f"market of {year}{'' if underuse is None else f' (max_rooms_over_persons {underuse})'}"
+          f"{'' if size_rule is None else f' (size_rule {size_rule})'}: cpu {cpu:.1f} s, "
           f"almen lettings {len(result.lettings)}, households moved {result.moved_households}, engine rounds "
           f"{a.offer_rounds}, vacancy tries skipped {a.skipped_offers}, peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB, load {os.getloadavg()}")
@@ -154,12 +158,14 @@ def main() -> None:
     parser.add_argument("--state", required=True, help="the pickled state before the market")
     parser.add_argument("--diagnose", action="store_true")
     parser.add_argument("--underuse", type=int, help="run: max_rooms_over_persons of the waiting list")
+    parser.add_argument("--size-rule", choices=("lapses", "binding"),
+                        help="run: the waiting list's switch size_rule (default: the policy's, lapses)")
     args = parser.parse_args()
     sys.setrecursionlimit(100_000)
     if args.what == "save":
         save(args.data, args.prepared, args.state)
     else:
-        run(args.state, args.diagnose, args.underuse)
+        run(args.state, args.diagnose, args.underuse, args.size_rule)
 
 
 if __name__ == "__main__":

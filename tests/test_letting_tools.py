@@ -316,14 +316,28 @@ def test_oprykning_and_priority_rights_before_external_seniority(statutory):
     assert [d.applicant_id for d in ranked] == [4, 3, 2, 1]
 
 
-@pytest.mark.parametrize("size, rooms, ok", [(1, 2, True), (1, 3, False), (4, 2, True), (5, 2, False),
-                                             (3, 4, True), (2, 4, False)])
-def test_size_rules_persons_per_room(statutory, size, rooms, ok):
+@pytest.mark.parametrize("size, rooms, crowding_ok, underuse_ok", [
+    (1, 2, True, True), (1, 3, True, False), (4, 2, True, True), (5, 2, False, True), (3, 4, True, True),
+    (2, 4, True, False)])
+def test_size_rules_persons_per_room(statutory, size, rooms, crowding_ok, underuse_ok):
+    """Crowding bars; underuse lapses (the only applicant is offered the dwelling, with the lapsed
+    rule recorded), and bars too with the switch size_rule=binding (version .2's rule)."""
+    from boligmix.simulate.scenario import PolicyOverride, build_policy_set
+
+    binding = build_policy_set([], {"dk.venteliste": PolicyOverride(switches={"size_rule": "binding"})}, "test")
     members = (member(10),) + tuple(member(11 + i, MemberRole.CHILD, birth=date(2015, 1, 1)) for i in range(size - 1))
     d = decision_for(one_round(statutory, dwelling(1, rooms=rooms), [applicant(1, members=members)]), 1)
-    assert (d.outcome == Outcome.OFFERED) == ok
-    if not ok:
-        assert d.rule_id in ("dk.venteliste#size_crowding", "dk.venteliste#size_underuse")
+    assert (d.outcome == Outcome.OFFERED) == crowding_ok
+    if not crowding_ok:
+        assert d.rule_id == "dk.venteliste#size_crowding"
+    elif not underuse_ok:
+        assert d.facts["lapsed_rules"] == ["dk.venteliste#size_underuse"] and "lapses for this applicant" in d.reason
+    else:
+        assert "lapsed_rules" not in d.facts
+    b = decision_for(one_round(binding, dwelling(1, rooms=rooms), [applicant(1, members=members)]), 1)
+    assert (b.outcome == Outcome.OFFERED) == (crowding_ok and underuse_ok)
+    if not underuse_ok:
+        assert b.rule_id == "dk.venteliste#size_underuse"
 
 
 def test_applicant_wishes(statutory):

@@ -15,11 +15,12 @@ from synth_data import small_dataset_dir
 
 from boligmix.indicators import settings_for_list_year
 from boligmix.letting.ledger import LettingLedger
+from boligmix.letting.model import Outcome
 from boligmix.simulate.applicants import ApplicantFactory
 from boligmix.simulate.demography import births, deaths, emigration
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.market import CARRIED_OVER, Market, draw_seekers
-from boligmix.simulate.population import Population
+from boligmix.simulate.population import ALMEN, Population
 from boligmix.simulate.scenario import load_scenario
 from boligmix.simulate.yearly_lists import data_categories
 
@@ -91,3 +92,35 @@ def test_pool_keys_drawn_at_once_equal_those_read_one_seeker_at_a_time():
     group = SeekerPool(sids.tolist(), seekers)
     market.almen.key_pool(group, seekers)
     assert group.referral.tolist() == [market.almen._referral_key(s)[0] for s in sids.tolist()]
+
+
+def test_the_size_rule_lapses_without_a_taker_and_binds_when_switched(tmp_path):
+    """Under the baseline (waiting list 2010-01-01.3) a dwelling no seeker meeting the size rule
+    takes is let to one failing it, and its offer records the lapse; with the switch size_rule=binding
+    (version .2's rule) no letting breaks it, fewer dwellings are let and more stay vacant."""
+    binding = tmp_path / "binding.yaml"
+    binding.write_text("format: boligmix-scenario/1\nname: binding\noverrides:\n"
+                       "  dk.venteliste: {switches: {size_rule: binding}}\n", encoding="utf-8")
+    pop = Population.from_dataset(small_dataset_dir(), START)
+    runs = {name: _market_year(pop, 5, True, scenario=scenario)
+            for name, scenario in (("lapses", "baseline"), ("binding", str(binding)))}
+
+    def breaking(market, lettings):
+        dw = market.pop.dwellings
+        return [r for r in lettings if r["channel"] in ("waiting_list", "fleksibel")
+                and dw.rooms[dw.index[r["dwelling_id"]]] - r["persons"] > 1]
+
+    def vacant(market):
+        dw = market.pop.dwellings
+        return int(((dw.household == 0) & dw.active & (dw.tenure == ALMEN)).sum())
+
+    (lapsing, lapsing_lettings), (bound, bound_lettings) = runs["lapses"], runs["binding"]
+    assert breaking(bound, bound_lettings) == []
+    broken = breaking(lapsing, lapsing_lettings)
+    assert len(broken) > 10
+    assert len(lapsing_lettings) > len(bound_lettings) and vacant(lapsing) < vacant(bound)
+    offered = {(d.applicant_id, d.dwelling_id): d for d in lapsing.almen.engine.ledger.decisions
+               if d.outcome == Outcome.OFFERED}
+    for r in broken:
+        facts = offered[(r["household_id"], r["dwelling_id"])].facts
+        assert facts["lapsed_rules"] == ["dk.venteliste#size_underuse"]

@@ -82,7 +82,7 @@ def test_reactivate_over_http_with_scope_idempotency_and_trail(db_url, store, to
         passive = s.scalar(select(Decision).where(Decision.entry_id == first, Decision.outcome == "passive"))
         [react] = s.scalars(select(Decision).where(Decision.outcome == "reactivated")).all()
         assert react.vacancy_id == passive.vacancy_id and react.rule == "dk.venteliste#reactivation"
-        assert react.rule_version == "2010-01-01.2" and react.actor == "org1"
+        assert react.rule_version == "2010-01-01.3" and react.actor == "org1"
         assert react.facts["passive_decision_id"] == passive.decision_id and react.facts["refusals_before"] == 3
         assert react.facts["reactivation_keeps_seniority"] is True
         passive_vacancy = passive.vacancy_id

@@ -138,8 +138,11 @@ def assess_case(policies: PolicySet, case: CaseIn) -> CaseResult:
         raise DataValidationError(f"case {case.case_id}: {exc.reason}", column=exc.column) from exc
     if verdict.outcome is None:
         met = ", ".join(verdict.priorities_met)
+        lapsed = ", ".join(verdict.lapsed)   # the size rule: ranked after every applicant meeting it
         return CaseResult(str(case.case_id), "eligible", "", "", "", "eligible" + (f"; priorities met: {met}"
-                                                                                   if met else ""),
+                                                                                   if met else "")
+                          + (f"; fails {lapsed}, which lapses without a taker: ranked after the applicants "
+                             f"meeting it" if lapsed else ""),
                           verdict.unknown)
     hit, policy = verdict.hit, verdict.policy
     assert hit is not None and policy is not None

@@ -71,6 +71,14 @@ class Assessment:
     priority_key: tuple[int, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
+    lapsed: tuple[str, ...] = ()
+    """Rules that lapse without a taker (`Policy.lapses`: the waiting list's size rule) this
+    applicant fails: still eligible, ranked after every applicant meeting them (their 0/1 verdicts
+    lead `priority_key`)."""
+
+
+LAPSED_FACT = "lapsed_rules"
+"""The fact naming the lapsing rules an eligible applicant fails (recorded with its decisions)."""
 
 
 def _assessment_table(memo: dict[tuple[Any, ...], Any], dwelling: Dwelling, channel: Channel,
@@ -251,16 +259,28 @@ class RuleAssessor:
                 facts.update(extra)
             return Assessment(applicant, outcome, reason, hit, hit.policy, facts=facts, unknown=hit.unknown)
 
-        # 1. eligibility: every condition must hold
+        # 1. eligibility: every condition must hold, but a rule that lapses without a taker (the size
+        # rule) only orders: its 0/1 verdicts lead the priority key (met first)
+        lapse_key: list[int] = []
+        lapsed: list[str] = []
+        lapse_facts: dict[str, Any] = {}
         for policy in covering:
             if not policy.active("eligibility"):
                 continue
             facts, details = facts_of(policy)
             for rule in policy.active("eligibility"):
                 truth = self._truth(rule, policy, facts)
+                lapses = policy.lapses(rule)
                 if truth is Truth.TRUE:
+                    if lapses:
+                        lapse_key.append(0)
                     continue
                 hit = self._hit(rule, policy, facts, details, truth)
+                if hit.truth is Truth.FALSE and lapses:
+                    lapse_key.append(1)
+                    lapsed.append(rule.rule_id)
+                    lapse_facts.update(hit.facts)
+                    continue
                 if hit.truth is Truth.FALSE:
                     return stop(Outcome.SKIPPED, hit, f"not eligible: fails '{rule.spec.description or rule.spec.id}'")
                 if hit.truth is Truth.UNKNOWN:
@@ -320,9 +340,12 @@ class RuleAssessor:
             for rule in policy.active("priorities"):
                 prios.append((rule.spec.rank or 0, rule.rule_id, self._hit(rule, policy, facts, details), policy))
         prios.sort(key=lambda t: (t[0], t[1]))
-        key: list[int] = []
+        key: list[int] = lapse_key
         met: list[str] = []
         used: dict[str, Any] = dict(exemption_facts)
+        if lapsed:
+            used.update(lapse_facts)
+            used[LAPSED_FACT] = list(lapsed)
         unknown: list[str] = []
         for _, rule_id, hit, policy in prios:
             meets = hit.truth is Truth.TRUE or policy.id in exempt
@@ -337,7 +360,8 @@ class RuleAssessor:
                                   f" and the criteria are exclusive (switch mode=exclusive)"
                                   + (f"; unknown: {', '.join(hit.unknown)}" if hit.unknown else ""),
                                   hit, policy, facts=dict(hit.facts), unknown=hit.unknown)
-        return Assessment(applicant, None, "eligible", None, None, tuple(met), tuple(key), used, tuple(unknown))
+        return Assessment(applicant, None, "eligible", None, None, tuple(met), tuple(key), used, tuple(unknown),
+                          tuple(lapsed))
 
 
 def policy_facts(policy: Policy, applicant: Applicant, base: Mapping[str, Any], on: date
@@ -386,4 +410,4 @@ def policy_facts(policy: Policy, applicant: Applicant, base: Mapping[str, Any], 
     return facts, details
 
 
-__all__ = ["Assessment", "RuleAssessor", "RuleHit", "policy_facts"]
+__all__ = ["Assessment", "LAPSED_FACT", "RuleAssessor", "RuleHit", "policy_facts"]

@@ -8,7 +8,9 @@ priority rights, derived facts: `boligmix.letting.engine.policy_facts`), once pe
 rule's condition is then evaluated for all applicants at once with the one evaluator's polars form
 (`boligmix.rules.evaluator.evaluate_frame`), and the engine's precedence is applied column-wise:
 
-1. eligibility (per policy covering the channel, rules in order): the first rule not TRUE skips;
+1. eligibility (per policy covering the channel, rules in order): the first rule not TRUE skips,
+   except that a rule lapsing without a taker (`Policy.lapses`, the size rule) that is FALSE only
+   ranks the applicant after those meeting it (its 0/1 verdicts lead the priority key);
 2. exemptions: a policy whose exemption rule is TRUE has its rejections and priorities waived
    (priorities then count as met);
 3. rejections: the first rule not FALSE decides unless a dispensation applies: TRUE rejects,
@@ -160,14 +162,18 @@ def _precedence(covering: Sequence[Policy], n: int, truth: Callable[[Policy, Any
     def open_rows() -> list[int]:
         return [i for i in range(n) if outcome[i] is None]
 
-    # 1. eligibility
+    # 1. eligibility (a rule that lapses without a taker only orders: its verdicts lead the key)
+    lapse_keys: list[list[int]] = [[] for _ in range(n)]
     for policy in covering:
         for rule in policy.active("eligibility"):
             if not open_rows():
                 break
             verdict = truth(policy, rule)
+            lapses = policy.lapses(rule)
             for i in open_rows():
-                if verdict[i] is not True:
+                if lapses and verdict[i] is not None:
+                    lapse_keys[i].append(0 if verdict[i] else 1)
+                elif verdict[i] is not True:
                     outcome[i], rule_of[i] = SKIPPED, rule.rule_id
     # 2. exemptions
     exempt: dict[str, list[bool]] = {}
@@ -205,7 +211,7 @@ def _precedence(covering: Sequence[Policy], n: int, truth: Callable[[Policy, Any
     # 4. priorities
     prios = sorted(((rule.spec.rank or 0, rule.rule_id, rule, policy) for policy in covering
                     for rule in policy.active("priorities")), key=lambda t: (t[0], t[1]))
-    keys: list[list[int]] = [[] for _ in range(n)]
+    keys: list[list[int]] = lapse_keys
     met: list[list[str]] = [[] for _ in range(n)]
     for _, rule_id, rule, policy in prios:
         verdict = truth(policy, rule)

@@ -51,7 +51,15 @@ from boligmix.letting.model import (
     Vacancy,
 )
 from boligmix.letting.policy import TOOL_SWITCHES, Policy, PolicySet
-from boligmix.letting.ranking import COMPACT_CHANNELS, REFERRAL_CHANNELS, NotReached, rank_sorter, referral_order_key
+from boligmix.letting.ranking import (
+    COMPACT_CHANNELS,
+    REFERRAL_CHANNELS,
+    NotReached,
+    lapse_note,
+    meeting_lapsing_rules,
+    rank_sorter,
+    referral_order_key,
+)
 
 if TYPE_CHECKING:
     from boligmix.letting.exchange import TransferAssessment, TransferRequest
@@ -247,6 +255,7 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         # added here are strings, ints and lists of them, except the lottery's (checked by `_decision`).
         safe = lottery_seed is None
         not_reached = None
+        eligible, meeting = len(ranked), meeting_lapsing_rules(ranked)  # the size rule lapses: `ranking.lapse_note`
         # Compact in the waiting-list channels, and in the referral channels unless a candidate ranked
         # below the offers carries a redirect (its decision then names the redirect: recorded in full).
         if self.compact_ranking and lottery_seed is None and len(ranked) > size and (
@@ -271,6 +280,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                     and redirect.municipality_code == vacancy.dwelling.municipality_code:
                 facts.update({"redirect_decision": redirect.decision_id,
                               "redirected_from_vacancy": redirect.vacancy_id, "redirect_bar": redirect.rule_id})
+            lapse_facts, lapse_reason = lapse_note(assessment, meeting, eligible)
+            facts.update(lapse_facts)
             if rank <= size:
                 offer = Offer(f"{round_id}/a{applicant.applicant_id}", round_id, vacancy.vacancy_id,
                               vacancy.dwelling.dwelling_id, applicant.applicant_id, applicant.household_id,
@@ -283,7 +294,7 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                     now, Outcome.OFFERED, vacancy, channel=channel, round_id=round_id, applicant=applicant,
                     policy=waiting, rule_id=f"{waiting.id}#ranking", rank=rank, offer_id=offer.offer_id,
                     reason=f"offered: rank {rank} of {len(ranked) + len(not_reached or ())} eligible; answer by "
-                           f"{deadline.isoformat()}",
+                           f"{deadline.isoformat()}{lapse_reason}",
                     facts=facts, unknown=assessment.unknown, safe=safe))
             else:
                 decisions.append(self._decision(

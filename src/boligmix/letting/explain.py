@@ -14,9 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from boligmix.letting.assessment import LAPSED_FACT
 from boligmix.letting.decision_log import decision_to_record
 from boligmix.letting.model import Decision, Outcome
 from boligmix.letting.policy import PolicySet
+from boligmix.letting.ranking import LAPSE_MET_FACT
 from boligmix.letting.reason_da import danish_date, danish_reason, default_policies, rule_text_da
 from boligmix.numbers import fmt_number
 
@@ -131,12 +133,25 @@ def explain_decisions(decisions: Iterable[Decision], applicant_id: int, dwelling
                     f"{redirect.facts.get('redirect_bar')} at vacancy {redirect.facts.get('redirected_from_vacancy')} "
                     f"(decision {redirect.facts.get('redirect_decision')})"
                     + (f", ranked first by rule {ranked_by[0]}" if ranked_by else "") + ".")
+    lapse = next((d for d in reversed(mine) if d.outcome == Outcome.OFFERED and d.facts.get(LAPSED_FACT)),
+                 None) if got else None
+    if lapse is not None:
+        met_by = int(lapse.facts.get(LAPSE_MET_FACT) or 0)
+        verdict += (f" The size rule lapsed for this letting: the household does not meet "
+                    f"{', '.join(map(str, lapse.facts[LAPSED_FACT]))}; "
+                    + (f"{met_by} eligible applicant(s) of the round met it and were ranked first, and none of them "
+                       f"took the dwelling." if met_by else "no eligible applicant of the round met it."))
     if lets and not got:
         d = lets[-1]
         verdict += f" The dwelling was let to applicant {d.applicant_id} (rank {d.rank}, {d.channel.value if d.channel else '?'})."
     policies = policies if policies is not None else default_policies()
     reasons = {d.decision_id: danish_reason(d, policies) for d in steps}
     verdict_da = _verdict_da(applicant_id, dwelling_id, for_dwelling, mine, lets, channels, got, reasons)
+    if lapse is not None:
+        rules = "; ".join(rule_text_da(policies, str(r)) or str(r) for r in lapse.facts[LAPSED_FACT])
+        verdict_da += (f" Belægningsreglen blev fraveget ved denne udlejning: husstanden opfylder ikke reglen ({rules}); "
+                       + (f"{met_by} af tilbudsrundens berettigede ansøgere opfyldte den og stod forrest, men ingen af "
+                          f"dem tog boligen." if met_by else "ingen af tilbudsrundens berettigede ansøgere opfyldte den."))
     if redirect is not None:
         bar = str(redirect.facts.get("redirect_bar") or "")
         why = rule_text_da(policies, bar)

@@ -77,6 +77,11 @@ class Policy:
                   for kind, rules in self.rules.items()}
         object.__setattr__(self, "_active", active)
 
+    def lapses(self, rule: CompiledRule) -> bool:
+        """Is this eligibility rule a preference that lapses when no one meeting it takes the
+        dwelling (`lapses_without_taker`, with the waiting list's switch `size_rule` = lapses)?"""
+        return rule.spec.lapses_without_taker and self.switches.get("size_rule") == "lapses"
+
     def active(self, kind: str) -> tuple[CompiledRule, ...]:
         """The rules of one kind whose switch (if any) is on."""
         return self._active.get(kind, ())  # type: ignore[attr-defined]
@@ -234,6 +239,10 @@ def compile_policy(raw: Mapping[str, Any], source: str) -> Policy:
                 raise ConfigurationError(f"enabled_by names unknown switch '{rule_spec.enabled_by}'",
                                          source=source, rule=f"{spec.id}#{rule_spec.id}",
                                          field=f"{where}.enabled_by")
+            if rule_spec.lapses_without_taker and (kind != "eligibility" or spec.tool != "waiting_list"):
+                raise ConfigurationError("only the waiting_list tool's eligibility rules may lapse "
+                                         "(lapses_without_taker)", source=source, rule=f"{spec.id}#{rule_spec.id}",
+                                         field=f"{where}.lapses_without_taker")
             if kind == "priorities" and rule_spec.rank is None:
                 raise ConfigurationError("a priority needs a 'rank' (lower ranks first)", source=source,
                                          rule=f"{spec.id}#{rule_spec.id}", field=f"{where}.rank")

@@ -134,6 +134,11 @@ class RuleSpec(_Model):
     on_unknown: str
     enabled_by: str | None = None
     rank: int | None = None
+    lapses_without_taker: bool = False
+    """An eligibility rule of the waiting list that is a preference, not a bar (the size rules:
+    belægningsregler): an applicant who fails it may still be ranked, after every applicant who
+    meets it, so it lapses only when no one who meets it takes the dwelling. The waiting list's
+    switch `size_rule` (lapses | binding) decides; binding: an ordinary eligibility rule."""
 
 
 class RoundSpec(_Model):

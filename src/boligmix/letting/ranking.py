@@ -2,7 +2,8 @@
 
 Eligible candidates are ranked by `rank_key`: in a referral channel the municipality's own order
 first (`referral_order_key`), then the policies' priorities (`Assessment.priority_key`: one 0/1
-per priority rule, met first, in the order of the rules' ranks), then seniority and applicant id.
+per priority rule, met first, in the order of the rules' ranks, led by one 0/1 per rule that
+lapses without a taker: the waiting list's size rule), then seniority and applicant id.
 The whole list is ranked (every eligible candidate is assessed, so a priority holder behind any
 number of more senior applicants comes first).
 
@@ -63,6 +64,28 @@ def rank_sorter(channel: Channel) -> Callable[["Assessment"], tuple[Any, ...]]:
     return _plain_key
 
 
+LAPSE_MET_FACT = "lapsed_rules_met_by"
+"""The fact recording, with an offer to an applicant failing a rule that lapses without a taker
+(the waiting list's size rule), how many of the round's eligible applicants met it."""
+
+
+def meeting_lapsing_rules(ranked: "list[Assessment]") -> int:
+    """How many of a round's eligible candidates meet every rule that lapses without a taker (they
+    rank ahead of the others: the rules' verdicts lead the priority key)."""
+    return sum(1 for a in ranked if not a.lapsed)
+
+
+def lapse_note(assessment: "Assessment", meeting: int, eligible: int) -> tuple[dict[str, Any], str]:
+    """The facts and the reason's ending of an offer to an applicant who fails a rule that lapses
+    without a taker (none when it meets them): the rule lapses for this applicant because only
+    `meeting` of the round's `eligible` candidates meet it, and they rank first."""
+    if not assessment.lapsed:
+        return {}, ""
+    return ({LAPSE_MET_FACT: meeting},
+            f"; {', '.join(assessment.lapsed)} lapses for this applicant: {meeting} of {eligible} eligible meet it "
+            f"and rank first")
+
+
 def not_reached_reason(rank: int, offers_per_round: int) -> str:
     """The reason of a not-reached candidate's decision (as a full round records it)."""
     return f"eligible but ranked {rank}; this round offers the first {offers_per_round}"
@@ -106,5 +129,5 @@ class NotReached:
                    "unknown": tuple(assessment.unknown)}
 
 
-__all__ = ["COMPACT_CHANNELS", "NotReached", "REFERRAL_CHANNELS", "not_reached_reason", "rank_key", "rank_sorter",
+__all__ = ["COMPACT_CHANNELS", "LAPSE_MET_FACT", "NotReached", "lapse_note", "meeting_lapsing_rules", "REFERRAL_CHANNELS", "not_reached_reason", "rank_key", "rank_sorter",
            "referral_order_key"]

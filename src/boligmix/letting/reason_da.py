@@ -137,6 +137,12 @@ SHAPES: tuple[tuple[re.Pattern[str], Wording], ...] = (
            r"the dwelling is advertised under the § 60 a agreement",
            lambda m, r: "ventelisten gav ingen berettiget ansøger (udlejning uden for ventelisten, § 51, stk. 5); "
                         "boligen annonceres efter aftalen om offentlig annoncering (§ 60 a)"),
+    _shape(rf"offered: rank (\d+) of (\d+) eligible; answer by {_DATE}; (\S+(?:, \S+)*) lapses for this applicant: "
+           r"(\d+) of (\d+) eligible meet it and rank first",
+           lambda m, r: f"tilbud som nr. {m[1]} af {m[2]} berettigede; svarfrist {danish_date(m[3])}; ansøgeren "
+                        f"opfylder ikke belægningsreglen ({'; '.join(r(x) for x in m[4].split(', '))}), men reglen "
+                        "fraviges: " + (f"ingen af de {m[6]} berettigede opfylder den" if m[5] == "0" else
+                                        f"kun {m[5]} af de {m[6]} berettigede opfylder den, og de står forrest")),
     _shape(rf"offered: rank (\d+) of (\d+) eligible; answer by {_DATE}",
            lambda m, r: f"tilbud som nr. {m[1]} af {m[2]} berettigede; svarfrist {danish_date(m[3])}"),
     _shape(r"eligible but ranked (\d+); this round offers the first (\d+)",

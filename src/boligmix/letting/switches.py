@@ -51,6 +51,13 @@ TOOL_SWITCHES: dict[str, dict[str, SwitchSpec]] = {
         "reactivation_resets_refusals": SwitchSpec(
             True, bool, "Refusals before a reactivation no longer count towards passive_after_refusals "
                         "(false: the next refusal makes the applicant passive again)."),
+        "size_rule": SwitchSpec(
+            "lapses", ("lapses", "binding"),
+            "The eligibility rules marked lapses_without_taker (the size rules, belægningsregler set by the "
+            "organisation's board, not statute): lapses = a preference; applicants meeting them rank ahead "
+            "of those who do not, and the dwelling goes to the next applicant regardless of household size "
+            "only when no one meeting them takes it (common practice); binding = ordinary eligibility "
+            "(nobody failing them is offered the dwelling; before version 2010-01-01.3)."),
     },
     "kommunal_anvisning": {
         "unused_referral": SwitchSpec(

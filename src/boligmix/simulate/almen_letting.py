@@ -4,6 +4,10 @@ The engine decides everything a letting is (channel by the share policies, candi
 priorities, ranking, offers); this module picks the candidates it is handed: the most senior
 plausible seekers of the dwelling's municipality applying in its area (a window of `WINDOW`, up to
 `WINDOWS` windows), the municipality's referrals in its order and the households to rehouse.
+Plausible: within the waiting list's size limits. A size rule that lapses without a taker (the
+rule against underuse, `ApplicantFactory.binding_size_limits`) only orders, as in the engine: the
+windows of the seekers meeting every size limit come first, then those of the seekers failing it
+(`Fits`), so a dwelling no seeker meeting the rule takes goes to the most senior other one.
 A vacancy goes to its own area's seekers (those outside any area: to the seekers applying outside
 any) first; once it is unlet for a month and none of its own area's candidates is left to assess,
 to the seekers whose second choice its area is (`destination.second_choices`), and when none of
@@ -73,8 +77,10 @@ class AlmenLetting:
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
         self._policies_in_force: dict[tuple, tuple] = {}
+        self._limits: dict[int, tuple] = {}
+        """id of the policies in force -> (them, binding size limits, preferred size limits): `_size_limits`."""
         self._settled: dict[int, tuple[int, tuple]] = {}
-        """Dwelling position -> (month, size limits) of an unlet waiting-list/fleksibel vacancy whose
+        """Dwelling position -> (month, binding size limits) of an unlet waiting-list/fleksibel vacancy whose
         whole pool (every seeker of the municipality decided by that month fitting the limits) was
         assessed: a later month's round can only find a seeker decided since (`SeekerPool.may_fit_since`)."""
         self._tried: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple | None]] = {}
@@ -146,7 +152,7 @@ class AlmenLetting:
             # every fitting seeker of the municipality decided by `settled`'s month was assessed:
             # only those decided since can be new candidates (the test before the pool is selected)
             dwelling = self.vacancies[pos].dwelling
-            limits = self.factory.size_limits(dwelling, now.date(), self._in_force(dwelling, now.date()))
+            limits = self._size_limits(dwelling, now.date())[0]
             if limits == settled[1] and not group.may_fit_since(settled[0], month, dwelling.rooms, *limits):
                 self.skipped_offers += 1
                 self._tried[pos] = (*tried[:4], state)
@@ -159,9 +165,9 @@ class AlmenLetting:
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
-        per_room, over = self.factory.size_limits(dwelling, now.date(), self._in_force(dwelling, now.date()))
+        binding, preferred = self._size_limits(dwelling, now.date())
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
-                                                          per_room, over)
+                                                          binding, preferred)
         everyone = False
         for fallback, second in ((band_here, True), (None, False)):
             if not past_first or self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool,
@@ -170,13 +176,13 @@ class AlmenLetting:
             # unlet for a month and no seeker of its area left to assess: the seekers whose second
             # choice it is (`destination.second_choices`), then every seeker
             fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, fallback, tried,
-                                                              per_room, over, second)
+                                                              binding, preferred, second)
             everyone = fallback is None
         if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
                                                                         rehousing):
             self.skipped_offers += 1           # no new candidate since the last round: the same answer
             self._tried[pos] = (*tried[:4], state)
-            self._settle(pos, vacancy, month, (per_room, over), everyone)
+            self._settle(pos, vacancy, month, binding, everyone)
             return None, None
         # the channel first, to build only the lists it reads (with no candidate at all, the round
         # allocates it as the engine always does: no applicant to build, one checkpoint fewer)
@@ -189,19 +195,25 @@ class AlmenLetting:
                        for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),
             rehousing=[self._applicant(s, seekers, dwelling, on, "rehousing", k)
                        for k, s in enumerate(rehousing[:WINDOW])] if channel == Channel.REHOUSING else ())
-        for w in range(WINDOWS):
-            window = fits[w * WINDOW:(w + 1) * WINDOW]
-            if w and not window:
-                break
+        # windows of the most senior seekers meeting the size rules, then (when they lapse without a taker,
+        # `fits.lapsed`) of those failing them: the engine ranks every one meeting them first
+        windows = [part[i:i + WINDOW] for part in (fits.meeting, fits.lapsed)
+                   for i in range(0, len(part), WINDOW)] or [[]]
+        meeting_windows = -(-len(fits.meeting) // WINDOW)
+        handed_in: list[int] = []
+        for w, window in enumerate(windows):
+            handed_in += window
             # the waiting list: read by every channel but udslusning (the referral channels read it
             # when the engine releases an unused referral to the waiting list)
             applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
                 if channel != Channel.UDSLUSNING else []
             handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
                 if self.screen is not None else None
-            if handed == [] and not any(p.spec.tool == "offentlig_annoncering" for p in in_force):
+            if handed == [] and (w < meeting_windows and fits.lapsed
+                                 or not any(p.spec.tool == "offentlig_annoncering" for p in in_force)):
                 # no one the engine could rank, and no advertising to turn to when the list gives no
-                # offer: the engine's round would change nothing but its own records
+                # offer (or seekers failing a lapsing size rule still to come, whom the engine would rank
+                # before advertising): the engine's round would change nothing but its own records
                 self.empty_rounds += 1
                 continue
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
@@ -224,12 +236,23 @@ class AlmenLetting:
                                                              now)
             channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
-        complete = {Channel.WAITING_LIST: len(fits) < WINDOW * WINDOWS, Channel.FLEKSIBEL: len(fits) < WINDOW * WINDOWS,
+        complete = {Channel.WAITING_LIST: fits.complete, Channel.FLEKSIBEL: fits.complete,
                     Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
                     }.get(channel, False)
-        self._remember_tried(pos, fits[:WINDOW * (w + 1)], referral_pool, rehousing, state if complete else None)
-        self._settle(pos, vacancy, month, (per_room, over), everyone and complete)
+        self._remember_tried(pos, handed_in, referral_pool, rehousing, state if complete else None)
+        self._settle(pos, vacancy, month, binding, everyone and complete)
         return None, None
+
+    def _size_limits(self, dwelling: Dwelling, on: date) -> tuple[tuple, tuple]:
+        """(binding, preferred) size limits of the waiting list in force (`ApplicantFactory.binding_size_limits`,
+        `size_limits`): each (max persons per room, max rooms over persons), kept per policies in force."""
+        in_force = self._in_force(dwelling, on)
+        found = self._limits.get(id(in_force))
+        if found is None or found[0] is not in_force:
+            found = self._limits[id(in_force)] = (
+                in_force, self.factory.binding_size_limits(dwelling, on, in_force),
+                self.factory.size_limits(dwelling, on, in_force))
+        return found[1], found[2]
 
     def _settle(self, pos: int, vacancy: Vacancy, month: int, limits: tuple, settled: bool) -> None:
         """Remember that every seeker of the municipality decided by `month` who fits the size
@@ -243,21 +266,19 @@ class AlmenLetting:
     # ------------------------------------------------------------------------------------------
 
     def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
-                    tried: tuple | None, per_room: float | None, over: float | None, second: bool = False
-                    ) -> tuple[list[int], list[int], list[int]]:
+                    tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False
+                    ) -> tuple["Fits", list[int], list[int]]:
         """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
-        `band` (None: any) not yet assessed for the vacancy: the most senior fitting the size
-        constants, the first by the referral order, the first households to rehouse."""
+        `band` (None: any) not yet assessed for the vacancy: the most senior meeting the `preferred`
+        size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
+        referral order, the first households to rehouse."""
         factory = self.factory
         rows = group.select(month, dwelling.dwelling_id, band, second)
         group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
                    lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
         size = group.size[rows]
-        fit = np.ones(rows.size, dtype=bool)
-        if per_room is not None:
-            fit &= ~(size > per_room * dwelling.rooms)
-        if over is not None:
-            fit &= ~(dwelling.rooms - size > over)
+        fit = _within(size, dwelling.rooms, *binding)
+        meets = fit & _within(size, dwelling.rooms, *preferred) if preferred != binding else fit
         referable = ~group.rehousing[rows] & group.urgent[rows]
         rehoused = group.rehousing[rows]
         if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
@@ -265,7 +286,11 @@ class AlmenLetting:
                 if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
                     kept = np.flatnonzero(mask)
                     mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
-        fits = group.sid[first_by(rows[fit], group.seniority, group.sid, WINDOW * WINDOWS)].tolist()
+        cap = WINDOW * WINDOWS
+        meeting = group.sid[first_by(rows[fit & meets], group.seniority, group.sid, cap)].tolist()
+        lapsed = group.sid[first_by(rows[fit & ~meets], group.seniority, group.sid, cap)].tolist() \
+            if meets is not fit else []
+        fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
         referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
         rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
         return fits, referral_pool, rehousing
@@ -371,4 +396,26 @@ class AlmenLetting:
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
 
-__all__ = ["WINDOW", "WINDOWS", "AlmenLetting"]
+
+
+class Fits(list):
+    """A vacancy's waiting-list candidates: those meeting the size rules (`meeting`, the most senior
+    first), then those meeting only the binding ones (`lapsed`: the rules lapse without a taker).
+    `complete`: neither list was cut at `WINDOW * WINDOWS`."""
+
+    def __init__(self, meeting: list[int], lapsed: list[int], complete: bool) -> None:
+        super().__init__([*meeting, *lapsed])
+        self.meeting, self.lapsed, self.complete = meeting, lapsed, complete
+
+
+def _within(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
+    """Which household sizes meet the size limits (None: no limit) for a dwelling of `rooms`."""
+    fit = np.ones(size.size, dtype=bool)
+    if per_room is not None:
+        fit &= ~(size > per_room * rooms)
+    if over is not None:
+        fit &= ~(rooms - size > over)
+    return fit
+
+
+__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits"]

@@ -43,6 +43,16 @@ REFERRAL_OUTSIDE_FTE = 0.5
 attachment (last year; an immigrant household: in its donor's arrival year)."""
 
 
+PER_ROOM_FACT, OVER_FACT = "household.persons_per_room", "household.rooms_minus_persons"
+"""The facts the waiting list's size rules read (`boligmix.letting.facts`): a limit of
+`ApplicantFactory.size_limits` binds unless the rule reading its fact lapses without a taker."""
+
+
+def _waiting_policy(dwelling: Dwelling, on: date, policies: PolicySet | tuple):
+    in_force = policies.in_force(dwelling, on) if isinstance(policies, PolicySet) else policies
+    return next((p for p in in_force if p.spec.tool == "waiting_list"), None)
+
+
 class RowIndex:
     """Person id -> row in the population arrays (a sorted copy of the ids; no per-person dict,
     which at national scale would hold millions of entries)."""
@@ -301,15 +311,27 @@ class ApplicantFactory:
 
     def size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet | tuple) -> tuple[float | None, float | None]:
         """(max persons per room, max rooms over persons) of the waiting-list policy in force (`policies`:
-        the policy set, or the policies in force for the dwelling on `on`)."""
-        in_force = policies.in_force(dwelling, on) if isinstance(policies, PolicySet) else policies
-        waiting = next((p for p in in_force if p.spec.tool == "waiting_list"), None)
+        the policy set, or the policies in force for the dwelling on `on`): the size rules' limits,
+        met first by the households the engine ranks first."""
+        waiting = _waiting_policy(dwelling, on, policies)
         constants = waiting.spec.constants if waiting is not None else {}
         return constants.get("max_persons_per_room"), constants.get("max_rooms_over_persons")
 
-    def plausible(self, pool: list[int], dwelling: Dwelling, seekers: Seekers, on: date, policies: PolicySet) -> list[int]:
-        """Seekers the waiting-list policy's size constants could allow (the engine decides)."""
+    def binding_size_limits(self, dwelling: Dwelling, on: date, policies: PolicySet | tuple
+                            ) -> tuple[float | None, float | None]:
+        """The limits of `size_limits` that bar a household: None for a limit whose rule lapses without a
+        taker (`Policy.lapses`, the waiting list's switch size_rule: the engine then ranks a household
+        failing it after those meeting it, and lets it the dwelling when none of them takes it)."""
         per_room, over = self.size_limits(dwelling, on, policies)
+        waiting = _waiting_policy(dwelling, on, policies)
+        if waiting is None:
+            return per_room, over
+        lapsing = {f for rule in waiting.active("eligibility") if waiting.lapses(rule) for f in rule.fields}
+        return (None if PER_ROOM_FACT in lapsing else per_room, None if OVER_FACT in lapsing else over)
+
+    def plausible(self, pool: list[int], dwelling: Dwelling, seekers: Seekers, on: date, policies: PolicySet) -> list[int]:
+        """Seekers the waiting-list policy's binding size limits could allow (the engine decides)."""
+        per_room, over = self.binding_size_limits(dwelling, on, policies)
         out = []
         for s in pool:
             size = self.size(s, seekers)

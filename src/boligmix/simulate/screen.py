@@ -6,7 +6,8 @@ decision record each. For a vacancy whose policies in force reject no one on its
 rejection or exemption rules: a rejection has consequences in the ledger, § 51 b entitlements and
 § 59 redirects), the screen finds that best candidate with the compiled decision
 (`boligmix.letting.compiled.RowDecider`, tested equal to `LettingEngine.assess` rule by rule) on
-the engine's own facts (`base_facts`, `policy_facts`) and the engine's ranking key, and the engine
+the engine's own facts (`base_facts`, `policy_facts`) and the engine's ranking key (led, like the
+engine's, by the verdicts of a size rule that lapses without a taker), and the engine
 is handed that one candidate (none when no one is eligible). The engine then decides the round
 as always — channel, assessment of the winner, offer, letting — so every letting is the engine's,
 and its winner is assessed by the engine. Anything else is handed to the engine whole: other
