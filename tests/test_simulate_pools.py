@@ -76,3 +76,35 @@ def test_may_fit_since_finds_every_open_seeker_decided_since_who_fits(case, afte
                                                                 (over is None or rooms - facts[s][0] <= over))
                    for s in new)
     assert group.may_fit_since(after, month, rooms, 2, over) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(), st.lists(st.tuples(st.integers(1, 12), st.integers(1, 6), st.booleans()), max_size=30),
+       st.integers(0, 2**31))
+def test_first_in_order_is_the_open_seeker_with_the_smallest_key(case, draws, seed):
+    """The brute force: every draw scans the pool's open seekers decided by the month, not living in
+    the dwelling, for the smallest (key, id); the winner is housed (or, at random, another seeker is,
+    as the almen market houses seekers between the draws). Months may repeat and go back."""
+    from boligmix.simulate import rng
+
+    seekers, _, housed, *_ = case
+    group = SeekerPool(list(seekers._by_group.get((101, True), [])), seekers)
+    for s in housed:
+        group.housed(s)
+
+    def keys(month):
+        return lambda sids: rng.uniform(seed, 0, sids, 2030, rng.OTHER_TENURE_ORDER * 100 + month)
+
+    for month, dwelling, house_winner in draws:
+        cands = [i for i in range(group.sid.size) if group.open[i] and group.month[i] <= month
+                 and group.dwelling[i] != dwelling]
+        expected = None
+        if cands:
+            k = rng.uniform(seed, 0, group.sid[cands], 2030, rng.OTHER_TENURE_ORDER * 100 + month)
+            expected = min(zip(k.tolist(), group.sid[cands].tolist(), cands))[2]
+        row = group.first_in_order(month, dwelling, keys(month))
+        assert row == expected
+        if row is not None and house_winner:
+            group.housed(int(group.sid[row]))
+        elif group.open.any():
+            group.housed(int(group.sid[np.flatnonzero(group.open)[0]]))

@@ -191,16 +191,16 @@ class Market:
         return self.almen.let(pos, band_here, group, seekers, month, now, len(self.result.lettings))
 
     def _let_other(self, pos: int, seekers: Seekers, month: int) -> int | None:
-        """Another tenure's vacancy goes to a random open seeker of its municipality."""
+        """Another tenure's vacancy goes to a random open seeker of its municipality: the one with the
+        smallest of the month's keys (one uniform per seeker and month, `rng.OTHER_TENURE_ORDER`), so
+        the month's vacancies take the seekers in a random order without a pass over all of them."""
         dw = self.pop.dwellings
         group = self._pools.get((int(dw.municipality[pos]), False))
         if group is None or not group.any_open(month):
             return None
-        cands = group.sid[group.select(month, int(dw.ids[pos]), None)]
-        if not cands.size:
-            return None
-        keys = rng.uniform(self.seed, self.rep, cands ^ int(dw.ids[pos]), self.year, rng.MARKET_ORDER * 100 + month)
-        return int(cands[int(np.argmin(keys))])
+        row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
+            self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
+        return None if row is None else int(group.sid[row])
 
     def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""

@@ -44,6 +44,8 @@ class SeekerPool:
         """Rows of the seekers deciding in each month (0-12)."""
         self.open_by_month = np.bincount(months, minlength=13) if n else np.zeros(13, int)
         """Open seekers by the month they decided (0-12)."""
+        self._order_month, self._order, self._cursor = -1, [], 0
+        """`first_in_order`'s month, its rows by key, and the first of them that may be open."""
 
     def select(self, month: int, dwelling_id: int, band: int | None, second: bool = False) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
@@ -53,6 +55,24 @@ class SeekerPool:
         if band is not None:
             mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
         return np.flatnonzero(mask)
+
+    def first_in_order(self, month: int, dwelling_id: int, keys: Callable[[np.ndarray], np.ndarray]) -> int | None:
+        """Row of the open seeker decided by `month`, not living in the dwelling, with the smallest
+        (key, seeker id), `keys(seeker ids)` being the month's keys (fixed per seeker and month); None
+        if there is none. The month's order is sorted once, when the month is first asked for: the
+        seekers housed since are skipped from a cursor, so a draw costs what it skips, not the pool."""
+        if self._order_month != month:
+            rows = np.flatnonzero(self.open & (self.month <= month))
+            self._order = rows[np.lexsort((self.sid[rows], keys(self.sid[rows])))].tolist()
+            self._order_month, self._cursor = month, 0
+        order, open_, i = self._order, self.open, self._cursor
+        while i < len(order) and not open_[order[i]]:
+            i += 1
+        self._cursor = i
+        for r in order[i:]:
+            if open_[r] and self.dwelling[r] != dwelling_id:
+                return r
+        return None
 
     def set_keys(self, seniority: np.ndarray, referral: np.ndarray) -> None:
         """The seekers' seniority (day ordinals) and referral order, drawn for all at once (they are
