@@ -84,6 +84,12 @@ class Market:
         """Household id -> rows of its members (ascending), for the households that seek; kept
         up to date when a member leaves home."""
         self._arrivals: list[tuple[int, int, int]] = []
+        self._closing: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
+        """The month's moves' ended spells: (rows, household, dwelling, starts, end day), as they were
+        when the household moved (a person may move twice in a month); closed at the month's end."""
+        self._move_day = {kind: [0] + [day(year, m, d) for m in range(1, 13)] for kind, d in
+                          (("mover", MOVE_DAY), ("rehousing", MOVE_DAY), ("leaver", LEAVE_DAY),
+                           ("immigrant", IMMIGRATION_DAY))}
 
     @property
     def checked(self) -> int:
@@ -173,6 +179,7 @@ class Market:
                     self.result.lettings.append(record)
                 if freed is not None and dw.active[freed]:
                     queue.append(freed)        # vacancy chain: let later in the same month
+            self._close_spells()
         self._arrive()
         # vacancies left unlet are carried over: vacant from next year's January (they were free from
         # a month of this year, which next year's market would read as its own)
@@ -206,27 +213,26 @@ class Market:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
         pop, dw = self.pop, self.pop.dwellings
         kind = seekers.kind[s]
-        freed = None
-        from_area = None
-        on = day(self.year, month, {"mover": MOVE_DAY, "rehousing": MOVE_DAY, "leaver": LEAVE_DAY}.get(kind, IMMIGRATION_DAY))
+        freed = from_area = None
+        on = self._move_day[kind][month]
         if kind == "immigrant":
-            m = seekers.new_members[s]
             ids = seekers.members[s]
-            self._arrivals.append((s, int(dw.ids[pos]), max(on, int(m["arrive"]))))
+            self._arrivals.append((s, int(dw.ids[pos]), max(on, int(seekers.new_members[s]["arrive"]))))
             pop.events["immigrants"] = pop.events.get("immigrants", 0) + ids.size
+            persons = ids.size
         else:
             if kind == "leaver":
                 idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
                 idx.sort()
-                for r in idx:                      # the leaver is no longer a member of the parents' household
+                for r in idx.tolist():             # the leaver is no longer a member of the parents' household
                     rows = self._seeking_rows(int(pop.household[r]))
                     if rows is not None:
                         self._members[int(pop.household[r])] = rows[rows != r]
             else:
                 idx = self.members_of(s)
-            from_area = dw.area[dw.index[int(pop.dwelling[idx[0]])]]
+            old = dw.index[int(pop.dwelling[idx[0]])]
+            from_area = dw.area[old]
             if kind != "leaver":
-                old = dw.index[int(pop.dwelling[idx[0]])]
                 dw.household[old] = NO_HOUSEHOLD
                 dw.vacant_from[old] = month
                 freed = old
@@ -234,18 +240,31 @@ class Market:
                     dw.active[old] = False
                     self.demolish.discard(old)
                     pop.events["demolished"] = pop.events.get("demolished", 0) + 1
-            early = idx[pop.spell_start[idx] < on]  # a child born after the move date is born in the new dwelling
-            pop.close_spells(early, on, None)
-            pop.spell_start[early] = on
+            start = pop.spell_start[idx]
+            early = start < on                   # a child born after the move date is born in the new dwelling
+            if early.any():
+                ended = idx if early.all() else idx[early]
+                self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on))
+                pop.spell_start[ended] = on
             pop.household[idx] = s
             pop.dwelling[idx] = dw.ids[pos]
+            persons = idx.size if kind != "leaver" else seekers.members[s].size
         dw.household[pos] = s
-        self.result.flows.append((from_area, dw.area[pos], int(seekers.members[s].size if kind in ("leaver", "immigrant")
-                                                                else idx.size)))
+        self.result.flows.append((from_area, dw.area[pos], int(persons)))
         seekers.housed(s)
         self._pools[(seekers.municipality[s], seekers.wants_almen[s])].housed(s)
         self.result.moved_households += 1
         return freed
+
+    def _close_spells(self) -> None:
+        """Close the spells the month's moves ended (`Population.add_closed_spells`, in the order moved)."""
+        if not self._closing:
+            return
+        rows, household, dwelling, start, end = zip(*self._closing)
+        self.pop.add_closed_spells(np.concatenate(rows), np.concatenate(household), np.concatenate(dwelling),
+                                   np.concatenate(start), np.repeat(np.array(end, dtype=np.int64),
+                                                                    [r.size for r in rows]), None)
+        self._closing = []
 
 
 __all__ = ["CARRIED_OVER", "IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",
