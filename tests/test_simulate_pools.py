@@ -108,3 +108,22 @@ def test_first_in_order_is_the_open_seeker_with_the_smallest_key(case, draws, se
             group.housed(int(group.sid[row]))
         elif group.open.any():
             group.housed(int(group.sid[np.flatnonzero(group.open)[0]]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(), st.lists(st.tuples(st.integers(0, 12), st.integers(1, 5), st.one_of(st.none(), st.integers(0, 3)),
+                                   st.booleans(), st.integers(0, 3)), max_size=40))
+def test_selections_between_housings_equal_the_whole_pools_masks(case, steps):
+    """`select` keeps each band's rows between calls (less the housed): after any sequence of
+    housings it equals the mask over the whole pool."""
+    seekers, *_ = case
+    for sid, band in zip(list(seekers.kind), [0, 1, 2, 3] * 10):
+        seekers.second_band[sid] = band
+    group = SeekerPool(list(seekers._by_group.get((101, True), [])), seekers)
+    for month, dwelling, band, second, housings in steps:
+        for i in np.flatnonzero(group.open)[:housings].tolist():
+            group.housed(int(group.sid[i]))
+        mask = group.open & (group.month <= month) & (group.dwelling != dwelling)
+        if band is not None:
+            mask &= group.rehousing | ((group.second if second else group.band) == band) | (group.band < 0)
+        assert group.select(month, dwelling, band, second).tolist() == np.flatnonzero(mask).tolist()

@@ -46,15 +46,35 @@ class SeekerPool:
         """Open seekers by the month they decided (0-12)."""
         self._order_month, self._order, self._cursor = -1, [], 0
         """`first_in_order`'s month, its rows by key, and the first of them that may be open."""
+        self._rows: dict[tuple[int | None, bool], np.ndarray] = {}
+        self._compacted: dict[tuple[int | None, bool], int] = {}
+        self._housed = 0
+        """Seekers housed so far, and per band of `_rows` how many were housed when its rows were taken."""
 
     def select(self, month: int, dwelling_id: int, band: int | None, second: bool = False) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
         `band` (None: any band; households to rehouse apply everywhere; `second`: as their second
         choice), in the order added."""
-        mask = self.open & (self.month <= month) & (self.dwelling != dwelling_id)
-        if band is not None:
-            mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
-        return np.flatnonzero(mask)
+        rows = self._applying(band, second)
+        mask = self.open[rows] & (self.month[rows] <= month) & (self.dwelling[rows] != dwelling_id)
+        return rows[mask]
+
+    def _applying(self, band: int | None, second: bool) -> np.ndarray:
+        """Rows (ascending) of the seekers applying in `band` as `select` reads it, less some housed
+        ones: the rows are computed once per band and dropped when half of them are housed, so a
+        selection costs the band's open seekers, not the municipality's."""
+        key = (band, second)
+        rows = self._rows.get(key)
+        if rows is None:
+            mask = self.open.copy()
+            if band is not None:
+                mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
+            rows = self._rows[key] = np.flatnonzero(mask)
+            self._compacted[key] = self._housed
+        elif (self._housed - self._compacted[key]) * 2 > rows.size:   # (housed in the pool: at most as many in the band)
+            rows = self._rows[key] = rows[self.open[rows]]
+            self._compacted[key] = self._housed
+        return rows
 
     def first_in_order(self, month: int, dwelling_id: int, keys: Callable[[np.ndarray], np.ndarray]) -> int | None:
         """Row of the open seeker decided by `month`, not living in the dwelling, with the smallest
@@ -118,6 +138,7 @@ class SeekerPool:
         i = self.row[sid]
         if self.open[i]:
             self.open[i] = False
+            self._housed += 1
             self.open_by_month[min(max(int(self.month[i]), 0), 12)] -= 1
 
 
