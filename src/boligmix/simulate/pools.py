@@ -146,6 +146,9 @@ def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.n
     """The `n` rows with the smallest (key, seeker id), in that order."""
     if rows.size == 0:
         return rows
+    if rows.size > 4 * n > 0:                  # only the rows keyed up to the n-th smallest key are sorted
+        k = key[rows]
+        rows = rows[k <= np.partition(k, n - 1)[n - 1]]
     order = np.lexsort((sid[rows], key[rows]))
     return rows[order[:n]]
 
