@@ -157,6 +157,8 @@ class Market:
         self._seekers = seekers
         self._index(seekers)
         self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
+        for group in self._pools.values():     # where each seeker lives as the market opens (-1: nowhere)
+            group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)
         for (_, almen), group in self._pools.items():
             if almen:                          # seniority and referral order drawn for all at once
                 self.almen.key_pool(group, seekers)
@@ -213,6 +215,7 @@ class Market:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
         pop, dw = self.pop, self.pop.dwellings
         kind = seekers.kind[s]
+        group = self._pools[(seekers.municipality[s], seekers.wants_almen[s])]
         freed = from_area = None
         on = self._move_day[kind][month]
         if kind == "immigrant":
@@ -228,9 +231,10 @@ class Market:
                     rows = self._seeking_rows(int(pop.household[r]))
                     if rows is not None:
                         self._members[int(pop.household[r])] = rows[rows != r]
-            else:
+                old = dw.index[int(pop.dwelling[idx[0]])]
+            else:                                  # a household moves only once: it still lives where it did
                 idx = self.members_of(s)
-            old = dw.index[int(pop.dwelling[idx[0]])]
+                old = int(group.position[group.row[s]])
             from_area = dw.area[old]
             if kind != "leaver":
                 dw.household[old] = NO_HOUSEHOLD
@@ -252,7 +256,7 @@ class Market:
         dw.household[pos] = s
         self.result.flows.append((from_area, dw.area[pos], int(persons)))
         seekers.housed(s)
-        self._pools[(seekers.municipality[s], seekers.wants_almen[s])].housed(s)
+        group.housed(s)
         self.result.moved_households += 1
         return freed
 

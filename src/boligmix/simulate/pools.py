@@ -30,6 +30,8 @@ class SeekerPool:
         self.band = np.array([seekers.area_band.get(s, -1) for s in sids], dtype=np.int64)
         self.second = np.array([seekers.second_band.get(s, -1) for s in sids], dtype=np.int64)
         self.rehousing = np.array([seekers.kind[s] == "rehousing" for s in sids], dtype=bool)
+        self.position = np.full(n, -1, dtype=np.int64)
+        """Position of each seeker's dwelling in `Dwellings` (-1: none; set by the market)."""
         self.open = np.ones(n, dtype=bool)
         self.known = np.zeros(n, dtype=bool)
         self.size = np.zeros(n, dtype=np.int64)
