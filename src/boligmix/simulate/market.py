@@ -137,16 +137,14 @@ class Market:
         if not self._arrivals:
             return
         pop = self.pop
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pid", "birth", "female", "origin", "country",
-                                                              "nonwestern", "household", "dwelling", "spell_start")}
-        for s, dwelling, arrive in self._arrivals:
-            m, ids = self._seekers.new_members[s], self._seekers.members[s]
-            for name, value in (("pid", ids), ("birth", m["birth"]), ("female", m["female"]), ("origin", m["origin"]),
-                                ("country", m["country"]), ("nonwestern", m["nonwestern"]),
-                                ("household", np.full(ids.size, s)), ("dwelling", np.full(ids.size, dwelling)),
-                                ("spell_start", np.full(ids.size, arrive))):
-                parts[name].append(np.asarray(value).astype(getattr(pop, name).dtype))
-        added = {name: np.concatenate(values) for name, values in parts.items()}
+        members = [(self._seekers.new_members[s], self._seekers.members[s]) for s, _, _ in self._arrivals]
+        sizes = [ids.size for _, ids in members]
+        parts = {name: [m[name] for m, _ in members] for name in ("birth", "female", "origin", "country", "nonwestern")}
+        parts["pid"] = [ids for _, ids in members]
+        for name, value in (("household", 0), ("dwelling", 1), ("spell_start", 2)):
+            parts[name] = [np.repeat(np.array([a[value] for a in self._arrivals], dtype=np.int64), sizes)]
+        added = {name: np.concatenate([np.asarray(v) for v in values]).astype(getattr(pop, name).dtype)
+                 for name, values in parts.items()}
         pop.add(**added)
         pop.persons_frame = pl.concat([pop.persons_frame, person_rows(added["pid"], added["birth"], added["female"],
                                                                       added["origin"], added["country"])])
