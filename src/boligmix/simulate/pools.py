@@ -12,6 +12,7 @@ household's members are read at the same moment of the year as before.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 
 import numpy as np
 
@@ -24,12 +25,13 @@ class SeekerPool:
     def __init__(self, sids: list[int], seekers: Seekers) -> None:
         n = len(sids)
         self.sid = np.array(sids, dtype=np.int64)
-        self.month = np.array([seekers.month[s] for s in sids], dtype=np.int64)
-        self.dwelling = np.array([-1 if seekers.dwelling[s] is None else seekers.dwelling[s] for s in sids],
-                                 dtype=np.int64)
-        self.band = np.array([seekers.area_band.get(s, -1) for s in sids], dtype=np.int64)
-        self.second = np.array([seekers.second_band.get(s, -1) for s in sids], dtype=np.int64)
-        self.rehousing = np.array([seekers.kind[s] == "rehousing" for s in sids], dtype=bool)
+        self.month = np.fromiter(map(seekers.month.__getitem__, sids), dtype=np.int64, count=n)
+        self.dwelling = np.fromiter((-1 if d is None else d for d in map(seekers.dwelling.__getitem__, sids)),
+                                    dtype=np.int64, count=n)
+        self.band = np.fromiter(map(seekers.area_band.get, sids, repeat(-1)), dtype=np.int64, count=n)
+        self.second = np.fromiter(map(seekers.second_band.get, sids, repeat(-1)), dtype=np.int64, count=n)
+        self.rehousing = np.fromiter(map("rehousing".__eq__, map(seekers.kind.__getitem__, sids)), dtype=bool,
+                                     count=n)
         self.position = np.full(n, -1, dtype=np.int64)
         """Position of each seeker's dwelling in `Dwellings` (-1: none; set by the market)."""
         self.open = np.ones(n, dtype=bool)
