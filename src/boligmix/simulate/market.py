@@ -108,7 +108,10 @@ class Market:
         pop = self.pop
         self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
         households = np.array(sorted(s for s, k in seekers.kind.items() if k in ("mover", "rehousing")), dtype=np.int64)
-        self._seeking = (households, *rows_by_household(pop, households))
+        # membership by polars' hashed `is_in`: numpy's sort-based isin of the millions of persons'
+        # households took seconds at national scale
+        members = pl.Series(pop.household).is_in(pl.Series(households).implode()).to_numpy()
+        self._seeking = (households, *rows_by_household(pop, households, members))
         self._members = {}
         self.factory.members_of = self.members_of
 
