@@ -124,3 +124,31 @@ def test_the_size_rule_lapses_without_a_taker_and_binds_when_switched(tmp_path):
     for r in broken:
         facts = offered[(r["household_id"], r["dwelling_id"])].facts
         assert facts["lapsed_rules"] == ["dk.venteliste#size_underuse"]
+
+
+def test_other_tenures_go_to_the_open_seeker_with_the_smallest_monthly_key(monkeypatch):
+    """The oracle: per vacancy of another tenure, a pass over every open seeker of its municipality
+    decided by the month (not living in the dwelling) for the smallest (month's key, id)."""
+    from boligmix.simulate import market as market_module
+    from boligmix.simulate import rng
+
+    checked = []
+    let_other = market_module.Market._let_other
+
+    def oracle(self, pos, seekers, month):
+        dw = self.pop.dwellings
+        group = self._pools.get((int(dw.municipality[pos]), False))
+        expected = None
+        if group is not None:
+            rows = group.select(month, int(dw.ids[pos]), None)
+            if rows.size:
+                keys = rng.uniform(self.seed, self.rep, group.sid[rows], self.year, rng.OTHER_TENURE_ORDER * 100 + month)
+                expected = min(zip(keys.tolist(), group.sid[rows].tolist()))[1]
+        winner = let_other(self, pos, seekers, month)
+        assert winner == expected
+        checked.append(winner)
+        return winner
+
+    monkeypatch.setattr(market_module.Market, "_let_other", oracle)
+    _market_year(Population.from_dataset(small_dataset_dir(), START), 5, True)
+    assert sum(w is not None for w in checked) > 100 and None in checked

@@ -76,3 +76,67 @@ def test_may_fit_since_finds_every_open_seeker_decided_since_who_fits(case, afte
                                                                 (over is None or rooms - facts[s][0] <= over))
                    for s in new)
     assert group.may_fit_since(after, month, rooms, 2, over) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(), st.lists(st.tuples(st.integers(1, 12), st.integers(1, 6), st.booleans()), max_size=30),
+       st.integers(0, 2**31))
+def test_first_in_order_is_the_open_seeker_with_the_smallest_key(case, draws, seed):
+    """The brute force: every draw scans the pool's open seekers decided by the month, not living in
+    the dwelling, for the smallest (key, id); the winner is housed (or, at random, another seeker is,
+    as the almen market houses seekers between the draws). Months may repeat and go back."""
+    from boligmix.simulate import rng
+
+    seekers, _, housed, *_ = case
+    group = SeekerPool(list(seekers._by_group.get((101, True), [])), seekers)
+    for s in housed:
+        group.housed(s)
+
+    def keys(month):
+        return lambda sids: rng.uniform(seed, 0, sids, 2030, rng.OTHER_TENURE_ORDER * 100 + month)
+
+    for month, dwelling, house_winner in draws:
+        cands = [i for i in range(group.sid.size) if group.open[i] and group.month[i] <= month
+                 and group.dwelling[i] != dwelling]
+        expected = None
+        if cands:
+            k = rng.uniform(seed, 0, group.sid[cands], 2030, rng.OTHER_TENURE_ORDER * 100 + month)
+            expected = min(zip(k.tolist(), group.sid[cands].tolist(), cands))[2]
+        row = group.first_in_order(month, dwelling, keys(month))
+        assert row == expected
+        if row is not None and house_winner:
+            group.housed(int(group.sid[row]))
+        elif group.open.any():
+            group.housed(int(group.sid[np.flatnonzero(group.open)[0]]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools(), st.lists(st.tuples(st.integers(0, 12), st.integers(1, 5), st.one_of(st.none(), st.integers(0, 3)),
+                                   st.booleans(), st.integers(0, 3)), max_size=40))
+def test_selections_between_housings_equal_the_whole_pools_masks(case, steps):
+    """`select` keeps each band's rows between calls (less the housed): after any sequence of
+    housings it equals the mask over the whole pool."""
+    seekers, *_ = case
+    for sid, band in zip(list(seekers.kind), [0, 1, 2, 3] * 10):
+        seekers.second_band[sid] = band
+    group = SeekerPool(list(seekers._by_group.get((101, True), [])), seekers)
+    for month, dwelling, band, second, housings in steps:
+        for i in np.flatnonzero(group.open)[:housings].tolist():
+            group.housed(int(group.sid[i]))
+        mask = group.open & (group.month <= month) & (group.dwelling != dwelling)
+        if band is not None:
+            mask &= group.rehousing | ((group.second if second else group.band) == band) | (group.band < 0)
+        assert group.select(month, dwelling, band, second).tolist() == np.flatnonzero(mask).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(1, 10**6)), max_size=120, unique_by=lambda t: t[1]),
+       st.integers(0, 25), st.data())
+def test_first_by_is_the_sorted_head(pairs, n, data):
+    """With many ties in the key and pools far larger than `n` (the partial sort's case)."""
+    key = np.array([k for k, _ in pairs], dtype=np.int64)
+    sid = np.array([s for _, s in pairs], dtype=np.int64)
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(pairs) - 1, 0)))) if pairs else []),
+                    dtype=np.int64)
+    expected = sorted(rows.tolist(), key=lambda r: (key[r], sid[r]))[:n]
+    assert first_by(rows, key, sid, n).tolist() == expected

@@ -84,6 +84,12 @@ class Market:
         """Household id -> rows of its members (ascending), for the households that seek; kept
         up to date when a member leaves home."""
         self._arrivals: list[tuple[int, int, int]] = []
+        self._closing: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
+        """The month's moves' ended spells: (rows, household, dwelling, starts, end day), as they were
+        when the household moved (a person may move twice in a month); closed at the month's end."""
+        self._move_day = {kind: [0] + [day(year, m, d) for m in range(1, 13)] for kind, d in
+                          (("mover", MOVE_DAY), ("rehousing", MOVE_DAY), ("leaver", LEAVE_DAY),
+                           ("immigrant", IMMIGRATION_DAY))}
 
     @property
     def checked(self) -> int:
@@ -102,7 +108,10 @@ class Market:
         pop = self.pop
         self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
         households = np.array(sorted(s for s, k in seekers.kind.items() if k in ("mover", "rehousing")), dtype=np.int64)
-        self._seeking = (households, *rows_by_household(pop, households))
+        # membership by polars' hashed `is_in`: numpy's sort-based isin of the millions of persons'
+        # households took seconds at national scale
+        members = pl.Series(pop.household).is_in(pl.Series(households).implode()).to_numpy()
+        self._seeking = (households, *rows_by_household(pop, households, members))
         self._members = {}
         self.factory.members_of = self.members_of
 
@@ -131,16 +140,14 @@ class Market:
         if not self._arrivals:
             return
         pop = self.pop
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pid", "birth", "female", "origin", "country",
-                                                              "nonwestern", "household", "dwelling", "spell_start")}
-        for s, dwelling, arrive in self._arrivals:
-            m, ids = self._seekers.new_members[s], self._seekers.members[s]
-            for name, value in (("pid", ids), ("birth", m["birth"]), ("female", m["female"]), ("origin", m["origin"]),
-                                ("country", m["country"]), ("nonwestern", m["nonwestern"]),
-                                ("household", np.full(ids.size, s)), ("dwelling", np.full(ids.size, dwelling)),
-                                ("spell_start", np.full(ids.size, arrive))):
-                parts[name].append(np.asarray(value).astype(getattr(pop, name).dtype))
-        added = {name: np.concatenate(values) for name, values in parts.items()}
+        members = [(self._seekers.new_members[s], self._seekers.members[s]) for s, _, _ in self._arrivals]
+        sizes = [ids.size for _, ids in members]
+        parts = {name: [m[name] for m, _ in members] for name in ("birth", "female", "origin", "country", "nonwestern")}
+        parts["pid"] = [ids for _, ids in members]
+        for name, value in (("household", 0), ("dwelling", 1), ("spell_start", 2)):
+            parts[name] = [np.repeat(np.array([a[value] for a in self._arrivals], dtype=np.int64), sizes)]
+        added = {name: np.concatenate([np.asarray(v) for v in values]).astype(getattr(pop, name).dtype)
+                 for name, values in parts.items()}
         pop.add(**added)
         pop.persons_frame = pl.concat([pop.persons_frame, person_rows(added["pid"], added["birth"], added["female"],
                                                                       added["origin"], added["country"])])
@@ -151,6 +158,8 @@ class Market:
         self._seekers = seekers
         self._index(seekers)
         self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
+        for group in self._pools.values():     # where each seeker lives as the market opens (-1: nowhere)
+            group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)
         for (_, almen), group in self._pools.items():
             if almen:                          # seniority and referral order drawn for all at once
                 self.almen.key_pool(group, seekers)
@@ -173,6 +182,7 @@ class Market:
                     self.result.lettings.append(record)
                 if freed is not None and dw.active[freed]:
                     queue.append(freed)        # vacancy chain: let later in the same month
+            self._close_spells()
         self._arrive()
         # vacancies left unlet are carried over: vacant from next year's January (they were free from
         # a month of this year, which next year's market would read as its own)
@@ -191,42 +201,43 @@ class Market:
         return self.almen.let(pos, band_here, group, seekers, month, now, len(self.result.lettings))
 
     def _let_other(self, pos: int, seekers: Seekers, month: int) -> int | None:
-        """Another tenure's vacancy goes to a random open seeker of its municipality."""
+        """Another tenure's vacancy goes to a random open seeker of its municipality: the one with the
+        smallest of the month's keys (one uniform per seeker and month, `rng.OTHER_TENURE_ORDER`), so
+        the month's vacancies take the seekers in a random order without a pass over all of them."""
         dw = self.pop.dwellings
         group = self._pools.get((int(dw.municipality[pos]), False))
         if group is None or not group.any_open(month):
             return None
-        cands = group.sid[group.select(month, int(dw.ids[pos]), None)]
-        if not cands.size:
-            return None
-        keys = rng.uniform(self.seed, self.rep, cands ^ int(dw.ids[pos]), self.year, rng.MARKET_ORDER * 100 + month)
-        return int(cands[int(np.argmin(keys))])
+        row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
+            self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
+        return None if row is None else int(group.sid[row])
 
     def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
         pop, dw = self.pop, self.pop.dwellings
         kind = seekers.kind[s]
-        freed = None
-        from_area = None
-        on = day(self.year, month, {"mover": MOVE_DAY, "rehousing": MOVE_DAY, "leaver": LEAVE_DAY}.get(kind, IMMIGRATION_DAY))
+        group = self._pools[(seekers.municipality[s], seekers.wants_almen[s])]
+        freed = from_area = None
+        on = self._move_day[kind][month]
         if kind == "immigrant":
-            m = seekers.new_members[s]
             ids = seekers.members[s]
-            self._arrivals.append((s, int(dw.ids[pos]), max(on, int(m["arrive"]))))
+            self._arrivals.append((s, int(dw.ids[pos]), max(on, int(seekers.new_members[s]["arrive"]))))
             pop.events["immigrants"] = pop.events.get("immigrants", 0) + ids.size
+            persons = ids.size
         else:
             if kind == "leaver":
                 idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
                 idx.sort()
-                for r in idx:                      # the leaver is no longer a member of the parents' household
+                for r in idx.tolist():             # the leaver is no longer a member of the parents' household
                     rows = self._seeking_rows(int(pop.household[r]))
                     if rows is not None:
                         self._members[int(pop.household[r])] = rows[rows != r]
-            else:
-                idx = self.members_of(s)
-            from_area = dw.area[dw.index[int(pop.dwelling[idx[0]])]]
-            if kind != "leaver":
                 old = dw.index[int(pop.dwelling[idx[0]])]
+            else:                                  # a household moves only once: it still lives where it did
+                idx = self.members_of(s)
+                old = int(group.position[group.row[s]])
+            from_area = dw.area[old]
+            if kind != "leaver":
                 dw.household[old] = NO_HOUSEHOLD
                 dw.vacant_from[old] = month
                 freed = old
@@ -234,18 +245,31 @@ class Market:
                     dw.active[old] = False
                     self.demolish.discard(old)
                     pop.events["demolished"] = pop.events.get("demolished", 0) + 1
-            early = idx[pop.spell_start[idx] < on]  # a child born after the move date is born in the new dwelling
-            pop.close_spells(early, on, None)
-            pop.spell_start[early] = on
+            start = pop.spell_start[idx]
+            early = start < on                   # a child born after the move date is born in the new dwelling
+            if early.any():
+                ended = idx if early.all() else idx[early]
+                self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on))
+                pop.spell_start[ended] = on
             pop.household[idx] = s
             pop.dwelling[idx] = dw.ids[pos]
+            persons = idx.size if kind != "leaver" else seekers.members[s].size
         dw.household[pos] = s
-        self.result.flows.append((from_area, dw.area[pos], int(seekers.members[s].size if kind in ("leaver", "immigrant")
-                                                                else idx.size)))
+        self.result.flows.append((from_area, dw.area[pos], int(persons)))
         seekers.housed(s)
-        self._pools[(seekers.municipality[s], seekers.wants_almen[s])].housed(s)
+        group.housed(s)
         self.result.moved_households += 1
         return freed
+
+    def _close_spells(self) -> None:
+        """Close the spells the month's moves ended (`Population.add_closed_spells`, in the order moved)."""
+        if not self._closing:
+            return
+        rows, household, dwelling, start, end = zip(*self._closing)
+        self.pop.add_closed_spells(np.concatenate(rows), np.concatenate(household), np.concatenate(dwelling),
+                                   np.concatenate(start), np.repeat(np.array(end, dtype=np.int64),
+                                                                    [r.size for r in rows]), None)
+        self._closing = []
 
 
 __all__ = ["CARRIED_OVER", "IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",

@@ -12,6 +12,7 @@ household's members are read at the same moment of the year as before.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 
 import numpy as np
 
@@ -24,12 +25,15 @@ class SeekerPool:
     def __init__(self, sids: list[int], seekers: Seekers) -> None:
         n = len(sids)
         self.sid = np.array(sids, dtype=np.int64)
-        self.month = np.array([seekers.month[s] for s in sids], dtype=np.int64)
-        self.dwelling = np.array([-1 if seekers.dwelling[s] is None else seekers.dwelling[s] for s in sids],
-                                 dtype=np.int64)
-        self.band = np.array([seekers.area_band.get(s, -1) for s in sids], dtype=np.int64)
-        self.second = np.array([seekers.second_band.get(s, -1) for s in sids], dtype=np.int64)
-        self.rehousing = np.array([seekers.kind[s] == "rehousing" for s in sids], dtype=bool)
+        self.month = np.fromiter(map(seekers.month.__getitem__, sids), dtype=np.int64, count=n)
+        self.dwelling = np.fromiter((-1 if d is None else d for d in map(seekers.dwelling.__getitem__, sids)),
+                                    dtype=np.int64, count=n)
+        self.band = np.fromiter(map(seekers.area_band.get, sids, repeat(-1)), dtype=np.int64, count=n)
+        self.second = np.fromiter(map(seekers.second_band.get, sids, repeat(-1)), dtype=np.int64, count=n)
+        self.rehousing = np.fromiter(map("rehousing".__eq__, map(seekers.kind.__getitem__, sids)), dtype=bool,
+                                     count=n)
+        self.position = np.full(n, -1, dtype=np.int64)
+        """Position of each seeker's dwelling in `Dwellings` (-1: none; set by the market)."""
         self.open = np.ones(n, dtype=bool)
         self.known = np.zeros(n, dtype=bool)
         self.size = np.zeros(n, dtype=np.int64)
@@ -44,15 +48,55 @@ class SeekerPool:
         """Rows of the seekers deciding in each month (0-12)."""
         self.open_by_month = np.bincount(months, minlength=13) if n else np.zeros(13, int)
         """Open seekers by the month they decided (0-12)."""
+        self._order_month, self._order, self._cursor = -1, [], 0
+        """`first_in_order`'s month, its rows by key, and the first of them that may be open."""
+        self._rows: dict[tuple[int | None, bool], np.ndarray] = {}
+        self._compacted: dict[tuple[int | None, bool], int] = {}
+        self._housed = 0
+        """Seekers housed so far, and per band of `_rows` how many were housed when its rows were taken."""
 
     def select(self, month: int, dwelling_id: int, band: int | None, second: bool = False) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
         `band` (None: any band; households to rehouse apply everywhere; `second`: as their second
         choice), in the order added."""
-        mask = self.open & (self.month <= month) & (self.dwelling != dwelling_id)
-        if band is not None:
-            mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
-        return np.flatnonzero(mask)
+        rows = self._applying(band, second)
+        mask = self.open[rows] & (self.month[rows] <= month) & (self.dwelling[rows] != dwelling_id)
+        return rows[mask]
+
+    def _applying(self, band: int | None, second: bool) -> np.ndarray:
+        """Rows (ascending) of the seekers applying in `band` as `select` reads it, less some housed
+        ones: the rows are computed once per band and dropped when half of them are housed, so a
+        selection costs the band's open seekers, not the municipality's."""
+        key = (band, second)
+        rows = self._rows.get(key)
+        if rows is None:
+            mask = self.open.copy()
+            if band is not None:
+                mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
+            rows = self._rows[key] = np.flatnonzero(mask)
+            self._compacted[key] = self._housed
+        elif (self._housed - self._compacted[key]) * 2 > rows.size:   # (housed in the pool: at most as many in the band)
+            rows = self._rows[key] = rows[self.open[rows]]
+            self._compacted[key] = self._housed
+        return rows
+
+    def first_in_order(self, month: int, dwelling_id: int, keys: Callable[[np.ndarray], np.ndarray]) -> int | None:
+        """Row of the open seeker decided by `month`, not living in the dwelling, with the smallest
+        (key, seeker id), `keys(seeker ids)` being the month's keys (fixed per seeker and month); None
+        if there is none. The month's order is sorted once, when the month is first asked for: the
+        seekers housed since are skipped from a cursor, so a draw costs what it skips, not the pool."""
+        if self._order_month != month:
+            rows = np.flatnonzero(self.open & (self.month <= month))
+            self._order = rows[np.lexsort((self.sid[rows], keys(self.sid[rows])))].tolist()
+            self._order_month, self._cursor = month, 0
+        order, open_, i = self._order, self.open, self._cursor
+        while i < len(order) and not open_[order[i]]:
+            i += 1
+        self._cursor = i
+        for r in order[i:]:
+            if open_[r] and self.dwelling[r] != dwelling_id:
+                return r
+        return None
 
     def set_keys(self, seniority: np.ndarray, referral: np.ndarray) -> None:
         """The seekers' seniority (day ordinals) and referral order, drawn for all at once (they are
@@ -98,6 +142,7 @@ class SeekerPool:
         i = self.row[sid]
         if self.open[i]:
             self.open[i] = False
+            self._housed += 1
             self.open_by_month[min(max(int(self.month[i]), 0), 12)] -= 1
 
 
@@ -105,6 +150,9 @@ def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.n
     """The `n` rows with the smallest (key, seeker id), in that order."""
     if rows.size == 0:
         return rows
+    if rows.size > 4 * n > 0:                  # only the rows keyed up to the n-th smallest key are sorted
+        k = key[rows]
+        rows = rows[k <= np.partition(k, n - 1)[n - 1]]
     order = np.lexsort((sid[rows], key[rows]))
     return rows[order[:n]]
 

@@ -286,6 +286,13 @@ class Population:
         self._pending.append((self.pid[idx], self.household[idx], self.dwelling[idx], self.spell_start[idx],
                               np.array(end), reason))
 
+    def add_closed_spells(self, rows: np.ndarray, household: np.ndarray, dwelling: np.ndarray, start: np.ndarray,
+                          end: np.ndarray, reason: str | None) -> None:
+        """Spells of the persons at `rows` that ended on `end`, with the household, dwelling and start
+        they had then (`close_spells` of values read earlier: the market closes a month's moves at once)."""
+        if rows.size:
+            self._pending.append((self.pid[rows], household, dwelling, start, end, reason))
+
     def flush_spells(self) -> None:
         """Turn the spells closed since the last flush into one frame of `closed_spells`."""
         if not self._pending:

@@ -15,11 +15,12 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
-# Event codes: one per kind of draw (never reuse a code for another purpose).
+# Event codes: one per kind of draw (never reuse a code for another purpose; MARKET_ORDER, the
+# per-vacancy key of another tenure's seekers, is retired: OTHER_TENURE_ORDER keys them per month).
 DEATH, EMIGRATION, BIRTH, BIRTH_SEX, LEAVE_HOME, MOVE, MOVE_MONTH, DESTINATION = 1, 2, 3, 4, 5, 6, 7, 8
 STATUS, DONOR, CONVICTION, EVENT_MONTH, SENIORITY, REFERRAL_ORDER, MARKET_ORDER = 9, 10, 11, 12, 13, 14, 15
 IMMIGRANT_COUNT, IMMIGRANT_DONOR, IMMIGRANT_MUNICIPALITY, ACTION_PICK, NEW_ID, OUTSIDE, AREA_CHOICE = 16, 17, 18, 19, 20, 21, 22
-EDUCATION, MUNICIPALITY, BUILD = 23, 24, 25
+EDUCATION, MUNICIPALITY, BUILD, OTHER_TENURE_ORDER = 23, 24, 25, 26
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
