@@ -152,7 +152,7 @@ def test_backcast_at_municipality_scale_keeps_the_list_counts_and_beats_no_chang
     "of 3 replications against 0.199 for no change (root mean square 0.281 against 0.274). The forecast is the "
     "mean over replications; the simulation's own noise (sd 0.22 per area and replication) equals the "
     "binomial noise of the data's two-year ratio, so 3 replications add a third of the data's noise variance "
-    "(6: 0.212; the expectation, extrapolated: about 0.19, RMSE 0.24). No change is the published 2012 "
+    "(6: 0.212, 12: 0.207; the expectation, extrapolated: RMSE 0.243 against 0.274). No change is the published 2012 "
     "value, a four-year window (2008-2011) with half the noise variance of a two-year one: with the 2017 rule's two-year window it "
     "would be 0.249"))
 def test_backcast_at_municipality_scale_beats_no_change_on_the_conviction_ratio():
