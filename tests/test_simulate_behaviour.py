@@ -136,7 +136,7 @@ def test_child_origin_by_the_mothers_origin_is_shrunk_by_hand():
 
 
 def test_the_benchmarks_mesa_model_draws_the_simulations_decisions():
-    """`benchmarks/bench_simulate.py` part 2 on 400 households over three years: the Mesa model's
+    """`benchmarks/bench_simulate.py` part 2 (`benchmarks/simulate_mesa.py`) on 400 households over three years: the Mesa model's
     events (one agent per person and household) equal the vectorised ones seeker by seeker, and the
     vectorised first year equals the simulation's own functions (deaths, emigration, births,
     draw_seekers) run on a copy; the agents' plain-Python keyed stream equals `rng`. Guards the
@@ -152,8 +152,8 @@ def test_the_benchmarks_mesa_model_draws_the_simulations_decisions():
     from boligmix.simulate.population import Population
     from boligmix.simulate.rates import estimate_rates
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_simulate.py"
-    spec = importlib.util.spec_from_file_location("bench_simulate", path)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "simulate_mesa.py"
+    spec = importlib.util.spec_from_file_location("simulate_mesa", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     rates, seed, years = estimate_rates(small_dataset_dir(), START), 5, 3
