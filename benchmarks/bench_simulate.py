@@ -3,15 +3,19 @@
 Part 1 (--data DIR, e.g. the national synthetic dataset): one replication of the baseline for
 --years years, timed (wall, CPU) with peak memory (ru_maxrss), in this process.
 
-Part 2 (--households N, default 10,000): the yearly demographic step and the move decisions of N
-households, vectorised (boligmix.simulate.demography / market.draw_seekers) against an equivalent
-agent-per-object Mesa 3 model (one Agent per person and per household, each drawing its own events
-with the same keyed random streams and the same estimated rate tables), for --years years. Both
-must produce the same events (checked); the times and the ratio are printed. The letting in the
-loop is the same `LettingEngine` in both designs and is timed separately in part 1.
+Part 2 (--small DIR --households N, default 10,000): one year's demographic and seeker decisions
+(deaths, emigration, births with the child's origin, moves by the origin hazard, destination, municipality,
+leaving home, area choice: the rule table in `simulate_mesa.py`) of N
+households, vectorised with the simulation's own functions against an equivalent agent-per-object Mesa 3
+model (one Agent per person and per household, each drawing its own events from the same keyed random
+streams with the same estimated rate tables), for --years years on a population that does not change
+(decisions only). Both must produce the same events, seeker by seeker (checked), and the vectorised
+first year must equal the simulation's own functions run on a copy (checked); the times and the ratio
+are printed. The letting in the loop is the same `LettingEngine` in both designs and is timed in part 1.
 
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --data /work/data/national-seed1 --years 10
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --small /work/data/small-seed1 --households 10000
+    flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --small /work/data/small-seed1 --mesa-draws numpy
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --national [DIR] [--years N]
 
 --national: part 1 on the national synthetic dataset with the CPU per phase (start state,
@@ -22,13 +26,11 @@ and the figures against the issue's target (a shorter --years run is scaled to 1
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import resource
 import time
 from typing import ClassVar
 
-import numpy as np
 
 NATIONAL = "/work/data/national-seed1"
 TARGET_CPU_S, TARGET_GIB = 120.0, 8.0
@@ -155,137 +157,6 @@ def part1(data: str, years: int, seed: int, phases: bool = False, prepared: str 
     return (c2 - c1) * 10 / years
 
 
-class _Mesa:
-    """The same decisions, one object per person and per household (Mesa 3 agents)."""
-
-    def __init__(self, pop, rates, seed: int) -> None:
-        import mesa
-
-        from boligmix.simulate import rng
-        from boligmix.simulate.population import ALMEN, day
-        from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, SIZE_BANDS, area_band, band
-
-        class Person(mesa.Agent):
-            def __init__(self, model, pid, birth, female, nonwestern, household):
-                super().__init__(model)
-                self.pid, self.birth, self.female, self.nonwestern, self.household = pid, birth, female, nonwestern, household
-
-            def step(self):
-                m = self.model
-                age = int((day(m.year) - self.birth) // 365.25)
-                q = m.rates.death[int(band(np.array([age]), DEATH_BANDS)[0]), int(self.female)]
-                if rng.uniform(m.seed, 0, self.pid, m.year, rng.DEATH)[0] < q:
-                    m.deaths += 1
-                    return
-                if self.female and 15 <= age <= 49:
-                    p = m.rates.birth[int(band(np.array([age]), BIRTH_BANDS)[0]), int(self.nonwestern)]
-                    if rng.uniform(m.seed, 0, self.pid, m.year, rng.BIRTH)[0] < p:
-                        m.births += 1
-
-        class Household(mesa.Agent):
-            def __init__(self, model, hid, head_birth, head_nw, size, tenure, area_share, has_area):
-                super().__init__(model)
-                self.hid, self.head_birth, self.head_nw, self.size = hid, head_birth, head_nw, size
-                self.tenure, self.area_share, self.has_area = tenure, area_share, has_area
-
-            def step(self):
-                m = self.model
-                age = int((day(m.year) - self.head_birth) // 365.25)
-                hb = int(band(np.array([age]), HEAD_BANDS)[0])
-                if rng.uniform(m.seed, 0, self.hid, m.year, rng.EMIGRATION)[0] < m.rates.emigration[int(self.head_nw), hb]:
-                    m.emigrated += 1
-                    return
-                ab = int(area_band(np.array([self.area_share]), np.array([self.has_area]))[0])
-                p = m.rates.move[self.tenure, hb, int(band(np.array([self.size]), SIZE_BANDS)[0]), ab]
-                if rng.uniform(m.seed, 0, self.hid, m.year, rng.MOVE)[0] < p:
-                    m.movers += 1
-
-        class Model(mesa.Model):
-            def __init__(self):
-                super().__init__(seed=seed)
-                self.rates, self.seed = rates, seed
-                self.year = pop.start
-                self.deaths = self.births = self.emigrated = self.movers = 0
-
-            def step(self):
-                self.agents.do("step")
-                self.year += 1
-
-        self.model = Model()
-        from boligmix.simulate.demography import heads
-        from boligmix.simulate.market import area_shares
-
-        for i in range(pop.size):
-            Person(self.model, int(pop.pid[i]), int(pop.birth[i]), bool(pop.female[i]), bool(pop.nonwestern[i]),
-                   int(pop.household[i]))
-        hh, head, size = heads(pop)
-        shares = area_shares(pop)
-        pos = pop.dwellings.position(pop.dwelling[head])
-        for j in range(hh.size):
-            a = pop.dwellings.area[pos[j]]
-            Household(self.model, int(hh[j]), int(pop.birth[head[j]]), bool(pop.nonwestern[head[j]]), int(size[j]),
-                      int(pop.dwellings.tenure[pos[j]]), shares.get(a, 0.0) if a is not None else 0.0, a is not None)
-        del ALMEN
-
-
-def _vectorised_year(pop, rates, seed: int, year: int) -> dict[str, int]:
-    from boligmix.simulate import rng
-    from boligmix.simulate.demography import heads
-    from boligmix.simulate.market import household_area_band
-    from boligmix.simulate.population import day
-    from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, SIZE_BANDS, band
-
-    age = pop.age_on(day(year))
-    dies = rng.uniform(seed, 0, pop.pid, year, rng.DEATH) < rates.death[band(age, DEATH_BANDS), pop.female.astype(int)]
-    women = ~dies & pop.female & (age >= 15) & (age <= 49)
-    p = rates.birth[band(age, BIRTH_BANDS), pop.nonwestern.astype(int)]
-    born = women & (rng.uniform(seed, 0, pop.pid, year, rng.BIRTH) < p)
-    hh, head, size = heads(pop)
-    hb = band(age[head], HEAD_BANDS)
-    emig = rng.uniform(seed, 0, hh, year, rng.EMIGRATION) < rates.emigration[pop.nonwestern[head].astype(int), hb]
-    pos = pop.dwellings.position(pop.dwelling[head])
-    pm = rates.move[pop.dwellings.tenure[pos], hb, band(size, SIZE_BANDS), household_area_band(pop, pos)]
-    moves = ~emig & (rng.uniform(seed, 0, hh, year, rng.MOVE) < pm)
-    return {"deaths": int(dies.sum()), "births": int(born.sum()), "emigrated": int(emig.sum()), "movers": int(moves.sum())}
-
-
-def part2(small: str, households: int, years: int, seed: int) -> None:
-    from boligmix.simulate.demography import heads
-    from boligmix.simulate.population import Population
-    from boligmix.simulate.rates import estimate_rates
-
-    manifest_start = None
-    from boligmix.data.io import read_manifest
-
-    manifest_start = read_manifest(small).years[1] + 1
-    pop = Population.from_dataset(small, manifest_start)
-    rates = estimate_rates(small, manifest_start)
-    hh, _, _ = heads(pop)
-    keep = np.isin(pop.household, hh[:households])
-    pop.remove(np.flatnonzero(~keep))
-    print(f"part 2: {np.unique(pop.household).size} households, {pop.size} persons, {years} years (the same "
-          f"population each year: decisions only)")
-    w0, c0 = time.perf_counter(), _cpu()
-    vec = [_vectorised_year(pop, rates, seed, pop.start + y) for y in range(years)]
-    w1, c1 = time.perf_counter(), _cpu()
-    mesa_model = _Mesa(copy.deepcopy(pop), rates, seed)
-    w2, c2 = time.perf_counter(), _cpu()
-    counts = []
-    for _ in range(years):
-        m = mesa_model.model
-        m.deaths = m.births = m.emigrated = m.movers = 0
-        m.step()
-        counts.append({"deaths": m.deaths, "births": m.births, "emigrated": m.emigrated, "movers": m.movers})
-    w3, c3 = time.perf_counter(), _cpu()
-    assert counts == vec, (counts, vec)
-    print(f"  events identical in both designs: {vec[0]} (first year)")
-    print(f"  vectorised: wall {w1 - w0:.2f} s, cpu {c1 - c0:.2f} s")
-    print(f"  Mesa {__import__('mesa').__version__}: build wall {w2 - w1:.2f} s; steps wall {w3 - w2:.2f} s, "
-          f"cpu {c3 - c2:.2f} s")
-    print(f"  ratio (Mesa steps / vectorised), wall {(w3 - w2) / (w1 - w0):.0f}x, cpu {(c3 - c2) / max(c1 - c0, 1e-9):.0f}x;"
-          f" load {os.getloadavg()}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="dataset for part 1 (one replication of the baseline)")
@@ -297,13 +168,18 @@ def main() -> None:
                         help=f"part 1 on the national synthetic dataset (default {NATIONAL}) with the CPU per "
                              f"phase, against the target of {TARGET_CPU_S:.0f} s CPU and {TARGET_GIB:.0f} GiB per "
                              f"replication of 10 years")
+    parser.add_argument("--mesa-draws", choices=("python", "numpy"), default="python",
+                        help="part 2: the agents' keyed draws in plain Python (default) or through "
+                             "boligmix.simulate.rng one value per call")
     parser.add_argument("--phases", action="store_true", help="part 1: print the CPU per phase")
     parser.add_argument("--prepared", metavar="FILE", help="part 1: read the prepared inputs (rates, data "
                         "indicators) from FILE when it exists, else write them there")
     parser.add_argument("--prepare-only", action="store_true", help="part 1: stop after preparing")
     args = parser.parse_args()
     if args.small:
-        part2(args.small, args.households, args.years, args.seed)
+        from simulate_mesa import part2
+
+        part2(args.small, args.households, args.years, args.seed, args.mesa_draws == "numpy")
     if args.data:
         part1(args.data, args.years, args.seed, args.phases, args.prepared, args.prepare_only)
     if args.national:

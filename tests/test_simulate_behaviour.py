@@ -133,3 +133,47 @@ def test_child_origin_by_the_mothers_origin_is_shrunk_by_hand():
     got = child_origins(Behaviour(child_danish=p), mothers, np.array([0.99, 0.0, p[e] - 1e-9, p[e] + 1e-9]))
     assert got.tolist() == [d, e, d, e]
     assert child_origins(None, mothers, np.zeros(4)).tolist() == [d, e, e, e]
+
+
+def test_the_benchmarks_mesa_model_draws_the_simulations_decisions():
+    """`benchmarks/bench_simulate.py` part 2 (`benchmarks/simulate_mesa.py`) on 400 households over three years: the Mesa model's
+    events (one agent per person and household) equal the vectorised ones seeker by seeker, and the
+    vectorised first year equals the simulation's own functions (deaths, emigration, births,
+    draw_seekers) run on a copy; the agents' plain-Python keyed stream equals `rng`. Guards the
+    comparison's "same rules, same rates" when the simulation's rules change."""
+    import importlib.util
+    from pathlib import Path
+
+    from simulate_support import START
+
+    from boligmix.simulate import rng
+    from boligmix.simulate.demography import heads
+    from boligmix.simulate.destination import basic_education
+    from boligmix.simulate.population import Population
+    from boligmix.simulate.rates import estimate_rates
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "simulate_mesa.py"
+    spec = importlib.util.spec_from_file_location("simulate_mesa", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rates, seed, years = estimate_rates(small_dataset_dir(), START), 5, 3
+    pop = Population.from_dataset(small_dataset_dir(), START)
+    hh, _, _ = heads(pop)
+    pop.remove(np.flatnonzero(~np.isin(pop.household, hh[:400])))
+    basic = basic_education(pop, np.arange(pop.size), START)
+    ids = np.r_[pop.pid, -7, 0, 2**62]
+    stream = bench._KeyedStream(seed)
+    assert [stream.uniform(int(i), START, rng.MOVE) for i in ids] == rng.uniform(seed, 0, ids, START, rng.MOVE).tolist()
+    assert [stream.new_id(int(i), START, rng.NEW_ID, 9) for i in ids] == rng.new_ids(
+        seed, 0, ids, START, rng.NEW_ID, base=9).tolist()
+    vectorised = [bench._vectorised_year(pop, rates, seed, START + y, basic) for y in range(years)]
+    bench._check_against_the_simulation(pop, rates, seed, vectorised[0])
+    model = bench._mesa_model(pop, rates, seed, basic)
+    agents = []
+    for _ in range(years):
+        model.step()
+        agents.append(model.events())
+    assert agents == vectorised
+    kinds = {s[1] for year in vectorised for s in year["seekers"]}
+    assert kinds == {"mover", "leaver"} and all(year["deaths"] > 0 and year["births"] > 0 for year in vectorised)
+    assert any(s[4] is not None for year in vectorised for s in year["seekers"])    # some apply in an area
