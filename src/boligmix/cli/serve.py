@@ -85,9 +85,13 @@ def serve(
         os.environ[RULES_ENV] = rules
         os.environ[POLICIES_ENV] = os.pathsep.join(str(p) for p in policies or [])
         os.environ[FAST_PATH_ENV] = "1" if fast_path else "0"
-        uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level, access_log=False,
-                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+        from boligmix.web import listen
+        config = dict(factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False,
+                      timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+        if listen.supported():  # each worker its own listening socket: connections spread over the workers
+            listen.run_workers(uvicorn.Config("boligmix.web.app:create_app_from_env", **config))
+        else:
+            uvicorn.run("boligmix.web.app:create_app_from_env", **config)
 
 
 def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int | None,
