@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pickle
 import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -60,7 +61,6 @@ def _children(pid: int) -> list[int]:
 def test_worker_sockets_unpickle_as_a_socket_of_their_own_on_the_same_port():
     held = listen.WorkerSockets("127.0.0.1", 0)
     port = held[0].getsockname()[1]
-    other = listen.WorkerSockets("127.0.0.1", port)  # a second reserving socket on the port is allowed
     try:
         copy = pickle.loads(pickle.dumps(held))
         assert [s.getsockname()[1] for s in copy] == [port]
@@ -74,7 +74,6 @@ def test_worker_sockets_unpickle_as_a_socket_of_their_own_on_the_same_port():
         copy[0].close()
     finally:
         held.close()
-        other.close()
 
 
 def test_a_port_taken_by_another_listener_is_a_configuration_error():
@@ -83,6 +82,16 @@ def test_a_port_taken_by_another_listener_is_a_configuration_error():
         taken.listen()
         with pytest.raises(ConfigurationError, match="cannot listen"):
             listen.WorkerSockets("127.0.0.1", taken.getsockname()[1])
+
+
+def test_a_port_where_another_reuse_port_server_listens_is_refused_not_shared():
+    running = listen.reuse_port_socket("127.0.0.1", 0)  # as a worker of another `serve` has it
+    running.listen()
+    try:
+        with pytest.raises(ConfigurationError, match="cannot listen"):
+            listen.WorkerSockets("127.0.0.1", running.getsockname()[1])
+    finally:
+        running.close()
 
 
 @pytest.mark.slow
@@ -95,8 +104,13 @@ def test_two_workers_each_listen_and_connections_opened_together_reach_both(tmp_
         workers = [p for p in _children(server.proc.pid)
                    if "multiprocessing.resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()]
         assert len(workers) == 2, workers
+        deadline = time.monotonic() + 60  # the server answers once one worker is up; wait for both
+        while True:
+            listening = [inode for state, inode in _tcp_rows(server.port) if state == "0A"]
+            if len(listening) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         owners = _socket_owners(workers)
-        listening = [inode for state, inode in _tcp_rows(server.port) if state == "0A"]
         assert sorted(owners[i] for i in listening) == sorted(workers)  # one listening socket per worker
         # 16 keep-alive connections opened together (as a client pool does), one request each
         for _ in range(16):

@@ -8,8 +8,10 @@ threads queue for its GIL (measured: 6.1 s against 0.8 s of the two workers' CPU
 run; docs/letting.md, Session 8). Here each worker binds a socket of its own with `SO_REUSEPORT`,
 so the kernel spreads new connections over the workers (by a hash of the connection's addresses).
 
-The parent holds a socket bound to the address with `SO_REUSEPORT` but not listening: it reserves
-the port (a port in use fails at once, in the parent) and receives no connections (the kernel
+The parent first checks that nothing listens on the port (a plain bind: another server, also
+another SO_REUSEPORT server, makes it fail at once, in the parent, instead of silently sharing
+its connections), then holds a socket bound to the address with `SO_REUSEPORT` but not listening:
+it reserves the port and receives no connections (the kernel
 only hands connections to listening sockets). Each worker, started by uvicorn's own supervisor
 (health checks, restarts, signals unchanged), gets its socket when the list of sockets handed to it
 is unpickled in the worker process: `WorkerSockets` pickles as its address, not as a socket.
@@ -37,6 +39,21 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _free_port(host: str, port: int) -> int:
+    """`port` (or, for 0, one the system chooses) after checking that nothing listens on it: a
+    plain bind fails where any socket listens, also a SO_REUSEPORT group of another server, which
+    the server's own SO_REUSEPORT sockets would otherwise join and share connections with."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                                     field="--port") from exc
+        return probe.getsockname()[1]
+
+
 def _worker_sockets(host: str, port: int) -> list[socket.socket]:
     return [reuse_port_socket(host, port)]
 
@@ -47,6 +64,7 @@ class WorkerSockets(list):  # type: ignore[type-arg]
     the worker's copy is a fresh SO_REUSEPORT socket of its own."""
 
     def __init__(self, host: str, port: int) -> None:
+        port = _free_port(host, port)
         sock = reuse_port_socket(host, port)
         self.host, self.port = host, sock.getsockname()[1]  # port 0: the one the system chose
         super().__init__([sock])
