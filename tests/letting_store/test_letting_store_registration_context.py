@@ -25,7 +25,7 @@ def test_the_context_equals_the_orm_rows_and_names_the_open_vacancy(store, token
     dws = seed_stock(store, org, dwellings=2)
     v = store.transact(lambda s: service.register_vacancy(
         s, org, {"dwelling_id": dws[1], "available_from": date(2025, 4, 1), "channel": "waiting_list"}))
-    with store.read() as s:
+    with store.write() as s:  # (the statement locks the dwelling: a write transaction)
         for dwelling_id, open_id in ((dws[0], None), (dws[1], v["vacancy_id"])):
             w, d, got_open = registration_context(s, dwelling_id)
             orm_w = s.get(Dwelling, dwelling_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.models import Base
@@ -103,3 +104,36 @@ def test_a_database_down_at_startup_does_not_stop_the_server(db_url, store, toke
     finally:
         with pg_databases.admin.connect() as c:
             c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+
+
+def test_a_read_session_keeps_plans_and_writes_nothing(db_url):
+    """PostgreSQL: a read session ends with COMMIT of a READ ONLY transaction, so the connection's
+    prepared statements survive it (psycopg deallocates them all at a ROLLBACK); a write in a read
+    session is refused there, and on SQLite rolled back."""
+    store = Store(db_url, pool_size=1)
+    try:
+        pg = store.dialect == "postgresql"
+        with store.read() as s:
+            for _ in range(6):  # psycopg prepares a statement at its fifth execution
+                s.execute(text("SELECT count(*) + :x FROM vacancies"), {"x": 1})
+            if pg:
+                assert s.scalar(text("SELECT count(*) FROM pg_prepared_statements")) >= 1
+        if pg:
+            with store.read() as s:  # the same (only) pooled connection
+                names = s.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+                assert any("FROM vacancies" in n for n in names)
+        before = _row_counts(store)
+        with pytest.raises(DBAPIError, match="read-only transaction") if pg else _nothing():
+            with store.read() as s:
+                s.execute(text("INSERT INTO service_settings (name, value) VALUES ('warm-up-test', 'x')"))
+        assert _row_counts(store) == before
+    finally:
+        store.dispose()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
