@@ -137,3 +137,33 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+WARM, WAIT = "3", 90
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_serve_workers_each_warm_their_connections(db_url, store, tmp_path, pg_databases):
+    """`boligmix serve --workers 2 --warm-up 3`: before any request the two workers hold 3 database
+    connections each (cold, each would hold the one its start used), and no row is written."""
+    import time
+
+    from letting_server import Server
+
+    before = _row_counts(store)
+    name = store.engine.url.database
+    store.dispose()  # (only the server's connections count below)
+    server = Server(db_url, log_path=tmp_path / "server.log")
+    server.extra_args = ["--workers", "2", "--warm-up", WARM]
+    server.start()
+    try:
+        deadline, held = time.monotonic() + WAIT, 0
+        while time.monotonic() < deadline and held < 6:  # (health answers once the first worker serves)
+            with pg_databases.admin.connect() as c:
+                held = c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :n"),
+                                 {"n": name}).scalar()
+            time.sleep(0.2)
+        assert held >= 6, held
+        assert _row_counts(store) == before
+    finally:
+        server.stop()
