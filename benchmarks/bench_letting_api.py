@@ -208,6 +208,96 @@ def _loop_factory():  # type: ignore[no-untyped-def]
     return uvloop.new_event_loop
 
 
+class PhaseSampler:
+    """Samples one phase only: `py-spy record --nonblocking --format raw` attached to each server
+    worker (the children of the server process), and pg_stat_statements reset at the start and
+    read at the end (calls and mean/total execution time per statement), when the cluster has it
+    in `shared_preload_libraries`. `stop` writes `worker-PID.txt`, `pg_statements.txt`."""
+
+    def __init__(self, out: Path, server_pid: int, store: Store, clients: int) -> None:
+        import shutil
+        import subprocess
+        out.mkdir(parents=True, exist_ok=True)
+        self.out, self.store, self.clients = out, store, clients
+        self.pg = self._pg_statements_reset()
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                   and _ppid(int(p.name)) == server_pid]
+        self.procs = [subprocess.Popen([py_spy, "record", "--pid", str(w), "--nonblocking", "--format", "raw",
+                                        "--rate", "250", "-o", str(out / f"worker-{w}.txt")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for w in workers]
+        time.sleep(1.0)  # py-spy attaches before the phase starts
+        self.workers = workers
+        self.start = {w: _thread_counters(w) for w in workers}
+
+    def _pg_statements_reset(self) -> bool:
+        try:
+            with self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+                c.execute(text("SELECT pg_stat_statements_reset()"))
+            return True
+        except Exception as exc:  # noqa: BLE001 - a cluster without the preload: say so and go on
+            print(f"  (pg_stat_statements not available: {type(exc).__name__})")
+            return False
+
+    def stop(self, lettings: int) -> None:
+        import signal
+        ends = {w: _thread_counters(w) for w in self.workers}
+        for w in self.workers:
+            d = [b - a for a, b in zip(self.start[w], ends[w])]
+            print(f"  worker {w}: user {d[0]:.2f} s, system {d[1]:.2f} s, context switches "
+                  f"{d[2]:.0f} voluntary + {d[3]:.0f} involuntary ({(d[2] + d[3]) / max(lettings, 1):.0f} per letting "
+                  f"over both workers' share)")
+        for p in self.procs:
+            p.send_signal(signal.SIGINT)
+        for p in self.procs:
+            p.wait(timeout=60)
+        if not self.pg:
+            return
+        with self.store.read() as s:
+            rows = s.execute(text(
+                "SELECT calls, total_exec_time, mean_exec_time, rows, shared_blks_hit, "
+                "left(regexp_replace(query, '\\s+', ' ', 'g'), 160) FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY total_exec_time DESC LIMIT 40")).all()
+        total = sum(r[1] for r in rows)
+        lines = [f"{self.clients} clients, {lettings} lettings; statements by total execution time "
+                 f"(top 40: {total:.0f} ms, {total / max(lettings, 1):.2f} ms per letting)",
+                 "calls\ttotal ms\tmean ms\tper letting ms\trows\tblks hit\tquery"]
+        lines += [f"{r[0]}\t{r[1]:.1f}\t{r[2]:.3f}\t{r[1] / max(lettings, 1):.3f}\t{r[3]}\t{r[4]}\t{r[5]}"
+                  for r in rows]
+        (self.out / "pg_statements.txt").write_text("\n".join(lines) + "\n")
+
+
+def _thread_counters(pid: int) -> tuple[float, float, float, float]:
+    """User and system CPU seconds and voluntary/involuntary context switches, summed over the
+    process's threads (threads that ended before the call are not counted)."""
+    user = system = vol = invol = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            raw = (task / "stat").read_text()
+            status = (task / "status").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        user += int(fields[11]) / CLOCK_TICKS
+        system += int(fields[12]) / CLOCK_TICKS
+        for line in status.splitlines():
+            if line.startswith("voluntary_ctxt_switches"):
+                vol += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches"):
+                invol += int(line.split()[1])
+    return user, system, vol, invol
+
+
+def _ppid(pid: int) -> int:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    return int(raw[raw.rindex(")") + 2:].split()[1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", default=os.environ.get("BOLIGMIX_TEST_PG_URL"))
@@ -220,13 +310,20 @@ def main() -> None:
                     help="the server's offer rules (default: the statutory engine rules)")
     ap.add_argument("--applicants", type=int, default=None,
                     help="waiting-list applicants (default: 2 per seeded vacancy + one per full cycle)")
+    ap.add_argument("--warm-up", type=int, default=0,
+                    help="full cycles run (with the same clients) before phase 2 is timed: every worker's "
+                         "statements compiled and its connections opened and prepared (steady state)")
+    ap.add_argument("--sample-dir", type=Path, default=None,
+                    help="sample phase 2 only: py-spy (raw, --nonblocking) per server worker and, when the "
+                         "cluster preloads pg_stat_statements, PostgreSQL's statements, into this directory")
     args = ap.parse_args()
     if not args.db:
         sys.exit("give --db or set BOLIGMIX_TEST_PG_URL (scripts/test-postgres.sh start prints it)")
     url = fresh_database(args.db, "boligmix_bench")
     store = Store(url)
     t0 = time.perf_counter()
-    secret, offer_ids, spare = seed(store, args.vacancies, args.full_cycle, args.applicants)
+    secret, offer_ids, spare = seed(store, args.vacancies, args.full_cycle + args.warm_up, args.applicants)
+    warm, spare = spare[:args.warm_up], spare[args.warm_up:]
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(text("VACUUM ANALYZE"))  # the bulk seed's maintenance now, not by autovacuum during the phases
     print(f"seeded {args.vacancies} vacancies with 2 offers each and {len(spare)} spare dwellings "
@@ -286,9 +383,17 @@ def main() -> None:
             if not o.get("offers"):
                 return -1  # no applicant free to get an offer (not expected: counted as a failure)
             return (await http.request("POST", f"/api/offers/{o['offers'][0]['offer_id']}/accept", None, who))[0]
+        if warm:
+            t_warm = time.perf_counter()
+            warm_statuses = run_clients(args.clients, server.base_url, secret, warm, cycle)[1]
+            print(f"warm-up: {warm_statuses.count(201)} of {len(warm)} full cycles in "
+                  f"{time.perf_counter() - t_warm:.2f} s (not timed)")
+        sampler = PhaseSampler(args.sample_dir, server.proc.pid, store, args.clients) if args.sample_dir else None
         cpu2 = stack_cpu(server.proc.pid, pg_pid)
         elapsed2, statuses2 = run_clients(args.clients, server.base_url, secret, spare, cycle)
         cpu3 = stack_cpu(server.proc.pid, pg_pid)
+        if sampler is not None:
+            sampler.stop(len(spare))
         with store.read() as s:
             leases2 = s.scalar(select(func.count()).select_from(Lease))
             doubles2 = s.scalar(text("SELECT count(*) FROM (SELECT vacancy_id FROM leases GROUP BY vacancy_id "
@@ -303,9 +408,9 @@ def main() -> None:
         per2 = 1000 * sum(b - a for a, b in zip(cpu2, cpu3)) / max(wins2, 1)
         print(f"  CPU per letting {per2:.1f} ms against {PREVIOUS_CPU_MS:.0f} ms before the compact ranking: "
               f"{PREVIOUS_CPU_MS / per2:.1f} times less")
-        print(f"  check: leases {leases2} == {args.vacancies + len(spare)}: {leases2 == args.vacancies + len(spare)}; "
-              f"vacancies let twice: {doubles2}")
-        ok = ok and leases2 == args.vacancies + len(spare) and doubles2 == 0 and wins2 == len(spare)
+        expected = args.vacancies + len(warm) + len(spare)
+        print(f"  check: leases {leases2} == {expected}: {leases2 == expected}; vacancies let twice: {doubles2}")
+        ok = ok and leases2 == expected and doubles2 == 0 and wins2 == len(spare)
         print(f"load average after: {load_average()}")
         print("RESULT:", "OK" if ok else "FAILED", f"competing accepts {rate:.0f} lettings/s, full cycle {rate2:.1f} "
               f"lettings/s vs target {FULL_CYCLE_TARGET:.0f}")

@@ -51,6 +51,9 @@ def serve(
                                             help="PostgreSQL: answer accept and whoami on the event loop "
                                                  "(boligmix.web.fast_path); off: every request by the full app.")]
     = True,
+    warm_up: Annotated[int, typer.Option("--warm-up", min=0,
+                                         help="Connections each worker opens and warms before serving (a full "
+                                              "letting cycle rehearsed and rolled back on each; 0: none).")] = 8,
     quiet: QuietOption = False, json: JsonOption = False,
 ) -> None:
     """Serve the letting API (under /api; OpenAPI spec at /openapi.json, docs at /docs) and, with --data,
@@ -60,6 +63,7 @@ def serve(
     from boligmix.letting.store.db import normalise_url
     from boligmix.letting.store.migrate import upgrade
     from boligmix.web.app import DB_ENV, FAST_PATH_ENV, POLICIES_ENV, RULES_ENV, create_app, make_rules
+    from boligmix.web.warmup import WARM_UP_ENV
 
     out = Output(quiet, json)
     log_level = "warning" if quiet or json else "info"
@@ -78,16 +82,21 @@ def serve(
         out.info(f"letting database at schema revision {revision}")
     offer_rules = make_rules(rules, policies)  # a bad policy file stops here, before serving
     if workers == 1:
-        uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path), host=host, port=port,
+        uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path, warm_connections=warm_up), host=host, port=port,
                     log_level=log_level, access_log=False)
     else:
         os.environ[DB_ENV] = url
         os.environ[RULES_ENV] = rules
         os.environ[POLICIES_ENV] = os.pathsep.join(str(p) for p in policies or [])
         os.environ[FAST_PATH_ENV] = "1" if fast_path else "0"
-        uvicorn.run("boligmix.web.app:create_app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level, access_log=False,
-                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+        os.environ[WARM_UP_ENV] = str(warm_up)
+        from boligmix.web import listen
+        config = dict(factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False,
+                      timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+        if listen.supported():  # each worker its own listening socket: connections spread over the workers
+            listen.run_workers(uvicorn.Config("boligmix.web.app:create_app_from_env", **config))
+        else:
+            uvicorn.run("boligmix.web.app:create_app_from_env", **config)
 
 
 def _dashboard_app(out: Output, data: Path, db: str | None, results: list[str], mix_years: int | None,

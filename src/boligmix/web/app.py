@@ -9,7 +9,8 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 # No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
 
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -111,13 +112,15 @@ FAST_PATH_ENV = "BOLIGMIX_LETTING_FAST_PATH"
 
 
 def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = None, fast_path: bool = True,
-               fast_pool_size: int = 8) -> FastAPI:
+               fast_pool_size: int = 8, warm_connections: int = 0) -> FastAPI:
     """The API on the letting database at `db_url` (which must be at the current schema).
 
     `rules` make the offer rounds: default the letting engine with its default policies.
     `fast_path` (PostgreSQL only): accept and whoami are answered by `boligmix.web.fast_path` on the
     event loop with its own pool of `fast_pool_size` async connections; other requests and every
     unusual case go through the full app.
+    `warm_connections` > 0: at startup, before serving, open that many pooled connections and
+    rehearse a full cycle on each, rolled back (`boligmix.web.warmup`; `app.state.warm_up` reports it).
     """
     rules = rules or EngineRules()
     store = Store(db_url, pool_size=pool_size)
@@ -148,12 +151,21 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         if roles:
             access.require_route(principal(authorization), request.method, path)
 
-    app = FastAPI(title="boligmix letting API", version=__version__, dependencies=[Depends(guard)],
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm_connections > 0:
+            from boligmix.web.warmup import warm_up_before_serving
+
+            app.state.warm_up = await warm_up_before_serving(store, rules, warm_connections)
+        yield
+
+    app = FastAPI(title="boligmix letting API", version=__version__, dependencies=[Depends(guard)], lifespan=lifespan,
                   responses=ERROR_RESPONSES, docs_url=None, redoc_url=None,
                   description="Vacancies, offers by the letting rules, leases and the append-only audit trail "
                               "of decisions. Tokens: `boligmix letting add-token`.")
     app.state.store = store
     app.state.fast_path_stats = None
+    app.state.warm_up = None
     app.state.identities = identities
 
     @app.exception_handler(BoligmixError)
@@ -445,5 +457,8 @@ def create_app_from_env() -> FastAPI:
     if not url:
         raise ConfigurationError(f"{DB_ENV} is not set")
     local = [p for p in os.environ.get(POLICIES_ENV, "").split(os.pathsep) if p]
+    from boligmix.web.warmup import DEFAULT_CONNECTIONS, WARM_UP_ENV
+
     return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine"), local),
-                      fast_path=os.environ.get(FAST_PATH_ENV, "1") != "0")
+                      fast_path=os.environ.get(FAST_PATH_ENV, "1") != "0",
+                      warm_connections=int(os.environ.get(WARM_UP_ENV, str(DEFAULT_CONNECTIONS))))

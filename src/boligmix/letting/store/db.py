@@ -126,7 +126,11 @@ class Store:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
-        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL: reads in READ ONLY transactions ended by COMMIT, not ROLLBACK: psycopg deallocates
+        # every prepared statement of a connection at a rollback (its plans would be made again).
+        self._read_commits = self.engine.dialect.name == "postgresql"
+        read_engine = self.engine.execution_options(postgresql_readonly=True) if self._read_commits else self.engine
+        self._read_sessions = sessionmaker(read_engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @property
@@ -135,11 +139,19 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session (rolled back at the end)."""
+        """A read-only session: rolled back at the end; on PostgreSQL a READ ONLY transaction (a write
+        in it fails) that ends with COMMIT after its objects are detached (nothing to flush), so the
+        connection keeps its prepared statements."""
         with self._read_sessions() as session:
             try:
                 yield session
-            finally:
+            except BaseException:
+                session.rollback()
+                raise
+            if self._read_commits:
+                session.expunge_all()
+                session.commit()
+            else:
                 session.rollback()
 
     @contextmanager

@@ -73,6 +73,7 @@ from boligmix.letting.store.context import (  # noqa: F401  (re-exported for ans
     _offer_context,
     _require_read,
     _vacancy_context,
+    registration_context,
 )
 from boligmix.letting.store.trail import trail
 
@@ -278,7 +279,7 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
     channel = channel or "waiting_list"
     if channel not in CHANNELS:
         raise InvalidRequestError(f"channel must be one of {', '.join(CHANNELS)}")
-    w, d, open_id = _registration_context(s, body["dwelling_id"])
+    w, d, open_id = registration_context(s, body["dwelling_id"])
     require_org(p, d.org_id, f"dwelling {w.dwelling_id}")
     if open_id is not None:
         raise ConflictError(f"dwelling {w.dwelling_id} already has the open vacancy {open_id}")
@@ -312,19 +313,6 @@ def register_vacancy(s: Session, p: Principal, body: dict[str, Any], *, rules: O
     s.flush()
     _decision(s, p, vacancy=v, **decision)
     return vacancy_json(v)
-
-
-def _registration_context(s: Session, dwelling_id: int) -> tuple[Dwelling, Department, int | None]:
-    """The dwelling (locked) with its department and its open vacancy's id, if any, in one query."""
-    open_vacancy = (select(Vacancy.vacancy_id).where(Vacancy.dwelling_id == Dwelling.dwelling_id,
-                                                     Vacancy.status == "open")
-                    .order_by(Vacancy.vacancy_id).limit(1).scalar_subquery())
-    row = s.execute(select(Dwelling, Department, open_vacancy)
-                    .join(Department, Department.department_id == Dwelling.department_id)
-                    .where(Dwelling.dwelling_id == dwelling_id).with_for_update(of=Dwelling)).one_or_none()
-    if row is None:  # (a dwelling's department is a foreign key: no dwelling is without one)
-        raise NotFoundError(f"dwelling {dwelling_id} does not exist")
-    return row[0], row[1], row[2]
 
 
 def _lock_share_counters(s: Session, states: list[Any]) -> list[ShareCounter]:
