@@ -16,13 +16,12 @@ from synth_data import small_dataset_dir
 from boligmix.data.io import read_table
 from boligmix.indicators import compute_area_indicators
 from boligmix.indicators.population import FramesDataset
-from boligmix.simulate.demography import (
+from boligmix.simulate.lookup import is_in, sorted_lookup
+from boligmix.simulate.register_outcomes import (
     MIN_AREA_DONORS,
     Donors,
     area_code,
     area_outside_bands,
-    is_in,
-    sorted_lookup,
     status_on,
 )
 from boligmix.simulate.population import Population, day
@@ -133,7 +132,8 @@ def test_dropping_register_years_no_longer_read_does_not_change_a_replication(tm
 
 
 def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
-    from boligmix.simulate.demography import deaths, outcomes, year_statuses
+    from boligmix.simulate.demography import deaths
+    from boligmix.simulate.register_outcomes import outcomes, year_statuses
     from boligmix.simulate.rates import statuses
 
     pop = _population()
@@ -152,7 +152,7 @@ def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
 
 def test_donors_keep_their_statuses_when_the_population_drops_their_year():
     """In a long run the donors' year leaves the population's kept statuses (after nine years)."""
-    from boligmix.simulate.demography import forget_registers
+    from boligmix.simulate.register_outcomes import forget_registers
     from boligmix.simulate.rates import statuses
 
     pop = _population()
@@ -198,24 +198,24 @@ def test_sorted_unique_equals_numpys_unique(values):
        st.sampled_from(["left", "right"]))
 def test_searching_many_needles_in_order_equals_searchsorted(haystack, needles, side):
     """`search` past SEARCH_IN_ORDER (set to 4 here) sorts the needles, searches, puts them back."""
-    import boligmix.simulate.demography as demography
+    import boligmix.simulate.lookup as lookup
 
     hay = np.sort(np.array(haystack, dtype=np.int64))
     wanted = np.array(needles, dtype=np.int64)
-    old = demography.SEARCH_IN_ORDER
-    demography.SEARCH_IN_ORDER = 4
+    old = lookup.SEARCH_IN_ORDER
+    lookup.SEARCH_IN_ORDER = 4
     try:
-        got = demography.search(hay, wanted, side)
-        with_order = demography.search(hay, wanted, side, np.argsort(wanted, kind="stable"))
+        got = lookup.search(hay, wanted, side)
+        with_order = lookup.search(hay, wanted, side, np.argsort(wanted, kind="stable"))
     finally:
-        demography.SEARCH_IN_ORDER = old
+        lookup.SEARCH_IN_ORDER = old
     assert got.tolist() == with_order.tolist() == np.searchsorted(hay, wanted, side).tolist()
 
 
 def test_area_shares_equal_a_group_by_mean_of_the_residents():
     """The area shares by area code (bincount) equal polars' group-by mean over the residents'
     area ids (the computation they replaced), exactly."""
-    from boligmix.simulate.demography import area_conviction_shares, area_outside_shares
+    from boligmix.simulate.register_outcomes import area_conviction_shares, area_outside_shares
 
     pop = _population()
     outside = np.array([i % 3 == 1 for i in range(20)])

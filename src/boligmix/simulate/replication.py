@@ -23,16 +23,8 @@ from boligmix.letting.ledger import LettingLedger
 from boligmix.lists.pipeline import lists_from_indicators
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.simulate.demography import (
-    HOUSEHOLD_BASE,
-    Donors,
-    births,
-    deaths,
-    dwelling_stock,
-    emigration,
-    forget_registers,
-    outcomes,
-)
+from boligmix.simulate.demography import HOUSEHOLD_BASE, births, deaths, dwelling_stock, emigration
+from boligmix.simulate.register_outcomes import Donors, forget_registers, outcomes
 from boligmix.simulate.market import Market
 from boligmix.simulate.seekers import draw_seekers
 from boligmix.simulate.population import ALMEN, Population
