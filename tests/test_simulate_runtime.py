@@ -246,3 +246,58 @@ def test_band_of_many_integers_by_table_equals_the_binary_search(dtype, low, hig
     got = band(values, edges)
     want = _band_search(values, edges)
     assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(pid=st.lists(st.integers(1, 14), min_size=0, max_size=10), data=st.data(), consistent=st.booleans())
+def test_invariant_check_raises_exactly_when_a_brute_force_check_fails(pid, data, consistent):
+    """`Population.check` (grouped by a sort) against the invariants checked household by household."""
+    n, dwelling_ids = len(pid), np.arange(101, 106, dtype=np.int64)
+    household = np.array(data.draw(st.lists(st.integers(1, 4), min_size=n, max_size=n)), dtype=np.int64)
+    dwelling = np.array(data.draw(st.lists(st.sampled_from(dwelling_ids.tolist()), min_size=n, max_size=n)),
+                        dtype=np.int64)
+    occupant = np.array(data.draw(st.lists(st.integers(0, 4), min_size=5, max_size=5)), dtype=np.int64)
+    if consistent:                       # occupants as the persons say (then often valid)
+        occupant[:] = 0
+        for h, d in zip(household.tolist(), dwelling.tolist()):
+            occupant[d - 101] = h
+    pop = _population()
+    dw = dataclasses.replace(pop.dwellings, ids=dwelling_ids, household=occupant)
+    small = dataclasses.replace(pop, pid=np.array(pid, dtype=np.int64), household=household, dwelling=dwelling,
+                                dwellings=dw)
+    homes = {h: {d for hh, d in zip(household.tolist(), dwelling.tolist()) if hh == h} for h in set(household.tolist())}
+    occupied = [int(h) for h in occupant if h != 0]
+    valid = (len(set(pid)) == n and all(len(d) == 1 for d in homes.values())
+             and len(set(occupied)) == len(occupied)
+             and all(occupant[next(iter(d)) - 101] == h for h, d in homes.items() if len(d) == 1)
+             and len(occupied) == len(homes))
+    try:
+        small.check()
+        raised = False
+    except AssertionError:
+        raised = True
+    assert raised == (not valid)
+
+
+def test_invariant_check_finds_swapped_occupants():
+    pop = _population()
+    ids = np.array([101, 102], dtype=np.int64)
+    small = dataclasses.replace(pop, pid=np.array([1, 2, 3]), household=np.array([1, 2, 2]),
+                                dwelling=np.array([101, 102, 102]))
+    for occupant, ok in (([1, 2], True), ([2, 1], False)):
+        small.dwellings = dataclasses.replace(pop.dwellings, ids=ids, household=np.array(occupant, dtype=np.int64))
+        try:
+            small.check()
+            assert ok
+        except AssertionError as error:
+            assert not ok and "occupant" in str(error)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2), st.integers(-10**18, 10**18)), max_size=40))
+def test_sort_order_is_numpy_lexsort(rows):
+    from boligmix.simulate.lookup import sort_order
+
+    keys = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(3)]
+    assert sort_order(*keys).tolist() == np.lexsort(keys[::-1]).tolist()
+    assert sort_order(keys[0]).tolist() == np.argsort(keys[0], kind="stable").tolist()

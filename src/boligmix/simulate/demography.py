@@ -11,7 +11,7 @@ import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.behaviour import child_origins
-from boligmix.simulate.lookup import is_in, search, sorted_lookup
+from boligmix.simulate.lookup import is_in, search, sort_order, sorted_lookup
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, Rates, band
 from boligmix.simulate.register_outcomes import (
@@ -35,7 +35,7 @@ CHILD_ORIGIN_EVENT = rng.BIRTH_SEX * 100 + 1
 
 def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(household ids, index of each household's head = oldest member, member count)."""
-    order = np.lexsort((pop.pid, pop.birth, pop.household))
+    order = sort_order(pop.household, pop.birth, pop.pid)
     hh_sorted = pop.household[order]
     starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
     sizes = np.diff(np.r_[starts, hh_sorted.size])
