@@ -301,3 +301,23 @@ def test_sort_order_is_numpy_lexsort(rows):
     keys = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(3)]
     assert sort_order(*keys).tolist() == np.lexsort(keys[::-1]).tolist()
     assert sort_order(keys[0]).tolist() == np.argsort(keys[0], kind="stable").tolist()
+
+
+def test_outside_years_equal_the_outside_history_of_each_years_statuses():
+    """The outcomes' count of outside years (looked up in id order) against `outside_history` of
+    `status_on` year by year, on a population in shuffled order with persons missing from some years."""
+    from boligmix.simulate.rates import outside_history
+    from boligmix.simulate.register_outcomes import outside_years
+
+    pop = _population()
+    keep = np.random.default_rng(5).permutation(pop.size)
+    for name in ("pid", "birth", "female", "origin", "country", "nonwestern", "household", "dwelling", "spell_start"):
+        setattr(pop, name, getattr(pop, name)[keep])
+    pop.labour[START - 3] = pop.labour[START - 3].filter(pl.col("person_id") % 3 != 0)
+    pop.status_cache.clear()
+    outside = np.zeros(18, dtype=bool)
+    outside[[0, 2, 5]] = True                  # status 0 (no rows) counted as outside too: the default is looked up
+    years = range(START - 2, START - 7, -1)
+    expected = outside_history([status_on(pop, y) for y in years], outside)
+    got = outside_years(pop, years, outside, np.argsort(pop.pid, kind="stable"))
+    assert got.tolist() == expected.tolist() and 0 < got.max()

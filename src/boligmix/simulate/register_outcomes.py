@@ -84,6 +84,23 @@ def status_on(pop: Population, year: int, ids: np.ndarray | None = None, order: 
     return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0, order if ids is None else None)
 
 
+def outside_years(pop: Population, years: range, outside: np.ndarray, by_id: np.ndarray) -> np.ndarray:
+    """Per resident: in how many of `years` the main status was an outside one (`outside_history` of
+    `status_on` each year), looked up in ascending id order (`by_id`) and put back once."""
+    ids = pop.pid[by_id]
+    count = np.zeros(ids.size, dtype=np.int64)
+    for year in years:
+        st_ids, st = year_statuses(pop, year)
+        if st_ids.size == 0:
+            count += outside[0]
+            continue
+        pos = np.minimum(np.searchsorted(st_ids, ids), st_ids.size - 1)
+        count += outside[np.where(st_ids[pos] == ids, st[pos], 0)]
+    out = np.empty_like(count)
+    out[by_id] = count
+    return out
+
+
 class Donors:
     """Register rows of the last data year to copy from, by (status, age band, non-western, the
     area outside band of the donor's area on 1 January after it, the area itself); coarser cells
@@ -293,8 +310,8 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
     nw = pop.nonwestern.astype(int)
-    hist = outside_history([s0, *(status_on(pop, year - b, order=by_id) for b in range(2, HISTORY_YEARS + 1))],
-                           rates.outside_statuses)
+    hist = outside_history([s0], rates.outside_statuses) + outside_years(
+        pop, range(year - 2, year - HISTORY_YEARS - 1, -1), rates.outside_statuses, by_id)
     code = area_code(pop)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
                             donors.area_outside if ANCHORED_AREA_BANDS else None, code)
