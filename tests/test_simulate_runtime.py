@@ -301,6 +301,10 @@ def test_sort_order_is_numpy_lexsort(rows):
     keys = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(3)]
     assert sort_order(*keys).tolist() == np.lexsort(keys[::-1]).tolist()
     assert sort_order(keys[0]).tolist() == np.argsort(keys[0], kind="stable").tolist()
+    distinct = np.arange(len(rows), dtype=np.int64)[::-1].copy()      # a last key that makes every row distinct
+    assert sort_order(keys[0], keys[1], distinct, stable=False).tolist() == np.lexsort((distinct, keys[1], keys[0])).tolist()
+    grouped = keys[0][sort_order(keys[0], stable=False)]
+    assert grouped.tolist() == sorted(keys[0].tolist())
 
 
 def test_outside_years_equal_the_outside_history_of_each_years_statuses():

@@ -35,7 +35,7 @@ CHILD_ORIGIN_EVENT = rng.BIRTH_SEX * 100 + 1
 
 def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(household ids, index of each household's head = oldest member, member count)."""
-    order = sort_order(pop.household, pop.birth, pop.pid)
+    order = sort_order(pop.household, pop.birth, pop.pid, stable=False)     # person ids are distinct
     hh_sorted = pop.household[order]
     starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
     sizes = np.diff(np.r_[starts, hh_sorted.size])

@@ -264,7 +264,7 @@ class Population:
             raise AssertionError("a person is resident twice")
         from boligmix.simulate.lookup import sort_order
 
-        order = sort_order(self.household)       # grouped by household (np.unique and a search of every
+        order = sort_order(self.household, stable=False)   # grouped by household (np.unique and a search of every
         by_household = self.household[order]     # person's household took 6 s on 7.7 million random ids)
         new_group = np.r_[True, by_household[1:] != by_household[:-1]] if order.size else np.zeros(0, dtype=bool)
         hh, first = by_household[new_group], order[new_group]
