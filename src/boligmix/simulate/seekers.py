@@ -77,7 +77,15 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     moving = (u < p) | to_rehouse
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
     nw = pop.nonwestern[head].astype(int)
-    basic = basic_education(pop, np.arange(pop.size), year)
+    in_moving = is_in(hh[moving], pop.household)      # a hash set: np.isin sorted 7.7 million ids (3 s)
+    is_head = np.zeros(pop.size, dtype=bool)
+    is_head[head] = True
+    may_leave = ~is_head & (age >= 18) & (age <= 29) & ~in_moving
+    young = np.flatnonzero(may_leave)
+    # the basic segment is read for the heads, the moving households' members and the young only
+    basic = np.zeros(pop.size, dtype=bool)
+    read = np.flatnonzero(is_head | in_moving | may_leave)
+    basic[read] = basic_education(pop, read, year)
     wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw,
                                                                                         basic[head].astype(int)]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
@@ -89,13 +97,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                                                                                rng.MUNICIPALITY))
     seekers = Seekers()
     head_of: dict[int, int] = {}
-    in_moving = is_in(hh[moving], pop.household)      # a hash set: np.isin sorted 7.7 million ids (3 s)
     _add_movers(seekers, head_of, pop, hh[moving], in_moving, to_rehouse[moving], month[moving], wants[moving],
                 muni, dw.municipality[pos[moving]], dw.ids[pos[moving]])
     # leaving home: non-head persons 18-29
-    is_head = np.zeros(pop.size, dtype=bool)
-    is_head[head] = True
-    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~in_moving)
     leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
         band(age[young], LEAVE_BANDS)]]
     lpos = dw.position(pop.dwelling[leave])
