@@ -39,6 +39,18 @@ def main() -> None:
     b = _timed("households' heads: lookup.sort_order(household, birth, pid)", lambda: sort_order(household, birth, pid,
                                                                                              stable=False))
     assert np.array_equal(a, b)
+
+    def unique_and_search():
+        hh, first = np.unique(household, return_index=True)
+        return hh, np.searchsorted(hh, household)
+
+    def grouped():
+        order = sort_order(household, stable=False)
+        ordered = household[order]
+        return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+    hh, _ = _timed("invariant check's households: np.unique + search of each person's", unique_and_search)
+    assert np.array_equal(hh, _timed("invariant check's households: lookup.sort_order, one pass", grouped))
     moving = np.unique(household[rng.integers(0, n, n // 20)])
     a = _timed(f"members of {moving.size:,} moving households: np.isin", lambda: np.isin(household, moving))
     b = _timed("members of the moving households: lookup.is_in (hash set)", lambda: is_in(moving, household))
