@@ -325,3 +325,41 @@ def test_outside_years_equal_the_outside_history_of_each_years_statuses():
     expected = outside_history([status_on(pop, y) for y in years], outside)
     got = outside_years(pop, years, outside, np.argsort(pop.pid, kind="stable"))
     assert got.tolist() == expected.tolist() and 0 < got.max()
+
+
+def test_the_years_market_is_freed_before_the_register_outcomes(monkeypatch):
+    """The market's objects form reference cycles; `release_garbage` frees them before the outcomes
+    (without it the market, its applicants and the engine's ledger lived into the next year)."""
+    import gc
+    import weakref
+
+    from boligmix.simulate import replication
+
+    markets: list[weakref.ref] = []
+    alive_at_outcomes: list[bool] = []
+    real_market, real_outcomes = replication.Market, replication.outcomes
+
+    def market(*args, **kwargs):
+        made = real_market(*args, **kwargs)
+        markets.append(weakref.ref(made))
+        return made
+
+    def outcomes(*args, **kwargs):
+        alive_at_outcomes.append(markets[-1]() is not None)
+        return real_outcomes(*args, **kwargs)
+
+    monkeypatch.setattr(replication, "Market", market)
+    monkeypatch.setattr(replication, "outcomes", outcomes)
+    gc.disable()                      # no automatic collection may free it instead
+    try:
+        run_replication(shared(), 0, load_scenario("baseline"))
+    finally:
+        gc.enable()
+    assert alive_at_outcomes == [False]
+    monkeypatch.setattr(replication, "release_garbage", lambda: None)   # the cycle is real: without the release
+    gc.disable()
+    try:
+        run_replication(shared(), 0, load_scenario("baseline"))
+    finally:
+        gc.enable()
+    assert alive_at_outcomes == [False, True]
