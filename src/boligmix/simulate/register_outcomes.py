@@ -346,8 +346,9 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                               donor_py.select(prev_py.columns)],
                              how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
     del donor_py, own
-    person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
-    pop.person_years[year] = person_years.sort("person_id")
+    # sorted first (a row per person): the education step's look-ups then search ascending ids
+    pop.person_years[year] = _education_step(person_years.sort("person_id"), prev_py, pop, rates, seed, rep, year,
+                                             by_id)
     del person_years
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
