@@ -262,10 +262,10 @@ class Population:
         the household living there, and no household occupies two dwellings."""
         if has_repeats(self.pid):
             raise AssertionError("a person is resident twice")
-        from boligmix.simulate.lookup import sort_order
-
-        order = sort_order(self.household, stable=False)   # grouped by household (np.unique and a search of every
-        by_household = self.household[order]     # person's household took 6 s on 7.7 million random ids)
+        # grouped by household (np.unique and a search of every person's household: 8.8 s on 7.7 million
+        # random ids); numpy's stable sort, fast on the data's mostly ordered household ids
+        order = np.argsort(self.household, kind="stable")
+        by_household = self.household[order]
         new_group = np.r_[True, by_household[1:] != by_household[:-1]] if order.size else np.zeros(0, dtype=bool)
         hh, first = by_household[new_group], order[new_group]
         if not np.array_equal(self.dwelling[order], np.repeat(self.dwelling[first], np.diff(
