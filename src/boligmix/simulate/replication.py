@@ -155,6 +155,8 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             ledger = LettingLedger(counters=ledger.counters)
             del market, factory, seekers, result
             release_garbage()
+            if keep_working is None:            # what no later step of this year reads goes before the outcomes
+                forget_registers(pop, _first_register_year(year + 1))
             outcomes(pop, shared.rates, donors, seed, replication, year)
             pop.check()
             working.write(pop, year)
