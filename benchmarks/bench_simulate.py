@@ -64,7 +64,8 @@ class _Phases:
              "births": "demography", "draw_seekers": "seekers", "ApplicantFactory": "applicant facts (per year)",
              "Market.run": "market", "outcomes": "register outcomes", "WorkingDataset.write": "lists: write registers",
              "WorkingDataset.indicators": "lists: indicators", "lists_from_indicators": "lists: classify",
-             "Donors": "donors (once)", "Population.check": "invariant check"}
+             "Donors": "donors (once)", "Population.check": "invariant check",
+             "release_garbage": "release the year's market (gc, trim)"}
 
     def __init__(self) -> None:
         from boligmix.letting.engine import LettingEngine
@@ -75,8 +76,9 @@ class _Phases:
         self.calls: dict[str, int] = {}
         self.market = market
         for name in ("deaths", "emigration", "births", "draw_seekers", "ApplicantFactory", "outcomes",
-                     "lists_from_indicators", "Donors"):
-            setattr(replication, name, self._wrap(self.NAMES[name], getattr(replication, name)))
+                     "lists_from_indicators", "Donors", "release_garbage"):
+            if hasattr(replication, name):
+                setattr(replication, name, self._wrap(self.NAMES[name], getattr(replication, name)))
         population = replication.Population
         population.from_dataset = classmethod(self._wrap("start state", population.from_dataset.__func__))
         for cls, attr, label in ((replication.Market, "run", "market"),

@@ -16,13 +16,12 @@ from synth_data import small_dataset_dir
 from boligmix.data.io import read_table
 from boligmix.indicators import compute_area_indicators
 from boligmix.indicators.population import FramesDataset
-from boligmix.simulate.demography import (
+from boligmix.simulate.lookup import is_in, sorted_lookup
+from boligmix.simulate.register_outcomes import (
     MIN_AREA_DONORS,
     Donors,
     area_code,
     area_outside_bands,
-    is_in,
-    sorted_lookup,
     status_on,
 )
 from boligmix.simulate.population import Population, day
@@ -133,7 +132,8 @@ def test_dropping_register_years_no_longer_read_does_not_change_a_replication(tm
 
 
 def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
-    from boligmix.simulate.demography import deaths, outcomes, year_statuses
+    from boligmix.simulate.demography import deaths
+    from boligmix.simulate.register_outcomes import outcomes, year_statuses
     from boligmix.simulate.rates import statuses
 
     pop = _population()
@@ -152,7 +152,7 @@ def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
 
 def test_donors_keep_their_statuses_when_the_population_drops_their_year():
     """In a long run the donors' year leaves the population's kept statuses (after nine years)."""
-    from boligmix.simulate.demography import forget_registers
+    from boligmix.simulate.register_outcomes import forget_registers
     from boligmix.simulate.rates import statuses
 
     pop = _population()
@@ -198,24 +198,24 @@ def test_sorted_unique_equals_numpys_unique(values):
        st.sampled_from(["left", "right"]))
 def test_searching_many_needles_in_order_equals_searchsorted(haystack, needles, side):
     """`search` past SEARCH_IN_ORDER (set to 4 here) sorts the needles, searches, puts them back."""
-    import boligmix.simulate.demography as demography
+    import boligmix.simulate.lookup as lookup
 
     hay = np.sort(np.array(haystack, dtype=np.int64))
     wanted = np.array(needles, dtype=np.int64)
-    old = demography.SEARCH_IN_ORDER
-    demography.SEARCH_IN_ORDER = 4
+    old = lookup.SEARCH_IN_ORDER
+    lookup.SEARCH_IN_ORDER = 4
     try:
-        got = demography.search(hay, wanted, side)
-        with_order = demography.search(hay, wanted, side, np.argsort(wanted, kind="stable"))
+        got = lookup.search(hay, wanted, side)
+        with_order = lookup.search(hay, wanted, side, np.argsort(wanted, kind="stable"))
     finally:
-        demography.SEARCH_IN_ORDER = old
+        lookup.SEARCH_IN_ORDER = old
     assert got.tolist() == with_order.tolist() == np.searchsorted(hay, wanted, side).tolist()
 
 
 def test_area_shares_equal_a_group_by_mean_of_the_residents():
     """The area shares by area code (bincount) equal polars' group-by mean over the residents'
     area ids (the computation they replaced), exactly."""
-    from boligmix.simulate.demography import area_conviction_shares, area_outside_shares
+    from boligmix.simulate.register_outcomes import area_conviction_shares, area_outside_shares
 
     pop = _population()
     outside = np.array([i % 3 == 1 for i in range(20)])
@@ -246,3 +246,120 @@ def test_band_of_many_integers_by_table_equals_the_binary_search(dtype, low, hig
     got = band(values, edges)
     want = _band_search(values, edges)
     assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(pid=st.lists(st.integers(1, 14), min_size=0, max_size=10), data=st.data(), consistent=st.booleans())
+def test_invariant_check_raises_exactly_when_a_brute_force_check_fails(pid, data, consistent):
+    """`Population.check` (grouped by a sort) against the invariants checked household by household."""
+    n, dwelling_ids = len(pid), np.arange(101, 106, dtype=np.int64)
+    household = np.array(data.draw(st.lists(st.integers(1, 4), min_size=n, max_size=n)), dtype=np.int64)
+    dwelling = np.array(data.draw(st.lists(st.sampled_from(dwelling_ids.tolist()), min_size=n, max_size=n)),
+                        dtype=np.int64)
+    occupant = np.array(data.draw(st.lists(st.integers(0, 4), min_size=5, max_size=5)), dtype=np.int64)
+    if consistent:                       # occupants as the persons say (then often valid)
+        occupant[:] = 0
+        for h, d in zip(household.tolist(), dwelling.tolist()):
+            occupant[d - 101] = h
+    pop = _population()
+    dw = dataclasses.replace(pop.dwellings, ids=dwelling_ids, household=occupant)
+    small = dataclasses.replace(pop, pid=np.array(pid, dtype=np.int64), household=household, dwelling=dwelling,
+                                dwellings=dw)
+    homes = {h: {d for hh, d in zip(household.tolist(), dwelling.tolist()) if hh == h} for h in set(household.tolist())}
+    occupied = [int(h) for h in occupant if h != 0]
+    valid = (len(set(pid)) == n and all(len(d) == 1 for d in homes.values())
+             and len(set(occupied)) == len(occupied)
+             and all(occupant[next(iter(d)) - 101] == h for h, d in homes.items() if len(d) == 1)
+             and len(occupied) == len(homes))
+    try:
+        small.check()
+        raised = False
+    except AssertionError:
+        raised = True
+    assert raised == (not valid)
+
+
+def test_invariant_check_finds_swapped_occupants():
+    pop = _population()
+    ids = np.array([101, 102], dtype=np.int64)
+    small = dataclasses.replace(pop, pid=np.array([1, 2, 3]), household=np.array([1, 2, 2]),
+                                dwelling=np.array([101, 102, 102]))
+    for occupant, ok in (([1, 2], True), ([2, 1], False)):
+        small.dwellings = dataclasses.replace(pop.dwellings, ids=ids, household=np.array(occupant, dtype=np.int64))
+        try:
+            small.check()
+            assert ok
+        except AssertionError as error:
+            assert not ok and "occupant" in str(error)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2), st.integers(-10**18, 10**18)), max_size=40))
+def test_sort_order_is_numpy_lexsort(rows):
+    from boligmix.simulate.lookup import sort_order
+
+    keys = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(3)]
+    assert sort_order(*keys).tolist() == np.lexsort(keys[::-1]).tolist()
+    assert sort_order(keys[0]).tolist() == np.argsort(keys[0], kind="stable").tolist()
+    distinct = np.arange(len(rows), dtype=np.int64)[::-1].copy()      # a last key that makes every row distinct
+    assert sort_order(keys[0], keys[1], distinct, stable=False).tolist() == np.lexsort((distinct, keys[1], keys[0])).tolist()
+    grouped = keys[0][sort_order(keys[0], stable=False)]
+    assert grouped.tolist() == sorted(keys[0].tolist())
+
+
+def test_outside_years_equal_the_outside_history_of_each_years_statuses():
+    """The outcomes' count of outside years (looked up in id order) against `outside_history` of
+    `status_on` year by year, on a population in shuffled order with persons missing from some years."""
+    from boligmix.simulate.rates import outside_history
+    from boligmix.simulate.register_outcomes import outside_years
+
+    pop = _population()
+    keep = np.random.default_rng(5).permutation(pop.size)
+    for name in ("pid", "birth", "female", "origin", "country", "nonwestern", "household", "dwelling", "spell_start"):
+        setattr(pop, name, getattr(pop, name)[keep])
+    pop.labour[START - 3] = pop.labour[START - 3].filter(pl.col("person_id") % 3 != 0)
+    pop.status_cache.clear()
+    outside = np.zeros(18, dtype=bool)
+    outside[[0, 2, 5]] = True                  # status 0 (no rows) counted as outside too: the default is looked up
+    years = range(START - 2, START - 7, -1)
+    expected = outside_history([status_on(pop, y) for y in years], outside)
+    got = outside_years(pop, years, outside, np.argsort(pop.pid, kind="stable"))
+    assert got.tolist() == expected.tolist() and 0 < got.max()
+
+
+def test_the_years_market_is_freed_before_the_register_outcomes(monkeypatch):
+    """The market's objects form reference cycles; `release_garbage` frees them before the outcomes
+    (without it the market, its applicants and the engine's ledger lived into the next year)."""
+    import gc
+    import weakref
+
+    from boligmix.simulate import replication
+
+    markets: list[weakref.ref] = []
+    alive_at_outcomes: list[bool] = []
+    real_market, real_outcomes = replication.Market, replication.outcomes
+
+    def market(*args, **kwargs):
+        made = real_market(*args, **kwargs)
+        markets.append(weakref.ref(made))
+        return made
+
+    def outcomes(*args, **kwargs):
+        alive_at_outcomes.append(markets[-1]() is not None)
+        return real_outcomes(*args, **kwargs)
+
+    monkeypatch.setattr(replication, "Market", market)
+    monkeypatch.setattr(replication, "outcomes", outcomes)
+    gc.disable()                      # no automatic collection may free it instead
+    try:
+        run_replication(shared(), 0, load_scenario("baseline"))
+    finally:
+        gc.enable()
+    assert alive_at_outcomes == [False]
+    monkeypatch.setattr(replication, "release_garbage", lambda: None)   # the cycle is real: without the release
+    gc.disable()
+    try:
+        run_replication(shared(), 0, load_scenario("baseline"))
+    finally:
+        gc.enable()
+    assert alive_at_outcomes == [False, True]

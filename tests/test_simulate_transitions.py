@@ -256,7 +256,7 @@ def test_cumulative_draw_in_chunks_equals_a_per_row_count(data):
     (education, municipalities), whatever the chunk size."""
     import boligmix.simulate.transitions as transitions
 
-    k = data.draw(st.integers(1, 5))
+    k = data.draw(st.integers(1, 9))             # widths across the halvings' bit lengths
     raw = np.array(data.draw(st.lists(st.integers(0, 3), min_size=3 * k, max_size=3 * k)), dtype=float).reshape(3, k) + 0.5
     table = np.cumsum(raw / raw.sum(axis=-1, keepdims=True), axis=-1)
     if k > 1 and data.draw(st.booleans()):         # a row that decreases: the value-by-value count

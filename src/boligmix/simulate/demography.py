@@ -1,10 +1,7 @@
-"""One simulated year of demography and register outcomes, vectorised over persons.
-
-Deaths, births and household emigration are drawn per person/household with the keyed random
-streams (`boligmix.simulate.rng`); labour status moves by the estimated transition matrix, and a
-person whose status changes takes the register rows (labour, person_years) of a donor of the new
-status, age band and origin group from the last data year (hot deck); a person whose status stays
-keeps last year's rows. Convictions are drawn by the estimated rates.
+"""One simulated year of demography, vectorised over persons: deaths, births and household
+emigration drawn per person/household with the keyed random streams (`boligmix.simulate.rng`),
+and the year's new dwellings. The register outcomes of the year (labour, education, person_years,
+convictions) are `boligmix.simulate.register_outcomes` (its names are importable from here too).
 """
 
 from __future__ import annotations
@@ -13,31 +10,21 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
-from boligmix.simulate.behaviour import child_origins, conviction_probability
+from boligmix.simulate.behaviour import child_origins
+from boligmix.simulate.lookup import is_in, search, sort_order, sorted_lookup
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
-from boligmix.simulate.rates import (
-    BIRTH_BANDS,
-    CONVICTION_BANDS,
-    area_bands,
-    HISTORY_YEARS,
-    DEATH_BANDS,
-    HEAD_BANDS,
-    STATUS_BANDS,
-    STATUSES,
-    Rates,
-    band,
-    outside_band,
-    outside_history,
-    statuses,
-    with_area_effect,
+from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, Rates, band
+from boligmix.simulate.register_outcomes import (
+    ANCHORED_AREA_BANDS,
+    Donors,
+    area_conviction_shares,
+    area_outside_shares,
+    forget_registers,
+    outcomes,
+    status_on,
+    year_statuses,
 )
-from boligmix.simulate.transitions import cumulative_draw
 
-ANCHORED_AREA_BANDS = True
-"""The area bands of the outside and conviction rates are each area's bands in the start state (its
-persistent level in the data), not re-measured every simulated year: re-measuring fed the
-simulation's own sampling noise back into the rates (a random walk of the area shares the data does
-not show; see docs/simulate.md, Backcast)."""
 PERSON_BASE = 5_000_000_000_000_000
 HOUSEHOLD_BASE = 6_000_000_000_000_000
 DWELLING_BASE = HOUSEHOLD_BASE + 2 * 10**17
@@ -48,7 +35,7 @@ CHILD_ORIGIN_EVENT = rng.BIRTH_SEX * 100 + 1
 
 def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(household ids, index of each household's head = oldest member, member count)."""
-    order = np.lexsort((pop.pid, pop.birth, pop.household))
+    order = sort_order(pop.household, pop.birth, pop.pid, stable=False)     # person ids are distinct
     hh_sorted = pop.household[order]
     starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
     sizes = np.diff(np.r_[starts, hh_sorted.size])
@@ -155,364 +142,6 @@ def person_rows(ids, born, female, origin, country) -> pl.DataFrame:
         "country_code": [str(c) for c in country]})
 
 
-# ----------------------------------------------------------------------------------------------
-# Register outcomes
-
-
-MIN_AREA_DONORS = 10
-"""A cell of donors in the recipient's own area is used when it holds at least this many."""
-_KEY_COLUMNS = ("status", "band", "nw", "ab", "area")
-_KEY_RADIX = (1 << 12, 1 << 6, 1 << 2, 1 << 6, 1 << 24)
-"""Mixed-radix code of a donor cell key (status, age band, non-western, area outside band, area + 1)."""
-
-
-def _cell_code(columns: list[np.ndarray], depth: int) -> np.ndarray:
-    """One int64 per row for the first `depth` key columns (area shifted by one: -1, no area, is 0)."""
-    code = np.zeros(columns[0].size, dtype=np.int64)
-    for i in range(depth):
-        value = columns[i].astype(np.int64) + (1 if _KEY_COLUMNS[i] == "area" else 0)
-        if value.size and (value.min() < 0 or value.max() >= _KEY_RADIX[i]):
-            raise ValueError(f"donor key {_KEY_COLUMNS[i]} out of range")
-        code = code * _KEY_RADIX[i] + value
-    return code
-
-
-SEARCH_IN_ORDER = 1 << 16
-"""`search` looks up more needles than this in ascending order (then puts the answers back): a
-binary search of millions of unordered ids in millions of ids missed the cache at every step."""
-
-
-def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
-           order: np.ndarray | None = None) -> np.ndarray:
-    """`np.searchsorted(haystack, needles, side)`; `order`: the needles' ascending order when known."""
-    needles = np.asarray(needles)
-    if needles.size <= SEARCH_IN_ORDER and order is None:
-        return np.searchsorted(haystack, needles, side)
-    order = np.argsort(needles, kind="stable") if order is None else order
-    out = np.empty(needles.size, dtype=np.int64)
-    out[order] = np.searchsorted(haystack, needles[order], side)
-    return out
-
-
-def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default,
-                  order: np.ndarray | None = None) -> np.ndarray:
-    """`values` of each of `wanted` in ascending unique `ids` (`default` where absent); `order`: the
-    ascending order of `wanted` when known."""
-    if ids.size == 0:
-        return np.full(wanted.size, default, dtype=values.dtype)
-    pos = np.minimum(search(ids, wanted, "left", order), ids.size - 1)
-    return np.where(ids[pos] == wanted, values[pos], default)
-
-
-def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Per element of `wanted`: whether it is among `ids` (a hash set, any order: a binary search of
-    millions of unordered ids was 40 times slower)."""
-    wanted = np.asarray(wanted, dtype=np.int64)
-    return pl.Series(wanted).is_in(pl.Series(np.asarray(ids, dtype=np.int64)).implode()).to_numpy()
-
-
-def year_statuses(pop: Population, year: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ascending person ids, main status) of the labour rows of `year` (`rates.statuses`, the one
-    definition of the main status), computed once per year and kept (two small arrays)."""
-    cache = pop.status_cache
-    if year not in cache:
-        st = statuses(pop.labour[year]).select("person_id", "status").sort("person_id")
-        cache[year] = (st["person_id"].to_numpy(), st["status"].to_numpy().astype(np.int8))
-    return cache[year]
-
-
-def forget_registers(pop: Population, before: int) -> None:
-    """Drop the register rows (labour, person_years, convictions) of years before `before`, keeping
-    the main statuses of the last HISTORY_YEARS years (`year_statuses`) that the outside history reads."""
-    for year in [y for y in pop.labour if y < before]:
-        if year >= before - HISTORY_YEARS:
-            year_statuses(pop, year)
-        del pop.labour[year]
-    for table in (pop.person_years, pop.convictions):
-        for year in [y for y in table if y < before]:
-            del table[year]
-    for year in [y for y in pop.status_cache if y < before - HISTORY_YEARS]:
-        del pop.status_cache[year]
-
-
-def status_on(pop: Population, year: int, ids: np.ndarray | None = None, order: np.ndarray | None = None
-              ) -> np.ndarray:
-    """Main status in `year` of each of `ids` (default: the residents, `order`: their ascending order
-    when known); 0 (none) without labour rows."""
-    st_ids, st = year_statuses(pop, year)
-    return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0, order if ids is None else None)
-
-
-class Donors:
-    """Register rows of the last data year to copy from, by (status, age band, non-western, the
-    area outside band of the donor's area on 1 January after it, the area itself); coarser cells
-    when one is empty (the area level: when it has fewer than MIN_AREA_DONORS). Donors of the
-    recipient's own area carry the area's level of income and attachment that the data shows
-    beyond its band (the municipality-scale backcast's income error after five years: 4.59 with
-    them, 5.20 without; docs/simulate.md).
-
-    A cell's pool is its donors in ascending person id; the cells of each level are kept as
-    sorted int64 codes with offsets into one array of donor ids (`pick` is vectorised)."""
-
-    def __init__(self, pop: Population, year: int, outside: np.ndarray) -> None:
-        labour, py = pop.labour[year], pop.person_years[year]
-        info = pop.persons_frame.select("person_id", "birth_date", "origin", "country_code").join(
-            py.select("person_id"), on="person_id", how="semi").sort("person_id")   # donors: rows in both
-        py_ids = info["person_id"].to_numpy()
-        status = status_on(pop, year, py_ids)
-        age = ((day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy()) // 365.25).astype(np.int64)
-        nw = ((info["origin"] != "dansk") & ~info["country_code"].is_in(sorted(pop.western_countries))).to_numpy()
-        status_now = status_on(pop, year)
-        resident_area = area_code(pop)
-        self.area_outside = area_outside_shares(pop, year + 1, outside, status_now, resident_area)
-        self.area_conviction = area_conviction_shares(pop, year + 1, pop.convictions.get(year), resident_area)
-        order = np.argsort(pop.pid, kind="stable")
-        resident_ids = pop.pid[order]
-        ab = sorted_lookup(resident_ids, area_outside_bands(pop, year + 1, outside, status_now, self.area_outside,
-                                                            resident_area)[order], py_ids, 0)
-        area = sorted_lookup(resident_ids, resident_area[order], py_ids, -1)
-        columns = [status, band(age, STATUS_BANDS), nw.astype(np.int64), ab, area]
-        self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # depth 5 .. 1: codes, starts, sizes
-        self.pools: list[np.ndarray] = []
-        for depth in (5, 4, 3, 2, 1):
-            code = _cell_code(columns, depth)
-            by_cell = np.argsort(code, kind="stable")        # py_ids ascending: each pool in id order
-            codes, starts, sizes = np.unique(code[by_cell], return_index=True, return_counts=True)
-            if depth == 5:
-                usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= MIN_AREA_DONORS)
-                codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
-            self.levels.append((codes, starts, sizes))
-            self.pools.append(py_ids[by_cell])
-        self.statuses = year_statuses(pop, year)     # held here: the population drops old years
-        self.labour = _by_person(labour)
-        self.person_years = _by_person(py)
-        self._labour_ids = self.labour["person_id"].to_numpy()
-        self._py_ids = self.person_years["person_id"].to_numpy()
-
-    def pick(self, status: np.ndarray, bands: np.ndarray, nw: np.ndarray, ab: np.ndarray, u: np.ndarray,
-             area: np.ndarray | None = None) -> np.ndarray:
-        """A donor per recipient: the finest cell of the recipient's key that has donors, then the
-        donor at position floor(u * size) of its pool."""
-        n = np.asarray(status).size
-        area = np.full(n, -1) if area is None else area
-        columns = [np.asarray(c) for c in (status, bands, nw.astype(np.int64) if hasattr(nw, "astype") else nw, ab,
-                                           area)]
-        out = np.zeros(n, dtype=np.int64)
-        todo = np.arange(n)
-        for depth, (codes, starts, sizes), pool in zip((5, 4, 3, 2, 1), self.levels, self.pools):
-            if todo.size == 0:
-                break
-            want = _cell_code([c[todo] for c in columns], depth)
-            if codes.size == 0:
-                continue
-            pos = np.minimum(np.searchsorted(codes, want), codes.size - 1)
-            hit = codes[pos] == want
-            size = sizes[pos[hit]]
-            offset = np.minimum((u[todo[hit]] * size).astype(np.int64), size - 1)
-            out[todo[hit]] = pool[starts[pos[hit]] + offset]
-            todo = todo[~hit]
-        if todo.size:                                 # no cell of the status: the status-0 pool
-            codes, starts, sizes = self.levels[4]
-            at = np.flatnonzero(codes == 0)
-            if at.size == 0:
-                raise KeyError((0,))
-            size = sizes[at[0]]
-            out[todo] = self.pools[4][starts[at[0]] + np.minimum((u[todo] * size).astype(np.int64), size - 1)]
-        return out
-
-    def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
-             recipient: np.ndarray) -> pl.DataFrame:
-        """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient."""
-        order = np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
-        lo, hi = search(frame_ids, donor, "left", order), search(frame_ids, donor, "right", order)
-        counts = hi - lo
-        total = int(counts.sum())
-        first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        take = first + np.arange(total, dtype=np.int64)
-        return frame[take].with_columns(pl.Series("person_id", np.repeat(recipient, counts), dtype=pl.Int64))
-
-    def status_of(self, donor: np.ndarray) -> np.ndarray:
-        """The main status of each donor in the donors' year (0: no labour rows)."""
-        return sorted_lookup(*self.statuses, donor, 0)
-
-    def labour_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
-        return self.rows(self.labour, self._labour_ids, donor, recipient)
-
-    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
-        return self.rows(self.person_years, self._py_ids, donor, recipient)
-
-
-def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` in ascending person id (stable); itself, not a copy, when it already is."""
-    return frame if frame["person_id"].is_sorted() else frame.sort("person_id", maintain_order=True)
-
-
-def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
-                    rep: int, year: int, by_id: np.ndarray | None = None) -> pl.DataFrame:
-    """Move the highest education (and its source) of persons with a row last year by the estimated
-    education transitions (`rates.transitions`), by age on 1 January of `year`."""
-    if rates.transitions is None or person_years.height == 0:
-        return person_years
-    ids = person_years["person_id"].to_numpy()
-    own_rows = np.flatnonzero(is_in(prev_py["person_id"].to_numpy(), ids))
-    if own_rows.size == 0:
-        return person_years
-    own = ids[own_rows]
-    age = pop.age_on(day(year))[_positions(pop.pid, own, by_id)]
-    tr = rates.transitions
-    states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
-                           "education_source": [s[1] for s in tr.education_states],
-                           "state": np.arange(len(tr.education_states), dtype=np.int64)},
-                          schema={"highest_education": pl.String, "education_source": pl.String, "state": pl.Int64})
-    code = (person_years.select("highest_education", "education_source")
-            .join(states, on=["highest_education", "education_source"], how="left", nulls_equal=True,
-                  maintain_order="left")["state"].fill_null(-1).to_numpy()[own_rows])
-    nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
-    known = code >= 0          # an unknown state stays (its own values below)
-    at = pl.Series(own_rows[known], dtype=pl.Int64)
-    drawn = states[nxt[known]]
-    level_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["highest_education"])
-    source_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["education_source"])
-    return person_years.with_columns(
-        pl.coalesce(level_next, "highest_education").alias("highest_education"),
-        pl.coalesce(source_next, "education_source").alias("education_source"))
-
-
-def _positions(ids: np.ndarray, wanted: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-    """Positions of `wanted` in `ids` (all present; `order`: the ascending order of `ids` when known)."""
-    order = np.argsort(ids, kind="stable") if order is None else order
-    return order[search(ids[order], wanted)]
-
-
-def area_code(pop: Population) -> np.ndarray:
-    """Per resident: the index of their dwelling's area among the sorted area ids (-1: none)."""
-    codes, _ = pop.dwellings.area_codes()
-    return codes[pop.dwellings.position(pop.dwelling)]
-
-
-def _area_means(pop: Population, code: np.ndarray, members: np.ndarray, flag: np.ndarray) -> dict[str, float]:
-    """Per area with members: the share of its `members` (residents, by area `code`) with `flag`."""
-    _, names = pop.dwellings.area_codes()
-    n = np.bincount(code[members], minlength=len(names))
-    k = np.bincount(code[members], weights=flag[members], minlength=len(names))
-    return {a: float(k[i]) / float(n[i]) for i, a in enumerate(names) if n[i]}
-
-
-def area_outside_shares(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray,
-                        code: np.ndarray | None = None) -> dict[str, float]:
-    """Per area: the share of its residents 18-64 whose main status is an outside one (`code`: the
-    residents' `area_code` when already known)."""
-    age = pop.age_on(day(on_year))
-    code = area_code(pop) if code is None else code
-    return _area_means(pop, code, (code >= 0) & (age >= 18) & (age <= 64), outside[status])
-
-
-def area_conviction_shares(pop: Population, on_year: int, convictions: pl.DataFrame | None,
-                           code: np.ndarray | None = None) -> dict[str, float]:
-    """Per area: the share of its residents 18+ convicted in the year before `on_year`."""
-    convicted = np.zeros(pop.size, dtype=bool) if convictions is None else is_in(
-        convictions["person_id"].to_numpy(), pop.pid)
-    age = pop.age_on(day(on_year))
-    code = area_code(pop) if code is None else code
-    return _area_means(pop, code, (code >= 0) & (age >= 18), convicted)
-
-
-def _per_area(pop: Population, values: dict[str, float], code: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """(per resident: the value of their area (0 where none or not given), has an area); `code`:
-    the residents' `area_code` when already known."""
-    _, names = pop.dwellings.area_codes()
-    by_code = np.array([values.get(a, 0.0) for a in names] + [0.0], dtype=float)   # code -1: the trailing 0
-    code = area_code(pop) if code is None else code
-    return by_code[code], code >= 0
-
-
-def _per_resident(pop: Population, shares: dict[str, float], code: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    return _per_area(pop, shares, code)
-
-
-def area_outside_bands(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray,
-                       shares: dict[str, float] | None = None, code: np.ndarray | None = None) -> np.ndarray:
-    """Per resident: the outside band of the area they live in (share of 18-64s mainly outside;
-    `shares` given: those per area)."""
-    if shares is None:
-        shares = area_outside_shares(pop, on_year, outside, status)
-    return outside_band(*_per_resident(pop, shares, code))
-
-
-def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, float],
-                        code: np.ndarray | None = None) -> np.ndarray:
-    """Per resident: the outside-rate effect of their area (`Rates.area_outside_effect`) for those 18-64
-    (`age`), 0 for everyone else."""
-    effect, _ = _per_area(pop, effects, code)
-    return np.where((age >= 18) & (age <= 64), effect, 0.0)
-
-
-def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
-    """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
-    prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
-    by_id = np.argsort(pop.pid, kind="stable")        # the residents' ascending order, for the look-ups
-    s0 = status_on(pop, year - 1, order=by_id)
-    has_py = is_in(prev_py["person_id"].to_numpy(), pop.pid)
-    age = pop.age_on(day(year + 1))
-    bands = band(age, STATUS_BANDS)
-    nw = pop.nonwestern.astype(int)
-    hist = outside_history([s0, *(status_on(pop, year - b, order=by_id) for b in range(2, HISTORY_YEARS + 1))],
-                           rates.outside_statuses)
-    code = area_code(pop)
-    ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
-                            donors.area_outside if ANCHORED_AREA_BANDS else None, code)
-    p_out = rates.outside[bands, hist, ab]
-    if rates.area_outside_effect:
-        p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
-    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
-    u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
-    s1 = np.minimum(cumulative_draw(rates.status, (bands, nw, s0, goes_outside), u, strict=True), len(STATUSES) - 1)
-    del hist, p_out, goes_outside, u          # memory: the year's working arrays go as soon as they are read
-    keep = (s1 == s0) & has_py
-    switch = ~keep
-    recipient = pop.pid[switch]
-    donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
-                        rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
-    del nw, ab, s1
-    kept_ids = np.sort(pop.pid[keep])
-    labour = pl.concat([
-        prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
-        donors.labour_of(donor, recipient).select(prev_labour.columns),
-    ], how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
-    del labour
-    donor_py = donors.person_years_of(donor, recipient)
-    own = prev_py.filter(pl.Series(is_in(np.sort(recipient), prev_py["person_id"].to_numpy()))).select(
-        "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
-    donor_py = (donor_py.join(own, on="person_id", how="left")
-                .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
-                              pl.coalesce("own_source", "education_source").alias("education_source"))
-                .drop("own_level", "own_source"))
-    person_years = pl.concat([prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
-                              donor_py.select(prev_py.columns)],
-                             how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    del donor_py, own
-    person_years = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
-    pop.person_years[year] = person_years.sort("person_id")
-    del person_years
-    # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
-    # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
-    new_status = s0.copy()
-    new_status[switch] = donors.status_of(donor)
-    pop.status_cache[year] = (pop.pid[by_id], new_status[by_id].astype(np.int8))
-    convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
-    conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
-        pop, year + 1, pop.convictions[year - 1], code)
-    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
-    p = conviction_probability(rates.behaviour, rates.conviction, bands, pop.female, convicted_before, cab, code,
-                               pop.dwellings.area_codes()[1], age)
-    hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
-    pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
-                                          "law": ["straffeloven"] * int(hit.sum()),
-                                          "count": np.ones(int(hit.sum()), dtype=np.int64)})
-
-
-__all__ = ["Donors", "births", "deaths", "dwelling_stock", "emigration", "forget_registers", "heads", "is_in",
-           "outcomes", "person_rows", "sorted_lookup", "status_on", "vacate", "year_statuses"]
+__all__ = ["ANCHORED_AREA_BANDS", "Donors", "area_conviction_shares", "area_outside_shares", "births", "deaths",
+           "dwelling_stock", "emigration", "forget_registers", "heads", "is_in", "outcomes", "person_rows", "search",
+           "sorted_lookup", "status_on", "vacate", "year_statuses"]

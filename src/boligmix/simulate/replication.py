@@ -8,6 +8,7 @@ letting policies read in year t+1. Returns the `areas` rows and the lettings of 
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -22,16 +23,8 @@ from boligmix.letting.ledger import LettingLedger
 from boligmix.lists.pipeline import lists_from_indicators
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.simulate.demography import (
-    HOUSEHOLD_BASE,
-    Donors,
-    births,
-    deaths,
-    dwelling_stock,
-    emigration,
-    forget_registers,
-    outcomes,
-)
+from boligmix.simulate.demography import HOUSEHOLD_BASE, births, deaths, dwelling_stock, emigration
+from boligmix.simulate.register_outcomes import Donors, forget_registers, outcomes
 from boligmix.simulate.market import Market
 from boligmix.simulate.seekers import draw_seekers
 from boligmix.simulate.population import ALMEN, Population
@@ -125,7 +118,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
     rehousing: dict[int, int] = {}
     demolished_by_area: Counter = Counter()
     rows: list[dict[str, Any]] = []
-    lettings: list[dict[str, Any]] = []
+    lettings: list[pl.DataFrame] = []           # a frame per year (a dict per letting held ten years is GBs)
     checked = 0
     waiting_immigrants: list = []
     donors = Donors(pop, shared.start - 1, shared.rates.outside_statuses)
@@ -154,13 +147,16 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             result = market.run(seekers)
             rehousing = {h: 1 for h in rehousing if seekers.kind.get(h) == "rehousing" and h in seekers._open}
             waiting_immigrants = result.waiting_immigrants
-            for record in result.lettings:
-                lettings.append({"replication": replication, **record})
+            lettings.append(_lettings_frame([{"replication": replication, **record} for record in result.lettings]))
+            moved = _moved(result.flows)
             checked += market.checked
             # the year's market state is not held through the registers and lists (memory): only the
             # share counters go on to next year's ledger
             ledger = LettingLedger(counters=ledger.counters)
-            del market, factory, seekers
+            del market, factory, seekers, result
+            release_garbage()
+            if keep_working is None:            # what no later step of this year reads goes before the outcomes
+                forget_registers(pop, _first_register_year(year + 1))
             outcomes(pop, shared.rates, donors, seed, replication, year)
             pop.check()
             working.write(pop, year)
@@ -168,13 +164,40 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             history = pl.concat([history.filter(pl.col("year") != year + 1), new], how="vertical_relaxed")
             classified = lists_from_indicators(history, year + 1, data_vintage=shared.vintage).classification.frame
             lists_in_force = categories_of(classified, year + 1)
-            rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, result.flows))
-            del result
+            rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, moved))
         if keep_working is not None:
             working.write_full(pop, shared.start + shared.years - 1, Path(keep_working))
     areas = pl.DataFrame(rows, schema=_AREA_SCHEMA).sort("year", "area_id")
-    return {"areas": areas, "lettings": _lettings_frame(lettings), "events": dict(pop.events),
+    return {"areas": areas, "lettings": pl.concat([_lettings_frame([]), *lettings]), "events": dict(pop.events),
             "checked_lettings": checked}
+
+
+def release_garbage() -> None:
+    """Free the year's market at once: its objects (applicants, decisions, the ledger, the engine)
+    form reference cycles through bound methods, so dropping the references leaves them to
+    Python's next full collection, which with millions of long-lived objects comes rarely (at
+    national scale GiBs were held into the next year). Then give the freed heap pages back to the
+    system (glibc's `malloc_trim`; elsewhere nothing)."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc():
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _glibc()
 
 
 def _first_register_year(year: int) -> int:
@@ -198,11 +221,8 @@ _AREA_SCHEMA = {"replication": pl.Int64, "year": pl.Int64, "area_id": pl.String,
                 "forebyggelse": pl.Boolean, "family_share": pl.Float64, "in_movers": pl.Int64, "out_movers": pl.Int64}
 
 
-def _area_rows(replication: int, year: int, indicators: pl.DataFrame, classified: pl.DataFrame, pop: Population,
-               demolished: Counter, flows: list[tuple[str | None, str | None, int]]) -> list[dict[str, Any]]:
-    flags = {r["area_id"]: r for r in classified.filter(pl.col("year") == year).iter_rows(named=True)}
-    shares = family_share(pop, demolished)
-    households = households_by_area(pop)
+def _moved(flows: list[tuple[str | None, str | None, int]]) -> tuple[Counter, Counter]:
+    """(persons moving into each area from outside it, persons moving out of each area) of the year's moves."""
     moved_in: Counter = Counter()
     moved_out: Counter = Counter()
     for src, dst, n in flows:
@@ -211,6 +231,15 @@ def _area_rows(replication: int, year: int, indicators: pl.DataFrame, classified
                 moved_in[dst] += n
             if src is not None:
                 moved_out[src] += n
+    return moved_in, moved_out
+
+
+def _area_rows(replication: int, year: int, indicators: pl.DataFrame, classified: pl.DataFrame, pop: Population,
+               demolished: Counter, moved: tuple[Counter, Counter]) -> list[dict[str, Any]]:
+    flags = {r["area_id"]: r for r in classified.filter(pl.col("year") == year).iter_rows(named=True)}
+    shares = family_share(pop, demolished)
+    households = households_by_area(pop)
+    moved_in, moved_out = moved
     out = []
     for r in indicators.iter_rows(named=True):
         a = r["area_id"]

@@ -39,7 +39,8 @@ from boligmix.data.io import check_out_dir, read_manifest, replace_dir
 from boligmix.indicators.publish import INTERNAL_COLUMN, internal_frame
 from boligmix.errors import DatasetError, SimulationError
 from boligmix.lists.ruleset import version_for_year
-from boligmix.simulate.rates import HISTORY_YEARS, estimate_rates
+from boligmix.simulate.estimation import estimate_rates
+from boligmix.simulate.rates import HISTORY_YEARS
 from boligmix.simulate.replication import AREA_COLUMNS, LETTING_SCHEMA, Shared, run_replication
 from boligmix.simulate.scenario import Scenario, load_scenario
 from boligmix.simulate.yearly_lists import history_indicators

@@ -19,6 +19,7 @@ from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.behaviour import move_probability
 from boligmix.simulate.destination import basic_education, second_choices
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
+from boligmix.simulate.lookup import is_in
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
 
@@ -72,11 +73,19 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     p = move_probability(rates.behaviour, rates.move, dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
                          household_area_band(pop, pos), pop.nonwestern[head])
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
-    to_rehouse = np.isin(hh, np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)))
+    to_rehouse = is_in(np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)), hh)
     moving = (u < p) | to_rehouse
     from_almen = (dw.tenure[pos] == ALMEN).astype(int)
     nw = pop.nonwestern[head].astype(int)
-    basic = basic_education(pop, np.arange(pop.size), year)
+    in_moving = is_in(hh[moving], pop.household)      # a hash set: np.isin sorted 7.7 million ids (3 s)
+    is_head = np.zeros(pop.size, dtype=bool)
+    is_head[head] = True
+    may_leave = ~is_head & (age >= 18) & (age <= 29) & ~in_moving
+    young = np.flatnonzero(may_leave)
+    # the basic segment is read for the heads, the moving households' members and the young only
+    basic = np.zeros(pop.size, dtype=bool)
+    read = np.flatnonzero(is_head | in_moving | may_leave)
+    basic[read] = basic_education(pop, read, year)
     wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw,
                                                                                         basic[head].astype(int)]
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
@@ -88,13 +97,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
                                                                                rng.MUNICIPALITY))
     seekers = Seekers()
     head_of: dict[int, int] = {}
-    in_moving = np.isin(pop.household, hh[moving])
     _add_movers(seekers, head_of, pop, hh[moving], in_moving, to_rehouse[moving], month[moving], wants[moving],
                 muni, dw.municipality[pos[moving]], dw.ids[pos[moving]])
     # leaving home: non-head persons 18-29
-    is_head = np.zeros(pop.size, dtype=bool)
-    is_head[head] = True
-    young = np.flatnonzero(~is_head & (age >= 18) & (age <= 29) & ~in_moving)
     leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
         band(age[young], LEAVE_BANDS)]]
     lpos = dw.position(pop.dwelling[leave])
@@ -229,7 +234,7 @@ def rows_by_household(pop: Population, households: np.ndarray, members: np.ndarr
     """(rows of the members of `households` (ascending ids), grouped by household with ascending rows
     in each group; group boundaries, one more than households). `members`: the persons' mask of
     membership when the caller has it."""
-    rows = np.flatnonzero(np.isin(pop.household, households) if members is None else members)
+    rows = np.flatnonzero(is_in(households, pop.household) if members is None else members)
     order = rows[np.argsort(pop.household[rows], kind="stable")]
     bounds = np.searchsorted(pop.household[order], households, side="left")
     return order, np.r_[bounds, order.size]
@@ -237,7 +242,7 @@ def rows_by_household(pop: Population, households: np.ndarray, members: np.ndarr
 
 def members_by_household(pop: Population, households: np.ndarray) -> dict[int, np.ndarray]:
     """Household id -> rows of its members in ascending order (as `flatnonzero(pop.household == h)`)."""
-    rows = np.flatnonzero(np.isin(pop.household, households))
+    rows = np.flatnonzero(is_in(households, pop.household))
     order = rows[np.argsort(pop.household[rows], kind="stable")]
     hh = pop.household[order]
     out: dict[int, np.ndarray] = {int(h): np.zeros(0, dtype=np.int64) for h in np.asarray(households).tolist()}

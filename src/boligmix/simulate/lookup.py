@@ -1,0 +1,59 @@
+"""Look-ups of ids in large id arrays, vectorised (the simulation's persons, donors, dwellings)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+SEARCH_IN_ORDER = 1 << 16
+"""`search` looks up more needles than this in ascending order (then puts the answers back): a
+binary search of millions of unordered ids in millions of ids missed the cache at every step."""
+
+
+def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
+           order: np.ndarray | None = None) -> np.ndarray:
+    """`np.searchsorted(haystack, needles, side)`; `order`: the needles' ascending order when known."""
+    needles = np.asarray(needles)
+    if needles.size <= SEARCH_IN_ORDER and order is None:
+        return np.searchsorted(haystack, needles, side)
+    order = np.argsort(needles, kind="stable") if order is None else order
+    out = np.empty(needles.size, dtype=np.int64)
+    out[order] = np.searchsorted(haystack, needles[order], side)
+    return out
+
+
+def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default,
+                  order: np.ndarray | None = None) -> np.ndarray:
+    """`values` of each of `wanted` in ascending unique `ids` (`default` where absent); `order`: the
+    ascending order of `wanted` when known."""
+    if ids.size == 0:
+        return np.full(wanted.size, default, dtype=values.dtype)
+    pos = np.minimum(search(ids, wanted, "left", order), ids.size - 1)
+    return np.where(ids[pos] == wanted, values[pos], default)
+
+
+def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per element of `wanted`: whether it is among `ids` (a hash set, any order: a binary search of
+    millions of unordered ids was 40 times slower)."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    return pl.Series(wanted).is_in(pl.Series(np.asarray(ids, dtype=np.int64)).implode()).to_numpy()
+
+
+def positions(ids: np.ndarray, wanted: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Positions of `wanted` in `ids` (all present; `order`: the ascending order of `ids` when known)."""
+    order = np.argsort(ids, kind="stable") if order is None else order
+    return order[search(ids[order], wanted)]
+
+
+def sort_order(*keys: np.ndarray, stable: bool = True) -> np.ndarray:
+    """The row order sorting by `keys` (first key first): `np.lexsort(keys[::-1])`, by polars'
+    multithreaded sort (`np.lexsort` of three keys of 7.7 million rows took 5.3 s CPU, this 1.8 s
+    unstable, 2.8 s stable). `stable=False`: rows equal in every key in any order (for keys that make
+    every row distinct, or where the order among equal rows does not matter)."""
+    if keys[0].size == 0:
+        return np.zeros(0, dtype=np.int64)
+    frame = pl.DataFrame({f"k{i}": np.asarray(k) for i, k in enumerate(keys)})
+    return frame.select(pl.arg_sort_by(*frame.columns, maintain_order=stable))["k0"].to_numpy().astype(np.int64)
+
+
+__all__ = ["SEARCH_IN_ORDER", "is_in", "positions", "search", "sort_order", "sorted_lookup"]
