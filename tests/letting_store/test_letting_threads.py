@@ -70,6 +70,21 @@ def test_with_one_thread_requests_run_their_handlers_one_at_a_time(db_url, token
     assert most_at_once(None) > 1
 
 
+def test_the_warm_up_warms_no_more_connections_than_threads(db_url):
+    app = create_app(db_url, fast_path=False, threads=2, warm_connections=3)
+    with TestClient(app):
+        assert app.state.warm_up.connections == 2
+    app = create_app(db_url, fast_path=False, threads=4, warm_connections=3)
+    with TestClient(app):
+        assert app.state.warm_up.connections == 3
+
+
+def test_serve_defaults_to_two_threads_per_worker():
+    import inspect
+
+    assert inspect.signature(serve_cmd.serve).parameters["threads"].default == serve_cmd.DEFAULT_THREADS == 2
+
+
 def test_threads_below_one_is_a_configuration_error(db_url):
     with pytest.raises(ConfigurationError, match="threads"):
         create_app(db_url, fast_path=False, threads=0)

@@ -19,9 +19,11 @@ workers that are still importing the app on a heavily loaded machine, again and 
 
 DEFAULT_DB = "sqlite:///boligmix-letting.sqlite"
 
-DEFAULT_THREADS = 0
-"""Handler threads per API worker (`--threads`); 0 = anyio's default (40). Measured in docs/letting.md,
-"Threads per worker"."""
+DEFAULT_THREADS = 2
+"""Handler threads per API worker (`--threads`; 0 = anyio's default, 40). With 16 clients on 2 workers,
+1-2 threads ran 60-64 full cycles/s at 22-24 ms CPU per letting against 42-62/s and 24-27 ms with
+4, 8 or 40 (docs/letting.md, "Threads per worker"); 2 rather than 1, so that one request waiting for
+a lock (an offer round's list turn) does not hold up every other request of its worker."""
 
 
 def serve(
@@ -61,7 +63,8 @@ def serve(
     threads: Annotated[int, typer.Option("--threads", min=0,
                                          help="Requests each worker handles at once in its thread pool (each "
                                               "on one database connection; the PostgreSQL fast path's accepts "
-                                              "not counted); 0: anyio's default, 40.")] = DEFAULT_THREADS,
+                                              "not counted; --warm-up warms at most this many connections); "
+                                              "0: anyio's default, 40.")] = DEFAULT_THREADS,
     quiet: QuietOption = False, json: JsonOption = False,
 ) -> None:
     """Serve the letting API (under /api; OpenAPI spec at /openapi.json, docs at /docs) and, with --data,

@@ -126,10 +126,13 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     `threads`: at most that many requests run their (synchronous) handlers and dependencies at once,
     each on a thread holding at most one pooled connection (the total tokens of the event loop's anyio
     thread limiter, set at startup); None: anyio's default (40). The fast path's async connections
-    (`fast_pool_size`) are not counted.
+    (`fast_pool_size`) are not counted; the warm-up warms at most `threads` connections (no more are
+    used at once).
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be at least 1, not {threads}", field="--threads")
+    if threads is not None:
+        warm_connections = min(warm_connections, threads)
     rules = rules or EngineRules()
     store = Store(db_url, pool_size=pool_size)
     ensure_current(store.engine)
