@@ -305,6 +305,8 @@ def main() -> None:
     ap.add_argument("--full-cycle", type=int, default=600, help="lettings in the full-cycle phase")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="the server's handler threads per worker (`serve --threads`; default: serve's)")
     ap.add_argument("--no-fast-path", action="store_true", help="serve every request by the full app")
     ap.add_argument("--rules", default="engine", choices=["engine", "store-order"],
                     help="the server's offer rules (default: the statutory engine rules)")
@@ -335,7 +337,10 @@ def main() -> None:
     server.extra_args = ["--workers", str(args.workers), "--rules", args.rules]
     if args.no_fast_path:
         server.extra_args.append("--no-fast-path")
+    if args.threads is not None:
+        server.extra_args += ["--threads", str(args.threads)]
     print(f"server: boligmix serve --workers {args.workers} --rules {args.rules}"
+          f"{'' if args.threads is None else f' --threads {args.threads}'}"
           f"{' --no-fast-path' if args.no_fast_path else ''}; {args.clients} clients; "
           f"load average before: {load_average()}")
     server.start()

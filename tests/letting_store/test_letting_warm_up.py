@@ -144,7 +144,7 @@ WARM, WAIT = "3", 90
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_serve_workers_each_warm_their_connections(db_url, store, tmp_path, pg_databases):
-    """`boligmix serve --workers 2 --warm-up 3`: before any request the two workers hold 3 database
+    """`boligmix serve --workers 2 --warm-up 3 --threads 3`: before any request the two workers hold 3 database
     connections each (cold, each would hold the one its start used), and no row is written."""
     import time
 
@@ -154,7 +154,7 @@ def test_serve_workers_each_warm_their_connections(db_url, store, tmp_path, pg_d
     name = store.engine.url.database
     store.dispose()  # (only the server's connections count below)
     server = Server(db_url, log_path=tmp_path / "server.log")
-    server.extra_args = ["--workers", "2", "--warm-up", WARM]
+    server.extra_args = ["--workers", "2", "--warm-up", WARM, "--threads", WARM]
     server.start()
     try:
         deadline, held = time.monotonic() + WAIT, 0

@@ -19,6 +19,12 @@ workers that are still importing the app on a heavily loaded machine, again and 
 
 DEFAULT_DB = "sqlite:///boligmix-letting.sqlite"
 
+DEFAULT_THREADS = 2
+"""Handler threads per API worker (`--threads`; 0 = anyio's default, 40). With 16 clients on 2 workers,
+1-2 threads ran 60-64 full cycles/s at 22-24 ms CPU per letting against 42-62/s and 24-27 ms with
+4, 8 or 40 (docs/letting.md, "Threads per worker"); 2 rather than 1, so that one request waiting for
+a lock (an offer round's list turn) does not hold up every other request of its worker."""
+
 
 def serve(
     db: Annotated[Optional[str], typer.Option(
@@ -54,6 +60,11 @@ def serve(
     warm_up: Annotated[int, typer.Option("--warm-up", min=0,
                                          help="Connections each worker opens and warms before serving (a full "
                                               "letting cycle rehearsed and rolled back on each; 0: none).")] = 8,
+    threads: Annotated[int, typer.Option("--threads", min=0,
+                                         help="Requests each worker handles at once in its thread pool (each "
+                                              "on one database connection; the PostgreSQL fast path's accepts "
+                                              "not counted; --warm-up warms at most this many connections); "
+                                              "0: anyio's default, 40.")] = DEFAULT_THREADS,
     quiet: QuietOption = False, json: JsonOption = False,
 ) -> None:
     """Serve the letting API (under /api; OpenAPI spec at /openapi.json, docs at /docs) and, with --data,
@@ -62,7 +73,7 @@ def serve(
 
     from boligmix.letting.store.db import normalise_url
     from boligmix.letting.store.migrate import upgrade
-    from boligmix.web.app import DB_ENV, FAST_PATH_ENV, POLICIES_ENV, RULES_ENV, create_app, make_rules
+    from boligmix.web.app import DB_ENV, FAST_PATH_ENV, POLICIES_ENV, RULES_ENV, THREADS_ENV, create_app, make_rules
     from boligmix.web.warmup import WARM_UP_ENV
 
     out = Output(quiet, json)
@@ -82,7 +93,8 @@ def serve(
         out.info(f"letting database at schema revision {revision}")
     offer_rules = make_rules(rules, policies)  # a bad policy file stops here, before serving
     if workers == 1:
-        uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path, warm_connections=warm_up), host=host, port=port,
+        uvicorn.run(create_app(url, rules=offer_rules, fast_path=fast_path, warm_connections=warm_up,
+                               threads=threads or None), host=host, port=port,
                     log_level=log_level, access_log=False)
     else:
         os.environ[DB_ENV] = url
@@ -90,6 +102,7 @@ def serve(
         os.environ[POLICIES_ENV] = os.pathsep.join(str(p) for p in policies or [])
         os.environ[FAST_PATH_ENV] = "1" if fast_path else "0"
         os.environ[WARM_UP_ENV] = str(warm_up)
+        os.environ[THREADS_ENV] = str(threads)
         from boligmix.web import listen
         config = dict(factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False,
                       timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)

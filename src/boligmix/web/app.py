@@ -109,10 +109,12 @@ def make_rules(name: str, policies: "list[str] | None" = None) -> OfferRules:
 
 FAST_PATH_ENV = "BOLIGMIX_LETTING_FAST_PATH"
 """`0` turns the PostgreSQL fast path off (`create_app_from_env`; for comparisons)."""
+THREADS_ENV = "BOLIGMIX_LETTING_THREADS"
+"""Handler threads per worker (`create_app_from_env`); unset or `0`: anyio's default (40)."""
 
 
 def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = None, fast_path: bool = True,
-               fast_pool_size: int = 8, warm_connections: int = 0) -> FastAPI:
+               fast_pool_size: int = 8, warm_connections: int = 0, threads: int | None = None) -> FastAPI:
     """The API on the letting database at `db_url` (which must be at the current schema).
 
     `rules` make the offer rounds: default the letting engine with its default policies.
@@ -121,7 +123,16 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     unusual case go through the full app.
     `warm_connections` > 0: at startup, before serving, open that many pooled connections and
     rehearse a full cycle on each, rolled back (`boligmix.web.warmup`; `app.state.warm_up` reports it).
+    `threads`: at most that many requests run their (synchronous) handlers and dependencies at once,
+    each on a thread holding at most one pooled connection (the total tokens of the event loop's anyio
+    thread limiter, set at startup); None: anyio's default (40). The fast path's async connections
+    (`fast_pool_size`) are not counted; the warm-up warms at most `threads` connections (no more are
+    used at once).
     """
+    if threads is not None and threads < 1:
+        raise ConfigurationError(f"threads must be at least 1, not {threads}", field="--threads")
+    if threads is not None:
+        warm_connections = min(warm_connections, threads)
     rules = rules or EngineRules()
     store = Store(db_url, pool_size=pool_size)
     ensure_current(store.engine)
@@ -153,6 +164,10 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if threads is not None:
+            from anyio import to_thread
+
+            to_thread.current_default_thread_limiter().total_tokens = threads
         if warm_connections > 0:
             from boligmix.web.warmup import warm_up_before_serving
 
@@ -461,4 +476,5 @@ def create_app_from_env() -> FastAPI:
 
     return create_app(url, rules=make_rules(os.environ.get(RULES_ENV, "engine"), local),
                       fast_path=os.environ.get(FAST_PATH_ENV, "1") != "0",
-                      warm_connections=int(os.environ.get(WARM_UP_ENV, str(DEFAULT_CONNECTIONS))))
+                      warm_connections=int(os.environ.get(WARM_UP_ENV, str(DEFAULT_CONNECTIONS))),
+                      threads=int(os.environ.get(THREADS_ENV, "0")) or None)
