@@ -65,7 +65,7 @@ class _Phases:
              "Market.run": "market", "outcomes": "register outcomes", "WorkingDataset.write": "lists: write registers",
              "WorkingDataset.indicators": "lists: indicators", "lists_from_indicators": "lists: classify",
              "Donors": "donors (once)", "Population.check": "invariant check",
-             "release_garbage": "release the year's market (gc, trim)"}
+             "release_garbage": "release the year's market (trim)"}
 
     def __init__(self) -> None:
         from boligmix.letting.engine import LettingEngine

@@ -152,3 +152,32 @@ def test_other_tenures_go_to_the_open_seeker_with_the_smallest_monthly_key(monke
     monkeypatch.setattr(market_module.Market, "_let_other", oracle)
     _market_year(Population.from_dataset(small_dataset_dir(), START), 5, True)
     assert sum(w is not None for w in checked) > 100 and None in checked
+
+
+def test_a_released_market_leaves_no_reference_cycle():
+    """After `Market.release` the year's market (letting, engine, ledger, applicants, seekers) is freed
+    by reference counting alone: a collection afterwards finds nothing unreachable. Without the
+    release the market is kept alive by its own cycles (the oracle: weak references die only then)."""
+    import gc
+    import weakref
+
+    pop = Population.from_dataset(small_dataset_dir(), START)
+    for release in (True, False):
+        market, lettings = _market_year(pop, 1, True)
+        assert lettings
+        refs = [weakref.ref(o) for o in (market, market.almen, market.almen.engine, market.almen.engine.ledger,
+                                         market.factory)]
+        gc.collect()
+        gc.disable()
+        try:
+            if release:
+                market.release()
+            del market
+            alive = [r() is not None for r in refs]
+            found = gc.collect()
+        finally:
+            gc.enable()
+        if release:
+            assert alive == [False] * len(refs) and found == 0
+        else:
+            assert all(alive) and found > 0 and all(r() is None for r in refs)

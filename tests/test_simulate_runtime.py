@@ -328,8 +328,9 @@ def test_outside_years_equal_the_outside_history_of_each_years_statuses():
 
 
 def test_the_years_market_is_freed_before_the_register_outcomes(monkeypatch):
-    """The market's objects form reference cycles; `release_garbage` frees them before the outcomes
-    (without it the market, its applicants and the engine's ledger lived into the next year)."""
+    """The market's objects formed reference cycles; `Market.release` breaks them, so the market is
+    freed before the outcomes with no collection (without it the market, its applicants and the
+    engine's ledger lived into the next year)."""
     import gc
     import weakref
 
@@ -356,7 +357,7 @@ def test_the_years_market_is_freed_before_the_register_outcomes(monkeypatch):
     finally:
         gc.enable()
     assert alive_at_outcomes == [False]
-    monkeypatch.setattr(replication, "release_garbage", lambda: None)   # the cycle is real: without the release
+    monkeypatch.setattr(real_market, "release", lambda self: None)   # the cycle is real: without the release
     gc.disable()
     try:
         run_replication(shared(), 0, load_scenario("baseline"))

@@ -149,9 +149,11 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
 
     def redirected_referrals(self, municipality_code: int | None = None) -> list[RedirectedReferral]:
         """§ 59 stk. 6 referrals barred from a restricted area and not housed yet."""
+        housed = self.ledger.housed            # the municipality first: it rules out most of a year's redirects
+        if municipality_code is None:
+            return [r for r in self.ledger.redirected.values() if r.applicant.applicant_id not in housed]
         return [r for r in self.ledger.redirected.values()
-                if r.applicant.applicant_id not in self.ledger.housed
-                and (municipality_code is None or r.municipality_code == municipality_code)]
+                if r.municipality_code == municipality_code and r.applicant.applicant_id not in housed]
 
 
 

@@ -97,6 +97,8 @@ class Seekers:
         self._open: dict[int, None] = {}
         """Open seekers in the order added (a dict: housing one is O(1), not a list scan)."""
         self._by_group: dict[tuple[int, bool], dict[int, None]] = {}
+        self._group_of: dict[int, dict[int, None]] = {}
+        """Each open seeker's dict of `_by_group` (housing one deletes from it without building its key)."""
 
     def add(self, sid: int, kind: str, month: int, wants_almen: bool, municipality: int, dwelling: int | None,
             members: np.ndarray, new_members: dict[str, Any] | None) -> None:
@@ -106,7 +108,8 @@ class Seekers:
         self.municipality[sid], self.dwelling[sid] = municipality, dwelling
         self.members[sid], self.new_members[sid] = np.asarray(members, dtype=np.int64), new_members
         self._open[sid] = None
-        self._by_group.setdefault((municipality, wants_almen), {})[sid] = None
+        group = self._group_of[sid] = self._by_group.setdefault((municipality, wants_almen), {})
+        group[sid] = None
 
     def active(self, month: int) -> list[int]:
         return [s for s in self._open if self.month[s] <= month]
@@ -118,7 +121,7 @@ class Seekers:
 
     def housed(self, sid: int) -> None:
         del self._open[sid]
-        del self._by_group[(self.municipality[sid], self.wants_almen[sid])][sid]
+        del self._group_of[sid][sid]
 
     def __len__(self) -> int:
         return len(self.kind)

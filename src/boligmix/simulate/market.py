@@ -135,6 +135,13 @@ class Market:
     def row_of(self, pid: int) -> int | None:
         return self._position.get(int(pid))
 
+    def release(self) -> None:
+        """Break the market's reference cycles once its year is done (the letting's `row_of` and the
+        factory's `members_of` are bound methods of the market), so dropping the market frees it by
+        reference counting, not at the next full collection."""
+        self.almen.row_of = None
+        self.factory.members_of = None
+
     def _arrive(self) -> None:
         """Add the immigrants housed this year to the population (in the order they moved in)."""
         if not self._arrivals:

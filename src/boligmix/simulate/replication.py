@@ -8,7 +8,6 @@ letting policies read in year t+1. Returns the `areas` rows and the lettings of 
 
 from __future__ import annotations
 
-import gc
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -153,6 +152,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             # the year's market state is not held through the registers and lists (memory): only the
             # share counters go on to next year's ledger
             ledger = LettingLedger(counters=ledger.counters)
+            market.release()                    # no reference cycle left: dropping it frees it
             del market, factory, seekers, result
             release_garbage()
             if keep_working is None:            # what no later step of this year reads goes before the outcomes
@@ -173,12 +173,12 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
 
 
 def release_garbage() -> None:
-    """Free the year's market at once: its objects (applicants, decisions, the ledger, the engine)
-    form reference cycles through bound methods, so dropping the references leaves them to
-    Python's next full collection, which with millions of long-lived objects comes rarely (at
-    national scale GiBs were held into the next year). Then give the freed heap pages back to the
-    system (glibc's `malloc_trim`; elsewhere nothing)."""
-    gc.collect()
+    """Give the heap pages the year's market freed back to the system (glibc's `malloc_trim`;
+    elsewhere nothing). The market is freed by reference counting when dropped: `Market.release`
+    breaks its reference cycles (bound methods of the market held by the letting and the factory),
+    which left it to Python's next full collection, one that with millions of long-lived objects
+    comes rarely (at national scale GiBs were held into the next year) and that, called here, cost
+    a traversal of every live object each year."""
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 
