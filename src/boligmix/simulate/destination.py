@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
+from boligmix.simulate.lookup import is_in
 
 BASIC_LEVELS = ("grundskole", "uoplyst")
 """Highest education levels of the `basic` segment of the destination rates (a person without a
@@ -26,7 +27,7 @@ def basic_education(pop, rows: np.ndarray, year: int) -> np.ndarray:
     if py is None:
         return np.ones(np.asarray(rows).size, dtype=bool)
     higher = py.filter(~basic_expr())["person_id"]
-    return ~pl.Series(pop.pid[rows]).is_in(higher.implode()).to_numpy()   # hashed: numpy's isin sorts millions
+    return ~is_in(higher.to_numpy(), pop.pid[rows])   # hashed: numpy's isin sorts millions
 
 
 @dataclass

@@ -23,6 +23,7 @@ from boligmix.simulate import rng
 from boligmix.simulate.almen_letting import AlmenLetting
 from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import person_rows
+from boligmix.simulate.lookup import is_in
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, Population, day
 from boligmix.simulate.seekers import (
@@ -108,9 +109,7 @@ class Market:
         pop = self.pop
         self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
         households = np.array(sorted(s for s, k in seekers.kind.items() if k in ("mover", "rehousing")), dtype=np.int64)
-        # membership by polars' hashed `is_in`: numpy's sort-based isin of the millions of persons'
-        # households took seconds at national scale
-        members = pl.Series(pop.household).is_in(pl.Series(households).implode()).to_numpy()
+        members = is_in(households, pop.household)   # hashed: numpy's sort-based isin took seconds nationally
         self._seeking = (households, *rows_by_household(pop, households, members))
         self._members = {}
         self.factory.members_of = self.members_of
