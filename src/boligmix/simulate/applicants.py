@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from boligmix.errors import SimulationError
 from boligmix.letting.facts import age_on
 from boligmix.letting.model import (
     Applicant,
@@ -130,13 +131,22 @@ class Seekers:
 class ApplicantFactory:
     """Engine applicants and household profiles for the seekers of one year."""
 
-    def __init__(self, pop: Population, year: int, seed: int, rep: int, outside: tuple[str, ...]) -> None:
+    def __init__(self, pop: Population, year: int, seed: int, rep: int, outside: tuple[str, ...],
+                 persons: np.ndarray | None = None) -> None:
+        """`persons`: the only person ids whose labour rows will be read (the year's seekers' members,
+        `Seekers.member_ids`); None keeps every row. Nationally the three years are some 18 million
+        rows and their sorted copy held 1-1.5 GiB through the market; the seekers' members are a
+        few hundred thousand. Reading another person's rows is an error, not an empty history."""
         self.pop, self.year, self.seed, self.rep = pop, year, seed, rep
         self.outside = frozenset(outside)
         first, last = year - 3, year - 1
         self.span = (first, last)
-        labour = pl.concat([pop.labour[y] for y in range(first, last + 1) if y in pop.labour])
-        labour = labour.select("person_id", "year", "attachment", "fte").sort("person_id", maintain_order=True)
+        readable = None if persons is None else sorted_unique(np.asarray(persons, dtype=np.int64))
+        self._readable = None if readable is None else PersonSet(readable)
+        keep = pl.col("person_id").is_in(pl.Series(readable).implode()) if readable is not None else pl.lit(True)
+        labour = pl.concat([pop.labour[y].lazy().select("person_id", "year", "attachment", "fte").filter(keep)
+                            for y in range(first, last + 1) if y in pop.labour]).collect()
+        labour = labour.sort("person_id", maintain_order=True)
         # numpy columns (attachment as codes), not Python lists: at national scale the three years
         # are some 18 million rows; a person's rows become Python values when first read
         self._lab_pid = labour["person_id"].to_numpy()
@@ -207,6 +217,9 @@ class ApplicantFactory:
         """(year, attachment, fte) labour rows of the three years before, in register order."""
         rows = self._rows.get(pid)
         if rows is None:
+            if self._readable is not None and pid not in self._readable:
+                raise SimulationError(f"person {pid}: labour rows read but the person is not a member of a seeker "
+                                      "this year (ApplicantFactory persons)")
             lo, hi = np.searchsorted(self._lab_pid, [pid, pid + 1])
             names = self._lab_names
             rows = self._rows[pid] = [(int(self._lab_year[i]), names[self._lab_att[i]], float(self._lab_fte[i]))

@@ -139,7 +139,8 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             rehousing = {h: 1 for h in rehousing if np.any(pop.household == h)}
             seekers = draw_seekers(pop, shared.rates, seed, replication, year, rehousing, waiting_immigrants)
             outside = settings_for_list_year(year + 1).outside_attachments
-            factory = ApplicantFactory(pop, year, seed, replication, outside)
+            factory = ApplicantFactory(pop, year, seed, replication, outside,   # labour rows of the seekers only
+                                       persons=np.concatenate([np.zeros(0, np.int64), *seekers.members.values()]))
             ledger = LettingLedger(counters=ledger.counters)
             market = Market(pop, policies, factory, categories, seed, replication, year, ledger, demolish,
                             check_rules=check_rules)
