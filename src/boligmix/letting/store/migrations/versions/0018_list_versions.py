@@ -33,53 +33,47 @@ down_revision = '0017'
 branch_labels = None
 depends_on = None
 
+_NOTE_ENTRY = """
+    WITH b AS (INSERT INTO list_versions AS lv (list_owner, version) VALUES ({r}.list_owner, 1)
+               ON CONFLICT (list_owner) DO UPDATE SET version = lv.version + 1 RETURNING lv.version)
+    INSERT INTO list_changes (list_owner, version, applicant_id, household_id)
+    SELECT {r}.list_owner, b.version, {r}.applicant_id, {r}.household_id FROM b;"""
+_NOTE_OFFER = """
+    WITH b AS (INSERT INTO list_versions AS lv (list_owner, version)
+               SELECT DISTINCT a.list_owner, 1 FROM applicants a
+               WHERE a.applicant_id = {r}.applicant_id
+                  OR ({r}.household_id IS NOT NULL AND a.household_id = {r}.household_id)
+               ORDER BY 1
+               ON CONFLICT (list_owner) DO UPDATE SET version = lv.version + 1
+               RETURNING lv.list_owner, lv.version)
+    INSERT INTO list_changes (list_owner, version, applicant_id, household_id)
+    SELECT b.list_owner, b.version, {r}.applicant_id, {r}.household_id FROM b;"""
 _FUNCTIONS = {
-    "boligmix_note_list_change": """
-CREATE FUNCTION boligmix_note_list_change(p_owner text, p_person bigint, p_household bigint) RETURNS void
-LANGUAGE sql AS $$
-  WITH b AS (INSERT INTO list_versions AS lv (list_owner, version) VALUES (p_owner, 1)
-             ON CONFLICT (list_owner) DO UPDATE SET version = lv.version + 1 RETURNING lv.version)
-  INSERT INTO list_changes (list_owner, version, applicant_id, household_id)
-  SELECT p_owner, b.version, p_person, p_household FROM b
-$$""",
-    "boligmix_note_offer_change": """
-CREATE FUNCTION boligmix_note_offer_change(p_person bigint, p_household bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT DISTINCT a.list_owner FROM applicants a
-           WHERE a.applicant_id = p_person OR (p_household IS NOT NULL AND a.household_id = p_household)
-           ORDER BY a.list_owner LOOP
-    PERFORM boligmix_note_list_change(r.list_owner, p_person, p_household);
-  END LOOP;
-END $$""",
     "list_changes_applicants": """
 CREATE FUNCTION list_changes_applicants() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'DELETE' THEN
-    PERFORM boligmix_note_list_change(NEW.list_owner, NEW.applicant_id, NEW.household_id);
+  IF TG_OP <> 'DELETE' THEN""" + _NOTE_ENTRY.format(r="NEW") + """
   END IF;
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.list_owner IS DISTINCT FROM NEW.list_owner
       OR OLD.applicant_id IS DISTINCT FROM NEW.applicant_id OR OLD.household_id IS DISTINCT FROM NEW.household_id)) THEN
-    PERFORM boligmix_note_list_change(OLD.list_owner, OLD.applicant_id, OLD.household_id);
+""" + _NOTE_ENTRY.format(r="OLD") + """
   END IF;
   RETURN NULL;
 END $$""",
     "list_changes_offers": """
 CREATE FUNCTION list_changes_offers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'DELETE' THEN
-    PERFORM boligmix_note_offer_change(NEW.applicant_id, NEW.household_id);
+  IF TG_OP <> 'DELETE' THEN""" + _NOTE_OFFER.format(r="NEW") + """
   END IF;
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.applicant_id IS DISTINCT FROM NEW.applicant_id
-      OR OLD.household_id IS DISTINCT FROM NEW.household_id)) THEN
-    PERFORM boligmix_note_offer_change(OLD.applicant_id, OLD.household_id);
+      OR OLD.household_id IS DISTINCT FROM NEW.household_id)) THEN""" + _NOTE_OFFER.format(r="OLD") + """
   END IF;
   RETURN NULL;
 END $$""",
 }
-"""Raise the version of an owner's lists and log the household (one row per change); the changes
-of an offer go to the lists of every entry with the offer's person or household id."""
+"""Each raises the version of an owner's lists and logs the household (one row per version): an
+entry's change its owner's, an offer's the owners of every entry with the offer's person or
+household id (in owner order). PL/pgSQL, so each statement's plan is kept by the session."""
 
 TRIGGERS = {  # deferred: run at commit, so the version row is locked only from then to the commit
     "list_changes_applicants": "AFTER INSERT OR UPDATE OR DELETE ON applicants",
@@ -89,10 +83,12 @@ TRIGGERS = {  # deferred: run at commit, so the version row is locked only from 
 _TRIGGER_FUNCTIONS = {"list_changes_applicants": "list_changes_applicants",
                       "list_changes_offers_made": "list_changes_offers",
                       "list_changes_offers_answered": "list_changes_offers"}
-_WHEN = {"list_changes_offers_answered": " WHEN (OLD.status IS DISTINCT FROM NEW.status "
+_WHEN = {"list_changes_offers_answered": " WHEN ((OLD.status IN ('open', 'accepted')) "
+                                         "IS DISTINCT FROM (NEW.status IN ('open', 'accepted')) "
                                          "OR OLD.applicant_id IS DISTINCT FROM NEW.applicant_id "
                                          "OR OLD.household_id IS DISTINCT FROM NEW.household_id)"}
-"""Offers count when they are made, deleted or change status (open/accepted hold the household)."""
+"""Offers count when they are made or deleted, or when their status starts or stops holding the
+household (open and accepted hold it: open -> accepted changes no list's candidates)."""
 
 
 def upgrade() -> None:
