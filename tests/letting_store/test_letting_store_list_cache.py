@@ -198,6 +198,45 @@ def _conn(store: Store):
 
 
 @pytest.mark.postgres
+def test_a_round_after_its_own_transactions_changes_reads_the_list_whole_and_keeps_no_copy(pg_url):
+    """A transaction that refused an offer (the household free again) and then reads another
+    vacancy's candidates sees its own change, though the log has it only at commit; the copy is
+    not taken from that read, so a rollback leaves the copy right."""
+    store = Store(pg_url, pool_size=2)
+    try:
+        _, org = add_token(store, "org1", "housing_organisation", [ORG])
+        _, org2 = add_token(store, "org2", "housing_organisation", ["ORG2"])
+        dwellings = seed_stock(store, org, dwellings=3)
+        seed_stock(store, org2, dwellings=1, department_id="ORG2-01", org_id="ORG2")
+        _seed(store, org, org2)
+        rules = EngineRules()
+        vids = [store.transact(lambda s, dw=dw: service.register_vacancy(
+            s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}, rules=rules, now=NOW))["vacancy_id"]
+            for dw in dwellings[:2]]
+        first = store.transact(lambda s: service.make_offers(s, org, vids[0], None, rules=rules, now=NOW))
+        refused = first["offers"][0]
+        with store.write() as s:
+            _both(s, vids[1])  # the copy, as of the committed lists
+            s.rollback()
+        copy = list_cache.copies_of(_conn(store))[(ORG, LISTS)]
+        for end in ("rollback", "commit"):
+            with store.write() as s:
+                answers.refuse_offer(s, org, refused["offer_id"], rules=rules, now=NOW)
+                copied, read = _both(s, vids[1])
+                assert copied == read and refused["entry_id"] in {i for i, _ in copied}
+                assert list_cache.copies_of(s.connection())[(ORG, LISTS)] is copy  # not taken from this read
+                if end == "rollback":
+                    s.rollback()
+            with store.write() as s:
+                copied, read = _both(s, vids[1])
+                s.rollback()
+            assert copied == read
+            assert (refused["entry_id"] in {i for i, _ in copied}) == (end == "commit")
+    finally:
+        store.dispose()
+
+
+@pytest.mark.postgres
 def test_a_copy_older_than_the_log_kept_reads_the_list_whole(pg_url, monkeypatch):
     monkeypatch.setattr(list_cache, "KEEP_VERSIONS", 3)
     monkeypatch.setattr(list_cache, "PRUNE_EVERY", 1)

@@ -46,16 +46,16 @@ def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[st
     """`_candidates` of the whole list from this worker's copy of it (`store.list_cache`): the
     version and the households changed since the copy in one statement, then their entries; the
     list read whole when the copy is missing or too old. None: the owner's lists have no version
-    row (read them as before)."""
+    row, or this transaction changed entries or offers itself (read them as before, keep no copy)."""
     conn = s.connection()
     copies = list_cache.copies_of(conn)
     key = (owner, list_types)
     copy = copies.get(key)
     with conn.connection.driver_connection.cursor() as cursor:
         state = list_cache.state(cursor, owner, v.vacancy_id, copy.version if copy is not None else -1)
-        if state is None:
+        if state is None or state[5]:  # no version row, or this transaction's own changes are not logged yet
             return None
-        version, offered_here, people, homes, oldest = state
+        version, offered_here, people, homes, oldest, _pending = state
         if not list_cache.log_covers(copy, version, oldest) or len(people) + len(homes) > list_cache.MAX_CHANGED:
             entries = _candidates_read(s, _NO_VACANCY, owner, list_types)  # read after the version: never newer
             copy = list_cache.whole(version, entries)

@@ -15,6 +15,8 @@ row version of. The database stays the truth:
   change committed in between is read again in the next round, never missed);
 * a worker whose copy is older than the log kept (`KEEP_VERSIONS`), or with many changes, or a list
   without a version row, reads the list whole (`candidates._candidates` as before);
+* a round in a transaction that itself changed entries or offers before (not logged until it
+  commits, marked by a statement trigger) reads the list whole and keeps no copy;
 * the lock-ahead still checks under a row lock that each household to be offered is free.
 
 `tests/letting_store/test_letting_store_list_cache.py` checks the copy against the whole read after
@@ -80,11 +82,13 @@ SELECT lv.version,
              WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.applicant_id IS NOT NULL),
        ARRAY(SELECT DISTINCT c.household_id FROM list_changes c
              WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.household_id IS NOT NULL),
-       (SELECT min(c.version) FROM list_changes c WHERE c.list_owner = %(owner)s)
+       (SELECT min(c.version) FROM list_changes c WHERE c.list_owner = %(owner)s),
+       coalesce(current_setting('boligmix.list_changes_pending', true), '') = 'on'
 FROM list_versions lv WHERE lv.list_owner = %(owner)s
 """
 """The owner's list version, the persons offered this vacancy, and the persons and households
-changed after version `since`, with the oldest version the log still holds (one snapshot)."""
+changed after version `since`, with the oldest version the log still holds (one snapshot), and
+whether this transaction changed entries or offers itself (not logged before its commit)."""
 
 CHANGED_ENTRIES_SQL = """
 SELECT a.entry_id, a.row_version FROM applicants a
@@ -102,7 +106,8 @@ PRUNE_SQL = "DELETE FROM list_changes WHERE list_owner = %(owner)s AND version <
 
 def state(cursor: Any, owner: str, vacancy_id: int, since: int) -> tuple[Any, ...] | None:
     """(version, persons offered the vacancy, changed persons, changed households, oldest logged
-    version) of `owner`'s lists; None when the owner has no version row (never changed since 0018)."""
+    version, changes pending in this transaction) of `owner`'s lists; None when the owner has no
+    version row (never changed since 0018)."""
     return cursor.execute(STATE_SQL, {"owner": owner, "vacancy_id": vacancy_id, "since": since}).fetchone()
 
 

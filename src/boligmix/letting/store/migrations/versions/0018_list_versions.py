@@ -60,6 +60,12 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$""",
+    "list_changes_pending": """
+CREATE FUNCTION list_changes_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('boligmix.list_changes_pending', 'on', true);
+  RETURN NULL;
+END $$""",
     "list_changes_offers": """
 CREATE FUNCTION list_changes_offers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -90,6 +96,14 @@ _WHEN = {"list_changes_offers_answered": " WHEN ((OLD.status IN ('open', 'accept
 """Offers count when they are made or deleted, or when their status starts or stops holding the
 household (open and accepted hold it: open -> accepted changes no list's candidates)."""
 
+PENDING_TRIGGERS = {  # not deferred: a transaction knows at once that it changed lists it has not committed
+    "list_changes_pending_applicants": "AFTER INSERT OR UPDATE OR DELETE ON applicants",
+    "list_changes_pending_offers": "AFTER INSERT OR UPDATE OR DELETE ON offers",
+}
+"""Statement triggers that mark the transaction (`boligmix.list_changes_pending`, a transaction-local
+setting, no lock): its own changes are not in the log until it commits, so a round in it reads
+the lists whole and keeps no copy."""
+
 
 def upgrade() -> None:
     op.create_table(
@@ -114,13 +128,15 @@ def upgrade() -> None:
     for name, event in TRIGGERS.items():
         op.execute(f"CREATE CONSTRAINT TRIGGER {name} {event} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
                    f"{_WHEN.get(name, '')} EXECUTE FUNCTION {_TRIGGER_FUNCTIONS[name]}()")
+    for name, event in PENDING_TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {name} {event} FOR EACH STATEMENT EXECUTE FUNCTION list_changes_pending()")
     # every existing list starts at version 1 (a worker reads it whole the first time)
     op.execute("INSERT INTO list_versions (list_owner, version) SELECT DISTINCT list_owner, 1 FROM applicants")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
-        for name, event in TRIGGERS.items():
+        for name, event in {**TRIGGERS, **PENDING_TRIGGERS}.items():
             op.execute(f"DROP TRIGGER {name} ON {event.rsplit(' ', 1)[1]}")
         for name in reversed(list(_FUNCTIONS)):
             op.execute(f"DROP FUNCTION {name}")
