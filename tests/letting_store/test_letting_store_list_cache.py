@@ -305,3 +305,15 @@ def test_sqlite_has_the_tables_and_reads_the_list_whole(store, tokens):
         copied, read = _both(s, -1)
         assert copied == read == []
         assert s.scalar(text("SELECT count(*) FROM list_versions")) == 0
+
+
+def test_pruning_happens_once_the_version_passes_a_multiple():
+    """Rounds see the version sparsely (several changes per letting), so pruning may not wait for
+    a round to see an exact multiple of `PRUNE_EVERY`."""
+    done: list[dict] = []
+    cursor = SimpleNamespace(execute=lambda sql, params: done.append(params))
+    keep, every = list_cache.KEEP_VERSIONS, list_cache.PRUNE_EVERY
+    list_cache.prune(cursor, ORG, keep + every + 3, keep + every - 2)  # passed a multiple: pruned
+    list_cache.prune(cursor, ORG, keep + every + 9, keep + every + 3)  # no multiple passed
+    list_cache.prune(cursor, ORG, every + 1, every - 1)  # not above the versions kept
+    assert done == [{"owner": ORG, "upto": every + 3}]

@@ -51,8 +51,9 @@ def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[st
     copies = list_cache.copies_of(conn)
     key = (owner, list_types)
     copy = copies.get(key)
+    since = copy.version if copy is not None else -1
     with conn.connection.driver_connection.cursor() as cursor:
-        state = list_cache.state(cursor, owner, v.vacancy_id, copy.version if copy is not None else -1)
+        state = list_cache.state(cursor, owner, v.vacancy_id, since)
         if state is None or state[5]:  # no version row, or this transaction's own changes are not logged yet
             return None
         version, offered_here, people, homes, oldest, _pending = state
@@ -68,7 +69,7 @@ def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[st
             else:
                 copy = list_cache.updated(copy, version, set(people), set(homes), fresh)  # type: ignore[arg-type]
         copies[key] = copy
-        list_cache.prune(cursor, owner, version)
+        list_cache.prune(cursor, owner, version, since)
     if not offered_here:
         return list(copy.entries)
     offered = set(offered_here)

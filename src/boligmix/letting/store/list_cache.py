@@ -36,7 +36,8 @@ from boligmix.letting.store.selection import MUNICIPAL_LISTS
 KEEP_VERSIONS = 1024
 """Versions of an owner's log kept (older rows are pruned by the rounds, `prune`)."""
 PRUNE_EVERY = 256
-"""A round prunes its owner's log when the version is a multiple of this."""
+"""A worker's round prunes its owner's log when the version passed a multiple of this since the
+worker's copy (so each worker prunes about once per this many versions)."""
 MAX_CHANGED = 256
 """More changed households than this since a copy: read the list whole."""
 
@@ -143,7 +144,8 @@ def whole(version: int, entries: list[Any]) -> ListCopy:
     return ListCopy(version, tuple(entries), tuple(map(order_key, entries)))
 
 
-def prune(cursor: Any, owner: str, version: int) -> None:
-    """Drop the owner's log rows older than the versions kept (now and then: see `PRUNE_EVERY`)."""
-    if version % PRUNE_EVERY == 0 and version > KEEP_VERSIONS:
+def prune(cursor: Any, owner: str, version: int, since: int) -> None:
+    """Drop the owner's log rows older than the versions kept, when the version passed a multiple
+    of `PRUNE_EVERY` since `since` (the version of the worker's copy before this round)."""
+    if version // PRUNE_EVERY != since // PRUNE_EVERY and version > KEEP_VERSIONS:
         cursor.execute(PRUNE_SQL, {"owner": owner, "upto": version - KEEP_VERSIONS})
