@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -78,6 +79,23 @@ def test_a_started_app_is_warm_and_wrote_nothing(db_url, store, tokens, fast_pat
         assert _row_counts(store) == before  # every rehearsal rolled back
         assert client.get("/api/whoami", headers=_h(tokens)).status_code == 200
     assert _row_counts(store) == before
+
+
+@pytest.mark.parametrize("warm", [0, 3])
+def test_the_fast_paths_connections_are_open_before_the_first_accept(db_url, store, tokens, warm):
+    """The fast path's async pool (accept, whoami) opens its connections at startup too (issue 11,
+    session 9); they are used by the first requests, none opened by them."""
+    if store.dialect != "postgresql":
+        pytest.skip("the fast path runs on PostgreSQL only")
+    app = create_app(db_url, pool_size=4, fast_path=True, warm_connections=warm, threads=1)
+    with TestClient(app):
+        stats = app.state.fast_path_stats
+        assert stats.warmed == warm  # all of them, though the app's own warm-up holds one (threads=1)
+        name = make_url(db_url).database
+        with store.read() as s:
+            held = s.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :n "
+                                 "AND backend_type = 'client backend'"), {"n": name})
+        assert held >= warm + (1 if warm else 0) + 1  # the fast path's, the app pool's, this check's
 
 
 @pytest.mark.parametrize("warm", [0, 2])

@@ -55,6 +55,27 @@ class AsyncPool:
         if conn is not None:
             self._idle.append(conn)
 
+    async def warm(self, n: int) -> int:
+        """Open connections (at once) until `n` (at most `size`) are idle, before the first request
+        needs them (issue 11: the fast path's first accepts waited for their connections to be
+        opened and authenticated); return how many are idle. A failure closes the ones this call
+        opened and raises."""
+        want = max(0, min(n, self.size - self._open + len(self._idle)) - len(self._idle))
+        if want == 0:
+            return len(self._idle)
+        self._open += want
+        got = await asyncio.gather(*(psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                                     for _ in range(want)), return_exceptions=True)
+        opened = [c for c in got if isinstance(c, psycopg.AsyncConnection)]
+        failed = [e for e in got if isinstance(e, BaseException)]
+        if failed:
+            self._open -= want
+            for conn in opened:
+                await conn.close()
+            raise failed[0]
+        self._idle.extend(opened)
+        return len(self._idle)
+
     async def close(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:

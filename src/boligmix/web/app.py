@@ -122,7 +122,9 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     event loop with its own pool of `fast_pool_size` async connections; other requests and every
     unusual case go through the full app.
     `warm_connections` > 0: at startup, before serving, open that many pooled connections and
-    rehearse a full cycle on each, rolled back (`boligmix.web.warmup`; `app.state.warm_up` reports it).
+    rehearse a full cycle on each, rolled back (`boligmix.web.warmup`; `app.state.warm_up` reports it);
+    the fast path opens as many of its async connections (at most `fast_pool_size`; reported as
+    `app.state.fast_path_stats.warmed`).
     `threads`: at most that many requests run their (synchronous) handlers and dependencies at once,
     each on a thread holding at most one pooled connection (the total tokens of the event loop's anyio
     thread limiter, set at startup); None: anyio's default (40). The fast path's async connections
@@ -131,6 +133,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be at least 1, not {threads}", field="--threads")
+    fast_warm = min(warm_connections, fast_pool_size)  # the fast path's accepts are not limited by `threads`
     if threads is not None:
         warm_connections = min(warm_connections, threads)
     rules = rules or EngineRules()
@@ -442,7 +445,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)
         app.state.fast_path_stats = FastPathStats()
         app.add_middleware(FastPath, conninfo=conninfo, identities=identities, pool_size=fast_pool_size,
-                           stats=app.state.fast_path_stats)
+                           stats=app.state.fast_path_stats, warm=fast_warm)
     return app
 
 

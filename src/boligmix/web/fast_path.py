@@ -21,6 +21,7 @@ full app's answer; the fast path only spends less CPU on the frequent ones.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from boligmix.letting.store import accept_sql
 from boligmix.letting.store.auth import ACTIVE_TOKEN_SQL, Principal, TokenIdentities
 from boligmix.letting.store.idempotency import MAX_KEY_LENGTH, request_fingerprint
 from boligmix.web.aiopool import AsyncPool
+
+log = logging.getLogger("boligmix.web.fast_path")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -85,22 +88,31 @@ class FastPathStats:
 
     answered: int = 0
     delegated: int = 0
+    warmed: int = 0
+    """Connections the async pool held idle after the startup warm-up."""
 
 
 class FastPath:
     """ASGI middleware: answers the hot requests itself, hands the others to `app`."""
 
     def __init__(self, app: ASGIApp, *, conninfo: str, identities: TokenIdentities, pool_size: int = 8,
-                 stats: FastPathStats | None = None) -> None:
+                 stats: FastPathStats | None = None, warm: int = 0) -> None:
         self.app = app
         self.identities = identities
         self.pool = AsyncPool(conninfo, pool_size)
         self.stats = stats or FastPathStats()
+        self.warm = warm
+        """Connections of the async pool opened at startup, before the app's own warm-up (0: none)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             async def receive_and_close() -> Message:
                 message = await receive()
+                if message["type"] == "lifespan.startup" and self.warm > 0:
+                    try:
+                        self.stats.warmed = await self.pool.warm(self.warm)
+                    except (psycopg.Error, OSError) as exc:  # the app serves anyway (503 until the database is back)
+                        log.warning("fast path warm-up failed: %s", type(exc).__name__)
                 if message["type"] == "lifespan.shutdown":
                     await self.pool.close()
                 return message

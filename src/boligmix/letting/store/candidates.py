@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Integer, any_, bindparam, case, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
+from boligmix.letting.store import list_cache
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Applicant, Offer, Vacancy
 from boligmix.letting.store.selection import MUNICIPAL_LISTS
@@ -33,7 +34,78 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     list type, status, seniority, entry), so the database reads the head of each list instead of
     sorting the whole list every round; the branches are merged in list order (internal before the
     others)."""
-    params = {"owner": owner, "vacancy_id": v.vacancy_id, "head": min(offset + limit, WHOLE_LIST), "offset": offset,
+    conn = s.connection()
+    if offset == 0 and limit >= WHOLE_LIST and conn.dialect.name == "postgresql":
+        got = _candidates_by_copy(s, v, owner, tuple(list_types))
+        if got is not None:
+            return got
+    return _candidates_read(s, v.vacancy_id, owner, list_types, offset=offset, limit=limit)
+
+
+def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[CandidateEntry] | None:
+    """`_candidates` of the whole list from this worker's copy of it (`store.list_cache`): the
+    version and the households changed since the copy in one statement, then their entries; the
+    list read whole when the copy is missing or too old. None: the owner's lists have no version
+    row, or this transaction changed entries or offers itself (read them as before, keep no copy)."""
+    conn = s.connection()
+    copies = list_cache.copies_of(conn)
+    key = (owner, list_types)
+    copy = copies.get(key)
+    since = copy.version if copy is not None else -1
+    with conn.connection.driver_connection.cursor() as cursor:
+        state = list_cache.state(cursor, owner, v.vacancy_id, since)
+        if state is None or state[5]:  # no version row, or this transaction's own changes are not logged yet
+            return None
+        version, offered_here, people, homes, oldest, _pending = state
+        if not list_cache.log_covers(copy, version, oldest) or len(people) + len(homes) > list_cache.MAX_CHANGED:
+            entries = _candidates_read(s, _NO_VACANCY, owner, list_types)  # read after the version: never newer
+            copy = list_cache.whole(version, entries)
+        elif version != copy.version:  # type: ignore[union-attr]
+            keys = cursor.execute(list_cache.CHANGED_ENTRIES_SQL, {
+                "owner": owner, "types": list(list_types), "people": people, "homes": homes}).fetchall()
+            fresh = _entries(s, keys)
+            if fresh is None:  # a row changed between the two statements: read the list whole
+                copy = list_cache.whole(version, _candidates_read(s, _NO_VACANCY, owner, list_types))
+            else:
+                copy = list_cache.updated(copy, version, set(people), set(homes), fresh)  # type: ignore[arg-type]
+        copies[key] = copy
+        list_cache.prune(cursor, owner, version, since)
+    if not offered_here:
+        return list(copy.entries)
+    offered = set(offered_here)
+    return [e for e in copy.entries if e.applicant_id not in offered]
+
+
+_NO_VACANCY = -1
+"""A vacancy id no offer has: the list's candidates for any vacancy (the copy's)."""
+
+
+def _entries(s: Session, keys: list[tuple[int, int]]) -> list[CandidateEntry] | None:
+    """The cached entries of these (entry id, row version) keys, reading the ones not cached; None
+    when a row's version changed meanwhile."""
+    if not keys:
+        return []
+    conn = s.connection()
+    cache = _cache_of(conn)
+    missing = [key[0] for key in keys if key not in cache]
+    if missing:
+        if len(cache) + len(missing) > CACHE_LIMIT:
+            cache.clear()
+        for row in s.execute(_ENTRIES_BY_ID_PG, {"ids": missing}):
+            cache[(row.entry_id, row.row_version)] = CandidateEntry(row)
+    out = []
+    for key in keys:
+        entry = cache.get(key)
+        if entry is None:
+            return None
+        out.append(entry)
+    return out
+
+
+def _candidates_read(s: Session, vacancy_id: int, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
+                     limit: int = WHOLE_LIST) -> list[CandidateEntry]:
+    """`_candidates` read from the database (for the vacancy `vacancy_id`)."""
+    params = {"owner": owner, "vacancy_id": vacancy_id, "head": min(offset + limit, WHOLE_LIST), "offset": offset,
               "limit": limit}
     conn = s.connection()
     stmt, sql = _candidate_ids_statement(list_types, conn.dialect)

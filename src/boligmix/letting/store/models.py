@@ -197,10 +197,40 @@ class Applicant(Base):
         Index("uq_applicants_entry_person", "entry_id", "applicant_id", unique=True),
         Index("uq_applicants_entry_household", "entry_id", "household_id", unique=True),
         Index("ix_applicants_queue", "list_owner", "list_type", "status", "seniority_date", "entry_id"),
+        Index("ix_applicants_household_id", "household_id"),
         CheckConstraint(_in("list_type", LIST_TYPES), name="list_type"),
         CheckConstraint(_in("status", APPLICANT_STATUSES), name="status"),
         CheckConstraint("household_size >= 1 AND min_rooms >= 1", name="sizes_positive"),
     )
+
+
+class ListVersion(Base):
+    """The version of a list owner's lists: raised by the database (PostgreSQL triggers of migration
+    0018) in the transaction of every change that may change who is a candidate of those lists or
+    how (an entry inserted, changed or deleted; an offer to a household with an entry there made or
+    answered), with one `ListChange` row per household changed. The row lock of the raise orders
+    the changes of one owner in commit order, so a worker that read version N and the changes up to
+    N knows the lists as of N (`store.list_cache`). SQLite: unused (no triggers). Since 0018."""
+
+    __tablename__ = "list_versions"
+
+    list_owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
+class ListChange(Base):
+    """A household (person id and household id) whose entries on `list_owner`'s lists may have
+    changed in `version` (see `ListVersion`); old rows are pruned by the offer rounds. Since 0018."""
+
+    __tablename__ = "list_changes"
+
+    change_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    list_owner: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(BigInteger)
+    applicant_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    household_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_list_changes_owner_version", "list_owner", "version"),)
 
 
 class Vacancy(Base):

@@ -1,0 +1,151 @@
+"""A worker's copy of each list's candidates between offer rounds (PostgreSQL).
+
+An offer round by the engine reads the whole list (every eligible applicant is ranked): some 2,000
+entries with three anti-joins each (offered this vacancy, person or household holding an open or
+accepted offer) were ~3.7 ms of PostgreSQL per round. Here a worker keeps, per list owner and list
+types, the candidates in list order as of a list version (`models.ListVersion`, raised by the
+triggers of migration 0018 with a `ListChange` row per household changed) and in each round reads,
+in one statement, the version, the households changed since its copy and the persons offered this
+vacancy; then only the changed households' entries (an indexed read) and the entries it has no
+row version of. The database stays the truth:
+
+* the version and the log are written in the transaction of each change and ordered by the version
+  row's lock, so the copy of version N plus the changes logged after N is the list as stored;
+* the version is read before the list, so a copy is never labelled newer than what it holds (a
+  change committed in between is read again in the next round, never missed);
+* a worker whose copy is older than the log kept (`KEEP_VERSIONS`), or with many changes, or a list
+  without a version row, reads the list whole (`candidates._candidates` as before);
+* a round in a transaction that itself changed entries or offers before (not logged until it
+  commits, marked by a statement trigger) reads the list whole and keeps no copy;
+* the lock-ahead still checks under a row lock that each household to be offered is free.
+
+`tests/letting_store/test_letting_store_list_cache.py` checks the copy against the whole read after
+every kind of change, by two workers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from boligmix.letting.store.selection import MUNICIPAL_LISTS
+
+KEEP_VERSIONS = 1024
+"""Versions of an owner's log kept (older rows are pruned by the rounds, `prune`)."""
+PRUNE_EVERY = 256
+"""A worker's round prunes its owner's log when the version passed a multiple of this since the
+worker's copy (so each worker prunes about once per this many versions)."""
+MAX_CHANGED = 256
+"""More changed households than this since a copy: read the list whole."""
+
+
+@dataclass(frozen=True)
+class ListCopy:
+    """The candidates of an owner's lists (of these list types) as of `version`, in list order,
+    for any vacancy (the persons offered a vacancy are left out per round); never changed in place."""
+
+    version: int
+    entries: tuple[Any, ...]
+    keys: tuple[tuple[Any, ...], ...]
+
+
+_COPIES: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[str, ...]], ListCopy]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def copies_of(conn: Any) -> dict[tuple[str, tuple[str, ...]], ListCopy]:
+    """This process's list copies for the database of `conn` (per SQLAlchemy engine)."""
+    with _LOCK:
+        copies = _COPIES.get(conn.engine)
+        if copies is None:
+            copies = _COPIES[conn.engine] = {}
+        return copies
+
+
+def order_key(entry: Any) -> tuple[Any, ...]:
+    """An entry's place in list order, as `candidates._candidate_ids_statement` sorts: internal
+    before the other lists; on the municipality's lists its `referral_order` first (unordered after
+    the ordered ones); then seniority and entry id."""
+    if entry.list_type in MUNICIPAL_LISTS and entry.referral_order is not None:
+        unordered, referral = 0, entry.referral_order
+    else:
+        unordered, referral = 1, 0
+    return (0 if entry.list_type == "internal" else 1, unordered, referral, entry.seniority_date, entry.entry_id)
+
+
+STATE_SQL = """
+SELECT lv.version,
+       ARRAY(SELECT o.applicant_id FROM offers o WHERE o.vacancy_id = %(vacancy_id)s),
+       ARRAY(SELECT DISTINCT c.applicant_id FROM list_changes c
+             WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.applicant_id IS NOT NULL),
+       ARRAY(SELECT DISTINCT c.household_id FROM list_changes c
+             WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.household_id IS NOT NULL),
+       (SELECT min(c.version) FROM list_changes c WHERE c.list_owner = %(owner)s),
+       coalesce(current_setting('boligmix.list_changes_pending', true), '') = 'on'
+FROM list_versions lv WHERE lv.list_owner = %(owner)s
+"""
+"""The owner's list version, the persons offered this vacancy, and the persons and households
+changed after version `since`, with the oldest version the log still holds (one snapshot), and
+whether this transaction changed entries or offers itself (not logged before its commit)."""
+
+CHANGED_ENTRIES_SQL = """
+SELECT a.entry_id, a.row_version FROM applicants a
+WHERE a.list_owner = %(owner)s AND a.list_type = ANY(%(types)s::text[]) AND a.status = 'active'
+  AND a.passive_since IS NULL
+  AND (a.applicant_id = ANY(%(people)s::bigint[]) OR a.household_id = ANY(%(homes)s::bigint[]))
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = a.applicant_id AND o.status IN ('open', 'accepted'))
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.household_id = a.household_id AND o.status IN ('open', 'accepted'))
+"""
+"""The changed households' entries that are candidates now (as `candidates._candidates` selects them,
+for any vacancy)."""
+
+PRUNE_SQL = "DELETE FROM list_changes WHERE list_owner = %(owner)s AND version <= %(upto)s"
+
+
+def state(cursor: Any, owner: str, vacancy_id: int, since: int) -> tuple[Any, ...] | None:
+    """(version, persons offered the vacancy, changed persons, changed households, oldest logged
+    version, changes pending in this transaction) of `owner`'s lists; None when the owner has no
+    version row (never changed since 0018)."""
+    return cursor.execute(STATE_SQL, {"owner": owner, "vacancy_id": vacancy_id, "since": since}).fetchone()
+
+
+def log_covers(copy: ListCopy | None, version: int, oldest: int | None) -> bool:
+    """Whether the log holds every change after `copy`'s version up to `version` (each version has
+    at least one log row, and pruning removes the oldest versions first)."""
+    if copy is None or copy.version > version:
+        return False
+    if copy.version == version:
+        return True
+    return oldest is not None and oldest <= copy.version + 1
+
+
+def updated(copy: ListCopy, version: int, people: set[int], homes: set[int], fresh: list[Any]) -> ListCopy:
+    """`copy` without the changed households' entries, with `fresh` (their entries that are candidates
+    now) in list order, as of `version`."""
+    again = {e.entry_id for e in fresh}
+    keep = [(k, e) for k, e in zip(copy.keys, copy.entries)
+            if e.applicant_id not in people and (e.household_id is None or e.household_id not in homes)
+            and e.entry_id not in again]
+    keys = [k for k, _ in keep]
+    entries = [e for _, e in keep]
+    for e in sorted(fresh, key=order_key):
+        k = order_key(e)
+        i = bisect.bisect_left(keys, k)
+        keys.insert(i, k)
+        entries.insert(i, e)
+    return ListCopy(version, tuple(entries), tuple(keys))
+
+
+def whole(version: int, entries: list[Any]) -> ListCopy:
+    """A copy of a list read whole (in list order) as of `version`."""
+    return ListCopy(version, tuple(entries), tuple(map(order_key, entries)))
+
+
+def prune(cursor: Any, owner: str, version: int, since: int) -> None:
+    """Drop the owner's log rows older than the versions kept, when the version passed a multiple
+    of `PRUNE_EVERY` since `since` (the version of the worker's copy before this round)."""
+    if version // PRUNE_EVERY != since // PRUNE_EVERY and version > KEEP_VERSIONS:
+        cursor.execute(PRUNE_SQL, {"owner": owner, "upto": version - KEEP_VERSIONS})
