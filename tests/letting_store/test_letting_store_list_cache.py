@@ -296,9 +296,8 @@ def test_a_change_raises_the_version_at_its_commit_and_a_rolled_back_one_does_no
         store.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # the PostgreSQL half: the tests above
 def test_sqlite_has_the_tables_and_reads_the_list_whole(store, tokens):
-    if store.dialect != "sqlite":
-        pytest.skip("the SQLite half")
     _, org = tokens["org"]
     seed_stock(store, org, dwellings=1)
     with store.write() as s:

@@ -81,12 +81,12 @@ def test_a_started_app_is_warm_and_wrote_nothing(db_url, store, tokens, fast_pat
     assert _row_counts(store) == before
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 @pytest.mark.parametrize("warm", [0, 3])
 def test_the_fast_paths_connections_are_open_before_the_first_accept(db_url, store, tokens, warm):
     """The fast path's async pool (accept, whoami) opens its connections at startup too (issue 11,
     session 9); they are used by the first requests, none opened by them."""
-    if store.dialect != "postgresql":
-        pytest.skip("the fast path runs on PostgreSQL only")
+    assert store.dialect == "postgresql"     # the fast path runs on PostgreSQL only
     app = create_app(db_url, pool_size=4, fast_path=True, warm_connections=warm, threads=1)
     with TestClient(app):
         stats = app.state.fast_path_stats
