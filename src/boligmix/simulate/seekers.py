@@ -112,18 +112,19 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
                                                                                   rng.MUNICIPALITY))
     lpid = pop.pid[leave]
-    for sid, m, w, mu, pid, row in zip(new_hh.tolist(), lmonth.tolist(), lwants.tolist(), lmuni.tolist(),
-                                       lpid.tolist(), leave.tolist()):
-        seekers.add(sid, "leaver", m, w, mu, None, np.array([pid], dtype=np.int64), None)
-        head_of.setdefault(sid, row)
+    leavers = new_hh.tolist()
+    seekers.add_many(leavers, "leaver", lmonth.tolist(), lwants.tolist(), lmuni.tolist(), None,
+                     [lpid[i:i + 1] for i in range(lpid.size)])
+    _set_default(head_of, leavers, leave.tolist())
     immigrant_band: dict[int, int] = {}
     label = area_labels(pop)[1]
-    for sid, ids, members in waiting_immigrants:
-        if year - members["first_year"] > 1:     # an immigrant household waits one year at most
-            continue
-        immigrant_band[sid] = label.get(members["area_id"], 0)   # this year's label of its area
-        seekers.add(sid, "immigrant", 1, members["wants_almen"], members["municipality"], None, ids,
-                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]})
+    waiting = [(sid, ids, members) for sid, ids, members in waiting_immigrants
+               if year - members["first_year"] <= 1]      # an immigrant household waits one year at most
+    immigrant_band.update((sid, label.get(members["area_id"], 0)) for sid, _, members in waiting)  # this year's label
+    seekers.add_many([w[0] for w in waiting], "immigrant", [1] * len(waiting), [w[2]["wants_almen"] for w in waiting],
+                     [w[2]["municipality"] for w in waiting], None, [w[1] for w in waiting],
+                     [{**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]}
+                      for _, _, members in waiting])
     _add_immigrants(seekers, immigrant_band, label, pop, rates, seed, rep, year)
     # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated
     # shares of their head's group; an immigrant household where its donor household arrived
@@ -156,14 +157,13 @@ def _add_movers(seekers: Seekers, head_of: dict[int, int], pop: Population, hous
     oldest_row = np.full(households.size, -1, dtype=np.int64)
     oldest_row[group[oldest]] = rows[oldest]
     pids = pop.pid[rows]
-    for j, (sid, rehouse, m, w, mu, home, d) in enumerate(zip(
-            households.tolist(), to_rehouse.tolist(), month.tolist(), wants.tolist(), muni.tolist(),
-            home_muni.tolist(), dwelling.tolist())):
-        kind = "rehousing" if rehouse else "mover"
-        seekers.add(sid, kind, 1 if rehouse else m, w or rehouse, home if rehouse else mu, d,
-                    pids[bounds[j]:bounds[j + 1]], None)
-        if oldest_row[j] >= 0:
-            head_of.setdefault(sid, int(oldest_row[j]))
+    sids = households.tolist()
+    seekers.add_many(sids, np.where(to_rehouse, "rehousing", "mover").tolist(),
+                     np.where(to_rehouse, 1, month).tolist(), (wants | to_rehouse).tolist(),
+                     np.where(to_rehouse, home_muni, muni).tolist(), dwelling.tolist(),
+                     [pids[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
+    has_head = np.flatnonzero(oldest_row >= 0)
+    _set_default(head_of, households[has_head].tolist(), oldest_row[has_head].tolist())
 
 
 def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dict[str, int], pop: Population,
@@ -214,13 +214,22 @@ def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dic
     nonwestern = pool["nonwestern"].to_numpy()[rows]
     outside_fte = pool["outside_fte"].to_numpy()[rows]
     bounds = np.r_[0, np.cumsum(count)]
-    for k, (sid, m, w, mu, area_k) in enumerate(zip(hh_ids.tolist(), imonth.tolist(), iwants.tolist(),
-                                                    chosen_muni.tolist(), donor_area.tolist())):
-        a, b = bounds[k], bounds[k + 1]
-        seekers.add(sid, "immigrant", m, w, mu, None, person_ids[a:b],
-                    {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
-                     "nonwestern": nonwestern[a:b], "arrive": int(arrive[k]), "outside_fte": outside_fte[a:b],
-                     "municipality": mu, "wants_almen": w, "first_year": year, "area_id": area_k})
+    sids, months, wants, munis = hh_ids.tolist(), imonth.tolist(), iwants.tolist(), chosen_muni.tolist()
+    seekers.add_many(sids, "immigrant", months, wants, munis, None, np.split(person_ids, bounds[1:-1]), [
+        {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
+         "nonwestern": nonwestern[a:b], "arrive": arr, "outside_fte": outside_fte[a:b],
+         "municipality": mu, "wants_almen": w, "first_year": year, "area_id": area_k}
+        for a, b, arr, w, mu, area_k in zip(bounds[:-1].tolist(), bounds[1:].tolist(), arrive.tolist(), wants, munis,
+                                            donor_area.tolist())])
+
+
+def _set_default(mapping: dict[int, int], keys: list[int], values: list[int]) -> None:
+    """`mapping.setdefault(k, v)` for each pair in order."""
+    if len(set(keys)) == len(keys) and mapping.keys().isdisjoint(keys):
+        mapping.update(zip(keys, values))
+    else:
+        for k, v in zip(keys, values):
+            mapping.setdefault(k, v)
 
 
 def _within(count: np.ndarray) -> np.ndarray:
