@@ -1,14 +1,17 @@
 """The batched kernels of the simulated year outside the market equal the code they replaced, on
 random inputs: `Seekers.add_many` against `Seekers.add` one seeker at a time (the same
-dictionaries in the same order, repeated ids included)."""
+dictionaries in the same order, repeated ids included); `sorted_union` (a merge of the year's kept
+and donated register rows) against concatenating and sorting them."""
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.lookup import sorted_union
 
 
 def _state(s: Seekers) -> dict:
@@ -54,3 +57,38 @@ def test_add_many_with_one_kind_for_all_and_no_dwellings():
     many.add_many([5, 2, 9], "leaver", [3, 1, 12], [True] * 3, [101] * 3, None,
                   [np.array([50]), np.array([20]), np.array([90])])
     assert _state(many) == _state(one)
+
+
+@st.composite
+def _frames(draw):
+    """Two frames of rows (person, attachment, value) with no person in both; keys distinct or not,
+    nulls or not, the first sorted or not."""
+    persons = draw(st.lists(st.integers(0, 30), unique=True, max_size=12))
+    split = draw(st.integers(0, len(persons)))
+    atts = st.one_of(st.sampled_from(["a", "b", "c", "ø"]), st.none() if draw(st.booleans()) else st.just("a"))
+
+    def rows(people):
+        return [(p, draw(atts), draw(st.floats(0, 1))) for p in people for _ in range(draw(st.integers(1, 3)))]
+
+    first = pl.DataFrame(rows(persons[:split]), schema={"p": pl.Int64, "att": pl.String, "v": pl.Float64}, orient="row")
+    second = pl.DataFrame(rows(persons[split:]), schema={"p": pl.Int64, "att": pl.String, "v": pl.Float64},
+                          orient="row")
+    if draw(st.booleans()):
+        first = first.unique(["p", "att"], keep="first", maintain_order=True).sort("p", "att")
+    if draw(st.booleans()):
+        second = second.unique(["p", "att"], keep="first", maintain_order=True)
+    return first, second
+
+
+@settings(max_examples=300, deadline=None)
+@given(_frames(), st.sampled_from([("p", "att"), ("p",)]))
+def test_sorted_union_equals_concatenating_and_sorting(frames, by):
+    first, second = frames
+    if by == ("p",):          # one row per person, as the person_years
+        first, second = first.unique("p", keep="first", maintain_order=True), second.unique("p", keep="first")
+    expected = pl.concat([first, second], how="vertical_relaxed").sort(*by)
+    got = sorted_union(first, second, by)
+    if expected.select(pl.struct(*by).is_duplicated().any()).item():
+        assert got.sort(*by, "v", nulls_last=True).equals(expected.sort(*by, "v", nulls_last=True))
+    else:
+        assert got.equals(expected)

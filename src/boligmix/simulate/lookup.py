@@ -56,4 +56,28 @@ def sort_order(*keys: np.ndarray, stable: bool = True) -> np.ndarray:
     return frame.select(pl.arg_sort_by(*frame.columns, maintain_order=stable))["k0"].to_numpy().astype(np.int64)
 
 
-__all__ = ["SEARCH_IN_ORDER", "is_in", "positions", "search", "sort_order", "sorted_lookup"]
+def sorted_union(first: pl.DataFrame, second: pl.DataFrame, by: tuple[str, ...]) -> pl.DataFrame:
+    """`pl.concat([first, second], how="vertical_relaxed").sort(*by)` for frames without a common
+    value of `by[0]` (the caller's promise: rows of different persons). When `first` is already
+    sorted by `by` and each frame's rows are distinct in `by`, the sorted `second` is merged into
+    it (linear) instead of sorting both: a sort of rows distinct in its keys has one result, so the
+    two are equal; otherwise (ties, nulls, different column types) that sort itself."""
+    second = second.sort(*by)
+    if first.schema == second.schema and _strictly_sorted(first, by) and _strictly_sorted(second, by):
+        return first.merge_sorted(second, key=by[0])
+    return pl.concat([first, second], how="vertical_relaxed").sort(*by)
+
+
+def _strictly_sorted(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
+    """Whether no key of `by` is null and every row's `by` is greater than the row's before
+    (lexicographically)."""
+    if frame.select(pl.any_horizontal(pl.col(*by).is_null()).any()).item():
+        return False
+    later = pl.lit(False)
+    for key in reversed(by):        # (k1 > k1') | (k1 == k1') & ((k2 > k2') | ...)
+        now, before = pl.col(key), pl.col(key).shift()
+        later = (now > before) | ((now == before) & later)
+    return bool(frame.select(later.slice(1).all()).item())
+
+
+__all__ = ["SEARCH_IN_ORDER", "is_in", "positions", "search", "sort_order", "sorted_lookup", "sorted_union"]

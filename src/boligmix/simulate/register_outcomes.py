@@ -12,7 +12,7 @@ import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.behaviour import conviction_probability
-from boligmix.simulate.lookup import SEARCH_IN_ORDER, is_in, positions, search, sorted_lookup
+from boligmix.simulate.lookup import SEARCH_IN_ORDER, is_in, positions, search, sorted_lookup, sorted_union
 from boligmix.simulate.population import Population, day
 from boligmix.simulate.rates import (
     CONVICTION_BANDS,
@@ -329,12 +329,11 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
     del nw, ab, s1
     kept_ids = np.sort(pop.pid[keep])
-    labour = pl.concat([
+    # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
+    pop.labour[year] = sorted_union(
         prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
-        donors.labour_of(donor, recipient).select(prev_labour.columns),
-    ], how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
-    del labour
+        donors.labour_of(donor, recipient).select(prev_labour.columns), ("person_id", "attachment"),
+    ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
     donor_py = donors.person_years_of(donor, recipient)
     own = prev_py.filter(pl.Series(is_in(np.sort(recipient), prev_py["person_id"].to_numpy()))).select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
@@ -342,13 +341,12 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
                 .drop("own_level", "own_source"))
-    person_years = pl.concat([prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
-                              donor_py.select(prev_py.columns)],
-                             how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    del donor_py, own
     # sorted first (a row per person): the education step's look-ups then search ascending ids
-    pop.person_years[year] = _education_step(person_years.sort("person_id"), prev_py, pop, rates, seed, rep, year,
-                                             by_id)
+    person_years = sorted_union(prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
+                                donor_py.select(prev_py.columns), ("person_id",)
+                                ).with_columns(pl.lit(year, pl.Int64).alias("year"))
+    del donor_py, own
+    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
     del person_years
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
