@@ -1,7 +1,8 @@
 """The batched kernels of the simulated year outside the market equal the code they replaced, on
 random inputs: `Seekers.add_many` against `Seekers.add` one seeker at a time (the same
 dictionaries in the same order, repeated ids included); `sorted_union` (a merge of the year's kept
-and donated register rows) against concatenating and sorting them."""
+and donated register rows) against concatenating and sorting them; the area choice's labels
+drawn at once against `draw_many` and the labels of its areas."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.destination import AreaChoice
 from boligmix.simulate.lookup import sorted_union
 
 
@@ -92,3 +94,27 @@ def test_sorted_union_equals_concatenating_and_sorting(frames, by):
         assert got.sort(*by, "v", nulls_last=True).equals(expected.sort(*by, "v", nulls_last=True))
     else:
         assert got.equals(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_area_labels_drawn_at_once_equal_the_labels_of_draw_many(data):
+    munis = data.draw(st.lists(st.sampled_from([101, 147, 851, 900]), min_size=1, max_size=3, unique=True))
+    areas = ["A1", "A2", "B7", None]
+    choices = {}
+    for g in (0, 1):
+        for b in (0, 1):
+            for m in munis:
+                own = data.draw(st.lists(st.sampled_from(areas), min_size=1, max_size=4, unique=True))
+                w = np.array(data.draw(st.lists(st.floats(0.01, 1), min_size=len(own), max_size=len(own))))
+                choices[(g, b, m)] = (own, np.cumsum(w / w.sum()))
+    choice = AreaChoice(choices)
+    n = data.draw(st.integers(0, 40))
+    nw = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.int64)
+    basic = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    muni = np.array(data.draw(st.lists(st.sampled_from([101, 147, 851, 900, 999]), min_size=n, max_size=n)),
+                    dtype=np.int64)
+    u = np.array(data.draw(st.lists(st.floats(0, 1, exclude_max=True), min_size=n, max_size=n)))
+    label = data.draw(st.sampled_from([{"A1": 1, "A2": 2, "B7": 3}, {"A1": 5}, {"A2": 2, None: 9}]))
+    expected = [label.get(a, 0) for a in choice.draw_many(nw, basic, muni, u)]
+    assert choice.draw_labels(nw, basic, muni, u, label).tolist() == expected

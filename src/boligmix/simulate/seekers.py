@@ -17,9 +17,9 @@ import numpy as np
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.behaviour import move_probability
-from boligmix.simulate.destination import basic_education, second_choices
+from boligmix.simulate.destination import basic_education, second_choices_of
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
-from boligmix.simulate.lookup import is_in
+from boligmix.simulate.lookup import is_in, sorted_lookup
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
 
@@ -128,19 +128,35 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     _add_immigrants(seekers, immigrant_band, label, pop, rates, seed, rep, year)
     # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated
     # shares of their head's group; an immigrant household where its donor household arrived
-    ids = np.array(sorted(s for s in seekers.kind if s not in immigrant_band), dtype=np.int64)
+    sids = np.fromiter(seekers.kind, dtype=np.int64, count=len(seekers.kind))      # in the order added
+    immigrant = is_in(np.fromiter(immigrant_band, dtype=np.int64, count=len(immigrant_band)), sids)
+    by_id = np.argsort(sids, kind="stable")
+    head_ids = np.fromiter(head_of, dtype=np.int64, count=len(head_of))
+    head_rows = np.fromiter(head_of.values(), dtype=np.int64, count=len(head_of))
+    head_order = np.argsort(head_ids, kind="stable")
+    head_ids, head_rows = head_ids[head_order], head_rows[head_order]
+    ids = sids[by_id][~immigrant[by_id]]                  # ascending
     if ids.size:
-        draw = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
-        rows = np.array([head_of.get(s, -1) for s in ids.tolist()], dtype=np.int64)
-        munis = np.array([seekers.municipality[s] for s in ids.tolist()], dtype=np.int64)
+        rows = sorted_lookup(head_ids, head_rows, ids, -1)
+        munis = np.fromiter(map(seekers.municipality.__getitem__, ids.tolist()), dtype=np.int64, count=ids.size)
         known = rows >= 0                      # (a household always has a member: the defaults never apply)
-        areas = rates.area_choice.draw_many(np.where(known, pop.nonwestern[rows], 0).astype(np.int64),
-                                            np.where(known, basic[rows], True).astype(np.int64), munis, draw)
-        seekers.area_band.update(zip(ids.tolist(), [label.get(a, 0) for a in areas]))
+        labels = rates.area_choice.draw_labels(np.where(known, pop.nonwestern[rows], 0).astype(np.int64),
+                                               np.where(known, basic[rows], True).astype(np.int64), munis,
+                                               rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE), label)
+        seekers.area_band.update(zip(ids.tolist(), labels.tolist()))
     seekers.area_band.update(immigrant_band)
-    groups = {s: (int(pop.nonwestern[r]), int(basic[r])) for s, r in head_of.items()}
-    groups.update({s: (int(seekers.new_members[s]["nonwestern"][0]), 1) for s in immigrant_band})
-    seekers.second_band = second_choices(rates.area_choice, seekers, groups, label, seed, rep, year)
+    # the second area: of the almen seekers with a head row or an immigrant's group
+    wants = np.fromiter(seekers.wants_almen.values(), dtype=bool, count=sids.size)[by_id]
+    ascending = sids[by_id]
+    has_head = sorted_lookup(head_ids, np.ones(head_ids.size, dtype=bool), ascending, False)
+    chosen = wants & (has_head | immigrant[by_id])
+    second = ascending[chosen]
+    rows = sorted_lookup(head_ids, head_rows, second, -1)
+    nw2, basic2 = pop.nonwestern[rows].astype(np.int64), basic[rows].astype(np.int64)
+    for i in np.flatnonzero(immigrant[by_id][chosen]).tolist():   # an immigrant household's group, not its head's
+        nw2[i], basic2[i] = int(seekers.new_members[int(second[i])]["nonwestern"][0]), 1
+    munis2 = np.fromiter(map(seekers.municipality.__getitem__, second.tolist()), dtype=np.int64, count=second.size)
+    seekers.second_band = second_choices_of(rates.area_choice, second, nw2, basic2, munis2, label, seed, rep, year)
     return seekers
 
 
