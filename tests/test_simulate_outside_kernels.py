@@ -2,7 +2,8 @@
 random inputs: `Seekers.add_many` against `Seekers.add` one seeker at a time (the same
 dictionaries in the same order, repeated ids included); `sorted_union` (a merge of the year's kept
 and donated register rows) against concatenating and sorting them; the area choice's labels
-drawn at once against `draw_many` and the labels of its areas."""
+drawn at once against `draw_many` and the labels of its areas; the education step writing only
+the rows whose state changes against writing every row."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.destination import AreaChoice
 from boligmix.simulate.lookup import sorted_union
+from boligmix.simulate.register_outcomes import with_education_states
 
 
 def _state(s: Seekers) -> dict:
@@ -118,3 +120,39 @@ def test_area_labels_drawn_at_once_equal_the_labels_of_draw_many(data):
     label = data.draw(st.sampled_from([{"A1": 1, "A2": 2, "B7": 3}, {"A1": 5}, {"A2": 2, None: 9}]))
     expected = [label.get(a, 0) for a in choice.draw_many(nw, basic, muni, u)]
     assert choice.draw_labels(nw, basic, muni, u, label).tolist() == expected
+
+
+def _education_states_before(person_years, own_rows, code, nxt, states):
+    """The code `with_education_states` replaced: every known row scattered, then coalesced."""
+    known = code >= 0
+    at = pl.Series(own_rows[known], dtype=pl.Int64)
+    drawn = states[nxt[known]]
+    level_next = pl.repeat(None, person_years.height, dtype=pl.String, eager=True).scatter(
+        at, drawn["highest_education"])
+    source_next = pl.repeat(None, person_years.height, dtype=pl.String, eager=True).scatter(
+        at, drawn["education_source"])
+    return person_years.with_columns(pl.coalesce(level_next, "highest_education").alias("highest_education"),
+                                     pl.coalesce(source_next, "education_source").alias("education_source"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_education_states_written_where_they_change_equal_writing_every_row(data):
+    values = st.one_of(st.none(), st.sampled_from(["grundskole", "gymnasial", "uoplyst"]))
+    pairs = data.draw(st.lists(st.tuples(values, st.one_of(st.none(), st.sampled_from(["dk", "imputed"]))),
+                               min_size=1, max_size=6, unique=True))
+    states = pl.DataFrame({"highest_education": [p[0] for p in pairs], "education_source": [p[1] for p in pairs],
+                           "state": np.arange(len(pairs), dtype=np.int64)},
+                          schema={"highest_education": pl.String, "education_source": pl.String, "state": pl.Int64})
+    n = data.draw(st.integers(0, 30))
+    row_state = data.draw(st.lists(st.integers(-1, len(pairs) - 1), min_size=n, max_size=n))
+    frame = pl.DataFrame({"person_id": np.arange(n, dtype=np.int64),
+                          "highest_education": [pairs[k][0] if k >= 0 else "ukendt" for k in row_state],
+                          "education_source": [pairs[k][1] if k >= 0 else None for k in row_state]},
+                         schema={"person_id": pl.Int64, "highest_education": pl.String, "education_source": pl.String})
+    own_rows = np.array(sorted(data.draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=n))) if n else [],
+                        dtype=np.int64)
+    code = np.array([row_state[r] for r in own_rows], dtype=np.int64)
+    nxt = np.array([data.draw(st.integers(0, len(pairs) - 1)) if c >= 0 else -1 for c in code], dtype=np.int64)
+    assert with_education_states(frame, own_rows, code, nxt, states).equals(
+        _education_states_before(frame, own_rows, code, nxt, states))

@@ -226,14 +226,25 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
             .join(states, on=["highest_education", "education_source"], how="left", nulls_equal=True,
                   maintain_order="left")["state"].fill_null(-1).to_numpy()[own_rows])
     nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
-    known = code >= 0          # an unknown state stays (its own values below)
-    at = pl.Series(own_rows[known], dtype=pl.Int64)
-    drawn = states[nxt[known]]
-    level_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["highest_education"])
-    source_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["education_source"])
-    return person_years.with_columns(
-        pl.coalesce(level_next, "highest_education").alias("highest_education"),
-        pl.coalesce(source_next, "education_source").alias("education_source"))
+    return with_education_states(person_years, own_rows, code, nxt, states)
+
+
+def with_education_states(person_years: pl.DataFrame, rows: np.ndarray, code: np.ndarray, nxt: np.ndarray,
+                          states: pl.DataFrame) -> pl.DataFrame:
+    """The rows `rows` of `person_years`, now in education state `code` (-1: unknown, they stay),
+    move to state `nxt`: each of the state's two values where not null (else the row's own). Only
+    the rows whose state changes are written: a row's values are its state's (they were joined)."""
+    moved = (code >= 0) & (nxt != code)
+    at = rows[moved]
+    if at.size == 0:
+        return person_years
+    drawn = states[nxt[moved]]
+    columns = []
+    for name in ("highest_education", "education_source"):
+        own = person_years[name]
+        value = pl.select(pl.coalesce(drawn[name], own.gather(at))).to_series()
+        columns.append(own.clone().scatter(at, value).alias(name))
+    return person_years.with_columns(columns)
 
 
 def area_code(pop: Population) -> np.ndarray:
