@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.destination import AreaChoice
-from boligmix.simulate.lookup import sorted_union
+from boligmix.simulate.lookup import sorted_groups, sorted_union
 from boligmix.simulate.register_outcomes import with_education_states
 
 
@@ -156,3 +156,12 @@ def test_education_states_written_where_they_change_equal_writing_every_row(data
     nxt = np.array([data.draw(st.integers(0, len(pairs) - 1)) if c >= 0 else -1 for c in code], dtype=np.int64)
     assert with_education_states(frame, own_rows, code, nxt, states).equals(
         _education_states_before(frame, own_rows, code, nxt, states))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-5, 5)))
+def test_sorted_groups_equal_numpys_unique_of_a_sorted_array(values):
+    ordered = np.sort(np.array(values, dtype=np.int64))
+    expected = np.unique(ordered, return_index=True, return_counts=True)
+    for got, want in zip(sorted_groups(ordered), expected):
+        assert got.tolist() == want.tolist()

@@ -12,7 +12,15 @@ import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.behaviour import conviction_probability
-from boligmix.simulate.lookup import SEARCH_IN_ORDER, is_in, positions, search, sorted_lookup, sorted_union
+from boligmix.simulate.lookup import (
+    SEARCH_IN_ORDER,
+    is_in,
+    positions,
+    search,
+    sorted_groups,
+    sorted_lookup,
+    sorted_union,
+)
 from boligmix.simulate.population import Population, day
 from boligmix.simulate.rates import (
     CONVICTION_BANDS,
@@ -135,7 +143,7 @@ class Donors:
         for depth in (5, 4, 3, 2, 1):
             code = _cell_code(columns, depth)
             by_cell = np.argsort(code, kind="stable")        # py_ids ascending: each pool in id order
-            codes, starts, sizes = np.unique(code[by_cell], return_index=True, return_counts=True)
+            codes, starts, sizes = sorted_groups(code[by_cell])
             if depth == 5:
                 usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= MIN_AREA_DONORS)
                 codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
