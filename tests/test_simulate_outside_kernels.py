@@ -165,3 +165,21 @@ def test_sorted_groups_equal_numpys_unique_of_a_sorted_array(values):
     expected = np.unique(ordered, return_index=True, return_counts=True)
     for got, want in zip(sorted_groups(ordered), expected):
         assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=1, max_size=30), st.lists(st.integers(-5, 70), max_size=40))
+def test_dwelling_positions_by_hash_join_equal_the_binary_search(ids, wanted):
+    from boligmix.simulate.population import Dwellings
+
+    ids = np.array(ids, dtype=np.int64) * 1_000_000_007       # repeated ids too: the first row counts
+    wanted = np.array(wanted, dtype=np.int64) * 1_000_000_007
+    n = ids.size
+    dw = Dwellings(frame=pl.DataFrame(), ids=ids, tenure=np.zeros(n, np.int8), almen_type=np.full(n, None),
+                   area=np.full(n, None), municipality=np.zeros(n, np.int64), rooms=np.ones(n, np.int64),
+                   household=np.zeros(n, np.int64), active=np.ones(n, bool), vacant_from=np.ones(n, np.int64),
+                   department=np.full(n, None), org=np.full(n, None), floor_area=np.ones(n), rent=np.ones(n))
+    order = np.argsort(ids, kind="stable")
+    expected = order[np.minimum(np.searchsorted(ids[order], wanted), n - 1)]
+    assert dw.position(wanted, hashed_from=0).tolist() == expected.tolist()
+    assert dw.position(wanted).tolist() == expected.tolist()
