@@ -187,9 +187,10 @@ class Donors:
         return out
 
     def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
-             recipient: np.ndarray) -> pl.DataFrame:
-        """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient."""
-        order = np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
+             recipient: np.ndarray, order: np.ndarray | None = None) -> pl.DataFrame:
+        """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient
+        (`order`: the donors' ascending order when known)."""
+        order = donor_order(donor) if order is None else order
         lo, hi = search(frame_ids, donor, "left", order), search(frame_ids, donor, "right", order)
         counts = hi - lo
         total = int(counts.sum())
@@ -197,15 +198,22 @@ class Donors:
         take = first + np.arange(total, dtype=np.int64)
         return frame[take].with_columns(pl.Series("person_id", np.repeat(recipient, counts), dtype=pl.Int64))
 
-    def status_of(self, donor: np.ndarray) -> np.ndarray:
+    def status_of(self, donor: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
         """The main status of each donor in the donors' year (0: no labour rows)."""
-        return sorted_lookup(*self.statuses, donor, 0)
+        return sorted_lookup(*self.statuses, donor, 0, order)
 
-    def labour_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
-        return self.rows(self.labour, self._labour_ids, donor, recipient)
+    def labour_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None) -> pl.DataFrame:
+        return self.rows(self.labour, self._labour_ids, donor, recipient, order)
 
-    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
-        return self.rows(self.person_years, self._py_ids, donor, recipient)
+    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None
+                        ) -> pl.DataFrame:
+        return self.rows(self.person_years, self._py_ids, donor, recipient, order)
+
+
+def donor_order(donor: np.ndarray) -> np.ndarray | None:
+    """The donors' ascending order for the look-ups of `Donors.rows` and `status_of` (sorted once
+    for all three; None: few enough to search as they come)."""
+    return np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
 
 
 def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
@@ -347,14 +355,16 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
     del nw, ab, s1
-    kept_ids = np.sort(pop.pid[keep])
+    ascending = pop.pid[by_id]
+    kept_ids = ascending[keep[by_id]]                 # = np.sort(pop.pid[keep])
+    by_donor = donor_order(donor)
     # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
     pop.labour[year] = sorted_union(
         prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
-        donors.labour_of(donor, recipient).select(prev_labour.columns), ("person_id", "attachment"),
+        donors.labour_of(donor, recipient, by_donor).select(prev_labour.columns), ("person_id", "attachment"),
     ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
-    donor_py = donors.person_years_of(donor, recipient)
-    own = prev_py.filter(pl.Series(is_in(np.sort(recipient), prev_py["person_id"].to_numpy()))).select(
+    donor_py = donors.person_years_of(donor, recipient, by_donor)
+    own = prev_py.filter(pl.Series(is_in(ascending[switch[by_id]], prev_py["person_id"].to_numpy()))).select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
     donor_py = (donor_py.join(own, on="person_id", how="left")
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
@@ -370,8 +380,8 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
     new_status = s0.copy()
-    new_status[switch] = donors.status_of(donor)
-    pop.status_cache[year] = (pop.pid[by_id], new_status[by_id].astype(np.int8))
+    new_status[switch] = donors.status_of(donor, by_donor)
+    pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1], code)
