@@ -32,10 +32,11 @@ def area_shares(pop: Population) -> dict[str, float]:
     return {a: float(share[i]) for i, a in enumerate(names) if not np.isnan(share[i])}
 
 
-def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
-    """(per area code: share of non-western residents, NaN without residents; the area ids)."""
+def area_share_array(pop: Population, resident_pos: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """(per area code: share of non-western residents, NaN without residents; the area ids).
+    `resident_pos`: the residents' dwelling positions when known."""
     codes, names = pop.dwellings.area_codes()
-    person_code = codes[pop.dwellings.position(pop.dwelling)]
+    person_code = codes[pop.dwellings.position(pop.dwelling) if resident_pos is None else resident_pos]
     inside = person_code >= 0
     n = np.bincount(person_code[inside], minlength=len(names))
     nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
@@ -50,9 +51,9 @@ def area_labels(pop: Population) -> tuple[np.ndarray, dict[str, int]]:
     return codes + 1, {a: i + 1 for i, a in enumerate(names)}
 
 
-def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
+def household_area_band(pop: Population, pos: np.ndarray, resident_pos: np.ndarray | None = None) -> np.ndarray:
     """The move hazards' area band of the dwellings at `pos` (0: no area)."""
-    share, _ = area_share_array(pop)
+    share, _ = area_share_array(pop, resident_pos)
     codes, _ = pop.dwellings.area_codes()
     code = codes[pos]
     value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]), 0.0)
@@ -68,10 +69,11 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     movers (by household id), home leavers (by person row), waiting immigrants, new immigrants."""
     dw = pop.dwellings
     hh, head, size = heads(pop)
-    pos = dw.position(pop.dwelling[head])
+    resident_pos = dw.position(pop.dwelling)         # every resident's dwelling, found once
+    pos = resident_pos[head]
     age = pop.age_on(day(year))
     p = move_probability(rates.behaviour, rates.move, dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
-                         household_area_band(pop, pos), pop.nonwestern[head])
+                         household_area_band(pop, pos, resident_pos), pop.nonwestern[head])
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
     to_rehouse = is_in(np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)), hh)
     moving = (u < p) | to_rehouse
@@ -102,7 +104,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     # leaving home: non-head persons 18-29
     leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
         band(age[young], LEAVE_BANDS)]]
-    lpos = dw.position(pop.dwelling[leave])
+    lpos = resident_pos[leave]
     lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
         (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int), basic[leave].astype(int)]
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
