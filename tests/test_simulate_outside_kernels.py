@@ -183,3 +183,15 @@ def test_dwelling_positions_by_hash_join_equal_the_binary_search(ids, wanted):
     expected = order[np.minimum(np.searchsorted(ids[order], wanted), n - 1)]
     assert dw.position(wanted, hashed_from=0).tolist() == expected.tolist()
     assert dw.position(wanted).tolist() == expected.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-200_000, 200_000) | st.sampled_from([-1461, -1, 0, 365, 366, 1460, 1461, 1462, 36524]),
+                max_size=50))
+def test_whole_years_of_days_equal_the_float_floor_division(days):
+    from boligmix.simulate.population import whole_years
+
+    d = np.array(days, dtype=np.int64)
+    assert whole_years(d).tolist() == (d // 365.25).astype(np.int64).tolist()
+    every = np.arange(-3 * 1461, 3 * 1461, dtype=np.int64)       # every remainder, both signs
+    assert np.array_equal(whole_years(every), (every // 365.25).astype(np.int64))

@@ -21,7 +21,7 @@ from boligmix.simulate.lookup import (
     sorted_lookup,
     sorted_union,
 )
-from boligmix.simulate.population import Population, day
+from boligmix.simulate.population import Population, day, whole_years
 from boligmix.simulate.rates import (
     CONVICTION_BANDS,
     HISTORY_YEARS,
@@ -126,7 +126,7 @@ class Donors:
             py.select("person_id"), on="person_id", how="semi").sort("person_id")   # donors: rows in both
         py_ids = info["person_id"].to_numpy()
         status = status_on(pop, year, py_ids)
-        age = ((day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy()) // 365.25).astype(np.int64)
+        age = whole_years(day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy())
         nw = ((info["origin"] != "dansk") & ~info["country_code"].is_in(sorted(pop.western_countries))).to_numpy()
         status_now = status_on(pop, year)
         resident_area = area_code(pop)
