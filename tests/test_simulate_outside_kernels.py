@@ -195,3 +195,22 @@ def test_whole_years_of_days_equal_the_float_floor_division(days):
     assert whole_years(d).tolist() == (d // 365.25).astype(np.int64).tolist()
     every = np.arange(-3 * 1461, 3 * 1461, dtype=np.int64)       # every remainder, both signs
     assert np.array_equal(whole_years(every), (every // 365.25).astype(np.int64))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=25), st.lists(st.integers(-3, 45), max_size=40), st.booleans(),
+       st.booleans())
+def test_sorted_lookup_by_join_equals_the_binary_search(ids, wanted, ordered, give_order):
+    from boligmix.simulate.lookup import sorted_lookup
+
+    ids = np.array(sorted(ids), dtype=np.int64) * 1_000_003        # repeated ids too: the binary search then
+    values = np.arange(ids.size, dtype=np.int8) * 3 - 7
+    wanted = np.array(sorted(wanted) if ordered else wanted, dtype=np.int64) * 1_000_003
+    order = np.argsort(wanted, kind="stable") if give_order else None
+    if ids.size:
+        pos = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
+        expected = np.where(ids[pos] == wanted, values[pos], 0)
+    else:
+        expected = np.zeros(wanted.size, dtype=np.int8)
+    got = sorted_lookup(ids, values, wanted, 0, order, joined_from=0)
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()

@@ -23,13 +23,41 @@ def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
 
 
 def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default,
-                  order: np.ndarray | None = None) -> np.ndarray:
+                  order: np.ndarray | None = None, joined_from: int = SEARCH_IN_ORDER) -> np.ndarray:
     """`values` of each of `wanted` in ascending unique `ids` (`default` where absent); `order`: the
-    ascending order of `wanted` when known."""
+    ascending order of `wanted` when known. More than `joined_from` int64 ids are found by a
+    polars join (a merge of sorted keys when `wanted` is in ascending order or `order` makes it
+    so, else a hash join): 0.3 s against 0.9 s for a binary search of 7.7 million sorted ids."""
     if ids.size == 0:
         return np.full(wanted.size, default, dtype=values.dtype)
+    wanted = np.asarray(wanted)
+    if wanted.size > joined_from and ids.dtype == wanted.dtype == np.int64 and _ascending_unique(ids):
+        if order is None:
+            return _joined_lookup(ids, values, wanted, default, _ascending(wanted))
+        found = _joined_lookup(ids, values, wanted[order], default, True)
+        out = np.empty_like(found)
+        out[order] = found
+        return out
     pos = np.minimum(search(ids, wanted, "left", order), ids.size - 1)
     return np.where(ids[pos] == wanted, values[pos], default)
+
+
+def _ascending(values: np.ndarray) -> bool:
+    return values.size < 2 or bool(np.all(values[1:] >= values[:-1]))
+
+
+def _ascending_unique(values: np.ndarray) -> bool:
+    return values.size < 2 or bool(np.all(values[1:] > values[:-1]))
+
+
+def _joined_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default, ordered: bool) -> np.ndarray:
+    """`sorted_lookup` by a left join of `wanted` on the (ascending unique) `ids`."""
+    left = pl.DataFrame({"id": wanted})
+    right = pl.DataFrame({"id": ids, "row": np.arange(ids.size, dtype=np.int64)}).with_columns(pl.col("id").set_sorted())
+    if ordered:
+        left = left.with_columns(pl.col("id").set_sorted())
+    row = left.join(right, on="id", how="left", maintain_order="left")["row"]
+    return np.where(row.is_not_null().to_numpy(), values[row.fill_null(0).to_numpy()], default)
 
 
 def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

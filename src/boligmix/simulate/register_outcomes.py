@@ -99,11 +99,7 @@ def outside_years(pop: Population, years: range, outside: np.ndarray, by_id: np.
     count = np.zeros(ids.size, dtype=np.int64)
     for year in years:
         st_ids, st = year_statuses(pop, year)
-        if st_ids.size == 0:
-            count += outside[0]
-            continue
-        pos = np.minimum(np.searchsorted(st_ids, ids), st_ids.size - 1)
-        count += outside[np.where(st_ids[pos] == ids, st[pos], 0)]
+        count += outside[sorted_lookup(st_ids, st, ids, 0)]
     out = np.empty_like(count)
     out[by_id] = count
     return out
