@@ -15,7 +15,6 @@ from boligmix.simulate.behaviour import conviction_probability
 from boligmix.simulate.lookup import (
     SEARCH_IN_ORDER,
     is_in,
-    positions,
     search,
     sorted_groups,
     sorted_lookup,
@@ -228,7 +227,8 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
     if own_rows.size == 0:
         return person_years
     own = ids[own_rows]
-    age = pop.age_on(day(year))[positions(pop.pid, own, by_id)]
+    by_id = np.argsort(pop.pid, kind="stable") if by_id is None else by_id
+    age = pop.age_on(day(year))[sorted_lookup(pop.pid[by_id], by_id, own, -1)]    # every one of `own` resides
     tr = rates.transitions
     states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
                            "education_source": [s[1] for s in tr.education_states],
