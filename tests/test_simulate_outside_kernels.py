@@ -214,3 +214,16 @@ def test_sorted_lookup_by_join_equals_the_binary_search(ids, wanted, ordered, gi
         expected = np.zeros(wanted.size, dtype=np.int8)
     got = sorted_lookup(ids, values, wanted, 0, order, joined_from=0)
     assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4095), st.integers(0, 63), st.integers(0, 3), st.integers(0, 63),
+                          st.integers(-1, (1 << 24) - 2)), max_size=30))
+def test_coarser_donor_cell_codes_are_the_finest_code_without_its_last_digits(rows):
+    from boligmix.simulate.register_outcomes import _KEY_RADIX, _cell_code
+
+    columns = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(5)]
+    finest = _cell_code(columns, 5)
+    for depth in (5, 4, 3, 2, 1):
+        below = int(np.prod([_KEY_RADIX[i] for i in range(depth, 5)], dtype=np.int64))
+        assert (finest // below).tolist() == _cell_code(columns, depth).tolist()

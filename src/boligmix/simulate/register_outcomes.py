@@ -135,8 +135,10 @@ class Donors:
         columns = [status, band(age, STATUS_BANDS), nw.astype(np.int64), ab, area]
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # depth 5 .. 1: codes, starts, sizes
         self.pools: list[np.ndarray] = []
+        finest = _cell_code(columns, 5)
         for depth in (5, 4, 3, 2, 1):
-            code = _cell_code(columns, depth)
+            # the code of the first `depth` columns: the finest code without the later columns' digits
+            code = finest // int(np.prod([_KEY_RADIX[i] for i in range(depth, 5)], dtype=np.int64))
             by_cell = np.argsort(code, kind="stable")        # py_ids ascending: each pool in id order
             codes, starts, sizes = sorted_groups(code[by_cell])
             if depth == 5:
