@@ -227,3 +227,14 @@ def test_coarser_donor_cell_codes_are_the_finest_code_without_its_last_digits(ro
     for depth in (5, 4, 3, 2, 1):
         below = int(np.prod([_KEY_RADIX[i] for i in range(depth, 5)], dtype=np.int64))
         assert (finest // below).tolist() == _cell_code(columns, depth).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 999), max_size=40) | st.lists(st.integers(-5, 2**40), max_size=10))
+def test_municipality_codes_counted_equal_their_sorted_unique(codes):
+    from boligmix.simulate.population import sorted_unique
+    from boligmix.simulate.seekers import _municipalities
+
+    values = np.array(codes, dtype=np.int64)
+    got, expected = _municipalities(values), sorted_unique(values)
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()

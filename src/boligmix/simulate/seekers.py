@@ -199,7 +199,7 @@ def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dic
     households = sorted_unique(pool_hh)
     slots = np.arange(n, dtype=np.int64)
     picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
-    munis = sorted_unique(dw.municipality[dw.active])
+    munis = _municipalities(dw.municipality[dw.active])
     fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
     imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
     hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
@@ -233,12 +233,21 @@ def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dic
     outside_fte = pool["outside_fte"].to_numpy()[rows]
     bounds = np.r_[0, np.cumsum(count)]
     sids, months, wants, munis = hh_ids.tolist(), imonth.tolist(), iwants.tolist(), chosen_muni.tolist()
-    seekers.add_many(sids, "immigrant", months, wants, munis, None, np.split(person_ids, bounds[1:-1]), [
+    seekers.add_many(sids, "immigrant", months, wants, munis, None,
+                     [person_ids[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())], [
         {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
          "nonwestern": nonwestern[a:b], "arrive": arr, "outside_fte": outside_fte[a:b],
          "municipality": mu, "wants_almen": w, "first_year": year, "area_id": area_k}
         for a, b, arr, w, mu, area_k in zip(bounds[:-1].tolist(), bounds[1:].tolist(), arrive.tolist(), wants, munis,
                                             donor_area.tolist())])
+
+
+def _municipalities(codes: np.ndarray) -> np.ndarray:
+    """`sorted_unique` of municipality codes (small non-negative integers: a count per code instead
+    of sorting three million)."""
+    if codes.size and codes.dtype.kind in "iu" and 0 <= codes.min() and codes.max() < 1 << 20:
+        return np.flatnonzero(np.bincount(codes)).astype(codes.dtype)
+    return sorted_unique(codes)
 
 
 def _set_default(mapping: dict[int, int], keys: list[int], values: list[int]) -> None:
