@@ -3,6 +3,10 @@ households, random ids), each against the numpy call it replaced, with the resul
 
     env PYTHONPATH=src python benchmarks/bench_simulate_kernels.py [--persons N]
 
+Then the kernels of the year outside the market (session 9): the year's labour rows merged,
+the education step, the residents' dwelling positions, the donor cells, adding the seekers and
+drawing their areas.
+
 Prints CPU seconds (this process, all threads: polars sorts on every core) and the load average.
 Peak memory is under 2 GiB at the default size.
 """
@@ -66,6 +70,111 @@ def main() -> None:
     some = slice(0, 500_000)                                          # the reference: a count per row
     assert np.array_equal(drawn[some], (table[index[0][some], index[1][some]] < u[some, None]).sum(axis=1))
     print(f"load {os.getloadavg()}")
+    outside_the_market(rng, n)
+    print(f"load {os.getloadavg()}")
+
+
+def outside_the_market(rng: np.random.Generator, n: int) -> None:
+    """Session 9's kernels of the year outside the market, each against the code it replaced."""
+    import polars as pl
+
+    from boligmix.simulate.applicants import Seekers
+    from boligmix.simulate.destination import AreaChoice
+    from boligmix.simulate.lookup import sorted_groups, sorted_union
+    from boligmix.simulate.population import Dwellings
+    from boligmix.simulate.register_outcomes import with_education_states
+
+    pid = np.sort(rng.choice(10**10, n, replace=False))
+    per = rng.integers(1, 3, n)                               # one or two labour rows a person
+    rows = np.repeat(pid, per)
+    within = np.arange(rows.size) - np.repeat(np.cumsum(per) - per, per)
+    names = np.array(["arbejdsloes", "beskaeftiget", "foertidspension", "kontanthjaelp", "pension", "uddannelse"])
+    labour = pl.DataFrame({"person_id": rows, "year": np.full(rows.size, 2024), "attachment":
+                           names[(np.repeat(rng.integers(0, 6, n), per) + within) % 6], "fte": rng.random(rows.size)}
+                          ).sort("person_id", "attachment")
+    switch = np.repeat(rng.random(n) < 0.3, per)              # rows of persons who take a donor's
+    kept, donated = labour.filter(pl.Series(~switch)), labour.filter(pl.Series(switch)).sample(fraction=1.0, seed=1)
+    a = _timed(f"year's labour ({rows.size:,} rows): concat + sort by person, attachment",
+               lambda: pl.concat([kept, donated]).sort("person_id", "attachment"))
+    b = _timed("year's labour: lookup.sorted_union (merge the sorted donated rows)",
+               lambda: sorted_union(kept, donated, ("person_id", "attachment")))
+    assert a.equals(b)
+    pairs = [("grundskole", "dk"), ("gymnasial", "dk"), ("erhvervsfaglig", "dk"), ("uoplyst", "none"),
+             ("lang_videregaaende", "imputed")]
+    states = pl.DataFrame({"highest_education": [p[0] for p in pairs], "education_source": [p[1] for p in pairs],
+                           "state": np.arange(len(pairs))})
+    code = rng.integers(0, len(pairs), n)
+    person_years = pl.DataFrame({"person_id": pid}).with_columns(
+        states["highest_education"].gather(code), states["education_source"].gather(code))
+    nxt = np.where(rng.random(n) < 0.03, rng.integers(0, len(pairs), n), code)
+    own = np.arange(n)
+
+    def every_row():
+        at = pl.Series(own, dtype=pl.Int64)
+        drawn = states[nxt]
+        level = pl.repeat(None, n, dtype=pl.String, eager=True).scatter(at, drawn["highest_education"])
+        source = pl.repeat(None, n, dtype=pl.String, eager=True).scatter(at, drawn["education_source"])
+        return person_years.with_columns(pl.coalesce(level, "highest_education").alias("highest_education"),
+                                         pl.coalesce(source, "education_source").alias("education_source"))
+
+    a = _timed("education step: every row scattered and coalesced", every_row)
+    b = _timed("education step: with_education_states (the rows that change)",
+               lambda: with_education_states(person_years, own, code, nxt, states))
+    assert a.equals(b)
+    ids = np.arange(n // 2 - n // 10, dtype=np.int64) * 2_654_435_761 + 3 * 10**12      # dwellings, spread out
+    k = ids.size
+    dw = Dwellings(frame=pl.DataFrame(), ids=ids, tenure=np.zeros(k, np.int8), almen_type=np.full(k, None),
+                   area=np.full(k, None), municipality=np.zeros(k, np.int64), rooms=np.ones(k, np.int64),
+                   household=np.zeros(k, np.int64), active=np.ones(k, bool), vacant_from=np.ones(k, np.int64),
+                   department=np.full(k, None), org=np.full(k, None), floor_area=np.ones(k), rent=np.ones(k))
+    wanted = ids[rng.integers(0, k, n)]
+    dw.position(wanted[:10])
+
+    def sort_and_search():
+        by_id = np.argsort(wanted)
+        found = np.empty(wanted.size, dtype=np.int64)
+        found[by_id] = np.searchsorted(dw._sorted, wanted[by_id])
+        return dw._order[np.minimum(found, k - 1)]
+
+    a = _timed(f"residents' dwelling positions ({k:,} dwellings): sort + search", sort_and_search)
+    b = _timed("residents' dwelling positions: Dwellings.position (hash join)", lambda: dw.position(wanted))
+    assert np.array_equal(a, b)
+    cells = np.sort(rng.integers(0, 5000, n) * 1_000_003)
+    a = _timed("donor cells of sorted codes: np.unique(return_index, return_counts)",
+               lambda: np.unique(cells, return_index=True, return_counts=True))
+    b = _timed("donor cells of sorted codes: lookup.sorted_groups", lambda: sorted_groups(cells))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    m = n // 15                                                # the year's seekers
+    sids = rng.choice(10**12, m, replace=False).tolist()
+    month, wants = rng.integers(1, 13, m).tolist(), (rng.random(m) < 0.3).tolist()
+    muni = rng.choice(np.arange(101, 1000, 9), m).tolist()
+    dwelling = rng.integers(1, 10**9, m).tolist()
+    members = np.split(np.arange(2 * m, dtype=np.int64), np.arange(2, 2 * m, 2))
+
+    def one_by_one():
+        s = Seekers()
+        for row in zip(sids, ["mover"] * m, month, wants, muni, dwelling, members, [None] * m):
+            s.add(*row)
+        return s
+
+    def at_once():
+        s = Seekers()
+        s.add_many(sids, "mover", month, wants, muni, dwelling, members)
+        return s
+
+    a = _timed(f"{m:,} seekers: Seekers.add one by one", one_by_one)
+    b = _timed(f"{m:,} seekers: Seekers.add_many", at_once)
+    assert list(a.kind) == list(b.kind) and [list(g) for g in a._by_group.values()] == \
+        [list(g) for g in b._by_group.values()]
+    areas = [f"A{i}" for i in range(8)] + [None]
+    choice = AreaChoice({(g, bb, mu): (areas, np.cumsum(np.full(len(areas), 1 / len(areas))))
+                         for g in (0, 1) for bb in (0, 1) for mu in range(101, 1000, 9)})
+    label = {a: i + 1 for i, a in enumerate(areas[:-1])}
+    nw, basic, mu, u = rng.integers(0, 2, m), rng.integers(0, 2, m), np.array(muni), rng.random(m)
+    a = _timed("seekers' areas: AreaChoice.draw_many + a label per seeker",
+               lambda: [label.get(x, 0) for x in choice.draw_many(nw, basic, mu, u)])
+    b = _timed("seekers' areas: AreaChoice.draw_labels", lambda: choice.draw_labels(nw, basic, mu, u, label))
+    assert a == b.tolist()
 
 
 if __name__ == "__main__":

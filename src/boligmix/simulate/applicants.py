@@ -112,6 +112,41 @@ class Seekers:
         group = self._group_of[sid] = self._by_group.setdefault((municipality, wants_almen), {})
         group[sid] = None
 
+    def add_many(self, sids: list[int], kind: str | list[str], month: list[int], wants_almen: list[bool],
+                 municipality: list[int], dwelling: list[int | None] | None, members: list[np.ndarray],
+                 new_members: list[dict[str, Any] | None] | None = None) -> None:
+        """`add` of each seeker in order (Python values; `kind` one for all or per seeker, `dwelling`
+        and `new_members` None: None for all): the same dictionaries, in the same order, filled a
+        column at a time instead of a call per seeker."""
+        n = len(sids)
+        kinds = [kind] * n if isinstance(kind, str) else kind
+        dwellings = [None] * n if dwelling is None else dwelling
+        new = [None] * n if new_members is None else new_members
+        if len(set(sids)) < n or not self.kind.keys().isdisjoint(sids):   # a repeated id: the first one counts
+            for row in zip(sids, kinds, month, wants_almen, municipality, dwellings, members, new):
+                self.add(*row)
+            return
+        self.kind.update(zip(sids, kinds))
+        self.month.update(zip(sids, month))
+        self.wants_almen.update(zip(sids, wants_almen))
+        self.municipality.update(zip(sids, municipality))
+        self.dwelling.update(zip(sids, dwellings))
+        self.members.update(zip(sids, (np.asarray(m, dtype=np.int64) for m in members)))
+        self.new_members.update(zip(sids, new))
+        self._open.update(dict.fromkeys(sids))
+        # by group, groups first met first; each group's seekers in the order given
+        by_group: dict[tuple[int, bool], list[int]] = {}
+        for key, sid in zip(zip(municipality, wants_almen), sids):
+            part = by_group.get(key)
+            if part is None:
+                by_group[key] = [sid]
+            else:
+                part.append(sid)
+        groups = {key: self._by_group.setdefault(key, {}) for key in by_group}
+        for key, part in by_group.items():
+            groups[key].update(dict.fromkeys(part))
+        self._group_of.update(zip(sids, map(groups.__getitem__, zip(municipality, wants_almen))))
+
     def active(self, month: int) -> list[int]:
         return [s for s in self._open if self.month[s] <= month]
 

@@ -77,6 +77,28 @@ class AreaChoice:
                 out[i] = areas[k]
         return out
 
+    def draw_labels(self, nonwestern: np.ndarray, basic: np.ndarray, municipality: np.ndarray, u: np.ndarray,
+                    label: dict[str, int]) -> np.ndarray:
+        """`label.get(area, 0)` of the area `draw_many` draws for each seeker, as an array (the
+        seekers sorted by group once; no Python step per seeker)."""
+        keys = [np.asarray(k, dtype=np.int64) for k in (nonwestern, basic, municipality)]
+        u = np.asarray(u, dtype=float)
+        out = np.full(u.size, label.get(None, 0), dtype=np.int64)
+        if not u.size:
+            return out
+        order = np.lexsort(keys[::-1])
+        sorted_keys = np.stack([k[order] for k in keys], axis=1)
+        starts = np.flatnonzero(np.r_[True, np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)])
+        for start, end in zip(starts.tolist(), [*starts[1:].tolist(), u.size]):
+            entry = self.choices.get(tuple(sorted_keys[start].tolist()))
+            if entry is None:
+                continue
+            at = order[start:end]
+            areas, cum = entry
+            labels = np.array([label.get(a, 0) for a in areas], dtype=np.int64)
+            out[at] = labels[np.minimum(np.searchsorted(cum, u[at], side="right"), cum.size - 1)]
+        return out
+
     def frame(self) -> pl.DataFrame:
         rows = [{"nonwestern": g, "basic": b, "municipality": m, "area_id": a, "probability": float(p)}
                 for (g, b, m), (areas, cum) in sorted(self.choices.items())
@@ -100,13 +122,21 @@ def second_choices(choice: AreaChoice, seekers, groups: dict[int, tuple[int, int
     each area's in-movers towards the municipality's mean (docs/simulate.md, Backcast, session 7).
     `groups`: per seeker (head non-Western, head basic education)."""
     ids = np.array(sorted(s for s, w in seekers.wants_almen.items() if w and s in groups), dtype=np.int64)
-    if ids.size == 0:
-        return {}
-    areas = choice.draw_many(np.array([groups[s][0] for s in ids.tolist()], dtype=np.int64),
+    return second_choices_of(choice, ids, np.array([groups[s][0] for s in ids.tolist()], dtype=np.int64),
                              np.array([groups[s][1] for s in ids.tolist()], dtype=np.int64),
                              np.array([seekers.municipality[s] for s in ids.tolist()], dtype=np.int64),
-                             rng.uniform(seed, rep, ids, year, SECOND_CHOICE_EVENT))
-    return dict(zip(ids.tolist(), [label.get(a, 0) for a in areas]))
+                             label, seed, rep, year)
+
+
+def second_choices_of(choice: AreaChoice, ids: np.ndarray, nonwestern: np.ndarray, basic: np.ndarray,
+                      municipality: np.ndarray, label: dict[str, int], seed: int, rep: int, year: int
+                      ) -> dict[int, int]:
+    """`second_choices` of the almen seekers `ids` (ascending) of the groups given as arrays."""
+    if ids.size == 0:
+        return {}
+    labels = choice.draw_labels(nonwestern, basic, municipality, rng.uniform(seed, rep, ids, year, SECOND_CHOICE_EVENT),
+                                label)
+    return dict(zip(ids.tolist(), labels.tolist()))
 
 
 def estimate_area_choice(moves: pl.DataFrame, stock: pl.DataFrame, prior_weight: float) -> AreaChoice:
@@ -141,4 +171,4 @@ def estimate_area_choice(moves: pl.DataFrame, stock: pl.DataFrame, prior_weight:
 
 
 __all__ = ["AreaChoice", "BASIC_LEVELS", "SECOND_CHOICE_EVENT", "basic_education", "basic_expr", "estimate_area_choice",
-           "second_choices"]
+           "second_choices", "second_choices_of"]

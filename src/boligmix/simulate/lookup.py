@@ -23,13 +23,41 @@ def search(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
 
 
 def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default,
-                  order: np.ndarray | None = None) -> np.ndarray:
+                  order: np.ndarray | None = None, joined_from: int = SEARCH_IN_ORDER) -> np.ndarray:
     """`values` of each of `wanted` in ascending unique `ids` (`default` where absent); `order`: the
-    ascending order of `wanted` when known."""
+    ascending order of `wanted` when known. More than `joined_from` int64 ids are found by a
+    polars join (a merge of sorted keys when `wanted` is in ascending order or `order` makes it
+    so, else a hash join): 0.3 s against 0.9 s for a binary search of 7.7 million sorted ids."""
     if ids.size == 0:
         return np.full(wanted.size, default, dtype=values.dtype)
+    wanted = np.asarray(wanted)
+    if wanted.size > joined_from and ids.dtype == wanted.dtype == np.int64 and _ascending_unique(ids):
+        if order is None:
+            return _joined_lookup(ids, values, wanted, default, _ascending(wanted))
+        found = _joined_lookup(ids, values, wanted[order], default, True)
+        out = np.empty_like(found)
+        out[order] = found
+        return out
     pos = np.minimum(search(ids, wanted, "left", order), ids.size - 1)
     return np.where(ids[pos] == wanted, values[pos], default)
+
+
+def _ascending(values: np.ndarray) -> bool:
+    return values.size < 2 or bool(np.all(values[1:] >= values[:-1]))
+
+
+def _ascending_unique(values: np.ndarray) -> bool:
+    return values.size < 2 or bool(np.all(values[1:] > values[:-1]))
+
+
+def _joined_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, default, ordered: bool) -> np.ndarray:
+    """`sorted_lookup` by a left join of `wanted` on the (ascending unique) `ids`."""
+    left = pl.DataFrame({"id": wanted})
+    right = pl.DataFrame({"id": ids, "row": np.arange(ids.size, dtype=np.int64)}).with_columns(pl.col("id").set_sorted())
+    if ordered:
+        left = left.with_columns(pl.col("id").set_sorted())
+    row = left.join(right, on="id", how="left", maintain_order="left")["row"]
+    return np.where(row.is_not_null().to_numpy(), values[row.fill_null(0).to_numpy()], default)
 
 
 def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -56,4 +84,38 @@ def sort_order(*keys: np.ndarray, stable: bool = True) -> np.ndarray:
     return frame.select(pl.arg_sort_by(*frame.columns, maintain_order=stable))["k0"].to_numpy().astype(np.int64)
 
 
-__all__ = ["SEARCH_IN_ORDER", "is_in", "positions", "search", "sort_order", "sorted_lookup"]
+def sorted_groups(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(ordered, return_index=True, return_counts=True)` of an ascending array, by its
+    boundaries (np.unique sorts again: 0.6-1.8 s on seven million sorted codes, this 0.01 s)."""
+    if ordered.size == 0:
+        return ordered.copy(), np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], starts, np.diff(np.r_[starts, ordered.size])
+
+
+def sorted_union(first: pl.DataFrame, second: pl.DataFrame, by: tuple[str, ...]) -> pl.DataFrame:
+    """`pl.concat([first, second], how="vertical_relaxed").sort(*by)` for frames without a common
+    value of `by[0]` (the caller's promise: rows of different persons). When `first` is already
+    sorted by `by` and each frame's rows are distinct in `by`, the sorted `second` is merged into
+    it (linear) instead of sorting both: a sort of rows distinct in its keys has one result, so the
+    two are equal; otherwise (ties, nulls, different column types) that sort itself."""
+    second = second.sort(*by)
+    if first.schema == second.schema and _strictly_sorted(first, by) and _strictly_sorted(second, by):
+        return first.merge_sorted(second, key=by[0])
+    return pl.concat([first, second], how="vertical_relaxed").sort(*by)
+
+
+def _strictly_sorted(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
+    """Whether no key of `by` is null and every row's `by` is greater than the row's before
+    (lexicographically)."""
+    if frame.select(pl.any_horizontal(pl.col(*by).is_null()).any()).item():
+        return False
+    later = pl.lit(False)
+    for key in reversed(by):        # (k1 > k1') | (k1 == k1') & ((k2 > k2') | ...)
+        now, before = pl.col(key), pl.col(key).shift()
+        later = (now > before) | ((now == before) & later)
+    return bool(frame.select(later.slice(1).all()).item())
+
+
+__all__ = ["SEARCH_IN_ORDER", "is_in", "positions", "search", "sort_order", "sorted_groups", "sorted_lookup",
+           "sorted_union"]

@@ -12,8 +12,15 @@ import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.behaviour import conviction_probability
-from boligmix.simulate.lookup import SEARCH_IN_ORDER, is_in, positions, search, sorted_lookup
-from boligmix.simulate.population import Population, day
+from boligmix.simulate.lookup import (
+    SEARCH_IN_ORDER,
+    is_in,
+    search,
+    sorted_groups,
+    sorted_lookup,
+    sorted_union,
+)
+from boligmix.simulate.population import Population, day, whole_years
 from boligmix.simulate.rates import (
     CONVICTION_BANDS,
     HISTORY_YEARS,
@@ -91,11 +98,7 @@ def outside_years(pop: Population, years: range, outside: np.ndarray, by_id: np.
     count = np.zeros(ids.size, dtype=np.int64)
     for year in years:
         st_ids, st = year_statuses(pop, year)
-        if st_ids.size == 0:
-            count += outside[0]
-            continue
-        pos = np.minimum(np.searchsorted(st_ids, ids), st_ids.size - 1)
-        count += outside[np.where(st_ids[pos] == ids, st[pos], 0)]
+        count += outside[sorted_lookup(st_ids, st, ids, 0)]
     out = np.empty_like(count)
     out[by_id] = count
     return out
@@ -118,7 +121,7 @@ class Donors:
             py.select("person_id"), on="person_id", how="semi").sort("person_id")   # donors: rows in both
         py_ids = info["person_id"].to_numpy()
         status = status_on(pop, year, py_ids)
-        age = ((day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy()) // 365.25).astype(np.int64)
+        age = whole_years(day(year + 1) - info["birth_date"].cast(pl.Int64).to_numpy())
         nw = ((info["origin"] != "dansk") & ~info["country_code"].is_in(sorted(pop.western_countries))).to_numpy()
         status_now = status_on(pop, year)
         resident_area = area_code(pop)
@@ -132,10 +135,12 @@ class Donors:
         columns = [status, band(age, STATUS_BANDS), nw.astype(np.int64), ab, area]
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # depth 5 .. 1: codes, starts, sizes
         self.pools: list[np.ndarray] = []
+        finest = _cell_code(columns, 5)
         for depth in (5, 4, 3, 2, 1):
-            code = _cell_code(columns, depth)
+            # the code of the first `depth` columns: the finest code without the later columns' digits
+            code = finest // int(np.prod([_KEY_RADIX[i] for i in range(depth, 5)], dtype=np.int64))
             by_cell = np.argsort(code, kind="stable")        # py_ids ascending: each pool in id order
-            codes, starts, sizes = np.unique(code[by_cell], return_index=True, return_counts=True)
+            codes, starts, sizes = sorted_groups(code[by_cell])
             if depth == 5:
                 usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= MIN_AREA_DONORS)
                 codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
@@ -179,9 +184,10 @@ class Donors:
         return out
 
     def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
-             recipient: np.ndarray) -> pl.DataFrame:
-        """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient."""
-        order = np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
+             recipient: np.ndarray, order: np.ndarray | None = None) -> pl.DataFrame:
+        """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient
+        (`order`: the donors' ascending order when known)."""
+        order = donor_order(donor) if order is None else order
         lo, hi = search(frame_ids, donor, "left", order), search(frame_ids, donor, "right", order)
         counts = hi - lo
         total = int(counts.sum())
@@ -189,15 +195,22 @@ class Donors:
         take = first + np.arange(total, dtype=np.int64)
         return frame[take].with_columns(pl.Series("person_id", np.repeat(recipient, counts), dtype=pl.Int64))
 
-    def status_of(self, donor: np.ndarray) -> np.ndarray:
+    def status_of(self, donor: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
         """The main status of each donor in the donors' year (0: no labour rows)."""
-        return sorted_lookup(*self.statuses, donor, 0)
+        return sorted_lookup(*self.statuses, donor, 0, order)
 
-    def labour_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
-        return self.rows(self.labour, self._labour_ids, donor, recipient)
+    def labour_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None) -> pl.DataFrame:
+        return self.rows(self.labour, self._labour_ids, donor, recipient, order)
 
-    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
-        return self.rows(self.person_years, self._py_ids, donor, recipient)
+    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None
+                        ) -> pl.DataFrame:
+        return self.rows(self.person_years, self._py_ids, donor, recipient, order)
+
+
+def donor_order(donor: np.ndarray) -> np.ndarray | None:
+    """The donors' ascending order for the look-ups of `Donors.rows` and `status_of` (sorted once
+    for all three; None: few enough to search as they come)."""
+    return np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
 
 
 def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
@@ -216,7 +229,8 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
     if own_rows.size == 0:
         return person_years
     own = ids[own_rows]
-    age = pop.age_on(day(year))[positions(pop.pid, own, by_id)]
+    by_id = np.argsort(pop.pid, kind="stable") if by_id is None else by_id
+    age = pop.age_on(day(year))[sorted_lookup(pop.pid[by_id], by_id, own, -1)]    # every one of `own` resides
     tr = rates.transitions
     states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
                            "education_source": [s[1] for s in tr.education_states],
@@ -226,14 +240,25 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
             .join(states, on=["highest_education", "education_source"], how="left", nulls_equal=True,
                   maintain_order="left")["state"].fill_null(-1).to_numpy()[own_rows])
     nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
-    known = code >= 0          # an unknown state stays (its own values below)
-    at = pl.Series(own_rows[known], dtype=pl.Int64)
-    drawn = states[nxt[known]]
-    level_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["highest_education"])
-    source_next = pl.repeat(None, ids.size, dtype=pl.String, eager=True).scatter(at, drawn["education_source"])
-    return person_years.with_columns(
-        pl.coalesce(level_next, "highest_education").alias("highest_education"),
-        pl.coalesce(source_next, "education_source").alias("education_source"))
+    return with_education_states(person_years, own_rows, code, nxt, states)
+
+
+def with_education_states(person_years: pl.DataFrame, rows: np.ndarray, code: np.ndarray, nxt: np.ndarray,
+                          states: pl.DataFrame) -> pl.DataFrame:
+    """The rows `rows` of `person_years`, now in education state `code` (-1: unknown, they stay),
+    move to state `nxt`: each of the state's two values where not null (else the row's own). Only
+    the rows whose state changes are written: a row's values are its state's (they were joined)."""
+    moved = (code >= 0) & (nxt != code)
+    at = rows[moved]
+    if at.size == 0:
+        return person_years
+    drawn = states[nxt[moved]]
+    columns = []
+    for name in ("highest_education", "education_source"):
+        own = person_years[name]
+        value = pl.select(pl.coalesce(drawn[name], own.gather(at))).to_series()
+        columns.append(own.clone().scatter(at, value).alias(name))
+    return person_years.with_columns(columns)
 
 
 def area_code(pop: Population) -> np.ndarray:
@@ -328,33 +353,33 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
     del nw, ab, s1
-    kept_ids = np.sort(pop.pid[keep])
-    labour = pl.concat([
+    ascending = pop.pid[by_id]
+    kept_ids = ascending[keep[by_id]]                 # = np.sort(pop.pid[keep])
+    by_donor = donor_order(donor)
+    # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
+    pop.labour[year] = sorted_union(
         prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
-        donors.labour_of(donor, recipient).select(prev_labour.columns),
-    ], how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    pop.labour[year] = labour.select(prev_labour.columns).sort("person_id", "attachment")
-    del labour
-    donor_py = donors.person_years_of(donor, recipient)
-    own = prev_py.filter(pl.Series(is_in(np.sort(recipient), prev_py["person_id"].to_numpy()))).select(
+        donors.labour_of(donor, recipient, by_donor).select(prev_labour.columns), ("person_id", "attachment"),
+    ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
+    donor_py = donors.person_years_of(donor, recipient, by_donor)
+    own = prev_py.filter(pl.Series(is_in(ascending[switch[by_id]], prev_py["person_id"].to_numpy()))).select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
     donor_py = (donor_py.join(own, on="person_id", how="left")
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
                 .drop("own_level", "own_source"))
-    person_years = pl.concat([prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
-                              donor_py.select(prev_py.columns)],
-                             how="vertical_relaxed").with_columns(pl.lit(year, pl.Int64).alias("year"))
-    del donor_py, own
     # sorted first (a row per person): the education step's look-ups then search ascending ids
-    pop.person_years[year] = _education_step(person_years.sort("person_id"), prev_py, pop, rates, seed, rep, year,
-                                             by_id)
+    person_years = sorted_union(prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
+                                donor_py.select(prev_py.columns), ("person_id",)
+                                ).with_columns(pl.lit(year, pl.Int64).alias("year"))
+    del donor_py, own
+    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
     del person_years
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
     new_status = s0.copy()
-    new_status[switch] = donors.status_of(donor)
-    pop.status_cache[year] = (pop.pid[by_id], new_status[by_id].astype(np.int8))
+    new_status[switch] = donors.status_of(donor, by_donor)
+    pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1], code)

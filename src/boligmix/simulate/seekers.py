@@ -17,9 +17,9 @@ import numpy as np
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.behaviour import move_probability
-from boligmix.simulate.destination import basic_education, second_choices
+from boligmix.simulate.destination import basic_education, second_choices_of
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, heads
-from boligmix.simulate.lookup import is_in
+from boligmix.simulate.lookup import is_in, sorted_lookup
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
 from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
 
@@ -32,10 +32,11 @@ def area_shares(pop: Population) -> dict[str, float]:
     return {a: float(share[i]) for i, a in enumerate(names) if not np.isnan(share[i])}
 
 
-def area_share_array(pop: Population) -> tuple[np.ndarray, list[str]]:
-    """(per area code: share of non-western residents, NaN without residents; the area ids)."""
+def area_share_array(pop: Population, resident_pos: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """(per area code: share of non-western residents, NaN without residents; the area ids).
+    `resident_pos`: the residents' dwelling positions when known."""
     codes, names = pop.dwellings.area_codes()
-    person_code = codes[pop.dwellings.position(pop.dwelling)]
+    person_code = codes[pop.dwellings.position(pop.dwelling) if resident_pos is None else resident_pos]
     inside = person_code >= 0
     n = np.bincount(person_code[inside], minlength=len(names))
     nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
@@ -50,9 +51,9 @@ def area_labels(pop: Population) -> tuple[np.ndarray, dict[str, int]]:
     return codes + 1, {a: i + 1 for i, a in enumerate(names)}
 
 
-def household_area_band(pop: Population, pos: np.ndarray) -> np.ndarray:
+def household_area_band(pop: Population, pos: np.ndarray, resident_pos: np.ndarray | None = None) -> np.ndarray:
     """The move hazards' area band of the dwellings at `pos` (0: no area)."""
-    share, _ = area_share_array(pop)
+    share, _ = area_share_array(pop, resident_pos)
     codes, _ = pop.dwellings.area_codes()
     code = codes[pos]
     value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]), 0.0)
@@ -68,10 +69,11 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     movers (by household id), home leavers (by person row), waiting immigrants, new immigrants."""
     dw = pop.dwellings
     hh, head, size = heads(pop)
-    pos = dw.position(pop.dwelling[head])
+    resident_pos = dw.position(pop.dwelling)         # every resident's dwelling, found once
+    pos = resident_pos[head]
     age = pop.age_on(day(year))
     p = move_probability(rates.behaviour, rates.move, dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
-                         household_area_band(pop, pos), pop.nonwestern[head])
+                         household_area_band(pop, pos, resident_pos), pop.nonwestern[head])
     u = rng.uniform(seed, rep, hh, year, rng.MOVE)
     to_rehouse = is_in(np.fromiter(rehousing, dtype=np.int64, count=len(rehousing)), hh)
     moving = (u < p) | to_rehouse
@@ -102,7 +104,7 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     # leaving home: non-head persons 18-29
     leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
         band(age[young], LEAVE_BANDS)]]
-    lpos = dw.position(pop.dwelling[leave])
+    lpos = resident_pos[leave]
     lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
         (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int), basic[leave].astype(int)]
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
@@ -112,34 +114,51 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
         lmuni = rates.transitions.destination_municipality(1, lmuni, rng.uniform(seed, rep, pop.pid[leave], year,
                                                                                   rng.MUNICIPALITY))
     lpid = pop.pid[leave]
-    for sid, m, w, mu, pid, row in zip(new_hh.tolist(), lmonth.tolist(), lwants.tolist(), lmuni.tolist(),
-                                       lpid.tolist(), leave.tolist()):
-        seekers.add(sid, "leaver", m, w, mu, None, np.array([pid], dtype=np.int64), None)
-        head_of.setdefault(sid, row)
+    leavers = new_hh.tolist()
+    seekers.add_many(leavers, "leaver", lmonth.tolist(), lwants.tolist(), lmuni.tolist(), None,
+                     [lpid[i:i + 1] for i in range(lpid.size)])
+    _set_default(head_of, leavers, leave.tolist())
     immigrant_band: dict[int, int] = {}
     label = area_labels(pop)[1]
-    for sid, ids, members in waiting_immigrants:
-        if year - members["first_year"] > 1:     # an immigrant household waits one year at most
-            continue
-        immigrant_band[sid] = label.get(members["area_id"], 0)   # this year's label of its area
-        seekers.add(sid, "immigrant", 1, members["wants_almen"], members["municipality"], None, ids,
-                    {**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]})
+    waiting = [(sid, ids, members) for sid, ids, members in waiting_immigrants
+               if year - members["first_year"] <= 1]      # an immigrant household waits one year at most
+    immigrant_band.update((sid, label.get(members["area_id"], 0)) for sid, _, members in waiting)  # this year's label
+    seekers.add_many([w[0] for w in waiting], "immigrant", [1] * len(waiting), [w[2]["wants_almen"] for w in waiting],
+                     [w[2]["municipality"] for w in waiting], None, [w[1] for w in waiting],
+                     [{**members, "arrive": day(year, 1, IMMIGRATION_DAY), "birth": members["birth"]}
+                      for _, _, members in waiting])
     _add_immigrants(seekers, immigrant_band, label, pop, rates, seed, rep, year)
     # almen seekers apply in one area of their municipality (or outside any), drawn by the estimated
     # shares of their head's group; an immigrant household where its donor household arrived
-    ids = np.array(sorted(s for s in seekers.kind if s not in immigrant_band), dtype=np.int64)
+    sids = np.fromiter(seekers.kind, dtype=np.int64, count=len(seekers.kind))      # in the order added
+    immigrant = is_in(np.fromiter(immigrant_band, dtype=np.int64, count=len(immigrant_band)), sids)
+    by_id = np.argsort(sids, kind="stable")
+    head_ids = np.fromiter(head_of, dtype=np.int64, count=len(head_of))
+    head_rows = np.fromiter(head_of.values(), dtype=np.int64, count=len(head_of))
+    head_order = np.argsort(head_ids, kind="stable")
+    head_ids, head_rows = head_ids[head_order], head_rows[head_order]
+    ids = sids[by_id][~immigrant[by_id]]                  # ascending
     if ids.size:
-        draw = rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE)
-        rows = np.array([head_of.get(s, -1) for s in ids.tolist()], dtype=np.int64)
-        munis = np.array([seekers.municipality[s] for s in ids.tolist()], dtype=np.int64)
+        rows = sorted_lookup(head_ids, head_rows, ids, -1)
+        munis = np.fromiter(map(seekers.municipality.__getitem__, ids.tolist()), dtype=np.int64, count=ids.size)
         known = rows >= 0                      # (a household always has a member: the defaults never apply)
-        areas = rates.area_choice.draw_many(np.where(known, pop.nonwestern[rows], 0).astype(np.int64),
-                                            np.where(known, basic[rows], True).astype(np.int64), munis, draw)
-        seekers.area_band.update(zip(ids.tolist(), [label.get(a, 0) for a in areas]))
+        labels = rates.area_choice.draw_labels(np.where(known, pop.nonwestern[rows], 0).astype(np.int64),
+                                               np.where(known, basic[rows], True).astype(np.int64), munis,
+                                               rng.uniform(seed, rep, ids, year, rng.AREA_CHOICE), label)
+        seekers.area_band.update(zip(ids.tolist(), labels.tolist()))
     seekers.area_band.update(immigrant_band)
-    groups = {s: (int(pop.nonwestern[r]), int(basic[r])) for s, r in head_of.items()}
-    groups.update({s: (int(seekers.new_members[s]["nonwestern"][0]), 1) for s in immigrant_band})
-    seekers.second_band = second_choices(rates.area_choice, seekers, groups, label, seed, rep, year)
+    # the second area: of the almen seekers with a head row or an immigrant's group
+    wants = np.fromiter(seekers.wants_almen.values(), dtype=bool, count=sids.size)[by_id]
+    ascending = sids[by_id]
+    has_head = sorted_lookup(head_ids, np.ones(head_ids.size, dtype=bool), ascending, False)
+    chosen = wants & (has_head | immigrant[by_id])
+    second = ascending[chosen]
+    rows = sorted_lookup(head_ids, head_rows, second, -1)
+    nw2, basic2 = pop.nonwestern[rows].astype(np.int64), basic[rows].astype(np.int64)
+    for i in np.flatnonzero(immigrant[by_id][chosen]).tolist():   # an immigrant household's group, not its head's
+        nw2[i], basic2[i] = int(seekers.new_members[int(second[i])]["nonwestern"][0]), 1
+    munis2 = np.fromiter(map(seekers.municipality.__getitem__, second.tolist()), dtype=np.int64, count=second.size)
+    seekers.second_band = second_choices_of(rates.area_choice, second, nw2, basic2, munis2, label, seed, rep, year)
     return seekers
 
 
@@ -156,14 +175,13 @@ def _add_movers(seekers: Seekers, head_of: dict[int, int], pop: Population, hous
     oldest_row = np.full(households.size, -1, dtype=np.int64)
     oldest_row[group[oldest]] = rows[oldest]
     pids = pop.pid[rows]
-    for j, (sid, rehouse, m, w, mu, home, d) in enumerate(zip(
-            households.tolist(), to_rehouse.tolist(), month.tolist(), wants.tolist(), muni.tolist(),
-            home_muni.tolist(), dwelling.tolist())):
-        kind = "rehousing" if rehouse else "mover"
-        seekers.add(sid, kind, 1 if rehouse else m, w or rehouse, home if rehouse else mu, d,
-                    pids[bounds[j]:bounds[j + 1]], None)
-        if oldest_row[j] >= 0:
-            head_of.setdefault(sid, int(oldest_row[j]))
+    sids = households.tolist()
+    seekers.add_many(sids, np.where(to_rehouse, "rehousing", "mover").tolist(),
+                     np.where(to_rehouse, 1, month).tolist(), (wants | to_rehouse).tolist(),
+                     np.where(to_rehouse, home_muni, muni).tolist(), dwelling.tolist(),
+                     [pids[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
+    has_head = np.flatnonzero(oldest_row >= 0)
+    _set_default(head_of, households[has_head].tolist(), oldest_row[has_head].tolist())
 
 
 def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dict[str, int], pop: Population,
@@ -181,7 +199,7 @@ def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dic
     households = sorted_unique(pool_hh)
     slots = np.arange(n, dtype=np.int64)
     picks = households[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_DONOR, households.size)]
-    munis = sorted_unique(dw.municipality[dw.active])
+    munis = _municipalities(dw.municipality[dw.active])
     fallback = munis[rng.integers(seed, rep, slots, year, rng.IMMIGRANT_MUNICIPALITY, munis.size)]
     imonth = rng.integers(seed, rep, slots, year, rng.MOVE_MONTH, 12) + 1
     hh_ids = rng.new_ids(seed, rep, slots, year, rng.IMMIGRANT_DONOR, base=HOUSEHOLD_BASE)
@@ -214,13 +232,31 @@ def _add_immigrants(seekers: Seekers, immigrant_band: dict[int, int], label: dic
     nonwestern = pool["nonwestern"].to_numpy()[rows]
     outside_fte = pool["outside_fte"].to_numpy()[rows]
     bounds = np.r_[0, np.cumsum(count)]
-    for k, (sid, m, w, mu, area_k) in enumerate(zip(hh_ids.tolist(), imonth.tolist(), iwants.tolist(),
-                                                    chosen_muni.tolist(), donor_area.tolist())):
-        a, b = bounds[k], bounds[k + 1]
-        seekers.add(sid, "immigrant", m, w, mu, None, person_ids[a:b],
-                    {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
-                     "nonwestern": nonwestern[a:b], "arrive": int(arrive[k]), "outside_fte": outside_fte[a:b],
-                     "municipality": mu, "wants_almen": w, "first_year": year, "area_id": area_k})
+    sids, months, wants, munis = hh_ids.tolist(), imonth.tolist(), iwants.tolist(), chosen_muni.tolist()
+    seekers.add_many(sids, "immigrant", months, wants, munis, None,
+                     [person_ids[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())], [
+        {"birth": birth[a:b], "female": female[a:b], "origin": origin[a:b], "country": country[a:b],
+         "nonwestern": nonwestern[a:b], "arrive": arr, "outside_fte": outside_fte[a:b],
+         "municipality": mu, "wants_almen": w, "first_year": year, "area_id": area_k}
+        for a, b, arr, w, mu, area_k in zip(bounds[:-1].tolist(), bounds[1:].tolist(), arrive.tolist(), wants, munis,
+                                            donor_area.tolist())])
+
+
+def _municipalities(codes: np.ndarray) -> np.ndarray:
+    """`sorted_unique` of municipality codes (small non-negative integers: a count per code instead
+    of sorting three million)."""
+    if codes.size and codes.dtype.kind in "iu" and 0 <= codes.min() and codes.max() < 1 << 20:
+        return np.flatnonzero(np.bincount(codes)).astype(codes.dtype)
+    return sorted_unique(codes)
+
+
+def _set_default(mapping: dict[int, int], keys: list[int], values: list[int]) -> None:
+    """`mapping.setdefault(k, v)` for each pair in order."""
+    if len(set(keys)) == len(keys) and mapping.keys().isdisjoint(keys):
+        mapping.update(zip(keys, values))
+    else:
+        for k, v in zip(keys, values):
+            mapping.setdefault(k, v)
 
 
 def _within(count: np.ndarray) -> np.ndarray:
