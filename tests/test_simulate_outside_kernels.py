@@ -238,23 +238,3 @@ def test_municipality_codes_counted_equal_their_sorted_unique(codes):
     values = np.array(codes, dtype=np.int64)
     got, expected = _municipalities(values), sorted_unique(values)
     assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
-
-
-def test_a_replication_keeps_freed_memory_for_reuse(monkeypatch):
-    """`run_replication` sets glibc's mmap and trim thresholds (where the C library is glibc)."""
-    from boligmix.simulate import replication
-
-    calls = []
-
-    class FakeLibc:
-        def mallopt(self, param, value):
-            calls.append((param, value))
-            return 1
-
-    monkeypatch.setattr(replication, "_LIBC", FakeLibc())
-    replication.keep_freed_memory()
-    assert calls == [(-3, replication.MMAP_THRESHOLD), (-1, replication.TRIM_THRESHOLD)]
-    monkeypatch.setattr(replication, "_LIBC", None)
-    calls.clear()
-    replication.keep_freed_memory()
-    assert calls == []

@@ -105,7 +105,6 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
     """Simulate one replication; returns {'areas': DataFrame, 'lettings': DataFrame, 'events': dict,
     'checked_lettings': int}. `keep_working` copies the simulated registers (a dataset directory)
     there; `check_rules` re-assesses every letting's winner under the rules in force."""
-    keep_freed_memory()
     pop = Population.from_dataset(shared.dataset_dir, shared.start)
     policies = scenario.policies()
     seed = shared.seed
@@ -183,26 +182,6 @@ def release_garbage() -> None:
     a traversal of every live object each year."""
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
-
-
-MMAP_THRESHOLD, TRIM_THRESHOLD = 1 << 30, (1 << 31) - 1
-"""glibc's `mallopt` settings of a replication: blocks under 1 GiB come from the heap and up to
-2 GiB of freed heap stays mapped (the year's market trims it, `release_garbage`)."""
-
-
-def keep_freed_memory() -> None:
-    """Let glibc reuse the memory of freed arrays instead of unmapping it: above its mmap threshold
-    (at most 32 MiB by default) every array is fresh pages from the kernel, which numpy asks to be
-    huge pages, and each is zeroed on first touch. At national scale (7.7 million persons: 62 MB per
-    int64 column) the replication took 8 million page faults and 63 s of system CPU in 2 years;
-    an age computation of three such arrays 0.055 s with the faults against 0.033 s without
-    (micro-benchmark). Only where the C library is glibc; elsewhere nothing."""
-    if _LIBC is not None and hasattr(_LIBC, "mallopt"):
-        _LIBC.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        _LIBC.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # glibc's malloc.h
 
 
 def _glibc():
