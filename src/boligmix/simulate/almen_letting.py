@@ -32,7 +32,7 @@ import numpy as np
 from boligmix.errors import SimulationError
 from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
-from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Outcome, Vacancy
+from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, ListType, Outcome, Vacancy
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
@@ -52,9 +52,11 @@ class AlmenLetting:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, row_of: Callable[[int], int | None],
-                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True, direct: bool = True
+                 ) -> None:
         """`screen=False` hands every round's whole window to the engine (the tests' oracle for
-        `boligmix.simulate.screen`)."""
+        `boligmix.simulate.screen`); `direct=False` hands the engine the screened candidate to let
+        (the tests' oracle for `_let_direct`)."""
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
         self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
@@ -62,6 +64,9 @@ class AlmenLetting:
         self.check_rules = check_rules
         self.skip_unchanged = skip_unchanged
         self.screen = WindowScreen() if screen else None
+        self.direct = direct
+        self.direct_lettings = 0
+        """Lettings the screen decided without an engine round (`_let_direct`)."""
         self.checked = 0
         self.skipped_offers = 0
         self.offer_rounds = 0
@@ -216,6 +221,9 @@ class AlmenLetting:
                 # before advertising): the engine's round would change nothing but its own records
                 self.empty_rounds += 1
                 continue
+            if handed and self.direct:
+                # the screen decided the round: let it directly (`_let_direct`, the engine's letting)
+                return self._let_direct(pos, vacancy, handed[0], channel, seekers, now, in_force)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
@@ -225,15 +233,17 @@ class AlmenLetting:
             if round_.offers:
                 offer = round_.offers[0]
                 if self.check_rules:
-                    self._check(vacancy, offer, [*applicants, *context.referrals, *context.rehousing], now)
+                    self._check(vacancy, offer.applicant_id, offer.channel,
+                                [*applicants, *context.referrals, *context.rehousing], now)
                 update = self.engine.accept(offer.offer_id, now)
                 letting = update.lettings[0]
                 del self.vacancies[pos]
                 self._tried.pop(pos, None)
                 self._settled.pop(pos, None)
                 self._forget_offers(vacancy)
-                return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling,
-                                                             now)
+                ranking = f"{round_.policies[0].policy_id}" if round_.policies else None
+                return int(offer.applicant_id), self._record(vacancy.vacancy_id, letting.channel, ranking,
+                                                             offer.applicant_id, seekers, dwelling, now)
             channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         complete = {Channel.WAITING_LIST: fits.complete, Channel.FLEKSIBEL: fits.complete,
@@ -363,23 +373,62 @@ class AlmenLetting:
                                                                 rng.REFERRAL_ORDER)[0]), sid)
         return key
 
-    def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
+    def _check(self, vacancy: Vacancy, winner: int, channel: Channel, candidates: list[Applicant], now: datetime
+               ) -> None:
         carried = [r.applicant for r in self.engine.ledger.redirected.values()]   # § 59 redirects the engine adds
-        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == offer.applicant_id
-                         and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
+        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == winner
+                         and (channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
                          (a.list_type.value in ("municipal_referral", "rehousing")))
-        assessment = self.engine.assess(vacancy, applicant, offer.channel, now)
+        assessment = self.engine.assess(vacancy, applicant, channel, now)
         if assessment.outcome is not None:
             raise SimulationError(f"letting of dwelling {vacancy.dwelling.dwelling_id} to {applicant.applicant_id} "
                                   f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
         self.checked += 1
 
-    def _record(self, round_, letting, winner: int, seekers: Seekers, dwelling: Dwelling, now: datetime) -> dict:
-        allocation = self._allocation.pop(round_.vacancy_id, None)
+    def _let_direct(self, pos: int, vacancy: Vacancy, applicant: Applicant, channel: Channel, seekers: Seekers,
+                    now: datetime, in_force: tuple) -> tuple[int, dict]:
+        """Let `vacancy` to the one candidate the screen found (`WindowScreen.candidates`) without the
+        engine's round: the round would assess that candidate eligible (the compiled decision is
+        tested equal to the engine's, rule by rule), offer it rank 1, and the acceptance would let
+        it. What later rounds read of that is written here as `next_offers` and `accept` write it
+        (the winner housed, the next letting id, the letting; the vacancy's working tables dropped as
+        `_forget_offers` drops them), and the record is the one the engine's round gives: the
+        channel (internal for a waiting-list letting to an internal applicant, `_letting_channel`),
+        the channel rule and rejections of the vacancy's earlier rounds and the first policy in force."""
+        ledger = self.engine.ledger
+        if self.check_rules:
+            self._check(vacancy, applicant.applicant_id, channel, [applicant], now)
+        round_channel = ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
+        letting_channel = Channel.INTERNAL if round_channel == Channel.WAITING_LIST and \
+            applicant.list_type == ListType.INTERNAL else round_channel
+        aid = applicant.applicant_id
+        letting = Letting(ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, aid,
+                          applicant.household_id, letting_channel, max(vacancy.available_from, now.date()), now,
+                          f"{self.engine.id_prefix}{vacancy.vacancy_id}/direct")
+        ledger.record_letting(letting)
+        ledger.next_letting_id += 1
+        ledger.housed[aid] = letting.letting_id
+        self.direct_lettings += 1
+        del self.vacancies[pos]
+        self._tried.pop(pos, None)
+        self._settled.pop(pos, None)
+        self._forget_offers(vacancy)
+        ranking = in_force[0].ref.policy_id if in_force else None
+        return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking, aid, seekers, vacancy.dwelling, now,
+                                      round_channel)
+
+    def _record(self, vacancy_id: str, letting_channel: Channel, ranking_rule: str | None, winner: int,
+                seekers: Seekers, dwelling: Dwelling, now: datetime, round_channel: Channel | None = None) -> dict:
+        """The letting's record; `round_channel`: the channel of the deciding round (default: the
+        last engine round's)."""
+        ledger = self.engine.ledger
+        allocation = self._allocation.pop(vacancy_id, None)
+        rounds = ledger.vacancy_rounds.get(vacancy_id, ())
+        if round_channel is None:
+            round_channel = ledger.rounds[rounds[-1]].channel
         decisions = [*([allocation] if allocation is not None else []),
-                     *(d for r in self.engine.ledger.vacancy_rounds[round_.vacancy_id]
-                       for d in self.engine.ledger.rounds[r].decisions)]
-        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_.channel),
+                     *(d for r in rounds for d in ledger.rounds[r].decisions)]
+        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_channel),
                             None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
         rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
         profile = self.factory.profile(winner, seekers, now.date())
@@ -390,8 +439,8 @@ class AlmenLetting:
         profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
             else None
         return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
-                "department_id": dwelling.department_id, "channel": letting.channel.value,
-                "channel_rule": channel_rule, "ranking_rule": f"{round_.policies[0].policy_id}" if round_.policies else None,
+                "department_id": dwelling.department_id, "channel": letting_channel.value,
+                "channel_rule": channel_rule, "ranking_rule": ranking_rule,
                 "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
