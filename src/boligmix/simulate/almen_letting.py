@@ -189,10 +189,10 @@ class AlmenLetting:
             self._tried[pos] = (*tried[:4], state)
             self._settle(pos, vacancy, month, binding, everyone)
             return None, None
-        # the channel first, to build only the lists it reads (with no candidate at all, the round
-        # allocates it as the engine always does: no applicant to build, one checkpoint fewer)
-        channel = self._channel(vacancy, now) if fits or referral_pool or rehousing else \
-            self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        # the channel first, to build only the lists it reads (and, with the screen, to skip a
+        # waiting-list round with no candidate: `WindowScreen.candidates`)
+        channel = self._channel(vacancy, now) if fits or referral_pool or rehousing or self.screen is not None \
+            else self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         on = now.date()
         in_force = self._in_force(dwelling, on)
         context = LettingContext(

@@ -44,8 +44,10 @@ class WindowScreen:
         """The candidates to hand the engine for this round: the best-ranked eligible one, none
         when no one is eligible, or None when the round must see all of `applicants`. `in_force`:
         `engine.policies.in_force(vacancy.dwelling, now.date())` when the caller has it."""
-        if channel not in SCREENED or not applicants:
+        if channel not in SCREENED:
             return None
+        if not applicants:                       # no one to rank (an empty window)
+            return []
         on = now.date()
         if in_force is None:
             in_force = engine.policies.in_force(vacancy.dwelling, on)
