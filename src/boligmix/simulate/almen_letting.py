@@ -399,8 +399,7 @@ class AlmenLetting:
         if self.check_rules:
             self._check(vacancy, applicant.applicant_id, channel, [applicant], now)
         round_channel = ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
-        letting_channel = Channel.INTERNAL if round_channel == Channel.WAITING_LIST and \
-            applicant.list_type == ListType.INTERNAL else round_channel
+        letting_channel = direct_channel(round_channel, applicant)
         aid = applicant.applicant_id
         letting = Letting(ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, aid,
                           applicant.household_id, letting_channel, max(vacancy.available_from, now.date()), now,
@@ -413,7 +412,7 @@ class AlmenLetting:
         self._tried.pop(pos, None)
         self._settled.pop(pos, None)
         self._forget_offers(vacancy)
-        ranking = in_force[0].ref.policy_id if in_force else None
+        ranking = ranking_rule(in_force)
         return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking, aid, seekers, vacancy.dwelling, now,
                                       round_channel)
 
@@ -447,6 +446,20 @@ class AlmenLetting:
 
 
 
+def direct_channel(channel: Channel, applicant: Applicant) -> Channel:
+    """The channel of a letting the screen decided (`AlmenLetting._let_direct`), as the engine's
+    acceptance records it (`OfferResolver._letting_channel`): a waiting-list letting to an
+    applicant on the internal list is an internal letting."""
+    return Channel.INTERNAL if channel == Channel.WAITING_LIST and applicant.list_type == ListType.INTERNAL \
+        else channel
+
+
+def ranking_rule(in_force: tuple) -> str | None:
+    """The record's `ranking_rule` of a round under the policies `in_force`: the first of the
+    round's policies (`OfferRound.policies`, the engine's `in_force` in order)."""
+    return in_force[0].ref.policy_id if in_force else None
+
+
 class Fits(list):
     """A vacancy's waiting-list candidates: those meeting the size rules (`meeting`, the most senior
     first), then those meeting only the binding ones (`lapsed`: the rules lapse without a taker).
@@ -467,4 +480,4 @@ def _within(size: np.ndarray, rooms: int, per_room: float | None, over: float | 
     return fit
 
 
-__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits"]
+__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]
