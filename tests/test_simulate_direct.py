@@ -98,3 +98,20 @@ def test_the_comparison_meets_lettings_of_every_kind_and_empty_screens():
         seen[kind] = seen.get(kind, 0) + 1
     assert seen.get("waiting_list", 0) > 20 and seen.get("internal", 0) > 5 and seen.get("fleksibel", 0) > 10, seen
     assert seen.get("none", 0) > 0 and seen.get("engine", 0) > 0, seen
+
+
+def test_policies_in_force_kept_per_scope_facts_equal_the_policy_sets():
+    """`InForce` answers as `PolicySet.in_force` for random dwellings and dates (the same objects)."""
+    from boligmix.simulate.in_force import InForce
+
+    rng = np.random.default_rng(3)
+    config = ScenarioSettings()
+    for variant in sorted(VARIANTS):
+        policies = _policies(variant)
+        kept = InForce(policies)
+        for j in range(60):
+            on = (datetime(2010, 1, 1) + timedelta(days=int(rng.integers(0, 6000)))).date()
+            dwelling = make_vacancy(rng, j, config, on).dwelling
+            want = policies.in_force(dwelling, on)
+            assert kept.in_force(dwelling, on) == want and kept.in_force(dwelling, on) == want
+            assert all(a is b for a, b in zip(kept.in_force(dwelling, on), want))

@@ -36,6 +36,7 @@ from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letti
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import Population
 from boligmix.simulate.screen import WindowScreen
@@ -57,6 +58,7 @@ class AlmenLetting:
         """`screen=False` hands every round's whole window to the engine (the tests' oracle for
         `boligmix.simulate.screen`); `direct=False` hands the engine the screened candidate to let
         (the tests' oracle for `_let_direct`)."""
+        policies = InForce(policies)           # the engine asks for the policies in force at every round
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
         self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
@@ -81,7 +83,6 @@ class AlmenLetting:
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
-        self._policies_in_force: dict[tuple, tuple] = {}
         self._limits: dict[int, tuple] = {}
         """id of the policies in force -> (them, binding size limits, preferred size limits): `_size_limits`."""
         self._settled: dict[int, tuple[int, tuple]] = {}
@@ -95,14 +96,8 @@ class AlmenLetting:
         candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
 
     def _in_force(self, dwelling: Dwelling, on: date) -> tuple:
-        """`PolicySet.in_force`, kept per combination of what it reads (the dwelling's scope facts
-        and the date)."""
-        key = (dwelling.municipality_code, dwelling.org_id, dwelling.department_id, dwelling.area_categories,
-               dwelling.almen_type, on)
-        policies = self._policies_in_force.get(key)
-        if policies is None:
-            policies = self._policies_in_force[key] = self.policies.in_force(dwelling, on)
-        return policies
+        """`PolicySet.in_force`, kept per combination of what it reads (`InForce`)."""
+        return self.policies.in_force(dwelling, on)
 
     def dwelling(self, pos: int) -> Dwelling:
         dw = self.pop.dwellings
