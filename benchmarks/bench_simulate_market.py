@@ -7,8 +7,9 @@ CPU, lettings, engine rounds and peak memory; `--diagnose` adds the almen vacanc
 almen seekers by household size; `--underuse N` runs the market with the waiting list's
 `max_rooms_over_persons` set to N (a diagnostic: how many unlet vacancies the size rule causes);
 `--size-rule binding` with the size rule binding (the waiting list before version 2010-01-01.3).
-`check-direct` runs the year twice, with the screened winners let directly and handed to the
-engine (the oracle), and exits 1 unless lettings, households' dwellings and share counters agree.
+`check-direct` runs the year three times, with the screened winners let directly, handed to the
+engine (`direct=False`) and with every round's whole window handed to the engine (`screen=False`,
+the oracles), and exits 1 unless lettings, households' dwellings and share counters agree.
 
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate_market.py save \\
         --data /work/data/national-seed1 --prepared /tmp/s7-national-prepared.pkl --state /tmp/market-state.pkl
@@ -99,22 +100,23 @@ def check_direct(state: str) -> None:
     from boligmix.simulate.market import Market
 
     out = {}
-    for direct in (True, False):
+    for direct, screen in ((True, True), (False, True), (False, False)):
         with open(state, "rb") as fh:
             s = pickle.load(fh)
         pop, year = s["pop"], s["year"]
         factory = ApplicantFactory(pop, year, s["seed"], s["rep"], settings_for_list_year(year + 1).outside_attachments)
         c = time.process_time()
         market = Market(pop, _policies(None), factory, s["categories"], s["seed"], s["rep"], year,
-                        LettingLedger(counters=s["counters"]), s["demolish"], direct=direct)
+                        LettingLedger(counters=s["counters"]), s["demolish"], direct=direct, screen=screen)
         result = market.run(s["seekers"])
         cpu = time.process_time() - c
         counters = {k: (v.seen, dict(v.used)) for k, v in market.almen.engine.ledger.counters.items()}
-        out[direct] = (result.lettings, pop.dwellings.household.copy(), counters)
-        print(f"direct={direct}: cpu {cpu:.1f} s, lettings {len(result.lettings)} (direct "
+        out[direct, screen] = (result.lettings, pop.dwellings.household.copy(), counters)
+        print(f"direct={direct}, screen={screen}: cpu {cpu:.1f} s, lettings {len(result.lettings)} (direct "
               f"{market.almen.direct_lettings}), engine rounds {market.almen.offer_rounds}, load {os.getloadavg()}")
-    same = [a == b if not isinstance(a, np.ndarray) else np.array_equal(a, b) for a, b in zip(out[True], out[False])]
-    print(f"identical lettings, dwellings' households, share counters: {same}")
+    same = [a == b if not isinstance(a, np.ndarray) else np.array_equal(a, b)
+            for oracle in ((False, True), (False, False)) for a, b in zip(out[True, True], out[oracle])]
+    print(f"identical lettings, dwellings' households, share counters (direct=False; screen=False): {same}")
     if not all(same):
         sys.exit(1)
 

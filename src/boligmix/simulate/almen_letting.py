@@ -39,7 +39,7 @@ from boligmix.simulate.applicants import ApplicantFactory, Seekers
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import Population
-from boligmix.simulate.screen import WindowScreen
+from boligmix.simulate.screen import SCREENED, WindowScreen
 
 WINDOW = 25
 """Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
@@ -166,8 +166,10 @@ class AlmenLetting:
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
         binding, preferred = self._size_limits(dwelling, now.date())
+        # with the screen, the channel first: a waiting-list or fleksibel vacancy reads no referral list
+        waiting_only = self.screen is not None and self._channel(vacancy, now) in SCREENED
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
-                                                          binding, preferred)
+                                                          binding, preferred, waiting_only=waiting_only)
         everyone = False
         for fallback, second in ((band_here, True), (None, False)):
             if not past_first or self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool,
@@ -176,7 +178,7 @@ class AlmenLetting:
             # unlet for a month and no seeker of its area left to assess: the seekers whose second
             # choice it is (`destination.second_choices`), then every seeker
             fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, fallback, tried,
-                                                              binding, preferred, second)
+                                                              binding, preferred, second, waiting_only)
             everyone = fallback is None
         if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
                                                                         rehousing):
@@ -271,12 +273,13 @@ class AlmenLetting:
     # ------------------------------------------------------------------------------------------
 
     def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
-                    tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False
-                    ) -> tuple["Fits", list[int], list[int]]:
+                    tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False,
+                    waiting_only: bool = False) -> tuple["Fits", list[int], list[int]]:
         """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
         `band` (None: any) not yet assessed for the vacancy: the most senior meeting the `preferred`
         size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
-        referral order, the first households to rehouse."""
+        referral order, the first households to rehouse (`waiting_only`: none, the channel reads
+        only the waiting list)."""
         factory = self.factory
         rows = group.select(month, dwelling.dwelling_id, band, second)
         group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
@@ -284,10 +287,13 @@ class AlmenLetting:
         size = group.size[rows]
         fit = _within(size, dwelling.rooms, *binding)
         meets = fit & _within(size, dwelling.rooms, *preferred) if preferred != binding else fit
-        referable = ~group.rehousing[rows] & group.urgent[rows]
-        rehoused = group.rehousing[rows]
-        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
-            for mask, done in ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])):
+        lists = ((fit, tried[0]),) if tried is not None else ()
+        if not waiting_only:
+            referable = ~group.rehousing[rows] & group.urgent[rows]
+            rehoused = group.rehousing[rows]
+            lists = ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])) if tried is not None else ()
+        if lists:                              # the candidates not yet assessed for this vacancy, per list
+            for mask, done in lists:
                 if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
                     kept = np.flatnonzero(mask)
                     mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
@@ -296,6 +302,8 @@ class AlmenLetting:
         lapsed = group.sid[first_by(rows[fit & ~meets], group.seniority, group.sid, cap)].tolist() \
             if meets is not fit else []
         fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
+        if waiting_only:
+            return fits, [], []
         referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
         rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
         return fits, referral_pool, rehousing
