@@ -113,7 +113,10 @@ def check_direct(state: str) -> None:
         counters = {k: (v.seen, dict(v.used)) for k, v in market.almen.engine.ledger.counters.items()}
         out[direct, screen] = (result.lettings, pop.dwellings.household.copy(), counters)
         print(f"direct={direct}, screen={screen}: cpu {cpu:.1f} s, lettings {len(result.lettings)} (direct "
-              f"{market.almen.direct_lettings}), engine rounds {market.almen.offer_rounds}, load {os.getloadavg()}")
+              f"{market.almen.direct_lettings}), engine rounds {market.almen.offer_rounds}, load {os.getloadavg()}",
+              flush=True)
+        market.release()
+        s = pop = factory = market = result = None         # one state in memory at a time (national: 6 GiB)
     same = [a == b if not isinstance(a, np.ndarray) else np.array_equal(a, b)
             for oracle in ((False, True), (False, False)) for a, b in zip(out[True, True], out[oracle])]
     print(f"identical lettings, dwellings' households, share counters (direct=False; screen=False): {same}")
