@@ -16,9 +16,11 @@ them is left either, to every seeker of the municipality.
 The channel is allocated first (`LettingEngine.allocate_channel`, the same decision the engine
 makes at a vacancy's first round), so only the lists that channel reads are built: a waiting-list
 vacancy does not build referral applicants. On the waiting-list channels the window is screened
-(`boligmix.simulate.screen`): where no policy in force can reject, the engine is handed only the
-candidate it would rank first among the window's candidates (drawn from the area's seekers or
-everyone's, as above), and decides the round with it. An unlet vacancy is not offered again to seekers the
+(`boligmix.simulate.screen`): where no policy in force can reject, the screen finds the candidate
+the engine would rank first among the window's candidates (drawn from the area's seekers or
+everyone's, as above), and that candidate is let the dwelling without an engine round
+(`_let_direct`, what the engine's round and acceptance would record; `direct=False` hands it to the
+engine instead, the tests' oracle); a window with no eligible candidate makes no round. An unlet vacancy is not offered again to seekers the
 engine already assessed for it, nor at all while its pool has no new candidate (`skipped_offers`).
 """
 
