@@ -7,6 +7,9 @@ CPU, lettings, engine rounds and peak memory; `--diagnose` adds the almen vacanc
 almen seekers by household size; `--underuse N` runs the market with the waiting list's
 `max_rooms_over_persons` set to N (a diagnostic: how many unlet vacancies the size rule causes);
 `--size-rule binding` with the size rule binding (the waiting list before version 2010-01-01.3).
+`check-direct` runs the year three times, with the screened winners let directly, handed to the
+engine (`direct=False`) and with every round's whole window handed to the engine (`screen=False`,
+the oracles), and exits 1 unless lettings, households' dwellings and share counters agree.
 
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate_market.py save \\
         --data /work/data/national-seed1 --prepared /tmp/s7-national-prepared.pkl --state /tmp/market-state.pkl
@@ -87,6 +90,40 @@ def _policies(underuse: int | None, size_rule: str | None = None):
     return load_policies(files)
 
 
+def check_direct(state: str) -> None:
+    """The year's market with the screened winners let directly and handed to the engine
+    (`AlmenLetting(direct=False)`, the oracle): the lettings and where every household lives must
+    be the same."""
+    from boligmix.indicators import settings_for_list_year
+    from boligmix.letting.ledger import LettingLedger
+    from boligmix.simulate.applicants import ApplicantFactory
+    from boligmix.simulate.market import Market
+
+    out = {}
+    for direct, screen in ((True, True), (False, True), (False, False)):
+        with open(state, "rb") as fh:
+            s = pickle.load(fh)
+        pop, year = s["pop"], s["year"]
+        factory = ApplicantFactory(pop, year, s["seed"], s["rep"], settings_for_list_year(year + 1).outside_attachments)
+        c = time.process_time()
+        market = Market(pop, _policies(None), factory, s["categories"], s["seed"], s["rep"], year,
+                        LettingLedger(counters=s["counters"]), s["demolish"], direct=direct, screen=screen)
+        result = market.run(s["seekers"])
+        cpu = time.process_time() - c
+        counters = {k: (v.seen, dict(v.used)) for k, v in market.almen.engine.ledger.counters.items()}
+        out[direct, screen] = (result.lettings, pop.dwellings.household.copy(), counters)
+        print(f"direct={direct}, screen={screen}: cpu {cpu:.1f} s, lettings {len(result.lettings)} (direct "
+              f"{market.almen.direct_lettings}), engine rounds {market.almen.offer_rounds}, load {os.getloadavg()}",
+              flush=True)
+        market.release()
+        s = pop = factory = market = result = None         # one state in memory at a time (national: 6 GiB)
+    same = [a == b if not isinstance(a, np.ndarray) else np.array_equal(a, b)
+            for oracle in ((False, True), (False, False)) for a, b in zip(out[True, True], out[oracle])]
+    print(f"identical lettings, dwellings' households, share counters (direct=False; screen=False): {same}")
+    if not all(same):
+        sys.exit(1)
+
+
 def run(state: str, diagnose: bool, underuse: int | None, size_rule: str | None = None) -> None:
     from boligmix.indicators import settings_for_list_year
     from boligmix.letting.ledger import LettingLedger
@@ -122,7 +159,7 @@ def run(state: str, diagnose: bool, underuse: int | None, size_rule: str | None 
     print(f"market of {year}{'' if underuse is None else f' (max_rooms_over_persons {underuse})'}"
           f"{'' if size_rule is None else f' (size_rule {size_rule})'}: cpu {cpu:.1f} s, "
           f"almen lettings {len(result.lettings)}, households moved {result.moved_households}, engine rounds "
-          f"{a.offer_rounds}, vacancy tries skipped {a.skipped_offers}, peak RSS "
+          f"{a.offer_rounds}, direct lettings {a.direct_lettings}, vacancy tries skipped {a.skipped_offers}, peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB, load {os.getloadavg()}")
     print(f"  almen dwellings {int(almen.sum())}: vacant when the market opens {int(vacant0.sum())}, at the year's end "
           f"{int(left.sum())}; unhoused seekers {result.unhoused}")
@@ -152,7 +189,7 @@ def run(state: str, diagnose: bool, underuse: int | None, size_rule: str | None 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("save", "run"))
+    parser.add_argument("what", choices=("save", "run", "check-direct"))
     parser.add_argument("--data", default="/work/data/national-seed1")
     parser.add_argument("--prepared", help="save: a pickle of the prepared inputs (read, or written)")
     parser.add_argument("--state", required=True, help="the pickled state before the market")
@@ -164,6 +201,8 @@ def main() -> None:
     sys.setrecursionlimit(100_000)
     if args.what == "save":
         save(args.data, args.prepared, args.state)
+    elif args.what == "check-direct":
+        check_direct(args.state)
     else:
         run(args.state, args.diagnose, args.underuse, args.size_rule)
 

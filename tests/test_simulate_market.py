@@ -3,7 +3,8 @@ already assessed for it, and not offered at all while its pool has no new candid
 window is screened by the compiled decision and the engine handed only its winner. The oracle is
 the engine itself: the same year run with `skip_unchanged=False` offers every unlet vacancy again
 every month (the engine then sees the empty or unchanged pools and must answer the same), and with
-`screen=False` hands the engine every round's whole window."""
+`screen=False` hands the engine every round's whole window; a screened round's winner is let the
+dwelling without an engine round, and the oracle `direct=False` hands the engine that winner."""
 
 import copy
 
@@ -26,7 +27,7 @@ from boligmix.simulate.yearly_lists import data_categories
 
 
 def _market_year(pop: Population, seed: int, skip_unchanged: bool, screen: bool = True,
-                 scenario: str = "baseline") -> tuple[Market, list[dict]]:
+                 scenario: str = "baseline", direct: bool = True) -> tuple[Market, list[dict]]:
     sh = shared()
     pop = copy.deepcopy(pop)
     deaths(pop, sh.rates, seed, 0, START)
@@ -35,7 +36,8 @@ def _market_year(pop: Population, seed: int, skip_unchanged: bool, screen: bool 
     seekers = draw_seekers(pop, sh.rates, seed, 0, START, {})
     factory = ApplicantFactory(pop, START, seed, 0, settings_for_list_year(START + 1).outside_attachments)
     market = Market(pop, load_scenario(scenario).policies(), factory, data_categories(sh.history, START, sh.vintage),
-                    seed, 0, START, LettingLedger(), set(), check_rules=True, skip_unchanged=skip_unchanged, screen=screen)
+                    seed, 0, START, LettingLedger(), set(), check_rules=True, skip_unchanged=skip_unchanged, screen=screen,
+                    direct=direct)
     return market, market.run(seekers).lettings
 
 
@@ -44,7 +46,8 @@ def test_skipping_unchanged_vacancies_changes_no_letting():
     fast, fast_lettings = _market_year(pop, 5, True)
     slow, slow_lettings = _market_year(pop, 5, False)
     assert fast.skipped_offers > 0 and slow.skipped_offers == 0
-    assert slow.offer_rounds > fast.offer_rounds          # the shortcut saved engine rounds ...
+    rounds = {m: m.offer_rounds + m.almen.empty_rounds for m in (fast, slow)}   # engine rounds and screened empty ones
+    assert rounds[slow] > rounds[fast]                     # the shortcut saved rounds ...
     assert fast_lettings == slow_lettings                  # ... and changed no letting
     assert len(fast_lettings) == fast.checked > 20
 
@@ -62,6 +65,24 @@ def test_screened_rounds_let_to_the_engines_own_winners(scenario):
     assert len(fast_lettings) == fast.checked > 20
     decisions = {m: len(m.almen.engine.ledger.decisions) for m in (fast, slow)}
     assert decisions[fast] < decisions[slow]
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "fleksibel_half", "kombineret_udsat"])
+def test_direct_lettings_equal_the_engines_lettings_of_the_screened_winner(scenario):
+    """The oracle: the same year with the screened winner handed to the engine, which assesses it,
+    offers it the dwelling and lets it on acceptance. Letting it directly changes no letting, no
+    record and no share counter, and leaves the population as the engine's lettings leave it."""
+    pop = Population.from_dataset(small_dataset_dir(), START)
+    fast, fast_lettings = _market_year(pop, 5, True, scenario=scenario)
+    slow, slow_lettings = _market_year(pop, 5, True, scenario=scenario, direct=False)
+    assert fast.almen.direct_lettings > len(fast_lettings) // 2 and slow.almen.direct_lettings == 0
+    assert fast.offer_rounds < slow.offer_rounds
+    assert fast_lettings == slow_lettings
+    assert len(fast_lettings) == fast.checked > 20
+    counters = [{k: (c.seen, dict(c.used)) for k, c in m.almen.engine.ledger.counters.items()} for m in (fast, slow)]
+    assert counters[0] == counters[1]
+    assert np.array_equal(fast.pop.dwellings.household, slow.pop.dwellings.household)
+    assert np.array_equal(fast.pop.household, slow.pop.household)
 
 
 def test_unlet_vacancies_are_carried_over_from_january():
@@ -102,7 +123,8 @@ def test_the_size_rule_lapses_without_a_taker_and_binds_when_switched(tmp_path):
     binding.write_text("format: boligmix-scenario/1\nname: binding\noverrides:\n"
                        "  dk.venteliste: {switches: {size_rule: binding}}\n", encoding="utf-8")
     pop = Population.from_dataset(small_dataset_dir(), START)
-    runs = {name: _market_year(pop, 5, True, scenario=scenario)
+    # the engine's own rounds (`direct=False`): their offer decisions record the lapse
+    runs = {name: _market_year(pop, 5, True, scenario=scenario, direct=False)
             for name, scenario in (("lapses", "baseline"), ("binding", str(binding)))}
 
     def breaking(market, lettings):

@@ -111,8 +111,11 @@ class RowDecider:
         `LettingEngine.assess` give them; `covering` are the policies in force that cover the
         channel (`Policy.covers`), `facts(policy)` the rows of `policy_facts` for that policy."""
         policies = tuple(id(p) for p in covering)
-        signatures = [[tuple([(type(v), v) for v in map(row.get, self._names(p))]) for row in facts(p)]
-                      for p in covering]
+        signatures = []                            # per policy and row: the values read, and their types
+        for p in covering:
+            names = self._names(p)
+            values = [tuple(map(row.get, names)) for row in facts(p)]
+            signatures.append([(v, tuple(map(type, v))) for v in values])
         keys: list[tuple[Any, ...] | None] = []
         for i in range(n):
             key = (policies, tuple(sig[i] for sig in signatures))

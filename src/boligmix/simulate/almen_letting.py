@@ -16,9 +16,11 @@ them is left either, to every seeker of the municipality.
 The channel is allocated first (`LettingEngine.allocate_channel`, the same decision the engine
 makes at a vacancy's first round), so only the lists that channel reads are built: a waiting-list
 vacancy does not build referral applicants. On the waiting-list channels the window is screened
-(`boligmix.simulate.screen`): where no policy in force can reject, the engine is handed only the
-candidate it would rank first among the window's candidates (drawn from the area's seekers or
-everyone's, as above), and decides the round with it. An unlet vacancy is not offered again to seekers the
+(`boligmix.simulate.screen`): where no policy in force can reject, the screen finds the candidate
+the engine would rank first among the window's candidates (drawn from the area's seekers or
+everyone's, as above), and that candidate is let the dwelling without an engine round
+(`_let_direct`, what the engine's round and acceptance would record; `direct=False` hands it to the
+engine instead, the tests' oracle); a window with no eligible candidate makes no round. An unlet vacancy is not offered again to seekers the
 engine already assessed for it, nor at all while its pool has no new candidate (`skipped_offers`).
 """
 
@@ -32,13 +34,14 @@ import numpy as np
 from boligmix.errors import SimulationError
 from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
-from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Outcome, Vacancy
+from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, ListType, Outcome, Vacancy
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import Population
-from boligmix.simulate.screen import WindowScreen
+from boligmix.simulate.screen import SCREENED, WindowScreen
 
 WINDOW = 25
 """Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
@@ -52,9 +55,12 @@ class AlmenLetting:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, row_of: Callable[[int], int | None],
-                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True, direct: bool = True
+                 ) -> None:
         """`screen=False` hands every round's whole window to the engine (the tests' oracle for
-        `boligmix.simulate.screen`)."""
+        `boligmix.simulate.screen`); `direct=False` hands the engine the screened candidate to let
+        (the tests' oracle for `_let_direct`)."""
+        policies = InForce(policies)           # the engine asks for the policies in force at every round
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
         self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
@@ -62,6 +68,9 @@ class AlmenLetting:
         self.check_rules = check_rules
         self.skip_unchanged = skip_unchanged
         self.screen = WindowScreen() if screen else None
+        self.direct = direct
+        self.direct_lettings = 0
+        """Lettings the screen decided without an engine round (`_let_direct`)."""
         self.checked = 0
         self.skipped_offers = 0
         self.offer_rounds = 0
@@ -76,7 +85,6 @@ class AlmenLetting:
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
-        self._policies_in_force: dict[tuple, tuple] = {}
         self._limits: dict[int, tuple] = {}
         """id of the policies in force -> (them, binding size limits, preferred size limits): `_size_limits`."""
         self._settled: dict[int, tuple[int, tuple]] = {}
@@ -90,14 +98,8 @@ class AlmenLetting:
         candidate (and no new redirected referral) is not offered again (`skipped_offers`)."""
 
     def _in_force(self, dwelling: Dwelling, on: date) -> tuple:
-        """`PolicySet.in_force`, kept per combination of what it reads (the dwelling's scope facts
-        and the date)."""
-        key = (dwelling.municipality_code, dwelling.org_id, dwelling.department_id, dwelling.area_categories,
-               dwelling.almen_type, on)
-        policies = self._policies_in_force.get(key)
-        if policies is None:
-            policies = self._policies_in_force[key] = self.policies.in_force(dwelling, on)
-        return policies
+        """`PolicySet.in_force`, kept per combination of what it reads (`InForce`)."""
+        return self.policies.in_force(dwelling, on)
 
     def dwelling(self, pos: int) -> Dwelling:
         dw = self.pop.dwellings
@@ -166,8 +168,10 @@ class AlmenLetting:
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
         binding, preferred = self._size_limits(dwelling, now.date())
+        # with the screen, the channel first: a waiting-list or fleksibel vacancy reads no referral list
+        waiting_only = self.screen is not None and self._channel(vacancy, now) in SCREENED
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
-                                                          binding, preferred)
+                                                          binding, preferred, waiting_only=waiting_only)
         everyone = False
         for fallback, second in ((band_here, True), (None, False)):
             if not past_first or self._news(vacancy, len(self.engine.ledger.redirected), fits, referral_pool,
@@ -176,7 +180,7 @@ class AlmenLetting:
             # unlet for a month and no seeker of its area left to assess: the seekers whose second
             # choice it is (`destination.second_choices`), then every seeker
             fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, fallback, tried,
-                                                              binding, preferred, second)
+                                                              binding, preferred, second, waiting_only)
             everyone = fallback is None
         if tried is not None and self.skip_unchanged and not self._news(vacancy, tried[3], fits, referral_pool,
                                                                         rehousing):
@@ -184,10 +188,10 @@ class AlmenLetting:
             self._tried[pos] = (*tried[:4], state)
             self._settle(pos, vacancy, month, binding, everyone)
             return None, None
-        # the channel first, to build only the lists it reads (with no candidate at all, the round
-        # allocates it as the engine always does: no applicant to build, one checkpoint fewer)
-        channel = self._channel(vacancy, now) if fits or referral_pool or rehousing else \
-            self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
+        # the channel first, to build only the lists it reads (and, with the screen, to skip a
+        # waiting-list round with no candidate: `WindowScreen.candidates`)
+        channel = self._channel(vacancy, now) if fits or referral_pool or rehousing or self.screen is not None \
+            else self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         on = now.date()
         in_force = self._in_force(dwelling, on)
         context = LettingContext(
@@ -216,6 +220,9 @@ class AlmenLetting:
                 # before advertising): the engine's round would change nothing but its own records
                 self.empty_rounds += 1
                 continue
+            if handed and self.direct:
+                # the screen decided the round: let it directly (`_let_direct`, the engine's letting)
+                return self._let_direct(pos, vacancy, handed[0], channel, seekers, now, in_force)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
@@ -225,15 +232,17 @@ class AlmenLetting:
             if round_.offers:
                 offer = round_.offers[0]
                 if self.check_rules:
-                    self._check(vacancy, offer, [*applicants, *context.referrals, *context.rehousing], now)
+                    self._check(vacancy, offer.applicant_id, offer.channel,
+                                [*applicants, *context.referrals, *context.rehousing], now)
                 update = self.engine.accept(offer.offer_id, now)
                 letting = update.lettings[0]
                 del self.vacancies[pos]
                 self._tried.pop(pos, None)
                 self._settled.pop(pos, None)
                 self._forget_offers(vacancy)
-                return int(offer.applicant_id), self._record(round_, letting, offer.applicant_id, seekers, dwelling,
-                                                             now)
+                ranking = f"{round_.policies[0].policy_id}" if round_.policies else None
+                return int(offer.applicant_id), self._record(vacancy.vacancy_id, letting.channel, ranking,
+                                                             offer.applicant_id, seekers, dwelling, now)
             channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         complete = {Channel.WAITING_LIST: fits.complete, Channel.FLEKSIBEL: fits.complete,
@@ -266,12 +275,13 @@ class AlmenLetting:
     # ------------------------------------------------------------------------------------------
 
     def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
-                    tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False
-                    ) -> tuple["Fits", list[int], list[int]]:
+                    tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False,
+                    waiting_only: bool = False) -> tuple["Fits", list[int], list[int]]:
         """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
         `band` (None: any) not yet assessed for the vacancy: the most senior meeting the `preferred`
         size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
-        referral order, the first households to rehouse."""
+        referral order, the first households to rehouse (`waiting_only`: none, the channel reads
+        only the waiting list)."""
         factory = self.factory
         rows = group.select(month, dwelling.dwelling_id, band, second)
         group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
@@ -279,10 +289,13 @@ class AlmenLetting:
         size = group.size[rows]
         fit = _within(size, dwelling.rooms, *binding)
         meets = fit & _within(size, dwelling.rooms, *preferred) if preferred != binding else fit
-        referable = ~group.rehousing[rows] & group.urgent[rows]
-        rehoused = group.rehousing[rows]
-        if tried is not None:                  # the candidates not yet assessed for this vacancy, per list
-            for mask, done in ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])):
+        lists = ((fit, tried[0]),) if tried is not None else ()
+        if not waiting_only:
+            referable = ~group.rehousing[rows] & group.urgent[rows]
+            rehoused = group.rehousing[rows]
+            lists = ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])) if tried is not None else ()
+        if lists:                              # the candidates not yet assessed for this vacancy, per list
+            for mask, done in lists:
                 if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
                     kept = np.flatnonzero(mask)
                     mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
@@ -291,6 +304,8 @@ class AlmenLetting:
         lapsed = group.sid[first_by(rows[fit & ~meets], group.seniority, group.sid, cap)].tolist() \
             if meets is not fit else []
         fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
+        if waiting_only:
+            return fits, [], []
         referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
         rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
         return fits, referral_pool, rehousing
@@ -363,23 +378,61 @@ class AlmenLetting:
                                                                 rng.REFERRAL_ORDER)[0]), sid)
         return key
 
-    def _check(self, vacancy: Vacancy, offer, candidates: list[Applicant], now: datetime) -> None:
+    def _check(self, vacancy: Vacancy, winner: int, channel: Channel, candidates: list[Applicant], now: datetime
+               ) -> None:
         carried = [r.applicant for r in self.engine.ledger.redirected.values()]   # § 59 redirects the engine adds
-        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == offer.applicant_id
-                         and (offer.channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
+        applicant = next(a for a in [*candidates, *carried] if a.applicant_id == winner
+                         and (channel in (Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING)) ==
                          (a.list_type.value in ("municipal_referral", "rehousing")))
-        assessment = self.engine.assess(vacancy, applicant, offer.channel, now)
+        assessment = self.engine.assess(vacancy, applicant, channel, now)
         if assessment.outcome is not None:
             raise SimulationError(f"letting of dwelling {vacancy.dwelling.dwelling_id} to {applicant.applicant_id} "
                                   f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
         self.checked += 1
 
-    def _record(self, round_, letting, winner: int, seekers: Seekers, dwelling: Dwelling, now: datetime) -> dict:
-        allocation = self._allocation.pop(round_.vacancy_id, None)
+    def _let_direct(self, pos: int, vacancy: Vacancy, applicant: Applicant, channel: Channel, seekers: Seekers,
+                    now: datetime, in_force: tuple) -> tuple[int, dict]:
+        """Let `vacancy` to the one candidate the screen found (`WindowScreen.candidates`) without the
+        engine's round: the round would assess that candidate eligible (the compiled decision is
+        tested equal to the engine's, rule by rule), offer it rank 1, and the acceptance would let
+        it. What later rounds read of that is written here as `next_offers` and `accept` write it
+        (the winner housed, the next letting id, the letting; the vacancy's working tables dropped as
+        `_forget_offers` drops them), and the record is the one the engine's round gives: the
+        channel (internal for a waiting-list letting to an internal applicant, `_letting_channel`),
+        the channel rule and rejections of the vacancy's earlier rounds and the first policy in force."""
+        ledger = self.engine.ledger
+        if self.check_rules:
+            self._check(vacancy, applicant.applicant_id, channel, [applicant], now)
+        round_channel = ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
+        letting_channel = direct_channel(round_channel, applicant)
+        aid = applicant.applicant_id
+        letting = Letting(ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, aid,
+                          applicant.household_id, letting_channel, max(vacancy.available_from, now.date()), now,
+                          f"{self.engine.id_prefix}{vacancy.vacancy_id}/direct")
+        ledger.record_letting(letting)
+        ledger.next_letting_id += 1
+        ledger.housed[aid] = letting.letting_id
+        self.direct_lettings += 1
+        del self.vacancies[pos]
+        self._tried.pop(pos, None)
+        self._settled.pop(pos, None)
+        self._forget_offers(vacancy)
+        ranking = ranking_rule(in_force)
+        return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking, aid, seekers, vacancy.dwelling, now,
+                                      round_channel)
+
+    def _record(self, vacancy_id: str, letting_channel: Channel, ranking_rule: str | None, winner: int,
+                seekers: Seekers, dwelling: Dwelling, now: datetime, round_channel: Channel | None = None) -> dict:
+        """The letting's record; `round_channel`: the channel of the deciding round (default: the
+        last engine round's)."""
+        ledger = self.engine.ledger
+        allocation = self._allocation.pop(vacancy_id, None)
+        rounds = ledger.vacancy_rounds.get(vacancy_id, ())
+        if round_channel is None:
+            round_channel = ledger.rounds[rounds[-1]].channel
         decisions = [*([allocation] if allocation is not None else []),
-                     *(d for r in self.engine.ledger.vacancy_rounds[round_.vacancy_id]
-                       for d in self.engine.ledger.rounds[r].decisions)]
-        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_.channel),
+                     *(d for r in rounds for d in ledger.rounds[r].decisions)]
+        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_channel),
                             None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
         rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
         profile = self.factory.profile(winner, seekers, now.date())
@@ -390,12 +443,26 @@ class AlmenLetting:
         profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
             else None
         return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
-                "department_id": dwelling.department_id, "channel": letting.channel.value,
-                "channel_rule": channel_rule, "ranking_rule": f"{round_.policies[0].policy_id}" if round_.policies else None,
+                "department_id": dwelling.department_id, "channel": letting_channel.value,
+                "channel_rule": channel_rule, "ranking_rule": ranking_rule,
                 "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
 
+
+
+def direct_channel(channel: Channel, applicant: Applicant) -> Channel:
+    """The channel of a letting the screen decided (`AlmenLetting._let_direct`), as the engine's
+    acceptance records it (`OfferResolver._letting_channel`): a waiting-list letting to an
+    applicant on the internal list is an internal letting."""
+    return Channel.INTERNAL if channel == Channel.WAITING_LIST and applicant.list_type == ListType.INTERNAL \
+        else channel
+
+
+def ranking_rule(in_force: tuple) -> str | None:
+    """The record's `ranking_rule` of a round under the policies `in_force`: the first of the
+    round's policies (`OfferRound.policies`, the engine's `in_force` in order)."""
+    return in_force[0].ref.policy_id if in_force else None
 
 
 class Fits(list):
@@ -418,4 +485,4 @@ def _within(size: np.ndarray, rooms: int, per_room: float | None, over: float | 
     return fit
 
 
-__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits"]
+__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]

@@ -203,6 +203,8 @@ class ApplicantFactory:
         self._org: dict[int, str] = {}
         self._fte: dict[tuple[int, frozenset[str] | None], float] = {}
         self._seniority: dict[int, date] = {}
+        self._ordinals: dict[int, int] = {}
+        """Seeker -> seniority day ordinal drawn by `seniority_ordinals` (read by `seniority`)."""
         self._urgent: dict[int, bool] = {}
         self._size: dict[int, int] = {}
         self.members_of = None
@@ -318,7 +320,10 @@ class ApplicantFactory:
         value = self._seniority.get(sid)
         if value is not None:
             return value
-        if seekers.kind[sid] in ("immigrant", "leaver"):
+        drawn = self._ordinals.get(sid)
+        if drawn is not None:                  # drawn with its pool (`seniority_ordinals`)
+            value = date.fromordinal(drawn)
+        elif seekers.kind[sid] in ("immigrant", "leaver"):
             value = date(self.year, seekers.month[sid], 1) - timedelta(days=1)
         else:
             days = int(rng.integers(self.seed, self.rep, sid, 0, rng.SENIORITY, 3650)[0])
@@ -334,7 +339,9 @@ class ApplicantFactory:
         signed_up = np.array([seekers.kind[s] in ("immigrant", "leaver") for s in sids.tolist()], dtype=bool)
         on_decision = np.array([date(self.year, seekers.month[s], 1).toordinal() - 1 if up else 0
                                 for s, up in zip(sids.tolist(), signed_up.tolist())], dtype=np.int64)
-        return np.where(signed_up, on_decision, new_year - days - 1).astype(np.int64)
+        ordinals = np.where(signed_up, on_decision, new_year - days - 1).astype(np.int64)
+        self._ordinals.update(zip(sids.tolist(), ordinals.tolist()))
+        return ordinals
 
     def urgent(self, sid: int, seekers: Seekers) -> bool:
         """The municipality refers households with an adult mainly on an 'outside' benefit last year;

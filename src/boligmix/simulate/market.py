@@ -60,12 +60,14 @@ class Market:
 
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
-                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True) -> None:
+                 check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True,
+                 direct: bool = True) -> None:
         """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
         force and raise SimulationError unless it is eligible (used by the tests).
         `skip_unchanged=False` offers an unlet vacancy again every month even when its pool has no
         candidate the engine has not assessed; `screen=False` hands the engine every round's whole
-        window (the tests' oracles for the two shortcuts)."""
+        window; `direct=False` hands it the screened candidate instead of letting the dwelling to it
+        directly (the tests' oracles for the three shortcuts)."""
         self.pop, self.seed, self.rep, self.year = pop, seed, rep, year
         self.factory = factory
         self.demolish = demolish
@@ -74,7 +76,8 @@ class Market:
         factory.set_dwellings(dict(zip(ids, pop.dwellings.department[almen].tolist())),
                               dict(zip(ids, pop.dwellings.org[almen].tolist())))
         self.almen = AlmenLetting(pop, policies, factory, categories, seed, rep, year, ledger, self.row_of,
-                                  check_rules=check_rules, skip_unchanged=skip_unchanged, screen=screen)
+                                  check_rules=check_rules, skip_unchanged=skip_unchanged, screen=screen,
+                                  direct=direct)
         self.band = area_labels(pop)[0]
         """Per dwelling: the label of its area (0: none), the labels almen seekers apply under."""
         self.result = MarketResult()

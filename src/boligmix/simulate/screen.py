@@ -38,19 +38,33 @@ class WindowScreen:
         self.decider = RowDecider()
         self.screened = 0
         """Rounds the engine was handed the screened candidate only."""
+        self._policies: dict[tuple[int, Channel], tuple[Sequence[Policy], list[Policy] | None]] = {}
+
+    def _covering(self, in_force: Sequence[Policy], channel: Channel) -> list[Policy] | None:
+        """The policies in force deciding something about a candidate on `channel`, or None when one
+        of them may reject or exempt (kept per policies in force and channel)."""
+        found = self._policies.get((id(in_force), channel))
+        if found is None or found[0] is not in_force:
+            covering = [p for p in in_force if p.covers(channel) and any(p.active(kind) for kind in KINDS)]
+            if any(p.active("rejections") or p.active("exemptions") for p in covering):
+                covering = None
+            found = self._policies[(id(in_force), channel)] = (in_force, covering)
+        return found[1]
 
     def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, applicants: Sequence[Applicant],
                    now: datetime, in_force: Sequence[Policy] | None = None) -> list[Applicant] | None:
         """The candidates to hand the engine for this round: the best-ranked eligible one, none
         when no one is eligible, or None when the round must see all of `applicants`. `in_force`:
         `engine.policies.in_force(vacancy.dwelling, now.date())` when the caller has it."""
-        if channel not in SCREENED or not applicants:
+        if channel not in SCREENED:
             return None
+        if not applicants:                       # no one to rank (an empty window)
+            return []
         on = now.date()
         if in_force is None:
             in_force = engine.policies.in_force(vacancy.dwelling, on)
-        covering = [p for p in in_force if p.covers(channel) and any(p.active(kind) for kind in KINDS)]
-        if any(p.active("rejections") or p.active("exemptions") for p in covering):
+        covering = self._covering(in_force, channel)
+        if covering is None:
             return None
         ledger = engine.ledger
         allowed = LIST_TYPES_BY_CHANNEL[channel]

@@ -1,0 +1,34 @@
+"""Whole replications with the screened winners let directly and with the engine letting them
+(`Market(direct=False)`, the oracle) give the same `areas` and `lettings` tables, over several
+years, seeds and scenarios (kombineret udlejning, fleksibel udlejning; the baseline's size rule
+lapses without a taker)."""
+
+import functools
+
+import pytest
+from polars.testing import assert_frame_equal
+
+from simulate_support import START, shared
+
+from boligmix.simulate import replication
+from boligmix.simulate.market import Market
+from boligmix.simulate.scenario import load_scenario
+
+
+def _both(monkeypatch, sh, scenario: str, rep: int) -> tuple[dict, dict]:
+    runs = {}
+    for direct in (True, False):
+        monkeypatch.setattr(replication, "Market", functools.partial(Market, direct=direct))
+        runs[direct] = replication.run_replication(sh, rep, load_scenario(scenario), check_rules=True)
+    return runs[True], runs[False]
+
+
+@pytest.mark.parametrize("scenario,years,rep", [("baseline", 2, 0), ("kombineret_udsat", 1, 1),
+                                                ("fleksibel_half", 1, 2)])
+def test_direct_lettings_leave_the_replication_unchanged(monkeypatch, scenario, years, rep):
+    sh = shared(START, years, 3)
+    fast, slow = _both(monkeypatch, sh, scenario, rep)
+    assert fast["lettings"].height > 50 and fast["checked_lettings"] == fast["lettings"].height
+    assert_frame_equal(fast["lettings"], slow["lettings"])
+    assert_frame_equal(fast["areas"], slow["areas"])
+    assert fast["events"] == slow["events"]
