@@ -168,10 +168,11 @@ class ApplicantFactory:
 
     def __init__(self, pop: Population, year: int, seed: int, rep: int, outside: tuple[str, ...],
                  persons: np.ndarray | None = None) -> None:
-        """`persons`: the only person ids whose labour rows will be read (the year's seekers' members,
-        `Seekers.member_ids`); None keeps every row. Nationally the three years are some 18 million
-        rows and their sorted copy held 1-1.5 GiB through the market; the seekers' members are a
-        few hundred thousand. Reading another person's rows is an error, not an empty history."""
+        """`persons`: the only person ids whose labour rows will be read (the members of every
+        seeker drawn that year, as `replication.run_replication` passes); None keeps every row.
+        Nationally the three years are some 18 million rows and their sorted copy held 1-1.5 GiB
+        through the market; the seekers' members are a few hundred thousand. Reading another
+        person's rows is an error, not an empty history."""
         self.pop, self.year, self.seed, self.rep = pop, year, seed, rep
         self.outside = frozenset(outside)
         first, last = year - 3, year - 1
