@@ -20,7 +20,8 @@ NOW = datetime(2025, 3, 3, 9)
 def _setup(seed=7, n=60):
     rng = np.random.default_rng(seed)
     settings = ScenarioSettings(applicants=n)
-    applicants = [replace(a, refusal_count=(2 if k % 7 == 3 else 0)) for k, a in enumerate(make_applicants(rng, settings))]
+    applicants = [replace(a, refusal_count=(2 if k % 7 == 3 else 0))
+                  for k, a in enumerate(make_applicants(rng, settings))]
     vacancies = [make_vacancy(rng, j, settings, NOW.date()) for j in range(3)]
     return build_policy_set([], {}, "test"), applicants, vacancies
 
@@ -53,8 +54,8 @@ def test_unchanged_refusal_counts_leave_no_journal_entry():
     assert checkpoint["journals"]["base_refusals"].saved == {}  # nothing changed, nothing journalled
 
     first_two = next(a for a in applicants if a.refusal_count), next(a for a in applicants if not a.refusal_count)
-    changed = [replace(a, refusal_count=0) if a is first_two[0] else replace(a, refusal_count=1) if a is first_two[1]
-               else a for a in applicants]
+    new_count = {id(first_two[0]): 0, id(first_two[1]): 1}  # 2 -> 0 and 0 -> 1
+    changed = [replace(a, refusal_count=new_count[id(a)]) if id(a) in new_count else a for a in applicants]
     checkpoint = ledger.checkpoint()
     _round(engine, vacancies[2], changed)
     assert checkpoint["journals"]["base_refusals"].saved == {first_two[0].applicant_id: 2,
