@@ -231,3 +231,33 @@ def test_entitlement_closes_when_the_entry_leaves_the_list(store, tokens, rules,
         store.transact(lambda s: service.accept_offer(s, org, offer["offer_id"], now=NOW))
     [after] = store.transact(lambda s: service.list_entitlements(s, org, ORG))
     assert after["entry_status"] == ending and not after["open"] and after["fulfilled_by_offer_id"] is None
+
+
+def test_a_round_reads_exactly_its_candidates_entitlements_with_the_organisation(store, tokens, rules):
+    """`rounds._entitlements` reads the organisation's entitlements (by `ix_entitlements_org_id`)
+    and keeps those of the round's candidates: not another organisation's, not a non-candidate's."""
+    from sqlalchemy import inspect
+
+    from boligmix.letting.store.rounds import _entitlements
+
+    _, org = tokens["org"]
+    _seed(store, org)
+    _round(store, org, rules, 1)  # 500 entitled with ORG
+
+    def other_org(s):
+        ent = s.scalar(select(Entitlement))
+        other = s.scalar(select(Decision.decision_id).where(Decision.decision_id != ent.decision_id))
+        s.add(Entitlement(applicant_id=501, org_id="OTHER", entry_id=ent.entry_id, decision_id=other,
+                          policy_id="x", policy_version="1", ends="on_offer"))
+        s.flush()
+
+    store.transact(other_org)
+
+    def read(org_id, ids):
+        return store.transact(lambda s: sorted((e.applicant_id, e.org_id) for e in _entitlements(s, org_id, ids)))
+
+    assert read(ORG, {500, 501}) == [(500, ORG)]
+    assert read(ORG, {501}) == [] and read(ORG, set()) == []
+    assert read("OTHER", {500, 501}) == [(501, "OTHER")] and read("OTHER", {500}) == []
+    indexes = store.transact(lambda s: inspect(s.connection()).get_indexes("entitlements"))
+    assert any(ix["name"] == "ix_entitlements_org_id" and ix["column_names"] == ["org_id"] for ix in indexes)

@@ -405,6 +405,11 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         offered = ledger.offered.get(vacancy.vacancy_id, set())
         passive, withdrawn, housed, reactivations = ledger.passive, ledger.withdrawn, ledger.housed, ledger.reactivations
         base_refusals, entitlements, redirected = ledger.base_refusals, ledger.entitlements, ledger.redirected
+        # The count handed in is stored only when it differs from the one kept (absent = 0, as
+        # every reader takes it): a write goes through the round's checkpoint journal, and a
+        # round of 2,000 unchanged counts journalled 2,000 entries. The read is the plain dict's
+        # (`JournaledDict.get` is a Python method; this table saves nothing on a read).
+        base_refusal = dict.get.__get__(base_refusals)
         own_lists_only = channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL)
         org_id = vacancy.dwelling.org_id
         ranked: list[Assessment] = []
@@ -425,7 +430,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
             if aid in seen:
                 raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
             seen.add(aid)
-            base_refusals[aid] = applicant.refusal_count
+            if applicant.refusal_count != base_refusal(aid, 0):
+                base_refusals[aid] = applicant.refusal_count
             if id(applicant.list_type) not in allowed_ids or aid in offered or aid in passive or aid in withdrawn \
                     or aid in housed or applicant.passive \
                     or (own_lists_only and applicant.org_id != org_id):

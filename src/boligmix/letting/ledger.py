@@ -209,7 +209,8 @@ class LettingLedger:
     refusals: dict[int, int] = field(default_factory=dict)
     """Refusals counted by this engine, per applicant."""
     base_refusals: dict[int, int] = field(default_factory=dict)
-    """`Applicant.refusal_count` as last handed in (refusals before this engine)."""
+    """`Applicant.refusal_count` as last handed in (refusals before this engine); absent: 0 (a
+    round stores only a count that differs from the one kept)."""
     passive: set[int] = field(default_factory=set)
     reactivations: dict[int, Reactivation] = field(default_factory=dict)
     """Applicants made active again after passive status (the last reactivation), per applicant."""

@@ -366,6 +366,7 @@ class Entitlement(Base):
 
     __table_args__ = (
         UniqueConstraint("applicant_id", "org_id"),
+        Index("ix_entitlements_org_id", "org_id"),  # the offer round reads its organisation's entitlements
         CheckConstraint(_in("ends", ENTITLEMENT_ENDS), name="ends"),
     )
 
