@@ -236,11 +236,38 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
                            "education_source": [s[1] for s in tr.education_states],
                            "state": np.arange(len(tr.education_states), dtype=np.int64)},
                           schema={"highest_education": pl.String, "education_source": pl.String, "state": pl.Int64})
-    code = (person_years.select("highest_education", "education_source")
-            .join(states, on=["highest_education", "education_source"], how="left", nulls_equal=True,
-                  maintain_order="left")["state"].fill_null(-1).to_numpy()[own_rows])
+    code = education_state_codes(person_years, states)[own_rows]
     nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
     return with_education_states(person_years, own_rows, code, nxt, states)
+
+
+def education_state_codes(person_years: pl.DataFrame, states: pl.DataFrame) -> np.ndarray:
+    """Per row of `person_years`: the `state` of `states` with its (highest_education,
+    education_source), nulls equal (-1: none). Each column is coded by its own few values (small
+    integers) and the pair looked up in a table: the left join on the two string columns it equals
+    built a frame of both strings per row (national: 7.7 million rows, the register outcomes'
+    largest transient); `states` with a repeated pair falls back to that join."""
+    columns = ("highest_education", "education_source")
+    if states.select(columns).is_duplicated().any():
+        return (person_years.select(columns).join(states, on=list(columns), how="left", nulls_equal=True,
+                                                  maintain_order="left")["state"].fill_null(-1).to_numpy())
+    digits = []
+    for name in columns:
+        values = states[name].drop_nulls().unique(maintain_order=True).to_list()
+        digits.append((len(values) + 1, _value_digits(person_years[name], values), _value_digits(states[name], values)))
+    (_, row0, state0), (n1, row1, state1) = digits
+    table = np.full(digits[0][0] * n1, -1, dtype=np.int64)
+    table[state0 * n1 + state1] = states["state"].to_numpy()
+    known = (row0 >= 0) & (row1 >= 0)
+    return np.where(known, table[np.where(known, row0 * n1 + row1, 0)], -1)
+
+
+def _value_digits(column: pl.Series, values: list[str]) -> np.ndarray:
+    """Per element: its index in `values`, len(values) for null, -1 for another value (int32)."""
+    col = pl.col(column.name)
+    digit = pl.when(col.is_null()).then(pl.lit(len(values), pl.Int32)).otherwise(
+        col.replace_strict(values, list(range(len(values))), default=-1, return_dtype=pl.Int32))
+    return column.to_frame().select(digit.alias("digit"))["digit"].to_numpy()
 
 
 def with_education_states(person_years: pl.DataFrame, rows: np.ndarray, code: np.ndarray, nxt: np.ndarray,
@@ -334,7 +361,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     has_py = is_in(prev_py["person_id"].to_numpy(), pop.pid)
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
-    nw = pop.nonwestern.astype(int)
+    nw = pop.nonwestern.astype(np.int8)       # index arrays of small values: int8 (memory)
     hist = outside_history([s0], rates.outside_statuses) + outside_years(
         pop, range(year - 2, year - HISTORY_YEARS - 1, -1), rates.outside_statuses, by_id)
     code = area_code(pop)
@@ -343,18 +370,33 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     p_out = rates.outside[bands, hist, ab]
     if rates.area_outside_effect:
         p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
-    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
+    # the convictions first (their draws are keyed by person, not by order): the age and the
+    # convictions' working arrays then go before the year's frames are built (memory)
+    convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
+    conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
+        pop, year + 1, pop.convictions[year - 1], code)
+    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
+    p = conviction_probability(rates.behaviour, rates.conviction, bands, pop.female, convicted_before, cab, code,
+                               pop.dwellings.area_codes()[1], age)
+    hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
+    pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
+                                          "law": ["straffeloven"] * int(hit.sum()),
+                                          "count": np.ones(int(hit.sum()), dtype=np.int64)})
+    del convicted_before, cab, p, hit, age
+    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(np.int8)
     u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
     s1 = np.minimum(cumulative_draw(rates.status, (bands, nw, s0, goes_outside), u, strict=True), len(STATUSES) - 1)
     del hist, p_out, goes_outside, u          # memory: the year's working arrays go as soon as they are read
     keep = (s1 == s0) & has_py
     switch = ~keep
+    del has_py
     recipient = pop.pid[switch]
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
-    del nw, ab, s1
+    del nw, ab, s1, bands, code
     ascending = pop.pid[by_id]
     kept_ids = ascending[keep[by_id]]                 # = np.sort(pop.pid[keep])
+    del keep
     by_donor = donor_order(donor)
     # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
     pop.labour[year] = sorted_union(
@@ -380,16 +422,6 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     new_status = s0.copy()
     new_status[switch] = donors.status_of(donor, by_donor)
     pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
-    convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
-    conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
-        pop, year + 1, pop.convictions[year - 1], code)
-    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
-    p = conviction_probability(rates.behaviour, rates.conviction, bands, pop.female, convicted_before, cab, code,
-                               pop.dwellings.area_codes()[1], age)
-    hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
-    pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
-                                          "law": ["straffeloven"] * int(hit.sum()),
-                                          "count": np.ones(int(hit.sum()), dtype=np.int64)})
 
 
 __all__ = ["ANCHORED_AREA_BANDS", "Donors", "area_code", "area_conviction_shares", "area_outside_shares", "forget_registers",
