@@ -1,6 +1,8 @@
 """The register outcomes' leaner kernels (less memory at national scale) equal the code they
 replaced, on random inputs: the education states coded by small integers per column against the
-left join on the two string columns (nulls equal, values of no state, repeated states)."""
+left join on the two string columns (nulls equal, values of no state, repeated states); the kept
+register rows merged with the donated ones by one gather against filtering them and then
+`sorted_union` (keys distinct or not, nulls, sorted or not: the frames of `sorted_union`'s test)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boligmix.simulate.lookup import sorted_union, sorted_union_of_kept
 from boligmix.simulate.register_outcomes import education_state_codes
+from test_simulate_outside_kernels import _frames   # the frames of `sorted_union`'s test
 
 LEVELS = [None, "grundskole", "gymnasial", "erhvervsfaglig", "videregående", "ukendt"]
 SOURCES = [None, "register", "imputeret", "x"]
@@ -49,3 +53,27 @@ def test_education_state_codes_by_hand():
     person_years = pl.DataFrame({"highest_education": ["a", "a", None, "b", "b", "c", None, "a"],
                                  "education_source": ["r", None, "r", "r", None, "r", None, "q"]})
     assert education_state_codes(person_years, states).tolist() == [0, 1, 2, 3, -1, -1, -1, -1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_frames(), st.sampled_from([("p", "att"), ("p",)]), st.data())
+def test_union_of_kept_rows_equals_filtering_then_the_sorted_union(frames, by, data):
+    first, second = frames
+    if by == ("p",):          # one row per person, as the person_years
+        first, second = first.unique("p", keep="first", maintain_order=True), second.unique("p", keep="first")
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=first.height, max_size=first.height)), dtype=bool)
+    expected = sorted_union(first.filter(pl.Series(keep, dtype=pl.Boolean)), second, by)
+    got = sorted_union_of_kept(first, keep, second, by)
+    assert got.schema == expected.schema
+    if expected.select(pl.struct(*by).is_duplicated().any()).item():   # ties: the same fallback sort
+        assert got.sort(*by, "v", nulls_last=True).equals(expected.sort(*by, "v", nulls_last=True))
+    else:
+        assert got.equals(expected)
+
+
+def test_union_of_kept_rows_by_hand():
+    first = pl.DataFrame({"p": [1, 1, 3, 5, 7], "att": ["a", "b", "a", "a", "c"], "v": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    second = pl.DataFrame({"p": [6, 2, 2, 9], "att": ["b", "b", "a", "a"], "v": [1.0, 2.0, 3.0, 4.0]})
+    got = sorted_union_of_kept(first, np.array([True, True, False, True, False]), second, ("p", "att"))
+    assert got.rows() == [(1, "a", 0.1), (1, "b", 0.2), (2, "a", 3.0), (2, "b", 2.0), (5, "a", 0.4), (6, "b", 1.0),
+                          (9, "a", 4.0)]

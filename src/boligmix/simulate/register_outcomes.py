@@ -18,7 +18,7 @@ from boligmix.simulate.lookup import (
     search,
     sorted_groups,
     sorted_lookup,
-    sorted_union,
+    sorted_union_of_kept,
 )
 from boligmix.simulate.population import Population, day, whole_years
 from boligmix.simulate.rates import (
@@ -399,21 +399,23 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     del keep
     by_donor = donor_order(donor)
     # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
-    pop.labour[year] = sorted_union(
-        prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
+    pop.labour[year] = sorted_union_of_kept(
+        prev_labour, is_in(kept_ids, prev_labour["person_id"].to_numpy()),
         donors.labour_of(donor, recipient, by_donor).select(prev_labour.columns), ("person_id", "attachment"),
     ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
     donor_py = donors.person_years_of(donor, recipient, by_donor)
-    own = prev_py.filter(pl.Series(is_in(ascending[switch[by_id]], prev_py["person_id"].to_numpy()))).select(
-        "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
+    own = prev_py.select(
+        "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source")
+    ).filter(pl.Series(is_in(ascending[switch[by_id]], prev_py["person_id"].to_numpy())))
     donor_py = (donor_py.join(own, on="person_id", how="left")
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
                 .drop("own_level", "own_source"))
     # sorted first (a row per person): the education step's look-ups then search ascending ids
-    person_years = sorted_union(prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
-                                donor_py.select(prev_py.columns), ("person_id",)
-                                ).with_columns(pl.lit(year, pl.Int64).alias("year"))
+    person_years = sorted_union_of_kept(prev_py, is_in(kept_ids, prev_py["person_id"].to_numpy()),
+                                        donor_py.select(prev_py.columns), ("person_id",)
+                                        ).with_columns(pl.lit(year, pl.Int64).alias("year"))
+    del kept_ids
     del donor_py, own
     pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
     del person_years
