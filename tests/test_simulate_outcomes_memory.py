@@ -77,3 +77,37 @@ def test_union_of_kept_rows_by_hand():
     got = sorted_union_of_kept(first, np.array([True, True, False, True, False]), second, ("p", "att"))
     assert got.rows() == [(1, "a", 0.1), (1, "b", 0.2), (2, "a", 3.0), (2, "b", 2.0), (5, "a", 0.4), (6, "b", 1.0),
                           (9, "a", 4.0)]
+
+
+def test_the_outcomes_drawn_in_small_chunks_equal_those_drawn_at_once(monkeypatch):
+    """The status, conviction and education draws a chunk of persons at a time (`DRAW_CHUNK`, memory)
+    give every register row, status and conviction that one draw of everyone gives."""
+    import copy
+
+    from simulate_support import START, shared
+    from synth_data import small_dataset_dir
+
+    from boligmix.simulate import register_outcomes
+    from boligmix.simulate.demography import deaths
+    from boligmix.simulate.population import Population
+
+    rates = shared().rates
+    start = Population.from_dataset(small_dataset_dir(), START)
+    results = []
+    for chunk in (1 << 40, 97):
+        monkeypatch.setattr(register_outcomes, "DRAW_CHUNK", chunk)
+        pop = copy.deepcopy(start)
+        donors = register_outcomes.Donors(pop, START - 1, rates.outside_statuses)
+        deaths(pop, rates, 3, 0, START)
+        for year in (START, START + 1):
+            register_outcomes.outcomes(pop, rates, donors, 3, 0, year)
+        assert pop.size > 20 * chunk or chunk > pop.size
+        results.append(pop)
+    once, chunked = results
+    for year in (START, START + 1):
+        assert chunked.labour[year].equals(once.labour[year])
+        assert chunked.person_years[year].equals(once.person_years[year])
+        assert chunked.convictions[year].equals(once.convictions[year])
+        assert all(np.array_equal(a, b) for a, b in zip(chunked.status_cache[year], once.status_cache[year]))
+    assert once.convictions[START].height > 0
+    assert not once.person_years[START + 1].equals(once.person_years[START].with_columns(pl.lit(START + 1).alias("year")))

@@ -43,9 +43,19 @@ simulation's own sampling noise back into the rates (a random walk of the area s
 not show; see docs/simulate.md, Backcast)."""
 MIN_AREA_DONORS = 10
 """A cell of donors in the recipient's own area is used when it holds at least this many."""
+DRAW_CHUNK = 1 << 19
+"""Persons per chunk of the year's status and education draws. Each person's draw is their own
+(random streams keyed by person, a distribution per person's cell), so a chunk at a time draws the
+same; the draws' working arrays of all 7.7 million persons at once (index copies, binary-search
+bounds) were the largest part of the national outcomes' transient."""
 _KEY_COLUMNS = ("status", "band", "nw", "ab", "area")
 _KEY_RADIX = (1 << 12, 1 << 6, 1 << 2, 1 << 6, 1 << 24)
 """Mixed-radix code of a donor cell key (status, age band, non-western, area outside band, area + 1)."""
+
+
+def _chunks(n: int) -> list[slice]:
+    """Slices of DRAW_CHUNK persons covering `n`."""
+    return [slice(lo, min(n, lo + DRAW_CHUNK)) for lo in range(0, n, DRAW_CHUNK)]
 
 
 def _cell_code(columns: list[np.ndarray], depth: int) -> np.ndarray:
@@ -237,7 +247,9 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
                            "state": np.arange(len(tr.education_states), dtype=np.int64)},
                           schema={"highest_education": pl.String, "education_source": pl.String, "state": pl.Int64})
     code = education_state_codes(person_years, states)[own_rows]
-    nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
+    nxt = np.empty_like(code)
+    for at in _chunks(own.size):              # memory: the draws' working arrays a chunk at a time
+        nxt[at] = tr.education_codes(code[at], age[at], rng.uniform(seed, rep, own[at], year, rng.EDUCATION))
     return with_education_states(person_years, own_rows, code, nxt, states)
 
 
@@ -376,17 +388,23 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1], code)
     cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
-    p = conviction_probability(rates.behaviour, rates.conviction, bands, pop.female, convicted_before, cab, code,
-                               pop.dwellings.area_codes()[1], age)
-    hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
+    area_names = pop.dwellings.area_codes()[1]
+    hit = np.empty(pop.size, dtype=bool)
+    for at in _chunks(pop.size):              # each person's probability is their own: a chunk at a time
+        p = conviction_probability(rates.behaviour, rates.conviction, bands[at], pop.female[at], convicted_before[at],
+                                   cab[at], code[at], area_names, age[at])
+        hit[at] = (age[at] >= 15) & (rng.uniform(seed, rep, pop.pid[at], year, rng.CONVICTION) < p)
     pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
                                           "law": ["straffeloven"] * int(hit.sum()),
                                           "count": np.ones(int(hit.sum()), dtype=np.int64)})
     del convicted_before, cab, p, hit, age
-    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(np.int8)
-    u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
-    s1 = np.minimum(cumulative_draw(rates.status, (bands, nw, s0, goes_outside), u, strict=True), len(STATUSES) - 1)
-    del hist, p_out, goes_outside, u          # memory: the year's working arrays go as soon as they are read
+    s1 = np.empty(pop.size, dtype=np.int64)
+    for at in _chunks(pop.size):              # memory: the draws' working arrays a chunk at a time
+        goes_outside = (rng.uniform(seed, rep, pop.pid[at], year, rng.OUTSIDE) < p_out[at]).astype(np.int8)
+        u = rng.uniform(seed, rep, pop.pid[at], year, rng.STATUS)
+        s1[at] = np.minimum(cumulative_draw(rates.status, (bands[at], nw[at], s0[at], goes_outside), u, strict=True),
+                            len(STATUSES) - 1)
+    del hist, p_out                           # memory: the year's working arrays go as soon as they are read
     keep = (s1 == s0) & has_py
     switch = ~keep
     del has_py
