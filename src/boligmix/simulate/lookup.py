@@ -118,11 +118,13 @@ def sorted_union_of_kept(first: pl.DataFrame, keep: np.ndarray, second: pl.DataF
     kept = np.flatnonzero(keep)
     # each row of `second` goes after the kept rows of smaller keys and after the rows of `second` before it
     at = np.searchsorted(first[by[0]].to_numpy()[kept], second[by[0]].to_numpy()) + np.arange(second.height)
-    take = np.empty(kept.size + second.height, dtype=np.int64)
+    rows = first.height + second.height          # polars' own index type: no converted copy of `take`
+    take = np.empty(kept.size + second.height, dtype=np.uint32 if rows < 1 << 32 and
+                    pl.get_index_type() == pl.UInt32 else np.int64)
     from_second = np.zeros(take.size, dtype=bool)
     from_second[at] = True
     take[~from_second] = kept
-    take[from_second] = first.height + np.arange(second.height, dtype=np.int64)
+    take[from_second] = np.arange(first.height, rows, dtype=take.dtype)
     del kept, at, from_second
     return pl.concat([first, second], rechunk=False)[take]
 
