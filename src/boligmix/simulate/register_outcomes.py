@@ -229,7 +229,8 @@ def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
-                    rep: int, year: int, by_id: np.ndarray | None = None) -> pl.DataFrame:
+                    rep: int, year: int, by_id: np.ndarray | None = None, ascending: np.ndarray | None = None
+                    ) -> pl.DataFrame:
     """Move the highest education (and its source) of persons with a row last year by the estimated
     education transitions (`rates.transitions`), by age on 1 January of `year`."""
     if rates.transitions is None or person_years.height == 0:
@@ -240,7 +241,8 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
         return person_years
     own = ids[own_rows]
     by_id = np.argsort(pop.pid, kind="stable") if by_id is None else by_id
-    age = pop.age_on(day(year))[sorted_lookup(pop.pid[by_id], by_id, own, -1)]    # every one of `own` resides
+    ascending = pop.pid[by_id] if ascending is None else ascending              # the residents' ids, sorted
+    age = pop.age_on(day(year))[sorted_lookup(ascending, by_id, own, -1)]    # every one of `own` resides
     tr = rates.transitions
     states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
                            "education_source": [s[1] for s in tr.education_states],
@@ -435,7 +437,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                                         ).with_columns(pl.lit(year, pl.Int64).alias("year"))
     del kept_ids
     del donor_py, own
-    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
+    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id, ascending)
     del person_years
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
