@@ -430,13 +430,13 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     donor_py = (donor_py.join(own, on="person_id", how="left")
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
-                .drop("own_level", "own_source"))
+                .drop("own_level", "own_source").select(prev_py.columns).sort("person_id"))
+    kept_py = is_in(kept_ids, prev_py["person_id"].to_numpy())
+    del own, kept_ids                         # memory: only what the merge reads is held through it
     # sorted first (a row per person): the education step's look-ups then search ascending ids
-    person_years = sorted_union_of_kept(prev_py, is_in(kept_ids, prev_py["person_id"].to_numpy()),
-                                        donor_py.select(prev_py.columns), ("person_id",)
+    person_years = sorted_union_of_kept(prev_py, kept_py, donor_py, ("person_id",)
                                         ).with_columns(pl.lit(year, pl.Int64).alias("year"))
-    del kept_ids
-    del donor_py, own
+    del donor_py, kept_py
     pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id, ascending)
     del person_years
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
