@@ -431,19 +431,20 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
                 .drop("own_level", "own_source").select(prev_py.columns).sort("person_id"))
+    # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
+    # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
+    new_status = s0.copy()
+    new_status[switch] = donors.status_of(donor, by_donor)
+    pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
+    del new_status, s0, donor, recipient, by_donor
     kept_py = is_in(kept_ids, prev_py["person_id"].to_numpy())
-    del own, kept_ids                         # memory: only what the merge reads is held through it
+    del own, kept_ids, switch                 # memory: only what the merge reads is held through it
     # sorted first (a row per person): the education step's look-ups then search ascending ids
     person_years = sorted_union_of_kept(prev_py, kept_py, donor_py, ("person_id",)
                                         ).with_columns(pl.lit(year, pl.Int64).alias("year"))
     del donor_py, kept_py
     pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id, ascending)
     del person_years
-    # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
-    # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
-    new_status = s0.copy()
-    new_status[switch] = donors.status_of(donor, by_donor)
-    pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
 
 
 __all__ = ["ANCHORED_AREA_BANDS", "Donors", "area_code", "area_conviction_shares", "area_outside_shares", "forget_registers",
