@@ -252,6 +252,7 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
     nxt = np.empty_like(code)
     for at in _chunks(own.size):              # memory: the draws' working arrays a chunk at a time
         nxt[at] = tr.education_codes(code[at], age[at], rng.uniform(seed, rep, own[at], year, rng.EDUCATION))
+    del own, age                              # memory: not held while the new columns are written
     return with_education_states(person_years, own_rows, code, nxt, states)
 
 
