@@ -105,6 +105,30 @@ def sorted_union(first: pl.DataFrame, second: pl.DataFrame, by: tuple[str, ...])
     return pl.concat([first, second], how="vertical_relaxed").sort(*by)
 
 
+def sorted_union_of_kept(first: pl.DataFrame, keep: np.ndarray, second: pl.DataFrame, by: tuple[str, ...]
+                         ) -> pl.DataFrame:
+    """`sorted_union(first.filter(keep), second, by)` without the filtered copy of `first` (memory:
+    the year's kept register rows, most of last year's, were a second copy beside the merged
+    result): when `first` itself is strictly sorted by `by` (so its kept rows are), the rows are
+    gathered once, in merged order, from `first` and the sorted `second` side by side (no copy);
+    otherwise that `sorted_union`. The caller's promise as there: no common value of `by[0]`."""
+    second = second.sort(*by)
+    if not (first.schema == second.schema and _strictly_sorted(first, by) and _strictly_sorted(second, by)):
+        return sorted_union(first.filter(pl.Series(keep, dtype=pl.Boolean)), second, by)
+    kept = np.flatnonzero(keep)
+    # each row of `second` goes after the kept rows of smaller keys and after the rows of `second` before it
+    at = np.searchsorted(first[by[0]].to_numpy()[kept], second[by[0]].to_numpy()) + np.arange(second.height)
+    rows = first.height + second.height          # polars' own index type: no converted copy of `take`
+    take = np.empty(kept.size + second.height, dtype=np.uint32 if rows < 1 << 32 and
+                    pl.get_index_type() == pl.UInt32 else np.int64)
+    from_second = np.zeros(take.size, dtype=bool)
+    from_second[at] = True
+    take[~from_second] = kept
+    take[from_second] = np.arange(first.height, rows, dtype=take.dtype)
+    del kept, at, from_second
+    return pl.concat([first, second], rechunk=False)[take]
+
+
 def _strictly_sorted(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
     """Whether no key of `by` is null and every row's `by` is greater than the row's before
     (lexicographically)."""
@@ -118,4 +142,4 @@ def _strictly_sorted(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
 
 
 __all__ = ["SEARCH_IN_ORDER", "is_in", "positions", "search", "sort_order", "sorted_groups", "sorted_lookup",
-           "sorted_union"]
+           "sorted_union", "sorted_union_of_kept"]

@@ -18,7 +18,7 @@ from boligmix.simulate.lookup import (
     search,
     sorted_groups,
     sorted_lookup,
-    sorted_union,
+    sorted_union_of_kept,
 )
 from boligmix.simulate.population import Population, day, whole_years
 from boligmix.simulate.rates import (
@@ -43,9 +43,19 @@ simulation's own sampling noise back into the rates (a random walk of the area s
 not show; see docs/simulate.md, Backcast)."""
 MIN_AREA_DONORS = 10
 """A cell of donors in the recipient's own area is used when it holds at least this many."""
+DRAW_CHUNK = 1 << 19
+"""Persons per chunk of the year's status and education draws. Each person's draw is their own
+(random streams keyed by person, a distribution per person's cell), so a chunk at a time draws the
+same; the draws' working arrays of all 7.7 million persons at once (index copies, binary-search
+bounds) were the largest part of the national outcomes' transient."""
 _KEY_COLUMNS = ("status", "band", "nw", "ab", "area")
 _KEY_RADIX = (1 << 12, 1 << 6, 1 << 2, 1 << 6, 1 << 24)
 """Mixed-radix code of a donor cell key (status, age band, non-western, area outside band, area + 1)."""
+
+
+def _chunks(n: int) -> list[slice]:
+    """Slices of DRAW_CHUNK persons covering `n`."""
+    return [slice(lo, min(n, lo + DRAW_CHUNK)) for lo in range(0, n, DRAW_CHUNK)]
 
 
 def _cell_code(columns: list[np.ndarray], depth: int) -> np.ndarray:
@@ -219,7 +229,8 @@ def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
-                    rep: int, year: int, by_id: np.ndarray | None = None) -> pl.DataFrame:
+                    rep: int, year: int, by_id: np.ndarray | None = None, ascending: np.ndarray | None = None
+                    ) -> pl.DataFrame:
     """Move the highest education (and its source) of persons with a row last year by the estimated
     education transitions (`rates.transitions`), by age on 1 January of `year`."""
     if rates.transitions is None or person_years.height == 0:
@@ -230,17 +241,48 @@ def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Popu
         return person_years
     own = ids[own_rows]
     by_id = np.argsort(pop.pid, kind="stable") if by_id is None else by_id
-    age = pop.age_on(day(year))[sorted_lookup(pop.pid[by_id], by_id, own, -1)]    # every one of `own` resides
+    ascending = pop.pid[by_id] if ascending is None else ascending              # the residents' ids, sorted
+    age = pop.age_on(day(year))[sorted_lookup(ascending, by_id, own, -1)]    # every one of `own` resides
     tr = rates.transitions
     states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
                            "education_source": [s[1] for s in tr.education_states],
                            "state": np.arange(len(tr.education_states), dtype=np.int64)},
                           schema={"highest_education": pl.String, "education_source": pl.String, "state": pl.Int64})
-    code = (person_years.select("highest_education", "education_source")
-            .join(states, on=["highest_education", "education_source"], how="left", nulls_equal=True,
-                  maintain_order="left")["state"].fill_null(-1).to_numpy()[own_rows])
-    nxt = tr.education_codes(code, age, rng.uniform(seed, rep, own, year, rng.EDUCATION))
+    code = education_state_codes(person_years, states)[own_rows]
+    nxt = np.empty_like(code)
+    for at in _chunks(own.size):              # memory: the draws' working arrays a chunk at a time
+        nxt[at] = tr.education_codes(code[at], age[at], rng.uniform(seed, rep, own[at], year, rng.EDUCATION))
+    del own, age                              # memory: not held while the new columns are written
     return with_education_states(person_years, own_rows, code, nxt, states)
+
+
+def education_state_codes(person_years: pl.DataFrame, states: pl.DataFrame) -> np.ndarray:
+    """Per row of `person_years`: the `state` of `states` with its (highest_education,
+    education_source), nulls equal (-1: none). Each column is coded by its own few values (small
+    integers) and the pair looked up in a table: the left join on the two string columns it equals
+    built a frame of both strings per row (national: 7.7 million rows, the register outcomes'
+    largest transient); `states` with a repeated pair falls back to that join."""
+    columns = ("highest_education", "education_source")
+    if states.select(columns).is_duplicated().any():
+        return (person_years.select(columns).join(states, on=list(columns), how="left", nulls_equal=True,
+                                                  maintain_order="left")["state"].fill_null(-1).to_numpy())
+    digits = []
+    for name in columns:
+        values = states[name].drop_nulls().unique(maintain_order=True).to_list()
+        digits.append((len(values) + 1, _value_digits(person_years[name], values), _value_digits(states[name], values)))
+    (_, row0, state0), (n1, row1, state1) = digits
+    table = np.full(digits[0][0] * n1, -1, dtype=np.int64)
+    table[state0 * n1 + state1] = states["state"].to_numpy()
+    known = (row0 >= 0) & (row1 >= 0)
+    return np.where(known, table[np.where(known, row0 * n1 + row1, 0)], -1)
+
+
+def _value_digits(column: pl.Series, values: list[str]) -> np.ndarray:
+    """Per element: its index in `values`, len(values) for null, -1 for another value (int32)."""
+    col = pl.col(column.name)
+    digit = pl.when(col.is_null()).then(pl.lit(len(values), pl.Int32)).otherwise(
+        col.replace_strict(values, list(range(len(values))), default=-1, return_dtype=pl.Int32))
+    return column.to_frame().select(digit.alias("digit"))["digit"].to_numpy()
 
 
 def with_education_states(person_years: pl.DataFrame, rows: np.ndarray, code: np.ndarray, nxt: np.ndarray,
@@ -334,7 +376,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     has_py = is_in(prev_py["person_id"].to_numpy(), pop.pid)
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
-    nw = pop.nonwestern.astype(int)
+    nw = pop.nonwestern.astype(np.int8)       # index arrays of small values: int8 (memory)
     hist = outside_history([s0], rates.outside_statuses) + outside_years(
         pop, range(year - 2, year - HISTORY_YEARS - 1, -1), rates.outside_statuses, by_id)
     code = area_code(pop)
@@ -343,53 +385,67 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     p_out = rates.outside[bands, hist, ab]
     if rates.area_outside_effect:
         p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
-    goes_outside = (rng.uniform(seed, rep, pop.pid, year, rng.OUTSIDE) < p_out).astype(int)
-    u = rng.uniform(seed, rep, pop.pid, year, rng.STATUS)
-    s1 = np.minimum(cumulative_draw(rates.status, (bands, nw, s0, goes_outside), u, strict=True), len(STATUSES) - 1)
-    del hist, p_out, goes_outside, u          # memory: the year's working arrays go as soon as they are read
+    # the convictions first (their draws are keyed by person, not by order): the age and the
+    # convictions' working arrays then go before the year's frames are built (memory)
+    convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
+    conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
+        pop, year + 1, pop.convictions[year - 1], code)
+    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
+    area_names = pop.dwellings.area_codes()[1]
+    hit = np.empty(pop.size, dtype=bool)
+    for at in _chunks(pop.size):              # each person's probability is their own: a chunk at a time
+        p = conviction_probability(rates.behaviour, rates.conviction, bands[at], pop.female[at], convicted_before[at],
+                                   cab[at], code[at], area_names, age[at])
+        hit[at] = (age[at] >= 15) & (rng.uniform(seed, rep, pop.pid[at], year, rng.CONVICTION) < p)
+    pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
+                                          "law": ["straffeloven"] * int(hit.sum()),
+                                          "count": np.ones(int(hit.sum()), dtype=np.int64)})
+    del convicted_before, cab, p, hit, age
+    s1 = np.empty(pop.size, dtype=np.int64)
+    for at in _chunks(pop.size):              # memory: the draws' working arrays a chunk at a time
+        goes_outside = (rng.uniform(seed, rep, pop.pid[at], year, rng.OUTSIDE) < p_out[at]).astype(np.int8)
+        u = rng.uniform(seed, rep, pop.pid[at], year, rng.STATUS)
+        s1[at] = np.minimum(cumulative_draw(rates.status, (bands[at], nw[at], s0[at], goes_outside), u, strict=True),
+                            len(STATUSES) - 1)
+    del hist, p_out                           # memory: the year's working arrays go as soon as they are read
     keep = (s1 == s0) & has_py
     switch = ~keep
+    del has_py
     recipient = pop.pid[switch]
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
-    del nw, ab, s1
+    del nw, ab, s1, bands, code
     ascending = pop.pid[by_id]
     kept_ids = ascending[keep[by_id]]                 # = np.sort(pop.pid[keep])
+    del keep
     by_donor = donor_order(donor)
     # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
-    pop.labour[year] = sorted_union(
-        prev_labour.filter(pl.Series(is_in(kept_ids, prev_labour["person_id"].to_numpy()))),
+    pop.labour[year] = sorted_union_of_kept(
+        prev_labour, is_in(kept_ids, prev_labour["person_id"].to_numpy()),
         donors.labour_of(donor, recipient, by_donor).select(prev_labour.columns), ("person_id", "attachment"),
     ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
     donor_py = donors.person_years_of(donor, recipient, by_donor)
-    own = prev_py.filter(pl.Series(is_in(ascending[switch[by_id]], prev_py["person_id"].to_numpy()))).select(
-        "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source"))
+    own = prev_py.select(
+        "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source")
+    ).filter(pl.Series(is_in(ascending[switch[by_id]], prev_py["person_id"].to_numpy())))
     donor_py = (donor_py.join(own, on="person_id", how="left")
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
-                .drop("own_level", "own_source"))
-    # sorted first (a row per person): the education step's look-ups then search ascending ids
-    person_years = sorted_union(prev_py.filter(pl.Series(is_in(kept_ids, prev_py["person_id"].to_numpy()))),
-                                donor_py.select(prev_py.columns), ("person_id",)
-                                ).with_columns(pl.lit(year, pl.Int64).alias("year"))
-    del donor_py, own
-    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id)
-    del person_years
+                .drop("own_level", "own_source").select(prev_py.columns).sort("person_id"))
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
     new_status = s0.copy()
     new_status[switch] = donors.status_of(donor, by_donor)
     pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
-    convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
-    conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
-        pop, year + 1, pop.convictions[year - 1], code)
-    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
-    p = conviction_probability(rates.behaviour, rates.conviction, bands, pop.female, convicted_before, cab, code,
-                               pop.dwellings.area_codes()[1], age)
-    hit = (age >= 15) & (rng.uniform(seed, rep, pop.pid, year, rng.CONVICTION) < p)
-    pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
-                                          "law": ["straffeloven"] * int(hit.sum()),
-                                          "count": np.ones(int(hit.sum()), dtype=np.int64)})
+    del new_status, s0, donor, recipient, by_donor
+    kept_py = is_in(kept_ids, prev_py["person_id"].to_numpy())
+    del own, kept_ids, switch                 # memory: only what the merge reads is held through it
+    # sorted first (a row per person): the education step's look-ups then search ascending ids
+    person_years = sorted_union_of_kept(prev_py, kept_py, donor_py, ("person_id",)
+                                        ).with_columns(pl.lit(year, pl.Int64).alias("year"))
+    del donor_py, kept_py
+    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id, ascending)
+    del person_years
 
 
 __all__ = ["ANCHORED_AREA_BANDS", "Donors", "area_code", "area_conviction_shares", "area_outside_shares", "forget_registers",
