@@ -96,7 +96,7 @@ def test_a_households_benefit_history_covers_every_month_it_is_assessed_in():
 @pytest.mark.parametrize("seed", [1, 2])
 def test_backcast_from_2012_tracks_the_real_lists_and_beats_no_change(seed):
     """The small dataset of the tests (generator seed 7), one replication per simulation seed. On the
-    small datasets of generator seeds 1 and 3 (docs/simulate.md, Backcast) seed 1 beats no change
+    small datasets of generator seeds 1 and 3 (docs/simulate-measurements.md) seed 1 beats no change
     too, seed 3 does not (income and conviction ratio, which the generator sets top-down)."""
     result = backcast(small_dataset_dir(), 2012, 5, replications=1, seed=seed)
     assert result.counts["within"].all(), result.counts
@@ -135,7 +135,7 @@ def _municipality_backcast():
 def test_backcast_at_municipality_scale_keeps_the_list_counts_and_beats_no_change():
     """The list counts stay within max(4, 30 %) every year; after five years the simulation beats
     "no change" on the mean of the five indicators and on each of the non-Western share, the share
-    outside work and education, basic education and income (session 8, docs/simulate.md Backcast:
+    outside work and education, basic education and income (session 8, docs/simulate-measurements.md:
     4.28 / 4.41, 2.05 / 2.47, 2.70 / 3.10, 2.38 / 4.09; mean 2.33 / 2.85)."""
     result, after_five = _municipality_backcast()
     assert result.counts["within"].all(), result.counts
@@ -148,7 +148,7 @@ def test_backcast_at_municipality_scale_keeps_the_list_counts_and_beats_no_chang
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
-    "session 8 (docs/simulate.md Backcast): the conviction ratio's error after five years is 0.229 for the mean "
+    "session 8 (docs/simulate-measurements.md, Backcast): the conviction ratio's error after five years is 0.229 for the mean "
     "of 3 replications against 0.199 for no change (root mean square 0.281 against 0.274; merged main with the "
     "lapsing size rule: 0.246). The forecast is the "
     "mean over replications; the simulation's own noise (sd 0.22 per area and replication) equals the "
