@@ -282,11 +282,10 @@ class OfferResolver:
     def _letting_channel(self, winner: Offer, round_: OfferRound) -> Channel:
         if winner.channel != Channel.WAITING_LIST:
             return winner.channel
-        for d in round_.decisions:
-            if d.applicant_id == winner.applicant_id and d.outcome == Outcome.OFFERED:
-                if d.facts.get("list_type") == ListType.INTERNAL.value:
-                    return Channel.INTERNAL
-        return Channel.WAITING_LIST
+        list_type = next((d.facts.get("list_type") for d in round_.decisions
+                          if d.applicant_id == winner.applicant_id and d.outcome == Outcome.OFFERED
+                          and d.facts.get("list_type") == ListType.INTERNAL.value), None)
+        return letting_channel(winner.channel, list_type)
 
     def _offer_decision(self, now: datetime, outcome: Outcome, vacancy: Vacancy, offer: Offer, reason: str
                         ) -> Decision:
@@ -323,3 +322,9 @@ class OfferResolver:
             rank=rank, offer_id=offer_id)
         self.ledger.decisions.append(decision)
         return decision
+
+
+def letting_channel(channel: Channel, list_type: str | None) -> Channel:
+    """The channel a letting records: a waiting-list letting to an applicant on the internal list
+    (`list_type`, the `ListType` value) is an internal letting; every other keeps its round's channel."""
+    return Channel.INTERNAL if channel == Channel.WAITING_LIST and list_type == ListType.INTERNAL.value else channel

@@ -34,7 +34,8 @@ import numpy as np
 from boligmix.errors import SimulationError
 from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
-from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, ListType, Outcome, Vacancy
+from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Outcome, Vacancy
+from boligmix.letting.resolution import letting_channel
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
@@ -453,10 +454,8 @@ class AlmenLetting:
 
 def direct_channel(channel: Channel, applicant: Applicant) -> Channel:
     """The channel of a letting the screen decided (`AlmenLetting._let_direct`), as the engine's
-    acceptance records it (`OfferResolver._letting_channel`): a waiting-list letting to an
-    applicant on the internal list is an internal letting."""
-    return Channel.INTERNAL if channel == Channel.WAITING_LIST and applicant.list_type == ListType.INTERNAL \
-        else channel
+    acceptance records it (`resolution.letting_channel`, the engine's one rule)."""
+    return letting_channel(channel, applicant.list_type.value if applicant.list_type is not None else None)
 
 
 def ranking_rule(in_force: tuple) -> str | None:
