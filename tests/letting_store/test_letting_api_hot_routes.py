@@ -131,3 +131,25 @@ def test_without_the_fast_path_the_full_app_answers(db_url, store, tokens):
     assert not [m for m in app.user_middleware if m.cls.__name__ in ("HotRoutes", "FastPath")]
     hot = create_app(db_url, pool_size=2, rules=StoreOrderRules())
     assert [m.cls.__name__ for m in hot.user_middleware].count("HotRoutes") == 1
+
+
+def test_every_hot_route_is_an_api_route_with_an_access_rule(db_url):
+    """A hot route names a real route of the app and its row of `access.ROUTES` (the one route check),
+    and its pattern takes exactly that route's paths."""
+    from fastapi.routing import APIRoute
+
+    from boligmix.letting.store import access
+
+    app = create_app(db_url, pool_size=1, rules=StoreOrderRules())
+    (hot,) = [m for m in app.user_middleware if m.cls.__name__ == "HotRoutes"]
+    api = {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods}
+    routes = hot.kwargs["routes"]
+    assert {(r.method, r.route) for r in routes} == {("POST", "/api/vacancies"),
+                                                     ("POST", "/api/vacancies/{vacancy_id}/offers"),
+                                                     ("POST", "/api/offers/{offer_id}/accept")}
+    for r in routes:
+        assert (r.method, r.route) in api and (r.method, r.route) in access.ROUTES
+        example = r.route.replace("{vacancy_id}", "12").replace("{offer_id}", "12")
+        assert r.pattern.fullmatch(example) and not r.pattern.fullmatch(example + "/x")
+        if "{" in r.route:
+            assert not r.pattern.fullmatch(r.route.replace("{vacancy_id}", "x").replace("{offer_id}", "x"))
