@@ -24,7 +24,6 @@ import json
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from letting_bench_db import fresh_database, register_stock  # noqa: E402
 
-from boligmix.letting.store import service  # noqa: E402
 from boligmix.letting.store.auth import Principal, create_token  # noqa: E402
 from boligmix.letting.store.db import Store  # noqa: E402
 from boligmix.web.app import create_app  # noqa: E402

@@ -4,7 +4,6 @@ request handed to the full app (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from boligmix.letting.store.models import ApiToken, utcnow
