@@ -27,7 +27,7 @@ import json
 import random
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,31 @@ def seed(store: Store, n_vacancies: int, n_spare_dwellings: int,
         offer_ids += store.transact(offers)
     spare = list(range(n_vacancies + 1, n_dwellings + 1))
     return secret, offer_ids, spare
+
+
+def top_up_applicants(store: Store, n_applicants: int) -> int:
+    """Add applicants (as `seed` makes them, new ids) until the organisation's external list and the
+    municipality's referral list have as many active entries as seeded; return how many were added."""
+    from boligmix.letting.store.models import Applicant, ApiToken
+
+    def op(s):  # type: ignore[no-untyped-def]
+        tokens = {t.name: Principal(t.token_id, t.name, t.role, frozenset(t.scope)) for t in s.scalars(select(ApiToken))}
+        next_id = (s.scalar(select(func.max(Applicant.applicant_id))) or 0) + 1
+        added = 0
+        for owner, who, size, body in (
+                ("ORG", "bench", n_applicants, {"list_type": "external", "org_id": "ORG"}),
+                ("kommune:101", "bench-kommune", max(n_applicants // 4, 1),
+                 {"list_type": "municipal_referral", "municipality_code": 101})):
+            active = s.scalar(select(func.count()).select_from(Applicant).where(
+                Applicant.list_owner == owner, Applicant.status == "active")) or 0
+            for _ in range(max(size - active, 0)):
+                service.create_applicant(s, tokens[who], {
+                    **body, "applicant_id": next_id, "household_id": 2_000_000 + next_id, "household_size": 3,
+                    "seniority_date": date(2000, 1, 1) + timedelta(days=next_id % 3000)})
+                next_id += 1
+                added += 1
+        return added
+    return store.transact(op)
 
 
 class Http:
@@ -315,16 +340,26 @@ def main() -> None:
     ap.add_argument("--warm-up", type=int, default=0,
                     help="full cycles run (with the same clients) before phase 2 is timed: every worker's "
                          "statements compiled and its connections opened and prepared (steady state)")
+    ap.add_argument("--alternate", default=None, metavar="A,B",
+                    help="instead of one phase 2: phases of A and B clients alternating (A B, B A, ...) on one "
+                         "server, --pairs pairs of --full-cycle lettings each (lists topped up before each phase)")
+    ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--sample-dir", type=Path, default=None,
                     help="sample phase 2 only: py-spy (raw, --nonblocking) per server worker and, when the "
                          "cluster preloads pg_stat_statements, PostgreSQL's statements, into this directory")
     args = ap.parse_args()
     if not args.db:
         sys.exit("give --db or set BOLIGMIX_TEST_PG_URL (scripts/test-postgres.sh start prints it)")
+    alternate = [int(x) for x in args.alternate.split(",")] if args.alternate else None
+    if alternate is not None and len(alternate) != 2:
+        sys.exit("--alternate takes two client counts, e.g. 1,16")
+    phases = 2 * args.pairs if alternate else 1
     url = fresh_database(args.db, "boligmix_bench")
     store = Store(url)
     t0 = time.perf_counter()
-    secret, offer_ids, spare = seed(store, args.vacancies, args.full_cycle + args.warm_up, args.applicants)
+    secret, offer_ids, spare = seed(store, args.vacancies, phases * args.full_cycle + args.warm_up,
+                                   args.applicants)
+    seeded_applicants = args.applicants or 2 * args.vacancies + phases * args.full_cycle + args.warm_up
     warm, spare = spare[:args.warm_up], spare[args.warm_up:]
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(text("VACUUM ANALYZE"))  # the bulk seed's maintenance now, not by autovacuum during the phases
@@ -393,32 +428,65 @@ def main() -> None:
             warm_statuses = run_clients(args.clients, server.base_url, secret, warm, cycle)[1]
             print(f"warm-up: {warm_statuses.count(201)} of {len(warm)} full cycles in "
                   f"{time.perf_counter() - t_warm:.2f} s (not timed)")
-        sampler = PhaseSampler(args.sample_dir, server.proc.pid, store, args.clients) if args.sample_dir else None
-        cpu2 = stack_cpu(server.proc.pid, pg_pid)
-        elapsed2, statuses2 = run_clients(args.clients, server.base_url, secret, spare, cycle)
-        cpu3 = stack_cpu(server.proc.pid, pg_pid)
-        if sampler is not None:
-            sampler.stop(len(spare))
-        with store.read() as s:
-            leases2 = s.scalar(select(func.count()).select_from(Lease))
-            doubles2 = s.scalar(text("SELECT count(*) FROM (SELECT vacancy_id FROM leases GROUP BY vacancy_id "
-                                     "HAVING count(*) > 1) d"))
-        wins2 = statuses2.count(201)
-        rate2 = wins2 / elapsed2
-        print(f"phase 2, full cycle (register vacancy + offer + accept): {wins2} lettings in {elapsed2:.2f} s: "
-              f"{rate2:.1f} lettings/s ({3 * rate2:.0f} requests/s); ratio to the issue-11 target "
-              f"{FULL_CYCLE_TARGET:.0f}/s: {rate2 / FULL_CYCLE_TARGET:.2f}, to the previous "
-              f"{PREVIOUS_FULL_CYCLE}/s: {rate2 / PREVIOUS_FULL_CYCLE:.1f}")
-        print("  " + cpu_line(cpu2, cpu3, wins2, 3 * len(statuses2)))
-        per2 = 1000 * sum(b - a for a, b in zip(cpu2, cpu3)) / max(wins2, 1)
-        print(f"  CPU per letting {per2:.1f} ms against {PREVIOUS_CPU_MS:.0f} ms before the compact ranking: "
-              f"{PREVIOUS_CPU_MS / per2:.1f} times less")
-        expected = args.vacancies + len(warm) + len(spare)
-        print(f"  check: leases {leases2} == {expected}: {leases2 == expected}; vacancies let twice: {doubles2}")
-        ok = ok and leases2 == expected and doubles2 == 0 and wins2 == len(spare)
+        expected = args.vacancies + len(warm)
+
+        def full_cycles(clients: int, dwellings: list[int], label: str, sample: bool) -> tuple[bool, float, float]:
+            """One timed full-cycle phase on `dwellings`: (all checks passed, lettings/s, CPU ms per letting)."""
+            nonlocal expected
+            load0 = load_average()
+            sampler = PhaseSampler(args.sample_dir, server.proc.pid, store, clients) if sample else None
+            cpu2 = stack_cpu(server.proc.pid, pg_pid)
+            elapsed2, statuses2 = run_clients(clients, server.base_url, secret, dwellings, cycle)
+            cpu3 = stack_cpu(server.proc.pid, pg_pid)
+            if sampler is not None:
+                sampler.stop(len(dwellings))
+            with store.read() as s:
+                leases2 = s.scalar(select(func.count()).select_from(Lease))
+                doubles2 = s.scalar(text("SELECT count(*) FROM (SELECT vacancy_id FROM leases GROUP BY vacancy_id "
+                                         "HAVING count(*) > 1) d"))
+            wins2 = statuses2.count(201)
+            rate2 = wins2 / elapsed2
+            print(f"{label}, full cycle (register vacancy + offer + accept), {clients} client(s): {wins2} lettings in "
+                  f"{elapsed2:.2f} s: {rate2:.1f} lettings/s ({3 * rate2:.0f} requests/s); ratio to the issue-11 "
+                  f"target {FULL_CYCLE_TARGET:.0f}/s: {rate2 / FULL_CYCLE_TARGET:.2f}, to the previous "
+                  f"{PREVIOUS_FULL_CYCLE}/s: {rate2 / PREVIOUS_FULL_CYCLE:.1f}; load before {load0}, after "
+                  f"{load_average()}")
+            print("  " + cpu_line(cpu2, cpu3, wins2, 3 * len(statuses2)))
+            per2 = 1000 * sum(b - a for a, b in zip(cpu2, cpu3)) / max(wins2, 1)
+            print(f"  CPU per letting {per2:.1f} ms against {PREVIOUS_CPU_MS:.0f} ms before the compact ranking: "
+                  f"{PREVIOUS_CPU_MS / per2:.1f} times less")
+            expected += len(dwellings)
+            print(f"  check: leases {leases2} == {expected}: {leases2 == expected}; vacancies let twice: {doubles2}")
+            return leases2 == expected and doubles2 == 0 and wins2 == len(dwellings), rate2, per2
+
+        rate2 = 0.0
+        if not alternate:
+            good, rate2, _ = full_cycles(args.clients, spare, "phase 2", args.sample_dir is not None)
+            ok = ok and good
+        else:
+            # ABBA order (A B, B A, A B, ...): a drift of the machine's load or of the lists over the run
+            # falls on both client counts alike; the lists are topped up to their size before each phase
+            results: dict[int, list[tuple[float, float]]] = {n: [] for n in alternate}
+            for i in range(args.pairs):
+                for j, n in enumerate(alternate if i % 2 == 0 else alternate[::-1]):
+                    added = top_up_applicants(store, seeded_applicants)
+                    chunk = spare[:args.full_cycle]
+                    spare = spare[args.full_cycle:]
+                    print(f"(lists topped up by {added} applicants)")
+                    good, rate2, per2 = full_cycles(n, chunk, f"phase 2, pair {i + 1}, run {j + 1}", False)
+                    ok = ok and good
+                    results[n].append((rate2, per2))
+            a, b = alternate
+            print(f"alternating {a} and {b} clients, {args.pairs} pairs of {args.full_cycle} lettings each:")
+            for n in alternate:
+                print(f"  {n} client(s): " + ", ".join(f"{r:.1f}/s" for r, _ in results[n]) + "; CPU per letting "
+                      + ", ".join(f"{c:.1f}" for _, c in results[n]) + " ms")
+            ratios = [rb / ra for (ra, _), (rb, _) in zip(results[a], results[b])]
+            print(f"  {b} against {a} client(s), pair by pair: " + ", ".join(f"{r:.2f}" for r in ratios)
+                  + f"; {b} clients at least as fast in {sum(r >= 1 for r in ratios)} of {len(ratios)} pairs")
         print(f"load average after: {load_average()}")
-        print("RESULT:", "OK" if ok else "FAILED", f"competing accepts {rate:.0f} lettings/s, full cycle {rate2:.1f} "
-              f"lettings/s vs target {FULL_CYCLE_TARGET:.0f}")
+        print("RESULT:", "OK" if ok else "FAILED", f"competing accepts {rate:.0f} lettings/s"
+              + (f", full cycle {rate2:.1f} lettings/s vs target {FULL_CYCLE_TARGET:.0f}" if not alternate else ""))
     finally:
         server.stop()
         store.dispose()

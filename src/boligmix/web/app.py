@@ -9,6 +9,7 @@ Handlers are plain functions (run in the thread pool); each write is one databas
 # No `from __future__ import annotations`: FastAPI must see the local `Caller` dependency type.
 
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
@@ -39,6 +40,7 @@ from boligmix.letting.store.idempotency import run_idempotent
 from boligmix.letting.store.migrate import ensure_current, head_revision
 from boligmix.letting.store.selection import OfferRules, StoreOrderRules
 from boligmix.web.fast_path import FastPath, FastPathStats
+from boligmix.web.hot_routes import HotRoute, HotRoutes, HotRouteStats
 from boligmix.web.errors import ERROR_RESPONSES, StoreUnavailableError, describe_validation_error, log_db_error
 from boligmix.web.schemas import (AcceptIn, ApplicantIn, ApplicantUpdateIn, DepartmentIn, DwellingIn, ExpireIn,
                                   OffersIn, ReactivateIn, ReferralOrderIn, RefuseIn, SharedDwellingIn,
@@ -71,6 +73,41 @@ def status_of(exc: BaseException) -> int:
 
 def error_body(exc: BaseException) -> dict[str, str]:
     return {"error": type(exc).__name__, "detail": str(exc)}
+
+
+def boligmix_error_response(exc: BoligmixError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    return JSONResponse(error_body(exc), status_code=status_of(exc), headers=headers)
+
+
+def integrity_error_response(exc: IntegrityError) -> JSONResponse:
+    log_db_error(exc)
+    return JSONResponse({"error": "ConflictError",
+                         "detail": "the write conflicts with existing data (a constraint refused it)"},
+                        status_code=409)
+
+
+def database_error_response(exc: DBAPIError) -> JSONResponse:
+    log_db_error(exc)
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return JSONResponse({"error": "StoreUnavailableError",
+                             "detail": "the letting database cannot be reached; retry later"},
+                            status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse({"error": "InvalidRequestError",
+                         "detail": "the database refused a value of the request (out of range or malformed)"},
+                        status_code=422)
+
+
+def handled_error_response(exc: Exception) -> JSONResponse | None:
+    """The answer of the app's exception handlers to an exception of a handler (the same functions;
+    for `boligmix.web.hot_routes`), or None for one the server-error handler answers (`_unexpected`)."""
+    if isinstance(exc, BoligmixError):
+        return boligmix_error_response(exc)
+    if isinstance(exc, IntegrityError):
+        return integrity_error_response(exc)
+    if isinstance(exc, DBAPIError):
+        return database_error_response(exc)
+    return None
 
 
 Id32 = Annotated[int, Path(ge=0, le=2**31 - 1, description="A row id (32-bit).")]
@@ -118,9 +155,11 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     """The API on the letting database at `db_url` (which must be at the current schema).
 
     `rules` make the offer rounds: default the letting engine with its default policies.
-    `fast_path` (PostgreSQL only): accept and whoami are answered by `boligmix.web.fast_path` on the
-    event loop with its own pool of `fast_pool_size` async connections; other requests and every
-    unusual case go through the full app.
+    `fast_path`: the letting cycle's writes (registration, offer round, accept) of callers already
+    known are answered by `boligmix.web.hot_routes` (the same handlers without FastAPI's layers); on
+    PostgreSQL accept and whoami are answered by `boligmix.web.fast_path` on the event loop with its
+    own pool of `fast_pool_size` async connections; other requests and every unusual case go through
+    the full app. False: the full app answers everything.
     `warm_connections` > 0: at startup, before serving, open that many pooled connections and
     rehearse a full cycle on each, rolled back (`boligmix.web.warmup`; `app.state.warm_up` reports it);
     the fast path opens as many of its async connections (at most `fast_pool_size`; reported as
@@ -183,13 +222,13 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                               "of decisions. Tokens: `boligmix letting add-token`.")
     app.state.store = store
     app.state.fast_path_stats = None
+    app.state.hot_route_stats = None
     app.state.warm_up = None
     app.state.identities = identities
 
     @app.exception_handler(BoligmixError)
     def _boligmix_error(_request: Request, exc: BoligmixError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-        return JSONResponse(error_body(exc), status_code=status_of(exc), headers=headers)
+        return boligmix_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -197,21 +236,11 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     @app.exception_handler(IntegrityError)
     def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
-        log_db_error(exc)
-        return JSONResponse({"error": "ConflictError",
-                             "detail": "the write conflicts with existing data (a constraint refused it)"},
-                            status_code=409)
+        return integrity_error_response(exc)
 
     @app.exception_handler(DBAPIError)
     def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
-        log_db_error(exc)
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            return JSONResponse({"error": "StoreUnavailableError",
-                                 "detail": "the letting database cannot be reached; retry later"},
-                                status_code=503, headers={"Retry-After": "5"})
-        return JSONResponse({"error": "InvalidRequestError",
-                             "detail": "the database refused a value of the request (out of range or malformed)"},
-                            status_code=422)
+        return database_error_response(exc)
 
     @app.exception_handler(Exception)
     def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -221,16 +250,34 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
 
     Caller = Annotated[Principal, Depends(principal)]
 
-    def write(p: Principal, key: str | None, request: Request, body: BaseModel | None,
+    def write(p: Principal, key: str | None, request: "Request | str", body: BaseModel | None,
               op: Callable[[Session], Any], status: int | Callable[[Any], int]) -> JSONResponse:
+        """The write of a POST route, by `run_idempotent`; `request` or its URL's path."""
         raw = b"" if body is None else body.model_dump_json().encode()
+        path = request if isinstance(request, str) else request.url.path
 
         def run(s: Session) -> tuple[int, Any]:
             out = op(s)
             return (status(out) if callable(status) else status), out
-        result = run_idempotent(store, p, key, "POST", request.url.path, raw, run, error_body)
+        result = run_idempotent(store, p, key, "POST", path, raw, run, error_body)
         headers = {"Idempotency-Replayed": "true"} if result.replayed else None
         return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+    # The letting cycle's writes, called by their FastAPI handlers and by `hot_routes` (one implementation).
+    def register(p: Principal, key: str | None, path: str, body: VacancyIn, _id: int | None = None) -> JSONResponse:
+        return write(p, key, path, body, lambda s: service.register_vacancy(s, p, body.model_dump(), rules=rules), 201)
+
+    def offer(p: Principal, key: str | None, path: str, body: OffersIn | None, vacancy_id: int) -> JSONResponse:
+        body = body or OffersIn()
+        return write(p, key, path, body,
+                     lambda s: service.make_offers(s, p, vacancy_id, body.count, pseudo, rules=rules,
+                                                   now=body.as_of, with_decisions=False), 201)
+
+    def accept(p: Principal, key: str | None, path: str, body: AcceptIn | None, offer_id: int) -> JSONResponse:
+        body = body or AcceptIn()
+        return write(p, key, path, body,
+                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo, rules=rules),
+                     lambda out: 201 if out.get("lease_id") is not None else 202)
 
     def read(p: Principal, op: Callable[[Session], Any]) -> Any:
         with store.read() as s:
@@ -343,8 +390,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     # ---------------------------------------------------------------- vacancies, offers, leases
     @app.post("/api/vacancies", status_code=201, tags=["letting"])
     def post_vacancy(body: VacancyIn, p: Caller, request: Request, key: IdemHeader = None) -> Any:
-        return write(p, key, request, body,
-                     lambda s: service.register_vacancy(s, p, body.model_dump(), rules=rules), 201)
+        return register(p, key, request.url.path, body)
 
     @app.get("/api/vacancies", tags=["letting"])
     def get_vacancies(p: Caller, status: ShortText | None = None) -> Any:
@@ -362,10 +408,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     @app.post("/api/vacancies/{vacancy_id}/offers", status_code=201, tags=["letting"])
     def post_offers(vacancy_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
                     body: OffersIn | None = None) -> Any:
-        body = body or OffersIn()
-        return write(p, key, request, body,
-                     lambda s: service.make_offers(s, p, vacancy_id, body.count, pseudo, rules=rules,
-                                                   now=body.as_of, with_decisions=False), 201)
+        return offer(p, key, request.url.path, body, vacancy_id)
 
     @app.post("/api/offers/{offer_id}/accept", status_code=201, tags=["letting"],
               responses={202: {"description": "Accepted provisionally: a better-ranked offer of the vacancy is "
@@ -376,10 +419,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
                     body: AcceptIn | None = None) -> Any:
         """Accept an offer: 201 with the lease when no better-ranked offer of the vacancy is open, else
         202 (provisional; the letting follows when the better-ranked offers are refused or expire)."""
-        body = body or AcceptIn()
-        return write(p, key, request, body,
-                     lambda s: service.accept_offer(s, p, offer_id, body.lease_start, pseudo, rules=rules),
-                     lambda out: 201 if out.get("lease_id") is not None else 202)
+        return accept(p, key, request.url.path, body, offer_id)
 
     @app.post("/api/offers/{offer_id}/refuse", status_code=200, tags=["letting"])
     def post_refuse(offer_id: Id32, p: Caller, request: Request, key: IdemHeader = None,
@@ -441,6 +481,16 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
         trail = read(p, lambda s: service.list_decisions(s, p, vacancy_id, pseudo))
         return [{**r, "reason_text": record_reason(r, texts, lang)} for r in trail]
 
+    if fast_path:
+        app.state.hot_route_stats = HotRouteStats()
+        app.add_middleware(HotRoutes, identities=identities, errors=handled_error_response,
+                           stats=app.state.hot_route_stats, routes=[
+                               HotRoute("POST", re.compile(r"/api/vacancies"), "/api/vacancies", VacancyIn, False,
+                                        register),
+                               HotRoute("POST", re.compile(r"/api/vacancies/([0-9]{1,18})/offers"),
+                                        "/api/vacancies/{vacancy_id}/offers", OffersIn, True, offer),
+                               HotRoute("POST", re.compile(r"/api/offers/([0-9]{1,18})/accept"),
+                                        "/api/offers/{offer_id}/accept", AcceptIn, True, accept)])
     if fast_path and store.dialect == "postgresql":
         conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)
         app.state.fast_path_stats = FastPathStats()

@@ -82,6 +82,27 @@ def _canonical_accept_body(start: date | None) -> bytes:
     return b'{"lease_start":' + (b"null" if start is None else f'"{start.isoformat()}"'.encode()) + b"}"
 
 
+def scope_headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by (lower-case) name, the first of repeated ones (as Starlette's `get`)."""
+    out: dict[bytes, bytes] = {}
+    for k, v in scope["headers"]:
+        out.setdefault(k, v)
+    return out
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
 @dataclass
 class FastPathStats:
     """How many requests the fast path answered and how many it handed to the full app."""
@@ -131,25 +152,6 @@ class FastPath:
         await self.app(scope, receive, send)
 
     # ---------------------------------------------------------------- plumbing
-    @staticmethod
-    def _headers(scope: Scope) -> dict[bytes, bytes]:
-        out: dict[bytes, bytes] = {}
-        for k, v in scope["headers"]:
-            out.setdefault(k, v)
-        return out
-
-    @staticmethod
-    async def _body(receive: Receive) -> bytes:
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
     async def _delegate(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         self.stats.delegated += 1
         sent = False
@@ -191,7 +193,7 @@ class FastPath:
     # ---------------------------------------------------------------- GET /api/whoami
     async def _whoami(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            p = self._principal(self._headers(scope))
+            p = self._principal(scope_headers(scope))
             row = await self._fetch_one(ACTIVE_TOKEN_SQL, {"token_id": p.token_id})
             if row is None or row[0] is not True:
                 raise _Delegate
@@ -203,9 +205,9 @@ class FastPath:
 
     # ---------------------------------------------------------------- POST /api/offers/{id}/accept
     async def _accept(self, scope: Scope, receive: Receive, send: Send, offer_id: int) -> None:
-        body = await self._body(receive)
+        body = await read_body(receive)
         try:
-            headers = self._headers(scope)
+            headers = scope_headers(scope)
             p = self._principal(headers)
             ctype = headers.get(b"content-type", b"application/json")
             if body.strip() and not ctype.startswith(b"application/json"):
