@@ -109,7 +109,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
             redirects, missing = open_redirects(s, v, d.municipality_code, page, list_types)  # § 59 stk. 6
             pool, extra = [*page, *missing], {"redirects": redirects}
         pool = _one_entry_per_household(pool, seen_persons, seen_households)
-        held = _entitlements(s, d.org_id, {e.applicant_id for e in pool})
+        held = _entitlements(s, d.org_id, set(map(_APPLICANT_ID, pool)))
         got: set[int] = set()
         reuse = None
         if lock_ahead:  # lock the first free ones of a deeper plan at once (concurrent rounds race for the head)

@@ -1,0 +1,164 @@
+"""A worker's ranking of each list between offer rounds: the engine's eligible candidates kept in
+rank order per round context, updated by the candidates that changed.
+
+An offer round by the engine ranks the whole list: each of some 2,000 candidates went through the
+engine's candidate loop (the skip checks, the assessment looked up) and a sort by rank, and the
+round's ranking was mapped back to store entries, every round, although between two rounds of one
+list only a handful of households change (`store.list_cache`). Here a worker keeps, per list (owner
+and list types) and round context (the engine's table of assessments: the dwelling's fields, the
+channel, the policies in force and the date; `assessment._assessment_table`), the candidates of
+the last round the engine found eligible, in rank order (`ranking.rank_sorter`), and the ones it did
+not (rejected, held, or not to be taken as ranked: on another organisation's list, passive). A
+round compares its candidates with the kept ones by entry object (the store's candidate entries
+are one object per row version, `store.candidates`): the candidates gone are taken out of the
+ranking, new ones are assessed by the engine (`_assess`, the same table) and put in their place;
+then the engine gets the ranked ones as `ranking.PreRanked` and passes only the others (the
+non-eligible, and the holders of a § 51 b entitlement, whose priority right the engine adds in the
+round) through its loop. So the engine's round is the one it makes from the whole list: the same
+offers, decisions and not-reached record (`tests/letting_store/test_letting_store_kept_ranking.py`
+compares the two over random sequences of changes).
+
+A kept ranking is never changed in place: a round builds the next one and stores it (rounds of
+several threads may interleave; the last stored is the next round's starting point, whichever it
+is). Only the engine's waiting-list and fleksibel rounds use it (`engine_rules.EngineRules.plan`);
+referral rounds, advert rounds and rounds with entries not read by `store.candidates` go as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left, insort
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import compress
+from operator import attrgetter, not_
+from typing import Any
+
+from boligmix.errors import DataValidationError
+from boligmix.letting.ranking import PreRanked, rank_sorter
+
+MAX_KEPT = 64
+"""Kept rankings per process (per list and round context); all are dropped when there are more."""
+MAX_ENTRIES = 40_000
+"""Candidates held by the kept rankings together before a new one drops them all (each holds its
+assessment, some kB; the engine's memo of assessments has its own bound, 20,000)."""
+
+
+@dataclass(frozen=True)
+class KeptRanking:
+    """One list's candidates as of its last round in one round context (never changed in place)."""
+
+    table: Any
+    """The engine's assessment table the assessments come from (its identity is the context)."""
+    ranked: list[Any]
+    """The eligible candidates' assessments in rank order."""
+    eligible: dict[int, tuple[Any, Any]]
+    """id(entry) -> (entry, assessment) of the ranked (the entry held, so its id stays its own)."""
+    others: dict[int, Any]
+    """id(entry) -> entry of the candidates the engine's loop decides about each round."""
+    ids: frozenset[int]
+    """The ranked candidates' applicant ids."""
+    refusals: dict[int, int]
+    """Applicant id -> refusal count of the ranked with a count other than 0."""
+
+
+_KEPT: dict[tuple[Any, ...], KeptRanking] = {}
+_LOCK = threading.Lock()
+_ENTRY_AID = attrgetter("applicant_id")
+_ASSESSED_AID = attrgetter("applicant.applicant_id")
+
+
+def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: Any, org_id: str,
+              list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
+              now: Any, held: frozenset[int] | set[int]) -> tuple[PreRanked, list[Any]] | None:
+    """(the ranked candidates for `engine.next_offers(..., preranked=...)`, the other entries in
+    list order for its loop) of this round's candidate `entries` (one per applicant, in list order);
+    `held`: applicant ids holding a § 51 b entitlement (left to the loop). None: the round context
+    has no assessment table (not memoised), so nothing is kept."""
+    on = now.date()
+    in_force = engine.policies.in_force(vacancy.dwelling, on)
+    table = engine._assessment_table_for(vacancy, channel, in_force, on)
+    if table is None:
+        return None
+    key = (*owner_key, channel, id(table))
+    with _LOCK:
+        kept = _KEPT.get(key)
+    if kept is None or kept.table is not table:
+        kept = KeptRanking(table, [], {}, {}, frozenset(), {})
+    kept = _updated(kept, engine, vacancy, channel, in_force, on, org_id, list_types, entries, applicant_of)
+    with _LOCK:
+        if key not in _KEPT and (len(_KEPT) >= MAX_KEPT
+                                 or sum(len(k.eligible) + len(k.others) for k in _KEPT.values()) > MAX_ENTRIES):
+            _KEPT.clear()
+        _KEPT[key] = kept
+    eligible = kept.eligible
+    ranked, ids, refusals = kept.ranked, kept.ids, kept.refusals
+    aside = ids.intersection(held) if held else ()
+    if aside:  # entitlement holders: the engine adds their priority right in its loop
+        ranked = [a for a in ranked if a.applicant.applicant_id not in aside]
+        ids = ids.difference(aside)
+        refusals = {aid: n for aid, n in refusals.items() if aid not in aside}
+        others = [e for e in entries if id(e) not in eligible or e.applicant_id in aside]
+    else:
+        others = list(compress(entries, map(not_, map(eligible.__contains__, map(id, entries)))))
+    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals), others
+
+
+def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force: Any, on: Any, org_id: str,
+             list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any]
+             ) -> KeptRanking:
+    """`kept` for exactly these candidate entries: the gone ones taken out, new ones assessed and
+    ranked (the same object when nothing changed)."""
+    keys = list(map(id, entries))
+    eligible, others = kept.eligible, kept.others
+    now_keys = set(keys)  # (set operations and maps: no Python step per candidate)
+    gone_ranked = list(eligible.keys() - now_keys)
+    gone_others = list(others.keys() - now_keys) if others else []
+    new_keys = now_keys.difference(eligible, others)
+    if not gone_ranked and not gone_others and not new_keys:
+        return kept
+    new = list(compress(entries, map(new_keys.__contains__, keys)))
+    sorter = rank_sorter(channel)
+    ranked = list(kept.ranked)
+    eligible = dict(eligible)
+    others = dict(others)
+    ids = set(kept.ids)
+    refusals = dict(kept.refusals)
+    for k in gone_ranked:
+        _, assessment = eligible.pop(k)
+        at = bisect_left(ranked, sorter(assessment), key=sorter)
+        while ranked[at] is not assessment:  # equal keys only for one applicant's two entries
+            at += 1
+        del ranked[at]
+        aid = assessment.applicant.applicant_id
+        ids.discard(aid)
+        refusals.pop(aid, None)
+    for k in gone_others:
+        del others[k]
+    for entry in new:
+        applicant = applicant_of(entry)
+        assessment = None
+        if applicant.list_type in list_types and applicant.org_id == org_id and not applicant.passive \
+                and applicant.applicant_id not in ids:
+            try:
+                assessment = engine._assess(vacancy, applicant, channel, in_force, on)
+            except DataValidationError:  # the engine's loop names the applicant
+                assessment = None
+        if assessment is None or assessment.outcome is not None or assessment.applicant is not applicant:
+            others[id(entry)] = entry
+            continue
+        eligible[id(entry)] = (entry, assessment)
+        insort(ranked, assessment, key=sorter)
+        ids.add(applicant.applicant_id)
+        if applicant.refusal_count:
+            refusals[applicant.applicant_id] = applicant.refusal_count
+    return KeptRanking(kept.table, ranked, eligible, others, frozenset(ids), refusals)
+
+
+def clear() -> None:
+    """Forget every kept ranking (tests; a process that changes its policies)."""
+    with _LOCK:
+        _KEPT.clear()
+
+
+__all__ = ["KeptRanking", "MAX_ENTRIES", "MAX_KEPT", "clear", "preranked"]
