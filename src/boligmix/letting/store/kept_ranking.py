@@ -31,7 +31,6 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from operator import attrgetter, not_
 from typing import Any
 
 from boligmix.errors import DataValidationError
@@ -46,16 +45,20 @@ assessment, some kB; the engine's memo of assessments has its own bound, 20,000)
 
 @dataclass(frozen=True)
 class KeptRanking:
-    """One list's candidates as of its last round in one round context (never changed in place)."""
+    """One list's candidates as of its last round in one round context (never changed in place).
+    Entries are keys by identity (the store's `CandidateEntry` has no `__eq__`: one object per row
+    version), so a changed row is a new key."""
 
     table: Any
     """The engine's assessment table the assessments come from (its identity is the context)."""
     ranked: list[Any]
     """The eligible candidates' assessments in rank order."""
-    eligible: dict[int, tuple[Any, Any]]
-    """id(entry) -> (entry, assessment) of the ranked (the entry held, so its id stays its own)."""
-    others: dict[int, Any]
-    """id(entry) -> entry of the candidates the engine's loop decides about each round."""
+    eligible: dict[Any, Any]
+    """entry -> assessment of the ranked."""
+    others: frozenset[Any]
+    """The entries the engine's loop decides about each round."""
+    entries: frozenset[Any]
+    """Every entry kept (the ranked and the others): the last round's candidates."""
     ids: frozenset[int]
     """The ranked candidates' applicant ids."""
     refusals: dict[int, int]
@@ -64,13 +67,12 @@ class KeptRanking:
 
 _KEPT: dict[tuple[Any, ...], KeptRanking] = {}
 _LOCK = threading.Lock()
-_ENTRY_AID = attrgetter("applicant_id")
-_ASSESSED_AID = attrgetter("applicant.applicant_id")
+_EMPTY: frozenset[Any] = frozenset()
 
 
 def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: Any, org_id: str,
               list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
-              now: Any, held: frozenset[int] | set[int]) -> tuple[PreRanked, list[Any]] | None:
+              now: Any, held: Any) -> tuple[PreRanked, list[Any]] | None:
     """(the ranked candidates for `engine.next_offers(..., preranked=...)`, the other entries in
     list order for its loop) of this round's candidate `entries` (one per applicant, in list order);
     `held`: applicant ids holding a § 51 b entitlement (left to the loop). None: the round context
@@ -84,24 +86,23 @@ def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: An
     with _LOCK:
         kept = _KEPT.get(key)
     if kept is None or kept.table is not table:
-        kept = KeptRanking(table, [], {}, {}, frozenset(), {})
+        kept = KeptRanking(table, [], {}, _EMPTY, _EMPTY, _EMPTY, {})
     kept = _updated(kept, engine, vacancy, channel, in_force, on, org_id, list_types, entries, applicant_of)
     with _LOCK:
         if key not in _KEPT and (len(_KEPT) >= MAX_KEPT
-                                 or sum(len(k.eligible) + len(k.others) for k in _KEPT.values()) > MAX_ENTRIES):
+                                 or sum(len(k.entries) for k in _KEPT.values()) > MAX_ENTRIES):
             _KEPT.clear()
         _KEPT[key] = kept
-    eligible = kept.eligible
-    ranked, ids, refusals = kept.ranked, kept.ids, kept.refusals
+    ranked, ids, refusals, others = kept.ranked, kept.ids, kept.refusals, kept.others
     aside = ids.intersection(held) if held else ()
     if aside:  # entitlement holders: the engine adds their priority right in its loop
         ranked = [a for a in ranked if a.applicant.applicant_id not in aside]
         ids = ids.difference(aside)
         refusals = {aid: n for aid, n in refusals.items() if aid not in aside}
-        others = [e for e in entries if id(e) not in eligible or e.applicant_id in aside]
+        loop = [e for e in entries if e in others or e.applicant_id in aside]
     else:
-        others = list(compress(entries, map(not_, map(eligible.__contains__, map(id, entries)))))
-    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals), others
+        loop = list(compress(entries, map(others.__contains__, entries))) if others else []
+    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals), loop
 
 
 def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force: Any, on: Any, org_id: str,
@@ -109,23 +110,29 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
              ) -> KeptRanking:
     """`kept` for exactly these candidate entries: the gone ones taken out, new ones assessed and
     ranked (the same object when nothing changed)."""
-    keys = list(map(id, entries))
-    eligible, others = kept.eligible, kept.others
-    now_keys = set(keys)  # (set operations and maps: no Python step per candidate)
-    gone_ranked = list(eligible.keys() - now_keys)
-    gone_others = list(others.keys() - now_keys) if others else []
-    new_keys = now_keys.difference(eligible, others)
-    if not gone_ranked and not gone_others and not new_keys:
+    # One set operation over the candidates (no Python step per candidate): the entries gone
+    # since the last round and the new ones; what follows is per changed entry.
+    changed = kept.entries.symmetric_difference(entries)
+    if not changed:
         return kept
-    new = list(compress(entries, map(new_keys.__contains__, keys)))
+    if len(changed) > len(entries) // 2:  # mostly new (a first round): rank afresh
+        kept = KeptRanking(kept.table, [], {}, _EMPTY, _EMPTY, _EMPTY, {})
+        changed = set(entries)
     sorter = rank_sorter(channel)
     ranked = list(kept.ranked)
-    eligible = dict(eligible)
-    others = dict(others)
+    eligible = dict(kept.eligible)
+    others = set(kept.others)
     ids = set(kept.ids)
     refusals = dict(kept.refusals)
-    for k in gone_ranked:
-        _, assessment = eligible.pop(k)
+    new = []
+    for entry in changed:
+        if entry not in kept.entries:
+            new.append(entry)
+            continue
+        assessment = eligible.pop(entry, None)
+        if assessment is None:
+            others.discard(entry)
+            continue
         at = bisect_left(ranked, sorter(assessment), key=sorter)
         while ranked[at] is not assessment:  # equal keys only for one applicant's two entries
             at += 1
@@ -133,8 +140,7 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
         aid = assessment.applicant.applicant_id
         ids.discard(aid)
         refusals.pop(aid, None)
-    for k in gone_others:
-        del others[k]
+    fresh = []
     for entry in new:
         applicant = applicant_of(entry)
         assessment = None
@@ -145,14 +151,21 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
             except DataValidationError:  # the engine's loop names the applicant
                 assessment = None
         if assessment is None or assessment.outcome is not None or assessment.applicant is not applicant:
-            others[id(entry)] = entry
+            others.add(entry)
             continue
-        eligible[id(entry)] = (entry, assessment)
-        insort(ranked, assessment, key=sorter)
+        eligible[entry] = assessment
+        fresh.append(assessment)
         ids.add(applicant.applicant_id)
         if applicant.refusal_count:
             refusals[applicant.applicant_id] = applicant.refusal_count
-    return KeptRanking(kept.table, ranked, eligible, others, frozenset(ids), refusals)
+    if len(fresh) > 32:
+        ranked += fresh
+        ranked.sort(key=sorter)
+    else:
+        for assessment in fresh:
+            insort(ranked, assessment, key=sorter)
+    return KeptRanking(kept.table, ranked, eligible, frozenset(others), kept.entries.symmetric_difference(changed),
+                       frozenset(ids), refusals)
 
 
 def clear() -> None:
