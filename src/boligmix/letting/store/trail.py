@@ -30,6 +30,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from boligmix.letting.ranking import REFERRAL_CHANNELS, not_reached_reason
+from boligmix.letting.store.db import dumps_json
 from boligmix.letting.store.errors import StoreInvariantError
 from boligmix.letting.store.models import Decision
 
@@ -258,14 +259,26 @@ def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: d
         n += len(below.entries)
         counts["skipped"] = counts.get("skipped", 0) + len(below.entries)
     summary = ", ".join(f"{n} {o}" for o, n in counts.items())
+    reason = f"offer round: {n} decisions ({summary}), stored compactly"
+    facts = pack(rows, pack_below(below, first["channel"], as_of) if below is not None and below.entries else None)
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":  # driver SQL: the same row and JSON text, no ORM statement per round
+        return int(conn.exec_driver_sql(_ROUND_INSERT_PG, (
+            at, ROUND, first["vacancy_id"], first["dwelling_id"], first["channel"], ROUND_RULE, FORMAT, reason,
+            dumps_json(facts), "[]", actor)).scalar_one())
     result = s.execute(insert(Decision.__table__).returning(Decision.__table__.c.decision_id), [{
         "created_at": at, "outcome": ROUND, "vacancy_id": first["vacancy_id"], "dwelling_id": first["dwelling_id"],
         "channel": first["channel"], "offer_id": None, "entry_id": None, "applicant_id": None, "household_id": None,
-        "rank": None, "rule": ROUND_RULE, "rule_version": FORMAT, "law": None,
-        "reason": f"offer round: {n} decisions ({summary}), stored compactly",
-        "facts": pack(rows, pack_below(below, first["channel"], as_of) if below is not None and below.entries else None),
-        "unknown_facts": [], "actor": actor}])
+        "rank": None, "rule": ROUND_RULE, "rule_version": FORMAT, "law": None, "reason": reason,
+        "facts": facts, "unknown_facts": [], "actor": actor}])
     return int(result.scalar_one())
+
+
+_ROUND_INSERT_PG = (
+    "INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, channel, rule, rule_version, reason, "
+    "facts, unknown_facts, actor) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json, %s) "
+    "RETURNING decision_id")
+"""The compact round row (PostgreSQL); the columns not named are NULL, as the ORM insert writes them."""
 
 
 __all__ = ["ROUND", "ROUND_RULE", "TrailDecision", "expand", "one", "pack", "pack_below", "trail", "unpack",
