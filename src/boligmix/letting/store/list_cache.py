@@ -29,8 +29,6 @@ import bisect
 import threading
 import weakref
 from dataclasses import dataclass
-from itertools import compress
-from operator import attrgetter, not_
 from typing import Any
 
 from boligmix.letting.store.selection import MUNICIPAL_LISTS
@@ -128,23 +126,17 @@ def updated(copy: ListCopy, version: int, people: set[int], homes: set[int], fre
     """`copy` without the changed households' entries, with `fresh` (their entries that are candidates
     now) in list order, as of `version`."""
     again = {e.entry_id for e in fresh}
-    old = copy.entries
-    # Kept: neither the person nor the household changed, nor read again (maps over the copy: no
-    # Python step per entry; `homes` holds no None, so an entry without a household id is kept).
-    drop = list(map(any, zip(map(people.__contains__, map(_APPLICANT_ID, old)),
-                             map(homes.__contains__, map(_HOUSEHOLD_ID, old)),
-                             map(again.__contains__, map(_ENTRY_ID, old)))))
-    keys = list(compress(copy.keys, map(not_, drop)))
-    entries = list(compress(old, map(not_, drop)))
+    keep = [(k, e) for k, e in zip(copy.keys, copy.entries)
+            if e.applicant_id not in people and (e.household_id is None or e.household_id not in homes)
+            and e.entry_id not in again]
+    keys = [k for k, _ in keep]
+    entries = [e for _, e in keep]
     for e in sorted(fresh, key=order_key):
         k = order_key(e)
         i = bisect.bisect_left(keys, k)
         keys.insert(i, k)
         entries.insert(i, e)
     return ListCopy(version, tuple(entries), tuple(keys))
-
-
-_APPLICANT_ID, _HOUSEHOLD_ID, _ENTRY_ID = attrgetter("applicant_id"), attrgetter("household_id"), attrgetter("entry_id")
 
 
 def whole(version: int, entries: list[Any]) -> ListCopy:

@@ -23,7 +23,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter, is_, itemgetter
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -79,27 +78,22 @@ def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -
     (`_packed`): the store's rounds reuse an unchanged candidate's assessment between rounds, so
     a round packs only new and changed candidates afresh."""
     record = below.record
+    local: dict[int, int] = {}  # the process-wide class number -> this record's class index
+    klass = []
+    seniority = []
     cache = _PACKED
     if len(cache) > _PACKED_LIMIT:
         cache.clear()
-    assessments = record.assessments
-    # Maps over the candidates, no Python step per candidate: a candidate's part (class number,
-    # seniority text) as kept for its assessment object, made for those without (or whose id the
-    # cache holds for an object gone meanwhile: the cache keeps the object to tell).
-    hits = list(map(cache.get, map(id, assessments)))
-    if None in hits or not all(map(is_, map(_FIRST, hits), assessments)):
-        for i, a in enumerate(assessments):
-            hit = hits[i]
-            if hit is None or hit[0] is not a:
-                hits[i] = cache[id(a)] = _packed(a)
-    numbers = list(map(_SECOND, hits))
-    classes = list(dict.fromkeys(numbers))  # the process-wide class numbers in order of first use
-    local = {number: i for i, number in enumerate(classes)}  # -> this record's class index
-    klass = list(map(local.__getitem__, numbers))
-    seniority = list(map(_THIRD, hits))
+    for a in record.assessments:
+        hit = cache.get(id(a))
+        if hit is None or hit[0] is not a:
+            hit = cache[id(a)] = _packed(a)
+        klass.append(local.setdefault(hit[1], len(local)))
+        seniority.append(hit[2])
+    classes = list(local)
     entries = below.entries
-    out = {"entry_id": list(map(_ENTRY_ID, entries)), "applicant_id": list(map(_APPLICANT_ID, entries)),
-           "household_id": list(map(_HOUSEHOLD_ID, entries)), "first_rank": record.first_rank,
+    out = {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
+           "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
            "offers_per_round": record.offers_per_round, "eligible": record.eligible,
            "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
            "classes": [[k[0], list(k[1]), list(k[2]), list(k[3])] for k in map(_CLASS_KEYS.__getitem__, classes)],
@@ -109,8 +103,6 @@ def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -
     return out
 
 
-_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
-_ENTRY_ID, _APPLICANT_ID, _HOUSEHOLD_ID = attrgetter("entry_id"), attrgetter("applicant_id"), attrgetter("household_id")
 _PACKED: dict[int, tuple[Any, int, str]] = {}
 """Per assessment object (by id, the object kept to check the id is still its): its class number
 (`_CLASS_NUMBERS`) and seniority date text, as `pack_below` records them."""
