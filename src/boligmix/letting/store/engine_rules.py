@@ -35,7 +35,6 @@ from boligmix.letting.store.models import Applicant, Department, Dwelling, Entit
 from boligmix.letting.store import kept_ranking
 from boligmix.letting.store.selection import CandidateDecision, RankedBelow, RoundPlan, candidate_lists
 
-_APPLICANT_ID = attrgetter("applicant_id")
 _ENTRY_ID = attrgetter("entry_id")
 _ASSESSED_AID = attrgetter("applicant.applicant_id")
 _KEPT_CHANNELS = frozenset({m.Channel.WAITING_LIST, m.Channel.FLEKSIBEL})
@@ -203,11 +202,9 @@ class EngineRules:
         from boligmix.letting.ledger import RedirectedReferral as LedgerRedirect
 
         # The engine knows an applicant by applicant_id: keep one entry per applicant (internal first).
-        by_applicant: dict[int, Applicant] = dict(zip(map(_APPLICANT_ID, candidates), candidates))
-        if len(by_applicant) != len(candidates):  # an applicant twice: the first entry (the common case above)
-            by_applicant = {}
-            for entry in candidates:
-                by_applicant.setdefault(entry.applicant_id, entry)
+        by_applicant: dict[int, Applicant] = {}
+        for entry in candidates:
+            by_applicant.setdefault(entry.applicant_id, entry)
         ledger = LettingLedger()
         for ent in entitlements:
             ledger.entitlements[ent.applicant_id] = LedgerEntitlement(
