@@ -222,7 +222,7 @@ class EngineRules:
         channel = m.Channel(vacancy.channel)
         ev = engine_vacancy(vacancy, dwelling, department)
         engine.ledger.vacancy_channel[ev.vacancy_id] = channel
-        pre = None
+        pre = kept = None
         pool: Sequence[Applicant] = list(by_applicant.values())
         if self.keep_ranking and channel in _KEPT_CHANNELS and not busy and not ledger.redirected \
                 and set(map(type, pool)) <= {CandidateEntry}:  # entries of `store.candidates` (one per row version)
@@ -231,7 +231,7 @@ class EngineRules:
                 (owner, tuple(list_types)), engine, ev, channel, ev.dwelling.org_id, LIST_TYPES_BY_CHANNEL[channel],
                 pool, engine_applicant, now, ledger.entitlements.keys())
             if got is not None:
-                pre, pool = got
+                pre, pool, kept = got
         applicants = [e.engine if type(e) is CandidateEntry and e.engine is not None else engine_applicant(e)
                       for e in pool]  # (`engine_applicant`, its cached case inline)
         context = LettingContext(busy=[engine_applicant(e) for e in busy])  # as `engine.plan_offers`
@@ -257,6 +257,11 @@ class EngineRules:
                 unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
         below = None
         if round_.not_reached is not None:
-            below = RankedBelow(tuple(map(by_applicant.__getitem__, map(_ASSESSED_AID, round_.not_reached.assessments))),
-                                round_.not_reached)
+            columns = kept_ranking.below_columns(kept.ranked, kept.columns, round_.not_reached.assessments) \
+                if kept is not None else None
+            if columns is not None:  # the tail of the kept ranking: its columns (`kept_ranking`)
+                below = RankedBelow(tuple(columns[0]), round_.not_reached, columns[1:])
+            else:
+                below = RankedBelow(tuple(map(by_applicant.__getitem__,
+                                              map(_ASSESSED_AID, round_.not_reached.assessments))), round_.not_reached)
         return RoundPlan(round_.channel.value, tuple(out), fulfilled, below)  # the engine may release a referral vacancy

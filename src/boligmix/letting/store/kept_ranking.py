@@ -27,14 +27,16 @@ referral rounds, advert rounds and rounds with entries not read by `store.candid
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, islice
+from operator import is_
 from typing import Any
 
 from boligmix.errors import DataValidationError
 from boligmix.letting.ranking import PreRanked, rank_sorter
+from boligmix.letting.store.trail import _packed
 
 MAX_KEPT = 64
 """Kept rankings per process (per list and round context); all are dropped when there are more."""
@@ -63,18 +65,23 @@ class KeptRanking:
     """The ranked candidates' applicant ids."""
     refusals: dict[int, int]
     """Applicant id -> refusal count of the ranked with a count other than 0."""
+    columns: tuple[list[Any], ...] = ((), (), (), (), (), ())  # type: ignore[assignment]
+    """In the order of `ranked`: the entries, their entry, applicant and household ids, and what the
+    trail's not-reached record holds of each (`trail._packed`: class number, seniority text), so a
+    round's record copies slices instead of visiting each candidate (`trail.pack_below`)."""
 
 
 _KEPT: dict[tuple[Any, ...], KeptRanking] = {}
 _LOCK = threading.Lock()
 _EMPTY: frozenset[Any] = frozenset()
+_NO_COLUMNS: tuple[list[Any], ...] = ([], [], [], [], [], [])
 
 
 def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: Any, org_id: str,
               list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
-              now: Any, held: Any) -> tuple[PreRanked, list[Any]] | None:
+              now: Any, held: Any) -> tuple[PreRanked, list[Any], KeptRanking] | None:
     """(the ranked candidates for `engine.next_offers(..., preranked=...)`, the other entries in
-    list order for its loop) of this round's candidate `entries` (one per applicant, in list order);
+    list order for its loop, the kept ranking) of this round's candidate `entries` (one per applicant, in list order);
     `held`: applicant ids holding a § 51 b entitlement (left to the loop). None: the round context
     has no assessment table (not memoised), so nothing is kept."""
     on = now.date()
@@ -86,7 +93,7 @@ def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: An
     with _LOCK:
         kept = _KEPT.get(key)
     if kept is None or kept.table is not table:
-        kept = KeptRanking(table, [], {}, _EMPTY, _EMPTY, _EMPTY, {})
+        kept = KeptRanking(table, [], {}, _EMPTY, _EMPTY, _EMPTY, {}, _NO_COLUMNS)
     kept = _updated(kept, engine, vacancy, channel, in_force, on, org_id, list_types, entries, applicant_of)
     with _LOCK:
         if key not in _KEPT and (len(_KEPT) >= MAX_KEPT
@@ -102,7 +109,7 @@ def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: An
         loop = [e for e in entries if e in others or e.applicant_id in aside]
     else:
         loop = list(compress(entries, map(others.__contains__, entries))) if others else []
-    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals), loop
+    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals), loop, kept
 
 
 def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force: Any, on: Any, org_id: str,
@@ -116,10 +123,11 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
     if not changed:
         return kept
     if len(changed) > len(entries) // 2:  # mostly new (a first round): rank afresh
-        kept = KeptRanking(kept.table, [], {}, _EMPTY, _EMPTY, _EMPTY, {})
+        kept = KeptRanking(kept.table, [], {}, _EMPTY, _EMPTY, _EMPTY, {}, _NO_COLUMNS)
         changed = set(entries)
     sorter = rank_sorter(channel)
     ranked = list(kept.ranked)
+    columns = tuple(map(list, kept.columns))
     eligible = dict(kept.eligible)
     others = set(kept.others)
     ids = set(kept.ids)
@@ -137,6 +145,8 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
         while ranked[at] is not assessment:  # equal keys only for one applicant's two entries
             at += 1
         del ranked[at]
+        for column in columns:
+            del column[at]
         aid = assessment.applicant.applicant_id
         ids.discard(aid)
         refusals.pop(aid, None)
@@ -154,18 +164,41 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
             others.add(entry)
             continue
         eligible[entry] = assessment
-        fresh.append(assessment)
+        fresh.append((assessment, entry))
         ids.add(applicant.applicant_id)
         if applicant.refusal_count:
             refusals[applicant.applicant_id] = applicant.refusal_count
-    if len(fresh) > 32:
-        ranked += fresh
-        ranked.sort(key=sorter)
+    if len(fresh) > 32:  # many: rank all afresh
+        pairs = sorted([*zip(ranked, columns[0]), *fresh], key=lambda pair: sorter(pair[0]))
+        ranked = [a for a, _ in pairs]
+        columns = tuple(list(c) for c in zip(*map(_row, pairs))) if pairs else tuple([] for _ in range(6))
     else:
-        for assessment in fresh:
-            insort(ranked, assessment, key=sorter)
+        for pair in fresh:
+            at = bisect_right(ranked, sorter(pair[0]), key=sorter)
+            ranked.insert(at, pair[0])
+            for column, value in zip(columns, _row(pair)):
+                column.insert(at, value)
     return KeptRanking(kept.table, ranked, eligible, frozenset(others), kept.entries.symmetric_difference(changed),
-                       frozenset(ids), refusals)
+                       frozenset(ids), refusals, columns)
+
+
+def _row(pair: tuple[Any, Any]) -> tuple[Any, ...]:
+    """One ranked candidate's values in `KeptRanking.columns`."""
+    assessment, entry = pair
+    _, number, seniority = _packed(assessment)
+    return (entry, entry.entry_id, entry.applicant_id, entry.household_id, number, seniority)
+
+
+def below_columns(kept_ranked: Sequence[Any], columns: tuple[list[Any], ...], below: Sequence[Any]
+                  ) -> tuple[list[Any], ...] | None:
+    """The columns of the candidates a round ranked below its offers (`below`, in rank order) when
+    they are the tail of the kept ranking `kept_ranked` (the same objects in the same order: no
+    candidate set aside or ranked by the engine's loop among them); None otherwise."""
+    n = len(below)
+    start = len(kept_ranked) - n
+    if start < 0 or not all(map(is_, below, islice(kept_ranked, start, None))):  # pointers compared only
+        return None
+    return tuple(column[start:] for column in columns)
 
 
 def clear() -> None:
@@ -174,4 +207,4 @@ def clear() -> None:
         _KEPT.clear()
 
 
-__all__ = ["KeptRanking", "MAX_ENTRIES", "MAX_KEPT", "clear", "preranked"]
+__all__ = ["KeptRanking", "MAX_ENTRIES", "MAX_KEPT", "below_columns", "clear", "preranked"]

@@ -78,6 +78,13 @@ def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -
     (`_packed`): the store's rounds reuse an unchanged candidate's assessment between rounds, so
     a round packs only new and changed candidates afresh."""
     record = below.record
+    columns = getattr(below, "columns", None)
+    if columns is not None:  # kept by the rules (`store.kept_ranking`): slices, no visit per candidate
+        entry_ids, applicant_ids, household_ids, numbers, seniority = columns
+        classes = list(dict.fromkeys(numbers))  # the process-wide class numbers in order of first use
+        index = {number: i for i, number in enumerate(classes)}
+        return _below_record(record, channel, as_of, entry_ids, applicant_ids, household_ids, classes,
+                             list(map(index.__getitem__, numbers)), seniority)
     local: dict[int, int] = {}  # the process-wide class number -> this record's class index
     klass = []
     seniority = []
@@ -90,10 +97,17 @@ def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -
             hit = cache[id(a)] = _packed(a)
         klass.append(local.setdefault(hit[1], len(local)))
         seniority.append(hit[2])
-    classes = list(local)
     entries = below.entries
-    out = {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
-           "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
+    return _below_record(record, channel, as_of, [e.entry_id for e in entries], [e.applicant_id for e in entries],
+                         [e.household_id for e in entries], list(local), klass, seniority)
+
+
+def _below_record(record: Any, channel: str | None, as_of: datetime | None, entry_ids: list[Any],
+                  applicant_ids: list[Any], household_ids: list[Any], classes: list[int], klass: list[int],
+                  seniority: list[str]) -> dict[str, Any]:
+    """`pack_below`'s record from its columns (`classes`: the process-wide class numbers used)."""
+    out = {"entry_id": entry_ids, "applicant_id": applicant_ids,
+           "household_id": household_ids, "first_rank": record.first_rank,
            "offers_per_round": record.offers_per_round, "eligible": record.eligible,
            "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
            "classes": [[k[0], list(k[1]), list(k[2]), list(k[3])] for k in map(_CLASS_KEYS.__getitem__, classes)],
