@@ -13,7 +13,10 @@ Without --db: a fresh SQLite file; with --db (e.g. $BOLIGMIX_TEST_PG_URL) a fres
 five warm-up cycles) and the statements it sends to the database (`--statements`: their first
 lines, of one cycle). `--profile register|offers|accept|"referral offers"|"referral accept"` prints the CPU profile (cProfile with
 `time.process_time` as its clock, so waiting for the database is not counted) of that request type
-(by own time, top 30).
+(by own time, top 30). `--parts` prints the median CPU per call of the parts of an offer round
+(`rounds.make_offers` and the functions it calls, `EngineRules.plan`, `LettingEngine.next_offers`,
+`kept_ranking.preranked`: each wrapped with `time.process_time`, every round including the
+warm-up; the median leaves out the kept ranking's first build).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -48,10 +52,12 @@ def main() -> None:
     ap.add_argument("--applicants", type=int, default=2000)
     ap.add_argument("--cycles", type=int, default=24)
     ap.add_argument("--statements", action="store_true")
+    ap.add_argument("--parts", action="store_true")
     ap.add_argument("--profile", choices=("register", "offers", "accept", "referral offers", "referral accept"),
                     default=None)
     args = ap.parse_args()
     rules = default_offer_rules()
+    parts = _time_parts() if args.parts else None
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_database(args.db, "boligmix_bench_requests", tmp)
         store = Store(url)
@@ -128,8 +134,44 @@ def main() -> None:
                 for line in shown.get(kind, []):
                     print(f"      {line}")
         store.engine.dispose()
+        if parts is not None:
+            for name, took in sorted(parts.items(), key=lambda kv: -statistics.median(kv[1])):
+                print(f"  part {name}: median {1000 * statistics.median(took):.2f} ms CPU per call ({len(took)} calls)")
         if args.profile:
             pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(30)
+
+
+def _time_parts() -> dict[str, list[float]]:
+    """Wrap the parts of an offer round with CPU timers; the CPU per call of each, by name."""
+    import importlib
+
+    took: dict[str, list[float]] = {}
+
+    def wrap(owner: object, name: str, label: str) -> None:
+        fn = getattr(owner, name, None)
+        if fn is None:  # a part this code does not have (an older commit)
+            return
+
+        def timed(*a, **k):  # type: ignore[no-untyped-def]
+            t0 = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                took.setdefault(label, []).append(time.process_time() - t0)
+        setattr(owner, name, timed)
+
+    rounds = importlib.import_module("boligmix.letting.store.rounds")
+    for name in ("make_offers", "_candidates", "_entitlements", "_lock_first_offerable", "write_round",
+                 "_insert_in_rank_order", "locked_vacancy_context_pg", "_queue_on_list", "_one_entry_per_household"):
+        wrap(rounds, name, name)
+    wrap(importlib.import_module("boligmix.letting.store.trail"), "pack_below", "pack_below")
+    wrap(importlib.import_module("boligmix.letting.store.engine_rules").EngineRules, "plan", "EngineRules.plan")
+    wrap(importlib.import_module("boligmix.letting.engine").LettingEngine, "next_offers", "LettingEngine.next_offers")
+    try:
+        wrap(importlib.import_module("boligmix.letting.store.kept_ranking"), "preranked", "kept_ranking.preranked")
+    except ImportError:  # before the kept ranking
+        pass
+    return took
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ continue from stored state). See `docs/letting.md` for the rules of the game.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -55,6 +56,7 @@ from boligmix.letting.ranking import (
     COMPACT_CHANNELS,
     REFERRAL_CHANNELS,
     NotReached,
+    PreRanked,
     lapse_note,
     meeting_lapsing_rules,
     rank_sorter,
@@ -159,9 +161,12 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
 
 
     def next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant],
-                    context: LettingContext | None = None, now: datetime | None = None) -> OfferRound:
+                    context: LettingContext | None = None, now: datetime | None = None, *,
+                    preranked: PreRanked | None = None) -> OfferRound:
         """Make the next offer round for `vacancy` from `applicants` (the organisation's waiting
-        lists) and `context` (referrals, rehousing, advert responses).
+        lists) and `context` (referrals, rehousing, advert responses). `preranked`: further
+        waiting-list candidates, assessed and ranked by the caller (`ranking.PreRanked`; the round
+        is the one `applicants` plus theirs would give).
 
         Raises LettingError if the vacancy is let already or still has open offers (call
         `expire(now)` first when deadlines have passed).
@@ -181,13 +186,13 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
             raise LettingError(f"vacancy id {vacancy.vacancy_id} was used for a different vacancy")
         checkpoint = ledger.checkpoint()
         try:
-            return self._next_offers(vacancy, applicants, context, now)
+            return self._next_offers(vacancy, applicants, context, now, preranked)
         except BaseException:
             ledger.rollback(checkpoint)  # a failed round leaves no trace
             raise
 
     def _next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant], context: LettingContext,
-                     now: datetime) -> OfferRound:
+                     now: datetime, preranked: PreRanked | None = None) -> OfferRound:
         ledger = self.ledger
         ledger.vacancies[vacancy.vacancy_id] = vacancy
         on = now.date()
@@ -202,7 +207,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
             channel = self._allocate_channel(vacancy, in_force, now, round_id, decisions)
             ledger.vacancy_channel[vacancy.vacancy_id] = channel
 
-        ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force, now, round_id)
+        ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force, now, round_id,
+                                                   preranked)
         decisions.extend(other_decisions)
         if not ranked and channel in RELEASABLE_CHANNELS:
             anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
@@ -217,7 +223,7 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                 channel = Channel.WAITING_LIST
                 ledger.vacancy_channel[vacancy.vacancy_id] = channel
                 ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force,
-                                                           now, round_id)
+                                                           now, round_id, preranked)
                 decisions.extend(other_decisions)
         if not ranked and channel in (Channel.WAITING_LIST, Channel.FLEKSIBEL):
             advert = next((p for p in in_force if p.spec.tool == "offentlig_annoncering"), None)
@@ -396,8 +402,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         return applicants
 
     def _candidates(self, vacancy: Vacancy, channel: Channel, applicants: Sequence[Applicant],
-                    context: LettingContext, in_force: Sequence[Policy], now: datetime, round_id: str
-                    ) -> tuple[list[Assessment], list[Decision]]:
+                    context: LettingContext, in_force: Sequence[Policy], now: datetime, round_id: str,
+                    preranked: PreRanked | None = None) -> tuple[list[Assessment], list[Decision]]:
         on = now.date()
         waiting = self._waiting_list_policy(vacancy, in_force, on)
         allowed = LIST_TYPES_BY_CHANNEL[channel]
@@ -425,9 +431,17 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         allowed_ids = {id(t) for t in allowed}  # enum members are singletons; id() skips Enum.__hash__
         table = self._assessment_table_for(vacancy, channel, in_force, on) \
             if not ledger.refusals and not reactivations else None
+        pre = preranked if preranked is not None and preranked.channel is channel and own_lists_only else None
+        if pre is not None:  # ranked by the caller: as if each had passed the loop below (`PreRanked`)
+            if not pre.fits(table, org_id, allowed, ledger, vacancy.vacancy_id):
+                raise LettingError(f"vacancy {vacancy.vacancy_id}: the candidates ranked beforehand do not fit "
+                                   f"this round (another context, or the ledger holds some of them)")
+            for aid, count in pre.refusals.items():
+                if count != base_refusal(aid, 0):
+                    base_refusals[aid] = count
         for applicant in self._pool(channel, applicants, context, vacancy.dwelling.municipality_code):
             aid = applicant.applicant_id
-            if aid in seen:
+            if aid in seen or (pre is not None and aid in pre.ids):
                 raise LettingError(f"applicant {aid} is listed twice for vacancy {vacancy.vacancy_id}")
             seen.add(aid)
             if applicant.refusal_count != base_refusal(aid, 0):
@@ -484,7 +498,13 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                 reason=assessment.reason, facts=assessment.facts, unknown=assessment.unknown, safe=True))
             if assessment.outcome == Outcome.REJECTED and self.follow_ups:
                 decisions.extend(self._after_rejection(vacancy, channel, applicant, assessment, now, round_id))
-        ranked.sort(key=rank_sorter(channel))
+        sorter = rank_sorter(channel)
+        ranked.sort(key=sorter)
+        if pre is not None and pre.assessments:  # the few others ranked among the caller's
+            merged = list(pre.assessments)
+            for assessment in ranked:
+                insort(merged, assessment, key=sorter)
+            ranked = merged
         return ranked, decisions
 
 

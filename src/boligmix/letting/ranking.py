@@ -17,8 +17,9 @@ the priority rules read, which `LettingEngine.assess` recomputes on demand).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter, not_
 from typing import TYPE_CHECKING, Any
 
 from boligmix.letting.model import Applicant, Channel
@@ -72,7 +73,10 @@ LAPSE_MET_FACT = "lapsed_rules_met_by"
 def meeting_lapsing_rules(ranked: "list[Assessment]") -> int:
     """How many of a round's eligible candidates meet every rule that lapses without a taker (they
     rank ahead of the others: the rules' verdicts lead the priority key)."""
-    return sum(1 for a in ranked if not a.lapsed)
+    return sum(map(not_, map(_LAPSED, ranked)))  # no Python frame per candidate
+
+
+_LAPSED = attrgetter("lapsed")
 
 
 def lapse_note(assessment: "Assessment", meeting: int, eligible: int) -> tuple[dict[str, Any], str]:
@@ -89,6 +93,42 @@ def lapse_note(assessment: "Assessment", meeting: int, eligible: int) -> tuple[d
 def not_reached_reason(rank: int, offers_per_round: int) -> str:
     """The reason of a not-reached candidate's decision (as a full round records it)."""
     return f"eligible but ranked {rank}; this round offers the first {offers_per_round}"
+
+
+@dataclass(frozen=True, eq=False)
+class PreRanked:
+    """Eligible candidates of a waiting-list or fleksibel round ranked before the round, by a caller
+    that keeps them between rounds (the letting store, `boligmix.letting.store.kept_ranking`):
+    `LettingEngine.next_offers(..., preranked=...)` takes them as ranked instead of passing each
+    through its candidate loop and sort, and ranks the other candidates it is given among them.
+
+    The caller's promise, checked by `fits` where it can be checked without a pass over the
+    candidates: each assessment is the one the engine's assessment `table` holds for its applicant
+    (so made for this vacancy's dwelling fields, channel, policies in force and date), eligible
+    (`outcome` None), of an applicant on organisation `org_id`'s lists of `list_types`, not passive,
+    with no refusals but `refusals` (applicant id -> count handed in; absent = 0), and they are
+    in rank order (`rank_sorter(channel)`); `ids` are their applicant ids. The engine refuses a
+    record whose context or ledger does not fit (its entitlements, redirects, reactivations,
+    refusals, offers and lettings must not touch `ids`: such candidates go through the loop)."""
+
+    channel: Channel
+    table: Any
+    org_id: str
+    list_types: frozenset[Any]
+    assessments: Sequence["Assessment"]
+    ids: frozenset[int] | set[int]
+    refusals: Mapping[int, int] = field(default_factory=dict)
+
+    def fits(self, table: Any, org_id: str, list_types: frozenset[Any], ledger: Any, vacancy_id: str) -> bool:
+        """Whether this record can stand for its candidates' passes through the engine's loop in a
+        round with this assessment `table`, organisation, list types and `ledger`."""
+        ids = self.ids
+        return (table is not None and table is self.table and org_id == self.org_id
+                and list_types == self.list_types
+                and ids.isdisjoint(ledger.offered.get(vacancy_id, ()))
+                and all(ids.isdisjoint(part) for part in (
+                    ledger.passive, ledger.withdrawn, ledger.housed, ledger.reactivations, ledger.refusals,
+                    ledger.entitlements, ledger.redirected)))
 
 
 @dataclass(frozen=True)
@@ -129,5 +169,5 @@ class NotReached:
                    "unknown": tuple(assessment.unknown)}
 
 
-__all__ = ["COMPACT_CHANNELS", "LAPSE_MET_FACT", "NotReached", "lapse_note", "meeting_lapsing_rules", "REFERRAL_CHANNELS", "not_reached_reason", "rank_key", "rank_sorter",
+__all__ = ["COMPACT_CHANNELS", "LAPSE_MET_FACT", "NotReached", "PreRanked", "lapse_note", "meeting_lapsing_rules", "REFERRAL_CHANNELS", "not_reached_reason", "rank_key", "rank_sorter",
            "referral_order_key"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import weakref
+from itertools import compress
+from operator import attrgetter, not_
 from typing import Any
 
 from sqlalchemy import ARRAY, Integer, any_, bindparam, case, literal_column, null, select, union_all
@@ -73,7 +75,11 @@ def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[st
     if not offered_here:
         return list(copy.entries)
     offered = set(offered_here)
-    return [e for e in copy.entries if e.applicant_id not in offered]
+    entries = copy.entries
+    return list(compress(entries, map(not_, map(offered.__contains__, map(_APPLICANT_ID, entries)))))
+
+
+_APPLICANT_ID = attrgetter("applicant_id")
 
 
 _NO_VACANCY = -1

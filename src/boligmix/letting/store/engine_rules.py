@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from boligmix.letting import bodies
@@ -31,7 +32,13 @@ from boligmix.letting.ledger import Entitlement as LedgerEntitlement
 from boligmix.letting.store.candidates import CandidateEntry
 from boligmix.letting.store.errors import InvalidRequestError
 from boligmix.letting.store.models import Applicant, Department, Dwelling, Entitlement, RedirectedReferral, Vacancy
-from boligmix.letting.store.selection import CandidateDecision, RankedBelow, RoundPlan
+from boligmix.letting.store import kept_ranking
+from boligmix.letting.store.selection import CandidateDecision, RankedBelow, RoundPlan, candidate_lists
+
+_ENTRY_ID = attrgetter("entry_id")
+_ASSESSED_AID = attrgetter("applicant.applicant_id")
+_KEPT_CHANNELS = frozenset({m.Channel.WAITING_LIST, m.Channel.FLEKSIBEL})
+"""Channels whose rounds take the kept ranking (the organisation's own lists; `ranking.COMPACT_CHANNELS`)."""
 
 
 def household_from_json(data: Mapping[str, Any], applicant_id: int, household_id: int | None,
@@ -109,9 +116,13 @@ class EngineRules:
                   and cd.rule.endswith("#ranking")]
         head = [cd.entry.entry_id for cd in sorted(ranked, key=lambda cd: cd.rank or 0)]  # type: ignore[union-attr]
         below = plan.not_reached
-        return head if below is None else head + [e.entry_id for e in below.entries]
+        return head if below is None else head + list(map(_ENTRY_ID, below.entries))
 
-    def __init__(self, policies: Any | None = None) -> None:
+    def __init__(self, policies: Any | None = None, *, keep_ranking: bool = True) -> None:
+        """`keep_ranking`: a waiting-list or fleksibel round takes the candidates ranked in the
+        worker's earlier rounds of the list and context (`store.kept_ranking`); False: the engine
+        ranks every candidate every round (the same round; tests compare the two)."""
+        self.keep_ranking = keep_ranking
         if policies is None:
             from boligmix.letting.policy import load_default_policies
             policies = load_default_policies(include_local_examples=False)
@@ -186,7 +197,7 @@ class EngineRules:
         stored redirected referrals (of candidates) go in too: the engine gives them the
         `redirected_referral` priority right at referral dwellings of the municipality and does
         not redirect them a second time."""
-        from boligmix.letting.engine import LettingContext, LettingEngine
+        from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingContext, LettingEngine
         from boligmix.letting.ledger import LettingLedger
         from boligmix.letting.ledger import RedirectedReferral as LedgerRedirect
 
@@ -211,8 +222,18 @@ class EngineRules:
         channel = m.Channel(vacancy.channel)
         ev = engine_vacancy(vacancy, dwelling, department)
         engine.ledger.vacancy_channel[ev.vacancy_id] = channel
+        pre = kept = None
+        pool: Sequence[Applicant] = list(by_applicant.values())
+        if self.keep_ranking and channel in _KEPT_CHANNELS and not busy and not ledger.redirected \
+                and set(map(type, pool)) <= {CandidateEntry}:  # entries of `store.candidates` (one per row version)
+            owner, list_types = candidate_lists(vacancy, department)
+            got = kept_ranking.preranked(
+                (owner, tuple(list_types)), engine, ev, channel, ev.dwelling.org_id, LIST_TYPES_BY_CHANNEL[channel],
+                pool, engine_applicant, now, ledger.entitlements.keys())
+            if got is not None:
+                pre, pool, kept = got
         applicants = [e.engine if type(e) is CandidateEntry and e.engine is not None else engine_applicant(e)
-                      for e in by_applicant.values()]  # (`engine_applicant`, its cached case inline)
+                      for e in pool]  # (`engine_applicant`, its cached case inline)
         context = LettingContext(busy=[engine_applicant(e) for e in busy])  # as `engine.plan_offers`
         if channel in (m.Channel.KOMMUNAL_ANVISNING, m.Channel.UDSLUSNING):
             context, applicants = LettingContext(referrals=applicants), []
@@ -220,7 +241,7 @@ class EngineRules:
             context, applicants = LettingContext(rehousing=applicants), []
         elif channel == m.Channel.ANNONCERING:
             context, applicants = LettingContext(advert_respondents=applicants), []
-        round_ = engine.next_offers(ev, applicants, context, now)
+        round_ = engine.next_offers(ev, applicants, context, now, preranked=pre)
         fulfilled = tuple(sorted(aid for aid, e in ledger.entitlements.items()
                                  if e.fulfilled_by is not None and not e.fulfilled_by.startswith("store:")))
         offered = {o.applicant_id for o in round_.offers}
@@ -236,6 +257,11 @@ class EngineRules:
                 unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
         below = None
         if round_.not_reached is not None:
-            below = RankedBelow(tuple(by_applicant[a.applicant.applicant_id] for a in round_.not_reached.assessments),
-                                round_.not_reached)
+            columns = kept_ranking.below_columns(kept.ranked, kept.columns, round_.not_reached.assessments) \
+                if kept is not None else None
+            if columns is not None:  # the tail of the kept ranking: its columns (`kept_ranking`)
+                below = RankedBelow(tuple(columns[0]), round_.not_reached, columns[1:])
+            else:
+                below = RankedBelow(tuple(map(by_applicant.__getitem__,
+                                              map(_ASSESSED_AID, round_.not_reached.assessments))), round_.not_reached)
         return RoundPlan(round_.channel.value, tuple(out), fulfilled, below)  # the engine may release a referral vacancy

@@ -54,6 +54,9 @@ class RankedBelow:
 
     entries: tuple[Applicant, ...]
     record: Any
+    columns: tuple[list[Any], ...] | None = None
+    """The entries' entry, applicant and household ids and their class numbers and seniority texts
+    as the trail packs them (`trail._packed`), when the rules keep them (`store.kept_ranking`)."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from boligmix.letting.ranking import REFERRAL_CHANNELS, not_reached_reason
+from boligmix.letting.store.db import dumps_json
 from boligmix.letting.store.errors import StoreInvariantError
 from boligmix.letting.store.models import Decision
 
@@ -77,6 +78,13 @@ def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -
     (`_packed`): the store's rounds reuse an unchanged candidate's assessment between rounds, so
     a round packs only new and changed candidates afresh."""
     record = below.record
+    columns = getattr(below, "columns", None)
+    if columns is not None:  # kept by the rules (`store.kept_ranking`): slices, no visit per candidate
+        entry_ids, applicant_ids, household_ids, numbers, seniority = columns
+        classes = list(dict.fromkeys(numbers))  # the process-wide class numbers in order of first use
+        index = {number: i for i, number in enumerate(classes)}
+        return _below_record(record, channel, as_of, entry_ids, applicant_ids, household_ids, classes,
+                             list(map(index.__getitem__, numbers)), seniority)
     local: dict[int, int] = {}  # the process-wide class number -> this record's class index
     klass = []
     seniority = []
@@ -89,10 +97,17 @@ def pack_below(below: Any, channel: str | None, as_of: datetime | None = None) -
             hit = cache[id(a)] = _packed(a)
         klass.append(local.setdefault(hit[1], len(local)))
         seniority.append(hit[2])
-    classes = list(local)
     entries = below.entries
-    out = {"entry_id": [e.entry_id for e in entries], "applicant_id": [e.applicant_id for e in entries],
-           "household_id": [e.household_id for e in entries], "first_rank": record.first_rank,
+    return _below_record(record, channel, as_of, [e.entry_id for e in entries], [e.applicant_id for e in entries],
+                         [e.household_id for e in entries], list(local), klass, seniority)
+
+
+def _below_record(record: Any, channel: str | None, as_of: datetime | None, entry_ids: list[Any],
+                  applicant_ids: list[Any], household_ids: list[Any], classes: list[int], klass: list[int],
+                  seniority: list[str]) -> dict[str, Any]:
+    """`pack_below`'s record from its columns (`classes`: the process-wide class numbers used)."""
+    out = {"entry_id": entry_ids, "applicant_id": applicant_ids,
+           "household_id": household_ids, "first_rank": record.first_rank,
            "offers_per_round": record.offers_per_round, "eligible": record.eligible,
            "verdict": ["skipped", channel, record.rule_id, record.rule_version, record.law],
            "classes": [[k[0], list(k[1]), list(k[2]), list(k[3])] for k in map(_CLASS_KEYS.__getitem__, classes)],
@@ -250,14 +265,26 @@ def write_round(s: Session, rows: Sequence[dict[str, Any]], *, actor: str, at: d
         n += len(below.entries)
         counts["skipped"] = counts.get("skipped", 0) + len(below.entries)
     summary = ", ".join(f"{n} {o}" for o, n in counts.items())
+    reason = f"offer round: {n} decisions ({summary}), stored compactly"
+    facts = pack(rows, pack_below(below, first["channel"], as_of) if below is not None and below.entries else None)
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":  # driver SQL: the same row and JSON text, no ORM statement per round
+        return int(conn.exec_driver_sql(_ROUND_INSERT_PG, (
+            at, ROUND, first["vacancy_id"], first["dwelling_id"], first["channel"], ROUND_RULE, FORMAT, reason,
+            dumps_json(facts), "[]", actor)).scalar_one())
     result = s.execute(insert(Decision.__table__).returning(Decision.__table__.c.decision_id), [{
         "created_at": at, "outcome": ROUND, "vacancy_id": first["vacancy_id"], "dwelling_id": first["dwelling_id"],
         "channel": first["channel"], "offer_id": None, "entry_id": None, "applicant_id": None, "household_id": None,
-        "rank": None, "rule": ROUND_RULE, "rule_version": FORMAT, "law": None,
-        "reason": f"offer round: {n} decisions ({summary}), stored compactly",
-        "facts": pack(rows, pack_below(below, first["channel"], as_of) if below is not None and below.entries else None),
-        "unknown_facts": [], "actor": actor}])
+        "rank": None, "rule": ROUND_RULE, "rule_version": FORMAT, "law": None, "reason": reason,
+        "facts": facts, "unknown_facts": [], "actor": actor}])
     return int(result.scalar_one())
+
+
+_ROUND_INSERT_PG = (
+    "INSERT INTO decisions (created_at, outcome, vacancy_id, dwelling_id, channel, rule, rule_version, reason, "
+    "facts, unknown_facts, actor) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json, %s) "
+    "RETURNING decision_id")
+"""The compact round row (PostgreSQL); the columns not named are NULL, as the ORM insert writes them."""
 
 
 __all__ = ["ROUND", "ROUND_RULE", "TrailDecision", "expand", "one", "pack", "pack_below", "trail", "unpack",
