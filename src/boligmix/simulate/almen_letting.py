@@ -35,10 +35,11 @@ from boligmix.errors import SimulationError
 from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Outcome, Vacancy
-from boligmix.letting.resolution import letting_channel
+from boligmix.letting.resolution import letting_channel as letting_channel_of
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool, first_by
 from boligmix.simulate.population import Population
@@ -69,6 +70,8 @@ class AlmenLetting:
         self.check_rules = check_rules
         self.skip_unchanged = skip_unchanged
         self.screen = WindowScreen() if screen else None
+        self.columns = ColumnScreen(factory, self.screen) if screen and direct else None
+        """Screened rounds decided from the pools' columns (`boligmix.simulate.column_facts`)."""
         self.direct = direct
         self.direct_lettings = 0
         """Lettings the screen decided without an engine round (`_let_direct`)."""
@@ -208,12 +211,20 @@ class AlmenLetting:
         handed_in: list[int] = []
         for w, window in enumerate(windows):
             handed_in += window
-            # the waiting list: read by every channel but udslusning (the referral channels read it
-            # when the engine releases an unused referral to the waiting list)
-            applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
-                if channel != Channel.UDSLUSNING else []
-            handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
-                if self.screen is not None else None
+            # a screened round decided from the pool's columns (no applicants built), else the
+            # waiting list's applicants: read by every channel but udslusning (the referral channels
+            # read it when the engine releases an unused referral to the waiting list)
+            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
+                if self.columns is not None else None
+            if found is None:
+                applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
+                    if channel != Channel.UDSLUSNING else []
+                handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
+                    if self.screen is not None else None
+                if handed:
+                    found = (handed[0].applicant_id, handed[0].list_type.value)
+            else:
+                applicants, handed = [], [] if found is False else [found]
             if handed == [] and (w < meeting_windows and fits.lapsed
                                  or not any(p.spec.tool == "offentlig_annoncering" for p in in_force)):
                 # no one the engine could rank, and no advertising to turn to when the list gives no
@@ -223,7 +234,7 @@ class AlmenLetting:
                 continue
             if handed and self.direct:
                 # the screen decided the round: let it directly (`_let_direct`, the engine's letting)
-                return self._let_direct(pos, vacancy, handed[0], channel, seekers, now, in_force)
+                return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
@@ -391,7 +402,7 @@ class AlmenLetting:
                                   f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
         self.checked += 1
 
-    def _let_direct(self, pos: int, vacancy: Vacancy, applicant: Applicant, channel: Channel, seekers: Seekers,
+    def _let_direct(self, pos: int, vacancy: Vacancy, aid: int, list_type: str, channel: Channel, seekers: Seekers,
                     now: datetime, in_force: tuple) -> tuple[int, dict]:
         """Let `vacancy` to the one candidate the screen found (`WindowScreen.candidates`) without the
         engine's round: the round would assess that candidate eligible (the compiled decision is
@@ -403,12 +414,11 @@ class AlmenLetting:
         the channel rule and rejections of the vacancy's earlier rounds and the first policy in force."""
         ledger = self.engine.ledger
         if self.check_rules:
-            self._check(vacancy, applicant.applicant_id, channel, [applicant], now)
+            self._check(vacancy, aid, channel, [self._applicant(aid, seekers, vacancy.dwelling, now.date(), None)], now)
         round_channel = ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
-        letting_channel = direct_channel(round_channel, applicant)
-        aid = applicant.applicant_id
+        letting_channel = letting_channel_of(round_channel, list_type)
         letting = Letting(ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, aid,
-                          applicant.household_id, letting_channel, max(vacancy.available_from, now.date()), now,
+                          aid, letting_channel, max(vacancy.available_from, now.date()), now,
                           f"{self.engine.id_prefix}{vacancy.vacancy_id}/direct")
         ledger.record_letting(letting)
         ledger.next_letting_id += 1
@@ -455,7 +465,7 @@ class AlmenLetting:
 def direct_channel(channel: Channel, applicant: Applicant) -> Channel:
     """The channel of a letting the screen decided (`AlmenLetting._let_direct`), as the engine's
     acceptance records it (`resolution.letting_channel`, the engine's one rule)."""
-    return letting_channel(channel, applicant.list_type.value if applicant.list_type is not None else None)
+    return letting_channel_of(channel, applicant.list_type.value if applicant.list_type is not None else None)
 
 
 def ranking_rule(in_force: tuple) -> str | None:
