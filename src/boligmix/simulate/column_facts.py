@@ -87,6 +87,9 @@ class ColumnScreen:
         """Code -> the applicant facts (`ApplicantFactory.facts`) of the seekers with that code."""
         self._plans: dict[int, tuple[Policy, tuple | None]] = {}
         self._dwelling_facts: dict[int, tuple[Dwelling, dict[str, Any]]] = {}
+        self._verdicts: dict[tuple, tuple[str | None, tuple[int, ...]]] = {}
+        """(policies, dwelling's facts read, signature) -> RowDecider's (outcome, priority key): the
+        same values give the same fact rows, hence the same verdict."""
 
     def code(self, value: str | None) -> int:
         """A small integer per organisation or department id (None: 0), equal ids equal codes."""
@@ -122,7 +125,8 @@ class ColumnScreen:
         """The window `sids`' best-ranked eligible candidate as (seeker, list type), False when no
         one is eligible, or None when the round needs the row path (`WindowScreen.candidates` on
         the applicants)."""
-        if channel not in SCREENED or channel in REFERRAL_CHANNELS:
+        if channel not in SCREENED or channel in REFERRAL_CHANNELS \
+                or not {ListType.INTERNAL, ListType.EXTERNAL} <= LIST_TYPES_BY_CHANNEL[channel]:
             return None
         on = now.date()
         rows = np.fromiter(map(group.row.__getitem__, sids), dtype=np.int64, count=len(sids))
@@ -154,24 +158,31 @@ class ColumnScreen:
         department = columns.department[rows] == self.code(dwelling.department_id)
         signature = (((columns.facts[rows] << SIZE_BITS) | size) << 2) | (organisation << 1) | department
         distinct, inverse = np.unique(signature, return_inverse=True)
-        allowed = LIST_TYPES_BY_CHANNEL[channel]
-        if not all(ListType(t) in allowed for t in {"internal" if o else "external" for o in organisation.tolist()}):
-            return self._to_rows()
         dwelling_facts = self._of_dwelling(dwelling, on)
-        signatures = [self._decode(int(c)) for c in distinct.tolist()]
-        fact_rows = {p.id: [self._row(plan, sig, dwelling, dwelling_facts) for sig in signatures]
-                     for p, plan in zip(covering, plans)}
-        outcome, _, keys, _ = self.screen.decider.decide(covering, lambda p: fact_rows[p.id], len(signatures))
+        context = (tuple(map(id, covering)), dwelling.rooms,
+                   tuple((v, type(v)) for v in (dwelling_facts.get(name) for plan in plans for name, _ in plan
+                                                if name.startswith("dwelling."))))
+        verdicts = [self._verdicts.get((context, c)) for c in distinct.tolist()]
+        new = [j for j, v in enumerate(verdicts) if v is None]
+        if new:                                  # RowDecider's verdicts on the new signatures' fact rows
+            signatures = [self._decode(int(distinct[j])) for j in new]
+            fact_rows = {p.id: [self._row(plan, sig, dwelling, dwelling_facts) for sig in signatures]
+                         for p, plan in zip(covering, plans)}
+            outcome, _, keys, _ = self.screen.decider.decide(covering, lambda p: fact_rows[p.id], len(signatures))
+            if len(self._verdicts) > 500_000:
+                self._verdicts.clear()
+            for j, o, k in zip(new, outcome, keys):
+                verdicts[j] = self._verdicts[context, int(distinct[j])] = (o, tuple(k))
         self._count()
-        eligible = [j for j, o in enumerate(outcome) if o is None]
+        eligible = [j for j, (o, _) in enumerate(verdicts) if o is None]
         if not eligible:
             return False
         # the engine's ranking key (`ranking.rank_key`; no referral order on these channels): the
         # priority key as a rank among the distinct keys, then seniority and applicant id
-        ordered = sorted({tuple(keys[j]) for j in eligible})
+        ordered = sorted({verdicts[j][1] for j in eligible})
         key_rank = np.full(distinct.size, len(ordered), dtype=np.int64)
         for j in eligible:
-            key_rank[j] = ordered.index(tuple(keys[j]))
+            key_rank[j] = ordered.index(verdicts[j][1])
         ranked = key_rank[inverse]
         candidates = np.flatnonzero(ranked < len(ordered))
         sid = group.sid[rows[candidates]]
