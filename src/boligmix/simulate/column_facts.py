@@ -63,7 +63,9 @@ _STAND_IN = Applicant(0, "", ListType.EXTERNAL, date(2000, 1, 1),
 class PoolFacts:
     """The candidate facts of one pool's seekers, as columns (filled when first read)."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, owner: "ColumnScreen") -> None:
+        self.owner = owner
+        """The screen whose codes the columns hold."""
         self.known = np.zeros(n, dtype=bool)
         self.organisation = np.zeros(n, dtype=np.int64)
         """Code of the organisation of the seeker's current almen dwelling (`ColumnScreen.code`; 0: none)."""
@@ -102,8 +104,8 @@ class ColumnScreen:
         """The pool's columns, read for the seekers at `rows` not read yet (their facts fixed on `on`,
         as building their applicants would: `ApplicantFactory.facts`)."""
         columns = group.columns
-        if columns is None:
-            columns = group.columns = PoolFacts(group.sid.size)
+        if columns is None or columns.owner is not self:
+            columns = group.columns = PoolFacts(group.sid.size, self)
         factory = self.factory
         for i in rows[~columns.known[rows]].tolist():
             sid = int(group.sid[i])
@@ -151,12 +153,9 @@ class ColumnScreen:
         if not rows.size:
             self._count()
             return False
-        size = group.size[rows]
-        if int(size.max()) >= 1 << SIZE_BITS:
+        signature = self.signatures(group, rows, dwelling)
+        if signature is None:
             return self._to_rows()
-        organisation = columns.organisation[rows] == self.code(dwelling.org_id)
-        department = columns.department[rows] == self.code(dwelling.department_id)
-        signature = (((columns.facts[rows] << SIZE_BITS) | size) << 2) | (organisation << 1) | department
         distinct, inverse = np.unique(signature, return_inverse=True)
         dwelling_facts = self._of_dwelling(dwelling, on)
         context = (tuple(map(id, covering)), dwelling.rooms,
@@ -187,7 +186,25 @@ class ColumnScreen:
         candidates = np.flatnonzero(ranked < len(ordered))
         sid = group.sid[rows[candidates]]
         best = candidates[np.lexsort((sid, group.seniority[rows[candidates]], ranked[candidates]))[0]]
-        return int(group.sid[rows[best]]), "internal" if organisation[best] else "external"
+        return int(group.sid[rows[best]]), "internal" if self._decode(int(signature[best]))[2] else "external"
+
+    def signatures(self, group: SeekerPool, rows: np.ndarray, dwelling: Dwelling) -> np.ndarray | None:
+        """Per seeker at `rows` (facts read: `fill`), the code of what its candidate facts for
+        `dwelling` depend on: its applicant facts, household size and whether it lives in the
+        dwelling's organisation and department (`_decode`); None when a household is too large."""
+        columns = group.columns
+        size = group.size[rows]
+        if size.size and int(size.max()) >= 1 << SIZE_BITS:
+            return None
+        organisation = columns.organisation[rows] == self.code(dwelling.org_id)
+        department = columns.department[rows] == self.code(dwelling.department_id)
+        return (((columns.facts[rows] << SIZE_BITS) | size) << 2) | (organisation.astype(np.int64) << 1) | department
+
+    def fact_row(self, policy: Policy, code: int, dwelling: Dwelling, on: date) -> dict[str, Any] | None:
+        """The facts `policy`'s rules read for a candidate of signature `code` (`signatures`), as the
+        screen hands them to `RowDecider`; None when the policy reads a fact without a column."""
+        plan = self._plan(policy)
+        return None if plan is None else self._row(plan, self._decode(code), dwelling, self._of_dwelling(dwelling, on))
 
     def _count(self) -> None:
         self.screened += 1
