@@ -20,7 +20,10 @@ vacancy does not build referral applicants. On the waiting-list channels the win
 the engine would rank first among the window's candidates (drawn from the area's seekers or
 everyone's, as above), and that candidate is let the dwelling without an engine round
 (`_let_direct`, what the engine's round and acceptance would record; `direct=False` hands it to the
-engine instead, the tests' oracle); a window with no eligible candidate makes no round. An unlet vacancy is not offered again to seekers the
+engine instead, the tests' oracle); a window with no eligible candidate makes no round. Letting
+directly, the screen decides from the pool's columns (`boligmix.simulate.column_facts`) without
+building the window's applicants; a round the columns cannot decide takes the row path (the
+applicants and `WindowScreen`). The candidates are selected by `boligmix.simulate.candidates`. An unlet vacancy is not offered again to seekers the
 engine already assessed for it, nor at all while its pool has no new candidate (`skipped_offers`).
 """
 
@@ -39,15 +42,13 @@ from boligmix.letting.resolution import letting_channel as letting_channel_of
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.candidates import WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
-from boligmix.simulate.pools import SeekerPool, first_by
+from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
 from boligmix.simulate.screen import SCREENED, WindowScreen
 
-WINDOW = 25
-"""Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
-WINDOWS = 3
 REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
 
@@ -288,39 +289,12 @@ class AlmenLetting:
 
     def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
                     tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False,
-                    waiting_only: bool = False) -> tuple["Fits", list[int], list[int]]:
-        """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
-        `band` (None: any) not yet assessed for the vacancy: the most senior meeting the `preferred`
-        size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
-        referral order, the first households to rehouse (`waiting_only`: none, the channel reads
-        only the waiting list)."""
+                    waiting_only: bool = False) -> tuple[Fits, list[int], list[int]]:
+        """`candidates.select` of the pool, its household facts read by the factory."""
         factory = self.factory
-        rows = group.select(month, dwelling.dwelling_id, band, second)
-        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
-        size = group.size[rows]
-        fit = _within(size, dwelling.rooms, *binding)
-        meets = fit & _within(size, dwelling.rooms, *preferred) if preferred != binding else fit
-        lists = ((fit, tried[0]),) if tried is not None else ()
-        if not waiting_only:
-            referable = ~group.rehousing[rows] & group.urgent[rows]
-            rehoused = group.rehousing[rows]
-            lists = ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])) if tried is not None else ()
-        if lists:                              # the candidates not yet assessed for this vacancy, per list
-            for mask, done in lists:
-                if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
-                    kept = np.flatnonzero(mask)
-                    mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
-        cap = WINDOW * WINDOWS
-        meeting = group.sid[first_by(rows[fit & meets], group.seniority, group.sid, cap)].tolist()
-        lapsed = group.sid[first_by(rows[fit & ~meets], group.seniority, group.sid, cap)].tolist() \
-            if meets is not fit else []
-        fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
-        if waiting_only:
-            return fits, [], []
-        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
-        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
-        return fits, referral_pool, rehousing
+        return select(group, dwelling.dwelling_id, dwelling.rooms, month, band, tried, binding, preferred, second,
+                      waiting_only, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                      lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
 
     def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
         """The vacancy's channel: allocated by the engine before its first round."""
@@ -472,26 +446,6 @@ def ranking_rule(in_force: tuple) -> str | None:
     """The record's `ranking_rule` of a round under the policies `in_force`: the first of the
     round's policies (`OfferRound.policies`, the engine's `in_force` in order)."""
     return in_force[0].ref.policy_id if in_force else None
-
-
-class Fits(list):
-    """A vacancy's waiting-list candidates: those meeting the size rules (`meeting`, the most senior
-    first), then those meeting only the binding ones (`lapsed`: the rules lapse without a taker).
-    `complete`: neither list was cut at `WINDOW * WINDOWS`."""
-
-    def __init__(self, meeting: list[int], lapsed: list[int], complete: bool) -> None:
-        super().__init__([*meeting, *lapsed])
-        self.meeting, self.lapsed, self.complete = meeting, lapsed, complete
-
-
-def _within(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
-    """Which household sizes meet the size limits (None: no limit) for a dwelling of `rooms`."""
-    fit = np.ones(size.size, dtype=bool)
-    if per_room is not None:
-        fit &= ~(size > per_room * rooms)
-    if over is not None:
-        fit &= ~(rooms - size > over)
-    return fit
 
 
 __all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]

@@ -132,7 +132,7 @@ class ColumnScreen:
             return None
         on = now.date()
         rows = np.fromiter(map(group.row.__getitem__, sids), dtype=np.int64, count=len(sids))
-        columns = self.fill(group, rows, seekers, on)      # every window seeker's facts fixed now, as before
+        self.fill(group, rows, seekers, on)                # every window seeker's facts fixed now, as before
         if not sids:
             return False
         covering = self.screen._covering(in_force, channel)
