@@ -156,22 +156,25 @@ class ColumnScreen:
         signature = self.signatures(group, rows, dwelling)
         if signature is None:
             return self._to_rows()
-        distinct, inverse = np.unique(signature, return_inverse=True)
+        codes = signature.tolist()               # the distinct signatures (a window: a dict beats np.unique)
+        index: dict[int, int] = {}
+        inverse = np.fromiter((index.setdefault(c, len(index)) for c in codes), dtype=np.int64, count=len(codes))
+        distinct = list(index)
         dwelling_facts = self._of_dwelling(dwelling, on)
         context = (tuple(map(id, covering)), dwelling.rooms,
                    tuple((v, type(v)) for v in (dwelling_facts.get(name) for plan in plans for name, _ in plan
                                                 if name.startswith("dwelling."))))
-        verdicts = [self._verdicts.get((context, c)) for c in distinct.tolist()]
+        verdicts = [self._verdicts.get((context, c)) for c in distinct]
         new = [j for j, v in enumerate(verdicts) if v is None]
         if new:                                  # RowDecider's verdicts on the new signatures' fact rows
-            signatures = [self._decode(int(distinct[j])) for j in new]
+            signatures = [self._decode(distinct[j]) for j in new]
             fact_rows = {p.id: [self._row(plan, sig, dwelling, dwelling_facts) for sig in signatures]
                          for p, plan in zip(covering, plans)}
             outcome, _, keys, _ = self.screen.decider.decide(covering, lambda p: fact_rows[p.id], len(signatures))
             if len(self._verdicts) > 500_000:
                 self._verdicts.clear()
             for j, o, k in zip(new, outcome, keys):
-                verdicts[j] = self._verdicts[context, int(distinct[j])] = (o, tuple(k))
+                verdicts[j] = self._verdicts[context, distinct[j]] = (o, tuple(k))
         self._count()
         eligible = [j for j, (o, _) in enumerate(verdicts) if o is None]
         if not eligible:
@@ -179,14 +182,14 @@ class ColumnScreen:
         # the engine's ranking key (`ranking.rank_key`; no referral order on these channels): the
         # priority key as a rank among the distinct keys, then seniority and applicant id
         ordered = sorted({verdicts[j][1] for j in eligible})
-        key_rank = np.full(distinct.size, len(ordered), dtype=np.int64)
+        key_rank = np.full(len(distinct), len(ordered), dtype=np.int64)
         for j in eligible:
             key_rank[j] = ordered.index(verdicts[j][1])
         ranked = key_rank[inverse]
         candidates = np.flatnonzero(ranked < len(ordered))
         sid = group.sid[rows[candidates]]
         best = candidates[np.lexsort((sid, group.seniority[rows[candidates]], ranked[candidates]))[0]]
-        return int(group.sid[rows[best]]), "internal" if self._decode(int(signature[best]))[2] else "external"
+        return int(group.sid[rows[best]]), "internal" if self._decode(codes[best])[2] else "external"
 
     def signatures(self, group: SeekerPool, rows: np.ndarray, dwelling: Dwelling) -> np.ndarray | None:
         """Per seeker at `rows` (facts read: `fill`), the code of what its candidate facts for
