@@ -66,11 +66,9 @@ class Fits(list):
 
 def _within(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
     """Which household sizes meet the size limits (None: no limit) for a dwelling of `rooms`."""
-    fit = np.ones(size.size, dtype=bool)
-    if per_room is not None:
-        fit &= ~(size > per_room * rooms)
-    if over is not None:
-        fit &= ~(rooms - size > over)
+    fit = size <= per_room * rooms if per_room is not None else np.ones(size.size, dtype=bool)
+    if over is not None:                     # (sizes are integers: `<=` is `not >`)
+        fit &= size >= rooms - over
     return fit
 
 
