@@ -88,7 +88,8 @@ class ColumnScreen:
         self.fact_rows: list[dict[str, Any]] = []
         """Code -> the applicant facts (`ApplicantFactory.facts`) of the seekers with that code."""
         self._plans: dict[int, tuple[Policy, tuple | None]] = {}
-        self._dwelling_facts: dict[int, tuple[Dwelling, dict[str, Any]]] = {}
+        self._dwelling_facts: tuple[Dwelling | None, dict[str, Any]] = (None, {})
+        """The last dwelling's own facts (a vacancy's windows come one after another)."""
         self._verdicts: dict[tuple, tuple[str | None, tuple[int, ...]]] = {}
         """(policies, dwelling's facts read, signature) -> RowDecider's (outcome, priority key): the
         same values give the same fact rows, hence the same verdict."""
@@ -271,12 +272,10 @@ class ColumnScreen:
 
     def _of_dwelling(self, dwelling: Dwelling, on: date) -> dict[str, Any]:
         """The dwelling's own base facts (`base_facts` on a stand-in applicant: they do not depend on it)."""
-        found = self._dwelling_facts.get(id(dwelling))
-        if found is None or found[0] is not dwelling:
-            if len(self._dwelling_facts) > 50_000:
-                self._dwelling_facts.clear()
+        found = self._dwelling_facts
+        if found[0] is not dwelling:
             facts = {k: v for k, v in base_facts(_STAND_IN, dwelling, on, 0).items() if k.startswith("dwelling.")}
-            found = self._dwelling_facts[id(dwelling)] = (dwelling, facts)
+            found = self._dwelling_facts = (dwelling, facts)
         return found[1]
 
 
