@@ -90,8 +90,8 @@ class ColumnScreen:
         self._plans: dict[int, tuple[Policy, tuple | None]] = {}
         self._dwelling_facts: tuple[Dwelling | None, dict[str, Any]] = (None, {})
         """The last dwelling's own facts (a vacancy's windows come one after another)."""
-        self._verdicts: dict[tuple, tuple[str | None, tuple[int, ...]]] = {}
-        """(policies, dwelling's facts read, signature) -> RowDecider's (outcome, priority key): the
+        self._verdicts: dict[tuple, dict[int, tuple[str | None, tuple[int, ...]]]] = {}
+        """(policies, dwelling's facts read) -> signature -> RowDecider's (outcome, priority key): the
         same values give the same fact rows, hence the same verdict."""
 
     def code(self, value: str | None) -> int:
@@ -165,17 +165,20 @@ class ColumnScreen:
         context = (tuple(map(id, covering)), dwelling.rooms,
                    tuple((v, type(v)) for v in (dwelling_facts.get(name) for plan in plans for name, _ in plan
                                                 if name.startswith("dwelling."))))
-        verdicts = [self._verdicts.get((context, c)) for c in distinct]
+        kept = self._verdicts.get(context)       # (one hash of the context a window, not one per signature)
+        if kept is None:
+            if len(self._verdicts) > 20_000:
+                self._verdicts.clear()
+            kept = self._verdicts[context] = {}
+        verdicts = [kept.get(c) for c in distinct]
         new = [j for j, v in enumerate(verdicts) if v is None]
         if new:                                  # RowDecider's verdicts on the new signatures' fact rows
             signatures = [self._decode(distinct[j]) for j in new]
             fact_rows = {p.id: [self._row(plan, sig, dwelling, dwelling_facts) for sig in signatures]
                          for p, plan in zip(covering, plans)}
             outcome, _, keys, _ = self.screen.decider.decide(covering, lambda p: fact_rows[p.id], len(signatures))
-            if len(self._verdicts) > 500_000:
-                self._verdicts.clear()
             for j, o, k in zip(new, outcome, keys):
-                verdicts[j] = self._verdicts[context, distinct[j]] = (o, tuple(k))
+                verdicts[j] = kept[distinct[j]] = (o, tuple(k))
         self._count()
         eligible = [j for j, (o, _) in enumerate(verdicts) if o is None]
         if not eligible:
