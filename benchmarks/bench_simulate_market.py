@@ -7,8 +7,9 @@ CPU, lettings, engine rounds and peak memory; `--diagnose` adds the almen vacanc
 almen seekers by household size; `--underuse N` runs the market with the waiting list's
 `max_rooms_over_persons` set to N (a diagnostic: how many unlet vacancies the size rule causes);
 `--size-rule binding` with the size rule binding (the waiting list before version 2010-01-01.3).
-`check-direct` runs the year three times, with the screened winners let directly, handed to the
-engine (`direct=False`) and with every round's whole window handed to the engine (`screen=False`,
+`check-direct` runs the year four times, with the screened winners decided from the pools' columns
+and let directly, decided from the window's applicants (`columns=False`, the row path), handed to
+the engine (`direct=False`) and with every round's whole window handed to the engine (`screen=False`,
 the oracles), and exits 1 unless lettings, households' dwellings and share counters agree.
 
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate_market.py save \\
@@ -100,7 +101,8 @@ def check_direct(state: str) -> None:
     from boligmix.simulate.market import Market
 
     out = {}
-    for direct, screen in ((True, True), (False, True), (False, False)):
+    for direct, screen, columns in ((True, True, True), (True, True, False), (False, True, False),
+                                    (False, False, False)):
         with open(state, "rb") as fh:
             s = pickle.load(fh)
         pop, year = s["pop"], s["year"]
@@ -108,20 +110,30 @@ def check_direct(state: str) -> None:
         c = time.process_time()
         market = Market(pop, _policies(None), factory, s["categories"], s["seed"], s["rep"], year,
                         LettingLedger(counters=s["counters"]), s["demolish"], direct=direct, screen=screen)
+        if not columns:
+            market.almen.columns = None        # the screen on the window's applicants (the row path)
         result = market.run(s["seekers"])
         cpu = time.process_time() - c
         counters = {k: (v.seen, dict(v.used)) for k, v in market.almen.engine.ledger.counters.items()}
-        out[direct, screen] = (result.lettings, pop.dwellings.household.copy(), counters)
-        print(f"direct={direct}, screen={screen}: cpu {cpu:.1f} s, lettings {len(result.lettings)} (direct "
-              f"{market.almen.direct_lettings}), engine rounds {market.almen.offer_rounds}, load {os.getloadavg()}",
-              flush=True)
+        out[direct, screen, columns] = (result.lettings, pop.dwellings.household.copy(), counters)
+        print(f"direct={direct}, screen={screen}, columns={columns}: cpu {cpu:.1f} s, lettings {len(result.lettings)} "
+              f"(direct {market.almen.direct_lettings}), engine rounds {market.almen.offer_rounds}, "
+              f"{_column_rounds(market)}load {os.getloadavg()}", flush=True)
         market.release()
         s = pop = factory = market = result = None         # one state in memory at a time (national: 6 GiB)
     same = [a == b if not isinstance(a, np.ndarray) else np.array_equal(a, b)
-            for oracle in ((False, True), (False, False)) for a, b in zip(out[True, True], out[oracle])]
-    print(f"identical lettings, dwellings' households, share counters (direct=False; screen=False): {same}")
+            for oracle in ((True, True, False), (False, True, False), (False, False, False))
+            for a, b in zip(out[True, True, True], out[oracle])]
+    print(f"identical lettings, dwellings' households, share counters (columns=False; direct=False; screen=False): "
+          f"{same}")
     if not all(same):
         sys.exit(1)
+
+
+def _column_rounds(market) -> str:
+    columns = getattr(market.almen, "columns", None)
+    return "" if columns is None else \
+        f"rounds from the columns {columns.screened}, handed to the row path {columns.row_path}, "
 
 
 def run(state: str, diagnose: bool, underuse: int | None, size_rule: str | None = None) -> None:
@@ -159,7 +171,8 @@ def run(state: str, diagnose: bool, underuse: int | None, size_rule: str | None 
     print(f"market of {year}{'' if underuse is None else f' (max_rooms_over_persons {underuse})'}"
           f"{'' if size_rule is None else f' (size_rule {size_rule})'}: cpu {cpu:.1f} s, "
           f"almen lettings {len(result.lettings)}, households moved {result.moved_households}, engine rounds "
-          f"{a.offer_rounds}, direct lettings {a.direct_lettings}, vacancy tries skipped {a.skipped_offers}, peak RSS "
+          f"{a.offer_rounds}, direct lettings {a.direct_lettings}, vacancy tries skipped {a.skipped_offers}, "
+          f"{_column_rounds(market)}peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB, load {os.getloadavg()}")
     print(f"  almen dwellings {int(almen.sum())}: vacant when the market opens {int(vacant0.sum())}, at the year's end "
           f"{int(left.sum())}; unhoused seekers {result.unhoused}")

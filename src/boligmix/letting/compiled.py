@@ -113,7 +113,7 @@ class RowDecider:
         policies = tuple(id(p) for p in covering)
         signatures = []                            # per policy and row: the values read, and their types
         for p in covering:
-            names = self._names(p)
+            names = self.fields(p)
             values = [tuple(map(row.get, names)) for row in facts(p)]
             signatures.append([(v, tuple(map(type, v))) for v in values])
         keys: list[tuple[Any, ...] | None] = []
@@ -143,8 +143,9 @@ class RowDecider:
         return ([r[0] for r in results], [r[1] for r in results], [list(r[2]) for r in results],
                 [list(r[3]) for r in results])
 
-    def _names(self, policy: Policy) -> tuple[str, ...]:
-        """Every fact the policy's active rules (and its dispensation) read."""
+    def fields(self, policy: Policy) -> tuple[str, ...]:
+        """Every fact the policy's active rules (and its dispensation) read: a row's decision depends
+        on these values only."""
         names = self._fields.get(id(policy))
         if names is None:
             read = {f for kind in ("eligibility", "exemptions", "rejections", "priorities")

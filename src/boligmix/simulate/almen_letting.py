@@ -20,7 +20,10 @@ vacancy does not build referral applicants. On the waiting-list channels the win
 the engine would rank first among the window's candidates (drawn from the area's seekers or
 everyone's, as above), and that candidate is let the dwelling without an engine round
 (`_let_direct`, what the engine's round and acceptance would record; `direct=False` hands it to the
-engine instead, the tests' oracle); a window with no eligible candidate makes no round. An unlet vacancy is not offered again to seekers the
+engine instead, the tests' oracle); a window with no eligible candidate makes no round. Letting
+directly, the screen decides from the pool's columns (`boligmix.simulate.column_facts`) without
+building the window's applicants; a round the columns cannot decide takes the row path (the
+applicants and `WindowScreen`). The candidates are selected by `boligmix.simulate.candidates`. An unlet vacancy is not offered again to seekers the
 engine already assessed for it, nor at all while its pool has no new candidate (`skipped_offers`).
 """
 
@@ -35,18 +38,17 @@ from boligmix.errors import SimulationError
 from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Outcome, Vacancy
-from boligmix.letting.resolution import letting_channel
+from boligmix.letting.resolution import letting_channel as letting_channel_of
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
+from boligmix.simulate.candidates import WINDOW, WINDOWS, Fits, select
+from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
-from boligmix.simulate.pools import SeekerPool, first_by
+from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
 from boligmix.simulate.screen import SCREENED, WindowScreen
 
-WINDOW = 25
-"""Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
-WINDOWS = 3
 REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
 
@@ -69,6 +71,8 @@ class AlmenLetting:
         self.check_rules = check_rules
         self.skip_unchanged = skip_unchanged
         self.screen = WindowScreen() if screen else None
+        self.columns = ColumnScreen(factory, self.screen) if screen and direct else None
+        """Screened rounds decided from the pools' columns (`boligmix.simulate.column_facts`)."""
         self.direct = direct
         self.direct_lettings = 0
         """Lettings the screen decided without an engine round (`_let_direct`)."""
@@ -208,12 +212,20 @@ class AlmenLetting:
         handed_in: list[int] = []
         for w, window in enumerate(windows):
             handed_in += window
-            # the waiting list: read by every channel but udslusning (the referral channels read it
-            # when the engine releases an unused referral to the waiting list)
-            applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
-                if channel != Channel.UDSLUSNING else []
-            handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
-                if self.screen is not None else None
+            # a screened round decided from the pool's columns (no applicants built), else the
+            # waiting list's applicants: read by every channel but udslusning (the referral channels
+            # read it when the engine releases an unused referral to the waiting list)
+            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
+                if self.columns is not None else None
+            if found is None:
+                applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
+                    if channel != Channel.UDSLUSNING else []
+                handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
+                    if self.screen is not None else None
+                if handed:
+                    found = (handed[0].applicant_id, handed[0].list_type.value)
+            else:
+                applicants, handed = [], [] if found is False else [found]
             if handed == [] and (w < meeting_windows and fits.lapsed
                                  or not any(p.spec.tool == "offentlig_annoncering" for p in in_force)):
                 # no one the engine could rank, and no advertising to turn to when the list gives no
@@ -223,7 +235,7 @@ class AlmenLetting:
                 continue
             if handed and self.direct:
                 # the screen decided the round: let it directly (`_let_direct`, the engine's letting)
-                return self._let_direct(pos, vacancy, handed[0], channel, seekers, now, in_force)
+                return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
@@ -277,39 +289,12 @@ class AlmenLetting:
 
     def _candidates(self, group: SeekerPool, seekers: Seekers, dwelling: Dwelling, month: int, band: int | None,
                     tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False,
-                    waiting_only: bool = False) -> tuple["Fits", list[int], list[int]]:
-        """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
-        `band` (None: any) not yet assessed for the vacancy: the most senior meeting the `preferred`
-        size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
-        referral order, the first households to rehouse (`waiting_only`: none, the channel reads
-        only the waiting list)."""
+                    waiting_only: bool = False) -> tuple[Fits, list[int], list[int]]:
+        """`candidates.select` of the pool, its household facts read by the factory."""
         factory = self.factory
-        rows = group.select(month, dwelling.dwelling_id, band, second)
-        group.fill(rows, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                   lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
-        size = group.size[rows]
-        fit = _within(size, dwelling.rooms, *binding)
-        meets = fit & _within(size, dwelling.rooms, *preferred) if preferred != binding else fit
-        lists = ((fit, tried[0]),) if tried is not None else ()
-        if not waiting_only:
-            referable = ~group.rehousing[rows] & group.urgent[rows]
-            rehoused = group.rehousing[rows]
-            lists = ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])) if tried is not None else ()
-        if lists:                              # the candidates not yet assessed for this vacancy, per list
-            for mask, done in lists:
-                if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
-                    kept = np.flatnonzero(mask)
-                    mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
-        cap = WINDOW * WINDOWS
-        meeting = group.sid[first_by(rows[fit & meets], group.seniority, group.sid, cap)].tolist()
-        lapsed = group.sid[first_by(rows[fit & ~meets], group.seniority, group.sid, cap)].tolist() \
-            if meets is not fit else []
-        fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
-        if waiting_only:
-            return fits, [], []
-        referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
-        rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
-        return fits, referral_pool, rehousing
+        return select(group, dwelling.dwelling_id, dwelling.rooms, month, band, tried, binding, preferred, second,
+                      waiting_only, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                      lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
 
     def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
         """The vacancy's channel: allocated by the engine before its first round."""
@@ -391,7 +376,7 @@ class AlmenLetting:
                                   f"breaks {assessment.hit.rule.rule_id if assessment.hit else '?'}: {assessment.reason}")
         self.checked += 1
 
-    def _let_direct(self, pos: int, vacancy: Vacancy, applicant: Applicant, channel: Channel, seekers: Seekers,
+    def _let_direct(self, pos: int, vacancy: Vacancy, aid: int, list_type: str, channel: Channel, seekers: Seekers,
                     now: datetime, in_force: tuple) -> tuple[int, dict]:
         """Let `vacancy` to the one candidate the screen found (`WindowScreen.candidates`) without the
         engine's round: the round would assess that candidate eligible (the compiled decision is
@@ -403,12 +388,11 @@ class AlmenLetting:
         the channel rule and rejections of the vacancy's earlier rounds and the first policy in force."""
         ledger = self.engine.ledger
         if self.check_rules:
-            self._check(vacancy, applicant.applicant_id, channel, [applicant], now)
+            self._check(vacancy, aid, channel, [self._applicant(aid, seekers, vacancy.dwelling, now.date(), None)], now)
         round_channel = ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
-        letting_channel = direct_channel(round_channel, applicant)
-        aid = applicant.applicant_id
+        letting_channel = letting_channel_of(round_channel, list_type)
         letting = Letting(ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, aid,
-                          applicant.household_id, letting_channel, max(vacancy.available_from, now.date()), now,
+                          aid, letting_channel, max(vacancy.available_from, now.date()), now,
                           f"{self.engine.id_prefix}{vacancy.vacancy_id}/direct")
         ledger.record_letting(letting)
         ledger.next_letting_id += 1
@@ -455,33 +439,13 @@ class AlmenLetting:
 def direct_channel(channel: Channel, applicant: Applicant) -> Channel:
     """The channel of a letting the screen decided (`AlmenLetting._let_direct`), as the engine's
     acceptance records it (`resolution.letting_channel`, the engine's one rule)."""
-    return letting_channel(channel, applicant.list_type.value if applicant.list_type is not None else None)
+    return letting_channel_of(channel, applicant.list_type.value if applicant.list_type is not None else None)
 
 
 def ranking_rule(in_force: tuple) -> str | None:
     """The record's `ranking_rule` of a round under the policies `in_force`: the first of the
     round's policies (`OfferRound.policies`, the engine's `in_force` in order)."""
     return in_force[0].ref.policy_id if in_force else None
-
-
-class Fits(list):
-    """A vacancy's waiting-list candidates: those meeting the size rules (`meeting`, the most senior
-    first), then those meeting only the binding ones (`lapsed`: the rules lapse without a taker).
-    `complete`: neither list was cut at `WINDOW * WINDOWS`."""
-
-    def __init__(self, meeting: list[int], lapsed: list[int], complete: bool) -> None:
-        super().__init__([*meeting, *lapsed])
-        self.meeting, self.lapsed, self.complete = meeting, lapsed, complete
-
-
-def _within(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
-    """Which household sizes meet the size limits (None: no limit) for a dwelling of `rooms`."""
-    fit = np.ones(size.size, dtype=bool)
-    if per_room is not None:
-        fit &= ~(size > per_room * rooms)
-    if over is not None:
-        fit &= ~(rooms - size > over)
-    return fit
 
 
 __all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]

@@ -49,6 +49,17 @@ PER_ROOM_FACT, OVER_FACT = "household.persons_per_room", "household.rooms_minus_
 `ApplicantFactory.size_limits` binds unless the rule reading its fact lapses without a taker."""
 
 
+def wished_rooms(size: int) -> int:
+    """The rooms a household of `size` persons asks for (`Applicant.min_rooms`)."""
+    return max(1, (size + 1) // 2)
+
+
+def waiting_list_type(current_org: str | None, org: str | None) -> str:
+    """The waiting list a seeker applies on for a dwelling of organisation `org`: the internal one
+    when it lives in a dwelling of that organisation (`current_org`)."""
+    return "internal" if current_org == org else "external"
+
+
 def _waiting_policy(dwelling: Dwelling, on: date, policies: PolicySet | tuple):
     in_force = policies.in_force(dwelling, on) if isinstance(policies, PolicySet) else policies
     return next((p for p in in_force if p.spec.tool == "waiting_list"), None)
@@ -166,6 +177,11 @@ class Seekers:
 class ApplicantFactory:
     """Engine applicants and household profiles for the seekers of one year."""
 
+    priority_rights: frozenset[str] = frozenset()
+    """The priority rights its applicants hold (the engine adds § 51 b entitlements and redirects)."""
+    max_rent_dkk: float | None = None
+    """The maximum rent its applicants name (None: any rent)."""
+
     def __init__(self, pop: Population, year: int, seed: int, rep: int, outside: tuple[str, ...],
                  persons: np.ndarray | None = None) -> None:
         """`persons`: the only person ids whose labour rows will be read (the members of every
@@ -199,6 +215,7 @@ class ApplicantFactory:
         self.index = RowIndex(pop.pid)
         self._households: dict[int, Household] = {}
         self._facts: dict[int, dict[str, Any]] = {}
+        self._roles_of: dict[int, tuple] = {}
         self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
         self._department: dict[int, str] = {}
         self._org: dict[int, str] = {}
@@ -274,11 +291,15 @@ class ApplicantFactory:
 
     # -- per seeker ---------------------------------------------------------------------------
 
-    def household(self, sid: int, seekers: Seekers, on: date) -> Household:
-        if sid in self._households:
-            return self._households[sid]
+    def _roles(self, sid: int, seekers: Seekers, on: date
+               ) -> tuple[list[tuple[int, int, bool, str]], dict[int, date], tuple, tuple | None, date]:
+        """(members, birth dates, head, partner, date) of the seeker's household as it applies: the
+        oldest adult applies, the adult nearest in age within 15 years is the partner. Fixed on the
+        date the household (`household`) or its facts (`facts`) are first read, whichever comes first."""
+        found = self._roles_of.get(sid)
+        if found is not None:
+            return found
         people = self._person(sid, seekers)
-        immigrant = seekers.kind[sid] == "immigrant"
         births = {p: to_date(b) for p, b, _, _ in people}
         adults = sorted((p for p in people if (age_on(births[p[0]], on) or 0) >= 18), key=lambda p: (p[1], p[0]))
         if not adults:
@@ -286,6 +307,32 @@ class ApplicantFactory:
         head = adults[0]
         partners = [p for p in adults[1:] if abs(p[1] - head[1]) / 365.25 <= OPTIONS.partner_max_age_gap_years]
         partner = min(partners, key=lambda p: (abs(p[1] - head[1]), p[0])) if partners else None
+        found = self._roles_of[sid] = (people, births, head, partner, on)
+        return found
+
+    def facts(self, sid: int, seekers: Seekers, on: date) -> dict[str, Any]:
+        """The applicant-level input facts of the seeker's engine applicant (`Applicant.facts`), without
+        building its household (its benefit histories): what the screen's columns read
+        (`boligmix.simulate.column_facts`)."""
+        facts = self._facts.get(sid)
+        if facts is None:
+            _, _, head, partner, _ = self._roles(sid, seekers, on)
+            adults_ids = [p[0] for p in (head, partner) if p is not None]
+            work = frozenset({"employment", "education"})
+            facts = self._facts[sid] = {
+                "household.employed_or_in_education": any(
+                    self.last_fte(p, work) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
+                "applicant.weekly_work_hours": int(round(37 * self.last_fte(head[0], frozenset({"employment"})))),
+                "applicant.in_education": head[0] in self.in_education,
+                "applicant.commuter_to_municipality": False,
+            }
+        return facts
+
+    def household(self, sid: int, seekers: Seekers, on: date) -> Household:
+        if sid in self._households:
+            return self._households[sid]
+        people, births, head, partner, on = self._roles(sid, seekers, on)
+        immigrant = seekers.kind[sid] == "immigrant"
         members = []
         for p in sorted(people, key=lambda p: (p is not head, p is not partner, p[0])):
             pid = p[0]
@@ -303,15 +350,7 @@ class ApplicantFactory:
                      "released_from_youth_institution_after_sentence": False}
             members.append(HouseholdMember(pid, role, births[pid], None, self._history(pid, immigrant), facts))
         household = Household(sid, tuple(members))
-        adults_ids = [m.person_id for m in household.members if m.role in (MemberRole.APPLICANT, MemberRole.SPOUSE)]
-        work = frozenset({"employment", "education"})
-        self._facts[sid] = {
-            "household.employed_or_in_education": any(
-                self.last_fte(p, work) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
-            "applicant.weekly_work_hours": int(round(37 * self.last_fte(head[0], frozenset({"employment"})))),
-            "applicant.in_education": head[0] in self.in_education,
-            "applicant.commuter_to_municipality": False,
-        }
+        self.facts(sid, seekers, on)
         self._households[sid] = household
         return household
 
@@ -404,16 +443,22 @@ class ApplicantFactory:
     def applicant(self, sid: int, seekers: Seekers, dwelling: Dwelling, on: date, list_type: str | None,
                   order: int | None = None) -> Applicant:
         household = self.household(sid, seekers, on)
-        current = seekers.dwelling[sid]
-        current_department = self._department.get(current) if current is not None else None
-        current_org = self._org.get(current) if current is not None else None
+        current_org, current_department = self.current(sid, seekers)
         if list_type is None:
-            list_type = "internal" if current_org == dwelling.org_id else "external"
+            list_type = waiting_list_type(current_org, dwelling.org_id)
         seniority = self.seniority(sid, seekers)
         return Applicant(sid, dwelling.org_id, ListType(list_type), seniority, household,
-                         min_rooms=max(1, (household.size + 1) // 2), current_department_id=current_department,
-                         current_org_id=current_org, facts=self._facts[sid],
+                         min_rooms=wished_rooms(household.size), current_department_id=current_department,
+                         current_org_id=current_org, facts=self._facts[sid], priority_rights=self.priority_rights,
+                         max_rent_dkk=self.max_rent_dkk,
                          referral_order=order if list_type in ("municipal_referral", "rehousing") else None)
+
+    def current(self, sid: int, seekers: Seekers) -> tuple[str | None, str | None]:
+        """(organisation, department) of the almen dwelling the seeker lives in (None: none)."""
+        current = seekers.dwelling[sid]
+        if current is None:
+            return None, None
+        return self._org.get(current), self._department.get(current)
 
     def set_dwellings(self, department: dict[int, str], org: dict[int, str]) -> None:
         self._department, self._org = department, org
@@ -438,4 +483,5 @@ class ApplicantFactory:
         return bool(self.pop.nonwestern[i]) if i is not None else False
 
 
-__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers"]
+__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers", "waiting_list_type",
+           "wished_rooms"]

@@ -1,0 +1,314 @@
+"""A screened round decided from the pool's columns, without building the window's `Applicant`s.
+
+`boligmix.simulate.screen.WindowScreen` decides a waiting-list (or fleksibel) round on the engine's
+own facts (`base_facts`, `policy_facts`) of every candidate's `Applicant`; building those applicants
+(their households and benefit histories) and their facts was most of the simulated market's Python.
+The facts the screened policies read depend on a candidate only through a few values, held as
+columns of the pool (`PoolFacts`, filled when a seeker is first in a window, the moment its
+applicant was first built): its household size, the organisation and department it lives in, and
+its applicant-level input facts (`ApplicantFactory.facts`, the dict its `Applicant.facts` is). Per
+window the candidates' signatures are those values against the vacancy's (persons per room, rooms
+over persons, the wished rooms, the list type, living in the department or organisation) as one
+integer code each; the distinct codes become the fact rows `RowDecider` decides (its verdicts, kept
+per distinct signature, as for the row path), and the winner is the engine's ranking key (priority
+key, seniority, applicant id) as a lexsort. The dwelling's own facts are `base_facts`' (one call
+per dwelling on a stand-in applicant).
+
+Each column fact is tested equal to `base_facts`/`policy_facts` of the factory's applicant
+(`tests/test_simulate_column_facts.py`). A policy reading a fact without a column (derived facts,
+ages, refusals, ...) or one that may reject, or a candidate holding a § 51 b entitlement or
+reactivated, sends the round to the row path (`candidates` returns None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingEngine
+from boligmix.letting.facts import BASE_FACTS, PRIORITY_RIGHT_PREFIX, base_facts
+from boligmix.letting.model import Applicant, Channel, Dwelling, Household, HouseholdMember, ListType, MemberRole, \
+    Vacancy
+from boligmix.letting.policy import Policy
+from boligmix.letting.ranking import REFERRAL_CHANNELS
+from boligmix.simulate.applicants import ApplicantFactory, Seekers, waiting_list_type, wished_rooms
+from boligmix.simulate.pools import SeekerPool
+from boligmix.simulate.screen import SCREENED, WindowScreen
+
+SIZE_BITS = 16
+"""Bits of a signature code holding the household size (larger households: the row path)."""
+MISSING = object()
+"""A fact a policy's rows do not hold (unknown to the evaluator)."""
+
+_CANDIDATE_FACTS = {
+    "applicant.list_type": "list_type",
+    "applicant.lives_in_department": "department",
+    "applicant.lives_in_organisation": "organisation",
+    "applicant.internal_transfer_within_department": "internal_department",
+    "applicant.wish_rooms_ok": "wish_rooms",
+    "applicant.wish_rent_ok": "wish_rent",
+    "household.size": "size",
+    "household.persons_per_room": "per_room",
+    "household.rooms_minus_persons": "over",
+}
+"""Base facts with a column: the fact -> how it follows from a candidate's signature."""
+_STAND_IN = Applicant(0, "", ListType.EXTERNAL, date(2000, 1, 1),
+                      Household(0, (HouseholdMember(0, MemberRole.APPLICANT, date(1980, 1, 1)),)))
+"""An applicant for reading a dwelling's own facts off `base_facts` (they do not depend on it)."""
+
+
+class PoolFacts:
+    """The candidate facts of one pool's seekers, as columns (filled when first read)."""
+
+    def __init__(self, n: int, owner: "ColumnScreen") -> None:
+        self.owner = owner
+        """The screen whose codes the columns hold."""
+        self.known = np.zeros(n, dtype=bool)
+        self.organisation = np.zeros(n, dtype=np.int64)
+        """Code of the organisation of the seeker's current almen dwelling (`ColumnScreen.code`; 0: none)."""
+        self.department = np.zeros(n, dtype=np.int64)
+        self.facts = np.zeros(n, dtype=np.int64)
+        """Code of the seeker's applicant facts (`ColumnScreen.fact_rows`)."""
+
+
+class ColumnScreen:
+    """`WindowScreen.candidates` on seeker ids and pool columns (module docstring)."""
+
+    def __init__(self, factory: ApplicantFactory, screen: WindowScreen) -> None:
+        self.factory, self.screen = factory, screen
+        self.screened = 0
+        """Rounds decided from the columns (counted in `WindowScreen.screened` too)."""
+        self.row_path = 0
+        """Rounds handed to the row path (`candidates` returned None)."""
+        self._codes: dict[str | None, int] = {None: 0}
+        self._fact_codes: dict[tuple, int] = {}
+        self.fact_rows: list[dict[str, Any]] = []
+        """Code -> the applicant facts (`ApplicantFactory.facts`) of the seekers with that code."""
+        self._plans: dict[int, tuple[Policy, tuple | None]] = {}
+        self._dwelling_facts: tuple[Dwelling | None, dict[str, Any]] = (None, {})
+        """The last dwelling's own facts (a vacancy's windows come one after another)."""
+        self._verdicts: dict[tuple, dict[int, tuple[str | None, tuple[int, ...]]]] = {}
+        """(policies, dwelling's facts read) -> signature -> RowDecider's (outcome, priority key): the
+        same values give the same fact rows, hence the same verdict."""
+
+    def code(self, value: str | None) -> int:
+        """A small integer per organisation or department id (None: 0), equal ids equal codes."""
+        found = self._codes.get(value)
+        if found is None:
+            found = self._codes[value] = len(self._codes)
+        return found
+
+    def fill(self, group: SeekerPool, rows: np.ndarray, seekers: Seekers, on: date) -> PoolFacts:
+        """The pool's columns, read for the seekers at `rows` not read yet (their facts fixed on `on`,
+        as building their applicants would: `ApplicantFactory.facts`)."""
+        columns = group.columns
+        if columns is None or columns.owner is not self:
+            columns = group.columns = PoolFacts(group.sid.size, self)
+        factory = self.factory
+        for i in rows[~columns.known[rows]].tolist():
+            sid = int(group.sid[i])
+            org, department = factory.current(sid, seekers)
+            facts = factory.facts(sid, seekers, on)
+            key = tuple((k, v, type(v)) for k, v in facts.items())
+            code = self._fact_codes.get(key)
+            if code is None:
+                code = self._fact_codes[key] = len(self.fact_rows)
+                self.fact_rows.append(facts)
+            columns.organisation[i], columns.department[i] = self.code(org), self.code(department)
+            columns.facts[i] = code
+            columns.known[i] = True
+        return columns
+
+    def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, group: SeekerPool,
+                   sids: Sequence[int], seekers: Seekers, now: datetime, in_force: Sequence[Policy]
+                   ) -> tuple[int, str] | None | bool:
+        """The window `sids`' best-ranked eligible candidate as (seeker, list type), False when no
+        one is eligible, or None when the round needs the row path (`WindowScreen.candidates` on
+        the applicants)."""
+        if channel not in SCREENED or channel in REFERRAL_CHANNELS \
+                or not {ListType.INTERNAL, ListType.EXTERNAL} <= LIST_TYPES_BY_CHANNEL[channel]:
+            return None
+        on = now.date()
+        rows = np.fromiter(map(group.row.__getitem__, sids), dtype=np.int64, count=len(sids))
+        self.fill(group, rows, seekers, on)                # every window seeker's facts fixed now, as before
+        if not sids:
+            return False
+        covering = self.screen._covering(in_force, channel)
+        if covering is None:
+            return None
+        plans = [self._plan(p) for p in covering]
+        if any(plan is None for plan in plans):
+            return self._to_rows()
+        dwelling = vacancy.dwelling
+        ledger = engine.ledger
+        if not ledger.entitlements.keys().isdisjoint(sids) or not ledger.reactivations.keys().isdisjoint(sids):
+            return self._to_rows()
+        # the engine's list checks (`LettingEngine._candidates`); a factory applicant is never passive and
+        # applies to the dwelling's organisation on the internal or external list
+        offered = ledger.offered.get(vacancy.vacancy_id, ())
+        keep = [not (s in offered or s in ledger.passive or s in ledger.withdrawn or s in ledger.housed) for s in sids]
+        rows = rows[np.array(keep, dtype=bool)]
+        if not rows.size:
+            self._count()
+            return False
+        signature = self.signatures(group, rows, dwelling)
+        if signature is None:
+            return self._to_rows()
+        codes = signature.tolist()               # the distinct signatures (a window: a dict beats np.unique)
+        index: dict[int, int] = {}
+        inverse = np.fromiter((index.setdefault(c, len(index)) for c in codes), dtype=np.int64, count=len(codes))
+        distinct = list(index)
+        dwelling_facts = self._of_dwelling(dwelling, on)
+        context = (tuple(map(id, covering)), dwelling.rooms,
+                   tuple((v, type(v)) for v in (dwelling_facts.get(name) for plan in plans for name, _ in plan
+                                                if name.startswith("dwelling."))))
+        kept = self._verdicts.get(context)       # (one hash of the context a window, not one per signature)
+        if kept is None:
+            if len(self._verdicts) > 20_000:
+                self._verdicts.clear()
+            kept = self._verdicts[context] = {}
+        verdicts = [kept.get(c) for c in distinct]
+        new = [j for j, v in enumerate(verdicts) if v is None]
+        if new:                                  # RowDecider's verdicts on the new signatures' fact rows
+            signatures = [self._decode(distinct[j]) for j in new]
+            fact_rows = {p.id: [self._row(plan, sig, dwelling, dwelling_facts) for sig in signatures]
+                         for p, plan in zip(covering, plans)}
+            outcome, _, keys, _ = self.screen.decider.decide(covering, lambda p: fact_rows[p.id], len(signatures))
+            for j, o, k in zip(new, outcome, keys):
+                verdicts[j] = kept[distinct[j]] = (o, tuple(k))
+        self._count()
+        eligible = [j for j, (o, _) in enumerate(verdicts) if o is None]
+        if not eligible:
+            return False
+        # the engine's ranking key (`ranking.rank_key`; no referral order on these channels): the
+        # priority key as a rank among the distinct keys, then seniority and applicant id
+        ordered = sorted({verdicts[j][1] for j in eligible})
+        key_rank = np.full(len(distinct), len(ordered), dtype=np.int64)
+        for j in eligible:
+            key_rank[j] = ordered.index(verdicts[j][1])
+        ranked = key_rank[inverse]
+        candidates = np.flatnonzero(ranked < len(ordered))
+        sid = group.sid[rows[candidates]]
+        best = candidates[np.lexsort((sid, group.seniority[rows[candidates]], ranked[candidates]))[0]]
+        return int(group.sid[rows[best]]), "internal" if self._decode(codes[best])[2] else "external"
+
+    def signatures(self, group: SeekerPool, rows: np.ndarray, dwelling: Dwelling) -> np.ndarray | None:
+        """Per seeker at `rows` (facts read: `fill`), the code of what its candidate facts for
+        `dwelling` depend on: its applicant facts, household size and whether it lives in the
+        dwelling's organisation and department (`_decode`); None when a household is too large."""
+        columns = group.columns
+        size = group.size[rows]
+        if size.size and int(size.max()) >= 1 << SIZE_BITS:
+            return None
+        organisation = columns.organisation[rows] == self.code(dwelling.org_id)
+        department = columns.department[rows] == self.code(dwelling.department_id)
+        return (((columns.facts[rows] << SIZE_BITS) | size) << 2) | (organisation.astype(np.int64) << 1) | department
+
+    def fact_row(self, policy: Policy, code: int, dwelling: Dwelling, on: date) -> dict[str, Any] | None:
+        """The facts `policy`'s rules read for a candidate of signature `code` (`signatures`), as the
+        screen hands them to `RowDecider`; None when the policy reads a fact without a column."""
+        plan = self._plan(policy)
+        return None if plan is None else self._row(plan, self._decode(code), dwelling, self._of_dwelling(dwelling, on))
+
+    def _count(self) -> None:
+        self.screened += 1
+        self.screen.screened += 1
+
+    def _to_rows(self) -> None:
+        self.row_path += 1
+        return None
+
+    def _decode(self, code: int) -> tuple[dict[str, Any], int, bool, bool]:
+        """(applicant facts, household size, lives in the organisation, in the department) of a signature."""
+        return (self.fact_rows[code >> (SIZE_BITS + 2)], (code >> 2) & ((1 << SIZE_BITS) - 1), bool(code & 2),
+                bool(code & 1))
+
+    def _plan(self, policy: Policy) -> tuple | None:
+        """Per fact the policy's rules read: where its value comes from (None: a fact without a column)."""
+        found = self._plans.get(id(policy))
+        if found is not None and found[0] is policy:
+            return found[1]
+        spec = policy.spec
+        plan: list[tuple[str, str]] | None = []
+        for name in self.screen.decider.fields(policy):
+            base = name in BASE_FACTS
+            if name in spec.derived_facts or base and not name.startswith("dwelling.") and name not in _CANDIDATE_FACTS:
+                plan = None                            # a fact without a column (derived, age, adults, refusals, ...)
+                break
+            if name.startswith(PRIORITY_RIGHT_PREFIX) and name in spec.input_facts:
+                plan.append((name, "right"))
+            elif name in spec.input_facts:
+                plan.append((name, "input"))          # the applicant's fact, else the base fact or missing
+            elif name.startswith("dwelling."):
+                plan.append((name, "dwelling"))
+            elif base:
+                plan.append((name, _CANDIDATE_FACTS[name]))
+            else:
+                plan.append((name, "missing"))
+        if plan is not None and self.factory.max_rent_dkk is not None \
+                and any(_CANDIDATE_FACTS.get(name) == "wish_rent" for name, _ in plan):
+            plan = None
+        result = tuple(plan) if plan is not None else None
+        self._plans[id(policy)] = (policy, result)
+        return result
+
+    def _row(self, plan: tuple, signature: tuple, dwelling: Dwelling, dwelling_facts: dict[str, Any]
+             ) -> dict[str, Any]:
+        facts, size, organisation, department = signature
+        row: dict[str, Any] = {}
+        for name, kind in plan:
+            if kind == "input":
+                if name in facts:
+                    row[name] = facts[name]
+                    continue
+                kind = "dwelling" if name.startswith("dwelling.") else _CANDIDATE_FACTS.get(name, "missing")
+                if kind == "dwelling" and name not in BASE_FACTS:
+                    kind = "missing"
+            value = _candidate_fact(kind, name, size, organisation, department, dwelling, dwelling_facts,
+                                    self.factory.priority_rights)
+            if value is not MISSING:
+                row[name] = value
+        return row
+
+    def _of_dwelling(self, dwelling: Dwelling, on: date) -> dict[str, Any]:
+        """The dwelling's own base facts (`base_facts` on a stand-in applicant: they do not depend on it)."""
+        found = self._dwelling_facts
+        if found[0] is not dwelling:
+            facts = {k: v for k, v in base_facts(_STAND_IN, dwelling, on, 0).items() if k.startswith("dwelling.")}
+            found = self._dwelling_facts = (dwelling, facts)
+        return found[1]
+
+
+def _candidate_fact(kind: str, name: str, size: int, organisation: bool, department: bool, dwelling: Dwelling,
+                    dwelling_facts: dict[str, Any], rights: frozenset[str]) -> Any:
+    """One candidate fact from its signature, as `base_facts`/`policy_facts` give it for the factory's
+    applicant (tested equal to them)."""
+    if kind == "list_type":
+        return "internal" if organisation else "external"
+    if kind == "department":
+        return department
+    if kind == "organisation":
+        return organisation
+    if kind == "internal_department":
+        return organisation and department
+    if kind == "wish_rooms":
+        return dwelling.rooms >= wished_rooms(size)
+    if kind == "wish_rent":
+        return True                              # the factory's applicants name no maximum rent
+    if kind == "size":
+        return size
+    if kind == "per_room":
+        return size / dwelling.rooms
+    if kind == "over":
+        return dwelling.rooms - size
+    if kind == "right":
+        return name[len(PRIORITY_RIGHT_PREFIX):] in rights
+    if kind == "dwelling":
+        return dwelling_facts.get(name, MISSING)
+    return MISSING
+
+
+__all__ = ["ColumnScreen", "PoolFacts", "waiting_list_type"]
