@@ -10,7 +10,7 @@ Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end 
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,8 +48,9 @@ dataset, seed 1, then lost to "no change" by 0.003 in the mean absolute error af
 class MarketResult:
     lettings: list[dict] = field(default_factory=list)
     moved_households: int = 0
-    flows: list[tuple[str | None, str | None, int]] = field(default_factory=list)
-    """(area moved from, area moved to, persons) of every move (None: outside any area or from abroad)."""
+    flows: Counter = field(default_factory=Counter)
+    """(area moved from, area moved to) -> persons, summed over the year's moves (None: outside any area
+    or from abroad)."""
     waiting_immigrants: list = field(default_factory=list)
     """Immigrant households not housed this year (they try again next year)."""
     unhoused: dict[str, int] = field(default_factory=dict)
@@ -61,13 +62,15 @@ class Market:
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
                  check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True,
-                 direct: bool = True) -> None:
+                 direct: bool = True, batched: bool = True) -> None:
         """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
         force and raise SimulationError unless it is eligible (used by the tests).
         `skip_unchanged=False` offers an unlet vacancy again every month even when its pool has no
         candidate the engine has not assessed; `screen=False` hands the engine every round's whole
         window; `direct=False` hands it the screened candidate instead of letting the dwelling to it
-        directly (the tests' oracles for the three shortcuts)."""
+        directly (the tests' oracles for the three shortcuts). `batched=False` writes every move's
+        members at once instead of a batch of moving households' members at a time (the oracle of
+        `_apply_moves`)."""
         self.pop, self.seed, self.rep, self.year = pop, seed, rep, year
         self.factory = factory
         self.demolish = demolish
@@ -91,6 +94,13 @@ class Market:
         self._closing: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
         """The month's moves' ended spells: (rows, household, dwelling, starts, end day), as they were
         when the household moved (a person may move twice in a month); closed at the month's end."""
+        self.batched = batched
+        self._batch: list[tuple[np.ndarray, int, int, int]] = []
+        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, new
+        dwelling id, move day, sequence number); `_apply_moves` writes them."""
+        self._batch_households: set[int] = set()
+        self._moves = 0
+        """Moves so far this year: orders the month's closed spells."""
         self._move_day = {kind: [0] + [day(year, m, d) for m in range(1, 13)] for kind, d in
                           (("mover", MOVE_DAY), ("rehousing", MOVE_DAY), ("leaver", LEAVE_DAY),
                            ("immigrant", IMMIGRATION_DAY))}
@@ -135,7 +145,12 @@ class Market:
         return rows
 
     def row_of(self, pid: int) -> int | None:
-        return self._position.get(int(pid))
+        """Row of a resident; his household's move not written yet is written first (the letting's
+        record reads a home leaver's dwelling through it)."""
+        row = self._position.get(int(pid))
+        if row is not None and self._batch_households and int(self.pop.household[row]) in self._batch_households:
+            self._apply_moves()
+        return row
 
     def release(self) -> None:
         """Break the market's reference cycles once its year is done (the letting's `row_of` and the
@@ -254,30 +269,69 @@ class Market:
                     dw.active[old] = False
                     self.demolish.discard(old)
                     pop.events["demolished"] = pop.events.get("demolished", 0) + 1
-            start = pop.spell_start[idx]
-            early = start < on                   # a child born after the move date is born in the new dwelling
-            if early.any():
-                ended = idx if early.all() else idx[early]
-                self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on))
-                pop.spell_start[ended] = on
-            pop.household[idx] = s
-            pop.dwelling[idx] = dw.ids[pos]
+            self._move_members(idx, s, int(dw.ids[pos]), on, kind != "leaver")
             persons = idx.size if kind != "leaver" else seekers.members[s].size
         dw.household[pos] = s
-        self.result.flows.append((from_area, dw.area[pos], int(persons)))
+        self._moves += 1
+        self.result.flows[from_area, dw.area[pos]] += int(persons)
         seekers.housed(s)
         group.housed(s)
         self.result.moved_households += 1
         return freed
 
+    def _move_members(self, idx: np.ndarray, s: int, dwelling_id: int, on: int, whole: bool) -> None:
+        """Persons at rows `idx` live in household `s` in dwelling `dwelling_id` from day `on`; their
+        spells begun before `on` end then (a child born after it is born in the new dwelling). A whole
+        household's move (`whole`: `s` is its id already) joins the batch `_apply_moves` writes; a home
+        leaver's is written at once, after the batch if his household is in it (he moved with the
+        parents earlier this month; `row_of` has written it before he was read, too)."""
+        if whole and self.batched:
+            self._batch.append((idx, dwelling_id, on, self._moves))
+            self._batch_households.add(s)
+            return
+        pop = self.pop
+        if self._batch_households and not self._batch_households.isdisjoint(pop.household[idx].tolist()):
+            self._apply_moves()
+        start = pop.spell_start[idx]
+        early = start < on
+        if early.any():
+            ended = idx if early.all() else idx[early]
+            self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early],
+                                  np.full(ended.size, on, dtype=np.int64), np.full(ended.size, self._moves, dtype=np.int64)))
+            pop.spell_start[ended] = on
+        pop.household[idx] = s
+        pop.dwelling[idx] = dwelling_id
+
+    def _apply_moves(self) -> None:
+        """Write the members of the batch's moves (as each move would have: the spells begun before
+        the move day end then, the members live in the new dwelling from then) and keep the ended
+        spells for `_close_spells`. Rows are distinct within a batch (a household moves once; a home
+        leaver who moved with the parents has the batch written before he moves again)."""
+        if not self._batch:
+            return
+        pop = self.pop
+        rows, new, on, seq = zip(*self._batch)
+        sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        idx = np.concatenate(rows)
+        on = np.repeat(np.array(on, dtype=np.int64), sizes)
+        start = pop.spell_start[idx]
+        early = start < on
+        ended = idx[early]
+        self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on[early],
+                              np.repeat(np.array(seq, dtype=np.int64), sizes)[early]))
+        pop.spell_start[ended] = on[early]
+        pop.dwelling[idx] = np.repeat(np.array(new, dtype=pop.dwelling.dtype), sizes)
+        self._batch = []
+        self._batch_households = set()
+
     def _close_spells(self) -> None:
         """Close the spells the month's moves ended (`Population.add_closed_spells`, in the order moved)."""
+        self._apply_moves()
         if not self._closing:
             return
-        rows, household, dwelling, start, end = zip(*self._closing)
-        self.pop.add_closed_spells(np.concatenate(rows), np.concatenate(household), np.concatenate(dwelling),
-                                   np.concatenate(start), np.repeat(np.array(end, dtype=np.int64),
-                                                                    [r.size for r in rows]), None)
+        rows, household, dwelling, start, end, seq = (np.concatenate(c) for c in zip(*self._closing))
+        order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
+        self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
 
 

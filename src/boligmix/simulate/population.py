@@ -327,6 +327,19 @@ class Population:
             "move_out": _dates(cols[4]), "end_reason": reasons}))
         self._pending = []
 
+    def forget_closed_spells(self, before: int) -> int:
+        """Drop the closed spells that ended on or before day `before` (move_out <= before: open on no
+        day from `before` on), keeping the others in their order; returns how many were dropped. The
+        simulation's lists read only who lives where on dates from `before` on, so the spells of the
+        years before are memory only (a national year closes about a million)."""
+        self.flush_spells()
+        if len(self.closed_spells) < 2:
+            return 0
+        held = pl.concat(self.closed_spells[1:], how="vertical_relaxed")
+        kept = held.filter(pl.col("move_out") > _dates(np.array([before]))[0])
+        self.closed_spells = [self.closed_spells[0], *([kept] if kept.height else [])]
+        return held.height - kept.height
+
     def remove(self, idx: np.ndarray) -> None:
         keep = np.ones(self.size, dtype=bool)
         keep[idx] = False
