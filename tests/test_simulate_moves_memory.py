@@ -92,3 +92,30 @@ def test_a_replication_forgetting_spells_gives_the_same_outputs(monkeypatch):
     assert_frame_equal(lean["areas"], full["areas"])
     assert_frame_equal(lean["lettings"], full["lettings"])
     assert lean["events"] == full["events"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["d1", "d2", None])), min_size=1, max_size=30),
+       st.lists(st.integers(-3, 40), max_size=20))
+def test_almen_column_answers_as_the_dictionary_of_almen_dwellings(rows, asked):
+    """`AlmenColumn` against `dict(zip(ids, column[almen]))`, the dictionary the market built before."""
+    from boligmix.simulate.population import ALMEN, AlmenColumn, Dwellings
+
+    n = len(rows)
+    ids = np.arange(n, dtype=np.int64) * 2 + 1           # odd ids; even ones and negatives are unknown
+    tenure = np.array([t for t, _ in rows], dtype=np.int8)
+    column = np.array([c for _, c in rows], dtype=object)
+    dw = Dwellings.__new__(Dwellings)
+    dw.ids, dw.tenure, dw.index = ids, tenure, {int(d): i for i, d in enumerate(ids)}
+    almen = np.flatnonzero(tenure == ALMEN)
+    oracle = dict(zip(ids[almen].tolist(), column[almen].tolist()))
+    lean = AlmenColumn(dw, column)
+    tenure[:] = ALMEN + 1                                 # changed afterwards: the column answers as made
+    for d in [*asked, *ids.tolist()]:
+        assert (d in lean) == (d in oracle)
+        assert lean.get(d) == oracle.get(d) and lean.get(d, "x") == oracle.get(d, "x")
+        if d in oracle:
+            assert lean[d] == oracle[d]
+        else:
+            with pytest.raises(KeyError):
+                lean[d]

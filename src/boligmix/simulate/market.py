@@ -25,7 +25,7 @@ from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import person_rows
 from boligmix.simulate.lookup import is_in
 from boligmix.simulate.pools import SeekerPool
-from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, Population, day
+from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, AlmenColumn, Population, day
 from boligmix.simulate.seekers import (
     IMMIGRATION_DAY,
     area_labels,
@@ -74,10 +74,8 @@ class Market:
         self.pop, self.seed, self.rep, self.year = pop, seed, rep, year
         self.factory = factory
         self.demolish = demolish
-        almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
-        ids = pop.dwellings.ids[almen].tolist()
-        factory.set_dwellings(dict(zip(ids, pop.dwellings.department[almen].tolist())),
-                              dict(zip(ids, pop.dwellings.org[almen].tolist())))
+        factory.set_dwellings(AlmenColumn(pop.dwellings, pop.dwellings.department),
+                              AlmenColumn(pop.dwellings, pop.dwellings.org))
         self.almen = AlmenLetting(pop, policies, factory, categories, seed, rep, year, ledger, self.row_of,
                                   check_rules=check_rules, skip_unchanged=skip_unchanged, screen=screen,
                                   direct=direct)

@@ -173,6 +173,33 @@ class Dwellings:
         return self._codes, self._names
 
 
+class AlmenColumn:
+    """Dwelling id -> a column's value, for the almene dwellings as they are when made: what
+    `dict(zip(ids, column[almen]))` answers (`get`, `in`, `[]`) from `Dwellings.index` and a mask,
+    without a dictionary entry per almen dwelling (nationally some 600,000, twice a year's market)."""
+
+    def __init__(self, dwellings: Dwellings, column: np.ndarray) -> None:
+        self._index, self._column = dwellings.index, column
+        self._almen = dwellings.tenure == ALMEN          # a copy: a later sale does not change the answer
+
+    def _position(self, dwelling_id) -> int | None:
+        i = self._index.get(dwelling_id)
+        return i if i is not None and i < self._almen.size and self._almen[i] else None
+
+    def get(self, dwelling_id, default=None):
+        i = self._position(dwelling_id)
+        return default if i is None else self._column[i]
+
+    def __contains__(self, dwelling_id) -> bool:
+        return self._position(dwelling_id) is not None
+
+    def __getitem__(self, dwelling_id):
+        i = self._position(dwelling_id)
+        if i is None:
+            raise KeyError(dwelling_id)
+        return self._column[i]
+
+
 PERSON_YEARS_HELD = 3
 """person_years rows of the last three data years are read at the start (the simulation reads the
 last one, the applicants' facts the last three); labour and convictions of the last `keep_years`."""
@@ -443,4 +470,4 @@ def _dwellings(dw: pl.DataFrame) -> Dwellings:
 
 ALMEN = TENURES.index("almen")
 
-__all__ = ["ALMEN", "Dwellings", "EPOCH", "NO_HOUSEHOLD", "ORIGIN_CODES", "Population", "day", "to_date"]
+__all__ = ["ALMEN", "AlmenColumn", "Dwellings", "EPOCH", "NO_HOUSEHOLD", "ORIGIN_CODES", "Population", "day", "to_date"]
