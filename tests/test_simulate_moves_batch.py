@@ -42,6 +42,10 @@ def _year(pop: Population, seed: int, batched: bool, scenario: str, calls: list[
     market._apply_moves = counted
     result = market.run(seekers)
     market._apply_moves = apply
+    # the open seekers by kind, counted one kind at a time (as the market did before one pass)
+    assert result.unhoused == {kind: sum(1 for s in seekers.active(12) if seekers.kind[s] == kind)
+                               for kind in ("mover", "leaver", "immigrant", "rehousing")}
+    assert [w[0] for w in result.waiting_immigrants] == [s for s in seekers.active(12) if seekers.kind[s] == "immigrant"]
     return pop, market, result
 
 

@@ -209,9 +209,10 @@ class Market:
         # vacancies left unlet are carried over: vacant from next year's January (they were free from
         # a month of this year, which next year's market would read as its own)
         dw.vacant_from[(dw.household == NO_HOUSEHOLD) & dw.active] = CARRIED_OVER
-        for kind in ("mover", "leaver", "immigrant", "rehousing"):
-            self.result.unhoused[kind] = int(sum(1 for s in seekers.active(12) if seekers.kind[s] == kind))
-        self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in seekers.active(12)
+        unhoused = seekers.active(12)          # one pass over the open seekers, not one per kind
+        kinds = Counter(map(seekers.kind.__getitem__, unhoused))
+        self.result.unhoused = {kind: kinds[kind] for kind in ("mover", "leaver", "immigrant", "rehousing")}
+        self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in unhoused
                                           if seekers.kind[s] == "immigrant"]
         return self.result
 
