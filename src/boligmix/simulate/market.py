@@ -86,8 +86,9 @@ class Market:
         """Person id -> row in the population arrays (rows do not move during the market: immigrants
         are appended when the year's market closes)."""
         self._members: dict[int, np.ndarray] = {}
-        """Household id -> rows of its members (ascending), for the households that seek; kept
-        up to date when a member leaves home."""
+        """Household id -> rows of its members (ascending), for the seeking households a member left
+        (home leavers); the others' rows are read from the grouped rows each time (a view kept per
+        household read was some 100 bytes and a dictionary entry each, for every candidate)."""
         self._arrivals: list[tuple[int, int, int]] = []
         self._closing: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
         """The month's moves' ended spells: (rows, household, dwelling, starts, end day), as they were
@@ -134,12 +135,12 @@ class Market:
         """Rows of a moving (or rehoused) household's members as the market opened, less those who
         have left home since; None for another household. Read from the grouped rows when first asked."""
         rows = self._members.get(household)
-        if rows is None:
+        if rows is None:                       # not kept (see `_members`)
             ids, grouped, bounds = self._seeking
             i = int(np.searchsorted(ids, household))
             if i == ids.size or ids[i] != household:
                 return None
-            rows = self._members[household] = grouped[bounds[i]:bounds[i + 1]]
+            rows = grouped[bounds[i]:bounds[i + 1]]
         return rows
 
     def row_of(self, pid: int) -> int | None:
