@@ -119,3 +119,18 @@ def test_almen_column_answers_as_the_dictionary_of_almen_dwellings(rows, asked):
         else:
             with pytest.raises(KeyError):
                 lean[d]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10**6), st.integers(-2000, 30000)), max_size=40))
+def test_open_spells_equal_the_frame_built_from_python_lists(people):
+    """`open_spells` with its null columns built by polars, against the columns of Python Nones."""
+    pop = _population([pl.DataFrame(schema={"person_id": pl.Int64, "move_out": pl.Date})])
+    pop.pid = np.array([p for p, _ in people], dtype=np.int64)
+    pop.household, pop.dwelling = pop.pid * 3, pop.pid * 5
+    pop.spell_start = np.array([d for _, d in people], dtype=np.int64)
+    old = pl.DataFrame({
+        "person_id": pop.pid, "household_id": pop.household, "dwelling_id": pop.dwelling,
+        "move_in": pl.Series(pop.spell_start.astype("datetime64[D]")).cast(pl.Date),
+        "move_out": pl.Series([None] * pop.size, dtype=pl.Date), "end_reason": pl.Series([None] * pop.size, dtype=pl.String)})
+    assert_frame_equal(pop.open_spells(), old)

@@ -386,8 +386,8 @@ class Population:
     def open_spells(self) -> pl.DataFrame:
         return pl.DataFrame({
             "person_id": self.pid, "household_id": self.household, "dwelling_id": self.dwelling,
-            "move_in": _dates(self.spell_start), "move_out": pl.Series([None] * self.size, dtype=pl.Date),
-            "end_reason": pl.Series([None] * self.size, dtype=pl.String)})
+            "move_in": _dates(self.spell_start), "move_out": _nulls(self.size, pl.Date),
+            "end_reason": _nulls(self.size, pl.String)})
 
     def residences(self) -> pl.DataFrame:
         self.flush_spells()
@@ -423,6 +423,11 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
     return ordered[keep]
+
+
+def _nulls(n: int, dtype: pl.DataType) -> pl.Series:
+    """A column of `n` nulls (`pl.Series([None] * n, dtype=dtype)` without a Python list of millions of Nones)."""
+    return pl.repeat(None, n, dtype=dtype, eager=True)
 
 
 def _dates(days: np.ndarray) -> pl.Series:
