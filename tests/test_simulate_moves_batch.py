@@ -137,3 +137,37 @@ def test_a_batch_writes_what_each_move_would_write(data):
     for name in ("household", "dwelling", "spell_start"):
         assert np.array_equal(getattr(batched, name), getattr(oracle, name)), name
     assert_frame_equal(batched.residences(), oracle.residences())
+
+
+class _Forgetful(set):
+    """A set that keeps nothing: every other-tenure vacancy is tried against its pool again."""
+
+    def add(self, value) -> None:
+        pass
+
+
+@pytest.mark.parametrize("seed", [5, 17])
+def test_skipping_municipalities_without_other_seekers_changes_nothing(monkeypatch, seed):
+    """`Market._no_other` (a municipality whose pool of other tenures has no open seeker is not tried
+    again that month) against trying every vacancy (the set that keeps nothing)."""
+    start = Population.from_dataset(small_dataset_dir(), START)
+    fast, fm, fr = _year(start, seed, True, "baseline", [])
+    run = Market.run
+    tried: list[int] = []
+
+    def forgetful_run(self, seekers):
+        let_other = self._let_other
+
+        def counted(pos, *args):
+            self._no_other = _Forgetful()
+            tried.append(pos)
+            return let_other(pos, *args)
+        self._let_other = counted
+        return run(self, seekers)
+    monkeypatch.setattr(Market, "run", forgetful_run)
+    slow, sm, sr = _year(start, seed, True, "baseline", [])
+    assert fr.lettings == sr.lettings and fr.flows == sr.flows and fr.moved_households == sr.moved_households
+    for name in ("household", "dwelling", "spell_start"):
+        assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
+    assert np.array_equal(fast.dwellings.household, slow.dwellings.household)
+    assert len(tried) > fr.moved_households - len(fr.lettings)     # other-tenure vacancies were tried in vain

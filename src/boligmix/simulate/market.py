@@ -90,6 +90,9 @@ class Market:
         (home leavers); the others' rows are read from the grouped rows each time (a view kept per
         household read was some 100 bytes and a dictionary entry each, for every candidate)."""
         self._arrivals: list[tuple[int, int, int]] = []
+        self._no_other: set[int] = set()
+        """Municipalities without an open seeker of other tenures this month (seekers are housed, never
+        added, within a month): their vacancies are not tried again until the next month."""
         self._closing: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
         """The month's moves' ended spells: (rows, household, dwelling, starts, end day), as they were
         when the household moved (a person may move twice in a month); closed at the month's end."""
@@ -191,6 +194,7 @@ class Market:
             queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
                                          & (dw.vacant_from <= month)).tolist())   # ascending positions
             seen: set[int] = set()
+            self._no_other = set()
             while queue:
                 pos = queue.popleft()
                 if pos in seen or dw.household[pos] != NO_HOUSEHOLD:
@@ -229,8 +233,12 @@ class Market:
         smallest of the month's keys (one uniform per seeker and month, `rng.OTHER_TENURE_ORDER`), so
         the month's vacancies take the seekers in a random order without a pass over all of them."""
         dw = self.pop.dwellings
-        group = self._pools.get((int(dw.municipality[pos]), False))
+        municipality = int(dw.municipality[pos])
+        if municipality in self._no_other:
+            return None
+        group = self._pools.get((municipality, False))
         if group is None or not group.any_open(month):
+            self._no_other.add(municipality)   # no open seeker until the month's end (none is added within it)
             return None
         row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
             self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
