@@ -93,9 +93,10 @@ class Market:
         self._no_other: set[int] = set()
         """Municipalities without an open seeker of other tenures this month (seekers are housed, never
         added, within a month): their vacancies are not tried again until the next month."""
-        self._closing: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
-        """The month's moves' ended spells: (rows, household, dwelling, starts, end day), as they were
-        when the household moved (a person may move twice in a month); closed at the month's end."""
+        self._closing: list[tuple[np.ndarray, ...]] = []
+        """The month's moves' ended spells: (rows, household, dwelling, starts, end days, move numbers),
+        as they were when the household moved (a person may move twice in a month); closed at the
+        month's end in the order moved."""
         self.batched = batched
         self._batch: list[tuple[np.ndarray, int, int, int]] = []
         """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, new
@@ -136,7 +137,7 @@ class Market:
 
     def _seeking_rows(self, household: int) -> np.ndarray | None:
         """Rows of a moving (or rehoused) household's members as the market opened, less those who
-        have left home since; None for another household. Read from the grouped rows when first asked."""
+        have left home since; None for another household."""
         rows = self._members.get(household)
         if rows is None:                       # not kept (see `_members`)
             ids, grouped, bounds = self._seeking
