@@ -10,7 +10,7 @@ Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end 
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,7 +25,7 @@ from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import person_rows
 from boligmix.simulate.lookup import is_in
 from boligmix.simulate.pools import SeekerPool
-from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, Population, day
+from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, AlmenColumn, Population, day
 from boligmix.simulate.seekers import (
     IMMIGRATION_DAY,
     area_labels,
@@ -48,8 +48,9 @@ dataset, seed 1, then lost to "no change" by 0.003 in the mean absolute error af
 class MarketResult:
     lettings: list[dict] = field(default_factory=list)
     moved_households: int = 0
-    flows: list[tuple[str | None, str | None, int]] = field(default_factory=list)
-    """(area moved from, area moved to, persons) of every move (None: outside any area or from abroad)."""
+    flows: Counter = field(default_factory=Counter)
+    """(area moved from, area moved to) -> persons, summed over the year's moves (None: outside any area
+    or from abroad)."""
     waiting_immigrants: list = field(default_factory=list)
     """Immigrant households not housed this year (they try again next year)."""
     unhoused: dict[str, int] = field(default_factory=dict)
@@ -61,20 +62,20 @@ class Market:
     def __init__(self, pop: Population, policies: PolicySet, factory: ApplicantFactory, categories: dict[str, frozenset],
                  seed: int, rep: int, year: int, ledger: LettingLedger, demolish: set[int],
                  check_rules: bool = False, skip_unchanged: bool = True, screen: bool = True,
-                 direct: bool = True) -> None:
+                 direct: bool = True, batched: bool = True) -> None:
         """`check_rules`: re-assess every winner with `LettingEngine.assess` under the policies in
         force and raise SimulationError unless it is eligible (used by the tests).
         `skip_unchanged=False` offers an unlet vacancy again every month even when its pool has no
         candidate the engine has not assessed; `screen=False` hands the engine every round's whole
         window; `direct=False` hands it the screened candidate instead of letting the dwelling to it
-        directly (the tests' oracles for the three shortcuts)."""
+        directly (the tests' oracles for the three shortcuts). `batched=False` writes every move's
+        members at once instead of a batch of moving households' members at a time (the oracle of
+        `_apply_moves`)."""
         self.pop, self.seed, self.rep, self.year = pop, seed, rep, year
         self.factory = factory
         self.demolish = demolish
-        almen = np.flatnonzero(pop.dwellings.tenure == ALMEN)
-        ids = pop.dwellings.ids[almen].tolist()
-        factory.set_dwellings(dict(zip(ids, pop.dwellings.department[almen].tolist())),
-                              dict(zip(ids, pop.dwellings.org[almen].tolist())))
+        factory.set_dwellings(AlmenColumn(pop.dwellings, pop.dwellings.department),
+                              AlmenColumn(pop.dwellings, pop.dwellings.org))
         self.almen = AlmenLetting(pop, policies, factory, categories, seed, rep, year, ledger, self.row_of,
                                   check_rules=check_rules, skip_unchanged=skip_unchanged, screen=screen,
                                   direct=direct)
@@ -85,12 +86,24 @@ class Market:
         """Person id -> row in the population arrays (rows do not move during the market: immigrants
         are appended when the year's market closes)."""
         self._members: dict[int, np.ndarray] = {}
-        """Household id -> rows of its members (ascending), for the households that seek; kept
-        up to date when a member leaves home."""
+        """Household id -> rows of its members (ascending), for the seeking households a member left
+        (home leavers); the others' rows are read from the grouped rows each time (a view kept per
+        household read was some 100 bytes and a dictionary entry each, for every candidate)."""
         self._arrivals: list[tuple[int, int, int]] = []
-        self._closing: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = []
-        """The month's moves' ended spells: (rows, household, dwelling, starts, end day), as they were
-        when the household moved (a person may move twice in a month); closed at the month's end."""
+        self._no_other: set[int] = set()
+        """Municipalities without an open seeker of other tenures this month (seekers are housed, never
+        added, within a month): their vacancies are not tried again until the next month."""
+        self._closing: list[tuple[np.ndarray, ...]] = []
+        """The month's moves' ended spells: (rows, household, dwelling, starts, end days, move numbers),
+        as they were when the household moved (a person may move twice in a month); closed at the
+        month's end in the order moved."""
+        self.batched = batched
+        self._batch: list[tuple[np.ndarray, int, int, int]] = []
+        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, new
+        dwelling id, move day, sequence number); `_apply_moves` writes them."""
+        self._batch_households: set[int] = set()
+        self._moves = 0
+        """Moves so far this year: orders the month's closed spells."""
         self._move_day = {kind: [0] + [day(year, m, d) for m in range(1, 13)] for kind, d in
                           (("mover", MOVE_DAY), ("rehousing", MOVE_DAY), ("leaver", LEAVE_DAY),
                            ("immigrant", IMMIGRATION_DAY))}
@@ -124,18 +137,23 @@ class Market:
 
     def _seeking_rows(self, household: int) -> np.ndarray | None:
         """Rows of a moving (or rehoused) household's members as the market opened, less those who
-        have left home since; None for another household. Read from the grouped rows when first asked."""
+        have left home since; None for another household."""
         rows = self._members.get(household)
-        if rows is None:
+        if rows is None:                       # not kept (see `_members`)
             ids, grouped, bounds = self._seeking
             i = int(np.searchsorted(ids, household))
             if i == ids.size or ids[i] != household:
                 return None
-            rows = self._members[household] = grouped[bounds[i]:bounds[i + 1]]
+            rows = grouped[bounds[i]:bounds[i + 1]]
         return rows
 
     def row_of(self, pid: int) -> int | None:
-        return self._position.get(int(pid))
+        """Row of a resident; his household's move not written yet is written first (the letting's
+        record reads a home leaver's dwelling through it)."""
+        row = self._position.get(int(pid))
+        if row is not None and self._batch_households and int(self.pop.household[row]) in self._batch_households:
+            self._apply_moves()
+        return row
 
     def release(self) -> None:
         """Break the market's reference cycles once its year is done (the letting's `row_of` and the
@@ -177,6 +195,7 @@ class Market:
             queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
                                          & (dw.vacant_from <= month)).tolist())   # ascending positions
             seen: set[int] = set()
+            self._no_other = set()
             while queue:
                 pos = queue.popleft()
                 if pos in seen or dw.household[pos] != NO_HOUSEHOLD:
@@ -196,9 +215,10 @@ class Market:
         # vacancies left unlet are carried over: vacant from next year's January (they were free from
         # a month of this year, which next year's market would read as its own)
         dw.vacant_from[(dw.household == NO_HOUSEHOLD) & dw.active] = CARRIED_OVER
-        for kind in ("mover", "leaver", "immigrant", "rehousing"):
-            self.result.unhoused[kind] = int(sum(1 for s in seekers.active(12) if seekers.kind[s] == kind))
-        self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in seekers.active(12)
+        unhoused = seekers.active(12)          # one pass over the open seekers, not one per kind
+        kinds = Counter(map(seekers.kind.__getitem__, unhoused))
+        self.result.unhoused = {kind: kinds[kind] for kind in ("mover", "leaver", "immigrant", "rehousing")}
+        self.result.waiting_immigrants = [(s, seekers.members[s], seekers.new_members[s]) for s in unhoused
                                           if seekers.kind[s] == "immigrant"]
         return self.result
 
@@ -214,8 +234,12 @@ class Market:
         smallest of the month's keys (one uniform per seeker and month, `rng.OTHER_TENURE_ORDER`), so
         the month's vacancies take the seekers in a random order without a pass over all of them."""
         dw = self.pop.dwellings
-        group = self._pools.get((int(dw.municipality[pos]), False))
+        municipality = int(dw.municipality[pos])
+        if municipality in self._no_other:
+            return None
+        group = self._pools.get((municipality, False))
         if group is None or not group.any_open(month):
+            self._no_other.add(municipality)   # no open seeker until the month's end (none is added within it)
             return None
         row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
             self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
@@ -254,30 +278,69 @@ class Market:
                     dw.active[old] = False
                     self.demolish.discard(old)
                     pop.events["demolished"] = pop.events.get("demolished", 0) + 1
-            start = pop.spell_start[idx]
-            early = start < on                   # a child born after the move date is born in the new dwelling
-            if early.any():
-                ended = idx if early.all() else idx[early]
-                self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on))
-                pop.spell_start[ended] = on
-            pop.household[idx] = s
-            pop.dwelling[idx] = dw.ids[pos]
+            self._move_members(idx, s, int(dw.ids[pos]), on, kind != "leaver")
             persons = idx.size if kind != "leaver" else seekers.members[s].size
         dw.household[pos] = s
-        self.result.flows.append((from_area, dw.area[pos], int(persons)))
+        self._moves += 1
+        self.result.flows[from_area, dw.area[pos]] += int(persons)
         seekers.housed(s)
         group.housed(s)
         self.result.moved_households += 1
         return freed
 
+    def _move_members(self, idx: np.ndarray, s: int, dwelling_id: int, on: int, whole: bool) -> None:
+        """Persons at rows `idx` live in household `s` in dwelling `dwelling_id` from day `on`; their
+        spells begun before `on` end then (a child born after it is born in the new dwelling). A whole
+        household's move (`whole`: `s` is its id already) joins the batch `_apply_moves` writes; a home
+        leaver's is written at once, after the batch if his household is in it (he moved with the
+        parents earlier this month; `row_of` has written it before he was read, too)."""
+        if whole and self.batched:
+            self._batch.append((idx, dwelling_id, on, self._moves))
+            self._batch_households.add(s)
+            return
+        pop = self.pop
+        if self._batch_households and not self._batch_households.isdisjoint(pop.household[idx].tolist()):
+            self._apply_moves()
+        start = pop.spell_start[idx]
+        early = start < on
+        if early.any():
+            ended = idx if early.all() else idx[early]
+            self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early],
+                                  np.full(ended.size, on, dtype=np.int64), np.full(ended.size, self._moves, dtype=np.int64)))
+            pop.spell_start[ended] = on
+        pop.household[idx] = s
+        pop.dwelling[idx] = dwelling_id
+
+    def _apply_moves(self) -> None:
+        """Write the members of the batch's moves (as each move would have: the spells begun before
+        the move day end then, the members live in the new dwelling from then) and keep the ended
+        spells for `_close_spells`. Rows are distinct within a batch (a household moves once; a home
+        leaver who moved with the parents has the batch written before he moves again)."""
+        if not self._batch:
+            return
+        pop = self.pop
+        rows, new, on, seq = zip(*self._batch)
+        sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        idx = np.concatenate(rows)
+        on = np.repeat(np.array(on, dtype=np.int64), sizes)
+        start = pop.spell_start[idx]
+        early = start < on
+        ended = idx[early]
+        self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on[early],
+                              np.repeat(np.array(seq, dtype=np.int64), sizes)[early]))
+        pop.spell_start[ended] = on[early]
+        pop.dwelling[idx] = np.repeat(np.array(new, dtype=pop.dwelling.dtype), sizes)
+        self._batch = []
+        self._batch_households = set()
+
     def _close_spells(self) -> None:
         """Close the spells the month's moves ended (`Population.add_closed_spells`, in the order moved)."""
+        self._apply_moves()
         if not self._closing:
             return
-        rows, household, dwelling, start, end = zip(*self._closing)
-        self.pop.add_closed_spells(np.concatenate(rows), np.concatenate(household), np.concatenate(dwelling),
-                                   np.concatenate(start), np.repeat(np.array(end, dtype=np.int64),
-                                                                    [r.size for r in rows]), None)
+        rows, household, dwelling, start, end, seq = (np.concatenate(c) for c in zip(*self._closing))
+        order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
+        self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
 
 

@@ -173,6 +173,33 @@ class Dwellings:
         return self._codes, self._names
 
 
+class AlmenColumn:
+    """Dwelling id -> a column's value, for the almene dwellings as they are when made: what
+    `dict(zip(ids, column[almen]))` answers (`get`, `in`, `[]`) from `Dwellings.index` and a mask,
+    without a dictionary entry per almen dwelling (nationally some 600,000, twice a year's market)."""
+
+    def __init__(self, dwellings: Dwellings, column: np.ndarray) -> None:
+        self._index, self._column = dwellings.index, column
+        self._almen = dwellings.tenure == ALMEN          # a copy: a later sale does not change the answer
+
+    def _position(self, dwelling_id) -> int | None:
+        i = self._index.get(dwelling_id)
+        return i if i is not None and i < self._almen.size and self._almen[i] else None
+
+    def get(self, dwelling_id, default=None):
+        i = self._position(dwelling_id)
+        return default if i is None else self._column[i]
+
+    def __contains__(self, dwelling_id) -> bool:
+        return self._position(dwelling_id) is not None
+
+    def __getitem__(self, dwelling_id):
+        i = self._position(dwelling_id)
+        if i is None:
+            raise KeyError(dwelling_id)
+        return self._column[i]
+
+
 PERSON_YEARS_HELD = 3
 """person_years rows of the last three data years are read at the start (the simulation reads the
 last one, the applicants' facts the last three); labour and convictions of the last `keep_years`."""
@@ -327,6 +354,19 @@ class Population:
             "move_out": _dates(cols[4]), "end_reason": reasons}))
         self._pending = []
 
+    def forget_closed_spells(self, before: int) -> int:
+        """Drop the closed spells that ended on or before day `before` (move_out <= before: open on no
+        day from `before` on), keeping the others in their order; returns how many were dropped. The
+        simulation's lists read only who lives where on dates from `before` on, so the spells of the
+        years before are memory only (a national year closes about a million)."""
+        self.flush_spells()
+        if len(self.closed_spells) < 2:
+            return 0
+        held = pl.concat(self.closed_spells[1:], how="vertical_relaxed")
+        kept = held.filter(pl.col("move_out") > _dates(np.array([before]))[0])
+        self.closed_spells = [self.closed_spells[0], *([kept] if kept.height else [])]
+        return held.height - kept.height
+
     def remove(self, idx: np.ndarray) -> None:
         keep = np.ones(self.size, dtype=bool)
         keep[idx] = False
@@ -346,8 +386,8 @@ class Population:
     def open_spells(self) -> pl.DataFrame:
         return pl.DataFrame({
             "person_id": self.pid, "household_id": self.household, "dwelling_id": self.dwelling,
-            "move_in": _dates(self.spell_start), "move_out": pl.Series([None] * self.size, dtype=pl.Date),
-            "end_reason": pl.Series([None] * self.size, dtype=pl.String)})
+            "move_in": _dates(self.spell_start), "move_out": _nulls(self.size, pl.Date),
+            "end_reason": _nulls(self.size, pl.String)})
 
     def residences(self) -> pl.DataFrame:
         self.flush_spells()
@@ -383,6 +423,11 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
     return ordered[keep]
+
+
+def _nulls(n: int, dtype: pl.DataType) -> pl.Series:
+    """A column of `n` nulls (`pl.Series([None] * n, dtype=dtype)` without a Python list of millions of Nones)."""
+    return pl.repeat(None, n, dtype=dtype, eager=True)
 
 
 def _dates(days: np.ndarray) -> pl.Series:
@@ -430,4 +475,4 @@ def _dwellings(dw: pl.DataFrame) -> Dwellings:
 
 ALMEN = TENURES.index("almen")
 
-__all__ = ["ALMEN", "Dwellings", "EPOCH", "NO_HOUSEHOLD", "ORIGIN_CODES", "Population", "day", "to_date"]
+__all__ = ["ALMEN", "AlmenColumn", "Dwellings", "EPOCH", "NO_HOUSEHOLD", "ORIGIN_CODES", "Population", "day", "to_date"]

@@ -26,7 +26,7 @@ from boligmix.simulate.demography import HOUSEHOLD_BASE, births, deaths, dwellin
 from boligmix.simulate.register_outcomes import Donors, forget_registers, outcomes
 from boligmix.simulate.market import Market
 from boligmix.simulate.seekers import draw_seekers
-from boligmix.simulate.population import ALMEN, Population
+from boligmix.simulate.population import ALMEN, Population, day
 from boligmix.simulate.rates import Rates
 from boligmix.simulate.scenario import Action, Scenario
 from boligmix.simulate.yearly_lists import (
@@ -165,6 +165,9 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             history = pl.concat([history.filter(pl.col("year") != year + 1), new], how="vertical_relaxed")
             classified = lists_from_indicators(history, year + 1, data_vintage=shared.vintage).classification.frame
             lists_in_force = categories_of(classified, year + 1)
+            later = range(year + 2, shared.start + shared.years + 1)    # the list years still to compute
+            if keep_working is None and later:  # the spells no later list reads are memory only
+                pop.forget_closed_spells(first_resident_day(later))
             rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, moved))
         if keep_working is not None:
             working.write_full(pop, shared.start + shared.years - 1, Path(keep_working))
@@ -201,6 +204,15 @@ def _glibc():
 _LIBC = _glibc()
 
 
+def first_resident_day(list_years: range) -> int:
+    """The earliest day on which the indicators of `list_years` count who lives where (each list
+    year's resident date and its window years' population dates, as `compute_area_indicators`
+    reads them under the settings in force): a spell closed on or before it is read by none."""
+    dates = [d for y in list_years for s in [settings_for_list_year(y)]
+             for d in (s.resident_date(y), *(s.window_population_date(t) for t in s.window(y)))]
+    return day(min(dates).year, min(dates).month, min(dates).day)
+
+
 def _first_register_year(year: int) -> int:
     """The earliest register year simulated year `year` reads: the applicants' last three years
     (`ApplicantFactory`), last year's rows (`outcomes`; older statuses are kept apart) and the
@@ -222,11 +234,12 @@ _AREA_SCHEMA = {"replication": pl.Int64, "year": pl.Int64, "area_id": pl.String,
                 "forebyggelse": pl.Boolean, "family_share": pl.Float64, "in_movers": pl.Int64, "out_movers": pl.Int64}
 
 
-def _moved(flows: list[tuple[str | None, str | None, int]]) -> tuple[Counter, Counter]:
-    """(persons moving into each area from outside it, persons moving out of each area) of the year's moves."""
+def _moved(flows: Counter) -> tuple[Counter, Counter]:
+    """(persons moving into each area from outside it, persons moving out of each area) of the year's
+    moves (`MarketResult.flows`: (from, to) -> persons)."""
     moved_in: Counter = Counter()
     moved_out: Counter = Counter()
-    for src, dst, n in flows:
+    for (src, dst), n in flows.items():
         if src != dst:
             if dst is not None:
                 moved_in[dst] += n
@@ -264,4 +277,4 @@ def _lettings_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=LETTING_SCHEMA)
 
 
-__all__ = ["AREA_COLUMNS", "LETTING_SCHEMA", "Shared", "apply_action", "run_replication"]
+__all__ = ["AREA_COLUMNS", "LETTING_SCHEMA", "Shared", "apply_action", "first_resident_day", "run_replication"]
