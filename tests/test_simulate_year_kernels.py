@@ -74,3 +74,35 @@ def test_bucketed_draw_on_a_status_like_table():
         got = transitions.cumulative_draw(table, index, u, strict=strict)
         assert np.array_equal(got, expected)
         assert np.array_equal(got, _binary_search_draw(table, index, u, strict))
+
+
+def _old_mix(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser as `rng._mix` computed it before (a fresh array per operation)."""
+    from boligmix.simulate.rng import _GOLDEN, _M1, _M2, _S27, _S30, _S31
+
+    with np.errstate(over="ignore"):
+        z = x + _GOLDEN
+        z = (z ^ (z >> _S30)) * _M1
+        z = (z ^ (z >> _S27)) * _M2
+        return z ^ (z >> _S31)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=50), st.integers(0, 2**31), st.integers(0, 2**31),
+       st.integers(1900, 2100), st.integers(0, 40))
+def test_in_place_random_streams_equal_the_old_formulas(ids, seed, replication, year, event):
+    """`rng.hash64` and `rng.uniform` written in place give the bits of the old expressions, and
+    leave the caller's ids untouched."""
+    from boligmix.simulate import rng
+
+    arr = np.array(ids, dtype=np.int64)
+    kept = arr.copy()
+    head = _old_mix(_old_mix(np.array([seed], dtype=np.int64).view(np.uint64)) ^ np.uint64(replication & 0xFFFFFFFF))
+    tail = np.uint64(((year & 0xFFFF) << 16) | (event & 0xFFFF))
+    old = _old_mix(_old_mix(head ^ arr.view(np.uint64)) ^ tail)
+    assert np.array_equal(rng.hash64(seed, replication, arr, year, event), old)
+    assert np.array_equal(rng.uniform(seed, replication, arr, year, event),
+                          (old >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0))
+    assert np.array_equal(arr, kept)
+    if ids:
+        assert rng.uniform(seed, replication, ids[0], year, event).shape == (1,)
