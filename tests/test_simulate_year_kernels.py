@@ -106,3 +106,131 @@ def test_in_place_random_streams_equal_the_old_formulas(ids, seed, replication, 
     assert np.array_equal(arr, kept)
     if ids:
         assert rng.uniform(seed, replication, ids[0], year, event).shape == (1,)
+
+
+# --- register outcomes: per-area tables gathered per resident, the donors' cell codes --------------
+
+class _Dwellings:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def area_codes(self):
+        return np.zeros(0, dtype=np.int64), self.names
+
+
+class _Pop:
+    """What the per-area look-ups read of a `Population`: the area ids and the number of residents."""
+
+    def __init__(self, names: list[str], size: int) -> None:
+        self.dwellings, self.size = _Dwellings(names), size
+
+
+def _old_per_area(names, values, code):
+    by_code = np.array([values.get(a, 0.0) for a in names] + [0.0], dtype=float)
+    return by_code[code], code >= 0
+
+
+_share = st.sampled_from([0.0, 0.15, 0.25, 0.3, 0.45, 0.65, 1.0, -0.1, 0.01, 0.045]) | st.floats(-0.5, 1.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_area_tables_equal_the_per_resident_formulas(data):
+    """The outside band, the conviction band and the outside probability with the area effect,
+    computed per area code and gathered, equal the old per-resident formulas (`outside_band`,
+    `area_bands`, `with_area_effect` of the cell's rate and the area's effect for 18-64s)."""
+    from types import SimpleNamespace
+
+    from boligmix.simulate import register_outcomes as ro
+    from boligmix.simulate.rates import CONVICTION_BANDS, area_bands, outside_band, with_area_effect
+
+    n_areas = data.draw(st.integers(0, 6))
+    names = [f"a{i}" for i in range(n_areas)]
+    shares = {a: data.draw(_share) for a in names if data.draw(st.booleans())}
+    n = data.draw(st.integers(0, 80))
+    code = np.array(data.draw(st.lists(st.integers(-1, n_areas - 1), min_size=n, max_size=n)), dtype=np.int64)
+    pop = _Pop(names, n)
+    assert np.array_equal(ro.area_outside_bands(pop, 2030, None, None, shares, code),
+                          outside_band(*_old_per_area(names, shares, code)))
+    table = ro._per_area_table(pop, shares, lambda value, has: area_bands(value, has, CONVICTION_BANDS))
+    assert np.array_equal(table[code], area_bands(*_old_per_area(names, shares, code), CONVICTION_BANDS))
+
+    shape = (3, 2, 4)
+    outside = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0, 0.5, 1e-12]) | st.floats(0, 1),
+                                          min_size=24, max_size=24))).reshape(shape)
+    effects = {a: data.draw(st.sampled_from([0.0, -0.7, 2.5]) | st.floats(-5, 5)) for a in names if data.draw(st.booleans())}
+    rates = SimpleNamespace(outside=outside, area_outside_effect=effects)
+    index = tuple(np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)), dtype=np.int64)
+                  for k in shape)
+    age = np.array(data.draw(st.lists(st.integers(0, 90) | st.sampled_from([17, 18, 64, 65]), min_size=n, max_size=n)),
+                   dtype=np.int64)
+    effect, _ = _old_per_area(names, effects, code)
+    old = outside[index] if not effects else with_area_effect(outside[index], np.where((age >= 18) & (age <= 64),
+                                                                                       effect, 0.0))
+    pop.size = data.draw(st.sampled_from([n, 10**6]))        # few residents: the per-resident path itself
+    got = ro.outside_probability(pop, rates, *index, age, code)
+    assert got.dtype == old.dtype and np.array_equal(got, old, equal_nan=True)
+
+
+def _old_pick(donors, status, bands, nw, ab, u, area):
+    """`Donors.pick` before the finest code was computed once (a cell code per level)."""
+    from boligmix.simulate.register_outcomes import _cell_code
+
+    n = np.asarray(status).size
+    columns = [np.asarray(c) for c in (status, bands, nw.astype(np.int64), ab, area)]
+    out = np.zeros(n, dtype=np.int64)
+    todo = np.arange(n)
+    for depth, (codes, starts, sizes), pool in zip((5, 4, 3, 2, 1), donors.levels, donors.pools):
+        if todo.size == 0:
+            break
+        want = _cell_code([c[todo] for c in columns], depth)
+        if codes.size == 0:
+            continue
+        pos = np.minimum(np.searchsorted(codes, want), codes.size - 1)
+        hit = codes[pos] == want
+        size = sizes[pos[hit]]
+        offset = np.minimum((u[todo[hit]] * size).astype(np.int64), size - 1)
+        out[todo[hit]] = pool[starts[pos[hit]] + offset]
+        todo = todo[~hit]
+    if todo.size:
+        codes, starts, sizes = donors.levels[4]
+        at = np.flatnonzero(codes == 0)
+        size = sizes[at[0]]
+        out[todo] = donors.pools[4][starts[at[0]] + np.minimum((u[todo] * size).astype(np.int64), size - 1)]
+    return out
+
+
+def _key(data, n):
+    return (np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64),
+            np.array(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype=np.int64),
+            np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool),
+            np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64),
+            np.array(data.draw(st.lists(st.integers(-1, 3), min_size=n, max_size=n)), dtype=np.int64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_donor_pick_from_the_finest_code_equals_a_code_per_level(data):
+    from boligmix.simulate.lookup import sorted_groups
+    from boligmix.simulate.register_outcomes import _KEY_RADIX, Donors, _cell_code
+
+    m = data.draw(st.integers(1, 40))
+    key = list(_key(data, m))
+    key[0][0] = 0                                   # a status-0 donor: the last resort exists
+    ids = np.arange(m, dtype=np.int64) * 3 + 5
+    donors = Donors.__new__(Donors)
+    donors.levels, donors.pools = [], []
+    min_area = data.draw(st.integers(1, 3))
+    for depth in (5, 4, 3, 2, 1):
+        code = _cell_code([k.astype(np.int64) for k in key], depth)
+        by_cell = np.argsort(code, kind="stable")
+        codes, starts, sizes = sorted_groups(code[by_cell])
+        if depth == 5:
+            usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= min_area)
+            codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
+        donors.levels.append((codes, starts, sizes))
+        donors.pools.append(ids[by_cell])
+    n = data.draw(st.integers(0, 60))
+    status, bands, nw, ab, area = _key(data, n)
+    u = np.array(data.draw(st.lists(st.floats(0, 1, exclude_max=True), min_size=n, max_size=n)))
+    assert np.array_equal(donors.pick(status, bands, nw, ab, u, area), _old_pick(donors, status, bands, nw, ab, u, area))

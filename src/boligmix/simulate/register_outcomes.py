@@ -51,6 +51,8 @@ bounds) were the largest part of the national outcomes' transient."""
 _KEY_COLUMNS = ("status", "band", "nw", "ab", "area")
 _KEY_RADIX = (1 << 12, 1 << 6, 1 << 2, 1 << 6, 1 << 24)
 """Mixed-radix code of a donor cell key (status, age band, non-western, area outside band, area + 1)."""
+_LEVEL_DIVISOR = {depth: int(np.prod([_KEY_RADIX[i] for i in range(depth, 5)], dtype=np.int64)) for depth in range(1, 6)}
+"""The code of a key's first `depth` columns is the finest code floor-divided by this (values in range)."""
 
 
 def _chunks(n: int) -> list[slice]:
@@ -148,7 +150,7 @@ class Donors:
         finest = _cell_code(columns, 5)
         for depth in (5, 4, 3, 2, 1):
             # the code of the first `depth` columns: the finest code without the later columns' digits
-            code = finest // int(np.prod([_KEY_RADIX[i] for i in range(depth, 5)], dtype=np.int64))
+            code = finest // _LEVEL_DIVISOR[depth]
             by_cell = np.argsort(code, kind="stable")        # py_ids ascending: each pool in id order
             codes, starts, sizes = sorted_groups(code[by_cell])
             if depth == 5:
@@ -172,10 +174,13 @@ class Donors:
                                            area)]
         out = np.zeros(n, dtype=np.int64)
         todo = np.arange(n)
+        finest = _cell_code(columns, 5) if n else np.zeros(0, dtype=np.int64)   # every key checked, as at depth 5
+        del columns
         for depth, (codes, starts, sizes), pool in zip((5, 4, 3, 2, 1), self.levels, self.pools):
             if todo.size == 0:
                 break
-            want = _cell_code([c[todo] for c in columns], depth)
+            # the code of the first `depth` columns: the finest code without the later columns' digits
+            want = finest[todo] // _LEVEL_DIVISOR[depth]
             if codes.size == 0:
                 continue
             pos = np.minimum(np.searchsorted(codes, want), codes.size - 1)
@@ -346,18 +351,23 @@ def _per_area(pop: Population, values: dict[str, float], code: np.ndarray | None
     return by_code[code], code >= 0
 
 
-def _per_resident(pop: Population, shares: dict[str, float], code: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    return _per_area(pop, shares, code)
-
-
 def area_outside_bands(pop: Population, on_year: int, outside: np.ndarray, status: np.ndarray,
                        shares: dict[str, float] | None = None, code: np.ndarray | None = None) -> np.ndarray:
     """Per resident: the outside band of the area they live in (share of 18-64s mainly outside;
     `shares` given: those per area)."""
     if shares is None:
         shares = area_outside_shares(pop, on_year, outside, status)
-    return outside_band(*_per_resident(pop, shares, code))
+    code = area_code(pop) if code is None else code
+    return _per_area_table(pop, shares, lambda value, has: outside_band(value, has))[code]
+
+
+def _per_area_table(pop: Population, values: dict[str, float], per_value) -> np.ndarray:
+    """`per_value(value, has_area)` (elementwise) per area code, the code -1 (no area: value 0, no
+    area) last: indexed by the residents' `area_code` it equals `per_value(*_per_area(...))`
+    computed per resident, at one gather per resident."""
+    _, names = pop.dwellings.area_codes()
+    by_code = np.array([values.get(a, 0.0) for a in names] + [0.0], dtype=float)
+    return per_value(by_code, np.arange(len(names) + 1) < len(names))
 
 
 def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, float],
@@ -366,6 +376,28 @@ def area_outside_effect(pop: Population, age: np.ndarray, effects: dict[str, flo
     (`age`), 0 for everyone else."""
     effect, _ = _per_area(pop, effects, code)
     return np.where((age >= 18) & (age <= 64), effect, 0.0)
+
+
+def outside_probability(pop: Population, rates: Rates, bands: np.ndarray, hist: np.ndarray, ab: np.ndarray,
+                        age: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Per resident: the outside rate of their cell (`rates.outside[bands, hist, ab]`) with their
+    area's effect (`with_area_effect`, `area_outside_effect`: 18-64-year-olds in an area). The
+    probability is a function of (cell, area, 18-64) only: it is computed once per cell and area
+    code (the same elementwise operations on the same values) and gathered per resident, instead
+    of a logit and an exponential per resident; with more (cell, area) pairs than residents, per
+    resident."""
+    if not rates.area_outside_effect:
+        return rates.outside[bands, hist, ab]
+    n_areas = len(pop.dwellings.area_codes()[1])
+    if rates.outside.size * (n_areas + 1) > max(pop.size, 1):
+        return with_area_effect(rates.outside[bands, hist, ab],
+                                area_outside_effect(pop, age, rates.area_outside_effect, code))
+    cell = np.ravel_multi_index((bands, hist, ab), rates.outside.shape)
+    effect = _per_area_table(pop, rates.area_outside_effect, lambda value, has: value)      # code -1 last: 0
+    table = with_area_effect(np.repeat(rates.outside.reshape(-1), effect.size), np.tile(effect, rates.outside.size))
+    column = np.where((age >= 18) & (age <= 64) & (code >= 0), code, n_areas).astype(np.int64, copy=False)
+    column += cell * (n_areas + 1)                                  # not 18-64, or no area: the effect 0
+    return table[column]
 
 
 def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
@@ -382,15 +414,13 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     code = area_code(pop)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
                             donors.area_outside if ANCHORED_AREA_BANDS else None, code)
-    p_out = rates.outside[bands, hist, ab]
-    if rates.area_outside_effect:
-        p_out = with_area_effect(p_out, area_outside_effect(pop, age, rates.area_outside_effect, code))
+    p_out = outside_probability(pop, rates, bands, hist, ab, age, code)
     # the convictions first (their draws are keyed by person, not by order): the age and the
     # convictions' working arrays then go before the year's frames are built (memory)
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
     conv_share = donors.area_conviction if ANCHORED_AREA_BANDS else area_conviction_shares(
         pop, year + 1, pop.convictions[year - 1], code)
-    cab = area_bands(*_per_resident(pop, conv_share, code), CONVICTION_BANDS)
+    cab = _per_area_table(pop, conv_share, lambda value, has: area_bands(value, has, CONVICTION_BANDS))[code]
     area_names = pop.dwellings.area_codes()[1]
     hit = np.empty(pop.size, dtype=bool)
     for at in _chunks(pop.size):              # each person's probability is their own: a chunk at a time
