@@ -234,3 +234,46 @@ def test_donor_pick_from_the_finest_code_equals_a_code_per_level(data):
     status, bands, nw, ab, area = _key(data, n)
     u = np.array(data.draw(st.lists(st.floats(0, 1, exclude_max=True), min_size=n, max_size=n)))
     assert np.array_equal(donors.pick(status, bands, nw, ab, u, area), _old_pick(donors, status, bands, nw, ab, u, area))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-50_000, 50_000), max_size=40), st.sampled_from([np.int64, np.int32]))
+def test_whole_years_in_place_leaves_the_days_and_equals_the_float_floor(days, dtype):
+    from boligmix.simulate.population import whole_years
+
+    d = np.array(days, dtype=dtype)
+    kept = d.copy()
+    got = whole_years(d)
+    assert got.dtype == np.int64 and got.tolist() == (kept // 365.25).astype(np.int64).tolist()
+    assert np.array_equal(d, kept)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 400), unique=True, max_size=60), st.lists(st.integers(0, 400), max_size=80),
+       st.data(), st.sampled_from([0, 1 << 16]))
+def test_masks_through_the_resident_index_equal_the_hash_sets(pids, rows, data, joined_from):
+    """The register outcomes' masks read through `resident_index` (has a row last year, a kept or a
+    switching person's row) equal the `is_in` calls they replaced; sorted rows (repeats allowed) or
+    not, through the binary search and through the polars join."""
+    import boligmix.simulate.lookup as lookup
+    from boligmix.simulate.lookup import is_in
+    from boligmix.simulate.register_outcomes import flag_at, resident_index
+
+    pid = np.array(pids, dtype=np.int64) * 7 + 3
+    ids = np.array(rows, dtype=np.int64) * 7 + 3
+    if data.draw(st.booleans()):
+        ids = np.sort(ids)
+    by_id = np.argsort(pid, kind="stable")
+    ascending = pid[by_id]
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=pid.size, max_size=pid.size)), dtype=bool)
+    old = lookup.SEARCH_IN_ORDER
+    lookup.SEARCH_IN_ORDER = joined_from
+    try:
+        res = resident_index(ascending, by_id, ids)
+    finally:
+        lookup.SEARCH_IN_ORDER = old
+    has = np.zeros(pid.size, dtype=bool)
+    has[res[res >= 0]] = True
+    assert np.array_equal(has, is_in(ids, pid))
+    assert np.array_equal(flag_at(keep, res), is_in(ascending[keep[by_id]], ids))
+    assert np.array_equal(flag_at(~keep, res), is_in(ascending[~keep[by_id]], ids))

@@ -400,12 +400,34 @@ def outside_probability(pop: Population, rates: Rates, bands: np.ndarray, hist: 
     return table[column]
 
 
+def resident_index(ascending: np.ndarray, by_id: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per element of `ids`: the index of the resident with that id (`ascending`: the residents'
+    ids sorted, `by_id` their order), -1 for none; int32 (memory). With it, `is_in(ids, pid)` is a
+    scatter and `is_in(sorted ids of residents with a flag, ids)` the flag read at the index."""
+    return sorted_lookup(ascending, by_id, ids, -1).astype(np.int32)
+
+
+def flag_at(flag: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Per element of `index` (a `resident_index`): the resident's `flag`, False for -1 (none)."""
+    if flag.size == 0:
+        return np.zeros(index.size, dtype=bool)
+    out = flag[index]
+    out &= index >= 0
+    return out
+
+
 def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int, year: int) -> None:
     """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
     prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
     by_id = np.argsort(pop.pid, kind="stable")        # the residents' ascending order, for the look-ups
     s0 = status_on(pop, year - 1, order=by_id)
-    has_py = is_in(prev_py["person_id"].to_numpy(), pop.pid)
+    ascending = pop.pid[by_id]
+    # per row of last year's person_years: the resident's index (-1: none), found once by a merge of
+    # sorted ids; whether a resident has a row, is kept or switches is then read through it (three
+    # hash sets of last year's 7 million ids before)
+    py_resident = resident_index(ascending, by_id, prev_py["person_id"].to_numpy())
+    has_py = np.zeros(pop.size, dtype=bool)
+    has_py[py_resident[py_resident >= 0]] = True          # = is_in(last year's ids, pop.pid)
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
     nw = pop.nonwestern.astype(np.int8)       # index arrays of small values: int8 (memory)
@@ -445,9 +467,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
     del nw, ab, s1, bands, code
-    ascending = pop.pid[by_id]
     kept_ids = ascending[keep[by_id]]                 # = np.sort(pop.pid[keep])
-    del keep
     by_donor = donor_order(donor)
     # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
     pop.labour[year] = sorted_union_of_kept(
@@ -457,7 +477,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     donor_py = donors.person_years_of(donor, recipient, by_donor)
     own = prev_py.select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source")
-    ).filter(pl.Series(is_in(ascending[switch[by_id]], prev_py["person_id"].to_numpy())))
+    ).filter(pl.Series(flag_at(switch, py_resident)))    # = is_in(sorted switchers' ids, last year's ids)
     donor_py = (donor_py.join(own, on="person_id", how="left")
                 .with_columns(pl.coalesce("own_level", "highest_education").alias("highest_education"),
                               pl.coalesce("own_source", "education_source").alias("education_source"))
@@ -468,8 +488,8 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     new_status[switch] = donors.status_of(donor, by_donor)
     pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
     del new_status, s0, donor, recipient, by_donor
-    kept_py = is_in(kept_ids, prev_py["person_id"].to_numpy())
-    del own, kept_ids, switch                 # memory: only what the merge reads is held through it
+    kept_py = flag_at(keep, py_resident)      # = is_in(kept_ids, last year's ids)
+    del own, kept_ids, switch, keep, py_resident   # memory: only what the merge reads is held through it
     # sorted first (a row per person): the education step's look-ups then search ascending ids
     person_years = sorted_union_of_kept(prev_py, kept_py, donor_py, ("person_id",)
                                         ).with_columns(pl.lit(year, pl.Int64).alias("year"))
