@@ -234,20 +234,30 @@ def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _education_step(person_years: pl.DataFrame, prev_py: pl.DataFrame, pop: Population, rates: Rates, seed: int,
-                    rep: int, year: int, by_id: np.ndarray | None = None, ascending: np.ndarray | None = None
-                    ) -> pl.DataFrame:
+                    rep: int, year: int, by_id: np.ndarray | None = None, ascending: np.ndarray | None = None,
+                    had_row: np.ndarray | None = None) -> pl.DataFrame:
     """Move the highest education (and its source) of persons with a row last year by the estimated
-    education transitions (`rates.transitions`), by age on 1 January of `year`."""
+    education transitions (`rates.transitions`), by age on 1 January of `year`. `had_row` (per
+    resident: a row in `prev_py`; given when every row of `person_years` is a resident's): the
+    persons with a row last year are found through the rows' residents, not a hash set of last
+    year's ids."""
     if rates.transitions is None or person_years.height == 0:
         return person_years
     ids = person_years["person_id"].to_numpy()
-    own_rows = np.flatnonzero(is_in(prev_py["person_id"].to_numpy(), ids))
+    by_id = np.argsort(pop.pid, kind="stable") if by_id is None else by_id
+    ascending = pop.pid[by_id] if ascending is None else ascending              # the residents' ids, sorted
+    if had_row is not None:
+        resident = resident_index(ascending, by_id, ids)
+        own_rows = np.flatnonzero(flag_at(had_row, resident))
+        resident = resident[own_rows]
+    else:
+        own_rows = np.flatnonzero(is_in(prev_py["person_id"].to_numpy(), ids))
+        resident = sorted_lookup(ascending, by_id, ids[own_rows], -1)       # every one of them resides
     if own_rows.size == 0:
         return person_years
     own = ids[own_rows]
-    by_id = np.argsort(pop.pid, kind="stable") if by_id is None else by_id
-    ascending = pop.pid[by_id] if ascending is None else ascending              # the residents' ids, sorted
-    age = pop.age_on(day(year))[sorted_lookup(ascending, by_id, own, -1)]    # every one of `own` resides
+    age = whole_years(day(year) - pop.birth[resident])            # = pop.age_on(day(year))[resident]
+    del resident
     tr = rates.transitions
     states = pl.DataFrame({"highest_education": [s[0] for s in tr.education_states],
                            "education_source": [s[1] for s in tr.education_states],
@@ -462,7 +472,6 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     del hist, p_out                           # memory: the year's working arrays go as soon as they are read
     keep = (s1 == s0) & has_py
     switch = ~keep
-    del has_py
     recipient = pop.pid[switch]
     donor = donors.pick(s1[switch], bands[switch], nw[switch], ab[switch],
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
@@ -494,7 +503,8 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     person_years = sorted_union_of_kept(prev_py, kept_py, donor_py, ("person_id",)
                                         ).with_columns(pl.lit(year, pl.Int64).alias("year"))
     del donor_py, kept_py
-    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id, ascending)
+    pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id, ascending,
+                                             has_py)
     del person_years
 
 
