@@ -413,8 +413,15 @@ def outside_probability(pop: Population, rates: Rates, bands: np.ndarray, hist: 
 def resident_index(ascending: np.ndarray, by_id: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Per element of `ids`: the index of the resident with that id (`ascending`: the residents'
     ids sorted, `by_id` their order), -1 for none; int32 (memory). With it, `is_in(ids, pid)` is a
-    scatter and `is_in(sorted ids of residents with a flag, ids)` the flag read at the index."""
-    return sorted_lookup(ascending, by_id, ids, -1).astype(np.int32)
+    scatter and `is_in(sorted ids of residents with a flag, ids)` the flag read at the index. Ids
+    in ascending order (last year's rows) are binary-searched in order (cache-friendly: 0.5 s CPU
+    for 7 million against 0.8-1.1 s by the polars join of `sorted_lookup`)."""
+    ids = np.asarray(ids)
+    if ascending.size == 0 or not (ids.size > 1 and bool(np.all(ids[1:] >= ids[:-1]))):
+        return sorted_lookup(ascending, by_id, ids, -1).astype(np.int32)
+    pos = np.searchsorted(ascending, ids)
+    np.minimum(pos, ascending.size - 1, out=pos)
+    return np.where(ascending[pos] == ids, by_id[pos], -1).astype(np.int32)
 
 
 def flag_at(flag: np.ndarray, index: np.ndarray) -> np.ndarray:
