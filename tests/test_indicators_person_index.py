@@ -100,3 +100,18 @@ def test_a_crowded_table_of_one_repeated_id_is_not_split():
     table = np.concatenate([np.full(6_000, 7, dtype=np.int64), 10**15 + np.arange(100, dtype=np.int64)])
     _check(table, np.array([7, 8, 10**15, 10**15 + 99, 10**15 + 100, 6], dtype=np.int64))
     _check(np.full(6_000, 7, dtype=np.int64), np.array([7, 6, 8], dtype=np.int64))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-(2**40), 2**40), min_size=2, max_size=60), st.integers(1, 7))
+def test_widest_gap_in_chunks_is_the_first_largest_difference(values, chunk):
+    import boligmix.indicators.person_index as pi
+
+    ids = np.sort(np.array(values, dtype=np.int64))
+    old = pi.CHUNK
+    pi.CHUNK = chunk
+    try:
+        got = pi._widest_gap(ids)
+    finally:
+        pi.CHUNK = old
+    assert got == int(np.argmax(np.diff(ids))) + 1

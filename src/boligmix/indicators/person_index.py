@@ -104,13 +104,11 @@ class IdIndex:
         if self.max_per_bucket - 1 > PROBES and _depth < MAX_SPLITS:
             # bunched ids (the simulation's dwellings and persons: the data's dense ids and new ones
             # far above): one index per side of the widest gap, each with buckets of its own spread
-            gaps = np.diff(self.ids)
-            k = int(np.argmax(gaps)) + 1
-            if gaps[k - 1] > 0:                              # equal ids stay on one side
+            k = _widest_gap(self.ids)
+            if self.ids[k] > self.ids[k - 1]:                # equal ids stay on one side
                 self._split = (k, int(self.ids[k]), IdIndex(self.ids[:k], _depth + 1),
                                IdIndex(self.ids[k:], _depth + 1))
                 del self.starts
-            del gaps
 
     def index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(int32 position of the first equal id for each of `ids`, found mask); 0 where not found."""
@@ -171,6 +169,18 @@ class IdIndex:
                 first[pending[hit]] = pos[hit]
                 found[pending[hit]] = True
         np.multiply(first, found, out=idx)
+
+
+def _widest_gap(ids: np.ndarray) -> int:
+    """The first position k >= 1 with the largest ids[k] - ids[k - 1] of ascending `ids` (at least
+    two), in chunks (no difference array of every id: memory)."""
+    best, at = -1, 1
+    for s in range(0, ids.size - 1, CHUNK):
+        gaps = np.diff(ids[s:s + CHUNK + 1])
+        i = int(np.argmax(gaps))
+        if gaps[i] > best:
+            best, at = int(gaps[i]), s + i + 1
+    return at
 
 
 def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
