@@ -99,6 +99,7 @@ class IdIndex:
             previous = bucket[-1]
         reverse = starts[::-1]
         np.minimum.accumulate(reverse, out=reverse)  # an empty bucket starts where the next one does
+        del reverse
         self.starts = starts
         self.max_per_bucket = int(np.diff(starts).max())
         if self.max_per_bucket - 1 > PROBES and _depth < MAX_SPLITS:
@@ -106,9 +107,9 @@ class IdIndex:
             # far above): one index per side of the widest gap, each with buckets of its own spread
             k = _widest_gap(self.ids)
             if self.ids[k] > self.ids[k - 1]:                # equal ids stay on one side
+                del self.starts, starts                      # memory: this table goes before the sides'
                 self._split = (k, int(self.ids[k]), IdIndex(self.ids[:k], _depth + 1),
                                IdIndex(self.ids[k:], _depth + 1))
-                del self.starts
 
     def index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(int32 position of the first equal id for each of `ids`, found mask); 0 where not found."""
