@@ -115,3 +115,12 @@ def test_widest_gap_in_chunks_is_the_first_largest_difference(values, chunk):
     finally:
         pi.CHUNK = old
     assert got == int(np.argmax(np.diff(ids))) + 1
+
+
+def test_a_split_table_looks_up_chunk_by_chunk(monkeypatch):
+    monkeypatch.setattr(person_index, "CHUNK", 1000)  # many chunks, in the build, the split and the lookup
+    rng = np.random.default_rng(3)
+    table = np.sort(np.concatenate([5_000_000 + np.sort(rng.choice(80_000, 20_000, replace=False)),
+                                    rng.integers(10**17, 10**17 + 2**54, 3_000, dtype=np.int64)]))
+    assert IdIndex(table)._split is not None
+    _check(table, rng.permutation(np.concatenate([rng.choice(table, 9_000), table[:30] + 1, [table[-1] + 1, 7]])))

@@ -125,15 +125,17 @@ class IdIndex:
         """`index` through the two sides' indexes: an id at or above the upper side's first id is
         looked up there (its position shifted by the lower side's size), any other below."""
         k, boundary, lower, upper = self._split
-        above = ids >= boundary
         idx = np.zeros(ids.size, dtype=np.int32)
         found = np.zeros(ids.size, dtype=bool)
-        for side, at, shift in ((lower, np.flatnonzero(~above), 0), (upper, np.flatnonzero(above), k)):
-            if at.size:
-                side_idx, side_found = side.index(ids[at])
-                if shift:
-                    side_idx += np.int32(shift) * side_found
-                idx[at], found[at] = side_idx, side_found
+        for s in range(0, ids.size, CHUNK):           # memory: the routing's arrays a chunk at a time
+            part = ids[s:s + CHUNK]
+            above = part >= boundary
+            for side, at, shift in ((lower, np.flatnonzero(~above), 0), (upper, np.flatnonzero(above), k)):
+                if at.size:
+                    side_idx, side_found = side.index(part[at])
+                    if shift:
+                        side_idx += np.int32(shift) * side_found
+                    idx[s + at], found[s + at] = side_idx, side_found
         return idx, found
 
     def _chunk(self, ids: np.ndarray, idx: np.ndarray, found: np.ndarray) -> None:
