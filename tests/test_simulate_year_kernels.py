@@ -27,10 +27,11 @@ def _binary_search_draw(table: np.ndarray, index: tuple[np.ndarray, ...], u: np.
     return lo
 
 
-# values on and near the bucket edges (b / 4096), repeated values (categories of probability 0),
-# values outside [0, 1] and the float just above 1 that a normalised cumsum can end on
-_EDGES = [0.0, 1 / 4096, 2 / 4096, 0.5, 0.5 + 1 / 4096, np.nextafter(0.5, 0), np.nextafter(0.5, 1), 1 - 1 / 4096,
-          np.nextafter(1.0, 0), 1.0, np.nextafter(1.0, 2), -0.25, 1.5]
+# values on and near the bucket edges (b / DRAW_BUCKETS), repeated values (categories of probability
+# 0), values outside [0, 1] and the float just above 1 that a normalised cumsum can end on
+_G = transitions.DRAW_BUCKETS
+_EDGES = [0.0, 1 / _G, 2 / _G, 0.5, 0.5 + 1 / _G, np.nextafter(0.5, 0), np.nextafter(0.5, 1), 1 - 1 / _G,
+          np.nextafter(1 / _G, 0), np.nextafter(1 / _G, 1), np.nextafter(1.0, 0), 1.0, np.nextafter(1.0, 2), -0.25, 1.5]
 _value = st.sampled_from(_EDGES) | st.floats(-0.1, 1.1, allow_nan=False)
 
 
