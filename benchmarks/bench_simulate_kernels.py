@@ -5,7 +5,9 @@ households, random ids), each against the numpy call it replaced, with the resul
 
 Then the kernels of the year outside the market (session 9): the year's labour rows merged,
 the education step, the residents' dwelling positions, the donor cells, adding the seekers and
-drawing their areas.
+drawing their areas; and session 10's: the bucketed cumulative draw, the in-place random streams
+and ages, the outside rate with its area effect per (cell, area), the residents of last year's
+person_years rows found once.
 
 Prints CPU seconds (this process, all threads: polars sorts on every core) and the load average.
 Peak memory is under 2 GiB at the default size.
@@ -71,6 +73,8 @@ def main() -> None:
     assert np.array_equal(drawn[some], (table[index[0][some], index[1][some]] < u[some, None]).sum(axis=1))
     print(f"load {os.getloadavg()}")
     outside_the_market(rng, n)
+    print(f"load {os.getloadavg()}")
+    year_kernels(rng, n)
     print(f"load {os.getloadavg()}")
 
 
@@ -177,5 +181,85 @@ def outside_the_market(rng: np.random.Generator, n: int) -> None:
     assert a == b.tolist()
 
 
+def year_kernels(rng: np.random.Generator, n: int) -> None:
+    """Session 10's kernels of the register outcomes, each against the code it replaced (the old
+    code as in tests/test_simulate_year_kernels.py)."""
+    from types import SimpleNamespace
+
+    import boligmix.simulate.rng as keyed
+    from boligmix.simulate.lookup import is_in
+    from boligmix.simulate.population import whole_years
+    from boligmix.simulate.rates import outside_band, with_area_effect
+    from boligmix.simulate.register_outcomes import area_outside_bands, flag_at, outside_probability, resident_index
+    from boligmix.simulate.transitions import cumulative_draw
+
+    import test_simulate_year_kernels as old          # tests/ on the path (below)
+
+    p = rng.random((10, 2, 18, 2, 18))
+    p[rng.random(p.shape) < 0.6] = 0
+    p[..., 0] += 1e-3
+    table = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)       # status-like: 18 categories, zeros
+    index = tuple(rng.integers(0, k, n) for k in table.shape[:-1])
+    u = rng.random(n)
+    a = _timed(f"status draw of {n:,}: binary search per draw (session 9)",
+               lambda: old._binary_search_draw(table, index, u, True))
+    b = _timed("status draw: cumulative_draw by bucket", lambda: cumulative_draw(table, index, u, strict=True))
+    assert np.array_equal(a, b)
+    pid = rng.permutation(np.arange(n, dtype=np.int64) * 7 + 10**12)
+    head = old._old_mix(old._old_mix(np.array([1], dtype=np.int64).view(np.uint64)) ^ np.uint64(0))
+    tail = np.uint64((2030 << 16) | keyed.STATUS)
+    a = _timed("uniform draws: a fresh array per operation (session 9)", lambda: (old._old_mix(old._old_mix(
+        head ^ pid.view(np.uint64)) ^ tail) >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0))
+    b = _timed("uniform draws: rng.uniform in place", lambda: keyed.uniform(1, 0, pid, 2030, keyed.STATUS))
+    assert np.array_equal(a, b)
+    birth = rng.integers(-30_000, 20_000, n)
+    a = _timed("ages: (days * 4) // 1461, fresh arrays (session 9)",
+               lambda: np.floor_divide((22_000 - birth).astype(np.int64) * 4, 1461))
+    b = _timed("ages: whole_years in place", lambda: whole_years(22_000 - birth))
+    assert np.array_equal(a, b)
+    names = [f"A{i}" for i in range(200)]                    # the national dataset's 200 areas
+    pop = old._Pop(names, n)
+    code = np.where(rng.random(n) < 0.85, -1, rng.integers(0, 200, n))
+    shares = {a: float(x) for a, x in zip(names, rng.random(200) * 0.7)}
+    effects = {a: float(x) for a, x in zip(names, rng.normal(0, 0.4, 200))}
+    a = _timed("outside bands: outside_band per resident (session 9)",
+               lambda: outside_band(*old._old_per_area(names, shares, code)))
+    b = _timed("outside bands: per area code, gathered", lambda: area_outside_bands(pop, 2030, None, None, shares, code))
+    assert np.array_equal(a, b)
+    outside = rng.random((10, 7, 8))
+    cells = (rng.integers(0, 10, n), rng.integers(0, 7, n), rng.integers(0, 8, n))
+    age = rng.integers(0, 100, n)
+
+    def per_resident():
+        effect, _ = old._old_per_area(names, effects, code)
+        return with_area_effect(outside[cells], np.where((age >= 18) & (age <= 64), effect, 0.0))
+
+    a = _timed("outside rate with the area effect: per resident (session 9)", per_resident)
+    b = _timed("outside rate with the area effect: per (cell, area), gathered", lambda: outside_probability(
+        pop, SimpleNamespace(outside=outside, area_outside_effect=effects), *cells, age, code))
+    assert np.array_equal(a, b)
+    prev = np.sort(pid[rng.random(n) < 0.92])                # last year's person_years ids
+    keep = rng.random(n) < 0.8
+    by_id = np.argsort(pid, kind="stable")
+    ascending = pid[by_id]
+
+    def hash_sets():
+        return is_in(prev, pid), is_in(ascending[keep[by_id]], prev), is_in(ascending[~keep[by_id]], prev)
+
+    def through_residents():
+        res = resident_index(ascending, by_id, prev)
+        has = np.zeros(n, dtype=bool)
+        has[res[res >= 0]] = True
+        return has, flag_at(keep, res), flag_at(~keep, res)
+
+    a = _timed("has a row / kept / switching rows: three hash sets (session 9)", hash_sets)
+    b = _timed("has a row / kept / switching rows: resident_index once", through_residents)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
 if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     main()

@@ -35,6 +35,9 @@ PROBES = 4
 """Linear probes past a bucket's first id; the ids still not found then are binary-searched. Ids
 bunched in a few buckets (the simulation's dwellings: the data's ids and a few far-off new ones)
 made one vectorised probe per id of the fullest bucket, hundreds of passes."""
+MAX_SPLITS = 3
+"""`IdIndex` splits a table whose buckets are crowded at its widest gap, at most this deep (the
+bunched ids then fill buckets of their own spread instead of being binary-searched)."""
 
 
 def _days(d: date) -> int:
@@ -73,9 +76,10 @@ class IdIndex:
     one uses a binary search instead.
     """
 
-    def __init__(self, sorted_ids: np.ndarray) -> None:
+    def __init__(self, sorted_ids: np.ndarray, _depth: int = 0) -> None:
         self.ids = np.ascontiguousarray(sorted_ids, dtype=np.int64)
         n = self.ids.size
+        self._split: tuple[int, int, IdIndex, IdIndex] | None = None
         self._bucketed = n > _SMALL_TABLE and int(self.ids[-1]) - int(self.ids[0]) < 2**62 and n < 2**31
         if not self._bucketed:
             return
@@ -95,15 +99,43 @@ class IdIndex:
             previous = bucket[-1]
         reverse = starts[::-1]
         np.minimum.accumulate(reverse, out=reverse)  # an empty bucket starts where the next one does
+        del reverse
         self.starts = starts
         self.max_per_bucket = int(np.diff(starts).max())
+        if self.max_per_bucket - 1 > PROBES and _depth < MAX_SPLITS:
+            # bunched ids (the simulation's dwellings and persons: the data's dense ids and new ones
+            # far above): one index per side of the widest gap, each with buckets of its own spread
+            k = _widest_gap(self.ids)
+            if self.ids[k] > self.ids[k - 1]:                # equal ids stay on one side
+                del self.starts, starts                      # memory: this table goes before the sides'
+                self._split = (k, int(self.ids[k]), IdIndex(self.ids[:k], _depth + 1),
+                               IdIndex(self.ids[k:], _depth + 1))
 
     def index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(int32 position of the first equal id for each of `ids`, found mask); 0 where not found."""
+        if self._split is not None:
+            return self._index_split(np.asarray(ids))
         idx = np.zeros(ids.size, dtype=np.int32)
         found = np.zeros(ids.size, dtype=bool)
         for s in range(0, ids.size, CHUNK):
             self._chunk(ids[s:s + CHUNK], idx[s:s + CHUNK], found[s:s + CHUNK])
+        return idx, found
+
+    def _index_split(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`index` through the two sides' indexes: an id at or above the upper side's first id is
+        looked up there (its position shifted by the lower side's size), any other below."""
+        k, boundary, lower, upper = self._split
+        idx = np.zeros(ids.size, dtype=np.int32)
+        found = np.zeros(ids.size, dtype=bool)
+        for s in range(0, ids.size, CHUNK):           # memory: the routing's arrays a chunk at a time
+            part = ids[s:s + CHUNK]
+            above = part >= boundary
+            for side, at, shift in ((lower, np.flatnonzero(~above), 0), (upper, np.flatnonzero(above), k)):
+                if at.size:
+                    side_idx, side_found = side.index(part[at])
+                    if shift:
+                        side_idx += np.int32(shift) * side_found
+                    idx[s + at], found[s + at] = side_idx, side_found
         return idx, found
 
     def _chunk(self, ids: np.ndarray, idx: np.ndarray, found: np.ndarray) -> None:
@@ -140,6 +172,18 @@ class IdIndex:
                 first[pending[hit]] = pos[hit]
                 found[pending[hit]] = True
         np.multiply(first, found, out=idx)
+
+
+def _widest_gap(ids: np.ndarray) -> int:
+    """The first position k >= 1 with the largest ids[k] - ids[k - 1] of ascending `ids` (at least
+    two), in chunks (no difference array of every id: memory)."""
+    best, at = -1, 1
+    for s in range(0, ids.size - 1, CHUNK):
+        gaps = np.diff(ids[s:s + CHUNK + 1])
+        i = int(np.argmax(gaps))
+        if gaps[i] > best:
+            best, at = int(gaps[i]), s + i + 1
+    return at
 
 
 def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -403,7 +403,9 @@ def whole_years(days: np.ndarray) -> np.ndarray:
     days = np.asarray(days)
     if days.dtype.kind not in "iu":
         return (days // 365.25).astype(np.int64)
-    return np.floor_divide(days.astype(np.int64) * 4, 1461)
+    out = days.astype(np.int64)           # a copy: the arithmetic then in place (no fresh arrays)
+    out *= 4
+    return np.floor_divide(out, 1461, out=out)
 
 
 def has_repeats(values: np.ndarray) -> bool:

@@ -25,11 +25,23 @@ EDUCATION, MUNICIPALITY, BUILD, OTHER_TENURE_ORDER = 23, 24, 25, 26
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser on uint64 arrays (wrapping arithmetic)."""
+    return _mix_in_place(np.array(x, dtype=np.uint64, copy=True))
+
+
+def _mix_in_place(z: np.ndarray) -> np.ndarray:
+    """`_mix` of the uint64 array `z`, written into `z` (one scratch array instead of a fresh
+    array per operation: at 7.7 million persons each fresh array was page faults)."""
     with np.errstate(over="ignore"):
-        z = x + _GOLDEN
-        z = (z ^ (z >> _S30)) * _M1
-        z = (z ^ (z >> _S27)) * _M2
-        return z ^ (z >> _S31)
+        z += _GOLDEN
+        t = z >> _S30
+        z ^= t
+        z *= _M1
+        np.right_shift(z, _S27, out=t)
+        z ^= t
+        z *= _M2
+        np.right_shift(z, _S31, out=t)
+        z ^= t
+    return z
 
 
 def _u64(value: int | np.ndarray) -> np.ndarray:
@@ -42,12 +54,19 @@ def hash64(seed: int, replication: int, ids: np.ndarray | int, year: int, event:
     ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
     head = _mix(_mix(np.array([seed], dtype=np.int64).view(np.uint64)) ^ np.uint64(replication & 0xFFFFFFFF))
     tail = np.uint64(((year & 0xFFFF) << 16) | (event & 0xFFFF))
-    return _mix(_mix(head ^ ids.view(np.uint64)) ^ tail)
+    z = _mix_in_place(ids.view(np.uint64) ^ head)       # a fresh array: the ids are not written
+    z ^= tail
+    return _mix_in_place(z)
 
 
 def uniform(seed: int, replication: int, ids: np.ndarray | int, year: int, event: int) -> np.ndarray:
     """Uniform [0, 1) draws, one per id, for this (seed, replication, year, event)."""
-    return (hash64(seed, replication, ids, year, event) >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
+    h = hash64(seed, replication, ids, year, event)
+    h >>= _S11
+    out = h.astype(np.float64)
+    del h
+    out *= 1.0 / 9007199254740992.0
+    return out
 
 
 def integers(seed: int, replication: int, ids: np.ndarray | int, year: int, event: int, high: np.ndarray | int
