@@ -17,7 +17,9 @@ from boligmix.letting.store import answers, candidates, list_cache, service
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.follow_ups import update_applicant, withdraw_applicant
-from boligmix.letting.store.models import Applicant, Offer
+from boligmix.letting.store.errors import NotFoundError
+from boligmix.letting.store.models import CHANNELS, Applicant, Offer
+from boligmix.letting.store.selection import candidate_lists
 
 from store_support import ORG, add_token, seed_stock
 
@@ -316,3 +318,62 @@ def test_pruning_happens_once_the_version_passes_a_multiple():
     list_cache.prune(cursor, ORG, keep + every + 9, keep + every + 3)  # no multiple passed
     list_cache.prune(cursor, ORG, every + 1, every - 1)  # not above the versions kept
     assert done == [{"owner": ORG, "upto": every + 3}]
+
+
+@pytest.mark.postgres
+def test_the_round_start_reads_the_lists_state_of_every_channel_as_a_read_of_its_own(pg_url):
+    """`candidates.round_start_pg` reads the vacancy (locked), takes the list's turn and reads the
+    state of the worker's copy of the vacancy's lists in one round trip: for every channel the lists
+    are those of `selection.candidate_lists`, the version the copy's, and the state the one
+    `list_cache.state` reads on its own; a round then reads no state of its own."""
+    a, b = Store(pg_url, pool_size=2), Store(pg_url, pool_size=2)
+    try:
+        _, org = add_token(a, "org1", "housing_organisation", [ORG])
+        _, org2 = add_token(a, "org2", "housing_organisation", ["ORG2"])
+        dwellings = seed_stock(a, org, dwellings=4)
+        seed_stock(a, org2, dwellings=1, department_id="ORG2-01", org_id="ORG2")
+        _seed(a, org, org2)
+        rules = EngineRules()
+        vids = [a.transact(lambda s, dw=dw: service.register_vacancy(
+            s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}, rules=rules, now=NOW))["vacancy_id"]
+            for dw in dwellings[:3]]
+        first = a.transact(lambda s: service.make_offers(s, org, vids[0], None, rules=rules, now=NOW))
+        b.transact(lambda s: answers.refuse_offer(s, org, first["offers"][0]["offer_id"], rules=rules, now=NOW))
+        seen_states = 0
+        for channel in CHANNELS:
+            with a.write() as s:
+                s.execute(text("UPDATE vacancies SET channel = :c WHERE vacancy_id = :v"),
+                          {"c": channel, "v": vids[1]})
+                v, _w, d, start = candidates.round_start_pg(s, vids[1])
+                owner, types = candidate_lists(v, d)
+                assert v.vacancy_id == vids[1] and v.channel == channel
+                assert start.key == list_cache.copy_key(owner, types), channel
+                copy = list_cache.copies_of(s.connection()).get((owner, types))
+                assert start.since == (copy.version if copy is not None else -1)
+                with s.connection().connection.driver_connection.cursor() as cursor:
+                    alone = list_cache.state(cursor, owner, vids[1], start.since)
+                assert start.state == (tuple(alone) if alone is not None else None), channel
+                seen_states += start.state is not None and bool(start.state[2])
+                s.rollback()
+        assert seen_states  # the refusal by worker B is among the changes read after A's copy
+        reads: list[int] = []
+        state = list_cache.state
+        list_cache.state = lambda *args: reads.append(1) or state(*args)  # type: ignore[assignment]
+        try:
+            with a.write() as s:
+                cached = service.make_offers(s, org, vids[1], None, rules=rules, now=NOW)
+                s.rollback()
+        finally:
+            list_cache.state = state  # type: ignore[assignment]
+        assert reads == [] and cached["offers"]  # the state read with the vacancy was the round's
+        list_cache.copies_of(_conn(a)).clear()
+        with a.write() as s:
+            uncached = service.make_offers(s, org, vids[1], None, rules=rules, now=NOW)
+            s.rollback()
+        strip = lambda r: [(o["entry_id"], o["rank"], o["rule"]) for o in r["offers"]]  # noqa: E731
+        assert strip(cached) == strip(uncached) and cached["outcomes"] == uncached["outcomes"]
+        with a.write() as s, pytest.raises(NotFoundError):
+            candidates.round_start_pg(s, 2**31 - 7)
+    finally:
+        a.dispose()
+        b.dispose()

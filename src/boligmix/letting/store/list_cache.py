@@ -31,7 +31,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from boligmix.letting.store.selection import MUNICIPAL_LISTS
+from boligmix.letting.store.selection import MUNICIPAL_CHANNEL_LISTS, MUNICIPAL_LISTS
 
 KEEP_VERSIONS = 1024
 """Versions of an owner's log kept (older rows are pruned by the rounds, `prune`)."""
@@ -76,20 +76,56 @@ def order_key(entry: Any) -> tuple[Any, ...]:
     return (0 if entry.list_type == "internal" else 1, unordered, referral, entry.seniority_date, entry.entry_id)
 
 
-STATE_SQL = """
-SELECT lv.version,
+def _state_columns(owner: str, since: str) -> str:
+    """The columns of `STATE_SQL` for a list owner and a version given as SQL expressions."""
+    return f"""lv.version,
        ARRAY(SELECT o.applicant_id FROM offers o WHERE o.vacancy_id = %(vacancy_id)s),
        ARRAY(SELECT DISTINCT c.applicant_id FROM list_changes c
-             WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.applicant_id IS NOT NULL),
+             WHERE c.list_owner = {owner} AND c.version > {since} AND c.applicant_id IS NOT NULL),
        ARRAY(SELECT DISTINCT c.household_id FROM list_changes c
-             WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.household_id IS NOT NULL),
-       (SELECT min(c.version) FROM list_changes c WHERE c.list_owner = %(owner)s),
-       coalesce(current_setting('boligmix.list_changes_pending', true), '') = 'on'
-FROM list_versions lv WHERE lv.list_owner = %(owner)s
-"""
+             WHERE c.list_owner = {owner} AND c.version > {since} AND c.household_id IS NOT NULL),
+       (SELECT min(c.version) FROM list_changes c WHERE c.list_owner = {owner}),
+       coalesce(current_setting('boligmix.list_changes_pending', true), '') = 'on'"""
+
+
+STATE_SQL = ("SELECT " + _state_columns("%(owner)s", "%(since)s")
+             + " FROM list_versions lv WHERE lv.list_owner = %(owner)s")
 """The owner's list version, the persons offered this vacancy, and the persons and households
 changed after version `since`, with the oldest version the log still holds (one snapshot), and
 whether this transaction changed entries or offers itself (not logged before its commit)."""
+
+
+def copy_key(owner: str, list_types: tuple[str, ...]) -> str:
+    """A copy's key (owner, list types) as `ROUND_STATE_SQL` spells it."""
+    return owner + "|" + ",".join(list_types)
+
+
+def _round_lists_sql() -> tuple[str, str]:
+    """SQL expressions over a vacancy `v` and its department `d`: the list owner and the list types
+    (`copy_key`'s spelling) of the vacancy's candidates, as `selection.candidate_lists` gives them
+    (a round checks the two agree, `candidates.round_start_pg`, and reads its state again if not;
+    `test_letting_store_list_cache.py` compares them for every channel)."""
+    municipal = ", ".join(f"'{c}'" for c in MUNICIPAL_CHANNEL_LISTS)
+    owner = f"CASE WHEN v.channel IN ({municipal}) THEN 'kommune:' || d.municipality_code::text ELSE d.org_id END"
+    types = ("CASE v.channel " + " ".join(f"WHEN '{c}' THEN '{t}'" for c, t in MUNICIPAL_CHANNEL_LISTS.items())
+             + " WHEN 'annoncering' THEN 'advert_response' ELSE 'internal,external' END")
+    return owner, types
+
+
+_OWNER, _TYPES = _round_lists_sql()
+_VACANCY_LISTS_FROM = """FROM vacancies v JOIN dwellings w ON w.dwelling_id = v.dwelling_id
+JOIN departments d ON d.department_id = w.department_id WHERE v.vacancy_id = %(vacancy_id)s"""
+QUEUE_SQL = f"SELECT pg_advisory_xact_lock(%(space)s, hashtext({_OWNER})) " + _VACANCY_LISTS_FROM
+"""The turn on the vacancy's list owner's queue (`rounds._queue_on_list`'s lock, keyed by the
+owner's `hashtext`)."""
+ROUND_STATE_SQL = f"""WITH r AS (SELECT {_OWNER} AS owner, {_OWNER} || '|' || {_TYPES} AS key {_VACANCY_LISTS_FROM}),
+q AS (SELECT r.owner, r.key, coalesce((SELECT k.version FROM unnest(%(keys)s::text[], %(versions)s::bigint[])
+                                       AS k(key, version) WHERE k.key = r.key LIMIT 1), -1) AS since FROM r)
+SELECT q.key, q.since, {_state_columns("q.owner", "q.since")}
+FROM q LEFT JOIN list_versions lv ON lv.list_owner = q.owner"""
+"""`STATE_SQL` of the vacancy's lists (owner and list types from the vacancy's row) after the
+version of this worker's copy of them (`keys`/`versions`: the worker's copies, -1 without one),
+with the key and version it was read for; the version NULL when the owner has no version row."""
 
 CHANGED_ENTRIES_SQL = """
 SELECT a.entry_id, a.row_version FROM applicants a
