@@ -377,3 +377,44 @@ def test_the_round_start_reads_the_lists_state_of_every_channel_as_a_read_of_its
     finally:
         a.dispose()
         b.dispose()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_changes_a_copys_history_gives_are_those_of_comparing_the_lists(seed):
+    """`list_cache.changes_since` (what the kept ranking takes instead of comparing a round's
+    candidates with its own): after random steps of `updated` (households changed: entries gone,
+    read again unchanged, read again as a new row version, new entries), the entries gone and come
+    since each earlier copy within `HISTORY` steps are those of comparing the two copies' entries;
+    an older copy is not found."""
+    rng = random.Random(seed)
+    made = iter(range(10_000, 99_999))
+
+    class Entry:  # one object per row version, compared by identity (as `candidates.CandidateEntry`)
+        def __init__(self, **values):  # type: ignore[no-untyped-def]
+            self.__dict__.update(values)
+
+    def entry(aid: int, home: int | None, entry_id: int | None = None):
+        return Entry(entry_id=entry_id or next(made), applicant_id=aid, household_id=home,
+                     list_type=rng.choice(LISTS), referral_order=None,
+                     seniority_date=date(2010, 1, 1) + timedelta(days=rng.randint(0, 999)))
+    entries = [entry(aid, rng.choice([None, 500 + aid % 7])) for aid in range(1, 30)]
+    copies = [list_cache.whole(1, sorted(entries, key=list_cache.order_key))]
+    for step in range(2, 30):
+        copy = copies[-1]
+        people = set(rng.sample(range(1, 40), rng.randint(0, 3)))
+        homes = set(rng.sample(range(500, 507), rng.randint(0, 2)))
+        touched = [e for e in copy.entries if e.applicant_id in people or e.household_id in homes]
+        fresh = []
+        for e in touched:  # still a candidate as it was, as a new row version, or no longer
+            fresh += [[e], [entry(e.applicant_id, e.household_id, e.entry_id)], []][rng.randrange(3)]
+        fresh += [entry(aid, None) for aid in people if rng.random() < 0.5 and aid not in
+                  {e.applicant_id for e in touched}]
+        copies.append(list_cache.updated(copy, step, people, homes, fresh))
+        latest = copies[-1]
+        for back, earlier in enumerate(reversed(copies)):
+            got = list_cache.changes_since(latest, earlier)
+            if back > list_cache.HISTORY:
+                assert got is None
+                continue
+            was, now = set(earlier.entries), set(latest.entries)
+            assert got == (was - now, now - was), (seed, step, back)

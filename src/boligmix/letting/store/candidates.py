@@ -86,7 +86,7 @@ def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[st
         copies[key] = copy
         list_cache.prune(cursor, owner, version, since)
     if not offered_here:
-        return list(copy.entries)
+        return list_cache.CopiedList(copy)  # (the copy's own list: its changes tell the kept ranking's)
     offered = set(offered_here)
     entries = copy.entries
     return list(compress(entries, map(not_, map(offered.__contains__, map(_APPLICANT_ID, entries)))))

@@ -50,6 +50,54 @@ class ListCopy:
     version: int
     entries: tuple[Any, ...]
     keys: tuple[tuple[Any, ...], ...]
+    history: tuple[tuple[Any, tuple[Any, ...], tuple[Any, ...]], ...] = ()
+    """The changes that made this copy, oldest first, at most `HISTORY` steps: (a weak reference to
+    the copy before the step, the entries it took out, the entries it put in); a step's entries are
+    the candidate entry objects (one per row version), so `changes_since` gives the entries gone
+    and come since an earlier copy without comparing the whole lists (`store.kept_ranking`)."""
+
+
+class CopiedList(list):  # type: ignore[type-arg]
+    """Every candidate of a list copy, in list order, as a round's list of candidates; `source`: the
+    copy (so the kept ranking can take the copy's changes, `changes_since`)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, copy: ListCopy) -> None:
+        super().__init__(copy.entries)
+        self.source = copy
+
+
+HISTORY = 8
+"""Steps of a copy's `history` kept (an older copy's changes are found by comparing the lists)."""
+
+
+def changes_since(copy: ListCopy, earlier: ListCopy) -> tuple[set[Any], set[Any]] | None:
+    """(the entries of `earlier` not in `copy`, the entries of `copy` not in `earlier`) from
+    `copy`'s history; None when `earlier` is not among the copies it records."""
+    if copy is earlier:
+        return set(), set()
+    steps = copy.history
+    for i in range(len(steps) - 1, -1, -1):
+        if steps[i][0]() is earlier:
+            break
+    else:
+        return None
+    # An entry's first step tells whether `earlier` had it: `updated` takes out every entry of a
+    # changed household (and every entry read again) before putting in the fresh ones, so an entry
+    # first touched by a taking out was in the copy, one first touched by a putting in was not.
+    was: dict[Any, bool] = {}
+    now: dict[Any, bool] = {}
+    for _, gone, came in steps[i:]:
+        for e in gone:
+            was.setdefault(e, True)
+            now[e] = False
+        for e in came:
+            was.setdefault(e, False)
+            now[e] = True
+    removed = {e for e, here in now.items() if not here and was[e]}
+    added = {e for e, here in now.items() if here and not was[e]}
+    return removed, added
 
 
 _COPIES: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[str, ...]], ListCopy]] = weakref.WeakKeyDictionary()
@@ -162,9 +210,10 @@ def updated(copy: ListCopy, version: int, people: set[int], homes: set[int], fre
     """`copy` without the changed households' entries, with `fresh` (their entries that are candidates
     now) in list order, as of `version`."""
     again = {e.entry_id for e in fresh}
-    keep = [(k, e) for k, e in zip(copy.keys, copy.entries)
+    gone: list[Any] = []
+    keep = [(k, e) for k, e in zip(copy.keys, copy.entries)  # (`gone.append` only for those left out)
             if e.applicant_id not in people and (e.household_id is None or e.household_id not in homes)
-            and e.entry_id not in again]
+            and e.entry_id not in again or gone.append(e)]
     keys = [k for k, _ in keep]
     entries = [e for _, e in keep]
     for e in sorted(fresh, key=order_key):
@@ -172,7 +221,8 @@ def updated(copy: ListCopy, version: int, people: set[int], homes: set[int], fre
         i = bisect.bisect_left(keys, k)
         keys.insert(i, k)
         entries.insert(i, e)
-    return ListCopy(version, tuple(entries), tuple(keys))
+    history = (*copy.history[1 - HISTORY:], (weakref.ref(copy), tuple(gone), tuple(fresh)))
+    return ListCopy(version, tuple(entries), tuple(keys), history)
 
 
 def whole(version: int, entries: list[Any]) -> ListCopy:
