@@ -6,6 +6,7 @@ date (migration 0018: list versions and the log of changed households)."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -385,7 +386,8 @@ def test_the_changes_a_copys_history_gives_are_those_of_comparing_the_lists(seed
     candidates with its own): after random steps of `updated` (households changed: entries gone,
     read again unchanged, read again as a new row version, new entries), the entries gone and come
     since each earlier copy within `HISTORY` steps are those of comparing the two copies' entries;
-    an older copy is not found."""
+    an older copy is not found; the copy's counts (a household twice?) are those of counting its
+    entries."""
     rng = random.Random(seed)
     made = iter(range(10_000, 99_999))
 
@@ -397,20 +399,28 @@ def test_the_changes_a_copys_history_gives_are_those_of_comparing_the_lists(seed
         return Entry(entry_id=entry_id or next(made), applicant_id=aid, household_id=home,
                      list_type=rng.choice(LISTS), referral_order=None,
                      seniority_date=date(2010, 1, 1) + timedelta(days=rng.randint(0, 999)))
-    entries = [entry(aid, rng.choice([None, 500 + aid % 7])) for aid in range(1, 30)]
+    entries = [entry(aid, rng.choice([None, 500 + aid])) for aid in range(1, 30)]  # no household twice
     copies = [list_cache.whole(1, sorted(entries, key=list_cache.order_key))]
+    seen_twice: list[int] = []
     for step in range(2, 30):
         copy = copies[-1]
         people = set(rng.sample(range(1, 40), rng.randint(0, 3)))
-        homes = set(rng.sample(range(500, 507), rng.randint(0, 2)))
+        homes = set(rng.sample(range(500, 540), rng.randint(0, 4)))
         touched = [e for e in copy.entries if e.applicant_id in people or e.household_id in homes]
         fresh = []
         for e in touched:  # still a candidate as it was, as a new row version, or no longer
             fresh += [[e], [entry(e.applicant_id, e.household_id, e.entry_id)], []][rng.randrange(3)]
-        fresh += [entry(aid, None) for aid in people if rng.random() < 0.5 and aid not in
-                  {e.applicant_id for e in touched}]
+        fresh += [entry(aid, 500 + rng.randrange(30)) for aid in people  # (perhaps a
+                  if rng.random() < 0.8 and aid not in {e.applicant_id for e in touched}]  # household twice)
         copies.append(list_cache.updated(copy, step, people, homes, fresh))
         latest = copies[-1]
+        persons = Counter(e.applicant_id for e in latest.entries)
+        households = Counter(e.household_id for e in latest.entries if e.household_id is not None)
+        twice = sum(n > 1 for n in persons.values()) + sum(n > 1 for n in households.values())
+        assert latest.counts == (dict(persons), dict(households), twice), (seed, step)
+        again = list_cache.whole(step, list(latest.entries))
+        assert again.counts == latest.counts and again.history == ()
+        seen_twice.append(twice)
         for back, earlier in enumerate(reversed(copies)):
             got = list_cache.changes_since(latest, earlier)
             if back > list_cache.HISTORY:
@@ -418,3 +428,41 @@ def test_the_changes_a_copys_history_gives_are_those_of_comparing_the_lists(seed
                 continue
             was, now = set(earlier.entries), set(latest.entries)
             assert got == (was - now, now - was), (seed, step, back)
+    assert copies[0].counts[2] == 0 and max(seen_twice) > 0  # lists without and with a household twice
+
+
+@pytest.mark.postgres
+def test_a_round_from_the_copy_gives_its_rules_one_entry_per_household(pg_url):
+    """The household filter is skipped only for a copy with no household twice (its counts): with two
+    members of one household and a person on both lists, each round's candidates (from the copy read
+    whole, then brought up to date) hold one entry per household and per person."""
+    store = Store(pg_url, pool_size=2)
+    seen: list[list] = []
+
+    class Recording(EngineRules):
+        def plan(self, vacancy, dwelling, department, candidates, *args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(list(candidates))
+            return super().plan(vacancy, dwelling, department, candidates, *args, **kwargs)
+    try:
+        _, org = add_token(store, "org1", "housing_organisation", [ORG])
+        _, org2 = add_token(store, "org2", "housing_organisation", ["ORG2"])
+        dwellings = seed_stock(store, org, dwellings=6)
+        seed_stock(store, org2, dwellings=1, department_id="ORG2-01", org_id="ORG2")
+        entries = _seed(store, org, org2)
+        rules = Recording()
+        for i, dw in enumerate(dwellings[:4]):
+            got = store.transact(lambda s, dw=dw: service.register_vacancy(
+                s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}, rules=rules, now=NOW))
+            if got["channel"] != "waiting_list":
+                continue
+            store.transact(lambda s: service.make_offers(s, org, got["vacancy_id"], None, rules=rules, now=NOW))
+            store.transact(lambda s, i=i: update_applicant(s, org, entries[-1 - i], {"household_size": 2}))
+        copy = list_cache.copies_of(_conn(store))[(ORG, LISTS)]
+        assert copy.counts[2] > 0  # the list holds a household twice
+        assert len(seen) >= 2
+        for candidates_ in seen:
+            assert len({e.applicant_id for e in candidates_}) == len(candidates_)
+            homes = [e.household_id for e in candidates_ if e.household_id is not None]
+            assert len(set(homes)) == len(homes)
+    finally:
+        store.dispose()
