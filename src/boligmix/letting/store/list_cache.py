@@ -55,10 +55,6 @@ class ListCopy:
     the copy before the step, the entries it took out, the entries it put in); a step's entries are
     the candidate entry objects (one per row version), so `changes_since` gives the entries gone
     and come since an earlier copy without comparing the whole lists (`store.kept_ranking`)."""
-    counts: tuple[dict[int, int], dict[int, int], int] = ({}, {}, 0)
-    """Entries per applicant id, entries per household id (of those with one), and how many of these
-    ids have more than one entry: kept up to date per step, so a round knows without a pass over the
-    candidates whether a household is on the list twice (`rounds._one_entry_per_household`)."""
 
 
 class CopiedList(list):  # type: ignore[type-arg]
@@ -226,36 +222,12 @@ def updated(copy: ListCopy, version: int, people: set[int], homes: set[int], fre
         keys.insert(i, k)
         entries.insert(i, e)
     history = (*copy.history[1 - HISTORY:], (weakref.ref(copy), tuple(gone), tuple(fresh)))
-    people_n, homes_n, twice = dict(copy.counts[0]), dict(copy.counts[1]), copy.counts[2]
-    for e in gone:
-        twice -= _count(people_n, e.applicant_id, -1) + (_count(homes_n, e.household_id, -1)
-                                                         if e.household_id is not None else 0)
-    for e in fresh:
-        twice += _count(people_n, e.applicant_id, 1) + (_count(homes_n, e.household_id, 1)
-                                                        if e.household_id is not None else 0)
-    return ListCopy(version, tuple(entries), tuple(keys), history, (people_n, homes_n, twice))
-
-
-def _count(counts: dict[int, int], key: int, by: int) -> int:
-    """Add `by` (1 or -1) to `counts[key]`; 1 when the key's count went above 1 or back to 1 (the ids
-    with more than one entry changed by one), else 0."""
-    n = counts.get(key, 0)
-    if n + by:
-        counts[key] = n + by
-    else:
-        del counts[key]
-    return 1 if max(n, n + by) == 2 else 0
+    return ListCopy(version, tuple(entries), tuple(keys), history)
 
 
 def whole(version: int, entries: list[Any]) -> ListCopy:
     """A copy of a list read whole (in list order) as of `version`."""
-    people_n: dict[int, int] = {}
-    homes_n: dict[int, int] = {}
-    twice = 0
-    for e in entries:
-        twice += _count(people_n, e.applicant_id, 1) + (_count(homes_n, e.household_id, 1)
-                                                        if e.household_id is not None else 0)
-    return ListCopy(version, tuple(entries), tuple(map(order_key, entries)), (), (people_n, homes_n, twice))
+    return ListCopy(version, tuple(entries), tuple(map(order_key, entries)))
 
 
 def prune(cursor: Any, owner: str, version: int, since: int) -> None:

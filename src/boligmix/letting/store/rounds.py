@@ -24,7 +24,6 @@ from boligmix.letting.store.candidates import (
 )
 from boligmix.letting.store.errors import InvalidRequestError, StoreInvariantError
 from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
-from boligmix.letting.store.list_cache import CopiedList
 from boligmix.letting.store.models import Applicant, Decision, Entitlement, Offer, Vacancy, utcnow
 from boligmix.letting.store.selection import (
     MUNICIPAL_CHANNELS,
@@ -114,10 +113,7 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
         if getattr(rules, "carries_redirects", False) and v.channel in MUNICIPAL_CHANNELS:
             redirects, missing = open_redirects(s, v, d.municipality_code, page, list_types)  # § 59 stk. 6
             pool, extra = [*page, *missing], {"redirects": redirects}
-        if pool is page and type(page) is CopiedList and not page.source.counts[2] and page_size >= WHOLE_LIST:
-            pass  # a copy's whole list with no household twice (`list_cache.ListCopy.counts`): no pass
-        else:
-            pool = _one_entry_per_household(pool, seen_persons, seen_households)
+        pool = _one_entry_per_household(pool, seen_persons, seen_households)
         held = _entitlements(s, d.org_id, set(map(_APPLICANT_ID, pool)))
         got: set[int] = set()
         reuse = None
