@@ -162,7 +162,8 @@ def _time_parts() -> dict[str, list[float]]:
 
     rounds = importlib.import_module("boligmix.letting.store.rounds")
     for name in ("make_offers", "_candidates", "_entitlements", "_lock_first_offerable", "write_round",
-                 "_insert_in_rank_order", "locked_vacancy_context_pg", "_queue_on_list", "_one_entry_per_household"):
+                 "_insert_in_rank_order", "locked_vacancy_context_pg", "_queue_on_list", "_one_entry_per_household",
+                 "round_start_pg"):
         wrap(rounds, name, name)
     wrap(importlib.import_module("boligmix.letting.store.trail"), "pack_below", "pack_below")
     wrap(importlib.import_module("boligmix.letting.store.engine_rules").EngineRules, "plan", "EngineRules.plan")

@@ -17,7 +17,9 @@ from boligmix.letting.store import answers, candidates, list_cache, service
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.follow_ups import update_applicant, withdraw_applicant
-from boligmix.letting.store.models import Applicant, Offer
+from boligmix.letting.store.errors import NotFoundError
+from boligmix.letting.store.models import CHANNELS, Applicant, Offer
+from boligmix.letting.store.selection import candidate_lists
 
 from store_support import ORG, add_token, seed_stock
 
@@ -316,3 +318,140 @@ def test_pruning_happens_once_the_version_passes_a_multiple():
     list_cache.prune(cursor, ORG, keep + every + 9, keep + every + 3)  # no multiple passed
     list_cache.prune(cursor, ORG, every + 1, every - 1)  # not above the versions kept
     assert done == [{"owner": ORG, "upto": every + 3}]
+
+
+@pytest.mark.postgres
+def test_the_round_start_reads_the_lists_state_of_every_channel_as_a_read_of_its_own(pg_url):
+    """`candidates.round_start_pg` reads the vacancy (locked), takes the list's turn and reads the
+    state of the worker's copy of the vacancy's lists in one round trip: for every channel the lists
+    are those of `selection.candidate_lists`, the version the copy's, and the state the one
+    `list_cache.state` reads on its own; a round then reads no state of its own."""
+    a, b = Store(pg_url, pool_size=2), Store(pg_url, pool_size=2)
+    try:
+        _, org = add_token(a, "org1", "housing_organisation", [ORG])
+        _, org2 = add_token(a, "org2", "housing_organisation", ["ORG2"])
+        dwellings = seed_stock(a, org, dwellings=4)
+        seed_stock(a, org2, dwellings=1, department_id="ORG2-01", org_id="ORG2")
+        _seed(a, org, org2)
+        rules = EngineRules()
+        vids = [a.transact(lambda s, dw=dw: service.register_vacancy(
+            s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}, rules=rules, now=NOW))["vacancy_id"]
+            for dw in dwellings[:3]]
+        first = a.transact(lambda s: service.make_offers(s, org, vids[0], None, rules=rules, now=NOW))
+        b.transact(lambda s: answers.refuse_offer(s, org, first["offers"][0]["offer_id"], rules=rules, now=NOW))
+        seen_states = 0
+        for channel in CHANNELS:
+            with a.write() as s:
+                s.execute(text("UPDATE vacancies SET channel = :c WHERE vacancy_id = :v"),
+                          {"c": channel, "v": vids[1]})
+                v, _w, d, start = candidates.round_start_pg(s, vids[1])
+                owner, types = candidate_lists(v, d)
+                assert v.vacancy_id == vids[1] and v.channel == channel
+                assert start.key == list_cache.copy_key(owner, types), channel
+                copy = list_cache.copies_of(s.connection()).get((owner, types))
+                assert start.since == (copy.version if copy is not None else -1)
+                with s.connection().connection.driver_connection.cursor() as cursor:
+                    alone = list_cache.state(cursor, owner, vids[1], start.since)
+                assert start.state == (tuple(alone) if alone is not None else None), channel
+                seen_states += start.state is not None and bool(start.state[2])
+                s.rollback()
+        assert seen_states  # the refusal by worker B is among the changes read after A's copy
+        reads: list[int] = []
+        state = list_cache.state
+        list_cache.state = lambda *args: reads.append(1) or state(*args)  # type: ignore[assignment]
+        try:
+            with a.write() as s:
+                cached = service.make_offers(s, org, vids[1], None, rules=rules, now=NOW)
+                s.rollback()
+        finally:
+            list_cache.state = state  # type: ignore[assignment]
+        assert reads == [] and cached["offers"]  # the state read with the vacancy was the round's
+        list_cache.copies_of(_conn(a)).clear()
+        with a.write() as s:
+            uncached = service.make_offers(s, org, vids[1], None, rules=rules, now=NOW)
+            s.rollback()
+        strip = lambda r: [(o["entry_id"], o["rank"], o["rule"]) for o in r["offers"]]  # noqa: E731
+        assert strip(cached) == strip(uncached) and cached["outcomes"] == uncached["outcomes"]
+        with a.write() as s, pytest.raises(NotFoundError):
+            candidates.round_start_pg(s, 2**31 - 7)
+    finally:
+        a.dispose()
+        b.dispose()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_changes_a_copys_history_gives_are_those_of_comparing_the_lists(seed):
+    """`list_cache.changes_since` (what the kept ranking takes instead of comparing a round's
+    candidates with its own): after random steps of `updated` (households changed: entries gone,
+    read again unchanged, read again as a new row version, new entries), the entries gone and come
+    since each earlier copy within `HISTORY` steps are those of comparing the two copies' entries;
+    an older copy is not found."""
+    rng = random.Random(seed)
+    made = iter(range(10_000, 99_999))
+
+    class Entry:  # one object per row version, compared by identity (as `candidates.CandidateEntry`)
+        def __init__(self, **values):  # type: ignore[no-untyped-def]
+            self.__dict__.update(values)
+
+    def entry(aid: int, home: int | None, entry_id: int | None = None):
+        return Entry(entry_id=entry_id or next(made), applicant_id=aid, household_id=home,
+                     list_type=rng.choice(LISTS), referral_order=None,
+                     seniority_date=date(2010, 1, 1) + timedelta(days=rng.randint(0, 999)))
+    entries = [entry(aid, rng.choice([None, 500 + aid])) for aid in range(1, 30)]  # no household twice
+    copies = [list_cache.whole(1, sorted(entries, key=list_cache.order_key))]
+    for step in range(2, 30):
+        copy = copies[-1]
+        people = set(rng.sample(range(1, 40), rng.randint(0, 3)))
+        homes = set(rng.sample(range(500, 540), rng.randint(0, 4)))
+        touched = [e for e in copy.entries if e.applicant_id in people or e.household_id in homes]
+        fresh = []
+        for e in touched:  # still a candidate as it was, as a new row version, or no longer
+            fresh += [[e], [entry(e.applicant_id, e.household_id, e.entry_id)], []][rng.randrange(3)]
+        fresh += [entry(aid, 500 + rng.randrange(30)) for aid in people  # (perhaps a
+                  if rng.random() < 0.8 and aid not in {e.applicant_id for e in touched}]  # household twice)
+        copies.append(list_cache.updated(copy, step, people, homes, fresh))
+        latest = copies[-1]
+        for back, earlier in enumerate(reversed(copies)):
+            got = list_cache.changes_since(latest, earlier)
+            if back > list_cache.HISTORY:
+                assert got is None
+                continue
+            was, now = set(earlier.entries), set(latest.entries)
+            assert got == (was - now, now - was), (seed, step, back)
+
+
+@pytest.mark.postgres
+def test_a_round_from_the_copy_gives_its_rules_one_entry_per_household(pg_url):
+    """With two members of one household and a person on both lists, each round's candidates (from
+    the copy read whole, then brought up to date) hold one entry per household and per person."""
+    store = Store(pg_url, pool_size=2)
+    seen: list[list] = []
+
+    class Recording(EngineRules):
+        def plan(self, vacancy, dwelling, department, candidates, *args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(list(candidates))
+            return super().plan(vacancy, dwelling, department, candidates, *args, **kwargs)
+    try:
+        _, org = add_token(store, "org1", "housing_organisation", [ORG])
+        _, org2 = add_token(store, "org2", "housing_organisation", ["ORG2"])
+        dwellings = seed_stock(store, org, dwellings=6)
+        seed_stock(store, org2, dwellings=1, department_id="ORG2-01", org_id="ORG2")
+        entries = _seed(store, org, org2)
+        rules = Recording()
+        for i, dw in enumerate(dwellings[:4]):
+            got = store.transact(lambda s, dw=dw: service.register_vacancy(
+                s, org, {"dwelling_id": dw, "available_from": date(2025, 1, 1)}, rules=rules, now=NOW))
+            if got["channel"] != "waiting_list":
+                continue
+            store.transact(lambda s: service.make_offers(s, org, got["vacancy_id"], None, rules=rules, now=NOW))
+            store.transact(lambda s, i=i: update_applicant(s, org, entries[-1 - i], {"household_size": 2}))
+        copy = list_cache.copies_of(_conn(store))[(ORG, LISTS)]
+        homes = [e.household_id for e in copy.entries if e.household_id is not None]
+        assert len(set(homes)) < len(homes)  # the list holds a household twice
+        assert len(seen) >= 2
+        for candidates_ in seen:
+            assert len({e.applicant_id for e in candidates_}) == len(candidates_)
+            homes = [e.household_id for e in candidates_ if e.household_id is not None]
+            assert len(set(homes)) == len(homes)
+    finally:
+        store.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import dataclass
 from itertools import compress
 from operator import attrgetter, not_
 from typing import Any
@@ -12,9 +13,16 @@ from typing import Any
 from sqlalchemy import ARRAY, Integer, any_, bindparam, case, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
+from boligmix.letting.store.context import (
+    _DEPARTMENT_COLUMNS,
+    _DWELLING_COLUMNS,
+    _VACANCY_COLUMNS,
+    _VACANCY_CONTEXT_PG_SQL,
+)
+
 from boligmix.letting.store import list_cache
-from boligmix.letting.store.errors import InvalidRequestError
-from boligmix.letting.store.models import Applicant, Offer, Vacancy
+from boligmix.letting.store.errors import InvalidRequestError, NotFoundError
+from boligmix.letting.store.models import Applicant, Department, Dwelling, Offer, Vacancy
 from boligmix.letting.store.selection import MUNICIPAL_LISTS
 
 WHOLE_LIST = 2**31 - 1
@@ -24,7 +32,7 @@ fortrinsret holder behind 5,000 more senior applicants was never considered)."""
 
 
 def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...], *, offset: int = 0,
-                limit: int = WHOLE_LIST) -> list[CandidateEntry]:
+                limit: int = WHOLE_LIST, start: RoundStart | None = None) -> list[CandidateEntry]:
     """Candidates in list order: active entries of the lists, without an offer for this vacancy and
     whose household holds no open or accepted offer (one household, one dwelling); `limit` of them
     from `offset` (`WHOLE_LIST`: all). The entries come from the process's cache when their row
@@ -35,27 +43,32 @@ def _candidates(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
     then seniority and entry, which on the other lists is the order of the queue index (list owner,
     list type, status, seniority, entry), so the database reads the head of each list instead of
     sorting the whole list every round; the branches are merged in list order (internal before the
-    others)."""
+    others). `start`: the list's state read with the vacancy (`round_start_pg`)."""
     conn = s.connection()
     if offset == 0 and limit >= WHOLE_LIST and conn.dialect.name == "postgresql":
-        got = _candidates_by_copy(s, v, owner, tuple(list_types))
+        got = _candidates_by_copy(s, v, owner, tuple(list_types), start)
         if got is not None:
             return got
     return _candidates_read(s, v.vacancy_id, owner, list_types, offset=offset, limit=limit)
 
 
-def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...]) -> list[CandidateEntry] | None:
+def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[str, ...],
+                        start: RoundStart | None = None) -> list[CandidateEntry] | None:
     """`_candidates` of the whole list from this worker's copy of it (`store.list_cache`): the
     version and the households changed since the copy in one statement, then their entries; the
     list read whole when the copy is missing or too old. None: the owner's lists have no version
-    row, or this transaction changed entries or offers itself (read them as before, keep no copy)."""
+    row, or this transaction changed entries or offers itself (read them as before, keep no copy).
+    `start`: the state read with the vacancy (used when read for this list and this copy's version)."""
     conn = s.connection()
     copies = list_cache.copies_of(conn)
     key = (owner, list_types)
     copy = copies.get(key)
     since = copy.version if copy is not None else -1
     with conn.connection.driver_connection.cursor() as cursor:
-        state = list_cache.state(cursor, owner, v.vacancy_id, since)
+        if start is not None and start.since == since and start.key == list_cache.copy_key(owner, list_types):
+            state = start.state
+        else:  # no state read with the vacancy, or read for another copy (a thread stored a newer one)
+            state = list_cache.state(cursor, owner, v.vacancy_id, since)
         if state is None or state[5]:  # no version row, or this transaction's own changes are not logged yet
             return None
         version, offered_here, people, homes, oldest, _pending = state
@@ -73,7 +86,7 @@ def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[st
         copies[key] = copy
         list_cache.prune(cursor, owner, version, since)
     if not offered_here:
-        return list(copy.entries)
+        return list_cache.CopiedList(copy)  # (the copy's own list: its changes tell the kept ranking's)
     offered = set(offered_here)
     entries = copy.entries
     return list(compress(entries, map(not_, map(offered.__contains__, map(_APPLICANT_ID, entries)))))
@@ -81,6 +94,50 @@ def _candidates_by_copy(s: Session, v: Vacancy, owner: str, list_types: tuple[st
 
 _APPLICANT_ID = attrgetter("applicant_id")
 
+
+@dataclass(frozen=True)
+class RoundStart:
+    """The state of a vacancy's lists (`list_cache.state`) as read with the vacancy's row."""
+
+    key: str
+    """The lists' `list_cache.copy_key` (from the vacancy's row)."""
+    since: int
+    """The version of the worker's copy it was read after (-1: none)."""
+    state: tuple[Any, ...] | None
+    """`list_cache.state`'s row (None: the owner has no version row)."""
+
+
+def round_start_pg(s: Session, vacancy_id: int) -> tuple[Vacancy, Dwelling, Department, RoundStart]:
+    """`context.locked_vacancy_context_pg`, then the turn on the list's queue
+    (`rounds._queue_on_list`), then the list's state (`list_cache.state`) for this worker's copy,
+    in one round trip (PostgreSQL): three statements sent at once, each with its own snapshot (read
+    committed), so the state is read after the vacancy's row lock and the list's turn were taken and
+    sees what the rounds before committed, as when they were three round trips."""
+    from psycopg import ClientCursor  # (PostgreSQL only)
+
+    conn = s.connection()
+    copies = list(list_cache.copies_of(conn).items())
+    params = {"vacancy_id": vacancy_id, "space": _LIST_LOCK_SPACE,
+              "keys": [list_cache.copy_key(owner, types) for (owner, types), _ in copies],
+              "versions": [c.version for _, c in copies]}
+    with ClientCursor(conn.connection.driver_connection) as cursor:  # client-side binding: several statements
+        cursor.execute(_ROUND_START_SQL, params)
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFoundError(f"vacancy {vacancy_id} does not exist")
+        cursor.nextset()  # (the list's turn: no value)
+        cursor.nextset()
+        key, since, *state = cursor.fetchone()
+    n, m = len(_VACANCY_COLUMNS), len(_DWELLING_COLUMNS)
+    return (Vacancy(**dict(zip(_VACANCY_COLUMNS, row[:n]))), Dwelling(**dict(zip(_DWELLING_COLUMNS, row[n:n + m]))),
+            Department(**dict(zip(_DEPARTMENT_COLUMNS, row[n + m:]))),
+            RoundStart(key, since, tuple(state) if state[0] is not None else None))
+
+
+_LIST_LOCK_SPACE = 0x6C657474
+"""The advisory-lock key space of offer rounds per list owner ('lett'; `rounds._queue_on_list`)."""
+_VACANCY_SQL = _VACANCY_CONTEXT_PG_SQL.replace("%s", "%(vacancy_id)s")
+_ROUND_START_SQL = ";\n".join([_VACANCY_SQL, list_cache.QUEUE_SQL, list_cache.ROUND_STATE_SQL])
 
 _NO_VACANCY = -1
 """A vacancy id no offer has: the list's candidates for any vacancy (the copy's)."""

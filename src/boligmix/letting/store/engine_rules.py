@@ -227,9 +227,11 @@ class EngineRules:
         if self.keep_ranking and channel in _KEPT_CHANNELS and not busy and not ledger.redirected \
                 and set(map(type, pool)) <= {CandidateEntry}:  # entries of `store.candidates` (one per row version)
             owner, list_types = candidate_lists(vacancy, department)
+            # the list copy the candidates are, when they are every one of its entries (one per applicant)
+            source = getattr(candidates, "source", None) if len(pool) == len(candidates) else None
             got = kept_ranking.preranked(
                 (owner, tuple(list_types)), engine, ev, channel, ev.dwelling.org_id, LIST_TYPES_BY_CHANNEL[channel],
-                pool, engine_applicant, now, ledger.entitlements.keys())
+                pool, engine_applicant, now, ledger.entitlements.keys(), source=source)
             if got is not None:
                 pre, pool, kept = got
         applicants = [e.engine if type(e) is CandidateEntry and e.engine is not None else engine_applicant(e)

@@ -29,13 +29,14 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress, islice
 from operator import is_
 from typing import Any
 
 from boligmix.errors import DataValidationError
 from boligmix.letting.ranking import PreRanked, rank_sorter
+from boligmix.letting.store import list_cache
 from boligmix.letting.store.trail import _packed
 
 MAX_KEPT = 64
@@ -69,6 +70,10 @@ class KeptRanking:
     """In the order of `ranked`: the entries, their entry, applicant and household ids, and what the
     trail's not-reached record holds of each (`trail._packed`: class number, seniority text), so a
     round's record copies slices instead of visiting each candidate (`trail.pack_below`)."""
+    source: Any = None
+    """The worker's list copy (`list_cache.ListCopy`) whose entries are exactly `entries`, if any:
+    the next round from a later copy takes the changes its history records (`list_cache.changes_since`)
+    instead of comparing the whole candidate set."""
 
 
 _KEPT: dict[tuple[Any, ...], KeptRanking] = {}
@@ -79,10 +84,11 @@ _NO_COLUMNS: tuple[list[Any], ...] = ([], [], [], [], [], [])
 
 def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: Any, org_id: str,
               list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
-              now: Any, held: Any) -> tuple[PreRanked, list[Any], KeptRanking] | None:
+              now: Any, held: Any, source: Any = None) -> tuple[PreRanked, list[Any], KeptRanking] | None:
     """(the ranked candidates for `engine.next_offers(..., preranked=...)`, the other entries in
     list order for its loop, the kept ranking) of this round's candidate `entries` (one per applicant, in list order);
-    `held`: applicant ids holding a § 51 b entitlement (left to the loop). None: the round context
+    `held`: applicant ids holding a § 51 b entitlement (left to the loop); `source`: the list copy
+    (`list_cache.ListCopy`) whose entries `entries` are, all of them in its order. None: the round context
     has no assessment table (not memoised), so nothing is kept."""
     on = now.date()
     in_force = engine.policies.in_force(vacancy.dwelling, on)
@@ -94,7 +100,7 @@ def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: An
         kept = _KEPT.get(key)
     if kept is None or kept.table is not table:
         kept = KeptRanking(table, [], {}, _EMPTY, _EMPTY, _EMPTY, {}, _NO_COLUMNS)
-    kept = _updated(kept, engine, vacancy, channel, in_force, on, org_id, list_types, entries, applicant_of)
+    kept = _updated(kept, engine, vacancy, channel, in_force, on, org_id, list_types, entries, applicant_of, source)
     with _LOCK:
         if key not in _KEPT and (len(_KEPT) >= MAX_KEPT
                                  or sum(len(k.entries) for k in _KEPT.values()) > MAX_ENTRIES):
@@ -113,15 +119,17 @@ def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: An
 
 
 def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force: Any, on: Any, org_id: str,
-             list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any]
-             ) -> KeptRanking:
+             list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
+             source: Any = None) -> KeptRanking:
     """`kept` for exactly these candidate entries: the gone ones taken out, new ones assessed and
     ranked (the same object when nothing changed)."""
-    # One set operation over the candidates (no Python step per candidate): the entries gone
-    # since the last round and the new ones; what follows is per changed entry.
-    changed = kept.entries.symmetric_difference(entries)
+    # The entries gone since the last round and the new ones: from the list copy's history when both
+    # rounds took a copy's whole list (no step over the candidates), else one set operation over
+    # the candidates (no Python step per candidate); what follows is per changed entry.
+    diff = list_cache.changes_since(source, kept.source) if source is not None and kept.source is not None else None
+    changed = diff[0] | diff[1] if diff is not None else kept.entries.symmetric_difference(entries)
     if not changed:
-        return kept
+        return kept if kept.source is source else replace(kept, source=source)
     if len(changed) > len(entries) // 2:  # mostly new (a first round): rank afresh
         kept = KeptRanking(kept.table, [], {}, _EMPTY, _EMPTY, _EMPTY, {}, _NO_COLUMNS)
         changed = set(entries)
@@ -179,7 +187,7 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
             for column, value in zip(columns, _row(pair)):
                 column.insert(at, value)
     return KeptRanking(kept.table, ranked, eligible, frozenset(others), kept.entries.symmetric_difference(changed),
-                       frozenset(ids), refusals, columns)
+                       frozenset(ids), refusals, columns, source)
 
 
 def _row(pair: tuple[Any, Any]) -> tuple[Any, ...]:

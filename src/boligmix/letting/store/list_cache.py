@@ -31,7 +31,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from boligmix.letting.store.selection import MUNICIPAL_LISTS
+from boligmix.letting.store.selection import MUNICIPAL_CHANNEL_LISTS, MUNICIPAL_LISTS
 
 KEEP_VERSIONS = 1024
 """Versions of an owner's log kept (older rows are pruned by the rounds, `prune`)."""
@@ -50,6 +50,54 @@ class ListCopy:
     version: int
     entries: tuple[Any, ...]
     keys: tuple[tuple[Any, ...], ...]
+    history: tuple[tuple[Any, tuple[Any, ...], tuple[Any, ...]], ...] = ()
+    """The changes that made this copy, oldest first, at most `HISTORY` steps: (a weak reference to
+    the copy before the step, the entries it took out, the entries it put in); a step's entries are
+    the candidate entry objects (one per row version), so `changes_since` gives the entries gone
+    and come since an earlier copy without comparing the whole lists (`store.kept_ranking`)."""
+
+
+class CopiedList(list):  # type: ignore[type-arg]
+    """Every candidate of a list copy, in list order, as a round's list of candidates; `source`: the
+    copy (so the kept ranking can take the copy's changes, `changes_since`)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, copy: ListCopy) -> None:
+        super().__init__(copy.entries)
+        self.source = copy
+
+
+HISTORY = 8
+"""Steps of a copy's `history` kept (an older copy's changes are found by comparing the lists)."""
+
+
+def changes_since(copy: ListCopy, earlier: ListCopy) -> tuple[set[Any], set[Any]] | None:
+    """(the entries of `earlier` not in `copy`, the entries of `copy` not in `earlier`) from
+    `copy`'s history; None when `earlier` is not among the copies it records."""
+    if copy is earlier:
+        return set(), set()
+    steps = copy.history
+    for i in range(len(steps) - 1, -1, -1):
+        if steps[i][0]() is earlier:
+            break
+    else:
+        return None
+    # An entry's first step tells whether `earlier` had it: `updated` takes out every entry of a
+    # changed household (and every entry read again) before putting in the fresh ones, so an entry
+    # first touched by a taking out was in the copy, one first touched by a putting in was not.
+    was: dict[Any, bool] = {}
+    now: dict[Any, bool] = {}
+    for _, gone, came in steps[i:]:
+        for e in gone:
+            was.setdefault(e, True)
+            now[e] = False
+        for e in came:
+            was.setdefault(e, False)
+            now[e] = True
+    removed = {e for e, here in now.items() if not here and was[e]}
+    added = {e for e, here in now.items() if here and not was[e]}
+    return removed, added
 
 
 _COPIES: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[str, ...]], ListCopy]] = weakref.WeakKeyDictionary()
@@ -76,20 +124,56 @@ def order_key(entry: Any) -> tuple[Any, ...]:
     return (0 if entry.list_type == "internal" else 1, unordered, referral, entry.seniority_date, entry.entry_id)
 
 
-STATE_SQL = """
-SELECT lv.version,
+def _state_columns(owner: str, since: str) -> str:
+    """The columns of `STATE_SQL` for a list owner and a version given as SQL expressions."""
+    return f"""lv.version,
        ARRAY(SELECT o.applicant_id FROM offers o WHERE o.vacancy_id = %(vacancy_id)s),
        ARRAY(SELECT DISTINCT c.applicant_id FROM list_changes c
-             WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.applicant_id IS NOT NULL),
+             WHERE c.list_owner = {owner} AND c.version > {since} AND c.applicant_id IS NOT NULL),
        ARRAY(SELECT DISTINCT c.household_id FROM list_changes c
-             WHERE c.list_owner = %(owner)s AND c.version > %(since)s AND c.household_id IS NOT NULL),
-       (SELECT min(c.version) FROM list_changes c WHERE c.list_owner = %(owner)s),
-       coalesce(current_setting('boligmix.list_changes_pending', true), '') = 'on'
-FROM list_versions lv WHERE lv.list_owner = %(owner)s
-"""
+             WHERE c.list_owner = {owner} AND c.version > {since} AND c.household_id IS NOT NULL),
+       (SELECT min(c.version) FROM list_changes c WHERE c.list_owner = {owner}),
+       coalesce(current_setting('boligmix.list_changes_pending', true), '') = 'on'"""
+
+
+STATE_SQL = ("SELECT " + _state_columns("%(owner)s", "%(since)s")
+             + " FROM list_versions lv WHERE lv.list_owner = %(owner)s")
 """The owner's list version, the persons offered this vacancy, and the persons and households
 changed after version `since`, with the oldest version the log still holds (one snapshot), and
 whether this transaction changed entries or offers itself (not logged before its commit)."""
+
+
+def copy_key(owner: str, list_types: tuple[str, ...]) -> str:
+    """A copy's key (owner, list types) as `ROUND_STATE_SQL` spells it."""
+    return owner + "|" + ",".join(list_types)
+
+
+def _round_lists_sql() -> tuple[str, str]:
+    """SQL expressions over a vacancy `v` and its department `d`: the list owner and the list types
+    (`copy_key`'s spelling) of the vacancy's candidates, as `selection.candidate_lists` gives them
+    (a round checks the two agree, `candidates.round_start_pg`, and reads its state again if not;
+    `test_letting_store_list_cache.py` compares them for every channel)."""
+    municipal = ", ".join(f"'{c}'" for c in MUNICIPAL_CHANNEL_LISTS)
+    owner = f"CASE WHEN v.channel IN ({municipal}) THEN 'kommune:' || d.municipality_code::text ELSE d.org_id END"
+    types = ("CASE v.channel " + " ".join(f"WHEN '{c}' THEN '{t}'" for c, t in MUNICIPAL_CHANNEL_LISTS.items())
+             + " WHEN 'annoncering' THEN 'advert_response' ELSE 'internal,external' END")
+    return owner, types
+
+
+_OWNER, _TYPES = _round_lists_sql()
+_VACANCY_LISTS_FROM = """FROM vacancies v JOIN dwellings w ON w.dwelling_id = v.dwelling_id
+JOIN departments d ON d.department_id = w.department_id WHERE v.vacancy_id = %(vacancy_id)s"""
+QUEUE_SQL = f"SELECT pg_advisory_xact_lock(%(space)s, hashtext({_OWNER})) " + _VACANCY_LISTS_FROM
+"""The turn on the vacancy's list owner's queue (`rounds._queue_on_list`'s lock, keyed by the
+owner's `hashtext`)."""
+ROUND_STATE_SQL = f"""WITH r AS (SELECT {_OWNER} AS owner, {_OWNER} || '|' || {_TYPES} AS key {_VACANCY_LISTS_FROM}),
+q AS (SELECT r.owner, r.key, coalesce((SELECT k.version FROM unnest(%(keys)s::text[], %(versions)s::bigint[])
+                                       AS k(key, version) WHERE k.key = r.key LIMIT 1), -1) AS since FROM r)
+SELECT q.key, q.since, {_state_columns("q.owner", "q.since")}
+FROM q LEFT JOIN list_versions lv ON lv.list_owner = q.owner"""
+"""`STATE_SQL` of the vacancy's lists (owner and list types from the vacancy's row) after the
+version of this worker's copy of them (`keys`/`versions`: the worker's copies, -1 without one),
+with the key and version it was read for; the version NULL when the owner has no version row."""
 
 CHANGED_ENTRIES_SQL = """
 SELECT a.entry_id, a.row_version FROM applicants a
@@ -126,9 +210,10 @@ def updated(copy: ListCopy, version: int, people: set[int], homes: set[int], fre
     """`copy` without the changed households' entries, with `fresh` (their entries that are candidates
     now) in list order, as of `version`."""
     again = {e.entry_id for e in fresh}
-    keep = [(k, e) for k, e in zip(copy.keys, copy.entries)
+    gone: list[Any] = []
+    keep = [(k, e) for k, e in zip(copy.keys, copy.entries)  # (`gone.append` only for those left out)
             if e.applicant_id not in people and (e.household_id is None or e.household_id not in homes)
-            and e.entry_id not in again]
+            and e.entry_id not in again or gone.append(e)]
     keys = [k for k, _ in keep]
     entries = [e for _, e in keep]
     for e in sorted(fresh, key=order_key):
@@ -136,7 +221,8 @@ def updated(copy: ListCopy, version: int, people: set[int], homes: set[int], fre
         i = bisect.bisect_left(keys, k)
         keys.insert(i, k)
         entries.insert(i, e)
-    return ListCopy(version, tuple(entries), tuple(keys))
+    history = (*copy.history[1 - HISTORY:], (weakref.ref(copy), tuple(gone), tuple(fresh)))
+    return ListCopy(version, tuple(entries), tuple(keys), history)
 
 
 def whole(version: int, entries: list[Any]) -> ListCopy:

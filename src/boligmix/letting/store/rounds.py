@@ -3,7 +3,6 @@ round's decisions (one compact trail row per round, `store.trail`)."""
 
 from __future__ import annotations
 
-import zlib
 from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,11 +14,13 @@ from boligmix.errors import ConflictError
 from boligmix.letting.store.access import require_act_on_vacancy, require_read_list
 from boligmix.letting.store.auth import Principal, Pseudonymiser
 from boligmix.letting.store.candidates import (
+    _LIST_LOCK_SPACE,
     WHOLE_LIST,
     _busy_candidates,
     _candidates,
     _lock_first_offerable,
     _lock_offerable,
+    round_start_pg,
 )
 from boligmix.letting.store.errors import InvalidRequestError, StoreInvariantError
 from boligmix.letting.store.follow_ups import keep_redirect, open_redirects
@@ -38,9 +39,6 @@ from boligmix.letting.store.trail import trail, write_round
 MAX_OFFERS_PER_ROUND = 50
 
 
-_LIST_LOCK_SPACE = 0x6C657474  # 'lett': the advisory-lock key space of offer rounds per list owner
-
-
 def _queue_on_list(s: Session, owner: str) -> None:
     """Rounds on one owner's lists take turns (a transaction-scoped advisory lock, PostgreSQL).
 
@@ -54,9 +52,11 @@ def _queue_on_list(s: Session, owner: str) -> None:
     Planning before taking the turn (and checking the plan under the lock) was tried and measured
     (issue 11, second pass, docs/letting.md): rounds on one list all rank the same head, so the
     waiting round's plan is stale nearly always and it plans again in its turn; 16 clients got
-    27.6-32.6 lettings/s against 33.8-34.6 queued first, with 3-5 ms more CPU per letting."""
-    key = zlib.crc32(owner.encode()) - 2**31  # a signed 32-bit key
-    s.connection().exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_LIST_LOCK_SPACE, key))
+    27.6-32.6 lettings/s against 33.8-34.6 queued first, with 3-5 ms more CPU per letting.
+
+    An offer round takes its turn in the statements that read the vacancy (`round_start_pg`, the
+    same lock: the owner's `hashtext` in the key space `_LIST_LOCK_SPACE`)."""
+    s.connection().exec_driver_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LIST_LOCK_SPACE, owner))
 
 
 def _decision_row(p: Principal, *, outcome: str, vacancy: Vacancy, rule: str, reason: str, facts: dict[str, Any],
@@ -84,13 +84,17 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     rules = rules or default_offer_rules()
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     pg = s.connection().dialect.name == "postgresql"
-    v, w, d = locked_vacancy_context_pg(s, vacancy_id) if pg else _vacancy_context(s, vacancy_id, lock=True)
+    start = None
+    if pg and getattr(rules, "ranking", None) is not None:  # rules that rank the whole list (the engine):
+        # the vacancy's row locked, the list's turn (one planning per round, `_queue_on_list`) and the
+        # state of the worker's copy of the list, in one round trip
+        v, w, d, start = round_start_pg(s, vacancy_id)
+    else:
+        v, w, d = locked_vacancy_context_pg(s, vacancy_id) if pg else _vacancy_context(s, vacancy_id, lock=True)
     require_act_on_vacancy(p, v, d)
     if v.status != "open":
         raise ConflictError(f"vacancy {vacancy_id} is {v.status}; no more offers")
     owner, list_types = candidate_lists(v, d)
-    if getattr(rules, "ranking", None) is not None and pg:
-        _queue_on_list(s, owner)  # rules that rank the whole list (the engine): one planning per round
     # Rules that rank the whole list (the engine) see every candidate at once; the plain list order
     # reads the list page by page until the round has its offers.
     page_size = getattr(rules, "page_size", None) or WHOLE_LIST
@@ -103,7 +107,8 @@ def make_offers(s: Session, p: Principal, vacancy_id: int, count: int | None = 1
     seen_households: set[int] = set()
     offset = 0
     while True:
-        page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size)
+        page = _candidates(s, v, owner, list_types, offset=offset, limit=page_size, start=start)
+        start = None
         pool, extra = page, {}
         if getattr(rules, "carries_redirects", False) and v.channel in MUNICIPAL_CHANNELS:
             redirects, missing = open_redirects(s, v, d.municipality_code, page, list_types)  # § 59 stk. 6
