@@ -47,6 +47,19 @@ ACCEPT_PATH = re.compile(r"/api/offers/([0-9]{1,18})/accept")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+
+async def delegate_read_request(app: ASGIApp, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
+    """Hand a request whose body was already read to `app`: the body is replayed as its first message."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    await app(scope, replay, send)
+
 class _Delegate(Exception):
     """Let the full app answer this request."""
 
@@ -154,15 +167,7 @@ class FastPath:
     # ---------------------------------------------------------------- plumbing
     async def _delegate(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         self.stats.delegated += 1
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-        await self.app(scope, replay, send)
+        await delegate_read_request(self.app, scope, receive, send, body)
 
     async def _respond(self, send: Send, status: int, payload: bytes) -> None:
         self.stats.answered += 1

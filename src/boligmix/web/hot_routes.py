@@ -35,7 +35,8 @@ from starlette.responses import Response
 from boligmix.errors import AuthorizationError
 from boligmix.letting.store import access
 from boligmix.letting.store.auth import Principal, TokenIdentities
-from boligmix.web.fast_path import ASGIApp, Receive, Scope, Send, _Delegate, read_body, scope_headers
+from boligmix.web.fast_path import (ASGIApp, Receive, Scope, Send, _Delegate, delegate_read_request, read_body,
+                                     scope_headers)
 
 MAX_ID32 = 2**31 - 1
 
@@ -153,12 +154,4 @@ class HotRoutes:
 
     async def _delegate(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         self.stats.delegated += 1
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-        await self.app(scope, replay, send)
+        await delegate_read_request(self.app, scope, receive, send, body)
