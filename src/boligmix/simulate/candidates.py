@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from boligmix.simulate.pools import SeekerPool, first_by
+from boligmix.simulate.pools import SeekerPool, first_by, within_size_limits as _within
 
 WINDOW = 25
 """Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
@@ -62,14 +62,6 @@ class Fits(list):
     def __init__(self, meeting: list[int], lapsed: list[int], complete: bool) -> None:
         super().__init__([*meeting, *lapsed])
         self.meeting, self.lapsed, self.complete = meeting, lapsed, complete
-
-
-def _within(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
-    """Which household sizes meet the size limits (None: no limit) for a dwelling of `rooms`."""
-    fit = size <= per_room * rooms if per_room is not None else np.ones(size.size, dtype=bool)
-    if over is not None:                     # (sizes are integers: `<=` is `not >`)
-        fit &= size >= rooms - over
-    return fit
 
 
 __all__ = ["WINDOW", "WINDOWS", "Fits", "select"]

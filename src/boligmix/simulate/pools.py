@@ -128,13 +128,7 @@ class SeekerPool:
             return False
         if not self.known[rows].all():
             return True
-        size = self.size[rows]
-        fit = np.ones(rows.size, dtype=bool)
-        if per_room is not None:
-            fit &= ~(size > per_room * rooms)
-        if over is not None:
-            fit &= ~(rooms - size > over)
-        return bool(fit.any())
+        return bool(within_size_limits(self.size[rows], rooms, per_room, over).any())
 
     def any_open(self, month: int) -> bool:
         """Whether an open seeker has decided by `month` (else `select` finds no one)."""
@@ -148,6 +142,15 @@ class SeekerPool:
             self.open_by_month[min(max(int(self.month[i]), 0), 12)] -= 1
 
 
+def within_size_limits(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
+    """Which household sizes meet the size limits (None: no limit) for a dwelling of `rooms`: at most
+    `per_room` persons per room and at most `over` rooms more than persons."""
+    fit = size <= per_room * rooms if per_room is not None else np.ones(size.size, dtype=bool)
+    if over is not None:                     # (sizes are integers: `<=` is `not >`)
+        fit &= size >= rooms - over
+    return fit
+
+
 def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.ndarray:
     """The `n` rows with the smallest (key, seeker id), in that order."""
     if rows.size == 0:
@@ -159,4 +162,4 @@ def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.n
     return rows[order[:n]]
 
 
-__all__ = ["SeekerPool", "first_by"]
+__all__ = ["SeekerPool", "first_by", "within_size_limits"]
