@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -118,11 +117,7 @@ def _urgent(factory: ApplicantFactory, sids: Sequence[int], seekers: Seekers, pe
             for sid in todo:                     # a person whose labour rows may not be read: the error as before
                 factory.urgent(sid, seekers)
         else:
-            fte, counted = last_ftes(factory, pids, factory.outside, counted=True)
-            # kept as `last_fte` keeps them (a letting's household profile reads them again): the sum
-            # of no rows is the integer 0
-            factory._fte.update(zip(zip(pids.tolist(), repeat(factory.outside)),
-                                    [f if c else 0 for f, c in zip(fte.tolist(), counted.tolist())]))
+            fte = outside_fte(factory, pids)
             owner = np.repeat(np.arange(len(todo)), counts)
             urgent = np.zeros(len(todo), dtype=bool)
             np.logical_or.at(urgent, owner, fte >= REFERRAL_OUTSIDE_FTE)
@@ -135,11 +130,9 @@ def outside_fte(factory: ApplicantFactory, pids: np.ndarray) -> np.ndarray:
     return last_ftes(factory, pids, factory.outside)
 
 
-def last_ftes(factory: ApplicantFactory, pids: np.ndarray, kinds: frozenset[str], counted: bool = False
-              ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """`factory.last_fte(pid, kinds)` of every person in `pids` as floats: the FTE of last year's labour
-    rows on an attachment of `kinds`, added in register order (as the per-person sum); `counted`:
-    with each person's number of such rows."""
+def last_ftes(factory: ApplicantFactory, pids: np.ndarray, kinds: frozenset[str]) -> np.ndarray:
+    """`factory.last_fte(pid, kinds)` of every person in `pids`: the FTE of last year's labour rows
+    on an attachment of `kinds`, added in register order (as the per-person sum)."""
     lab_pid = factory._lab_pid
     lo = np.searchsorted(lab_pid, pids)
     hi = np.searchsorted(lab_pid, pids + 1)
@@ -149,8 +142,7 @@ def last_ftes(factory: ApplicantFactory, pids: np.ndarray, kinds: frozenset[str]
     codes = np.array([k for k, name in enumerate(factory._lab_names) if name in kinds], dtype=np.int64)
     keep = (factory._lab_year[rows] == factory.span[1]) & np.isin(factory._lab_att[rows], codes)
     # bincount adds each bin's weights in input order from 0.0: the same additions as `sum` from 0
-    fte = np.bincount(owner[keep], weights=factory._lab_fte[rows[keep]].astype(np.float64), minlength=pids.size)
-    return (fte, np.bincount(owner[keep], minlength=pids.size)) if counted else fte
+    return np.bincount(owner[keep], weights=factory._lab_fte[rows[keep]].astype(np.float64), minlength=pids.size)
 
 
 WORK, EMPLOYMENT = frozenset({"employment", "education"}), frozenset({"employment"})
