@@ -4,13 +4,10 @@ factory's per-seeker reads (`ApplicantFactory.size`, `urgent`, `_person`, `last_
 On random sets of a simulated year's seekers (the small dataset; movers, home leavers, immigrants,
 households to rehouse; repeats and seekers read before), two factories of the same year, one read
 per seeker and one in a batch, give the same sizes, urgency and members; last year's outside FTE of
-random persons equals `last_fte`; the screen's applicant facts read at once equal `facts`, and its
-dwelling facts kept per the values they read equal `base_facts`. Whole years with the batch reads let as with the per-seeker reads:
+random persons equals `last_fte`. Whole years with the batch reads let as with the per-seeker reads:
 `tests/test_simulate_month_ranking.py`."""
 
 import copy
-import dataclasses
-from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -22,14 +19,10 @@ from synth_data import small_dataset_dir
 from boligmix.indicators import settings_for_list_year
 from boligmix.letting.ledger import LettingLedger
 from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.letting.facts import base_facts
-from boligmix.letting.model import AREA_CATEGORIES
-from boligmix.simulate.batch_reads import applicant_facts, household_facts, outside_fte
-from boligmix.simulate.column_facts import ColumnScreen
+from boligmix.simulate.batch_reads import household_facts, outside_fte
 from boligmix.simulate.market import Market, draw_seekers
-from boligmix.simulate.population import ALMEN, Population
+from boligmix.simulate.population import Population
 from boligmix.simulate.scenario import load_scenario
-from boligmix.simulate.screen import WindowScreen
 from boligmix.simulate.yearly_lists import data_categories
 
 
@@ -105,50 +98,3 @@ def test_outside_fte_meets_persons_with_several_rows_a_year():
     assert repeated.size > 0
     assert outside_fte(factory, repeated).tolist() == [factory.last_fte(int(p), factory.outside)
                                                        for p in repeated.tolist()]
-
-
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), before=st.integers(0, 20))
-def test_batch_applicant_facts_are_the_per_seeker_facts(seed, n, before):
-    """`applicant_facts` (the screen's columns read them) equals `ApplicantFactory.facts`: values,
-    types and key order (the columns code a seeker's facts by their items)."""
-    _, seekers, _ = _year()
-    rng = np.random.default_rng(seed)
-    everyone = np.array(sorted(seekers.kind), dtype=np.int64)
-    sids = rng.choice(everyone, size=n, replace=False).tolist()
-    on = date(START, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
-    one, many = _factory(), _factory()
-    for s in rng.choice(everyone, size=before, replace=False).tolist():
-        assert one.facts(s, seekers, on) == many.facts(s, seekers, on)
-    expected = [one.facts(s, seekers, on) for s in sids]
-    got = applicant_facts(many, sids, seekers, on)
-    assert [[(k, v, type(v)) for k, v in f.items()] for f in got] == \
-        [[(k, v, type(v)) for k, v in f.items()] for f in expected]
-
-
-def test_batch_applicant_facts_meet_every_value():
-    _, seekers, _ = _year()
-    got = applicant_facts(_factory(), sorted(seekers.kind), seekers, date(START, 3, 1))
-    assert {f["household.employed_or_in_education"] for f in got} == {True, False}
-    assert {f["applicant.in_education"] for f in got} == {True, False}
-    assert len({f["applicant.weekly_work_hours"] for f in got}) > 3
-
-
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1))
-def test_the_screens_dwelling_facts_kept_per_values_are_base_facts(seed):
-    """`ColumnScreen._of_dwelling` keeps a dwelling's facts per the values they read: for every
-    dwelling, the `dwelling.*` facts of `base_facts`."""
-    pop, seekers, market = _year()
-    rng = np.random.default_rng(seed)
-    columns = ColumnScreen(market.factory, WindowScreen())
-    almen = np.flatnonzero((pop.dwellings.tenure == ALMEN) & pop.dwellings.active)
-    applicant = market.factory.applicant(sorted(seekers.kind)[0], seekers, market.almen.dwelling(int(almen[0])),
-                                         date(START, 1, 1), None)
-    for _ in range(30):
-        dwelling = market.almen.dwelling(int(almen[rng.integers(almen.size)]))
-        dwelling = dataclasses.replace(dwelling, rooms=int(rng.integers(1, 4)), shared=bool(rng.random() < 0.2),
-                                       area_categories=frozenset(c for c in AREA_CATEGORIES if rng.random() < 0.3))
-        on = date(START, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
-        expected = {k: (v, type(v)) for k, v in base_facts(applicant, dwelling, on, 0).items() if k.startswith("dwelling.")}
-        assert {k: (v, type(v)) for k, v in columns._of_dwelling(dwelling, on).items()} == expected

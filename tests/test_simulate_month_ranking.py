@@ -23,7 +23,6 @@ from synth_data import small_dataset_dir
 from boligmix.indicators import settings_for_list_year
 from boligmix.letting.ledger import LettingLedger
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
-from boligmix.simulate import candidates
 from boligmix.simulate.candidates import select
 from boligmix.simulate.market import Market, draw_seekers
 from boligmix.simulate.pools import SeekerPool
@@ -81,19 +80,9 @@ def _reader(facts: dict, log: list):
 
 
 @settings(max_examples=150, deadline=None)
-@given(months(), st.sampled_from((1, 3, 10, candidates.HEAD)))
-def test_the_month_ranking_gives_selects_candidates_read_at_the_same_moments(case, head):
-    """(`head`: how many seniorities a ranking sorts first; the pools here are smaller than the
-    market's, so smaller heads make the walks reach the rows not sorted yet.)"""
-    default = candidates.HEAD
-    candidates.HEAD = head
-    try:
-        _same_candidates(*case)
-    finally:
-        candidates.HEAD = default
-
-
-def _same_candidates(seekers, facts, seniority, read, steps):
+@given(months())
+def test_the_month_ranking_gives_selects_candidates_read_at_the_same_moments(case):
+    seekers, facts, seniority, read, steps = case
     logs = ([], [])
     pools = [_pool(seekers, facts, seniority, read, log) for log in logs]
     month = 1
@@ -144,7 +133,7 @@ def _market_year(scenario: str, fast: bool):
     factory = ApplicantFactory(pop, START, 7, 0, settings_for_list_year(START + 1).outside_attachments)
     market = Market(pop, load_scenario(scenario).policies(), factory, data_categories(sh.history, START, sh.vintage),
                     7, 0, START, LettingLedger(), set(), check_rules=True)
-    market.almen.month_rankings = market.almen.batch_reads = market.almen.columns.batch_reads = fast
+    market.almen.month_rankings = market.almen.batch_reads = fast
     result = market.run(seekers)
     counters = {k: (v.seen, dict(v.used)) for k, v in market.almen.engine.ledger.counters.items()}
     return result.lettings, pop.dwellings.household.copy(), counters

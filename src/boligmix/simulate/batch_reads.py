@@ -12,23 +12,15 @@ reads (`tests/test_simulate_batch_reads.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import Any
 
 import numpy as np
 
-from boligmix.simulate.applicants import OPTIONS, REFERRAL_OUTSIDE_FTE, ApplicantFactory, Seekers
-
-
-FEW = 8
-"""Fewer seekers than this are read one at a time (the same values)."""
+from boligmix.simulate.applicants import REFERRAL_OUTSIDE_FTE, ApplicantFactory, Seekers
 
 
 def household_facts(factory: ApplicantFactory, sids: Sequence[int], seekers: Seekers
                     ) -> tuple[list[int], list[bool]]:
     """(`factory.size`, `factory.urgent`) of every seeker in `sids`, in order."""
-    if len(sids) < FEW:                          # (a few: the array operations cost more than they save)
-        return [factory.size(s, seekers) for s in sids], [factory.urgent(s, seekers) for s in sids]
     people_of = _people(factory, sids, seekers)
     sizes = []
     for sid in sids:
@@ -126,60 +118,18 @@ def _urgent(factory: ApplicantFactory, sids: Sequence[int], seekers: Seekers, pe
 
 
 def outside_fte(factory: ApplicantFactory, pids: np.ndarray) -> np.ndarray:
-    """`factory.last_fte(pid, factory.outside)` of every person in `pids`."""
-    return last_ftes(factory, pids, factory.outside)
-
-
-def last_ftes(factory: ApplicantFactory, pids: np.ndarray, kinds: frozenset[str]) -> np.ndarray:
-    """`factory.last_fte(pid, kinds)` of every person in `pids`: the FTE of last year's labour rows
-    on an attachment of `kinds`, added in register order (as the per-person sum)."""
+    """`factory.last_fte(pid, factory.outside)` of every person in `pids`: the FTE of last year's
+    labour rows on an outside attachment, added in register order (as the per-person sum)."""
     lab_pid = factory._lab_pid
     lo = np.searchsorted(lab_pid, pids)
     hi = np.searchsorted(lab_pid, pids + 1)
     n = hi - lo
     owner = np.repeat(np.arange(pids.size), n)
     rows = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
-    codes = np.array([k for k, name in enumerate(factory._lab_names) if name in kinds], dtype=np.int64)
+    codes = np.array([k for k, name in enumerate(factory._lab_names) if name in factory.outside], dtype=np.int64)
     keep = (factory._lab_year[rows] == factory.span[1]) & np.isin(factory._lab_att[rows], codes)
     # bincount adds each bin's weights in input order from 0.0: the same additions as `sum` from 0
     return np.bincount(owner[keep], weights=factory._lab_fte[rows[keep]].astype(np.float64), minlength=pids.size)
-
-
-WORK, EMPLOYMENT = frozenset({"employment", "education"}), frozenset({"employment"})
-"""The attachments `ApplicantFactory.facts` reads."""
-
-
-def applicant_facts(factory: ApplicantFactory, sids: Sequence[int], seekers: Seekers, on: date
-                    ) -> list[dict[str, Any]]:
-    """`factory.facts(sid, seekers, on)` of every seeker in `sids` (distinct), the FTEs of the heads and
-    partners of those not read yet looked up at once."""
-    known = factory._facts
-    todo = [sid for sid in sids if sid not in known]
-    if len(todo) < FEW:                          # (a few: the array operations cost more than they save)
-        return [factory.facts(sid, seekers, on) for sid in sids]
-    if todo:
-        roles = [factory._roles(sid, seekers, on)[2:4] for sid in todo]
-        heads = np.array([head[0] for head, _ in roles], dtype=np.int64)
-        adults = np.array([p[0] for head, partner in roles for p in (head, partner) if p is not None], dtype=np.int64)
-        readable = factory._readable
-        if readable is not None and not (_all_in(readable._sorted, heads) and _all_in(readable._sorted, adults)):
-            for sid in todo:                     # a person whose labour rows may not be read: the error as before
-                factory.facts(sid, seekers, on)
-        else:
-            work = last_ftes(factory, adults, WORK).tolist()
-            employed = last_ftes(factory, heads, EMPLOYMENT).tolist()
-            threshold = OPTIONS.employed_or_in_education_fte - 1e-9
-            k = 0
-            for sid, (head, partner), hours in zip(todo, roles, employed):
-                n = 1 + (partner is not None)
-                known[sid] = {
-                    "household.employed_or_in_education": any(f >= threshold for f in work[k:k + n]),
-                    "applicant.weekly_work_hours": int(round(37 * hours)),
-                    "applicant.in_education": head[0] in factory.in_education,
-                    "applicant.commuter_to_municipality": False,
-                }
-                k += n
-    return [known[sid] for sid in sids]
 
 
 def _all_in(sorted_ids: np.ndarray, ids: np.ndarray) -> bool:
@@ -189,4 +139,4 @@ def _all_in(sorted_ids: np.ndarray, ids: np.ndarray) -> bool:
     return bool((sorted_ids[i] == ids).all())
 
 
-__all__ = ["applicant_facts", "household_facts", "last_ftes", "outside_fte"]
+__all__ = ["household_facts", "outside_fte"]

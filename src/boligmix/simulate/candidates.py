@@ -14,8 +14,6 @@ from boligmix.simulate.pools import SeekerPool, first_by, within_size_limits as 
 WINDOW = 25
 """Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
 WINDOWS = 3
-HEAD = 4 * WINDOW * WINDOWS
-"""A ranking sorts its first rows by this many seniorities (more when a walk needs them: `Ranking._first`)."""
 NO_DWELLING = -(1 << 62)
 """A dwelling id no seeker lives in (`SeekerPool.dwelling` is -1 for none)."""
 
@@ -83,7 +81,10 @@ def _ranking(group: SeekerPool, month: int, dwelling_id: int, band: int | None, 
         sizes = group.size[rows]
         fit = _within(sizes, rooms, *binding)
         meets = fit & _within(sizes, rooms, *preferred) if preferred != binding else fit
-        ranking = group.rankings[key] = Ranking(group, rows[fit & meets], rows[fit & ~meets] if meets is not fit else None)
+        everyone = rows.size
+        ranking = group.rankings[key] = Ranking(
+            first_by(rows[fit & meets], group.seniority, group.sid, everyone),
+            first_by(rows[fit & ~meets], group.seniority, group.sid, everyone) if meets is not fit else None)
     return ranking
 
 
@@ -95,34 +96,27 @@ class Ranking:
     candidates are the first of these rows still open, not living in its dwelling and not assessed
     for it before (`fits`): the same as `select` finds (tested equal, `tests/test_simulate_month_ranking.py`)."""
 
-    def __init__(self, group: SeekerPool, meeting: np.ndarray, lapsed: np.ndarray | None) -> None:
-        self._lists = [_sorted_head(group, meeting), _sorted_head(group, lapsed) if lapsed is not None else None]
-        """Per list (meeting, lapsed): the rows sorted by (seniority, seeker id) so far, and the rows
-        after them not sorted yet (every one of them later in that order)."""
-        self.lapsed = lapsed is not None
+    def __init__(self, meeting: np.ndarray, lapsed: np.ndarray | None) -> None:
+        self.meeting, self.lapsed = meeting, lapsed
         self._start = [0, 0]
         """Per list, the first row that may still be open (the rows before it are housed)."""
 
     def fits(self, group: SeekerPool, dwelling_id: int, done: np.ndarray | None) -> "Fits":
         cap = WINDOW * WINDOWS
         meeting = self._first(0, group, dwelling_id, done, cap)
-        lapsed = self._first(1, group, dwelling_id, done, cap) if self.lapsed else []
+        lapsed = self._first(1, group, dwelling_id, done, cap) if self.lapsed is not None else []
         return Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
 
     def _first(self, which: int, group: SeekerPool, dwelling_id: int, done: np.ndarray | None, n: int) -> list[int]:
         """Seeker ids of the first `n` rows of list `which` open, not living in the dwelling, not in `done`."""
-        order, rest = self._lists[which]
+        order = self.lapsed if which else self.meeting
         start = self._start[which]
         open_ = group.open
         while start < order.size and not open_[order[start]]:
             start += 1
         self._start[which] = start
         step, found = 2 * n, []
-        while len(found) < n and (start < order.size or rest.size):
-            if start + step > order.size and rest.size:     # the walk reaches the unsorted rows: sort them
-                order = np.concatenate([order, rest[np.lexsort((group.sid[rest], group.seniority[rest]))]])
-                rest = rest[:0]
-                self._lists[which] = (order, rest)
+        while start < order.size and len(found) < n:
             part = order[start:start + step]
             keep = open_[part] & (group.dwelling[part] != dwelling_id)
             if done is not None and done.size:
@@ -131,18 +125,6 @@ class Ranking:
             start += step
             step *= 2
         return found[:n]
-
-
-def _sorted_head(group: SeekerPool, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the rows of the `HEAD` smallest seniorities, ties included, sorted by (seniority, seeker id);
-    the other rows, unsorted): `first_by`'s partition, kept for the month."""
-    if rows.size > HEAD:
-        key = group.seniority[rows]
-        head = key <= np.partition(key, HEAD - 1)[HEAD - 1]
-        rows, rest = rows[head], rows[~head]
-    else:
-        rest = rows[:0]
-    return rows[np.lexsort((group.sid[rows], group.seniority[rows]))], rest
 
 
 class Fits(list):

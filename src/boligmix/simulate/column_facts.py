@@ -35,7 +35,6 @@ from boligmix.letting.model import Applicant, Channel, Dwelling, Household, Hous
 from boligmix.letting.policy import Policy
 from boligmix.letting.ranking import REFERRAL_CHANNELS
 from boligmix.simulate.applicants import ApplicantFactory, Seekers, waiting_list_type, wished_rooms
-from boligmix.simulate.batch_reads import applicant_facts
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.screen import SCREENED, WindowScreen
 
@@ -91,11 +90,6 @@ class ColumnScreen:
         self._plans: dict[int, tuple[Policy, tuple | None]] = {}
         self._dwelling_facts: tuple[Dwelling | None, dict[str, Any]] = (None, {})
         """The last dwelling's own facts (a vacancy's windows come one after another)."""
-        self.batch_reads = True
-        """Read the new seekers' applicant facts at once (`batch_reads.applicant_facts`; False: one
-        seeker at a time, the tests' oracle)."""
-        self._facts_of_class: dict[tuple, dict[str, Any]] = {}
-        """The dwelling facts per the values they read (`_of_dwelling`)."""
         self._verdicts: dict[tuple, dict[int, tuple[str | None, tuple[int, ...]]]] = {}
         """(policies, dwelling's facts read) -> signature -> RowDecider's (outcome, priority key): the
         same values give the same fact rows, hence the same verdict."""
@@ -114,14 +108,10 @@ class ColumnScreen:
         if columns is None or columns.owner is not self:
             columns = group.columns = PoolFacts(group.sid.size, self)
         factory = self.factory
-        todo = rows[~columns.known[rows]]
-        if not todo.size:
-            return columns
-        sids = group.sid[todo].tolist()
-        read = applicant_facts(factory, sids, seekers, on) if self.batch_reads else \
-            [factory.facts(sid, seekers, on) for sid in sids]
-        for i, sid, facts in zip(todo.tolist(), sids, read):
+        for i in rows[~columns.known[rows]].tolist():
+            sid = int(group.sid[i])
             org, department = factory.current(sid, seekers)
+            facts = factory.facts(sid, seekers, on)
             key = tuple((k, v, type(v)) for k, v in facts.items())
             code = self._fact_codes.get(key)
             if code is None:
@@ -287,15 +277,7 @@ class ColumnScreen:
         """The dwelling's own base facts (`base_facts` on a stand-in applicant: they do not depend on it)."""
         found = self._dwelling_facts
         if found[0] is not dwelling:
-            # the dwelling facts read only these of the dwelling (`base_facts`): kept per their values
-            key = (dwelling.rooms, dwelling.almen_type, dwelling.shared, dwelling.monthly_rent_dkk,
-                   dwelling.floor_area_m2, dwelling.area_categories)
-            facts = self._facts_of_class.get(key)
-            if facts is None:
-                if len(self._facts_of_class) > 50_000:
-                    self._facts_of_class.clear()
-                facts = self._facts_of_class[key] = {k: v for k, v in base_facts(_STAND_IN, dwelling, on, 0).items()
-                                                     if k.startswith("dwelling.")}
+            facts = {k: v for k, v in base_facts(_STAND_IN, dwelling, on, 0).items() if k.startswith("dwelling.")}
             found = self._dwelling_facts = (dwelling, facts)
         return found[1]
 
