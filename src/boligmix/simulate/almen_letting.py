@@ -78,9 +78,6 @@ class AlmenLetting:
         self.batch_reads = True
         """Read the pool's new seekers' size and urgency at once (`boligmix.simulate.batch_reads`;
         False: one seeker at a time, the tests' oracle)."""
-        self.month_rankings = True
-        """Take a waiting-list vacancy's candidates from its dwelling class's ranking of the month
-        (`candidates.Ranking`; False: sorted for every vacancy, the tests' oracle)."""
         self.direct_lettings = 0
         """Lettings the screen decided without an engine round (`_let_direct`)."""
         self.checked = 0
@@ -302,8 +299,7 @@ class AlmenLetting:
         return select(group, dwelling.dwelling_id, dwelling.rooms, month, band, tried, binding, preferred, second,
                       waiting_only, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
                       lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0],
-                      (lambda sids: household_facts(factory, sids, seekers)) if self.batch_reads else None,
-                      self.month_rankings)
+                      (lambda sids: household_facts(factory, sids, seekers)) if self.batch_reads else None)
 
     def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
         """The vacancy's channel: allocated by the engine before its first round."""

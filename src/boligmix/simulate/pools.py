@@ -42,10 +42,6 @@ class SeekerPool:
         self.referral = np.zeros(n, dtype=np.float64)
         self.row = {s: i for i, s in enumerate(sids)}
         self.columns = None
-        self.rankings: dict = {}
-        """The month's rankings of waiting-list candidates per dwelling class (`candidates.Ranking`)
-        and their month."""
-        self.rankings_month = -1
         """The candidate facts of the screen (`boligmix.simulate.column_facts.PoolFacts`), once read."""
         self.decided = np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)
         """Seekers who have decided by each month (0-12): the pool gains candidates only when this grows."""
