@@ -42,7 +42,6 @@ from boligmix.letting.resolution import letting_channel as letting_channel_of
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
-from boligmix.simulate.batch_reads import household_facts
 from boligmix.simulate.candidates import WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
@@ -75,9 +74,6 @@ class AlmenLetting:
         self.columns = ColumnScreen(factory, self.screen) if screen and direct else None
         """Screened rounds decided from the pools' columns (`boligmix.simulate.column_facts`)."""
         self.direct = direct
-        self.batch_reads = True
-        """Read the pool's new seekers' size and urgency at once (`boligmix.simulate.batch_reads`;
-        False: one seeker at a time, the tests' oracle)."""
         self.direct_lettings = 0
         """Lettings the screen decided without an engine round (`_let_direct`)."""
         self.checked = 0
@@ -298,8 +294,7 @@ class AlmenLetting:
         factory = self.factory
         return select(group, dwelling.dwelling_id, dwelling.rooms, month, band, tried, binding, preferred, second,
                       waiting_only, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                      lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0],
-                      (lambda sids: household_facts(factory, sids, seekers)) if self.batch_reads else None)
+                      lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
 
     def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
         """The vacancy's channel: allocated by the engine before its first round."""

@@ -18,8 +18,7 @@ WINDOWS = 3
 
 def select(group: SeekerPool, dwelling_id: int, rooms: int, month: int, band: int | None, tried: tuple | None,
            binding: tuple, preferred: tuple, second: bool, waiting_only: bool, size: Callable[[int], int],
-           urgent: Callable[[int], bool], seniority: Callable[[int], int], referral: Callable[[int], float],
-           many: Callable[[list[int]], tuple[list[int], list[bool]]] | None = None
+           urgent: Callable[[int], bool], seniority: Callable[[int], int], referral: Callable[[int], float]
            ) -> tuple["Fits", list[int], list[int]]:
     """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
     `band` (None: any) not yet assessed for the vacancy (`tried`: the seekers assessed per list)
@@ -27,9 +26,9 @@ def select(group: SeekerPool, dwelling_id: int, rooms: int, month: int, band: in
     size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
     referral order, the first households to rehouse (`waiting_only`: none, the channel reads
     only the waiting list). The household facts of the seekers not read yet are read with
-    `size`, `urgent`, `seniority` and `referral`, or size and urgency with `many` (`SeekerPool.fill`)."""
+    `size`, `urgent`, `seniority` and `referral` (`SeekerPool.fill`)."""
     rows = group.select(month, dwelling_id, band, second)
-    group.fill(rows, size, urgent, seniority, referral, many)
+    group.fill(rows, size, urgent, seniority, referral)
     sizes = group.size[rows]
     fit = _within(sizes, rooms, *binding)
     meets = fit & _within(sizes, rooms, *preferred) if preferred != binding else fit

@@ -107,17 +107,9 @@ class SeekerPool:
         self._keyed = True
 
     def fill(self, rows: np.ndarray, size: Callable[[int], int], urgent: Callable[[int], bool],
-             seniority: Callable[[int], int], referral: Callable[[int], float],
-             many: Callable[[list[int]], tuple[list[int], list[bool]]] | None = None) -> None:
-        """Read the household facts of the seekers at `rows` not read yet; `many`: their (sizes,
-        urgency) read at once (`boligmix.simulate.batch_reads`, the same values as `size`, `urgent`)."""
+             seniority: Callable[[int], int], referral: Callable[[int], float]) -> None:
+        """Read the household facts of the seekers at `rows` not read yet."""
         keyed = getattr(self, "_keyed", False)
-        if many is not None and keyed:
-            todo = rows[~self.known[rows]]
-            if todo.size:
-                self.size[todo], self.urgent[todo] = many(self.sid[todo].tolist())
-                self.known[todo] = True
-            return
         for i in rows[~self.known[rows]].tolist():
             s = int(self.sid[i])
             self.size[i], self.urgent[i] = size(s), urgent(s)
