@@ -102,6 +102,11 @@ class Market:
         """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, new
         dwelling id, move day, sequence number); `_apply_moves` writes them."""
         self._batch_households: set[int] = set()
+        self._flows: list[tuple[int, int, int]] = []
+        """Moves not in the batch: (position moved from, -1 from abroad; position moved to; persons),
+        summed into `MarketResult.flows` at the year's end (`_count_flows`)."""
+        self._flow_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        """The same of the batches written, as arrays."""
         self._moves = 0
         """Moves so far this year: orders the month's closed spells."""
         self._move_day = {kind: [0] + [day(year, m, d) for m in range(1, 13)] for kind, d in
@@ -211,6 +216,7 @@ class Market:
                 if freed is not None and dw.active[freed]:
                     queue.append(freed)        # vacancy chain: let later in the same month
             self._close_spells()
+        self._count_flows()
         self._arrive()
         # vacancies left unlet are carried over: vacant from next year's January (they were free from
         # a month of this year, which next year's market would read as its own)
@@ -250,39 +256,41 @@ class Market:
         pop, dw = self.pop, self.pop.dwellings
         kind = seekers.kind[s]
         group = self._pools[(seekers.municipality[s], seekers.wants_almen[s])]
-        freed = from_area = None
+        freed = None
         on = self._move_day[kind][month]
         if kind == "immigrant":
             ids = seekers.members[s]
             self._arrivals.append((s, int(dw.ids[pos]), max(on, int(seekers.new_members[s]["arrive"]))))
             pop.events["immigrants"] = pop.events.get("immigrants", 0) + ids.size
-            persons = ids.size
-        else:
-            if kind == "leaver":
-                idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
-                idx.sort()
-                for r in idx.tolist():             # the leaver is no longer a member of the parents' household
-                    rows = self._seeking_rows(int(pop.household[r]))
-                    if rows is not None:
-                        self._members[int(pop.household[r])] = rows[rows != r]
-                old = dw.index[int(pop.dwelling[idx[0]])]
-            else:                                  # a household moves only once: it still lives where it did
+            self._flows.append((-1, pos, ids.size))
+        elif kind == "leaver":
+            idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
+            idx.sort()
+            for r in idx.tolist():                 # the leaver is no longer a member of the parents' household
+                rows = self._seeking_rows(int(pop.household[r]))
+                if rows is not None:
+                    self._members[int(pop.household[r])] = rows[rows != r]
+            old = dw.index[int(pop.dwelling[idx[0]])]
+            self._move_members(idx, s, int(dw.ids[pos]), on, False)
+            self._flows.append((old, pos, seekers.members[s].size))
+        else:                                      # a household moves only once: it still lives where it did
+            old = int(group.position[group.row[s]])
+            dw.household[old] = NO_HOUSEHOLD
+            dw.vacant_from[old] = month
+            freed = old
+            if old in self.demolish:             # emptied for demolition: never let again
+                dw.active[old] = False
+                self.demolish.discard(old)
+                pop.events["demolished"] = pop.events.get("demolished", 0) + 1
+            if self.batched:                       # its members' rows are read when the batch is written
+                self._batch.append((self._members.get(s), s, int(dw.ids[pos]), on, self._moves, old, pos))
+                self._batch_households.add(s)
+            else:
                 idx = self.members_of(s)
-                old = int(group.position[group.row[s]])
-            from_area = dw.area[old]
-            if kind != "leaver":
-                dw.household[old] = NO_HOUSEHOLD
-                dw.vacant_from[old] = month
-                freed = old
-                if old in self.demolish:         # emptied for demolition: never let again
-                    dw.active[old] = False
-                    self.demolish.discard(old)
-                    pop.events["demolished"] = pop.events.get("demolished", 0) + 1
-            self._move_members(idx, s, int(dw.ids[pos]), on, kind != "leaver")
-            persons = idx.size if kind != "leaver" else seekers.members[s].size
+                self._move_members(idx, s, int(dw.ids[pos]), on, True)
+                self._flows.append((old, pos, idx.size))
         dw.household[pos] = s
         self._moves += 1
-        self.result.flows[from_area, dw.area[pos]] += int(persons)
         seekers.housed(s)
         group.housed(s)
         self.result.moved_households += 1
@@ -295,7 +303,7 @@ class Market:
         leaver's is written at once, after the batch if his household is in it (he moved with the
         parents earlier this month; `row_of` has written it before he was read, too)."""
         if whole and self.batched:
-            self._batch.append((idx, dwelling_id, on, self._moves))
+            self._batch.append((idx, s, dwelling_id, on, self._moves, -1, -1))
             self._batch_households.add(s)
             return
         pop = self.pop
@@ -315,13 +323,13 @@ class Market:
         """Write the members of the batch's moves (as each move would have: the spells begun before
         the move day end then, the members live in the new dwelling from then) and keep the ended
         spells for `_close_spells`. Rows are distinct within a batch (a household moves once; a home
-        leaver who moved with the parents has the batch written before he moves again)."""
+        leaver who moved with the parents has the batch written before he moves again). A move made
+        by `_move_in` (from dwelling position `old` >= 0 to `to`) counts its persons into the flows."""
         if not self._batch:
             return
         pop = self.pop
-        rows, new, on, seq = zip(*self._batch)
-        sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        idx = np.concatenate(rows)
+        rows, households, new, on, seq, old, to = zip(*self._batch)
+        idx, sizes = self._batch_rows(rows, households)
         on = np.repeat(np.array(on, dtype=np.int64), sizes)
         start = pop.spell_start[idx]
         early = start < on
@@ -330,8 +338,53 @@ class Market:
                               np.repeat(np.array(seq, dtype=np.int64), sizes)[early]))
         pop.spell_start[ended] = on[early]
         pop.dwelling[idx] = np.repeat(np.array(new, dtype=pop.dwelling.dtype), sizes)
+        old = np.array(old, dtype=np.int64)
+        if old.max() >= 0:
+            moved = old >= 0
+            self._flow_parts.append((old[moved], np.array(to, dtype=np.int64)[moved], sizes[moved]))
         self._batch = []
         self._batch_households = set()
+
+    def _batch_rows(self, rows: tuple, households: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(the rows of the batch's moves concatenated in the batch's order, the number per move): the
+        rows given, else (None) the seeking household's rows as the market opened (`_seeking`),
+        found for all at once (what `members_of` answered when the household moved: those a home
+        leaver had left by then were given)."""
+        missing = [k for k, r in enumerate(rows) if r is None]
+        if not missing:
+            return np.concatenate(rows), np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        ids, grouped, bounds = self._seeking
+        wanted = np.array([households[k] for k in missing], dtype=np.int64)
+        at = np.minimum(np.searchsorted(ids, wanted), max(ids.size - 1, 0))
+        if ids.size == 0 or not np.array_equal(ids[at], wanted):
+            raise AssertionError("a batched move of a household that is not a seeking household")
+        lo, hi = bounds[at], bounds[at + 1]
+        if len(missing) == len(rows):
+            return grouped[spans(lo, hi)], hi - lo
+        rows = list(rows)
+        for k, a, b in zip(missing, lo.tolist(), hi.tolist()):
+            rows[k] = grouped[a:b]
+        return np.concatenate(rows), np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+
+    def _count_flows(self) -> None:
+        """Sum the year's moves into `MarketResult.flows` ((area moved from, area moved to) -> persons;
+        None: outside any area or from abroad), from the dwelling positions the moves recorded (a
+        position of -1: from abroad)."""
+        parts = [*self._flow_parts]
+        if self._flows:
+            parts.append(tuple(np.array(c, dtype=np.int64) for c in zip(*self._flows)))
+        self._flows, self._flow_parts = [], []
+        if not parts:
+            return
+        src, dst, persons = (np.concatenate(c) for c in zip(*parts))
+        codes, names = self.pop.dwellings.area_codes()
+        width = len(names) + 1
+        key = (np.where(src >= 0, codes[np.maximum(src, 0)], -1) + 1) * width + codes[dst] + 1
+        pairs, inverse = np.unique(key, return_inverse=True)
+        total = np.bincount(inverse.ravel(), weights=persons, minlength=pairs.size).astype(np.int64)
+        label = [None, *names]
+        for pair, n in zip(pairs.tolist(), total.tolist()):
+            self.result.flows[label[pair // width], label[pair % width]] += n
 
     def _close_spells(self) -> None:
         """Close the spells the month's moves ended (`Population.add_closed_spells`, in the order moved)."""
@@ -342,6 +395,17 @@ class Market:
         order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
         self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
+
+
+def spans(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """lo[0], ..., hi[0]-1, lo[1], ..., hi[1]-1, ... concatenated (`np.r_` of the ranges, without one
+    range per pair)."""
+    count = hi - lo
+    total = int(count.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(count)
+    return np.arange(total, dtype=np.int64) + np.repeat(lo - (ends - count), count)
 
 
 __all__ = ["CARRIED_OVER", "IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",
