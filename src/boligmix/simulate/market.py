@@ -238,18 +238,23 @@ class Market:
     def _let_other(self, pos: int, seekers: Seekers, month: int) -> int | None:
         """Another tenure's vacancy goes to a random open seeker of its municipality: the one with the
         smallest of the month's keys (one uniform per seeker and month, `rng.OTHER_TENURE_ORDER`), so
-        the month's vacancies take the seekers in a random order without a pass over all of them."""
+        the month's vacancies take the seekers in a random order without a pass over all of them.
+        Whether the pool has an open seeker at all (`SeekerPool.any_open`) is asked only when none is
+        found (the month's order holds exactly the open seekers decided by the month)."""
         dw = self.pop.dwellings
         municipality = int(dw.municipality[pos])
         if municipality in self._no_other:
             return None
         group = self._pools.get((municipality, False))
-        if group is None or not group.any_open(month):
-            self._no_other.add(municipality)   # no open seeker until the month's end (none is added within it)
-            return None
-        row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
-            self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
-        return None if row is None else int(group.sid[row])
+        if group is not None:
+            row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
+                self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
+            if row is not None:
+                return int(group.sid[row])
+            if group.any_open(month):          # (only the seekers living in this dwelling are open)
+                return None
+        self._no_other.add(municipality)       # no open seeker until the month's end (none is added within it)
+        return None
 
     def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
