@@ -21,7 +21,9 @@ from boligmix.simulate.applicants import ApplicantFactory
 from boligmix.simulate.demography import births, deaths, emigration
 from boligmix.simulate.market import Market, MarketResult, draw_seekers, spans
 from boligmix.simulate.population import Population
+from boligmix.simulate.rates import area_band
 from boligmix.simulate.scenario import load_scenario
+from boligmix.simulate.seekers import area_band_of
 from boligmix.simulate.yearly_lists import data_categories
 
 
@@ -180,3 +182,19 @@ def test_a_market_year_equals_the_session10_market(seed, scenario):
     for name in ("pid", "household", "dwelling", "spell_start"):
         assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
     fast.check()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), max_size=8), st.data())
+def test_area_bands_per_area_equal_those_per_household(share, data):
+    """`area_band_of` (banded once per area) against the code it replaced in `household_area_band`
+    (banded once per household), areas without residents (NaN) and households outside any area (-1)
+    included."""
+    share = np.array(share, dtype=float)
+    code = np.array(data.draw(st.lists(st.integers(-1, share.size - 1), max_size=30)), dtype=np.int64)
+    if share.size == 0:
+        code = np.full(code.size, -1, dtype=np.int64)
+    value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]) if share.size else 0.0, 0.0)
+    expected = area_band(value, code >= 0)
+    got = area_band_of(share, code)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
