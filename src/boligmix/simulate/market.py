@@ -95,8 +95,8 @@ class Market:
         added, within a month): their vacancies are not tried again until the next month."""
         self._closing: list[tuple[np.ndarray, ...]] = []
         """The month's moves' ended spells: (rows, household, dwelling, starts, end days, move numbers),
-        as they were when the household moved (a person may move twice in a month); closed at the
-        month's end in the order moved."""
+        as they were when the household moved (a person may move twice in a month; a home leaver
+        alone: one spell as Python integers); closed at the month's end in the order moved."""
         self.batched = batched
         self._batch: list[tuple[np.ndarray, int, int, int]] = []
         """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, new
@@ -314,6 +314,15 @@ class Market:
         pop = self.pop
         if self._batch_households and not self._batch_households.isdisjoint(pop.household[idx].tolist()):
             self._apply_moves()
+        if idx.size == 1:                        # a home leaver alone: Python scalars, not arrays of one
+            r = int(idx[0])
+            start = int(pop.spell_start[r])
+            if start < on:
+                self._closing.append((r, int(pop.household[r]), int(pop.dwelling[r]), start, on, self._moves))
+                pop.spell_start[r] = on
+            pop.household[r] = s
+            pop.dwelling[r] = dwelling_id
+            return
         start = pop.spell_start[idx]
         early = start < on
         if early.any():
@@ -396,7 +405,13 @@ class Market:
         self._apply_moves()
         if not self._closing:
             return
-        rows, household, dwelling, start, end, seq = (np.concatenate(c) for c in zip(*self._closing))
+        single = [c for c in self._closing if type(c[0]) is int]    # one person's, as Python scalars
+        parts = [c for c in self._closing if type(c[0]) is not int] if single else self._closing
+        if single:
+            pop = self.pop
+            parts.append(tuple(np.array(column, dtype=dtype) for column, dtype in zip(zip(*single), (
+                np.int64, pop.household.dtype, pop.dwelling.dtype, pop.spell_start.dtype, np.int64, np.int64))))
+        rows, household, dwelling, start, end, seq = (np.concatenate(c) for c in zip(*parts))
         order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
         self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
