@@ -129,7 +129,8 @@ class Market:
     def _index(self, seekers: Seekers) -> None:
         pop = self.pop
         self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
-        households = np.array(sorted(s for s, k in seekers.kind.items() if k in ("mover", "rehousing")), dtype=np.int64)
+        households = np.sort(np.fromiter((s for s, k in seekers.kind.items() if k == "mover" or k == "rehousing"),
+                                         dtype=np.int64))   # (ids are distinct)
         members = is_in(households, pop.household)   # hashed: numpy's sort-based isin took seconds nationally
         self._seeking = (households, *rows_by_household(pop, households, members))
         self._members = {}

@@ -181,7 +181,8 @@ def _add_movers(seekers: Seekers, head_of: dict[int, int], pop: Population, hous
     oldest_row[group[oldest]] = rows[oldest]
     pids = pop.pid[rows]
     sids = households.tolist()
-    seekers.add_many(sids, np.where(to_rehouse, "rehousing", "mover").tolist(),
+    kinds = ["rehousing" if r else "mover" for r in to_rehouse.tolist()]   # two shared strings, not one per seeker
+    seekers.add_many(sids, kinds,
                      np.where(to_rehouse, 1, month).tolist(), (wants | to_rehouse).tolist(),
                      np.where(to_rehouse, home_muni, muni).tolist(), dwelling.tolist(),
                      [pids[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
