@@ -198,3 +198,31 @@ def test_area_bands_per_area_equal_those_per_household(share, data):
     expected = area_band(value, code >= 0)
     got = area_band_of(share, code)
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_the_market_keeps_the_objects_it_found_out_of_the_collector_only_while_it_runs(monkeypatch):
+    """`Market.run` freezes the objects alive when it opens (`gc.freeze`) and unfreezes them at its
+    end, also when it fails; objects someone else froze stay frozen."""
+    import gc
+
+    market = Market.__new__(Market)
+    seen = []
+
+    def run(seekers):
+        seen.append(gc.get_freeze_count())
+        if seekers == "fail":
+            raise RuntimeError
+        return "result"
+    monkeypatch.setattr(market, "_run", run)
+    assert gc.get_freeze_count() == 0
+    assert market.run("seekers") == "result" and seen[-1] > 0 and gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError):
+        market.run("fail")
+    assert seen[-1] > 0 and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        market.run("seekers")
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
