@@ -99,9 +99,11 @@ class Market:
         as they were when the household moved (a person may move twice in a month; a home leaver
         alone: one spell as Python integers); closed at the month's end in the order moved."""
         self.batched = batched
-        self._batch: list[tuple[np.ndarray, int, int, int]] = []
-        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, new
-        dwelling id, move day, sequence number); `_apply_moves` writes them."""
+        self._batch: list[tuple] = []
+        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, or
+        None for the seeking household's rows as the market opened; household; new dwelling id; move
+        day; sequence number; positions moved from and to, -1 when the flow is counted elsewhere);
+        `_apply_moves` writes them."""
         self._batch_households: set[int] = set()
         self._flows: list[tuple[int, int, int]] = []
         """Moves not in the batch: (position moved from, -1 from abroad; position moved to; persons),
