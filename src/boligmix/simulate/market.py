@@ -10,6 +10,7 @@ Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end 
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,13 +96,20 @@ class Market:
         added, within a month): their vacancies are not tried again until the next month."""
         self._closing: list[tuple[np.ndarray, ...]] = []
         """The month's moves' ended spells: (rows, household, dwelling, starts, end days, move numbers),
-        as they were when the household moved (a person may move twice in a month); closed at the
-        month's end in the order moved."""
+        as they were when the household moved (a person may move twice in a month; a home leaver
+        alone: one spell as Python integers); closed at the month's end in the order moved."""
         self.batched = batched
-        self._batch: list[tuple[np.ndarray, int, int, int]] = []
-        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, new
-        dwelling id, move day, sequence number); `_apply_moves` writes them."""
+        self._batch: list[tuple] = []
+        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, or
+        None for the seeking household's rows as the market opened; household; new dwelling id; move
+        day; sequence number; positions moved from and to, -1 when the flow is counted elsewhere);
+        `_apply_moves` writes them."""
         self._batch_households: set[int] = set()
+        self._flows: list[tuple[int, int, int]] = []
+        """Moves not in the batch: (position moved from, -1 from abroad; position moved to; persons),
+        summed into `MarketResult.flows` at the year's end (`_count_flows`)."""
+        self._flow_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        """The same of the batches written, as arrays."""
         self._moves = 0
         """Moves so far this year: orders the month's closed spells."""
         self._move_day = {kind: [0] + [day(year, m, d) for m in range(1, 13)] for kind, d in
@@ -124,7 +132,8 @@ class Market:
     def _index(self, seekers: Seekers) -> None:
         pop = self.pop
         self._position = self.factory.index if self.factory.index is not None else RowIndex(pop.pid)
-        households = np.array(sorted(s for s, k in seekers.kind.items() if k in ("mover", "rehousing")), dtype=np.int64)
+        households = np.sort(np.fromiter((s for s, k in seekers.kind.items() if k == "mover" or k == "rehousing"),
+                                         dtype=np.int64))   # (ids are distinct)
         members = is_in(households, pop.household)   # hashed: numpy's sort-based isin took seconds nationally
         self._seeking = (households, *rows_by_household(pop, households, members))
         self._members = {}
@@ -181,6 +190,21 @@ class Market:
         self._arrivals = []
 
     def run(self, seekers: Seekers) -> MarketResult:
+        """Let the year's vacancies. The objects alive when the market opens (the population's, the
+        seekers', the factory's: millions nationally) are kept out of the cyclic garbage collector's
+        passes while it runs (`gc.freeze`, undone at its end; not when something froze them already):
+        each full pass traversed them all, though the market frees what it makes by reference
+        counting (some 8 % of the municipality's market was such passes)."""
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
+        try:
+            return self._run(seekers)
+        finally:
+            if freeze:
+                gc.unfreeze()
+
+    def _run(self, seekers: Seekers) -> MarketResult:
         dw = self.pop.dwellings
         self._seekers = seekers
         self._index(seekers)
@@ -211,6 +235,7 @@ class Market:
                 if freed is not None and dw.active[freed]:
                     queue.append(freed)        # vacancy chain: let later in the same month
             self._close_spells()
+        self._count_flows()
         self._arrive()
         # vacancies left unlet are carried over: vacant from next year's January (they were free from
         # a month of this year, which next year's market would read as its own)
@@ -232,57 +257,64 @@ class Market:
     def _let_other(self, pos: int, seekers: Seekers, month: int) -> int | None:
         """Another tenure's vacancy goes to a random open seeker of its municipality: the one with the
         smallest of the month's keys (one uniform per seeker and month, `rng.OTHER_TENURE_ORDER`), so
-        the month's vacancies take the seekers in a random order without a pass over all of them."""
+        the month's vacancies take the seekers in a random order without a pass over all of them.
+        Whether the pool has an open seeker at all (`SeekerPool.any_open`) is asked only when none is
+        found (the month's order holds exactly the open seekers decided by the month)."""
         dw = self.pop.dwellings
         municipality = int(dw.municipality[pos])
         if municipality in self._no_other:
             return None
         group = self._pools.get((municipality, False))
-        if group is None or not group.any_open(month):
-            self._no_other.add(municipality)   # no open seeker until the month's end (none is added within it)
-            return None
-        row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
-            self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
-        return None if row is None else int(group.sid[row])
+        if group is not None:
+            row = group.first_in_order(month, int(dw.ids[pos]), lambda sids: rng.uniform(
+                self.seed, self.rep, sids, self.year, rng.OTHER_TENURE_ORDER * 100 + month))
+            if row is not None:
+                return int(group.sid[row])
+            if group.any_open(month):          # (only the seekers living in this dwelling are open)
+                return None
+        self._no_other.add(municipality)       # no open seeker until the month's end (none is added within it)
+        return None
 
     def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
         pop, dw = self.pop, self.pop.dwellings
         kind = seekers.kind[s]
         group = self._pools[(seekers.municipality[s], seekers.wants_almen[s])]
-        freed = from_area = None
+        freed = None
         on = self._move_day[kind][month]
         if kind == "immigrant":
             ids = seekers.members[s]
             self._arrivals.append((s, int(dw.ids[pos]), max(on, int(seekers.new_members[s]["arrive"]))))
             pop.events["immigrants"] = pop.events.get("immigrants", 0) + ids.size
-            persons = ids.size
-        else:
-            if kind == "leaver":
-                idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
-                idx.sort()
-                for r in idx.tolist():             # the leaver is no longer a member of the parents' household
-                    rows = self._seeking_rows(int(pop.household[r]))
-                    if rows is not None:
-                        self._members[int(pop.household[r])] = rows[rows != r]
-                old = dw.index[int(pop.dwelling[idx[0]])]
-            else:                                  # a household moves only once: it still lives where it did
+            self._flows.append((-1, pos, ids.size))
+        elif kind == "leaver":
+            idx = np.array([r for r in map(self.row_of, seekers.members[s]) if r is not None], dtype=np.int64)
+            idx.sort()
+            for r in idx.tolist():                 # the leaver is no longer a member of the parents' household
+                rows = self._seeking_rows(int(pop.household[r]))
+                if rows is not None:
+                    self._members[int(pop.household[r])] = rows[rows != r]
+            old = dw.index[int(pop.dwelling[idx[0]])]
+            self._move_members(idx, s, int(dw.ids[pos]), on, False)
+            self._flows.append((old, pos, seekers.members[s].size))
+        else:                                      # a household moves only once: it still lives where it did
+            old = int(group.position[group.row[s]])
+            dw.household[old] = NO_HOUSEHOLD
+            dw.vacant_from[old] = month
+            freed = old
+            if old in self.demolish:             # emptied for demolition: never let again
+                dw.active[old] = False
+                self.demolish.discard(old)
+                pop.events["demolished"] = pop.events.get("demolished", 0) + 1
+            if self.batched:                       # its members' rows are read when the batch is written
+                self._batch.append((self._members.get(s), s, int(dw.ids[pos]), on, self._moves, old, pos))
+                self._batch_households.add(s)
+            else:
                 idx = self.members_of(s)
-                old = int(group.position[group.row[s]])
-            from_area = dw.area[old]
-            if kind != "leaver":
-                dw.household[old] = NO_HOUSEHOLD
-                dw.vacant_from[old] = month
-                freed = old
-                if old in self.demolish:         # emptied for demolition: never let again
-                    dw.active[old] = False
-                    self.demolish.discard(old)
-                    pop.events["demolished"] = pop.events.get("demolished", 0) + 1
-            self._move_members(idx, s, int(dw.ids[pos]), on, kind != "leaver")
-            persons = idx.size if kind != "leaver" else seekers.members[s].size
+                self._move_members(idx, s, int(dw.ids[pos]), on, True)
+                self._flows.append((old, pos, idx.size))
         dw.household[pos] = s
         self._moves += 1
-        self.result.flows[from_area, dw.area[pos]] += int(persons)
         seekers.housed(s)
         group.housed(s)
         self.result.moved_households += 1
@@ -295,12 +327,21 @@ class Market:
         leaver's is written at once, after the batch if his household is in it (he moved with the
         parents earlier this month; `row_of` has written it before he was read, too)."""
         if whole and self.batched:
-            self._batch.append((idx, dwelling_id, on, self._moves))
+            self._batch.append((idx, s, dwelling_id, on, self._moves, -1, -1))
             self._batch_households.add(s)
             return
         pop = self.pop
         if self._batch_households and not self._batch_households.isdisjoint(pop.household[idx].tolist()):
             self._apply_moves()
+        if idx.size == 1:                        # a home leaver alone: Python scalars, not arrays of one
+            r = int(idx[0])
+            start = int(pop.spell_start[r])
+            if start < on:
+                self._closing.append((r, int(pop.household[r]), int(pop.dwelling[r]), start, on, self._moves))
+                pop.spell_start[r] = on
+            pop.household[r] = s
+            pop.dwelling[r] = dwelling_id
+            return
         start = pop.spell_start[idx]
         early = start < on
         if early.any():
@@ -315,13 +356,13 @@ class Market:
         """Write the members of the batch's moves (as each move would have: the spells begun before
         the move day end then, the members live in the new dwelling from then) and keep the ended
         spells for `_close_spells`. Rows are distinct within a batch (a household moves once; a home
-        leaver who moved with the parents has the batch written before he moves again)."""
+        leaver who moved with the parents has the batch written before he moves again). A move made
+        by `_move_in` (from dwelling position `old` >= 0 to `to`) counts its persons into the flows."""
         if not self._batch:
             return
         pop = self.pop
-        rows, new, on, seq = zip(*self._batch)
-        sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        idx = np.concatenate(rows)
+        rows, households, new, on, seq, old, to = zip(*self._batch)
+        idx, sizes = self._batch_rows(rows, households)
         on = np.repeat(np.array(on, dtype=np.int64), sizes)
         start = pop.spell_start[idx]
         early = start < on
@@ -330,18 +371,80 @@ class Market:
                               np.repeat(np.array(seq, dtype=np.int64), sizes)[early]))
         pop.spell_start[ended] = on[early]
         pop.dwelling[idx] = np.repeat(np.array(new, dtype=pop.dwelling.dtype), sizes)
+        old = np.array(old, dtype=np.int64)
+        if old.max() >= 0:
+            moved = old >= 0
+            self._flow_parts.append((old[moved], np.array(to, dtype=np.int64)[moved], sizes[moved]))
         self._batch = []
         self._batch_households = set()
+
+    def _batch_rows(self, rows: tuple, households: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(the rows of the batch's moves concatenated in the batch's order, the number per move): the
+        rows given, else (None) the seeking household's rows as the market opened (`_seeking`),
+        found for all at once (what `members_of` answered when the household moved: those a home
+        leaver had left by then were given)."""
+        missing = [k for k, r in enumerate(rows) if r is None]
+        if not missing:
+            return np.concatenate(rows), np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        ids, grouped, bounds = self._seeking
+        wanted = np.array([households[k] for k in missing], dtype=np.int64)
+        at = np.minimum(np.searchsorted(ids, wanted), max(ids.size - 1, 0))
+        if ids.size == 0 or not np.array_equal(ids[at], wanted):
+            raise AssertionError("a batched move of a household that is not a seeking household")
+        lo, hi = bounds[at], bounds[at + 1]
+        if len(missing) == len(rows):
+            return grouped[spans(lo, hi)], hi - lo
+        rows = list(rows)
+        for k, a, b in zip(missing, lo.tolist(), hi.tolist()):
+            rows[k] = grouped[a:b]
+        return np.concatenate(rows), np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+
+    def _count_flows(self) -> None:
+        """Sum the year's moves into `MarketResult.flows` ((area moved from, area moved to) -> persons;
+        None: outside any area or from abroad), from the dwelling positions the moves recorded (a
+        position of -1: from abroad)."""
+        parts = [*self._flow_parts]
+        if self._flows:
+            parts.append(tuple(np.array(c, dtype=np.int64) for c in zip(*self._flows)))
+        self._flows, self._flow_parts = [], []
+        if not parts:
+            return
+        src, dst, persons = (np.concatenate(c) for c in zip(*parts))
+        codes, names = self.pop.dwellings.area_codes()
+        width = len(names) + 1
+        key = (np.where(src >= 0, codes[np.maximum(src, 0)], -1) + 1) * width + codes[dst] + 1
+        pairs, inverse = np.unique(key, return_inverse=True)
+        total = np.bincount(inverse.ravel(), weights=persons, minlength=pairs.size).astype(np.int64)
+        label = [None, *names]
+        for pair, n in zip(pairs.tolist(), total.tolist()):
+            self.result.flows[label[pair // width], label[pair % width]] += n
 
     def _close_spells(self) -> None:
         """Close the spells the month's moves ended (`Population.add_closed_spells`, in the order moved)."""
         self._apply_moves()
         if not self._closing:
             return
-        rows, household, dwelling, start, end, seq = (np.concatenate(c) for c in zip(*self._closing))
+        single = [c for c in self._closing if type(c[0]) is int]    # one person's, as Python scalars
+        parts = [c for c in self._closing if type(c[0]) is not int] if single else self._closing
+        if single:
+            pop = self.pop
+            parts.append(tuple(np.array(column, dtype=dtype) for column, dtype in zip(zip(*single), (
+                np.int64, pop.household.dtype, pop.dwelling.dtype, pop.spell_start.dtype, np.int64, np.int64))))
+        rows, household, dwelling, start, end, seq = (np.concatenate(c) for c in zip(*parts))
         order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
         self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
+
+
+def spans(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """lo[0], ..., hi[0]-1, lo[1], ..., hi[1]-1, ... concatenated (`np.r_` of the ranges, without one
+    range per pair)."""
+    count = hi - lo
+    total = int(count.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(count)
+    return np.arange(total, dtype=np.int64) + np.repeat(lo - (ends - count), count)
 
 
 __all__ = ["CARRIED_OVER", "IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",

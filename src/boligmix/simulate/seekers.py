@@ -55,9 +55,14 @@ def household_area_band(pop: Population, pos: np.ndarray, resident_pos: np.ndarr
     """The move hazards' area band of the dwellings at `pos` (0: no area)."""
     share, _ = area_share_array(pop, resident_pos)
     codes, _ = pop.dwellings.area_codes()
-    code = codes[pos]
-    value = np.where(code >= 0, np.nan_to_num(share[np.maximum(code, 0)]), 0.0)
-    return area_band(value, code >= 0)
+    return area_band_of(share, codes[pos])
+
+
+def area_band_of(share: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """`area_band` of the areas' shares at `code` (-1: no area, band 0): banded once per area (a few
+    hundred), not once per household (millions: a binary search each)."""
+    bands = np.r_[area_band(np.nan_to_num(share), np.ones(share.size, dtype=bool)), 0]
+    return bands[code]                 # (-1 reads the appended 0)
 
 
 def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, rehousing: dict[int, int],
@@ -176,7 +181,8 @@ def _add_movers(seekers: Seekers, head_of: dict[int, int], pop: Population, hous
     oldest_row[group[oldest]] = rows[oldest]
     pids = pop.pid[rows]
     sids = households.tolist()
-    seekers.add_many(sids, np.where(to_rehouse, "rehousing", "mover").tolist(),
+    kinds = ["rehousing" if r else "mover" for r in to_rehouse.tolist()]   # two shared strings, not one per seeker
+    seekers.add_many(sids, kinds,
                      np.where(to_rehouse, 1, month).tolist(), (wants | to_rehouse).tolist(),
                      np.where(to_rehouse, home_muni, muni).tolist(), dwelling.tolist(),
                      [pids[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
