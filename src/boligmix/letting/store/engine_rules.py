@@ -151,7 +151,7 @@ class EngineRules:
     def share_scopes(self, dwelling: Dwelling, department: Department, now: datetime) -> list[ShareState]:
         """The share counters the engine reads for a vacancy of this dwelling (empty, to be filled
         from the store): one per share policy in force, in the scope it counts per."""
-        md = engine_vacancy(Vacancy(vacancy_id=0, available_from=now.date()), dwelling, department).dwelling
+        md = bodies.engine_dwelling(dwelling, department)  # (`engine_vacancy(...).dwelling`, no vacancy row built)
         out = []
         for policy in self.policies.in_force(md, now.date()):
             if policy.spec.shares:
@@ -173,7 +173,7 @@ class EngineRules:
             ledger.counters[(c.policy_id, c.scope_key)] = ShareCounter(
                 c.seen, {m.Channel(k): v for k, v in c.used.items()})
         engine = LettingEngine(self.policies, ledger)
-        ev = engine_vacancy(Vacancy(vacancy_id=0, available_from=available_from), dwelling, department)
+        ev = m.Vacancy("0", bodies.engine_dwelling(dwelling, department), available_from)  # as `engine_vacancy`
         allocation = engine.allocate_channel(ev, now)
         for c in counters:
             state = ledger.counters[(c.policy_id, c.scope_key)]
