@@ -74,6 +74,8 @@ class KeptRanking:
     """In the order of `ranked`: the entries, their entry, applicant and household ids, and what the
     trail's not-reached record holds of each (`trail._packed`: class number, seniority text), so a
     round's record copies slices instead of visiting each candidate (`trail.pack_below`)."""
+    meeting: int = 0
+    """How many of `ranked` meet every rule that lapses without a taker (`ranking.meeting_lapsing_rules`)."""
     source: Any = None
     """The worker's list copy (`list_cache.ListCopy`) whose entries are exactly `entries`, if any:
     the next round from a later copy takes the changes its history records (`list_cache.changes_since`)
@@ -85,7 +87,7 @@ class KeptRanking:
         """Empty (in place)."""
         for part in (self.ranked, self.eligible, self.others, self.entries, self.ids, self.refusals, *self.columns):
             part.clear()
-        self.source = None
+        self.meeting, self.source = 0, None
 
 
 _KEPT: dict[tuple[Any, ...], KeptRanking] = {}
@@ -124,16 +126,17 @@ def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: An
                 del _KEPT[key]
         kept.busy.release()
         raise
-    ranked, ids, refusals, others = kept.ranked, kept.ids, kept.refusals, kept.others
+    ranked, ids, refusals, others, meeting = kept.ranked, kept.ids, kept.refusals, kept.others, kept.meeting
     aside = ids.intersection(held) if held else ()
     if aside:  # entitlement holders: the engine adds their priority right in its loop
         ranked = [a for a in ranked if a.applicant.applicant_id not in aside]
+        meeting = None  # (the engine counts)
         ids = ids.difference(aside)
         refusals = {aid: n for aid, n in refusals.items() if aid not in aside}
         loop = [e for e in entries if e in others or e.applicant_id in aside]
     else:
         loop = list(compress(entries, map(others.__contains__, entries))) if others else []
-    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals), loop, kept
+    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals, meeting), loop, kept
 
 
 def release(kept: KeptRanking) -> None:
@@ -181,6 +184,8 @@ def _update(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force
         aid = assessment.applicant.applicant_id
         ids.discard(aid)
         refusals.pop(aid, None)
+        if not assessment.lapsed:
+            kept.meeting -= 1
     fresh = []
     for entry in new:
         kept_entries.add(entry)
@@ -197,6 +202,8 @@ def _update(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force
             continue
         eligible[entry] = assessment
         fresh.append((assessment, entry))
+        if not assessment.lapsed:
+            kept.meeting += 1
         ids.add(applicant.applicant_id)
         if applicant.refusal_count:
             refusals[applicant.applicant_id] = applicant.refusal_count
