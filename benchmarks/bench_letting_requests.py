@@ -136,7 +136,8 @@ def main() -> None:
         store.engine.dispose()
         if parts is not None:
             for name, took in sorted(parts.items(), key=lambda kv: -statistics.median(kv[1])):
-                print(f"  part {name}: median {1000 * statistics.median(took):.2f} ms CPU per call ({len(took)} calls)")
+                print(f"  part {name}: median {1000 * statistics.median(took):.2f} ms, mean {1000 * statistics.fmean(took):.2f} "
+                      f"ms CPU per call ({len(took)} calls)")
         if args.profile:
             pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(30)
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from boligmix.errors import ConflictError
+from boligmix.letting.ranking import meeting_lapsing_rules
 from boligmix.letting.store import answers, kept_ranking, list_cache, service
 from boligmix.letting.store.db import Store
 from boligmix.letting.store.engine_rules import EngineRules
@@ -147,6 +148,8 @@ def _run(url: str, policies, steps) -> tuple[list[dict], list[str]]:
                 s.rollback()
             kept = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=kept_rules, now=NOW))
             assert _normal(kept) == _normal(plain), (vid, kind, log)
+            for k in kept_ranking._KEPT.values():  # the count the engine takes for its lapse notes
+                assert k.meeting == meeting_lapsing_rules(k.ranked), (vid, kind, log)
             compared.append(kept)
 
         for kind, draw in steps:
@@ -232,3 +235,80 @@ def test_a_fixed_sequence_compares_rounds_in_every_kind_of_change(fresh_url, pol
     assert any(r["offers"] and len(r["decisions"]) > len(r["offers"]) for r in compared)  # ranked below
     assert any(d["facts"].get("priority_right.kombineret_udlejning_tilbud") and d["outcome"] == "offered"
                for r in compared for d in r["decisions"]), log  # an entitlement holder ranked by the loop
+
+
+def test_a_ranking_held_by_another_round_is_left_alone_and_a_failed_change_drops_it(fresh_url, policies, monkeypatch):
+    """The kept ranking is changed in place by the one round holding it: a round that finds it held
+    (another thread of the worker) leaves it as it is and is the engine's round over the whole list;
+    a round that fails while changing it drops it, releases it, and the next round is again the
+    engine's round."""
+    kept_ranking.clear()
+    store = Store(fresh_url(), pool_size=2)
+    kept_rules, plain_rules = EngineRules(policies), EngineRules(policies, keep_ranking=False)
+    try:
+        _, org = add_token(store, "org1", "housing_organisation", [ORG])
+        dwellings = iter(_seed(store, org, 40))
+        made = 0
+
+        def round_(vid: int | None = None) -> dict:
+            nonlocal made
+            while vid is None:
+                got = store.transact(lambda s: service.register_vacancy(
+                    s, org, {"dwelling_id": next(dwellings), "available_from": date(2024, 7, 1)}, rules=kept_rules,
+                    now=NOW))
+                if got["channel"] == "waiting_list":
+                    vid = got["vacancy_id"]
+            with store.write() as s:
+                plain = service.make_offers(s, org, vid, None, rules=plain_rules, now=NOW)
+                s.rollback()
+            out = store.transact(lambda s: service.make_offers(s, org, vid, None, rules=kept_rules, now=NOW))
+            assert _normal(out) == _normal(plain)
+            assert out["offers"]
+            made += 1
+            return out
+
+        def refused(out: dict) -> int:
+            """Refuse a round's offers (the refusers' counts change): its vacancy's id."""
+            for o in out["offers"]:
+                store.transact(lambda s: answers.refuse_offer(s, org, o["offer_id"], rules=kept_rules, now=NOW))
+            return out["vacancy_id"]
+
+        def snapshot() -> dict:
+            return {id(k): (k, list(k.ranked), set(k.entries), [list(c) for c in k.columns])
+                    for k in kept_ranking._KEPT.values()}
+
+        first = round_()
+        held = snapshot()
+        assert held and any(k[1] for k in held.values())
+        for k, *_ in held.values():
+            assert k.busy.acquire(blocking=False)  # released by the round that made it
+        try:  # a second round of the vacancy (the same context) while its ranking is held:
+            second = round_(refused(first))  # the engine ranks the whole list, the kept ones stay as they were
+            for k, ranked, entries, columns in held.values():
+                assert (k.ranked, k.entries, [list(c) for c in k.columns]) == (ranked, entries, columns)
+        finally:
+            for k, *_ in held.values():
+                k.busy.release()
+        third = round_(refused(second))  # takes the changes now
+        assert any(k.ranked != v[1] or k.entries != v[2] for k in kept_ranking._KEPT.values()
+                   for v in held.values() if v[0] is k)
+
+        update = kept_ranking._update
+        failed = []
+
+        def failing(kept, *a, **kw):  # type: ignore[no-untyped-def]
+            update(kept, *a, **kw)
+            del kept.ranked[:3]  # half changed
+            failed.append(kept)
+            raise RuntimeError("planted failure")
+        monkeypatch.setattr(kept_ranking, "_update", failing)
+        with pytest.raises(RuntimeError, match="planted"):
+            round_(refused(third))
+        assert len(failed) == 1 and failed[0] not in kept_ranking._KEPT.values()  # dropped
+        assert failed[0].busy.acquire(blocking=False)  # and released
+        monkeypatch.setattr(kept_ranking, "_update", update)
+        round_(third["vacancy_id"])
+        round_()
+        assert made >= 5
+    finally:
+        store.dispose()

@@ -1,5 +1,5 @@
 """`context.registration_context`: a registration's dwelling, department and open vacancy by one
-Core statement (SQLite and PostgreSQL), against the ORM's reading of the same rows."""
+statement (Core on SQLite, driver SQL on PostgreSQL), against the ORM's reading of the same rows."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_the_context_equals_the_orm_rows_and_names_the_open_vacancy(store, token
             assert _values(w, Dwelling) == _values(orm_w, Dwelling)
             assert _values(d, Department) == _values(s.get(Department, orm_w.department_id), Department)
             assert got_open == open_id
-            assert w not in s and d not in s  # read-only values, not session objects
+            assert not isinstance(w, Dwelling) and not isinstance(d, Department)  # read-only values, no ORM objects
         with pytest.raises(NotFoundError, match="dwelling 999999 does not exist"):
             registration_context(s, 999_999)
 

@@ -126,6 +126,9 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         shares one between engines over the same `policies` object (keys hold the ids of its rules
         and policies, so the owner of `memo` must keep `policies` alive), e.g. a store's rounds."""
         self._assessments = assessments
+        self._ranked_meeting: tuple[list[Any], int] | None = None
+        """(the ranked list `_candidates` merged with a `PreRanked`, how many of it meet every lapsing
+        rule), for `_next_offers`, which takes it only for that very list."""
         self._assess_context: tuple[Any, ...] = (None, None, None, None, None)
         """The dwelling, policies, channel and date of the last `_assess` and the memo's table of
         assessments for them (`assessment._assessment_table`), so a round looks the table up once."""
@@ -194,6 +197,7 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
     def _next_offers(self, vacancy: Vacancy, applicants: Sequence[Applicant], context: LettingContext,
                      now: datetime, preranked: PreRanked | None = None) -> OfferRound:
         ledger = self.ledger
+        self._ranked_meeting = None
         ledger.vacancies[vacancy.vacancy_id] = vacancy
         on = now.date()
         in_force = self.policies.in_force(vacancy.dwelling, on)
@@ -263,7 +267,9 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
         # added here are strings, ints and lists of them, except the lottery's (checked by `_decision`).
         safe = lottery_seed is None
         not_reached = None
-        eligible, meeting = len(ranked), meeting_lapsing_rules(ranked)  # the size rule lapses: `ranking.lapse_note`
+        counted, self._ranked_meeting = self._ranked_meeting, None  # (from a `PreRanked.meeting`)
+        eligible = len(ranked)  # the size rule lapses: `ranking.lapse_note`
+        meeting = counted[1] if counted is not None and counted[0] is ranked else meeting_lapsing_rules(ranked)
         # Compact in the waiting-list channels, and in the referral channels unless a candidate ranked
         # below the offers carries a redirect (its decision then names the redirect: recorded in full).
         if self.compact_ranking and lottery_seed is None and len(ranked) > size and (
@@ -504,6 +510,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
             merged = list(pre.assessments)
             for assessment in ranked:
                 insort(merged, assessment, key=sorter)
+            if pre.meeting is not None:  # counted for this very list (`_next_offers` checks it is)
+                self._ranked_meeting = (merged, pre.meeting + meeting_lapsing_rules(ranked))
             ranked = merged
         return ranked, decisions
 

@@ -118,6 +118,9 @@ class PreRanked:
     assessments: Sequence["Assessment"]
     ids: frozenset[int] | set[int]
     refusals: Mapping[int, int] = field(default_factory=dict)
+    meeting: int | None = None
+    """How many of `assessments` meet every rule that lapses without a taker (as
+    `meeting_lapsing_rules` counts them), kept by the caller; None: the engine counts."""
 
     def fits(self, table: Any, org_id: str, list_types: frozenset[Any], ledger: Any, vacancy_id: str) -> bool:
         """Whether this record can stand for its candidates' passes through the engine's loop in a

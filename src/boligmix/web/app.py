@@ -253,7 +253,7 @@ def create_app(db_url: str, *, pool_size: int = 20, rules: OfferRules | None = N
     def write(p: Principal, key: str | None, request: "Request | str", body: BaseModel | None,
               op: Callable[[Session], Any], status: int | Callable[[Any], int]) -> JSONResponse:
         """The write of a POST route, by `run_idempotent`; `request` or its URL's path."""
-        raw = b"" if body is None else body.model_dump_json().encode()
+        raw = b"" if body is None or key is None else body.model_dump_json().encode()  # (fingerprinted with a key)
         path = request if isinstance(request, str) else request.url.path
 
         def run(s: Session) -> tuple[int, Any]:

@@ -3,6 +3,7 @@ locked where the write needs it) and the one way a single decision is appended t
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 from sqlalchemy import select
@@ -73,17 +74,34 @@ _VACANCY_CONTEXT_PG_SQL = (
       "JOIN departments d ON d.department_id = w.department_id WHERE v.vacancy_id = %s FOR UPDATE OF v")
 
 
-def registration_context(s: Session, dwelling_id: int) -> tuple[Dwelling, Department, int | None]:
+def registration_context(s: Session, dwelling_id: int) -> tuple[Any, Any, int | None]:
     """The dwelling (its row locked) with its department and the id of its open vacancy, if any, by
-    one Core statement (the same on SQLite and PostgreSQL; no ORM loading: the ORM query of two
-    entities cost ~1 ms of CPU per registration). The dwelling and department come back as objects
-    outside the session, to be read only."""
-    row = s.connection().execute(_REGISTRATION_CONTEXT, {"dwelling_id": dwelling_id}).one_or_none()
+    one statement (Core on SQLite; on PostgreSQL the same statement written as driver SQL: no
+    statement to build and no result processing per registration). No ORM loading (the ORM query
+    of two entities cost ~1 ms of CPU per registration) and no ORM objects: the dwelling and
+    department are read-only rows with the models' column names as attributes (`DwellingRow`,
+    `DepartmentRow`), which is all a registration reads of them."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        row = conn.exec_driver_sql(_REGISTRATION_CONTEXT_PG_SQL, {"dwelling_id": dwelling_id}).first()
+    else:
+        row = conn.execute(_REGISTRATION_CONTEXT, {"dwelling_id": dwelling_id}).first()
     if row is None:  # (a dwelling's department is a foreign key: no dwelling is without one)
         raise NotFoundError(f"dwelling {dwelling_id} does not exist")
     m = len(_DWELLING_COLUMNS)
-    return (Dwelling(**dict(zip(_DWELLING_COLUMNS, row[:m]))),
-            Department(**dict(zip(_DEPARTMENT_COLUMNS, row[m:m + len(_DEPARTMENT_COLUMNS)]))), row[-1])
+    return DwellingRow._make(row[:m]), DepartmentRow._make(row[m:m + len(_DEPARTMENT_COLUMNS)]), row[-1]
+
+
+DwellingRow = namedtuple("DwellingRow", _DWELLING_COLUMNS)  # type: ignore[misc]
+"""A dwelling's values as read (the `dwellings` columns by name)."""
+DepartmentRow = namedtuple("DepartmentRow", _DEPARTMENT_COLUMNS)  # type: ignore[misc]
+"""A department's values as read (the `departments` columns by name)."""
+_REGISTRATION_CONTEXT_PG_SQL = (
+    "SELECT " + ", ".join([*(f"w.{c}" for c in _DWELLING_COLUMNS), *(f"d.{c}" for c in _DEPARTMENT_COLUMNS)])
+    + ", (SELECT v.vacancy_id FROM vacancies v WHERE v.dwelling_id = w.dwelling_id AND v.status = 'open' "
+      "ORDER BY v.vacancy_id LIMIT 1) FROM dwellings w JOIN departments d ON d.department_id = w.department_id "
+      "WHERE w.dwelling_id = %(dwelling_id)s FOR UPDATE OF w")
+"""`_REGISTRATION_CONTEXT` as PostgreSQL driver SQL (the same columns, subquery and lock)."""
 
 
 def _registration_context_statement() -> Any:

@@ -151,7 +151,7 @@ class EngineRules:
     def share_scopes(self, dwelling: Dwelling, department: Department, now: datetime) -> list[ShareState]:
         """The share counters the engine reads for a vacancy of this dwelling (empty, to be filled
         from the store): one per share policy in force, in the scope it counts per."""
-        md = engine_vacancy(Vacancy(vacancy_id=0, available_from=now.date()), dwelling, department).dwelling
+        md = bodies.engine_dwelling(dwelling, department)  # (`engine_vacancy(...).dwelling`, no vacancy row built)
         out = []
         for policy in self.policies.in_force(md, now.date()):
             if policy.spec.shares:
@@ -173,7 +173,7 @@ class EngineRules:
             ledger.counters[(c.policy_id, c.scope_key)] = ShareCounter(
                 c.seen, {m.Channel(k): v for k, v in c.used.items()})
         engine = LettingEngine(self.policies, ledger)
-        ev = engine_vacancy(Vacancy(vacancy_id=0, available_from=available_from), dwelling, department)
+        ev = m.Vacancy("0", bodies.engine_dwelling(dwelling, department), available_from)  # as `engine_vacancy`
         allocation = engine.allocate_channel(ev, now)
         for c in counters:
             state = ledger.counters[(c.policy_id, c.scope_key)]
@@ -234,36 +234,41 @@ class EngineRules:
                 pool, engine_applicant, now, ledger.entitlements.keys(), source=source)
             if got is not None:
                 pre, pool, kept = got
-        applicants = [e.engine if type(e) is CandidateEntry and e.engine is not None else engine_applicant(e)
-                      for e in pool]  # (`engine_applicant`, its cached case inline)
-        context = LettingContext(busy=[engine_applicant(e) for e in busy])  # as `engine.plan_offers`
-        if channel in (m.Channel.KOMMUNAL_ANVISNING, m.Channel.UDSLUSNING):
-            context, applicants = LettingContext(referrals=applicants), []
-        elif channel == m.Channel.REHOUSING:
-            context, applicants = LettingContext(rehousing=applicants), []
-        elif channel == m.Channel.ANNONCERING:
-            context, applicants = LettingContext(advert_respondents=applicants), []
-        round_ = engine.next_offers(ev, applicants, context, now, preranked=pre)
-        fulfilled = tuple(sorted(aid for aid, e in ledger.entitlements.items()
-                                 if e.fulfilled_by is not None and not e.fulfilled_by.startswith("store:")))
-        offered = {o.applicant_id for o in round_.offers}
-        out = []
-        for dec in round_.decisions:
-            entry = by_applicant.get(dec.applicant_id) if dec.applicant_id is not None else None
-            outcome = str(dec.outcome)
-            if outcome == "offered" and dec.applicant_id not in offered:  # pragma: no cover - engine invariant
-                outcome = "skipped"
-            out.append(CandidateDecision(
-                entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
-                reason=dec.reason, facts=dec.facts, rank=dec.rank, law=dec.law,
-                unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
-        below = None
-        if round_.not_reached is not None:
-            columns = kept_ranking.below_columns(kept.ranked, kept.columns, round_.not_reached.assessments) \
-                if kept is not None else None
-            if columns is not None:  # the tail of the kept ranking: its columns (`kept_ranking`)
-                below = RankedBelow(tuple(columns[0]), round_.not_reached, columns[1:])
-            else:
-                below = RankedBelow(tuple(map(by_applicant.__getitem__,
-                                              map(_ASSESSED_AID, round_.not_reached.assessments))), round_.not_reached)
-        return RoundPlan(round_.channel.value, tuple(out), fulfilled, below)  # the engine may release a referral vacancy
+        try:  # the kept ranking is this round's until released
+            applicants = [e.engine if type(e) is CandidateEntry and e.engine is not None else engine_applicant(e)
+                          for e in pool]  # (`engine_applicant`, its cached case inline)
+            context = LettingContext(busy=[engine_applicant(e) for e in busy])  # as `engine.plan_offers`
+            if channel in (m.Channel.KOMMUNAL_ANVISNING, m.Channel.UDSLUSNING):
+                context, applicants = LettingContext(referrals=applicants), []
+            elif channel == m.Channel.REHOUSING:
+                context, applicants = LettingContext(rehousing=applicants), []
+            elif channel == m.Channel.ANNONCERING:
+                context, applicants = LettingContext(advert_respondents=applicants), []
+            round_ = engine.next_offers(ev, applicants, context, now, preranked=pre)
+            fulfilled = tuple(sorted(aid for aid, e in ledger.entitlements.items()
+                                     if e.fulfilled_by is not None and not e.fulfilled_by.startswith("store:")))
+            offered = {o.applicant_id for o in round_.offers}
+            out = []
+            for dec in round_.decisions:
+                entry = by_applicant.get(dec.applicant_id) if dec.applicant_id is not None else None
+                outcome = str(dec.outcome)
+                if outcome == "offered" and dec.applicant_id not in offered:  # pragma: no cover - engine invariant
+                    outcome = "skipped"
+                out.append(CandidateDecision(
+                    entry=entry, outcome=outcome, rule=dec.rule_id or "dk.unknown", rule_version=dec.rule_version or "",
+                    reason=dec.reason, facts=dec.facts, rank=dec.rank, law=dec.law,
+                    unknown_facts=tuple(dec.unknown_facts), channel=dec.channel.value if dec.channel else None))
+            below = None
+            if round_.not_reached is not None:
+                columns = kept_ranking.below_columns(kept.ranked, kept.columns, round_.not_reached.assessments) \
+                    if kept is not None else None
+                if columns is not None:  # the tail of the kept ranking: its columns (`kept_ranking`)
+                    below = RankedBelow(tuple(columns[0]), round_.not_reached, columns[1:])
+                else:
+                    below = RankedBelow(tuple(map(by_applicant.__getitem__, map(
+                        _ASSESSED_AID, round_.not_reached.assessments))), round_.not_reached)
+            # (the engine may release a referral vacancy)
+            return RoundPlan(round_.channel.value, tuple(out), fulfilled, below)
+        finally:
+            if kept is not None:
+                kept_ranking.release(kept)

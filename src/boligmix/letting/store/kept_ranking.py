@@ -18,10 +18,14 @@ round) through its loop. So the engine's round is the one it makes from the whol
 offers, decisions and not-reached record (`tests/letting_store/test_letting_store_kept_ranking.py`
 compares the two over random sequences of changes).
 
-A kept ranking is never changed in place: a round builds the next one and stores it (rounds of
-several threads may interleave; the last stored is the next round's starting point, whichever it
-is). Only the engine's waiting-list and fleksibel rounds use it (`engine_rules.EngineRules.plan`);
-referral rounds, advert rounds and rounds with entries not read by `store.candidates` go as before.
+A kept ranking is changed in place (no copies of its ~2,000-entry structures per round) by the
+one round that holds it (`KeptRanking.busy`, taken without waiting by `preranked` and given back by
+`release` when the round's plan is made): a round of another thread of the worker that finds it held
+gets None and the engine ranks the whole list (the same round; on PostgreSQL rounds of one list
+take turns on its queue lock anyway, and SQLite serialises writes). A round that fails while it
+changes the ranking drops it (the next round ranks afresh). Only the engine's waiting-list and
+fleksibel rounds use it (`engine_rules.EngineRules.plan`); referral rounds, advert rounds and
+rounds with entries not read by `store.candidates` go as before.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from itertools import compress, islice
 from operator import is_
 from typing import Any
@@ -46,50 +50,60 @@ MAX_ENTRIES = 40_000
 assessment, some kB; the engine's memo of assessments has its own bound, 20,000)."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class KeptRanking:
-    """One list's candidates as of its last round in one round context (never changed in place).
-    Entries are keys by identity (the store's `CandidateEntry` has no `__eq__`: one object per row
-    version), so a changed row is a new key."""
+    """One list's candidates as of its last round in one round context, changed in place only by
+    the round holding `busy`. Entries are keys by identity (the store's `CandidateEntry` has no
+    `__eq__`: one object per row version), so a changed row is a new key."""
 
     table: Any
     """The engine's assessment table the assessments come from (its identity is the context)."""
-    ranked: list[Any]
+    ranked: list[Any] = field(default_factory=list)
     """The eligible candidates' assessments in rank order."""
-    eligible: dict[Any, Any]
+    eligible: dict[Any, Any] = field(default_factory=dict)
     """entry -> assessment of the ranked."""
-    others: frozenset[Any]
+    others: set[Any] = field(default_factory=set)
     """The entries the engine's loop decides about each round."""
-    entries: frozenset[Any]
+    entries: set[Any] = field(default_factory=set)
     """Every entry kept (the ranked and the others): the last round's candidates."""
-    ids: frozenset[int]
+    ids: set[int] = field(default_factory=set)
     """The ranked candidates' applicant ids."""
-    refusals: dict[int, int]
+    refusals: dict[int, int] = field(default_factory=dict)
     """Applicant id -> refusal count of the ranked with a count other than 0."""
-    columns: tuple[list[Any], ...] = ((), (), (), (), (), ())  # type: ignore[assignment]
+    columns: tuple[list[Any], ...] = field(default_factory=lambda: tuple([] for _ in range(6)))
     """In the order of `ranked`: the entries, their entry, applicant and household ids, and what the
     trail's not-reached record holds of each (`trail._packed`: class number, seniority text), so a
     round's record copies slices instead of visiting each candidate (`trail.pack_below`)."""
+    meeting: int = 0
+    """How many of `ranked` meet every rule that lapses without a taker (`ranking.meeting_lapsing_rules`)."""
     source: Any = None
     """The worker's list copy (`list_cache.ListCopy`) whose entries are exactly `entries`, if any:
     the next round from a later copy takes the changes its history records (`list_cache.changes_since`)
     instead of comparing the whole candidate set."""
+    busy: threading.Lock = field(default_factory=threading.Lock)
+    """Held by the round that changes and reads this ranking (`preranked` to `release`)."""
+
+    def _reset(self) -> None:
+        """Empty (in place)."""
+        for part in (self.ranked, self.eligible, self.others, self.entries, self.ids, self.refusals, *self.columns):
+            part.clear()
+        self.meeting, self.source = 0, None
 
 
 _KEPT: dict[tuple[Any, ...], KeptRanking] = {}
 _LOCK = threading.Lock()
-_EMPTY: frozenset[Any] = frozenset()
-_NO_COLUMNS: tuple[list[Any], ...] = ([], [], [], [], [], [])
 
 
 def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: Any, org_id: str,
               list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
               now: Any, held: Any, source: Any = None) -> tuple[PreRanked, list[Any], KeptRanking] | None:
     """(the ranked candidates for `engine.next_offers(..., preranked=...)`, the other entries in
-    list order for its loop, the kept ranking) of this round's candidate `entries` (one per applicant, in list order);
+    list order for its loop, the kept ranking, held by the caller until it calls `release`: the
+    ranked candidates and the kept ranking's columns are its own structures, valid until then) of
+    this round's candidate `entries` (one per applicant, in list order);
     `held`: applicant ids holding a § 51 b entitlement (left to the loop); `source`: the list copy
     (`list_cache.ListCopy`) whose entries `entries` are, all of them in its order. None: the round context
-    has no assessment table (not memoised), so nothing is kept."""
+    has no assessment table (not memoised), so nothing is kept, or another round holds its ranking."""
     on = now.date()
     in_force = engine.policies.in_force(vacancy.dwelling, on)
     table = engine._assessment_table_for(vacancy, channel, in_force, on)
@@ -98,53 +112,65 @@ def preranked(owner_key: tuple[Any, ...], engine: Any, vacancy: Any, channel: An
     key = (*owner_key, channel, id(table))
     with _LOCK:
         kept = _KEPT.get(key)
-    if kept is None or kept.table is not table:
-        kept = KeptRanking(table, [], {}, _EMPTY, _EMPTY, _EMPTY, {}, _NO_COLUMNS)
-    kept = _updated(kept, engine, vacancy, channel, in_force, on, org_id, list_types, entries, applicant_of, source)
-    with _LOCK:
-        if key not in _KEPT and (len(_KEPT) >= MAX_KEPT
-                                 or sum(len(k.entries) for k in _KEPT.values()) > MAX_ENTRIES):
-            _KEPT.clear()
-        _KEPT[key] = kept
-    ranked, ids, refusals, others = kept.ranked, kept.ids, kept.refusals, kept.others
+        if kept is None or kept.table is not table:
+            if len(_KEPT) >= MAX_KEPT or sum(len(k.entries) for k in _KEPT.values()) > MAX_ENTRIES:
+                _KEPT.clear()  # (a ranking held by a round stays its own until it is released)
+            kept = _KEPT[key] = KeptRanking(table)
+        if not kept.busy.acquire(blocking=False):
+            return None  # another round of this worker holds it: the engine ranks the whole list
+    try:
+        _update(kept, engine, vacancy, channel, in_force, on, org_id, list_types, entries, applicant_of, source)
+    except BaseException:  # half changed: dropped, so the next round ranks afresh
+        with _LOCK:
+            if _KEPT.get(key) is kept:
+                del _KEPT[key]
+        kept.busy.release()
+        raise
+    ranked, ids, refusals, others, meeting = kept.ranked, kept.ids, kept.refusals, kept.others, kept.meeting
     aside = ids.intersection(held) if held else ()
     if aside:  # entitlement holders: the engine adds their priority right in its loop
         ranked = [a for a in ranked if a.applicant.applicant_id not in aside]
+        meeting = None  # (the engine counts)
         ids = ids.difference(aside)
         refusals = {aid: n for aid, n in refusals.items() if aid not in aside}
         loop = [e for e in entries if e in others or e.applicant_id in aside]
     else:
         loop = list(compress(entries, map(others.__contains__, entries))) if others else []
-    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals), loop, kept
+    return PreRanked(channel, table, org_id, list_types, ranked, ids, refusals, meeting), loop, kept
 
 
-def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force: Any, on: Any, org_id: str,
-             list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
-             source: Any = None) -> KeptRanking:
-    """`kept` for exactly these candidate entries: the gone ones taken out, new ones assessed and
-    ranked (the same object when nothing changed)."""
+def release(kept: KeptRanking) -> None:
+    """The round that got `kept` from `preranked` is done with it (its plan is made)."""
+    kept.busy.release()
+
+
+def _update(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_force: Any, on: Any, org_id: str,
+            list_types: frozenset[Any], entries: Sequence[Any], applicant_of: Callable[[Any], Any],
+            source: Any = None) -> None:
+    """Change `kept` in place to exactly these candidate entries: the gone ones taken out, new ones
+    assessed and ranked."""
     # The entries gone since the last round and the new ones: from the list copy's history when both
     # rounds took a copy's whole list (no step over the candidates), else one set operation over
     # the candidates (no Python step per candidate); what follows is per changed entry.
     diff = list_cache.changes_since(source, kept.source) if source is not None and kept.source is not None else None
     changed = diff[0] | diff[1] if diff is not None else kept.entries.symmetric_difference(entries)
+    kept.source = source
     if not changed:
-        return kept if kept.source is source else replace(kept, source=source)
+        return
     if len(changed) > len(entries) // 2:  # mostly new (a first round): rank afresh
-        kept = KeptRanking(kept.table, [], {}, _EMPTY, _EMPTY, _EMPTY, {}, _NO_COLUMNS)
+        kept._reset()
+        kept.source = source
         changed = set(entries)
     sorter = rank_sorter(channel)
-    ranked = list(kept.ranked)
-    columns = tuple(map(list, kept.columns))
-    eligible = dict(kept.eligible)
-    others = set(kept.others)
-    ids = set(kept.ids)
-    refusals = dict(kept.refusals)
+    ranked, columns, eligible, others, ids, refusals = \
+        kept.ranked, kept.columns, kept.eligible, kept.others, kept.ids, kept.refusals
+    kept_entries = kept.entries
     new = []
     for entry in changed:
-        if entry not in kept.entries:
+        if entry not in kept_entries:
             new.append(entry)
             continue
+        kept_entries.discard(entry)
         assessment = eligible.pop(entry, None)
         if assessment is None:
             others.discard(entry)
@@ -158,8 +184,11 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
         aid = assessment.applicant.applicant_id
         ids.discard(aid)
         refusals.pop(aid, None)
+        if not assessment.lapsed:
+            kept.meeting -= 1
     fresh = []
     for entry in new:
+        kept_entries.add(entry)
         applicant = applicant_of(entry)
         assessment = None
         if applicant.list_type in list_types and applicant.org_id == org_id and not applicant.passive \
@@ -173,21 +202,23 @@ def _updated(kept: KeptRanking, engine: Any, vacancy: Any, channel: Any, in_forc
             continue
         eligible[entry] = assessment
         fresh.append((assessment, entry))
+        if not assessment.lapsed:
+            kept.meeting += 1
         ids.add(applicant.applicant_id)
         if applicant.refusal_count:
             refusals[applicant.applicant_id] = applicant.refusal_count
     if len(fresh) > 32:  # many: rank all afresh
         pairs = sorted([*zip(ranked, columns[0]), *fresh], key=lambda pair: sorter(pair[0]))
-        ranked = [a for a, _ in pairs]
-        columns = tuple(list(c) for c in zip(*map(_row, pairs))) if pairs else tuple([] for _ in range(6))
+        ranked[:] = [a for a, _ in pairs]
+        rows = list(zip(*map(_row, pairs))) if pairs else [()] * len(columns)
+        for column, values in zip(columns, rows):
+            column[:] = values
     else:
         for pair in fresh:
             at = bisect_right(ranked, sorter(pair[0]), key=sorter)
             ranked.insert(at, pair[0])
             for column, value in zip(columns, _row(pair)):
                 column.insert(at, value)
-    return KeptRanking(kept.table, ranked, eligible, frozenset(others), kept.entries.symmetric_difference(changed),
-                       frozenset(ids), refusals, columns, source)
 
 
 def _row(pair: tuple[Any, Any]) -> tuple[Any, ...]:
@@ -215,4 +246,4 @@ def clear() -> None:
         _KEPT.clear()
 
 
-__all__ = ["KeptRanking", "MAX_ENTRIES", "MAX_KEPT", "below_columns", "clear", "preranked"]
+__all__ = ["KeptRanking", "MAX_ENTRIES", "MAX_KEPT", "below_columns", "clear", "preranked", "release"]
