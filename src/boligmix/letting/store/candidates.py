@@ -355,24 +355,17 @@ def _lock_first_offerable(s: Session, entry_ids: list[int], n: int) -> list[int]
         return []
     conn = s.connection()
     if conn.dialect.name == "postgresql":
-        # An entry locked but found busy afterwards (its household's offer committed between the
-        # lock statement's snapshot and the lock) is dropped and the entries after it are tried, so
-        # a round is not left without an offer while free entries follow.
-        # The ranking is offered to the database a window at a time (the head first: a round needs a
-        # few entries, and the statement's cost grows with the array); a window that gives fewer
-        # than needed has no other free entry, so the next one starts after it.
+        # The database function (migration 0020) walks a window of the ranking in order and stops at
+        # the n-th free entry: per entry a primary-key lookup, `FOR UPDATE SKIP LOCKED`, and the
+        # held-offer check again after the lock (a new snapshot; an entry found busy then stays locked
+        # and is passed over). A window that gives fewer than asked has no other free entry, so the
+        # next one starts after it (the whole ranking is not sent: a round needs a few entries).
         free: list[int] = []
         rest = list(entry_ids)
         while len(free) < n and rest:
             window = rest[:max(_LOCK_WINDOW, 4 * (n - len(free)))]
-            locked = [r[0] for r in conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL,
-                                                         {"ids": window, "n": n - len(free)})]
-            if not locked:
-                rest = rest[len(window):]
-                continue
-            busy = {r[0] for r in conn.exec_driver_sql(_BUSY_SQL, {"ids": locked})}
-            free += [i for i in locked if i not in busy]
-            rest = rest[rest.index(locked[-1]) + 1:]
+            free += conn.exec_driver_sql(_LOCK_FIRST_OFFERABLE_SQL, {"ids": window, "n": n - len(free)}).scalar_one()
+            rest = rest[len(window):]
         return free
     free = _lock_offerable(s, entry_ids)  # SQLite serialises write transactions: nothing to pass over
     return [i for i in entry_ids if i in free][:n]
@@ -383,13 +376,7 @@ _LOCK_WINDOW = 64
 _HOUSEHOLD_FREE = """
   AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = a.applicant_id AND o.status IN ('open', 'accepted'))
   AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.household_id = a.household_id AND o.status IN ('open', 'accepted'))"""
-_LOCK_FIRST_OFFERABLE_SQL = """
-SELECT a.entry_id FROM applicants a
-WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'""" + _HOUSEHOLD_FREE + """
-ORDER BY array_position(%(ids)s::integer[], a.entry_id)
-LIMIT %(n)s
-FOR UPDATE OF a SKIP LOCKED
-"""
+_LOCK_FIRST_OFFERABLE_SQL = "SELECT boligmix_lock_first_offerable(%(ids)s::integer[], %(n)s::integer)"
 _LOCK_OFFERABLE_SQL = """
 SELECT a.entry_id FROM applicants a
 WHERE a.entry_id = ANY(%(ids)s::integer[]) AND a.status = 'active'""" + _HOUSEHOLD_FREE + """
