@@ -54,6 +54,22 @@ def cluster_pids(postmaster: int) -> list[int]:
     return out
 
 
+def cluster_cpu_by_kind(postmaster: int) -> dict[str, float]:
+    """CPU seconds so far per kind of cluster process (backends of this benchmark's database, WAL
+    writer, checkpointer, autovacuum workers, ...: the process title without its details)."""
+    out: dict[str, float] = {}
+    for pid in cluster_pids(postmaster):
+        try:
+            ns = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        kind = "backends" if "boligmix_bench_pg" in title else (title.split(":", 1)[-1].strip().split(" ")[0]
+                                                                if pid != postmaster else "postmaster")
+        out[kind] = out.get(kind, 0.0) + ns / 1e9
+    return out
+
+
 def cluster_cpu(postmaster: int) -> float:
     """CPU seconds so far of the cluster's processes (a process gone meanwhile is not counted)."""
     total = 0
@@ -93,6 +109,9 @@ def main() -> None:
                                                    "household_size": 3, "seniority_date": date(2010, 1, 1)})
         store.transact(referrals)
         with store.engine.connect() as c:
+            c.commit()
+            c.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))  # as bench_letting_api
+        with store.engine.connect() as c:
             backend = c.scalar(text("SELECT pg_backend_pid()"))
             stats = "pg_stat_statements" in c.scalar(text("SHOW shared_preload_libraries"))
             if stats and args.statements:
@@ -114,6 +133,7 @@ def main() -> None:
                         c.execute(text("SELECT pg_stat_statements_reset()"))
                         c.commit()
                 wall0, pg_total0 = time.perf_counter(), cluster_cpu(postmaster)
+                kinds0 = cluster_cpu_by_kind(postmaster)
             timed = done >= WARM_UP
             referral = False
             for step in ("register", "offers", "accept"):
@@ -137,12 +157,16 @@ def main() -> None:
                 done += 1
         lettings = count["accept"] + count["referral accept"]
         pg_total = cluster_cpu(postmaster) - pg_total0
+        kinds1 = cluster_cpu_by_kind(postmaster)
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         print(f"postgresql: {args.applicants} applicants, {count['accept']} waiting-list and "
               f"{count['referral accept']} referral lettings; load {load}")
         print(f"  PostgreSQL CPU per letting of the mix {1000 * sum(pg.values()) / lettings:.2f} ms "
               f"(cluster over the whole timed run {1000 * pg_total / lettings:.2f} ms), client "
               f"{1000 * sum(client.values()) / lettings:.2f} ms; wall {time.perf_counter() - wall0:.1f} s")
+        print("  the cluster's CPU per letting by process: " + ", ".join(
+            f"{kind} {1000 * (kinds1[kind] - kinds0.get(kind, 0.0)) / lettings:.2f} ms"
+            for kind in sorted(kinds1, key=lambda k: kinds0.get(k, 0.0) - kinds1[k])))
         for kind in KINDS:
             k = max(count[kind], 1)
             print(f"  {kind}: PostgreSQL {1000 * pg[kind] / k:.2f} ms, client {1000 * client[kind] / k:.2f} ms "
@@ -157,17 +181,18 @@ def main() -> None:
 def _statements(store: Store, n: int, lettings: int) -> None:
     with store.read() as s:
         rows = s.execute(text(
-            "SELECT toplevel, calls, total_exec_time, rows, query FROM pg_stat_statements "
+            "SELECT toplevel, calls, total_exec_time + total_plan_time, rows, total_plan_time, query FROM pg_stat_statements "
             "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "ORDER BY total_exec_time DESC LIMIT :n"), {"n": n}).all()
-        top = s.scalar(text(
-            "SELECT sum(total_exec_time) FROM pg_stat_statements WHERE toplevel AND "
-            "dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"))
-    print(f"  pg_stat_statements: top-level execution time {1000 * float(top or 0) / lettings / 1000:.2f} ms per "
-          f"letting; by statement (ms per letting, calls per letting, rows per call):")
-    for toplevel, calls, ms, nrows, query in rows:
+            "ORDER BY total_exec_time + total_plan_time DESC LIMIT :n"), {"n": n}).all()
+        top, plan = s.execute(text(
+            "SELECT sum(total_exec_time), sum(total_plan_time) FROM pg_stat_statements WHERE toplevel AND "
+            "dbid = (SELECT oid FROM pg_database WHERE datname = current_database())")).one()
+    print(f"  pg_stat_statements: top-level execution time {float(top or 0) / lettings:.2f} ms per letting, "
+          f"planning {float(plan or 0) / lettings:.2f} ms (when track_planning is on); by statement (execution and "
+          f"planning ms per letting, of it planning, calls per letting, rows per call):")
+    for toplevel, calls, ms, nrows, plan_ms, query in rows:
         q = " ".join(query.split())[:150]
-        print(f"    {ms / lettings:6.3f} ms {calls / lettings:5.2f} x {nrows / max(calls, 1):7.1f} rows "
+        print(f"    {ms / lettings:6.3f} ms ({plan_ms / lettings:5.3f}) {calls / lettings:5.2f} x {nrows / max(calls, 1):7.1f} rows "
               f"{'' if toplevel else '(nested) '}{q}")
 
 

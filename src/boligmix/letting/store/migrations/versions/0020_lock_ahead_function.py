@@ -34,14 +34,17 @@ depends_on = None
 
 HELD_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION boligmix_household_held(p_person bigint, p_household bigint)
-RETURNS boolean LANGUAGE sql VOLATILE AS $fn$
-    SELECT EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = p_person AND o.status IN ('open', 'accepted'))
-        OR EXISTS (SELECT 1 FROM offers o WHERE o.household_id = p_household AND o.status IN ('open', 'accepted'))
+RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = p_person AND o.status IN ('open', 'accepted'))
+        OR EXISTS (SELECT 1 FROM offers o WHERE o.household_id = p_household AND o.status IN ('open', 'accepted'));
+END
 $fn$
 """
 """Does the person or the household hold an open or accepted offer? (Two probes of the partial
 unique indexes of 0013; `household_id` NULL holds nothing.) VOLATILE: its statement takes a new
-snapshot when called (READ COMMITTED), so a check after the lock sees what committed before it."""
+snapshot when called (READ COMMITTED), so a check after the lock sees what committed before it.
+PL/pgSQL, not SQL: a SQL function's statement would be planned again at every call."""
 
 LOCK_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION boligmix_lock_first_offerable(p_ids integer[], p_n integer)
