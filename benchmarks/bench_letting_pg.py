@@ -19,6 +19,9 @@ EXPLAIN (ANALYZE, BUFFERS) of the round's lock-ahead statement on the last vacan
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,6 +73,19 @@ def cluster_cpu_by_kind(postmaster: int) -> dict[str, float]:
     return out
 
 
+def cluster_user_sys(postmaster: int) -> tuple[float, float]:
+    """User and system CPU seconds so far of the cluster's processes (clock ticks)."""
+    user = system = 0
+    for pid in cluster_pids(postmaster):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+    ticks = os.sysconf("SC_CLK_TCK")
+    return user / ticks, system / ticks
+
+
 def cluster_cpu(postmaster: int) -> float:
     """CPU seconds so far of the cluster's processes (a process gone meanwhile is not counted)."""
     total = 0
@@ -88,6 +104,7 @@ def main() -> None:
     ap.add_argument("--cycles", type=int, default=96)
     ap.add_argument("--statements", type=int, default=0)
     ap.add_argument("--explain", action="store_true")
+    ap.add_argument("--perf", default=None, help="record the timed cycles' backends with `perf record -g` into this file")
     args = ap.parse_args()
     rules = default_offer_rules()
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,6 +151,8 @@ def main() -> None:
                         c.commit()
                 wall0, pg_total0 = time.perf_counter(), cluster_cpu(postmaster)
                 kinds0 = cluster_cpu_by_kind(postmaster)
+                split0 = cluster_user_sys(postmaster)
+                perf = _perf(postmaster, args.perf) if args.perf else None
             timed = done >= WARM_UP
             referral = False
             for step in ("register", "offers", "accept"):
@@ -158,6 +177,10 @@ def main() -> None:
         lettings = count["accept"] + count["referral accept"]
         pg_total = cluster_cpu(postmaster) - pg_total0
         kinds1 = cluster_cpu_by_kind(postmaster)
+        split1 = cluster_user_sys(postmaster)
+        if perf is not None:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         print(f"postgresql: {args.applicants} applicants, {count['accept']} waiting-list and "
               f"{count['referral accept']} referral lettings; load {load}")
@@ -166,7 +189,8 @@ def main() -> None:
               f"{1000 * sum(client.values()) / lettings:.2f} ms; wall {time.perf_counter() - wall0:.1f} s")
         print("  the cluster's CPU per letting by process: " + ", ".join(
             f"{kind} {1000 * (kinds1[kind] - kinds0.get(kind, 0.0)) / lettings:.2f} ms"
-            for kind in sorted(kinds1, key=lambda k: kinds0.get(k, 0.0) - kinds1[k])))
+            for kind in sorted(kinds1, key=lambda k: kinds0.get(k, 0.0) - kinds1[k])) + "; user "
+            f"{1000 * (split1[0] - split0[0]) / lettings:.2f} ms, system {1000 * (split1[1] - split0[1]) / lettings:.2f} ms")
         for kind in KINDS:
             k = max(count[kind], 1)
             print(f"  {kind}: PostgreSQL {1000 * pg[kind] / k:.2f} ms, client {1000 * client[kind] / k:.2f} ms "
@@ -176,6 +200,15 @@ def main() -> None:
         if args.explain:
             _explain(store)
         store.engine.dispose()
+
+
+def _perf(postmaster: int, out: str) -> subprocess.Popen:
+    """`perf record` of this benchmark's backends (until SIGINT)."""
+    pids = [pid for pid in cluster_pids(postmaster) if b"boligmix_bench_pg" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    proc = subprocess.Popen(["perf", "record", "-F", "4000", "-g", "-o", out, "-p", ",".join(map(str, pids))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return proc
 
 
 def _statements(store: Store, n: int, lettings: int) -> None:

@@ -32,19 +32,14 @@ down_revision = '0019'
 branch_labels = None
 depends_on = None
 
-HELD_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION boligmix_household_held(p_person bigint, p_household bigint)
-RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fn$
-BEGIN
-    RETURN EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = p_person AND o.status IN ('open', 'accepted'))
-        OR EXISTS (SELECT 1 FROM offers o WHERE o.household_id = p_household AND o.status IN ('open', 'accepted'));
-END
-$fn$
-"""
-"""Does the person or the household hold an open or accepted offer? (Two probes of the partial
-unique indexes of 0013; `household_id` NULL holds nothing.) VOLATILE: its statement takes a new
-snapshot when called (READ COMMITTED), so a check after the lock sees what committed before it.
-PL/pgSQL, not SQL: a SQL function's statement would be planned again at every call."""
+_HELD = ("(EXISTS (SELECT 1 FROM offers o WHERE o.applicant_id = v_person AND o.status IN ('open', 'accepted'))"
+         " OR EXISTS (SELECT 1 FROM offers o WHERE o.household_id = v_household"
+         " AND o.status IN ('open', 'accepted')))")
+"""Does the person or the household hold an open or accepted offer? (Two probes of the partial unique
+indexes of 0013 with the entry's values as parameters, so their plan does not depend on the tables'
+statistics; `household_id` NULL holds nothing.) In the PL/pgSQL function below each evaluation is a
+statement of its own with a new snapshot (READ COMMITTED), so a check after the lock sees what
+committed before it; its plan is kept by the session."""
 
 LOCK_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION boligmix_lock_first_offerable(p_ids integer[], p_n integer)
@@ -64,29 +59,27 @@ BEGIN
         -- would make an acceptance of that offer wait for the round).
         SELECT a.applicant_id, a.household_id INTO v_person, v_household
           FROM applicants a WHERE a.entry_id = v_id AND a.status = 'active';
-        CONTINUE WHEN NOT FOUND OR boligmix_household_held(v_person, v_household);
+        CONTINUE WHEN NOT FOUND OR {held};
         SELECT a.applicant_id, a.household_id INTO v_person, v_household
           FROM applicants a WHERE a.entry_id = v_id AND a.status = 'active'
            FOR UPDATE OF a SKIP LOCKED;
         -- Locked (the row as it is now): a new statement, a new snapshot, sees an offer committed
         -- since the check before; such an entry stays locked but is not free.
-        CONTINUE WHEN NOT FOUND OR boligmix_household_held(v_person, v_household);
+        CONTINUE WHEN NOT FOUND OR {held};
         v_free := v_free || v_id;
         EXIT WHEN cardinality(v_free) >= p_n;
     END LOOP;
     RETURN v_free;
 END
 $fn$
-"""
+""".replace("{held}", _HELD)
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
-        op.execute(HELD_FUNCTION)
         op.execute(LOCK_FUNCTION)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("DROP FUNCTION IF EXISTS boligmix_lock_first_offerable(integer[], integer)")
-        op.execute("DROP FUNCTION IF EXISTS boligmix_household_held(bigint, bigint)")
