@@ -4,16 +4,21 @@ accept the first offer; every fourth vacancy the municipality's, offered from it
 with the CPU of the database cluster's processes counted around each request.
 
     PYTHONPATH=src python benchmarks/bench_letting_pg.py --db POSTGRES_ADMIN_URL [--applicants 2000]
-        [--cycles 96] [--statements 25] [--explain]
+        [--cycles 96] [--statements 25] [--explain] [--perf FILE]
 
 The cluster's CPU is read from `/proc/PID/schedstat` (nanoseconds on the CPU) of the postmaster and
 every process it started (the benchmark's backend, the WAL writer, the checkpointer, ...), so it
-counts what the database does for the request (a commit's WAL flush included). Prints, after five
-warm-up cycles, per request type the cluster's CPU and the client's CPU per request, and per
-letting of the mix. `--statements N`: when the cluster preloads pg_stat_statements (`track = all`),
-the N statements with the most execution time per letting (reset after the warm-up; nested
-statements of the accept function and of triggers included, marked `(nested)`). `--explain`:
-EXPLAIN (ANALYZE, BUFFERS) of the round's lock-ahead statement on the last vacancy's ranking.
+counts what the database does for the request (a commit's WAL flush and deferred triggers included;
+another client of the same cluster would be counted too). After the seed the database is
+`VACUUM ANALYZE`d (as `bench_letting_api.py` does). Prints, after five warm-up cycles, per request
+type the cluster's CPU and the client's CPU per request, per letting of the mix, and the cluster's
+CPU by kind of process and as user and system time. `--statements N`: when the cluster preloads
+pg_stat_statements (`track = all`; `track_planning = on` for planning times), the N statements with
+the most execution and planning time per letting (reset after the warm-up; statements of the
+accept function and of triggers included, marked `(nested)`). `--explain`: EXPLAIN (ANALYZE,
+BUFFERS) of the round's lock-ahead on the first 64 entries of the list, 4 wanted: the statement
+before migration 0020 (custom and generic plan) and the function of 0020. `--perf FILE`: `perf
+record -g` of the benchmark's backends during the timed cycles.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def test_the_lock_ahead_takes_the_first_free_entries_in_rank_order(pg_store, mon
         other.close()
 
 
-def test_the_lock_ahead_function_refuses_nothing_silently(pg_store):
+def test_the_lock_ahead_function_with_no_ids_no_wanted_duplicates_and_nulls(pg_store):
     """Edge cases of the database function: no ids, n 0, duplicates and NULLs in the ranking."""
     store, _ = pg_store
     list_no = next(_owners)
