@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from boligmix.letting.store import candidates, service
 
@@ -115,7 +116,6 @@ def test_the_lock_ahead_takes_the_first_free_entries_in_rank_order(pg_store, mon
             other.execute(text("SELECT entry_id FROM applicants WHERE entry_id = ANY(:ids) FOR UPDATE"),
                           {"ids": locked})
         mine.begin()
-        from sqlalchemy.orm import Session
         with Session(bind=mine) as s:
             got = candidates._lock_first_offerable(s, order, n)
             assert got == expected
@@ -161,7 +161,6 @@ def test_the_lock_ahead_goes_on_in_the_next_window_where_the_last_one_ended(pg_s
     order = [r["entry_id"] for r in rows]
     monkeypatch.setattr(candidates, "_LOCK_WINDOW", 2)
     with store.engine.connect() as c:
-        from sqlalchemy.orm import Session
         with Session(bind=c) as s:
             assert candidates._lock_first_offerable(s, order, 3) == order[11:14]
             assert candidates._lock_first_offerable(s, order[:11], 3) == []
