@@ -86,3 +86,84 @@ def test_a_planted_bug_in_the_scatter_check_is_caught(tmp_path, monkeypatch):
     assert info.value.row == 2
     read_spells(dataset, [date(2026, 1, 1)], dwellings, persons)      # closed by then: no error
     assert person_index.read_spells is read_spells
+
+
+# --- register outcomes -------------------------------------------------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from boligmix.simulate import register_outcomes  # noqa: E402
+from boligmix.simulate.lookup import sorted_lookup  # noqa: E402
+
+
+def _old_outside_years(pop, years, outside: np.ndarray, by_id: np.ndarray) -> np.ndarray:
+    """`outside_years` of session 10: every resident's id looked up in every year's statuses."""
+    ids = pop.pid[by_id]
+    count = np.zeros(ids.size, dtype=np.int64)
+    for year in years:
+        st_ids, st = register_outcomes.year_statuses(pop, year)
+        count += outside[sorted_lookup(st_ids, st, ids, 0)]
+    out = np.empty_like(count)
+    out[by_id] = count
+    return out
+
+
+def _status_pop(rng: np.random.Generator, n: int, years: range, n_statuses: int, far: bool):
+    pid = rng.choice(np.arange(3 * n + 10, dtype=np.int64), n, replace=False)
+    if far:                                   # the simulation's new persons: ids from 5 * 10**15 on
+        pid[: n // 3] += 5 * 10**15
+    cache = {}
+    for year in years:                        # the year's labour persons: some residents, some not
+        others = rng.integers(0, 4 * n + 10, n // 2) + (5 * 10**15 if far else 0)
+        ids = np.unique(np.concatenate([rng.choice(pid, rng.integers(0, n + 1), replace=False) if n else pid, others]))
+        cache[year] = (ids, rng.integers(1, n_statuses, ids.size).astype(np.int8))
+    return SimpleNamespace(pid=pid, status_cache=cache, labour={})
+
+
+@settings(max_examples=120, deadline=None)
+@given(n=st.integers(0, 300), n_years=st.integers(0, 5), n_statuses=st.integers(2, 18), far=st.booleans(),
+       none_outside=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_outside_years_equal_the_lookup_of_every_id(n, n_years, n_statuses, far, none_outside, seed):
+    rng = np.random.default_rng(seed)
+    years = range(2024, 2024 - n_years, -1)
+    pop = _status_pop(rng, n, years, n_statuses, far)
+    outside = rng.random(n_statuses) < 0.4
+    outside[0] = none_outside                 # status 0 (no labour rows) outside: the lookup path
+    by_id = np.argsort(pop.pid, kind="stable")
+    expected = _old_outside_years(pop, years, outside, by_id)
+    got = register_outcomes.outside_years(pop, years, outside, by_id)
+    assert got.dtype == expected.dtype
+    assert np.array_equal(got, expected)
+    assert np.array_equal(register_outcomes.outside_years_sorted(pop, years, outside, pop.pid[by_id]), expected[by_id])
+
+
+def test_outside_years_at_the_joined_lookups_size():
+    """More residents than `SEARCH_IN_ORDER`: the old code's polars join path."""
+    rng = np.random.default_rng(3)
+    years = range(2024, 2019, -1)
+    pop = _status_pop(rng, 150_000, years, 18, True)
+    outside = rng.random(18) < 0.3
+    outside[0] = False
+    by_id = np.argsort(pop.pid, kind="stable")
+    assert np.array_equal(register_outcomes.outside_years(pop, years, outside, by_id),
+                          _old_outside_years(pop, years, outside, by_id))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 400), n_areas=st.integers(1, 6), chunk=st.sampled_from([1, 7, 64, 1 << 19]),
+       seed=st.integers(0, 2**32 - 1))
+def test_outside_probability_a_chunk_at_a_time_equals_at_once(n, n_areas, chunk, seed):
+    """`outcomes` computes the outside rate chunk by chunk in the draws' loop: the same values as
+    for every resident at once (both of `outside_probability`'s paths)."""
+    rng = np.random.default_rng(seed)
+    names = [f"A{i}" for i in range(n_areas)]
+    for size in (n, 10**9):                   # the per-(cell, area) table, and the per-resident path
+        pop = SimpleNamespace(size=size, dwellings=SimpleNamespace(area_codes=lambda: (None, names)))
+        rates = SimpleNamespace(outside=rng.random((4, 7, 3)),
+                                area_outside_effect={a: float(rng.normal()) for a in names if rng.random() < 0.7})
+        bands, hist, ab = rng.integers(0, 4, n), rng.integers(0, 7, n), rng.integers(0, 3, n)
+        age, code = rng.integers(0, 90, n), rng.integers(-1, n_areas, n)
+        whole = register_outcomes.outside_probability(pop, rates, bands, hist, ab, age, code)
+        parts = [register_outcomes.outside_probability(pop, rates, bands[s], hist[s], ab[s], age[s], code[s])
+                 for s in (slice(lo, lo + chunk) for lo in range(0, n, chunk))]
+        assert np.array_equal(np.concatenate([np.zeros(0), *parts]), whole)
