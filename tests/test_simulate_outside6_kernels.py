@@ -167,3 +167,20 @@ def test_outside_probability_a_chunk_at_a_time_equals_at_once(n, n_areas, chunk,
         parts = [register_outcomes.outside_probability(pop, rates, bands[s], hist[s], ab[s], age[s], code[s])
                  for s in (slice(lo, lo + chunk) for lo in range(0, n, chunk))]
         assert np.array_equal(np.concatenate([np.zeros(0), *parts]), whole)
+
+
+# --- demography --------------------------------------------------------------------------------
+
+from boligmix.simulate import demography  # noqa: E402
+from boligmix.simulate.population import day  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(year=st.integers(1990, 2060), months=st.lists(st.integers(1, 12), max_size=40),
+       dom=st.sampled_from([demography.DEATH_DAY, demography.EMIGRATION_DAY, demography.BIRTH_DAY, 1, 28]))
+def test_event_days_equal_a_date_per_event(year, months, dom):
+    month = np.array(months, dtype=np.int64)
+    expected = np.array([day(year, int(m), dom) for m in month], dtype=np.int64)   # the code it replaced
+    got = demography.event_days(year, month, dom)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected)
