@@ -184,3 +184,37 @@ def test_event_days_equal_a_date_per_event(year, months, dom):
     got = demography.event_days(year, month, dom)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     assert np.array_equal(got, expected)
+
+
+def _old_resident_index(ascending: np.ndarray, by_id: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """`resident_index` of session 10 (no fast path for every resident's id in order)."""
+    if ascending.size == 0 or not (ids.size > 1 and bool(np.all(ids[1:] >= ids[:-1]))):
+        return sorted_lookup(ascending, by_id, ids, -1).astype(np.int32)
+    pos = np.searchsorted(ascending, ids)
+    np.minimum(pos, ascending.size - 1, out=pos)
+    return np.where(ascending[pos] == ids, by_id[pos], -1).astype(np.int32)
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(0, 200), kind=st.sampled_from(["all", "some", "others", "unordered"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_resident_index_of_every_resident_in_order(n, kind, seed):
+    """The year's new person_years (a row per resident, in id order) take the residents' own order;
+    any other ids the search, as before."""
+    rng = np.random.default_rng(seed)
+    pid = rng.choice(np.arange(4 * n + 5, dtype=np.int64), n, replace=False) + rng.integers(0, 2) * 10**17
+    by_id = np.argsort(pid, kind="stable")
+    ascending = pid[by_id]
+    if kind == "all":
+        ids = ascending.copy()
+    elif kind == "some":
+        ids = np.sort(rng.choice(ascending, rng.integers(0, n + 1), replace=False)) if n else ascending[:0]
+    elif kind == "others":                    # as many ids as residents, not all of them residents'
+        ids = np.sort(rng.choice(np.arange(5 * n + 5, dtype=np.int64), n, replace=False))
+    else:
+        ids = rng.permutation(ascending)
+    got = register_outcomes.resident_index(ascending, by_id, ids)
+    assert got.dtype == np.int32
+    assert np.array_equal(got, _old_resident_index(ascending, by_id, ids))
+    if kind == "all":
+        assert np.array_equal(pid[got], ids)
