@@ -46,6 +46,13 @@ def _months(seed: int, rep: int, ids: np.ndarray, year: int, event: int) -> np.n
     return rng.integers(seed, rep, ids, year, event * 100 + rng.EVENT_MONTH, 12) + 1
 
 
+def event_days(year: int, months: np.ndarray, dom: int) -> np.ndarray:
+    """Per event: `day(year, month, dom)` of its month (1-12), the twelve days computed once and
+    gathered (a date per event before)."""
+    table = np.array([day(year, m, dom) for m in range(1, 13)], dtype=np.int64)
+    return table[np.asarray(months, dtype=np.int64) - 1]
+
+
 def vacate(pop: Population, households: np.ndarray, months: np.ndarray | int = 1) -> None:
     """Mark the dwellings of households that no longer live anywhere as vacant from `months`."""
     occ = pop.dwellings.household
@@ -84,7 +91,7 @@ def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
     q = rates.death[band(age, DEATH_BANDS), pop.female.astype(int)]
     dies = np.flatnonzero(rng.uniform(seed, rep, pop.pid, year, rng.DEATH) < q)
     month = _months(seed, rep, pop.pid[dies], year, rng.DEATH)
-    days = np.array([day(year, int(m), DEATH_DAY) for m in month], dtype=np.int64)
+    days = event_days(year, month, DEATH_DAY)
     pop.close_spells(dies, days, "death")
     gone = pop.household[dies]
     last_month = dict(zip(gone.tolist(), month.tolist()))
@@ -103,7 +110,7 @@ def emigration(pop: Population, rates: Rates, seed: int, rep: int, year: int) ->
     leaving = hh[rng.uniform(seed, rep, hh, year, rng.EMIGRATION) < p]
     idx = np.flatnonzero(is_in(leaving, pop.household))
     month = _months(seed, rep, pop.household[idx], year, rng.EMIGRATION)
-    days = np.array([day(year, int(m), EMIGRATION_DAY) for m in month], dtype=np.int64)
+    days = event_days(year, month, EMIGRATION_DAY)
     pop.close_spells(idx, days, "abroad")
     pop.remove(idx)
     vacate(pop, leaving, _months(seed, rep, leaving, year, rng.EMIGRATION))
@@ -119,7 +126,7 @@ def births(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
     if mothers.size == 0:
         return 0
     month = _months(seed, rep, pop.pid[mothers], year, rng.BIRTH)
-    born = np.array([day(year, int(m), BIRTH_DAY) for m in month], dtype=np.int64)
+    born = event_days(year, month, BIRTH_DAY)
     ids = rng.new_ids(seed, rep, pop.pid[mothers], year, rng.NEW_ID, base=PERSON_BASE)
     female = rng.uniform(seed, rep, ids, year, rng.BIRTH_SEX) < 0.487
     origin = child_origins(rates.behaviour, pop.origin[mothers], rng.uniform(seed, rep, ids, year, CHILD_ORIGIN_EVENT))
@@ -143,5 +150,5 @@ def person_rows(ids, born, female, origin, country) -> pl.DataFrame:
 
 
 __all__ = ["ANCHORED_AREA_BANDS", "Donors", "area_conviction_shares", "area_outside_shares", "births", "deaths",
-           "dwelling_stock", "emigration", "forget_registers", "heads", "is_in", "outcomes", "person_rows", "search",
-           "sorted_lookup", "status_on", "vacate", "year_statuses"]
+           "dwelling_stock", "emigration", "event_days", "forget_registers", "heads", "is_in", "outcomes",
+           "person_rows", "search", "sorted_lookup", "status_on", "vacate", "year_statuses"]

@@ -103,17 +103,35 @@ def status_on(pop: Population, year: int, ids: np.ndarray | None = None, order: 
     return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0, order if ids is None else None)
 
 
-def outside_years(pop: Population, years: range, outside: np.ndarray, by_id: np.ndarray) -> np.ndarray:
+def outside_years(pop: Population, years: range, outside: np.ndarray, by_id: np.ndarray,
+                  ascending: np.ndarray | None = None) -> np.ndarray:
     """Per resident: in how many of `years` the main status was an outside one (`outside_history` of
-    `status_on` each year), looked up in ascending id order (`by_id`) and put back once."""
-    ids = pop.pid[by_id]
-    count = np.zeros(ids.size, dtype=np.int64)
-    for year in years:
-        st_ids, st = year_statuses(pop, year)
-        count += outside[sorted_lookup(st_ids, st, ids, 0)]
+    `status_on` each year), counted in ascending id order (`by_id`; `ascending`: the residents' ids
+    in it, when known) and put back once."""
+    count = outside_years_sorted(pop, years, outside, pop.pid[by_id] if ascending is None else ascending)
     out = np.empty_like(count)
     out[by_id] = count
     return out
+
+
+def outside_years_sorted(pop: Population, years: range, outside: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per id of the ascending unique `ids`: in how many of `years` their main status was an outside
+    one. Each year's persons with an outside status (a minority, ascending) are found among `ids` by
+    one in-order binary search and counted there, instead of looking every id up in every year's
+    statuses (a join of all residents' ids per year); a status 0 (no labour rows) counted as
+    outside would count the absent too: then by the look-up of every id."""
+    count = np.zeros(ids.size, dtype=np.int64)
+    for year in years:
+        st_ids, st = year_statuses(pop, year)
+        if outside[0] or ids.size == 0:
+            count += outside[sorted_lookup(st_ids, st, ids, 0)]
+            continue
+        out_ids = st_ids[outside[st]]                     # ascending: a subset of the ascending st_ids
+        pos = np.searchsorted(ids, out_ids)
+        np.minimum(pos, ids.size - 1, out=pos)
+        pos = pos[ids[pos] == out_ids]                    # distinct positions: the ids are unique
+        count[pos] += 1
+    return count
 
 
 class Donors:
@@ -417,6 +435,10 @@ def resident_index(ascending: np.ndarray, by_id: np.ndarray, ids: np.ndarray) ->
     in ascending order (last year's rows) are binary-searched in order (cache-friendly: 0.5 s CPU
     for 7 million against 0.8-1.1 s by the polars join of `sorted_lookup`)."""
     ids = np.asarray(ids)
+    if ids.size == ascending.size and np.array_equal(ids, ascending):
+        # every resident's id once, in order (the year's new person_years: a row per resident, the
+        # kept persons' own and the switchers' from donors, who all have one): their own order
+        return by_id.astype(np.int32)
     if ascending.size == 0 or not (ids.size > 1 and bool(np.all(ids[1:] >= ids[:-1]))):
         return sorted_lookup(ascending, by_id, ids, -1).astype(np.int32)
     pos = np.searchsorted(ascending, ids)
@@ -437,8 +459,16 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     """Register rows of `year` for everyone resident at its end (labour, person_years, convictions)."""
     prev_labour, prev_py = pop.labour[year - 1], pop.person_years[year - 1]
     by_id = np.argsort(pop.pid, kind="stable")        # the residents' ascending order, for the look-ups
-    s0 = status_on(pop, year - 1, order=by_id)
     ascending = pop.pid[by_id]
+    # last year's status and the outside history, looked up in ascending id order and put back once
+    s0_sorted = sorted_lookup(*year_statuses(pop, year - 1), ascending, 0)
+    hist_sorted = outside_history([s0_sorted], rates.outside_statuses) + outside_years_sorted(
+        pop, range(year - 2, year - HISTORY_YEARS - 1, -1), rates.outside_statuses, ascending)
+    s0 = np.empty_like(s0_sorted)                     # = status_on(pop, year - 1)
+    s0[by_id] = s0_sorted
+    hist = np.empty_like(hist_sorted)
+    hist[by_id] = hist_sorted
+    del s0_sorted, hist_sorted
     # per row of last year's person_years: the resident's index (-1: none), found once by a merge of
     # sorted ids; whether a resident has a row, is kept or switches is then read through it (three
     # hash sets of last year's 7 million ids before)
@@ -448,12 +478,9 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     age = pop.age_on(day(year + 1))
     bands = band(age, STATUS_BANDS)
     nw = pop.nonwestern.astype(np.int8)       # index arrays of small values: int8 (memory)
-    hist = outside_history([s0], rates.outside_statuses) + outside_years(
-        pop, range(year - 2, year - HISTORY_YEARS - 1, -1), rates.outside_statuses, by_id)
     code = area_code(pop)
     ab = area_outside_bands(pop, year + 1, rates.outside_statuses, s0,
                             donors.area_outside if ANCHORED_AREA_BANDS else None, code)
-    p_out = outside_probability(pop, rates, bands, hist, ab, age, code)
     # the convictions first (their draws are keyed by person, not by order): the age and the
     # convictions' working arrays then go before the year's frames are built (memory)
     convicted_before = is_in(pop.convictions[year - 1]["person_id"].to_numpy(), pop.pid)
@@ -469,14 +496,18 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     pop.convictions[year] = pl.DataFrame({"person_id": pop.pid[hit], "year": np.full(int(hit.sum()), year),
                                           "law": ["straffeloven"] * int(hit.sum()),
                                           "count": np.ones(int(hit.sum()), dtype=np.int64)})
-    del convicted_before, cab, p, hit, age
+    del convicted_before, cab, p, hit
     s1 = np.empty(pop.size, dtype=np.int64)
+    p_out = None
     for at in _chunks(pop.size):              # memory: the draws' working arrays a chunk at a time
-        goes_outside = (rng.uniform(seed, rep, pop.pid[at], year, rng.OUTSIDE) < p_out[at]).astype(np.int8)
+        # the outside rate a chunk at a time too (each person's is their own): its working arrays
+        # are small and reused, not fresh pages of every resident's size
+        p_out = outside_probability(pop, rates, bands[at], hist[at], ab[at], age[at], code[at])
+        goes_outside = (rng.uniform(seed, rep, pop.pid[at], year, rng.OUTSIDE) < p_out).astype(np.int8)
         u = rng.uniform(seed, rep, pop.pid[at], year, rng.STATUS)
         s1[at] = np.minimum(cumulative_draw(rates.status, (bands[at], nw[at], s0[at], goes_outside), u, strict=True),
                             len(STATUSES) - 1)
-    del hist, p_out                           # memory: the year's working arrays go as soon as they are read
+    del hist, p_out, age                      # memory: the year's working arrays go as soon as they are read
     keep = (s1 == s0) & has_py
     switch = ~keep
     recipient = pop.pid[switch]
