@@ -17,3 +17,29 @@ START = 2023
 @lru_cache(maxsize=4)
 def shared(start: int = START, years: int = 1, seed: int = 3):
     return prepare(small_dataset_dir(), load_scenario("baseline"), start, years, seed)
+
+
+def market_before_letting(pop, seed: int, scenario: str = "baseline", market_class=None, **market_options):
+    """A copy of `pop` through one year's deaths, emigration and births, its seekers, and a market
+    for START with the rules checked (`check_rules=True`), built by `market_class` (default
+    `Market`) with `market_options`: (pop, market, seekers), the market not yet run."""
+    import copy
+
+    from boligmix.indicators import settings_for_list_year
+    from boligmix.letting.ledger import LettingLedger
+    from boligmix.simulate.applicants import ApplicantFactory
+    from boligmix.simulate.demography import births, deaths, emigration
+    from boligmix.simulate.market import Market, draw_seekers
+    from boligmix.simulate.yearly_lists import data_categories
+
+    sh = shared()
+    pop = copy.deepcopy(pop)
+    deaths(pop, sh.rates, seed, 0, START)
+    emigration(pop, sh.rates, seed, 0, START)
+    births(pop, sh.rates, seed, 0, START)
+    seekers = draw_seekers(pop, sh.rates, seed, 0, START, {})
+    factory = ApplicantFactory(pop, START, seed, 0, settings_for_list_year(START + 1).outside_attachments)
+    market = (market_class or Market)(pop, load_scenario(scenario).policies(), factory,
+                                      data_categories(sh.history, START, sh.vintage), seed, 0, START,
+                                      LettingLedger(), set(), check_rules=True, **market_options)
+    return pop, market, seekers

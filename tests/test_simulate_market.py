@@ -11,14 +11,13 @@ import copy
 import numpy as np
 import pytest
 
-from simulate_support import START, shared
+from simulate_support import START, market_before_letting, shared
 from synth_data import small_dataset_dir
 
 from boligmix.indicators import settings_for_list_year
 from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Outcome
 from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.simulate.demography import births, deaths, emigration
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.market import CARRIED_OVER, Market, draw_seekers
 from boligmix.simulate.population import ALMEN, Population
@@ -28,16 +27,8 @@ from boligmix.simulate.yearly_lists import data_categories
 
 def _market_year(pop: Population, seed: int, skip_unchanged: bool, screen: bool = True,
                  scenario: str = "baseline", direct: bool = True) -> tuple[Market, list[dict]]:
-    sh = shared()
-    pop = copy.deepcopy(pop)
-    deaths(pop, sh.rates, seed, 0, START)
-    emigration(pop, sh.rates, seed, 0, START)
-    births(pop, sh.rates, seed, 0, START)
-    seekers = draw_seekers(pop, sh.rates, seed, 0, START, {})
-    factory = ApplicantFactory(pop, START, seed, 0, settings_for_list_year(START + 1).outside_attachments)
-    market = Market(pop, load_scenario(scenario).policies(), factory, data_categories(sh.history, START, sh.vintage),
-                    seed, 0, START, LettingLedger(), set(), check_rules=True, skip_unchanged=skip_unchanged, screen=screen,
-                    direct=direct)
+    _, market, seekers = market_before_letting(pop, seed, scenario, skip_unchanged=skip_unchanged, screen=screen,
+                                               direct=direct)
     return market, market.run(seekers).lettings
 
 

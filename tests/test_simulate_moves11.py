@@ -3,7 +3,6 @@ household's member rows read when the batch is written (`Market._batch_rows`) ag
 `members_of` at the move; the flows summed at the year's end (`Market._count_flows`) against a
 Counter updated per move; an other tenure's vacancy tried without `SeekerPool.any_open` first."""
 
-import copy
 from collections import Counter
 
 import numpy as np
@@ -11,20 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulate_support import START, shared
+from simulate_support import START, market_before_letting
 from synth_data import small_dataset_dir
 
-from boligmix.indicators import settings_for_list_year
-from boligmix.letting.ledger import LettingLedger
 from boligmix.simulate import rng
-from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.simulate.demography import births, deaths, emigration
-from boligmix.simulate.market import Market, MarketResult, draw_seekers, spans
+from boligmix.simulate.market import Market, MarketResult, spans
 from boligmix.simulate.population import Population
 from boligmix.simulate.rates import area_band
-from boligmix.simulate.scenario import load_scenario
 from boligmix.simulate.seekers import area_band_of
-from boligmix.simulate.yearly_lists import data_categories
 
 
 @settings(max_examples=200, deadline=None)
@@ -151,16 +144,7 @@ class _Session10(Market):
 
 
 def _year(pop: Population, seed: int, scenario: str, market_class=Market, **kw):
-    sh = shared()
-    pop = copy.deepcopy(pop)
-    deaths(pop, sh.rates, seed, 0, START)
-    emigration(pop, sh.rates, seed, 0, START)
-    births(pop, sh.rates, seed, 0, START)
-    seekers = draw_seekers(pop, sh.rates, seed, 0, START, {})
-    factory = ApplicantFactory(pop, START, seed, 0, settings_for_list_year(START + 1).outside_attachments)
-    market = market_class(pop, load_scenario(scenario).policies(), factory,
-                          data_categories(sh.history, START, sh.vintage), seed, 0, START, LettingLedger(), set(),
-                          check_rules=True, **kw)
+    pop, market, seekers = market_before_letting(pop, seed, scenario, market_class, **kw)
     market.per_move = Counter()
     return pop, market, market.run(seekers), seekers
 

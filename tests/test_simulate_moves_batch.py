@@ -2,7 +2,6 @@
 writes (`Market(batched=False)`, the oracle): the same lettings, the same persons in the same
 dwellings with the same spell starts, the same closed spells in the same order, the same flows."""
 
-import copy
 
 import numpy as np
 import polars as pl
@@ -11,29 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from simulate_support import START, shared
+from simulate_support import START, market_before_letting
 from synth_data import small_dataset_dir
 
-from boligmix.indicators import settings_for_list_year
-from boligmix.letting.ledger import LettingLedger
-from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.simulate.demography import births, deaths, emigration
-from boligmix.simulate.market import Market, draw_seekers
+from boligmix.simulate.market import Market
 from boligmix.simulate.population import Population
-from boligmix.simulate.scenario import load_scenario
-from boligmix.simulate.yearly_lists import data_categories
 
 
 def _year(pop: Population, seed: int, batched: bool, scenario: str, calls: list[int]) -> tuple[Population, Market, object]:
-    sh = shared()
-    pop = copy.deepcopy(pop)
-    deaths(pop, sh.rates, seed, 0, START)
-    emigration(pop, sh.rates, seed, 0, START)
-    births(pop, sh.rates, seed, 0, START)
-    seekers = draw_seekers(pop, sh.rates, seed, 0, START, {})
-    factory = ApplicantFactory(pop, START, seed, 0, settings_for_list_year(START + 1).outside_attachments)
-    market = Market(pop, load_scenario(scenario).policies(), factory, data_categories(sh.history, START, sh.vintage),
-                    seed, 0, START, LettingLedger(), set(), check_rules=True, batched=batched)
+    pop, market, seekers = market_before_letting(pop, seed, scenario, batched=batched)
     apply = market._apply_moves
 
     def counted():
