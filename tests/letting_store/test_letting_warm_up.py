@@ -127,6 +127,33 @@ def test_a_database_down_at_startup_does_not_stop_the_server(db_url, store, toke
             c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_the_fast_path_answers_503_while_the_database_is_down(db_url, store, tokens, pg_databases):
+    """Issue 11's tryout (benchmarks/tryout_letting.py): with PostgreSQL down, accepts beyond the
+    fast path's pooled connections made it open new ones, and the refused connection escaped as a
+    500. Every accept and whoami is a 503 with the JSON error body, however many are sent."""
+    app = create_app(db_url, pool_size=4, fast_pool_size=2)
+    name = app.state.store.engine.url.database
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/api/whoami", headers=_h(tokens)).status_code == 200   # the token is known ...
+        assert client.get("/api/whoami", headers=_h(tokens)).status_code == 200   # ... and the fast path answers
+        served = app.state.fast_path_stats.delegated
+        store.dispose()
+        with pg_databases.admin.connect() as c:  # the database goes away: no new connection, the old ones cut
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        try:
+            answers = [client.post(f"/api/offers/{n}/accept", headers=_h(tokens), json={}) for n in range(1, 7)]
+            answers += [client.get("/api/whoami", headers=_h(tokens)) for _ in range(4)]
+        finally:
+            with pg_databases.admin.connect() as c:
+                c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        assert [r.status_code for r in answers] == [503] * len(answers), [r.text for r in answers]
+        assert all(set(r.json()) == {"error", "detail"} and r.headers["Retry-After"] for r in answers)
+        assert app.state.fast_path_stats.delegated >= served + len(answers)  # each went through the fast path
+        assert client.get("/api/whoami", headers=_h(tokens)).status_code == 200   # and it recovers
+
+
 def test_a_read_session_keeps_plans_and_writes_nothing(db_url):
     """PostgreSQL: a read session ends with COMMIT of a READ ONLY transaction, so the connection's
     prepared statements survive it (psycopg deallocates them all at a ROLLBACK); a write in a read

@@ -32,6 +32,7 @@ class AsyncPool:
                     return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
                 except BaseException:
                     self._open -= 1
+                    self._hand_over(None)  # a waiter may take the free slot (and try to connect itself)
                     raise
             waiter: asyncio.Future[psycopg.AsyncConnection | None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -47,6 +48,10 @@ class AsyncPool:
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
             conn = None  # type: ignore[assignment]
+        self._hand_over(conn)
+
+    def _hand_over(self, conn: psycopg.AsyncConnection | None) -> None:
+        """Give `conn` to the first waiter, or keep it idle; None tells a waiter that a slot is free."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -178,8 +178,12 @@ class FastPath:
 
     async def _fetch_one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """One statement on a pooled connection in autocommit; any database error is `_Delegate`
-        (the full app redoes the request, and retries deadlocks) and drops the connection."""
-        conn = await self.pool.acquire()
+        (the full app redoes the request, and retries deadlocks, or answers 503 when the database is
+        down) and drops the connection; so is a connection that cannot be opened."""
+        try:
+            conn = await self.pool.acquire()
+        except (psycopg.Error, OSError):
+            raise _Delegate from None
         try:
             row = await (await conn.execute(sql, params)).fetchone()
         except psycopg.Error:
