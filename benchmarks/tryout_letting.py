@@ -58,6 +58,7 @@ PERSON0, HOUSEHOLD0 = 7_300_000, 8_400_000
 """Person and household ids are 73xxxxx and 84xxxxx: distinctive, so the log check finds them."""
 ID_PATTERN = re.compile(rb"\b(73\d{5}|84\d{5})\b|applicant:\d")
 MUNI_CHANNELS = ("kommunal_anvisning", "rehousing", "udslusning")
+UNKNOWN_OFFER = 2_000_000_000
 
 
 def seed(store: Store, per_department: int, per_org: int, rng: random.Random) -> dict[str, Any]:
@@ -139,6 +140,8 @@ class Tally:
         self.accepted: dict[int, int] = {}  # offer_id -> vacancy_id, accept answered 201 or 202
         self.gave_up: list[str] = []
         self.tasks_done = 0
+        self.timeline: list[tuple[float, str, Any]] = []  # (time sent, route, status)
+        self.windows: dict[str, list[float]] = {}  # outage name -> [start, end]
 
 
 class Client:
@@ -155,14 +158,19 @@ class Client:
             headers["Idempotency-Key"] = uuid.uuid4().hex
         deadline = time.monotonic() + self.patience
         while True:
+            sent = time.monotonic()
             try:
                 r = self.http.request(method, path, json=body, headers=headers)
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 status = None
+                with self.tally.lock:
+                    self.tally.status[(route or path, f"{type(exc).__name__} (no answer)")] += 1
+                    self.tally.timeline.append((sent, route or path, f"{type(exc).__name__}"))
             else:
                 status = r.status_code
                 with self.tally.lock:
                     self.tally.status[(route or path, status)] += 1
+                    self.tally.timeline.append((sent, route or path, status))
                     if r.headers.get("Idempotency-Replayed") == "true":
                         self.tally.replays += 1
                     if status >= 500 and status != 503:
@@ -262,6 +270,8 @@ def main() -> None:
     ap.add_argument("--applicants-per-org", type=int, default=150)
     ap.add_argument("--no-pg-kill", action="store_true", help="kill only the server, not PostgreSQL")
     ap.add_argument("--pg-down", type=float, default=4.0, help="seconds PostgreSQL stays down")
+    ap.add_argument("--down-probes", type=int, default=40,
+                    help="accepts of an unknown offer sent one by one while PostgreSQL is down (all must be 503)")
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     if not args.db:
@@ -324,18 +334,34 @@ def main() -> None:
                 time.sleep(0.05)
         wait_for(0.25)
         t = time.perf_counter()
+        tally.windows["server down"] = [time.monotonic()]
         server.kill()
         events.append(f"server SIGKILLed after {tally.tasks_done} lettings tried")
         server.start()
+        tally.windows["server down"].append(time.monotonic())
         events.append(f"server restarted in {time.perf_counter() - t:.1f} s")
         if args.no_pg_kill:
             return
         wait_for(0.55)
+        tally.windows["PostgreSQL down"] = [time.monotonic()]
         pg_ctl("stop", "-m", "immediate")
         events.append(f"PostgreSQL stopped (-m immediate) after {tally.tasks_done} lettings tried")
-        time.sleep(args.pg_down)
+        # while it is down: accepts of an unknown offer, one after another, so that each worker's fast path
+        # uses up its idle connections and must open new ones (every answer must be 503)
+        probe = Client(server.base_url, tally, patience=0.0)
+        down_until = time.monotonic() + args.pg_down
+        probes: Counter = Counter()
+        while time.monotonic() < down_until and sum(probes.values()) < args.down_probes:
+            st, _ = probe.call("POST", f"/api/offers/{UNKNOWN_OFFER}/accept", secrets["ORG1"], None,
+                               route="accept of an unknown offer while PostgreSQL is down")
+            probes[st] += 1
+        events.append("accepts of an unknown offer while PostgreSQL was down: "
+                      + ", ".join(f"{'503 (after retry time)' if st == -1 else st} x {n}"
+                                  for st, n in sorted(probes.items())))
+        time.sleep(max(down_until - time.monotonic(), 0.0))
         subprocess.run(["bash", str(ROOT / "scripts" / "test-postgres.sh"), "start"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tally.windows["PostgreSQL down"].append(time.monotonic())
         events.append(f"PostgreSQL started again after {args.pg_down:.0f} s down")
 
     t1 = time.perf_counter()
@@ -353,13 +379,17 @@ def main() -> None:
     server.stop()
     for e in events:
         print("  " + e)
+    for name, (w0, w1) in tally.windows.items():  # requests sent while the server or the database was down
+        during = Counter((route, str(st)) for t, route, st in tally.timeline if w0 <= t <= w1)
+        print(f"  sent while {name} ({w1 - w0:.1f} s): " + ", ".join(
+            f"{route} {st} x {n}" for (route, st), n in sorted(during.items())))
     by_route: dict[str, Counter] = {}
     for (route, status), n in tally.status.items():
         by_route.setdefault(route, Counter())[status] = n
     print(f"stream: {len(tasks)} lettings tried in {elapsed:.1f} s by {args.clients} clients; retries {tally.retries}, "
           f"replayed answers {tally.replays}; load average after: {load_average()}")
     for route, c in sorted(by_route.items()):
-        print(f"  {route}: " + ", ".join(f"{s} x {n}" for s, n in sorted(c.items())))
+        print(f"  {route}: " + ", ".join(f"{s} x {n}" for s, n in sorted(c.items(), key=lambda x: str(x[0]))))
 
     engine = create_engine(url)
     failures = []
