@@ -210,7 +210,7 @@ def year_kernels(rng: np.random.Generator, n: int) -> None:
     tail = np.uint64((2030 << 16) | keyed.STATUS)
     a = _timed("uniform draws: a fresh array per operation (session 9)", lambda: (old._old_mix(old._old_mix(
         head ^ pid.view(np.uint64)) ^ tail) >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0))
-    b = _timed("uniform draws: rng.uniform in place", lambda: keyed.uniform(1, 0, pid, 2030, keyed.STATUS))
+    b = _timed("uniform draws: rng.uniform, one compiled loop (session 12)", lambda: keyed.uniform(1, 0, pid, 2030, keyed.STATUS))
     assert np.array_equal(a, b)
     birth = rng.integers(-30_000, 20_000, n)
     a = _timed("ages: (days * 4) // 1461, fresh arrays (session 9)",
