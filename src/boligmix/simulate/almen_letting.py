@@ -217,7 +217,12 @@ class AlmenLetting:
             # read it when the engine releases an unused referral to the waiting list)
             found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
                 if self.columns is not None else None
-            if found is None:
+            referred = self.screen.referrals(self.engine, vacancy, channel, context, now, in_force) \
+                if self.screen is not None and w == 0 else None
+            if referred:                       # a referral round's winner (`WindowScreen.referrals`)
+                applicants, handed = [], referred
+                found = (referred[0].applicant_id, referred[0].list_type.value)
+            elif found is None:
                 applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
                     if channel != Channel.UDSLUSNING else []
                 handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
@@ -235,8 +240,10 @@ class AlmenLetting:
                 continue
             if handed and self.direct:
                 # the screen decided the round: let it directly (`_let_direct`, the engine's letting)
-                return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force)
+                return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force,
+                                        referred[0] if referred else None)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
+                                             _only(context, referred) if referred else
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
             if handed and not round_.offers:
@@ -377,7 +384,7 @@ class AlmenLetting:
         self.checked += 1
 
     def _let_direct(self, pos: int, vacancy: Vacancy, aid: int, list_type: str, channel: Channel, seekers: Seekers,
-                    now: datetime, in_force: tuple) -> tuple[int, dict]:
+                    now: datetime, in_force: tuple, referred: Applicant | None = None) -> tuple[int, dict]:
         """Let `vacancy` to the one candidate the screen found (`WindowScreen.candidates`) without the
         engine's round: the round would assess that candidate eligible (the compiled decision is
         tested equal to the engine's, rule by rule), offer it rank 1, and the acceptance would let
@@ -385,10 +392,12 @@ class AlmenLetting:
         (the winner housed, the next letting id, the letting; the vacancy's working tables dropped as
         `_forget_offers` drops them), and the record is the one the engine's round gives: the
         channel (internal for a waiting-list letting to an internal applicant, `_letting_channel`),
-        the channel rule and rejections of the vacancy's earlier rounds and the first policy in force."""
+        the channel rule and rejections of the vacancy's earlier rounds and the first policy in force.
+        `referred`: the winner's applicant in a referral round (`WindowScreen.referrals`)."""
         ledger = self.engine.ledger
         if self.check_rules:
-            self._check(vacancy, aid, channel, [self._applicant(aid, seekers, vacancy.dwelling, now.date(), None)], now)
+            self._check(vacancy, aid, channel, [referred or self._applicant(aid, seekers, vacancy.dwelling, now.date(),
+                                                                            None)], now)
         round_channel = ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         letting_channel = letting_channel_of(round_channel, list_type)
         letting = Letting(ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, aid,
@@ -434,6 +443,13 @@ class AlmenLetting:
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
 
+
+
+def _only(context: LettingContext, referred: list[Applicant]) -> LettingContext:
+    """`context` with only the screened winner of a referral round in its list (`direct=False`)."""
+    if referred[0].list_type.value == "rehousing":
+        return LettingContext(rehousing=referred)
+    return LettingContext(referrals=referred)
 
 
 def direct_channel(channel: Channel, applicant: Applicant) -> Channel:

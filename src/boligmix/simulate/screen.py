@@ -10,8 +10,15 @@ the engine's own facts (`base_facts`, `policy_facts`) and the engine's ranking k
 engine's, by the verdicts of a size rule that lapses without a taker), and the engine
 is handed that one candidate (none when no one is eligible). The engine then decides the round
 as always — channel, assessment of the winner, offer, letting — so every letting is the engine's,
-and its winner is assessed by the engine. Anything else is handed to the engine whole: other
-channels, policies that reject or exempt, candidates holding a § 51 b entitlement or reactivated.
+and its winner is assessed by the engine. Anything else is handed to the engine whole: policies that reject or
+exempt, candidates holding a § 51 b entitlement or reactivated.
+
+The referral channels (kommunal anvisning, rehousing, udslusning) are screened alike
+(`WindowScreen.referrals`) on the pool the engine reads there (`LettingEngine._pool`: the § 59
+redirected referrals it carries, then the municipality's list in its order), ranked by the
+municipality's order first (`referral_order_key`), as the engine ranks them. A referral round with
+no eligible candidate goes to the engine too: it releases an unused referral dwelling to the
+waiting list (switch `unused_referral`) or records the unlet round.
 """
 
 from __future__ import annotations
@@ -20,13 +27,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from boligmix.letting.compiled import RowDecider
-from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingEngine, policy_facts, referral_order_key
+from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingContext, LettingEngine, policy_facts, \
+    referral_order_key
 from boligmix.letting.facts import base_facts
 from boligmix.letting.model import Applicant, Channel, Vacancy
 from boligmix.letting.policy import Policy
 
 SCREENED = frozenset({Channel.WAITING_LIST, Channel.FLEKSIBEL})
 """Channels whose pool is the waiting list handed in (the other channels read the context)."""
+REFERRED = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Channel.UDSLUSNING})
+"""Channels whose pool is the municipality's (`LettingContext.referrals`, `.rehousing`): `WindowScreen.referrals`."""
 KINDS = ("eligibility", "exemptions", "rejections", "priorities")
 """A policy with no active rule of these kinds decides nothing about a candidate."""
 
@@ -60,6 +70,24 @@ class WindowScreen:
             return None
         if not applicants:                       # no one to rank (an empty window)
             return []
+        return self._best(engine, vacancy, channel, applicants, now, in_force)
+
+    def referrals(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, context: LettingContext,
+                  now: datetime, in_force: Sequence[Policy] | None = None) -> list[Applicant] | None:
+        """A referral round's winner: the best-ranked eligible candidate of the pool the engine reads
+        on `channel` (the redirected referrals it carries, then `context`'s list), as the one
+        candidate to let the dwelling; None when the engine must decide the round (a policy may
+        reject or exempt, a candidate holds an entitlement or was reactivated, or no one is
+        eligible: the engine then releases the dwelling to the waiting list or records the round)."""
+        if channel not in REFERRED:
+            return None
+        pool = engine._pool(channel, (), context, vacancy.dwelling.municipality_code)
+        return self._best(engine, vacancy, channel, pool, now, in_force) or None
+
+    def _best(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, pool: Sequence[Applicant],
+              now: datetime, in_force: Sequence[Policy] | None) -> list[Applicant] | None:
+        """[the best-ranked eligible candidate of `pool`], [] when none is, None when the compiled
+        decision cannot decide (`candidates`, `referrals`)."""
         on = now.date()
         if in_force is None:
             in_force = engine.policies.in_force(vacancy.dwelling, on)
@@ -68,15 +96,21 @@ class WindowScreen:
             return None
         ledger = engine.ledger
         allowed = LIST_TYPES_BY_CHANNEL[channel]
+        own_lists_only = channel in SCREENED
+        org_id = vacancy.dwelling.org_id
         offered = ledger.offered.get(vacancy.vacancy_id, set())
+        redirected = ledger.redirected
         kept: list[Applicant] = []
-        for applicant in applicants:             # the engine's list checks (`LettingEngine._candidates`)
+        for applicant in pool:                   # the engine's list checks (`LettingEngine._candidates`)
             aid = applicant.applicant_id
             if aid in ledger.entitlements or aid in ledger.reactivations:
                 return None
-            if applicant.list_type not in allowed or applicant.org_id != vacancy.dwelling.org_id or aid in offered \
-                    or aid in ledger.passive or applicant.passive or aid in ledger.withdrawn or aid in ledger.housed:
+            if applicant.list_type not in allowed or (own_lists_only and applicant.org_id != org_id) \
+                    or aid in offered or aid in ledger.passive or applicant.passive or aid in ledger.withdrawn \
+                    or aid in ledger.housed:
                 continue
+            if aid in redirected:                # the § 59 priority of a redirected referral (referral channels)
+                applicant = engine._with_redirect(applicant, vacancy, channel)
             kept.append(applicant)
         base = [base_facts(a, vacancy.dwelling, on, engine._refusals(a.applicant_id, a.refusal_count)) for a in kept]
         rows: dict[str, list] = {}
@@ -93,4 +127,4 @@ class WindowScreen:
         return [kept[min(ranked)[-1]]] if ranked else []
 
 
-__all__ = ["SCREENED", "WindowScreen"]
+__all__ = ["REFERRED", "SCREENED", "WindowScreen"]
