@@ -7,8 +7,10 @@ areas and policy variants (statutory, local, kombineret udlejning, fleksibel, §
 bars, an unused referral held by the municipality), the candidate the screen picks is the one
 `LettingEngine.next_offers` offers the dwelling to first, eligible rule by rule, and its letting's
 channel and ranking rule are the ones the engine's acceptance records; the engine handed only that
-candidate (`Market(direct=False)`) offers it too; and when the screen leaves the round to the
-engine though no policy in force may reject, the engine offers the dwelling to no one on the list.
+candidate (`Market(direct=False)`) offers it too; when the screen finds no one eligible, the
+engine's round (handed no waiting-list candidate, as the market hands it to release the dwelling)
+offers the dwelling to no one; and the screen leaves a round to the engine only when a policy in
+force may reject or exempt.
 Whole years both ways: `tests/test_simulate_direct_years.py`, `tests/test_simulate_market.py`."""
 
 from dataclasses import replace
@@ -86,17 +88,18 @@ def _case(seed: int, channel: Channel, n: int, carried: int, days: int, plain: b
 
 def _compare(seed: int, variant: str, channel: Channel, n: int, carried: int, days: int, plain: bool) -> str:
     """Screen and engine on one random case; returns what happened (`engine`: a policy in force
-    rejects or exempts; `none`: no one eligible, the engine decides; else the letting's channel)."""
+    rejects or exempts; `none`: no one eligible; else the letting's channel)."""
     policies = _policies(variant)
     vacancy, context, now, state = _case(seed, channel, n, carried, days, plain)
     screen = WindowScreen()
     handed = screen.referrals(_engine(policies, vacancy, channel, *state), vacancy, channel, context, now)
     engine = _engine(policies, vacancy, channel, *state)
     round_ = engine.next_offers(vacancy, [], context, now)
-    if handed is None:
-        if screen._covering(policies.in_force(vacancy.dwelling, now.date()), channel) is None:
-            return "engine"
-        assert not round_.offers                # no one on the list eligible (released or held: no offer)
+    if handed is None:                          # a policy in force may reject or exempt: the engine decides
+        assert screen._covering(policies.in_force(vacancy.dwelling, now.date()), channel) is None
+        return "engine"
+    if not handed:                              # no one on the list eligible (released or held: no offer)
+        assert not round_.offers
         return "none"
     assert len(handed) == 1 and round_.offers
     winner = handed[0]

@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 
 from boligmix.errors import SimulationError
-from boligmix.letting.engine import LettingContext, LettingEngine
+from boligmix.letting.engine import RELEASABLE_CHANNELS, LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Outcome, Vacancy
 from boligmix.letting.resolution import letting_channel as letting_channel_of
@@ -204,6 +204,17 @@ class AlmenLetting:
                        for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),
             rehousing=[self._applicant(s, seekers, dwelling, on, "rehousing", k)
                        for k, s in enumerate(rehousing[:WINDOW])] if channel == Channel.REHOUSING else ())
+        referred = self.screen.referrals(self.engine, vacancy, channel, context, now, in_force) \
+            if self.screen is not None else None
+        if referred == [] and _releases(channel, in_force):
+            # no one on the referral list eligible: the engine's round releases the dwelling to the
+            # waiting list (it ranks no waiting-list candidate: none handed in, no advertising to turn
+            # to), whose windows are then screened as any waiting-list vacancy's
+            if self.engine.next_offers(vacancy, [], context, now).offers:
+                raise SimulationError(f"vacancy {vacancy.vacancy_id}: the compiled decision finds no eligible "
+                                      f"{channel.value} candidate but the engine makes an offer")
+            self.offer_rounds += 1
+            channel, context = self.engine.ledger.vacancy_channel[vacancy.vacancy_id], LettingContext()
         # windows of the most senior seekers meeting the size rules, then (when they lapse without a taker,
         # `fits.lapsed`) of those failing them: the engine ranks every one meeting them first
         windows = [part[i:i + WINDOW] for part in (fits.meeting, fits.lapsed)
@@ -217,8 +228,6 @@ class AlmenLetting:
             # read it when the engine releases an unused referral to the waiting list)
             found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
                 if self.columns is not None else None
-            referred = self.screen.referrals(self.engine, vacancy, channel, context, now, in_force) \
-                if self.screen is not None and w == 0 else None
             if referred:                       # a referral round's winner (`WindowScreen.referrals`)
                 applicants, handed = [], referred
                 found = (referred[0].applicant_id, referred[0].list_type.value)
@@ -443,6 +452,15 @@ class AlmenLetting:
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
 
+
+
+def _releases(channel: Channel, in_force: tuple) -> bool:
+    """Whether the engine releases an unused referral dwelling on `channel` to the waiting list
+    (switch `unused_referral`) with no advertising in force (`LettingEngine._next_offers`)."""
+    anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
+    return channel in RELEASABLE_CHANNELS and anvisning is not None \
+        and anvisning.switch("unused_referral") == "release_to_waiting_list" \
+        and not any(p.spec.tool == "offentlig_annoncering" for p in in_force)
 
 
 def _only(context: LettingContext, referred: list[Applicant]) -> LettingContext:

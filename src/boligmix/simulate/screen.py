@@ -17,8 +17,9 @@ The referral channels (kommunal anvisning, rehousing, udslusning) are screened a
 (`WindowScreen.referrals`) on the pool the engine reads there (`LettingEngine._pool`: the § 59
 redirected referrals it carries, then the municipality's list in its order), ranked by the
 municipality's order first (`referral_order_key`), as the engine ranks them. A referral round with
-no eligible candidate goes to the engine too: it releases an unused referral dwelling to the
-waiting list (switch `unused_referral`) or records the unlet round.
+no eligible candidate goes to the engine too, with no waiting-list candidate when it releases
+an unused referral dwelling to the waiting list (switch `unused_referral`; the simulation then
+screens the waiting list's windows), or records the unlet round.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class WindowScreen:
         self.decider = RowDecider()
         self.screened = 0
         """Rounds the engine was handed the screened candidate only."""
+        self.referred = 0
+        """Of them, referral rounds decided with a winner (`referrals`)."""
         self._policies: dict[tuple[int, Channel], tuple[Sequence[Policy], list[Policy] | None]] = {}
 
     def _covering(self, in_force: Sequence[Policy], channel: Channel) -> list[Policy] | None:
@@ -76,13 +79,16 @@ class WindowScreen:
                   now: datetime, in_force: Sequence[Policy] | None = None) -> list[Applicant] | None:
         """A referral round's winner: the best-ranked eligible candidate of the pool the engine reads
         on `channel` (the redirected referrals it carries, then `context`'s list), as the one
-        candidate to let the dwelling; None when the engine must decide the round (a policy may
-        reject or exempt, a candidate holds an entitlement or was reactivated, or no one is
-        eligible: the engine then releases the dwelling to the waiting list or records the round)."""
+        candidate to let the dwelling; none when no one is eligible (the engine's round then
+        releases the dwelling to the waiting list or records the unlet round), None when the engine
+        must decide the round (a policy may reject or exempt, a candidate holds an entitlement or
+        was reactivated)."""
         if channel not in REFERRED:
             return None
         pool = engine._pool(channel, (), context, vacancy.dwelling.municipality_code)
-        return self._best(engine, vacancy, channel, pool, now, in_force) or None
+        best = self._best(engine, vacancy, channel, pool, now, in_force)
+        self.referred += bool(best)
+        return best
 
     def _best(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, pool: Sequence[Applicant],
               now: datetime, in_force: Sequence[Policy] | None) -> list[Applicant] | None:
