@@ -30,7 +30,7 @@ engine already assessed for it, nor at all while its pool has no new candidate (
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -47,7 +47,7 @@ from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
-from boligmix.simulate.screen import SCREENED, WindowScreen
+from boligmix.simulate.screen import SCREENED, Listed, WindowScreen
 
 REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
@@ -200,10 +200,9 @@ class AlmenLetting:
         on = now.date()
         in_force = self._in_force(dwelling, on)
         context = LettingContext(
-            referrals=[self._applicant(s, seekers, dwelling, on, "municipal_referral", k)
-                       for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),
-            rehousing=[self._applicant(s, seekers, dwelling, on, "rehousing", k)
-                       for k, s in enumerate(rehousing[:WINDOW])] if channel == Channel.REHOUSING else ())
+            referrals=self._listed(referral_pool, seekers, dwelling, on, "municipal_referral")
+            if channel in REFERRAL_LISTS else (),
+            rehousing=self._listed(rehousing, seekers, dwelling, on, "rehousing") if channel == Channel.REHOUSING else ())
         referred = self.screen.referrals(self.engine, vacancy, channel, context, now, in_force) \
             if self.screen is not None else None
         if referred == [] and _releases(channel, in_force):
@@ -228,8 +227,8 @@ class AlmenLetting:
             # read it when the engine releases an unused referral to the waiting list)
             found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
                 if self.columns is not None else None
-            if referred:                       # a referral round's winner (`WindowScreen.referrals`)
-                applicants, handed = [], referred
+            if referred:                       # a referral round's winner (`WindowScreen.referrals`; the
+                applicants, handed = [], referred  # oracle, direct=False: the engine's round on the whole list)
                 found = (referred[0].applicant_id, referred[0].list_type.value)
             elif found is None:
                 applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
@@ -252,7 +251,6 @@ class AlmenLetting:
                 return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force,
                                         referred[0] if referred else None)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
-                                             _only(context, referred) if referred else
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
             if handed and not round_.offers:
@@ -328,6 +326,18 @@ class AlmenLetting:
         if applicant is None:
             applicant = self._applicants[key] = self.factory.applicant(sid, seekers, dwelling, on, list_type, order)
         return applicant
+
+    def _listed(self, sids: list[int], seekers: Seekers, dwelling: Dwelling, on: date, list_type: str
+                ) -> Sequence[Applicant]:
+        """The first `WINDOW` seekers of a municipality's list as the engine's applicants, in its order;
+        with the screen each is built when first read (`screen.Listed`: the screen reads the first
+        few), its household fixed now as building it now would (`ApplicantFactory.settle`)."""
+        sids = sids[:WINDOW]
+        if self.screen is None:
+            return [self._applicant(s, seekers, dwelling, on, list_type, k) for k, s in enumerate(sids)]
+        for s in sids:
+            self.factory.settle(s, seekers, on)
+        return Listed(sids, lambda s, k: self._applicant(s, seekers, dwelling, on, list_type, k))
 
     def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
               rehousing: list[int]) -> bool:
@@ -461,13 +471,6 @@ def _releases(channel: Channel, in_force: tuple) -> bool:
     return channel in RELEASABLE_CHANNELS and anvisning is not None \
         and anvisning.switch("unused_referral") == "release_to_waiting_list" \
         and not any(p.spec.tool == "offentlig_annoncering" for p in in_force)
-
-
-def _only(context: LettingContext, referred: list[Applicant]) -> LettingContext:
-    """`context` with only the screened winner of a referral round in its list (`direct=False`)."""
-    if referred[0].list_type.value == "rehousing":
-        return LettingContext(rehousing=referred)
-    return LettingContext(referrals=referred)
 
 
 def direct_channel(channel: Channel, applicant: Applicant) -> Channel:

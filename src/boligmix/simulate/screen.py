@@ -24,7 +24,7 @@ screens the waiting list's windows), or records the unlet round.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from boligmix.letting.compiled import RowDecider
@@ -38,8 +38,34 @@ SCREENED = frozenset({Channel.WAITING_LIST, Channel.FLEKSIBEL})
 """Channels whose pool is the waiting list handed in (the other channels read the context)."""
 REFERRED = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's (`LettingContext.referrals`, `.rehousing`): `WindowScreen.referrals`."""
+CHUNK = 4
+"""Candidates of a list in the municipality's order decided at a time (`WindowScreen.referrals`)."""
 KINDS = ("eligibility", "exemptions", "rejections", "priorities")
 """A policy with no active rule of these kinds decides nothing about a candidate."""
+
+
+class Listed(Sequence[Applicant]):
+    """A municipality's list (referrals or households to rehouse) in its order, each candidate's
+    `Applicant` built when first read (`build(seeker, position)`, its referral order the
+    position): the screen reads a referral round's first candidates only (`WindowScreen.referrals`),
+    the engine reads them all."""
+
+    def __init__(self, ids: Sequence[int], build: Callable[[int, int], Applicant]) -> None:
+        self.ids = list(ids)
+        self._build = build
+        self._built: list[Applicant | None] = [None] * len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, k):                    # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self.ids)))]
+        found = self._built[k]
+        if found is None:
+            k = range(len(self.ids))[k]
+            found = self._built[k] = self._build(self.ids[k], k)
+        return found
 
 
 class WindowScreen:
@@ -85,8 +111,22 @@ class WindowScreen:
         was reactivated)."""
         if channel not in REFERRED:
             return None
-        pool = engine._pool(channel, (), context, vacancy.dwelling.municipality_code)
-        best = self._best(engine, vacancy, channel, pool, now, in_force)
+        named = context.rehousing if channel == Channel.REHOUSING else context.referrals
+        ids = named.ids if isinstance(named, Listed) else [a.applicant_id for a in named]
+        listed, allowed = set(ids), LIST_TYPES_BY_CHANNEL[channel]
+        carried = [] if channel == Channel.UDSLUSNING else [     # the engine's `_pool`
+            r.applicant for r in engine.redirected_referrals(vacancy.dwelling.municipality_code)
+            if r.applicant.applicant_id not in listed and r.applicant.list_type in allowed]
+        if carried or not (isinstance(named, Listed) or _increasing([a.referral_order for a in named])):
+            best = self._best(engine, vacancy, channel, [*carried, *named], now, in_force)
+        else:
+            # each candidate's own place in the municipality's order, which ranks first: the first
+            # eligible one wins, whatever the ones after it (`CHUNK` at a time)
+            best = []
+            for start in range(0, len(named), CHUNK):
+                best = self._best(engine, vacancy, channel, named[start:start + CHUNK], now, in_force)
+                if best is None or best:
+                    break
         self.referred += bool(best)
         return best
 
@@ -133,4 +173,10 @@ class WindowScreen:
         return [kept[min(ranked)[-1]]] if ranked else []
 
 
-__all__ = ["REFERRED", "SCREENED", "WindowScreen"]
+def _increasing(orders: list[int | None]) -> bool:
+    """Whether every candidate has a referral order, each larger than the one before."""
+    return all(a is not None and b is not None and a < b for a, b in zip(orders, orders[1:])) \
+        and None not in orders[:1]
+
+
+__all__ = ["CHUNK", "REFERRED", "SCREENED", "Listed", "WindowScreen"]
