@@ -26,7 +26,7 @@ from boligmix.letting.policy import POLICY_DIR
 from boligmix.letting.scenario import ScenarioSettings, _applicant, make_vacancy
 from boligmix.simulate.almen_letting import direct_channel, ranking_rule
 from boligmix.simulate.scenario import PolicyOverride, build_policy_set, load_scenario
-from boligmix.simulate.screen import CHUNK, Listed, WindowScreen
+from boligmix.simulate.screen import CHUNK, Carried, Listed, WindowScreen
 
 VARIANTS = {
     "statutory": lambda: build_policy_set([], {}, "test"),
@@ -160,3 +160,24 @@ def test_a_redirected_referral_carried_over_wins_before_the_list():
                                           Channel.KOMMUNAL_ANVISNING, context, now)
         round_ = _engine(policies, vacancy, Channel.KOMMUNAL_ANVISNING, *state).next_offers(vacancy, [], context, now)
         assert handed[0].applicant_id == round_.offers[0].applicant_id == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 40), st.booleans()), max_size=40))
+def test_the_carried_redirects_kept_by_municipality_are_the_engines(steps):
+    """`Carried` keeps the redirects as the engine adds them; each read equals
+    `LettingEngine.redirected_referrals` of every municipality (housed ones left out, a new table
+    read anew)."""
+    engine, carried = LettingEngine(_policies("statutory")), Carried()
+    base = _case(1, Channel.KOMMUNAL_ANVISNING, 1, 0, 0, True)[1].referrals[0]
+    for n, (action, aid, flag) in enumerate(steps):
+        ledger = engine.ledger
+        if action == 0 and aid not in ledger.redirected:        # the engine adds one (never replaces one)
+            ledger.redirected[aid] = RedirectedReferral(replace(base, applicant_id=aid), 101 if flag else 147,
+                                                        f"V{n}", "x#nr4", "1", f"d{n}")
+        elif action == 1:
+            ledger.housed[aid] = n
+        elif action == 2 and flag:                              # another year's ledger
+            engine = LettingEngine(_policies("statutory"))
+        for municipality in (101, 147, 999):
+            assert carried.of(engine, municipality) == engine.redirected_referrals(municipality)

@@ -31,6 +31,7 @@ from boligmix.letting.compiled import RowDecider
 from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingContext, LettingEngine, policy_facts, \
     referral_order_key
 from boligmix.letting.facts import base_facts
+from boligmix.letting.ledger import RedirectedReferral
 from boligmix.letting.model import Applicant, Channel, Vacancy
 from boligmix.letting.policy import Policy
 
@@ -68,6 +69,30 @@ class Listed(Sequence[Applicant]):
         return found
 
 
+class Carried:
+    """The ledger's § 59 redirected referrals by municipality, as `LettingEngine.redirected_referrals`
+    gives them (in the order recorded, those not housed), without reading the whole table at every
+    referral round. In the simulation the engine only adds to the table (one redirect per barred
+    referral, never replacing one; a failed round raises out of the market), so each call reads only
+    the redirects added since the last; another table, or a smaller one, is read anew."""
+
+    def __init__(self) -> None:
+        self._table: dict | None = None
+        self._read = 0
+        self._by_municipality: dict[int, list[RedirectedReferral]] = {}
+
+    def of(self, engine: LettingEngine, municipality_code: int) -> list[RedirectedReferral]:
+        table = engine.ledger.redirected
+        if table is not self._table or len(table) < self._read:
+            self._table, self._read, self._by_municipality = table, 0, {}
+        if len(table) > self._read:
+            for redirect in list(table.values())[self._read:]:
+                self._by_municipality.setdefault(redirect.municipality_code, []).append(redirect)
+            self._read = len(table)
+        housed = engine.ledger.housed
+        return [r for r in self._by_municipality.get(municipality_code, ()) if r.applicant.applicant_id not in housed]
+
+
 class WindowScreen:
     """Screens the rounds of one engine (the verdicts of its rules are kept across rounds)."""
 
@@ -77,6 +102,7 @@ class WindowScreen:
         """Rounds the engine was handed the screened candidate only."""
         self.referred = 0
         """Of them, referral rounds decided with a winner (`referrals`)."""
+        self.carried = Carried()
         self._policies: dict[tuple[int, Channel], tuple[Sequence[Policy], list[Policy] | None]] = {}
 
     def _covering(self, in_force: Sequence[Policy], channel: Channel) -> list[Policy] | None:
@@ -115,7 +141,7 @@ class WindowScreen:
         ids = named.ids if isinstance(named, Listed) else [a.applicant_id for a in named]
         listed, allowed = set(ids), LIST_TYPES_BY_CHANNEL[channel]
         carried = [] if channel == Channel.UDSLUSNING else [     # the engine's `_pool`
-            r.applicant for r in engine.redirected_referrals(vacancy.dwelling.municipality_code)
+            r.applicant for r in self.carried.of(engine, vacancy.dwelling.municipality_code)
             if r.applicant.applicant_id not in listed and r.applicant.list_type in allowed]
         if carried or not (isinstance(named, Listed) or _increasing([a.referral_order for a in named])):
             best = self._best(engine, vacancy, channel, [*carried, *named], now, in_force)
@@ -179,4 +205,4 @@ def _increasing(orders: list[int | None]) -> bool:
         and None not in orders[:1]
 
 
-__all__ = ["CHUNK", "REFERRED", "SCREENED", "Listed", "WindowScreen"]
+__all__ = ["CHUNK", "REFERRED", "SCREENED", "Carried", "Listed", "WindowScreen"]
