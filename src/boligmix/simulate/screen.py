@@ -103,17 +103,20 @@ class WindowScreen:
         self.referred = 0
         """Of them, referral rounds decided with a winner (`referrals`)."""
         self.carried = Carried()
-        self._policies: dict[tuple[int, Channel], tuple[Sequence[Policy], list[Policy] | None]] = {}
+        self._policies: dict[tuple, tuple[Sequence[Policy], list[Policy] | None]] = {}
 
     def _covering(self, in_force: Sequence[Policy], channel: Channel) -> list[Policy] | None:
         """The policies in force deciding something about a candidate on `channel`, or None when one
-        of them may reject or exempt (kept per policies in force and channel)."""
-        found = self._policies.get((id(in_force), channel))
-        if found is None or found[0] is not in_force:
+        of them may reject or exempt (kept per the policies in force, not per their tuple: the
+        dwellings of many departments and dates share them; the entry holds the policies, so their
+        ids stay theirs)."""
+        key = (*map(id, in_force), channel)
+        found = self._policies.get(key)
+        if found is None:
             covering = [p for p in in_force if p.covers(channel) and any(p.active(kind) for kind in KINDS)]
             if any(p.active("rejections") or p.active("exemptions") for p in covering):
                 covering = None
-            found = self._policies[(id(in_force), channel)] = (in_force, covering)
+            found = self._policies[key] = (in_force, covering)
         return found[1]
 
     def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, applicants: Sequence[Applicant],
