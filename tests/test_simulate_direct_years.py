@@ -1,5 +1,6 @@
-"""Whole replications with the screened winners decided from the pools' columns and let directly
-and with the engine letting the winners the screen finds on the window's applicants
+"""Whole replications with the screened winners decided from the pools' columns (or the referral
+and rehousing lists: `WindowScreen.referrals`) and let directly and with the engine letting the
+winners the screen finds on the window's applicants
 (`Market(direct=False)`, the oracle) give the same `areas` and `lettings` tables, over several
 years, seeds and scenarios (kombineret udlejning, fleksibel udlejning; the baseline's size rule
 lapses without a taker)."""
@@ -26,7 +27,7 @@ class _Counted(Market):
         columns = self.almen.columns
         if columns is not None:
             for name, value in (("columns", columns.screened), ("row path", columns.row_path),
-                                ("direct", self.almen.direct_lettings)):
+                                ("referred", self.almen.screen.referred), ("direct", self.almen.direct_lettings)):
                 _Counted.counts[name] = _Counted.counts.get(name, 0) + value
         return result
 
@@ -45,8 +46,9 @@ def _both(monkeypatch, sh, scenario: str, rep: int) -> tuple[dict, dict]:
 def test_direct_lettings_leave_the_replication_unchanged(monkeypatch, scenario, years, rep):
     sh = shared(START, years, 3)
     fast, slow = _both(monkeypatch, sh, scenario, rep)
-    counts = _Counted.counts                     # the direct run decided its screened rounds from the columns
-    assert counts["columns"] >= counts["direct"] > fast["lettings"].height // 2, counts
+    counts = _Counted.counts    # the direct run decided its screened rounds from the columns (or the referral lists)
+    assert counts["columns"] + counts["referred"] >= counts["direct"] > fast["lettings"].height // 2, counts
+    assert counts["columns"] > counts["referred"] > 0, counts
     assert fast["lettings"].height > 50 and fast["checked_lettings"] == fast["lettings"].height
     assert_frame_equal(fast["lettings"], slow["lettings"])
     assert_frame_equal(fast["areas"], slow["areas"])

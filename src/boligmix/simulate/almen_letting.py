@@ -30,12 +30,12 @@ engine already assessed for it, nor at all while its pool has no new candidate (
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 from boligmix.errors import SimulationError
-from boligmix.letting.engine import LettingContext, LettingEngine
+from boligmix.letting.engine import RELEASABLE_CHANNELS, LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Outcome, Vacancy
 from boligmix.letting.resolution import letting_channel as letting_channel_of
@@ -47,7 +47,7 @@ from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
-from boligmix.simulate.screen import SCREENED, WindowScreen
+from boligmix.simulate.screen import SCREENED, Listed, WindowScreen
 
 REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
@@ -200,10 +200,20 @@ class AlmenLetting:
         on = now.date()
         in_force = self._in_force(dwelling, on)
         context = LettingContext(
-            referrals=[self._applicant(s, seekers, dwelling, on, "municipal_referral", k)
-                       for k, s in enumerate(referral_pool[:WINDOW])] if channel in REFERRAL_LISTS else (),
-            rehousing=[self._applicant(s, seekers, dwelling, on, "rehousing", k)
-                       for k, s in enumerate(rehousing[:WINDOW])] if channel == Channel.REHOUSING else ())
+            referrals=self._listed(referral_pool, seekers, dwelling, on, "municipal_referral")
+            if channel in REFERRAL_LISTS else (),
+            rehousing=self._listed(rehousing, seekers, dwelling, on, "rehousing") if channel == Channel.REHOUSING else ())
+        referred = self.screen.referrals(self.engine, vacancy, channel, context, now, in_force) \
+            if self.screen is not None else None
+        if referred == [] and _releases(channel, in_force):
+            # no one on the referral list eligible: the engine's round releases the dwelling to the
+            # waiting list (it ranks no waiting-list candidate: none handed in, no advertising to turn
+            # to), whose windows are then screened as any waiting-list vacancy's
+            if self.engine.next_offers(vacancy, [], context, now).offers:
+                raise SimulationError(f"vacancy {vacancy.vacancy_id}: the compiled decision finds no eligible "
+                                      f"{channel.value} candidate but the engine makes an offer")
+            self.offer_rounds += 1
+            channel, context = self.engine.ledger.vacancy_channel[vacancy.vacancy_id], LettingContext()
         # windows of the most senior seekers meeting the size rules, then (when they lapse without a taker,
         # `fits.lapsed`) of those failing them: the engine ranks every one meeting them first
         windows = [part[i:i + WINDOW] for part in (fits.meeting, fits.lapsed)
@@ -217,7 +227,10 @@ class AlmenLetting:
             # read it when the engine releases an unused referral to the waiting list)
             found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
                 if self.columns is not None else None
-            if found is None:
+            if referred:                       # a referral round's winner (`WindowScreen.referrals`; the
+                applicants, handed = [], referred  # oracle, direct=False: the engine's round on the whole list)
+                found = (referred[0].applicant_id, referred[0].list_type.value)
+            elif found is None:
                 applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
                     if channel != Channel.UDSLUSNING else []
                 handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
@@ -235,7 +248,8 @@ class AlmenLetting:
                 continue
             if handed and self.direct:
                 # the screen decided the round: let it directly (`_let_direct`, the engine's letting)
-                return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force)
+                return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force,
+                                        referred[0] if referred else None)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else LettingContext(), now)
             self.offer_rounds += 1
@@ -313,6 +327,18 @@ class AlmenLetting:
             applicant = self._applicants[key] = self.factory.applicant(sid, seekers, dwelling, on, list_type, order)
         return applicant
 
+    def _listed(self, sids: list[int], seekers: Seekers, dwelling: Dwelling, on: date, list_type: str
+                ) -> Sequence[Applicant]:
+        """The first `WINDOW` seekers of a municipality's list as the engine's applicants, in its order;
+        with the screen each is built when first read (`screen.Listed`: the screen reads the first
+        few), its household fixed now as building it now would (`ApplicantFactory.settle`)."""
+        sids = sids[:WINDOW]
+        if self.screen is None:
+            return [self._applicant(s, seekers, dwelling, on, list_type, k) for k, s in enumerate(sids)]
+        for s in sids:
+            self.factory.settle(s, seekers, on)
+        return Listed(sids, lambda s, k: self._applicant(s, seekers, dwelling, on, list_type, k))
+
     def _news(self, vacancy: Vacancy, redirected: int, waiting: list[int], referrals: list[int],
               rehousing: list[int]) -> bool:
         """Whether an earlier round's answer for `vacancy` may change: a new candidate in the list its
@@ -377,7 +403,7 @@ class AlmenLetting:
         self.checked += 1
 
     def _let_direct(self, pos: int, vacancy: Vacancy, aid: int, list_type: str, channel: Channel, seekers: Seekers,
-                    now: datetime, in_force: tuple) -> tuple[int, dict]:
+                    now: datetime, in_force: tuple, referred: Applicant | None = None) -> tuple[int, dict]:
         """Let `vacancy` to the one candidate the screen found (`WindowScreen.candidates`) without the
         engine's round: the round would assess that candidate eligible (the compiled decision is
         tested equal to the engine's, rule by rule), offer it rank 1, and the acceptance would let
@@ -385,10 +411,12 @@ class AlmenLetting:
         (the winner housed, the next letting id, the letting; the vacancy's working tables dropped as
         `_forget_offers` drops them), and the record is the one the engine's round gives: the
         channel (internal for a waiting-list letting to an internal applicant, `_letting_channel`),
-        the channel rule and rejections of the vacancy's earlier rounds and the first policy in force."""
+        the channel rule and rejections of the vacancy's earlier rounds and the first policy in force.
+        `referred`: the winner's applicant in a referral round (`WindowScreen.referrals`)."""
         ledger = self.engine.ledger
         if self.check_rules:
-            self._check(vacancy, aid, channel, [self._applicant(aid, seekers, vacancy.dwelling, now.date(), None)], now)
+            self._check(vacancy, aid, channel, [referred or self._applicant(aid, seekers, vacancy.dwelling, now.date(),
+                                                                            None)], now)
         round_channel = ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         letting_channel = letting_channel_of(round_channel, list_type)
         letting = Letting(ledger.next_letting_id, vacancy.vacancy_id, vacancy.dwelling.dwelling_id, vacancy.unit, aid,
@@ -434,6 +462,15 @@ class AlmenLetting:
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
 
+
+
+def _releases(channel: Channel, in_force: tuple) -> bool:
+    """Whether the engine releases an unused referral dwelling on `channel` to the waiting list
+    (switch `unused_referral`) with no advertising in force (`LettingEngine._next_offers`)."""
+    anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
+    return channel in RELEASABLE_CHANNELS and anvisning is not None \
+        and anvisning.switch("unused_referral") == "release_to_waiting_list" \
+        and not any(p.spec.tool == "offentlig_annoncering" for p in in_force)
 
 
 def direct_channel(channel: Channel, applicant: Applicant) -> Channel:

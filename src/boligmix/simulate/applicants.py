@@ -310,6 +310,11 @@ class ApplicantFactory:
         found = self._roles_of[sid] = (people, births, head, partner, on)
         return found
 
+    def settle(self, sid: int, seekers: Seekers, on: date) -> None:
+        """Fix the seeker's household as it applies on `on` (`_roles`) without building it: its
+        applicant, built on any later day, is then the one built on `on`."""
+        self._roles(sid, seekers, on)
+
     def facts(self, sid: int, seekers: Seekers, on: date) -> dict[str, Any]:
         """The applicant-level input facts of the seeker's engine applicant (`Applicant.facts`), without
         building its household (its benefit histories): what the screen's columns read
