@@ -147,8 +147,8 @@ def test_first_by_is_the_sorted_head(pairs, n, data):
        per_room=st.one_of(st.none(), st.sampled_from([1, 1.5, 2, 2.5, 3])),
        over=st.one_of(st.none(), st.sampled_from([0, 1, 1.5, 2, 3])))
 def test_the_size_limits_are_the_size_rules_as_written(sizes, rooms, per_room, over):
-    """`candidates._within`: at most `per_room` persons per room and at most `over` rooms over persons."""
-    from boligmix.simulate.candidates import _within
+    """`pools.within_size_limits`: at most `per_room` persons per room and at most `over` rooms over persons."""
+    from boligmix.simulate.pools import within_size_limits as _within
 
     size = np.array(sizes, dtype=np.int64)
     want = [(per_room is None or s / rooms <= per_room) and (over is None or rooms - s <= over) for s in sizes]

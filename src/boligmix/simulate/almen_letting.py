@@ -330,8 +330,8 @@ class AlmenLetting:
         """`state`: (seekers decided, unlet for a month, redirected referrals) when every candidate of the pool
         was handed in (None: some were left for a later round)."""
         old = self._tried.get(pos)
-        lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)
-                 for i, new in enumerate((waiting, referrals, rehousing))]
+        lists = [np.sort(np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64))
+                 for i, new in enumerate((waiting, referrals, rehousing))]   # (ascending: `candidates.select`)
         self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
 
     def _forget_offers(self, vacancy: Vacancy) -> None:

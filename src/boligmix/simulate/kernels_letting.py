@@ -1,0 +1,123 @@
+"""Compiled kernels of the almen letting's per-vacancy selection (`boligmix.simulate.candidates`).
+
+A vacancy's candidates are a few hundred rows of its pool's band, and the numpy version of the
+selection (the masks of `SeekerPool.select`, the size limits, the seekers assessed before, the two
+partial sorts of `first_by`) was a dozen array calls of some microseconds' overhead each, per
+vacancy. These kernels make one pass over the band's rows each (`numba`, compiled once and cached
+on disk). The numpy version stays as the tests' oracle (`tests/test_simulate_almen12.py`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def open_rows(rows: np.ndarray, open_: np.ndarray, month_of: np.ndarray, dwelling_of: np.ndarray,
+              known: np.ndarray, month: int, dwelling_id: int) -> tuple[np.ndarray, int]:
+    """(the rows of `rows` open, decided by `month` and not living in `dwelling_id`, in order; how
+    many of them have no household facts read yet): `SeekerPool.select`'s mask."""
+    out = np.empty(rows.size, dtype=np.int64)
+    n = 0
+    unknown = 0
+    for r in rows:
+        if open_[r] and month_of[r] <= month and dwelling_of[r] != dwelling_id:
+            out[n] = r
+            n += 1
+            if not known[r]:
+                unknown += 1
+    return out[:n], unknown
+
+
+@numba.njit(cache=True)
+def _first(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, cap: int) -> np.ndarray:
+    """The `cap` rows of `rows` with the smallest (key, sid), in that order (`rows` is overwritten):
+    only the rows keyed up to the `cap`-th smallest key are sorted."""
+    if cap <= 0:
+        return rows[:0]
+    n = rows.size
+    if n > cap:
+        keys = np.empty(n, dtype=key.dtype)
+        for i in range(n):
+            keys[i] = key[rows[i]]
+        kth = np.partition(keys, cap - 1)[cap - 1]
+        m = 0
+        for i in range(n):
+            if keys[i] <= kth:
+                rows[m] = rows[i]
+                m += 1
+        rows = rows[:m]
+    ids = np.empty(rows.size, dtype=sid.dtype)
+    for i in range(rows.size):
+        ids[i] = sid[rows[i]]
+    rows = rows[np.argsort(ids)]              # (seeker ids are distinct) then stably by key
+    keys = np.empty(rows.size, dtype=key.dtype)
+    for i in range(rows.size):
+        keys[i] = key[rows[i]]
+    return rows[np.argsort(keys, kind="mergesort")[:cap]]
+
+
+@numba.njit(cache=True)
+def _assessed(done: np.ndarray, s: int) -> bool:
+    """Whether `s` is in the ascending `done`."""
+    if done.size == 0:
+        return False
+    i = np.searchsorted(done, s)
+    return i < done.size and done[i] == s
+
+
+@numba.njit(cache=True)
+def _meets(size: float, max_size: float, min_size: float) -> bool:
+    """At most `max_size` and at least `min_size` persons (NaN: no such limit)."""
+    return not (size > max_size) and not (size < min_size)
+
+
+@numba.njit(cache=True)
+def waiting_heads(rows: np.ndarray, size: np.ndarray, seniority: np.ndarray, sid: np.ndarray,
+                  binding_max: float, binding_min: float, preferred_max: float, preferred_min: float,
+                  lapsing: bool, done: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """The waiting-list candidates among `rows` (facts read): (the first `cap` by (seniority, seeker
+    id) meeting the binding and the preferred size limits, the first `cap` meeting only the binding
+    ones; the latter empty unless `lapsing`), leaving out the seekers in the ascending `done`.
+    A limit is a household size: at most `*_max`, at least `*_min` (NaN: none)."""
+    meeting = np.empty(rows.size, dtype=np.int64)
+    lapsed = np.empty(rows.size, dtype=np.int64)
+    n_meeting = 0
+    n_lapsed = 0
+    for r in rows:
+        persons = float(size[r])
+        if not _meets(persons, binding_max, binding_min) or _assessed(done, sid[r]):
+            continue
+        if not lapsing or _meets(persons, preferred_max, preferred_min):
+            meeting[n_meeting] = r
+            n_meeting += 1
+        else:
+            lapsed[n_lapsed] = r
+            n_lapsed += 1
+    return _first(meeting[:n_meeting], seniority, sid, cap), _first(lapsed[:n_lapsed], seniority, sid, cap)
+
+
+@numba.njit(cache=True)
+def referral_heads(rows: np.ndarray, rehousing: np.ndarray, urgent: np.ndarray, referral: np.ndarray,
+                   sid: np.ndarray, done_referral: np.ndarray, done_rehousing: np.ndarray, cap: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(the first `cap` urgent seekers not to rehouse by (referral order, seeker id), the first `cap`
+    households to rehouse in row order) among `rows`, leaving out those in the ascending
+    `done_referral` and `done_rehousing`."""
+    referrals = np.empty(rows.size, dtype=np.int64)
+    rehoused = np.empty(rows.size, dtype=np.int64)
+    n_referrals = 0
+    n_rehoused = 0
+    for r in rows:
+        if rehousing[r]:
+            if n_rehoused < cap and not _assessed(done_rehousing, sid[r]):
+                rehoused[n_rehoused] = r
+                n_rehoused += 1
+        elif urgent[r] and not _assessed(done_referral, sid[r]):
+            referrals[n_referrals] = r
+            n_referrals += 1
+    return _first(referrals[:n_referrals], referral, sid, cap), rehoused[:n_rehoused]
+
+
+__all__ = ["open_rows", "referral_heads", "waiting_heads"]
