@@ -51,7 +51,7 @@ def numpy_select(group, dwelling_id, rooms, month, band, tried, binding, preferr
     meeting = group.sid[first_by(rows[fit & meets], group.seniority, group.sid, cap)].tolist()
     lapsed = group.sid[first_by(rows[fit & ~meets], group.seniority, group.sid, cap)].tolist() \
         if meets is not fit else []
-    fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
+    fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap, np.zeros(0, dtype=np.int64))
     if waiting_only:
         return fits, [], []
     referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()

@@ -206,16 +206,18 @@ class AlmenLetting:
                        for k, s in enumerate(rehousing[:WINDOW])] if channel == Channel.REHOUSING else ())
         # windows of the most senior seekers meeting the size rules, then (when they lapse without a taker,
         # `fits.lapsed`) of those failing them: the engine ranks every one meeting them first
-        windows = [part[i:i + WINDOW] for part in (fits.meeting, fits.lapsed)
-                   for i in range(0, len(part), WINDOW)] or [[]]
+        # (each with its first position in `fits`, whose rows `fits.rows` holds)
+        windows = [(part[i:i + WINDOW], start + i) for part, start in ((fits.meeting, 0), (fits.lapsed, len(fits.meeting)))
+                   for i in range(0, len(part), WINDOW)] or [([], 0)]
         meeting_windows = -(-len(fits.meeting) // WINDOW)
         handed_in: list[int] = []
-        for w, window in enumerate(windows):
+        for w, (window, start) in enumerate(windows):
             handed_in += window
             # a screened round decided from the pool's columns (no applicants built), else the
             # waiting list's applicants: read by every channel but udslusning (the referral channels
             # read it when the engine releases an unused referral to the waiting list)
-            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
+            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force,
+                                            fits.rows[start:start + len(window)]) \
                 if self.columns is not None else None
             if found is None:
                 applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \

@@ -61,8 +61,7 @@ class Fits(list):
     `complete`: neither list was cut at `WINDOW * WINDOWS`; `rows`: their rows in the pool, in the
     same order."""
 
-    def __init__(self, meeting: list[int], lapsed: list[int], complete: bool, rows: np.ndarray | None = None
-                 ) -> None:
+    def __init__(self, meeting: list[int], lapsed: list[int], complete: bool, rows: np.ndarray) -> None:
         super().__init__([*meeting, *lapsed])
         self.meeting, self.lapsed, self.complete = meeting, lapsed, complete
         self.rows = rows

@@ -120,4 +120,42 @@ def referral_heads(rows: np.ndarray, rehousing: np.ndarray, urgent: np.ndarray, 
     return _first(referrals[:n_referrals], referral, sid, cap), rehoused[:n_rehoused]
 
 
-__all__ = ["open_rows", "referral_heads", "waiting_heads"]
+
+
+
+@numba.njit(cache=True)
+def window_signatures(rows: np.ndarray, facts: np.ndarray, size: np.ndarray, organisation: np.ndarray,
+                      department: np.ndarray, org: int, dep: int, size_bits: int) -> tuple[np.ndarray, bool]:
+    """`ColumnScreen.signatures` of the seekers at `rows`: per seeker ((facts code << size_bits | size)
+    << 2) | lives in the organisation `org` << 1 | lives in the department `dep`; False (and no codes)
+    when a household has `1 << size_bits` persons or more."""
+    codes = np.empty(rows.size, dtype=np.int64)
+    for i in range(rows.size):
+        r = rows[i]
+        if size[r] >= 1 << size_bits:
+            return codes[:0], False
+        codes[i] = (((facts[r] << size_bits) | size[r]) << 2) | (np.int64(organisation[r] == org) << 1) \
+            | np.int64(department[r] == dep)
+    return codes, True
+
+
+@numba.njit(cache=True)
+def best_ranked(rows: np.ndarray, rank: np.ndarray, seniority: np.ndarray, sid: np.ndarray) -> int:
+    """The position in `rows` of the seeker with the smallest (rank, seniority, seeker id) among those
+    with a rank of 0 or more (-1: not eligible), -1 when there is none."""
+    best = -1
+    for i in range(rows.size):
+        if rank[i] < 0:
+            continue
+        r = rows[i]
+        if best < 0:
+            best = i
+            continue
+        b = rows[best]
+        if rank[i] < rank[best] or rank[i] == rank[best] and (
+                seniority[r] < seniority[b] or seniority[r] == seniority[b] and sid[r] < sid[b]):
+            best = i
+    return best
+
+
+__all__ = ["best_ranked", "open_rows", "referral_heads", "waiting_heads", "window_signatures"]
