@@ -93,7 +93,7 @@ def _pool(seekers, facts, housed):
     return group
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(pools(), st.lists(st.tuples(st.integers(0, 12), st.integers(0, 5), st.one_of(st.none(), st.integers(0, 3)),
                                    st.booleans(), st.booleans(), st.integers(1, 6), LIMITS, LIMITS,
                                    st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=6), st.data())
@@ -131,7 +131,7 @@ def test_select_equals_the_numpy_selection(case, vacancies, data):
             oracle.housed(int(oracle.sid[i]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), SIDS, st.integers(1, 6), st.booleans(), st.booleans(),
                           st.sampled_from([0.0, 0.5, 0.75])), max_size=150, unique_by=lambda t: t[1]),
        st.integers(0, 30), LIMITS, LIMITS, st.integers(1, 5), st.booleans(), st.data())

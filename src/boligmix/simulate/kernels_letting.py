@@ -31,31 +31,27 @@ def open_rows(rows: np.ndarray, open_: np.ndarray, month_of: np.ndarray, dwellin
 
 
 @numba.njit(cache=True)
-def _first(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, cap: int) -> np.ndarray:
-    """The `cap` rows of `rows` with the smallest (key, sid), in that order (`rows` is overwritten):
-    only the rows keyed up to the `cap`-th smallest key are sorted."""
-    if cap <= 0:
-        return rows[:0]
-    n = rows.size
-    if n > cap:
-        keys = np.empty(n, dtype=key.dtype)
-        for i in range(n):
-            keys[i] = key[rows[i]]
-        kth = np.partition(keys, cap - 1)[cap - 1]
-        m = 0
-        for i in range(n):
-            if keys[i] <= kth:
-                rows[m] = rows[i]
-                m += 1
-        rows = rows[:m]
-    ids = np.empty(rows.size, dtype=sid.dtype)
-    for i in range(rows.size):
-        ids[i] = sid[rows[i]]
-    rows = rows[np.argsort(ids)]              # (seeker ids are distinct) then stably by key
-    keys = np.empty(rows.size, dtype=key.dtype)
-    for i in range(rows.size):
-        keys[i] = key[rows[i]]
-    return rows[np.argsort(keys, kind="mergesort")[:cap]]
+def _first(rows: np.ndarray, key_of: np.ndarray, sid_of: np.ndarray, cap: int) -> np.ndarray:
+    """The `cap` rows of `rows` with the smallest (key, sid), in that order: each row moved into a
+    head kept sorted and cut at `cap` (plain loops: numpy's partition and sorts took seconds to
+    compile, a heap was slower on these few hundred rows)."""
+    cap = max(min(cap, rows.size), 0)
+    head = np.empty(cap, dtype=np.int64)
+    key = np.empty(cap, dtype=key_of.dtype)
+    sid = np.empty(cap, dtype=np.int64)
+    n = 0
+    for r in rows:
+        k, s = key_of[r], sid_of[r]
+        if n == cap and (cap == 0 or k > key[n - 1] or k == key[n - 1] and s > sid[n - 1]):
+            continue
+        i = n if n < cap else cap - 1          # the slot filled, moved down past the rows after `r`
+        while i > 0 and (k < key[i - 1] or k == key[i - 1] and s < sid[i - 1]):
+            head[i], key[i], sid[i] = head[i - 1], key[i - 1], sid[i - 1]
+            i -= 1
+        head[i], key[i], sid[i] = r, k, s
+        if n < cap:
+            n += 1
+    return head[:n]
 
 
 @numba.njit(cache=True)
