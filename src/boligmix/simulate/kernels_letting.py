@@ -2,9 +2,10 @@
 
 A vacancy's candidates are a few hundred rows of its pool's band, and the numpy version of the
 selection (the masks of `SeekerPool.select`, the size limits, the seekers assessed before, the two
-partial sorts of `first_by`) was a dozen array calls of some microseconds' overhead each, per
-vacancy. These kernels make one pass over the band's rows each (`numba`, compiled once and cached
-on disk). The numpy version stays as the tests' oracle (`tests/test_simulate_almen12.py`).
+partial sorts of `pools.first_by`) was a dozen array calls of some microseconds' overhead each, per
+vacancy; the column screen's window likewise (`column_facts.ColumnScreen.candidates`). These
+kernels make one pass over the rows each (`numba`, compiled once and cached on disk). The numpy
+version is the tests' oracle (`tests/test_simulate_almen12.py`).
 """
 
 from __future__ import annotations

@@ -156,15 +156,4 @@ def within_size_limits(size: np.ndarray, rooms: int, per_room: float | None, ove
     return fit
 
 
-def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.ndarray:
-    """The `n` rows with the smallest (key, seeker id), in that order."""
-    if rows.size == 0:
-        return rows
-    if rows.size > 4 * n > 0:                  # only the rows keyed up to the n-th smallest key are sorted
-        k = key[rows]
-        rows = rows[k <= np.partition(k, n - 1)[n - 1]]
-    order = np.lexsort((sid[rows], key[rows]))
-    return rows[order[:n]]
-
-
-__all__ = ["SeekerPool", "first_by", "within_size_limits"]
+__all__ = ["SeekerPool", "within_size_limits"]
