@@ -163,3 +163,72 @@ def test_the_kernels_equal_masks_and_sorts(pool, cap, binding, preferred, rooms,
     referable = ~rehousing[rows] & urgent[rows] & ~np.isin(sid[rows], done[1])
     assert referrals.tolist() == first_by(rows[referable], referral, sid, cap).tolist()[:cap]
     assert rehoused.tolist() == rows[rehousing[rows] & ~np.isin(sid[rows], done[2])][:cap].tolist()
+
+
+_BASE_POLICIES: list = []
+
+
+def _statutory_and_local():
+    if not _BASE_POLICIES:
+        from boligmix.letting.policy import POLICY_DIR
+        from boligmix.simulate.scenario import build_policy_set
+
+        _BASE_POLICIES.extend(build_policy_set([POLICY_DIR / "local"], {}, "test").policies)
+    return _BASE_POLICIES
+
+
+MUNICIPALITIES, ORGS, DEPARTMENTS, TYPES = (101, 147), ("o1", "o2"), ("d1", "d2"), ("family", "youth")
+
+
+@st.composite
+def rescoped(draw):
+    """The statutory and local policies, some with a scope and period drawn (periods and scopes may
+    overlap: `PolicySet`'s own check is skipped; `in_force` takes the most specific, the first of equals)."""
+    import dataclasses
+    from datetime import date
+
+    from boligmix.letting.policy_spec import Scope
+
+    named = {"municipality_codes": MUNICIPALITIES, "org_ids": ORGS, "department_ids": DEPARTMENTS,
+             "area_categories": ("udsat", "omdannelse", "forebyggelse"), "almen_types": TYPES}
+    policies = []
+    for p in _statutory_and_local():
+        if draw(st.integers(0, 2)) == 0:       # one or two scope facts named, a period
+            start = date(draw(st.integers(2008, 2030)), draw(st.integers(1, 12)), 1)
+            end = draw(st.one_of(st.none(), st.integers(1, 3000)))
+            fields = draw(st.lists(st.sampled_from(sorted(named)), min_size=1, max_size=2, unique=True))
+            scope = Scope(**{f: tuple(draw(st.lists(st.sampled_from(named[f]), min_size=1, max_size=2)))
+                             for f in fields})
+            p = dataclasses.replace(p, spec=p.spec.model_copy(update={
+                "scope": scope, "effective_from": start,
+                "effective_to": None if end is None else date.fromordinal(start.toordinal() + end)}))
+        policies.append(p)
+    return policies
+
+
+@settings(max_examples=60, deadline=None)
+@given(rescoped(), st.lists(st.tuples(st.sampled_from(MUNICIPALITIES + (400,)), st.sampled_from(ORGS + ("o9",)),
+                                      st.sampled_from(DEPARTMENTS + ("d9",)), st.sampled_from(TYPES + ("other",)),
+                                      st.sampled_from((frozenset(), frozenset({"udsat"}),
+                                                       frozenset({"udsat", "parallelsamfund", "omdannelse"}),
+                                                       frozenset({"kombineret_udlejning"}))),
+                                      st.sampled_from((0, 4000, 4001, 8000))), min_size=20, max_size=60))
+def test_in_force_keyed_by_what_the_scopes_and_dates_tell_apart_equals_the_policy_set(policies, asks):
+    """`InForce` answers as `PolicySet.in_force` (the same policy objects, in order) for a sequence of
+    dwellings and dates, values no scope names among them, asked twice each."""
+    from datetime import date
+
+    from boligmix.letting.model import Dwelling
+    from boligmix.letting.policy import PolicySet
+    from boligmix.simulate.in_force import InForce
+
+    plain = object.__new__(PolicySet)              # (no check of overlapping scopes: any drawn set)
+    plain.policies = tuple(policies)
+    kept = InForce(plain)
+    for k, (municipality, org, department, almen_type, categories, day) in enumerate(asks):   # (few values: hits)
+        dwelling = Dwelling(k, municipality, org, department, 2, "a", categories, almen_type)
+        on = date.fromordinal(date(2008, 1, 1).toordinal() + day)
+        want = PolicySet.in_force(plain, dwelling, on)
+        for _ in range(2):
+            got = kept.in_force(dwelling, on)
+            assert len(got) == len(want) and all(a is b for a, b in zip(got, want))
