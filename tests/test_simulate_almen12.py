@@ -232,3 +232,37 @@ def test_in_force_keyed_by_what_the_scopes_and_dates_tell_apart_equals_the_polic
         for _ in range(2):
             got = kept.in_force(dwelling, on)
             assert len(got) == len(want) and all(a is b for a, b in zip(got, want))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 4), SIDS, st.integers(0, 5), st.integers(1, 9),
+                          st.integers(0, 3), st.integers(0, 3)), max_size=30, unique_by=lambda t: t[2]),
+       st.integers(0, 3), st.integers(0, 3))
+def test_the_window_kernels_equal_the_numpy_signatures_and_lexsort(window, org, dep):
+    """`window_signatures` and `best_ranked` equal `ColumnScreen`'s numpy code (main at 86fa7c8): the
+    signature codes, and the first by (rank, seniority, seeker id) among the ranked (many ties)."""
+    from boligmix.simulate.column_facts import SIZE_BITS
+    from boligmix.simulate.kernels_letting import best_ranked, window_signatures
+
+    rank = np.array([w[0] for w in window], dtype=np.int64)
+    seniority = np.array([w[1] for w in window], dtype=np.int64)
+    sid = np.array([w[2] for w in window], dtype=np.int64)
+    facts = np.array([w[3] for w in window], dtype=np.int64)
+    size = np.array([w[4] for w in window], dtype=np.int64)
+    organisation = np.array([w[5] for w in window], dtype=np.int64)
+    department = np.array([w[6] for w in window], dtype=np.int64)
+    rows = np.arange(len(window), dtype=np.int64)[::-1].copy()          # (any order of rows)
+    codes, small = window_signatures(rows, facts, size, organisation, department, org, dep, SIZE_BITS)
+    want = (((facts[rows] << SIZE_BITS) | size[rows]) << 2) | ((organisation[rows] == org).astype(np.int64) << 1) \
+        | (department[rows] == dep)
+    assert small and codes.tolist() == want.tolist()
+    candidates = np.flatnonzero(rank[rows] >= 0)
+    best = best_ranked(rows, rank[rows], seniority, sid)
+    if not candidates.size:
+        assert best == -1
+    else:
+        r = rows[candidates]
+        assert best == candidates[np.lexsort((sid[r], seniority[r], rank[r]))[0]]
+    if window:                                   # a household too large for the code: the row path
+        size[0] = 1 << SIZE_BITS
+        assert not window_signatures(rows, facts, size, organisation, department, org, dep, SIZE_BITS)[1]
