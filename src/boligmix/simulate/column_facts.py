@@ -96,8 +96,6 @@ class ColumnScreen:
         """(id of the policies in force, channel) -> (them, `_prepared`)."""
         self._dwelling_facts: tuple[Dwelling | None, dict[str, Any]] = (None, {})
         """The last dwelling's own facts (a vacancy's windows come one after another)."""
-        self._dwelling_values: dict[tuple, dict[str, Any]] = {}
-        """`_of_dwelling`'s facts per the values they are read from."""
         self._verdicts: dict[tuple, dict[int, tuple[str | None, tuple[int, ...]]]] = {}
         """(policies, dwelling's facts read) -> signature -> RowDecider's (outcome, priority key): the
         same values give the same fact rows, hence the same verdict."""
@@ -297,19 +295,10 @@ class ColumnScreen:
         return row
 
     def _of_dwelling(self, dwelling: Dwelling, on: date) -> dict[str, Any]:
-        """The dwelling's own base facts (`base_facts` on a stand-in applicant: they do not depend on
-        it), kept per the values of the dwelling they read (with their types: 2 and 2.0 are one key)."""
+        """The dwelling's own base facts (`base_facts` on a stand-in applicant: they do not depend on it)."""
         found = self._dwelling_facts
         if found[0] is not dwelling:
-            key = tuple((v, type(v)) for v in (dwelling.rooms, dwelling.almen_type, dwelling.shared,
-                                               dwelling.monthly_rent_dkk, dwelling.floor_area_m2))
-            key = (key, dwelling.area_categories)
-            facts = self._dwelling_values.get(key)
-            if facts is None:
-                if len(self._dwelling_values) > 20_000:
-                    self._dwelling_values.clear()
-                facts = self._dwelling_values[key] = {k: v for k, v in base_facts(_STAND_IN, dwelling, on, 0).items()
-                                                      if k.startswith("dwelling.")}
+            facts = {k: v for k, v in base_facts(_STAND_IN, dwelling, on, 0).items() if k.startswith("dwelling.")}
             found = self._dwelling_facts = (dwelling, facts)
         return found[1]
 
