@@ -7,9 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boligmix.simulate.applicants import Seekers
-from boligmix.simulate.pools import SeekerPool, first_by
+from boligmix.simulate.pools import SeekerPool
 
 KINDS = ("mover", "leaver", "immigrant", "rehousing")
+
+
+def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.ndarray:
+    """The `n` rows with the smallest (key, seeker id), in that order (the brute force)."""
+    return np.array(sorted(rows.tolist(), key=lambda r: (key[r], sid[r]))[:n], dtype=np.int64)
 
 
 @st.composite
@@ -129,26 +134,13 @@ def test_selections_between_housings_equal_the_whole_pools_masks(case, steps):
         assert group.select(month, dwelling, band, second).tolist() == np.flatnonzero(mask).tolist()
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 6), st.integers(1, 10**6)), max_size=120, unique_by=lambda t: t[1]),
-       st.integers(0, 25), st.data())
-def test_first_by_is_the_sorted_head(pairs, n, data):
-    """With many ties in the key and pools far larger than `n` (the partial sort's case)."""
-    key = np.array([k for k, _ in pairs], dtype=np.int64)
-    sid = np.array([s for _, s in pairs], dtype=np.int64)
-    rows = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(pairs) - 1, 0)))) if pairs else []),
-                    dtype=np.int64)
-    expected = sorted(rows.tolist(), key=lambda r: (key[r], sid[r]))[:n]
-    assert first_by(rows, key, sid, n).tolist() == expected
-
-
 @settings(max_examples=200, deadline=None)
 @given(sizes=st.lists(st.integers(1, 12), max_size=40), rooms=st.integers(1, 8),
        per_room=st.one_of(st.none(), st.sampled_from([1, 1.5, 2, 2.5, 3])),
        over=st.one_of(st.none(), st.sampled_from([0, 1, 1.5, 2, 3])))
 def test_the_size_limits_are_the_size_rules_as_written(sizes, rooms, per_room, over):
-    """`candidates._within`: at most `per_room` persons per room and at most `over` rooms over persons."""
-    from boligmix.simulate.candidates import _within
+    """`pools.within_size_limits`: at most `per_room` persons per room and at most `over` rooms over persons."""
+    from boligmix.simulate.pools import within_size_limits as _within
 
     size = np.array(sizes, dtype=np.int64)
     want = [(per_room is None or s / rooms <= per_room) and (over is None or rooms - s <= over) for s in sizes]

@@ -216,16 +216,18 @@ class AlmenLetting:
             channel, context = self.engine.ledger.vacancy_channel[vacancy.vacancy_id], LettingContext()
         # windows of the most senior seekers meeting the size rules, then (when they lapse without a taker,
         # `fits.lapsed`) of those failing them: the engine ranks every one meeting them first
-        windows = [part[i:i + WINDOW] for part in (fits.meeting, fits.lapsed)
-                   for i in range(0, len(part), WINDOW)] or [[]]
+        # (each with its first position in `fits`, whose rows `fits.rows` holds)
+        windows = [(part[i:i + WINDOW], start + i) for part, start in ((fits.meeting, 0), (fits.lapsed, len(fits.meeting)))
+                   for i in range(0, len(part), WINDOW)] or [([], 0)]
         meeting_windows = -(-len(fits.meeting) // WINDOW)
         handed_in: list[int] = []
-        for w, window in enumerate(windows):
+        for w, (window, start) in enumerate(windows):
             handed_in += window
             # a screened round decided from the pool's columns (no applicants built), else the
             # waiting list's applicants: read by every channel but udslusning (the referral channels
             # read it when the engine releases an unused referral to the waiting list)
-            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force) \
+            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force,
+                                            fits.rows[start:start + len(window)]) \
                 if self.columns is not None else None
             if referred:                       # a referral round's winner (`WindowScreen.referrals`; the
                 applicants, handed = [], referred  # oracle, direct=False: the engine's round on the whole list)
@@ -356,8 +358,8 @@ class AlmenLetting:
         """`state`: (seekers decided, unlet for a month, redirected referrals) when every candidate of the pool
         was handed in (None: some were left for a later round)."""
         old = self._tried.get(pos)
-        lists = [np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64)
-                 for i, new in enumerate((waiting, referrals, rehousing))]
+        lists = [np.sort(np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64))
+                 for i, new in enumerate((waiting, referrals, rehousing))]   # (ascending: `candidates.select`)
         self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
 
     def _forget_offers(self, vacancy: Vacancy) -> None:

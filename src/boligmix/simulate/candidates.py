@@ -9,11 +9,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from boligmix.simulate.pools import SeekerPool, first_by, within_size_limits as _within
+from boligmix.simulate.kernels_letting import referral_heads, waiting_heads
+from boligmix.simulate.pools import SeekerPool
 
 WINDOW = 25
 """Waiting-list applicants handed to the engine per round (most senior plausible ones first)."""
 WINDOWS = 3
+NONE = np.zeros(0, dtype=np.int64)
+"""No seeker assessed yet."""
 
 
 def select(group: SeekerPool, dwelling_id: int, rooms: int, month: int, band: int | None, tried: tuple | None,
@@ -21,47 +24,47 @@ def select(group: SeekerPool, dwelling_id: int, rooms: int, month: int, band: in
            urgent: Callable[[int], bool], seniority: Callable[[int], int], referral: Callable[[int], float]
            ) -> tuple["Fits", list[int], list[int]]:
     """(waiting-list, referral, rehousing) candidates of the pool applying in the area labelled
-    `band` (None: any) not yet assessed for the vacancy (`tried`: the seekers assessed per list)
-    for the dwelling `dwelling_id` of `rooms`: the most senior meeting the `preferred`
+    `band` (None: any) not yet assessed for the vacancy (`tried`: the seekers assessed per list,
+    each ascending) for the dwelling `dwelling_id` of `rooms`: the most senior meeting the `preferred`
     size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
     referral order, the first households to rehouse (`waiting_only`: none, the channel reads
     only the waiting list). The household facts of the seekers not read yet are read with
-    `size`, `urgent`, `seniority` and `referral` (`SeekerPool.fill`)."""
-    rows = group.select(month, dwelling_id, band, second)
-    group.fill(rows, size, urgent, seniority, referral)
-    sizes = group.size[rows]
-    fit = _within(sizes, rooms, *binding)
-    meets = fit & _within(sizes, rooms, *preferred) if preferred != binding else fit
-    lists = ((fit, tried[0]),) if tried is not None else ()
-    if not waiting_only:
-        referable = ~group.rehousing[rows] & group.urgent[rows]
-        rehoused = group.rehousing[rows]
-        lists = ((fit, tried[0]), (referable, tried[1]), (rehoused, tried[2])) if tried is not None else ()
-    if lists:                              # the candidates not yet assessed for this vacancy, per list
-        for mask, done in lists:
-            if done.size:                  # (tested on the rows the mask keeps: a fraction of the pool)
-                kept = np.flatnonzero(mask)
-                mask[kept[np.isin(group.sid[rows[kept]], done)]] = False
+    `size`, `urgent`, `seniority` and `referral` (`SeekerPool.fill`). One pass of a compiled
+    kernel per list (`boligmix.simulate.kernels_letting`)."""
+    rows, unread = group.select_counted(month, dwelling_id, band, second)
+    if unread:
+        group.fill(rows, size, urgent, seniority, referral)
+    done = tried if tried is not None else (NONE, NONE, NONE)
     cap = WINDOW * WINDOWS
-    meeting = group.sid[first_by(rows[fit & meets], group.seniority, group.sid, cap)].tolist()
-    lapsed = group.sid[first_by(rows[fit & ~meets], group.seniority, group.sid, cap)].tolist() \
-        if meets is not fit else []
-    fits = Fits(meeting, lapsed, len(meeting) < cap and len(lapsed) < cap)
+    meeting, lapsed = waiting_heads(rows, group.size, group.seniority, group.sid, *size_bounds(rooms, *binding),
+                                    *size_bounds(rooms, *preferred), preferred != binding, done[0], cap)
+    fits = Fits(group.sid[meeting].tolist(), group.sid[lapsed].tolist(), meeting.size < cap and lapsed.size < cap,
+                np.concatenate((meeting, lapsed)))
     if waiting_only:
         return fits, [], []
-    referral_pool = group.sid[first_by(rows[referable], group.referral, group.sid, WINDOW)].tolist()
-    rehousing = group.sid[rows[rehoused][:WINDOW]].tolist()
-    return fits, referral_pool, rehousing
+    referrals, rehoused = referral_heads(rows, group.rehousing, group.urgent, group.referral, group.sid, done[1],
+                                         done[2], WINDOW)
+    return fits, group.sid[referrals].tolist(), group.sid[rehoused].tolist()
+
+
+def size_bounds(rooms: int, per_room: float | None, over: float | None) -> tuple[float, float]:
+    """The size limits (at most `per_room` persons per room, at most `over` rooms more than persons;
+    None: no limit) of a dwelling of `rooms` as (most, fewest) persons (NaN: no bound), the
+    numbers `pools.within_size_limits` compares the sizes with."""
+    return (float(per_room * rooms) if per_room is not None else np.nan,
+            float(rooms - over) if over is not None else np.nan)
 
 
 class Fits(list):
     """A vacancy's waiting-list candidates: those meeting the size rules (`meeting`, the most senior
     first), then those meeting only the binding ones (`lapsed`: the rules lapse without a taker).
-    `complete`: neither list was cut at `WINDOW * WINDOWS`."""
+    `complete`: neither list was cut at `WINDOW * WINDOWS`; `rows`: their rows in the pool, in the
+    same order."""
 
-    def __init__(self, meeting: list[int], lapsed: list[int], complete: bool) -> None:
+    def __init__(self, meeting: list[int], lapsed: list[int], complete: bool, rows: np.ndarray) -> None:
         super().__init__([*meeting, *lapsed])
         self.meeting, self.lapsed, self.complete = meeting, lapsed, complete
+        self.rows = rows
 
 
 __all__ = ["WINDOW", "WINDOWS", "Fits", "select"]

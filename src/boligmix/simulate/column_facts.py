@@ -35,11 +35,15 @@ from boligmix.letting.model import Applicant, Channel, Dwelling, Household, Hous
 from boligmix.letting.policy import Policy
 from boligmix.letting.ranking import REFERRAL_CHANNELS
 from boligmix.simulate.applicants import ApplicantFactory, Seekers, waiting_list_type, wished_rooms
+from boligmix.simulate.kernels_letting import best_ranked, window_signatures
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.screen import SCREENED, WindowScreen
 
 SIZE_BITS = 16
 """Bits of a signature code holding the household size (larger households: the row path)."""
+COLUMN_CHANNELS = frozenset(c for c in SCREENED if c not in REFERRAL_CHANNELS
+                            and {ListType.INTERNAL, ListType.EXTERNAL} <= LIST_TYPES_BY_CHANNEL[c])
+"""The screened channels whose rounds the columns decide (the waiting list's internal and external lists)."""
 MISSING = object()
 """A fact a policy's rows do not hold (unknown to the evaluator)."""
 
@@ -88,6 +92,8 @@ class ColumnScreen:
         self.fact_rows: list[dict[str, Any]] = []
         """Code -> the applicant facts (`ApplicantFactory.facts`) of the seekers with that code."""
         self._plans: dict[int, tuple[Policy, tuple | None]] = {}
+        self._prepared_for: dict[tuple[int, Channel], tuple[Sequence[Policy], tuple | None]] = {}
+        """(id of the policies in force, channel) -> (them, `_prepared`)."""
         self._dwelling_facts: tuple[Dwelling | None, dict[str, Any]] = (None, {})
         """The last dwelling's own facts (a vacancy's windows come one after another)."""
         self._verdicts: dict[tuple, dict[int, tuple[str | None, tuple[int, ...]]]] = {}
@@ -123,56 +129,60 @@ class ColumnScreen:
         return columns
 
     def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, group: SeekerPool,
-                   sids: Sequence[int], seekers: Seekers, now: datetime, in_force: Sequence[Policy]
-                   ) -> tuple[int, str] | None | bool:
+                   sids: Sequence[int], seekers: Seekers, now: datetime, in_force: Sequence[Policy],
+                   rows: np.ndarray | None = None) -> tuple[int, str] | None | bool:
         """The window `sids`' best-ranked eligible candidate as (seeker, list type), False when no
         one is eligible, or None when the round needs the row path (`WindowScreen.candidates` on
-        the applicants)."""
-        if channel not in SCREENED or channel in REFERRAL_CHANNELS \
-                or not {ListType.INTERNAL, ListType.EXTERNAL} <= LIST_TYPES_BY_CHANNEL[channel]:
+        the applicants). `rows`: the window's rows in the pool, when the caller has them."""
+        if channel not in COLUMN_CHANNELS:
             return None
         on = now.date()
-        rows = np.fromiter(map(group.row.__getitem__, sids), dtype=np.int64, count=len(sids))
-        self.fill(group, rows, seekers, on)                # every window seeker's facts fixed now, as before
-        if not sids:
+        if rows is None:
+            rows = np.fromiter(map(group.row.__getitem__, sids), dtype=np.int64, count=len(sids))
+        columns = self.fill(group, rows, seekers, on)      # every window seeker's facts fixed now, as before
+        if not len(sids):
             return False
-        covering = self.screen._covering(in_force, channel)
-        if covering is None:
+        prepared = self._prepared(in_force, channel)
+        if prepared is None:
             return None
-        plans = [self._plan(p) for p in covering]
-        if any(plan is None for plan in plans):
+        covering, plans, dwelling_names = prepared
+        if plans is None:
             return self._to_rows()
         dwelling = vacancy.dwelling
         ledger = engine.ledger
-        if not ledger.entitlements.keys().isdisjoint(sids) or not ledger.reactivations.keys().isdisjoint(sids):
+        if ledger.entitlements and not ledger.entitlements.keys().isdisjoint(sids) or \
+                ledger.reactivations and not ledger.reactivations.keys().isdisjoint(sids):
             return self._to_rows()
         # the engine's list checks (`LettingEngine._candidates`); a factory applicant is never passive and
         # applies to the dwelling's organisation on the internal or external list
         offered = ledger.offered.get(vacancy.vacancy_id, ())
-        keep = [not (s in offered or s in ledger.passive or s in ledger.withdrawn or s in ledger.housed) for s in sids]
-        rows = rows[np.array(keep, dtype=bool)]
-        if not rows.size:
-            self._count()
-            return False
-        signature = self.signatures(group, rows, dwelling)
-        if signature is None:
+        passive, withdrawn, housed = ledger.passive, ledger.withdrawn, ledger.housed
+        keep = [not (s in offered or s in passive or s in withdrawn or s in housed) for s in sids]
+        if not all(keep):
+            rows = rows[np.array(keep, dtype=bool)]
+            if not rows.size:
+                self._count()
+                return False
+        signature, small = window_signatures(rows, columns.facts, group.size, columns.organisation,
+                                             columns.department, self.code(dwelling.org_id),
+                                             self.code(dwelling.department_id), SIZE_BITS)
+        if not small:
             return self._to_rows()
         codes = signature.tolist()               # the distinct signatures (a window: a dict beats np.unique)
         index: dict[int, int] = {}
-        inverse = np.fromiter((index.setdefault(c, len(index)) for c in codes), dtype=np.int64, count=len(codes))
+        inverse = [index.setdefault(c, len(index)) for c in codes]
         distinct = list(index)
         dwelling_facts = self._of_dwelling(dwelling, on)
         context = (tuple(map(id, covering)), dwelling.rooms,
-                   tuple((v, type(v)) for v in (dwelling_facts.get(name) for plan in plans for name, _ in plan
-                                                if name.startswith("dwelling."))))
+                   tuple((v, type(v)) for v in map(dwelling_facts.get, dwelling_names)))
         kept = self._verdicts.get(context)       # (one hash of the context a window, not one per signature)
         if kept is None:
             if len(self._verdicts) > 20_000:
                 self._verdicts.clear()
             kept = self._verdicts[context] = {}
         verdicts = [kept.get(c) for c in distinct]
-        new = [j for j, v in enumerate(verdicts) if v is None]
-        if new:                                  # RowDecider's verdicts on the new signatures' fact rows
+        if None in verdicts:                     # RowDecider's verdicts on the new signatures' fact rows
+            new = [j for j, v in enumerate(verdicts) if v is None]
             signatures = [self._decode(distinct[j]) for j in new]
             fact_rows = {p.id: [self._row(plan, sig, dwelling, dwelling_facts) for sig in signatures]
                          for p, plan in zip(covering, plans)}
@@ -180,20 +190,31 @@ class ColumnScreen:
             for j, o, k in zip(new, outcome, keys):
                 verdicts[j] = kept[distinct[j]] = (o, tuple(k))
         self._count()
-        eligible = [j for j, (o, _) in enumerate(verdicts) if o is None]
+        eligible = {v[1] for v in verdicts if v[0] is None}
         if not eligible:
             return False
         # the engine's ranking key (`ranking.rank_key`; no referral order on these channels): the
-        # priority key as a rank among the distinct keys, then seniority and applicant id
-        ordered = sorted({verdicts[j][1] for j in eligible})
-        key_rank = np.full(len(distinct), len(ordered), dtype=np.int64)
-        for j in eligible:
-            key_rank[j] = ordered.index(verdicts[j][1])
-        ranked = key_rank[inverse]
-        candidates = np.flatnonzero(ranked < len(ordered))
-        sid = group.sid[rows[candidates]]
-        best = candidates[np.lexsort((sid, group.seniority[rows[candidates]], ranked[candidates]))[0]]
-        return int(group.sid[rows[best]]), "internal" if self._decode(codes[best])[2] else "external"
+        # priority key as a rank among the distinct keys (-1: not eligible), then seniority and applicant id
+        ordered = {key: k for k, key in enumerate(sorted(eligible))}
+        key_rank = [ordered[v[1]] if v[0] is None else -1 for v in verdicts]
+        best = best_ranked(rows, np.array([key_rank[j] for j in inverse], dtype=np.int64), group.seniority, group.sid)
+        return int(group.sid[rows[best]]), "internal" if codes[best] & 2 else "external"
+
+    def _prepared(self, in_force: Sequence[Policy], channel: Channel) -> tuple | None:
+        """(the policies covering the channel, their plans or None when one has a fact without a
+        column, the dwelling facts the plans read), or None when a covering policy may reject
+        (`WindowScreen._covering`), kept per policies in force and channel."""
+        key = (id(in_force), channel)
+        found = self._prepared_for.get(key)
+        if found is None or found[0] is not in_force:
+            covering = self.screen._covering(in_force, channel)
+            prepared = None
+            if covering is not None:
+                plans = [self._plan(p) for p in covering]
+                prepared = (covering, None, ()) if any(plan is None for plan in plans) else \
+                    (covering, plans, tuple(name for plan in plans for name, _ in plan if name.startswith("dwelling.")))
+            found = self._prepared_for[key] = (in_force, prepared)
+        return found[1]
 
     def signatures(self, group: SeekerPool, rows: np.ndarray, dwelling: Dwelling) -> np.ndarray | None:
         """Per seeker at `rows` (facts read: `fill`), the code of what its candidate facts for

@@ -17,6 +17,7 @@ from itertools import repeat
 import numpy as np
 
 from boligmix.simulate.applicants import Seekers
+from boligmix.simulate.kernels_letting import open_rows
 
 
 class SeekerPool:
@@ -61,9 +62,13 @@ class SeekerPool:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
         `band` (None: any band; households to rehouse apply everywhere; `second`: as their second
         choice), in the order added."""
-        rows = self._applying(band, second)
-        mask = self.open[rows] & (self.month[rows] <= month) & (self.dwelling[rows] != dwelling_id)
-        return rows[mask]
+        return self.select_counted(month, dwelling_id, band, second)[0]
+
+    def select_counted(self, month: int, dwelling_id: int, band: int | None, second: bool = False
+                       ) -> tuple[np.ndarray, int]:
+        """`select`'s rows and how many of them have no household facts read yet (`fill`)."""
+        return open_rows(self._applying(band, second), self.open, self.month, self.dwelling, self.known, month,
+                         dwelling_id)
 
     def _applying(self, band: int | None, second: bool) -> np.ndarray:
         """Rows (ascending) of the seekers applying in `band` as `select` reads it, less some housed
@@ -151,15 +156,4 @@ def within_size_limits(size: np.ndarray, rooms: int, per_room: float | None, ove
     return fit
 
 
-def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.ndarray:
-    """The `n` rows with the smallest (key, seeker id), in that order."""
-    if rows.size == 0:
-        return rows
-    if rows.size > 4 * n > 0:                  # only the rows keyed up to the n-th smallest key are sorted
-        k = key[rows]
-        rows = rows[k <= np.partition(k, n - 1)[n - 1]]
-    order = np.lexsort((sid[rows], key[rows]))
-    return rows[order[:n]]
-
-
-__all__ = ["SeekerPool", "first_by", "within_size_limits"]
+__all__ = ["SeekerPool", "within_size_limits"]
