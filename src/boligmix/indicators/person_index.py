@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -117,6 +118,9 @@ class IdIndex:
             return self._index_split(np.asarray(ids))
         idx = np.zeros(ids.size, dtype=np.int32)
         found = np.zeros(ids.size, dtype=bool)
+        if self._bucketed:                            # one fused pass (no temporaries to chunk)
+            _bucket_index(self.ids, self.starts, self.lo, self.shift, np.asarray(ids, dtype=np.int64), idx, found)
+            return idx, found
         for s in range(0, ids.size, CHUNK):
             self._chunk(ids[s:s + CHUNK], idx[s:s + CHUNK], found[s:s + CHUNK])
         return idx, found
@@ -139,39 +143,40 @@ class IdIndex:
         return idx, found
 
     def _chunk(self, ids: np.ndarray, idx: np.ndarray, found: np.ndarray) -> None:
+        """`index` of a chunk of ids in a table without buckets (small, or ids spread too widely): a
+        binary search."""
         table = self.ids
-        if not self._bucketed:
-            if table.size:
-                pos = np.searchsorted(table, ids)
-                pos[pos == table.size] = 0
-                np.equal(table[pos], ids, out=found)
-                idx[found] = pos[found]
-            return
-        offset = ids.astype(np.int64) - self.lo
-        inside = offset.view(np.uint64) <= np.uint64(self.span)  # negative offsets wrap to large
-        np.right_shift(offset, self.shift, out=offset)
-        np.multiply(offset, inside, out=offset)  # outside the table's range: bucket 0 (then not equal)
-        first = self.starts[offset]
-        np.minimum(first, table.size - 1, out=first)
-        # An id of a later bucket (empty bucket, or past the bucket's end) is larger: not equal.
-        np.equal(table[first], ids, out=found)
-        if self.max_per_bucket > 1:
-            pending = np.flatnonzero(~found)
-            candidate = first[pending]
-            for _ in range(min(self.max_per_bucket - 1, PROBES)):
-                if not pending.size:
-                    break
-                candidate = np.minimum(candidate + 1, table.size - 1)
-                hit = table[candidate] == ids[pending]
-                first[pending[hit]] = candidate[hit]
-                found[pending[hit]] = True
-                pending, candidate = pending[~hit], candidate[~hit]
-            if pending.size and self.max_per_bucket - 1 > PROBES:   # crowded buckets: a binary search
-                pos = np.minimum(np.searchsorted(table, ids[pending]), table.size - 1)
-                hit = table[pos] == ids[pending]
-                first[pending[hit]] = pos[hit]
-                found[pending[hit]] = True
-        np.multiply(first, found, out=idx)
+        if table.size:
+            pos = np.searchsorted(table, ids)
+            pos[pos == table.size] = 0
+            np.equal(table[pos], ids, out=found)
+            idx[found] = pos[found]
+
+
+@numba.njit(cache=True, nogil=True)
+def _bucket_index(table: np.ndarray, starts: np.ndarray, lo: int, shift: int, ids: np.ndarray, idx: np.ndarray,
+                  found: np.ndarray) -> None:
+    """`IdIndex.index` of a bucketed table, one id at a time: an id in the table's range goes to its
+    bucket's first position, on past smaller ids for at most PROBES positions, then (a crowded
+    bucket) by a binary search of the bucket's rest; found when the id there equals it (the first
+    equal id: the table ascends and equal ids share a bucket). Before, about a dozen vectorised
+    numpy passes per chunk of ids (fresh temporaries, a gather each)."""
+    hi = table[table.size - 1]
+    for i in range(ids.size):
+        x = ids[i]
+        if x < lo or x > hi:
+            continue
+        b = (x - lo) >> shift
+        j, end = starts[b], starts[b + 1]
+        probes = 0
+        while j < end and table[j] < x and probes <= PROBES:
+            j += 1
+            probes += 1
+        if j < end and table[j] < x:
+            j += np.searchsorted(table[j:end], x)
+        if j < end and table[j] == x:
+            idx[i] = j
+            found[i] = True
 
 
 def _widest_gap(ids: np.ndarray) -> int:

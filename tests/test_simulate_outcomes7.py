@@ -1,0 +1,50 @@
+"""Session 12's kernels of the year outside the market (branch outcomes7) against the code they
+replaced or a brute-force oracle, on random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from boligmix.simulate.population import Dwellings
+
+
+def _dwellings(ids: np.ndarray) -> Dwellings:
+    n = ids.size
+    return Dwellings(frame=pl.DataFrame(), ids=ids, tenure=np.zeros(n, np.int8), almen_type=np.full(n, None),
+                     area=np.full(n, None), municipality=np.zeros(n, np.int64), rooms=np.ones(n, np.int64),
+                     household=np.zeros(n, np.int64), active=np.ones(n, bool), vacant_from=np.ones(n, np.int64),
+                     department=np.full(n, None), org=np.full(n, None), floor_area=np.ones(n), rent=np.ones(n))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 12_000), far=st.integers(0, 3_000), stride=st.sampled_from([1, 7, 2_654_435_761]),
+       repeats=st.booleans(), added=st.integers(0, 500), seed=st.integers(0, 2**32 - 1))
+def test_dwelling_positions_of_many_ids_equal_the_binary_search(n, far, stride, repeats, added, seed):
+    """The residents' dwellings (more than `indexed_from`) found through the bucket table: the data's
+    ids (an arithmetic progression or dense, in any row order, repeats too: the first row counts),
+    new ones far above, ids absent (the binary search's end position), and after dwellings are added."""
+    rng = np.random.default_rng(seed)
+    data = 3_000_000_000_000 + stride * np.arange(n, dtype=np.int64)
+    if repeats:
+        data = np.repeat(data, rng.integers(1, 3, n))
+    ids = rng.permutation(np.concatenate([data, rng.integers(10**17, 2 * 10**17, far, dtype=np.int64)]))
+    dw = _dwellings(ids)
+    for step in range(2):
+        wanted = np.concatenate([rng.choice(dw.ids, 3_000), dw.ids[:20] + 1, [dw.ids.min() - 1, dw.ids.max() + 1, -7,
+                                                                              2**63 - 1, -(2**63)]]).astype(np.int64)
+        wanted = rng.permutation(wanted)
+        order = np.argsort(dw.ids, kind="stable")
+        expected = order[np.minimum(np.searchsorted(dw.ids[order], wanted), dw.ids.size - 1)]
+        assert dw.position(wanted, indexed_from=0).tolist() == expected.tolist()
+        assert dw.position(wanted, indexed_from=10**9).tolist() == expected.tolist()     # the binary search
+        if step == 0 and added:          # new dwellings: the table is rebuilt
+            dw.ids = np.concatenate([dw.ids, 5 * 10**17 + rng.integers(0, 10**6, added, dtype=np.int64)])
+
+
+def test_no_wanted_ids_and_one_dwelling():
+    dw = _dwellings(np.array([42], dtype=np.int64))
+    assert dw.position(np.zeros(0, dtype=np.int64), indexed_from=0).tolist() == []
+    assert dw.position(np.array([42, 41, 43], dtype=np.int64), indexed_from=0).tolist() == [0, 0, 0]
