@@ -48,3 +48,25 @@ def test_no_wanted_ids_and_one_dwelling():
     dw = _dwellings(np.array([42], dtype=np.int64))
     assert dw.position(np.zeros(0, dtype=np.int64), indexed_from=0).tolist() == []
     assert dw.position(np.array([42, 41, 43], dtype=np.int64), indexed_from=0).tolist() == [0, 0, 0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(0, 3_000), m=st.integers(0, 3_000), width=st.sampled_from([5, 1_000, 2**62]),
+       sort_ids=st.booleans(), sort_wanted=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_is_in_by_merging_sorted_ids_equals_the_hash_set(n, m, width, sort_ids, sort_wanted, seed):
+    """`is_in` of ascending ids (repeats, negative and huge ids too) by one merge, against numpy's
+    `isin`; unsorted inputs take the hash set (the same answer)."""
+    from boligmix.simulate import lookup
+
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(-width, width, n, dtype=np.int64)
+    wanted = np.concatenate([rng.choice(ids, min(n, m // 2)) if n else np.zeros(0, np.int64),
+                             rng.integers(-width, width, m - min(n, m // 2), dtype=np.int64)])
+    ids = np.sort(ids) if sort_ids else ids
+    wanted = np.sort(wanted) if sort_wanted else rng.permutation(wanted)
+    old = lookup.SEARCH_IN_ORDER
+    lookup.SEARCH_IN_ORDER = 0                                 # the merge from one element on
+    try:
+        assert lookup.is_in(ids, wanted).tolist() == np.isin(wanted, ids).tolist()
+    finally:
+        lookup.SEARCH_IN_ORDER = old
