@@ -70,3 +70,34 @@ def test_is_in_by_merging_sorted_ids_equals_the_hash_set(n, m, width, sort_ids, 
         assert lookup.is_in(ids, wanted).tolist() == np.isin(wanted, ids).tolist()
     finally:
         lookup.SEARCH_IN_ORDER = old
+
+
+def _old_rows(frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
+    """`Donors.rows` before session 12: two binary searches and `np.repeat` (the oracle)."""
+    lo, hi = np.searchsorted(frame_ids, donor, "left"), np.searchsorted(frame_ids, donor, "right")
+    counts = hi - lo
+    first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    take = first + np.arange(int(counts.sum()), dtype=np.int64)
+    return frame[take].with_columns(pl.Series("person_id", np.repeat(recipient, counts), dtype=pl.Int64))
+
+
+@settings(max_examples=80, deadline=None)
+@given(n_people=st.integers(0, 300), n_donors=st.integers(0, 400), ordered=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_donated_rows_equal_the_two_searches(n_people, n_donors, ordered, seed):
+    """The donors' rows as their recipients' (`Donors.rows`): by one walk of the sorted donors and a
+    compiled gather list, against the binary searches and `np.repeat` they replaced; donors with
+    none, one or several rows, repeated donors, absent donors, huge and negative ids."""
+    from boligmix.simulate.register_outcomes import Donors, donor_order
+
+    rng = np.random.default_rng(seed)
+    people = np.unique(rng.integers(-(2**62), 2**62, n_people, dtype=np.int64))
+    frame_ids = np.sort(np.repeat(people, rng.integers(0, 4, people.size)))
+    frame = pl.DataFrame({"person_id": frame_ids, "value": rng.random(frame_ids.size),
+                          "label": pl.Series(rng.choice(["a", "b", None], frame_ids.size).tolist(), dtype=pl.String)})
+    pool = np.concatenate([people, rng.integers(-(2**62), 2**62, 5, dtype=np.int64)])
+    donor = rng.choice(pool, n_donors) if n_donors else np.zeros(0, dtype=np.int64)
+    recipient = rng.integers(0, 10**18, donor.size, dtype=np.int64)
+    order = np.argsort(donor, kind="stable") if ordered else donor_order(donor)
+    got = Donors.rows(None, frame, frame_ids, donor, recipient, order)
+    assert got.equals(_old_rows(frame, frame_ids, donor, recipient))

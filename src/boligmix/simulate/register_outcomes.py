@@ -7,6 +7,7 @@ estimated education transitions; convictions are drawn by the estimated rates.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -221,12 +222,16 @@ class Donors:
         """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient
         (`order`: the donors' ascending order when known)."""
         order = donor_order(donor) if order is None else order
-        lo, hi = search(frame_ids, donor, "left", order), search(frame_ids, donor, "right", order)
+        if order is None:
+            lo, hi = search(frame_ids, donor, "left"), search(frame_ids, donor, "right")
+        else:                                         # both bounds by one walk of the sorted donors
+            lo, hi = np.empty(donor.size, dtype=np.int64), np.empty(donor.size, dtype=np.int64)
+            _sorted_bounds(frame_ids, donor, order, lo, hi)
         counts = hi - lo
-        total = int(counts.sum())
-        first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        take = first + np.arange(total, dtype=np.int64)
-        return frame[take].with_columns(pl.Series("person_id", np.repeat(recipient, counts), dtype=pl.Int64))
+        take = np.empty(int(counts.sum()), dtype=np.int64)
+        person = np.empty(take.size, dtype=np.int64)
+        _donated_rows(lo, counts, np.asarray(recipient, dtype=np.int64), take, person)
+        return frame[take].with_columns(pl.Series("person_id", person, dtype=pl.Int64))
 
     def status_of(self, donor: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
         """The main status of each donor in the donors' year (0: no labour rows)."""
@@ -238,6 +243,35 @@ class Donors:
     def person_years_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None
                         ) -> pl.DataFrame:
         return self.rows(self.person_years, self._py_ids, donor, recipient, order)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sorted_bounds(ids: np.ndarray, wanted: np.ndarray, order: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """`np.searchsorted(ids, wanted, "left")` and `"right"` of ascending `ids`, `order`: the ascending
+    order of `wanted`: one walk through both (two binary searches of every donor before)."""
+    j, n = 0, ids.size
+    for k in range(order.size):
+        i = order[k]
+        x = wanted[i]
+        while j < n and ids[j] < x:
+            j += 1
+        end = j
+        while end < n and ids[end] == x:
+            end += 1
+        lo[i], hi[i] = j, end
+
+
+@numba.njit(cache=True, nogil=True)
+def _donated_rows(lo: np.ndarray, counts: np.ndarray, recipient: np.ndarray, take: np.ndarray,
+                  person: np.ndarray) -> None:
+    """The rows lo[i] .. lo[i] + counts[i] - 1 of each donor i in turn (`take`), each as a row of
+    its `recipient` (`person`): `np.repeat` and a cumulative sum before."""
+    at = 0
+    for i in range(lo.size):
+        for r in range(counts[i]):
+            take[at] = lo[i] + r
+            person[at] = recipient[i]
+            at += 1
 
 
 def donor_order(donor: np.ndarray) -> np.ndarray | None:
