@@ -101,3 +101,82 @@ def test_donated_rows_equal_the_two_searches(n_people, n_donors, ordered, seed):
     order = np.argsort(donor, kind="stable") if ordered else donor_order(donor)
     got = Donors.rows(None, frame, frame_ids, donor, recipient, order)
     assert got.equals(_old_rows(frame, frame_ids, donor, recipient))
+
+
+def _old_pick(donors, status, bands, nw, ab, u, area):
+    """`Donors.pick` before session 12: a vectorised pass per level (the oracle)."""
+    from boligmix.simulate.register_outcomes import _LEVEL_DIVISOR, _cell_code
+
+    n = status.size
+    columns = [status, bands, nw.astype(np.int64), ab, area]
+    out = np.zeros(n, dtype=np.int64)
+    todo = np.arange(n)
+    finest = _cell_code(columns, 5) if n else np.zeros(0, dtype=np.int64)
+    for depth, (codes, starts, sizes), pool in zip((5, 4, 3, 2, 1), donors.levels, donors.pools):
+        if todo.size == 0:
+            break
+        want = finest[todo] // _LEVEL_DIVISOR[depth]
+        if codes.size == 0:
+            continue
+        pos = np.minimum(np.searchsorted(codes, want), codes.size - 1)
+        hit = codes[pos] == want
+        size = sizes[pos[hit]]
+        offset = np.minimum((u[todo[hit]] * size).astype(np.int64), size - 1)
+        out[todo[hit]] = pool[starts[pos[hit]] + offset]
+        todo = todo[~hit]
+    if todo.size:
+        codes, starts, sizes = donors.levels[4]
+        at = np.flatnonzero(codes == 0)
+        if at.size == 0:
+            raise KeyError((0,))
+        size = sizes[at[0]]
+        out[todo] = donors.pools[4][starts[at[0]] + np.minimum((u[todo] * size).astype(np.int64), size - 1)]
+    return out
+
+
+def _donors(rng, n: int, statuses: int, areas: int, with_status0: bool):
+    """A `Donors` of `n` random donors (its cells built as `Donors.__init__` builds them)."""
+    from boligmix.simulate.register_outcomes import _KEY_RADIX, _LEVEL_DIVISOR, MIN_AREA_DONORS, Donors, _cell_code
+    from boligmix.simulate.lookup import sorted_groups
+
+    donors = Donors.__new__(Donors)
+    ids = np.unique(rng.integers(-(2**62), 2**62, n, dtype=np.int64))
+    status = rng.integers(0 if with_status0 else 1, statuses, ids.size)
+    columns = [status, rng.integers(0, 3, ids.size), rng.integers(0, 2, ids.size), rng.integers(0, 3, ids.size),
+               rng.integers(-1, areas, ids.size)]
+    finest = _cell_code(columns, 5)
+    donors.levels, donors.pools = [], []
+    for depth in (5, 4, 3, 2, 1):
+        code = finest // _LEVEL_DIVISOR[depth]
+        by_cell = np.argsort(code, kind="stable")
+        codes, starts, sizes = sorted_groups(code[by_cell])
+        if depth == 5:
+            usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= min(MIN_AREA_DONORS, 3))
+            codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
+        donors.levels.append((codes, starts, sizes))
+        donors.pools.append(ids[by_cell])
+    return donors
+
+
+@settings(max_examples=80, deadline=None)
+@given(n_donors=st.integers(1, 400), n=st.integers(0, 300), statuses=st.integers(2, 6), areas=st.integers(0, 5),
+       with_status0=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_pick_by_the_compiled_walk_equals_the_vectorised_levels(n_donors, n, statuses, areas, with_status0, seed):
+    """`Donors.pick` (one compiled walk per recipient through the levels) against the vectorised
+    passes it replaced: recipients of cells at every level, of none (the status-0 pool, or the
+    KeyError without one), u near 1."""
+    rng = np.random.default_rng(seed)
+    donors = _donors(rng, n_donors, statuses, areas, with_status0)
+    status = rng.integers(0, statuses + 2, n)
+    bands, nw, ab = rng.integers(0, 4, n), rng.integers(0, 2, n).astype(bool), rng.integers(0, 4, n)
+    area = rng.integers(-1, areas + 2, n)
+    u = np.where(rng.random(n) < 0.1, np.nextafter(1.0, 0.0), rng.random(n))
+    try:
+        want = _old_pick(donors, status, bands, nw, ab, u, area)
+    except KeyError:
+        try:
+            donors.pick(status, bands, nw, ab, u, area)
+        except KeyError:
+            return
+        raise AssertionError("no KeyError")
+    assert donors.pick(status, bands, nw, ab, u, area).tolist() == want.tolist()

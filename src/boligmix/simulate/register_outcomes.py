@@ -186,35 +186,22 @@ class Donors:
     def pick(self, status: np.ndarray, bands: np.ndarray, nw: np.ndarray, ab: np.ndarray, u: np.ndarray,
              area: np.ndarray | None = None) -> np.ndarray:
         """A donor per recipient: the finest cell of the recipient's key that has donors, then the
-        donor at position floor(u * size) of its pool."""
+        donor at position floor(u * size) of its pool (`_pick`; none: the status-0 cell's pool)."""
         n = np.asarray(status).size
         area = np.full(n, -1) if area is None else area
         columns = [np.asarray(c) for c in (status, bands, nw.astype(np.int64) if hasattr(nw, "astype") else nw, ab,
                                            area)]
-        out = np.zeros(n, dtype=np.int64)
-        todo = np.arange(n)
         finest = _cell_code(columns, 5) if n else np.zeros(0, dtype=np.int64)   # every key checked, as at depth 5
         del columns
-        for depth, (codes, starts, sizes), pool in zip((5, 4, 3, 2, 1), self.levels, self.pools):
-            if todo.size == 0:
-                break
-            # the code of the first `depth` columns: the finest code without the later columns' digits
-            want = finest[todo] // _LEVEL_DIVISOR[depth]
-            if codes.size == 0:
-                continue
-            pos = np.minimum(np.searchsorted(codes, want), codes.size - 1)
-            hit = codes[pos] == want
-            size = sizes[pos[hit]]
-            offset = np.minimum((u[todo[hit]] * size).astype(np.int64), size - 1)
-            out[todo[hit]] = pool[starts[pos[hit]] + offset]
-            todo = todo[~hit]
-        if todo.size:                                 # no cell of the status: the status-0 pool
-            codes, starts, sizes = self.levels[4]
-            at = np.flatnonzero(codes == 0)
-            if at.size == 0:
-                raise KeyError((0,))
-            size = sizes[at[0]]
-            out[todo] = self.pools[4][starts[at[0]] + np.minimum((u[todo] * size).astype(np.int64), size - 1)]
+        out = np.zeros(n, dtype=np.int64)
+        if n == 0:
+            return out
+        codes, starts, sizes = zip(*self.levels)
+        status0 = np.flatnonzero(self.levels[4][0] == 0)
+        divisors = np.array([_LEVEL_DIVISOR[depth] for depth in (5, 4, 3, 2, 1)], dtype=np.int64)
+        if not _pick(finest, np.asarray(u, dtype=np.float64), divisors, codes, starts, sizes, tuple(self.pools),
+                     int(status0[0]) if status0.size else -1, out):
+            raise KeyError((0,))
         return out
 
     def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
@@ -243,6 +230,35 @@ class Donors:
     def person_years_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None
                         ) -> pl.DataFrame:
         return self.rows(self.person_years, self._py_ids, donor, recipient, order)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick(finest: np.ndarray, u: np.ndarray, divisors: np.ndarray, codes, starts, sizes, pools, status0: int,
+          out: np.ndarray) -> bool:
+    """`Donors.pick` per recipient: at each level (finest first) the cell of the recipient's code
+    floor-divided by the level's divisor, found by a binary search of the level's sorted codes; the
+    first level with the cell gives the donor at min(floor(u * size), size - 1) of the cell's pool;
+    no level: the coarsest level's cell `status0` (the status-0 pool; -1: none, then False). Before,
+    a vectorised pass per level over the recipients still without a cell (gathers, a search, masks)."""
+    for i in range(finest.size):
+        done = False
+        for level in range(divisors.size):
+            level_codes = codes[level]
+            if level_codes.size == 0:
+                continue
+            want = finest[i] // divisors[level]
+            pos = min(np.searchsorted(level_codes, want), level_codes.size - 1)
+            if level_codes[pos] == want:
+                size = sizes[level][pos]
+                out[i] = pools[level][starts[level][pos] + min(np.int64(u[i] * size), size - 1)]
+                done = True
+                break
+        if not done:
+            if status0 < 0:
+                return False
+            size = sizes[divisors.size - 1][status0]
+            out[i] = pools[divisors.size - 1][starts[divisors.size - 1][status0] + min(np.int64(u[i] * size), size - 1)]
+    return True
 
 
 @numba.njit(cache=True, nogil=True)
