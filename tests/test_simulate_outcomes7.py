@@ -180,3 +180,28 @@ def test_pick_by_the_compiled_walk_equals_the_vectorised_levels(n_donors, n, sta
             return
         raise AssertionError("no KeyError")
     assert donors.pick(status, bands, nw, ab, u, area).tolist() == want.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(n_first=st.integers(0, 60), n_second=st.integers(0, 60), two_keys=st.booleans(), presorted=st.booleans(),
+       nulls=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_union_of_kept_rows_with_a_sorted_second_equals_the_filtered_sorted_union(n_first, n_second, two_keys,
+                                                                                presorted, nulls, seed):
+    """`sorted_union_of_kept` with a second frame already strictly sorted (the donated person_years:
+    not sorted again) or not, against filtering and `sorted_union`."""
+    from boligmix.simulate.lookup import sorted_union, sorted_union_of_kept
+
+    rng = np.random.default_rng(seed)
+    people = rng.permutation(np.unique(rng.integers(-(2**40), 2**40, n_first + n_second)))
+    def frame(ids):
+        ids = np.repeat(ids, rng.integers(1, 3 if two_keys else 2, ids.size))
+        att = rng.choice(["a", "b", "c"] + ([None] if nulls else []), ids.size).tolist()
+        return pl.DataFrame({"p": ids, "att": pl.Series(att, dtype=pl.String), "v": rng.random(ids.size)})
+    by = ("p", "att") if two_keys else ("p",)
+    first = frame(people[:n_first]).unique(list(by), keep="first", maintain_order=True).sort(*by)
+    second = frame(people[n_first:]).unique(list(by), keep="first", maintain_order=True)
+    if presorted:
+        second = second.sort(*by)
+    keep = rng.random(first.height) < 0.7
+    expected = sorted_union(first.filter(pl.Series(keep, dtype=pl.Boolean)), second, by)
+    assert sorted_union_of_kept(first, keep, second, by).equals(expected)

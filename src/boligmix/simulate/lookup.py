@@ -129,9 +129,14 @@ def sorted_union_of_kept(first: pl.DataFrame, keep: np.ndarray, second: pl.DataF
     the year's kept register rows, most of last year's, were a second copy beside the merged
     result): when `first` itself is strictly sorted by `by` (so its kept rows are), the rows are
     gathered once, in merged order, from `first` and the sorted `second` side by side (no copy);
-    otherwise that `sorted_union`. The caller's promise as there: no common value of `by[0]`."""
-    second = second.sort(*by)
-    if not (first.schema == second.schema and _strictly_sorted(first, by) and _strictly_sorted(second, by)):
+    otherwise that `sorted_union`. The caller's promise as there: no common value of `by[0]`. A
+    `second` already strictly sorted is not sorted again (a sort of rows distinct in its keys
+    returns them as they are)."""
+    second_sorted = _strictly_sorted(second, by)      # already (the year's donated person_years): no sort
+    if not second_sorted:
+        second = second.sort(*by)
+        second_sorted = _strictly_sorted(second, by)
+    if not (first.schema == second.schema and _strictly_sorted(first, by) and second_sorted):
         return sorted_union(first.filter(pl.Series(keep, dtype=pl.Boolean)), second, by)
     kept = np.flatnonzero(keep)
     # each row of `second` goes after the kept rows of smaller keys and after the rows of `second` before it
