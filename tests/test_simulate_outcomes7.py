@@ -205,3 +205,16 @@ def test_union_of_kept_rows_with_a_sorted_second_equals_the_filtered_sorted_unio
     keep = rng.random(first.height) < 0.7
     expected = sorted_union(first.filter(pl.Series(keep, dtype=pl.Boolean)), second, by)
     assert sorted_union_of_kept(first, keep, second, by).equals(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 2_000), cells=st.sampled_from([1, 3, 50, 10**6, 2**40]), divisor=st.sampled_from([1, 2, 64, 4096, 2**30]),
+       seed=st.integers(0, 2**32 - 1))
+def test_stable_order_of_coarser_codes_equals_the_stable_argsort(n, cells, divisor, seed):
+    """The donors' pools of a coarser level ordered by counting from the finest level's order, against
+    numpy's stable argsort of the coarser codes (ties in index order; few and many cells)."""
+    from boligmix.simulate.register_outcomes import stable_order_of_coarser
+
+    finest = np.random.default_rng(seed).integers(0, cells, n, dtype=np.int64)
+    got = stable_order_of_coarser(finest, np.argsort(finest, kind="stable"), divisor)
+    assert got.tolist() == np.argsort(finest // divisor, kind="stable").tolist()

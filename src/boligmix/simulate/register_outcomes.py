@@ -167,10 +167,12 @@ class Donors:
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # depth 5 .. 1: codes, starts, sizes
         self.pools: list[np.ndarray] = []
         finest = _cell_code(columns, 5)
+        by_finest = np.argsort(finest, kind="stable")
         for depth in (5, 4, 3, 2, 1):
             # the code of the first `depth` columns: the finest code without the later columns' digits
             code = finest // _LEVEL_DIVISOR[depth]
-            by_cell = np.argsort(code, kind="stable")        # py_ids ascending: each pool in id order
+            # py_ids ascending: each pool in id order (np.argsort(code, kind="stable"), by counting)
+            by_cell = by_finest if depth == 5 else stable_order_of_coarser(finest, by_finest, _LEVEL_DIVISOR[depth])
             codes, starts, sizes = sorted_groups(code[by_cell])
             if depth == 5:
                 usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= MIN_AREA_DONORS)
@@ -230,6 +232,33 @@ class Donors:
     def person_years_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None
                         ) -> pl.DataFrame:
         return self.rows(self.person_years, self._py_ids, donor, recipient, order)
+
+
+@numba.njit(cache=True, nogil=True)
+def stable_order_of_coarser(finest: np.ndarray, by_finest: np.ndarray, divisor: int) -> np.ndarray:
+    """`np.argsort(finest // divisor, kind="stable")` of non-negative codes from `by_finest`, the
+    stable order of `finest`: the coarser codes ascend along it, so each element's coarser cell
+    is numbered in one walk and the elements counted into their cells in index order (a counting
+    sort, linear; a stable sort of 6 million codes per level before, four levels)."""
+    n = finest.size
+    cell = np.empty(n, dtype=np.int64)
+    cells, previous = 0, np.int64(0)
+    for k in range(n):
+        code = finest[by_finest[k]] // divisor
+        if k == 0 or code != previous:
+            cells += 1
+            previous = code
+        cell[by_finest[k]] = cells - 1
+    at = np.zeros(cells + 1, dtype=np.int64)
+    for i in range(n):
+        at[cell[i] + 1] += 1
+    for c in range(cells):
+        at[c + 1] += at[c]
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        out[at[cell[i]]] = i
+        at[cell[i]] += 1
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
