@@ -153,22 +153,41 @@ class IdIndex:
 @numba.njit(cache=True, nogil=True)
 def _leaf_index(table: np.ndarray, firsts: np.ndarray, begins: np.ndarray, ends: np.ndarray, los: np.ndarray,
                 shifts: np.ndarray, starts, ids: np.ndarray, idx: np.ndarray, found: np.ndarray) -> None:
-    """`IdIndex.index`, one id at a time in one pass: an id goes to the last leaf whose first id it
-    is not below (the sides of a split: the upper side from its first id on); in a leaf with
-    buckets to its bucket's first position, on past smaller ids for at most PROBES positions, then
-    (a crowded bucket) by a binary search of the bucket's rest; in a leaf without, by a binary
-    search. Found when the id there equals it: the first equal id (the table ascends, equal ids
-    share a bucket and a side). Before, about a dozen vectorised numpy passes per chunk of ids
-    (fresh temporaries, a gather each) and, for a split table, a routing of every chunk to the sides."""
-    n_leaves = firsts.size
+    """`IdIndex.index` in compiled passes over the ids. An id goes to the last leaf whose first id
+    it is not below (the sides of a split: the upper side from its first id on). First pass: its
+    bucket's first position; second: found there when the id equals it (most ids, evenly spread;
+    two gathers per id without branches, so the memory loads of many ids overlap: a scalar walk
+    per id was slower than numpy's vectorised passes on unordered ids). Third, the rest: on past
+    smaller ids for at most PROBES positions, then (a crowded bucket) a binary search of the
+    bucket's rest; in a leaf without buckets a binary search. The first equal id is found (the
+    table ascends, equal ids share a bucket and a side). Before: about a dozen numpy passes per
+    chunk of ids (fresh temporaries) and, for a split table, a routing of every chunk to the sides."""
+    n, n_leaves = table.size, firsts.size
+    for i in range(ids.size):                       # the bucket's first position; -1: outside, -2: no buckets
+        x = ids[i]
+        leaf = 0
+        while leaf + 1 < n_leaves and x >= firsts[leaf + 1]:
+            leaf += 1
+        begin = begins[leaf]
+        if x < table[begin] or x > table[ends[leaf] - 1]:
+            idx[i] = -1
+        elif shifts[leaf] < 0:
+            idx[i] = -2
+        else:
+            idx[i] = begin + starts[leaf][(x - los[leaf]) >> shifts[leaf]]
     for i in range(ids.size):
+        found[i] = idx[i] >= 0 and table[min(idx[i], n - 1)] == ids[i]
+    for i in range(ids.size):
+        if found[i]:
+            continue
+        if idx[i] == -1:
+            idx[i] = 0
+            continue
         x = ids[i]
         leaf = 0
         while leaf + 1 < n_leaves and x >= firsts[leaf + 1]:
             leaf += 1
         begin, end = begins[leaf], ends[leaf]
-        if x < table[begin] or x > table[end - 1]:
-            continue
         shift = shifts[leaf]
         if shift < 0:
             j = begin + np.searchsorted(table[begin:end], x)
@@ -185,6 +204,8 @@ def _leaf_index(table: np.ndarray, firsts: np.ndarray, begins: np.ndarray, ends:
         if j < end and table[j] == x:
             idx[i] = j
             found[i] = True
+        else:
+            idx[i] = 0
 
 
 def _widest_gap(ids: np.ndarray) -> int:
