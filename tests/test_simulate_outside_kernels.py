@@ -169,7 +169,7 @@ def test_sorted_groups_equal_numpys_unique_of_a_sorted_array(values):
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 60), min_size=1, max_size=30), st.lists(st.integers(-5, 70), max_size=40))
-def test_dwelling_positions_by_hash_join_equal_the_binary_search(ids, wanted):
+def test_dwelling_positions_by_the_bucket_table_equal_the_binary_search(ids, wanted):
     from boligmix.simulate.population import Dwellings
 
     ids = np.array(ids, dtype=np.int64) * 1_000_000_007       # repeated ids too: the first row counts
@@ -181,7 +181,7 @@ def test_dwelling_positions_by_hash_join_equal_the_binary_search(ids, wanted):
                    department=np.full(n, None), org=np.full(n, None), floor_area=np.ones(n), rent=np.ones(n))
     order = np.argsort(ids, kind="stable")
     expected = order[np.minimum(np.searchsorted(ids[order], wanted), n - 1)]
-    assert dw.position(wanted, hashed_from=0).tolist() == expected.tolist()
+    assert dw.position(wanted, indexed_from=0).tolist() == expected.tolist()
     assert dw.position(wanted).tolist() == expected.tolist()
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -71,9 +72,10 @@ class IdIndex:
     Bucket b holds the ids in [lo + b * 2**shift, lo + (b + 1) * 2**shift), with 2**shift at most
     the mean gap between ids (at most one id per bucket when they are evenly spread). A lookup
     computes the bucket of each looked-up id and compares it with the bucket's first id; ids not
-    found go on to the bucket's next ids (as many vectorised probes as the fullest bucket holds).
+    found go on to the bucket's next ids (PROBES of them, then a binary search of the bucket).
     Linear in the number of ids; a table of widely spread ids (span beyond 2**62) or a small
-    one uses a binary search instead.
+    one uses a binary search instead. A table of crowded buckets is split at its widest gap, each
+    side with buckets of its own; a lookup is one compiled pass over the ids (`_leaf_index`).
     """
 
     def __init__(self, sorted_ids: np.ndarray, _depth: int = 0) -> None:
@@ -113,65 +115,97 @@ class IdIndex:
 
     def index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(int32 position of the first equal id for each of `ids`, found mask); 0 where not found."""
-        if self._split is not None:
-            return self._index_split(np.asarray(ids))
+        ids = np.asarray(ids, dtype=np.int64)
         idx = np.zeros(ids.size, dtype=np.int32)
         found = np.zeros(ids.size, dtype=bool)
-        for s in range(0, ids.size, CHUNK):
-            self._chunk(ids[s:s + CHUNK], idx[s:s + CHUNK], found[s:s + CHUNK])
+        if self.ids.size:
+            if getattr(self, "_leaves", None) is None:
+                self._leaves = self._flat_leaves()
+            _leaf_index(self.ids, *self._leaves, ids, idx, found)
         return idx, found
 
-    def _index_split(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`index` through the two sides' indexes: an id at or above the upper side's first id is
-        looked up there (its position shifted by the lower side's size), any other below."""
-        k, boundary, lower, upper = self._split
-        idx = np.zeros(ids.size, dtype=np.int32)
-        found = np.zeros(ids.size, dtype=bool)
-        for s in range(0, ids.size, CHUNK):           # memory: the routing's arrays a chunk at a time
-            part = ids[s:s + CHUNK]
-            above = part >= boundary
-            for side, at, shift in ((lower, np.flatnonzero(~above), 0), (upper, np.flatnonzero(above), k)):
-                if at.size:
-                    side_idx, side_found = side.index(part[at])
-                    if shift:
-                        side_idx += np.int32(shift) * side_found
-                    idx[s + at], found[s + at] = side_idx, side_found
-        return idx, found
+    def _flat_leaves(self) -> tuple:
+        """The tables without a split (this one, or the sides of its splits, in id order), for
+        `_leaf_index`: (first id, first and end position in `self.ids`, lo, shift (-1: no buckets),
+        bucket starts) per leaf; the sides' ids are consecutive slices of this table's."""
+        leaves: list[tuple[int, IdIndex]] = []
 
-    def _chunk(self, ids: np.ndarray, idx: np.ndarray, found: np.ndarray) -> None:
-        table = self.ids
-        if not self._bucketed:
-            if table.size:
-                pos = np.searchsorted(table, ids)
-                pos[pos == table.size] = 0
-                np.equal(table[pos], ids, out=found)
-                idx[found] = pos[found]
-            return
-        offset = ids.astype(np.int64) - self.lo
-        inside = offset.view(np.uint64) <= np.uint64(self.span)  # negative offsets wrap to large
-        np.right_shift(offset, self.shift, out=offset)
-        np.multiply(offset, inside, out=offset)  # outside the table's range: bucket 0 (then not equal)
-        first = self.starts[offset]
-        np.minimum(first, table.size - 1, out=first)
-        # An id of a later bucket (empty bucket, or past the bucket's end) is larger: not equal.
-        np.equal(table[first], ids, out=found)
-        if self.max_per_bucket > 1:
-            pending = np.flatnonzero(~found)
-            candidate = first[pending]
-            for _ in range(min(self.max_per_bucket - 1, PROBES)):
-                if not pending.size:
-                    break
-                candidate = np.minimum(candidate + 1, table.size - 1)
-                hit = table[candidate] == ids[pending]
-                first[pending[hit]] = candidate[hit]
-                found[pending[hit]] = True
-                pending, candidate = pending[~hit], candidate[~hit]
-            if pending.size and self.max_per_bucket - 1 > PROBES:   # crowded buckets: a binary search
-                pos = np.minimum(np.searchsorted(table, ids[pending]), table.size - 1)
-                hit = table[pos] == ids[pending]
-                first[pending[hit]] = pos[hit]
-                found[pending[hit]] = True
-        np.multiply(first, found, out=idx)
+        def collect(index: IdIndex, offset: int) -> None:
+            if index._split is None:
+                leaves.append((offset, index))
+                return
+            k, _, lower, upper = index._split
+            collect(lower, offset)
+            collect(upper, offset + k)
+
+        collect(self, 0)
+        # a tuple of arrays (one compiled kernel per number of leaves, 1-8, cached on disk): a numba
+        # typed list cost 0.8 s CPU in each process's first lookup and cannot be pickled
+        starts = tuple(leaf.starts if leaf._bucketed else np.zeros(1, dtype=np.int32) for _, leaf in leaves)
+        return (np.array([int(leaf.ids[0]) for _, leaf in leaves], dtype=np.int64),
+                np.array([offset for offset, _ in leaves], dtype=np.int64),
+                np.array([offset + leaf.ids.size for offset, leaf in leaves], dtype=np.int64),
+                np.array([leaf.lo if leaf._bucketed else 0 for _, leaf in leaves], dtype=np.int64),
+                np.array([leaf.shift if leaf._bucketed else -1 for _, leaf in leaves], dtype=np.int64),
+                starts)
+
+
+@numba.njit(cache=True, nogil=True)
+def _leaf_index(table: np.ndarray, firsts: np.ndarray, begins: np.ndarray, ends: np.ndarray, los: np.ndarray,
+                shifts: np.ndarray, starts, ids: np.ndarray, idx: np.ndarray, found: np.ndarray) -> None:
+    """`IdIndex.index` in compiled passes over the ids. An id goes to the last leaf whose first id
+    it is not below (the sides of a split: the upper side from its first id on). First pass: its
+    bucket's first position; second: found there when the id equals it (most ids, evenly spread;
+    two gathers per id without branches, so the memory loads of many ids overlap: a scalar walk
+    per id was slower than numpy's vectorised passes on unordered ids). Third, the rest: on past
+    smaller ids for at most PROBES positions, then (a crowded bucket) a binary search of the
+    bucket's rest; in a leaf without buckets a binary search. The first equal id is found (the
+    table ascends, equal ids share a bucket and a side). Before: about a dozen numpy passes per
+    chunk of ids (fresh temporaries) and, for a split table, a routing of every chunk to the sides."""
+    n, n_leaves = table.size, firsts.size
+    for i in range(ids.size):                       # the bucket's first position; -1: outside, -2: no buckets
+        x = ids[i]
+        leaf = 0
+        while leaf + 1 < n_leaves and x >= firsts[leaf + 1]:
+            leaf += 1
+        begin = begins[leaf]
+        if x < table[begin] or x > table[ends[leaf] - 1]:
+            idx[i] = -1
+        elif shifts[leaf] < 0:
+            idx[i] = -2
+        else:
+            idx[i] = begin + starts[leaf][(x - los[leaf]) >> shifts[leaf]]
+    for i in range(ids.size):
+        found[i] = idx[i] >= 0 and table[min(idx[i], n - 1)] == ids[i]
+    for i in range(ids.size):
+        if found[i]:
+            continue
+        if idx[i] == -1:
+            idx[i] = 0
+            continue
+        x = ids[i]
+        leaf = 0
+        while leaf + 1 < n_leaves and x >= firsts[leaf + 1]:
+            leaf += 1
+        begin, end = begins[leaf], ends[leaf]
+        shift = shifts[leaf]
+        if shift < 0:
+            j = begin + np.searchsorted(table[begin:end], x)
+        else:
+            bucket_starts = starts[leaf]
+            b = (x - los[leaf]) >> shift
+            j, end = begin + bucket_starts[b], begin + bucket_starts[b + 1]
+            probes = 0
+            while j < end and table[j] < x and probes <= PROBES:
+                j += 1
+                probes += 1
+            if j < end and table[j] < x:
+                j += np.searchsorted(table[j:end], x)
+        if j < end and table[j] == x:
+            idx[i] = j
+            found[i] = True
+        else:
+            idx[i] = 0
 
 
 def _widest_gap(ids: np.ndarray) -> int:

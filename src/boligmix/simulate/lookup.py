@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -62,9 +63,26 @@ def _joined_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, defa
 
 def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Per element of `wanted`: whether it is among `ids` (a hash set, any order: a binary search of
-    millions of unordered ids was 40 times slower)."""
+    millions of unordered ids was 40 times slower). Both ascending and many (the year's kept
+    persons among last year's labour rows): one merge of the two, no hash set."""
     wanted = np.asarray(wanted, dtype=np.int64)
-    return pl.Series(wanted).is_in(pl.Series(np.asarray(ids, dtype=np.int64)).implode()).to_numpy()
+    ids = np.asarray(ids, dtype=np.int64)
+    if wanted.size > SEARCH_IN_ORDER and _ascending(wanted) and _ascending(ids):
+        found = np.empty(wanted.size, dtype=bool)
+        _merged_is_in(ids, wanted, found)
+        return found
+    return pl.Series(wanted).is_in(pl.Series(ids).implode()).to_numpy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _merged_is_in(ids: np.ndarray, wanted: np.ndarray, found: np.ndarray) -> None:
+    """`is_in` of ascending `wanted` among ascending `ids`: one walk through both."""
+    j, n = 0, ids.size
+    for i in range(wanted.size):
+        x = wanted[i]
+        while j < n and ids[j] < x:
+            j += 1
+        found[i] = j < n and ids[j] == x
 
 
 def positions(ids: np.ndarray, wanted: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
@@ -111,9 +129,14 @@ def sorted_union_of_kept(first: pl.DataFrame, keep: np.ndarray, second: pl.DataF
     the year's kept register rows, most of last year's, were a second copy beside the merged
     result): when `first` itself is strictly sorted by `by` (so its kept rows are), the rows are
     gathered once, in merged order, from `first` and the sorted `second` side by side (no copy);
-    otherwise that `sorted_union`. The caller's promise as there: no common value of `by[0]`."""
-    second = second.sort(*by)
-    if not (first.schema == second.schema and _strictly_sorted(first, by) and _strictly_sorted(second, by)):
+    otherwise that `sorted_union`. The caller's promise as there: no common value of `by[0]`. A
+    `second` already strictly sorted is not sorted again (a sort of rows distinct in its keys
+    returns them as they are)."""
+    second_sorted = _strictly_sorted(second, by)      # already (the year's donated person_years): no sort
+    if not second_sorted:
+        second = second.sort(*by)
+        second_sorted = _strictly_sorted(second, by)
+    if not (first.schema == second.schema and _strictly_sorted(first, by) and second_sorted):
         return sorted_union(first.filter(pl.Series(keep, dtype=pl.Boolean)), second, by)
     kept = np.flatnonzero(keep)
     # each row of `second` goes after the kept rows of smaller keys and after the rows of `second` before it
