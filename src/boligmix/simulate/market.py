@@ -14,6 +14,7 @@ import gc
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 
 import numpy as np
 import polars as pl
@@ -38,6 +39,7 @@ from boligmix.simulate.seekers import (
 )
 
 MOVE_DAY, LEAVE_DAY = 1, 8
+VACANT = int(NO_HOUSEHOLD)
 CARRIED_OVER = 1
 """`Dwellings.vacant_from` of a vacancy carried over from an earlier year: offered from January, as
 the start state's vacancies are (its area's seekers first, after a month every seeker of its
@@ -208,9 +210,12 @@ class Market:
         dw = self.pop.dwellings
         self._seekers = seekers
         self._index(seekers)
-        self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
-        for group in self._pools.values():     # where each seeker lives as the market opens (-1: nowhere)
-            group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)
+        self._pools, self._seeker_at = {}, {}
+        for key, members in seekers._by_group.items():
+            sids = list(members)
+            group = self._pools[key] = SeekerPool(sids, seekers)
+            group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)   # (-1: nowhere)
+            self._seeker_at.update(zip(sids, zip(repeat(group), range(len(sids)), map(seekers.kind.__getitem__, sids))))
         for (_, almen), group in self._pools.items():
             if almen:                          # seniority and referral order drawn for all at once
                 self.almen.key_pool(group, seekers)
@@ -219,14 +224,19 @@ class Market:
             queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
                                          & (dw.vacant_from <= month)).tolist())   # ascending positions
             seen: set[int] = set()
-            self._no_other = set()
+            self._no_other = no_other = set()
+            self._views = household, tenure, municipality, _, _ = _views(dw)
             while queue:
                 pos = queue.popleft()
-                if pos in seen or dw.household[pos] != NO_HOUSEHOLD:
+                if pos in seen or household[pos] != VACANT:
                     continue
                 seen.add(pos)
-                winner, record = (self._let_almen(pos, seekers, month, now) if dw.tenure[pos] == ALMEN
-                                  else (self._let_other(pos, seekers, month), None))
+                if tenure[pos] == ALMEN:
+                    winner, record = self._let_almen(pos, seekers, month, now)
+                elif municipality[pos] in no_other:   # (what `_let_other` answers first, without the call)
+                    continue
+                else:
+                    winner, record = self._let_other(pos, seekers, month), None
                 if winner is None:
                     continue
                 freed = self._move_in(winner, pos, seekers, month)
@@ -278,8 +288,8 @@ class Market:
     def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
         pop, dw = self.pop, self.pop.dwellings
-        kind = seekers.kind[s]
-        group = self._pools[(seekers.municipality[s], seekers.wants_almen[s])]
+        household, _, _, vacant_from, ids = self._views
+        group, row, kind = self._seeker_at[s]
         freed = None
         on = self._move_day[kind][month]
         if kind == "immigrant":
@@ -298,22 +308,22 @@ class Market:
             self._move_members(idx, s, int(dw.ids[pos]), on, False)
             self._flows.append((old, pos, seekers.members[s].size))
         else:                                      # a household moves only once: it still lives where it did
-            old = int(group.position[group.row[s]])
-            dw.household[old] = NO_HOUSEHOLD
-            dw.vacant_from[old] = month
+            old = int(group.position[row])
+            household[old] = VACANT
+            vacant_from[old] = month
             freed = old
             if old in self.demolish:             # emptied for demolition: never let again
                 dw.active[old] = False
                 self.demolish.discard(old)
                 pop.events["demolished"] = pop.events.get("demolished", 0) + 1
             if self.batched:                       # its members' rows are read when the batch is written
-                self._batch.append((self._members.get(s), s, int(dw.ids[pos]), on, self._moves, old, pos))
+                self._batch.append((self._members.get(s), s, ids[pos], on, self._moves, old, pos))
                 self._batch_households.add(s)
             else:
                 idx = self.members_of(s)
                 self._move_members(idx, s, int(dw.ids[pos]), on, True)
                 self._flows.append((old, pos, idx.size))
-        dw.household[pos] = s
+        household[pos] = s
         self._moves += 1
         seekers.housed(s)
         group.housed(s)
@@ -434,6 +444,14 @@ class Market:
         order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
         self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
+
+
+def _views(dw) -> tuple[memoryview, ...]:
+    """Memoryviews of the dwellings' household, tenure, municipality, vacant_from and ids: the month
+    loop and `Market._move_in` read and write single elements (a Python int in and out, about half the
+    cost of a NumPy scalar). Taken at each month's start: nothing replaces these arrays within the
+    market (dwellings are added outside it)."""
+    return tuple(memoryview(a) for a in (dw.household, dw.tenure, dw.municipality, dw.vacant_from, dw.ids))
 
 
 def spans(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
