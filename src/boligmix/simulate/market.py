@@ -11,7 +11,9 @@ Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end 
 from __future__ import annotations
 
 import gc
+from array import array
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
@@ -101,10 +103,8 @@ class Market:
         as they were when the household moved (a person may move twice in a month; a home leaver
         alone: one spell as Python integers); closed at the month's end in the order moved."""
         self.batched = batched
-        self._batch: list[tuple] = []
-        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, or
-        None for the seeking household's rows as the market opened; household; new dwelling id; move
-        day; sequence number; positions moved from and to, -1 when the flow is counted elsewhere);
+        self._batch = MoveBatch()
+        """Moves of whole households (movers, rehousing) whose members are not written yet;
         `_apply_moves` writes them."""
         self._batch_households: set[int] = set()
         self._flows: list[tuple[int, int, int]] = []
@@ -317,7 +317,7 @@ class Market:
                 self.demolish.discard(old)
                 pop.events["demolished"] = pop.events.get("demolished", 0) + 1
             if self.batched:                       # its members' rows are read when the batch is written
-                self._batch.append((self._members.get(s), s, ids[pos], on, self._moves, old, pos))
+                self._batch.append(self._members.get(s), s, ids[pos], on, self._moves, old, pos)
                 self._batch_households.add(s)
             else:
                 idx = self.members_of(s)
@@ -337,7 +337,7 @@ class Market:
         leaver's is written at once, after the batch if his household is in it (he moved with the
         parents earlier this month; `row_of` has written it before he was read, too)."""
         if whole and self.batched:
-            self._batch.append((idx, s, dwelling_id, on, self._moves, -1, -1))
+            self._batch.append(idx, s, dwelling_id, on, self._moves, -1, -1)
             self._batch_households.add(s)
             return
         pop = self.pop
@@ -371,24 +371,23 @@ class Market:
         if not self._batch:
             return
         pop = self.pop
-        rows, households, new, on, seq, old, to = zip(*self._batch)
-        idx, sizes = self._batch_rows(rows, households)
-        on = np.repeat(np.array(on, dtype=np.int64), sizes)
+        households, new, on, seq, old, to = self._batch.columns()
+        idx, sizes = self._batch_rows(self._batch.rows, households)
+        on = np.repeat(on, sizes)
         start = pop.spell_start[idx]
         early = start < on
         ended = idx[early]
         self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on[early],
-                              np.repeat(np.array(seq, dtype=np.int64), sizes)[early]))
+                              np.repeat(seq, sizes)[early]))
         pop.spell_start[ended] = on[early]
-        pop.dwelling[idx] = np.repeat(np.array(new, dtype=pop.dwelling.dtype), sizes)
-        old = np.array(old, dtype=np.int64)
+        pop.dwelling[idx] = np.repeat(new.astype(pop.dwelling.dtype), sizes)
         if old.max() >= 0:
             moved = old >= 0
-            self._flow_parts.append((old[moved], np.array(to, dtype=np.int64)[moved], sizes[moved]))
-        self._batch = []
+            self._flow_parts.append((old[moved], to[moved], sizes[moved]))
+        self._batch = MoveBatch()
         self._batch_households = set()
 
-    def _batch_rows(self, rows: tuple, households: tuple) -> tuple[np.ndarray, np.ndarray]:
+    def _batch_rows(self, rows: Sequence, households: Sequence) -> tuple[np.ndarray, np.ndarray]:
         """(the rows of the batch's moves concatenated in the batch's order, the number per move): the
         rows given, else (None) the seeking household's rows as the market opened (`_seeking`),
         found for all at once (what `members_of` answered when the household moved: those a home
@@ -397,7 +396,7 @@ class Market:
         if not missing:
             return np.concatenate(rows), np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         ids, grouped, bounds = self._seeking
-        wanted = np.array([households[k] for k in missing], dtype=np.int64)
+        wanted = np.asarray(households, dtype=np.int64)[np.array(missing, dtype=np.int64)]
         at = np.minimum(np.searchsorted(ids, wanted), max(ids.size - 1, 0))
         if ids.size == 0 or not np.array_equal(ids[at], wanted):
             raise AssertionError("a batched move of a household that is not a seeking household")
@@ -444,6 +443,37 @@ class Market:
         order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
         self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
+
+
+class MoveBatch:
+    """Moves of whole households not written yet, a column each: the rows given per move (None: the
+    seeking household's rows as the market opened) and, as int64 `array.array`s filled while the
+    values are fresh, household, new dwelling id, move day, sequence number, positions moved from and
+    to (-1: the flow is counted elsewhere). A month's batch kept as tuples of Python integers was
+    read back cold (`zip(*batch)` touched every object again): half of `_close_spells` nationally."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray | None] = []
+        self._columns = tuple(array("q") for _ in range(6))
+        self._append = tuple(column.append for column in self._columns)
+
+    def append(self, rows: np.ndarray | None, household: int, dwelling_id: int, on: int, seq: int, old: int,
+               to: int) -> None:
+        self.rows.append(rows)
+        h, d, o, q, f, t = self._append
+        h(household)
+        d(dwelling_id)
+        o(on)
+        q(seq)
+        f(old)
+        t(to)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """(households, new dwelling ids, move days, sequence numbers, positions from, positions to)."""
+        return tuple(np.frombuffer(column, dtype=np.int64).copy() for column in self._columns)
 
 
 def _views(dw) -> tuple[memoryview, ...]:
