@@ -36,10 +36,9 @@ def area_share_array(pop: Population, resident_pos: np.ndarray | None = None) ->
     """(per area code: share of non-western residents, NaN without residents; the area ids).
     `resident_pos`: the residents' dwelling positions when known."""
     codes, names = pop.dwellings.area_codes()
-    person_code = codes[pop.dwellings.position(pop.dwelling) if resident_pos is None else resident_pos]
-    inside = person_code >= 0
-    n = np.bincount(person_code[inside], minlength=len(names))
-    nw = np.bincount(person_code[inside], weights=pop.nonwestern[inside], minlength=len(names))
+    slot = codes[pop.dwellings.position(pop.dwelling) if resident_pos is None else resident_pos] + 1   # 0: no area
+    n = np.bincount(slot, minlength=len(names) + 1)[1:]
+    nw = np.bincount(slot[np.asarray(pop.nonwestern, dtype=bool)], minlength=len(names) + 1)[1:]   # (counts: exact)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, nw / np.maximum(n, 1), np.nan), names
 
