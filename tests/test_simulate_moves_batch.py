@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 from simulate_support import START, market_before_letting
 from synth_data import small_dataset_dir
 
-from boligmix.simulate.market import Market
+from boligmix.simulate.market import Market, MoveBatch
 from boligmix.simulate.population import Population
 
 
@@ -69,7 +69,7 @@ def _population(sizes: list[int], starts: list[int]) -> Population:
 
 def _bare_market(pop: Population) -> Market:
     market = Market.__new__(Market)
-    market.pop, market.batched, market._batch, market._batch_households = pop, True, [], set()
+    market.pop, market.batched, market._batch, market._batch_households = pop, True, MoveBatch(), set()
     market._closing, market._moves = [], 0
     return market
 

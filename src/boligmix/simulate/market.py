@@ -11,9 +11,12 @@ Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end 
 from __future__ import annotations
 
 import gc
+from array import array
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 
 import numpy as np
 import polars as pl
@@ -38,6 +41,7 @@ from boligmix.simulate.seekers import (
 )
 
 MOVE_DAY, LEAVE_DAY = 1, 8
+VACANT = int(NO_HOUSEHOLD)
 CARRIED_OVER = 1
 """`Dwellings.vacant_from` of a vacancy carried over from an earlier year: offered from January, as
 the start state's vacancies are (its area's seekers first, after a month every seeker of its
@@ -99,10 +103,8 @@ class Market:
         as they were when the household moved (a person may move twice in a month; a home leaver
         alone: one spell as Python integers); closed at the month's end in the order moved."""
         self.batched = batched
-        self._batch: list[tuple] = []
-        """Moves of whole households (movers, rehousing) whose members are not written yet: (rows, or
-        None for the seeking household's rows as the market opened; household; new dwelling id; move
-        day; sequence number; positions moved from and to, -1 when the flow is counted elsewhere);
+        self._batch = MoveBatch()
+        """Moves of whole households (movers, rehousing) whose members are not written yet;
         `_apply_moves` writes them."""
         self._batch_households: set[int] = set()
         self._flows: list[tuple[int, int, int]] = []
@@ -208,9 +210,12 @@ class Market:
         dw = self.pop.dwellings
         self._seekers = seekers
         self._index(seekers)
-        self._pools = {key: SeekerPool(list(sids), seekers) for key, sids in seekers._by_group.items()}
-        for group in self._pools.values():     # where each seeker lives as the market opens (-1: nowhere)
-            group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)
+        self._pools, self._seeker_at = {}, {}
+        for key, members in seekers._by_group.items():
+            sids = list(members)
+            group = self._pools[key] = SeekerPool(sids, seekers)
+            group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)   # (-1: nowhere)
+            self._seeker_at.update(zip(sids, zip(repeat(group), range(len(sids)), map(seekers.kind.__getitem__, sids))))
         for (_, almen), group in self._pools.items():
             if almen:                          # seniority and referral order drawn for all at once
                 self.almen.key_pool(group, seekers)
@@ -219,14 +224,19 @@ class Market:
             queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
                                          & (dw.vacant_from <= month)).tolist())   # ascending positions
             seen: set[int] = set()
-            self._no_other = set()
+            self._no_other = no_other = set()
+            self._views = household, tenure, municipality, _, _ = _views(dw)
             while queue:
                 pos = queue.popleft()
-                if pos in seen or dw.household[pos] != NO_HOUSEHOLD:
+                if pos in seen or household[pos] != VACANT:
                     continue
                 seen.add(pos)
-                winner, record = (self._let_almen(pos, seekers, month, now) if dw.tenure[pos] == ALMEN
-                                  else (self._let_other(pos, seekers, month), None))
+                if tenure[pos] == ALMEN:
+                    winner, record = self._let_almen(pos, seekers, month, now)
+                elif municipality[pos] in no_other:   # (what `_let_other` answers first, without the call)
+                    continue
+                else:
+                    winner, record = self._let_other(pos, seekers, month), None
                 if winner is None:
                     continue
                 freed = self._move_in(winner, pos, seekers, month)
@@ -278,8 +288,8 @@ class Market:
     def _move_in(self, s: int, pos: int, seekers: Seekers, month: int) -> int | None:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
         pop, dw = self.pop, self.pop.dwellings
-        kind = seekers.kind[s]
-        group = self._pools[(seekers.municipality[s], seekers.wants_almen[s])]
+        household, _, _, vacant_from, ids = self._views
+        group, row, kind = self._seeker_at[s]
         freed = None
         on = self._move_day[kind][month]
         if kind == "immigrant":
@@ -298,22 +308,22 @@ class Market:
             self._move_members(idx, s, int(dw.ids[pos]), on, False)
             self._flows.append((old, pos, seekers.members[s].size))
         else:                                      # a household moves only once: it still lives where it did
-            old = int(group.position[group.row[s]])
-            dw.household[old] = NO_HOUSEHOLD
-            dw.vacant_from[old] = month
+            old = int(group.position[row])
+            household[old] = VACANT
+            vacant_from[old] = month
             freed = old
             if old in self.demolish:             # emptied for demolition: never let again
                 dw.active[old] = False
                 self.demolish.discard(old)
                 pop.events["demolished"] = pop.events.get("demolished", 0) + 1
             if self.batched:                       # its members' rows are read when the batch is written
-                self._batch.append((self._members.get(s), s, int(dw.ids[pos]), on, self._moves, old, pos))
+                self._batch.append(self._members.get(s), s, ids[pos], on, self._moves, old, pos)
                 self._batch_households.add(s)
             else:
                 idx = self.members_of(s)
                 self._move_members(idx, s, int(dw.ids[pos]), on, True)
                 self._flows.append((old, pos, idx.size))
-        dw.household[pos] = s
+        household[pos] = s
         self._moves += 1
         seekers.housed(s)
         group.housed(s)
@@ -327,7 +337,7 @@ class Market:
         leaver's is written at once, after the batch if his household is in it (he moved with the
         parents earlier this month; `row_of` has written it before he was read, too)."""
         if whole and self.batched:
-            self._batch.append((idx, s, dwelling_id, on, self._moves, -1, -1))
+            self._batch.append(idx, s, dwelling_id, on, self._moves, -1, -1)
             self._batch_households.add(s)
             return
         pop = self.pop
@@ -361,24 +371,23 @@ class Market:
         if not self._batch:
             return
         pop = self.pop
-        rows, households, new, on, seq, old, to = zip(*self._batch)
-        idx, sizes = self._batch_rows(rows, households)
-        on = np.repeat(np.array(on, dtype=np.int64), sizes)
+        households, new, on, seq, old, to = self._batch.columns()
+        idx, sizes = self._batch_rows(self._batch.rows, households)
+        on = np.repeat(on, sizes)
         start = pop.spell_start[idx]
         early = start < on
         ended = idx[early]
         self._closing.append((ended, pop.household[ended], pop.dwelling[ended], start[early], on[early],
-                              np.repeat(np.array(seq, dtype=np.int64), sizes)[early]))
+                              np.repeat(seq, sizes)[early]))
         pop.spell_start[ended] = on[early]
-        pop.dwelling[idx] = np.repeat(np.array(new, dtype=pop.dwelling.dtype), sizes)
-        old = np.array(old, dtype=np.int64)
+        pop.dwelling[idx] = np.repeat(new.astype(pop.dwelling.dtype), sizes)
         if old.max() >= 0:
             moved = old >= 0
-            self._flow_parts.append((old[moved], np.array(to, dtype=np.int64)[moved], sizes[moved]))
-        self._batch = []
+            self._flow_parts.append((old[moved], to[moved], sizes[moved]))
+        self._batch = MoveBatch()
         self._batch_households = set()
 
-    def _batch_rows(self, rows: tuple, households: tuple) -> tuple[np.ndarray, np.ndarray]:
+    def _batch_rows(self, rows: Sequence, households: Sequence) -> tuple[np.ndarray, np.ndarray]:
         """(the rows of the batch's moves concatenated in the batch's order, the number per move): the
         rows given, else (None) the seeking household's rows as the market opened (`_seeking`),
         found for all at once (what `members_of` answered when the household moved: those a home
@@ -387,7 +396,7 @@ class Market:
         if not missing:
             return np.concatenate(rows), np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         ids, grouped, bounds = self._seeking
-        wanted = np.array([households[k] for k in missing], dtype=np.int64)
+        wanted = np.asarray(households, dtype=np.int64)[np.array(missing, dtype=np.int64)]
         at = np.minimum(np.searchsorted(ids, wanted), max(ids.size - 1, 0))
         if ids.size == 0 or not np.array_equal(ids[at], wanted):
             raise AssertionError("a batched move of a household that is not a seeking household")
@@ -434,6 +443,45 @@ class Market:
         order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
         self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
+
+
+class MoveBatch:
+    """Moves of whole households not written yet, a column each: the rows given per move (None: the
+    seeking household's rows as the market opened) and, as int64 `array.array`s filled while the
+    values are fresh, household, new dwelling id, move day, sequence number, positions moved from and
+    to (-1: the flow is counted elsewhere). A month's batch kept as tuples of Python integers was
+    read back cold (`zip(*batch)` touched every object again): half of `_close_spells` nationally."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray | None] = []
+        self._columns = tuple(array("q") for _ in range(6))
+        self._append = tuple(column.append for column in self._columns)
+
+    def append(self, rows: np.ndarray | None, household: int, dwelling_id: int, on: int, seq: int, old: int,
+               to: int) -> None:
+        self.rows.append(rows)
+        h, d, o, q, f, t = self._append
+        h(household)
+        d(dwelling_id)
+        o(on)
+        q(seq)
+        f(old)
+        t(to)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """(households, new dwelling ids, move days, sequence numbers, positions from, positions to)."""
+        return tuple(np.frombuffer(column, dtype=np.int64).copy() for column in self._columns)
+
+
+def _views(dw) -> tuple[memoryview, ...]:
+    """Memoryviews of the dwellings' household, tenure, municipality, vacant_from and ids: the month
+    loop and `Market._move_in` read and write single elements (a Python int in and out, about half the
+    cost of a NumPy scalar). Taken at each month's start: nothing replaces these arrays within the
+    market (dwellings are added outside it)."""
+    return tuple(memoryview(a) for a in (dw.household, dw.tenure, dw.municipality, dw.vacant_from, dw.ids))
 
 
 def spans(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
