@@ -27,6 +27,7 @@ from boligmix.letting.scenario import ScenarioSettings, _applicant, make_vacancy
 from boligmix.simulate.almen_letting import direct_channel, ranking_rule
 from boligmix.simulate.scenario import PolicyOverride, build_policy_set, load_scenario
 from boligmix.simulate.screen import CHUNK, Carried, Listed, WindowScreen
+from test_simulate_direct import _engine as _direct_engine   # tests/ is on the path
 
 VARIANTS = {
     "statutory": lambda: build_policy_set([], {}, "test"),
@@ -48,12 +49,8 @@ def _policies(variant: str):
 
 
 def _engine(policies, vacancy, channel, housed, offered, redirected) -> LettingEngine:
-    engine = LettingEngine(policies, id_prefix="t/")
-    engine.ledger.vacancy_channel[vacancy.vacancy_id] = channel   # allocated before the round, as the market does
-    for aid in housed:
-        engine.ledger.housed[aid] = 0
-    if offered:
-        engine.ledger.offered[vacancy.vacancy_id] = set(offered)
+    """`test_simulate_direct._engine` with § 59 redirected referrals in the ledger."""
+    engine = _direct_engine(policies, vacancy, channel, housed, offered)
     for r in redirected:
         engine.ledger.redirected[r.applicant.applicant_id] = r
     return engine
