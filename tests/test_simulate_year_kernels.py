@@ -78,9 +78,10 @@ def test_bucketed_draw_on_a_status_like_table():
 
 
 def _old_mix(x: np.ndarray) -> np.ndarray:
-    """The SplitMix64 finaliser as `rng._mix` computed it before (a fresh array per operation)."""
-    from boligmix.simulate.rng import _GOLDEN, _M1, _M2, _S27, _S30, _S31
-
+    """The SplitMix64 finaliser as `rng._mix` computed it before (numpy, a fresh array per operation;
+    the oracle of the compiled streams, too)."""
+    _GOLDEN, _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+    _S27, _S30, _S31 = np.uint64(27), np.uint64(30), np.uint64(31)
     with np.errstate(over="ignore"):
         z = x + _GOLDEN
         z = (z ^ (z >> _S30)) * _M1
