@@ -47,7 +47,10 @@ def test_start_up_cpu_time(arg):
     subprocess.run([sys.executable, "-m", "boligmix.cli.main", arg], capture_output=True, env=_env(), check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    assert cpu < 0.45, f"boligmix {arg} took {cpu:.2f} s of CPU (target 0.3 s; was 1.2 s with eager imports)"
+    # the guard is against eager imports (1.2 s on session 4's machine); session 12's slower machine
+    # takes 0.35-0.56 s for the same start-up with nothing heavy imported (the test above), so the
+    # bound leaves room for the machine and its load and still fails an eager import
+    assert cpu < 0.8, f"boligmix {arg} took {cpu:.2f} s of CPU (target 0.3 s; was 1.2 s with eager imports)"
 
 
 def test_help_texts_spell_the_library_constants():
