@@ -71,6 +71,17 @@ RELEASABLE_CHANNELS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING})
 """Referral channels whose unused vacancy goes to the waiting list (switch `unused_referral`); an
 udslusningsbolig stays with the municipality, which pays the rent meanwhile (§ 63, stk. 4)."""
 
+
+def unused_referral_release(channel: Channel, in_force: Sequence[Policy]) -> Policy | None:
+    """The kommunal anvisning policy in force that releases an unused dwelling of `channel` to the
+    waiting list (switch `unused_referral=release_to_waiting_list`), or None."""
+    if channel not in RELEASABLE_CHANNELS:
+        return None
+    anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
+    return anvisning if anvisning is not None and anvisning.switch("unused_referral") == "release_to_waiting_list" \
+        else None
+
+
 LIST_TYPES_BY_CHANNEL: dict[Channel, frozenset[ListType]] = {
     Channel.WAITING_LIST: frozenset({ListType.EXTERNAL, ListType.INTERNAL}),
     Channel.FLEKSIBEL: frozenset({ListType.EXTERNAL, ListType.INTERNAL}),
@@ -215,8 +226,8 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                                                    preranked)
         decisions.extend(other_decisions)
         if not ranked and channel in RELEASABLE_CHANNELS:
-            anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
-            if anvisning is not None and anvisning.switch("unused_referral") == "release_to_waiting_list":
+            anvisning = unused_referral_release(channel, in_force)
+            if anvisning is not None:
                 decisions.append(self._decision(
                     now, Outcome.CHANNEL, vacancy, channel=Channel.WAITING_LIST, round_id=round_id,
                     policy=anvisning, rule_id=f"{anvisning.id}#unused_referral",

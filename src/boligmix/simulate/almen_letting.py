@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from boligmix.errors import SimulationError
-from boligmix.letting.engine import RELEASABLE_CHANNELS, LettingContext, LettingEngine
+from boligmix.letting.engine import LettingContext, LettingEngine, unused_referral_release
 from boligmix.letting.ledger import LettingLedger
 from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Outcome, Vacancy
 from boligmix.letting.resolution import letting_channel as letting_channel_of
@@ -468,10 +468,8 @@ class AlmenLetting:
 
 def _releases(channel: Channel, in_force: tuple) -> bool:
     """Whether the engine releases an unused referral dwelling on `channel` to the waiting list
-    (switch `unused_referral`) with no advertising in force (`LettingEngine._next_offers`)."""
-    anvisning = next((p for p in in_force if p.spec.tool == "kommunal_anvisning"), None)
-    return channel in RELEASABLE_CHANNELS and anvisning is not None \
-        and anvisning.switch("unused_referral") == "release_to_waiting_list" \
+    (`unused_referral_release`) with no advertising in force (`LettingEngine._next_offers`)."""
+    return unused_referral_release(channel, in_force) is not None \
         and not any(p.spec.tool == "offentlig_annoncering" for p in in_force)
 
 
