@@ -53,7 +53,7 @@ test: install-test system-packages
 	BOLIGMIX_TEST_PG_URL="$$(bash scripts/test-postgres.sh start)"; \
 	export BOLIGMIX_TEST_PG_URL; \
 	$(PY) -m ruff check src tests benchmarks scripts; \
-	BOLIGMIX_RUN_NATIONAL=$(NATIONAL) $(PY) -m pytest -n 2 -q --durations=5
+	BOLIGMIX_RUN_NATIONAL=$(NATIONAL) $(PY) -m pytest -n 2 -q --durations=30
 
 clean:
 	bash scripts/test-postgres.sh destroy

@@ -131,7 +131,7 @@ def figures(tables) -> dict[str, float]:
         "births_per_year": float(pop["births"].mean()), "deaths_per_year": float(pop["deaths"].mean()),
         "yearly_move_rate": float(sum(n for _, n in per_year.iter_rows())
                                   / sum(residents[y] for y, _ in per_year.iter_rows())),
-        "almen_to_other_almen_share": checks.move_figures(tables)["almen_to_other_almen_share"],
+        "almen_to_other_almen_share": checks.move_figures(tables, moves)["almen_to_other_almen_share"],
     }
 
 

@@ -12,7 +12,7 @@ import pytest
 from boligmix.data.io import read_manifest
 from boligmix.data.schema import REQUIRED_TABLES, TABLES
 from boligmix.data.synth import generate, write_synthetic
-from boligmix.data.synth.checks import population_by_year
+from boligmix.data.synth.checks import move_figures, moves, population_by_year, residents_on
 from boligmix.data.synth.generator import check_years
 from boligmix.errors import ConfigurationError, DatasetError
 from synth_data import SEED, YEARS, small_dataset_dir, small_tables
@@ -109,6 +109,38 @@ def test_population_accounting_balances_every_year(tables):
     assert (balance == pop["residents_next_1jan"]).all()
     assert (pop["births"] > 0).all() and (pop["deaths"] > 0).all()
     assert (pop["immigrants"] > 0).all() and (pop["emigrants"] > 0).all()
+
+
+def test_population_by_year_equals_counting_each_day_and_group_on_its_own(tables):
+    """The one-pass counts (residents on each 1 January from the spells' first and last new years, one
+    sort for entries and exits) against the direct computation: `residents_on` per day and a group_by
+    per column."""
+    years = range(YEARS[0], YEARS[1])
+    pop = population_by_year(tables, years)
+    res, persons = tables["residences"], tables["persons"].select("person_id", "birth_date")
+    first = res.group_by("person_id").agg(pl.col("move_in").min().alias("entry")).join(persons, on="person_id")
+    last = res.sort("move_in").group_by("person_id").agg(pl.col("move_out").last(), pl.col("end_reason").last())
+    for row in pop.iter_rows(named=True):
+        t0, t1 = date(row["year"], 1, 1), date(row["year"] + 1, 1, 1)
+        assert row["residents_1jan"] == residents_on(res, t0).height
+        assert row["residents_next_1jan"] == residents_on(res, t1).height
+        entries = first.filter((pl.col("entry") > t0) & (pl.col("entry") <= t1))
+        exits = last.filter((pl.col("move_out") > t0) & (pl.col("move_out") <= t1))
+        assert row["births"] + row["immigrants"] == entries.height
+        assert row["births"] == entries.filter(pl.col("entry") == pl.col("birth_date")).height
+        assert row["deaths"] == exits.filter(pl.col("end_reason") == "death").height
+        assert row["emigrants"] == exits.filter(pl.col("end_reason") == "abroad").height
+
+
+def test_moves_pair_each_spell_with_the_persons_next_spell_elsewhere(tables):
+    res = tables["residences"].sort("person_id", "move_in")
+    nxt = res.with_columns(pl.col("dwelling_id").shift(-1).over("person_id").alias("to")).filter(
+        pl.col("to").is_not_null() & (pl.col("to") != pl.col("dwelling_id")))
+    mv = moves(tables)
+    assert mv.select("person_id", "date").equals(nxt.select("person_id", pl.col("move_out").alias("date")))
+    to_area = tables["dwellings"].select(pl.col("dwelling_id").alias("to"), pl.col("area_id").alias("to_area_id"))
+    assert mv["to_area_id"].equals(nxt.join(to_area, on="to", how="left", maintain_order="left")["to_area_id"])
+    assert move_figures(tables, mv) == move_figures(tables)
 
 
 def test_person_years_cover_exactly_the_years_a_person_lived_in_denmark(tables):
