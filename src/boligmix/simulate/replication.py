@@ -171,16 +171,19 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             outcomes(pop, shared.rates, donors, seed, replication, year)
             pop.check()
             working.write(pop, year)
+            # what the year's `areas` rows read of the population, before the thread starts (their
+            # transients are not held beside the indicators')
+            shares, households = family_share(pop, demolished_by_area), households_by_area(pop)
+            later = range(year + 2, shared.start + shared.years + 1)    # the list years still to compute
+            if keep_working is None and later:  # the spells no later list reads are memory only
+                pop.forget_closed_spells(first_resident_day(later))
             # the indicators and lists of year + 1 on the second core while this thread goes on with the
             # next year's demography and seekers: they read the registers just written (frames no later
             # step changes in place: the market, the only step writing population arrays in place, waits
             # for them), and the next year reads nothing of them before its scenario actions or market
             lists_next = _ListsOfYear(in_background(_lists_of_year, working, history, year + 1, shared.vintage),
-                                      replication, year + 1, family_share(pop, demolished_by_area), households_by_area(pop),
-                                      moved)
-            later = range(year + 2, shared.start + shared.years + 1)    # the list years still to compute
-            if keep_working is None and later:  # the spells no later list reads are memory only
-                pop.forget_closed_spells(first_resident_day(later))
+                                      replication, year + 1, shares, households, moved)
+            del shares, households
         if lists_next is not None:
             history, lists_in_force = _lists_done(lists_next, rows)
         if keep_working is not None:
