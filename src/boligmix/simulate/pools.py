@@ -100,8 +100,10 @@ class SeekerPool:
         while i < len(order) and not open_[order[i]]:
             i += 1
         self._cursor = i
-        for r in order[i:]:
-            if open_[r] and self.dwelling[r] != dwelling_id:
+        dwelling = self.dwelling
+        for j in range(i, len(order)):          # (not `order[i:]`: a copy of the month's rest per draw)
+            r = order[j]
+            if open_[r] and dwelling[r] != dwelling_id:
                 return r
         return None
 

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
+from boligmix.simulate.background import in_background
 from boligmix.simulate.behaviour import conviction_probability
 from boligmix.simulate.lookup import (
     SEARCH_IN_ORDER,
@@ -595,11 +596,9 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     del nw, ab, s1, bands, code
     kept_ids = ascending[keep[by_id]]                 # = np.sort(pop.pid[keep])
     by_donor = donor_order(donor)
-    # the kept persons' rows (sorted: last year's order) and the recipients' (other persons) merged
-    pop.labour[year] = sorted_union_of_kept(
-        prev_labour, is_in(kept_ids, prev_labour["person_id"].to_numpy()),
-        donors.labour_of(donor, recipient, by_donor).select(prev_labour.columns), ("person_id", "attachment"),
-    ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
+    # the labour rows on the second core while this thread makes the person_years: the two read the
+    # same inputs and nothing of each other (polars and nogil kernels: the GIL is mostly free)
+    labour = in_background(labour_rows, prev_labour, kept_ids, donors, donor, recipient, by_donor, year)
     donor_py = donors.person_years_of(donor, recipient, by_donor)
     own = prev_py.select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source")
@@ -623,6 +622,17 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     pop.person_years[year] = _education_step(person_years, prev_py, pop, rates, seed, rep, year, by_id, ascending,
                                              has_py)
     del person_years
+    pop.labour[year] = labour.result()
+
+
+def labour_rows(prev_labour: pl.DataFrame, kept_ids: np.ndarray, donors: Donors, donor: np.ndarray,
+                recipient: np.ndarray, by_donor: np.ndarray | None, year: int) -> pl.DataFrame:
+    """The labour rows of `year`: the kept persons' rows of last year (sorted: last year's order)
+    and the recipients' rows from their donors (other persons), merged."""
+    return sorted_union_of_kept(
+        prev_labour, is_in(kept_ids, prev_labour["person_id"].to_numpy()),
+        donors.labour_of(donor, recipient, by_donor).select(prev_labour.columns), ("person_id", "attachment"),
+    ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
 
 
 __all__ = ["ANCHORED_AREA_BANDS", "Donors", "area_code", "area_conviction_shares", "area_outside_shares", "forget_registers",

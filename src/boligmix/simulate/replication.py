@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from boligmix.letting.ledger import LettingLedger
 from boligmix.lists.pipeline import lists_from_indicators
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory
+from boligmix.simulate.background import in_background
 from boligmix.simulate.demography import HOUSEHOLD_BASE, births, deaths, dwelling_stock, emigration
 from boligmix.simulate.register_outcomes import Donors, forget_registers, outcomes
 from boligmix.simulate.market import Market
@@ -124,14 +126,18 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
     with tempfile.TemporaryDirectory(prefix=f"boligmix-sim-r{replication}-", dir=work_dir) as tmp:
         working = WorkingDataset(shared.dataset_dir, Path(tmp) / "data", shared.start)
         lists_in_force = base_categories
+        lists_next = None                       # the lists of the year just simulated, being computed
         for year in range(shared.start, shared.start + shared.years):
             if keep_working is None:            # else every simulated year is written at the end
                 forget_registers(pop, _first_register_year(year))
+            actions = [a for a in scenario.spec.actions if a.in_year(shared.start) == year]
+            if actions and lists_next is not None:      # the actions select areas by the lists in force
+                history, lists_in_force = _lists_done(lists_next, rows)
+                lists_next = None
             categories = _with_scenario_categories(lists_in_force, scenario)
-            for action in scenario.spec.actions:
-                if action.in_year(shared.start) == year:
-                    apply_action(pop, action, categories, seed, replication, year, demolish, rehousing,
-                                 demolished_by_area)
+            for action in actions:
+                apply_action(pop, action, categories, seed, replication, year, demolish, rehousing,
+                             demolished_by_area)
             dwelling_stock(pop, shared.rates, seed, replication, year)
             deaths(pop, shared.rates, seed, replication, year)
             emigration(pop, shared.rates, seed, replication, year)
@@ -141,6 +147,10 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             outside = settings_for_list_year(year + 1).outside_attachments
             factory = ApplicantFactory(pop, year, seed, replication, outside,   # labour rows of the seekers only
                                        persons=np.concatenate([np.zeros(0, np.int64), *seekers.members.values()]))
+            if lists_next is not None:          # the market lets by the lists in force
+                history, lists_in_force = _lists_done(lists_next, rows)
+                lists_next = None
+                categories = _with_scenario_categories(lists_in_force, scenario)
             ledger = LettingLedger(counters=ledger.counters)
             market = Market(pop, policies, factory, categories, seed, replication, year, ledger, demolish,
                             check_rules=check_rules)
@@ -161,14 +171,21 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             outcomes(pop, shared.rates, donors, seed, replication, year)
             pop.check()
             working.write(pop, year)
-            new = working.indicators(year + 1)
-            history = pl.concat([history.filter(pl.col("year") != year + 1), new], how="vertical_relaxed")
-            classified = lists_from_indicators(history, year + 1, data_vintage=shared.vintage).classification.frame
-            lists_in_force = categories_of(classified, year + 1)
+            # what the year's `areas` rows read of the population, before the thread starts (their
+            # transients are not held beside the indicators')
+            shares, households = family_share(pop, demolished_by_area), households_by_area(pop)
             later = range(year + 2, shared.start + shared.years + 1)    # the list years still to compute
             if keep_working is None and later:  # the spells no later list reads are memory only
                 pop.forget_closed_spells(first_resident_day(later))
-            rows.extend(_area_rows(replication, year + 1, new, classified, pop, demolished_by_area, moved))
+            # the indicators and lists of year + 1 on the second core while this thread goes on with the
+            # next year's demography and seekers: they read the registers just written (frames no later
+            # step changes in place: the market, the only step writing population arrays in place, waits
+            # for them), and the next year reads nothing of them before its scenario actions or market
+            lists_next = _ListsOfYear(in_background(_lists_of_year, working, history, year + 1, shared.vintage),
+                                      replication, year + 1, shares, households, moved)
+            del shares, households
+        if lists_next is not None:
+            history, lists_in_force = _lists_done(lists_next, rows)
         if keep_working is not None:
             working.write_full(pop, shared.start + shared.years - 1, Path(keep_working))
     areas = pl.DataFrame(rows, schema=_AREA_SCHEMA).sort("year", "area_id")
@@ -248,17 +265,47 @@ def _moved(flows: Counter) -> tuple[Counter, Counter]:
     return moved_in, moved_out
 
 
-def _area_rows(replication: int, year: int, indicators: pl.DataFrame, classified: pl.DataFrame, pop: Population,
-               demolished: Counter, moved: tuple[Counter, Counter]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _ListsOfYear:
+    """The lists of list year `year` being computed on a thread (`lists`), and what the year's `areas`
+    rows read of the population as it stood when they were started (the population moves on)."""
+
+    lists: Future
+    replication: int
+    year: int
+    family_shares: dict[str, float]
+    households: dict[str, int]
+    moved: tuple[Counter, Counter]
+
+
+def _lists_of_year(working: WorkingDataset, history: pl.DataFrame, list_year: int, vintage: str | None
+                   ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(the indicators of `list_year` from the registers last written, the history with them, the
+    classification of the lists of `list_year`)."""
+    new = working.indicators(list_year)
+    history = pl.concat([history.filter(pl.col("year") != list_year), new], how="vertical_relaxed")
+    return new, history, lists_from_indicators(history, list_year, data_vintage=vintage).classification.frame
+
+
+def _lists_done(pending: _ListsOfYear, rows: list[dict[str, Any]]
+                ) -> tuple[pl.DataFrame, dict[str, frozenset[str]]]:
+    """Wait for the lists of `pending`, add its `areas` rows to `rows`; returns (the history, the lists
+    in force: area -> categories)."""
+    new, history, classified = pending.lists.result()
+    rows.extend(_area_rows(pending, new, classified))
+    return history, categories_of(classified, pending.year)
+
+
+def _area_rows(pending: _ListsOfYear, indicators: pl.DataFrame, classified: pl.DataFrame) -> list[dict[str, Any]]:
+    year = pending.year
     flags = {r["area_id"]: r for r in classified.filter(pl.col("year") == year).iter_rows(named=True)}
-    shares = family_share(pop, demolished)
-    households = households_by_area(pop)
-    moved_in, moved_out = moved
+    shares, households = pending.family_shares, pending.households
+    moved_in, moved_out = pending.moved
     out = []
     for r in indicators.iter_rows(named=True):
         a = r["area_id"]
         f = flags.get(a, {})
-        out.append({"replication": replication, "year": year, "area_id": a, "residents": r["residents"],
+        out.append({"replication": pending.replication, "year": year, "area_id": a, "residents": r["residents"],
                     "households": households.get(a, 0), **{c: r[c] for c in INDICATOR_COLUMNS[1:]},
                     **{k: f.get(k) for k in ("udsat", "parallelsamfund", "omdannelse", "forebyggelse")},
                     "family_share": shares.get(a), "in_movers": moved_in.get(a, 0), "out_movers": moved_out.get(a, 0)})
