@@ -54,11 +54,11 @@ class SeekerPool:
         self._order_month, self._order, self._cursor = -1, [], 0
         """`first_in_order`'s month, its rows by key, and the first of them that may be open."""
         self._band: dict[tuple[int | None, bool], np.ndarray] = {}
-        """Rows (ascending) of every seeker applying in a band as `select` reads it (`_applying`)."""
+        """Rows (ascending) of every seeker applying in a band as `select` reads it (`applying`)."""
         self._rows: dict[tuple[int | None, bool], tuple[np.ndarray, int, int]] = {}
         self._housed = 0
         """Per band: its open rows decided by a month, that month, and how many seekers of the pool were
-        housed when they were taken (`_applying`); seekers housed so far."""
+        housed when they were taken (`applying`); seekers housed so far."""
 
     def select(self, month: int, dwelling_id: int, band: int | None, second: bool = False) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
@@ -69,10 +69,10 @@ class SeekerPool:
     def select_counted(self, month: int, dwelling_id: int, band: int | None, second: bool = False
                        ) -> tuple[np.ndarray, int]:
         """`select`'s rows and how many of them have no household facts read yet (`fill`)."""
-        return open_rows(self._applying(band, second, month), self.open, self.month, self.dwelling, self.known, month,
+        return open_rows(self.applying(band, second, month), self.open, self.month, self.dwelling, self.known, month,
                          dwelling_id)
 
-    def _applying(self, band: int | None, second: bool, month: int) -> np.ndarray:
+    def applying(self, band: int | None, second: bool, month: int) -> np.ndarray:
         """Rows (ascending) of the seekers applying in `band` as `select` reads it, open and decided by
         `month`, and maybe some housed since or decided later: a band's rows are taken again when a
         later month is asked for (only those decided by then: most of a band's seekers decide later
