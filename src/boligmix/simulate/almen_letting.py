@@ -42,7 +42,7 @@ from boligmix.letting.resolution import letting_channel as letting_channel_of
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
-from boligmix.simulate.candidates import WINDOW, WINDOWS, Fits, select
+from boligmix.simulate.candidates import NONE, WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool
@@ -358,8 +358,13 @@ class AlmenLetting:
         """`state`: (seekers decided, unlet for a month, redirected referrals) when every candidate of the pool
         was handed in (None: some were left for a later round)."""
         old = self._tried.get(pos)
-        lists = [np.sort(np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64))
-                 for i, new in enumerate((waiting, referrals, rehousing))]   # (ascending: `candidates.select`)
+        lists = []                             # (each ascending: `candidates.select`)
+        for i, new in enumerate((waiting, referrals, rehousing)):
+            if not new:                        # (a waiting-list round hands in no referral nor rehousing)
+                lists.append(NONE if old is None else old[i])
+            else:
+                lists.append(np.sort(np.asarray(new, dtype=np.int64) if old is None
+                                     else np.concatenate([old[i], new]).astype(np.int64)))
         self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
 
     def _forget_offers(self, vacancy: Vacancy) -> None:

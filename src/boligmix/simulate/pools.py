@@ -49,8 +49,10 @@ class SeekerPool:
         months = np.clip(self.month, 0, 12)
         self.by_month = [np.flatnonzero(months == m) for m in range(13)]
         """Rows of the seekers deciding in each month (0-12)."""
-        self.open_by_month = np.bincount(months, minlength=13) if n else np.zeros(13, int)
+        self.open_by_month = (np.bincount(months, minlength=13) if n else np.zeros(13, int)).tolist()
         """Open seekers by the month they decided (0-12)."""
+        self._decision_month = months.tolist()
+        """Each seeker's month (0-12), as `housed` counts it."""
         self._order_month, self._order, self._cursor = -1, [], 0
         """`first_in_order`'s month, its rows by key, and the first of them that may be open."""
         self._band: dict[tuple[int | None, bool], np.ndarray] = {}
@@ -109,9 +111,12 @@ class SeekerPool:
         while i < len(order) and not open_[order[i]]:
             i += 1
         self._cursor = i
-        for r in order[i:]:
-            if open_[r] and self.dwelling[r] != dwelling_id:
+        dwelling = self.dwelling
+        while i < len(order):                  # (not `order[i:]`: a copy of the month's order per draw)
+            r = order[i]
+            if open_[r] and dwelling[r] != dwelling_id:
                 return r
+            i += 1
         return None
 
     def set_keys(self, seniority: np.ndarray, referral: np.ndarray) -> None:
@@ -146,14 +151,14 @@ class SeekerPool:
 
     def any_open(self, month: int) -> bool:
         """Whether an open seeker has decided by `month` (else `select` finds no one)."""
-        return bool(self.open_by_month[:month + 1].any())
+        return any(self.open_by_month[:month + 1])
 
     def housed(self, sid: int) -> None:
         i = self.row[sid]
         if self.open[i]:
             self.open[i] = False
             self._housed += 1
-            self.open_by_month[min(max(int(self.month[i]), 0), 12)] -= 1
+            self.open_by_month[self._decision_month[i]] -= 1
 
 
 def within_size_limits(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
