@@ -44,7 +44,7 @@ class SeekerPool:
         self.row = {s: i for i, s in enumerate(sids)}
         self.columns = None
         """The candidate facts of the screen (`boligmix.simulate.column_facts.PoolFacts`), once read."""
-        self.decided = np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)
+        self.decided = (np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)).tolist()
         """Seekers who have decided by each month (0-12): the pool gains candidates only when this grows."""
         months = np.clip(self.month, 0, 12)
         self.by_month = [np.flatnonzero(months == m) for m in range(13)]
