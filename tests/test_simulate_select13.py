@@ -137,3 +137,35 @@ def test_a_screen_kept_across_windows_decides_as_a_fresh_one(vacancies):
             if prepared is not None and prepared[1] is not None:   # the context kept is this vacancy's
                 facts, _ = kept._kept(dwelling, on, prepared[0], prepared[2])
                 assert facts == ColumnScreen(factory, WindowScreen())._of_dwelling(dwelling, on)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 25), st.sampled_from(["housed", "offered", "passive", "withdrawn"]))
+def test_the_list_checks_drop_each_kind_of_seeker_the_engine_drops(seed, n, kind):
+    """A window with seekers of one kind the engine leaves out (`LettingEngine._candidates`: housed,
+    offered the vacancy, passive, withdrawn), and no other: the columns decide as the applicants do."""
+    almen, factory, seekers, _, _, policy_sets = _year()
+    group, rows, dwelling, on, rng = _case(seed, n)
+    sids = group.sid[rows].tolist()
+    now = datetime(on.year, on.month, on.day, 9)
+    vacancy = Vacancy(f"v{seed}", dwelling, on)
+    engine = LettingEngine(policy_sets["statutory"], id_prefix="t/")
+    ledger = engine.ledger
+    for s in sids:
+        if rng.random() < 0.4:
+            if kind == "housed":
+                ledger.housed[s] = 0
+            elif kind == "offered":
+                ledger.offered.setdefault(vacancy.vacancy_id, set()).add(s)
+            elif kind == "passive":
+                ledger.passive.add(s)
+            else:
+                ledger.withdrawn[s] = now
+    in_force = policy_sets["statutory"].in_force(dwelling, on)
+    found = ColumnScreen(factory, WindowScreen()).candidates(engine, vacancy, Channel.WAITING_LIST, group, sids,
+                                                             seekers, now, in_force)
+    handed = WindowScreen().candidates(engine, vacancy, Channel.WAITING_LIST,
+                                       [factory.applicant(s, seekers, dwelling, on, None) for s in sids], now, in_force)
+    if found is not None:
+        assert (found is False and handed == []) or (handed and (handed[0].applicant_id, handed[0].list_type.value)
+                                                     == found)
