@@ -111,12 +111,9 @@ class SeekerPool:
         while i < len(order) and not open_[order[i]]:
             i += 1
         self._cursor = i
-        dwelling = self.dwelling
-        while i < len(order):                  # (not `order[i:]`: a copy of the month's order per draw)
-            r = order[i]
-            if open_[r] and dwelling[r] != dwelling_id:
+        for r in order[i:]:
+            if open_[r] and self.dwelling[r] != dwelling_id:
                 return r
-            i += 1
         return None
 
     def set_keys(self, seniority: np.ndarray, referral: np.ndarray) -> None:
