@@ -32,8 +32,9 @@ def first_by(rows: np.ndarray, key: np.ndarray, sid: np.ndarray, n: int) -> np.n
 def numpy_select(group, dwelling_id, rooms, month, band, tried, binding, preferred, second, waiting_only, size,
                  urgent, seniority, referral):
     """Main's `candidates.select` (numpy masks and `first_by`)."""
-    rows = group._applying(band, second)
-    rows = rows[group.open[rows] & (group.month[rows] <= month) & (group.dwelling[rows] != dwelling_id)]
+    applying = group.rehousing | ((group.second if second else group.band) == band) | (group.band < 0) \
+        if band is not None else True           # (main's `SeekerPool._applying`, brute force)
+    rows = np.flatnonzero(applying & group.open & (group.month <= month) & (group.dwelling != dwelling_id))
     group.fill(rows, size, urgent, seniority, referral)
     sizes = group.size[rows]
     fit = within_size_limits(sizes, rooms, *binding)

@@ -42,7 +42,7 @@ from boligmix.letting.resolution import letting_channel as letting_channel_of
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
-from boligmix.simulate.candidates import WINDOW, WINDOWS, Fits, select
+from boligmix.simulate.candidates import NONE, WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool
@@ -51,6 +51,8 @@ from boligmix.simulate.screen import SCREENED, Listed, WindowScreen
 
 REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
+NO_CONTEXT = LettingContext()
+"""A round's context with no one but the waiting list's applicants (frozen: one for every such round)."""
 
 
 class AlmenLetting:
@@ -147,7 +149,7 @@ class AlmenLetting:
              lettings_so_far: int) -> tuple[int | None, dict | None]:
         dw = self.pop.dwellings
         past_first = month > int(dw.vacant_from[pos])
-        state = (int(group.decided[month]), past_first, len(self.engine.ledger.redirected))
+        state = (group.decided[month], past_first, len(self.engine.ledger.redirected))
         tried = self._tried.get(pos)
         if tried is not None and tried[4] == state and self.skip_unchanged:
             # every candidate of the last round's pool was assessed and no seeker decided since:
@@ -202,7 +204,8 @@ class AlmenLetting:
         context = LettingContext(
             referrals=self._listed(referral_pool, seekers, dwelling, on, "municipal_referral")
             if channel in REFERRAL_LISTS else (),
-            rehousing=self._listed(rehousing, seekers, dwelling, on, "rehousing") if channel == Channel.REHOUSING else ())
+            rehousing=self._listed(rehousing, seekers, dwelling, on, "rehousing") if channel == Channel.REHOUSING else ()) \
+            if channel in REFERRAL_LISTS or channel == Channel.REHOUSING else NO_CONTEXT
         referred = self.screen.referrals(self.engine, vacancy, channel, context, now, in_force) \
             if self.screen is not None else None
         if referred == [] and _releases(channel, in_force):
@@ -213,7 +216,7 @@ class AlmenLetting:
                 raise SimulationError(f"vacancy {vacancy.vacancy_id}: the compiled decision finds no eligible "
                                       f"{channel.value} candidate but the engine makes an offer")
             self.offer_rounds += 1
-            channel, context = self.engine.ledger.vacancy_channel[vacancy.vacancy_id], LettingContext()
+            channel, context = self.engine.ledger.vacancy_channel[vacancy.vacancy_id], NO_CONTEXT
         # windows of the most senior seekers meeting the size rules, then (when they lapse without a taker,
         # `fits.lapsed`) of those failing them: the engine ranks every one meeting them first
         # (each with its first position in `fits`, whose rows `fits.rows` holds)
@@ -253,7 +256,7 @@ class AlmenLetting:
                 return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force,
                                         referred[0] if referred else None)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
-                                             context if w == 0 else LettingContext(), now)
+                                             context if w == 0 else NO_CONTEXT, now)
             self.offer_rounds += 1
             if handed and not round_.offers:
                 raise SimulationError(f"vacancy {vacancy.vacancy_id}: the compiled decision ranks applicant "
@@ -358,8 +361,13 @@ class AlmenLetting:
         """`state`: (seekers decided, unlet for a month, redirected referrals) when every candidate of the pool
         was handed in (None: some were left for a later round)."""
         old = self._tried.get(pos)
-        lists = [np.sort(np.asarray(new, dtype=np.int64) if old is None else np.concatenate([old[i], new]).astype(np.int64))
-                 for i, new in enumerate((waiting, referrals, rehousing))]   # (ascending: `candidates.select`)
+        lists = []                             # (each ascending: `candidates.select`)
+        for i, new in enumerate((waiting, referrals, rehousing)):
+            if not new:                        # (a waiting-list round hands in no referral nor rehousing)
+                lists.append(NONE if old is None else old[i])
+            else:
+                lists.append(np.sort(np.asarray(new, dtype=np.int64) if old is None
+                                     else np.concatenate([old[i], new]).astype(np.int64)))
         self._tried[pos] = (*lists, len(self.engine.ledger.redirected), state)
 
     def _forget_offers(self, vacancy: Vacancy) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from boligmix.simulate.kernels_letting import referral_heads, waiting_heads
+from boligmix.simulate.kernels_letting import candidate_rows
 from boligmix.simulate.pools import SeekerPool
 
 WINDOW = 25
@@ -29,22 +29,25 @@ def select(group: SeekerPool, dwelling_id: int, rooms: int, month: int, band: in
     size limits, then the most senior meeting only the `binding` ones (`Fits`), the first by the
     referral order, the first households to rehouse (`waiting_only`: none, the channel reads
     only the waiting list). The household facts of the seekers not read yet are read with
-    `size`, `urgent`, `seniority` and `referral` (`SeekerPool.fill`). One pass of a compiled
-    kernel per list (`boligmix.simulate.kernels_letting`)."""
-    rows, unread = group.select_counted(month, dwelling_id, band, second)
-    if unread:
-        group.fill(rows, size, urgent, seniority, referral)
+    `size`, `urgent`, `seniority` and `referral` (`SeekerPool.fill`). One call of a compiled
+    kernel (`kernels_letting.candidate_rows`), two when some seekers' facts are read first."""
     done = tried if tried is not None else (NONE, NONE, NONE)
     cap = WINDOW * WINDOWS
-    meeting, lapsed = waiting_heads(rows, group.size, group.seniority, group.sid, *size_bounds(rooms, *binding),
-                                    *size_bounds(rooms, *preferred), preferred != binding, done[0], cap)
-    fits = Fits(group.sid[meeting].tolist(), group.sid[lapsed].tolist(), meeting.size < cap and lapsed.size < cap,
-                np.concatenate((meeting, lapsed)))
-    if waiting_only:
-        return fits, [], []
-    referrals, rehoused = referral_heads(rows, group.rehousing, group.urgent, group.referral, group.sid, done[1],
-                                         done[2], WINDOW)
-    return fits, group.sid[referrals].tolist(), group.sid[rehoused].tolist()
+    band_rows = group.applying(band, second, month)
+
+    def heads() -> tuple[np.ndarray, int, int, int]:
+        return candidate_rows(band_rows, group.open, group.month, group.dwelling, group.known, month, dwelling_id,
+                              group.size, group.seniority, group.sid, *size_bounds(rooms, *binding),
+                              *size_bounds(rooms, *preferred), preferred != binding, done[0], cap, not waiting_only,
+                              group.rehousing, group.urgent, group.referral, done[1], done[2], WINDOW)
+    rows, n_meeting, n_lapsed, n_referrals = heads()
+    if n_meeting < 0:                      # `rows`: the selected seekers whose facts are not read yet
+        group.fill(rows, size, urgent, seniority, referral)
+        rows, n_meeting, n_lapsed, n_referrals = heads()
+    sids = group.sid[rows].tolist()
+    waiting = n_meeting + n_lapsed
+    fits = Fits(sids[:n_meeting], sids[n_meeting:waiting], n_meeting < cap and n_lapsed < cap, rows[:waiting])
+    return fits, sids[waiting:waiting + n_referrals], sids[waiting + n_referrals:]
 
 
 def size_bounds(rooms: int, per_room: float | None, over: float | None) -> tuple[float, float]:

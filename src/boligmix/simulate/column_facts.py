@@ -99,6 +99,8 @@ class ColumnScreen:
         self._verdicts: dict[tuple, dict[int, tuple[str | None, tuple[int, ...]]]] = {}
         """(policies, dwelling's facts read) -> signature -> RowDecider's (outcome, priority key): the
         same values give the same fact rows, hence the same verdict."""
+        self._last_kept: tuple = (None, None, {}, {})
+        """The last vacancy's (dwelling, covering policies, `_kept`)."""
 
     def code(self, value: str | None) -> int:
         """A small integer per organisation or department id (None: 0), equal ids equal codes."""
@@ -157,8 +159,9 @@ class ColumnScreen:
         # applies to the dwelling's organisation on the internal or external list
         offered = ledger.offered.get(vacancy.vacancy_id, ())
         passive, withdrawn, housed = ledger.passive, ledger.withdrawn, ledger.housed
-        keep = [not (s in offered or s in passive or s in withdrawn or s in housed) for s in sids]
-        if not all(keep):
+        if offered and not offered.isdisjoint(sids) or passive and not passive.isdisjoint(sids) or \
+                withdrawn and not withdrawn.keys().isdisjoint(sids) or not housed.keys().isdisjoint(sids):
+            keep = [not (s in offered or s in passive or s in withdrawn or s in housed) for s in sids]
             rows = rows[np.array(keep, dtype=bool)]
             if not rows.size:
                 self._count()
@@ -172,14 +175,7 @@ class ColumnScreen:
         index: dict[int, int] = {}
         inverse = [index.setdefault(c, len(index)) for c in codes]
         distinct = list(index)
-        dwelling_facts = self._of_dwelling(dwelling, on)
-        context = (tuple(map(id, covering)), dwelling.rooms,
-                   tuple((v, type(v)) for v in map(dwelling_facts.get, dwelling_names)))
-        kept = self._verdicts.get(context)       # (one hash of the context a window, not one per signature)
-        if kept is None:
-            if len(self._verdicts) > 20_000:
-                self._verdicts.clear()
-            kept = self._verdicts[context] = {}
+        dwelling_facts, kept = self._kept(dwelling, on, covering, dwelling_names)
         verdicts = [kept.get(c) for c in distinct]
         if None in verdicts:                     # RowDecider's verdicts on the new signatures' fact rows
             new = [j for j, v in enumerate(verdicts) if v is None]
@@ -199,6 +195,24 @@ class ColumnScreen:
         key_rank = [ordered[v[1]] if v[0] is None else -1 for v in verdicts]
         best = best_ranked(rows, np.array([key_rank[j] for j in inverse], dtype=np.int64), group.seniority, group.sid)
         return int(group.sid[rows[best]]), "internal" if codes[best] & 2 else "external"
+
+    def _kept(self, dwelling: Dwelling, on: date, covering: Sequence[Policy], dwelling_names: tuple[str, ...]
+              ) -> tuple[dict[str, Any], dict[int, tuple[str | None, tuple[int, ...]]]]:
+        """(the dwelling's own facts, the verdicts kept for its context: the covering policies, its rooms
+        and the dwelling facts they read), the last answer kept for the vacancy's next windows."""
+        last = self._last_kept
+        if last[0] is dwelling and last[1] is covering:
+            return last[2], last[3]
+        dwelling_facts = self._of_dwelling(dwelling, on)
+        context = (tuple(map(id, covering)), dwelling.rooms,
+                   tuple((v, type(v)) for v in map(dwelling_facts.get, dwelling_names)))
+        kept = self._verdicts.get(context)       # (one hash of the context a vacancy, not one per signature)
+        if kept is None:
+            if len(self._verdicts) > 20_000:
+                self._verdicts.clear()
+            kept = self._verdicts[context] = {}
+        self._last_kept = (dwelling, covering, dwelling_facts, kept)
+        return dwelling_facts, kept
 
     def _prepared(self, in_force: Sequence[Policy], channel: Channel) -> tuple | None:
         """(the policies covering the channel, their plans or None when one has a fact without a
@@ -295,11 +309,11 @@ class ColumnScreen:
         return row
 
     def _of_dwelling(self, dwelling: Dwelling, on: date) -> dict[str, Any]:
-        """The dwelling's own base facts (`base_facts` on a stand-in applicant: they do not depend on it)."""
+        """The dwelling's own base facts (`base_facts` on a stand-in applicant: its `dwelling.` facts do
+        not depend on it; only those are read)."""
         found = self._dwelling_facts
         if found[0] is not dwelling:
-            facts = {k: v for k, v in base_facts(_STAND_IN, dwelling, on, 0).items() if k.startswith("dwelling.")}
-            found = self._dwelling_facts = (dwelling, facts)
+            found = self._dwelling_facts = (dwelling, base_facts(_STAND_IN, dwelling, on, 0))
         return found[1]
 
 

@@ -44,19 +44,23 @@ class SeekerPool:
         self.row = {s: i for i, s in enumerate(sids)}
         self.columns = None
         """The candidate facts of the screen (`boligmix.simulate.column_facts.PoolFacts`), once read."""
-        self.decided = np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)
+        self.decided = (np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)).tolist()
         """Seekers who have decided by each month (0-12): the pool gains candidates only when this grows."""
         months = np.clip(self.month, 0, 12)
         self.by_month = [np.flatnonzero(months == m) for m in range(13)]
         """Rows of the seekers deciding in each month (0-12)."""
-        self.open_by_month = np.bincount(months, minlength=13) if n else np.zeros(13, int)
+        self.open_by_month = (np.bincount(months, minlength=13) if n else np.zeros(13, int)).tolist()
         """Open seekers by the month they decided (0-12)."""
+        self._decision_month = months.tolist()
+        """Each seeker's month (0-12), as `housed` counts it."""
         self._order_month, self._order, self._cursor = -1, [], 0
         """`first_in_order`'s month, its rows by key, and the first of them that may be open."""
-        self._rows: dict[tuple[int | None, bool], np.ndarray] = {}
-        self._compacted: dict[tuple[int | None, bool], int] = {}
+        self._band: dict[tuple[int | None, bool], np.ndarray] = {}
+        """Rows (ascending) of every seeker applying in a band as `select` reads it (`applying`)."""
+        self._rows: dict[tuple[int | None, bool], tuple[np.ndarray, int, int]] = {}
         self._housed = 0
-        """Seekers housed so far, and per band of `_rows` how many were housed when its rows were taken."""
+        """Per band: its open rows decided by a month, that month, and how many seekers of the pool were
+        housed when they were taken (`applying`); seekers housed so far."""
 
     def select(self, month: int, dwelling_id: int, band: int | None, second: bool = False) -> np.ndarray:
         """Rows of the open seekers decided by `month`, not living in the dwelling, applying in
@@ -67,24 +71,31 @@ class SeekerPool:
     def select_counted(self, month: int, dwelling_id: int, band: int | None, second: bool = False
                        ) -> tuple[np.ndarray, int]:
         """`select`'s rows and how many of them have no household facts read yet (`fill`)."""
-        return open_rows(self._applying(band, second), self.open, self.month, self.dwelling, self.known, month,
+        return open_rows(self.applying(band, second, month), self.open, self.month, self.dwelling, self.known, month,
                          dwelling_id)
 
-    def _applying(self, band: int | None, second: bool) -> np.ndarray:
-        """Rows (ascending) of the seekers applying in `band` as `select` reads it, less some housed
-        ones: the rows are computed once per band and dropped when half of them are housed, so a
-        selection costs the band's open seekers, not the municipality's."""
+    def applying(self, band: int | None, second: bool, month: int) -> np.ndarray:
+        """Rows (ascending) of the seekers applying in `band` as `select` reads it, open and decided by
+        `month`, and maybe some housed since or decided later: a band's rows are taken again when a
+        later month is asked for (only those decided by then: most of a band's seekers decide later
+        in the year) and when half of them are housed, so a selection costs the band's open seekers
+        decided by the month, not the municipality's."""
         key = (band, second)
-        rows = self._rows.get(key)
-        if rows is None:
-            mask = self.open.copy()
-            if band is not None:
-                mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
-            rows = self._rows[key] = np.flatnonzero(mask)
-            self._compacted[key] = self._housed
-        elif (self._housed - self._compacted[key]) * 2 > rows.size:   # (housed in the pool: at most as many in the band)
-            rows = self._rows[key] = rows[self.open[rows]]
-            self._compacted[key] = self._housed
+        found = self._rows.get(key)
+        if found is not None and found[1] >= month:
+            rows, taken, housed = found
+            if (self._housed - housed) * 2 <= rows.size:  # (housed in the pool: at most as many in the band)
+                return rows
+            rows = rows[self.open[rows]]
+        else:
+            rows, taken = self._band.get(key), month
+            if rows is None:
+                mask = np.ones(self.sid.size, dtype=bool)
+                if band is not None:
+                    mask &= self.rehousing | ((self.second if second else self.band) == band) | (self.band < 0)
+                rows = self._band[key] = np.flatnonzero(mask)
+            rows = rows[self.open[rows] & (self.month[rows] <= month)]
+        self._rows[key] = (rows, taken, self._housed)
         return rows
 
     def first_in_order(self, month: int, dwelling_id: int, keys: Callable[[np.ndarray], np.ndarray]) -> int | None:
@@ -139,14 +150,14 @@ class SeekerPool:
 
     def any_open(self, month: int) -> bool:
         """Whether an open seeker has decided by `month` (else `select` finds no one)."""
-        return bool(self.open_by_month[:month + 1].any())
+        return any(self.open_by_month[:month + 1])
 
     def housed(self, sid: int) -> None:
         i = self.row[sid]
         if self.open[i]:
             self.open[i] = False
             self._housed += 1
-            self.open_by_month[min(max(int(self.month[i]), 0), 12)] -= 1
+            self.open_by_month[self._decision_month[i]] -= 1
 
 
 def within_size_limits(size: np.ndarray, rooms: int, per_room: float | None, over: float | None) -> np.ndarray:
