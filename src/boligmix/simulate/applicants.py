@@ -32,7 +32,9 @@ from boligmix.letting.policy import PolicySet
 from boligmix.letting.register import RegisterOptions, benefit_history
 from boligmix.simulate import rng
 from boligmix.simulate.kernels_applicants import labour_sums
-from boligmix.simulate.population import Population, sorted_unique, to_date
+from boligmix.simulate.population import EPOCH, Population, sorted_unique, to_date
+
+_EPOCH_ORDINAL, _from_ordinal = EPOCH.toordinal(), date.fromordinal
 
 EU_EEA_CH = frozenset(
     "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE "
@@ -302,10 +304,11 @@ class ApplicantFactory:
             if self._readable is not None and pid not in self._readable:
                 raise SimulationError(f"person {pid}: labour rows read but the person is not a member of a seeker "
                                       "this year (ApplicantFactory persons)")
-            lo, hi = np.searchsorted(self._lab_pid, [pid, pid + 1])
+            lo, hi = self._lab_pid.searchsorted(pid), self._lab_pid.searchsorted(pid, "right")
             names = self._lab_names
-            rows = self._rows[pid] = [(int(self._lab_year[i]), names[self._lab_att[i]], float(self._lab_fte[i]))
-                                      for i in range(int(lo), int(hi))]
+            rows = self._rows[pid] = list(zip(self._lab_year[lo:hi].tolist(), map(names.__getitem__,
+                                                                                  self._lab_att[lo:hi].tolist()),
+                                              self._lab_fte[lo:hi].tolist()))
         return rows
 
     def last_fte(self, pid: int, kinds: frozenset[str] | None = None) -> float:
@@ -338,7 +341,10 @@ class ApplicantFactory:
         if found is not None:
             return found
         people = self._person(sid, seekers)
-        births = {p: to_date(b) for p, b, _, _ in people}
+        births = {p: _from_ordinal(_EPOCH_ORDINAL + b) for p, b, _, _ in people}   # (`to_date`)
+        if len(people) == 1:                    # (a person alone applies, adult or not)
+            found = self._roles_of[sid] = (people, births, people[0], None, on)
+            return found
         adults = sorted((p for p in people if (age_on(births[p[0]], on) or 0) >= 18), key=lambda p: (p[1], p[0]))
         if not adults:
             adults = sorted(people, key=lambda p: (p[1], p[0]))[:1]
