@@ -156,6 +156,17 @@ def brute_profile(factory, pop, seekers, sid, on):
             "from_almen": seekers.dwelling[sid] is not None and seekers.dwelling[sid] in factory._org}
 
 
+def brute_roles(people, on):
+    """Main's `_roles` on the members: (birth dates, head, partner)."""
+    births = {p: to_date(b) for p, b, _, _ in people}
+    adults = sorted((p for p in people if (age_on(births[p[0]], on) or 0) >= 18), key=lambda p: (p[1], p[0]))
+    if not adults:
+        adults = sorted(people, key=lambda p: (p[1], p[0]))[:1]
+    head = adults[0]
+    partners = [p for p in adults[1:] if abs(p[1] - head[1]) / 365.25 <= OPTIONS.partner_max_age_gap_years]
+    return births, head, min(partners, key=lambda p: (abs(p[1] - head[1]), p[0])) if partners else None
+
+
 def test_a_years_seekers_read_as_brute_force_reads_them(year):
     pop, seekers = year
     outside = settings_for_list_year(START + 1).outside_attachments
@@ -163,6 +174,7 @@ def test_a_years_seekers_read_as_brute_force_reads_them(year):
     factory.set_dwellings({}, {})
     on = to_date(int(pop.birth.max()) + 40)
     kinds = {"mover": 0, "leaver": 0, "immigrant": 0, "rehousing": 0}
+    alone = children = mixed = 0
     for sid in list(seekers.kind):
         people = factory._person(sid, seekers)
         assert people == brute_people(pop, seekers, sid)
@@ -172,11 +184,19 @@ def test_a_years_seekers_read_as_brute_force_reads_them(year):
         if not (seekers.kind[sid] == "immigrant" and new is not None and "outside_fte" in new):
             assert factory.urgent(sid, seekers) == any(brute_fte(factory, p, outside) >= 0.5 for p, _, _, _ in people)
         assert factory.profile(sid, seekers, on) == brute_profile(factory, pop, seekers, sid, on)
+        if new is None:                       # every member's origin, not only the head's
+            assert [factory._nonwestern(k, p[0], seekers, sid) for k, p in enumerate(people)] == \
+                [bool(pop.nonwestern[np.flatnonzero(pop.pid == p[0])[0]]) for p in people]
+            mixed += len({bool(pop.nonwestern[np.flatnonzero(pop.pid == p[0])[0]]) for p in people}) > 1
         facts = factory.facts(sid, seekers, on)
-        _, _, head, partner, _ = factory._roles(sid, seekers, on)
+        _, births, head, partner, _ = factory._roles(sid, seekers, on)
+        assert (births, head, partner) == brute_roles(people, on)
+        alone += len(people) == 1
+        children += any(age_on(b, on) < 18 for b in births.values())
         adults = [p[0] for p in (head, partner) if p is not None]
         assert facts["household.employed_or_in_education"] == any(
             brute_fte(factory, p, WORK) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults)
         assert facts["applicant.weekly_work_hours"] == int(round(37 * brute_fte(factory, head[0], EMPLOYMENT)))
         kinds[seekers.kind[sid]] += 1
     assert kinds["mover"] > 20 and kinds["leaver"] > 5 and kinds["immigrant"] > 5, kinds
+    assert alone > 20 and children > 20 and mixed > 0, (alone, children, mixed)
