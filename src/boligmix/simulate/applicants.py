@@ -31,7 +31,7 @@ from boligmix.letting.model import (
 from boligmix.letting.policy import PolicySet
 from boligmix.letting.register import RegisterOptions, benefit_history
 from boligmix.simulate import rng
-from boligmix.simulate.kernels_applicants import labour_sums
+from boligmix.simulate.applicant_reads import LastFtes, PersonSet, RowIndex
 from boligmix.simulate.population import EPOCH, Population, sorted_unique, to_date
 
 _EPOCH_ORDINAL, _from_ordinal = EPOCH.toordinal(), date.fromordinal
@@ -65,46 +65,9 @@ def waiting_list_type(current_org: str | None, org: str | None) -> str:
     return "internal" if current_org == org else "external"
 
 
-def _distinct_sorted(ids: np.ndarray) -> np.ndarray:
-    """The distinct values of an ascending array."""
-    if ids.size < 2:
-        return ids.copy()
-    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))]
-
-
 def _waiting_policy(dwelling: Dwelling, on: date, policies: PolicySet | tuple):
     in_force = policies.in_force(dwelling, on) if isinstance(policies, PolicySet) else policies
     return next((p for p in in_force if p.spec.tool == "waiting_list"), None)
-
-
-class RowIndex:
-    """Person id -> row in the population arrays (a sorted copy of the ids; no per-person dict,
-    which at national scale would hold millions of entries)."""
-
-    def __init__(self, pid: np.ndarray) -> None:
-        self._order = np.argsort(pid, kind="stable")
-        self._sorted = pid[self._order]
-        self.size = int(pid.size)
-        """Rows indexed: those of the ids when built (rows are appended, never moved)."""
-
-    def get(self, pid: int, default: int | None = None) -> int | None:
-        ids = self._sorted                      # (the method: `np.searchsorted`'s wrapper costs 2 us a call)
-        i = ids.searchsorted(pid)
-        if i < ids.size and ids.item(i) == pid:
-            return self._order.item(i)
-        return default
-
-
-class PersonSet:
-    """A set of person ids as a sorted array (membership by binary search)."""
-
-    def __init__(self, pid: np.ndarray) -> None:
-        self._sorted = sorted_unique(np.asarray(pid, dtype=np.int64))
-
-    def __contains__(self, pid: int) -> bool:
-        ids = self._sorted
-        i = ids.searchsorted(pid)
-        return i < ids.size and ids.item(i) == pid
 
 
 class Seekers:
@@ -224,13 +187,9 @@ class ApplicantFactory:
         self._lab_att = attachment.cast(pl.Enum(self._lab_names)).to_physical().to_numpy()
         self._lab_fte = labour["fte"].to_numpy()
         self._rows: dict[int, list[tuple[int, str, float]]] = {}
-        # last year's FTE per person on the attachment sets the reads ask for, summed for all at once
-        # (`kernels_applicants.labour_sums`); indexed by the readable persons (None: by the persons with rows)
-        self._persons = readable if readable is not None else _distinct_sorted(self._lab_pid)
-        self._fte_sets = {kinds: q for q, kinds in enumerate(dict.fromkeys((self.outside, WORK, EMPLOYMENT)))}
-        matches = np.array([[name in kinds for name in self._lab_names] for kinds in self._fte_sets], dtype=np.bool_)
-        self._fte_sums, self._fte_found = labour_sums(self._persons, self._lab_pid, self._lab_year, self._lab_att,
-                                                      self._lab_fte, last, matches.reshape(len(self._fte_sets), -1))
+        self._ftes = LastFtes(readable, self._lab_pid, self._lab_year, self._lab_att, self._lab_fte,
+                              self._lab_names, last, (self.outside, WORK, EMPLOYMENT))
+        """Last year's FTEs of the sets the reads ask for, summed for every readable person at once."""
         py = pop.person_years.get(last, pl.DataFrame({"person_id": [], "in_education": []}))
         self.in_education = PersonSet(py.filter(pl.col("in_education").cast(pl.Boolean))["person_id"].to_numpy())
         convicted = pop.convictions.get(last)
@@ -314,15 +273,13 @@ class ApplicantFactory:
     def last_fte(self, pid: int, kinds: frozenset[str] | None = None) -> float:
         """The FTE of the person's labour rows of last year on the attachments `kinds` (None: all),
         as `sum` adds them from `rows` (the integer 0 without such a row)."""
-        q = self._fte_sets.get(kinds)
-        if q is not None:
-            persons = self._persons
-            j = persons.searchsorted(pid)
-            if j < persons.size and persons.item(j) == pid:
-                return self._fte_sums.item(j, q) if self._fte_found.item(j, q) else 0
+        if kinds in self._ftes.sets:
+            value = self._ftes.get(pid, kinds)
+            if value is not None:
+                return value
             if self._readable is not None:
                 self.rows(pid)                 # (raises: not a member of a seeker)
-            return 0
+            return 0                           # (no rows)
         key = (pid, kinds)
         value = self._fte.get(key)
         if value is None:
