@@ -31,7 +31,10 @@ from boligmix.letting.model import (
 from boligmix.letting.policy import PolicySet
 from boligmix.letting.register import RegisterOptions, benefit_history
 from boligmix.simulate import rng
-from boligmix.simulate.population import Population, sorted_unique, to_date
+from boligmix.simulate.applicant_reads import LastFtes, PersonSet, RowIndex
+from boligmix.simulate.population import EPOCH, Population, sorted_unique, to_date
+
+_EPOCH_ORDINAL, _from_ordinal = EPOCH.toordinal(), date.fromordinal
 
 EU_EEA_CH = frozenset(
     "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP SWE "
@@ -39,6 +42,8 @@ EU_EEA_CH = frozenset(
 """Citizens of these countries are not barred by § 59, stk. 6, nr. 4 (country of origin stands in for
 citizenship, which the data model does not hold)."""
 OPTIONS = RegisterOptions(current_year="continue_december")
+WORK, EMPLOYMENT = frozenset({"employment", "education"}), frozenset({"employment"})
+"""The attachments of the applicant facts' FTEs (`ApplicantFactory.facts`)."""
 REFERRAL_OUTSIDE_FTE = 0.5
 """A household is referred by the municipality when a member was at least this FTE on an outside
 attachment (last year; an immigrant household: in its donor's arrival year)."""
@@ -63,32 +68,6 @@ def waiting_list_type(current_org: str | None, org: str | None) -> str:
 def _waiting_policy(dwelling: Dwelling, on: date, policies: PolicySet | tuple):
     in_force = policies.in_force(dwelling, on) if isinstance(policies, PolicySet) else policies
     return next((p for p in in_force if p.spec.tool == "waiting_list"), None)
-
-
-class RowIndex:
-    """Person id -> row in the population arrays (a sorted copy of the ids; no per-person dict,
-    which at national scale would hold millions of entries)."""
-
-    def __init__(self, pid: np.ndarray) -> None:
-        self._order = np.argsort(pid, kind="stable")
-        self._sorted = pid[self._order]
-
-    def get(self, pid: int, default: int | None = None) -> int | None:
-        i = int(np.searchsorted(self._sorted, pid))
-        if i < self._sorted.size and self._sorted[i] == pid:
-            return int(self._order[i])
-        return default
-
-
-class PersonSet:
-    """A set of person ids as a sorted array (membership by binary search)."""
-
-    def __init__(self, pid: np.ndarray) -> None:
-        self._sorted = sorted_unique(np.asarray(pid, dtype=np.int64))
-
-    def __contains__(self, pid: int) -> bool:
-        i = int(np.searchsorted(self._sorted, pid))
-        return i < self._sorted.size and int(self._sorted[i]) == pid
 
 
 class Seekers:
@@ -208,6 +187,9 @@ class ApplicantFactory:
         self._lab_att = attachment.cast(pl.Enum(self._lab_names)).to_physical().to_numpy()
         self._lab_fte = labour["fte"].to_numpy()
         self._rows: dict[int, list[tuple[int, str, float]]] = {}
+        self._ftes = LastFtes(readable, self._lab_pid, self._lab_year, self._lab_att, self._lab_fte,
+                              self._lab_names, last, (self.outside, WORK, EMPLOYMENT))
+        """Last year's FTEs of the sets the reads ask for, summed for every readable person at once."""
         py = pop.person_years.get(last, pl.DataFrame({"person_id": [], "in_education": []}))
         self.in_education = PersonSet(py.filter(pl.col("in_education").cast(pl.Boolean))["person_id"].to_numpy())
         convicted = pop.convictions.get(last)
@@ -217,6 +199,8 @@ class ApplicantFactory:
         self._facts: dict[int, dict[str, Any]] = {}
         self._roles_of: dict[int, tuple] = {}
         self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
+        self._member_rows: dict[int, Any] = {}
+        """Seeker -> its members' rows in the population, in `_person`'s order (not for immigrants)."""
         self._department: dict[int, str] = {}
         self._org: dict[int, str] = {}
         self._fte: dict[tuple[int, frozenset[str] | None], float] = {}
@@ -238,20 +222,24 @@ class ApplicantFactory:
         return self._people[sid]
 
     def _read_people(self, sid: int, seekers: Seekers) -> list[tuple[int, int, bool, str]]:
+        """The members as `_person` gives them; their rows in the population are kept (`_member_rows`)."""
         new = seekers.new_members[sid]
         ids = seekers.members[sid]
         if new is not None:
             return [(int(p), int(b), bool(f), str(c)) for p, b, f, c in zip(ids, new["birth"], new["female"], new["country"])]
-        if seekers.kind[sid] != "leaver":
-            ids = self.pop.pid[self.members_of(sid)] if self.members_of is not None else \
-                self.pop.pid[self.pop.household == sid]
-        out = []
-        for p in ids:
-            i = self.index.get(int(p))
-            if i is None:                        # born during the year after the index was built
-                i = int(np.flatnonzero(self.pop.pid == p)[0])
-            out.append((int(p), int(self.pop.birth[i]), bool(self.pop.female[i]), str(self.pop.country[i])))
-        return out
+        pop = self.pop
+        if seekers.kind[sid] != "leaver":       # (ids are distinct: a member's row is the index's row of his id)
+            rows = self.members_of(sid) if self.members_of is not None else np.flatnonzero(pop.household == sid)
+        else:
+            rows = []
+            for p in ids.tolist():
+                i = self.index.get(p)
+                if i is None:                    # born during the year after the index was built
+                    i = int(np.flatnonzero(pop.pid == p)[0])
+                rows.append(i)
+        self._member_rows[sid] = rows
+        return list(zip(pop.pid[rows].tolist(), pop.birth[rows].tolist(), map(bool, pop.female[rows].tolist()),
+                        map(str, pop.country[rows].tolist())))
 
     def _history(self, pid: int, immigrant: bool) -> BenefitHistory:
         """The person's benefit history through December of the simulated year: the three years
@@ -275,13 +263,23 @@ class ApplicantFactory:
             if self._readable is not None and pid not in self._readable:
                 raise SimulationError(f"person {pid}: labour rows read but the person is not a member of a seeker "
                                       "this year (ApplicantFactory persons)")
-            lo, hi = np.searchsorted(self._lab_pid, [pid, pid + 1])
+            lo, hi = self._lab_pid.searchsorted(pid), self._lab_pid.searchsorted(pid, "right")
             names = self._lab_names
-            rows = self._rows[pid] = [(int(self._lab_year[i]), names[self._lab_att[i]], float(self._lab_fte[i]))
-                                      for i in range(int(lo), int(hi))]
+            rows = self._rows[pid] = list(zip(self._lab_year[lo:hi].tolist(), map(names.__getitem__,
+                                                                                  self._lab_att[lo:hi].tolist()),
+                                              self._lab_fte[lo:hi].tolist()))
         return rows
 
     def last_fte(self, pid: int, kinds: frozenset[str] | None = None) -> float:
+        """The FTE of the person's labour rows of last year on the attachments `kinds` (None: all),
+        as `sum` adds them from `rows` (the integer 0 without such a row)."""
+        if kinds in self._ftes.sets:
+            value = self._ftes.get(pid, kinds)
+            if value is not None:
+                return value
+            if self._readable is not None:
+                self.rows(pid)                 # (raises: not a member of a seeker)
+            return 0                           # (no rows)
         key = (pid, kinds)
         value = self._fte.get(key)
         if value is None:
@@ -300,7 +298,10 @@ class ApplicantFactory:
         if found is not None:
             return found
         people = self._person(sid, seekers)
-        births = {p: to_date(b) for p, b, _, _ in people}
+        births = {p: _from_ordinal(_EPOCH_ORDINAL + b) for p, b, _, _ in people}   # (`to_date`)
+        if len(people) == 1:                    # (a person alone applies, adult or not)
+            found = self._roles_of[sid] = (people, births, people[0], None, on)
+            return found
         adults = sorted((p for p in people if (age_on(births[p[0]], on) or 0) >= 18), key=lambda p: (p[1], p[0]))
         if not adults:
             adults = sorted(people, key=lambda p: (p[1], p[0]))[:1]
@@ -473,19 +474,21 @@ class ApplicantFactory:
         people = self._person(sid, seekers)
         ages = [age_on(to_date(b), on) or 0 for _, b, _, _ in people]
         working = [p for (p, _, _, _), a in zip(people, ages) if 18 <= a <= 64]
-        head = max(range(len(people)), key=lambda i: ages[i])
+        head = max(range(len(people)), key=ages.__getitem__)
         return {"persons": len(people), "head_age": ages[head],
-                "head_non_western": bool(self._nonwestern(people[head][0], seekers, sid)),
+                "head_non_western": self._nonwestern(head, people[head][0], seekers, sid),
                 "adults_18_64": len(working),
                 "outside_fte_18_64": float(sum(min(self.last_fte(p, self.outside), 1.0) for p in working)),
                 "from_almen": seekers.dwelling[sid] is not None and seekers.dwelling[sid] in self._org}
 
-    def _nonwestern(self, pid: int, seekers: Seekers, sid: int) -> bool:
+    def _nonwestern(self, member: int, pid: int, seekers: Seekers, sid: int) -> bool:
+        """Whether the seeker's `member`-th member (`_person`), of id `pid`, is of non-Western origin
+        (False for a person born after the factory's index was built)."""
         new = seekers.new_members[sid]
         if new is not None:
             return bool(new["nonwestern"][list(seekers.members[sid]).index(pid)])
-        i = self.index.get(pid)
-        return bool(self.pop.nonwestern[i]) if i is not None else False
+        i = self._member_rows[sid][member]
+        return bool(self.pop.nonwestern[i]) if i < self.index.size else False
 
 
 __all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers", "waiting_list_type",

@@ -115,19 +115,24 @@ class ColumnScreen:
         columns = group.columns
         if columns is None or columns.owner is not self:
             columns = group.columns = PoolFacts(group.sid.size, self)
-        factory = self.factory
-        for i in rows[~columns.known[rows]].tolist():
-            sid = int(group.sid[i])
+        todo = rows[~columns.known[rows]]
+        if not todo.size:
+            return columns
+        factory, fact_codes, code = self.factory, self._fact_codes, self.code
+        organisations, departments, codes = [], [], []
+        for sid in group.sid[todo].tolist():     # (the columns written once, not an element per seeker)
             org, department = factory.current(sid, seekers)
             facts = factory.facts(sid, seekers, on)
             key = tuple((k, v, type(v)) for k, v in facts.items())
-            code = self._fact_codes.get(key)
-            if code is None:
-                code = self._fact_codes[key] = len(self.fact_rows)
+            fact_code = fact_codes.get(key)
+            if fact_code is None:
+                fact_code = fact_codes[key] = len(self.fact_rows)
                 self.fact_rows.append(facts)
-            columns.organisation[i], columns.department[i] = self.code(org), self.code(department)
-            columns.facts[i] = code
-            columns.known[i] = True
+            organisations.append(code(org))
+            departments.append(code(department))
+            codes.append(fact_code)
+        columns.organisation[todo], columns.department[todo], columns.facts[todo] = organisations, departments, codes
+        columns.known[todo] = True
         return columns
 
     def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, group: SeekerPool,

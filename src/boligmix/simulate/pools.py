@@ -128,12 +128,19 @@ class SeekerPool:
              seniority: Callable[[int], int], referral: Callable[[int], float]) -> None:
         """Read the household facts of the seekers at `rows` not read yet."""
         keyed = getattr(self, "_keyed", False)
-        for i in rows[~self.known[rows]].tolist():
-            s = int(self.sid[i])
-            self.size[i], self.urgent[i] = size(s), urgent(s)
-            if not keyed:
-                self.seniority[i], self.referral[i] = seniority(s), referral(s)
-            self.known[i] = True
+        todo = rows[~self.known[rows]]
+        sids = self.sid[todo].tolist()
+        if keyed:                                # (the columns written once, not an element per seeker)
+            read = [(size(s), urgent(s)) for s in sids]
+        else:
+            read = [(size(s), urgent(s), seniority(s), referral(s)) for s in sids]
+        if not read:
+            return
+        columns = list(zip(*read))
+        self.size[todo], self.urgent[todo] = columns[0], columns[1]
+        if not keyed:
+            self.seniority[todo], self.referral[todo] = columns[2], columns[3]
+        self.known[todo] = True
 
     def may_fit_since(self, after: int, month: int, rooms: int, per_room: float | None, over: float | None) -> bool:
         """Whether an open seeker who decided after month `after` (up to `month`) may fit a dwelling of
