@@ -47,7 +47,7 @@ from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
-from boligmix.simulate.screen import SCREENED, Listed, WindowScreen
+from boligmix.simulate.screen import SCREENED, CarryingEngine, Listed, WindowScreen
 
 REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
@@ -66,11 +66,13 @@ class AlmenLetting:
         policies = InForce(policies)           # the engine asks for the policies in force at every round
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
-        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
+        self.screen = WindowScreen() if screen else None
+        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/") if self.screen is None else \
+            CarryingEngine(policies, ledger, id_prefix=f"{year}/", carried=self.screen.carried)
+        """With the screen, the engine reads the redirects the screen keeps by municipality (`CarryingEngine`)."""
         self.row_of = row_of
         self.check_rules = check_rules
         self.skip_unchanged = skip_unchanged
-        self.screen = WindowScreen() if screen else None
         self.columns = ColumnScreen(factory, self.screen) if screen and direct else None
         """Screened rounds decided from the pools' columns (`boligmix.simulate.column_facts`)."""
         self.direct = direct

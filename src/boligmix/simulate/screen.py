@@ -93,6 +93,22 @@ class Carried:
         return [r for r in self._by_municipality.get(municipality_code, ()) if r.applicant.applicant_id not in housed]
 
 
+class CarryingEngine(LettingEngine):
+    """The simulation's `LettingEngine`: a municipality's § 59 redirected referrals (read by every
+    referral round's `_pool`, some 14,000 a national year) come from `carried` (`Carried`, equal to
+    the engine's own answer under the simulation's use of the ledger) instead of a scan of the whole
+    year's table. Everything else is the engine's."""
+
+    def __init__(self, *args, carried: Carried, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.carried = carried
+
+    def redirected_referrals(self, municipality_code: int | None = None) -> list[RedirectedReferral]:
+        if municipality_code is None:
+            return super().redirected_referrals()
+        return self.carried.of(self, municipality_code)
+
+
 class WindowScreen:
     """Screens the rounds of one engine (the verdicts of its rules are kept across rounds)."""
 
@@ -103,6 +119,7 @@ class WindowScreen:
         self.referred = 0
         """Of them, referral rounds decided with a winner (`referrals`)."""
         self.carried = Carried()
+        """The ledger's redirects by municipality, read by the screen and its engine (`CarryingEngine`)."""
         self._policies: dict[tuple, tuple[Sequence[Policy], list[Policy] | None]] = {}
 
     def _covering(self, in_force: Sequence[Policy], channel: Channel) -> list[Policy] | None:
@@ -208,4 +225,4 @@ def _increasing(orders: list[int | None]) -> bool:
         and None not in orders[:1]
 
 
-__all__ = ["CHUNK", "REFERRED", "SCREENED", "Carried", "Listed", "WindowScreen"]
+__all__ = ["CHUNK", "REFERRED", "SCREENED", "Carried", "CarryingEngine", "Listed", "WindowScreen"]
