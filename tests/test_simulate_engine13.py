@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import ShareCounter
 from boligmix.letting.model import Channel, Decision, Dwelling, Outcome, Vacancy
 from boligmix.letting.policy import POLICY_DIR, PolicySet, load_policies, policy_files
+from boligmix.simulate.screen import Carried, CarryingEngine
+from test_simulate_rounds12 import VARIANTS, _case, _policies     # tests/ is on the path
 
 NOW = datetime(2024, 3, 4, 9)
 
@@ -199,3 +202,43 @@ def test_a_failed_allocation_leaves_the_ledger_unchanged(tmp_path, by_round):
         else:
             engine.allocate_channel(vacancy, NOW)
     assert _state(engine) == before
+
+
+# --------------------------------------------------------------------------------------------
+# The simulation's engine: redirects read through `Carried`
+
+REDIRECTS_SEEN: list[int] = []
+
+
+@settings(max_examples=60, deadline=None)
+@given(variant=st.sampled_from(sorted(VARIANTS)),
+       rounds=st.lists(st.tuples(st.integers(0, 2**32 - 1), st.booleans(), st.booleans(), st.integers(0, 12),
+                                 st.booleans()), min_size=1, max_size=12))
+def test_the_carrying_engine_makes_the_engines_rounds(variant, rounds):
+    """A sequence of referral rounds (dwellings in and outside § 59 areas of two municipalities,
+    whose rejections add redirects the later rounds carry; the first offer accepted or not): the
+    `CarryingEngine`'s rounds, lettings and ledger equal `LettingEngine`'s."""
+    policies = _policies(variant)
+    engines = (LettingEngine(policies, id_prefix="t/"), CarryingEngine(policies, id_prefix="t/", carried=Carried()))
+    for k, (seed, plain, other, n, accept) in enumerate(rounds):
+        vacancy, context, now, _ = _case(seed, Channel.KOMMUNAL_ANVISNING, n, 0, k, plain)
+        vacancy = replace(vacancy, vacancy_id=f"V{k}", dwelling=replace(
+            vacancy.dwelling, dwelling_id=1000 + k, municipality_code=147 if other else vacancy.dwelling.municipality_code))
+        got = []
+        for engine in engines:
+            engine.ledger.vacancy_channel[vacancy.vacancy_id] = Channel.KOMMUNAL_ANVISNING
+            round_ = engine.next_offers(vacancy, [], context, now)
+            update = engine.accept(round_.offers[0].offer_id, now) if accept and round_.offers else None
+            got.append((round_, update))
+        assert got[0] == got[1]
+        REDIRECTS_SEEN.append(len(engines[1].redirected_referrals(vacancy.dwelling.municipality_code)))
+        assert engines[0].ledger.decisions == engines[1].ledger.decisions
+        assert engines[0].ledger.redirected == engines[1].ledger.redirected
+        assert engines[0].ledger.housed == engines[1].ledger.housed
+
+
+def test_the_carrying_comparison_carries_redirects():
+    """The random rounds above carry redirects into later rounds."""
+    if not REDIRECTS_SEEN:
+        pytest.skip("run with the comparison")
+    assert sum(1 for n in REDIRECTS_SEEN if n) > 5, REDIRECTS_SEEN
