@@ -26,7 +26,7 @@ from hypothesis import given, settings, strategies as st
 from boligmix.errors import ConfigurationError, LettingError
 from boligmix.letting.channel_allocation import CHANNEL_PRECEDENCE, ChannelAllocation
 from boligmix.letting.engine import LettingContext, LettingEngine
-from boligmix.letting.ledger import ShareCounter
+from boligmix.letting.ledger import RedirectedReferral, ShareCounter
 from boligmix.letting.model import Channel, Decision, Dwelling, Outcome, Vacancy
 from boligmix.letting.policy import POLICY_DIR, PolicySet, load_policies, policy_files
 from boligmix.simulate.screen import Carried, CarryingEngine
@@ -242,3 +242,22 @@ def test_the_carrying_comparison_carries_redirects():
     if not REDIRECTS_SEEN:
         pytest.skip("run with the comparison")
     assert sum(1 for n in REDIRECTS_SEEN if n) > 5, REDIRECTS_SEEN
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 8), st.booleans(), st.booleans()), max_size=40))
+def test_carried_prunes_and_keeps_the_engines_answer(steps):
+    """`Carried` (housed redirects dropped for good, an answer kept until the redirects or the
+    housed grow) equals `LettingEngine.redirected_referrals` of each municipality at every read, over
+    few applicants (a redirect added for one housed before, housings between reads, reads repeated)."""
+    engine, carried = LettingEngine(_policies("statutory")), Carried()
+    base = _case(1, Channel.KOMMUNAL_ANVISNING, 1, 0, 0, True)[1].referrals[0]
+    for n, (action, aid, flag, read) in enumerate(steps):
+        ledger = engine.ledger
+        if action == 0 and aid not in ledger.redirected:
+            ledger.redirected[aid] = RedirectedReferral(replace(base, applicant_id=aid), 101 if flag else 147,
+                                                        f"V{n}", "x#nr4", "1", f"d{n}")
+        elif action == 1:
+            ledger.housed[aid] = n
+        for municipality in ((101, 147) if read else (101 if flag else 147,)):
+            assert carried.of(engine, municipality) == engine.redirected_referrals(municipality)

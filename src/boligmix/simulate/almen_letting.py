@@ -88,6 +88,8 @@ class AlmenLetting:
         """Vacancy id -> channel of an unlet vacancy taken out of the ledger between rounds (`_park`)."""
         self._allocation: dict[str, Decision] = {}
         """Vacancy id -> the engine's channel decision (made before its first round)."""
+        self._ranking: dict[int, tuple[tuple, str | None]] = {}
+        """id of the policies in force -> (them, the record's `ranking_rule`): `_let_direct`."""
         self._applicants: dict[tuple[int, str | None, str | None, int | None], Applicant] = {}
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
@@ -434,8 +436,10 @@ class AlmenLetting:
         self._tried.pop(pos, None)
         self._settled.pop(pos, None)
         self._forget_offers(vacancy)
-        ranking = ranking_rule(in_force)
-        return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking, aid, seekers, vacancy.dwelling, now,
+        ranking = self._ranking.get(id(in_force))
+        if ranking is None or ranking[0] is not in_force:
+            ranking = self._ranking[id(in_force)] = (in_force, ranking_rule(in_force))
+        return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking[1], aid, seekers, vacancy.dwelling, now,
                                       round_channel)
 
     def _record(self, vacancy_id: str, letting_channel: Channel, ranking_rule: str | None, winner: int,
@@ -447,11 +451,17 @@ class AlmenLetting:
         rounds = ledger.vacancy_rounds.get(vacancy_id, ())
         if round_channel is None:
             round_channel = ledger.rounds[rounds[-1]].channel
-        decisions = [*([allocation] if allocation is not None else []),
-                     *(d for r in rounds for d in ledger.rounds[r].decisions)]
-        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_channel),
-                            None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
-        rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
+        if not rounds and allocation is not None and allocation.outcome == Outcome.CHANNEL:
+            # let at the first try without an engine round (most lettings): the channel decision alone
+            channel_rule, rejected, rejections = allocation.rule_id, [], 0
+        else:
+            decisions = [*([allocation] if allocation is not None else []),
+                         *(d for r in rounds for d in ledger.rounds[r].decisions)]
+            channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL
+                                 and d.channel == round_channel), None) \
+                or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
+            rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
+            rejections = sum(1 for d in decisions if d.outcome == Outcome.REJECTED)
         profile = self.factory.profile(winner, seekers, now.date())
         current = seekers.dwelling[winner]
         if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
@@ -462,7 +472,7 @@ class AlmenLetting:
         return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
                 "department_id": dwelling.department_id, "channel": letting_channel.value,
                 "channel_rule": channel_rule, "ranking_rule": ranking_rule,
-                "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
+                "rejected": rejections,
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
 

@@ -73,24 +73,36 @@ class Carried:
     """The ledger's § 59 redirected referrals by municipality, as `LettingEngine.redirected_referrals`
     gives them (in the order recorded, those not housed), without reading the whole table at every
     referral round. In the simulation the engine only adds to the table (one redirect per barred
-    referral, never replacing one; a failed round raises out of the market), so each call reads only
-    the redirects added since the last; another table, or a smaller one, is read anew."""
+    referral, never replacing one; a failed round raises out of the market) and to the housed
+    applicants, so each call reads only the redirects added since the last, a housed redirect is
+    dropped for good, and a municipality's answer is kept until either table grows (a referral
+    round asks twice: the screen, then the engine's `_pool`); another table, or a smaller one, is
+    read anew."""
 
     def __init__(self) -> None:
         self._table: dict | None = None
         self._read = 0
         self._by_municipality: dict[int, list[RedirectedReferral]] = {}
+        self._answered: dict[int, int] = {}
+        """Municipality -> the number of housed applicants when its list was last pruned."""
 
     def of(self, engine: LettingEngine, municipality_code: int) -> list[RedirectedReferral]:
         table = engine.ledger.redirected
         if table is not self._table or len(table) < self._read:
-            self._table, self._read, self._by_municipality = table, 0, {}
+            self._table, self._read, self._by_municipality, self._answered = table, 0, {}, {}
         if len(table) > self._read:
             for redirect in list(table.values())[self._read:]:
                 self._by_municipality.setdefault(redirect.municipality_code, []).append(redirect)
+                self._answered.pop(redirect.municipality_code, None)
             self._read = len(table)
+        kept = self._by_municipality.get(municipality_code)
+        if not kept:
+            return []
         housed = engine.ledger.housed
-        return [r for r in self._by_municipality.get(municipality_code, ()) if r.applicant.applicant_id not in housed]
+        if self._answered.get(municipality_code) != len(housed):
+            kept = self._by_municipality[municipality_code] = [r for r in kept if r.applicant.applicant_id not in housed]
+            self._answered[municipality_code] = len(housed)
+        return list(kept)
 
 
 class CarryingEngine(LettingEngine):
