@@ -29,8 +29,8 @@ from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import RedirectedReferral, ShareCounter
 from boligmix.letting.model import Channel, Decision, Dwelling, Outcome, Vacancy
 from boligmix.letting.policy import POLICY_DIR, PolicySet, load_policies, policy_files
-from boligmix.simulate.screen import Carried, CarryingEngine
-from test_simulate_rounds12 import VARIANTS, _case, _policies     # tests/ is on the path
+from boligmix.simulate.screen import Carried, CarryingEngine, Listed, WindowScreen
+from test_simulate_rounds12 import VARIANTS, _case, _engine, _policies     # tests/ is on the path
 
 NOW = datetime(2024, 3, 4, 9)
 
@@ -261,3 +261,47 @@ def test_carried_prunes_and_keeps_the_engines_answer(steps):
             ledger.housed[aid] = n
         for municipality in ((101, 147) if read else (101 if flag else 147,)):
             assert carried.of(engine, municipality) == engine.redirected_referrals(municipality)
+
+
+# --------------------------------------------------------------------------------------------
+# The referral screen with carried redirects: the list read by chunks
+
+CHUNKED: list[str] = []
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), variant=st.sampled_from(sorted(VARIANTS)),
+       channel=st.sampled_from([Channel.KOMMUNAL_ANVISNING, Channel.REHOUSING]), n=st.integers(0, 25),
+       carried=st.integers(1, 4), skip=st.integers(0, 25), days=st.integers(0, 900), plain=st.booleans())
+def test_carried_redirects_with_the_list_read_by_chunks(seed, variant, channel, n, carried, skip, days, plain):
+    """Redirects carried into a referral round whose list (in the municipality's order, built when
+    read: `Listed`) starts with `skip` candidates already offered the dwelling: the screen, reading
+    the list `CHUNK`s at a time with the redirects, finds the engine's first offer (a redirect of a
+    later place than the first eligible one on the list, or of none, does not win)."""
+    policies = _policies(variant)
+    vacancy, context, now, (housed, offered, redirected) = _case(seed, channel, n, carried, days, plain)
+    field = "rehousing" if channel == Channel.REHOUSING else "referrals"
+    named = [replace(a, referral_order=k) for k, a in enumerate(getattr(context, field))]
+    state = (housed, [*offered, *(a.applicant_id for a in named[:skip])], redirected)
+    built: list[int] = []
+    listed = Listed([a.applicant_id for a in named], lambda sid, k: built.append(k) or named[k])
+    handed = WindowScreen().referrals(_engine(policies, vacancy, channel, *state), vacancy, channel,
+                                      LettingContext(**{field: listed}), now)
+    round_ = _engine(policies, vacancy, channel, *state).next_offers(vacancy, [], LettingContext(**{field: named}), now)
+    if handed is None:
+        CHUNKED.append("engine")
+        return
+    if not handed:
+        assert not round_.offers
+        CHUNKED.append("none")
+        return
+    assert handed[0].applicant_id == round_.offers[0].applicant_id
+    won_by_redirect = handed[0].applicant_id not in listed.ids
+    CHUNKED.append(f"{'redirect' if won_by_redirect else 'list'}{' read part' if len(built) < n else ''}")
+
+
+def test_the_chunked_comparison_meets_every_case():
+    if not CHUNKED:
+        pytest.skip("run with the comparison")
+    seen = {k: CHUNKED.count(k) for k in set(CHUNKED)}
+    assert all(seen.get(k, 0) > 3 for k in ("redirect", "redirect read part", "list read part", "none")), seen

@@ -175,15 +175,25 @@ class WindowScreen:
         carried = [] if channel == Channel.UDSLUSNING else [     # the engine's `_pool`
             r.applicant for r in self.carried.of(engine, vacancy.dwelling.municipality_code)
             if r.applicant.applicant_id not in listed and r.applicant.list_type in allowed]
-        if carried or not (isinstance(named, Listed) or _increasing([a.referral_order for a in named])):
+        lazy = isinstance(named, Listed)
+        if not (lazy or _increasing([a.referral_order for a in named])):
             best = self._best(engine, vacancy, channel, [*carried, *named], now, in_force)
-        else:
+        elif not carried:
             # each candidate's own place in the municipality's order, which ranks first: the first
             # eligible one wins, whatever the ones after it (`CHUNK` at a time)
             best = []
             for start in range(0, len(named), CHUNK):
                 best = self._best(engine, vacancy, channel, named[start:start + CHUNK], now, in_force)
                 if best is None or best:
+                    break
+        else:
+            # the carried redirects (any order, the redirect priority) with the list's first `CHUNK`s:
+            # once the best of them ranks before the next chunk's first place in the municipality's
+            # order (a `Listed` one's place is its order), no one after it can beat it
+            for end in range(CHUNK, max(len(named), 1) + CHUNK, CHUNK):
+                best = self._best(engine, vacancy, channel, [*carried, *named[:end]], now, in_force)
+                if best is None or end >= len(named) or best and referral_order_key(best[0], channel) < (
+                        0, end if lazy else named[end].referral_order):
                     break
         self.referred += bool(best)
         return best
