@@ -117,15 +117,16 @@ class RowDecider:
             values = [tuple(map(row.get, names)) for row in facts(p)]
             signatures.append([(v, tuple(map(type, v))) for v in values])
         keys: list[tuple[Any, ...] | None] = []
+        results: list[tuple[str | None, str | None, list[int], list[str]] | None] = []
+        memo = self._memo
         for i in range(n):
             key = (policies, tuple(sig[i] for sig in signatures))
             try:
-                hash(key)
+                found = memo.get(key)              # (the key hashed once: a tuple does not keep its hash)
             except TypeError:                      # a value that cannot be a key: decided, not kept
-                key = None
+                key = found = None
             keys.append(key)
-        results: list[tuple[str | None, str | None, list[int], list[str]] | None] = [
-            None if key is None else self._memo.get(key) for key in keys]
+            results.append(found)
         new = [i for i in range(n) if results[i] is None]
         if new:
             decided = _precedence(

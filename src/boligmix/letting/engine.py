@@ -234,7 +234,7 @@ class LettingEngine(RuleAssessor, OfferResolver, RejectionFollowUps, ChannelAllo
                     reason=f"no eligible {channel.value} candidate; released to the waiting list "
                            f"(switch unused_referral=release_to_waiting_list)",
                     facts={"candidates": len(context.referrals if channel == Channel.KOMMUNAL_ANVISNING
-                                              else context.rehousing)}))
+                                              else context.rehousing)}, safe=True))
                 channel = Channel.WAITING_LIST
                 ledger.vacancy_channel[vacancy.vacancy_id] = channel
                 ranked, other_decisions = self._candidates(vacancy, channel, applicants, context, in_force,

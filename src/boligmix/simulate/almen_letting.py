@@ -47,7 +47,7 @@ from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
-from boligmix.simulate.screen import SCREENED, Listed, WindowScreen
+from boligmix.simulate.screen import SCREENED, CarryingEngine, Listed, WindowScreen
 
 REFERRAL_LISTS = frozenset({Channel.KOMMUNAL_ANVISNING, Channel.UDSLUSNING})
 """Channels whose pool is the municipality's referrals (`LettingContext.referrals`)."""
@@ -68,11 +68,13 @@ class AlmenLetting:
         policies = InForce(policies)           # the engine asks for the policies in force at every round
         self.pop, self.policies, self.factory = pop, policies, factory
         self.categories, self.seed, self.rep, self.year = categories, seed, rep, year
-        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/")
+        self.screen = WindowScreen() if screen else None
+        self.engine = LettingEngine(policies, ledger, id_prefix=f"{year}/") if self.screen is None else \
+            CarryingEngine(policies, ledger, id_prefix=f"{year}/", carried=self.screen.carried)
+        """With the screen, the engine reads the redirects the screen keeps by municipality (`CarryingEngine`)."""
         self.row_of = row_of
         self.check_rules = check_rules
         self.skip_unchanged = skip_unchanged
-        self.screen = WindowScreen() if screen else None
         self.columns = ColumnScreen(factory, self.screen) if screen and direct else None
         """Screened rounds decided from the pools' columns (`boligmix.simulate.column_facts`)."""
         self.direct = direct
@@ -88,6 +90,8 @@ class AlmenLetting:
         """Vacancy id -> channel of an unlet vacancy taken out of the ledger between rounds (`_park`)."""
         self._allocation: dict[str, Decision] = {}
         """Vacancy id -> the engine's channel decision (made before its first round)."""
+        self._ranking: dict[int, tuple[tuple, str | None]] = {}
+        """id of the policies in force -> (them, the record's `ranking_rule`): `_let_direct`."""
         self._applicants: dict[tuple[int, str | None, str | None, int | None], Applicant] = {}
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
@@ -440,8 +444,10 @@ class AlmenLetting:
         self._tried.pop(pos, None)
         self._settled.pop(pos, None)
         self._forget_offers(vacancy)
-        ranking = ranking_rule(in_force)
-        return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking, aid, seekers, vacancy.dwelling, now,
+        ranking = self._ranking.get(id(in_force))
+        if ranking is None or ranking[0] is not in_force:
+            ranking = self._ranking[id(in_force)] = (in_force, ranking_rule(in_force))
+        return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking[1], aid, seekers, vacancy.dwelling, now,
                                       round_channel)
 
     def _record(self, vacancy_id: str, letting_channel: Channel, ranking_rule: str | None, winner: int,
@@ -453,11 +459,17 @@ class AlmenLetting:
         rounds = ledger.vacancy_rounds.get(vacancy_id, ())
         if round_channel is None:
             round_channel = ledger.rounds[rounds[-1]].channel
-        decisions = [*([allocation] if allocation is not None else []),
-                     *(d for r in rounds for d in ledger.rounds[r].decisions)]
-        channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL and d.channel == round_channel),
-                            None) or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
-        rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
+        if not rounds and allocation is not None and allocation.outcome == Outcome.CHANNEL:
+            # let at the first try without an engine round (most lettings): the channel decision alone
+            channel_rule, rejected, rejections = allocation.rule_id, [], 0
+        else:
+            decisions = [*([allocation] if allocation is not None else []),
+                         *(d for r in rounds for d in ledger.rounds[r].decisions)]
+            channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL
+                                 and d.channel == round_channel), None) \
+                or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
+            rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
+            rejections = sum(1 for d in decisions if d.outcome == Outcome.REJECTED)
         profile = self.factory.profile(winner, seekers, now.date())
         current = seekers.dwelling[winner]
         if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
@@ -468,7 +480,7 @@ class AlmenLetting:
         return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
                 "department_id": dwelling.department_id, "channel": letting_channel.value,
                 "channel_rule": channel_rule, "ranking_rule": ranking_rule,
-                "rejected": sum(1 for d in decisions if d.outcome == Outcome.REJECTED),
+                "rejected": rejections,
                 "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
                 **profile}
 

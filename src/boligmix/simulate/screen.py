@@ -73,24 +73,52 @@ class Carried:
     """The ledger's § 59 redirected referrals by municipality, as `LettingEngine.redirected_referrals`
     gives them (in the order recorded, those not housed), without reading the whole table at every
     referral round. In the simulation the engine only adds to the table (one redirect per barred
-    referral, never replacing one; a failed round raises out of the market), so each call reads only
-    the redirects added since the last; another table, or a smaller one, is read anew."""
+    referral, never replacing one; a failed round raises out of the market) and to the housed
+    applicants, so each call reads only the redirects added since the last, a housed redirect is
+    dropped for good, and a municipality's answer is kept until either table grows (a referral
+    round asks twice: the screen, then the engine's `_pool`); another table, or a smaller one, is
+    read anew."""
 
     def __init__(self) -> None:
         self._table: dict | None = None
         self._read = 0
         self._by_municipality: dict[int, list[RedirectedReferral]] = {}
+        self._answered: dict[int, int] = {}
+        """Municipality -> the number of housed applicants when its list was last pruned."""
 
     def of(self, engine: LettingEngine, municipality_code: int) -> list[RedirectedReferral]:
         table = engine.ledger.redirected
         if table is not self._table or len(table) < self._read:
-            self._table, self._read, self._by_municipality = table, 0, {}
+            self._table, self._read, self._by_municipality, self._answered = table, 0, {}, {}
         if len(table) > self._read:
             for redirect in list(table.values())[self._read:]:
                 self._by_municipality.setdefault(redirect.municipality_code, []).append(redirect)
+                self._answered.pop(redirect.municipality_code, None)
             self._read = len(table)
+        kept = self._by_municipality.get(municipality_code)
+        if not kept:
+            return []
         housed = engine.ledger.housed
-        return [r for r in self._by_municipality.get(municipality_code, ()) if r.applicant.applicant_id not in housed]
+        if self._answered.get(municipality_code) != len(housed):
+            kept = self._by_municipality[municipality_code] = [r for r in kept if r.applicant.applicant_id not in housed]
+            self._answered[municipality_code] = len(housed)
+        return list(kept)
+
+
+class CarryingEngine(LettingEngine):
+    """The simulation's `LettingEngine`: a municipality's § 59 redirected referrals (read by every
+    referral round's `_pool`, some 14,000 a national year) come from `carried` (`Carried`, equal to
+    the engine's own answer under the simulation's use of the ledger) instead of a scan of the whole
+    year's table. Everything else is the engine's."""
+
+    def __init__(self, *args, carried: Carried, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.carried = carried
+
+    def redirected_referrals(self, municipality_code: int | None = None) -> list[RedirectedReferral]:
+        if municipality_code is None:
+            return super().redirected_referrals()
+        return self.carried.of(self, municipality_code)
 
 
 class WindowScreen:
@@ -103,6 +131,7 @@ class WindowScreen:
         self.referred = 0
         """Of them, referral rounds decided with a winner (`referrals`)."""
         self.carried = Carried()
+        """The ledger's redirects by municipality, read by the screen and its engine (`CarryingEngine`)."""
         self._policies: dict[tuple, tuple[Sequence[Policy], list[Policy] | None]] = {}
 
     def _covering(self, in_force: Sequence[Policy], channel: Channel) -> list[Policy] | None:
@@ -146,15 +175,25 @@ class WindowScreen:
         carried = [] if channel == Channel.UDSLUSNING else [     # the engine's `_pool`
             r.applicant for r in self.carried.of(engine, vacancy.dwelling.municipality_code)
             if r.applicant.applicant_id not in listed and r.applicant.list_type in allowed]
-        if carried or not (isinstance(named, Listed) or _increasing([a.referral_order for a in named])):
+        lazy = isinstance(named, Listed)
+        if not (lazy or _increasing([a.referral_order for a in named])):
             best = self._best(engine, vacancy, channel, [*carried, *named], now, in_force)
-        else:
+        elif not carried:
             # each candidate's own place in the municipality's order, which ranks first: the first
             # eligible one wins, whatever the ones after it (`CHUNK` at a time)
             best = []
             for start in range(0, len(named), CHUNK):
                 best = self._best(engine, vacancy, channel, named[start:start + CHUNK], now, in_force)
                 if best is None or best:
+                    break
+        else:
+            # the carried redirects (any order, the redirect priority) with the list's first `CHUNK`s:
+            # once the best of them ranks before the next chunk's first place in the municipality's
+            # order (a `Listed` one's place is its order), no one after it can beat it
+            for end in range(CHUNK, max(len(named), 1) + CHUNK, CHUNK):
+                best = self._best(engine, vacancy, channel, [*carried, *named[:end]], now, in_force)
+                if best is None or end >= len(named) or best and referral_order_key(best[0], channel) < (
+                        0, end if lazy else named[end].referral_order):
                     break
         self.referred += bool(best)
         return best
@@ -208,4 +247,4 @@ def _increasing(orders: list[int | None]) -> bool:
         and None not in orders[:1]
 
 
-__all__ = ["CHUNK", "REFERRED", "SCREENED", "Carried", "Listed", "WindowScreen"]
+__all__ = ["CHUNK", "REFERRED", "SCREENED", "Carried", "CarryingEngine", "Listed", "WindowScreen"]
