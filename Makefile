@@ -45,8 +45,7 @@ system-packages:
 ## make test: the whole suite (starts the services it needs on loopback)
 # PostgreSQL runs from .pg/ on 127.0.0.1 (scripts/test-postgres.sh) and is stopped afterwards,
 # also when the tests fail or are interrupted. The national-scale list check
-# (tests/test_national_lists.py, about 3 minutes and 7 GB) runs on one worker beside the rest (its
-# module is an xdist_group: with plain --dist load its tests split and both workers generated the data);
+# (tests/test_national_lists.py, about 3 minutes and 7 GB) runs on one worker beside the rest;
 # `make test NATIONAL=0` leaves it out.
 NATIONAL ?= 1
 test: install-test system-packages
@@ -54,7 +53,7 @@ test: install-test system-packages
 	BOLIGMIX_TEST_PG_URL="$$(bash scripts/test-postgres.sh start)"; \
 	export BOLIGMIX_TEST_PG_URL; \
 	$(PY) -m ruff check src tests benchmarks scripts; \
-	BOLIGMIX_RUN_NATIONAL=$(NATIONAL) $(PY) -m pytest -n 2 --dist loadgroup -q --durations=30
+	BOLIGMIX_RUN_NATIONAL=$(NATIONAL) $(PY) -m pytest -n 2 -q --durations=30
 
 clean:
 	bash scripts/test-postgres.sh destroy

@@ -24,9 +24,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 import playwright.sync_api as playwright_api  # noqa: E402  (the test extra installs it)
 
 
-pytestmark = pytest.mark.xdist_group("dashboard_browser")  # the module's server and browser started once
-
-
 @pytest.fixture(scope="module")
 def dashboard():
     return default_dashboard()

@@ -45,8 +45,7 @@ from boligmix.data.synth.generator import VINTAGE
 from boligmix.data.synth.targets import load_targets
 from boligmix.lists.counts import official_list_counts
 
-pytestmark = [pytest.mark.slow, pytest.mark.national,
-              pytest.mark.xdist_group("national")]  # one worker generates the data (`make test`: --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.national]
 
 SEED = 1
 REGISTER_YEARS = (2004, 2024)

@@ -40,8 +40,7 @@ EXCEL_COUNT_HEADERS = ({t.da for c, t in {**DEFAULT_LABELS, **INDICATOR_LABELS}.
                        | {"Antal", "Af i alt"})
 LIMIT = DisclosurePolicy.load().min_count
 
-pytestmark = [pytest.mark.slow,  # about 20 s on an idle 2-core machine (synthetic data, pipeline, 8 commands)
-              pytest.mark.xdist_group("published_outputs")]  # the module's fixtures made once, on one worker
+pytestmark = pytest.mark.slow  # about 20 s on an idle 2-core machine (synthetic data, pipeline, 8 commands)
 
 
 @pytest.fixture(scope="module")
