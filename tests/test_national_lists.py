@@ -26,7 +26,8 @@ which puts counts off by a factor (the uncalibrated design gave 2010-2017 ghetto
 Marked `slow` and `national`. The generation runs only when asked for: with `-m national`
 (e.g. `pytest -m national`), or BOLIGMIX_RUN_NATIONAL=1, or BOLIGMIX_NATIONAL_DATA set; otherwise
 the national tests are skipped with that reason (so a plain `pytest` does not start a
-multi-minute generation; whether `make test` asks for it is the lead's choice). Cost, measured:
+multi-minute generation). `make test` leaves them out (`-m "not national"`); `make test-national`
+runs them, and CI runs both. Cost, measured:
 `pytest -m national` 183 s wall, 258 s CPU (user + system), 6.8 GB peak; with
 BOLIGMIX_NATIONAL_DATA only the lists: 50 s wall, 38 s CPU, 2 GB.
 """
