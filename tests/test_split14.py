@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import os
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -90,3 +92,36 @@ def test_split_modules_keep_their_public_names():
     for name in ("DB_ENV", "FAST_PATH_ENV", "POLICIES_ENV", "RULES_ENV", "THREADS_ENV", "create_app",
                  "create_app_from_env", "make_rules"):
         assert hasattr(app, name), name
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_decision_log_is_written_atomically_with_the_usual_permissions(tmp_path, monkeypatch, suffix):
+    """`write_decision_log` through `report._files.atomic_path` (it did the same steps itself): the
+    file appears whole with mode 0666 less the umask, the temporary sibling ends in the log's
+    suffix, and a failed write leaves the old file and no temporary one."""
+    from boligmix.letting import decision_log
+    from boligmix.letting.decision_log import write_decision_log
+
+    target = tmp_path / "sub" / f"log{suffix}"
+    assert write_decision_log(target, []) == target
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+    before = target.read_bytes()
+    made = []
+
+    def failing_json(*args, **kwargs):  # the write fails part-way, after the temporary file exists
+        made.extend(p.name for p in target.parent.iterdir() if p != target)
+        raise OSError("disk full")
+    monkeypatch.setattr(decision_log, "decision_to_record", lambda d: d)
+    monkeypatch.setattr(decision_log.json, "dumps", failing_json)
+    with pytest.raises(OSError, match="disk full"):
+        write_decision_log(target, [{"facts": {}}])
+    assert len(made) == 1 and made[0].startswith(f".{target.name}.") and made[0].endswith(suffix)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
