@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boligmix.errors import LettingError
+from boligmix.letting import candidate_selection
 from boligmix.letting import engine as engine_module
 from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingEngine
 from boligmix.letting.ledger import Entitlement
@@ -91,6 +92,7 @@ def test_a_round_with_candidates_ranked_beforehand_is_the_round_over_all(seed, n
         return meeting_lapsing_rules(ranked)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine_module, "meeting_lapsing_rules", counting)
+        mp.setattr(candidate_selection, "meeting_lapsing_rules", counting)
         split = engine.next_offers(vacancy, rest, None, now, preranked=record)
     if counted:  # the record's count is taken: only the loop's own eligible are counted
         assert all(c <= len(rest) for c in counts), (counts, len(rest))

@@ -47,6 +47,26 @@ class DataValidationError(BoligmixError, ValueError):
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
+class FirstRowError:
+    """The data problem at the smallest row of one file (ties: the one kept first), raised as a
+    `DataValidationError`: checks run column by column, the report names the first bad row
+    (`boligmix.lists.csvio`, `boligmix.plan.csvread`)."""
+
+    def __init__(self, path: object) -> None:
+        self.path = str(path)
+        self.first: tuple[int, str, str] | None = None
+
+    def keep(self, row: int, column: str, message: str) -> None:
+        """Keep the problem at 1-based `row` if no earlier row has one."""
+        if self.first is None or row < self.first[0]:
+            self.first = (row, column, message)
+
+    def raise_if_any(self) -> None:
+        if self.first is not None:
+            row, column, message = self.first
+            raise DataValidationError(message, path=self.path, row=row, column=column)
+
+
 class DatasetError(BoligmixError):
     """A dataset directory is missing, incomplete or of an unknown schema version."""
 

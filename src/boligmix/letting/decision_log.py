@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ import polars as pl
 
 from boligmix.errors import DataValidationError
 from boligmix.letting.model import DECISION_FIELDS, Channel, Decision, Outcome
+from boligmix.report._files import atomic_path
 
 SUFFIXES = (".jsonl", ".parquet")
 
@@ -127,10 +127,7 @@ def write_decision_log(path: str | os.PathLike[str], decisions: Iterable[Decisio
     target = Path(path)
     suffix = _suffix(target)
     records = [decision_to_record(d) for d in decisions]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target, suffix=suffix) as tmp:
         if suffix == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as fh:
                 for rec in records:
@@ -144,13 +141,6 @@ def write_decision_log(path: str | os.PathLike[str], decisions: Iterable[Decisio
                       "facts": pl.String, "unknown_facts": pl.List(pl.String), "rank": pl.Int64,
                       "offer_id": pl.String}
             pl.DataFrame(rows, schema=schema).write_parquet(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)        # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from boligmix.data.csvtext import Dialect, parse_numbers, read_text_csv
-from boligmix.errors import ConfigurationError, DataValidationError
+from boligmix.errors import ConfigurationError, DataValidationError, FirstRowError
 from boligmix.lists.classify import Classification, required_fields
 from boligmix.lists.ruleset import (
     AREA_FIELDS,
@@ -69,23 +69,13 @@ def _read_strings(path: Path, what: str) -> tuple[pl.DataFrame, Dialect]:
     return frame, dialect
 
 
-class _FirstError:
-    """Keeps the error at the smallest row (ties: the earlier check)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.best = str(path), None
+class _FirstError(FirstRowError):
+    """`FirstRowError` fed by masks: a check's first true row (ties: the earlier check)."""
 
     def add(self, mask: pl.Series, column: str, message: str) -> None:
         hits = mask.fill_null(False).arg_true()
         if len(hits):
-            row = int(hits[0]) + 1
-            if self.best is None or row < self.best[0]:
-                self.best = (row, column, message)
-
-    def raise_if_any(self) -> None:
-        if self.best is not None:
-            row, column, message = self.best
-            raise DataValidationError(message, path=self.path, row=row, column=column)
+            self.keep(int(hits[0]) + 1, column, message)
 
 
 def _parse_year(frame: pl.DataFrame, path: Path) -> pl.Series:

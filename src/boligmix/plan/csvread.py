@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from boligmix.errors import DataValidationError
+from boligmix.errors import DataValidationError, FirstRowError
 
 ADVICE = ("save it as CSV UTF-8 with ',' between columns and '.' as decimal point "
           "(in Excel: 'CSV UTF-8 (kommasepareret)' with English number format)")
@@ -58,21 +58,17 @@ class TextTable:
 
     def __init__(self, path: str, columns: dict[str, list[str | None]], height: int) -> None:
         self.path, self.columns, self.height = path, columns, height
-        self._best: tuple[int, str, str] | None = None
+        self._errors = FirstRowError(path)
 
     def has(self, column: str) -> bool:
         return column in self.columns
 
     def fail(self, row_index: int, column: str, message: str) -> None:
         """Record a problem at 0-based `row_index` (kept when it is the smallest row so far)."""
-        row = row_index + 1
-        if self._best is None or row < self._best[0]:
-            self._best = (row, column, message)
+        self._errors.keep(row_index + 1, column, message)
 
     def raise_if_any(self) -> None:
-        if self._best is not None:
-            row, column, message = self._best
-            raise DataValidationError(message, path=self.path, row=row, column=column)
+        self._errors.raise_if_any()
 
     def _typed(self, column: str, parse: Callable[[str], object], what: str, *, optional: bool = False,
                default: object = None) -> list:
