@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from boligmix.atomic import atomic_path
 from boligmix.data.schema import REQUIRED_TABLES, SCHEMA_VERSION, TABLES
 from boligmix.errors import DatasetError
 
@@ -198,17 +199,9 @@ def replace_dir(staging: Path, target: Path) -> None:
 
 
 def write_json(path: str | os.PathLike[str], payload: object) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, ensure_ascii=False, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (temporary file, then rename; `boligmix.atomic`)."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, ensure_ascii=False, default=str)
 
 
 class DatasetWriter:

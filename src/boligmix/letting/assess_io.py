@@ -8,27 +8,21 @@ import csv
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from boligmix import __version__
+from boligmix.atomic import atomic_path
 from boligmix.data.io import check_out_dir
 from boligmix.letting.assess import OUT_COLUMNS, OUTCOMES, CaseResult, assess_cases, read_cases
 from boligmix.letting.policy import load_default_policies, load_policies
 
 
 def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
+        write(handle)
 
 
 def write_results(path: str | os.PathLike[str], results: Sequence[CaseResult]) -> Path:

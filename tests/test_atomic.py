@@ -1,0 +1,50 @@
+"""Atomic writes (`boligmix.atomic`) give finished files the usual permissions and leave the old file
+when a write fails: the JSON writer of datasets and manifests, the letting assessment's CSV, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from boligmix.atomic import atomic_path
+from boligmix.data.io import write_json
+from boligmix.letting.assess import CaseResult
+from boligmix.letting.assess_io import write_results
+from boligmix.report._files import write_text_atomic
+
+
+def _usual() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_written_files_have_the_usual_permissions(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        write_json(tmp_path / "manifest.json", {"a": "æøå"})
+        write_results(tmp_path / "out.csv", [CaseResult("1", "eligible", "", "", "", "")])
+        write_text_atomic(tmp_path / "report.txt", "x")
+        for name in ("manifest.json", "out.csv", "report.txt"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == _usual() == 0o666 & ~umask, name
+    finally:
+        os.umask(old)
+    assert json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8")) == {"a": "æøå"}
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[1].startswith("1,eligible")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    target = tmp_path / "manifest.json"
+    write_json(target, {"old": 1})
+    with pytest.raises(TypeError):
+        write_json(target, {"bad": object.__new__(type("NoStr", (), {"__str__": None}))})
+    assert json.loads(target.read_text(encoding="utf-8")) == {"old": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "x.parquet", suffix=".parquet") as tmp:
+        assert tmp.name.endswith(".parquet")
+        tmp.write_bytes(b"half")
+        raise RuntimeError("stop")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
