@@ -48,3 +48,21 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
         tmp.write_bytes(b"half")
         raise RuntimeError("stop")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
+
+
+def test_classify_output_and_its_provenance_have_the_usual_permissions(tmp_path):
+    from typer.testing import CliRunner
+
+    from boligmix.cli.main import app
+
+    areas = tmp_path / "a.csv"
+    areas.write_text("area_id,year,residents,pct_non_western,pct_outside_work_edu,pct_convicted,conviction_ratio,"
+                     "pct_basic_education,income_pct_of_region\nP,2024,1500,60,45,3.1,3.5,55,50\n", encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(app, ["classify", "--areas", str(areas), "--out", str(tmp_path / "o.csv")])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    for name in ("o.csv", "o.provenance.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name

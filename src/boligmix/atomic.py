@@ -20,11 +20,16 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".tmp") -> Iterat
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        give_usual_permissions(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def give_usual_permissions(path: str | os.PathLike[str]) -> None:
+    """The mode `open(path, "w")` would have given a new file (0666 less the umask)."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:

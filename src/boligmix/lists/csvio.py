@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from boligmix.atomic import give_usual_permissions
 from boligmix.data.csvtext import Dialect, parse_numbers, read_text_csv
 from boligmix.errors import ConfigurationError, DataValidationError, FirstRowError
 from boligmix.lists.classify import Classification, required_fields
@@ -192,6 +193,7 @@ def _atomic_write(path: Path, write: Any) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        give_usual_permissions(tmp)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
