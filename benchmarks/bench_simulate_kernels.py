@@ -86,7 +86,7 @@ def outside_the_market(rng: np.random.Generator, n: int) -> None:
     from boligmix.simulate.destination import AreaChoice
     from boligmix.simulate.lookup import sorted_groups, sorted_union
     from boligmix.simulate.population import Dwellings
-    from boligmix.simulate.register_outcomes import with_education_states
+    from boligmix.simulate.education_moves import with_education_states
 
     pid = np.sort(rng.choice(10**10, n, replace=False))
     per = rng.integers(1, 3, n)                               # one or two labour rows a person
@@ -190,7 +190,8 @@ def year_kernels(rng: np.random.Generator, n: int) -> None:
     from boligmix.simulate.lookup import is_in
     from boligmix.simulate.population import whole_years
     from boligmix.simulate.rates import outside_band, with_area_effect
-    from boligmix.simulate.register_outcomes import area_outside_bands, flag_at, outside_probability, resident_index
+    from boligmix.simulate.area_levels import area_outside_bands, outside_probability
+    from boligmix.simulate.per_resident import flag_at, resident_index
     from boligmix.simulate.transitions import cumulative_draw
 
     import test_simulate_year_kernels as old          # tests/ on the path (below)

@@ -84,8 +84,8 @@ def main() -> None:
     print(f"donors: cpu {time.process_time() - c:.1f} s, {_rss()}", flush=True)
     totals: dict[str, float] = {}
     if args.kernels:
-        _timers(register_outcomes, ["outside_years", "outside_probability", "resident_index", "is_in",
-                                    "sorted_union_of_kept", "_education_step", "area_outside_bands", "area_code",
+        _timers(register_outcomes, ["outside_years_sorted", "outside_probability", "resident_index", "is_in",
+                                    "sorted_union_of_kept", "education_step", "area_outside_bands", "area_code",
                                     "status_on", "donor_order", "Donors.pick", "Donors.rows", "Donors.status_of",
                                     "conviction_probability", "cumulative_draw"], totals)
     with tempfile.TemporaryDirectory(prefix="bench-outside-") as tmp:

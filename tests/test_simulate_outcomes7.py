@@ -88,7 +88,7 @@ def test_donated_rows_equal_the_two_searches(n_people, n_donors, ordered, seed):
     """The donors' rows as their recipients' (`Donors.rows`): by one walk of the sorted donors and a
     compiled gather list, against the binary searches and `np.repeat` they replaced; donors with
     none, one or several rows, repeated donors, absent donors, huge and negative ids."""
-    from boligmix.simulate.register_outcomes import Donors, donor_order
+    from boligmix.simulate.donors import Donors, donor_order
 
     rng = np.random.default_rng(seed)
     people = np.unique(rng.integers(-(2**62), 2**62, n_people, dtype=np.int64))
@@ -105,7 +105,7 @@ def test_donated_rows_equal_the_two_searches(n_people, n_donors, ordered, seed):
 
 def _old_pick(donors, status, bands, nw, ab, u, area):
     """`Donors.pick` before session 12: a vectorised pass per level (the oracle)."""
-    from boligmix.simulate.register_outcomes import _LEVEL_DIVISOR, _cell_code
+    from boligmix.simulate.donors import _LEVEL_DIVISOR, _cell_code
 
     n = status.size
     columns = [status, bands, nw.astype(np.int64), ab, area]
@@ -136,7 +136,7 @@ def _old_pick(donors, status, bands, nw, ab, u, area):
 
 def _donors(rng, n: int, statuses: int, areas: int, with_status0: bool):
     """A `Donors` of `n` random donors (its cells built as `Donors.__init__` builds them)."""
-    from boligmix.simulate.register_outcomes import _KEY_RADIX, _LEVEL_DIVISOR, MIN_AREA_DONORS, Donors, _cell_code
+    from boligmix.simulate.donors import _KEY_RADIX, _LEVEL_DIVISOR, MIN_AREA_DONORS, Donors, _cell_code
     from boligmix.simulate.lookup import sorted_groups
 
     donors = Donors.__new__(Donors)
@@ -213,7 +213,7 @@ def test_union_of_kept_rows_with_a_sorted_second_equals_the_filtered_sorted_unio
 def test_stable_order_of_coarser_codes_equals_the_stable_argsort(n, cells, divisor, seed):
     """The donors' pools of a coarser level ordered by counting from the finest level's order, against
     numpy's stable argsort of the coarser codes (ties in index order; few and many cells)."""
-    from boligmix.simulate.register_outcomes import stable_order_of_coarser
+    from boligmix.simulate.donors import stable_order_of_coarser
 
     finest = np.random.default_rng(seed).integers(0, cells, n, dtype=np.int64)
     got = stable_order_of_coarser(finest, np.argsort(finest, kind="stable"), divisor)

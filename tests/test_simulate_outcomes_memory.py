@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boligmix.simulate.lookup import sorted_union, sorted_union_of_kept
-from boligmix.simulate.register_outcomes import education_state_codes
+from boligmix.simulate.education_moves import education_state_codes
 from test_simulate_outside_kernels import _frames   # the frames of `sorted_union`'s test
 
 LEVELS = [None, "grundskole", "gymnasial", "erhvervsfaglig", "videregående", "ukendt"]
@@ -87,7 +87,7 @@ def test_the_outcomes_drawn_in_small_chunks_equal_those_drawn_at_once(monkeypatc
     from simulate_support import START, shared
     from synth_data import small_dataset_dir
 
-    from boligmix.simulate import register_outcomes
+    from boligmix.simulate import per_resident, register_outcomes
     from boligmix.simulate.demography import deaths
     from boligmix.simulate.population import Population
 
@@ -95,7 +95,7 @@ def test_the_outcomes_drawn_in_small_chunks_equal_those_drawn_at_once(monkeypatc
     start = Population.from_dataset(small_dataset_dir(), START)
     results = []
     for chunk in (1 << 40, 97):
-        monkeypatch.setattr(register_outcomes, "DRAW_CHUNK", chunk)
+        monkeypatch.setattr(per_resident, "DRAW_CHUNK", chunk)
         pop = copy.deepcopy(start)
         donors = register_outcomes.Donors(pop, START - 1, rates.outside_statuses)
         deaths(pop, rates, 3, 0, START)

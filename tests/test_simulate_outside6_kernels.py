@@ -92,7 +92,7 @@ def test_a_planted_bug_in_the_scatter_check_is_caught(tmp_path, monkeypatch):
 
 from types import SimpleNamespace  # noqa: E402
 
-from boligmix.simulate import register_outcomes  # noqa: E402
+from boligmix.simulate import area_levels, per_resident, status_history  # noqa: E402
 from boligmix.simulate.lookup import sorted_lookup  # noqa: E402
 
 
@@ -101,7 +101,7 @@ def _old_outside_years(pop, years, outside: np.ndarray, by_id: np.ndarray) -> np
     ids = pop.pid[by_id]
     count = np.zeros(ids.size, dtype=np.int64)
     for year in years:
-        st_ids, st = register_outcomes.year_statuses(pop, year)
+        st_ids, st = status_history.year_statuses(pop, year)
         count += outside[sorted_lookup(st_ids, st, ids, 0)]
     out = np.empty_like(count)
     out[by_id] = count
@@ -131,10 +131,10 @@ def test_outside_years_equal_the_lookup_of_every_id(n, n_years, n_statuses, far,
     outside[0] = none_outside                 # status 0 (no labour rows) outside: the lookup path
     by_id = np.argsort(pop.pid, kind="stable")
     expected = _old_outside_years(pop, years, outside, by_id)
-    got = register_outcomes.outside_years(pop, years, outside, by_id)
+    got = status_history.outside_years(pop, years, outside, by_id)
     assert got.dtype == expected.dtype
     assert np.array_equal(got, expected)
-    assert np.array_equal(register_outcomes.outside_years_sorted(pop, years, outside, pop.pid[by_id]), expected[by_id])
+    assert np.array_equal(status_history.outside_years_sorted(pop, years, outside, pop.pid[by_id]), expected[by_id])
 
 
 def test_outside_years_at_the_joined_lookups_size():
@@ -145,7 +145,7 @@ def test_outside_years_at_the_joined_lookups_size():
     outside = rng.random(18) < 0.3
     outside[0] = False
     by_id = np.argsort(pop.pid, kind="stable")
-    assert np.array_equal(register_outcomes.outside_years(pop, years, outside, by_id),
+    assert np.array_equal(status_history.outside_years(pop, years, outside, by_id),
                           _old_outside_years(pop, years, outside, by_id))
 
 
@@ -163,8 +163,8 @@ def test_outside_probability_a_chunk_at_a_time_equals_at_once(n, n_areas, chunk,
                                 area_outside_effect={a: float(rng.normal()) for a in names if rng.random() < 0.7})
         bands, hist, ab = rng.integers(0, 4, n), rng.integers(0, 7, n), rng.integers(0, 3, n)
         age, code = rng.integers(0, 90, n), rng.integers(-1, n_areas, n)
-        whole = register_outcomes.outside_probability(pop, rates, bands, hist, ab, age, code)
-        parts = [register_outcomes.outside_probability(pop, rates, bands[s], hist[s], ab[s], age[s], code[s])
+        whole = area_levels.outside_probability(pop, rates, bands, hist, ab, age, code)
+        parts = [area_levels.outside_probability(pop, rates, bands[s], hist[s], ab[s], age[s], code[s])
                  for s in (slice(lo, lo + chunk) for lo in range(0, n, chunk))]
         assert np.array_equal(np.concatenate([np.zeros(0), *parts]), whole)
 
@@ -213,7 +213,7 @@ def test_resident_index_of_every_resident_in_order(n, kind, seed):
         ids = np.sort(rng.choice(np.arange(5 * n + 5, dtype=np.int64), n, replace=False))
     else:
         ids = rng.permutation(ascending)
-    got = register_outcomes.resident_index(ascending, by_id, ids)
+    got = per_resident.resident_index(ascending, by_id, ids)
     assert got.dtype == np.int32
     assert np.array_equal(got, _old_resident_index(ascending, by_id, ids))
     if kind == "all":

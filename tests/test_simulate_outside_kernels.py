@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.destination import AreaChoice
 from boligmix.simulate.lookup import sorted_groups, sorted_union
-from boligmix.simulate.register_outcomes import with_education_states
+from boligmix.simulate.education_moves import with_education_states
 
 
 def _state(s: Seekers) -> dict:
@@ -220,7 +220,7 @@ def test_sorted_lookup_by_join_equals_the_binary_search(ids, wanted, ordered, gi
 @given(st.lists(st.tuples(st.integers(0, 4095), st.integers(0, 63), st.integers(0, 3), st.integers(0, 63),
                           st.integers(-1, (1 << 24) - 2)), max_size=30))
 def test_coarser_donor_cell_codes_are_the_finest_code_without_its_last_digits(rows):
-    from boligmix.simulate.register_outcomes import _KEY_RADIX, _cell_code
+    from boligmix.simulate.donors import _KEY_RADIX, _cell_code
 
     columns = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(5)]
     finest = _cell_code(columns, 5)

@@ -17,13 +17,9 @@ from boligmix.data.io import read_table
 from boligmix.indicators import compute_area_indicators
 from boligmix.indicators.population import FramesDataset
 from boligmix.simulate.lookup import is_in, sorted_lookup
-from boligmix.simulate.register_outcomes import (
-    MIN_AREA_DONORS,
-    Donors,
-    area_code,
-    area_outside_bands,
-    status_on,
-)
+from boligmix.simulate.area_levels import area_code, area_outside_bands
+from boligmix.simulate.donors import MIN_AREA_DONORS, Donors
+from boligmix.simulate.status_history import status_on
 from boligmix.simulate.population import Population, day
 from boligmix.simulate.rates import STATUS_BANDS, band
 from boligmix.simulate.replication import run_replication
@@ -133,7 +129,8 @@ def test_dropping_register_years_no_longer_read_does_not_change_a_replication(tm
 
 def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
     from boligmix.simulate.demography import deaths
-    from boligmix.simulate.register_outcomes import outcomes, year_statuses
+    from boligmix.simulate.register_outcomes import outcomes
+    from boligmix.simulate.status_history import year_statuses
     from boligmix.simulate.rates import statuses
 
     pop = _population()
@@ -152,7 +149,7 @@ def test_the_statuses_kept_for_a_simulated_year_are_those_of_its_labour_rows():
 
 def test_donors_keep_their_statuses_when_the_population_drops_their_year():
     """In a long run the donors' year leaves the population's kept statuses (after nine years)."""
-    from boligmix.simulate.register_outcomes import forget_registers
+    from boligmix.simulate.status_history import forget_registers
     from boligmix.simulate.rates import statuses
 
     pop = _population()
@@ -215,7 +212,7 @@ def test_searching_many_needles_in_order_equals_searchsorted(haystack, needles, 
 def test_area_shares_equal_a_group_by_mean_of_the_residents():
     """The area shares by area code (bincount) equal polars' group-by mean over the residents'
     area ids (the computation they replaced), exactly."""
-    from boligmix.simulate.register_outcomes import area_conviction_shares, area_outside_shares
+    from boligmix.simulate.area_levels import area_conviction_shares, area_outside_shares
 
     pop = _population()
     outside = np.array([i % 3 == 1 for i in range(20)])
@@ -311,7 +308,7 @@ def test_outside_years_equal_the_outside_history_of_each_years_statuses():
     """The outcomes' count of outside years (looked up in id order) against `outside_history` of
     `status_on` year by year, on a population in shuffled order with persons missing from some years."""
     from boligmix.simulate.rates import outside_history
-    from boligmix.simulate.register_outcomes import outside_years
+    from boligmix.simulate.status_history import outside_years
 
     pop = _population()
     keep = np.random.default_rng(5).permutation(pop.size)

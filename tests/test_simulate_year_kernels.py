@@ -143,7 +143,7 @@ def test_area_tables_equal_the_per_resident_formulas(data):
     `area_bands`, `with_area_effect` of the cell's rate and the area's effect for 18-64s)."""
     from types import SimpleNamespace
 
-    from boligmix.simulate import register_outcomes as ro
+    from boligmix.simulate import area_levels as ro
     from boligmix.simulate.rates import CONVICTION_BANDS, area_bands, outside_band, with_area_effect
 
     n_areas = data.draw(st.integers(0, 6))
@@ -154,7 +154,7 @@ def test_area_tables_equal_the_per_resident_formulas(data):
     pop = _Pop(names, n)
     assert np.array_equal(ro.area_outside_bands(pop, 2030, None, None, shares, code),
                           outside_band(*_old_per_area(names, shares, code)))
-    table = ro._per_area_table(pop, shares, lambda value, has: area_bands(value, has, CONVICTION_BANDS))
+    table = ro.per_area_table(pop, shares, lambda value, has: area_bands(value, has, CONVICTION_BANDS))
     assert np.array_equal(table[code], area_bands(*_old_per_area(names, shares, code), CONVICTION_BANDS))
 
     shape = (3, 2, 4)
@@ -176,7 +176,7 @@ def test_area_tables_equal_the_per_resident_formulas(data):
 
 def _old_pick(donors, status, bands, nw, ab, u, area):
     """`Donors.pick` before the finest code was computed once (a cell code per level)."""
-    from boligmix.simulate.register_outcomes import _cell_code
+    from boligmix.simulate.donors import _cell_code
 
     n = np.asarray(status).size
     columns = [np.asarray(c) for c in (status, bands, nw.astype(np.int64), ab, area)]
@@ -214,7 +214,7 @@ def _key(data, n):
 @given(st.data())
 def test_donor_pick_from_the_finest_code_equals_a_code_per_level(data):
     from boligmix.simulate.lookup import sorted_groups
-    from boligmix.simulate.register_outcomes import _KEY_RADIX, Donors, _cell_code
+    from boligmix.simulate.donors import _KEY_RADIX, Donors, _cell_code
 
     m = data.draw(st.integers(1, 40))
     key = list(_key(data, m))
@@ -259,7 +259,7 @@ def test_masks_through_the_resident_index_equal_the_hash_sets(pids, rows, data, 
     not, through the binary search and through the polars join."""
     import boligmix.simulate.lookup as lookup
     from boligmix.simulate.lookup import is_in
-    from boligmix.simulate.register_outcomes import flag_at, resident_index
+    from boligmix.simulate.per_resident import flag_at, resident_index
 
     pid = np.array(pids, dtype=np.int64) * 7 + 3
     ids = np.array(rows, dtype=np.int64) * 7 + 3
