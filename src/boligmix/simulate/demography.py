@@ -6,12 +6,13 @@ convictions) are `boligmix.simulate.register_outcomes` (its names are importable
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.behaviour import child_origins
-from boligmix.simulate.lookup import is_in, search, sort_order, sorted_lookup
+from boligmix.simulate.lookup import is_in, search, sorted_lookup
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, Rates, band
 from boligmix.simulate.register_outcomes import (
@@ -34,12 +35,35 @@ CHILD_ORIGIN_EVENT = rng.BIRTH_SEX * 100 + 1
 
 
 def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(household ids, index of each household's head = oldest member, member count)."""
-    order = sort_order(pop.household, pop.birth, pop.pid, stable=False)     # person ids are distinct
+    """(household ids ascending, index of each household's head = oldest member: the smallest
+    (birth, person id), member count). The persons grouped by a stable sort of the households alone
+    (fast: the ids are mostly in order) and the head found in one compiled pass, instead of a sort
+    by (household, birth, person id) of every person (1.3-1.9 s CPU against 0.5 s nationally)."""
+    order = np.argsort(pop.household, kind="stable")
     hh_sorted = pop.household[order]
-    starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
+    head, starts = _oldest_in_groups(order, hh_sorted, pop.birth, pop.pid)
     sizes = np.diff(np.r_[starts, hh_sorted.size])
-    return hh_sorted[starts], order[starts], sizes
+    return hh_sorted[starts], head, sizes
+
+
+@numba.njit(cache=True, nogil=True)
+def _oldest_in_groups(order: np.ndarray, grouped: np.ndarray, birth: np.ndarray, pid: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per run of equal `grouped` (the rows `order` sorted by group): (the row of the smallest
+    (birth, pid), the run's first position)."""
+    head = np.empty(order.size, dtype=np.int64)
+    start = np.empty(order.size, dtype=np.int64)
+    g = -1
+    for i in range(order.size):
+        row = order[i]
+        if i == 0 or grouped[i] != grouped[i - 1]:
+            g += 1
+            head[g], start[g] = row, i
+        else:
+            best = head[g]
+            if birth[row] < birth[best] or (birth[row] == birth[best] and pid[row] < pid[best]):
+                head[g] = row
+    return head[:g + 1], start[:g + 1]
 
 
 def _months(seed: int, rep: int, ids: np.ndarray, year: int, event: int) -> np.ndarray:
