@@ -6,12 +6,15 @@ convictions) are `boligmix.simulate.register_outcomes` (its names are importable
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numba
 import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.behaviour import child_origins
-from boligmix.simulate.lookup import is_in, search, sort_order, sorted_lookup
+from boligmix.simulate.lookup import is_in, search, sorted_lookup
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, Rates, band
 from boligmix.simulate.register_outcomes import (
@@ -33,13 +36,60 @@ CHILD_ORIGIN_EVENT = rng.BIRTH_SEX * 100 + 1
 """The keyed stream of a newborn's origin (`behaviour.child_origins`; an event number no other draw uses)."""
 
 
-def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(household ids, index of each household's head = oldest member, member count)."""
-    order = sort_order(pop.household, pop.birth, pop.pid, stable=False)     # person ids are distinct
+class Households(NamedTuple):
+    """The persons grouped by household: `ids` ascending, each one's `head` (row of the oldest
+    member: the smallest (birth, person id)) and `size`; `order`: the rows sorted by household, so
+    `order[sum(size[:g]):sum(size[:g + 1])]` are household g's members."""
+
+    ids: np.ndarray
+    head: np.ndarray
+    size: np.ndarray
+    order: np.ndarray
+
+
+def households(pop: Population) -> Households:
+    """`Households` of the population: the persons grouped by a sort of the households alone (fast:
+    the ids are mostly in order) and each head found in one compiled pass, instead of a sort by
+    (household, birth, person id) of every person (0.76 against 1.15-1.35 s CPU nationally)."""
+    order = np.argsort(pop.household, kind="stable")
     hh_sorted = pop.household[order]
-    starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]])
-    sizes = np.diff(np.r_[starts, hh_sorted.size])
-    return hh_sorted[starts], order[starts], sizes
+    head, starts = _oldest_in_groups(order, hh_sorted, pop.birth, pop.pid)
+    return Households(hh_sorted[starts], head, np.diff(np.r_[starts, hh_sorted.size]), order)
+
+
+def heads(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(household ids ascending, index of each household's head = oldest member, member count)."""
+    groups = households(pop)
+    return groups.ids, groups.head, groups.size
+
+
+def members_of_chosen(groups: Households, chosen: np.ndarray) -> np.ndarray:
+    """Per person: whether its household is `chosen` (a mask over `groups.ids`), spread over the
+    members by the groups' order (`is_in(groups.ids[chosen], pop.household)` without a hash set of
+    the chosen ids probed by every person)."""
+    out = np.empty(groups.order.size, dtype=bool)
+    out[groups.order] = np.repeat(np.asarray(chosen, dtype=bool), groups.size)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _oldest_in_groups(order: np.ndarray, grouped: np.ndarray, birth: np.ndarray, pid: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per run of equal `grouped` (the rows `order` sorted by group): (the row of the smallest
+    (birth, pid), the run's first position)."""
+    head = np.empty(order.size, dtype=np.int64)
+    start = np.empty(order.size, dtype=np.int64)
+    g = -1
+    for i in range(order.size):
+        row = order[i]
+        if i == 0 or grouped[i] != grouped[i - 1]:
+            g += 1
+            head[g], start[g] = row, i
+        else:
+            best = head[g]
+            if birth[row] < birth[best] or (birth[row] == birth[best] and pid[row] < pid[best]):
+                head[g] = row
+    return head[:g + 1], start[:g + 1]
 
 
 def _months(seed: int, rep: int, ids: np.ndarray, year: int, event: int) -> np.ndarray:
@@ -104,11 +154,13 @@ def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int
 
 
 def emigration(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
-    hh, head, _ = heads(pop)
+    groups = households(pop)
+    hh, head = groups.ids, groups.head
     age = pop.age_on(day(year))[head]
     p = rates.emigration[pop.nonwestern[head].astype(int), band(age, HEAD_BANDS)]
-    leaving = hh[rng.uniform(seed, rep, hh, year, rng.EMIGRATION) < p]
-    idx = np.flatnonzero(is_in(leaving, pop.household))
+    leaves = rng.uniform(seed, rep, hh, year, rng.EMIGRATION) < p
+    leaving = hh[leaves]
+    idx = np.flatnonzero(members_of_chosen(groups, leaves))
     month = _months(seed, rep, pop.household[idx], year, rng.EMIGRATION)
     days = event_days(year, month, EMIGRATION_DAY)
     pop.close_spells(idx, days, "abroad")
@@ -150,5 +202,6 @@ def person_rows(ids, born, female, origin, country) -> pl.DataFrame:
 
 
 __all__ = ["ANCHORED_AREA_BANDS", "Donors", "area_conviction_shares", "area_outside_shares", "births", "deaths",
-           "dwelling_stock", "emigration", "event_days", "forget_registers", "heads", "is_in", "outcomes",
+           "dwelling_stock", "emigration", "event_days", "forget_registers", "heads", "households", "is_in",
+           "members_of_chosen", "outcomes",
            "person_rows", "search", "sorted_lookup", "status_on", "vacate", "year_statuses"]

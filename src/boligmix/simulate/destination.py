@@ -26,8 +26,14 @@ def basic_education(pop, rows: np.ndarray, year: int) -> np.ndarray:
     py = pop.person_years.get(year - 1)
     if py is None:
         return np.ones(np.asarray(rows).size, dtype=bool)
-    higher = py.filter(~basic_expr())["person_id"]
-    return ~is_in(higher.to_numpy(), pop.pid[rows])   # hashed: numpy's isin sorts millions
+    higher = py.filter(~basic_expr())["person_id"].to_numpy()
+    wanted = pop.pid[rows]
+    # looked up in ascending order (the persons' ids are nearly so: a stable sort is quick), so that
+    # `is_in` merges them with the register's ascending ids instead of probing a hash set of millions
+    order = np.argsort(wanted, kind="stable")
+    out = np.empty(wanted.size, dtype=bool)
+    out[order] = ~is_in(higher, wanted[order])
+    return out
 
 
 @dataclass
