@@ -1,18 +1,23 @@
 """Session 14's almen letting glue (branch select14): a vacancy's `Dwelling` read from the
 population's columns by `ndarray.item` (`AlmenLetting.dwelling`) against session 13's reads through
-numpy scalars (the oracle below): the same fields, of the same types."""
+numpy scalars (the oracle below): the same fields, of the same types; the column screen's dwelling
+facts (`column_facts.dwelling_facts`) against `base_facts`' `dwelling.` facts on a stand-in applicant."""
 
 from __future__ import annotations
 
 import math
+from datetime import date
 from types import SimpleNamespace
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boligmix.letting.model import AREA_CATEGORIES, Dwelling
+from boligmix.letting.facts import BASE_FACTS, base_facts
+from boligmix.letting.model import AREA_CATEGORIES, Applicant, Dwelling, Household, HouseholdMember, ListType, \
+    MemberRole
 from boligmix.simulate.almen_letting import AlmenLetting
+from boligmix.simulate.column_facts import dwelling_facts
 
 RENTS = st.one_of(st.just(float("nan")), st.just(-0.0), st.just(0.0), st.floats(allow_nan=False, allow_infinity=True),
                   st.integers(-2**53, 2**53).map(float))
@@ -61,3 +66,21 @@ def test_dwelling_reads_as_before(dw, categories, data):
     letting = SimpleNamespace(pop=SimpleNamespace(dwellings=dw), categories=categories)
     new, old = AlmenLetting.dwelling(letting, pos), old_dwelling(letting.pop, categories, pos)
     assert _fields(new) == _fields(old)
+
+
+STAND_IN = Applicant(0, "", ListType.EXTERNAL, date(2000, 1, 1),
+                     Household(0, (HouseholdMember(0, MemberRole.APPLICANT, date(1980, 1, 1)),)))
+"""Session 13's stand-in applicant for reading a dwelling's own facts off `base_facts`."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(Dwelling, st.integers(-2**63, 2**63 - 1), st.integers(0, 999), IDS, IDS, st.integers(1, 20),
+                 st.one_of(st.none(), IDS), st.frozensets(st.sampled_from(AREA_CATEGORIES)),
+                 st.sampled_from(["family", "youth", "elderly", ""]), st.one_of(st.none(), st.floats()),
+                 st.one_of(st.none(), RENTS), st.booleans(), st.just({}), st.booleans()),
+       st.dates(date(1990, 1, 1), date(2040, 12, 31)))
+def test_dwelling_facts_are_base_facts(dwelling, on):
+    base = {k: v for k, v in base_facts(STAND_IN, dwelling, on, 0).items() if k.startswith("dwelling.")}
+    facts = dwelling_facts(dwelling)
+    assert list(facts) == [n for n in BASE_FACTS if n.startswith("dwelling.")] == list(base)
+    assert [(type(v), repr(v)) for v in facts.values()] == [(type(v), repr(v)) for v in base.values()]
