@@ -113,12 +113,14 @@ class AlmenLetting:
         return self.policies.in_force(dwelling, on)
 
     def dwelling(self, pos: int) -> Dwelling:
+        """The dwelling at `pos` as the engine's `Dwelling` (built once per vacancy; the numeric
+        columns read as Python scalars by `ndarray.item`, no numpy scalar made)."""
         dw = self.pop.dwellings
         area = dw.area[pos]
-        rent = float(dw.rent[pos])
-        return Dwelling(int(dw.ids[pos]), int(dw.municipality[pos]), dw.org[pos], dw.department[pos], int(dw.rooms[pos]),
-                        area, self.categories.get(area, frozenset()) if area else frozenset(),
-                        dw.almen_type[pos] or "family", float(dw.floor_area[pos]), None if np.isnan(rent) else rent)
+        rent = float(dw.rent.item(pos))
+        return Dwelling(int(dw.ids.item(pos)), int(dw.municipality.item(pos)), dw.org[pos], dw.department[pos],
+                        int(dw.rooms.item(pos)), area, self.categories.get(area, frozenset()) if area else frozenset(),
+                        dw.almen_type[pos] or "family", float(dw.floor_area.item(pos)), None if rent != rent else rent)
 
     def let(self, pos: int, band_here: int, group: SeekerPool, seekers: Seekers, month: int, now: datetime,
             lettings_so_far: int) -> tuple[int | None, dict | None]:
@@ -178,9 +180,11 @@ class AlmenLetting:
                               date(self.year, month, 1))
             self.vacancies[pos] = vacancy
         dwelling = vacancy.dwelling
-        binding, preferred = self._size_limits(dwelling, now.date())
+        on = now.date()
+        binding, preferred = self._size_limits(dwelling, on)
         # with the screen, the channel first: a waiting-list or fleksibel vacancy reads no referral list
-        waiting_only = self.screen is not None and self._channel(vacancy, now) in SCREENED
+        channel = self._channel(vacancy, now) if self.screen is not None else None
+        waiting_only = channel in SCREENED
         fits, referral_pool, rehousing = self._candidates(group, seekers, dwelling, month, band_here, tried,
                                                           binding, preferred, waiting_only=waiting_only)
         everyone = False
@@ -201,9 +205,9 @@ class AlmenLetting:
             return None, None
         # the channel first, to build only the lists it reads (and, with the screen, to skip a
         # waiting-list round with no candidate: `WindowScreen.candidates`)
-        channel = self._channel(vacancy, now) if fits or referral_pool or rehousing or self.screen is not None \
-            else self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
-        on = now.date()
+        if channel is None:                    # (with the screen: allocated above)
+            channel = self._channel(vacancy, now) if fits or referral_pool or rehousing \
+                else self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         in_force = self._in_force(dwelling, on)
         context = LettingContext(
             referrals=self._listed(referral_pool, seekers, dwelling, on, "municipal_referral")

@@ -11,8 +11,8 @@ window the candidates' signatures are those values against the vacancy's (person
 over persons, the wished rooms, the list type, living in the department or organisation) as one
 integer code each; the distinct codes become the fact rows `RowDecider` decides (its verdicts, kept
 per distinct signature, as for the row path), and the winner is the engine's ranking key (priority
-key, seniority, applicant id) as a lexsort. The dwelling's own facts are `base_facts`' (one call
-per dwelling on a stand-in applicant).
+key, seniority, applicant id) as a lexsort. The dwelling's own facts are `base_facts`' `dwelling.`
+facts (`dwelling_facts`, once per vacancy; tested equal to `base_facts`').
 
 Each column fact is tested equal to `base_facts`/`policy_facts` of the factory's applicant
 (`tests/test_simulate_column_facts.py`). A policy reading a fact without a column (derived facts,
@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 
 from boligmix.letting.engine import LIST_TYPES_BY_CHANNEL, LettingEngine
-from boligmix.letting.facts import BASE_FACTS, PRIORITY_RIGHT_PREFIX, base_facts
-from boligmix.letting.model import Applicant, Channel, Dwelling, Household, HouseholdMember, ListType, MemberRole, \
-    Vacancy
+from boligmix.letting.facts import BASE_FACTS, PRIORITY_RIGHT_PREFIX
+from boligmix.letting.model import AREA_CATEGORIES, Channel, Dwelling, ListType, Vacancy
 from boligmix.letting.policy import Policy
 from boligmix.letting.ranking import REFERRAL_CHANNELS
 from boligmix.simulate.applicants import ApplicantFactory, Seekers, waiting_list_type, wished_rooms
@@ -59,9 +58,7 @@ _CANDIDATE_FACTS = {
     "household.rooms_minus_persons": "over",
 }
 """Base facts with a column: the fact -> how it follows from a candidate's signature."""
-_STAND_IN = Applicant(0, "", ListType.EXTERNAL, date(2000, 1, 1),
-                      Household(0, (HouseholdMember(0, MemberRole.APPLICANT, date(1980, 1, 1)),)))
-"""An applicant for reading a dwelling's own facts off `base_facts` (they do not depend on it)."""
+_IN_CATEGORY = tuple((f"dwelling.in_{category}", category) for category in AREA_CATEGORIES)
 
 
 class PoolFacts:
@@ -314,12 +311,28 @@ class ColumnScreen:
         return row
 
     def _of_dwelling(self, dwelling: Dwelling, on: date) -> dict[str, Any]:
-        """The dwelling's own base facts (`base_facts` on a stand-in applicant: its `dwelling.` facts do
-        not depend on it; only those are read)."""
+        """The dwelling's own base facts (`dwelling_facts`: only those are read), for the last dwelling."""
         found = self._dwelling_facts
         if found[0] is not dwelling:
-            found = self._dwelling_facts = (dwelling, base_facts(_STAND_IN, dwelling, on, 0))
+            found = self._dwelling_facts = (dwelling, dwelling_facts(dwelling))
         return found[1]
+
+
+def dwelling_facts(dwelling: Dwelling) -> dict[str, Any]:
+    """The `dwelling.` facts of `base_facts` (they depend on the dwelling alone), without building
+    the rest of its catalogue for a stand-in applicant (some 20 us a vacancy; tested equal,
+    `tests/test_simulate_select14.py`)."""
+    facts: dict[str, Any] = {
+        "dwelling.rooms": dwelling.rooms,
+        "dwelling.almen_type": dwelling.almen_type,
+        "dwelling.shared": dwelling.shared,
+        "dwelling.monthly_rent_dkk": dwelling.monthly_rent_dkk,
+        "dwelling.floor_area_m2": dwelling.floor_area_m2,
+    }
+    categories = dwelling.area_categories
+    for name, category in _IN_CATEGORY:
+        facts[name] = category in categories
+    return facts
 
 
 def _candidate_fact(kind: str, name: str, size: int, organisation: bool, department: bool, dwelling: Dwelling,
