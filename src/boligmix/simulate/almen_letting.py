@@ -45,6 +45,7 @@ from boligmix.simulate.applicants import ApplicantFactory, Seekers
 from boligmix.simulate.candidates import NONE, WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
+from boligmix.simulate.letting_profiles import PROFILE_FIELDS, Pending
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
 from boligmix.simulate.screen import SCREENED, CarryingEngine, Listed, WindowScreen
@@ -78,6 +79,8 @@ class AlmenLetting:
         self.columns = ColumnScreen(factory, self.screen) if screen and direct else None
         """Screened rounds decided from the pools' columns (`boligmix.simulate.column_facts`)."""
         self.direct = direct
+        self.profiles = Pending(factory)
+        """The records whose household profile is read at the year's end (`Market._run` fills them)."""
         self.direct_lettings = 0
         """Lettings the screen decided without an engine round (`_let_direct`)."""
         self.checked = 0
@@ -457,7 +460,7 @@ class AlmenLetting:
     def _record(self, vacancy_id: str, letting_channel: Channel, ranking_rule: str | None, winner: int,
                 seekers: Seekers, dwelling: Dwelling, now: datetime, round_channel: Channel | None = None) -> dict:
         """The letting's record; `round_channel`: the channel of the deciding round (default: the
-        last engine round's)."""
+        last engine round's). Its household profile is read with the year's others (`profiles.fill`)."""
         ledger = self.engine.ledger
         allocation = self._allocation.pop(vacancy_id, None)
         rounds = ledger.vacancy_rounds.get(vacancy_id, ())
@@ -474,19 +477,21 @@ class AlmenLetting:
                 or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
             rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
             rejections = sum(1 for d in decisions if d.outcome == Outcome.REJECTED)
-        profile = self.factory.profile(winner, seekers, now.date())
         current = seekers.dwelling[winner]
         if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
             i = self.row_of(seekers.members[winner][0])
             current = int(self.pop.dwelling[i]) if i is not None else None
-        profile["from_area_id"] = self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None \
-            else None
-        return {"date": now.date(), "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
-                "department_id": dwelling.department_id, "channel": letting_channel.value,
-                "channel_rule": channel_rule, "ranking_rule": ranking_rule,
-                "rejected": rejections,
-                "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
-                **profile}
+        on = now.date()
+        record = {"date": on, "dwelling_id": dwelling.dwelling_id, "area_id": dwelling.area_id,
+                  "department_id": dwelling.department_id, "channel": letting_channel.value,
+                  "channel_rule": channel_rule, "ranking_rule": ranking_rule,
+                  "rejected": rejections,
+                  "rejected_rules": ";".join(rejected), "household_id": winner, "seeker_kind": seekers.kind[winner],
+                  **dict.fromkeys(PROFILE_FIELDS),
+                  "from_area_id": self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None
+                  else None}
+        self.profiles.add(record, winner, seekers, on)
+        return record
 
 
 

@@ -245,6 +245,7 @@ class Market:
                 if freed is not None and dw.active[freed]:
                     queue.append(freed)        # vacancy chain: let later in the same month
             self._close_spells()
+        self.almen.profiles.fill(seekers)      # the lettings' household profiles, all at once
         self._count_flows()
         self._arrive()
         # vacancies left unlet are carried over: vacant from next year's January (they were free from
