@@ -35,9 +35,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from boligmix.errors import SimulationError
-from boligmix.letting.engine import LettingContext, LettingEngine, unused_referral_release
+from boligmix.letting.engine import LettingContext, LettingEngine
 from boligmix.letting.ledger import LettingLedger
-from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Outcome, Vacancy
+from boligmix.letting.model import Applicant, Channel, Decision, Dwelling, Letting, Vacancy
 from boligmix.letting.resolution import letting_channel as letting_channel_of
 from boligmix.letting.policy import PolicySet
 from boligmix.simulate import rng
@@ -45,6 +45,7 @@ from boligmix.simulate.applicants import ApplicantFactory, Seekers
 from boligmix.simulate.candidates import NONE, WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
 from boligmix.simulate.in_force import InForce
+from boligmix.simulate.letting_record import deciding_rules, direct_channel, ranking_rule, releases_unused
 from boligmix.simulate.letting_profiles import PROFILE_FIELDS, Pending
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import Population
@@ -219,7 +220,7 @@ class AlmenLetting:
             if channel in REFERRAL_LISTS or channel == Channel.REHOUSING else NO_CONTEXT
         referred = self.screen.referrals(self.engine, vacancy, channel, context, now, in_force) \
             if self.screen is not None else None
-        if referred == [] and _releases(channel, in_force):
+        if referred == [] and releases_unused(channel, in_force):
             # no one on the referral list eligible: the engine's round releases the dwelling to the
             # waiting list (it ranks no waiting-list candidate: none handed in, no advertising to turn
             # to), whose windows are then screened as any waiting-list vacancy's
@@ -466,17 +467,8 @@ class AlmenLetting:
         rounds = ledger.vacancy_rounds.get(vacancy_id, ())
         if round_channel is None:
             round_channel = ledger.rounds[rounds[-1]].channel
-        if not rounds and allocation is not None and allocation.outcome == Outcome.CHANNEL:
-            # let at the first try without an engine round (most lettings): the channel decision alone
-            channel_rule, rejected, rejections = allocation.rule_id, [], 0
-        else:
-            decisions = [*([allocation] if allocation is not None else []),
-                         *(d for r in rounds for d in ledger.rounds[r].decisions)]
-            channel_rule = next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL
-                                 and d.channel == round_channel), None) \
-                or next((d.rule_id for d in decisions if d.outcome == Outcome.CHANNEL), None)
-            rejected = sorted({d.rule_id for d in decisions if d.outcome == Outcome.REJECTED and d.rule_id})
-            rejections = sum(1 for d in decisions if d.outcome == Outcome.REJECTED)
+        channel_rule, rejected, rejections = deciding_rules(allocation, [ledger.rounds[r] for r in rounds],
+                                                            round_channel)
         current = seekers.dwelling[winner]
         if current is None and seekers.kind[winner] == "leaver":   # a home leaver comes from the parents' dwelling
             i = self.row_of(seekers.members[winner][0])
@@ -492,26 +484,5 @@ class AlmenLetting:
                   else None}
         self.profiles.add(record, winner, seekers, on)
         return record
-
-
-
-def _releases(channel: Channel, in_force: tuple) -> bool:
-    """Whether the engine releases an unused referral dwelling on `channel` to the waiting list
-    (`unused_referral_release`) with no advertising in force (`LettingEngine._next_offers`)."""
-    return unused_referral_release(channel, in_force) is not None \
-        and not any(p.spec.tool == "offentlig_annoncering" for p in in_force)
-
-
-def direct_channel(channel: Channel, applicant: Applicant) -> Channel:
-    """The channel of a letting the screen decided (`AlmenLetting._let_direct`), as the engine's
-    acceptance records it (`resolution.letting_channel`, the engine's one rule)."""
-    return letting_channel_of(channel, applicant.list_type.value if applicant.list_type is not None else None)
-
-
-def ranking_rule(in_force: tuple) -> str | None:
-    """The record's `ranking_rule` of a round under the policies `in_force`: the first of the
-    round's policies (`OfferRound.policies`, the engine's `in_force` in order)."""
-    return in_force[0].ref.policy_id if in_force else None
-
 
 __all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]
