@@ -43,3 +43,20 @@ def market_before_letting(pop, seed: int, scenario: str = "baseline", market_cla
                                       data_categories(sh.history, START, sh.vintage), seed, 0, START,
                                       LettingLedger(), set(), check_rules=True, **market_options)
     return pop, market, seekers
+
+
+def year_of_seekers(seed: int = 7):
+    """(population, seekers) of the small dataset's first simulated year: a fresh copy of the start
+    state after the year's deaths, emigration and births, and the seekers drawn from it."""
+    import copy
+
+    from boligmix.simulate.demography import births, deaths, emigration
+    from boligmix.simulate.market import draw_seekers
+    from boligmix.simulate.population import Population
+
+    sh = shared()
+    pop = copy.deepcopy(Population.from_dataset(small_dataset_dir(), START))
+    deaths(pop, sh.rates, seed, 0, START)
+    emigration(pop, sh.rates, seed, 0, START)
+    births(pop, sh.rates, seed, 0, START)
+    return pop, draw_seekers(pop, sh.rates, seed, 0, START, {})

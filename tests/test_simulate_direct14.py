@@ -7,7 +7,6 @@ factory's index) and on a year's seekers of the tests' small dataset."""
 from __future__ import annotations
 
 import calendar
-import copy
 import math
 from datetime import date
 from types import SimpleNamespace
@@ -16,17 +15,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simulate_support import START, shared
-from synth_data import small_dataset_dir
+from simulate_support import START, year_of_seekers
 
 from boligmix.indicators import settings_for_list_year
 from boligmix.letting.facts import age_on
 from boligmix.simulate.applicant_reads import LastFtes
 from boligmix.simulate.applicants import ApplicantFactory
-from boligmix.simulate.demography import births, deaths, emigration
 from boligmix.simulate.letting_profiles import PROFILE_FIELDS, Pending, profiles, whole_years_between
-from boligmix.simulate.market import draw_seekers
-from boligmix.simulate.population import EPOCH, AlmenColumn, Population, to_date
+from boligmix.simulate.population import EPOCH, AlmenColumn, to_date
 
 DAYS = st.integers(date(1, 1, 1).toordinal() - EPOCH.toordinal(), date(9999, 12, 31).toordinal() - EPOCH.toordinal())
 FTES = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 1.0, 1e-17, 1e17,
@@ -135,13 +131,7 @@ def test_a_household_without_members_is_an_error():
 
 @pytest.fixture(scope="module")
 def year():
-    sh = shared()
-    pop = copy.deepcopy(Population.from_dataset(small_dataset_dir(), START))
-    deaths(pop, sh.rates, 7, 0, START)
-    emigration(pop, sh.rates, 7, 0, START)
-    births(pop, sh.rates, 7, 0, START)
-    seekers = draw_seekers(pop, sh.rates, 7, 0, START, {})
-    return pop, seekers
+    return year_of_seekers(7)
 
 
 def test_a_years_seekers_profiles_in_one_pass_equal_profile(year):

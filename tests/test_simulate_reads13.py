@@ -6,24 +6,20 @@ members, FTEs, urgency, facts and letting profiles against brute-force reads of 
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simulate_support import START, shared
-from synth_data import small_dataset_dir
+from simulate_support import START, year_of_seekers
 
 from boligmix.errors import SimulationError
 from boligmix.indicators import settings_for_list_year
 from boligmix.letting.facts import age_on
 from boligmix.simulate.applicants import EMPLOYMENT, OPTIONS, WORK, ApplicantFactory, PersonSet, RowIndex
-from boligmix.simulate.demography import births, deaths, emigration
 from boligmix.simulate.kernels_applicants import labour_sums
-from boligmix.simulate.market import draw_seekers
-from boligmix.simulate.population import Population, to_date
+from boligmix.simulate.population import to_date
 
 IDS = st.integers(-2**62, 2**62)
 FTES = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 1e-17, 1e17,
@@ -90,13 +86,7 @@ def test_row_index_and_person_set_find_what_searchsorted_found(ids, absent, data
 
 @pytest.fixture(scope="module")
 def year():
-    sh = shared()
-    pop = copy.deepcopy(Population.from_dataset(small_dataset_dir(), START))
-    deaths(pop, sh.rates, 7, 0, START)
-    emigration(pop, sh.rates, 7, 0, START)
-    births(pop, sh.rates, 7, 0, START)
-    seekers = draw_seekers(pop, sh.rates, 7, 0, START, {})
-    return pop, seekers
+    return year_of_seekers(7)
 
 
 def _members(seekers) -> np.ndarray:
