@@ -66,3 +66,41 @@ def test_classify_output_and_its_provenance_have_the_usual_permissions(tmp_path)
     assert result.exit_code == 0, result.output
     for name in ("o.csv", "o.provenance.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_the_umask_is_read_without_setting_it(monkeypatch, umask):
+    """Setting the umask to read it would let another thread's new file get mode 0666 meanwhile."""
+    from boligmix import atomic
+
+    old = os.umask(umask)
+    try:
+        def refuse(mask):
+            raise AssertionError(f"os.umask({mask:o}) called")
+        monkeypatch.setattr(atomic.os, "umask", refuse)
+        assert atomic._umask() == umask
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+
+
+def test_a_classification_is_written_with_its_provenance_or_not_at_all(tmp_path, monkeypatch):
+    from boligmix.lists import csvio
+
+    out = tmp_path / "o.csv"
+    out.write_text("old csv", encoding="utf-8")
+    csvio.provenance_path(out).write_text("old provenance", encoding="utf-8")
+
+    class Broken:
+        provenance = {"x": object.__new__(type("NoStr", (), {"__str__": None}))}
+
+        def as_flags(self):
+            import polars as pl
+            return pl.DataFrame({c: [1] for c in csvio.OUT_COLUMNS})
+
+    with pytest.raises(TypeError):
+        csvio.write_classification(out, Broken())
+    assert out.read_text(encoding="utf-8") == "old csv"
+    assert csvio.provenance_path(out).read_text(encoding="utf-8") == "old provenance"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv", "o.provenance.json"]

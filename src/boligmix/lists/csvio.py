@@ -21,14 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from boligmix.atomic import give_usual_permissions
+from boligmix.atomic import atomic_path
 from boligmix.data.csvtext import Dialect, parse_numbers, read_text_csv
 from boligmix.errors import ConfigurationError, DataValidationError, FirstRowError
 from boligmix.lists.classify import Classification, required_fields
@@ -186,20 +184,6 @@ def read_history_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
     return frame
 
 
-def _atomic_write(path: Path, write: Any) -> Path:
-    """Write to a temporary sibling with `write(tmp_path)`; return the temporary path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        give_usual_permissions(tmp)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
 def provenance_path(out: str | os.PathLike[str]) -> Path:
     out = Path(out)
     return out.with_name(f"{out.stem}.provenance.json")
@@ -213,16 +197,12 @@ def write_classification(out: str | os.PathLike[str], result: Classification,
     provenance = dict(result.provenance)
     provenance["inputs"] = {name: {"path": str(p), "sha256": file_sha256(p)} for name, p in (inputs or {}).items()}
     provenance["columns"] = list(OUT_COLUMNS)
-    tmp_csv = _atomic_write(out, lambda p: flags.write_csv(p))
-    try:
-        meta = provenance_path(out)
-        tmp_meta = _atomic_write(meta, lambda p: p.write_text(
-            json.dumps(provenance, indent=2, ensure_ascii=False, default=str), encoding="utf-8"))
-    except BaseException:
-        tmp_csv.unlink(missing_ok=True)
-        raise
-    os.replace(tmp_meta, meta)
-    os.replace(tmp_csv, out)
+    # both or neither: the provenance replaces its old file first, then the CSV (the inner block ends
+    # first); a failure before either leaves both old files
+    with atomic_path(out) as tmp_csv:
+        flags.write_csv(tmp_csv)
+        with atomic_path(provenance_path(out)) as tmp_meta:
+            tmp_meta.write_text(json.dumps(provenance, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     return out
 
 
