@@ -83,3 +83,26 @@ def test_compiled_decision_equals_the_engine_rule_by_rule(variant, seed):
                 compared += 1
     assert compared > 1000 and rejected > 0 and skipped > 0 and ranked > 0
     assert len(rules_seen) >= 5
+
+
+def test_row_decider_keeps_verdicts_apart_for_equal_values_of_other_types():
+    """`1 == True` and `hash(1) == hash(True)` in Python, but the evaluator refuses a bool in an
+    ordering comparison: the memo must not hand the verdict of age 1 to age True (nor 20 to 20.5)."""
+    from boligmix.errors import DataValidationError
+    from boligmix.letting.policy import load_policies
+
+    policies = load_policies([POLICY_DIR / "statutory", POLICY_DIR / "local" / "k0101_unge_opvokset.yaml"])
+    policy = next(p for p in policies.policies if p.id == "k0101.unge-opvokset")
+    decider = RowDecider()
+    facts = {name: None for name in decider.fields(policy)}
+    facts.update({"applicant.grew_up_in_dwelling_area": True, "applicant.moving_out_from_parents": True,
+                  "applicant.in_education": True})
+
+    def decide(age):
+        return decider.decide([policy], lambda p: [{**facts, "applicant.age": age}], 1)
+
+    assert decide(1)[3] == [[]]                      # too young: no priority
+    assert decide(20)[3] == [["k0101.unge-opvokset#grew_up_here"]]
+    with pytest.raises(DataValidationError, match="applicant.age"):
+        decide(True)                                 # equal to 1 as a key, but not a number to compare
+    assert decide(29)[3] == [["k0101.unge-opvokset#grew_up_here"]] and decide(29.5)[3] == [[]]
