@@ -129,7 +129,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
         lists_next = None                       # the lists of the year just simulated, being computed
         for year in range(shared.start, shared.start + shared.years):
             if keep_working is None:            # else every simulated year is written at the end
-                forget_registers(pop, _first_register_year(year))
+                forget_registers(pop, _first_register_year(year), shared.rates.outside_statuses)
             actions = [a for a in scenario.spec.actions if a.in_year(shared.start) == year]
             if actions and lists_next is not None:      # the actions select areas by the lists in force
                 history, lists_in_force = _lists_done(lists_next, rows)
@@ -167,7 +167,7 @@ def run_replication(shared: Shared, replication: int, scenario: Scenario, work_d
             del market, factory, seekers, result
             release_garbage()
             if keep_working is None:            # what no later step of this year reads goes before the outcomes
-                forget_registers(pop, _first_register_year(year + 1))
+                forget_registers(pop, _first_register_year(year + 1), shared.rates.outside_statuses)
             outcomes(pop, shared.rates, donors, seed, replication, year)
             pop.check()
             working.write(pop, year)
