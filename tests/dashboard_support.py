@@ -1,10 +1,10 @@
-"""A small synthetic dataset and a dashboard served in-process (uvicorn on a free loopback port)."""
+"""A small synthetic dataset (one per test run: `built_once`) and a dashboard served in-process
+(uvicorn on a free loopback port)."""
 
 from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import polars as pl
+from built_once import built_once
 
 SEED = 11
 YEARS = (2014, 2024)
@@ -25,8 +26,7 @@ ARTIFACTS = Path(os.environ.get("BOLIGMIX_TEST_ARTIFACTS", Path(__file__).resolv
 def dataset_dir() -> Path:
     from boligmix.data.synth import write_synthetic
 
-    root = Path(tempfile.mkdtemp(prefix="boligmix-dashboard-test-"))
-    return write_synthetic(root / "small", scale="small", seed=SEED, years=YEARS)
+    return built_once("small-seed11", lambda path: write_synthetic(path, scale="small", seed=SEED, years=YEARS))
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +82,8 @@ def serving(app) -> Iterator[str]:
 
 @lru_cache(maxsize=1)
 def shared_module_outputs() -> Path:
-    """`module_outputs` of `dataset_dir()`, made once per test process."""
-    return module_outputs(Path(tempfile.mkdtemp(prefix="boligmix-dashboard-results-")) / "results", dataset_dir())
+    """`module_outputs` of `dataset_dir()`, made once per test run."""
+    return built_once("module-outputs", lambda path: module_outputs(path / "results", dataset_dir())) / "results"
 
 
 MONITOR_FORECAST = {"udsat": 0.8125, "parallelsamfund": 0.0625, "omdannelse": 0.03125, "forebyggelse": 0.5}
