@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import threading
 import time
@@ -31,10 +32,15 @@ def dataset_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def default_dashboard():
-    """The dashboard data of `dataset_dir()` under the default disclosure policy (one per process)."""
+    """The dashboard data of `dataset_dir()` under the default disclosure policy (loaded once per
+    test run, pickled for the other xdist worker; one object per process)."""
     from boligmix.web.dashboard import load_dashboard
 
-    return load_dashboard(dataset_dir(), mix_years=MIX_YEARS)
+    def load(folder: Path) -> None:
+        folder.mkdir(parents=True)
+        (folder / "dashboard.pickle").write_bytes(pickle.dumps(load_dashboard(dataset_dir(), mix_years=MIX_YEARS)))
+
+    return pickle.loads((built_once("default-dashboard", load) / "dashboard.pickle").read_bytes())
 
 
 def protected_module_results(root: Path, area_id: str, municipality_code: int, policy) -> Path:
