@@ -1,10 +1,11 @@
-"""A small synthetic dataset and a dashboard served in-process (uvicorn on a free loopback port)."""
+"""A small synthetic dataset (one per test run: `built_once`) and a dashboard served in-process
+(uvicorn on a free loopback port)."""
 
 from __future__ import annotations
 
 import os
+import pickle
 import socket
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import polars as pl
+from built_once import built_once
 
 SEED = 11
 YEARS = (2014, 2024)
@@ -25,16 +27,20 @@ ARTIFACTS = Path(os.environ.get("BOLIGMIX_TEST_ARTIFACTS", Path(__file__).resolv
 def dataset_dir() -> Path:
     from boligmix.data.synth import write_synthetic
 
-    root = Path(tempfile.mkdtemp(prefix="boligmix-dashboard-test-"))
-    return write_synthetic(root / "small", scale="small", seed=SEED, years=YEARS)
+    return built_once("small-seed11", lambda path: write_synthetic(path, scale="small", seed=SEED, years=YEARS))
 
 
 @lru_cache(maxsize=1)
 def default_dashboard():
-    """The dashboard data of `dataset_dir()` under the default disclosure policy (one per process)."""
+    """The dashboard data of `dataset_dir()` under the default disclosure policy (loaded once per
+    test run, pickled for the other xdist worker; one object per process)."""
     from boligmix.web.dashboard import load_dashboard
 
-    return load_dashboard(dataset_dir(), mix_years=MIX_YEARS)
+    def load(folder: Path) -> None:
+        folder.mkdir(parents=True)
+        (folder / "dashboard.pickle").write_bytes(pickle.dumps(load_dashboard(dataset_dir(), mix_years=MIX_YEARS)))
+
+    return pickle.loads((built_once("default-dashboard", load) / "dashboard.pickle").read_bytes())
 
 
 def protected_module_results(root: Path, area_id: str, municipality_code: int, policy) -> Path:
@@ -82,8 +88,8 @@ def serving(app) -> Iterator[str]:
 
 @lru_cache(maxsize=1)
 def shared_module_outputs() -> Path:
-    """`module_outputs` of `dataset_dir()`, made once per test process."""
-    return module_outputs(Path(tempfile.mkdtemp(prefix="boligmix-dashboard-results-")) / "results", dataset_dir())
+    """`module_outputs` of `dataset_dir()`, made once per test run."""
+    return built_once("module-outputs", lambda path: module_outputs(path / "results", dataset_dir())) / "results"
 
 
 MONITOR_FORECAST = {"udsat": 0.8125, "parallelsamfund": 0.0625, "omdannelse": 0.03125, "forebyggelse": 0.5}

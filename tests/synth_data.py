@@ -1,12 +1,13 @@
-"""One small synthetic dataset per test process, written through `write_synthetic` and read back."""
+"""One small synthetic dataset per test run (shared by the xdist workers: `built_once`), written
+through `write_synthetic` and read back."""
 
 from __future__ import annotations
 
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
+from built_once import built_once
 
 from boligmix.data.io import read_table
 from boligmix.data.schema import REQUIRED_TABLES
@@ -18,8 +19,7 @@ YEARS = (2004, 2024)
 
 @lru_cache(maxsize=1)
 def small_dataset_dir() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="boligmix-synth-test-"))
-    return write_synthetic(root / "small", scale="small", seed=SEED, years=YEARS)
+    return built_once("small-seed7", lambda path: write_synthetic(path, scale="small", seed=SEED, years=YEARS))
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ import json
 
 import polars as pl
 import pytest
+from built_once import built_once
 from typer.testing import CliRunner
 
 from boligmix.cli.main import app
@@ -21,12 +22,15 @@ def _run(args, env=None):
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth") / "small"
+def dataset():
+    """`boligmix synth` of 2022-2023, written once per test run (the xdist workers share it)."""
+    return built_once("synth-cli-seed3", _synth)
+
+
+def _synth(out):
     result = _run(["synth", "--scale", "small", "--seed", "3", "--years", "2022-2023", "--out", str(out),
                    "--quiet"])
     assert result.exit_code == 0, result.output
-    return out
 
 
 def test_synth_export_csv_ingest_round_trip(dataset, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from built_once import built_once
 
 from boligmix.data.synth import write_synthetic
 from boligmix.mix.pipeline import compute_mix
@@ -24,8 +25,8 @@ YEARS = [2009, 2010, 2011, 2012]
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    write_synthetic(root / "ds", scale="small", seed=20241201, years=(2008, 2012))
-    data = load_mix_data(root / "ds")
+    data = load_mix_data(built_once("small-seed20241201-2008", lambda path: write_synthetic(
+        path, scale="small", seed=20241201, years=(2008, 2012))))   # written once per test run
     lists_csv = root / "lists.csv"  # the lists module's format: every area on the udsat list
     pl.DataFrame({"area_id": [a for a in data.areas["area_id"] for _ in YEARS], "year": YEARS * data.areas.height,
                   "rules": "2018", "udsat": 1, "parallelsamfund": 0, "omdannelse": 0, "forebyggelse": 0}

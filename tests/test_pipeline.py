@@ -4,6 +4,7 @@ import json
 
 import polars as pl
 import pytest
+from built_once import built_once
 from typer.testing import CliRunner
 
 from boligmix.cli.main import app
@@ -13,10 +14,10 @@ from boligmix.pipeline import run_pipeline
 
 
 @pytest.fixture(scope="module")
-def small_dataset(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pipeline") / "data"
-    write_synthetic(path, scale="small", seed=11, years=(2012, 2024))
-    return path
+def small_dataset():
+    """Register years 2012-2024, written once per test run (the xdist workers share it)."""
+    return built_once("small-seed11-2012", lambda path: write_synthetic(path, scale="small", seed=11,
+                                                                         years=(2012, 2024)))
 
 
 def test_pipeline_writes_lists_mix_and_report(small_dataset, tmp_path):

@@ -20,6 +20,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from built_once import built_once
 from indicators_support import hand_built
 from typer.testing import CliRunner
 
@@ -44,11 +45,18 @@ pytestmark = pytest.mark.slow  # about 20 s on an idle 2-core machine (synthetic
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("published")
+def outputs() -> Path:
+    """The published files (`_publish`), made once per test run (the xdist workers share them)."""
+    return built_once("published-outputs", _publish) / "published"
+
+
+def _publish(folder: Path) -> None:
+    root, inputs = folder / "published", folder / "inputs"
+    for made in (root, inputs / "rehouse-inputs", inputs / "plan-inputs"):
+        made.mkdir(parents=True)
     data = write_synthetic(root / "data", scale="small", seed=11, years=(2018, 2024))
-    tiny = hand_built.write(tmp_path_factory.mktemp("tiny") / "data")  # three areas of 1 to 11 residents
-    planted = _planted(tmp_path_factory.mktemp("planted") / "data")  # 48 of 50 residents children, non-western
+    tiny = hand_built.write(inputs / "tiny" / "data")  # three areas of 1 to 11 residents
+    planted = _planted(inputs / "planted" / "data")  # 48 of 50 residents children, non-western
     run_pipeline(root / "demo", dataset=data, list_years=[2023, 2024])
     runner = CliRunner()
     for args in (["lists", "--data", data, "--years", "2023-2024", "--out", root / "lists"],
@@ -57,14 +65,14 @@ def outputs(tmp_path_factory) -> Path:
                  ["indicators", "composition", data, "-y", 2024, "--level", "department", "-o", root / "comp-internal.csv",
                   "--internal"],
                  ["mix", "--data", data, "--years", "2022-2023", "--level", "department", "--out", root / "mix"],
-                 ["rehouse", *_rehousing_inputs(tmp_path_factory.mktemp("rehouse-inputs")), "--out", root / "rehouse"],
+                 ["rehouse", *_rehousing_inputs(inputs / "rehouse-inputs"), "--out", root / "rehouse"],
                  ["rehouse", "caps", "--data", data, "--year", 2024, "--out", root / "caps" / "caps.csv"],
                  ["rehouse", "caps", "--data", data, "--year", 2024, "--out", root / "caps" / "caps-internal.csv",
                   "--internal"],
                  ["rehouse", "caps", "--data", tiny, "--year", 2024, "--out", root / "caps-tiny" / "caps.csv"],
                  ["rehouse", "caps", "--data", tiny, "--year", 2024, "--out", root / "caps-tiny" / "caps-internal.csv",
                   "--internal"],
-                 ["plan", "optimise", *_plan_inputs(tmp_path_factory.mktemp("plan-inputs")), "--minimise", "households",
+                 ["plan", "optimise", *_plan_inputs(inputs / "plan-inputs"), "--minimise", "households",
                   "--out", root / "plan"],
                  ["lists", "--data", planted, "--years", "2024", "--out", root / "planted" / "lists"],
                  ["indicators", "compute", planted, "-y", 2024, "--level", "department", "-o",
@@ -76,7 +84,6 @@ def outputs(tmp_path_factory) -> Path:
         result = runner.invoke(app, [str(a) for a in args])
         assert result.exit_code == 0, (args, result.output)
     _run_evaluate(runner, data, root / "evaluate")
-    return root
 
 
 def _run_evaluate(runner: CliRunner, data: Path, root: Path) -> None:

@@ -20,7 +20,7 @@ from boligmix.simulate.market import draw_seekers
 from boligmix.simulate.population import Population
 from boligmix.simulate.yearly_lists import data_categories
 from boligmix.simulate.checks import backcast, in_mover_outside_share, paired_interval
-from boligmix.simulate.run import prepare, run_replications
+from boligmix.simulate.run import run_replications
 from boligmix.simulate.scenario import load_scenario
 
 
@@ -33,7 +33,7 @@ def test_rejecting_benefit_recipients_lowers_the_in_movers_outside_share(tmp_pat
     the like, without § 51 b's 6-month condition), so § 51 b cannot change a letting there: the
     earlier choice of the highest-outside area overall (an omdannelse area) measured exactly 0."""
     data = small_dataset_dir()
-    shared = prepare(data, load_scenario("baseline"), START, 1, 3)
+    shared = shared_run()    # prepare(data, baseline, START, 1, seed 3), computed once per process
     in_force = data_categories(shared.history, START, shared.vintage)
     ranked = compute_area_indicators(data, [START]).sort("pct_outside_work_edu", descending=True)["area_id"]
     area = next(a for a in ranked if "omdannelse" not in in_force.get(a, frozenset()))

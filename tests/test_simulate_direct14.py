@@ -90,10 +90,15 @@ def test_profiles_equal_profile_on_random_households(data):
     on = date(2023, data.draw(st.integers(1, 12)), 1)
     # births within a few days of ages 0, 18 and 65 (and ties): the oldest and the 18-64 bounds
     edges = [on.toordinal() - EPOCH.toordinal() - round(365.25 * a) for a in (0, 18, 65, 40)]
-    births_of = {p: data.draw(st.sampled_from(edges)) + data.draw(st.integers(-2, 2)) for p in pids}
+    births = data.draw(st.lists(st.tuples(st.sampled_from(edges), st.integers(-2, 2)), min_size=n_persons,
+                                max_size=n_persons))                 # (one draw per list: much faster)
+    births_of = {p: edge + days for p, (edge, days) in zip(pids, births)}
     # labour rows: persons with none, several rows (summed in order), attachments inside and outside `outside`
-    rows = sorted(((p, data.draw(st.sampled_from([2021, 2022])), data.draw(st.integers(0, 2)), data.draw(FTES))
-                   for p in pids for _ in range(data.draw(st.integers(0, 3)))), key=lambda r: r[0])
+    per_person = data.draw(st.lists(st.integers(0, 3), min_size=n_persons, max_size=n_persons))
+    drawn = data.draw(st.lists(st.tuples(st.sampled_from([2021, 2022]), st.integers(0, 2), FTES),
+                               min_size=sum(per_person), max_size=sum(per_person)))
+    owners = [p for p, k in zip(pids, per_person) for _ in range(k)]
+    rows = sorted(((p, *row) for p, row in zip(owners, drawn)), key=lambda r: r[0])
     with_rows = sorted({r[0] for r in rows})
     ftes = LastFtes(np.array(with_rows, dtype=np.int64), np.array([r[0] for r in rows], dtype=np.int64),
                     np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows], dtype=np.uint32),

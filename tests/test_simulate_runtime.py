@@ -28,10 +28,15 @@ from boligmix.simulate.scenario import load_scenario
 _POPULATION: list[Population] = []
 
 
-def _population() -> Population:
+def _shared_population() -> Population:
+    """The small dataset's start population, read once per process: not to be changed."""
     if not _POPULATION:
         _POPULATION.append(Population.from_dataset(small_dataset_dir(), START))
-    return copy.deepcopy(_POPULATION[0])
+    return _POPULATION[0]
+
+
+def _population() -> Population:
+    return copy.deepcopy(_shared_population())
 
 
 def _dictionary_cells(pop: Population, year: int, outside: np.ndarray) -> list[dict[tuple, np.ndarray]]:
@@ -258,7 +263,7 @@ def test_invariant_check_raises_exactly_when_a_brute_force_check_fails(pid, data
         occupant[:] = 0
         for h, d in zip(household.tolist(), dwelling.tolist()):
             occupant[d - 101] = h
-    pop = _population()
+    pop = _shared_population()      # not copied: `replace` makes new objects and `check` only reads
     dw = dataclasses.replace(pop.dwellings, ids=dwelling_ids, household=occupant)
     small = dataclasses.replace(pop, pid=np.array(pid, dtype=np.int64), household=household, dwelling=dwelling,
                                 dwellings=dw)

@@ -74,6 +74,14 @@ def test_candidate_rows_is_the_three_kernels_in_one_call(c, month, dwelling_id, 
     assert got[0].tolist() == [*meeting.tolist(), *lapsed.tolist(), *referrals.tolist(), *rehoused.tolist()]
 
 
+BAND3 = st.one_of(st.none(), st.integers(0, 2))
+SEEKER = st.tuples(st.sampled_from(KINDS), st.integers(0, 12), st.one_of(st.none(), st.integers(1, 4)), BAND3, BAND3)
+"""A seeker's kind, month, size, area band and second band (None: none)."""
+SELECTION = st.tuples(st.sampled_from([0, 0, 1, 1, 2, -3]), st.integers(1, 4), BAND3, st.booleans(), st.integers(0, 5),
+                      st.integers(0, 6))
+"""A selection's month step, dwelling, band, second band or not; then seekers read, seekers housed."""
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 200), st.data())
 def test_a_bands_rows_by_month_select_as_the_whole_pools_masks(n, data):
@@ -81,28 +89,27 @@ def test_a_bands_rows_by_month_select_as_the_whole_pools_masks(n, data):
     the tests'), housings and first reads between them: `select_counted` gives the mask over the
     whole pool and the count of its seekers not read yet."""
     seekers = Seekers()
-    for sid in range(n):
-        seekers.add(sid, data.draw(st.sampled_from(KINDS)), data.draw(st.integers(0, 12)), True, 101,
-                    data.draw(st.one_of(st.none(), st.integers(1, 4))), np.array([sid]), None)
-        if data.draw(st.booleans()):
-            seekers.area_band[sid] = data.draw(st.integers(0, 2))
-        if data.draw(st.booleans()):
-            seekers.second_band[sid] = data.draw(st.integers(0, 2))
+    for sid, (kind, month, size, band, second) in enumerate(data.draw(st.lists(SEEKER, min_size=n, max_size=n))):
+        seekers.add(sid, kind, month, True, 101, size, np.array([sid]), None)
+        if band is not None:
+            seekers.area_band[sid] = band
+        if second is not None:
+            seekers.second_band[sid] = second
     group = SeekerPool(list(seekers._by_group.get((101, True), [])), seekers)
     month = 0
-    for _ in range(data.draw(st.integers(1, 40))):
-        month = max(0, min(12, month + data.draw(st.sampled_from([0, 0, 1, 1, 2, -3]))))
-        dwelling, band, second = data.draw(st.integers(1, 4)), data.draw(st.one_of(st.none(), st.integers(0, 2))), \
-            data.draw(st.booleans())
+    selections = data.draw(st.integers(1, 40))
+    for step, dwelling, band, second, reads, housings in data.draw(st.lists(SELECTION, min_size=selections,
+                                                                             max_size=selections)):
+        month = max(0, min(12, month + step))
         mask = group.open & (group.month <= month) & (group.dwelling != dwelling)
         if band is not None:
             mask &= group.rehousing | ((group.second if second else group.band) == band) | (group.band < 0)
         rows, unread = group.select_counted(month, dwelling, band, second)
         assert rows.tolist() == np.flatnonzero(mask).tolist()
         assert unread == int((~group.known[rows]).sum())
-        for i in rows[:data.draw(st.integers(0, 5))].tolist():
+        for i in rows[:reads].tolist():
             group.known[i] = True                 # (what `fill` marks)
-        for i in np.flatnonzero(group.open)[:data.draw(st.integers(0, 6))].tolist():
+        for i in np.flatnonzero(group.open)[:housings].tolist():
             group.housed(int(group.sid[i]))
         assert group.any_open(month) == bool(group.select(month, 10**9, None).size)
 

@@ -30,13 +30,14 @@ def rules() -> EngineRules:
 
     from boligmix.letting.policy import POLICY_DIR, load_policies
 
-    folder = Path(tempfile.mkdtemp(prefix="local_org_offer_"))
-    for f in (POLICY_DIR / "local").glob("*.yaml"):
-        shutil.copy(f, folder / f.name)
-    k = folder / "k0101_kombineret.yaml"
-    k.write_text(k.read_text(encoding="utf-8").replace(
-        "switches:\n", "switches:\n  offer_elsewhere_by: organisation\n"), encoding="utf-8")
-    return EngineRules(load_policies([POLICY_DIR / "statutory", folder]))
+    with tempfile.TemporaryDirectory(prefix="local_org_offer_") as name:   # read at once, then removed
+        folder = Path(name)
+        for f in (POLICY_DIR / "local").glob("*.yaml"):
+            shutil.copy(f, folder / f.name)
+        k = folder / "k0101_kombineret.yaml"
+        k.write_text(k.read_text(encoding="utf-8").replace(
+            "switches:\n", "switches:\n  offer_elsewhere_by: organisation\n"), encoding="utf-8")
+        return EngineRules(load_policies([POLICY_DIR / "statutory", folder]))
 
 
 def _household(pid: int, benefit: str | None) -> dict:

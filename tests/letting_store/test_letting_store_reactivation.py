@@ -145,12 +145,13 @@ def _one_refusal_rules() -> EngineRules:
     (so random sequences reach passive status and reactivation often)."""
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="bmx-wl-"))
-    (folder / "wl.yaml").write_text(
-        "id: k0101.venteliste\nbase: dk.venteliste\nversion: '1'\neffective_from: 2010-01-01\n"
-        "scope: {municipality_codes: [101]}\nround: {offers_per_round: 2, answer_days: 7, passive_after_refusals: 1}\n",
-        encoding="utf-8")
-    return EngineRules(load_policies([POLICY_DIR / "statutory", folder]))
+    with tempfile.TemporaryDirectory(prefix="bmx-wl-") as name:   # read at once, then removed
+        folder = Path(name)
+        (folder / "wl.yaml").write_text(
+            "id: k0101.venteliste\nbase: dk.venteliste\nversion: '1'\neffective_from: 2010-01-01\n"
+            "scope: {municipality_codes: [101]}\nround: {offers_per_round: 2, answer_days: 7, passive_after_refusals: 1}\n",
+            encoding="utf-8")
+        return EngineRules(load_policies([POLICY_DIR / "statutory", folder]))
 
 
 _RULES = _one_refusal_rules()
