@@ -11,6 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.demography import households, members_of_chosen
 from boligmix.simulate.destination import AreaChoice
 from boligmix.simulate.population import INDEXED_POSITIONS, Dwellings
@@ -125,3 +126,66 @@ def test_positions_by_the_table_from_a_few_hundred_ids_are_the_binary_search(n, 
     order = np.argsort(ids, kind="stable")
     expected = order[np.minimum(np.searchsorted(ids[order], wanted), ids.size - 1)]
     assert dw.position(wanted).tolist() == expected.tolist()
+
+
+def _add_many_before(seekers: Seekers, sids, kind, month, wants_almen, municipality, dwelling, members,
+                     new_members=None) -> None:
+    """Session 14's `Seekers.add_many`: a Python step per seeker for the groups."""
+    n = len(sids)
+    kinds = [kind] * n if isinstance(kind, str) else kind
+    dwellings = [None] * n if dwelling is None else dwelling
+    new = [None] * n if new_members is None else new_members
+    if len(set(sids)) < n or not seekers.kind.keys().isdisjoint(sids):
+        for row in zip(sids, kinds, month, wants_almen, municipality, dwellings, members, new):
+            seekers.add(*row)
+        return
+    seekers.kind.update(zip(sids, kinds))
+    seekers.month.update(zip(sids, month))
+    seekers.wants_almen.update(zip(sids, wants_almen))
+    seekers.municipality.update(zip(sids, municipality))
+    seekers.dwelling.update(zip(sids, dwellings))
+    seekers.members.update(zip(sids, (np.asarray(m, dtype=np.int64) for m in members)))
+    seekers.new_members.update(zip(sids, new))
+    seekers._open.update(dict.fromkeys(sids))
+    by_group: dict = {}
+    for key, sid in zip(zip(municipality, wants_almen), sids):
+        by_group.setdefault(key, []).append(sid)
+    groups = {key: seekers._by_group.setdefault(key, {}) for key in by_group}
+    for key, part in by_group.items():
+        groups[key].update(dict.fromkeys(part))
+    seekers._group_of.update(zip(sids, map(groups.__getitem__, zip(municipality, wants_almen))))
+
+
+def _state(seekers: Seekers) -> list:
+    """Every dictionary with its order, the members as lists and each seeker's group by identity."""
+    plain = [list(getattr(seekers, a).items()) for a in ("kind", "month", "wants_almen", "municipality", "dwelling",
+                                                         "new_members", "_open")]
+    members = [(s, m.dtype.str, m.tolist()) for s, m in seekers.members.items()]
+    groups = [(key, list(part)) for key, part in seekers._by_group.items()]
+    ids = {id(part): key for key, part in seekers._by_group.items()}
+    return [plain, members, groups, [(s, ids[id(part)]) for s, part in seekers._group_of.items()]]
+
+
+batch = st.lists(st.tuples(st.sampled_from([-BIG, -1, 0, 3, 4, 5, BIG]) | st.integers(-BIG, BIG),
+                           st.sampled_from([101, 147, 851, -3, 0]), st.booleans() | st.sampled_from([0, 1, 2]),
+                           st.integers(1, 12), st.sampled_from([None, 7]), st.integers(0, 3)), max_size=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(batch, min_size=1, max_size=3), st.booleans())
+def test_seekers_added_at_once_are_the_seekers_added_before(batches, one_kind):
+    """Batches after one another (groups already met, ids repeated within or across batches: one
+    at a time), municipalities negative, wants almen as bools and as 0/1/2 (True equals 1), members
+    as int64 arrays, lists and other integer arrays, dwellings and new members given or None."""
+    got, want = Seekers(), Seekers()
+    for rows in batches:
+        sids = [r[0] for r in rows]
+        kind = "mover" if one_kind else ["leaver" if r[3] % 2 else "mover" for r in rows]
+        members = [np.arange(r[5], dtype=np.int64) if r[5] % 2 else
+                   (list(range(r[5])) if r[5] else np.arange(r[5], dtype=np.int32)) for r in rows]
+        dwelling = None if one_kind else [r[4] for r in rows]
+        new = None if one_kind else [{"i": i} for i in range(len(rows))]
+        args = (sids, kind, [r[3] for r in rows], [r[2] for r in rows], [r[1] for r in rows], dwelling, members, new)
+        got.add_many(*args)
+        _add_many_before(want, *args)
+    assert _state(got) == _state(want)
