@@ -15,6 +15,7 @@ from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.demography import households, members_of_chosen
 from boligmix.simulate.destination import AreaChoice
 from boligmix.simulate.population import INDEXED_POSITIONS, Dwellings
+from boligmix.simulate.transitions import Transitions, cumulative_draw
 
 BIG = 2**62
 
@@ -189,3 +190,45 @@ def test_seekers_added_at_once_are_the_seekers_added_before(batches, one_kind):
         got.add_many(*args)
         _add_many_before(want, *args)
     assert _state(got) == _state(want)
+
+
+def _destination_before(transitions: Transitions, kind: int, municipality: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Session 14's `Transitions.destination_municipality`: a binary search of the codes and
+    `cumulative_draw` of the known ones."""
+    municipality = np.asarray(municipality)
+    codes = transitions.municipalities
+    where = np.searchsorted(codes, municipality)
+    known = (where < codes.size) & (codes[np.minimum(where, codes.size - 1)] == municipality)
+    out = municipality.copy()
+    if known.any():
+        kinds = np.full(int(known.sum()), kind, dtype=np.int64)
+        out[known] = codes[np.minimum(cumulative_draw(transitions.destination, (kinds, where[known]), u[known],
+                                                      strict=False), codes.size - 1)]
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_destinations_drawn_in_one_pass_are_the_cumulative_draw(data):
+    """Codes negative and huge, rows cumulative with ties and sums above one, or not ascending (with
+    NaN: `cumulative_draw` counts them value by value), draws on a row's values, at 0, 1, beyond
+    and NaN; municipalities outside the codes keep their movers; none or one mover."""
+    codes = np.array(sorted(data.draw(st.sets(key_part, min_size=1, max_size=5))), dtype=np.int64)
+    m = codes.size
+    ascending = data.draw(st.booleans())
+    cell = st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0, 1)
+    nan = not ascending and m > 1           # (one destination with NaN: the bucket table failed before)
+    rows = np.array(data.draw(st.lists(st.lists(cell | st.just(float("nan")) if nan else cell, min_size=m,
+                                                max_size=m), min_size=2 * m, max_size=2 * m))).reshape(2, m, m)
+    table = np.cumsum(rows, axis=-1) if ascending else rows
+    transitions = Transitions.__new__(Transitions)
+    transitions.municipalities, transitions.destination = codes, table
+    n = data.draw(st.integers(0, 30))
+    municipality = np.array([data.draw(st.sampled_from(codes.tolist()) | key_part) for _ in range(n)], dtype=np.int64)
+    values = sorted({float(v) for v in table.ravel().tolist() if v == v})
+    u = np.array([data.draw(st.sampled_from([0.0, 1.0, 2.5, float("nan"), *values]) | st.floats(0, 1))
+                  for _ in range(n)], dtype=float)
+    kind = data.draw(st.sampled_from([0, 1]))
+    got = transitions.destination_municipality(kind, municipality, u)
+    want = _destination_before(transitions, kind, municipality, u)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()
