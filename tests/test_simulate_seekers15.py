@@ -232,3 +232,25 @@ def test_destinations_drawn_in_one_pass_are_the_cumulative_draw(data):
     got = transitions.destination_municipality(kind, municipality, u)
     want = _destination_before(transitions, kind, municipality, u)
     assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["A", "B", "C", None]), max_size=6), min_size=1, max_size=4))
+def test_area_codes_kept_as_dwellings_are_added_are_the_codes_made_afresh(batches):
+    """Dwellings appended batch after batch (some batches bringing a new area, some empty): the codes
+    kept and extended equal the codes of the whole column made afresh."""
+    dw = Dwellings.__new__(Dwellings)
+    dw.ids, dw.area = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    for batch in batches:
+        dw.ids = np.r_[dw.ids, np.arange(dw.ids.size, dw.ids.size + len(batch))]
+        dw.area = np.concatenate([dw.area, np.array(batch, dtype=object)])
+        codes, names = dw.area_codes()
+        fresh = Dwellings.__new__(Dwellings)
+        fresh.ids, fresh.area = dw.ids, dw.area
+        want_codes, want_names = fresh.area_codes()
+        assert names == want_names and codes.dtype == want_codes.dtype and codes.tolist() == want_codes.tolist()
+    del dw._lookup                                   # a state pickled before the lookup was kept
+    dw.ids, dw.area = np.r_[dw.ids, -1], np.concatenate([dw.area, np.array(["A"], dtype=object)])
+    fresh = Dwellings.__new__(Dwellings)
+    fresh.ids, fresh.area = dw.ids, dw.area
+    assert dw.area_codes()[0].tolist() == fresh.area_codes()[0].tolist()
