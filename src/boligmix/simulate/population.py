@@ -25,7 +25,7 @@ from boligmix.indicators.person_index import IdIndex
 EPOCH = date(1970, 1, 1)
 INDEXED_POSITIONS = 1 << 9
 """`Dwellings.position` finds more ids than this through a bucket table, fewer by a binary search
-(the table, kept until dwellings are added, is 6-10 times quicker from some hundreds of ids on:
+(the table, kept until dwellings are added, is 3-15 times quicker from some hundreds of ids on:
 1,024 ids among 3 million dwellings 0.04 against 0.25 ms, 23,028 among the small dataset's 18,309
 0.12-0.2 against 3.2-3.5 ms; 64 ids equal)."""
 NO_HOUSEHOLD = np.int64(0)
