@@ -70,14 +70,6 @@ def _waiting_policy(dwelling: Dwelling, on: date, policies: PolicySet | tuple):
     return next((p for p in in_force if p.spec.tool == "waiting_list"), None)
 
 
-def _int64_array(members) -> np.ndarray:
-    """`np.asarray(members, dtype=np.int64)`, skipped for an int64 array (the seekers' members are
-    slices of the persons' ids: most of a conversion's cost is the call)."""
-    if type(members) is np.ndarray and members.dtype == np.int64:
-        return members
-    return np.asarray(members, dtype=np.int64)
-
-
 class Seekers:
     """Seekers by id (household id; a new household id for leavers and immigrants)."""
 
@@ -119,20 +111,20 @@ class Seekers:
         n = len(sids)
         kinds = dict.fromkeys(sids, kind) if isinstance(kind, str) else dict(zip(sids, kind))
         if len(kinds) < n or not self.kind.keys().isdisjoint(kinds.keys()):   # a repeated id: the first one counts
-            dwellings = [None] * n if dwelling is None else dwelling
-            new = [None] * n if new_members is None else new_members
-            kind_of = [kind] * n if isinstance(kind, str) else kind
-            for row in zip(sids, kind_of, month, wants_almen, municipality, dwellings, members, new):
+            for row in zip(sids, [kind] * n if isinstance(kind, str) else kind, month, wants_almen, municipality,
+                           [None] * n if dwelling is None else dwelling, members,
+                           [None] * n if new_members is None else new_members):
                 self.add(*row)
             return
-        # (the new seekers' ids, distinct and new, are the keys of `kinds`: a dictionary of them is
-        # merged without hashing again)
+        # the ids (distinct and new) are the keys of `kinds`, merged without hashing again; members
+        # that are int64 arrays already (slices of the persons' ids) are kept without a call each
         self.kind.update(kinds)
         self.month.update(zip(sids, month))
         self.wants_almen.update(zip(sids, wants_almen))
         self.municipality.update(zip(sids, municipality))
         self.dwelling.update(dict.fromkeys(kinds) if dwelling is None else zip(sids, dwelling))
-        self.members.update(zip(sids, map(_int64_array, members)))
+        self.members.update(zip(sids, (m if type(m) is np.ndarray and m.dtype == np.int64
+                                       else np.asarray(m, dtype=np.int64) for m in members)))
         self.new_members.update(dict.fromkeys(kinds) if new_members is None else zip(sids, new_members))
         self._open.update(dict.fromkeys(kinds))
         self._add_to_groups(sids, municipality, wants_almen)
