@@ -94,21 +94,12 @@ def _band(edges: list, value) -> int:
     return min(max(bisect.bisect_right(edges, value) - 1, 0), len(edges) - 1)
 
 
-def _heads_of(pop, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`demography.heads` over the persons `rows` (the survivors): (household ids ascending, row of
-    each household's oldest member, ties by person id, member count)."""
-    order = rows[np.lexsort((pop.pid[rows], pop.birth[rows], pop.household[rows]))]
-    hh_sorted = pop.household[order]
-    starts = np.flatnonzero(np.r_[True, hh_sorted[1:] != hh_sorted[:-1]]) if order.size else order
-    return hh_sorted[starts], order[starts], np.diff(np.r_[starts, order.size])
-
-
 def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dict:
     """The year's decisions for all persons and households at once (the table above), with the
     simulation's functions and rate tables. `basic`: per person, in the basic-education segment."""
     from boligmix.simulate import rng
     from boligmix.simulate.behaviour import child_origins, move_probability
-    from boligmix.simulate.demography import CHILD_ORIGIN_EVENT, HOUSEHOLD_BASE, PERSON_BASE
+    from boligmix.simulate.demography import CHILD_ORIGIN_EVENT, HOUSEHOLD_BASE, PERSON_BASE, households, members_of_chosen
     from boligmix.simulate.destination import SECOND_CHOICE_EVENT
     from boligmix.simulate.population import ALMEN, ORIGIN_CODES, day
     from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, area_band, band
@@ -116,9 +107,10 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
     dw, nw = pop.dwellings, pop.nonwestern
     age = pop.age_on(day(year))
     alive = ~(rng.uniform(seed, 0, pop.pid, year, rng.DEATH) < rates.death[band(age, DEATH_BANDS), pop.female.astype(int)])
-    hh, head, size = _heads_of(pop, np.flatnonzero(alive))
+    groups = households(pop, np.flatnonzero(alive))       # the survivors' households and heads
+    hh, head, size = groups.ids, groups.head, groups.size
     emig = rng.uniform(seed, 0, hh, year, rng.EMIGRATION) < rates.emigration[nw[head].astype(int), band(age[head], HEAD_BANDS)]
-    stay = alive & ~np.isin(pop.household, hh[emig])
+    stay = alive & ~members_of_chosen(groups, emig, pop.size)
     women = np.flatnonzero(stay & pop.female & (age >= 15) & (age <= 49))
     p = rates.birth[band(age[women], BIRTH_BANDS), nw[women].astype(int)]
     mothers = women[rng.uniform(seed, 0, pop.pid[women], year, rng.BIRTH) < np.minimum(p, 1.0)]
@@ -150,7 +142,9 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
         seed, 0, movers, year, rng.MUNICIPALITY))
     is_head = np.zeros(pop.size, dtype=bool)
     is_head[head] = True
-    young = np.flatnonzero(stay & ~is_head & (age >= 18) & (age <= 29) & ~np.isin(pop.household, movers))
+    moved = np.zeros(groups.ids.size, dtype=bool)
+    moved[np.flatnonzero(~emig)[moving]] = True
+    young = np.flatnonzero(stay & ~is_head & (age >= 18) & (age <= 29) & ~members_of_chosen(groups, moved, pop.size))
     leave = young[rng.uniform(seed, 0, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[band(age[young], LEAVE_BANDS)]]
     lpos = dw.position(pop.dwelling[leave])
     l_wants = rng.uniform(seed, 0, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[

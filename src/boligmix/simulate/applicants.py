@@ -109,33 +109,49 @@ class Seekers:
         and `new_members` None: None for all): the same dictionaries, in the same order, filled a
         column at a time instead of a call per seeker."""
         n = len(sids)
-        kinds = [kind] * n if isinstance(kind, str) else kind
-        dwellings = [None] * n if dwelling is None else dwelling
-        new = [None] * n if new_members is None else new_members
-        if len(set(sids)) < n or not self.kind.keys().isdisjoint(sids):   # a repeated id: the first one counts
-            for row in zip(sids, kinds, month, wants_almen, municipality, dwellings, members, new):
+        kinds = dict.fromkeys(sids, kind) if isinstance(kind, str) else dict(zip(sids, kind))
+        if len(kinds) < n or not self.kind.keys().isdisjoint(kinds.keys()):   # a repeated id: the first one counts
+            for row in zip(sids, [kind] * n if isinstance(kind, str) else kind, month, wants_almen, municipality,
+                           [None] * n if dwelling is None else dwelling, members,
+                           [None] * n if new_members is None else new_members):
                 self.add(*row)
             return
-        self.kind.update(zip(sids, kinds))
+        # the ids (distinct and new) are the keys of `kinds`, merged without hashing again; members
+        # that are int64 arrays already (slices of the persons' ids) are kept without a call each
+        self.kind.update(kinds)
         self.month.update(zip(sids, month))
         self.wants_almen.update(zip(sids, wants_almen))
         self.municipality.update(zip(sids, municipality))
-        self.dwelling.update(zip(sids, dwellings))
-        self.members.update(zip(sids, (np.asarray(m, dtype=np.int64) for m in members)))
-        self.new_members.update(zip(sids, new))
-        self._open.update(dict.fromkeys(sids))
-        # by group, groups first met first; each group's seekers in the order given
-        by_group: dict[tuple[int, bool], list[int]] = {}
-        for key, sid in zip(zip(municipality, wants_almen), sids):
-            part = by_group.get(key)
-            if part is None:
-                by_group[key] = [sid]
-            else:
-                part.append(sid)
-        groups = {key: self._by_group.setdefault(key, {}) for key in by_group}
-        for key, part in by_group.items():
-            groups[key].update(dict.fromkeys(part))
-        self._group_of.update(zip(sids, map(groups.__getitem__, zip(municipality, wants_almen))))
+        self.dwelling.update(dict.fromkeys(kinds) if dwelling is None else zip(sids, dwelling))
+        self.members.update(zip(sids, (m if type(m) is np.ndarray and m.dtype == np.int64
+                                       else np.asarray(m, dtype=np.int64) for m in members)))
+        self.new_members.update(dict.fromkeys(kinds) if new_members is None else zip(sids, new_members))
+        self._open.update(dict.fromkeys(kinds))
+        self._add_to_groups(sids, municipality, wants_almen)
+
+    def _add_to_groups(self, sids: list[int], municipality: list[int], wants_almen: list[bool]) -> None:
+        """New seekers into `_by_group` (groups first met first, each group's seekers in the order
+        given) and `_group_of`: the seekers grouped by a stable sort of (municipality, wants almen)
+        instead of a Python step per seeker."""
+        if not sids:
+            return
+        muni, wants = np.asarray(municipality, dtype=np.int64), np.asarray(wants_almen, dtype=np.int64)
+        order = np.lexsort((wants, muni))                  # stable: each group's seekers in the order given
+        new = np.r_[True, (muni[order][1:] != muni[order][:-1]) | (wants[order][1:] != wants[order][:-1])]
+        starts = np.flatnonzero(new)
+        bounds = np.r_[starts, order.size].tolist()
+        group = np.cumsum(new) - 1                        # per sorted seeker: its group
+        by_sorted = np.asarray(sids, dtype=np.int64)[order].tolist()
+        firsts = order[starts]                            # each group's first seeker, given order
+        dicts = np.empty(starts.size, dtype=object)
+        for g in np.argsort(firsts, kind="stable").tolist():      # groups first met first
+            first = int(firsts[g])
+            part = self._by_group.setdefault((municipality[first], wants_almen[first]), {})
+            part.update(dict.fromkeys(by_sorted[bounds[g]:bounds[g + 1]]))
+            dicts[g] = part
+        of_seeker = np.empty(order.size, dtype=np.int64)
+        of_seeker[order] = group
+        self._group_of.update(zip(sids, dicts[of_seeker].tolist()))
 
     def active(self, month: int) -> list[int]:
         return [s for s in self._open if self.month[s] <= month]

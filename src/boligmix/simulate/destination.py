@@ -3,8 +3,11 @@ the destination rates read (estimated in `rates.estimate_rates`, drawn in `marke
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -36,6 +39,89 @@ def basic_education(pop, rows: np.ndarray, year: int) -> np.ndarray:
     return out
 
 
+class _ChoiceTable(NamedTuple):
+    """`AreaChoice.choices` as flat arrays for `_draw_kernel`: the sorted distinct values of each key
+    part, a grid of their combinations -> group (-1: no entry), the groups' cumulative shares end to
+    end (`cum_start`, one more than groups) and their areas (`area_start`, `area_count`) in `areas`,
+    whose last element is None (the answer without an entry)."""
+
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    grid: np.ndarray
+    cum: np.ndarray
+    cum_start: np.ndarray
+    area_start: np.ndarray
+    area_count: np.ndarray
+    areas: np.ndarray
+
+    @classmethod
+    def of(cls, choices: dict[tuple[int, int, int], tuple[list[str | None], np.ndarray]]) -> _ChoiceTable:
+        keys = [tuple(int(k) for k in key) for key in choices]
+        parts = tuple(np.array(sorted({key[i] for key in keys}), dtype=np.int64) for i in range(3))
+        grid = np.full(max(parts[0].size * parts[1].size * parts[2].size, 1), -1, dtype=np.int64)
+        cums, areas, cum_start, area_start, area_count = [], [], [0], [], []
+        for g, (key, (group_areas, cum)) in enumerate(zip(keys, choices.values())):
+            a, b, c = (int(np.searchsorted(parts[i], key[i])) for i in range(3))
+            grid[(a * parts[1].size + b) * parts[2].size + c] = g
+            cums.append(np.asarray(cum, dtype=np.float64).ravel())
+            cum_start.append(cum_start[-1] + cums[-1].size)
+            area_start.append(len(areas))
+            area_count.append(len(group_areas))
+            areas.extend(group_areas)
+        return cls(parts, grid, np.concatenate([np.zeros(0), *cums]), np.array(cum_start, dtype=np.int64),
+                   np.array(area_start, dtype=np.int64), np.array(area_count, dtype=np.int64),
+                   np.array([*areas, None], dtype=object))
+
+
+def _draw_rows(table: _ChoiceTable, keys: tuple[np.ndarray, np.ndarray, np.ndarray], u: np.ndarray) -> np.ndarray:
+    """Per draw: the position in `table.areas` of the area drawn (its last position: no entry)."""
+    k0, k1, k2 = (np.ascontiguousarray(k, dtype=np.int64).ravel() for k in keys)
+    return _draw_kernel(*table.parts, table.grid, table.cum, table.cum_start, table.area_start, table.area_count,
+                        k0, k1, k2, np.ascontiguousarray(u, dtype=np.float64).ravel(), table.areas.size - 1)
+
+
+@numba.njit(cache=True, inline="always")
+def _find(values: np.ndarray, x: np.int64) -> np.int64:
+    """Position of `x` in the ascending distinct `values`, -1 when absent."""
+    lo, hi = 0, values.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < values.size and values[lo] == x else -1
+
+
+@numba.njit(cache=True)
+def _draw_kernel(v0, v1, v2, grid, cum, cum_start, area_start, area_count, k0, k1, k2, u, missing):
+    """`AreaChoice.draw` per draw: the group of (k0, k1, k2), then numpy's `searchsorted(cum, u,
+    side="right")` in its shares (the same comparison, NaN last) capped at the last area."""
+    out = np.empty(u.size, dtype=np.int64)
+    for i in range(u.size):
+        a, b, c = _find(v0, k0[i]), _find(v1, k1[i]), _find(v2, k2[i])
+        if a < 0 or b < 0 or c < 0:
+            out[i] = missing
+            continue
+        g = grid[(a * v1.size + b) * v2.size + c]
+        if g < 0:
+            out[i] = missing
+            continue
+        start, n, x = cum_start[g], cum_start[g + 1] - cum_start[g], u[i]
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            y = cum[start + mid]
+            if x < y or (y != y and x == x):
+                hi = mid
+            else:
+                lo = mid + 1
+        k = min(lo, n - 1)
+        if k < 0:                             # no shares: Python's areas[-1]
+            k += area_count[g]
+        out[i] = area_start[g] + k
+    return out
+
+
 @dataclass
 class AreaChoice:
     """Where a household moving into an almen dwelling applies: per (head non-Western, head basic
@@ -64,46 +150,22 @@ class AreaChoice:
 
     def draw_many(self, nonwestern: np.ndarray, basic: np.ndarray, municipality: np.ndarray,
                   u: np.ndarray) -> list[str | None]:
-        """`draw` for many seekers at once (one search per group, the same areas as `draw` one by one)."""
-        out: list[str | None] = [None] * len(u)
-        keys = np.stack([np.asarray(nonwestern, dtype=np.int64), np.asarray(basic, dtype=np.int64),
-                         np.asarray(municipality, dtype=np.int64)], axis=1)
-        if not keys.size:
-            return out
-        groups, inverse = np.unique(keys, axis=0, return_inverse=True)
-        u = np.asarray(u, dtype=float)
-        for g, key in enumerate(groups.tolist()):
-            entry = self.choices.get(tuple(key))
-            if entry is None:
-                continue
-            at = np.flatnonzero(inverse.ravel() == g)
-            areas, cum = entry
-            index = np.minimum(np.searchsorted(cum, u[at], side="right"), cum.size - 1)
-            for i, k in zip(at.tolist(), index.tolist()):
-                out[i] = areas[k]
-        return out
+        """`draw` for many seekers at once (one compiled pass, the same areas as `draw` one by one)."""
+        table = self._table
+        at = _draw_rows(table, (nonwestern, basic, municipality), u)
+        return table.areas[at].tolist()
 
     def draw_labels(self, nonwestern: np.ndarray, basic: np.ndarray, municipality: np.ndarray, u: np.ndarray,
                     label: dict[str, int]) -> np.ndarray:
-        """`label.get(area, 0)` of the area `draw_many` draws for each seeker, as an array (the
-        seekers sorted by group once; no Python step per seeker)."""
-        keys = [np.asarray(k, dtype=np.int64) for k in (nonwestern, basic, municipality)]
-        u = np.asarray(u, dtype=float)
-        out = np.full(u.size, label.get(None, 0), dtype=np.int64)
-        if not u.size:
-            return out
-        order = np.lexsort(keys[::-1])
-        sorted_keys = np.stack([k[order] for k in keys], axis=1)
-        starts = np.flatnonzero(np.r_[True, np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)])
-        for start, end in zip(starts.tolist(), [*starts[1:].tolist(), u.size]):
-            entry = self.choices.get(tuple(sorted_keys[start].tolist()))
-            if entry is None:
-                continue
-            at = order[start:end]
-            areas, cum = entry
-            labels = np.array([label.get(a, 0) for a in areas], dtype=np.int64)
-            out[at] = labels[np.minimum(np.searchsorted(cum, u[at], side="right"), cum.size - 1)]
-        return out
+        """`label.get(area, 0)` of the area `draw_many` draws for each seeker, as an array (no Python
+        step per seeker)."""
+        table = self._table
+        at = _draw_rows(table, (nonwestern, basic, municipality), u)
+        return np.array([label.get(a, 0) for a in table.areas.tolist()], dtype=np.int64)[at]
+
+    @functools.cached_property
+    def _table(self) -> _ChoiceTable:
+        return _ChoiceTable.of(self.choices)
 
     def frame(self) -> pl.DataFrame:
         rows = [{"nonwestern": g, "basic": b, "municipality": m, "area_id": a, "probability": float(p)}

@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -101,18 +102,38 @@ class Transitions:
 
     def destination_municipality(self, kind: int, municipality: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The municipality a household (kind 0) or a young adult leaving home (kind 1) seeks in; a
-        municipality the estimation years never showed keeps its movers."""
+        municipality the estimation years never showed keeps its movers. One compiled pass (the
+        draw `cumulative_draw` makes: the destinations whose cumulative share is <= u, counted)."""
         municipality = np.asarray(municipality)
-        where = np.searchsorted(self.municipalities, municipality)
-        known = (where < self.municipalities.size) & (
-            self.municipalities[np.minimum(where, self.municipalities.size - 1)] == municipality)
+        at = _destinations(self.municipalities.astype(np.int64), np.ascontiguousarray(self.destination[kind]),
+                           municipality.astype(np.int64).ravel(), np.asarray(u, dtype=np.float64).ravel())
         out = municipality.copy()
-        if known.any():
-            kinds = np.full(int(known.sum()), kind, dtype=np.int64)
-            out[known] = self.municipalities[np.minimum(cumulative_draw(self.destination, (kinds, where[known]),
-                                                                        u[known], strict=False),
-                                                        self.municipalities.size - 1)]
+        known = at >= 0
+        out[known] = self.municipalities[at[known]]
         return out
+
+
+@numba.njit(cache=True)
+def _destinations(codes: np.ndarray, table: np.ndarray, municipality: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per mover: the position in `codes` (ascending) of the destination drawn from the row of its
+    municipality, min(#{values <= u}, last); -1 for a municipality not in `codes`."""
+    out = np.full(municipality.size, -1, dtype=np.int64)
+    for i in range(municipality.size):
+        lo, hi, m = 0, codes.size, municipality[i]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if codes[mid] < m:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == codes.size or codes[lo] != m:
+            continue
+        count = 0
+        for v in table[lo]:
+            if v <= u[i]:
+                count += 1
+        out[i] = min(count, codes.size - 1)
+    return out
 
 
 @dataclass
