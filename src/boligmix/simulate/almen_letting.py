@@ -100,8 +100,12 @@ class AlmenLetting:
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
+        self._readers: tuple = (None,)
+        """(seekers, the household readers `select` is handed for them): `_candidates`."""
         self._limits: dict[int, tuple] = {}
         """id of the policies in force -> (them, binding size limits, preferred size limits): `_size_limits`."""
+        self._advertising: dict[int, tuple[tuple, bool]] = {}
+        """id of the policies in force -> (them, whether one advertises): `_advertises`."""
         self._settled: dict[int, tuple[int, tuple]] = {}
         """Dwelling position -> (month, binding size limits) of an unlet waiting-list/fleksibel vacancy whose
         whole pool (every seeker of the municipality decided by that month fitting the limits) was
@@ -238,26 +242,18 @@ class AlmenLetting:
         handed_in: list[int] = []
         for w, (window, start) in enumerate(windows):
             handed_in += window
-            # a screened round decided from the pool's columns (no applicants built), else the
-            # waiting list's applicants: read by every channel but udslusning (the referral channels
-            # read it when the engine releases an unused referral to the waiting list)
-            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force,
-                                            fits.rows[start:start + len(window)]) \
-                if self.columns is not None else None
-            if referred:                       # a referral round's winner (`WindowScreen.referrals`; the
-                applicants, handed = [], referred  # oracle, direct=False: the engine's round on the whole list)
-                found = (referred[0].applicant_id, referred[0].list_type.value)
-            elif found is None:
-                applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
-                    if channel != Channel.UDSLUSNING else []
-                handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
-                    if self.screen is not None else None
-                if handed:
-                    found = (handed[0].applicant_id, handed[0].list_type.value)
+            if not window and not referred and channel in SCREENED and self.screen is not None:
+                # an empty screened window (no candidate: a vacancy's first try often has none in its
+                # own area): no one to rank, as the screens answer it (`ColumnScreen.candidates`,
+                # `WindowScreen.candidates`) without their calls
+                applicants, handed = [], []
             else:
-                applicants, handed = [], [] if found is False else [found]
-            if handed == [] and (w < meeting_windows and fits.lapsed
-                                 or not any(p.spec.tool == "offentlig_annoncering" for p in in_force)):
+                # a screened round decided from the pool's columns (no applicants built), else the
+                # waiting list's applicants: read by every channel but udslusning (the referral channels
+                # read it when the engine releases an unused referral to the waiting list)
+                applicants, handed, found = self._window(vacancy, channel, group, window, seekers, now, on, in_force,
+                                                         fits.rows[start:start + len(window)], referred)
+            if handed == [] and (w < meeting_windows and fits.lapsed or not self._advertises(in_force)):
                 # no one the engine could rank, and no advertising to turn to when the list gives no
                 # offer (or seekers failing a lapsing size rule still to come, whom the engine would rank
                 # before advertising): the engine's round would change nothing but its own records
@@ -289,12 +285,42 @@ class AlmenLetting:
                                                              offer.applicant_id, seekers, dwelling, now)
             channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
-        complete = {Channel.WAITING_LIST: fits.complete, Channel.FLEKSIBEL: fits.complete,
-                    Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
-                    }.get(channel, False)
+        if channel in SCREENED:
+            complete = fits.complete
+        else:
+            complete = len(referral_pool) < WINDOW if channel == Channel.KOMMUNAL_ANVISNING else \
+                len(rehousing) < WINDOW if channel == Channel.REHOUSING else False
         self._remember_tried(pos, handed_in, referral_pool, rehousing, state if complete else None)
         self._settle(pos, vacancy, month, binding, everyone and complete)
         return None, None
+
+    def _window(self, vacancy: Vacancy, channel: Channel, group: SeekerPool, window: list[int], seekers: Seekers,
+                now: datetime, on: date, in_force: tuple, rows: np.ndarray, referred: list[Applicant] | None
+                ) -> tuple[list[Applicant], list[Applicant] | None, tuple | bool | None]:
+        """(the applicants handed to the engine's round, the screened candidates to hand it instead (None:
+        all the applicants), the winner as (seeker, list type)) of one window of a vacancy's try."""
+        found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force, rows) \
+            if self.columns is not None else None
+        if referred:                           # a referral round's winner (`WindowScreen.referrals`; the
+            return [], referred, (referred[0].applicant_id, referred[0].list_type.value)   # oracle, direct=False:
+        if found is not None:                  # the engine's round on the whole list)
+            return [], [] if found is False else [found], found
+        applicants = [self._applicant(s, seekers, vacancy.dwelling, on, None) for s in window] \
+            if channel != Channel.UDSLUSNING else []
+        handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
+            if self.screen is not None else None
+        if handed:
+            found = (handed[0].applicant_id, handed[0].list_type.value)
+        return applicants, handed, found
+
+    def _advertises(self, in_force: tuple) -> bool:
+        """Whether an offentlig annoncering policy is in force (the engine then advertises a dwelling
+        its list gives no offer for), kept per policies in force."""
+        found = self._advertising.get(id(in_force))
+        if found is None or found[0] is not in_force:
+            found = self._advertising[id(in_force)] = (
+                in_force, any(p.spec.tool == "offentlig_annoncering" for p in in_force))
+        return found[1]
 
     def _size_limits(self, dwelling: Dwelling, on: date) -> tuple[tuple, tuple]:
         """(binding, preferred) size limits of the waiting list in force (`ApplicantFactory.binding_size_limits`,
@@ -322,10 +348,14 @@ class AlmenLetting:
                     tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False,
                     waiting_only: bool = False) -> tuple[Fits, list[int], list[int]]:
         """`candidates.select` of the pool, its household facts read by the factory."""
-        factory = self.factory
+        readers = self._readers
+        if readers[0] is not seekers:
+            factory = self.factory
+            readers = self._readers = (seekers, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                                       lambda s: factory.seniority(s, seekers).toordinal(),
+                                       lambda s: self._referral_key(s)[0])
         return select(group, dwelling.dwelling_id, dwelling.rooms, month, band, tried, binding, preferred, second,
-                      waiting_only, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                      lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
+                      waiting_only, *readers[1:])
 
     def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
         """The vacancy's channel: allocated by the engine before its first round."""
