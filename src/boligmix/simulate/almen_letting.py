@@ -44,6 +44,7 @@ from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
 from boligmix.simulate.candidates import NONE, WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
+from boligmix.simulate.engine_dwelling import engine_dwelling
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.letting_record import deciding_rules, direct_channel, ranking_rule, releases_unused
 from boligmix.simulate.letting_profiles import PROFILE_FIELDS, Pending
@@ -121,14 +122,16 @@ class AlmenLetting:
         return self.policies.in_force(dwelling, on)
 
     def dwelling(self, pos: int) -> Dwelling:
-        """The dwelling at `pos` as the engine's `Dwelling` (built once per vacancy; the numeric
-        columns read as Python scalars by `ndarray.item`, no numpy scalar made)."""
+        """The dwelling at `pos` as the engine's `Dwelling` (built once per vacancy, `engine_dwelling`;
+        the numeric columns read as Python scalars by `ndarray.item`, no numpy scalar made)."""
         dw = self.pop.dwellings
         area = dw.area[pos]
         rent = float(dw.rent.item(pos))
-        return Dwelling(int(dw.ids.item(pos)), int(dw.municipality.item(pos)), dw.org[pos], dw.department[pos],
-                        int(dw.rooms.item(pos)), area, self.categories.get(area, frozenset()) if area else frozenset(),
-                        dw.almen_type[pos] or "family", float(dw.floor_area.item(pos)), None if rent != rent else rent)
+        return engine_dwelling(int(dw.ids.item(pos)), int(dw.municipality.item(pos)), dw.org[pos], dw.department[pos],
+                               int(dw.rooms.item(pos)), area,
+                               self.categories.get(area, frozenset()) if area else frozenset(),
+                               dw.almen_type[pos] or "family", float(dw.floor_area.item(pos)),
+                               None if rent != rent else rent)
 
     def let(self, pos: int, band_here: int, group: SeekerPool, seekers: Seekers, month: int, now: datetime,
             lettings_so_far: int) -> tuple[int | None, dict | None]:
@@ -515,4 +518,4 @@ class AlmenLetting:
         self.profiles.add(record, winner, seekers, on)
         return record
 
-__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]
+__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "engine_dwelling", "ranking_rule"]
