@@ -101,8 +101,6 @@ class AlmenLetting:
         """(seeker, organisation, list type, referral order) -> its engine applicant: a seeker's facts
         are fixed for the year, so the same applicant serves every vacancy of the organisation."""
         self._referral_keys: dict[int, tuple[float, int]] = {}
-        self._readers: tuple = (None,)
-        """(seekers, the household readers `select` is handed for them): `_candidates`."""
         self._limits: dict[int, tuple] = {}
         """id of the policies in force -> (them, binding size limits, preferred size limits): `_size_limits`."""
         self._advertising: dict[int, tuple[tuple, bool]] = {}
@@ -351,14 +349,10 @@ class AlmenLetting:
                     tried: tuple | None, binding: tuple, preferred: tuple, second: bool = False,
                     waiting_only: bool = False) -> tuple[Fits, list[int], list[int]]:
         """`candidates.select` of the pool, its household facts read by the factory."""
-        readers = self._readers
-        if readers[0] is not seekers:
-            factory = self.factory
-            readers = self._readers = (seekers, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
-                                       lambda s: factory.seniority(s, seekers).toordinal(),
-                                       lambda s: self._referral_key(s)[0])
+        factory = self.factory
         return select(group, dwelling.dwelling_id, dwelling.rooms, month, band, tried, binding, preferred, second,
-                      waiting_only, *readers[1:])
+                      waiting_only, lambda s: factory.size(s, seekers), lambda s: factory.urgent(s, seekers),
+                      lambda s: factory.seniority(s, seekers).toordinal(), lambda s: self._referral_key(s)[0])
 
     def _channel(self, vacancy: Vacancy, now: datetime) -> Channel:
         """The vacancy's channel: allocated by the engine before its first round."""
