@@ -4,10 +4,6 @@
   `Dwelling(...)` on random fields (ids over the whole int64 range, None and empty areas, every
   subset of the area categories and unknown ones, rooms from -2 up, NaN, -0.0, infinite and None
   rents): the same fields in the same order, equal objects and reprs, or the constructor's error.
-- `ChannelAllocator._allocate_channel` with its share plan kept per policies in force, under the
-  simulation's `InForce` (one tuple handed out per answer, so the plans are hit) and under a
-  `PolicySet` (a new tuple per call), against session 12's allocator (`test_simulate_engine13`'s
-  oracle): channels, decisions, share counters and log.
 The column screen's window (verdicts per seeker, one eligible key without the sort) is compared with
 a fresh screen per window by `test_simulate_select13` and with the row path by
 `test_simulate_column_facts`; the empty window decided without the screens' calls and the empty band
@@ -18,17 +14,13 @@ without the selection's kernel by the market's oracles (`test_simulate_market`,
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from boligmix.errors import DataValidationError
-from boligmix.letting.engine import LettingContext, LettingEngine
-from boligmix.letting.model import AREA_CATEGORIES, Dwelling, Outcome
+from boligmix.letting.model import AREA_CATEGORIES, Dwelling
 from boligmix.simulate.engine_dwelling import engine_dwelling
-from boligmix.simulate.in_force import InForce
-from test_simulate_engine13 import DWELLING, NOW, OldAllocator, _policy_set, _state, _vacancy   # tests/ on the path
 
 INT64 = st.integers(-2**63, 2**63 - 1)
 TEXT = st.text(max_size=6)
@@ -62,26 +54,3 @@ def test_engine_dwelling_is_the_constructors(dwelling_id, municipality, org, dep
     assert got.facts == {} and got.facts is not engine_dwelling(*args).facts
     with pytest.raises(AttributeError):                         # still frozen
         got.rooms = 2
-
-
-@settings(max_examples=120, deadline=None)
-@given(count_per=st.sampled_from(["municipality", "organisation", "department"]),
-       shares=st.sampled_from([(0.25, 0.0), (0.25, 1 / 3), (0.5, 0.25), (1 / 3, 1 / 3), (0.0, 0.0)]),
-       local=st.booleans(), kept=st.booleans(), steps=st.lists(st.tuples(DWELLING, st.booleans()), max_size=40))
-def test_the_allocation_with_kept_plans_is_session_12s(tmp_path_factory, count_per, shares, local, kept, steps):
-    """`kept`: the new engine's policies are the simulation's `InForce` (the same tuple for equal
-    answers, so the share plans are reused); else the policy set itself (a new tuple every call)."""
-    policies = _policy_set(tmp_path_factory.getbasetemp(), count_per, shares, local)
-    new = LettingEngine(InForce(policies) if kept else policies, id_prefix="y/")
-    old = OldAllocator(policies, id_prefix="y/")
-    for j, (spec, by_round) in enumerate(steps):
-        vacancy = _vacancy(j, spec)
-        now = NOW + timedelta(days=spec[5])
-        if by_round:
-            got = [e.next_offers(vacancy, [], LettingContext(), now) for e in (new, old)]
-        else:
-            got = [e.allocate_channel(vacancy, now) for e in (new, old)]
-        assert got[0] == got[1]
-        assert _state(new) == _state(old)
-    assert not steps or any(d.outcome == Outcome.CHANNEL for d in new.ledger.decisions)
-    assert not kept or len(getattr(new, "_share_plans", {})) <= 6

@@ -22,19 +22,6 @@ CHANNEL_PRECEDENCE: tuple[Channel, ...] = (Channel.REHOUSING, Channel.KOMMUNAL_A
 """When several share channels are due for the same vacancy, the first of these takes it; the
 others stay due and take a later vacancy."""
 
-PLANS = 256
-"""Share plans kept per policies in force (`ChannelAllocator._share_plan`)."""
-
-
-@dataclass(frozen=True)
-class SharePlan:
-    """What the channel allocation reads of some policies in force: the first udslusning policy, and
-    per share policy (in order) the policy, its id, what it counts per and its (channel, share) pairs."""
-
-    udslusning: Policy | None
-    shares: tuple[tuple[Policy, str, str, tuple[tuple[Channel, float], ...]], ...]
-
-
 @dataclass(frozen=True)
 class ChannelAllocation:
     """The channel a vacancy goes to by the share rules, and the `channel` Decision recording why
@@ -72,8 +59,8 @@ class ChannelAllocator:
         failure leaves the ledger as it was (`allocate_channel` needs no checkpoint). The channel
         decisions' facts are JSON-safe as made (strings, ints, floats in [0, 1] and dicts of them)."""
         dwelling = vacancy.dwelling
-        plan = self._share_plan(in_force)
-        udslusning = plan.udslusning if dwelling.udslusningsbolig else None
+        udslusning = next((p for p in in_force if p.spec.tool == "udslusning"), None) \
+            if dwelling.udslusningsbolig else None
         if udslusning is not None:
             decisions.append(self._decision(
                 now, Outcome.CHANNEL, vacancy, channel=Channel.UDSLUSNING, round_id=round_id, policy=udslusning,
@@ -85,19 +72,21 @@ class ChannelAllocator:
         due: list[tuple[int, Channel, Policy, tuple[str, str], dict[str, Any]]] = []
         counted: list[tuple[Policy, tuple[str, str]]] = []
         seen_now: dict[tuple[str, str], int] = {}
-        for policy, policy_id, count_per, shares in plan.shares:
-            scope_key = str(dwelling.municipality_code) if count_per == "municipality" else \
-                dwelling.org_id if count_per == "organisation" else dwelling.department_id
-            key = (policy_id, scope_key)
+        for policy in in_force:
+            if not policy.spec.shares:
+                continue
+            scope_key = {"municipality": str(dwelling.municipality_code), "organisation": dwelling.org_id,
+                         "department": dwelling.department_id}[policy.spec.count_per]
+            key = (policy.id, scope_key)
             counter = dict.get(counters, key)
             seen = seen_now[key] = seen_now.get(key, counter.seen if counter is not None else 0) + 1
             counted.append((policy, key))
-            for channel, share in shares:
+            for channel, share in policy.spec.shares.items():
                 entitled = math.floor(share * seen + 1e-9)
                 used = counter.used.get(channel, 0) if counter is not None else 0
                 if used < entitled:
                     facts = {"share": share, "vacancies_seen": seen, "taken_before": used,
-                             "entitled": entitled, "count_per": count_per, "scope_key": scope_key}
+                             "entitled": entitled, "count_per": policy.spec.count_per, "scope_key": scope_key}
                     due.append((CHANNEL_PRECEDENCE.index(channel), channel, policy, key, facts))
         if due:
             due.sort(key=lambda d: d[0])
@@ -122,20 +111,6 @@ class ChannelAllocator:
             rule_id=f"{waiting.id}#default_channel",
             reason="no share channel is due; the waiting list applies", facts=facts, safe=True))
         return Channel.WAITING_LIST
-
-    def _share_plan(self, in_force: Sequence[Policy]) -> "SharePlan":
-        """What `_allocate_channel` reads of the policies in force (`SharePlan`), kept per policies in
-        force (by identity: the simulation's `InForce` hands out one tuple per answer; the entry holds
-        it, so its id stays its own; a policy set handing out new tuples keeps at most `PLANS`)."""
-        plans = self.__dict__.setdefault("_share_plans", {})
-        found = plans.get(id(in_force))
-        if found is None or found[0] is not in_force:
-            if len(plans) >= PLANS:
-                plans.clear()
-            found = plans[id(in_force)] = (in_force, SharePlan(
-                next((p for p in in_force if p.spec.tool == "udslusning"), None),
-                tuple((p, p.id, p.spec.count_per, tuple(p.spec.shares.items())) for p in in_force if p.spec.shares)))
-        return found[1]
 
     def _count(self, counted: Sequence[tuple[Policy, tuple[str, str]]]) -> None:
         """Count the vacancy in the share counters of `counted` ((policy, counter key), in order)."""
