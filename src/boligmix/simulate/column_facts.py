@@ -112,10 +112,9 @@ class ColumnScreen:
         columns = group.columns
         if columns is None or columns.owner is not self:
             columns = group.columns = PoolFacts(group.sid.size, self)
-        known = columns.known[rows]
-        if known.all():                          # (most windows: every seeker read before)
+        todo = rows[~columns.known[rows]]
+        if not todo.size:
             return columns
-        todo = rows[~known]
         factory, fact_codes, code = self.factory, self._fact_codes, self.code
         organisations, departments, codes = [], [], []
         for sid in group.sid[todo].tolist():     # (the columns written once, not an element per seeker)
