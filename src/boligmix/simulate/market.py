@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 
 import numpy as np
 import polars as pl
@@ -209,10 +210,12 @@ class Market:
         dw = self.pop.dwellings
         self._seekers = seekers
         self._index(seekers)
-        self._pools = {}
+        self._pools, self._seeker_at = {}, {}
         for key, members in seekers._by_group.items():
-            group = self._pools[key] = SeekerPool(list(members), seekers)
+            sids = list(members)
+            group = self._pools[key] = SeekerPool(sids, seekers)
             group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)   # (-1: nowhere)
+            self._seeker_at.update(zip(sids, zip(repeat(group), range(len(sids)), map(seekers.kind.__getitem__, sids))))
         for (_, almen), group in self._pools.items():
             if almen:                          # seniority and referral order drawn for all at once
                 self.almen.key_pool(group, seekers)
@@ -287,9 +290,7 @@ class Market:
         """Seeker `s` moves into dwelling `pos`; returns the position of the dwelling it frees."""
         pop, dw = self.pop, self.pop.dwellings
         household, _, _, vacant_from, ids = self._views
-        # (the winner's pool and row read per move, not kept for every seeker: a million seekers a national year)
-        group = self._pools[seekers.municipality[s], seekers.wants_almen[s]]
-        row, kind = group.row[s], seekers.kind[s]
+        group, row, kind = self._seeker_at[s]
         freed = None
         on = self._move_day[kind][month]
         if kind == "immigrant":
@@ -326,7 +327,7 @@ class Market:
         household[pos] = s
         self._moves += 1
         seekers.housed(s)
-        group.housed(s, row)
+        group.housed(s)
         self.result.moved_households += 1
         return freed
 

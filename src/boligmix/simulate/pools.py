@@ -159,9 +159,8 @@ class SeekerPool:
         """Whether an open seeker has decided by `month` (else `select` finds no one)."""
         return any(self.open_by_month[:month + 1])
 
-    def housed(self, sid: int, row: int | None = None) -> None:
-        """Seeker `sid` (at `row`, when the caller has it) is housed: no longer open."""
-        i = self.row[sid] if row is None else row
+    def housed(self, sid: int) -> None:
+        i = self.row[sid]
         if self.open[i]:
             self.open[i] = False
             self._housed += 1
