@@ -44,7 +44,6 @@ from boligmix.simulate import rng
 from boligmix.simulate.applicants import ApplicantFactory, Seekers
 from boligmix.simulate.candidates import NONE, WINDOW, WINDOWS, Fits, select
 from boligmix.simulate.column_facts import ColumnScreen
-from boligmix.simulate.engine_dwelling import engine_dwelling
 from boligmix.simulate.in_force import InForce
 from boligmix.simulate.letting_record import deciding_rules, direct_channel, ranking_rule, releases_unused
 from boligmix.simulate.letting_profiles import PROFILE_FIELDS, Pending
@@ -103,8 +102,6 @@ class AlmenLetting:
         self._referral_keys: dict[int, tuple[float, int]] = {}
         self._limits: dict[int, tuple] = {}
         """id of the policies in force -> (them, binding size limits, preferred size limits): `_size_limits`."""
-        self._advertising: dict[int, tuple[tuple, bool]] = {}
-        """id of the policies in force -> (them, whether one advertises): `_advertises`."""
         self._settled: dict[int, tuple[int, tuple]] = {}
         """Dwelling position -> (month, binding size limits) of an unlet waiting-list/fleksibel vacancy whose
         whole pool (every seeker of the municipality decided by that month fitting the limits) was
@@ -120,16 +117,14 @@ class AlmenLetting:
         return self.policies.in_force(dwelling, on)
 
     def dwelling(self, pos: int) -> Dwelling:
-        """The dwelling at `pos` as the engine's `Dwelling` (built once per vacancy, `engine_dwelling`;
-        the numeric columns read as Python scalars by `ndarray.item`, no numpy scalar made)."""
+        """The dwelling at `pos` as the engine's `Dwelling` (built once per vacancy; the numeric
+        columns read as Python scalars by `ndarray.item`, no numpy scalar made)."""
         dw = self.pop.dwellings
         area = dw.area[pos]
         rent = float(dw.rent.item(pos))
-        return engine_dwelling(int(dw.ids.item(pos)), int(dw.municipality.item(pos)), dw.org[pos], dw.department[pos],
-                               int(dw.rooms.item(pos)), area,
-                               self.categories.get(area, frozenset()) if area else frozenset(),
-                               dw.almen_type[pos] or "family", float(dw.floor_area.item(pos)),
-                               None if rent != rent else rent)
+        return Dwelling(int(dw.ids.item(pos)), int(dw.municipality.item(pos)), dw.org[pos], dw.department[pos],
+                        int(dw.rooms.item(pos)), area, self.categories.get(area, frozenset()) if area else frozenset(),
+                        dw.almen_type[pos] or "family", float(dw.floor_area.item(pos)), None if rent != rent else rent)
 
     def let(self, pos: int, band_here: int, group: SeekerPool, seekers: Seekers, month: int, now: datetime,
             lettings_so_far: int) -> tuple[int | None, dict | None]:
@@ -243,18 +238,26 @@ class AlmenLetting:
         handed_in: list[int] = []
         for w, (window, start) in enumerate(windows):
             handed_in += window
-            if not window and not referred and channel in SCREENED and self.screen is not None:
-                # an empty screened window (no candidate: a vacancy's first try often has none in its
-                # own area): no one to rank, as the screens answer it (`ColumnScreen.candidates`,
-                # `WindowScreen.candidates`) without their calls
-                applicants, handed = [], []
+            # a screened round decided from the pool's columns (no applicants built), else the
+            # waiting list's applicants: read by every channel but udslusning (the referral channels
+            # read it when the engine releases an unused referral to the waiting list)
+            found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force,
+                                            fits.rows[start:start + len(window)]) \
+                if self.columns is not None else None
+            if referred:                       # a referral round's winner (`WindowScreen.referrals`; the
+                applicants, handed = [], referred  # oracle, direct=False: the engine's round on the whole list)
+                found = (referred[0].applicant_id, referred[0].list_type.value)
+            elif found is None:
+                applicants = [self._applicant(s, seekers, dwelling, on, None) for s in window] \
+                    if channel != Channel.UDSLUSNING else []
+                handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
+                    if self.screen is not None else None
+                if handed:
+                    found = (handed[0].applicant_id, handed[0].list_type.value)
             else:
-                # a screened round decided from the pool's columns (no applicants built), else the
-                # waiting list's applicants: read by every channel but udslusning (the referral channels
-                # read it when the engine releases an unused referral to the waiting list)
-                applicants, handed, found = self._window(vacancy, channel, group, window, seekers, now, on, in_force,
-                                                         fits.rows[start:start + len(window)], referred)
-            if handed == [] and (w < meeting_windows and fits.lapsed or not self._advertises(in_force)):
+                applicants, handed = [], [] if found is False else [found]
+            if handed == [] and (w < meeting_windows and fits.lapsed
+                                 or not any(p.spec.tool == "offentlig_annoncering" for p in in_force)):
                 # no one the engine could rank, and no advertising to turn to when the list gives no
                 # offer (or seekers failing a lapsing size rule still to come, whom the engine would rank
                 # before advertising): the engine's round would change nothing but its own records
@@ -286,42 +289,12 @@ class AlmenLetting:
                                                              offer.applicant_id, seekers, dwelling, now)
             channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
-        if channel in SCREENED:
-            complete = fits.complete
-        else:
-            complete = len(referral_pool) < WINDOW if channel == Channel.KOMMUNAL_ANVISNING else \
-                len(rehousing) < WINDOW if channel == Channel.REHOUSING else False
+        complete = {Channel.WAITING_LIST: fits.complete, Channel.FLEKSIBEL: fits.complete,
+                    Channel.KOMMUNAL_ANVISNING: len(referral_pool) < WINDOW, Channel.REHOUSING: len(rehousing) < WINDOW
+                    }.get(channel, False)
         self._remember_tried(pos, handed_in, referral_pool, rehousing, state if complete else None)
         self._settle(pos, vacancy, month, binding, everyone and complete)
         return None, None
-
-    def _window(self, vacancy: Vacancy, channel: Channel, group: SeekerPool, window: list[int], seekers: Seekers,
-                now: datetime, on: date, in_force: tuple, rows: np.ndarray, referred: list[Applicant] | None
-                ) -> tuple[list[Applicant], list[Applicant] | None, tuple | bool | None]:
-        """(the applicants handed to the engine's round, the screened candidates to hand it instead (None:
-        all the applicants), the winner as (seeker, list type)) of one window of a vacancy's try."""
-        found = self.columns.candidates(self.engine, vacancy, channel, group, window, seekers, now, in_force, rows) \
-            if self.columns is not None else None
-        if referred:                           # a referral round's winner (`WindowScreen.referrals`; the
-            return [], referred, (referred[0].applicant_id, referred[0].list_type.value)   # oracle, direct=False:
-        if found is not None:                  # the engine's round on the whole list)
-            return [], [] if found is False else [found], found
-        applicants = [self._applicant(s, seekers, vacancy.dwelling, on, None) for s in window] \
-            if channel != Channel.UDSLUSNING else []
-        handed = self.screen.candidates(self.engine, vacancy, channel, applicants, now, in_force) \
-            if self.screen is not None else None
-        if handed:
-            found = (handed[0].applicant_id, handed[0].list_type.value)
-        return applicants, handed, found
-
-    def _advertises(self, in_force: tuple) -> bool:
-        """Whether an offentlig annoncering policy is in force (the engine then advertises a dwelling
-        its list gives no offer for), kept per policies in force."""
-        found = self._advertising.get(id(in_force))
-        if found is None or found[0] is not in_force:
-            found = self._advertising[id(in_force)] = (
-                in_force, any(p.spec.tool == "offentlig_annoncering" for p in in_force))
-        return found[1]
 
     def _size_limits(self, dwelling: Dwelling, on: date) -> tuple[tuple, tuple]:
         """(binding, preferred) size limits of the waiting list in force (`ApplicantFactory.binding_size_limits`,
@@ -512,4 +485,4 @@ class AlmenLetting:
         self.profiles.add(record, winner, seekers, on)
         return record
 
-__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "engine_dwelling", "ranking_rule"]
+__all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]

@@ -30,13 +30,10 @@ def select(group: SeekerPool, dwelling_id: int, rooms: int, month: int, band: in
     referral order, the first households to rehouse (`waiting_only`: none, the channel reads
     only the waiting list). The household facts of the seekers not read yet are read with
     `size`, `urgent`, `seniority` and `referral` (`SeekerPool.fill`). One call of a compiled
-    kernel (`kernels_letting.candidate_rows`), two when some seekers' facts are read first, none when
-    no one applies in the band."""
+    kernel (`kernels_letting.candidate_rows`), two when some seekers' facts are read first."""
     done = tried if tried is not None else (NONE, NONE, NONE)
     cap = WINDOW * WINDOWS
     band_rows = group.applying(band, second, month)
-    if not band_rows.size:                 # no one applying (often a vacancy's first try, its own area's)
-        return Fits([], [], 0 < cap, NONE), [], []
 
     def heads() -> tuple[np.ndarray, int, int, int]:
         return candidate_rows(band_rows, group.open, group.month, group.dwelling, group.known, month, dwelling_id,

@@ -173,30 +173,29 @@ class ColumnScreen:
                                              self.code(dwelling.department_id), SIZE_BITS)
         if not small:
             return self._to_rows()
-        codes = signature.tolist()
+        codes = signature.tolist()               # the distinct signatures (a window: a dict beats np.unique)
+        index: dict[int, int] = {}
+        inverse = [index.setdefault(c, len(index)) for c in codes]
+        distinct = list(index)
         dwelling_facts, kept = self._kept(dwelling, on, covering, dwelling_names)
-        verdicts = list(map(kept.get, codes))   # per seeker (a window: a dict look-up each beats np.unique)
+        verdicts = [kept.get(c) for c in distinct]
         if None in verdicts:                     # RowDecider's verdicts on the new signatures' fact rows
-            new = list(dict.fromkeys(c for c, v in zip(codes, verdicts) if v is None))   # (in first-seen order)
-            signatures = [self._decode(c) for c in new]
+            new = [j for j, v in enumerate(verdicts) if v is None]
+            signatures = [self._decode(distinct[j]) for j in new]
             fact_rows = {p.id: [self._row(plan, sig, dwelling, dwelling_facts) for sig in signatures]
                          for p, plan in zip(covering, plans)}
             outcome, _, keys, _ = self.screen.decider.decide(covering, lambda p: fact_rows[p.id], len(signatures))
-            for c, o, k in zip(new, outcome, keys):
-                kept[c] = (o, tuple(k))
-            verdicts = list(map(kept.get, codes))
+            for j, o, k in zip(new, outcome, keys):
+                verdicts[j] = kept[distinct[j]] = (o, tuple(k))
         self._count()
         eligible = {v[1] for v in verdicts if v[0] is None}
         if not eligible:
             return False
         # the engine's ranking key (`ranking.rank_key`; no referral order on these channels): the
         # priority key as a rank among the distinct keys (-1: not eligible), then seniority and applicant id
-        if len(eligible) == 1:
-            key_rank = [0 if v[0] is None else -1 for v in verdicts]
-        else:
-            ordered = {key: k for k, key in enumerate(sorted(eligible))}
-            key_rank = [ordered[v[1]] if v[0] is None else -1 for v in verdicts]
-        best = best_ranked(rows, np.array(key_rank, dtype=np.int64), group.seniority, group.sid)
+        ordered = {key: k for k, key in enumerate(sorted(eligible))}
+        key_rank = [ordered[v[1]] if v[0] is None else -1 for v in verdicts]
+        best = best_ranked(rows, np.array([key_rank[j] for j in inverse], dtype=np.int64), group.seniority, group.sid)
         return int(group.sid[rows[best]]), "internal" if codes[best] & 2 else "external"
 
     def _kept(self, dwelling: Dwelling, on: date, covering: Sequence[Policy], dwelling_names: tuple[str, ...]
