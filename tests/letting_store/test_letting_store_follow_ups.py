@@ -15,6 +15,7 @@ from boligmix.letting.store.engine_rules import EngineRules
 from boligmix.letting.store.models import DECISION_OUTCOMES, Decision, Entitlement
 from boligmix.letting.store.trail import ROUND
 
+from letting_factories import organisation_offer_policies
 from store_support import STORE_ORDER, MUNI, ORG
 
 NOW = datetime(2024, 6, 15, 10, 0)
@@ -22,22 +23,9 @@ NOW = datetime(2024, 6, 15, 10, 0)
 
 @pytest.fixture(scope="module")
 def rules() -> EngineRules:
-    # The packaged example k0101.kombineret switches § 51 b on in municipality 101; here the
-    # organisation makes the offer elsewhere (switch offer_elsewhere_by; default: the municipality).
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from boligmix.letting.policy import POLICY_DIR, load_policies
-
-    with tempfile.TemporaryDirectory(prefix="local_org_offer_") as name:   # read at once, then removed
-        folder = Path(name)
-        for f in (POLICY_DIR / "local").glob("*.yaml"):
-            shutil.copy(f, folder / f.name)
-        k = folder / "k0101_kombineret.yaml"
-        k.write_text(k.read_text(encoding="utf-8").replace(
-            "switches:\n", "switches:\n  offer_elsewhere_by: organisation\n"), encoding="utf-8")
-        return EngineRules(load_policies([POLICY_DIR / "statutory", folder]))
+    """Municipality 101's kombineret udlejning making the offer elsewhere through the organisation
+    (switch offer_elsewhere_by; the default, the municipality, is tested in test_letting_law.py)."""
+    return EngineRules(organisation_offer_policies())
 
 
 def _household(pid: int, benefit: str | None) -> dict:
