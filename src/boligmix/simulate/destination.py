@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate import rng
-from boligmix.simulate.lookup import is_in
+from boligmix.simulate.lookup import find_sorted, is_in
 
 BASIC_LEVELS = ("grundskole", "uoplyst")
 """Highest education levels of the `basic` segment of the destination rates (a person without a
@@ -79,26 +79,13 @@ def _draw_rows(table: _ChoiceTable, keys: tuple[np.ndarray, np.ndarray, np.ndarr
                         k0, k1, k2, np.ascontiguousarray(u, dtype=np.float64).ravel(), table.areas.size - 1)
 
 
-@numba.njit(cache=True, inline="always")
-def _find(values: np.ndarray, x: np.int64) -> np.int64:
-    """Position of `x` in the ascending distinct `values`, -1 when absent."""
-    lo, hi = 0, values.size
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if values[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if lo < values.size and values[lo] == x else -1
-
-
 @numba.njit(cache=True)
 def _draw_kernel(v0, v1, v2, grid, cum, cum_start, area_start, area_count, k0, k1, k2, u, missing):
     """`AreaChoice.draw` per draw: the group of (k0, k1, k2), then numpy's `searchsorted(cum, u,
     side="right")` in its shares (the same comparison, NaN last) capped at the last area."""
     out = np.empty(u.size, dtype=np.int64)
     for i in range(u.size):
-        a, b, c = _find(v0, k0[i]), _find(v1, k1[i]), _find(v2, k2[i])
+        a, b, c = find_sorted(v0, k0[i]), find_sorted(v1, k1[i]), find_sorted(v2, k2[i])
         if a < 0 or b < 0 or c < 0:
             out[i] = missing
             continue

@@ -74,6 +74,19 @@ def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return pl.Series(wanted).is_in(pl.Series(ids).implode()).to_numpy()
 
 
+@numba.njit(cache=True, inline="always")
+def find_sorted(values: np.ndarray, x: np.int64) -> np.int64:
+    """Position of `x` in the ascending distinct `values`, -1 when absent (inside compiled kernels)."""
+    lo, hi = 0, values.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < values.size and values[lo] == x else -1
+
+
 @numba.njit(cache=True, nogil=True)
 def _merged_is_in(ids: np.ndarray, wanted: np.ndarray, found: np.ndarray) -> None:
     """`is_in` of ascending `wanted` among ascending `ids`: one walk through both."""

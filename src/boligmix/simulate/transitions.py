@@ -30,6 +30,8 @@ import numba
 import numpy as np
 import polars as pl
 
+from boligmix.simulate.lookup import find_sorted
+
 PRIOR_WEIGHT = 20.0
 EDU_AGE_CAP = 40
 """Education moves by single years of age up to 39; 40 and older form one segment."""
@@ -119,14 +121,8 @@ def _destinations(codes: np.ndarray, table: np.ndarray, municipality: np.ndarray
     municipality, min(#{values <= u}, last); -1 for a municipality not in `codes`."""
     out = np.full(municipality.size, -1, dtype=np.int64)
     for i in range(municipality.size):
-        lo, hi, m = 0, codes.size, municipality[i]
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if codes[mid] < m:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == codes.size or codes[lo] != m:
+        lo = find_sorted(codes, municipality[i])
+        if lo < 0:
             continue
         count = 0
         for v in table[lo]:
