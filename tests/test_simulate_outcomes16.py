@@ -1,0 +1,41 @@
+"""Session 16's changes to the year outside the market, each against the code it replaced (the
+oracle, a copy here) on random inputs: the merged row order of `sorted_union_of_kept`."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from boligmix.simulate import lookup
+
+
+def _searched_take(first: np.ndarray, keep: np.ndarray, second: np.ndarray, dtype) -> np.ndarray:
+    """Session 15's row order (the oracle): the kept keys gathered, every row of `second` placed by
+    a binary search, then two scatters through a mask."""
+    kept = np.flatnonzero(keep)
+    at = np.searchsorted(first[kept], second) + np.arange(second.size)
+    take = np.empty(kept.size + second.size, dtype=dtype)
+    from_second = np.zeros(take.size, dtype=bool)
+    from_second[at] = True
+    take[~from_second] = kept
+    take[from_second] = np.arange(first.size, first.size + second.size, dtype=dtype)
+    return take
+
+
+_KEYS = st.one_of(st.integers(-5, 5), st.integers(-(2**62), 2**62), st.sampled_from([-(2**63), 2**63 - 1, 0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=st.lists(_KEYS, max_size=60), second=st.lists(_KEYS, max_size=60),
+       keep=st.lists(st.booleans(), min_size=60, max_size=60), wide=st.booleans())
+def test_merged_take_equals_the_searched_order(first, second, keep, wide):
+    """Ascending keys with repeats (a person's several labour rows), ties between the two frames,
+    extreme ids, empty sides, nothing or everything kept; both index types."""
+    first_keys = np.sort(np.array(first, dtype=np.int64))
+    second_keys = np.sort(np.array(second, dtype=np.int64))
+    kept = np.array(keep[:first_keys.size], dtype=bool)
+    dtype = np.int64 if wide else np.uint32
+    take = np.empty(int(kept.sum()) + second_keys.size, dtype=dtype)
+    lookup._merged_take(first_keys, kept, second_keys, take)
+    assert take.tolist() == _searched_take(first_keys, kept, second_keys, dtype).tolist()
