@@ -25,7 +25,7 @@ from boligmix.simulate.background import in_background
 from boligmix.simulate.behaviour import conviction_probability
 from boligmix.simulate.donors import Donors
 from boligmix.simulate.education_moves import education_step
-from boligmix.simulate.lookup import is_in, sorted_lookup, sorted_union_of_kept
+from boligmix.simulate.lookup import is_in, sorted_union_of_kept
 from boligmix.simulate.per_resident import draw_chunks, flag_at, resident_index
 from boligmix.simulate.population import Population, day
 from boligmix.simulate.rates import (
@@ -38,7 +38,13 @@ from boligmix.simulate.rates import (
     band,
     outside_history,
 )
-from boligmix.simulate.status_history import forget_registers, outside_years_sorted, status_on, year_statuses
+from boligmix.simulate.status_history import (
+    forget_registers,
+    outside_years_sorted,
+    status_of_sorted,
+    status_on,
+    year_statuses,
+)
 from boligmix.simulate.transitions import cumulative_draw
 
 ANCHORED_AREA_BANDS = True
@@ -54,7 +60,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     by_id = np.argsort(pop.pid, kind="stable")        # the residents' ascending order, for the look-ups
     ascending = pop.pid[by_id]
     # last year's status and the outside history, looked up in ascending id order and put back once
-    s0_sorted = sorted_lookup(*year_statuses(pop, year - 1), ascending, 0)
+    s0_sorted = status_of_sorted(pop, year - 1, ascending)
     hist_sorted = outside_history([s0_sorted], rates.outside_statuses) + outside_years_sorted(
         pop, range(year - 2, year - HISTORY_YEARS - 1, -1), rates.outside_statuses, ascending)
     s0 = np.empty_like(s0_sorted)                     # = status_on(pop, year - 1)
