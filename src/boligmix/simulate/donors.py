@@ -83,7 +83,7 @@ class Donors:
                 usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= MIN_AREA_DONORS)
                 codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
             self.levels.append((codes, starts, sizes))
-            self.pools.append(by_cell)
+            self.pools.append(by_cell.astype(np.int32))     # positions in `ids` (memory: held for the run)
         self.ids = py_ids
         self.status = status.astype(np.int8)       # held here: the population drops old years
         self.labour = _by_person(labour)
