@@ -86,7 +86,7 @@ def main() -> None:
     if args.kernels:
         _timers(register_outcomes, ["outside_years_sorted", "outside_probability", "resident_index", "is_in",
                                     "sorted_union_of_kept", "education_step", "area_outside_bands", "area_code",
-                                    "status_on", "donor_order", "Donors.pick", "Donors.rows", "Donors.status_of",
+                                    "status_on", "Donors.pick", "Donors.rows",
                                     "conviction_probability", "cumulative_draw"], totals)
     with tempfile.TemporaryDirectory(prefix="bench-outside-") as tmp:
         for r in range(args.repeat):

@@ -86,7 +86,7 @@ def test_the_donors_year_in_one_chunk_holds_the_same_rows_and_gives_the_same_don
     from simulate_support import START, shared
     from synth_data import small_dataset_dir
 
-    from boligmix.simulate.donors import Donors, donor_order
+    from boligmix.simulate.donors import Donors
     from boligmix.simulate.population import Population
 
     rates = shared().rates
@@ -105,9 +105,9 @@ def test_the_donors_year_in_one_chunk_holds_the_same_rows_and_gives_the_same_don
     rng = np.random.default_rng(5)
     donor = rng.choice(donors.pools[0], 500)
     recipient = rng.permutation(pop.pid)[:500]
-    for frame, ids in ((donors.labour, donors._labour_ids), (donors.person_years, donors._py_ids)):
+    for frame, bounds in ((donors.labour, donors.labour_bounds), (donors.person_years, donors.person_years_bounds)):
         old = _chunked(frame, [1, 60, 700])
         assert frame.n_chunks() == 1 and old.n_chunks() > 1
-        got = donors.rows(frame, ids, donor, recipient, donor_order(donor))
-        assert got.equals(donors.rows(old, ids, donor, recipient, donor_order(donor)))
+        got = donors.rows(frame, bounds, donor, recipient)
+        assert got.equals(donors.rows(old, bounds, donor, recipient))
         assert got.height >= donor.size if frame is donors.person_years else got.height > 0

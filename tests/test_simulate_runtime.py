@@ -88,7 +88,7 @@ def test_donor_cells_pick_what_the_cell_dictionaries_pick():
                rng.integers(0, 9, n // 2)]
     area = np.r_[area_code(pop)[who], rng.integers(-1, 6, n // 2)]
     u = rng.random(n)
-    got = donors.pick(status, bands, nw, ab, u, area)
+    got = donors.ids[donors.pick(status, bands, nw, ab, u, area)]      # a donor: its position in `ids`
     want = [_dictionary_pick(levels, (int(status[i]), int(bands[i]), int(nw[i]), int(ab[i]), int(area[i])), u[i])
             for i in range(n)]
     assert got.tolist() == want
@@ -162,9 +162,9 @@ def test_donors_keep_their_statuses_when_the_population_drops_their_year():
     direct = statuses(pop.labour[START - 1]).select("person_id", "status")
     forget_registers(pop, START + 20)
     assert START - 1 not in pop.labour and START - 1 not in pop.status_cache
-    ids = direct["person_id"].to_numpy()
-    assert donors.status_of(ids).tolist() == direct["status"].to_list()
-    assert donors.status_of(np.array([-1], dtype=np.int64)).tolist() == [0]
+    status = dict(direct.iter_rows())           # a donor without labour rows: status 0
+    assert donors.status.tolist() == [status.get(i, 0) for i in donors.ids.tolist()]
+    assert 0 < len(set(donors.ids.tolist()) & set(status)) < donors.ids.size
 
 
 @settings(max_examples=40, deadline=None)

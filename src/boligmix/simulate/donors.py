@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 
 from boligmix.simulate.area_levels import area_code, area_conviction_shares, area_outside_bands, area_outside_shares
-from boligmix.simulate.lookup import SEARCH_IN_ORDER, search, sorted_groups, sorted_lookup
+from boligmix.simulate.lookup import sorted_groups, sorted_lookup
 from boligmix.simulate.population import Population, day, whole_years
 from boligmix.simulate.rates import STATUS_BANDS, band
-from boligmix.simulate.status_history import status_on, year_statuses
+from boligmix.simulate.status_history import status_on
 
 MIN_AREA_DONORS = 10
 """A cell of donors in the recipient's own area is used when it holds at least this many."""
@@ -43,7 +43,9 @@ class Donors:
     them, 5.20 without; docs/simulate.md).
 
     A cell's pool is its donors in ascending person id; the cells of each level are kept as
-    sorted int64 codes with offsets into one array of donor ids (`pick` is vectorised)."""
+    sorted int64 codes with offsets into one array of donors (`pick` is vectorised). A donor is
+    its position in `ids` (the donors' ascending person ids): its status and the bounds of its
+    rows in the two frames are read at that position (`status`, `rows`), not searched by id."""
 
     def __init__(self, pop: Population, year: int, outside: np.ndarray) -> None:
         # the year's frames in one chunk each, in place (the same rows): the donated rows are gathered
@@ -81,17 +83,19 @@ class Donors:
                 usable = (codes % _KEY_RADIX[4] > 0) & (sizes >= MIN_AREA_DONORS)
                 codes, starts, sizes = codes[usable], starts[usable], sizes[usable]
             self.levels.append((codes, starts, sizes))
-            self.pools.append(py_ids[by_cell])
-        self.statuses = year_statuses(pop, year)     # held here: the population drops old years
+            self.pools.append(by_cell.astype(np.int32))     # positions in `ids` (memory: held for the run)
+        self.ids = py_ids
+        self.status = status.astype(np.int8)       # held here: the population drops old years
         self.labour = _by_person(labour)
         self.person_years = _by_person(py)
-        self._labour_ids = self.labour["person_id"].to_numpy()
-        self._py_ids = self.person_years["person_id"].to_numpy()
+        self.labour_bounds = row_bounds(self.labour["person_id"].to_numpy(), py_ids)
+        self.person_years_bounds = row_bounds(self.person_years["person_id"].to_numpy(), py_ids)
 
     def pick(self, status: np.ndarray, bands: np.ndarray, nw: np.ndarray, ab: np.ndarray, u: np.ndarray,
              area: np.ndarray | None = None) -> np.ndarray:
-        """A donor per recipient: the finest cell of the recipient's key that has donors, then the
-        donor at position floor(u * size) of its pool (`_pick`; none: the status-0 cell's pool)."""
+        """A donor per recipient (its position in `ids`): the finest cell of the recipient's key that
+        has donors, then the donor at position floor(u * size) of its pool (`_pick`; none: the
+        status-0 cell's pool)."""
         n = np.asarray(status).size
         area = np.full(n, -1) if area is None else area
         columns = [np.asarray(c) for c in (status, bands, nw.astype(np.int64) if hasattr(nw, "astype") else nw, ab,
@@ -109,32 +113,32 @@ class Donors:
             raise KeyError((0,))
         return out
 
-    def rows(self, frame: pl.DataFrame, frame_ids: np.ndarray, donor: np.ndarray,
-             recipient: np.ndarray, order: np.ndarray | None = None) -> pl.DataFrame:
-        """The rows of each donor in `frame` (ascending `frame_ids`), as rows of its recipient
-        (`order`: the donors' ascending order when known)."""
-        order = donor_order(donor) if order is None else order
-        if order is None:
-            lo, hi = search(frame_ids, donor, "left"), search(frame_ids, donor, "right")
-        else:                                         # both bounds by one walk of the sorted donors
-            lo, hi = np.empty(donor.size, dtype=np.int64), np.empty(donor.size, dtype=np.int64)
-            _sorted_bounds(frame_ids, donor, order, lo, hi)
-        counts = hi - lo
-        take = np.empty(int(counts.sum()), dtype=np.int64)
+    @staticmethod
+    def rows(frame: pl.DataFrame, bounds: np.ndarray, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
+        """The rows of each donor (a position in `ids`) in `frame`, as rows of its recipient
+        (`bounds`: per donor, its first row in `frame` and how many, `row_bounds`). Before, the
+        donors' ids were sorted and both bounds found by a walk of the frame's ids each year
+        (0.75 s CPU of a national year for the two frames and the statuses)."""
+        donor = np.asarray(donor, dtype=np.int64)
+        take = np.empty(_donated_count(bounds, donor), dtype=np.int64)
         person = np.empty(take.size, dtype=np.int64)
-        _donated_rows(lo, counts, np.asarray(recipient, dtype=np.int64), take, person)
+        _donated_rows(bounds, donor, np.asarray(recipient, dtype=np.int64), take, person)
         return frame[take].with_columns(pl.Series("person_id", person, dtype=pl.Int64))
 
-    def status_of(self, donor: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-        """The main status of each donor in the donors' year (0: no labour rows)."""
-        return sorted_lookup(*self.statuses, donor, 0, order)
+    def labour_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
+        return self.rows(self.labour, self.labour_bounds, donor, recipient)
 
-    def labour_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None) -> pl.DataFrame:
-        return self.rows(self.labour, self._labour_ids, donor, recipient, order)
+    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray) -> pl.DataFrame:
+        return self.rows(self.person_years, self.person_years_bounds, donor, recipient)
 
-    def person_years_of(self, donor: np.ndarray, recipient: np.ndarray, order: np.ndarray | None = None
-                        ) -> pl.DataFrame:
-        return self.rows(self.person_years, self._py_ids, donor, recipient, order)
+
+def row_bounds(frame_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per id of the ascending unique `ids`: (its first row among the ascending `frame_ids`, how
+    many rows it has there) = (searchsorted left, right - left), as int32 pairs when the rows fit
+    (memory: held for the whole run), by one walk through both."""
+    bounds = np.empty((ids.size, 2), dtype=np.int32 if frame_ids.size < 2**31 else np.int64)
+    _walk_bounds(np.asarray(frame_ids, dtype=np.int64), np.asarray(ids, dtype=np.int64), bounds)
+    return bounds
 
 
 @numba.njit(cache=True, nogil=True)
@@ -194,38 +198,40 @@ def _pick(finest: np.ndarray, u: np.ndarray, divisors: np.ndarray, codes, starts
 
 
 @numba.njit(cache=True, nogil=True)
-def _sorted_bounds(ids: np.ndarray, wanted: np.ndarray, order: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-    """`np.searchsorted(ids, wanted, "left")` and `"right"` of ascending `ids`, `order`: the ascending
-    order of `wanted`: one walk through both (two binary searches of every donor before)."""
-    j, n = 0, ids.size
-    for k in range(order.size):
-        i = order[k]
-        x = wanted[i]
-        while j < n and ids[j] < x:
+def _walk_bounds(frame_ids: np.ndarray, ids: np.ndarray, bounds: np.ndarray) -> None:
+    """`row_bounds` of ascending `frame_ids` and ascending unique `ids`: one walk through both."""
+    j, n = 0, frame_ids.size
+    for i in range(ids.size):
+        x = ids[i]
+        while j < n and frame_ids[j] < x:
             j += 1
         end = j
-        while end < n and ids[end] == x:
+        while end < n and frame_ids[end] == x:
             end += 1
-        lo[i], hi[i] = j, end
+        bounds[i, 0], bounds[i, 1] = j, end - j
 
 
 @numba.njit(cache=True, nogil=True)
-def _donated_rows(lo: np.ndarray, counts: np.ndarray, recipient: np.ndarray, take: np.ndarray,
+def _donated_count(bounds: np.ndarray, donor: np.ndarray) -> int:
+    """How many rows the donors have (`bounds`' counts summed)."""
+    total = 0
+    for i in range(donor.size):
+        total += bounds[donor[i], 1]
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _donated_rows(bounds: np.ndarray, donor: np.ndarray, recipient: np.ndarray, take: np.ndarray,
                   person: np.ndarray) -> None:
-    """The rows lo[i] .. lo[i] + counts[i] - 1 of each donor i in turn (`take`), each as a row of
-    its `recipient` (`person`): `np.repeat` and a cumulative sum before."""
+    """The rows of each donor i in turn (`take`: its `bounds`' first row on), each as a row of
+    its `recipient` (`person`)."""
     at = 0
-    for i in range(lo.size):
-        for r in range(counts[i]):
-            take[at] = lo[i] + r
+    for i in range(donor.size):
+        first, count = bounds[donor[i], 0], bounds[donor[i], 1]
+        for r in range(count):
+            take[at] = first + r
             person[at] = recipient[i]
             at += 1
-
-
-def donor_order(donor: np.ndarray) -> np.ndarray | None:
-    """The donors' ascending order for the look-ups of `Donors.rows` and `status_of` (sorted once
-    for all three; None: few enough to search as they come)."""
-    return np.argsort(donor, kind="stable") if donor.size > SEARCH_IN_ORDER else None
 
 
 def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
@@ -233,4 +239,4 @@ def _by_person(frame: pl.DataFrame) -> pl.DataFrame:
     return frame if frame["person_id"].is_sorted() else frame.sort("person_id", maintain_order=True)
 
 
-__all__ = ["MIN_AREA_DONORS", "Donors", "donor_order", "stable_order_of_coarser"]
+__all__ = ["MIN_AREA_DONORS", "Donors", "row_bounds", "stable_order_of_coarser"]

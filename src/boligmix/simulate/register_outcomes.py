@@ -23,9 +23,9 @@ from boligmix.simulate.area_levels import (
 )
 from boligmix.simulate.background import in_background
 from boligmix.simulate.behaviour import conviction_probability
-from boligmix.simulate.donors import Donors, donor_order
+from boligmix.simulate.donors import Donors
 from boligmix.simulate.education_moves import education_step
-from boligmix.simulate.lookup import is_in, sorted_lookup, sorted_union_of_kept
+from boligmix.simulate.lookup import is_in, sorted_union_of_kept
 from boligmix.simulate.per_resident import draw_chunks, flag_at, resident_index
 from boligmix.simulate.population import Population, day
 from boligmix.simulate.rates import (
@@ -38,7 +38,13 @@ from boligmix.simulate.rates import (
     band,
     outside_history,
 )
-from boligmix.simulate.status_history import forget_registers, outside_years_sorted, status_on, year_statuses
+from boligmix.simulate.status_history import (
+    forget_registers,
+    outside_years_sorted,
+    status_of_sorted,
+    status_on,
+    year_statuses,
+)
 from boligmix.simulate.transitions import cumulative_draw
 
 ANCHORED_AREA_BANDS = True
@@ -54,7 +60,7 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     by_id = np.argsort(pop.pid, kind="stable")        # the residents' ascending order, for the look-ups
     ascending = pop.pid[by_id]
     # last year's status and the outside history, looked up in ascending id order and put back once
-    s0_sorted = sorted_lookup(*year_statuses(pop, year - 1), ascending, 0)
+    s0_sorted = status_of_sorted(pop, year - 1, ascending)
     hist_sorted = outside_history([s0_sorted], rates.outside_statuses) + outside_years_sorted(
         pop, range(year - 2, year - HISTORY_YEARS - 1, -1), rates.outside_statuses, ascending)
     s0 = np.empty_like(s0_sorted)                     # = status_on(pop, year - 1)
@@ -108,11 +114,10 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
                         rng.uniform(seed, rep, recipient, year, rng.DONOR), code[switch])
     del nw, ab, s1, bands, code
     kept_ids = ascending[keep[by_id]]                 # = np.sort(pop.pid[keep])
-    by_donor = donor_order(donor)
     # the labour rows on the second core while this thread makes the person_years: the two read the
     # same inputs and nothing of each other (polars and nogil kernels: the GIL is mostly free)
-    labour = in_background(labour_rows, prev_labour, kept_ids, donors, donor, recipient, by_donor, year)
-    donor_py = donors.person_years_of(donor, recipient, by_donor)
+    labour = in_background(labour_rows, prev_labour, kept_ids, donors, donor, recipient, year)
+    donor_py = donors.person_years_of(donor, recipient)
     own = prev_py.select(
         "person_id", pl.col("highest_education").alias("own_level"), pl.col("education_source").alias("own_source")
     ).filter(pl.Series(flag_at(switch, py_resident)))    # = is_in(sorted switchers' ids, last year's ids)
@@ -123,9 +128,9 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
     # the main status of the new rows: a person who keeps last year's rows keeps its status, one who
     # takes a donor's rows takes the donor's (the status is a function of a person's rows of a year)
     new_status = s0.copy()
-    new_status[switch] = donors.status_of(donor, by_donor)
+    new_status[switch] = donors.status[donor]
     pop.status_cache[year] = (ascending, new_status[by_id].astype(np.int8))
-    del new_status, s0, donor, recipient, by_donor
+    del new_status, s0, donor, recipient
     kept_py = flag_at(keep, py_resident)      # = is_in(kept_ids, last year's ids)
     del own, kept_ids, switch, keep, py_resident   # memory: only what the merge reads is held through it
     # sorted first (a row per person): the education step's look-ups then search ascending ids
@@ -139,12 +144,12 @@ def outcomes(pop: Population, rates: Rates, donors: Donors, seed: int, rep: int,
 
 
 def labour_rows(prev_labour: pl.DataFrame, kept_ids: np.ndarray, donors: Donors, donor: np.ndarray,
-                recipient: np.ndarray, by_donor: np.ndarray | None, year: int) -> pl.DataFrame:
+                recipient: np.ndarray, year: int) -> pl.DataFrame:
     """The labour rows of `year`: the kept persons' rows of last year (sorted: last year's order)
     and the recipients' rows from their donors (other persons), merged."""
     return sorted_union_of_kept(
         prev_labour, is_in(kept_ids, prev_labour["person_id"].to_numpy()),
-        donors.labour_of(donor, recipient, by_donor).select(prev_labour.columns), ("person_id", "attachment"),
+        donors.labour_of(donor, recipient).select(prev_labour.columns), ("person_id", "attachment"),
     ).with_columns(pl.lit(year, pl.Int64).alias("year")).select(prev_labour.columns)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -97,6 +98,16 @@ def status_on(pop: Population, year: int, ids: np.ndarray | None = None, order: 
     return sorted_lookup(st_ids, st, pop.pid if ids is None else ids, 0, order if ids is None else None)
 
 
+def status_of_sorted(pop: Population, year: int, ids: np.ndarray) -> np.ndarray:
+    """`status_on(pop, year, ids)` of ascending unique `ids` (the residents in id order): the year's
+    statuses found by one walk through both id arrays (`merged_positions`) instead of a join."""
+    st_ids, st = year_statuses(pop, year)
+    if st_ids.size == 0:
+        return np.zeros(np.asarray(ids).size, dtype=st.dtype)
+    at = merged_positions(st_ids, ids)
+    return np.where(at >= 0, st[at], st.dtype.type(0))
+
+
 def outside_years(pop: Population, years: range, outside: np.ndarray, by_id: np.ndarray,
                   ascending: np.ndarray | None = None) -> np.ndarray:
     """Per resident: in how many of `years` the main status was an outside one (`outside_history` of
@@ -122,13 +133,29 @@ def outside_years_sorted(pop: Population, years: range, outside: np.ndarray, ids
             st_ids, st = year_statuses(pop, year)
             count += outside[sorted_lookup(st_ids, st, ids, 0)]
             continue
-        out_ids = _outside_ids(pop, year, outside)        # ascending
-        pos = np.searchsorted(ids, out_ids)
-        np.minimum(pos, ids.size - 1, out=pos)
-        pos = pos[ids[pos] == out_ids]                    # distinct positions: the ids are unique
-        count[pos] += 1
+        at = merged_positions(ids, _outside_ids(pop, year, outside))    # both ascending
+        count[at[at >= 0]] += 1                           # distinct positions: the ids are unique
     return count
 
 
-__all__ = ["OutsideOnly", "forget_registers", "outside_statuses", "outside_years", "outside_years_sorted", "status_on",
-           "year_statuses"]
+def merged_positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per element of the ascending `wanted`: its position among the ascending unique `keys`, -1
+    when absent, by one walk through both (a binary search of each, or a join, before: 0.2 s CPU
+    a national year for last year's statuses, 0.1 s for each history year's outside ids)."""
+    out = np.empty(np.asarray(wanted).size, dtype=np.int64)
+    _walk_positions(np.asarray(keys, dtype=np.int64), np.asarray(wanted, dtype=np.int64), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk_positions(keys: np.ndarray, wanted: np.ndarray, out: np.ndarray) -> None:
+    j, n = 0, keys.size
+    for i in range(wanted.size):
+        x = wanted[i]
+        while j < n and keys[j] < x:
+            j += 1
+        out[i] = j if j < n and keys[j] == x else -1
+
+
+__all__ = ["OutsideOnly", "forget_registers", "merged_positions", "outside_statuses", "outside_years",
+           "outside_years_sorted", "status_of_sorted", "status_on", "year_statuses"]
