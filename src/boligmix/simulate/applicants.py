@@ -70,6 +70,12 @@ def _waiting_policy(dwelling: Dwelling, on: date, policies: PolicySet | tuple):
     return next((p for p in in_force if p.spec.tool == "waiting_list"), None)
 
 
+def facts_of(employed: bool, hours: int, in_education: bool) -> dict[str, Any]:
+    """An applicant's input facts (`ApplicantFactory.facts`) from its household's work and education."""
+    return {"household.employed_or_in_education": employed, "applicant.weekly_work_hours": hours,
+            "applicant.in_education": in_education, "applicant.commuter_to_municipality": False}
+
+
 class Seekers:
     """Seekers by id (household id; a new household id for leavers and immigrants)."""
 
@@ -214,6 +220,8 @@ class ApplicantFactory:
         self._households: dict[int, Household] = {}
         self._facts: dict[int, dict[str, Any]] = {}
         self._roles_of: dict[int, tuple] = {}
+        self._read_on: dict[int, date] = {}
+        """Seeker -> the day its facts were first read without its roles (`read_on`)."""
         self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
         self._member_rows: dict[int, Any] = {}
         """Seeker -> its members' rows in the population, in `_person`'s order (not for immigrants)."""
@@ -313,6 +321,7 @@ class ApplicantFactory:
         found = self._roles_of.get(sid)
         if found is not None:
             return found
+        on = self._read_on.get(sid, on)
         people = self._person(sid, seekers)
         births = {p: _from_ordinal(_EPOCH_ORDINAL + b) for p, b, _, _ in people}   # (`to_date`)
         if len(people) == 1:                    # (a person alone applies, adult or not)
@@ -340,15 +349,17 @@ class ApplicantFactory:
         if facts is None:
             _, _, head, partner, _ = self._roles(sid, seekers, on)
             adults_ids = [p[0] for p in (head, partner) if p is not None]
-            work = frozenset({"employment", "education"})
-            facts = self._facts[sid] = {
-                "household.employed_or_in_education": any(
-                    self.last_fte(p, work) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
-                "applicant.weekly_work_hours": int(round(37 * self.last_fte(head[0], frozenset({"employment"})))),
-                "applicant.in_education": head[0] in self.in_education,
-                "applicant.commuter_to_municipality": False,
-            }
+            facts = self._facts[sid] = facts_of(
+                any(self.last_fte(p, WORK) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
+                int(round(37 * self.last_fte(head[0], EMPLOYMENT))), head[0] in self.in_education)
         return facts
+
+    def read_on(self, sids: list[int], on: date) -> None:
+        """The seekers' facts were read on `on` (`first_reads`, without `_roles`): their roles, when
+        built, are those of `on` unless built or read earlier."""
+        read_on = self._read_on
+        for sid in sids:
+            read_on.setdefault(sid, on)
 
     def household(self, sid: int, seekers: Seekers, on: date) -> Household:
         if sid in self._households:
@@ -507,5 +518,5 @@ class ApplicantFactory:
         return bool(self.pop.nonwestern[i]) if i < self.index.size else False
 
 
-__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers", "waiting_list_type",
-           "wished_rooms"]
+__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers", "facts_of",
+           "waiting_list_type", "wished_rooms"]

@@ -27,6 +27,7 @@ from boligmix.simulate import rng
 from boligmix.simulate.almen_letting import AlmenLetting
 from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import person_rows
+from boligmix.simulate.first_reads import first_reads
 from boligmix.simulate.lookup import is_in
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, AlmenColumn, Population, day
@@ -146,6 +147,32 @@ class Market:
         rows = self._seeking_rows(household)
         return rows if rows is not None else np.flatnonzero(self.pop.household == household)
 
+    def _opening_rows(self, households: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`members_of` of the `households` as the market opens, for all at once: (their rows
+        concatenated, how many each, whether it is a seeking household: 0 rows if not)."""
+        if self._members:
+            raise AssertionError("the opening rows read after a member left home")
+        ids, grouped, bounds = self._seeking
+        at = np.minimum(np.searchsorted(ids, households), max(ids.size - 1, 0))
+        seeking = ids[at] == households if ids.size else np.zeros(households.size, dtype=bool)
+        lo = np.where(seeking, bounds[at], 0) if ids.size else np.zeros(households.size, dtype=np.int64)
+        hi = np.where(seeking, bounds[at + 1], 0) if ids.size else lo
+        return grouped[spans(lo, hi)], hi - lo, seeking
+
+    def _member_leaves(self, household: int) -> None:
+        """A member is leaving the seeking `household` (a home leaver moves): the members its first
+        reads saw are kept, if it was read from its pool's `first_reads` (`_person` now, before he
+        leaves: what the first read would have kept), else its `first_reads` are void."""
+        group, row, _ = self._seeker_at.get(household, (None, None, None))
+        reads = group.reads if group is not None else None
+        if reads is None or not reads.valid[row]:
+            return
+        columns = group.columns
+        if group.known[row] or columns is not None and columns.known[row]:
+            self.factory._person(household, self._seekers)
+        else:
+            reads.valid[row] = False
+
     def _seeking_rows(self, household: int) -> np.ndarray | None:
         """Rows of a moving (or rehoused) household's members as the market opened, less those who
         have left home since; None for another household."""
@@ -217,8 +244,9 @@ class Market:
             group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)   # (-1: nowhere)
             self._seeker_at.update(zip(sids, zip(repeat(group), range(len(sids)), map(seekers.kind.__getitem__, sids))))
         for (_, almen), group in self._pools.items():
-            if almen:                          # seniority and referral order drawn for all at once
+            if almen:                          # seniority, referral order, first reads: for all at once
                 self.almen.key_pool(group, seekers)
+                group.reads = first_reads(self.factory, group.sid, seekers, self._opening_rows)
         for month in range(1, 13):
             now = datetime(self.year, month, 1, 9)
             queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
@@ -304,6 +332,7 @@ class Market:
             for r in idx.tolist():                 # the leaver is no longer a member of the parents' household
                 rows = self._seeking_rows(int(pop.household[r]))
                 if rows is not None:
+                    self._member_leaves(int(pop.household[r]))
                     self._members[int(pop.household[r])] = rows[rows != r]
             old = dw.index[int(pop.dwelling[idx[0]])]
             self._move_members(idx, s, int(dw.ids[pos]), on, False)
