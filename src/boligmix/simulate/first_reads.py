@@ -44,9 +44,22 @@ class FirstReads:
     """The facts' applicant.in_education."""
     valid: np.ndarray
     """Whether the values above are the seeker's (else: read it one at a time)."""
+    rows: np.ndarray
+    starts: np.ndarray
+    """The members' rows in the population (seeker k's: `rows[starts[k]:starts[k] + size[k]]`, as
+    `_person` reads them; -1: an immigrant's members, not in it)."""
     first_day: int
     last_day: int
     """The days (ordinals) on which a read of the facts gives them (the year's)."""
+
+    def members(self, k: int) -> np.ndarray | None:
+        """The rows of seeker `k`'s members as `ApplicantFactory._person` reads them (valid seekers not
+        from abroad; None for the others)."""
+        if not self.valid[k]:
+            return None
+        lo = self.starts.item(k)
+        rows = self.rows[lo:lo + self.size.item(k)]
+        return rows if rows.size and rows.item(0) >= 0 else None
 
 
 def first_reads(factory: ApplicantFactory, sids: np.ndarray, seekers: Seekers,
@@ -66,7 +79,7 @@ def first_reads(factory: ApplicantFactory, sids: np.ndarray, seekers: Seekers,
     at_new = [k for k in range(n) if new[k] is not None]
     at_leaver = [k for k in range(n) if new[k] is None and kind[k] == "leaver"]
     at_whole = [k for k in range(n) if new[k] is None and kind[k] != "leaver"]
-    parts = []                                  # (seeker positions, member counts, pids, births, usable)
+    parts = []                                  # (seeker positions, member counts, pids, births, usable, rows)
     if at_new:
         counts, pids, births = [], [], []
         for k in at_new:
@@ -82,20 +95,20 @@ def first_reads(factory: ApplicantFactory, sids: np.ndarray, seekers: Seekers,
                 births.append(np.asarray(members["birth"], dtype=np.int64))
         counts = np.array(counts, dtype=np.int64)
         parts.append((np.array(at_new, dtype=np.int64), counts, _joined(pids), _joined(births),
-                      np.ones(int(counts.sum()), dtype=bool)))
+                      np.ones(int(counts.sum()), dtype=bool), np.full(int(counts.sum()), -1, dtype=np.int64)))
     if at_leaver:
         ids = [seekers.members[sid_list[k]] for k in at_leaver]
         counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         rows, indexed = factory.index.rows(_joined(ids))
         parts.append((np.array(at_leaver, dtype=np.int64), counts, pop.pid[rows].astype(np.int64),
-                      pop.birth[rows].astype(np.int64), indexed))
+                      pop.birth[rows].astype(np.int64), indexed, rows))
     if at_whole:
         rows, counts, seeking = household_rows(sids[at_whole])
         valid[np.array(at_whole, dtype=np.int64)[~seeking]] = False
         parts.append((np.array(at_whole, dtype=np.int64), counts, pop.pid[rows].astype(np.int64),
-                      pop.birth[rows].astype(np.int64), np.ones(rows.size, dtype=bool)))
-    at, counts, pid, birth, usable = (np.concatenate(c) for c in zip(*parts)) if parts else \
-        (np.zeros(0, dtype=np.int64),) * 4 + (np.zeros(0, dtype=bool),)
+                      pop.birth[rows].astype(np.int64), np.ones(rows.size, dtype=bool), rows))
+    at, counts, pid, birth, usable, rows = (np.concatenate(c) for c in zip(*parts)) if parts else \
+        (np.zeros(0, dtype=np.int64),) * 4 + (np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     segment = np.repeat(np.arange(at.size), counts)
     bounds = np.concatenate(([0], np.cumsum(counts)))
     ftes = factory._ftes
@@ -128,7 +141,9 @@ def first_reads(factory: ApplicantFactory, sids: np.ndarray, seekers: Seekers,
         in_education[at] = factory.in_education.contains(pid[head])
     size = np.zeros(n, dtype=np.int64)
     size[at] = counts
-    return FirstReads(size, urgent, employed, hours, in_education, valid, date(year, 1, 1).toordinal(),
+    starts = np.zeros(n, dtype=np.int64)
+    starts[at] = bounds[:-1]
+    return FirstReads(size, urgent, employed, hours, in_education, valid, rows, starts, date(year, 1, 1).toordinal(),
                       date(year, 12, 31).toordinal())
 
 

@@ -35,14 +35,20 @@ class Pending:
         self.rows: list[Any] = []
         self.ons: list[int] = []
 
-    def add(self, record: dict, sid: int, seekers: Seekers, on: date) -> None:
+    def add(self, record: dict, sid: int, seekers: Seekers, on: date, members: np.ndarray | None = None) -> None:
         """Keep `record` (its profile fields present, as None) to be filled with seeker `sid`'s
-        profile on `on`, its members fixed now."""
+        profile on `on`, its members fixed now; `members`: their rows as the pool's first reads hold
+        them (`first_reads.FirstReads.members`, what `_person` would read), used unless the factory
+        has read them (None: read them now)."""
         factory = self.factory
         self.records.append(record)
         self.sids.append(sid)
-        self.people.append(factory._person(sid, seekers))
-        self.rows.append(factory._member_rows.get(sid))
+        if members is None or sid in factory._people:
+            self.people.append(factory._person(sid, seekers))
+            self.rows.append(factory._member_rows.get(sid))
+        else:
+            self.people.append(None)
+            self.rows.append(members)
         self.ons.append(on.toordinal())
 
     def fill(self, seekers: Seekers) -> None:
@@ -58,15 +64,24 @@ class Pending:
 def profiles(factory: ApplicantFactory, seekers: Seekers, sids: list[int], people: list[list[tuple]],
              rows: list[Any], ons: list[int]) -> dict[str, list]:
     """`ApplicantFactory.profile` of seeker `sids[k]` on the day of ordinal `ons[k]` for every k, its
-    members `people[k]` (`_person`) at rows `rows[k]` (`_member_rows`; None for immigrants), as columns
-    of Python values equal to `profile`'s (ints, bools, the FTE a float)."""
-    sizes = np.fromiter(map(len, people), dtype=np.int64, count=len(people))
+    members `people[k]` (`_person`; None: those at `rows[k]`) at rows `rows[k]` (`_member_rows`; None
+    for immigrants), as columns of Python values equal to `profile`'s (ints, bools, the FTE a float)."""
+    sizes = np.fromiter((len(m) if m is not None else r.size for m, r in zip(people, rows)), dtype=np.int64,
+                        count=len(people))
     if sizes.size and sizes.min() == 0:
         raise ValueError("a letting's household without members")
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     group = np.repeat(np.arange(sizes.size), sizes)
-    pid = np.fromiter((p for members in people for p, _, _, _ in members), dtype=np.int64, count=group.size)
-    birth = np.fromiter((b for members in people for _, b, _, _ in members), dtype=np.int64, count=group.size)
+    listed = np.repeat(np.fromiter((m is not None for m in people), dtype=bool, count=len(people)), sizes)
+    pid = np.empty(group.size, dtype=np.int64)
+    birth = np.empty(group.size, dtype=np.int64)
+    pid[listed] = np.fromiter((p for members in people if members is not None for p, _, _, _ in members),
+                              dtype=np.int64, count=int(listed.sum()))
+    birth[listed] = np.fromiter((b for members in people if members is not None for _, b, _, _ in members),
+                                dtype=np.int64, count=int(listed.sum()))
+    if not listed.all():
+        at = np.concatenate([r for m, r in zip(people, rows) if m is None])
+        pid[~listed], birth[~listed] = factory.pop.pid[at], factory.pop.birth[at]
     on = np.array(ons, dtype=np.int64)[group] - EPOCH.toordinal()
     age = whole_years_between(birth, on)
     oldest = np.maximum.reduceat(age, starts) if group.size else age
