@@ -79,9 +79,10 @@ def profiles(factory: ApplicantFactory, seekers: Seekers, sids: list[int], peopl
                               dtype=np.int64, count=int(listed.sum()))
     birth[listed] = np.fromiter((b for members in people if members is not None for _, b, _, _ in members),
                                 dtype=np.int64, count=int(listed.sum()))
+    member_row = np.full(group.size, -1, dtype=np.int64)   # (the members given by row: for the head's origin)
     if not listed.all():
         at = np.concatenate([r for m, r in zip(people, rows) if m is None])
-        pid[~listed], birth[~listed] = factory.pop.pid[at], factory.pop.birth[at]
+        pid[~listed], birth[~listed], member_row[~listed] = factory.pop.pid[at], factory.pop.birth[at], at
     on = np.array(ons, dtype=np.int64)[group] - EPOCH.toordinal()
     age = whole_years_between(birth, on)
     oldest = np.maximum.reduceat(age, starts) if group.size else age
@@ -95,7 +96,8 @@ def profiles(factory: ApplicantFactory, seekers: Seekers, sids: list[int], peopl
     np.add.at(outside, group[working_at], fte[working_at])   # (unbuffered: in the members' order, as `sum`)
     dwelling, org = seekers.dwelling, factory._org
     return {"persons": sizes.tolist(), "head_age": age[head].tolist(),
-            "head_non_western": _non_western(factory, seekers, sids, people, rows, (head - starts).tolist()),
+            "head_non_western": _non_western(factory, seekers, sids, people, rows, (head - starts).tolist(),
+                                             member_row[head].tolist()),
             "adults_18_64": np.bincount(group, weights=working, minlength=sizes.size).astype(np.int64).tolist(),
             "outside_fte_18_64": outside.tolist(),
             "from_almen": [d is not None and d in org for d in map(dwelling.__getitem__, sids)]}
@@ -133,8 +135,9 @@ def _last_ftes(factory: ApplicantFactory, pid: np.ndarray) -> np.ndarray:
 
 
 def _non_western(factory: ApplicantFactory, seekers: Seekers, sids: list[int], people: list[list[tuple]],
-                 rows: list[Any], head: list[int]) -> list[bool]:
-    """`ApplicantFactory._nonwestern` of each letting's head (its `head[k]`-th member)."""
+                 rows: list[Any], head: list[int], head_rows: list[int]) -> list[bool]:
+    """`ApplicantFactory._nonwestern` of each letting's head (its `head[k]`-th member; its row
+    `head_rows[k]` when the members are given by row, `people[k]` None)."""
     out = [False] * len(sids)
     at, wanted = [], []
     limit = factory.index.size
@@ -143,7 +146,7 @@ def _non_western(factory: ApplicantFactory, seekers: Seekers, sids: list[int], p
         if new is not None:
             out[k] = bool(new["nonwestern"][list(seekers.members[sid]).index(people[k][member][0])])
             continue
-        i = int(rows[k][member])
+        i = int(rows[k][member]) if people[k] is not None else head_rows[k]
         if i < limit:
             at.append(k)
             wanted.append(i)
