@@ -85,19 +85,24 @@ def population():
     return Population.from_dataset(small_dataset_dir(), START)
 
 
-@pytest.mark.parametrize("seed", [7, 13])
-def test_first_reads_equal_a_fresh_factorys_reads_on_every_day(population, seed):
+@pytest.mark.parametrize("seed, quarters", [(7, False), (13, False), (7, True)])
+def test_first_reads_equal_a_fresh_factorys_reads_on_every_day(population, seed, quarters):
+    """`quarters`: last year's FTEs rounded to quarters (both factories read the same table), so that
+    the thresholds (0.5 outside, 0.5 - 1e-9 at work) are met exactly and 37 times an FTE ends in .25,
+    .5 or .75 (half-even rounding)."""
     _, market, seekers = market_before_letting(population, seed)
     market._seekers = seekers
     market._index(seekers)
     factory = market.factory
+    if quarters:
+        factory._ftes._sums[:] = np.round(factory._ftes._sums * 4) / 4
     pools = [np.array(list(members), dtype=np.int64) for (_, almen), members in seekers._by_group.items() if almen]
     reads = [market_module.first_reads(factory, sids, seekers, market._opening_rows) for sids in pools]
     assert (reads[0].first_day, reads[0].last_day) == (date(START, 1, 1).toordinal(), date(START, 12, 31).toordinal())
     checked = invalid = 0
     for on in (date(START, 1, 1), date(START, 6, 1), date(START, 12, 1)):
         fresh = ApplicantFactory(market.pop, START, seed, 0, tuple(factory.outside))
-        fresh.members_of = market.members_of
+        fresh.members_of, fresh._ftes = market.members_of, factory._ftes
         for sids, read in zip(pools, reads):
             for k, sid in enumerate(sids.tolist()):
                 if not read.valid[k]:
