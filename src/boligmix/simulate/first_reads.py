@@ -73,8 +73,7 @@ def first_reads(factory: ApplicantFactory, sids: np.ndarray, seekers: Seekers,
     kind = list(map(seekers.kind.__getitem__, sid_list))
     valid = np.ones(n, dtype=bool)
     urgent = np.zeros(n, dtype=bool)
-    own_urgency = np.zeros(n, dtype=bool)
-    """Immigrants whose urgency is their donors' (`new_members["outside_fte"]`)."""
+    own_urgency = np.zeros(n, dtype=bool)      # (immigrants whose urgency is their donors': "outside_fte")
     pop = factory.pop
     at_new = [k for k in range(n) if new[k] is not None]
     at_leaver = [k for k in range(n) if new[k] is None and kind[k] == "leaver"]
