@@ -266,7 +266,7 @@ class AlmenLetting:
             if handed and self.direct:
                 # the screen decided the round: let it directly (`_let_direct`, the engine's letting)
                 return self._let_direct(pos, vacancy, *found, channel, seekers, now, in_force,
-                                        referred[0] if referred else None)
+                                        referred[0] if referred else None, group)
             round_ = self.engine.next_offers(vacancy, applicants if handed is None else handed,
                                              context if w == 0 else NO_CONTEXT, now)
             self.offer_rounds += 1
@@ -286,7 +286,7 @@ class AlmenLetting:
                 self._forget_offers(vacancy)
                 ranking = f"{round_.policies[0].policy_id}" if round_.policies else None
                 return int(offer.applicant_id), self._record(vacancy.vacancy_id, letting.channel, ranking,
-                                                             offer.applicant_id, seekers, dwelling, now)
+                                                             offer.applicant_id, seekers, dwelling, now, group=group)
             channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id, channel)
         channel = self.engine.ledger.vacancy_channel.get(vacancy.vacancy_id)
         complete = {Channel.WAITING_LIST: fits.complete, Channel.FLEKSIBEL: fits.complete,
@@ -425,7 +425,8 @@ class AlmenLetting:
         self.checked += 1
 
     def _let_direct(self, pos: int, vacancy: Vacancy, aid: int, list_type: str, channel: Channel, seekers: Seekers,
-                    now: datetime, in_force: tuple, referred: Applicant | None = None) -> tuple[int, dict]:
+                    now: datetime, in_force: tuple, referred: Applicant | None = None, group: SeekerPool | None = None
+                    ) -> tuple[int, dict]:
         """Let `vacancy` to the one candidate the screen found (`WindowScreen.candidates`) without the
         engine's round: the round would assess that candidate eligible (the compiled decision is
         tested equal to the engine's, rule by rule), offer it rank 1, and the acceptance would let
@@ -434,7 +435,8 @@ class AlmenLetting:
         `_forget_offers` drops them), and the record is the one the engine's round gives: the
         channel (internal for a waiting-list letting to an internal applicant, `_letting_channel`),
         the channel rule and rejections of the vacancy's earlier rounds and the first policy in force.
-        `referred`: the winner's applicant in a referral round (`WindowScreen.referrals`)."""
+        `referred`: the winner's applicant in a referral round (`WindowScreen.referrals`); `group`: the
+        vacancy's pool (its first reads give the winner's members, `_record`)."""
         ledger = self.engine.ledger
         if self.check_rules:
             self._check(vacancy, aid, channel, [referred or self._applicant(aid, seekers, vacancy.dwelling, now.date(),
@@ -456,12 +458,14 @@ class AlmenLetting:
         if ranking is None or ranking[0] is not in_force:
             ranking = self._ranking[id(in_force)] = (in_force, ranking_rule(in_force))
         return int(aid), self._record(vacancy.vacancy_id, letting_channel, ranking[1], aid, seekers, vacancy.dwelling, now,
-                                      round_channel)
+                                      round_channel, group)
 
     def _record(self, vacancy_id: str, letting_channel: Channel, ranking_rule: str | None, winner: int,
-                seekers: Seekers, dwelling: Dwelling, now: datetime, round_channel: Channel | None = None) -> dict:
+                seekers: Seekers, dwelling: Dwelling, now: datetime, round_channel: Channel | None = None,
+                group: SeekerPool | None = None) -> dict:
         """The letting's record; `round_channel`: the channel of the deciding round (default: the
-        last engine round's). Its household profile is read with the year's others (`profiles.fill`)."""
+        last engine round's). Its household profile is read with the year's others (`profiles.fill`),
+        its members from the pool's first reads where they hold them (`group`: the vacancy's pool)."""
         ledger = self.engine.ledger
         allocation = self._allocation.pop(vacancy_id, None)
         rounds = ledger.vacancy_rounds.get(vacancy_id, ())
@@ -482,7 +486,8 @@ class AlmenLetting:
                   **dict.fromkeys(PROFILE_FIELDS),
                   "from_area_id": self.pop.dwellings.area[self.pop.dwellings.index[current]] if current is not None
                   else None}
-        self.profiles.add(record, winner, seekers, on)
+        row = group.row.get(winner) if group is not None and group.reads is not None else None
+        self.profiles.add(record, winner, seekers, on, group.reads.members(row) if row is not None else None)
         return record
 
 __all__ = ["WINDOW", "WINDOWS", "AlmenLetting", "Fits", "direct_channel", "ranking_rule"]

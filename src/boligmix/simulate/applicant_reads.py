@@ -30,6 +30,13 @@ class RowIndex:
             return self._order.item(i)
         return default
 
+    def rows(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`get` of every id at once: (rows, whether indexed; the row of an id not indexed is 0)."""
+        at, found = _positions(self._sorted, pids)
+        if not self._order.size:
+            return at, found
+        return np.where(found, self._order[at], 0), found
+
 
 class PersonSet:
     """A set of person ids as a sorted array (membership by binary search)."""
@@ -41,6 +48,10 @@ class PersonSet:
         ids = self._sorted
         i = ids.searchsorted(pid)
         return i < ids.size and ids.item(i) == pid
+
+    def contains(self, pids: np.ndarray) -> np.ndarray:
+        """`pid in self` of every id at once."""
+        return _positions(self._sorted, pids)[1]
 
 
 class LastFtes:
@@ -68,6 +79,24 @@ class LastFtes:
         if j < persons.size and persons.item(j) == pid:
             return self._sums.item(j, q) if self._found.item(j, q) else 0
         return None
+
+    def values(self, pids: np.ndarray, kinds: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`get` of every id at once on one of the sets: (the FTEs as floats, 0.0 without a row;
+        whether the person is one of `persons`)."""
+        at, known = _positions(self.persons, pids)
+        q = self.sets[kinds]
+        if not self.persons.size:
+            return np.zeros(at.size), known
+        return np.where(known & self._found[at, q], self._sums[at, q], 0.0), known
+
+
+def _positions(ordered: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position of each value in the ascending array `ordered`, clipped to a valid one; whether it is there)."""
+    values = np.asarray(values, dtype=np.int64)
+    if not ordered.size:
+        return np.zeros(values.size, dtype=np.int64), np.zeros(values.size, dtype=bool)
+    at = np.minimum(ordered.searchsorted(values), ordered.size - 1)
+    return at, ordered[at] == values
 
 
 def _distinct_sorted(ids: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from boligmix.letting.register import RegisterOptions, benefit_history
 from boligmix.simulate import rng
 from boligmix.simulate.applicant_reads import LastFtes, PersonSet, RowIndex
 from boligmix.simulate.population import EPOCH, Population, sorted_unique, to_date
+from boligmix.simulate.seeker_table import Seekers
 
 _EPOCH_ORDINAL, _from_ordinal = EPOCH.toordinal(), date.fromordinal
 
@@ -70,103 +71,10 @@ def _waiting_policy(dwelling: Dwelling, on: date, policies: PolicySet | tuple):
     return next((p for p in in_force if p.spec.tool == "waiting_list"), None)
 
 
-class Seekers:
-    """Seekers by id (household id; a new household id for leavers and immigrants)."""
-
-    def __init__(self) -> None:
-        self.kind: dict[int, str] = {}
-        self.month: dict[int, int] = {}
-        self.wants_almen: dict[int, bool] = {}
-        self.municipality: dict[int, int] = {}
-        self.dwelling: dict[int, int | None] = {}
-        self.members: dict[int, np.ndarray] = {}
-        self.new_members: dict[int, dict[str, Any] | None] = {}
-        self.area_band: dict[int, int] = {}
-        """The area an almen seeker applies in, by its label (`market.area_labels`; 0: no area)."""
-        self.second_band: dict[int, int] = {}
-        """A second area it applies in (`destination.second_choices`), by its label."""
-        self._open: dict[int, None] = {}
-        """Open seekers in the order added (a dict: housing one is O(1), not a list scan)."""
-        self._by_group: dict[tuple[int, bool], dict[int, None]] = {}
-        self._group_of: dict[int, dict[int, None]] = {}
-        """Each open seeker's dict of `_by_group` (housing one deletes from it without building its key)."""
-
-    def add(self, sid: int, kind: str, month: int, wants_almen: bool, municipality: int, dwelling: int | None,
-            members: np.ndarray, new_members: dict[str, Any] | None) -> None:
-        if sid in self.kind:
-            return
-        self.kind[sid], self.month[sid], self.wants_almen[sid] = kind, month, wants_almen
-        self.municipality[sid], self.dwelling[sid] = municipality, dwelling
-        self.members[sid], self.new_members[sid] = np.asarray(members, dtype=np.int64), new_members
-        self._open[sid] = None
-        group = self._group_of[sid] = self._by_group.setdefault((municipality, wants_almen), {})
-        group[sid] = None
-
-    def add_many(self, sids: list[int], kind: str | list[str], month: list[int], wants_almen: list[bool],
-                 municipality: list[int], dwelling: list[int | None] | None, members: list[np.ndarray],
-                 new_members: list[dict[str, Any] | None] | None = None) -> None:
-        """`add` of each seeker in order (Python values; `kind` one for all or per seeker, `dwelling`
-        and `new_members` None: None for all): the same dictionaries, in the same order, filled a
-        column at a time instead of a call per seeker."""
-        n = len(sids)
-        kinds = dict.fromkeys(sids, kind) if isinstance(kind, str) else dict(zip(sids, kind))
-        if len(kinds) < n or not self.kind.keys().isdisjoint(kinds.keys()):   # a repeated id: the first one counts
-            for row in zip(sids, [kind] * n if isinstance(kind, str) else kind, month, wants_almen, municipality,
-                           [None] * n if dwelling is None else dwelling, members,
-                           [None] * n if new_members is None else new_members):
-                self.add(*row)
-            return
-        # the ids (distinct and new) are the keys of `kinds`, merged without hashing again; members
-        # that are int64 arrays already (slices of the persons' ids) are kept without a call each
-        self.kind.update(kinds)
-        self.month.update(zip(sids, month))
-        self.wants_almen.update(zip(sids, wants_almen))
-        self.municipality.update(zip(sids, municipality))
-        self.dwelling.update(dict.fromkeys(kinds) if dwelling is None else zip(sids, dwelling))
-        self.members.update(zip(sids, (m if type(m) is np.ndarray and m.dtype == np.int64
-                                       else np.asarray(m, dtype=np.int64) for m in members)))
-        self.new_members.update(dict.fromkeys(kinds) if new_members is None else zip(sids, new_members))
-        self._open.update(dict.fromkeys(kinds))
-        self._add_to_groups(sids, municipality, wants_almen)
-
-    def _add_to_groups(self, sids: list[int], municipality: list[int], wants_almen: list[bool]) -> None:
-        """New seekers into `_by_group` (groups first met first, each group's seekers in the order
-        given) and `_group_of`: the seekers grouped by a stable sort of (municipality, wants almen)
-        instead of a Python step per seeker."""
-        if not sids:
-            return
-        muni, wants = np.asarray(municipality, dtype=np.int64), np.asarray(wants_almen, dtype=np.int64)
-        order = np.lexsort((wants, muni))                  # stable: each group's seekers in the order given
-        new = np.r_[True, (muni[order][1:] != muni[order][:-1]) | (wants[order][1:] != wants[order][:-1])]
-        starts = np.flatnonzero(new)
-        bounds = np.r_[starts, order.size].tolist()
-        group = np.cumsum(new) - 1                        # per sorted seeker: its group
-        by_sorted = np.asarray(sids, dtype=np.int64)[order].tolist()
-        firsts = order[starts]                            # each group's first seeker, given order
-        dicts = np.empty(starts.size, dtype=object)
-        for g in np.argsort(firsts, kind="stable").tolist():      # groups first met first
-            first = int(firsts[g])
-            part = self._by_group.setdefault((municipality[first], wants_almen[first]), {})
-            part.update(dict.fromkeys(by_sorted[bounds[g]:bounds[g + 1]]))
-            dicts[g] = part
-        of_seeker = np.empty(order.size, dtype=np.int64)
-        of_seeker[order] = group
-        self._group_of.update(zip(sids, dicts[of_seeker].tolist()))
-
-    def active(self, month: int) -> list[int]:
-        return [s for s in self._open if self.month[s] <= month]
-
-    def active_in(self, month: int, municipality: int, wants_almen: bool) -> list[int]:
-        """Open seekers of one municipality wanting almen (or not) who have decided by `month`, in
-        the order they were added."""
-        return [s for s in self._by_group.get((municipality, wants_almen), ()) if self.month[s] <= month]
-
-    def housed(self, sid: int) -> None:
-        del self._open[sid]
-        del self._group_of[sid][sid]
-
-    def __len__(self) -> int:
-        return len(self.kind)
+def facts_of(employed: bool, hours: int, in_education: bool) -> dict[str, Any]:
+    """An applicant's input facts (`ApplicantFactory.facts`) from its household's work and education."""
+    return {"household.employed_or_in_education": employed, "applicant.weekly_work_hours": hours,
+            "applicant.in_education": in_education, "applicant.commuter_to_municipality": False}
 
 
 class ApplicantFactory:
@@ -214,6 +122,8 @@ class ApplicantFactory:
         self._households: dict[int, Household] = {}
         self._facts: dict[int, dict[str, Any]] = {}
         self._roles_of: dict[int, tuple] = {}
+        self._read_on: dict[int, date] = {}
+        """Seeker -> the day its facts were first read without its roles (`read_on`)."""
         self._people: dict[int, list[tuple[int, int, bool, str]]] = {}
         self._member_rows: dict[int, Any] = {}
         """Seeker -> its members' rows in the population, in `_person`'s order (not for immigrants)."""
@@ -313,6 +223,7 @@ class ApplicantFactory:
         found = self._roles_of.get(sid)
         if found is not None:
             return found
+        on = self._read_on.get(sid, on)
         people = self._person(sid, seekers)
         births = {p: _from_ordinal(_EPOCH_ORDINAL + b) for p, b, _, _ in people}   # (`to_date`)
         if len(people) == 1:                    # (a person alone applies, adult or not)
@@ -340,15 +251,17 @@ class ApplicantFactory:
         if facts is None:
             _, _, head, partner, _ = self._roles(sid, seekers, on)
             adults_ids = [p[0] for p in (head, partner) if p is not None]
-            work = frozenset({"employment", "education"})
-            facts = self._facts[sid] = {
-                "household.employed_or_in_education": any(
-                    self.last_fte(p, work) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
-                "applicant.weekly_work_hours": int(round(37 * self.last_fte(head[0], frozenset({"employment"})))),
-                "applicant.in_education": head[0] in self.in_education,
-                "applicant.commuter_to_municipality": False,
-            }
+            facts = self._facts[sid] = facts_of(
+                any(self.last_fte(p, WORK) >= OPTIONS.employed_or_in_education_fte - 1e-9 for p in adults_ids),
+                int(round(37 * self.last_fte(head[0], EMPLOYMENT))), head[0] in self.in_education)
         return facts
+
+    def read_on(self, sids: list[int], on: date) -> None:
+        """The seekers' facts were read on `on` (`first_reads`, without `_roles`): their roles, when
+        built, are those of `on` unless built or read earlier."""
+        read_on = self._read_on
+        for sid in sids:
+            read_on.setdefault(sid, on)
 
     def household(self, sid: int, seekers: Seekers, on: date) -> Household:
         if sid in self._households:
@@ -507,5 +420,5 @@ class ApplicantFactory:
         return bool(self.pop.nonwestern[i]) if i < self.index.size else False
 
 
-__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers", "waiting_list_type",
-           "wished_rooms"]
+__all__ = ["EU_EEA_CH", "REFERRAL_OUTSIDE_FTE", "ApplicantFactory", "PersonSet", "RowIndex", "Seekers", "facts_of",
+           "waiting_list_type", "wished_rooms"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from boligmix.letting.facts import BASE_FACTS, PRIORITY_RIGHT_PREFIX
 from boligmix.letting.model import AREA_CATEGORIES, Channel, Dwelling, ListType, Vacancy
 from boligmix.letting.policy import Policy
 from boligmix.letting.ranking import REFERRAL_CHANNELS
-from boligmix.simulate.applicants import ApplicantFactory, Seekers, waiting_list_type, wished_rooms
+from boligmix.simulate.applicants import ApplicantFactory, Seekers, facts_of, waiting_list_type, wished_rooms
 from boligmix.simulate.kernels_letting import best_ranked, window_signatures
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.screen import SCREENED, WindowScreen
@@ -87,6 +88,8 @@ class ColumnScreen:
         self._codes: dict[str | None, int] = {None: 0}
         self._fact_codes: dict[tuple, int] = {}
         self.fact_rows: list[dict[str, Any]] = []
+        self._read_codes: dict[tuple[bool, int, bool], int] = {}
+        """(employed or in education, weekly hours, in education) of `first_reads` -> code of those facts."""
         """Code -> the applicant facts (`ApplicantFactory.facts`) of the seekers with that code."""
         self._plans: dict[int, tuple[Policy, tuple | None]] = {}
         self._prepared_for: dict[tuple[int, Channel], tuple[Sequence[Policy], tuple | None]] = {}
@@ -115,22 +118,42 @@ class ColumnScreen:
         todo = rows[~columns.known[rows]]
         if not todo.size:
             return columns
-        factory, fact_codes, code = self.factory, self._fact_codes, self.code
+        factory, code = self.factory, self.code
         organisations, departments, codes = [], [], []
-        for sid in group.sid[todo].tolist():     # (the columns written once, not an element per seeker)
+        sids = group.sid[todo].tolist()
+        reads = group.reads
+        if reads is not None and reads.first_day <= on.toordinal() <= reads.last_day:
+            read = reads.valid[todo]
+            values = zip(read.tolist(), reads.employed[todo].tolist(), reads.hours[todo].tolist(),
+                         reads.in_education[todo].tolist())
+            factory.read_on(group.sid[todo[read]].tolist(), on)   # (their roles, when built, as of today)
+        else:
+            values = repeat((False, None, None, None))
+        read_codes = self._read_codes
+        for sid, (read, employed, hours, in_education) in zip(sids, values):   # (columns written once)
             org, department = factory.current(sid, seekers)
-            facts = factory.facts(sid, seekers, on)
-            key = tuple((k, v, type(v)) for k, v in facts.items())
-            fact_code = fact_codes.get(key)
-            if fact_code is None:
-                fact_code = fact_codes[key] = len(self.fact_rows)
-                self.fact_rows.append(facts)
+            if read:                             # the facts `first_reads` read (`ApplicantFactory.facts`)
+                fact_code = read_codes.get((employed, hours, in_education))
+                if fact_code is None:
+                    fact_code = read_codes[employed, hours, in_education] = self._fact_code(
+                        facts_of(employed, hours, in_education))
+            else:
+                fact_code = self._fact_code(factory.facts(sid, seekers, on))
             organisations.append(code(org))
             departments.append(code(department))
             codes.append(fact_code)
         columns.organisation[todo], columns.department[todo], columns.facts[todo] = organisations, departments, codes
         columns.known[todo] = True
         return columns
+
+    def _fact_code(self, facts: dict[str, Any]) -> int:
+        """The code of a seeker's applicant facts (`fact_rows`): equal facts (values and types) equal codes."""
+        key = tuple((k, v, type(v)) for k, v in facts.items())
+        found = self._fact_codes.get(key)
+        if found is None:
+            found = self._fact_codes[key] = len(self.fact_rows)
+            self.fact_rows.append(facts)
+        return found
 
     def candidates(self, engine: LettingEngine, vacancy: Vacancy, channel: Channel, group: SeekerPool,
                    sids: Sequence[int], seekers: Seekers, now: datetime, in_force: Sequence[Policy],

@@ -48,4 +48,51 @@ def labour_sums(persons: np.ndarray, pid: np.ndarray, year: np.ndarray, code: np
     return sums, found
 
 
-__all__ = ["labour_sums"]
+@numba.njit(cache=True)
+def household_roles(bounds: np.ndarray, birth: np.ndarray, pid: np.ndarray, gap_years: float,
+                    adult_first: np.ndarray, adult_last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per household `s` of members `bounds[s]:bounds[s+1]` (their `birth` days and `pid`s): the
+    member who applies (the oldest: smallest (birth, pid)), the partner (-1: none) and whether the
+    partner is the same on the first and the last day of the year (`adult_first`, `adult_last`:
+    each member 18 or older then), as `ApplicantFactory._roles` picks them: the partner is the
+    adult other than the head nearest in age, within `gap_years` years (days / 365.25) ((distance, pid)
+    smallest), none when the head is not an adult. An empty household: head -1, not stable."""
+    n = bounds.size - 1
+    head = np.full(n, -1, dtype=np.int64)
+    partner = np.full(n, -1, dtype=np.int64)
+    stable = np.ones(n, dtype=np.bool_)
+    for s in range(n):
+        lo, hi = bounds[s], bounds[s + 1]
+        if hi == lo:
+            stable[s] = False
+            continue
+        h = lo
+        for i in range(lo + 1, hi):
+            if birth[i] < birth[h] or (birth[i] == birth[h] and pid[i] < pid[h]):
+                h = i
+        head[s] = h
+        first = _partner(lo, hi, h, birth, pid, gap_years, adult_first)
+        last = _partner(lo, hi, h, birth, pid, gap_years, adult_last)
+        stable[s] = first == last
+        partner[s] = last
+    return head, partner, stable
+
+
+@numba.njit(cache=True)
+def _partner(lo: int, hi: int, h: int, birth: np.ndarray, pid: np.ndarray, gap_years: float,
+             adult: np.ndarray) -> int:
+    if not adult[h]:
+        return -1
+    best = -1
+    for i in range(lo, hi):
+        if i == h or not adult[i]:
+            continue
+        d = abs(birth[i] - birth[h])
+        if d / 365.25 > gap_years:
+            continue
+        if best < 0 or d < abs(birth[best] - birth[h]) or (d == abs(birth[best] - birth[h]) and pid[i] < pid[best]):
+            best = i
+    return best
+
+
+__all__ = ["household_roles", "labour_sums"]

@@ -35,14 +35,20 @@ class Pending:
         self.rows: list[Any] = []
         self.ons: list[int] = []
 
-    def add(self, record: dict, sid: int, seekers: Seekers, on: date) -> None:
+    def add(self, record: dict, sid: int, seekers: Seekers, on: date, members: np.ndarray | None = None) -> None:
         """Keep `record` (its profile fields present, as None) to be filled with seeker `sid`'s
-        profile on `on`, its members fixed now."""
+        profile on `on`, its members fixed now; `members`: their rows as the pool's first reads hold
+        them (`first_reads.FirstReads.members`, what `_person` would read), used unless the factory
+        has read them (None: read them now)."""
         factory = self.factory
         self.records.append(record)
         self.sids.append(sid)
-        self.people.append(factory._person(sid, seekers))
-        self.rows.append(factory._member_rows.get(sid))
+        if members is None or sid in factory._people:
+            self.people.append(factory._person(sid, seekers))
+            self.rows.append(factory._member_rows.get(sid))
+        else:
+            self.people.append(None)
+            self.rows.append(members)
         self.ons.append(on.toordinal())
 
     def fill(self, seekers: Seekers) -> None:
@@ -58,15 +64,25 @@ class Pending:
 def profiles(factory: ApplicantFactory, seekers: Seekers, sids: list[int], people: list[list[tuple]],
              rows: list[Any], ons: list[int]) -> dict[str, list]:
     """`ApplicantFactory.profile` of seeker `sids[k]` on the day of ordinal `ons[k]` for every k, its
-    members `people[k]` (`_person`) at rows `rows[k]` (`_member_rows`; None for immigrants), as columns
-    of Python values equal to `profile`'s (ints, bools, the FTE a float)."""
-    sizes = np.fromiter(map(len, people), dtype=np.int64, count=len(people))
+    members `people[k]` (`_person`; None: those at `rows[k]`) at rows `rows[k]` (`_member_rows`; None
+    for immigrants), as columns of Python values equal to `profile`'s (ints, bools, the FTE a float)."""
+    sizes = np.fromiter((len(m) if m is not None else r.size for m, r in zip(people, rows)), dtype=np.int64,
+                        count=len(people))
     if sizes.size and sizes.min() == 0:
         raise ValueError("a letting's household without members")
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     group = np.repeat(np.arange(sizes.size), sizes)
-    pid = np.fromiter((p for members in people for p, _, _, _ in members), dtype=np.int64, count=group.size)
-    birth = np.fromiter((b for members in people for _, b, _, _ in members), dtype=np.int64, count=group.size)
+    listed = np.repeat(np.fromiter((m is not None for m in people), dtype=bool, count=len(people)), sizes)
+    pid = np.empty(group.size, dtype=np.int64)
+    birth = np.empty(group.size, dtype=np.int64)
+    pid[listed] = np.fromiter((p for members in people if members is not None for p, _, _, _ in members),
+                              dtype=np.int64, count=int(listed.sum()))
+    birth[listed] = np.fromiter((b for members in people if members is not None for _, b, _, _ in members),
+                                dtype=np.int64, count=int(listed.sum()))
+    member_row = np.full(group.size, -1, dtype=np.int64)   # (the members given by row: for the head's origin)
+    if not listed.all():
+        at = np.concatenate([r for m, r in zip(people, rows) if m is None])
+        pid[~listed], birth[~listed], member_row[~listed] = factory.pop.pid[at], factory.pop.birth[at], at
     on = np.array(ons, dtype=np.int64)[group] - EPOCH.toordinal()
     age = whole_years_between(birth, on)
     oldest = np.maximum.reduceat(age, starts) if group.size else age
@@ -80,7 +96,8 @@ def profiles(factory: ApplicantFactory, seekers: Seekers, sids: list[int], peopl
     np.add.at(outside, group[working_at], fte[working_at])   # (unbuffered: in the members' order, as `sum`)
     dwelling, org = seekers.dwelling, factory._org
     return {"persons": sizes.tolist(), "head_age": age[head].tolist(),
-            "head_non_western": _non_western(factory, seekers, sids, people, rows, (head - starts).tolist()),
+            "head_non_western": _non_western(factory, seekers, sids, people, rows, (head - starts).tolist(),
+                                             member_row[head].tolist()),
             "adults_18_64": np.bincount(group, weights=working, minlength=sizes.size).astype(np.int64).tolist(),
             "outside_fte_18_64": outside.tolist(),
             "from_almen": [d is not None and d in org for d in map(dwelling.__getitem__, sids)]}
@@ -118,8 +135,9 @@ def _last_ftes(factory: ApplicantFactory, pid: np.ndarray) -> np.ndarray:
 
 
 def _non_western(factory: ApplicantFactory, seekers: Seekers, sids: list[int], people: list[list[tuple]],
-                 rows: list[Any], head: list[int]) -> list[bool]:
-    """`ApplicantFactory._nonwestern` of each letting's head (its `head[k]`-th member)."""
+                 rows: list[Any], head: list[int], head_rows: list[int]) -> list[bool]:
+    """`ApplicantFactory._nonwestern` of each letting's head (its `head[k]`-th member; its row
+    `head_rows[k]` when the members are given by row, `people[k]` None)."""
     out = [False] * len(sids)
     at, wanted = [], []
     limit = factory.index.size
@@ -128,7 +146,7 @@ def _non_western(factory: ApplicantFactory, seekers: Seekers, sids: list[int], p
         if new is not None:
             out[k] = bool(new["nonwestern"][list(seekers.members[sid]).index(people[k][member][0])])
             continue
-        i = int(rows[k][member])
+        i = int(rows[k][member]) if people[k] is not None else head_rows[k]
         if i < limit:
             at.append(k)
             wanted.append(i)

@@ -11,7 +11,6 @@ Seekers (`boligmix.simulate.seekers.draw_seekers`) not housed by the year's end 
 from __future__ import annotations
 
 import gc
-from array import array
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,9 @@ from boligmix.simulate import rng
 from boligmix.simulate.almen_letting import AlmenLetting
 from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import person_rows
+from boligmix.simulate.first_reads import first_reads
 from boligmix.simulate.lookup import is_in
+from boligmix.simulate.move_batch import MoveBatch, spans, views
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, AlmenColumn, Population, day
 from boligmix.simulate.seekers import (
@@ -146,6 +147,32 @@ class Market:
         rows = self._seeking_rows(household)
         return rows if rows is not None else np.flatnonzero(self.pop.household == household)
 
+    def _opening_rows(self, households: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`members_of` of the `households` as the market opens, for all at once: (their rows
+        concatenated, how many each, whether it is a seeking household: 0 rows if not)."""
+        if self._members:
+            raise AssertionError("the opening rows read after a member left home")
+        ids, grouped, bounds = self._seeking
+        at = np.minimum(np.searchsorted(ids, households), max(ids.size - 1, 0))
+        seeking = ids[at] == households if ids.size else np.zeros(households.size, dtype=bool)
+        lo = np.where(seeking, bounds[at], 0) if ids.size else np.zeros(households.size, dtype=np.int64)
+        hi = np.where(seeking, bounds[at + 1], 0) if ids.size else lo
+        return grouped[spans(lo, hi)], hi - lo, seeking
+
+    def _member_leaves(self, household: int) -> None:
+        """A member is leaving the seeking `household` (a home leaver moves): the members its first
+        reads saw are kept, if it was read from its pool's `first_reads` (`_person` now, before he
+        leaves: what the first read would have kept), else its `first_reads` are void."""
+        group, row, _ = self._seeker_at.get(household, (None, None, None))
+        reads = group.reads if group is not None else None
+        if reads is None or not reads.valid[row]:
+            return
+        columns = group.columns
+        if group.known[row] or columns is not None and columns.known[row]:
+            self.factory._person(household, self._seekers)
+        else:
+            reads.valid[row] = False
+
     def _seeking_rows(self, household: int) -> np.ndarray | None:
         """Rows of a moving (or rehoused) household's members as the market opened, less those who
         have left home since; None for another household."""
@@ -217,15 +244,16 @@ class Market:
             group.position = np.where(group.dwelling >= 0, dw.position(group.dwelling), -1)   # (-1: nowhere)
             self._seeker_at.update(zip(sids, zip(repeat(group), range(len(sids)), map(seekers.kind.__getitem__, sids))))
         for (_, almen), group in self._pools.items():
-            if almen:                          # seniority and referral order drawn for all at once
+            if almen:                          # seniority, referral order, first reads: for all at once
                 self.almen.key_pool(group, seekers)
+                group.reads = first_reads(self.factory, group.sid, seekers, self._opening_rows)
         for month in range(1, 13):
             now = datetime(self.year, month, 1, 9)
             queue = deque(np.flatnonzero((dw.household == NO_HOUSEHOLD) & dw.active
                                          & (dw.vacant_from <= month)).tolist())   # ascending positions
             seen: set[int] = set()
             self._no_other = no_other = set()
-            self._views = household, tenure, municipality, _, _ = _views(dw)
+            self._views = household, tenure, municipality, _, _ = views(dw)
             while queue:
                 pos = queue.popleft()
                 if pos in seen or household[pos] != VACANT:
@@ -304,6 +332,7 @@ class Market:
             for r in idx.tolist():                 # the leaver is no longer a member of the parents' household
                 rows = self._seeking_rows(int(pop.household[r]))
                 if rows is not None:
+                    self._member_leaves(int(pop.household[r]))
                     self._members[int(pop.household[r])] = rows[rows != r]
             old = dw.index[int(pop.dwelling[idx[0]])]
             self._move_members(idx, s, int(dw.ids[pos]), on, False)
@@ -444,56 +473,6 @@ class Market:
         order = np.argsort(seq, kind="stable")   # batches and single moves interleave: back to the order moved
         self.pop.add_closed_spells(rows[order], household[order], dwelling[order], start[order], end[order], None)
         self._closing = []
-
-
-class MoveBatch:
-    """Moves of whole households not written yet, a column each: the rows given per move (None: the
-    seeking household's rows as the market opened) and, as int64 `array.array`s filled while the
-    values are fresh, household, new dwelling id, move day, sequence number, positions moved from and
-    to (-1: the flow is counted elsewhere). A month's batch kept as tuples of Python integers was
-    read back cold (`zip(*batch)` touched every object again): half of `_close_spells` nationally."""
-
-    def __init__(self) -> None:
-        self.rows: list[np.ndarray | None] = []
-        self._columns = tuple(array("q") for _ in range(6))
-        self._append = tuple(column.append for column in self._columns)
-
-    def append(self, rows: np.ndarray | None, household: int, dwelling_id: int, on: int, seq: int, old: int,
-               to: int) -> None:
-        self.rows.append(rows)
-        h, d, o, q, f, t = self._append
-        h(household)
-        d(dwelling_id)
-        o(on)
-        q(seq)
-        f(old)
-        t(to)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def columns(self) -> tuple[np.ndarray, ...]:
-        """(households, new dwelling ids, move days, sequence numbers, positions from, positions to)."""
-        return tuple(np.frombuffer(column, dtype=np.int64).copy() for column in self._columns)
-
-
-def _views(dw) -> tuple[memoryview, ...]:
-    """Memoryviews of the dwellings' household, tenure, municipality, vacant_from and ids: the month
-    loop and `Market._move_in` read and write single elements (a Python int in and out, about half the
-    cost of a NumPy scalar). Taken at each month's start: nothing replaces these arrays within the
-    market (dwellings are added outside it)."""
-    return tuple(memoryview(a) for a in (dw.household, dw.tenure, dw.municipality, dw.vacant_from, dw.ids))
-
-
-def spans(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """lo[0], ..., hi[0]-1, lo[1], ..., hi[1]-1, ... concatenated (`np.r_` of the ranges, without one
-    range per pair)."""
-    count = hi - lo
-    total = int(count.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(count)
-    return np.arange(total, dtype=np.int64) + np.repeat(lo - (ends - count), count)
 
 
 __all__ = ["CARRIED_OVER", "IMMIGRATION_DAY", "LEAVE_DAY", "MOVE_DAY", "Market", "MarketResult", "area_labels", "area_share_array",

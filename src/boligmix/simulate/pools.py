@@ -42,6 +42,9 @@ class SeekerPool:
         self.seniority = np.zeros(n, dtype=np.int64)
         self.referral = np.zeros(n, dtype=np.float64)
         self.row = {s: i for i, s in enumerate(sids)}
+        self.reads = None
+        """The household facts of every seeker read when the market opened (`first_reads.FirstReads`;
+        None: each read when first needed), used for the seekers whose reads they equal."""
         self.columns = None
         """The candidate facts of the screen (`boligmix.simulate.column_facts.PoolFacts`), once read."""
         self.decided = (np.cumsum(np.bincount(np.clip(self.month, 0, 12), minlength=13)) if n else np.zeros(13, int)).tolist()
@@ -126,9 +129,15 @@ class SeekerPool:
 
     def fill(self, rows: np.ndarray, size: Callable[[int], int], urgent: Callable[[int], bool],
              seniority: Callable[[int], int], referral: Callable[[int], float]) -> None:
-        """Read the household facts of the seekers at `rows` not read yet."""
+        """Read the household facts of the seekers at `rows` not read yet (from `reads` where valid)."""
         keyed = getattr(self, "_keyed", False)
         todo = rows[~self.known[rows]]
+        if self.reads is not None and keyed:
+            valid = self.reads.valid[todo]
+            read = todo[valid]
+            self.size[read], self.urgent[read] = self.reads.size[read], self.reads.urgent[read]
+            self.known[read] = True
+            todo = todo[~valid]
         sids = self.sid[todo].tolist()
         if keyed:                                # (the columns written once, not an element per seeker)
             read = [(size(s), urgent(s)) for s in sids]
