@@ -102,7 +102,8 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
     from boligmix.simulate.demography import CHILD_ORIGIN_EVENT, HOUSEHOLD_BASE, PERSON_BASE, households, members_of_chosen
     from boligmix.simulate.destination import SECOND_CHOICE_EVENT
     from boligmix.simulate.population import ALMEN, ORIGIN_CODES, day
-    from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, area_band, band
+    from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, band
+    from boligmix.simulate.seekers import area_band_of
 
     dw, nw = pop.dwellings, pop.nonwestern
     age = pop.age_on(day(year))
@@ -123,15 +124,15 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
     hh, head, size = hh[~emig], head[~emig], size[~emig]
     size = size + np.bincount(np.searchsorted(hh, pop.household[mothers]), minlength=hh.size)
     codes, names = dw.area_codes()
-    code = codes[dw.position(pop.dwelling)]
+    resident_pos = dw.position(pop.dwelling)              # every person's dwelling, found once (as draw_seekers)
+    code = codes[resident_pos]
     inside, mcode = stay & (code >= 0), code[mothers]
     n = np.bincount(code[inside], minlength=len(names)) + np.bincount(mcode[mcode >= 0], minlength=len(names))
     with np.errstate(invalid="ignore", divide="ignore"):
         share = (np.bincount(code[inside], weights=nw[inside], minlength=len(names))
                  + np.bincount(mcode[mcode >= 0], weights=child_nw[mcode >= 0], minlength=len(names))) / n
-    pos = dw.position(pop.dwelling[head])
-    hcode = codes[pos]
-    ab = area_band(np.where(hcode >= 0, np.nan_to_num(share[np.maximum(hcode, 0)]), 0.0), hcode >= 0)
+    pos = resident_pos[head]
+    ab = area_band_of(share, codes[pos])
     p = move_probability(rates.behaviour, rates.move, dw.tenure[pos], band(age[head], HEAD_BANDS), band(size, SIZE_BANDS),
                          ab, nw[head])
     moving = rng.uniform(seed, 0, hh, year, rng.MOVE) < p
@@ -146,7 +147,7 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
     moved[np.flatnonzero(~emig)[moving]] = True
     young = np.flatnonzero(stay & ~is_head & (age >= 18) & (age <= 29) & ~members_of_chosen(groups, moved, pop.size))
     leave = young[rng.uniform(seed, 0, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[band(age[young], LEAVE_BANDS)]]
-    lpos = dw.position(pop.dwelling[leave])
+    lpos = resident_pos[leave]
     l_wants = rng.uniform(seed, 0, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
         (dw.tenure[lpos] == ALMEN).astype(int), nw[leave].astype(int), basic[leave].astype(int)]
     l_muni = rates.transitions.destination_municipality(1, dw.municipality[lpos], rng.uniform(
