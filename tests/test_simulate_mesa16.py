@@ -1,0 +1,59 @@
+"""Session 16's cuts of the year's decisions (mesa16), each against the code it replaced: the bands
+of values in one compiled pass (`rates.band`) against numpy's search (`rates._band_search`, the code
+before) for integer and float values of every width, NaN, infinities, the int64 extremes, empty
+and one-element inputs and ties on the edges."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from boligmix.simulate.rates import (AREA_BANDS, BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, OUTSIDE_BANDS, SIZE_BANDS,
+                                     STATUS_BANDS, _band_search, band)
+
+EDGES = [DEATH_BANDS, BIRTH_BANDS, HEAD_BANDS, SIZE_BANDS, STATUS_BANDS, AREA_BANDS, OUTSIDE_BANDS,
+         np.array([5]), np.array([-3.5, 0.0, 2.0])]
+
+
+def _same(values, edges) -> None:
+    got, want = band(values, edges), _band_search(np.asarray(values), edges)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32]),
+                  st.integers(0, 300)), st.sampled_from(EDGES))
+def test_integer_bands_equal_numpys_search(values, edges):
+    _same(values, edges)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 200), elements=st.integers(-2**63, 2**63 - 1)), st.sampled_from(EDGES))
+def test_integer_bands_over_the_whole_int64_range(values, edges):
+    _same(values, edges)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.float32, np.float64]), st.integers(0, 200),
+                  elements=st.floats(width=32, allow_nan=True, allow_infinity=True)), st.sampled_from(EDGES))
+def test_float_bands_equal_numpys_search(values, edges):
+    _same(values, edges)
+
+
+@pytest.mark.parametrize("edges", EDGES)
+def test_bands_on_the_edges_in_tables_and_searches(edges):
+    """Every edge and its neighbours, as a small input (a search per value) and inside a long one
+    (the table of the range), as 0-d and 2-d arrays, floats and ints."""
+    points = np.unique(np.r_[edges, edges - 1, edges + 1, edges.min() - 100, edges.max() + 100])
+    ints = np.floor(points).astype(np.int64)
+    for values in (ints, np.repeat(ints, 200), points.astype(float), np.r_[points, np.nan].astype(float),
+                   ints.reshape(1, -1), np.int64(7), np.array([], dtype=np.int64), np.array([], dtype=float)):
+        _same(values, edges)
+
+
+def test_other_value_types_take_numpys_search():
+    _same(np.array([True, False]), SIZE_BANDS)
+    _same(np.array([0, 2**63 + 5], dtype=np.uint64), DEATH_BANDS)
+    _same(np.array([0.5, 40.0], dtype=np.float16), DEATH_BANDS)
