@@ -101,19 +101,20 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
     from boligmix.simulate.behaviour import child_origins, move_probability
     from boligmix.simulate.demography import CHILD_ORIGIN_EVENT, HOUSEHOLD_BASE, PERSON_BASE, households, members_of_chosen
     from boligmix.simulate.destination import SECOND_CHOICE_EVENT
+    from boligmix.simulate.lookup import table_at
     from boligmix.simulate.population import ALMEN, ORIGIN_CODES, day
     from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, band
     from boligmix.simulate.seekers import area_band_of
 
     dw, nw = pop.dwellings, pop.nonwestern
     age = pop.age_on(day(year))
-    alive = ~(rng.uniform(seed, 0, pop.pid, year, rng.DEATH) < rates.death[band(age, DEATH_BANDS), pop.female.astype(int)])
+    alive = ~(rng.uniform(seed, 0, pop.pid, year, rng.DEATH) < table_at(rates.death, band(age, DEATH_BANDS), pop.female.astype(int)))
     groups = households(pop, np.flatnonzero(alive))       # the survivors' households and heads
     hh, head, size = groups.ids, groups.head, groups.size
-    emig = rng.uniform(seed, 0, hh, year, rng.EMIGRATION) < rates.emigration[nw[head].astype(int), band(age[head], HEAD_BANDS)]
+    emig = rng.uniform(seed, 0, hh, year, rng.EMIGRATION) < table_at(rates.emigration, nw[head].astype(int), band(age[head], HEAD_BANDS))
     stay = alive & ~members_of_chosen(groups, emig, pop.size)
     women = np.flatnonzero(stay & pop.female & (age >= 15) & (age <= 49))
-    p = rates.birth[band(age[women], BIRTH_BANDS), nw[women].astype(int)]
+    p = table_at(rates.birth, band(age[women], BIRTH_BANDS), nw[women].astype(int))
     mothers = women[rng.uniform(seed, 0, pop.pid[women], year, rng.BIRTH) < np.minimum(p, 1.0)]
     child = rng.new_ids(seed, 0, pop.pid[mothers], year, rng.NEW_ID, base=PERSON_BASE)
     origin = child_origins(rates.behaviour, pop.origin[mothers], rng.uniform(seed, 0, child, year, CHILD_ORIGIN_EVENT))
@@ -137,8 +138,8 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
                          ab, nw[head])
     moving = rng.uniform(seed, 0, hh, year, rng.MOVE) < p
     movers, mrow, mpos = hh[moving], head[moving], pos[moving]
-    m_wants = rng.uniform(seed, 0, movers, year, rng.DESTINATION) < rates.destination_almen[
-        (dw.tenure[mpos] == ALMEN).astype(int), nw[mrow].astype(int), basic[mrow].astype(int)]
+    m_wants = rng.uniform(seed, 0, movers, year, rng.DESTINATION) < table_at(
+        rates.destination_almen, (dw.tenure[mpos] == ALMEN).astype(int), nw[mrow].astype(int), basic[mrow].astype(int))
     m_muni = rates.transitions.destination_municipality(0, dw.municipality[mpos], rng.uniform(
         seed, 0, movers, year, rng.MUNICIPALITY))
     is_head = np.zeros(pop.size, dtype=bool)
@@ -148,8 +149,8 @@ def _vectorised_year(pop, rates, seed: int, year: int, basic: np.ndarray) -> dic
     young = np.flatnonzero(stay & ~is_head & (age >= 18) & (age <= 29) & ~members_of_chosen(groups, moved, pop.size))
     leave = young[rng.uniform(seed, 0, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[band(age[young], LEAVE_BANDS)]]
     lpos = resident_pos[leave]
-    l_wants = rng.uniform(seed, 0, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
-        (dw.tenure[lpos] == ALMEN).astype(int), nw[leave].astype(int), basic[leave].astype(int)]
+    l_wants = rng.uniform(seed, 0, pop.pid[leave], year, rng.DESTINATION) < table_at(
+        rates.destination_almen, (dw.tenure[lpos] == ALMEN).astype(int), nw[leave].astype(int), basic[leave].astype(int))
     l_muni = rates.transitions.destination_municipality(1, dw.municipality[lpos], rng.uniform(
         seed, 0, pop.pid[leave], year, rng.MUNICIPALITY))
     leavers = rng.new_ids(seed, 0, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)

@@ -1,7 +1,9 @@
 """Session 16's cuts of the year's decisions (mesa16), each against the code it replaced: the bands
 of values in one compiled pass (`rates.band`) against numpy's search (`rates._band_search`, the code
 before) for integer and float values of every width, NaN, infinities, the int64 extremes, empty
-and one-element inputs and ties on the edges."""
+and one-element inputs and ties on the edges; rate tables read by one index array per dimension
+(`lookup.table_at`) against numpy's indexing, negative indices and an index out of range (the
+same IndexError) included."""
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from boligmix.simulate.lookup import TABLE_AT_FROM, table_at
 from boligmix.simulate.rates import (AREA_BANDS, BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, OUTSIDE_BANDS, SIZE_BANDS,
                                      STATUS_BANDS, _band_search, band)
 
@@ -57,3 +60,39 @@ def test_other_value_types_take_numpys_search():
     _same(np.array([True, False]), SIZE_BANDS)
     _same(np.array([0, 2**63 + 5], dtype=np.uint64), DEATH_BANDS)
     _same(np.array([0.5, 40.0], dtype=np.float16), DEATH_BANDS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 5), min_size=2, max_size=5), st.sampled_from([0, 1, 5, TABLE_AT_FROM, 3000]),
+       st.sampled_from([np.int8, np.int32, np.int64, np.uint8, np.uint32]), st.booleans(), st.integers(0, 2**32 - 1))
+def test_table_at_equals_numpys_indexing(shape, n, dtype, negative, seed):
+    r = np.random.default_rng(seed)
+    table = r.random(shape)
+    indices = [r.integers(-s if negative and np.dtype(dtype).kind == "i" else 0, s, n).astype(dtype) for s in shape]
+    got, want = table_at(table, *indices), table[tuple(indices)]
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("bad", [-7, 6, 2**40])
+def test_table_at_out_of_range_raises_numpys_error(bad):
+    table = np.random.default_rng(0).random((6, 2, 3))
+    i = np.zeros(TABLE_AT_FROM + 5, dtype=np.int64)
+    first = i.copy()
+    first[-1] = bad
+    with pytest.raises(IndexError) as numpy_error:
+        table[first, i, i]
+    with pytest.raises(IndexError) as error:
+        table_at(table, first, i, i)
+    assert str(error.value) == str(numpy_error.value)
+
+
+def test_table_at_takes_numpys_indexing_for_other_shapes_and_types():
+    table = np.arange(12.0).reshape(3, 4)
+    n = TABLE_AT_FROM
+    rows = np.r_[np.zeros(n - 1, dtype=np.int64), 2]
+    for indices in [(rows, np.ones(n, dtype=np.uint64)), (rows, 3), (rows[:, None], np.arange(4)),
+                    (np.ones(3, dtype=bool), slice(None))]:
+        assert np.array_equal(table_at(table, *indices), table[indices])
+    ints = np.arange(12).reshape(3, 4)
+    assert np.array_equal(table_at(ints, rows, rows % 4), ints[rows, rows % 4])
+    assert table_at(np.asfortranarray(table), rows, rows)[-1] == table[2, 2]
