@@ -3,7 +3,11 @@ of values in one compiled pass (`rates.band`) against numpy's search (`rates._ba
 before) for integer and float values of every width, NaN, infinities, the int64 extremes, empty
 and one-element inputs and ties on the edges; rate tables read by one index array per dimension
 (`lookup.table_at`) against numpy's indexing, negative indices and an index out of range (the
-same IndexError) included."""
+same IndexError) included; the members of chosen households (`demography.members_of_chosen`) in one
+pass against session 15's repeat and scatter; the area bands of seekers (`seekers.area_band_of`)
+against session 15's."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,12 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from boligmix.simulate.demography import households, members_of_chosen
 from boligmix.simulate.lookup import TABLE_AT_FROM, table_at
 from boligmix.simulate.rates import (AREA_BANDS, BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, OUTSIDE_BANDS, SIZE_BANDS,
-                                     STATUS_BANDS, _band_search, band)
+                                     STATUS_BANDS, _band_search, area_band, band)
+from boligmix.simulate.seekers import area_band_of
 
 EDGES = [DEATH_BANDS, BIRTH_BANDS, HEAD_BANDS, SIZE_BANDS, STATUS_BANDS, AREA_BANDS, OUTSIDE_BANDS,
          np.array([5]), np.array([-3.5, 0.0, 2.0])]
+
+BIG = 2**62
 
 
 def _same(values, edges) -> None:
@@ -96,3 +104,37 @@ def test_table_at_takes_numpys_indexing_for_other_shapes_and_types():
     ints = np.arange(12).reshape(3, 4)
     assert np.array_equal(table_at(ints, rows, rows % 4), ints[rows, rows % 4])
     assert table_at(np.asfortranarray(table), rows, rows)[-1] == table[2, 2]
+
+
+def _members_of_chosen_before(groups, chosen, persons=None) -> np.ndarray:
+    """Session 15's `members_of_chosen`: the choices repeated per member and scattered."""
+    out = np.empty(groups.order.size, dtype=bool) if persons is None else np.zeros(persons, dtype=bool)
+    out[groups.order] = np.repeat(np.asarray(chosen, dtype=bool), groups.size)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-BIG, BIG), st.integers(-5, 5)), max_size=60), st.integers(0, 2**32 - 1),
+       st.booleans())
+def test_members_of_chosen_equals_the_repeat_and_scatter(persons, seed, some):
+    r = np.random.default_rng(seed)
+    pop = SimpleNamespace(household=np.array([h for h, _ in persons], dtype=np.int64),
+                          birth=np.array([b for _, b in persons], dtype=np.int64), pid=np.arange(len(persons)) * 3 - 7)
+    rows = np.flatnonzero(r.random(len(persons)) < 0.6) if some else None
+    groups = households(pop, rows)
+    chosen = r.random(groups.ids.size) < 0.5
+    size = len(persons) if some else None
+    assert np.array_equal(members_of_chosen(groups, chosen, size), _members_of_chosen_before(groups, chosen, size))
+    with pytest.raises(ValueError):
+        members_of_chosen(groups, np.r_[chosen, True], size)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(0, 50), elements=st.one_of(st.floats(0, 1), st.just(np.nan),
+                                                                    st.sampled_from([0.0, 0.3, 0.5, 1.0]))),
+       st.integers(0, 2**32 - 1))
+def test_area_band_of_equals_session_15s(share, seed):
+    code = np.random.default_rng(seed).integers(-1, share.size, 300)
+    before = np.r_[area_band(np.nan_to_num(share), np.ones(share.size, dtype=bool)), 0][code]
+    got = area_band_of(share, code)
+    assert got.dtype == before.dtype and np.array_equal(got, before)

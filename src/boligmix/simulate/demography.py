@@ -73,9 +73,22 @@ def members_of_chosen(groups: Households, chosen: np.ndarray, persons: int | Non
     members by the groups' order (`is_in(groups.ids[chosen], pop.household)` without a hash set of
     the chosen ids probed by every person). `persons`: the population's size when the groups hold
     some of its persons only (`households(pop, rows)`; the others are not chosen)."""
+    chosen = np.asarray(chosen, dtype=bool)
+    if chosen.shape != groups.size.shape:
+        raise ValueError(f"{chosen.size} choices for {groups.size.size} households")
     out = np.empty(groups.order.size, dtype=bool) if persons is None else np.zeros(persons, dtype=bool)
-    out[groups.order] = np.repeat(np.asarray(chosen, dtype=bool), groups.size)
+    _spread(groups.order, groups.size, chosen, out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _spread(order: np.ndarray, size: np.ndarray, chosen: np.ndarray, out: np.ndarray) -> None:
+    """`out[order] = np.repeat(chosen, size)` in one pass (no repeated copy of the choices)."""
+    k = 0
+    for g in range(size.size):
+        for _ in range(size[g]):
+            out[order[k]] = chosen[g]
+            k += 1
 
 
 @numba.njit(cache=True, nogil=True)

@@ -21,7 +21,7 @@ from boligmix.simulate.destination import basic_education, second_choices_of
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, households, members_of_chosen
 from boligmix.simulate.lookup import is_in, sorted_lookup, table_at
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
-from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
+from boligmix.simulate.rates import AREA_BANDS, HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, band
 
 IMMIGRATION_DAY = 12
 
@@ -60,7 +60,8 @@ def household_area_band(pop: Population, pos: np.ndarray, resident_pos: np.ndarr
 def area_band_of(share: np.ndarray, code: np.ndarray) -> np.ndarray:
     """`area_band` of the areas' shares at `code` (-1: no area, band 0): banded once per area (a few
     hundred), not once per household (millions: a binary search each)."""
-    bands = np.r_[area_band(np.nan_to_num(share), np.ones(share.size, dtype=bool)), 0]
+    bands = np.zeros(share.size + 1, dtype=np.int64)
+    bands[:-1] = band(np.nan_to_num(share), AREA_BANDS) + 1    # `area_band` of areas that exist
     return bands[code]                 # (-1 reads the appended 0)
 
 
