@@ -360,6 +360,7 @@ def part2(small: str, households: int, years: int, seed: int, numpy_draws: bool 
     from boligmix.simulate.destination import basic_education
     from boligmix.simulate.population import Population
     from boligmix.simulate.rates import estimate_rates
+    from boligmix.simulate.seekers import area_band_of  # noqa: F401  (imported before timing, as the others)
 
     start = read_manifest(small).years[1] + 1
     pop = Population.from_dataset(small, start)
