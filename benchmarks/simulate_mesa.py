@@ -396,8 +396,8 @@ def part2(small: str, households: int, years: int, seed: int, numpy_draws: bool 
     first = {k: (len(v) if k == "seekers" else v) for k, v in vec[0].items()}
     print(f"  events identical in both designs and, in the first year, to the simulation's own functions: "
           f"{first} (first year), {sum(len(v['seekers']) for v in vec)} seekers in {years} years", flush=True)
-    print(f"  vectorised: wall {w1 - w0:.3f} s, cpu {c1 - c0:.3f} s (after a warm-up year: wall {w0 - wu:.3f} s, "
-          f"cpu {c0 - cu:.3f} s)")
+    print(f"  vectorised: wall {w1 - w0:.3f} s, cpu {c1 - c0:.3f} s (the untimed warm-up year before them: wall "
+          f"{w0 - wu:.3f} s, cpu {c0 - cu:.3f} s)")
     print(f"  Mesa {__import__('mesa').__version__} ({'numpy' if numpy_draws else 'plain Python'} draws): build wall {w3 - w2:.2f} s, cpu {c3 - c2:.2f} s; steps wall "
           f"{w4 - w3:.2f} s, cpu {c4 - c3:.2f} s")
     print(f"  ratio (Mesa steps / vectorised), wall {(w4 - w3) / (w1 - w0):.0f}x, cpu {(c4 - c3) / max(c1 - c0, 1e-9):.0f}x "
