@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from boligmix.simulate.demography import households, members_of_chosen
-from boligmix.simulate.lookup import TABLE_AT_FROM, table_at
-from boligmix.simulate.rates import (AREA_BANDS, BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, OUTSIDE_BANDS, SIZE_BANDS,
+from boligmix.simulate.lookup import TABLE_AT_FROM, TABLE_AT_UP_TO, table_at
+from boligmix.simulate.rates import (AREA_BANDS, BIRTH_BANDS, COMPILED_BANDS_UP_TO, DEATH_BANDS, HEAD_BANDS, OUTSIDE_BANDS, SIZE_BANDS,
                                      STATUS_BANDS, _band_search, area_band, band)
 from boligmix.simulate.seekers import area_band_of
 
@@ -138,3 +138,15 @@ def test_area_band_of_equals_session_15s(share, seed):
     before = np.r_[area_band(np.nan_to_num(share), np.ones(share.size, dtype=bool)), 0][code]
     got = area_band_of(share, code)
     assert got.dtype == before.dtype and np.array_equal(got, before)
+
+
+def test_many_values_take_numpys_passes():
+    """Above the compiled passes' sizes (millions of persons) the answers are numpy's, the same."""
+    r = np.random.default_rng(5)
+    ages = r.integers(0, 110, COMPILED_BANDS_UP_TO + 7)
+    _same(ages, DEATH_BANDS)
+    _same(ages.astype(float) + 0.5, AREA_BANDS)
+    table = r.random((20, 2))
+    rows, cols = band(ages, DEATH_BANDS), ages % 2
+    assert np.array_equal(table_at(table, rows, cols), table[rows, cols])
+    assert TABLE_AT_UP_TO < ages.size

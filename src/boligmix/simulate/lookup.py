@@ -98,8 +98,9 @@ def _merged_is_in(ids: np.ndarray, wanted: np.ndarray, found: np.ndarray) -> Non
         found[i] = j < n and ids[j] == x
 
 
-TABLE_AT_FROM = 1 << 10
-"""`table_at` compiles from this many values on (fewer: numpy's indexing, 6 against 16 microseconds for 100)."""
+TABLE_AT_FROM, TABLE_AT_UP_TO = 1 << 10, 1 << 16
+"""`table_at` compiles from `TABLE_AT_FROM` values to `TABLE_AT_UP_TO` (fewer: numpy's indexing, 6 against
+16 us for 100; more, millions of persons: numpy's, 54 against 72-81 ms for 6 million, `/tmp/mesa16/natbt.py`)."""
 
 
 def table_at(table: np.ndarray, *indices: np.ndarray) -> np.ndarray:
@@ -107,10 +108,10 @@ def table_at(table: np.ndarray, *indices: np.ndarray) -> np.ndarray:
     dimension, all of one length: one compiled pass (numpy's indexing by several arrays cost 50-100
     microseconds for 10,000-23,000 persons, a tenth of the Mesa benchmark's year). Negative indices
     count from the end as in numpy; anything else (other types, broadcasting, an index out of range)
-    is numpy's indexing, which also raises its IndexError; so are fewer than `TABLE_AT_FROM` values
-    (numpy's is quicker there)."""
+    is numpy's indexing, which also raises its IndexError; so are fewer than `TABLE_AT_FROM` values or
+    more than `TABLE_AT_UP_TO` (numpy's is quicker there)."""
     n = indices[0].size if indices and isinstance(indices[0], np.ndarray) else -1
-    if (n >= TABLE_AT_FROM and isinstance(table, np.ndarray) and table.dtype == np.float64 and 2 <= table.ndim == len(indices) <= 5
+    if (TABLE_AT_FROM <= n <= TABLE_AT_UP_TO and isinstance(table, np.ndarray) and table.dtype == np.float64 and 2 <= table.ndim == len(indices) <= 5
             and all(isinstance(i, np.ndarray) and i.ndim == 1 and i.size == n and i.dtype.kind in "iu"
                     and not (i.dtype.kind == "u" and i.dtype.itemsize == 8) for i in indices)):
         out, inside = _table_at(np.ascontiguousarray(table).ravel(), np.array(table.shape, dtype=np.int64),
@@ -216,6 +217,6 @@ def _strictly_sorted(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
     return bool(frame.select(later.slice(1).all()).item())
 
 
-__all__ = ["SEARCH_IN_ORDER", "TABLE_AT_FROM", "is_in", "positions", "search", "sort_order", "sorted_groups", "sorted_lookup",
+__all__ = ["SEARCH_IN_ORDER", "TABLE_AT_FROM", "TABLE_AT_UP_TO", "is_in", "positions", "search", "sort_order", "sorted_groups", "sorted_lookup",
            "table_at",
            "sorted_union", "sorted_union_of_kept"]
