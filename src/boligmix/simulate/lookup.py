@@ -111,8 +111,8 @@ def table_at(table: np.ndarray, *indices: np.ndarray) -> np.ndarray:
     is numpy's indexing, which also raises its IndexError; so are fewer than `TABLE_AT_FROM` values or
     more than `TABLE_AT_UP_TO` (numpy's is quicker there)."""
     n = indices[0].size if indices and isinstance(indices[0], np.ndarray) else -1
-    if (TABLE_AT_FROM <= n <= TABLE_AT_UP_TO and isinstance(table, np.ndarray) and table.dtype == np.float64 and 2 <= table.ndim == len(indices) <= 5
-            and all(isinstance(i, np.ndarray) and i.ndim == 1 and i.size == n and i.dtype.kind in "iu"
+    if (TABLE_AT_FROM <= n <= TABLE_AT_UP_TO and isinstance(table, np.ndarray) and table.dtype == np.float64
+            and 2 <= table.ndim == len(indices) <= 5 and all(isinstance(i, np.ndarray) and i.ndim == 1 and i.size == n and i.dtype.kind in "iu"
                     and not (i.dtype.kind == "u" and i.dtype.itemsize == 8) for i in indices)):
         out, inside = _table_at(np.ascontiguousarray(table).ravel(), np.array(table.shape, dtype=np.int64),
                                 tuple(i.astype(np.int64, copy=False) for i in indices))
