@@ -11,7 +11,9 @@ model (one Agent per person and per household, each drawing its own events from 
 streams with the same estimated rate tables), for --years years on a population that does not change
 (decisions only). Both must produce the same events, seeker by seeker (checked), and the vectorised
 first year must equal the simulation's own functions run on a copy (checked); the times and the ratio
-are printed. The letting in the loop is the same `LettingEngine` in both designs and is timed in part 1.
+are printed (the vectorised years after one untimed warm-up year, as the Mesa model's build is untimed:
+loading the compiled kernels once per process; the ratio with it counted is printed too). The letting in the
+loop is the same `LettingEngine` in both designs and is timed in part 1.
 
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --data /work/data/national-seed1 --years 10
     flock /work/bench.lock env PYTHONPATH=src python benchmarks/bench_simulate.py --small /work/data/small-seed1 --households 10000

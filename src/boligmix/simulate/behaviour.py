@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from boligmix.simulate.lookup import table_at
+
 CONVICTION_CELL_COLUMNS = ("area_id", "band", "female", "convicted_before", "persons", "convicted")
 """Counts of the residents 15+ of an area on both dates of an estimation year pair, per cell."""
 
@@ -112,8 +114,9 @@ def move_probability(behaviour: Behaviour | None, move: np.ndarray, tenure: np.n
     """Per household the probability of moving this year: the origin-specific hazard when estimated,
     else `move` (the rates without origin)."""
     if behaviour is None or behaviour.move_origin is None:
-        return move[tenure, head_band, size_band, area_band]
-    return behaviour.move_origin[tenure, head_band, size_band, area_band, np.asarray(nonwestern).astype(np.int64)]
+        return table_at(move, tenure, head_band, size_band, area_band)
+    return table_at(behaviour.move_origin, tenure, head_band, size_band, area_band,
+                    np.asarray(nonwestern).astype(np.int64))
 
 
 def estimate_area_conviction(cells: pl.DataFrame, shape: tuple[int, int, int], prior_weight: float

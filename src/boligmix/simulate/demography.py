@@ -14,7 +14,7 @@ import polars as pl
 
 from boligmix.simulate import rng
 from boligmix.simulate.behaviour import child_origins
-from boligmix.simulate.lookup import is_in, search, sorted_lookup
+from boligmix.simulate.lookup import is_in, search, sorted_lookup, table_at
 from boligmix.simulate.population import NO_HOUSEHOLD, ORIGIN_CODES, Population, day
 from boligmix.simulate.rates import BIRTH_BANDS, DEATH_BANDS, HEAD_BANDS, Rates, band
 from boligmix.simulate.register_outcomes import (
@@ -73,9 +73,22 @@ def members_of_chosen(groups: Households, chosen: np.ndarray, persons: int | Non
     members by the groups' order (`is_in(groups.ids[chosen], pop.household)` without a hash set of
     the chosen ids probed by every person). `persons`: the population's size when the groups hold
     some of its persons only (`households(pop, rows)`; the others are not chosen)."""
+    chosen = np.asarray(chosen, dtype=bool)
+    if chosen.shape != groups.size.shape:
+        raise ValueError(f"{chosen.size} choices for {groups.size.size} households")
     out = np.empty(groups.order.size, dtype=bool) if persons is None else np.zeros(persons, dtype=bool)
-    out[groups.order] = np.repeat(np.asarray(chosen, dtype=bool), groups.size)
+    _spread(groups.order, groups.size, chosen, out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _spread(order: np.ndarray, size: np.ndarray, chosen: np.ndarray, out: np.ndarray) -> None:
+    """`out[order] = np.repeat(chosen, size)` in one pass (no repeated copy of the choices)."""
+    k = 0
+    for g in range(size.size):
+        for _ in range(size[g]):
+            out[order[k]] = chosen[g]
+            k += 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -144,7 +157,7 @@ def dwelling_stock(pop: Population, rates: Rates, seed: int, rep: int, year: int
 
 def deaths(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
     age = pop.age_on(day(year))
-    q = rates.death[band(age, DEATH_BANDS), pop.female.astype(int)]
+    q = table_at(rates.death, band(age, DEATH_BANDS), pop.female.astype(int))
     dies = np.flatnonzero(rng.uniform(seed, rep, pop.pid, year, rng.DEATH) < q)
     month = _months(seed, rep, pop.pid[dies], year, rng.DEATH)
     days = event_days(year, month, DEATH_DAY)
@@ -163,7 +176,7 @@ def emigration(pop: Population, rates: Rates, seed: int, rep: int, year: int) ->
     groups = households(pop)
     hh, head = groups.ids, groups.head
     age = pop.age_on(day(year))[head]
-    p = rates.emigration[pop.nonwestern[head].astype(int), band(age, HEAD_BANDS)]
+    p = table_at(rates.emigration, pop.nonwestern[head].astype(int), band(age, HEAD_BANDS))
     leaves = rng.uniform(seed, rep, hh, year, rng.EMIGRATION) < p
     leaving = hh[leaves]
     idx = np.flatnonzero(members_of_chosen(groups, leaves))
@@ -179,7 +192,7 @@ def emigration(pop: Population, rates: Rates, seed: int, rep: int, year: int) ->
 def births(pop: Population, rates: Rates, seed: int, rep: int, year: int) -> int:
     age = pop.age_on(day(year))
     women = np.flatnonzero(pop.female & (age >= 15) & (age <= 49))
-    p = rates.birth[band(age[women], BIRTH_BANDS), pop.nonwestern[women].astype(int)]
+    p = table_at(rates.birth, band(age[women], BIRTH_BANDS), pop.nonwestern[women].astype(int))
     mothers = women[rng.uniform(seed, rep, pop.pid[women], year, rng.BIRTH) < np.minimum(p, 1.0)]
     if mothers.size == 0:
         return 0

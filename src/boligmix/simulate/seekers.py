@@ -19,9 +19,9 @@ from boligmix.simulate.applicants import Seekers
 from boligmix.simulate.behaviour import move_probability
 from boligmix.simulate.destination import basic_education, second_choices_of
 from boligmix.simulate.demography import HOUSEHOLD_BASE, PERSON_BASE, households, members_of_chosen
-from boligmix.simulate.lookup import is_in, sorted_lookup
+from boligmix.simulate.lookup import is_in, sorted_lookup, table_at
 from boligmix.simulate.population import ALMEN, ORIGIN_CODES, Population, day, sorted_unique
-from boligmix.simulate.rates import HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, area_band, band
+from boligmix.simulate.rates import AREA_BANDS, HEAD_BANDS, LEAVE_BANDS, SIZE_BANDS, Rates, band
 
 IMMIGRATION_DAY = 12
 
@@ -60,7 +60,8 @@ def household_area_band(pop: Population, pos: np.ndarray, resident_pos: np.ndarr
 def area_band_of(share: np.ndarray, code: np.ndarray) -> np.ndarray:
     """`area_band` of the areas' shares at `code` (-1: no area, band 0): banded once per area (a few
     hundred), not once per household (millions: a binary search each)."""
-    bands = np.r_[area_band(np.nan_to_num(share), np.ones(share.size, dtype=bool)), 0]
+    bands = np.zeros(share.size + 1, dtype=np.int64)
+    bands[:-1] = band(np.nan_to_num(share), AREA_BANDS) + 1    # `area_band` of areas that exist
     return bands[code]                 # (-1 reads the appended 0)
 
 
@@ -93,8 +94,8 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     basic = np.zeros(pop.size, dtype=bool)
     read = np.flatnonzero(is_head | in_moving | may_leave)
     basic[read] = basic_education(pop, read, year)
-    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < rates.destination_almen[from_almen, nw,
-                                                                                        basic[head].astype(int)]
+    wants = rng.uniform(seed, rep, hh, year, rng.DESTINATION) < table_at(rates.destination_almen, from_almen, nw,
+                                                                         basic[head].astype(int))
     month = rng.integers(seed, rep, hh, year, rng.MOVE_MONTH, 12) + 1
     # the municipality a moving household seeks in: the estimated moves between municipalities
     # (drawn for the moving households only: a draw is keyed by the household)
@@ -109,8 +110,9 @@ def draw_seekers(pop: Population, rates: Rates, seed: int, rep: int, year: int, 
     leave = young[rng.uniform(seed, rep, pop.pid[young], year, rng.LEAVE_HOME) < rates.leave_home[
         band(age[young], LEAVE_BANDS)]]
     lpos = resident_pos[leave]
-    lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < rates.destination_almen[
-        (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int), basic[leave].astype(int)]
+    lwants = rng.uniform(seed, rep, pop.pid[leave], year, rng.DESTINATION) < table_at(
+        rates.destination_almen, (dw.tenure[lpos] == ALMEN).astype(int), pop.nonwestern[leave].astype(int),
+        basic[leave].astype(int))
     lmonth = rng.integers(seed, rep, pop.pid[leave], year, rng.MOVE_MONTH, 12) + 1
     new_hh = rng.new_ids(seed, rep, pop.pid[leave], year, rng.NEW_ID, base=HOUSEHOLD_BASE)
     lmuni = dw.municipality[lpos]
