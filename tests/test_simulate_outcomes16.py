@@ -46,7 +46,7 @@ def test_merged_take_equals_the_searched_order(first, second, keep, wide):
 def test_merged_positions_equal_the_binary_search(keys, wanted):
     """Positions of ascending ids among ascending unique keys (absent: -1), repeats among the
     wanted, extreme ids, empty sides: against session 15's binary search."""
-    from boligmix.simulate.status_history import merged_positions
+    from boligmix.simulate.lookup import merged_positions
 
     keys_arr = np.sort(np.array(keys, dtype=np.int64))
     wanted_arr = np.sort(np.array(wanted, dtype=np.int64))

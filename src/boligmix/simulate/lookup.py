@@ -68,9 +68,7 @@ def is_in(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     wanted = np.asarray(wanted, dtype=np.int64)
     ids = np.asarray(ids, dtype=np.int64)
     if wanted.size > SEARCH_IN_ORDER and _ascending(wanted) and _ascending(ids):
-        found = np.empty(wanted.size, dtype=bool)
-        _merged_is_in(ids, wanted, found)
-        return found
+        return merged_positions(ids, wanted) >= 0
     return pl.Series(wanted).is_in(pl.Series(ids).implode()).to_numpy()
 
 
@@ -87,15 +85,23 @@ def find_sorted(values: np.ndarray, x: np.int64) -> np.int64:
     return lo if lo < values.size and values[lo] == x else -1
 
 
+def merged_positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per element of the ascending `wanted`: its position among the ascending unique `keys`, -1
+    when absent, by one walk through both (a binary search of each, or a join, before: 0.2 s CPU
+    a national year for last year's statuses, 0.1 s for each history year's outside ids)."""
+    out = np.empty(np.asarray(wanted).size, dtype=np.int64)
+    _walk_positions(np.asarray(keys, dtype=np.int64), np.asarray(wanted, dtype=np.int64), out)
+    return out
+
+
 @numba.njit(cache=True, nogil=True)
-def _merged_is_in(ids: np.ndarray, wanted: np.ndarray, found: np.ndarray) -> None:
-    """`is_in` of ascending `wanted` among ascending `ids`: one walk through both."""
-    j, n = 0, ids.size
+def _walk_positions(keys: np.ndarray, wanted: np.ndarray, out: np.ndarray) -> None:
+    j, n = 0, keys.size
     for i in range(wanted.size):
         x = wanted[i]
-        while j < n and ids[j] < x:
+        while j < n and keys[j] < x:
             j += 1
-        found[i] = j < n and ids[j] == x
+        out[i] = j if j < n and keys[j] == x else -1
 
 
 TABLE_AT_FROM, TABLE_AT_UP_TO = 1 << 10, 1 << 16
@@ -237,6 +243,6 @@ def _strictly_sorted(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
     return bool(frame.select(later.slice(1).all()).item())
 
 
-__all__ = ["SEARCH_IN_ORDER", "TABLE_AT_FROM", "TABLE_AT_UP_TO", "is_in", "positions", "search", "sort_order", "sorted_groups", "sorted_lookup",
+__all__ = ["SEARCH_IN_ORDER", "TABLE_AT_FROM", "TABLE_AT_UP_TO", "is_in", "merged_positions", "positions", "search", "sort_order", "sorted_groups", "sorted_lookup",
            "table_at",
            "sorted_union", "sorted_union_of_kept"]
