@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from boligmix.simulate.kernels_applicants import labour_sums
+from boligmix.simulate.lookup import sorted_positions
 from boligmix.simulate.population import sorted_unique
 
 
@@ -32,7 +33,7 @@ class RowIndex:
 
     def rows(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`get` of every id at once: (rows, whether indexed; the row of an id not indexed is 0)."""
-        at, found = _positions(self._sorted, pids)
+        at, found = sorted_positions(self._sorted, pids)
         if not self._order.size:
             return at, found
         return np.where(found, self._order[at], 0), found
@@ -51,7 +52,7 @@ class PersonSet:
 
     def contains(self, pids: np.ndarray) -> np.ndarray:
         """`pid in self` of every id at once."""
-        return _positions(self._sorted, pids)[1]
+        return sorted_positions(self._sorted, pids)[1]
 
 
 class LastFtes:
@@ -83,20 +84,11 @@ class LastFtes:
     def values(self, pids: np.ndarray, kinds: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """`get` of every id at once on one of the sets: (the FTEs as floats, 0.0 without a row;
         whether the person is one of `persons`)."""
-        at, known = _positions(self.persons, pids)
+        at, known = sorted_positions(self.persons, pids)
         q = self.sets[kinds]
         if not self.persons.size:
             return np.zeros(at.size), known
         return np.where(known & self._found[at, q], self._sums[at, q], 0.0), known
-
-
-def _positions(ordered: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(position of each value in the ascending array `ordered`, clipped to a valid one; whether it is there)."""
-    values = np.asarray(values, dtype=np.int64)
-    if not ordered.size:
-        return np.zeros(values.size, dtype=np.int64), np.zeros(values.size, dtype=bool)
-    at = np.minimum(ordered.searchsorted(values), ordered.size - 1)
-    return at, ordered[at] == values
 
 
 def _distinct_sorted(ids: np.ndarray) -> np.ndarray:

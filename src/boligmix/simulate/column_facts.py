@@ -88,9 +88,9 @@ class ColumnScreen:
         self._codes: dict[str | None, int] = {None: 0}
         self._fact_codes: dict[tuple, int] = {}
         self.fact_rows: list[dict[str, Any]] = []
+        """Code -> the applicant facts (`ApplicantFactory.facts`) of the seekers with that code."""
         self._read_codes: dict[tuple[bool, int, bool], int] = {}
         """(employed or in education, weekly hours, in education) of `first_reads` -> code of those facts."""
-        """Code -> the applicant facts (`ApplicantFactory.facts`) of the seekers with that code."""
         self._plans: dict[int, tuple[Policy, tuple | None]] = {}
         self._prepared_for: dict[tuple[int, Channel], tuple[Sequence[Policy], tuple | None]] = {}
         """(id of the policies in force, channel) -> (them, `_prepared`)."""

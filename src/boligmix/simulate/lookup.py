@@ -43,6 +43,16 @@ def sorted_lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, defau
     return np.where(ids[pos] == wanted, values[pos], default)
 
 
+def sorted_positions(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position of each of `wanted` in the ascending `ids`, clipped to a valid one, 0 when `ids` is
+    empty; whether it is there)."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    if not ids.size:
+        return np.zeros(wanted.size, dtype=np.int64), np.zeros(wanted.size, dtype=bool)
+    at = np.minimum(ids.searchsorted(wanted), ids.size - 1)
+    return at, ids[at] == wanted
+
+
 def _ascending(values: np.ndarray) -> bool:
     return values.size < 2 or bool(np.all(values[1:] >= values[:-1]))
 
@@ -243,6 +253,6 @@ def _strictly_sorted(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
     return bool(frame.select(later.slice(1).all()).item())
 
 
-__all__ = ["SEARCH_IN_ORDER", "TABLE_AT_FROM", "TABLE_AT_UP_TO", "is_in", "merged_positions", "positions", "search", "sort_order", "sorted_groups", "sorted_lookup",
+__all__ = ["SEARCH_IN_ORDER", "TABLE_AT_FROM", "TABLE_AT_UP_TO", "is_in", "merged_positions", "positions", "search", "sorted_positions", "sort_order", "sorted_groups", "sorted_lookup",
            "table_at",
            "sorted_union", "sorted_union_of_kept"]

@@ -27,7 +27,7 @@ from boligmix.simulate.almen_letting import AlmenLetting
 from boligmix.simulate.applicants import ApplicantFactory, RowIndex, Seekers
 from boligmix.simulate.demography import person_rows
 from boligmix.simulate.first_reads import first_reads
-from boligmix.simulate.lookup import is_in
+from boligmix.simulate.lookup import is_in, sorted_positions
 from boligmix.simulate.move_batch import MoveBatch, spans, views
 from boligmix.simulate.pools import SeekerPool
 from boligmix.simulate.population import ALMEN, NO_HOUSEHOLD, AlmenColumn, Population, day
@@ -153,8 +153,7 @@ class Market:
         if self._members:
             raise AssertionError("the opening rows read after a member left home")
         ids, grouped, bounds = self._seeking
-        at = np.minimum(np.searchsorted(ids, households), max(ids.size - 1, 0))
-        seeking = ids[at] == households if ids.size else np.zeros(households.size, dtype=bool)
+        at, seeking = sorted_positions(ids, households)
         lo = np.where(seeking, bounds[at], 0) if ids.size else np.zeros(households.size, dtype=np.int64)
         hi = np.where(seeking, bounds[at + 1], 0) if ids.size else lo
         return grouped[spans(lo, hi)], hi - lo, seeking
